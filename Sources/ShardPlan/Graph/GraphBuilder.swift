@@ -1,0 +1,126 @@
+/// Builds a `Graph` one tensor at a time, checking every op's rule as it is added.
+///
+/// Errors name the op and the JSON path it would have in `shardplan.graph/1` (`ops[17] "h3.qkv"`), so a
+/// graph built in code and one decoded from JSON report mistakes the same way.
+///
+/// ```swift
+/// var builder = GraphBuilder(name: "mlp-2")
+/// let x = try builder.input("x", [1024, 4096], .bf16)
+/// let w1 = try builder.parameter("w1", [4096, 16384])
+/// let h = try builder.einsum("h", "bd,df->bf", x, w1)
+/// ```
+public struct GraphBuilder: Sendable {
+    public var name: String
+    /// The `layer` hint given to ops added from now on (nil: none).
+    public var currentLayer: String?
+    private var values: [Value] = []
+    private var inputIDs: [ValueID] = []
+    private var parameterIDs: [ValueID] = []
+    private var operations: [Operation] = []
+    private var outputIDs: [ValueID] = []
+    private var identifiers: [String: ValueID] = [:]
+
+    public init(name: String) { self.name = name }
+
+    /// The type of a tensor defined so far.
+    public func type(of id: ValueID) -> TensorType { values[id.rawValue].type }
+
+    /// The tensor called `name`, if one is defined so far.
+    public func value(named name: String) -> ValueID? { identifiers[name] }
+
+    /// Whether `name` is already taken.
+    public func isDefined(_ name: String) -> Bool { identifiers[name] != nil }
+
+    /// Adds a data input; `batchDimension` is the dimension that microbatching and data parallelism split.
+    @discardableResult
+    public mutating func input(_ name: String, _ shape: [Int], _ dtype: DType, batchDimension: Int = 0) throws(InputError) -> ValueID {
+        let path = JSONPath.root.appending("inputs").appending(index: inputIDs.count, label: name)
+        try checkShape(shape, at: path.appending("shape"), of: "input \"\(name)\"")
+        guard (0..<shape.count).contains(batchDimension) else {
+            throw InputError(.invalidValue, at: path.appending("batch_dim"),
+                             "batch_dim \(batchDimension) is out of range for shape \(shape.shapeText)")
+        }
+        let id = try define(Value(name: name, type: TensorType(shape, dtype), origin: .input(batchDimension: batchDimension)), at: path)
+        inputIDs.append(id)
+        return id
+    }
+
+    /// Adds a trainable parameter.
+    @discardableResult
+    public mutating func parameter(_ name: String, _ shape: [Int], _ dtype: DType = .bf16) throws(InputError) -> ValueID {
+        let path = JSONPath.root.appending("parameters").appending(index: parameterIDs.count, label: name)
+        try checkShape(shape, at: path.appending("shape"), of: "parameter \"\(name)\"")
+        let id = try define(Value(name: name, type: TensorType(shape, dtype), origin: .parameter), at: path)
+        parameterIDs.append(id)
+        return id
+    }
+
+    /// Adds an op; `declared` is the result type the op states, which must agree with the inferred one.
+    @discardableResult
+    public mutating func add(_ name: String, _ op: Operator, _ inputs: [ValueID], layer: String? = nil,
+                             declaredShape: [Int]? = nil, declaredDType: DType? = nil) throws(InputError) -> ValueID {
+        let path = JSONPath.root.appending("ops").appending(index: operations.count, label: name)
+        let operandTypes = inputs.map { values[$0.rawValue].type }
+        let op = op.normalized(for: operandTypes)
+        let signature: OperatorSignature
+        do {
+            signature = try op.signature(operands: operandTypes)
+        } catch {
+            let operands = inputs.map { "\"\(values[$0.rawValue].name)\" \(values[$0.rawValue].type)" }
+            let context = operands.isEmpty ? "" : " (inputs: \(operands.joined(separator: ", ")))"
+            throw InputError(error.kind, at: path, "\(op.kindName): \(error.message)\(context)")
+        }
+        if let declaredShape, declaredShape != signature.result.shape {
+            throw InputError(.shapeMismatch, at: path.appending("shape"),
+                             "the op states shape \(declaredShape.shapeText) but \(op.kindName) of its inputs gives \(signature.result.shape.shapeText)")
+        }
+        if let declaredDType, declaredDType != signature.result.dtype {
+            throw InputError(.dtypeMismatch, at: path.appending("dtype"),
+                             "the op states dtype \(declaredDType.rawValue) but \(op.kindName) of its inputs gives \(signature.result.dtype.rawValue)")
+        }
+        let id = try define(Value(name: name, type: signature.result, origin: .operation(operations.count)), at: path)
+        operations.append(Operation(name: name, op: op, inputs: inputs, result: id, layer: layer ?? currentLayer,
+                                    indexSpace: signature.indexSpace))
+        return id
+    }
+
+    /// Marks a tensor as a graph output.
+    public mutating func output(_ id: ValueID) {
+        if !outputIDs.contains(id) { outputIDs.append(id) }
+    }
+
+    /// The finished graph. A graph needs at least one op and one output.
+    public func build() throws(InputError) -> Graph {
+        guard !operations.isEmpty else { throw InputError(.missingField, at: .root.appending("ops"), "the graph has no ops") }
+        guard !outputIDs.isEmpty else { throw InputError(.missingField, at: .root.appending("outputs"), "the graph names no outputs") }
+        return Graph(name: name, values: values, inputs: inputIDs, parameters: parameterIDs, operations: operations,
+                     outputs: outputIDs, identifiers: identifiers)
+    }
+
+    private mutating func define(_ value: Value, at path: JSONPath) throws(InputError) -> ValueID {
+        guard !value.name.isEmpty else { throw InputError(.invalidValue, at: path.appending("name"), "a name must not be empty") }
+        if let existing = identifiers[value.name] {
+            throw InputError(.duplicateName, at: path.appending("name"),
+                             "the name \"\(value.name)\" is already used by \(describe(values[existing.rawValue]))")
+        }
+        let id = ValueID(values.count)
+        values.append(value)
+        identifiers[value.name] = id
+        return id
+    }
+
+    private func describe(_ value: Value) -> String {
+        switch value.origin {
+        case .input: "an input"
+        case .parameter: "a parameter"
+        case .operation(let index): "op \(index)"
+        }
+    }
+
+    private func checkShape(_ shape: [Int], at path: JSONPath, of what: String) throws(InputError) {
+        for (dimension, size) in shape.enumerated() where size <= 0 {
+            throw InputError(.invalidValue, at: path.appending(index: dimension),
+                             "\(what) has dimension \(dimension) of size \(size); sizes must be positive")
+        }
+    }
+}

@@ -1,0 +1,147 @@
+/// Reads the members of one JSON object with typed accessors that throw `InputError`s naming the exact path.
+///
+/// Decoders of ShardPlan's formats are written with it, so every "missing member" or "wrong type" message
+/// has the same shape: `ops[3] "h".axes: expected an array of integers, found a string`.
+public struct JSONReader {
+    public let object: JSONObject
+    public let path: JSONPath
+
+    /// A reader for `value`, which must be an object.
+    public init(_ value: JSONValue, at path: JSONPath, what: String = "an object") throws(InputError) {
+        guard case .object(let object) = value else {
+            throw InputError(.wrongType, at: path, "expected \(what), found \(value.typeName)")
+        }
+        self.object = object
+        self.path = path
+    }
+
+    public func contains(_ key: String) -> Bool { object[key] != nil && object[key] != .null }
+
+    /// The raw member, or a `missingField` error.
+    public func value(_ key: String) throws(InputError) -> JSONValue {
+        guard let value = object[key], value != .null else {
+            throw InputError(.missingField, at: path, "missing required member \"\(key)\"")
+        }
+        return value
+    }
+
+    public func string(_ key: String) throws(InputError) -> String {
+        let value = try value(key)
+        guard case .string(let text) = value else { throw wrongType(key, "a string", value) }
+        return text
+    }
+
+    public func optionalString(_ key: String) throws(InputError) -> String? {
+        contains(key) ? try string(key) : nil
+    }
+
+    public func number(_ key: String) throws(InputError) -> Double {
+        let value = try value(key)
+        guard case .number(let number) = value else { throw wrongType(key, "a number", value) }
+        return number
+    }
+
+    public func optionalNumber(_ key: String) throws(InputError) -> Double? {
+        contains(key) ? try number(key) : nil
+    }
+
+    public func int(_ key: String) throws(InputError) -> Int {
+        let value = try value(key)
+        guard let integer = Self.integer(value) else { throw wrongType(key, "an integer", value) }
+        return integer
+    }
+
+    public func optionalInt(_ key: String) throws(InputError) -> Int? {
+        contains(key) ? try int(key) : nil
+    }
+
+    public func bool(_ key: String) throws(InputError) -> Bool {
+        let value = try value(key)
+        guard case .bool(let flag) = value else { throw wrongType(key, "true or false", value) }
+        return flag
+    }
+
+    public func optionalBool(_ key: String) throws(InputError) -> Bool? {
+        contains(key) ? try bool(key) : nil
+    }
+
+    public func array(_ key: String) throws(InputError) -> [JSONValue] {
+        let value = try value(key)
+        guard case .array(let elements) = value else { throw wrongType(key, "an array", value) }
+        return elements
+    }
+
+    public func ints(_ key: String) throws(InputError) -> [Int] {
+        let value = try value(key)
+        guard case .array(let elements) = value else { throw wrongType(key, "an array of integers", value) }
+        var result: [Int] = []
+        result.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            guard let integer = Self.integer(element) else {
+                throw InputError(.wrongType, at: path.appending(key).appending(index: index),
+                                 "expected an integer, found \(Self.describe(element))")
+            }
+            result.append(integer)
+        }
+        return result
+    }
+
+    public func strings(_ key: String) throws(InputError) -> [String] {
+        let value = try value(key)
+        guard case .array(let elements) = value else { throw wrongType(key, "an array of strings", value) }
+        var result: [String] = []
+        result.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            guard case .string(let text) = element else {
+                throw InputError(.wrongType, at: path.appending(key).appending(index: index),
+                                 "expected a string, found \(Self.describe(element))")
+            }
+            result.append(text)
+        }
+        return result
+    }
+
+    /// A reader for the nested object `key`.
+    public func reader(_ key: String) throws(InputError) -> JSONReader {
+        try JSONReader(try value(key), at: path.appending(key))
+    }
+
+    /// An `invalidValue` error about member `key`.
+    public func invalid(_ key: String, _ message: String) -> InputError {
+        InputError(.invalidValue, at: path.appending(key), message)
+    }
+
+    private func wrongType(_ key: String, _ expected: String, _ found: JSONValue) -> InputError {
+        InputError(.wrongType, at: path.appending(key), "expected \(expected), found \(Self.describe(found))")
+    }
+
+    /// A value as an exact integer, if it is one.
+    public static func integer(_ value: JSONValue) -> Int? {
+        guard case .number(let number) = value, number == number.rounded(), abs(number) < 9.007_199_254_740_992e15
+        else { return nil }
+        return Int(number)
+    }
+
+    /// A short description of a value for messages: its type, and the value itself when it is short.
+    public static func describe(_ value: JSONValue) -> String {
+        switch value {
+        case .number(let number): "the number \(JSONWriter.formatNumber(number))"
+        case .string(let text) where text.count <= 40: "the string \"\(text)\""
+        case .bool(let flag): flag ? "true" : "false"
+        default: value.typeName
+        }
+    }
+}
+
+extension JSONValue {
+    /// Parses a document, turning a syntax error into an `InputError` with its line and column.
+    public static func parseDocument(_ bytes: [UInt8], document: String?) throws(InputError) -> JSONValue {
+        do {
+            return try JSONParser.parse(bytes)
+        } catch {
+            throw InputError(.malformedJSON, at: .root,
+                             "malformed JSON at line \(error.line), column \(error.column): \(error.message)",
+                             document: document)
+        }
+    }
+}
