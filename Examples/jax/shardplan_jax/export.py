@@ -102,7 +102,7 @@ class _Exporter:
 
     def __init__(self) -> None:
         self.nodes: list[_Node] = []
-        self._consts: dict[tuple[str, tuple[int, ...], bytes], int] = {}
+        self._consts: dict[tuple[tuple[str, ...], str, tuple[int, ...], bytes], int] = {}
 
     # ------------------------------------------------------------------ node creation
     def add(self, node: _Node) -> int:
@@ -129,10 +129,12 @@ class _Exporter:
         except DtypeError as err:
             raise ExportError(f"{where}: {err}") from None
 
-    def constant(self, value: Any, dtype: Any = None) -> int:
+    def constant(self, value: Any, dtype: Any = None, scope: tuple[str, ...] = ()) -> int:
+        """A constant node; equal constants are shared within one scope (never across scopes, so that
+        pipeline stages do not pass constants to each other)."""
         arr = np.asarray(value, dtype=dtype)
         sdtype = self._dtype(arr.dtype, "constant")
-        key = (sdtype, tuple(arr.shape), arr.tobytes())
+        key = (scope, sdtype, tuple(arr.shape), arr.tobytes())
         if key in self._consts:
             return self._consts[key]
         flat = arr.reshape(-1)
@@ -144,7 +146,7 @@ class _Exporter:
                               f"inline (limit {MAX_INLINE_CONSTANT}); pass it as a parameter or input instead")
         else:
             attrs["values"] = [_json_scalar(v) for v in flat]
-        node = _Node("op", tuple(arr.shape), sdtype, op="constant", attrs=attrs, const=arr)
+        node = _Node("op", tuple(arr.shape), sdtype, op="constant", attrs=attrs, const=arr, scope=scope)
         index = self.add(node)
         self._consts[key] = index
         return index
@@ -162,9 +164,9 @@ class _Exporter:
         return outs
 
     # ------------------------------------------------------------------ jaxpr walking
-    def read(self, env: dict[Any, int], atom: Any) -> int:
+    def read(self, env: dict[Any, int], atom: Any, scope: tuple[str, ...] = ()) -> int:
         if isinstance(atom, jcore.Literal):
-            return self.constant(atom.val, atom.aval.dtype)
+            return self.constant(atom.val, atom.aval.dtype, scope)
         return env[atom]
 
     def run_jaxpr(self, jaxpr: Any, consts: Sequence[int], args: Sequence[int], outer: tuple[str, ...]) -> list[int]:
@@ -177,12 +179,12 @@ class _Exporter:
             env[var] = node
         for eqn in jaxpr.eqns:
             scope = _scope_of(eqn, outer)
-            ins = [self.read(env, v) for v in eqn.invars]
+            ins = [self.read(env, v, scope) for v in eqn.invars]
             outs = self.convert(eqn, ins, scope)
             for var, node in zip(eqn.outvars, outs):
                 if not isinstance(var, jcore.DropVar):
                     env[var] = node
-        return [self.read(env, v) for v in jaxpr.outvars]
+        return [self.read(env, v, outer) for v in jaxpr.outvars]
 
     def inline(self, eqn: Any, ins: list[int], scope: tuple[str, ...]) -> list[int]:
         name = eqn.primitive.name
@@ -199,7 +201,7 @@ class _Exporter:
                 and not jit_name.startswith("_"):
             inner_scope = scope + (jit_name,)
         if isinstance(body, jcore.ClosedJaxpr):
-            consts = [self.constant(c) for c in body.consts]
+            consts = [self.constant(c, None, inner_scope) for c in body.consts]
             return self.run_jaxpr(body.jaxpr, consts, ins, inner_scope)
         return self.run_jaxpr(body, [], ins, inner_scope)
 
@@ -241,7 +243,7 @@ class _Exporter:
             if any(self.nodes[i].dtype != "bool" for i in ins):
                 return self.unsupported(eqn, scope, f"bitwise {prim} on integers has no catalog op")
             if prim == "not":
-                false = self.constant(False)
+                false = self.constant(False, None, scope)
                 return [self.emit("eq", [ins[0], false], aval, scope)]
             return [self.emit(LOGICAL_PRIMITIVES[prim], ins, aval, scope)]
         if prim == "integer_pow":
@@ -250,7 +252,7 @@ class _Exporter:
                 return [ins[0]]
             if y == 2:
                 return [self.emit("square", ins, aval, scope)]
-            exponent = self.constant(y, np.dtype(aval.dtype))
+            exponent = self.constant(y, np.dtype(aval.dtype), scope)
             return [self.emit("pow", [ins[0], exponent], aval, scope)]
         if prim in REDUCE_PRIMITIVES:
             return [self.emit("reduce", ins, aval, scope, kind=REDUCE_PRIMITIVES[prim],
@@ -261,7 +263,7 @@ class _Exporter:
             if src.dtype == target:
                 return [ins[0]]
             if src.const is not None:
-                return [self.constant(src.const.astype(params["new_dtype"]))]
+                return [self.constant(src.const.astype(params["new_dtype"]), None, scope)]
             return [self.emit("cast", ins, aval, scope, dtype=target)]
         if prim == "broadcast_in_dim":
             shape = [int(d) for d in params["shape"]]
@@ -270,7 +272,7 @@ class _Exporter:
             if list(src.shape) == shape and dims == list(range(len(shape))):
                 return [ins[0]]
             if src.const is not None and src.const.size == 1 and "value" in src.attrs:
-                return [self.constant(np.broadcast_to(src.const.reshape(()), shape))]
+                return [self.constant(np.broadcast_to(src.const.reshape(()), shape), None, scope)]
             return [self.emit("broadcast", ins, aval, scope, shape=shape, dims=dims)]
         if prim in ("reshape", "squeeze", "expand_dims"):
             if prim == "reshape" and params.get("dimensions") not in (None, ()):
@@ -302,13 +304,13 @@ class _Exporter:
         if prim == "is_finite":
             src = self.nodes[ins[0]]
             absx = self.emit_like("abs", ins, ins[0], scope)
-            inf = self.constant(np.inf, np.dtype(eqn.invars[0].aval.dtype))
+            inf = self.constant(np.inf, np.dtype(eqn.invars[0].aval.dtype), scope)
             return [self.emit_shaped("lt", [absx, inf], src.shape, "bool", scope)]
         if prim == "log1p":
-            one = self.constant(1, np.dtype(aval.dtype))
+            one = self.constant(1, np.dtype(aval.dtype), scope)
             return [self.emit("log", [self.emit("add", [ins[0], one], aval, scope)], aval, scope)]
         if prim == "expm1":
-            one = self.constant(1, np.dtype(aval.dtype))
+            one = self.constant(1, np.dtype(aval.dtype), scope)
             return [self.emit("sub", [self.emit("exp", ins, aval, scope), one], aval, scope)]
         if prim == "gather":
             embedded = self.try_embedding(eqn, ins, scope)
@@ -535,18 +537,12 @@ def _assign_names(nodes: list[_Node], live: set[int], arg_nodes: Sequence[int]) 
         names[index] = candidate
         taken.add(candidate)
     counters: dict[str, int] = {}
-    const_count = 0
     for index in sorted(live):
         if index in names:
             continue
         node = nodes[index]
-        if node.op == "constant":
-            base = "const"
-            candidate = f"const_{const_count}"
-            const_count += 1
-        else:
-            base = ".".join([*node.scope, node.op])
-            candidate = base
+        base = ".".join([*node.scope, node.op])
+        candidate = base
         while candidate in taken:
             counters[base] = counters.get(base, 0) + 1
             candidate = f"{base}_{counters[base]}"
