@@ -11,7 +11,8 @@ extension Graph {
         do {
             self = try Graph(json: value)
         } catch {
-            throw error.inDocument(document ?? "graph")
+            // Malformed JSON is attributed to `document` the same way, so every message reads alike.
+            throw document.map { error.inDocument($0) } ?? error
         }
     }
 
@@ -107,14 +108,13 @@ extension Graph {
     /// Reads the `op` member and the attributes that op takes.
     static func decodeOperator(_ reader: JSONReader) throws(InputError) -> Operator {
         let kind = try reader.string("op")
-        func axis(_ key: String = "axis", rank: Int? = nil) throws(InputError) -> Int { try reader.int(key) }
         if let function = UnaryFunction(rawValue: kind) { return .unary(function) }
         if let function = BinaryFunction(rawValue: kind) { return .binary(function) }
         switch kind {
         case "einsum":
             let text = try reader.string("equation")
             do { return .einsum(try EinsumEquation(text)) } catch {
-                throw InputError(.invalidEinsum, at: reader.path.appending("equation"), "bad einsum equation '\(text)': \(error.message)")
+                throw InputError(.invalidEinsum, at: reader.path.appending("equation"), "einsum: bad equation '\(text)': \(error.message)")
             }
         case "matmul": return .matmul
         case "cast": return .cast(try dtype(reader, "dtype"))

@@ -3,7 +3,7 @@
 /// checked when the graph is built, so every `Graph` value is valid.
 ///
 /// Build one in code with `GraphBuilder`, or decode `shardplan.graph/1` JSON with `Graph(json:)`.
-public struct Graph: Sendable {
+public struct Graph: Sendable, Equatable {
     public var name: String
     /// Every tensor: inputs first, then parameters, then op results in op order.
     public private(set) var values: [Value]

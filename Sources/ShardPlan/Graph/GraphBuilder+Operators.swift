@@ -4,7 +4,8 @@ extension GraphBuilder {
     public mutating func einsum(_ name: String, _ equation: String, _ operands: ValueID...) throws(InputError) -> ValueID {
         let parsed: EinsumEquation
         do { parsed = try EinsumEquation(equation) } catch {
-            throw InputError(.invalidEinsum, at: .root, "op \"\(name)\": bad einsum equation '\(equation)': \(error.message)")
+            throw InputError(.invalidEinsum, at: operationPath(name).appending("equation"),
+                             "einsum: bad equation '\(equation)': \(error.message)")
         }
         return try add(name, .einsum(parsed), operands)
     }

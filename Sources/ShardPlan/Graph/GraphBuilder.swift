@@ -31,14 +31,25 @@ public struct GraphBuilder: Sendable {
     /// Whether `name` is already taken.
     public func isDefined(_ name: String) -> Bool { identifiers[name] != nil }
 
-    /// Adds a data input; `batchDimension` is the dimension that microbatching and data parallelism split.
+    /// Adds a data input; `batchDimension` is the dimension that microbatching and data parallelism split
+    /// (negative counts from the end). Every input carries the global batch along it, so all inputs must
+    /// agree on its size.
     @discardableResult
     public mutating func input(_ name: String, _ shape: [Int], _ dtype: DType, batchDimension: Int = 0) throws(InputError) -> ValueID {
         let path = JSONPath.root.appending("inputs").appending(index: inputIDs.count, label: name)
         try checkShape(shape, at: path.appending("shape"), of: "input \"\(name)\"")
-        guard (0..<shape.count).contains(batchDimension) else {
+        guard let batchDimension = normalizedAxis(batchDimension, rank: shape.count) else {
+            let reason = shape.isEmpty ? "a scalar has no batch dimension; make it a constant or a parameter"
+                : "it must lie in -\(shape.count) ..< \(shape.count)"
             throw InputError(.invalidValue, at: path.appending("batch_dim"),
-                             "batch_dim \(batchDimension) is out of range for shape \(shape.shapeText)")
+                             "input \"\(name)\": batch_dim \(batchDimension) is out of range for shape \(shape.shapeText); \(reason)")
+        }
+        if let first = inputIDs.first, case .input(let firstDimension) = values[first.rawValue].origin {
+            let globalBatch = values[first.rawValue].type.shape[firstDimension]
+            guard shape[batchDimension] == globalBatch else {
+                throw InputError(.shapeMismatch, at: path.appending("shape"),
+                                 "input \"\(name)\" has \(shape[batchDimension]) samples along its batch_dim \(batchDimension) (shape \(shape.shapeText)), but the first input \"\(values[first.rawValue].name)\" has \(globalBatch); every input carries the global batch along its batch_dim (data without a batch dimension belongs in a constant or a parameter)")
+            }
         }
         let id = try define(Value(name: name, type: TensorType(shape, dtype), origin: .input(batchDimension: batchDimension)), at: path)
         inputIDs.append(id)
@@ -59,7 +70,11 @@ public struct GraphBuilder: Sendable {
     @discardableResult
     public mutating func add(_ name: String, _ op: Operator, _ inputs: [ValueID], layer: String? = nil,
                              declaredShape: [Int]? = nil, declaredDType: DType? = nil) throws(InputError) -> ValueID {
-        let path = JSONPath.root.appending("ops").appending(index: operations.count, label: name)
+        let path = operationPath(name)
+        for (position, input) in inputs.enumerated() where !values.indices.contains(input.rawValue) {
+            throw InputError(.undefinedName, at: path.appending("inputs").appending(index: position),
+                             "op \"\(name)\": input \(input) is not a tensor of this graph")
+        }
         let operandTypes = inputs.map { values[$0.rawValue].type }
         let op = op.normalized(for: operandTypes)
         let signature: OperatorSignature
@@ -69,6 +84,10 @@ public struct GraphBuilder: Sendable {
             let operands = inputs.map { "\"\(values[$0.rawValue].name)\" \(values[$0.rawValue].type)" }
             let context = operands.isEmpty ? "" : " (inputs: \(operands.joined(separator: ", ")))"
             throw InputError(error.kind, at: path, "\(op.kindName): \(error.message)\(context)")
+        }
+        guard TensorType.checkedElementCount(signature.result.shape) != nil else {
+            throw InputError(.invalidValue, at: path,
+                             "\(op.kindName): the result \(signature.result) has more than 2^53 elements")
         }
         if let declaredShape, declaredShape != signature.result.shape {
             throw InputError(.shapeMismatch, at: path.appending("shape"),
@@ -84,7 +103,12 @@ public struct GraphBuilder: Sendable {
         return id
     }
 
-    /// Marks a tensor as a graph output.
+    /// The JSON path the next op, called `name`, has in `shardplan.graph/1`.
+    func operationPath(_ name: String) -> JSONPath {
+        JSONPath.root.appending("ops").appending(index: operations.count, label: name)
+    }
+
+    /// Marks a tensor as a graph output; marking one twice keeps the first place.
     public mutating func output(_ id: ValueID) {
         if !outputIDs.contains(id) { outputIDs.append(id) }
     }
@@ -93,6 +117,10 @@ public struct GraphBuilder: Sendable {
     public func build() throws(InputError) -> Graph {
         guard !operations.isEmpty else { throw InputError(.missingField, at: .root.appending("ops"), "the graph has no ops") }
         guard !outputIDs.isEmpty else { throw InputError(.missingField, at: .root.appending("outputs"), "the graph names no outputs") }
+        for (position, id) in outputIDs.enumerated() where !values.indices.contains(id.rawValue) {
+            throw InputError(.undefinedName, at: .root.appending("outputs").appending(index: position),
+                             "output \(id) is not a tensor of this graph")
+        }
         return Graph(name: name, values: values, inputs: inputIDs, parameters: parameterIDs, operations: operations,
                      outputs: outputIDs, identifiers: identifiers)
     }
@@ -121,6 +149,9 @@ public struct GraphBuilder: Sendable {
         for (dimension, size) in shape.enumerated() where size <= 0 {
             throw InputError(.invalidValue, at: path.appending(index: dimension),
                              "\(what) has dimension \(dimension) of size \(size); sizes must be positive")
+        }
+        guard TensorType.checkedElementCount(shape) != nil else {
+            throw InputError(.invalidValue, at: path, "\(what) has shape \(shape.shapeText), more than 2^53 elements")
         }
     }
 }

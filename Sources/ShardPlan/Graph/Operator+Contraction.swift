@@ -50,6 +50,7 @@ extension Operator {
         let (a, b) = (operands[0], operands[1])
         guard a.rank >= 1, b.rank >= 1 else { throw .shape("matmul needs operands of rank 1 or more, found \(a) and \(b)") }
         try requireSameDType(operands, "matmul")
+        if a.dtype == .bool { throw .dtype("matmul does not take booleans") }
         let batchA = Swift.max(a.rank - 2, 0), batchB = Swift.max(b.rank - 2, 0)
         let batch = Swift.max(batchA, batchB)
         let batchNames = (0..<batch).map { "…\(batch - 1 - $0)" }

@@ -4,11 +4,18 @@ extension Operator {
     /// elements), trailing input dimensions of a group cannot be split, and trailing result dimensions can
     /// (each device slices its part of a replicated input).
     static func reshapeSignature(_ shape: [Int], _ operand: TensorType) throws(OperatorRuleViolation) -> OperatorSignature {
-        for size in shape where size <= 0 {
-            throw .attribute("reshape target \(shape.shapeText) has a dimension that is not positive")
+        // `normalized(for:)` has already replaced a single -1 it could resolve.
+        let unknowns = shape.filter { $0 == -1 }.count
+        if unknowns > 1 { throw .attribute("reshape target \(shape.shapeText) has \(unknowns) entries of -1; at most one size can be inferred") }
+        for size in shape where size <= 0 && size != -1 {
+            throw .attribute("reshape target \(shape.shapeText) has a dimension that is not positive (only one -1 is allowed, for a size to infer)")
         }
-        guard shape.reduce(1, *) == operand.elementCount else {
-            throw .shape("reshape cannot turn \(operand) (\(operand.elementCount) elements) into \(shape.shapeText) (\(shape.reduce(1, *)) elements)")
+        if unknowns == 1 {
+            throw .shape("reshape cannot infer the -1 in \(shape.shapeText): \(operand) has \(operand.elementCount) elements, not a multiple of the other sizes")
+        }
+        guard let count = TensorType.checkedElementCount(shape), count == operand.elementCount else {
+            let count = TensorType.checkedElementCount(shape).map(String.init) ?? "more than 2^53"
+            throw .shape("reshape cannot turn \(operand) (\(operand.elementCount) elements) into \(shape.shapeText) (\(count) elements)")
         }
         var builder = IndexSpaceBuilder(operandRanks: [operand.rank])
         builder.resultIndices = Array(repeating: nil, count: shape.count)
@@ -54,6 +61,9 @@ extension Operator {
         for size in shape where size <= 0 {
             throw .attribute("broadcast shape \(shape.shapeText) has a dimension that is not positive")
         }
+        guard TensorType.checkedElementCount(shape) != nil else {
+            throw .attribute("broadcast shape \(shape.shapeText) has more than 2^53 elements")
+        }
         guard dimensions.count == operand.rank else {
             throw .attribute("broadcast dims \(dimensions.shapeText) must list one target dimension for each of the \(operand.rank) dimensions of \(operand)")
         }
@@ -83,7 +93,9 @@ extension Operator {
             else {
                 throw .shape("concat along axis \(axis) needs equal sizes on the other dimensions, found \(operands.map(\.description).joined(separator: ", "))")
             }
-            shape[axis] += operand.shape[axis]
+            let (sum, overflow) = shape[axis].addingReportingOverflow(operand.shape[axis])
+            guard !overflow else { throw .shape("concat along axis \(axis) gives a dimension too large to represent") }
+            shape[axis] = sum
         }
         return alongAxis(axis, operands: operands, resultShape: shape)
     }

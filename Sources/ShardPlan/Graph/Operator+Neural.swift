@@ -55,6 +55,11 @@ extension Operator {
         return OperatorSignature(result: result, indexSpace: builder.space)
     }
 
+    /// x `[N, C, H, W]` and w `[O, C/groups, kh, kw]` give `[N, O, OH, OW]`. The iteration space is the
+    /// convolution's multiply-adds: batch, output channels, output rows and columns, input channels per
+    /// group and the window. Batch and output channels split freely; input channels are summed (only
+    /// whole groups split when there are several); the spatial and window indices stay whole, since a
+    /// split would need halo exchanges. The input's spatial dimensions carry no index: they never split.
     static func conv2dSignature(_ stride: [Int], _ padding: [Int], _ groups: Int,
                                 _ operands: [TensorType]) throws(OperatorRuleViolation) -> OperatorSignature {
         let (x, w) = (operands[0], operands[1])
@@ -64,33 +69,39 @@ extension Operator {
         try requireFloatingPoint(x, "conv2d")
         guard groups >= 1 else { throw .attribute("conv2d groups must be positive, found \(groups)") }
         try checkWindow(stride: stride, padding: padding, what: "conv2d")
-        guard x.shape[1] % groups == 0, w.shape[0] % groups == 0, w.shape[1] * groups == x.shape[1] else {
-            throw .shape("conv2d with \(groups) group\(groups == 1 ? "" : "s") needs input channels (\(x.shape[1])) = weight's dimension 1 (\(w.shape[1])) x groups, and output channels (\(w.shape[0])) divisible by groups")
+        // Division rather than `w.shape[1] * groups`, which could overflow for absurd sizes.
+        guard x.shape[1] % groups == 0, w.shape[0] % groups == 0, x.shape[1] / groups == w.shape[1] else {
+            throw .shape("conv2d with \(groups) group\(groups == 1 ? "" : "s") needs input channels (\(x.shape[1])) = weight's dimension 1 (\(w.shape[1])) x groups, and output channels (\(w.shape[0])) divisible by groups, found x \(x) and w \(w)")
         }
         let window = [w.shape[2], w.shape[3]]
         let spatial = try outputSpatial(x, window: window, stride: stride, padding: padding, what: "conv2d")
         var builder = IndexSpaceBuilder(operandRanks: [4, 4])
         let batch = builder.index("n", size: x.shape[0], role: .free)
-        let rows = builder.index("h", size: x.shape[2], role: .unsplittable)
-        let columns = builder.index("w", size: x.shape[3], role: .unsplittable)
+        let outputRows = builder.index("oh", size: spatial[0], role: .unsplittable)
+        let outputColumns = builder.index("ow", size: spatial[1], role: .unsplittable)
         let kernelRows = builder.index("kh", size: window[0], role: .unsplittable)
         let kernelColumns = builder.index("kw", size: window[1], role: .unsplittable)
         if groups == 1 {
             let output = builder.index("o", size: w.shape[0], role: .free)
             let input = builder.index("c", size: x.shape[1], role: .summed)
-            builder.operandIndices = [[batch, input, rows, columns], [output, input, kernelRows, kernelColumns]]
-            builder.resultIndices = [batch, output, rows, columns]
+            builder.operandIndices = [[batch, input, nil, nil], [output, input, kernelRows, kernelColumns]]
+            builder.resultIndices = [batch, output, outputRows, outputColumns]
         } else {
-            // Only whole groups split: the group index is the leading factor of every channel dimension.
+            // The group index is the leading factor of every channel dimension (as a reshape's shared
+            // leading index is): splitting it hands each device whole groups. The channels within a group
+            // have their own indices, which no dimension can split on its own.
             let group = builder.index("group", size: groups, role: .free)
+            builder.index("o_per_group", size: w.shape[0] / groups, role: .unsplittable)
             let perGroup = builder.index("c_per_group", size: w.shape[1], role: .unsplittable)
-            builder.operandIndices = [[batch, group, rows, columns], [group, perGroup, kernelRows, kernelColumns]]
-            builder.resultIndices = [batch, group, rows, columns]
+            builder.operandIndices = [[batch, group, nil, nil], [group, perGroup, kernelRows, kernelColumns]]
+            builder.resultIndices = [batch, group, outputRows, outputColumns]
         }
         let result = TensorType([x.shape[0], w.shape[0], spatial[0], spatial[1]], x.dtype)
         return OperatorSignature(result: result, indexSpace: builder.space)
     }
 
+    /// x `[N, C, H, W]` gives `[N, C, OH, OW]`; batch and channels split freely, the output positions and the
+    /// window stay whole, and the input's spatial dimensions never split.
     static func pool2dSignature(_ window: [Int], _ stride: [Int], _ padding: [Int],
                                 _ x: TensorType) throws(OperatorRuleViolation) -> OperatorSignature {
         try requireRank(x, 4, "pool2d's input [N, C, H, W]")
@@ -103,10 +114,12 @@ extension Operator {
         var builder = IndexSpaceBuilder(operandRanks: [4])
         let batch = builder.index("n", size: x.shape[0], role: .free)
         let channels = builder.index("c", size: x.shape[1], role: .free)
-        let rows = builder.index("h", size: x.shape[2], role: .unsplittable)
-        let columns = builder.index("w", size: x.shape[3], role: .unsplittable)
-        builder.operandIndices = [[batch, channels, rows, columns]]
-        builder.resultIndices = [batch, channels, rows, columns]
+        let outputRows = builder.index("oh", size: spatial[0], role: .unsplittable)
+        let outputColumns = builder.index("ow", size: spatial[1], role: .unsplittable)
+        builder.index("kh", size: window[0], role: .unsplittable)
+        builder.index("kw", size: window[1], role: .unsplittable)
+        builder.operandIndices = [[batch, channels, nil, nil]]
+        builder.resultIndices = [batch, channels, outputRows, outputColumns]
         return OperatorSignature(result: TensorType([x.shape[0], x.shape[1], spatial[0], spatial[1]], x.dtype),
                                  indexSpace: builder.space)
     }

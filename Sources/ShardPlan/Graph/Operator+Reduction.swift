@@ -33,6 +33,7 @@ extension Operator {
                               name: String) throws(OperatorRuleViolation) -> OperatorSignature {
         let x = operands[0]
         try requireFloatingPoint(x, name)
+        guard !axes.isEmpty else { throw .attribute("\(name) needs at least one axis to normalise over") }
         try checkAxes(axes, rank: x.rank, what: name)
         let normalized = axes.sorted()
         let expected = normalized.map { x.shape[$0] }

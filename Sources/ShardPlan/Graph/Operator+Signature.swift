@@ -55,7 +55,12 @@ extension Operator {
                 throw .attribute("iota dimension \(dimension) is out of range for shape \(shape.shapeText)")
             }
             return try Self.generatedSignature(shape, dtype)
-        case .constant(let shape, let dtype, _): return try Self.generatedSignature(shape, dtype)
+        case .constant(let shape, let dtype, let value):
+            // JSON has no infinity or NaN, so such a constant could not be written back out.
+            guard value.isFinite else {
+                throw .attribute("constant value must be finite, found \(value); use a large negative number such as -1e30 for a mask")
+            }
+            return try Self.generatedSignature(shape, dtype)
         case .embedding: return try Self.embeddingSignature(operands)
         case .crossEntropy: return try Self.crossEntropySignature(operands)
         case .attention(let causal): return try Self.attentionSignature(causal, operands)
@@ -86,6 +91,9 @@ extension Operator {
         for size in shape where size <= 0 {
             throw .attribute("shape \(shape.shapeText) has a dimension that is not positive")
         }
+        guard TensorType.checkedElementCount(shape) != nil else {
+            throw .attribute("shape \(shape.shapeText) has more than 2^53 elements")
+        }
         var builder = IndexSpaceBuilder(operandRanks: [])
         builder.resultIndices = shape.enumerated().map { dimension, size in
             builder.index("d\(dimension)", size: size, role: .free)
@@ -99,6 +107,9 @@ extension Operator {
     /// and a reshape's one `-1` resolved, for these operands. Values out of range are left for `signature`
     /// to report.
     public func normalized(for operands: [TensorType]) -> Operator {
+        if case .iota(let shape, let dimension, let dtype) = self {
+            return .iota(shape: shape, dimension: normalizedAxis(dimension, rank: shape.count) ?? dimension, dtype: dtype)
+        }
         guard let first = operands.first else { return self }
         func fix(_ axis: Int) -> Int { normalizedAxis(axis, rank: first.rank) ?? axis }
         switch self {
@@ -110,9 +121,13 @@ extension Operator {
         case .batchNorm(let axis): return .batchNorm(axis: fix(axis))
         case .concat(let axis): return .concat(axis: fix(axis))
         case .slice(let axis, let start, let end): return .slice(axis: fix(axis), start: start, end: end)
+        case .transpose(let permutation): return .transpose(permutation: permutation.map(fix))
+        case .broadcast(let shape, let dimensions):
+            return .broadcast(shape: shape, dimensions: dimensions.map { normalizedAxis($0, rank: shape.count) ?? $0 })
         case .reshape(let shape) where shape.filter({ $0 == -1 }).count == 1:
-            let known = shape.filter { $0 != -1 }.reduce(1, *)
-            guard known > 0, first.elementCount % known == 0 else { return self }
+            guard let known = TensorType.checkedElementCount(shape.filter { $0 != -1 }),
+                  first.elementCount % known == 0
+            else { return self }
             return .reshape(shape: shape.map { $0 == -1 ? first.elementCount / known : $0 })
         default: return self
         }

@@ -30,6 +30,7 @@ struct IndexSpaceBuilder {
         operandIndices = operandRanks.map { Array(repeating: nil, count: $0) }
     }
 
+    @discardableResult
     mutating func index(_ name: String, size: Int, role: IndexSpace.Role) -> Int {
         indices.append(IndexSpace.Index(name, size: size, role: role))
         return indices.count - 1

@@ -37,7 +37,16 @@ public struct JSONParser {
     }
 
     private func error(_ message: String) -> JSONSyntaxError {
-        JSONSyntaxError(message: message, line: line, column: position - lineStart + 1)
+        JSONSyntaxError(message: message, line: line, column: column(at: position))
+    }
+
+    /// The 1-based column of byte `offset` on the current line, counted in characters (Unicode scalars)
+    /// rather than bytes, so that it matches what an editor shows on lines with non-ASCII text.
+    private func column(at offset: Int) -> Int {
+        let end = Swift.min(offset, bytes.count)
+        guard lineStart < end else { return 1 }
+        // UTF-8 continuation bytes (10xxxxxx) do not start a character.
+        return bytes[lineStart..<end].reduce(1) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 }
     }
 
     private func describeCurrent() -> String {
@@ -98,7 +107,7 @@ public struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
                 throw error("unexpected \(describeCurrent()), expected a member name in double quotes")
             }
-            let keyLine = line, keyColumn = position - lineStart + 1
+            let keyLine = line, keyColumn = column(at: position)
             let key = try parseString()
             if object[key] != nil {
                 throw JSONSyntaxError(message: "duplicate member name \"\(key)\"", line: keyLine, column: keyColumn)

@@ -40,7 +40,8 @@ public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
                 text += key
             case .index(let index, let label):
                 text += "[\(index)]"
-                if let label { text += " \"\(label)\"" }
+                // Quoted as a JSON string, so a name holding quotes still reads unambiguously.
+                if let label { text += " " + JSONWriter.compact(.string(label)) }
             }
         }
         return text

@@ -27,11 +27,17 @@ public enum JSONValue: Sendable, Equatable {
 public struct JSONObject: Sendable, Equatable {
     /// The members in order; keys are unique.
     public private(set) var members: [(key: String, value: JSONValue)]
+    /// Where each key sits in `members`, so that lookups (and the parser's duplicate-key check) stay fast
+    /// on objects with many members.
+    private var positions: [String: Int]
 
-    public init() { members = [] }
+    public init() {
+        members = []
+        positions = [:]
+    }
 
     public init(_ members: [(String, JSONValue)]) {
-        self.members = []
+        self.init()
         for (key, value) in members { self[key] = value }
     }
 
@@ -39,11 +45,18 @@ public struct JSONObject: Sendable, Equatable {
 
     /// The member named `key`; setting `nil` removes it, setting a new key appends it.
     public subscript(key: String) -> JSONValue? {
-        get { members.first { $0.key == key }?.value }
+        get { positions[key].map { members[$0].value } }
         set {
-            if let position = members.firstIndex(where: { $0.key == key }) {
-                if let newValue { members[position].value = newValue } else { members.remove(at: position) }
+            if let position = positions[key] {
+                if let newValue {
+                    members[position].value = newValue
+                } else {
+                    members.remove(at: position)
+                    positions[key] = nil
+                    for later in position..<members.count { positions[members[later].key] = later }
+                }
             } else if let newValue {
+                positions[key] = members.count
                 members.append((key, newValue))
             }
         }
