@@ -237,9 +237,11 @@ def parse_replica_groups(text: str | None, partitions: int) -> list[list[int]]:
     raise HloParseError(f"unknown replica_groups form {text!r}")
 
 
-def axes_label(groups: Iterable[Sequence[int]], mesh_shape: Sequence[int], axis_names: Sequence[str]) -> str:
+def axes_label(groups: Iterable[Sequence[int]], mesh_shape: Sequence[int], axis_names: Sequence[str],
+               partial: bool = True) -> str:
     """Which mesh axes the groups span: "x", "y", "x,y"; "x(2 of 4)" when a group covers only part of
-    an axis; "none" for single-device groups; "irregular" when groups do not all span the same axes."""
+    an axis (unless `partial` is False, as for the source/target pairs of a collective-permute); "none"
+    for single-device groups; "irregular" when groups do not all span the same axes."""
     labels = set()
     for group in groups:
         coords = np.array(np.unravel_index(np.asarray(group), tuple(mesh_shape))).T  # [members, axes]
@@ -249,7 +251,7 @@ def axes_label(groups: Iterable[Sequence[int]], mesh_shape: Sequence[int], axis_
             continue
         full = math.prod(mesh_shape[a] for a in varying)
         label = ",".join(axis_names[a] for a in varying)
-        if len(group) != full:
+        if partial and len(group) != full:
             label += f"({len(group)} of {full})"
         labels.add(label)
     return labels.pop() if len(labels) == 1 else "irregular"
@@ -307,7 +309,7 @@ def find_collectives(hlo: str, mesh_shape: Sequence[int], axis_names: Sequence[s
             groups = [[int(v) for v in re.findall(r"\d+", g)] for g in re.findall(r"\{([\d,\s]*)\}", pairs[1:-1])]
         else:
             groups = parse_replica_groups(_attr_value(instr.attrs, "replica_groups"), partitions)
-        label = axes_label(groups, mesh_shape, axis_names) if groups else "none"
+        label = axes_label(groups, mesh_shape, axis_names, partial=base != "collective-permute") if groups else "none"
         group_size = max((len(g) for g in groups), default=1)
         meta = re.search(r'op_name="([^"]*)"', instr.attrs)
         kind = base

@@ -117,9 +117,9 @@ class _Exporter:
         ref = self.nodes[like]
         return self.add(_Node("op", ref.shape, ref.dtype, op=op, inputs=list(inputs), attrs=attrs, scope=scope))
 
-    def emit_shaped(self, op: str, inputs: Sequence[int], shape: Sequence[int], dtype: str,
+    def emit_shaped(self, op: str, inputs: Sequence[int], out_shape: Sequence[int], dtype: str,
                     scope: tuple[str, ...], **attrs: Any) -> int:
-        return self.add(_Node("op", tuple(int(d) for d in shape), dtype, op=op, inputs=list(inputs),
+        return self.add(_Node("op", tuple(int(d) for d in out_shape), dtype, op=op, inputs=list(inputs),
                               attrs=attrs, scope=scope))
 
     @staticmethod

@@ -1,0 +1,206 @@
+"""Exporter: primitive -> catalog op mapping, naming, inlining, dead code, errors."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+from jax.ad_checkpoint import checkpoint_name
+
+from shardplan_jax import nn
+from shardplan_jax.export import ExportError, export_graph
+from shardplan_jax.graph_io import GraphError, dumps_graph, load_graph, validate_graph
+
+
+def f32(*shape):
+    return jax.ShapeDtypeStruct(shape, jnp.float32)
+
+
+def export(fn, params, inputs, **kw):
+    graph = export_graph(fn, params, inputs, **kw)
+    validate_graph(graph)
+    return graph
+
+
+def ops_of(graph):
+    return [op["op"] for op in graph["ops"]]
+
+
+def by_op(graph, kind):
+    return [op for op in graph["ops"] if op["op"] == kind]
+
+
+def test_matmul_becomes_einsum_with_parameters_and_inputs():
+    g = export(lambda p, x: x["x"] @ p["w"], {"w": f32(4, 3)}, {"x": f32(2, 4)}, name="mm")
+    assert g["format"] == "shardplan.graph/1" and g["name"] == "mm"
+    assert g["inputs"] == [{"name": "x", "shape": [2, 4], "dtype": "f32", "batch_dim": 0}]
+    assert g["parameters"] == [{"name": "w", "shape": [4, 3], "dtype": "f32"}]
+    (op,) = g["ops"]
+    assert op["op"] == "einsum" and op["equation"] == "ab,bc->ac" and op["inputs"] == ["x", "w"]
+    assert op["shape"] == [2, 3] and g["outputs"] == [op["name"]] == ["output"]
+
+
+def test_batched_dot_general_equation():
+    g = export(lambda p, x: jnp.einsum("bij,bjk->bik", x, p), f32(5, 3, 4), f32(5, 2, 3))
+    (op,) = by_op(g, "einsum")
+    assert op["equation"] == "abc,acd->abd"
+
+
+def test_elementwise_reduce_and_shape_ops():
+    def fn(p, x):
+        y = jnp.exp(x) + jnp.log(x) - jnp.tanh(x) * jax.nn.sigmoid(x) / lax.rsqrt(x)
+        y = jnp.maximum(y, jnp.sqrt(x)) + jnp.minimum(-x, lax.erf(x)) + x ** 2 + jnp.abs(x) ** 3
+        y = jnp.transpose(y.reshape(2, 3, 4), (2, 0, 1))
+        return jnp.sum(y, axis=0) + jnp.max(y, axis=0) - jnp.min(y, axis=0) + p[None, :]
+    g = export(fn, f32(3), f32(6, 4))
+    kinds = set(ops_of(g))
+    assert {"exp", "log", "tanh", "sigmoid", "rsqrt", "sqrt", "neg", "erf", "square", "abs", "pow", "max",
+            "min", "mul", "div", "add", "sub", "reshape", "transpose", "reduce", "broadcast"} <= kinds
+    assert sorted(op["kind"] for op in by_op(g, "reduce")) == ["max", "min", "sum"]
+    (pw,) = by_op(g, "pow")
+    exponent = next(op for op in g["ops"] if op["name"] == pw["inputs"][1])
+    assert exponent["op"] == "constant" and exponent["value"] == 3.0
+
+
+def test_cast_compare_where_concat_slice_iota_constant():
+    def fn(p, x):
+        mask = lax.broadcasted_iota(jnp.int32, (4, 6), 1) >= 2
+        y = jnp.where(mask, x, 0.5)
+        z = jnp.concatenate([y, x], axis=1)[1:3, 2:5]
+        return z.astype(jnp.bfloat16)
+    g = export(fn, {}, f32(4, 6))
+    assert {"iota", "ge", "where", "concat", "slice", "cast", "constant"} <= set(ops_of(g))
+    slices = by_op(g, "slice")
+    assert [(s["axis"], s["start"], s["end"]) for s in slices] == [(0, 1, 3), (1, 2, 5)]
+    assert by_op(g, "cast")[0]["dtype"] == "bf16" and g["ops"][-1]["dtype"] == "bf16"
+    assert by_op(g, "iota")[0]["dim"] == 1 and by_op(g, "iota")[0]["dtype"] == "i32"
+    assert any(op.get("value") == 0.5 for op in by_op(g, "constant"))
+
+
+def test_scalar_multiply_is_scale_and_stop_gradient_kept():
+    g = export(lambda p, x: lax.stop_gradient(x) * 0.125, {}, f32(3))
+    assert ops_of(g) == ["stop_gradient", "scale"] and g["ops"][1]["factor"] == 0.125
+
+
+def test_named_scope_layers_and_checkpoint_names():
+    def fn(p, x):
+        with jax.named_scope("h0"):
+            with jax.named_scope("mlp"):
+                h = checkpoint_name(x @ p["w"], "up")
+                return jnp.tanh(h)
+    g = export(fn, {"w": f32(4, 4)}, f32(2, 4))
+    names = [op["name"] for op in g["ops"]]
+    assert names == ["h0.mlp.up", "output"]
+    assert all(op["layer"] == "h0" for op in g["ops"])
+    g2 = export(fn, {"w": f32(4, 4)}, f32(2, 4), layer_depth=2)
+    assert g2["ops"][0]["layer"] == "h0/mlp"
+
+
+def test_auto_names_are_unique_and_scoped():
+    def fn(p, x):
+        with jax.named_scope("blk"):
+            return jnp.exp(x) + jnp.exp(x * 2.0)
+    g = export(fn, {}, f32(3))
+    names = [op["name"] for op in g["ops"]]
+    assert len(set(names)) == len(names)
+    assert "blk.exp" in names and "blk.exp_1" in names
+
+
+def test_inlines_jit_custom_jvp_custom_vjp_and_remat():
+    @jax.custom_vjp
+    def clipped(x):
+        return jnp.sin(x) if False else x * 3.0
+    clipped.defvjp(lambda x: (clipped(x), None), lambda r, t: (t,))
+
+    @jax.jit
+    def inner(x):
+        return jax.nn.relu(x) + 1.0
+
+    def fn(p, x):
+        return jax.checkpoint(lambda y: jnp.exp(y))(inner(clipped(x)))
+    g = export(fn, {}, f32(3))
+    assert ops_of(g) == ["scale", "relu", "constant", "add", "exp"]
+
+
+def test_dead_code_is_dropped_even_if_unsupported():
+    def fn(p, x):
+        _unused = jnp.sign(x)  # no catalog op, but dead
+        _also = jnp.exp(x)
+        return x + 1.0
+    g = export(fn, {}, f32(3))
+    assert ops_of(g) == ["constant", "add"]
+
+
+def test_unsupported_primitive_is_named():
+    with pytest.raises(ExportError, match="cumsum"):
+        export_graph(lambda p, x: jnp.cumsum(x), {}, f32(3))
+    with pytest.raises(ExportError, match="sort"):
+        export_graph(lambda p, x: jnp.sort(x), {}, f32(3))
+
+
+def test_dtypes_map_to_spec_names():
+    g = export(lambda p, x: (x["a"].astype(jnp.float32) + p) .astype(jnp.float16),
+               jax.ShapeDtypeStruct((2,), jnp.float32),
+               {"a": jax.ShapeDtypeStruct((2,), jnp.bfloat16)})
+    assert g["inputs"][0]["dtype"] == "bf16" and g["ops"][-1]["dtype"] == "f16"
+    with pytest.raises(ExportError, match="uint32"):
+        export_graph(lambda p, x: x + 1, {}, jax.ShapeDtypeStruct((2,), jnp.uint32))
+
+
+def test_composites_export_as_one_op():
+    def fn(p, b):
+        x = nn.embedding(b["ids"], p["emb"])
+        x = nn.layer_norm(x, p["g"], p["b"])
+        x = nn.rms_norm(x, p["g"])
+        x = nn.gelu(x)
+        q = x.reshape(2, 3, 2, 4)
+        a = nn.attention(q, q, q, causal=True).reshape(2, 3, 8)
+        s = nn.softmax(a, axis=1) + nn.log_softmax(a) + nn.dropout(a, 0.1)
+        return nn.cross_entropy(s, b["labels"])
+    params = {"emb": f32(10, 8), "g": f32(8), "b": f32(8)}
+    inputs = {"ids": jax.ShapeDtypeStruct((2, 3), jnp.int32), "labels": jax.ShapeDtypeStruct((2, 3), jnp.int32)}
+    g = export(fn, params, inputs)
+    assert {"embedding", "layer_norm", "rms_norm", "gelu", "attention", "softmax", "log_softmax", "dropout",
+            "cross_entropy"} <= set(ops_of(g))
+    assert by_op(g, "softmax")[0]["axis"] == 1 and by_op(g, "log_softmax")[0]["axis"] == 2
+    assert by_op(g, "attention")[0]["causal"] is True and by_op(g, "dropout")[0]["rate"] == 0.1
+    assert by_op(g, "layer_norm")[0]["epsilon"] == 1e-5 and g["ops"][-1]["shape"] == []
+
+
+def test_jax_nn_named_functions_and_gather_embedding():
+    g = export(lambda p, x: jax.nn.log_softmax(jax.nn.silu(p[x["ids"]]), axis=-1), f32(10, 4),
+               {"ids": jax.ShapeDtypeStruct((3,), jnp.int32)})
+    assert {"embedding", "silu", "log_softmax"} <= set(ops_of(g))
+
+
+def test_graph_json_layout_round_trips():
+    g = export(lambda p, x: jnp.tanh(x @ p), f32(4, 4), f32(2, 4))
+    text = dumps_graph(g)
+    assert text.splitlines()[1].strip().startswith('"format"')
+    assert all(line.strip().startswith('{"name"') for line in text.splitlines() if '"op":' in line)
+    assert load_graph(json.loads(text)) == g
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda g: g["ops"][0].__setitem__("op", "conv3d"), "unknown op 'conv3d'"),
+    (lambda g: g["ops"][0].__setitem__("inputs", ["nope", "param"]), "not defined above"),
+    (lambda g: g["ops"].append(dict(g["ops"][0])), "duplicate name"),
+    (lambda g: g.__setitem__("format", "shardplan.graph/9"), "format"),
+    (lambda g: g["parameters"][0].__setitem__("shape", [4, 0]), "must be positive"),
+])
+def test_validation_errors_name_the_problem(mutate, message):
+    g = export(lambda p, x: x @ p, f32(4, 4), f32(2, 4))
+    mutate(g)
+    with pytest.raises(GraphError, match=message):
+        validate_graph(g)
+
+
+def test_deterministic_output():
+    fn = lambda p, x: jnp.tanh(x @ p["w"] + p["b"])  # noqa: E731
+    a = dumps_graph(export(fn, {"w": f32(4, 4), "b": f32(4)}, f32(2, 4)))
+    b = dumps_graph(export(fn, {"w": f32(4, 4), "b": f32(4)}, f32(2, 4)))
+    assert a == b and np.isfinite(len(a))

@@ -1,0 +1,58 @@
+"""End to end: the runner on the tiny GPT with the committed plans (8 simulated CPU devices)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from examples import gpt2
+from shardplan_jax.graph_io import write_graph
+from shardplan_jax.run import main
+
+PLANS = Path(__file__).resolve().parents[1] / "plans"
+
+
+@pytest.fixture(scope="module")
+def graph_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("graph") / "tiny-gpt.json"
+    write_graph(gpt2.export(gpt2.CONFIGS["tiny"], "gpt2-tiny"), path)
+    return path
+
+
+@pytest.mark.parametrize("plan", ["gpt2-tiny-megatron-2x4.json", "gpt2-tiny-pipeline-2x2x2.json"])
+def test_committed_plans_pass(graph_path, plan, tmp_path):
+    report = tmp_path / "report.json"
+    assert main([str(graph_path), str(PLANS / plan), "--quiet", "--report", str(report)]) == 0
+    data = json.loads(report.read_text())
+    doc = json.loads((PLANS / plan).read_text())
+    for stage, predicted in zip(data["stages"], doc["stages"]):
+        for axis, row in predicted["communication_by_axis"].items():
+            assert stage["communication_by_axis"][axis] == row
+
+
+def test_wrong_prediction_fails(graph_path, tmp_path, capsys):
+    doc = json.loads((PLANS / "gpt2-tiny-megatron-2x4.json").read_text())
+    doc["stages"][0]["communication_by_axis"]["y"]["all_reduce_bytes"] += 4096
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(doc))
+    assert main([str(graph_path), str(plan), "--quiet"]) == 1
+    assert "all_reduce_bytes on y: predicted 333824, observed 329728" in capsys.readouterr().err
+    assert main([str(graph_path), str(plan), "--quiet", "--comm-rtol", "0.02"]) == 0
+
+
+def test_bad_plan_is_reported(graph_path, tmp_path, capsys):
+    doc = json.loads((PLANS / "gpt2-tiny-megatron-2x4.json").read_text())
+    broken = copy.deepcopy(doc)
+    broken["stages"][0]["shardings"]["h0.attn.wqkv"] = [None, ["z"], None, None]
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(broken))
+    assert main([str(graph_path), str(plan), "--quiet"]) == 1
+    assert "'z' is not a mesh axis" in capsys.readouterr().err
+    broken = copy.deepcopy(doc)
+    broken["stages"][0]["ops"] = ["embed.embedding", "...", "head.logits"]
+    plan.write_text(json.dumps(broken))
+    assert main([str(graph_path), str(plan), "--quiet"]) == 1
+    assert "in no stage, first 'loss'" in capsys.readouterr().err
