@@ -83,7 +83,9 @@ public struct GraphBuilder: Sendable {
         } catch {
             let operands = inputs.map { "\"\(values[$0.rawValue].name)\" \(values[$0.rawValue].type)" }
             let context = operands.isEmpty ? "" : " (inputs: \(operands.joined(separator: ", ")))"
-            throw InputError(error.kind, at: path, "\(op.kindName): \(error.message)\(context)")
+            // Most rule messages already start with the op kind ("dropout rate must be ..."); the rest get it.
+            let message = error.message.hasPrefix(op.kindName) ? error.message : "\(op.kindName): \(error.message)"
+            throw InputError(error.kind, at: path, message + context)
         }
         guard TensorType.checkedElementCount(signature.result.shape) != nil else {
             throw InputError(.invalidValue, at: path,

@@ -22,9 +22,9 @@ extension Operator {
         return OperatorSignature(result: TensorType(shape, operand.dtype), indexSpace: builder.space)
     }
 
-    static func softmaxSignature(_ axis: Int, _ operand: TensorType) throws(OperatorRuleViolation) -> OperatorSignature {
-        try requireFloatingPoint(operand, "softmax")
-        try checkAxes([axis], rank: operand.rank, what: "softmax")
+    static func softmaxSignature(_ axis: Int, _ operand: TensorType, name: String) throws(OperatorRuleViolation) -> OperatorSignature {
+        try requireFloatingPoint(operand, name)
+        try checkAxes([axis], rank: operand.rank, what: name)
         return coupled(operand, axes: [axis], statistics: 2, extraOperands: [])
     }
 

@@ -41,7 +41,7 @@ extension Operator {
         case .binary(let function): return try Self.binarySignature(function, operands)
         case .select: return try Self.selectSignature(operands)
         case .reduce(let kind, let axes, let keep): return try Self.reduceSignature(kind, axes, keep, operands[0])
-        case .softmax(let axis), .logSoftmax(let axis): return try Self.softmaxSignature(axis, operands[0])
+        case .softmax(let axis), .logSoftmax(let axis): return try Self.softmaxSignature(axis, operands[0], name: kindName)
         case .layerNorm(let axes): return try Self.normSignature(axes, operands, statistics: 2, name: "layer_norm")
         case .rmsNorm(let axes): return try Self.normSignature(axes, operands, statistics: 1, name: "rms_norm")
         case .batchNorm(let axis): return try Self.batchNormSignature(axis, operands)
