@@ -1,0 +1,20 @@
+/// Which tensors of a graph carry a gradient in training: the parameters and every floating-point op
+/// result that depends on one. Data inputs, integer and boolean tensors, and whatever flows through
+/// `stop_gradient` carry none, so the backward pass computes nothing for them.
+public struct GradientFlow: Sendable, Equatable {
+    /// For each value of the graph (indexed like `Graph.values`), whether it carries a gradient.
+    public private(set) var carriesGradient: [Bool]
+
+    public init(_ graph: Graph) {
+        var carries = graph.values.map { $0.isParameter && $0.type.dtype.isFloatingPoint }
+        for operation in graph.operations {
+            let result = graph[operation.result]
+            carries[operation.result.rawValue] = result.type.dtype.isFloatingPoint
+                && operation.op != .unary(.stopGradient)
+                && operation.inputs.contains { carries[$0.rawValue] }
+        }
+        carriesGradient = carries
+    }
+
+    public subscript(id: ValueID) -> Bool { carriesGradient[id.rawValue] }
+}

@@ -1,0 +1,53 @@
+/// The work and memory of one op over one training iteration of the whole global batch: the FLOPs of its
+/// forward and backward pass, the bytes of its result, and what it keeps from the forward pass for the
+/// backward pass. The counting rules, and where each number comes from, are in Docs/analysis.md.
+public struct OperationCost: Sendable, Equatable {
+    public var operationClass: OperationClass
+    /// Floating-point operations of the forward pass. Attention is counted dense, masked half included.
+    public var forwardFLOPs: Double
+    /// Floating-point operations of the backward pass: the gradients of the operands that carry one
+    /// (zero when the op's result carries no gradient).
+    public var backwardFLOPs: Double
+    /// Whether the op is causal attention, whose kernel skips the masked half of `forwardFLOPs` and
+    /// `backwardFLOPs` (a cost model may halve them; this analysis reports the dense count).
+    public var causal: Bool
+    /// Bytes of the op's result tensor.
+    public var resultBytes: Int
+    /// The activations (operands, or the op's own result) its backward pass reads, so they stay in memory
+    /// from the forward to the backward pass. Parameters are resident anyway and never listed.
+    public var savedTensors: [ValueID]
+    /// Bytes the op keeps for its backward pass besides graph tensors: dropout masks, normalisation
+    /// statistics, attention's log-sum-exp.
+    public var auxiliarySavedBytes: Int
+
+    public init(operationClass: OperationClass, forwardFLOPs: Double, backwardFLOPs: Double, causal: Bool,
+                resultBytes: Int, savedTensors: [ValueID], auxiliarySavedBytes: Int) {
+        self.operationClass = operationClass
+        self.forwardFLOPs = forwardFLOPs
+        self.backwardFLOPs = backwardFLOPs
+        self.causal = causal
+        self.resultBytes = resultBytes
+        self.savedTensors = savedTensors
+        self.auxiliarySavedBytes = auxiliarySavedBytes
+    }
+
+    /// The cost of `operation`, one of `graph`'s ops; `gradients` says which tensors carry a gradient.
+    public init(_ operation: Operation, in graph: Graph, gradients: GradientFlow) {
+        let forward = Self.forwardFLOPs(operation, in: graph)
+        let trains = gradients[operation.result]
+        let saved: (tensors: [ValueID], auxiliaryBytes: Int) =
+            trains ? Self.savedForBackward(operation, in: graph, gradients: gradients) : ([], 0)
+        var causal = false
+        if case .attention(let isCausal) = operation.op { causal = isCausal }
+        self.init(operationClass: operation.op.operationClass,
+                  forwardFLOPs: forward,
+                  backwardFLOPs: trains ? Self.backwardFLOPs(operation, forward: forward, in: graph, gradients: gradients) : 0,
+                  causal: causal,
+                  resultBytes: graph[operation.result].type.byteCount,
+                  savedTensors: saved.tensors.filter { !graph[$0].isParameter },
+                  auxiliarySavedBytes: saved.auxiliaryBytes)
+    }
+
+    /// Forward plus backward FLOPs.
+    public var trainingFLOPs: Double { forwardFLOPs + backwardFLOPs }
+}

@@ -1,0 +1,44 @@
+/// What an op is, leaving out where its operands come from: its kind and attributes, its result type,
+/// and for each operand whether it is a parameter, a graph input or an op's result, with its type.
+/// Two ops of structurally identical layers have equal fingerprints; the wiring between ops is compared
+/// separately, relative to the layer (`Layer.structureKey`) or to a shifted copy (`RepeatedBlocks`).
+struct OperationFingerprint: Hashable {
+    /// Where an operand comes from, and its type.
+    enum Operand: Hashable {
+        case parameter(TensorType)
+        case input(TensorType)
+        case operation(TensorType)
+    }
+
+    var kind: String
+    /// The op's attributes as compact JSON (equation, axes, shapes...).
+    var attributes: String
+    var result: TensorType
+    var operands: [Operand]
+
+    init(_ operation: Operation, in graph: Graph) {
+        kind = operation.op.kindName
+        let attributes = operation.op.attributes
+        self.attributes = attributes.isEmpty ? "" : JSONWriter.compact(.object(JSONObject(attributes)))
+        result = graph[operation.result].type
+        operands = operation.inputs.map { id in
+            let value = graph[id]
+            switch value.origin {
+            case .parameter: return .parameter(value.type)
+            case .input: return .input(value.type)
+            case .operation: return .operation(value.type)
+            }
+        }
+    }
+
+    /// A small integer per op, equal for ops with equal fingerprints (numbered in order of first appearance).
+    static func classes(of graph: Graph) -> [Int] {
+        var numbers: [OperationFingerprint: Int] = [:]
+        return graph.operations.map { operation in
+            let fingerprint = OperationFingerprint(operation, in: graph)
+            if let number = numbers[fingerprint] { return number }
+            numbers[fingerprint] = numbers.count
+            return numbers.count - 1
+        }
+    }
+}
