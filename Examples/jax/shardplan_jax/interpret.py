@@ -272,3 +272,22 @@ def forward_fn(graph: Mapping[str, Any], compute_dtype: str | None = None,
         return [env[n] for n in graph["outputs"]]
 
     return forward
+
+
+def with_inferred_shapes(graph: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `graph` in which every op states `shape` and `dtype` (inferred by tracing the
+    interpreter with `jax.eval_shape`; stated ones are checked on the way)."""
+    from .dtypes import spec_dtype
+
+    interp = Interpreter(graph)
+    leaves = {t["name"]: jax.ShapeDtypeStruct(tuple(t["shape"]), numpy_dtype(t["dtype"]))
+              for t in [*graph.get("inputs", []), *graph.get("parameters", [])]}
+    out = jax.eval_shape(lambda env: interp.run(dict(env)), leaves)
+    ops = []
+    for op in graph["ops"]:
+        entry = dict(op)
+        aval = out[op["name"]]
+        entry.setdefault("shape", [int(d) for d in aval.shape])
+        entry.setdefault("dtype", spec_dtype(aval.dtype))
+        ops.append(entry)
+    return {**graph, "ops": ops}

@@ -98,11 +98,11 @@ def _expand_ops(names: Any, order: list[str], where: str) -> list[str]:
     return out
 
 
-def _spec(value: Any, axes: list[str], rank: int, where: str) -> Spec:
+def _spec(value: Any, axes: list[str], mesh: list[int], shape: list[int], where: str) -> Spec:
     if not isinstance(value, list):
         raise PlanError(f"{where}: a sharding is a list with one entry per dimension, got {value!r}")
-    if len(value) != rank:
-        raise PlanError(f"{where}: {len(value)} entries for a tensor of rank {rank}")
+    if len(value) != len(shape):
+        raise PlanError(f"{where}: {len(value)} entries for a tensor of rank {len(shape)} (shape {shape})")
     used: set[str] = set()
     spec: list[tuple[str, ...] | None] = []
     for d, entry in enumerate(value):
@@ -118,6 +118,10 @@ def _spec(value: Any, axes: list[str], rank: int, where: str) -> Spec:
             if a in used:
                 raise PlanError(f"{where}[{d}]: mesh axis {a!r} is used twice")
             used.add(a)
+        parts = math.prod(mesh[axes.index(a)] for a in names)
+        if shape[d] % parts:
+            raise PlanError(f"{where}[{d}]: dimension {d} of size {shape[d]} does not split into {parts} equal "
+                            f"parts (axes {names}); JAX shardings need even splits")
         spec.append(tuple(names))
     return tuple(spec)
 
@@ -143,8 +147,8 @@ def check_plan(doc: Mapping[str, Any], graph: Mapping[str, Any]) -> Plan:
     if not isinstance(devices, int) or devices <= 0:
         raise PlanError(f"devices: must be a positive integer, got {devices!r}")
     order = [op["name"] for op in graph["ops"]]
-    rank = {t["name"]: len(t["shape"]) for t in [*graph.get("inputs", []), *graph.get("parameters", [])]}
-    rank.update({op["name"]: len(op["shape"]) for op in graph["ops"] if "shape" in op})
+    shapes = {t["name"]: list(t["shape"]) for t in [*graph.get("inputs", []), *graph.get("parameters", [])]}
+    shapes.update({op["name"]: list(op["shape"]) for op in graph["ops"] if "shape" in op})
     stages_doc = doc.get("stages")
     if not isinstance(stages_doc, list) or not stages_doc:
         raise PlanError("stages: must be a non-empty list")
@@ -179,10 +183,10 @@ def check_plan(doc: Mapping[str, Any], graph: Mapping[str, Any]) -> Plan:
             raise PlanError(f"{where}.axes: must be {len(mesh)} distinct names, got {axes!r}")
         shardings: dict[str, Spec] = {}
         for name, value in (raw.get("shardings") or {}).items():
-            if name not in rank:
+            if name not in shapes:
                 raise PlanError(f'{where}.shardings "{name}": no input, parameter or op of that name '
                                 f"(or the op states no shape)")
-            shardings[name] = _spec(value, axes, rank[name], f'{where}.shardings "{name}"')
+            shardings[name] = _spec(value, axes, mesh, shapes[name], f'{where}.shardings "{name}"')
         comm = raw.get("communication_by_axis")
         comm_table = None
         if comm is not None:

@@ -82,16 +82,16 @@ def main(argv: list[str] | None = None) -> int:
                               format_comparison)
     from .data import make_inputs, make_parameters
     from .graph_io import GraphError, load_graph
-    from .interpret import InterpretError, forward_fn
+    from .interpret import InterpretError, forward_fn, with_inferred_shapes
     from .plan_io import PIPELINE_KEYS, PlanError, check_plan, load_plan_json
     from .sharded import ShardedStep
 
     say = (lambda *a: None) if args.quiet else print
     compute = None if args.compute_dtype == "native" else args.compute_dtype
     try:
-        graph = load_graph(args.graph)
+        graph = with_inferred_shapes(load_graph(args.graph))
         plan = check_plan(load_plan_json(args.plan), graph)
-    except (GraphError, PlanError) as err:
+    except (GraphError, PlanError, InterpretError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     devices = jax.devices()
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 parts = ", ".join(f"{k}={v}" for k, v in row.items() if v)
                 say(f"  observed on {axes}: {parts}")
         if len(step.programs) > 1:
-            say(f"  pipeline sends: " + ", ".join(f"{k}={v}" for k, v in sends.items()))
+            say("  pipeline sends: " + ", ".join(f"{k}={v}" for k, v in sends.items()))
             if st.pipeline_send_bytes is not None:
                 for key in PIPELINE_KEYS:
                     pred = st.pipeline_send_bytes.get(key, 0.0)

@@ -56,3 +56,15 @@ def test_bad_plan_is_reported(graph_path, tmp_path, capsys):
     plan.write_text(json.dumps(broken))
     assert main([str(graph_path), str(plan), "--quiet"]) == 1
     assert "in no stage, first 'loss'" in capsys.readouterr().err
+
+
+def test_graph_without_stated_shapes(graph_path, tmp_path):
+    graph = json.loads(graph_path.read_text())
+    for op in graph["ops"]:
+        if op["op"] not in ("reshape", "broadcast", "iota", "constant"):
+            op.pop("shape")
+        if op["op"] not in ("cast", "iota", "constant"):
+            op.pop("dtype")
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(graph))
+    assert main([str(bare), str(PLANS / "gpt2-tiny-pipeline-2x2x2.json"), "--quiet"]) == 0
