@@ -1,0 +1,54 @@
+/// A published run replayed through ShardPlan: the graph and plan that express it, and the predicted
+/// against the measured iteration time.
+public struct CalibrationRun: Sendable {
+    public var run: PublishedRun
+    public var predictedSeconds: Double
+    public var peakMemoryBytes: Double
+    public var fitsInMemory: Bool
+    /// `(predicted - measured) / measured`.
+    public var relativeError: Double { predictedSeconds / run.iterationSeconds! - 1 }
+
+    /// The cluster preset of a row's GPU.
+    public static func presetName(forGPU gpu: String) -> String? {
+        if gpu.hasPrefix("A100-SXM4-80GB") { return "dgx-a100-80g" }
+        if gpu.hasPrefix("A100-SXM4-40GB") { return "dgx-a100-40g" }
+        if gpu.hasPrefix("H100") { return "dgx-h100" }
+        if gpu.hasPrefix("H200") { return "dgx-h200" }
+        return nil
+    }
+
+    /// Replays `run`: a GPT graph of its dimensions (explicit attention for the 2021-2022 Megatron-LM runs,
+    /// which predate fused attention; fused attention for Megatron-Core), its cluster preset, and its
+    /// configuration: the same constants for every row.
+    public init(_ run: PublishedRun) throws(InputError) {
+        self.run = run
+        let fused = run.id.hasPrefix("mcore")
+        var configuration = TransformerConfiguration.gpt(
+            layers: run.layers, hidden: run.hidden, heads: run.heads, vocabulary: run.vocabulary,
+            sequenceLength: run.sequenceLength, globalBatch: run.globalBatch)
+        configuration.feedForwardHidden = run.feedForwardHidden
+        configuration.attentionImplementation = fused ? .fused : .explicit
+        let graph = try TransformerBuilder(name: run.id, configuration: configuration).build()
+        guard let preset = Self.presetName(forGPU: run.gpu) else {
+            throw InputError(.invalidReference, at: .root, "no cluster preset for GPU \(run.gpu) of row \(run.id)")
+        }
+        let clusterName = "\(preset):\(run.gpuCount / run.gpusPerNode)"
+        let cluster = try Cluster.preset(named: clusterName)
+        let recompute: RecomputeMode = run.recompute.hasPrefix("full") ? .full : run.recompute.hasPrefix("selective") ? .selective : .none
+        // Megatron-Core's published runs state `--overlap-grad-reduce --overlap-param-gather
+        // --tp-comm-overlap`: the parameter gather needs the distributed optimizer (ZeRO-1) and the
+        // tensor-parallel overlap needs sequence parallelism, so both are on there.
+        let overlap = run.schedule.contains("--overlap-param-gather")
+        let sequenceParallel = run.sequenceParallel || (overlap && run.tensorParallel > 1)
+        let zeroStage = overlap ? max(run.zeroStage, 1) : run.zeroStage
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName, configuration: MegatronConfiguration(
+            tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel, dataParallel: run.dataParallel,
+            microBatchSize: run.microBatchSize ?? 1, virtualStages: run.virtualStages, sequenceParallel: sequenceParallel,
+            options: TrainingOptions(recompute: recompute, zeroStage: zeroStage, overlapGradientReduction: overlap,
+                                     overlapTensorParallelCommunication: overlap)))
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        predictedSeconds = prediction.iterationSeconds
+        peakMemoryBytes = prediction.peakMemoryBytesPerDevice
+        fitsInMemory = prediction.fitsInMemory
+    }
+}

@@ -1,0 +1,63 @@
+/// One measured training run from shared/data/published-runs.json: the model, the cluster, the parallel
+/// configuration its authors chose, and the measured (or, where the source printed throughput, derived)
+/// iteration time.
+public struct PublishedRun: Sendable {
+    public var id: String
+    public var source: String
+    public var layers: Int
+    public var hidden: Int
+    public var heads: Int
+    public var feedForwardHidden: Int
+    public var vocabulary: Int
+    public var sequenceLength: Int
+    public var globalBatch: Int
+    public var microBatchSize: Int?
+    public var gpu: String
+    public var gpuCount: Int
+    public var gpusPerNode: Int
+    public var tensorParallel: Int
+    public var pipelineParallel: Int
+    public var dataParallel: Int
+    public var virtualStages: Int
+    public var sequenceParallel: Bool
+    public var zeroStage: Int
+    public var recompute: String
+    public var schedule: String
+    public var notes: String
+    /// Seconds per iteration: measured where the source printed it, else derived from its throughput.
+    public var iterationSeconds: Double?
+    /// Whether `iterationSeconds` was printed by the source (else derived).
+    public var isMeasuredTime: Bool
+
+    /// Reads every row of a published-runs document; rows missing a field this model needs are skipped
+    /// and named in `skipped` with the reason.
+    public static func rows(in document: JSONValue) throws(InputError) -> (runs: [PublishedRun], skipped: [(id: String, reason: String)]) {
+        let top = try JSONReader(document, at: .root)
+        var runs: [PublishedRun] = []
+        var skipped: [(String, String)] = []
+        for (index, element) in try top.array("rows").enumerated() {
+            let row = try JSONReader(element, at: .root.appending("rows").appending(index: index))
+            let id = try row.string("id")
+            guard row.contains("layers"), row.contains("vocab"), row.contains("ffn_hidden") else {
+                skipped.append((id, "a single layer or a model without published dimensions")); continue
+            }
+            let measured = try row.reader("measured")
+            let derived = row.contains("derived") ? try row.reader("derived") : nil
+            var time = try measured.optionalNumber("iteration_time_s")
+            if time == nil, let derived { time = try derived.optionalNumber("iteration_time_s") }
+            guard time != nil else { skipped.append((id, "no iteration time or throughput to compare with")); continue }
+            runs.append(PublishedRun(
+                id: id, source: try row.string("source"), layers: try row.int("layers"), hidden: try row.int("hidden"),
+                heads: try row.int("heads"), feedForwardHidden: try row.int("ffn_hidden"), vocabulary: try row.int("vocab"),
+                sequenceLength: try row.int("seq_len"), globalBatch: try row.int("global_batch"),
+                microBatchSize: try row.optionalInt("micro_batch"), gpu: try row.string("gpu"), gpuCount: try row.int("n_gpus"),
+                gpusPerNode: try row.int("gpus_per_node"), tensorParallel: try row.int("tp"), pipelineParallel: try row.int("pp"),
+                dataParallel: try row.int("dp"), virtualStages: try row.optionalInt("virtual_stages") ?? 1,
+                sequenceParallel: try row.optionalBool("sequence_parallel") ?? false,
+                zeroStage: try row.optionalInt("zero_stage") ?? 0, recompute: try row.optionalString("recompute") ?? "",
+                schedule: try row.optionalString("schedule") ?? "", notes: try row.optionalString("notes") ?? "",
+                iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil))
+        }
+        return (runs, skipped)
+    }
+}

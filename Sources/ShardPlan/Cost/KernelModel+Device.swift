@@ -1,0 +1,18 @@
+extension KernelModel {
+    /// The kernel model of `device`, from its datasheet and measured figures (Docs/cost-model.md).
+    public init(device: DeviceSpec) {
+        let bf16Peak = device.peakFLOPsPerSecond(for: .bf16)
+        self.init(
+            peakFLOPs: device.peakFLOPsPerSecond,
+            memoryBandwidth: device.memoryBandwidth,
+            multiprocessors: device.multiprocessors ?? Self.defaultMultiprocessors,
+            bestMatmulEfficiency: device.bestMatmulFLOPsPerSecond(for: .bf16).map { $0 / bf16Peak } ?? Self.defaultBestMatmulEfficiency,
+            memoryEfficiency: device.achievableMemoryBandwidthFraction ?? Self.defaultMemoryEfficiency)
+    }
+
+    /// Used when a device gives no multiprocessor count: an A100 has 108.
+    public static let defaultMultiprocessors = 108
+    /// Used when a device gives no measured matmul throughput: about what A100 and H100 reach (80-87%,
+    /// shared/data/published-runs.json `matmul_efficiency`).
+    public static let defaultBestMatmulEfficiency = 0.8
+}

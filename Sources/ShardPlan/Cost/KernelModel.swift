@@ -1,0 +1,110 @@
+/// Predicts how long one GPU kernel takes from its shape: matrix products by tile and wave quantisation
+/// over the GPU's multiprocessors, fused attention by its own efficiency, and memory-bound kernels by bytes
+/// moved over achievable memory bandwidth. Every constant's source is in Docs/cost-model.md.
+public struct KernelModel: Sendable, Equatable {
+    /// Dense peak FLOP/s of the tensor cores by element type.
+    public var peakFLOPs: [DType: Double]
+    /// Peak memory bandwidth in bytes per second.
+    public var memoryBandwidth: Double
+    /// Number of streaming multiprocessors (the unit of wave quantisation).
+    public var multiprocessors: Int
+    /// The best fraction of peak a large, well-shaped matrix product reaches (measured maximum achievable
+    /// matmul FLOP/s over peak).
+    public var bestMatmulEfficiency: Double
+    /// The fraction of peak memory bandwidth a streaming kernel reaches.
+    public var memoryEfficiency: Double
+    /// The fraction of peak a fused (flash) attention forward pass reaches at head dimension 128 and long
+    /// sequences; its backward pass reaches `attentionBackwardEfficiency`.
+    public var attentionForwardEfficiency: Double
+    public var attentionBackwardEfficiency: Double
+    /// Fixed cost of launching one kernel, in seconds.
+    public var launchSeconds: Double
+
+    public init(peakFLOPs: [DType: Double], memoryBandwidth: Double, multiprocessors: Int,
+                bestMatmulEfficiency: Double, memoryEfficiency: Double = KernelModel.defaultMemoryEfficiency,
+                attentionForwardEfficiency: Double = KernelModel.defaultAttentionForwardEfficiency,
+                attentionBackwardEfficiency: Double = KernelModel.defaultAttentionBackwardEfficiency,
+                launchSeconds: Double = KernelModel.defaultLaunchSeconds) {
+        self.peakFLOPs = peakFLOPs
+        self.memoryBandwidth = memoryBandwidth
+        self.multiprocessors = multiprocessors
+        self.bestMatmulEfficiency = bestMatmulEfficiency
+        self.memoryEfficiency = memoryEfficiency
+        self.attentionForwardEfficiency = attentionForwardEfficiency
+        self.attentionBackwardEfficiency = attentionBackwardEfficiency
+        self.launchSeconds = launchSeconds
+    }
+
+    /// Streaming kernels (copies, elementwise) reach about 85-90% of HBM bandwidth on A100 and H100
+    /// (Docs/cost-model.md, "Memory-bound kernels").
+    public static let defaultMemoryEfficiency = 0.85
+    /// FlashAttention-2 reaches about 70% of A100 peak in the forward pass and about 55% in the backward
+    /// pass at head dimension 128 (Dao 2023, Fig. 5-6; Docs/cost-model.md).
+    public static let defaultAttentionForwardEfficiency = 0.70
+    public static let defaultAttentionBackwardEfficiency = 0.55
+    /// A CUDA kernel launch and its tail cost a few microseconds (Docs/cost-model.md).
+    public static let defaultLaunchSeconds = 4e-6
+
+    /// Peak FLOP/s for `dtype` (f32 tensors compute in TF32 where a tensor-core figure is given).
+    public func peak(for dtype: DType) -> Double {
+        if let value = peakFLOPs[dtype] { return value }
+        switch dtype {
+        case .f32: return peakFLOPs[.tf32] ?? peakFLOPs[.bf16] ?? 1e12
+        case .fp8: return peakFLOPs[.bf16] ?? 1e12
+        default: return peakFLOPs[.bf16] ?? peakFLOPs[.f16] ?? 1e12
+        }
+    }
+
+    /// Output tile shapes (rows x columns) a GEMM library picks between, with the fraction of the best
+    /// per-multiprocessor throughput each reaches: smaller tiles reuse operands less.
+    static let tiles: [(rows: Double, columns: Double, efficiency: Double)] = [
+        (256, 128, 1.0), (128, 256, 1.0), (128, 128, 0.92), (128, 64, 0.80), (64, 128, 0.80), (64, 64, 0.62),
+    ]
+    /// Reduction depth at which a tile's main loop and its prologue/epilogue take equal time.
+    static let halfEfficiencyDepth = 64.0
+
+    /// Seconds for `batch` independent products of an (m x k) by (k x n) matrix.
+    public func matmulSeconds(batch: Double, m: Double, n: Double, k: Double, dtype: DType) -> Double {
+        let flops = 2 * batch * m * n * k
+        guard flops > 0 else { return 0 }
+        let sms = Double(multiprocessors)
+        var best = Double.infinity
+        for tile in Self.tiles {
+            let tileCount = batch * (m / tile.rows).rounded(.up) * (n / tile.columns).rounded(.up)
+            let waves = (tileCount / sms).rounded(.up)
+            // Work is issued in whole waves of whole tiles: padding in partial tiles and idle
+            // multiprocessors in the last wave are paid for.
+            let paddedFLOPs = waves * sms * tile.rows * tile.columns * 2 * k
+            let depthEfficiency = k / (k + Self.halfEfficiencyDepth)
+            let seconds = paddedFLOPs / (peak(for: dtype) * bestMatmulEfficiency * tile.efficiency * depthEfficiency)
+            best = min(best, seconds)
+        }
+        let bytes = batch * (m * k + k * n + m * n) * Double(dtype.byteSize)
+        return launchSeconds + max(best, memorySeconds(bytes: bytes) - launchSeconds)
+    }
+
+    /// The fraction of peak a product of this shape reaches (for reports and tests).
+    public func matmulEfficiency(batch: Double = 1, m: Double, n: Double, k: Double, dtype: DType) -> Double {
+        2 * batch * m * n * k / matmulSeconds(batch: batch, m: m, n: n, k: k, dtype: dtype) / peak(for: dtype)
+    }
+
+    /// Seconds for a streaming kernel that reads and writes `bytes` in total.
+    public func memorySeconds(bytes: Double) -> Double {
+        guard bytes > 0 else { return 0 }
+        return launchSeconds + bytes / (memoryBandwidth * memoryEfficiency)
+    }
+
+    /// Seconds for a fused attention kernel doing `flops` useful FLOPs at head dimension `headDimension`
+    /// over key sequences of length `keyLength`; `backward` selects the backward kernel.
+    public func attentionSeconds(flops: Double, headDimension: Double, keyLength: Double, dtype: DType,
+                                 backward: Bool) -> Double {
+        guard flops > 0 else { return 0 }
+        let base = backward ? attentionBackwardEfficiency : attentionForwardEfficiency
+        // Relative to head dimension 128 and long sequences: smaller heads and short sequences spend
+        // more of each tile on softmax bookkeeping and the tile's prologue.
+        let headFactor = (headDimension / (headDimension + 32)) / (128.0 / 160.0)
+        let lengthFactor = (keyLength / (keyLength + 256)) / (4096.0 / 4352.0)
+        let efficiency = min(base * headFactor * lengthFactor, bestMatmulEfficiency)
+        return launchSeconds + flops / (peak(for: dtype) * efficiency)
+    }
+}

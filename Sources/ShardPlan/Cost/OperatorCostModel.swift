@@ -1,0 +1,178 @@
+/// Prices ops under strategies on a mesh: the per-device shapes follow from the strategy's splits (and the
+/// microbatch count, which divides the batch index), and the `KernelModel` turns shapes into seconds.
+public struct OperatorCostModel: Sendable {
+    public let graph: Graph
+    public let kernels: KernelModel
+    public let meshShape: [Int]
+    /// Microbatches per iteration: the batch index of every op is divided by this.
+    public let microbatches: Int
+    let roles: TensorRoles
+    let gradients: GradientFlow
+    let fusion: KernelFusion
+
+    public init(graph: Graph, kernels: KernelModel, meshShape: [Int], microbatches: Int,
+                roles: TensorRoles? = nil, gradients: GradientFlow? = nil, fusion: KernelFusion? = nil) {
+        self.graph = graph
+        self.kernels = kernels
+        self.meshShape = meshShape
+        self.microbatches = microbatches
+        self.roles = roles ?? TensorRoles(graph)
+        self.gradients = gradients ?? GradientFlow(graph)
+        self.fusion = fusion ?? KernelFusion(graph)
+    }
+
+    /// Per-device extent of every index of op `operationIndex` under `strategy`, for one microbatch.
+    public func localSizes(_ operationIndex: Int, _ strategy: OpStrategy) -> [Double] {
+        let operation = graph.operations[operationIndex]
+        let batch = roles.batchIndex[operationIndex]
+        return operation.indexSpace.indices.indices.map { index in
+            var size = Double(operation.indexSpace.indices[index].size) / Double(strategy.splitFactor(of: index, meshShape: meshShape))
+            if index == batch { size /= Double(microbatches) }
+            return size
+        }
+    }
+
+    /// Per-device elements of a tensor laid out as `spec`, for one microbatch.
+    public func localElements(_ value: ValueID, _ spec: ShardingSpec) -> Double {
+        let type = graph[value].type
+        var elements = Double(type.elementCount) / Double(spec.totalSplitFactor(meshShape: meshShape))
+        if roles.batchDimension[value.rawValue] != nil { elements /= Double(microbatches) }
+        return elements
+    }
+
+    /// Per-device bytes of a tensor laid out as `spec`, for one microbatch.
+    public func localBytes(_ value: ValueID, _ spec: ShardingSpec) -> Double {
+        localElements(value, spec) * Double(graph[value].type.dtype.byteSize)
+    }
+
+    /// The cost of op `operationIndex` under `strategy`.
+    public func cost(_ operationIndex: Int, _ strategy: OpStrategy) -> OperatorCost {
+        let operation = graph.operations[operationIndex]
+        let space = operation.indexSpace
+        let sizes = localSizes(operationIndex, strategy)
+        let needsBackward = operation.inputs.contains { gradients[$0] }
+        var cost: OperatorCost
+        switch operation.op {
+        case .einsum, .matmul:
+            cost = contractionCost(operation, sizes)
+        case .attention(let causal):
+            cost = attentionCost(operation, sizes, causal: causal)
+        case .conv2d:
+            cost = convolutionCost(operation, operationIndex, strategy, sizes)
+        default:
+            cost = memoryBoundCost(operation, operationIndex, strategy)
+        }
+        if !needsBackward { cost.backwardSeconds = 0 }
+        // Splitting a coupled index (softmax or norm axis, cross-entropy classes) costs an all-reduce of the
+        // per-row statistics in each direction.
+        for (axis, assigned) in strategy.indexOfAxis.enumerated() {
+            guard let index = assigned, meshShape[axis] > 1, case .coupled(let statistics) = space.indices[index].role else { continue }
+            let coupled = Set(space.indices.indices.filter { if case .coupled = space.indices[$0].role { true } else { false } })
+            let rows = space.operandIndices[0].compactMap { $0 }.filter { !coupled.contains($0) }.reduce(1.0) { $0 * sizes[$1] }
+            let bytes = rows * Double(statistics) * 4
+            cost.forwardCollectives.append(Collective(.allReduce, axes: [axis], bytes: bytes))
+            if needsBackward { cost.backwardCollectives.append(Collective(.allReduce, axes: [axis], bytes: bytes)) }
+        }
+        return cost
+    }
+
+    /// A contraction as batched GEMMs: indices in both operands and the result are the batch, indices of
+    /// one operand and the result are the rows (m) or columns (n), summed indices the depth (k). The
+    /// backward pass is one product of the same size per operand that needs a gradient.
+    private func contractionCost(_ operation: Operation, _ sizes: [Double]) -> OperatorCost {
+        let space = operation.indexSpace
+        let dtype = graph[operation.result].type.dtype
+        guard operation.inputs.count == 2 else {
+            let flops = 2 * sizes.reduce(1, *) * Double(operation.inputs.count - 1)
+            let seconds = kernels.matmulSeconds(batch: 1, m: (flops / 2).squareRoot(), n: (flops / 2).squareRoot(), k: 1, dtype: dtype)
+            return OperatorCost(category: .matmul, forwardSeconds: seconds, backwardSeconds: 2 * seconds,
+                                forwardCollectives: [], backwardCollectives: [], forwardFLOPs: flops)
+        }
+        let left = Set(space.operandIndices[0].compactMap { $0 }), right = Set(space.operandIndices[1].compactMap { $0 })
+        let result = Set(space.resultIndices.compactMap { $0 })
+        var batch = 1.0, m = 1.0, n = 1.0, k = 1.0
+        for index in space.indices.indices {
+            let size = sizes[index]
+            switch (left.contains(index), right.contains(index), result.contains(index)) {
+            case (true, true, true): batch *= size
+            case (true, false, _): if result.contains(index) { m *= size } else { k *= size }
+            case (false, true, _): if result.contains(index) { n *= size } else { k *= size }
+            case (true, true, false): k *= size
+            case (false, false, _): m *= size
+            }
+        }
+        let forward = kernels.matmulSeconds(batch: batch, m: m, n: n, k: k, dtype: dtype)
+        var backward = 0.0
+        if gradients[operation.inputs[0]] { backward += kernels.matmulSeconds(batch: batch, m: m, n: k, k: n, dtype: dtype) }
+        if gradients[operation.inputs[1]] { backward += kernels.matmulSeconds(batch: batch, m: k, n: n, k: m, dtype: dtype) }
+        return OperatorCost(category: .matmul, forwardSeconds: forward, backwardSeconds: backward,
+                            forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 2 * batch * m * n * k)
+    }
+
+    /// A convolution as an implicit GEMM: rows are output pixels of every image, columns output channels
+    /// (per group), depth the input channels of a group times the window.
+    private func convolutionCost(_ operation: Operation, _ operationIndex: Int, _ strategy: OpStrategy, _ sizes: [Double]) -> OperatorCost {
+        let space = operation.indexSpace
+        func size(_ name: String) -> Double? { space.indices.firstIndex { $0.name == name }.map { sizes[$0] } }
+        let groups = size("group") ?? 1
+        let depth = (size("c") ?? size("c_per_group") ?? 1) * (size("kh") ?? 1) * (size("kw") ?? 1)
+        let outputElements = localElements(operation.result, strategy.resultSpec(in: space))
+        let channels = graph[operation.result].type.shape[1]
+        let columns = Double(channels) / Double(strategy.resultSpec(in: space).splitFactor(ofDimension: 1, meshShape: meshShape)) / groups
+        let rows = outputElements / (columns * groups)
+        let dtype = graph[operation.result].type.dtype
+        let forward = kernels.matmulSeconds(batch: groups, m: rows, n: columns, k: depth, dtype: dtype)
+        var backward = 0.0
+        if gradients[operation.inputs[0]] { backward += kernels.matmulSeconds(batch: groups, m: rows, n: depth, k: columns, dtype: dtype) }
+        if gradients[operation.inputs[1]] { backward += kernels.matmulSeconds(batch: groups, m: depth, n: columns, k: rows, dtype: dtype) }
+        return OperatorCost(category: .matmul, forwardSeconds: forward, backwardSeconds: backward,
+                            forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 2 * groups * rows * columns * depth)
+    }
+
+    /// Fused (flash) attention: 4 x batch x queries x keys x heads x head_dim FLOPs forward, half of it
+    /// under a causal mask; the backward kernel does 2.5 times the forward work.
+    private func attentionCost(_ operation: Operation, _ sizes: [Double], causal: Bool) -> OperatorCost {
+        let space = operation.indexSpace
+        func size(_ name: String) -> Double { sizes[space.indices.firstIndex { $0.name == name }!] }
+        let (batch, queries, heads, headDimension, keys) = (size("batch"), size("query"), size("heads"), size("head_dim"), size("key"))
+        let dense = 4 * batch * queries * keys * heads * headDimension
+        let work = causal ? dense / 2 : dense
+        let dtype = graph[operation.result].type.dtype
+        return OperatorCost(category: .attention,
+                            forwardSeconds: kernels.attentionSeconds(flops: work, headDimension: headDimension, keyLength: keys, dtype: dtype, backward: false),
+                            backwardSeconds: kernels.attentionSeconds(flops: 2.5 * work, headDimension: headDimension, keyLength: keys, dtype: dtype, backward: true),
+                            forwardCollectives: [], backwardCollectives: [], forwardFLOPs: dense)
+    }
+
+    /// Memory-bound ops: bytes read and written over achievable bandwidth, minus what fusion keeps in
+    /// registers. The backward pass moves about twice the forward bytes (it reads the result's gradient and
+    /// saved inputs and writes the inputs' gradients).
+    private func memoryBoundCost(_ operation: Operation, _ operationIndex: Int, _ strategy: OpStrategy) -> OperatorCost {
+        if operation.op.isView { return .free }
+        let space = operation.indexSpace
+        var bytes = 0.0
+        for (operand, input) in operation.inputs.enumerated() where !(operation.op.isPointwise && fusion[input]) {
+            let spec = strategy.operandSpec(operand, in: space)
+            if let producer = graph.producer(of: input), case .broadcast = producer.op {
+                // The kernel reads the broadcast's source, not the broadcast result.
+                let source = producer.inputs[0]
+                bytes += localBytes(input, spec) * Double(graph[source].type.elementCount) / Double(graph[input].type.elementCount)
+            } else {
+                bytes += localBytes(input, spec)
+            }
+        }
+        let resultBytes = localBytes(operation.result, strategy.resultSpec(in: space))
+        if !fusion[operation.result] { bytes += resultBytes }
+        switch operation.op {
+        case .dropout: bytes += localElements(operation.result, strategy.resultSpec(in: space))
+        case .crossEntropy:
+            // Logits are upcast to fp32, exponentiated and normalised: about three fp32 passes.
+            bytes += 3 * 4 * localElements(operation.inputs[0], strategy.operandSpec(0, in: space))
+        default: break
+        }
+        let launched = operation.op.isPointwise && fusion[operation.result]
+        let forward = launched ? bytes / (kernels.memoryBandwidth * kernels.memoryEfficiency) : kernels.memorySeconds(bytes: bytes)
+        return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: 2 * forward,
+                            forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
+    }
+}

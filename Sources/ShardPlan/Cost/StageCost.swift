@@ -1,0 +1,45 @@
+/// What one pipeline stage costs on each of its devices: times per microbatch (forward and backward,
+/// split into compute by kernel kind and exposed communication by collective), per-iteration work
+/// (gradient synchronisation, optimizer step), and memory.
+public struct StageCost: Sendable, Equatable {
+    /// Compute seconds per microbatch by kernel kind, forward and backward (recomputation included).
+    public var computeSeconds: [OperatorCost.Category: Double] = [:]
+    public var forwardComputeSeconds = 0.0
+    public var backwardComputeSeconds = 0.0
+    /// Forward work rerun in the backward pass, per microbatch (part of `backwardComputeSeconds`).
+    public var recomputeSeconds = 0.0
+    /// Exposed communication seconds per microbatch by collective kind (forward plus backward).
+    public var communicationSeconds: [CollectiveKind: Double] = [:]
+    public var forwardCommunicationSeconds = 0.0
+    public var backwardCommunicationSeconds = 0.0
+    /// Bytes each device moves per microbatch, by collective kind (buffer sizes, as `Collective.bytes`).
+    public var communicationBytes: [CollectiveKind: Double] = [:]
+    /// Per iteration: the data-parallel gradient synchronisation (full, before overlap) and its collectives.
+    public var gradientSynchronizationSeconds = 0.0
+    public var gradientSynchronizationBytes: [CollectiveKind: Double] = [:]
+    /// Per iteration: the optimizer step.
+    public var optimizerSeconds = 0.0
+    /// Model FLOPs per microbatch on one device (forward; the backward is twice that for contractions).
+    public var forwardFLOPs = 0.0
+    /// Memory per device, in bytes.
+    public var weightBytes = 0.0
+    public var gradientBytes = 0.0
+    public var optimizerStateBytes = 0.0
+    /// Activations one microbatch keeps for the backward pass.
+    public var activationBytesPerMicrobatch = 0.0
+    /// Extra activations alive while one layer is recomputed (full recomputation).
+    public var recomputeWorkingBytes = 0.0
+
+    /// Seconds of one microbatch's forward pass on this stage.
+    public var forwardSeconds: Double { forwardComputeSeconds + forwardCommunicationSeconds }
+    /// Seconds of one microbatch's backward pass on this stage.
+    public var backwardSeconds: Double { backwardComputeSeconds + backwardCommunicationSeconds }
+
+    /// Weights, gradients and optimizer state.
+    public var modelStateBytes: Double { weightBytes + gradientBytes + optimizerStateBytes }
+
+    /// Peak bytes per device with `inFlight` microbatches' activations alive.
+    public func peakMemoryBytes(inFlight: Double) -> Double {
+        modelStateBytes + activationBytesPerMicrobatch * inFlight + recomputeWorkingBytes + TrainingOptions.frameworkOverheadBytes
+    }
+}

@@ -1,0 +1,217 @@
+/// Prices one pipeline stage: every op's kernels under its strategy, every layout change between ops
+/// (forward and backward), the gradient synchronisation and optimizer step of the stage's parameters, and
+/// the memory each device needs. The search and `shardplan score` both go through this one model.
+public struct StageCostModel: Sendable {
+    public let graph: Graph
+    public let kernels: KernelModel
+    public let options: TrainingOptions
+    /// Microbatches per iteration (each device of the stage processes its share of each).
+    public let microbatches: Int
+    let roles: TensorRoles
+    let gradients: GradientFlow
+    let fusion: KernelFusion
+    let consumers: [[Int]]
+    let sequenceLength: Int?
+
+    public init(graph: Graph, kernels: KernelModel, options: TrainingOptions, microbatches: Int) {
+        self.graph = graph
+        self.kernels = kernels
+        self.options = options
+        self.microbatches = microbatches
+        roles = TensorRoles(graph)
+        gradients = GradientFlow(graph)
+        fusion = KernelFusion(graph)
+        consumers = graph.consumers()
+        let roles = self.roles
+        sequenceLength = graph.inputs.first { roles.sequenceDimension[$0.rawValue] != nil }
+            .map { graph[$0].type.shape[roles.sequenceDimension[$0.rawValue]!] }
+    }
+
+    public func operatorModel(meshShape: [Int]) -> OperatorCostModel {
+        OperatorCostModel(graph: graph, kernels: kernels, meshShape: meshShape, microbatches: microbatches,
+                          roles: roles, gradients: gradients, fusion: fusion)
+    }
+
+    /// The cost of `stage` on each of its devices.
+    public func cost(of stage: StageLayout) -> StageCost {
+        let mesh = stage.mesh
+        let model = operatorModel(meshShape: mesh.shape)
+        var cost = StageCost()
+        let overlapShare = options.overlapTensorParallelCommunication ? 1 - TrainingOptions.tensorParallelOverlapFraction : 1
+        func charge(_ collectives: [Collective], forward: Bool, scale: Double = 1) {
+            for collective in collectives where collective.bytes > 0 {
+                let seconds = mesh.seconds(for: collective) * overlapShare * scale
+                cost.communicationSeconds[collective.kind, default: 0] += seconds
+                cost.communicationBytes[collective.kind, default: 0] += collective.bytes * scale
+                if forward { cost.forwardCommunicationSeconds += seconds } else { cost.backwardCommunicationSeconds += seconds }
+            }
+        }
+        var forwardSecondsByOp: [Int: Double] = [:]
+        for operationIndex in stage.operations {
+            let operation = graph.operations[operationIndex]
+            let strategy = stage.strategy(of: operationIndex)
+            let space = operation.indexSpace
+            let opCost = model.cost(operationIndex, strategy)
+            cost.computeSeconds[opCost.category, default: 0] += opCost.forwardSeconds + opCost.backwardSeconds
+            cost.forwardComputeSeconds += opCost.forwardSeconds
+            cost.backwardComputeSeconds += opCost.backwardSeconds
+            cost.forwardFLOPs += opCost.forwardFLOPs
+            forwardSecondsByOp[operationIndex] = opCost.forwardSeconds
+            charge(opCost.forwardCollectives, forward: true)
+            charge(opCost.backwardCollectives, forward: false)
+            for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
+                let wanted = strategy.operandSpec(operand, in: space)
+                let type = graph[input].type
+                let elements = model.localElements(input, .replicated(rank: type.rank))
+                if let producerIndex = graph[input].operationIndex, stage.operations.contains(producerIndex) {
+                    let produced = stage.strategy(of: producerIndex).resultSpec(in: graph.operations[producerIndex].indexSpace)
+                    charge(Resharding.collectives(from: produced, to: wanted, elementCount: elements,
+                                                  bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape), forward: true)
+                    if gradients[input] {
+                        charge(Resharding.collectives(from: strategy.gradientSpec(operand, in: space), to: produced.reduced,
+                                                      elementCount: elements, bytesPerElement: type.dtype.byteSize,
+                                                      meshShape: mesh.shape), forward: false)
+                    }
+                } else if gradients[input] {
+                    // The tensor arrived from an earlier stage in the layout this op wants; its gradient goes
+                    // back reduced.
+                    charge(Resharding.collectives(from: strategy.gradientSpec(operand, in: space), to: wanted,
+                                                  elementCount: elements, bytesPerElement: type.dtype.byteSize,
+                                                  meshShape: mesh.shape), forward: false)
+                }
+            }
+        }
+        addParameters(of: stage, model: model, to: &cost, charge: charge)
+        addActivations(of: stage, model: model, forwardSecondsByOp: forwardSecondsByOp, to: &cost)
+        return cost
+    }
+
+    /// Weights, gradients and optimizer state of the stage's parameters, their gradient synchronisation and
+    /// optimizer step. A parameter is stored in the layout its first reader wants; ZeRO shards it further
+    /// over the axes along which its gradient is partial (the data-parallel axes).
+    private func addParameters(of stage: StageLayout, model: OperatorCostModel, to cost: inout StageCost,
+                               charge: (_ collectives: [Collective], _ forward: Bool, _ scale: Double) -> Void) {
+        let mesh = stage.mesh
+        var readers: [ValueID: [(operation: Int, operand: Int)]] = [:]
+        var order: [ValueID] = []
+        for operationIndex in stage.operations {
+            for (operand, input) in graph.operations[operationIndex].inputs.enumerated() where graph[input].isParameter {
+                if readers[input] == nil { order.append(input) }
+                readers[input, default: []].append((operationIndex, operand))
+            }
+        }
+        // Gradients are reduced in large buckets (PyTorch DDP, Megatron's grad buffer), so the collectives of
+        // all parameters along the same axes are priced as one.
+        struct BucketKey: Hashable { var kind: CollectiveKind; var axes: [Int] }
+        var bucketed: [BucketKey: Double] = [:]
+        for parameter in order {
+            let type = graph[parameter].type
+            let elements = Double(type.elementCount)
+            let uses = readers[parameter]!
+            let first = uses[0]
+            let firstSpace = graph.operations[first.operation].indexSpace
+            let stored = stage.strategy(of: first.operation).operandSpec(first.operand, in: firstSpace)
+            let dataParallelAxes = stage.strategy(of: first.operation).gradientSpec(first.operand, in: firstSpace).partialAxes
+            let dataParallel = Double(dataParallelAxes.reduce(1) { $0 * mesh.shape[$1] })
+            let local = elements / Double(stored.totalSplitFactor(meshShape: mesh.shape))
+            cost.weightBytes += local * TrainingOptions.weightBytes / (options.zeroStage >= 3 ? dataParallel : 1)
+            cost.gradientBytes += local * TrainingOptions.gradientBytes / (options.zeroStage >= 2 ? dataParallel : 1)
+            cost.optimizerStateBytes += local * TrainingOptions.optimizerStateBytes / (options.zeroStage >= 1 ? dataParallel : 1)
+            cost.optimizerSeconds += kernels.memorySeconds(bytes: local * TrainingOptions.optimizerStepBytes / (options.zeroStage >= 1 ? dataParallel : 1))
+            for use in uses {
+                let space = graph.operations[use.operation].indexSpace
+                let strategy = stage.strategy(of: use.operation)
+                let wanted = strategy.operandSpec(use.operand, in: space)
+                // A reader that wants another layout than the stored one reshards every microbatch.
+                charge(Resharding.collectives(from: stored, to: wanted, elementCount: elements,
+                                              bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape), true, 1)
+                let gradient = Resharding.collectives(from: strategy.gradientSpec(use.operand, in: space), to: stored,
+                                                      elementCount: elements, bytesPerElement: type.dtype.byteSize,
+                                                      meshShape: mesh.shape)
+                for collective in gradient {
+                    bucketed[BucketKey(kind: collective.kind, axes: collective.axes.sorted()), default: 0] += collective.bytes
+                }
+            }
+            if options.zeroStage >= 3 && dataParallel > 1 {
+                // Weights are gathered before each use in the forward and again in the backward pass.
+                let gather = Collective(.allGather, axes: dataParallelAxes, bytes: local * Double(type.dtype.byteSize))
+                charge([gather], true, 1)
+                charge([gather], false, 1)
+            }
+        }
+        for (key, bytes) in bucketed.sorted(by: { "\($0.key.kind.rawValue)\($0.key.axes)" < "\($1.key.kind.rawValue)\($1.key.axes)" }) {
+            cost.gradientSynchronizationSeconds += mesh.seconds(for: Collective(key.kind, axes: key.axes, bytes: bytes))
+            cost.gradientSynchronizationBytes[key.kind, default: 0] += bytes
+        }
+    }
+
+    /// Activations kept per microbatch, and the recomputation that trades them for time.
+    private func addActivations(of stage: StageLayout, model: OperatorCostModel, forwardSecondsByOp: [Int: Double],
+                                to cost: inout StageCost) {
+        var kept: [Int: Double] = [:]
+        var keptByLayer: [[Int: Double]] = []
+        var recomputed = Set<ValueID>()
+        var layerInputs: [ValueID: Double] = [:]
+        var currentLayer: String?? = nil
+        var layerStart = stage.operations.lowerBound
+        for operationIndex in stage.operations {
+            let operation = graph.operations[operationIndex]
+            let strategy = stage.strategy(of: operationIndex)
+            let space = operation.indexSpace
+            if currentLayer == nil || currentLayer! != operation.layer {
+                currentLayer = .some(operation.layer)
+                keptByLayer.append([:])
+                layerStart = operationIndex
+            }
+            let saved = SavedActivations(operation, in: graph)
+            // Each kept tensor is keyed by the tensor it describes; a mask or statistics buffer is keyed by
+            // its op (a negative key) so it never merges with a tensor.
+            var entries: [(key: Int, describes: ValueID, bytes: Double)] = []
+            for tensor in saved.tensors {
+                if tensor == operation.result {
+                    entries.append((tensor.rawValue, tensor, model.localBytes(tensor, strategy.resultSpec(in: space))))
+                } else if let operand = operation.inputs.firstIndex(of: tensor) {
+                    entries.append((tensor.rawValue, tensor, model.localBytes(tensor, strategy.operandSpec(operand, in: space))))
+                }
+            }
+            if let follows = saved.extraFollows, saved.bytesPerElement > 0 {
+                let spec = follows == operation.result ? strategy.resultSpec(in: space)
+                    : strategy.operandSpec(operation.inputs.firstIndex(of: follows) ?? 0, in: space)
+                entries.append((-1 - operationIndex, follows, model.localElements(follows, spec) * saved.bytesPerElement))
+            }
+            for entry in entries {
+                if options.recompute == .selective && isAttentionCore(entry.describes) {
+                    if recomputed.insert(entry.describes).inserted {
+                        let producer = graph[entry.describes].operationIndex ?? operationIndex
+                        cost.recomputeSeconds += forwardSecondsByOp[producer] ?? 0
+                    }
+                    continue
+                }
+                kept[entry.key] = max(kept[entry.key] ?? 0, entry.bytes)
+                keptByLayer[keptByLayer.count - 1][entry.key] = max(keptByLayer[keptByLayer.count - 1][entry.key] ?? 0, entry.bytes)
+            }
+            for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
+                let producedInLayer = graph[input].operationIndex.map { $0 >= layerStart && $0 < operationIndex } ?? false
+                if !producedInLayer {
+                    layerInputs[input] = max(layerInputs[input] ?? 0, model.localBytes(input, strategy.operandSpec(operand, in: space)))
+                }
+            }
+        }
+        switch options.recompute {
+        case .none, .selective:
+            cost.activationBytesPerMicrobatch = kept.values.reduce(0, +)
+        case .full:
+            cost.activationBytesPerMicrobatch = layerInputs.values.reduce(0, +)
+            cost.recomputeWorkingBytes = keptByLayer.map { $0.values.reduce(0, +) }.max() ?? 0
+            cost.recomputeSeconds = cost.forwardSeconds
+        }
+        cost.backwardComputeSeconds += cost.recomputeSeconds
+    }
+
+    /// Tensors with two dimensions as long as the sequence: the attention scores, probabilities and their
+    /// dropout masks, which selective recomputation drops.
+    private func isAttentionCore(_ value: ValueID) -> Bool {
+        guard let sequenceLength, sequenceLength > 1 else { return false }
+        return graph[value].type.shape.filter { $0 == sequenceLength }.count >= 2
+    }
+}

@@ -1,0 +1,38 @@
+/// A Megatron-LM style parallel configuration, as a user writes it on the command line: tensor, pipeline
+/// and data-parallel degrees, microbatch size, interleaving, sequence parallelism and training options.
+public struct MegatronConfiguration: Sendable, Equatable {
+    public var tensorParallel: Int
+    public var pipelineParallel: Int
+    /// Data-parallel degree; nil means every device the cluster has left: devices / (tp x pp).
+    public var dataParallel: Int?
+    /// Samples per microbatch on each data-parallel replica.
+    public var microBatchSize: Int
+    /// Model chunks per pipeline rank (1: plain 1F1B; more: interleaved 1F1B).
+    public var virtualStages: Int
+    public var sequenceParallel: Bool
+    public var schedule: PipelineSchedule?
+    public var options: TrainingOptions
+
+    public init(tensorParallel: Int, pipelineParallel: Int, dataParallel: Int? = nil, microBatchSize: Int = 1,
+                virtualStages: Int = 1, sequenceParallel: Bool = false, schedule: PipelineSchedule? = nil,
+                options: TrainingOptions = TrainingOptions()) {
+        self.tensorParallel = tensorParallel
+        self.pipelineParallel = pipelineParallel
+        self.dataParallel = dataParallel
+        self.microBatchSize = microBatchSize
+        self.virtualStages = virtualStages
+        self.sequenceParallel = sequenceParallel
+        self.schedule = schedule
+        self.options = options
+    }
+
+    /// "tp=8 pp=8 dp=1" with the options that are on.
+    public func summary(dataParallel: Int) -> String {
+        var text = "tp=\(tensorParallel) pp=\(pipelineParallel) dp=\(dataParallel) mbs=\(microBatchSize)"
+        if virtualStages > 1 { text += " vp=\(virtualStages)" }
+        if sequenceParallel { text += " sp" }
+        if options.recompute != .none { text += " recompute=\(options.recompute.rawValue)" }
+        if options.zeroStage > 0 { text += " zero=\(options.zeroStage)" }
+        return text
+    }
+}

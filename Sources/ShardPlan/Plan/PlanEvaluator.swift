@@ -1,0 +1,123 @@
+/// Predicts a `TrainingPlan`'s iteration time and memory: prices every chunk with `StageCostModel`, adds
+/// the point-to-point transfers between chunks, runs the schedule's formula over the ranks, and adds the
+/// gradient synchronisation left exposed and the optimizer step.
+public struct PlanEvaluator: Sendable {
+    public let kernels: KernelModel
+
+    public init(kernels: KernelModel) { self.kernels = kernels }
+
+    public init(cluster: Cluster) { self.kernels = KernelModel(device: cluster.device) }
+
+    public func evaluate(_ plan: TrainingPlan) -> PlanPrediction {
+        let graph = plan.graph
+        let model = StageCostModel(graph: graph, kernels: kernels, options: plan.options, microbatches: plan.microbatches)
+        let stageCosts = plan.stages.map { model.cost(of: $0) }
+        let transfers = pointToPointSeconds(plan, model: model)
+        var ranks: [PlanPrediction.Rank] = []
+        for rank in 0..<plan.pipelineRanks {
+            let chunks = plan.stages.indices.filter { plan.rank(ofStage: $0) == rank }
+            var entry = PlanPrediction.Rank(
+                rank: rank, devices: plan.stages[chunks[0]].mesh.devices, forwardSeconds: 0, backwardSeconds: 0, recomputeSeconds: 0,
+                pointToPointSeconds: 0, microbatchesInFlight: 0, weightBytes: 0, gradientBytes: 0,
+                optimizerStateBytes: 0, activationBytes: 0, peakMemoryBytes: 0,
+                exposedGradientSynchronizationSeconds: 0, optimizerSeconds: 0, computeSeconds: [:], communicationSeconds: [:])
+            var synchronization = 0.0, activationsPerMicrobatch = 0.0, working = 0.0
+            for chunk in chunks {
+                let cost = stageCosts[chunk]
+                entry.forwardSeconds += cost.forwardSeconds
+                entry.backwardSeconds += cost.backwardSeconds
+                entry.recomputeSeconds += cost.recomputeSeconds
+                entry.pointToPointSeconds += transfers[chunk]
+                entry.weightBytes += cost.weightBytes
+                entry.gradientBytes += cost.gradientBytes
+                entry.optimizerStateBytes += cost.optimizerStateBytes
+                entry.optimizerSeconds += cost.optimizerSeconds
+                activationsPerMicrobatch += cost.activationBytesPerMicrobatch
+                working = max(working, cost.recomputeWorkingBytes)
+                synchronization += cost.gradientSynchronizationSeconds
+                entry.computeSeconds.merge(cost.computeSeconds, uniquingKeysWith: +)
+                entry.communicationSeconds.merge(cost.communicationSeconds, uniquingKeysWith: +)
+            }
+            entry.microbatchesInFlight = plan.schedule.microbatchesInFlight(
+                stage: rank, stages: plan.pipelineRanks, microbatches: plan.microbatches, virtualStages: plan.virtualStages)
+            entry.activationBytes = activationsPerMicrobatch * entry.microbatchesInFlight + working
+            entry.peakMemoryBytes = entry.weightBytes + entry.gradientBytes + entry.optimizerStateBytes
+                + entry.activationBytes + TrainingOptions.frameworkOverheadBytes
+            entry.exposedGradientSynchronizationSeconds = plan.options.overlapGradientReduction
+                ? max(synchronization - entry.backwardSeconds, PlanEvaluator.unhiddenGradientShare * synchronization)
+                : synchronization
+            ranks.append(entry)
+        }
+        let perMicrobatch = ranks.map { $0.forwardSeconds + $0.backwardSeconds + $0.pointToPointSeconds }
+        let pipeline = plan.schedule.pipelineSeconds(stageSeconds: perMicrobatch, microbatches: plan.microbatches,
+                                                     virtualStages: plan.virtualStages)
+        let tail = ranks.map { $0.exposedGradientSynchronizationSeconds + $0.optimizerSeconds }.max() ?? 0
+        let iteration = pipeline + tail
+        let slowest = perMicrobatch.indices.max { perMicrobatch[$0] < perMicrobatch[$1] } ?? 0
+        let slow = ranks[slowest]
+        let m = Double(plan.microbatches)
+        var breakdown: [(String, Double)] = OperatorCost.Category.allCases.map { category in
+            ("compute: \(category.rawValue)", m * (slow.computeSeconds[category] ?? 0))
+        }
+        breakdown.append(("compute: recomputation", m * slow.recomputeSeconds))
+        for kind in CollectiveKind.allCases where kind != .sendReceive {
+            breakdown.append(("communication: \(kind.rawValue)", m * (slow.communicationSeconds[kind] ?? 0)))
+        }
+        breakdown.append(("communication: point-to-point", m * slow.pointToPointSeconds))
+        breakdown.append(("pipeline bubble", pipeline - m * perMicrobatch[slowest]))
+        breakdown.append(("gradient synchronisation (exposed)", slow.exposedGradientSynchronizationSeconds))
+        breakdown.append(("optimizer step", slow.optimizerSeconds))
+        let used = breakdown.reduce(0) { $0 + $1.1 }
+        if abs(iteration - used) > 1e-12 { breakdown.append(("waiting for other ranks", iteration - used)) }
+        let analysisFLOPs = 3 * GraphAnalysis(graph).forwardFLOPs
+        let devices = Double(plan.deviceCount)
+        let peak = plan.cluster.device.peakFLOPsPerSecond(for: .bf16)
+        var bytes: [CollectiveKind: Double] = [:]
+        for cost in stageCosts {
+            for (kind, value) in cost.communicationBytes { bytes[kind, default: 0] += value * m }
+            for (kind, value) in cost.gradientSynchronizationBytes { bytes[kind, default: 0] += value }
+        }
+        return PlanPrediction(
+            iterationSeconds: iteration,
+            samplesPerSecond: Double(graph.batchSize ?? 1) / iteration,
+            modelFLOPs: analysisFLOPs,
+            tflopsPerDevice: analysisFLOPs / iteration / devices / 1e12,
+            modelFLOPsUtilization: analysisFLOPs / iteration / devices / peak,
+            peakMemoryBytesPerDevice: ranks.map(\.peakMemoryBytes).max() ?? 0,
+            deviceMemoryBytes: plan.cluster.device.memoryBytes,
+            ranks: ranks, stageCosts: stageCosts, timeBreakdown: breakdown, communicationBytes: bytes)
+    }
+
+    /// With overlap on, the last gradient bucket still waits for the end of the backward pass.
+    static let unhiddenGradientShare = 0.1
+
+    /// Per-microbatch seconds each chunk spends sending its outputs forward and receiving their gradients
+    /// back. A tensor replicated over r devices of the sending mesh is sent in r parts and gathered on the
+    /// receiving side (Megatron's scatter/gather, Narayanan et al. 2021 section 4.1).
+    private func pointToPointSeconds(_ plan: TrainingPlan, model: StageCostModel) -> [Double] {
+        let graph = plan.graph
+        var seconds = Array(repeating: 0.0, count: plan.stages.count)
+        guard plan.stages.count > 1 else { return seconds }
+        var stageOf = Array(repeating: -1, count: graph.operations.count)
+        for (index, stage) in plan.stages.enumerated() { for op in stage.operations { stageOf[op] = index } }
+        let consumers = graph.consumers()
+        for (index, stage) in plan.stages.enumerated() where index + 1 < plan.stages.count {
+            let operatorModel = model.operatorModel(meshShape: stage.mesh.shape)
+            let next = plan.stages[index + 1]
+            for op in stage.operations {
+                let result = graph.operations[op].result
+                guard consumers[result.rawValue].contains(where: { stageOf[$0] > index }) else { continue }
+                let spec = stage.strategy(of: op).resultSpec(in: graph.operations[op].indexSpace).reduced
+                let bytes = operatorModel.localBytes(result, spec)
+                let replicatedAxes = stage.mesh.shape.indices.filter { spec.dimension(splitBy: $0) == nil }
+                let copies = Double(stage.mesh.size(ofAxes: replicatedAxes))
+                let transfer = plan.cluster.sendSeconds(bytes: bytes / copies, from: stage.mesh.devices[0], to: next.mesh.devices[0])
+                    + (copies > 1 ? next.mesh.allGatherSeconds(bytes: bytes, alongAxes: replicatedAxes) : 0)
+                // The activation goes forward and its gradient comes back, once per microbatch.
+                seconds[index] += transfer
+                seconds[index + 1] += transfer
+            }
+        }
+        return seconds
+    }
+}

@@ -1,0 +1,81 @@
+extension PlanPrediction {
+    /// A report a person reads in ten seconds: the headline numbers, where the time goes, and each rank's
+    /// devices, times and memory.
+    public func textReport(for plan: TrainingPlan) -> String {
+        var lines: [String] = []
+        let title = "\(plan.graph.name) on \(plan.clusterName) (\(plan.deviceCount) devices)"
+        lines.append(plan.summary.map { "\(title): \($0)" } ?? title)
+        lines.append("schedule \(plan.schedule.rawValue), \(plan.microbatches) microbatches"
+                     + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : ""))
+        lines.append("iteration \(Self.seconds(iterationSeconds))  |  \(Self.number(samplesPerSecond)) samples/s  |  "
+                     + "\(Self.number(tflopsPerDevice)) TFLOP/s per device  |  MFU \(Self.percent(modelFLOPsUtilization))")
+        lines.append("peak memory \(Self.bytes(peakMemoryBytesPerDevice)) of \(Self.bytes(deviceMemoryBytes)) per device"
+                     + (fitsInMemory ? "" : "  DOES NOT FIT"))
+        lines.append("")
+        lines.append("time per iteration (slowest rank):")
+        for (name, value) in timeBreakdown where value > iterationSeconds * 0.0005 {
+            lines.append("  " + name.padding(toLength: 36, withPad: " ", startingAt: 0)
+                         + Self.seconds(value).leftPadded(10) + Self.percent(value / iterationSeconds).leftPadded(8))
+        }
+        lines.append("")
+        lines.append("ranks (per microbatch; memory per device):")
+        for rank in ranks {
+            let chunks = plan.stages.indices.filter { plan.rank(ofStage: $0) == rank.rank }
+            let ops = chunks.map { chunk -> String in
+                let range = plan.stages[chunk].operations
+                let first = plan.graph.operations[range.lowerBound], last = plan.graph.operations[range.upperBound - 1]
+                return "\(first.layer ?? first.name)..\(last.layer ?? last.name)"
+            }.joined(separator: ", ")
+            let devices = rank.devices.count == 1 ? "device \(rank.devices[0])" : "devices \(rank.devices.first!)-\(rank.devices.last!)"
+            let mesh = plan.stages[chunks[0]].mesh.shape.map(String.init).joined(separator: "x")
+            lines.append("  rank \(rank.rank): \(devices), mesh \(mesh), \(ops)")
+            lines.append("    forward \(Self.seconds(rank.forwardSeconds)), backward \(Self.seconds(rank.backwardSeconds))"
+                         + (rank.pointToPointSeconds > 0 ? ", point-to-point \(Self.seconds(rank.pointToPointSeconds))" : "")
+                         + ", \(Self.number(rank.microbatchesInFlight)) microbatches in flight")
+            lines.append("    memory \(Self.bytes(rank.peakMemoryBytes)): weights \(Self.bytes(rank.weightBytes)), gradients "
+                         + "\(Self.bytes(rank.gradientBytes)), optimizer \(Self.bytes(rank.optimizerStateBytes)), activations "
+                         + "\(Self.bytes(rank.activationBytes)), framework \(Self.bytes(TrainingOptions.frameworkOverheadBytes))")
+        }
+        if !fitsInMemory, let worst = ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
+            lines.append("")
+            lines.append(memoryShortfall(worst))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// "does not fit: rank 0 needs 95.3 GB per device, 15.3 GB more than the 80 GB each device has".
+    public func memoryShortfall(_ rank: Rank) -> String {
+        "does not fit: rank \(rank.rank) needs \(Self.bytes(rank.peakMemoryBytes)) per device, "
+            + "\(Self.bytes(rank.peakMemoryBytes - deviceMemoryBytes)) more than the \(Self.bytes(deviceMemoryBytes)) each device has"
+    }
+
+    static func seconds(_ value: Double) -> String {
+        if value >= 1 { return "\(Self.number(value)) s" }
+        if value >= 1e-3 { return "\(Self.number(value * 1e3)) ms" }
+        return "\(Self.number(value * 1e6)) us"
+    }
+
+    static func bytes(_ value: Double) -> String { "\(Self.number(value / 1e9)) GB" }
+
+    static func percent(_ value: Double) -> String { "\(Self.number(value * 100))%" }
+
+    /// Three significant digits, no exponent.
+    static func number(_ value: Double) -> String {
+        let magnitude = abs(value)
+        let decimals = magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : 2
+        var scaled = (value * pow10(decimals)).rounded() / pow10(decimals)
+        if scaled == 0 { scaled = 0 }
+        let text = decimals == 0 ? String(Int(scaled)) : String(scaled)
+        guard let dot = text.firstIndex(of: ".") else { return text }
+        let fraction = text[text.index(after: dot)...]
+        return String(text[..<dot]) + "." + fraction.padding(toLength: decimals, withPad: "0", startingAt: 0)
+    }
+
+    private static func pow10(_ exponent: Int) -> Double { (0..<exponent).reduce(1.0) { value, _ in value * 10 } }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

@@ -1,0 +1,69 @@
+extension TrainingPlan {
+    /// The format string of plan documents.
+    public static let formatName = "shardplan.plan/1"
+
+    /// The plan and its prediction as a `shardplan.plan/1` document (SPEC section 4, plus the additive
+    /// members `summary`, `virtual_stages`, `options`, `predicted.time_breakdown` and per-stage `rank`).
+    public func json(prediction: PlanPrediction) -> JSONValue {
+        var top = JSONObject()
+        top["format"] = .string(Self.formatName)
+        top["graph"] = .string(graph.name)
+        top["cluster"] = .string(clusterName)
+        top["devices"] = .int(deviceCount)
+        top["global_batch"] = .int(graph.batchSize ?? 1)
+        top["microbatches"] = .int(microbatches)
+        top["schedule"] = .string(schedule.rawValue)
+        top["virtual_stages"] = .int(virtualStages)
+        if let summary { top["summary"] = .string(summary) }
+        top["options"] = .object(JSONObject([
+            ("recompute", .string(options.recompute.rawValue)), ("zero_stage", .int(options.zeroStage)),
+            ("overlap_gradient_reduction", .bool(options.overlapGradientReduction)),
+            ("overlap_tensor_parallel_communication", .bool(options.overlapTensorParallelCommunication)),
+        ]))
+        top["predicted"] = .object(JSONObject([
+            ("iteration_seconds", .number(prediction.iterationSeconds)),
+            ("samples_per_second", .number(prediction.samplesPerSecond)),
+            ("tflops_per_device", .number(prediction.tflopsPerDevice)),
+            ("mfu", .number(prediction.modelFLOPsUtilization)),
+            ("peak_memory_bytes_per_device", .number(prediction.peakMemoryBytesPerDevice.rounded())),
+            ("fits_in_memory", .bool(prediction.fitsInMemory)),
+            ("time_breakdown", .object(JSONObject(prediction.timeBreakdown.map { ($0.name, .number($0.seconds)) }))),
+        ]))
+        top["stages"] = .array(stages.enumerated().map { index, stage in stageJSON(index, stage, prediction) })
+        top["communication"] = .object(JSONObject(CollectiveKind.allCases.map { kind in
+            ("\(kind.rawValue)_bytes", .number((prediction.communicationBytes[kind] ?? 0).rounded()))
+        }))
+        return .object(top)
+    }
+
+    /// The document as text: stages and shardings one entry per line.
+    public func jsonText(prediction: PlanPrediction) -> String {
+        JSONWriter(inlineDepth: 4, lineWidth: 100).render(json(prediction: prediction))
+    }
+
+    private func stageJSON(_ index: Int, _ stage: StageLayout, _ prediction: PlanPrediction) -> JSONValue {
+        let rank = prediction.ranks[self.rank(ofStage: index)]
+        let cost = prediction.stageCosts[index]
+        var shardings = JSONObject()
+        for operationIndex in stage.operations {
+            let operation = graph.operations[operationIndex]
+            let strategy = stage.strategy(of: operationIndex)
+            for (operand, input) in operation.inputs.enumerated() where graph[input].isParameter && shardings[graph[input].name] == nil {
+                shardings[graph[input].name] = strategy.operandSpec(operand, in: operation.indexSpace).json(axisNames: stage.mesh.axisNames)
+            }
+            shardings[operation.name] = strategy.resultSpec(in: operation.indexSpace).json(axisNames: stage.mesh.axisNames)
+        }
+        return .object(JSONObject([
+            ("index", .int(index)),
+            ("rank", .int(self.rank(ofStage: index))),
+            ("ops", .strings(stage.operations.map { graph.operations[$0].name })),
+            ("devices", .ints(stage.mesh.devices)),
+            ("mesh", .ints(stage.mesh.shape)),
+            ("axes", .strings(stage.mesh.axisNames)),
+            ("forward_seconds", .number(cost.forwardSeconds)),
+            ("backward_seconds", .number(cost.backwardSeconds)),
+            ("memory_bytes_per_device", .number(rank.peakMemoryBytes.rounded())),
+            ("shardings", .object(shardings)),
+        ]))
+    }
+}

@@ -1,0 +1,74 @@
+extension TrainingPlan {
+    /// Megatron-LM's layout of `graph` on `cluster`: pipeline ranks own contiguous blocks of devices (tensor
+    /// parallelism innermost, then data parallelism, as Megatron orders ranks), the repeated layers are split
+    /// evenly over the `pp x vp` chunks (the ops before them join the first chunk, the ops after them the
+    /// last), and every op gets `MegatronLayout`'s strategy on a `[dp, tp]` mesh.
+    public static func megatron(graph: Graph, cluster: Cluster, clusterName: String,
+                                configuration: MegatronConfiguration) throws(InputError) -> TrainingPlan {
+        let tp = configuration.tensorParallel, pp = configuration.pipelineParallel, vp = configuration.virtualStages
+        func invalid(_ option: String, _ message: String) -> InputError {
+            InputError(.invalidValue, at: JSONPath([.key(option)]), message)
+        }
+        guard tp >= 1 else { throw invalid("--tp", "the tensor-parallel size must be at least 1, found \(tp)") }
+        guard pp >= 1 else { throw invalid("--pp", "the pipeline-parallel size must be at least 1, found \(pp)") }
+        guard vp >= 1 else { throw invalid("--virtual-stages", "the number of virtual stages must be at least 1, found \(vp)") }
+        guard configuration.microBatchSize >= 1 else {
+            throw invalid("--micro-batch-size", "the microbatch size must be at least 1, found \(configuration.microBatchSize)")
+        }
+        guard (0...3).contains(configuration.options.zeroStage) else {
+            throw invalid("--zero", "the ZeRO stage must be 0, 1, 2 or 3, found \(configuration.options.zeroStage)")
+        }
+        let devices = cluster.deviceCount
+        guard devices % (tp * pp) == 0 || configuration.dataParallel != nil else {
+            throw invalid("--tp", "tp x pp = \(tp * pp) does not divide the cluster's \(devices) devices; pass --dp")
+        }
+        let dp = configuration.dataParallel ?? devices / (tp * pp)
+        guard dp >= 1, tp * pp * dp <= devices else {
+            throw invalid("--dp", "tp x pp x dp = \(tp * pp * max(dp, 0)) is more than the cluster's \(devices) devices")
+        }
+        guard tp <= cluster.devicesPerNode || tp % cluster.devicesPerNode == 0 else {
+            throw invalid("--tp", "a tensor-parallel group of \(tp) must fit in a node of \(cluster.devicesPerNode) or be whole nodes")
+        }
+        let batch = graph.batchSize ?? 1
+        guard batch % (configuration.microBatchSize * dp) == 0 else {
+            throw invalid("--micro-batch-size", "the global batch \(batch) is not a multiple of micro-batch-size x dp = \(configuration.microBatchSize * dp)")
+        }
+        let microbatches = batch / (configuration.microBatchSize * dp)
+        let schedule = configuration.schedule ?? (vp > 1 ? .interleaved : .oneForwardOneBackward)
+        let chunks = try chunkOperations(graph, count: pp * vp)
+        let meshShape = [dp, tp]
+        let strategies = MegatronLayout(sequenceParallel: configuration.sequenceParallel)
+            .strategies(for: graph, meshShape: meshShape)
+        var stages: [StageLayout] = []
+        for (index, range) in chunks.enumerated() {
+            let rank = index % pp
+            let deviceIDs = Array(rank * dp * tp ..< (rank + 1) * dp * tp)
+            let mesh = try DeviceMesh(devices: deviceIDs, shape: meshShape, axisNames: ["x", "y"], in: cluster)
+            stages.append(StageLayout(operations: range, mesh: mesh, strategies: Array(strategies[range])))
+        }
+        return TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages, pipelineRanks: pp,
+                            virtualStages: vp, schedule: schedule, microbatches: microbatches,
+                            options: configuration.options, summary: configuration.summary(dataParallel: dp))
+    }
+
+    /// Cuts the graph into `count` contiguous chunks with the same number of repeated layers each (the
+    /// first chunks take one fewer when they do not divide evenly); the ops before the first repeated layer
+    /// join the first chunk and the ops after the last one the last chunk.
+    static func chunkOperations(_ graph: Graph, count: Int) throws(InputError) -> [Range<Int>] {
+        let layers = GraphAnalysis(graph).layers
+        let keyCounts = Dictionary(grouping: layers, by: \.structureKey).mapValues(\.count)
+        let repeatedKey = keyCounts.max { ($0.value, -$0.key) < ($1.value, -$1.key) }?.key
+        let body = layers.filter { $0.structureKey == repeatedKey }
+        guard body.count >= count else {
+            throw InputError(.invalidValue, at: JSONPath([.key("--pp")]),
+                             "the model has \(body.count) repeated layer\(body.count == 1 ? "" : "s"), too few for \(count) pipeline chunk\(count == 1 ? "" : "s")")
+        }
+        var boundaries: [Int] = [0]
+        for chunk in 1..<count {
+            // Rounding down leaves the remainder to later chunks: the first chunk also runs the embedding.
+            boundaries.append(body[chunk * body.count / count].operations.lowerBound)
+        }
+        boundaries.append(graph.operations.count)
+        return (0..<count).map { boundaries[$0] ..< boundaries[$0 + 1] }
+    }
+}

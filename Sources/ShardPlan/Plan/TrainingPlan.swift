@@ -1,0 +1,42 @@
+/// A complete parallel training plan: the graph's ops cut into pipeline stages, each run by a logical mesh
+/// of devices with a strategy for every op, the schedule and microbatching, and the training-stack options.
+///
+/// With the interleaved schedule the graph is cut into `stages.count = ranks x virtualStages` chunks and
+/// chunk c runs on pipeline rank `c % ranks` (Narayanan et al. 2021).
+public struct TrainingPlan: Sendable {
+    public var graph: Graph
+    public var cluster: Cluster
+    /// The name the cluster was given as (a preset such as `dgx-a100-80g:8`, or a file).
+    public var clusterName: String
+    /// Pipeline chunks in pipeline order.
+    public var stages: [StageLayout]
+    /// Number of distinct device groups (pipeline ranks).
+    public var pipelineRanks: Int
+    public var virtualStages: Int
+    public var schedule: PipelineSchedule
+    public var microbatches: Int
+    public var options: TrainingOptions
+    /// A short Megatron-style description of the layout ("tp=8 pp=8 dp=1"), when it has one.
+    public var summary: String?
+
+    public init(graph: Graph, cluster: Cluster, clusterName: String, stages: [StageLayout], pipelineRanks: Int,
+                virtualStages: Int, schedule: PipelineSchedule, microbatches: Int, options: TrainingOptions,
+                summary: String? = nil) {
+        self.graph = graph
+        self.cluster = cluster
+        self.clusterName = clusterName
+        self.stages = stages
+        self.pipelineRanks = pipelineRanks
+        self.virtualStages = virtualStages
+        self.schedule = schedule
+        self.microbatches = microbatches
+        self.options = options
+        self.summary = summary
+    }
+
+    /// The pipeline rank that runs chunk `stage`.
+    public func rank(ofStage stage: Int) -> Int { stage % pipelineRanks }
+
+    /// Devices the plan uses.
+    public var deviceCount: Int { Set(stages.flatMap(\.mesh.devices)).count }
+}

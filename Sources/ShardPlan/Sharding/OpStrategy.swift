@@ -1,0 +1,75 @@
+/// One way to run an op on a logical mesh: each mesh axis either splits one index of the op's iteration
+/// space or replicates the work. Several axes may split the same index (pure data parallelism over a whole
+/// 2-D mesh maps both axes to the batch index).
+///
+/// Everything else follows from this map and the op's `IndexSpace`: the layout each operand must have,
+/// the layout of the result (partial sums over axes that split a summed index), and the layout and
+/// partial sums of each operand's gradient (partial over every axis whose index the operand lacks).
+public struct OpStrategy: Hashable, Sendable {
+    /// For each mesh axis, the index it splits, or nil when the work is replicated along that axis.
+    public var indexOfAxis: [Int?]
+
+    public init(indexOfAxis: [Int?]) { self.indexOfAxis = indexOfAxis }
+
+    /// The strategy that replicates the op on every device of a mesh with `axisCount` axes.
+    public static func replicated(axisCount: Int) -> OpStrategy {
+        OpStrategy(indexOfAxis: Array(repeating: nil, count: axisCount))
+    }
+
+    /// The mesh axes splitting index `index`, in axis order.
+    public func axes(splitting index: Int) -> [Int] {
+        indexOfAxis.indices.filter { indexOfAxis[$0] == index }
+    }
+
+    /// How many pieces index `index` is cut into.
+    public func splitFactor(of index: Int, meshShape: [Int]) -> Int {
+        axes(splitting: index).reduce(1) { $0 * meshShape[$1] }
+    }
+
+    /// The layout operand `operand` must have.
+    public func operandSpec(_ operand: Int, in space: IndexSpace) -> ShardingSpec {
+        ShardingSpec(dimensionAxes: space.operandIndices[operand].map { index in index.map(axes(splitting:)) ?? [] })
+    }
+
+    /// The layout of the result, with partial sums over the axes that split a summed or extremum index.
+    public func resultSpec(in space: IndexSpace) -> ShardingSpec {
+        let partial = indexOfAxis.indices.filter { axis in
+            guard let index = indexOfAxis[axis] else { return false }
+            switch space.indices[index].role {
+            case .summed, .extremum: return !space.resultCarries(index)
+            default: return false
+            }
+        }
+        return ShardingSpec(dimensionAxes: space.resultIndices.map { index in index.map(axes(splitting:)) ?? [] },
+                            partialAxes: partial)
+    }
+
+    /// The layout of the gradient of operand `operand` as the backward pass produces it: the operand's
+    /// layout, partial over every axis whose index the operand does not carry.
+    public func gradientSpec(_ operand: Int, in space: IndexSpace) -> ShardingSpec {
+        let carried = Set(space.operandIndices[operand].compactMap { $0 })
+        let partial = indexOfAxis.indices.filter { axis in
+            guard let index = indexOfAxis[axis] else { return false }
+            return !carried.contains(index)
+        }
+        return operandSpec(operand, in: space).addingPartialSums(over: partial)
+    }
+
+    /// Whether the strategy can run: no axis splits an unsplittable index, and every split divides every
+    /// operand and result dimension that carries the index (and the index itself).
+    public func isValid(for operation: Operation, operandShapes: [[Int]], resultShape: [Int], meshShape: [Int]) -> Bool {
+        let space = operation.indexSpace
+        for (axis, index) in indexOfAxis.enumerated() {
+            guard let index else { continue }
+            if space.indices[index].role == .unsplittable { return false }
+            if meshShape[axis] > 1 && space.indices[index].size % splitFactor(of: index, meshShape: meshShape) != 0 {
+                return false
+            }
+        }
+        for (operand, shape) in operandShapes.enumerated()
+        where !operandSpec(operand, in: space).divides(shape, meshShape: meshShape) {
+            return false
+        }
+        return resultSpec(in: space).divides(resultShape, meshShape: meshShape)
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import ShardPlan
+
+/// Runs `body`, printing an `InputError` as one paragraph on standard error and exiting with code 1.
+func reportingInputErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as InputError {
+        printError("error: \(error)")
+        throw ExitCode.failure
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Writes `text` to `path`, or to standard output when `path` is nil. The file is written whole or not at all.
+func writeOutput(_ text: String, to path: String?) throws {
+    guard let path else {
+        FileHandle.standardOutput.write(Data(text.utf8))
+        return
+    }
+    do {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+        throw InputError(.invalidValue, at: JSONPath([.key("--output")]), "cannot write \(path): \(error.localizedDescription)")
+    }
+}
+
+/// Reads a cluster given as a preset (`dgx-a100-80g:8`) or a `shardplan.cluster/1` file.
+func loadCluster(_ argument: String) throws -> Cluster {
+    if FileManager.default.fileExists(atPath: argument) {
+        guard let data = FileManager.default.contents(atPath: argument) else {
+            throw InputError(.invalidValue, at: .root, "cannot read cluster file \(argument)")
+        }
+        return try Cluster(jsonBytes: Array(data), document: argument)
+    }
+    return try Cluster.preset(named: argument)
+}
+
+/// Measures the phases of a command for `--timings`, printed on standard error.
+struct CommandClock {
+    let enabled: Bool
+    private var last = Date()
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    mutating func lap(_ phase: String) {
+        let now = Date()
+        if enabled { printError(String(format: "timing: %-28@ %8.3f s", phase as NSString, now.timeIntervalSince(last))) }
+        last = now
+    }
+}

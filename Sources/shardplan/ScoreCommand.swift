@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import ShardPlan
+
+/// `shardplan score`: the predicted cost of a hand-written Megatron-style plan.
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Predict iteration time and memory of a Megatron-style plan (tp, pp, dp) with the search's cost model."
+    )
+
+    @Argument(help: "A shardplan.graph/1 file, or - for standard input.")
+    var graph: String
+
+    @Option(help: "A cluster preset (dgx-a100-80g:8) or a shardplan.cluster/1 file.")
+    var cluster: String
+
+    @Option(help: "Tensor-parallel size.")
+    var tp: Int
+
+    @Option(help: "Pipeline-parallel size.")
+    var pp: Int
+
+    @Option(help: "Data-parallel size (default: devices / (tp x pp)).")
+    var dp: Int?
+
+    @Option(name: .customLong("micro-batch-size"), help: "Samples per microbatch per data-parallel replica (default 1).")
+    var microBatchSize: Int?
+
+    @Option(help: "Microbatches per iteration (instead of --micro-batch-size).")
+    var microbatches: Int?
+
+    @Option(name: .customLong("virtual-stages"), help: "Model chunks per pipeline rank (interleaved 1F1B when more than 1).")
+    var virtualStages: Int = 1
+
+    @Option(help: "Pipeline schedule: gpipe, 1f1b or interleaved-1f1b.")
+    var schedule: String?
+
+    @Flag(name: .customLong("sequence-parallel"), help: "Split norms, dropout and residual adds along the sequence (Megatron SP).")
+    var sequenceParallel = false
+
+    @Option(help: "Activation recomputation: none, selective or full.")
+    var recompute: String = "none"
+
+    @Option(help: "ZeRO stage 0-3 over the data-parallel devices.")
+    var zero: Int = 0
+
+    @Flag(name: .customLong("overlap-grad-reduce"), help: "Overlap the data-parallel gradient reduction with the backward pass.")
+    var overlapGradReduce = false
+
+    @Flag(name: .customLong("overlap-tp-comm"), help: "Overlap tensor-parallel collectives with GEMMs.")
+    var overlapTPComm = false
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    @Option(name: .shortAndLong, help: "Write the output to this file instead of standard output.")
+    var output: String?
+
+    @Flag(help: "Print where the command's time went to standard error.")
+    var timings = false
+
+    func run() throws {
+        try reportingInputErrors {
+            var clock = CommandClock(enabled: timings)
+            let graph = try GraphLoading(self.graph).graph
+            clock.lap("decode and validate graph")
+            let cluster = try loadCluster(self.cluster)
+            guard let recompute = RecomputeMode(rawValue: recompute) else {
+                throw InputError(.invalidValue, at: JSONPath([.key("--recompute")]), "unknown recomputation \"\(recompute)\"; use none, selective or full")
+            }
+            var scheduleValue: PipelineSchedule?
+            if let schedule {
+                guard let parsed = PipelineSchedule(rawValue: schedule) else {
+                    throw InputError(.invalidValue, at: JSONPath([.key("--schedule")]), "unknown schedule \"\(schedule)\"; use gpipe, 1f1b or interleaved-1f1b")
+                }
+                scheduleValue = parsed
+            }
+            let dataParallel = dp ?? (tp * pp > 0 ? cluster.deviceCount / (tp * pp) : 0)
+            var batchPerMicrobatch = microBatchSize ?? 1
+            if let microbatches {
+                let batch = graph.batchSize ?? 1
+                guard microbatches >= 1, dataParallel >= 1, batch % (microbatches * dataParallel) == 0 else {
+                    throw InputError(.invalidValue, at: JSONPath([.key("--microbatches")]),
+                                     "the global batch \(batch) does not split into \(microbatches) microbatches on each of \(dataParallel) data-parallel replicas")
+                }
+                batchPerMicrobatch = batch / (microbatches * dataParallel)
+            }
+            let configuration = MegatronConfiguration(
+                tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: batchPerMicrobatch,
+                virtualStages: virtualStages, sequenceParallel: sequenceParallel, schedule: scheduleValue,
+                options: TrainingOptions(recompute: recompute, zeroStage: zero, overlapGradientReduction: overlapGradReduce,
+                                         overlapTensorParallelCommunication: overlapTPComm))
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: self.cluster, configuration: configuration)
+            clock.lap("lay out plan")
+            let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+            clock.lap("score")
+            let text = format == .json ? plan.jsonText(prediction: prediction) : prediction.textReport(for: plan)
+            try writeOutput(text, to: output)
+            clock.lap("write output")
+            if !prediction.fitsInMemory, let worst = prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
+                printError(prediction.memoryShortfall(worst))
+                throw ExitCode.failure
+            }
+        }
+    }
+}
