@@ -1,0 +1,66 @@
+extension Cluster {
+    /// The format string of cluster documents this version reads and writes.
+    public static let formatName = "shardplan.cluster/1"
+
+    /// Decodes and validates a `shardplan.cluster/1` document; `document` (a file name) prefixes messages.
+    public init(jsonBytes bytes: [UInt8], document: String? = nil) throws(InputError) {
+        let value = try JSONValue.parseDocument(bytes, document: document ?? "cluster")
+        do {
+            self = try Cluster(json: value)
+        } catch {
+            throw error.inDocument(document ?? "cluster")
+        }
+    }
+
+    /// Decodes and validates a parsed `shardplan.cluster/1` document. Every number must be positive (latencies
+    /// may be 0); `intra_node` may be left out when a node holds one device, `inter_node` when there is one node.
+    public init(json: JSONValue) throws(InputError) {
+        let top = try JSONReader(json, at: .root, what: "a cluster object")
+        guard top.contains("format") else {
+            throw InputError(.unsupportedFormat, at: .root,
+                             "missing \"format\"; a cluster document starts with \"format\": \"\(Self.formatName)\"")
+        }
+        let format = try top.string("format")
+        guard format == Self.formatName else {
+            throw InputError(.unsupportedFormat, at: .root.appending("format"),
+                             "unknown format \"\(format)\"; this version reads \"\(Self.formatName)\"")
+        }
+        let nodes = try top.positiveInt("nodes")
+        let devicesPerNode = try top.positiveInt("devices_per_node")
+        guard nodes <= Self.maximumDeviceCount / devicesPerNode else {
+            throw top.invalid("nodes", "\(nodes) nodes of \(devicesPerNode) devices is more than the \(Self.maximumDeviceCount) devices ShardPlan plans for")
+        }
+        let device = try DeviceSpec(json: try top.reader("device"))
+        let intraNode = try Self.link(top, "intra_node", required: devicesPerNode > 1,
+                                      why: "nodes of \(devicesPerNode) devices need the link between them")
+        let interNode = try Self.link(top, "inter_node", required: nodes > 1,
+                                      why: "a cluster of \(nodes) nodes needs the network between them")
+        self.init(name: try top.optionalString("name") ?? "cluster", nodes: nodes, devicesPerNode: devicesPerNode,
+                  device: device, intraNode: intraNode, interNode: interNode)
+    }
+
+    private static func link(_ top: JSONReader, _ key: String, required: Bool, why: String) throws(InputError) -> LinkSpec? {
+        guard top.contains(key) else {
+            if required { throw InputError(.missingField, at: top.path, "missing required member \"\(key)\": \(why)") }
+            return nil
+        }
+        return try LinkSpec(json: try top.reader(key))
+    }
+
+    /// The cluster as a `shardplan.cluster/1` document. Decoding it gives back an equal cluster (figures are
+    /// written to 12 significant digits).
+    public var json: JSONValue {
+        var top = JSONObject()
+        top["format"] = .string(Self.formatName)
+        top["name"] = .string(name)
+        top["nodes"] = .int(nodes)
+        top["devices_per_node"] = .int(devicesPerNode)
+        top["device"] = device.json
+        if let intraNode { top["intra_node"] = intraNode.json }
+        if let interNode { top["inter_node"] = interNode.json }
+        return .object(top)
+    }
+
+    /// The cluster as JSON text.
+    public var jsonText: String { JSONWriter(inlineDepth: 3, lineWidth: 110).render(json) }
+}

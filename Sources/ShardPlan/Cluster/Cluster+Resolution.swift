@@ -1,0 +1,20 @@
+import Foundation
+
+/// The cluster a command-line argument names: a preset (`dgx-a100-80g`, `dgx-a100-80g:16`) or the path of a
+/// `shardplan.cluster/1` file. Preset names win over files of the same name (write `./dgx-h100` for the file).
+public func resolveCluster(_ argument: String) throws(InputError) -> Cluster {
+    let presetName = argument.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)[0]
+    if ClusterPreset.named(String(presetName)) != nil { return try Cluster.preset(named: argument) }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
+        throw InputError(.invalidReference, at: .root,
+                         "\"\(argument)\" is neither a cluster file nor a preset; the presets are \(ClusterPreset.nameList) (NAME:K for K nodes)")
+    }
+    guard !isDirectory.boolValue else {
+        throw InputError(.invalidReference, at: .root, "\"\(argument)\" is a directory, not a cluster file")
+    }
+    guard let contents = FileManager.default.contents(atPath: argument) else {
+        throw InputError(.invalidReference, at: .root, "cannot read the cluster file \"\(argument)\"")
+    }
+    return try Cluster(jsonBytes: [UInt8](contents), document: argument)
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+extension Cluster {
+    /// Every figure of the cluster, one line per part, in the units of `shardplan.cluster/1`.
+    public var textReport: String {
+        var lines = ["\(name): \(nodes) node\(nodes == 1 ? "" : "s") x \(devicesPerNode) \(device.name) = \(deviceCount) device\(deviceCount == 1 ? "" : "s")"]
+        var deviceLine = "device      \(Self.figure(device.memoryBytes / DeviceSpec.bytesPerGiB)) GiB, "
+            + "\(Self.figure(device.memoryBandwidth / DeviceSpec.bytesPerGB)) GB/s memory bandwidth"
+        if let multiprocessors = device.multiprocessors { deviceLine += ", \(multiprocessors) SMs" }
+        if let clock = device.boostClockHertz { deviceLine += " at \(Self.figure(clock / DeviceSpec.hertzPerMHz)) MHz" }
+        if let fraction = device.achievableMemoryBandwidthFraction { deviceLine += ", \(Self.figure(fraction)) of it achievable" }
+        lines.append(deviceLine)
+        var peakLine = "peak        " + Self.rates(device.peakFLOPsPerSecond) + " TFLOP/s"
+        if !device.bestMatmulFLOPsPerSecond.isEmpty { peakLine += "; best matmul " + Self.rates(device.bestMatmulFLOPsPerSecond) }
+        lines.append(peakLine)
+        if let intraNode { lines.append("intra-node  " + Self.describe(intraNode)) }
+        if let interNode { lines.append("inter-node  " + Self.describe(interNode)) }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A figure with at most 4 significant digits (`989.4`, `0.3906`, `2039`).
+    static func figure(_ value: Double) -> String {
+        String(format: "%.4g", value)
+    }
+
+    private static func rates(_ table: [DType: Double]) -> String {
+        DeviceSpec.dtypeOrder.compactMap { dtype in
+            table[dtype].map { "\(dtype.rawValue) \(figure($0 / DeviceSpec.flopsPerTFLOP))" }
+        }.joined(separator: ", ")
+    }
+
+    private static func describe(_ link: LinkSpec) -> String {
+        var text = "\(figure(link.bandwidth / LinkSpec.bytesPerGB)) GB/s per device per direction, "
+            + "\(figure(link.latency / LinkSpec.secondsPerMicrosecond)) us per step"
+        if let measured = link.allReduceBusBandwidth { text += "; all-reduce busbw \(figure(measured / LinkSpec.bytesPerGB))" }
+        if let measured = link.allGatherBusBandwidth { text += "; all-gather busbw \(figure(measured / LinkSpec.bytesPerGB))" }
+        if let measured = link.pointToPointBandwidth { text += "; p2p \(figure(measured / LinkSpec.bytesPerGB))" }
+        text += "; efficiency \(figure(link.collectiveEfficiency ?? LinkSpec.defaultCollectiveEfficiency))"
+        if link.collectiveEfficiency == nil { text += " (default)" }
+        return text
+    }
+}

@@ -1,0 +1,58 @@
+extension DeviceSpec {
+    static let bytesPerGiB = 1_073_741_824.0
+    static let flopsPerTFLOP = 1e12
+    static let bytesPerGB = 1e9
+    static let hertzPerMHz = 1e6
+    /// The order element types are written in, matching SPEC's example (`bf16`, `f16`, `tf32`, `f32`).
+    static let dtypeOrder: [DType] = [.bf16, .f16, .tf32, .f32, .fp8, .i8, .i32, .i64, .bool]
+
+    /// Decodes the `device` object of a `shardplan.cluster/1` document.
+    init(json reader: JSONReader) throws(InputError) {
+        let peak = try reader.numbersByDType("peak_tflops")
+        var best: [DType: Double] = [:]
+        if reader.contains("best_matmul_tflops") {
+            best = try reader.numbersByDType("best_matmul_tflops")
+            let path = reader.path.appending("best_matmul_tflops")
+            for (dtype, measured) in best.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                guard let ceiling = peak[dtype] else {
+                    throw InputError(.invalidValue, at: path.appending(dtype.rawValue),
+                                     "peak_tflops has no \(dtype.rawValue) figure; a measured rate needs the peak it is measured against")
+                }
+                guard measured <= ceiling else {
+                    throw InputError(.invalidValue, at: path.appending(dtype.rawValue),
+                                     "\(JSONWriter.formatNumber(measured)) TFLOP/s exceeds the \(dtype.rawValue) peak of \(JSONWriter.formatNumber(ceiling)); a measured rate cannot beat the peak")
+                }
+            }
+        }
+        self.init(name: try reader.string("name"),
+                  memoryBytes: try reader.positiveNumber("memory_gib") * Self.bytesPerGiB,
+                  peakFLOPsPerSecond: peak.mapValues { $0 * Self.flopsPerTFLOP },
+                  memoryBandwidth: try reader.positiveNumber("memory_bandwidth_gb_per_s") * Self.bytesPerGB,
+                  multiprocessors: try reader.optionalPositiveInt("multiprocessors"),
+                  boostClockHertz: try reader.optionalPositiveNumber("boost_clock_mhz").map { $0 * Self.hertzPerMHz },
+                  bestMatmulFLOPsPerSecond: best.mapValues { $0 * Self.flopsPerTFLOP },
+                  achievableMemoryBandwidthFraction: try reader.optionalFraction("achievable_memory_bandwidth_fraction"))
+    }
+
+    /// The device as the `device` object of a `shardplan.cluster/1` document.
+    public var json: JSONValue {
+        var object = JSONObject()
+        object["name"] = .string(name)
+        object["memory_gib"] = .number((memoryBytes / Self.bytesPerGiB).roundedForJSON)
+        object["peak_tflops"] = Self.tflopsTable(peakFLOPsPerSecond)
+        object["memory_bandwidth_gb_per_s"] = .number((memoryBandwidth / Self.bytesPerGB).roundedForJSON)
+        if let multiprocessors { object["multiprocessors"] = .int(multiprocessors) }
+        if let boostClockHertz { object["boost_clock_mhz"] = .number((boostClockHertz / Self.hertzPerMHz).roundedForJSON) }
+        if !bestMatmulFLOPsPerSecond.isEmpty { object["best_matmul_tflops"] = Self.tflopsTable(bestMatmulFLOPsPerSecond) }
+        if let achievableMemoryBandwidthFraction {
+            object["achievable_memory_bandwidth_fraction"] = .number(achievableMemoryBandwidthFraction)
+        }
+        return .object(object)
+    }
+
+    private static func tflopsTable(_ rates: [DType: Double]) -> JSONValue {
+        .object(JSONObject(dtypeOrder.compactMap { dtype in
+            rates[dtype].map { (dtype.rawValue, .number(($0 / flopsPerTFLOP).roundedForJSON)) }
+        }))
+    }
+}
