@@ -386,14 +386,19 @@ class _Exporter:
         return self.emit("embedding", [ids, ins[0]], eqn.outvars[0].aval, scope)
 
 
+#: JSON has no infinity; every catalog float dtype (f32 and narrower) rounds +-1e308 to +-inf.
+JSON_INFINITY = 1e308
+
+
 def _json_scalar(value: Any) -> Any:
+    """A constant element as a JSON number: booleans as 0/1, infinities as +-1e308, NaN as "nan"."""
     if isinstance(value, (bool, np.bool_)):
-        return bool(value)
+        return int(bool(value))
     if isinstance(value, (np.integer, int)):
         return int(value)
     f = float(value)
     if math.isinf(f):
-        return "inf" if f > 0 else "-inf"
+        return JSON_INFINITY if f > 0 else -JSON_INFINITY
     if math.isnan(f):
         return "nan"
     return f

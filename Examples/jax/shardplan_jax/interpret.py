@@ -11,6 +11,7 @@ runner pin op outputs to shardings. Semantics follow SPEC section 1; where SPEC 
   with the last key; grouped-query attention maps query head h to kv head h // (heads / kv_heads);
 - `cross_entropy` is the mean over all label positions;
 - `constant` takes `value` (one value everywhere) or `values` (row-major list); with neither it is zeros;
+  +-1e308 in a floating constant is +-inf (JSON has no infinity; f32 and narrower round it to inf);
 - `pool2d` `avg` divides by the window size (padding counted); `batch_norm` normalises with the batch
   statistics (training mode) over every axis but `axis`;
 - `pow` by a constant with an integral value runs as `lax.integer_pow` (what `x ** 3` traces to).
@@ -63,7 +64,7 @@ class Interpreter:
         for op in self.ops:
             if op["op"] == "constant" and "value" in op and not isinstance(op["value"], (str, bool)):
                 value = float(op["value"])
-                if value.is_integer() and op["shape"] == []:
+                if value.is_integer() and abs(value) <= 1024 and op["shape"] == []:
                     self.integer_constants[op["name"]] = int(value)
 
     # ------------------------------------------------------------------ dtypes
@@ -147,10 +148,16 @@ def _constant(it: Interpreter, op: Mapping[str, Any], args: Sequence[jax.Array])
     dtype = it.dtype(op.get("dtype", "f32"))
     shape = tuple(op["shape"])
     if "value" in op:
-        return jnp.full(shape, _const_scalar(op["value"]), dtype=dtype)
-    if "values" in op:
-        return jnp.asarray(np.asarray([_const_scalar(v) for v in op["values"]], dtype=dtype).reshape(shape))
-    return jnp.zeros(shape, dtype=dtype)
+        values = [_const_scalar(op["value"])]
+    elif "values" in op:
+        values = [_const_scalar(v) for v in op["values"]]
+    else:
+        return jnp.zeros(shape, dtype=dtype)
+    with np.errstate(over="ignore"):  # +-1e308 stands for +-inf and overflows on purpose
+        array = np.asarray(values, dtype=np.float64 if dtype.kind == "f" else None).astype(dtype)
+    if "value" in op:
+        return jnp.full(shape, array[0], dtype=dtype)
+    return jnp.asarray(array.reshape(shape))
 
 
 def _conv2d(it: Interpreter, op: Mapping[str, Any], args: Sequence[jax.Array]) -> jax.Array:
