@@ -163,21 +163,30 @@ public struct StageCostModel: Sendable {
                 keptByLayer.append([:])
                 layerStart = operationIndex
             }
-            let saved = SavedActivations(operation, in: graph)
-            // Each kept tensor is keyed by the tensor it describes; a mask or statistics buffer is keyed by
-            // its op (a negative key) so it never merges with a tensor.
+            let saved = OperationCost.savedForBackward(operation, in: graph, gradients: gradients)
+            // Each kept tensor is keyed by the tensor it describes; masks and statistics are keyed by their
+            // op (a negative key) so they never merge with a tensor.
             var entries: [(key: Int, describes: ValueID, bytes: Double)] = []
-            for tensor in saved.tensors {
+            for tensor in saved.tensors where !graph[tensor].isParameter {
                 if tensor == operation.result {
                     entries.append((tensor.rawValue, tensor, model.localBytes(tensor, strategy.resultSpec(in: space))))
                 } else if let operand = operation.inputs.firstIndex(of: tensor) {
-                    entries.append((tensor.rawValue, tensor, model.localBytes(tensor, strategy.operandSpec(operand, in: space))))
+                    var bytes = model.localBytes(tensor, strategy.operandSpec(operand, in: space))
+                    // A tensor the op gathered is kept as its producer laid it out and gathered again in the
+                    // backward pass (Megatron's sequence parallelism, Korthikanti et al. 2022 section 4.2.2).
+                    if let producer = graph[tensor].operationIndex, stage.operations.contains(producer) {
+                        let produced = stage.strategy(of: producer).resultSpec(in: graph.operations[producer].indexSpace).reduced
+                        bytes = min(bytes, model.localBytes(tensor, produced))
+                    }
+                    entries.append((tensor.rawValue, tensor, bytes))
                 }
             }
-            if let follows = saved.extraFollows, saved.bytesPerElement > 0 {
-                let spec = follows == operation.result ? strategy.resultSpec(in: space)
-                    : strategy.operandSpec(operation.inputs.firstIndex(of: follows) ?? 0, in: space)
-                entries.append((-1 - operationIndex, follows, model.localElements(follows, spec) * saved.bytesPerElement))
+            if saved.auxiliaryBytes > 0 {
+                // Masks and statistics shrink with the op's first operand (or its result).
+                let reference = operation.inputs.first ?? operation.result
+                let spec = operation.inputs.isEmpty ? strategy.resultSpec(in: space) : strategy.operandSpec(0, in: space)
+                let share = model.localElements(reference, spec) / Double(max(graph[reference].type.elementCount, 1))
+                entries.append((-1 - operationIndex, operation.result, Double(saved.auxiliaryBytes) * share))
             }
             for entry in entries {
                 if options.recompute == .selective && isAttentionCore(entry.describes) {
