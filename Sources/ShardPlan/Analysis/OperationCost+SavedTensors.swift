@@ -72,7 +72,14 @@ extension OperationCost {
         }
     }
 
-    private static func unique(_ ids: [ValueID]) -> [ValueID] {
+    /// The tensor whose memory `id` occupies: a reshape is a view of its operand, not a copy.
+    static func storage(of id: ValueID, in graph: Graph) -> ValueID {
+        var id = id
+        while let producer = graph.producer(of: id), case .reshape = producer.op { id = producer.inputs[0] }
+        return id
+    }
+
+    static func unique(_ ids: [ValueID]) -> [ValueID] {
         var seen = Set<ValueID>()
         return ids.filter { seen.insert($0).inserted }
     }

@@ -14,7 +14,8 @@ public struct OperationCost: Sendable, Equatable {
     /// Bytes of the op's result tensor.
     public var resultBytes: Int
     /// The activations (operands, or the op's own result) its backward pass reads, so they stay in memory
-    /// from the forward to the backward pass. Parameters are resident anyway and never listed.
+    /// from the forward to the backward pass. A reshape's result is listed as the tensor it reshapes (it
+    /// is a view of the same memory); parameters are resident anyway and never listed.
     public var savedTensors: [ValueID]
     /// Bytes the op keeps for its backward pass besides graph tensors: dropout masks, normalisation
     /// statistics, attention's log-sum-exp.
@@ -44,7 +45,8 @@ public struct OperationCost: Sendable, Equatable {
                   backwardFLOPs: trains ? Self.backwardFLOPs(operation, forward: forward, in: graph, gradients: gradients) : 0,
                   causal: causal,
                   resultBytes: graph[operation.result].type.byteCount,
-                  savedTensors: saved.tensors.filter { !graph[$0].isParameter },
+                  savedTensors: Self.unique(saved.tensors.map { Self.storage(of: $0, in: graph) })
+                      .filter { !graph[$0].isParameter },
                   auxiliarySavedBytes: saved.auxiliaryBytes)
     }
 

@@ -43,6 +43,21 @@ struct ActivationMemoryTests {
         #expect(analysis.savedForBackwardBytes == 4 * 8 * 2)
     }
 
+    @Test("a GPT block keeps 34 s b h bytes less its two dropout masks (Korthikanti et al. 2022, Table 2, with FlashAttention)")
+    func gptBlock() throws {
+        let model = TinyGPT()
+        let analysis = GraphAnalysis(try model.graph())
+        let (b, s) = (model.batch, model.sequence)
+        // bf16: the norms' inputs (2 x 2), the norm outputs the projections read (2 x 2), q, k, v (6), the
+        // attention output the projection reads (2), the MLP's 4h-wide input and gelu output (8 + 8).
+        let tensors = 32 * model.elements
+        // f32 mean and rstd per row for each norm, and attention's f32 log-sum-exp per query and head.
+        let statistics = 2 * (b * s * 2 * 4) + b * s * model.heads * 4
+        for block in analysis.layers where block.origin == .repeatedBlock {
+            #expect(block.savedForBackwardBytes == tensors + statistics)
+        }
+    }
+
     @Test("flash attention keeps q, k, v, its output and an f32 log-sum-exp per query and head")
     func attention() throws {
         var builder = GraphBuilder(name: "attention")
