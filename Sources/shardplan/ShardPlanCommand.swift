@@ -7,6 +7,18 @@ struct ShardPlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shardplan",
         abstract: "Plan tensor, pipeline and data parallelism for training a model on a GPU cluster.",
-        subcommands: [InspectCommand.self]
+        subcommands: [InspectCommand.self, ScoreCommand.self, CalibrateCommand.self, ClustersCommand.self]
     )
+
+    /// Usage errors exit with code 2 (SPEC section 3), not ArgumentParser's EX_USAGE (64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            printError(fullMessage(for: error))
+            exit(withError: ExitCode(2))
+        }
+    }
 }
