@@ -6,9 +6,10 @@ extension OperationCost {
     static let statisticBytes = DType.f32.byteSize
 
     /// The tensors (parameters included; the caller drops them) and the extra bytes the backward pass of
-    /// an op whose result carries a gradient reads.
+    /// `operation` reads: nothing when its result carries no gradient.
     static func savedForBackward(_ operation: Operation, in graph: Graph,
                                  gradients: GradientFlow) -> (tensors: [ValueID], auxiliaryBytes: Int) {
+        guard gradients[operation.result] else { return ([], 0) }
         let inputs = operation.inputs
         let result = graph[operation.result].type
         /// Rows of a normalisation: the elements that share one statistic.

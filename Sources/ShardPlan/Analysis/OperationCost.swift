@@ -36,8 +36,7 @@ public struct OperationCost: Sendable, Equatable {
     public init(_ operation: Operation, in graph: Graph, gradients: GradientFlow) {
         let forward = Self.forwardFLOPs(operation, in: graph)
         let trains = gradients[operation.result]
-        let saved: (tensors: [ValueID], auxiliaryBytes: Int) =
-            trains ? Self.savedForBackward(operation, in: graph, gradients: gradients) : ([], 0)
+        let saved = Self.savedForBackward(operation, in: graph, gradients: gradients)
         var causal = false
         if case .attention(let isCausal) = operation.op { causal = isCausal }
         self.init(operationClass: operation.op.operationClass,
