@@ -1,5 +1,3 @@
-import Foundation
-
 extension Cluster {
     /// Every figure of the cluster, one line per part, in the units of `shardplan.cluster/1`.
     public var textReport: String {
@@ -18,9 +16,9 @@ extension Cluster {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// A figure with at most 4 significant digits (`989.4`, `0.3906`, `2039`).
+    /// A figure as the cluster file writes it (`989.4`, `0.390625`, `2039`).
     static func figure(_ value: Double) -> String {
-        String(format: "%.4g", value)
+        JSONWriter.formatNumber(value.roundedForJSON)
     }
 
     private static func rates(_ table: [DType: Double]) -> String {

@@ -84,6 +84,16 @@ struct ClusterPresetTests {
         }
     }
 
+    @Test("a cluster's full report lists every figure as the cluster file writes it")
+    func fullReport() throws {
+        let report = try Cluster.preset(named: "dgx-h100:2").textReport
+        #expect(report.hasPrefix("dgx-h100:2: 2 nodes x 8 H100-SXM5-80GB = 16 devices\n"))
+        for figure in ["80 GiB", "3350 GB/s", "132 SMs at 1830 MHz", "fp8 1978.9", "best matmul bf16 794.5, fp8 1402.6",
+                       "all-reduce busbw 480; all-gather busbw 370; p2p 396", "all-reduce busbw 40.625; efficiency 0.8125"] {
+            #expect(report.contains(figure), "missing \(figure)")
+        }
+    }
+
     @Test("resolveCluster reads presets and cluster files")
     func resolution() throws {
         #expect(try resolveCluster("dgx-h200:2").deviceCount == 16)
