@@ -1,0 +1,78 @@
+import Testing
+@testable import ShardPlan
+
+/// A GPU with round figures: 100 TFLOP/s bf16 on 100 multiprocessors, 1 TB/s, no efficiency loss and free
+/// launches, so every time below can be worked out from the tile table by hand.
+private let roundGPU = KernelModel(peakFLOPs: [.bf16: 100e12], memoryBandwidth: 1e12, multiprocessors: 100,
+                                   bestMatmulEfficiency: 1, memoryEfficiency: 1, launchSeconds: 0)
+
+private func close(_ actual: Double, _ expected: Double, relative: Double = 1e-9) -> Bool {
+    abs(actual - expected) <= relative * abs(expected)
+}
+
+@Suite("Kernel model")
+struct KernelCostTests {
+    /// k / (k + 64) for k = 8192: the reduction-depth efficiency of every product below.
+    let depth = 8192.0 / 8256
+
+    @Test("a 25600 x 1280 x 8192 product fills 10 whole waves of 256 x 128 tiles: efficiency k / (k + 64) = 0.992")
+    func wellShapedProductReachesPeak() {
+        let efficiency = roundGPU.matmulEfficiency(m: 25600, n: 1280, k: 8192, dtype: .bf16)
+        #expect(close(efficiency, depth))
+        #expect(efficiency > 0.99)
+    }
+
+    @Test("101 tiles of 256 x 128 on 100 multiprocessors: 128 x 64 tiles win with 404 tiles in 5 waves, 0.8 x 404/500")
+    func partialLastWave() {
+        // 256 x 128 tiles: 101 tiles, 2 waves, 101/200 = 0.505 of peak. 128 x 128 (0.92): 202 tiles in 3 waves,
+        // 0.92 x 202/300 = 0.619. 128 x 64 or 64 x 128 (0.80): 404 tiles in 5 waves, 0.80 x 404/500 = 0.646.
+        let efficiency = roundGPU.matmulEfficiency(m: 101 * 256, n: 128, k: 8192, dtype: .bf16)
+        #expect(close(efficiency, 0.8 * 404 / 500 * depth))
+        let exact = roundGPU.matmulEfficiency(m: 100 * 256, n: 128, k: 8192, dtype: .bf16)
+        #expect(close(exact, depth))
+    }
+
+    @Test("a 64 x 64 x 64 product runs one 64 x 64 tile for a whole wave: 0.62 x (64/128) / 100 = 0.0031 of peak")
+    func tinyProductIsSlowPerFLOP() {
+        let tiny = roundGPU.matmulEfficiency(m: 64, n: 64, k: 64, dtype: .bf16)
+        #expect(close(tiny, 0.62 * 0.5 / 100))
+        #expect(tiny < roundGPU.matmulEfficiency(m: 25600, n: 1280, k: 8192, dtype: .bf16) / 100)
+    }
+
+    @Test("a 1 x 12800 x 8192 product is bound by reading its weight: 209757184 bytes at 1 TB/s")
+    func skinnyProductHitsTheMemoryFloor() {
+        // Bytes: (1 x 8192 + 8192 x 12800 + 1 x 12800) x 2 = 209757184, 2.098e-4 s. The best compute time is
+        // 100 tiles of 64 x 128 in one wave: 100 x 64 x 128 x 2 x 8192 / (100e12 x 0.8 x 0.99225) = 1.691e-4 s.
+        let seconds = roundGPU.matmulSeconds(batch: 1, m: 1, n: 12800, k: 8192, dtype: .bf16)
+        #expect(close(seconds, 209_757_184 / 1e12))
+        #expect(close(seconds, roundGPU.memorySeconds(bytes: 209_757_184)))
+    }
+
+    @Test("batched products quantise over the batch too: 25 products of 512 x 256, 4 tiles each, fill one wave")
+    func batchFillsAWave() {
+        // Compute 25 x 2 x 512 x 256 x 8192 / (100e12 x 0.992) = 5.41e-4 s; bytes 25 x (512 x 8192 + 8192 x 256
+        // + 512 x 256) x 2 = 3.21e8, 3.21e-4 s. (100 products of 256 x 128 would be memory bound: 6.36e-4 s.)
+        #expect(close(roundGPU.matmulEfficiency(batch: 25, m: 512, n: 256, k: 8192, dtype: .bf16), depth))
+        let memoryBound = roundGPU.matmulEfficiency(batch: 100, m: 256, n: 128, k: 8192, dtype: .bf16)
+        let computeSeconds: Double = 2 * 100 * 256 * 128 * 8192 / 100e12
+        let memorySeconds: Double = 635_699_200 / 1e12
+        #expect(close(memoryBound, computeSeconds / memorySeconds))
+    }
+
+    @Test("a streaming kernel moves its bytes at the achievable bandwidth plus one launch")
+    func memoryBound() {
+        let launched = KernelModel(peakFLOPs: [.bf16: 100e12], memoryBandwidth: 2e12, multiprocessors: 100,
+                                   bestMatmulEfficiency: 1, memoryEfficiency: 0.5, launchSeconds: 4e-6)
+        // 1e9 / (2e12 x 0.5) = 1e-3 s, plus 4 us.
+        #expect(close(launched.memorySeconds(bytes: 1e9), 1.004e-3))
+        #expect(launched.memorySeconds(bytes: 0) == 0)
+    }
+
+    @Test("f32 products use the tf32 peak when given, else the bf16 one")
+    func peakByType() {
+        var model = roundGPU
+        #expect(model.peak(for: .f32) == 100e12)
+        model.peakFLOPs[.tf32] = 50e12
+        #expect(model.peak(for: .f32) == 50e12)
+    }
+}

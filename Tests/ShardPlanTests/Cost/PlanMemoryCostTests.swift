@@ -1,0 +1,54 @@
+import Testing
+@testable import ShardPlan
+
+/// The model-state bytes `shardplan score` predicts: 2 bytes per parameter of bf16 weights, 4 of fp32
+/// gradients and 12 of Adam state (fp32 master weights and two moments), the last divided by the data-parallel
+/// size under ZeRO-1.
+@Suite("Plan memory of a tiny GPT")
+struct PlanMemoryCostTests {
+    let graph: Graph
+
+    init() throws {
+        graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+    }
+
+    /// gpt-tiny: hidden 64, 4 heads, vocabulary 256, 32 positions, 2 layers, 4 x 64 = 256 feed-forward.
+    /// Token embedding 256 x 64 = 16384, positions 32 x 64 = 2048; per layer QKV 64 x 192 + 192 = 12480,
+    /// projection 64 x 64 + 64 = 4160, two layer norms 2 x 128 = 256, feed-forward 64 x 256 + 256 = 16640 and
+    /// 256 x 64 + 64 = 16448: 49984; the final norm 128.
+    static let expectedParameters = 16384 + 2048 + 2 * 49984 + 128
+
+    func prediction(clusterName: String, dataParallel: Int? = nil, zeroStage: Int = 0) throws -> PlanPrediction {
+        let cluster = try Cluster.preset(named: clusterName)
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName, configuration: MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, dataParallel: dataParallel, options: TrainingOptions(zeroStage: zeroStage)))
+        return PlanEvaluator(cluster: cluster).evaluate(plan)
+    }
+
+    @Test("gpt-tiny has the hand-counted number of parameters")
+    func parameterCount() {
+        #expect(ModelCatalog.parameterCount(of: graph) == Self.expectedParameters)
+    }
+
+    @Test("on one A100, weights take 2 bytes, gradients 4 and optimizer state 12 per parameter")
+    func modelState() throws {
+        let parameters = Double(ModelCatalog.parameterCount(of: graph))
+        let rank = try #require(try prediction(clusterName: "single-a100-80g").ranks.first)
+        #expect(rank.weightBytes == 2 * parameters)
+        #expect(rank.gradientBytes == 4 * parameters)
+        #expect(rank.optimizerStateBytes == 12 * parameters)
+        #expect(rank.microbatchesInFlight == 1)
+        #expect(rank.peakMemoryBytes == 18 * parameters + rank.activationBytes + TrainingOptions.frameworkOverheadBytes)
+    }
+
+    @Test("ZeRO-1 over 2 data-parallel devices halves the optimizer state and nothing else")
+    func zeroOne() throws {
+        let parameters = Double(ModelCatalog.parameterCount(of: graph))
+        let plain = try #require(try prediction(clusterName: "dgx-a100-80g", dataParallel: 2).ranks.first)
+        let sharded = try #require(try prediction(clusterName: "dgx-a100-80g", dataParallel: 2, zeroStage: 1).ranks.first)
+        #expect(plain.optimizerStateBytes == 12 * parameters)
+        #expect(sharded.optimizerStateBytes == 6 * parameters)
+        #expect(sharded.weightBytes == 2 * parameters)
+        #expect(sharded.gradientBytes == 4 * parameters)
+    }
+}
