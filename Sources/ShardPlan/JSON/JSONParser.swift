@@ -107,10 +107,11 @@ public struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
                 throw error("unexpected \(describeCurrent()), expected a member name in double quotes")
             }
-            let keyLine = line, keyColumn = column(at: position)
+            let keyStart = position
             let key = try parseString()
             if object[key] != nil {
-                throw JSONSyntaxError(message: "duplicate member name \"\(key)\"", line: keyLine, column: keyColumn)
+                // A key cannot span lines (raw newlines are rejected inside strings), so `line` is its line.
+                throw JSONSyntaxError(message: "duplicate member name \"\(key)\"", line: line, column: column(at: keyStart))
             }
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
