@@ -1,0 +1,133 @@
+/// Builds the forward graph of one training step of a transformer language model: `tokens` and `labels`
+/// (`i32 [batch, seq]`) in, the mean next-token (or masked-token) cross-entropy `loss` out.
+///
+/// The graph follows the model's published structure op for op at the granularity a planner needs:
+/// every weight is a parameter with its real shape, every matmul an einsum that keeps heads as their own
+/// index (`bsd,dthk->bsthk`), so tensor parallelism over heads is visible without reshapes. Ops are named
+/// `h3.attn.qkv`, parameters `h3.attn.qkv.w`, and every op carries a `layer` hint: `embed`, `layer0` ...
+/// `layer{N-1}`, `head`.
+public struct TransformerBuilder: Sendable {
+    public var name: String
+    public var configuration: TransformerConfiguration
+
+    public init(name: String, configuration: TransformerConfiguration) {
+        self.name = name
+        self.configuration = configuration
+    }
+
+    public func build() throws(InputError) -> Graph {
+        try configuration.validate()
+        let shape = [configuration.globalBatch, configuration.sequenceLength]
+        var graph = GraphBuilder(name: name)
+        graph.currentLayer = "embed"
+        let tokens = try graph.input("tokens", shape, .i32)
+        let labels = try graph.input("labels", shape, .i32)
+        var tokenTypes: ValueID?
+        if configuration.tokenTypes > 0 { tokenTypes = try graph.input("token_types", shape, .i32) }
+        let table = try graph.parameter("embed.table", [configuration.vocabulary, configuration.hidden], configuration.dtype)
+        var x = try embed(tokens, tokenTypes: tokenTypes, table: table, in: &graph)
+        for layer in 0..<configuration.layers {
+            graph.currentLayer = "layer\(layer)"
+            x = try attentionBlock(layer, x, in: &graph)
+            x = try feedForwardBlock(layer, x, in: &graph)
+        }
+        graph.currentLayer = "head"
+        let loss = try head(x, table: table, labels: labels, in: &graph)
+        graph.output(loss)
+        return try graph.build().inDeclarationOrder()
+    }
+
+    private func embed(_ tokens: ValueID, tokenTypes: ValueID?, table: ValueID,
+                       in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+        let c = configuration
+        var x = try graph.add("embed", .embedding, [tokens, table])
+        if c.positionEncoding == .learned {
+            let positions = try graph.parameter("embed.position_table", [c.sequenceLength, c.hidden], c.dtype)
+            x = try graph.binary("embed.with_positions", .add, x, positions)
+        }
+        if let tokenTypes {
+            let typeTable = try graph.parameter("embed.token_type_table", [c.tokenTypes, c.hidden], c.dtype)
+            let types = try graph.add("embed.token_types", .embedding, [tokenTypes, typeTable])
+            x = try graph.binary("embed.with_token_types", .add, x, types)
+        }
+        if c.normPlacement == .afterResidual { x = try normalize("embed.norm", x, in: &graph) }
+        return try dropout("embed.dropout", x, in: &graph)
+    }
+
+    private func attentionBlock(_ layer: Int, _ x: ValueID, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+        let c = configuration
+        let prefix = "h\(layer).attn"
+        let input = c.normPlacement == .beforeSublayer ? try normalize("\(prefix).norm", x, in: &graph) : x
+        let (q, k, v) = try queryKeyValue(prefix, input, in: &graph)
+        let context = switch c.attentionImplementation {
+        case .fused: try graph.attention(prefix, q: q, k: k, v: v, causal: c.causal)
+        case .explicit: try explicitAttention(prefix, q: q, k: k, v: v, in: &graph)
+        }
+        var out = try project("\(prefix).out", "bshk,hkd->bsd", context, weight: [c.heads, c.headDimension, c.hidden],
+                              bias: [c.hidden], in: &graph)
+        out = try dropout("\(prefix).dropout", out, in: &graph)
+        let sum = try graph.binary("\(prefix).residual", .add, x, out)
+        return c.normPlacement == .afterResidual ? try normalize("\(prefix).norm", sum, in: &graph) : sum
+    }
+
+    private func feedForwardBlock(_ layer: Int, _ x: ValueID, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+        let c = configuration
+        let prefix = "h\(layer).mlp"
+        let input = c.normPlacement == .beforeSublayer ? try normalize("\(prefix).norm", x, in: &graph) : x
+        var y: ValueID
+        if let experts = c.mixtureOfExperts, c.hasExperts(inLayer: layer) {
+            y = try mixtureOfExperts(prefix, input, experts: experts, in: &graph)
+        } else {
+            y = try feedForward(prefix, input, in: &graph)
+        }
+        y = try dropout("\(prefix).dropout", y, in: &graph)
+        let sum = try graph.binary("\(prefix).residual", .add, x, y)
+        return c.normPlacement == .afterResidual ? try normalize("\(prefix).norm", sum, in: &graph) : sum
+    }
+
+    private func head(_ x: ValueID, table: ValueID, labels: ValueID, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+        let c = configuration
+        var y = x
+        if c.normPlacement == .beforeSublayer { y = try normalize("head.norm", y, in: &graph) }
+        if c.maskedLanguageModelHead {
+            y = try project("head.transform", "bsd,de->bse", y, weight: [c.hidden, c.hidden], bias: [c.hidden], in: &graph)
+            y = try graph.unary("head.transform.gelu", .gelu, y)
+            y = try normalize("head.transform.norm", y, in: &graph)
+        }
+        let weight = c.tiedEmbeddings ? table : try graph.parameter("head.w", [c.vocabulary, c.hidden], c.dtype)
+        var logits = try graph.einsum("head.logits", "bsd,vd->bsv", y, weight)
+        if c.maskedLanguageModelHead && c.biases {
+            let bias = try graph.parameter("head.logits.b", [c.vocabulary], c.dtype)
+            logits = try graph.binary("head.logits.bias", .add, logits, bias)
+        }
+        return try graph.add("loss", .crossEntropy, [logits, labels])
+    }
+
+    /// `layer_norm` or `rms_norm` over the hidden axis, with its scale (and shift) parameters.
+    func normalize(_ name: String, _ x: ValueID, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+        let c = configuration
+        let gamma = try graph.parameter("\(name).gamma", [c.hidden], c.dtype)
+        switch c.normalization {
+        case .layerNorm:
+            let beta = try graph.parameter("\(name).beta", [c.hidden], c.dtype)
+            return try graph.layerNorm(name, x, scale: gamma, shift: beta)
+        case .rmsNorm:
+            return try graph.rmsNorm(name, x, scale: gamma)
+        }
+    }
+
+    /// An einsum with a weight `\(name).w`, plus a bias `\(name).b` when the model has biases.
+    func project(_ name: String, _ equation: String, _ x: ValueID, weight: [Int], bias: [Int],
+                 in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+        let w = try graph.parameter("\(name).w", weight, configuration.dtype)
+        let y = try graph.einsum(name, equation, x, w)
+        guard configuration.biases else { return y }
+        let b = try graph.parameter("\(name).b", bias, configuration.dtype)
+        return try graph.binary("\(name).bias", .add, y, b)
+    }
+
+    /// Dropout at the configured rate; no op at all when the rate is 0.
+    func dropout(_ name: String, _ x: ValueID, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+        configuration.dropoutRate > 0 ? try graph.dropout(name, x, rate: configuration.dropoutRate) : x
+    }
+}

@@ -1,0 +1,101 @@
+/// The shape of a transformer language model and of one global training batch: what `TransformerBuilder`
+/// turns into a forward graph.
+///
+/// Sizes are counts (layers, heads) or tensor extents in elements (hidden, head and feed-forward widths,
+/// vocabulary, tokens per sequence); `globalBatch` is in sequences. The defaults describe a GPT-style
+/// decoder: pre-norm LayerNorm, a GELU MLP with biases, learned positions, tied embeddings, causal
+/// attention and dropout 0.1; `gpt`, `llama` and `bert` give the usual families.
+public struct TransformerConfiguration: Sendable, Equatable {
+    public var layers: Int
+    /// The model (residual stream) width, d_model.
+    public var hidden: Int
+    /// Query heads.
+    public var heads: Int
+    /// Key/value heads; fewer than `heads` is grouped-query attention (`heads` must be a multiple).
+    public var keyValueHeads: Int
+    /// The width of one head; usually `hidden / heads`, but some published models differ.
+    public var headDimension: Int
+    /// The inner width of the MLP (4 x hidden for GPT, 11008 for Llama-2 7B).
+    public var feedForwardHidden: Int
+    public var vocabulary: Int
+    public var sequenceLength: Int
+    /// Sequences in one global batch (tokens per batch = `globalBatch * sequenceLength`).
+    public var globalBatch: Int
+    /// The element type of parameters and activations.
+    public var dtype: DType = .bf16
+    public var normalization: Normalization = .layerNorm
+    public var normPlacement: NormPlacement = .beforeSublayer
+    public var feedForward: FeedForward = .gelu
+    public var positionEncoding: PositionEncoding = .learned
+    public var attentionImplementation: AttentionImplementation = .fused
+    /// Whether the logits reuse the token embedding table (GPT, BERT) or have their own weight (Llama).
+    public var tiedEmbeddings: Bool = true
+    /// Whether a token attends only to earlier tokens (a decoder) or to all of them (an encoder).
+    public var causal: Bool = true
+    /// Dropout after the embeddings and after each sublayer (and on attention probabilities when attention
+    /// is explicit); 0 emits no dropout ops.
+    public var dropoutRate: Double = 0.1
+    /// Whether projections and the MLP add biases (GPT, BERT) or not (Llama).
+    public var biases: Bool = true
+    /// Segment ("token type") embeddings added to the input, as BERT's sentence A/B; 0 for none.
+    public var tokenTypes: Int = 0
+    /// Whether the logits follow a dense + GELU + norm transform and add an output bias, as BERT's
+    /// masked-language-model head.
+    public var maskedLanguageModelHead: Bool = false
+    /// Mixture-of-experts MLPs in some layers, or nil for a dense model.
+    public var mixtureOfExperts: MixtureOfExperts?
+
+    public init(layers: Int, hidden: Int, heads: Int, keyValueHeads: Int? = nil, headDimension: Int? = nil,
+                feedForwardHidden: Int? = nil, vocabulary: Int, sequenceLength: Int, globalBatch: Int) {
+        self.layers = layers
+        self.hidden = hidden
+        self.heads = heads
+        self.keyValueHeads = keyValueHeads ?? heads
+        self.headDimension = headDimension ?? hidden / Swift.max(heads, 1)
+        self.feedForwardHidden = feedForwardHidden ?? 4 * hidden
+        self.vocabulary = vocabulary
+        self.sequenceLength = sequenceLength
+        self.globalBatch = globalBatch
+    }
+
+    /// Whether one head-aligned weight `[hidden, 3, heads, head_dim]` projects q, k and v together; with
+    /// grouped-query attention k and v are narrower, so each gets its own weight.
+    public var fusesQueryKeyValue: Bool { keyValueHeads == heads }
+
+    /// Whether layer `layer` (0-based) has a mixture-of-experts MLP.
+    public func hasExperts(inLayer layer: Int) -> Bool {
+        guard let mixtureOfExperts, mixtureOfExperts.layerInterval > 0 else { return false }
+        return layer % mixtureOfExperts.layerInterval == mixtureOfExperts.layerInterval - 1
+    }
+
+    /// Checks what shape inference alone would report late or obscurely.
+    func validate() throws(InputError) {
+        let sizes: [(String, Int)] = [("layers", layers), ("hidden", hidden), ("heads", heads),
+                                      ("keyValueHeads", keyValueHeads), ("headDimension", headDimension),
+                                      ("feedForwardHidden", feedForwardHidden), ("vocabulary", vocabulary),
+                                      ("sequenceLength", sequenceLength), ("globalBatch", globalBatch)]
+        for (name, size) in sizes where size <= 0 {
+            throw InputError(.invalidValue, at: .root, "transformer \(name) must be positive, found \(size)")
+        }
+        guard heads % keyValueHeads == 0 else {
+            throw InputError(.invalidValue, at: .root,
+                             "transformer heads (\(heads)) must be a multiple of keyValueHeads (\(keyValueHeads))")
+        }
+        if positionEncoding == .rotary && headDimension % 2 != 0 {
+            throw InputError(.invalidValue, at: .root,
+                             "rotary position encoding rotates pairs of elements, so headDimension must be even, found \(headDimension)")
+        }
+        guard (0..<1).contains(dropoutRate) else {
+            throw InputError(.invalidValue, at: .root, "dropoutRate must be in [0, 1), found \(dropoutRate)")
+        }
+        guard tokenTypes >= 0 else {
+            throw InputError(.invalidValue, at: .root, "tokenTypes must not be negative, found \(tokenTypes)")
+        }
+        if let mixtureOfExperts {
+            for (name, size) in [("experts", mixtureOfExperts.experts), ("capacity", mixtureOfExperts.capacity),
+                                 ("layerInterval", mixtureOfExperts.layerInterval)] where size <= 0 {
+                throw InputError(.invalidValue, at: .root, "mixture-of-experts \(name) must be positive, found \(size)")
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import ShardPlan
+
+/// `shardplan models [ID] [--write DIR]`: the built-in model catalog.
+struct ModelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "List the built-in models with their parameter counts, print one model's graph, or write them all.",
+        discussion: """
+            Without arguments, lists every model: its dimensions, global batch, parameter count (ours and \
+            the published one) and source. With ID, prints that model's shardplan.graph/1 document. With \
+            --write DIR, writes every model's graph to DIR/<id>.json (the repository's Models/ folder is \
+            `shardplan models --write Models`).
+            """
+    )
+
+    @Argument(help: "A model id (see the list); prints its graph as shardplan.graph/1 JSON.")
+    var id: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write every model's graph to DIR/<id>.json.", valueName: "DIR"))
+    var write: String?
+
+    func validate() throws {
+        if id != nil && write != nil { throw ValidationError("give either a model ID or --write DIR, not both") }
+    }
+
+    func run() throws {
+        try reportingInputErrors {
+            if let write {
+                try Self.writeGraphs(to: write)
+            } else if let id {
+                guard let entry = ModelCatalog.model(id: id) else {
+                    throw InputError(.invalidReference, at: .root,
+                                     "unknown model \"\(id)\"; the catalog has: \(ModelCatalog.all.map(\.id).joined(separator: ", "))")
+                }
+                print(try entry.documentText(), terminator: "")
+            } else {
+                print(try Self.catalogTable(), terminator: "")
+            }
+        }
+    }
+
+    private static func writeGraphs(to directory: String) throws(InputError) {
+        let folder = URL(fileURLWithPath: directory, isDirectory: true)
+        let path = JSONPath([.key("--write")])
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw InputError(.invalidValue, at: path, "cannot create \(directory): \(error.localizedDescription)")
+        }
+        for entry in ModelCatalog.all {
+            let file = folder.appendingPathComponent("\(entry.id).json")
+            let text = try entry.documentText()
+            do {
+                try Data(text.utf8).write(to: file, options: .atomic)
+            } catch {
+                throw InputError(.invalidValue, at: path, "cannot write \(file.path): \(error.localizedDescription)")
+            }
+        }
+    }
+
+    private static func catalogTable() throws(InputError) -> String {
+        let header = ["id", "layers", "hidden", "heads", "kv", "ffn", "vocab", "seq", "batch", "parameters", "published", "model"]
+        var rows = [header]
+        for entry in ModelCatalog.all {
+            let graph = try entry.build()
+            let count = ModelCatalog.parameterCount(of: graph)
+            var row = [entry.id]
+            if let t = entry.transformer {
+                row += [t.layers, t.hidden, t.heads, t.keyValueHeads, t.feedForwardHidden, t.vocabulary,
+                        t.sequenceLength, t.globalBatch].map(String.init)
+            } else {
+                row += Array(repeating: "-", count: 7) + [graph.batchSize.map(String.init) ?? "-"]
+            }
+            row.append(abbreviated(count))
+            if let published = entry.publishedParameterCount {
+                let difference = 100 * (Double(count) - Double(published)) / Double(published)
+                row.append("\(abbreviated(published)) (\(String(format: "%+.2f", difference))%)")
+            } else {
+                row.append("-")
+            }
+            row.append(entry.description)
+            rows.append(row)
+        }
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// A count with four significant digits and a unit suffix: 174.6B, 125.2M.
+    private static func abbreviated(_ count: Int) -> String {
+        let value = Double(count)
+        for (scale, suffix) in [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")] where value >= scale {
+            let scaled = value / scale
+            let decimals = scaled >= 100 ? 1 : scaled >= 10 ? 2 : 3
+            return String(format: "%.\(decimals)f\(suffix)", scaled)
+        }
+        return String(count)
+    }
+}
