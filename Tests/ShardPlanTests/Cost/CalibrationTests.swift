@@ -1,0 +1,21 @@
+import Foundation
+import Testing
+@testable import ShardPlan
+
+/// Replays every published run (Docs/calibration/published-runs.json, a copy of
+/// shared/data/published-runs.json) through `TrainingPlan.megatron` and `PlanEvaluator`.
+@Suite("Calibration against published runs")
+struct CalibrationTests {
+    static let document = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Docs/calibration/published-runs.json")
+
+    @Test("predicted iteration times are within 10% median and 25% worst of the measured ones")
+    func errorsStayWithinBounds() throws {
+        let text = try String(contentsOf: Self.document, encoding: .utf8)
+        let report = try CalibrationReport(document: try JSONParser.parse(text))
+        #expect(!report.runs.isEmpty)
+        #expect(report.medianAbsoluteError <= 0.10)
+        #expect(report.worstAbsoluteError <= 0.25)
+    }
+}
