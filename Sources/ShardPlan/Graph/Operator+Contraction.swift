@@ -19,6 +19,11 @@ extension Operator {
                     "term '\(Self.termText(term))' has \(letters) label\(letters == 1 ? "" : "s") but its operand is \(operand)")
             }
         }
+        // As NumPy does: broadcast dimensions are never summed away implicitly.
+        if ellipsisRank > 0 && !equation.result.contains(.ellipsis) {
+            throw OperatorRuleViolation(.invalidEinsum,
+                "equation '\(equation)': the operands' '...' covers \(ellipsisRank) dimension\(ellipsisRank == 1 ? "" : "s") but the result has no '...'; write it in the result (a reduce sums dimensions away)")
+        }
         func expand(_ term: [EinsumEquation.Label], rank: Int) -> [String] {
             var names: [String] = []
             let letters = term.filter { $0 != .ellipsis }.count

@@ -53,6 +53,13 @@ struct ContractionShapeTests {
         #expect(signature.result == TensorType([8, 4], .f32))
     }
 
+    @Test("as in NumPy, a result without '...' cannot drop the dimensions an operand's '...' covers")
+    func ellipsisMissingFromResult() throws {
+        let error = #expect(throws: OperatorRuleViolation.self) { try einsum("...ij->ij", TensorType([2, 3, 4], .f32)) }
+        #expect(error?.kind == .invalidEinsum)
+        #expect(try einsum("...ij->ij", TensorType([3, 4], .f32)).result == TensorType([3, 4], .f32))
+    }
+
     @Test("without '->' the result is the labels used once, in alphabetical order")
     func implicitOutput() throws {
         // k and i appear once; NumPy sorts them, so the result is [i, k] = [4, 2].
@@ -107,6 +114,42 @@ struct ContractionShapeTests {
     func whiteSpace() throws {
         let signature = try einsum(" bd , df -> bf ", TensorType([8, 16], .f32), TensorType([16, 32], .f32))
         #expect(signature.result == TensorType([8, 32], .f32))
+    }
+
+    struct NumPyCase: Sendable, CustomTestStringConvertible {
+        var equation: String
+        var operands: [[Int]]
+        /// `np.einsum(equation, *ones)`'s shape, or nil where NumPy raises.
+        var result: [Int]?
+        var testDescription: String { "\(equation) on \(operands.map(\.shapeText).joined(separator: ", "))" }
+    }
+
+    // Expected shapes (and errors) from NumPy 2.4.6: `np.einsum(equation, *[np.ones(s) for s in operands]).shape`.
+    @Test("einsum agrees with NumPy on shapes and on what it rejects", arguments: [
+        NumPyCase(equation: "ij,jk", operands: [[2, 3], [3, 4]], result: [2, 4]),
+        NumPyCase(equation: "Ba,aC", operands: [[2, 3], [3, 4]], result: [2, 4]),
+        NumPyCase(equation: "...ij,...jk", operands: [[5, 1, 8, 16], [3, 16, 4]], result: [5, 3, 8, 4]),
+        NumPyCase(equation: "i...,i...->...", operands: [[4, 2, 3], [4, 3]], result: [2, 3]),
+        NumPyCase(equation: "ij,ij->ij", operands: [[3, 1], [3, 4]], result: [3, 4]),
+        NumPyCase(equation: "ij,jk->ik", operands: [[3, 1], [4, 5]], result: [3, 5]),
+        NumPyCase(equation: "bsgrd,btgd->bgrst", operands: [[2, 7, 4, 2, 8], [2, 5, 4, 8]], result: [2, 4, 2, 7, 5]),
+        NumPyCase(equation: "ij->ji", operands: [[2, 3]], result: [3, 2]),
+        NumPyCase(equation: "...->...", operands: [[2, 3]], result: [2, 3]),
+        NumPyCase(equation: "a...c,c...->a...", operands: [[2, 3, 4], [4, 3]], result: [2, 3]),
+        NumPyCase(equation: "ijk,jk->i", operands: [[2, 3, 4], [3, 4]], result: [2]),
+        NumPyCase(equation: "i,i", operands: [[3], [3]], result: []),
+        NumPyCase(equation: "...i,...i->...", operands: [[2, 1, 3], [4, 3]], result: [2, 4]),
+        NumPyCase(equation: "bhqd,bhkd->bhqk", operands: [[2, 4, 6, 8], [2, 4, 10, 8]], result: [2, 4, 6, 10]),
+        NumPyCase(equation: "ij,jk->ik", operands: [[3, 4], [5, 6]], result: nil),
+        NumPyCase(equation: "ij,jk->ikk", operands: [[3, 4], [4, 6]], result: nil),
+        NumPyCase(equation: "ij->k", operands: [[3, 4]], result: nil),
+        NumPyCase(equation: "...ij->ij", operands: [[2, 3, 4]], result: nil),
+        NumPyCase(equation: "ij,jk->ik", operands: [[3, 4, 5], [4, 6]], result: nil),
+    ])
+    func agreesWithNumPy(_ example: NumPyCase) {
+        let operands = example.operands.map { TensorType($0, .f32) }
+        let result = try? Operator.einsum(EinsumEquation(example.equation)).signature(operands: operands).result.shape
+        #expect(result == example.result)
     }
 
     @Test("matmul of two matrices contracts the inner dimension")
