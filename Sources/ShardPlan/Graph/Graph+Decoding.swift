@@ -127,8 +127,9 @@ extension Graph {
                 throw reader.invalid("kind", "unknown reduction \"\(name)\"; known: sum, mean, max, min")
             }
             return .reduce(reduction, axes: try reader.ints("axes"), keepDimensions: try reader.optionalBool("keepdims") ?? false)
-        case "softmax": return .softmax(axis: try reader.int("axis"))
-        case "log_softmax": return .logSoftmax(axis: try reader.int("axis"))
+        // The last axis by default, as in jax.nn.softmax and torch's usual use.
+        case "softmax": return .softmax(axis: try reader.optionalInt("axis") ?? -1)
+        case "log_softmax": return .logSoftmax(axis: try reader.optionalInt("axis") ?? -1)
         case "layer_norm": return .layerNorm(axes: try axisList(reader))
         case "rms_norm": return .rmsNorm(axes: try axisList(reader))
         case "batch_norm": return .batchNorm(axis: try reader.optionalInt("axis") ?? 1)

@@ -36,7 +36,8 @@ public struct IndexSpace: Sendable, Equatable {
 
     public var indices: [Index]
     /// For each operand, for each of its dimensions, the index that dimension carries; nil for a dimension
-    /// that never splits under this op (a broadcast size-1 dimension, a sliced axis).
+    /// that never splits under this op (a broadcast size-1 dimension, a sliced axis, a convolution's input
+    /// rows and columns).
     public var operandIndices: [[Int?]]
     /// For each result dimension, the index it carries; nil for one that never splits.
     public var resultIndices: [Int?]

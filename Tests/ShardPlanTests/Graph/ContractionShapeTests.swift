@@ -166,6 +166,7 @@ struct ContractionShapeTests {
         var testDescription: String { "\(a.shapeText) x \(b.shapeText) = \(result.shapeText)" }
     }
 
+    // Results checked against NumPy 2.4.6's `np.matmul(np.ones(a), np.ones(b)).shape`.
     @Test("matmul follows NumPy for vectors and batches", arguments: [
         MatmulCase(a: [16], b: [16], result: []),
         MatmulCase(a: [16], b: [16, 32], result: [32]),

@@ -58,6 +58,12 @@ struct ReductionShapeTests {
         }
     }
 
+    @Test("softmax's axis defaults to the last one in a document")
+    func softmaxDefaultAxis() throws {
+        let graph = try Graph(jsonBytes: Array(GraphDocumentText(ops: #"{"name": "y", "op": "softmax", "inputs": ["x"]}"#).text.utf8))
+        #expect(graph.operations[0].op == .softmax(axis: 1))
+    }
+
     @Test("layer_norm couples the hidden axis; gamma and beta carry its index")
     func layerNorm() throws {
         let signature = try inferredSignature(.layerNorm(axes: [-1]), TensorType([4, 8, 16], .bf16),
