@@ -45,18 +45,23 @@ extension GraphAnalysis {
         }
     }
 
-    /// The repeated blocks as `layer0`, `layer1`, ..., with the ops before and after them as the prologue
-    /// and epilogue; the whole graph as one group when nothing repeats.
+    /// The blocks of repeated runs as `layer0`, `layer1`, ... in op order; the other ops as `prologue`
+    /// (before the first block), `epilogue` (after the last), `after layer<k>` (between runs), or `graph`
+    /// when nothing repeats.
     private static func repeatedGroups(_ graph: Graph, classes: [Int]) -> [(String, Layer.Origin, Range<Int>)] {
-        let all = 0..<graph.operations.count
-        guard let blocks = RepeatedBlocks(graph, classes: classes) else { return [("graph", .remainder, all)] }
-        var groups: [(String, Layer.Origin, Range<Int>)] = []
-        if blocks.start > 0 { groups.append(("prologue", .remainder, 0..<blocks.start)) }
-        for index in 0..<blocks.count { groups.append(("layer\(index)", .repeatedBlock, blocks.block(index))) }
-        if blocks.operations.upperBound < all.upperBound {
-            groups.append(("epilogue", .remainder, blocks.operations.upperBound..<all.upperBound))
+        let spans = RepeatedBlocks.spans(graph, classes: classes)
+        guard let firstBlock = spans.firstIndex(where: \.repeated), let lastBlock = spans.lastIndex(where: \.repeated) else {
+            return [("graph", .remainder, 0..<graph.operations.count)]
         }
-        return groups
+        var blocks = 0
+        return spans.enumerated().map { position, span in
+            if span.repeated {
+                blocks += 1
+                return ("layer\(blocks - 1)", .repeatedBlock, span.range)
+            }
+            let name = position < firstBlock ? "prologue" : position > lastBlock ? "epilogue" : "after layer\(blocks - 1)"
+            return (name, .remainder, span.range)
+        }
     }
 
     /// The layer's structure relative to its first op: for each op its fingerprint class and, for each

@@ -1,6 +1,6 @@
-/// The FLOP rules, one per op class. A fused multiply-add is 2 FLOPs; an exponential, logarithm, square
-/// root, hyperbolic tangent or error function is 1, as the usual counters (fvcore, DeepSpeed's profiler)
-/// and the FLOP formulas of the Megatron-LM papers take them. Docs/analysis.md justifies each constant.
+/// The FLOP rules, one per op class. A fused multiply-add is 2 FLOPs (the convention of the Megatron-LM
+/// papers); an exponential, logarithm, square root, hyperbolic tangent or error function is 1, as the
+/// usual counters (fvcore, DeepSpeed's profiler) take them. Docs/analysis.md justifies each constant.
 extension OperationCost {
     /// FLOPs per element of a pointwise function (`gelu` is the tanh approximation used by GPT-2 and
     /// Megatron-LM: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), 9 operations; `sigmoid` is
@@ -97,7 +97,7 @@ extension OperationCost {
         case .attention:
             // FlashAttention's backward pass recomputes QK^T and computes dV, dP, dQ and dK: 5 matmuls of
             // the forward pass's 2 (Dao et al. 2022, arXiv:2205.14135, Algorithm 4; FlashAttention-2,
-            // Dao 2023, arXiv:2307.08691, whose benchmarks count the backward pass as 2.5x the forward).
+            // Dao 2023, arXiv:2307.08691, section 4.1, counts the backward pass as 2.5x the forward).
             return 2.5 * forward
         case .elementwise, .normalization:
             // The local derivative, then its product with the incoming gradient (and for norms, the

@@ -1,6 +1,6 @@
-/// The longest run of consecutive, structurally identical blocks of ops in a graph: `count` blocks of
-/// `period` ops each, the first starting at op `start`. Found without `layer` hints, it is how the
-/// analysis recognises the layers of a model (a transformer's 96 blocks).
+/// A run of consecutive, structurally identical blocks of ops: `count` blocks of `period` ops each, the
+/// first starting at op `start`. Found without `layer` hints, runs are how the analysis recognises the
+/// layers of a model (a transformer's 96 blocks, a ResNet's stages).
 ///
 /// Op `i + period` is a copy of op `i` when both have the same fingerprint and each operand of the copy
 /// is either the result of the op `period` places after the original's producer (the same wiring, one
@@ -12,42 +12,60 @@ struct RepeatedBlocks: Equatable {
     var period: Int
     var count: Int
 
+    /// A block repeats at least this many ops: one op repeated (two reshapes in a row) is no layer.
+    static let minimumPeriod = 2
+
     /// The ops the blocks cover.
     var operations: Range<Int> { start..<(start + period * count) }
 
     /// The ops of block `index`.
     func block(_ index: Int) -> Range<Int> { (start + index * period)..<(start + (index + 1) * period) }
 
-    /// The run covering the most ops (ties: the shorter period, then the earlier run), if some block of
-    /// ops is followed by a copy of itself.
-    init?(_ graph: Graph, classes: [Int]) {
-        let count = graph.operations.count
-        // Operand producers, flattened: the index of the op that computes each operand, or -1.
-        var operandStart = [0]
-        var producers: [Int] = []
-        for operation in graph.operations {
-            for input in operation.inputs { producers.append(graph[input].operationIndex ?? -1) }
-            operandStart.append(producers.count)
+    init(start: Int, period: Int, count: Int) {
+        self.start = start
+        self.period = period
+        self.count = count
+    }
+
+    /// The graph's ops as consecutive spans, each either one block of a run (`repeated`) or ops outside
+    /// every run: the longest run of the whole graph, then recursively the longest runs of the ops
+    /// before and after it.
+    static func spans(_ graph: Graph, classes: [Int]) -> [(range: Range<Int>, repeated: Bool)] {
+        let producers = OperandProducers(graph)
+        var spans: [(range: Range<Int>, repeated: Bool)] = []
+        func split(_ range: Range<Int>) {
+            guard !range.isEmpty else { return }
+            guard let run = longestRun(in: range, classes: classes, producers: producers) else {
+                spans.append((range, false))
+                return
+            }
+            split(range.lowerBound..<run.start)
+            spans += (0..<run.count).map { (run.block($0), true) }
+            split(run.operations.upperBound..<range.upperBound)
         }
+        split(0..<graph.operations.count)
+        return spans
+    }
+
+    /// The run inside `range` covering the most ops (ties: the shorter period, then the earlier run).
+    static func longestRun(in range: Range<Int>, classes: [Int], producers: OperandProducers) -> RepeatedBlocks? {
         func isCopy(_ original: Int, _ copy: Int) -> Bool {
             guard classes[original] == classes[copy] else { return false }
             let shift = copy - original
-            var (a, b) = (operandStart[original], operandStart[copy])
-            while a < operandStart[original + 1] {
-                let (first, second) = (producers[a], producers[b])
-                if first >= 0 && second != first + shift && second != first { return false }
-                a += 1; b += 1
+            for (first, second) in zip(producers[original], producers[copy])
+            where first >= 0 && second != first + shift && second != first {
+                return false
             }
             return true
         }
         var best: (runStart: Int, run: Int, period: Int)?
-        var bestCoverage = 1
-        for period in stride(from: 1, through: count / 2, by: 1) {
+        var bestCoverage = 0
+        for period in stride(from: minimumPeriod, through: range.count / 2, by: 1) {
             // A period whose best possible run cannot beat the best found so far is skipped.
-            guard (count / period) * period > bestCoverage else { continue }
+            guard (range.count / period) * period > bestCoverage else { continue }
             var run = 0
-            for original in 0...(count - period) {
-                if original < count - period && isCopy(original, original + period) {
+            for original in range.lowerBound...(range.upperBound - period) {
+                if original < range.upperBound - period && isCopy(original, original + period) {
                     run += 1
                     continue
                 }
@@ -64,15 +82,26 @@ struct RepeatedBlocks: Equatable {
         // first op that reads a weight (a norm or a projection), where layers of real models begin.
         let blocks = best.run / best.period + 1
         let slack = best.run - (blocks - 1) * best.period
-        let start = (best.runStart...(best.runStart + slack)).first { index in
-            graph.operations[index].inputs.contains { graph[$0].isParameter }
-        } ?? best.runStart
-        self.init(start: start, period: best.period, count: blocks)
+        let start = (best.runStart...(best.runStart + slack)).first { producers.readsParameter[$0] } ?? best.runStart
+        return RepeatedBlocks(start: start, period: best.period, count: blocks)
+    }
+}
+
+/// For each op, the index of the op producing each of its operands (-1 for a parameter or graph input),
+/// flattened for the block search's inner loop.
+struct OperandProducers {
+    private var offsets: [Int] = [0]
+    private var producers: [Int] = []
+    /// For each op, whether it reads a parameter.
+    private(set) var readsParameter: [Bool] = []
+
+    init(_ graph: Graph) {
+        for operation in graph.operations {
+            for input in operation.inputs { producers.append(graph[input].operationIndex ?? -1) }
+            offsets.append(producers.count)
+            readsParameter.append(operation.inputs.contains { graph[$0].isParameter })
+        }
     }
 
-    init(start: Int, period: Int, count: Int) {
-        self.start = start
-        self.period = period
-        self.count = count
-    }
+    subscript(operation: Int) -> ArraySlice<Int> { producers[offsets[operation]..<offsets[operation + 1]] }
 }

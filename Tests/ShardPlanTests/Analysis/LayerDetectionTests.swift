@@ -59,6 +59,29 @@ struct LayerDetectionTests {
         #expect(Set(analysis.layers.dropFirst().map(\.structureKey)).count == 1)
     }
 
+    @Test("runs of different blocks are found one after another, longest first (a ResNet's stages)")
+    func stages() throws {
+        var builder = GraphBuilder(name: "stages")
+        var h = try builder.unary("embed", .tanh, try builder.input("x", [4, 8], .f32))
+        for (stage, width, blocks) in [(0, 8, 3), (1, 16, 4)] {
+            if stage == 1 {
+                h = try builder.einsum("widen", "ij,jk->ik", h, try builder.parameter("widen.w", [8, 16], .f32))
+                h = try builder.unary("widen.act", .relu, h)
+            }
+            for block in 0..<blocks {
+                let name = "s\(stage).b\(block)"
+                h = try builder.einsum(name, "ij,jk->ik", h, try builder.parameter(name + ".w", [width, width], .f32))
+                h = try builder.unary(name + ".act", .relu, h)
+            }
+        }
+        builder.output(h)
+        let analysis = GraphAnalysis(try builder.build())
+        #expect(analysis.layers.map(\.name) == ["prologue", "layer0", "layer1", "layer2", "after layer2",
+                                                "layer3", "layer4", "layer5", "layer6"])
+        #expect(analysis.layers.map(\.operations.lowerBound) == [0, 1, 3, 5, 7, 9, 11, 13, 15])
+        #expect(analysis.layers.map(\.structureKey) == [0, 1, 1, 1, 2, 3, 3, 3, 3])
+    }
+
     @Test("the longest run wins; a block made of two identical halves is reported at its finest period")
     func finestPeriod() throws {
         let analysis = GraphAnalysis(try Self.perceptronStack(embedded: true))
