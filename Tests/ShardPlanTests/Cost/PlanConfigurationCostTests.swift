@@ -10,18 +10,20 @@ struct PlanConfigurationCostTests {
             tensorParallel: tensorParallel, pipelineParallel: pipelineParallel))
     }
 
-    @Test("tp = 3 does not divide 64 devices")
+    @Test("tp = 3 does not divide 64 devices: an error at --tp")
     func tensorParallelMustDivide() {
-        #expect(throws: InputError.self) {
+        let error = #expect(throws: InputError.self) {
             try plan(model: "gpt-tiny", clusterName: "dgx-a100-80g:8", tensorParallel: 3, pipelineParallel: 1)
         }
+        #expect(error?.path == JSONPath([.key("--tp")]))
     }
 
-    @Test("pp = 4 is more pipeline chunks than gpt-tiny's 2 layers")
+    @Test("pp = 4 is more pipeline chunks than gpt-tiny's 2 layers: an error at --pp")
     func pipelineLongerThanTheModel() {
-        #expect(throws: InputError.self) {
+        let error = #expect(throws: InputError.self) {
             try plan(model: "gpt-tiny", clusterName: "dgx-a100-80g", tensorParallel: 1, pipelineParallel: 4)
         }
+        #expect(error?.path == JSONPath([.key("--pp")]))
     }
 
     @Test("pp = 2 on gpt-tiny's 2 layers is accepted")
