@@ -29,17 +29,6 @@ func writeOutput(_ text: String, to path: String?) throws {
     }
 }
 
-/// Reads a cluster given as a preset (`dgx-a100-80g:8`) or a `shardplan.cluster/1` file.
-func loadCluster(_ argument: String) throws -> Cluster {
-    if FileManager.default.fileExists(atPath: argument) {
-        guard let data = FileManager.default.contents(atPath: argument) else {
-            throw InputError(.invalidValue, at: .root, "cannot read cluster file \(argument)")
-        }
-        return try Cluster(jsonBytes: Array(data), document: argument)
-    }
-    return try Cluster.preset(named: argument)
-}
-
 /// Measures the phases of a command for `--timings`, printed on standard error.
 struct CommandClock {
     let enabled: Bool

@@ -65,7 +65,7 @@ struct ScoreCommand: ParsableCommand {
             var clock = CommandClock(enabled: timings)
             let graph = try GraphLoading(self.graph).graph
             clock.lap("decode and validate graph")
-            let cluster = try loadCluster(self.cluster)
+            let cluster = try resolveCluster(self.cluster)
             guard let recompute = RecomputeMode(rawValue: recompute) else {
                 throw InputError(.invalidValue, at: JSONPath([.key("--recompute")]), "unknown recomputation \"\(recompute)\"; use none, selective or full")
             }
