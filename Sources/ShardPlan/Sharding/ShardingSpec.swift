@@ -51,11 +51,8 @@ public struct ShardingSpec: Hashable, Sendable {
     }
 
     /// The layout as a plan-JSON value: one entry per dimension, `null` or the list of axis names
-    /// (JAX's `PartitionSpec`); partial sums, when present, are listed under `partial`.
+    /// (JAX's `PartitionSpec`). Partial sums are not written: a consumer always receives them reduced.
     public func json(axisNames: [String]) -> JSONValue {
-        let dimensions = JSONValue.array(dimensionAxes.map { axes in
-            axes.isEmpty ? .null : .strings(axes.map { axisNames[$0] })
-        })
-        return dimensions
+        .array(dimensionAxes.map { axes in axes.isEmpty ? .null : .strings(axes.map { axisNames[$0] }) })
     }
 }
