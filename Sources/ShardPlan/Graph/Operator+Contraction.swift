@@ -84,20 +84,28 @@ extension Operator {
                 throw .shape("\(what): index '\(label)' has size \(known) in one operand and \(size) in another (operands \(shapes))")
             }
         }
+        // `EinsumEquation`'s parser guarantees this, but its members are public and may be set by hand.
+        var shape: [Int] = []
+        for label in resultLabels {
+            guard let size = sizes[label] else {
+                throw OperatorRuleViolation(.invalidEinsum, "\(what): result label '\(label)' appears in no operand")
+            }
+            shape.append(size)
+        }
         var builder = IndexSpaceBuilder(operandRanks: operands.map(\.rank))
         var position: [String: Int] = [:]
         let resultSet = Set(resultLabels)
         for label in order {
-            position[label] = builder.index(label, size: sizes[label]!, role: resultSet.contains(label) ? .free : .summed)
+            let size = sizes[label, default: 1]
+            position[label] = builder.index(label, size: size, role: resultSet.contains(label) ? .free : .summed)
         }
         for (operand, labels) in operandLabels.enumerated() {
             for (dimension, label) in labels.enumerated() {
                 let size = operands[operand].shape[dimension]
-                builder.operandIndices[operand][dimension] = (size == 1 && sizes[label]! > 1) ? nil : position[label]
+                builder.operandIndices[operand][dimension] = (size == 1 && sizes[label, default: 1] > 1) ? nil : position[label]
             }
         }
         builder.resultIndices = resultLabels.map { position[$0] }
-        let shape = resultLabels.map { sizes[$0]! }
         return OperatorSignature(result: TensorType(shape, operands[0].dtype), indexSpace: builder.space)
     }
 

@@ -110,6 +110,16 @@ struct ContractionShapeTests {
         #expect(outer.indexSpace.names(withRole: .summed).isEmpty)
     }
 
+    @Test("an equation edited by hand to name an unknown result label is reported, not trapped on")
+    func editedEquation() throws {
+        var equation = try EinsumEquation("bd,df->bf")
+        equation.result = [.letter("b"), .letter("z")]
+        let error = #expect(throws: OperatorRuleViolation.self) {
+            try Operator.einsum(equation).signature(operands: [TensorType([8, 16], .f32), TensorType([16, 32], .f32)])
+        }
+        #expect(error?.kind == .invalidEinsum)
+    }
+
     @Test("white space inside an equation is ignored")
     func whiteSpace() throws {
         let signature = try einsum(" bd , df -> bf ", TensorType([8, 16], .f32), TensorType([16, 32], .f32))
