@@ -21,32 +21,17 @@ public struct OperationCost: Sendable, Equatable {
     /// statistics, attention's log-sum-exp.
     public var auxiliarySavedBytes: Int
 
-    public init(operationClass: OperationClass, forwardFLOPs: Double, backwardFLOPs: Double, causal: Bool,
-                resultBytes: Int, savedTensors: [ValueID], auxiliarySavedBytes: Int) {
-        self.operationClass = operationClass
-        self.forwardFLOPs = forwardFLOPs
-        self.backwardFLOPs = backwardFLOPs
-        self.causal = causal
-        self.resultBytes = resultBytes
-        self.savedTensors = savedTensors
-        self.auxiliarySavedBytes = auxiliarySavedBytes
-    }
-
     /// The cost of `operation`, one of `graph`'s ops; `gradients` says which tensors carry a gradient.
     public init(_ operation: Operation, in graph: Graph, gradients: GradientFlow) {
-        let forward = Self.forwardFLOPs(operation, in: graph)
-        let trains = gradients[operation.result]
+        operationClass = operation.op.operationClass
+        forwardFLOPs = Self.forwardFLOPs(operation, in: graph)
+        backwardFLOPs = gradients[operation.result]
+            ? Self.backwardFLOPs(operation, forward: forwardFLOPs, in: graph, gradients: gradients) : 0
+        if case .attention(let isCausal) = operation.op { causal = isCausal } else { causal = false }
+        resultBytes = graph[operation.result].type.byteCount
         let saved = Self.savedForBackward(operation, in: graph, gradients: gradients)
-        var causal = false
-        if case .attention(let isCausal) = operation.op { causal = isCausal }
-        self.init(operationClass: operation.op.operationClass,
-                  forwardFLOPs: forward,
-                  backwardFLOPs: trains ? Self.backwardFLOPs(operation, forward: forward, in: graph, gradients: gradients) : 0,
-                  causal: causal,
-                  resultBytes: graph[operation.result].type.byteCount,
-                  savedTensors: Self.unique(saved.tensors.map { Self.storage(of: $0, in: graph) })
-                      .filter { !graph[$0].isParameter },
-                  auxiliarySavedBytes: saved.auxiliaryBytes)
+        savedTensors = Self.unique(saved.tensors.map { Self.storage(of: $0, in: graph) }).filter { !graph[$0].isParameter }
+        auxiliarySavedBytes = saved.auxiliaryBytes
     }
 
     /// Forward plus backward FLOPs.
