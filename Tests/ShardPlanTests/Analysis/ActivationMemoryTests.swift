@@ -5,7 +5,7 @@ import Testing
 struct ActivationMemoryTests {
     @Test("mlp-2 keeps x for dW1, h for gelu and a for dW2; the weights are not activations")
     func mlp2() throws {
-        let analysis = GraphAnalysis(try Graph(jsonBytes: Array(FLOPCountTests.mlp2.utf8)))
+        let analysis = GraphAnalysis(try FLOPCountTests.mlp2())
         let (x, h) = (1024 * 4096 * 2, 1024 * 16384 * 2)
         #expect(analysis.savedForBackwardBytes == x + h + h)
         // h, a, y and the bf16 scalar loss.

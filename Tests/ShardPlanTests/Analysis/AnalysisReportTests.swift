@@ -27,7 +27,7 @@ struct AnalysisReportTests {
 
     @Test("the JSON report holds the same figures and parses back")
     func json() throws {
-        let analysis = GraphAnalysis(try Graph(jsonBytes: Array(FLOPCountTests.mlp2.utf8)))
+        let analysis = GraphAnalysis(try FLOPCountTests.mlp2())
         let text = JSONWriter().render(analysis.json)
         guard case .object(let top) = try JSONParser.parse(text) else {
             Issue.record("the report is not a JSON object")

@@ -4,26 +4,11 @@ import Testing
 @Suite("FLOP counts")
 struct FLOPCountTests {
     /// SPEC section 1's example graph.
-    static let mlp2 = """
-    {
-      "format": "shardplan.graph/1",
-      "name": "mlp-2",
-      "inputs":     [{"name": "x",  "shape": [1024, 4096], "dtype": "bf16", "batch_dim": 0}],
-      "parameters": [{"name": "w1", "shape": [4096, 16384], "dtype": "bf16"},
-                     {"name": "w2", "shape": [16384, 4096], "dtype": "bf16"}],
-      "ops": [
-        {"name": "h",    "op": "einsum", "equation": "bd,df->bf", "inputs": ["x", "w1"], "layer": "mlp"},
-        {"name": "a",    "op": "gelu",   "inputs": ["h"]},
-        {"name": "y",    "op": "einsum", "equation": "bf,fd->bd", "inputs": ["a", "w2"]},
-        {"name": "loss", "op": "reduce", "kind": "mean", "axes": [0, 1], "inputs": ["y"]}
-      ],
-      "outputs": ["loss"]
-    }
-    """
+    static func mlp2() throws -> Graph { try Graph(jsonBytes: try GraphFixture.specMLP.bytes) }
 
     @Test("mlp-2: two matmuls at 2 FLOPs per multiply-add, gelu at 9 per element, the mean at 1 per element")
     func mlp2Forward() throws {
-        let analysis = GraphAnalysis(try Graph(jsonBytes: Array(Self.mlp2.utf8)))
+        let analysis = GraphAnalysis(try Self.mlp2())
         let matmul: Double = 2 * 1024 * 4096 * 16384
         let gelu: Double = 9 * 1024 * 16384
         let mean: Double = 1024 * 4096
@@ -38,7 +23,7 @@ struct FLOPCountTests {
 
     @Test("mlp-2 backward: the first matmul needs no gradient for its data input, so it costs 1x forward")
     func mlp2Backward() throws {
-        let analysis = GraphAnalysis(try Graph(jsonBytes: Array(Self.mlp2.utf8)))
+        let analysis = GraphAnalysis(try Self.mlp2())
         let matmul: Double = 2 * 1024 * 4096 * 16384
         let gelu: Double = 2 * 9 * 1024 * 16384
         let mean: Double = 1024 * 4096
@@ -125,6 +110,16 @@ struct FLOPCountTests {
         let logitFLOPs: Double = 2 * b * s * h * Double(model.vocabulary)
         #expect(logits.forwardFLOPs == logitFLOPs)
         #expect(analysis.causalAttentionForwardFLOPs == Double(model.layers) * scores)
+    }
+
+    @Test("every op of the catalog gets finite, non-negative counts")
+    func everyOp() throws {
+        let analysis = GraphAnalysis(try Graph(jsonBytes: try GraphFixture.everyOp.bytes))
+        for (operation, cost) in zip(analysis.graph.operations, analysis.operations) {
+            #expect(cost.forwardFLOPs.isFinite && cost.forwardFLOPs >= 0, "\(operation.name)")
+            #expect(cost.backwardFLOPs.isFinite && cost.backwardFLOPs >= 0, "\(operation.name)")
+        }
+        #expect(analysis.layers.map(\.operations.count).reduce(0, +) == analysis.graph.operations.count)
     }
 
     @Test("gradients stop at data inputs, integers and stop_gradient")

@@ -26,7 +26,7 @@ struct LayerDetectionTests {
 
     @Test("SPEC's mlp-2 hints one op: the unhinted ops after it form the epilogue")
     func partialHints() throws {
-        let analysis = GraphAnalysis(try Graph(jsonBytes: Array(FLOPCountTests.mlp2.utf8)))
+        let analysis = GraphAnalysis(try FLOPCountTests.mlp2())
         #expect(analysis.layers.map(\.name) == ["mlp", "epilogue"])
         #expect(analysis.layers.map(\.operations) == [0..<1, 1..<4])
     }
