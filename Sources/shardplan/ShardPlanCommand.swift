@@ -7,7 +7,7 @@ struct ShardPlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shardplan",
         abstract: "Plan tensor, pipeline and data parallelism for training a model on a GPU cluster.",
-        subcommands: [InspectCommand.self, ScoreCommand.self, CalibrateCommand.self, ClustersCommand.self, ModelsCommand.self]
+        subcommands: [InspectCommand.self, PlanCommand.self, ScoreCommand.self, CalibrateCommand.self, ClustersCommand.self, ModelsCommand.self]
     )
 
     /// Usage errors exit with code 2 (SPEC section 3), not ArgumentParser's EX_USAGE (64).

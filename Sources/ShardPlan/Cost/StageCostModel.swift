@@ -219,7 +219,7 @@ public struct StageCostModel: Sendable {
 
     /// Tensors with two dimensions as long as the sequence: the attention scores, probabilities and their
     /// dropout masks, which selective recomputation drops.
-    private func isAttentionCore(_ value: ValueID) -> Bool {
+    func isAttentionCore(_ value: ValueID) -> Bool {
         guard let sequenceLength, sequenceLength > 1 else { return false }
         return graph[value].type.shape.filter { $0 == sequenceLength }.count >= 2
     }

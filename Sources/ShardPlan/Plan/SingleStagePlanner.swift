@@ -1,0 +1,91 @@
+/// `shardplan plan --stages 1`: the whole graph as one stage on every device of the cluster. Every
+/// logical mesh shape of the cluster is tried (Alpa's 2-D views, `DeviceMesh.logicalShapes`) with the
+/// fewest microbatches that fit in memory, each solved by the `IntraOperatorSearch`; the fastest plan wins.
+public struct SingleStagePlanner: Sendable {
+    public var graph: Graph
+    public var cluster: Cluster
+    public var clusterName: String
+    public var options: TrainingOptions
+    public var search: IntraOperatorSearch
+
+    public init(graph: Graph, cluster: Cluster, clusterName: String, options: TrainingOptions = TrainingOptions(),
+                search: IntraOperatorSearch = IntraOperatorSearch()) {
+        self.graph = graph
+        self.cluster = cluster
+        self.clusterName = clusterName
+        self.options = options
+        self.search = search
+    }
+
+    /// One mesh shape and microbatch count the planner tried.
+    public struct Attempt: Sendable {
+        public var meshShape: [Int]
+        public var microbatches: Int
+        public var iterationSeconds: Double?
+        public var peakMemoryBytes: Double?
+        public var result: IntraOperatorSearch.Result?
+    }
+
+    /// The best plan, its prediction, and every attempt (for `--timings`).
+    public func plan(microbatches fixed: Int? = nil) throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt]) {
+        let batch = graph.batchSize ?? 1
+        let counts: [Int]
+        if let fixed {
+            guard fixed >= 1, batch % fixed == 0 else {
+                throw InputError(.invalidValue, at: JSONPath([.key("--microbatches")]),
+                                 "the global batch \(batch) does not split into \(fixed) microbatches")
+            }
+            counts = [fixed]
+        } else {
+            counts = (0...20).map { 1 << $0 }.filter { $0 <= batch && batch % $0 == 0 }
+        }
+        let layers = GraphAnalysis(graph).layers
+        let budget = cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
+        let evaluator = PlanEvaluator(cluster: cluster)
+        var attempts: [Attempt] = []
+        var best: (plan: TrainingPlan, prediction: PlanPrediction)?
+        var smallestShortfall: Double?
+        for shape in DeviceMesh.logicalShapes(nodes: cluster.nodes, devicesPerNode: cluster.devicesPerNode) {
+            let mesh = try DeviceMesh(devices: Array(cluster.deviceIDs), shape: shape, axisNames: ["x", "y"], in: cluster)
+            for count in counts {
+                let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
+                var attempt = Attempt(meshShape: shape, microbatches: count)
+                do throws(ShardingSolver.Failure) {
+                    let result = try search.search(model: model, operations: 0..<graph.operations.count, mesh: mesh,
+                                                   inFlight: 1, memoryBudget: budget, layers: layers)
+                    let plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: [result.layout],
+                                            pipelineRanks: 1, virtualStages: 1, schedule: .oneForwardOneBackward,
+                                            microbatches: count, options: options)
+                    let prediction = evaluator.evaluate(plan)
+                    attempt.result = result
+                    attempt.iterationSeconds = prediction.iterationSeconds
+                    attempt.peakMemoryBytes = prediction.peakMemoryBytesPerDevice
+                    attempts.append(attempt)
+                    if prediction.fitsInMemory {
+                        if best == nil || prediction.iterationSeconds < best!.prediction.iterationSeconds {
+                            best = (plan, prediction)
+                        }
+                        break
+                    }
+                    smallestShortfall = min(smallestShortfall ?? .infinity, prediction.peakMemoryBytesPerDevice - cluster.device.memoryBytes)
+                } catch {
+                    switch error {
+                    case .doesNotFit(let minimum):
+                        attempts.append(attempt)
+                        smallestShortfall = min(smallestShortfall ?? .infinity, minimum - budget)
+                    case .solverFailure(let message):
+                        throw InputError(.invalidValue, at: .root, "the sharding solver failed on mesh \(shape) with \(count) microbatches: \(message)")
+                    }
+                }
+            }
+        }
+        guard let best else {
+            let shortfall = smallestShortfall.map { ", at least \(PlanPrediction.bytes($0)) per device more than the \(PlanPrediction.bytes(cluster.device.memoryBytes)) each device has" } ?? ""
+            throw InputError(.invalidValue, at: .root,
+                             "no feasible plan: the whole graph as one stage does not fit on \(cluster.deviceCount) devices of \(clusterName) with any mesh shape or microbatch count\(shortfall); try more devices, recomputation or ZeRO")
+        }
+        var plan = best.plan
+        plan.summary = MegatronSummary.describe(plan.stages[0], graph: graph)
+        return (plan, best.prediction, attempts)
+    }
+}

@@ -1,0 +1,94 @@
+import LinearProgramming
+
+/// Solves a `ShardingProblem` exactly as an integer linear program (Alpa's formulation): a binary
+/// variable per node strategy, one chosen per node; a variable per edge strategy pair, linked to both
+/// nodes' choices so that it is 1 exactly for the chosen pair; the objective sums node and edge costs;
+/// memory is one budget row.
+public struct ShardingSolver: Sendable {
+    public var solver: any MixedIntegerSolver
+    public var options: SolverOptions
+
+    /// GLPK with a time limit; a gap of 0 proves optimality when time allows.
+    public init(solver: any MixedIntegerSolver = GLPKSolver(),
+                options: SolverOptions = SolverOptions(timeLimit: 30, relativeGap: 0)) {
+        self.solver = solver
+        self.options = options
+    }
+
+    /// The chosen strategy per node, its cost, and whether optimality was proven.
+    public struct Solution: Sendable, Equatable {
+        public var choice: [Int]
+        public var cost: Double
+        /// False when the solver stopped at its time limit with the best plan found so far.
+        public var isProvenOptimal: Bool
+        public var variableCount: Int
+        public var constraintCount: Int
+    }
+
+    /// Why a problem has no solution.
+    public enum Failure: Error, Sendable, Equatable {
+        /// No choice fits the memory budget; `minimumMemory` is the least any choice needs.
+        case doesNotFit(minimumMemory: Double)
+        /// The solver gave up (its message).
+        case solverFailure(String)
+    }
+
+    public func solve(_ problem: ShardingProblem) throws(Failure) -> Solution {
+        let problem = problem.normalized()
+        var program = MixedIntegerProgram()
+        var objective = LinearExpression()
+        var picks: [[Variable]] = []
+        for node in problem.nodes {
+            let variables = node.costs.indices.map { _ in program.addVariable(kind: .binary) }
+            program.addConstraint(LinearExpression(terms: variables.map { ($0, 1.0) }), .equal, 1)
+            for (strategy, variable) in variables.enumerated() {
+                objective.add(node.costs[strategy], variable)
+            }
+            picks.append(variables)
+        }
+        for edge in problem.edges {
+            let rows = edge.costs.count, columns = edge.costs.first?.count ?? 0
+            var pairs: [[Variable]] = []
+            for i in 0..<rows {
+                pairs.append((0..<columns).map { j in
+                    let variable = program.addVariable(kind: .continuous, lowerBound: 0, upperBound: 1)
+                    objective.add(edge.costs[i][j], variable)
+                    return variable
+                })
+            }
+            // The pair variables of row i sum to the first node's choice of i, those of column j to the
+            // second node's choice of j: with binary node choices the chosen pair is the only non-zero one.
+            for i in 0..<rows {
+                program.addConstraint(LinearExpression(terms: pairs[i].map { ($0, 1.0) }) - LinearExpression(picks[edge.from][i]), .equal, 0)
+            }
+            for j in 0..<columns {
+                program.addConstraint(LinearExpression(terms: (0..<rows).map { (pairs[$0][j], 1.0) }) - LinearExpression(picks[edge.to][j]), .equal, 0)
+            }
+        }
+        if let budget = problem.memoryBudget {
+            var memory = LinearExpression()
+            for (node, variables) in zip(problem.nodes, picks) {
+                for (strategy, variable) in variables.enumerated() where node.memory[strategy] != 0 {
+                    memory.add(node.memory[strategy], variable)
+                }
+            }
+            program.addConstraint(memory, .lessThanOrEqual, budget)
+        }
+        program.minimize(objective)
+        do {
+            let solution = try solver.solve(program, options: options)
+            let choice = picks.map { variables in
+                variables.indices.max { solution.value(of: variables[$0]) < solution.value(of: variables[$1]) } ?? 0
+            }
+            let proven: Bool
+            if case .optimal = solution.status { proven = true } else { proven = false }
+            return Solution(choice: choice, cost: problem.cost(of: choice), isProvenOptimal: proven,
+                            variableCount: program.variables.count, constraintCount: program.constraints.count)
+        } catch .infeasible {
+            let minimum = problem.nodes.reduce(0) { $0 + ($1.memory.min() ?? 0) }
+            throw .doesNotFit(minimumMemory: minimum)
+        } catch {
+            throw .solverFailure(error.description)
+        }
+    }
+}

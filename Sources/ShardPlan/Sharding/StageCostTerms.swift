@@ -1,0 +1,174 @@
+/// `StageCostModel`'s prices split into the terms of a `ShardingProblem`: what one op costs under one
+/// strategy (its kernels, its own collectives, the gradient synchronisation, optimizer step and memory of
+/// the parameters it reads first, the activations it keeps), and what a tensor passed between two ops
+/// costs for each pair of their strategies. All times are seconds per iteration on one device.
+struct StageCostTerms {
+    /// A tensor passed from one op to another inside the stage: an activation from its producer, or a
+    /// parameter from the op that reads it first (and stores it) to another reader.
+    struct Link: Hashable {
+        enum Kind: Hashable { case activation, parameter }
+        var from: Int
+        /// For a parameter link, the operand position of the parameter in `from`; -1 for activations.
+        var operand: Int
+        var to: Int
+        var toOperand: Int
+        var kind: Kind
+    }
+
+    let model: StageCostModel
+    let operations: Range<Int>
+    let mesh: DeviceMesh
+    let inFlight: Double
+    let operatorModel: OperatorCostModel
+    let overlapShare: Double
+    /// For each parameter read in the stage, the op and operand position that read it first.
+    let firstReader: [ValueID: (operation: Int, operand: Int)]
+
+    init(model: StageCostModel, operations: Range<Int>, mesh: DeviceMesh, inFlight: Double) {
+        self.model = model
+        self.operations = operations
+        self.mesh = mesh
+        self.inFlight = inFlight
+        operatorModel = model.operatorModel(meshShape: mesh.shape)
+        overlapShare = model.options.overlapTensorParallelCommunication ? 1 - TrainingOptions.tensorParallelOverlapFraction : 1
+        var first: [ValueID: (Int, Int)] = [:]
+        for op in operations {
+            for (operand, input) in model.graph.operations[op].inputs.enumerated()
+            where model.graph[input].isParameter && first[input] == nil {
+                first[input] = (op, operand)
+            }
+        }
+        firstReader = first
+    }
+
+    var graph: Graph { model.graph }
+    var microbatches: Double { Double(model.microbatches) }
+
+    func candidates(of op: Int) -> [OpStrategy] {
+        let operation = graph.operations[op]
+        return OpStrategy.candidates(for: operation, operandShapes: operation.inputs.map { graph[$0].type.shape },
+                                     resultShape: graph[operation.result].type.shape, meshShape: mesh.shape,
+                                     batchIndex: model.roles.batchIndex[op], microbatches: model.microbatches)
+    }
+
+    func seconds(_ collectives: [Collective]) -> Double {
+        collectives.reduce(0) { $0 + ($1.bytes > 0 ? mesh.seconds(for: $1) : 0) }
+    }
+
+    func reshard(_ value: ValueID, from source: ShardingSpec, to target: ShardingSpec) -> [Collective] {
+        let type = graph[value].type
+        return Resharding.collectives(from: source, to: target,
+                                      elementCount: operatorModel.localElements(value, .replicated(rank: type.rank)),
+                                      bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape)
+    }
+
+    /// Seconds per iteration and bytes per device of op `op` under `strategy`.
+    func nodeTerms(_ op: Int, _ strategy: OpStrategy) -> (seconds: Double, memory: Double) {
+        let operation = graph.operations[op]
+        let space = operation.indexSpace
+        let cost = operatorModel.cost(op, strategy)
+        let ownCollectives = seconds(cost.forwardCollectives) * overlapShare
+        var perMicrobatch = cost.forwardSeconds + cost.backwardSeconds
+            + ownCollectives + seconds(cost.backwardCollectives) * overlapShare
+        switch model.options.recompute {
+        case .full: perMicrobatch += cost.forwardSeconds + ownCollectives
+        case .selective where model.isAttentionCore(operation.result): perMicrobatch += cost.forwardSeconds
+        default: break
+        }
+        var perIteration = 0.0
+        var memory = 0.0
+        for (operand, input) in operation.inputs.enumerated() {
+            if graph[input].isParameter {
+                guard let first = firstReader[input], first.operation == op, first.operand == operand else { continue }
+                let parameter = parameterTerms(input, strategy: strategy, operand: operand, in: space)
+                perIteration += parameter.seconds
+                perMicrobatch += parameter.perMicrobatchSeconds
+                memory += parameter.memory
+            } else if model.gradients[input], !(graph[input].operationIndex.map(operations.contains) ?? false) {
+                // Arrived from an earlier stage in the wanted layout; its gradient goes back reduced.
+                perMicrobatch += seconds(reshard(input, from: strategy.gradientSpec(operand, in: space),
+                                                 to: strategy.operandSpec(operand, in: space))) * overlapShare
+            }
+        }
+        if model.options.recompute != .full {
+            let saved = OperationCost.savedForBackward(operation, in: graph, gradients: model.gradients)
+            var activations = 0.0
+            for tensor in saved.tensors where !graph[tensor].isParameter {
+                if model.options.recompute == .selective && model.isAttentionCore(tensor) { continue }
+                if tensor == operation.result {
+                    activations += operatorModel.localBytes(tensor, strategy.resultSpec(in: space))
+                } else if let operand = operation.inputs.firstIndex(of: tensor) {
+                    activations += operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space))
+                }
+            }
+            if saved.auxiliaryBytes > 0 && !(model.options.recompute == .selective && model.isAttentionCore(operation.result)) {
+                let reference = operation.inputs.first ?? operation.result
+                let spec = operation.inputs.isEmpty ? strategy.resultSpec(in: space) : strategy.operandSpec(0, in: space)
+                activations += Double(saved.auxiliaryBytes) * operatorModel.localElements(reference, spec)
+                    / Double(max(graph[reference].type.elementCount, 1))
+            }
+            memory += activations * inFlight
+        }
+        return (perMicrobatch * microbatches + perIteration, memory)
+    }
+
+    /// A parameter stored in the layout its first reader wants: model state, optimizer step, gradient
+    /// synchronisation, and under ZeRO-3 the gathers before each use.
+    private func parameterTerms(_ parameter: ValueID, strategy: OpStrategy, operand: Int,
+                                in space: IndexSpace) -> (seconds: Double, perMicrobatchSeconds: Double, memory: Double) {
+        let type = graph[parameter].type
+        let options = model.options
+        let stored = strategy.operandSpec(operand, in: space)
+        let dataParallelAxes = strategy.gradientSpec(operand, in: space).partialAxes
+        let dataParallel = Double(mesh.size(ofAxes: dataParallelAxes))
+        let local = Double(type.elementCount) / Double(stored.totalSplitFactor(meshShape: mesh.shape))
+        let memory = local * (TrainingOptions.weightBytes / (options.zeroStage >= 3 ? dataParallel : 1)
+            + TrainingOptions.gradientBytes / (options.zeroStage >= 2 ? dataParallel : 1)
+            + TrainingOptions.optimizerStateBytes / (options.zeroStage >= 1 ? dataParallel : 1))
+        var seconds = model.kernels.memorySeconds(bytes: local * TrainingOptions.optimizerStepBytes / (options.zeroStage >= 1 ? dataParallel : 1))
+        seconds += self.seconds(reshard(parameter, from: strategy.gradientSpec(operand, in: space), to: stored))
+        var perMicrobatch = 0.0
+        if options.zeroStage >= 3 && dataParallel > 1 {
+            let gather = Collective(.allGather, axes: dataParallelAxes, bytes: local * Double(type.dtype.byteSize))
+            perMicrobatch = 2 * self.seconds([gather]) * overlapShare
+        }
+        return (seconds, perMicrobatch, memory)
+    }
+
+    /// Every tensor passed between two ops of the stage, in op order.
+    func links() -> [Link] {
+        var result: [Link] = []
+        for op in operations {
+            for (operand, input) in graph.operations[op].inputs.enumerated() {
+                if graph[input].isParameter {
+                    if let first = firstReader[input], first.operation != op || first.operand != operand {
+                        result.append(Link(from: first.operation, operand: first.operand, to: op, toOperand: operand, kind: .parameter))
+                    }
+                } else if let producer = graph[input].operationIndex, operations.contains(producer) {
+                    result.append(Link(from: producer, operand: -1, to: op, toOperand: operand, kind: .activation))
+                }
+            }
+        }
+        return result
+    }
+
+    /// Seconds per iteration of `link` when its ends run `producer` and `consumer`.
+    func linkSeconds(_ link: Link, _ producer: OpStrategy, _ consumer: OpStrategy) -> Double {
+        let from = graph.operations[link.from], to = graph.operations[link.to]
+        let wanted = consumer.operandSpec(link.toOperand, in: to.indexSpace)
+        let gradient = consumer.gradientSpec(link.toOperand, in: to.indexSpace)
+        switch link.kind {
+        case .activation:
+            let value = from.result
+            let produced = producer.resultSpec(in: from.indexSpace)
+            var perMicrobatch = seconds(reshard(value, from: produced, to: wanted))
+            if model.gradients[value] { perMicrobatch += seconds(reshard(value, from: gradient, to: produced.reduced)) }
+            return perMicrobatch * overlapShare * microbatches
+        case .parameter:
+            let value = from.inputs[link.operand]
+            let stored = producer.operandSpec(link.operand, in: from.indexSpace)
+            return seconds(reshard(value, from: stored, to: wanted)) * overlapShare * microbatches
+                + seconds(reshard(value, from: gradient, to: stored))
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import ShardPlan
+
+/// `shardplan plan`: search the sharding of a graph on a cluster.
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Search the parallel plan of a graph on a cluster and print it.",
+        discussion: "With --stages 1 the whole graph is one stage over every device: each logical mesh shape is tried and every op's sharding is chosen by an integer linear program (GLPK)."
+    )
+
+    @Argument(help: "A shardplan.graph/1 file, or - for standard input.")
+    var graph: String
+
+    @Option(help: "A cluster preset (dgx-a100-80g:8) or a shardplan.cluster/1 file.")
+    var cluster: String
+
+    @Option(help: "Pipeline stages (1: the whole graph on one mesh).")
+    var stages: Int = 1
+
+    @Option(help: "Microbatches per iteration, or auto (the fewest that fit).")
+    var microbatches: String = "auto"
+
+    @Option(help: "Activation recomputation: none, selective or full.")
+    var recompute: String = "none"
+
+    @Option(help: "ZeRO stage 0-3 over the data-parallel devices.")
+    var zero: Int = 0
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    @Option(name: .shortAndLong, help: "Write the output to this file instead of standard output.")
+    var output: String?
+
+    @Flag(help: "Print where the planner's time went, and the problem sizes, to standard error.")
+    var timings = false
+
+    func run() throws {
+        try reportingInputErrors {
+            var clock = CommandClock(enabled: timings)
+            let graph = try GraphLoading(self.graph).graph
+            clock.lap("decode and validate graph")
+            let cluster = try resolveCluster(self.cluster)
+            guard stages == 1 else {
+                throw InputError(.invalidValue, at: JSONPath([.key("--stages")]),
+                                 "only --stages 1 is searched so far; use `shardplan score` for pipelined Megatron layouts")
+            }
+            guard let recompute = RecomputeMode(rawValue: recompute) else {
+                throw InputError(.invalidValue, at: JSONPath([.key("--recompute")]), "unknown recomputation \"\(recompute)\"; use none, selective or full")
+            }
+            guard (0...3).contains(zero) else {
+                throw InputError(.invalidValue, at: JSONPath([.key("--zero")]), "the ZeRO stage must be 0, 1, 2 or 3, found \(zero)")
+            }
+            var fixed: Int?
+            if microbatches != "auto" {
+                guard let count = Int(microbatches) else {
+                    throw InputError(.invalidValue, at: JSONPath([.key("--microbatches")]), "expected a number or auto, found \"\(microbatches)\"")
+                }
+                fixed = count
+            }
+            let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: self.cluster,
+                                             options: TrainingOptions(recompute: recompute, zeroStage: zero))
+            let (plan, prediction, attempts) = try planner.plan(microbatches: fixed)
+            clock.lap("search")
+            if timings {
+                for attempt in attempts {
+                    var line = "mesh \(attempt.meshShape.map(String.init).joined(separator: "x")), \(attempt.microbatches) microbatches: "
+                    if let result = attempt.result {
+                        line += String(format: "%d nodes, %d edges (unshrunk %d variables, %d constraints), ILP %d variables, %d constraints, build %.3f s, solve %.3f s, predicted %.4f s",
+                                       result.nodeCount, result.edgeCount, result.unshrunkVariables, result.unshrunkConstraints,
+                                       result.solution.variableCount, result.solution.constraintCount,
+                                       result.buildSeconds, result.solveSeconds, attempt.iterationSeconds ?? 0)
+                        if !result.solution.isProvenOptimal { line += " (time limit: best found)" }
+                    } else {
+                        line += "does not fit"
+                    }
+                    printError("timing: " + line)
+                }
+            }
+            let text = format == .json ? plan.jsonText(prediction: prediction) : prediction.textReport(for: plan)
+            try writeOutput(text, to: output)
+            clock.lap("write output")
+        }
+    }
+}
