@@ -35,6 +35,10 @@ public struct ShardingSolver: Sendable {
 
     public func solve(_ problem: ShardingProblem) throws(Failure) -> Solution {
         let problem = problem.normalized()
+        // Costs in seconds can be 1e-6 or smaller, below the solver's absolute tolerances: scale the
+        // objective so that its largest coefficient is 1000 (the reported cost is recomputed unscaled).
+        let largest = max(problem.nodes.flatMap(\.costs).max() ?? 0, problem.edges.flatMap { $0.costs.flatMap { $0 } }.max() ?? 0)
+        let scale = largest > 0 ? 1000 / largest : 1
         var program = MixedIntegerProgram()
         var objective = LinearExpression()
         var picks: [[Variable]] = []
@@ -42,7 +46,7 @@ public struct ShardingSolver: Sendable {
             let variables = node.costs.indices.map { _ in program.addVariable(kind: .binary) }
             program.addConstraint(LinearExpression(terms: variables.map { ($0, 1.0) }), .equal, 1)
             for (strategy, variable) in variables.enumerated() {
-                objective.add(node.costs[strategy], variable)
+                objective.add(node.costs[strategy] * scale, variable)
             }
             picks.append(variables)
         }
@@ -52,7 +56,7 @@ public struct ShardingSolver: Sendable {
             for i in 0..<rows {
                 pairs.append((0..<columns).map { j in
                     let variable = program.addVariable(kind: .continuous, lowerBound: 0, upperBound: 1)
-                    objective.add(edge.costs[i][j], variable)
+                    objective.add(edge.costs[i][j] * scale, variable)
                     return variable
                 })
             }

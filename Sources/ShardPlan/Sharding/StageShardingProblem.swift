@@ -1,17 +1,24 @@
-/// The intra-operator search of one stage, written as a `ShardingProblem`: one node per op class, one
-/// edge per tensor passed between ops, with the costs and memory of `StageCostModel`'s terms.
+/// The intra-operator search of one stage, written as a `ShardingProblem` with the costs and memory of
+/// `StageCostModel`'s terms (`StageCostTerms`).
 ///
-/// Shrinking before solving (the problems then solve in milliseconds): ops at the same position of
-/// structurally identical layers (`Layer.structureKey`) form one class and must choose the same strategy,
-/// so a transformer block is solved once for all its repetitions; a class with a single valid strategy is a
-/// constant.
+/// Shrinking before solving, so that problems solve in milliseconds:
+/// - ops at the same position of structurally identical layers (`Layer.structureKey`) form one class and
+///   choose the same strategy, so a transformer block is solved once for all its repetitions;
+/// - a pointwise op whose operand comes from an op of another class with the same result shape follows that
+///   producer (it takes the strategy that keeps the producer's layout), as Alpa merges elementwise chains;
+/// - a class with a single valid strategy needs no decision (the solver sees a one-strategy node).
+/// Each node of the problem is one class plus the classes that follow it; `mapping` translates a node's
+/// strategy to each member class's strategy.
 public struct StageShardingProblem: Sendable {
     public let operations: Range<Int>
     public let mesh: DeviceMesh
-    /// For each class, its valid strategies (the node's choices).
+    /// For each class, its valid strategies.
     public let candidates: [[OpStrategy]]
     /// For each op of `operations`, its class.
     public let classOf: [Int]
+    /// For each class, its node in `problem` and the class strategy each node strategy stands for.
+    public let nodeOf: [Int]
+    public let mapping: [[Int]]
     public let problem: ShardingProblem
     /// Variables and constraints an unshrunk problem (one node per op) would have.
     public let unshrunkSize: (variables: Int, constraints: Int)
@@ -20,10 +27,97 @@ public struct StageShardingProblem: Sendable {
     /// `inFlight` microbatches and the given memory budget per device (bytes; nil for none).
     public init(operations: Range<Int>, mesh: DeviceMesh, model: StageCostModel, inFlight: Double,
                 memoryBudget: Double?, layers: [Layer]) {
+        let graph = model.graph
         self.operations = operations
         self.mesh = mesh
         let terms = StageCostTerms(model: model, operations: operations, mesh: mesh, inFlight: inFlight)
-        // Classes: ops at the same offset of layers with the same structure key.
+        let (classOf, representative) = Self.classes(operations: operations, layers: layers)
+        self.classOf = classOf
+        func classOfOp(_ op: Int) -> Int { classOf[op - operations.lowerBound] }
+        let candidates = representative.map { terms.candidates(of: $0) }
+        self.candidates = candidates
+
+        // Followers: a pointwise class takes the strategy that keeps its producer class's layout.
+        var nodeOf = Array(representative.indices)
+        var mapping = candidates.map { Array($0.indices) }
+        for (cls, op) in representative.enumerated() {
+            let operation = graph.operations[op]
+            guard operation.op.isPointwise, let input = operation.inputs.first, !graph[input].isParameter,
+                  let producer = graph[input].operationIndex, operations.contains(producer) else { continue }
+            let root = nodeOf[classOfOp(producer)]
+            guard root != cls, graph[graph.operations[producer].result].type.shape == graph[operation.result].type.shape
+            else { continue }
+            let producerOperation = graph.operations[producer]
+            let producerClass = classOfOp(producer)
+            var followed: [Int] = []
+            for nodeStrategy in mapping[producerClass].indices {
+                let layout = candidates[producerClass][mapping[producerClass][nodeStrategy]].resultSpec(in: producerOperation.indexSpace).reduced
+                guard let match = candidates[cls].firstIndex(where: {
+                    $0.operandSpec(0, in: operation.indexSpace) == layout && $0.resultSpec(in: operation.indexSpace) == layout
+                }) else { break }
+                followed.append(match)
+            }
+            guard followed.count == mapping[producerClass].count else { continue }
+            nodeOf[cls] = nodeOf[producerClass]
+            mapping[cls] = followed
+        }
+        // Renumber the nodes densely in order of first appearance.
+        var dense: [Int: Int] = [:]
+        for cls in representative.indices where dense[nodeOf[cls]] == nil { dense[nodeOf[cls]] = dense.count }
+        nodeOf = nodeOf.map { dense[$0]! }
+        self.nodeOf = nodeOf
+        self.mapping = mapping
+        var strategyCount = Array(repeating: 0, count: dense.count)
+        for cls in representative.indices { strategyCount[nodeOf[cls]] = mapping[cls].count }
+
+        var members = Array(repeating: 0, count: representative.count)
+        for op in operations { members[classOfOp(op)] += 1 }
+        var nodes = strategyCount.map { ShardingProblem.Node(costs: Array(repeating: 0, count: $0)) }
+        for (cls, op) in representative.enumerated() {
+            let weight = Double(members[cls])
+            let priced = candidates[cls].map { terms.nodeTerms(op, $0) }
+            for (nodeStrategy, classStrategy) in mapping[cls].enumerated() {
+                nodes[nodeOf[cls]].costs[nodeStrategy] += priced[classStrategy].seconds * weight
+                nodes[nodeOf[cls]].memory[nodeStrategy] += priced[classStrategy].memory * weight
+            }
+        }
+        // Edges: one matrix per (class, class, operands, kind), computed once and weighted by its count.
+        var edgeCounts: [StageCostTerms.Link: (first: StageCostTerms.Link, count: Int)] = [:]
+        var edgeOrder: [StageCostTerms.Link] = []
+        let links = terms.links()
+        for link in links {
+            let key = StageCostTerms.Link(from: classOfOp(link.from), operand: link.operand, to: classOfOp(link.to),
+                                          toOperand: link.toOperand, kind: link.kind)
+            if let existing = edgeCounts[key] { edgeCounts[key] = (existing.first, existing.count + 1) }
+            else { edgeCounts[key] = (link, 1); edgeOrder.append(key) }
+        }
+        var edges: [ShardingProblem.Edge] = []
+        for key in edgeOrder {
+            let (link, count) = edgeCounts[key]!
+            let weight = Double(count)
+            let matrix = mapping[key.from].map { producer in
+                mapping[key.to].map { consumer in
+                    terms.linkSeconds(link, candidates[key.from][producer], candidates[key.to][consumer]) * weight
+                }
+            }
+            edges.append(ShardingProblem.Edge(from: nodeOf[key.from], to: nodeOf[key.to], costs: matrix))
+        }
+        problem = ShardingProblem(nodes: nodes, edges: edges, memoryBudget: memoryBudget)
+        // An unshrunk problem: one node per op with its strategies, one pair variable per strategy pair of
+        // every link, one row per node, per matrix row and column, and the budget.
+        var unshrunkVariables = 0, unshrunkConstraints = memoryBudget == nil ? 0 : 1
+        for op in operations { unshrunkVariables += candidates[classOfOp(op)].count; unshrunkConstraints += 1 }
+        for link in links {
+            let rows = candidates[classOfOp(link.from)].count, columns = candidates[classOfOp(link.to)].count
+            unshrunkVariables += rows * columns
+            unshrunkConstraints += rows + columns
+        }
+        unshrunkSize = (unshrunkVariables, unshrunkConstraints)
+    }
+
+    /// Ops at the same offset of layers with the same structure key share a class; every other op is its
+    /// own class. Returns each op's class and each class's first op.
+    private static func classes(operations: Range<Int>, layers: [Layer]) -> (classOf: [Int], representative: [Int]) {
         var classOf = Array(repeating: -1, count: operations.count)
         var representative: [Int] = []
         var classKey: [[Int]: Int] = [:]
@@ -43,54 +137,13 @@ public struct StageShardingProblem: Sendable {
                 representative.append(op)
             }
         }
-        self.classOf = classOf
-        let candidates = representative.map { terms.candidates(of: $0) }
-        self.candidates = candidates
-        var members = Array(repeating: 0, count: representative.count)
-        for op in operations { members[classOf[op - operations.lowerBound]] += 1 }
-        var nodes: [ShardingProblem.Node] = []
-        for (index, op) in representative.enumerated() {
-            let weight = Double(members[index])
-            let priced = candidates[index].map { terms.nodeTerms(op, $0) }
-            nodes.append(ShardingProblem.Node(costs: priced.map { $0.seconds * weight }, memory: priced.map { $0.memory * weight }))
-        }
-        // Edges: one matrix per (class, class, kind of link), computed once and weighted by its count.
-        var edgeCounts: [StageCostTerms.Link: Int] = [:]
-        var edgeOrder: [StageCostTerms.Link] = []
-        var firstLink: [StageCostTerms.Link: StageCostTerms.Link] = [:]
-        for link in terms.links() {
-            let key = StageCostTerms.Link(from: classOf[link.from - operations.lowerBound], operand: link.operand,
-                                          to: classOf[link.to - operations.lowerBound], toOperand: link.toOperand, kind: link.kind)
-            if edgeCounts[key] == nil { edgeOrder.append(key); edgeCounts[key] = 0 }
-            edgeCounts[key]! += 1
-            if edgeCounts[key] == 1 { firstLink[key] = link }
-        }
-        var edges: [ShardingProblem.Edge] = []
-        for key in edgeOrder {
-            let link = firstLink[key]!
-            let weight = Double(edgeCounts[key]!)
-            let matrix = candidates[key.from].map { producer in
-                candidates[key.to].map { consumer in terms.linkSeconds(link, producer, consumer) * weight }
-            }
-            edges.append(ShardingProblem.Edge(from: key.from, to: key.to, costs: matrix))
-        }
-        problem = ShardingProblem(nodes: nodes, edges: edges, memoryBudget: memoryBudget)
-        // An unshrunk problem: one node per op with its strategies, one pair variable per strategy pair of
-        // every link, one row per node, per matrix row and column, and the budget.
-        var unshrunkVariables = 0, unshrunkConstraints = memoryBudget == nil ? 0 : 1
-        for op in operations { unshrunkVariables += candidates[classOf[op - operations.lowerBound]].count; unshrunkConstraints += 1 }
-        for link in terms.links() {
-            let rows = candidates[classOf[link.from - operations.lowerBound]].count
-            let columns = candidates[classOf[link.to - operations.lowerBound]].count
-            unshrunkVariables += rows * columns
-            unshrunkConstraints += rows + columns
-        }
-        unshrunkSize = (unshrunkVariables, unshrunkConstraints)
+        return (classOf, representative)
     }
 
-    /// The stage layout a solution describes.
+    /// The stage layout a solution (one strategy per node) describes.
     public func layout(for choice: [Int]) -> StageLayout {
-        StageLayout(operations: operations, mesh: mesh,
-                    strategies: classOf.map { candidates[$0][choice[$0]] })
+        StageLayout(operations: operations, mesh: mesh, strategies: classOf.map { cls in
+            candidates[cls][mapping[cls][choice[nodeOf[cls]]]]
+        })
     }
 }
