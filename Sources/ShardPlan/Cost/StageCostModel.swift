@@ -81,7 +81,9 @@ public struct StageCostModel: Sendable {
                 }
             }
         }
-        addParameters(of: stage, model: model, to: &cost, charge: charge)
+        for (collectives, forward) in addParameters(of: stage, model: model, to: &cost) {
+            charge(collectives, forward: forward)
+        }
         addActivations(of: stage, model: model, forwardSecondsByOp: forwardSecondsByOp, to: &cost)
         return cost
     }
@@ -89,8 +91,11 @@ public struct StageCostModel: Sendable {
     /// Weights, gradients and optimizer state of the stage's parameters, their gradient synchronisation and
     /// optimizer step. A parameter is stored in the layout its first reader wants; ZeRO shards it further
     /// over the axes along which its gradient is partial (the data-parallel axes).
-    private func addParameters(of stage: StageLayout, model: OperatorCostModel, to cost: inout StageCost,
-                               charge: (_ collectives: [Collective], _ forward: Bool, _ scale: Double) -> Void) {
+    /// Returns the per-microbatch collectives the parameters need (resharding for readers that want another
+    /// layout, ZeRO-3 gathers), for the caller to charge, with whether each is in the forward pass.
+    private func addParameters(of stage: StageLayout, model: OperatorCostModel,
+                               to cost: inout StageCost) -> [(collectives: [Collective], forward: Bool)] {
+        var perMicrobatch: [(collectives: [Collective], forward: Bool)] = []
         let mesh = stage.mesh
         var readers: [ValueID: [(operation: Int, operand: Int)]] = [:]
         var order: [ValueID] = []
@@ -123,8 +128,8 @@ public struct StageCostModel: Sendable {
                 let strategy = stage.strategy(of: use.operation)
                 let wanted = strategy.operandSpec(use.operand, in: space)
                 // A reader that wants another layout than the stored one reshards every microbatch.
-                charge(Resharding.collectives(from: stored, to: wanted, elementCount: elements,
-                                              bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape), true, 1)
+                perMicrobatch.append((Resharding.collectives(from: stored, to: wanted, elementCount: elements,
+                                                             bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape), true))
                 let gradient = Resharding.collectives(from: strategy.gradientSpec(use.operand, in: space), to: stored,
                                                       elementCount: elements, bytesPerElement: type.dtype.byteSize,
                                                       meshShape: mesh.shape)
@@ -135,14 +140,15 @@ public struct StageCostModel: Sendable {
             if options.zeroStage >= 3 && dataParallel > 1 {
                 // Weights are gathered before each use in the forward and again in the backward pass.
                 let gather = Collective(.allGather, axes: dataParallelAxes, bytes: local * Double(type.dtype.byteSize))
-                charge([gather], true, 1)
-                charge([gather], false, 1)
+                perMicrobatch.append(([gather], true))
+                perMicrobatch.append(([gather], false))
             }
         }
         for (key, bytes) in bucketed.sorted(by: { "\($0.key.kind.rawValue)\($0.key.axes)" < "\($1.key.kind.rawValue)\($1.key.axes)" }) {
             cost.gradientSynchronizationSeconds += mesh.seconds(for: Collective(key.kind, axes: key.axes, bytes: bytes))
             cost.gradientSynchronizationBytes[key.kind, default: 0] += bytes
         }
+        return perMicrobatch
     }
 
     /// Activations kept per microbatch, and the recomputation that trades them for time.
