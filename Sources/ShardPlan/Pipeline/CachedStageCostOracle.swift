@@ -1,0 +1,54 @@
+import Foundation
+
+/// A `StageCostOracle` that answers each question once: layer ranges with the same structure signature (the
+/// same sequence of clustered layers' structure keys, as repeated transformer blocks have) share one answer,
+/// and an answer is kept across DP runs (for several microbatch counts, say). A 96-block GPT cut into 32
+/// layers has 528 layer ranges but about 4 * 32 distinct signatures (blocks only, or with the prologue or
+/// epilogue, or both).
+///
+/// Safe to call from several threads; two threads asking the same new question at once may both solve it.
+public final class CachedStageCostOracle<Base: StageCostOracle>: StageCostOracle, @unchecked Sendable {
+    public typealias Payload = Base.Payload
+
+    public let base: Base
+    /// One structure key per clustered layer (`LayerClustering.structureKeys`).
+    public let structureKeys: [Int]
+
+    private struct Question: Hashable {
+        var signature: [Int]
+        var submesh: SubmeshShape
+        var inFlightMicrobatches: Int
+    }
+
+    // Guards `answers`, `questionCount` and `solveCount`: the only mutable state.
+    private let lock = NSLock()
+    private var answers: [Question: StageCandidate<Payload>?] = [:]
+    private var questionCount = 0
+    private var solveCount = 0
+
+    public init(_ base: Base, structureKeys: [Int]) {
+        self.base = base
+        self.structureKeys = structureKeys
+    }
+
+    public func stageCost(layers: Range<Int>, submesh: SubmeshShape, inFlightMicrobatches: Int) -> StageCandidate<Payload>? {
+        let question = Question(signature: Array(structureKeys[layers]), submesh: submesh,
+                                inFlightMicrobatches: inFlightMicrobatches)
+        let known: StageCandidate<Payload>?? = lock.withLock {
+            questionCount += 1
+            return answers[question]
+        }
+        if let known { return known }
+        let answer = base.stageCost(layers: layers, submesh: submesh, inFlightMicrobatches: inFlightMicrobatches)
+        lock.withLock {
+            solveCount += 1
+            answers[question] = answer
+        }
+        return answer
+    }
+
+    /// Questions asked so far, and how many of them went to `base`.
+    public var statistics: (questions: Int, solves: Int) {
+        lock.withLock { (questionCount, solveCount) }
+    }
+}

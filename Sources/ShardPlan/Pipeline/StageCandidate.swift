@@ -1,0 +1,24 @@
+/// The best way a stage cost oracle found to run a range of layers on a submesh: what the stage DP needs to
+/// compare it with others, and an opaque `payload` (the strategies, a handle into the oracle's own tables) that
+/// the caller gets back with the chosen plan. Times are seconds, memory bytes per device.
+public struct StageCandidate<Payload: Sendable>: Sendable {
+    /// Forward plus backward seconds of one microbatch on the stage.
+    public var microbatchSeconds: Double
+    /// Seconds the stage adds once per iteration after its last backward: the gradient synchronisation left
+    /// exposed and the optimizer step.
+    public var iterationSeconds: Double
+    /// Peak bytes per device with the in-flight microbatches the oracle was asked about.
+    public var peakMemoryBytes: Double
+    public var payload: Payload
+
+    public init(microbatchSeconds: Double, iterationSeconds: Double, peakMemoryBytes: Double, payload: Payload) {
+        precondition(microbatchSeconds >= 0 && microbatchSeconds.isFinite, "a stage takes a finite time, not \(microbatchSeconds) s")
+        precondition(iterationSeconds >= 0 && iterationSeconds.isFinite, "a stage's per-iteration work takes a finite time")
+        self.microbatchSeconds = microbatchSeconds
+        self.iterationSeconds = iterationSeconds
+        self.peakMemoryBytes = peakMemoryBytes
+        self.payload = payload
+    }
+}
+
+extension StageCandidate: Equatable where Payload: Equatable {}

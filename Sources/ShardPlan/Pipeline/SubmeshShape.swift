@@ -1,0 +1,55 @@
+/// The physical shape of the devices one pipeline stage runs on: `nodes` nodes of which it uses
+/// `devicesPerNode` devices each. As in Alpa (Zheng et al. OSDI'22, section 5.2), a stage takes either a
+/// power-of-two slice of one node, (1, 2^k), or whole nodes, (n, M), so that the submeshes of all stages can
+/// always be placed side by side on the cluster (`SubmeshShape.placement(of:nodes:devicesPerNode:)`).
+public struct SubmeshShape: Hashable, Sendable, CustomStringConvertible {
+    public let nodes: Int
+    public let devicesPerNode: Int
+
+    public init(nodes: Int, devicesPerNode: Int) {
+        precondition(nodes >= 1 && devicesPerNode >= 1, "a submesh has at least one device")
+        self.nodes = nodes
+        self.devicesPerNode = devicesPerNode
+    }
+
+    public var deviceCount: Int { nodes * devicesPerNode }
+
+    /// "1x4", "2x8".
+    public var description: String { "\(nodes)x\(devicesPerNode)" }
+
+    /// The shapes a stage may take on a cluster of `nodes` nodes of `devicesPerNode` devices, smallest first:
+    /// (1, 2^k) for every power of two 2^k below `devicesPerNode` that divides it, then (n, devicesPerNode)
+    /// for n = 1 ... nodes.
+    ///
+    /// Alpa allows (1, 2^k) for all 2^k <= M, assuming M is a power of two, when the two sets agree. Keeping
+    /// only divisors of M is what makes every choice placeable on other node sizes too: on 6-device nodes,
+    /// three (1, 4) stages use 12 devices of a 2 x 6 cluster but cannot be placed.
+    public static func candidates(nodes: Int, devicesPerNode: Int) -> [SubmeshShape] {
+        precondition(nodes >= 1 && devicesPerNode >= 1, "a cluster has at least one node of one device")
+        var shapes: [SubmeshShape] = []
+        var slice = 1
+        while slice < devicesPerNode && devicesPerNode % slice == 0 {
+            shapes.append(SubmeshShape(nodes: 1, devicesPerNode: slice))
+            slice *= 2
+        }
+        for count in 1 ... nodes { shapes.append(SubmeshShape(nodes: count, devicesPerNode: devicesPerNode)) }
+        return shapes
+    }
+
+    /// The 2-D logical meshes the stage's devices can be viewed as (`DeviceMesh.logicalShapes`).
+    public var logicalShapes: [[Int]] {
+        DeviceMesh.logicalShapes(nodes: nodes, devicesPerNode: devicesPerNode)
+    }
+
+    /// The logical mesh `shape` over the first `deviceCount` devices of `cluster` laid out as this submesh
+    /// (whole nodes from node 0, or the first devices of node 0): every placement of a shape costs the same on a
+    /// homogeneous cluster, so a stage cost oracle can price this one.
+    public func representativeMesh(shape: [Int], in cluster: Cluster) throws(InputError) -> DeviceMesh {
+        precondition(nodes <= cluster.nodes && devicesPerNode <= cluster.devicesPerNode,
+                     "submesh \(self) does not fit on cluster \(cluster.name)")
+        let devices = (0 ..< nodes).flatMap { node in
+            node * cluster.devicesPerNode ..< node * cluster.devicesPerNode + devicesPerNode
+        }
+        return try DeviceMesh(devices: devices, shape: shape, in: cluster)
+    }
+}

@@ -1,0 +1,52 @@
+@testable import ShardPlan
+
+/// Every way to cut `layerCount` layers into contiguous stages and give each a submesh, scored with the
+/// stage DP's objective: the reference the DP must equal on small instances.
+struct PipelineBruteForce<Oracle: StageCostOracle> {
+    var program: StageDynamicProgram
+    var oracle: Oracle
+
+    /// The least `sum + (m - 1) * max` over every valid plan, or nil when none fits.
+    func bestObjective() -> Double? {
+        var best: Double?
+        for cuts in 0 ..< (1 << (program.layerCount - 1)) {
+            var ranges: [Range<Int>] = []
+            var start = 0
+            for layer in 0 ..< program.layerCount where layer == program.layerCount - 1 || cuts & (1 << layer) != 0 {
+                ranges.append(start ..< layer + 1)
+                start = layer + 1
+            }
+            guard ranges.count <= program.maximumStageCount else { continue }
+            forEachAssignment(count: ranges.count) { shapes in
+                let devices = shapes.reduce(0) { $0 + $1.deviceCount }
+                guard program.deviceUsage == .allDevices ? devices == program.deviceCount : devices <= program.deviceCount,
+                      SubmeshShape.placement(of: shapes, nodes: program.nodes, devicesPerNode: program.devicesPerNode) != nil
+                else { return }
+                var latencies: [Double] = []
+                for (stage, range) in ranges.enumerated() {
+                    let inFlight = program.schedule.microbatchesInFlight(
+                        stage: stage, stages: ranges.count, microbatches: program.microbatches, virtualStages: 1)
+                    guard let candidate = oracle.stageCost(layers: range, submesh: shapes[stage],
+                                                           inFlightMicrobatches: Int(inFlight)) else { return }
+                    latencies.append(candidate.microbatchSeconds)
+                }
+                let objective = latencies.reduce(0, +) + Double(program.microbatches - 1) * latencies.max()!
+                if objective < best ?? .infinity { best = objective }
+            }
+        }
+        return best
+    }
+
+    private func forEachAssignment(count: Int, _ body: ([SubmeshShape]) -> Void) {
+        var shapes: [SubmeshShape] = []
+        func extend() {
+            if shapes.count == count { return body(shapes) }
+            for shape in program.submeshes {
+                shapes.append(shape)
+                extend()
+                shapes.removeLast()
+            }
+        }
+        extend()
+    }
+}

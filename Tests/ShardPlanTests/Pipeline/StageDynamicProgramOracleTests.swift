@@ -1,0 +1,49 @@
+import Testing
+@testable import ShardPlan
+
+@Suite("stage DP against exhaustive enumeration")
+struct StageDynamicProgramOracleTests {
+    /// A small random instance: up to 6 layers, up to 8 devices, some stages that do not fit.
+    struct Instance: CustomTestStringConvertible, Sendable {
+        var seed: UInt64
+        var program: StageDynamicProgram
+        var oracle: SyntheticStageCostOracle
+
+        init(seed: UInt64) {
+            var state = seed
+            func pick<T>(_ values: [T]) -> T { values[Int(SyntheticStageCostOracle.mix(&state) % UInt64(values.count))] }
+            let cluster = pick([(1, 8), (2, 4), (4, 2), (8, 1), (1, 4), (2, 2), (1, 6), (2, 3), (3, 2), (1, 1)])
+            self.seed = seed
+            program = StageDynamicProgram(
+                layerCount: pick([1, 2, 3, 4, 5, 6, 6, 6]), nodes: cluster.0, devicesPerNode: cluster.1,
+                microbatches: pick([1, 2, 3, 4, 8]), schedule: pick([.oneForwardOneBackward, .gpipe]),
+                deviceUsage: pick([.allDevices, .atMostAllDevices]))
+            oracle = SyntheticStageCostOracle(seed: seed, memoryBytes: pick([3.0, 5.0, 8.0, 100.0]))
+        }
+
+        var testDescription: String {
+            "seed \(seed): \(program.layerCount) layers on \(program.nodes)x\(program.devicesPerNode), m = \(program.microbatches), \(program.schedule.rawValue), \(program.deviceUsage)"
+        }
+    }
+
+    @Test("the DP's plan is as fast as the best of all stage partitions and submesh assignments",
+          arguments: (1 ... 50).map { Instance(seed: UInt64($0) * 7919) })
+    func equalsBruteForce(instance: Instance) throws {
+        let expected = PipelineBruteForce(program: instance.program, oracle: instance.oracle).bestObjective()
+        let found = instance.program.solve(instance.oracle)
+        #expect((found == nil) == (expected == nil), "the DP and enumeration disagree on whether any plan fits")
+        guard let found, let expected else { return }
+        #expect(abs(found.pipelineSeconds - expected) <= 1e-9 * expected,
+                "DP \(found.pipelineSeconds) s, enumeration \(expected) s")
+        try PartitionValidator(program: instance.program, oracle: instance.oracle).check(found)
+    }
+
+    @Test("without an iteration bound to prune by, every distinct latency would be tried; the search tries far fewer")
+    func pruning() {
+        let program = StageDynamicProgram(layerCount: 6, nodes: 2, devicesPerNode: 4, microbatches: 8)
+        let (partition, statistics) = program.search(program.candidateTable(SyntheticStageCostOracle(seed: 42, memoryBytes: 100)))
+        #expect(partition != nil)
+        #expect(statistics.evaluatedBounds < statistics.distinctLatencies / 4,
+                "\(statistics.evaluatedBounds) bounds solved of \(statistics.distinctLatencies)")
+    }
+}
