@@ -15,13 +15,17 @@ struct CalibrateCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write the Markdown table to this file.")
     var output: String?
 
+    @Flag(help: "Instead, search a plan for every single-stage row and compare it with the published configuration (slow).")
+    var search = false
+
     func run() throws {
         try reportingInputErrors {
             guard let data = FileManager.default.contents(atPath: runs) else {
                 throw InputError(.invalidValue, at: .root, "cannot read \(runs)")
             }
-            let report = try CalibrationReport(document: try JSONValue.parseDocument(Array(data), document: runs))
-            try writeOutput(report.markdown, to: output)
+            let document = try JSONValue.parseDocument(Array(data), document: runs)
+            let markdown = search ? try PlanQualityReport(document: document).markdown : try CalibrationReport(document: document).markdown
+            try writeOutput(markdown, to: output)
         }
     }
 }

@@ -5,23 +5,16 @@ public struct CalibrationRun: Sendable {
     public var predictedSeconds: Double
     public var peakMemoryBytes: Double
     public var fitsInMemory: Bool
+    /// The full prediction: where the time goes, per rank.
+    public var prediction: PlanPrediction
     /// `(predicted - measured) / measured`.
     public var relativeError: Double { predictedSeconds / run.iterationSeconds! - 1 }
 
-    /// The cluster preset of a row's GPU.
-    public static func presetName(forGPU gpu: String) -> String? {
-        if gpu.hasPrefix("A100-SXM4-80GB") { return "dgx-a100-80g" }
-        if gpu.hasPrefix("A100-SXM4-40GB") { return "dgx-a100-40g" }
-        if gpu.hasPrefix("H100") { return "dgx-h100" }
-        if gpu.hasPrefix("H200") { return "dgx-h200" }
-        return nil
-    }
-
-    /// Replays `run`: a GPT graph of its dimensions (explicit attention for the 2021-2022 Megatron-LM runs,
-    /// which predate fused attention; fused attention for Megatron-Core), its cluster preset, and its
-    /// configuration: the same constants for every row.
-    public init(_ run: PublishedRun) throws(InputError) {
-        self.run = run
+    /// What replaying `run` takes: a GPT graph of its dimensions (explicit attention for the 2021-2022
+    /// Megatron-LM runs, which predate fused attention; fused attention for Megatron-Core), its cluster
+    /// preset, and its Megatron configuration.
+    public static func replay(_ run: PublishedRun) throws(InputError)
+        -> (graph: Graph, cluster: Cluster, clusterName: String, configuration: MegatronConfiguration) {
         let fused = run.id.hasPrefix("mcore")
         var configuration = TransformerConfiguration.gpt(
             layers: run.layers, hidden: run.hidden, heads: run.heads, vocabulary: run.vocabulary,
@@ -41,14 +34,35 @@ public struct CalibrationRun: Sendable {
         let overlap = run.schedule.contains("--overlap-param-gather")
         let sequenceParallel = run.sequenceParallel || (overlap && run.tensorParallel > 1)
         let zeroStage = overlap ? max(run.zeroStage, 1) : run.zeroStage
-        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName, configuration: MegatronConfiguration(
+        return (graph, cluster, clusterName, MegatronConfiguration(
             tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel, dataParallel: run.dataParallel,
             microBatchSize: run.microBatchSize ?? 1, virtualStages: run.virtualStages, sequenceParallel: sequenceParallel,
             options: TrainingOptions(recompute: recompute, zeroStage: zeroStage, overlapGradientReduction: overlap,
                                      overlapTensorParallelCommunication: overlap)))
+    }
+
+    /// The cluster preset of a row's GPU.
+    public static func presetName(forGPU gpu: String) -> String? {
+        if gpu.hasPrefix("A100-SXM4-80GB") { return "dgx-a100-80g" }
+        if gpu.hasPrefix("A100-SXM4-40GB") { return "dgx-a100-40g" }
+        if gpu.hasPrefix("H100") { return "dgx-h100" }
+        if gpu.hasPrefix("H200") { return "dgx-h200" }
+        return nil
+    }
+
+    /// Replays `run`: a GPT graph of its dimensions (explicit attention for the 2021-2022 Megatron-LM runs,
+    /// which predate fused attention; fused attention for Megatron-Core), its cluster preset, and its
+    /// configuration: the same constants for every row.
+    public init(_ run: PublishedRun) throws(InputError) {
+        self.run = run
+        let replay = try Self.replay(run)
+        let cluster = replay.cluster
+        let plan = try TrainingPlan.megatron(graph: replay.graph, cluster: cluster, clusterName: replay.clusterName,
+                                             configuration: replay.configuration)
         let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
         predictedSeconds = prediction.iterationSeconds
         peakMemoryBytes = prediction.peakMemoryBytesPerDevice
         fitsInMemory = prediction.fitsInMemory
+        self.prediction = prediction
     }
 }
