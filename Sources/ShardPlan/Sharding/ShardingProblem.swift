@@ -17,16 +17,37 @@ public struct ShardingProblem: Sendable, Equatable {
         }
     }
 
-    /// A cost depending on the strategies of two nodes: `costs[i][j]` when `from` picks i and `to` picks j.
+    /// A cost depending on the strategies of two nodes. Strategies that look alike to the edge (the same
+    /// layout of the tensor passed) share a group: `costs[g][h]` is the cost when `from` picks a strategy of
+    /// group `g = fromGroups[i]` and `to` one of group `h = toGroups[j]`. Grouping is exact and keeps the ILP
+    /// small: it needs one pair variable per pair of groups, not per pair of strategies.
     public struct Edge: Sendable, Equatable {
         public var from: Int
         public var to: Int
         public var costs: [[Double]]
+        public var fromGroups: [Int]
+        public var toGroups: [Int]
 
+        /// An edge with a cost per pair of strategies (every strategy its own group).
         public init(from: Int, to: Int, costs: [[Double]]) {
+            self.init(from: from, to: to, costs: costs, fromGroups: Array(costs.indices),
+                      toGroups: Array((costs.first ?? []).indices))
+        }
+
+        public init(from: Int, to: Int, costs: [[Double]], fromGroups: [Int], toGroups: [Int]) {
             self.from = from
             self.to = to
             self.costs = costs
+            self.fromGroups = fromGroups
+            self.toGroups = toGroups
+        }
+
+        /// The cost when `from` picks strategy `i` and `to` picks `j`.
+        public func cost(_ i: Int, _ j: Int) -> Double { costs[fromGroups[i]][toGroups[j]] }
+
+        /// The same edge with a cost per pair of strategies.
+        var expanded: Edge {
+            Edge(from: from, to: to, costs: fromGroups.map { g in toGroups.map { h in costs[g][h] } })
         }
     }
 
@@ -45,7 +66,7 @@ public struct ShardingProblem: Sendable, Equatable {
     public func cost(of choice: [Int]) -> Double {
         var total = 0.0
         for (node, pick) in zip(nodes, choice) { total += node.costs[pick] }
-        for edge in edges { total += edge.costs[choice[edge.from]][choice[edge.to]] }
+        for edge in edges { total += edge.cost(choice[edge.from], choice[edge.to]) }
         return total
     }
 
@@ -68,17 +89,22 @@ public struct ShardingProblem: Sendable, Equatable {
         for edge in edges {
             if edge.from == edge.to {
                 for strategy in result.nodes[edge.from].costs.indices {
-                    result.nodes[edge.from].costs[strategy] += edge.costs[strategy][strategy]
+                    result.nodes[edge.from].costs[strategy] += edge.cost(strategy, strategy)
                 }
                 continue
             }
-            let (from, to) = (min(edge.from, edge.to), max(edge.from, edge.to))
-            let costs = edge.from <= edge.to ? edge.costs : Self.transposed(edge.costs)
-            if let existing = position[[from, to]] {
-                for i in costs.indices { for j in costs[i].indices { result.edges[existing].costs[i][j] += costs[i][j] } }
+            let oriented = edge.from <= edge.to ? edge
+                : Edge(from: edge.to, to: edge.from, costs: Self.transposed(edge.costs), fromGroups: edge.toGroups, toGroups: edge.fromGroups)
+            let key = [oriented.from, oriented.to]
+            if let existing = position[key] {
+                // Parallel edges are summed over the pairs of strategies.
+                var merged = result.edges[existing].expanded
+                let addition = oriented.expanded
+                for i in merged.costs.indices { for j in merged.costs[i].indices { merged.costs[i][j] += addition.costs[i][j] } }
+                result.edges[existing] = merged
             } else {
-                position[[from, to]] = result.edges.count
-                result.edges.append(Edge(from: from, to: to, costs: costs))
+                position[key] = result.edges.count
+                result.edges.append(oriented)
             }
         }
         return result

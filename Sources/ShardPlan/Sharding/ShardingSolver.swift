@@ -33,8 +33,19 @@ public struct ShardingSolver: Sendable {
         case solverFailure(String)
     }
 
-    public func solve(_ problem: ShardingProblem) throws(Failure) -> Solution {
-        let problem = problem.normalized()
+    public func solve(_ original: ShardingProblem) throws(Failure) -> Solution {
+        // A budget row usually makes the relaxation fractional; when the unconstrained optimum fits anyway
+        // it is also the constrained optimum, and the relaxation alone found it.
+        if original.memoryBudget != nil {
+            var unconstrained = original
+            unconstrained.memoryBudget = nil
+            if let solution = try? solveExactly(unconstrained), original.fits(solution.choice) { return solution }
+        }
+        return try solveExactly(original)
+    }
+
+    private func solveExactly(_ original: ShardingProblem) throws(Failure) -> Solution {
+        let (problem, kept) = original.normalized().withoutDominatedStrategies()
         // Costs in seconds can be 1e-6 or smaller, below the solver's absolute tolerances: scale the
         // objective so that its largest coefficient is 1000 (the reported cost is recomputed unscaled).
         let largest = max(problem.nodes.flatMap(\.costs).max() ?? 0, problem.edges.flatMap { $0.costs.flatMap { $0 } }.max() ?? 0)
@@ -53,20 +64,25 @@ public struct ShardingSolver: Sendable {
         for edge in problem.edges {
             let rows = edge.costs.count, columns = edge.costs.first?.count ?? 0
             var pairs: [[Variable]] = []
-            for i in 0..<rows {
-                pairs.append((0..<columns).map { j in
+            for g in 0..<rows {
+                pairs.append((0..<columns).map { h in
                     let variable = program.addVariable(kind: .continuous, lowerBound: 0, upperBound: 1)
-                    objective.add(edge.costs[i][j] * scale, variable)
+                    objective.add(edge.costs[g][h] * scale, variable)
                     return variable
                 })
             }
-            // The pair variables of row i sum to the first node's choice of i, those of column j to the
-            // second node's choice of j: with binary node choices the chosen pair is the only non-zero one.
-            for i in 0..<rows {
-                program.addConstraint(LinearExpression(terms: pairs[i].map { ($0, 1.0) }) - LinearExpression(picks[edge.from][i]), .equal, 0)
+            // The pair variables of row group g sum to the first node's choice of a strategy in g, those of
+            // column group h to the second node's choice in h: with binary node choices the chosen pair of
+            // groups is the only non-zero one.
+            for g in 0..<rows {
+                let members = edge.fromGroups.indices.filter { edge.fromGroups[$0] == g }
+                program.addConstraint(LinearExpression(terms: pairs[g].map { ($0, 1.0) })
+                    - LinearExpression(terms: members.map { (picks[edge.from][$0], 1.0) }), .equal, 0)
             }
-            for j in 0..<columns {
-                program.addConstraint(LinearExpression(terms: (0..<rows).map { (pairs[$0][j], 1.0) }) - LinearExpression(picks[edge.to][j]), .equal, 0)
+            for h in 0..<columns {
+                let members = edge.toGroups.indices.filter { edge.toGroups[$0] == h }
+                program.addConstraint(LinearExpression(terms: (0..<rows).map { (pairs[$0][h], 1.0) })
+                    - LinearExpression(terms: members.map { (picks[edge.to][$0], 1.0) }), .equal, 0)
             }
         }
         if let budget = problem.memoryBudget {
@@ -81,15 +97,15 @@ public struct ShardingSolver: Sendable {
         program.minimize(objective)
         do {
             let solution = try solver.solve(program, options: options)
-            let choice = picks.map { variables in
-                variables.indices.max { solution.value(of: variables[$0]) < solution.value(of: variables[$1]) } ?? 0
+            let choice = picks.enumerated().map { node, variables in
+                kept[node][variables.indices.max { solution.value(of: variables[$0]) < solution.value(of: variables[$1]) } ?? 0]
             }
             let proven: Bool
             if case .optimal = solution.status { proven = true } else { proven = false }
-            return Solution(choice: choice, cost: problem.cost(of: choice), isProvenOptimal: proven,
+            return Solution(choice: choice, cost: original.cost(of: choice), isProvenOptimal: proven,
                             variableCount: program.variables.count, constraintCount: program.constraints.count)
         } catch .infeasible {
-            let minimum = problem.nodes.reduce(0) { $0 + ($1.memory.min() ?? 0) }
+            let minimum = original.nodes.reduce(0) { $0 + ($1.memory.min() ?? 0) }
             throw .doesNotFit(minimumMemory: minimum)
         } catch {
             throw .solverFailure(error.description)

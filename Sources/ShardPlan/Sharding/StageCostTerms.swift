@@ -152,6 +152,21 @@ struct StageCostTerms {
         return result
     }
 
+    /// The layout of the tensor `link` passes as its producer leaves it: all the link's cost depends on.
+    func producerLayout(_ link: Link, _ producer: OpStrategy) -> ShardingSpec {
+        let from = graph.operations[link.from]
+        switch link.kind {
+        case .activation: return producer.resultSpec(in: from.indexSpace)
+        case .parameter: return producer.operandSpec(link.operand, in: from.indexSpace)
+        }
+    }
+
+    /// The layouts the consumer of `link` wants the tensor and produces its gradient in.
+    func consumerLayout(_ link: Link, _ consumer: OpStrategy) -> [ShardingSpec] {
+        let to = graph.operations[link.to]
+        return [consumer.operandSpec(link.toOperand, in: to.indexSpace), consumer.gradientSpec(link.toOperand, in: to.indexSpace)]
+    }
+
     /// Seconds per iteration of `link` when its ends run `producer` and `consumer`.
     func linkSeconds(_ link: Link, _ producer: OpStrategy, _ consumer: OpStrategy) -> Double {
         let from = graph.operations[link.from], to = graph.operations[link.to]

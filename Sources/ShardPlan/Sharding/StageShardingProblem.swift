@@ -95,12 +95,16 @@ public struct StageShardingProblem: Sendable {
         for key in edgeOrder {
             let (link, count) = edgeCounts[key]!
             let weight = Double(count)
-            let matrix = mapping[key.from].map { producer in
-                mapping[key.to].map { consumer in
-                    terms.linkSeconds(link, candidates[key.from][producer], candidates[key.to][consumer]) * weight
-                }
+            // Strategies that give the passed tensor the same layout cost the same: price one per group.
+            let producers = mapping[key.from].map { candidates[key.from][$0] }
+            let consumers = mapping[key.to].map { candidates[key.to][$0] }
+            let (fromGroups, producerOfGroup) = Self.groups(producers) { terms.producerLayout(link, $0) }
+            let (toGroups, consumerOfGroup) = Self.groups(consumers) { terms.consumerLayout(link, $0) }
+            let matrix = producerOfGroup.map { producer in
+                consumerOfGroup.map { consumer in terms.linkSeconds(link, producer, consumer) * weight }
             }
-            edges.append(ShardingProblem.Edge(from: nodeOf[key.from], to: nodeOf[key.to], costs: matrix))
+            edges.append(ShardingProblem.Edge(from: nodeOf[key.from], to: nodeOf[key.to], costs: matrix,
+                                              fromGroups: fromGroups, toGroups: toGroups))
         }
         problem = ShardingProblem(nodes: nodes, edges: edges, memoryBudget: memoryBudget)
         // An unshrunk problem: one node per op with its strategies, one pair variable per strategy pair of
@@ -113,6 +117,20 @@ public struct StageShardingProblem: Sendable {
             unshrunkConstraints += rows + columns
         }
         unshrunkSize = (unshrunkVariables, unshrunkConstraints)
+    }
+
+    /// Groups strategies by `key`: each strategy's group, and one strategy standing for each group.
+    private static func groups<Key: Hashable>(_ strategies: [OpStrategy], key: (OpStrategy) -> Key) -> ([Int], [OpStrategy]) {
+        var groupOfKey: [Key: Int] = [:]
+        var representatives: [OpStrategy] = []
+        let groups = strategies.map { strategy in
+            let value = key(strategy)
+            if let group = groupOfKey[value] { return group }
+            groupOfKey[value] = representatives.count
+            representatives.append(strategy)
+            return representatives.count - 1
+        }
+        return (groups, representatives)
     }
 
     /// Ops at the same offset of layers with the same structure key share a class; every other op is its

@@ -24,7 +24,7 @@ enum ExhaustiveSharding {
             for strategy in problem.nodes[node].costs.indices {
                 choice[node] = strategy
                 var added = problem.nodes[node].costs[strategy]
-                for edge in edgesClosingAt[node] { added += edge.costs[choice[edge.from]][choice[edge.to]] }
+                for edge in edgesClosingAt[node] { added += edge.cost(choice[edge.from], choice[edge.to]) }
                 visit(node + 1, cost: cost + added, memory: memory + problem.nodes[node].memory[strategy])
             }
         }

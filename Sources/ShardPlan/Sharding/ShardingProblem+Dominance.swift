@@ -1,0 +1,74 @@
+extension ShardingProblem {
+    /// The same problem without dominated strategies, and for each node the original index of each strategy
+    /// kept. A strategy is dominated when another strategy of the same node costs no more, needs no more
+    /// memory, and costs no more on every edge against every strategy of the other end; removing it cannot
+    /// change the optimum. Of identical strategies the first is kept.
+    public func withoutDominatedStrategies() -> (problem: ShardingProblem, kept: [[Int]]) {
+        var kept = nodes.map { Array($0.costs.indices) }
+        var incident = Array(repeating: [Int](), count: nodes.count)
+        for (index, edge) in edges.enumerated() {
+            incident[edge.from].append(index)
+            if edge.to != edge.from { incident[edge.to].append(index) }
+        }
+        /// Whether strategy `a` of `node` is no worse than `b` on every edge.
+        func noWorseOnEdges(_ node: Int, _ a: Int, _ b: Int) -> Bool {
+            for index in incident[node] {
+                let edge = edges[index]
+                if edge.from == node && edge.to == node {
+                    if edge.cost(a, a) > edge.cost(b, b) { return false }
+                } else if edge.from == node {
+                    let (ga, gb) = (edge.fromGroups[a], edge.fromGroups[b])
+                    if ga == gb { continue }
+                    for other in kept[edge.to] where edge.costs[ga][edge.toGroups[other]] > edge.costs[gb][edge.toGroups[other]] { return false }
+                } else {
+                    let (ga, gb) = (edge.toGroups[a], edge.toGroups[b])
+                    if ga == gb { continue }
+                    for other in kept[edge.from] where edge.costs[edge.fromGroups[other]][ga] > edge.costs[edge.fromGroups[other]][gb] { return false }
+                }
+            }
+            return true
+        }
+        for node in nodes.indices {
+            let costs = nodes[node].costs, memory = nodes[node].memory
+            var survivors: [Int] = []
+            for candidate in kept[node] {
+                let dominated = kept[node].contains { other in
+                    guard other != candidate, costs[other] <= costs[candidate], memory[other] <= memory[candidate],
+                          noWorseOnEdges(node, other, candidate) else { return false }
+                    // Exactly equal strategies: keep the first.
+                    let equal = costs[other] == costs[candidate] && memory[other] == memory[candidate]
+                        && noWorseOnEdges(node, candidate, other)
+                    return !equal || other < candidate
+                }
+                if !dominated { survivors.append(candidate) }
+            }
+            kept[node] = survivors
+        }
+        let pruned = ShardingProblem(
+            nodes: nodes.indices.map { node in
+                Node(costs: kept[node].map { nodes[node].costs[$0] }, memory: kept[node].map { nodes[node].memory[$0] })
+            },
+            edges: edges.map { edge in
+                // Keep only the groups some surviving strategy still belongs to.
+                let (fromGroups, rows) = Self.compacted(kept[edge.from].map { edge.fromGroups[$0] })
+                let (toGroups, columns) = Self.compacted(kept[edge.to].map { edge.toGroups[$0] })
+                return Edge(from: edge.from, to: edge.to, costs: rows.map { g in columns.map { h in edge.costs[g][h] } },
+                            fromGroups: fromGroups, toGroups: toGroups)
+            },
+            memoryBudget: memoryBudget)
+        return (pruned, kept)
+    }
+
+    /// Group numbers renumbered densely in order of first use, and the old number of each new group.
+    private static func compacted(_ groups: [Int]) -> (groups: [Int], old: [Int]) {
+        var newOfOld: [Int: Int] = [:]
+        var old: [Int] = []
+        let renumbered = groups.map { group in
+            if let known = newOfOld[group] { return known }
+            newOfOld[group] = old.count
+            old.append(group)
+            return old.count - 1
+        }
+        return (renumbered, old)
+    }
+}
