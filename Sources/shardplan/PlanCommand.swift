@@ -19,6 +19,9 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Pipeline stages (1: the whole graph on one mesh).")
     var stages: Int = 1
 
+    @Option(help: "Logical mesh shape to use, such as 2x4 (default: try every 2-D view of the cluster).")
+    var mesh: String?
+
     @Option(help: "Microbatches per iteration, or auto (the fewest that fit).")
     var microbatches: String = "auto"
 
@@ -60,8 +63,16 @@ struct PlanCommand: ParsableCommand {
                 }
                 fixed = count
             }
+            var shapes: [[Int]]?
+            if let mesh {
+                let sizes = mesh.split(separator: "x").map { Int($0) }
+                guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+                    throw InputError(.invalidValue, at: JSONPath([.key("--mesh")]), "expected a mesh shape such as 2x4, found \"\(mesh)\"")
+                }
+                shapes = [sizes.map { $0! }]
+            }
             let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: self.cluster,
-                                             options: TrainingOptions(recompute: recompute, zeroStage: zero))
+                                             options: TrainingOptions(recompute: recompute, zeroStage: zero), meshShapes: shapes)
             let (plan, prediction, attempts) = try planner.plan(microbatches: fixed)
             clock.lap("search")
             if timings {

@@ -14,9 +14,12 @@ public struct StageCost: Sendable, Equatable {
     public var backwardCommunicationSeconds = 0.0
     /// Bytes each device moves per microbatch, by collective kind (buffer sizes, as `Collective.bytes`).
     public var communicationBytes: [CollectiveKind: Double] = [:]
+    /// The same bytes per microbatch, by the mesh axes each collective runs along (sorted axis indices).
+    public var communicationBytesByAxes: [[Int]: [CollectiveKind: Double]] = [:]
     /// Per iteration: the data-parallel gradient synchronisation (full, before overlap) and its collectives.
     public var gradientSynchronizationSeconds = 0.0
     public var gradientSynchronizationBytes: [CollectiveKind: Double] = [:]
+    public var gradientSynchronizationBytesByAxes: [[Int]: [CollectiveKind: Double]] = [:]
     /// Per iteration: the optimizer step.
     public var optimizerSeconds = 0.0
     /// Model FLOPs per microbatch on one device (forward; the backward is twice that for contractions).

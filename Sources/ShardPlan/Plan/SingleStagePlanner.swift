@@ -7,14 +7,17 @@ public struct SingleStagePlanner: Sendable {
     public var clusterName: String
     public var options: TrainingOptions
     public var search: IntraOperatorSearch
+    /// The logical mesh shapes to try; nil tries every 2-D view of the cluster.
+    public var meshShapes: [[Int]]?
 
     public init(graph: Graph, cluster: Cluster, clusterName: String, options: TrainingOptions = TrainingOptions(),
-                search: IntraOperatorSearch = IntraOperatorSearch()) {
+                search: IntraOperatorSearch = IntraOperatorSearch(), meshShapes: [[Int]]? = nil) {
         self.graph = graph
         self.cluster = cluster
         self.clusterName = clusterName
         self.options = options
         self.search = search
+        self.meshShapes = meshShapes
     }
 
     /// One mesh shape and microbatch count the planner tried.
@@ -45,8 +48,10 @@ public struct SingleStagePlanner: Sendable {
         var attempts: [Attempt] = []
         var best: (plan: TrainingPlan, prediction: PlanPrediction)?
         var smallestShortfall: Double?
-        for shape in DeviceMesh.logicalShapes(nodes: cluster.nodes, devicesPerNode: cluster.devicesPerNode) {
-            let mesh = try DeviceMesh(devices: Array(cluster.deviceIDs), shape: shape, axisNames: ["x", "y"], in: cluster)
+        for shape in meshShapes ?? DeviceMesh.logicalShapes(nodes: cluster.nodes, devicesPerNode: cluster.devicesPerNode) {
+            let mesh = try DeviceMesh(devices: Array(cluster.deviceIDs), shape: shape,
+                                      axisNames: Array(DeviceMesh.defaultAxisNames.prefix(shape.count)), in: cluster,
+                                      at: JSONPath([.key("--mesh")]))
             for count in counts {
                 let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
                 var attempt = Attempt(meshShape: shape, microbatches: count)

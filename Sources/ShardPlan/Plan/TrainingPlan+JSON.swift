@@ -41,6 +41,25 @@ extension TrainingPlan {
         JSONWriter(inlineDepth: 4, lineWidth: 100).render(json(prediction: prediction))
     }
 
+    /// Bytes each device of the stage moves per iteration, by the mesh axes a collective runs along (axis
+    /// names joined by commas) and by kind. Each collective counts its buffer on the large side (the reduced
+    /// tensor of an all-reduce, the gathered result of an all-gather, the unreduced input of a
+    /// reduce-scatter, the held buffer of an all-to-all), Docs/jax.md's convention.
+    private func communicationByAxis(_ cost: StageCost, mesh: DeviceMesh) -> JSONValue {
+        var totals: [[Int]: [CollectiveKind: Double]] = [:]
+        for (axes, kinds) in cost.communicationBytesByAxes {
+            for (kind, bytes) in kinds { totals[axes, default: [:]][kind, default: 0] += bytes * Double(microbatches) }
+        }
+        for (axes, kinds) in cost.gradientSynchronizationBytesByAxes {
+            for (kind, bytes) in kinds { totals[axes, default: [:]][kind, default: 0] += bytes }
+        }
+        return .object(JSONObject(totals.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { axes in
+            (axes.map { mesh.axisNames[$0] }.joined(separator: ","), .object(JSONObject(CollectiveKind.allCases.compactMap { kind in
+                totals[axes]![kind].map { ("\(kind.rawValue)_bytes", .number($0.rounded())) }
+            })))
+        }))
+    }
+
     private func stageJSON(_ index: Int, _ stage: StageLayout, _ prediction: PlanPrediction) -> JSONValue {
         let rank = prediction.ranks[self.rank(ofStage: index)]
         let cost = prediction.stageCosts[index]
@@ -64,6 +83,7 @@ extension TrainingPlan {
             ("backward_seconds", .number(cost.backwardSeconds)),
             ("memory_bytes_per_device", .number(rank.peakMemoryBytes.rounded())),
             ("shardings", .object(shardings)),
+            ("communication_by_axis", communicationByAxis(cost, mesh: stage.mesh)),
         ]))
     }
 }
