@@ -42,8 +42,9 @@ public struct KernelModel: Sendable, Equatable {
     /// pass at head dimension 128 (Dao 2023, Fig. 5-6; Docs/cost-model.md).
     public static let defaultAttentionForwardEfficiency = 0.70
     public static let defaultAttentionBackwardEfficiency = 0.55
-    /// A CUDA kernel launch and its tail cost a few microseconds (Docs/cost-model.md).
-    public static let defaultLaunchSeconds = 4e-6
+    /// Fixed seconds per kernel: the launch, the ramp-up and tail of its blocks, and the host's per-op
+    /// dispatch in eager PyTorch, which short kernels wait on (5-25 us an op; Docs/cost-model.md).
+    public static let defaultLaunchSeconds = 10e-6
 
     /// Peak FLOP/s for `dtype` (f32 tensors compute in TF32 where a tensor-core figure is given).
     public func peak(for dtype: DType) -> Double {

@@ -149,9 +149,10 @@ public struct OperatorCostModel: Sendable {
     /// saved inputs and writes the inputs' gradients).
     private func memoryBoundCost(_ operation: Operation, _ operationIndex: Int, _ strategy: OpStrategy) -> OperatorCost {
         if operation.op.isView { return .free }
+        if case .crossEntropy = operation.op { return crossEntropyCost(operation, strategy) }
         let space = operation.indexSpace
         var bytes = 0.0
-        for (operand, input) in operation.inputs.enumerated() where !(operation.op.isPointwise && fusion[input]) {
+        for (operand, input) in operation.inputs.enumerated() where !(operation.op.absorbsPointwiseProducers && fusion[input]) {
             let spec = strategy.operandSpec(operand, in: space)
             if let producer = graph.producer(of: input), case .broadcast = producer.op {
                 // The kernel reads the broadcast's source, not the broadcast result.
@@ -163,16 +164,28 @@ public struct OperatorCostModel: Sendable {
         }
         let resultBytes = localBytes(operation.result, strategy.resultSpec(in: space))
         if !fusion[operation.result] { bytes += resultBytes }
-        switch operation.op {
-        case .dropout: bytes += localElements(operation.result, strategy.resultSpec(in: space))
-        case .crossEntropy:
-            // Logits are upcast to fp32, exponentiated and normalised: about three fp32 passes.
-            bytes += 3 * 4 * localElements(operation.inputs[0], strategy.operandSpec(0, in: space))
-        default: break
-        }
+        if case .dropout = operation.op { bytes += localElements(operation.result, strategy.resultSpec(in: space)) }
         let launched = operation.op.isPointwise && fusion[operation.result]
         let forward = launched ? bytes / (kernels.memoryBandwidth * kernels.memoryEfficiency) : kernels.memorySeconds(bytes: bytes)
         return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: 2 * forward,
+                            forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
+    }
+
+    /// Megatron's vocabulary-parallel cross-entropy (`tensor_parallel/cross_entropy.py`, unfused) as the
+    /// kernels it launches over the per-device logits: forward upcasts 16-bit logits to fp32 (2 + 4 bytes an
+    /// element), takes the row maximum (4), subtracts it in place (8), exponentiates in place (8), sums (4)
+    /// and normalises in place (8), keeping the fp32 softmax for the backward pass; backward scales it by the
+    /// loss gradient in place (8) and casts it back to 16 bits (4 + 2).
+    private func crossEntropyCost(_ operation: Operation, _ strategy: OpStrategy) -> OperatorCost {
+        let space = operation.indexSpace
+        let logits = operation.inputs[0]
+        let elements = localElements(logits, strategy.operandSpec(0, in: space))
+        let width = Double(graph[logits].type.dtype.byteSize)
+        let upcast = width < 4 ? [width + 4] : []
+        let forward = (upcast + [4, 8, 8, 4, 8]).reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) }
+        let downcast = width < 4 ? [4 + width] : []
+        let backward = ([8] + downcast).reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) }
+        return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: backward,
                             forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
     }
 }

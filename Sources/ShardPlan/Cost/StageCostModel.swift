@@ -123,6 +123,10 @@ public struct StageCostModel: Sendable {
             cost.gradientBytes += local * TrainingOptions.gradientBytes / (options.zeroStage >= 2 ? dataParallel : 1)
             cost.optimizerStateBytes += local * TrainingOptions.optimizerStateBytes / (options.zeroStage >= 1 ? dataParallel : 1)
             cost.optimizerSeconds += kernels.memorySeconds(bytes: local * TrainingOptions.optimizerStepBytes / (options.zeroStage >= 1 ? dataParallel : 1))
+            // Every microbatch adds its weight gradient into the fp32 gradient buffer (Megatron's main_grad).
+            let accumulation = local * TrainingOptions.gradientAccumulationBytes / (kernels.memoryBandwidth * kernels.memoryEfficiency)
+            cost.backwardComputeSeconds += accumulation
+            cost.computeSeconds[.memoryBound, default: 0] += accumulation
             for use in uses {
                 let space = graph.operations[use.operation].indexSpace
                 let strategy = stage.strategy(of: use.operation)

@@ -34,10 +34,15 @@ public struct TrainingOptions: Sendable, Equatable {
     public static let gradientBytes = 4.0
     /// Bytes per parameter of Adam's state: fp32 master weights, first and second moments.
     public static let optimizerStateBytes = 12.0
-    /// Bytes a fused Adam step moves per parameter: reads master weight, gradient and both moments (16),
-    /// writes master weight and moments (12) and the 16-bit weight (2), plus the gradient-norm read and the
-    /// gradient reset (8).
-    public static let optimizerStepBytes = 38.0
+    /// Bytes Megatron's mixed-precision optimizer step moves per parameter, kernel by kernel: the
+    /// gradient-norm read for clipping (4), the fused Adam step reading master weight, gradient and both
+    /// moments and writing weight and moments (28), the copy of the fp32 master weight to the 16-bit weight
+    /// (4 + 2) and the gradient buffer's reset (4) (Docs/cost-model.md, "Optimizer step").
+    public static let optimizerStepBytes = 42.0
+    /// Bytes per parameter each microbatch's backward pass moves to add its weight gradient into the fp32
+    /// gradient buffer: read and write the fp32 sum (Megatron's `main_grad`, accumulated in the weight-gradient
+    /// GEMM's epilogue with gradient-accumulation fusion, or by a hook after it without).
+    public static let gradientAccumulationBytes = 8.0
     /// Memory a training process holds besides tensors: CUDA context, cuBLAS and NCCL workspaces and
     /// allocator fragmentation (Docs/cost-model.md).
     public static let frameworkOverheadBytes = 3.0e9

@@ -43,9 +43,8 @@ public struct PlanEvaluator: Sendable {
             entry.activationBytes = activationsPerMicrobatch * entry.microbatchesInFlight + working
             entry.peakMemoryBytes = entry.weightBytes + entry.gradientBytes + entry.optimizerStateBytes
                 + entry.activationBytes + TrainingOptions.frameworkOverheadBytes
-            entry.exposedGradientSynchronizationSeconds = plan.options.overlapGradientReduction
-                ? max(synchronization - entry.backwardSeconds, PlanEvaluator.unhiddenGradientShare * synchronization)
-                : synchronization
+            entry.exposedGradientSynchronizationSeconds = exposedSynchronization(
+                synchronization, options: plan.options, forwardSeconds: entry.forwardSeconds, backwardSeconds: entry.backwardSeconds)
             ranks.append(entry)
         }
         let perMicrobatch = ranks.map { $0.forwardSeconds + $0.backwardSeconds + $0.pointToPointSeconds }
@@ -90,6 +89,22 @@ public struct PlanEvaluator: Sendable {
 
     /// With overlap on, the last gradient bucket still waits for the end of the backward pass.
     static let unhiddenGradientShare = 0.1
+
+    /// The part of an iteration's gradient synchronisation (`seconds`, priced as all-reduces) left exposed.
+    /// Megatron reduces gradients only during the last microbatch's backward pass, so with
+    /// `--overlap-grad-reduce` that pass (`backwardSeconds`) is all that hides it. With the distributed
+    /// optimizer (ZeRO-1 and up) the all-reduce is a reduce-scatter of the gradients (half the ring) hidden
+    /// behind that backward pass and an all-gather of the updated weights (the other half) hidden behind the
+    /// next iteration's first forward pass (`--overlap-param-gather`). The first bucket of each still waits.
+    func exposedSynchronization(_ seconds: Double, options: TrainingOptions, forwardSeconds: Double,
+                                backwardSeconds: Double) -> Double {
+        guard options.overlapGradientReduction else { return seconds }
+        func exposed(_ part: Double, behind compute: Double) -> Double {
+            max(part - compute, Self.unhiddenGradientShare * part)
+        }
+        guard options.zeroStage >= 1 else { return exposed(seconds, behind: backwardSeconds) }
+        return exposed(seconds / 2, behind: backwardSeconds) + exposed(seconds / 2, behind: forwardSeconds)
+    }
 
     /// Per-microbatch seconds each chunk spends sending its outputs forward and receiving their gradients
     /// back. A tensor replicated over r devices of the sending mesh is sent in r parts and gathered on the
