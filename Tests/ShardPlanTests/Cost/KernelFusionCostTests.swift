@@ -1,0 +1,68 @@
+import Testing
+@testable import ShardPlan
+
+/// Kernels whose cost depends on what a training stack fuses or launches: Megatron's scale-mask-softmax
+/// kernel, its unfused cross-entropy, and the gradient synchronisation left exposed by overlap.
+@Suite("Fused and unfused kernels")
+struct KernelFusionCostTests {
+    let kernels = KernelModel(peakFLOPs: [.bf16: 100e12], memoryBandwidth: 1e12, multiprocessors: 100,
+                              bestMatmulEfficiency: 1, memoryEfficiency: 0.5, launchSeconds: 10e-6)
+
+    func cost(of name: String, in graph: Graph) throws -> OperatorCost {
+        let index = try #require(graph.operations.firstIndex { $0.name == name })
+        let model = OperatorCostModel(graph: graph, kernels: kernels, meshShape: [1], microbatches: 1)
+        return model.cost(index, OpStrategy(indexOfAxis: [nil]))
+    }
+
+    @Test("scaled scores feed the softmax in registers: the scale reads 262144 bytes, the softmax only writes")
+    func softmaxAbsorbsScale() throws {
+        var builder = GraphBuilder(name: "scores")
+        let scores = try builder.input("scores", [8, 128, 128], .bf16)
+        let scaled = try builder.add("scaled", .scale(factor: 0.125), [scores])
+        let probabilities = try builder.add("probs", .softmax(axis: -1), [scaled])
+        builder.output(probabilities)
+        let graph = try builder.build()
+        #expect(KernelFusion(graph)[scaled])
+        // 8 x 128 x 128 bf16 = 262144 bytes at 1e12 x 0.5 B/s = 0.524288 us; the scale is part of the
+        // softmax's kernel (no launch of its own), the softmax pays one launch.
+        #expect(try cost(of: "scaled", in: graph).forwardSeconds == 262_144 / 0.5e12)
+        #expect(try cost(of: "probs", in: graph).forwardSeconds == 10e-6 + 262_144 / 0.5e12)
+    }
+
+    @Test("cross-entropy over 4 x 1000 bf16 logits: six forward kernels of 6, 4, 8, 8, 4, 8 bytes an element, two backward of 8 and 6")
+    func crossEntropyKernels() throws {
+        var builder = GraphBuilder(name: "head")
+        let x = try builder.input("x", [4, 16], .bf16)
+        let w = try builder.parameter("w", [16, 1000])
+        let logits = try builder.einsum("logits", "bd,dc->bc", x, w)
+        let labels = try builder.input("labels", [4], .i32)
+        let loss = try builder.add("loss", .crossEntropy, [logits, labels])
+        builder.output(loss)
+        let cost = try cost(of: "loss", in: try builder.build())
+        let pass = { (bytes: Double) in 10e-6 + bytes * 4000 / 0.5e12 }
+        let forward = [6.0, 4, 8, 8, 4, 8].map(pass).reduce(0, +)
+        let backward = pass(8) + pass(6)
+        #expect(abs(cost.forwardSeconds - forward) <= 1e-15)
+        #expect(abs(cost.backwardSeconds - backward) <= 1e-15)
+        #expect(cost.category == .memoryBound)
+    }
+
+    @Test("overlap: 1 s of synchronisation hides 0.3 s behind the last backward, or with the distributed optimizer half behind each of 0.3 s backward and 0.2 s forward",
+          arguments: [
+            (TrainingOptions(), 1.0),
+            (TrainingOptions(overlapGradientReduction: true), 0.7),
+            (TrainingOptions(zeroStage: 1, overlapGradientReduction: true), 0.2 + 0.3),
+          ])
+    func exposedSynchronization(options: TrainingOptions, exposed: Double) {
+        let evaluator = PlanEvaluator(kernels: kernels)
+        let seconds = evaluator.exposedSynchronization(1, options: options, forwardSeconds: 0.2, backwardSeconds: 0.3)
+        #expect(abs(seconds - exposed) <= 1e-12)
+    }
+
+    @Test("the first bucket of each half always waits: 10% of it stays exposed however long the passes")
+    func firstBucketWaits() {
+        let evaluator = PlanEvaluator(kernels: kernels)
+        let options = TrainingOptions(zeroStage: 1, overlapGradientReduction: true)
+        #expect(abs(evaluator.exposedSynchronization(1, options: options, forwardSeconds: 5, backwardSeconds: 5) - 0.1) <= 1e-12)
+    }
+}
