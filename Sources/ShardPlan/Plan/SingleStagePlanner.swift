@@ -61,14 +61,30 @@ public struct SingleStagePlanner: Sendable {
                     let plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: [result.layout],
                                             pipelineRanks: 1, virtualStages: 1, schedule: .oneForwardOneBackward,
                                             microbatches: count, options: options)
-                    let prediction = evaluator.evaluate(plan)
+                    var prediction = evaluator.evaluate(plan)
+                    var chosen = plan
+                    // Megatron's layout on the same mesh (with and without sequence parallelism) is in the
+                    // search space; pricing it exactly guards against the ILP's approximations.
+                    if shape.count == 2 {
+                        let roles = TensorRoles(graph)
+                        for sequenceParallel in [false, true] {
+                            let strategies = MegatronLayout(sequenceParallel: sequenceParallel).strategies(for: graph, meshShape: shape, roles: roles)
+                            var expert = plan
+                            expert.stages = [StageLayout(operations: 0..<graph.operations.count, mesh: mesh, strategies: strategies)]
+                            let expertPrediction = evaluator.evaluate(expert)
+                            if expertPrediction.fitsInMemory && (!prediction.fitsInMemory || expertPrediction.iterationSeconds < prediction.iterationSeconds) {
+                                chosen = expert
+                                prediction = expertPrediction
+                            }
+                        }
+                    }
                     attempt.result = result
                     attempt.iterationSeconds = prediction.iterationSeconds
                     attempt.peakMemoryBytes = prediction.peakMemoryBytesPerDevice
                     attempts.append(attempt)
                     if prediction.fitsInMemory {
                         if best == nil || prediction.iterationSeconds < best!.prediction.iterationSeconds {
-                            best = (plan, prediction)
+                            best = (chosen, prediction)
                         }
                         break
                     }

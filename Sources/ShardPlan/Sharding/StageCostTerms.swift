@@ -177,6 +177,8 @@ struct StageCostTerms {
             let value = from.result
             let produced = producer.resultSpec(in: from.indexSpace)
             var perMicrobatch = seconds(reshard(value, from: produced, to: wanted))
+            // Full recomputation reruns the forward pass, layout changes included.
+            if model.options.recompute == .full { perMicrobatch *= 2 }
             if model.gradients[value] { perMicrobatch += seconds(reshard(value, from: gradient, to: produced.reduced)) }
             return perMicrobatch * overlapShare * microbatches
         case .parameter:

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ShardPlan
 
@@ -87,5 +88,26 @@ struct IntraOperatorKnownAnswerTests {
         let graph = try builder.build()
         let layout = try search(graph, shape: [1, 4])
         #expect(indexName(graph, layout, op: "attention", axis: 1) == "heads")
+    }
+}
+
+@Suite("Single-stage planner against published configurations")
+struct SingleStagePlanQualityTests {
+    @Test("on 8 A100s the searched plan for GPT-22B is no slower than Korthikanti et al.'s tp=8 configuration")
+    func korthikanti22B() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let data = try Data(contentsOf: root.appendingPathComponent("Docs/calibration/published-runs.json"))
+        let document = try JSONValue.parseDocument(Array(data), document: "published-runs.json")
+        let runs = try PublishedRun.rows(in: document).runs.filter { $0.id.hasPrefix("korthikanti22-22B") }
+        #expect(runs.count == 2)
+        for run in runs {
+            let replay = try CalibrationRun.replay(run)
+            let published = try CalibrationRun(run).predictedSeconds
+            let found = try SingleStagePlanner(graph: replay.graph, cluster: replay.cluster, clusterName: replay.clusterName,
+                                               options: replay.configuration.options).plan()
+            #expect(found.prediction.iterationSeconds <= published * (1 + 1e-9), "\(run.id): searched \(found.prediction.iterationSeconds) s vs published \(published) s")
+            #expect(found.prediction.fitsInMemory)
+        }
     }
 }
