@@ -31,6 +31,8 @@ public final class CachedStageCostOracle<Base: StageCostOracle>: StageCostOracle
         self.structureKeys = structureKeys
     }
 
+    public var deviceMemoryBytes: Double? { base.deviceMemoryBytes }
+
     public func stageCost(layers: Range<Int>, submesh: SubmeshShape, inFlightMicrobatches: Int) -> StageCandidate<Payload>? {
         let question = Question(signature: Array(structureKeys[layers]), submesh: submesh,
                                 inFlightMicrobatches: inFlightMicrobatches)

@@ -9,16 +9,28 @@ public struct StageCandidate<Payload: Sendable>: Sendable {
     public var iterationSeconds: Double
     /// Peak bytes per device with the in-flight microbatches the oracle was asked about.
     public var peakMemoryBytes: Double
+    /// Bytes per device the peak grows by for each further microbatch in flight: the activations one
+    /// microbatch keeps for the backward pass.
+    public var activationBytesPerMicrobatch: Double
     public var payload: Payload
 
-    public init(microbatchSeconds: Double, iterationSeconds: Double, peakMemoryBytes: Double, payload: Payload) {
+    public init(microbatchSeconds: Double, iterationSeconds: Double, peakMemoryBytes: Double,
+                activationBytesPerMicrobatch: Double, payload: Payload) {
         precondition(microbatchSeconds >= 0 && microbatchSeconds.isFinite, "a stage takes a finite time, not \(microbatchSeconds) s")
         precondition(iterationSeconds >= 0 && iterationSeconds.isFinite, "a stage's per-iteration work takes a finite time")
         self.microbatchSeconds = microbatchSeconds
         self.iterationSeconds = iterationSeconds
         self.peakMemoryBytes = peakMemoryBytes
+        self.activationBytesPerMicrobatch = activationBytesPerMicrobatch
         self.payload = payload
     }
 }
 
 extension StageCandidate: Equatable where Payload: Equatable {}
+
+extension StageCandidate {
+    /// Peak bytes per device when `more` further microbatches are in flight than the oracle was asked about.
+    public func peakMemoryBytes(withMore more: Int) -> Double {
+        peakMemoryBytes + activationBytesPerMicrobatch * Double(more)
+    }
+}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The search itself: the outer enumeration of the slowest stage's latency and the inner DP.
 extension StageDynamicProgram {
     /// What a search did, for `--timings` and the docs.
@@ -13,15 +15,16 @@ extension StageDynamicProgram {
         search(table).partition
     }
 
-    /// The best partition, or nil, and what the search did to find it.
-    public func search<Payload>(_ table: StageCandidateTable<Payload>)
+    /// The best partition, or nil, and what the search did to find it; the inner DP runs on up to
+    /// `concurrency` threads (default: the active processors).
+    public func search<Payload>(_ table: StageCandidateTable<Payload>, concurrency: Int? = nil)
         -> (partition: PipelinePartition<Payload>?, statistics: Statistics) {
         precondition(table.program.layerCount == layerCount && table.program.submeshes == submeshes
                      && table.program.levelCount == levelCount && table.program.microbatches == microbatches,
                      "the table was built for another program")
         let bounds = table.distinctLatencies
         var statistics = Statistics(distinctLatencies: bounds.count)
-        var inner = InnerProgram(program: self, latencies: table.latencies)
+        let inner = InnerProgram(program: self, latencies: table.latencies, workers: concurrency ?? ProcessInfo.processInfo.activeProcessorCount)
         let weight = Double(microbatches - 1)
         var best: (objective: Double, stages: [Choice])?
         // Intervals of `bounds` indices still to search, with a lower bound on the latency sum there.
@@ -91,69 +94,61 @@ extension StageDynamicProgram {
     /// The least latency sum under a bound on every stage's latency. `best[s][k][d]` is the least sum of
     /// the latencies of `s` stages covering layers `k ..< L` on exactly `d` devices (+infinity when none), the
     /// first of them holding the microbatches of the stage s-th from the end.
-    struct InnerProgram {
+    final class InnerProgram {
         let program: StageDynamicProgram
         let latencies: [Double]
         let sizes: [Int]
         let rowLength: Int
-        var best: [Double]
-        /// The finite entries of each row lie in `low ... high` (empty when low > high).
-        var low: [Int]
-        var high: [Int]
+        let rowCount: Int
+        /// Rows of `rowLength` entries, one per (stages, first layer).
+        let best: UnsafeMutablePointer<Double>
+        /// The finite entries of each row lie in `low[row] ... high[row]` (empty when low > high).
+        let low: UnsafeMutablePointer<Int>
+        let high: UnsafeMutablePointer<Int>
+        let workers: Int
 
-        init(program: StageDynamicProgram, latencies: [Double]) {
+        init(program: StageDynamicProgram, latencies: [Double], workers: Int) {
             self.program = program
             self.latencies = latencies
+            self.workers = workers
             sizes = program.submeshes.map(\.deviceCount)
             rowLength = program.deviceCount + 1
-            let rows = (program.maximumStageCount + 1) * (program.layerCount + 1)
-            best = Array(repeating: .infinity, count: rows * rowLength)
-            low = Array(repeating: 1, count: rows)
-            high = Array(repeating: 0, count: rows)
+            rowCount = (program.maximumStageCount + 1) * (program.layerCount + 1)
+            best = .allocate(capacity: rowCount * rowLength)
+            low = .allocate(capacity: rowCount)
+            high = .allocate(capacity: rowCount)
+        }
+
+        deinit {
+            best.deallocate()
+            low.deallocate()
+            high.deallocate()
         }
 
         func row(stages: Int, first: Int) -> Int { stages * (program.layerCount + 1) + first }
 
         /// The least sum and its stages in pipeline order, or nil when no partition has every stage within
         /// `maximumLatency`.
-        mutating func solve(maximumLatency: Double) -> (sum: Double, stages: [Choice])? {
-            let layers = program.layerCount, devices = program.deviceCount, shapes = sizes.count
-            let levels = program.levelCount, rowLength = rowLength
-            best.withUnsafeMutableBufferPointer { best in
-                for index in best.indices { best[index] = .infinity }
-            }
-            for index in low.indices { (low[index], high[index]) = (1, 0) }
-            best[row(stages: 0, first: layers) * rowLength] = 0
-            (low[row(stages: 0, first: layers)], high[row(stages: 0, first: layers)]) = (0, 0)
+        func solve(maximumLatency: Double) -> (sum: Double, stages: [Choice])? {
+            let layers = program.layerCount, devices = program.deviceCount
+            best.update(repeating: .infinity, count: rowCount * rowLength)
+            low.update(repeating: 1, count: rowCount)
+            high.update(repeating: 0, count: rowCount)
+            let end = row(stages: 0, first: layers)
+            best[end * rowLength] = 0
+            (low[end], high[end]) = (0, 0)
             for stages in 1 ... program.maximumStageCount {
-                let level = program.level(stagesFromEnd: stages)
-                for first in 0 ... layers - stages {
-                    let target = row(stages: stages, first: first)
-                    var rowLow = Int.max, rowHigh = -1
-                    for last in first ... layers - stages {
-                        let source = row(stages: stages - 1, first: last + 1)
-                        let (sourceLow, sourceHigh) = (low[source], high[source])
-                        guard sourceLow <= sourceHigh else { continue }
-                        let cells = program.index(range: program.rangeIndex(first, last), shape: 0, level: level)
-                        for shape in 0 ..< shapes {
-                            let latency = latencies[cells + shape * levels]
-                            guard latency <= maximumLatency else { continue }
-                            let size = sizes[shape]
-                            let start = sourceLow + size, end = min(sourceHigh + size, devices)
-                            guard start <= end else { continue }
-                            best.withUnsafeMutableBufferPointer { best in
-                                let into = best.baseAddress! + target * rowLength
-                                let from = best.baseAddress! + source * rowLength - size
-                                for d in start ... end {
-                                    let candidate = latency + from[d]
-                                    into[d] = candidate < into[d] ? candidate : into[d]
-                                }
-                            }
-                            rowLow = min(rowLow, start)
-                            rowHigh = max(rowHigh, end)
+                let firsts = layers - stages + 1
+                if workers == 1 || firsts < 2 {
+                    for first in 0 ..< firsts { fill(stages: stages, first: first, maximumLatency: maximumLatency) }
+                } else {
+                    // Rows of one stage count read only rows of the count before: independent.
+                    nonisolated(unsafe) let inner = self
+                    DispatchQueue.concurrentPerform(iterations: min(workers, firsts)) { worker in
+                        for first in stride(from: worker, to: firsts, by: min(inner.workers, firsts)) {
+                            inner.fill(stages: stages, first: first, maximumLatency: maximumLatency)
                         }
                     }
-                    (low[target], high[target]) = (rowLow, rowHigh)
                 }
             }
             var top: (sum: Double, stages: Int, devices: Int)?
@@ -168,6 +163,55 @@ extension StageDynamicProgram {
             return (top.sum, choices(stages: top.stages, devices: top.devices, maximumLatency: maximumLatency))
         }
 
+        /// Row (stages, first): every first stage `first ... last` on every shape within the bound, followed
+        /// by the best `stages - 1` stages from `last + 1`.
+        private func fill(stages: Int, first: Int, maximumLatency: Double) {
+            let layers = program.layerCount, devices = program.deviceCount
+            let level = program.level(stagesFromEnd: stages)
+            let target = row(stages: stages, first: first)
+            var rowLow = Int.max, rowHigh = -1
+            latencies.withUnsafeBufferPointer { latencies in
+                for last in first ... layers - stages {
+                    let source = row(stages: stages - 1, first: last + 1)
+                    let (sourceLow, sourceHigh) = (low[source], high[source])
+                    guard sourceLow <= sourceHigh else { continue }
+                    let cells = program.index(range: program.rangeIndex(first, last), shape: 0, level: level)
+                    for shape in sizes.indices {
+                        let latency = latencies[cells + shape]
+                        guard latency <= maximumLatency else { continue }
+                        let size = sizes[shape]
+                        let start = sourceLow + size, end = min(sourceHigh + size, devices)
+                        guard start <= end else { continue }
+                        Self.relax(best + target * rowLength + start, from: best + source * rowLength + start - size,
+                                   count: end - start + 1, adding: latency)
+                        rowLow = min(rowLow, start)
+                        rowHigh = max(rowHigh, end)
+                    }
+                }
+            }
+            (low[target], high[target]) = (rowLow, rowHigh)
+        }
+
+        /// `into[j] = min(into[j], from[j] + latency)` for `count` entries, eight at a time.
+        @inline(__always)
+        private static func relax(_ into: UnsafeMutablePointer<Double>, from: UnsafePointer<Double>, count: Int,
+                                  adding latency: Double) {
+            let add = SIMD8<Double>(repeating: latency)
+            var index = 0
+            while index &+ 8 <= count {
+                let offered = UnsafeRawPointer(from + index).loadUnaligned(as: SIMD8<Double>.self) + add
+                let held = UnsafeRawPointer(into + index).loadUnaligned(as: SIMD8<Double>.self)
+                UnsafeMutableRawPointer(into + index).storeBytes(of: held.replacing(with: offered, where: offered .< held),
+                                                                 as: SIMD8<Double>.self)
+                index &+= 8
+            }
+            while index < count {
+                let offered = from[index] + latency
+                if offered < into[index] { into[index] = offered }
+                index &+= 1
+            }
+        }
+
         /// Walks back from a state to the stages that reach its value, the first match in the DP's order.
         private func choices(stages: Int, devices: Int, maximumLatency: Double) -> [Choice] {
             var result: [Choice] = []
@@ -179,7 +223,7 @@ extension StageDynamicProgram {
                     let source = row(stages: stages - 1, first: last + 1)
                     let cells = program.index(range: program.rangeIndex(first, last), shape: 0, level: level)
                     for shape in sizes.indices where sizes[shape] <= devices {
-                        let latency = latencies[cells + shape * program.levelCount]
+                        let latency = latencies[cells + shape]
                         guard latency <= maximumLatency else { continue }
                         if latency + best[source * rowLength + devices - sizes[shape]] == value {
                             result.append(Choice(first: first, last: last, shape: shape, level: level))

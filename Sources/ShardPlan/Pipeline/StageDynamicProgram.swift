@@ -76,7 +76,14 @@ public struct StageDynamicProgram: Sendable {
 
     func rangeIndex(_ first: Int, _ last: Int) -> Int { rangeStarts[first] + last - first }
 
-    func index(range: Int, shape: Int, level: Int) -> Int { (range * submeshes.count + shape) * levelCount + level }
+    /// The last layer of range `range`.
+    func rangeLast(_ range: Int) -> Int {
+        let first = rangeStarts.lastIndex { $0 <= range }!
+        return first + range - rangeStarts[first]
+    }
+
+    /// Cells of one range and level are adjacent, shape by shape, as the inner DP reads them.
+    func index(range: Int, shape: Int, level: Int) -> Int { (range * levelCount + level) * submeshes.count + shape }
 
     /// The level of the stage `stagesFromEnd`-th from the end (1: the last stage).
     func level(stagesFromEnd: Int) -> Int {
