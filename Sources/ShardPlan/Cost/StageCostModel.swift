@@ -43,6 +43,7 @@ public struct StageCostModel: Sendable {
                 let seconds = mesh.seconds(for: collective) * overlapShare * scale
                 cost.communicationSeconds[collective.kind, default: 0] += seconds
                 cost.communicationBytes[collective.kind, default: 0] += collective.bytes * scale
+                cost.communicationBytesByAxes[collective.axes.sorted(), default: [:]][collective.kind, default: 0] += collective.bytes * scale
                 if forward { cost.forwardCommunicationSeconds += seconds } else { cost.backwardCommunicationSeconds += seconds }
             }
         }
@@ -119,10 +120,12 @@ public struct StageCostModel: Sendable {
             let dataParallelAxes = stage.strategy(of: first.operation).gradientSpec(first.operand, in: firstSpace).partialAxes
             let dataParallel = Double(dataParallelAxes.reduce(1) { $0 * mesh.shape[$1] })
             let local = elements / Double(stored.totalSplitFactor(meshShape: mesh.shape))
-            cost.weightBytes += local * TrainingOptions.weightBytes / (options.zeroStage >= 3 ? dataParallel : 1)
-            cost.gradientBytes += local * TrainingOptions.gradientBytes / (options.zeroStage >= 2 ? dataParallel : 1)
-            cost.optimizerStateBytes += local * TrainingOptions.optimizerStateBytes / (options.zeroStage >= 1 ? dataParallel : 1)
-            cost.optimizerSeconds += kernels.memorySeconds(bytes: local * TrainingOptions.optimizerStepBytes / (options.zeroStage >= 1 ? dataParallel : 1))
+            let zeroStage = max(options.zeroStage, stage.strategy(of: first.operation).zeroStage)
+            let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage)
+            cost.weightBytes += state.weightBytes
+            cost.gradientBytes += state.gradientBytes
+            cost.optimizerStateBytes += state.optimizerStateBytes
+            cost.optimizerSeconds += kernels.memorySeconds(bytes: state.optimizerStepBytes)
             // Every microbatch adds its weight gradient into the fp32 gradient buffer (Megatron's main_grad).
             let accumulation = local * TrainingOptions.gradientAccumulationBytes / (kernels.memoryBandwidth * kernels.memoryEfficiency)
             cost.backwardComputeSeconds += accumulation
@@ -141,7 +144,7 @@ public struct StageCostModel: Sendable {
                     bucketed[BucketKey(kind: collective.kind, axes: collective.axes.sorted()), default: 0] += collective.bytes
                 }
             }
-            if options.zeroStage >= 3 && dataParallel > 1 {
+            if zeroStage >= 3 && dataParallel > 1 {
                 // Weights are gathered before each use in the forward and again in the backward pass.
                 let gather = Collective(.allGather, axes: dataParallelAxes, bytes: local * Double(type.dtype.byteSize))
                 perMicrobatch.append(([gather], true))
@@ -151,6 +154,7 @@ public struct StageCostModel: Sendable {
         for (key, bytes) in bucketed.sorted(by: { "\($0.key.kind.rawValue)\($0.key.axes)" < "\($1.key.kind.rawValue)\($1.key.axes)" }) {
             cost.gradientSynchronizationSeconds += mesh.seconds(for: Collective(key.kind, axes: key.axes, bytes: bytes))
             cost.gradientSynchronizationBytes[key.kind, default: 0] += bytes
+            cost.gradientSynchronizationBytesByAxes[key.axes, default: [:]][key.kind, default: 0] += bytes
         }
         return perMicrobatch
     }

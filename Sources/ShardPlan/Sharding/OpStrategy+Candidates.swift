@@ -3,8 +3,12 @@ extension OpStrategy {
     /// splittable index or none (two axes may split the same index, major axis first), and every split
     /// divides the dimensions it cuts. With `microbatches`, the batch index `batchIndex` is first divided
     /// by the microbatch count. The replicated strategy comes first; the order is deterministic.
+    ///
+    /// `storedParameters` lists the operand positions of parameters this op reads first (and so stores);
+    /// strategies that reduce their gradients come in ZeRO variants.
     public static func candidates(for operation: Operation, operandShapes: [[Int]], resultShape: [Int],
-                                  meshShape: [Int], batchIndex: Int?, microbatches: Int) -> [OpStrategy] {
+                                  meshShape: [Int], batchIndex: Int?, microbatches: Int,
+                                  storedParameters: [Int] = []) -> [OpStrategy] {
         let space = operation.indexSpace
         let splittable = space.indices.indices.filter { space.indices[$0].role != .unsplittable && space.indices[$0].size > 1 }
         var assignments: [[Int?]] = [[]]
@@ -12,12 +16,23 @@ extension OpStrategy {
             let options: [Int?] = meshShape[axis] > 1 ? [nil] + splittable.map { Optional($0) } : [nil]
             assignments = assignments.flatMap { prefix in options.map { prefix + [$0] } }
         }
-        return assignments.map(OpStrategy.init(indexOfAxis:)).filter { strategy in
+        let valid = assignments.map { OpStrategy(indexOfAxis: $0) }.filter { strategy in
             guard strategy.isValid(for: operation, operandShapes: operandShapes, resultShape: resultShape, meshShape: meshShape)
             else { return false }
             guard let batchIndex, microbatches > 1 else { return true }
             let perMicrobatch = space.indices[batchIndex].size / microbatches
             return perMicrobatch % strategy.splitFactor(of: batchIndex, meshShape: meshShape) == 0
+        }
+        guard !storedParameters.isEmpty else { return valid }
+        // Where a stored parameter's gradient is reduced over some axis, ZeRO can shard its state there:
+        // optimizer state only (ZeRO-1, same traffic as an all-reduce) or everything (ZeRO-3, gathers weights
+        // before each use).
+        return valid.flatMap { strategy -> [OpStrategy] in
+            let reduced = storedParameters.contains { operand in
+                strategy.gradientSpec(operand, in: space).partialAxes.contains { meshShape[$0] > 1 }
+            }
+            guard reduced else { return [strategy] }
+            return [0, 1, 3].map { OpStrategy(indexOfAxis: strategy.indexOfAxis, zeroStage: $0) }
         }
     }
 }

@@ -8,8 +8,15 @@
 public struct OpStrategy: Hashable, Sendable {
     /// For each mesh axis, the index it splits, or nil when the work is replicated along that axis.
     public var indexOfAxis: [Int?]
+    /// The ZeRO stage of the parameters this op stores (those it reads first): 1 shards their optimizer state,
+    /// 2 also their gradients, 3 also their weights over the axes along which their gradients are reduced.
+    /// The plan-wide `TrainingOptions.zeroStage` is a floor.
+    public var zeroStage: Int
 
-    public init(indexOfAxis: [Int?]) { self.indexOfAxis = indexOfAxis }
+    public init(indexOfAxis: [Int?], zeroStage: Int = 0) {
+        self.indexOfAxis = indexOfAxis
+        self.zeroStage = zeroStage
+    }
 
     /// The strategy that replicates the op on every device of a mesh with `axisCount` axes.
     public static func replicated(axisCount: Int) -> OpStrategy {

@@ -48,7 +48,10 @@ struct StageCostTerms {
         let operation = graph.operations[op]
         return OpStrategy.candidates(for: operation, operandShapes: operation.inputs.map { graph[$0].type.shape },
                                      resultShape: graph[operation.result].type.shape, meshShape: mesh.shape,
-                                     batchIndex: model.roles.batchIndex[op], microbatches: model.microbatches)
+                                     batchIndex: model.roles.batchIndex[op], microbatches: model.microbatches,
+                                     storedParameters: operation.inputs.indices.filter { operand in
+                                         firstReader[operation.inputs[operand]].map { $0.operation == op && $0.operand == operand } ?? false
+                                     })
     }
 
     func seconds(_ collectives: [Collective]) -> Double {
@@ -122,13 +125,13 @@ struct StageCostTerms {
         let dataParallelAxes = strategy.gradientSpec(operand, in: space).partialAxes
         let dataParallel = Double(mesh.size(ofAxes: dataParallelAxes))
         let local = Double(type.elementCount) / Double(stored.totalSplitFactor(meshShape: mesh.shape))
-        let memory = local * (TrainingOptions.weightBytes / (options.zeroStage >= 3 ? dataParallel : 1)
-            + TrainingOptions.gradientBytes / (options.zeroStage >= 2 ? dataParallel : 1)
-            + TrainingOptions.optimizerStateBytes / (options.zeroStage >= 1 ? dataParallel : 1))
-        var seconds = model.kernels.memorySeconds(bytes: local * TrainingOptions.optimizerStepBytes / (options.zeroStage >= 1 ? dataParallel : 1))
+        let zeroStage = max(options.zeroStage, strategy.zeroStage)
+        let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage)
+        let memory = state.totalBytes
+        var seconds = model.kernels.memorySeconds(bytes: state.optimizerStepBytes)
         seconds += self.seconds(reshard(parameter, from: strategy.gradientSpec(operand, in: space), to: stored))
         var perMicrobatch = 0.0
-        if options.zeroStage >= 3 && dataParallel > 1 {
+        if zeroStage >= 3 && dataParallel > 1 {
             let gather = Collective(.allGather, axes: dataParallelAxes, bytes: local * Double(type.dtype.byteSize))
             perMicrobatch = 2 * self.seconds([gather]) * overlapShare
         }

@@ -73,6 +73,27 @@ struct IntraOperatorKnownAnswerTests {
         #expect(model.cost(of: unconstrained).modelStateBytes >= model.cost(of: constrained).modelStateBytes)
     }
 
+    @Test("when weights cannot be split, a tight memory budget makes the search pick ZeRO")
+    func memoryPicksZeRO() throws {
+        var builder = GraphBuilder(name: "indivisible-weights")
+        // 4095 = 3^2 x 5 x 7 x 13: no mesh axis of 8 divides a weight dimension.
+        var current = try builder.input("x", [64, 4095], .bf16)
+        for layer in 0..<2 {
+            let weight = try builder.parameter("w\(layer)", [4095, 4095])
+            current = try builder.einsum("h\(layer)", "bd,df->bf", current, weight)
+        }
+        builder.output(try builder.add("loss", .reduce(.mean, axes: [0, 1], keepDimensions: false), [current]))
+        let graph = try builder.build()
+        // Replicated, two weights need 2 x 16.8 M x 18 bytes = 604 MB; ZeRO-1 over 8 devices 2 x 16.8 M x 7.5 = 252 MB.
+        let layout = try search(graph, shape: [8, 1], budget: 400e6)
+        for name in ["h0", "h1"] {
+            let op = graph.operations.firstIndex { $0.name == name }!
+            #expect(layout.strategy(of: op).zeroStage >= 1, "op \(name) shards its weight's training state")
+        }
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: TrainingOptions(), microbatches: 1)
+        #expect(model.cost(of: layout).modelStateBytes <= 400e6)
+    }
+
     @Test("attention splits heads")
     func attentionSplitsHeads() throws {
         var builder = GraphBuilder(name: "attention-block")
