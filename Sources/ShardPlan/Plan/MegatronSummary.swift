@@ -27,6 +27,8 @@ public enum MegatronSummary {
             else if Double(weightSplits) >= agreement * total { tensor *= size }
             else { parts.append("\(stage.mesh.axisNames[axis])=\(size) mixed") }
         }
+        let zero = stage.operations.map { stage.strategy(of: $0).zeroStage }.max() ?? 0
+        if zero > 0 { parts.append("zero=\(zero) on some parameters") }
         return (["tp=\(tensor)", "dp=\(data)"] + parts).joined(separator: " ")
     }
 }

@@ -64,11 +64,14 @@ extension TrainingPlan {
         let rank = prediction.ranks[self.rank(ofStage: index)]
         let cost = prediction.stageCosts[index]
         var shardings = JSONObject()
+        var zeroStages = JSONObject()
         for operationIndex in stage.operations {
             let operation = graph.operations[operationIndex]
             let strategy = stage.strategy(of: operationIndex)
             for (operand, input) in operation.inputs.enumerated() where graph[input].isParameter && shardings[graph[input].name] == nil {
                 shardings[graph[input].name] = strategy.operandSpec(operand, in: operation.indexSpace).json(axisNames: stage.mesh.axisNames)
+                let zero = max(options.zeroStage, strategy.zeroStage)
+                if zero > 0 { zeroStages[graph[input].name] = .int(zero) }
             }
             shardings[operation.name] = strategy.resultSpec(in: operation.indexSpace).json(axisNames: stage.mesh.axisNames)
         }
@@ -84,6 +87,7 @@ extension TrainingPlan {
             ("memory_bytes_per_device", .number(rank.peakMemoryBytes.rounded())),
             ("shardings", .object(shardings)),
             ("communication_by_axis", communicationByAxis(cost, mesh: stage.mesh)),
+            ("zero_stages", .object(zeroStages)),
         ]))
     }
 }
