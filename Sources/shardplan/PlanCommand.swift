@@ -26,7 +26,7 @@ struct PlanCommand: ParsableCommand {
     var microbatches: String = "auto"
 
     @Option(help: "Activation recomputation: none, selective or full.")
-    var recompute: String = "none"
+    var recompute: RecomputeMode = .none
 
     @Option(help: "ZeRO stage 0-3 over the data-parallel devices.")
     var zero: Int = 0
@@ -49,9 +49,6 @@ struct PlanCommand: ParsableCommand {
             guard stages == 1 else {
                 throw InputError(.invalidValue, at: JSONPath([.key("--stages")]),
                                  "only --stages 1 is searched so far; use `shardplan score` for pipelined Megatron layouts")
-            }
-            guard let recompute = RecomputeMode(rawValue: recompute) else {
-                throw InputError(.invalidValue, at: JSONPath([.key("--recompute")]), "unknown recomputation \"\(recompute)\"; use none, selective or full")
             }
             guard (0...3).contains(zero) else {
                 throw InputError(.invalidValue, at: JSONPath([.key("--zero")]), "the ZeRO stage must be 0, 1, 2 or 3, found \(zero)")

@@ -34,13 +34,13 @@ struct ScoreCommand: ParsableCommand {
     var virtualStages: Int = 1
 
     @Option(help: "Pipeline schedule: gpipe, 1f1b or interleaved-1f1b.")
-    var schedule: String?
+    var schedule: PipelineSchedule?
 
     @Flag(name: .customLong("sequence-parallel"), help: "Split norms, dropout and residual adds along the sequence (Megatron SP).")
     var sequenceParallel = false
 
     @Option(help: "Activation recomputation: none, selective or full.")
-    var recompute: String = "none"
+    var recompute: RecomputeMode = .none
 
     @Option(help: "ZeRO stage 0-3 over the data-parallel devices.")
     var zero: Int = 0
@@ -66,16 +66,6 @@ struct ScoreCommand: ParsableCommand {
             let graph = try GraphLoading(self.graph).graph
             clock.lap("decode and validate graph")
             let cluster = try resolveCluster(self.cluster)
-            guard let recompute = RecomputeMode(rawValue: recompute) else {
-                throw InputError(.invalidValue, at: JSONPath([.key("--recompute")]), "unknown recomputation \"\(recompute)\"; use none, selective or full")
-            }
-            var scheduleValue: PipelineSchedule?
-            if let schedule {
-                guard let parsed = PipelineSchedule(rawValue: schedule) else {
-                    throw InputError(.invalidValue, at: JSONPath([.key("--schedule")]), "unknown schedule \"\(schedule)\"; use gpipe, 1f1b or interleaved-1f1b")
-                }
-                scheduleValue = parsed
-            }
             let dataParallel = dp ?? (tp * pp > 0 ? cluster.deviceCount / (tp * pp) : 0)
             var batchPerMicrobatch = microBatchSize ?? 1
             if let microbatches {
@@ -88,7 +78,7 @@ struct ScoreCommand: ParsableCommand {
             }
             let configuration = MegatronConfiguration(
                 tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: batchPerMicrobatch,
-                virtualStages: virtualStages, sequenceParallel: sequenceParallel, schedule: scheduleValue,
+                virtualStages: virtualStages, sequenceParallel: sequenceParallel, schedule: schedule,
                 options: TrainingOptions(recompute: recompute, zeroStage: zero, overlapGradientReduction: overlapGradReduce,
                                          overlapTensorParallelCommunication: overlapTPComm))
             let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: self.cluster, configuration: configuration)

@@ -5,7 +5,7 @@ import Testing
 struct ShardingSolverTests {
     /// Random problems of 2 to 6 nodes with 1 to 5 strategies, random edges and, half the time, a budget.
     static func randomProblem(seed: UInt64) -> ShardingProblem {
-        var random = SeededGenerator(seed: seed)
+        var random = SplitMix64(seed: seed)
         let count = Int.random(in: 2...6, using: &random)
         let nodes = (0..<count).map { _ -> ShardingProblem.Node in
             let strategies = Int.random(in: 1...5, using: &random)
@@ -61,7 +61,7 @@ struct ShardingSolverTests {
 
     @Test("a time limit returns a valid plan, proven optimal or the best found")
     func timeLimit() throws {
-        var random = SeededGenerator(seed: 99)
+        var random = SplitMix64(seed: 99)
         let nodes = (0..<60).map { _ in ShardingProblem.Node(costs: (0..<6).map { _ in Double.random(in: 0...10, using: &random) },
                                                              memory: (0..<6).map { _ in Double.random(in: 0...10, using: &random) }) }
         let edges = (0..<90).map { index in

@@ -5,7 +5,7 @@ import Testing
 struct StageShardingOracleTests {
     /// A random graph of up to 6 ops drawn from the catalog over 2-D activations.
     static func randomGraph(seed: UInt64) throws -> Graph {
-        var random = SeededGenerator(seed: seed)
+        var random = SplitMix64(seed: seed)
         var builder = GraphBuilder(name: "random-\(seed)")
         let batch = [8, 16].randomElement(using: &random)!
         var width = [8, 16].randomElement(using: &random)!

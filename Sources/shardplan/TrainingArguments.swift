@@ -1,0 +1,5 @@
+import ArgumentParser
+import ShardPlan
+
+extension RecomputeMode: ExpressibleByArgument {}
+extension PipelineSchedule: ExpressibleByArgument {}
