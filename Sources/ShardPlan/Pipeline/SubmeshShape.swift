@@ -17,14 +17,23 @@ public struct SubmeshShape: Hashable, Sendable, CustomStringConvertible {
     /// "1x4", "2x8".
     public var description: String { "\(nodes)x\(devicesPerNode)" }
 
+    /// How many whole nodes a stage may take.
+    public enum NodeCounts: Sendable {
+        /// Every count from 1 to the cluster's nodes (Alpa's `"all"` space).
+        case all
+        /// 1, 2, 4, ... up to the cluster's nodes (Alpa's default `"power_of_two"` space): log2(N) + 1 shapes
+        /// instead of N, for large clusters where every candidate costs an ILP solve.
+        case powersOfTwo
+    }
+
     /// The shapes a stage may take on a cluster of `nodes` nodes of `devicesPerNode` devices, smallest first:
     /// (1, 2^k) for every power of two 2^k below `devicesPerNode` that divides it, then (n, devicesPerNode)
-    /// for n = 1 ... nodes.
+    /// for the whole-node counts n that `nodeCounts` allows.
     ///
     /// Alpa allows (1, 2^k) for all 2^k <= M, assuming M is a power of two, when the two sets agree. Keeping
     /// only divisors of M is what makes every choice placeable on other node sizes too: on 6-device nodes,
     /// three (1, 4) stages use 12 devices of a 2 x 6 cluster but cannot be placed.
-    public static func candidates(nodes: Int, devicesPerNode: Int) -> [SubmeshShape] {
+    public static func candidates(nodes: Int, devicesPerNode: Int, nodeCounts: NodeCounts = .all) -> [SubmeshShape] {
         precondition(nodes >= 1 && devicesPerNode >= 1, "a cluster has at least one node of one device")
         var shapes: [SubmeshShape] = []
         var slice = 1
@@ -32,7 +41,9 @@ public struct SubmeshShape: Hashable, Sendable, CustomStringConvertible {
             shapes.append(SubmeshShape(nodes: 1, devicesPerNode: slice))
             slice *= 2
         }
-        for count in 1 ... nodes { shapes.append(SubmeshShape(nodes: count, devicesPerNode: devicesPerNode)) }
+        for count in 1 ... nodes where nodeCounts == .all || count & (count - 1) == 0 {
+            shapes.append(SubmeshShape(nodes: count, devicesPerNode: devicesPerNode))
+        }
         return shapes
     }
 

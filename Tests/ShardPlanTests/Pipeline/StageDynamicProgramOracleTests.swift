@@ -17,14 +17,16 @@ struct StageDynamicProgramOracleTests {
             program = StageDynamicProgram(
                 layerCount: pick([1, 2, 3, 4, 5, 6, 6, 6]), nodes: cluster.0, devicesPerNode: cluster.1,
                 microbatches: pick([1, 2, 3, 4, 8]), schedule: pick([.oneForwardOneBackward, .gpipe]),
-                deviceUsage: pick([.allDevices, .atMostAllDevices]))
+                deviceUsage: pick([.allDevices, .atMostAllDevices]),
+                submeshes: SubmeshShape.candidates(nodes: cluster.0, devicesPerNode: cluster.1,
+                                                   nodeCounts: pick([.all, .all, .powersOfTwo])))
             oracle = SyntheticStageCostOracle(seed: seed, memoryBytes: pick([3.0, 5.0, 8.0, 100.0]),
                                               statesMemory: seed % 3 != 0)
         }
 
         var testDescription: String {
             "seed \(seed): \(program.layerCount) layers on \(program.nodes)x\(program.devicesPerNode), m = \(program.microbatches), "
-                + "\(program.schedule.rawValue), \(program.deviceUsage), memory \(oracle.memoryBytes)"
+                + "\(program.schedule.rawValue), \(program.deviceUsage), memory \(oracle.memoryBytes), \(program.submeshes.count) shapes"
         }
     }
 

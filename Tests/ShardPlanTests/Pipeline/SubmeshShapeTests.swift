@@ -10,6 +10,12 @@ struct SubmeshShapeTests {
         #expect(SubmeshShape.candidates(nodes: nodes, devicesPerNode: devicesPerNode).map(\.description) == shapes)
     }
 
+    @Test("Alpa's power-of-two space keeps whole-node counts 1, 2, 4, ...")
+    func powersOfTwo() {
+        #expect(SubmeshShape.candidates(nodes: 6, devicesPerNode: 4, nodeCounts: .powersOfTwo).map(\.description)
+                == ["1x1", "1x2", "1x4", "2x4", "4x4"])
+    }
+
     @Test("a submesh's logical meshes are the cluster module's")
     func logicalShapes() {
         let shape = SubmeshShape(nodes: 2, devicesPerNode: 8)
