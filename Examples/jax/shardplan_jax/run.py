@@ -200,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"OK: {Path(args.plan).name}: loss and {len(grad_errors)} gradients match within rtol {args.rtol:g}"
           + ("" if all(s.communication_by_axis is None for s in plan.stages)
+             else "; collective bytes reported, not checked (--no-comm-check)" if args.no_comm_check
              else f"; collective bytes match the plan within rtol {args.comm_rtol:g}"))
     return 0
 
