@@ -2,7 +2,8 @@ import Foundation
 
 /// A `StageCostOracle` that answers each question once: layer ranges with the same structure signature (the
 /// same sequence of clustered layers' structure keys, as repeated transformer blocks have) share one answer,
-/// and an answer is kept across DP runs (for several microbatch counts, say). A 96-block GPT cut into 32
+/// and an answer is kept across DP runs (a microbatch sweep asks the same in-flight counts of the same
+/// microbatch count again when schedules or device usages are compared, say). A 96-block GPT cut into 32
 /// layers has 528 layer ranges but about 4 * 32 distinct signatures (blocks only, or with the prologue or
 /// epilogue, or both).
 ///
@@ -17,6 +18,7 @@ public final class CachedStageCostOracle<Base: StageCostOracle>: StageCostOracle
     private struct Question: Hashable {
         var signature: [Int]
         var submesh: SubmeshShape
+        var microbatches: Int
         var inFlightMicrobatches: Int
     }
 
@@ -33,15 +35,16 @@ public final class CachedStageCostOracle<Base: StageCostOracle>: StageCostOracle
 
     public var deviceMemoryBytes: Double? { base.deviceMemoryBytes }
 
-    public func stageCost(layers: Range<Int>, submesh: SubmeshShape, inFlightMicrobatches: Int) -> StageCandidate<Payload>? {
-        let question = Question(signature: Array(structureKeys[layers]), submesh: submesh,
+    public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, inFlightMicrobatches: Int) -> StageCandidate<Payload>? {
+        let question = Question(signature: Array(structureKeys[layers]), submesh: submesh, microbatches: microbatches,
                                 inFlightMicrobatches: inFlightMicrobatches)
         let known: StageCandidate<Payload>?? = lock.withLock {
             questionCount += 1
             return answers[question]
         }
         if let known { return known }
-        let answer = base.stageCost(layers: layers, submesh: submesh, inFlightMicrobatches: inFlightMicrobatches)
+        let answer = base.stageCost(layers: layers, submesh: submesh, microbatches: microbatches,
+                                    inFlightMicrobatches: inFlightMicrobatches)
         lock.withLock {
             solveCount += 1
             answers[question] = answer

@@ -143,7 +143,7 @@ public struct StageCandidateTable<Payload: Sendable>: Sendable {
                 }
             }
             let answer = oracle.stageCost(layers: question.layers, submesh: program.submeshes[question.shape],
-                                          inFlightMicrobatches: inFlight)
+                                          microbatches: program.microbatches, inFlightMicrobatches: inFlight)
             answers.calls += 1
             let slot = answer == nil ? -1 : Int32(answers.candidates.count)
             if let answer { answers.candidates.append(answer) }

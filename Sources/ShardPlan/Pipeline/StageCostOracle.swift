@@ -1,6 +1,7 @@
 /// What the stage DP asks of the intra-operator search: the best stage that runs clustered layers `layers` on
-/// a submesh of shape `submesh` (any of its logical meshes) while holding the activations of
-/// `inFlightMicrobatches` microbatches, or nil when no sharding of it fits in device memory.
+/// a submesh of shape `submesh` (any of its logical meshes), the global batch split into `microbatches`
+/// microbatches, while holding the activations of `inFlightMicrobatches` of them, or nil when no sharding of it
+/// fits in device memory.
 ///
 /// The DP needs an answer for every in-flight count a stage can have (1F1B: stage i of S holds
 /// min(S - i, m) microbatches; GPipe: all m), so memory is checked exactly where the stage sits. Answers must
@@ -17,5 +18,5 @@ public protocol StageCostOracle<Payload>: Sendable {
     /// and asks again only where memory binds. Nil asks about every count.
     var deviceMemoryBytes: Double? { get }
 
-    func stageCost(layers: Range<Int>, submesh: SubmeshShape, inFlightMicrobatches: Int) -> StageCandidate<Payload>?
+    func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, inFlightMicrobatches: Int) -> StageCandidate<Payload>?
 }

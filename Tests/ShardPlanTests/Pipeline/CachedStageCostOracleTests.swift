@@ -11,7 +11,7 @@ struct CachedStageCostOracleTests {
     struct KeyedOracle: StageCostOracle {
         var deviceMemoryBytes: Double? { .infinity }
 
-        func stageCost(layers: Range<Int>, submesh: SubmeshShape, inFlightMicrobatches: Int) -> StageCandidate<Int>? {
+        func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, inFlightMicrobatches: Int) -> StageCandidate<Int>? {
             let work = layers.reduce(0.0) { $0 + [0.1, 1, 1, 1, 0.6][$1] }
             return StageCandidate(microbatchSeconds: work / Double(submesh.deviceCount).squareRoot(), iterationSeconds: 0,
                                   peakMemoryBytes: 0, activationBytesPerMicrobatch: 0, payload: inFlightMicrobatches)
@@ -22,13 +22,15 @@ struct CachedStageCostOracleTests {
     func sharing() throws {
         let cache = CachedStageCostOracle(KeyedOracle(), structureKeys: Self.keys)
         let shape = SubmeshShape(nodes: 1, devicesPerNode: 4)
-        let first = try #require(cache.stageCost(layers: 1 ..< 3, submesh: shape, inFlightMicrobatches: 2))
-        let second = try #require(cache.stageCost(layers: 2 ..< 4, submesh: shape, inFlightMicrobatches: 2))
+        let first = try #require(cache.stageCost(layers: 1 ..< 3, submesh: shape, microbatches: 8, inFlightMicrobatches: 2))
+        let second = try #require(cache.stageCost(layers: 2 ..< 4, submesh: shape, microbatches: 8, inFlightMicrobatches: 2))
         #expect(first == second)
         #expect(cache.statistics == (questions: 2, solves: 1))
-        _ = cache.stageCost(layers: 2 ..< 4, submesh: shape, inFlightMicrobatches: 1)
-        _ = cache.stageCost(layers: 0 ..< 2, submesh: shape, inFlightMicrobatches: 2)
+        _ = cache.stageCost(layers: 2 ..< 4, submesh: shape, microbatches: 8, inFlightMicrobatches: 1)
+        _ = cache.stageCost(layers: 0 ..< 2, submesh: shape, microbatches: 8, inFlightMicrobatches: 2)
         #expect(cache.statistics == (questions: 4, solves: 3))
+        _ = cache.stageCost(layers: 1 ..< 3, submesh: shape, microbatches: 16, inFlightMicrobatches: 2)
+        #expect(cache.statistics == (questions: 5, solves: 4), "smaller microbatches are another stage")
     }
 
     @Test("the table asks once per structure signature and finds the same plan")

@@ -13,7 +13,7 @@ struct FormulaStageCostOracle: StageCostOracle {
 
     var deviceMemoryBytes: Double? { memoryBytes }
 
-    func stageCost(layers: Range<Int>, submesh: SubmeshShape, inFlightMicrobatches: Int) -> StageCandidate<Int>? {
+    func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, inFlightMicrobatches: Int) -> StageCandidate<Int>? {
         let perMicrobatch = activations(layers.count, submesh)
         let peak = modelState(layers.count, submesh) + perMicrobatch * Double(inFlightMicrobatches)
         guard peak <= memoryBytes else { return nil }

@@ -37,7 +37,8 @@ struct PartitionValidator<Oracle: StageCostOracle> {
                                                                  microbatches: program.microbatches, virtualStages: 1)
             try require(Double(stage.inFlightMicrobatches) == inFlight,
                         "stage \(index) of \(stages.count) holds \(stage.inFlightMicrobatches) microbatches, the schedule says \(inFlight)")
-            let answer = oracle.stageCost(layers: stage.layers, submesh: stage.submesh, inFlightMicrobatches: stage.inFlightMicrobatches)
+            let answer = oracle.stageCost(layers: stage.layers, submesh: stage.submesh, microbatches: program.microbatches,
+                                          inFlightMicrobatches: stage.inFlightMicrobatches)
             try require(answer?.microbatchSeconds == stage.candidate.microbatchSeconds,
                         "stage \(index)'s candidate is not the oracle's answer for its in-flight count")
             latencies.append(stage.candidate.microbatchSeconds)

@@ -26,7 +26,7 @@ struct PipelineBruteForce<Oracle: StageCostOracle> {
                 for (stage, range) in ranges.enumerated() {
                     let inFlight = program.schedule.microbatchesInFlight(
                         stage: stage, stages: ranges.count, microbatches: program.microbatches, virtualStages: 1)
-                    guard let candidate = oracle.stageCost(layers: range, submesh: shapes[stage],
+                    guard let candidate = oracle.stageCost(layers: range, submesh: shapes[stage], microbatches: program.microbatches,
                                                            inFlightMicrobatches: Int(inFlight)) else { return }
                     latencies.append(candidate.microbatchSeconds)
                 }

@@ -16,7 +16,7 @@ struct SyntheticStageCostOracle: StageCostOracle {
 
     var deviceMemoryBytes: Double? { statesMemory ? memoryBytes : nil }
 
-    func stageCost(layers: Range<Int>, submesh: SubmeshShape, inFlightMicrobatches: Int) -> StageCandidate<Int>? {
+    func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, inFlightMicrobatches: Int) -> StageCandidate<Int>? {
         var state = seed ^ UInt64(layers.lowerBound) << 8 ^ UInt64(layers.upperBound) << 16
             ^ UInt64(submesh.nodes) << 24 ^ UInt64(submesh.devicesPerNode) << 40
         func uniform() -> Double { Double(Self.mix(&state) >> 11) / Double(1 << 53) }
