@@ -165,8 +165,9 @@ public struct OperatorCostModel: Sendable {
         let resultBytes = localBytes(operation.result, strategy.resultSpec(in: space))
         if !fusion[operation.result] { bytes += resultBytes }
         if case .dropout = operation.op { bytes += localElements(operation.result, strategy.resultSpec(in: space)) }
-        let launched = operation.op.isPointwise && fusion[operation.result]
-        let forward = launched ? bytes / (kernels.memoryBandwidth * kernels.memoryEfficiency) : kernels.memorySeconds(bytes: bytes)
+        // A pointwise op fused into its consumer runs inside the consumer's kernel: no launch of its own.
+        let insideConsumer = operation.op.isPointwise && fusion[operation.result]
+        let forward = insideConsumer ? bytes / (kernels.memoryBandwidth * kernels.memoryEfficiency) : kernels.memorySeconds(bytes: bytes)
         return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: 2 * forward,
                             forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
     }
