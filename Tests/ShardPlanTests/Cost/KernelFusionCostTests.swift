@@ -65,4 +65,43 @@ struct KernelFusionCostTests {
         let options = TrainingOptions(zeroStage: 1, overlapGradientReduction: true)
         #expect(abs(evaluator.exposedSynchronization(1, options: options, forwardSeconds: 5, backwardSeconds: 5) - 0.1) <= 1e-12)
     }
+
+    @Test("fused attention: 70% of peak forward and 55% backward at head dim 128 over 4096 keys; head dim 64 over 1024 keys reaches 0.833 x 0.85 of that")
+    func attentionEfficiency() {
+        let round = KernelModel(peakFLOPs: [.bf16: 100e12], memoryBandwidth: 1e12, multiprocessors: 100,
+                                bestMatmulEfficiency: 1, memoryEfficiency: 1, launchSeconds: 0)
+        #expect(abs(round.attentionSeconds(flops: 1e12, headDimension: 128, keyLength: 4096, dtype: .bf16, backward: false) - 1 / 70.0) <= 1e-12)
+        #expect(abs(round.attentionSeconds(flops: 1e12, headDimension: 128, keyLength: 4096, dtype: .bf16, backward: true) - 1 / 55.0) <= 1e-12)
+        // (64 / 96) / (128 / 160) = 0.8333 for the head, (1024 / 1280) / (4096 / 4352) = 0.85 for the keys.
+        let efficiency = 0.70 * (64.0 / 96) / (128.0 / 160) * (1024.0 / 1280) / (4096.0 / 4352)
+        #expect(abs(round.attentionSeconds(flops: 1e12, headDimension: 64, keyLength: 1024, dtype: .bf16, backward: false)
+                    - 1 / (100 * efficiency)) <= 1e-12)
+    }
+
+    @Test("a causal mask halves fused attention's work but not its model FLOPs: 2 x 1024 queries x 1024 keys x 16 heads x 128")
+    func causalAttentionDoesHalfTheWork() throws {
+        var builder = GraphBuilder(name: "attention")
+        let x = try builder.input("x", [2, 1024, 16, 128], .bf16)
+        // A projection by a weight, so that the attention needs a backward pass.
+        let w = try builder.parameter("w", [128, 128])
+        let q = try builder.einsum("q", "bshd,de->bshe", x, w)
+        let causal = try builder.attention("causal", q: q, k: q, v: q, causal: true)
+        let full = try builder.attention("full", q: q, k: q, v: q, causal: false)
+        builder.output(causal)
+        builder.output(full)
+        let graph = try builder.build()
+        let masked = try cost(of: "causal", in: graph)
+        let unmasked = try cost(of: "full", in: graph)
+        // 4 x 2 x 1024 x 1024 x 16 x 128 = 17179869184 FLOPs either way; the causal kernel does half of them.
+        #expect(masked.forwardFLOPs == 17_179_869_184)
+        #expect(unmasked.forwardFLOPs == 17_179_869_184)
+        #expect(masked.category == .attention)
+        let work = { (flops: Double, backward: Bool) in
+            self.kernels.attentionSeconds(flops: flops, headDimension: 128, keyLength: 1024, dtype: .bf16, backward: backward)
+        }
+        #expect(abs(masked.forwardSeconds - work(17_179_869_184 / 2, false)) <= 1e-15)
+        #expect(abs(unmasked.forwardSeconds - work(17_179_869_184, false)) <= 1e-15)
+        // The backward kernel recomputes the scores: 2.5 times the forward work.
+        #expect(abs(masked.backwardSeconds - work(2.5 * 17_179_869_184 / 2, true)) <= 1e-15)
+    }
 }
