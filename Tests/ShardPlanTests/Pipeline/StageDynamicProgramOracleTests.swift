@@ -19,14 +19,15 @@ struct StageDynamicProgramOracleTests {
                 microbatches: pick([1, 2, 3, 4, 8]), schedule: pick([.oneForwardOneBackward, .gpipe]),
                 deviceUsage: pick([.allDevices, .atMostAllDevices]),
                 submeshes: SubmeshShape.candidates(nodes: cluster.0, devicesPerNode: cluster.1,
-                                                   nodeCounts: pick([.all, .all, .powersOfTwo])))
+                                                   nodeCounts: pick([.all, .all, .powersOfTwo])),
+                maximumStageCount: pick([nil, nil, nil, 2]))
             oracle = SyntheticStageCostOracle(seed: seed, memoryBytes: pick([3.0, 5.0, 8.0, 100.0]),
                                               statesMemory: seed % 3 != 0)
         }
 
         var testDescription: String {
             "seed \(seed): \(program.layerCount) layers on \(program.nodes)x\(program.devicesPerNode), m = \(program.microbatches), "
-                + "\(program.schedule.rawValue), \(program.deviceUsage), memory \(oracle.memoryBytes), \(program.submeshes.count) shapes"
+                + "\(program.schedule.rawValue), \(program.deviceUsage), memory \(oracle.memoryBytes), \(program.submeshes.count) shapes, at most \(program.maximumStageCount) stages"
         }
     }
 
