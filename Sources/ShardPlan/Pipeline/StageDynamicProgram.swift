@@ -28,6 +28,8 @@ public struct StageDynamicProgram: Sendable {
     /// The most stages a plan may have: `min(layerCount, devices)` unless given smaller.
     public let maximumStageCount: Int
 
+    /// A search over `layerCount` clustered layers on `nodes` nodes of `devicesPerNode` devices, with
+    /// `microbatches` microbatches per iteration under `schedule` (GPipe or 1F1B).
     public init(layerCount: Int, nodes: Int, devicesPerNode: Int, microbatches: Int,
                 schedule: PipelineSchedule = .oneForwardOneBackward, deviceUsage: DeviceUsage = .allDevices,
                 submeshes: [SubmeshShape]? = nil, maximumStageCount: Int? = nil) {
@@ -90,6 +92,8 @@ public struct StageDynamicProgram: Sendable {
         schedule == .gpipe ? 0 : min(stagesFromEnd, microbatches) - 1
     }
 
+    /// Microbatches the stage `stagesFromEnd`-th from the end (1: the last) holds at its peak: min(s, m) under
+    /// 1F1B, m under GPipe (`PipelineSchedule.microbatchesInFlight`).
     public func inFlightMicrobatches(stagesFromEnd: Int) -> Int {
         inFlightMicrobatches(level: level(stagesFromEnd: stagesFromEnd))
     }
