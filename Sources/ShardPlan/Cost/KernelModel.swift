@@ -92,7 +92,13 @@ public struct KernelModel: Sendable, Equatable {
     /// Seconds for a streaming kernel that reads and writes `bytes` in total.
     public func memorySeconds(bytes: Double) -> Double {
         guard bytes > 0 else { return 0 }
-        return launchSeconds + bytes / (memoryBandwidth * memoryEfficiency)
+        return launchSeconds + streamSeconds(bytes: bytes)
+    }
+
+    /// Seconds to move `bytes` at achievable bandwidth inside a kernel that is launched anyway (a fused
+    /// pointwise op, a GEMM epilogue).
+    public func streamSeconds(bytes: Double) -> Double {
+        bytes / (memoryBandwidth * memoryEfficiency)
     }
 
     /// Seconds for a fused attention kernel doing `flops` useful FLOPs at head dimension `headDimension`

@@ -167,7 +167,7 @@ public struct OperatorCostModel: Sendable {
         if case .dropout = operation.op { bytes += localElements(operation.result, strategy.resultSpec(in: space)) }
         // A pointwise op fused into its consumer runs inside the consumer's kernel: no launch of its own.
         let insideConsumer = operation.op.isPointwise && fusion[operation.result]
-        let forward = insideConsumer ? bytes / (kernels.memoryBandwidth * kernels.memoryEfficiency) : kernels.memorySeconds(bytes: bytes)
+        let forward = insideConsumer ? kernels.streamSeconds(bytes: bytes) : kernels.memorySeconds(bytes: bytes)
         return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: 2 * forward,
                             forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
     }

@@ -8,6 +8,9 @@ public struct ParameterState: Sendable, Equatable {
     public var optimizerStateBytes: Double
     /// Bytes the fused Adam step moves on this device.
     public var optimizerStepBytes: Double
+    /// Bytes each microbatch's backward pass moves to add this parameter's gradient into the fp32 gradient
+    /// buffer: the whole local tensor, since ZeRO shards gradients only when they are reduced.
+    public var gradientAccumulationBytes: Double
 
     /// The state of `elements` parameter elements (this device's share before ZeRO).
     public init(elements: Double, dataParallel: Double, zeroStage: Int) {
@@ -16,6 +19,7 @@ public struct ParameterState: Sendable, Equatable {
         gradientBytes = elements * TrainingOptions.gradientBytes / (zeroStage >= 2 ? shard : 1)
         optimizerStateBytes = elements * TrainingOptions.optimizerStateBytes / (zeroStage >= 1 ? shard : 1)
         optimizerStepBytes = elements * TrainingOptions.optimizerStepBytes / (zeroStage >= 1 ? shard : 1)
+        gradientAccumulationBytes = elements * TrainingOptions.gradientAccumulationBytes
     }
 
     public var totalBytes: Double { weightBytes + gradientBytes + optimizerStateBytes }

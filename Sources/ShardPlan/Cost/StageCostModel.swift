@@ -127,7 +127,7 @@ public struct StageCostModel: Sendable {
             cost.optimizerStateBytes += state.optimizerStateBytes
             cost.optimizerSeconds += kernels.memorySeconds(bytes: state.optimizerStepBytes)
             // Every microbatch adds its weight gradient into the fp32 gradient buffer (Megatron's main_grad).
-            let accumulation = local * TrainingOptions.gradientAccumulationBytes / (kernels.memoryBandwidth * kernels.memoryEfficiency)
+            let accumulation = kernels.streamSeconds(bytes: state.gradientAccumulationBytes)
             cost.backwardComputeSeconds += accumulation
             cost.computeSeconds[.memoryBound, default: 0] += accumulation
             for use in uses {
