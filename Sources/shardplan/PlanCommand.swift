@@ -7,7 +7,7 @@ struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Search the parallel plan of a graph on a cluster and print it.",
-        discussion: "With --stages 1 the whole graph is one stage over every device: each logical mesh shape is tried and every op's sharding is chosen by an integer linear program (GLPK)."
+        discussion: "The stage DP cuts the graph's layers into pipeline stages on submeshes; every stage's op shardings come from an integer linear program (GLPK) on each logical view of its submesh. With --stages 1 the whole graph is one stage over every device (and --mesh can fix its shape)."
     )
 
     @Argument(help: "A shardplan.graph/1 file, or - for standard input.")
@@ -16,10 +16,10 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "A cluster preset (dgx-a100-80g:8) or a shardplan.cluster/1 file.")
     var cluster: String
 
-    @Option(help: "Pipeline stages (1: the whole graph on one mesh).")
-    var stages: Int = 1
+    @Option(help: "Pipeline stages: auto (the DP chooses), 1 (the whole graph on one mesh) or the most stages to allow.")
+    var stages: String = "auto"
 
-    @Option(help: "Logical mesh shape to use, such as 2x4 (default: try every 2-D view of the cluster).")
+    @Option(help: "Logical mesh shape of every stage, such as 2x4 (default: search every 2-D view).")
     var mesh: String?
 
     @Option(help: "Microbatches per iteration, or auto (the fewest that fit).")
@@ -46,9 +46,12 @@ struct PlanCommand: ParsableCommand {
             let graph = try GraphLoading(self.graph).graph
             clock.lap("decode and validate graph")
             let cluster = try resolveCluster(self.cluster)
-            guard stages == 1 else {
-                throw InputError(.invalidValue, at: JSONPath([.key("--stages")]),
-                                 "only --stages 1 is searched so far; use `shardplan score` for pipelined Megatron layouts")
+            var stageLimit: Int?
+            if stages != "auto" {
+                guard let count = Int(stages), count >= 1 else {
+                    throw InputError(.invalidValue, at: JSONPath([.key("--stages")]), "expected auto or a positive number, found \"\(stages)\"")
+                }
+                stageLimit = count
             }
             guard (0...3).contains(zero) else {
                 throw InputError(.invalidValue, at: JSONPath([.key("--zero")]), "the ZeRO stage must be 0, 1, 2 or 3, found \(zero)")
@@ -67,29 +70,53 @@ struct PlanCommand: ParsableCommand {
                     throw InputError(.invalidValue, at: JSONPath([.key("--mesh")]), "expected a mesh shape such as 2x4, found \"\(mesh)\"")
                 }
                 shapes = [sizes.map { $0! }]
+                // A mesh over every device means one stage.
+                if stageLimit == nil && sizes.reduce(1, { $0 * $1! }) == cluster.deviceCount { stageLimit = 1 }
             }
-            let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: self.cluster,
-                                             options: TrainingOptions(recompute: recompute, zeroStage: zero), meshShapes: shapes)
-            let (plan, prediction, attempts) = try planner.plan(microbatches: fixed)
-            clock.lap("search")
-            if timings {
-                for attempt in attempts {
-                    var line = "mesh \(attempt.meshShape.map(String.init).joined(separator: "x")), \(attempt.microbatches) microbatches: "
-                    if let result = attempt.result {
-                        line += String(format: "%d nodes, %d edges (unshrunk %d variables, %d constraints), ILP %d variables, %d constraints, build %.3f s, solve %.3f s, predicted %.4f s",
-                                       result.nodeCount, result.edgeCount, result.unshrunkVariables, result.unshrunkConstraints,
-                                       result.solution.variableCount, result.solution.constraintCount,
-                                       result.buildSeconds, result.solveSeconds, attempt.iterationSeconds ?? 0)
-                        if !result.solution.isProvenOptimal { line += " (time limit: best found)" }
-                    } else {
-                        line += "does not fit"
+            let options = TrainingOptions(recompute: recompute, zeroStage: zero)
+            let plan: TrainingPlan, prediction: PlanPrediction
+            if stageLimit == 1 {
+                let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: self.cluster, options: options, meshShapes: shapes)
+                let found = try planner.plan(microbatches: fixed)
+                (plan, prediction) = (found.plan, found.prediction)
+                clock.lap("search")
+                if timings { reportSingleStage(found.attempts) }
+            } else {
+                let interactive = isatty(STDERR_FILENO) != 0
+                let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: self.cluster, options: options,
+                                              maximumStageCount: stageLimit, meshShape: shapes?.first)
+                let found = try planner.plan(microbatches: fixed) { message in
+                    if interactive { printError("shardplan: \(message)") }
+                }
+                (plan, prediction) = (found.plan, found.prediction)
+                clock.lap("search")
+                if timings {
+                    for attempt in found.attempts {
+                        let outcome = attempt.iterationSeconds.map { String(format: "%d stages, predicted %.4f s", attempt.stageCount ?? 0, $0) } ?? "no partition fits"
+                        printError(String(format: "timing: %d microbatches: %@, %d oracle questions, %d ILP stage searches, %.3f s",
+                                          attempt.microbatches, outcome as NSString, attempt.oracleQuestions, attempt.oracleSolves, attempt.seconds))
                     }
-                    printError("timing: " + line)
                 }
             }
             let text = format == .json ? plan.jsonText(prediction: prediction) : prediction.textReport(for: plan)
             try writeOutput(text, to: output)
             clock.lap("write output")
+        }
+    }
+
+    private func reportSingleStage(_ attempts: [SingleStagePlanner.Attempt]) {
+        for attempt in attempts {
+            var line = "mesh \(attempt.meshShape.map(String.init).joined(separator: "x")), \(attempt.microbatches) microbatches: "
+            if let result = attempt.result {
+                line += String(format: "%d nodes, %d edges (unshrunk %d variables, %d constraints), ILP %d variables, %d constraints, build %.3f s, solve %.3f s, predicted %.4f s",
+                               result.nodeCount, result.edgeCount, result.unshrunkVariables, result.unshrunkConstraints,
+                               result.solution.variableCount, result.solution.constraintCount,
+                               result.buildSeconds, result.solveSeconds, attempt.iterationSeconds ?? 0)
+                if !result.solution.isProvenOptimal { line += " (time limit: best found)" }
+            } else {
+                line += "does not fit"
+            }
+            printError("timing: " + line)
         }
     }
 }

@@ -130,10 +130,11 @@ struct StageCostTerms {
         let memory = state.totalBytes
         var seconds = model.kernels.memorySeconds(bytes: state.optimizerStepBytes)
         seconds += self.seconds(reshard(parameter, from: strategy.gradientSpec(operand, in: space), to: stored))
-        var perMicrobatch = 0.0
+        // Every microbatch adds the weight gradient into the fp32 gradient buffer.
+        var perMicrobatch = model.kernels.streamSeconds(bytes: state.gradientAccumulationBytes)
         if zeroStage >= 3 && dataParallel > 1 {
             let gather = Collective(.allGather, axes: dataParallelAxes, bytes: local * Double(type.dtype.byteSize))
-            perMicrobatch = 2 * self.seconds([gather]) * overlapShare
+            perMicrobatch += 2 * self.seconds([gather]) * overlapShare
         }
         return (seconds, perMicrobatch, memory)
     }

@@ -1,0 +1,128 @@
+import Foundation
+
+/// `shardplan plan`: the full search. Ops are clustered into layers (`LayerClustering`), the stage DP
+/// (`StageDynamicProgram`) cuts them into pipeline stages on submeshes, each stage's sharding comes from the
+/// intra-operator ILP (`StageSearchOracle`), for each microbatch count tried; the plan with the least
+/// predicted iteration time (`PlanEvaluator`, point-to-point transfers included) wins.
+public struct PipelinePlanner: Sendable {
+    public var graph: Graph
+    public var cluster: Cluster
+    public var clusterName: String
+    public var options: TrainingOptions
+    public var search: IntraOperatorSearch
+    /// The most clustered layers the DP cuts between (coarser is faster; Alpa uses a handful to a few dozen).
+    public var maximumLayerCount: Int
+    /// The most pipeline stages; nil for no limit.
+    public var maximumStageCount: Int?
+    /// The logical mesh shape every stage must take, or nil to search them.
+    public var meshShape: [Int]?
+
+    public init(graph: Graph, cluster: Cluster, clusterName: String, options: TrainingOptions = TrainingOptions(),
+                search: IntraOperatorSearch = IntraOperatorSearch(), maximumLayerCount: Int = 8,
+                maximumStageCount: Int? = nil, meshShape: [Int]? = nil) {
+        self.meshShape = meshShape
+        self.graph = graph
+        self.cluster = cluster
+        self.clusterName = clusterName
+        self.options = options
+        self.search = search
+        self.maximumLayerCount = maximumLayerCount
+        self.maximumStageCount = maximumStageCount
+    }
+
+    /// What the search did for one microbatch count (for `--timings` and progress).
+    public struct Attempt: Sendable {
+        public var microbatches: Int
+        public var iterationSeconds: Double?
+        public var stageCount: Int?
+        public var oracleQuestions: Int
+        public var oracleSolves: Int
+        public var seconds: Double
+    }
+
+    /// The best plan, its prediction and one attempt per microbatch count. `progress` is told about each
+    /// microbatch count as it starts.
+    public func plan(microbatches fixed: Int? = nil, progress: (String) -> Void = { _ in })
+        throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt]) {
+        let batch = graph.batchSize ?? 1
+        let counts: [Int]
+        if let fixed {
+            guard fixed >= 1, batch % fixed == 0 else {
+                throw InputError(.invalidValue, at: JSONPath([.key("--microbatches")]),
+                                 "the global batch \(batch) does not split into \(fixed) microbatches")
+            }
+            counts = [fixed]
+        } else {
+            counts = (0...10).map { 1 << $0 }.filter { $0 <= batch && batch % $0 == 0 }
+        }
+        let analysis = GraphAnalysis(graph)
+        let clustering = LayerClustering(analysis, maximumLayerCount: maximumLayerCount)
+        let evaluator = PlanEvaluator(cluster: cluster)
+        var best: (plan: TrainingPlan, prediction: PlanPrediction)?
+        var attempts: [Attempt] = []
+        var worseInARow = 0
+        for count in counts {
+            // More microbatches shrink the bubble but also every kernel; once two counts in a row have done
+            // worse than the best plan, more will not help.
+            if worseInARow >= 2 { break }
+            progress("searching with \(count) microbatch\(count == 1 ? "" : "es")")
+            let start = Date()
+            // Whole-node counts in powers of two on large clusters (Alpa's default space), every count on small ones.
+            let nodeCounts: SubmeshShape.NodeCounts = cluster.nodes > 8 ? .powersOfTwo : .all
+            var submeshes = SubmeshShape.candidates(nodes: cluster.nodes, devicesPerNode: cluster.devicesPerNode, nodeCounts: nodeCounts)
+            if let meshShape { submeshes = submeshes.filter { $0.logicalShapes.contains(meshShape) } }
+            guard !submeshes.isEmpty else {
+                throw InputError(.invalidValue, at: JSONPath([.key("--mesh")]),
+                                 "no stage of \(clusterName) can take the mesh shape \(meshShape!.map(String.init).joined(separator: "x"))")
+            }
+            let program = StageDynamicProgram(layerCount: clustering.layers.count, nodes: cluster.nodes,
+                                              devicesPerNode: cluster.devicesPerNode, microbatches: count,
+                                              submeshes: submeshes, maximumStageCount: maximumStageCount)
+            let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
+            let oracle = CachedStageCostOracle(
+                StageSearchOracle(model: model, cluster: cluster, clustering: clustering, analysis: analysis, search: search,
+                                  submeshes: program.submeshes, meshShape: meshShape, includesMegatronLayouts: false),
+                structureKeys: clustering.structureKeys)
+            var attempt = Attempt(microbatches: count, oracleQuestions: 0, oracleSolves: 0, seconds: 0)
+            if let partition = program.solve(oracle, structureKeys: clustering.structureKeys) {
+                let plan = try trainingPlan(partition, clustering: clustering, microbatches: count)
+                let prediction = evaluator.evaluate(plan)
+                attempt.iterationSeconds = prediction.iterationSeconds
+                attempt.stageCount = plan.stages.count
+                if prediction.fitsInMemory, best.map({ prediction.iterationSeconds < $0.prediction.iterationSeconds }) ?? true {
+                    best = (plan, prediction)
+                    worseInARow = 0
+                } else if best != nil {
+                    worseInARow += 1
+                }
+            }
+            (attempt.oracleQuestions, attempt.oracleSolves) = oracle.statistics
+            attempt.seconds = Date().timeIntervalSince(start)
+            attempts.append(attempt)
+        }
+        guard let best else {
+            throw InputError(.invalidValue, at: .root,
+                             "no feasible plan: no partition of \(graph.name) into pipeline stages fits in the \(PlanPrediction.bytes(cluster.device.memoryBytes)) of each device of \(clusterName) with any microbatch count tried; try more devices, recomputation (--recompute) or ZeRO (--zero)")
+        }
+        return (best.plan, best.prediction, attempts)
+    }
+
+    /// The training plan a DP partition describes.
+    func trainingPlan(_ partition: PipelinePartition<StageSearchOracle.Layout>, clustering: LayerClustering,
+                      microbatches: Int) throws(InputError) -> TrainingPlan {
+        var stages: [StageLayout] = []
+        for stage in partition.stages {
+            let layout = stage.candidate.payload
+            let mesh = try DeviceMesh(devices: stage.devices, shape: layout.meshShape,
+                                      axisNames: Array(DeviceMesh.defaultAxisNames.prefix(layout.meshShape.count)), in: cluster)
+            stages.append(StageLayout(operations: clustering.operations(of: stage.layers), mesh: mesh, strategies: layout.strategies))
+        }
+        var plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages,
+                                pipelineRanks: stages.count, virtualStages: 1, schedule: .oneForwardOneBackward,
+                                microbatches: microbatches, options: options)
+        let summaries = stages.map { MegatronSummary.describe($0, graph: graph) }
+        plan.summary = Set(summaries).count == 1 ? "\(summaries[0]) pp=\(stages.count)"
+            : "pp=\(stages.count): " + summaries.enumerated().map { "stage \($0.offset) \($0.element)" }.joined(separator: "; ")
+        return plan
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+
+/// The stage DP's oracle: the fastest way to run a range of clustered layers on a submesh, found by the
+/// intra-operator ILP on each logical view of the submesh (and, optionally, as a guard against the ILP's
+/// approximations, Megatron's layout on the same view), priced exactly by `StageCostModel`.
+public struct StageSearchOracle: StageCostOracle {
+    /// What the plan needs back for a chosen stage: the logical mesh shape and one strategy per op of the
+    /// range, in op order (so it reads the same for every range with the same structure).
+    public struct Layout: Sendable {
+        public var meshShape: [Int]
+        public var strategies: [OpStrategy]
+    }
+
+    public let model: StageCostModel
+    public let cluster: Cluster
+    public let clustering: LayerClustering
+    public let search: IntraOperatorSearch
+    /// The one logical mesh shape stages may take, or nil for every view of each submesh.
+    public let meshShape: [Int]?
+    let analysisLayers: [Layer]
+    let evaluator: PlanEvaluator
+    /// Megatron's layout of the whole graph for each logical mesh shape, with and without sequence parallelism.
+    let expertLayouts: [[Int]: [[OpStrategy]]]
+
+    public init(model: StageCostModel, cluster: Cluster, clustering: LayerClustering, analysis: GraphAnalysis,
+                search: IntraOperatorSearch, submeshes: [SubmeshShape], meshShape: [Int]? = nil,
+                includesMegatronLayouts: Bool = true) {
+        self.model = model
+        self.meshShape = meshShape
+        self.cluster = cluster
+        self.clustering = clustering
+        self.search = search
+        analysisLayers = analysis.layers
+        evaluator = PlanEvaluator(kernels: model.kernels)
+        var experts: [[Int]: [[OpStrategy]]] = [:]
+        let roles = TensorRoles(model.graph)
+        for shape in Set(submeshes.flatMap(\.logicalShapes)) where includesMegatronLayouts && shape.count == 2 {
+            experts[shape] = [false, true].map {
+                MegatronLayout(sequenceParallel: $0).strategies(for: model.graph, meshShape: shape, roles: roles)
+            }
+        }
+        expertLayouts = experts
+        var canonical: [[Int]: Range<Int>] = [:]
+        let count = clustering.layers.count
+        for length in 1...max(count, 1) where count > 0 {
+            for start in 0...(count - length) {
+                let kinds = Array(Set(clustering.layers[start..<start + length].map(\.structureKey))).sorted()
+                if canonical[kinds] == nil { canonical[kinds] = start..<start + length }
+            }
+        }
+        canonicalRanges = canonical
+    }
+
+    public var deviceMemoryBytes: Double? { cluster.device.memoryBytes }
+
+    /// Strategies the ILP chose on a mesh shape, by (clustered layer structure, op offset in the layer): a
+    /// range made of the same kinds of layers reuses them and only pays an exact evaluation, so the ILP runs
+    /// once per mesh shape and kind of range rather than once per range. Shared by the threads the DP asks on.
+    final class LayoutMemory: @unchecked Sendable {
+        private let lock = NSLock()
+        private var strategies: [[Int]: [[Int]: OpStrategy]] = [:]
+
+        func recall(_ key: [Int]) -> [[Int]: OpStrategy]? {
+            lock.lock(); defer { lock.unlock() }
+            return strategies[key]
+        }
+
+        func remember(_ key: [Int], _ table: [[Int]: OpStrategy]) {
+            lock.lock(); defer { lock.unlock() }
+            strategies[key] = table
+        }
+    }
+
+    let memory = LayoutMemory()
+    /// For each set of clustered-layer kinds a range can hold, the shortest first range holding exactly
+    /// those kinds: the ILP for a kind set always runs on it, so what threads remember does not depend on
+    /// which range was asked first (same input, same plan).
+    let canonicalRanges: [[Int]: Range<Int>]
+
+    /// (structure key of its clustered layer, offset in that layer) of every op.
+    private func opKeys(_ operations: Range<Int>) -> [[Int]] {
+        operations.map { op in
+            let layer = clustering.layers.first { $0.operations.contains(op) }!
+            return [layer.structureKey, op - layer.operations.lowerBound]
+        }
+    }
+
+    /// The best stage for `layers` on `submesh`; `microbatches` must be the count `model` prices (the planner
+    /// builds one oracle per microbatch count).
+    public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int,
+                          inFlightMicrobatches: Int) -> StageCandidate<Layout>? {
+        precondition(microbatches == model.microbatches, "this oracle prices \(model.microbatches) microbatches")
+        let operations = clustering.operations(of: layers)
+        let inFlight = Double(inFlightMicrobatches)
+        let budget = cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
+        var best: StageCandidate<Layout>?
+        let keys = opKeys(operations)
+        let kinds = Array(Set(keys.map { $0[0] })).sorted()
+        // A 1 x n and an n x 1 view are the same mesh with its axes swapped.
+        let shapes = meshShape.map { shape in submesh.logicalShapes.filter { $0 == shape } }
+            ?? submesh.logicalShapes.filter { !($0.count == 2 && $0[1] == 1 && $0[0] > 1) }
+        for shape in shapes {
+            guard let mesh = try? submesh.representativeMesh(shape: shape, in: cluster) else { continue }
+            var layouts: [StageLayout] = (expertLayouts[shape] ?? []).map {
+                StageLayout(operations: operations, mesh: mesh, strategies: Array($0[operations]))
+            }
+            let memoryKey = shape + [-1] + kinds
+            if let table = memory.recall(memoryKey), keys.allSatisfy({ table[$0] != nil }) {
+                let recalled = StageLayout(operations: operations, mesh: mesh, strategies: keys.map { table[$0]! })
+                if model.cost(of: recalled).peakMemoryBytes(inFlight: inFlight) <= cluster.device.memoryBytes {
+                    layouts.insert(recalled, at: 0)
+                } else if let found = try? search.search(model: model, operations: operations, mesh: mesh, inFlight: inFlight,
+                                                         memoryBudget: budget, layers: analysisLayers) {
+                    layouts.insert(found.layout, at: 0)
+                }
+            } else {
+                let canonical = canonicalRanges[kinds].map { clustering.operations(of: $0) } ?? operations
+                if let found = try? search.search(model: model, operations: canonical, mesh: mesh, inFlight: inFlight,
+                                                  memoryBudget: nil, layers: analysisLayers) {
+                    let table = Dictionary(zip(opKeys(canonical), found.layout.strategies), uniquingKeysWith: { first, _ in first })
+                    memory.remember(memoryKey, table)
+                    let recalled = StageLayout(operations: operations, mesh: mesh, strategies: keys.map { table[$0]! })
+                    layouts.insert(recalled, at: 0)
+                    if model.cost(of: recalled).peakMemoryBytes(inFlight: inFlight) > cluster.device.memoryBytes,
+                       let constrained = try? search.search(model: model, operations: operations, mesh: mesh, inFlight: inFlight,
+                                                            memoryBudget: budget, layers: analysisLayers) {
+                        layouts.insert(constrained.layout, at: 0)
+                    }
+                }
+            }
+            for layout in layouts {
+                let cost = model.cost(of: layout)
+                let peak = cost.peakMemoryBytes(inFlight: inFlight)
+                guard peak <= cluster.device.memoryBytes else { continue }
+                let perIteration = evaluator.exposedSynchronization(
+                    cost.gradientSynchronizationSeconds, options: model.options, forwardSeconds: cost.forwardSeconds,
+                    backwardSeconds: cost.backwardSeconds) + cost.optimizerSeconds
+                let candidate = StageCandidate(
+                    microbatchSeconds: cost.forwardSeconds + cost.backwardSeconds, iterationSeconds: perIteration,
+                    peakMemoryBytes: peak, activationBytesPerMicrobatch: cost.activationBytesPerMicrobatch,
+                    payload: Layout(meshShape: shape, strategies: layout.strategies))
+                let microbatches = Double(model.microbatches)
+                if best.map({ candidate.microbatchSeconds * microbatches + candidate.iterationSeconds
+                        < $0.microbatchSeconds * microbatches + $0.iterationSeconds }) ?? true {
+                    best = candidate
+                }
+            }
+        }
+        return best
+    }
+}

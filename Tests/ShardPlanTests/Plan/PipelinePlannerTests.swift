@@ -1,0 +1,54 @@
+import Testing
+@testable import ShardPlan
+
+@Suite("Pipeline planner: the stage DP over the intra-operator search")
+struct PipelinePlannerTests {
+    @Test("a model that fits on one device with a large batch gets no pipeline")
+    func smallModelNoPipeline() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1").plan(microbatches: 1)
+        #expect(found.plan.stages.count == 1)
+        #expect(PlanValidator.violation(in: found.plan) == nil)
+    }
+
+    @Test("two stages of 2x2 on 8 devices: disjoint halves, every op once, valid strategies")
+    func twoStagesOfTwoByTwo() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                      maximumStageCount: 2, meshShape: [2, 2])
+        let found = try planner.plan(microbatches: 4)
+        #expect(found.plan.stages.count == 2)
+        #expect(found.plan.stages.allSatisfy { $0.mesh.shape == [2, 2] })
+        #expect(Set(found.plan.stages[0].mesh.devices).isDisjoint(with: found.plan.stages[1].mesh.devices))
+        #expect(PlanValidator.violation(in: found.plan) == nil)
+        #expect(found.prediction.iterationSeconds > 0)
+    }
+
+    @Test("Megatron plans from score satisfy the plan invariants")
+    func megatronPlansAreValid() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        for (tp, pp) in [(8, 1), (4, 2), (2, 2), (1, 2)] {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                                 configuration: MegatronConfiguration(tensorParallel: tp, pipelineParallel: pp, dataParallel: 8 / (tp * pp)))
+            #expect(PlanValidator.violation(in: plan) == nil, "tp=\(tp) pp=\(pp)")
+        }
+    }
+
+    @Test("the validator catches an op left out and devices shared by two ranks")
+    func validatorCatchesBrokenPlans() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2, dataParallel: 2))
+        var shortened = plan
+        let last = shortened.stages[1]
+        shortened.stages[1] = StageLayout(operations: last.operations.dropLast(), mesh: last.mesh,
+                                          strategies: Array(last.strategies.dropLast()))
+        #expect(PlanValidator.violation(in: shortened)?.contains("in no stage") == true)
+        plan.stages[1] = StageLayout(operations: last.operations, mesh: plan.stages[0].mesh, strategies: last.strategies)
+        #expect(PlanValidator.violation(in: plan)?.contains("share devices") == true)
+    }
+}
