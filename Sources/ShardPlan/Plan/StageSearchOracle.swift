@@ -99,39 +99,41 @@ public struct StageSearchOracle: StageCostOracle {
         // A 1 x n and an n x 1 view are the same mesh with its axes swapped.
         let shapes = meshShape.map { shape in submesh.logicalShapes.filter { $0 == shape } }
             ?? submesh.logicalShapes.filter { !($0.count == 2 && $0[1] == 1 && $0[0] > 1) }
+        let fits = cluster.device.memoryBytes
         for shape in shapes {
             guard let mesh = try? submesh.representativeMesh(shape: shape, in: cluster) else { continue }
-            var layouts: [StageLayout] = (expertLayouts[shape] ?? []).map {
-                StageLayout(operations: operations, mesh: mesh, strategies: Array($0[operations]))
+            // Each layout is priced once; the ILP's own results come priced.
+            var priced: [(layout: StageLayout, cost: StageCost)] = (expertLayouts[shape] ?? []).map {
+                let layout = StageLayout(operations: operations, mesh: mesh, strategies: Array($0[operations]))
+                return (layout, model.cost(of: layout))
+            }
+            func constrained() {
+                if let found = try? search.search(model: model, operations: operations, mesh: mesh, inFlight: inFlight,
+                                                  memoryBudget: budget, layers: analysisLayers) {
+                    priced.append((found.layout, found.cost))
+                }
             }
             let memoryKey = shape + [-1] + kinds
-            if let table = memory.recall(memoryKey), keys.allSatisfy({ table[$0] != nil }) {
-                let recalled = StageLayout(operations: operations, mesh: mesh, strategies: keys.map { table[$0]! })
-                if model.cost(of: recalled).peakMemoryBytes(inFlight: inFlight) <= cluster.device.memoryBytes {
-                    layouts.insert(recalled, at: 0)
-                } else if let found = try? search.search(model: model, operations: operations, mesh: mesh, inFlight: inFlight,
-                                                         memoryBudget: budget, layers: analysisLayers) {
-                    layouts.insert(found.layout, at: 0)
-                }
-            } else {
+            var table = memory.recall(memoryKey)
+            if table == nil {
                 let canonical = canonicalRanges[kinds].map { clustering.operations(of: $0) } ?? operations
                 if let found = try? search.search(model: model, operations: canonical, mesh: mesh, inFlight: inFlight,
                                                   memoryBudget: nil, layers: analysisLayers) {
-                    let table = Dictionary(zip(opKeys(canonical), found.layout.strategies), uniquingKeysWith: { first, _ in first })
-                    memory.remember(memoryKey, table)
-                    let recalled = StageLayout(operations: operations, mesh: mesh, strategies: keys.map { table[$0]! })
-                    layouts.insert(recalled, at: 0)
-                    if model.cost(of: recalled).peakMemoryBytes(inFlight: inFlight) > cluster.device.memoryBytes,
-                       let constrained = try? search.search(model: model, operations: operations, mesh: mesh, inFlight: inFlight,
-                                                            memoryBudget: budget, layers: analysisLayers) {
-                        layouts.insert(constrained.layout, at: 0)
-                    }
+                    table = Dictionary(zip(opKeys(canonical), found.layout.strategies), uniquingKeysWith: { first, _ in first })
+                    memory.remember(memoryKey, table!)
                 }
             }
-            for layout in layouts {
-                let cost = model.cost(of: layout)
+            if let table, keys.allSatisfy({ table[$0] != nil }) {
+                let recalled = StageLayout(operations: operations, mesh: mesh, strategies: keys.map { table[$0]! })
+                let cost = model.cost(of: recalled)
+                priced.append((recalled, cost))
+                if cost.peakMemoryBytes(inFlight: inFlight) > fits { constrained() }
+            } else {
+                constrained()
+            }
+            for (layout, cost) in priced {
                 let peak = cost.peakMemoryBytes(inFlight: inFlight)
-                guard peak <= cluster.device.memoryBytes else { continue }
+                guard peak <= fits else { continue }
                 let perIteration = evaluator.exposedSynchronization(
                     cost.gradientSynchronizationSeconds, options: model.options, forwardSeconds: cost.forwardSeconds,
                     backwardSeconds: cost.backwardSeconds) + cost.optimizerSeconds

@@ -34,6 +34,9 @@ public struct ShardingSolver: Sendable {
     }
 
     public func solve(_ original: ShardingProblem) throws(Failure) -> Solution {
+        // Node memory adds up, so the least memory of each node bounds every choice from below.
+        let minimum = original.nodes.reduce(0) { $0 + ($1.memory.min() ?? 0) }
+        if let budget = original.memoryBudget, minimum > budget * (1 + 1e-9) { throw .doesNotFit(minimumMemory: minimum) }
         // A budget row usually makes the relaxation fractional; when the unconstrained optimum fits anyway
         // it is also the constrained optimum, and the relaxation alone found it.
         if original.memoryBudget != nil {
