@@ -13,17 +13,7 @@ struct GraphLoading {
     init(_ argument: String) throws(InputError) {
         let clock = ContinuousClock()
         let start = clock.now
-        let bytes: [UInt8]
-        if argument == "-" {
-            bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
-        } else {
-            guard let data = FileManager.default.contents(atPath: argument) else {
-                let reason = FileManager.default.fileExists(atPath: argument) ? "the file cannot be read" : "no such file"
-                throw InputError(.invalidValue, at: .root, "cannot read the graph: \(reason)", document: argument)
-            }
-            bytes = Array(data)
-        }
-        let json = try JSONValue.parseDocument(bytes, document: argument)
+        let json = try Self.document(argument, what: "graph")
         let decoded = clock.now
         do {
             graph = try Graph(json: json)
@@ -32,6 +22,21 @@ struct GraphLoading {
         }
         decodeSeconds = Self.seconds(decoded - start)
         validateSeconds = Self.seconds(clock.now - decoded)
+    }
+
+    /// The JSON document at `argument` (a file path, or `-` for standard input).
+    static func document(_ argument: String, what: String = "document") throws(InputError) -> JSONValue {
+        let bytes: [UInt8]
+        if argument == "-" {
+            bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
+        } else {
+            guard let data = FileManager.default.contents(atPath: argument) else {
+                let reason = FileManager.default.fileExists(atPath: argument) ? "the file cannot be read" : "no such file"
+                throw InputError(.invalidValue, at: .root, "cannot read the \(what): \(reason)", document: argument)
+            }
+            bytes = Array(data)
+        }
+        return try JSONValue.parseDocument(bytes, document: argument)
     }
 
     static func seconds(_ duration: Duration) -> Double {

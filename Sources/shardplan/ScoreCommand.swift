@@ -6,7 +6,7 @@ import ShardPlan
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
-        abstract: "Predict iteration time and memory of a Megatron-style plan (tp, pp, dp) with the search's cost model."
+        abstract: "Predict iteration time and memory of a Megatron-style plan (tp, pp, dp), or of a saved plan (--plan), with the search's cost model."
     )
 
     @Argument(help: "A shardplan.graph/1 file, or - for standard input.")
@@ -16,10 +16,13 @@ struct ScoreCommand: ParsableCommand {
     var cluster: String
 
     @Option(help: "Tensor-parallel size.")
-    var tp: Int
+    var tp: Int?
 
     @Option(help: "Pipeline-parallel size.")
-    var pp: Int
+    var pp: Int?
+
+    @Option(help: "A shardplan.plan/1 file to re-score instead of a Megatron layout (--tp, --pp).")
+    var plan: String?
 
     @Option(help: "Data-parallel size (default: devices / (tp x pp)).")
     var dp: Int?
@@ -60,28 +63,25 @@ struct ScoreCommand: ParsableCommand {
     @Flag(help: "Print where the command's time went to standard error.")
     var timings = false
 
+    func validate() throws {
+        if plan == nil && (tp == nil || pp == nil) { throw ValidationError("Give --tp and --pp, or --plan with a saved plan.") }
+        if plan != nil && (tp != nil || pp != nil) { throw ValidationError("--plan re-scores a saved plan; leave out --tp and --pp.") }
+    }
+
     func run() throws {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
             let graph = try GraphLoading(self.graph).graph
             clock.lap("decode and validate graph")
             let cluster = try resolveCluster(self.cluster)
-            let dataParallel = dp ?? (tp * pp > 0 ? cluster.deviceCount / (tp * pp) : 0)
-            var batchPerMicrobatch = microBatchSize ?? 1
-            if let microbatches {
-                let batch = graph.batchSize ?? 1
-                guard microbatches >= 1, dataParallel >= 1, batch % (microbatches * dataParallel) == 0 else {
-                    throw InputError(.invalidValue, at: JSONPath([.key("--microbatches")]),
-                                     "the global batch \(batch) does not split into \(microbatches) microbatches on each of \(dataParallel) data-parallel replicas")
+            let plan = try self.plan.map { path throws -> TrainingPlan in
+                let document = try GraphLoading.document(path, what: "plan")
+                do throws(InputError) {
+                    return try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: self.cluster)
+                } catch {
+                    throw error.inDocument(path)
                 }
-                batchPerMicrobatch = batch / (microbatches * dataParallel)
-            }
-            let configuration = MegatronConfiguration(
-                tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: batchPerMicrobatch,
-                virtualStages: virtualStages, sequenceParallel: sequenceParallel, schedule: schedule,
-                options: TrainingOptions(recompute: recompute, zeroStage: zero, overlapGradientReduction: overlapGradReduce,
-                                         overlapTensorParallelCommunication: overlapTPComm))
-            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: self.cluster, configuration: configuration)
+            } ?? megatronPlan(graph: graph, cluster: cluster)
             clock.lap("lay out plan")
             let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
             clock.lap("score")
@@ -93,5 +93,25 @@ struct ScoreCommand: ParsableCommand {
                 throw ExitCode.failure
             }
         }
+    }
+
+    private func megatronPlan(graph: Graph, cluster: Cluster) throws -> TrainingPlan {
+        let (tp, pp) = (self.tp!, self.pp!)
+        let dataParallel = dp ?? (tp * pp > 0 ? cluster.deviceCount / (tp * pp) : 0)
+        var batchPerMicrobatch = microBatchSize ?? 1
+        if let microbatches {
+            let batch = graph.batchSize ?? 1
+            guard microbatches >= 1, dataParallel >= 1, batch % (microbatches * dataParallel) == 0 else {
+                throw InputError(.invalidValue, at: JSONPath([.key("--microbatches")]),
+                                 "the global batch \(batch) does not split into \(microbatches) microbatches on each of \(dataParallel) data-parallel replicas")
+            }
+            batchPerMicrobatch = batch / (microbatches * dataParallel)
+        }
+        let configuration = MegatronConfiguration(
+            tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: batchPerMicrobatch,
+            virtualStages: virtualStages, sequenceParallel: sequenceParallel, schedule: schedule,
+            options: TrainingOptions(recompute: recompute, zeroStage: zero, overlapGradientReduction: overlapGradReduce,
+                                     overlapTensorParallelCommunication: overlapTPComm))
+        return try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: self.cluster, configuration: configuration)
     }
 }

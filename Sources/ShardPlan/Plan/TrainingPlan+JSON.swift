@@ -3,7 +3,9 @@ extension TrainingPlan {
     public static let formatName = "shardplan.plan/1"
 
     /// The plan and its prediction as a `shardplan.plan/1` document (SPEC section 4, plus the additive
-    /// members `summary`, `virtual_stages`, `options`, `predicted.time_breakdown` and per-stage `rank`).
+    /// members `summary`, `virtual_stages`, `options`, `predicted.time_breakdown` and per stage `rank`,
+    /// `communication_by_axis`, `partial_sums` (the axes over which an op's result is an unreduced sum) and
+    /// `zero_stages` (parameters whose training state ZeRO shards)).
     public func json(prediction: PlanPrediction) -> JSONValue {
         var top = JSONObject()
         top["format"] = .string(Self.formatName)
@@ -65,6 +67,7 @@ extension TrainingPlan {
         let cost = prediction.stageCosts[index]
         var shardings = JSONObject()
         var zeroStages = JSONObject()
+        var partialSums = JSONObject()
         for operationIndex in stage.operations {
             let operation = graph.operations[operationIndex]
             let strategy = stage.strategy(of: operationIndex)
@@ -73,7 +76,9 @@ extension TrainingPlan {
                 let zero = max(options.zeroStage, strategy.zeroStage)
                 if zero > 0 { zeroStages[graph[input].name] = .int(zero) }
             }
-            shardings[operation.name] = strategy.resultSpec(in: operation.indexSpace).json(axisNames: stage.mesh.axisNames)
+            let result = strategy.resultSpec(in: operation.indexSpace)
+            shardings[operation.name] = result.json(axisNames: stage.mesh.axisNames)
+            if !result.partialAxes.isEmpty { partialSums[operation.name] = .strings(result.partialAxes.map { stage.mesh.axisNames[$0] }) }
         }
         return .object(JSONObject([
             ("index", .int(index)),
@@ -87,6 +92,7 @@ extension TrainingPlan {
             ("memory_bytes_per_device", .number(rank.peakMemoryBytes.rounded())),
             ("shardings", .object(shardings)),
             ("communication_by_axis", communicationByAxis(cost, mesh: stage.mesh)),
+            ("partial_sums", .object(partialSums)),
             ("zero_stages", .object(zeroStages)),
         ]))
     }

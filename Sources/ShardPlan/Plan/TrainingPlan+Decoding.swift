@@ -1,0 +1,145 @@
+extension TrainingPlan {
+    /// Reads a `shardplan.plan/1` document back into a plan of `graph` on `cluster`, so that `score --plan`
+    /// can price a saved or hand-edited plan with the same model.
+    ///
+    /// Each op's strategy is the one whose layouts match the document: its result's `shardings` entry and
+    /// `partial_sums`, the layouts of the parameters it stores, and its `zero_stages`; among strategies that
+    /// match equally, the one that keeps its operands as their producers left them. An op the document does
+    /// not describe follows its producers the same way. `ops` may use `"..."` for every op between its
+    /// neighbours, as in SPEC section 4's example.
+    public init(json: JSONValue, graph: Graph, cluster: Cluster, clusterName: String) throws(InputError) {
+        let top = try JSONReader(json, at: .root, what: "a plan object")
+        let format = try top.string("format")
+        guard format == Self.formatName else {
+            throw InputError(.unsupportedFormat, at: .root.appending("format"), "unknown format \"\(format)\"; this version reads \"\(Self.formatName)\"")
+        }
+        let microbatches = try top.optionalInt("microbatches") ?? 1
+        guard microbatches >= 1 else { throw top.invalid("microbatches", "microbatches must be at least 1") }
+        let scheduleName = try top.optionalString("schedule") ?? PipelineSchedule.oneForwardOneBackward.rawValue
+        guard let schedule = PipelineSchedule(rawValue: scheduleName) else {
+            throw top.invalid("schedule", "unknown schedule \"\(scheduleName)\"; known: gpipe, 1f1b, interleaved-1f1b")
+        }
+        var options = TrainingOptions()
+        if top.contains("options") {
+            let reader = try top.reader("options")
+            if let name = try reader.optionalString("recompute") {
+                guard let mode = RecomputeMode(rawValue: name) else { throw reader.invalid("recompute", "unknown recomputation \"\(name)\"") }
+                options.recompute = mode
+            }
+            options.zeroStage = try reader.optionalInt("zero_stage") ?? 0
+            options.overlapGradientReduction = try reader.optionalBool("overlap_gradient_reduction") ?? false
+            options.overlapTensorParallelCommunication = try reader.optionalBool("overlap_tensor_parallel_communication") ?? false
+        }
+        let roles = TensorRoles(graph)
+        var resultSpecs: [ValueID: ShardingSpec] = [:]
+        var stages: [StageLayout] = []
+        var ranks = Set<Int>()
+        var nextOp = 0
+        for (index, element) in try top.array("stages").enumerated() {
+            let stage = try JSONReader(element, at: .root.appending("stages").appending(index: index))
+            let operations = try Self.operationRange(try stage.strings("ops"), graph: graph, from: nextOp, at: stage.path.appending("ops"))
+            nextOp = operations.upperBound
+            let axes = try stage.strings("axes")
+            let mesh = try DeviceMesh(devices: try stage.ints("devices"), shape: try stage.ints("mesh"), axisNames: axes,
+                                      in: cluster, at: stage.path)
+            ranks.insert(try stage.optionalInt("rank") ?? index)
+            let shardings = stage.contains("shardings") ? try stage.reader("shardings") : nil
+            let partial = stage.contains("partial_sums") ? try stage.reader("partial_sums") : nil
+            let zero = stage.contains("zero_stages") ? try stage.reader("zero_stages") : nil
+            func spec(_ name: String, rank: Int) throws(InputError) -> ShardingSpec? {
+                guard let shardings, shardings.contains(name) else { return nil }
+                let path = shardings.path.appending(name)
+                guard case .array(let entries) = try shardings.value(name), entries.count == rank else {
+                    throw InputError(.invalidValue, at: path, "expected one entry per dimension (\(rank))")
+                }
+                var dimensions: [[Int]] = []
+                for (dimension, entry) in entries.enumerated() {
+                    switch entry {
+                    case .null: dimensions.append([])
+                    case .array(let names):
+                        var list: [Int] = []
+                        for case .string(let axisName) in names {
+                            guard let axis = axes.firstIndex(of: axisName) else {
+                                throw InputError(.invalidReference, at: path.appending(index: dimension), "unknown mesh axis \"\(axisName)\"; the stage's axes are \(axes)")
+                            }
+                            list.append(axis)
+                        }
+                        dimensions.append(list)
+                    default:
+                        throw InputError(.wrongType, at: path.appending(index: dimension), "expected null or a list of axis names")
+                    }
+                }
+                var partialAxes: [Int] = []
+                if let partial, partial.contains(name) {
+                    for axisName in try partial.strings(name) {
+                        guard let axis = axes.firstIndex(of: axisName) else {
+                            throw InputError(.invalidReference, at: partial.path.appending(name), "unknown mesh axis \"\(axisName)\"")
+                        }
+                        partialAxes.append(axis)
+                    }
+                }
+                return ShardingSpec(dimensionAxes: dimensions, partialAxes: partialAxes)
+            }
+            var strategies: [OpStrategy] = []
+            for op in operations {
+                let operation = graph.operations[op]
+                let space = operation.indexSpace
+                let wantedResult = try spec(operation.name, rank: graph[operation.result].type.rank)
+                var wantedParameters: [(operand: Int, spec: ShardingSpec)] = []
+                for (operand, input) in operation.inputs.enumerated() where graph[input].isParameter {
+                    if let wanted = try spec(graph[input].name, rank: graph[input].type.rank) { wantedParameters.append((operand, wanted)) }
+                }
+                var zeroStage = 0
+                for input in operation.inputs where graph[input].isParameter {
+                    if let zero, zero.contains(graph[input].name) { zeroStage = max(zeroStage, try zero.int(graph[input].name)) }
+                }
+                let candidates = OpStrategy.candidates(
+                    for: operation, operandShapes: operation.inputs.map { graph[$0].type.shape },
+                    resultShape: graph[operation.result].type.shape, meshShape: mesh.shape,
+                    batchIndex: roles.batchIndex[op], microbatches: microbatches)
+                let matching = candidates.filter { candidate in
+                    (wantedResult.map { candidate.resultSpec(in: space) == $0 } ?? true)
+                        && wantedParameters.allSatisfy { candidate.operandSpec($0.operand, in: space) == $0.spec }
+                }
+                // Among equal matches, keep operands as their producers left them.
+                func agreement(_ candidate: OpStrategy) -> Int {
+                    operation.inputs.enumerated().filter { operand, input in
+                        resultSpecs[input].map { candidate.operandSpec(operand, in: space) == $0.reduced } ?? false
+                    }.count
+                }
+                guard var chosen = matching.max(by: { agreement($0) < agreement($1) }) else {
+                    throw InputError(.invalidValue, at: stage.path.appending("shardings").appending(operation.name),
+                                     "no strategy of op \"\(operation.name)\" (\(operation.op.kindName)) gives these layouts on mesh \(mesh.shape)")
+                }
+                chosen.zeroStage = zeroStage
+                strategies.append(chosen)
+                resultSpecs[operation.result] = chosen.resultSpec(in: space)
+            }
+            stages.append(StageLayout(operations: operations, mesh: mesh, strategies: strategies))
+        }
+        guard nextOp == graph.operations.count else {
+            throw InputError(.invalidValue, at: .root.appending("stages"),
+                             "the stages cover \(nextOp) of the graph's \(graph.operations.count) ops; op \"\(graph.operations[nextOp].name)\" is in none")
+        }
+        let pipelineRanks = max(ranks.count, 1)
+        self.init(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages, pipelineRanks: pipelineRanks,
+                  virtualStages: try top.optionalInt("virtual_stages") ?? max(stages.count / pipelineRanks, 1),
+                  schedule: schedule, microbatches: microbatches, options: options,
+                  summary: try top.optionalString("summary"))
+    }
+
+    /// The contiguous op range a stage's `ops` list names, starting at op `first`.
+    private static func operationRange(_ names: [String], graph: Graph, from first: Int, at path: JSONPath) throws(InputError) -> Range<Int> {
+        guard let last = names.last(where: { $0 != "..." }), let firstName = names.first(where: { $0 != "..." }) else {
+            throw InputError(.invalidValue, at: path, "a stage lists at least one op")
+        }
+        guard let start = graph.value(named: firstName).flatMap({ graph[$0].operationIndex }),
+              let end = graph.value(named: last).flatMap({ graph[$0].operationIndex }), start <= end else {
+            throw InputError(.undefinedName, at: path, "the ops \"\(firstName)\" ... \"\(last)\" are not ops of the graph in order")
+        }
+        guard start == first else {
+            throw InputError(.invalidValue, at: path, "the stage starts at op \"\(firstName)\", but op \"\(graph.operations[first].name)\" comes next; stages cover every op once, in graph order")
+        }
+        return start ..< end + 1
+    }
+}
