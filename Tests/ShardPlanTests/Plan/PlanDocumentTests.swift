@@ -20,8 +20,8 @@ struct PlanDocumentTests {
         return (prediction, evaluator.evaluate(decoded), decoded)
     }
 
-    @Test("Megatron layouts, interleaved too, decode to the same strategies and the same prediction",
-          arguments: [(2, 2, 1), (4, 1, 1), (1, 2, 1), (2, 2, 1)])
+    @Test("Megatron layouts decode to the same strategies and the same prediction",
+          arguments: [(2, 2, 1), (4, 1, 1), (1, 2, 1), (8, 1, 1)])
     func megatron(tp: Int, pp: Int, virtualStages: Int) throws {
         let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
                                              configuration: MegatronConfiguration(tensorParallel: tp, pipelineParallel: pp,
