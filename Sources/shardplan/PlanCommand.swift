@@ -10,11 +10,7 @@ struct PlanCommand: ParsableCommand {
         discussion: "The stage DP cuts the graph's layers into pipeline stages on submeshes; every stage's op shardings come from an integer linear program (GLPK) on each logical view of its submesh. With --stages 1 the whole graph is one stage over every device (and --mesh can fix its shape)."
     )
 
-    @Argument(help: "A shardplan.graph/1 file, or - for standard input.")
-    var graph: String
-
-    @Option(help: "A cluster preset (dgx-a100-80g:8) or a shardplan.cluster/1 file.")
-    var cluster: String
+    @OptionGroup var input: ModelAndCluster
 
     @Option(help: "Pipeline stages: auto (the DP chooses), 1 (the whole graph on one mesh) or the most stages to allow.")
     var stages: String = "auto"
@@ -43,9 +39,9 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
-            let graph = try GraphLoading(self.graph).graph
+            let graph = try GraphLoading(input.graph).graph
             clock.lap("decode and validate graph")
-            let cluster = try resolveCluster(self.cluster)
+            let cluster = try resolveCluster(input.cluster)
             var stageLimit: Int?
             if stages != "auto" {
                 guard let count = Int(stages), count >= 1 else {
@@ -76,14 +72,14 @@ struct PlanCommand: ParsableCommand {
             let options = TrainingOptions(recompute: recompute, zeroStage: zero)
             let plan: TrainingPlan, prediction: PlanPrediction
             if stageLimit == 1 {
-                let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: self.cluster, options: options, meshShapes: shapes)
+                let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options, meshShapes: shapes)
                 let found = try planner.plan(microbatches: fixed)
                 (plan, prediction) = (found.plan, found.prediction)
                 clock.lap("search")
                 if timings { reportSingleStage(found.attempts) }
             } else {
                 let interactive = isatty(STDERR_FILENO) != 0
-                let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: self.cluster, options: options,
+                let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options,
                                               maximumStageCount: stageLimit, meshShape: shapes?.first)
                 let found = try planner.plan(microbatches: fixed) { message in
                     if interactive { printError("shardplan: \(message)") }

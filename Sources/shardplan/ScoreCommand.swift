@@ -9,11 +9,7 @@ struct ScoreCommand: ParsableCommand {
         abstract: "Predict iteration time and memory of a Megatron-style plan (tp, pp, dp), or of a saved plan (--plan), with the search's cost model."
     )
 
-    @Argument(help: "A shardplan.graph/1 file, or - for standard input.")
-    var graph: String
-
-    @Option(help: "A cluster preset (dgx-a100-80g:8) or a shardplan.cluster/1 file.")
-    var cluster: String
+    @OptionGroup var input: ModelAndCluster
 
     @Option(help: "Tensor-parallel size.")
     var tp: Int?
@@ -71,13 +67,13 @@ struct ScoreCommand: ParsableCommand {
     func run() throws {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
-            let graph = try GraphLoading(self.graph).graph
+            let graph = try GraphLoading(input.graph).graph
             clock.lap("decode and validate graph")
-            let cluster = try resolveCluster(self.cluster)
+            let cluster = try resolveCluster(input.cluster)
             let plan = try self.plan.map { path throws -> TrainingPlan in
                 let document = try GraphLoading.document(path, what: "plan")
                 do throws(InputError) {
-                    return try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: self.cluster)
+                    return try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: input.cluster)
                 } catch {
                     throw error.inDocument(path)
                 }
@@ -112,6 +108,6 @@ struct ScoreCommand: ParsableCommand {
             virtualStages: virtualStages, sequenceParallel: sequenceParallel, schedule: schedule,
             options: TrainingOptions(recompute: recompute, zeroStage: zero, overlapGradientReduction: overlapGradReduce,
                                      overlapTensorParallelCommunication: overlapTPComm))
-        return try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: self.cluster, configuration: configuration)
+        return try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
     }
 }

@@ -44,17 +44,7 @@ public struct PipelinePlanner: Sendable {
     /// microbatch count as it starts.
     public func plan(microbatches fixed: Int? = nil, progress: (String) -> Void = { _ in })
         throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt]) {
-        let batch = graph.batchSize ?? 1
-        let counts: [Int]
-        if let fixed {
-            guard fixed >= 1, batch % fixed == 0 else {
-                throw InputError(.invalidValue, at: JSONPath([.key("--microbatches")]),
-                                 "the global batch \(batch) does not split into \(fixed) microbatches")
-            }
-            counts = [fixed]
-        } else {
-            counts = (0...10).map { 1 << $0 }.filter { $0 <= batch && batch % $0 == 0 }
-        }
+        let counts = try graph.microbatchCounts(fixed: fixed, limit: 1024)
         let analysis = GraphAnalysis(graph)
         let clustering = LayerClustering(analysis, maximumLayerCount: maximumLayerCount)
         let evaluator = PlanEvaluator(cluster: cluster)

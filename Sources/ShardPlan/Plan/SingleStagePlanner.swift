@@ -31,17 +31,7 @@ public struct SingleStagePlanner: Sendable {
 
     /// The best plan, its prediction, and every attempt (for `--timings`).
     public func plan(microbatches fixed: Int? = nil) throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt]) {
-        let batch = graph.batchSize ?? 1
-        let counts: [Int]
-        if let fixed {
-            guard fixed >= 1, batch % fixed == 0 else {
-                throw InputError(.invalidValue, at: JSONPath([.key("--microbatches")]),
-                                 "the global batch \(batch) does not split into \(fixed) microbatches")
-            }
-            counts = [fixed]
-        } else {
-            counts = (0...20).map { 1 << $0 }.filter { $0 <= batch && batch % $0 == 0 }
-        }
+        let counts = try graph.microbatchCounts(fixed: fixed, limit: 1 << 20)
         let layers = GraphAnalysis(graph).layers
         let budget = cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
         let evaluator = PlanEvaluator(cluster: cluster)

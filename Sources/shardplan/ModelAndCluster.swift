@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The arguments every planning command starts with: the graph and the cluster it runs on.
+struct ModelAndCluster: ParsableArguments {
+    @Argument(help: "A shardplan.graph/1 file, or - for standard input.")
+    var graph: String
+
+    @Option(help: "A cluster preset (dgx-a100-80g:8) or a shardplan.cluster/1 file.")
+    var cluster: String
+}
