@@ -18,6 +18,7 @@ public struct StageSearchOracle: StageCostOracle {
     /// The one logical mesh shape stages may take, or nil for every view of each submesh.
     public let meshShape: [Int]?
     let analysisLayers: [Layer]
+    let analysis: GraphAnalysis
     let evaluator: PlanEvaluator
     /// Megatron's layout of the whole graph for each logical mesh shape, with and without sequence parallelism.
     let expertLayouts: [[Int]: [[OpStrategy]]]
@@ -31,6 +32,7 @@ public struct StageSearchOracle: StageCostOracle {
         self.clustering = clustering
         self.search = search
         analysisLayers = analysis.layers
+        self.analysis = analysis
         evaluator = PlanEvaluator(kernels: model.kernels)
         var experts: [[Int]: [[OpStrategy]]] = [:]
         let roles = TensorRoles(model.graph)
@@ -93,6 +95,17 @@ public struct StageSearchOracle: StageCostOracle {
         let operations = clustering.operations(of: layers)
         let inFlight = Double(inFlightMicrobatches)
         let budget = cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
+        // No layout holds less than every parameter's state spread over all the submesh's devices.
+        var parameters = Set<ValueID>()
+        for op in operations { for input in model.graph.operations[op].inputs where model.graph[input].isParameter { parameters.insert(input) } }
+        let elements = parameters.reduce(0.0) { $0 + Double(model.graph[$1].type.elementCount) }
+        var least = ParameterState(elements: elements, dataParallel: Double(submesh.deviceCount), zeroStage: 3).totalBytes
+        // Without recomputation, nor less than the activations kept, spread the same way.
+        if model.options.recompute == .none {
+            least += Double(analysis.savedForBackwardBytes(operations: operations)) / Double(model.microbatches)
+                / Double(submesh.deviceCount) * inFlight
+        }
+        if least > budget { return nil }
         var best: StageCandidate<Layout>?
         let keys = opKeys(operations)
         let kinds = Array(Set(keys.map { $0[0] })).sorted()
