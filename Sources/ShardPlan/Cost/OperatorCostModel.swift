@@ -83,10 +83,15 @@ public struct OperatorCostModel: Sendable {
         let space = operation.indexSpace
         let dtype = graph[operation.result].type.dtype
         guard operation.inputs.count == 2 else {
-            let flops = 2 * sizes.reduce(1, *) * Double(operation.inputs.count - 1)
-            let seconds = kernels.matmulSeconds(batch: 1, m: (flops / 2).squareRoot(), n: (flops / 2).squareRoot(), k: 1, dtype: dtype)
-            return OperatorCost(category: .matmul, forwardSeconds: seconds, backwardSeconds: 2 * seconds,
-                                forwardCollectives: [], backwardCollectives: [], forwardFLOPs: flops)
+            // A one-operand einsum (a transpose or a sum) moves data; one of three or more operands is a chain
+            // of products, priced at the best matmul rate since its shapes depend on the contraction order.
+            let flops = 2 * sizes.reduce(1, *) * Double(max(operation.inputs.count - 1, 1))
+            let bytes = sizes.reduce(1, *) * Double(dtype.byteSize) * 2
+            let seconds = operation.inputs.count == 1 ? kernels.memorySeconds(bytes: bytes)
+                : kernels.launchSeconds + flops / (kernels.peak(for: dtype) * kernels.bestMatmulEfficiency)
+            return OperatorCost(category: operation.inputs.count == 1 ? .memoryBound : .matmul, forwardSeconds: seconds,
+                                backwardSeconds: 2 * seconds, forwardCollectives: [], backwardCollectives: [],
+                                forwardFLOPs: operation.inputs.count == 1 ? 0 : flops)
         }
         let left = Set(space.operandIndices[0].compactMap { $0 }), right = Set(space.operandIndices[1].compactMap { $0 })
         let result = Set(space.resultIndices.compactMap { $0 })
