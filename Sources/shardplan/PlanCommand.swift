@@ -89,8 +89,8 @@ struct PlanCommand: ParsableCommand {
                 if timings {
                     for attempt in found.attempts {
                         let outcome = attempt.iterationSeconds.map { String(format: "%d stages, predicted %.4f s", attempt.stageCount ?? 0, $0) } ?? "no partition fits"
-                        printError(String(format: "timing: %d microbatches: %@, %d oracle questions, %d ILP stage searches, %.3f s",
-                                          attempt.microbatches, outcome as NSString, attempt.oracleQuestions, attempt.oracleSolves, attempt.seconds))
+                        printError(String(format: "timing: %d microbatches: %@, %d stage questions, %.3f s",
+                                          attempt.microbatches, outcome as NSString, attempt.oracleSolves, attempt.seconds))
                     }
                 }
             }

@@ -52,11 +52,19 @@ public struct PipelinePlanner: Sendable {
         var attempts: [Attempt] = []
         var worseInARow = 0
         for count in counts {
-            // More microbatches shrink the bubble but also every kernel; once two counts in a row have done
-            // worse than the best plan, more will not help.
-            if worseInARow >= 2 { break }
+            // More microbatches shrink the bubble but also every kernel: the iteration time falls, then rises;
+            // once a count does worse than the best plan, more will not help.
+            if worseInARow >= 1 { break }
             progress("searching with \(count) microbatch\(count == 1 ? "" : "es")")
             let start = Date()
+            // No plan holds less than the whole model's state and one microbatch's activations spread over
+            // every device; skip counts below that.
+            let least = ParameterState(elements: Double(analysis.parameterCount), dataParallel: Double(cluster.deviceCount), zeroStage: 3).totalBytes
+                + (options.recompute == .none ? Double(analysis.savedForBackwardBytes) / Double(count) / Double(cluster.deviceCount) : 0)
+            if least > cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes {
+                attempts.append(Attempt(microbatches: count, oracleQuestions: 0, oracleSolves: 0, seconds: Date().timeIntervalSince(start)))
+                continue
+            }
             // Whole-node counts in powers of two on large clusters (Alpa's default space), every count on small ones.
             let nodeCounts: SubmeshShape.NodeCounts = cluster.nodes > 8 ? .powersOfTwo : .all
             var submeshes = SubmeshShape.candidates(nodes: cluster.nodes, devicesPerNode: cluster.devicesPerNode, nodeCounts: nodeCounts)

@@ -140,7 +140,20 @@ public struct StageSearchOracle: StageCostOracle {
                 let recalled = StageLayout(operations: operations, mesh: mesh, strategies: keys.map { table[$0]! })
                 let cost = model.cost(of: recalled)
                 priced.append((recalled, cost))
-                if cost.peakMemoryBytes(inFlight: inFlight) > fits { constrained() }
+                if cost.peakMemoryBytes(inFlight: inFlight) > fits {
+                    // ZeRO on the reused layout is the cheap remedy; the ILP with the budget runs only when it
+                    // is not enough.
+                    var remedied = false
+                    for zeroStage in [1, 3] where !remedied {
+                        let sharded = StageLayout(operations: operations, mesh: mesh, strategies: recalled.strategies.map {
+                            OpStrategy(indexOfAxis: $0.indexOfAxis, zeroStage: max($0.zeroStage, zeroStage))
+                        })
+                        let shardedCost = model.cost(of: sharded)
+                        priced.append((sharded, shardedCost))
+                        remedied = shardedCost.peakMemoryBytes(inFlight: inFlight) <= fits
+                    }
+                    if !remedied { constrained() }
+                }
             } else {
                 constrained()
             }
