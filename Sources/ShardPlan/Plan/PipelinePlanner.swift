@@ -52,8 +52,9 @@ public struct PipelinePlanner: Sendable {
         var attempts: [Attempt] = []
         var worseInARow = 0
         for count in counts {
-            // More microbatches shrink the bubble but also every kernel: the iteration time falls, then rises;
-            // once a count does worse than the best plan, more will not help.
+            // More microbatches shrink the bubble but also every kernel: for a given pipeline depth the
+            // iteration time falls, then rises. Once a count does worse than the best plan without needing a
+            // deeper pipeline than it, more will not help.
             if worseInARow >= 1 { break }
             progress("searching with \(count) microbatch\(count == 1 ? "" : "es")")
             let start = Date()
@@ -90,7 +91,7 @@ public struct PipelinePlanner: Sendable {
                 if prediction.fitsInMemory, best.map({ prediction.iterationSeconds < $0.prediction.iterationSeconds }) ?? true {
                     best = (plan, prediction)
                     worseInARow = 0
-                } else if best != nil {
+                } else if let best, plan.stages.count <= best.plan.stages.count {
                     worseInARow += 1
                 }
             }
