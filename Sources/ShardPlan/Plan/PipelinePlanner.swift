@@ -51,10 +51,11 @@ public struct PipelinePlanner: Sendable {
         var best: (plan: TrainingPlan, prediction: PlanPrediction)?
         var attempts: [Attempt] = []
         var worseInARow = 0
+        var previousStageCount = 0
         for count in counts {
             // More microbatches shrink the bubble but also every kernel: for a given pipeline depth the
-            // iteration time falls, then rises. Once a count does worse than the best plan without needing a
-            // deeper pipeline than it, more will not help.
+            // iteration time falls, then rises. Once a count does worse than the best plan without a deeper
+            // pipeline than the count before it, more will not help.
             if worseInARow >= 1 { break }
             progress("searching with \(count) microbatch\(count == 1 ? "" : "es")")
             let start = Date()
@@ -91,9 +92,10 @@ public struct PipelinePlanner: Sendable {
                 if prediction.fitsInMemory, best.map({ prediction.iterationSeconds < $0.prediction.iterationSeconds }) ?? true {
                     best = (plan, prediction)
                     worseInARow = 0
-                } else if let best, plan.stages.count <= best.plan.stages.count {
+                } else if plan.stages.count <= previousStageCount {
                     worseInARow += 1
                 }
+                previousStageCount = plan.stages.count
             }
             (attempt.oracleQuestions, attempt.oracleSolves) = oracle.statistics
             attempt.seconds = Date().timeIntervalSince(start)
