@@ -27,11 +27,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "ZeRO stage 0-3 over the data-parallel devices.")
     var zero: Int = 0
 
-    @Option(help: "Output format: text or json.")
-    var format: OutputFormat = .text
-
-    @Option(name: .shortAndLong, help: "Write the output to this file instead of standard output.")
-    var output: String?
+    @OptionGroup var printing: PlanOutput
 
     @Flag(help: "Print where the planner's time went, and the problem sizes, to standard error.")
     var timings = false
@@ -94,8 +90,8 @@ struct PlanCommand: ParsableCommand {
                     }
                 }
             }
-            let text = format == .json ? plan.jsonText(prediction: prediction) : prediction.textReport(for: plan)
-            try writeOutput(text, to: output)
+            let text = printing.format == .json ? plan.jsonText(prediction: prediction) : prediction.textReport(for: plan)
+            try writeOutput(text, to: printing.output)
             clock.lap("write output")
         }
     }

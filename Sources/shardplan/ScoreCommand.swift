@@ -50,11 +50,7 @@ struct ScoreCommand: ParsableCommand {
     @Flag(name: .customLong("overlap-tp-comm"), help: "Overlap tensor-parallel collectives with GEMMs.")
     var overlapTPComm = false
 
-    @Option(help: "Output format: text or json.")
-    var format: OutputFormat = .text
-
-    @Option(name: .shortAndLong, help: "Write the output to this file instead of standard output.")
-    var output: String?
+    @OptionGroup var printing: PlanOutput
 
     @Flag(help: "Print where the command's time went to standard error.")
     var timings = false
@@ -81,8 +77,8 @@ struct ScoreCommand: ParsableCommand {
             clock.lap("lay out plan")
             let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
             clock.lap("score")
-            let text = format == .json ? plan.jsonText(prediction: prediction) : prediction.textReport(for: plan)
-            try writeOutput(text, to: output)
+            let text = printing.format == .json ? plan.jsonText(prediction: prediction) : prediction.textReport(for: plan)
+            try writeOutput(text, to: printing.output)
             clock.lap("write output")
             if !prediction.fitsInMemory, let worst = prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
                 printError(prediction.memoryShortfall(worst))
