@@ -35,9 +35,7 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
-            let graph = try GraphLoading(input.graph).graph
-            clock.lap("decode and validate graph")
-            let cluster = try resolveCluster(input.cluster)
+            let (graph, cluster) = try input.load(&clock)
             var stageLimit: Int?
             if stages != "auto" {
                 guard let count = Int(stages), count >= 1 else {

@@ -63,9 +63,7 @@ struct ScoreCommand: ParsableCommand {
     func run() throws {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
-            let graph = try GraphLoading(input.graph).graph
-            clock.lap("decode and validate graph")
-            let cluster = try resolveCluster(input.cluster)
+            let (graph, cluster) = try input.load(&clock)
             let plan = try self.plan.map { path throws -> TrainingPlan in
                 let document = try GraphLoading.document(path, what: "plan")
                 do throws(InputError) {
