@@ -4,8 +4,11 @@ extension TrainingPlan {
     ///
     /// Each op's strategy is the one whose layouts match the document: its result's `shardings` entry and
     /// `partial_sums`, the layouts of the parameters it stores, and its `zero_stages`; among strategies that
-    /// match equally, the one that keeps its operands as their producers left them. An op the document does
-    /// not describe follows its producers the same way. `ops` may use `"..."` for every op between its
+    /// match equally, the one that keeps its operands as their producers left them. A stage with
+    /// `operand_shardings` settles that choice instead: an op reads each operand in the layout its entry
+    /// there gives, or, where it gives none, in the layout the stage holds the value in (its producer's
+    /// result, reduced; its `shardings` entry for a parameter or a value from outside the stage). An op the
+    /// document does not describe follows its producers the same way. `ops` may use `"..."` for every op between its
     /// neighbours, as in SPEC section 4's example.
     public init(json: JSONValue, graph: Graph, cluster: Cluster, clusterName: String) throws(InputError) {
         let top = try JSONReader(json, at: .root, what: "a plan object")
@@ -46,10 +49,9 @@ extension TrainingPlan {
             let shardings = stage.contains("shardings") ? try stage.reader("shardings") : nil
             let partial = stage.contains("partial_sums") ? try stage.reader("partial_sums") : nil
             let zero = stage.contains("zero_stages") ? try stage.reader("zero_stages") : nil
-            func spec(_ name: String, rank: Int) throws(InputError) -> ShardingSpec? {
-                guard let shardings, shardings.contains(name) else { return nil }
-                let path = shardings.path.appending(name)
-                guard case .array(let entries) = try shardings.value(name), entries.count == rank else {
+            let reads = stage.contains("operand_shardings") ? try stage.reader("operand_shardings") : nil
+            func layout(_ value: JSONValue, rank: Int, at path: JSONPath) throws(InputError) -> ShardingSpec {
+                guard case .array(let entries) = value, entries.count == rank else {
                     throw InputError(.invalidValue, at: path, "expected one entry per dimension (\(rank))")
                 }
                 var dimensions: [[Int]] = []
@@ -69,16 +71,48 @@ extension TrainingPlan {
                         throw InputError(.wrongType, at: path.appending(index: dimension), "expected null or a list of axis names")
                     }
                 }
-                var partialAxes: [Int] = []
+                return ShardingSpec(dimensionAxes: dimensions)
+            }
+            func spec(_ name: String, rank: Int) throws(InputError) -> ShardingSpec? {
+                guard let shardings, shardings.contains(name) else { return nil }
+                var result = try layout(try shardings.value(name), rank: rank, at: shardings.path.appending(name))
                 if let partial, partial.contains(name) {
                     for axisName in try partial.strings(name) {
                         guard let axis = axes.firstIndex(of: axisName) else {
                             throw InputError(.invalidReference, at: partial.path.appending(name), "unknown mesh axis \"\(axisName)\"")
                         }
-                        partialAxes.append(axis)
+                        result.partialAxes.append(axis)
+                    }
+                    result.partialAxes.sort()
+                }
+                return result
+            }
+            /// The layout op `operation` reads each operand in, where the stage's `operand_shardings` says.
+            func operandLayouts(_ operation: Operation) throws(InputError) -> [ShardingSpec?] {
+                guard let reads else { return Array(repeating: nil, count: operation.inputs.count) }
+                var held: [ShardingSpec?] = []
+                for input in operation.inputs {
+                    if let produced = resultSpecs[input], graph[input].operationIndex.map(operations.contains) ?? false {
+                        held.append(produced.reduced)
+                    } else {
+                        held.append(try spec(graph[input].name, rank: graph[input].type.rank)?.reduced)
                     }
                 }
-                return ShardingSpec(dimensionAxes: dimensions, partialAxes: partialAxes)
+                guard reads.contains(operation.name) else { return held }
+                let path = reads.path.appending(operation.name)
+                guard case .array(let entries) = try reads.value(operation.name), entries.count == operation.inputs.count else {
+                    throw InputError(.invalidValue, at: path, "expected one entry per operand (\(operation.inputs.count)): null or a layout")
+                }
+                var result: [ShardingSpec?] = []
+                for (operand, entry) in entries.enumerated() {
+                    if case .null = entry {
+                        result.append(held[operand])
+                    } else {
+                        let input = operation.inputs[operand]
+                        result.append(try layout(entry, rank: graph[input].type.rank, at: path.appending(index: operand)))
+                    }
+                }
+                return result
             }
             var strategies: [OpStrategy] = []
             for op in operations {
@@ -97,9 +131,13 @@ extension TrainingPlan {
                     for: operation, operandShapes: operation.inputs.map { graph[$0].type.shape },
                     resultShape: graph[operation.result].type.shape, meshShape: mesh.shape,
                     batchIndex: roles.batchIndex[op], microbatches: microbatches)
+                let wantedOperands = try operandLayouts(operation)
                 let matching = candidates.filter { candidate in
                     (wantedResult.map { candidate.resultSpec(in: space) == $0 } ?? true)
                         && wantedParameters.allSatisfy { candidate.operandSpec($0.operand, in: space) == $0.spec }
+                        && wantedOperands.indices.allSatisfy { operand in
+                            wantedOperands[operand].map { candidate.operandSpec(operand, in: space) == $0 } ?? true
+                        }
                 }
                 // Among equal matches, keep operands as their producers left them.
                 func agreement(_ candidate: OpStrategy) -> Int {

@@ -4,8 +4,11 @@ extension TrainingPlan {
 
     /// The plan and its prediction as a `shardplan.plan/1` document (SPEC section 4, plus the additive
     /// members `summary`, `virtual_stages`, `options`, `predicted.time_breakdown` and per stage `rank`,
-    /// `communication_by_axis`, `partial_sums` (the axes over which an op's result is an unreduced sum) and
-    /// `zero_stages` (parameters whose training state ZeRO shards)).
+    /// `communication_by_axis`, `partial_sums` (the axes over which an op's result is an unreduced sum),
+    /// `operand_shardings` (the layout an op reads an operand in, where it is not the value's entry in
+    /// `shardings`) and `zero_stages` (parameters whose training state ZeRO shards)). A stage's `shardings`
+    /// also names each value it reads from outside (graph inputs, earlier stages' results) in the layout its
+    /// first reader wants, the layout the cost model has it arrive in.
     public func json(prediction: PlanPrediction) -> JSONValue {
         var top = JSONObject()
         top["format"] = .string(Self.formatName)
@@ -65,20 +68,37 @@ extension TrainingPlan {
     private func stageJSON(_ index: Int, _ stage: StageLayout, _ prediction: PlanPrediction) -> JSONValue {
         let rank = prediction.ranks[self.rank(ofStage: index)]
         let cost = prediction.stageCosts[index]
+        let axisNames = stage.mesh.axisNames
         var shardings = JSONObject()
         var zeroStages = JSONObject()
         var partialSums = JSONObject()
+        var operandShardings = JSONObject()
+        // The layout each value has in this stage, as `shardings` writes it (partial sums reduced).
+        var pinned: [ValueID: ShardingSpec] = [:]
         for operationIndex in stage.operations {
             let operation = graph.operations[operationIndex]
             let strategy = stage.strategy(of: operationIndex)
-            for (operand, input) in operation.inputs.enumerated() where graph[input].isParameter && shardings[graph[input].name] == nil {
-                shardings[graph[input].name] = strategy.operandSpec(operand, in: operation.indexSpace).json(axisNames: stage.mesh.axisNames)
-                let zero = max(options.zeroStage, strategy.zeroStage)
-                if zero > 0 { zeroStages[graph[input].name] = .int(zero) }
+            var reads: [JSONValue] = []
+            for (operand, input) in operation.inputs.enumerated() {
+                let wanted = strategy.operandSpec(operand, in: operation.indexSpace)
+                guard let held = pinned[input] else {
+                    // Parameters are stored, and stage inputs arrive, in the layout their first reader wants.
+                    pinned[input] = wanted
+                    shardings[graph[input].name] = wanted.json(axisNames: axisNames)
+                    if graph[input].isParameter {
+                        let zero = max(options.zeroStage, strategy.zeroStage)
+                        if zero > 0 { zeroStages[graph[input].name] = .int(zero) }
+                    }
+                    reads.append(.null)
+                    continue
+                }
+                reads.append(held == wanted ? .null : wanted.json(axisNames: axisNames))
             }
+            if reads.contains(where: { $0 != .null }) { operandShardings[operation.name] = .array(reads) }
             let result = strategy.resultSpec(in: operation.indexSpace)
-            shardings[operation.name] = result.json(axisNames: stage.mesh.axisNames)
-            if !result.partialAxes.isEmpty { partialSums[operation.name] = .strings(result.partialAxes.map { stage.mesh.axisNames[$0] }) }
+            pinned[operation.result] = result.reduced
+            shardings[operation.name] = result.json(axisNames: axisNames)
+            if !result.partialAxes.isEmpty { partialSums[operation.name] = .strings(result.partialAxes.map { axisNames[$0] }) }
         }
         return .object(JSONObject([
             ("index", .int(index)),
@@ -93,6 +113,7 @@ extension TrainingPlan {
             ("shardings", .object(shardings)),
             ("communication_by_axis", communicationByAxis(cost, mesh: stage.mesh)),
             ("partial_sums", .object(partialSums)),
+            ("operand_shardings", .object(operandShardings)),
             ("zero_stages", .object(zeroStages)),
         ]))
     }

@@ -68,4 +68,66 @@ struct PlanDocumentTests {
             #expect(error.description.contains("unknown mesh axis \"z\""))
         }
     }
+
+    @Test("operand_shardings lists, per op, the layouts it reads operands in where they differ from the stage's shardings")
+    func operandShardings() throws {
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1,
+                                                                                  sequenceParallel: true))
+        let text = plan.jsonText(prediction: PlanEvaluator(cluster: cluster).evaluate(plan))
+        guard case .object(let top) = try JSONParser.parse(text), case .array(let stages)? = top["stages"],
+              case .object(let stage) = stages[0], case .object(let reads)? = stage["operand_shardings"],
+              case .object(let shardings)? = stage["shardings"] else {
+            Issue.record("the stage has operand_shardings and shardings objects"); return
+        }
+        // Sequence parallelism: a LayerNorm's output is split on the sequence, the QKV einsum reads it whole.
+        #expect(!reads.members.isEmpty)
+        for (name, entry) in reads.members {
+            let operation = try #require(graph.value(named: name).flatMap { graph[$0].operationIndex }.map { graph.operations[$0] })
+            guard case .array(let operands) = entry else { Issue.record("\(name): a list per operand"); continue }
+            #expect(operands.count == operation.inputs.count)
+            #expect(operands.contains { $0 != .null })
+            for (operand, layout) in operands.enumerated() where layout != .null {
+                #expect(layout != shardings[graph[operation.inputs[operand]].name])
+            }
+        }
+        // Every value the stage reads is named in its shardings, graph inputs included.
+        for input in graph.inputs { #expect(shardings[graph[input].name] != nil) }
+    }
+
+    @Test("an operand_shardings entry picks the strategy: a layout no strategy reads is refused with its JSON path")
+    func operandShardingsDecode() throws {
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1,
+                                                                                  sequenceParallel: true))
+        let text = plan.jsonText(prediction: PlanEvaluator(cluster: cluster).evaluate(plan))
+        guard case .object(var top) = try JSONParser.parse(text), case .array(var stages)? = top["stages"],
+              case .object(var stage) = stages[0], case .object(var reads)? = stage["operand_shardings"],
+              let first = reads.members.first, case .array(var operands) = first.value else {
+            Issue.record("the stage reads some operand in another layout"); return
+        }
+        let name = first.key
+        guard let operand = operands.firstIndex(where: { $0 != .null }), case .array(let layout) = operands[operand] else {
+            Issue.record("\(name) reads some operand in another layout"); return
+        }
+        // Without the member the same strategies come back (older documents).
+        var without = stage
+        without["operand_shardings"] = nil
+        stages[0] = .object(without)
+        top["stages"] = .array(stages)
+        let decoded = try TrainingPlan(json: .object(top), graph: graph, cluster: cluster, clusterName: "c")
+        #expect(decoded.stages.map(\.strategies) == plan.stages.map(\.strategies))
+        // Reading the operand split on every dimension over both axes is no strategy of the op.
+        operands[operand] = .array(layout.map { _ in .strings(["x", "y"]) })
+        reads[name] = .array(operands)
+        stage["operand_shardings"] = .object(reads)
+        stages[0] = .object(stage)
+        top["stages"] = .array(stages)
+        do {
+            _ = try TrainingPlan(json: .object(top), graph: graph, cluster: cluster, clusterName: "c")
+            Issue.record("a layout no strategy reads must be refused")
+        } catch {
+            #expect(error.description.contains("stages[0]."))
+        }
+    }
 }
