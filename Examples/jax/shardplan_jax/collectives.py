@@ -257,6 +257,18 @@ def axes_label(groups: Iterable[Sequence[int]], mesh_shape: Sequence[int], axis_
     return labels.pop() if len(labels) == 1 else "irregular"
 
 
+def permute_axes_label(pairs: Iterable[Sequence[int]], mesh_shape: Sequence[int], axis_names: Sequence[str]) -> str:
+    """The mesh axes a collective-permute's source-target pairs cross, together ("x,y" when some pair
+    crosses x and another, or the same, crosses y): a permute that reorders the blocks of a dimension split
+    by several axes sends along all of them at once, which is how the plan states it. "none" when every
+    pair stays on its device."""
+    varying: set[int] = set()
+    for pair in pairs:
+        coords = np.array(np.unravel_index(np.asarray(pair), tuple(mesh_shape))).T
+        varying.update(a for a in range(len(mesh_shape)) if len(set(coords[:, a])) > 1)
+    return ",".join(axis_names[a] for a in sorted(varying)) if varying else "none"
+
+
 # ---------------------------------------------------------------------- collectives
 def _feeds_only_dynamic_slice(name: str, comp: str, by_comp: dict[str, list[Instruction]]) -> bool:
     """True when every use of `name` in `comp` is a dynamic-slice of it (through bitcasts and fusions)."""
@@ -309,7 +321,10 @@ def find_collectives(hlo: str, mesh_shape: Sequence[int], axis_names: Sequence[s
             groups = [[int(v) for v in re.findall(r"\d+", g)] for g in re.findall(r"\{([\d,\s]*)\}", pairs[1:-1])]
         else:
             groups = parse_replica_groups(_attr_value(instr.attrs, "replica_groups"), partitions)
-        label = axes_label(groups, mesh_shape, axis_names, partial=base != "collective-permute") if groups else "none"
+        if base == "collective-permute":
+            label = permute_axes_label(groups, mesh_shape, axis_names)
+        else:
+            label = axes_label(groups, mesh_shape, axis_names) if groups else "none"
         group_size = max((len(g) for g in groups), default=1)
         meta = re.search(r'op_name="([^"]*)"', instr.attrs)
         kind = base

@@ -2,7 +2,8 @@
 
 `Interpreter(graph).run(env, ops)` evaluates ops in order on a dict of named values; it is traceable, so
 `jax.jit`, `jax.value_and_grad` and `jax.vjp` work through it. A `constrain(name, value)` hook lets the
-runner pin op outputs to shardings. Semantics follow SPEC section 1; where SPEC leaves a choice open:
+runner pin op outputs to shardings, and a `read(name, operand, value)` hook the layout an op reads each
+operand in. Semantics follow SPEC section 1; where SPEC leaves a choice open:
 
 - `gelu` is the tanh approximation unless the op says `"approximate": "none"`;
 - `layer_norm` uses `epsilon` 1e-5 and `rms_norm` 1e-6 unless the op gives `epsilon`;
@@ -30,6 +31,7 @@ from . import nn
 from .dtypes import FLOAT_DTYPES, numpy_dtype
 
 Constrain = Callable[[str, jax.Array], jax.Array]
+ReadOperand = Callable[[str, int, jax.Array], jax.Array]
 
 
 class InterpretError(ValueError):
@@ -76,24 +78,30 @@ class Interpreter:
 
     # ------------------------------------------------------------------ running
     def run(self, env: dict[str, jax.Array], ops: Iterable[str] | None = None,
-            constrain: Constrain | None = None) -> dict[str, jax.Array]:
-        """Evaluate `ops` (names, default all) in graph order into `env` and return it."""
+            constrain: Constrain | None = None, read: ReadOperand | None = None) -> dict[str, jax.Array]:
+        """Evaluate `ops` (names, default all) in graph order into `env` and return it. `read(op name,
+        operand index, value)` gives the value the op computes with (the runner's operand layouts);
+        `constrain(op name, value)` the value stored as the op's result."""
         selected = self.ops if ops is None else [self.ops[self.index[n]] for n in ops]
         for op in selected:
             missing = [n for n in op["inputs"] if n not in env]
             if missing:
                 raise InterpretError(f'{self.where(op)}: inputs {missing} have no value here')
-            args = [env[n] for n in op["inputs"]]
-            try:
-                value = self.eval_op(op, args)
-            except InterpretError:
-                raise
-            except Exception as err:  # jnp raises TypeError/ValueError with its own wording
-                shapes = [list(np.shape(a)) for a in args]
-                raise InterpretError(f"{self.where(op)}: op {op['op']} failed on input shapes {shapes}: {err}") from err
-            self.check(op, value)
-            if constrain is not None:
-                value = constrain(op["name"], value)
+            # The op's name scopes its HLO (metadata op_name), so each collective names the graph op it serves.
+            with jax.named_scope(op["name"]):
+                args = [env[n] for n in op["inputs"]]
+                if read is not None:
+                    args = [read(op["name"], k, a) for k, a in enumerate(args)]
+                try:
+                    value = self.eval_op(op, args)
+                except InterpretError:
+                    raise
+                except Exception as err:  # jnp raises TypeError/ValueError with its own wording
+                    shapes = [list(np.shape(a)) for a in args]
+                    raise InterpretError(f"{self.where(op)}: op {op['op']} failed on input shapes {shapes}: {err}") from err
+                self.check(op, value)
+                if constrain is not None:
+                    value = constrain(op["name"], value)
             env[op["name"]] = value
         return env
 

@@ -5,6 +5,9 @@ Fields read (everything else is ignored):
 - `format`, `devices`, optional `global_batch`, `microbatches` (reported; the check runs one microbatch);
 - per stage: `ops` (names; an element `"..."` stands for every graph op between its neighbours,
   inclusive, as in SPEC's example), `devices`, `mesh`, `axes`, `shardings`;
+- optional per stage `operand_shardings` (`{op: [null | sharding, ...]}`, one entry per operand: the
+  layout the op reads that operand in, null where it is the value's own layout in this stage) and
+  `partial_sums` (`{op: [axis, ...]}`);
 - optional per stage `communication_by_axis` and `pipeline_send_bytes` (predictions, see
   Docs/jax.md) that `shardplan_jax.collectives` compares with what XLA emits.
 """
@@ -41,6 +44,8 @@ class Stage:
     mesh: list[int]
     axes: list[str]
     shardings: dict[str, Spec]
+    operand_shardings: dict[str, list[Spec | None]] = field(default_factory=dict)
+    partial_sums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     communication_by_axis: dict[str, dict[str, float]] | None = None
     pipeline_send_bytes: dict[str, float] | None = None
     raw: dict[str, Any] = field(default_factory=dict)
@@ -187,6 +192,25 @@ def check_plan(doc: Mapping[str, Any], graph: Mapping[str, Any]) -> Plan:
                 raise PlanError(f'{where}.shardings "{name}": no input, parameter or op of that name '
                                 f"(or the op states no shape)")
             shardings[name] = _spec(value, axes, mesh, shapes[name], f'{where}.shardings "{name}"')
+        operand_shardings: dict[str, list[Spec | None]] = {}
+        inputs_of = {op["name"]: op["inputs"] for op in graph["ops"]}
+        for name, value in (raw.get("operand_shardings") or {}).items():
+            here = f'{where}.operand_shardings "{name}"'
+            if name not in ops:
+                raise PlanError(f"{here}: not an op of this stage")
+            if not isinstance(value, list) or len(value) != len(inputs_of[name]):
+                raise PlanError(f"{here}: expected a list with one entry per operand ({len(inputs_of[name])})")
+            operand_shardings[name] = [
+                None if entry is None else _spec(entry, axes, mesh, shapes[inputs_of[name][k]], f"{here}[{k}]")
+                for k, entry in enumerate(value)]
+        partial_sums: dict[str, tuple[str, ...]] = {}
+        for name, value in (raw.get("partial_sums") or {}).items():
+            here = f'{where}.partial_sums "{name}"'
+            if name not in ops:
+                raise PlanError(f"{here}: not an op of this stage")
+            if not isinstance(value, list) or not all(isinstance(a, str) and a in axes for a in value):
+                raise PlanError(f"{here}: expected a list of this stage's mesh axes {axes}, got {value!r}")
+            partial_sums[name] = tuple(value)
         comm = raw.get("communication_by_axis")
         comm_table = None
         if comm is not None:
@@ -201,7 +225,7 @@ def check_plan(doc: Mapping[str, Any], graph: Mapping[str, Any]) -> Plan:
         pipe = raw.get("pipeline_send_bytes")
         stages.append(Stage(
             index=s, ops=ops, devices=list(devs), mesh=list(mesh), axes=list(axes), shardings=shardings,
-            communication_by_axis=comm_table,
+            operand_shardings=operand_shardings, partial_sums=partial_sums, communication_by_axis=comm_table,
             pipeline_send_bytes=None if pipe is None else _numbers(pipe, PIPELINE_KEYS, f"{where}.pipeline_send_bytes"),
             raw=dict(raw)))
     missing = [n for n in order if n not in seen_ops]

@@ -131,16 +131,34 @@ class ShardedStep:
 
         return constrain
 
+    def _read(self, prog: StageProgram):
+        """The hook that gives each op its operands in the layout the plan's `operand_shardings` says the
+        op reads them in, so that XLA partitions the op the way the plan priced it (a value's own layout
+        alone leaves XLA free to, say, gather one operand where the plan slices the other)."""
+        inputs_of = {op["name"]: op["inputs"] for op in self.graph["ops"]}
+        specs = {name: [None if spec is None else
+                        NamedSharding(prog.mesh, spec_to_partition(spec, self.rank[inputs_of[name][k]]))
+                        for k, spec in enumerate(entries)]
+                 for name, entries in prog.stage.operand_shardings.items()}
+
+        def read(name: str, operand: int, value: jax.Array) -> jax.Array:
+            entries = specs.get(name)
+            sharding = None if entries is None else entries[operand]
+            return value if sharding is None else jax.lax.with_sharding_constraint(value, sharding)
+
+        return read
+
     # ------------------------------------------------------------------ functions
     def _stage_fn(self, prog: StageProgram):
         constrain = self._constrain(prog)
+        read = self._read(prog)
         interp = self.interp
         ops = prog.stage.ops
 
         def forward(params: dict[str, jax.Array], inputs: dict[str, jax.Array],
                     boundary: dict[str, jax.Array]) -> dict[str, jax.Array]:
             env = {**params, **inputs, **boundary}
-            interp.run(env, ops, constrain)
+            interp.run(env, ops, constrain, read)
             return {n: env[n] for n in prog.outputs}
 
         return forward

@@ -87,3 +87,12 @@ def test_compare_tolerance_and_missing_predictions():
     assert [(r.axes, r.key, r.ok) for r in rows] == [("x", "all_reduce_bytes", True), ("y", "all_reduce_bytes", False)]
     rows = compare({"x": {"all_reduce_bytes": 1100}}, {"x": {"all_reduce_bytes": 1000}}, rtol=0.05)
     assert not rows[0].ok and abs(rows[0].relative_error - 100 / 1100) < 1e-12
+
+
+def test_permute_label_is_every_axis_its_pairs_cross():
+    from shardplan_jax.collectives import permute_axes_label
+
+    # Swapping the S halves of devices (x=0, y=1) and (x=1, y=0) on a 2 x 2 mesh; the others keep theirs.
+    assert permute_axes_label([[0, 0], [1, 2], [2, 1], [3, 3]], [2, 2], ["x", "y"]) == "x,y"
+    assert permute_axes_label([[0, 1], [1, 0]], [2, 2], ["x", "y"]) == "y"
+    assert permute_axes_label([[0, 0]], [2, 2], ["x", "y"]) == "none"
