@@ -98,10 +98,12 @@ struct PlanCommand: ParsableCommand {
         for attempt in attempts {
             var line = "mesh \(attempt.meshShape.map(String.init).joined(separator: "x")), \(attempt.microbatches) microbatches: "
             if let result = attempt.result {
-                line += String(format: "%d nodes, %d edges (unshrunk %d variables, %d constraints), ILP %d variables, %d constraints, build %.3f s, solve %.3f s, predicted %.4f s",
+                let method = result.solution.method == .integerProgram
+                    ? String(format: "ILP %d variables, %d constraints", result.solution.variableCount, result.solution.constraintCount)
+                    : result.solution.method.rawValue
+                line += String(format: "%d nodes, %d edges (unshrunk %d variables, %d constraints), %@, build %.3f s, solve %.3f s, predicted %.4f s",
                                result.nodeCount, result.edgeCount, result.unshrunkVariables, result.unshrunkConstraints,
-                               result.solution.variableCount, result.solution.constraintCount,
-                               result.buildSeconds, result.solveSeconds, attempt.iterationSeconds ?? 0)
+                               method as NSString, result.buildSeconds, result.solveSeconds, attempt.iterationSeconds ?? 0)
                 if !result.solution.isProvenOptimal { line += " (time limit: best found)" }
             } else {
                 line += "does not fit"

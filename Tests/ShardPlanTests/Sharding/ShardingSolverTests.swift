@@ -23,11 +23,13 @@ struct ShardingSolverTests {
         return ShardingProblem(nodes: nodes, edges: edges, memoryBudget: budget)
     }
 
-    @Test("the ILP's optimum equals brute force on 100 random problems", arguments: 0..<100)
-    func randomProblems(seed: Int) throws {
+    @Test("the ILP's optimum equals brute force on 100 random problems, with and without elimination first",
+          arguments: 0..<100, [true, false])
+    func randomProblems(seed: Int, eliminationFirst: Bool) throws {
         let problem = Self.randomProblem(seed: UInt64(seed) + 1)
         let exhaustive = ExhaustiveSharding.optimum(problem)
-        let outcome = Result(catching: { () throws(ShardingSolver.Failure) in try ShardingSolver().solve(problem) })
+        let solver = ShardingSolver(elimination: eliminationFirst ? VariableElimination() : nil)
+        let outcome = Result(catching: { () throws(ShardingSolver.Failure) in try solver.solve(problem) })
         switch outcome {
         case .success(let solution):
             let best = try #require(exhaustive, "the ILP found a plan where enumeration found none")
