@@ -22,6 +22,8 @@ public struct StageSearchOracle: StageCostOracle {
     let evaluator: PlanEvaluator
     /// Megatron's layout of the whole graph for each logical mesh shape, with and without sequence parallelism.
     let expertLayouts: [[Int]: [[OpStrategy]]]
+    /// Each submesh's logical meshes (representative devices), with the layout changes priced on them.
+    let meshes: [SubmeshShape: [[Int]: ReshardingPrices]]
 
     public init(model: StageCostModel, cluster: Cluster, clustering: LayerClustering, analysis: GraphAnalysis,
                 search: IntraOperatorSearch, submeshes: [SubmeshShape], meshShape: [Int]? = nil,
@@ -42,6 +44,13 @@ public struct StageSearchOracle: StageCostOracle {
             }
         }
         expertLayouts = experts
+        var meshes: [SubmeshShape: [[Int]: ReshardingPrices]] = [:]
+        for submesh in submeshes {
+            for shape in submesh.logicalShapes {
+                if let mesh = try? submesh.representativeMesh(shape: shape, in: cluster) { meshes[submesh, default: [:]][shape] = ReshardingPrices(mesh: mesh) }
+            }
+        }
+        self.meshes = meshes
         var canonical: [[Int]: Range<Int>] = [:]
         let count = clustering.layers.count
         for length in 1...max(count, 1) where count > 0 {
@@ -55,25 +64,23 @@ public struct StageSearchOracle: StageCostOracle {
 
     public var deviceMemoryBytes: Double? { cluster.device.memoryBytes }
 
-    /// Strategies the ILP chose on a mesh shape, by (clustered layer structure, op offset in the layer): a
-    /// range made of the same kinds of layers reuses them and only pays an exact evaluation, so the ILP runs
-    /// once per mesh shape and kind of range rather than once per range. Shared by the threads the DP asks on.
-    final class LayoutMemory: @unchecked Sendable {
+    /// Answers remembered by an integer key, shared by the threads the DP asks on.
+    final class Memory<Value>: @unchecked Sendable {
         private let lock = NSLock()
-        private var strategies: [[Int]: [[Int]: OpStrategy]] = [:]
+        private var values: [[Int]: Value] = [:]
 
-        func recall(_ key: [Int]) -> [[Int]: OpStrategy]? {
-            lock.lock(); defer { lock.unlock() }
-            return strategies[key]
-        }
+        func recall(_ key: [Int]) -> Value? { lock.withLock { values[key] } }
 
-        func remember(_ key: [Int], _ table: [[Int]: OpStrategy]) {
-            lock.lock(); defer { lock.unlock() }
-            strategies[key] = table
-        }
+        func remember(_ key: [Int], _ value: Value) { lock.withLock { values[key] = value } }
     }
 
-    let memory = LayoutMemory()
+    /// Strategies the ILP chose on a mesh shape, by (clustered layer structure, op offset in the layer): a
+    /// range made of the same kinds of layers reuses them and only pays an exact evaluation, so the ILP runs
+    /// once per mesh shape and kind of range rather than once per range.
+    let layouts = Memory<[[Int]: OpStrategy]>()
+    /// Exact costs of reused layouts by (layer range, mesh shape, ZeRO stage added): a stage's cost does not
+    /// depend on its in-flight microbatches (only its peak memory does), which the DP asks about one by one.
+    let evaluations = Memory<StageCost>()
     /// For each set of clustered-layer kinds a range can hold, the shortest first range holding exactly
     /// those kinds: the ILP for a kind set always runs on it, so what threads remember does not depend on
     /// which range was asked first (same input, same plan).
@@ -114,7 +121,8 @@ public struct StageSearchOracle: StageCostOracle {
             ?? submesh.logicalShapes.filter { !($0.count == 2 && $0[1] == 1 && $0[0] > 1) }
         let fits = cluster.device.memoryBytes
         for shape in shapes {
-            guard let mesh = try? submesh.representativeMesh(shape: shape, in: cluster) else { continue }
+            guard let prices = meshes[submesh]?[shape] else { continue }
+            let mesh = prices.mesh
             // Each layout is priced once; the ILP's own results come priced.
             var priced: [(layout: StageLayout, cost: StageCost)] = (expertLayouts[shape] ?? []).map {
                 let layout = StageLayout(operations: operations, mesh: mesh, strategies: Array($0[operations]))
@@ -122,23 +130,30 @@ public struct StageSearchOracle: StageCostOracle {
             }
             func constrained() {
                 if let found = try? search.search(model: model, operations: operations, mesh: mesh, inFlight: inFlight,
-                                                  memoryBudget: budget, layers: analysisLayers) {
+                                                  memoryBudget: budget, layers: analysisLayers, prices: prices) {
                     priced.append((found.layout, found.cost))
                 }
             }
             let memoryKey = shape + [-1] + kinds
-            var table = memory.recall(memoryKey)
+            var table = layouts.recall(memoryKey)
             if table == nil {
                 let canonical = canonicalRanges[kinds].map { clustering.operations(of: $0) } ?? operations
                 if let found = try? search.search(model: model, operations: canonical, mesh: mesh, inFlight: inFlight,
-                                                  memoryBudget: nil, layers: analysisLayers) {
+                                                  memoryBudget: nil, layers: analysisLayers, prices: prices) {
                     table = Dictionary(zip(opKeys(canonical), found.layout.strategies), uniquingKeysWith: { first, _ in first })
-                    memory.remember(memoryKey, table!)
+                    layouts.remember(memoryKey, table!)
                 }
             }
             if let table, keys.allSatisfy({ table[$0] != nil }) {
                 let recalled = StageLayout(operations: operations, mesh: mesh, strategies: keys.map { table[$0]! })
-                let cost = model.cost(of: recalled)
+                func evaluate(_ layout: StageLayout, zeroStage: Int) -> StageCost {
+                    let key = [layers.lowerBound, layers.upperBound, zeroStage] + shape
+                    if let known = evaluations.recall(key) { return known }
+                    let cost = model.cost(of: layout)
+                    evaluations.remember(key, cost)
+                    return cost
+                }
+                let cost = evaluate(recalled, zeroStage: 0)
                 priced.append((recalled, cost))
                 if cost.peakMemoryBytes(inFlight: inFlight) > fits {
                     // ZeRO on the reused layout is the cheap remedy; the ILP with the budget runs only when it
@@ -148,7 +163,7 @@ public struct StageSearchOracle: StageCostOracle {
                         let sharded = StageLayout(operations: operations, mesh: mesh, strategies: recalled.strategies.map {
                             OpStrategy(indexOfAxis: $0.indexOfAxis, zeroStage: max($0.zeroStage, zeroStage))
                         })
-                        let shardedCost = model.cost(of: sharded)
+                        let shardedCost = evaluate(sharded, zeroStage: zeroStage)
                         priced.append((sharded, shardedCost))
                         remedied = shardedCost.peakMemoryBytes(inFlight: inFlight) <= fits
                     }

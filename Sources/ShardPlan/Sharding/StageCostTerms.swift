@@ -19,13 +19,17 @@ struct StageCostTerms {
     let operations: Range<Int>
     let mesh: DeviceMesh
     let inFlight: Double
+    /// Layout changes priced on `mesh` by earlier problems, if the caller keeps them.
+    let prices: ReshardingPrices?
     let operatorModel: OperatorCostModel
     let overlapShare: Double
     /// For each parameter read in the stage, the op and operand position that read it first.
     let firstReader: [ValueID: (operation: Int, operand: Int)]
 
-    init(model: StageCostModel, operations: Range<Int>, mesh: DeviceMesh, inFlight: Double) {
+    init(model: StageCostModel, operations: Range<Int>, mesh: DeviceMesh, inFlight: Double, prices: ReshardingPrices? = nil) {
+        precondition(prices.map { $0.mesh.shape == mesh.shape && $0.mesh.devices == mesh.devices } ?? true, "prices are for another mesh")
         self.model = model
+        self.prices = prices
         self.operations = operations
         self.mesh = mesh
         self.inFlight = inFlight
@@ -58,11 +62,17 @@ struct StageCostTerms {
         collectives.reduce(0) { $0 + ($1.bytes > 0 ? mesh.seconds(for: $1) : 0) }
     }
 
-    func reshard(_ value: ValueID, from source: ShardingSpec, to target: ShardingSpec) -> [Collective] {
+    /// Seconds one device spends changing `value`'s layout from `source` to `target`.
+    func reshardSeconds(_ value: ValueID, from source: ShardingSpec, to target: ShardingSpec) -> Double {
+        if source == target { return 0 }
         let type = graph[value].type
-        return Resharding.collectives(from: source, to: target,
-                                      elementCount: operatorModel.localElements(value, .replicated(rank: type.rank)),
-                                      bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape)
+        let change = ReshardingPrices.Change(elementCount: operatorModel.localElements(value, .replicated(rank: type.rank)),
+                                             bytesPerElement: type.dtype.byteSize, source: source, target: target)
+        if let known = prices?.seconds(of: change) { return known }
+        let answer = seconds(Resharding.collectives(from: source, to: target, elementCount: change.elementCount,
+                                                    bytesPerElement: change.bytesPerElement, meshShape: mesh.shape))
+        prices?.remember(change, seconds: answer)
+        return answer
     }
 
     /// Seconds per iteration and bytes per device of op `op` under `strategy`.
@@ -89,8 +99,8 @@ struct StageCostTerms {
                 memory += parameter.memory
             } else if model.gradients[input], !(graph[input].operationIndex.map(operations.contains) ?? false) {
                 // Arrived from an earlier stage in the wanted layout; its gradient goes back reduced.
-                perMicrobatch += seconds(reshard(input, from: strategy.gradientSpec(operand, in: space),
-                                                 to: strategy.operandSpec(operand, in: space))) * overlapShare
+                perMicrobatch += reshardSeconds(input, from: strategy.gradientSpec(operand, in: space),
+                                                 to: strategy.operandSpec(operand, in: space)) * overlapShare
             }
         }
         if model.options.recompute != .full {
@@ -129,7 +139,7 @@ struct StageCostTerms {
         let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage)
         let memory = state.totalBytes
         var seconds = model.kernels.memorySeconds(bytes: state.optimizerStepBytes)
-        seconds += self.seconds(reshard(parameter, from: strategy.gradientSpec(operand, in: space), to: stored))
+        seconds += reshardSeconds(parameter, from: strategy.gradientSpec(operand, in: space), to: stored)
         // Every microbatch adds the weight gradient into the fp32 gradient buffer.
         var perMicrobatch = model.kernels.streamSeconds(bytes: state.gradientAccumulationBytes)
         if zeroStage >= 3 && dataParallel > 1 {
@@ -171,25 +181,46 @@ struct StageCostTerms {
         return [consumer.operandSpec(link.toOperand, in: to.indexSpace), consumer.gradientSpec(link.toOperand, in: to.indexSpace)]
     }
 
-    /// Seconds per iteration of `link` when its ends run `producer` and `consumer`.
-    func linkSeconds(_ link: Link, _ producer: OpStrategy, _ consumer: OpStrategy) -> Double {
-        let from = graph.operations[link.from], to = graph.operations[link.to]
-        let wanted = consumer.operandSpec(link.toOperand, in: to.indexSpace)
-        let gradient = consumer.gradientSpec(link.toOperand, in: to.indexSpace)
-        switch link.kind {
-        case .activation:
-            let value = from.result
-            let produced = producer.resultSpec(in: from.indexSpace)
-            var perMicrobatch = seconds(reshard(value, from: produced, to: wanted))
-            // Full recomputation reruns the forward pass, layout changes included.
-            if model.options.recompute == .full { perMicrobatch *= 2 }
-            if model.gradients[value] { perMicrobatch += seconds(reshard(value, from: gradient, to: produced.reduced)) }
-            return perMicrobatch * overlapShare * microbatches
-        case .parameter:
-            let value = from.inputs[link.operand]
-            let stored = producer.operandSpec(link.operand, in: from.indexSpace)
-            return seconds(reshard(value, from: stored, to: wanted)) * overlapShare * microbatches
-                + seconds(reshard(value, from: gradient, to: stored))
+    /// Seconds per iteration of `link` for each layout its producer may leave the tensor in (`produced`)
+    /// against each pair of layouts its consumer may want it and return its gradient in (`consumed`, the
+    /// pairs of `consumerLayout`). Each layout change is priced once, however many pairs share it.
+    func linkSeconds(_ link: Link, produced: [ShardingSpec], consumed: [[ShardingSpec]]) -> [[Double]] {
+        let from = graph.operations[link.from]
+        let value = link.kind == .activation ? from.result : from.inputs[link.operand]
+        let (wanted, wantedIndex) = Self.distinct(consumed.map { $0[0] })
+        let (gradients, gradientIndex) = Self.distinct(consumed.map { $0[1] })
+        func price(_ source: ShardingSpec, _ target: ShardingSpec) -> Double { reshardSeconds(value, from: source, to: target) }
+        return produced.map { layout in
+            let forward = wanted.map { price(layout, $0) }
+            switch link.kind {
+            case .activation:
+                // The gradient comes back reduced to the layout the producer left; full recomputation reruns
+                // the forward pass, layout changes included.
+                let backward = model.gradients[value] ? gradients.map { price($0, layout.reduced) } : gradients.map { _ in 0 }
+                let replays = model.options.recompute == .full ? 2.0 : 1.0
+                return consumed.indices.map { pair in
+                    (forward[wantedIndex[pair]] * replays + backward[gradientIndex[pair]]) * overlapShare * microbatches
+                }
+            case .parameter:
+                // Read every microbatch; its gradient goes back to the stored layout once per iteration.
+                let backward = gradients.map { price($0, layout) }
+                return consumed.indices.map { pair in
+                    forward[wantedIndex[pair]] * overlapShare * microbatches + backward[gradientIndex[pair]]
+                }
+            }
         }
+    }
+
+    /// The distinct specs of `specs` in order of first appearance, and each spec's position among them.
+    private static func distinct(_ specs: [ShardingSpec]) -> (specs: [ShardingSpec], index: [Int]) {
+        var position: [ShardingSpec: Int] = [:]
+        var unique: [ShardingSpec] = []
+        let index = specs.map { spec in
+            if let known = position[spec] { return known }
+            position[spec] = unique.count
+            unique.append(spec)
+            return unique.count - 1
+        }
+        return (unique, index)
     }
 }

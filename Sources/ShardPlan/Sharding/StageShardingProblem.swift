@@ -24,13 +24,14 @@ public struct StageShardingProblem: Sendable {
     public let unshrunkSize: (variables: Int, constraints: Int)
 
     /// Builds the problem of `operations` on `mesh` priced by `model`, with activations alive for
-    /// `inFlight` microbatches and the given memory budget per device (bytes; nil for none).
+    /// `inFlight` microbatches and the given memory budget per device (bytes; nil for none). `prices`, when
+    /// given, remembers layout changes on `mesh` across problems.
     public init(operations: Range<Int>, mesh: DeviceMesh, model: StageCostModel, inFlight: Double,
-                memoryBudget: Double?, layers: [Layer]) {
+                memoryBudget: Double?, layers: [Layer], prices: ReshardingPrices? = nil) {
         let graph = model.graph
         self.operations = operations
         self.mesh = mesh
-        let terms = StageCostTerms(model: model, operations: operations, mesh: mesh, inFlight: inFlight)
+        let terms = StageCostTerms(model: model, operations: operations, mesh: mesh, inFlight: inFlight, prices: prices)
         let (classOf, representative) = Self.classes(operations: operations, layers: layers)
         self.classOf = classOf
         func classOfOp(_ op: Int) -> Int { classOf[op - operations.lowerBound] }
@@ -98,11 +99,9 @@ public struct StageShardingProblem: Sendable {
             // Strategies that give the passed tensor the same layout cost the same: price one per group.
             let producers = mapping[key.from].map { candidates[key.from][$0] }
             let consumers = mapping[key.to].map { candidates[key.to][$0] }
-            let (fromGroups, producerOfGroup) = Self.groups(producers) { terms.producerLayout(link, $0) }
-            let (toGroups, consumerOfGroup) = Self.groups(consumers) { terms.consumerLayout(link, $0) }
-            let matrix = producerOfGroup.map { producer in
-                consumerOfGroup.map { consumer in terms.linkSeconds(link, producer, consumer) * weight }
-            }
+            let (fromGroups, produced) = Self.groups(producers) { terms.producerLayout(link, $0) }
+            let (toGroups, consumed) = Self.groups(consumers) { terms.consumerLayout(link, $0) }
+            let matrix = terms.linkSeconds(link, produced: produced, consumed: consumed).map { $0.map { $0 * weight } }
             edges.append(ShardingProblem.Edge(from: nodeOf[key.from], to: nodeOf[key.to], costs: matrix,
                                               fromGroups: fromGroups, toGroups: toGroups))
         }
@@ -119,18 +118,18 @@ public struct StageShardingProblem: Sendable {
         unshrunkSize = (unshrunkVariables, unshrunkConstraints)
     }
 
-    /// Groups strategies by `key`: each strategy's group, and one strategy standing for each group.
-    private static func groups<Key: Hashable>(_ strategies: [OpStrategy], key: (OpStrategy) -> Key) -> ([Int], [OpStrategy]) {
+    /// Groups strategies by `key`: each strategy's group, and the key of each group.
+    private static func groups<Key: Hashable>(_ strategies: [OpStrategy], key: (OpStrategy) -> Key) -> ([Int], [Key]) {
         var groupOfKey: [Key: Int] = [:]
-        var representatives: [OpStrategy] = []
+        var keys: [Key] = []
         let groups = strategies.map { strategy in
             let value = key(strategy)
             if let group = groupOfKey[value] { return group }
-            groupOfKey[value] = representatives.count
-            representatives.append(strategy)
-            return representatives.count - 1
+            groupOfKey[value] = keys.count
+            keys.append(value)
+            return keys.count - 1
         }
-        return (groups, representatives)
+        return (groups, keys)
     }
 
     /// Ops at the same offset of layers with the same structure key share a class; every other op is its

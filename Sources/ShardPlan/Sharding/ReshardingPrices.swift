@@ -1,0 +1,32 @@
+import Foundation
+
+/// Seconds of tensor layout changes on one logical mesh, remembered across the stage problems built on it.
+///
+/// A pipeline search builds many problems on the same mesh (one per kind of layer range), and a block's
+/// tensors change layout in the same ways in each; pricing a change (`Resharding.collectives`, then the
+/// mesh's collective model) costs far more than looking it up. Safe to share between threads.
+public final class ReshardingPrices: @unchecked Sendable {
+    /// One layout change of a tensor of `elementCount` elements (its full logical size) and element size.
+    struct Change: Hashable {
+        var elementCount: Double
+        var bytesPerElement: Int
+        var source: ShardingSpec
+        var target: ShardingSpec
+    }
+
+    /// The mesh every price is for (a change costs differently on another mesh).
+    public let mesh: DeviceMesh
+    private let lock = NSLock()
+    private var seconds: [Change: Double] = [:]
+
+    public init(mesh: DeviceMesh) { self.mesh = mesh }
+
+    /// The seconds remembered for `change`, if any.
+    func seconds(of change: Change) -> Double? {
+        lock.withLock { seconds[change] }
+    }
+
+    func remember(_ change: Change, seconds answer: Double) {
+        lock.withLock { seconds[change] = answer }
+    }
+}
