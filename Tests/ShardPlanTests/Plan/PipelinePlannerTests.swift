@@ -52,3 +52,27 @@ struct PipelinePlannerTests {
         #expect(PlanValidator.violation(in: plan)?.contains("share devices") == true)
     }
 }
+
+@Suite("Pipeline planner known answers on GPT-3 175B's layers")
+struct PipelinePlannerKnownAnswerTests {
+    @Test("GPT-3 175B's layers on two DGX nodes: tensor parallelism stays inside each node, the pipeline crosses them")
+    func tensorParallelInsideNodesPipelineAcross() throws {
+        // 16 of GPT-3 175B's 96 layers (d_model 12288, 96 heads): 29.6B parameters, 474 GB of training
+        // state, more than one node's 8 x 80 GB holds, so the model must span both nodes of the cluster.
+        let configuration = TransformerConfiguration.gpt(layers: 16, hidden: 12288, heads: 96, vocabulary: 50257,
+                                                         sequenceLength: 2048, globalBatch: 32)
+        let graph = try TransformerBuilder(name: "gpt3-175b-16-layers", configuration: configuration).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:2")
+        let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:2").plan(microbatches: 32)
+        #expect(PlanValidator.violation(in: found.plan) == nil)
+        #expect(found.plan.stages.count >= 2, "\(found.plan.summary ?? "")")
+        for stage in found.plan.stages {
+            let nodes = Set(stage.mesh.devices.map { cluster.node(ofDevice: $0) })
+            #expect(nodes.count == 1, "stage \(stage.mesh.devices) spans nodes \(nodes.sorted())")
+        }
+        // And it is no slower than Megatron's layout for the same devices: tp=8 in each node, pp=2 across.
+        let megatron = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:2",
+                                                 configuration: MegatronConfiguration(tensorParallel: 8, pipelineParallel: 2, dataParallel: 1))
+        #expect(found.prediction.iterationSeconds <= PlanEvaluator(cluster: cluster).evaluate(megatron).iterationSeconds)
+    }
+}
