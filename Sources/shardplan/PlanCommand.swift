@@ -29,6 +29,9 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var printing: PlanOutput
 
+    @Flag(help: "Search only: do not also price Megatron-LM's configurations (tp x pp x dp, microbatch size, interleaving, sequence parallelism) against the DP's plans.")
+    var noMegatronGrid = false
+
     @Flag(help: "Print where the planner's time went, and the problem sizes, to standard error.")
     var timings = false
 
@@ -74,7 +77,8 @@ struct PlanCommand: ParsableCommand {
             } else {
                 let interactive = isatty(STDERR_FILENO) != 0
                 let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options,
-                                              maximumStageCount: stageLimit, meshShape: shapes?.first)
+                                              maximumStageCount: stageLimit, meshShape: shapes?.first,
+                                              includesMegatronGrid: !noMegatronGrid)
                 let found = try planner.plan(microbatches: fixed) { message in
                     if interactive { printError("shardplan: \(message)") }
                 }
@@ -85,6 +89,12 @@ struct PlanCommand: ParsableCommand {
                         let outcome = attempt.iterationSeconds.map { String(format: "%d stages, predicted %.4f s", attempt.stageCount ?? 0, $0) } ?? "no partition fits"
                         printError(String(format: "timing: %d microbatches: %@, %d stage questions, %.3f s",
                                           attempt.microbatches, outcome as NSString, attempt.oracleSolves, attempt.seconds))
+                    }
+                    if let grid = found.grid {
+                        let best = grid.best.map { String(format: "fastest %@ at %.4f s%@", $0.summary as NSString, $0.iterationSeconds,
+                                                          grid.chosen ? ", chosen" : ", slower than the search") } ?? "none fits"
+                        printError(String(format: "timing: Megatron grid: %d configurations, %d fit, %@, %.3f s",
+                                          grid.configurations, grid.fitting, best as NSString, grid.seconds))
                     }
                 }
             }

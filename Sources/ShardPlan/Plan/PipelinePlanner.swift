@@ -3,7 +3,8 @@ import Foundation
 /// `shardplan plan`: the full search. Ops are clustered into layers (`LayerClustering`), the stage DP
 /// (`StageDynamicProgram`) cuts them into pipeline stages on submeshes, each stage's sharding comes from the
 /// intra-operator ILP (`StageSearchOracle`), for each microbatch count tried; the plan with the least
-/// predicted iteration time (`PlanEvaluator`, point-to-point transfers included) wins.
+/// predicted iteration time (`PlanEvaluator`, point-to-point transfers included) wins. Megatron-LM's
+/// configurations (`MegatronGrid`) compete with the DP's plans unless `includesMegatronGrid` is off.
 public struct PipelinePlanner: Sendable {
     public var graph: Graph
     public var cluster: Cluster
@@ -16,11 +17,17 @@ public struct PipelinePlanner: Sendable {
     public var maximumStageCount: Int?
     /// The logical mesh shape every stage must take, or nil to search them.
     public var meshShape: [Int]?
+    /// Whether Megatron-LM's configurations within the same limits are priced too, and win when faster.
+    public var includesMegatronGrid: Bool
+    public var megatronGrid: MegatronGrid
 
     public init(graph: Graph, cluster: Cluster, clusterName: String, options: TrainingOptions = TrainingOptions(),
                 search: IntraOperatorSearch = IntraOperatorSearch(), maximumLayerCount: Int = 8,
-                maximumStageCount: Int? = nil, meshShape: [Int]? = nil) {
+                maximumStageCount: Int? = nil, meshShape: [Int]? = nil, includesMegatronGrid: Bool = true,
+                megatronGrid: MegatronGrid = MegatronGrid()) {
         self.meshShape = meshShape
+        self.includesMegatronGrid = includesMegatronGrid
+        self.megatronGrid = megatronGrid
         self.graph = graph
         self.cluster = cluster
         self.clusterName = clusterName
@@ -40,10 +47,21 @@ public struct PipelinePlanner: Sendable {
         public var seconds: Double
     }
 
-    /// The best plan, its prediction and one attempt per microbatch count. `progress` is told about each
-    /// microbatch count as it starts.
+    /// What pricing the Megatron-LM grid found (for `--timings`).
+    public struct GridAttempt: Sendable {
+        public var configurations: Int
+        public var fitting: Int
+        /// The fastest configuration that fits, and its predicted iteration time.
+        public var best: (summary: String, iterationSeconds: Double)?
+        /// Whether it beat the DP's plans and is the answer.
+        public var chosen: Bool
+        public var seconds: Double
+    }
+
+    /// The best plan, its prediction, one attempt per microbatch count and what the Megatron grid found.
+    /// `progress` is told about each microbatch count as it starts.
     public func plan(microbatches fixed: Int? = nil, progress: (String) -> Void = { _ in })
-        throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt]) {
+        throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], grid: GridAttempt?) {
         let counts = try graph.microbatchCounts(fixed: fixed, limit: 1024)
         let analysis = GraphAnalysis(graph)
         let clustering = LayerClustering(analysis, maximumLayerCount: maximumLayerCount)
@@ -101,11 +119,63 @@ public struct PipelinePlanner: Sendable {
             attempt.seconds = Date().timeIntervalSince(start)
             attempts.append(attempt)
         }
+        var grid: GridAttempt?
+        if includesMegatronGrid {
+            progress("pricing Megatron-LM configurations")
+            let start = Date()
+            let configurations = megatronGrid.configurations(for: graph, on: cluster, options: options, analysis: analysis,
+                                                             maximumStageCount: maximumStageCount, meshShape: meshShape,
+                                                             microbatches: fixed)
+            let priced = price(configurations, analysis: analysis, evaluator: evaluator)
+            var fastest: (plan: TrainingPlan, prediction: PlanPrediction)?
+            for candidate in priced.compactMap({ $0 }) where candidate.prediction.fitsInMemory {
+                if fastest.map({ candidate.prediction.iterationSeconds < $0.prediction.iterationSeconds }) ?? true { fastest = candidate }
+            }
+            let chosen = fastest.map { found in best.map { found.prediction.iterationSeconds < $0.prediction.iterationSeconds } ?? true } ?? false
+            if chosen { best = fastest }
+            grid = GridAttempt(configurations: configurations.count,
+                               fitting: priced.filter { $0?.prediction.fitsInMemory == true }.count,
+                               best: fastest.map { ($0.plan.summary ?? "", $0.prediction.iterationSeconds) }, chosen: chosen,
+                               seconds: Date().timeIntervalSince(start))
+        }
         guard let best else {
             throw InputError(.invalidValue, at: .root,
                              "no feasible plan: no partition of \(graph.name) into pipeline stages fits in the \(PlanPrediction.bytes(cluster.device.memoryBytes)) of each device of \(clusterName) with any microbatch count tried; try more devices, recomputation (--recompute) or ZeRO (--zero)")
         }
-        return (best.plan, best.prediction, attempts)
+        return (best.plan, best.prediction, attempts, grid)
+    }
+
+    /// Each configuration's plan and prediction, priced on all cores; nil where the graph does not admit it.
+    private func price(_ configurations: [MegatronConfiguration], analysis: GraphAnalysis,
+                       evaluator: PlanEvaluator) -> [(plan: TrainingPlan, prediction: PlanPrediction)?] {
+        // One stage cost model per microbatch count, made once.
+        var models: [Int: StageCostModel] = [:]
+        let batch = graph.batchSize ?? 1
+        for configuration in configurations {
+            let count = batch / (configuration.microBatchSize * (configuration.dataParallel ?? 1))
+            if models[count] == nil { models[count] = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count) }
+        }
+        let results = PricedConfigurations(count: configurations.count)
+        let modelsByCount = models
+        DispatchQueue.concurrentPerform(iterations: configurations.count) { index in
+            guard let plan = try? TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName,
+                                                        configuration: configurations[index], layers: analysis.layers),
+                  let model = modelsByCount[plan.microbatches] else { return }
+            results.set(index, (plan, evaluator.evaluate(plan, model: model, forwardFLOPs: analysis.forwardFLOPs)))
+        }
+        return results.values
+    }
+
+    /// The grid's results as the threads that price them fill them in.
+    private final class PricedConfigurations: @unchecked Sendable {
+        private let lock = NSLock()
+        private var slots: [(plan: TrainingPlan, prediction: PlanPrediction)?]
+
+        init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+        func set(_ index: Int, _ value: (plan: TrainingPlan, prediction: PlanPrediction)) { lock.withLock { slots[index] = value } }
+
+        var values: [(plan: TrainingPlan, prediction: PlanPrediction)?] { lock.withLock { slots } }
     }
 
     /// The training plan a DP partition describes.

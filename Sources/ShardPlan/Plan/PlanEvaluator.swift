@@ -9,8 +9,15 @@ public struct PlanEvaluator: Sendable {
     public init(cluster: Cluster) { self.kernels = KernelModel(device: cluster.device) }
 
     public func evaluate(_ plan: TrainingPlan) -> PlanPrediction {
+        evaluate(plan, model: StageCostModel(graph: plan.graph, kernels: kernels, options: plan.options, microbatches: plan.microbatches),
+                 forwardFLOPs: GraphAnalysis(plan.graph).forwardFLOPs)
+    }
+
+    /// `evaluate(_:)` with the stage cost model for the plan's graph, options and microbatches, and the graph's
+    /// forward FLOPs, already made (a caller pricing many plans of one graph makes them once).
+    func evaluate(_ plan: TrainingPlan, model: StageCostModel, forwardFLOPs: Double) -> PlanPrediction {
+        precondition(model.microbatches == plan.microbatches && model.options == plan.options, "the model prices another setting")
         let graph = plan.graph
-        let model = StageCostModel(graph: graph, kernels: kernels, options: plan.options, microbatches: plan.microbatches)
         let stageCosts = plan.stages.map { model.cost(of: $0) }
         let transfers = pointToPointSeconds(plan, model: model)
         var ranks: [PlanPrediction.Rank] = []
@@ -68,7 +75,7 @@ public struct PlanEvaluator: Sendable {
         breakdown.append(("optimizer step", slow.optimizerSeconds))
         let used = breakdown.reduce(0) { $0 + $1.1 }
         if abs(iteration - used) > 1e-12 { breakdown.append(("waiting for other ranks", iteration - used)) }
-        let analysisFLOPs = 3 * GraphAnalysis(graph).forwardFLOPs
+        let analysisFLOPs = 3 * forwardFLOPs
         let devices = Double(plan.deviceCount)
         let peak = plan.cluster.device.peakFLOPsPerSecond(for: .bf16)
         var bytes: [CollectiveKind: Double] = [:]

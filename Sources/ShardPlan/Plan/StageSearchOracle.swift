@@ -116,9 +116,13 @@ public struct StageSearchOracle: StageCostOracle {
         var best: StageCandidate<Layout>?
         let keys = opKeys(operations)
         let kinds = Array(Set(keys.map { $0[0] })).sorted()
-        // A 1 x n and an n x 1 view are the same mesh with its axes swapped.
+        // A 1 x n and an n x 1 view are the same mesh with its axes swapped. A 2-D view whose inner axis spans
+        // several nodes has both axes crossing the slow links; as Alpa's "single node model parallel" option
+        // does, the search keeps the inner axis inside a node (the 1-D view over every device stays).
         let shapes = meshShape.map { shape in submesh.logicalShapes.filter { $0 == shape } }
-            ?? submesh.logicalShapes.filter { !($0.count == 2 && $0[1] == 1 && $0[0] > 1) }
+            ?? submesh.logicalShapes.filter { shape in
+                shape.count == 2 && shape[0] > 1 ? shape[1] > 1 && shape[1] <= cluster.devicesPerNode : true
+            }
         let fits = cluster.device.memoryBytes
         for shape in shapes {
             guard let prices = meshes[submesh]?[shape] else { continue }

@@ -5,6 +5,13 @@ extension TrainingPlan {
     /// last), and every op gets `MegatronLayout`'s strategy on a `[dp, tp]` mesh.
     public static func megatron(graph: Graph, cluster: Cluster, clusterName: String,
                                 configuration: MegatronConfiguration) throws(InputError) -> TrainingPlan {
+        try megatron(graph: graph, cluster: cluster, clusterName: clusterName, configuration: configuration,
+                     layers: GraphAnalysis(graph).layers)
+    }
+
+    /// `megatron(graph:cluster:clusterName:configuration:)` with the graph's layers already found.
+    static func megatron(graph: Graph, cluster: Cluster, clusterName: String, configuration: MegatronConfiguration,
+                         layers: [Layer]) throws(InputError) -> TrainingPlan {
         let tp = configuration.tensorParallel, pp = configuration.pipelineParallel, vp = configuration.virtualStages
         func invalid(_ option: String, _ message: String) -> InputError {
             InputError(.invalidValue, at: JSONPath([.key(option)]), message)
@@ -35,7 +42,7 @@ extension TrainingPlan {
         }
         let microbatches = batch / (configuration.microBatchSize * dp)
         let schedule = configuration.schedule ?? (vp > 1 ? .interleaved : .oneForwardOneBackward)
-        let chunks = try chunkOperations(graph, count: pp * vp)
+        let chunks = try chunkOperations(graph, layers: layers, count: pp * vp)
         let meshShape = [dp, tp]
         let strategies = MegatronLayout(sequenceParallel: configuration.sequenceParallel)
             .strategies(for: graph, meshShape: meshShape)
@@ -54,8 +61,7 @@ extension TrainingPlan {
     /// Cuts the graph into `count` contiguous chunks with the same number of repeated layers each (the
     /// first chunks take one fewer when they do not divide evenly); the ops before the first repeated layer
     /// join the first chunk and the ops after the last one the last chunk.
-    static func chunkOperations(_ graph: Graph, count: Int) throws(InputError) -> [Range<Int>] {
-        let layers = GraphAnalysis(graph).layers
+    static func chunkOperations(_ graph: Graph, layers: [Layer], count: Int) throws(InputError) -> [Range<Int>] {
         let keyCounts = Dictionary(grouping: layers, by: \.structureKey).mapValues(\.count)
         let repeatedKey = keyCounts.max { ($0.value, -$0.key) < ($1.value, -$1.key) }?.key
         let body = layers.filter { $0.structureKey == repeatedKey }

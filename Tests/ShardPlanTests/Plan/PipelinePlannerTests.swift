@@ -3,13 +3,16 @@ import Testing
 
 @Suite("Pipeline planner: the stage DP over the intra-operator search")
 struct PipelinePlannerTests {
-    @Test("a model that fits on one device with a large batch gets no pipeline")
+    @Test("a model that fits on one device with a large batch gets no pipeline: GPT-3 125M, 256 sequences, one DGX")
     func smallModelNoPipeline() throws {
-        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let graph = try ModelCatalog.model(id: "gpt3-125m")!.build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1").plan(microbatches: 1)
-        #expect(found.plan.stages.count == 1)
-        #expect(PlanValidator.violation(in: found.plan) == nil)
+        for includesMegatronGrid in [false, true] {
+            let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                            includesMegatronGrid: includesMegatronGrid).plan(microbatches: 4)
+            #expect(found.plan.stages.count == 1, "\(found.plan.summary ?? "")")
+            #expect(PlanValidator.violation(in: found.plan) == nil)
+        }
     }
 
     @Test("two stages of 2x2 on 8 devices: disjoint halves, every op once, valid strategies")
@@ -63,7 +66,9 @@ struct PipelinePlannerKnownAnswerTests {
                                                          sequenceLength: 2048, globalBatch: 32)
         let graph = try TransformerBuilder(name: "gpt3-175b-16-layers", configuration: configuration).build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:2")
-        let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:2").plan(microbatches: 32)
+        // The DP alone (without Megatron's configurations, which would include the layout compared below).
+        let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:2",
+                                        includesMegatronGrid: false).plan(microbatches: 32)
         #expect(PlanValidator.violation(in: found.plan) == nil)
         #expect(found.plan.stages.count >= 2, "\(found.plan.summary ?? "")")
         for stage in found.plan.stages {
