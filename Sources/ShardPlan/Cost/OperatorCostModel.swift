@@ -69,11 +69,34 @@ public struct OperatorCostModel: Sendable {
             guard let index = assigned, meshShape[axis] > 1, case .coupled(let statistics) = space.indices[index].role else { continue }
             let coupled = Set(space.indices.indices.filter { if case .coupled = space.indices[$0].role { true } else { false } })
             let rows = space.operandIndices[0].compactMap { $0 }.filter { !coupled.contains($0) }.reduce(1.0) { $0 * sizes[$1] }
-            let bytes = rows * Double(statistics) * 4
-            cost.forwardCollectives.append(Collective(.allReduce, axes: [axis], bytes: bytes))
-            if needsBackward { cost.backwardCollectives.append(Collective(.allReduce, axes: [axis], bytes: bytes)) }
+            cost.forwardCollectives.append(Collective(.allReduce, axes: [axis], bytes: rows * Double(statistics) * 4))
+            if needsBackward {
+                let backward = Self.backwardStatistics(operation.op) ?? statistics
+                cost.backwardCollectives.append(Collective(.allReduce, axes: [axis], bytes: rows * Double(backward) * 4))
+            }
+        }
+        // A graph output (the loss) leaves the step whole: XLA all-reduces its partial sums, one collective per
+        // summed index that is split (the mean over a split batch is a 4-byte all-reduce).
+        let result = strategy.resultSpec(in: space)
+        if !result.partialSums.isEmpty && graph.outputs.contains(operation.result) {
+            let type = graph[operation.result].type
+            cost.forwardCollectives += Resharding.collectives(from: result, to: result.reduced,
+                                                              elementCount: localElements(operation.result, .replicated(rank: type.rank)),
+                                                              bytesPerElement: type.dtype.byteSize, meshShape: meshShape)
         }
         return cost
+    }
+
+    /// Per-row statistics the backward pass of a coupled op all-reduces, where fewer than the forward pass's.
+    /// Softmax and log-softmax need one, the row sum of the cotangent times the output (the maximum is a
+    /// constant shift); cross-entropy's backward is log-softmax's (forward: maximum, sum of exponentials and
+    /// the target logit). Norms reduce two sums in backward as in forward. Seen in the HLO of the JAX check
+    /// (Docs/jax.md): one `[b, h, s]` all-reduce in the backward pass of an attention softmax split over keys.
+    private static func backwardStatistics(_ op: Operator) -> Int? {
+        switch op {
+        case .softmax, .logSoftmax, .crossEntropy: return 1
+        default: return nil
+        }
     }
 
     /// A contraction as batched GEMMs: indices in both operands and the result are the batch, indices of

@@ -48,6 +48,14 @@ public struct StageCostModel: Sendable {
             }
         }
         var forwardSecondsByOp: [Int: Double] = [:]
+        var arrivalLayouts: [ValueID: ShardingSpec] = [:]
+        for operationIndex in stage.operations {
+            let operation = graph.operations[operationIndex]
+            for (operand, input) in operation.inputs.enumerated() where arrivalLayouts[input] == nil && !graph[input].isParameter
+                && !(graph[input].operationIndex.map(stage.operations.contains) ?? false) {
+                arrivalLayouts[input] = stage.strategy(of: operationIndex).operandSpec(operand, in: operation.indexSpace)
+            }
+        }
         for operationIndex in stage.operations {
             let operation = graph.operations[operationIndex]
             let strategy = stage.strategy(of: operationIndex)
@@ -73,12 +81,18 @@ public struct StageCostModel: Sendable {
                                                       elementCount: elements, bytesPerElement: type.dtype.byteSize,
                                                       meshShape: mesh.shape), forward: false)
                     }
-                } else if gradients[input] {
-                    // The tensor arrived from an earlier stage in the layout this op wants; its gradient goes
-                    // back reduced.
-                    charge(Resharding.collectives(from: strategy.gradientSpec(operand, in: space), to: wanted,
-                                                  elementCount: elements, bytesPerElement: type.dtype.byteSize,
-                                                  meshShape: mesh.shape), forward: false)
+                } else {
+                    // The tensor arrives (from an earlier stage, or as a graph input) in the layout its first
+                    // reader in the stage wants; other readers reshard it from there, and every reader's
+                    // gradient goes back to it reduced (the runner's step does the same, Docs/jax.md).
+                    let arrived = arrivalLayouts[input]!
+                    charge(Resharding.collectives(from: arrived, to: wanted, elementCount: elements,
+                                                  bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape), forward: true)
+                    if gradients[input] {
+                        charge(Resharding.collectives(from: strategy.gradientSpec(operand, in: space), to: arrived,
+                                                      elementCount: elements, bytesPerElement: type.dtype.byteSize,
+                                                      meshShape: mesh.shape), forward: false)
+                    }
                 }
             }
         }

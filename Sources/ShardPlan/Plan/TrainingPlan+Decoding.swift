@@ -133,7 +133,7 @@ extension TrainingPlan {
                     batchIndex: roles.batchIndex[op], microbatches: microbatches)
                 let wantedOperands = try operandLayouts(operation)
                 let matching = candidates.filter { candidate in
-                    (wantedResult.map { candidate.resultSpec(in: space) == $0 } ?? true)
+                    (wantedResult.map { candidate.resultSpec(in: space).hasSameAxes(as: $0) } ?? true)
                         && wantedParameters.allSatisfy { candidate.operandSpec($0.operand, in: space) == $0.spec }
                         && wantedOperands.indices.allSatisfy { operand in
                             wantedOperands[operand].map { candidate.operandSpec(operand, in: space) == $0 } ?? true

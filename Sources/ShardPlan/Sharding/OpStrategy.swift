@@ -4,7 +4,8 @@
 ///
 /// Everything else follows from this map and the op's `IndexSpace`: the layout each operand must have,
 /// the layout of the result (partial sums over axes that split a summed index), and the layout and
-/// partial sums of each operand's gradient (partial over every axis whose index the operand lacks).
+/// partial sums of each operand's gradient (partial over every axis whose index the operand lacks), grouped
+/// by the index each axis splits.
 public struct OpStrategy: Hashable, Sendable {
     /// For each mesh axis, the index it splits, or nil when the work is replicated along that axis.
     public var indexOfAxis: [Int?]
@@ -38,28 +39,41 @@ public struct OpStrategy: Hashable, Sendable {
         ShardingSpec(dimensionAxes: space.operandIndices[operand].map { index in index.map(axes(splitting:)) ?? [] })
     }
 
-    /// The layout of the result, with partial sums over the axes that split a summed or extremum index.
+    /// The layout of the result, with partial sums over the axes that split a summed or extremum index, one
+    /// group per index.
     public func resultSpec(in space: IndexSpace) -> ShardingSpec {
-        let partial = indexOfAxis.indices.filter { axis in
-            guard let index = indexOfAxis[axis] else { return false }
-            switch space.indices[index].role {
-            case .summed, .extremum: return !space.resultCarries(index)
-            default: return false
-            }
-        }
-        return ShardingSpec(dimensionAxes: space.resultIndices.map { index in index.map(axes(splitting:)) ?? [] },
-                            partialAxes: partial)
+        ShardingSpec(dimensionAxes: space.resultIndices.map { index in index.map(axes(splitting:)) ?? [] },
+                     partialSums: partialSumGroups { index in
+                         switch space.indices[index].role {
+                         case .summed, .extremum: return !space.resultCarries(index)
+                         default: return false
+                         }
+                     })
     }
 
     /// The layout of the gradient of operand `operand` as the backward pass produces it: the operand's
-    /// layout, partial over every axis whose index the operand does not carry.
+    /// layout, partial over every axis whose index the operand does not carry, one group per index.
     public func gradientSpec(_ operand: Int, in space: IndexSpace) -> ShardingSpec {
-        let carried = Set(space.operandIndices[operand].compactMap { $0 })
-        let partial = indexOfAxis.indices.filter { axis in
-            guard let index = indexOfAxis[axis] else { return false }
-            return !carried.contains(index)
+        let carried = space.operandIndices[operand]
+        return ShardingSpec(dimensionAxes: carried.map { index in index.map(axes(splitting:)) ?? [] },
+                            partialSums: partialSumGroups { !carried.contains($0) })
+    }
+
+    /// The axes splitting each index that `isSummed` accepts, one group per index in the order of their first
+    /// axis.
+    private func partialSumGroups(where isSummed: (Int) -> Bool) -> [[Int]] {
+        var groups: [[Int]] = []
+        var groupIndices: [Int] = []
+        for (axis, index) in indexOfAxis.enumerated() {
+            guard let index, isSummed(index) else { continue }
+            if let group = groupIndices.firstIndex(of: index) {
+                groups[group].append(axis)
+            } else {
+                groupIndices.append(index)
+                groups.append([axis])
+            }
         }
-        return operandSpec(operand, in: space).addingPartialSums(over: partial)
+        return groups
     }
 
     /// Whether the strategy can run: no axis splits an unsplittable index, and every split divides every

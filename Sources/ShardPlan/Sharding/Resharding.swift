@@ -14,27 +14,29 @@ public enum Resharding {
                                    bytesPerElement: Int, meshShape: [Int]) -> [Collective] {
         if source == target { return [] }
         var result: [Collective] = []
-        var current = source
         var localBytes = elementCount * Double(bytesPerElement) / Double(source.totalSplitFactor(meshShape: meshShape))
-        // Partial sums first: reduce-scatter where the target splits along the same axis, all-reduce elsewhere.
-        let partial = source.partialAxes.filter { meshShape[$0] > 1 }
-        let scatterAxes = partial.filter { axis in
-            current.dimension(splitBy: axis) == nil && target.dimension(splitBy: axis) != nil
-        }
-        let reduceAxes = partial.filter { !scatterAxes.contains($0) }
-        if !reduceAxes.isEmpty {
-            result.append(Collective(.allReduce, axes: reduceAxes, bytes: localBytes))
-        }
-        if !scatterAxes.isEmpty {
-            result.append(Collective(.reduceScatter, axes: scatterAxes, bytes: localBytes))
-            for axis in scatterAxes {
-                current.dimensionAxes[target.dimension(splitBy: axis)!].append(axis)
-                localBytes /= Double(meshShape[axis])
+        let active = { (axes: [[Int]]) in axes.map { $0.filter { meshShape[$0] > 1 } } }
+        var held = active(source.dimensionAxes)
+        let wanted = active(target.dimensionAxes)
+        // Partial sums first, each group (summed index) on its own: reduce-scatter the axes the target splits
+        // by, then all-reduce the rest of every group on the smaller buffer.
+        if !source.partialSums.isEmpty {
+            let groups = source.partialSums.map { $0.filter { meshShape[$0] > 1 } }
+            var remaining: [[Int]] = []
+            for group in groups {
+                let scattered = group.filter { axis in wanted.contains { $0.contains(axis) } }
+                remaining.append(group.filter { !scattered.contains($0) })
+                guard !scattered.isEmpty else { continue }
+                result.append(Collective(.reduceScatter, axes: scattered, bytes: localBytes))
+                for axis in scattered {
+                    held[wanted.firstIndex { $0.contains(axis) }!].append(axis)
+                    localBytes /= Double(meshShape[axis])
+                }
+            }
+            for group in remaining where !group.isEmpty {
+                result.append(Collective(.allReduce, axes: group, bytes: localBytes))
             }
         }
-        current.partialAxes = []
-        let active = { (spec: ShardingSpec) in spec.dimensionAxes.map { $0.filter { meshShape[$0] > 1 } } }
-        let held = active(current), wanted = active(target)
         if held == wanted { return result }
         let pieces = { (axes: [Int]) in axes.reduce(1) { $0 * meshShape[$1] } }
         if zip(held, wanted).allSatisfy({ pieces($0) == pieces($1) }) {
@@ -42,55 +44,94 @@ public enum Resharding {
             result.append(Collective(.sendReceive, axes: reordered(held, wanted), bytes: localBytes))
             return result
         }
-        // Then splits: slice where the target splits a replicated dimension, all-to-all where the split moves,
-        // all-gather where the target replicates.
+        guard let moves = splitMoves(from: held, to: wanted, localBytes: localBytes, meshShape: meshShape) else {
+            // XLA has no direct way there: it gathers the whole tensor, one dimension at a time from the last,
+            // and slices the target out of it.
+            for axes in held.reversed() where !axes.isEmpty {
+                localBytes *= Double(pieces(axes))
+                result.append(Collective(.allGather, axes: axes, bytes: localBytes))
+            }
+            return result
+        }
+        return result + moves
+    }
+
+    /// The collectives that move splits from `held` to `wanted` (axes per dimension, no partial sums), the
+    /// way XLA's SPMD partitioner does it, or nil where it replicates the tensor instead:
+    ///
+    /// 1. Slice where the target splits by an axis the tensor is not split by (free, and first, so that the
+    ///    other collectives move smaller blocks).
+    /// 2. Where an axis moves to the dimension another axis of its size leaves (to be gathered) or arrives
+    ///    at (by a slice), trade the two places with one collective-permute.
+    /// 3. All-gather the axes the target does not split by.
+    /// 4. All-to-all by pieces, not by axes: every dimension cut into more pieces than the target's gives the
+    ///    minor axes that make up the surplus to a dimension that lacks just as many, one all-to-all per pair;
+    ///    a dimension cut into as many pieces as in the target takes no part. Surpluses without a partner of
+    ///    the same count: nil.
+    /// 5. A collective-permute where the axes are now in another order than the target's (each step above
+    ///    works on the minor end of a dimension's axes).
+    private static func splitMoves(from held: [[Int]], to wanted: [[Int]], localBytes initialBytes: Double,
+                                   meshShape: [Int]) -> [Collective]? {
+        var result: [Collective] = []
+        var localBytes = initialBytes
+        var order = held
+        let heldDimension = { (axis: Int) in held.firstIndex { $0.contains(axis) } }
+        let wantedDimension = { (axis: Int) in wanted.firstIndex { $0.contains(axis) } }
         var gatherAxes: [Int] = []
         var exchangeAxes: [Int] = []
         var slicedAxes: [Int] = []
         for axis in meshShape.indices where meshShape[axis] > 1 {
-            let from = current.dimension(splitBy: axis), to = target.dimension(splitBy: axis)
-            switch (from, to) {
+            switch (heldDimension(axis), wantedDimension(axis)) {
             case (nil, .some): localBytes /= Double(meshShape[axis]); slicedAxes.append(axis)
             case (.some, nil): gatherAxes.append(axis)
             case (.some(let a), .some(let b)) where a != b: exchangeAxes.append(axis)
             default: break
             }
         }
-        // A split that moves where another of the same size leaves (or to where another arrives) trades places
-        // with it: one collective-permute instead of an all-to-all, as XLA does.
-        var order = held
         var traded: [Int] = []
         for axis in exchangeAxes {
-            let from = order.firstIndex { $0.contains(axis) }!, to = target.dimension(splitBy: axis)!
+            let from = order.firstIndex { $0.contains(axis) }!, to = wantedDimension(axis)!
             if let leaving = gatherAxes.first(where: { meshShape[$0] == meshShape[axis] && order[to].contains($0) && !traded.contains($0) }) {
                 order[to][order[to].firstIndex(of: leaving)!] = axis
                 order[from][order[from].firstIndex(of: axis)!] = leaving
                 traded += [axis, leaving]
-            } else if let arriving = slicedAxes.first(where: { meshShape[$0] == meshShape[axis] && target.dimension(splitBy: $0) == from && !traded.contains($0) }) {
+            } else if let arriving = slicedAxes.first(where: { meshShape[$0] == meshShape[axis] && wantedDimension($0) == from && !traded.contains($0) }) {
                 order[from][order[from].firstIndex(of: axis)!] = arriving
                 order[to].append(axis)
                 traded += [axis, arriving]
             }
         }
-        exchangeAxes.removeAll { traded.contains($0) }
+        // A traded axis that leaves is still gathered, from the place it now holds; one that arrives is in place.
         slicedAxes.removeAll { traded.contains($0) }
         if !traded.isEmpty { result.append(Collective(.sendReceive, axes: traded.sorted(), bytes: localBytes)) }
-        if !exchangeAxes.isEmpty { result.append(Collective(.allToAll, axes: exchangeAxes, bytes: localBytes)) }
+        for axis in slicedAxes { order[wantedDimension(axis)!].append(axis) }
+        // A gathered axis that is not on the minor end of its dimension leaves the other blocks out of order.
+        var misplaced = Set<Int>()
+        for axis in gatherAxes {
+            let dimension = order.firstIndex { $0.contains(axis) }!
+            let after = order[dimension][(order[dimension].firstIndex(of: axis)! + 1)...]
+            if !after.allSatisfy(gatherAxes.contains) { misplaced.formUnion(order[dimension]) }
+        }
         if !gatherAxes.isEmpty {
+            for dimension in order.indices { order[dimension].removeAll(where: gatherAxes.contains) }
             for axis in gatherAxes { localBytes *= Double(meshShape[axis]) }
             result.append(Collective(.allGather, axes: gatherAxes, bytes: localBytes))
         }
-        // Each of those collectives takes its axis off the minor end of a dimension and puts it on the minor
-        // end of another; what they leave in another order takes a collective-permute.
-        var misplaced = Set<Int>()
-        for axis in gatherAxes + exchangeAxes {
-            let dimension = order.firstIndex { $0.contains(axis) }!
-            let position = order[dimension].firstIndex(of: axis)!
-            let after = order[dimension][(position + 1)...]
-            if !after.allSatisfy({ gatherAxes.contains($0) || exchangeAxes.contains($0) }) { misplaced.formUnion(order[dimension]) }
+        let pieces = { (axes: [Int]) in axes.reduce(1) { $0 * meshShape[$1] } }
+        var lacking = order.indices.filter { pieces(order[$0]) < pieces(wanted[$0]) }
+        for dimension in order.indices where pieces(order[dimension]) > pieces(wanted[dimension]) {
+            let surplus = pieces(order[dimension]) / pieces(wanted[dimension])
+            guard let count = (1...order[dimension].count).first(where: { pieces(Array(order[dimension].suffix($0))) >= surplus }),
+                  pieces(Array(order[dimension].suffix(count))) == surplus,
+                  let partner = lacking.firstIndex(where: { pieces(wanted[$0]) == pieces(order[$0]) * surplus })
+            else { return nil }
+            let moving = Array(order[dimension].suffix(count))
+            result.append(Collective(.allToAll, axes: moving.sorted(), bytes: localBytes))
+            order[dimension].removeLast(count)
+            order[lacking[partner]] += moving
+            lacking.remove(at: partner)
         }
-        for dimension in order.indices { order[dimension].removeAll { gatherAxes.contains($0) || exchangeAxes.contains($0) } }
-        for axis in exchangeAxes + slicedAxes { order[target.dimension(splitBy: axis)!].append(axis) }
+        guard lacking.isEmpty else { return nil }
         misplaced.formUnion(reordered(order, wanted))
         if !misplaced.isEmpty { result.append(Collective(.sendReceive, axes: misplaced.sorted(), bytes: localBytes)) }
         return result

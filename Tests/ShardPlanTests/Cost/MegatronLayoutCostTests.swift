@@ -22,7 +22,7 @@ struct MegatronLayoutCostTests {
         let second = graph.operations[2].indexSpace
         #expect(strategies[2].indexOfAxis == [nil, second.position(of: "f")])
         #expect(strategies[2].operandSpec(1, in: second) == ShardingSpec(dimensionAxes: [[1], []]))
-        #expect(strategies[2].resultSpec(in: second) == ShardingSpec(dimensionAxes: [[], []], partialAxes: [1]))
+        #expect(strategies[2].resultSpec(in: second) == ShardingSpec(dimensionAxes: [[], []], partialSums: [[1]]))
         // The loss reads y reduced and is replicated along the tensor axis.
         #expect(strategies[3].indexOfAxis == [nil, nil])
     }

@@ -32,7 +32,7 @@ struct OpStrategyCostTests {
         #expect(strategy.operandSpec(0, in: space) == ShardingSpec(dimensionAxes: [[], []]))
         #expect(strategy.operandSpec(1, in: space) == ShardingSpec(dimensionAxes: [[], [1]]))
         #expect(strategy.resultSpec(in: space) == ShardingSpec(dimensionAxes: [[], [1]]))
-        #expect(strategy.gradientSpec(0, in: space) == ShardingSpec(dimensionAxes: [[], []], partialAxes: [1]))
+        #expect(strategy.gradientSpec(0, in: space) == ShardingSpec(dimensionAxes: [[], []], partialSums: [[1]]))
         #expect(strategy.gradientSpec(1, in: space) == ShardingSpec(dimensionAxes: [[], [1]]))
         #expect(isValid(strategy, meshShape: [2, 4]))
     }
@@ -42,7 +42,7 @@ struct OpStrategyCostTests {
         let strategy = try strategy(axis1: "d")
         #expect(strategy.operandSpec(0, in: space) == ShardingSpec(dimensionAxes: [[], [1]]))
         #expect(strategy.operandSpec(1, in: space) == ShardingSpec(dimensionAxes: [[1], []]))
-        #expect(strategy.resultSpec(in: space) == ShardingSpec(dimensionAxes: [[], []], partialAxes: [1]))
+        #expect(strategy.resultSpec(in: space) == ShardingSpec(dimensionAxes: [[], []], partialSums: [[1]]))
         // Both operands carry d, so neither gradient is partial.
         #expect(strategy.gradientSpec(0, in: space).partialAxes.isEmpty)
         #expect(strategy.gradientSpec(1, in: space).partialAxes.isEmpty)
@@ -52,7 +52,7 @@ struct OpStrategyCostTests {
     func dataParallel() throws {
         let strategy = OpStrategy(indexOfAxis: [try #require(space.position(of: "b")), nil])
         #expect(strategy.resultSpec(in: space) == ShardingSpec(dimensionAxes: [[0], []]))
-        #expect(strategy.gradientSpec(1, in: space) == ShardingSpec(dimensionAxes: [[], []], partialAxes: [0]))
+        #expect(strategy.gradientSpec(1, in: space) == ShardingSpec(dimensionAxes: [[], []], partialSums: [[0]]))
     }
 
     @Test("a split that does not divide the index is invalid", arguments: [

@@ -12,13 +12,13 @@ struct ReshardingCostTests {
 
     @Test("partial sums over axis 0 become replicated with one all-reduce of the 256 local bytes")
     func partialToReplicated() {
-        let partial = ShardingSpec(dimensionAxes: [[], []], partialAxes: [0])
+        let partial = ShardingSpec(dimensionAxes: [[], []], partialSums: [[0]])
         #expect(collectives(partial, .replicated(rank: 2)) == [Collective(.allReduce, axes: [0], bytes: 256)])
     }
 
     @Test("partial sums over axis 0 become split along axis 0 with one reduce-scatter of the 256 input bytes")
     func partialToSplitAlongTheSameAxis() {
-        let partial = ShardingSpec(dimensionAxes: [[], []], partialAxes: [0])
+        let partial = ShardingSpec(dimensionAxes: [[], []], partialSums: [[0]])
         let split = ShardingSpec(dimensionAxes: [[0], []])
         #expect(collectives(partial, split) == [Collective(.reduceScatter, axes: [0], bytes: 256)])
     }
@@ -45,7 +45,7 @@ struct ReshardingCostTests {
 
     @Test("partial sums along an axis of size 1 need no reduction")
     func partialAlongATrivialAxis() {
-        let partial = ShardingSpec(dimensionAxes: [[], []], partialAxes: [0])
+        let partial = ShardingSpec(dimensionAxes: [[], []], partialSums: [[0]])
         let result = Resharding.collectives(from: partial, to: .replicated(rank: 2), elementCount: 128,
                                             bytesPerElement: 2, meshShape: [1, 4])
         #expect(result.isEmpty)

@@ -1,0 +1,50 @@
+import Testing
+@testable import ShardPlan
+
+/// An [8, 32, 64] f32 tensor (65,536 bytes; 16,384 on each device of a [2, 2] mesh when split four ways, axis 0
+/// "x", axis 1 "y"). Each row is what XLA's SPMD partitioner compiled for the same change of layout
+/// (`jax.jit` with input and output shardings on 4 simulated CPU devices, jax 0.10.2; Docs/cost-model.md,
+/// "All-to-alls").
+@Suite("Resharding: all-to-alls by pieces per dimension, as XLA does them")
+struct ReshardingAllToAllTests {
+    static let cases: [(source: [[Int]], target: [[Int]], expected: [Collective], why: String)] = [
+        ([[1], [0], []], [[], [1], [0]],
+         [Collective(.allToAll, axes: [1], bytes: 16384), Collective(.sendReceive, axes: [0, 1], bytes: 16384)],
+         "dimension 1 keeps two pieces: one all-to-all moves y from 0 to 2, a permute swaps x and y"),
+        ([[1], [], [0]], [[], [0], [1]],
+         [Collective(.allToAll, axes: [1], bytes: 16384), Collective(.sendReceive, axes: [0, 1], bytes: 16384)],
+         "y goes from 0 to 1 by an all-to-all, a permute swaps x and y"),
+        ([[0, 1], [], []], [[], [], [0, 1]],
+         [Collective(.allToAll, axes: [0, 1], bytes: 16384)],
+         "four pieces move from dimension 0 to 2 in one all-to-all over both axes"),
+        ([[0, 1], [], []], [[0], [1], []],
+         [Collective(.allToAll, axes: [1], bytes: 16384)],
+         "the minor y leaves dimension 0 for 1, no permute"),
+        ([[0, 1], [], []], [[1], [0], []],
+         [Collective(.allToAll, axes: [1], bytes: 16384), Collective(.sendReceive, axes: [0, 1], bytes: 16384)],
+         "the minor y leaves dimension 0 for 1, a permute puts x and y in place"),
+        ([[1], [], []], [[], [0], [1]],
+         [Collective(.allToAll, axes: [1], bytes: 16384)],
+         "slice x first (32,768 to 16,384 bytes), then y moves from 0 to 2"),
+        ([[0], [], []], [[], [], [0, 1]],
+         [Collective(.allToAll, axes: [0], bytes: 16384), Collective(.sendReceive, axes: [0, 1], bytes: 16384)],
+         "slice y into dimension 2, x follows it by an all-to-all on the minor end, a permute restores (x, y)"),
+        ([[1], [0], []], [[], [], [0]],
+         [Collective(.allGather, axes: [1], bytes: 32768), Collective(.allToAll, axes: [0], bytes: 32768)],
+         "gather y first, then the all-to-all over x moves the 32,768-byte half"),
+        ([[0], [1], []], [[], [], [0, 1]],
+         [Collective(.allGather, axes: [1], bytes: 32768), Collective(.allGather, axes: [0], bytes: 65536)],
+         "two surpluses of 2 for one lack of 4: XLA gathers the whole tensor, last dimension first"),
+        ([[0, 1], [], []], [[], [1], [0]],
+         [Collective(.allGather, axes: [0, 1], bytes: 65536)],
+         "a surplus of 4 for two lacks of 2: XLA gathers the whole tensor"),
+    ]
+
+    @Test("each change of layout costs what XLA compiled", arguments: cases)
+    func allToAll(_ change: (source: [[Int]], target: [[Int]], expected: [Collective], why: String)) {
+        let result = Resharding.collectives(from: ShardingSpec(dimensionAxes: change.source),
+                                            to: ShardingSpec(dimensionAxes: change.target),
+                                            elementCount: 16384, bytesPerElement: 4, meshShape: [2, 2])
+        #expect(result == change.expected, "\(change.why)")
+    }
+}
