@@ -15,8 +15,11 @@ struct CalibrateCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write the Markdown table to this file.")
     var output: String?
 
-    @Flag(help: "Instead, search a plan for every single-stage row and compare it with the published configuration (slow).")
+    @Flag(help: "Instead, plan every row's devices and compare the plan with the published configuration (slow: minutes).")
     var search = false
+
+    @Option(help: "With --search, only these rows (comma-separated ids).")
+    var rows: String?
 
     func run() throws {
         try reportingInputErrors {
@@ -24,7 +27,11 @@ struct CalibrateCommand: ParsableCommand {
                 throw InputError(.invalidValue, at: .root, "cannot read \(runs)")
             }
             let document = try JSONValue.parseDocument(Array(data), document: runs)
-            let markdown = search ? try PlanQualityReport(document: document).markdown : try CalibrationReport(document: document).markdown
+            let ids = rows.map { Set($0.split(separator: ",").map(String.init)) }
+            let interactive = isatty(STDERR_FILENO) != 0
+            let markdown = search
+                ? try PlanQualityReport(document: document, ids: ids) { id in if interactive { printError("shardplan: planning \(id)") } }.markdown
+                : try CalibrationReport(document: document).markdown
             try writeOutput(markdown, to: output)
         }
     }

@@ -41,6 +41,8 @@ public struct PipelinePlanner: Sendable {
     public struct Attempt: Sendable {
         public var microbatches: Int
         public var iterationSeconds: Double?
+        /// Whether the DP's plan for this count fits in device memory once priced exactly.
+        public var fitsInMemory = false
         public var stageCount: Int?
         public var oracleQuestions: Int
         public var oracleSolves: Int
@@ -106,6 +108,7 @@ public struct PipelinePlanner: Sendable {
                 let plan = try trainingPlan(partition, clustering: clustering, microbatches: count)
                 let prediction = evaluator.evaluate(plan)
                 attempt.iterationSeconds = prediction.iterationSeconds
+                attempt.fitsInMemory = prediction.fitsInMemory
                 attempt.stageCount = plan.stages.count
                 if prediction.fitsInMemory, best.map({ prediction.iterationSeconds < $0.prediction.iterationSeconds }) ?? true {
                     best = (plan, prediction)

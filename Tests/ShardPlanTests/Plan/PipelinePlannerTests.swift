@@ -15,6 +15,18 @@ struct PipelinePlannerTests {
         }
     }
 
+    @Test("the same input gives a byte-identical plan document, however the threads interleave")
+    func deterministic() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", includesMegatronGrid: false)
+        let documents = try (0..<2).map { _ in
+            let found = try planner.plan(microbatches: 2)
+            return found.plan.jsonText(prediction: found.prediction)
+        }
+        #expect(Set(documents).count == 1)
+    }
+
     @Test("two stages of 2x2 on 8 devices: disjoint halves, every op once, valid strategies")
     func twoStagesOfTwoByTwo() throws {
         let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
