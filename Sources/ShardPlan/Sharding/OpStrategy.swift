@@ -48,7 +48,8 @@ public struct OpStrategy: Hashable, Sendable {
                          case .summed, .extremum: return !space.resultCarries(index)
                          default: return false
                          }
-                     })
+                     },
+                     fromContraction: Self.contracts(space))
     }
 
     /// The layout of the gradient of operand `operand` as the backward pass produces it: the operand's
@@ -56,7 +57,15 @@ public struct OpStrategy: Hashable, Sendable {
     public func gradientSpec(_ operand: Int, in space: IndexSpace) -> ShardingSpec {
         let carried = space.operandIndices[operand]
         return ShardingSpec(dimensionAxes: carried.map { index in index.map(axes(splitting:)) ?? [] },
-                            partialSums: partialSumGroups { !carried.contains($0) })
+                            partialSums: partialSumGroups { !carried.contains($0) }, fromContraction: Self.contracts(space))
+    }
+
+    /// Whether the op sums an index that two operands carry: a contraction, which XLA partitions as a dot (its
+    /// operands' gradients are contractions too). Other sums are reductions.
+    private static func contracts(_ space: IndexSpace) -> Bool {
+        space.indices.indices.contains { index in
+            space.indices[index].role == .summed && space.operandIndices.filter { $0.contains(index) }.count >= 2
+        }
     }
 
     /// The axes splitting each index that `isSummed` accepts, one group per index in the order of their first

@@ -18,9 +18,25 @@ public enum Resharding {
         let active = { (axes: [[Int]]) in axes.map { $0.filter { meshShape[$0] > 1 } } }
         var held = active(source.dimensionAxes)
         let wanted = active(target.dimensionAxes)
-        // Partial sums first, each group (summed index) on its own: reduce-scatter the axes the target splits
-        // by, then all-reduce the rest of every group on the smaller buffer.
-        if !source.partialSums.isEmpty {
+        // Partial sums first, each group (summed index) on its own. A reduction all-reduces every group whole
+        // and slices the target out (a group the target splits by is a reduce-scatter over the whole group).
+        if !source.partialSumsFromContraction {
+            var scatteredAxes: [Int] = []
+            for group in source.partialSums {
+                let axes = group.filter { meshShape[$0] > 1 }
+                guard !axes.isEmpty else { continue }
+                let scattered = axes.filter { axis in wanted.contains { $0.contains(axis) } }
+                result.append(Collective(scattered.isEmpty ? .allReduce : .reduceScatter, axes: axes, bytes: localBytes))
+                scatteredAxes += scattered
+            }
+            for axis in scatteredAxes {
+                held[wanted.firstIndex { $0.contains(axis) }!].append(axis)
+                localBytes /= Double(meshShape[axis])
+            }
+        }
+        // A contraction reduce-scatters the axes the target splits by, then all-reduces the rest of every group
+        // on the smaller buffer.
+        if source.partialSumsFromContraction && !source.partialSums.isEmpty {
             let groups = source.partialSums.map { $0.filter { meshShape[$0] > 1 } }
             var remaining: [[Int]] = []
             for group in groups {

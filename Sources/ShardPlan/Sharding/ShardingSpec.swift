@@ -13,10 +13,16 @@ public struct ShardingSpec: Hashable, Sendable {
     /// The groups of mesh axes over which the tensor holds unreduced partial sums, each reduced by its own
     /// collective: every group sorted and non-empty, the groups ordered by their first axis.
     public private(set) var partialSums: [[Int]]
+    /// Whether a contraction left the partial sums (XLA's dot: it reduce-scatters where the target splits, then
+    /// all-reduces the rest on the smaller buffer) rather than a reduction (XLA's reduce, and the sum that
+    /// transposes a broadcast: it all-reduces every group whole and slices the target out). True when there
+    /// are no partial sums.
+    public private(set) var partialSumsFromContraction: Bool
 
-    public init(dimensionAxes: [[Int]], partialSums: [[Int]] = []) {
+    public init(dimensionAxes: [[Int]], partialSums: [[Int]] = [], fromContraction: Bool = true) {
         self.dimensionAxes = dimensionAxes
         self.partialSums = Self.normalized(partialSums)
+        partialSumsFromContraction = fromContraction || self.partialSums.isEmpty
     }
 
     /// Every mesh axis over which the tensor holds partial sums (sorted). Setting it makes them one group:
@@ -27,7 +33,7 @@ public struct ShardingSpec: Hashable, Sendable {
     }
 
     /// Whether `other` splits every dimension alike and holds partial sums over the same axes, however they
-    /// are grouped (what a plan document states of a layout).
+    /// are grouped and whatever left them (what a plan document states of a layout).
     public func hasSameAxes(as other: ShardingSpec) -> Bool {
         dimensionAxes == other.dimensionAxes && partialAxes == other.partialAxes
     }

@@ -1,8 +1,8 @@
 import Testing
 @testable import ShardPlan
 
-/// `h = einsum("bsd,df->bsf", x, w)` with x [8, 32, 16] and w [16, 32] f32 (2,048 bytes) on a [2, 2] mesh
-/// (axis 0 "x", axis 1 "y"). The expectations are what XLA's SPMD partitioner compiled for the same sums in
+/// `h = einsum("bsd,df->bsf", x, w)` with x [8, 32, 16] and w [16, 32] f32 (2,048 bytes), and `r`, the sum of
+/// x over b and s (16 f32, 64 bytes), on a [2, 2] mesh (axis 0 "x", axis 1 "y"). The expectations are what XLA's SPMD partitioner compiled for the same sums in
 /// the JAX check (Docs/cost-model.md, "Partial sums").
 @Suite("Partial sums: one collective per summed index")
 struct PartialSumGroupTests {
@@ -15,8 +15,10 @@ struct PartialSumGroupTests {
         let w = try builder.parameter("w", [16, 32], .f32)
         let h = try builder.einsum("h", "bsd,df->bsf", x, w)
         let z = try builder.unary("z", .exp, x)
+        let r = try builder.add("r", .reduce(.sum, axes: [0, 1], keepDimensions: false), [x])
         builder.output(h)
         builder.output(z)
+        builder.output(r)
         graph = try builder.build()
     }
 
@@ -57,6 +59,22 @@ struct PartialSumGroupTests {
         #expect(collectives(ShardingSpec(dimensionAxes: [[], []], partialSums: [[0, 1]]), target) == [
             Collective(.reduceScatter, axes: [1], bytes: 2048), Collective(.allReduce, axes: [0], bytes: 1024),
         ])
+    }
+
+    @Test("a reduction all-reduces each group whole and slices: x's group on the whole 64 bytes, y's as a reduce-scatter of all 64; one (x, y) group as a reduce-scatter over both")
+    func reductionSlicesLast() throws {
+        let reduce = graph.operations[2].indexSpace
+        let sum = OpStrategy(indexOfAxis: [try #require(reduce.position(of: "r1")), try #require(reduce.position(of: "r0"))])
+        let partial = sum.resultSpec(in: reduce)
+        #expect(partial.partialSums == [[0], [1]] && !partial.partialSumsFromContraction)
+        #expect(try strategy(x: "s", y: "b").resultSpec(in: space).partialSumsFromContraction)
+        let target = ShardingSpec(dimensionAxes: [[1]])
+        func collectives(_ source: ShardingSpec) -> [Collective] {
+            Resharding.collectives(from: source, to: target, elementCount: 16, bytesPerElement: 4, meshShape: [2, 2])
+        }
+        #expect(collectives(partial) == [Collective(.allReduce, axes: [0], bytes: 64), Collective(.reduceScatter, axes: [1], bytes: 64)])
+        #expect(collectives(ShardingSpec(dimensionAxes: [[]], partialSums: [[0, 1]], fromContraction: false))
+            == [Collective(.reduceScatter, axes: [0, 1], bytes: 64)])
     }
 
     @Test("a plan document's partial axes match the grouped layout they were written from")
