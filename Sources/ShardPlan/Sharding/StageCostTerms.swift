@@ -3,12 +3,14 @@
 /// the parameters it reads first, the activations it keeps), and what a tensor passed between two ops
 /// costs for each pair of their strategies. All times are seconds per iteration on one device.
 struct StageCostTerms {
-    /// A tensor passed from one op to another inside the stage: an activation from its producer, or a
-    /// parameter from the op that reads it first (and stores it) to another reader.
+    /// A tensor passed from one op to another inside the stage: an activation from its producer, a
+    /// parameter from the op that reads it first (and stores it) to another reader, or a tensor that arrives
+    /// from outside the stage (an earlier stage's activation, a graph input) from its first reader, in whose
+    /// layout it arrives, to another reader.
     struct Link: Hashable {
-        enum Kind: Hashable { case activation, parameter }
+        enum Kind: Hashable { case activation, parameter, arrival }
         var from: Int
-        /// For a parameter link, the operand position of the parameter in `from`; -1 for activations.
+        /// For a parameter or arrival link, the operand position of the tensor in `from`; -1 for activations.
         var operand: Int
         var to: Int
         var toOperand: Int
@@ -23,7 +25,8 @@ struct StageCostTerms {
     let prices: ReshardingPrices?
     let operatorModel: OperatorCostModel
     let overlapShare: Double
-    /// For each parameter read in the stage, the op and operand position that read it first.
+    /// For each parameter read in the stage, and each tensor arriving from outside it, the op and operand
+    /// position that read it first.
     let firstReader: [ValueID: (operation: Int, operand: Int)]
 
     init(model: StageCostModel, operations: Range<Int>, mesh: DeviceMesh, inFlight: Double, prices: ReshardingPrices? = nil) {
@@ -38,7 +41,7 @@ struct StageCostTerms {
         var first: [ValueID: (Int, Int)] = [:]
         for op in operations {
             for (operand, input) in model.graph.operations[op].inputs.enumerated()
-            where model.graph[input].isParameter && first[input] == nil {
+            where first[input] == nil && !(model.graph[input].operationIndex.map(operations.contains) ?? false) {
                 first[input] = (op, operand)
             }
         }
@@ -97,8 +100,9 @@ struct StageCostTerms {
                 perIteration += parameter.seconds
                 perMicrobatch += parameter.perMicrobatchSeconds
                 memory += parameter.memory
-            } else if model.gradients[input], !(graph[input].operationIndex.map(operations.contains) ?? false) {
-                // Arrived from an earlier stage in the wanted layout; its gradient goes back reduced.
+            } else if model.gradients[input], let first = firstReader[input], first.operation == op, first.operand == operand {
+                // Arrived from an earlier stage in the layout its first reader wants; that reader's gradient goes
+                // back reduced (other readers pay on their `.arrival` links).
                 perMicrobatch += reshardSeconds(input, from: strategy.gradientSpec(operand, in: space),
                                                  to: strategy.operandSpec(operand, in: space)) * overlapShare
             }
@@ -160,6 +164,8 @@ struct StageCostTerms {
                     }
                 } else if let producer = graph[input].operationIndex, operations.contains(producer) {
                     result.append(Link(from: producer, operand: -1, to: op, toOperand: operand, kind: .activation))
+                } else if let first = firstReader[input], first.operation != op || first.operand != operand {
+                    result.append(Link(from: first.operation, operand: first.operand, to: op, toOperand: operand, kind: .arrival))
                 }
             }
         }
@@ -171,7 +177,7 @@ struct StageCostTerms {
         let from = graph.operations[link.from]
         switch link.kind {
         case .activation: return producer.resultSpec(in: from.indexSpace)
-        case .parameter: return producer.operandSpec(link.operand, in: from.indexSpace)
+        case .parameter, .arrival: return producer.operandSpec(link.operand, in: from.indexSpace)
         }
     }
 
@@ -197,6 +203,13 @@ struct StageCostTerms {
                 // The gradient comes back reduced to the layout the producer left; full recomputation reruns
                 // the forward pass, layout changes included.
                 let backward = model.gradients[value] ? gradients.map { price($0, layout.reduced) } : gradients.map { _ in 0 }
+                let replays = model.options.recompute == .full ? 2.0 : 1.0
+                return consumed.indices.map { pair in
+                    (forward[wantedIndex[pair]] * replays + backward[gradientIndex[pair]]) * overlapShare * microbatches
+                }
+            case .arrival:
+                // As an activation, with the layout it arrived in (its first reader's) as the producer's.
+                let backward = model.gradients[value] ? gradients.map { price($0, layout) } : gradients.map { _ in 0 }
                 let replays = model.options.recompute == .full ? 2.0 : 1.0
                 return consumed.indices.map { pair in
                     (forward[wantedIndex[pair]] * replays + backward[gradientIndex[pair]]) * overlapShare * microbatches
