@@ -21,8 +21,8 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Microbatches per iteration, or auto (the fewest that fit).")
     var microbatches: String = "auto"
 
-    @Option(help: "Activation recomputation: none, selective or full.")
-    var recompute: RecomputeMode = .none
+    @Option(help: "Activation recomputation: none, selective or full for every stage, or auto: none unless a stage only fits with selective or full recomputation, chosen per stage.")
+    var recompute: String = "none"
 
     @Option(help: "ZeRO stage 0-3 over the data-parallel devices.")
     var zero: Int = 0
@@ -66,7 +66,16 @@ struct PlanCommand: ParsableCommand {
                 // A mesh over every device means one stage.
                 if stageLimit == nil && sizes.reduce(1, { $0 * $1! }) == cluster.deviceCount { stageLimit = 1 }
             }
-            let options = TrainingOptions(recompute: recompute, zeroStage: zero)
+            let recomputeMode: RecomputeMode
+            if recompute == "auto" {
+                recomputeMode = .none
+            } else {
+                guard let mode = RecomputeMode(rawValue: recompute) else {
+                    throw InputError(.invalidValue, at: JSONPath([.key("--recompute")]), "expected auto, none, selective or full, found \"\(recompute)\"")
+                }
+                recomputeMode = mode
+            }
+            let options = TrainingOptions(recompute: recomputeMode, zeroStage: zero)
             let plan: TrainingPlan, prediction: PlanPrediction
             if stageLimit == 1 {
                 let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options, meshShapes: shapes)
@@ -78,7 +87,7 @@ struct PlanCommand: ParsableCommand {
                 let interactive = isatty(STDERR_FILENO) != 0
                 let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options,
                                               maximumStageCount: stageLimit, meshShape: shapes?.first,
-                                              includesMegatronGrid: !noMegatronGrid)
+                                              includesMegatronGrid: !noMegatronGrid, choosesRecomputation: recompute == "auto")
                 let found = try planner.plan(microbatches: fixed) { message in
                     if interactive { printError("shardplan: \(message)") }
                 }

@@ -4,7 +4,7 @@
 public struct StageCostModel: Sendable {
     public let graph: Graph
     public let kernels: KernelModel
-    public let options: TrainingOptions
+    public private(set) var options: TrainingOptions
     /// Microbatches per iteration (each device of the stage processes its share of each).
     public let microbatches: Int
     let roles: TensorRoles
@@ -32,8 +32,16 @@ public struct StageCostModel: Sendable {
                           roles: roles, gradients: gradients, fusion: fusion)
     }
 
-    /// The cost of `stage` on each of its devices.
+    /// The same model with another recomputation mode (for a stage that recomputes unlike the plan).
+    public func recomputing(_ mode: RecomputeMode) -> StageCostModel {
+        var model = self
+        model.options.recompute = mode
+        return model
+    }
+
+    /// The cost of `stage` on each of its devices, with the stage's own recomputation when it has one.
     public func cost(of stage: StageLayout) -> StageCost {
+        if let mode = stage.recompute, mode != options.recompute { return recomputing(mode).cost(of: stage) }
         let mesh = stage.mesh
         let model = operatorModel(meshShape: mesh.shape)
         var cost = StageCost()

@@ -6,6 +6,9 @@ public enum RecomputeMode: String, CaseIterable, Sendable {
     case selective
     /// Keep only each layer's input and rerun the layer's forward pass in the backward pass.
     case full
+
+    /// How much a mode recomputes: none < selective < full.
+    public var strength: Int { Self.allCases.firstIndex(of: self)! }
 }
 
 /// Training-stack choices that change time and memory but not the sharding of ops: mixed-precision Adam's

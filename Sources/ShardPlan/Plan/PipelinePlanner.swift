@@ -19,12 +19,16 @@ public struct PipelinePlanner: Sendable {
     public var meshShape: [Int]?
     /// Whether Megatron-LM's configurations within the same limits are priced too, and win when faster.
     public var includesMegatronGrid: Bool
+    /// Whether a stage (or a Megatron configuration) that does not fit may recompute more activations than
+    /// `options.recompute` says: selective or full recomputation, chosen per stage where it makes the stage fit.
+    public var choosesRecomputation: Bool
     public var megatronGrid: MegatronGrid
 
     public init(graph: Graph, cluster: Cluster, clusterName: String, options: TrainingOptions = TrainingOptions(),
                 search: IntraOperatorSearch = IntraOperatorSearch(), maximumLayerCount: Int = 8,
                 maximumStageCount: Int? = nil, meshShape: [Int]? = nil, includesMegatronGrid: Bool = true,
-                megatronGrid: MegatronGrid = MegatronGrid()) {
+                megatronGrid: MegatronGrid = MegatronGrid(), choosesRecomputation: Bool = false) {
+        self.choosesRecomputation = choosesRecomputation
         self.meshShape = meshShape
         self.includesMegatronGrid = includesMegatronGrid
         self.megatronGrid = megatronGrid
@@ -79,10 +83,13 @@ public struct PipelinePlanner: Sendable {
             if worseInARow >= 1 { break }
             progress("searching with \(count) microbatch\(count == 1 ? "" : "es")")
             let start = Date()
-            // No plan holds less than the whole model's state and one microbatch's activations spread over
-            // every device; skip counts below that.
+            // No plan holds less than the whole model's state and one microbatch's activations (under the
+            // lightest recomputation allowed) spread over every device; skip counts below that.
+            let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
+            let floor = ActivationFloor(model: choosesRecomputation ? model.recomputing(.full) : model, clustering: clustering,
+                                        analysis: analysis, cluster: cluster)
             let least = ParameterState(elements: Double(analysis.parameterCount), dataParallel: Double(cluster.deviceCount), zeroStage: 3).totalBytes
-                + (options.recompute == .none ? Double(analysis.savedForBackwardBytes) / Double(count) / Double(cluster.deviceCount) : 0)
+                + floor.bytes(layers: 0..<clustering.layers.count, inFlight: 1) / Double(cluster.deviceCount)
             if least > cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes {
                 attempts.append(Attempt(microbatches: count, oracleQuestions: 0, oracleSolves: 0, seconds: Date().timeIntervalSince(start)))
                 continue
@@ -98,10 +105,10 @@ public struct PipelinePlanner: Sendable {
             let program = StageDynamicProgram(layerCount: clustering.layers.count, nodes: cluster.nodes,
                                               devicesPerNode: cluster.devicesPerNode, microbatches: count,
                                               submeshes: submeshes, maximumStageCount: maximumStageCount)
-            let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
             let oracle = CachedStageCostOracle(
                 StageSearchOracle(model: model, cluster: cluster, clustering: clustering, analysis: analysis, search: search,
-                                  submeshes: program.submeshes, meshShape: meshShape, includesMegatronLayouts: false),
+                                  submeshes: program.submeshes, meshShape: meshShape, includesMegatronLayouts: false,
+                                  choosesRecomputation: choosesRecomputation),
                 structureKeys: clustering.structureKeys)
             var attempt = Attempt(microbatches: count, oracleQuestions: 0, oracleSolves: 0, seconds: 0)
             if let partition = program.solve(oracle, structureKeys: clustering.structureKeys) {
@@ -126,10 +133,22 @@ public struct PipelinePlanner: Sendable {
         if includesMegatronGrid {
             progress("pricing Megatron-LM configurations")
             let start = Date()
-            let configurations = megatronGrid.configurations(for: graph, on: cluster, options: options, analysis: analysis,
+            var configurations = megatronGrid.configurations(for: graph, on: cluster, options: options, analysis: analysis,
                                                              maximumStageCount: maximumStageCount, meshShape: meshShape,
                                                              microbatches: fixed)
-            let priced = price(configurations, analysis: analysis, evaluator: evaluator)
+            var priced = price(configurations, analysis: analysis, evaluator: evaluator)
+            if choosesRecomputation {
+                // Configurations that do not fit as they are, again with more recomputation.
+                let retried = zip(configurations, priced).filter { $0.1?.prediction.fitsInMemory == false }.flatMap { configuration, _ in
+                    RecomputeMode.allCases.filter { $0.strength > options.recompute.strength }.map { mode in
+                        var stronger = configuration
+                        stronger.options.recompute = mode
+                        return stronger
+                    }
+                }
+                configurations += retried
+                priced += price(retried, analysis: analysis, evaluator: evaluator)
+            }
             var fastest: (plan: TrainingPlan, prediction: PlanPrediction)?
             for candidate in priced.compactMap({ $0 }) where candidate.prediction.fitsInMemory {
                 if fastest.map({ candidate.prediction.iterationSeconds < $0.prediction.iterationSeconds }) ?? true { fastest = candidate }
@@ -151,7 +170,7 @@ public struct PipelinePlanner: Sendable {
     /// Each configuration's plan and prediction, priced on all cores; nil where the graph does not admit it.
     private func price(_ configurations: [MegatronConfiguration], analysis: GraphAnalysis,
                        evaluator: PlanEvaluator) -> [(plan: TrainingPlan, prediction: PlanPrediction)?] {
-        // One stage cost model per microbatch count, made once.
+        // One stage cost model per microbatch count, made once (a configuration's recomputation is applied to it).
         var models: [Int: StageCostModel] = [:]
         let batch = graph.batchSize ?? 1
         for configuration in configurations {
@@ -163,7 +182,7 @@ public struct PipelinePlanner: Sendable {
         DispatchQueue.concurrentPerform(iterations: configurations.count) { index in
             guard let plan = try? TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName,
                                                         configuration: configurations[index], layers: analysis.layers),
-                  let model = modelsByCount[plan.microbatches] else { return }
+                  let model = modelsByCount[plan.microbatches]?.recomputing(plan.options.recompute) else { return }
             results.set(index, (plan, evaluator.evaluate(plan, model: model, forwardFLOPs: analysis.forwardFLOPs)))
         }
         return results.values
@@ -189,12 +208,15 @@ public struct PipelinePlanner: Sendable {
             let layout = stage.candidate.payload
             let mesh = try DeviceMesh(devices: stage.devices, shape: layout.meshShape,
                                       axisNames: Array(DeviceMesh.defaultAxisNames.prefix(layout.meshShape.count)), in: cluster)
-            stages.append(StageLayout(operations: clustering.operations(of: stage.layers), mesh: mesh, strategies: layout.strategies))
+            stages.append(StageLayout(operations: clustering.operations(of: stage.layers), mesh: mesh, strategies: layout.strategies,
+                                      recompute: layout.recompute))
         }
         var plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages,
                                 pipelineRanks: stages.count, virtualStages: 1, schedule: .oneForwardOneBackward,
                                 microbatches: microbatches, options: options)
-        let summaries = stages.map { MegatronSummary.describe($0, graph: graph) }
+        let summaries = stages.map { stage in
+            MegatronSummary.describe(stage, graph: graph) + (stage.recompute.map { " recompute=\($0.rawValue)" } ?? "")
+        }
         plan.summary = Set(summaries).count == 1 ? "\(summaries[0]) pp=\(stages.count)"
             : "pp=\(stages.count): " + summaries.enumerated().map { "stage \($0.offset) \($0.element)" }.joined(separator: "; ")
         return plan

@@ -28,7 +28,8 @@ extension PlanPrediction {
             }.joined(separator: ", ")
             let devices = rank.devices.count == 1 ? "device \(rank.devices[0])" : "devices \(rank.devices.first!)-\(rank.devices.last!)"
             let mesh = plan.stages[chunks[0]].mesh.shape.map(String.init).joined(separator: "x")
-            lines.append("  rank \(rank.rank): \(devices), mesh \(mesh), \(ops)")
+            let recompute = plan.stages[chunks[0]].recompute.map { ", recompute \($0.rawValue)" } ?? ""
+            lines.append("  rank \(rank.rank): \(devices), mesh \(mesh), \(ops)\(recompute)")
             lines.append("    forward \(Self.seconds(rank.forwardSeconds)), backward \(Self.seconds(rank.backwardSeconds))"
                          + (rank.pointToPointSeconds > 0 ? ", point-to-point \(Self.seconds(rank.pointToPointSeconds))" : "")
                          + ", \(Self.number(rank.microbatchesInFlight)) microbatches in flight")

@@ -9,6 +9,8 @@ public struct StageSearchOracle: StageCostOracle {
     public struct Layout: Sendable {
         public var meshShape: [Int]
         public var strategies: [OpStrategy]
+        /// The stage's recomputation when it differs from the plan's.
+        public var recompute: RecomputeMode?
     }
 
     public let model: StageCostModel
@@ -17,6 +19,11 @@ public struct StageSearchOracle: StageCostOracle {
     public let search: IntraOperatorSearch
     /// The one logical mesh shape stages may take, or nil for every view of each submesh.
     public let meshShape: [Int]?
+    /// Whether a stage whose reused layout does not fit may recompute more than the plan's options say.
+    public let choosesRecomputation: Bool
+    /// The least activation memory each clustered layer keeps per microbatch, and the most its recomputation
+    /// works in at once (`ActivationFloor`), under the lightest recomputation a stage may take.
+    let activationFloor: ActivationFloor
     let analysisLayers: [Layer]
     let analysis: GraphAnalysis
     let evaluator: PlanEvaluator
@@ -27,7 +34,10 @@ public struct StageSearchOracle: StageCostOracle {
 
     public init(model: StageCostModel, cluster: Cluster, clustering: LayerClustering, analysis: GraphAnalysis,
                 search: IntraOperatorSearch, submeshes: [SubmeshShape], meshShape: [Int]? = nil,
-                includesMegatronLayouts: Bool = true) {
+                includesMegatronLayouts: Bool = true, choosesRecomputation: Bool = false) {
+        self.choosesRecomputation = choosesRecomputation
+        activationFloor = ActivationFloor(model: choosesRecomputation ? model.recomputing(.full) : model, clustering: clustering,
+                                          analysis: analysis, cluster: cluster)
         self.model = model
         self.meshShape = meshShape
         self.cluster = cluster
@@ -107,11 +117,8 @@ public struct StageSearchOracle: StageCostOracle {
         for op in operations { for input in model.graph.operations[op].inputs where model.graph[input].isParameter { parameters.insert(input) } }
         let elements = parameters.reduce(0.0) { $0 + Double(model.graph[$1].type.elementCount) }
         var least = ParameterState(elements: elements, dataParallel: Double(submesh.deviceCount), zeroStage: 3).totalBytes
-        // Without recomputation, nor less than the activations kept, spread the same way.
-        if model.options.recompute == .none {
-            least += Double(analysis.savedForBackwardBytes(operations: operations)) / Double(model.microbatches)
-                / Double(submesh.deviceCount) * inFlight
-        }
+        // Nor less than the activations the lightest recomputation keeps, spread the same way.
+        least += activationFloor.bytes(layers: layers, inFlight: inFlight) / Double(submesh.deviceCount)
         if least > budget { return nil }
         var best: StageCandidate<Layout>?
         let keys = opKeys(operations)
@@ -136,6 +143,13 @@ public struct StageSearchOracle: StageCostOracle {
                 if let found = try? search.search(model: model, operations: operations, mesh: mesh, inFlight: inFlight,
                                                   memoryBudget: budget, layers: analysisLayers, prices: prices) {
                     priced.append((found.layout, found.cost))
+                } else if choosesRecomputation && model.options.recompute != .full,
+                          let found = try? search.search(model: model.recomputing(.full), operations: operations, mesh: mesh,
+                                                         inFlight: inFlight, memoryBudget: budget, layers: analysisLayers, prices: prices) {
+                    // No layout fits as the plan recomputes; one may with full recomputation.
+                    var layout = found.layout
+                    layout.recompute = .full
+                    priced.append((layout, found.cost))
                 }
             }
             let memoryKey = shape + [-1] + kinds
@@ -150,28 +164,33 @@ public struct StageSearchOracle: StageCostOracle {
             }
             if let table, keys.allSatisfy({ table[$0] != nil }) {
                 let recalled = StageLayout(operations: operations, mesh: mesh, strategies: keys.map { table[$0]! })
-                func evaluate(_ layout: StageLayout, zeroStage: Int) -> StageCost {
-                    let key = [layers.lowerBound, layers.upperBound, zeroStage] + shape
-                    if let known = evaluations.recall(key) { return known }
+                /// The reused layout with ZeRO `zeroStage` at least and `recompute`, priced once per range and view.
+                func remedy(zeroStage: Int, recompute: RecomputeMode?) -> (StageLayout, StageCost) {
+                    let layout = StageLayout(operations: operations, mesh: mesh, strategies: recalled.strategies.map {
+                        OpStrategy(indexOfAxis: $0.indexOfAxis, zeroStage: max($0.zeroStage, zeroStage))
+                    }, recompute: recompute)
+                    let modes: [RecomputeMode?] = [nil] + RecomputeMode.allCases
+                    let key = [layers.lowerBound, layers.upperBound, zeroStage, modes.firstIndex(of: recompute)!] + shape
+                    if let known = evaluations.recall(key) { return (layout, known) }
                     let cost = model.cost(of: layout)
                     evaluations.remember(key, cost)
-                    return cost
+                    return (layout, cost)
                 }
-                let cost = evaluate(recalled, zeroStage: 0)
-                priced.append((recalled, cost))
-                if cost.peakMemoryBytes(inFlight: inFlight) > fits {
-                    // ZeRO on the reused layout is the cheap remedy; the ILP with the budget runs only when it
-                    // is not enough.
-                    var remedied = false
-                    for zeroStage in [1, 3] where !remedied {
-                        let sharded = StageLayout(operations: operations, mesh: mesh, strategies: recalled.strategies.map {
-                            OpStrategy(indexOfAxis: $0.indexOfAxis, zeroStage: max($0.zeroStage, zeroStage))
-                        })
-                        let shardedCost = evaluate(sharded, zeroStage: zeroStage)
-                        priced.append((sharded, shardedCost))
-                        remedied = shardedCost.peakMemoryBytes(inFlight: inFlight) <= fits
+                let plain = remedy(zeroStage: 0, recompute: nil)
+                priced.append(plain)
+                if plain.1.peakMemoryBytes(inFlight: inFlight) > fits {
+                    // Remedies on the reused layout: ZeRO-1 costs next to nothing, so it is tried alone first;
+                    // then ZeRO-3, and (when the planner chooses recomputation) selective or full recomputation
+                    // with ZeRO-1, all priced, the fastest that fits winning below. The ILP with the budget runs
+                    // only when none fits.
+                    var remedies = [remedy(zeroStage: 1, recompute: nil)]
+                    if remedies[0].1.peakMemoryBytes(inFlight: inFlight) > fits {
+                        remedies.append(remedy(zeroStage: 3, recompute: nil))
+                        let stronger = RecomputeMode.allCases.filter { choosesRecomputation && $0.strength > model.options.recompute.strength }
+                        for mode in stronger { remedies.append(remedy(zeroStage: 1, recompute: mode)) }
                     }
-                    if !remedied { constrained() }
+                    priced += remedies
+                    if !remedies.contains(where: { $0.1.peakMemoryBytes(inFlight: inFlight) <= fits }) { constrained() }
                 }
             } else {
                 constrained()
@@ -185,7 +204,7 @@ public struct StageSearchOracle: StageCostOracle {
                 let candidate = StageCandidate(
                     microbatchSeconds: cost.forwardSeconds + cost.backwardSeconds, iterationSeconds: perIteration,
                     peakMemoryBytes: peak, activationBytesPerMicrobatch: cost.activationBytesPerMicrobatch,
-                    payload: Layout(meshShape: shape, strategies: layout.strategies))
+                    payload: Layout(meshShape: shape, strategies: layout.strategies, recompute: layout.recompute))
                 let microbatches = Double(model.microbatches)
                 if best.map({ candidate.microbatchSeconds * microbatches + candidate.iterationSeconds
                         < $0.microbatchSeconds * microbatches + $0.iterationSeconds }) ?? true {

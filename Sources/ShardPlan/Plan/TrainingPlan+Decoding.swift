@@ -153,7 +153,12 @@ extension TrainingPlan {
                 strategies.append(chosen)
                 resultSpecs[operation.result] = chosen.resultSpec(in: space)
             }
-            stages.append(StageLayout(operations: operations, mesh: mesh, strategies: strategies))
+            var recompute: RecomputeMode?
+            if let name = try stage.optionalString("recompute") {
+                guard let mode = RecomputeMode(rawValue: name) else { throw stage.invalid("recompute", "unknown recomputation \"\(name)\"") }
+                recompute = mode
+            }
+            stages.append(StageLayout(operations: operations, mesh: mesh, strategies: strategies, recompute: recompute))
         }
         guard nextOp == graph.operations.count else {
             throw InputError(.invalidValue, at: .root.appending("stages"),

@@ -4,6 +4,7 @@ extension TrainingPlan {
 
     /// The plan and its prediction as a `shardplan.plan/1` document (SPEC section 4, plus the additive
     /// members `summary`, `virtual_stages`, `options`, `predicted.time_breakdown` and per stage `rank`,
+    /// `recompute` (the stage's recomputation, where it differs from `options.recompute`),
     /// `communication_by_axis`, `partial_sums` (the axes over which an op's result is an unreduced sum),
     /// `operand_shardings` (the layout an op reads an operand in, where it is not the value's entry in
     /// `shardings`) and `zero_stages` (parameters whose training state ZeRO shards)). A stage's `shardings`
@@ -100,14 +101,17 @@ extension TrainingPlan {
             shardings[operation.name] = result.json(axisNames: axisNames)
             if !result.partialAxes.isEmpty { partialSums[operation.name] = .strings(result.partialAxes.map { axisNames[$0] }) }
         }
-        return .object(JSONObject([
+        var members = JSONObject([
             ("index", .int(index)),
             ("rank", .int(self.rank(ofStage: index))),
             ("ops", .strings(stage.operations.map { graph.operations[$0].name })),
             ("devices", .ints(stage.mesh.devices)),
             ("mesh", .ints(stage.mesh.shape)),
             ("axes", .strings(stage.mesh.axisNames)),
-            ("forward_seconds", .number(cost.forwardSeconds)),
+        ])
+        if let recompute = stage.recompute { members["recompute"] = .string(recompute.rawValue) }
+        for (key, value) in [
+            ("forward_seconds", JSONValue.number(cost.forwardSeconds)),
             ("backward_seconds", .number(cost.backwardSeconds)),
             ("memory_bytes_per_device", .number(rank.peakMemoryBytes.rounded())),
             ("shardings", .object(shardings)),
@@ -115,6 +119,7 @@ extension TrainingPlan {
             ("partial_sums", .object(partialSums)),
             ("operand_shardings", .object(operandShardings)),
             ("zero_stages", .object(zeroStages)),
-        ]))
+        ] { members[key] = value }
+        return .object(members)
     }
 }

@@ -27,6 +27,25 @@ struct PipelinePlannerTests {
         #expect(Set(documents).count == 1)
     }
 
+    @Test("a stage recomputes only when it must: GPT-3 760M with its 256 sequences in one microbatch fits one DGX only so")
+    func recomputationChosenPerStage() throws {
+        let graph = try ModelCatalog.model(id: "gpt3-760m")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", includesMegatronGrid: false)
+        #expect(throws: InputError.self) { try planner.plan(microbatches: 1) }
+        var choosing = planner
+        choosing.choosesRecomputation = true
+        let found = try choosing.plan(microbatches: 1)
+        #expect(found.prediction.fitsInMemory)
+        #expect(found.plan.options.recompute == .none)
+        #expect(found.plan.stages.allSatisfy { $0.recompute != nil }, "\(found.plan.summary ?? "")")
+        // The plan document says so per stage, and reads back the same.
+        let document = found.plan.json(prediction: found.prediction)
+        let decoded = try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+        #expect(decoded.stages.map(\.recompute) == found.plan.stages.map(\.recompute))
+        #expect(PlanEvaluator(cluster: cluster).evaluate(decoded).iterationSeconds == found.prediction.iterationSeconds)
+    }
+
     @Test("two stages of 2x2 on 8 devices: disjoint halves, every op once, valid strategies")
     func twoStagesOfTwoByTwo() throws {
         let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
