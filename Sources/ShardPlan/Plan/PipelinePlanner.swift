@@ -86,8 +86,8 @@ public struct PipelinePlanner: Sendable {
             // No plan holds less than the whole model's state and one microbatch's activations (under the
             // lightest recomputation allowed) spread over every device; skip counts below that.
             let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
-            let floor = ActivationFloor(model: choosesRecomputation ? model.recomputing(.full) : model, clustering: clustering,
-                                        analysis: analysis, cluster: cluster)
+            let floor = ActivationFloor(models: choosesRecomputation ? [model, model.recomputing(.full)] : [model],
+                                        clustering: clustering, analysis: analysis, cluster: cluster)
             let least = ParameterState(elements: Double(analysis.parameterCount), dataParallel: Double(cluster.deviceCount), zeroStage: 3).totalBytes
                 + floor.bytes(layers: 0..<clustering.layers.count, inFlight: 1) / Double(cluster.deviceCount)
             if least > cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes {

@@ -36,8 +36,8 @@ public struct StageSearchOracle: StageCostOracle {
                 search: IntraOperatorSearch, submeshes: [SubmeshShape], meshShape: [Int]? = nil,
                 includesMegatronLayouts: Bool = true, choosesRecomputation: Bool = false) {
         self.choosesRecomputation = choosesRecomputation
-        activationFloor = ActivationFloor(model: choosesRecomputation ? model.recomputing(.full) : model, clustering: clustering,
-                                          analysis: analysis, cluster: cluster)
+        activationFloor = ActivationFloor(models: choosesRecomputation ? [model, model.recomputing(.full)] : [model],
+                                          clustering: clustering, analysis: analysis, cluster: cluster)
         self.model = model
         self.meshShape = meshShape
         self.cluster = cluster
@@ -152,11 +152,14 @@ public struct StageSearchOracle: StageCostOracle {
                     priced.append((layout, found.cost))
                 }
             }
-            let memoryKey = shape + [-1] + kinds
+            // Keyed by the submesh too: two submeshes may share a logical shape on other node sizes.
+            let memoryKey = [submesh.nodes, submesh.devicesPerNode] + shape + [-1] + kinds
             var table = layouts.recall(memoryKey)
             if table == nil {
                 let canonical = canonicalRanges[kinds].map { clustering.operations(of: $0) } ?? operations
-                if let found = try? search.search(model: model, operations: canonical, mesh: mesh, inFlight: inFlight,
+                // One microbatch in flight whoever asks first: without a budget memory only enters through the
+                // dominance test, which must not depend on thread timing.
+                if let found = try? search.search(model: model, operations: canonical, mesh: mesh, inFlight: 1,
                                                   memoryBudget: nil, layers: analysisLayers, prices: prices) {
                     table = Dictionary(zip(opKeys(canonical), found.layout.strategies), uniquingKeysWith: { first, _ in first })
                     layouts.remember(memoryKey, table!)
@@ -170,7 +173,8 @@ public struct StageSearchOracle: StageCostOracle {
                         OpStrategy(indexOfAxis: $0.indexOfAxis, zeroStage: max($0.zeroStage, zeroStage))
                     }, recompute: recompute)
                     let modes: [RecomputeMode?] = [nil] + RecomputeMode.allCases
-                    let key = [layers.lowerBound, layers.upperBound, zeroStage, modes.firstIndex(of: recompute)!] + shape
+                    let key = [layers.lowerBound, layers.upperBound, zeroStage, modes.firstIndex(of: recompute)!,
+                               submesh.nodes, submesh.devicesPerNode] + shape
                     if let known = evaluations.recall(key) { return (layout, known) }
                     let cost = model.cost(of: layout)
                     evaluations.remember(key, cost)

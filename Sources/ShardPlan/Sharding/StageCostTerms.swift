@@ -57,7 +57,8 @@ struct StageCostTerms {
                                      resultShape: graph[operation.result].type.shape, meshShape: mesh.shape,
                                      batchIndex: model.roles.batchIndex[op], microbatches: model.microbatches,
                                      storedParameters: operation.inputs.indices.filter { operand in
-                                         firstReader[operation.inputs[operand]].map { $0.operation == op && $0.operand == operand } ?? false
+                                         graph[operation.inputs[operand]].isParameter
+                                             && firstReader[operation.inputs[operand]].map { $0.operation == op && $0.operand == operand } ?? false
                                      })
     }
 
