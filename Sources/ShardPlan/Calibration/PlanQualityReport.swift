@@ -27,6 +27,10 @@ public struct PlanQualityReport: Sendable {
     /// `progress` hears each row's id as its search starts.
     public init(document: JSONValue, ids: Set<String>? = nil, progress: (String) -> Void = { _ in }) throws(InputError) {
         let (rows, _) = try PublishedRun.rows(in: document)
+        if let unknown = ids?.subtracting(rows.map(\.id)).sorted(), !unknown.isEmpty {
+            throw InputError(.invalidReference, at: JSONPath([.key("--rows")]),
+                             "no published run is called \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")); the rows are \(rows.map(\.id).joined(separator: ", "))")
+        }
         var entries: [Entry] = []
         for run in rows where ids?.contains(run.id) ?? true {
             progress(run.id)

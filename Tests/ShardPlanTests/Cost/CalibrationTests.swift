@@ -19,4 +19,16 @@ struct CalibrationTests {
         #expect(report.medianAbsoluteError <= 0.05)
         #expect(report.worstAbsoluteError <= 0.15)
     }
+
+    @Test("plan quality of one row: the planner is no slower than the authors, and an unknown row id names --rows")
+    func planQualityRows() throws {
+        let document = try JSONParser.parse(try String(contentsOf: Self.document, encoding: .utf8))
+        let report = try PlanQualityReport(document: document, ids: ["korthikanti22-22B-full"])
+        #expect(report.entries.map(\.run.id) == ["korthikanti22-22B-full"])
+        #expect(report.worstRatio <= 1)
+        #expect(report.markdown.contains("| korthikanti22-22B-full |"))
+        #expect { try PlanQualityReport(document: document, ids: ["no-such-run"]) } throws: { error in
+            (error as? InputError)?.path == JSONPath([.key("--rows")])
+        }
+    }
 }
