@@ -79,7 +79,8 @@ public struct PipelinePlanner: Sendable {
         for count in counts {
             // More microbatches shrink the bubble but also every kernel: for a given pipeline depth the
             // iteration time falls, then rises. Once a count does worse than the best plan without a deeper
-            // pipeline than the count before it, more will not help.
+            // pipeline than the count before it, more will not help. A count whose plan recomputes does not
+            // count: smaller microbatches may fit without recomputing, which is a different trade.
             if worseInARow >= 1 { break }
             progress("searching with \(count) microbatch\(count == 1 ? "" : "es")")
             let start = Date()
@@ -120,7 +121,7 @@ public struct PipelinePlanner: Sendable {
                 if prediction.fitsInMemory, best.map({ prediction.iterationSeconds < $0.prediction.iterationSeconds }) ?? true {
                     best = (plan, prediction)
                     worseInARow = 0
-                } else if plan.stages.count <= previousStageCount {
+                } else if plan.stages.count <= previousStageCount && plan.stages.allSatisfy({ $0.recompute == nil }) {
                     worseInARow += 1
                 }
                 previousStageCount = plan.stages.count
