@@ -5,6 +5,7 @@ extension TrainingPlan {
     /// The plan and its prediction as a `shardplan.plan/1` document (SPEC section 4, plus the additive
     /// members `summary`, `virtual_stages`, `options`, `predicted.time_breakdown` and per stage `rank`,
     /// `recompute` (the stage's recomputation, where it differs from `options.recompute`),
+    /// `pipeline_send_bytes` (what a stage of a pipeline sends to the others),
     /// `communication_by_axis`, `partial_sums` (the axes over which an op's result is an unreduced sum),
     /// `operand_shardings` (the layout an op reads an operand in, where it is not the value's entry in
     /// `shardings`) and `zero_stages` (parameters whose training state ZeRO shards)). A stage's `shardings`
@@ -35,7 +36,14 @@ extension TrainingPlan {
             ("fits_in_memory", .bool(prediction.fitsInMemory)),
             ("time_breakdown", .object(JSONObject(prediction.timeBreakdown.map { ($0.name, .number($0.seconds)) }))),
         ]))
-        top["stages"] = .array(stages.enumerated().map { index, stage in stageJSON(index, stage, prediction) })
+        let sends = pipelineSendBytes()
+        top["stages"] = .array(stages.enumerated().map { index, stage in
+            guard case .object(var members) = stageJSON(index, stage, prediction) else { preconditionFailure("a stage is an object") }
+            if stages.count > 1 {
+                members["pipeline_send_bytes"] = .object(JSONObject(sends[index].map { ($0.key, .number($0.value)) }))
+            }
+            return .object(members)
+        })
         top["communication"] = .object(JSONObject(CollectiveKind.allCases.map { kind in
             ("\(kind.rawValue)_bytes", .number((prediction.communicationBytes[kind] ?? 0).rounded()))
         }))
@@ -64,6 +72,40 @@ extension TrainingPlan {
                 totals[axes]![kind].map { ("\(kind.rawValue)_bytes", .number($0.rounded())) }
             })))
         }))
+    }
+
+    /// Bytes each chunk sends to chunks on other ranks per iteration, as full logical tensors (global shape x
+    /// element size, Docs/jax.md): `activations` it produces for each later chunk that reads them,
+    /// `gradients` of the activations it received that carry one, and `tied_parameter_gradients` of the
+    /// parameters an earlier chunk also reads (their gradients go to the first chunk that reads them).
+    private func pipelineSendBytes() -> [[(key: String, value: Double)]] {
+        var chunkOf = Array(repeating: -1, count: graph.operations.count)
+        for (index, stage) in stages.enumerated() { for op in stage.operations { chunkOf[op] = index } }
+        let gradients = GradientFlow(graph)
+        func bytes(_ value: ValueID) -> Double { Double(graph[value].type.elementCount * graph[value].type.dtype.byteSize) }
+        var activations = Array(repeating: 0.0, count: stages.count)
+        var cotangents = Array(repeating: 0.0, count: stages.count)
+        var tied = Array(repeating: 0.0, count: stages.count)
+        var firstReader: [ValueID: Int] = [:]
+        for (index, stage) in stages.enumerated() {
+            var received = Set<ValueID>()
+            for op in stage.operations {
+                for input in graph.operations[op].inputs {
+                    if graph[input].isParameter {
+                        if let first = firstReader[input] {
+                            if first != index && rank(ofStage: first) != rank(ofStage: index) && received.insert(input).inserted { tied[index] += bytes(input) }
+                        } else {
+                            firstReader[input] = index
+                        }
+                    } else if let producer = graph[input].operationIndex, chunkOf[producer] != index,
+                              rank(ofStage: chunkOf[producer]) != rank(ofStage: index), received.insert(input).inserted {
+                        activations[chunkOf[producer]] += bytes(input)
+                        if gradients[input] { cotangents[index] += bytes(input) }
+                    }
+                }
+            }
+        }
+        return stages.indices.map { [("activations", activations[$0]), ("gradients", cotangents[$0]), ("tied_parameter_gradients", tied[$0])] }
     }
 
     private func stageJSON(_ index: Int, _ stage: StageLayout, _ prediction: PlanPrediction) -> JSONValue {

@@ -71,6 +71,26 @@ struct PipelinePlannerTests {
         }
     }
 
+    @Test("a two-stage plan document says what each stage sends: the residual stream forward, its gradient and the tied embedding's back")
+    func pipelineSendBytes() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2, dataParallel: 2))
+        let document = plan.json(prediction: PlanEvaluator(cluster: cluster).evaluate(plan))
+        let stages = try JSONReader(document, at: .root).array("stages")
+        let sends = try stages.indices.map { index in
+            try JSONReader(stages[index], at: JSONPath.root.appending("stages").appending(index: index)).reader("pipeline_send_bytes")
+        }
+        // The residual stream between the blocks, [8, 32, 64] bf16 = 32,768 bytes, goes forward and its gradient
+        // back; the embedding table [256, 64] bf16, tied to the logits in the last stage, sends its gradient back.
+        #expect(try sends[0].number("activations") == 32_768)
+        #expect(try sends[0].number("gradients") == 0)
+        #expect(try sends[1].number("activations") == 0)
+        #expect(try sends[1].number("gradients") == 32_768)
+        #expect(try sends[1].number("tied_parameter_gradients") == 32_768)
+    }
+
     @Test("the validator catches an op left out and devices shared by two ranks")
     func validatorCatchesBrokenPlans() throws {
         let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
