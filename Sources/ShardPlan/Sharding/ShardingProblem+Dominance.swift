@@ -50,25 +50,12 @@ extension ShardingProblem {
             },
             edges: edges.map { edge in
                 // Keep only the groups some surviving strategy still belongs to.
-                let (fromGroups, rows) = Self.compacted(kept[edge.from].map { edge.fromGroups[$0] })
-                let (toGroups, columns) = Self.compacted(kept[edge.to].map { edge.toGroups[$0] })
+                let (fromGroups, rows) = kept[edge.from].map { edge.fromGroups[$0] }.numberedByFirstAppearance()
+                let (toGroups, columns) = kept[edge.to].map { edge.toGroups[$0] }.numberedByFirstAppearance()
                 return Edge(from: edge.from, to: edge.to, costs: rows.map { g in columns.map { h in edge.costs[g][h] } },
                             fromGroups: fromGroups, toGroups: toGroups)
             },
             memoryBudget: memoryBudget)
         return (pruned, kept)
-    }
-
-    /// Group numbers renumbered densely in order of first use, and the old number of each new group.
-    private static func compacted(_ groups: [Int]) -> (groups: [Int], old: [Int]) {
-        var newOfOld: [Int: Int] = [:]
-        var old: [Int] = []
-        let renumbered = groups.map { group in
-            if let known = newOfOld[group] { return known }
-            newOfOld[group] = old.count
-            old.append(group)
-            return old.count - 1
-        }
-        return (renumbered, old)
     }
 }

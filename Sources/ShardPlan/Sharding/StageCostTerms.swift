@@ -194,8 +194,8 @@ struct StageCostTerms {
     func linkSeconds(_ link: Link, produced: [ShardingSpec], consumed: [[ShardingSpec]]) -> [[Double]] {
         let from = graph.operations[link.from]
         let value = link.kind == .activation ? from.result : from.inputs[link.operand]
-        let (wanted, wantedIndex) = Self.distinct(consumed.map { $0[0] })
-        let (gradients, gradientIndex) = Self.distinct(consumed.map { $0[1] })
+        let (wantedIndex, wanted) = consumed.map { $0[0] }.numberedByFirstAppearance()
+        let (gradientIndex, gradients) = consumed.map { $0[1] }.numberedByFirstAppearance()
         func price(_ source: ShardingSpec, _ target: ShardingSpec) -> Double { reshardSeconds(value, from: source, to: target) }
         return produced.map { layout in
             let forward = wanted.map { price(layout, $0) }
@@ -223,18 +223,5 @@ struct StageCostTerms {
                 }
             }
         }
-    }
-
-    /// The distinct specs of `specs` in order of first appearance, and each spec's position among them.
-    private static func distinct(_ specs: [ShardingSpec]) -> (specs: [ShardingSpec], index: [Int]) {
-        var position: [ShardingSpec: Int] = [:]
-        var unique: [ShardingSpec] = []
-        let index = specs.map { spec in
-            if let known = position[spec] { return known }
-            position[spec] = unique.count
-            unique.append(spec)
-            return unique.count - 1
-        }
-        return (unique, index)
     }
 }

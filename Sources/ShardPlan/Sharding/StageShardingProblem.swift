@@ -63,12 +63,11 @@ public struct StageShardingProblem: Sendable {
             mapping[cls] = followed
         }
         // Renumber the nodes densely in order of first appearance.
-        var dense: [Int: Int] = [:]
-        for cls in representative.indices where dense[nodeOf[cls]] == nil { dense[nodeOf[cls]] = dense.count }
-        nodeOf = nodeOf.map { dense[$0]! }
+        let (renumbered, roots) = nodeOf.numberedByFirstAppearance()
+        nodeOf = renumbered
         self.nodeOf = nodeOf
         self.mapping = mapping
-        var strategyCount = Array(repeating: 0, count: dense.count)
+        var strategyCount = Array(repeating: 0, count: roots.count)
         for cls in representative.indices { strategyCount[nodeOf[cls]] = mapping[cls].count }
 
         var members = Array(repeating: 0, count: representative.count)
@@ -99,8 +98,8 @@ public struct StageShardingProblem: Sendable {
             // Strategies that give the passed tensor the same layout cost the same: price one per group.
             let producers = mapping[key.from].map { candidates[key.from][$0] }
             let consumers = mapping[key.to].map { candidates[key.to][$0] }
-            let (fromGroups, produced) = Self.groups(producers) { terms.producerLayout(link, $0) }
-            let (toGroups, consumed) = Self.groups(consumers) { terms.consumerLayout(link, $0) }
+            let (fromGroups, produced) = producers.map { terms.producerLayout(link, $0) }.numberedByFirstAppearance()
+            let (toGroups, consumed) = consumers.map { terms.consumerLayout(link, $0) }.numberedByFirstAppearance()
             let matrix = terms.linkSeconds(link, produced: produced, consumed: consumed).map { $0.map { $0 * weight } }
             edges.append(ShardingProblem.Edge(from: nodeOf[key.from], to: nodeOf[key.to], costs: matrix,
                                               fromGroups: fromGroups, toGroups: toGroups))
@@ -116,20 +115,6 @@ public struct StageShardingProblem: Sendable {
             unshrunkConstraints += rows + columns
         }
         unshrunkSize = (unshrunkVariables, unshrunkConstraints)
-    }
-
-    /// Groups strategies by `key`: each strategy's group, and the key of each group.
-    private static func groups<Key: Hashable>(_ strategies: [OpStrategy], key: (OpStrategy) -> Key) -> ([Int], [Key]) {
-        var groupOfKey: [Key: Int] = [:]
-        var keys: [Key] = []
-        let groups = strategies.map { strategy in
-            let value = key(strategy)
-            if let group = groupOfKey[value] { return group }
-            groupOfKey[value] = keys.count
-            keys.append(value)
-            return keys.count - 1
-        }
-        return (groups, keys)
     }
 
     /// Ops at the same offset of layers with the same structure key share a class; every other op is its
