@@ -129,6 +129,12 @@ public struct OperatorCostModel: Sendable {
             case (false, false, _): m *= size
             }
         }
+        return gemmCost(operation, batch: batch, m: m, n: n, k: k, dtype: dtype)
+    }
+
+    /// A batched GEMM (m x k times k x n) forward, and in backward one GEMM per operand that needs a
+    /// gradient: m x n times n x k for the first, k x m times m x n for the second.
+    private func gemmCost(_ operation: Operation, batch: Double, m: Double, n: Double, k: Double, dtype: DType) -> OperatorCost {
         let forward = kernels.matmulSeconds(batch: batch, m: m, n: n, k: k, dtype: dtype)
         var backward = 0.0
         if gradients[operation.inputs[0]] { backward += kernels.matmulSeconds(batch: batch, m: m, n: k, k: n, dtype: dtype) }
@@ -149,12 +155,7 @@ public struct OperatorCostModel: Sendable {
         let columns = Double(channels) / Double(strategy.resultSpec(in: space).splitFactor(ofDimension: 1, meshShape: meshShape)) / groups
         let rows = outputElements / (columns * groups)
         let dtype = graph[operation.result].type.dtype
-        let forward = kernels.matmulSeconds(batch: groups, m: rows, n: columns, k: depth, dtype: dtype)
-        var backward = 0.0
-        if gradients[operation.inputs[0]] { backward += kernels.matmulSeconds(batch: groups, m: rows, n: depth, k: columns, dtype: dtype) }
-        if gradients[operation.inputs[1]] { backward += kernels.matmulSeconds(batch: groups, m: depth, n: columns, k: rows, dtype: dtype) }
-        return OperatorCost(category: .matmul, forwardSeconds: forward, backwardSeconds: backward,
-                            forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 2 * groups * rows * columns * depth)
+        return gemmCost(operation, batch: groups, m: rows, n: columns, k: depth, dtype: dtype)
     }
 
     /// Fused (flash) attention: 4 x batch x queries x keys x heads x head_dim FLOPs forward, half of it
