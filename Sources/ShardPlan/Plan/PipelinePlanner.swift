@@ -76,6 +76,14 @@ public struct PipelinePlanner: Sendable {
         var attempts: [Attempt] = []
         var worseInARow = 0
         var previousStageCount = 0
+        // Whole-node counts in powers of two on large clusters (Alpa's default space), every count on small ones.
+        let nodeCounts: SubmeshShape.NodeCounts = cluster.nodes > 8 ? .powersOfTwo : .all
+        var submeshes = SubmeshShape.candidates(nodes: cluster.nodes, devicesPerNode: cluster.devicesPerNode, nodeCounts: nodeCounts)
+        if let meshShape { submeshes = submeshes.filter { $0.logicalShapes.contains(meshShape) } }
+        guard !submeshes.isEmpty else {
+            throw InputError(.invalidValue, at: JSONPath([.key("--mesh")]),
+                             "no stage of \(clusterName) can take the mesh shape \(meshShape!.map(String.init).joined(separator: "x"))")
+        }
         for count in counts {
             // More microbatches shrink the bubble but also every kernel: for a given pipeline depth the
             // iteration time falls, then rises. Once a count does worse than the best plan without a deeper
@@ -84,33 +92,22 @@ public struct PipelinePlanner: Sendable {
             if worseInARow >= 1 { break }
             progress("searching with \(count) microbatch\(count == 1 ? "" : "es")")
             let start = Date()
-            // No plan holds less than the whole model's state and one microbatch's activations (under the
-            // lightest recomputation allowed) spread over every device; skip counts below that.
+            let program = StageDynamicProgram(layerCount: clustering.layers.count, nodes: cluster.nodes,
+                                              devicesPerNode: cluster.devicesPerNode, microbatches: count,
+                                              submeshes: submeshes, maximumStageCount: maximumStageCount)
             let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
-            let floor = ActivationFloor(models: choosesRecomputation ? [model, model.recomputing(.full)] : [model],
-                                        clustering: clustering, analysis: analysis, cluster: cluster)
+            let stageOracle = StageSearchOracle(model: model, cluster: cluster, clustering: clustering, analysis: analysis, search: search,
+                                                submeshes: program.submeshes, meshShape: meshShape, includesMegatronLayouts: false,
+                                                choosesRecomputation: choosesRecomputation)
+            // No plan holds less than the whole model's state and one microbatch's activations (under the
+            // lightest recomputation allowed, the oracle's floor) spread over every device; skip counts below that.
             let least = ParameterState(elements: Double(analysis.parameterCount), dataParallel: Double(cluster.deviceCount), zeroStage: 3).totalBytes
-                + floor.bytes(layers: 0..<clustering.layers.count, inFlight: 1) / Double(cluster.deviceCount)
+                + stageOracle.activationFloor.bytes(layers: 0..<clustering.layers.count, inFlight: 1) / Double(cluster.deviceCount)
             if least > cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes {
                 attempts.append(Attempt(microbatches: count, oracleQuestions: 0, oracleSolves: 0, seconds: Date().timeIntervalSince(start)))
                 continue
             }
-            // Whole-node counts in powers of two on large clusters (Alpa's default space), every count on small ones.
-            let nodeCounts: SubmeshShape.NodeCounts = cluster.nodes > 8 ? .powersOfTwo : .all
-            var submeshes = SubmeshShape.candidates(nodes: cluster.nodes, devicesPerNode: cluster.devicesPerNode, nodeCounts: nodeCounts)
-            if let meshShape { submeshes = submeshes.filter { $0.logicalShapes.contains(meshShape) } }
-            guard !submeshes.isEmpty else {
-                throw InputError(.invalidValue, at: JSONPath([.key("--mesh")]),
-                                 "no stage of \(clusterName) can take the mesh shape \(meshShape!.map(String.init).joined(separator: "x"))")
-            }
-            let program = StageDynamicProgram(layerCount: clustering.layers.count, nodes: cluster.nodes,
-                                              devicesPerNode: cluster.devicesPerNode, microbatches: count,
-                                              submeshes: submeshes, maximumStageCount: maximumStageCount)
-            let oracle = CachedStageCostOracle(
-                StageSearchOracle(model: model, cluster: cluster, clustering: clustering, analysis: analysis, search: search,
-                                  submeshes: program.submeshes, meshShape: meshShape, includesMegatronLayouts: false,
-                                  choosesRecomputation: choosesRecomputation),
-                structureKeys: clustering.structureKeys)
+            let oracle = CachedStageCostOracle(stageOracle, structureKeys: clustering.structureKeys)
             var attempt = Attempt(microbatches: count, oracleQuestions: 0, oracleSolves: 0, seconds: 0)
             if let partition = program.solve(oracle, structureKeys: clustering.structureKeys) {
                 let plan = try trainingPlan(partition, clustering: clustering, microbatches: count)
