@@ -36,14 +36,8 @@ extension TrainingPlan {
             ("fits_in_memory", .bool(prediction.fitsInMemory)),
             ("time_breakdown", .object(JSONObject(prediction.timeBreakdown.map { ($0.name, .number($0.seconds)) }))),
         ]))
-        let sends = pipelineSendBytes()
-        top["stages"] = .array(stages.enumerated().map { index, stage in
-            guard case .object(var members) = stageJSON(index, stage, prediction) else { preconditionFailure("a stage is an object") }
-            if stages.count > 1 {
-                members["pipeline_send_bytes"] = .object(JSONObject(sends[index].map { ($0.key, .number($0.value)) }))
-            }
-            return .object(members)
-        })
+        let sends = stages.count > 1 ? pipelineSendBytes() : nil
+        top["stages"] = .array(stages.enumerated().map { index, stage in stageJSON(index, stage, prediction, sends: sends?[index]) })
         top["communication"] = .object(JSONObject(CollectiveKind.allCases.map { kind in
             ("\(kind.rawValue)_bytes", .number((prediction.communicationBytes[kind] ?? 0).rounded()))
         }))
@@ -108,7 +102,8 @@ extension TrainingPlan {
         return stages.indices.map { [("activations", activations[$0]), ("gradients", cotangents[$0]), ("tied_parameter_gradients", tied[$0])] }
     }
 
-    private func stageJSON(_ index: Int, _ stage: StageLayout, _ prediction: PlanPrediction) -> JSONValue {
+    private func stageJSON(_ index: Int, _ stage: StageLayout, _ prediction: PlanPrediction,
+                           sends: [(key: String, value: Double)]?) -> JSONValue {
         let rank = prediction.ranks[self.rank(ofStage: index)]
         let cost = prediction.stageCosts[index]
         let axisNames = stage.mesh.axisNames
@@ -143,17 +138,17 @@ extension TrainingPlan {
             shardings[operation.name] = result.json(axisNames: axisNames)
             if !result.partialAxes.isEmpty { partialSums[operation.name] = .strings(result.partialAxes.map { axisNames[$0] }) }
         }
-        var members = JSONObject([
+        let recompute: [(String, JSONValue)] = stage.recompute.map { [("recompute", .string($0.rawValue))] } ?? []
+        let sent: [(String, JSONValue)] = sends.map { [("pipeline_send_bytes", .object(JSONObject($0.map { ($0.key, .number($0.value)) })))] } ?? []
+        return .object(JSONObject([
             ("index", .int(index)),
             ("rank", .int(self.rank(ofStage: index))),
             ("ops", .strings(stage.operations.map { graph.operations[$0].name })),
             ("devices", .ints(stage.mesh.devices)),
             ("mesh", .ints(stage.mesh.shape)),
             ("axes", .strings(stage.mesh.axisNames)),
-        ])
-        if let recompute = stage.recompute { members["recompute"] = .string(recompute.rawValue) }
-        for (key, value) in [
-            ("forward_seconds", JSONValue.number(cost.forwardSeconds)),
+        ] + recompute + [
+            ("forward_seconds", .number(cost.forwardSeconds)),
             ("backward_seconds", .number(cost.backwardSeconds)),
             ("memory_bytes_per_device", .number(rank.peakMemoryBytes.rounded())),
             ("shardings", .object(shardings)),
@@ -161,7 +156,6 @@ extension TrainingPlan {
             ("partial_sums", .object(partialSums)),
             ("operand_shardings", .object(operandShardings)),
             ("zero_stages", .object(zeroStages)),
-        ] { members[key] = value }
-        return .object(members)
+        ] + sent))
     }
 }
