@@ -175,27 +175,15 @@ public struct PipelinePlanner: Sendable {
             let count = batch / (configuration.microBatchSize * (configuration.dataParallel ?? 1))
             if models[count] == nil { models[count] = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count) }
         }
-        let results = PricedConfigurations(count: configurations.count)
+        let results = SharedTable<Int, (plan: TrainingPlan, prediction: PlanPrediction)>()
         let modelsByCount = models
         DispatchQueue.concurrentPerform(iterations: configurations.count) { index in
             guard let plan = try? TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName,
                                                         configuration: configurations[index], layers: analysis.layers),
                   let model = modelsByCount[plan.microbatches]?.recomputing(plan.options.recompute) else { return }
-            results.set(index, (plan, evaluator.evaluate(plan, model: model, forwardFLOPs: analysis.forwardFLOPs)))
+            results[index] = (plan, evaluator.evaluate(plan, model: model, forwardFLOPs: analysis.forwardFLOPs))
         }
-        return results.values
-    }
-
-    /// The grid's results as the threads that price them fill them in.
-    private final class PricedConfigurations: @unchecked Sendable {
-        private let lock = NSLock()
-        private var slots: [(plan: TrainingPlan, prediction: PlanPrediction)?]
-
-        init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-        func set(_ index: Int, _ value: (plan: TrainingPlan, prediction: PlanPrediction)) { lock.withLock { slots[index] = value } }
-
-        var values: [(plan: TrainingPlan, prediction: PlanPrediction)?] { lock.withLock { slots } }
+        return configurations.indices.map { results[$0] }
     }
 
     /// The training plan a DP partition describes.

@@ -74,23 +74,13 @@ public struct StageSearchOracle: StageCostOracle {
 
     public var deviceMemoryBytes: Double? { cluster.device.memoryBytes }
 
-    /// Answers remembered by an integer key, shared by the threads the DP asks on.
-    final class Memory<Value>: @unchecked Sendable {
-        private let lock = NSLock()
-        private var values: [[Int]: Value] = [:]
-
-        func recall(_ key: [Int]) -> Value? { lock.withLock { values[key] } }
-
-        func remember(_ key: [Int], _ value: Value) { lock.withLock { values[key] = value } }
-    }
-
     /// Strategies the ILP chose on a mesh shape, by (clustered layer structure, op offset in the layer): a
     /// range made of the same kinds of layers reuses them and only pays an exact evaluation, so the ILP runs
     /// once per mesh shape and kind of range rather than once per range.
-    let layouts = Memory<[[Int]: OpStrategy]>()
+    let layouts = SharedTable<[Int], [[Int]: OpStrategy]>()
     /// Exact costs of reused layouts by (layer range, mesh shape, ZeRO stage added): a stage's cost does not
     /// depend on its in-flight microbatches (only its peak memory does), which the DP asks about one by one.
-    let evaluations = Memory<StageCost>()
+    let evaluations = SharedTable<[Int], StageCost>()
     /// For each set of clustered-layer kinds a range can hold, the shortest first range holding exactly
     /// those kinds: the ILP for a kind set always runs on it, so what threads remember does not depend on
     /// which range was asked first (same input, same plan).
@@ -154,7 +144,7 @@ public struct StageSearchOracle: StageCostOracle {
             }
             // Keyed by the submesh too: two submeshes may share a logical shape on other node sizes.
             let memoryKey = [submesh.nodes, submesh.devicesPerNode] + shape + [-1] + kinds
-            var table = layouts.recall(memoryKey)
+            var table = layouts[memoryKey]
             if table == nil {
                 let canonical = canonicalRanges[kinds].map { clustering.operations(of: $0) } ?? operations
                 // One microbatch in flight whoever asks first: without a budget memory only enters through the
@@ -162,7 +152,7 @@ public struct StageSearchOracle: StageCostOracle {
                 if let found = try? search.search(model: model, operations: canonical, mesh: mesh, inFlight: 1,
                                                   memoryBudget: nil, layers: analysisLayers, prices: prices) {
                     table = Dictionary(zip(opKeys(canonical), found.layout.strategies), uniquingKeysWith: { first, _ in first })
-                    layouts.remember(memoryKey, table!)
+                    layouts[memoryKey] = table
                 }
             }
             if let table, keys.allSatisfy({ table[$0] != nil }) {
@@ -175,9 +165,9 @@ public struct StageSearchOracle: StageCostOracle {
                     let modes: [RecomputeMode?] = [nil] + RecomputeMode.allCases
                     let key = [layers.lowerBound, layers.upperBound, zeroStage, modes.firstIndex(of: recompute)!,
                                submesh.nodes, submesh.devicesPerNode] + shape
-                    if let known = evaluations.recall(key) { return (layout, known) }
+                    if let known = evaluations[key] { return (layout, known) }
                     let cost = model.cost(of: layout)
-                    evaluations.remember(key, cost)
+                    evaluations[key] = cost
                     return (layout, cost)
                 }
                 let plain = remedy(zeroStage: 0, recompute: nil)

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Seconds of tensor layout changes on one logical mesh, remembered across the stage problems built on it.
 ///
 /// A pipeline search builds many problems on the same mesh (one per kind of layer range), and a block's
@@ -16,17 +14,12 @@ public final class ReshardingPrices: @unchecked Sendable {
 
     /// The mesh every price is for (a change costs differently on another mesh).
     public let mesh: DeviceMesh
-    private let lock = NSLock()
-    private var seconds: [Change: Double] = [:]
+    private let seconds = SharedTable<Change, Double>()
 
     public init(mesh: DeviceMesh) { self.mesh = mesh }
 
     /// The seconds remembered for `change`, if any.
-    func seconds(of change: Change) -> Double? {
-        lock.withLock { seconds[change] }
-    }
+    func seconds(of change: Change) -> Double? { seconds[change] }
 
-    func remember(_ change: Change, seconds answer: Double) {
-        lock.withLock { seconds[change] = answer }
-    }
+    func remember(_ change: Change, seconds answer: Double) { seconds[change] = answer }
 }
