@@ -19,7 +19,7 @@ struct OpStrategyCostTests {
     }
 
     func strategy(axis1 name: String) throws -> OpStrategy {
-        OpStrategy(indexOfAxis: [nil, try #require(space.position(of: name))])
+        OpStrategy(indexOfAxis: [nil, try #require(space.position(of: name) as Int?)])
     }
 
     func isValid(_ strategy: OpStrategy, meshShape: [Int]) -> Bool {
@@ -50,7 +50,7 @@ struct OpStrategyCostTests {
 
     @Test("splitting the batch on axis 0 leaves the weight's gradient partial over axis 0 (data parallelism)")
     func dataParallel() throws {
-        let strategy = OpStrategy(indexOfAxis: [try #require(space.position(of: "b")), nil])
+        let strategy = OpStrategy(indexOfAxis: [try #require(space.position(of: "b") as Int?), nil])
         #expect(strategy.resultSpec(in: space) == ShardingSpec(dimensionAxes: [[0], []]))
         #expect(strategy.gradientSpec(1, in: space) == ShardingSpec(dimensionAxes: [[], []], partialSums: [[0]]))
     }

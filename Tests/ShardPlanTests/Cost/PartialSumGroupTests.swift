@@ -23,8 +23,8 @@ struct PartialSumGroupTests {
     }
 
     func strategy(x: String?, y: String?) throws -> OpStrategy {
-        OpStrategy(indexOfAxis: [try x.map { try #require(space.position(of: $0)) },
-                                 try y.map { try #require(space.position(of: $0)) }])
+        OpStrategy(indexOfAxis: [try x.map { try #require(space.position(of: $0) as Int?) },
+                                 try y.map { try #require(space.position(of: $0) as Int?) }])
     }
 
     func collectives(_ source: ShardingSpec, _ target: ShardingSpec) -> [Collective] {
@@ -64,7 +64,7 @@ struct PartialSumGroupTests {
     @Test("a reduction all-reduces each group whole and slices: x's group on the whole 64 bytes, y's as a reduce-scatter of all 64; one (x, y) group as a reduce-scatter over both")
     func reductionSlicesLast() throws {
         let reduce = graph.operations[2].indexSpace
-        let sum = OpStrategy(indexOfAxis: [try #require(reduce.position(of: "r1")), try #require(reduce.position(of: "r0"))])
+        let sum = OpStrategy(indexOfAxis: [try #require(reduce.position(of: "r1") as Int?), try #require(reduce.position(of: "r0") as Int?)])
         let partial = sum.resultSpec(in: reduce)
         #expect(partial.partialSums == [[0], [1]] && !partial.partialSumsFromContraction)
         #expect(try strategy(x: "s", y: "b").resultSpec(in: space).partialSumsFromContraction)
@@ -92,7 +92,7 @@ struct PartialSumGroupTests {
         let cluster = try Cluster.preset(named: "dgx-a100-80g")
         let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: [2, 2], in: cluster)
         let z = graph.operations[1].indexSpace
-        let elementwise = OpStrategy(indexOfAxis: [try #require(z.position(of: "d2")), try #require(z.position(of: "d1"))])
+        let elementwise = OpStrategy(indexOfAxis: [try #require(z.position(of: "d2") as Int?), try #require(z.position(of: "d1") as Int?)])
         let stage = StageLayout(operations: 0 ..< 2, mesh: mesh, strategies: [try strategy(x: "s", y: "b"), elementwise])
         let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: TrainingOptions(),
                                    microbatches: 1)
