@@ -38,6 +38,13 @@ let package = Package(
             dependencies: ["LinearProgramming"]
         ),
         .testTarget(
+            name: "CommandLineTests",
+            dependencies: [
+                "shardplan", "ShardPlan",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
             name: "ShardPlanTests",
             dependencies: ["ShardPlan"],
             resources: [.copy("Fixtures")]

@@ -6,20 +6,26 @@ import ShardPlan
 struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
-        abstract: "Replay published runs (shared/data/published-runs.json) and print predicted vs measured iteration time as Markdown."
+        abstract: "Replay published runs (Docs/calibration/published-runs.json) and print predicted vs measured iteration time as Markdown.",
+        discussion: "The repository's table is `shardplan calibrate Docs/calibration/published-runs.json -o Docs/calibration.md`; with --search, `-o Docs/plan-quality.md`."
     )
 
-    @Argument(help: "A published-runs JSON file (Docs/calibration/published-runs.json).")
+    @Argument(help: "A published-runs JSON file (the repository's is Docs/calibration/published-runs.json).",
+              completion: .file(extensions: ["json"]))
     var runs: String
 
-    @Option(name: .shortAndLong, help: "Write the Markdown table to this file.")
+    @Option(name: .shortAndLong, help: "Write the Markdown table to this file.", completion: .file(extensions: ["md"]))
     var output: String?
 
     @Flag(help: "Instead, plan every row's devices and compare the plan with the published configuration (slow: minutes).")
     var search = false
 
-    @Option(help: "With --search, only these rows (comma-separated ids).")
-    var rows: String?
+    @Option(help: ArgumentHelp("With --search, only these rows.", valueName: "ID,..."))
+    var rows: RowSelection?
+
+    func validate() throws {
+        if rows != nil && !search { throw ValidationError("--rows chooses the rows --search plans; add --search.") }
+    }
 
     func run() throws {
         try reportingInputErrors {
@@ -27,10 +33,9 @@ struct CalibrateCommand: ParsableCommand {
                 throw InputError(.invalidValue, at: .root, "cannot read \(runs)")
             }
             let document = try JSONValue.parseDocument(Array(data), document: runs)
-            let ids = rows.map { Set($0.split(separator: ",").map(String.init)) }
             let interactive = isatty(STDERR_FILENO) != 0
             let markdown = search
-                ? try PlanQualityReport(document: document, ids: ids) { id in if interactive { printError("shardplan: planning \(id)") } }.markdown
+                ? try PlanQualityReport(document: document, ids: rows?.ids) { id in if interactive { printError("shardplan: planning \(id)") } }.markdown
                 : try CalibrationReport(document: document).markdown
             try writeOutput(markdown, to: output)
         }

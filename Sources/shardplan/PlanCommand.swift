@@ -12,20 +12,23 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var input: ModelAndCluster
 
-    @Option(help: "Pipeline stages: auto (the DP chooses), 1 (the whole graph on one mesh) or the most stages to allow.")
-    var stages: String = "auto"
+    @Option(help: ArgumentHelp("Pipeline stages: auto (the DP chooses), 1 (the whole graph on one mesh) or the most stages to allow.",
+                               valueName: "auto|N"))
+    var stages: StageLimit = .auto
 
-    @Option(help: "Logical mesh shape of every stage, such as 2x4 (default: search every 2-D view).")
-    var mesh: String?
+    @Option(help: ArgumentHelp("Logical mesh shape of every stage, such as 2x4 (default: search every 2-D view).", valueName: "AxB"))
+    var mesh: MeshShape?
 
-    @Option(help: "Microbatches per iteration, or auto (the fewest that fit).")
-    var microbatches: String = "auto"
+    @Option(help: ArgumentHelp("Microbatches per iteration, or auto (the fewest that fit).", valueName: "auto|N"))
+    var microbatches: MicrobatchChoice = .auto
 
-    @Option(help: "Activation recomputation: none, selective or full for every stage, or auto: none unless a stage only fits with selective or full recomputation, chosen per stage.")
-    var recompute: String = "none"
+    @Option(help: ArgumentHelp("Activation recomputation: none, selective or full for every stage, or auto: none unless a stage only fits with selective or full recomputation, chosen per stage.",
+                               valueName: "mode"))
+    var recompute: RecomputeChoice = .none
 
-    @Option(help: "ZeRO stage 0-3 over the data-parallel devices.")
-    var zero: Int = 0
+    @Option(help: ArgumentHelp("ZeRO stage over the data-parallel devices: 1 shards optimizer state, 2 also gradients, 3 also weights.",
+                               valueName: "0-3"))
+    var zero: ZeroStage = .off
 
     @OptionGroup var printing: PlanOutput
 
@@ -39,43 +42,12 @@ struct PlanCommand: ParsableCommand {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
             let (graph, cluster) = try input.load(&clock)
-            var stageLimit: Int?
-            if stages != "auto" {
-                guard let count = Int(stages), count >= 1 else {
-                    throw InputError(.invalidValue, at: JSONPath([.key("--stages")]), "expected auto or a positive number, found \"\(stages)\"")
-                }
-                stageLimit = count
-            }
-            guard (0...3).contains(zero) else {
-                throw InputError(.invalidValue, at: JSONPath([.key("--zero")]), "the ZeRO stage must be 0, 1, 2 or 3, found \(zero)")
-            }
-            var fixed: Int?
-            if microbatches != "auto" {
-                guard let count = Int(microbatches) else {
-                    throw InputError(.invalidValue, at: JSONPath([.key("--microbatches")]), "expected a number or auto, found \"\(microbatches)\"")
-                }
-                fixed = count
-            }
-            var shapes: [[Int]]?
-            if let mesh {
-                let sizes = mesh.split(separator: "x").map { Int($0) }
-                guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-                    throw InputError(.invalidValue, at: JSONPath([.key("--mesh")]), "expected a mesh shape such as 2x4, found \"\(mesh)\"")
-                }
-                shapes = [sizes.map { $0! }]
-                // A mesh over every device means one stage.
-                if stageLimit == nil && sizes.reduce(1, { $0 * $1! }) == cluster.deviceCount { stageLimit = 1 }
-            }
-            let recomputeMode: RecomputeMode
-            if recompute == "auto" {
-                recomputeMode = .none
-            } else {
-                guard let mode = RecomputeMode(rawValue: recompute) else {
-                    throw InputError(.invalidValue, at: JSONPath([.key("--recompute")]), "expected auto, none, selective or full, found \"\(recompute)\"")
-                }
-                recomputeMode = mode
-            }
-            let options = TrainingOptions(recompute: recomputeMode, zeroStage: zero)
+            var stageLimit = stages.limit
+            // A mesh over every device means one stage.
+            if stageLimit == nil, let mesh, mesh.devices == cluster.deviceCount { stageLimit = 1 }
+            let shapes = mesh.map { [$0.sizes] }
+            let fixed = microbatches.count
+            let options = TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.rawValue)
             let plan: TrainingPlan, prediction: PlanPrediction
             if stageLimit == 1 {
                 let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options, meshShapes: shapes)
@@ -87,7 +59,7 @@ struct PlanCommand: ParsableCommand {
                 let interactive = isatty(STDERR_FILENO) != 0
                 let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options,
                                               maximumStageCount: stageLimit, meshShape: shapes?.first,
-                                              includesMegatronGrid: !noMegatronGrid, choosesRecomputation: recompute == "auto")
+                                              includesMegatronGrid: !noMegatronGrid, choosesRecomputation: recompute.choosesPerStage)
                 let found = try planner.plan(microbatches: fixed) { message in
                     if interactive { printError("shardplan: \(message)") }
                 }

@@ -6,6 +6,7 @@ struct PlanOutput: ParsableArguments {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
-    @Option(name: .shortAndLong, help: "Write the output to this file instead of standard output.")
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the output to this file instead of standard output.", valueName: "FILE"),
+            completion: .file())
     var output: String?
 }

@@ -11,38 +11,41 @@ struct ScoreCommand: ParsableCommand {
 
     @OptionGroup var input: ModelAndCluster
 
-    @Option(help: "Tensor-parallel size.")
+    @Option(help: ArgumentHelp("Tensor-parallel size.", valueName: "T"))
     var tp: Int?
 
-    @Option(help: "Pipeline-parallel size.")
+    @Option(help: ArgumentHelp("Pipeline-parallel size.", valueName: "P"))
     var pp: Int?
 
-    @Option(help: "A shardplan.plan/1 file to re-score instead of a Megatron layout (--tp, --pp).")
+    @Option(help: ArgumentHelp("A shardplan.plan/1 file (plan --format json writes one) to re-score instead of a Megatron layout (--tp, --pp).",
+                               valueName: "PLAN.json"),
+            completion: .file(extensions: ["json"]))
     var plan: String?
 
-    @Option(help: "Data-parallel size (default: devices / (tp x pp)).")
+    @Option(help: ArgumentHelp("Data-parallel size (default: devices / (tp x pp)).", valueName: "D"))
     var dp: Int?
 
-    @Option(name: .customLong("micro-batch-size"), help: "Samples per microbatch per data-parallel replica (default 1).")
+    @Option(name: .customLong("micro-batch-size"), help: ArgumentHelp("Samples per microbatch per data-parallel replica (default 1).", valueName: "N"))
     var microBatchSize: Int?
 
-    @Option(help: "Microbatches per iteration (instead of --micro-batch-size).")
+    @Option(help: ArgumentHelp("Microbatches per iteration (instead of --micro-batch-size).", valueName: "M"))
     var microbatches: Int?
 
-    @Option(name: .customLong("virtual-stages"), help: "Model chunks per pipeline rank (interleaved 1F1B when more than 1).")
-    var virtualStages: Int = 1
+    @Option(name: .customLong("virtual-stages"), help: ArgumentHelp("Model chunks per pipeline rank (interleaved 1F1B when more than 1; default 1).", valueName: "V"))
+    var virtualStages: Int?
 
-    @Option(help: "Pipeline schedule: gpipe, 1f1b or interleaved-1f1b.")
+    @Option(help: ArgumentHelp("Pipeline schedule (default: interleaved-1f1b with --virtual-stages above 1, else 1f1b).", valueName: "name"))
     var schedule: PipelineSchedule?
 
     @Flag(name: .customLong("sequence-parallel"), help: "Split norms, dropout and residual adds along the sequence (Megatron SP).")
     var sequenceParallel = false
 
-    @Option(help: "Activation recomputation: none, selective or full.")
-    var recompute: RecomputeMode = .none
+    @Option(help: ArgumentHelp("Activation recomputation (default none).", valueName: "mode"))
+    var recompute: RecomputeMode?
 
-    @Option(help: "ZeRO stage 0-3 over the data-parallel devices.")
-    var zero: Int = 0
+    @Option(help: ArgumentHelp("ZeRO stage over the data-parallel devices: 1 shards optimizer state, 2 also gradients, 3 also weights (default 0).",
+                               valueName: "0-3"))
+    var zero: ZeroStage?
 
     @Flag(name: .customLong("overlap-grad-reduce"), help: "Overlap the data-parallel gradient reduction with the backward pass.")
     var overlapGradReduce = false
@@ -57,7 +60,29 @@ struct ScoreCommand: ParsableCommand {
 
     func validate() throws {
         if plan == nil && (tp == nil || pp == nil) { throw ValidationError("Give --tp and --pp, or --plan with a saved plan.") }
-        if plan != nil && (tp != nil || pp != nil) { throw ValidationError("--plan re-scores a saved plan; leave out --tp and --pp.") }
+        if plan != nil {
+            let layoutOptions: [(String, Bool)] = [
+                ("--tp", tp != nil), ("--pp", pp != nil), ("--dp", dp != nil), ("--micro-batch-size", microBatchSize != nil),
+                ("--microbatches", microbatches != nil), ("--virtual-stages", virtualStages != nil), ("--schedule", schedule != nil),
+                ("--sequence-parallel", sequenceParallel), ("--recompute", recompute != nil), ("--zero", zero != nil),
+                ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm),
+            ]
+            let given = layoutOptions.filter(\.1).map(\.0)
+            if !given.isEmpty {
+                throw ValidationError("--plan re-scores a saved plan, which sets its own layout and options; leave out \(given.joined(separator: ", ")).")
+            }
+        }
+        let sizes: [(String, Int?)] = [("--tp", tp), ("--pp", pp), ("--dp", dp), ("--micro-batch-size", microBatchSize),
+                                       ("--microbatches", microbatches), ("--virtual-stages", virtualStages)]
+        for case let (name, value?) in sizes where value < 1 {
+            throw ValidationError("\(name) must be at least 1, found \(value).")
+        }
+        if microBatchSize != nil && microbatches != nil {
+            throw ValidationError("Give --micro-batch-size or --microbatches, not both: one sets the other.")
+        }
+        if schedule == .interleaved && (virtualStages ?? 1) < 2 {
+            throw ValidationError("--schedule interleaved-1f1b runs 2 or more model chunks per rank; give --virtual-stages 2 or more.")
+        }
     }
 
     func run() throws {
@@ -91,7 +116,7 @@ struct ScoreCommand: ParsableCommand {
         var batchPerMicrobatch = microBatchSize ?? 1
         if let microbatches {
             let batch = graph.batchSize ?? 1
-            guard microbatches >= 1, dataParallel >= 1, batch % (microbatches * dataParallel) == 0 else {
+            guard dataParallel >= 1, batch % (microbatches * dataParallel) == 0 else {
                 throw InputError(.invalidValue, at: JSONPath([.key("--microbatches")]),
                                  "the global batch \(batch) does not split into \(microbatches) microbatches on each of \(dataParallel) data-parallel replicas")
             }
@@ -99,8 +124,8 @@ struct ScoreCommand: ParsableCommand {
         }
         let configuration = MegatronConfiguration(
             tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: batchPerMicrobatch,
-            virtualStages: virtualStages, sequenceParallel: sequenceParallel, schedule: schedule,
-            options: TrainingOptions(recompute: recompute, zeroStage: zero, overlapGradientReduction: overlapGradReduce,
+            virtualStages: virtualStages ?? 1, sequenceParallel: sequenceParallel, schedule: schedule,
+            options: TrainingOptions(recompute: recompute ?? .none, zeroStage: zero?.rawValue ?? 0, overlapGradientReduction: overlapGradReduce,
                                      overlapTensorParallelCommunication: overlapTPComm))
         return try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
     }

@@ -10,7 +10,6 @@ struct ShardPlanCommand: ParsableCommand {
         subcommands: [InspectCommand.self, PlanCommand.self, ScoreCommand.self, CalibrateCommand.self, ClustersCommand.self, ModelsCommand.self]
     )
 
-    /// Usage errors exit with code 2 (SPEC section 3), not ArgumentParser's EX_USAGE (64).
     static func main() {
         do {
             var command = try parseAsRoot()
@@ -18,7 +17,10 @@ struct ShardPlanCommand: ParsableCommand {
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             printError(fullMessage(for: error))
-            exit(withError: ExitCode(2))
+            exit(withError: usageErrorCode)
         }
     }
+
+    /// Usage errors exit with code 2 (SPEC section 3), not ArgumentParser's EX_USAGE (64).
+    static let usageErrorCode = ExitCode(2)
 }

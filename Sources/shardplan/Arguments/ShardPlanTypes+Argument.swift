@@ -1,5 +1,6 @@
 import ArgumentParser
 import ShardPlan
 
+// The library's own enums, parsed by their raw values (`selective`, `interleaved-1f1b`).
 extension RecomputeMode: ExpressibleByArgument {}
 extension PipelineSchedule: ExpressibleByArgument {}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import Testing
+@testable import shardplan
+
+@Suite("Command lines: typed options, cross-option checks, exit codes and help texts")
+struct CommandParsingTests {
+    /// The exit code `shardplan` ends with when parsing `arguments` fails, or nil when they parse.
+    func exitCode(_ arguments: [String]) -> Int32? {
+        do {
+            _ = try ShardPlanCommand.parseAsRoot(arguments)
+            return nil
+        } catch {
+            let code = ShardPlanCommand.exitCode(for: error)
+            return code == .validationFailure ? ShardPlanCommand.usageErrorCode.rawValue : code.rawValue
+        }
+    }
+
+    @Test("plan's options parse into their types")
+    func planOptions() throws {
+        let command = try PlanCommand.parse(["g.json", "--cluster", "dgx-a100-80g:2", "--stages", "4", "--mesh", "2x4",
+                                             "--microbatches", "16", "--recompute", "auto", "--zero", "1"])
+        #expect(command.stages == .atMost(4))
+        #expect(command.mesh?.sizes == [2, 4])
+        #expect(command.microbatches == .fixed(16))
+        #expect(command.recompute == .auto)
+        #expect(command.zero == .optimizerState)
+        let defaults = try PlanCommand.parse(["g.json", "--cluster", "dgx-a100-80g"])
+        #expect(defaults.stages == .auto && defaults.mesh == nil && defaults.microbatches == .auto)
+        #expect(defaults.recompute == .none && defaults.zero == .off)
+    }
+
+    @Test("a malformed value is a usage error (exit 2)", arguments: [
+        ["plan", "g.json", "--cluster", "c", "--mesh", "2y4"],
+        ["plan", "g.json", "--cluster", "c", "--stages", "0"],
+        ["plan", "g.json", "--cluster", "c", "--microbatches", "none"],
+        ["plan", "g.json", "--cluster", "c", "--recompute", "some"],
+        ["plan", "g.json", "--cluster", "c", "--zero", "4"],
+        ["plan", "g.json"],
+        ["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--recompute", "auto"],
+        ["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--schedule", "zigzag"],
+        ["calibrate", "runs.json", "--rows", "a,,b", "--search"],
+    ])
+    func malformed(arguments: [String]) {
+        #expect(exitCode(arguments) == 2)
+    }
+
+    @Test("score's cross-option checks are usage errors (exit 2)", arguments: [
+        ["--tp", "2"],
+        ["--plan", "p.json", "--tp", "2"],
+        ["--plan", "p.json", "--recompute", "full"],
+        ["--plan", "p.json", "--sequence-parallel"],
+        ["--tp", "0", "--pp", "1"],
+        ["--tp", "2", "--pp", "1", "--dp", "0"],
+        ["--tp", "2", "--pp", "1", "--micro-batch-size", "2", "--microbatches", "4"],
+        ["--tp", "2", "--pp", "2", "--schedule", "interleaved-1f1b"],
+        ["--tp", "2", "--pp", "2", "--virtual-stages", "0"],
+    ])
+    func scoreConflicts(options: [String]) {
+        #expect(exitCode(["score", "g.json", "--cluster", "c"] + options) == 2)
+    }
+
+    @Test("score's accepted combinations parse")
+    func scoreAccepted() throws {
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--format", "json"]) == nil)
+        let command = try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "2", "--pp", "2", "--virtual-stages", "2",
+                                              "--schedule", "interleaved-1f1b", "--zero", "3", "--recompute", "selective"])
+        #expect(command.zero == .weights)
+        #expect(command.recompute == .selective)
+        #expect(command.virtualStages == 2)
+    }
+
+    @Test("calibrate --rows needs --search")
+    func calibrateRows() {
+        #expect(exitCode(["calibrate", "runs.json", "--rows", "a"]) == 2)
+        #expect(exitCode(["calibrate", "runs.json", "--rows", "a", "--search"]) == nil)
+    }
+
+    @Test("every repository path a help text names exists")
+    func helpPaths() throws {
+        let commands: [ParsableCommand.Type] = [ShardPlanCommand.self] + ShardPlanCommand.configuration.subcommands
+        let pattern = try Regex(#"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+\.(json|md|html)"#)
+        var named: [String] = []
+        for command in commands {
+            let help = ShardPlanCommand.helpMessage(for: command, columns: 10_000)
+            for match in help.matches(of: pattern) { named.append(String(help[match.range])) }
+        }
+        #expect(named.contains("Docs/calibration/published-runs.json"))
+        #expect(named.contains("Models/gpt3-175b.json"))
+        for path in named {
+            #expect(FileManager.default.fileExists(atPath: Repository.path(path)), "help names \(path), which the repository lacks")
+        }
+    }
+
+    @Test("score runs a Megatron layout end to end and writes the report to -o")
+    func scoreEndToEnd() throws {
+        let output = Repository.temporaryFile("score.txt")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var command = try ShardPlanCommand.parseAsRoot(["score", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
+                                                        "--tp", "2", "--pp", "1", "--zero", "1", "-o", output])
+        try command.run()
+        let text = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(text.contains("tp=2 pp=1 dp=4 mbs=1 zero=1"))
+        #expect(text.contains("schedule 1f1b, 2 microbatches"))
+    }
+
+    @Test("a plan that does not fit the graph is bad input (exit 1), not a usage error")
+    func badInput() throws {
+        var command = try ShardPlanCommand.parseAsRoot(["score", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
+                                                        "--tp", "3", "--pp", "1", "-o", Repository.temporaryFile("never.txt")])
+        #expect(throws: ExitCode.failure) { try command.run() }
+    }
+}
