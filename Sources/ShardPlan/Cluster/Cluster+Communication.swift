@@ -2,7 +2,8 @@ extension Cluster {
     /// The figures of `devices` running a collective together (SPMD: every other group of the same shape runs
     /// its own copy at the same time).
     ///
-    /// Inside one node the group uses the intra-node link. A group spanning nodes with k devices on each uses the
+    /// Inside one NVLink domain (`linkSpan(of:)`: a node, or a rack of trays such as a GB200 NVL72) the group
+    /// uses the intra-node link. A group spanning domains with k devices in each uses the
     /// k network links (NICs) of its devices in parallel, as NCCL's multi-channel rings do, so its bus bandwidth
     /// is k times the per-device network figure, capped by the intra-node figure when k > 1 (the ring also hops
     /// over NVLink): 8 A100s per node over 8 HDR NICs reach min(8 x 24, 232.5) = 192 GB/s, NVIDIA's measured
@@ -10,38 +11,32 @@ extension Cluster {
     /// share through its own NIC.
     public func collectiveGroup(devices: some Collection<Int>) -> CollectiveGroup {
         guard devices.count > 1 else { return .singleDevice }
-        var countByNode: [Int: Int] = [:]
-        for id in devices { countByNode[node(ofDevice: id), default: 0] += 1 }
-        precondition(countByNode.values.reduce(0, +) == Set(devices).count, "a collective group lists each device once")
-        let sharesNode = countByNode.values.max()! > 1
-        guard countByNode.count > 1 else {
-            let link = intraNode!
-            return CollectiveGroup(size: devices.count, nodeCount: 1,
-                                   allReduceBusBandwidth: link.effectiveAllReduceBusBandwidth,
-                                   allGatherBusBandwidth: link.effectiveAllGatherBusBandwidth,
-                                   allToAllBandwidth: link.effectiveAllGatherBusBandwidth,
-                                   intraNodeLatency: link.latency, interNodeLatency: 0)
-        }
+        let span = linkSpan(of: devices)
+        guard span.staysInDomain else { return networkGroup(size: devices.count, span: span) }
+        let link = intraNode!
+        return CollectiveGroup(size: devices.count, nodeCount: 1,
+                               allReduceBusBandwidth: link.effectiveAllReduceBusBandwidth,
+                               allGatherBusBandwidth: link.effectiveAllGatherBusBandwidth,
+                               allToAllBandwidth: link.effectiveAllGatherBusBandwidth,
+                               intraNodeLatency: link.latency, interNodeLatency: 0)
+    }
+
+    /// A group of `size` devices across the domains of `span`.
+    private func networkGroup(size: Int, span: LinkSpan) -> CollectiveGroup {
         let network = interNode!
-        let nicsPerNode = Double(countByNode.values.min()!)
-        var group = CollectiveGroup(size: devices.count, nodeCount: countByNode.count,
+        let nicsPerNode = Double(span.fewestPerDomain)
+        var group = CollectiveGroup(size: size, nodeCount: span.domains,
                                     allReduceBusBandwidth: nicsPerNode * network.effectiveAllReduceBusBandwidth,
                                     allGatherBusBandwidth: nicsPerNode * network.effectiveAllGatherBusBandwidth,
                                     allToAllBandwidth: network.effectiveAllGatherBusBandwidth,
                                     intraNodeLatency: 0, interNodeLatency: network.latency)
-        if sharesNode, let link = intraNode {
+        if span.mostPerDomain > 1, let link = intraNode {
             group.allReduceBusBandwidth = min(group.allReduceBusBandwidth, link.effectiveAllReduceBusBandwidth)
             group.allGatherBusBandwidth = min(group.allGatherBusBandwidth, link.effectiveAllGatherBusBandwidth)
             group.allToAllBandwidth = min(group.allToAllBandwidth, link.effectiveAllGatherBusBandwidth)
             group.intraNodeLatency = link.latency
         }
         return group
-    }
-
-    /// The link a message from device `source` to device `destination` travels: nil for the same device.
-    public func link(from source: Int, to destination: Int) -> LinkSpec? {
-        if source == destination { return nil }
-        return node(ofDevice: source) == node(ofDevice: destination) ? intraNode : interNode
     }
 
     /// Seconds to send `bytes` from one device to another: `B / bw + latency` over the link between them.

@@ -2,6 +2,9 @@ extension Cluster {
     /// The format string of cluster documents this version reads and writes.
     public static let formatName = "shardplan.cluster/1"
 
+    /// The optional member giving the devices that share the fast links (default: one node).
+    static let domainKey = "devices_per_nvlink_domain"
+
     /// Decodes and validates a `shardplan.cluster/1` document; `document` (a file name) prefixes messages.
     public init(jsonBytes bytes: [UInt8], document: String? = nil) throws(InputError) {
         let value = try JSONValue.parseDocument(bytes, document: document ?? "cluster")
@@ -30,13 +33,19 @@ extension Cluster {
         guard nodes <= Self.maximumDeviceCount / devicesPerNode else {
             throw top.invalid("nodes", "\(nodes) nodes of \(devicesPerNode) devices is more than the \(Self.maximumDeviceCount) devices ShardPlan plans for")
         }
+        let domain = try top.optionalPositiveInt(Self.domainKey) ?? devicesPerNode
+        guard domain % devicesPerNode == 0, (nodes * devicesPerNode) % domain == 0 else {
+            throw top.invalid(Self.domainKey, "an NVLink domain of \(domain) devices must be a whole number of nodes of \(devicesPerNode) and divide the cluster's \(nodes * devicesPerNode) devices")
+        }
         let device = try DeviceSpec(json: try top.reader("device"))
-        let intraNode = try Self.link(top, "intra_node", required: devicesPerNode > 1,
-                                      why: "nodes of \(devicesPerNode) devices need the link between them")
-        let interNode = try Self.link(top, "inter_node", required: nodes > 1,
-                                      why: "a cluster of \(nodes) nodes needs the network between them")
+        let intraNode = try Self.link(top, "intra_node", required: domain > 1,
+                                      why: domain == devicesPerNode ? "nodes of \(devicesPerNode) devices need the link between them"
+                                          : "NVLink domains of \(domain) devices need the link between them")
+        let interNode = try Self.link(top, "inter_node", required: nodes * devicesPerNode > domain,
+                                      why: domain == devicesPerNode ? "a cluster of \(nodes) nodes needs the network between them"
+                                          : "a cluster of \(nodes * devicesPerNode / domain) NVLink domains needs the network between them")
         self.init(name: try top.optionalString("name") ?? "cluster", nodes: nodes, devicesPerNode: devicesPerNode,
-                  device: device, intraNode: intraNode, interNode: interNode)
+                  devicesPerDomain: domain, device: device, intraNode: intraNode, interNode: interNode)
     }
 
     private static func link(_ top: JSONReader, _ key: String, required: Bool, why: String) throws(InputError) -> LinkSpec? {
@@ -55,6 +64,7 @@ extension Cluster {
         top["name"] = .string(name)
         top["nodes"] = .int(nodes)
         top["devices_per_node"] = .int(devicesPerNode)
+        if devicesPerDomain != devicesPerNode { top[Self.domainKey] = .int(devicesPerDomain) }
         top["device"] = device.json
         if let intraNode { top["intra_node"] = intraNode.json }
         if let interNode { top["inter_node"] = interNode.json }

@@ -1,7 +1,11 @@
 extension Cluster {
     /// Every figure of the cluster, one line per part, in the units of `shardplan.cluster/1`.
     public var textReport: String {
-        var lines = ["\(name): \(nodes) node\(nodes == 1 ? "" : "s") x \(devicesPerNode) \(device.name) = \(deviceCount) device\(deviceCount == 1 ? "" : "s")"]
+        var header = "\(name): \(nodes) node\(nodes == 1 ? "" : "s") x \(devicesPerNode) \(device.name) = \(deviceCount) device\(deviceCount == 1 ? "" : "s")"
+        if devicesPerDomain != devicesPerNode {
+            header += ", \(domainCount) NVLink domain\(domainCount == 1 ? "" : "s") of \(devicesPerDomain)"
+        }
+        var lines = [header]
         var deviceLine = "device      \(Self.figure(device.memoryBytes / DeviceSpec.bytesPerGiB)) GiB, "
             + "\(Self.figure(device.memoryBandwidth / DeviceSpec.bytesPerGB)) GB/s memory bandwidth"
         if let multiprocessors = device.multiprocessors { deviceLine += ", \(multiprocessors) SMs" }
@@ -11,7 +15,7 @@ extension Cluster {
         var peakLine = "peak        " + Self.rates(device.peakFLOPsPerSecond) + " TFLOP/s"
         if !device.bestMatmulFLOPsPerSecond.isEmpty { peakLine += "; best matmul " + Self.rates(device.bestMatmulFLOPsPerSecond) }
         lines.append(peakLine)
-        if let intraNode { lines.append("intra-node  " + Self.describe(intraNode)) }
+        if let intraNode { lines.append((devicesPerDomain != devicesPerNode ? "NVLink      " : "intra-node  ") + Self.describe(intraNode)) }
         if let interNode { lines.append("inter-node  " + Self.describe(interNode)) }
         return lines.joined(separator: "\n") + "\n"
     }

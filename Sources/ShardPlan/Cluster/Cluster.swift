@@ -1,14 +1,18 @@
-/// A homogeneous GPU cluster: `nodes` machines of `devicesPerNode` identical devices, joined inside a node by
-/// `intraNode` links (NVLink) and between nodes by `interNode` links (the network).
+/// A homogeneous GPU cluster: `nodes` machines of `devicesPerNode` identical devices. The devices of one
+/// NVLink domain (`devicesPerDomain`: one node, or several trays behind one NVLink switch system, as the 72
+/// GPUs of a GB200 NVL72 rack) are joined by `intraNode` links (NVLink, Infinity Fabric); domains are joined
+/// by `interNode` links (the network).
 ///
-/// Devices are numbered node-major: device `n * devicesPerNode + i` is the i-th device of node n (SPEC section 4).
-/// A link is nil only where it can never be used: `intraNode` when a node holds one device, `interNode` when
-/// the cluster is one node.
+/// Devices are numbered node-major: device `n * devicesPerNode + i` is the i-th device of node n (SPEC section 4);
+/// a domain holds consecutive whole nodes. A link is nil only where it can never be used: `intraNode` when a
+/// domain holds one device, `interNode` when the cluster is one domain.
 public struct Cluster: Sendable, Equatable {
     /// How plans and reports name the cluster (a preset argument such as `dgx-a100-80g:2`, or the file's name).
     public var name: String
     public var nodes: Int
     public var devicesPerNode: Int
+    /// Devices that share the fast links: a whole number of nodes that divides the cluster (Docs/clusters.md).
+    public private(set) var devicesPerDomain: Int
     public var device: DeviceSpec
     public var intraNode: LinkSpec?
     public var interNode: LinkSpec?
@@ -16,15 +20,20 @@ public struct Cluster: Sendable, Equatable {
     /// The most devices a cluster may have, far above any machine built, so that device counts stay exact.
     public static let maximumDeviceCount = 1 << 20
 
-    public init(name: String, nodes: Int, devicesPerNode: Int, device: DeviceSpec,
+    /// `devicesPerDomain` nil means one node per NVLink domain.
+    public init(name: String, nodes: Int, devicesPerNode: Int, devicesPerDomain: Int? = nil, device: DeviceSpec,
                 intraNode: LinkSpec?, interNode: LinkSpec?) {
         precondition(nodes >= 1 && devicesPerNode >= 1, "a cluster has at least one node of one device")
         precondition(nodes <= Self.maximumDeviceCount / devicesPerNode, "more than \(Self.maximumDeviceCount) devices")
-        precondition(devicesPerNode == 1 || intraNode != nil, "nodes of several devices need an intra-node link")
-        precondition(nodes == 1 || interNode != nil, "several nodes need an inter-node link")
+        let domain = devicesPerDomain ?? devicesPerNode
+        precondition(domain % devicesPerNode == 0 && (nodes * devicesPerNode) % domain == 0,
+                     "an NVLink domain is a whole number of nodes that divides the cluster")
+        precondition(domain == 1 || intraNode != nil, "domains of several devices need an intra-node link")
+        precondition(nodes * devicesPerNode == domain || interNode != nil, "several domains need an inter-node link")
         self.name = name
         self.nodes = nodes
         self.devicesPerNode = devicesPerNode
+        self.devicesPerDomain = domain
         self.device = device
         self.intraNode = intraNode
         self.interNode = interNode
@@ -47,9 +56,18 @@ public struct Cluster: Sendable, Equatable {
         return node * devicesPerNode ..< (node + 1) * devicesPerNode
     }
 
-    /// The same cluster with `count` nodes.
+    /// NVLink domains: groups of `devicesPerDomain` consecutive devices joined by the fast links.
+    public var domainCount: Int { deviceCount / devicesPerDomain }
+
+    /// The NVLink domain that holds device `id`.
+    public func domain(ofDevice id: Int) -> Int {
+        precondition(deviceIDs.contains(id), "device \(id) is not in a cluster of \(deviceCount)")
+        return id / devicesPerDomain
+    }
+
+    /// The same cluster with `count` nodes (the domain size kept).
     public func withNodes(_ count: Int, name: String) -> Cluster {
-        Cluster(name: name, nodes: count, devicesPerNode: devicesPerNode, device: device,
-                intraNode: intraNode, interNode: interNode)
+        Cluster(name: name, nodes: count, devicesPerNode: devicesPerNode, devicesPerDomain: devicesPerDomain,
+                device: device, intraNode: intraNode, interNode: interNode)
     }
 }

@@ -5,7 +5,7 @@ extension ClusterPreset {
     public static let all: [ClusterPreset] = [
         ClusterPreset(name: "p3.16xlarge",
                       summary: "AWS p3.16xlarge: 8x V100-SXM2-16GB, NVLink2 hybrid cube-mesh, one 25 Gb/s NIC per node (Alpa's testbed)",
-                      node: node(v100, intraNode: nvlink2, interNode: awsEthernet25Gbps)),
+                      node: node(v100(memoryGiB: 16), intraNode: nvlink2, interNode: awsEthernet25Gbps)),
         ClusterPreset(name: "dgx-a100-40g",
                       summary: "NVIDIA DGX A100 320GB: 8x A100-SXM4-40GB, NVLink3 + NVSwitch, 8x HDR 200 Gb/s InfiniBand",
                       node: node(a100(memoryGiB: 40, hbmGBPerSecond: 1555), intraNode: nvlink3, interNode: hdr200)),
@@ -18,6 +18,30 @@ extension ClusterPreset {
         ClusterPreset(name: "dgx-h200",
                       summary: "NVIDIA DGX H200: 8x H200-SXM-141GB, NVLink4 + NVSwitch (NVLink SHARP), 8x NDR 400 Gb/s",
                       node: node(h200, intraNode: nvlink4, interNode: ndr400)),
+        ClusterPreset(name: "dgx-h800",
+                      summary: "NVIDIA DGX/HGX H800: 8x H800-SXM5-80GB, NVLink 400 GB/s bidirectional + NVSwitch, 8x 400 Gb/s InfiniBand (DeepSeek-V3's nodes)",
+                      node: node(h800, intraNode: nvlinkH800, interNode: ndr400)),
+        ClusterPreset(name: "h100-nvl",
+                      summary: "a pair of H100 NVL 94GB PCIe cards joined by NVLink bridges; pairs of a server talk over PCIe Gen5",
+                      node: node(h100NVL, devices: 2, intraNode: nvlinkBridgeH100NVL, interNode: pcieGen5)),
+        ClusterPreset(name: "gh200-quad",
+                      summary: "a quad GH200 node (HPE Cray EX254n, as in CSCS Alps and JUPITER): 4x GH200 96GB, all-to-all NVLink4, 4x 200 Gb/s NICs",
+                      node: node(gh200, devices: 4, intraNode: nvlinkQuadGH200, interNode: network200)),
+        ClusterPreset(name: "dgx-b200",
+                      summary: "NVIDIA DGX B200: 8x B200-180GB, NVLink5 + NVSwitch, 8x ConnectX-7 400 Gb/s",
+                      node: node(b200, intraNode: nvlink5, interNode: ndr400)),
+        ClusterPreset(name: "gb200-nvl72",
+                      summary: "NVIDIA GB200 NVL72 rack: 72x B200 (GB200, 186GB) in 18 trays of 4, one NVLink5 domain of 72, a 400 Gb/s NIC per GPU",
+                      node: node(gb200, devices: 4, trays: 18, intraNode: nvlink5, interNode: ndr400)),
+        ClusterPreset(name: "mi300x",
+                      summary: "AMD Instinct MI300X platform: 8x MI300X-192GB, fully connected Infinity Fabric (xGMI), 8x 400 Gb/s NICs",
+                      node: node(mi300x, intraNode: infinityFabricMI300X, interNode: ndr400)),
+        ClusterPreset(name: "dgx-1-v100",
+                      summary: "NVIDIA DGX-1 with V100 32GB: 8x V100-SXM2-32GB, NVLink2 hybrid cube-mesh, 4x EDR 100 Gb/s InfiniBand",
+                      node: node(v100(memoryGiB: 32), intraNode: nvlink2, interNode: edr100(nics: 4, gpus: 8))),
+        ClusterPreset(name: "dgx-2",
+                      summary: "NVIDIA DGX-2: 16x V100-SXM3-32GB, NVLink2 + NVSwitch (all-to-all), 8x EDR 100 Gb/s InfiniBand",
+                      node: node(v100SXM3, devices: 16, intraNode: nvlink2, interNode: edr100(nics: 8, gpus: 16))),
         ClusterPreset(name: "single-a100-80g", summary: "one A100-SXM4-80GB",
                       node: node(a100(memoryGiB: 80, hbmGBPerSecond: 2039), devices: 1, intraNode: nil, interNode: nil)),
         ClusterPreset(name: "single-h100", summary: "one H100-SXM5-80GB",
@@ -29,8 +53,16 @@ extension ClusterPreset {
     /// V100 datasheet (SXM2): 125 TFLOP/s fp16 tensor, 15.7 f32, 16 GB HBM2 at 900 GB/s (published-runs
     /// hardware_gpus). V100 whitepaper: 80 SMs at 1530 MHz boost (80 x 8 tensor cores x 128 FLOP x 1.53 GHz =
     /// 125.3 TFLOP/s). No bf16 or tf32: those run at the f16 and f32 rates (`DeviceSpec.arithmeticType(for:)`).
-    private static let v100 = device(name: "V100-SXM2-16GB", memoryGiB: 16, peakTFLOPs: [.f16: 125, .f32: 15.7],
-                                     hbmGBPerSecond: 900, multiprocessors: 80, boostClockMHz: 1530)
+    /// The 32 GB SXM2 part (DGX-1 with V100) has the same compute and bandwidth (V100 datasheet).
+    private static func v100(memoryGiB: Double) -> DeviceSpec {
+        device(name: "V100-SXM2-\(Int(memoryGiB))GB", memoryGiB: memoryGiB, peakTFLOPs: [.f16: 125, .f32: 15.7],
+               hbmGBPerSecond: 900, multiprocessors: 80, boostClockMHz: 1530)
+    }
+
+    /// DGX-2's V100 SXM3 32GB: 125 TFLOP/s f16 tensor, 15.7 f32, 900 GB/s (DGX-2 datasheet: 2 PFLOPS for 16
+    /// GPUs, 512 GB HBM2; V100 datasheet for the per-GPU rates; the 450 W DGX-2H part clocks higher).
+    private static let v100SXM3 = device(name: "V100-SXM3-32GB", memoryGiB: 32, peakTFLOPs: [.f16: 125, .f32: 15.7],
+                                         hbmGBPerSecond: 900, multiprocessors: 80, boostClockMHz: 1530)
 
     /// A100 datasheet: 312 TFLOP/s bf16/f16 dense, 156 tf32, 19.5 f32; 1555 GB/s (40GB) or 2039 GB/s (80GB)
     /// (published-runs hardware_gpus). A100 whitepaper: 108 SMs at 1410 MHz (108 x 2048 FLOP x 1.41 GHz =
@@ -59,6 +91,52 @@ extension ClusterPreset {
                                      peakTFLOPs: [.bf16: 989.4, .f16: 989.4, .tf32: 494.7, .f32: 67, .fp8: 1978.9],
                                      hbmGBPerSecond: 4800, multiprocessors: 132, boostClockMHz: 1830,
                                      bestMatmulTFLOPs: [.bf16: 794.5, .fp8: 1453.4])
+
+    /// H800 SXM5 (NVIDIA's export variant of the H100 SXM5): the H100's compute and memory, 80 GB HBM3 at 3.35 TB/s
+    /// (published-runs hardware_gpus "H800-SXM5-80GB"); only NVLink is narrower. Best matmul as the H100 (same die
+    /// and clocks; no separate MAMF figure).
+    private static let h800 = device(name: "H800-SXM5-80GB", memoryGiB: 80,
+                                     peakTFLOPs: [.bf16: 989.4, .f16: 989.4, .tf32: 494.7, .f32: 67, .fp8: 1978.9],
+                                     hbmGBPerSecond: 3350, multiprocessors: 132, boostClockMHz: 1830,
+                                     bestMatmulTFLOPs: [.bf16: 794.5, .fp8: 1402.6])
+
+    /// H100 NVL (the PCIe card sold in NVLink-bridged pairs), H100 datasheet, "H100 NVL" column: 94 GB HBM3 at
+    /// 3.9 TB/s; 3,341 TFLOP/s fp8, 1,671 bf16/f16, 835 tf32 with sparsity (half of each dense), 60 f32. 132 SMs
+    /// (the full GH100 configuration of the SXM part, at a lower clock). No MAMF figure: the default efficiency.
+    private static let h100NVL = device(name: "H100-NVL-94GB", memoryGiB: 94,
+                                        peakTFLOPs: [.bf16: 835.5, .f16: 835.5, .tf32: 417.5, .f32: 60, .fp8: 1670.5],
+                                        hbmGBPerSecond: 3900, multiprocessors: 132, boostClockMHz: nil)
+
+    /// GH200 Grace Hopper superchip, 96 GB HBM3 version (GH200 datasheet: 96 GB at 4 TB/s; the 144 GB HBM3e version
+    /// has 4.9 TB/s): the H100 SXM5's tensor cores (989.4 bf16, 1978.9 fp8 dense, 494.7 tf32, 67 f32). Best matmul
+    /// bf16 828.6 TFLOP/s at 900 W (83.8%; ml-engineering MAMF, published-runs matmul_efficiency "GH200 (900W)").
+    private static let gh200 = device(name: "GH200-96GB", memoryGiB: 96,
+                                      peakTFLOPs: [.bf16: 989.4, .f16: 989.4, .tf32: 494.7, .f32: 67, .fp8: 1978.9],
+                                      hbmGBPerSecond: 4000, multiprocessors: 132, boostClockMHz: 1830,
+                                      bestMatmulTFLOPs: [.bf16: 828.6])
+
+    /// B200 in a DGX/HGX B200 at 1,000 W (NVIDIA Blackwell architecture technical brief, HGX B200 table, dense:
+    /// 2,250 TFLOP/s bf16/f16, 4,500 fp8, 9,000 fp4, 1,100 tf32, 80 f32; transcribed in ml-engineering's
+    /// accelerator table and G. Lockwood's B200 notes). DGX B200 datasheet: 1,440 GB of HBM3e for 8 GPUs (180 GB
+    /// each) at 64 TB/s (8 TB/s each). 148 SMs (74 per die; Chips and Cheese, "Nvidia's B200"). FP4 is not an
+    /// element type ShardPlan trains in, so its rate is only in Docs/clusters.md. No MAMF figure: default efficiency.
+    private static let b200 = device(name: "B200-180GB", memoryGiB: 180,
+                                     peakTFLOPs: [.bf16: 2250, .f16: 2250, .tf32: 1100, .f32: 80, .fp8: 4500],
+                                     hbmGBPerSecond: 8000, multiprocessors: 148, boostClockMHz: nil)
+
+    /// The B200 of a GB200 superchip at 1,200 W (same technical brief, GB200 table, dense: 2,500 bf16/f16, 5,000
+    /// fp8, 10,000 fp4, 1,250 tf32, 90 f32). GB200 NVL72 datasheet: up to 13.4 TB HBM3e at 576 TB/s for 72 GPUs
+    /// (186 GB, 8 TB/s each).
+    private static let gb200 = device(name: "B200-GB200-186GB", memoryGiB: 186,
+                                      peakTFLOPs: [.bf16: 2500, .f16: 2500, .tf32: 1250, .f32: 90, .fp8: 5000],
+                                      hbmGBPerSecond: 8000, multiprocessors: 148, boostClockMHz: nil)
+
+    /// AMD Instinct MI300X datasheet: 192 GB HBM3 at 5.3 TB/s; dense 1,307.4 TFLOP/s bf16/f16, 2,614.9 fp8, 653.7
+    /// tf32, 163.4 f32 matrix; 304 compute units at 2,100 MHz (304 x 2,048 FLOP x 2.1 GHz = 1,307.4). The compute
+    /// units stand for SMs in the tile and wave model. No MAMF figure read for it: the default efficiency.
+    private static let mi300x = device(name: "MI300X-192GB", memoryGiB: 192,
+                                       peakTFLOPs: [.bf16: 1307.4, .f16: 1307.4, .tf32: 653.7, .f32: 163.4, .fp8: 2614.9],
+                                       hbmGBPerSecond: 5300, multiprocessors: 304, boostClockMHz: 2100)
 
     // MARK: Links
 
@@ -105,19 +183,64 @@ extension ClusterPreset {
     private static let ndr400 = link(gbPerSecond: 50, latencyMicroseconds: networkStepMicroseconds,
                                      collectiveEfficiency: 0.8125, allReduceGBPerSecond: 40.625)
 
+    /// H800's NVLink: 400 GB/s bidirectional, 200 per direction (published-runs hardware_gpus); DeepSeek-V3
+    /// (arXiv:2412.19437, section 3.2.2) reaches about 160 GB/s (0.8). Measured all-reduce bus bandwidth on one
+    /// 8x H800 node ~215 GB/s (a user report, NVIDIA/nccl issue #1374; published-runs collective_bandwidth): above
+    /// the line rate, NVLink SHARP reduces in the switch as on the H100.
+    private static let nvlinkH800 = link(gbPerSecond: 200, latencyMicroseconds: nvlinkStepMicroseconds,
+                                         allReduceGBPerSecond: 215)
+
+    /// H100 NVL bridges: 600 GB/s bidirectional between the two cards of a pair (H100 datasheet), 300 per direction.
+    /// Nothing measured: the default efficiency.
+    private static let nvlinkBridgeH100NVL = link(gbPerSecond: 300, latencyMicroseconds: nvlinkStepMicroseconds)
+
+    /// PCIe Gen5 x16: 128 GB/s bidirectional (H100 datasheet), 64 per direction, between the pairs of one server
+    /// through the PCIe switches. Servers joined by a network need its figures instead (edit the cluster file).
+    /// One step is priced as a network step (a host-mediated path).
+    private static let pcieGen5 = link(gbPerSecond: 64, latencyMicroseconds: networkStepMicroseconds)
+
+    /// A quad GH200 node: each GH200 has 18 NVLink4 links (450 GB/s per direction), six to each of its three peers
+    /// (HPE Cray EX254n; CSCS Alps documentation). NCCL's rings on a fully connected quad use every link.
+    /// Nothing measured: the default efficiency.
+    private static let nvlinkQuadGH200 = link(gbPerSecond: 450, latencyMicroseconds: nvlinkStepMicroseconds)
+
+    /// One 200 Gb/s NIC per GH200 (four Slingshot-11 NICs per Alps node, four NDR200 InfiniBand per JUPITER node):
+    /// 25 GB/s per GPU per direction. Nothing measured: the default efficiency.
+    private static let network200 = link(gbPerSecond: 25, latencyMicroseconds: networkStepMicroseconds)
+
+    /// NVLink5 with NVLink switches (DGX B200, GB200 NVL72): 1.8 TB/s bidirectional per GPU, 900 per direction
+    /// (DGX B200 and GB200 NVL72 datasheets; 72 x 1.8 = 130 TB/s for the rack). Nothing measured: the default
+    /// efficiency.
+    private static let nvlink5 = link(gbPerSecond: 900, latencyMicroseconds: nvlinkStepMicroseconds)
+
+    /// MI300X Infinity Fabric (xGMI): seven links per GPU, one to each peer, 64 GB/s per direction each (448 in
+    /// all); about 48 GB/s of each is usable after CRC and protocol overhead (AMD ROCm blog, "Understanding RCCL
+    /// Bandwidth and xGMI Performance on AMD Instinct MI300X", 2025): efficiency 0.75.
+    private static let infinityFabricMI300X = link(gbPerSecond: 448, latencyMicroseconds: nvlinkStepMicroseconds,
+                                                   collectiveEfficiency: 0.75)
+
+    /// EDR InfiniBand, 100 Gb/s = 12.5 GB/s a NIC, shared by the node's GPUs: DGX-1 has 4 for 8 GPUs, DGX-2 8 for
+    /// 16 (DGX-1 and DGX-2 datasheets): 6.25 GB/s per GPU. Nothing measured: the default efficiency.
+    private static func edr100(nics: Int, gpus: Int) -> LinkSpec {
+        link(gbPerSecond: 12.5 * Double(nics) / Double(gpus), latencyMicroseconds: networkStepMicroseconds)
+    }
+
     // MARK: Building in datasheet units
 
-    private static func node(_ device: DeviceSpec, devices: Int = 8, intraNode: LinkSpec?, interNode: LinkSpec?) -> Cluster {
-        Cluster(name: "", nodes: 1, devicesPerNode: devices, device: device, intraNode: intraNode, interNode: interNode)
+    /// One node of `devices`, or an NVLink domain of `trays` nodes of `devices` each.
+    private static func node(_ device: DeviceSpec, devices: Int = 8, trays: Int = 1, intraNode: LinkSpec?,
+                             interNode: LinkSpec?) -> Cluster {
+        Cluster(name: "", nodes: trays, devicesPerNode: devices, devicesPerDomain: trays * devices, device: device,
+                intraNode: intraNode, interNode: interNode)
     }
 
     private static func device(name: String, memoryGiB: Double, peakTFLOPs: [DType: Double], hbmGBPerSecond: Double,
-                               multiprocessors: Int, boostClockMHz: Double,
+                               multiprocessors: Int, boostClockMHz: Double?,
                                bestMatmulTFLOPs: [DType: Double] = [:]) -> DeviceSpec {
         DeviceSpec(name: name, memoryBytes: memoryGiB * DeviceSpec.bytesPerGiB,
                    peakFLOPsPerSecond: peakTFLOPs.mapValues { $0 * DeviceSpec.flopsPerTFLOP },
                    memoryBandwidth: hbmGBPerSecond * DeviceSpec.bytesPerGB, multiprocessors: multiprocessors,
-                   boostClockHertz: boostClockMHz * DeviceSpec.hertzPerMHz,
+                   boostClockHertz: boostClockMHz.map { $0 * DeviceSpec.hertzPerMHz },
                    bestMatmulFLOPsPerSecond: bestMatmulTFLOPs.mapValues { $0 * DeviceSpec.flopsPerTFLOP })
     }
 

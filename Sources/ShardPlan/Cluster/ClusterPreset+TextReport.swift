@@ -19,7 +19,7 @@ extension ClusterPreset {
                 network = Cluster.figure(link.bandwidth / LinkSpec.bytesPerGB) + " GB/s ("
                     + Cluster.figure(link.bandwidth * Double(node.devicesPerNode) / LinkSpec.bytesPerGB) + " per node)"
             }
-            rows.append([preset.name, String(node.devicesPerNode), device.name,
+            rows.append([preset.name, String(node.deviceCount), device.name,
                          Cluster.figure(device.memoryBytes / DeviceSpec.bytesPerGiB) + " GiB", peak,
                          Cluster.figure(device.memoryBandwidth / DeviceSpec.bytesPerGB) + " GB/s",
                          node.intraNode.map { Cluster.figure($0.bandwidth / LinkSpec.bytesPerGB) + " GB/s" } ?? "-",
@@ -35,7 +35,8 @@ extension ClusterPreset {
         text += notes.map { $0 + "\n" }.joined()
         text += """
             Bandwidths are per GPU per direction, GB = 10^9 bytes; a NIC shared by a node's GPUs is split
-            between them. NAME:K is K nodes (dgx-a100-80g:16 = 128 GPUs). `shardplan clusters NAME` shows
+            between them. NAME:K is K nodes (dgx-a100-80g:16 = 128 GPUs), or K racks for a preset that is one
+            NVLink domain of several trays (gb200-nvl72:2 = 144 GPUs). `shardplan clusters NAME` shows
             every figure, and with --format json writes it as a cluster file. Sources: Docs/clusters.md.
 
             """

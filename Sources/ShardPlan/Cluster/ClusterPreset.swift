@@ -1,16 +1,16 @@
-/// A built-in cluster: one node of a known machine, named the way users ask for it (`dgx-a100-80g`), that a
-/// `NAME:K` argument scales to K nodes. The figures and their sources are in `ClusterPreset+Catalog.swift` and
+/// A built-in cluster: one node of a known machine (or one NVLink domain of several trays, such as a GB200
+/// NVL72 rack), named the way users ask for it (`dgx-a100-80g`), that a `NAME:K` argument scales to K of them. The figures and their sources are in `ClusterPreset+Catalog.swift` and
 /// Docs/clusters.md.
 public struct ClusterPreset: Sendable, Equatable {
     /// The name users type (`dgx-h100`).
     public var name: String
     /// One line about the machine, for listings.
     public var summary: String
-    /// One node of it (`nodes` = 1), named `name`.
+    /// One node of it, or one NVLink domain of several nodes (`domainCount` = 1), named `name`.
     public var node: Cluster
 
     public init(name: String, summary: String, node: Cluster) {
-        precondition(node.nodes == 1, "a preset describes one node")
+        precondition(node.domainCount == 1, "a preset describes one node or one NVLink domain")
         self.name = name
         self.summary = summary
         self.node = node
@@ -22,17 +22,18 @@ public struct ClusterPreset: Sendable, Equatable {
         all.first { $0.name == name.lowercased() }
     }
 
-    /// `count` nodes of this machine, named `NAME` for one node asked for by name alone, else `NAME:K`.
+    /// `count` nodes of this machine (`count` NVLink domains where one holds several nodes), named `NAME` for
+    /// one asked for by name alone, else `NAME:K`.
     public func cluster(nodes count: Int, name clusterName: String? = nil) throws(InputError) -> Cluster {
-        guard count >= 1, count <= Cluster.maximumDeviceCount / node.devicesPerNode else {
+        guard count >= 1, count <= Cluster.maximumDeviceCount / node.deviceCount else {
             throw InputError(.invalidValue, at: .root,
-                             "\(name): \(count) nodes is outside 1 ... \(Cluster.maximumDeviceCount / node.devicesPerNode)")
+                             "\(name): \(count) \(node.nodes == 1 ? "nodes" : "racks") is outside 1 ... \(Cluster.maximumDeviceCount / node.deviceCount)")
         }
         guard count == 1 || node.interNode != nil else {
             throw InputError(.invalidValue, at: .root,
                              "\(name) is a single machine with no network figures, so \(name):\(count) cannot be built; use a multi-node preset such as dgx-h100:\(count)")
         }
-        return node.withNodes(count, name: clusterName ?? "\(name):\(count)")
+        return node.withNodes(count * node.nodes, name: clusterName ?? "\(name):\(count)")
     }
 
     /// Every preset's name, for messages.

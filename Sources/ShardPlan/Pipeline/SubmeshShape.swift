@@ -56,10 +56,10 @@ public struct SubmeshShape: Hashable, Sendable, CustomStringConvertible {
     /// (whole nodes from node 0, or the first devices of node 0): every placement of a shape costs the same on a
     /// homogeneous cluster, so a stage cost oracle can price this one.
     public func representativeMesh(shape: [Int], in cluster: Cluster) throws(InputError) -> DeviceMesh {
-        precondition(nodes <= cluster.nodes && devicesPerNode <= cluster.devicesPerNode,
+        precondition(nodes <= cluster.domainCount && devicesPerNode <= cluster.devicesPerDomain,
                      "submesh \(self) does not fit on cluster \(cluster.name)")
-        let devices = (0 ..< nodes).flatMap { node in
-            node * cluster.devicesPerNode ..< node * cluster.devicesPerNode + devicesPerNode
+        let devices = (0 ..< nodes).flatMap { domain in
+            domain * cluster.devicesPerDomain ..< domain * cluster.devicesPerDomain + devicesPerNode
         }
         return try DeviceMesh(devices: devices, shape: shape, in: cluster)
     }

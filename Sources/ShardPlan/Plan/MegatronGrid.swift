@@ -28,7 +28,7 @@ public struct MegatronGrid: Sendable {
         let budget = cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
         var result: [MegatronConfiguration] = []
         var tp = 1
-        while tp <= cluster.devicesPerNode {
+        while tp <= cluster.devicesPerDomain {
             defer { tp *= 2 }
             for pp in 1...max(blocks, 1) where blocks % pp == 0 && devices % (tp * pp) == 0 && pp <= (maximumStageCount ?? pp) {
                 let dp = devices / (tp * pp)

@@ -77,8 +77,9 @@ public struct PipelinePlanner: Sendable {
         var worseInARow = 0
         var previousStageCount = 0
         // Whole-node counts in powers of two on large clusters (Alpa's default space), every count on small ones.
-        let nodeCounts: SubmeshShape.NodeCounts = cluster.nodes > 8 ? .powersOfTwo : .all
-        var submeshes = SubmeshShape.candidates(nodes: cluster.nodes, devicesPerNode: cluster.devicesPerNode, nodeCounts: nodeCounts)
+        // Submeshes are cut from NVLink domains (a node, or a rack of trays), the units the fast links join.
+        let nodeCounts: SubmeshShape.NodeCounts = cluster.domainCount > 8 ? .powersOfTwo : .all
+        var submeshes = SubmeshShape.candidates(nodes: cluster.domainCount, devicesPerNode: cluster.devicesPerDomain, nodeCounts: nodeCounts)
         if let meshShape { submeshes = submeshes.filter { $0.logicalShapes.contains(meshShape) } }
         guard !submeshes.isEmpty else {
             throw InputError(.invalidValue, at: JSONPath([.key("--mesh")]),
@@ -92,8 +93,8 @@ public struct PipelinePlanner: Sendable {
             if worseInARow >= 1 { break }
             progress("searching with \(count) microbatch\(count == 1 ? "" : "es")")
             let start = Date()
-            let program = StageDynamicProgram(layerCount: clustering.layers.count, nodes: cluster.nodes,
-                                              devicesPerNode: cluster.devicesPerNode, microbatches: count,
+            let program = StageDynamicProgram(layerCount: clustering.layers.count, nodes: cluster.domainCount,
+                                              devicesPerNode: cluster.devicesPerDomain, microbatches: count,
                                               submeshes: submeshes, maximumStageCount: maximumStageCount)
             let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
             let stageOracle = StageSearchOracle(model: model, cluster: cluster, clustering: clustering, analysis: analysis, search: search,

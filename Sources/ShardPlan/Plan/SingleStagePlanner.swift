@@ -38,7 +38,7 @@ public struct SingleStagePlanner: Sendable {
         var attempts: [Attempt] = []
         var best: (plan: TrainingPlan, prediction: PlanPrediction)?
         var smallestShortfall: Double?
-        for shape in meshShapes ?? DeviceMesh.logicalShapes(nodes: cluster.nodes, devicesPerNode: cluster.devicesPerNode) {
+        for shape in meshShapes ?? DeviceMesh.logicalShapes(nodes: cluster.domainCount, devicesPerNode: cluster.devicesPerDomain) {
             let mesh = try DeviceMesh(devices: Array(cluster.deviceIDs), shape: shape,
                                       axisNames: Array(DeviceMesh.defaultAxisNames.prefix(shape.count)), in: cluster,
                                       at: JSONPath([.key("--mesh")]))

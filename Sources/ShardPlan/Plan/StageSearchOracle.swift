@@ -118,7 +118,7 @@ public struct StageSearchOracle: StageCostOracle {
         // does, the search keeps the inner axis inside a node (the 1-D view over every device stays).
         let shapes = meshShape.map { shape in submesh.logicalShapes.filter { $0 == shape } }
             ?? submesh.logicalShapes.filter { shape in
-                shape.count == 2 && shape[0] > 1 ? shape[1] > 1 && shape[1] <= cluster.devicesPerNode : true
+                shape.count == 2 && shape[0] > 1 ? shape[1] > 1 && shape[1] <= cluster.devicesPerDomain : true
             }
         let fits = cluster.device.memoryBytes
         for shape in shapes {

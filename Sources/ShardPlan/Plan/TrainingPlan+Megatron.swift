@@ -33,8 +33,8 @@ extension TrainingPlan {
         guard dp >= 1, tp * pp * dp <= devices else {
             throw invalid("--dp", "tp x pp x dp = \(tp * pp * max(dp, 0)) is more than the cluster's \(devices) devices")
         }
-        guard tp <= cluster.devicesPerNode || tp % cluster.devicesPerNode == 0 else {
-            throw invalid("--tp", "a tensor-parallel group of \(tp) must fit in a node of \(cluster.devicesPerNode) or be whole nodes")
+        guard tp <= cluster.devicesPerDomain || tp % cluster.devicesPerDomain == 0 else {
+            throw invalid("--tp", "a tensor-parallel group of \(tp) must fit in an NVLink domain of \(cluster.devicesPerDomain) or be whole domains")
         }
         let batch = graph.batchSize ?? 1
         guard batch % (configuration.microBatchSize * dp) == 0 else {

@@ -35,8 +35,8 @@ struct ClusterPresetTests {
     @Test("an unknown preset names the presets")
     func unknownPreset() {
         #expect(throws: InputError(.invalidReference, at: .root,
-                                   "unknown cluster preset \"dgx-b200\"; the presets are p3.16xlarge, dgx-a100-40g, dgx-a100-80g, dgx-h100, dgx-h200, single-a100-80g, single-h100 (NAME:K for K nodes)")) {
-            _ = try Cluster.preset(named: "dgx-b200:4")
+                                   "unknown cluster preset \"dgx-b300\"; the presets are p3.16xlarge, dgx-a100-40g, dgx-a100-80g, dgx-h100, dgx-h200, dgx-h800, h100-nvl, gh200-quad, dgx-b200, gb200-nvl72, mi300x, dgx-1-v100, dgx-2, single-a100-80g, single-h100 (NAME:K for K nodes)")) {
+            _ = try Cluster.preset(named: "dgx-b300:4")
         }
     }
 
@@ -69,6 +69,43 @@ struct ClusterPresetTests {
         let h200 = try Cluster.preset(named: "dgx-h200")
         #expect(h200.device.memoryBytes == 141 * 1_073_741_824 && h200.device.memoryBandwidth == 4.8e12)
         #expect(h200.device.bestMatmulFLOPsPerSecond(for: .bf16) == 794.5e12)
+    }
+
+    @Test("the presets of issue 13 carry their datasheet figures")
+    func modernFigures() throws {
+        let b200 = try Cluster.preset(named: "dgx-b200")
+        #expect(b200.deviceCount == 8 && b200.device.memoryBytes == 180 * 1_073_741_824)
+        #expect(b200.device.peakFLOPsPerSecond(for: .bf16) == 2250e12 && b200.device.peakFLOPsPerSecond(for: .fp8) == 4500e12)
+        #expect(b200.device.memoryBandwidth == 8e12 && b200.intraNode?.bandwidth == 900e9 && b200.device.multiprocessors == 148)
+        let gb200 = try Cluster.preset(named: "gb200-nvl72")
+        #expect(gb200.nodes == 18 && gb200.devicesPerNode == 4 && gb200.devicesPerDomain == 72 && gb200.interNode != nil)
+        #expect(gb200.device.peakFLOPsPerSecond(for: .fp8) == 5000e12 && gb200.device.memoryBytes == 186 * 1_073_741_824)
+        let h800 = try Cluster.preset(named: "dgx-h800")
+        #expect(h800.intraNode?.bandwidth == 200e9 && h800.intraNode?.effectiveAllGatherBusBandwidth == 160e9)
+        #expect(h800.device.peakFLOPsPerSecond(for: .bf16) == 989.4e12)
+        let nvl = try Cluster.preset(named: "h100-nvl")
+        #expect(nvl.deviceCount == 2 && nvl.device.memoryBytes == 94 * 1_073_741_824 && nvl.device.memoryBandwidth == 3.9e12)
+        #expect(nvl.device.peakFLOPsPerSecond(for: .bf16) == 835.5e12 && nvl.intraNode?.bandwidth == 300e9)
+        let gh200 = try Cluster.preset(named: "gh200-quad")
+        #expect(gh200.deviceCount == 4 && gh200.device.memoryBytes == 96 * 1_073_741_824 && gh200.device.memoryBandwidth == 4e12)
+        #expect(gh200.device.bestMatmulFLOPsPerSecond(for: .bf16) == 828.6e12 && gh200.interNode?.bandwidth == 25e9)
+        let mi300x = try Cluster.preset(named: "mi300x")
+        #expect(mi300x.device.memoryBytes == 192 * 1_073_741_824 && mi300x.device.memoryBandwidth == 5.3e12)
+        #expect(mi300x.device.peakFLOPsPerSecond(for: .bf16) == 1307.4e12 && mi300x.device.peakFLOPsPerSecond(for: .fp8) == 2614.9e12)
+        // Seven xGMI links of 64 GB/s, of which about 48 are usable: 336 GB/s.
+        #expect(abs(mi300x.intraNode!.effectiveAllGatherBusBandwidth - 336e9) < 1)
+        let dgx1 = try Cluster.preset(named: "dgx-1-v100")
+        #expect(dgx1.device.memoryBytes == 32 * 1_073_741_824 && dgx1.interNode?.bandwidth == 6.25e9)
+        let dgx2 = try Cluster.preset(named: "dgx-2")
+        #expect(dgx2.deviceCount == 16 && dgx2.interNode?.bandwidth == 6.25e9 && dgx2.intraNode?.bandwidth == 150e9)
+    }
+
+    @Test("gb200-nvl72:K is K racks of 72, each one NVLink domain")
+    func racks() throws {
+        let cluster = try Cluster.preset(named: "gb200-nvl72:2")
+        #expect(cluster.deviceCount == 144 && cluster.nodes == 36 && cluster.domainCount == 2)
+        #expect(cluster.domain(ofDevice: 71) == 0 && cluster.domain(ofDevice: 72) == 1 && cluster.node(ofDevice: 71) == 17)
+        #expect(cluster.textReport.hasPrefix("gb200-nvl72:2: 36 nodes x 4 B200-GB200-186GB = 144 devices, 2 NVLink domains of 72\n"))
     }
 
     @Test("the listing shows every preset, and its JSON form holds decodable clusters")
