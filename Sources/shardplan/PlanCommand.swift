@@ -30,6 +30,8 @@ struct PlanCommand: ParsableCommand {
                                valueName: "0-3"))
     var zero: ZeroStage = .off
 
+    @OptionGroup var precision: PrecisionChoice
+
     @OptionGroup var printing: PlanOutput
 
     @Flag(help: "Search only: do not also price Megatron-LM's configurations (tp x pp x dp, microbatch size, interleaving, sequence parallelism) against the DP's plans.")
@@ -47,7 +49,8 @@ struct PlanCommand: ParsableCommand {
             if stageLimit == nil, let mesh, mesh.devices == cluster.deviceCount { stageLimit = 1 }
             let shapes = mesh.map { [$0.sizes] }
             let fixed = microbatches.count
-            let options = TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.rawValue)
+            let options = precision.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.rawValue))
+            try options.check(on: cluster.device)
             let plan: TrainingPlan, prediction: PlanPrediction
             if stageLimit == 1 {
                 let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options, meshShapes: shapes)

@@ -53,6 +53,8 @@ struct ScoreCommand: ParsableCommand {
     @Flag(name: .customLong("overlap-tp-comm"), help: "Overlap tensor-parallel collectives with GEMMs.")
     var overlapTPComm = false
 
+    @OptionGroup var precision: PrecisionChoice
+
     @OptionGroup var printing: PlanOutput
 
     @Flag(help: "Print where the command's time went to standard error.")
@@ -66,6 +68,7 @@ struct ScoreCommand: ParsableCommand {
                 ("--microbatches", microbatches != nil), ("--virtual-stages", virtualStages != nil), ("--schedule", schedule != nil),
                 ("--sequence-parallel", sequenceParallel), ("--recompute", recompute != nil), ("--zero", zero != nil),
                 ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm),
+                ("--precision/--fp8-recipe", precision.isGiven),
             ]
             let given = layoutOptions.filter(\.1).map(\.0)
             if !given.isEmpty {
@@ -125,8 +128,10 @@ struct ScoreCommand: ParsableCommand {
         let configuration = MegatronConfiguration(
             tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: batchPerMicrobatch,
             virtualStages: virtualStages ?? 1, sequenceParallel: sequenceParallel, schedule: schedule,
-            options: TrainingOptions(recompute: recompute ?? .none, zeroStage: zero?.rawValue ?? 0, overlapGradientReduction: overlapGradReduce,
-                                     overlapTensorParallelCommunication: overlapTPComm))
+            options: precision.applied(to: TrainingOptions(recompute: recompute ?? .none, zeroStage: zero?.rawValue ?? 0,
+                                                           overlapGradientReduction: overlapGradReduce,
+                                                           overlapTensorParallelCommunication: overlapTPComm)))
+        try configuration.options.check(on: cluster.device)
         return try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
     }
 }

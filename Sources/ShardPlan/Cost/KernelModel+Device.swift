@@ -2,11 +2,17 @@ extension KernelModel {
     /// The kernel model of `device`, from its datasheet and measured figures (Docs/cost-model.md).
     public init(device: DeviceSpec) {
         let bf16Peak = device.peakFLOPsPerSecond(for: .bf16)
+        // Only a device with FP8 units and its own FP8 measurement gives an FP8 efficiency; the others scale
+        // their bf16 one (`fp8ToBF16MatmulEfficiency`).
+        let fp8Efficiency = device.peakFLOPsPerSecond[.fp8].flatMap { peak in
+            device.bestMatmulFLOPsPerSecond[.fp8].map { $0 / peak }
+        }
         self.init(
             peakFLOPs: device.peakFLOPsPerSecond,
             memoryBandwidth: device.memoryBandwidth,
             multiprocessors: device.multiprocessors ?? Self.defaultMultiprocessors,
             bestMatmulEfficiency: device.bestMatmulFLOPsPerSecond(for: .bf16).map { $0 / bf16Peak } ?? Self.defaultBestMatmulEfficiency,
+            fp8MatmulEfficiency: fp8Efficiency,
             memoryEfficiency: device.achievableMemoryBandwidthFraction ?? Self.defaultMemoryEfficiency)
     }
 

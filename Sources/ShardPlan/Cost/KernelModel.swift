@@ -11,6 +11,9 @@ public struct KernelModel: Sendable, Equatable {
     /// The best fraction of peak a large, well-shaped matrix product reaches (measured maximum achievable
     /// matmul FLOP/s over peak).
     public var bestMatmulEfficiency: Double
+    /// The same for FP8 products, as a fraction of the FP8 peak (FP8 GEMMs reach a smaller share of their
+    /// doubled peak: 70.9% against bf16's 80.3% on an H100).
+    public var fp8MatmulEfficiency: Double
     /// The fraction of peak memory bandwidth a streaming kernel reaches.
     public var memoryEfficiency: Double
     /// The fraction of peak a fused (flash) attention forward pass reaches at head dimension 128 and long
@@ -21,7 +24,8 @@ public struct KernelModel: Sendable, Equatable {
     public var launchSeconds: Double
 
     public init(peakFLOPs: [DType: Double], memoryBandwidth: Double, multiprocessors: Int,
-                bestMatmulEfficiency: Double, memoryEfficiency: Double = KernelModel.defaultMemoryEfficiency,
+                bestMatmulEfficiency: Double, fp8MatmulEfficiency: Double? = nil,
+                memoryEfficiency: Double = KernelModel.defaultMemoryEfficiency,
                 attentionForwardEfficiency: Double = KernelModel.defaultAttentionForwardEfficiency,
                 attentionBackwardEfficiency: Double = KernelModel.defaultAttentionBackwardEfficiency,
                 launchSeconds: Double = KernelModel.defaultLaunchSeconds) {
@@ -29,6 +33,7 @@ public struct KernelModel: Sendable, Equatable {
         self.memoryBandwidth = memoryBandwidth
         self.multiprocessors = multiprocessors
         self.bestMatmulEfficiency = bestMatmulEfficiency
+        self.fp8MatmulEfficiency = fp8MatmulEfficiency ?? bestMatmulEfficiency * Self.fp8ToBF16MatmulEfficiency
         self.memoryEfficiency = memoryEfficiency
         self.attentionForwardEfficiency = attentionForwardEfficiency
         self.attentionBackwardEfficiency = attentionBackwardEfficiency
@@ -42,6 +47,10 @@ public struct KernelModel: Sendable, Equatable {
     /// pass at head dimension 128 (Dao 2023, Fig. 5-6; Docs/cost-model.md).
     public static let defaultAttentionForwardEfficiency = 0.70
     public static let defaultAttentionBackwardEfficiency = 0.55
+    /// FP8 over bf16 matmul efficiency where a device measures only bf16: the H100's measured maximum achievable
+    /// matmul rates, 1402.6 of 1978.9 TFLOP/s fp8 (70.9%) against 794.5 of 989.4 bf16 (80.3%) (ml-engineering MAMF,
+    /// shared/data/published-runs.json `matmul_efficiency`): 0.883.
+    public static let fp8ToBF16MatmulEfficiency = (1402.6 / 1978.9) / (794.5 / 989.4)
     /// Fixed seconds per kernel: the launch, the ramp-up and tail of its blocks, and the host's per-op
     /// dispatch in eager PyTorch, which short kernels wait on (5-25 us an op; Docs/cost-model.md).
     public static let defaultLaunchSeconds = 10e-6
@@ -77,11 +86,16 @@ public struct KernelModel: Sendable, Equatable {
             // multiprocessors in the last wave are paid for.
             let paddedFLOPs = waves * sms * tile.rows * tile.columns * 2 * k
             let depthEfficiency = k / (k + Self.halfEfficiencyDepth)
-            let seconds = paddedFLOPs / (peak(for: dtype) * bestMatmulEfficiency * tile.efficiency * depthEfficiency)
+            let seconds = paddedFLOPs / (peak(for: dtype) * matmulEfficiency(for: dtype) * tile.efficiency * depthEfficiency)
             best = min(best, seconds)
         }
         let bytes = batch * (m * k + k * n + m * n) * Double(dtype.byteSize)
         return launchSeconds + max(best, memorySeconds(bytes: bytes) - launchSeconds)
+    }
+
+    /// The best fraction of `dtype`'s peak a large product reaches.
+    func matmulEfficiency(for dtype: DType) -> Double {
+        dtype == .fp8 ? fp8MatmulEfficiency : bestMatmulEfficiency
     }
 
     /// The fraction of peak a product of this shape reaches (for reports and tests).

@@ -14,6 +14,30 @@ public struct OperatorCost: Sendable, Equatable {
     public var backwardCollectives: [Collective]
     /// FLOPs of the forward pass on this device (for utilisation figures).
     public var forwardFLOPs: Double
+    /// How the op runs in FP8, when it does (a linear layer under `--precision fp8` or `auto`).
+    public var fp8: FP8Use?
+
+    /// What an FP8 linear layer changes in memory: the input it keeps for the backward pass, and the FP8
+    /// copies of its weight it holds for the iteration.
+    public struct FP8Use: Sendable, Equatable {
+        /// The operand position of the activation input.
+        public var inputOperand: Int
+        /// Bytes per element of the kept input; nil where the recipe keeps the 16-bit input.
+        public var savedInputBytesPerElement: Double?
+        /// Bytes of FP8 weight copies on this device.
+        public var weightCopyBytes: Double
+    }
+
+    public init(category: Category, forwardSeconds: Double, backwardSeconds: Double, forwardCollectives: [Collective],
+                backwardCollectives: [Collective], forwardFLOPs: Double, fp8: FP8Use? = nil) {
+        self.category = category
+        self.forwardSeconds = forwardSeconds
+        self.backwardSeconds = backwardSeconds
+        self.forwardCollectives = forwardCollectives
+        self.backwardCollectives = backwardCollectives
+        self.forwardFLOPs = forwardFLOPs
+        self.fp8 = fp8
+    }
 
     public static let free = OperatorCost(category: .memoryBound, forwardSeconds: 0, backwardSeconds: 0,
                                           forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)

@@ -6,19 +6,28 @@ public struct OperatorCostModel: Sendable {
     public let meshShape: [Int]
     /// Microbatches per iteration: the batch index of every op is divided by this.
     public let microbatches: Int
+    /// The arithmetic of linear layers and, for FP8, the recipe.
+    public let precision: MatmulPrecision
+    public let fp8Recipe: FP8Recipe
     let roles: TensorRoles
     let gradients: GradientFlow
     let fusion: KernelFusion
+    let linearLayers: LinearLayers
 
     public init(graph: Graph, kernels: KernelModel, meshShape: [Int], microbatches: Int,
-                roles: TensorRoles? = nil, gradients: GradientFlow? = nil, fusion: KernelFusion? = nil) {
+                precision: MatmulPrecision = .bf16, fp8Recipe: FP8Recipe = .tensorwise,
+                roles: TensorRoles? = nil, gradients: GradientFlow? = nil, fusion: KernelFusion? = nil,
+                linearLayers: LinearLayers? = nil) {
         self.graph = graph
         self.kernels = kernels
         self.meshShape = meshShape
         self.microbatches = microbatches
+        self.precision = precision
+        self.fp8Recipe = fp8Recipe
         self.roles = roles ?? TensorRoles(graph)
         self.gradients = gradients ?? GradientFlow(graph)
         self.fusion = fusion ?? KernelFusion(graph)
+        self.linearLayers = linearLayers ?? LinearLayers(graph)
     }
 
     /// Per-device extent of every index of op `operationIndex` under `strategy`, for one microbatch.
@@ -54,7 +63,7 @@ public struct OperatorCostModel: Sendable {
         var cost: OperatorCost
         switch operation.op {
         case .einsum, .matmul:
-            cost = contractionCost(operation, sizes)
+            cost = contractionCost(operation, operationIndex, sizes)
         case .attention(let causal):
             cost = attentionCost(operation, sizes, causal: causal)
         case .conv2d:
@@ -102,7 +111,7 @@ public struct OperatorCostModel: Sendable {
     /// A contraction as batched GEMMs: indices in both operands and the result are the batch, indices of
     /// one operand and the result are the rows (m) or columns (n), summed indices the depth (k). The
     /// backward pass is one product of the same size per operand that needs a gradient.
-    private func contractionCost(_ operation: Operation, _ sizes: [Double]) -> OperatorCost {
+    private func contractionCost(_ operation: Operation, _ operationIndex: Int, _ sizes: [Double]) -> OperatorCost {
         let space = operation.indexSpace
         let dtype = graph[operation.result].type.dtype
         guard operation.inputs.count == 2 else {
@@ -129,7 +138,13 @@ public struct OperatorCostModel: Sendable {
             case (false, false, _): m *= size
             }
         }
-        return gemmCost(operation, batch: batch, m: m, n: n, k: k, dtype: dtype)
+        let cost = gemmCost(operation, batch: batch, m: m, n: n, k: k, dtype: dtype)
+        guard precision != .bf16, let weight = linearLayers[operationIndex] else { return cost }
+        let fp8 = fp8LinearCost(operation, weightOperand: weight, batch: batch, m: m, n: n, k: k)
+        if precision == .auto && fp8.forwardSeconds + fp8.backwardSeconds >= cost.forwardSeconds + cost.backwardSeconds {
+            return cost
+        }
+        return fp8
     }
 
     /// A batched GEMM (m x k times k x n) forward, and in backward one GEMM per operand that needs a

@@ -10,6 +10,7 @@ public struct StageCostModel: Sendable {
     let roles: TensorRoles
     let gradients: GradientFlow
     let fusion: KernelFusion
+    let linearLayers: LinearLayers
     let consumers: [[Int]]
     let sequenceLength: Int?
 
@@ -21,6 +22,7 @@ public struct StageCostModel: Sendable {
         roles = TensorRoles(graph)
         gradients = GradientFlow(graph)
         fusion = KernelFusion(graph)
+        linearLayers = LinearLayers(graph)
         consumers = graph.consumers()
         let roles = self.roles
         sequenceLength = graph.inputs.first { roles.sequenceDimension[$0.rawValue] != nil }
@@ -29,7 +31,8 @@ public struct StageCostModel: Sendable {
 
     public func operatorModel(meshShape: [Int]) -> OperatorCostModel {
         OperatorCostModel(graph: graph, kernels: kernels, meshShape: meshShape, microbatches: microbatches,
-                          roles: roles, gradients: gradients, fusion: fusion)
+                          precision: options.precision, fp8Recipe: options.fp8Recipe,
+                          roles: roles, gradients: gradients, fusion: fusion, linearLayers: linearLayers)
     }
 
     /// The same model with another recomputation mode (for a stage that recomputes unlike the plan).
@@ -56,6 +59,7 @@ public struct StageCostModel: Sendable {
             }
         }
         var forwardSecondsByOp: [Int: Double] = [:]
+        var fp8ByOp: [Int: OperatorCost.FP8Use] = [:]
         var arrivalLayouts: [ValueID: ShardingSpec] = [:]
         for operationIndex in stage.operations {
             let operation = graph.operations[operationIndex]
@@ -74,6 +78,10 @@ public struct StageCostModel: Sendable {
             cost.backwardComputeSeconds += opCost.backwardSeconds
             cost.forwardFLOPs += opCost.forwardFLOPs
             forwardSecondsByOp[operationIndex] = opCost.forwardSeconds
+            if let fp8 = opCost.fp8 {
+                fp8ByOp[operationIndex] = fp8
+                cost.weightBytes += fp8.weightCopyBytes
+            }
             charge(opCost.forwardCollectives, forward: true)
             charge(opCost.backwardCollectives, forward: false)
             for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
@@ -107,7 +115,7 @@ public struct StageCostModel: Sendable {
         for (collectives, forward) in addParameters(of: stage, model: model, to: &cost) {
             charge(collectives, forward: forward)
         }
-        addActivations(of: stage, model: model, forwardSecondsByOp: forwardSecondsByOp, to: &cost)
+        addActivations(of: stage, model: model, forwardSecondsByOp: forwardSecondsByOp, fp8ByOp: fp8ByOp, to: &cost)
         return cost
     }
 
@@ -183,7 +191,7 @@ public struct StageCostModel: Sendable {
 
     /// Activations kept per microbatch, and the recomputation that trades them for time.
     private func addActivations(of stage: StageLayout, model: OperatorCostModel, forwardSecondsByOp: [Int: Double],
-                                to cost: inout StageCost) {
+                                fp8ByOp: [Int: OperatorCost.FP8Use], to cost: inout StageCost) {
         var kept: [Int: Double] = [:]
         var keptByLayer: [[Int: Double]] = []
         var recomputed = Set<ValueID>()
@@ -208,6 +216,9 @@ public struct StageCostModel: Sendable {
                     entries.append((tensor.rawValue, tensor, model.localBytes(tensor, strategy.resultSpec(in: space))))
                 } else if let operand = operation.inputs.firstIndex(of: tensor) {
                     var bytes = model.localBytes(tensor, strategy.operandSpec(operand, in: space))
+                    if let fp8 = fp8ByOp[operationIndex], fp8.inputOperand == operand, let kept = fp8.savedInputBytesPerElement {
+                        bytes *= kept / Double(graph[tensor].type.dtype.byteSize)
+                    }
                     // A tensor the op gathered is kept as its producer laid it out and gathered again in the
                     // backward pass (Megatron's sequence parallelism, Korthikanti et al. 2022 section 4.2.2).
                     if let producer = graph[tensor].operationIndex, stage.operations.contains(producer) {

@@ -12,7 +12,8 @@ public enum RecomputeMode: String, CaseIterable, Sendable {
 }
 
 /// Training-stack choices that change time and memory but not the sharding of ops: mixed-precision Adam's
-/// bytes per parameter, ZeRO, recomputation, and which communication overlaps computation.
+/// bytes per parameter, ZeRO, recomputation, which communication overlaps computation, and whether the
+/// linear layers' GEMMs run in FP8.
 public struct TrainingOptions: Sendable, Equatable {
     public var recompute: RecomputeMode
     /// ZeRO stage: 1 shards optimizer state over the data-parallel devices, 2 also gradients, 3 also weights.
@@ -22,13 +23,20 @@ public struct TrainingOptions: Sendable, Equatable {
     public var overlapGradientReduction: Bool
     /// Whether tensor-parallel collectives overlap the GEMMs around them (`--tp-comm-overlap`).
     public var overlapTensorParallelCommunication: Bool
+    /// The arithmetic of the linear layers' GEMMs (`--precision`).
+    public var precision: MatmulPrecision
+    /// How FP8 tensors are scaled when `precision` is `fp8` or `auto` (`--fp8-recipe`).
+    public var fp8Recipe: FP8Recipe
 
     public init(recompute: RecomputeMode = .none, zeroStage: Int = 0, overlapGradientReduction: Bool = false,
-                overlapTensorParallelCommunication: Bool = false) {
+                overlapTensorParallelCommunication: Bool = false, precision: MatmulPrecision = .bf16,
+                fp8Recipe: FP8Recipe = .tensorwise) {
         self.recompute = recompute
         self.zeroStage = zeroStage
         self.overlapGradientReduction = overlapGradientReduction
         self.overlapTensorParallelCommunication = overlapTensorParallelCommunication
+        self.precision = precision
+        self.fp8Recipe = fp8Recipe
     }
 
     /// Bytes per parameter of the 16-bit weights used in forward and backward.

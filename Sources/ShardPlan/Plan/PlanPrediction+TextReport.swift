@@ -5,8 +5,13 @@ extension PlanPrediction {
         var lines: [String] = []
         let title = "\(plan.graph.name) on \(plan.clusterName) (\(plan.deviceCount) devices)"
         lines.append(plan.summary.map { "\(title): \($0)" } ?? title)
+        let precision = switch plan.options.precision {
+        case .bf16: ""
+        case .fp8: ", linear layers in FP8 (\(plan.options.fp8Recipe.rawValue))"
+        case .auto: ", linear layers in FP8 (\(plan.options.fp8Recipe.rawValue)) where faster"
+        }
         lines.append("schedule \(plan.schedule.rawValue), \(plan.microbatches) microbatches"
-                     + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : ""))
+                     + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "") + precision)
         lines.append("iteration \(Self.seconds(iterationSeconds))  |  \(Self.number(samplesPerSecond)) samples/s  |  "
                      + "\(Self.number(tflopsPerDevice)) TFLOP/s per device  |  MFU \(Self.percent(modelFLOPsUtilization))")
         lines.append("peak memory \(Self.bytes(peakMemoryBytesPerDevice)) of \(Self.bytes(deviceMemoryBytes)) per device"

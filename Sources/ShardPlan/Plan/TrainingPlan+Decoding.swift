@@ -32,6 +32,18 @@ extension TrainingPlan {
             options.zeroStage = try reader.optionalInt("zero_stage") ?? 0
             options.overlapGradientReduction = try reader.optionalBool("overlap_gradient_reduction") ?? false
             options.overlapTensorParallelCommunication = try reader.optionalBool("overlap_tensor_parallel_communication") ?? false
+            if let name = try reader.optionalString("precision") {
+                guard let precision = MatmulPrecision(rawValue: name) else {
+                    throw reader.invalid("precision", "unknown precision \"\(name)\"; known: \(MatmulPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                options.precision = precision
+            }
+            if let name = try reader.optionalString("fp8_recipe") {
+                guard let recipe = FP8Recipe(rawValue: name) else {
+                    throw reader.invalid("fp8_recipe", "unknown FP8 recipe \"\(name)\"; known: \(FP8Recipe.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                options.fp8Recipe = recipe
+            }
         }
         let roles = TensorRoles(graph)
         var resultSpecs: [ValueID: ShardingSpec] = [:]

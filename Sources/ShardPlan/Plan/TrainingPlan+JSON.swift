@@ -22,11 +22,14 @@ extension TrainingPlan {
         top["schedule"] = .string(schedule.rawValue)
         top["virtual_stages"] = .int(virtualStages)
         if let summary { top["summary"] = .string(summary) }
+        // The precision is written only when it is not bf16, so bf16 plans read as before.
+        let precision: [(String, JSONValue)] = options.precision == .bf16 ? []
+            : [("precision", .string(options.precision.rawValue)), ("fp8_recipe", .string(options.fp8Recipe.rawValue))]
         top["options"] = .object(JSONObject([
             ("recompute", .string(options.recompute.rawValue)), ("zero_stage", .int(options.zeroStage)),
             ("overlap_gradient_reduction", .bool(options.overlapGradientReduction)),
             ("overlap_tensor_parallel_communication", .bool(options.overlapTensorParallelCommunication)),
-        ]))
+        ] + precision))
         top["predicted"] = .object(JSONObject([
             ("iteration_seconds", .number(prediction.iterationSeconds)),
             ("samples_per_second", .number(prediction.samplesPerSecond)),

@@ -93,7 +93,8 @@ struct StageCostTerms {
         default: break
         }
         var perIteration = 0.0
-        var memory = 0.0
+        // FP8 copies of the weight (recipes that cache them) stay for the whole iteration.
+        var memory = cost.fp8?.weightCopyBytes ?? 0
         for (operand, input) in operation.inputs.enumerated() {
             if graph[input].isParameter {
                 guard let first = firstReader[input], first.operation == op, first.operand == operand else { continue }
@@ -116,7 +117,11 @@ struct StageCostTerms {
                 if tensor == operation.result {
                     activations += operatorModel.localBytes(tensor, strategy.resultSpec(in: space))
                 } else if let operand = operation.inputs.firstIndex(of: tensor) {
-                    activations += operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space))
+                    var bytes = operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space))
+                    if let fp8 = cost.fp8, fp8.inputOperand == operand, let kept = fp8.savedInputBytesPerElement {
+                        bytes *= kept / Double(graph[tensor].type.dtype.byteSize)
+                    }
+                    activations += bytes
                 }
             }
             if saved.auxiliaryBytes > 0 && !(model.options.recompute == .selective && model.isAttentionCore(operation.result)) {
