@@ -1,0 +1,205 @@
+"""Export an `nn.Module` and example inputs as a `shardplan.graph/1` document through `torch.export`.
+
+    graph = export_graph(model, (tokens, labels), name="gpt2-tiny")
+    write_graph(graph, "gpt2-tiny.json")
+
+`torch.export.export` traces the module's forward into an ExportedProgram whose graph holds ATen ops as
+autograd sees them (`linear`, `layer_norm`, `scaled_dot_product_attention` stay whole). Its placeholders
+become the graph's `parameters` (named by the module's state dict; a tied weight once, under its first
+name), `inputs` (named by the forward's arguments, with `batch_dim`), or constants (buffers); each ATen op
+is lowered by `shardplan_torch.lowering`. Values that depend on no input and no parameter are folded into
+`constant` ops. Every op states the shape and dtype PyTorch inferred, so `shardplan` checks the lowering
+against PyTorch's own shapes when it reads the graph.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable, Mapping, Sequence
+
+import torch
+import torch.fx
+from torch.export import ExportedProgram
+from torch.export.graph_signature import InputKind, OutputKind
+
+from .graph_builder import Constant, ExportError, GraphBuilder, NodeContext, aten_name, aten_op, module_scope, static_shape
+from .dtypes import spec_dtype
+from .lowering import ASSERTIONS, LOWERINGS, SHAPE_ONLY, supported_ops
+
+__all__ = ["ExportError", "default_layer", "export_graph", "program_graph"]
+
+
+def default_layer(scope: str) -> str | None:
+    """The layer hint of an op made inside module `scope`: the path up to the first index into a
+    container (`blocks.3` for `blocks.3.attn.qkv`, `0` for `0.mlp` in an `nn.Sequential`), so that each
+    repeated block is a layer. Ops outside such containers (embeddings, the final norm and loss) get no
+    hint: the planner groups them into a prologue and an epilogue."""
+    parts = scope.split(".") if scope else []
+    for index, part in enumerate(parts):
+        if part.isdigit():
+            return ".".join(parts[: index + 1])
+    return None
+
+
+def export_graph(module: torch.nn.Module, args: Sequence[Any], kwargs: Mapping[str, Any] | None = None, *,
+                 name: str, batch_dims: int | Mapping[str, int] = 0, output_names: Sequence[str] | None = None,
+                 layer_of: Callable[[str], str | None] = default_layer) -> dict[str, Any]:
+    """Trace `module(*args, **kwargs)` with `torch.export` and return its `shardplan.graph/1` document.
+
+    The forward should return the loss (a scalar), as one training step computes it; `module.train()`
+    keeps its dropout. `args` may be real tensors, or tensors on the meta device for a model too large to
+    allocate (build the module under `torch.device("meta")` too). `batch_dims` gives each input's batch
+    dimension (one for all, or per input name; default 0). `output_names` renames the outputs; a single
+    scalar output is called `loss` by default. `layer_of` maps a module path to a layer hint
+    (`default_layer`)."""
+    try:
+        program = torch.export.export(module, tuple(args), kwargs=dict(kwargs or {}))
+    except Exception as error:  # torch.export raises many types; say which model failed and why
+        raise ExportError(f"torch.export could not trace {type(module).__name__}: {type(error).__name__}: {error}") from error
+    return program_graph(program, name=name, batch_dims=batch_dims, output_names=output_names, layer_of=layer_of)
+
+
+def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapping[str, int] = 0,
+                  output_names: Sequence[str] | None = None,
+                  layer_of: Callable[[str], str | None] = default_layer) -> dict[str, Any]:
+    """The `shardplan.graph/1` document of an ExportedProgram (see `export_graph`)."""
+    builder = GraphBuilder(name, layer_of)
+    values: dict[torch.fx.Node, Any] = {}
+    placeholders = {node.name: node for node in program.graph.nodes if node.op == "placeholder"}
+    state = {**program.state_dict, **program.constants}
+    canonical: dict[int, str] = {}
+
+    for spec in program.graph_signature.input_specs:
+        node = placeholders[spec.arg.name]
+        meta = node.meta.get("val")
+        if spec.kind == InputKind.PARAMETER:
+            tensor = state[spec.target]
+            # A tied weight (GPT-2's token embedding and logits) is one parameter under two names.
+            if id(tensor) not in canonical:
+                canonical[id(tensor)] = spec.target
+                builder.add_parameter(spec.target, static_shape(meta.shape), _tensor_dtype(meta, spec.target))
+            values[node] = canonical[id(tensor)]
+        elif spec.kind in (InputKind.BUFFER, InputKind.CONSTANT_TENSOR):
+            values[node] = Constant(static_shape(meta.shape), spec_dtype(meta.dtype), spec.target,
+                                    state.get(spec.target))
+        elif spec.kind == InputKind.USER_INPUT:
+            if not isinstance(meta, torch.Tensor):
+                raise ExportError(f"input {spec.arg.name!r} is not a tensor ({meta!r}); pass sizes and flags "
+                                  "to the module's constructor, not to forward")
+            shape = static_shape(meta.shape)
+            batch_dim = batch_dims if isinstance(batch_dims, int) else batch_dims.get(spec.arg.name, 0)
+            if not shape or not -len(shape) <= batch_dim < len(shape):
+                raise ExportError(f"input {spec.arg.name!r} of shape {list(shape)} has no dimension {batch_dim} to "
+                                  "be its batch dimension")
+            builder.add_input(spec.arg.name, shape, _tensor_dtype(meta, spec.arg.name), batch_dim % len(shape))
+            values[node] = spec.arg.name
+        else:
+            raise ExportError(f"input {spec.arg.name!r} is a {spec.kind.name}, which the graph cannot hold")
+
+    for node in program.graph.nodes:
+        if node.op != "call_function":
+            continue
+        values[node] = _lower(node, builder, values)
+
+    output_node = next(node for node in program.graph.nodes if node.op == "output")
+    results = list(output_node.args[0])
+    outputs: list[str] = []
+    for spec, result in zip(program.graph_signature.output_specs, results):
+        # Buffer updates (BatchNorm's running statistics) are state, not results of the training step.
+        if spec.kind != OutputKind.USER_OUTPUT:
+            continue
+        value = values.get(result) if isinstance(result, torch.fx.Node) else None
+        if isinstance(value, Constant):
+            raise ExportError(f"output {spec.arg.name!r} depends on no input and no parameter")
+        if not isinstance(value, str):
+            raise ExportError(f"output {spec.arg.name!r} is not a tensor")
+        outputs.append(value)
+    if output_names is None and len(outputs) == 1 and builder.types[outputs[0]][0] == ():
+        output_names = ["loss"]
+    if output_names is not None:
+        outputs = _rename_outputs(builder, outputs, list(output_names))
+    return builder.document(outputs)
+
+
+def _tensor_dtype(meta: torch.Tensor, what: str) -> str:
+    dtype = spec_dtype(meta.dtype)
+    if dtype is None:
+        raise ExportError(f"{what} has dtype {meta.dtype}, which shardplan.graph/1 cannot name (f32, bf16, f16, "
+                          "fp8, i64, i32, i8, bool)")
+    return dtype
+
+
+def _lower(node: torch.fx.Node, builder: GraphBuilder, values: dict[torch.fx.Node, Any]) -> Any:
+    if node.target is operator.getitem:
+        container, index = node.args
+        return values[container][index]
+    target = node.target
+    packet = getattr(target, "overloadpacket", None)
+    if packet in ASSERTIONS:
+        return None
+    context = NodeContext(builder, node, values)
+    if packet is None:
+        raise context.error(f"{target} is not an ATen op (a higher-order op such as torch.no_grad, autocast, "
+                            "torch.cond or a custom op); the exporter lowers ATen ops only")
+    inputs = [values[argument] for argument in node.all_input_nodes]
+    if packet in SHAPE_ONLY or all(isinstance(value, Constant) for value in inputs):
+        return _fold(node, inputs)
+    lowering = LOWERINGS.get(packet)
+    if lowering is None:
+        raise context.error(f"aten.{aten_name(node)} has no shardplan.graph/1 equivalent. The exporter lowers: "
+                            f"{', '.join(supported_ops())}. Rewrite that part of the model with those ops, or "
+                            "compute it in __init__ as a buffer if it does not depend on the inputs")
+    return lowering(context)
+
+
+def _fold(node: torch.fx.Node, inputs: list[Any]) -> Any:
+    """A node computed from constants only: a constant too, with PyTorch's value when one can be had."""
+    sources = [value.source for value in inputs if isinstance(value, Constant)]
+    source = f"{sources[0]}.{aten_op(node)}" if sources else aten_op(node)
+    computed = _evaluate(node, inputs)
+    meta = node.meta.get("val")
+    if isinstance(meta, (list, tuple)):
+        tensors = computed if isinstance(computed, (list, tuple)) else [None] * len(meta)
+        return [Constant(static_shape(m.shape), spec_dtype(m.dtype), f"{source}.{i}", t)
+                for i, (m, t) in enumerate(zip(meta, tensors))]
+    if not isinstance(meta, torch.Tensor):
+        raise ExportError(f'node "{node.name}" (aten.{aten_name(node)}) in {module_scope(node)[0] or "the top-level forward"} '
+                          "computes a non-tensor value from constants; the graph format has tensors only")
+    return Constant(static_shape(meta.shape), spec_dtype(meta.dtype), source,
+                    computed if isinstance(computed, torch.Tensor) else None)
+
+
+def _evaluate(node: torch.fx.Node, inputs: list[Any]) -> Any:
+    """Run the op on the constants' real tensors (none on the meta device); None when that is not possible."""
+    tensors = {argument: value.values for argument, value in zip(node.all_input_nodes, inputs)
+               if isinstance(value, Constant)}
+    if any(t is None or t.device.type == "meta" for t in tensors.values()) or len(tensors) != len(node.all_input_nodes):
+        return None
+    arguments = torch.fx.node.map_arg(node.args, lambda n: tensors[n])
+    keywords = torch.fx.node.map_arg(node.kwargs, lambda n: tensors[n])
+    if "device" in keywords:
+        keywords = {**keywords, "device": "cpu"}
+    try:
+        with torch.no_grad():
+            return node.target(*arguments, **keywords)
+    except Exception:  # the value is a courtesy (uniform constants); its shape comes from PyTorch's metadata
+        return None
+
+
+def _rename_outputs(builder: GraphBuilder, outputs: list[str], names: list[str]) -> list[str]:
+    if len(names) != len(outputs):
+        raise ExportError(f"output_names has {len(names)} names for {len(outputs)} outputs")
+    produced = {op["name"] for op in builder.ops}
+    renames: dict[str, str] = {}
+    for old, new in zip(outputs, names):
+        if old not in produced:
+            raise ExportError(f"output {old!r} is an input or a parameter, not a result of the forward")
+        if new != old:
+            builder.reserve(new)
+            renames[old] = new
+            builder.types[new] = builder.types[old]
+    for op in builder.ops:
+        op["name"] = renames.get(op["name"], op["name"])
+        if "inputs" in op:
+            op["inputs"] = [renames.get(n, n) for n in op["inputs"]]
+    return [renames.get(n, n) for n in outputs]

@@ -1,0 +1,703 @@
+"""ATen ops of a `torch.export` program, lowered to the op catalog of `shardplan.graph/1`.
+
+One function per ATen op (or family), registered in `LOWERINGS` under the op's overload packet, so that
+`aten.add.Tensor` and `aten.add.Scalar` share one. A lowering reads its node through a `NodeContext` and
+returns what the node's result is in the graph: a tensor's name (an op it emitted, or its input's name when
+the op moves no data, such as `contiguous`), or a list of names for multi-result ops (`unbind`).
+
+Docs/torch.md lists the mapping as a table. An ATen op that is not here, or an argument a lowering cannot
+express (a strided slice, an attention mask, a weighted loss), raises `ExportError` naming the op, the node
+and its module: nothing is dropped or approximated without saying so.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from typing import Any, Callable, Sequence
+
+import torch
+
+from .graph_builder import NodeContext
+from .dtypes import is_float
+
+aten = torch.ops.aten
+
+Lowering = Callable[[NodeContext], Any]
+LOWERINGS: dict[Any, Lowering] = {}
+
+#: Ops that only check shapes or values at run time; they produce nothing the graph needs.
+ASSERTIONS = {aten._assert_tensor_metadata, aten._assert_scalar, aten._assert_async,
+              aten.sym_constrain_range_for_size, aten.sym_constrain_range, aten._functional_assert_async}
+
+#: Ops whose result depends only on the shape of their tensor arguments: constants even when their
+#: argument is computed from the inputs. (Creation ops with no tensor argument, `arange`, `full`, `ones`,
+#: are constants anyway: every input they have is constant.)
+SHAPE_ONLY = {aten.zeros_like, aten.ones_like, aten.full_like, aten.empty_like, aten.new_zeros,
+              aten.new_ones, aten.new_full, aten.new_empty}
+
+
+def lowers(*packets: Any) -> Callable[[Lowering], Lowering]:
+    def register(function: Lowering) -> Lowering:
+        for packet in packets:
+            LOWERINGS[packet] = function
+        return function
+    return register
+
+
+def normalised_axis(axis: int, rank: int, context: NodeContext) -> int:
+    if not -max(rank, 1) <= axis < max(rank, 1):
+        raise context.error(f"axis {axis} is out of range for rank {rank}")
+    return axis % max(rank, 1)
+
+
+def letters(count: int, avoid: str = "") -> str:
+    pool = [c for c in string.ascii_lowercase + string.ascii_uppercase if c not in avoid]
+    return "".join(pool[:count])
+
+
+# Elementwise ------------------------------------------------------------------------------------------
+
+UNARY = {aten.neg: "neg", aten.exp: "exp", aten.log: "log", aten.sqrt: "sqrt", aten.rsqrt: "rsqrt",
+         aten.tanh: "tanh", aten.sigmoid: "sigmoid", aten.relu: "relu", aten.silu: "silu", aten.erf: "erf",
+         aten.abs: "abs", aten.square: "square"}
+
+
+def _unary(op: str) -> Lowering:
+    def lower(context: NodeContext) -> str:
+        x = context.cast(context.tensor(context.arg(0, "self")), context.out_dtype)
+        return context.emit(op, [x], context.out_shape, context.out_dtype)
+    return lower
+
+
+for _packet, _op in UNARY.items():
+    LOWERINGS[_packet] = _unary(_op)
+
+
+@lowers(aten.gelu)
+def _gelu(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "self"))
+    approximate = context.arg(1, "approximate", "none")
+    # The catalog's gelu is the tanh form GPT-2 and Megatron-LM use; the exact erf form is marked, as the
+    # JAX exporter marks it (its FLOP count is the same 9 per element in ShardPlan's model).
+    attributes = {} if approximate == "tanh" else {"approximate": "none"}
+    return context.emit("gelu", [x], context.out_shape, context.out_dtype, **attributes)
+
+
+ARITHMETIC = {aten.add: "add", aten.sub: "sub", aten.mul: "mul", aten.div: "div", aten.maximum: "max",
+              aten.minimum: "min", aten.pow: "pow"}
+COMPARISON = {aten.eq: "eq", aten.ne: "ne", aten.lt: "lt", aten.le: "le", aten.gt: "gt", aten.ge: "ge"}
+LOGICAL = {aten.logical_and: "and", aten.logical_or: "or", aten.bitwise_and: "and", aten.bitwise_or: "or"}
+
+
+def _operand_dtype(context: NodeContext, a: Any, b: Any) -> str:
+    """The dtype both operands of a comparison or logical op are brought to, as PyTorch promotes: a float
+    tensor over an integer one, and a float scalar makes an integer tensor f32."""
+    tensors = [context.tensor_dtype(x) for x in (a, b) if context.is_tensor(x)]
+    floats = [d for d in tensors if is_float(d)]
+    if floats:
+        return floats[0]
+    if any(isinstance(context.value(x), float) for x in (a, b)):
+        return "f32"
+    return tensors[0]
+
+
+def _binary(op: str) -> Lowering:
+    def lower(context: NodeContext) -> str:
+        a, b = context.arg(0, "self"), context.arg(1, "other")
+        if op in ("eq", "ne", "lt", "le", "gt", "ge", "and", "or"):
+            dtype = _operand_dtype(context, a, b)
+        else:
+            dtype = context.out_dtype
+        alpha = context.arg(2, "alpha", 1)
+        if op in ("add", "sub") and alpha != 1:
+            scaled = context.cast(context.tensor(b, dtype), dtype)
+            b = context.emit("scale", [scaled], context.shape(scaled), dtype, role="alpha", factor=float(alpha))
+        if op == "div" and context.arg(2, "rounding_mode") is not None:
+            raise context.error("division with a rounding mode (floor or trunc) has no catalog op")
+        scalar = context.value(b)
+        if op in ("mul", "div") and isinstance(scalar, (int, float)) and not isinstance(scalar, bool) \
+                and is_float(context.out_dtype) and context.is_tensor(a):
+            factor = float(scalar) if op == "mul" else 1.0 / float(scalar)
+            x = context.cast(context.tensor(a), dtype)
+            return context.emit("scale", [x], context.out_shape, context.out_dtype, factor=factor)
+        if op == "pow" and isinstance(scalar, (int, float)) and context.is_tensor(a):
+            return _power(context, context.cast(context.tensor(a), dtype), float(scalar))
+        x = context.cast(context.tensor(a, dtype), dtype)
+        y = context.cast(context.tensor(b, dtype), dtype)
+        return context.emit(op, [x, y], context.out_shape, context.out_dtype)
+    return lower
+
+
+def _power(context: NodeContext, x: str, exponent: float) -> str:
+    shape, dtype = context.out_shape, context.out_dtype
+    if exponent == 1:
+        return x
+    named = {2.0: "square", 0.5: "sqrt", -0.5: "rsqrt"}
+    if exponent in named:
+        return context.emit(named[exponent], [x], shape, dtype)
+    power = context.tensor(exponent, dtype)
+    return context.emit("pow", [x, power], shape, dtype)
+
+
+for _table in (ARITHMETIC, COMPARISON, LOGICAL):
+    for _packet, _op in _table.items():
+        LOWERINGS[_packet] = _binary(_op)
+
+
+@lowers(aten.rsub)
+def _rsub(context: NodeContext) -> str:
+    """`other - alpha * self`."""
+    dtype = context.out_dtype
+    x = context.cast(context.tensor(context.arg(0, "self"), dtype), dtype)
+    alpha = context.arg(2, "alpha", 1)
+    if alpha != 1:
+        x = context.emit("scale", [x], context.shape(x), dtype, role="alpha", factor=float(alpha))
+    other = context.tensor(context.arg(1, "other"), dtype)
+    return context.emit("sub", [other, x], context.out_shape, dtype)
+
+
+@lowers(aten.reciprocal)
+def _reciprocal(context: NodeContext) -> str:
+    dtype = context.out_dtype
+    x = context.cast(context.tensor(context.arg(0, "self")), dtype)
+    return context.emit("div", [context.tensor(1.0, dtype), x], context.out_shape, dtype)
+
+
+@lowers(aten.log1p, aten.expm1)
+def _log1p_expm1(context: NodeContext) -> str:
+    dtype, shape = context.out_dtype, context.out_shape
+    x = context.cast(context.tensor(context.arg(0, "self")), dtype)
+    one = context.tensor(1.0, dtype)
+    if context.node.target.overloadpacket is aten.log1p:
+        return context.emit("log", [context.emit("add", [x, one], shape, dtype, role="plus_one")], shape, dtype)
+    return context.emit("sub", [context.emit("exp", [x], shape, dtype), one], shape, dtype, role="minus_one")
+
+
+@lowers(aten.clamp, aten.clamp_min, aten.clamp_max)
+def _clamp(context: NodeContext) -> str:
+    dtype, shape = context.out_dtype, context.out_shape
+    packet = context.node.target.overloadpacket
+    x = context.cast(context.tensor(context.arg(0, "self")), dtype)
+    low = context.arg(1, "min") if packet is not aten.clamp_max else None
+    high = context.arg(2, "max") if packet is aten.clamp else context.arg(1, "max") if packet is aten.clamp_max else None
+    if low is not None:
+        x = context.emit("max", [x, context.cast(context.tensor(low, dtype), dtype)], shape, dtype, role="min")
+    if high is not None:
+        x = context.emit("min", [x, context.cast(context.tensor(high, dtype), dtype)], shape, dtype, role="max")
+    return x
+
+
+@lowers(aten.logical_not)
+def _logical_not(context: NodeContext) -> str:
+    x = context.cast(context.tensor(context.arg(0, "self")), "bool")
+    return context.emit("eq", [x, context.tensor(False, "bool")], context.out_shape, "bool")
+
+
+@lowers(aten.where)
+def _where(context: NodeContext) -> str:
+    if len(context.node.args) < 3:
+        raise context.error("where(condition) with one argument returns indices; only where(c, a, b) is supported")
+    dtype = context.out_dtype
+    condition = context.cast(context.tensor(context.arg(0, "condition")), "bool")
+    a = context.cast(context.tensor(context.arg(1, "self"), dtype), dtype)
+    b = context.cast(context.tensor(context.arg(2, "other"), dtype), dtype)
+    return context.emit("where", [condition, a, b], context.out_shape, dtype)
+
+
+@lowers(aten.masked_fill)
+def _masked_fill(context: NodeContext) -> str:
+    dtype = context.out_dtype
+    x = context.tensor(context.arg(0, "self"))
+    mask = context.cast(context.tensor(context.arg(1, "mask")), "bool")
+    fill = context.cast(context.tensor(context.arg(2, "value"), dtype), dtype)
+    return context.emit("where", [mask, fill, x], context.out_shape, dtype)
+
+
+@lowers(aten.dropout)
+def _dropout(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "input"))
+    rate, train = float(context.arg(1, "p")), bool(context.arg(2, "train"))
+    if not train or rate == 0:
+        return x
+    if not 0 < rate < 1:
+        raise context.error(f"dropout rate {rate} is outside (0, 1)")
+    return context.emit("dropout", [x], context.out_shape, context.out_dtype, rate=rate)
+
+
+@lowers(aten.detach)
+def _detach(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "self"))
+    return context.emit("stop_gradient", [x], context.out_shape, context.out_dtype)
+
+
+@lowers(aten.contiguous, aten.clone, aten.alias, aten.lift_fresh_copy)
+def _same_value(context: NodeContext) -> Any:
+    return context.value(context.arg(0, "self"))
+
+
+@lowers(aten.to, aten._to_copy, aten.type_as)
+def _convert(context: NodeContext) -> str:
+    # Devices and memory formats do not exist in the graph; only the dtype can change.
+    return context.cast(context.tensor(context.arg(0, "self")), context.out_dtype)
+
+
+# Contractions -----------------------------------------------------------------------------------------
+
+def _add_bias(context: NodeContext, y: str, bias_argument: Any) -> str:
+    if bias_argument is None:
+        return y
+    bias = context.cast(context.tensor(bias_argument), context.dtype(y))
+    return context.emit("add", [y, bias], context.shape(y), context.dtype(y), role="add_bias")
+
+
+@lowers(aten.linear)
+def _linear(context: NodeContext) -> str:
+    """`x @ w.T + b`: one einsum over w's own `[out, in]` layout (no transpose op), then the bias."""
+    x = context.tensor(context.arg(0, "input"))
+    w = context.tensor(context.arg(1, "weight"))
+    rank = len(context.shape(x))
+    if len(context.shape(w)) != 2:
+        raise context.error(f"linear needs a 2-D weight, found shape {list(context.shape(w))}")
+    batch = letters(rank - 1, avoid="kn")
+    equation = f"{batch}k,nk->{batch}n"
+    y = context.emit("einsum", [x, w], context.out_shape, context.out_dtype, equation=equation)
+    return _add_bias(context, y, context.arg(2, "bias"))
+
+
+@lowers(aten.matmul, aten.mm, aten.bmm)
+def _matmul(context: NodeContext) -> str:
+    a = context.tensor(context.arg(0, "self"))
+    b = context.tensor(context.arg(1, "other"))
+    return context.emit("matmul", [a, b], context.out_shape, context.out_dtype)
+
+
+@lowers(aten.addmm, aten.baddbmm)
+def _addmm(context: NodeContext) -> str:
+    """`beta * input + alpha * (a @ b)`."""
+    beta, alpha = context.arg(3, "beta", 1), context.arg(4, "alpha", 1)
+    shape, dtype = context.out_shape, context.out_dtype
+    a = context.tensor(context.arg(1, "mat1" if context.node.target.overloadpacket is aten.addmm else "batch1"))
+    b = context.tensor(context.arg(2, "mat2" if context.node.target.overloadpacket is aten.addmm else "batch2"))
+    product = context.emit("matmul", [a, b], shape, dtype)
+    if alpha != 1:
+        product = context.emit("scale", [product], shape, dtype, role="alpha", factor=float(alpha))
+    if beta == 0:
+        return product
+    bias = context.tensor(context.arg(0, "self"), dtype)
+    if beta != 1:
+        bias = context.emit("scale", [bias], context.shape(bias), dtype, role="beta", factor=float(beta))
+    return context.emit("add", [product, bias], shape, dtype, role="add_bias")
+
+
+@lowers(aten.einsum)
+def _einsum(context: NodeContext) -> str:
+    equation = str(context.arg(0, "equation")).replace(" ", "")
+    operands = [context.tensor(x) for x in context.arg(1, "tensors")]
+    return context.emit("einsum", operands, context.out_shape, context.out_dtype, equation=equation)
+
+
+# Reductions and normalisations -------------------------------------------------------------------------
+
+def _reduce(kind: str, all_axes: bool) -> Lowering:
+    def lower(context: NodeContext) -> str:
+        x = context.tensor(context.arg(0, "self"))
+        rank = len(context.shape(x))
+        if all_axes:
+            axes, keepdims = list(range(rank)), False
+        else:
+            dims = context.arg(1, "dim")
+            if isinstance(dims, int):
+                dims = [dims]
+            axes = list(range(rank)) if not dims else sorted(normalised_axis(d, rank, context) for d in dims)
+            keepdims = bool(context.arg(2, "keepdim", False))
+        dtype = context.arg(3 if not all_axes else 1, "dtype")
+        if dtype is not None:
+            x = context.cast(x, context.graph_dtype(dtype))
+        attributes: dict[str, Any] = {"kind": kind, "axes": axes}
+        if keepdims:
+            attributes["keepdims"] = True
+        return context.emit("reduce", [x], context.out_shape, context.out_dtype, **attributes)
+    return lower
+
+
+LOWERINGS[aten.sum] = lambda context: _reduce("sum", context.node.target._overloadname == "default")(context)
+LOWERINGS[aten.mean] = lambda context: _reduce("mean", context.node.target._overloadname == "default")(context)
+LOWERINGS[aten.amax] = _reduce("max", False)
+LOWERINGS[aten.amin] = _reduce("min", False)
+
+
+@lowers(aten.max, aten.min)
+def _extremum(context: NodeContext) -> str:
+    kind = "max" if context.node.target.overloadpacket is aten.max else "min"
+    overload = context.node.target._overloadname
+    if overload == "default":
+        return _reduce(kind, True)(context)
+    if overload == "other":
+        return _binary(kind)(context)
+    raise context.error(f"{kind} over a dimension also returns indices, which the graph cannot hold; use amax/amin")
+
+
+@lowers(aten.softmax, aten._softmax, aten.log_softmax, aten._log_softmax)
+def _softmax(context: NodeContext) -> str:
+    packet = context.node.target.overloadpacket
+    op = "log_softmax" if packet in (aten.log_softmax, aten._log_softmax) else "softmax"
+    x = context.tensor(context.arg(0, "self"))
+    axis = normalised_axis(int(context.arg(1, "dim")), len(context.shape(x)), context)
+    x = context.cast(x, context.out_dtype)
+    return context.emit(op, [x], context.out_shape, context.out_dtype, axis=axis)
+
+
+def _norm_axes(context: NodeContext, x: str, normalized_shape: Sequence[int]) -> int | list[int]:
+    rank = len(context.shape(x))
+    count = len(normalized_shape)
+    if tuple(context.shape(x)[rank - count:]) != tuple(normalized_shape):
+        raise context.error(f"normalized_shape {list(normalized_shape)} is not the trailing shape of {list(context.shape(x))}")
+    axes = list(range(rank - count, rank))
+    return axes[0] if count == 1 else axes
+
+
+@lowers(aten.layer_norm)
+def _layer_norm(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "input"))
+    axis = _norm_axes(context, x, context.arg(1, "normalized_shape"))
+    weight, bias = context.arg(2, "weight"), context.arg(3, "bias")
+    if weight is None and bias is not None:
+        raise context.error("layer_norm with a bias but no weight has no catalog form (gamma comes before beta)")
+    inputs = [x] + [context.tensor(t) for t in (weight, bias) if t is not None]
+    epsilon = float(context.arg(4, "eps", 1e-5))
+    return context.emit("layer_norm", inputs, context.out_shape, context.out_dtype, axis=axis, epsilon=epsilon)
+
+
+@lowers(aten.rms_norm)
+def _rms_norm(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "input"))
+    axis = _norm_axes(context, x, context.arg(1, "normalized_shape"))
+    weight = context.arg(2, "weight")
+    inputs = [x] + ([context.tensor(weight)] if weight is not None else [])
+    epsilon = context.arg(3, "eps")
+    if epsilon is None:  # PyTorch's default: the machine epsilon of the input's dtype
+        epsilon = torch.finfo(context.result.dtype).eps
+    return context.emit("rms_norm", inputs, context.out_shape, context.out_dtype, axis=axis, epsilon=float(epsilon))
+
+
+@lowers(aten.batch_norm)
+def _batch_norm(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "input"))
+    weight, bias = context.arg(1, "weight"), context.arg(2, "bias")
+    if weight is None or bias is None:
+        raise context.error("batch_norm without affine weight and bias has no catalog form")
+    inputs = [x, context.tensor(weight), context.tensor(bias)]
+    return context.emit("batch_norm", inputs, context.out_shape, context.out_dtype, axis=1,
+                        epsilon=float(context.arg(7, "eps", 1e-5)))
+
+
+# Neural-network ops ------------------------------------------------------------------------------------
+
+@lowers(aten.embedding)
+def _embedding(context: NodeContext) -> str:
+    table = context.tensor(context.arg(0, "weight"))
+    ids = context.tensor(context.arg(1, "indices"))
+    return context.emit("embedding", [ids, table], context.out_shape, context.out_dtype)
+
+
+@lowers(aten.index_select)
+def _index_select(context: NodeContext) -> str:
+    table = context.tensor(context.arg(0, "self"))
+    if len(context.shape(table)) != 2 or normalised_axis(int(context.arg(1, "dim")), 2, context) != 0:
+        raise context.error("index_select is supported only as a row lookup of a 2-D table (dim 0): an embedding")
+    ids = context.tensor(context.arg(2, "index"))
+    return context.emit("embedding", [ids, table], context.out_shape, context.out_dtype)
+
+
+@lowers(aten.index)
+def _index(context: NodeContext) -> str:
+    table = context.tensor(context.arg(0, "self"))
+    indices = context.arg(1, "indices")
+    if len(context.shape(table)) != 2 or len(indices) != 1 or indices[0] is None:
+        raise context.error("indexing is supported only as table[ids] on a 2-D table (an embedding lookup)")
+    ids = context.tensor(indices[0])
+    if is_float(context.dtype(ids)) or context.dtype(ids) == "bool":
+        raise context.error("indexing with a boolean or float index (a mask) has no catalog op")
+    return context.emit("embedding", [ids, table], context.out_shape, context.out_dtype)
+
+
+@lowers(aten.scaled_dot_product_attention)
+def _attention(context: NodeContext) -> str:
+    """PyTorch's `[batch, heads, seq, head_dim]` to the catalog's `[batch, seq, heads, head_dim]` and back."""
+    q, k, v = (context.tensor(context.arg(i, name)) for i, name in enumerate(("query", "key", "value")))
+    if context.arg(3, "attn_mask") is not None:
+        raise context.error("an explicit attn_mask has no place in the catalog's attention op; use is_causal=True "
+                            "for a causal mask, or write the scores, mask and softmax as separate ops")
+    if float(context.arg(4, "dropout_p", 0.0)) != 0:
+        raise context.error("attention dropout (dropout_p > 0) has no place in the catalog's attention op; "
+                            "use dropout_p=0, or write the scores, softmax and dropout as separate ops")
+    causal = bool(context.arg(5, "is_causal", False))
+    for name in (q, k, v):
+        if len(context.shape(name)) != 4:
+            raise context.error(f"attention needs 4-D [batch, heads, seq, head_dim] tensors, found {list(context.shape(name))}")
+    qs, ks = context.shape(q), context.shape(k)
+    if ks[1] != qs[1] and not context.arg(7, "enable_gqa", False):
+        raise context.error("key/value heads differ from query heads without enable_gqa=True")
+    if qs[1] % ks[1]:
+        raise context.error(f"query heads {qs[1]} are not a multiple of key/value heads {ks[1]}")
+    if causal and qs[2] != ks[2]:
+        raise context.error(f"causal attention with {qs[2]} queries and {ks[2]} keys: the catalog's causal mask needs equal lengths")
+    scale = context.arg(6, "scale")
+    if scale is not None and not math.isclose(float(scale), 1 / math.sqrt(qs[3]), rel_tol=1e-12):
+        # The catalog's attention scales by 1/sqrt(head_dim); another scale is the same as scaling q first.
+        q = context.emit("scale", [q], qs, context.dtype(q), role="query_scale",
+                         factor=float(scale) * math.sqrt(qs[3]))
+    perm = [0, 2, 1, 3]
+    q, k, v = (transpose(context, x, perm, role) for x, role in ((q, "q"), (k, "k"), (v, "v")))
+    b, s, h, _ = context.shape(q)
+    dv = context.shape(v)[3]
+    attributes = {"causal": True} if causal else {}
+    out = context.emit("attention", [q, k, v], [b, s, h, dv], context.dtype(q), **attributes)
+    return transpose(context, out, perm, "context")
+
+
+@lowers(aten.cross_entropy_loss)
+def _cross_entropy(context: NodeContext) -> str:
+    logits = context.tensor(context.arg(0, "self"))
+    labels = context.tensor(context.arg(1, "target"))
+    if context.arg(2, "weight") is not None:
+        raise context.error("cross_entropy with class weights has no catalog form")
+    if int(context.arg(3, "reduction", 1)) != 1:
+        raise context.error("cross_entropy is supported with reduction='mean' only (the catalog's loss is the mean)")
+    if float(context.arg(5, "label_smoothing", 0.0)) != 0:
+        raise context.error("cross_entropy with label smoothing has no catalog form")
+    # ignore_index (default -100) only masks positions by their label's value; the cost is the same.
+    if is_float(context.dtype(labels)) or context.dtype(labels) == "bool":
+        raise context.error("cross_entropy with class probabilities as targets has no catalog form; use class indices")
+    shape = context.shape(logits)
+    if len(shape) > 2:
+        # PyTorch puts the classes in dimension 1 ([N, C, d1, ...]); the catalog's last.
+        perm = [0, *range(2, len(shape)), 1]
+        logits = transpose(context, logits, perm, "classes_last")
+    loss = context.emit("cross_entropy", [logits, labels], [], "f32")
+    return context.cast(loss, context.out_dtype)
+
+
+@lowers(aten.conv2d)
+def _conv2d(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "input"))
+    w = context.tensor(context.arg(1, "weight"))
+    stride, padding, dilation = (context.arg(i, name, default) for i, name, default in
+                                 ((3, "stride", 1), (4, "padding", 0), (5, "dilation", 1)))
+    if isinstance(padding, str):
+        if padding != "valid":
+            raise context.error(f"padding={padding!r} is not supported; give the padding as numbers")
+        padding = 0
+    if any(d != 1 for d in (dilation if isinstance(dilation, (list, tuple)) else [dilation])):
+        raise context.error("dilated convolution has no catalog form")
+    pair = lambda v: [int(v[0]), int(v[-1])] if isinstance(v, (list, tuple)) else [int(v), int(v)]  # noqa: E731
+    y = context.emit("conv2d", [x, w], context.out_shape, context.out_dtype, stride=pair(stride),
+                     padding=pair(padding), groups=int(context.arg(6, "groups", 1)))
+    bias = context.arg(2, "bias")
+    if bias is None:
+        return y
+    channels = context.out_shape[1]
+    b = context.emit("reshape", [context.tensor(bias)], [channels, 1, 1], context.out_dtype, role="bias_channels",
+                     shape=[channels, 1, 1])
+    return context.emit("add", [y, b], context.out_shape, context.out_dtype, role="add_bias")
+
+
+def _pool(kind: str) -> Lowering:
+    def lower(context: NodeContext) -> str:
+        x = context.tensor(context.arg(0, "self"))
+        window = context.arg(1, "kernel_size")
+        stride = context.arg(2, "stride") or window
+        padding = context.arg(3, "padding", 0)
+        if kind == "max":
+            dilation, ceil_mode = context.arg(4, "dilation", 1), context.arg(5, "ceil_mode", False)
+            if any(d != 1 for d in (dilation if isinstance(dilation, (list, tuple)) else [dilation])):
+                raise context.error("dilated pooling has no catalog form")
+        else:
+            ceil_mode = context.arg(4, "ceil_mode", False)
+            if context.arg(6, "divisor_override") is not None:
+                raise context.error("avg_pool2d with divisor_override has no catalog form")
+        if ceil_mode:
+            raise context.error("pooling with ceil_mode=True has no catalog form")
+        pair = lambda v: [int(v[0]), int(v[-1])] if isinstance(v, (list, tuple)) else [int(v), int(v)]  # noqa: E731
+        return context.emit("pool2d", [x], context.out_shape, context.out_dtype, kind=kind, window=pair(window),
+                            stride=pair(stride), padding=pair(padding))
+    return lower
+
+
+LOWERINGS[aten.max_pool2d] = _pool("max")
+LOWERINGS[aten.avg_pool2d] = _pool("avg")
+
+
+@lowers(aten.adaptive_avg_pool2d)
+def _adaptive_avg_pool(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "self"))
+    _, _, height, width = context.shape(x)
+    out_h, out_w = context.out_shape[2:]
+    if height % out_h or width % out_w:
+        raise context.error(f"adaptive pooling from {height}x{width} to {out_h}x{out_w} has uneven windows")
+    window = [height // out_h, width // out_w]
+    return context.emit("pool2d", [x], context.out_shape, context.out_dtype, kind="avg", window=window,
+                        stride=window, padding=[0, 0])
+
+
+# Layout -----------------------------------------------------------------------------------------------
+
+@lowers(aten.view, aten.reshape, aten._unsafe_view, aten.flatten, aten.unflatten, aten.squeeze,
+        aten.unsqueeze, aten.view_as)
+def _reshape(context: NodeContext) -> Any:
+    x = context.tensor(context.arg(0, "self"))
+    shape = context.out_shape
+    if tuple(context.shape(x)) == tuple(shape):
+        return x
+    return context.emit("reshape", [x], shape, context.dtype(x), shape=list(shape))
+
+
+def transpose(context: NodeContext, x: str, perm: list[int], role: str | None = None) -> str:
+    """`x` with its dimensions permuted. A transpose of a transpose is one transpose of the first one's
+    input (none when they cancel, as PyTorch's `[b, h, s, d]` attention layout and the catalog's
+    `[b, s, h, d]` do); the first is then left without readers and out of the document."""
+    producer = context.builder.producers.get(x)
+    if producer is not None and producer["op"] == "transpose":
+        inner = producer["perm"]
+        x, perm = producer["inputs"][0], [inner[p] for p in perm]
+    if perm == list(range(len(perm))):
+        return x
+    shape = [context.shape(x)[p] for p in perm]
+    return context.emit("transpose", [x], shape, context.dtype(x), role=role, perm=perm)
+
+
+@lowers(aten.permute)
+def _permute(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "self"))
+    rank = len(context.shape(x))
+    return transpose(context, x, [normalised_axis(int(d), rank, context) for d in context.arg(1, "dims")])
+
+
+@lowers(aten.transpose, aten.swapaxes)
+def _transpose(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "self"))
+    rank = len(context.shape(x))
+    a, b = (normalised_axis(int(context.arg(i, name)), rank, context) for i, name in ((1, "dim0"), (2, "dim1")))
+    perm = list(range(rank))
+    perm[a], perm[b] = perm[b], perm[a]
+    return transpose(context, x, perm)
+
+
+@lowers(aten.t, aten.numpy_T)
+def _t(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "self"))
+    return transpose(context, x, list(reversed(range(len(context.shape(x))))))
+
+
+@lowers(aten.expand, aten.expand_as, aten.broadcast_to)
+def _expand(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "self"))
+    shape = context.out_shape
+    rank = len(context.shape(x))
+    if tuple(context.shape(x)) == tuple(shape):
+        return x
+    dims = list(range(len(shape) - rank, len(shape)))
+    return context.emit("broadcast", [x], shape, context.dtype(x), shape=list(shape), dims=dims)
+
+
+@lowers(aten.cat, aten.concat, aten.concatenate)
+def _cat(context: NodeContext) -> str:
+    tensors = [context.tensor(t) for t in context.arg(0, "tensors")]
+    tensors = [t for t in tensors if math.prod(context.shape(t)) > 0]
+    rank = len(context.out_shape)
+    axis = normalised_axis(int(context.arg(1, "dim", 0)), rank, context)
+    dtype = context.out_dtype
+    return context.emit("concat", [context.cast(t, dtype) for t in tensors], context.out_shape, dtype, axis=axis)
+
+
+@lowers(aten.stack)
+def _stack(context: NodeContext) -> str:
+    tensors = [context.tensor(t) for t in context.arg(0, "tensors")]
+    rank = len(context.out_shape)
+    axis = normalised_axis(int(context.arg(1, "dim", 0)), rank, context)
+    expanded = []
+    for t in tensors:
+        shape = list(context.shape(t))
+        shape.insert(axis, 1)
+        expanded.append(context.emit("reshape", [t], shape, context.dtype(t), role="expand_dims", shape=shape))
+    return context.emit("concat", expanded, context.out_shape, context.out_dtype, axis=axis)
+
+
+def _slice(context: NodeContext, x: str, axis: int, start: int, end: int, role: str | None = None) -> str:
+    shape = list(context.shape(x))
+    if start == 0 and end == shape[axis]:
+        return x
+    shape[axis] = end - start
+    return context.emit("slice", [x], shape, context.dtype(x), role=role, axis=axis, start=start, end=end)
+
+
+def _bounds(start: int | None, end: int | None, size: int) -> tuple[int, int]:
+    """Python's slice bounds, clamped as PyTorch clamps them."""
+    start, end = 0 if start is None else start, size if end is None else end
+    start, end = start + size if start < 0 else start, end + size if end < 0 else end
+    start, end = min(max(start, 0), size), min(max(end, 0), size)
+    return start, max(start, end)
+
+
+@lowers(aten.slice)
+def _slice_op(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "self"))
+    rank = len(context.shape(x))
+    axis = normalised_axis(int(context.arg(1, "dim", 0)), rank, context)
+    if int(context.arg(4, "step", 1)) != 1:
+        raise context.error("a strided slice (step != 1) has no catalog op")
+    start, end = _bounds(context.arg(2, "start"), context.arg(3, "end"), context.shape(x)[axis])
+    if start == end:
+        raise context.error("an empty slice has no catalog op (dimensions are positive)")
+    return _slice(context, x, axis, start, end)
+
+
+@lowers(aten.narrow)
+def _narrow(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "self"))
+    axis = normalised_axis(int(context.arg(1, "dim")), len(context.shape(x)), context)
+    start = int(context.arg(2, "start"))
+    start = start + context.shape(x)[axis] if start < 0 else start
+    return _slice(context, x, axis, start, start + int(context.arg(3, "length")))
+
+
+@lowers(aten.select)
+def _select(context: NodeContext) -> str:
+    x = context.tensor(context.arg(0, "self"))
+    axis = normalised_axis(int(context.arg(1, "dim")), len(context.shape(x)), context)
+    index = int(context.arg(2, "index"))
+    index = index + context.shape(x)[axis] if index < 0 else index
+    part = _slice(context, x, axis, index, index + 1, role="slice")
+    return context.emit("reshape", [part], context.out_shape, context.dtype(x), shape=list(context.out_shape))
+
+
+def _pieces(context: NodeContext, x: str, axis: int, sizes: Sequence[int], squeeze: bool) -> list[str]:
+    pieces, start = [], 0
+    for index, size in enumerate(sizes):
+        piece = _slice(context, x, axis, start, start + size, role=str(index))
+        if squeeze:
+            shape = [d for i, d in enumerate(context.shape(piece)) if i != axis]
+            piece = context.emit("reshape", [piece], shape, context.dtype(x), role=f"{index}.squeeze", shape=shape)
+        pieces.append(piece)
+        start += size
+    return pieces
+
+
+@lowers(aten.split, aten.split_with_sizes, aten.chunk, aten.unbind)
+def _split(context: NodeContext) -> list[str]:
+    x = context.tensor(context.arg(0, "self"))
+    packet = context.node.target.overloadpacket
+    results = context.node.meta.get("val")
+    if packet is aten.unbind:
+        axis = normalised_axis(int(context.arg(1, "dim", 0)), len(context.shape(x)), context)
+        return _pieces(context, x, axis, [1] * context.shape(x)[axis], squeeze=True)
+    axis = normalised_axis(int(context.arg(2, "dim", 0)), len(context.shape(x)), context)
+    sizes = [int(r.shape[axis]) for r in results]
+    return _pieces(context, x, axis, sizes, squeeze=False)
+
+
+def supported_ops() -> list[str]:
+    """The ATen op names the exporter lowers, sorted (any op whose inputs are all constants is folded
+    instead, whatever it is)."""
+    return sorted({str(packet).replace("aten.", "") for packet in LOWERINGS})

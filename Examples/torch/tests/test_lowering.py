@@ -1,0 +1,249 @@
+"""ATen ops to catalog ops: each family on a small module, read back by `shardplan inspect` (which checks
+every shape and dtype the exporter states against its own inference), and the errors for what the catalog
+cannot express."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from shardplan_torch.export import ExportError, default_layer, export_graph
+from shardplan_torch.graph_io import dumps_graph
+
+
+def ops_of(graph):
+    return [op["op"] for op in graph["ops"]]
+
+
+def by_op(graph, kind):
+    return [op for op in graph["ops"] if op["op"] == kind]
+
+
+class Function(nn.Module):
+    """A module whose forward is `function(*inputs)`, with optional parameters `w` and `b`."""
+
+    def __init__(self, function, **parameters):
+        super().__init__()
+        self.function = function
+        for name, shape in parameters.items():
+            self.register_parameter(name, nn.Parameter(torch.randn(*shape)))
+
+    def forward(self, *inputs):
+        return self.function(self, *inputs)
+
+
+def export(function, *inputs, **parameters):
+    return export_graph(Function(function, **parameters), inputs, name="test")
+
+
+def test_linear_is_one_einsum_over_the_weight_as_stored_plus_bias(shardplan):
+    graph = export(lambda m, x: F.linear(x, m.w, m.b).sum(), torch.randn(2, 5, 3), w=(4, 3), b=(4,))
+    assert graph["parameters"] == [{"name": "w", "shape": [4, 3], "dtype": "f32"},
+                                   {"name": "b", "shape": [4], "dtype": "f32"}]
+    assert graph["inputs"] == [{"name": "inputs_0", "shape": [2, 5, 3], "dtype": "f32", "batch_dim": 0}]
+    einsum, bias, total = graph["ops"]
+    assert (einsum["op"], einsum["equation"], einsum["inputs"]) == ("einsum", "abk,nk->abn", ["inputs_0", "w"])
+    assert (bias["op"], bias["inputs"]) == ("add", [einsum["name"], "b"])
+    assert total["op"] == "reduce" and total["axes"] == [0, 1, 2] and graph["outputs"] == ["loss"] == [total["name"]]
+    analysis = shardplan.inspect(graph)
+    assert analysis["parameters"]["count"] == 16
+    # 2 x 5 x 3 x 4 multiply-adds, 40 bias adds, 40 elements summed.
+    assert analysis["flops"]["forward"] == 2 * 2 * 5 * 3 * 4 + 40 + 40
+
+
+def test_contractions(shardplan):
+    def forward(m, a, b):
+        y = torch.matmul(a, m.w) + torch.addmm(m.b, a[0], m.w)
+        z = torch.bmm(a, b) @ m.w
+        return (torch.einsum("bij,jk->bik", y, m.v) + torch.einsum("bij,jk->bik", z, m.v)).mean()
+    graph = export(forward, torch.randn(2, 3, 4), torch.randn(2, 4, 4), w=(4, 5), b=(5,), v=(5, 6))
+    assert ops_of(graph).count("matmul") == 4 and ops_of(graph).count("einsum") == 2
+    shardplan.inspect(graph)
+
+
+def test_elementwise_family(shardplan):
+    def forward(m, x, y):
+        a = torch.exp(x) + torch.log(x.abs() + 1) - torch.tanh(x) * torch.sigmoid(x) / torch.rsqrt(x.abs() + 1)
+        a = torch.maximum(a, torch.sqrt(x.abs())) + torch.minimum(-x, torch.erf(x)) + x ** 2 + x.abs() ** 3
+        a = F.relu(a) + F.silu(a) + F.gelu(a) + F.gelu(a, approximate="tanh") + torch.reciprocal(a.abs() + 1)
+        a = a.clamp(-1, 1) + torch.where(x > y, x, y) + x.masked_fill(x < 0, 0.5) + torch.log1p(x.abs())
+        a = a * 3 + a / 4 - 2 + torch.expm1(x) + (1 - x) + (x >= 0).float() + torch.logical_not(x < y).to(x.dtype)
+        return a.mean()
+    graph = export(forward, torch.randn(4, 8), torch.randn(4, 8))
+    kinds = set(ops_of(graph))
+    for kind in ("exp", "log", "sub", "mul", "div", "tanh", "sigmoid", "rsqrt", "max", "min", "neg", "erf",
+                 "square", "pow", "relu", "silu", "gelu", "where", "scale", "gt", "ge", "lt", "eq", "cast", "sqrt"):
+        assert kind in kinds, kind
+    exact = [op for op in by_op(graph, "gelu") if op.get("approximate") == "none"]
+    assert len(exact) == 1 and len(by_op(graph, "gelu")) == 2
+    assert {op["factor"] for op in by_op(graph, "scale")} == {3.0, 0.25}
+    shardplan.inspect(graph)
+
+
+def test_layout_family(shardplan):
+    def forward(m, x):
+        a = x.view(2, 3, 4).permute(2, 0, 1).transpose(0, 1).reshape(3, 8).t()
+        b = torch.cat([a, a], dim=1)[:, 1:5] + torch.stack([a[:, 0], a[:, 1]], dim=1).sum(1, keepdim=True)
+        c, d = b.split(2, dim=1)
+        e, f = b.chunk(2, dim=0)
+        g = torch.unbind(x.view(2, 12), dim=0)[1].unsqueeze(0).expand(3, 12).flatten()
+        return c.sum() + d.sum() + e.sum() + f.sum() + g.sum() + x.narrow(1, 1, 3).mean() + x.select(0, -1).amax()
+    graph = export(forward, torch.randn(6, 4))
+    kinds = set(ops_of(graph))
+    for kind in ("reshape", "transpose", "concat", "slice", "broadcast", "reduce"):
+        assert kind in kinds, kind
+    # view -> permute -> transpose collapse into one transpose of the view.
+    first = by_op(graph, "transpose")[0]
+    assert first["perm"] == [0, 2, 1] and first["shape"] == [2, 4, 3]
+    assert {op["kind"] for op in by_op(graph, "reduce")} == {"sum", "mean", "max"}
+    shardplan.inspect(graph)
+
+
+def test_norms_softmax_and_loss(shardplan):
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.LayerNorm(8)
+            self.rms = nn.RMSNorm(8, eps=1e-6)
+            self.proj = nn.Linear(8, 10)
+
+        def forward(self, x, labels):
+            h = self.proj(self.rms(self.norm(x)))
+            return F.cross_entropy(h.transpose(1, 2), labels) + F.log_softmax(h, -1).mean() + F.softmax(h, 1).amax()
+    graph = export_graph(Head(), (torch.randn(2, 3, 8), torch.randint(10, (2, 3))), name="head")
+    (layer_norm,) = by_op(graph, "layer_norm")
+    assert layer_norm["inputs"] == ["x", "norm.weight", "norm.bias"]
+    assert layer_norm["axis"] == 2 and layer_norm["epsilon"] == 1e-5
+    (rms_norm,) = by_op(graph, "rms_norm")
+    assert rms_norm["epsilon"] == 1e-6 and rms_norm["inputs"][1] == "rms.weight"
+    (loss,) = by_op(graph, "cross_entropy")
+    # PyTorch's [N, C, d] logits: the transpose the model made and the exporter's to classes-last cancel.
+    assert loss["inputs"][0].startswith("proj") and loss["dtype"] == "f32"
+    assert by_op(graph, "softmax")[0]["axis"] == 1 and by_op(graph, "log_softmax")[0]["axis"] == 2
+    shardplan.inspect(graph)
+
+
+def test_attention_layouts_grouped_queries_and_scale(shardplan):
+    def forward(m, q, k, v):
+        causal = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+        scaled = F.scaled_dot_product_attention(q, k, v, scale=0.5, enable_gqa=True)
+        return (causal + scaled).sum()
+    graph = export(forward, torch.randn(2, 4, 6, 8), torch.randn(2, 2, 6, 8), torch.randn(2, 2, 6, 8))
+    first, second = by_op(graph, "attention")
+    assert first.get("causal") is True and "causal" not in second
+    assert first["shape"] == [2, 6, 4, 8]
+    (scale,) = by_op(graph, "scale")
+    assert scale["factor"] == pytest.approx(0.5 * 8 ** 0.5)
+    analysis = shardplan.inspect(graph)
+    assert analysis["flops"]["causal_attention_forward"] == 2 * 2 * 6 * 4 * 6 * 16
+
+
+def test_convolution_network(shardplan):
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=2, bias=False), nn.AvgPool2d(2),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = model
+
+        def forward(self, images, labels):
+            return F.cross_entropy(self.body(images), labels)
+    graph = export_graph(Classifier(), (torch.randn(4, 3, 16, 16), torch.randint(10, (4,))), name="cnn")
+    kinds = ops_of(graph)
+    assert kinds.count("conv2d") == 2 and kinds.count("pool2d") == 3 and "batch_norm" in kinds
+    assert [op["layer"] for op in by_op(graph, "conv2d")] == ["body.0", "body.4"]
+    shardplan.inspect(graph)
+
+
+def test_constants_are_folded_and_written_in_each_layer_that_reads_them(shardplan):
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.randn(6, 6))
+
+        def forward(self, x, mask):
+            return (x @ self.w).masked_fill(mask, float("-inf")).softmax(-1)
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([Block(), Block()])
+            self.register_buffer("table", torch.arange(36.0).view(6, 6))
+
+        def forward(self, x):
+            mask = torch.ones(6, 6, dtype=torch.bool).triu(1)
+            for block in self.blocks:
+                x = block(x, mask) + self.table.cos()
+            return x.sum()
+    graph = export_graph(Model(), (torch.randn(6, 6),), name="constants")
+    constants = by_op(graph, "constant")
+    masks = [op for op in constants if op["dtype"] == "bool"]
+    assert [op["layer"] for op in masks] == ["blocks.0", "blocks.1"]
+    fills = [op for op in constants if op.get("value") == -1e308]
+    assert len(fills) == 2  # -inf, written as the finite -1e308 that every float dtype rounds to -inf
+    tables = [op for op in constants if op["name"].endswith("table.cos")]
+    assert len(tables) == 1 and "value" not in tables[0] and "layer" not in tables[0]
+    assert "cos" not in ops_of(graph) and "triu" not in ops_of(graph)
+    shardplan.inspect(graph)
+
+
+def test_names_layers_batch_dims_and_determinism():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(16, 4)
+            self.layers = nn.ModuleList([nn.Linear(4, 4) for _ in range(2)])
+
+        def forward(self, ids, weights):
+            x = self.embed(ids)
+            for layer in self.layers:
+                x = layer(x)
+            return (x * weights).sum()
+    model = Model()
+    inputs = (torch.randint(16, (5, 3)), torch.randn(3, 5, 1).transpose(0, 1))
+    graph = export_graph(model, inputs, name="named", batch_dims={"weights": 0})
+    assert [op["name"] for op in graph["ops"][:3]] == ["embed", "layers.0", "layers.0.add_bias"]
+    assert [op.get("layer") for op in graph["ops"][:3]] == [None, "layers.0", "layers.0"]
+    assert default_layer("layers.12.attn.qkv") == "layers.12" and default_layer("embed") is None
+    again = export_graph(model, inputs, name="named", batch_dims={"weights": 0})
+    assert dumps_graph(graph) == dumps_graph(again)
+    renamed = export_graph(model, inputs, name="named", output_names=["objective"])
+    assert renamed["outputs"] == ["objective"] and renamed["ops"][-1]["name"] == "objective"
+
+
+@pytest.mark.parametrize("function,inputs,message", [
+    (lambda m, x: torch.cos(x).sum(), (torch.randn(2, 3),), 'node "cos" (aten.cos.default) in the top-level forward'),
+    (lambda m, x: x[:, ::2].sum(), (torch.randn(2, 4),), "strided slice"),
+    (lambda m, q: F.scaled_dot_product_attention(q, q, q, attn_mask=torch.ones(3, 3, dtype=torch.bool)).sum(),
+     (torch.randn(1, 2, 3, 4),), "attn_mask"),
+    (lambda m, q: F.scaled_dot_product_attention(q, q, q, dropout_p=0.1).sum(), (torch.randn(1, 2, 3, 4),), "dropout_p"),
+    (lambda m, x: x.sum(), (torch.randn(2, 3, dtype=torch.float64),), "float64"),
+    (lambda m, x: torch.cumsum(x, 0).sum(), (torch.randn(2, 3),), "aten.cumsum.default has no shardplan.graph/1 equivalent"),
+    (lambda m, x: x.max(dim=0).values.sum(), (torch.randn(2, 3),), "indices"),
+])
+def test_what_the_catalog_cannot_express_is_an_error_naming_the_op(function, inputs, message):
+    with pytest.raises(ExportError, match=None) as raised:
+        export(function, *inputs)
+    assert message in str(raised.value), str(raised.value)
+
+
+def test_unsupported_op_inside_a_module_names_the_module():
+    class Inner(nn.Module):
+        def forward(self, x):
+            return torch.sin(x)
+
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = Inner()
+
+        def forward(self, x):
+            return self.inner(x).sum()
+    with pytest.raises(ExportError) as raised:
+        export_graph(Outer(), (torch.randn(2, 2),), name="sin")
+    text = str(raised.value)
+    assert "aten.sin.default" in text and "module 'inner'" in text and "embedding" in text  # lists what is supported
