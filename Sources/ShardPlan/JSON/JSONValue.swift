@@ -43,6 +43,9 @@ public struct JSONObject: Sendable, Equatable {
 
     public var keys: [String] { members.map(\.key) }
 
+    /// Where member `key` sits in `members`, if the object has it.
+    public func position(of key: String) -> Int? { positions[key] }
+
     /// The member named `key`; setting `nil` removes it, setting a new key appends it.
     public subscript(key: String) -> JSONValue? {
         get { positions[key].map { members[$0].value } }

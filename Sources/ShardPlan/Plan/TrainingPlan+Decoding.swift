@@ -8,193 +8,122 @@ extension TrainingPlan {
     /// `operand_shardings` settles that choice instead: an op reads each operand in the layout its entry
     /// there gives, or, where it gives none, in the layout the stage holds the value in (its producer's
     /// result, reduced; its `shardings` entry for a parameter or a value from outside the stage). An op the
-    /// document does not describe follows its producers the same way. `ops` may use `"..."` for every op between its
-    /// neighbours, as in SPEC section 4's example.
+    /// document does not describe follows its producers the same way. `ops` may use `"..."` for every op
+    /// between its neighbours, as in SPEC section 4's example.
+    ///
+    /// Everything the document says about the plan must agree with the graph, the cluster and itself: op
+    /// names in graph order, each in one stage; devices of the cluster, disjoint between pipeline ranks; meshes
+    /// holding their stage's devices; layouts naming the stage's tensors, one entry per dimension, and its
+    /// axes; `microbatches` dividing the global batch; `rank`, `index`, `virtual_stages` and `devices` as the
+    /// stages make them. Of all the problems a document has, the error names the first in document order
+    /// (`DocumentProblems`). Members that only report (`predicted`, `communication`, per-stage times and
+    /// bytes, the `graph` and `cluster` names) are not read.
     public init(json: JSONValue, graph: Graph, cluster: Cluster, clusterName: String) throws(InputError) {
         let top = try JSONReader(json, at: .root, what: "a plan object")
+        // Without the right format nothing else can be read, so it is checked first wherever it is written.
+        guard top.contains("format") else {
+            throw InputError(.unsupportedFormat, at: .root, "missing \"format\"; a plan document starts with \"format\": \"\(Self.formatName)\"")
+        }
         let format = try top.string("format")
         guard format == Self.formatName else {
             throw InputError(.unsupportedFormat, at: .root.appending("format"), "unknown format \"\(format)\"; this version reads \"\(Self.formatName)\"")
         }
-        let microbatches = try top.optionalInt("microbatches") ?? 1
-        guard microbatches >= 1 else { throw top.invalid("microbatches", "microbatches must be at least 1") }
-        let scheduleName = try top.optionalString("schedule") ?? PipelineSchedule.oneForwardOneBackward.rawValue
-        guard let schedule = PipelineSchedule(rawValue: scheduleName) else {
-            throw top.invalid("schedule", "unknown schedule \"\(scheduleName)\"; known: gpipe, 1f1b, interleaved-1f1b")
+        var problems = DocumentProblems(in: json)
+        let batch = graph.batchSize ?? 1
+        let microbatches = problems.attempt { () throws(InputError) -> Int in
+            let count = try top.optionalInt("microbatches") ?? 1
+            guard count >= 1, batch % count == 0 else {
+                throw top.invalid("microbatches", "the global batch of \(batch) does not split into \(count) microbatches of equal size")
+            }
+            return count
         }
-        var options = TrainingOptions()
-        if top.contains("options") {
-            let reader = try top.reader("options")
-            if let name = try reader.optionalString("recompute") {
-                guard let mode = RecomputeMode(rawValue: name) else { throw reader.invalid("recompute", "unknown recomputation \"\(name)\"") }
-                options.recompute = mode
+        let schedule = problems.attempt { () throws(InputError) -> PipelineSchedule in
+            let name = try top.optionalString("schedule") ?? PipelineSchedule.oneForwardOneBackward.rawValue
+            guard let schedule = PipelineSchedule(rawValue: name) else {
+                throw top.invalid("schedule", "unknown schedule \"\(name)\"; known: \(PipelineSchedule.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            options.zeroStage = try reader.optionalInt("zero_stage") ?? 0
-            options.overlapGradientReduction = try reader.optionalBool("overlap_gradient_reduction") ?? false
-            options.overlapTensorParallelCommunication = try reader.optionalBool("overlap_tensor_parallel_communication") ?? false
-            if let name = try reader.optionalString("precision") {
-                guard let precision = MatmulPrecision(rawValue: name) else {
-                    throw reader.invalid("precision", "unknown precision \"\(name)\"; known: \(MatmulPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                options.precision = precision
+            return schedule
+        }
+        let options = problems.attempt { () throws(InputError) in try Self.options(top) }
+        let stagesPath = JSONPath.root.appending("stages")
+        var decoder = PlanStageDecoder(graph: graph, cluster: cluster,
+                                       microbatches: microbatches.map { ($0, top.contains("microbatches") ? .root.appending("microbatches") : nil) })
+        if let elements = problems.attempt({ () throws(InputError) in try top.array("stages") }) {
+            for (index, element) in elements.enumerated() {
+                decoder.read(element, at: stagesPath.appending(index: index), problems: &problems)
             }
-            if let name = try reader.optionalString("fp8_recipe") {
-                guard let recipe = FP8Recipe(rawValue: name) else {
-                    throw reader.invalid("fp8_recipe", "unknown FP8 recipe \"\(name)\"; known: \(FP8Recipe.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                options.fp8Recipe = recipe
+            if elements.isEmpty {
+                problems.record(InputError(.invalidValue, at: stagesPath, "a plan has at least one stage"))
+            } else if let covered = decoder.nextOperation, covered < graph.operations.count {
+                problems.record(InputError(.invalidValue, at: stagesPath,
+                                           "the stages cover \(covered) of the graph's \(graph.operations.count) ops; op \"\(graph.operations[covered].name)\" is in none"))
             }
         }
-        let roles = TensorRoles(graph)
-        var resultSpecs: [ValueID: ShardingSpec] = [:]
-        var stages: [StageLayout] = []
-        var ranks = Set<Int>()
-        var nextOp = 0
-        for (index, element) in try top.array("stages").enumerated() {
-            let stage = try JSONReader(element, at: .root.appending("stages").appending(index: index))
-            let operations = try Self.operationRange(try stage.strings("ops"), graph: graph, from: nextOp, at: stage.path.appending("ops"))
-            nextOp = operations.upperBound
-            let axes = try stage.strings("axes")
-            let mesh = try DeviceMesh(devices: try stage.ints("devices"), shape: try stage.ints("mesh"), axisNames: axes,
-                                      in: cluster, at: stage.path)
-            ranks.insert(try stage.optionalInt("rank") ?? index)
-            let shardings = stage.contains("shardings") ? try stage.reader("shardings") : nil
-            let partial = stage.contains("partial_sums") ? try stage.reader("partial_sums") : nil
-            let zero = stage.contains("zero_stages") ? try stage.reader("zero_stages") : nil
-            let reads = stage.contains("operand_shardings") ? try stage.reader("operand_shardings") : nil
-            func layout(_ value: JSONValue, rank: Int, at path: JSONPath) throws(InputError) -> ShardingSpec {
-                guard case .array(let entries) = value, entries.count == rank else {
-                    throw InputError(.invalidValue, at: path, "expected one entry per dimension (\(rank))")
-                }
-                var dimensions: [[Int]] = []
-                for (dimension, entry) in entries.enumerated() {
-                    switch entry {
-                    case .null: dimensions.append([])
-                    case .array(let names):
-                        var list: [Int] = []
-                        for case .string(let axisName) in names {
-                            guard let axis = axes.firstIndex(of: axisName) else {
-                                throw InputError(.invalidReference, at: path.appending(index: dimension), "unknown mesh axis \"\(axisName)\"; the stage's axes are \(axes)")
-                            }
-                            list.append(axis)
-                        }
-                        dimensions.append(list)
-                    default:
-                        throw InputError(.wrongType, at: path.appending(index: dimension), "expected null or a list of axis names")
-                    }
-                }
-                return ShardingSpec(dimensionAxes: dimensions)
-            }
-            func spec(_ name: String, rank: Int) throws(InputError) -> ShardingSpec? {
-                guard let shardings, shardings.contains(name) else { return nil }
-                var result = try layout(try shardings.value(name), rank: rank, at: shardings.path.appending(name))
-                if let partial, partial.contains(name) {
-                    for axisName in try partial.strings(name) {
-                        guard let axis = axes.firstIndex(of: axisName) else {
-                            throw InputError(.invalidReference, at: partial.path.appending(name), "unknown mesh axis \"\(axisName)\"")
-                        }
-                        result.partialAxes.append(axis)
-                    }
-                    result.partialAxes.sort()
-                }
-                return result
-            }
-            /// The layout op `operation` reads each operand in, where the stage's `operand_shardings` says.
-            func operandLayouts(_ operation: Operation) throws(InputError) -> [ShardingSpec?] {
-                guard let reads else { return Array(repeating: nil, count: operation.inputs.count) }
-                var held: [ShardingSpec?] = []
-                for input in operation.inputs {
-                    if let produced = resultSpecs[input], graph[input].operationIndex.map(operations.contains) ?? false {
-                        held.append(produced.reduced)
-                    } else {
-                        held.append(try spec(graph[input].name, rank: graph[input].type.rank)?.reduced)
-                    }
-                }
-                guard reads.contains(operation.name) else { return held }
-                let path = reads.path.appending(operation.name)
-                guard case .array(let entries) = try reads.value(operation.name), entries.count == operation.inputs.count else {
-                    throw InputError(.invalidValue, at: path, "expected one entry per operand (\(operation.inputs.count)): null or a layout")
-                }
-                var result: [ShardingSpec?] = []
-                for (operand, entry) in entries.enumerated() {
-                    if case .null = entry {
-                        result.append(held[operand])
-                    } else {
-                        let input = operation.inputs[operand]
-                        result.append(try layout(entry, rank: graph[input].type.rank, at: path.appending(index: operand)))
-                    }
-                }
-                return result
-            }
-            var strategies: [OpStrategy] = []
-            for op in operations {
-                let operation = graph.operations[op]
-                let space = operation.indexSpace
-                let wantedResult = try spec(operation.name, rank: graph[operation.result].type.rank)
-                var wantedParameters: [(operand: Int, spec: ShardingSpec)] = []
-                for (operand, input) in operation.inputs.enumerated() where graph[input].isParameter {
-                    if let wanted = try spec(graph[input].name, rank: graph[input].type.rank) { wantedParameters.append((operand, wanted)) }
-                }
-                var zeroStage = 0
-                for input in operation.inputs where graph[input].isParameter {
-                    if let zero, zero.contains(graph[input].name) { zeroStage = max(zeroStage, try zero.int(graph[input].name)) }
-                }
-                let candidates = OpStrategy.candidates(
-                    for: operation, operandShapes: operation.inputs.map { graph[$0].type.shape },
-                    resultShape: graph[operation.result].type.shape, meshShape: mesh.shape,
-                    batchIndex: roles.batchIndex[op], microbatches: microbatches)
-                let wantedOperands = try operandLayouts(operation)
-                let matching = candidates.filter { candidate in
-                    (wantedResult.map { candidate.resultSpec(in: space).hasSameAxes(as: $0) } ?? true)
-                        && wantedParameters.allSatisfy { candidate.operandSpec($0.operand, in: space) == $0.spec }
-                        && wantedOperands.indices.allSatisfy { operand in
-                            wantedOperands[operand].map { candidate.operandSpec(operand, in: space) == $0 } ?? true
-                        }
-                }
-                // Among equal matches, keep operands as their producers left them.
-                func agreement(_ candidate: OpStrategy) -> Int {
-                    operation.inputs.enumerated().filter { operand, input in
-                        resultSpecs[input].map { candidate.operandSpec(operand, in: space) == $0.reduced } ?? false
-                    }.count
-                }
-                guard var chosen = matching.max(by: { agreement($0) < agreement($1) }) else {
-                    throw InputError(.invalidValue, at: stage.path.appending("shardings").appending(operation.name),
-                                     "no strategy of op \"\(operation.name)\" (\(operation.op.kindName)) gives these layouts on mesh \(mesh.shape)")
-                }
-                chosen.zeroStage = zeroStage
-                strategies.append(chosen)
-                resultSpecs[operation.result] = chosen.resultSpec(in: space)
-            }
-            var recompute: RecomputeMode?
-            if let name = try stage.optionalString("recompute") {
-                guard let mode = RecomputeMode(rawValue: name) else { throw stage.invalid("recompute", "unknown recomputation \"\(name)\"") }
-                recompute = mode
-            }
-            stages.append(StageLayout(operations: operations, mesh: mesh, strategies: strategies, recompute: recompute))
+        let stageCount = decoder.stages.count
+        let ranks = decoder.rankCount ?? max(stageCount, 1)
+        if stageCount % ranks != 0 {
+            problems.record(InputError(.invalidValue, at: stagesPath,
+                                       "\(stageCount) stages do not go round \(ranks) pipeline ranks evenly; an interleaved plan gives every rank the same number of chunks"))
         }
-        guard nextOp == graph.operations.count else {
-            throw InputError(.invalidValue, at: .root.appending("stages"),
-                             "the stages cover \(nextOp) of the graph's \(graph.operations.count) ops; op \"\(graph.operations[nextOp].name)\" is in none")
+        let virtualStages = max(stageCount / ranks, 1)
+        problems.attempt { () throws(InputError) in
+            if let declared = try top.optionalInt("virtual_stages"), declared != virtualStages {
+                throw InputError(.invalidValue, at: JSONPath.latest([.root.appending("virtual_stages"), stagesPath], in: json),
+                                 "virtual_stages says \(declared), but the \(stageCount) stages go round \(ranks) ranks in \(virtualStages) chunk\(virtualStages == 1 ? "" : "s") each")
+            }
         }
-        let pipelineRanks = max(ranks.count, 1)
-        self.init(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages, pipelineRanks: pipelineRanks,
-                  virtualStages: try top.optionalInt("virtual_stages") ?? max(stages.count / pipelineRanks, 1),
-                  schedule: schedule, microbatches: microbatches, options: options,
-                  summary: try top.optionalString("summary"))
+        if virtualStages > 1, let schedule, schedule != .interleaved {
+            problems.record(InputError(.invalidValue, at: problems.latest([.root.appending("schedule"), stagesPath]),
+                                       "the stages give each of \(ranks) ranks \(virtualStages) chunks, which only the interleaved-1f1b schedule runs, not \(schedule.rawValue)"))
+        }
+        // Devices are counted only when every stage could be read; a stage's problem comes first anyway.
+        let devicesKnown = !decoder.stages.contains { $0 == nil }
+        problems.attempt { () throws(InputError) in
+            if let declared = try top.optionalInt("devices"), devicesKnown, declared != decoder.deviceCount {
+                throw InputError(.invalidValue, at: JSONPath.latest([.root.appending("devices"), stagesPath], in: json),
+                                 "devices says \(declared), but the stages run on \(decoder.deviceCount)")
+            }
+        }
+        let summary = problems.attempt { () throws(InputError) in try top.optionalString("summary") }
+        try problems.throwFirst()
+        guard let schedule, let microbatches, let options, let summary else { preconditionFailure("every member was read") }
+        self.init(graph: graph, cluster: cluster, clusterName: clusterName, stages: decoder.stages.compactMap { $0 },
+                  pipelineRanks: ranks, virtualStages: virtualStages, schedule: schedule, microbatches: microbatches,
+                  options: options, summary: summary)
+        // The checks above imply SPEC's invariants; this is the independent account of them.
+        if let violation = PlanValidator.violation(in: self) {
+            throw InputError(.invalidValue, at: stagesPath, "the stages are not a sound plan: \(violation)")
+        }
     }
 
-    /// The contiguous op range a stage's `ops` list names, starting at op `first`.
-    private static func operationRange(_ names: [String], graph: Graph, from first: Int, at path: JSONPath) throws(InputError) -> Range<Int> {
-        guard let last = names.last(where: { $0 != "..." }), let firstName = names.first(where: { $0 != "..." }) else {
-            throw InputError(.invalidValue, at: path, "a stage lists at least one op")
+    /// The training-stack options of the `options` member.
+    private static func options(_ top: JSONReader) throws(InputError) -> TrainingOptions {
+        var options = TrainingOptions()
+        guard top.contains("options") else { return options }
+        let reader = try top.reader("options")
+        if let name = try reader.optionalString("recompute") {
+            guard let mode = RecomputeMode(rawValue: name) else {
+                throw reader.invalid("recompute", "unknown recomputation \"\(name)\"; known: \(RecomputeMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            options.recompute = mode
         }
-        guard let start = graph.value(named: firstName).flatMap({ graph[$0].operationIndex }),
-              let end = graph.value(named: last).flatMap({ graph[$0].operationIndex }), start <= end else {
-            throw InputError(.undefinedName, at: path, "the ops \"\(firstName)\" ... \"\(last)\" are not ops of the graph in order")
+        let zero = try reader.optionalInt("zero_stage") ?? 0
+        guard (0 ... 3).contains(zero) else { throw reader.invalid("zero_stage", "expected a ZeRO stage 0, 1, 2 or 3, found \(zero)") }
+        options.zeroStage = zero
+        options.overlapGradientReduction = try reader.optionalBool("overlap_gradient_reduction") ?? false
+        options.overlapTensorParallelCommunication = try reader.optionalBool("overlap_tensor_parallel_communication") ?? false
+        if let name = try reader.optionalString("precision") {
+            guard let precision = MatmulPrecision(rawValue: name) else {
+                throw reader.invalid("precision", "unknown precision \"\(name)\"; known: \(MatmulPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            options.precision = precision
         }
-        guard start == first else {
-            throw InputError(.invalidValue, at: path, "the stage starts at op \"\(firstName)\", but op \"\(graph.operations[first].name)\" comes next; stages cover every op once, in graph order")
+        if let name = try reader.optionalString("fp8_recipe") {
+            guard let recipe = FP8Recipe(rawValue: name) else {
+                throw reader.invalid("fp8_recipe", "unknown FP8 recipe \"\(name)\"; known: \(FP8Recipe.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            options.fp8Recipe = recipe
         }
-        return start ..< end + 1
+        return options
     }
 }

@@ -53,11 +53,23 @@ struct PlanDocumentTests {
         stage["ops"] = .array(Array(ops.dropLast()))
         stages[0] = .object(stage)
         top["stages"] = .array(stages)
-        #expect(throws: InputError.self) { try TrainingPlan(json: .object(top), graph: graph, cluster: cluster, clusterName: "c") }
+        // The stage still lays out the op it no longer runs: that comes first in the document.
         do {
             _ = try TrainingPlan(json: .object(top), graph: graph, cluster: cluster, clusterName: "c")
+            Issue.record("a plan that leaves an op out must be refused")
         } catch {
-            #expect(error.description.contains("is in none"))
+            #expect(error.description.hasPrefix("stages[0].shardings."), "\(error)")
+            #expect(error.description.contains("neither made nor read by this stage's ops"), "\(error)")
+        }
+        for key in ["shardings", "partial_sums", "operand_shardings"] { stage[key] = nil }
+        stages[0] = .object(stage)
+        top["stages"] = .array(stages)
+        do {
+            _ = try TrainingPlan(json: .object(top), graph: graph, cluster: cluster, clusterName: "c")
+            Issue.record("a plan that leaves an op out must be refused")
+        } catch {
+            #expect(error.description.hasPrefix("stages: "), "\(error)")
+            #expect(error.description.contains("is in none"), "\(error)")
         }
         let unknownAxis = text.replacingOccurrences(of: "[\"y\"]", with: "[\"z\"]")
         do {

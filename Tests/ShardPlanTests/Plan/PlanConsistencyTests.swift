@@ -1,0 +1,199 @@
+import Testing
+@testable import ShardPlan
+
+/// One way to make a plan document disagree with its graph, its cluster or itself, and where the decoder
+/// must say so when it is the only problem (paths as the writer orders members).
+struct PlanInconsistency: CustomTestStringConvertible, Sendable {
+    var name: String
+    /// The path whose value is changed.
+    var target: JSONPath
+    /// The change; nil removes the value.
+    var change: @Sendable (JSONValue) -> JSONValue?
+    var expectedPath: String
+    var expectedKind: InputError.Kind
+
+    var testDescription: String { name }
+
+    private static func at(_ text: String...) -> JSONPath {
+        JSONPath(text.map { part in Int(part).map { .index($0, label: nil) } ?? .key(part) })
+    }
+
+    /// Changes to the Megatron plan of gpt-tiny at tp=2, pp=2 with sequence parallelism on one DGX A100
+    /// (stage 0 on devices 0-3, stage 1 on 4-7, both meshes 2x2 with axes x and y).
+    static let all: [PlanInconsistency] = [
+        PlanInconsistency(name: "an op the graph lacks", target: at("stages", "1", "ops", "3"), change: { _ in "h1.nonexistent" },
+                          expectedPath: "stages[1].ops[3]", expectedKind: .undefinedName),
+        PlanInconsistency(name: "a parameter listed as an op", target: at("stages", "0", "ops", "2"), change: { _ in "embed.table" },
+                          expectedPath: "stages[0].ops[2]", expectedKind: .invalidReference),
+        PlanInconsistency(name: "an op left out of the middle of a stage", target: at("stages", "0", "ops", "1"), change: { _ in nil },
+                          expectedPath: "stages[0].ops[1]", expectedKind: .invalidValue),
+        PlanInconsistency(name: "an op listed twice", target: at("stages", "0", "ops", "2"), change: { _ in "embed" },
+                          expectedPath: "stages[0].ops[2]", expectedKind: .invalidValue),
+        PlanInconsistency(name: "the last stage's last op left out", target: at("stages", "1"), change: { stage in
+            guard case .object(var object) = stage, case .array(let ops)? = object["ops"] else { return stage }
+            object["ops"] = .array(Array(ops.dropLast()))
+            for key in ["shardings", "partial_sums", "operand_shardings"] { object[key] = nil }
+            return .object(object)
+        }, expectedPath: "stages", expectedKind: .invalidValue),
+        PlanInconsistency(name: "a device the cluster lacks", target: at("stages", "1", "devices", "2"), change: { _ in 8 },
+                          expectedPath: "stages[1].devices[2]", expectedKind: .invalidReference),
+        PlanInconsistency(name: "a device listed twice", target: at("stages", "0", "devices", "3"), change: { _ in 0 },
+                          expectedPath: "stages[0].devices[3]", expectedKind: .invalidValue),
+        PlanInconsistency(name: "a device of another rank", target: at("stages", "1", "devices", "0"), change: { _ in 3 },
+                          expectedPath: "stages[1].devices[0]", expectedKind: .invalidValue),
+        PlanInconsistency(name: "a device id that is not an integer", target: at("stages", "0", "devices", "1"), change: { _ in "1" },
+                          expectedPath: "stages[0].devices[1]", expectedKind: .wrongType),
+        PlanInconsistency(name: "a mesh that does not hold the stage's devices", target: at("stages", "0", "mesh"), change: { _ in .ints([2, 1]) },
+                          expectedPath: "stages[0].mesh", expectedKind: .invalidValue),
+        PlanInconsistency(name: "a mesh axis of no devices", target: at("stages", "1", "mesh", "1"), change: { _ in 0 },
+                          expectedPath: "stages[1].mesh[1]", expectedKind: .invalidValue),
+        PlanInconsistency(name: "an axis name used twice", target: at("stages", "1", "axes", "1"), change: { _ in "x" },
+                          expectedPath: "stages[1].axes[1]", expectedKind: .duplicateName),
+        PlanInconsistency(name: "an unknown mesh axis in a layout", target: at("stages", "0", "shardings", "embed.table", "0"),
+                          change: { _ in .strings(["q"]) },
+                          expectedPath: "stages[0].shardings.embed.table[0][0]", expectedKind: .invalidReference),
+        PlanInconsistency(name: "a layout entry that is neither null nor a list", target: at("stages", "1", "shardings", "h1.attn.norm.gamma", "0"),
+                          change: { _ in "y" },
+                          expectedPath: "stages[1].shardings.h1.attn.norm.gamma[0]", expectedKind: .wrongType),
+        PlanInconsistency(name: "one axis splitting two dimensions", target: at("stages", "0", "shardings", "tokens", "1"),
+                          change: { _ in .strings(["x"]) },
+                          expectedPath: "stages[0].shardings.tokens[1][0]", expectedKind: .invalidValue),
+        PlanInconsistency(name: "a layout of the wrong rank", target: at("stages", "0", "shardings", "tokens"), change: { _ in [.strings(["x"]), nil, nil] },
+                          expectedPath: "stages[0].shardings.tokens", expectedKind: .invalidValue),
+        PlanInconsistency(name: "a layout of a tensor the graph lacks", target: at("stages", "1", "shardings"), change: { shardings in
+            guard case .object(var object) = shardings else { return shardings }
+            object["nonexistent"] = [nil]
+            return .object(object)
+        }, expectedPath: "stages[1].shardings.nonexistent", expectedKind: .undefinedName),
+        PlanInconsistency(name: "a layout of a tensor of another stage", target: at("stages", "1", "shardings"), change: { shardings in
+            guard case .object(var object) = shardings else { return shardings }
+            object["embed.position_table"] = [nil, nil]
+            return .object(object)
+        }, expectedPath: "stages[1].shardings.embed.position_table", expectedKind: .invalidReference),
+        PlanInconsistency(name: "partial sums over an axis the result is split by", target: at("stages", "0", "partial_sums"), change: { sums in
+            guard case .object(var object) = sums else { return sums }
+            object["embed.dropout"] = .strings(["x"])
+            return .object(object)
+        }, expectedPath: "stages[0].partial_sums.embed.dropout", expectedKind: .invalidValue),
+        PlanInconsistency(name: "an operand layout for an op of another stage", target: at("stages", "0", "operand_shardings"), change: { reads in
+            guard case .object(var object) = reads else { return reads }
+            object["h1.attn.qkv"] = [nil, nil]
+            return .object(object)
+        }, expectedPath: "stages[0].operand_shardings.h1.attn.qkv", expectedKind: .invalidReference),
+        PlanInconsistency(name: "a ZeRO stage that does not exist", target: at("stages", "0", "zero_stages"), change: { zero in
+            guard case .object(var object) = zero else { return zero }
+            object["embed.table"] = 7
+            return .object(object)
+        }, expectedPath: "stages[0].zero_stages.embed.table", expectedKind: .invalidValue),
+        PlanInconsistency(name: "a rank out of turn", target: at("stages", "1", "rank"), change: { _ in 3 },
+                          expectedPath: "stages[1].rank", expectedKind: .invalidValue),
+        PlanInconsistency(name: "a stage index out of turn", target: at("stages", "1", "index"), change: { _ in 0 },
+                          expectedPath: "stages[1].index", expectedKind: .invalidValue),
+        PlanInconsistency(name: "a stage that is not an object", target: at("stages", "1"), change: { _ in 3 },
+                          expectedPath: "stages[1]", expectedKind: .wrongType),
+        PlanInconsistency(name: "microbatches that do not divide the batch", target: at("microbatches"), change: { _ in 3 },
+                          expectedPath: "microbatches", expectedKind: .invalidValue),
+        PlanInconsistency(name: "virtual stages the stages do not make", target: at("virtual_stages"), change: { _ in 2 },
+                          expectedPath: "stages", expectedKind: .invalidValue),
+        PlanInconsistency(name: "a device count the stages do not use", target: at("devices"), change: { _ in 4 },
+                          expectedPath: "stages", expectedKind: .invalidValue),
+    ]
+}
+
+@Suite("Plan documents that disagree with the graph or the cluster are refused at the first disagreement")
+struct PlanConsistencyTests {
+    let graph: Graph
+    let cluster: Cluster
+    /// gpt-tiny at tp=2, pp=2, sequence parallel, on one DGX A100 (8 devices).
+    let document: JSONValue
+
+    /// Built once for every test of the suite.
+    private static let fixture = Result { () throws -> (Graph, Cluster, JSONValue) in
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2, sequenceParallel: true))
+        return (graph, cluster, try JSONParser.parse(plan.jsonText(prediction: PlanEvaluator(cluster: cluster).evaluate(plan))))
+    }
+
+    init() throws {
+        (graph, cluster, document) = try Self.fixture.get()
+    }
+
+    /// The error decoding `document` gives, or nil when it decodes.
+    func error(decoding document: JSONValue) -> InputError? {
+        do {
+            _ = try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: "c")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test("the unchanged document decodes")
+    func sound() {
+        #expect(error(decoding: document) == nil)
+    }
+
+    @Test("a stage listed twice is refused at the repeat, with or without its index and rank",
+          arguments: [[0, 1, 1], [0, 0, 1], [0, 1, 0], [0, 1, 0, 1]], [true, false])
+    func repeatedStage(order: [Int], keepsIndexAndRank: Bool) throws {
+        guard case .object(var top) = document, case .array(let stages)? = top["stages"] else {
+            Issue.record("a plan document has stages"); return
+        }
+        top["stages"] = .array(order.map { index in
+            guard !keepsIndexAndRank, case .object(var stage) = stages[index] else { return stages[index] }
+            stage["index"] = nil
+            stage["rank"] = nil
+            return .object(stage)
+        })
+        let repeated = try #require(order.indices.first { order[..<$0].contains(order[$0]) })
+        let found = try #require(error(decoding: .object(top)), "a repeated stage must be refused")
+        #expect(found.path.description.hasPrefix("stages[\(repeated)]"), "\(found)")
+        #expect(!found.description.contains("\n"))
+    }
+
+    @Test("each disagreement alone is refused at its path", arguments: PlanInconsistency.all)
+    func alone(_ inconsistency: PlanInconsistency) throws {
+        #expect(document.value(at: inconsistency.target) != nil, "the change has a target")
+        let found = try #require(error(decoding: document.updating(inconsistency.target, inconsistency.change)), "it must be refused")
+        #expect(found.path.description == inconsistency.expectedPath, "\(found)")
+        #expect(found.kind == inconsistency.expectedKind, "\(found)")
+        #expect(found.description.hasPrefix(inconsistency.expectedPath + ": "), "\(found)")
+    }
+
+    @Test("with two disagreements, members in any order, the one written first is reported")
+    func firstInDocumentOrder() throws {
+        var random = SplitMix64(seed: 15)
+        let changes = PlanInconsistency.all
+        for _ in 0..<24 {
+            let shuffled = Self.shuffled(document, using: &random)
+            let first = changes.randomElement(using: &random)!
+            let second = changes.randomElement(using: &random)!
+            // Two changes of one value, or of a value and one inside it, are one change; removing an element
+            // moves its neighbours.
+            let a = first.target.components, b = second.target.components
+            if a.starts(with: b) || b.starts(with: a) { continue }
+            if (first.change(.null) == nil || second.change(.null) == nil) && a.dropLast() == b.dropLast() { continue }
+            let both = shuffled.updating(first.target, first.change).updating(second.target, second.change)
+            let alone = try [first, second].map { change in
+                try #require(error(decoding: shuffled.updating(change.target, change.change)), "\(change.name) alone is refused").path
+            }
+            let expected = alone.min { $0.documentPosition(in: both).lexicographicallyPrecedes($1.documentPosition(in: both)) }!
+            let found = try #require(error(decoding: both))
+            #expect(found.path == expected, "\(first.name) + \(second.name): expected \(expected), found \(found)")
+        }
+    }
+
+    /// `value` with the members of every object in a random order.
+    static func shuffled(_ value: JSONValue, using random: inout SplitMix64) -> JSONValue {
+        switch value {
+        case .object(let object):
+            return .object(JSONObject(object.members.shuffled(using: &random).map { ($0.key, shuffled($0.value, using: &random)) }))
+        case .array(let elements):
+            return .array(elements.map { shuffled($0, using: &random) })
+        default:
+            return value
+        }
+    }
+}
