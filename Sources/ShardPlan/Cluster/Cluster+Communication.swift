@@ -25,7 +25,7 @@ extension Cluster {
     private func networkGroup(size: Int, span: LinkSpan) -> CollectiveGroup {
         let network = interNode!
         let nicsPerNode = Double(span.fewestPerDomain)
-        var group = CollectiveGroup(size: size, nodeCount: span.domains,
+        var group = CollectiveGroup(size: size, nodeCount: span.domains, devicesPerNode: span.fewestPerDomain,
                                     allReduceBusBandwidth: nicsPerNode * network.effectiveAllReduceBusBandwidth,
                                     allGatherBusBandwidth: nicsPerNode * network.effectiveAllGatherBusBandwidth,
                                     allToAllBandwidth: network.effectiveAllGatherBusBandwidth,
