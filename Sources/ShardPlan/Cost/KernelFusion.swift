@@ -4,19 +4,40 @@
 /// bias-GeLU and bias-dropout-add kernels and `torch.compile` do. A pointwise op's result whose only reader is
 /// another pointwise op, or a softmax, is kept in registers: Megatron's `FusedScaleMaskSoftmax` scales and
 /// masks the attention scores inside the softmax kernel. `reshape` and `broadcast` are views that move no
-/// data (a broadcast operand is read at its own, smaller size).
+/// data (a broadcast operand is read at its own, smaller size). A `slice` whose readers are all pointwise
+/// ops (directly or through views) is read in place: the readers index into the sliced tensor and no copy
+/// is made, as Megatron's fused SwiGLU kernel reads the gate and up halves of one GEMM output and XLA's loop
+/// fusion does with any slice feeding elementwise ops.
 public struct KernelFusion: Sendable {
     /// For each value, whether it stays in registers (its producer is fused into its only consumer).
     public private(set) var isFusedAway: [Bool]
+    /// For each value, whether it is a slice its readers read in place (no kernel of its own).
+    public private(set) var isReadInPlace: [Bool]
 
     public init(_ graph: Graph) {
         let consumers = graph.consumers()
         isFusedAway = Array(repeating: false, count: graph.values.count)
+        isReadInPlace = Array(repeating: false, count: graph.values.count)
         for operation in graph.operations where operation.op.isPointwise {
             let readers = consumers[operation.result.rawValue]
             guard readers.count == 1, graph.operations[readers[0]].op.absorbsPointwiseProducers,
                   !graph.outputs.contains(operation.result) else { continue }
             isFusedAway[operation.result.rawValue] = true
+        }
+        /// Whether every reader of `value` is pointwise, looking through views.
+        func readPointwise(_ value: ValueID) -> Bool {
+            let readers = consumers[value.rawValue]
+            guard !readers.isEmpty, !graph.outputs.contains(value) else { return false }
+            return readers.allSatisfy { reader in
+                let op = graph.operations[reader]
+                if op.op.isPointwise { return true }
+                if case .reshape = op.op { return readPointwise(op.result) }
+                return false
+            }
+        }
+        for operation in graph.operations {
+            guard case .slice = operation.op, readPointwise(operation.result) else { continue }
+            isReadInPlace[operation.result.rawValue] = true
         }
     }
 

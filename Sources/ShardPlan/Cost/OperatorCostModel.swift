@@ -192,7 +192,7 @@ public struct OperatorCostModel: Sendable {
     /// registers. The backward pass moves about twice the forward bytes (it reads the result's gradient and
     /// saved inputs and writes the inputs' gradients).
     private func memoryBoundCost(_ operation: Operation, _ operationIndex: Int, _ strategy: OpStrategy) -> OperatorCost {
-        if operation.op.isView { return .free }
+        if operation.op.isView || fusion.isReadInPlace[operation.result.rawValue] { return .free }
         if case .crossEntropy = operation.op { return crossEntropyCost(operation, strategy) }
         let space = operation.indexSpace
         var bytes = 0.0
