@@ -7,7 +7,7 @@ struct ShardPlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shardplan",
         abstract: "Plan tensor, pipeline and data parallelism for training a model on a GPU cluster.",
-        subcommands: [InspectCommand.self, PlanCommand.self, ScoreCommand.self, CalibrateCommand.self, ClustersCommand.self, ModelsCommand.self]
+        subcommands: [InspectCommand.self, PlanCommand.self, ScoreCommand.self, RewriteCommand.self, CalibrateCommand.self, ClustersCommand.self, ModelsCommand.self]
     )
 
     static func main() {

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import ShardPlan
+
+/// `shardplan rewrite GRAPH --rule NAME ...`: apply graph substitutions wherever they match.
+struct RewriteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rewrite",
+        abstract: "Apply graph rewrite rules wherever they match, and print what changed.",
+        discussion: "Each --rule is applied in turn, once, at every place it matches the graph the rules before it left. Without --rule, lists the rules. JSON output (shardplan.rewrites/1) holds each rewrite as a plan records it and the rewritten graph. Docs/rewrites.md describes the rules; plan --rewrites chooses them by cost."
+    )
+
+    @Argument(help: "A shardplan.graph/1 file, or - for standard input.")
+    var graph: String?
+
+    @Option(name: .customLong("rule"), help: "A rule to apply, as NAME or NAME:ALTERNATIVE (repeat for several; see the list without --rule).")
+    var rules: [String] = []
+
+    @OptionGroup var printing: PlanOutput
+
+    func run() throws {
+        try reportingInputErrors {
+            guard let graph, !rules.isEmpty else {
+                try writeOutput(RewriteCatalog.rules.map { "\($0.name)  (\($0.family.rawValue))\n    \($0.summary)" }
+                    .joined(separator: "\n") + "\n", to: printing.output)
+                return
+            }
+            let original = try GraphLoading(graph).graph
+            var selected: [(rule: RewriteRule, choice: Int?)] = []
+            for spec in rules {
+                let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+                guard let rule = RewriteCatalog.rule(named: parts[0]) else {
+                    throw InputError(.invalidValue, at: JSONPath([.key("--rule")]),
+                                     "unknown rule \"\(parts[0])\"; known: \(RewriteCatalog.rules.map(\.name).joined(separator: ", "))")
+                }
+                let choice = parts.count == 2 ? Int(parts[1]) : nil
+                if parts.count == 2 && (choice ?? -1) < 0 {
+                    throw InputError(.invalidValue, at: JSONPath([.key("--rule")]), "expected NAME or NAME:ALTERNATIVE (0, 1, ...), found \"\(spec)\"")
+                }
+                selected.append((rule, choice))
+            }
+            let (rewritten, applied) = try original.rewritingEverywhere(with: selected)
+            switch printing.format {
+            case .json:
+                let document = JSONValue.object(JSONObject([
+                    ("format", "shardplan.rewrites/1"), ("graph", .string(original.name)), ("rules", .strings(rules)),
+                    ("rewrites", .array(applied.map(\.json))), ("rewritten_graph", rewritten.json),
+                ]))
+                try writeOutput(JSONWriter(inlineDepth: 3, lineWidth: 100).render(document), to: printing.output)
+            case .text:
+                var lines = ["\(original.name): \(applied.count) rewrite\(applied.count == 1 ? "" : "s"), \(original.operations.count) ops -> \(rewritten.operations.count), \(original.parameters.count) parameters -> \(rewritten.parameters.count)"]
+                for rewrite in applied {
+                    lines.append("  \(rewrite.rule) at \(rewrite.anchors.joined(separator: ", "))"
+                                 + (rewrite.choice > 0 ? " (choice \(rewrite.choice))" : "")
+                                 + ": -\(rewrite.removedOperations.count) +\(rewrite.addedOperations.count) ops")
+                }
+                try writeOutput(lines.joined(separator: "\n") + "\n", to: printing.output)
+            }
+        }
+    }
+}
