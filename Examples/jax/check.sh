@@ -64,6 +64,7 @@ done
 
 if [[ "$run_tests" == 1 ]]; then
   echo "== pytest Examples/jax/tests"
-  "$py" -m pytest -q "$here/tests"
+  # The rewrite equivalence tests (tests/test_rewrites.py) run this build's `shardplan rewrite`.
+  SHARDPLAN="$shardplan" "$py" -m pytest -q "$here/tests"
 fi
 echo "== all JAX checks passed (outputs in $out)"
