@@ -82,8 +82,7 @@ struct PlanCommand: ParsableCommand {
                     }
                 }
             }
-            let text = printing.format == .json ? plan.jsonText(prediction: prediction) : prediction.textReport(for: plan)
-            try writeOutput(text, to: printing.output)
+            try printing.write(plan, prediction: prediction)
             clock.lap("write output")
         }
     }

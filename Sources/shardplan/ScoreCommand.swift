@@ -103,8 +103,7 @@ struct ScoreCommand: ParsableCommand {
             clock.lap("lay out plan")
             let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
             clock.lap("score")
-            let text = printing.format == .json ? plan.jsonText(prediction: prediction) : prediction.textReport(for: plan)
-            try writeOutput(text, to: printing.output)
+            try printing.write(plan, prediction: prediction)
             clock.lap("write output")
             if !prediction.fitsInMemory, let worst = prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
                 printError(prediction.memoryShortfall(worst))

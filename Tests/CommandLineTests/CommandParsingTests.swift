@@ -104,6 +104,21 @@ struct CommandParsingTests {
         #expect(text.contains("schedule 1f1b, 2 microbatches"))
     }
 
+    @Test("--emit writes a framework's settings instead of the report; it does not combine with --format json")
+    func emit() throws {
+        let output = Repository.temporaryFile("megatron.sh")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var command = try ShardPlanCommand.parseAsRoot(["score", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
+                                                        "--tp", "2", "--pp", "2", "--emit", "megatron", "-o", output])
+        try command.run()
+        let text = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(text.contains("torchrun --nnodes=1 --nproc-per-node=8 pretrain_gpt.py"))
+        #expect(text.contains("--pipeline-model-parallel-size 2"))
+        #expect(text.contains("They run the plan as it is"))
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--emit", "nemo", "--format", "json"]) == 2)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--emit", "deepspeed"]) == 2)
+    }
+
     @Test("a plan that does not fit the graph is bad input (exit 1), not a usage error")
     func badInput() throws {
         var command = try ShardPlanCommand.parseAsRoot(["score", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",

@@ -5,30 +5,55 @@ public enum MegatronSummary {
     /// The share of weight-reading contractions an axis must split the same way to be named tp or dp.
     static let agreement = 0.9
 
-    public static func describe(_ stage: StageLayout, graph: Graph) -> String {
-        let roles = TensorRoles(graph)
+    /// What each mesh axis of a stage does, in Megatron's terms.
+    public struct Roles: Sendable, Equatable {
+        /// Product of the sizes of the axes that split weights (tensor parallelism).
+        public var tensorParallel = 1
+        /// Product of the sizes of the axes that split the batch (data parallelism).
+        public var dataParallel = 1
+        /// Axes of more than one device that do neither consistently: "y=4".
+        public var mixedAxes: [String] = []
+        /// Product of the sizes of the mixed axes that split weights at least as often as the batch: the tensor
+        /// parallelism a uniform layout nearest to the stage would take from them.
+        public var mixedTensorParallel = 1
+        /// Product of the sizes of the other mixed axes.
+        public var mixedDataParallel = 1
+        /// The highest ZeRO stage any op of the stage gives its parameters.
+        public var zeroStage = 0
+    }
+
+    public static func roles(of stage: StageLayout, graph: Graph, roles tensorRoles: TensorRoles? = nil) -> Roles {
+        let tensorRoles = tensorRoles ?? TensorRoles(graph)
         let contractions = stage.operations.filter { op in
             graph.operations[op].op.isContraction && graph.operations[op].inputs.contains { graph[$0].isParameter }
         }
-        var parts: [String] = []
-        var tensor = 1, data = 1
+        var roles = Roles()
         for axis in stage.mesh.shape.indices where stage.mesh.shape[axis] > 1 {
             var batchSplits = 0, weightSplits = 0
             for op in contractions {
                 let operation = graph.operations[op]
                 guard let index = stage.strategy(of: op).indexOfAxis[axis] else { continue }
-                if index == roles.batchIndex[op] { batchSplits += 1; continue }
+                if index == tensorRoles.batchIndex[op] { batchSplits += 1; continue }
                 let weights = operation.inputs.indices.filter { graph[operation.inputs[$0]].isParameter }
                 if weights.contains(where: { operation.indexSpace.operandIndices[$0].contains(index) }) { weightSplits += 1 }
             }
             let total = Double(max(contractions.count, 1))
             let size = stage.mesh.shape[axis]
-            if Double(batchSplits) >= agreement * total { data *= size }
-            else if Double(weightSplits) >= agreement * total { tensor *= size }
-            else { parts.append("\(stage.mesh.axisNames[axis])=\(size) mixed") }
+            if Double(batchSplits) >= agreement * total { roles.dataParallel *= size }
+            else if Double(weightSplits) >= agreement * total { roles.tensorParallel *= size }
+            else {
+                roles.mixedAxes.append("\(stage.mesh.axisNames[axis])=\(size)")
+                if weightSplits >= batchSplits { roles.mixedTensorParallel *= size } else { roles.mixedDataParallel *= size }
+            }
         }
-        let zero = stage.operations.map { stage.strategy(of: $0).zeroStage }.max() ?? 0
-        if zero > 0 { parts.append("zero=\(zero) on some parameters") }
-        return (["tp=\(tensor)", "dp=\(data)"] + parts).joined(separator: " ")
+        roles.zeroStage = stage.operations.map { stage.strategy(of: $0).zeroStage }.max() ?? 0
+        return roles
+    }
+
+    public static func describe(_ stage: StageLayout, graph: Graph) -> String {
+        let roles = roles(of: stage, graph: graph)
+        var parts = ["tp=\(roles.tensorParallel)", "dp=\(roles.dataParallel)"] + roles.mixedAxes.map { "\($0) mixed" }
+        if roles.zeroStage > 0 { parts.append("zero=\(roles.zeroStage) on some parameters") }
+        return parts.joined(separator: " ")
     }
 }

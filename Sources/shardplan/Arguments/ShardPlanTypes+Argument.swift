@@ -6,3 +6,4 @@ extension RecomputeMode: ExpressibleByArgument {}
 extension PipelineSchedule: ExpressibleByArgument {}
 extension MatmulPrecision: ExpressibleByArgument {}
 extension FP8Recipe: ExpressibleByArgument {}
+extension TrainingFramework: ExpressibleByArgument {}

@@ -1,0 +1,100 @@
+"""Reads `shardplan --emit torchtitan` job configs with torchtitan's own `ConfigManager` and checks that
+the parsed `JobConfig` has the degrees, chunks, microbatch size, recomputation and ZeRO of the plan.
+
+torchtitan 0.2.2's config package (`torchtitan/config/`: `job_config.py`, `manager.py`) imports `torch` only
+for dtype names and docstrings; the parser itself is dataclasses, `tomllib` and tyro. To run it without
+PyTorch this script gives `torch` a stand-in module with those dtype names and imports `torchtitan.config`
+without running `torchtitan/__init__.py` (which imports the model code), then takes the stand-in away
+again. Everything that parses and validates the file is torchtitan's.
+
+    python check_torchtitan.py SHARDPLAN_BINARY REPOSITORY_ROOT OUT_DIR
+"""
+
+import importlib.util
+import logging
+import pathlib
+import subprocess
+import sys
+import types
+
+
+def load_config_manager():
+    sys.modules["torch"] = types.SimpleNamespace(float16="float16", float32="float32", bfloat16="bfloat16")
+    spec = importlib.util.find_spec("torchtitan")
+    package = types.ModuleType("torchtitan")
+    package.__path__ = list(spec.submodule_search_locations)
+    sys.modules["torchtitan"] = package
+    from torchtitan.config import ConfigManager
+
+    # Out again, so that tyro (which special-cases torch types when torch is loaded) sees no torch.
+    del sys.modules["torch"]
+    return ConfigManager
+
+
+# (name, shardplan arguments, expected: tp, pp, dp, vp, mbs, recompute, zero)
+CASES = [
+    ("megatron-1.7b", ["score", "Models/megatron-1.7b.json", "--cluster", "dgx-a100-80g:4", "--tp", "1", "--pp", "1",
+                       "--micro-batch-size", "16", "--recompute", "full"],
+     dict(tp=1, pp=1, dp=32, vp=1, mbs=16, recompute="full", zero=0)),
+    ("megatron-76.1b", ["score", "Models/megatron-76.1b.json", "--cluster", "dgx-a100-80g:128", "--tp", "8", "--pp", "4",
+                        "--virtual-stages", "3", "--micro-batch-size", "2", "--recompute", "full"],
+     dict(tp=8, pp=4, dp=32, vp=3, mbs=2, recompute="full", zero=0)),
+    ("gpt3-175b-selective", ["score", "Models/gpt3-175b.json", "--cluster", "dgx-a100-80g:8", "--tp", "8", "--pp", "8",
+                             "--virtual-stages", "3", "--sequence-parallel", "--recompute", "selective"],
+     dict(tp=8, pp=8, dp=1, vp=3, mbs=1, recompute="selective", zero=0)),
+    ("gpt3-13b-zero3", ["score", "Models/gpt3-13b.json", "--cluster", "dgx-a100-80g:4", "--tp", "2", "--pp", "2",
+                        "--sequence-parallel", "--zero", "3", "--micro-batch-size", "2"],
+     dict(tp=2, pp=2, dp=8, vp=1, mbs=2, recompute="none", zero=3)),
+    ("gpt3-1.3b-zero1", ["score", "Models/gpt3-1.3b.json", "--cluster", "dgx-a100-80g:2", "--tp", "1", "--pp", "1",
+                         "--zero", "1", "--micro-batch-size", "4"],
+     dict(tp=1, pp=1, dp=16, vp=1, mbs=4, recompute="none", zero=2)),
+    ("gpt-tiny-searched", ["plan", "Models/gpt-tiny.json", "--cluster", "dgx-a100-80g", "--stages", "2", "--mesh", "2x2",
+                           "--microbatches", "2", "--no-megatron-grid"], None),
+]
+
+
+def check(config, expected, name):
+    p = config.parallelism
+    dp = p.data_parallel_replicate_degree * p.data_parallel_shard_degree
+    parts = p.module_fqns_per_model_part
+    vp = len(parts) // p.pipeline_parallel_degree if p.pipeline_parallel_degree > 1 else 1
+    mbs = p.pipeline_parallel_microbatch_size if p.pipeline_parallel_degree > 1 else config.training.local_batch_size
+    zero = 0 if p.data_parallel_shard_degree == 1 else (2 if p.fsdp_reshard_after_forward == "never" else 3)
+    found = dict(tp=p.tensor_parallel_degree, pp=p.pipeline_parallel_degree, dp=dp, vp=vp, mbs=mbs,
+                 recompute=config.activation_checkpoint.mode, zero=zero)
+    if p.pipeline_parallel_degree > 1:
+        modules = [m for part in parts for m in part]
+        layers = [m for m in modules if m.startswith("layers.")]
+        assert modules[0] == "tok_embeddings" and modules[-2:] == ["norm", "output"], f"{name}: model parts {parts}"
+        assert layers == [f"layers.{i}" for i in range(len(layers))], f"{name}: layers out of order"
+    assert config.training.global_batch_size % (config.training.local_batch_size * dp) == 0, f"{name}: batch"
+    if expected is not None:
+        assert found == expected, f"{name}: torchtitan parsed {found}, the plan is {expected}"
+    return found
+
+
+def main():
+    shardplan, root, out = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+    out.mkdir(parents=True, exist_ok=True)
+    ConfigManager = load_config_manager()
+    # torchtitan logs to the root logger that the emitted files name no tokenizer; they leave [model] to the user.
+    logging.getLogger().setLevel(logging.ERROR)
+    for name, arguments, expected in CASES:
+        path = out / f"{name}.toml"
+        subprocess.run([shardplan, *arguments, "--emit", "torchtitan", "-o", str(path)], cwd=root, check=True)
+        config = ConfigManager().parse_args(["--job.config_file", str(path)])
+        found = check(config, expected, name)
+        print(f"torchtitan parsed {name}: {found}")
+    # The parser refuses what torchtitan does not know, so the files above passed on their own merit.
+    bogus = out / "unknown-key.toml"
+    bogus.write_text(path.read_text().replace("[parallelism]", "[parallelism]\nmodel_parallel_degree = 2"))
+    try:
+        ConfigManager().parse_args(["--job.config_file", str(bogus)])
+    except ValueError as error:
+        print(f"torchtitan refused an unknown key: {str(error).splitlines()[0]}")
+    else:
+        raise AssertionError("torchtitan's ConfigManager accepted an unknown key")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+/// Reads a `TrainingPlan` back into a uniform `ParallelLayout`: the plan is exactly that layout when
+/// `TrainingPlan.megatron` of it gives the same stages (ops, devices, meshes), the same op shardings, the
+/// same recomputation and the same microbatches; otherwise the layout is the nearest one and `differences`
+/// says, in a sentence each, where the plan departs from it.
+///
+/// Nearest means: the plan's pipeline ranks, chunks per rank and microbatch count; the tensor-parallel
+/// degree of most of its ops; the data-parallel degree that fills a rank's devices; sequence parallelism if
+/// the plan splits the sequence of ops outside the tensor-parallel regions; the heaviest recomputation and ZeRO stage any
+/// stage uses (so that what fitted still fits); and an even split of the repeated layers.
+public struct LayoutRecognition: Sendable {
+    public var layout: ParallelLayout
+    /// The nearest layout's plan.
+    public var plan: TrainingPlan
+    /// Where the recognised plan departs from `layout`; empty when it is exactly that layout.
+    public var differences: [String]
+
+    public var isExact: Bool { differences.isEmpty }
+
+    public init(_ original: TrainingPlan) throws(InputError) {
+        let graph = original.graph
+        let analysis = GraphAnalysis(graph)
+        let tensorRoles = TensorRoles(graph)
+        let ranks = original.pipelineRanks
+        var notes: [String] = []
+
+        // Devices and roles per rank (a rank's chunks share its mesh).
+        let rankStages = (0 ..< ranks).map { rank in original.stages.indices.filter { original.rank(ofStage: $0) == rank } }
+        let roles = original.stages.map { MegatronSummary.roles(of: $0, graph: graph, roles: tensorRoles) }
+        let rankDevices = rankStages.map { original.stages[$0[0]].mesh.deviceCount }
+        var tensorWeights: [Int: Int] = [:]
+        let stageTensor = roles.map { $0.tensorParallel * $0.mixedTensorParallel }
+        for (stage, tensor) in zip(original.stages, stageTensor) { tensorWeights[tensor, default: 0] += stage.operations.count }
+        let tensorParallel = tensorWeights.max { ($0.value, -$0.key) < ($1.value, -$1.key) }!.key
+        if Set(stageTensor).count > 1 {
+            notes.append("stages differ in tensor-parallel degree (\(stageTensor.map(String.init).joined(separator: ", "))); all take \(tensorParallel), the degree of most ops")
+        }
+        for (index, role) in roles.enumerated() where !role.mixedAxes.isEmpty {
+            notes.append("stage \(index) splits neither batch nor weights consistently along \(role.mixedAxes.joined(separator: ", ")); each such axis becomes the parallelism most of its ops take")
+        }
+        let devicesPerRank = rankDevices.min()!
+        if Set(rankDevices).count > 1 {
+            notes.append("pipeline ranks have \(rankDevices.map(String.init).joined(separator: ", ")) devices; every rank gets \(devicesPerRank)")
+        }
+        let batch = graph.batchSize ?? 1
+        var dataParallel = max(devicesPerRank / tensorParallel, 1)
+        // The data-parallel replicas must split the global batch.
+        while dataParallel > 1 && batch % dataParallel != 0 { dataParallel -= 1 }
+        if dataParallel * tensorParallel != devicesPerRank {
+            notes.append("a rank's \(devicesPerRank) devices become tp=\(tensorParallel) x dp=\(dataParallel)")
+        }
+        let perReplica = batch / dataParallel
+        let target = max(perReplica / max(original.microbatches, 1), 1)
+        // The divisor of a replica's batch closest to the plan's samples per microbatch.
+        let microBatchSize = (1 ... perReplica).filter { perReplica % $0 == 0 }.min { abs($0 - target) < abs($1 - target) } ?? 1
+
+        // Recomputation and ZeRO: the heaviest any stage uses.
+        let stageRecompute = original.stages.map { $0.recompute ?? original.options.recompute }
+        let recompute = stageRecompute.max { $0.strength < $1.strength } ?? original.options.recompute
+        if Set(stageRecompute).count > 1 {
+            notes.append("stages recompute differently (\(stageRecompute.map(\.rawValue).joined(separator: ", "))); every stage recomputes \(recompute.rawValue)")
+        }
+        let opZero = roles.map(\.zeroStage).max() ?? 0
+        let zeroStage = max(original.options.zeroStage, opZero)
+        if opZero > original.options.zeroStage {
+            notes.append("ZeRO-\(opZero) shards only some parameters; it shards all of them")
+        }
+
+        // Repeated layers per rank.
+        let (chunkCounts, aligned) = ParallelLayout.chunkLayers(of: original, layers: analysis.layers)
+        if !aligned { notes.append("a stage boundary falls inside a repeated layer; stages are cut at layer boundaries") }
+        var options = original.options
+        options.recompute = recompute
+        options.zeroStage = zeroStage
+        // Sequence parallelism: norms, dropout and residual adds (ops that contract nothing) split the sequence.
+        let sequenceParallel = tensorParallel > 1 && original.stages.contains { stage in
+            stage.operations.contains { op in
+                guard !graph.operations[op].op.isContraction, let sequence = tensorRoles.sequenceIndex[op] else { return false }
+                return stage.strategy(of: op).indexOfAxis.enumerated().contains { axis, index in index == sequence && stage.mesh.shape[axis] > 1 }
+            }
+        }
+        let configuration = MegatronConfiguration(
+            tensorParallel: tensorParallel, pipelineParallel: ranks, dataParallel: dataParallel, microBatchSize: microBatchSize,
+            virtualStages: original.virtualStages, sequenceParallel: sequenceParallel, schedule: original.schedule, options: options)
+        let nearest: TrainingPlan
+        do {
+            nearest = try TrainingPlan.megatron(graph: graph, cluster: original.cluster, clusterName: original.clusterName,
+                                                configuration: configuration, layers: analysis.layers)
+        } catch {
+            throw InputError(.invalidValue, at: .root,
+                             "no framework layout expresses this plan: the nearest, \(configuration.summary(dataParallel: dataParallel)), does not lay out \(graph.name) on \(original.clusterName): \(error.message)")
+        }
+        let nearestLayers = ParallelLayout.chunkLayers(of: nearest, layers: analysis.layers).counts
+        if nearestLayers != chunkCounts {
+            notes.append("repeated layers per chunk \(chunkCounts.map(String.init).joined(separator: "/")) become \(nearestLayers.map(String.init).joined(separator: "/"))")
+        }
+        if original.microbatches != nearest.microbatches {
+            notes.append("\(original.microbatches) microbatches become \(nearest.microbatches) (\(microBatchSize) sample\(microBatchSize == 1 ? "" : "s") each on \(dataParallel) replicas)")
+        }
+        if aligned && nearestLayers == chunkCounts {
+            notes += Self.layoutDifferences(nearest, original)
+        }
+        layout = ParallelLayout(configuration: configuration, plan: nearest)
+        plan = nearest
+        differences = notes
+    }
+
+    /// How `stage` splits `op`: for each mesh axis of more than one device, in order, its size and the index
+    /// it splits. Axes of one device split nothing, so a 1x8 and an 8x1 mesh that split the same index agree.
+    static func splits(_ stage: StageLayout, _ op: Int) -> [[Int?]] {
+        let strategy = stage.strategy(of: op)
+        return stage.mesh.shape.indices.filter { stage.mesh.shape[$0] > 1 }.map { [stage.mesh.shape[$0], strategy.indexOfAxis[$0]] }
+    }
+
+    /// The sizes of a mesh's axes of more than one device.
+    static func nontrivialShape(_ mesh: DeviceMesh) -> [Int] { mesh.shape.filter { $0 > 1 } }
+
+    /// What separates two plans with the same degrees, batch split and layers: devices, meshes, op shardings.
+    static func layoutDifferences(_ nearest: TrainingPlan, _ original: TrainingPlan) -> [String] {
+        var notes: [String] = []
+        for (index, (stage, other)) in zip(nearest.stages, original.stages).enumerated() {
+            if stage.operations != other.operations {
+                notes.append("stage \(index) runs ops \(other.operations.lowerBound)..<\(other.operations.upperBound), not \(stage.operations.lowerBound)..<\(stage.operations.upperBound)")
+            } else if stage.mesh.devices != other.mesh.devices {
+                notes.append("stage \(index) runs on other devices (\(Self.deviceRange(other.mesh.devices)), not \(Self.deviceRange(stage.mesh.devices)))")
+            } else if Self.nontrivialShape(stage.mesh) != Self.nontrivialShape(other.mesh) {
+                notes.append("stage \(index)'s mesh is \(other.mesh.shape.map(String.init).joined(separator: "x")), not Megatron's dp x tp = \(stage.mesh.shape.map(String.init).joined(separator: "x"))")
+            } else {
+                let differing = stage.operations.count { Self.splits(stage, $0) != Self.splits(other, $0) }
+                if differing > 0 {
+                    notes.append("stage \(index) shards \(differing) of its \(stage.operations.count) ops otherwise than Megatron-LM's layout")
+                }
+            }
+        }
+        if nearest.virtualStages != original.virtualStages || nearest.schedule != original.schedule {
+            notes.append("the schedule is \(nearest.schedule.rawValue) with \(nearest.virtualStages) chunks per rank, not \(original.schedule.rawValue) with \(original.virtualStages)")
+        }
+        return notes
+    }
+
+    private static func deviceRange(_ devices: [Int]) -> String {
+        devices.count == 1 ? "device \(devices[0])" : "devices \(devices.first!)-\(devices.last!)"
+    }
+}

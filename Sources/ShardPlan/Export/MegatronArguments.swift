@@ -1,0 +1,72 @@
+/// Megatron-LM's command line for a layout: `torchrun` with one process per device, then the
+/// `pretrain_gpt.py` arguments that set the parallel degrees, the pipeline split, recomputation, the
+/// distributed optimizer or Megatron-FSDP, overlap and the batch. Model, data, tokenizer and optimizer
+/// arguments are the user's own. Sources of every argument: Docs/frameworks.md.
+public struct MegatronArguments: Sendable {
+    public var layout: ParallelLayout
+
+    public init(_ layout: ParallelLayout) { self.layout = layout }
+
+    /// The arguments, flag by flag (a flag with its value is one element: `--micro-batch-size 1`).
+    public var arguments: [String] {
+        let configuration = layout.configuration
+        var arguments = [
+            "--tensor-model-parallel-size \(layout.tensorParallel)",
+            "--pipeline-model-parallel-size \(layout.pipelineParallel)",
+        ]
+        if layout.contextParallel > 1 { arguments.append("--context-parallel-size \(layout.contextParallel)") }
+        if layout.expertParallel > 1 { arguments.append("--expert-model-parallel-size \(layout.expertParallel)") }
+        arguments.append("--num-layers \(layout.layerCount)")
+        if let (first, last) = layout.firstAndLastStageLayers {
+            if let first { arguments.append("--decoder-first-pipeline-num-layers \(first)") }
+            if let last { arguments.append("--decoder-last-pipeline-num-layers \(last)") }
+        }
+        if layout.virtualStages > 1 {
+            // The older per-stage count where the chunks are equal; the chunk count where they are not.
+            if Set(layout.chunkLayers).count == 1 {
+                arguments.append("--num-layers-per-virtual-pipeline-stage \(layout.chunkLayers[0])")
+            } else {
+                arguments.append("--num-virtual-stages-per-pipeline-rank \(layout.virtualStages)")
+            }
+        }
+        if layout.sequenceParallel { arguments.append("--sequence-parallel") }
+        switch layout.recompute {
+        case .none: break
+        case .selective: arguments.append("--recompute-granularity selective")
+        case .full: arguments += ["--recompute-granularity full", "--recompute-method uniform", "--recompute-num-layers 1"]
+        }
+        switch layout.zeroStage {
+        case 0: break
+        case 1: arguments.append("--use-distributed-optimizer")
+        default:
+            // Megatron-FSDP, as its guide enables it.
+            arguments += ["--use-distributed-optimizer", "--use-megatron-fsdp",
+                          "--data-parallel-sharding-strategy \(layout.zeroStage == 2 ? "optim_grads" : "optim_grads_params")",
+                          "--no-gradient-accumulation-fusion"]
+        }
+        if configuration.options.overlapGradientReduction {
+            arguments.append("--overlap-grad-reduce")
+            if layout.zeroStage >= 1 { arguments.append("--overlap-param-gather") }
+        }
+        if configuration.options.overlapTensorParallelCommunication && layout.tensorParallel > 1 {
+            arguments.append("--tp-comm-overlap")
+        }
+        arguments += ["--micro-batch-size \(layout.microBatchSize)", "--global-batch-size \(layout.globalBatch)"]
+        if let sequenceLength = layout.sequenceLength { arguments.append("--seq-length \(sequenceLength)") }
+        return arguments
+    }
+
+    /// The command: a comment block, `torchrun` and the arguments, one per line.
+    public func text(header: [String]) -> String {
+        let (nodes, perNode) = TrainingFramework.launcherShape(worldSize: layout.worldSize, devicesPerNode: layout.devicesPerNode)
+        var lines = header.map { "# \($0)" }
+        lines.append("# Add your model, data, tokenizer and optimizer arguments (and, on several nodes, torchrun's rendezvous).")
+        if layout.zeroStage >= 2 { lines.append("# Megatron-FSDP checkpoints with --ckpt-format fsdp_dtensor.") }
+        lines.append("torchrun --nnodes=\(nodes) --nproc-per-node=\(perNode) pretrain_gpt.py \\")
+        let arguments = arguments
+        for (index, argument) in arguments.enumerated() {
+            lines.append("    \(argument)" + (index == arguments.count - 1 ? "" : " \\"))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

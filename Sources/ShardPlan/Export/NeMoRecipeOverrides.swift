@@ -1,0 +1,63 @@
+/// NeMo 2.0 recipe overrides for a layout: the `key=value` pairs that `nemo llm pretrain --factory RECIPE`
+/// takes after the recipe's name (or `recipe.key = value` in Python), for the trainer's `MegatronStrategy`,
+/// the data module's batch and sequence, the model config's recomputation and pipeline split, and the
+/// optimizer's distributed optimizer. Every key is set, defaults included, because recipes change them
+/// (llama3_8b's recipe sets context parallelism to 2). Sources of every key: Docs/frameworks.md.
+public struct NeMoRecipeOverrides: Sendable {
+    public var layout: ParallelLayout
+
+    public init(_ layout: ParallelLayout) { self.layout = layout }
+
+    /// The overrides in order, values as Python literals (`True`, `None`, `'full'`).
+    public var overrides: [(key: String, value: String)] {
+        let (nodes, perNode) = TrainingFramework.launcherShape(worldSize: layout.worldSize, devicesPerNode: layout.devicesPerNode)
+        func python(_ flag: Bool) -> String { flag ? "True" : "False" }
+        var overrides: [(String, String)] = [
+            ("trainer.num_nodes", "\(nodes)"),
+            ("trainer.devices", "\(perNode)"),
+            ("trainer.strategy.tensor_model_parallel_size", "\(layout.tensorParallel)"),
+            ("trainer.strategy.pipeline_model_parallel_size", "\(layout.pipelineParallel)"),
+            ("trainer.strategy.virtual_pipeline_model_parallel_size", layout.virtualStages > 1 ? "\(layout.virtualStages)" : "None"),
+            ("trainer.strategy.context_parallel_size", "\(layout.contextParallel)"),
+            ("trainer.strategy.expert_model_parallel_size", "\(layout.expertParallel)"),
+            ("trainer.strategy.sequence_parallel", python(layout.sequenceParallel)),
+            ("data.micro_batch_size", "\(layout.microBatchSize)"),
+            ("data.global_batch_size", "\(layout.globalBatch)"),
+        ]
+        if let sequenceLength = layout.sequenceLength {
+            overrides += [("data.seq_length", "\(sequenceLength)"), ("model.config.seq_length", "\(sequenceLength)")]
+        }
+        let (first, last) = layout.firstAndLastStageLayers ?? (nil, nil)
+        overrides += [("model.config.num_layers_in_first_pipeline_stage", first.map(String.init) ?? "None"),
+                      ("model.config.num_layers_in_last_pipeline_stage", last.map(String.init) ?? "None")]
+        switch layout.recompute {
+        case .none:
+            overrides += [("model.config.recompute_granularity", "None"), ("model.config.recompute_method", "None"),
+                          ("model.config.recompute_num_layers", "None")]
+        case .selective:
+            overrides += [("model.config.recompute_granularity", "'selective'"), ("model.config.recompute_method", "None"),
+                          ("model.config.recompute_num_layers", "None")]
+        case .full:
+            overrides += [("model.config.recompute_granularity", "'full'"), ("model.config.recompute_method", "'uniform'"),
+                          ("model.config.recompute_num_layers", "1")]
+        }
+        overrides.append(("optim.config.use_distributed_optimizer", python(layout.zeroStage >= 1)))
+        return overrides
+    }
+
+    /// The command: a comment block, then `nemo llm pretrain` with one override per line.
+    public func text(header: [String]) -> String {
+        var lines = header.map { "# \($0)" }
+        lines.append("# Replace RECIPE with the recipe of your model (llama3_70b, nemotron4_340b, ...); in Python, set the same")
+        lines.append("# keys on the recipe (recipe.trainer.strategy.tensor_model_parallel_size = ...).")
+        if layout.configuration.options.overlapGradientReduction || layout.configuration.options.overlapTensorParallelCommunication {
+            lines.append("# The prediction overlaps communication with compute: keep the recipe's MegatronCommOverlapCallback.")
+        }
+        lines.append("nemo llm pretrain --factory RECIPE \\")
+        let overrides = overrides
+        for (index, override) in overrides.enumerated() {
+            lines.append("    \(override.key)=\(override.value)" + (index == overrides.count - 1 ? "" : " \\"))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,107 @@
+/// A plan in the terms training frameworks take on their command lines and in their configs: one tensor,
+/// pipeline, data, context and expert parallel degree for the whole model, model chunks per pipeline rank,
+/// sequence parallelism, recomputation, ZeRO, the microbatch size and global batch, and how many of the
+/// model's repeated layers (transformer blocks) each pipeline chunk runs.
+///
+/// Every layout is a `MegatronConfiguration` laid out on a graph by `TrainingPlan.megatron`, so whatever a
+/// framework is told can be priced with the same cost model as the plan it came from.
+public struct ParallelLayout: Sendable, Equatable {
+    /// The configuration, its data-parallel degree resolved.
+    public var configuration: MegatronConfiguration
+    /// Samples per iteration.
+    public var globalBatch: Int
+    /// Tokens per sample, for graphs with token inputs `[batch, seq]`.
+    public var sequenceLength: Int?
+    /// Repeated layers on each pipeline chunk in pipeline order (`pipelineParallel x virtualStages` chunks;
+    /// chunk c runs on rank c mod pp). The ops before the first and after the last repeated layer (embedding,
+    /// head) run on the first and the last chunk.
+    public var chunkLayers: [Int]
+    /// Devices per node of the cluster, for the launcher's processes per node.
+    public var devicesPerNode: Int
+    /// Context-parallel degree (splitting the sequence across devices for attention); 1 until the cost model
+    /// prices context parallelism.
+    public var contextParallel: Int
+    /// Expert-parallel degree (mixture-of-experts layers); 1 until the cost model prices expert parallelism.
+    public var expertParallel: Int
+
+    /// The layout `TrainingPlan.megatron` gives `plan`'s configuration: `plan` must be that plan.
+    init(configuration: MegatronConfiguration, plan: TrainingPlan) {
+        var resolved = configuration
+        resolved.dataParallel = plan.stages[0].mesh.shape[MegatronLayout.dataAxis]
+        resolved.schedule = plan.schedule
+        self.configuration = resolved
+        globalBatch = plan.graph.batchSize ?? 1
+        sequenceLength = Self.sequenceLength(of: plan.graph)
+        chunkLayers = Self.chunkLayers(of: plan).counts
+        devicesPerNode = plan.cluster.devicesPerNode
+        contextParallel = 1
+        expertParallel = 1
+    }
+
+    /// The plan and layout of `configuration` on `graph` and `cluster`.
+    public static func megatron(_ configuration: MegatronConfiguration, graph: Graph, cluster: Cluster,
+                                clusterName: String) throws(InputError) -> (layout: ParallelLayout, plan: TrainingPlan) {
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName, configuration: configuration)
+        return (ParallelLayout(configuration: configuration, plan: plan), plan)
+    }
+
+    public var tensorParallel: Int { configuration.tensorParallel }
+    public var pipelineParallel: Int { configuration.pipelineParallel }
+    public var dataParallel: Int { configuration.dataParallel ?? 1 }
+    public var virtualStages: Int { configuration.virtualStages }
+    public var microBatchSize: Int { configuration.microBatchSize }
+    public var sequenceParallel: Bool { configuration.sequenceParallel }
+    public var recompute: RecomputeMode { configuration.options.recompute }
+    public var zeroStage: Int { configuration.options.zeroStage }
+    public var schedule: PipelineSchedule { configuration.schedule ?? .oneForwardOneBackward }
+    /// Microbatches per iteration on each data-parallel replica.
+    public var microbatches: Int { globalBatch / (microBatchSize * dataParallel) }
+    /// Processes the launcher starts: one per device.
+    public var worldSize: Int { tensorParallel * pipelineParallel * dataParallel * contextParallel }
+    /// Repeated layers of the whole model.
+    public var layerCount: Int { chunkLayers.reduce(0, +) }
+    /// Repeated layers on each pipeline rank, summed over its chunks.
+    public var rankLayers: [Int] {
+        (0 ..< pipelineParallel).map { rank in stride(from: rank, to: chunkLayers.count, by: pipelineParallel).reduce(0) { $0 + chunkLayers[$1] } }
+    }
+
+    /// Repeated layers on the first and the last pipeline rank where they differ from the others', as
+    /// Megatron-LM's `--decoder-first-pipeline-num-layers` and `--decoder-last-pipeline-num-layers` set them:
+    /// (nil, nil) when every rank has the same; nil when the split is not of that form (the middle ranks
+    /// differ, or ranks with several chunks split unevenly).
+    public var firstAndLastStageLayers: (first: Int?, last: Int?)? {
+        if Set(chunkLayers).count <= 1 { return (nil, nil) }
+        let ranks = rankLayers
+        guard virtualStages == 1, ranks.count >= 2 else { return nil }
+        let middle = ranks.count > 2 ? Set(ranks.dropFirst().dropLast()) : []
+        guard middle.count <= 1 else { return nil }
+        let share = middle.first
+        let first = ranks[0] == share ? nil : ranks[0]
+        let last = ranks[ranks.count - 1] == share ? nil : ranks[ranks.count - 1]
+        // Two ranks: Megatron splits what the first does not take onto the last.
+        return ranks.count == 2 ? (first: ranks[0], last: nil) : (first, last)
+    }
+
+    /// Tokens per sample: the second dimension of the graph's first token input (`[batch, seq]` integers).
+    static func sequenceLength(of graph: Graph) -> Int? {
+        graph.inputs.lazy.map { graph[$0].type }.first { $0.dtype.isInteger && $0.rank == 2 }.map { $0.shape[1] }
+    }
+
+    /// The model's repeated layers: the layers of the structure that repeats most often (the first such
+    /// structure on a tie), as `TrainingPlan.megatron` splits them.
+    static func repeatedLayers(_ layers: [Layer]) -> [Layer] {
+        let keyCounts = Dictionary(grouping: layers, by: \.structureKey).mapValues(\.count)
+        let repeatedKey = keyCounts.max { ($0.value, -$0.key) < ($1.value, -$1.key) }?.key
+        return layers.filter { $0.structureKey == repeatedKey }
+    }
+
+    /// How many repeated layers start in each chunk of `plan`, and whether every chunk boundary falls on the
+    /// start of a repeated layer (else a chunk holds part of a layer, which no framework can express).
+    static func chunkLayers(of plan: TrainingPlan, layers: [Layer]? = nil) -> (counts: [Int], aligned: Bool) {
+        let body = repeatedLayers(layers ?? GraphAnalysis(plan.graph).layers)
+        let starts = Set(body.map(\.operations.lowerBound))
+        let counts = plan.stages.map { stage in body.count { stage.operations.contains($0.operations.lowerBound) } }
+        let aligned = plan.stages.dropFirst().allSatisfy { starts.contains($0.operations.lowerBound) }
+        return (counts, aligned)
+    }
+}

@@ -1,0 +1,81 @@
+/// A torchtitan 0.2 job config (TOML) for a layout: the `[training]` batch and sequence, the
+/// `[parallelism]` degrees, schedule, microbatch size and the modules of every pipeline chunk, and the
+/// `[activation_checkpoint]` mode. Data parallelism is DDP (`data_parallel_replicate_degree`) without ZeRO
+/// and FSDP (`data_parallel_shard_degree`) with it. Chunks name the modules of torchtitan's Llama models
+/// (`tok_embeddings`, `layers.N`, `norm`, `output`). Sources of every key: Docs/frameworks.md.
+public struct TorchTitanJobConfig: Sendable {
+    public var layout: ParallelLayout
+
+    public init(_ layout: ParallelLayout) { self.layout = layout }
+
+    /// torchtitan's name for the pipeline schedule (`torch.distributed.pipelining`'s schedule classes).
+    var scheduleName: String {
+        switch layout.schedule {
+        case .gpipe: "GPipe"
+        case .oneForwardOneBackward: "1F1B"
+        case .interleaved: "Interleaved1F1B"
+        }
+    }
+
+    /// The modules of each pipeline chunk, in pipeline order.
+    var modulesPerChunk: [[String]] {
+        var next = 0
+        return layout.chunkLayers.enumerated().map { chunk, count in
+            var modules = chunk == 0 ? ["tok_embeddings"] : []
+            modules += (next ..< next + count).map { "layers.\($0)" }
+            next += count
+            if chunk == layout.chunkLayers.count - 1 { modules += ["norm", "output"] }
+            return modules
+        }
+    }
+
+    /// The TOML document: a comment block, then the sections.
+    public func text(header: [String]) -> String {
+        let (nodes, perNode) = TrainingFramework.launcherShape(worldSize: layout.worldSize, devicesPerNode: layout.devicesPerNode)
+        var lines = header.map { "# \($0)" }
+        lines.append("# Launch: torchrun --nnodes=\(nodes) --nproc-per-node=\(perNode) -m torchtitan.train --job.config_file THIS_FILE")
+        lines.append("# Add your [model] (name, flavor, hf_assets_path), data and optimizer sections.")
+        let pipelined = layout.pipelineParallel > 1
+        // With a pipeline, a replica's whole batch goes through the schedule in microbatches; without one,
+        // gradient accumulation runs the microbatches one by one.
+        lines += ["", "[training]",
+                  "local_batch_size = \(pipelined ? layout.globalBatch / layout.dataParallel : layout.microBatchSize)",
+                  "global_batch_size = \(layout.globalBatch)"]
+        if let sequenceLength = layout.sequenceLength { lines.append("seq_len = \(sequenceLength)") }
+        let sharded = layout.zeroStage >= 1 && layout.dataParallel > 1
+        lines += ["", "[parallelism]",
+                  "data_parallel_replicate_degree = \(sharded ? 1 : layout.dataParallel)",
+                  "data_parallel_shard_degree = \(sharded ? layout.dataParallel : 1)"]
+        if sharded {
+            // ZeRO-2 keeps the gathered weights from forward to backward; ZeRO-3 frees them after forward.
+            lines.append("fsdp_reshard_after_forward = \"\(layout.zeroStage == 2 ? "never" : "always")\"")
+        }
+        lines.append("tensor_parallel_degree = \(layout.tensorParallel)")
+        if layout.configuration.options.overlapTensorParallelCommunication && layout.tensorParallel > 1 {
+            lines.append("enable_async_tensor_parallel = true")
+        }
+        lines += ["context_parallel_degree = \(layout.contextParallel)", "expert_parallel_degree = \(layout.expertParallel)",
+                  "pipeline_parallel_degree = \(layout.pipelineParallel)"]
+        if pipelined {
+            lines += ["pipeline_parallel_schedule = \"\(scheduleName)\"",
+                      "pipeline_parallel_microbatch_size = \(layout.microBatchSize)",
+                      "module_fqns_per_model_part = ["]
+            for modules in modulesPerChunk {
+                lines.append("    [" + modules.map { "\"\($0)\"" }.joined(separator: ", ") + "],")
+            }
+            lines.append("]")
+        }
+        let mode = switch layout.recompute {
+        case .none: "none"
+        case .selective: "selective"
+        case .full: "full"
+        }
+        lines += ["", "[activation_checkpoint]", "mode = \"\(mode)\""]
+        // Op-level selective checkpointing is torchtitan's nearest to recomputing the attention core.
+        if layout.recompute == .selective { lines.append("selective_ac_option = \"op\"") }
+        if layout.configuration.options.overlapTensorParallelCommunication && layout.tensorParallel > 1 {
+            lines += ["", "[compile]", "enable = true"]
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,75 @@
+/// A training framework that ShardPlan writes launch settings for, with what it can and cannot run.
+/// Option names and their sources: Docs/frameworks.md.
+public enum TrainingFramework: String, CaseIterable, Sendable {
+    /// Megatron-LM's `pretrain_gpt.py` command-line arguments, launched by `torchrun`.
+    case megatron
+    /// NeMo 2.0 recipe overrides (`nemo llm pretrain --factory RECIPE key=value ...`).
+    case nemo
+    /// A torchtitan 0.2 job config (TOML, `--job.config_file`).
+    case torchtitan
+
+    public var displayName: String {
+        switch self {
+        case .megatron: "Megatron-LM"
+        case .nemo: "NeMo 2.0"
+        case .torchtitan: "torchtitan"
+        }
+    }
+
+    /// The nearest configuration this framework runs, and a sentence for each thing that had to change.
+    public func expressible(_ configuration: MegatronConfiguration) -> (configuration: MegatronConfiguration, changes: [String]) {
+        var nearest = configuration
+        var changes: [String] = []
+        if configuration.schedule == .gpipe && self != .torchtitan {
+            nearest.schedule = .oneForwardOneBackward
+            changes.append("\(displayName) has no GPipe schedule; 1F1B runs the same microbatches with fewer in flight")
+        }
+        switch self {
+        case .megatron:
+            break
+        case .nemo:
+            if configuration.options.zeroStage > 1 {
+                nearest.options.zeroStage = 1
+                changes.append("NeMo 2.0's MegatronStrategy shards optimizer state only (the distributed optimizer): ZeRO-\(configuration.options.zeroStage) becomes ZeRO-1")
+            }
+        case .torchtitan:
+            if configuration.tensorParallel > 1 && !configuration.sequenceParallel {
+                nearest.sequenceParallel = true
+                changes.append("torchtitan's tensor parallelism always splits norms and residuals along the sequence (sequence parallelism)")
+            }
+            if configuration.options.zeroStage == 1 && configuration.dataParallel ?? 1 > 1 {
+                nearest.options.zeroStage = 2
+                changes.append("torchtitan has no ZeRO-1; FSDP that keeps the gathered weights from forward to backward (ZeRO-2) is nearest")
+            }
+            if !configuration.options.overlapGradientReduction && configuration.dataParallel ?? 1 > 1 {
+                nearest.options.overlapGradientReduction = true
+                changes.append("torchtitan's data parallelism (DDP or FSDP) always reduces gradients during the backward pass")
+            }
+        }
+        return (nearest, changes)
+    }
+
+    /// Why this framework cannot split the layout's repeated layers over its pipeline chunks as priced, if
+    /// it cannot: Megatron-LM and NeMo split them evenly, or evenly but for the first and last rank.
+    public func unexpressedSplit(_ layout: ParallelLayout) -> String? {
+        guard self != .torchtitan, layout.firstAndLastStageLayers == nil else { return nil }
+        return "\(displayName) cannot split the repeated layers as \(layout.chunkLayers.map(String.init).joined(separator: "/")) per chunk: it splits them evenly, or evenly but for the first and last rank; the settings below need another pipeline depth to run"
+    }
+
+    /// The launch settings that run `layout`, after `header` (comment lines, without their comment marker).
+    public func render(_ layout: ParallelLayout, header: [String]) -> String {
+        switch self {
+        case .megatron: MegatronArguments(layout).text(header: header)
+        case .nemo: NeMoRecipeOverrides(layout).text(header: header)
+        case .torchtitan: TorchTitanJobConfig(layout).text(header: header)
+        }
+    }
+
+    /// `torchrun`'s `--nnodes` and `--nproc-per-node` (NeMo's `trainer.num_nodes` and `trainer.devices`) for
+    /// `worldSize` processes on nodes of `devicesPerNode` devices: as many per node as both allow.
+    static func launcherShape(worldSize: Int, devicesPerNode: Int) -> (nodes: Int, processesPerNode: Int) {
+        var a = worldSize, b = devicesPerNode
+        while b != 0 { (a, b) = (b, a % b) }
+        return (worldSize / a, a)
+    }
+}

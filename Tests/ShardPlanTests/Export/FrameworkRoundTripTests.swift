@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+@testable import ShardPlan
+
+/// Every published run's configuration, emitted for Megatron-LM, NeMo and torchtitan and read back by this
+/// folder's readers (which know only the documented options), gives the same degrees, chunks, microbatch
+/// size and recomputation.
+@Suite("Framework settings round-trip for every published run")
+struct FrameworkRoundTripTests {
+    static let runs: [PublishedRun] = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Docs/calibration/published-runs.json")
+        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+        return (try? PublishedRun.rows(in: JSONParser.parse(text)).runs) ?? []
+    }()
+
+    static func readBack(_ text: String, _ framework: TrainingFramework) throws -> ReadBackLayout {
+        switch framework {
+        case .megatron: try MegatronArgumentReader(text).layout()
+        case .nemo: try NeMoOverrideReader(text).layout()
+        case .torchtitan: try TorchTitanJobConfigReader(text).layout()
+        }
+    }
+
+    @Test("all 28 published rows are read")
+    func rowCount() {
+        #expect(Self.runs.count == 28)
+    }
+
+    @Test("each row's settings read back as its configuration", arguments: runs.map(\.id))
+    func roundTrip(id: String) throws {
+        let run = try #require(Self.runs.first { $0.id == id })
+        let replay = try CalibrationRun.replay(run)
+        let plan = try TrainingPlan.megatron(graph: replay.graph, cluster: replay.cluster, clusterName: replay.clusterName,
+                                             configuration: replay.configuration)
+        let prediction = PlanEvaluator(cluster: replay.cluster).evaluate(plan)
+        let expected = ReadBackLayout(tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel,
+                                      dataParallel: run.dataParallel, contextParallel: 1, expertParallel: 1,
+                                      virtualStages: run.virtualStages, microBatchSize: run.microBatchSize ?? 1,
+                                      recompute: replay.configuration.options.recompute)
+        let recognition = try LayoutRecognition(plan)
+        #expect(recognition.isExact, "\(recognition.differences)")
+        for framework in TrainingFramework.allCases {
+            let export = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: framework)
+            let read = try Self.readBack(export.text, framework)
+            #expect(read == expected, "\(framework.rawValue): read back \(read), the row is \(expected)")
+            #expect(read == ReadBackLayout(export.layout))
+            // A published configuration is a layout Megatron-LM runs as it is.
+            if framework == .megatron { #expect(export.differences == []) }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Testing
+@testable import ShardPlan
+
+@Suite("Layout recognition: a plan read back as uniform tp/pp/dp/vp/sp, or the nearest such layout")
+struct LayoutRecognitionTests {
+    let graph: Graph
+    let cluster: Cluster
+
+    init() throws {
+        graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+    }
+
+    func megatron(_ configuration: MegatronConfiguration) throws -> TrainingPlan {
+        try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: configuration)
+    }
+
+    @Test("Megatron layouts are recognised exactly, with their degrees", arguments: [
+        MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2),
+        MegatronConfiguration(tensorParallel: 4, pipelineParallel: 1, microBatchSize: 2, sequenceParallel: true,
+                              options: TrainingOptions(recompute: .selective, zeroStage: 1)),
+        MegatronConfiguration(tensorParallel: 1, pipelineParallel: 2, dataParallel: 2, options: TrainingOptions(recompute: .full)),
+        MegatronConfiguration(tensorParallel: 8, pipelineParallel: 1, sequenceParallel: true, schedule: .gpipe),
+    ])
+    func exact(configuration: MegatronConfiguration) throws {
+        let recognition = try LayoutRecognition(try megatron(configuration))
+        #expect(recognition.isExact, "\(recognition.differences)")
+        let layout = recognition.layout
+        #expect(layout.tensorParallel == configuration.tensorParallel)
+        #expect(layout.pipelineParallel == configuration.pipelineParallel)
+        #expect(layout.dataParallel == configuration.dataParallel ?? 8 / (configuration.tensorParallel * configuration.pipelineParallel))
+        #expect(layout.microBatchSize == configuration.microBatchSize)
+        #expect(layout.sequenceParallel == configuration.sequenceParallel)
+        #expect(layout.recompute == configuration.options.recompute)
+        #expect(layout.zeroStage == configuration.options.zeroStage)
+        #expect(layout.schedule == configuration.schedule ?? .oneForwardOneBackward)
+        // gpt-tiny's 2 layers: one per rank with pp=2, both on the rank without a pipeline.
+        #expect(layout.chunkLayers == (configuration.pipelineParallel == 2 ? [1, 1] : [2]))
+        #expect(layout.sequenceLength == 32 && layout.globalBatch == 8)
+    }
+
+    @Test("a plan that shards one op otherwise is the Megatron layout with that difference, priced")
+    func oneOpDiffers() throws {
+        let original = try megatron(MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, dataParallel: 4))
+        var altered = original
+        // The first contraction with a weight: Megatron splits its weight on the tensor axis; replicate it there.
+        let op = try #require(original.stages[0].operations.first { graph.operations[$0].op.isContraction && graph.operations[$0].inputs.contains { graph[$0].isParameter } })
+        altered.stages[0].strategies[op - original.stages[0].operations.lowerBound].indexOfAxis[MegatronLayout.tensorAxis] = nil
+        let recognition = try LayoutRecognition(altered)
+        #expect(recognition.differences.last == "stage 0 shards 1 of its \(original.stages[0].operations.count) ops otherwise than Megatron-LM's layout")
+        #expect(recognition.layout.tensorParallel == 2 && recognition.layout.dataParallel == 4)
+        let evaluator = PlanEvaluator(cluster: cluster)
+        let export = try FrameworkExport(plan: altered, prediction: evaluator.evaluate(altered), framework: .megatron)
+        // The nearest layout's price is the Megatron plan's own.
+        #expect(export.prediction.iterationSeconds == evaluator.evaluate(original).iterationSeconds)
+        #expect(export.text.contains("these settings run the nearest one"))
+        #expect(export.text.contains("against the plan's"))
+    }
+
+    @Test("ranks of unequal devices become ranks of the fewest")
+    func unequalRanks() throws {
+        let original = try megatron(MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2, dataParallel: 2))
+        var altered = original
+        let stage = original.stages[1]
+        altered.stages[1] = StageLayout(operations: stage.operations, mesh: try DeviceMesh(devices: [4, 5], shape: [1, 2], in: cluster),
+                                        strategies: stage.strategies)
+        let recognition = try LayoutRecognition(altered)
+        #expect(recognition.differences.contains("pipeline ranks have 4, 2 devices; every rank gets 2"))
+        #expect(recognition.layout.dataParallel == 1 && recognition.layout.tensorParallel == 2)
+    }
+
+    @Test("a searched plan is read back as a layout the frameworks run, and its settings round-trip")
+    func searched() throws {
+        let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", maximumStageCount: 2,
+                                        meshShape: [2, 2], includesMegatronGrid: false).plan(microbatches: 2)
+        let recognition = try LayoutRecognition(found.plan)
+        #expect(recognition.layout.pipelineParallel == found.plan.pipelineRanks)
+        #expect(recognition.layout.worldSize <= 8)
+        for framework in TrainingFramework.allCases {
+            let export = try FrameworkExport(recognition: recognition, of: found.plan, prediction: found.prediction, framework: framework)
+            let read = try FrameworkRoundTripTests.readBack(export.text, framework)
+            #expect(read == ReadBackLayout(export.layout), "\(framework.rawValue)")
+        }
+    }
+
+    @Test("what each framework cannot run becomes the nearest it can")
+    func frameworkLimits() {
+        let gpipe = MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2, dataParallel: 2, schedule: .gpipe,
+                                          options: TrainingOptions(zeroStage: 3))
+        let megatron = TrainingFramework.megatron.expressible(gpipe)
+        #expect(megatron.configuration.schedule == .oneForwardOneBackward && megatron.configuration.options.zeroStage == 3)
+        #expect(megatron.changes.count == 1)
+        let nemo = TrainingFramework.nemo.expressible(gpipe)
+        #expect(nemo.configuration.options.zeroStage == 1 && nemo.changes.count == 2)
+        let titan = TrainingFramework.torchtitan.expressible(gpipe)
+        // torchtitan runs GPipe and ZeRO-3 (FSDP); it adds sequence parallelism and overlapped gradient reduction.
+        #expect(titan.configuration.schedule == .gpipe && titan.configuration.options.zeroStage == 3)
+        #expect(titan.configuration.sequenceParallel && titan.configuration.options.overlapGradientReduction)
+        let zeroOne = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, options: TrainingOptions(zeroStage: 1))
+        #expect(TrainingFramework.torchtitan.expressible(zeroOne).configuration.options.zeroStage == 2)
+    }
+
+    @Test("launchers start as many processes per node as both the world and the node allow",
+          arguments: [(1024, 8, 128, 8), (12, 8, 3, 4), (4, 8, 1, 4), (64, 4, 16, 4)])
+    func launcher(world: Int, perNode: Int, nodes: Int, processes: Int) {
+        let shape = TrainingFramework.launcherShape(worldSize: world, devicesPerNode: perNode)
+        #expect(shape.nodes == nodes && shape.processesPerNode == processes)
+    }
+
+    @Test("Megatron's first and last stage layers", arguments: [
+        ([3, 4, 4, 5], 1, 3 as Int?, 5 as Int?, true), ([4, 4, 4, 4], 1, nil, nil, true), ([4, 3, 4, 4], 1, nil, nil, false),
+        ([3, 5], 1, 3, nil, true), ([4, 4, 4, 5], 1, nil, 5, true), ([1, 2, 2, 2], 2, nil, nil, false),
+    ])
+    func firstAndLast(chunks: [Int], virtualStages: Int, first: Int?, last: Int?, expressible: Bool) throws {
+        var layout = try LayoutRecognition(try megatron(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 2))).layout
+        layout.chunkLayers = chunks
+        layout.configuration.pipelineParallel = chunks.count / virtualStages
+        layout.configuration.virtualStages = virtualStages
+        let split = layout.firstAndLastStageLayers
+        #expect((split != nil) == expressible)
+        if let split { #expect(split.first == first && split.last == last) }
+    }
+}

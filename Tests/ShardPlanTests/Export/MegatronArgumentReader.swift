@@ -1,0 +1,88 @@
+@testable import ShardPlan
+
+/// Reads a `torchrun ... pretrain_gpt.py ...` command back as argparse would: `torchrun`'s node and process
+/// counts, then Megatron-LM's flags, each either a switch or a flag with one value. Only the options
+/// Docs/frameworks.md documents (with their source in Megatron-LM's `megatron/training/arguments.py`) are
+/// known; any other flag is an error, so an emitter cannot invent one.
+struct MegatronArgumentReader {
+    /// Megatron-LM's switches (`action='store_true'`) that the emitter may write.
+    static let switches: Set<String> = [
+        "--sequence-parallel", "--use-distributed-optimizer", "--use-megatron-fsdp", "--overlap-grad-reduce",
+        "--overlap-param-gather", "--tp-comm-overlap", "--no-gradient-accumulation-fusion",
+    ]
+    /// Megatron-LM's options that take one value, with the values argparse would accept.
+    static let options: [String: @Sendable (String) -> Bool] = [
+        "--tensor-model-parallel-size": isPositive, "--pipeline-model-parallel-size": isPositive,
+        "--context-parallel-size": isPositive, "--expert-model-parallel-size": isPositive, "--num-layers": isPositive,
+        "--num-layers-per-virtual-pipeline-stage": isPositive, "--num-virtual-stages-per-pipeline-rank": isPositive,
+        "--decoder-first-pipeline-num-layers": isPositive, "--decoder-last-pipeline-num-layers": isPositive,
+        "--recompute-granularity": { ["full", "selective"].contains($0) }, "--recompute-method": { ["uniform", "block"].contains($0) },
+        "--recompute-num-layers": isPositive, "--data-parallel-sharding-strategy": { ["no_shard", "optim", "optim_grads", "optim_grads_params"].contains($0) },
+        "--micro-batch-size": isPositive, "--global-batch-size": isPositive, "--seq-length": isPositive,
+    ]
+
+    static func isPositive(_ text: String) -> Bool { Int(text).map { $0 >= 1 } ?? false }
+
+    var switchesSet: Set<String> = []
+    var values: [String: String] = [:]
+    var nodes = 0
+    var processesPerNode = 0
+
+    init(_ text: String) throws {
+        // Comments out, line continuations joined, then whitespace-separated words as a shell splits them.
+        let command = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+            .map { $0.hasSuffix("\\") ? String($0.dropLast()) : String($0) }.joined(separator: " ")
+        var words = command.split(separator: " ").map(String.init)[...]
+        guard words.popFirst() == "torchrun" else { throw ReadBackError("the command does not start with torchrun") }
+        while let word = words.first, word.hasPrefix("--") {
+            words.removeFirst()
+            let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let value = Int(parts[1]) else { throw ReadBackError("torchrun option \(word) has no number") }
+            switch parts[0] {
+            case "--nnodes": nodes = value
+            case "--nproc-per-node", "--nproc_per_node": processesPerNode = value
+            default: throw ReadBackError("unknown torchrun option \(parts[0])")
+            }
+        }
+        guard words.popFirst() == "pretrain_gpt.py" else { throw ReadBackError("torchrun does not run pretrain_gpt.py") }
+        while let flag = words.popFirst() {
+            if Self.switches.contains(flag) {
+                switchesSet.insert(flag)
+            } else if let accepts = Self.options[flag] {
+                guard let value = words.popFirst(), !value.hasPrefix("--") else { throw ReadBackError("\(flag) has no value") }
+                guard accepts(value) else { throw ReadBackError("\(flag) does not take \(value)") }
+                guard values.updateValue(value, forKey: flag) == nil else { throw ReadBackError("\(flag) is given twice") }
+            } else {
+                throw ReadBackError("\(flag) is not a documented Megatron-LM argument")
+            }
+        }
+    }
+
+    func int(_ flag: String) -> Int? { values[flag].flatMap { Int($0) } }
+
+    /// The layout, derived as Megatron-LM derives it: data parallelism fills the world that torchrun starts.
+    func layout() throws -> ReadBackLayout {
+        let tp = int("--tensor-model-parallel-size") ?? 1, pp = int("--pipeline-model-parallel-size") ?? 1
+        let cp = int("--context-parallel-size") ?? 1
+        let world = nodes * processesPerNode
+        guard world % (tp * pp * cp) == 0 else { throw ReadBackError("\(world) processes do not divide into tp x pp x cp = \(tp * pp * cp)") }
+        var virtualStages = int("--num-virtual-stages-per-pipeline-rank") ?? 1
+        if let perStage = int("--num-layers-per-virtual-pipeline-stage") {
+            guard let layers = int("--num-layers"), layers % (pp * perStage) == 0 else { throw ReadBackError("the virtual stages do not split the layers") }
+            virtualStages = layers / (pp * perStage)
+        }
+        let recompute: RecomputeMode
+        switch values["--recompute-granularity"] {
+        case nil: recompute = .none
+        case "selective": recompute = .selective
+        default:
+            guard values["--recompute-method"] == "uniform", int("--recompute-num-layers") == 1 else {
+                throw ReadBackError("full recomputation of other than every layer")
+            }
+            recompute = .full
+        }
+        return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
+                              expertParallel: int("--expert-model-parallel-size") ?? 1, virtualStages: virtualStages,
+                              microBatchSize: int("--micro-batch-size") ?? 1, recompute: recompute)
+    }
+}

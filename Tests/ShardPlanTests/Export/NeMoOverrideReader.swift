@@ -1,0 +1,88 @@
+@testable import ShardPlan
+
+/// Reads `nemo llm pretrain --factory RECIPE key=value ...` back: every override's dotted path must be one
+/// Docs/frameworks.md documents (a `MegatronStrategy` argument, a data module field, a Megatron-Core
+/// `TransformerConfig` or `OptimizerConfig` field, a `Trainer` argument) and every value a Python literal of
+/// the field's type, as NeMo-Run parses it.
+struct NeMoOverrideReader {
+    enum Literal: Equatable {
+        case int(Int), bool(Bool), string(String), none
+    }
+
+    /// The documented paths and the literal kinds each accepts.
+    static let fields: [String: @Sendable (Literal) -> Bool] = {
+        let positive: @Sendable (Literal) -> Bool = { if case .int(let n) = $0 { n >= 1 } else { false } }
+        let optionalPositive: @Sendable (Literal) -> Bool = { $0 == .none || positive($0) }
+        let bool: @Sendable (Literal) -> Bool = { if case .bool = $0 { true } else { false } }
+        func optionalString(_ allowed: [String]) -> @Sendable (Literal) -> Bool {
+            { if case .string(let s) = $0 { allowed.contains(s) } else { $0 == .none } }
+        }
+        return [
+            "trainer.num_nodes": positive, "trainer.devices": positive,
+            "trainer.strategy.tensor_model_parallel_size": positive, "trainer.strategy.pipeline_model_parallel_size": positive,
+            "trainer.strategy.virtual_pipeline_model_parallel_size": optionalPositive,
+            "trainer.strategy.context_parallel_size": positive, "trainer.strategy.expert_model_parallel_size": positive,
+            "trainer.strategy.sequence_parallel": bool,
+            "data.micro_batch_size": positive, "data.global_batch_size": positive, "data.seq_length": positive,
+            "model.config.seq_length": positive,
+            "model.config.num_layers_in_first_pipeline_stage": optionalPositive,
+            "model.config.num_layers_in_last_pipeline_stage": optionalPositive,
+            "model.config.recompute_granularity": optionalString(["full", "selective"]),
+            "model.config.recompute_method": optionalString(["uniform", "block"]),
+            "model.config.recompute_num_layers": optionalPositive,
+            "optim.config.use_distributed_optimizer": bool,
+        ]
+    }()
+
+    var overrides: [String: Literal] = [:]
+
+    init(_ text: String) throws {
+        let lines = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+            .map { ($0.hasSuffix("\\") ? String($0.dropLast()) : String($0)).trimmingCharacters(in: .whitespaces) }
+        guard lines.first == "nemo llm pretrain --factory RECIPE" else { throw ReadBackError("the command is not nemo llm pretrain") }
+        for line in lines.dropFirst() {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ReadBackError("\(line) is not key=value") }
+            let value = try Self.literal(parts[1])
+            guard let accepts = Self.fields[parts[0]] else { throw ReadBackError("\(parts[0]) is not a documented NeMo 2.0 recipe field") }
+            guard accepts(value) else { throw ReadBackError("\(parts[0]) does not take \(parts[1])") }
+            guard overrides.updateValue(value, forKey: parts[0]) == nil else { throw ReadBackError("\(parts[0]) is set twice") }
+        }
+    }
+
+    static func literal(_ text: String) throws -> Literal {
+        switch text {
+        case "True": return .bool(true)
+        case "False": return .bool(false)
+        case "None": return .none
+        default:
+            if let number = Int(text) { return .int(number) }
+            if text.count >= 2, text.hasPrefix("'"), text.hasSuffix("'") { return .string(String(text.dropFirst().dropLast())) }
+            throw ReadBackError("\(text) is not a Python literal")
+        }
+    }
+
+    func int(_ key: String) -> Int? { if case .int(let n) = overrides[key] { n } else { nil } }
+
+    /// The layout, derived as NeMo derives it: data parallelism fills the trainer's devices.
+    func layout() throws -> ReadBackLayout {
+        let tp = int("trainer.strategy.tensor_model_parallel_size") ?? 1, pp = int("trainer.strategy.pipeline_model_parallel_size") ?? 1
+        let cp = int("trainer.strategy.context_parallel_size") ?? 1
+        let world = (int("trainer.num_nodes") ?? 1) * (int("trainer.devices") ?? 1)
+        guard world % (tp * pp * cp) == 0 else { throw ReadBackError("\(world) devices do not divide into tp x pp x cp") }
+        let recompute: RecomputeMode
+        switch overrides["model.config.recompute_granularity"] {
+        case .string("selective"): recompute = .selective
+        case .string("full"):
+            guard overrides["model.config.recompute_method"] == .string("uniform"), int("model.config.recompute_num_layers") == 1 else {
+                throw ReadBackError("full recomputation of other than every layer")
+            }
+            recompute = .full
+        default: recompute = .none
+        }
+        return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
+                              expertParallel: int("trainer.strategy.expert_model_parallel_size") ?? 1,
+                              virtualStages: int("trainer.strategy.virtual_pipeline_model_parallel_size") ?? 1,
+                              microBatchSize: int("data.micro_batch_size") ?? 1, recompute: recompute)
+    }
+}

@@ -1,0 +1,93 @@
+@testable import ShardPlan
+
+/// Reads a torchtitan job config back: every section and key must be a field of torchtitan 0.2.2's
+/// `JobConfig` dataclasses (`torchtitan/config/job_config.py`, listed in Docs/frameworks.md) with a value of
+/// the field's type, as torchtitan's `ConfigManager` would insist. (`Examples/frameworks/check_torchtitan.py`
+/// runs torchtitan's own `ConfigManager` on the same files.)
+struct TorchTitanJobConfigReader {
+    typealias Value = TOMLSubsetReader.Value
+
+    static func isPositive(_ value: Value) -> Bool { if case .integer(let n) = value { n >= 1 } else { false } }
+    static func isBoolean(_ value: Value) -> Bool { if case .boolean = value { true } else { false } }
+    static func isOne(of names: [String]) -> @Sendable (Value) -> Bool { { if case .string(let s) = $0 { names.contains(s) } else { false } } }
+
+    /// The documented fields the emitter may write, by section, with the values each accepts.
+    static let fields: [String: [String: @Sendable (Value) -> Bool]] = [
+        "training": ["local_batch_size": isPositive, "global_batch_size": isPositive, "seq_len": isPositive],
+        "parallelism": [
+            "data_parallel_replicate_degree": isPositive, "data_parallel_shard_degree": isPositive,
+            "fsdp_reshard_after_forward": isOne(of: ["default", "always", "never"]),
+            "tensor_parallel_degree": isPositive, "enable_async_tensor_parallel": isBoolean,
+            "context_parallel_degree": isPositive, "expert_parallel_degree": isPositive,
+            "pipeline_parallel_degree": isPositive, "pipeline_parallel_microbatch_size": isPositive,
+            // torch.distributed.pipelining's schedule names (get_schedule_class).
+            "pipeline_parallel_schedule": isOne(of: ["1F1B", "GPipe", "Interleaved1F1B"]),
+            "module_fqns_per_model_part": { value in
+                guard case .array(let parts) = value else { return false }
+                return parts.allSatisfy { part in
+                    guard case .array(let names) = part, !names.isEmpty else { return false }
+                    return names.allSatisfy { if case .string = $0 { true } else { false } }
+                }
+            },
+        ],
+        "activation_checkpoint": ["mode": isOne(of: ["none", "selective", "full"]), "selective_ac_option": isOne(of: ["op"])],
+        "compile": ["enable": isBoolean],
+    ]
+
+    var toml: TOMLSubsetReader
+
+    init(_ text: String) throws {
+        toml = try TOMLSubsetReader(text)
+        for (section, keys) in toml.tables {
+            if section.isEmpty {
+                guard keys.isEmpty else { throw ReadBackError("keys outside a section: \(keys.keys.sorted())") }
+                continue
+            }
+            guard let known = Self.fields[section] else { throw ReadBackError("[\(section)] is not a documented torchtitan section") }
+            for (key, value) in keys {
+                guard let accepts = known[key] else { throw ReadBackError("\(section).\(key) is not a documented torchtitan field") }
+                guard accepts(value) else { throw ReadBackError("\(section).\(key) does not take \(value)") }
+            }
+        }
+    }
+
+    func int(_ section: String, _ key: String) -> Int? {
+        if case .integer(let n) = toml.tables[section]?[key] { n } else { nil }
+    }
+
+    /// The model parts of the pipeline, in order.
+    var modelParts: [[String]] {
+        guard case .array(let parts) = toml.tables["parallelism"]?["module_fqns_per_model_part"] else { return [] }
+        return parts.map { part in
+            guard case .array(let names) = part else { return [] }
+            return names.compactMap { if case .string(let s) = $0 { s } else { nil } }
+        }
+    }
+
+    /// The layout, derived as torchtitan derives it: model parts per rank are the chunks; with a pipeline the
+    /// microbatch size is the pipeline's, without one the local batch (gradient accumulation runs the rest).
+    func layout() throws -> ReadBackLayout {
+        let pp = int("parallelism", "pipeline_parallel_degree") ?? 1
+        let dp = (int("parallelism", "data_parallel_replicate_degree") ?? 1) * (int("parallelism", "data_parallel_shard_degree") ?? 1)
+        let local = int("training", "local_batch_size") ?? 8, global = int("training", "global_batch_size") ?? local * dp
+        guard global % (local * dp) == 0 else { throw ReadBackError("the global batch is not a multiple of local batch x dp") }
+        var virtualStages = 1, microBatchSize = local
+        if pp > 1 {
+            guard modelParts.count % pp == 0 else { throw ReadBackError("\(modelParts.count) model parts do not divide among \(pp) ranks") }
+            virtualStages = modelParts.count / pp
+            microBatchSize = int("parallelism", "pipeline_parallel_microbatch_size") ?? 1
+            guard local % microBatchSize == 0 else { throw ReadBackError("the local batch does not split into microbatches") }
+        }
+        let recompute: RecomputeMode
+        switch toml.tables["activation_checkpoint"]?["mode"] {
+        case .string("full"): recompute = .full
+        case .string("selective"): recompute = .selective
+        case .string("none"): recompute = .none
+        default: throw ReadBackError("activation_checkpoint.mode is missing (torchtitan's default recomputes every second layer)")
+        }
+        return ReadBackLayout(tensorParallel: int("parallelism", "tensor_parallel_degree") ?? 1, pipelineParallel: pp, dataParallel: dp,
+                              contextParallel: int("parallelism", "context_parallel_degree") ?? 1,
+                              expertParallel: int("parallelism", "expert_parallel_degree") ?? 1, virtualStages: virtualStages,
+                              microBatchSize: microBatchSize, recompute: recompute)
+    }
+}
