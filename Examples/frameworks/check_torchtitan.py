@@ -31,23 +31,26 @@ def load_config_manager():
     return ConfigManager
 
 
-# (name, shardplan arguments, expected: tp, pp, dp, vp, mbs, recompute, zero)
+# (name, shardplan arguments, expected: tp, pp, dp, vp, mbs, recompute, zero, fp8 recipe)
 CASES = [
     ("megatron-1.7b", ["score", "Models/megatron-1.7b.json", "--cluster", "dgx-a100-80g:4", "--tp", "1", "--pp", "1",
                        "--micro-batch-size", "16", "--recompute", "full"],
-     dict(tp=1, pp=1, dp=32, vp=1, mbs=16, recompute="full", zero=0)),
+     dict(tp=1, pp=1, dp=32, vp=1, mbs=16, recompute="full", zero=0, fp8=None)),
     ("megatron-76.1b", ["score", "Models/megatron-76.1b.json", "--cluster", "dgx-a100-80g:128", "--tp", "8", "--pp", "4",
                         "--virtual-stages", "3", "--micro-batch-size", "2", "--recompute", "full"],
-     dict(tp=8, pp=4, dp=32, vp=3, mbs=2, recompute="full", zero=0)),
+     dict(tp=8, pp=4, dp=32, vp=3, mbs=2, recompute="full", zero=0, fp8=None)),
     ("gpt3-175b-selective", ["score", "Models/gpt3-175b.json", "--cluster", "dgx-a100-80g:8", "--tp", "8", "--pp", "8",
                              "--virtual-stages", "3", "--sequence-parallel", "--recompute", "selective"],
-     dict(tp=8, pp=8, dp=1, vp=3, mbs=1, recompute="selective", zero=0)),
+     dict(tp=8, pp=8, dp=1, vp=3, mbs=1, recompute="selective", zero=0, fp8=None)),
     ("gpt3-13b-zero3", ["score", "Models/gpt3-13b.json", "--cluster", "dgx-a100-80g:4", "--tp", "2", "--pp", "2",
                         "--sequence-parallel", "--zero", "3", "--micro-batch-size", "2"],
-     dict(tp=2, pp=2, dp=8, vp=1, mbs=2, recompute="none", zero=3)),
+     dict(tp=2, pp=2, dp=8, vp=1, mbs=2, recompute="none", zero=3, fp8=None)),
     ("gpt3-1.3b-zero1", ["score", "Models/gpt3-1.3b.json", "--cluster", "dgx-a100-80g:2", "--tp", "1", "--pp", "1",
                          "--zero", "1", "--micro-batch-size", "4"],
-     dict(tp=1, pp=1, dp=16, vp=1, mbs=4, recompute="none", zero=2)),
+     dict(tp=1, pp=1, dp=16, vp=1, mbs=4, recompute="none", zero=2, fp8=None)),
+    ("gpt3-6.7b-fp8", ["score", "Models/gpt3-6.7b.json", "--cluster", "dgx-h100:2", "--tp", "2", "--pp", "2",
+                       "--sequence-parallel", "--precision", "fp8", "--fp8-recipe", "rowwise"],
+     dict(tp=2, pp=2, dp=4, vp=1, mbs=1, recompute="none", zero=0, fp8="rowwise")),
     ("gpt-tiny-searched", ["plan", "Models/gpt-tiny.json", "--cluster", "dgx-a100-80g", "--stages", "2", "--mesh", "2x2",
                            "--microbatches", "2", "--no-megatron-grid"], None),
 ]
@@ -61,7 +64,8 @@ def check(config, expected, name):
     mbs = p.pipeline_parallel_microbatch_size if p.pipeline_parallel_degree > 1 else config.training.local_batch_size
     zero = 0 if p.data_parallel_shard_degree == 1 else (2 if p.fsdp_reshard_after_forward == "never" else 3)
     found = dict(tp=p.tensor_parallel_degree, pp=p.pipeline_parallel_degree, dp=dp, vp=vp, mbs=mbs,
-                 recompute=config.activation_checkpoint.mode, zero=zero)
+                 recompute=config.activation_checkpoint.mode, zero=zero,
+                 fp8=config.quantize.linear.float8.recipe_name if "quantize.linear.float8" in config.model.converters else None)
     if p.pipeline_parallel_degree > 1:
         modules = [m for part in parts for m in part]
         layers = [m for m in modules if m.startswith("layers.")]

@@ -51,6 +51,7 @@ public struct MegatronArguments: Sendable {
         if configuration.options.overlapTensorParallelCommunication && layout.tensorParallel > 1 {
             arguments.append("--tp-comm-overlap")
         }
+        if let recipe = layout.transformerEngineFP8Recipe { arguments += ["--fp8-format hybrid", "--fp8-recipe \(recipe)"] }
         arguments += ["--micro-batch-size \(layout.microBatchSize)", "--global-batch-size \(layout.globalBatch)"]
         if let sequenceLength = layout.sequenceLength { arguments.append("--seq-length \(sequenceLength)") }
         return arguments

@@ -54,6 +54,15 @@ public struct ParallelLayout: Sendable, Equatable {
     public var recompute: RecomputeMode { configuration.options.recompute }
     public var zeroStage: Int { configuration.options.zeroStage }
     public var schedule: PipelineSchedule { configuration.schedule ?? .oneForwardOneBackward }
+    /// TransformerEngine's name for the FP8 recipe (Megatron-LM's `--fp8-recipe`, NeMo's `fp8_recipe`) when
+    /// the linear layers run in FP8: delayed scaling is ShardPlan's tensor-wise recipe.
+    public var transformerEngineFP8Recipe: String? {
+        guard configuration.options.precision == .fp8 else { return nil }
+        switch configuration.options.fp8Recipe {
+        case .tensorwise, .rowwise: return "delayed"
+        case .blockwise: return "blockwise"
+        }
+    }
     /// Microbatches per iteration on each data-parallel replica.
     public var microbatches: Int { globalBatch / (microBatchSize * dataParallel) }
     /// Processes the launcher starts: one per device.

@@ -34,7 +34,13 @@ public struct TorchTitanJobConfig: Sendable {
         let (nodes, perNode) = TrainingFramework.launcherShape(worldSize: layout.worldSize, devicesPerNode: layout.devicesPerNode)
         var lines = header.map { "# \($0)" }
         lines.append("# Launch: torchrun --nnodes=\(nodes) --nproc-per-node=\(perNode) -m torchtitan.train --job.config_file THIS_FILE")
-        lines.append("# Add your [model] (name, flavor, hf_assets_path), data and optimizer sections.")
+        let fp8 = layout.configuration.options.precision == .fp8
+        lines.append("# Add your model (name, flavor, hf_assets_path\(fp8 ? "; keep the converters below" : "")), data and optimizer settings.")
+        if fp8 {
+            // torchao's float8 linear layers, as torchtitan's float8 converter applies them.
+            lines += ["", "[model]", "converters = [\"quantize.linear.float8\"]", "",
+                      "[quantize.linear.float8]", "recipe_name = \"\(layout.configuration.options.fp8Recipe == .rowwise ? "rowwise" : "tensorwise")\""]
+        }
         let pipelined = layout.pipelineParallel > 1
         // With a pipeline, a replica's whole batch goes through the schedule in microbatches; without one,
         // gradient accumulation runs the microbatches one by one.

@@ -24,6 +24,19 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             nearest.schedule = .oneForwardOneBackward
             changes.append("\(displayName) has no GPipe schedule; 1F1B runs the same microbatches with fewer in flight")
         }
+        if configuration.options.precision == .auto {
+            nearest.options.precision = .fp8
+            changes.append("the plan runs some linear layers in FP8 and others in bf16; \(displayName) runs every linear layer in FP8")
+        }
+        switch self {
+        case .megatron, .nemo:
+            if nearest.options.precision == .fp8 && nearest.options.fp8Recipe == .rowwise {
+                nearest.options.fp8Recipe = .tensorwise
+                changes.append("\(displayName)'s TransformerEngine has no row-wise FP8 recipe; delayed tensor-wise scaling is nearest")
+            }
+        default:
+            break
+        }
         switch self {
         case .megatron:
             break
@@ -40,6 +53,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             if configuration.options.zeroStage == 1 && configuration.dataParallel ?? 1 > 1 {
                 nearest.options.zeroStage = 2
                 changes.append("torchtitan has no ZeRO-1; FSDP that keeps the gathered weights from forward to backward (ZeRO-2) is nearest")
+            }
+            if nearest.options.precision == .fp8 && nearest.options.fp8Recipe == .blockwise {
+                nearest.options.fp8Recipe = .rowwise
+                changes.append("torchtitan's float8 linear layers scale per tensor or per row, not per block; per row is nearest")
             }
             if !configuration.options.overlapGradientReduction && configuration.dataParallel ?? 1 > 1 {
                 nearest.options.overlapGradientReduction = true

@@ -37,7 +37,7 @@ struct FrameworkRoundTripTests {
         let expected = ReadBackLayout(tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel,
                                       dataParallel: run.dataParallel, contextParallel: 1, expertParallel: 1,
                                       virtualStages: run.virtualStages, microBatchSize: run.microBatchSize ?? 1,
-                                      recompute: replay.configuration.options.recompute)
+                                      recompute: replay.configuration.options.recompute, fp8: false)
         let recognition = try LayoutRecognition(plan)
         #expect(recognition.isExact, "\(recognition.differences)")
         for framework in TrainingFramework.allCases {

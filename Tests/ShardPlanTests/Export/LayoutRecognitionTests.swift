@@ -100,6 +100,25 @@ struct LayoutRecognitionTests {
         #expect(TrainingFramework.torchtitan.expressible(zeroOne).configuration.options.zeroStage == 2)
     }
 
+    @Test("FP8 linear layers: TransformerEngine's recipes for Megatron-LM and NeMo, torchao's float8 converter for torchtitan",
+          arguments: [(MatmulPrecision.fp8, FP8Recipe.tensorwise), (.fp8, .rowwise), (.fp8, .blockwise), (.auto, .tensorwise)])
+    func fp8(precision: MatmulPrecision, recipe: FP8Recipe) throws {
+        let hopper = try Cluster.preset(named: "dgx-h100:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: hopper, clusterName: "dgx-h100:1", configuration: MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 2, sequenceParallel: true,
+            options: TrainingOptions(overlapGradientReduction: true, precision: precision, fp8Recipe: recipe)))
+        let prediction = PlanEvaluator(cluster: hopper).evaluate(plan)
+        for framework in TrainingFramework.allCases {
+            let export = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
+            let read = try FrameworkRoundTripTests.readBack(export.text, framework)
+            #expect(read.fp8 && read == ReadBackLayout(export.layout), "\(framework.rawValue): \(read)")
+            let changedRecipe = (framework == .torchtitan && recipe == .blockwise) || (framework != .torchtitan && recipe == .rowwise)
+            #expect(export.differences.count == (precision == .auto ? 1 : 0) + (changedRecipe ? 1 : 0), "\(export.differences)")
+        }
+        let megatron = try FrameworkExport(plan: plan, prediction: prediction, framework: .megatron).text
+        #expect(megatron.contains("--fp8-format hybrid") && megatron.contains("--fp8-recipe \(recipe == .blockwise ? "blockwise" : "delayed")"))
+    }
+
     @Test("launchers start as many processes per node as both the world and the node allow",
           arguments: [(1024, 8, 128, 8), (12, 8, 3, 4), (4, 8, 1, 4), (64, 4, 16, 4)])
     func launcher(world: Int, perNode: Int, nodes: Int, processes: Int) {

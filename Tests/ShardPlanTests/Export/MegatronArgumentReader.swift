@@ -18,6 +18,7 @@ struct MegatronArgumentReader {
         "--decoder-first-pipeline-num-layers": isPositive, "--decoder-last-pipeline-num-layers": isPositive,
         "--recompute-granularity": { ["full", "selective"].contains($0) }, "--recompute-method": { ["uniform", "block"].contains($0) },
         "--recompute-num-layers": isPositive, "--data-parallel-sharding-strategy": { ["no_shard", "optim", "optim_grads", "optim_grads_params"].contains($0) },
+        "--fp8-format": { ["e4m3", "hybrid"].contains($0) }, "--fp8-recipe": { ["tensorwise", "delayed", "mxfp8", "blockwise"].contains($0) },
         "--micro-batch-size": isPositive, "--global-batch-size": isPositive, "--seq-length": isPositive,
     ]
 
@@ -83,6 +84,6 @@ struct MegatronArgumentReader {
         }
         return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
                               expertParallel: int("--expert-model-parallel-size") ?? 1, virtualStages: virtualStages,
-                              microBatchSize: int("--micro-batch-size") ?? 1, recompute: recompute)
+                              microBatchSize: int("--micro-batch-size") ?? 1, recompute: recompute, fp8: values["--fp8-format"] != nil)
     }
 }

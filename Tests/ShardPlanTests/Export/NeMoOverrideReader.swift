@@ -31,6 +31,8 @@ struct NeMoOverrideReader {
             "model.config.recompute_method": optionalString(["uniform", "block"]),
             "model.config.recompute_num_layers": optionalPositive,
             "optim.config.use_distributed_optimizer": bool,
+            "trainer.plugins.fp8": optionalString(["hybrid", "e4m3"]),
+            "trainer.plugins.fp8_recipe": optionalString(["tensorwise", "delayed", "mxfp8", "blockwise"]),
         ]
     }()
 
@@ -83,6 +85,7 @@ struct NeMoOverrideReader {
         return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
                               expertParallel: int("trainer.strategy.expert_model_parallel_size") ?? 1,
                               virtualStages: int("trainer.strategy.virtual_pipeline_model_parallel_size") ?? 1,
-                              microBatchSize: int("data.micro_batch_size") ?? 1, recompute: recompute)
+                              microBatchSize: int("data.micro_batch_size") ?? 1, recompute: recompute,
+                              fp8: overrides["trainer.plugins.fp8", default: .none] != .none)
     }
 }

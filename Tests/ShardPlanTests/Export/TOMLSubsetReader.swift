@@ -1,10 +1,12 @@
 /// A reader of the TOML that torchtitan job configs use (TOML 1.0, https://toml.io/en/v1.0.0): comments,
-/// `[table]` headers, `key = value` with bare keys, and values that are basic strings, integers, booleans or
+/// `[table]` headers (dotted names too), `key = value` with bare keys, and values that are basic strings, integers, booleans or
 /// arrays of them (nested, across lines, with a trailing comma). Anything else (floats, dates, inline tables,
 /// dotted keys, literal strings) is an error rather than a guess, and so is a key given twice.
 struct TOMLSubsetReader {
     indirect enum Value: Equatable {
         case string(String), integer(Int), boolean(Bool), array([Value])
+
+        var stringValue: String? { if case .string(let s) = self { s } else { nil } }
     }
 
     /// Keys by table ("" for keys before the first header).
@@ -22,7 +24,12 @@ struct TOMLSubsetReader {
             guard let character = peek else { break }
             if character == "[" {
                 advance()
+                // A table name is dotted bare keys: [quantize.linear.float8].
                 table = try bareKey()
+                while peek == "." {
+                    advance()
+                    table += "." + (try bareKey())
+                }
                 guard peek == "]" else { throw error("expected ] after the table name") }
                 advance()
                 guard tables[table] == nil else { throw error("table [\(table)] is defined twice") }

@@ -32,6 +32,12 @@ struct TorchTitanJobConfigReader {
         ],
         "activation_checkpoint": ["mode": isOne(of: ["none", "selective", "full"]), "selective_ac_option": isOne(of: ["op"])],
         "compile": ["enable": isBoolean],
+        "model": ["converters": { value in
+            guard case .array(let names) = value else { return false }
+            // torchtitan's registered model converters (components/quantization).
+            return names.allSatisfy { ["quantize.linear.float8", "quantize.linear.mx"].contains($0.stringValue ?? "") }
+        }],
+        "quantize.linear.float8": ["recipe_name": isOne(of: ["tensorwise", "rowwise", "rowwise_with_gw_hp"])],
     ]
 
     var toml: TOMLSubsetReader
@@ -88,6 +94,7 @@ struct TorchTitanJobConfigReader {
         return ReadBackLayout(tensorParallel: int("parallelism", "tensor_parallel_degree") ?? 1, pipelineParallel: pp, dataParallel: dp,
                               contextParallel: int("parallelism", "context_parallel_degree") ?? 1,
                               expertParallel: int("parallelism", "expert_parallel_degree") ?? 1, virtualStages: virtualStages,
-                              microBatchSize: microBatchSize, recompute: recompute)
+                              microBatchSize: microBatchSize, recompute: recompute,
+                              fp8: toml.tables["model"]?["converters"] == .array([.string("quantize.linear.float8")]))
     }
 }
