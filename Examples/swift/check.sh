@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ShardPlan's Swift examples: check that README.md's library tour is Sources/PlanCustomGraph/main.swift line
-# for line, build the example package (ShardPlan as a path dependency, as a user's project has it), and run
-# every program: plan a custom graph, plan a catalog model and save the plan, re-score the saved plan (its
+# for line and that every Swift block of the DocC getting-started article is a part of one of the programs,
+# build the example package (ShardPlan as a path dependency, as a user's project has it), and run every
+# program: plan a custom graph, plan a catalog model and save the plan, re-score the saved plan (its
 # re-scored iteration time must equal the saved prediction), score Megatron-LM layouts.
 #
 #   Examples/swift/check.sh
@@ -26,6 +27,28 @@ if ! diff -u <(printf '%s\n' "$tour") "$here/Sources/PlanCustomGraph/main.swift"
   echo "check.sh: README.md's library tour and Sources/PlanCustomGraph/main.swift differ; keep them the same" >&2
   exit 1
 fi
+
+article="$repo/Sources/ShardPlan/ShardPlan.docc/GettingStarted.md"
+echo "== ${article#"$repo/"}: every Swift block is a part of an example program"
+python3 - "$article" "$here"/Sources/*/main.swift <<'PYTHON'
+import re
+import sys
+
+article, *programs = sys.argv[1:]
+
+def lines(text):
+    return [line.strip() for line in text.strip("\n").split("\n")]
+
+sources = [lines(open(path).read()) for path in programs]
+blocks = [lines(block) for block in re.findall(r"^```swift\n(.*?)^```$", open(article).read(), re.S | re.M)]
+if not blocks:
+    sys.exit(f"check.sh: {article} has no Swift blocks")
+for block in blocks:
+    if not any(source[i:i + len(block)] == block for source in sources for i in range(len(source) - len(block) + 1)):
+        sys.exit(f"check.sh: this block of {article} is in no program of Examples/swift/Sources (indentation aside):\n"
+                 + "\n".join(block))
+print(f"{len(blocks)} blocks found in the programs")
+PYTHON
 
 echo "== swift build (Examples/swift)"
 swift build --package-path "$here" 2>&1 | tail -n 1

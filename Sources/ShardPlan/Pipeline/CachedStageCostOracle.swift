@@ -9,6 +9,7 @@ import Foundation
 ///
 /// Safe to call from several threads; two threads asking the same new question at once may both solve it.
 public final class CachedStageCostOracle<Base: StageCostOracle>: StageCostOracle, @unchecked Sendable {
+    /// What an answer carries besides its cost: the wrapped oracle's payload (a stage's layout, say).
     public typealias Payload = Base.Payload
 
     public let base: Base

@@ -12,6 +12,7 @@ public struct LayerClustering: Sendable {
     /// Clusters `analysis.layers`.
     ///
     /// - Parameters:
+    ///   - analysis: the graph's analysis, whose `layers` (from hints or repeated blocks) are clustered.
     ///   - smallLayerFraction: an analysis layer whose training FLOPs are below this fraction of the median
     ///     layer's joins the layer before it (leading ones join the first layer after them). 0 keeps every layer.
     ///   - maximumLayerCount: when given and smaller than the number of layers left, consecutive layers are

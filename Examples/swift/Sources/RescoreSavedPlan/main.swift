@@ -21,10 +21,7 @@ func contents(of path: String) throws(InputError) -> [UInt8] {
 }
 
 do {
-    let document: JSONValue
-    do { document = try JSONParser.parse(try contents(of: planPath)) } catch let error as JSONSyntaxError {
-        throw InputError(.malformedJSON, at: .root, "\(planPath): \(error.message) at line \(error.line), column \(error.column)")
-    }
+    let document = try JSONParser.parse(try contents(of: planPath))
     guard case .object(let plan) = document, case .string(let graphName)? = plan["graph"],
           case .string(let savedCluster)? = plan["cluster"] else {
         throw InputError(.missingField, at: .root, "\(planPath) is not a plan naming its graph and cluster")
@@ -46,6 +43,9 @@ do {
         print(String(format: "saved prediction: %.6f s per iteration; re-scored: %.6f s", seconds, prediction.iterationSeconds))
     }
     print(prediction.textReport(for: saved))
+} catch let error as JSONSyntaxError {
+    FileHandle.standardError.write(Data("rescore-saved-plan: \(planPath): \(error.message) at line \(error.line), column \(error.column)\n".utf8))
+    exit(1)
 } catch {
     FileHandle.standardError.write(Data("rescore-saved-plan: \(error)\n".utf8))
     exit(1)
