@@ -22,7 +22,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Microbatches per iteration, or auto (the fewest that fit).", valueName: "auto|N"))
     var microbatches: MicrobatchChoice = .auto
 
-    @Option(help: ArgumentHelp("Activation recomputation: none, selective or full for every stage, or auto: none unless a stage only fits with selective or full recomputation, chosen per stage.",
+    @Option(help: ArgumentHelp("Activation recomputation: none, selective, selective-op or full for every stage, or auto: none unless a stage only fits with selective or full recomputation, chosen per stage.",
                                valueName: "mode"))
     var recompute: RecomputeChoice = .none
 
@@ -31,6 +31,8 @@ struct PlanCommand: ParsableCommand {
     var zero: ZeroStage = .off
 
     @OptionGroup var precision: PrecisionChoice
+
+    @OptionGroup var kernelChoice: KernelChoice
 
     @OptionGroup var printing: PlanOutput
 
@@ -49,7 +51,7 @@ struct PlanCommand: ParsableCommand {
             if stageLimit == nil, let mesh, mesh.devices == cluster.deviceCount { stageLimit = 1 }
             let shapes = mesh.map { [$0.sizes] }
             let fixed = microbatches.count
-            let options = precision.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.rawValue))
+            let options = kernelChoice.applied(to: precision.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.rawValue)))
             try options.check(on: cluster.device)
             let plan: TrainingPlan, prediction: PlanPrediction
             if stageLimit == 1 {

@@ -55,6 +55,8 @@ struct ScoreCommand: ParsableCommand {
 
     @OptionGroup var precision: PrecisionChoice
 
+    @OptionGroup var kernelChoice: KernelChoice
+
     @OptionGroup var printing: PlanOutput
 
     @Flag(help: "Print where the command's time went to standard error.")
@@ -69,6 +71,7 @@ struct ScoreCommand: ParsableCommand {
                 ("--sequence-parallel", sequenceParallel), ("--recompute", recompute != nil), ("--zero", zero != nil),
                 ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm),
                 ("--precision/--fp8-recipe", precision.isGiven),
+                ("--attention-kernel/--fusion/--fused-cross-entropy", kernelChoice.isGiven),
             ]
             let given = layoutOptions.filter(\.1).map(\.0)
             if !given.isEmpty {
@@ -127,9 +130,9 @@ struct ScoreCommand: ParsableCommand {
         let configuration = MegatronConfiguration(
             tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: batchPerMicrobatch,
             virtualStages: virtualStages ?? 1, sequenceParallel: sequenceParallel, schedule: schedule,
-            options: precision.applied(to: TrainingOptions(recompute: recompute ?? .none, zeroStage: zero?.rawValue ?? 0,
-                                                           overlapGradientReduction: overlapGradReduce,
-                                                           overlapTensorParallelCommunication: overlapTPComm)))
+            options: kernelChoice.applied(to: precision.applied(to: TrainingOptions(
+                recompute: recompute ?? .none, zeroStage: zero?.rawValue ?? 0, overlapGradientReduction: overlapGradReduce,
+                overlapTensorParallelCommunication: overlapTPComm))))
         try configuration.options.check(on: cluster.device)
         return try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
     }

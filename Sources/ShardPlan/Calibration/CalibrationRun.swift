@@ -10,24 +10,49 @@ public struct CalibrationRun: Sendable {
     /// `(predicted - measured) / measured`.
     public var relativeError: Double { predictedSeconds / run.iterationSeconds! - 1 }
 
-    /// What replaying `run` takes: a GPT graph of its dimensions (explicit attention for the 2021-2022
-    /// Megatron-LM runs, which predate fused attention; fused attention for Megatron-Core), its cluster
-    /// preset, and its Megatron configuration.
+    /// What replaying `run` takes: a graph of its family and dimensions with attention as the row ran it
+    /// (explicit for the 2021-2022 Megatron-LM runs, which predate fused attention; the row's fused kernel
+    /// otherwise), its cluster preset, and its Megatron configuration.
     public static func replay(_ run: PublishedRun) throws(InputError)
         -> (graph: Graph, cluster: Cluster, clusterName: String, configuration: MegatronConfiguration) {
-        let fused = run.id.hasPrefix("mcore")
-        var configuration = TransformerConfiguration.gpt(
-            layers: run.layers, hidden: run.hidden, heads: run.heads, vocabulary: run.vocabulary,
-            sequenceLength: run.sequenceLength, globalBatch: run.globalBatch)
-        configuration.feedForwardHidden = run.feedForwardHidden
-        configuration.attentionImplementation = fused ? .fused : .explicit
+        var configuration: TransformerConfiguration
+        switch run.architecture {
+        case "llama":
+            configuration = .llama(layers: run.layers, hidden: run.hidden, heads: run.heads,
+                                   keyValueHeads: run.keyValueHeads ?? run.heads, feedForwardHidden: run.feedForwardHidden,
+                                   vocabulary: run.vocabulary, sequenceLength: run.sequenceLength, globalBatch: run.globalBatch)
+        case "gpt", "mpt":
+            configuration = .gpt(layers: run.layers, hidden: run.hidden, heads: run.heads, vocabulary: run.vocabulary,
+                                 sequenceLength: run.sequenceLength, globalBatch: run.globalBatch)
+            configuration.feedForwardHidden = run.feedForwardHidden
+            if run.architecture == "mpt" {
+                // MPT: no biases, no dropout (llm-foundry's MPT configurations).
+                configuration.biases = false
+                configuration.dropoutRate = 0
+            }
+        default:
+            throw InputError(.invalidValue, at: .root, "row \(run.id): unknown architecture \"\(run.architecture)\"; known: gpt, llama, mpt")
+        }
+        if let dropout = run.dropout { configuration.dropoutRate = dropout }
+        guard let fusion = KernelFusionLevel(rawValue: run.fusion ?? "fused") else {
+            throw InputError(.invalidValue, at: .root,
+                             "row \(run.id): unknown fusion \"\(run.fusion!)\"; known: \(KernelFusionLevel.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let kernel = run.attention.flatMap(AttentionKernel.init(rawValue:))
+        guard run.attention == nil || run.attention == "explicit" || kernel != nil else {
+            throw InputError(.invalidValue, at: .root,
+                             "row \(run.id): unknown attention \"\(run.attention!)\"; known: explicit, \(AttentionKernel.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        configuration.attentionImplementation = run.attention == "explicit" ? .explicit : .fused
         let graph = try TransformerBuilder(name: run.id, configuration: configuration).build()
-        guard let preset = Self.presetName(forGPU: run.gpu) else {
+        guard let preset = Self.presetName(forGPU: run.gpu, devices: run.gpuCount) else {
             throw InputError(.invalidReference, at: .root, "no cluster preset for GPU \(run.gpu) of row \(run.id)")
         }
-        let clusterName = "\(preset):\(run.gpuCount / run.gpusPerNode)"
+        let clusterName = run.gpuCount == 1 ? preset : "\(preset):\(run.gpuCount / run.gpusPerNode)"
         let cluster = try Cluster.preset(named: clusterName)
-        let recompute: RecomputeMode = run.recompute.hasPrefix("full") ? .full : run.recompute.hasPrefix("selective") ? .selective : .none
+        let recompute: RecomputeMode = run.recompute.hasPrefix("full") ? .full
+            : run.recompute.hasPrefix("selective op") ? .selectiveOperators
+            : run.recompute.hasPrefix("selective") ? .selective : .none
         // Megatron-Core's published runs state `--overlap-grad-reduce --overlap-param-gather
         // --tp-comm-overlap`: the parameter gather needs the distributed optimizer (ZeRO-1) and the
         // tensor-parallel overlap needs sequence parallelism, so both are on there.
@@ -38,11 +63,17 @@ public struct CalibrationRun: Sendable {
             tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel, dataParallel: run.dataParallel,
             microBatchSize: run.microBatchSize ?? 1, virtualStages: run.virtualStages, sequenceParallel: sequenceParallel,
             options: TrainingOptions(recompute: recompute, zeroStage: zeroStage, overlapGradientReduction: overlap,
-                                     overlapTensorParallelCommunication: overlap)))
+                                     overlapTensorParallelCommunication: overlap, attentionKernel: kernel,
+                                     kernelFusion: fusion, fusedCrossEntropy: run.fusedCrossEntropy)))
     }
 
-    /// The cluster preset of a row's GPU.
-    public static func presetName(forGPU gpu: String) -> String? {
+    /// The cluster preset of a row's GPU: a DGX node, or the single-GPU preset for a row on one device.
+    public static func presetName(forGPU gpu: String, devices: Int = 8) -> String? {
+        if devices == 1 {
+            if gpu.hasPrefix("A100-SXM4-80GB") { return "single-a100-80g" }
+            if gpu.hasPrefix("H100") { return "single-h100" }
+            return nil
+        }
         if gpu.hasPrefix("A100-SXM4-80GB") { return "dgx-a100-80g" }
         if gpu.hasPrefix("A100-SXM4-40GB") { return "dgx-a100-40g" }
         if gpu.hasPrefix("H100") { return "dgx-h100" }

@@ -3,6 +3,8 @@
 /// iteration time.
 public struct PublishedRun: Sendable {
     public var id: String
+    /// The publication or project the row comes from (`group`), for per-source error tables.
+    public var group: String
     public var source: String
     public var layers: Int
     public var hidden: Int
@@ -24,6 +26,25 @@ public struct PublishedRun: Sendable {
     public var recompute: String
     public var schedule: String
     public var notes: String
+    /// The model family: `gpt` (GPT-2/3, Megatron-LM), `llama` (RMSNorm, SwiGLU, rotary positions, untied
+    /// output) or `mpt` (MosaicML's MPT: GPT without biases or dropout).
+    public var architecture: String
+    /// Key/value heads (grouped-query attention) where fewer than `heads`.
+    public var keyValueHeads: Int?
+    /// How attention ran: `explicit` (score matrices as tensors, Megatron-LM before fused kernels) or the fused
+    /// kernel (`AttentionKernel`: flash2, flash3, cudnn, triton); nil for the GPU's usual kernel.
+    public var attention: String?
+    /// Peak memory per device the source printed, bytes (from `measured.memory_gib`).
+    public var measuredPeakMemoryBytes: Double?
+    /// Memory per device the run is known to have fitted in without a printed peak, bytes
+    /// (`measured.ran_within_memory_gib`).
+    public var knownFitBytes: Double?
+    /// Dropout rate where the stack differs from its family's (llm.c trains GPT-2 without dropout).
+    public var dropout: Double?
+    /// How the stack fused its kernels (`fusion`: eager, fused, compiled; fused when absent).
+    public var fusion: String?
+    /// Whether the loss ran as a fused kernel (`loss`: "fused").
+    public var fusedCrossEntropy: Bool
     /// Seconds per iteration: measured where the source printed it, else derived from its throughput.
     public var iterationSeconds: Double?
     /// Whether `iterationSeconds` was printed by the source (else derived).
@@ -47,7 +68,7 @@ public struct PublishedRun: Sendable {
             if time == nil, let derived { time = try derived.optionalNumber("iteration_time_s") }
             guard time != nil else { skipped.append((id, "no iteration time or throughput to compare with")); continue }
             runs.append(PublishedRun(
-                id: id, source: try row.string("source"), layers: try row.int("layers"), hidden: try row.int("hidden"),
+                id: id, group: try row.optionalString("group") ?? "", source: try row.string("source"), layers: try row.int("layers"), hidden: try row.int("hidden"),
                 heads: try row.int("heads"), feedForwardHidden: try row.int("ffn_hidden"), vocabulary: try row.int("vocab"),
                 sequenceLength: try row.int("seq_len"), globalBatch: try row.int("global_batch"),
                 microBatchSize: try row.optionalInt("micro_batch"), gpu: try row.string("gpu"), gpuCount: try row.int("n_gpus"),
@@ -56,6 +77,12 @@ public struct PublishedRun: Sendable {
                 sequenceParallel: try row.optionalBool("sequence_parallel") ?? false,
                 zeroStage: try row.optionalInt("zero_stage") ?? 0, recompute: try row.optionalString("recompute") ?? "",
                 schedule: try row.optionalString("schedule") ?? "", notes: try row.optionalString("notes") ?? "",
+                architecture: try row.optionalString("architecture") ?? "gpt", keyValueHeads: try row.optionalInt("kv_heads"),
+                attention: try row.optionalString("attention"),
+                measuredPeakMemoryBytes: try measured.optionalNumber("memory_gib").map { $0 * 1_073_741_824 },
+                knownFitBytes: try measured.optionalNumber("ran_within_memory_gib").map { $0 * 1_073_741_824 },
+                dropout: try row.optionalNumber("dropout"), fusion: try row.optionalString("fusion"),
+                fusedCrossEntropy: try row.optionalString("loss") == "fused",
                 iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil))
         }
         return (runs, skipped)

@@ -14,11 +14,12 @@ public struct KernelFusion: Sendable {
     /// For each value, whether it is a slice its readers read in place (no kernel of its own).
     public private(set) var isReadInPlace: [Bool]
 
-    public init(_ graph: Graph) {
+    /// The fusion of `graph`'s ops; with `fusesPointwise` false (eager PyTorch) every op writes its result.
+    public init(_ graph: Graph, fusesPointwise: Bool = true) {
         let consumers = graph.consumers()
         isFusedAway = Array(repeating: false, count: graph.values.count)
         isReadInPlace = Array(repeating: false, count: graph.values.count)
-        for operation in graph.operations where operation.op.isPointwise {
+        for operation in graph.operations where fusesPointwise && operation.op.isPointwise {
             let readers = consumers[operation.result.rawValue]
             guard readers.count == 1, graph.operations[readers[0]].op.absorbsPointwiseProducers,
                   !graph.outputs.contains(operation.result) else { continue }

@@ -13,7 +13,9 @@ extension KernelModel {
             multiprocessors: device.multiprocessors ?? Self.defaultMultiprocessors,
             bestMatmulEfficiency: device.bestMatmulFLOPsPerSecond(for: .bf16).map { $0 / bf16Peak } ?? Self.defaultBestMatmulEfficiency,
             fp8MatmulEfficiency: fp8Efficiency,
-            memoryEfficiency: device.achievableMemoryBandwidthFraction ?? Self.defaultMemoryEfficiency)
+            memoryEfficiency: device.achievableMemoryBandwidthFraction ?? Self.defaultMemoryEfficiency,
+            attentionKernel: .standard(on: GPUGeneration(deviceName: device.name)),
+            generation: GPUGeneration(deviceName: device.name))
     }
 
     /// Used when a device gives no multiprocessor count: an A100 has 108.

@@ -16,18 +16,17 @@ public struct KernelModel: Sendable, Equatable {
     public var fp8MatmulEfficiency: Double
     /// The fraction of peak memory bandwidth a streaming kernel reaches.
     public var memoryEfficiency: Double
-    /// The fraction of peak a fused (flash) attention forward pass reaches at head dimension 128 and long
-    /// sequences; its backward pass reaches `attentionBackwardEfficiency`.
-    public var attentionForwardEfficiency: Double
-    public var attentionBackwardEfficiency: Double
+    /// The fused attention kernel the training stack runs (`KernelModel+Attention.swift`).
+    public var attentionKernel: AttentionKernel
+    /// The GPU's generation, which sets what each attention kernel reaches.
+    public var generation: GPUGeneration
     /// Fixed cost of launching one kernel, in seconds.
     public var launchSeconds: Double
 
     public init(peakFLOPs: [DType: Double], memoryBandwidth: Double, multiprocessors: Int,
                 bestMatmulEfficiency: Double, fp8MatmulEfficiency: Double? = nil,
                 memoryEfficiency: Double = KernelModel.defaultMemoryEfficiency,
-                attentionForwardEfficiency: Double = KernelModel.defaultAttentionForwardEfficiency,
-                attentionBackwardEfficiency: Double = KernelModel.defaultAttentionBackwardEfficiency,
+                attentionKernel: AttentionKernel = .flash2, generation: GPUGeneration = .other,
                 launchSeconds: Double = KernelModel.defaultLaunchSeconds) {
         self.peakFLOPs = peakFLOPs
         self.memoryBandwidth = memoryBandwidth
@@ -35,18 +34,14 @@ public struct KernelModel: Sendable, Equatable {
         self.bestMatmulEfficiency = bestMatmulEfficiency
         self.fp8MatmulEfficiency = fp8MatmulEfficiency ?? bestMatmulEfficiency * Self.fp8ToBF16MatmulEfficiency
         self.memoryEfficiency = memoryEfficiency
-        self.attentionForwardEfficiency = attentionForwardEfficiency
-        self.attentionBackwardEfficiency = attentionBackwardEfficiency
+        self.attentionKernel = attentionKernel
+        self.generation = generation
         self.launchSeconds = launchSeconds
     }
 
     /// Streaming kernels (copies, elementwise) reach about 85-90% of HBM bandwidth on A100 and H100
     /// (Docs/cost-model.md, "Memory-bound kernels").
     public static let defaultMemoryEfficiency = 0.85
-    /// FlashAttention-2 reaches about 70% of A100 peak in the forward pass and about 55% in the backward
-    /// pass at head dimension 128 (Dao 2023, Fig. 5-6; Docs/cost-model.md).
-    public static let defaultAttentionForwardEfficiency = 0.70
-    public static let defaultAttentionBackwardEfficiency = 0.55
     /// FP8 over bf16 matmul efficiency where a device measures only bf16: the H100's measured maximum achievable
     /// matmul rates, 1402.6 of 1978.9 TFLOP/s fp8 (70.9%) against 794.5 of 989.4 bf16 (80.3%) (ml-engineering MAMF,
     /// shared/data/published-runs.json `matmul_efficiency`): 0.883.
@@ -54,6 +49,10 @@ public struct KernelModel: Sendable, Equatable {
     /// Fixed seconds per kernel: the launch, the ramp-up and tail of its blocks, and the host's per-op
     /// dispatch in eager PyTorch, which short kernels wait on (5-25 us an op; Docs/cost-model.md).
     public static let defaultLaunchSeconds = 10e-6
+    /// Fixed seconds per kernel of a compiled step (torch.compile's generated launcher, llm.c's C host code),
+    /// which has no per-op Python or dispatcher work: the launch itself and its blocks' ramp-up and tail, a few
+    /// microseconds (Docs/cost-model.md).
+    public static let compiledLaunchSeconds = 4e-6
 
     /// Peak FLOP/s for `dtype` (f32 tensors compute in TF32 where a tensor-core figure is given).
     public func peak(for dtype: DType) -> Double {
@@ -113,19 +112,5 @@ public struct KernelModel: Sendable, Equatable {
     /// pointwise op, a GEMM epilogue).
     public func streamSeconds(bytes: Double) -> Double {
         bytes / (memoryBandwidth * memoryEfficiency)
-    }
-
-    /// Seconds for a fused attention kernel doing `flops` useful FLOPs at head dimension `headDimension`
-    /// over key sequences of length `keyLength`; `backward` selects the backward kernel.
-    public func attentionSeconds(flops: Double, headDimension: Double, keyLength: Double, dtype: DType,
-                                 backward: Bool) -> Double {
-        guard flops > 0 else { return 0 }
-        let base = backward ? attentionBackwardEfficiency : attentionForwardEfficiency
-        // Relative to head dimension 128 and long sequences: smaller heads and short sequences spend
-        // more of each tile on softmax bookkeeping and the tile's prologue.
-        let headFactor = (headDimension / (headDimension + 32)) / (128.0 / 160.0)
-        let lengthFactor = (keyLength / (keyLength + 256)) / (4096.0 / 4352.0)
-        let efficiency = min(base * headFactor * lengthFactor, bestMatmulEfficiency)
-        return launchSeconds + flops / (peak(for: dtype) * efficiency)
     }
 }

@@ -9,6 +9,10 @@ public struct OperatorCostModel: Sendable {
     /// The arithmetic of linear layers and, for FP8, the recipe.
     public let precision: MatmulPrecision
     public let fp8Recipe: FP8Recipe
+    /// How the stack fuses kernels (`TrainingOptions.kernelFusion`).
+    public let fusionLevel: KernelFusionLevel
+    /// Whether the loss is one fused kernel per pass instead of Megatron's kernel-by-kernel cross-entropy.
+    public let fusedCrossEntropy: Bool
     let roles: TensorRoles
     let gradients: GradientFlow
     let fusion: KernelFusion
@@ -16,9 +20,12 @@ public struct OperatorCostModel: Sendable {
 
     public init(graph: Graph, kernels: KernelModel, meshShape: [Int], microbatches: Int,
                 precision: MatmulPrecision = .bf16, fp8Recipe: FP8Recipe = .tensorwise,
+                fusion fusionLevel: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false,
                 roles: TensorRoles? = nil, gradients: GradientFlow? = nil, fusion: KernelFusion? = nil,
                 linearLayers: LinearLayers? = nil) {
         self.graph = graph
+        self.fusionLevel = fusionLevel
+        self.fusedCrossEntropy = fusedCrossEntropy
         self.kernels = kernels
         self.meshShape = meshShape
         self.microbatches = microbatches
@@ -26,7 +33,7 @@ public struct OperatorCostModel: Sendable {
         self.fp8Recipe = fp8Recipe
         self.roles = roles ?? TensorRoles(graph)
         self.gradients = gradients ?? GradientFlow(graph)
-        self.fusion = fusion ?? KernelFusion(graph)
+        self.fusion = fusion ?? KernelFusion(graph, fusesPointwise: fusionLevel != .eager)
         self.linearLayers = linearLayers ?? LinearLayers(graph)
     }
 
@@ -173,18 +180,19 @@ public struct OperatorCostModel: Sendable {
         return gemmCost(operation, batch: groups, m: rows, n: columns, k: depth, dtype: dtype)
     }
 
-    /// Fused (flash) attention: 4 x batch x queries x keys x heads x head_dim FLOPs forward, half of it
-    /// under a causal mask; the backward kernel does 2.5 times the forward work.
+    /// Fused (flash) attention: 4 x batch x queries x keys x heads x head_dim FLOPs forward over the whole score
+    /// matrix, the backward kernel 2.5 times that; a causal mask saves about half (`KernelModel+Attention`).
     private func attentionCost(_ operation: Operation, _ sizes: [Double], causal: Bool) -> OperatorCost {
         let space = operation.indexSpace
         func size(_ name: String) -> Double { sizes[space.indices.firstIndex { $0.name == name }!] }
         let (batch, queries, heads, headDimension, keys) = (size("batch"), size("query"), size("heads"), size("head_dim"), size("key"))
         let dense = 4 * batch * queries * keys * heads * headDimension
-        let work = causal ? dense / 2 : dense
         let dtype = graph[operation.result].type.dtype
-        return OperatorCost(category: .attention,
-                            forwardSeconds: kernels.attentionSeconds(flops: work, headDimension: headDimension, keyLength: keys, dtype: dtype, backward: false),
-                            backwardSeconds: kernels.attentionSeconds(flops: 2.5 * work, headDimension: headDimension, keyLength: keys, dtype: dtype, backward: true),
+        func seconds(backward: Bool) -> Double {
+            kernels.attentionSeconds(denseFLOPs: backward ? 2.5 * dense : dense, headDimension: headDimension, keyLength: keys,
+                                     causal: causal, dtype: dtype, backward: backward)
+        }
+        return OperatorCost(category: .attention, forwardSeconds: seconds(backward: false), backwardSeconds: seconds(backward: true),
                             forwardCollectives: [], backwardCollectives: [], forwardFLOPs: dense)
     }
 
@@ -211,7 +219,22 @@ public struct OperatorCostModel: Sendable {
         if case .dropout = operation.op { bytes += localElements(operation.result, strategy.resultSpec(in: space)) }
         // A pointwise op fused into its consumer runs inside the consumer's kernel: no launch of its own.
         let insideConsumer = operation.op.isPointwise && fusion[operation.result]
+        if case .rmsNorm = operation.op, fusionLevel == .eager {
+            return eagerRMSNormCost(elements: localElements(operation.result, strategy.resultSpec(in: space)),
+                                    width: Double(graph[operation.result].type.dtype.byteSize))
+        }
         let forward = insideConsumer ? kernels.streamSeconds(bytes: bytes) : kernels.memorySeconds(bytes: bytes)
+        return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: 2 * forward,
+                            forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
+    }
+
+    /// RMSNorm as the Llama reference implementation runs it in eager PyTorch (meta-llama `model.py`, torchtitan's
+    /// and Hugging Face's `RMSNorm`: `(x.float() * rsqrt(x.float().pow(2).mean(-1) + eps)).type_as(x) * weight`),
+    /// kernel by kernel over `elements` of `width`-byte activations: upcast (width + 4 bytes an element), square
+    /// (8), mean (4), scale (8), downcast (4 + width), weight (2 x width); autograd's backward runs about twice the
+    /// kernels and bytes.
+    private func eagerRMSNormCost(elements: Double, width: Double) -> OperatorCost {
+        let forward = [width + 4, 8, 4, 8, 4 + width, 2 * width].reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) }
         return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: 2 * forward,
                             forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
     }
@@ -226,6 +249,14 @@ public struct OperatorCostModel: Sendable {
         let logits = operation.inputs[0]
         let elements = localElements(logits, strategy.operandSpec(0, in: space))
         let width = Double(graph[logits].type.dtype.byteSize)
+        if fusedCrossEntropy {
+            // One fused kernel each way (llm.c's fused classifier, Inductor's fused log-softmax and NLL): the
+            // forward pass reads the logits once for the row maximum and sum of exponentials, the backward pass
+            // reads them again and writes their gradient.
+            return OperatorCost(category: .memoryBound, forwardSeconds: kernels.memorySeconds(bytes: width * elements),
+                                backwardSeconds: kernels.memorySeconds(bytes: 2 * width * elements),
+                                forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
+        }
         let upcast = width < 4 ? [width + 4] : []
         let forward = (upcast + [4, 8, 8, 4, 8]).reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) }
         let downcast = width < 4 ? [4 + width] : []

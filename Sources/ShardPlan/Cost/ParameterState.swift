@@ -9,7 +9,8 @@ public struct ParameterState: Sendable, Equatable {
     /// Bytes the fused Adam step moves on this device.
     public var optimizerStepBytes: Double
     /// Bytes each microbatch's backward pass moves to add this parameter's gradient into the fp32 gradient
-    /// buffer: the whole local tensor, since ZeRO shards gradients only when they are reduced.
+    /// buffer: the whole local tensor up to ZeRO-2, which reduce gradients once per iteration; ZeRO-3
+    /// reduce-scatters every microbatch and adds only its shard (PyTorch FSDP, DeepSpeed ZeRO-3).
     public var gradientAccumulationBytes: Double
 
     /// The state of `elements` parameter elements (this device's share before ZeRO).
@@ -19,7 +20,7 @@ public struct ParameterState: Sendable, Equatable {
         gradientBytes = elements * TrainingOptions.gradientBytes / (zeroStage >= 2 ? shard : 1)
         optimizerStateBytes = elements * TrainingOptions.optimizerStateBytes / (zeroStage >= 1 ? shard : 1)
         optimizerStepBytes = elements * TrainingOptions.optimizerStepBytes / (zeroStage >= 1 ? shard : 1)
-        gradientAccumulationBytes = elements * TrainingOptions.gradientAccumulationBytes
+        gradientAccumulationBytes = elements * TrainingOptions.gradientAccumulationBytes / (zeroStage >= 3 ? shard : 1)
     }
 
     public var totalBytes: Double { weightBytes + gradientBytes + optimizerStateBytes }

@@ -32,6 +32,10 @@ public struct StageCost: Sendable, Equatable {
     public var activationBytesPerMicrobatch = 0.0
     /// Extra activations alive while one layer is recomputed (full recomputation).
     public var recomputeWorkingBytes = 0.0
+    /// ZeRO-3 weights gathered at once: two layers' (one computing, the next prefetched).
+    public var gatheredWeightBytes = 0.0
+    /// ZeRO-3 gradients unsharded at once: one layer's, awaiting their reduce-scatter.
+    public var unshardedGradientBytes = 0.0
 
     /// Seconds of one microbatch's forward pass on this stage.
     public var forwardSeconds: Double { forwardComputeSeconds + forwardCommunicationSeconds }
@@ -43,6 +47,7 @@ public struct StageCost: Sendable, Equatable {
 
     /// Peak bytes per device with `inFlight` microbatches' activations alive.
     public func peakMemoryBytes(inFlight: Double) -> Double {
-        modelStateBytes + activationBytesPerMicrobatch * inFlight + recomputeWorkingBytes + TrainingOptions.frameworkOverheadBytes
+        modelStateBytes + activationBytesPerMicrobatch * inFlight + recomputeWorkingBytes + gatheredWeightBytes
+            + unshardedGradientBytes + TrainingOptions.frameworkOverheadBytes
     }
 }

@@ -13,25 +13,78 @@ public struct StageCostModel: Sendable {
     let linearLayers: LinearLayers
     let consumers: [[Int]]
     let sequenceLength: Int?
+    /// The run of consecutive ops of one layer that each op belongs to, numbered over the whole graph.
+    let layerRun: [Int]
+    /// The ops op-level selective recomputation reruns in the backward pass (`RecomputeMode.selectiveOperators`).
+    let operatorRecomputation: Set<Int>
 
     public init(graph: Graph, kernels: KernelModel, options: TrainingOptions, microbatches: Int) {
         self.graph = graph
+        var kernels = kernels
+        if let kernel = options.attentionKernel { kernels.attentionKernel = kernel }
+        if options.kernelFusion == .compiled { kernels.launchSeconds = KernelModel.compiledLaunchSeconds }
         self.kernels = kernels
         self.options = options
         self.microbatches = microbatches
         roles = TensorRoles(graph)
         gradients = GradientFlow(graph)
-        fusion = KernelFusion(graph)
+        fusion = KernelFusion(graph, fusesPointwise: options.kernelFusion != .eager)
         linearLayers = LinearLayers(graph)
         consumers = graph.consumers()
         let roles = self.roles
         sequenceLength = graph.inputs.first { roles.sequenceDimension[$0.rawValue] != nil }
             .map { graph[$0].type.shape[roles.sequenceDimension[$0.rawValue]!] }
+        (layerRun, operatorRecomputation) = Self.operatorCheckpoints(graph, linearLayers: linearLayers)
+    }
+
+    /// Numbers the layer runs of `graph` and picks what op-level selective recomputation reruns: in every run
+    /// that holds an attention op (a transformer block; embeddings and the output layer are not checkpointed),
+    /// every op but attention, convolutions and contractions, and of the linear layers (`LinearLayers`) every
+    /// second one. torchtitan's policy saves the outputs of `mm` and the attention kernels, and of the matmuls
+    /// only those of odd count in the block (`_get_custom_policy` in `activation_checkpoint.py`); views cost
+    /// nothing to rerun.
+    static func operatorCheckpoints(_ graph: Graph, linearLayers: LinearLayers) -> (runs: [Int], recomputed: Set<Int>) {
+        var runs: [Int] = []
+        for (index, operation) in graph.operations.enumerated() {
+            let continues = index > 0 && graph.operations[index - 1].layer == operation.layer
+            runs.append(continues ? runs[index - 1] : (runs.last ?? -1) + 1)
+        }
+        var recomputed = Set<Int>()
+        var start = 0
+        while start < graph.operations.count {
+            var end = start
+            while end < graph.operations.count && runs[end] == runs[start] { end += 1 }
+            let block = start ..< end
+            if block.contains(where: { if case .attention = graph.operations[$0].op { true } else { false } }) {
+                var linearCount = 0
+                for index in block {
+                    let op = graph.operations[index].op
+                    if linearLayers[index] != nil {
+                        linearCount += 1
+                        if linearCount % 2 == 0 { recomputed.insert(index) }
+                    } else if case .attention = op {
+                    } else if op.isContraction || op.isView {
+                    } else if case .conv2d = op {
+                    } else {
+                        recomputed.insert(index)
+                    }
+                }
+            }
+            start = end
+        }
+        return (runs, recomputed)
+    }
+
+    /// Whether op-level selective recomputation drops `tensor` (read by op `reader`) and reruns its producer:
+    /// it was produced by a rerun op of the reader's own block (a block's input is its checkpoint, kept).
+    func dropsUnderOperatorRecomputation(_ tensor: ValueID, readBy reader: Int) -> Bool {
+        guard let producer = graph[tensor].operationIndex else { return false }
+        return operatorRecomputation.contains(producer) && layerRun[producer] == layerRun[reader]
     }
 
     public func operatorModel(meshShape: [Int]) -> OperatorCostModel {
         OperatorCostModel(graph: graph, kernels: kernels, meshShape: meshShape, microbatches: microbatches,
-                          precision: options.precision, fp8Recipe: options.fp8Recipe,
+                          precision: options.precision, fp8Recipe: options.fp8Recipe, fusion: options.kernelFusion, fusedCrossEntropy: options.fusedCrossEntropy || options.kernelFusion == .compiled,
                           roles: roles, gradients: gradients, fusion: fusion, linearLayers: linearLayers)
     }
 
@@ -68,8 +121,18 @@ public struct StageCostModel: Sendable {
                 arrivalLayouts[input] = stage.strategy(of: operationIndex).operandSpec(operand, in: operation.indexSpace)
             }
         }
+        // Consecutive ops of one layer form a run: the unit ZeRO-3 gathers and reduce-scatters around.
+        var runs: [(layer: String?, forward: Double, backward: Double)] = []
+        var runOfOperation: [Int: Int] = [:]
         for operationIndex in stage.operations {
             let operation = graph.operations[operationIndex]
+            if runs.last.map({ $0.layer != operation.layer }) ?? true { runs.append((operation.layer, 0, 0)) }
+            runOfOperation[operationIndex] = runs.count - 1
+            let before = (forward: cost.forwardSeconds, backward: cost.backwardSeconds)
+            defer {
+                runs[runs.count - 1].forward += cost.forwardSeconds - before.forward
+                runs[runs.count - 1].backward += cost.backwardSeconds - before.backward
+            }
             let strategy = stage.strategy(of: operationIndex)
             let space = operation.indexSpace
             let opCost = model.cost(operationIndex, strategy)
@@ -112,11 +175,67 @@ public struct StageCostModel: Sendable {
                 }
             }
         }
-        for (collectives, forward) in addParameters(of: stage, model: model, to: &cost) {
+        let parameters = addParameters(of: stage, model: model, runOfOperation: runOfOperation, to: &cost)
+        for (collectives, forward) in parameters.perMicrobatch {
             charge(collectives, forward: forward)
         }
-        addActivations(of: stage, model: model, forwardSecondsByOp: forwardSecondsByOp, fp8ByOp: fp8ByOp, to: &cost)
+        let recomputeByRun = addActivations(of: stage, model: model, forwardSecondsByOp: forwardSecondsByOp, fp8ByOp: fp8ByOp,
+                                            runOfOperation: runOfOperation, runForwardSeconds: runs.map(\.forward), to: &cost)
+        if !parameters.sharded.isEmpty {
+            let scheduleRuns = runs.indices.map { index in
+                ShardedParameterSchedule.Run(forwardSeconds: runs[index].forward,
+                                             backwardSeconds: runs[index].backward + (recomputeByRun[index] ?? 0)
+                                                 + (parameters.accumulationByRun[index] ?? 0))
+            }
+            addShardedParameters(parameters.sharded, runs: scheduleRuns, layers: runs.map(\.layer), mesh: mesh, to: &cost)
+        }
         return cost
+    }
+
+    /// A layer's ZeRO-3 parameters along one set of data-parallel axes: what is gathered (16-bit weights, the
+    /// whole unsharded layer) and what is reduce-scattered (its gradients), in bytes.
+    struct ShardedUnit {
+        var layer: String?
+        var axes: [Int]
+        var gatherBytes: Double
+        var reduceBytes: Double
+    }
+
+    /// Prices the ZeRO-3 gathers and reduce-scatters of `units` as `ShardedParameterSchedule` plays them
+    /// beside the stage's compute, one microbatch at a time: only what does not hide is charged as
+    /// communication. The gathered parameters of two layers and the gradients of one stay unsharded at once.
+    private func addShardedParameters(_ units: [ShardedUnit], runs: [ShardedParameterSchedule.Run], layers: [String?],
+                                      mesh: DeviceMesh, to cost: inout StageCost) {
+        var runs = runs
+        var gatherBytesByRun = Array(repeating: 0.0, count: runs.count)
+        var backwardGathers = 0.0, reduceScatters = 0.0
+        for unit in units {
+            let indices = layers.indices.filter { layers[$0] == unit.layer }
+            guard let first = indices.first, let last = indices.last else { continue }
+            let gather = mesh.seconds(for: Collective(.allGather, axes: unit.axes, bytes: unit.gatherBytes))
+            let reduce = mesh.seconds(for: Collective(.reduceScatter, axes: unit.axes, bytes: unit.reduceBytes))
+            let regathers = last != runs.count - 1
+            runs[first].forwardGatherSeconds += gather
+            if regathers { runs[last].backwardGatherSeconds += gather }
+            runs[first].reduceScatterSeconds += reduce
+            backwardGathers += regathers ? gather : 0
+            reduceScatters += reduce
+            gatherBytesByRun[first] += unit.gatherBytes
+            let gathered = unit.gatherBytes * (regathers ? 2 : 1)
+            cost.communicationBytes[.allGather, default: 0] += gathered
+            cost.communicationBytes[.reduceScatter, default: 0] += unit.reduceBytes
+            cost.communicationBytesByAxes[unit.axes, default: [:]][.allGather, default: 0] += gathered
+            cost.communicationBytesByAxes[unit.axes, default: [:]][.reduceScatter, default: 0] += unit.reduceBytes
+        }
+        let schedule = ShardedParameterSchedule(runs: runs)
+        cost.forwardCommunicationSeconds += schedule.exposedForwardSeconds
+        cost.backwardCommunicationSeconds += schedule.exposedBackwardSeconds
+        let gatherShare = backwardGathers + reduceScatters > 0 ? backwardGathers / (backwardGathers + reduceScatters) : 0
+        cost.communicationSeconds[.allGather, default: 0] += schedule.exposedForwardSeconds + schedule.exposedBackwardSeconds * gatherShare
+        cost.communicationSeconds[.reduceScatter, default: 0] += schedule.exposedBackwardSeconds * (1 - gatherShare)
+        let pairs = zip(gatherBytesByRun, gatherBytesByRun.dropFirst()).map { $0 + $1 }
+        cost.gatheredWeightBytes = pairs.max() ?? gatherBytesByRun.max() ?? 0
+        cost.unshardedGradientBytes = units.map(\.reduceBytes).max() ?? 0
     }
 
     /// Weights, gradients and optimizer state of the stage's parameters, their gradient synchronisation and
@@ -124,9 +243,12 @@ public struct StageCostModel: Sendable {
     /// over the axes along which its gradient is partial (the data-parallel axes).
     /// Returns the per-microbatch collectives the parameters need (resharding for readers that want another
     /// layout, ZeRO-3 gathers), for the caller to charge, with whether each is in the forward pass.
-    private func addParameters(of stage: StageLayout, model: OperatorCostModel,
-                               to cost: inout StageCost) -> [(collectives: [Collective], forward: Bool)] {
+    private func addParameters(of stage: StageLayout, model: OperatorCostModel, runOfOperation: [Int: Int],
+                               to cost: inout StageCost)
+        -> (perMicrobatch: [(collectives: [Collective], forward: Bool)], sharded: [ShardedUnit], accumulationByRun: [Int: Double]) {
         var perMicrobatch: [(collectives: [Collective], forward: Bool)] = []
+        var sharded: [ShardedUnit] = []
+        var accumulationByRun: [Int: Double] = [:]
         let mesh = stage.mesh
         var readers: [ValueID: [(operation: Int, operand: Int)]] = [:]
         var order: [ValueID] = []
@@ -160,6 +282,8 @@ public struct StageCostModel: Sendable {
             let accumulation = kernels.streamSeconds(bytes: state.gradientAccumulationBytes)
             cost.backwardComputeSeconds += accumulation
             cost.computeSeconds[.memoryBound, default: 0] += accumulation
+            accumulationByRun[runOfOperation[first.operation]!, default: 0] += accumulation
+            let shardsWeights = zeroStage >= 3 && dataParallel > 1
             for use in uses {
                 let space = graph.operations[use.operation].indexSpace
                 let strategy = stage.strategy(of: use.operation)
@@ -171,14 +295,23 @@ public struct StageCostModel: Sendable {
                                                       elementCount: elements, bytesPerElement: type.dtype.byteSize,
                                                       meshShape: mesh.shape)
                 for collective in gradient {
+                    // Under ZeRO-3 the data-parallel reduction is the layer's reduce-scatter, every microbatch.
+                    if shardsWeights && collective.kind != .allGather && Set(collective.axes).isSubset(of: dataParallelAxes) { continue }
                     bucketed[BucketKey(kind: collective.kind, axes: collective.axes.sorted()), default: 0] += collective.bytes
                 }
             }
-            if zeroStage >= 3 && dataParallel > 1 {
-                // Weights are gathered before each use in the forward and again in the backward pass.
-                let gather = Collective(.allGather, axes: dataParallelAxes, bytes: local * Double(type.dtype.byteSize))
-                perMicrobatch.append(([gather], true))
-                perMicrobatch.append(([gather], false))
+            if shardsWeights {
+                // Weights are gathered layer by layer before the forward and again before the backward pass, and
+                // the gradients reduce-scattered after it (`ShardedParameterSchedule`).
+                let layer = graph.operations[first.operation].layer
+                let axes = dataParallelAxes.sorted()
+                let bytes = local * Double(type.dtype.byteSize)
+                if let index = sharded.firstIndex(where: { $0.layer == layer && $0.axes == axes }) {
+                    sharded[index].gatherBytes += bytes
+                    sharded[index].reduceBytes += bytes
+                } else {
+                    sharded.append(ShardedUnit(layer: layer, axes: axes, gatherBytes: bytes, reduceBytes: bytes))
+                }
             }
         }
         for (key, bytes) in bucketed.sorted(by: { "\($0.key.kind.rawValue)\($0.key.axes)" < "\($1.key.kind.rawValue)\($1.key.axes)" }) {
@@ -186,14 +319,18 @@ public struct StageCostModel: Sendable {
             cost.gradientSynchronizationBytes[key.kind, default: 0] += bytes
             cost.gradientSynchronizationBytesByAxes[key.axes, default: [:]][key.kind, default: 0] += bytes
         }
-        return perMicrobatch
+        return (perMicrobatch, sharded, accumulationByRun)
     }
 
-    /// Activations kept per microbatch, and the recomputation that trades them for time.
+    /// Activations kept per microbatch, and the recomputation that trades them for time. Returns the
+    /// recomputation's seconds by run (`runOfOperation`).
     private func addActivations(of stage: StageLayout, model: OperatorCostModel, forwardSecondsByOp: [Int: Double],
-                                fp8ByOp: [Int: OperatorCost.FP8Use], to cost: inout StageCost) {
+                                fp8ByOp: [Int: OperatorCost.FP8Use], runOfOperation: [Int: Int], runForwardSeconds: [Double],
+                                to cost: inout StageCost) -> [Int: Double] {
+        var recomputeByRun: [Int: Double] = [:]
         var kept: [Int: Double] = [:]
         var keptByLayer: [[Int: Double]] = []
+        var droppedByLayer: [[Int: Double]] = []
         var recomputed = Set<ValueID>()
         var layerInputs: [ValueID: Double] = [:]
         var currentLayer: String?? = nil
@@ -205,6 +342,7 @@ public struct StageCostModel: Sendable {
             if currentLayer == nil || currentLayer! != operation.layer {
                 currentLayer = .some(operation.layer)
                 keptByLayer.append([:])
+                droppedByLayer.append([:])
                 layerStart = operationIndex
             }
             let saved = OperationCost.savedForBackward(operation, in: graph, gradients: gradients)
@@ -236,10 +374,17 @@ public struct StageCostModel: Sendable {
                 entries.append((-1 - operationIndex, operation.result, Double(saved.auxiliaryBytes) * share))
             }
             for entry in entries {
+                if options.recompute == .selectiveOperators
+                    && (entry.key < 0 ? operatorRecomputation.contains(operationIndex)
+                        : dropsUnderOperatorRecomputation(entry.describes, readBy: operationIndex)) {
+                    droppedByLayer[droppedByLayer.count - 1][entry.key] = max(droppedByLayer[droppedByLayer.count - 1][entry.key] ?? 0, entry.bytes)
+                    continue
+                }
                 if options.recompute == .selective && isAttentionCore(entry.describes) {
                     if recomputed.insert(entry.describes).inserted {
                         let producer = graph[entry.describes].operationIndex ?? operationIndex
                         cost.recomputeSeconds += forwardSecondsByOp[producer] ?? 0
+                        recomputeByRun[runOfOperation[producer] ?? runOfOperation[operationIndex]!, default: 0] += forwardSecondsByOp[producer] ?? 0
                     }
                     continue
                 }
@@ -256,12 +401,23 @@ public struct StageCostModel: Sendable {
         switch options.recompute {
         case .none, .selective:
             cost.activationBytesPerMicrobatch = kept.values.reduce(0, +)
+        case .selectiveOperators:
+            // What the blocks keep, plus, while one block reruns its ops, what it dropped.
+            cost.activationBytesPerMicrobatch = kept.values.reduce(0, +)
+            cost.recomputeWorkingBytes = droppedByLayer.map { $0.values.reduce(0, +) }.max() ?? 0
+            for operationIndex in stage.operations where operatorRecomputation.contains(operationIndex) {
+                let seconds = forwardSecondsByOp[operationIndex] ?? 0
+                cost.recomputeSeconds += seconds
+                recomputeByRun[runOfOperation[operationIndex]!, default: 0] += seconds
+            }
         case .full:
             cost.activationBytesPerMicrobatch = layerInputs.values.reduce(0, +)
             cost.recomputeWorkingBytes = keptByLayer.map { $0.values.reduce(0, +) }.max() ?? 0
             cost.recomputeSeconds = cost.forwardSeconds
+            for (run, seconds) in runForwardSeconds.enumerated() { recomputeByRun[run] = seconds }
         }
         cost.backwardComputeSeconds += cost.recomputeSeconds
+        return recomputeByRun
     }
 
     /// Tensors with two dimensions as long as the sequence: the attention scores, probabilities and their

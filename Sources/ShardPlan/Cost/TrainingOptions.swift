@@ -4,10 +4,14 @@ public enum RecomputeMode: String, CaseIterable, Sendable {
     case none
     /// Drop the tensors quadratic in the sequence (the attention core) and recompute them (Korthikanti et al. 2022).
     case selective
+    /// Keep what attention and the contractions produce, except every other linear layer of a transformer block,
+    /// and recompute the rest of the block (PyTorch's op-level selective activation checkpointing as torchtitan
+    /// applies it: `selective_ac_option = "op"`, Docs/cost-model.md).
+    case selectiveOperators = "selective-op"
     /// Keep only each layer's input and rerun the layer's forward pass in the backward pass.
     case full
 
-    /// How much a mode recomputes: none < selective < full.
+    /// How much a mode recomputes: none < selective < selective-op < full.
     public var strength: Int { Self.allCases.firstIndex(of: self)! }
 }
 
@@ -27,16 +31,29 @@ public struct TrainingOptions: Sendable, Equatable {
     public var precision: MatmulPrecision
     /// How FP8 tensors are scaled when `precision` is `fp8` or `auto` (`--fp8-recipe`).
     public var fp8Recipe: FP8Recipe
+    /// The fused attention kernel the stack runs (`--attention-kernel`); nil for the GPU generation's usual one
+    /// (`AttentionKernel.standard(on:)`).
+    public var attentionKernel: AttentionKernel?
+    /// How the stack fuses its kernels (`--fusion`): eager PyTorch, hand-fused kernels (Megatron-LM,
+    /// TransformerEngine), or a compiled step (torch.compile, llm.c).
+    public var kernelFusion: KernelFusionLevel
+    /// Whether the loss runs as one fused kernel per pass (`--fused-cross-entropy`: Megatron-Core's
+    /// `--cross-entropy-loss-fusion`, flash-attn's cross-entropy); a compiled step always fuses it.
+    public var fusedCrossEntropy: Bool
 
     public init(recompute: RecomputeMode = .none, zeroStage: Int = 0, overlapGradientReduction: Bool = false,
                 overlapTensorParallelCommunication: Bool = false, precision: MatmulPrecision = .bf16,
-                fp8Recipe: FP8Recipe = .tensorwise) {
+                fp8Recipe: FP8Recipe = .tensorwise, attentionKernel: AttentionKernel? = nil,
+                kernelFusion: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false) {
         self.recompute = recompute
         self.zeroStage = zeroStage
         self.overlapGradientReduction = overlapGradientReduction
         self.overlapTensorParallelCommunication = overlapTensorParallelCommunication
         self.precision = precision
         self.fp8Recipe = fp8Recipe
+        self.attentionKernel = attentionKernel
+        self.kernelFusion = kernelFusion
+        self.fusedCrossEntropy = fusedCrossEntropy
     }
 
     /// Bytes per parameter of the 16-bit weights used in forward and backward.
@@ -60,4 +77,17 @@ public struct TrainingOptions: Sendable, Equatable {
     /// The fraction of a tensor-parallel collective hidden behind GEMMs when overlap is on
     /// (Docs/cost-model.md).
     public static let tensorParallelOverlapFraction = 0.6
+}
+
+/// How a training stack turns the graph's ops into kernels (Docs/cost-model.md, "Fusion").
+public enum KernelFusionLevel: String, CaseIterable, Sendable {
+    /// Eager PyTorch: every op its own kernel, the host's dispatch per op, RMSNorm as the reference Python
+    /// implementation runs it (torchtitan and Hugging Face models without torch.compile).
+    case eager
+    /// Hand-fused kernels: chains of pointwise ops fused into their consumers, scale-mask-softmax and norms as
+    /// one kernel each (Megatron-LM, TransformerEngine, Apex).
+    case fused
+    /// A compiled step (torch.compile's Inductor, llm.c's C/CUDA): the fused kernels, the loss as one kernel
+    /// each way, and a few microseconds per kernel.
+    case compiled
 }

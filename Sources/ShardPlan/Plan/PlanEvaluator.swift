@@ -35,8 +35,8 @@ public struct PlanEvaluator: Sendable {
                 entry.backwardSeconds += cost.backwardSeconds
                 entry.recomputeSeconds += cost.recomputeSeconds
                 entry.pointToPointSeconds += transfers[chunk]
-                entry.weightBytes += cost.weightBytes
-                entry.gradientBytes += cost.gradientBytes
+                entry.weightBytes += cost.weightBytes + cost.gatheredWeightBytes
+                entry.gradientBytes += cost.gradientBytes + cost.unshardedGradientBytes
                 entry.optimizerStateBytes += cost.optimizerStateBytes
                 entry.optimizerSeconds += cost.optimizerSeconds
                 activationsPerMicrobatch += cost.activationBytesPerMicrobatch

@@ -124,6 +124,19 @@ extension TrainingPlan {
             }
             options.fp8Recipe = recipe
         }
+        if let name = try reader.optionalString("attention_kernel") {
+            guard let kernel = AttentionKernel(rawValue: name) else {
+                throw reader.invalid("attention_kernel", "unknown attention kernel \"\(name)\"; known: \(AttentionKernel.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            options.attentionKernel = kernel
+        }
+        if let name = try reader.optionalString("kernel_fusion") {
+            guard let fusion = KernelFusionLevel(rawValue: name) else {
+                throw reader.invalid("kernel_fusion", "unknown kernel fusion \"\(name)\"; known: \(KernelFusionLevel.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            options.kernelFusion = fusion
+        }
+        options.fusedCrossEntropy = try reader.optionalBool("fused_cross_entropy") ?? false
         return options
     }
 }

@@ -25,11 +25,15 @@ extension TrainingPlan {
         // The precision is written only when it is not bf16, so bf16 plans read as before.
         let precision: [(String, JSONValue)] = options.precision == .bf16 ? []
             : [("precision", .string(options.precision.rawValue)), ("fp8_recipe", .string(options.fp8Recipe.rawValue))]
+        // The kernel choices are written only where they differ from the defaults, so plans read as before.
+        var kernels: [(String, JSONValue)] = options.attentionKernel.map { [("attention_kernel", .string($0.rawValue))] } ?? []
+        if options.kernelFusion != .fused { kernels.append(("kernel_fusion", .string(options.kernelFusion.rawValue))) }
+        if options.fusedCrossEntropy { kernels.append(("fused_cross_entropy", .bool(true))) }
         top["options"] = .object(JSONObject([
             ("recompute", .string(options.recompute.rawValue)), ("zero_stage", .int(options.zeroStage)),
             ("overlap_gradient_reduction", .bool(options.overlapGradientReduction)),
             ("overlap_tensor_parallel_communication", .bool(options.overlapTensorParallelCommunication)),
-        ] + precision))
+        ] + precision + kernels))
         top["predicted"] = .object(JSONObject([
             ("iteration_seconds", .number(prediction.iterationSeconds)),
             ("samples_per_second", .number(prediction.samplesPerSecond)),

@@ -90,6 +90,7 @@ struct StageCostTerms {
         switch model.options.recompute {
         case .full: perMicrobatch += cost.forwardSeconds + ownCollectives
         case .selective where model.isAttentionCore(operation.result): perMicrobatch += cost.forwardSeconds
+        case .selectiveOperators where model.operatorRecomputation.contains(op): perMicrobatch += cost.forwardSeconds
         default: break
         }
         var perIteration = 0.0
@@ -114,6 +115,7 @@ struct StageCostTerms {
             var activations = 0.0
             for tensor in saved.tensors where !graph[tensor].isParameter {
                 if model.options.recompute == .selective && model.isAttentionCore(tensor) { continue }
+                if model.options.recompute == .selectiveOperators && model.dropsUnderOperatorRecomputation(tensor, readBy: op) { continue }
                 if tensor == operation.result {
                     activations += operatorModel.localBytes(tensor, strategy.resultSpec(in: space))
                 } else if let operand = operation.inputs.firstIndex(of: tensor) {
@@ -124,7 +126,8 @@ struct StageCostTerms {
                     activations += bytes
                 }
             }
-            if saved.auxiliaryBytes > 0 && !(model.options.recompute == .selective && model.isAttentionCore(operation.result)) {
+            if saved.auxiliaryBytes > 0 && !(model.options.recompute == .selective && model.isAttentionCore(operation.result))
+                && !(model.options.recompute == .selectiveOperators && model.operatorRecomputation.contains(op)) {
                 let reference = operation.inputs.first ?? operation.result
                 let spec = operation.inputs.isEmpty ? strategy.resultSpec(in: space) : strategy.operandSpec(0, in: space)
                 activations += Double(saved.auxiliaryBytes) * operatorModel.localElements(reference, spec)

@@ -5,6 +5,7 @@ import ShardPlan
 /// with selective or full recomputation, chosen per stage.
 enum RecomputeChoice: String, ExpressibleByArgument, CaseIterable {
     case none, selective, full, auto
+    case selectiveOperators = "selective-op"
 
     /// The mode every stage starts from.
     var baseMode: RecomputeMode { RecomputeMode(rawValue: rawValue) ?? .none }

@@ -66,19 +66,44 @@ struct KernelFusionCostTests {
         #expect(abs(evaluator.exposedSynchronization(1, options: options, forwardSeconds: 5, backwardSeconds: 5) - 0.1) <= 1e-12)
     }
 
-    @Test("fused attention: 70% of peak forward and 55% backward at head dim 128 over 4096 keys; head dim 64 over 1024 keys reaches 0.833 x 0.85 of that")
+    @Test("FlashAttention-2 at Ampere's rates: 73% of peak forward, 62% backward at head dim 128, times 4096/4352 over 4096 keys; head dim 64 over 1024 keys: x 0.833 x 0.8")
     func attentionEfficiency() {
         let round = KernelModel(peakFLOPs: [.bf16: 100e12], memoryBandwidth: 1e12, multiprocessors: 100,
                                 bestMatmulEfficiency: 1, memoryEfficiency: 1, launchSeconds: 0)
-        #expect(abs(round.attentionSeconds(flops: 1e12, headDimension: 128, keyLength: 4096, dtype: .bf16, backward: false) - 1 / 70.0) <= 1e-12)
-        #expect(abs(round.attentionSeconds(flops: 1e12, headDimension: 128, keyLength: 4096, dtype: .bf16, backward: true) - 1 / 55.0) <= 1e-12)
-        // (64 / 96) / (128 / 160) = 0.8333 for the head, (1024 / 1280) / (4096 / 4352) = 0.85 for the keys.
-        let efficiency = 0.70 * (64.0 / 96) / (128.0 / 160) * (1024.0 / 1280) / (4096.0 / 4352)
-        #expect(abs(round.attentionSeconds(flops: 1e12, headDimension: 64, keyLength: 1024, dtype: .bf16, backward: false)
-                    - 1 / (100 * efficiency)) <= 1e-12)
+        func seconds(_ d: Double, _ t: Double, backward: Bool) -> Double {
+            round.attentionSeconds(denseFLOPs: 1e12, headDimension: d, keyLength: t, causal: false, dtype: .bf16, backward: backward)
+        }
+        // 1e12 / (100e12 x 0.73 x 4096/4352) = 14.555 ms; backward at 0.62: 17.138 ms.
+        #expect(abs(seconds(128, 4096, backward: false) - 1e12 / (100e12 * 0.73 * 4096 / 4352)) <= 1e-12)
+        #expect(abs(seconds(128, 4096, backward: false) - 0.014_555) <= 1e-6)
+        #expect(abs(seconds(128, 4096, backward: true) - 1e12 / (100e12 * 0.62 * 4096 / 4352)) <= 1e-12)
+        // (64 / 96) / (128 / 160) = 0.8333 for the head, 1024 / (1024 + 256) = 0.8 for the keys.
+        #expect(abs(seconds(64, 1024, backward: false) - 1e12 / (100e12 * 0.73 * (64.0 / 96) / 0.8 * 0.8)) <= 1e-12)
     }
 
-    @Test("a causal mask halves fused attention's work but not its model FLOPs: 2 x 1024 queries x 1024 keys x 16 heads x 128")
+    @Test("each kernel's share of peak by GPU generation; FlashAttention-3 needs Hopper")
+    func attentionKernelsByGeneration() {
+        #expect(GPUGeneration(deviceName: "A100-SXM4-80GB") == .ampere)
+        #expect(GPUGeneration(deviceName: "H100-SXM5-80GB") == .hopper && GPUGeneration(deviceName: "GH200") == .hopper)
+        #expect(GPUGeneration(deviceName: "B200") == .blackwell && GPUGeneration(deviceName: "V100-SXM2-16GB") == .volta)
+        #expect(GPUGeneration(deviceName: "MI300X") == .other)
+        #expect(AttentionKernel.standard(on: .ampere) == .flash2 && AttentionKernel.standard(on: .hopper) == .cudnn)
+        #expect(AttentionKernel.flash3.available(on: .ampere) == .flash2 && AttentionKernel.flash3.available(on: .hopper) == .flash3)
+        #expect(AttentionKernel.flash2.peakShare(on: .ampere) == (0.73, 0.62))
+        #expect(AttentionKernel.flash2.peakShare(on: .hopper) == (0.40, 0.30))
+        #expect(AttentionKernel.flash3.peakShare(on: .hopper) == (0.64, 0.50))
+        #expect(AttentionKernel.cudnn.peakShare(on: .hopper) == (0.67, 0.50))
+        #expect(AttentionKernel.flash3.peakShare(on: .ampere) == (0.73, 0.62))
+        // An H100 with FlashAttention-2 takes 0.67 / 0.40 = 1.675 times cuDNN's forward time at long sequences.
+        var h100 = KernelModel(peakFLOPs: [.bf16: 989.4e12], memoryBandwidth: 3.35e12, multiprocessors: 132,
+                               bestMatmulEfficiency: 0.803, attentionKernel: .cudnn, generation: .hopper, launchSeconds: 0)
+        let cudnn = h100.attentionSeconds(denseFLOPs: 1e15, headDimension: 128, keyLength: 65536, causal: false, dtype: .bf16, backward: false)
+        h100.attentionKernel = .flash2
+        let flash2 = h100.attentionSeconds(denseFLOPs: 1e15, headDimension: 128, keyLength: 65536, causal: false, dtype: .bf16, backward: false)
+        #expect(abs(flash2 / cudnn - 0.67 / 0.40) <= 1e-12)
+    }
+
+    @Test("a causal mask saves about half of fused attention's time but none of its model FLOPs: 1/2 + 280/1024 of the unmasked pass")
     func causalAttentionDoesHalfTheWork() throws {
         var builder = GraphBuilder(name: "attention")
         let x = try builder.input("x", [2, 1024, 16, 128], .bf16)
@@ -92,16 +117,19 @@ struct KernelFusionCostTests {
         let graph = try builder.build()
         let masked = try cost(of: "causal", in: graph)
         let unmasked = try cost(of: "full", in: graph)
-        // 4 x 2 x 1024 x 1024 x 16 x 128 = 17179869184 FLOPs either way; the causal kernel does half of them.
+        // 4 x 2 x 1024 x 1024 x 16 x 128 = 17179869184 FLOPs either way; the causal kernel takes 0.5 + 280/1024 = 0.773
+        // of the unmasked kernel's time (the diagonal tiles and the rows' unequal work).
         #expect(masked.forwardFLOPs == 17_179_869_184)
         #expect(unmasked.forwardFLOPs == 17_179_869_184)
         #expect(masked.category == .attention)
+        let launch = kernels.launchSeconds
         let work = { (flops: Double, backward: Bool) in
-            self.kernels.attentionSeconds(flops: flops, headDimension: 128, keyLength: 1024, dtype: .bf16, backward: backward)
+            self.kernels.attentionSeconds(denseFLOPs: flops, headDimension: 128, keyLength: 1024, causal: false, dtype: .bf16,
+                                          backward: backward) - launch
         }
-        #expect(abs(masked.forwardSeconds - work(17_179_869_184 / 2, false)) <= 1e-15)
-        #expect(abs(unmasked.forwardSeconds - work(17_179_869_184, false)) <= 1e-15)
+        #expect(abs(masked.forwardSeconds - launch - (0.5 + 280.0 / 1024) * work(17_179_869_184, false)) <= 1e-15)
+        #expect(abs(unmasked.forwardSeconds - launch - work(17_179_869_184, false)) <= 1e-15)
         // The backward kernel recomputes the scores: 2.5 times the forward work.
-        #expect(abs(masked.backwardSeconds - work(2.5 * 17_179_869_184 / 2, true)) <= 1e-15)
+        #expect(abs(masked.backwardSeconds - launch - (0.5 + 280.0 / 1024) * work(2.5 * 17_179_869_184, true)) <= 1e-15)
     }
 }

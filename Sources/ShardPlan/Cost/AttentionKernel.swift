@@ -1,0 +1,106 @@
+/// The fused attention kernel a training stack runs, and what its forward and backward passes reach on each GPU
+/// generation: a share of the dense 16-bit tensor-core peak at head dimension 128 and long sequences, how that
+/// share falls for short sequences and small heads, and how much of a causal mask's skipped half it really
+/// saves. Every figure's source is in Docs/cost-model.md ("Attention kernels").
+public enum AttentionKernel: String, CaseIterable, Sendable {
+    /// FlashAttention-2 (Dao 2023): the flash-attn 2.x package and PyTorch SDPA's flash backend, on Ampere
+    /// and later (on Hopper without its asynchronous tensor-core instructions).
+    case flash2
+    /// FlashAttention-3 (Shah et al. 2024): Hopper's warp-specialised, asynchronous kernel; Hopper and later.
+    case flash3
+    /// cuDNN's fused attention: TransformerEngine's default on Hopper (Megatron-Core, NeMo) and PyTorch 2.5's
+    /// SDPA on H100.
+    case cudnn
+    /// The FlashAttention-era Triton kernel (`flash_attn_triton`, MosaicML's `attn_impl: triton`), written for
+    /// Ampere's instructions.
+    case triton
+
+    /// The kernel a stack runs by default on `generation`: FlashAttention-2 on Ampere and older (PyTorch SDPA's
+    /// flash backend, flash-attn 2), cuDNN on Hopper and Blackwell (TransformerEngine's choice there).
+    public static func standard(on generation: GPUGeneration) -> AttentionKernel {
+        switch generation {
+        case .hopper, .blackwell: .cudnn
+        case .volta, .ampere, .other: .flash2
+        }
+    }
+
+    /// The kernel that runs where this one is asked for on `generation`: FlashAttention-3 needs Hopper's
+    /// instructions, so older GPUs run FlashAttention-2.
+    public func available(on generation: GPUGeneration) -> AttentionKernel {
+        self == .flash3 && generation < .hopper ? .flash2 : self
+    }
+
+    /// The share of the dense peak the forward and backward passes reach at head dimension 128 and long
+    /// sequences on `generation`.
+    public func peakShare(on generation: GPUGeneration) -> (forward: Double, backward: Double) {
+        if self == .triton {
+            // FlashAttention-2 is 1.3-2.5x faster than FlashAttention in Triton on A100 (Dao 2023, section 4.1,
+            // forward and backward): FlashAttention-2's rate on each generation over 1.9, the middle of that range
+            // (an assumption inside it; a newer Triton kernel such as the Triton tutorial's FlashAttention-2 on
+            // H100, 477 TFLOP/s forward at 16k in pytorch/benchmark #2391, is faster and takes flash2's rate).
+            let flash2 = AttentionKernel.flash2.peakShare(on: generation)
+            return (flash2.forward / 1.9, flash2.backward / 1.9)
+        }
+        return switch (available(on: generation), generation) {
+        case (.flash2, .hopper):
+            // FlashAttention-2 does not use Hopper's wgmma/TMA: about 2/3 of FlashAttention-3 (H20: 83.7 against
+            // 126.2 TFLOP/s forward at 2k, flash-attention issue #1310; FA3 paper: 1.5-2x forward, 1.5-1.75x
+            // backward).
+            (0.40, 0.30)
+        case (.flash3, .hopper):
+            // Forward: 621 TFLOP/s at 16k (pytorch/benchmark #2391), 648 in the FA3 paper (Fig. 5), of 989.
+            // Backward: the paper's 1.5-1.75x over FlashAttention-2.
+            (0.64, 0.50)
+        case (.cudnn, .hopper):
+            // Forward: 669 TFLOP/s at 8k (flash-attention PR #1075); backward as FlashAttention-3 (assumption).
+            (0.67, 0.50)
+        case (_, .blackwell):
+            // FlashAttention-4 / cuDNN on B200: 1882 TFLOP/s forward at 16k and 1360 backward at 8k of 2500
+            // (flash-attention PRs #2605, #2280); other kernels as these (assumption).
+            (0.75, 0.54)
+        default:
+            // FlashAttention-2 on A100: forward up to 230 TFLOP/s (73% of 312), forward and backward up to about
+            // 203, so the backward pass about 194 (62%) (Dao 2023, section 4.1). cuDNN on Ampere and every kernel
+            // on unknown GPUs are taken at the same rates (assumption).
+            (0.73, 0.62)
+        }
+    }
+
+    /// Tokens of causal-mask overhead: a causal pass takes `1/2 + c/t` of the unmasked pass over t keys, not
+    /// 1/2, because the tiles on the diagonal are computed whole and the rows' unequal work leaves the last
+    /// wave partly idle. Measured ratios of causal to unmasked time give c: FlashAttention-2 0.64 at 2k
+    /// (c = 280), FlashAttention-3 0.58-0.60 at 2k (c = 175-200) on H20 (flash-attention issue #1310);
+    /// FlashAttention-4 on B200 0.72 at 2k and 0.62 at 4k (c = 450-500, PR #2605).
+    public func causalOverheadTokens(on generation: GPUGeneration) -> Double {
+        switch (available(on: generation), generation) {
+        case (_, .blackwell): 475
+        case (.flash3, _), (.cudnn, .hopper): 190
+        default: 280
+        }
+    }
+}
+
+/// GPU generations, as far as the attention kernels care: which instructions a kernel can use.
+public enum GPUGeneration: Int, Comparable, Sendable {
+    /// A GPU the list does not know (AMD's, or a newer one): priced as Ampere.
+    case other = -1
+    case volta, ampere, hopper, blackwell
+
+    public static func < (a: GPUGeneration, b: GPUGeneration) -> Bool { a.rawValue < b.rawValue }
+
+    /// The generation of a device from its product name (`A100-SXM4-80GB`, `H100-SXM5-80GB`, `GB200`, ...).
+    public init(deviceName: String) {
+        let name = deviceName.uppercased()
+        if ["B100", "B200", "B300", "GB200", "GB300"].contains(where: name.contains) {
+            self = .blackwell
+        } else if ["H100", "H200", "H800", "H20", "GH200"].contains(where: name.contains) {
+            self = .hopper
+        } else if ["A100", "A800", "A10", "A30", "A40", "A6000"].contains(where: name.contains) {
+            self = .ampere
+        } else if name.contains("V100") {
+            self = .volta
+        } else {
+            self = .other
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Testing
+@testable import ShardPlan
+
+/// What eager PyTorch, hand-fused kernels and a compiled step pay for the same ops (`TrainingOptions.kernelFusion`,
+/// `fusedCrossEntropy`), on a device with round figures: 1 TB/s at 50% achievable, 10 us per kernel.
+@Suite("Kernel fusion levels")
+struct KernelFusionLevelTests {
+    let kernels = KernelModel(peakFLOPs: [.bf16: 100e12], memoryBandwidth: 1e12, multiprocessors: 100,
+                              bestMatmulEfficiency: 1, memoryEfficiency: 0.5, launchSeconds: 10e-6)
+
+    func cost(of name: String, in graph: Graph, fusion: KernelFusionLevel, fusedLoss: Bool = false) throws -> OperatorCost {
+        let index = try #require(graph.operations.firstIndex { $0.name == name })
+        let model = OperatorCostModel(graph: graph, kernels: kernels, meshShape: [1], microbatches: 1,
+                                      fusion: fusion, fusedCrossEntropy: fusedLoss)
+        return model.cost(index, OpStrategy(indexOfAxis: [nil]))
+    }
+
+    @Test("eager RMSNorm over 1000 bf16 elements: the reference implementation's six kernels, 36 bytes an element; fused: one kernel of 4")
+    func eagerRMSNorm() throws {
+        var builder = GraphBuilder(name: "norm")
+        let x = try builder.input("x", [10, 100], .bf16)
+        let scale = try builder.parameter("scale", [100])
+        let y = try builder.rmsNorm("norm", x, scale: scale)
+        builder.output(y)
+        let graph = try builder.build()
+        // Upcast 2 + 4, square 8, mean 4, scale 8, downcast 4 + 2, weight 2 + 2 bytes an element, each a kernel:
+        // 6 x 10 us + 36 x 1000 / 0.5e12 s. The fused kernel reads x and the scale and writes y.
+        let eager = try cost(of: "norm", in: graph, fusion: .eager)
+        #expect(abs(eager.forwardSeconds - (60e-6 + 36_000 / 0.5e12)) <= 1e-15)
+        #expect(abs(eager.backwardSeconds - 2 * eager.forwardSeconds) <= 1e-15)
+        let fused = try cost(of: "norm", in: graph, fusion: .fused)
+        #expect(abs(fused.forwardSeconds - (10e-6 + (2000 + 200 + 2000) / 0.5e12)) <= 1e-15)
+    }
+
+    @Test("eager PyTorch writes every pointwise result; fused kernels keep a pointwise chain in registers")
+    func eagerPointwise() throws {
+        var builder = GraphBuilder(name: "chain")
+        let x = try builder.input("x", [1000], .bf16)
+        let a = try builder.unary("gelu", .gelu, x)
+        let b = try builder.unary("tanh", .tanh, a)
+        builder.output(b)
+        let graph = try builder.build()
+        #expect(KernelFusion(graph)[a] && !KernelFusion(graph, fusesPointwise: false)[a])
+        // Fused, the GELU runs inside the tanh's kernel: reads 2000 bytes, no launch. Eager: reads and writes.
+        #expect(try cost(of: "gelu", in: graph, fusion: .fused).forwardSeconds == 2000 / 0.5e12)
+        #expect(try cost(of: "gelu", in: graph, fusion: .eager).forwardSeconds == 10e-6 + 4000 / 0.5e12)
+    }
+
+    @Test("a fused cross-entropy over 4 x 1000 bf16 logits reads them once forward, reads and writes them once backward")
+    func fusedCrossEntropy() throws {
+        var builder = GraphBuilder(name: "head")
+        let x = try builder.input("x", [4, 16], .bf16)
+        let w = try builder.parameter("w", [16, 1000])
+        let logits = try builder.einsum("logits", "bd,dc->bc", x, w)
+        let labels = try builder.input("labels", [4], .i32)
+        let loss = try builder.add("loss", .crossEntropy, [logits, labels])
+        builder.output(loss)
+        let graph = try builder.build()
+        let fused = try cost(of: "loss", in: graph, fusion: .fused, fusedLoss: true)
+        #expect(abs(fused.forwardSeconds - (10e-6 + 2 * 4000 / 0.5e12)) <= 1e-15)
+        #expect(abs(fused.backwardSeconds - (10e-6 + 4 * 4000 / 0.5e12)) <= 1e-15)
+    }
+
+    @Test("a compiled step launches kernels in 4 us and fuses the loss")
+    func compiledStep() throws {
+        var builder = GraphBuilder(name: "head")
+        let x = try builder.input("x", [4, 16], .bf16)
+        let w = try builder.parameter("w", [16, 1000])
+        let logits = try builder.einsum("logits", "bd,dc->bc", x, w)
+        let labels = try builder.input("labels", [4], .i32)
+        let loss = try builder.add("loss", .crossEntropy, [logits, labels])
+        builder.output(loss)
+        let graph = try builder.build()
+        let model = StageCostModel(graph: graph, kernels: kernels, options: TrainingOptions(kernelFusion: .compiled), microbatches: 1)
+        #expect(model.kernels.launchSeconds == 4e-6)
+        let index = try #require(graph.operations.firstIndex { $0.name == "loss" })
+        let cost = model.operatorModel(meshShape: [1]).cost(index, OpStrategy(indexOfAxis: [nil]))
+        #expect(abs(cost.forwardSeconds - (4e-6 + 2 * 4000 / 0.5e12)) <= 1e-15)
+    }
+}

@@ -1,0 +1,44 @@
+import Testing
+@testable import ShardPlan
+
+/// Op-level selective recomputation (`--recompute selective-op`, torchtitan's `selective_ac_option = "op"`).
+@Suite("Op-level selective recomputation")
+struct OperatorRecomputationTests {
+    let graph: Graph
+    let model: StageCostModel
+
+    init() throws {
+        graph = try #require(ModelCatalog.model(id: "llama-tiny")).build()
+        let cluster = try Cluster.preset(named: "single-a100-80g")
+        model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
+                               options: TrainingOptions(recompute: .selectiveOperators), microbatches: 1)
+    }
+
+    func recomputed(_ name: String) throws -> Bool {
+        model.operatorRecomputation.contains(try #require(graph.operations.firstIndex { $0.name == name }))
+    }
+
+    @Test("in each block, every second linear layer and every memory-bound op rerun; attention and the others are kept")
+    func whatReruns() throws {
+        // Linear layers in block order: q (1), k (2), v (3), out (4), gate (5), up (6), down (7).
+        for name in ["h0.attn.q", "h0.attn.v", "h0.mlp.gate", "h0.mlp.down", "h0.attn"] { #expect(try !recomputed(name)) }
+        for name in ["h0.attn.k", "h0.attn.out", "h0.mlp.up", "h0.attn.norm", "h0.mlp.norm", "h0.mlp.silu", "h0.mlp.gated",
+                     "h0.attn.residual"] { #expect(try recomputed(name)) }
+        // Embeddings and the output layer are not checkpointed.
+        #expect(try !recomputed("head.logits") && !recomputed("head.norm"))
+    }
+
+    @Test("keeps less than no recomputation and more than full recomputation, and reruns less than full")
+    func betweenNoneAndFull() throws {
+        let cluster = try Cluster.preset(named: "single-a100-80g")
+        func cost(_ mode: RecomputeMode) throws -> StageCost {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "single-a100-80g", configuration: MegatronConfiguration(
+                tensorParallel: 1, pipelineParallel: 1, options: TrainingOptions(recompute: mode)))
+            return PlanEvaluator(cluster: cluster).evaluate(plan).stageCosts[0]
+        }
+        let none = try cost(.none), op = try cost(.selectiveOperators), full = try cost(.full)
+        #expect(op.activationBytesPerMicrobatch < none.activationBytesPerMicrobatch)
+        #expect(op.activationBytesPerMicrobatch > full.activationBytesPerMicrobatch)
+        #expect(op.recomputeSeconds > 0 && op.recomputeSeconds < full.recomputeSeconds)
+    }
+}
