@@ -32,7 +32,8 @@ public struct MegatronArguments: Sendable {
         if layout.sequenceParallel { arguments.append("--sequence-parallel") }
         switch layout.recompute {
         case .none: break
-        case .selective: arguments.append("--recompute-granularity selective")
+        // Megatron recomputes the attention core, its nearest to op-level selective checkpointing.
+        case .selective, .selectiveOperators: arguments.append("--recompute-granularity selective")
         case .full: arguments += ["--recompute-granularity full", "--recompute-method uniform", "--recompute-num-layers 1"]
         }
         switch layout.zeroStage {

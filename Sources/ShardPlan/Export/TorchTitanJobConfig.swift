@@ -73,12 +73,13 @@ public struct TorchTitanJobConfig: Sendable {
         }
         let mode = switch layout.recompute {
         case .none: "none"
-        case .selective: "selective"
+        case .selective, .selectiveOperators: "selective"
         case .full: "full"
         }
         lines += ["", "[activation_checkpoint]", "mode = \"\(mode)\""]
-        // Op-level selective checkpointing is torchtitan's nearest to recomputing the attention core.
-        if layout.recompute == .selective { lines.append("selective_ac_option = \"op\"") }
+        // Op-level selective checkpointing is selective-op itself, and torchtitan's nearest to recomputing the
+        // attention core.
+        if layout.recompute == .selective || layout.recompute == .selectiveOperators { lines.append("selective_ac_option = \"op\"") }
         if layout.configuration.options.overlapTensorParallelCommunication && layout.tensorParallel > 1 {
             lines += ["", "[compile]", "enable = true"]
         }
