@@ -40,7 +40,8 @@ struct ArgumentTypeTests {
         #expect(RecomputeChoice(argument: "selective")?.baseMode == .selective)
         #expect(RecomputeChoice(argument: "full")?.choosesPerStage == false)
         #expect(RecomputeChoice(argument: "some") == nil)
-        #expect(RecomputeChoice.allValueStrings == ["none", "selective", "full", "auto"])
+        #expect(RecomputeChoice(argument: "selective-op")?.baseMode == .selectiveOperators)
+        #expect(RecomputeChoice.allValueStrings == ["none", "selective", "full", "auto", "selective-op"])
     }
 
     @Test("ZeRO stages 0 to 3 and nothing else")

@@ -34,6 +34,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 nearest.options.fp8Recipe = .tensorwise
                 changes.append("\(displayName)'s TransformerEngine has no row-wise FP8 recipe; delayed tensor-wise scaling is nearest")
             }
+            if nearest.options.recompute == .selectiveOperators {
+                nearest.options.recompute = .selective
+                changes.append("\(displayName) has no op-level selective checkpointing; recomputing the attention core (selective granularity) is nearest")
+            }
         default:
             break
         }

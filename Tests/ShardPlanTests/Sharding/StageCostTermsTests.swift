@@ -7,7 +7,8 @@ struct StageCostTermsTests {
     /// (by the layer norm and by the residual add), so the second read pays an arrival link. The search prices
     /// each parameter's gradient synchronisation on its own where the exact model buckets them (one latency per
     /// bucket), so the two agree up to those latencies: under 0.1% at this size (0.2% allowed; leaving the
-    /// arrival link out costs up to 0.55%).
+    /// arrival link out costs up to 0.55%). Random choices that give a parameter ZeRO-3 gather it exposed in the
+    /// search and overlapped in the exact model: 0.02-0.43% above it here.
     @Test("a layout's ILP objective is the exact model's iteration time of it, for the ILP's choice and random ones",
           arguments: [[2, 2], [1, 4]])
     func objectiveMatchesExactPrice(shape: [Int]) throws {
@@ -22,10 +23,20 @@ struct StageCostTermsTests {
         var choices = [try ShardingSolver().solve(stage.problem).choice]
         for _ in 0..<5 { choices.append(stage.problem.nodes.map { Int.random(in: 0..<$0.costs.count, using: &random) }) }
         for choice in choices {
-            let cost = model.cost(of: stage.layout(for: choice))
+            let layout = stage.layout(for: choice)
+            let cost = model.cost(of: layout)
             let exact = 2 * (cost.forwardSeconds + cost.backwardSeconds) + cost.gradientSynchronizationSeconds + cost.optimizerSeconds
             let objective = stage.problem.cost(of: choice)
-            #expect(abs(objective / exact - 1) < 0.002, "objective \(objective) s, exact \(exact) s")
+            let gathersWeights = operations.contains { op in
+                layout.strategy(of: op).zeroStage >= 3 && graph.operations[op].inputs.contains { graph[$0].isParameter }
+            }
+            if gathersWeights {
+                // The search prices ZeRO-3's gathers as exposed; the exact model hides them behind the layers'
+                // compute (`ShardedParameterSchedule`): the objective is an upper bound, by a little at this size.
+                #expect(objective >= exact * 0.998 && objective / exact - 1 < 0.01, "objective \(objective) s, exact \(exact) s")
+            } else {
+                #expect(abs(objective / exact - 1) < 0.002, "objective \(objective) s, exact \(exact) s")
+            }
         }
     }
 }
