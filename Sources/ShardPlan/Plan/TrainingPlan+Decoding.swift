@@ -18,6 +18,10 @@ extension TrainingPlan {
     /// stages make them. Of all the problems a document has, the error names the first in document order
     /// (`DocumentProblems`). Members that only report (`predicted`, `communication`, per-stage times and
     /// bytes, the `graph` and `cluster` names) are not read.
+    ///
+    /// A plan of a rewritten graph lists its graph rewrites per stage (`rewrites`); they are read first,
+    /// re-derived from their rules and applied to `graph` stage by stage (`Graph.replaying`), and the rest of
+    /// the document describes the rewritten graph.
     public init(json: JSONValue, graph: Graph, cluster: Cluster, clusterName: String) throws(InputError) {
         let top = try JSONReader(json, at: .root, what: "a plan object")
         // Without the right format nothing else can be read, so it is checked first wherever it is written.
@@ -28,6 +32,7 @@ extension TrainingPlan {
         guard format == Self.formatName else {
             throw InputError(.unsupportedFormat, at: .root.appending("format"), "unknown format \"\(format)\"; this version reads \"\(Self.formatName)\"")
         }
+        let (graph, rewrites) = try Self.rewrites(top, of: graph)
         var problems = DocumentProblems(in: json)
         let batch = graph.batchSize ?? 1
         let microbatches = problems.attempt { () throws(InputError) -> Int in
@@ -90,10 +95,29 @@ extension TrainingPlan {
         self.init(graph: graph, cluster: cluster, clusterName: clusterName, stages: decoder.stages.compactMap { $0 },
                   pipelineRanks: ranks, virtualStages: virtualStages, schedule: schedule, microbatches: microbatches,
                   options: options, summary: summary)
+        self.rewrites = rewrites
         // The checks above imply SPEC's invariants; this is the independent account of them.
         if let violation = PlanValidator.violation(in: self) {
             throw InputError(.invalidValue, at: stagesPath, "the stages are not a sound plan: \(violation)")
         }
+    }
+
+    /// `graph` with the stages' `rewrites` re-derived and applied in stage order, and the rewrites.
+    private static func rewrites(_ top: JSONReader, of graph: Graph) throws(InputError) -> (Graph, [GraphRewrite]) {
+        guard case .array(let elements)? = top.object["stages"] else { return (graph, []) }
+        var records: [GraphRewrite] = [], paths: [JSONPath] = []
+        for (index, element) in elements.enumerated() {
+            guard case .object(let object) = element, let list = object["rewrites"], list != .null else { continue }
+            let path = JSONPath.root.appending("stages").appending(index: index).appending("rewrites")
+            guard case .array(let entries) = list else {
+                throw InputError(.wrongType, at: path, "expected an array of rewrites, found \(JSONReader.describe(list))")
+            }
+            for (position, entry) in entries.enumerated() {
+                records.append(try GraphRewrite(json: entry, at: path.appending(index: position)))
+                paths.append(path.appending(index: position))
+            }
+        }
+        return (records.isEmpty ? graph : try graph.replaying(records, at: paths), records)
     }
 
     /// The training-stack options of the `options` member.

@@ -8,7 +8,8 @@ extension TrainingPlan {
     /// `pipeline_send_bytes` (what a stage of a pipeline sends to the others),
     /// `communication_by_axis`, `partial_sums` (the axes over which an op's result is an unreduced sum),
     /// `operand_shardings` (the layout an op reads an operand in, where it is not the value's entry in
-    /// `shardings`) and `zero_stages` (parameters whose training state ZeRO shards)). A stage's `shardings`
+    /// `shardings`), `zero_stages` (parameters whose training state ZeRO shards) and `rewrites` (the graph
+    /// rewrites applied in the stage, when the plan is of a rewritten graph; Docs/rewrites.md)). A stage's `shardings`
     /// also names each value it reads from outside (graph inputs, earlier stages' results) in the layout its
     /// first reader wants, the layout the cost model has it arrive in.
     public func json(prediction: PlanPrediction) -> JSONValue {
@@ -44,7 +45,11 @@ extension TrainingPlan {
             ("time_breakdown", .object(JSONObject(prediction.timeBreakdown.map { ($0.name, .number($0.seconds)) }))),
         ]))
         let sends = stages.count > 1 ? pipelineSendBytes() : nil
-        top["stages"] = .array(stages.enumerated().map { index, stage in stageJSON(index, stage, prediction, sends: sends?[index]) })
+        let rewriteStages = stagesOfRewrites()
+        top["stages"] = .array(stages.enumerated().map { index, stage in
+            stageJSON(index, stage, prediction, sends: sends?[index],
+                      rewrites: zip(rewrites, rewriteStages).filter { $0.1 == index }.map(\.0))
+        })
         top["communication"] = .object(JSONObject(CollectiveKind.allCases.map { kind in
             ("\(kind.rawValue)_bytes", .number((prediction.communicationBytes[kind] ?? 0).rounded()))
         }))
@@ -73,6 +78,24 @@ extension TrainingPlan {
                 totals[axes]![kind].map { ("\(kind.rawValue)_bytes", .number($0.rounded())) }
             })))
         }))
+    }
+
+    /// The stage each of `rewrites` is listed under: that of its first new op, or for a rewrite that only
+    /// removes ops, that of the value their readers now read; and never before a rewrite it builds on, so
+    /// that reading the stages in order replays the rewrites in an order that applies.
+    func stagesOfRewrites() -> [Int] {
+        var stageOf: [String: Int] = [:]
+        for (index, stage) in stages.enumerated() { for op in stage.operations { stageOf[graph.operations[op].name] = index } }
+        var result: [Int] = []
+        for (position, rewrite) in rewrites.enumerated() {
+            var stage = rewrite.addedOperations.first.flatMap { stageOf[$0.name] }
+                ?? rewrite.renamedValues.values.sorted().compactMap { stageOf[$0] }.first ?? 0
+            for earlier in 0..<position where !rewrite.referencedNames.isDisjoint(with: rewrites[earlier].definedNames.union(rewrites[earlier].removedOperations)) {
+                stage = max(stage, result[earlier])
+            }
+            result.append(stage)
+        }
+        return result
     }
 
     /// Bytes each chunk sends to chunks on other ranks per iteration, as full logical tensors (global shape x
@@ -110,7 +133,7 @@ extension TrainingPlan {
     }
 
     private func stageJSON(_ index: Int, _ stage: StageLayout, _ prediction: PlanPrediction,
-                           sends: [(key: String, value: Double)]?) -> JSONValue {
+                           sends: [(key: String, value: Double)]?, rewrites: [GraphRewrite]) -> JSONValue {
         let rank = prediction.ranks[self.rank(ofStage: index)]
         let cost = prediction.stageCosts[index]
         let axisNames = stage.mesh.axisNames
@@ -147,6 +170,7 @@ extension TrainingPlan {
         }
         let recompute: [(String, JSONValue)] = stage.recompute.map { [("recompute", .string($0.rawValue))] } ?? []
         let sent: [(String, JSONValue)] = sends.map { [("pipeline_send_bytes", .object(JSONObject($0.map { ($0.key, .number($0.value)) })))] } ?? []
+        let rewritten: [(String, JSONValue)] = rewrites.isEmpty ? [] : [("rewrites", .array(rewrites.map(\.json)))]
         return .object(JSONObject([
             ("index", .int(index)),
             ("rank", .int(self.rank(ofStage: index))),
@@ -163,6 +187,6 @@ extension TrainingPlan {
             ("partial_sums", .object(partialSums)),
             ("operand_shardings", .object(operandShardings)),
             ("zero_stages", .object(zeroStages)),
-        ] + sent))
+        ] + sent + rewritten))
     }
 }

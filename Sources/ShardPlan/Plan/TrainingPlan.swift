@@ -18,6 +18,9 @@ public struct TrainingPlan: Sendable {
     public var options: TrainingOptions
     /// A short Megatron-style description of the layout ("tp=8 pp=8 dp=1"), when it has one.
     public var summary: String?
+    /// The graph rewrites that turned the model's graph into `graph`, in the order they apply (empty when
+    /// the plan is of the graph as given). The plan document lists each with the stage it falls in.
+    public var rewrites: [GraphRewrite] = []
 
     public init(graph: Graph, cluster: Cluster, clusterName: String, stages: [StageLayout], pipelineRanks: Int,
                 virtualStages: Int, schedule: PipelineSchedule, microbatches: Int, options: TrainingOptions,

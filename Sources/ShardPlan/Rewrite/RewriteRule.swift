@@ -39,6 +39,9 @@ public struct RewriteRule: Sendable {
     public let summary: String
     /// Where the substitution comes from (a TASO or Unity family), in our words.
     public let source: String
+    /// The rule that undoes this one (`split-contraction` for the merges), if any: the search does not apply
+    /// it to what this one made, which would only return to an earlier graph under new names.
+    public let inverse: String?
     let pattern: RewritePattern
     let conditions: [SideCondition]
     /// How many alternative replacements a match has (re-association can pair the third operand with
@@ -46,7 +49,7 @@ public struct RewriteRule: Sendable {
     let alternatives: @Sendable (RewriteMatch, RewriteContext) -> Int
     let replacement: @Sendable (RewriteMatch, Int, inout RewriteBuilder) throws(RewriteRefusal) -> Void
 
-    init(_ name: String, family: RewriteFamily, summary: String, source: String, pattern: RewritePattern,
+    init(_ name: String, family: RewriteFamily, inverse: String? = nil, summary: String, source: String, pattern: RewritePattern,
          conditions: [SideCondition] = [],
          alternatives: @escaping @Sendable (RewriteMatch, RewriteContext) -> Int = { _, _ in 1 },
          replacement: @escaping @Sendable (RewriteMatch, Int, inout RewriteBuilder) throws(RewriteRefusal) -> Void) {
@@ -54,6 +57,7 @@ public struct RewriteRule: Sendable {
         self.family = family
         self.summary = summary
         self.source = source
+        self.inverse = inverse
         self.pattern = pattern
         self.conditions = conditions
         self.alternatives = alternatives

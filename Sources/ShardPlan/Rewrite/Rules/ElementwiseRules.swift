@@ -32,7 +32,7 @@ extension RewriteRule {
     /// `scale(einsum(a, b), f)` becomes `einsum(scale(a, f), b)` for an operand smaller than the result: the
     /// attention scores' 1/sqrt(d) moves from the `[b, h, s, s]` scores onto the `[b, s, h, d]` queries.
     static let moveScaleIntoContraction = RewriteRule(
-        "move-scale-into-contraction", family: .elementwise,
+        "move-scale-into-contraction", family: .elementwise, inverse: "hoist-scale-out-of-contraction",
         summary: "A scale of an einsum's result moves onto an operand with fewer elements than the result (alternative k: the k-th such operand)",
         source: "TASO: scalar multiplication commutes with matmul",
         pattern: .tree(OpPattern("scale", .scale, [.operation(OpPattern("contraction", .binaryContraction))])),

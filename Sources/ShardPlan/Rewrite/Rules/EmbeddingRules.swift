@@ -7,7 +7,7 @@ extension RewriteRule {
     /// Lookups of the same ids in tables with as many rows become one lookup in the tables concatenated
     /// along the hidden dimension; each result is a slice of it.
     static let mergeSharedIdEmbeddings = RewriteRule(
-        "merge-shared-id-embeddings", family: .embedding,
+        "merge-shared-id-embeddings", family: .embedding, inverse: "split-embedding-by-hidden",
         summary: "Lookups of the same ids in tables of equal vocabulary become one lookup in the tables joined along the hidden dimension; each result is a slice",
         source: "Unity: embedding tables merged into one operator; an embedding is a matmul of one-hot ids, so this is TASO's shared-input matmul concatenation",
         pattern: .siblings(member: lookup, sharedOperand: 0) { match, context in

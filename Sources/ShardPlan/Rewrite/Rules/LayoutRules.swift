@@ -86,7 +86,7 @@ extension RewriteRule {
             try builder.add(transpose.name, try terms.einsum, contraction.inputs.map(builder.value))
         })
 
-    static let sinkTranspose = sinking(.transpose, "sink-transpose",
+    static let sinkTranspose = sinking(.transpose, "sink-transpose", inverse: "hoist-transpose",
         summary: "An elementwise op whose tensor operands are all the same transpose runs before the transpose instead (toward an einsum that can absorb it)",
         source: "TASO: transposes commute with elementwise ops")
 
@@ -94,7 +94,7 @@ extension RewriteRule {
         summary: "A transpose of an elementwise op's result moves onto the op's operands (toward the einsum that produced them)",
         source: "TASO: transposes commute with elementwise ops")
 
-    static let sinkReshape = sinking(.reshape, "sink-reshape",
+    static let sinkReshape = sinking(.reshape, "sink-reshape", inverse: "hoist-reshape",
         summary: "An elementwise op whose tensor operands are all the same reshape runs on the unreshaped tensors, which changes the indices its sharding can split",
         source: "TASO: reshapes commute with elementwise ops")
 
@@ -104,9 +104,9 @@ extension RewriteRule {
 
     /// `f(L(x), L(y), s)` for one layout change L (all of `kind`, equal, each read by f alone) and scalars s
     /// becomes `L(f(x, y, s))`.
-    private static func sinking(_ kind: OperatorKind, _ name: String, summary: String, source: String) -> RewriteRule {
+    private static func sinking(_ kind: OperatorKind, _ name: String, inverse: String, summary: String, source: String) -> RewriteRule {
         RewriteRule(
-            name, family: .layout, summary: summary, source: source,
+            name, family: .layout, inverse: inverse, summary: summary, source: source,
             pattern: .custom { context in
                 var matches: [RewriteMatch] = []
                 for (index, operation) in context.graph.operations.enumerated() where operation.op.isElementwise {

@@ -9,7 +9,7 @@ extension RewriteRule {
     /// new axis t placed just before the weight's output dimensions (a head-aligned layout: splitting the
     /// heads or columns splits every member alike), and each `y_i` a slice of Y along t.
     static let mergeParallelContractions = RewriteRule(
-        "merge-parallel-contractions", family: .mergeContractions,
+        "merge-parallel-contractions", family: .mergeContractions, inverse: "split-contraction",
         summary: "Einsums reading one input with weights of one shape (Q, K, V; gate and up) become one einsum over the weights stacked on a new axis before their output dimensions; each output is a slice of it",
         source: "TASO (Jia et al. SOSP'19): two matmuls sharing an input are one matmul with concatenated weights; Unity (Unger et al. OSDI'22) merges the linears of attention and MLPs",
         pattern: .siblings(member: linear, sharedOperand: 0) { match, context in
@@ -70,7 +70,7 @@ extension RewriteRule {
     /// `y_i = x W_i (+ b_i)` for weights that differ along one output dimension only (grouped-query Q next
     /// to K and V) becomes `Y = x W` with the weights concatenated along it; each `y_i` is a slice of Y.
     static let concatenateParallelContractions = RewriteRule(
-        "concatenate-parallel-contractions", family: .mergeContractions,
+        "concatenate-parallel-contractions", family: .mergeContractions, inverse: "split-contraction",
         summary: "Einsums reading one input with weights that differ along their first output dimension only (grouped-query Q next to K and V) become one einsum over the weights concatenated along it; each output is a slice",
         source: "TASO: concatenation of matmuls sharing an input, for operands of unequal width",
         pattern: .siblings(member: linear, sharedOperand: 0) { match, context in

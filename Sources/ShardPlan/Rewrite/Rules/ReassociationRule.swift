@@ -4,7 +4,7 @@
 /// the sharding differs with the indices each GEMM carries.
 extension RewriteRule {
     static let reassociateContraction = RewriteRule(
-        "reassociate-contraction", family: .reassociation,
+        "reassociate-contraction", family: .reassociation, inverse: "reassociate-contraction",
         summary: "einsum(einsum(A, B), C) becomes einsum(A, einsum(B, C)) (alternative 0) or einsum(einsum(A, C), B) (alternative 1)",
         source: "TASO: matmul associativity, (AB)C = A(BC), generalised to einsums",
         pattern: .custom { context in
