@@ -23,12 +23,14 @@ public struct IntraOperatorSearch: Sendable {
     }
 
     /// The best layout of `operations` on `mesh` with activations of `inFlight` microbatches alive, within
-    /// `memoryBudget` bytes per device; `prices` remembers layout changes on `mesh` across searches.
+    /// `memoryBudget` bytes per device; `prices` remembers layout changes on `mesh` across searches; the ops
+    /// in `pinned` keep the strategies given there (`StageShardingProblem`).
     public func search(model: StageCostModel, operations: Range<Int>, mesh: DeviceMesh, inFlight: Double,
-                       memoryBudget: Double?, layers: [Layer], prices: ReshardingPrices? = nil) throws(ShardingSolver.Failure) -> Result {
+                       memoryBudget: Double?, layers: [Layer], prices: ReshardingPrices? = nil,
+                       pinned: [Int: OpStrategy] = [:]) throws(ShardingSolver.Failure) -> Result {
         let start = Date()
         let stage = StageShardingProblem(operations: operations, mesh: mesh, model: model, inFlight: inFlight,
-                                         memoryBudget: memoryBudget, layers: layers, prices: prices)
+                                         memoryBudget: memoryBudget, layers: layers, prices: prices, pinned: pinned)
         let built = Date()
         let solution = try solver.solve(stage.problem)
         let solved = Date()

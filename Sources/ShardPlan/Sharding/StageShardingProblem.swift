@@ -25,9 +25,11 @@ public struct StageShardingProblem: Sendable {
 
     /// Builds the problem of `operations` on `mesh` priced by `model`, with activations alive for
     /// `inFlight` microbatches and the given memory budget per device (bytes; nil for none). `prices`, when
-    /// given, remembers layout changes on `mesh` across problems.
+    /// given, remembers layout changes on `mesh` across problems. An op in `pinned` (by index) keeps the
+    /// strategy given there, as its class's only candidate: the rewrite search re-shards only the ops a
+    /// rewrite added around a layout it keeps.
     public init(operations: Range<Int>, mesh: DeviceMesh, model: StageCostModel, inFlight: Double,
-                memoryBudget: Double?, layers: [Layer], prices: ReshardingPrices? = nil) {
+                memoryBudget: Double?, layers: [Layer], prices: ReshardingPrices? = nil, pinned: [Int: OpStrategy] = [:]) {
         let graph = model.graph
         self.operations = operations
         self.mesh = mesh
@@ -35,7 +37,7 @@ public struct StageShardingProblem: Sendable {
         let (classOf, representative) = Self.classes(operations: operations, layers: layers)
         self.classOf = classOf
         func classOfOp(_ op: Int) -> Int { classOf[op - operations.lowerBound] }
-        let candidates = representative.map { terms.candidates(of: $0) }
+        let candidates = representative.map { op in pinned[op].map { [$0] } ?? terms.candidates(of: op) }
         self.candidates = candidates
 
         // Followers: a pointwise class takes the strategy that keeps its producer class's layout.

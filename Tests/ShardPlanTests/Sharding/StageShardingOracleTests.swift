@@ -61,4 +61,29 @@ struct StageShardingOracleTests {
         let best = try #require(ExhaustiveSharding.optimum(stage.problem))
         #expect(abs(solution.cost - best.cost) <= 1e-7 * best.cost, "ILP \(solution.cost) vs brute force \(best.cost) on mesh \(shape)")
     }
+    @Test("pinned ops keep the given strategy; the rest is the best around them, never better than the unpinned optimum", arguments: 0..<12)
+    func pinnedOperations(seed: Int) throws {
+        let graph = try Self.randomGraph(seed: UInt64(seed) * 11 + 5)
+        let shape = Self.meshes[seed % Self.meshes.count]
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let mesh = try DeviceMesh(devices: Array(0..<shape.reduce(1, *)), shape: shape, in: cluster)
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: TrainingOptions(), microbatches: 1)
+        let operations = 0..<graph.operations.count
+        let free = try IntraOperatorSearch().search(model: model, operations: operations, mesh: mesh, inFlight: 1, memoryBudget: nil, layers: [])
+        // Every op pinned to the optimum: the same layout and cost.
+        let all = Dictionary(uniqueKeysWithValues: operations.map { ($0, free.layout.strategy(of: $0)) })
+        let same = try IntraOperatorSearch().search(model: model, operations: operations, mesh: mesh, inFlight: 1, memoryBudget: nil, layers: [], pinned: all)
+        #expect(same.layout.strategies == free.layout.strategies)
+        // Every other op pinned to its last candidate: those keep it, and the ILP's cost is the brute-force
+        // optimum of the pinned problem and no better than the unpinned optimum.
+        let terms = StageCostTerms(model: model, operations: operations, mesh: mesh, inFlight: 1, prices: nil)
+        let pins = Dictionary(uniqueKeysWithValues: operations.filter { $0 % 2 == 0 }.map { ($0, terms.candidates(of: $0).last!) })
+        let stage = StageShardingProblem(operations: operations, mesh: mesh, model: model, inFlight: 1, memoryBudget: nil, layers: [], pinned: pins)
+        let solution = try ShardingSolver().solve(stage.problem)
+        let layout = stage.layout(for: solution.choice)
+        for (op, strategy) in pins { #expect(layout.strategy(of: op) == strategy) }
+        let best = try #require(ExhaustiveSharding.optimum(stage.problem))
+        #expect(abs(solution.cost - best.cost) <= 1e-7 * best.cost)
+        #expect(solution.cost >= free.solution.cost * (1 - 1e-9))
+    }
 }
