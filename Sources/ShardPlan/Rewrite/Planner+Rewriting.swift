@@ -1,0 +1,56 @@
+import Foundation
+
+/// What the joint rewrite search did for `plan --rewrites` (for `--timings` and the tests).
+public struct RewriteSearchReport: Sendable {
+    /// Rewritten graphs priced under the base plan's stages.
+    public var candidatesPriced: Int
+    /// Rewrites in the answer (0: the graph as given won).
+    public var rewritesApplied: Int
+    /// Predicted iteration seconds of the plan of the graph as given, and of the answer.
+    public var baseSeconds: Double
+    public var seconds: Double
+    /// Wall seconds the search took.
+    public var searchSeconds: Double
+}
+
+extension RewriteSearch {
+    /// `improve` around `base`: its answer, or `base` when nothing prices faster.
+    func refine(_ base: (plan: TrainingPlan, prediction: PlanPrediction))
+        -> (plan: TrainingPlan, prediction: PlanPrediction, report: RewriteSearchReport) {
+        let start = Date()
+        let result = improve(base.plan, prediction: base.prediction)
+        let best = result.improvement ?? base
+        let report = RewriteSearchReport(candidatesPriced: result.candidatesPriced, rewritesApplied: best.plan.rewrites.count,
+                                         baseSeconds: base.prediction.iterationSeconds, seconds: best.prediction.iterationSeconds,
+                                         searchSeconds: Date().timeIntervalSince(start))
+        return (best.plan, best.prediction, report)
+    }
+}
+
+extension PipelinePlanner {
+    /// `plan(microbatches:progress:)`, then the joint rewrite search around its answer (`RewriteSearch`): the
+    /// faster of the two.
+    ///
+    /// The rewritten graph keeps the answer's stages, meshes and microbatches, with the ops the rewrites add
+    /// sharded around the answer's layout of the rest; it is not cut into stages anew. A site class rewrites
+    /// every block of one kind alike, so stage costs change together and the partition stays the DP's
+    /// choice for them, and the stage DP stays untouched (Docs/rewrites.md).
+    public func plan(rewriting search: RewriteSearch, microbatches fixed: Int? = nil, progress: (String) -> Void = { _ in })
+        throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], grid: GridAttempt?, rewrites: RewriteSearchReport) {
+        let found = try plan(microbatches: fixed, progress: progress)
+        if !search.rules.isEmpty { progress("searching graph rewrites") }
+        let refined = search.refine((found.plan, found.prediction))
+        return (refined.plan, refined.prediction, found.attempts, found.grid, refined.report)
+    }
+}
+
+extension SingleStagePlanner {
+    /// `plan(microbatches:)`, then the joint rewrite search around its answer: the faster of the two. The
+    /// search re-shards the rewritten graph on the answer's mesh with its microbatch count.
+    public func plan(rewriting search: RewriteSearch, microbatches fixed: Int? = nil)
+        throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], rewrites: RewriteSearchReport) {
+        let found = try plan(microbatches: fixed)
+        let refined = search.refine((found.plan, found.prediction))
+        return (refined.plan, refined.prediction, found.attempts, refined.report)
+    }
+}
