@@ -34,6 +34,10 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var kernelChoice: KernelChoice
 
+    @Option(help: ArgumentHelp("Graph rewrites searched jointly with the sharding: none, safe (rewrites that merge or remove work) or all (also re-association, branch batching, layout moves and embedding-table merges); Docs/rewrites.md.",
+                               valueName: "none|safe|all"))
+    var rewrites: RewriteSelection = .safe
+
     @OptionGroup var printing: PlanOutput
 
     @Flag(help: "Search only: do not also price Megatron-LM's configurations (tp x pp x dp, microbatch size, interleaving, sequence parallelism) against the DP's plans.")
@@ -56,16 +60,19 @@ struct PlanCommand: ParsableCommand {
             let plan: TrainingPlan, prediction: PlanPrediction
             if stageLimit == 1 {
                 let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options, meshShapes: shapes)
-                let found = try planner.plan(microbatches: fixed)
+                let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed)
                 (plan, prediction) = (found.plan, found.prediction)
                 clock.lap("search")
-                if timings { reportSingleStage(found.attempts) }
+                if timings {
+                    reportSingleStage(found.attempts)
+                    reportRewrites(found.rewrites)
+                }
             } else {
                 let interactive = isatty(STDERR_FILENO) != 0
                 let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options,
                                               maximumStageCount: stageLimit, meshShape: shapes?.first,
                                               includesMegatronGrid: !noMegatronGrid, choosesRecomputation: recompute.choosesPerStage)
-                let found = try planner.plan(microbatches: fixed) { message in
+                let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { message in
                     if interactive { printError("shardplan: \(message)") }
                 }
                 (plan, prediction) = (found.plan, found.prediction)
@@ -82,11 +89,20 @@ struct PlanCommand: ParsableCommand {
                         printError(String(format: "timing: Megatron grid: %d configurations, %d fit, %@, %.3f s",
                                           grid.configurations, grid.fitting, best as NSString, grid.seconds))
                     }
+                    reportRewrites(found.rewrites)
                 }
             }
             try printing.write(plan, prediction: prediction)
             clock.lap("write output")
         }
+    }
+
+    private func reportRewrites(_ report: RewriteSearchReport) {
+        guard rewrites != .none else { return }
+        let outcome = report.rewritesApplied == 0 ? "none kept"
+            : String(format: "%d kept, %.4f s -> %.4f s", report.rewritesApplied, report.baseSeconds, report.seconds)
+        printError(String(format: "timing: rewrites (%@): %d candidates priced, %@, %.3f s",
+                          rewrites.rawValue, report.candidatesPriced, outcome as NSString, report.searchSeconds))
     }
 
     private func reportSingleStage(_ attempts: [SingleStagePlanner.Attempt]) {

@@ -7,3 +7,4 @@ extension PipelineSchedule: ExpressibleByArgument {}
 extension MatmulPrecision: ExpressibleByArgument {}
 extension FP8Recipe: ExpressibleByArgument {}
 extension TrainingFramework: ExpressibleByArgument {}
+extension RewriteSelection: ExpressibleByArgument {}
