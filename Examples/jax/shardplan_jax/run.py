@@ -84,14 +84,20 @@ def main(argv: list[str] | None = None) -> int:
     from .graph_io import GraphError, load_graph
     from .interpret import InterpretError, forward_fn, with_inferred_shapes
     from .plan_io import PIPELINE_KEYS, PlanError, check_plan, load_plan_json
+    from .rewrites import RewriteError, apply_rewrites, derive_parameters, plan_rewrites
     from .sharded import ShardedStep
 
     say = (lambda *a: None) if args.quiet else print
     compute = None if args.compute_dtype == "native" else args.compute_dtype
     try:
-        graph = with_inferred_shapes(load_graph(args.graph))
-        plan = check_plan(load_plan_json(args.plan), graph)
-    except (GraphError, PlanError, InterpretError) as err:
+        # A plan of a rewritten graph (`rewrites` in its stages) runs the rewritten graph; the reference and
+        # the parameters stay the original model's.
+        original = with_inferred_shapes(load_graph(args.graph))
+        document = load_plan_json(args.plan)
+        records = plan_rewrites(document)
+        graph = with_inferred_shapes(apply_rewrites(original, records)) if records else original
+        plan = check_plan(document, graph)
+    except (GraphError, PlanError, InterpretError, RewriteError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     devices = jax.devices()
@@ -106,19 +112,21 @@ def main(argv: list[str] | None = None) -> int:
               f"{loss_op['shape']}", file=sys.stderr)
         return 1
 
-    params = make_parameters(graph, args.seed, compute)
-    inputs = make_inputs(graph, args.seed, compute, _int_ranges(args.int_range))
+    params = make_parameters(original, args.seed, compute)
+    inputs = make_inputs(original, args.seed, compute, _int_ranges(args.int_range))
     batch = [t["shape"][t.get("batch_dim", 0)] for t in graph.get("inputs", []) if t["shape"]]
     say(f"graph {graph.get('name', '?')}: {len(graph['ops'])} ops, {len(params)} parameters; "
-        f"plan: {len(plan.stages)} stage(s) on {plan.devices} devices")
+        f"plan: {len(plan.stages)} stage(s) on {plan.devices} devices"
+        + (f"; {len(records)} graph rewrite(s), the rewritten graph has {len(graph['ops'])} ops "
+           f"(the model {len(original['ops'])})" if records else ""))
     if plan.global_batch is not None and batch and plan.global_batch != batch[0]:
         say(f"note: the plan's global_batch {plan.global_batch} differs from the graph's batch {batch[0]}; "
             "the check runs the graph's batch")
     if plan.microbatches not in (None, 1):
         say(f"note: the plan has {plan.microbatches} microbatches; the check runs the whole batch as one")
 
-    # Reference: one device, no sharding.
-    forward = forward_fn(graph, compute)
+    # Reference: the original graph on one device, no sharding.
+    forward = forward_fn(original, compute)
     try:
         ref_loss, ref_grads = jax.jit(jax.value_and_grad(lambda p, i: forward(p, i)[0]))(
             jax.device_put(params, devices[0]), jax.device_put(inputs, devices[0]))
@@ -127,10 +135,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     ref_loss = float(ref_loss)
 
-    # Sharded per the plan.
+    # Sharded per the plan, on the rewritten graph's parameters computed from the original ones; their
+    # gradients are carried back to the original parameters through that computation (a VJP).
     try:
         step = ShardedStep(graph, plan, devices, compute)
-        result = step.run(params, inputs)
+        if records:
+            def derive(p):
+                return derive_parameters(p, original, records, compute)
+
+            derived, pull_back = jax.vjp(derive, {n: jax.device_put(v, devices[0]) for n, v in params.items()})
+            result = step.run({n: np.asarray(v) for n, v in derived.items()}, inputs)
+            cotangent = {n: np.asarray(result.grads[n]) if n in result.grads else np.zeros(np.shape(v), np.asarray(v).dtype)
+                         for n, v in derived.items()}
+            result.grads = {n: np.asarray(g) for n, g in pull_back(cotangent)[0].items()}
+        else:
+            result = step.run(params, inputs)
     except (InterpretError, ValueError) as err:
         print(f"error: the sharded step failed: {err}", file=sys.stderr)
         return 1

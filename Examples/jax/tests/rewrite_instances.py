@@ -115,7 +115,12 @@ def low_rank_chain(rng: np.random.Generator) -> Graph:
 def towers(rng: np.random.Generator) -> Graph:
     """k towers (linear, bias, relu, linear) on one input, joined by a concat and a final linear."""
     b, d, f = sizes(rng, 3)
-    count = int(rng.integers(2, 5))
+    return towers_of(int(rng.integers(2, 5)), b, d, f)
+
+
+def towers_of(count: int, b: int, d: int, f: int, loss: bool = False) -> Graph:
+    """`towers` with given sizes; with `loss`, the head's output is reduced to a scalar mean (a model the
+    runner trains)."""
     g = GraphMaker("towers")
     x = g.input("x", [b, d])
     outs = []
@@ -125,7 +130,10 @@ def towers(rng: np.random.Generator) -> Graph:
         h = g.op(f"t{t}.relu", "relu", [h])
         outs.append(g.op(f"t{t}.down", "einsum", [h, g.param(f"t{t}.w2", [f, d])], equation="bf,fd->bd"))
     joined = g.op("join", "concat", outs, axis=1)
-    return g.done(g.op("head", "einsum", [joined, g.param("head.w", [count * d, d])], equation="bc,cd->bd"))
+    head = g.op("head", "einsum", [joined, g.param("head.w", [count * d, d])], equation="bc,cd->bd")
+    if loss:
+        return g.done(g.op("loss", "reduce", [g.op("head.sq", "square", [head])], kind="mean", axes=[0, 1]))
+    return g.done(head)
 
 
 def normalised_branches(rng: np.random.Generator) -> Graph:
