@@ -123,4 +123,12 @@ def test_a_rewritten_plan_runs_sharded(shardplan, tmp_path):
     document = json.loads(plan.read_text())
     rules = [r["rule"] for stage in document["stages"] for r in stage.get("rewrites", [])]
     assert "batch-parallel-branches" in rules, rules
+    # `score --plan` replays the records on the graph as given and re-scores the rewritten graph alike.
+    scored = subprocess.run([shardplan, "score", str(path), "--cluster", str(CLUSTER), "--plan", str(plan), "--format", "json"],
+                            capture_output=True, text=True)
+    assert scored.returncode == 0, scored.stderr
+    rescored = json.loads(scored.stdout)
+    assert rescored["predicted"]["iteration_seconds"] == document["predicted"]["iteration_seconds"]
+    assert [r for stage in rescored["stages"] for r in stage.get("rewrites", [])] == \
+        [r for stage in document["stages"] for r in stage.get("rewrites", [])]
     assert run_plan([str(path), str(plan), "--quiet", "--comm-rtol", "0.02"]) == 0
