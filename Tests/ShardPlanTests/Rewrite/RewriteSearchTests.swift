@@ -113,6 +113,34 @@ struct RewriteSearchTests {
         }
     }
 
+    @Test("a pipeline's rewrites are listed in the stages they fall in, and the document reads back to the same plan")
+    func pipelineRewritesPerStage() throws {
+        let graph = try Self.llama()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let base = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2))
+        let evaluator = PlanEvaluator(cluster: cluster)
+        let found = RewriteSearch(rules: RewriteSelection.safe.rules).refine((base, evaluator.evaluate(base)))
+        #expect(found.prediction.iterationSeconds < found.report.baseSeconds)
+        guard case .object(let top) = found.plan.json(prediction: found.prediction), case .array(let stages)? = top["stages"] else {
+            Issue.record("no stages")
+            return
+        }
+        // Each stage holds one block, so each lists the rewrites of its own block.
+        for (index, stage) in stages.enumerated() {
+            guard case .object(let object) = stage, case .array(let records)? = object["rewrites"] else {
+                Issue.record("stage \(index) lists no rewrites")
+                continue
+            }
+            let anchors = try records.map { record in try #require(GraphRewrite(json: record, at: .root).anchors.first) }
+            #expect(!anchors.isEmpty && anchors.allSatisfy { $0.hasPrefix("h\(index).") }, "\(anchors)")
+        }
+        let decoded = try TrainingPlan(json: .object(top), graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+        #expect(decoded.graph.jsonText == found.plan.graph.jsonText)
+        #expect(decoded.stages.map(\.strategies) == found.plan.stages.map(\.strategies))
+        #expect(evaluator.evaluate(decoded).iterationSeconds == found.prediction.iterationSeconds)
+    }
+
     @Test("a plan document whose rewrite was edited is refused, naming the record")
     func editedRecordRefused() throws {
         let graph = try Self.llama()
