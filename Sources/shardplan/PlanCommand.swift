@@ -22,13 +22,21 @@ struct PlanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Microbatches per iteration, or auto (the fewest that fit).", valueName: "auto|N"))
     var microbatches: MicrobatchChoice = .auto
 
-    @Option(help: ArgumentHelp("Activation recomputation: none, selective, selective-op or full for every stage, or auto: none unless a stage only fits with selective or full recomputation, chosen per stage.",
+    @Option(help: ArgumentHelp("Activation recomputation: none, selective, selective-op or full for every stage, or auto: each stage takes whichever makes the plan fastest.",
                                valueName: "mode"))
-    var recompute: RecomputeChoice = .none
+    var recompute: RecomputeChoice = .auto
 
-    @Option(help: ArgumentHelp("ZeRO stage over the data-parallel devices: 1 shards optimizer state, 2 also gradients, 3 also weights.",
-                               valueName: "0-3"))
-    var zero: ZeroStage = .off
+    @Option(help: ArgumentHelp("ZeRO stage over the data-parallel devices (1 shards optimizer state, 2 also gradients, 3 also weights) for every stage, or auto: each stage takes whichever makes the plan fastest.",
+                               valueName: "auto|0-3"))
+    var zero: ZeroChoice = .auto
+
+    @Option(name: .customLong("time-limit"), help: ArgumentHelp("Stop searching after this many seconds and answer with the best plan found so far (the output says so).",
+                                                                valueName: "seconds"))
+    var timeLimit: Double?
+
+    @Option(name: .customLong("layers"), help: ArgumentHelp("Cut the graph between at most this many clustered layers (coarser is faster; default: every layer).",
+                                                            valueName: "N"))
+    var layerLimit: Int?
 
     @OptionGroup var precision: PrecisionChoice
 
@@ -46,6 +54,11 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Print where the planner's time went, and the problem sizes, to standard error.")
     var timings = false
 
+    func validate() throws {
+        if let timeLimit, !(timeLimit > 0) { throw ValidationError("--time-limit takes a positive number of seconds, not \(timeLimit).") }
+        if let layerLimit, layerLimit < 1 { throw ValidationError("--layers takes a positive number of layers, not \(layerLimit).") }
+    }
+
     func run() throws {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
@@ -55,8 +68,9 @@ struct PlanCommand: ParsableCommand {
             if stageLimit == nil, let mesh, mesh.devices == cluster.deviceCount { stageLimit = 1 }
             let shapes = mesh.map { [$0.sizes] }
             let fixed = microbatches.count
-            let options = kernelChoice.applied(to: precision.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.rawValue)))
+            let options = kernelChoice.applied(to: precision.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.floor)))
             try options.check(on: cluster.device)
+            let variants = StageSearchOracle.Variants(zeroStages: zero.stages, recomputeModes: recompute.modes)
             let plan: TrainingPlan, prediction: PlanPrediction
             if stageLimit == 1 {
                 let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options, meshShapes: shapes)
@@ -70,18 +84,25 @@ struct PlanCommand: ParsableCommand {
             } else {
                 let interactive = isatty(STDERR_FILENO) != 0
                 let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options,
-                                              maximumStageCount: stageLimit, meshShape: shapes?.first,
-                                              includesMegatronGrid: !noMegatronGrid, choosesRecomputation: recompute.choosesPerStage)
+                                              maximumLayerCount: layerLimit, maximumStageCount: stageLimit, meshShape: shapes?.first,
+                                              includesMegatronGrid: !noMegatronGrid, variants: variants, timeLimit: timeLimit)
                 let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { message in
                     if interactive { printError("shardplan: \(message)") }
                 }
                 (plan, prediction) = (found.plan, found.prediction)
                 clock.lap("search")
+                if found.stoppedEarly {
+                    printError("shardplan: stopped at the time limit of \(timeLimit ?? 0) s; the plan is the best found so far")
+                }
                 if timings {
                     for attempt in found.attempts {
-                        let outcome = attempt.iterationSeconds.map { String(format: "%d stages, predicted %.4f s", attempt.stageCount ?? 0, $0) } ?? "no partition fits"
-                        printError(String(format: "timing: %d microbatches: %@, %d stage questions, %.3f s",
-                                          attempt.microbatches, outcome as NSString, attempt.oracleSolves, attempt.seconds))
+                        let shape = "\(attempt.stageCount ?? 0) stages" + ((attempt.virtualStages ?? 1) > 1 ? " x \(attempt.virtualStages!) chunks" : "")
+                        let outcome = attempt.iterationSeconds.map { String(format: "%@, predicted %.4f s%@", shape as NSString, $0, attempt.fitsInMemory ? "" : " (does not fit)") } ?? "no partition fits"
+                        printError(String(format: "timing: %d microbatches: %@, %d stage DPs, %d stage questions, %.3f s",
+                                          attempt.microbatches, outcome as NSString, attempt.programs, attempt.oracleSolves, attempt.seconds))
+                    }
+                    if let provenance = found.plan.provenance {
+                        printError(String(format: "timing: %@, search %.3f s", provenance.description as NSString, provenance.searchSeconds))
                     }
                     if let grid = found.grid {
                         let best = grid.best.map { String(format: "fastest %@ at %.4f s%@", $0.summary as NSString, $0.iterationSeconds,

@@ -37,6 +37,12 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Pipeline schedule (default: interleaved-1f1b with --virtual-stages above 1, else 1f1b).", valueName: "name"))
     var schedule: PipelineSchedule?
 
+    @Option(name: .customLong("first-stage-layers"), help: "Repeated layers on the first pipeline rank, when it differs from the others (Megatron-LM's --decoder-first-pipeline-num-layers).")
+    var firstStageLayers: Int?
+
+    @Option(name: .customLong("last-stage-layers"), help: "Repeated layers on the last pipeline rank, when it differs from the others (Megatron-LM's --decoder-last-pipeline-num-layers).")
+    var lastStageLayers: Int?
+
     @Flag(name: .customLong("sequence-parallel"), help: "Split norms, dropout and residual adds along the sequence (Megatron SP).")
     var sequenceParallel = false
 
@@ -72,6 +78,7 @@ struct ScoreCommand: ParsableCommand {
                 ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm),
                 ("--precision/--fp8-recipe", precision.isGiven),
                 ("--attention-kernel/--fusion/--fused-cross-entropy", kernelChoice.isGiven),
+                ("--first-stage-layers", firstStageLayers != nil), ("--last-stage-layers", lastStageLayers != nil),
             ]
             let given = layoutOptions.filter(\.1).map(\.0)
             if !given.isEmpty {
@@ -79,7 +86,8 @@ struct ScoreCommand: ParsableCommand {
             }
         }
         let sizes: [(String, Int?)] = [("--tp", tp), ("--pp", pp), ("--dp", dp), ("--micro-batch-size", microBatchSize),
-                                       ("--microbatches", microbatches), ("--virtual-stages", virtualStages)]
+                                       ("--microbatches", microbatches), ("--virtual-stages", virtualStages),
+                                       ("--first-stage-layers", firstStageLayers), ("--last-stage-layers", lastStageLayers)]
         for case let (name, value?) in sizes where value < 1 {
             throw ValidationError("\(name) must be at least 1, found \(value).")
         }
@@ -132,7 +140,8 @@ struct ScoreCommand: ParsableCommand {
             virtualStages: virtualStages ?? 1, sequenceParallel: sequenceParallel, schedule: schedule,
             options: kernelChoice.applied(to: precision.applied(to: TrainingOptions(
                 recompute: recompute ?? .none, zeroStage: zero?.rawValue ?? 0, overlapGradientReduction: overlapGradReduce,
-                overlapTensorParallelCommunication: overlapTPComm))))
+                overlapTensorParallelCommunication: overlapTPComm))),
+            firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers)
         try configuration.options.check(on: cluster.device)
         return try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
     }

@@ -33,12 +33,12 @@ struct ArgumentTypeTests {
         for bad in ["0", "-1", "many", "1.5"] { #expect(MicrobatchChoice(argument: bad) == nil, "\(bad)") }
     }
 
-    @Test("recomputation: a mode for every stage, or auto starting from none")
+    @Test("recomputation: a mode for every stage, or auto: any mode per stage, starting from none")
     func recompute() {
         #expect(RecomputeChoice(argument: "auto")?.baseMode == RecomputeMode.none)
-        #expect(RecomputeChoice(argument: "auto")?.choosesPerStage == true)
+        #expect(RecomputeChoice(argument: "auto")?.modes == RecomputeMode.allCases)
         #expect(RecomputeChoice(argument: "selective")?.baseMode == .selective)
-        #expect(RecomputeChoice(argument: "full")?.choosesPerStage == false)
+        #expect(RecomputeChoice(argument: "full")?.modes == [.full])
         #expect(RecomputeChoice(argument: "some") == nil)
         #expect(RecomputeChoice(argument: "selective-op")?.baseMode == .selectiveOperators)
         #expect(RecomputeChoice.allValueStrings == ["none", "selective", "full", "auto", "selective-op"])
@@ -65,5 +65,14 @@ struct ArgumentTypeTests {
         #expect(offered.contains("dgx-h100"))
         #expect(offered.contains("dgx-h200"))
         #expect(!offered.contains("dgx-a100-80g"))
+    }
+
+    @Test("plan's ZeRO choice: auto lets each stage take any stage, a number pins it")
+    func zeroChoice() {
+        #expect(ZeroChoice(argument: "auto")?.stages == [0, 1, 2, 3])
+        #expect(ZeroChoice(argument: "auto")?.floor == 0)
+        #expect(ZeroChoice(argument: "3")?.stages == [3])
+        #expect(ZeroChoice(argument: "3")?.floor == 3)
+        for bad in ["4", "-1", "some"] { #expect(ZeroChoice(argument: bad) == nil, "\(bad)") }
     }
 }

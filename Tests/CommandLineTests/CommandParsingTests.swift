@@ -24,10 +24,10 @@ struct CommandParsingTests {
         #expect(command.mesh?.sizes == [2, 4])
         #expect(command.microbatches == .fixed(16))
         #expect(command.recompute == .auto)
-        #expect(command.zero == .optimizerState)
+        #expect(command.zero == .stage(.optimizerState))
         let defaults = try PlanCommand.parse(["g.json", "--cluster", "dgx-a100-80g"])
         #expect(defaults.stages == .auto && defaults.mesh == nil && defaults.microbatches == .auto)
-        #expect(defaults.recompute == .none && defaults.zero == .off)
+        #expect(defaults.recompute == .auto && defaults.zero == .auto && defaults.timeLimit == nil)
     }
 
     @Test("a malformed value is a usage error (exit 2)", arguments: [
@@ -36,6 +36,8 @@ struct CommandParsingTests {
         ["plan", "g.json", "--cluster", "c", "--microbatches", "none"],
         ["plan", "g.json", "--cluster", "c", "--recompute", "some"],
         ["plan", "g.json", "--cluster", "c", "--zero", "4"],
+        ["plan", "g.json", "--cluster", "c", "--time-limit", "0"],
+        ["plan", "g.json", "--cluster", "c", "--layers", "0"],
         ["plan", "g.json"],
         ["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--recompute", "auto"],
         ["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--schedule", "zigzag"],

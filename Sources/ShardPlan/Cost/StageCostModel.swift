@@ -95,6 +95,13 @@ public struct StageCostModel: Sendable {
         return model
     }
 
+    /// The same model with other training options (the graph's analyses are kept).
+    public func with(options: TrainingOptions) -> StageCostModel {
+        var model = self
+        model.options = options
+        return model
+    }
+
     /// The cost of `stage` on each of its devices, with the stage's own recomputation when it has one.
     public func cost(of stage: StageLayout) -> StageCost {
         if let mode = stage.recompute, mode != options.recompute { return recomputing(mode).cost(of: stage) }
@@ -262,6 +269,10 @@ public struct StageCostModel: Sendable {
         // all parameters along the same axes are priced as one.
         struct BucketKey: Hashable { var kind: CollectiveKind; var axes: [Int] }
         var bucketed: [BucketKey: Double] = [:]
+        // With ZeRO-2 a device keeps only its shard of the gradients, so every microbatch's backward pass
+        // reduce-scatters them (DeepSpeed's stage 2): that half of the all-reduce runs once per microbatch, the
+        // all-gather of the updated weights once per iteration. ZeRO-3's are priced layer by layer below.
+        var bucketedPerMicrobatch: [BucketKey: Double] = [:]
         for parameter in order {
             let type = graph[parameter].type
             let elements = Double(type.elementCount)
@@ -297,7 +308,13 @@ public struct StageCostModel: Sendable {
                 for collective in gradient {
                     // Under ZeRO-3 the data-parallel reduction is the layer's reduce-scatter, every microbatch.
                     if shardsWeights && collective.kind != .allGather && Set(collective.axes).isSubset(of: dataParallelAxes) { continue }
-                    bucketed[BucketKey(kind: collective.kind, axes: collective.axes.sorted()), default: 0] += collective.bytes
+                    let axes = collective.axes.sorted()
+                    guard zeroStage == 2 && collective.kind == .allReduce && microbatches > 1 else {
+                        bucketed[BucketKey(kind: collective.kind, axes: axes), default: 0] += collective.bytes
+                        continue
+                    }
+                    bucketedPerMicrobatch[BucketKey(kind: .reduceScatter, axes: axes), default: 0] += collective.bytes
+                    bucketed[BucketKey(kind: .allGather, axes: axes), default: 0] += collective.bytes
                 }
             }
             if shardsWeights {
@@ -313,6 +330,9 @@ public struct StageCostModel: Sendable {
                     sharded.append(ShardedUnit(layer: layer, axes: axes, gatherBytes: bytes, reduceBytes: bytes))
                 }
             }
+        }
+        for (key, bytes) in bucketedPerMicrobatch.sorted(by: { "\($0.key.kind.rawValue)\($0.key.axes)" < "\($1.key.kind.rawValue)\($1.key.axes)" }) {
+            perMicrobatch.append(([Collective(key.kind, axes: key.axes, bytes: bytes)], false))
         }
         for (key, bytes) in bucketed.sorted(by: { "\($0.key.kind.rawValue)\($0.key.axes)" < "\($1.key.kind.rawValue)\($1.key.axes)" }) {
             cost.gradientSynchronizationSeconds += mesh.seconds(for: Collective(key.kind, axes: key.axes, bytes: bytes))

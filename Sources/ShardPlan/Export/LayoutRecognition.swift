@@ -78,9 +78,13 @@ public struct LayoutRecognition: Sendable {
                 return stage.strategy(of: op).indexOfAxis.enumerated().contains { axis, index in index == sequence && stage.mesh.shape[axis] > 1 }
             }
         }
+        // Megatron-LM's chunks hold repeated layers only; the search's may hold the embedding or the head alone.
+        let repeated = TrainingPlan.repeatedLayers(analysis.layers).count
+        let virtualStages = max(1, min(original.virtualStages, repeated / ranks))
+        let schedule = original.schedule == .interleaved && virtualStages == 1 ? .oneForwardOneBackward : original.schedule
         let configuration = MegatronConfiguration(
             tensorParallel: tensorParallel, pipelineParallel: ranks, dataParallel: dataParallel, microBatchSize: microBatchSize,
-            virtualStages: original.virtualStages, sequenceParallel: sequenceParallel, schedule: original.schedule, options: options)
+            virtualStages: virtualStages, sequenceParallel: sequenceParallel, schedule: schedule, options: options)
         let nearest: TrainingPlan
         do {
             nearest = try TrainingPlan.megatron(graph: graph, cluster: original.cluster, clusterName: original.clusterName,
@@ -98,6 +102,8 @@ public struct LayoutRecognition: Sendable {
         }
         if aligned && nearestLayers == chunkCounts {
             notes += Self.layoutDifferences(nearest, original)
+        } else if virtualStages != original.virtualStages {
+            notes.append("\(original.virtualStages) chunks per rank become \(virtualStages): the model has \(repeated) repeated layers for \(ranks) ranks")
         }
         layout = ParallelLayout(configuration: configuration, plan: nearest)
         plan = nearest

@@ -37,15 +37,32 @@ public final class CachedStageCostOracle<Base: StageCostOracle>: StageCostOracle
     public var deviceMemoryBytes: Double? { base.deviceMemoryBytes }
 
     public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, inFlightMicrobatches: Int) -> StageCandidate<Payload>? {
-        let question = Question(signature: Array(structureKeys[layers]), submesh: submesh, microbatches: microbatches,
-                                inFlightMicrobatches: inFlightMicrobatches)
+        answer(Question(signature: Array(structureKeys[layers]), submesh: submesh, microbatches: microbatches,
+                        inFlightMicrobatches: inFlightMicrobatches)) {
+            base.stageCost(layers: layers, submesh: submesh, microbatches: microbatches, inFlightMicrobatches: inFlightMicrobatches)
+        }
+    }
+
+    /// Interleaved ranks go to `base` directly: their positions belong to one pipeline depth and chunk count,
+    /// whose table asks each question once already.
+    public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, position: PipelinePosition) -> StageCandidate<Payload>? {
+        guard position.schedule == .interleaved else {
+            return stageCost(layers: layers, submesh: submesh, microbatches: microbatches, inFlightMicrobatches: position.inFlightMicrobatches)
+        }
+        lock.withLock {
+            questionCount += 1
+            solveCount += 1
+        }
+        return base.stageCost(layers: layers, submesh: submesh, microbatches: microbatches, position: position)
+    }
+
+    private func answer(_ question: Question, _ solve: () -> StageCandidate<Payload>?) -> StageCandidate<Payload>? {
         let known: StageCandidate<Payload>?? = lock.withLock {
             questionCount += 1
             return answers[question]
         }
         if let known { return known }
-        let answer = base.stageCost(layers: layers, submesh: submesh, microbatches: microbatches,
-                                    inFlightMicrobatches: inFlightMicrobatches)
+        let answer = solve()
         lock.withLock {
             solveCount += 1
             answers[question] = answer

@@ -9,33 +9,31 @@ public enum PipelineSchedule: String, CaseIterable, Sendable {
     /// point-to-point traffic grows by v.
     case interleaved = "interleaved-1f1b"
 
-    /// Seconds for `microbatches` microbatches through stages whose per-microbatch times (forward plus
-    /// backward, summed over a device's chunks) are `stageSeconds`. With uniform stages this is the familiar
-    /// `(m + (p - 1) / v) * t`; with uneven stages every microbatch waits for the slowest one.
+    /// Seconds for `microbatches` microbatches through ranks whose per-microbatch times (forward plus
+    /// backward, summed over a rank's chunks) are `stageSeconds`.
+    ///
+    /// GPipe and 1F1B: `sum + (m - 1) * slowest`, every microbatch waiting for the slowest rank and the
+    /// first and last passing every other rank once. Interleaved: the pipeline fills and drains through one
+    /// chunk of each rank rather than the whole rank, so the other ranks' share shrinks by v:
+    /// `sum / v + (m - 1 / v) * slowest`, which is the familiar `(m + (p - 1) / v) * t` for p equal ranks and
+    /// the 1F1B formula for v = 1.
     public func pipelineSeconds(stageSeconds: [Double], microbatches: Int, virtualStages: Int) -> Double {
         guard let slowest = stageSeconds.max() else { return 0 }
-        let stages = Double(stageSeconds.count)
+        let sum = stageSeconds.reduce(0, +)
         switch self {
         case .gpipe, .oneForwardOneBackward:
-            return stageSeconds.reduce(0, +) + Double(microbatches - 1) * slowest
+            return sum + Double(microbatches - 1) * slowest
         case .interleaved:
-            return (Double(microbatches) + (stages - 1) / Double(virtualStages)) * slowest
+            let v = Double(virtualStages)
+            return sum / v + (Double(microbatches) - 1 / v) * slowest
         }
     }
 
     /// How many microbatches' activations stage `stage` of `stages` holds at its peak, in units of one
-    /// microbatch through all of the device's chunks.
+    /// microbatch through all of the rank's chunks (`ChunkOccupancy`'s most chunks alive, over v).
     public func microbatchesInFlight(stage: Int, stages: Int, microbatches: Int, virtualStages: Int) -> Double {
-        switch self {
-        case .gpipe:
-            return Double(microbatches)
-        case .oneForwardOneBackward:
-            return Double(min(stages - stage, microbatches))
-        case .interleaved:
-            // Megatron's warm-up count, (p - r - 1) * 2 + (v - 1) * p forward chunks, plus the one in
-            // progress; for the first stage this is Korthikanti et al.'s p * (1 + (p - 1) / (p * v)).
-            let chunks = Double((stages - stage - 1) * 2 + (virtualStages - 1) * stages + 1)
-            return min(chunks / Double(virtualStages), Double(microbatches))
-        }
+        let occupancy = ChunkOccupancy(schedule: self, stage: stage, stages: stages, microbatches: microbatches,
+                                       virtualStages: virtualStages)
+        return Double(occupancy.mostChunksAlive) / Double(occupancy.chunkCount)
     }
 }

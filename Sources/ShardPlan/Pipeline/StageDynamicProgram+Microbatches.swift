@@ -5,8 +5,8 @@ extension StageDynamicProgram {
     /// This program with `microbatches` microbatches per iteration.
     public func with(microbatches: Int) -> StageDynamicProgram {
         StageDynamicProgram(layerCount: layerCount, nodes: nodes, devicesPerNode: devicesPerNode, microbatches: microbatches,
-                            schedule: schedule, deviceUsage: deviceUsage, submeshes: submeshes,
-                            maximumStageCount: maximumStageCount)
+                            schedule: schedule, virtualStages: virtualStages, deviceUsage: deviceUsage, submeshes: submeshes,
+                            maximumStageCount: maximumStageCount, stageCount: stageCount)
     }
 
     /// The plan with the least predicted iteration time (`PipelinePartition.iterationSeconds`) over

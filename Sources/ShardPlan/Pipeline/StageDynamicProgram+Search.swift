@@ -20,19 +20,26 @@ extension StageDynamicProgram {
     public func search<Payload>(_ table: StageCandidateTable<Payload>, concurrency: Int? = nil)
         -> (partition: PipelinePartition<Payload>?, statistics: Statistics) {
         precondition(table.program.layerCount == layerCount && table.program.submeshes == submeshes
-                     && table.program.levelCount == levelCount && table.program.microbatches == microbatches,
+                     && table.program.levelCount == levelCount && table.program.microbatches == microbatches
+                     && table.program.schedule == schedule && table.program.virtualStages == virtualStages
+                     && table.program.stageCount == stageCount,
                      "the table was built for another program")
         let bounds = table.distinctLatencies
         var statistics = Statistics(distinctLatencies: bounds.count)
-        let inner = InnerProgram(program: self, latencies: table.latencies, workers: concurrency ?? ProcessInfo.processInfo.activeProcessorCount)
-        let weight = Double(microbatches - 1)
+        let inner = InnerProgram(program: self, table: table, workers: concurrency ?? ProcessInfo.processInfo.activeProcessorCount)
+        // The objective is sumWeight * sum + weight * slowest (`PipelineSchedule.pipelineSeconds`).
+        let sumWeight = 1 / Double(virtualStages)
+        let weight = Double(microbatches) - sumWeight
         var best: (objective: Double, stages: [Choice])?
         // Intervals of `bounds` indices still to search, with a lower bound on the latency sum there.
         var pending: [(low: Int, high: Int, sumFloor: Double)] = bounds.isEmpty ? [] : [(0, bounds.count - 1, 0)]
         var first = true
-        while let next = pending.indices.min(by: { lowerBound(pending[$0], bounds, weight) < lowerBound(pending[$1], bounds, weight) }) {
+        func lowerBound(_ interval: (low: Int, high: Int, sumFloor: Double)) -> Double {
+            sumWeight * interval.sumFloor + weight * bounds[interval.low]
+        }
+        while let next = pending.indices.min(by: { lowerBound(pending[$0]) < lowerBound(pending[$1]) }) {
             let interval = pending.remove(at: next)
-            if let best, lowerBound(interval, bounds, weight) >= best.objective { break }
+            if let best, lowerBound(interval) >= best.objective { break }
             // The first bound is the largest, which gives the least sum of all: the floor for every other bound.
             // Then bisect by value, which needs fewer solves than by index (95 against 111 over the five cases
             // of Docs/pipeline-search.md).
@@ -45,9 +52,9 @@ extension StageDynamicProgram {
                 if probe < interval.high { pending.append((probe + 1, interval.high, interval.sumFloor)) }
                 continue
             }
-            let latencies = stages.map { table.latencies[index(range: rangeIndex($0.first, $0.last), shape: $0.shape, level: $0.level)] }
+            let latencies = stages.map { table.latency(pair: rangeIndex($0.first, $0.last) * submeshes.count + $0.shape, level: $0.level) }
             let slowest = latencies.max()!
-            let objective = latencies.reduce(0, +) + weight * slowest
+            let objective = sumWeight * latencies.reduce(0, +) + weight * slowest
             if best == nil || objective < best!.objective { best = (objective, stages) }
             // The sum is the same for every bound from the plan's own slowest stage up to the probe.
             let reached = firstIndex(notBelow: slowest, in: bounds)
@@ -68,10 +75,6 @@ extension StageDynamicProgram {
         return low
     }
 
-    private func lowerBound(_ interval: (low: Int, high: Int, sumFloor: Double), _ bounds: [Double], _ weight: Double) -> Double {
-        interval.sumFloor + weight * bounds[interval.low]
-    }
-
     private func partition<Payload>(of choices: [Choice], table: StageCandidateTable<Payload>) -> PipelinePartition<Payload> {
         let shapes = choices.map { submeshes[$0.shape] }
         guard let devices = SubmeshShape.placement(of: shapes, nodes: nodes, devicesPerNode: devicesPerNode) else {
@@ -80,10 +83,10 @@ extension StageDynamicProgram {
         let stages = choices.indices.map { position in
             let choice = choices[position]
             return PipelineStage(layers: choice.first ..< choice.last + 1, submesh: shapes[position], devices: devices[position],
-                                 inFlightMicrobatches: inFlightMicrobatches(level: choice.level),
+                                 position: self.position(level: choice.level),
                                  candidate: table.candidate(first: choice.first, last: choice.last, shape: choice.shape, level: choice.level)!)
         }
-        return PipelinePartition(stages: stages, microbatches: microbatches)
+        return PipelinePartition(stages: stages, microbatches: microbatches, schedule: schedule, virtualStages: virtualStages)
     }
 
     /// One chosen stage: layers `first ... last` on `submeshes[shape]` at in-flight `level`.
@@ -95,11 +98,12 @@ extension StageDynamicProgram {
     }
 
     /// The least latency sum under a bound on every stage's latency. `best[s][k][d]` is the least sum of
-    /// the latencies of `s` stages covering layers `k ..< L` on exactly `d` devices (+infinity when none), the
-    /// first of them holding the microbatches of the stage s-th from the end.
-    final class InnerProgram {
+    /// the latencies of `s` stages covering layers `k ..< L` on exactly `d` device units (+infinity when
+    /// none), the first of them at the position of the stage s-th from the end.
+    final class InnerProgram<Payload: Sendable> {
         let program: StageDynamicProgram
-        let latencies: [Double]
+        let table: StageCandidateTable<Payload>
+        /// Each submesh's size in device units.
         let sizes: [Int]
         let rowLength: Int
         let rowCount: Int
@@ -110,12 +114,12 @@ extension StageDynamicProgram {
         let high: UnsafeMutablePointer<Int>
         let workers: Int
 
-        init(program: StageDynamicProgram, latencies: [Double], workers: Int) {
+        init(program: StageDynamicProgram, table: StageCandidateTable<Payload>, workers: Int) {
             self.program = program
-            self.latencies = latencies
+            self.table = table
             self.workers = workers
-            sizes = program.submeshes.map(\.deviceCount)
-            rowLength = program.deviceCount + 1
+            sizes = program.submeshes.map { $0.deviceCount / program.deviceUnit }
+            rowLength = program.deviceCount / program.deviceUnit + 1
             rowCount = (program.maximumStageCount + 1) * (program.layerCount + 1)
             best = .allocate(capacity: rowCount * rowLength)
             low = .allocate(capacity: rowCount)
@@ -133,7 +137,7 @@ extension StageDynamicProgram {
         /// The least sum and its stages in pipeline order, or nil when no partition has every stage within
         /// `maximumLatency`.
         func solve(maximumLatency: Double) -> (sum: Double, stages: [Choice])? {
-            let layers = program.layerCount, devices = program.deviceCount
+            let layers = program.layerCount, devices = rowLength - 1
             best.update(repeating: .infinity, count: rowCount * rowLength)
             low.update(repeating: 1, count: rowCount)
             high.update(repeating: 0, count: rowCount)
@@ -155,7 +159,7 @@ extension StageDynamicProgram {
                 }
             }
             var top: (sum: Double, stages: Int, devices: Int)?
-            for stages in 1 ... program.maximumStageCount {
+            for stages in 1 ... program.maximumStageCount where program.stageCount.map({ $0 == stages }) ?? true {
                 let target = row(stages: stages, first: 0)
                 let usable = program.deviceUsage == .allDevices ? devices ... devices : 0 ... devices
                 for d in usable where best[target * rowLength + d] < (top?.sum ?? .infinity) {
@@ -169,18 +173,18 @@ extension StageDynamicProgram {
         /// Row (stages, first): every first stage `first ... last` on every shape within the bound, followed
         /// by the best `stages - 1` stages from `last + 1`.
         private func fill(stages: Int, first: Int, maximumLatency: Double) {
-            let layers = program.layerCount, devices = program.deviceCount
+            let layers = program.layerCount, devices = rowLength - 1
             let level = program.level(stagesFromEnd: stages)
             let target = row(stages: stages, first: first)
             var rowLow = Int.max, rowHigh = -1
-            latencies.withUnsafeBufferPointer { latencies in
+            do {
                 for last in first ... layers - stages {
                     let source = row(stages: stages - 1, first: last + 1)
                     let (sourceLow, sourceHigh) = (low[source], high[source])
                     guard sourceLow <= sourceHigh else { continue }
-                    let cells = program.index(range: program.rangeIndex(first, last), shape: 0, level: level)
+                    let pairs = program.rangeIndex(first, last) * sizes.count
                     for shape in sizes.indices {
-                        let latency = latencies[cells + shape]
+                        let latency = table.latency(pair: pairs + shape, level: level)
                         guard latency <= maximumLatency else { continue }
                         let size = sizes[shape]
                         let start = sourceLow + size, end = min(sourceHigh + size, devices)
@@ -224,9 +228,9 @@ extension StageDynamicProgram {
                 let level = program.level(stagesFromEnd: stages)
                 search: for last in first ... program.layerCount - stages {
                     let source = row(stages: stages - 1, first: last + 1)
-                    let cells = program.index(range: program.rangeIndex(first, last), shape: 0, level: level)
+                    let pairs = program.rangeIndex(first, last) * sizes.count
                     for shape in sizes.indices where sizes[shape] <= devices {
-                        let latency = latencies[cells + shape]
+                        let latency = table.latency(pair: pairs + shape, level: level)
                         guard latency <= maximumLatency else { continue }
                         if latency + best[source * rowLength + devices - sizes[shape]] == value {
                             result.append(Choice(first: first, last: last, shape: shape, level: level))

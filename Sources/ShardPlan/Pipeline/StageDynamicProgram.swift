@@ -1,13 +1,18 @@
-/// Alpa's inter-operator search (Zheng et al. OSDI'22, section 5.2): cut L clustered layers into contiguous
-/// pipeline stages and give each a submesh, so that the submeshes fit on the cluster together and
-/// `sum of stage latencies + (m - 1) * slowest stage latency` (seconds per iteration, latency = one
-/// microbatch's forward and backward on a stage) is least.
+/// Alpa's inter-operator search (Zheng et al. OSDI'22, section 5.2), extended to interleaved schedules: cut L
+/// clustered layers into contiguous pipeline stages and give each a submesh, so that the submeshes fit on the
+/// cluster together and the schedule's iteration time `sum / v + (m - 1 / v) * slowest` (seconds; a stage's
+/// latency is one microbatch's forward and backward through it; v = 1 except under the interleaved schedule)
+/// is least.
 ///
 /// For a bound t on the slowest stage, an inner DP finds the least latency sum over states (stages from the
 /// end s, first layer k, devices d); the outer search tries bounds among the table's distinct latencies,
 /// pruned so that only bounds that can still beat the best plan are solved (Docs/pipeline-search.md). The
-/// stage s-th from the end holds `min(s, m)` microbatches under 1F1B and `m` under GPipe, and the oracle is
-/// asked about exactly that count, so memory is respected exactly.
+/// stage s-th from the end holds the activations its `PipelinePosition` says, and the oracle is asked about
+/// exactly that position, so memory is respected exactly.
+///
+/// Under the interleaved schedule a stage is a pipeline rank holding v model chunks (`ChunkSplit`), every plan
+/// has exactly `stageCount` ranks (the warm-up depth of a rank depends on the pipeline's depth), and the DP's
+/// layer ranges are counts: the oracle maps a rank's range to its chunks.
 public struct StageDynamicProgram: Sendable {
     /// Whether a plan must use every device of the cluster.
     public enum DeviceUsage: Sendable {
@@ -22,33 +27,54 @@ public struct StageDynamicProgram: Sendable {
     public let devicesPerNode: Int
     public let microbatches: Int
     public let schedule: PipelineSchedule
+    /// Model chunks per rank: 1 unless the schedule is interleaved.
+    public let virtualStages: Int
     public let deviceUsage: DeviceUsage
     /// The shapes a stage may take, `SubmeshShape.candidates` unless given.
     public let submeshes: [SubmeshShape]
     /// The most stages a plan may have: `min(layerCount, devices)` unless given smaller.
     public let maximumStageCount: Int
+    /// The number of stages every plan has (the interleaved schedule's ranks), or nil for any up to the maximum.
+    public let stageCount: Int?
+    /// The greatest common divisor of the submeshes' device counts: the DP counts devices in these units, so
+    /// that a cluster of thousands of devices with stages of whole groups of nodes keeps its tables small.
+    public let deviceUnit: Int
 
     /// A search over `layerCount` clustered layers on `nodes` nodes of `devicesPerNode` devices, with
-    /// `microbatches` microbatches per iteration under `schedule` (GPipe or 1F1B).
+    /// `microbatches` microbatches per iteration under `schedule`. The interleaved schedule needs
+    /// `virtualStages` >= 2 chunks per rank and the exact `stageCount`.
     public init(layerCount: Int, nodes: Int, devicesPerNode: Int, microbatches: Int,
-                schedule: PipelineSchedule = .oneForwardOneBackward, deviceUsage: DeviceUsage = .allDevices,
-                submeshes: [SubmeshShape]? = nil, maximumStageCount: Int? = nil) {
+                schedule: PipelineSchedule = .oneForwardOneBackward, virtualStages: Int = 1,
+                deviceUsage: DeviceUsage = .allDevices, submeshes: [SubmeshShape]? = nil,
+                maximumStageCount: Int? = nil, stageCount: Int? = nil) {
         precondition(layerCount >= 1 && nodes >= 1 && devicesPerNode >= 1 && microbatches >= 1,
                      "a pipeline has layers, devices and microbatches")
-        precondition(schedule != .interleaved, "the stage DP places one chunk per device group (GPipe or 1F1B)")
+        precondition(schedule == .interleaved ? virtualStages >= 2 && stageCount != nil : virtualStages == 1,
+                     "the interleaved schedule has two or more chunks per rank and a fixed number of ranks; the others one chunk")
         self.layerCount = layerCount
         self.nodes = nodes
         self.devicesPerNode = devicesPerNode
         self.microbatches = microbatches
         self.schedule = schedule
+        self.virtualStages = virtualStages
         self.deviceUsage = deviceUsage
         self.submeshes = (submeshes ?? SubmeshShape.candidates(nodes: nodes, devicesPerNode: devicesPerNode))
             .filter { $0.deviceCount <= nodes * devicesPerNode }
         precondition(!self.submeshes.isEmpty, "no submesh fits on the cluster")
-        self.maximumStageCount = min(maximumStageCount ?? .max, layerCount, nodes * devicesPerNode)
-        precondition(self.maximumStageCount >= 1, "at least one stage")
+        var unit = 0
+        for shape in self.submeshes { unit = Self.greatestCommonDivisor(unit, shape.deviceCount) }
+        deviceUnit = unit
+        let most = min(stageCount ?? maximumStageCount ?? .max, layerCount, nodes * devicesPerNode / unit)
+        precondition(most >= 1, "at least one stage")
+        precondition(stageCount == nil || stageCount == most, "\(stageCount ?? 0) stages need as many layers and devices")
+        self.maximumStageCount = most
+        self.stageCount = stageCount
         rangeStarts = (0 ..< layerCount).map { $0 * layerCount - $0 * ($0 - 1) / 2 }
-        levelCount = schedule == .gpipe ? 1 : min(self.maximumStageCount, microbatches)
+        switch schedule {
+        case .gpipe: levelCount = 1
+        case .oneForwardOneBackward: levelCount = min(self.maximumStageCount, microbatches)
+        case .interleaved: levelCount = self.maximumStageCount
+        }
     }
 
     public var deviceCount: Int { nodes * devicesPerNode }
@@ -70,11 +96,11 @@ public struct StageDynamicProgram: Sendable {
 
     /// First index of the ranges starting at each layer; ranges are numbered by first layer, then last.
     let rangeStarts: [Int]
-    /// In-flight levels: 1F1B's stage s-th from the end holds min(s, m), so levels 1 ... min(S, m); GPipe one.
+    /// Positions the table distinguishes: one under GPipe (every stage holds m), min(S, m) under 1F1B (the stage
+    /// s-th from the end holds min(s, m)), the ranks under the interleaved schedule.
     let levelCount: Int
 
     var rangeCount: Int { layerCount * (layerCount + 1) / 2 }
-    var cellCount: Int { rangeCount * submeshes.count * levelCount }
 
     func rangeIndex(_ first: Int, _ last: Int) -> Int { rangeStarts[first] + last - first }
 
@@ -84,26 +110,34 @@ public struct StageDynamicProgram: Sendable {
         return first + range - rangeStarts[first]
     }
 
-    /// Cells of one range and level are adjacent, shape by shape, as the inner DP reads them.
-    func index(range: Int, shape: Int, level: Int) -> Int { (range * levelCount + level) * submeshes.count + shape }
-
     /// The level of the stage `stagesFromEnd`-th from the end (1: the last stage).
     func level(stagesFromEnd: Int) -> Int {
-        schedule == .gpipe ? 0 : min(stagesFromEnd, microbatches) - 1
+        switch schedule {
+        case .gpipe: return 0
+        case .oneForwardOneBackward: return min(stagesFromEnd, microbatches) - 1
+        case .interleaved: return stagesFromEnd - 1
+        }
     }
 
-    /// Microbatches the stage `stagesFromEnd`-th from the end (1: the last) holds at its peak: min(s, m) under
-    /// 1F1B, m under GPipe (`PipelineSchedule.microbatchesInFlight`).
-    public func inFlightMicrobatches(stagesFromEnd: Int) -> Int {
-        inFlightMicrobatches(level: level(stagesFromEnd: stagesFromEnd))
+    /// The position a stage at `level` has.
+    func position(level: Int) -> PipelinePosition {
+        PipelinePosition(schedule: schedule, stagesFromEnd: level + 1, stageCount: stageCount ?? (level + 1),
+                         virtualStages: virtualStages, microbatches: microbatches)
     }
 
-    func inFlightMicrobatches(level: Int) -> Int { schedule == .gpipe ? microbatches : level + 1 }
+    /// The position of the stage `stagesFromEnd`-th from the end (1: the last).
+    public func position(stagesFromEnd: Int) -> PipelinePosition { position(level: level(stagesFromEnd: stagesFromEnd)) }
+
+    /// Microbatches the stage `stagesFromEnd`-th from the end (1: the last) holds at its peak, rounded up to
+    /// whole microbatches through all its chunks.
+    public func inFlightMicrobatches(stagesFromEnd: Int) -> Int { position(stagesFromEnd: stagesFromEnd).inFlightMicrobatches }
 
     /// Levels a stage ending at layer `last` on `submeshes[shape]` can have: it has at most one stage per
-    /// later layer after it, and the stages after it need a device each.
+    /// later layer after it, and the stages after it need a device unit each.
     func levelCount(rangeEnd last: Int, shape: Int) -> Int {
-        let stages = min(maximumStageCount, layerCount - last, deviceCount - submeshes[shape].deviceCount + 1)
+        let stages = min(maximumStageCount, layerCount - last, (deviceCount - submeshes[shape].deviceCount) / deviceUnit + 1)
         return stages < 1 ? 0 : level(stagesFromEnd: stages) + 1
     }
+
+    static func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int { b == 0 ? a : greatestCommonDivisor(b, a % b) }
 }

@@ -64,3 +64,34 @@ public struct SubmeshShape: Hashable, Sendable, CustomStringConvertible {
         return try DeviceMesh(devices: devices, shape: shape, in: cluster)
     }
 }
+
+extension SubmeshShape {
+    /// The shapes the planner's stage DP uses on a cluster of `nodes` x `devicesPerNode`, so that the DP's
+    /// device dimension has at most `maximumUnits` units.
+    ///
+    /// A cluster of at most `maximumUnits` devices gets Alpa's candidates (`candidates(nodes:devicesPerNode:)`,
+    /// every node count up to 8 nodes, powers of two beyond). A larger one counts in units of g whole nodes, g
+    /// the least divisor of the node count that leaves at most `maximumUnits` units, and offers c x g nodes for
+    /// every power of two c and every divisor c of the unit count: unequal stages at the unit's grain, and equal
+    /// stages for every pipeline depth that divides the units. (The planner adds the equal stages of the other
+    /// depths that divide the cluster separately.)
+    public static func planningCandidates(nodes: Int, devicesPerNode: Int, maximumUnits: Int = 128) -> [SubmeshShape] {
+        precondition(maximumUnits >= 1, "at least one unit")
+        if nodes * devicesPerNode <= maximumUnits {
+            return candidates(nodes: nodes, devicesPerNode: devicesPerNode, nodeCounts: nodes > 8 ? .powersOfTwo : .all)
+        }
+        let grain = (1 ... nodes).first { nodes % $0 == 0 && nodes / $0 <= maximumUnits }!
+        let units = nodes / grain
+        return (1 ... units).filter { units % $0 == 0 || $0 & ($0 - 1) == 0 }
+            .map { SubmeshShape(nodes: $0 * grain, devicesPerNode: devicesPerNode) }
+    }
+
+    /// The shape of each of `stages` equal stages covering a cluster of `nodes` x `devicesPerNode`: whole nodes
+    /// when the stages divide the nodes, a slice of a node when they divide the node's devices further, else nil.
+    public static func equalShare(of stages: Int, nodes: Int, devicesPerNode: Int) -> SubmeshShape? {
+        guard stages >= 1 else { return nil }
+        if nodes % stages == 0 { return SubmeshShape(nodes: nodes / stages, devicesPerNode: devicesPerNode) }
+        guard stages % nodes == 0, devicesPerNode % (stages / nodes) == 0 else { return nil }
+        return SubmeshShape(nodes: 1, devicesPerNode: devicesPerNode / (stages / nodes))
+    }
+}

@@ -22,10 +22,15 @@ struct ActivationFloor: Sendable {
                 }
                 return (kept, kept.map { _ in 0 })
             }
+            // Layers of one structure keep the same: each structure is priced once.
+            var byStructure: [Int: StageCost] = [:]
             let costs = clustering.layers.indices.map { layer in
+                if let known = byStructure[clustering.layers[layer].structureKey] { return known }
                 let operations = clustering.operations(of: layer..<layer + 1)
-                return model.cost(of: StageLayout(operations: operations, mesh: device,
-                                                  strategies: operations.map { _ in OpStrategy(indexOfAxis: [nil]) }))
+                let cost = model.cost(of: StageLayout(operations: operations, mesh: device,
+                                                      strategies: operations.map { _ in OpStrategy(indexOfAxis: [nil]) }))
+                byStructure[clustering.layers[layer].structureKey] = cost
+                return cost
             }
             return (costs.map(\.activationBytesPerMicrobatch), costs.map(\.recomputeWorkingBytes))
         }

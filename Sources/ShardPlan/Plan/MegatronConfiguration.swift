@@ -12,10 +12,17 @@ public struct MegatronConfiguration: Sendable, Equatable {
     public var sequenceParallel: Bool
     public var schedule: PipelineSchedule?
     public var options: TrainingOptions
+    /// Repeated layers on the first and the last pipeline rank when they differ from the others'
+    /// (Megatron-LM's `--decoder-first-pipeline-num-layers` and `--decoder-last-pipeline-num-layers`): a lighter
+    /// first rank makes room for the embedding and the warm-up's activations, a lighter last one for the head.
+    /// The other ranks split the rest evenly. Nil: every rank the same (the first ranks one fewer when the
+    /// layers do not divide).
+    public var firstStageLayers: Int?
+    public var lastStageLayers: Int?
 
     public init(tensorParallel: Int, pipelineParallel: Int, dataParallel: Int? = nil, microBatchSize: Int = 1,
                 virtualStages: Int = 1, sequenceParallel: Bool = false, schedule: PipelineSchedule? = nil,
-                options: TrainingOptions = TrainingOptions()) {
+                options: TrainingOptions = TrainingOptions(), firstStageLayers: Int? = nil, lastStageLayers: Int? = nil) {
         self.tensorParallel = tensorParallel
         self.pipelineParallel = pipelineParallel
         self.dataParallel = dataParallel
@@ -24,12 +31,16 @@ public struct MegatronConfiguration: Sendable, Equatable {
         self.sequenceParallel = sequenceParallel
         self.schedule = schedule
         self.options = options
+        self.firstStageLayers = firstStageLayers
+        self.lastStageLayers = lastStageLayers
     }
 
     /// "tp=8 pp=8 dp=1" with the options that are on.
     public func summary(dataParallel: Int) -> String {
         var text = "tp=\(tensorParallel) pp=\(pipelineParallel) dp=\(dataParallel) mbs=\(microBatchSize)"
         if virtualStages > 1 { text += " vp=\(virtualStages)" }
+        if let firstStageLayers { text += " first=\(firstStageLayers)" }
+        if let lastStageLayers { text += " last=\(lastStageLayers)" }
         if sequenceParallel { text += " sp" }
         if options.recompute != .none { text += " recompute=\(options.recompute.rawValue)" }
         if options.zeroStage > 0 { text += " zero=\(options.zeroStage)" }

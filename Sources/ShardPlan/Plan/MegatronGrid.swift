@@ -1,58 +1,96 @@
 /// The configurations a Megatron-LM user would try: every tensor-parallel size up to a node, every
-/// pipeline depth that divides the repeated layers and the devices, the data parallelism the devices
-/// leave, microbatch sizes, interleaving and sequence parallelism. The pipeline planner prices them next to
-/// the DP's plans, so its answer is never slower than the best expert layout (the DP clusters the graph
-/// into a handful of layers and runs 1F1B only; the experts' deep, interleaved pipelines are outside it).
+/// pipeline depth up to the repeated layers that divides the devices (with lighter or heavier first and last
+/// ranks, `--decoder-first/last-pipeline-num-layers`, where the layers do not split evenly or where the ends
+/// deserve fewer), the data parallelism the devices leave, microbatch sizes, interleaving, sequence
+/// parallelism and the distributed optimizer (ZeRO-1). The pipeline planner prices them next to the stage DP's
+/// plans as a check: the DP's space holds every stage of these configurations, so the DP should not lose.
 public struct MegatronGrid: Sendable {
     /// Samples per microbatch and data-parallel replica to try.
     public var microBatchSizes: [Int]
     /// The most model chunks per pipeline rank (interleaved 1F1B).
     public var maximumVirtualStages: Int
+    /// How many layers lighter than the middle ranks' share the first and the last rank may be.
+    public var maximumEndLightening: Int
 
-    public init(microBatchSizes: [Int] = [1, 2, 4, 8], maximumVirtualStages: Int = 4) {
+    /// How many of the configurations the composed estimates rank fastest are priced exactly by `PlanEvaluator`.
+    static let exactlyPricedCount = 4
+
+    public init(microBatchSizes: [Int] = [1, 2, 4, 8], maximumVirtualStages: Int = 8, maximumEndLightening: Int = 2) {
         self.microBatchSizes = microBatchSizes
         self.maximumVirtualStages = maximumVirtualStages
+        self.maximumEndLightening = maximumEndLightening
     }
 
     /// The configurations of `graph` on `cluster` with `options`, in a fixed order, without those whose
     /// parameters' training state alone, spread evenly over tensor and pipeline ranks, exceeds a device's
     /// memory. `maximumStageCount` bounds the pipeline depth, `meshShape` the `[dp, tp]` mesh of every stage
-    /// and `microbatches` the microbatch count, when given.
+    /// and `microbatches` the microbatch count, when given. Each configuration takes the lightest
+    /// recomputation of `variants` and, where data parallelism leaves something to shard, its distributed
+    /// optimizer (ZeRO-1) when `variants` allows it, else its least ZeRO stage up to 1.
     public func configurations(for graph: Graph, on cluster: Cluster, options: TrainingOptions, analysis: GraphAnalysis,
-                               maximumStageCount: Int? = nil, meshShape: [Int]? = nil,
-                               microbatches fixed: Int? = nil) -> [MegatronConfiguration] {
+                               maximumStageCount: Int? = nil, meshShape: [Int]? = nil, microbatches fixed: Int? = nil,
+                               variants: StageSearchOracle.Variants? = nil) -> [MegatronConfiguration] {
         let counts = Dictionary(grouping: analysis.layers, by: \.structureKey).mapValues(\.count)
         let blocks = counts.values.max() ?? 0
         let devices = cluster.deviceCount
         let batch = graph.batchSize ?? 1
         let budget = cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
+        let recompute = variants?.recomputeModes.min { $0.strength < $1.strength } ?? options.recompute
+        let zeroStages = variants?.zeroStages ?? [options.zeroStage]
         var result: [MegatronConfiguration] = []
         var tp = 1
         while tp <= cluster.devicesPerDomain {
             defer { tp *= 2 }
-            for pp in 1...max(blocks, 1) where blocks % pp == 0 && devices % (tp * pp) == 0 && pp <= (maximumStageCount ?? pp) {
+            for pp in 1 ... max(blocks, 1) where devices % (tp * pp) == 0 && pp <= (maximumStageCount ?? pp) {
                 let dp = devices / (tp * pp)
                 if let meshShape, meshShape != [dp, tp] { continue }
+                let zero = dp > 1 && zeroStages.contains(1) ? 1 : zeroStages.filter { $0 <= 1 }.min() ?? zeroStages.min()!
                 let state = ParameterState(elements: Double(analysis.parameterCount) / Double(tp * pp), dataParallel: Double(dp),
-                                           zeroStage: options.zeroStage)
+                                           zeroStage: zero)
                 guard state.totalBytes <= budget else { continue }
-                for size in microBatchSizes where batch % (size * dp) == 0 {
-                    let microbatches = batch / (size * dp)
-                    if let fixed, fixed != microbatches { continue }
-                    // Megatron interleaves only when the microbatches fill whole rounds of the pipeline.
-                    let interleavings = (1...maximumVirtualStages).filter { vp in
-                        vp == 1 || (pp > 1 && blocks % (pp * vp) == 0 && microbatches % pp == 0)
-                    }
-                    for vp in interleavings {
-                        for sequenceParallel in tp > 1 ? [false, true] : [false] {
-                            result.append(MegatronConfiguration(tensorParallel: tp, pipelineParallel: pp, dataParallel: dp,
-                                                                microBatchSize: size, virtualStages: vp,
-                                                                sequenceParallel: sequenceParallel, options: options))
+                var configurationOptions = options
+                configurationOptions.recompute = recompute
+                configurationOptions.zeroStage = zero
+                for split in layerSplits(blocks: blocks, ranks: pp) {
+                    let fewest = [split.first, split.last, split.middle].compactMap { $0 }.min() ?? blocks
+                    for size in microBatchSizes where batch % (size * dp) == 0 {
+                        let microbatches = batch / (size * dp)
+                        if let fixed, fixed != microbatches { continue }
+                        // Megatron interleaves only when the microbatches fill whole rounds of the pipeline, and every
+                        // chunk holds a layer.
+                        let interleavings = (1 ... maximumVirtualStages).filter { vp in
+                            vp == 1 || (pp > 1 && fewest >= vp && microbatches % pp == 0)
+                        }
+                        for vp in interleavings {
+                            for sequenceParallel in tp > 1 ? [false, true] : [false] {
+                                result.append(MegatronConfiguration(
+                                    tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: size,
+                                    virtualStages: vp, sequenceParallel: sequenceParallel, options: configurationOptions,
+                                    firstStageLayers: split.first, lastStageLayers: split.last))
+                            }
                         }
                     }
                 }
             }
         }
         return result
+    }
+
+    /// How `blocks` repeated layers may split over `ranks` ranks: evenly when they divide, and with the first
+    /// and the last rank lighter by up to `maximumEndLightening` layers each where the rest divides evenly
+    /// over the middle ranks. `middle` is the middle ranks' share.
+    func layerSplits(blocks: Int, ranks: Int) -> [(first: Int?, last: Int?, middle: Int?)] {
+        guard ranks > 1 else { return [(nil, nil, blocks)] }
+        var splits: [(first: Int?, last: Int?, middle: Int?)] = []
+        if blocks % ranks == 0 { splits.append((nil, nil, blocks / ranks)) }
+        for lighterFirst in 0 ... maximumEndLightening {
+            for lighterLast in 0 ... maximumEndLightening where lighterFirst + lighterLast > 0 {
+                guard (blocks + lighterFirst + lighterLast) % ranks == 0 else { continue }
+                let share = (blocks + lighterFirst + lighterLast) / ranks
+                guard share - max(lighterFirst, lighterLast) >= 1 else { continue }
+                splits.append((share - lighterFirst, share - lighterLast, ranks > 2 ? share : nil))
+            }
+        }
+        return splits
     }
 }

@@ -1,37 +1,39 @@
 import Foundation
 
-/// `shardplan plan`: the full search. Ops are clustered into layers (`LayerClustering`), the stage DP
-/// (`StageDynamicProgram`) cuts them into pipeline stages on submeshes, each stage's sharding comes from the
-/// intra-operator ILP (`StageSearchOracle`), for each microbatch count tried; the plan with the least
+/// `shardplan plan`: the full search. The graph's layers (`LayerClustering`, every layer by default) are cut
+/// into pipeline stages on submeshes by the stage DP (`StageDynamicProgram`), each stage's layout, ZeRO stage
+/// and recomputation chosen by `StageSearchOracle`, for each microbatch count tried, under 1F1B with stages of
+/// any size and under interleaved 1F1B with equal ranks of 2 or more chunks each; the plan with the least
 /// predicted iteration time (`PlanEvaluator`, point-to-point transfers included) wins. Megatron-LM's
-/// configurations (`MegatronGrid`) compete with the DP's plans unless `includesMegatronGrid` is off.
+/// configurations (`MegatronGrid`) are priced too, as a check: the plan says which search found it and by how
+/// much the other trailed.
 public struct PipelinePlanner: Sendable {
     public var graph: Graph
     public var cluster: Cluster
     public var clusterName: String
     public var options: TrainingOptions
     public var search: IntraOperatorSearch
-    /// The most clustered layers the DP cuts between (coarser is faster; Alpa uses a handful to a few dozen).
-    public var maximumLayerCount: Int
+    /// The most clustered layers the DP cuts between, or nil for every layer of the graph (the default).
+    public var maximumLayerCount: Int?
     /// The most pipeline stages; nil for no limit.
     public var maximumStageCount: Int?
     /// The logical mesh shape every stage must take, or nil to search them.
     public var meshShape: [Int]?
     /// Whether Megatron-LM's configurations within the same limits are priced too, and win when faster.
     public var includesMegatronGrid: Bool
-    /// Whether a stage (or a Megatron configuration) that does not fit may recompute more activations than
-    /// `options.recompute` says: selective or full recomputation, chosen per stage where it makes the stage fit.
-    public var choosesRecomputation: Bool
     public var megatronGrid: MegatronGrid
+    /// The ZeRO stages and recomputation modes each stage may take: every one unless pinned.
+    public var variants: StageSearchOracle.Variants
+    /// The most model chunks per pipeline rank the interleaved schedule may take (1: 1F1B only).
+    public var maximumVirtualStages: Int
+    /// Seconds after which the search stops and answers with the best plan found so far, or nil.
+    public var timeLimit: Double?
 
     public init(graph: Graph, cluster: Cluster, clusterName: String, options: TrainingOptions = TrainingOptions(),
-                search: IntraOperatorSearch = IntraOperatorSearch(), maximumLayerCount: Int = 8,
+                search: IntraOperatorSearch = IntraOperatorSearch(), maximumLayerCount: Int? = nil,
                 maximumStageCount: Int? = nil, meshShape: [Int]? = nil, includesMegatronGrid: Bool = true,
-                megatronGrid: MegatronGrid = MegatronGrid(), choosesRecomputation: Bool = false) {
-        self.choosesRecomputation = choosesRecomputation
-        self.meshShape = meshShape
-        self.includesMegatronGrid = includesMegatronGrid
-        self.megatronGrid = megatronGrid
+                megatronGrid: MegatronGrid = MegatronGrid(), variants: StageSearchOracle.Variants = .all,
+                maximumVirtualStages: Int = 8, timeLimit: Double? = nil) {
         self.graph = graph
         self.cluster = cluster
         self.clusterName = clusterName
@@ -39,15 +41,26 @@ public struct PipelinePlanner: Sendable {
         self.search = search
         self.maximumLayerCount = maximumLayerCount
         self.maximumStageCount = maximumStageCount
+        self.meshShape = meshShape
+        self.includesMegatronGrid = includesMegatronGrid
+        self.megatronGrid = megatronGrid
+        self.variants = variants
+        self.maximumVirtualStages = maximumVirtualStages
+        self.timeLimit = timeLimit
     }
 
     /// What the search did for one microbatch count (for `--timings` and progress).
     public struct Attempt: Sendable {
         public var microbatches: Int
+        /// The predicted iteration time of the count's best plan, priced exactly.
         public var iterationSeconds: Double?
-        /// Whether the DP's plan for this count fits in device memory once priced exactly.
+        /// Whether that plan fits in device memory once priced exactly.
         public var fitsInMemory = false
         public var stageCount: Int?
+        /// Chunks per rank of that plan (1: 1F1B).
+        public var virtualStages: Int?
+        /// Stage DPs solved (one per schedule and pipeline shape) and the questions their oracle answered.
+        public var programs: Int
         public var oracleQuestions: Int
         public var oracleSolves: Int
         public var seconds: Double
@@ -64,106 +77,175 @@ public struct PipelinePlanner: Sendable {
         public var seconds: Double
     }
 
+    /// Everything one search produced.
+    public struct Result: Sendable {
+        public var plan: TrainingPlan
+        public var prediction: PlanPrediction
+        public var attempts: [Attempt]
+        public var grid: GridAttempt?
+        /// The stage DP's best plan that fits, and its predicted iteration time, when it found one.
+        public var dynamicProgramSeconds: Double?
+        /// Whether the search stopped at its time limit before trying everything.
+        public var stoppedEarly: Bool
+    }
+
     /// The best plan, its prediction, one attempt per microbatch count and what the Megatron grid found.
-    /// `progress` is told about each microbatch count as it starts.
-    public func plan(microbatches fixed: Int? = nil, progress: (String) -> Void = { _ in })
-        throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], grid: GridAttempt?) {
+    /// `progress` is told about each step as it starts.
+    public func plan(microbatches fixed: Int? = nil, progress: (String) -> Void = { _ in }) throws(InputError) -> Result {
+        let start = Date()
+        let deadline = timeLimit.map { start.addingTimeInterval($0) }
+        func outOfTime() -> Bool { deadline.map { Date() >= $0 } ?? false }
         let counts = try graph.microbatchCounts(fixed: fixed, limit: 1024)
         let analysis = GraphAnalysis(graph)
-        let clustering = LayerClustering(analysis, maximumLayerCount: maximumLayerCount)
+        let clustering = LayerClustering(analysis, smallLayerFraction: maximumLayerCount == nil ? 0 : 0.25,
+                                         maximumLayerCount: maximumLayerCount)
         let evaluator = PlanEvaluator(cluster: cluster)
         var best: (plan: TrainingPlan, prediction: PlanPrediction)?
         var attempts: [Attempt] = []
+        var stoppedEarly = false
         var worseInARow = 0
-        var previousStageCount = 0
-        // Whole-node counts in powers of two on large clusters (Alpa's default space), every count on small ones.
-        // Submeshes are cut from NVLink domains (a node, or a rack of trays), the units the fast links join.
-        let nodeCounts: SubmeshShape.NodeCounts = cluster.domainCount > 8 ? .powersOfTwo : .all
-        var submeshes = SubmeshShape.candidates(nodes: cluster.domainCount, devicesPerNode: cluster.devicesPerDomain, nodeCounts: nodeCounts)
-        if let meshShape { submeshes = submeshes.filter { $0.logicalShapes.contains(meshShape) } }
-        guard !submeshes.isEmpty else {
+        let programs = self.programs(layerCount: clustering.layers.count, clustering: clustering)
+        guard !programs.isEmpty else {
             throw InputError(.invalidValue, at: JSONPath([.key("--mesh")]),
                              "no stage of \(clusterName) can take the mesh shape \(meshShape!.map(String.init).joined(separator: "x"))")
         }
+        let submeshes = Array(Set(programs.flatMap(\.submeshes))).sorted { ($0.deviceCount, $0.nodes) < ($1.deviceCount, $1.nodes) }
+        let catalogs = StageLayoutCatalog.Shelf()
         for count in counts {
-            // More microbatches shrink the bubble but also every kernel: for a given pipeline depth the
-            // iteration time falls, then rises. Once a count does worse than the best plan without a deeper
-            // pipeline than the count before it, more will not help. A count whose plan recomputes does not
-            // count: smaller microbatches may fit without recomputing, which is a different trade.
-            if worseInARow >= 1 { break }
+            // More microbatches shrink the bubble but also every kernel: the iteration time falls, then rises.
+            // Two counts in a row worse than the best plan end the sweep.
+            if worseInARow >= 2 { break }
+            // The time limit stops the search between stage DPs, once it has a plan to answer with.
+            if outOfTime() && best != nil { stoppedEarly = true; break }
             progress("searching with \(count) microbatch\(count == 1 ? "" : "es")")
-            let start = Date()
-            let program = StageDynamicProgram(layerCount: clustering.layers.count, nodes: cluster.domainCount,
-                                              devicesPerNode: cluster.devicesPerDomain, microbatches: count,
-                                              submeshes: submeshes, maximumStageCount: maximumStageCount)
+            let started = Date()
             let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
-            let stageOracle = StageSearchOracle(model: model, cluster: cluster, clustering: clustering, analysis: analysis, search: search,
-                                                submeshes: program.submeshes, meshShape: meshShape, includesMegatronLayouts: false,
-                                                choosesRecomputation: choosesRecomputation)
+            let stageOracle = StageSearchOracle(model: model, cluster: cluster, clustering: clustering, analysis: analysis,
+                                                search: search, submeshes: submeshes, meshShape: meshShape, variants: variants,
+                                                catalogs: catalogs)
             // No plan holds less than the whole model's state and one microbatch's activations (under the
-            // lightest recomputation allowed, the oracle's floor) spread over every device; skip counts below that.
+            // lightest recomputation allowed) spread over every device; skip counts below that.
             let least = ParameterState(elements: Double(analysis.parameterCount), dataParallel: Double(cluster.deviceCount), zeroStage: 3).totalBytes
-                + stageOracle.activationFloor.bytes(layers: 0..<clustering.layers.count, inFlight: 1) / Double(cluster.deviceCount)
+                + stageOracle.activationFloor.bytes(layers: 0 ..< clustering.layers.count, inFlight: 1) / Double(cluster.deviceCount)
+            var attempt = Attempt(microbatches: count, programs: 0, oracleQuestions: 0, oracleSolves: 0, seconds: 0)
             if least > cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes {
-                attempts.append(Attempt(microbatches: count, oracleQuestions: 0, oracleSolves: 0, seconds: Date().timeIntervalSince(start)))
+                attempt.seconds = Date().timeIntervalSince(started)
+                attempts.append(attempt)
                 continue
             }
             let oracle = CachedStageCostOracle(stageOracle, structureKeys: clustering.structureKeys)
-            var attempt = Attempt(microbatches: count, oracleQuestions: 0, oracleSolves: 0, seconds: 0)
-            if let partition = program.solve(oracle, structureKeys: clustering.structureKeys) {
-                let plan = try trainingPlan(partition, clustering: clustering, microbatches: count)
+            var found: PipelinePartition<StageSearchOracle.Layout>?
+            for template in programs {
+                if template.schedule == .interleaved && !stageOracle.supportsInterleaving { continue }
+                if outOfTime() && (best != nil || found != nil) { stoppedEarly = true; break }
+                let program = template.with(microbatches: count)
+                attempt.programs += 1
+                guard let partition = program.solve(oracle, structureKeys: clustering.structureKeys) else { continue }
+                if partition.iterationSeconds < found?.iterationSeconds ?? .infinity { found = partition }
+            }
+            if let found {
+                let plan = try trainingPlan(found, clustering: clustering, oracle: stageOracle, microbatches: count)
                 let prediction = evaluator.evaluate(plan)
                 attempt.iterationSeconds = prediction.iterationSeconds
                 attempt.fitsInMemory = prediction.fitsInMemory
-                attempt.stageCount = plan.stages.count
-                if prediction.fitsInMemory, best.map({ prediction.iterationSeconds < $0.prediction.iterationSeconds }) ?? true {
+                attempt.stageCount = plan.pipelineRanks
+                attempt.virtualStages = plan.virtualStages
+                if prediction.fitsInMemory, prediction.iterationSeconds < best?.prediction.iterationSeconds ?? .infinity {
                     best = (plan, prediction)
                     worseInARow = 0
-                } else if plan.stages.count <= previousStageCount && plan.stages.allSatisfy({ $0.recompute == nil }) {
+                } else {
                     worseInARow += 1
                 }
-                previousStageCount = plan.stages.count
             }
             (attempt.oracleQuestions, attempt.oracleSolves) = oracle.statistics
-            attempt.seconds = Date().timeIntervalSince(start)
+            attempt.seconds = Date().timeIntervalSince(started)
             attempts.append(attempt)
         }
+        let dynamicProgramSeconds = best?.prediction.iterationSeconds
         var grid: GridAttempt?
-        if includesMegatronGrid {
+        if includesMegatronGrid && !(outOfTime() && best != nil) {
             progress("pricing Megatron-LM configurations")
-            let start = Date()
-            var configurations = megatronGrid.configurations(for: graph, on: cluster, options: options, analysis: analysis,
+            let started = Date()
+            let configurations = megatronGrid.configurations(for: graph, on: cluster, options: options, analysis: analysis,
                                                              maximumStageCount: maximumStageCount, meshShape: meshShape,
-                                                             microbatches: fixed)
-            var priced = price(configurations, analysis: analysis, evaluator: evaluator)
-            if choosesRecomputation {
-                // Configurations that do not fit as they are, again with more recomputation.
-                let retried = zip(configurations, priced).filter { $0.1?.prediction.fitsInMemory == false }.flatMap { configuration, _ in
-                    RecomputeMode.allCases.filter { $0.strength > options.recompute.strength }.map { mode in
-                        var stronger = configuration
-                        stronger.options.recompute = mode
-                        return stronger
-                    }
-                }
-                configurations += retried
-                priced += price(retried, analysis: analysis, evaluator: evaluator)
+                                                             microbatches: fixed, variants: variants)
+            // Every configuration ranked by composed layer costs, the fastest few priced exactly.
+            let layerwise = LayerClustering(analysis, smallLayerFraction: 0)
+            func estimate(_ list: [MegatronConfiguration]) -> [MegatronGrid.Estimate?] {
+                MegatronGrid.estimates(list, graph: graph, cluster: cluster, analysis: analysis, clustering: layerwise,
+                                       kernels: evaluator.kernels)
             }
+            var estimates = estimate(configurations)
+            // Configurations that do not fit as they are, again with each stronger recomputation allowed.
+            let retried = zip(configurations, estimates).filter { ($0.1?.peakMemoryBytes ?? 0) > cluster.device.memoryBytes }.flatMap { configuration, _ in
+                variants.recomputeModes.filter { $0.strength > configuration.options.recompute.strength }.map { mode in
+                    var stronger = configuration
+                    stronger.options.recompute = mode
+                    return stronger
+                }
+            }
+            let all = configurations + retried
+            estimates += estimate(retried)
+            let fitting = all.indices.filter { (estimates[$0]?.peakMemoryBytes ?? .infinity) <= cluster.device.memoryBytes }
+            let shortlist = fitting.sorted { (estimates[$0]!.iterationSeconds, $0) < (estimates[$1]!.iterationSeconds, $1) }
+                .prefix(MegatronGrid.exactlyPricedCount).map { all[$0] }
+            let priced = price(Array(shortlist), analysis: analysis, evaluator: evaluator)
             var fastest: (plan: TrainingPlan, prediction: PlanPrediction)?
             for candidate in priced.compactMap({ $0 }) where candidate.prediction.fitsInMemory {
-                if fastest.map({ candidate.prediction.iterationSeconds < $0.prediction.iterationSeconds }) ?? true { fastest = candidate }
+                if candidate.prediction.iterationSeconds < fastest?.prediction.iterationSeconds ?? .infinity { fastest = candidate }
             }
-            let chosen = fastest.map { found in best.map { found.prediction.iterationSeconds < $0.prediction.iterationSeconds } ?? true } ?? false
+            let configurationCount = all.count
+            let chosen = fastest.map { found in found.prediction.iterationSeconds < best?.prediction.iterationSeconds ?? .infinity } ?? false
             if chosen { best = fastest }
-            grid = GridAttempt(configurations: configurations.count,
-                               fitting: priced.filter { $0?.prediction.fitsInMemory == true }.count,
+            grid = GridAttempt(configurations: configurationCount,
+                               fitting: fitting.count,
                                best: fastest.map { ($0.plan.summary ?? "", $0.prediction.iterationSeconds) }, chosen: chosen,
-                               seconds: Date().timeIntervalSince(start))
+                               seconds: Date().timeIntervalSince(started))
+        } else if includesMegatronGrid {
+            stoppedEarly = true
         }
-        guard let best else {
+        guard var best else {
             throw InputError(.invalidValue, at: .root,
-                             "no feasible plan: no partition of \(graph.name) into pipeline stages fits in the \(PlanPrediction.bytes(cluster.device.memoryBytes)) of each device of \(clusterName) with any microbatch count tried; try more devices, recomputation (--recompute) or ZeRO (--zero)")
+                             "no feasible plan: no partition of \(graph.name) into pipeline stages fits in the \(PlanPrediction.bytes(cluster.device.memoryBytes)) of each device of \(clusterName) with any microbatch count tried\(stoppedEarly ? " before the time limit" : ""); try more devices\(variants == .all ? "" : ", recomputation (--recompute) or ZeRO (--zero)")")
         }
-        return (best.plan, best.prediction, attempts, grid)
+        best.plan.provenance = SearchProvenance(foundBy: grid?.chosen == true ? .megatronGrid : .stageDynamicProgram,
+                                                stageDynamicProgramSeconds: dynamicProgramSeconds,
+                                                megatronGridSeconds: grid?.best?.iterationSeconds,
+                                                searchSeconds: Date().timeIntervalSince(start), stoppedEarly: stoppedEarly)
+        return Result(plan: best.plan, prediction: best.prediction, attempts: attempts, grid: grid,
+                      dynamicProgramSeconds: dynamicProgramSeconds, stoppedEarly: stoppedEarly)
+    }
+
+    /// The stage DPs to solve for each microbatch count (with a placeholder count): 1F1B over stages of any
+    /// of the planning submeshes, 1F1B over equal stages of the depths those submeshes miss, and interleaved
+    /// 1F1B over equal ranks for every depth and chunk count.
+    func programs(layerCount: Int, clustering: LayerClustering) -> [StageDynamicProgram] {
+        // Submeshes are cut from NVLink domains (a node, or a rack of trays), the units the fast links join.
+        let nodes = cluster.domainCount, perNode = cluster.devicesPerDomain
+        var general = SubmeshShape.planningCandidates(nodes: nodes, devicesPerNode: perNode)
+        if let meshShape { general = general.filter { $0.logicalShapes.contains(meshShape) } }
+        var result: [StageDynamicProgram] = []
+        if !general.isEmpty {
+            result.append(StageDynamicProgram(layerCount: layerCount, nodes: nodes, devicesPerNode: perNode, microbatches: 1,
+                                              submeshes: general, maximumStageCount: maximumStageCount))
+        }
+        let most = min(maximumStageCount ?? .max, layerCount, cluster.deviceCount)
+        guard most >= 2 else { return result }
+        for depth in 2 ... most {
+            guard let share = SubmeshShape.equalShare(of: depth, nodes: nodes, devicesPerNode: perNode),
+                  meshShape.map({ share.logicalShapes.contains($0) }) ?? true else { continue }
+            if !general.contains(share) {
+                result.append(StageDynamicProgram(layerCount: layerCount, nodes: nodes, devicesPerNode: perNode, microbatches: 1,
+                                                  submeshes: [share], stageCount: depth))
+            }
+            // Every chunk holds a layer.
+            guard maximumVirtualStages >= 2, 2 * depth <= layerCount else { continue }
+            for chunks in 2 ... min(maximumVirtualStages, layerCount / depth) {
+                result.append(StageDynamicProgram(layerCount: layerCount, nodes: nodes, devicesPerNode: perNode, microbatches: 1,
+                                                  schedule: .interleaved, virtualStages: chunks, submeshes: [share], stageCount: depth))
+            }
+        }
+        return result
     }
 
     /// Each configuration's plan and prediction, priced on all cores; nil where the graph does not admit it.
@@ -181,7 +263,7 @@ public struct PipelinePlanner: Sendable {
         DispatchQueue.concurrentPerform(iterations: configurations.count) { index in
             guard let plan = try? TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName,
                                                         configuration: configurations[index], layers: analysis.layers),
-                  let model = modelsByCount[plan.microbatches]?.recomputing(plan.options.recompute) else { return }
+                  let model = modelsByCount[plan.microbatches]?.with(options: plan.options) else { return }
             results[index] = (plan, evaluator.evaluate(plan, model: model, forwardFLOPs: analysis.forwardFLOPs))
         }
         return configurations.indices.map { results[$0] }
@@ -189,23 +271,41 @@ public struct PipelinePlanner: Sendable {
 
     /// The training plan a DP partition describes.
     func trainingPlan(_ partition: PipelinePartition<StageSearchOracle.Layout>, clustering: LayerClustering,
-                      microbatches: Int) throws(InputError) -> TrainingPlan {
-        var stages: [StageLayout] = []
+                      oracle: StageSearchOracle, microbatches: Int) throws(InputError) -> TrainingPlan {
+        let ranks = partition.stages.count
+        // Under the interleaved schedule the ranks' layers are spread over their chunks in pipeline order.
+        let chunkLayers = partition.schedule == .interleaved
+            ? ChunkSplit.chunkRanges(rankLayers: partition.stages.map(\.layers.count), chunks: partition.virtualStages)
+            : partition.stages.map(\.layers)
+        var meshes: [DeviceMesh] = []
         for stage in partition.stages {
-            let layout = stage.candidate.payload
-            let mesh = try DeviceMesh(devices: stage.devices, shape: layout.meshShape,
-                                      axisNames: Array(DeviceMesh.defaultAxisNames.prefix(layout.meshShape.count)), in: cluster)
-            stages.append(StageLayout(operations: clustering.operations(of: stage.layers), mesh: mesh, strategies: layout.strategies,
-                                      recompute: layout.recompute))
+            let shape = stage.candidate.payload.meshShape
+            meshes.append(try DeviceMesh(devices: stage.devices, shape: shape,
+                                         axisNames: Array(DeviceMesh.defaultAxisNames.prefix(shape.count)), in: cluster))
+        }
+        var stages: [StageLayout] = []
+        for (chunk, layers) in chunkLayers.enumerated() {
+            let rank = partition.stages[chunk % ranks]
+            let layout = rank.candidate.payload
+            let operations = layers.isEmpty
+                ? (layers.lowerBound < clustering.layers.count ? clustering.layers[layers.lowerBound].operations.lowerBound : graph.operations.count)
+                    ..< (layers.lowerBound < clustering.layers.count ? clustering.layers[layers.lowerBound].operations.lowerBound : graph.operations.count)
+                : clustering.operations(of: layers)
+            let strategies = layers.isEmpty ? [] : oracle.strategies(layers: layers, submesh: rank.submesh, layout: layout)
+            stages.append(StageLayout(operations: operations, mesh: meshes[chunk % ranks], strategies: strategies, recompute: layout.recompute))
         }
         var plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages,
-                                pipelineRanks: stages.count, virtualStages: 1, schedule: .oneForwardOneBackward,
+                                pipelineRanks: ranks, virtualStages: partition.virtualStages, schedule: partition.schedule,
                                 microbatches: microbatches, options: options)
-        let summaries = stages.map { stage in
-            MegatronSummary.describe(stage, graph: graph) + (stage.recompute.map { " recompute=\($0.rawValue)" } ?? "")
+        let summaries = partition.stages.indices.map { rank in
+            let stage = stages[rank]
+            return MegatronSummary.describe(stage, graph: graph) + (stage.recompute.map { " recompute=\($0.rawValue)" } ?? "")
         }
-        plan.summary = Set(summaries).count == 1 ? "\(summaries[0]) pp=\(stages.count)"
-            : "pp=\(stages.count): " + summaries.enumerated().map { "stage \($0.offset) \($0.element)" }.joined(separator: "; ")
+        let depth = "pp=\(ranks)" + (partition.virtualStages > 1 ? " vp=\(partition.virtualStages)" : "")
+        let counts = partition.stages.map(\.layers.count)
+        let layerText = Set(counts).count == 1 ? "" : " layers=" + counts.map(String.init).joined(separator: ",")
+        plan.summary = Set(summaries).count == 1 ? "\(summaries[0]) \(depth)\(layerText)"
+            : "\(depth)\(layerText): " + summaries.enumerated().map { "stage \($0.offset) \($0.element)" }.joined(separator: "; ")
         return plan
     }
 }

@@ -28,7 +28,8 @@ public struct PlanEvaluator: Sendable {
                 pointToPointSeconds: 0, microbatchesInFlight: 0, weightBytes: 0, gradientBytes: 0,
                 optimizerStateBytes: 0, activationBytes: 0, peakMemoryBytes: 0,
                 exposedGradientSynchronizationSeconds: 0, optimizerSeconds: 0, computeSeconds: [:], communicationSeconds: [:])
-            var synchronization = 0.0, activationsPerMicrobatch = 0.0, working = 0.0
+            var synchronization = 0.0, working = 0.0
+            var chunkActivations: [Double] = []
             for chunk in chunks {
                 let cost = stageCosts[chunk]
                 entry.forwardSeconds += cost.forwardSeconds
@@ -39,15 +40,19 @@ public struct PlanEvaluator: Sendable {
                 entry.gradientBytes += cost.gradientBytes + cost.unshardedGradientBytes
                 entry.optimizerStateBytes += cost.optimizerStateBytes
                 entry.optimizerSeconds += cost.optimizerSeconds
-                activationsPerMicrobatch += cost.activationBytesPerMicrobatch
+                chunkActivations.append(cost.activationBytesPerMicrobatch)
                 working = max(working, cost.recomputeWorkingBytes)
                 synchronization += cost.gradientSynchronizationSeconds
                 entry.computeSeconds.merge(cost.computeSeconds, uniquingKeysWith: +)
                 entry.communicationSeconds.merge(cost.communicationSeconds, uniquingKeysWith: +)
             }
-            entry.microbatchesInFlight = plan.schedule.microbatchesInFlight(
-                stage: rank, stages: plan.pipelineRanks, microbatches: plan.microbatches, virtualStages: plan.virtualStages)
-            entry.activationBytes = activationsPerMicrobatch * entry.microbatchesInFlight + working
+            // Which chunks hold activations at once follows the schedule (warm-up depth per rank and chunk).
+            let occupancy = ChunkOccupancy(schedule: plan.schedule, stage: rank, stages: plan.pipelineRanks,
+                                           microbatches: plan.microbatches, virtualStages: chunks.count)
+            entry.microbatchesInFlight = Double(occupancy.mostChunksAlive) / Double(occupancy.chunkCount)
+            entry.activationBytes = (occupancy.chunkCount == chunks.count
+                ? occupancy.peakBytes(chunkBytes: chunkActivations)
+                : chunkActivations.reduce(0, +) * entry.microbatchesInFlight) + working
             entry.peakMemoryBytes = entry.weightBytes + entry.gradientBytes + entry.optimizerStateBytes
                 + entry.activationBytes + TrainingOptions.frameworkOverheadBytes
             entry.exposedGradientSynchronizationSeconds = exposedSynchronization(

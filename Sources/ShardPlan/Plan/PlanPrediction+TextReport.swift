@@ -12,6 +12,7 @@ extension PlanPrediction {
         }
         lines.append("schedule \(plan.schedule.rawValue), \(plan.microbatches) microbatches"
                      + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "") + precision)
+        if let provenance = plan.provenance { lines.append(provenance.description) }
         lines.append("iteration \(Self.seconds(iterationSeconds))  |  \(Self.number(samplesPerSecond)) samples/s  |  "
                      + "\(Self.number(tflopsPerDevice)) TFLOP/s per device  |  MFU \(Self.percent(modelFLOPsUtilization))")
         lines.append("peak memory \(Self.bytes(peakMemoryBytesPerDevice)) of \(Self.bytes(deviceMemoryBytes)) per device"

@@ -1,16 +1,37 @@
 import Foundation
 
-/// The stage DP's oracle: the fastest way to run a range of clustered layers on a submesh, found by the
-/// intra-operator ILP on each logical view of the submesh (and, optionally, as a guard against the ILP's
-/// approximations, Megatron's layout on the same view), priced exactly by `StageCostModel`.
+/// The stage DP's oracle: the fastest way to run a range of clustered layers on a submesh, over every logical
+/// view of the submesh, every layout of its catalog (`StageLayoutCatalog`: the ILP's, leaner ones, Megatron's)
+/// and every training variant the planner allows (ZeRO stage, recomputation), priced in constant time per
+/// range by `LayerCostProfile`s built with `StageCostModel`.
+///
+/// Under the interleaved schedule a question is about a pipeline rank: its layers are split into chunks
+/// (`ChunkSplit`), the first rank's first chunk holding the model's first layer and the last rank's last chunk
+/// its last layer, every other chunk a run of the model's repeated middle layer. The rank's time is the sum of
+/// its chunks', its memory the chunks' weights and the activations `ChunkOccupancy` keeps alive.
 public struct StageSearchOracle: StageCostOracle {
-    /// What the plan needs back for a chosen stage: the logical mesh shape and one strategy per op of the
-    /// range, in op order (so it reads the same for every range with the same structure).
-    public struct Layout: Sendable {
+    /// What the plan needs back for a chosen stage: the logical mesh shape, the layout of the view's catalog,
+    /// the ZeRO stage and the recomputation (nil: the plan's own).
+    public struct Layout: Sendable, Hashable {
         public var meshShape: [Int]
-        public var strategies: [OpStrategy]
-        /// The stage's recomputation when it differs from the plan's.
+        public var layout: Int
+        public var zeroStage: Int
         public var recompute: RecomputeMode?
+    }
+
+    /// The training variants a stage may take: ZeRO stages and recomputation modes, each stage its own.
+    public struct Variants: Sendable, Equatable {
+        public var zeroStages: [Int]
+        public var recomputeModes: [RecomputeMode]
+
+        public init(zeroStages: [Int], recomputeModes: [RecomputeMode]) {
+            precondition(!zeroStages.isEmpty && !recomputeModes.isEmpty, "at least one variant")
+            self.zeroStages = zeroStages
+            self.recomputeModes = recomputeModes
+        }
+
+        /// Every ZeRO stage and every recomputation mode.
+        public static let all = Variants(zeroStages: [0, 1, 2, 3], recomputeModes: RecomputeMode.allCases)
     }
 
     public let model: StageCostModel
@@ -19,193 +40,330 @@ public struct StageSearchOracle: StageCostOracle {
     public let search: IntraOperatorSearch
     /// The one logical mesh shape stages may take, or nil for every view of each submesh.
     public let meshShape: [Int]?
-    /// Whether a stage whose reused layout does not fit may recompute more than the plan's options say.
-    public let choosesRecomputation: Bool
-    /// The least activation memory each clustered layer keeps per microbatch, and the most its recomputation
-    /// works in at once (`ActivationFloor`), under the lightest recomputation a stage may take.
+    public let variants: Variants
+    /// Whether Megatron-LM's layouts join each view's catalog.
+    public let includesMegatronLayouts: Bool
+    /// Whether every layer but the first and the last has one structure, as interleaving needs.
+    public let supportsInterleaving: Bool
+    /// The least activation memory each clustered layer keeps per microbatch under the lightest
+    /// recomputation allowed, and the most its recomputation works in at once (`ActivationFloor`).
     let activationFloor: ActivationFloor
-    let analysisLayers: [Layer]
     let analysis: GraphAnalysis
     let evaluator: PlanEvaluator
-    /// Megatron's layout of the whole graph for each logical mesh shape, with and without sequence parallelism.
-    let expertLayouts: [[Int]: [[OpStrategy]]]
-    /// Each submesh's logical meshes (representative devices), with the layout changes priced on them.
-    let meshes: [SubmeshShape: [[Int]: ReshardingPrices]]
+    /// Prefix sums over clustered layers of parameter elements, each parameter counted on the first layer that
+    /// reads it: a range's difference is at most its parameters' elements (a parameter shared with an earlier
+    /// layer is left out), so the memory floor built on it stays a floor.
+    private let parameterElements: [Double]
+    /// The logical views each submesh's stages are priced on.
+    let views: [SubmeshShape: [[Int]]]
+    /// The catalogs of each submesh's views, which the planner shares between the microbatch counts it tries.
+    let catalogs: StageLayoutCatalog.Shelf
+    private let occupancies = SharedTable<PipelinePosition, ChunkOccupancy>()
+    private let submeshFamilies = SharedTable<SubmeshShape, [LayoutFamily]>()
+    private let rankClasses = SharedTable<[Int], [RankCandidate]>()
 
     public init(model: StageCostModel, cluster: Cluster, clustering: LayerClustering, analysis: GraphAnalysis,
                 search: IntraOperatorSearch, submeshes: [SubmeshShape], meshShape: [Int]? = nil,
-                includesMegatronLayouts: Bool = true, choosesRecomputation: Bool = false) {
-        self.choosesRecomputation = choosesRecomputation
-        activationFloor = ActivationFloor(models: choosesRecomputation ? [model, model.recomputing(.full)] : [model],
-                                          clustering: clustering, analysis: analysis, cluster: cluster)
+                variants: Variants = .all, includesMegatronLayouts: Bool = true) {
+        self.init(model: model, cluster: cluster, clustering: clustering, analysis: analysis, search: search, submeshes: submeshes,
+                  meshShape: meshShape, variants: variants, includesMegatronLayouts: includesMegatronLayouts, catalogs: .init())
+    }
+
+    /// An oracle taking its catalogs from `catalogs`, which the planner shares between microbatch counts.
+    init(model: StageCostModel, cluster: Cluster, clustering: LayerClustering, analysis: GraphAnalysis,
+         search: IntraOperatorSearch, submeshes: [SubmeshShape], meshShape: [Int]?, variants: Variants,
+         includesMegatronLayouts: Bool = true, catalogs: StageLayoutCatalog.Shelf) {
         self.model = model
-        self.meshShape = meshShape
+        self.catalogs = catalogs
         self.cluster = cluster
         self.clustering = clustering
-        self.search = search
-        analysisLayers = analysis.layers
         self.analysis = analysis
+        self.search = search
+        self.meshShape = meshShape
+        self.variants = variants
+        self.includesMegatronLayouts = includesMegatronLayouts
         evaluator = PlanEvaluator(kernels: model.kernels)
-        var experts: [[Int]: [[OpStrategy]]] = [:]
-        let roles = TensorRoles(model.graph)
-        for shape in Set(submeshes.flatMap(\.logicalShapes)) where includesMegatronLayouts && shape.count == 2 {
-            experts[shape] = [false, true].map {
-                MegatronLayout(sequenceParallel: $0).strategies(for: model.graph, meshShape: shape, roles: roles)
+        let lightest = variants.recomputeModes.min { $0.strength < $1.strength }!
+        activationFloor = ActivationFloor(models: Set([lightest, variants.recomputeModes.max { $0.strength < $1.strength }!])
+                                            .sorted { $0.strength < $1.strength }.map { model.recomputing($0) },
+                                          clustering: clustering, analysis: analysis, cluster: cluster)
+        var counted = Set<ValueID>(), prefix = [0.0]
+        for layer in clustering.layers {
+            var elements = 0.0
+            for op in layer.operations {
+                for input in model.graph.operations[op].inputs where model.graph[input].isParameter && counted.insert(input).inserted {
+                    elements += Double(model.graph[input].type.elementCount)
+                }
             }
+            prefix.append(prefix.last! + elements)
         }
-        expertLayouts = experts
-        var meshes: [SubmeshShape: [[Int]: ReshardingPrices]] = [:]
+        parameterElements = prefix
+        let keys = clustering.structureKeys
+        supportsInterleaving = keys.count >= 3 && Set(keys[1 ..< keys.count - 1]).count == 1
+        var views: [SubmeshShape: [[Int]]] = [:]
         for submesh in submeshes {
-            for shape in submesh.logicalShapes {
-                if let mesh = try? submesh.representativeMesh(shape: shape, in: cluster) { meshes[submesh, default: [:]][shape] = ReshardingPrices(mesh: mesh) }
-            }
+            // A 1 x n and an n x 1 view are the same mesh with its axes swapped. A 2-D view whose inner axis
+            // spans several nodes has both axes crossing the slow links; as Alpa's "single node model parallel"
+            // option does, the search keeps the inner axis inside a node (the 1-D view over every device stays).
+            views[submesh] = meshShape.map { shape in submesh.logicalShapes.filter { $0 == shape } }
+                ?? submesh.logicalShapes.filter { shape in
+                    shape.count == 2 && shape[0] > 1 ? shape[1] > 1 && shape[1] <= cluster.devicesPerDomain : true
+                }
         }
-        self.meshes = meshes
-        var canonical: [[Int]: Range<Int>] = [:]
-        let count = clustering.layers.count
-        for length in 1...max(count, 1) where count > 0 {
-            for start in 0...(count - length) {
-                let kinds = Array(Set(clustering.layers[start..<start + length].map(\.structureKey))).sorted()
-                if canonical[kinds] == nil { canonical[kinds] = start..<start + length }
-            }
-        }
-        canonicalRanges = canonical
+        self.views = views
     }
 
     public var deviceMemoryBytes: Double? { cluster.device.memoryBytes }
 
-    /// Strategies the ILP chose on a mesh shape, by (clustered layer structure, op offset in the layer): a
-    /// range made of the same kinds of layers reuses them and only pays an exact evaluation, so the ILP runs
-    /// once per mesh shape and kind of range rather than once per range.
-    let layouts = SharedTable<[Int], [[Int]: OpStrategy]>()
-    /// Exact costs of reused layouts by (layer range, mesh shape, ZeRO stage added): a stage's cost does not
-    /// depend on its in-flight microbatches (only its peak memory does), which the DP asks about one by one.
-    let evaluations = SharedTable<[Int], StageCost>()
-    /// For each set of clustered-layer kinds a range can hold, the shortest first range holding exactly
-    /// those kinds: the ILP for a kind set always runs on it, so what threads remember does not depend on
-    /// which range was asked first (same input, same plan).
-    let canonicalRanges: [[Int]: Range<Int>]
+    // MARK: Layouts and profiles
 
-    /// (structure key of its clustered layer, offset in that layer) of every op.
-    private func opKeys(_ operations: Range<Int>) -> [[Int]] {
-        operations.map { op in
-            let layer = clustering.layers.first { $0.operations.contains(op) }!
-            return [layer.structureKey, op - layer.operations.lowerBound]
+    /// The catalog of `submesh`'s view `shape`, made once.
+    func catalog(_ submesh: SubmeshShape, _ shape: [Int]) -> StageLayoutCatalog? {
+        catalogs.table.value(for: [submesh.nodes, submesh.devicesPerNode] + shape) {
+            guard let mesh = try? submesh.representativeMesh(shape: shape, in: cluster) else { return nil }
+            return StageLayoutCatalog(model: model, clustering: clustering, analysis: analysis, search: search, mesh: mesh,
+                                      prices: ReshardingPrices(mesh: mesh), includesMegatronLayouts: includesMegatronLayouts)
         }
     }
 
-    /// The best stage for `layers` on `submesh`; `microbatches` must be the count `model` prices (the planner
-    /// builds one oracle per microbatch count).
+    /// The strategies of clustered layers `layers` under `layout` on `submesh`.
+    public func strategies(layers: Range<Int>, submesh: SubmeshShape, layout: Layout) -> [OpStrategy] {
+        guard let catalog = catalog(submesh, layout.meshShape) else { preconditionFailure("a chosen layout has a catalog") }
+        return layers.flatMap { layer in sharded(catalog.layouts[layout.layout][layer], layer: layer, zeroStage: layout.zeroStage) }
+    }
+
+    /// `strategies` of clustered layer `layer` with the parameters of its ops sharded by at least `zeroStage`
+    /// (an op without parameters has no state for ZeRO to shard, and a saved plan records none for it).
+    private func sharded(_ strategies: [OpStrategy], layer: Int, zeroStage: Int) -> [OpStrategy] {
+        guard zeroStage > 0 else { return strategies }
+        let graph = model.graph
+        return zip(clustering.layers[layer].operations, strategies).map { op, strategy in
+            graph.operations[op].inputs.contains { graph[$0].isParameter }
+                ? OpStrategy(indexOfAxis: strategy.indexOfAxis, zeroStage: max(strategy.zeroStage, zeroStage)) : strategy
+        }
+    }
+
+    /// The layouts of one logical view and one layout of its catalog, one per training variant, lightest
+    /// first: more ZeRO sharding or recomputation never makes a stage faster (it adds collectives or
+    /// recomputation and only saves memory), so once a variant fits, the variants at least as heavy in both
+    /// respects need not be priced, and their profiles are never built. Profiles and chunk figures are made
+    /// the first time a question needs them (two threads may both make one; they make the same).
+    private final class LayoutFamily: @unchecked Sendable {
+        let catalog: StageLayoutCatalog
+        /// One layout per variant, ordered so that every variant comes after the lighter ones.
+        let layouts: [Layout]
+        private let lock = NSLock()
+        private var profiles: [LayerCostProfile?]
+        private var figures: [[[RankSummary.Chunk]]?]
+
+        init(catalog: StageLayoutCatalog, layouts: [Layout]) {
+            self.catalog = catalog
+            self.layouts = layouts
+            profiles = Array(repeating: nil, count: layouts.count)
+            figures = Array(repeating: nil, count: layouts.count)
+        }
+
+        func profile(_ variant: Int, make: () -> LayerCostProfile) -> LayerCostProfile {
+            if let known = lock.withLock({ profiles[variant] }) { return known }
+            let made = make()
+            return lock.withLock {
+                if profiles[variant] == nil { profiles[variant] = made }
+                return profiles[variant]!
+            }
+        }
+
+        func figures(_ variant: Int, make: () -> [[RankSummary.Chunk]]) -> [[RankSummary.Chunk]] {
+            if let known = lock.withLock({ figures[variant] }) { return known }
+            let made = make()
+            return lock.withLock {
+                if figures[variant] == nil { figures[variant] = made }
+                return figures[variant]!
+            }
+        }
+    }
+
+    /// The families of `submesh`'s layouts, in a fixed order.
+    private func families(on submesh: SubmeshShape) -> [LayoutFamily] {
+        submeshFamilies.value(for: submesh) {
+            // Without overlap, ZeRO-1 holds less than no sharding and takes no longer (a smaller optimizer step,
+            // the same synchronisation): ZeRO-0 can never be the fastest that fits.
+            let zeroStages = variants.zeroStages.filter { !($0 == 0 && variants.zeroStages.contains(1) && !model.options.overlapGradientReduction) }
+            let ordered = zeroStages.sorted().flatMap { zero in
+                variants.recomputeModes.sorted { $0.strength < $1.strength }.map { (zero, $0) }
+            }
+            var result: [LayoutFamily] = []
+            for shape in views[submesh] ?? [] {
+                guard let catalog = catalog(submesh, shape) else { continue }
+                for index in catalog.layouts.indices {
+                    result.append(LayoutFamily(catalog: catalog, layouts: ordered.map { zero, mode in
+                        Layout(meshShape: shape, layout: index, zeroStage: zero, recompute: mode == model.options.recompute ? nil : mode)
+                    }))
+                }
+            }
+            return result
+        }
+    }
+
+    /// The profile of `family`'s variant `variant`.
+    private func profile(_ family: LayoutFamily, _ variant: Int) -> LayerCostProfile {
+        family.profile(variant) {
+            let layout = family.layouts[variant], catalog = family.catalog
+            let layouts = catalog.layouts[layout.layout].enumerated().map { layer, strategies in
+                sharded(strategies, layer: layer, zeroStage: layout.zeroStage)
+            }
+            // The next stage is on another node when this one takes whole nodes, else in the same node.
+            let neighbour = (catalog.mesh.devices[0] + catalog.mesh.devices.count) % cluster.deviceCount
+            return LayerCostProfile(model: model, clustering: clustering, mesh: catalog.mesh, layouts: layouts,
+                                    recompute: layout.recompute, cluster: cluster, neighbour: neighbour)
+        }
+    }
+
+    /// The best layout of `family` by `price` (a score and a candidate, or nil when it does not fit): every
+    /// variant but those a lighter fitting one makes needless. With overlapped gradient reduction the
+    /// exposed synchronisation may shrink with sharding, so every variant is priced.
+    private func best<Candidate>(in family: LayoutFamily, _ price: (Int, Layout, LayerCostProfile) -> (score: Double, candidate: Candidate)?)
+        -> (score: Double, candidate: Candidate)? {
+        var best: (score: Double, candidate: Candidate)?
+        var fitted: [(zeroStage: Int, strength: Int)] = []
+        for (variant, layout) in family.layouts.enumerated() {
+            let strength = (layout.recompute ?? model.options.recompute).strength
+            if !model.options.overlapGradientReduction,
+               fitted.contains(where: { $0.zeroStage <= layout.zeroStage && $0.strength <= strength }) { continue }
+            guard let priced = price(variant, layout, profile(family, variant)) else { continue }
+            fitted.append((layout.zeroStage, strength))
+            if priced.score < best?.score ?? .infinity { best = priced }
+        }
+        return best
+    }
+
+    /// Whether no layout of `layers` on `submesh` can fit with `inFlight` microbatches: not even every
+    /// parameter's state and the least activations spread over all its devices.
+    private func hopeless(_ layers: Range<Int>, on submesh: SubmeshShape, inFlight: Double) -> Bool {
+        let elements = parameterElements[layers.upperBound] - parameterElements[layers.lowerBound]
+        let least = ParameterState(elements: elements, dataParallel: Double(submesh.deviceCount), zeroStage: 3).totalBytes
+            + activationFloor.bytes(layers: layers, inFlight: inFlight) / Double(submesh.deviceCount)
+        return least > cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
+    }
+
+    // MARK: GPipe and 1F1B stages
+
+    /// The best stage for `layers` on `submesh` with `inFlightMicrobatches` microbatches alive; `microbatches`
+    /// must be the count `model` prices (the planner builds one oracle per microbatch count).
     public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int,
                           inFlightMicrobatches: Int) -> StageCandidate<Layout>? {
         precondition(microbatches == model.microbatches, "this oracle prices \(model.microbatches) microbatches")
-        let operations = clustering.operations(of: layers)
         let inFlight = Double(inFlightMicrobatches)
-        let budget = cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
-        // No layout holds less than every parameter's state spread over all the submesh's devices.
-        var parameters = Set<ValueID>()
-        for op in operations { for input in model.graph.operations[op].inputs where model.graph[input].isParameter { parameters.insert(input) } }
-        let elements = parameters.reduce(0.0) { $0 + Double(model.graph[$1].type.elementCount) }
-        var least = ParameterState(elements: elements, dataParallel: Double(submesh.deviceCount), zeroStage: 3).totalBytes
-        // Nor less than the activations the lightest recomputation keeps, spread the same way.
-        least += activationFloor.bytes(layers: layers, inFlight: inFlight) / Double(submesh.deviceCount)
-        if least > budget { return nil }
-        var best: StageCandidate<Layout>?
-        let keys = opKeys(operations)
-        let kinds = Array(Set(keys.map { $0[0] })).sorted()
-        // A 1 x n and an n x 1 view are the same mesh with its axes swapped. A 2-D view whose inner axis spans
-        // several nodes has both axes crossing the slow links; as Alpa's "single node model parallel" option
-        // does, the search keeps the inner axis inside a node (the 1-D view over every device stays).
-        let shapes = meshShape.map { shape in submesh.logicalShapes.filter { $0 == shape } }
-            ?? submesh.logicalShapes.filter { shape in
-                shape.count == 2 && shape[0] > 1 ? shape[1] > 1 && shape[1] <= cluster.devicesPerDomain : true
+        if hopeless(layers, on: submesh, inFlight: inFlight) { return nil }
+        let memory = cluster.device.memoryBytes
+        let m = Double(model.microbatches)
+        var best: (score: Double, candidate: StageCandidate<Layout>)?
+        for family in families(on: submesh) {
+            let found = self.best(in: family) { _, layout, profile -> (score: Double, candidate: StageCandidate<Layout>)? in
+                let rank = RankSummary(profile: profile, chunks: [layers], layerCount: clustering.layers.count)
+                let activations = rank.chunkActivations[0]
+                let peak = rank.fixedBytes + activations * inFlight
+                guard peak <= memory else { return nil }
+                let latency = rank.microbatchSeconds
+                let tail = rank.iterationSeconds(evaluator: evaluator, options: model.options, zeroStage: layout.zeroStage)
+                return (latency * m + tail, StageCandidate(microbatchSeconds: latency, iterationSeconds: tail, peakMemoryBytes: peak,
+                                                           activationBytesPerMicrobatch: activations, payload: layout))
             }
-        let fits = cluster.device.memoryBytes
-        for shape in shapes {
-            guard let prices = meshes[submesh]?[shape] else { continue }
-            let mesh = prices.mesh
-            // Each layout is priced once; the ILP's own results come priced.
-            var priced: [(layout: StageLayout, cost: StageCost)] = (expertLayouts[shape] ?? []).map {
-                let layout = StageLayout(operations: operations, mesh: mesh, strategies: Array($0[operations]))
-                return (layout, model.cost(of: layout))
-            }
-            func constrained() {
-                if let found = try? search.search(model: model, operations: operations, mesh: mesh, inFlight: inFlight,
-                                                  memoryBudget: budget, layers: analysisLayers, prices: prices) {
-                    priced.append((found.layout, found.cost))
-                } else if choosesRecomputation && model.options.recompute != .full,
-                          let found = try? search.search(model: model.recomputing(.full), operations: operations, mesh: mesh,
-                                                         inFlight: inFlight, memoryBudget: budget, layers: analysisLayers, prices: prices) {
-                    // No layout fits as the plan recomputes; one may with full recomputation.
-                    var layout = found.layout
-                    layout.recompute = .full
-                    priced.append((layout, found.cost))
-                }
-            }
-            // Keyed by the submesh too: two submeshes may share a logical shape on other node sizes.
-            let memoryKey = [submesh.nodes, submesh.devicesPerNode] + shape + [-1] + kinds
-            var table = layouts[memoryKey]
-            if table == nil {
-                let canonical = canonicalRanges[kinds].map { clustering.operations(of: $0) } ?? operations
-                // One microbatch in flight whoever asks first: without a budget memory only enters through the
-                // dominance test, which must not depend on thread timing.
-                if let found = try? search.search(model: model, operations: canonical, mesh: mesh, inFlight: 1,
-                                                  memoryBudget: nil, layers: analysisLayers, prices: prices) {
-                    table = Dictionary(zip(opKeys(canonical), found.layout.strategies), uniquingKeysWith: { first, _ in first })
-                    layouts[memoryKey] = table
-                }
-            }
-            if let table, keys.allSatisfy({ table[$0] != nil }) {
-                let recalled = StageLayout(operations: operations, mesh: mesh, strategies: keys.map { table[$0]! })
-                /// The reused layout with ZeRO `zeroStage` at least and `recompute`, priced once per range and view.
-                func remedy(zeroStage: Int, recompute: RecomputeMode?) -> (StageLayout, StageCost) {
-                    let layout = StageLayout(operations: operations, mesh: mesh, strategies: recalled.strategies.map {
-                        OpStrategy(indexOfAxis: $0.indexOfAxis, zeroStage: max($0.zeroStage, zeroStage))
-                    }, recompute: recompute)
-                    let modes: [RecomputeMode?] = [nil] + RecomputeMode.allCases
-                    let key = [layers.lowerBound, layers.upperBound, zeroStage, modes.firstIndex(of: recompute)!,
-                               submesh.nodes, submesh.devicesPerNode] + shape
-                    if let known = evaluations[key] { return (layout, known) }
-                    let cost = model.cost(of: layout)
-                    evaluations[key] = cost
-                    return (layout, cost)
-                }
-                let plain = remedy(zeroStage: 0, recompute: nil)
-                priced.append(plain)
-                if plain.1.peakMemoryBytes(inFlight: inFlight) > fits {
-                    // Remedies on the reused layout: ZeRO-1 costs next to nothing, so it is tried alone first;
-                    // then ZeRO-3, and (when the planner chooses recomputation) selective or full recomputation
-                    // with ZeRO-1, all priced, the fastest that fits winning below. The ILP with the budget runs
-                    // only when none fits.
-                    var remedies = [remedy(zeroStage: 1, recompute: nil)]
-                    if remedies[0].1.peakMemoryBytes(inFlight: inFlight) > fits {
-                        remedies.append(remedy(zeroStage: 3, recompute: nil))
-                        let stronger = RecomputeMode.allCases.filter { choosesRecomputation && $0.strength > model.options.recompute.strength }
-                        for mode in stronger { remedies.append(remedy(zeroStage: 1, recompute: mode)) }
-                    }
-                    priced += remedies
-                    if !remedies.contains(where: { $0.1.peakMemoryBytes(inFlight: inFlight) <= fits }) { constrained() }
-                }
-            } else {
-                constrained()
-            }
-            for (layout, cost) in priced {
-                let peak = cost.peakMemoryBytes(inFlight: inFlight)
-                guard peak <= fits else { continue }
-                let perIteration = evaluator.exposedSynchronization(
-                    cost.gradientSynchronizationSeconds, options: model.options, forwardSeconds: cost.forwardSeconds,
-                    backwardSeconds: cost.backwardSeconds) + cost.optimizerSeconds
-                let candidate = StageCandidate(
-                    microbatchSeconds: cost.forwardSeconds + cost.backwardSeconds, iterationSeconds: perIteration,
-                    peakMemoryBytes: peak, activationBytesPerMicrobatch: cost.activationBytesPerMicrobatch,
-                    payload: Layout(meshShape: shape, strategies: layout.strategies, recompute: layout.recompute))
-                let microbatches = Double(model.microbatches)
-                if best.map({ candidate.microbatchSeconds * microbatches + candidate.iterationSeconds
-                        < $0.microbatchSeconds * microbatches + $0.iterationSeconds }) ?? true {
-                    best = candidate
-                }
-            }
+            if let found, found.score < best?.score ?? .infinity { best = found }
         }
-        return best
+        return best?.candidate
+    }
+
+    // MARK: Interleaved ranks
+
+    /// The best rank of `layers.count` layers over `position.virtualStages` chunks on `submesh` at `position`.
+    public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int,
+                          position: PipelinePosition) -> StageCandidate<Layout>? {
+        guard position.schedule == .interleaved else {
+            return stageCost(layers: layers, submesh: submesh, microbatches: microbatches, inFlightMicrobatches: position.inFlightMicrobatches)
+        }
+        precondition(microbatches == model.microbatches, "this oracle prices \(model.microbatches) microbatches")
+        precondition(supportsInterleaving, "interleaving needs a model whose middle layers share one structure")
+        let count = clustering.layers.count
+        // Every chunk of a rank holds at least one layer.
+        let chunks = position.virtualStages
+        guard layers.count >= chunks else { return nil }
+        let first = layers.lowerBound == 0, last = layers.upperBound == count
+        let occupancy = occupancies.value(for: position) { position.occupancy }
+        let candidates = rankClasses.value(for: [layers.count, first ? 1 : 0, last ? 1 : 0, chunks, position.stageCount,
+                                                 submesh.nodes, submesh.devicesPerNode]) {
+            // The first rank warms up deepest: what fits there fits at every rank of the pipeline.
+            let deepest = PipelinePosition(schedule: .interleaved, stagesFromEnd: position.stageCount, stageCount: position.stageCount,
+                                           virtualStages: chunks, microbatches: position.microbatches)
+            return rankCandidates(layers: layers.count, first: first, last: last, chunks: chunks, submesh: submesh,
+                                  deepest: occupancies.value(for: deepest) { deepest.occupancy })
+        }
+        let memory = cluster.device.memoryBytes
+        // The fastest that fits: candidates are sorted by score, and only memory depends on the position.
+        for candidate in candidates {
+            let peak = candidate.fixedBytes + occupancy.peakBytes(chunkBytes: candidate.chunkActivations)
+            guard peak <= memory else { continue }
+            return StageCandidate(microbatchSeconds: candidate.latency, iterationSeconds: candidate.tail, peakMemoryBytes: peak,
+                                  activationBytesPerMicrobatch: candidate.chunkActivations.reduce(0, +), payload: candidate.layout)
+        }
+        return nil
+    }
+
+    /// One way to run a rank: its time and memory apart from the activations alive, which depend on its position.
+    private struct RankCandidate: Sendable {
+        var score: Double
+        var latency: Double
+        var tail: Double
+        var fixedBytes: Double
+        var chunkActivations: [Double]
+        var layout: Layout
+    }
+
+    /// Every layout of a rank of `layers` layers over `chunks` chunks on `submesh`, fastest first (ties in
+    /// layout order), made once for all the positions the table asks about. A variant that takes no less time
+    /// and no less memory in every chunk than another of its family is left out, and so is one at least as
+    /// heavy as a variant that fits even at `deepest`, the occupancy of the pipeline's first rank, which keeps
+    /// the most alive (as in `best(in:_:)`, only without overlapped gradient reduction).
+    private func rankCandidates(layers: Int, first: Bool, last: Bool, chunks: Int, submesh: SubmeshShape,
+                                deepest: ChunkOccupancy) -> [RankCandidate] {
+        let sizes = ChunkSplit.sizes(layers: layers, chunks: chunks, isFirstRank: first)
+        let kinds = sizes.indices.map { chunk in first && chunk == 0 ? 0 : last && chunk == chunks - 1 ? 2 : 1 }
+        let m = Double(model.microbatches)
+        var result: [RankCandidate] = []
+        for family in families(on: submesh) {
+            var kept: [RankCandidate] = []
+            var fitted: [(zeroStage: Int, strength: Int)] = []
+            for (variant, layout) in family.layouts.enumerated() {
+                let strength = (layout.recompute ?? model.options.recompute).strength
+                if !model.options.overlapGradientReduction,
+                   fitted.contains(where: { $0.zeroStage <= layout.zeroStage && $0.strength <= strength }) { continue }
+                let figures = family.figures(variant) { chunkFigures(profile(family, variant)) }
+                var summary = RankSummary()
+                for chunk in sizes.indices { summary.append(figures[kinds[chunk]][sizes[chunk]]) }
+                let latency = summary.microbatchSeconds
+                let tail = summary.iterationSeconds(evaluator: evaluator, options: model.options, zeroStage: layout.zeroStage)
+                let candidate = RankCandidate(score: latency * m + tail, latency: latency, tail: tail, fixedBytes: summary.fixedBytes,
+                                              chunkActivations: summary.chunkActivations, layout: layout)
+                if candidate.fixedBytes + deepest.peakBytes(chunkBytes: candidate.chunkActivations) <= cluster.device.memoryBytes {
+                    fitted.append((layout.zeroStage, strength))
+                }
+                let dominated = kept.contains { other in
+                    other.score <= candidate.score && other.fixedBytes <= candidate.fixedBytes
+                        && zip(other.chunkActivations, candidate.chunkActivations).allSatisfy { $0 <= $1 }
+                }
+                if !dominated { kept.append(candidate) }
+            }
+            result += kept
+        }
+        // Stable: equal scores keep the layouts' order.
+        return result.enumerated().sorted { ($0.element.score, $0.offset) < ($1.element.score, $1.offset) }.map(\.element)
+    }
+
+    /// The figures of every chunk a rank can have on `profile`, by kind (0: the model's first chunk, 1: a run
+    /// of middle layers, 2: the model's last chunk) and size (the middle layers are interchangeable).
+    private func chunkFigures(_ profile: LayerCostProfile) -> [[RankSummary.Chunk]] {
+        let count = clustering.layers.count
+        return [(0 ..< count).map { RankSummary.chunk(0 ..< $0, profile: profile, layerCount: count) },
+                (0 ..< count - 1).map { RankSummary.chunk(1 ..< 1 + $0, profile: profile, layerCount: count) },
+                (0 ..< count).map { RankSummary.chunk(count - $0 ..< count, profile: profile, layerCount: count) }]
     }
 }

@@ -3,7 +3,8 @@ extension TrainingPlan {
     public static let formatName = "shardplan.plan/1"
 
     /// The plan and its prediction as a `shardplan.plan/1` document (SPEC section 4, plus the additive
-    /// members `summary`, `virtual_stages`, `options`, `predicted.time_breakdown` and per stage `rank`,
+    /// members `summary`, `search` (which search found the plan and the other's best iteration time),
+    /// `virtual_stages`, `options`, `predicted.time_breakdown` and per stage `rank`,
     /// `recompute` (the stage's recomputation, where it differs from `options.recompute`),
     /// `pipeline_send_bytes` (what a stage of a pipeline sends to the others),
     /// `communication_by_axis`, `partial_sums` (the axes over which an op's result is an unreduced sum),
@@ -30,6 +31,15 @@ extension TrainingPlan {
         var kernels: [(String, JSONValue)] = options.attentionKernel.map { [("attention_kernel", .string($0.rawValue))] } ?? []
         if options.kernelFusion != .fused { kernels.append(("kernel_fusion", .string(options.kernelFusion.rawValue))) }
         if options.fusedCrossEntropy { kernels.append(("fused_cross_entropy", .bool(true))) }
+        if let provenance {
+            // Wall-clock time stays out: the same input gives the same document.
+            var search = JSONObject()
+            search["found_by"] = .string(provenance.foundBy.rawValue)
+            if let seconds = provenance.stageDynamicProgramSeconds { search["stage_dp_iteration_seconds"] = .number(seconds) }
+            if let seconds = provenance.megatronGridSeconds { search["megatron_grid_iteration_seconds"] = .number(seconds) }
+            search["stopped_early"] = .bool(provenance.stoppedEarly)
+            top["search"] = .object(search)
+        }
         top["options"] = .object(JSONObject([
             ("recompute", .string(options.recompute.rawValue)), ("zero_stage", .int(options.zeroStage)),
             ("overlap_gradient_reduction", .bool(options.overlapGradientReduction)),

@@ -42,7 +42,8 @@ extension TrainingPlan {
         }
         let microbatches = batch / (configuration.microBatchSize * dp)
         let schedule = configuration.schedule ?? (vp > 1 ? .interleaved : .oneForwardOneBackward)
-        let chunks = try chunkOperations(graph, layers: layers, count: pp * vp)
+        let chunks = try chunkOperations(graph, layers: layers, ranks: pp, chunks: vp,
+                                         firstStageLayers: configuration.firstStageLayers, lastStageLayers: configuration.lastStageLayers)
         let meshShape = [dp, tp]
         let strategies = MegatronLayout(sequenceParallel: configuration.sequenceParallel)
             .strategies(for: graph, meshShape: meshShape)
@@ -58,23 +59,53 @@ extension TrainingPlan {
                             options: configuration.options, summary: configuration.summary(dataParallel: dp))
     }
 
-    /// Cuts the graph into `count` contiguous chunks with the same number of repeated layers each (the
-    /// first chunks take one fewer when they do not divide evenly); the ops before the first repeated layer
-    /// join the first chunk and the ops after the last one the last chunk.
-    static func chunkOperations(_ graph: Graph, layers: [Layer], count: Int) throws(InputError) -> [Range<Int>] {
+    /// Cuts the graph into `ranks x chunks` contiguous chunks in pipeline order (chunk g on rank g mod ranks).
+    /// The layers Megatron-LM pipelines: those of the most common structure (the transformer blocks).
+    static func repeatedLayers(_ layers: [Layer]) -> [Layer] {
         let keyCounts = Dictionary(grouping: layers, by: \.structureKey).mapValues(\.count)
         let repeatedKey = keyCounts.max { ($0.value, -$0.key) < ($1.value, -$1.key) }?.key
-        let body = layers.filter { $0.structureKey == repeatedKey }
+        return layers.filter { $0.structureKey == repeatedKey }
+    }
+
+    /// Without first or last stage layers, every chunk gets the same number of repeated layers (the first
+    /// chunks one fewer when they do not divide evenly); with them, rank 0 and the last rank hold those many,
+    /// the others split the rest evenly, and each rank's layers go to its chunks by `ChunkSplit`. The ops before
+    /// the first repeated layer join the first chunk and the ops after the last one the last chunk.
+    static func chunkOperations(_ graph: Graph, layers: [Layer], ranks: Int, chunks: Int, firstStageLayers: Int? = nil,
+                                lastStageLayers: Int? = nil) throws(InputError) -> [Range<Int>] {
+        let count = ranks * chunks
+        let body = repeatedLayers(layers)
         guard body.count >= count else {
             throw InputError(.invalidValue, at: JSONPath([.key("--pp")]),
                              "the model has \(body.count) repeated layer\(body.count == 1 ? "" : "s"), too few for \(count) pipeline chunk\(count == 1 ? "" : "s")")
         }
-        var boundaries: [Int] = [0]
-        for chunk in 1..<count {
+        var sizes: [Int]
+        if firstStageLayers != nil || lastStageLayers != nil {
+            let option = firstStageLayers != nil ? "--first-stage-layers" : "--last-stage-layers"
+            func invalid(_ message: String) -> InputError { InputError(.invalidValue, at: JSONPath([.key(option)]), message) }
+            guard ranks >= 2 else { throw invalid("a lighter or heavier first or last stage needs two pipeline ranks or more") }
+            let special = (firstStageLayers == nil ? 0 : 1) + (lastStageLayers == nil ? 0 : 1)
+            let rest = body.count - (firstStageLayers ?? 0) - (lastStageLayers ?? 0), middleRanks = ranks - special
+            let share = middleRanks > 0 ? rest / middleRanks : 0
+            guard (firstStageLayers ?? chunks) >= chunks, (lastStageLayers ?? chunks) >= chunks,
+                  middleRanks == 0 ? rest == 0 : rest >= 0 && rest % middleRanks == 0 && share >= chunks else {
+                throw invalid("\(body.count) repeated layers do not split into \(firstStageLayers.map { "\($0) on the first rank, " } ?? "")\(lastStageLayers.map { "\($0) on the last rank, " } ?? "")and an equal share of the rest on each of the other \(middleRanks) rank\(middleRanks == 1 ? "" : "s"), with at least \(chunks) per rank (one per chunk)")
+            }
+            let rankLayers = (0 ..< ranks).map { rank in
+                rank == 0 ? firstStageLayers ?? share : rank == ranks - 1 ? lastStageLayers ?? share : share
+            }
+            sizes = ChunkSplit.chunkRanges(rankLayers: rankLayers, chunks: chunks).map(\.count)
+        } else {
             // Rounding down leaves the remainder to later chunks: the first chunk also runs the embedding.
-            boundaries.append(body[chunk * body.count / count].operations.lowerBound)
+            sizes = (0 ..< count).map { (($0 + 1) * body.count / count) - ($0 * body.count / count) }
+        }
+        var boundaries: [Int] = [0]
+        var next = 0
+        for size in sizes.dropLast() {
+            next += size
+            boundaries.append(body[next].operations.lowerBound)
         }
         boundaries.append(graph.operations.count)
-        return (0..<count).map { boundaries[$0] ..< boundaries[$0 + 1] }
+        return (0 ..< count).map { boundaries[$0] ..< boundaries[$0 + 1] }
     }
 }

@@ -21,6 +21,8 @@ public struct TrainingPlan: Sendable {
     /// The graph rewrites that turned the model's graph into `graph`, in the order they apply (empty when
     /// the plan is of the graph as given). The plan document lists each with the stage it falls in.
     public var rewrites: [GraphRewrite] = []
+    /// Which search found the plan, when a search did.
+    public var provenance: SearchProvenance?
 
     public init(graph: Graph, cluster: Cluster, clusterName: String, stages: [StageLayout], pipelineRanks: Int,
                 virtualStages: Int, schedule: PipelineSchedule, microbatches: Int, options: TrainingOptions,

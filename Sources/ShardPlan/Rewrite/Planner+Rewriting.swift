@@ -36,11 +36,15 @@ extension PipelinePlanner {
     /// every block of one kind alike, so stage costs change together and the partition stays the DP's
     /// choice for them, and the stage DP stays untouched (Docs/rewrites.md).
     public func plan(rewriting search: RewriteSearch, microbatches fixed: Int? = nil, progress: (String) -> Void = { _ in })
-        throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], grid: GridAttempt?, rewrites: RewriteSearchReport) {
+        throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], grid: GridAttempt?,
+                               stoppedEarly: Bool, rewrites: RewriteSearchReport) {
         let found = try plan(microbatches: fixed, progress: progress)
         if !search.rules.isEmpty { progress("searching graph rewrites") }
         let refined = search.refine((found.plan, found.prediction))
-        return (refined.plan, refined.prediction, found.attempts, found.grid, refined.report)
+        // The search that found the partition the rewrites keep.
+        var answer = refined.plan
+        if answer.provenance == nil { answer.provenance = found.plan.provenance }
+        return (answer, refined.prediction, found.attempts, found.grid, found.stoppedEarly, refined.report)
     }
 }
 

@@ -1,8 +1,8 @@
 import ArgumentParser
 import ShardPlan
 
-/// `plan --recompute`: one recomputation mode for every stage, or `auto`: none unless a stage only fits
-/// with selective or full recomputation, chosen per stage.
+/// `plan --recompute`: one recomputation mode for every stage, or `auto`: each stage takes whichever of none,
+/// selective and full makes the plan fastest (recomputing only where memory asks for it).
 enum RecomputeChoice: String, ExpressibleByArgument, CaseIterable {
     case none, selective, full, auto
     case selectiveOperators = "selective-op"
@@ -10,6 +10,6 @@ enum RecomputeChoice: String, ExpressibleByArgument, CaseIterable {
     /// The mode every stage starts from.
     var baseMode: RecomputeMode { RecomputeMode(rawValue: rawValue) ?? .none }
 
-    /// Whether the planner may raise recomputation per stage.
-    var choosesPerStage: Bool { self == .auto }
+    /// The modes a stage may take.
+    var modes: [RecomputeMode] { self == .auto ? RecomputeMode.allCases : [baseMode] }
 }

@@ -50,3 +50,56 @@ struct PipelineScheduleCostTests {
         #expect(PipelineSchedule.gpipe.microbatchesInFlight(stage: stage, stages: 4, microbatches: 8, virtualStages: 1) == 8)
     }
 }
+
+@Suite("Chunk occupancy: which chunks' activations a rank holds")
+struct ChunkOccupancyTests {
+    @Test("interleaved rank 0 of p = 4, v = 2, m = 8 holds at most 8 microbatches of chunk 0 and 4 of chunk 1, 11 at once")
+    func interleavedChunks() {
+        // Forwards take groups of 4 microbatches through chunk 0, then chunk 1: 0 0 0 0 1 1 1 1 0 0 0 0 1 1 1 1.
+        // Rank 0 warms up with (4 - 1) x 2 + (2 - 1) x 4 = 10 forwards (6 of chunk 0, 4 of chunk 1), then
+        // alternates one forward and one backward (backwards run chunk 1 first): after the forwards 10 ... 15 it
+        // holds [7, 4], [8, 3], [8, 3], [8, 3], [8, 3], [7, 4].
+        let occupancy = ChunkOccupancy(schedule: .interleaved, stage: 0, stages: 4, microbatches: 8, virtualStages: 2)
+        #expect(Set(occupancy.states) == [[7, 4], [8, 3]])
+        #expect(occupancy.mostChunksAlive == 11)
+        #expect(occupancy.peakBytes(chunkBytes: [1, 0]) == 8)
+        #expect(occupancy.peakBytes(chunkBytes: [0, 1]) == 4)
+        #expect(occupancy.peakBytes(chunkBytes: [2, 1]) == 19)
+    }
+
+    @Test("with as many microbatches as ranks, the interleaved warm-up runs every forward first (Llama 3 405B's pp = 16, m = 16)")
+    func allWarmUp() {
+        // Rank 1 of 16 with 8 chunks: warm-up (16 - 1 - 1) x 2 + 7 x 16 = 140 >= 16 x 8 forwards.
+        let occupancy = ChunkOccupancy(schedule: .interleaved, stage: 1, stages: 16, microbatches: 16, virtualStages: 8)
+        #expect(occupancy.states == [Array(repeating: 16, count: 8)])
+    }
+
+    @Test("1F1B and GPipe hold one count for their single chunk", arguments: [(PipelineSchedule.oneForwardOneBackward, 3), (.gpipe, 8)])
+    func singleChunk(schedule: PipelineSchedule, expected: Int) {
+        #expect(ChunkOccupancy(schedule: schedule, stage: 1, stages: 4, microbatches: 8, virtualStages: 1).states == [[expected]])
+    }
+}
+
+@Suite("Chunk split of an interleaved rank's layers")
+struct ChunkSplitTests {
+    @Test("the first rank's extra layers go to its first chunks, every other rank's to its last chunks")
+    func sizes() {
+        #expect(ChunkSplit.sizes(layers: 7, chunks: 3, isFirstRank: true) == [3, 2, 2])
+        #expect(ChunkSplit.sizes(layers: 7, chunks: 3, isFirstRank: false) == [2, 2, 3])
+        #expect(ChunkSplit.sizes(layers: 8, chunks: 8, isFirstRank: true) == Array(repeating: 1, count: 8))
+    }
+
+    @Test("chunks run in pipeline order, chunk g on rank g mod p: 2 ranks of 5 and 4 layers over 2 chunks")
+    func ranges() {
+        // Rank 0: [3, 2]; rank 1: [2, 2]. Order: rank 0 chunk 0, rank 1 chunk 0, rank 0 chunk 1, rank 1 chunk 1.
+        #expect(ChunkSplit.chunkRanges(rankLayers: [5, 4], chunks: 2) == [0 ..< 3, 3 ..< 5, 5 ..< 7, 7 ..< 9])
+    }
+}
+
+@Suite("Uneven interleaved pipelines")
+struct UnevenInterleavedScheduleTests {
+    @Test("interleaved ranks of 1 s and 2 s, v = 2, m = 4: the fill and drain pass one chunk of each other rank, (1 + 2) / 2 + (4 - 1/2) x 2 = 8.5 s")
+    func unevenRanks() {
+        #expect(PipelineSchedule.interleaved.pipelineSeconds(stageSeconds: [1, 2], microbatches: 4, virtualStages: 2) == 8.5)
+    }
+}

@@ -51,4 +51,29 @@ struct PlanMemoryCostTests {
         #expect(sharded.weightBytes == 2 * parameters)
         #expect(sharded.gradientBytes == 4 * parameters)
     }
+
+    @Test("ZeRO-2 keeps a shard of the gradients, so it reduce-scatters them in every microbatch's backward pass and all-gathers the updated weights once")
+    func zeroTwo() throws {
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        func plan(zeroStage: Int) throws -> (TrainingPlan, PlanPrediction) {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
+                tensorParallel: 1, pipelineParallel: 1, dataParallel: 2, microBatchSize: 1, options: TrainingOptions(zeroStage: zeroStage)))
+            return (plan, PlanEvaluator(cluster: cluster).evaluate(plan))
+        }
+        let (plain, one) = try plan(zeroStage: 1)
+        let (_, two) = try plan(zeroStage: 2)
+        // bf16 gradients, 2 bytes per parameter, the 256 x 64 embedding table's once for each of its two readers
+        // (the lookup and the tied output layer).
+        let gradients = 2 * Double(Self.expectedParameters + 256 * 64)
+        let m = Double(plain.microbatches)
+        #expect(m > 1)
+        // ZeRO-1 all-reduces them once (plus the 4-byte loss per microbatch).
+        #expect(one.communicationBytes[.allReduce] == gradients + 4 * m)
+        #expect(one.communicationBytes[.reduceScatter] == nil)
+        #expect(two.communicationBytes[.reduceScatter] == gradients * m)
+        #expect(two.communicationBytes[.allGather] == gradients)
+        #expect(two.communicationBytes[.allReduce] == 4 * m)
+        #expect(two.iterationSeconds > one.iterationSeconds)
+        #expect(two.ranks[0].gradientBytes == one.ranks[0].gradientBytes / 2)
+    }
 }

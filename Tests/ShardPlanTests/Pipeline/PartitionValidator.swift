@@ -33,17 +33,24 @@ struct PartitionValidator<Oracle: StageCostOracle> {
             try require(stage.devices.count == stage.submesh.deviceCount && nodes.count == stage.submesh.nodes
                         && stage.devices == Array(stage.devices.first! ..< stage.devices.first! + stage.devices.count),
                         "stage \(index) has devices \(stage.devices) for submesh \(stage.submesh)")
-            let inFlight = program.schedule.microbatchesInFlight(stage: index, stages: stages.count,
-                                                                 microbatches: program.microbatches, virtualStages: 1)
-            try require(Double(stage.inFlightMicrobatches) == inFlight,
-                        "stage \(index) of \(stages.count) holds \(stage.inFlightMicrobatches) microbatches, the schedule says \(inFlight)")
+            let position = PipelinePosition(schedule: program.schedule, stagesFromEnd: stages.count - index, stageCount: stages.count,
+                                            virtualStages: program.virtualStages, microbatches: program.microbatches)
+            try require(stage.position == position, "stage \(index) of \(stages.count) is at \(stage.position), the schedule says \(position)")
+            if program.schedule != .interleaved {
+                let inFlight = program.schedule.microbatchesInFlight(stage: index, stages: stages.count,
+                                                                     microbatches: program.microbatches, virtualStages: 1)
+                try require(Double(stage.inFlightMicrobatches) == inFlight,
+                            "stage \(index) of \(stages.count) holds \(stage.inFlightMicrobatches) microbatches, the schedule says \(inFlight)")
+            }
             let answer = oracle.stageCost(layers: stage.layers, submesh: stage.submesh, microbatches: program.microbatches,
-                                          inFlightMicrobatches: stage.inFlightMicrobatches)
+                                          position: stage.position)
             try require(answer?.microbatchSeconds == stage.candidate.microbatchSeconds,
-                        "stage \(index)'s candidate is not the oracle's answer for its in-flight count")
+                        "stage \(index)'s candidate is not the oracle's answer for its position")
             latencies.append(stage.candidate.microbatchSeconds)
         }
-        let objective = latencies.reduce(0, +) + Double(program.microbatches - 1) * latencies.max()!
+        try require(program.stageCount.map { $0 == stages.count } ?? true, "\(stages.count) stages, the program wants \(program.stageCount ?? 0)")
+        let objective = program.schedule.pipelineSeconds(stageSeconds: latencies, microbatches: program.microbatches,
+                                                         virtualStages: program.virtualStages)
         try require(abs(objective - partition.pipelineSeconds) <= 1e-12 * objective, "reported \(partition.pipelineSeconds) s, stages give \(objective) s")
     }
 }

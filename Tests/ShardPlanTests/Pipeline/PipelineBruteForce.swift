@@ -1,12 +1,13 @@
 @testable import ShardPlan
 
 /// Every way to cut `layerCount` layers into contiguous stages and give each a submesh, scored with the
-/// stage DP's objective: the reference the DP must equal on small instances.
+/// stage DP's objective (the schedule's `pipelineSeconds`, each stage asked about its own position): the
+/// reference the DP must equal on small instances.
 struct PipelineBruteForce<Oracle: StageCostOracle> {
     var program: StageDynamicProgram
     var oracle: Oracle
 
-    /// The least `sum + (m - 1) * max` over every valid plan, or nil when none fits.
+    /// The least iteration time (without per-iteration work) over every valid plan, or nil when none fits.
     func bestObjective() -> Double? {
         var best: Double?
         for cuts in 0 ..< (1 << (program.layerCount - 1)) {
@@ -16,7 +17,7 @@ struct PipelineBruteForce<Oracle: StageCostOracle> {
                 ranges.append(start ..< layer + 1)
                 start = layer + 1
             }
-            guard ranges.count <= program.maximumStageCount else { continue }
+            guard ranges.count <= program.maximumStageCount, program.stageCount.map({ $0 == ranges.count }) ?? true else { continue }
             forEachAssignment(count: ranges.count) { shapes in
                 let devices = shapes.reduce(0) { $0 + $1.deviceCount }
                 guard program.deviceUsage == .allDevices ? devices == program.deviceCount : devices <= program.deviceCount,
@@ -24,13 +25,14 @@ struct PipelineBruteForce<Oracle: StageCostOracle> {
                 else { return }
                 var latencies: [Double] = []
                 for (stage, range) in ranges.enumerated() {
-                    let inFlight = program.schedule.microbatchesInFlight(
-                        stage: stage, stages: ranges.count, microbatches: program.microbatches, virtualStages: 1)
+                    let position = PipelinePosition(schedule: program.schedule, stagesFromEnd: ranges.count - stage, stageCount: ranges.count,
+                                                    virtualStages: program.virtualStages, microbatches: program.microbatches)
                     guard let candidate = oracle.stageCost(layers: range, submesh: shapes[stage], microbatches: program.microbatches,
-                                                           inFlightMicrobatches: Int(inFlight)) else { return }
+                                                           position: position) else { return }
                     latencies.append(candidate.microbatchSeconds)
                 }
-                let objective = latencies.reduce(0, +) + Double(program.microbatches - 1) * latencies.max()!
+                let objective = program.schedule.pipelineSeconds(stageSeconds: latencies, microbatches: program.microbatches,
+                                                                 virtualStages: program.virtualStages)
                 if objective < best ?? .infinity { best = objective }
             }
         }

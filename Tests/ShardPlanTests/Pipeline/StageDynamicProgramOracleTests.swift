@@ -14,25 +14,34 @@ struct StageDynamicProgramOracleTests {
             func pick<T>(_ values: [T]) -> T { values[Int(SyntheticStageCostOracle.mix(&state) % UInt64(values.count))] }
             let cluster = pick([(1, 8), (2, 4), (4, 2), (8, 1), (1, 4), (2, 2), (1, 6), (2, 3), (3, 2), (1, 1)])
             self.seed = seed
-            program = StageDynamicProgram(
-                layerCount: pick([1, 2, 3, 4, 5, 6, 6, 6]), nodes: cluster.0, devicesPerNode: cluster.1,
-                microbatches: pick([1, 2, 3, 4, 8]), schedule: pick([.oneForwardOneBackward, .gpipe]),
-                deviceUsage: pick([.allDevices, .atMostAllDevices]),
-                submeshes: SubmeshShape.candidates(nodes: cluster.0, devicesPerNode: cluster.1,
-                                                   nodeCounts: pick([.all, .all, .powersOfTwo])),
-                maximumStageCount: pick([nil, nil, nil, 2]))
+            let layers = pick([1, 2, 3, 4, 5, 6, 6, 6])
+            let submeshes = SubmeshShape.candidates(nodes: cluster.0, devicesPerNode: cluster.1, nodeCounts: pick([.all, .all, .powersOfTwo]))
+            // A quarter of the instances interleave: a fixed number of ranks, 2 or 3 chunks each, shapes of any size.
+            let devices = cluster.0 * cluster.1
+            if seed % 4 == 2 && layers >= 2 && devices >= 2 {
+                program = StageDynamicProgram(
+                    layerCount: layers, nodes: cluster.0, devicesPerNode: cluster.1, microbatches: pick([1, 2, 3, 4, 8]),
+                    schedule: .interleaved, virtualStages: pick([2, 3]), deviceUsage: pick([.allDevices, .atMostAllDevices]),
+                    submeshes: submeshes, stageCount: pick(Array(2 ... min(layers, devices))))
+            } else {
+                program = StageDynamicProgram(
+                    layerCount: layers, nodes: cluster.0, devicesPerNode: cluster.1,
+                    microbatches: pick([1, 2, 3, 4, 8]), schedule: pick([.oneForwardOneBackward, .gpipe]),
+                    deviceUsage: pick([.allDevices, .atMostAllDevices]), submeshes: submeshes,
+                    maximumStageCount: pick([nil, nil, nil, 2]))
+            }
             oracle = SyntheticStageCostOracle(seed: seed, memoryBytes: pick([3.0, 5.0, 8.0, 100.0]),
                                               statesMemory: seed % 3 != 0)
         }
 
         var testDescription: String {
             "seed \(seed): \(program.layerCount) layers on \(program.nodes)x\(program.devicesPerNode), m = \(program.microbatches), "
-                + "\(program.schedule.rawValue), \(program.deviceUsage), memory \(oracle.memoryBytes), \(program.submeshes.count) shapes, at most \(program.maximumStageCount) stages"
+                + "\(program.schedule.rawValue) v = \(program.virtualStages) p = \(program.stageCount.map(String.init) ?? "any"), \(program.deviceUsage), memory \(oracle.memoryBytes), \(program.submeshes.count) shapes, at most \(program.maximumStageCount) stages"
         }
     }
 
     @Test("the DP's plan is as fast as the best of all stage partitions and submesh assignments",
-          arguments: (1 ... 50).map { Instance(seed: UInt64($0) * 7919) })
+          arguments: (1 ... 75).map { Instance(seed: UInt64($0) * 7919) })
     func equalsBruteForce(instance: Instance) throws {
         let expected = PipelineBruteForce(program: instance.program, oracle: instance.oracle).bestObjective()
         let found = instance.program.solve(instance.oracle)

@@ -31,11 +31,13 @@ struct PipelinePlannerTests {
     func recomputationChosenPerStage() throws {
         let graph = try ModelCatalog.model(id: "gpt3-760m")!.build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", includesMegatronGrid: false)
+        // 1F1B only and ZeRO-1 pinned (the point here is recomputation), to keep the test short.
+        var planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", includesMegatronGrid: false,
+                                      maximumVirtualStages: 1)
+        planner.variants = StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none])
         #expect(throws: InputError.self) { try planner.plan(microbatches: 1) }
-        var choosing = planner
-        choosing.choosesRecomputation = true
-        let found = try choosing.plan(microbatches: 1)
+        planner.variants = StageSearchOracle.Variants(zeroStages: [1], recomputeModes: RecomputeMode.allCases)
+        let found = try planner.plan(microbatches: 1)
         #expect(found.prediction.fitsInMemory)
         #expect(found.plan.options.recompute == .none)
         #expect(found.plan.stages.allSatisfy { $0.recompute != nil }, "\(found.plan.summary ?? "")")
@@ -53,7 +55,7 @@ struct PipelinePlannerTests {
         let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
                                       maximumStageCount: 2, meshShape: [2, 2])
         let found = try planner.plan(microbatches: 4)
-        #expect(found.plan.stages.count == 2)
+        #expect(found.plan.pipelineRanks == 2)
         #expect(found.plan.stages.allSatisfy { $0.mesh.shape == [2, 2] })
         #expect(Set(found.plan.stages[0].mesh.devices).isDisjoint(with: found.plan.stages[1].mesh.devices))
         #expect(PlanValidator.violation(in: found.plan) == nil)
@@ -118,8 +120,10 @@ struct PipelinePlannerKnownAnswerTests {
         let graph = try TransformerBuilder(name: "gpt3-175b-16-layers", configuration: configuration).build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:2")
         // The DP alone (without Megatron's configurations, which would include the layout compared below).
-        let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:2",
-                                        includesMegatronGrid: false).plan(microbatches: 32)
+        // 1F1B without ZeRO or recomputation, as the Megatron layout compared below runs.
+        let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:2", includesMegatronGrid: false,
+                                        variants: StageSearchOracle.Variants(zeroStages: [0], recomputeModes: [.none]),
+                                        maximumVirtualStages: 1).plan(microbatches: 32)
         #expect(PlanValidator.violation(in: found.plan) == nil)
         #expect(found.plan.stages.count >= 2, "\(found.plan.summary ?? "")")
         for stage in found.plan.stages {
@@ -130,5 +134,79 @@ struct PipelinePlannerKnownAnswerTests {
         let megatron = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:2",
                                                  configuration: MegatronConfiguration(tensorParallel: 8, pipelineParallel: 2, dataParallel: 1))
         #expect(found.prediction.iterationSeconds <= PlanEvaluator(cluster: cluster).evaluate(megatron).iterationSeconds)
+    }
+}
+
+@Suite("Pipeline planner: interleaving, unequal stages and the time limit")
+struct PipelinePlannerSearchSpaceTests {
+    @Test("a 64K vocabulary makes the head weigh about ten blocks: the DP gives the last rank fewer layers and beats every Megatron configuration by 3% or more")
+    func unequalStagesBeatTheGrid() throws {
+        // Head: 2 x 65536 x 512 = 67 MFLOP a token; a block (attention 4 x 512^2, SwiGLU 3 x 512 x 1408) 6.4.
+        let configuration = TransformerConfiguration.llama(layers: 16, hidden: 512, heads: 8, keyValueHeads: 8, feedForwardHidden: 1408,
+                                                           vocabulary: 65536, sequenceLength: 1024, globalBatch: 64)
+        let graph = try TransformerBuilder(name: "wide-vocabulary", configuration: configuration).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        // Every stage on two devices: a pipeline of four ranks, where the grid's lightest last rank holds 3 blocks
+        // and the head.
+        let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShape: [1, 2],
+                                      maximumVirtualStages: 2)
+        let found = try planner.plan(microbatches: 8)
+        let provenance = try #require(found.plan.provenance)
+        #expect(provenance.foundBy == .stageDynamicProgram)
+        let dp = try #require(provenance.stageDynamicProgramSeconds), grid = try #require(provenance.megatronGridSeconds)
+        #expect(grid >= 1.03 * dp, "DP \(dp) s, grid \(grid) s")
+        #expect(found.plan.pipelineRanks == 4)
+        #expect(found.plan.summary?.contains("layers=") == true, "\(found.plan.summary ?? "")")
+        #expect(PlanValidator.violation(in: found.plan) == nil)
+    }
+
+    @Test("a search past its time limit stops after the first stage DP that found a plan, answers with it and says so")
+    func timeLimit() throws {
+        let graph = try ModelCatalog.model(id: "llama-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        // A limit every step overruns: the search stops as soon as it has a plan.
+        let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", timeLimit: 1e-9)
+        let found = try planner.plan()
+        #expect(found.stoppedEarly)
+        #expect(found.attempts.map(\.programs) == [1])
+        #expect(found.grid == nil)
+        #expect(found.plan.provenance?.stoppedEarly == true)
+        #expect(found.prediction.fitsInMemory)
+        #expect(PlanValidator.violation(in: found.plan) == nil)
+        #expect(found.plan.jsonText(prediction: found.prediction).contains("\"stopped_early\": true"))
+        // Without the limit the same search goes on.
+        var unlimited = planner
+        unlimited.timeLimit = nil
+        unlimited.includesMegatronGrid = false
+        unlimited.maximumVirtualStages = 2
+        unlimited.variants = StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none])
+        #expect(try unlimited.plan(microbatches: 1).attempts[0].programs > 1)
+    }
+
+    @Test("an interleaved plan from the DP is valid, and its document reads back to the same prediction")
+    func interleavedPlanRoundTrip() throws {
+        let graph = try ModelCatalog.model(id: "llama-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let layerCount = LayerClustering(GraphAnalysis(graph), smallLayerFraction: 0).layers.count
+        let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", includesMegatronGrid: false)
+        let evaluator = PlanEvaluator(cluster: cluster)
+        // The interleaved program of two ranks with two chunks each, solved directly.
+        let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: TrainingOptions(), microbatches: 4)
+        let clustering = LayerClustering(GraphAnalysis(graph), smallLayerFraction: 0)
+        let share = try #require(SubmeshShape.equalShare(of: 2, nodes: 1, devicesPerNode: 8))
+        let oracle = StageSearchOracle(model: model, cluster: cluster, clustering: clustering, analysis: GraphAnalysis(graph),
+                                       search: IntraOperatorSearch(), submeshes: [share])
+        let program = StageDynamicProgram(layerCount: layerCount, nodes: 1, devicesPerNode: 8, microbatches: 4,
+                                          schedule: .interleaved, virtualStages: 2, submeshes: [share], stageCount: 2)
+        let partition = try #require(program.solve(oracle, structureKeys: clustering.structureKeys))
+        let plan = try planner.trainingPlan(partition, clustering: clustering, oracle: oracle, microbatches: 4)
+        #expect(plan.schedule == .interleaved && plan.virtualStages == 2 && plan.stages.count == 4)
+        #expect(PlanValidator.violation(in: plan) == nil)
+        let prediction = evaluator.evaluate(plan)
+        let decoded = try TrainingPlan(json: plan.json(prediction: prediction), graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+        #expect(evaluator.evaluate(decoded).iterationSeconds == prediction.iterationSeconds)
+        // The DP's estimate is the evaluator's pipeline within its approximations of point-to-point transfers.
+        #expect(abs(partition.iterationSeconds - prediction.iterationSeconds) <= 0.05 * prediction.iterationSeconds,
+                "DP \(partition.iterationSeconds) s, evaluator \(prediction.iterationSeconds) s")
     }
 }

@@ -1,0 +1,92 @@
+/// Which of a pipeline rank's model chunks hold activations, and how many microbatches' worth, over one
+/// iteration of a schedule as Megatron-LM runs it: a warm-up of forward passes, then one forward and one
+/// backward per step, then the cool-down. A rank's peak activation memory is the largest of these states
+/// weighed by each chunk's bytes per microbatch; with equal chunks it is the most chunks alive at once.
+///
+/// The warm-up depth of rank r of p (Megatron-Core's `get_pp_rank_microbatches`): p - r - 1 forwards under
+/// 1F1B, `2 (p - r - 1) + (v - 1) N` chunk forwards under the interleaved schedule, where N is the number of
+/// microbatches that run through one chunk before the next chunk starts
+/// (`--microbatch-group-size-per-virtual-stage`, p by default), capped at the m v forwards there are.
+/// Interleaved forwards take microbatches in groups of N through chunk 0, then the same group through chunk
+/// 1, and so on; backwards take the same groups through the chunks in reverse order. GPipe runs every forward
+/// before any backward.
+public struct ChunkOccupancy: Sendable, Hashable {
+    /// The rank's model chunks (v; 1 for GPipe and 1F1B).
+    public let chunkCount: Int
+    /// The distinct states the rank passes through after each forward, each with one count per chunk: the
+    /// microbatches whose forward through that chunk has run and whose backward has not.
+    public let states: [[Int]]
+
+    /// The states of stage `stage` of `stages` with `microbatches` microbatches and `virtualStages` chunks per
+    /// rank; `groupSize` is N (default: `stages`).
+    public init(schedule: PipelineSchedule, stage: Int, stages: Int, microbatches: Int, virtualStages: Int,
+                groupSize: Int? = nil) {
+        precondition(stages >= 1 && 0 ..< stages ~= stage && microbatches >= 1 && virtualStages >= 1,
+                     "a rank of a pipeline with microbatches and chunks")
+        switch schedule {
+        case .gpipe:
+            chunkCount = 1
+            states = [[microbatches]]
+        case .oneForwardOneBackward:
+            chunkCount = 1
+            states = [[min(stages - stage, microbatches)]]
+        case .interleaved:
+            let v = virtualStages, m = microbatches
+            let group = max(groupSize ?? stages, 1)
+            chunkCount = v
+            // Forward order: groups of N microbatches through chunk 0, then 1, ...; the last group may be smaller.
+            var forwardChunks: [Int] = []
+            forwardChunks.reserveCapacity(m * v)
+            for first in stride(from: 0, to: m, by: group) {
+                let size = min(group, m - first)
+                for chunk in 0 ..< v { forwardChunks.append(contentsOf: repeatElement(chunk, count: size)) }
+            }
+            let total = m * v
+            let warmUp = min(2 * (stages - stage - 1) + (v - 1) * group, total)
+            var counts = Array(repeating: 0, count: v)
+            for k in 0 ..< warmUp { counts[forwardChunks[k]] += 1 }
+            // States repeat with the schedule's period; up to 8 chunks they are told apart by a packed key
+            // (counts fit in 16 bits: the search asks about at most 1,024 microbatches), beyond by the array.
+            var seenPacked = Set<SIMD8<UInt16>>(), seen = Set<[Int]>()
+            let packs = v <= 8 && m < Int(UInt16.max)
+            var found: [[Int]] = []
+            func record() {
+                let inserted: Bool
+                if packs {
+                    var key = SIMD8<UInt16>()
+                    for chunk in 0 ..< v { key[chunk] = UInt16(counts[chunk]) }
+                    inserted = seenPacked.insert(key).inserted
+                } else {
+                    inserted = seen.insert(counts).inserted
+                }
+                if inserted { found.append(counts) }
+            }
+            if warmUp == total {
+                record()
+            } else {
+                // Steady state: forward k = warmUp + t, then backward t (chunks in reverse order).
+                for t in 0 ..< total - warmUp {
+                    counts[forwardChunks[warmUp + t]] += 1
+                    record()
+                    counts[v - 1 - forwardChunks[t]] -= 1
+                }
+            }
+            states = found
+        }
+    }
+
+    /// The most chunk activations alive at once, summed over chunks.
+    public var mostChunksAlive: Int { states.map { $0.reduce(0, +) }.max() ?? 0 }
+
+    /// The largest activation bytes alive at once when each chunk keeps `chunkBytes[c]` per microbatch.
+    public func peakBytes(chunkBytes: [Double]) -> Double {
+        precondition(chunkBytes.count == chunkCount, "one byte count per chunk")
+        var peak = 0.0
+        for state in states {
+            var bytes = 0.0
+            for chunk in 0 ..< chunkCount { bytes += Double(state[chunk]) * chunkBytes[chunk] }
+            peak = max(peak, bytes)
+        }
+        return peak
+    }
+}

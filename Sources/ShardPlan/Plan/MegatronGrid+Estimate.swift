@@ -1,0 +1,72 @@
+import Foundation
+
+extension MegatronGrid {
+    /// What a configuration is predicted to take, from the same composed layer costs the stage DP uses
+    /// (`LayerCostProfile`, `RankSummary`): exact where the model's layers interact only with their neighbours,
+    /// so the grid's configurations are ranked in milliseconds each and only the fastest few are priced by
+    /// `PlanEvaluator`.
+    struct Estimate: Sendable {
+        var iterationSeconds: Double
+        var peakMemoryBytes: Double
+    }
+
+    /// The estimate of each configuration (nil where the graph does not admit it), on all cores. `clustering`
+    /// holds every analysis layer (`LayerClustering(analysis, smallLayerFraction: 0)`).
+    static func estimates(_ configurations: [MegatronConfiguration], graph: Graph, cluster: Cluster, analysis: GraphAnalysis,
+                          clustering: LayerClustering, kernels: KernelModel) -> [Estimate?] {
+        let batch = graph.batchSize ?? 1
+        let evaluator = PlanEvaluator(kernels: kernels)
+        let roles = TensorRoles(graph)
+        // Layer index of each op boundary, to read chunks of ops as ranges of layers.
+        var boundaries: [Int: Int] = [:]
+        for (index, layer) in clustering.layers.enumerated() { boundaries[layer.operations.lowerBound] = index }
+        boundaries[graph.operations.count] = clustering.layers.count
+        let layerStarting = boundaries
+        let models = SharedTable<[Int], StageCostModel>()
+        let profiles = SharedTable<[Int], LayerCostProfile?>()
+        let results = SharedTable<Int, Estimate>()
+        DispatchQueue.concurrentPerform(iterations: configurations.count) { index in
+            let configuration = configurations[index]
+            let tp = configuration.tensorParallel, pp = configuration.pipelineParallel, vp = configuration.virtualStages
+            let dp = configuration.dataParallel ?? cluster.deviceCount / (tp * pp)
+            guard batch % (configuration.microBatchSize * dp) == 0,
+                  let chunks = try? TrainingPlan.chunkOperations(graph, layers: analysis.layers, ranks: pp, chunks: vp,
+                                                                 firstStageLayers: configuration.firstStageLayers,
+                                                                 lastStageLayers: configuration.lastStageLayers) else { return }
+            let microbatches = batch / (configuration.microBatchSize * dp)
+            let options = configuration.options
+            let optionsKey = [RecomputeMode.allCases.firstIndex(of: options.recompute)!, options.zeroStage,
+                              options.overlapGradientReduction ? 1 : 0, options.overlapTensorParallelCommunication ? 1 : 0]
+            let model = models.value(for: [microbatches] + optionsKey) {
+                StageCostModel(graph: graph, kernels: kernels, options: options, microbatches: microbatches)
+            }
+            let profileKey = [microbatches, tp, dp, configuration.sequenceParallel ? 1 : 0] + optionsKey
+            let profile = profiles.value(for: profileKey) { () -> LayerCostProfile? in
+                guard let mesh = try? DeviceMesh(devices: Array(0 ..< dp * tp), shape: [dp, tp], in: cluster) else { return nil }
+                let strategies = MegatronLayout(sequenceParallel: configuration.sequenceParallel).strategies(for: graph, meshShape: [dp, tp], roles: roles)
+                return LayerCostProfile(model: model, clustering: clustering, mesh: mesh,
+                                        layouts: clustering.layers.map { Array(strategies[$0.operations]) }, recompute: nil,
+                                        cluster: cluster, neighbour: (dp * tp) % cluster.deviceCount)
+            }
+            guard let profile else { return }
+            let schedule = configuration.schedule ?? (vp > 1 ? .interleaved : .oneForwardOneBackward)
+            var latencies: [Double] = [], tail = 0.0, peak = 0.0
+            for rank in 0 ..< pp {
+                let layers = stride(from: rank, to: chunks.count, by: pp).map { chunk in
+                    layerStarting[chunks[chunk].lowerBound]! ..< layerStarting[chunks[chunk].upperBound]!
+                }
+                let summary = RankSummary(profile: profile, chunks: layers, layerCount: clustering.layers.count)
+                latencies.append(summary.microbatchSeconds)
+                tail = max(tail, summary.iterationSeconds(evaluator: evaluator, options: options, zeroStage: options.zeroStage))
+                let occupancy = ChunkOccupancy(schedule: schedule, stage: rank, stages: pp, microbatches: microbatches, virtualStages: vp)
+                let activations = occupancy.chunkCount == layers.count
+                    ? occupancy.peakBytes(chunkBytes: summary.chunkActivations)
+                    : summary.chunkActivations.reduce(0, +) * Double(occupancy.mostChunksAlive) / Double(occupancy.chunkCount)
+                peak = max(peak, summary.fixedBytes + activations)
+            }
+            let pipeline = schedule.pipelineSeconds(stageSeconds: latencies, microbatches: microbatches, virtualStages: vp)
+            results[index] = Estimate(iterationSeconds: pipeline + tail, peakMemoryBytes: peak)
+        }
+        return configurations.indices.map { results[$0] }
+    }
+}

@@ -1,0 +1,47 @@
+/// Which search produced a plan and how the other did: the stage DP's best plan and the best Megatron-LM
+/// configuration of the grid, each priced by the same model, so a reader sees by how much the loser trailed.
+public struct SearchProvenance: Sendable, Equatable {
+    /// The two searches `shardplan plan` runs.
+    public enum Search: String, Sendable {
+        /// The stage DP over the intra-operator search (`PipelinePlanner`'s programs).
+        case stageDynamicProgram = "stage DP"
+        /// Megatron-LM's configurations (`MegatronGrid`).
+        case megatronGrid = "Megatron grid"
+    }
+
+    public var foundBy: Search
+    /// The predicted iteration time of the stage DP's best plan that fits, seconds, when it found one.
+    public var stageDynamicProgramSeconds: Double?
+    /// The predicted iteration time of the grid's best configuration that fits, when the grid was priced.
+    public var megatronGridSeconds: Double?
+    /// Wall-clock seconds the search took.
+    public var searchSeconds: Double
+    /// Whether the search stopped at its time limit with the best plan found so far.
+    public var stoppedEarly: Bool
+
+    public init(foundBy: Search, stageDynamicProgramSeconds: Double?, megatronGridSeconds: Double?, searchSeconds: Double,
+                stoppedEarly: Bool) {
+        self.foundBy = foundBy
+        self.stageDynamicProgramSeconds = stageDynamicProgramSeconds
+        self.megatronGridSeconds = megatronGridSeconds
+        self.searchSeconds = searchSeconds
+        self.stoppedEarly = stoppedEarly
+    }
+
+    /// "stage DP; the Megatron grid's best is 4.2% slower (8.12 s)".
+    public var description: String {
+        var text = "found by the \(foundBy.rawValue)"
+        let (winner, other, otherName) = foundBy == .stageDynamicProgram
+            ? (stageDynamicProgramSeconds, megatronGridSeconds, "the Megatron grid's best")
+            : (megatronGridSeconds, stageDynamicProgramSeconds, "the stage DP's best")
+        if let winner, let other, winner > 0 {
+            text += String(format: "; %@ is %.1f%% slower (%.4g s)", otherName, (other / winner - 1) * 100, other)
+        } else if foundBy == .stageDynamicProgram, megatronGridSeconds == nil {
+            text += "; no Megatron grid configuration fits or none was priced"
+        } else if foundBy == .megatronGrid {
+            text += "; no stage DP plan fits"
+        }
+        if stoppedEarly { text += "; stopped at the time limit with the best plan found so far" }
+        return text
+    }
+}
