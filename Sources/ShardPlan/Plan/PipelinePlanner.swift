@@ -3,7 +3,7 @@ import Foundation
 /// `shardplan plan`: the full search. The graph's layers (`LayerClustering`, every layer by default) are cut
 /// into pipeline stages on submeshes by the stage DP (`StageDynamicProgram`), each stage's layout, ZeRO stage
 /// and recomputation chosen by `StageSearchOracle`, for each microbatch count tried, under 1F1B with stages of
-/// any size and under interleaved 1F1B with equal ranks of 2 or more chunks each; the plan with the least
+/// any size and under interleaved 1F1B with equal ranks of 2 or more chunks each (where the microbatches fill whole rounds of the ranks, as Megatron-LM requires); the plan with the least
 /// predicted iteration time (`PlanEvaluator`, point-to-point transfers included) wins. Megatron-LM's
 /// configurations (`MegatronGrid`) are priced too, as a check: the plan says which search found it and by how
 /// much the other trailed.
@@ -136,7 +136,8 @@ public struct PipelinePlanner: Sendable {
             let oracle = CachedStageCostOracle(stageOracle, structureKeys: clustering.structureKeys)
             var found: PipelinePartition<StageSearchOracle.Layout>?
             for template in programs {
-                if template.schedule == .interleaved && !stageOracle.supportsInterleaving { continue }
+                // Megatron-LM interleaves only when the microbatches fill whole rounds of the pipeline's ranks.
+                if template.schedule == .interleaved && (!stageOracle.supportsInterleaving || count % (template.stageCount ?? 1) != 0) { continue }
                 if outOfTime() && (best != nil || found != nil) { stoppedEarly = true; break }
                 let program = template.with(microbatches: count)
                 attempt.programs += 1

@@ -180,7 +180,7 @@ struct PipelinePlannerSearchSpaceTests {
         unlimited.includesMegatronGrid = false
         unlimited.maximumVirtualStages = 2
         unlimited.variants = StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none])
-        #expect(try unlimited.plan(microbatches: 1).attempts[0].programs > 1)
+        #expect(try unlimited.plan(microbatches: 2).attempts[0].programs > 1)
     }
 
     @Test("an interleaved plan from the DP is valid, and its document reads back to the same prediction")
