@@ -33,10 +33,20 @@ struct CalibrateCommand: ParsableCommand {
                 throw InputError(.invalidValue, at: .root, "cannot read \(runs)")
             }
             let document = try JSONValue.parseDocument(Array(data), document: runs)
-            let interactive = isatty(STDERR_FILENO) != 0
-            let markdown = search
-                ? try PlanQualityReport(document: document, ids: rows?.ids) { id in if interactive { printError("shardplan: planning \(id)") } }.markdown
-                : try CalibrationReport(document: document).markdown
+            let markdown: String
+            if search {
+                let rowCount = try rows?.ids.count ?? PublishedRun.rows(in: document).runs.count
+                let progressLine = ProgressLine.onTerminal(for: "planning the published runs")
+                progressLine?.startTicking()
+                defer { progressLine?.finish() }
+                var planned = 0
+                markdown = try PlanQualityReport(document: document, ids: rows?.ids) { id in
+                    progressLine?.update(SearchProgress(phase: id, completedSteps: planned, totalSteps: rowCount))
+                    planned += 1
+                }.markdown
+            } else {
+                markdown = try CalibrationReport(document: document).markdown
+            }
             try writeOutput(markdown, to: output)
         }
     }

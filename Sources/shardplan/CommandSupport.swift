@@ -16,8 +16,9 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// Writes `text` to `path`, or to standard output when `path` is nil. The file is written whole or not at all.
-func writeOutput(_ text: String, to path: String?) throws {
+/// Writes `text` to `path`, or to standard output when `path` is nil. The file is written whole or not at all;
+/// a failure names `option`, the option that gave the path.
+func writeOutput(_ text: String, to path: String?, option: String = "--output") throws {
     guard let path else {
         FileHandle.standardOutput.write(Data(text.utf8))
         return
@@ -25,7 +26,7 @@ func writeOutput(_ text: String, to path: String?) throws {
     do {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {
-        throw InputError(.invalidValue, at: JSONPath([.key("--output")]), "cannot write \(path): \(error.localizedDescription)")
+        throw InputError(.invalidValue, at: JSONPath([.key(option)]), "cannot write \(path): \(error.localizedDescription)")
     }
 }
 

@@ -72,9 +72,13 @@ struct PlanCommand: ParsableCommand {
             try options.check(on: cluster.device)
             let variants = StageSearchOracle.Variants(zeroStages: zero.stages, recomputeModes: recompute.modes)
             let plan: TrainingPlan, prediction: PlanPrediction
+            let progressLine = ProgressLine.onTerminal(for: "planning \(graph.name) on \(input.cluster)")
+            progressLine?.startTicking()
+            defer { progressLine?.finish() }
             if stageLimit == 1 {
                 let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options, meshShapes: shapes)
-                let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed)
+                let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { progressLine?.update($0) }
+                progressLine?.finish()
                 (plan, prediction) = (found.plan, found.prediction)
                 clock.lap("search")
                 if timings {
@@ -82,13 +86,11 @@ struct PlanCommand: ParsableCommand {
                     reportRewrites(found.rewrites)
                 }
             } else {
-                let interactive = isatty(STDERR_FILENO) != 0
                 let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options,
                                               maximumLayerCount: layerLimit, maximumStageCount: stageLimit, meshShape: shapes?.first,
                                               includesMegatronGrid: !noMegatronGrid, variants: variants, timeLimit: timeLimit)
-                let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { message in
-                    if interactive { printError("shardplan: \(message)") }
-                }
+                let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { progressLine?.update($0) }
+                progressLine?.finish()
                 (plan, prediction) = (found.plan, found.prediction)
                 clock.lap("search")
                 if found.stoppedEarly {

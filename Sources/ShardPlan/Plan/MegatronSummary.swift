@@ -5,8 +5,22 @@ public enum MegatronSummary {
     /// The share of weight-reading contractions an axis must split the same way to be named tp or dp.
     static let agreement = 0.9
 
+    /// What one mesh axis splits.
+    public enum AxisRole: String, Sendable, Equatable {
+        /// The batch of (nearly) every weight-reading contraction.
+        case data
+        /// Their weights.
+        case tensor
+        /// Neither consistently.
+        case mixed
+        /// Nothing: the axis has one device.
+        case none
+    }
+
     /// What each mesh axis of a stage does, in Megatron's terms.
     public struct Roles: Sendable, Equatable {
+        /// One role per mesh axis.
+        public var axes: [AxisRole] = []
         /// Product of the sizes of the axes that split weights (tensor parallelism).
         public var tensorParallel = 1
         /// Product of the sizes of the axes that split the batch (data parallelism).
@@ -28,6 +42,7 @@ public enum MegatronSummary {
             graph.operations[op].op.isContraction && graph.operations[op].inputs.contains { graph[$0].isParameter }
         }
         var roles = Roles()
+        roles.axes = Array(repeating: .none, count: stage.mesh.shape.count)
         for axis in stage.mesh.shape.indices where stage.mesh.shape[axis] > 1 {
             var batchSplits = 0, weightSplits = 0
             for op in contractions {
@@ -39,9 +54,14 @@ public enum MegatronSummary {
             }
             let total = Double(max(contractions.count, 1))
             let size = stage.mesh.shape[axis]
-            if Double(batchSplits) >= agreement * total { roles.dataParallel *= size }
-            else if Double(weightSplits) >= agreement * total { roles.tensorParallel *= size }
-            else {
+            if Double(batchSplits) >= agreement * total {
+                roles.dataParallel *= size
+                roles.axes[axis] = .data
+            } else if Double(weightSplits) >= agreement * total {
+                roles.tensorParallel *= size
+                roles.axes[axis] = .tensor
+            } else {
+                roles.axes[axis] = .mixed
                 roles.mixedAxes.append("\(stage.mesh.axisNames[axis])=\(size)")
                 if weightSplits >= batchSplits { roles.mixedTensorParallel *= size } else { roles.mixedDataParallel *= size }
             }

@@ -91,7 +91,7 @@ public struct PipelinePlanner: Sendable {
 
     /// The best plan, its prediction, one attempt per microbatch count and what the Megatron grid found.
     /// `progress` is told about each step as it starts.
-    public func plan(microbatches fixed: Int? = nil, progress: (String) -> Void = { _ in }) throws(InputError) -> Result {
+    public func plan(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in }) throws(InputError) -> Result {
         let start = Date()
         let deadline = timeLimit.map { start.addingTimeInterval($0) }
         func outOfTime() -> Bool { deadline.map { Date() >= $0 } ?? false }
@@ -117,7 +117,8 @@ public struct PipelinePlanner: Sendable {
             if worseInARow >= 2 { break }
             // The time limit stops the search between stage DPs, once it has a plan to answer with.
             if outOfTime() && best != nil { stoppedEarly = true; break }
-            progress("searching with \(count) microbatch\(count == 1 ? "" : "es")")
+            progress(SearchProgress(phase: "searching with \(count) microbatch\(count == 1 ? "" : "es")", completedSteps: attempts.count,
+                                    totalSteps: counts.count + (includesMegatronGrid ? 1 : 0)))
             let started = Date()
             let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
             let stageOracle = StageSearchOracle(model: model, cluster: cluster, clustering: clustering, analysis: analysis,
@@ -165,7 +166,7 @@ public struct PipelinePlanner: Sendable {
         let dynamicProgramSeconds = best?.prediction.iterationSeconds
         var grid: GridAttempt?
         if includesMegatronGrid && !(outOfTime() && best != nil) {
-            progress("pricing Megatron-LM configurations")
+            progress(SearchProgress(phase: "pricing Megatron-LM configurations", completedSteps: attempts.count, totalSteps: attempts.count + 1))
             let started = Date()
             let configurations = megatronGrid.configurations(for: graph, on: cluster, options: options, analysis: analysis,
                                                              maximumStageCount: maximumStageCount, meshShape: meshShape,

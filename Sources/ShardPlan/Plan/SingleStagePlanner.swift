@@ -29,8 +29,10 @@ public struct SingleStagePlanner: Sendable {
         public var result: IntraOperatorSearch.Result?
     }
 
-    /// The best plan, its prediction, and every attempt (for `--timings`).
-    public func plan(microbatches fixed: Int? = nil) throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt]) {
+    /// The best plan, its prediction, and every attempt (for `--timings`). `progress` is told about each mesh
+    /// shape and microbatch count as it starts.
+    public func plan(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in })
+        throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt]) {
         let counts = try graph.microbatchCounts(fixed: fixed, limit: 1 << 20)
         let layers = GraphAnalysis(graph).layers
         let budget = cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
@@ -38,11 +40,14 @@ public struct SingleStagePlanner: Sendable {
         var attempts: [Attempt] = []
         var best: (plan: TrainingPlan, prediction: PlanPrediction)?
         var smallestShortfall: Double?
-        for shape in meshShapes ?? DeviceMesh.logicalShapes(nodes: cluster.domainCount, devicesPerNode: cluster.devicesPerDomain) {
+        let shapes = meshShapes ?? DeviceMesh.logicalShapes(nodes: cluster.domainCount, devicesPerNode: cluster.devicesPerDomain)
+        for shape in shapes {
             let mesh = try DeviceMesh(devices: Array(cluster.deviceIDs), shape: shape,
                                       axisNames: Array(DeviceMesh.defaultAxisNames.prefix(shape.count)), in: cluster,
                                       at: JSONPath([.key("--mesh")]))
             for count in counts {
+                progress(SearchProgress(phase: "mesh \(shape.map(String.init).joined(separator: "x")) with \(count) microbatch\(count == 1 ? "" : "es")",
+                                        completedSteps: attempts.count, totalSteps: shapes.count * counts.count))
                 let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
                 var attempt = Attempt(meshShape: shape, microbatches: count)
                 do throws(ShardingSolver.Failure) {

@@ -35,11 +35,14 @@ extension PipelinePlanner {
     /// sharded around the answer's layout of the rest; it is not cut into stages anew. A site class rewrites
     /// every block of one kind alike, so stage costs change together and the partition stays the DP's
     /// choice for them, and the stage DP stays untouched (Docs/rewrites.md).
-    public func plan(rewriting search: RewriteSearch, microbatches fixed: Int? = nil, progress: (String) -> Void = { _ in })
+    public func plan(rewriting search: RewriteSearch, microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in })
         throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], grid: GridAttempt?,
                                stoppedEarly: Bool, rewrites: RewriteSearchReport) {
         let found = try plan(microbatches: fixed, progress: progress)
-        if !search.rules.isEmpty { progress("searching graph rewrites") }
+        if !search.rules.isEmpty {
+            let done = found.attempts.count + (found.grid == nil ? 0 : 1)
+            progress(SearchProgress(phase: "searching graph rewrites", completedSteps: done, totalSteps: done + 1))
+        }
         let refined = search.refine((found.plan, found.prediction))
         // The search that found the partition the rewrites keep.
         var answer = refined.plan
@@ -49,11 +52,14 @@ extension PipelinePlanner {
 }
 
 extension SingleStagePlanner {
-    /// `plan(microbatches:)`, then the joint rewrite search around its answer: the faster of the two. The
-    /// search re-shards the rewritten graph on the answer's mesh with its microbatch count.
-    public func plan(rewriting search: RewriteSearch, microbatches fixed: Int? = nil)
+    /// `plan(microbatches:progress:)`, then the joint rewrite search around its answer: the faster of the two.
+    /// The search re-shards the rewritten graph on the answer's mesh with its microbatch count.
+    public func plan(rewriting search: RewriteSearch, microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in })
         throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], rewrites: RewriteSearchReport) {
-        let found = try plan(microbatches: fixed)
+        let found = try plan(microbatches: fixed, progress: progress)
+        if !search.rules.isEmpty {
+            progress(SearchProgress(phase: "searching graph rewrites", completedSteps: found.attempts.count, totalSteps: found.attempts.count + 1))
+        }
         let refined = search.refine((found.plan, found.prediction))
         return (refined.plan, refined.prediction, found.attempts, refined.report)
     }

@@ -1,0 +1,126 @@
+extension PlanReport {
+    /// The cluster: nodes as boxes of device squares, each square coloured by the pipeline rank that runs on
+    /// it (grey when the plan leaves it idle); then each distinct rank mesh drawn as a grid of its devices with
+    /// its axes named by what they split; then which layers each rank runs.
+    var clusterSection: String {
+        let cluster = plan.cluster
+        var rankOfDevice = Array(repeating: -1, count: cluster.deviceCount)
+        for (index, stage) in plan.stages.enumerated() {
+            for device in stage.mesh.devices { rankOfDevice[device] = plan.rank(ofStage: index) }
+        }
+        // Nodes in a grid; devices of a node in rows of up to 8.
+        let perRow = min(cluster.devicesPerNode, 8)
+        let deviceRows = (cluster.devicesPerNode + perRow - 1) / perRow
+        let columns = min(cluster.nodes, cluster.nodes > 32 ? 16 : 8)
+        let rows = (cluster.nodes + columns - 1) / columns
+        let square = cluster.deviceCount > 256 ? 9.0 : cluster.deviceCount > 64 ? 13.0 : 22.0
+        let gap = square > 10 ? 3.0 : 2.0, pad = square > 10 ? 8.0 : 5.0
+        let labelled = cluster.nodes <= 32
+        let nodeWidth = Double(perRow) * (square + gap) - gap + 2 * pad
+        let nodeHeight = Double(deviceRows) * (square + gap) - gap + 2 * pad + (labelled ? 16 : 0)
+        let spacing = square > 10 ? 12.0 : 6.0
+        let width = Double(columns) * (nodeWidth + spacing) - spacing
+        let height = Double(rows) * (nodeHeight + spacing) - spacing
+        var svg = "<svg id=\"cluster-map\" viewBox=\"0 0 \(HTMLText.coordinate(width)) \(HTMLText.coordinate(height))\" "
+            + "width=\"\(HTMLText.coordinate(width))\" role=\"img\" aria-label=\"\(cluster.nodes) nodes of \(cluster.devicesPerNode) devices\">\n"
+        for node in 0 ..< cluster.nodes {
+            let x = Double(node % columns) * (nodeWidth + spacing), y = Double(node / columns) * (nodeHeight + spacing)
+            svg += "<g class=\"node\"><rect x=\"\(HTMLText.coordinate(x))\" y=\"\(HTMLText.coordinate(y))\" width=\"\(HTMLText.coordinate(nodeWidth))\" "
+                + "height=\"\(HTMLText.coordinate(nodeHeight))\" rx=\"5\" fill=\"#f1f3f7\" stroke=\"#c9ced8\"/>"
+            if labelled {
+                svg += "<text x=\"\(HTMLText.coordinate(x + pad))\" y=\"\(HTMLText.coordinate(y + pad + 9))\" font-size=\"10\" fill=\"#5b6475\">node \(node)</text>"
+            }
+            for local in 0 ..< cluster.devicesPerNode {
+                let device = node * cluster.devicesPerNode + local
+                let dx = x + pad + Double(local % perRow) * (square + gap)
+                let dy = y + pad + (labelled ? 16 : 0) + Double(local / perRow) * (square + gap)
+                let rank = rankOfDevice[device]
+                let fill = rank >= 0 ? Self.rankColor(rank) : "#d5d9e0"
+                let title = rank >= 0 ? "device \(device): pipeline rank \(rank)" : "device \(device): idle"
+                svg += "<rect class=\"device\" x=\"\(HTMLText.coordinate(dx))\" y=\"\(HTMLText.coordinate(dy))\" width=\"\(HTMLText.coordinate(square))\" "
+                    + "height=\"\(HTMLText.coordinate(square))\" rx=\"1.5\" fill=\"\(fill)\"><title>\(title)</title></rect>"
+            }
+            svg += "</g>\n"
+        }
+        svg += "</svg>\n"
+        let idle = rankOfDevice.count { $0 < 0 }
+        var html = svg + "<p class=\"caption\">\(cluster.nodes) node\(cluster.nodes == 1 ? "" : "s") of \(cluster.devicesPerNode) \(HTMLText.escape(cluster.device.name)); "
+            + "each square is a device, coloured by the pipeline rank it runs\(idle > 0 ? "; \(HTMLText.count(idle)) grey devices are idle" : "").</p>\n"
+        html += meshCards
+        html += rankLegend
+        return html
+    }
+
+    /// One drawing per distinct (mesh shape, axis roles): the devices of a rank as a grid, rows along the first
+    /// axis, with each axis named by what it splits (`MegatronSummary`).
+    private var meshCards: String {
+        let graph = plan.graph
+        let roles = TensorRoles(graph)
+        var groups: [(key: String, shape: [Int], axes: [String], ranks: [Int], devices: [Int])] = []
+        for rank in 0 ..< plan.pipelineRanks {
+            let stage = plan.stages[rank]
+            let role = MegatronSummary.roles(of: stage, graph: graph, roles: roles)
+            let axes = stage.mesh.shape.indices.map { axis in
+                "\(stage.mesh.axisNames[axis]) = \(stage.mesh.shape[axis])" + (role.axes[axis] == .none ? "" : role.axes[axis] == .mixed ? " (mixed)" : " (\(role.axes[axis].rawValue) parallel)")
+            }
+            let key = "\(stage.mesh.shape) \(axes) \(role.tensorParallel) \(role.dataParallel)"
+            if let index = groups.firstIndex(where: { $0.key == key }) {
+                groups[index].ranks.append(rank)
+            } else {
+                groups.append((key, stage.mesh.shape, axes, [rank], stage.mesh.devices))
+            }
+        }
+        var html = "<div class=\"legend\" id=\"meshes\" style=\"gap:14px 28px; margin-top:14px\">\n"
+        for group in groups.prefix(12) {
+            let shape = group.shape.count == 1 ? [1] + group.shape : group.shape
+            let rows = shape[0], columns = shape.dropFirst().reduce(1, *)
+            let cell = max(6.0, min(18.0, 150.0 / Double(max(rows, columns))))
+            let width = Double(columns) * cell + 2, height = Double(rows) * cell + 2
+            var svg = "<svg class=\"mesh\" viewBox=\"0 0 \(HTMLText.coordinate(width)) \(HTMLText.coordinate(height))\" width=\"\(HTMLText.coordinate(width))\">"
+            for row in 0 ..< rows {
+                for column in 0 ..< columns {
+                    let device = group.devices[row * columns + column]
+                    svg += "<rect x=\"\(HTMLText.coordinate(1 + Double(column) * cell))\" y=\"\(HTMLText.coordinate(1 + Double(row) * cell))\" "
+                        + "width=\"\(HTMLText.coordinate(cell - 1))\" height=\"\(HTMLText.coordinate(cell - 1))\" fill=\"\(Self.rankColor(group.ranks[0]))\"><title>device \(device)</title></rect>"
+                }
+            }
+            svg += "</svg>"
+            let ranks = group.ranks.count == plan.pipelineRanks && plan.pipelineRanks > 1 ? "every rank" : Self.rankList(group.ranks)
+            html += "<div style=\"display:flex; gap:10px; align-items:center\">\(svg)<div><b>\(ranks)</b>: mesh "
+                + group.shape.map(String.init).joined(separator: " × ") + "<br>"
+                + group.axes.map(HTMLText.escape).joined(separator: "<br>") + "</div></div>\n"
+        }
+        if groups.count > 12 { html += "<div>… and \(groups.count - 12) more meshes</div>\n" }
+        return html + "</div>\n"
+    }
+
+    /// "ranks 0-3, 6" from sorted ranks.
+    static func rankList(_ ranks: [Int]) -> String {
+        var parts: [String] = []
+        var start = ranks[0], previous = ranks[0]
+        for rank in ranks.dropFirst() + [Int.max] {
+            if rank == previous + 1 { previous = rank; continue }
+            parts.append(start == previous ? "\(start)" : "\(start)-\(previous)")
+            start = rank
+            previous = rank
+        }
+        return (ranks.count == 1 ? "rank " : "ranks ") + parts.joined(separator: ", ")
+    }
+
+    /// Each rank's colour, devices and layers.
+    private var rankLegend: String {
+        var html = "<div class=\"legend\" id=\"ranks\">\n"
+        for rank in 0 ..< plan.pipelineRanks {
+            let chunks = plan.stages.indices.filter { plan.rank(ofStage: $0) == rank }
+            let layers = chunks.map { chunk -> String in
+                let range = plan.stages[chunk].operations
+                let first = plan.graph.operations[range.lowerBound], last = plan.graph.operations[range.upperBound - 1]
+                return "\(first.layer ?? first.name)…\(last.layer ?? last.name)"
+            }.joined(separator: ", ")
+            let devices = plan.stages[chunks[0]].mesh.devices
+            html += "<span><span class=\"key\" style=\"background:\(Self.rankColor(rank))\"></span>rank \(rank): devices \(devices.first!)-\(devices.last!), "
+                + "\(HTMLText.escape(layers))</span>\n"
+        }
+        return html + "</div>\n"
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+@testable import ShardPlan
+
+@Suite("HTML report: one self-contained page with the cluster, timeline, time, memory and shardings")
+struct PlanReportTests {
+    static func occurrences(of needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
+
+    @Test("markup characters are escaped; coordinates have at most two decimals", arguments: [
+        (12.5, "12.5"), (3.0, "3"), (0.254, "0.25"), (0.05, "0.05"), (-1.5, "-1.5"), (-0.25, "-0.25"), (1e-9, "0"), (1024.999, "1025"),
+    ])
+    func text(value: Double, written: String) {
+        #expect(HTMLText.coordinate(value) == written)
+        #expect(HTMLText.escape("a<b & \"c\" > 'd'") == "a&lt;b &amp; &quot;c&quot; &gt; &#39;d&#39;")
+        #expect(HTMLText.count(1024) == "1,024" && HTMLText.count(999) == "999" && HTMLText.count(1_000_000) == "1,000,000")
+    }
+
+    @Test("a Megatron plan's page holds every section, a square per device and a pass per microbatch and stage")
+    func megatronPage() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2))
+        let html = PlanReport(plan: plan, prediction: PlanEvaluator(cluster: cluster).evaluate(plan)).html
+        for id in ["cluster", "timeline", "time", "memory", "shardings"] { #expect(html.contains("<section id=\"\(id)\">")) }
+        #expect(Self.occurrences(of: "class=\"device\"", in: html) == 8)
+        #expect(Self.occurrences(of: "<details", in: html) == 2)
+        // 8 samples on dp=2 replicas: 4 microbatches, a forward and a backward each through 2 stages.
+        #expect(html.contains("data-passes=\"16\" data-drawing=\"exact\""))
+        #expect(Self.occurrences(of: "<rect class=\"bubble\"", in: html) == 2)
+        #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"))
+        #expect(html.hasPrefix("<!DOCTYPE html>") && html.hasSuffix("</html>\n"))
+    }
+
+    @Test("repeated layers with the same shardings are shown once")
+    func collapsedLayers() throws {
+        // GPT-3 Small's 12 heads split over 4 devices.
+        let graph = try ModelCatalog.model(id: "gpt3-125m")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 4, pipelineParallel: 1))
+        let groups = PlanReport.layerGroups(plan.stages[0], layers: GraphAnalysis(graph).layers)
+        let repeated = try #require(groups.max { $0.layers.count < $1.layers.count })
+        #expect(repeated.layers.count == 12)
+        #expect(groups.reduce(0) { $0 + $1.layers.count } == GraphAnalysis(graph).layers.count)
+        let html = PlanReport(plan: plan, prediction: PlanEvaluator(cluster: cluster).evaluate(plan)).html
+        #expect(html.contains("12 identical layers with the same shardings, shown once"))
+        #expect(Self.occurrences(of: "<tr><td><code>", in: html) == groups.reduce(0) { $0 + $1.operations.count })
+    }
+
+    @Test("a plan with thousands of passes draws them per pixel column and stays small")
+    func largePipeline() throws {
+        let graph = try ModelCatalog.model(id: "gpt3-1.3b")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:2")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:2",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 8, dataParallel: 1,
+                                                                                  virtualStages: 3))
+        let html = PlanReport(plan: plan, prediction: PlanEvaluator(cluster: cluster).evaluate(plan)).html
+        let passes = 2 * plan.microbatches * plan.stages.count
+        #expect(passes > 10_000)
+        #expect(html.contains("data-passes=\"\(passes)\" data-drawing=\"binned\""))
+        #expect(html.utf8.count < 1_500_000, "\(html.utf8.count) bytes")
+    }
+
+    @Test("tick spacings are 1, 2 or 5 times a power of ten, five to ten per axis",
+          arguments: [(33.0, 5.0), (0.004, 0.0005), (1.0, 0.1), (7.5, 1.0), (120.0, 20.0)])
+    func ticks(span: Double, tick: Double) {
+        #expect(abs(PlanReport.tickInterval(span) - tick) < tick * 1e-9)
+    }
+
+    @Test("rank lists are compact")
+    func rankList() {
+        #expect(PlanReport.rankList([0, 1, 2, 3, 6]) == "ranks 0-3, 6")
+        #expect(PlanReport.rankList([4]) == "rank 4")
+    }
+}
