@@ -69,24 +69,36 @@ final class ProgressLine: @unchecked Sendable {
         }
     }
 
-    /// The text for the state at `now`, fitted to the terminal's width.
+    /// The text for the state at `now`, fitted to the terminal's width: the step and the clock come first, and
+    /// what is searched, then the phase's name, is shortened or left out when the line would not fit.
     func text(now: Date) -> String? {
         let elapsed = now.timeIntervalSince(start)
         guard elapsed >= 1 else { return nil }
-        var parts = ["shardplan: \(subject)"]
+        var clock = Self.duration(elapsed)
+        var step = ""
+        var phase = ""
         if let progress {
-            parts.append(progress.phase + " (step \(progress.completedSteps + 1) of \(progress.completedSteps + 1 == progress.totalSteps ? "" : "at most ")\(progress.totalSteps))")
+            let total = progress.completedSteps + 1 == progress.totalSteps ? "\(progress.totalSteps)" : "at most \(progress.totalSteps)"
+            step = "step \(progress.completedSteps + 1) of \(total): "
+            phase = progress.phase
+            if progress.completedSteps > 0 && finishedSeconds > 0 {
+                // The finished steps' pace, for the rest; an upper bound when the search may stop early.
+                let perStep = finishedSeconds / Double(progress.completedSteps)
+                let left = max(perStep * Double(progress.totalSteps - progress.completedSteps) - now.timeIntervalSince(stepStart), 0)
+                clock += ", at most about \(Self.duration(left)) left"
+            }
         }
-        var clock = "\(Self.duration(elapsed))"
-        if let progress, progress.completedSteps > 0 {
-            // The finished steps' pace, for the rest; an upper bound when the search may stop early.
-            let perStep = finishedSeconds / Double(progress.completedSteps)
-            let left = max(perStep * Double(progress.totalSteps - progress.completedSteps) - now.timeIntervalSince(stepStart), 0)
-            clock += ", at most about \(Self.duration(left)) left"
+        let separator = " · "
+        let essential = progress == nil ? clock : step + phase + separator + clock
+        for candidate in ["shardplan: \(subject)\(separator)\(essential)", "shardplan: \(essential)", essential] where candidate.count < columns {
+            return candidate
         }
-        parts.append(clock)
-        let line = parts.joined(separator: " · ")
-        return line.count < columns ? line : String(line.prefix(max(columns - 2, 10))) + "…"
+        // Still too wide: the phase's name is cut, so that the step and the clock stay whole.
+        let room = columns - 1 - step.count - separator.count - clock.count - 1
+        if progress != nil && room >= 4 {
+            return step + phase.prefix(room) + "…" + separator + clock
+        }
+        return String(essential.prefix(max(columns - 2, 10))) + "…"
     }
 
     private func redraw(now: Date) {
