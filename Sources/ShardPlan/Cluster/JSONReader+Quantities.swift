@@ -1,22 +1,36 @@
 import Foundation
 
 extension JSONReader {
-    /// Member `key` as a finite number greater than zero.
+    /// The figures a cluster document may state, in the unit its member names (GiB, TFLOP/s, GB/s, µs, MHz):
+    /// far beyond any hardware either way, and narrow enough that every time, rate and size computed from
+    /// them (a whole model's bytes over the slowest link, the fastest device's FLOPs summed over an
+    /// iteration) stays a finite number.
+    static let plausibleFigures = 1e-6 ... 1e9
+
+    /// Member `key` as a number greater than zero, within `plausibleFigures`.
     func positiveNumber(_ key: String) throws(InputError) -> Double {
         let number = try number(key)
-        guard number.isFinite, number > 0 else { throw invalid(key, "expected a positive number, found \(JSONWriter.formatNumber(number))") }
-        return number
+        guard number > 0 else { throw invalid(key, "expected a positive number, found \(JSONWriter.formatNumber(number))") }
+        return try plausible(key, number)
     }
 
     func optionalPositiveNumber(_ key: String) throws(InputError) -> Double? {
         contains(key) ? try positiveNumber(key) : nil
     }
 
-    /// Member `key` as a finite number at least zero.
+    /// Member `key` as zero or a number within `plausibleFigures`.
     func nonNegativeNumber(_ key: String) throws(InputError) -> Double {
         let number = try number(key)
-        guard number.isFinite, number >= 0 else {
+        guard number >= 0 else {
             throw invalid(key, "expected a number at least 0, found \(JSONWriter.formatNumber(number))")
+        }
+        return number == 0 ? 0 : try plausible(key, number)
+    }
+
+    private func plausible(_ key: String, _ number: Double) throws(InputError) -> Double {
+        let range = Self.plausibleFigures
+        guard range.contains(number) else {
+            throw invalid(key, "\(JSONWriter.formatNumber(number)) is outside the \(JSONWriter.formatNumber(range.lowerBound)) to \(JSONWriter.formatNumber(range.upperBound)) that ShardPlan reads a figure in; a figure so far from any hardware's would make the predicted times overflow")
         }
         return number
     }

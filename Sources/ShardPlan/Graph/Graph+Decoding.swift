@@ -32,8 +32,13 @@ extension Graph {
             let entry = try JSONReader(element, at: .root.appending("inputs").appending(index: index))
             let name = try entry.string("name")
             let reader = try JSONReader(element, at: entry.path.labelled(name))
-            try builder.input(name, try reader.ints("shape"), try Self.dtype(reader, "dtype"),
-                              batchDimension: try reader.optionalInt("batch_dim") ?? 0)
+            do {
+                try builder.input(name, try reader.ints("shape"), try Self.dtype(reader, "dtype"),
+                                  batchDimension: try reader.optionalInt("batch_dim") ?? 0)
+            } catch where error.path == reader.path.appending("batch_dim") && !reader.contains("batch_dim") {
+                // The default batch_dim does not fit the shape: the shape is what the document says.
+                throw InputError(error.kind, at: reader.path.appending("shape"), error.message)
+            }
         }
         for (index, element) in (top.contains("parameters") ? try top.array("parameters") : []).enumerated() {
             let entry = try JSONReader(element, at: .root.appending("parameters").appending(index: index))

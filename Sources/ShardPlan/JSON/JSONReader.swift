@@ -35,9 +35,11 @@ public struct JSONReader {
         contains(key) ? try string(key) : nil
     }
 
+    /// Member `key` as a finite number (JSON text holds no other, but a `JSONValue` built in code may).
     public func number(_ key: String) throws(InputError) -> Double {
         let value = try value(key)
         guard case .number(let number) = value else { throw wrongType(key, "a number", value) }
+        guard number.isFinite else { throw invalid(key, "expected a finite number, found \(number)") }
         return number
     }
 

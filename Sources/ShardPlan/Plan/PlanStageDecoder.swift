@@ -25,6 +25,7 @@ struct PlanStageDecoder {
     /// Each rank's devices: those of its first chunk, and that chunk's index.
     private var rankDevices: [Int: (devices: Set<Int>, stage: Int)] = [:]
     private var rankOfDevice: [Int: Int] = [:]
+    private var candidateMemo: [CandidateKey: [Candidate]] = [:]
 
     init(graph: Graph, cluster: Cluster, microbatches: (count: Int, path: JSONPath?)?) {
         self.graph = graph
@@ -127,6 +128,10 @@ struct PlanStageDecoder {
                     throw InputError(.invalidValue, at: here,
                                      "after op \"\(previousName)\" the graph's next op is \"\(graph.operations[previous + 1].name)\", not \"\(name)\"; write \"...\" between two ops for every op between them")
                 }
+                if let (owner, taken) = owner(of: previous + 1 ... op) {
+                    throw InputError(.invalidValue, at: taken == op ? here : path.appending(index: position - 1),
+                                     "op \"\(graph.operations[taken].name)\" is already in stage \(owner); every op is in one stage, and stages follow the graph's order")
+                }
             } else {
                 first = op
                 try checkStart(op, named: name, at: here)
@@ -137,17 +142,28 @@ struct PlanStageDecoder {
         return first ..< previous + 1
     }
 
-    /// That a stage starting at `op` continues where the previous stage ended.
+    /// That a stage starting at `op` continues where the previous stage ended. An op of an earlier stage is
+    /// refused even where the previous stage's ops could not be read, so that no op is settled twice (and a
+    /// document repeating a stage thousands of times costs no more than one listing every op once).
     private func checkStart(_ op: Int, named name: String, at path: JSONPath) throws(InputError) {
-        guard let expected = nextOperation, op != expected else { return }
-        if let owner = stageOperations.firstIndex(where: { $0?.contains(op) ?? false }) {
+        if let (owner, _) = owner(of: op ... op) {
             throw InputError(.invalidValue, at: path, "op \"\(name)\" is already in stage \(owner); every op is in one stage, and stages follow the graph's order")
         }
+        guard let expected = nextOperation, op != expected else { return }
         if expected == graph.operations.count {
             throw InputError(.invalidValue, at: path, "the stages before this one already cover every op of the graph, up to op \"\(graph.operations[expected - 1].name)\"")
         }
         throw InputError(.invalidValue, at: path,
                          "the stage starts at op \"\(name)\", but op \"\(graph.operations[expected].name)\" comes next; stages cover every op once, in graph order")
+    }
+
+    /// The first earlier stage that holds one of `operations`, and the first such op.
+    private func owner(of operations: ClosedRange<Int>) -> (stage: Int, operation: Int)? {
+        for (stage, range) in stageOperations.enumerated() {
+            guard let range, range.overlaps(operations) else { continue }
+            return (stage, max(range.lowerBound, operations.lowerBound))
+        }
+        return nil
     }
 
     /// The stage's `devices`, `mesh` and `axes`, and the mesh they make when all three are sound.
@@ -197,6 +213,9 @@ struct PlanStageDecoder {
             if let position = shape.firstIndex(where: { $0 < 1 }) {
                 throw InputError(.invalidValue, at: shapePath.appending(index: position), "every mesh axis holds at least one device, found \(shape[position])")
             }
+            guard let capacity = TensorType.checkedElementCount(shape), capacity <= cluster.deviceCount else {
+                throw stage.invalid("mesh", "mesh shape \(shape) holds more devices than cluster \"\(cluster.name)\" has (\(cluster.deviceCount))")
+            }
             return shape
         }
         if let sizes = shape, let list = devices {
@@ -234,7 +253,39 @@ struct PlanStageDecoder {
         var path: JSONPath?
         /// The statement, for messages.
         var statement: String
-        var admits: (OpStrategy) -> Bool
+        var admits: (Candidate) -> Bool
+    }
+
+    /// A candidate strategy of an op, with the layouts it gives its result and operands, worked out once.
+    private struct Candidate {
+        var strategy: OpStrategy
+        var result: ShardingSpec
+        var operands: [ShardingSpec]
+    }
+
+    /// What an op's candidates depend on: ops of repeated layers share them.
+    private struct CandidateKey: Hashable {
+        var operation: OperationFingerprint
+        var batchIndex: Int?
+        var meshShape: [Int]
+        var microbatches: Int
+    }
+
+    /// The candidates of `op` on a mesh of `meshShape`, remembered for the ops that share its key.
+    private mutating func candidates(of op: Int, meshShape: [Int], microbatches: Int) -> [Candidate] {
+        let operation = graph.operations[op]
+        let key = CandidateKey(operation: OperationFingerprint(operation, in: graph), batchIndex: roles.batchIndex[op],
+                               meshShape: meshShape, microbatches: microbatches)
+        if let known = candidateMemo[key] { return known }
+        let space = operation.indexSpace
+        let found = OpStrategy.candidates(for: operation, operandShapes: operation.inputs.map { graph[$0].type.shape },
+                                          resultShape: graph[operation.result].type.shape, meshShape: meshShape,
+                                          batchIndex: roles.batchIndex[op], microbatches: microbatches).map { strategy in
+            Candidate(strategy: strategy, result: strategy.resultSpec(in: space),
+                      operands: operation.inputs.indices.map { strategy.operandSpec($0, in: space) })
+        }
+        candidateMemo[key] = found
+        return found
     }
 
     /// Each op's strategy: the candidate on the mesh whose layouts match what the stage states of the op (its
@@ -245,7 +296,7 @@ struct PlanStageDecoder {
     /// but no match at all is still a problem of its own. So is a stage whose devices or microbatch count
     /// could not be read: its strategies are checked, not settled. The problem is reported where the
     /// statements, taken in document order, first leave no strategy.
-    private func settleStrategies(_ stage: JSONReader, operations: Range<Int>, meshShape: [Int], layouts: PlanStageLayouts,
+    private mutating func settleStrategies(_ stage: JSONReader, operations: Range<Int>, meshShape: [Int], layouts: PlanStageLayouts,
                                   problems: inout DocumentProblems) -> [OpStrategy]? {
         typealias Member = PlanStageLayouts
         let document = problems.document
@@ -261,11 +312,6 @@ struct PlanStageDecoder {
             let operation = graph.operations[op]
             let space = operation.indexSpace
             let name = operation.name
-            let shapes = operation.inputs.map { graph[$0].type.shape }
-            func candidates(microbatches: Int) -> [OpStrategy] {
-                OpStrategy.candidates(for: operation, operandShapes: shapes, resultShape: graph[operation.result].type.shape,
-                                      meshShape: meshShape, batchIndex: roles.batchIndex[op], microbatches: microbatches)
-            }
             let microbatchCount = microbatches?.count ?? 1
             var complete = microbatches != nil
             var requirements: [Requirement] = []
@@ -274,12 +320,12 @@ struct PlanStageDecoder {
             } else if let wanted = layouts.shardings[name] {
                 let shardingsPath = layouts.path(Member.shardingsKey, name)
                 requirements.append(Requirement(path: shardingsPath, statement: "its result's layout \(describe(wanted))") {
-                    $0.resultSpec(in: space).dimensionAxes == wanted.dimensionAxes
+                    $0.result.dimensionAxes == wanted.dimensionAxes
                 })
                 let partial = layouts.partialSums[name] ?? []
                 requirements.append(Requirement(path: layouts.path(Member.partialSumsKey, name) ?? shardingsPath,
                                                 statement: partial.isEmpty ? "a result without partial sums" : "partial sums over \(partial.map { axisNames[$0] })") {
-                    $0.resultSpec(in: space).partialAxes == partial
+                    $0.result.partialAxes == partial
                 })
             }
             let reads = layouts.isUnknown(Member.operandsKey, name) ? nil : layouts.operandLayouts[name]
@@ -295,7 +341,7 @@ struct PlanStageDecoder {
                     } else if let wanted = layouts.shardings[inputName] {
                         requirements.append(Requirement(path: layouts.path(Member.shardingsKey, inputName),
                                                         statement: "parameter \"\(inputName)\" in layout \(describe(wanted))") {
-                            $0.operandSpec(operand, in: space) == wanted
+                            $0.operands[operand] == wanted
                         })
                     }
                 }
@@ -318,17 +364,19 @@ struct PlanStageDecoder {
                 }
                 if let read {
                     requirements.append(Requirement(path: read.path, statement: "operand \(operand) (\"\(inputName)\") read in layout \(describe(read.spec))") {
-                        $0.operandSpec(operand, in: space) == read.spec
+                        $0.operands[operand] == read.spec
                     })
                 }
             }
-            let matching = candidates(microbatches: microbatchCount).filter { candidate in requirements.allSatisfy { $0.admits(candidate) } }
+            let matching = candidates(of: op, meshShape: meshShape, microbatches: microbatchCount).filter { candidate in requirements.allSatisfy { $0.admits(candidate) } }
             guard !matching.isEmpty else {
                 // One microbatch admits every candidate of any count; the plan's count is a requirement of its own.
-                let all = candidates(microbatches: 1)
+                let all = candidates(of: op, meshShape: meshShape, microbatches: 1)
                 if microbatchCount > 1 {
-                    let admitted = Set(candidates(microbatches: microbatchCount))
-                    requirements.append(Requirement(path: microbatches?.path, statement: "\(microbatchCount) microbatches", admits: admitted.contains))
+                    let admitted = Set(candidates(of: op, meshShape: meshShape, microbatches: microbatchCount).map(\.strategy))
+                    requirements.append(Requirement(path: microbatches?.path, statement: "\(microbatchCount) microbatches") {
+                        admitted.contains($0.strategy)
+                    })
                 }
                 // Taken in document order, the requirement after which no candidate is left.
                 let ordered = requirements.sorted {
@@ -353,12 +401,12 @@ struct PlanStageDecoder {
                 continue
             }
             // Among equal matches, keep operands as their producers left them.
-            func agreement(_ candidate: OpStrategy) -> Int {
+            func agreement(_ candidate: Candidate) -> Int {
                 operation.inputs.enumerated().filter { operand, input in
-                    resultSpecs[input].map { candidate.operandSpec(operand, in: space) == $0.reduced } ?? false
+                    resultSpecs[input].map { candidate.operands[operand] == $0.reduced } ?? false
                 }.count
             }
-            guard var chosen = matching.max(by: { agreement($0) < agreement($1) }) else { continue }
+            guard var chosen = matching.max(by: { agreement($0) < agreement($1) })?.strategy else { continue }
             chosen.zeroStage = operation.inputs.filter { graph[$0].isParameter }.map { layouts.zeroStages[graph[$0].name] ?? 0 }.max() ?? 0
             strategies.append(chosen)
             resultSpecs[operation.result] = chosen.resultSpec(in: space)

@@ -53,26 +53,28 @@ extension TrainingPlan {
         let stagesPath = JSONPath.root.appending("stages")
         var decoder = PlanStageDecoder(graph: graph, cluster: cluster,
                                        microbatches: microbatches.map { ($0, top.contains("microbatches") ? .root.appending("microbatches") : nil) })
-        if let elements = problems.attempt({ () throws(InputError) in try top.array("stages") }) {
-            for (index, element) in elements.enumerated() {
-                decoder.read(element, at: stagesPath.appending(index: index), problems: &problems)
-            }
-            if elements.isEmpty {
-                problems.record(InputError(.invalidValue, at: stagesPath, "a plan has at least one stage"))
-            } else if let covered = decoder.nextOperation, covered < graph.operations.count {
-                problems.record(InputError(.invalidValue, at: stagesPath,
-                                           "the stages cover \(covered) of the graph's \(graph.operations.count) ops; op \"\(graph.operations[covered].name)\" is in none"))
-            }
+        let elements = problems.attempt { () throws(InputError) in try top.array("stages") }
+        for (index, element) in (elements ?? []).enumerated() {
+            decoder.read(element, at: stagesPath.appending(index: index), problems: &problems)
         }
+        if elements?.isEmpty == true {
+            problems.record(InputError(.invalidValue, at: stagesPath, "a plan has at least one stage"))
+        } else if elements != nil, let covered = decoder.nextOperation, covered < graph.operations.count {
+            problems.record(InputError(.invalidValue, at: stagesPath,
+                                       "the stages cover \(covered) of the graph's \(graph.operations.count) ops; op \"\(graph.operations[covered].name)\" is in none"))
+        }
+        // What the stages make of ranks, chunks and devices, checked against the members that restate it
+        // (only once there are stages to count).
         let stageCount = decoder.stages.count
         let ranks = decoder.rankCount ?? max(stageCount, 1)
-        if stageCount % ranks != 0 {
+        let virtualStages = max(stageCount / ranks, 1)
+        let counted = stageCount > 0
+        if counted && stageCount % ranks != 0 {
             problems.record(InputError(.invalidValue, at: stagesPath,
                                        "\(stageCount) stages do not go round \(ranks) pipeline ranks evenly; an interleaved plan gives every rank the same number of chunks"))
         }
-        let virtualStages = max(stageCount / ranks, 1)
         problems.attempt { () throws(InputError) in
-            if let declared = try top.optionalInt("virtual_stages"), declared != virtualStages {
+            if let declared = try top.optionalInt("virtual_stages"), counted, declared != virtualStages {
                 throw InputError(.invalidValue, at: JSONPath.latest([.root.appending("virtual_stages"), stagesPath], in: json),
                                  "virtual_stages says \(declared), but the \(stageCount) stages go round \(ranks) ranks in \(virtualStages) chunk\(virtualStages == 1 ? "" : "s") each")
             }
@@ -82,7 +84,7 @@ extension TrainingPlan {
                                        "the stages give each of \(ranks) ranks \(virtualStages) chunks, which only the interleaved-1f1b schedule runs, not \(schedule.rawValue)"))
         }
         // Devices are counted only when every stage could be read; a stage's problem comes first anyway.
-        let devicesKnown = !decoder.stages.contains { $0 == nil }
+        let devicesKnown = counted && !decoder.stages.contains { $0 == nil }
         problems.attempt { () throws(InputError) in
             if let declared = try top.optionalInt("devices"), devicesKnown, declared != decoder.deviceCount {
                 throw InputError(.invalidValue, at: JSONPath.latest([.root.appending("devices"), stagesPath], in: json),

@@ -126,6 +126,12 @@ struct ClusterJSONTests {
                       expected: "intra_node.collective_efficiency: expected a fraction greater than 0 and at most 1, found 1.5"),
         BrokenCluster(find: ",\n  \"inter_node\": {\"bandwidth_gb_per_s\": 25,  \"latency_us\": 8}", replace: "", kind: .missingField,
                       expected: "missing required member \"inter_node\": a cluster of 4 nodes needs the network between them"),
+        BrokenCluster(find: "\"bandwidth_gb_per_s\": 25", replace: "\"bandwidth_gb_per_s\": 1e300", kind: .invalidValue,
+                      expected: "inter_node.bandwidth_gb_per_s: 1e+300 is outside the 1e-06 to 1000000000 that ShardPlan reads a figure in"),
+        BrokenCluster(find: "\"memory_gib\": 80", replace: "\"memory_gib\": 1e-9", kind: .invalidValue,
+                      expected: "device.memory_gib: 1e-09 is outside the 1e-06 to 1000000000"),
+        BrokenCluster(find: "\"latency_us\": 8", replace: "\"latency_us\": 1e10", kind: .invalidValue,
+                      expected: "inter_node.latency_us: 10000000000 is outside the 1e-06 to 1000000000"),
         BrokenCluster(find: "\"intra_node\": {", replace: "\"intra_node\": [{", kind: .malformedJSON,
                       expected: "malformed JSON"),
     ])
@@ -147,6 +153,20 @@ struct ClusterJSONTests {
         #expect(throws: InputError(.wrongType, at: JSONPath([.key("device")]), "expected an object, found a number",
                                    document: "cluster")) {
             _ = try decode(text)
+        }
+    }
+
+    @Test("a figure a program builds as NaN or infinity is refused at its path, not priced")
+    func nonFiniteFigure() throws {
+        guard case .object(var top) = try JSONParser.parse(specExample), case .object(var device)? = top["device"] else {
+            Issue.record("SPEC's example has a device"); return
+        }
+        for figure in [Double.nan, .infinity] {
+            device["memory_bandwidth_gb_per_s"] = .number(figure)
+            top["device"] = .object(device)
+            let error = #expect(throws: InputError.self) { try Cluster(json: .object(top)) }
+            #expect(error?.path == JSONPath([.key("device"), .key("memory_bandwidth_gb_per_s")]))
+            #expect(error?.message.hasPrefix("expected a finite number") == true, "\(String(describing: error))")
         }
     }
 }

@@ -45,22 +45,4 @@ extension JSONValue {
             return self
         }
     }
-
-    /// The path of every value in the document, the top level first, in document order.
-    var allPaths: [JSONPath] {
-        var result: [JSONPath] = [.root]
-        switch self {
-        case .object(let object):
-            for member in object.members {
-                result += member.value.allPaths.map { JSONPath([.key(member.key)] + $0.components) }
-            }
-        case .array(let elements):
-            for (index, element) in elements.enumerated() {
-                result += element.allPaths.map { JSONPath([.index(index, label: nil)] + $0.components) }
-            }
-        default:
-            break
-        }
-        return result
-    }
 }

@@ -47,6 +47,9 @@ struct PlanInconsistency: CustomTestStringConvertible, Sendable {
                           expectedPath: "stages[0].mesh", expectedKind: .invalidValue),
         PlanInconsistency(name: "a mesh axis of no devices", target: at("stages", "1", "mesh", "1"), change: { _ in 0 },
                           expectedPath: "stages[1].mesh[1]", expectedKind: .invalidValue),
+        PlanInconsistency(name: "a mesh larger than the cluster (axis sizes whose product overflows)", target: at("stages", "0", "mesh"),
+                          change: { _ in .ints([1 << 31, 1 << 31, 1 << 31]) },
+                          expectedPath: "stages[0].mesh", expectedKind: .invalidValue),
         PlanInconsistency(name: "an axis name used twice", target: at("stages", "1", "axes", "1"), change: { _ in "x" },
                           expectedPath: "stages[1].axes[1]", expectedKind: .duplicateName),
         PlanInconsistency(name: "an unknown mesh axis in a layout", target: at("stages", "0", "shardings", "embed.table", "0"),
@@ -91,6 +94,10 @@ struct PlanInconsistency: CustomTestStringConvertible, Sendable {
                           expectedPath: "stages[1].index", expectedKind: .invalidValue),
         PlanInconsistency(name: "a stage that is not an object", target: at("stages", "1"), change: { _ in 3 },
                           expectedPath: "stages[1]", expectedKind: .wrongType),
+        PlanInconsistency(name: "no stages at all", target: at("stages"), change: { _ in nil },
+                          expectedPath: "(top level)", expectedKind: .missingField),
+        PlanInconsistency(name: "an empty list of stages", target: at("stages"), change: { _ in [] },
+                          expectedPath: "stages", expectedKind: .invalidValue),
         PlanInconsistency(name: "microbatches that do not divide the batch", target: at("microbatches"), change: { _ in 3 },
                           expectedPath: "microbatches", expectedKind: .invalidValue),
         PlanInconsistency(name: "virtual stages the stages do not make", target: at("virtual_stages"), change: { _ in 2 },
@@ -153,13 +160,31 @@ struct PlanConsistencyTests {
         #expect(!found.description.contains("\n"))
     }
 
+    @Test("a stage repeated a thousand times is refused at the first repeat, reading no op twice")
+    func stageRepeatedThousandsOfTimes() throws {
+        guard case .object(var top) = document, case .array(let stages)? = top["stages"] else {
+            Issue.record("a plan document has stages"); return
+        }
+        // Without index and rank, every copy after the first is only wrong in its ops.
+        var first = stages[0]
+        if case .object(var stage) = first {
+            stage["index"] = nil
+            stage["rank"] = nil
+            first = .object(stage)
+        }
+        top["stages"] = .array(Array(repeating: first, count: 1000))
+        let found = try #require(error(decoding: .object(top)))
+        #expect(found.description.hasPrefix("stages[1].ops[0]: op \"embed\" is already in stage 0"), "\(found)")
+    }
+
     @Test("each disagreement alone is refused at its path", arguments: PlanInconsistency.all)
     func alone(_ inconsistency: PlanInconsistency) throws {
         #expect(document.value(at: inconsistency.target) != nil, "the change has a target")
         let found = try #require(error(decoding: document.updating(inconsistency.target, inconsistency.change)), "it must be refused")
         #expect(found.path.description == inconsistency.expectedPath, "\(found)")
         #expect(found.kind == inconsistency.expectedKind, "\(found)")
-        #expect(found.description.hasPrefix(inconsistency.expectedPath + ": "), "\(found)")
+        // The top level's path goes without saying.
+        #expect(found.path == .root || found.description.hasPrefix(inconsistency.expectedPath + ": "), "\(found)")
     }
 
     @Test("with two disagreements, members in any order, the one written first is reported")
