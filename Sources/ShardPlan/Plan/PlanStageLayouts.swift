@@ -96,7 +96,9 @@ struct PlanStageLayouts {
                     sums.append(axis)
                 }
                 if written[Self.shardingsKey]?[name] == nil && !unreadable.contains(Self.shardingsKey) {
-                    throw InputError(.invalidReference, at: JSONPath.latest([path, stage.path.appending(Self.shardingsKey)], in: document),
+                    // Where the stage has no shardings at all, the partial sums are what the document says.
+                    let shardingsPath = stage.path.appending(Self.shardingsKey)
+                    throw InputError(.invalidReference, at: stage.contains(Self.shardingsKey) ? JSONPath.latest([path, shardingsPath], in: document) : path,
                                      "op \"\(name)\" has partial sums but no layout in shardings")
                 }
                 return sums.sorted()

@@ -94,7 +94,9 @@ extension TrainingPlan {
         let summary = problems.attempt { () throws(InputError) in try top.optionalString("summary") }
         try problems.throwFirst()
         guard let schedule, let microbatches, let options, let summary else { preconditionFailure("every member was read") }
-        self.init(graph: graph, cluster: cluster, clusterName: clusterName, stages: decoder.stages.compactMap { $0 },
+        self.init(graph: graph, cluster: cluster, clusterName: clusterName, stages: decoder.stages.compactMap { $0 }.map {
+                      Self.withPlanZeroStage($0, options.zeroStage, graph: graph)
+                  },
                   pipelineRanks: ranks, virtualStages: virtualStages, schedule: schedule, microbatches: microbatches,
                   options: options, summary: summary)
         self.rewrites = rewrites
@@ -120,6 +122,18 @@ extension TrainingPlan {
             }
         }
         return (records.isEmpty ? graph : try graph.replaying(records, at: paths), records)
+    }
+
+    /// `stage` with every op that reads a parameter at the plan's ZeRO stage at least. The cost model takes the
+    /// larger of the two and the writer lists that in `zero_stages`, so a document whose `zero_stages` says
+    /// less (or nothing) than its `options` would otherwise read back, once written, as other strategies.
+    private static func withPlanZeroStage(_ stage: StageLayout, _ zeroStage: Int, graph: Graph) -> StageLayout {
+        guard zeroStage > 0 else { return stage }
+        var stage = stage
+        for (offset, operation) in stage.operations.enumerated() where graph.operations[operation].inputs.contains(where: { graph[$0].isParameter }) {
+            stage.strategies[offset].zeroStage = max(stage.strategies[offset].zeroStage, zeroStage)
+        }
+        return stage
     }
 
     /// The training-stack options of the `options` member.

@@ -177,6 +177,21 @@ struct PlanConsistencyTests {
         #expect(found.description.hasPrefix("stages[1].ops[0]: op \"embed\" is already in stage 0"), "\(found)")
     }
 
+    @Test("partial sums in a stage without shardings are refused at the partial sums, a path the document has")
+    func partialSumsWithoutShardings() throws {
+        let stage: JSONPath = JSONPath([.key("stages"), .index(0, label: nil)])
+        let changed = document.updating(stage) { value in
+            guard case .object(var object) = value else { return value }
+            object["shardings"] = nil
+            object["partial_sums"] = ["h0.attn.out": .strings(["y"])]
+            return .object(object)
+        }
+        let found = try #require(error(decoding: changed), "it must be refused")
+        #expect(found.path.description == "stages[0].partial_sums.h0.attn.out", "\(found)")
+        #expect(found.kind == .invalidReference, "\(found)")
+        #expect(changed.value(at: found.path) != nil)
+    }
+
     @Test("each disagreement alone is refused at its path", arguments: PlanInconsistency.all)
     func alone(_ inconsistency: PlanInconsistency) throws {
         #expect(document.value(at: inconsistency.target) != nil, "the change has a target")

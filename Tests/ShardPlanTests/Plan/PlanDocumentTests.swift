@@ -32,6 +32,26 @@ struct PlanDocumentTests {
         #expect(before.peakMemoryBytesPerDevice == after.peakMemoryBytesPerDevice)
     }
 
+    @Test("the plan's ZeRO stage reaches every op that reads a parameter: a plan read, written and read again is the same")
+    func zeroStageFloor() throws {
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2,
+                                                                                  options: TrainingOptions(zeroStage: 1)))
+        let evaluator = PlanEvaluator(cluster: cluster)
+        // Edited by hand: the first stage lists no zero_stages, while the plan's options still say ZeRO-1.
+        let document = try JSONParser.parse(plan.jsonText(prediction: evaluator.evaluate(plan)))
+            .updating(JSONPath([.key("stages"), .index(0, label: nil), .key("zero_stages")])) { _ in .object(JSONObject()) }
+        let decoded = try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: "c")
+        let first = decoded.stages[0]
+        let readers = first.operations.filter { graph.operations[$0].inputs.contains { graph[$0].isParameter } }
+        #expect(!readers.isEmpty)
+        for op in readers { #expect(first.strategy(of: op).zeroStage == 1, "\(graph.operations[op].name)") }
+        let again = try TrainingPlan(json: try JSONParser.parse(decoded.jsonText(prediction: evaluator.evaluate(decoded))),
+                                     graph: graph, cluster: cluster, clusterName: "c")
+        #expect(again.stages.map(\.strategies) == decoded.stages.map(\.strategies))
+        #expect(evaluator.evaluate(decoded).iterationSeconds == evaluator.evaluate(plan).iterationSeconds)
+    }
+
     @Test("a searched two-stage plan decodes to the same strategies and the same prediction")
     func searched() throws {
         let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
