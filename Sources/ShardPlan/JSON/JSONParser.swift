@@ -204,7 +204,8 @@ public struct JSONParser {
                 scalars.append(contentsOf: Array(String(Character(scalar)).utf8))
             default:
                 position -= 1
-                throw error("invalid escape '\\\(Character(UnicodeScalar(escape)))' in a string")
+                // Described, not quoted: the byte after the backslash may be a line break or not ASCII at all.
+                throw error("invalid escape in a string: \(describeCurrent()) after a backslash")
             }
         }
         throw error("unterminated string")

@@ -98,6 +98,13 @@ struct JSONParserTests {
         #expect(error?.message.contains(fragment) == true, "\(String(describing: error)) should mention \(fragment)")
     }
 
+    @Test("an invalid escape is described, not quoted: a line break after a backslash keeps the message on one line")
+    func invalidEscapeDescribed() {
+        #expect(syntaxError("\"\\x\"")?.message == "invalid escape in a string: character 'x' after a backslash")
+        #expect(syntaxError("\"\\\n\"")?.message == "invalid escape in a string: byte 0xa after a backslash")
+        #expect(syntaxError("[\"\\\u{FF}\"]")?.message == "invalid escape in a string: byte 0xc3 after a backslash")
+    }
+
     @Test("a syntax error becomes an InputError naming line and column")
     func inputError() {
         let error = #expect(throws: InputError.self) { try JSONValue.parseDocument(Array("[1,\n ]".utf8), document: "c.json") }
