@@ -17,6 +17,10 @@ public struct PlanQualityReport: Sendable {
         public var searchedMicrobatches: Int
         /// The stage DP's best plan that fits, if any (pipelined rows only).
         public var dynamicProgramSeconds: Double?
+        /// The Megatron-LM grid's fastest configuration that fits, if any (pipelined rows only).
+        public var megatronGridSeconds: Double?
+        /// Which search produced the answer (nil: the single-stage search).
+        public var foundBy: SearchProvenance.Search?
         public var searchSeconds: Double
         public var ratio: Double { searchedSeconds / publishedSeconds }
     }
@@ -45,14 +49,14 @@ public struct PlanQualityReport: Sendable {
                 entries.append(Entry(run: run, publishedSeconds: published, searchedSeconds: found.prediction.iterationSeconds,
                                      searchedSummary: "\(found.plan.summary ?? "") (mesh \(mesh))",
                                      searchedMicrobatches: found.plan.microbatches, dynamicProgramSeconds: nil,
-                                     searchSeconds: Date().timeIntervalSince(start)))
+                                     megatronGridSeconds: nil, foundBy: nil, searchSeconds: Date().timeIntervalSince(start)))
             } else {
                 let found = try PipelinePlanner(graph: replay.graph, cluster: replay.cluster, clusterName: replay.clusterName,
                                                 options: options).plan()
-                let dynamicProgram = found.attempts.filter(\.fitsInMemory).compactMap(\.iterationSeconds).min()
                 entries.append(Entry(run: run, publishedSeconds: published, searchedSeconds: found.prediction.iterationSeconds,
                                      searchedSummary: found.plan.summary ?? "", searchedMicrobatches: found.plan.microbatches,
-                                     dynamicProgramSeconds: dynamicProgram, searchSeconds: Date().timeIntervalSince(start)))
+                                     dynamicProgramSeconds: found.dynamicProgramSeconds, megatronGridSeconds: found.grid?.best?.iterationSeconds,
+                                     foundBy: found.plan.provenance?.foundBy, searchSeconds: Date().timeIntervalSince(start)))
             }
         }
         self.entries = entries
@@ -71,19 +75,22 @@ public struct PlanQualityReport: Sendable {
             "stage (`shardplan plan --stages 1`: every logical mesh shape, the fewest microbatches that fit, every op's",
             "sharding by the ILP); pipelined rows by the full planner (`shardplan plan`): the stage DP over the ILP and",
             "the Megatron-LM grid, the faster wins. \"DP s\" is the stage DP's own best plan (\"-\" when none of its",
-            "plans fits), so its ratio to the published time shows what the DP finds without the grid.",
+            "plans fits), so its ratio to the published time shows what the DP finds without the grid (`--no-megatron-grid`);",
+            "\"grid s\" is the grid's fastest configuration that fits, and \"won by\" names the search whose plan is the answer.",
             "",
-            "| row | published | predicted s | planned | microbatches | predicted s | ratio | DP s | DP ratio | search s |",
-            "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| row | published | predicted s | planned | microbatches | predicted s | ratio | DP s | DP ratio | grid s | won by | search s |",
+            "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
         ]
         for entry in entries {
             let run = entry.run
             let dynamicProgram = entry.dynamicProgramSeconds.map { String(format: "%.3f", $0) } ?? "-"
             let dynamicProgramRatio = entry.dynamicProgramSeconds.map { String(format: "%.3f", $0 / entry.publishedSeconds) } ?? "-"
+            let grid = entry.megatronGridSeconds.map { String(format: "%.3f", $0) } ?? "-"
+            let winner = entry.foundBy.map { $0 == .megatronGrid ? "grid" : "stage DP" } ?? "one stage"
             lines.append("| \(run.id) | tp=\(run.tensorParallel) pp=\(run.pipelineParallel) dp=\(run.dataParallel) | "
                          + "\(String(format: "%.3f", entry.publishedSeconds)) | \(entry.searchedSummary) | "
                          + "\(entry.searchedMicrobatches) | \(String(format: "%.3f", entry.searchedSeconds)) | "
-                         + "\(String(format: "%.3f", entry.ratio)) | \(dynamicProgram) | \(dynamicProgramRatio) | "
+                         + "\(String(format: "%.3f", entry.ratio)) | \(dynamicProgram) | \(dynamicProgramRatio) | \(grid) | \(winner) | "
                          + "\(String(format: "%.1f", entry.searchSeconds)) |")
         }
         lines.append("")

@@ -155,7 +155,9 @@ public struct PipelinePlanner: Sendable {
                 if prediction.fitsInMemory, prediction.iterationSeconds < best?.prediction.iterationSeconds ?? .infinity {
                     best = (plan, prediction)
                     worseInARow = 0
-                } else {
+                } else if prediction.fitsInMemory {
+                    // A count whose plan does not fit says nothing about the counts after it (smaller microbatches
+                    // hold less), so only a slower fitting plan counts against the sweep.
                     worseInARow += 1
                 }
             }
