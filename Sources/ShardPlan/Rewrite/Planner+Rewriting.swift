@@ -39,6 +39,9 @@ extension PipelinePlanner {
         throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], grid: GridAttempt?,
                                stoppedEarly: Bool, rewrites: RewriteSearchReport) {
         let found = try plan(microbatches: fixed, progress: progress)
+        // A search stopped at its time limit answers at once, without rewrites.
+        var search = search
+        if found.stoppedEarly { search.rules = [] }
         if !search.rules.isEmpty {
             let done = found.attempts.count + (found.grid == nil ? 0 : 1)
             progress(SearchProgress(phase: "searching graph rewrites", completedSteps: done, totalSteps: done + 1))
