@@ -22,8 +22,16 @@ struct ScoreCommand: ParsableCommand {
             completion: .file(extensions: ["json"]))
     var plan: String?
 
-    @Option(help: ArgumentHelp("Data-parallel size (default: devices / (tp x pp)).", valueName: "D"))
+    @Option(help: ArgumentHelp("Data-parallel size (default: devices / (tp x pp x cp)).", valueName: "D"))
     var dp: Int?
+
+    @Option(help: ArgumentHelp("Context-parallel size: ranks sharing each sequence, keys and values exchanged in a ring (Megatron-Core CP; default 1).",
+                               valueName: "C"))
+    var cp: Int?
+
+    @Option(help: ArgumentHelp("Expert-parallel size: data-parallel ranks sharing the experts, tokens dispatched and combined by all-to-alls (default 1).",
+                               valueName: "E"))
+    var ep: Int?
 
     @Option(name: .customLong("micro-batch-size"), help: ArgumentHelp("Samples per microbatch per data-parallel replica (default 1).", valueName: "N"))
     var microBatchSize: Int?
@@ -72,7 +80,8 @@ struct ScoreCommand: ParsableCommand {
         if plan == nil && (tp == nil || pp == nil) { throw ValidationError("Give --tp and --pp, or --plan with a saved plan.") }
         if plan != nil {
             let layoutOptions: [(String, Bool)] = [
-                ("--tp", tp != nil), ("--pp", pp != nil), ("--dp", dp != nil), ("--micro-batch-size", microBatchSize != nil),
+                ("--tp", tp != nil), ("--pp", pp != nil), ("--dp", dp != nil), ("--cp", cp != nil), ("--ep", ep != nil),
+                ("--micro-batch-size", microBatchSize != nil),
                 ("--microbatches", microbatches != nil), ("--virtual-stages", virtualStages != nil), ("--schedule", schedule != nil),
                 ("--sequence-parallel", sequenceParallel), ("--recompute", recompute != nil), ("--zero", zero != nil),
                 ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm),
@@ -85,7 +94,8 @@ struct ScoreCommand: ParsableCommand {
                 throw ValidationError("--plan re-scores a saved plan, which sets its own layout and options; leave out \(given.joined(separator: ", ")).")
             }
         }
-        let sizes: [(String, Int?)] = [("--tp", tp), ("--pp", pp), ("--dp", dp), ("--micro-batch-size", microBatchSize),
+        let sizes: [(String, Int?)] = [("--tp", tp), ("--pp", pp), ("--dp", dp), ("--cp", cp), ("--ep", ep),
+                                       ("--micro-batch-size", microBatchSize),
                                        ("--microbatches", microbatches), ("--virtual-stages", virtualStages),
                                        ("--first-stage-layers", firstStageLayers), ("--last-stage-layers", lastStageLayers)]
         for case let (name, value?) in sizes where value < 1 {
@@ -125,7 +135,7 @@ struct ScoreCommand: ParsableCommand {
 
     private func megatronPlan(graph: Graph, cluster: Cluster) throws -> TrainingPlan {
         let (tp, pp) = (self.tp!, self.pp!)
-        let dataParallel = dp ?? (tp * pp > 0 ? cluster.deviceCount / (tp * pp) : 0)
+        let dataParallel = dp ?? (tp * pp > 0 ? cluster.deviceCount / (tp * pp * (cp ?? 1)) : 0)
         var batchPerMicrobatch = microBatchSize ?? 1
         if let microbatches {
             let batch = graph.batchSize ?? 1
@@ -137,7 +147,8 @@ struct ScoreCommand: ParsableCommand {
         }
         let configuration = MegatronConfiguration(
             tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: batchPerMicrobatch,
-            virtualStages: virtualStages ?? 1, sequenceParallel: sequenceParallel, schedule: schedule,
+            virtualStages: virtualStages ?? 1, sequenceParallel: sequenceParallel, contextParallel: cp ?? 1,
+            expertParallel: ep ?? 1, schedule: schedule,
             options: kernelChoice.applied(to: precision.applied(to: TrainingOptions(
                 recompute: recompute ?? .none, zeroStage: zero?.rawValue ?? 0, overlapGradientReduction: overlapGradReduce,
                 overlapTensorParallelCommunication: overlapTPComm))),

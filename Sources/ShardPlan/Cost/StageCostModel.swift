@@ -109,9 +109,9 @@ public struct StageCostModel: Sendable {
         let model = operatorModel(meshShape: mesh.shape)
         var cost = StageCost()
         let overlapShare = options.overlapTensorParallelCommunication ? 1 - TrainingOptions.tensorParallelOverlapFraction : 1
-        func charge(_ collectives: [Collective], forward: Bool, scale: Double = 1) {
+        func charge(_ collectives: [Collective], forward: Bool, scale: Double = 1, timeScale: Double = 1) {
             for collective in collectives where collective.bytes > 0 {
-                let seconds = mesh.seconds(for: collective) * overlapShare * scale
+                let seconds = mesh.seconds(for: collective) * overlapShare * scale * timeScale
                 cost.communicationSeconds[collective.kind, default: 0] += seconds
                 cost.communicationBytes[collective.kind, default: 0] += collective.bytes * scale
                 cost.communicationBytesByAxes[collective.axes.sorted(), default: [:]][collective.kind, default: 0] += collective.bytes * scale
@@ -154,31 +154,38 @@ public struct StageCostModel: Sendable {
             }
             charge(opCost.forwardCollectives, forward: true)
             charge(opCost.backwardCollectives, forward: false)
+            // Context parallelism's K/V exchange hides behind the attention kernels (`ContextParallelExchange`).
+            let ring = ContextParallelExchange.ringSize(operation, strategy, meshShape: mesh.shape)
+            func exposure(_ collectives: [Collective], _ kind: CollectiveKind, operand: Int, attentionSeconds: Double) -> Double {
+                guard ring > 1, operand > 0,
+                      ContextParallelExchange.isRingExchange(collectives, kind: kind, operation, strategy) else { return 1 }
+                let seconds = collectives.reduce(0) { $0 + mesh.seconds(for: $1) }
+                guard seconds > 0 else { return 1 }
+                return ContextParallelExchange.exposedSeconds(seconds, attentionSeconds: attentionSeconds, ringSize: ring) / seconds
+            }
             for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
                 let wanted = strategy.operandSpec(operand, in: space)
                 let type = graph[input].type
                 let elements = model.localElements(input, .replicated(rank: type.rank))
+                // The tensor arrives (from an earlier stage, or as a graph input) in the layout its first reader
+                // in the stage wants; other readers reshard it from there, and every reader's gradient goes back
+                // to it reduced (the runner's step does the same, Docs/jax.md).
+                let source: ShardingSpec
                 if let producerIndex = graph[input].operationIndex, stage.operations.contains(producerIndex) {
-                    let produced = stage.strategy(of: producerIndex).resultSpec(in: graph.operations[producerIndex].indexSpace)
-                    charge(Resharding.collectives(from: produced, to: wanted, elementCount: elements,
-                                                  bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape), forward: true)
-                    if gradients[input] {
-                        charge(Resharding.collectives(from: strategy.gradientSpec(operand, in: space), to: produced.reduced,
-                                                      elementCount: elements, bytesPerElement: type.dtype.byteSize,
-                                                      meshShape: mesh.shape), forward: false)
-                    }
+                    source = stage.strategy(of: producerIndex).resultSpec(in: graph.operations[producerIndex].indexSpace)
                 } else {
-                    // The tensor arrives (from an earlier stage, or as a graph input) in the layout its first
-                    // reader in the stage wants; other readers reshard it from there, and every reader's
-                    // gradient goes back to it reduced (the runner's step does the same, Docs/jax.md).
-                    let arrived = arrivalLayouts[input]!
-                    charge(Resharding.collectives(from: arrived, to: wanted, elementCount: elements,
-                                                  bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape), forward: true)
-                    if gradients[input] {
-                        charge(Resharding.collectives(from: strategy.gradientSpec(operand, in: space), to: arrived,
-                                                      elementCount: elements, bytesPerElement: type.dtype.byteSize,
-                                                      meshShape: mesh.shape), forward: false)
-                    }
+                    source = arrivalLayouts[input]!
+                }
+                let forward = Resharding.collectives(from: source, to: wanted, elementCount: elements,
+                                                     bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape)
+                charge(forward, forward: true,
+                       timeScale: exposure(forward, .allGather, operand: operand, attentionSeconds: opCost.forwardSeconds))
+                if gradients[input] {
+                    let backward = Resharding.collectives(from: strategy.gradientSpec(operand, in: space), to: source.reduced,
+                                                          elementCount: elements, bytesPerElement: type.dtype.byteSize,
+                                                          meshShape: mesh.shape)
+                    charge(backward, forward: false,
+                           timeScale: exposure(backward, .reduceScatter, operand: operand, attentionSeconds: opCost.backwardSeconds))
                 }
             }
         }

@@ -10,6 +10,10 @@ public struct MegatronConfiguration: Sendable, Equatable {
     /// Model chunks per pipeline rank (1: plain 1F1B; more: interleaved 1F1B).
     public var virtualStages: Int
     public var sequenceParallel: Bool
+    /// Context-parallel size: ranks sharing each sequence (Megatron-Core `--context-parallel-size`).
+    public var contextParallel: Int
+    /// Expert-parallel size: data-parallel ranks sharing the experts (`--expert-model-parallel-size`).
+    public var expertParallel: Int
     public var schedule: PipelineSchedule?
     public var options: TrainingOptions
     /// Repeated layers on the first and the last pipeline rank when they differ from the others'
@@ -21,14 +25,17 @@ public struct MegatronConfiguration: Sendable, Equatable {
     public var lastStageLayers: Int?
 
     public init(tensorParallel: Int, pipelineParallel: Int, dataParallel: Int? = nil, microBatchSize: Int = 1,
-                virtualStages: Int = 1, sequenceParallel: Bool = false, schedule: PipelineSchedule? = nil,
-                options: TrainingOptions = TrainingOptions(), firstStageLayers: Int? = nil, lastStageLayers: Int? = nil) {
+                virtualStages: Int = 1, sequenceParallel: Bool = false, contextParallel: Int = 1, expertParallel: Int = 1,
+                schedule: PipelineSchedule? = nil, options: TrainingOptions = TrainingOptions(),
+                firstStageLayers: Int? = nil, lastStageLayers: Int? = nil) {
         self.tensorParallel = tensorParallel
         self.pipelineParallel = pipelineParallel
         self.dataParallel = dataParallel
         self.microBatchSize = microBatchSize
         self.virtualStages = virtualStages
         self.sequenceParallel = sequenceParallel
+        self.contextParallel = contextParallel
+        self.expertParallel = expertParallel
         self.schedule = schedule
         self.options = options
         self.firstStageLayers = firstStageLayers
@@ -41,6 +48,8 @@ public struct MegatronConfiguration: Sendable, Equatable {
         if virtualStages > 1 { text += " vp=\(virtualStages)" }
         if let firstStageLayers { text += " first=\(firstStageLayers)" }
         if let lastStageLayers { text += " last=\(lastStageLayers)" }
+        if contextParallel > 1 { text += " cp=\(contextParallel)" }
+        if expertParallel > 1 { text += " ep=\(expertParallel)" }
         if sequenceParallel { text += " sp" }
         if options.recompute != .none { text += " recompute=\(options.recompute.rawValue)" }
         if options.zeroStage > 0 { text += " zero=\(options.zeroStage)" }

@@ -2,7 +2,8 @@ extension TrainingPlan {
     /// Megatron-LM's layout of `graph` on `cluster`: pipeline ranks own contiguous blocks of devices (tensor
     /// parallelism innermost, then data parallelism, as Megatron orders ranks), the repeated layers are split
     /// evenly over the `pp x vp` chunks (the ops before them join the first chunk, the ops after them the
-    /// last), and every op gets `MegatronLayout`'s strategy on a `[dp, tp]` mesh.
+    /// last), and every op gets `MegatronLayout`'s strategy on a `[dp, tp]` mesh (`[dp/ep, ep, cp, tp]` with
+    /// expert and context parallelism, the axes of size 1 left out).
     public static func megatron(graph: Graph, cluster: Cluster, clusterName: String,
                                 configuration: MegatronConfiguration) throws(InputError) -> TrainingPlan {
         try megatron(graph: graph, cluster: cluster, clusterName: clusterName, configuration: configuration,
@@ -25,13 +26,23 @@ extension TrainingPlan {
         guard (0...3).contains(configuration.options.zeroStage) else {
             throw invalid("--zero", "the ZeRO stage must be 0, 1, 2 or 3, found \(configuration.options.zeroStage)")
         }
+        let cp = configuration.contextParallel, ep = configuration.expertParallel
+        guard cp >= 1 else { throw invalid("--cp", "the context-parallel size must be at least 1, found \(cp)") }
+        guard ep >= 1 else { throw invalid("--ep", "the expert-parallel size must be at least 1, found \(ep)") }
         let devices = cluster.deviceCount
-        guard devices % (tp * pp) == 0 || configuration.dataParallel != nil else {
-            throw invalid("--tp", "tp x pp = \(tp * pp) does not divide the cluster's \(devices) devices; pass --dp")
+        let modelParallel = tp * pp * cp
+        guard devices % modelParallel == 0 || configuration.dataParallel != nil else {
+            throw invalid("--tp", "tp x pp\(cp > 1 ? " x cp" : "") = \(modelParallel) does not divide the cluster's \(devices) devices; pass --dp")
         }
-        let dp = configuration.dataParallel ?? devices / (tp * pp)
-        guard dp >= 1, tp * pp * dp <= devices else {
-            throw invalid("--dp", "tp x pp x dp = \(tp * pp * max(dp, 0)) is more than the cluster's \(devices) devices")
+        let dp = configuration.dataParallel ?? devices / modelParallel
+        guard dp >= 1, modelParallel * dp <= devices else {
+            throw invalid("--dp", "tp x pp\(cp > 1 ? " x cp" : "") x dp = \(modelParallel * max(dp, 0)) is more than the cluster's \(devices) devices")
+        }
+        guard dp % ep == 0 else {
+            throw invalid("--ep", "expert parallelism takes its ranks from the data-parallel ones: ep = \(ep) must divide dp = \(dp)")
+        }
+        if cp > 1, let length = try sequenceLength(graph), length % (2 * cp) != 0 {
+            throw invalid("--cp", "context parallelism cuts each sequence into 2 x cp load-balanced chunks: the sequence of \(length) is not a multiple of \(2 * cp)")
         }
         guard tp <= cluster.devicesPerDomain || tp % cluster.devicesPerDomain == 0 else {
             throw invalid("--tp", "a tensor-parallel group of \(tp) must fit in an NVLink domain of \(cluster.devicesPerDomain) or be whole domains")
@@ -44,19 +55,28 @@ extension TrainingPlan {
         let schedule = configuration.schedule ?? (vp > 1 ? .interleaved : .oneForwardOneBackward)
         let chunks = try chunkOperations(graph, layers: layers, ranks: pp, chunks: vp,
                                          firstStageLayers: configuration.firstStageLayers, lastStageLayers: configuration.lastStageLayers)
-        let meshShape = [dp, tp]
-        let strategies = MegatronLayout(sequenceParallel: configuration.sequenceParallel)
-            .strategies(for: graph, meshShape: meshShape)
+        let layout = MegatronLayout(sequenceParallel: configuration.sequenceParallel, expertParallel: ep > 1, contextParallel: cp > 1)
+        let meshShape = [dp / ep] + (ep > 1 ? [ep] : []) + (cp > 1 ? [cp] : []) + [tp]
+        let strategies = layout.strategies(for: graph, meshShape: meshShape)
+        let rankSize = dp * cp * tp
         var stages: [StageLayout] = []
         for (index, range) in chunks.enumerated() {
             let rank = index % pp
-            let deviceIDs = Array(rank * dp * tp ..< (rank + 1) * dp * tp)
-            let mesh = try DeviceMesh(devices: deviceIDs, shape: meshShape, axisNames: ["x", "y"], in: cluster)
+            let deviceIDs = Array(rank * rankSize ..< (rank + 1) * rankSize)
+            let mesh = try DeviceMesh(devices: deviceIDs, shape: meshShape,
+                                      axisNames: Array(DeviceMesh.defaultAxisNames.prefix(meshShape.count)), in: cluster)
             stages.append(StageLayout(operations: range, mesh: mesh, strategies: Array(strategies[range])))
         }
         return TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages, pipelineRanks: pp,
                             virtualStages: vp, schedule: schedule, microbatches: microbatches,
                             options: configuration.options, summary: configuration.summary(dataParallel: dp))
+    }
+
+    /// The sequence length of the graph's token inputs, if it has one.
+    private static func sequenceLength(_ graph: Graph) throws(InputError) -> Int? {
+        let roles = TensorRoles(graph)
+        return graph.inputs.first { roles.sequenceDimension[$0.rawValue] != nil }
+            .map { graph[$0].type.shape[roles.sequenceDimension[$0.rawValue]!] }
     }
 
     /// Cuts the graph into `ranks x chunks` contiguous chunks in pipeline order (chunk g on rank g mod ranks).

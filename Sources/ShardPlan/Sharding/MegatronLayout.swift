@@ -10,25 +10,49 @@
 /// - the embedding is vocabulary-parallel (partial sums);
 /// - every other op follows the split of its first split operand when it can carry it (attention keeps the
 ///   heads split, cross-entropy the vocabulary); with sequence parallelism, ops that would otherwise be
-///   replicated split the sequence instead.
+///   replicated split the sequence instead;
+/// - with context parallelism (Megatron-Core's CP), a context axis splits every op's sequence index, the
+///   query sequence for attention, whose keys and values are then exchanged around that axis;
+/// - with expert parallelism, an expert axis carved out of the data-parallel ranks splits the expert index of
+///   every expert GEMM (an index the weight, the activation and the result all carry) and of the ops that
+///   follow it without summing it, and the batch of every other op (expert-data parallelism, Megatron-Core's
+///   EP inside DP).
 public struct MegatronLayout: Sendable {
     public var sequenceParallel: Bool
+    /// Whether the mesh has an expert axis (then it is axis 1, after the data axis).
+    public var expertParallel: Bool
+    /// Whether the mesh has a context axis (just before the tensor axis).
+    public var contextParallel: Bool
 
-    /// Mesh axis 0 is data parallelism, axis 1 tensor parallelism.
+    /// Mesh axis 0 is data parallelism, the last axis tensor parallelism (axis 1 of a `[data, tensor]` mesh).
     public static let dataAxis = 0
     public static let tensorAxis = 1
 
-    public init(sequenceParallel: Bool = false) { self.sequenceParallel = sequenceParallel }
+    public init(sequenceParallel: Bool = false, expertParallel: Bool = false, contextParallel: Bool = false) {
+        self.sequenceParallel = sequenceParallel
+        self.expertParallel = expertParallel
+        self.contextParallel = contextParallel
+    }
 
-    /// One strategy per op of `graph` on a `meshShape = [data, tensor]` mesh.
+    /// The mesh axes in Megatron's rank order (tensor innermost, then context, expert, data): `[data, tensor]`,
+    /// with `expert` and `context` between them when present.
+    public var axisCount: Int { 2 + (expertParallel ? 1 : 0) + (contextParallel ? 1 : 0) }
+    var expertAxis: Int? { expertParallel ? 1 : nil }
+    var contextAxis: Int? { contextParallel ? axisCount - 2 : nil }
+
+    /// One strategy per op of `graph` on a `[data, (expert), (context), tensor]` mesh of `meshShape`.
     public func strategies(for graph: Graph, meshShape: [Int], roles: TensorRoles? = nil) -> [OpStrategy] {
+        precondition(meshShape.count == axisCount, "a Megatron mesh of \(axisCount) axes, found \(meshShape)")
         let roles = roles ?? TensorRoles(graph)
-        let tensorParallel = meshShape[Self.tensorAxis]
+        let tensorAxis = axisCount - 1
+        let tensorParallel = meshShape[tensorAxis]
         var strategies: [OpStrategy] = []
         strategies.reserveCapacity(graph.operations.count)
         // The dimension of each value split along the tensor axis (ignoring partial sums, which a consumer
         // always receives reduced).
         var tensorSplitDimension = Array<Int?>(repeating: nil, count: graph.values.count)
+        // The dimension of each value split along the expert axis.
+        var expertSplitDimension = Array<Int?>(repeating: nil, count: graph.values.count)
         for (operationIndex, operation) in graph.operations.enumerated() {
             let space = operation.indexSpace
             let operandShapes = operation.inputs.map { graph[$0].type.shape }
@@ -36,20 +60,56 @@ public struct MegatronLayout: Sendable {
             func isValid(_ strategy: OpStrategy) -> Bool {
                 strategy.isValid(for: operation, operandShapes: operandShapes, resultShape: resultShape, meshShape: meshShape)
             }
-            var assignment: [Int?] = [nil, nil]
+            var assignment = Array<Int?>(repeating: nil, count: axisCount)
             if meshShape[Self.dataAxis] > 1 { assignment[Self.dataAxis] = roles.batchIndex[operationIndex] }
+            if let expertAxis, meshShape[expertAxis] > 1 {
+                assignment[expertAxis] = expertIndex(operation, graph: graph, splitDimension: expertSplitDimension)
+                    ?? roles.batchIndex[operationIndex]
+            }
+            if let contextAxis, meshShape[contextAxis] > 1 { assignment[contextAxis] = roles.sequenceIndex[operationIndex] }
             if tensorParallel > 1 {
-                assignment[Self.tensorAxis] = tensorIndex(operation, operationIndex, graph: graph, roles: roles,
-                                                          splitDimension: tensorSplitDimension, size: tensorParallel)
+                // Under context and sequence parallelism both axes split the sequence of a norm (context major).
+                assignment[tensorAxis] = tensorIndex(operation, operationIndex, graph: graph, roles: roles,
+                                                     splitDimension: tensorSplitDimension, size: tensorParallel)
             }
             var strategy = OpStrategy(indexOfAxis: assignment)
-            if !isValid(strategy) { strategy.indexOfAxis[Self.tensorAxis] = nil }
-            if !isValid(strategy) { strategy.indexOfAxis[Self.dataAxis] = nil }
-            if !isValid(strategy) { strategy = .replicated(axisCount: 2) }
+            // Give up splits in order of preference until the strategy divides its dimensions: tensor, then
+            // context, then expert, then data.
+            for axis in [tensorAxis, contextAxis, expertAxis, Self.dataAxis].compactMap({ $0 }) where !isValid(strategy) {
+                strategy.indexOfAxis[axis] = nil
+            }
+            if !isValid(strategy) { strategy = .replicated(axisCount: axisCount) }
             strategies.append(strategy)
-            tensorSplitDimension[operation.result.rawValue] = strategy.resultSpec(in: space).dimension(splitBy: Self.tensorAxis)
+            let result = strategy.resultSpec(in: space)
+            tensorSplitDimension[operation.result.rawValue] = result.dimension(splitBy: tensorAxis)
+            if let expertAxis, let index = strategy.indexOfAxis[expertAxis], index != roles.batchIndex[operationIndex] {
+                expertSplitDimension[operation.result.rawValue] = result.dimension(splitBy: expertAxis)
+            }
         }
         return strategies
+    }
+
+    /// The index the expert axis splits: the expert index of an expert GEMM (one its weight, its activation and
+    /// its result all carry), or the split of an expert-parallel operand when this op keeps that index in its
+    /// result (an activation between the two expert GEMMs); nil where the batch is split instead (the
+    /// dispatch before the experts and the combine after them, which move tokens with all-to-alls).
+    private func expertIndex(_ operation: Operation, graph: Graph, splitDimension: [Int?]) -> Int? {
+        let space = operation.indexSpace
+        if operation.op.isContraction, operation.inputs.count == 2 {
+            let weights = operation.inputs.indices.filter { graph[operation.inputs[$0]].isParameter }
+            if weights.count == 1 {
+                let weight = Set(space.operandIndices[weights[0]].compactMap { $0 })
+                let activation = Set(space.operandIndices[1 - weights[0]].compactMap { $0 })
+                if let index = space.resultIndices.compactMap({ $0 }).first(where: { weight.contains($0) && activation.contains($0) }) {
+                    return index
+                }
+            }
+        }
+        for (operand, input) in operation.inputs.enumerated() {
+            guard let dimension = splitDimension[input.rawValue], let index = space.operandIndices[operand][dimension] else { continue }
+            return space.resultCarries(index) ? index : nil
+        }
+        return nil
     }
 
     private func tensorIndex(_ operation: Operation, _ operationIndex: Int, graph: Graph, roles: TensorRoles,

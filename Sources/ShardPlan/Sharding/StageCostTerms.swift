@@ -162,6 +162,32 @@ struct StageCostTerms {
         return (seconds, perMicrobatch, memory)
     }
 
+    /// The seconds of a K or V exchange left exposed when `link` feeds an attention op that splits its queries
+    /// (`ContextParallelExchange`), as `StageCostModel` prices them; the seconds unchanged otherwise.
+    private func ringExposed(_ link: Link, _ value: ValueID, from layout: ShardingSpec, to layouts: [ShardingSpec],
+                             consumer: OpStrategy, forward: Double, backward: Double,
+                             returned: ShardingSpec) -> (Double, Double) {
+        let operation = graph.operations[link.to]
+        let ring = ContextParallelExchange.ringSize(operation, consumer, meshShape: mesh.shape)
+        guard ring > 1, link.toOperand > 0 else { return (forward, backward) }
+        let type = graph[value].type
+        func collectives(_ source: ShardingSpec, _ target: ShardingSpec) -> [Collective] {
+            Resharding.collectives(from: source, to: target,
+                                   elementCount: operatorModel.localElements(value, .replicated(rank: type.rank)),
+                                   bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape)
+        }
+        let attention = operatorModel.cost(link.to, consumer)
+        var result = (forward, backward)
+        if ContextParallelExchange.isRingExchange(collectives(layout, layouts[0]), kind: .allGather, operation, consumer) {
+            result.0 = ContextParallelExchange.exposedSeconds(forward, attentionSeconds: attention.forwardSeconds, ringSize: ring)
+        }
+        if model.gradients[value],
+           ContextParallelExchange.isRingExchange(collectives(layouts[1], returned), kind: .reduceScatter, operation, consumer) {
+            result.1 = ContextParallelExchange.exposedSeconds(backward, attentionSeconds: attention.backwardSeconds, ringSize: ring)
+        }
+        return result
+    }
+
     /// Every tensor passed between two ops of the stage, in op order.
     func links() -> [Link] {
         var result: [Link] = []
@@ -199,7 +225,9 @@ struct StageCostTerms {
     /// Seconds per iteration of `link` for each layout its producer may leave the tensor in (`produced`)
     /// against each pair of layouts its consumer may want it and return its gradient in (`consumed`, the
     /// pairs of `consumerLayout`). Each layout change is priced once, however many pairs share it.
-    func linkSeconds(_ link: Link, produced: [ShardingSpec], consumed: [[ShardingSpec]]) -> [[Double]] {
+    /// `consumers`, when given, holds one consumer strategy per entry of `consumed` (any with those layouts): an
+    /// attention op needs it to hide context parallelism's K/V exchange behind its kernels.
+    func linkSeconds(_ link: Link, produced: [ShardingSpec], consumed: [[ShardingSpec]], consumers: [OpStrategy]? = nil) -> [[Double]] {
         let from = graph.operations[link.from]
         let value = link.kind == .activation ? from.result : from.inputs[link.operand]
         let (wantedIndex, wanted) = consumed.map { $0[0] }.numberedByFirstAppearance()
@@ -208,20 +236,20 @@ struct StageCostTerms {
         return produced.map { layout in
             let forward = wanted.map { price(layout, $0) }
             switch link.kind {
-            case .activation:
-                // The gradient comes back reduced to the layout the producer left; full recomputation reruns
-                // the forward pass, layout changes included.
-                let backward = model.gradients[value] ? gradients.map { price($0, layout.reduced) } : gradients.map { _ in 0 }
+            case .activation, .arrival:
+                // The gradient comes back reduced to the layout the producer left (or, for an arrival, to the
+                // layout it arrived in, its first reader's); full recomputation reruns the forward pass, layout
+                // changes included.
+                let returned = link.kind == .activation ? layout.reduced : layout
+                let backward = model.gradients[value] ? gradients.map { price($0, returned) } : gradients.map { _ in 0 }
                 let replays = model.options.recompute == .full ? 2.0 : 1.0
                 return consumed.indices.map { pair in
-                    (forward[wantedIndex[pair]] * replays + backward[gradientIndex[pair]]) * overlapShare * microbatches
-                }
-            case .arrival:
-                // As an activation, with the layout it arrived in (its first reader's) as the producer's.
-                let backward = model.gradients[value] ? gradients.map { price($0, layout) } : gradients.map { _ in 0 }
-                let replays = model.options.recompute == .full ? 2.0 : 1.0
-                return consumed.indices.map { pair in
-                    (forward[wantedIndex[pair]] * replays + backward[gradientIndex[pair]]) * overlapShare * microbatches
+                    var (ahead, back) = (forward[wantedIndex[pair]], backward[gradientIndex[pair]])
+                    if let consumers {
+                        (ahead, back) = ringExposed(link, value, from: layout, to: consumed[pair], consumer: consumers[pair],
+                                                    forward: ahead, backward: back, returned: returned)
+                    }
+                    return (ahead * replays + back) * overlapShare * microbatches
                 }
             case .parameter:
                 // Read every microbatch; its gradient goes back to the stored layout once per iteration.

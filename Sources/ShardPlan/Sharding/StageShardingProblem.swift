@@ -102,7 +102,10 @@ public struct StageShardingProblem: Sendable {
             let consumers = mapping[key.to].map { candidates[key.to][$0] }
             let (fromGroups, produced) = producers.map { terms.producerLayout(link, $0) }.numberedByFirstAppearance()
             let (toGroups, consumed) = consumers.map { terms.consumerLayout(link, $0) }.numberedByFirstAppearance()
-            let matrix = terms.linkSeconds(link, produced: produced, consumed: consumed).map { $0.map { $0 * weight } }
+            // One consumer strategy per layout group (the first), for what depends on the consumer's kernels.
+            let representatives = consumed.indices.map { group in consumers[toGroups.firstIndex(of: group)!] }
+            let matrix = terms.linkSeconds(link, produced: produced, consumed: consumed, consumers: representatives)
+                .map { $0.map { $0 * weight } }
             edges.append(ShardingProblem.Edge(from: nodeOf[key.from], to: nodeOf[key.to], costs: matrix,
                                               fromGroups: fromGroups, toGroups: toGroups))
         }

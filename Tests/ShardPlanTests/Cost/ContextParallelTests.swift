@@ -1,0 +1,125 @@
+import Testing
+@testable import ShardPlan
+
+/// One attention block: tokens `[1, 4096]` embedded to x `[1, 4096, 1024]` (the token input marks the sequence),
+/// projected to q (32 heads) and k, v (8 key/value heads) of head
+/// dimension 128, causal fused attention, output projection, mean loss. Under Megatron's context parallelism of
+/// 4 every op splits the sequence, and K and V travel the ring.
+private func attentionBlock(sequence: Int = 4096) throws -> Graph {
+    var builder = GraphBuilder(name: "attention-block")
+    let tokens = try builder.input("tokens", [1, sequence], .i32)
+    let table = try builder.parameter("table", [1000, 1024])
+    let x = try builder.add("x", .embedding, [tokens, table])
+    let wq = try builder.parameter("wq", [1024, 32, 128])
+    let wk = try builder.parameter("wk", [1024, 8, 128])
+    let wv = try builder.parameter("wv", [1024, 8, 128])
+    let wo = try builder.parameter("wo", [32, 128, 1024])
+    let q = try builder.einsum("q", "bsd,dhk->bshk", x, wq)
+    let k = try builder.einsum("k", "bsd,dhk->bshk", x, wk)
+    let v = try builder.einsum("v", "bsd,dhk->bshk", x, wv)
+    let context = try builder.attention("attention", q: q, k: k, v: v, causal: true)
+    let out = try builder.einsum("out", "bshk,hkd->bsd", context, wo)
+    builder.output(try builder.add("loss", .reduce(.mean, axes: [0, 1, 2], keepDimensions: false), [out]))
+    return try builder.build()
+}
+
+/// Four devices on one node joined by a link of `gbPerSecond` with no efficiency loss and 3 us per step.
+private func node(gbPerSecond: Double) -> Cluster {
+    Cluster(name: "node", nodes: 1, devicesPerNode: 4,
+            device: DeviceSpec(name: "test", memoryBytes: 80 * 1_073_741_824, peakFLOPsPerSecond: [.bf16: 1000e12],
+                               memoryBandwidth: 3e12, multiprocessors: 132),
+            intraNode: LinkSpec(bandwidth: gbPerSecond * 1e9, latency: 3e-6, collectiveEfficiency: 1), interNode: nil)
+}
+
+@Suite("Context parallelism")
+struct ContextParallelTests {
+    func contextParallelStage(_ graph: Graph, _ cluster: Cluster) throws -> (StageLayout, StageCostModel) {
+        let layout = MegatronLayout(contextParallel: true)
+        let meshShape = [1, 4, 1]
+        let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: meshShape, in: cluster)
+        let stage = StageLayout(operations: 0 ..< graph.operations.count, mesh: mesh,
+                                strategies: layout.strategies(for: graph, meshShape: meshShape))
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: TrainingOptions(), microbatches: 1)
+        return (stage, model)
+    }
+
+    @Test("Megatron's CP splits every op's sequence and the attention's queries; keys stay whole")
+    func layout() throws {
+        let graph = try attentionBlock()
+        let (stage, _) = try contextParallelStage(graph, node(gbPerSecond: 300))
+        let attention = try #require(graph.operations.firstIndex { $0.name == "attention" })
+        let space = graph.operations[attention].indexSpace
+        #expect(stage.strategy(of: attention).indexOfAxis == [nil, space.indices.firstIndex { $0.name == "query" }, nil])
+        #expect(ContextParallelExchange.ringSize(graph.operations[attention], stage.strategy(of: attention), meshShape: [1, 4, 1]) == 4)
+        // k is produced split along the sequence and wanted whole: an all-gather over the context axis.
+        #expect(stage.strategy(of: attention).operandSpec(1, in: space) == ShardingSpec(dimensionAxes: [[], [], [], []]))
+    }
+
+    @Test("the ring moves K and V: at 16,384 tokens each 16384 x 8 x 128 x 2 = 33,554,432 bytes, gathered forward and reduce-scattered back")
+    func ringTraffic() throws {
+        let graph = try attentionBlock(sequence: 16384)
+        let (stage, model) = try contextParallelStage(graph, node(gbPerSecond: 300))
+        let cost = model.cost(of: stage)
+        #expect(abs(cost.communicationBytes[.allGather]! - 2 * 33_554_432) < 1e-3)
+        #expect(abs(cost.communicationBytes[.reduceScatter]! - 2 * 33_554_432) < 1e-3)
+        // On 300 GB/s one gather takes 3/4 x 33,554,432 / 300e9 + 3 x 3 us = 92.9 us, less than half the attention
+        // kernels of the three overlapped steps (4 x 4096 x 16384 x 32 x 128 / 2 FLOPs a device, about 0.2 ms):
+        // nothing is exposed.
+        #expect(cost.communicationSeconds[.allGather] == 0 && cost.communicationSeconds[.reduceScatter] == 0)
+    }
+
+    @Test("on a slow link only what exceeds the overlapped attention is exposed: max(0, gather - attention x 3/4 / 2) each for K and V")
+    func exposedExchange() throws {
+        let graph = try attentionBlock()
+        let cluster = node(gbPerSecond: 1)
+        let (stage, model) = try contextParallelStage(graph, cluster)
+        let attention = try #require(graph.operations.firstIndex { $0.name == "attention" })
+        let attentionCost = model.operatorModel(meshShape: [1, 4, 1]).cost(attention, stage.strategy(of: attention))
+        // 3/4 x 8,388,608 B / 1e9 B/s + 3 steps x 3 us = 6.300456 ms per tensor.
+        let gather = 0.75 * 8_388_608 / 1e9 + 3 * 3e-6
+        #expect(abs(gather - 6.300456e-3) < 1e-12)
+        let forward = 2 * max(0, gather - attentionCost.forwardSeconds * 0.75 / 2)
+        let backward = 2 * max(0, gather - attentionCost.backwardSeconds * 0.75 / 2)
+        let cost = model.cost(of: stage)
+        #expect(forward > 0 && abs(cost.communicationSeconds[.allGather]! - forward) < 1e-12)
+        #expect(abs(cost.communicationSeconds[.reduceScatter]! - backward) < 1e-12)
+    }
+
+    @Test("activations per device are a quarter of one device's under cp = 4")
+    func activationMemory() throws {
+        let graph = try attentionBlock()
+        let cluster = node(gbPerSecond: 300)
+        let (stage, model) = try contextParallelStage(graph, cluster)
+        let single = try DeviceMesh(devices: [0], shape: [1], in: cluster)
+        let alone = StageLayout(operations: 0 ..< graph.operations.count, mesh: single,
+                                strategies: Array(repeating: OpStrategy(indexOfAxis: [nil]), count: graph.operations.count))
+        let (split, whole) = (model.cost(of: stage).activationBytesPerMicrobatch, model.cost(of: alone).activationBytesPerMicrobatch)
+        #expect(abs(split * 4 / whole - 1) < 1e-9)
+    }
+
+    /// The search prices each parameter's gradient synchronisation on its own where the exact model buckets
+    /// them, so they differ by up to one all-reduce latency per parameter (6 steps of 3 us here).
+    @Test("the ILP prices the ring as the exact model does, for the ILP's choice and random layouts", arguments: [1.0, 300.0])
+    func searchAgrees(gbPerSecond: Double) throws {
+        let graph = try attentionBlock(sequence: 8192)
+        let cluster = node(gbPerSecond: gbPerSecond)
+        let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: [4], in: cluster)
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: TrainingOptions(), microbatches: 1)
+        let stage = StageShardingProblem(operations: 0 ..< graph.operations.count, mesh: mesh, model: model, inFlight: 1,
+                                         memoryBudget: nil, layers: [])
+        var random = SplitMix64(seed: 13)
+        var choices = [try ShardingSolver().solve(stage.problem).choice]
+        for _ in 0 ..< 40 { choices.append(stage.problem.nodes.map { Int.random(in: 0 ..< $0.costs.count, using: &random) }) }
+        let attention = try #require(graph.operations.firstIndex { $0.name == "attention" })
+        var rings = 0
+        for choice in choices {
+            let layout = stage.layout(for: choice)
+            if ContextParallelExchange.ringSize(graph.operations[attention], layout.strategy(of: attention), meshShape: [4]) > 1 { rings += 1 }
+            let cost = model.cost(of: layout)
+            let exact = cost.forwardSeconds + cost.backwardSeconds + cost.gradientSynchronizationSeconds + cost.optimizerSeconds
+            let objective = stage.problem.cost(of: choice)
+            #expect(abs(objective - exact) <= 5 * 18e-6 + 1e-9, "objective \(objective) s, exact \(exact) s")
+        }
+        #expect(rings > 0, "some layout splits the queries")
+    }
+}
