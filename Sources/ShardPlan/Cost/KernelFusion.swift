@@ -2,7 +2,7 @@
 ///
 /// The rule (Docs/cost-model.md, "Fusion"): a chain of pointwise ops runs as one kernel, as Megatron's fused
 /// bias-GeLU and bias-dropout-add kernels and `torch.compile` do. A pointwise op's result whose only reader is
-/// another pointwise op, or a softmax, is kept in registers: Megatron's `FusedScaleMaskSoftmax` scales and
+/// another pointwise op, a softmax or a sum, is kept in registers: Megatron's `FusedScaleMaskSoftmax` scales and
 /// masks the attention scores inside the softmax kernel. `reshape` and `broadcast` are views that move no
 /// data (a broadcast operand is read at its own, smaller size). A `slice` whose readers are all pointwise
 /// ops (directly or through views) is read in place: the readers index into the sliced tensor and no copy
@@ -49,11 +49,16 @@ extension Operator {
     /// Pointwise ops: one result element from the operand elements at the same position.
     public var isPointwise: Bool { isElementwise }
 
-    /// Ops whose kernel computes a pointwise producer of their operands on the fly.
+    /// Ops whose kernel computes a pointwise producer of their operands on the fly: a softmax (Megatron's
+    /// scale-mask-softmax), and a sum or mean, whose reduction kernel reads a product as it sums it (the
+    /// weighted sum of Megatron-Core's MoE unpermute, torch.compile's reductions).
     public var absorbsPointwiseProducers: Bool {
         if isPointwise { return true }
-        if case .softmax = self { return true }
-        return false
+        switch self {
+        case .softmax: return true
+        case .reduce(let kind, _, _): return kind == .sum || kind == .mean
+        default: return false
+        }
     }
 
     /// Ops that only reinterpret or broadcast their operand and launch no kernel.

@@ -9,12 +9,12 @@ public struct LinearLayers: Sendable {
 
     public init(_ graph: Graph) {
         let consumers = graph.consumers()
-        /// Whether `value` reaches a softmax, log-softmax or cross-entropy through views only.
+        /// Whether `value` reaches a softmax, sigmoid, log-softmax or cross-entropy through views only.
         func feedsNormalizer(_ value: ValueID) -> Bool {
             consumers[value.rawValue].contains { reader in
                 let operation = graph.operations[reader]
                 switch operation.op {
-                case .softmax, .logSoftmax, .crossEntropy: return true
+                case .softmax, .logSoftmax, .crossEntropy, .unary(.sigmoid): return true
                 default: return operation.op.isView && feedsNormalizer(operation.result)
                 }
             }

@@ -17,4 +17,82 @@ extension ModelCatalog {
                 + "sizes ours (no published count)",
             transformer: configuration)
     }()
+
+    /// The mixtures of experts as trained now: token permutation, dropless routing, top-k up to 8, fine-grained
+    /// and shared experts (`TransformerConfiguration.MixtureOfExperts`, `TransformerBuilder.routedExperts`).
+    static let mixtureOfExperts: [Entry] = [mixtral8x7B, qwen3MoE30B, deepSeekV3, mixtureOfExpertsTiny]
+
+    /// Mixtral 8x7B (Jiang et al. 2024, arXiv:2401.04088, Table 1): Mistral 7B's 32 layers (hidden 4096, 32
+    /// query / 8 key-value heads of 128, vocabulary 32000) with 8 SwiGLU experts of 14336 in every layer, top-2
+    /// softmax routing. Published: 46.7B parameters, 12.9B active per token (Mistral AI's model card and
+    /// announcement; the paper's "47B" and "13B"). The paper gives no batch or load-balancing weight: 4096-token
+    /// sequences, 512 a batch and Megatron-Core's default auxiliary loss weight 0.01 are ours.
+    static let mixtral8x7B: Entry = {
+        var configuration = TransformerConfiguration.llama(layers: 32, hidden: 4096, heads: 32, keyValueHeads: 8,
+                                                           feedForwardHidden: 14336, vocabulary: 32000,
+                                                           sequenceLength: 4096, globalBatch: 512)
+        configuration.mixtureOfExperts = .init(experts: 8, topK: 2, layerInterval: 1, dispatch: .permutation(capacityFactor: nil),
+                                               auxiliaryLossWeight: 0.01)
+        return Entry(id: "mixtral-8x7b", description: "Mixtral 8x7B: 32 layers, hidden 4096, 32 query / 8 key-value heads, 8 SwiGLU experts of 14336, top-2",
+                     publishedParameterCount: 46_700_000_000, publishedActiveParameterCount: 12_900_000_000,
+                     parameterTolerance: 0.002,
+                     source: "Jiang et al. 2024 (arXiv:2401.04088) Table 1; Mistral AI: 46.7B total, 12.9B active; batch 512 x 4096 and aux weight 0.01 ours",
+                     transformer: configuration)
+    }()
+
+    /// Qwen3-30B-A3B (Qwen3 technical report, arXiv:2505.09388, Table 2; the released `config.json`): 48 layers,
+    /// hidden 2048, 32 query / 4 key-value heads of 128 with QK-norm, 128 experts of 768 in every layer, top-8
+    /// softmax routing, no shared expert, vocabulary 151936, untied embeddings. Published: 30.5B parameters, 3.3B
+    /// activated (model card, which prints two digits and truncates: the released tensors hold 3.35B active).
+    /// Router auxiliary loss weight 0.001 (`router_aux_loss_coef`). The report does not give the batch:
+    /// 4096-token sequences (its first pre-training stage) and 1024 a batch are ours.
+    static let qwen3MoE30B: Entry = {
+        var configuration = TransformerConfiguration.llama(layers: 48, hidden: 2048, heads: 32, keyValueHeads: 4,
+                                                           feedForwardHidden: 6144, vocabulary: 151936,
+                                                           sequenceLength: 4096, globalBatch: 1024)
+        configuration.headDimension = 128
+        configuration.queryKeyNorm = true
+        configuration.mixtureOfExperts = .init(experts: 128, topK: 8, layerInterval: 1, dispatch: .permutation(capacityFactor: nil),
+                                               expertFeedForwardHidden: 768, auxiliaryLossWeight: 0.001)
+        return Entry(id: "qwen3-30b-a3b", description: "Qwen3-30B-A3B: 48 layers, hidden 2048, 32 query / 4 key-value heads, 128 experts of 768, top-8",
+                     publishedParameterCount: 30_500_000_000, publishedActiveParameterCount: 3_300_000_000,
+                     parameterTolerance: 0.02,
+                     source: "Qwen3 technical report (arXiv:2505.09388) Table 2 and config.json; model card: 30.5B total, 3.3B activated; batch 1024 x 4096 ours",
+                     transformer: configuration)
+    }()
+
+    /// DeepSeek-V3 (arXiv:2412.19437, section 4.2 and its released `config.json`): 61 layers, hidden 7168, 128
+    /// heads of multi-head latent attention (query rank 1536, key-value rank 512, 128 + 64 rotary per query and
+    /// key head, values of 128), the first 3 layers dense (SwiGLU 18432), the other 58 with 256 routed experts of
+    /// 2048 and 1 shared, top-8 sigmoid routing, vocabulary 129280, untied embeddings; 4096-token sequences in
+    /// batches of 15360 (section 4.2). Published: 671B parameters, 37B activated per token, without the 14B
+    /// multi-token-prediction module, which this graph leaves out too. Its balance comes mostly from a routing
+    /// bias without a loss; the small sequence-wise balance loss (alpha = 0.0001) is priced as a batch-wise one.
+    static let deepSeekV3: Entry = {
+        var configuration = TransformerConfiguration.llama(layers: 61, hidden: 7168, heads: 128, keyValueHeads: 128,
+                                                           feedForwardHidden: 18432, vocabulary: 129280,
+                                                           sequenceLength: 4096, globalBatch: 15360)
+        configuration.headDimension = 128
+        configuration.latentAttention = .init(queryRank: 1536, keyValueRank: 512, positionlessDimension: 128, rotaryDimension: 64)
+        configuration.mixtureOfExperts = .init(experts: 256, topK: 8, layerInterval: 1, firstDenseLayers: 3,
+                                               dispatch: .permutation(capacityFactor: nil), expertFeedForwardHidden: 2048,
+                                               sharedExperts: 1, scoring: .sigmoid, auxiliaryLossWeight: 0.0001)
+        return Entry(id: "deepseek-v3", description: "DeepSeek-V3: 61 layers, hidden 7168, MLA with 128 heads, 3 dense layers then 256 experts of 2048 + 1 shared, top-8",
+                     publishedParameterCount: 671_000_000_000, publishedActiveParameterCount: 37_000_000_000,
+                     parameterTolerance: 0.02,
+                     source: "DeepSeek-V3 technical report (arXiv:2412.19437) sections 2 and 4.2, config.json: 671B total, 37B activated (printed to 2-3 digits)",
+                     transformer: configuration)
+    }()
+
+    /// A 2-layer MoE small enough for the JAX check: hidden 64, 4 query / 2 key-value heads, 8 SwiGLU experts of
+    /// 32 top-2 in both layers, dropless, with load-balancing loss; 32 tokens, batch 8, vocabulary 256.
+    static let mixtureOfExpertsTiny: Entry = {
+        var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 4, keyValueHeads: 2,
+                                                           feedForwardHidden: 176, vocabulary: 256, sequenceLength: 32,
+                                                           globalBatch: 8)
+        configuration.mixtureOfExperts = .init(experts: 8, topK: 2, layerInterval: 1, dispatch: .permutation(capacityFactor: nil),
+                                               expertFeedForwardHidden: 32, auxiliaryLossWeight: 0.01)
+        return Entry(id: "moe-tiny", description: "A 2-layer MoE: hidden 64, 8 SwiGLU experts of 32 top-2 with token permutation, 32 tokens, batch 8",
+                     publishedParameterCount: nil, source: "test model", transformer: configuration)
+    }()
 }

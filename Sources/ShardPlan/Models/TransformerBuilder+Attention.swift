@@ -5,14 +5,20 @@ extension TransformerBuilder {
                        in graph: inout GraphBuilder) throws(InputError) -> (ValueID, ValueID, ValueID) {
         let c = configuration
         let (batch, sequence) = (c.globalBatch, c.sequenceLength)
+        if let mla = c.latentAttention { return try latentQueryKeyValue(prefix, x, mla, in: &graph) }
         let rotation = c.positionEncoding == .rotary ? try rotaryTable(prefix, in: &graph) : nil
-        guard c.fusesQueryKeyValue else {
+        guard c.fusesQueryKeyValue && !c.queryKeyNorm else {
             var q = try project("\(prefix).q", "bsd,dhk->bshk", x, weight: [c.hidden, c.heads, c.headDimension],
                                 bias: [c.heads, c.headDimension], in: &graph)
             var k = try project("\(prefix).k", "bsd,dhk->bshk", x, weight: [c.hidden, c.keyValueHeads, c.headDimension],
                                 bias: [c.keyValueHeads, c.headDimension], in: &graph)
             let v = try project("\(prefix).v", "bsd,dhk->bshk", x, weight: [c.hidden, c.keyValueHeads, c.headDimension],
                                 bias: [c.keyValueHeads, c.headDimension], in: &graph)
+            if c.queryKeyNorm {
+                // Qwen3: an RMSNorm over each head's elements, one scale vector of head_dim per projection.
+                q = try graph.rmsNorm("\(prefix).q.norm", q, scale: try graph.parameter("\(prefix).q.norm.gamma", [c.headDimension], c.dtype))
+                k = try graph.rmsNorm("\(prefix).k.norm", k, scale: try graph.parameter("\(prefix).k.norm.gamma", [c.headDimension], c.dtype))
+            }
             if let rotation {
                 q = try rotate("\(prefix).q", q, heads: c.heads, by: rotation, in: &graph)
                 k = try rotate("\(prefix).k", k, heads: c.keyValueHeads, by: rotation, in: &graph)
@@ -39,9 +45,9 @@ extension TransformerBuilder {
     /// precomputed buffer, not a parameter (`freqs_cis` in Meta's Llama code); the catalog has no sin or
     /// cos, so a `constant` of that shape stands for them: the planner reads only shapes. Each layer makes
     /// its own, so pipeline stages exchange nothing but activations.
-    private func rotaryTable(_ prefix: String, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+    func rotaryTable(_ prefix: String, dimension: Int? = nil, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
         let c = configuration
-        return try graph.add("\(prefix).rotary", .constant(shape: [c.sequenceLength, c.headDimension / 2, 2, 2],
+        return try graph.add("\(prefix).rotary", .constant(shape: [c.sequenceLength, (dimension ?? c.headDimension) / 2, 2, 2],
                                                            dtype: c.dtype, value: 0), [])
     }
 
@@ -50,12 +56,13 @@ extension TransformerBuilder {
     /// as pairs, apply the 2 x 2 rotation as an einsum (4 multiply-adds per element, against 3 for the
     /// cos/sin form), and view the result as heads again: three ops instead of the slices, negation and
     /// concatenation of the rotate-half form.
-    private func rotate(_ name: String, _ x: ValueID, heads: Int, by rotation: ValueID,
-                        in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+    func rotate(_ name: String, _ x: ValueID, heads: Int, dimension: Int? = nil, by rotation: ValueID,
+                in graph: inout GraphBuilder) throws(InputError) -> ValueID {
         let c = configuration
-        let pairs = try graph.reshape("\(name).pairs", x, [c.globalBatch, c.sequenceLength, heads, c.headDimension / 2, 2])
+        let dimension = dimension ?? c.headDimension
+        let pairs = try graph.reshape("\(name).pairs", x, [c.globalBatch, c.sequenceLength, heads, dimension / 2, 2])
         let rotated = try graph.einsum("\(name).rotated", "bshpj,spij->bshpi", pairs, rotation)
-        return try graph.reshape("\(name).rope", rotated, [c.globalBatch, c.sequenceLength, heads, c.headDimension])
+        return try graph.reshape("\(name).rope", rotated, [c.globalBatch, c.sequenceLength, heads, dimension])
     }
 
     /// Attention as separate ops: scores `[batch, heads, seq, seq]`, scaled by 1/sqrt(head_dim), masked

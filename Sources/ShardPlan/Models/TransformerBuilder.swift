@@ -26,13 +26,14 @@ public struct TransformerBuilder: Sendable {
         if configuration.tokenTypes > 0 { tokenTypes = try graph.input("token_types", shape, .i32) }
         let table = try graph.parameter("embed.table", [configuration.vocabulary, configuration.hidden], configuration.dtype)
         var x = try embed(tokens, tokenTypes: tokenTypes, table: table, in: &graph)
+        var auxiliaryLosses: [ValueID] = []
         for layer in 0..<configuration.layers {
             graph.currentLayer = "layer\(layer)"
             x = try attentionBlock(layer, x, in: &graph)
-            x = try feedForwardBlock(layer, x, in: &graph)
+            x = try feedForwardBlock(layer, x, auxiliaryLosses: &auxiliaryLosses, in: &graph)
         }
         graph.currentLayer = "head"
-        let loss = try head(x, table: table, labels: labels, in: &graph)
+        let loss = try head(x, table: table, labels: labels, auxiliaryLosses: auxiliaryLosses, in: &graph)
         graph.output(loss)
         return try graph.build().inDeclarationOrder()
     }
@@ -70,13 +71,21 @@ public struct TransformerBuilder: Sendable {
         return c.normPlacement == .afterResidual ? try normalize("\(prefix).norm", sum, in: &graph) : sum
     }
 
-    private func feedForwardBlock(_ layer: Int, _ x: ValueID, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+    private func feedForwardBlock(_ layer: Int, _ x: ValueID, auxiliaryLosses: inout [ValueID],
+                                  in graph: inout GraphBuilder) throws(InputError) -> ValueID {
         let c = configuration
         let prefix = "h\(layer).mlp"
         let input = c.normPlacement == .beforeSublayer ? try normalize("\(prefix).norm", x, in: &graph) : x
         var y: ValueID
         if let experts = c.mixtureOfExperts, c.hasExperts(inLayer: layer) {
-            y = try mixtureOfExperts(prefix, input, experts: experts, in: &graph)
+            switch experts.dispatch {
+            case .einsum:
+                y = try mixtureOfExperts(prefix, input, experts: experts, in: &graph)
+            case .permutation:
+                let routed = try routedExperts(prefix, input, experts: experts, in: &graph)
+                y = routed.output
+                if let loss = routed.auxiliaryLoss { auxiliaryLosses.append(loss) }
+            }
         } else {
             y = try feedForward(prefix, input, in: &graph)
         }
@@ -85,7 +94,11 @@ public struct TransformerBuilder: Sendable {
         return c.normPlacement == .afterResidual ? try normalize("\(prefix).norm", sum, in: &graph) : sum
     }
 
-    private func head(_ x: ValueID, table: ValueID, labels: ValueID, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+    /// The output layer and the loss: the cross-entropy, plus the routers' load-balancing losses where there
+    /// are any (the cross-entropy is then `head.cross_entropy`, the balance losses' mean `head.aux`, and `loss`
+    /// their sum).
+    private func head(_ x: ValueID, table: ValueID, labels: ValueID, auxiliaryLosses: [ValueID],
+                      in graph: inout GraphBuilder) throws(InputError) -> ValueID {
         let c = configuration
         var y = x
         if c.normPlacement == .beforeSublayer { y = try normalize("head.norm", y, in: &graph) }
@@ -100,7 +113,15 @@ public struct TransformerBuilder: Sendable {
             let bias = try graph.parameter("head.logits.b", [c.vocabulary], c.dtype)
             logits = try graph.binary("head.logits.bias", .add, logits, bias)
         }
-        return try graph.add("loss", .crossEntropy, [logits, labels])
+        guard !auxiliaryLosses.isEmpty else { return try graph.add("loss", .crossEntropy, [logits, labels]) }
+        let crossEntropy = try graph.add("head.cross_entropy", .crossEntropy, [logits, labels])
+        // Each layer's per-sequence balance losses are added up sequence by sequence, then averaged once.
+        var perSequence = auxiliaryLosses[0]
+        for (index, auxiliary) in auxiliaryLosses.dropFirst().enumerated() {
+            perSequence = try graph.binary("head.aux.\(index + 1)", .add, perSequence, auxiliary)
+        }
+        let balance = try graph.add("head.aux", .reduce(.mean, axes: [0], keepDimensions: false), [perSequence])
+        return try graph.binary("loss", .add, crossEntropy, balance)
     }
 
     /// `layer_norm` or `rms_norm` over the hidden axis, with its scale (and shift) parameters.

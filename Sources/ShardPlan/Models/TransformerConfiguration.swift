@@ -44,6 +44,11 @@ public struct TransformerConfiguration: Sendable, Equatable {
     public var maskedLanguageModelHead: Bool = false
     /// Mixture-of-experts MLPs in some layers, or nil for a dense model.
     public var mixtureOfExperts: MixtureOfExperts?
+    /// Whether queries and keys are RMS-normalised per head before the rotary embedding (Qwen3's QK-norm).
+    public var queryKeyNorm: Bool = false
+    /// DeepSeek's multi-head latent attention in place of the query, key and value projections, or nil.
+    /// `headDimension` is then the value head dimension, which the output projection reads.
+    public var latentAttention: LatentAttention?
 
     public init(layers: Int, hidden: Int, heads: Int, keyValueHeads: Int? = nil, headDimension: Int? = nil,
                 feedForwardHidden: Int? = nil, vocabulary: Int, sequenceLength: Int, globalBatch: Int) {
@@ -64,7 +69,7 @@ public struct TransformerConfiguration: Sendable, Equatable {
 
     /// Whether layer `layer` (0-based) has a mixture-of-experts MLP.
     public func hasExperts(inLayer layer: Int) -> Bool {
-        guard let mixtureOfExperts, mixtureOfExperts.layerInterval > 0 else { return false }
+        guard let mixtureOfExperts, mixtureOfExperts.layerInterval > 0, layer >= mixtureOfExperts.firstDenseLayers else { return false }
         return layer % mixtureOfExperts.layerInterval == mixtureOfExperts.layerInterval - 1
     }
 
@@ -81,6 +86,13 @@ public struct TransformerConfiguration: Sendable, Equatable {
             throw InputError(.invalidValue, at: .root,
                              "transformer heads (\(heads)) must be a multiple of keyValueHeads (\(keyValueHeads))")
         }
+        if let mla = latentAttention {
+            for (name, size) in [("queryRank", mla.queryRank), ("keyValueRank", mla.keyValueRank),
+                                 ("positionlessDimension", mla.positionlessDimension), ("rotaryDimension", mla.rotaryDimension)]
+            where size <= 0 || (name == "rotaryDimension" && size % 2 != 0) {
+                throw InputError(.invalidValue, at: .root, "latent attention \(name) must be positive (and even for the rotary part), found \(size)")
+            }
+        }
         if positionEncoding == .rotary && headDimension % 2 != 0 {
             throw InputError(.invalidValue, at: .root,
                              "rotary position encoding rotates pairs of elements, so headDimension must be even, found \(headDimension)")
@@ -91,10 +103,25 @@ public struct TransformerConfiguration: Sendable, Equatable {
         guard tokenTypes >= 0 else {
             throw InputError(.invalidValue, at: .root, "tokenTypes must not be negative, found \(tokenTypes)")
         }
-        if let mixtureOfExperts {
-            for (name, size) in [("experts", mixtureOfExperts.experts), ("capacity", mixtureOfExperts.capacity),
-                                 ("layerInterval", mixtureOfExperts.layerInterval)] where size <= 0 {
+        if let moe = mixtureOfExperts {
+            var sizes = [("experts", moe.experts), ("topK", moe.topK), ("layerInterval", moe.layerInterval),
+                         ("expertFeedForwardHidden", moe.expertFeedForwardHidden ?? feedForwardHidden)]
+            if moe.dispatch == .einsum { sizes.append(("capacity", moe.capacity)) }
+            for (name, size) in sizes where size <= 0 {
                 throw InputError(.invalidValue, at: .root, "mixture-of-experts \(name) must be positive, found \(size)")
+            }
+            guard moe.topK <= moe.experts, moe.sharedExperts >= 0, moe.firstDenseLayers >= 0 else {
+                throw InputError(.invalidValue, at: .root,
+                                 "mixture-of-experts needs topK (\(moe.topK)) at most experts (\(moe.experts)) and no negative counts")
+            }
+            if case .permutation(let factor) = moe.dispatch {
+                guard (sequenceLength * moe.topK) % moe.experts == 0 else {
+                    throw InputError(.invalidValue, at: .root,
+                                     "a permutation dispatch gives each expert sequenceLength x topK / experts token slots per sequence; \(sequenceLength) x \(moe.topK) is not a multiple of \(moe.experts)")
+                }
+                if let factor, !(factor >= 1) {
+                    throw InputError(.invalidValue, at: .root, "a capacity factor is at least 1, found \(factor)")
+                }
             }
         }
     }

@@ -51,8 +51,18 @@ public struct MegatronLayout: Sendable {
         // The dimension of each value split along the tensor axis (ignoring partial sums, which a consumer
         // always receives reduced).
         var tensorSplitDimension = Array<Int?>(repeating: nil, count: graph.values.count)
-        // The dimension of each value split along the expert axis.
+        // The dimension of each value split along the expert axis, and the dimension an expert GEMM wants
+        // split of each activation it reads (so that the op producing it, the permutation, splits it there and
+        // the all-to-all happens once, before it, whatever the number of expert GEMMs reading it).
         var expertSplitDimension = Array<Int?>(repeating: nil, count: graph.values.count)
+        var expertWantedDimension = Array<Int?>(repeating: nil, count: graph.values.count)
+        if expertAxis != nil {
+            for operation in graph.operations {
+                guard let (index, weight) = Self.expertGEMMIndex(operation, graph: graph) else { continue }
+                let input = 1 - weight
+                expertWantedDimension[operation.inputs[input].rawValue] = operation.indexSpace.operandIndices[input].firstIndex(of: index)
+            }
+        }
         for (operationIndex, operation) in graph.operations.enumerated() {
             let space = operation.indexSpace
             let operandShapes = operation.inputs.map { graph[$0].type.shape }
@@ -63,7 +73,8 @@ public struct MegatronLayout: Sendable {
             var assignment = Array<Int?>(repeating: nil, count: axisCount)
             if meshShape[Self.dataAxis] > 1 { assignment[Self.dataAxis] = roles.batchIndex[operationIndex] }
             if let expertAxis, meshShape[expertAxis] > 1 {
-                assignment[expertAxis] = expertIndex(operation, graph: graph, splitDimension: expertSplitDimension)
+                assignment[expertAxis] = expertIndex(operation, graph: graph, splitDimension: expertSplitDimension,
+                                                     wantedDimension: expertWantedDimension[operation.result.rawValue])
                     ?? roles.batchIndex[operationIndex]
             }
             if let contextAxis, meshShape[contextAxis] > 1 { assignment[contextAxis] = roles.sequenceIndex[operationIndex] }
@@ -93,23 +104,30 @@ public struct MegatronLayout: Sendable {
     /// its result all carry), or the split of an expert-parallel operand when this op keeps that index in its
     /// result (an activation between the two expert GEMMs); nil where the batch is split instead (the
     /// dispatch before the experts and the combine after them, which move tokens with all-to-alls).
-    private func expertIndex(_ operation: Operation, graph: Graph, splitDimension: [Int?]) -> Int? {
+    private func expertIndex(_ operation: Operation, graph: Graph, splitDimension: [Int?], wantedDimension: Int?) -> Int? {
         let space = operation.indexSpace
-        if operation.op.isContraction, operation.inputs.count == 2 {
-            let weights = operation.inputs.indices.filter { graph[operation.inputs[$0]].isParameter }
-            if weights.count == 1 {
-                let weight = Set(space.operandIndices[weights[0]].compactMap { $0 })
-                let activation = Set(space.operandIndices[1 - weights[0]].compactMap { $0 })
-                if let index = space.resultIndices.compactMap({ $0 }).first(where: { weight.contains($0) && activation.contains($0) }) {
-                    return index
-                }
-            }
+        if let (index, _) = Self.expertGEMMIndex(operation, graph: graph) { return index }
+        // The op producing an expert GEMM's input (the permutation) splits the dimension that GEMM wants.
+        if let wantedDimension, let index = space.resultIndices[wantedDimension], space.indices[index].role != .unsplittable {
+            return index
         }
         for (operand, input) in operation.inputs.enumerated() {
             guard let dimension = splitDimension[input.rawValue], let index = space.operandIndices[operand][dimension] else { continue }
             return space.resultCarries(index) ? index : nil
         }
         return nil
+    }
+
+    /// The expert index of an expert GEMM, one its weight, its activation and its result all carry, with the
+    /// weight's operand position; nil for any other op.
+    static func expertGEMMIndex(_ operation: Operation, graph: Graph) -> (index: Int, weightOperand: Int)? {
+        guard operation.op.isContraction, operation.inputs.count == 2 else { return nil }
+        let weights = operation.inputs.indices.filter { graph[operation.inputs[$0]].isParameter }
+        guard weights.count == 1 else { return nil }
+        let space = operation.indexSpace
+        let weight = Set(space.operandIndices[weights[0]].compactMap { $0 })
+        let activation = Set(space.operandIndices[1 - weights[0]].compactMap { $0 })
+        return space.resultIndices.compactMap { $0 }.first { weight.contains($0) && activation.contains($0) }.map { ($0, weights[0]) }
     }
 
     private func tensorIndex(_ operation: Operation, _ operationIndex: Int, graph: Graph, roles: TensorRoles,

@@ -75,9 +75,9 @@ struct ContextParallelTests {
         let (stage, model) = try contextParallelStage(graph, cluster)
         let attention = try #require(graph.operations.firstIndex { $0.name == "attention" })
         let attentionCost = model.operatorModel(meshShape: [1, 4, 1]).cost(attention, stage.strategy(of: attention))
-        // 3/4 x 8,388,608 B / 1e9 B/s + 3 steps x 3 us = 6.300456 ms per tensor.
-        let gather = 0.75 * 8_388_608 / 1e9 + 3 * 3e-6
-        #expect(abs(gather - 6.300456e-3) < 1e-12)
+        // 3/4 x 8,388,608 B / 1e9 B/s = 6.291456 ms per tensor, plus the ring's latency (NCCL's model, tens of us).
+        let gather = stage.mesh.seconds(for: Collective(.allGather, axes: [1], bytes: 8_388_608))
+        #expect(gather >= 6.291456e-3 && gather < 6.291456e-3 + 100e-6)
         let forward = 2 * max(0, gather - attentionCost.forwardSeconds * 0.75 / 2)
         let backward = 2 * max(0, gather - attentionCost.backwardSeconds * 0.75 / 2)
         let cost = model.cost(of: stage)
@@ -98,7 +98,8 @@ struct ContextParallelTests {
     }
 
     /// The search prices each parameter's gradient synchronisation on its own where the exact model buckets
-    /// them, so they differ by up to one all-reduce latency per parameter (6 steps of 3 us here).
+    /// them, so they differ by the fixed costs of the separate all-reduces: under NCCL's latency model (protocol
+    /// and algorithm chosen per message) a few times one small all-reduce per parameter (5 parameters here).
     @Test("the ILP prices the ring as the exact model does, for the ILP's choice and random layouts", arguments: [1.0, 300.0])
     func searchAgrees(gbPerSecond: Double) throws {
         let graph = try attentionBlock(sequence: 8192)
@@ -118,7 +119,8 @@ struct ContextParallelTests {
             let cost = model.cost(of: layout)
             let exact = cost.forwardSeconds + cost.backwardSeconds + cost.gradientSynchronizationSeconds + cost.optimizerSeconds
             let objective = stage.problem.cost(of: choice)
-            #expect(abs(objective - exact) <= 5 * 18e-6 + 1e-9, "objective \(objective) s, exact \(exact) s")
+            let latency = mesh.seconds(for: Collective(.allReduce, axes: [0], bytes: 4))
+            #expect(abs(objective - exact) <= 0.002 * exact + 5 * 4 * latency, "objective \(objective) s, exact \(exact) s")
         }
         #expect(rings > 0, "some layout splits the queries")
     }

@@ -53,7 +53,7 @@ struct ModelCatalogTests {
     /// count (decoding all 4.7 MB in a debug build takes 10 s).
     @Test("each builder's graph decodes back equal from its JSON", arguments: [
         "mlp-2", "gpt-tiny", "llama-tiny", "gpt3-125m", "megatron-1.7b", "llama2-7b", "llama3-8b", "bert-large",
-        "moe-gshard", "wrn-50-2",
+        "moe-gshard", "moe-tiny", "wrn-50-2",
     ])
     func roundTrip(_ id: String) throws {
         let graph = try BuiltModels.graph(id)

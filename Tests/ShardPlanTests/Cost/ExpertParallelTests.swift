@@ -1,0 +1,67 @@
+import Testing
+@testable import ShardPlan
+
+@Suite("Expert parallelism")
+struct ExpertParallelTests {
+    /// moe-tiny (batch 8 x 32 tokens, hidden 64, 8 experts of 32, top-2, 2 layers) with Megatron's expert
+    /// parallelism of 4 over a data-parallel group of 4 on one node: mesh [1, 4, 1].
+    func plan() throws -> (TrainingPlan, Graph, Cluster) {
+        let graph = try ModelCatalog.model(id: "moe-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 4,
+                                                                                  microBatchSize: 2, expertParallel: 4))
+        return (plan, graph, cluster)
+    }
+
+    @Test("each expert GEMM splits the experts over the expert axis; dense ops split the batch over both data axes")
+    func layout() throws {
+        let (plan, graph, _) = try plan()
+        let stage = plan.stages[0]
+        #expect(stage.mesh.shape == [1, 4, 1])
+        let up = try #require(graph.operations.firstIndex { $0.name == "h0.mlp.experts.up" })
+        let expert = try #require(MegatronLayout.expertGEMMIndex(graph.operations[up], graph: graph)).index
+        #expect(stage.strategy(of: up).indexOfAxis[1] == expert)
+        // The permutation splits the experts too, so the two expert GEMMs reading it share one all-to-all.
+        let permute = try #require(graph.operations.firstIndex { $0.name == "h0.mlp.dispatch.permute" })
+        #expect(stage.strategy(of: permute).indexOfAxis[1] == graph.operations[permute].indexSpace.resultIndices[0])
+        let qkv = try #require(graph.operations.firstIndex { $0.name == "h0.attn.q" })
+        #expect(stage.strategy(of: qkv).indexOfAxis[1] == TensorRoles(graph).batchIndex[qkv])
+    }
+
+    /// A device's permuted buffer: 8 experts x 2 sequences x 8 slots (32 tokens x 2 / 8 experts) x 64 x 2 bytes
+    /// = 16,384 bytes; each layer all-to-alls it to dispatch and to combine, and their gradients back: 4 per layer.
+    @Test("dispatch and combine all-to-alls: 16,384 bytes a device, 4 a layer, 2 layers")
+    func allToAllBytes() throws {
+        let (plan, _, cluster) = try plan()
+        let stage = plan.stages[0]
+        let model = StageCostModel(graph: plan.graph, kernels: KernelModel(device: cluster.device), options: plan.options,
+                                   microbatches: plan.microbatches)
+        let cost = model.cost(of: stage)
+        #expect(plan.microbatches == 1)
+        #expect(abs(cost.communicationBytes[.allToAll]! - 8 * 16_384) < 1e-6)
+        let one = stage.mesh.seconds(for: Collective(.allToAll, axes: [1], bytes: 16_384))
+        #expect(abs(cost.communicationSeconds[.allToAll]! - 8 * one) < 1e-15)
+    }
+
+    /// Each layer's 3 expert weights of 8 x 64 x 32 elements (49,152 parameters) are split 4 ways; everything else
+    /// is replicated. 18 bytes of training state per parameter (`TrainingOptions`).
+    @Test("expert weights are divided by the expert-parallel size")
+    func expertWeights() throws {
+        let (plan, graph, cluster) = try plan()
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: plan.options, microbatches: 1)
+        let state = model.cost(of: plan.stages[0]).modelStateBytes
+        let experts = 2 * 49_152
+        let others = ModelCatalog.parameterCount(of: graph) - experts
+        #expect(state == Double(others + experts / 4) * 18)
+    }
+
+    @Test("expert parallelism must divide the data-parallel ranks")
+    func divides() throws {
+        let graph = try ModelCatalog.model(id: "moe-tiny")!.build()
+        #expect(throws: InputError.self) {
+            _ = try TrainingPlan.megatron(graph: graph, cluster: try Cluster.preset(named: "dgx-h100"), clusterName: "dgx-h100",
+                                          configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, expertParallel: 8))
+        }
+    }
+}
