@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ShardPlan's real-engine check: export the tiny GPT-2 from JAX, plan it with the Swift `shardplan`, then run
 # each plan's training step unsharded and sharded on 8 simulated CPU devices and compare loss, gradients and
-# the collective bytes XLA compiles with the bytes the plan predicts. Any mismatch fails.
+# the collective bytes XLA compiles with the bytes the plan predicts; the same for an expert-parallel plan of
+# the catalog's tiny mixture of experts. Any mismatch fails.
 #
 #   Examples/jax/check.sh            # everything, including the pytest suite
 #   Examples/jax/check.sh --no-tests # export + plans only
@@ -61,6 +62,20 @@ for plan in "${plans[@]}"; do
     || { cat "$out/$name.log"; exit 1; }
   grep -E "^(loss|gradients|stage|  [a-z,()0-9 ]+ +[a-z_]+_bytes|  pipeline|OK)" "$out/$name.log" || true
 done
+
+# A mixture of experts: moe-tiny (token-permutation routing, 8 experts top-2) with Megatron's expert parallelism of
+# 4 over the data-parallel devices, so the dispatch and combine all-to-alls run over y. The catalog graph is bf16;
+# the runner computes in f32, so the check reads it with f32 tensors (the bytes the plan predicts follow the dtype).
+moe="$out/moe-tiny.json"
+sed 's/"bf16"/"f32"/g' "$repo/Models/moe-tiny.json" > "$moe"
+echo "== plan: moe-tiny, Megatron ep=4 x dp=2 (experts split over y)"
+"$shardplan" score "$moe" --cluster "$cluster" --tp 1 --pp 1 --ep 4 --microbatches 1 --format json -o "$out/megatron-moe-ep4.json"
+name=megatron-moe-ep4
+echo "== run $name"
+"$py" -m shardplan_jax.run "$moe" "$out/$name.json" --rtol "$rtol" --comm-rtol "$comm_rtol" \
+  --report "$out/$name.report.json" --hlo-dir "$out/$name.hlo" > "$out/$name.log" 2>&1 \
+  || { cat "$out/$name.log"; exit 1; }
+grep -E "^(loss|gradients|stage|  [a-z,()0-9 ]+ +[a-z_]+_bytes|OK)" "$out/$name.log" || true
 
 if [[ "$run_tests" == 1 ]]; then
   echo "== pytest Examples/jax/tests"
