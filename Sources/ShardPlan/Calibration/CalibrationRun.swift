@@ -43,6 +43,12 @@ public struct CalibrationRun: Sendable {
             throw InputError(.invalidValue, at: .root,
                              "row \(run.id): unknown attention \"\(run.attention!)\"; known: explicit, \(AttentionKernel.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if let headDimension = run.headDimension { configuration.headDimension = headDimension }
+        if let moe = run.moe {
+            configuration.mixtureOfExperts = .init(experts: moe.experts, topK: moe.topK, layerInterval: 1,
+                                                   dispatch: .permutation(capacityFactor: nil),
+                                                   expertFeedForwardHidden: moe.feedForwardHidden, sharedExperts: moe.shared)
+        }
         configuration.attentionImplementation = run.attention == "explicit" ? .explicit : .fused
         let graph = try TransformerBuilder(name: run.id, configuration: configuration).build()
         guard let preset = Self.presetName(forGPU: run.gpu, devices: run.gpuCount) else {
@@ -59,12 +65,15 @@ public struct CalibrationRun: Sendable {
         let overlap = run.schedule.contains("--overlap-param-gather")
         let sequenceParallel = run.sequenceParallel || (overlap && run.tensorParallel > 1)
         let zeroStage = overlap ? max(run.zeroStage, 1) : run.zeroStage
+        let fp8 = run.precision.hasPrefix("fp8")
         return (graph, cluster, clusterName, MegatronConfiguration(
             tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel, dataParallel: run.dataParallel,
             microBatchSize: run.microBatchSize ?? 1, virtualStages: run.virtualStages, sequenceParallel: sequenceParallel,
+            contextParallel: run.contextParallel, expertParallel: run.expertParallel,
             options: TrainingOptions(recompute: recompute, zeroStage: zeroStage, overlapGradientReduction: overlap,
-                                     overlapTensorParallelCommunication: overlap, attentionKernel: kernel,
-                                     kernelFusion: fusion, fusedCrossEntropy: run.fusedCrossEntropy)))
+                                     overlapTensorParallelCommunication: overlap, precision: fp8 ? .fp8 : .bf16,
+                                     fp8Recipe: run.fp8Recipe.flatMap(FP8Recipe.init(rawValue:)) ?? .tensorwise,
+                                     attentionKernel: kernel, kernelFusion: fusion, fusedCrossEntropy: run.fusedCrossEntropy)))
     }
 
     /// The cluster preset of a row's GPU: a DGX node, or the single-GPU preset for a row on one device.

@@ -45,10 +45,26 @@ public struct PublishedRun: Sendable {
     public var fusion: String?
     /// Whether the loss ran as a fused kernel (`loss`: "fused").
     public var fusedCrossEntropy: Bool
+    /// Head dimension where it is not `hidden / heads` (Qwen3-MoE: 128 with hidden 2048 and 32 heads).
+    public var headDimension: Int?
+    /// `fp8` where the run trained its linear layers in FP8 (`fp8Recipe`: tensorwise, rowwise, blockwise).
+    public var precision: String
+    public var fp8Recipe: String?
+    public var contextParallel: Int
+    public var expertParallel: Int
+    /// Mixture-of-experts shape, for MoE rows: routed experts, experts per token, an expert's width, shared
+    /// experts.
+    public var moe: (experts: Int, topK: Int, feedForwardHidden: Int, shared: Int)?
     /// Seconds per iteration: measured where the source printed it, else derived from its throughput.
     public var iterationSeconds: Double?
     /// Whether `iterationSeconds` was printed by the source (else derived).
     public var isMeasuredTime: Bool
+
+    /// Whether the row exercises what issue 13 added: FP8, context or expert parallelism, or a mixture of
+    /// experts (Docs/calibration.md reports these rows apart from the earlier ones).
+    public var exercisesIssue13Features: Bool {
+        precision.hasPrefix("fp8") || contextParallel > 1 || expertParallel > 1 || moe != nil
+    }
 
     /// Reads every row of a published-runs document; rows missing a field this model needs are skipped
     /// and named in `skipped` with the reason.
@@ -83,8 +99,19 @@ public struct PublishedRun: Sendable {
                 knownFitBytes: try measured.optionalNumber("ran_within_memory_gib").map { $0 * 1_073_741_824 },
                 dropout: try row.optionalNumber("dropout"), fusion: try row.optionalString("fusion"),
                 fusedCrossEntropy: try row.optionalString("loss") == "fused",
+                headDimension: try row.optionalInt("head_dim"),
+                precision: try row.optionalString("precision") ?? "", fp8Recipe: try row.optionalString("fp8_recipe"),
+                contextParallel: try row.optionalInt("cp") ?? 1, expertParallel: try row.optionalInt("ep") ?? 1,
+                moe: try moeShape(row),
                 iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil))
         }
         return (runs, skipped)
+    }
+
+    /// The `moe` object of a row: `experts`, `top_k`, `ffn_hidden`, optional `shared`.
+    private static func moeShape(_ row: JSONReader) throws(InputError) -> (experts: Int, topK: Int, feedForwardHidden: Int, shared: Int)? {
+        guard row.contains("moe") else { return nil }
+        let moe = try row.reader("moe")
+        return (try moe.int("experts"), try moe.int("top_k"), try moe.int("ffn_hidden"), try moe.optionalInt("shared") ?? 0)
     }
 }

@@ -28,6 +28,14 @@ public struct OperatorCost: Sendable, Equatable {
         public var weightCopyBytes: Double
     }
 
+    /// Whether `collectives`, the layout change into operand `operand`, move FP8 bytes: TransformerEngine casts
+    /// an FP8 linear layer's input before the sequence-parallel all-gather (`gather_along_first_dim` of the FP8
+    /// tensor), so a change made only of all-gathers into the layer's input moves one byte an element.
+    public func gathersInFP8(_ collectives: [Collective], operand: Int) -> Bool {
+        guard let fp8, fp8.inputOperand == operand, !collectives.isEmpty else { return false }
+        return collectives.allSatisfy { $0.kind == .allGather }
+    }
+
     public init(category: Category, forwardSeconds: Double, backwardSeconds: Double, forwardCollectives: [Collective],
                 backwardCollectives: [Collective], forwardFLOPs: Double, fp8: FP8Use? = nil) {
         self.category = category

@@ -145,6 +145,9 @@ public struct OperatorCostModel: Sendable {
             case (false, false, _): m *= size
             }
         }
+        if k < Self.minimumTensorCoreDepth {
+            return shallowProductCost(operation, batch: batch, m: m, n: n, k: k, dtype: dtype)
+        }
         let cost = gemmCost(operation, batch: batch, m: m, n: n, k: k, dtype: dtype)
         guard precision != .bf16, let weight = linearLayers[operationIndex] else { return cost }
         let fp8 = fp8LinearCost(operation, weightOperand: weight, batch: batch, m: m, n: n, k: k)
@@ -152,6 +155,27 @@ public struct OperatorCostModel: Sendable {
             return cost
         }
         return fp8
+    }
+
+    /// Products summing fewer terms than this run as pointwise kernels, not as tensor-core GEMMs: the rotary
+    /// embedding's 2 x 2 rotation of each pair (`bshpj,spij->bshpi`, depth 2) is an elementwise multiply-add
+    /// in every implementation (Meta's complex multiply, TransformerEngine's and Apex's fused RoPE kernels),
+    /// and a tensor-core tile's smallest depth is 16 elements (8 for tf32).
+    static let minimumTensorCoreDepth = 8.0
+
+    /// A product too shallow for tensor cores (`minimumTensorCoreDepth`) as memory-bound kernels: forward reads
+    /// both operands and writes the result; backward, one kernel per operand gradient, reads the result's
+    /// gradient and the other operand and writes that gradient.
+    private func shallowProductCost(_ operation: Operation, batch: Double, m: Double, n: Double, k: Double,
+                                    dtype: DType) -> OperatorCost {
+        let width = Double(dtype.byteSize)
+        let (left, right, result) = (batch * m * k * width, batch * k * n * width, batch * m * n * width)
+        let forward = kernels.memorySeconds(bytes: left + right + result)
+        var backward = 0.0
+        if gradients[operation.inputs[0]] { backward += kernels.memorySeconds(bytes: result + right + left) }
+        if gradients[operation.inputs[1]] { backward += kernels.memorySeconds(bytes: result + left + right) }
+        return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: backward,
+                            forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 2 * batch * m * n * k)
     }
 
     /// A batched GEMM (m x k times k x n) forward, and in backward one GEMM per operand that needs a

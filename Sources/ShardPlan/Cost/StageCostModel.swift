@@ -176,8 +176,12 @@ public struct StageCostModel: Sendable {
                 } else {
                     source = arrivalLayouts[input]!
                 }
-                let forward = Resharding.collectives(from: source, to: wanted, elementCount: elements,
+                var forward = Resharding.collectives(from: source, to: wanted, elementCount: elements,
                                                      bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape)
+                if opCost.gathersInFP8(forward, operand: operand) {
+                    forward = Resharding.collectives(from: source, to: wanted, elementCount: elements, bytesPerElement: 1,
+                                                     meshShape: mesh.shape)
+                }
                 charge(forward, forward: true,
                        timeScale: exposure(forward, .allGather, operand: operand, attentionSeconds: opCost.forwardSeconds))
                 if gradients[input] {

@@ -67,11 +67,12 @@ struct StageCostTerms {
     }
 
     /// Seconds one device spends changing `value`'s layout from `source` to `target`.
-    func reshardSeconds(_ value: ValueID, from source: ShardingSpec, to target: ShardingSpec) -> Double {
+    /// `bytesPerElement` overrides the tensor's own (an FP8 gather).
+    func reshardSeconds(_ value: ValueID, from source: ShardingSpec, to target: ShardingSpec, bytesPerElement: Int? = nil) -> Double {
         if source == target { return 0 }
         let type = graph[value].type
         let change = ReshardingPrices.Change(elementCount: operatorModel.localElements(value, .replicated(rank: type.rank)),
-                                             bytesPerElement: type.dtype.byteSize, source: source, target: target)
+                                             bytesPerElement: bytesPerElement ?? type.dtype.byteSize, source: source, target: target)
         if let known = prices?.seconds(of: change) { return known }
         let answer = seconds(Resharding.collectives(from: source, to: target, elementCount: change.elementCount,
                                                     bytesPerElement: change.bytesPerElement, meshShape: mesh.shape))
@@ -162,21 +163,26 @@ struct StageCostTerms {
         return (seconds, perMicrobatch, memory)
     }
 
-    /// The seconds of a K or V exchange left exposed when `link` feeds an attention op that splits its queries
-    /// (`ContextParallelExchange`), as `StageCostModel` prices them; the seconds unchanged otherwise.
-    private func ringExposed(_ link: Link, _ value: ValueID, from layout: ShardingSpec, to layouts: [ShardingSpec],
-                             consumer: OpStrategy, forward: Double, backward: Double,
-                             returned: ShardingSpec) -> (Double, Double) {
+    /// The seconds of a layout change as `StageCostModel` prices it where it depends on the consumer's kernels:
+    /// an all-gather into an FP8 linear layer's input moves FP8 (`OperatorCost.gathersInFP8`), and a K or V
+    /// exchange into an attention op that splits its queries hides behind its kernels (`ContextParallelExchange`).
+    private func consumerAdjusted(_ link: Link, _ value: ValueID, from layout: ShardingSpec, to layouts: [ShardingSpec],
+                                  consumer: OpStrategy, forward: Double, backward: Double,
+                                  returned: ShardingSpec) -> (Double, Double) {
         let operation = graph.operations[link.to]
-        let ring = ContextParallelExchange.ringSize(operation, consumer, meshShape: mesh.shape)
-        guard ring > 1, link.toOperand > 0 else { return (forward, backward) }
         let type = graph[value].type
         func collectives(_ source: ShardingSpec, _ target: ShardingSpec) -> [Collective] {
             Resharding.collectives(from: source, to: target,
                                    elementCount: operatorModel.localElements(value, .replicated(rank: type.rank)),
                                    bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape)
         }
-        let attention = operatorModel.cost(link.to, consumer)
+        let cost = operatorModel.cost(link.to, consumer)
+        if cost.fp8 != nil, link.kind != .parameter, cost.gathersInFP8(collectives(layout, layouts[0]), operand: link.toOperand) {
+            return (reshardSeconds(value, from: layout, to: layouts[0], bytesPerElement: 1), backward)
+        }
+        let ring = ContextParallelExchange.ringSize(operation, consumer, meshShape: mesh.shape)
+        guard ring > 1, link.toOperand > 0 else { return (forward, backward) }
+        let attention = cost
         var result = (forward, backward)
         if ContextParallelExchange.isRingExchange(collectives(layout, layouts[0]), kind: .allGather, operation, consumer) {
             result.0 = ContextParallelExchange.exposedSeconds(forward, attentionSeconds: attention.forwardSeconds, ringSize: ring)
@@ -246,8 +252,8 @@ struct StageCostTerms {
                 return consumed.indices.map { pair in
                     var (ahead, back) = (forward[wantedIndex[pair]], backward[gradientIndex[pair]])
                     if let consumers {
-                        (ahead, back) = ringExposed(link, value, from: layout, to: consumed[pair], consumer: consumers[pair],
-                                                    forward: ahead, backward: back, returned: returned)
+                        (ahead, back) = consumerAdjusted(link, value, from: layout, to: consumed[pair], consumer: consumers[pair],
+                                                         forward: ahead, backward: back, returned: returned)
                     }
                     return (ahead * replays + back) * overlapShare * microbatches
                 }

@@ -32,12 +32,24 @@ struct CalibrationTests {
 
     /// Issue 14 asks for 5% median and 15% worst over every row; the model reaches the median but not the worst
     /// (Docs/calibration.md lists the rows beyond 15%). These bounds keep what it reaches from slipping.
-    @Test("all rows: median within 5.5% and worst within 31%")
+    @Test("rows before issue 13: median within 5.5% and worst within 31%")
     func allRowsStayWithinReachedBounds() throws {
-        let report = try Self.report()
-        #expect(report.runs.count >= 63)
-        #expect(report.medianAbsoluteError <= 0.055)
-        #expect(report.worstAbsoluteError <= 0.31)
+        let earlier = try Self.report().runs.filter { !$0.run.exercisesIssue13Features }
+        #expect(earlier.count == 63)
+        let (median, worst, _) = CalibrationReport.summary(earlier)
+        #expect(median <= 0.055)
+        #expect(worst <= 0.31)
+    }
+
+    /// Issue 13's rows (FP8, context and expert parallelism, mixtures of experts) with the same constants; the
+    /// issue asks for 8% median and 20% worst.
+    @Test("issue 13's rows: median within 8% and worst within 20%")
+    func issue13Rows() throws {
+        let modern = try Self.report().runs.filter { $0.run.exercisesIssue13Features }
+        #expect(modern.count == 9)
+        let (median, worst, _) = CalibrationReport.summary(modern)
+        #expect(median <= 0.08)
+        #expect(worst <= 0.20)
     }
 
     @Test("every published run known to have fitted in its GPUs' memory fits under the model")

@@ -11,7 +11,9 @@ struct FrameworkRoundTripTests {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Docs/calibration/published-runs.json")
         let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
-        return (try? PublishedRun.rows(in: JSONParser.parse(text)).runs) ?? []
+        // Issue 13's context- and expert-parallel rows wait for LayoutRecognition to read those axes from a plan.
+        return ((try? PublishedRun.rows(in: JSONParser.parse(text)).runs) ?? [])
+            .filter { $0.contextParallel == 1 && $0.expertParallel == 1 }
     }()
 
     static func readBack(_ text: String, _ framework: TrainingFramework) throws -> ReadBackLayout {
@@ -22,9 +24,9 @@ struct FrameworkRoundTripTests {
         }
     }
 
-    @Test("all 63 published rows are read")
+    @Test("the 69 published rows without context or expert parallelism are read")
     func rowCount() {
-        #expect(Self.runs.count == 63)
+        #expect(Self.runs.count == 69)
     }
 
     /// torchtitan writes Megatron's selective recomputation and op-level selective checkpointing as the same
@@ -45,7 +47,8 @@ struct FrameworkRoundTripTests {
         let expected = ReadBackLayout(tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel,
                                       dataParallel: run.dataParallel, contextParallel: 1, expertParallel: 1,
                                       virtualStages: run.virtualStages, microBatchSize: run.microBatchSize ?? 1,
-                                      recompute: replay.configuration.options.recompute, fp8: false)
+                                      recompute: replay.configuration.options.recompute,
+                                      fp8: replay.configuration.options.precision != .bf16)
         let recognition = try LayoutRecognition(plan)
         #expect(recognition.isExact, "\(recognition.differences)")
         let operatorLevel = replay.configuration.options.recompute == .selectiveOperators
