@@ -37,7 +37,11 @@ public struct CalibrationReport: Sendable {
         fused and compiled kernels, and op-level selective recomputation (Docs/cost-model.md, "Changes for issue 14"). \
         The first replay of the 35 new rows, with every fused attention at FlashAttention-2's rate and every stack's \
         kernels fused as Megatron's, was off by a median 21.9% (worst 47%, nearly all fast): llm-foundry's runs use an \
-        older Triton attention kernel, torchtitan's run eager PyTorch, llm.c a compiled step.
+        older Triton attention kernel, torchtitan's run eager PyTorch, llm.c a compiled step. \
+        Issue 13 added the FP8, context-parallel and expert-parallel rows (NeMo 24.07 on DGX H100, NeMo Automodel's \
+        Qwen3-30B-A3B) and priced FP8 linear layers, the ring's K/V exchange, the experts' all-to-alls and the rotary \
+        embedding's 2 x 2 rotation as memory-bound kernels (before, a depth-2 tensor-core GEMM, which had priced \
+        torchtitan's eager rotation by accident: its rows moved 2-8% faster).
         """
 
     /// Median, worst and mean signed relative error of `runs`.

@@ -163,17 +163,22 @@ public struct OperatorCostModel: Sendable {
     /// and a tensor-core tile's smallest depth is 16 elements (8 for tf32).
     static let minimumTensorCoreDepth = 8.0
 
-    /// A product too shallow for tensor cores (`minimumTensorCoreDepth`) as memory-bound kernels: forward reads
-    /// both operands and writes the result; backward, one kernel per operand gradient, reads the result's
-    /// gradient and the other operand and writes that gradient.
+    /// A product too shallow for tensor cores (`minimumTensorCoreDepth`) as memory-bound kernels. Fused (a
+    /// fused RoPE kernel, torch.compile): forward reads both operands and writes the result in one kernel.
+    /// Eager PyTorch runs a 16-bit product through fp32 as Meta's and torchtitan's `apply_rotary_emb` does:
+    /// upcast the first operand (width + 4 bytes an element), the complex multiply (reads fp32, writes fp32,
+    /// and reads the table as complex64, 2 bytes an element of its 2 x 2 form), downcast (4 + width): three
+    /// kernels. Backward runs the same kernels once per operand that needs a gradient (autograd's complex
+    /// multiply by the conjugate between the same casts).
     private func shallowProductCost(_ operation: Operation, batch: Double, m: Double, n: Double, k: Double,
                                     dtype: DType) -> OperatorCost {
         let width = Double(dtype.byteSize)
-        let (left, right, result) = (batch * m * k * width, batch * k * n * width, batch * m * n * width)
-        let forward = kernels.memorySeconds(bytes: left + right + result)
-        var backward = 0.0
-        if gradients[operation.inputs[0]] { backward += kernels.memorySeconds(bytes: result + right + left) }
-        if gradients[operation.inputs[1]] { backward += kernels.memorySeconds(bytes: result + left + right) }
+        let (left, right, result) = (batch * m * k, batch * k * n, batch * m * n)
+        let forward = fusionLevel == .eager && width < 4
+            ? kernels.memorySeconds(bytes: (width + 4) * left) + kernels.memorySeconds(bytes: 4 * left + 2 * right + 4 * result)
+                + kernels.memorySeconds(bytes: (4 + width) * result)
+            : kernels.memorySeconds(bytes: (left + right + result) * width)
+        let backward = forward * Double(operation.inputs.prefix(2).filter { gradients[$0] }.count)
         return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: backward,
                             forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 2 * batch * m * n * k)
     }

@@ -32,6 +32,27 @@ struct KernelFusionLevelTests {
         #expect(abs(fused.forwardSeconds - (10e-6 + (2000 + 200 + 2000) / 0.5e12)) <= 1e-15)
     }
 
+    /// The rotary embedding's 2 x 2 rotation of each pair (`bshpj,spij->bshpi`, depth 2) is no tensor-core GEMM.
+    @Test("a rotary rotation of 128 bf16 elements: one memory-bound kernel fused, three through fp32 eager")
+    func rotaryRotation() throws {
+        var builder = GraphBuilder(name: "rope")
+        let x = try builder.parameter("x", [1, 8, 2, 4, 2])
+        let table = try builder.add("table", .constant(shape: [8, 4, 2, 2], dtype: .bf16, value: 0), [])
+        let rotated = try builder.einsum("rotated", "bshpj,spij->bshpi", x, table)
+        builder.output(rotated)
+        let graph = try builder.build()
+        // Fused: reads 128 + 128 elements, writes 128, 2 bytes each; backward the same for x's gradient only.
+        let fused = try cost(of: "rotated", in: graph, fusion: .fused)
+        #expect(fused.category == .memoryBound)
+        #expect(abs(fused.forwardSeconds - (10e-6 + 768 / 0.5e12)) <= 1e-15)
+        #expect(fused.backwardSeconds == fused.forwardSeconds)
+        // Eager: upcast 128 x (2 + 4), complex multiply 128 x 4 + 128 x 2 (the table) + 128 x 4, downcast
+        // 128 x (4 + 2): 2816 bytes in three kernels.
+        let eager = try cost(of: "rotated", in: graph, fusion: .eager)
+        #expect(abs(eager.forwardSeconds - (30e-6 + 2816 / 0.5e12)) <= 1e-15)
+        #expect(eager.backwardSeconds == eager.forwardSeconds)
+    }
+
     @Test("eager PyTorch writes every pointwise result; fused kernels keep a pointwise chain in registers")
     func eagerPointwise() throws {
         var builder = GraphBuilder(name: "chain")
