@@ -182,14 +182,13 @@ struct StageCostTerms {
         }
         let ring = ContextParallelExchange.ringSize(operation, consumer, meshShape: mesh.shape)
         guard ring > 1, link.toOperand > 0 else { return (forward, backward) }
-        let attention = cost
         var result = (forward, backward)
         if ContextParallelExchange.isRingExchange(collectives(layout, layouts[0]), kind: .allGather, operation, consumer) {
-            result.0 = ContextParallelExchange.exposedSeconds(forward, attentionSeconds: attention.forwardSeconds, ringSize: ring)
+            result.0 = ContextParallelExchange.exposedSeconds(forward, attentionSeconds: cost.forwardSeconds, ringSize: ring)
         }
         if model.gradients[value],
            ContextParallelExchange.isRingExchange(collectives(layouts[1], returned), kind: .reduceScatter, operation, consumer) {
-            result.1 = ContextParallelExchange.exposedSeconds(backward, attentionSeconds: attention.backwardSeconds, ringSize: ring)
+            result.1 = ContextParallelExchange.exposedSeconds(backward, attentionSeconds: cost.backwardSeconds, ringSize: ring)
         }
         return result
     }

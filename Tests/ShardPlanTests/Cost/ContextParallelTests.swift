@@ -100,6 +100,7 @@ struct ContextParallelTests {
     /// The search prices each parameter's gradient synchronisation on its own where the exact model buckets
     /// them, so they differ by the fixed costs of the separate all-reduces: under NCCL's latency model (protocol
     /// and algorithm chosen per message) a few times one small all-reduce per parameter (5 parameters here).
+    /// Layouts that give a parameter ZeRO-3 are priced above the exact model, which overlaps its gathers.
     @Test("the ILP prices the ring as the exact model does, for the ILP's choice and random layouts", arguments: [1.0, 300.0])
     func searchAgrees(gbPerSecond: Double) throws {
         let graph = try attentionBlock(sequence: 8192)
@@ -120,7 +121,16 @@ struct ContextParallelTests {
             let exact = cost.forwardSeconds + cost.backwardSeconds + cost.gradientSynchronizationSeconds + cost.optimizerSeconds
             let objective = stage.problem.cost(of: choice)
             let latency = mesh.seconds(for: Collective(.allReduce, axes: [0], bytes: 4))
-            #expect(abs(objective - exact) <= 0.002 * exact + 5 * 4 * latency, "objective \(objective) s, exact \(exact) s")
+            let gathersWeights = layout.strategies.indices.contains { op in
+                layout.strategies[op].zeroStage >= 3 && graph.operations[op].inputs.contains { graph[$0].isParameter }
+            }
+            if gathersWeights {
+                // ZeRO-3's gathers: exposed in the search, hidden behind the compute where they can be in the exact
+                // model (`ShardedParameterSchedule`), so the objective is an upper bound.
+                #expect(objective >= exact - 0.002 * exact - 5 * 4 * latency, "objective \(objective) s, exact \(exact) s")
+            } else {
+                #expect(abs(objective - exact) <= 0.002 * exact + 5 * 4 * latency, "objective \(objective) s, exact \(exact) s")
+            }
         }
         #expect(rings > 0, "some layout splits the queries")
     }

@@ -138,6 +138,54 @@ struct FP8LinearTests {
         #expect(bf16.weightBytes == 2 * 33_554_432 && fp8.weightBytes == 4 * 33_554_432)
     }
 
+    /// Sequence parallelism over 2 devices: a GELU keeps x's rows split, the first linear layer (column-parallel)
+    /// all-gathers them, the second (row-parallel) leaves partial sums for the loss. TransformerEngine casts the
+    /// gathered input to FP8 first, so the gather moves one byte an element; the gradient's reduce-scatter stays
+    /// 16-bit, and the ILP's edge prices the gather as the exact model does.
+    @Test("an FP8 linear layer's sequence-parallel all-gather moves 1 byte an element: 16.8 MB a microbatch, not 33.6 MB")
+    func sequenceParallelGatherInFP8() throws {
+        var builder = GraphBuilder(name: "sequence-parallel")
+        let x = try builder.input("x", [8192, 4096], .bf16)
+        let w0 = try builder.parameter("w0", [4096, 4096])
+        let w1 = try builder.parameter("w1", [4096, 4096])
+        let h = try builder.unary("h", .gelu, x)
+        let y1 = try builder.einsum("y1", "bd,df->bf", h, w0)
+        let y2 = try builder.einsum("y2", "bd,df->bf", y1, w1)
+        let loss = try builder.add("loss", .reduce(.mean, axes: [0, 1], keepDimensions: false), [y2])
+        builder.output(loss)
+        let graph = try builder.build()
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        let mesh = try DeviceMesh(devices: [0, 1], shape: [2], in: cluster)
+        // Index 0 of the GELU (rows), index f of y1 (columns), index d of y2 (its depth); the loss replicated.
+        let strategies = [OpStrategy(indexOfAxis: [0]), OpStrategy(indexOfAxis: [2]), OpStrategy(indexOfAxis: [1]),
+                          OpStrategy(indexOfAxis: [nil])]
+        #expect(graph.operations[1].indexSpace.indices.map(\.name) == ["b", "d", "f"])
+        let stage = StageLayout(operations: 0 ..< graph.operations.count, mesh: mesh, strategies: strategies)
+        func cost(_ precision: MatmulPrecision) -> (exact: StageCost, model: StageCostModel) {
+            let model = StageCostModel(graph: graph, kernels: kernels, options: TrainingOptions(precision: precision), microbatches: 2)
+            return (model.cost(of: stage), model)
+        }
+        let (bf16, fp8) = (cost(.bf16), cost(.fp8))
+        // One microbatch of h is 4096 x 4096 elements: 33,554,432 bytes gathered in bf16, half of it in FP8.
+        #expect(bf16.exact.communicationBytes[.allGather] == 33_554_432)
+        #expect(fp8.exact.communicationBytes[.allGather] == 16_777_216)
+        #expect(fp8.exact.communicationBytes[.reduceScatter] == bf16.exact.communicationBytes[.reduceScatter])
+        #expect(fp8.exact.forwardCommunicationSeconds < bf16.exact.forwardCommunicationSeconds)
+        // The ILP's objective for this layout is the exact model's iteration time (as in StageCostTermsTests).
+        for (exact, model) in [bf16, fp8] {
+            let problem = StageShardingProblem(operations: stage.operations, mesh: mesh, model: model, inFlight: 1,
+                                               memoryBudget: nil, layers: [])
+            var choice = Array(repeating: 0, count: problem.problem.nodes.count)
+            for op in graph.operations.indices {
+                let group = problem.classOf[op]
+                choice[problem.nodeOf[group]] = try #require(problem.mapping[group].firstIndex { problem.candidates[group][$0] == strategies[op] })
+            }
+            #expect(problem.layout(for: choice).strategies == strategies)
+            let time = 2 * (exact.forwardSeconds + exact.backwardSeconds) + exact.gradientSynchronizationSeconds + exact.optimizerSeconds
+            #expect(abs(problem.problem.cost(of: choice) / time - 1) < 0.002)
+        }
+    }
+
     @Test("a plan document keeps its precision and recipe; an unknown recipe names the path; an A100 refuses FP8")
     func planDocument() throws {
         let graph = try ModelCatalog.model(id: "llama-tiny")!.build()
