@@ -79,7 +79,7 @@ public enum Resharding {
     ///    other collectives move smaller blocks).
     /// 2. Where an axis moves to the dimension another axis of its size leaves (to be gathered) or arrives
     ///    at (by a slice), trade the two places with one collective-permute.
-    /// 3. All-gather the axes the target does not split by.
+    /// 3. All-gather the axes the target does not split by, one dimension at a time from the last.
     /// 4. All-to-all by pieces, not by axes: every dimension cut into more pieces than the target's gives the
     ///    minor axes that make up the surplus to a dimension that lacks just as many, one all-to-all per pair;
     ///    a dimension cut into as many pieces as in the target takes no part. Surpluses without a partner of
@@ -128,10 +128,14 @@ public enum Resharding {
             let after = order[dimension][(order[dimension].firstIndex(of: axis)! + 1)...]
             if !after.allSatisfy(gatherAxes.contains) { misplaced.formUnion(order[dimension]) }
         }
-        if !gatherAxes.isEmpty {
-            for dimension in order.indices { order[dimension].removeAll(where: gatherAxes.contains) }
-            for axis in gatherAxes { localBytes *= Double(meshShape[axis]) }
-            result.append(Collective(.allGather, axes: gatherAxes, bytes: localBytes))
+        // One all-gather per dimension, the last dimension first, as XLA gathers them (the JAX check's searched
+        // plan: `[y, x]` to replicated is an all-gather over x, then one over y).
+        for dimension in order.indices.reversed() {
+            let axes = gatherAxes.filter(order[dimension].contains)
+            guard !axes.isEmpty else { continue }
+            order[dimension].removeAll(where: axes.contains)
+            for axis in axes { localBytes *= Double(meshShape[axis]) }
+            result.append(Collective(.allGather, axes: axes, bytes: localBytes))
         }
         let pieces = { (axes: [Int]) in axes.reduce(1) { $0 * meshShape[$1] } }
         var lacking = order.indices.filter { pieces(order[$0]) < pieces(wanted[$0]) }
