@@ -145,7 +145,11 @@ public struct OperatorCostModel: Sendable {
             case (false, false, _): m *= size
             }
         }
-        if k < Self.minimumTensorCoreDepth {
+        // What the op sums over before sharding: a product is shallow by its kind (the rotary rotation), not
+        // because a strategy splits a deep sum into short local ones, which still run as GEMMs.
+        let depth = space.indices.indices.filter { !result.contains($0) && (left.contains($0) || right.contains($0)) }
+            .reduce(1.0) { $0 * Double(space.indices[$1].size) }
+        if depth < Self.minimumTensorCoreDepth {
             return shallowProductCost(operation, batch: batch, m: m, n: n, k: k, dtype: dtype)
         }
         let cost = gemmCost(operation, batch: batch, m: m, n: n, k: k, dtype: dtype)
