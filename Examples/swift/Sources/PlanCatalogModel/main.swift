@@ -31,7 +31,8 @@ do {
     }
     var planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: clusterName)
     planner.maximumStageCount = maximumStages
-    let (plan, prediction, attempts, _) = try planner.plan { step in print("  \(step)") }
+    let found = try planner.plan { step in print("  \(step)") }
+    let (plan, prediction, attempts) = (found.plan, found.prediction, found.attempts)
     for attempt in attempts {
         let time = attempt.iterationSeconds.map { String(format: "%.3f s", $0) } ?? "nothing fits"
         print("  \(attempt.microbatches) microbatches: \(time), \(attempt.oracleSolves) stage searches")

@@ -19,7 +19,8 @@ print("\(analysis.parameterCount) parameters, \(Int(analysis.forwardFLOPs)) forw
 // Plan it on one DGX A100 node: pipeline stages, each stage's mesh, every op's sharding, the microbatches.
 let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
 let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
-let (plan, prediction, _, _) = try planner.plan()
+let found = try planner.plan()
+let (plan, prediction) = (found.plan, found.prediction)
 print(prediction.textReport(for: plan))
 
 // Score Megatron-LM's layout with the same cost model: tensor parallelism over the node, the whole batch
