@@ -3,8 +3,9 @@ import Foundation
 /// `shardplan plan`: the full search. The graph's layers (`LayerClustering`, every layer by default) are cut
 /// into pipeline stages on submeshes by the stage DP (`StageDynamicProgram`), each stage's layout, ZeRO stage
 /// and recomputation chosen by `StageSearchOracle`, for each microbatch count tried, under 1F1B with stages of
-/// any size and under interleaved 1F1B with equal ranks of 2 or more chunks each (where the microbatches fill whole rounds of the ranks, as Megatron-LM requires); the plan with the least
-/// predicted iteration time (`PlanEvaluator`, point-to-point transfers included) wins. Megatron-LM's
+/// any size and under interleaved 1F1B with equal ranks of 2 or more chunks each (where the microbatches fill
+/// whole rounds of the ranks, as Megatron-LM requires); the plan with the least predicted iteration time
+/// (`PlanEvaluator`, point-to-point transfers included) wins. Megatron-LM's
 /// configurations (`MegatronGrid`) are priced too, as a check: the plan says which search found it and by how
 /// much the other trailed.
 public struct PipelinePlanner: Sendable {
