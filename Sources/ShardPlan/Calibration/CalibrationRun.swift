@@ -66,6 +66,10 @@ public struct CalibrationRun: Sendable {
         let sequenceParallel = run.sequenceParallel || (overlap && run.tensorParallel > 1)
         let zeroStage = overlap ? max(run.zeroStage, 1) : run.zeroStage
         let fp8 = run.precision.hasPrefix("fp8")
+        guard let gradientPrecision = GradientPrecision(rawValue: run.gradientPrecision ?? "fp32") else {
+            throw InputError(.invalidValue, at: .root,
+                             "row \(run.id): unknown grad_sync_dtype \"\(run.gradientPrecision!)\"; known: \(GradientPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         return (graph, cluster, clusterName, MegatronConfiguration(
             tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel, dataParallel: run.dataParallel,
             microBatchSize: run.microBatchSize ?? 1, virtualStages: run.virtualStages, sequenceParallel: sequenceParallel,
@@ -73,7 +77,8 @@ public struct CalibrationRun: Sendable {
             options: TrainingOptions(recompute: recompute, zeroStage: zeroStage, overlapGradientReduction: overlap,
                                      overlapTensorParallelCommunication: overlap, precision: fp8 ? .fp8 : .bf16,
                                      fp8Recipe: run.fp8Recipe.flatMap(FP8Recipe.init(rawValue:)) ?? .tensorwise,
-                                     attentionKernel: kernel, kernelFusion: fusion, fusedCrossEntropy: run.fusedCrossEntropy)))
+                                     attentionKernel: kernel, kernelFusion: fusion, fusedCrossEntropy: run.fusedCrossEntropy,
+                                     gradientPrecision: gradientPrecision)))
     }
 
     /// The cluster preset of a row's GPU: a DGX node, or the single-GPU preset for a row on one device.

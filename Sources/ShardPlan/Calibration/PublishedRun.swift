@@ -50,6 +50,9 @@ public struct PublishedRun: Sendable {
     /// `fp8` where the run trained its linear layers in FP8 (`fp8Recipe`: tensorwise, rowwise, blockwise).
     public var precision: String
     public var fp8Recipe: String?
+    /// The gradient buffer's type where the stack's recipe sets it (`grad_sync_dtype`: NeMo's
+    /// `optim.grad_sync_dtype`); fp32 when absent.
+    public var gradientPrecision: String?
     public var contextParallel: Int
     public var expertParallel: Int
     /// Mixture-of-experts shape, for MoE rows: routed experts, experts per token, an expert's width, shared
@@ -101,6 +104,7 @@ public struct PublishedRun: Sendable {
                 fusedCrossEntropy: try row.optionalString("loss") == "fused",
                 headDimension: try row.optionalInt("head_dim"),
                 precision: try row.optionalString("precision") ?? "", fp8Recipe: try row.optionalString("fp8_recipe"),
+                gradientPrecision: try row.optionalString("grad_sync_dtype"),
                 contextParallel: try row.optionalInt("cp") ?? 1, expertParallel: try row.optionalInt("ep") ?? 1,
                 moe: try moeShape(row),
                 iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil))

@@ -295,7 +295,8 @@ public struct StageCostModel: Sendable {
             let dataParallel = Double(dataParallelAxes.reduce(1) { $0 * mesh.shape[$1] })
             let local = elements / Double(stored.totalSplitFactor(meshShape: mesh.shape))
             let zeroStage = max(options.zeroStage, stage.strategy(of: first.operation).zeroStage)
-            let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage)
+            let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage,
+                                       gradientPrecision: options.gradientPrecision)
             cost.weightBytes += state.weightBytes
             cost.gradientBytes += state.gradientBytes
             cost.optimizerStateBytes += state.optimizerStateBytes

@@ -40,11 +40,15 @@ public struct TrainingOptions: Sendable, Equatable {
     /// Whether the loss runs as one fused kernel per pass (`--fused-cross-entropy`: Megatron-Core's
     /// `--cross-entropy-loss-fusion`, flash-attn's cross-entropy); a compiled step always fuses it.
     public var fusedCrossEntropy: Bool
+    /// The type the gradient buffer accumulates and reduces in (fp32 as Megatron-LM; bf16 as NeMo's
+    /// performance recipes).
+    public var gradientPrecision: GradientPrecision
 
     public init(recompute: RecomputeMode = .none, zeroStage: Int = 0, overlapGradientReduction: Bool = false,
                 overlapTensorParallelCommunication: Bool = false, precision: MatmulPrecision = .bf16,
                 fp8Recipe: FP8Recipe = .tensorwise, attentionKernel: AttentionKernel? = nil,
-                kernelFusion: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false) {
+                kernelFusion: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false,
+                gradientPrecision: GradientPrecision = .fp32) {
         self.recompute = recompute
         self.zeroStage = zeroStage
         self.overlapGradientReduction = overlapGradientReduction
@@ -54,11 +58,12 @@ public struct TrainingOptions: Sendable, Equatable {
         self.attentionKernel = attentionKernel
         self.kernelFusion = kernelFusion
         self.fusedCrossEntropy = fusedCrossEntropy
+        self.gradientPrecision = gradientPrecision
     }
 
     /// Bytes per parameter of the 16-bit weights used in forward and backward.
     public static let weightBytes = 2.0
-    /// Bytes per parameter of the gradients, accumulated in fp32 (Megatron's `main_grad`).
+    /// Bytes per parameter of the gradients accumulated in fp32 (Megatron's `main_grad`; `GradientPrecision`).
     public static let gradientBytes = 4.0
     /// Bytes per parameter of Adam's state: fp32 master weights, first and second moments.
     public static let optimizerStateBytes = 12.0

@@ -150,7 +150,8 @@ struct StageCostTerms {
         let dataParallel = Double(mesh.size(ofAxes: dataParallelAxes))
         let local = Double(type.elementCount) / Double(stored.totalSplitFactor(meshShape: mesh.shape))
         let zeroStage = max(options.zeroStage, strategy.zeroStage)
-        let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage)
+        let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage,
+                                   gradientPrecision: options.gradientPrecision)
         let memory = state.totalBytes
         var seconds = model.kernels.memorySeconds(bytes: state.optimizerStepBytes)
         seconds += reshardSeconds(parameter, from: strategy.gradientSpec(operand, in: space), to: stored)

@@ -1,0 +1,57 @@
+import Testing
+@testable import ShardPlan
+
+/// A bf16 gradient buffer (NeMo's `optim.grad_sync_dtype: bf16`) against Megatron-LM's fp32 `main_grad`.
+@Suite("Gradient buffer precision")
+struct GradientPrecisionTests {
+    @Test("per parameter: bf16 gradients take 2 bytes, their accumulation moves 4 and the optimizer step 36")
+    func parameterState() {
+        let fp32 = ParameterState(elements: 1000, dataParallel: 4, zeroStage: 1)
+        let bf16 = ParameterState(elements: 1000, dataParallel: 4, zeroStage: 1, gradientPrecision: .bf16)
+        #expect(fp32.gradientBytes == 4000 && bf16.gradientBytes == 2000)
+        #expect(fp32.gradientAccumulationBytes == 8000 && bf16.gradientAccumulationBytes == 4000)
+        // ZeRO-1 shards the step over 4 devices: 42 and 42 - 3 x 2 bytes a parameter.
+        #expect(fp32.optimizerStepBytes == 10_500 && bf16.optimizerStepBytes == 9_000)
+        #expect(bf16.weightBytes == fp32.weightBytes && bf16.optimizerStateBytes == fp32.optimizerStateBytes)
+        // ZeRO-2 shards the bf16 gradients too.
+        #expect(ParameterState(elements: 1000, dataParallel: 4, zeroStage: 2, gradientPrecision: .bf16).gradientBytes == 500)
+    }
+
+    @Test("mlp-2 on one A100: bf16 gradients save 2 bytes a parameter of memory and 4 of backward traffic")
+    func singleDevice() throws {
+        let graph = try #require(ModelCatalog.model(id: "mlp-2")).build()
+        let cluster = try Cluster.preset(named: "single-a100-80g")
+        func rank(_ precision: GradientPrecision) throws -> PlanPrediction.Rank {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "single-a100-80g", configuration:
+                MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, microBatchSize: 1024,
+                                      options: TrainingOptions(gradientPrecision: precision)))
+            return try #require(PlanEvaluator(cluster: cluster).evaluate(plan).ranks.first)
+        }
+        let (fp32, bf16) = (try rank(.fp32), try rank(.bf16))
+        let parameters = 2.0 * 4096 * 16384
+        #expect(bf16.gradientBytes == 2 * parameters && fp32.gradientBytes == 4 * parameters)
+        #expect(fp32.peakMemoryBytes - bf16.peakMemoryBytes == 2 * parameters)
+        // The accumulation streams at 85% of the A100's 2039 GB/s; one microbatch.
+        #expect(abs((fp32.backwardSeconds - bf16.backwardSeconds) - parameters * 4 / (2039e9 * 0.85)) <= 1e-12)
+        #expect(bf16.forwardSeconds == fp32.forwardSeconds)
+    }
+
+    /// NeMo 24.07's Llama 3 8B on one DGX H100 with CP 2, DP 4, FP8 and `grad_sync_dtype=bf16`
+    /// (Docs/calibration/published-runs.json). 8,030,261,248 parameters: embedding and output 128256 x 4096 each
+    /// (525,336,576), 32 layers of q 4096^2, k and v 4096 x 1024, o 4096^2, gate, up and down 3 x 4096 x 14336 and
+    /// two norms of 4096 (218,112,000), the final norm 4096. Of these, the 32 x 218,103,808 = 6,979,321,856 in
+    /// the layers' linear layers run in FP8 (the output layer stays bf16, as in Megatron-Core).
+    @Test("NeMo's Llama 3 8B with CP 2: bf16 weights and gradients, cached FP8 weight and transpose, Adam state over DP x CP = 8")
+    func llama3WithContextParallelism() throws {
+        let replay = try #require(try CalibrationTests.report().runs.first { $0.run.id == "nemo2407-llama3-8b-fp8-cp2" })
+        let rank = try #require(replay.prediction.ranks.first)
+        let parameters = 8_030_261_248.0, linear = 6_979_321_856.0
+        #expect(rank.weightBytes == 2 * parameters + 2 * linear)
+        #expect(rank.gradientBytes == 2 * parameters)
+        #expect(rank.optimizerStateBytes == 12 * parameters / 8)
+        // 30.02 + 16.06 + 12.05 GB of model state, 20.3 GB of activations for 4,096 of the 8,192 tokens and 3 GB:
+        // 81.4 GB, within the 80 GiB (85.9 GB) the run had.
+        #expect(abs(replay.peakMemoryBytes - 81.39e9) <= 0.01e9)
+        #expect(replay.fitsInMemory)
+    }
+}
