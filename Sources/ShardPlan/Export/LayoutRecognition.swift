@@ -3,8 +3,9 @@
 /// same recomputation and the same microbatches; otherwise the layout is the nearest one and `differences`
 /// says, in a sentence each, where the plan departs from it.
 ///
-/// Nearest means: the plan's pipeline ranks, chunks per rank and microbatch count; the tensor-parallel
-/// degree of most of its ops; the data-parallel degree that fills a rank's devices; sequence parallelism if
+/// Nearest means: the plan's pipeline ranks, chunks per rank and microbatch count; the tensor-parallel,
+/// context-parallel (axes splitting every attention's queries) and expert-parallel (axes splitting every expert
+/// GEMM's expert index) degrees of most of its ops; the data-parallel degree that fills a rank's devices; sequence parallelism if
 /// the plan splits the sequence of ops outside the tensor-parallel regions; the heaviest recomputation and ZeRO stage any
 /// stage uses (so that what fitted still fits); and an even split of the repeated layers.
 public struct LayoutRecognition: Sendable {
@@ -27,26 +28,47 @@ public struct LayoutRecognition: Sendable {
         let rankStages = (0 ..< ranks).map { rank in original.stages.indices.filter { original.rank(ofStage: $0) == rank } }
         let roles = original.stages.map { MegatronSummary.roles(of: $0, graph: graph, roles: tensorRoles) }
         let rankDevices = rankStages.map { original.stages[$0[0]].mesh.deviceCount }
-        var tensorWeights: [Int: Int] = [:]
-        let stageTensor = roles.map { $0.tensorParallel * $0.mixedTensorParallel }
-        for (stage, tensor) in zip(original.stages, stageTensor) { tensorWeights[tensor, default: 0] += stage.operations.count }
-        let tensorParallel = tensorWeights.max { ($0.value, -$0.key) < ($1.value, -$1.key) }!.key
-        if Set(stageTensor).count > 1 {
-            notes.append("stages differ in tensor-parallel degree (\(stageTensor.map(String.init).joined(separator: ", "))); all take \(tensorParallel), the degree of most ops")
+        let degrees = zip(original.stages, roles).map { Self.degrees(of: $0, roles: $1, graph: graph, tensorRoles: tensorRoles) }
+        /// The degree of most ops over the stages, with a note where stages differ.
+        func mostOps(_ stageDegrees: [Int], _ name: String) -> Int {
+            var weights: [Int: Int] = [:]
+            for (stage, degree) in zip(original.stages, stageDegrees) { weights[degree, default: 0] += stage.operations.count }
+            let degree = weights.max { ($0.value, -$0.key) < ($1.value, -$1.key) }!.key
+            if Set(stageDegrees).count > 1 {
+                notes.append("stages differ in \(name) degree (\(stageDegrees.map(String.init).joined(separator: ", "))); all take \(degree), the degree of most ops")
+            }
+            return degree
         }
-        for (index, role) in roles.enumerated() where !role.mixedAxes.isEmpty {
-            notes.append("stage \(index) splits neither batch nor weights consistently along \(role.mixedAxes.joined(separator: ", ")); each such axis becomes the parallelism most of its ops take")
+        let tensorParallel = mostOps(degrees.map(\.tensor), "tensor-parallel")
+        var contextParallel = mostOps(degrees.map(\.context), "context-parallel")
+        var expertParallel = mostOps(degrees.map(\.expert), "expert-parallel")
+        for (index, degree) in degrees.enumerated() where !degree.mixedAxes.isEmpty {
+            notes.append("stage \(index) splits neither batch nor weights consistently along \(degree.mixedAxes.joined(separator: ", ")); each such axis becomes the parallelism most of its ops take")
         }
         let devicesPerRank = rankDevices.min()!
         if Set(rankDevices).count > 1 {
             notes.append("pipeline ranks have \(rankDevices.map(String.init).joined(separator: ", ")) devices; every rank gets \(devicesPerRank)")
         }
         let batch = graph.batchSize ?? 1
-        var dataParallel = max(devicesPerRank / tensorParallel, 1)
+        // Megatron cuts each sequence into 2 x cp load-balanced chunks.
+        if contextParallel > 1, let length = ParallelLayout.sequenceLength(of: graph), length % (2 * contextParallel) != 0 {
+            notes.append("the sequence of \(length) does not cut into 2 x \(contextParallel) chunks; context parallelism is dropped")
+            contextParallel = 1
+        }
+        if devicesPerRank % (tensorParallel * contextParallel) != 0 {
+            notes.append("a rank's \(devicesPerRank) devices do not hold tp x cp = \(tensorParallel * contextParallel); context parallelism is dropped")
+            contextParallel = 1
+        }
+        var dataParallel = max(devicesPerRank / (tensorParallel * contextParallel), 1)
         // The data-parallel replicas must split the global batch.
         while dataParallel > 1 && batch % dataParallel != 0 { dataParallel -= 1 }
-        if dataParallel * tensorParallel != devicesPerRank {
-            notes.append("a rank's \(devicesPerRank) devices become tp=\(tensorParallel) x dp=\(dataParallel)")
+        if dataParallel * tensorParallel * contextParallel != devicesPerRank {
+            notes.append("a rank's \(devicesPerRank) devices become tp=\(tensorParallel)\(contextParallel > 1 ? " x cp=\(contextParallel)" : "") x dp=\(dataParallel)")
+        }
+        // Expert parallelism takes its ranks from the data-parallel ones.
+        if dataParallel % expertParallel != 0 {
+            notes.append("expert parallelism over \(expertParallel) devices does not divide dp=\(dataParallel); the experts are not split")
+            expertParallel = 1
         }
         let perReplica = batch / dataParallel
         let target = max(perReplica / max(original.microbatches, 1), 1)
@@ -84,7 +106,8 @@ public struct LayoutRecognition: Sendable {
         let schedule = original.schedule == .interleaved && virtualStages == 1 ? .oneForwardOneBackward : original.schedule
         let configuration = MegatronConfiguration(
             tensorParallel: tensorParallel, pipelineParallel: ranks, dataParallel: dataParallel, microBatchSize: microBatchSize,
-            virtualStages: virtualStages, sequenceParallel: sequenceParallel, schedule: schedule, options: options)
+            virtualStages: virtualStages, sequenceParallel: sequenceParallel, contextParallel: contextParallel,
+            expertParallel: expertParallel, schedule: schedule, options: options)
         let nearest: TrainingPlan
         do {
             nearest = try TrainingPlan.megatron(graph: graph, cluster: original.cluster, clusterName: original.clusterName,
@@ -108,6 +131,52 @@ public struct LayoutRecognition: Sendable {
         layout = ParallelLayout(configuration: configuration, plan: nearest)
         plan = nearest
         differences = notes
+    }
+
+    /// A stage's parallel degrees in Megatron's terms. An axis that splits every expert GEMM's expert index is
+    /// expert parallelism; one `MegatronSummary` names tensor parallelism is that; of the others, one that splits
+    /// every attention op's queries is context parallelism (`MegatronLayout`'s context axis,
+    /// `ContextParallelExchange`'s ring), and the mixed ones that split weights at least as often as the batch add
+    /// to tensor parallelism. `mixedAxes` are the mixed axes that are not context parallelism.
+    static func degrees(of stage: StageLayout, roles: MegatronSummary.Roles, graph: Graph, tensorRoles: TensorRoles)
+        -> (tensor: Int, context: Int, expert: Int, mixedAxes: [String]) {
+        let ops = stage.operations
+        let attention = ops.compactMap { op -> (op: Int, query: Int)? in
+            guard case .attention = graph.operations[op].op,
+                  let query = graph.operations[op].indexSpace.indices.firstIndex(where: { $0.name == "query" }) else { return nil }
+            return (op, query)
+        }
+        let experts = ops.compactMap { op in MegatronLayout.expertGEMMIndex(graph.operations[op], graph: graph).map { (op: op, index: $0.index) } }
+        let contractions = ops.filter { graph.operations[$0].op.isContraction && graph.operations[$0].inputs.contains { graph[$0].isParameter } }
+        var tensor = 1, context = 1, expert = 1
+        var mixedAxes: [String] = []
+        for axis in stage.mesh.shape.indices where stage.mesh.shape[axis] > 1 {
+            let size = stage.mesh.shape[axis]
+            func splits(_ op: Int, _ index: Int) -> Bool { stage.strategy(of: op).indexOfAxis[axis] == index }
+            if !experts.isEmpty && experts.allSatisfy({ splits($0.op, $0.index) }) {
+                expert *= size
+            } else if roles.axes[axis] == .tensor {
+                // Tensor parallelism may split attention's queries too, where the heads do not divide (sequence
+                // parallelism's fallback), so weights decide first.
+                tensor *= size
+            } else if !attention.isEmpty && attention.allSatisfy({ splits($0.op, $0.query) }) {
+                context *= size
+            } else if roles.axes[axis] == .mixed {
+                mixedAxes.append("\(stage.mesh.axisNames[axis])=\(size)")
+                // As `MegatronSummary` divides mixed axes: tensor parallelism if weights split at least as often.
+                var batchSplits = 0, weightSplits = 0
+                for op in contractions {
+                    guard let index = stage.strategy(of: op).indexOfAxis[axis] else { continue }
+                    if index == tensorRoles.batchIndex[op] { batchSplits += 1; continue }
+                    let operation = graph.operations[op]
+                    if operation.inputs.indices.contains(where: { graph[operation.inputs[$0]].isParameter && operation.indexSpace.operandIndices[$0].contains(index) }) {
+                        weightSplits += 1
+                    }
+                }
+                if weightSplits >= batchSplits { tensor *= size }
+            }
+        }
+        return (tensor, context, expert, mixedAxes)
     }
 
     /// How `stage` splits `op`: for each mesh axis of more than one device, in order, its size and the index

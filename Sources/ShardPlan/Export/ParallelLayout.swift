@@ -18,24 +18,17 @@ public struct ParallelLayout: Sendable, Equatable {
     public var chunkLayers: [Int]
     /// Devices per node of the cluster, for the launcher's processes per node.
     public var devicesPerNode: Int
-    /// Context-parallel degree (splitting the sequence across devices for attention); 1 until the cost model
-    /// prices context parallelism.
-    public var contextParallel: Int
-    /// Expert-parallel degree (mixture-of-experts layers); 1 until the cost model prices expert parallelism.
-    public var expertParallel: Int
-
     /// The layout `TrainingPlan.megatron` gives `plan`'s configuration: `plan` must be that plan.
     init(configuration: MegatronConfiguration, plan: TrainingPlan) {
         var resolved = configuration
-        resolved.dataParallel = plan.stages[0].mesh.shape[MegatronLayout.dataAxis]
+        // The mesh is [dp / ep, (ep), (cp), tp]: the data-parallel ranks are the rank's devices over tp x cp.
+        resolved.dataParallel = plan.stages[0].mesh.deviceCount / (configuration.tensorParallel * configuration.contextParallel)
         resolved.schedule = plan.schedule
         self.configuration = resolved
         globalBatch = plan.graph.batchSize ?? 1
         sequenceLength = Self.sequenceLength(of: plan.graph)
         chunkLayers = Self.chunkLayers(of: plan).counts
         devicesPerNode = plan.cluster.devicesPerNode
-        contextParallel = 1
-        expertParallel = 1
     }
 
     /// The plan and layout of `configuration` on `graph` and `cluster`.
@@ -48,6 +41,10 @@ public struct ParallelLayout: Sendable, Equatable {
     public var tensorParallel: Int { configuration.tensorParallel }
     public var pipelineParallel: Int { configuration.pipelineParallel }
     public var dataParallel: Int { configuration.dataParallel ?? 1 }
+    /// Context-parallel degree: ranks sharing each sequence (attention's queries split, keys and values exchanged).
+    public var contextParallel: Int { configuration.contextParallel }
+    /// Expert-parallel degree: data-parallel ranks sharing the experts of each mixture-of-experts layer.
+    public var expertParallel: Int { configuration.expertParallel }
     public var virtualStages: Int { configuration.virtualStages }
     public var microBatchSize: Int { configuration.microBatchSize }
     public var sequenceParallel: Bool { configuration.sequenceParallel }

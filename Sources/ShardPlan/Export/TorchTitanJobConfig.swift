@@ -60,8 +60,11 @@ public struct TorchTitanJobConfig: Sendable {
         if layout.configuration.options.overlapTensorParallelCommunication && layout.tensorParallel > 1 {
             lines.append("enable_async_tensor_parallel = true")
         }
-        lines += ["context_parallel_degree = \(layout.contextParallel)", "expert_parallel_degree = \(layout.expertParallel)",
-                  "pipeline_parallel_degree = \(layout.pipelineParallel)"]
+        lines += ["context_parallel_degree = \(layout.contextParallel)", "expert_parallel_degree = \(layout.expertParallel)"]
+        // The experts split by tensor parallelism within each expert-parallel group (Megatron's default expert
+        // tensor parallelism, `etp = tp`); torchtitan's default, 1, would fold tp into the expert group too.
+        if layout.expertParallel > 1 { lines.append("expert_tensor_parallel_degree = \(layout.tensorParallel)") }
+        lines.append("pipeline_parallel_degree = \(layout.pipelineParallel)")
         if pipelined {
             lines += ["pipeline_parallel_schedule = \"\(scheduleName)\"",
                       "pipeline_parallel_microbatch_size = \(layout.microBatchSize)",

@@ -57,6 +57,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             if configuration.options.zeroStage == 1 && configuration.dataParallel ?? 1 > 1 {
                 nearest.options.zeroStage = 2
                 changes.append("torchtitan has no ZeRO-1; FSDP that keeps the gathered weights from forward to backward (ZeRO-2) is nearest")
+            } else if nearest.options.zeroStage < 2 && (configuration.contextParallel > 1 || configuration.expertParallel > 1) {
+                // ParallelDims: the FSDP mesh is dp_shard x cp, and the experts' groups are cut from it.
+                nearest.options.zeroStage = 2
+                changes.append("torchtitan shards parameters with FSDP over its context-parallel ranks and cuts expert parallelism from the FSDP ranks; FSDP that keeps the gathered weights from forward to backward (ZeRO-2) is nearest")
             }
             if nearest.options.precision == .fp8 && nearest.options.fp8Recipe == .blockwise {
                 nearest.options.fp8Recipe = .rowwise

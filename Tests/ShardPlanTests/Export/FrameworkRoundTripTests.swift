@@ -11,9 +11,7 @@ struct FrameworkRoundTripTests {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Docs/calibration/published-runs.json")
         let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
-        // Issue 13's context- and expert-parallel rows wait for LayoutRecognition to read those axes from a plan.
-        return ((try? PublishedRun.rows(in: JSONParser.parse(text)).runs) ?? [])
-            .filter { $0.contextParallel == 1 && $0.expertParallel == 1 }
+        return (try? PublishedRun.rows(in: JSONParser.parse(text)).runs) ?? []
     }()
 
     static func readBack(_ text: String, _ framework: TrainingFramework) throws -> ReadBackLayout {
@@ -24,9 +22,10 @@ struct FrameworkRoundTripTests {
         }
     }
 
-    @Test("the 69 published rows without context or expert parallelism are read")
+    @Test("the 72 published rows are read, two with context parallelism and one with expert parallelism")
     func rowCount() {
-        #expect(Self.runs.count == 69)
+        #expect(Self.runs.count == 72)
+        #expect(Self.runs.count { $0.contextParallel > 1 } == 2 && Self.runs.count { $0.expertParallel > 1 } == 1)
     }
 
     /// torchtitan writes Megatron's selective recomputation and op-level selective checkpointing as the same
@@ -45,7 +44,8 @@ struct FrameworkRoundTripTests {
                                              configuration: replay.configuration)
         let prediction = PlanEvaluator(cluster: replay.cluster).evaluate(plan)
         let expected = ReadBackLayout(tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel,
-                                      dataParallel: run.dataParallel, contextParallel: 1, expertParallel: 1,
+                                      dataParallel: run.dataParallel, contextParallel: run.contextParallel,
+                                      expertParallel: run.expertParallel,
                                       virtualStages: run.virtualStages, microBatchSize: run.microBatchSize ?? 1,
                                       recompute: replay.configuration.options.recompute,
                                       fp8: replay.configuration.options.precision != .bf16)

@@ -18,7 +18,7 @@ struct TorchTitanJobConfigReader {
             "data_parallel_replicate_degree": isPositive, "data_parallel_shard_degree": isPositive,
             "fsdp_reshard_after_forward": isOne(of: ["default", "always", "never"]),
             "tensor_parallel_degree": isPositive, "enable_async_tensor_parallel": isBoolean,
-            "context_parallel_degree": isPositive, "expert_parallel_degree": isPositive,
+            "context_parallel_degree": isPositive, "expert_parallel_degree": isPositive, "expert_tensor_parallel_degree": isPositive,
             "pipeline_parallel_degree": isPositive, "pipeline_parallel_microbatch_size": isPositive,
             // torch.distributed.pipelining's schedule names (get_schedule_class).
             "pipeline_parallel_schedule": isOne(of: ["1F1B", "GPipe", "Interleaved1F1B"]),
@@ -84,6 +84,18 @@ struct TorchTitanJobConfigReader {
             microBatchSize = int("parallelism", "pipeline_parallel_microbatch_size") ?? 1
             guard local % microBatchSize == 0 else { throw ReadBackError("the local batch does not split into microbatches") }
         }
+        // torchtitan's ParallelDims: experts are cut from the FSDP ranks (dp_shard x cp) and tp, with expert tensor
+        // parallelism 1 or tp, and what is left of them shards the experts (efsdp = dp_shard x cp x tp / (etp x ep)).
+        let (tp, cp, ep) = (int("parallelism", "tensor_parallel_degree") ?? 1, int("parallelism", "context_parallel_degree") ?? 1,
+                            int("parallelism", "expert_parallel_degree") ?? 1)
+        if ep > 1 {
+            let etp = int("parallelism", "expert_tensor_parallel_degree") ?? 1
+            let fsdp = (int("parallelism", "data_parallel_shard_degree") ?? 1) * cp
+            guard etp == 1 || etp == tp else { throw ReadBackError("expert tensor parallelism \(etp) is neither 1 nor tp = \(tp)") }
+            guard fsdp * tp % (etp * ep) == 0 else {
+                throw ReadBackError("expert parallelism \(ep) x etp \(etp) does not divide dp_shard x cp x tp = \(fsdp * tp)")
+            }
+        }
         let recompute: RecomputeMode
         switch toml.tables["activation_checkpoint"]?["mode"] {
         case .string("full"): recompute = .full
@@ -91,9 +103,8 @@ struct TorchTitanJobConfigReader {
         case .string("none"): recompute = .none
         default: throw ReadBackError("activation_checkpoint.mode is missing (torchtitan's default recomputes every second layer)")
         }
-        return ReadBackLayout(tensorParallel: int("parallelism", "tensor_parallel_degree") ?? 1, pipelineParallel: pp, dataParallel: dp,
-                              contextParallel: int("parallelism", "context_parallel_degree") ?? 1,
-                              expertParallel: int("parallelism", "expert_parallel_degree") ?? 1, virtualStages: virtualStages,
+        return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, contextParallel: cp,
+                              expertParallel: ep, virtualStages: virtualStages,
                               microBatchSize: microBatchSize, recompute: recompute,
                               fp8: toml.tables["model"]?["converters"] == .array([.string("quantize.linear.float8")]))
     }

@@ -30,5 +30,10 @@ struct ContextParallelPlanTests {
             configuration: MegatronConfiguration(tensorParallel: 8, pipelineParallel: 1, sequenceParallel: true,
                                                  options: TrainingOptions(recompute: .full, zeroStage: 1)))
         #expect(prediction.iterationSeconds < 0.8 * PlanEvaluator(cluster: cluster).evaluate(tensorParallel).iterationSeconds)
+        // Read back for the frameworks, the plan is Megatron's context parallelism over the node.
+        let recognition = try LayoutRecognition(plan)
+        #expect(recognition.layout.contextParallel == 8 && recognition.layout.tensorParallel == 1 && recognition.layout.dataParallel == 1)
+        let megatron = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: .megatron)
+        #expect(megatron.text.contains("--context-parallel-size 8"))
     }
 }

@@ -35,5 +35,10 @@ struct ExpertParallelPlanTests {
             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1,
                                                  options: TrainingOptions(recompute: .selective, zeroStage: 1)))
         #expect(prediction.iterationSeconds < 0.9 * PlanEvaluator(cluster: cluster).evaluate(dataParallel).iterationSeconds)
+        // Read back for the frameworks, the plan is Megatron's expert parallelism over the node's data-parallel ranks.
+        let recognition = try LayoutRecognition(plan)
+        #expect(recognition.layout.expertParallel == 8 && recognition.layout.dataParallel == 8)
+        let megatron = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: .megatron)
+        #expect(megatron.text.contains("--expert-model-parallel-size 8"))
     }
 }

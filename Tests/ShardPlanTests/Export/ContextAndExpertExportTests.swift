@@ -1,0 +1,66 @@
+import Testing
+@testable import ShardPlan
+
+/// Context- and expert-parallel layouts, recognised from their plans and written for each framework with the
+/// framework's own options (Docs/frameworks.md), then read back.
+@Suite("Framework settings with context and expert parallelism")
+struct ContextAndExpertExportTests {
+    static let clusterName = "dgx-h100:1"
+
+    static func export(model: String, _ configuration: MegatronConfiguration)
+        throws -> (recognition: LayoutRecognition, exports: [TrainingFramework: FrameworkExport]) {
+        let graph = try #require(ModelCatalog.model(id: model)).build()
+        let cluster = try Cluster.preset(named: clusterName)
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName, configuration: configuration)
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        let recognition = try LayoutRecognition(plan)
+        var exports: [TrainingFramework: FrameworkExport] = [:]
+        for framework in TrainingFramework.allCases {
+            let export = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: framework)
+            #expect(try FrameworkRoundTripTests.readBack(export.text, framework) == ReadBackLayout(export.layout), "\(framework.rawValue)")
+            exports[framework] = export
+        }
+        return (recognition, exports)
+    }
+
+    @Test("gpt-tiny with cp = 2 (tp = 2, dp = 2): --context-parallel-size, context_parallel_size and context_parallel_degree")
+    func contextParallel() throws {
+        let (recognition, exports) = try Self.export(model: "gpt-tiny", MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, contextParallel: 2,
+            options: TrainingOptions(overlapGradientReduction: true)))
+        #expect(recognition.isExact, "\(recognition.differences)")
+        #expect(recognition.layout.contextParallel == 2 && recognition.layout.dataParallel == 2 && recognition.layout.tensorParallel == 2)
+        #expect(recognition.layout.worldSize == 8)
+        let megatron = try #require(exports[.megatron])
+        #expect(megatron.differences.isEmpty && megatron.text.contains("--context-parallel-size 2 \\"))
+        #expect(megatron.text.contains("torchrun --nnodes=1 --nproc-per-node=8"))
+        #expect(try #require(exports[.nemo]).text.contains("trainer.strategy.context_parallel_size=2 \\"))
+        // torchtitan shards parameters over its context-parallel ranks (FSDP): the replicated weights become ZeRO-2.
+        let titan = try #require(exports[.torchtitan])
+        #expect(titan.text.contains("context_parallel_degree = 2") && titan.text.contains("data_parallel_shard_degree = 2"))
+        #expect(titan.layout.zeroStage == 2 && titan.differences.count == 1, "\(titan.differences)")
+    }
+
+    @Test("moe-tiny with ep = 4 over dp = 8, and ep = 2 with tp = 2: --expert-model-parallel-size, expert_parallel_degree with etp = tp",
+          arguments: [(1, 4), (2, 2)])
+    func expertParallel(tensorParallel: Int, expertParallel: Int) throws {
+        let (recognition, exports) = try Self.export(model: "moe-tiny", MegatronConfiguration(
+            tensorParallel: tensorParallel, pipelineParallel: 1, sequenceParallel: tensorParallel > 1, expertParallel: expertParallel,
+            options: TrainingOptions(zeroStage: 3)))
+        #expect(recognition.isExact, "\(recognition.differences)")
+        #expect(recognition.layout.expertParallel == expertParallel && recognition.layout.dataParallel == 8 / tensorParallel)
+        #expect(recognition.layout.worldSize == 8)
+        let megatron = try #require(exports[.megatron])
+        #expect(megatron.differences.isEmpty && megatron.text.contains("--expert-model-parallel-size \(expertParallel) \\"))
+        #expect(try #require(exports[.nemo]).text.contains("trainer.strategy.expert_model_parallel_size=\(expertParallel) \\"))
+        let titan = try #require(exports[.torchtitan]).text
+        #expect(titan.contains("expert_parallel_degree = \(expertParallel)\nexpert_tensor_parallel_degree = \(tensorParallel)"))
+    }
+
+    @Test("torchtitan's reader refuses expert parallelism its FSDP ranks cannot hold")
+    func torchtitanExpertGroups() throws {
+        let text = "[parallelism]\ndata_parallel_replicate_degree = 8\ndata_parallel_shard_degree = 1\nexpert_parallel_degree = 4\n"
+            + "\n[activation_checkpoint]\nmode = \"none\"\n"
+        #expect(throws: ReadBackError.self) { try TorchTitanJobConfigReader(text).layout() }
+    }
+}
