@@ -1,8 +1,8 @@
 /// The few figures of a `StageCost` that the pipeline search compares stages by: seconds per microbatch
 /// forward and backward, the per-iteration gradient synchronisation and optimizer step, and the memory a
-/// device holds (model state, activations per microbatch in flight, and the working set of recomputation).
-/// Everything but the working set adds up over the layers of a stage whose layers interact only with their
-/// neighbours (`LayerCostProfile`).
+/// device holds (model state, activations per microbatch in flight, and the working sets of recomputation and
+/// of ZeRO-3's gathered weights and unsharded gradients). Everything but the working sets adds up over the
+/// layers of a stage whose layers interact only with their neighbours (`LayerCostProfile`).
 public struct StageCostSummary: Sendable, Equatable {
     public var forwardSeconds: Double
     public var backwardSeconds: Double
@@ -13,9 +13,13 @@ public struct StageCostSummary: Sendable, Equatable {
     public var modelStateBytes: Double
     public var activationBytesPerMicrobatch: Double
     public var recomputeWorkingBytes: Double
+    /// ZeRO-3 weights gathered at once (two layers') and gradients unsharded at once (one layer's).
+    public var gatheredWeightBytes: Double
+    public var unshardedGradientBytes: Double
 
     public init(forwardSeconds: Double, backwardSeconds: Double, synchronizationSeconds: Double, optimizerSeconds: Double,
-                modelStateBytes: Double, activationBytesPerMicrobatch: Double, recomputeWorkingBytes: Double) {
+                modelStateBytes: Double, activationBytesPerMicrobatch: Double, recomputeWorkingBytes: Double,
+                gatheredWeightBytes: Double = 0, unshardedGradientBytes: Double = 0) {
         self.forwardSeconds = forwardSeconds
         self.backwardSeconds = backwardSeconds
         self.synchronizationSeconds = synchronizationSeconds
@@ -23,6 +27,8 @@ public struct StageCostSummary: Sendable, Equatable {
         self.modelStateBytes = modelStateBytes
         self.activationBytesPerMicrobatch = activationBytesPerMicrobatch
         self.recomputeWorkingBytes = recomputeWorkingBytes
+        self.gatheredWeightBytes = gatheredWeightBytes
+        self.unshardedGradientBytes = unshardedGradientBytes
     }
 
     /// The summary of `cost`.
@@ -30,7 +36,8 @@ public struct StageCostSummary: Sendable, Equatable {
         self.init(forwardSeconds: cost.forwardSeconds, backwardSeconds: cost.backwardSeconds,
                   synchronizationSeconds: cost.gradientSynchronizationSeconds, optimizerSeconds: cost.optimizerSeconds,
                   modelStateBytes: cost.modelStateBytes, activationBytesPerMicrobatch: cost.activationBytesPerMicrobatch,
-                  recomputeWorkingBytes: cost.recomputeWorkingBytes)
+                  recomputeWorkingBytes: cost.recomputeWorkingBytes, gatheredWeightBytes: cost.gatheredWeightBytes,
+                  unshardedGradientBytes: cost.unshardedGradientBytes)
     }
 
     /// Seconds of one microbatch's forward and backward pass.
@@ -38,6 +45,9 @@ public struct StageCostSummary: Sendable, Equatable {
 
     /// Peak bytes per device with `activations` bytes of activations alive.
     public func peakMemoryBytes(activations: Double) -> Double {
-        modelStateBytes + activations + recomputeWorkingBytes + TrainingOptions.frameworkOverheadBytes
+        modelStateBytes + activations + workingBytes + TrainingOptions.frameworkOverheadBytes
     }
+
+    /// Bytes alive only while one layer runs: recomputation's, and ZeRO-3's gathered weights and gradients.
+    public var workingBytes: Double { recomputeWorkingBytes + gatheredWeightBytes + unshardedGradientBytes }
 }

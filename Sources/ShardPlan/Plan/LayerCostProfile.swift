@@ -1,7 +1,7 @@
 /// The cost of any run of consecutive clustered layers as one stage, on one logical mesh, under one layout of
 /// every layer and one recomputation mode, in constant time.
 ///
-/// Every figure of a stage's cost but the recomputation working set adds up over its ops, and an op's share
+/// Every figure of a stage's cost but the working sets (largest over its layers) adds up over its ops, and an op's share
 /// depends on the rest of its stage only through which producers of its inputs and which readers of its
 /// parameters are in the stage too (a tensor from another stage arrives in its first reader's layout, a
 /// parameter read by several ops is stored once, a tensor kept by several ops is kept once). When layers
@@ -23,8 +23,13 @@ final class LayerCostProfile: Sendable {
     private let single: [Double]
     /// Per layer i, the sum of the marginal costs of layers 1 ... i after their predecessors.
     private let prefix: [Double]
-    /// Per layer, its recomputation working set, as a sparse table of range maxima.
-    private let workingMaxima: [[Double]]
+    /// Per layer, its recomputation working set and its ZeRO-3 gradients unsharded at once.
+    private let recomputeWorking: RangeMaxima
+    private let unshardedGradients: RangeMaxima
+    /// ZeRO-3 weights gathered at once: per layer alone, and per layer with its predecessor (the model keeps
+    /// two adjacent layers gathered, so a range's figure is the largest over the pairs it holds).
+    private let gatheredAlone: [Double]
+    private let gatheredPairs: RangeMaxima
     /// Per layer, the seconds to send its results to the next stage and receive their gradients back, when a
     /// stage boundary follows it (charged to both stages, as `PlanEvaluator` does).
     let transferSeconds: [Double]
@@ -95,14 +100,10 @@ final class LayerCostProfile: Sendable {
         }
         self.single = single
         self.prefix = prefix
-        var maxima = [layers.indices.map { singles[key($0 ... $0)]!.recomputeWorkingBytes }]
-        var span = 1
-        while 2 * span <= layers.count {
-            let level = maxima.last!
-            maxima.append((0 ... layers.count - 2 * span).map { max(level[$0], level[$0 + span]) })
-            span *= 2
-        }
-        workingMaxima = maxima
+        recomputeWorking = RangeMaxima(layers.indices.map { singles[key($0 ... $0)]!.recomputeWorkingBytes })
+        unshardedGradients = RangeMaxima(layers.indices.map { singles[key($0 ... $0)]!.unshardedGradientBytes })
+        gatheredAlone = layers.indices.map { singles[key($0 ... $0)]!.gatheredWeightBytes }
+        gatheredPairs = RangeMaxima(layers.indices.map { $0 == 0 ? 0 : pairs[key($0 - 1 ... $0)]!.gatheredWeightBytes })
         // Results read by a later layer cross a boundary after their layer: sent in parts by the devices that
         // replicate them and gathered on the receiving side.
         let graph = model.graph
@@ -138,11 +139,10 @@ final class LayerCostProfile: Sendable {
             guard bytes >= 0.5 else { continue }
             synchronization += mesh.seconds(for: Collective(bucket.kind, axes: bucket.axes, bytes: bytes))
         }
-        var level = 0
-        while 1 << (level + 1) <= layers.count { level += 1 }
-        let working = max(workingMaxima[level][first], workingMaxima[level][last + 1 - (1 << level)])
         return StageCostSummary(forwardSeconds: column(0), backwardSeconds: column(1), synchronizationSeconds: synchronization,
                                 optimizerSeconds: column(2), modelStateBytes: column(3), activationBytesPerMicrobatch: column(4),
-                                recomputeWorkingBytes: working)
+                                recomputeWorkingBytes: recomputeWorking.maximum(in: layers),
+                                gatheredWeightBytes: first == last ? gatheredAlone[first] : gatheredPairs.maximum(in: first + 1 ..< last + 1),
+                                unshardedGradientBytes: unshardedGradients.maximum(in: layers))
     }
 }

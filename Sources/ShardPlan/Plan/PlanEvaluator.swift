@@ -28,7 +28,8 @@ public struct PlanEvaluator: Sendable {
                 pointToPointSeconds: 0, microbatchesInFlight: 0, weightBytes: 0, gradientBytes: 0,
                 optimizerStateBytes: 0, activationBytes: 0, peakMemoryBytes: 0,
                 exposedGradientSynchronizationSeconds: 0, optimizerSeconds: 0, computeSeconds: [:], communicationSeconds: [:])
-            var synchronization = 0.0, working = 0.0
+            // Working sets are alive only while their chunk runs, one chunk at a time.
+            var synchronization = 0.0, working = 0.0, gathered = 0.0, unsharded = 0.0
             var chunkActivations: [Double] = []
             for chunk in chunks {
                 let cost = stageCosts[chunk]
@@ -36,8 +37,10 @@ public struct PlanEvaluator: Sendable {
                 entry.backwardSeconds += cost.backwardSeconds
                 entry.recomputeSeconds += cost.recomputeSeconds
                 entry.pointToPointSeconds += transfers[chunk]
-                entry.weightBytes += cost.weightBytes + cost.gatheredWeightBytes
-                entry.gradientBytes += cost.gradientBytes + cost.unshardedGradientBytes
+                entry.weightBytes += cost.weightBytes
+                entry.gradientBytes += cost.gradientBytes
+                gathered = max(gathered, cost.gatheredWeightBytes)
+                unsharded = max(unsharded, cost.unshardedGradientBytes)
                 entry.optimizerStateBytes += cost.optimizerStateBytes
                 entry.optimizerSeconds += cost.optimizerSeconds
                 chunkActivations.append(cost.activationBytesPerMicrobatch)
@@ -46,6 +49,8 @@ public struct PlanEvaluator: Sendable {
                 entry.computeSeconds.merge(cost.computeSeconds, uniquingKeysWith: +)
                 entry.communicationSeconds.merge(cost.communicationSeconds, uniquingKeysWith: +)
             }
+            entry.weightBytes += gathered
+            entry.gradientBytes += unsharded
             // Which chunks hold activations at once follows the schedule (warm-up depth per rank and chunk).
             let occupancy = ChunkOccupancy(schedule: plan.schedule, stage: rank, stages: plan.pipelineRanks,
                                            microbatches: plan.microbatches, virtualStages: chunks.count)

@@ -2,7 +2,8 @@
 /// its chunks' costs: forward, backward and point-to-point seconds per microbatch add up over the chunks, the
 /// gradient synchronisation and optimizer step too (exposed once per iteration against the rank's whole
 /// forward and backward pass), model state adds up, and each chunk keeps its own activations per microbatch
-/// in flight (`ChunkOccupancy` says how many), besides the largest recomputation working set.
+/// in flight (`ChunkOccupancy` says how many), besides the largest working sets of recomputation and of
+/// ZeRO-3's gathered weights and unsharded gradients (one chunk runs at a time).
 struct RankSummary: Sendable {
     var forwardSeconds = 0.0
     var backwardSeconds = 0.0
@@ -12,6 +13,8 @@ struct RankSummary: Sendable {
     var optimizerSeconds = 0.0
     var modelStateBytes = 0.0
     var recomputeWorkingBytes = 0.0
+    var gatheredWeightBytes = 0.0
+    var unshardedGradientBytes = 0.0
     /// Activation bytes per microbatch of each chunk, in the rank's chunk order.
     var chunkActivations: [Double] = []
 
@@ -48,6 +51,8 @@ struct RankSummary: Sendable {
         optimizerSeconds += summary.optimizerSeconds
         modelStateBytes += summary.modelStateBytes
         recomputeWorkingBytes = max(recomputeWorkingBytes, summary.recomputeWorkingBytes)
+        gatheredWeightBytes = max(gatheredWeightBytes, summary.gatheredWeightBytes)
+        unshardedGradientBytes = max(unshardedGradientBytes, summary.unshardedGradientBytes)
         chunkActivations.append(summary.activationBytesPerMicrobatch)
         transferSeconds += chunk.transferSeconds
     }
@@ -64,6 +69,8 @@ struct RankSummary: Sendable {
                                                 backwardSeconds: backwardSeconds) + optimizerSeconds
     }
 
-    /// Bytes per device besides activations: model state, recomputation working set and the framework's own.
-    var fixedBytes: Double { modelStateBytes + recomputeWorkingBytes + TrainingOptions.frameworkOverheadBytes }
+    /// Bytes per device besides activations: model state, the working sets and the framework's own.
+    var fixedBytes: Double {
+        modelStateBytes + recomputeWorkingBytes + gatheredWeightBytes + unshardedGradientBytes + TrainingOptions.frameworkOverheadBytes
+    }
 }

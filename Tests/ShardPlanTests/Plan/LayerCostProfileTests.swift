@@ -24,6 +24,10 @@ struct LayerCostProfileTests {
         let profile = LayerCostProfile(model: model, clustering: clustering, mesh: mesh, layouts: layouts, recompute: recompute,
                                        cluster: cluster, neighbour: 0)
         let count = clustering.layers.count
+        if zeroStage == 3 {
+            // ZeRO-3 over the view's data-parallel axis gathers two layers' weights at once.
+            #expect(profile.summary(layers: 1 ..< 3).gatheredWeightBytes > profile.summary(layers: 1 ..< 2).gatheredWeightBytes)
+        }
         for first in 0 ..< count {
             for last in first ..< count where !(first == 0 && last == count - 1) {
                 let composed = profile.summary(layers: first ..< last + 1)
@@ -36,7 +40,9 @@ struct LayerCostProfileTests {
                                       ("optimizer", composed.optimizerSeconds, exact.optimizerSeconds),
                                       ("model state", composed.modelStateBytes, exact.modelStateBytes),
                                       ("activations", composed.activationBytesPerMicrobatch, exact.activationBytesPerMicrobatch),
-                                      ("working set", composed.recomputeWorkingBytes, exact.recomputeWorkingBytes)] {
+                                      ("working set", composed.recomputeWorkingBytes, exact.recomputeWorkingBytes),
+                                      ("gathered weights", composed.gatheredWeightBytes, exact.gatheredWeightBytes),
+                                      ("unsharded gradients", composed.unshardedGradientBytes, exact.unshardedGradientBytes)] {
                     #expect(Self.close(a, b), "\(name) layers \(first)...\(last) \(label): composed \(a), exact \(b)")
                 }
             }
