@@ -381,7 +381,7 @@ public struct StageCostModel: Sendable {
             // Each kept tensor is keyed by the tensor it describes; masks and statistics are keyed by their
             // op (a negative key) so they never merge with a tensor.
             var entries: [(key: Int, describes: ValueID, bytes: Double)] = []
-            for tensor in saved.tensors where !graph[tensor].isParameter {
+            for tensor in saved.tensors where !graph[tensor].isParameter && !isRecomputedByFusedBackward(tensor) {
                 if tensor == operation.result {
                     entries.append((tensor.rawValue, tensor, model.localBytes(tensor, strategy.resultSpec(in: space))))
                 } else if let operand = operation.inputs.firstIndex(of: tensor) {
@@ -450,6 +450,17 @@ public struct StageCostModel: Sendable {
         }
         cost.backwardComputeSeconds += cost.recomputeSeconds
         return recomputeByRun
+    }
+
+    /// Whether `tensor` never reaches memory (a fused pointwise chain keeps it in registers, `KernelFusion`)
+    /// and its producer keeps every operand it needs, so the chain's fused backward kernel recomputes it
+    /// instead of reading it: Megatron's bias-SwiGLU keeps the gate and up projections and recomputes the
+    /// activation of the gate (`megatron/core/fusions/fused_bias_swiglu.py`); torch.compile's partitioner
+    /// does the same with any pointwise producer.
+    func isRecomputedByFusedBackward(_ tensor: ValueID) -> Bool {
+        guard fusion[tensor], let producer = graph.producer(of: tensor) else { return false }
+        let kept = OperationCost.savedForBackward(producer, in: graph, gradients: gradients).tensors
+        return producer.inputs.allSatisfy { graph[$0].isParameter || kept.contains($0) }
     }
 
     /// Tensors with two dimensions as long as the sequence: the attention scores, probabilities and their

@@ -35,10 +35,14 @@ public struct StageCandidateTable<Payload: Sendable>: Sendable {
         var levels: Int
     }
 
+    /// Whether `isCancelled` stopped the questions before all were asked: the table is then incomplete.
+    let wasCancelled: Bool
+
     /// Asks `oracle` about every cell, on up to `concurrency` threads (default: the active processors).
-    /// With `structureKeys` (one per clustered layer), ranges with equal signatures are asked once.
+    /// With `structureKeys` (one per clustered layer), ranges with equal signatures are asked once. Each
+    /// thread asks `isCancelled` before each question and stops asking once it says so.
     init<Oracle: StageCostOracle>(program: StageDynamicProgram, oracle: Oracle, structureKeys: [Int]?,
-                                  concurrency: Int?) where Oracle.Payload == Payload {
+                                  concurrency: Int?, isCancelled: @escaping @Sendable () -> Bool = { false }) where Oracle.Payload == Payload {
         precondition(structureKeys.map { $0.count == program.layerCount } ?? true, "one structure key per layer")
         self.program = program
         let shapes = program.submeshes.count
@@ -88,9 +92,13 @@ public struct StageCandidateTable<Payload: Sendable>: Sendable {
             nonisolated(unsafe) let answers = answers
             let questions = questions
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                for index in stride(from: worker, to: questions.count, by: workers) { answers[index] = ask(questions[index]) }
+                for index in stride(from: worker, to: questions.count, by: workers) {
+                    if isCancelled() { break }
+                    answers[index] = ask(questions[index])
+                }
             }
         }
+        wasCancelled = isCancelled()
         // The candidates of question q start at offsets[q] in `candidates`.
         var offsets: [Int] = []
         var candidates: [StageCandidate<Payload>] = []

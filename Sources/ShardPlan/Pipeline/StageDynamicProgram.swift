@@ -83,13 +83,17 @@ public struct StageDynamicProgram: Sendable {
     /// (`LayerClustering.structureKeys`) to ask once per structure signature; `concurrency` threads ask at once
     /// (default: the active processors), so the oracle must be safe to call from several threads.
     public func candidateTable<Oracle: StageCostOracle>(_ oracle: Oracle, structureKeys: [Int]? = nil,
-                                                        concurrency: Int? = nil) -> StageCandidateTable<Oracle.Payload> {
-        StageCandidateTable(program: self, oracle: oracle, structureKeys: structureKeys, concurrency: concurrency)
+                                                        concurrency: Int? = nil,
+                                                        isCancelled: @escaping @Sendable () -> Bool = { false }) -> StageCandidateTable<Oracle.Payload> {
+        StageCandidateTable(program: self, oracle: oracle, structureKeys: structureKeys, concurrency: concurrency, isCancelled: isCancelled)
     }
 
-    /// The best partition using `oracle`'s stages, or nil when no partition fits.
-    public func solve<Oracle: StageCostOracle>(_ oracle: Oracle, structureKeys: [Int]? = nil) -> PipelinePartition<Oracle.Payload>? {
-        solve(candidateTable(oracle, structureKeys: structureKeys))
+    /// The best partition using `oracle`'s stages, or nil when no partition fits or `isCancelled` (asked
+    /// before each oracle question) stopped the questions early.
+    public func solve<Oracle: StageCostOracle>(_ oracle: Oracle, structureKeys: [Int]? = nil,
+                                               isCancelled: @escaping @Sendable () -> Bool = { false }) -> PipelinePartition<Oracle.Payload>? {
+        let table = candidateTable(oracle, structureKeys: structureKeys, isCancelled: isCancelled)
+        return table.wasCancelled ? nil : solve(table)
     }
 
     // MARK: Indexing of the candidate table

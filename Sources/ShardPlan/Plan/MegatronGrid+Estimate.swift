@@ -24,6 +24,8 @@ extension MegatronGrid {
         let layerStarting = boundaries
         let models = SharedTable<[Int], StageCostModel>()
         let profiles = SharedTable<[Int], LayerCostProfile?>()
+        // Megatron's layout of the whole graph, by view and sequence parallelism: shared by every option set.
+        let layouts = SharedTable<[Int], [OpStrategy]>()
         let results = SharedTable<Int, Estimate>()
         DispatchQueue.concurrentPerform(iterations: configurations.count) { index in
             let configuration = configurations[index]
@@ -43,7 +45,9 @@ extension MegatronGrid {
             let profileKey = [microbatches, tp, dp, configuration.sequenceParallel ? 1 : 0] + optionsKey
             let profile = profiles.value(for: profileKey) { () -> LayerCostProfile? in
                 guard let mesh = try? DeviceMesh(devices: Array(0 ..< dp * tp), shape: [dp, tp], in: cluster) else { return nil }
-                let strategies = MegatronLayout(sequenceParallel: configuration.sequenceParallel).strategies(for: graph, meshShape: [dp, tp], roles: roles)
+                let strategies = layouts.value(for: [dp, tp, configuration.sequenceParallel ? 1 : 0]) {
+                    MegatronLayout(sequenceParallel: configuration.sequenceParallel).strategies(for: graph, meshShape: [dp, tp], roles: roles)
+                }
                 return LayerCostProfile(model: model, clustering: clustering, mesh: mesh,
                                         layouts: clustering.layers.map { Array(strategies[$0.operations]) }, recompute: nil,
                                         cluster: cluster, neighbour: (dp * tp) % cluster.deviceCount)

@@ -95,7 +95,7 @@ public struct PipelinePlanner: Sendable {
     public func plan(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in }) throws(InputError) -> Result {
         let start = Date()
         let deadline = timeLimit.map { start.addingTimeInterval($0) }
-        func outOfTime() -> Bool { deadline.map { Date() >= $0 } ?? false }
+        let outOfTime: @Sendable () -> Bool = { deadline.map { Date() >= $0 } ?? false }
         let counts = try graph.microbatchCounts(fixed: fixed, limit: 1024)
         let analysis = GraphAnalysis(graph)
         let clustering = LayerClustering(analysis, smallLayerFraction: maximumLayerCount == nil ? 0 : 0.25,
@@ -112,12 +112,23 @@ public struct PipelinePlanner: Sendable {
         }
         let submeshes = Array(Set(programs.flatMap(\.submeshes))).sorted { ($0.deviceCount, $0.nodes) < ($1.deviceCount, $1.nodes) }
         let catalogs = StageLayoutCatalog.Shelf()
+        // Under a time limit the grid, quick next to the DPs, is priced first: its best plan is an answer
+        // from the start, so the limit may stop any DP. It competes only at the end, as without a limit, so
+        // a search the limit does not stop answers the same.
+        var grid: GridAttempt?
+        var gridFastest: (plan: TrainingPlan, prediction: PlanPrediction)?
+        if includesMegatronGrid && deadline != nil {
+            progress(SearchProgress(phase: "pricing Megatron-LM configurations", completedSteps: 0, totalSteps: counts.count + 1))
+            let priced = priceGrid(analysis: analysis, evaluator: evaluator, microbatches: fixed)
+            grid = priced.attempt
+            gridFastest = priced.fastest
+        }
         for count in counts {
             // More microbatches shrink the bubble but also every kernel: the iteration time falls, then rises.
             // Two counts in a row worse than the best plan end the sweep.
             if worseInARow >= 2 { break }
             // The time limit stops the search between stage DPs, once it has a plan to answer with.
-            if outOfTime() && best != nil { stoppedEarly = true; break }
+            if outOfTime() && (best != nil || gridFastest != nil) { stoppedEarly = true; break }
             progress(SearchProgress(phase: "searching with \(count) microbatch\(count == 1 ? "" : "es")", completedSteps: attempts.count,
                                     totalSteps: counts.count + (includesMegatronGrid ? 1 : 0)))
             let started = Date()
@@ -140,10 +151,14 @@ public struct PipelinePlanner: Sendable {
             for template in programs {
                 // Megatron-LM interleaves only when the microbatches fill whole rounds of the pipeline's ranks.
                 if template.schedule == .interleaved && (!stageOracle.supportsInterleaving || count % (template.stageCount ?? 1) != 0) { continue }
-                if outOfTime() && (best != nil || found != nil) { stoppedEarly = true; break }
+                let hasPlan = best != nil || found != nil || gridFastest != nil
+                if outOfTime() && hasPlan { stoppedEarly = true; break }
                 let program = template.with(microbatches: count)
                 attempt.programs += 1
-                guard let partition = program.solve(oracle, structureKeys: clustering.structureKeys) else { continue }
+                // Once there is a plan to answer with, the time limit also stops a DP between its questions.
+                let partition = program.solve(oracle, structureKeys: clustering.structureKeys) { hasPlan && outOfTime() }
+                if hasPlan && outOfTime() { stoppedEarly = true; break }
+                guard let partition else { continue }
                 if partition.iterationSeconds < found?.iterationSeconds ?? .infinity { found = partition }
             }
             if let found {
@@ -167,47 +182,17 @@ public struct PipelinePlanner: Sendable {
             attempts.append(attempt)
         }
         let dynamicProgramSeconds = best?.prediction.iterationSeconds
-        var grid: GridAttempt?
-        if includesMegatronGrid && !(outOfTime() && best != nil) {
+        if includesMegatronGrid && grid == nil && !(outOfTime() && best != nil) {
             progress(SearchProgress(phase: "pricing Megatron-LM configurations", completedSteps: attempts.count, totalSteps: attempts.count + 1))
-            let started = Date()
-            let configurations = megatronGrid.configurations(for: graph, on: cluster, options: options, analysis: analysis,
-                                                             maximumStageCount: maximumStageCount, meshShape: meshShape,
-                                                             microbatches: fixed, variants: variants)
-            // Every configuration ranked by composed layer costs, the fastest few priced exactly.
-            let layerwise = LayerClustering(analysis, smallLayerFraction: 0)
-            func estimate(_ list: [MegatronConfiguration]) -> [MegatronGrid.Estimate?] {
-                MegatronGrid.estimates(list, graph: graph, cluster: cluster, analysis: analysis, clustering: layerwise,
-                                       kernels: evaluator.kernels)
-            }
-            var estimates = estimate(configurations)
-            // Configurations that do not fit as they are, again with each stronger recomputation allowed.
-            let retried = zip(configurations, estimates).filter { ($0.1?.peakMemoryBytes ?? 0) > cluster.device.memoryBytes }.flatMap { configuration, _ in
-                variants.recomputeModes.filter { $0.strength > configuration.options.recompute.strength }.map { mode in
-                    var stronger = configuration
-                    stronger.options.recompute = mode
-                    return stronger
-                }
-            }
-            let all = configurations + retried
-            estimates += estimate(retried)
-            let fitting = all.indices.filter { (estimates[$0]?.peakMemoryBytes ?? .infinity) <= cluster.device.memoryBytes }
-            let shortlist = fitting.sorted { (estimates[$0]!.iterationSeconds, $0) < (estimates[$1]!.iterationSeconds, $1) }
-                .prefix(MegatronGrid.exactlyPricedCount).map { all[$0] }
-            let priced = price(Array(shortlist), analysis: analysis, evaluator: evaluator)
-            var fastest: (plan: TrainingPlan, prediction: PlanPrediction)?
-            for candidate in priced.compactMap({ $0 }) where candidate.prediction.fitsInMemory {
-                if candidate.prediction.iterationSeconds < fastest?.prediction.iterationSeconds ?? .infinity { fastest = candidate }
-            }
-            let configurationCount = all.count
-            let chosen = fastest.map { found in found.prediction.iterationSeconds < best?.prediction.iterationSeconds ?? .infinity } ?? false
-            if chosen { best = fastest }
-            grid = GridAttempt(configurations: configurationCount,
-                               fitting: fitting.count,
-                               best: fastest.map { ($0.plan.summary ?? "", $0.prediction.iterationSeconds) }, chosen: chosen,
-                               seconds: Date().timeIntervalSince(started))
-        } else if includesMegatronGrid {
+            let priced = priceGrid(analysis: analysis, evaluator: evaluator, microbatches: fixed)
+            grid = priced.attempt
+            gridFastest = priced.fastest
+        } else if includesMegatronGrid && grid == nil {
             stoppedEarly = true
+        }
+        if let gridFastest, gridFastest.prediction.iterationSeconds < best?.prediction.iterationSeconds ?? .infinity {
+            best = gridFastest
+            grid?.chosen = true
         }
         guard var best else {
             throw InputError(.invalidValue, at: .root,
@@ -219,6 +204,44 @@ public struct PipelinePlanner: Sendable {
                                                 searchSeconds: Date().timeIntervalSince(start), stoppedEarly: stoppedEarly)
         return Result(plan: best.plan, prediction: best.prediction, attempts: attempts, grid: grid,
                       dynamicProgramSeconds: dynamicProgramSeconds, stoppedEarly: stoppedEarly)
+    }
+
+    /// Prices Megatron-LM's configurations: every one ranked by composed layer costs, the fastest few that
+    /// fit priced exactly. Returns what was found and the fastest exactly priced plan that fits.
+    private func priceGrid(analysis: GraphAnalysis, evaluator: PlanEvaluator, microbatches fixed: Int?)
+        -> (attempt: GridAttempt, fastest: (plan: TrainingPlan, prediction: PlanPrediction)?) {
+        let started = Date()
+        let configurations = megatronGrid.configurations(for: graph, on: cluster, options: options, analysis: analysis,
+                                                         maximumStageCount: maximumStageCount, meshShape: meshShape,
+                                                         microbatches: fixed, variants: variants)
+        let layerwise = LayerClustering(analysis, smallLayerFraction: 0)
+        func estimate(_ list: [MegatronConfiguration]) -> [MegatronGrid.Estimate?] {
+            MegatronGrid.estimates(list, graph: graph, cluster: cluster, analysis: analysis, clustering: layerwise,
+                                   kernels: evaluator.kernels)
+        }
+        var estimates = estimate(configurations)
+        // Configurations that do not fit as they are, again with each stronger recomputation allowed.
+        let retried = zip(configurations, estimates).filter { ($0.1?.peakMemoryBytes ?? 0) > cluster.device.memoryBytes }.flatMap { configuration, _ in
+            variants.recomputeModes.filter { $0.strength > configuration.options.recompute.strength }.map { mode in
+                var stronger = configuration
+                stronger.options.recompute = mode
+                return stronger
+            }
+        }
+        let all = configurations + retried
+        estimates += estimate(retried)
+        let fitting = all.indices.filter { (estimates[$0]?.peakMemoryBytes ?? .infinity) <= cluster.device.memoryBytes }
+        let shortlist = fitting.sorted { (estimates[$0]!.iterationSeconds, $0) < (estimates[$1]!.iterationSeconds, $1) }
+            .prefix(MegatronGrid.exactlyPricedCount).map { all[$0] }
+        var fastest: (plan: TrainingPlan, prediction: PlanPrediction)?
+        for candidate in price(Array(shortlist), analysis: analysis, evaluator: evaluator).compactMap({ $0 })
+        where candidate.prediction.fitsInMemory {
+            if candidate.prediction.iterationSeconds < fastest?.prediction.iterationSeconds ?? .infinity { fastest = candidate }
+        }
+        let attempt = GridAttempt(configurations: all.count, fitting: fitting.count,
+                                  best: fastest.map { ($0.plan.summary ?? "", $0.prediction.iterationSeconds) }, chosen: false,
+                                  seconds: Date().timeIntervalSince(started))
+        return (attempt, fastest)
     }
 
     /// The stage DPs to solve for each microbatch count (with a placeholder count): 1F1B over stages of any
@@ -309,8 +332,15 @@ public struct PipelinePlanner: Sendable {
         let depth = "pp=\(ranks)" + (partition.virtualStages > 1 ? " vp=\(partition.virtualStages)" : "")
         let counts = partition.stages.map(\.layers.count)
         let layerText = Set(counts).count == 1 ? "" : " layers=" + counts.map(String.init).joined(separator: ",")
-        plan.summary = Set(summaries).count == 1 ? "\(summaries[0]) \(depth)\(layerText)"
-            : "\(depth)\(layerText): " + summaries.enumerated().map { "stage \($0.offset) \($0.element)" }.joined(separator: "; ")
+        // Runs of ranks with the same layout are named once ("stages 1-31 ...").
+        var runs: [(first: Int, last: Int, summary: String)] = []
+        for (rank, summary) in summaries.enumerated() {
+            if runs.last?.summary == summary { runs[runs.count - 1].last = rank } else { runs.append((rank, rank, summary)) }
+        }
+        plan.summary = runs.count == 1 ? "\(summaries[0]) \(depth)\(layerText)"
+            : "\(depth)\(layerText): " + runs.map { run in
+                (run.first == run.last ? "stage \(run.first)" : "stages \(run.first)-\(run.last)") + " \(run.summary)"
+            }.joined(separator: "; ")
         return plan
     }
 }

@@ -43,6 +43,8 @@ struct PinnedStagePricing: Sendable {
         let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: parent.options, microbatches: parent.microbatches)
         let analysis = GraphAnalysis(graph)
         let roles = TensorRoles(graph)
+        // Megatron's layouts of the whole rewritten graph, made once per view and read by every stage on it.
+        var megatronLayouts: [[Int]: [[OpStrategy]]] = [:]
         var stages: [StageLayout] = []
         for (index, range) in ranges.enumerated() {
             let original = parent.stages[index]
@@ -60,9 +62,13 @@ struct PinnedStagePricing: Sendable {
             }
             let inFlight = parent.schedule.microbatchesInFlight(stage: parent.rank(ofStage: index), stages: parent.pipelineRanks,
                                                                 microbatches: parent.microbatches, virtualStages: parent.virtualStages)
-            guard let layout = bestLayout(range, original, pinned: pinned, prices: prices[index],
+            let shape = original.mesh.shape
+            if shape.count == 2 && megatronLayouts[shape] == nil {
+                megatronLayouts[shape] = [false, true].map { MegatronLayout(sequenceParallel: $0).strategies(for: graph, meshShape: shape, roles: roles) }
+            }
+            guard let layout = bestLayout(range, original, pinned: pinned, prices: prices[index], megatron: megatronLayouts[shape] ?? [],
                                           model: original.recompute.map { model.recomputing($0) } ?? model,
-                                          microbatches: parent.microbatches, inFlight: inFlight, layers: analysis.layers, roles: roles)
+                                          microbatches: parent.microbatches, inFlight: inFlight, layers: analysis.layers)
             else { return nil }
             stages.append(layout)
         }
@@ -74,9 +80,11 @@ struct PinnedStagePricing: Sendable {
     }
 
     /// The fastest layout of ops `range` on the parent stage's mesh, with the ops of `pinned` kept, that fits
-    /// with `inFlight` microbatches.
+    /// with `inFlight` microbatches; `megatron` holds Megatron's layouts of the graph on that mesh (without and
+    /// with sequence parallelism), or none on a 1-D mesh.
     private func bestLayout(_ range: Range<Int>, _ original: StageLayout, pinned: [Int: OpStrategy], prices: ReshardingPrices,
-                            model: StageCostModel, microbatches: Int, inFlight: Double, layers: [Layer], roles: TensorRoles) -> StageLayout? {
+                            megatron: [[OpStrategy]], model: StageCostModel, microbatches: Int, inFlight: Double,
+                            layers: [Layer]) -> StageLayout? {
         let mesh = original.mesh
         let budget = cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
         var layouts: [(layout: StageLayout, cost: StageCost)] = []
@@ -84,12 +92,9 @@ struct PinnedStagePricing: Sendable {
                                           memoryBudget: nil, layers: layers, prices: prices, pinned: pinned) {
             layouts.append((found.layout, found.cost))
         }
-        if mesh.shape.count == 2 {
-            for sequenceParallel in [false, true] {
-                let strategies = MegatronLayout(sequenceParallel: sequenceParallel).strategies(for: model.graph, meshShape: mesh.shape, roles: roles)
-                let layout = StageLayout(operations: range, mesh: mesh, strategies: Array(strategies[range]))
-                layouts.append((layout, model.cost(of: layout)))
-            }
+        for strategies in megatron {
+            let layout = StageLayout(operations: range, mesh: mesh, strategies: Array(strategies[range]))
+            layouts.append((layout, model.cost(of: layout)))
         }
         var best: (layout: StageLayout, seconds: Double)?
         func consider(_ layout: StageLayout, cost: StageCost) {

@@ -99,3 +99,39 @@ struct KernelFusionLevelTests {
         #expect(abs(cost.forwardSeconds - (4e-6 + 2 * 4000 / 0.5e12)) <= 1e-15)
     }
 }
+
+/// Which activations a gated feed-forward unit keeps for its backward pass at each fusion level.
+@Suite("Fused backward kernels and the activations they keep")
+struct FusedBackwardMemoryTests {
+    /// SwiGLU on 10 tokens of width 8 with 32 hidden units: gate = x Wg, up = x Wu, a = silu(gate),
+    /// p = a * up, y = p Wd; all bf16.
+    static func activationBytes(fusion: KernelFusionLevel) throws -> Double {
+        var builder = GraphBuilder(name: "swiglu")
+        let x = try builder.input("x", [10, 8], .bf16)
+        let gateWeight = try builder.parameter("wg", [8, 32]), upWeight = try builder.parameter("wu", [8, 32])
+        let downWeight = try builder.parameter("wd", [32, 8])
+        let gate = try builder.einsum("gate", "td,df->tf", x, gateWeight)
+        let up = try builder.einsum("up", "td,df->tf", x, upWeight)
+        let activated = try builder.unary("silu", .silu, gate)
+        let product = try builder.binary("product", .mul, activated, up)
+        let y = try builder.einsum("down", "tf,fd->td", product, downWeight)
+        builder.output(y)
+        let graph = try builder.build()
+        let cluster = try Cluster.preset(named: "single-a100-80g")
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
+                                   options: TrainingOptions(kernelFusion: fusion), microbatches: 1)
+        let mesh = try DeviceMesh(devices: [0], shape: [1], in: cluster)
+        let strategies = graph.operations.map { _ in OpStrategy.replicated(axisCount: 1) }
+        return model.cost(of: StageLayout(operations: graph.operations.indices, mesh: mesh, strategies: strategies))
+            .activationBytesPerMicrobatch
+    }
+
+    @Test("eager PyTorch keeps x, gate, silu(gate), up and the product (2,720 bytes); fused kernels recompute silu(gate) (2,080)")
+    func swiGLU() throws {
+        // x 10 x 8 x 2 = 160 bytes (read by both projections, kept once); gate, silu(gate), up and the product
+        // 10 x 32 x 2 = 640 bytes each. Megatron's fused bias-SwiGLU keeps gate and up and recomputes the silu.
+        #expect(try Self.activationBytes(fusion: .eager) == 160 + 4 * 640)
+        #expect(try Self.activationBytes(fusion: .fused) == 160 + 3 * 640)
+        #expect(try Self.activationBytes(fusion: .compiled) == 160 + 3 * 640)
+    }
+}

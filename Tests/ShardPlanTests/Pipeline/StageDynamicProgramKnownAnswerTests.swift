@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ShardPlan
 
@@ -18,6 +19,26 @@ struct StageDynamicProgramKnownAnswerTests {
         #expect(abs(partition.iterationSeconds - seconds) < 1e-12)
         #expect(partition.stages.map(\.devices) == (stages.count == 1 ? [Array(0 ..< 16)] : [Array(0 ..< 8), Array(8 ..< 16)]))
         try PartitionValidator(program: program, oracle: Self.uniform).check(partition)
+    }
+
+    @Test("a cancelled DP stops asking its oracle and answers nothing; one never cancelled answers as before")
+    func cancellation() throws {
+        let program = StageDynamicProgram(layerCount: 4, nodes: 2, devicesPerNode: 8, microbatches: 8)
+        final class Questions: @unchecked Sendable {
+            let lock = NSLock()
+            var count = 0
+        }
+        let asked = Questions()
+        let counting = FormulaStageCostOracle { layers, submesh in
+            asked.lock.withLock { asked.count += 1 }
+            return Double(layers) / Double(submesh.deviceCount)
+        }
+        // Cancelled from the start: no question is asked.
+        let table = program.candidateTable(counting, concurrency: 1) { true }
+        #expect(table.wasCancelled)
+        #expect(asked.lock.withLock { asked.count } == 0)
+        #expect(program.solve(counting) { true } == nil)
+        #expect(program.solve(Self.uniform) { false }?.stages.map(\.layers) == [0 ..< 2, 2 ..< 4])
     }
 
     @Test("when no stage of more than 2 layers fits, one microbatch still gets a pipeline of two")

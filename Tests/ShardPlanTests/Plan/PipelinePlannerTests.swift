@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ShardPlan
 
@@ -160,12 +161,20 @@ struct PipelinePlannerSearchSpaceTests {
         #expect(PlanValidator.violation(in: found.plan) == nil)
     }
 
-    @Test("a search past its time limit stops after the first stage DP that found a plan, answers with it and says so")
+    @Test("a search past its time limit stops as soon as it has a plan (the grid's, priced first, or the first stage DP's), answers with it and says so")
     func timeLimit() throws {
         let graph = try ModelCatalog.model(id: "llama-tiny")!.build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        // A limit every step overruns: the search stops as soon as it has a plan.
-        let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", timeLimit: 1e-9)
+        // A limit every step overruns: the search stops as soon as it has a plan. Under a limit the grid goes
+        // first, and its plan is the answer before any DP.
+        let withGrid = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", timeLimit: 1e-9).plan()
+        #expect(withGrid.stoppedEarly)
+        #expect(withGrid.attempts.isEmpty)
+        #expect(withGrid.grid?.chosen == true)
+        #expect(withGrid.prediction.fitsInMemory)
+        #expect(PlanValidator.violation(in: withGrid.plan) == nil)
+        let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", includesMegatronGrid: false,
+                                      timeLimit: 1e-9)
         let found = try planner.plan()
         #expect(found.stoppedEarly)
         #expect(found.attempts.map(\.programs) == [1])
@@ -177,10 +186,27 @@ struct PipelinePlannerSearchSpaceTests {
         // Without the limit the same search goes on.
         var unlimited = planner
         unlimited.timeLimit = nil
-        unlimited.includesMegatronGrid = false
         unlimited.maximumVirtualStages = 2
         unlimited.variants = StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none])
         #expect(try unlimited.plan(microbatches: 2).attempts[0].programs > 1)
+    }
+
+    @Test("a search that needs far longer than its 3 s limit answers with a fitting plan within the limit plus one second")
+    func timeLimitHolds() throws {
+        // GPT-3 125M on one DGX A100 searches for about 16 s in a debug build; the grid, priced first, about 2.
+        let graph = try ModelCatalog.model(id: "gpt3-125m")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let limit = 3.0
+        let started = Date()
+        let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", timeLimit: limit).plan()
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(found.stoppedEarly)
+        #expect(found.prediction.fitsInMemory)
+        #expect(PlanValidator.violation(in: found.plan) == nil)
+        // The grid is the answer of last resort and is not interrupted: on a machine slow enough for it alone
+        // to overrun the limit, the search ends right after it.
+        let grid = try #require(found.grid)
+        #expect(elapsed <= max(limit, grid.seconds) + 1, "\(elapsed) s for a limit of \(limit) s (grid \(grid.seconds) s)")
     }
 
     @Test("an interleaved plan from the DP is valid, and its document reads back to the same prediction")
