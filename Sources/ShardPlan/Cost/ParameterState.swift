@@ -10,8 +10,8 @@ public struct ParameterState: Sendable, Equatable {
     /// Bytes the fused Adam step moves on this device.
     public var optimizerStepBytes: Double
     /// Bytes each microbatch's backward pass moves to add this parameter's gradient into the fp32 gradient
-    /// buffer: the whole local tensor up to ZeRO-2, which reduce gradients once per iteration; ZeRO-3
-    /// reduce-scatters every microbatch and adds only its shard (PyTorch FSDP, DeepSpeed ZeRO-3).
+    /// buffer: the whole local tensor up to ZeRO-1, which reduce gradients once per iteration; ZeRO-2 and 3
+    /// reduce-scatter every microbatch and add only their shard (DeepSpeed ZeRO-2 and 3, PyTorch FSDP).
     public var gradientAccumulationBytes: Double
 
     /// The state of `elements` parameter elements (this device's share before ZeRO), with gradients of
@@ -25,7 +25,7 @@ public struct ParameterState: Sendable, Equatable {
         gradientBytes = elements * gradientPrecision.bytesPerElement / (zeroStage >= 2 ? shard : 1)
         optimizerStateBytes = elements * TrainingOptions.optimizerStateBytes / (zeroStage >= 1 ? shard : 1)
         optimizerStepBytes = elements * (TrainingOptions.optimizerStepBytes - 3 * saved) / (zeroStage >= 1 ? shard : 1)
-        gradientAccumulationBytes = elements * (TrainingOptions.gradientAccumulationBytes - 2 * saved) / (zeroStage >= 3 ? shard : 1)
+        gradientAccumulationBytes = elements * (TrainingOptions.gradientAccumulationBytes - 2 * saved) / (zeroStage >= 2 ? shard : 1)
     }
 
     public var totalBytes: Double { weightBytes + gradientBytes + optimizerStateBytes }

@@ -211,7 +211,8 @@ public struct StageCostModel: Sendable {
     }
 
     /// A layer's ZeRO-3 parameters along one set of data-parallel axes: what is gathered (16-bit weights, the
-    /// whole unsharded layer) and what is reduce-scattered (its gradients), in bytes.
+    /// whole unsharded layer) and what is reduce-scattered (its gradients), in bytes. Under ZeRO-2 a unit only
+    /// reduce-scatters (nothing to gather).
     struct ShardedUnit {
         var layer: String?
         var axes: [Int]
@@ -230,7 +231,8 @@ public struct StageCostModel: Sendable {
         for unit in units {
             let indices = layers.indices.filter { layers[$0] == unit.layer }
             guard let first = indices.first, let last = indices.last else { continue }
-            let gather = mesh.seconds(for: Collective(.allGather, axes: unit.axes, bytes: unit.gatherBytes))
+            // ZeRO-2's units only reduce-scatter.
+            let gather = unit.gatherBytes > 0 ? mesh.seconds(for: Collective(.allGather, axes: unit.axes, bytes: unit.gatherBytes)) : 0
             let reduce = mesh.seconds(for: Collective(.reduceScatter, axes: unit.axes, bytes: unit.reduceBytes))
             let regathers = last != runs.count - 1
             runs[first].forwardGatherSeconds += gather
@@ -240,9 +242,9 @@ public struct StageCostModel: Sendable {
             reduceScatters += reduce
             gatherBytesByRun[first] += unit.gatherBytes
             let gathered = unit.gatherBytes * (regathers ? 2 : 1)
-            cost.communicationBytes[.allGather, default: 0] += gathered
+            if gathered > 0 { cost.communicationBytes[.allGather, default: 0] += gathered }
             cost.communicationBytes[.reduceScatter, default: 0] += unit.reduceBytes
-            cost.communicationBytesByAxes[unit.axes, default: [:]][.allGather, default: 0] += gathered
+            if gathered > 0 { cost.communicationBytesByAxes[unit.axes, default: [:]][.allGather, default: 0] += gathered }
             cost.communicationBytesByAxes[unit.axes, default: [:]][.reduceScatter, default: 0] += unit.reduceBytes
         }
         let schedule = ShardedParameterSchedule(runs: runs)
@@ -281,9 +283,9 @@ public struct StageCostModel: Sendable {
         struct BucketKey: Hashable { var kind: CollectiveKind; var axes: [Int] }
         var bucketed: [BucketKey: Double] = [:]
         // With ZeRO-2 a device keeps only its shard of the gradients, so every microbatch's backward pass
-        // reduce-scatters them (DeepSpeed's stage 2): that half of the all-reduce runs once per microbatch, the
-        // all-gather of the updated weights once per iteration. ZeRO-3's are priced layer by layer below.
-        var bucketedPerMicrobatch: [BucketKey: Double] = [:]
+        // reduce-scatters them layer by layer as they are produced (DeepSpeed's stage 2 with overlap_comm,
+        // FSDP's SHARD_GRAD_OP), priced beside the compute as ZeRO-3's below with nothing to gather; the
+        // all-gather of the updated weights runs once per iteration.
         for parameter in order {
             let type = graph[parameter].type
             let elements = Double(type.elementCount)
@@ -325,8 +327,13 @@ public struct StageCostModel: Sendable {
                         bucketed[BucketKey(kind: collective.kind, axes: axes), default: 0] += collective.bytes
                         continue
                     }
-                    bucketedPerMicrobatch[BucketKey(kind: .reduceScatter, axes: axes), default: 0] += collective.bytes
                     bucketed[BucketKey(kind: .allGather, axes: axes), default: 0] += collective.bytes
+                    let layer = graph.operations[first.operation].layer
+                    if let index = sharded.firstIndex(where: { $0.layer == layer && $0.axes == axes }) {
+                        sharded[index].reduceBytes += collective.bytes
+                    } else {
+                        sharded.append(ShardedUnit(layer: layer, axes: axes, gatherBytes: 0, reduceBytes: collective.bytes))
+                    }
                 }
             }
             if shardsWeights {
@@ -342,9 +349,6 @@ public struct StageCostModel: Sendable {
                     sharded.append(ShardedUnit(layer: layer, axes: axes, gatherBytes: bytes, reduceBytes: bytes))
                 }
             }
-        }
-        for (key, bytes) in bucketedPerMicrobatch.sorted(by: { "\($0.key.kind.rawValue)\($0.key.axes)" < "\($1.key.kind.rawValue)\($1.key.axes)" }) {
-            perMicrobatch.append(([Collective(key.kind, axes: key.axes, bytes: bytes)], false))
         }
         for (key, bytes) in bucketed.sorted(by: { "\($0.key.kind.rawValue)\($0.key.axes)" < "\($1.key.kind.rawValue)\($1.key.axes)" }) {
             cost.gradientSynchronizationSeconds += mesh.seconds(for: Collective(key.kind, axes: key.axes, bytes: bytes))

@@ -52,7 +52,7 @@ struct PlanMemoryCostTests {
         #expect(sharded.gradientBytes == 4 * parameters)
     }
 
-    @Test("ZeRO-2 keeps a shard of the gradients, so it reduce-scatters them in every microbatch's backward pass and all-gathers the updated weights once")
+    @Test("ZeRO-2 keeps a shard of the gradients, so it reduce-scatters them layer by layer in every microbatch's backward pass and all-gathers the updated weights once")
     func zeroTwo() throws {
         let cluster = try Cluster.preset(named: "dgx-a100-80g")
         func plan(zeroStage: Int) throws -> (TrainingPlan, PlanPrediction) {
@@ -74,6 +74,10 @@ struct PlanMemoryCostTests {
         #expect(two.communicationBytes[.allGather] == gradients)
         #expect(two.communicationBytes[.allReduce] == 4 * m)
         #expect(two.iterationSeconds > one.iterationSeconds)
-        #expect(two.ranks[0].gradientBytes == one.ranks[0].gradientBytes / 2)
+        // Half the fp32 gradients, and one layer's bf16 gradients awaiting their reduce-scatter: the largest
+        // layer's, a block's 49,984 parameters at 2 bytes (the embedding layer's tables, read by the lookup
+        // and the tied output layer, come to 2 x 256 x 64 + 32 x 64 = 34,816).
+        #expect(two.stageCosts[0].unshardedGradientBytes == 2 * 49984)
+        #expect(two.ranks[0].gradientBytes == one.ranks[0].gradientBytes / 2 + two.stageCosts[0].unshardedGradientBytes)
     }
 }
