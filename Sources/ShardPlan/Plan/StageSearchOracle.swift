@@ -240,7 +240,8 @@ public struct StageSearchOracle: StageCostOracle {
     /// parameter's state and the least activations spread over all its devices.
     private func hopeless(_ layers: Range<Int>, on submesh: SubmeshShape, inFlight: Double) -> Bool {
         let elements = parameterElements[layers.upperBound] - parameterElements[layers.lowerBound]
-        let least = ParameterState(elements: elements, dataParallel: Double(submesh.deviceCount), zeroStage: 3).totalBytes
+        let least = ParameterState(elements: elements, dataParallel: Double(submesh.deviceCount), zeroStage: 3,
+                                   gradientPrecision: model.options.gradientPrecision).totalBytes
             + activationFloor.bytes(layers: layers, inFlight: inFlight) / Double(submesh.deviceCount)
         return least > cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
     }
