@@ -248,11 +248,18 @@ public struct StageCostModel: Sendable {
             cost.communicationBytesByAxes[unit.axes, default: [:]][.reduceScatter, default: 0] += unit.reduceBytes
         }
         let schedule = ShardedParameterSchedule(runs: runs)
+        var exposedBackward = schedule.exposedBackwardSeconds
+        if units.allSatisfy({ $0.gatherBytes == 0 }) {
+            // ZeRO-2: no layer waits for a reduce-scatter (only the optimizer step, once per iteration), so the
+            // last layers' hide behind whatever the device runs next, the next microbatch or another chunk:
+            // only what the stream cannot keep up with shows.
+            exposedBackward = max(reduceScatters - runs.reduce(0) { $0 + $1.backwardSeconds }, 0)
+        }
         cost.forwardCommunicationSeconds += schedule.exposedForwardSeconds
-        cost.backwardCommunicationSeconds += schedule.exposedBackwardSeconds
+        cost.backwardCommunicationSeconds += exposedBackward
         let gatherShare = backwardGathers + reduceScatters > 0 ? backwardGathers / (backwardGathers + reduceScatters) : 0
-        cost.communicationSeconds[.allGather, default: 0] += schedule.exposedForwardSeconds + schedule.exposedBackwardSeconds * gatherShare
-        cost.communicationSeconds[.reduceScatter, default: 0] += schedule.exposedBackwardSeconds * (1 - gatherShare)
+        cost.communicationSeconds[.allGather, default: 0] += schedule.exposedForwardSeconds + exposedBackward * gatherShare
+        cost.communicationSeconds[.reduceScatter, default: 0] += exposedBackward * (1 - gatherShare)
         let pairs = zip(gatherBytesByRun, gatherBytesByRun.dropFirst()).map { $0 + $1 }
         cost.gatheredWeightBytes = pairs.max() ?? gatherBytesByRun.max() ?? 0
         cost.unshardedGradientBytes = units.map(\.reduceBytes).max() ?? 0
