@@ -144,9 +144,8 @@ public struct StageSearchOracle: StageCostOracle {
     }
 
     /// The layouts of one logical view and one layout of its catalog, one per training variant, lightest
-    /// first: more ZeRO sharding or recomputation never makes a stage faster (it adds collectives or
-    /// recomputation and only saves memory), so once a variant fits, the variants at least as heavy in both
-    /// respects need not be priced, and their profiles are never built. Profiles and chunk figures are made
+    /// first: once a variant fits, the variants `FittingVariants` finds needless are not priced, and their
+    /// profiles are never built. Profiles and chunk figures are made
     /// the first time a question needs them (two threads may both make one; they make the same).
     private final class LayoutFamily: @unchecked Sendable {
         let catalog: StageLayoutCatalog
@@ -224,13 +223,10 @@ public struct StageSearchOracle: StageCostOracle {
     private func best<Candidate>(in family: LayoutFamily, _ price: (Int, Layout, LayerCostProfile) -> (score: Double, candidate: Candidate)?)
         -> (score: Double, candidate: Candidate)? {
         var best: (score: Double, candidate: Candidate)?
-        var fitted: [(zeroStage: Int, strength: Int)] = []
-        for (variant, layout) in family.layouts.enumerated() {
-            let strength = (layout.recompute ?? model.options.recompute).strength
-            if !model.options.overlapGradientReduction,
-               fitted.contains(where: { $0.zeroStage <= layout.zeroStage && $0.strength <= strength }) { continue }
+        var fitting = FittingVariants(prunes: !model.options.overlapGradientReduction, recompute: model.options.recompute)
+        for (variant, layout) in family.layouts.enumerated() where !fitting.makesNeedless(layout) {
             guard let priced = price(variant, layout, profile(family, variant)) else { continue }
-            fitted.append((layout.zeroStage, strength))
+            fitting.record(layout)
             if priced.score < best?.score ?? .infinity { best = priced }
         }
         return best
@@ -332,11 +328,8 @@ public struct StageSearchOracle: StageCostOracle {
         var result: [RankCandidate] = []
         for family in families(on: submesh) {
             var kept: [RankCandidate] = []
-            var fitted: [(zeroStage: Int, strength: Int)] = []
-            for (variant, layout) in family.layouts.enumerated() {
-                let strength = (layout.recompute ?? model.options.recompute).strength
-                if !model.options.overlapGradientReduction,
-                   fitted.contains(where: { $0.zeroStage <= layout.zeroStage && $0.strength <= strength }) { continue }
+            var fitting = FittingVariants(prunes: !model.options.overlapGradientReduction, recompute: model.options.recompute)
+            for (variant, layout) in family.layouts.enumerated() where !fitting.makesNeedless(layout) {
                 let figures = family.figures(variant) { chunkFigures(profile(family, variant)) }
                 var summary = RankSummary()
                 for chunk in sizes.indices { summary.append(figures[kinds[chunk]][sizes[chunk]]) }
@@ -345,7 +338,7 @@ public struct StageSearchOracle: StageCostOracle {
                 let candidate = RankCandidate(score: latency * m + tail, latency: latency, tail: tail, fixedBytes: summary.fixedBytes,
                                               chunkActivations: summary.chunkActivations, layout: layout)
                 if candidate.fixedBytes + deepest.peakBytes(chunkBytes: candidate.chunkActivations) <= cluster.device.memoryBytes {
-                    fitted.append((layout.zeroStage, strength))
+                    fitting.record(layout)
                 }
                 let dominated = kept.contains { other in
                     other.score <= candidate.score && other.fixedBytes <= candidate.fixedBytes
@@ -366,5 +359,38 @@ public struct StageSearchOracle: StageCostOracle {
         return [(0 ..< count).map { RankSummary.chunk(0 ..< $0, profile: profile, layerCount: count) },
                 (0 ..< count - 1).map { RankSummary.chunk(1 ..< 1 + $0, profile: profile, layerCount: count) },
                 (0 ..< count).map { RankSummary.chunk(count - $0 ..< count, profile: profile, layerCount: count) }]
+    }
+}
+
+/// The variants of one layout family found to fit so far, for skipping the needless ones: a variant at least
+/// as heavy as a fitting one in both ZeRO stage and recomputation strength, and reducing gradients the same
+/// way, is never faster (more sharding or recomputation only adds collectives or recomputation, and only saves
+/// memory). ZeRO 0 and 1 reduce gradients once per iteration, after the last backward pass; ZeRO 2 and 3
+/// reduce-scatter them beside every microbatch's backward pass, which can hide what the former leave exposed,
+/// so a fitting ZeRO-1 variant says nothing about ZeRO-2. With overlapped gradient reduction sharding may shrink
+/// the exposed synchronisation, so nothing is skipped (`prunes` false).
+struct FittingVariants {
+    let prunes: Bool
+    /// The recomputation a layout without its own takes (the model's).
+    let recompute: RecomputeMode
+    private var fitted: [(zeroStage: Int, strength: Int)] = []
+
+    init(prunes: Bool, recompute: RecomputeMode) {
+        self.prunes = prunes
+        self.recompute = recompute
+    }
+
+    /// Whether a variant that already fits makes `layout` needless.
+    func makesNeedless(_ layout: StageSearchOracle.Layout) -> Bool {
+        let strength = (layout.recompute ?? recompute).strength
+        let perMicrobatch = layout.zeroStage >= 2
+        return prunes && fitted.contains {
+            $0.zeroStage <= layout.zeroStage && $0.strength <= strength && ($0.zeroStage >= 2) == perMicrobatch
+        }
+    }
+
+    /// Notes that `layout` fits.
+    mutating func record(_ layout: StageSearchOracle.Layout) {
+        fitted.append((layout.zeroStage, (layout.recompute ?? recompute).strength))
     }
 }
