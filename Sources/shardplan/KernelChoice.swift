@@ -5,7 +5,8 @@ extension AttentionKernel: ExpressibleByArgument {}
 extension KernelFusionLevel: ExpressibleByArgument {}
 
 /// How the training stack runs its kernels, for `plan` and `score`: `--attention-kernel`, `--fusion` and
-/// `--fused-cross-entropy` (Docs/cost-model.md, "Attention kernels" and "Fusion").
+/// `--fused-cross-entropy`, and the precision of the gradient reduction, `--grad-reduce-in-fp32` (Docs/cost-model.md,
+/// "Attention kernels", "Fusion" and "ZeRO-3 / FSDP").
 struct KernelChoice: ParsableArguments {
     @Option(name: .customLong("attention-kernel"),
             help: ArgumentHelp("Fused attention kernel: flash2, flash3 (Hopper), cudnn or triton (default: flash2 on Ampere, cudnn on Hopper and Blackwell).",
@@ -19,8 +20,12 @@ struct KernelChoice: ParsableArguments {
     @Flag(name: .customLong("fused-cross-entropy"), help: "The loss runs as one fused kernel per pass (Megatron-Core --cross-entropy-loss-fusion).")
     var fusedCrossEntropy = false
 
+    @Flag(name: .customLong("grad-reduce-in-fp32"),
+          help: "Data-parallel gradients are reduced in fp32 (Megatron-LM's bf16 default, NeMo grad_reduce_in_fp32, FSDP reduce_dtype=float32).")
+    var reduceGradientsInFP32 = false
+
     /// Whether any option was given (`score --plan` refuses them: the plan sets its own).
-    var isGiven: Bool { attentionKernel != nil || fusion != nil || fusedCrossEntropy }
+    var isGiven: Bool { attentionKernel != nil || fusion != nil || fusedCrossEntropy || reduceGradientsInFP32 }
 
     /// `options` with the chosen kernels.
     func applied(to options: TrainingOptions) -> TrainingOptions {
@@ -28,6 +33,7 @@ struct KernelChoice: ParsableArguments {
         options.attentionKernel = attentionKernel
         options.kernelFusion = fusion ?? .fused
         options.fusedCrossEntropy = fusedCrossEntropy
+        options.reduceGradientsInFP32 = reduceGradientsInFP32
         return options
     }
 }

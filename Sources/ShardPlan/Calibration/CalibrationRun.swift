@@ -78,7 +78,8 @@ public struct CalibrationRun: Sendable {
                                      overlapTensorParallelCommunication: overlap, precision: fp8 ? .fp8 : .bf16,
                                      fp8Recipe: run.fp8Recipe.flatMap(FP8Recipe.init(rawValue:)) ?? .tensorwise,
                                      attentionKernel: kernel, kernelFusion: fusion, fusedCrossEntropy: run.fusedCrossEntropy,
-                                     gradientPrecision: gradientPrecision)))
+                                     gradientPrecision: gradientPrecision,
+                                     reduceGradientsInFP32: run.reducesGradientsInFP32)))
     }
 
     /// The cluster preset of a row's GPU: a DGX node, or the single-GPU preset for a row on one device.

@@ -45,6 +45,8 @@ public struct PublishedRun: Sendable {
     public var fusion: String?
     /// Whether the loss ran as a fused kernel (`loss`: "fused").
     public var fusedCrossEntropy: Bool
+    /// Whether the stack reduced data-parallel gradients in fp32 (`grad_reduce`: "fp32").
+    public var reducesGradientsInFP32: Bool
     /// Head dimension where it is not `hidden / heads` (Qwen3-MoE: 128 with hidden 2048 and 32 heads).
     public var headDimension: Int?
     /// `fp8` where the run trained its linear layers in FP8 (`fp8Recipe`: tensorwise, rowwise, blockwise).
@@ -102,6 +104,7 @@ public struct PublishedRun: Sendable {
                 knownFitBytes: try measured.optionalNumber("ran_within_memory_gib").map { $0 * 1_073_741_824 },
                 dropout: try row.optionalNumber("dropout"), fusion: try row.optionalString("fusion"),
                 fusedCrossEntropy: try row.optionalString("loss") == "fused",
+                reducesGradientsInFP32: try row.optionalString("grad_reduce") == "fp32",
                 headDimension: try row.optionalInt("head_dim"),
                 precision: try row.optionalString("precision") ?? "", fp8Recipe: try row.optionalString("fp8_recipe"),
                 gradientPrecision: try row.optionalString("grad_sync_dtype"),

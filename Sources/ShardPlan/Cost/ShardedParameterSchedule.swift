@@ -45,22 +45,40 @@ public struct ShardedParameterSchedule: Sendable, Equatable {
     public var exposedForwardSeconds: Double
     public var exposedBackwardSeconds: Double
 
-    /// Plays `runs` (in forward order) on a compute stream and one communication stream.
-    public init(runs: [Run]) {
+    /// Of those, the seconds the compute lost to the collectives running beside it (`computeSlowdown`).
+    public var slowdownSeconds: Double
+
+    /// Plays `runs` (in forward order) on a compute stream and one communication stream. While a collective
+    /// runs, the compute beside it is slower by the fraction `computeSlowdown` (NCCL's kernels take SMs and
+    /// memory bandwidth from it, Docs/cost-model.md): a run of `c` seconds that overlaps collectives for `o` of
+    /// them takes `c + computeSlowdown x o`.
+    public init(runs: [Run], computeSlowdown: Double = 0) {
         var communicationFree = 0.0, computeFree = 0.0
+        var busy: [(start: Double, end: Double)] = []
         // The stream runs collectives in the order they are issued; each starts when both the stream and its
         // issue time allow.
         func issue(_ seconds: Double, at time: Double) -> Double {
             guard seconds > 0 else { return time }
-            communicationFree = max(communicationFree, time) + seconds
+            let start = max(communicationFree, time)
+            communicationFree = start + seconds
+            busy.append((start, communicationFree))
             return communicationFree
+        }
+        var slowdown = 0.0
+        // Seconds of a run starting at `start` for `seconds` of compute, slowed where collectives run beside it.
+        func computing(_ seconds: Double, from start: Double) -> Double {
+            guard computeSlowdown > 0, seconds > 0 else { return seconds }
+            let end = start + seconds
+            let overlap = busy.reduce(0.0) { $0 + max(0, min($1.end, end) - max($1.start, start)) }
+            slowdown += computeSlowdown * overlap
+            return seconds + computeSlowdown * overlap
         }
         var gathered = Array(repeating: 0.0, count: runs.count)
         if let first = runs.first { gathered[0] = issue(first.forwardGatherSeconds, at: 0) }
         for (index, run) in runs.enumerated() {
             let start = max(computeFree, gathered[index])
             if index + 1 < runs.count { gathered[index + 1] = issue(runs[index + 1].forwardGatherSeconds, at: start) }
-            computeFree = start + run.forwardSeconds
+            computeFree = start + computing(run.forwardSeconds, from: start)
         }
         let forwardEnd = computeFree
         var regathered = Array(repeating: forwardEnd, count: runs.count)
@@ -68,7 +86,7 @@ public struct ShardedParameterSchedule: Sendable, Equatable {
         for index in runs.indices.reversed() {
             let start = max(computeFree, regathered[index])
             if index > 0 { regathered[index - 1] = issue(runs[index - 1].backwardGatherSeconds, at: start) }
-            computeFree = start + runs[index].backwardSeconds
+            computeFree = start + computing(runs[index].backwardSeconds, from: start)
             _ = issue(runs[index].reduceScatterSeconds, at: computeFree)
         }
         let backwardEnd = max(computeFree, communicationFree)
@@ -76,5 +94,6 @@ public struct ShardedParameterSchedule: Sendable, Equatable {
         backwardSeconds = backwardEnd - forwardEnd
         exposedForwardSeconds = max(forwardEnd - runs.reduce(0) { $0 + $1.forwardSeconds }, 0)
         exposedBackwardSeconds = max(backwardSeconds - runs.reduce(0) { $0 + $1.backwardSeconds }, 0)
+        slowdownSeconds = slowdown
     }
 }

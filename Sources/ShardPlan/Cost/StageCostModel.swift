@@ -247,7 +247,7 @@ public struct StageCostModel: Sendable {
             if gathered > 0 { cost.communicationBytesByAxes[unit.axes, default: [:]][.allGather, default: 0] += gathered }
             cost.communicationBytesByAxes[unit.axes, default: [:]][.reduceScatter, default: 0] += unit.reduceBytes
         }
-        let schedule = ShardedParameterSchedule(runs: runs)
+        let schedule = ShardedParameterSchedule(runs: runs, computeSlowdown: TrainingOptions.overlappedComputeSlowdown)
         var exposedBackward = schedule.exposedBackwardSeconds
         if units.allSatisfy({ $0.gatherBytes == 0 }) {
             // ZeRO-2: no layer waits for a reduce-scatter (only the optimizer step, once per iteration), so the
@@ -324,7 +324,8 @@ public struct StageCostModel: Sendable {
                 perMicrobatch.append((Resharding.collectives(from: stored, to: wanted, elementCount: elements,
                                                              bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape), true))
                 let gradient = Resharding.collectives(from: strategy.gradientSpec(use.operand, in: space), to: stored,
-                                                      elementCount: elements, bytesPerElement: type.dtype.byteSize,
+                                                      elementCount: elements,
+                                                      bytesPerElement: Int(options.gradientReductionBytes(type.dtype)),
                                                       meshShape: mesh.shape)
                 for collective in gradient {
                     // Under ZeRO-3 the data-parallel reduction is the layer's reduce-scatter, every microbatch.
@@ -349,11 +350,12 @@ public struct StageCostModel: Sendable {
                 let layer = graph.operations[first.operation].layer
                 let axes = dataParallelAxes.sorted()
                 let bytes = local * Double(type.dtype.byteSize)
+                let reduced = local * options.gradientReductionBytes(type.dtype)
                 if let index = sharded.firstIndex(where: { $0.layer == layer && $0.axes == axes }) {
                     sharded[index].gatherBytes += bytes
-                    sharded[index].reduceBytes += bytes
+                    sharded[index].reduceBytes += reduced
                 } else {
-                    sharded.append(ShardedUnit(layer: layer, axes: axes, gatherBytes: bytes, reduceBytes: bytes))
+                    sharded.append(ShardedUnit(layer: layer, axes: axes, gatherBytes: bytes, reduceBytes: reduced))
                 }
             }
         }

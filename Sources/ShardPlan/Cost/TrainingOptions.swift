@@ -43,12 +43,18 @@ public struct TrainingOptions: Sendable, Equatable {
     /// The type the gradient buffer accumulates and reduces in (fp32 as Megatron-LM; bf16 as NeMo's
     /// performance recipes).
     public var gradientPrecision: GradientPrecision
+    /// Whether data-parallel gradients are sent in fp32 rather than in the weights' 16-bit type, whatever the
+    /// buffer's type (`gradientPrecision`, which sets memory and the accumulation's bytes) (`--grad-reduce-in-fp32`: Megatron-LM's bf16 default, NeMo's `grad_reduce_in_fp32`, PyTorch FSDP with
+    /// `reduce_dtype=float32` as torchtitan and Composer's `DEFAULT` mixed precision set it): the reduction
+    /// moves 4 bytes a parameter instead of 2.
+    public var reduceGradientsInFP32: Bool
 
     public init(recompute: RecomputeMode = .none, zeroStage: Int = 0, overlapGradientReduction: Bool = false,
                 overlapTensorParallelCommunication: Bool = false, precision: MatmulPrecision = .bf16,
                 fp8Recipe: FP8Recipe = .tensorwise, attentionKernel: AttentionKernel? = nil,
                 kernelFusion: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false,
-                gradientPrecision: GradientPrecision = .fp32) {
+                gradientPrecision: GradientPrecision = .fp32,
+                reduceGradientsInFP32: Bool = false) {
         self.recompute = recompute
         self.zeroStage = zeroStage
         self.overlapGradientReduction = overlapGradientReduction
@@ -59,6 +65,12 @@ public struct TrainingOptions: Sendable, Equatable {
         self.kernelFusion = kernelFusion
         self.fusedCrossEntropy = fusedCrossEntropy
         self.gradientPrecision = gradientPrecision
+        self.reduceGradientsInFP32 = reduceGradientsInFP32
+    }
+
+    /// Bytes an element of a data-parallel gradient reduction moves, for gradients of `dtype`.
+    public func gradientReductionBytes(_ dtype: DType) -> Double {
+        reduceGradientsInFP32 ? 4 : Double(dtype.byteSize)
     }
 
     /// Bytes per parameter of the 16-bit weights used in forward and backward.
@@ -82,6 +94,10 @@ public struct TrainingOptions: Sendable, Equatable {
     /// The fraction of a tensor-parallel collective hidden behind GEMMs when overlap is on
     /// (Docs/cost-model.md).
     public static let tensorParallelOverlapFraction = 0.6
+    /// How much slower compute runs while a collective runs beside it on another stream: NCCL's kernels occupy
+    /// SMs and memory bandwidth (Lee et al. 2025, arXiv:2507.03114: 18.9% on average over GPT and Llama
+    /// training on A100 and H100; Docs/cost-model.md).
+    public static let overlappedComputeSlowdown = 0.19
 }
 
 /// How a training stack turns the graph's ops into kernels (Docs/cost-model.md, "Fusion").

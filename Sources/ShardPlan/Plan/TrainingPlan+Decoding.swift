@@ -177,6 +177,7 @@ extension TrainingPlan {
             options.kernelFusion = fusion
         }
         options.fusedCrossEntropy = try reader.optionalBool("fused_cross_entropy") ?? false
+        options.reduceGradientsInFP32 = try reader.optionalBool("gradient_reduce_fp32") ?? false
         return options
     }
 }

@@ -34,6 +34,26 @@ struct ShardedParameterScheduleTests {
         #expect(schedule.backwardSeconds == 30 && schedule.exposedBackwardSeconds == 22)
     }
 
+    @Test("collectives slow the compute beside them by the contention fraction")
+    func contention() {
+        // The compute-bound case with compute 20% slower while a collective runs. Forward: gather 0-5; layer 0 from 5
+        // beside layer 1's gather (5-10): 10 + 0.2 x 5 = 11 s, to 16; layer 1 from 16 beside layer 2's gather
+        // (16-21): to 27; layer 2 alone, 27-37: 37 s, 7 exposed (the first gather and 2 s of slowdown). Backward
+        // from 37: layer 2 beside layer 1's gather (37-42): 21 s, to 58, its reduce-scatter 58-63; layer 1 from 58
+        // beside that reduce-scatter and layer 0's gather (63-68): 20 + 0.2 x 10 = 22 s, to 80, reduce-scatter
+        // 80-85; layer 0 from 80 beside it: 21 s, to 101, reduce-scatter 101-106: 69 s, 9 exposed.
+        let run = ShardedParameterSchedule.Run(forwardSeconds: 10, backwardSeconds: 20, forwardGatherSeconds: 5,
+                                                backwardGatherSeconds: 5, reduceScatterSeconds: 5)
+        var last = run
+        last.backwardGatherSeconds = 0
+        let schedule = ShardedParameterSchedule(runs: [run, run, last], computeSlowdown: 0.2)
+        #expect(abs(schedule.forwardSeconds - 37) < 1e-9 && abs(schedule.exposedForwardSeconds - 7) < 1e-9)
+        #expect(abs(schedule.backwardSeconds - 69) < 1e-9 && abs(schedule.exposedBackwardSeconds - 9) < 1e-9)
+        #expect(abs(schedule.slowdownSeconds - 6) < 1e-9)
+        // Without contention the same runs hide all but the first gather and the last reduce-scatter.
+        #expect(ShardedParameterSchedule(runs: [run, run, last]).slowdownSeconds == 0)
+    }
+
     @Test("no sharded parameters: nothing is exposed")
     func nothingToGather() {
         let schedule = ShardedParameterSchedule(runs: [.init(forwardSeconds: 3, backwardSeconds: 6)])
@@ -61,5 +81,44 @@ struct ShardedParameterScheduleTests {
         #expect(abs(cost.gatheredWeightBytes - 2 * layer) <= 1e-6 && abs(cost.unshardedGradientBytes - layer) <= 1e-6)
         let parameters = Double(PlanMemoryCostTests.expectedParameters)
         #expect(abs(prediction.ranks[0].weightBytes - (2 * parameters / 8 + 2 * layer)) <= 1e-6)
+    }
+
+    /// FSDP with `reduce_dtype=float32` (torchtitan, Composer's DEFAULT) reduce-scatters 4 bytes a parameter: the
+    /// gathers stay 16-bit, the reduce-scatters and the unsharded gradient double.
+    @Test("gradients reduced in fp32: gpt-tiny's reduce-scatters move twice the bytes, its gathers the same")
+    func tinyGPTReducingInFP32() throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        func stageCost(fp32: Bool) throws -> StageCost {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
+                tensorParallel: 1, pipelineParallel: 1, dataParallel: 8,
+                options: TrainingOptions(zeroStage: 3, reduceGradientsInFP32: fp32)))
+            return PlanEvaluator(cluster: cluster).evaluate(plan).stageCosts[0]
+        }
+        let cost = try stageCost(fp32: true)
+        let gathered: Double = 2 * 36864 + 4 * 99968 + 256, reduced: Double = 2 * (36864 + 2 * 99968 + 256)
+        #expect(abs((cost.communicationBytes[.allGather] ?? 0) - gathered) <= 1e-6)
+        #expect(abs((cost.communicationBytes[.reduceScatter] ?? 0) - reduced) <= 1e-6)
+        #expect(abs(cost.unshardedGradientBytes - 2 * 99968) <= 1e-6)
+        let sixteenBit = try stageCost(fp32: false)
+        #expect(abs((sixteenBit.communicationBytes[.reduceScatter] ?? 0) - reduced / 2) <= 1e-6)
+        #expect(sixteenBit.communicationBytes[.allGather] == cost.communicationBytes[.allGather])
+    }
+
+    /// gpt-tiny without ZeRO over 8 devices: the gradient all-reduce of every parameter, in 16 bits or in fp32.
+    @Test("gradients reduced in fp32 without ZeRO: the data-parallel all-reduce moves 4 bytes a parameter")
+    func allReduceInFP32() throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        func bytes(fp32: Bool) throws -> Double {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
+                tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, options: TrainingOptions(reduceGradientsInFP32: fp32)))
+            return PlanEvaluator(cluster: cluster).evaluate(plan).stageCosts[0].gradientSynchronizationBytes[.allReduce] ?? 0
+        }
+        // Every parameter once, the 256 x 64 embedding table once for each of its two readers (the lookup and the
+        // tied output layer; PlanMemoryCostTests).
+        let elements = Double(PlanMemoryCostTests.expectedParameters + 256 * 64)
+        #expect(abs(try bytes(fp32: false) - 2 * elements) <= 1e-6)
+        #expect(abs(try bytes(fp32: true) - 4 * elements) <= 1e-6)
     }
 }
