@@ -252,8 +252,11 @@ public struct StageCostModel: Sendable {
         if units.allSatisfy({ $0.gatherBytes == 0 }) {
             // ZeRO-2: no layer waits for a reduce-scatter (only the optimizer step, once per iteration), so the
             // last layers' hide behind whatever the device runs next, the next microbatch or another chunk:
-            // only what the stream cannot keep up with shows.
-            exposedBackward = max(reduceScatters - runs.reduce(0) { $0 + $1.backwardSeconds }, 0)
+            // only what the stream cannot keep up with shows, and the compute it runs beside is slowed as
+            // ZeRO-3's is (`ShardedParameterSchedule`).
+            let backward = runs.reduce(0) { $0 + $1.backwardSeconds }
+            exposedBackward = max(reduceScatters - backward, 0)
+                + TrainingOptions.overlappedComputeSlowdown * min(reduceScatters, backward)
         }
         cost.forwardCommunicationSeconds += schedule.exposedForwardSeconds
         cost.backwardCommunicationSeconds += exposedBackward

@@ -74,7 +74,8 @@ struct PlanMemoryCostTests {
         #expect(two.communicationBytes[.allGather] == gradients)
         #expect(two.communicationBytes[.allReduce] == 4 * m)
         // The reduce-scatters run on their own stream and nothing waits for them before the optimizer step:
-        // per microbatch only what the stream cannot keep up with beside the backward compute shows. Units:
+        // per microbatch only what the stream cannot keep up with beside the backward compute shows, and the
+        // compute they overlap is 19% slower (`TrainingOptions.overlappedComputeSlowdown`). Units:
         // the embedding layer's tables with the tied output layer's reads (69,632 bytes), two blocks (99,968
         // each) and the final norm (256).
         let mesh = plain.stages[0].mesh
@@ -82,7 +83,8 @@ struct PlanMemoryCostTests {
         let stage = two.stageCosts[0]
         let hidden = stage.backwardComputeSeconds
         #expect(abs(stage.backwardCommunicationSeconds - one.stageCosts[0].backwardCommunicationSeconds
-                    - max(reduceScatters - hidden, 0)) <= 1e-15, "reduce-scatters \(reduceScatters) s beside \(hidden) s")
+                    - max(reduceScatters - hidden, 0) - 0.19 * min(reduceScatters, hidden)) <= 1e-15,
+                "reduce-scatters \(reduceScatters) s beside \(hidden) s")
         // Half the fp32 gradients, and one layer's bf16 gradients awaiting their reduce-scatter: the largest
         // layer's, a block's 49,984 parameters at 2 bytes (the embedding layer's tables, read by the lookup
         // and the tied output layer, come to 2 x 256 x 64 + 32 x 64 = 34,816).
