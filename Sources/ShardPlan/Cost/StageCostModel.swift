@@ -278,6 +278,15 @@ public struct StageCostModel: Sendable {
         -> (perMicrobatch: [(collectives: [Collective], forward: Bool)], sharded: [ShardedUnit], accumulationByRun: [Int: Double]) {
         var perMicrobatch: [(collectives: [Collective], forward: Bool)] = []
         var sharded: [ShardedUnit] = []
+        /// Adds bytes to the unit of `layer` along `axes`, made the first time.
+        func addUnit(layer: String?, axes: [Int], gatherBytes: Double, reduceBytes: Double) {
+            if let index = sharded.firstIndex(where: { $0.layer == layer && $0.axes == axes }) {
+                sharded[index].gatherBytes += gatherBytes
+                sharded[index].reduceBytes += reduceBytes
+            } else {
+                sharded.append(ShardedUnit(layer: layer, axes: axes, gatherBytes: gatherBytes, reduceBytes: reduceBytes))
+            }
+        }
         var accumulationByRun: [Int: Double] = [:]
         let mesh = stage.mesh
         var readers: [ValueID: [(operation: Int, operand: Int)]] = [:]
@@ -339,12 +348,7 @@ public struct StageCostModel: Sendable {
                         continue
                     }
                     bucketed[BucketKey(kind: .allGather, axes: axes), default: 0] += collective.bytes
-                    let layer = graph.operations[first.operation].layer
-                    if let index = sharded.firstIndex(where: { $0.layer == layer && $0.axes == axes }) {
-                        sharded[index].reduceBytes += collective.bytes
-                    } else {
-                        sharded.append(ShardedUnit(layer: layer, axes: axes, gatherBytes: 0, reduceBytes: collective.bytes))
-                    }
+                    addUnit(layer: graph.operations[first.operation].layer, axes: axes, gatherBytes: 0, reduceBytes: collective.bytes)
                 }
             }
             if shardsWeights {
@@ -354,12 +358,7 @@ public struct StageCostModel: Sendable {
                 let axes = dataParallelAxes.sorted()
                 let bytes = local * Double(type.dtype.byteSize)
                 let reduced = local * options.gradientReductionBytes(type.dtype)
-                if let index = sharded.firstIndex(where: { $0.layer == layer && $0.axes == axes }) {
-                    sharded[index].gatherBytes += bytes
-                    sharded[index].reduceBytes += reduced
-                } else {
-                    sharded.append(ShardedUnit(layer: layer, axes: axes, gatherBytes: bytes, reduceBytes: reduced))
-                }
+                addUnit(layer: layer, axes: axes, gatherBytes: bytes, reduceBytes: reduced)
             }
         }
         for (key, bytes) in bucketed.sorted(by: { "\($0.key.kind.rawValue)\($0.key.axes)" < "\($1.key.kind.rawValue)\($1.key.axes)" }) {
