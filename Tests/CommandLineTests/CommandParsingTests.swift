@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShardPlan
 import Testing
 @testable import shardplan
 
@@ -70,6 +71,18 @@ struct CommandParsingTests {
         #expect(command.zero == .weights)
         #expect(command.recompute == .selective)
         #expect(command.virtualStages == 2)
+    }
+
+    @Test("--grad-precision sets the gradient buffer's type for score and plan; score --plan refuses it")
+    func gradientPrecision() throws {
+        let score = try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--grad-precision", "bf16"])
+        #expect(score.kernelChoice.applied(to: TrainingOptions()).gradientPrecision == .bf16)
+        let plan = try PlanCommand.parse(["g.json", "--cluster", "c", "--grad-precision", "bf16", "--grad-reduce-in-fp32"])
+        let options = plan.kernelChoice.applied(to: TrainingOptions())
+        #expect(options.gradientPrecision == .bf16 && options.reduceGradientsInFP32)
+        #expect(try PlanCommand.parse(["g.json", "--cluster", "c"]).kernelChoice.applied(to: TrainingOptions()).gradientPrecision == .fp32)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--grad-precision", "fp16"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--grad-precision", "bf16"]) == 2)
     }
 
     @Test("calibrate --rows needs --search")

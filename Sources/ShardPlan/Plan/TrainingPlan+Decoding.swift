@@ -178,6 +178,12 @@ extension TrainingPlan {
         }
         options.fusedCrossEntropy = try reader.optionalBool("fused_cross_entropy") ?? false
         options.reduceGradientsInFP32 = try reader.optionalBool("gradient_reduce_fp32") ?? false
+        if let name = try reader.optionalString("gradient_precision") {
+            guard let precision = GradientPrecision(rawValue: name) else {
+                throw reader.invalid("gradient_precision", "unknown gradient precision \"\(name)\"; known: \(GradientPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            options.gradientPrecision = precision
+        }
         return options
     }
 }

@@ -6,5 +6,6 @@ extension RecomputeMode: ExpressibleByArgument {}
 extension PipelineSchedule: ExpressibleByArgument {}
 extension MatmulPrecision: ExpressibleByArgument {}
 extension FP8Recipe: ExpressibleByArgument {}
+extension GradientPrecision: ExpressibleByArgument {}
 extension TrainingFramework: ExpressibleByArgument {}
 extension RewriteSelection: ExpressibleByArgument {}

@@ -36,6 +36,38 @@ struct GradientPrecisionTests {
         #expect(bf16.forwardSeconds == fp32.forwardSeconds)
     }
 
+    @Test("a plan with bf16 gradients writes options.gradient_precision, and score --plan replays it; an unknown one is refused")
+    func planDocument() throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let evaluator = PlanEvaluator(cluster: cluster)
+        func document(_ precision: GradientPrecision) throws -> (text: String, prediction: PlanPrediction) {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration:
+                MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, options: TrainingOptions(gradientPrecision: precision)))
+            let prediction = evaluator.evaluate(plan)
+            return (plan.jsonText(prediction: prediction), prediction)
+        }
+        func decode(_ text: String) throws -> TrainingPlan {
+            try TrainingPlan(json: try JSONValue.parseDocument(Array(text.utf8), document: "plan"), graph: graph,
+                             cluster: cluster, clusterName: "dgx-a100-80g")
+        }
+        let (bf16, prediction) = try document(.bf16)
+        #expect(bf16.contains("\"gradient_precision\": \"bf16\""))
+        // fp32, the default, is left out, so plans written before read as before.
+        #expect(try !document(.fp32).text.contains("gradient_precision"))
+        let decoded = try decode(bf16)
+        #expect(decoded.options.gradientPrecision == .bf16)
+        let replayed = evaluator.evaluate(decoded)
+        #expect(replayed.peakMemoryBytesPerDevice == prediction.peakMemoryBytesPerDevice)
+        #expect(replayed.iterationSeconds == prediction.iterationSeconds)
+        #expect(prediction.peakMemoryBytesPerDevice < evaluator.evaluate(try decode(document(.fp32).text)).peakMemoryBytesPerDevice)
+        let unknown = bf16.replacingOccurrences(of: "\"gradient_precision\": \"bf16\"", with: "\"gradient_precision\": \"fp16\"")
+        #expect(throws: InputError(.invalidValue, at: JSONPath([.key("options"), .key("gradient_precision")]),
+                                   "unknown gradient precision \"fp16\"; known: fp32, bf16")) {
+            _ = try decode(unknown)
+        }
+    }
+
     /// NeMo 24.07's Llama 3 8B on one DGX H100 with CP 2, DP 4, FP8 and `grad_sync_dtype=bf16`
     /// (Docs/calibration/published-runs.json). 8,030,261,248 parameters: embedding and output 128256 x 4096 each
     /// (525,336,576), 32 layers of q 4096^2, k and v 4096 x 1024, o 4096^2, gate, up and down 3 x 4096 x 14336 and
