@@ -176,12 +176,12 @@ extension ClusterPreset {
                                       allReduceGBPerSecond: 480, allGatherGBPerSecond: 370, pointToPointGBPerSecond: 396)
 
     /// 8x ConnectX-7 NDR 400 Gb/s per DGX H100 (and DGX H200), one per GPU: 50 GB/s per GPU per direction
-    /// (ml-engineering network README; published-runs hardware_nodes). Measured all-reduce bus bandwidth on 4 or
-    /// more nodes ~320-330 GB/s for 8 GPUs per node (a user report over 400G RoCE, NVIDIA/nccl issue #1221, not
-    /// an official figure): 325 / 8 = 40.625 GB/s per GPU, efficiency 0.8125. On 2 nodes NCCL's tree algorithms
-    /// measure higher (~430); the ring figure is kept for every size.
+    /// (ml-engineering network README; published-runs hardware_nodes). Over NDR InfiniBand, the DGX's network,
+    /// NCCL's ring reaches 46-48 GB/s of bus bandwidth per NIC (NCCL maintainer, NVIDIA/nccl-tests issue #290; the
+    /// same rule as HDR's 24 per 200 Gb/s NIC): 47 GB/s per GPU, efficiency 0.94. Over 400G RoCE a user measured
+    /// less (~325 GB/s for 8 GPUs per node, NVIDIA/nccl issue #1221): a cluster file can say so.
     private static let ndr400 = link(gbPerSecond: 50, latencyMicroseconds: networkStepMicroseconds,
-                                     collectiveEfficiency: 0.8125, allReduceGBPerSecond: 40.625)
+                                     collectiveEfficiency: 0.94, allReduceGBPerSecond: 47)
 
     /// H800's NVLink: 400 GB/s bidirectional, 200 per direction (published-runs hardware_gpus); DeepSeek-V3
     /// (arXiv:2412.19437, section 3.2.2) reaches about 160 GB/s (0.8). Measured all-reduce bus bandwidth on one

@@ -18,16 +18,16 @@ struct CalibrationTests {
     static func report() throws -> CalibrationReport { try replayed.get() }
 
     /// Issue 8's target (issue 3 asked for 10% and 25%) on the Megatron-LM and Megatron-Core rows it was set for.
-    /// The Megatron-Core 32B row sits at +15.05%: its data-parallel synchronisation over 48 nodes cannot hide behind
-    /// one microbatch's passes at the published micro-batch of (assumed) 1 (Docs/cost-model.md, "What stays open").
-    @Test("Megatron rows: predicted iteration times within 5% median and 15% (plus the 32B row's 0.05%) worst")
+    /// The worst, Megatron-Core's 32B row (+9.3%), synchronises its gradients over one GPU per node at the NIC's
+    /// rate (Docs/cost-model.md, "Changes for issue 13": 4.5% median and 11.2% worst).
+    @Test("Megatron rows: predicted iteration times within 5% median and 15% worst")
     func megatronRowsStayWithinBounds() throws {
         let prefixes = ["narayanan21", "korthikanti22", "mcore"]
         let megatron = try Self.report().runs.filter { entry in prefixes.contains { entry.run.id.hasPrefix($0) } }
         #expect(megatron.count == 28)
         let (median, worst, _) = CalibrationReport.summary(megatron)
         #expect(median <= 0.05)
-        #expect(worst <= 0.151)
+        #expect(worst <= 0.15)
     }
 
     /// Issue 14 asks for 5% median and 15% worst over every row; the model reaches the median but not the worst
@@ -42,7 +42,7 @@ struct CalibrationTests {
     }
 
     /// Issue 13's rows (FP8, context and expert parallelism, mixtures of experts) with the same constants; the
-    /// issue asks for 8% median and 20% worst, and the model reaches 6.7% and 15.3% (Docs/calibration.md).
+    /// issue asks for 8% median and 20% worst, and the model reaches 5.6% and 15.3% (Docs/calibration.md).
     @Test("issue 13's rows: median within 8% and worst within 20%")
     func issue13Rows() throws {
         let modern = try Self.report().runs.filter { $0.run.exercisesIssue13Features }
