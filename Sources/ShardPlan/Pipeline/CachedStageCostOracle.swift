@@ -7,7 +7,8 @@ import Foundation
 /// layers has 528 layer ranges but about 4 * 32 distinct signatures (blocks only, or with the prologue or
 /// epilogue, or both).
 ///
-/// Safe to call from several threads; two threads asking the same new question at once may both solve it.
+/// Safe to call from several threads; two threads asking the same new question at once may both solve it. An
+/// answer given once a search is cancelled may be a question `base` gave up on: it is not kept.
 public final class CachedStageCostOracle<Base: StageCostOracle>: StageCostOracle, @unchecked Sendable {
     /// What an answer carries besides its cost: the wrapped oracle's payload (a stage's layout, say).
     public typealias Payload = Base.Payload
@@ -38,34 +39,45 @@ public final class CachedStageCostOracle<Base: StageCostOracle>: StageCostOracle
 
     public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, inFlightMicrobatches: Int) -> StageCandidate<Payload>? {
         answer(Question(signature: Array(structureKeys[layers]), submesh: submesh, microbatches: microbatches,
-                        inFlightMicrobatches: inFlightMicrobatches)) {
+                        inFlightMicrobatches: inFlightMicrobatches), isCancelled: { false }) {
             base.stageCost(layers: layers, submesh: submesh, microbatches: microbatches, inFlightMicrobatches: inFlightMicrobatches)
         }
     }
 
+    public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, position: PipelinePosition) -> StageCandidate<Payload>? {
+        stageCost(layers: layers, submesh: submesh, microbatches: microbatches, position: position) { false }
+    }
+
     /// Interleaved ranks go to `base` directly: their positions belong to one pipeline depth and chunk count,
     /// whose table asks each question once already.
-    public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, position: PipelinePosition) -> StageCandidate<Payload>? {
+    public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, position: PipelinePosition,
+                          isCancelled: () -> Bool) -> StageCandidate<Payload>? {
         guard position.schedule == .interleaved else {
-            return stageCost(layers: layers, submesh: submesh, microbatches: microbatches, inFlightMicrobatches: position.inFlightMicrobatches)
+            return answer(Question(signature: Array(structureKeys[layers]), submesh: submesh, microbatches: microbatches,
+                                   inFlightMicrobatches: position.inFlightMicrobatches), isCancelled: isCancelled) {
+                base.stageCost(layers: layers, submesh: submesh, microbatches: microbatches, position: position, isCancelled: isCancelled)
+            }
         }
         lock.withLock {
             questionCount += 1
             solveCount += 1
         }
-        return base.stageCost(layers: layers, submesh: submesh, microbatches: microbatches, position: position)
+        return base.stageCost(layers: layers, submesh: submesh, microbatches: microbatches, position: position, isCancelled: isCancelled)
     }
 
-    private func answer(_ question: Question, _ solve: () -> StageCandidate<Payload>?) -> StageCandidate<Payload>? {
+    private func answer(_ question: Question, isCancelled: () -> Bool,
+                        _ solve: () -> StageCandidate<Payload>?) -> StageCandidate<Payload>? {
         let known: StageCandidate<Payload>?? = lock.withLock {
             questionCount += 1
             return answers[question]
         }
         if let known { return known }
         let answer = solve()
+        // `isCancelled` stays true once true: an answer `base` gave up on is never kept.
+        let abandoned = isCancelled()
         lock.withLock {
             solveCount += 1
-            answers[question] = answer
+            if !abandoned { answers[question] = answer }
         }
         return answer
     }

@@ -40,7 +40,8 @@ public struct StageCandidateTable<Payload: Sendable>: Sendable {
 
     /// Asks `oracle` about every cell, on up to `concurrency` threads (default: the active processors).
     /// With `structureKeys` (one per clustered layer), ranges with equal signatures are asked once. Each
-    /// thread asks `isCancelled` before each question and stops asking once it says so.
+    /// thread asks `isCancelled` before each question and stops asking once it says so; the oracle is handed
+    /// it too, to give up a long question (once `isCancelled` says so it must always say so).
     init<Oracle: StageCostOracle>(program: StageDynamicProgram, oracle: Oracle, structureKeys: [Int]?,
                                   concurrency: Int?, isCancelled: @escaping @Sendable () -> Bool = { false }) where Oracle.Payload == Payload {
         precondition(structureKeys.map { $0.count == program.layerCount } ?? true, "one structure key per layer")
@@ -85,7 +86,7 @@ public struct StageCandidateTable<Payload: Sendable>: Sendable {
         var answers = [Answers](repeating: Answers(), count: questions.count)
         let workers = max(1, min(concurrency ?? ProcessInfo.processInfo.activeProcessorCount, questions.count))
         let ask = { @Sendable (question: Question) in
-            Self.answers(to: question, program: program, oracle: oracle)
+            Self.answers(to: question, program: program, oracle: oracle, isCancelled: isCancelled)
         }
         answers.withUnsafeMutableBufferPointer { answers in
             // Each worker writes only the slots of its own questions.
@@ -151,9 +152,10 @@ public struct StageCandidateTable<Payload: Sendable>: Sendable {
     }
 
     /// The answers for levels `0 ..< question.levels`. Under the memory rule a GPipe or 1F1B answer is reused
-    /// for larger counts while it fits, and none fits past a count where none does.
-    private static func answers<Oracle: StageCostOracle>(to question: Question, program: StageDynamicProgram,
-                                                         oracle: Oracle) -> Answers where Oracle.Payload == Payload {
+    /// for larger counts while it fits, and none fits past a count where none does. Once `isCancelled` says
+    /// so the answers are incomplete (the table is then marked cancelled and never solved).
+    private static func answers<Oracle: StageCostOracle>(to question: Question, program: StageDynamicProgram, oracle: Oracle,
+                                                         isCancelled: () -> Bool) -> Answers where Oracle.Payload == Payload {
         let budget = program.schedule == .interleaved ? nil : oracle.deviceMemoryBytes
         var answers = Answers()
         // The last answer asked of the oracle (-1: none fitted) and the in-flight count it was asked for.
@@ -178,7 +180,7 @@ public struct StageCandidateTable<Payload: Sendable>: Sendable {
                 }
             }
             let answer = oracle.stageCost(layers: question.layers, submesh: program.submeshes[question.shape],
-                                          microbatches: program.microbatches, position: position)
+                                          microbatches: program.microbatches, position: position, isCancelled: isCancelled)
             answers.calls += 1
             guard let answer else {
                 // Under the memory rule nothing fits further on either.

@@ -27,11 +27,22 @@ public protocol StageCostOracle<Payload>: Sendable {
     /// The best stage at `position`. By default, the answer for the microbatches alive there, the whole
     /// range taken as one chunk.
     func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, position: PipelinePosition) -> StageCandidate<Payload>?
+
+    /// The best stage at `position`, for a search that may stop (at its time limit): once `isCancelled` says
+    /// so, and from then on it always says so, an oracle whose questions can take long may give up and answer
+    /// nil without having answered, keeping nothing half-made. By default the question is answered in full.
+    func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, position: PipelinePosition,
+                   isCancelled: () -> Bool) -> StageCandidate<Payload>?
 }
 
 extension StageCostOracle {
     public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int,
                           position: PipelinePosition) -> StageCandidate<Payload>? {
         stageCost(layers: layers, submesh: submesh, microbatches: microbatches, inFlightMicrobatches: position.inFlightMicrobatches)
+    }
+
+    public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, position: PipelinePosition,
+                          isCancelled: () -> Bool) -> StageCandidate<Payload>? {
+        stageCost(layers: layers, submesh: submesh, microbatches: microbatches, position: position)
     }
 }

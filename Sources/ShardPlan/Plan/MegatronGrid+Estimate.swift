@@ -12,8 +12,13 @@ extension MegatronGrid {
 
     /// The estimate of each configuration (nil where the graph does not admit it), on all cores. `clustering`
     /// holds every analysis layer (`LayerClustering(analysis, smallLayerFraction: 0)`).
+    ///
+    /// Once `isCancelled` says so (a search past its time limit) and a configuration, here or one the caller
+    /// knows of (`fitFound`), is estimated to fit in device memory, the configurations not yet begun are left
+    /// out (nil); `complete` says whether any was.
     static func estimates(_ configurations: [MegatronConfiguration], graph: Graph, cluster: Cluster, analysis: GraphAnalysis,
-                          clustering: LayerClustering, kernels: KernelModel) -> [Estimate?] {
+                          clustering: LayerClustering, kernels: KernelModel, fitFound: Bool = false,
+                          isCancelled: @Sendable () -> Bool = { false }) -> (estimates: [Estimate?], complete: Bool) {
         let batch = graph.batchSize ?? 1
         let evaluator = PlanEvaluator(kernels: kernels)
         let roles = TensorRoles(graph)
@@ -27,7 +32,19 @@ extension MegatronGrid {
         // Megatron's layout of the whole graph, by view and sequence parallelism: shared by every option set.
         let layouts = SharedTable<[Int], [OpStrategy]>()
         let results = SharedTable<Int, Estimate>()
+        /// What the threads have found: whether a configuration fits, and whether one was left out.
+        final class Outcome: @unchecked Sendable {
+            let lock = NSLock()
+            var fits: Bool
+            var leftOut = false
+            init(fits: Bool) { self.fits = fits }
+        }
+        let outcome = Outcome(fits: fitFound)
         DispatchQueue.concurrentPerform(iterations: configurations.count) { index in
+            if outcome.lock.withLock({ outcome.fits }) && isCancelled() {
+                outcome.lock.withLock { outcome.leftOut = true }
+                return
+            }
             let configuration = configurations[index]
             let tp = configuration.tensorParallel, pp = configuration.pipelineParallel, vp = configuration.virtualStages
             let dp = configuration.dataParallel ?? cluster.deviceCount / (tp * pp)
@@ -70,7 +87,8 @@ extension MegatronGrid {
             }
             let pipeline = schedule.pipelineSeconds(stageSeconds: latencies, microbatches: microbatches, virtualStages: vp)
             results[index] = Estimate(iterationSeconds: pipeline + tail, peakMemoryBytes: peak)
+            if peak <= cluster.device.memoryBytes { outcome.lock.withLock { outcome.fits = true } }
         }
-        return configurations.indices.map { results[$0] }
+        return (configurations.indices.map { results[$0] }, !outcome.leftOut)
     }
 }

@@ -119,9 +119,10 @@ public struct PipelinePlanner: Sendable {
         var gridFastest: (plan: TrainingPlan, prediction: PlanPrediction)?
         if includesMegatronGrid && deadline != nil {
             progress(SearchProgress(phase: "pricing Megatron-LM configurations", completedSteps: 0, totalSteps: counts.count + 1))
-            let priced = priceGrid(analysis: analysis, evaluator: evaluator, microbatches: fixed)
+            let priced = priceGrid(analysis: analysis, evaluator: evaluator, microbatches: fixed, isCancelled: outOfTime)
             grid = priced.attempt
             gridFastest = priced.fastest
+            if !priced.complete { stoppedEarly = true }
         }
         for count in counts {
             // More microbatches shrink the bubble but also every kernel: the iteration time falls, then rises.
@@ -208,19 +209,22 @@ public struct PipelinePlanner: Sendable {
     }
 
     /// Prices Megatron-LM's configurations: every one ranked by composed layer costs, the fastest few that
-    /// fit priced exactly. Returns what was found and the fastest exactly priced plan that fits.
-    private func priceGrid(analysis: GraphAnalysis, evaluator: PlanEvaluator, microbatches fixed: Int?)
-        -> (attempt: GridAttempt, fastest: (plan: TrainingPlan, prediction: PlanPrediction)?) {
+    /// fit priced exactly. Returns what was found and the fastest exactly priced plan that fits. Once
+    /// `isCancelled` says so and a configuration is estimated to fit, the rest are not estimated (`complete`
+    /// false) and only the first of the fastest estimated that fits when priced exactly is.
+    private func priceGrid(analysis: GraphAnalysis, evaluator: PlanEvaluator, microbatches fixed: Int?,
+                           isCancelled: @Sendable () -> Bool = { false })
+        -> (attempt: GridAttempt, fastest: (plan: TrainingPlan, prediction: PlanPrediction)?, complete: Bool) {
         let started = Date()
         let configurations = megatronGrid.configurations(for: graph, on: cluster, options: options, analysis: analysis,
                                                          maximumStageCount: maximumStageCount, meshShape: meshShape,
                                                          microbatches: fixed, variants: variants)
         let layerwise = LayerClustering(analysis, smallLayerFraction: 0)
-        func estimate(_ list: [MegatronConfiguration]) -> [MegatronGrid.Estimate?] {
+        func estimate(_ list: [MegatronConfiguration], fitFound: Bool) -> (estimates: [MegatronGrid.Estimate?], complete: Bool) {
             MegatronGrid.estimates(list, graph: graph, cluster: cluster, analysis: analysis, clustering: layerwise,
-                                   kernels: evaluator.kernels)
+                                   kernels: evaluator.kernels, fitFound: fitFound, isCancelled: isCancelled)
         }
-        var estimates = estimate(configurations)
+        var (estimates, complete) = estimate(configurations, fitFound: false)
         // Configurations that do not fit as they are, again with each stronger recomputation allowed.
         let retried = zip(configurations, estimates).filter { ($0.1?.peakMemoryBytes ?? 0) > cluster.device.memoryBytes }.flatMap { configuration, _ in
             variants.recomputeModes.filter { $0.strength > configuration.options.recompute.strength }.map { mode in
@@ -230,19 +234,24 @@ public struct PipelinePlanner: Sendable {
             }
         }
         let all = configurations + retried
-        estimates += estimate(retried)
+        let more = estimate(retried, fitFound: estimates.contains { ($0?.peakMemoryBytes ?? .infinity) <= cluster.device.memoryBytes })
+        estimates += more.estimates
+        complete = complete && more.complete
         let fitting = all.indices.filter { (estimates[$0]?.peakMemoryBytes ?? .infinity) <= cluster.device.memoryBytes }
         let shortlist = fitting.sorted { (estimates[$0]!.iterationSeconds, $0) < (estimates[$1]!.iterationSeconds, $1) }
             .prefix(MegatronGrid.exactlyPricedCount).map { all[$0] }
         var fastest: (plan: TrainingPlan, prediction: PlanPrediction)?
-        for candidate in price(Array(shortlist), analysis: analysis, evaluator: evaluator).compactMap({ $0 })
-        where candidate.prediction.fitsInMemory {
-            if candidate.prediction.iterationSeconds < fastest?.prediction.iterationSeconds ?? .infinity { fastest = candidate }
+        // Estimates cut short by the time limit: the shortlist is priced one at a time, fastest estimate first,
+        // up to the first that fits.
+        for group in complete ? [Array(shortlist)] : shortlist.map({ [$0] }) where fastest == nil {
+            for candidate in price(group, analysis: analysis, evaluator: evaluator).compactMap({ $0 }) where candidate.prediction.fitsInMemory {
+                if candidate.prediction.iterationSeconds < fastest?.prediction.iterationSeconds ?? .infinity { fastest = candidate }
+            }
         }
         let attempt = GridAttempt(configurations: all.count, fitting: fitting.count,
                                   best: fastest.map { ($0.plan.summary ?? "", $0.prediction.iterationSeconds) }, chosen: false,
                                   seconds: Date().timeIntervalSince(started))
-        return (attempt, fastest)
+        return (attempt, fastest, complete)
     }
 
     /// The stage DPs to solve for each microbatch count (with a placeholder count): 1F1B over stages of any

@@ -27,8 +27,12 @@ struct StageLayoutCatalog: Sendable {
         init() {}
     }
 
+    /// The catalog of `mesh`. Once `isCancelled` says so (a search past its time limit) the build is
+    /// abandoned between the long steps of its problems and solves, and throws.
     init(model: StageCostModel, clustering: LayerClustering, analysis: GraphAnalysis, search: IntraOperatorSearch,
-         mesh: DeviceMesh, prices: ReshardingPrices, includesMegatronLayouts: Bool) {
+         mesh: DeviceMesh, prices: ReshardingPrices, includesMegatronLayouts: Bool,
+         isCancelled: () -> Bool = { false }) throws(CancellationError) {
+        func checkpoint() throws(CancellationError) { if isCancelled() { throw CancellationError() } }
         self.mesh = mesh
         let layers = clustering.layers
         let keys = clustering.structureKeys
@@ -51,12 +55,14 @@ struct StageLayoutCatalog: Sendable {
             let center = representative[key]!
             let window = clustering.operations(of: max(center - 1, 0) ..< min(center + 2, layers.count))
             let own = layers[center].operations
-            let problem = StageShardingProblem(operations: window, mesh: mesh, model: model, inFlight: 1, memoryBudget: nil,
-                                               layers: analysis.layers, prices: prices)
+            let problem = try StageShardingProblem(operations: window, mesh: mesh, model: model, inFlight: 1, memoryBudget: nil,
+                                                   layers: analysis.layers, prices: prices, checkpoint: checkpoint)
+            try checkpoint()
             guard let plain = try? search.solve(problem) else { continue }
             let time = problem.problem.cost(of: plain.choice), memory = problem.problem.memory(of: plain.choice)
             var solutions = [plain]
             for weight in Self.leanWeights where memory > 0 {
+                try checkpoint()
                 if let lean = try? search.solve(problem, secondsPerByte: weight * time / memory) { solutions.append(lean) }
             }
             perKey[key] = solutions.map { Array(problem.layout(for: $0.choice).strategies[own.lowerBound - window.lowerBound ..< own.upperBound - window.lowerBound]) }

@@ -117,18 +117,21 @@ public struct StageSearchOracle: StageCostOracle {
 
     // MARK: Layouts and profiles
 
-    /// The catalog of `submesh`'s view `shape`, made once.
-    func catalog(_ submesh: SubmeshShape, _ shape: [Int]) -> StageLayoutCatalog? {
-        catalogs.table.value(for: [submesh.nodes, submesh.devicesPerNode] + shape) {
+    /// The catalog of `submesh`'s view `shape`, made once; a build `isCancelled` abandons throws and is not
+    /// kept (the shelf serves later searches).
+    func catalog(_ submesh: SubmeshShape, _ shape: [Int], isCancelled: () -> Bool = { false }) throws(CancellationError) -> StageLayoutCatalog? {
+        try catalogs.table.value(for: [submesh.nodes, submesh.devicesPerNode] + shape) { () throws(CancellationError) -> StageLayoutCatalog? in
             guard let mesh = try? submesh.representativeMesh(shape: shape, in: cluster) else { return nil }
-            return StageLayoutCatalog(model: model, clustering: clustering, analysis: analysis, search: search, mesh: mesh,
-                                      prices: ReshardingPrices(mesh: mesh), includesMegatronLayouts: includesMegatronLayouts)
+            return try StageLayoutCatalog(model: model, clustering: clustering, analysis: analysis, search: search, mesh: mesh,
+                                          prices: ReshardingPrices(mesh: mesh), includesMegatronLayouts: includesMegatronLayouts,
+                                          isCancelled: isCancelled)
         }
     }
 
     /// The strategies of clustered layers `layers` under `layout` on `submesh`.
     public func strategies(layers: Range<Int>, submesh: SubmeshShape, layout: Layout) -> [OpStrategy] {
-        guard let catalog = catalog(submesh, layout.meshShape) else { preconditionFailure("a chosen layout has a catalog") }
+        // A chosen layout's catalog is on the shelf already, and the lookup is never cancelled.
+        guard let catalog = try? catalog(submesh, layout.meshShape) else { preconditionFailure("a chosen layout has a catalog") }
         return layers.flatMap { layer in sharded(catalog.layouts[layout.layout][layer], layer: layer, zeroStage: layout.zeroStage) }
     }
 
@@ -146,7 +149,8 @@ public struct StageSearchOracle: StageCostOracle {
     /// The layouts of one logical view and one layout of its catalog, one per training variant, lightest
     /// first: once a variant fits, the variants `FittingVariants` finds needless are not priced, and their
     /// profiles are never built. Profiles and chunk figures are made
-    /// the first time a question needs them (two threads may both make one; they make the same).
+    /// the first time a question needs them (two threads may both make one; they make the same); one whose
+    /// making throws (a search past its time limit) is not kept.
     private final class LayoutFamily: @unchecked Sendable {
         let catalog: StageLayoutCatalog
         /// One layout per variant, ordered so that every variant comes after the lighter ones.
@@ -162,18 +166,18 @@ public struct StageSearchOracle: StageCostOracle {
             figures = Array(repeating: nil, count: layouts.count)
         }
 
-        func profile(_ variant: Int, make: () -> LayerCostProfile) -> LayerCostProfile {
+        func profile<Failure: Error>(_ variant: Int, make: () throws(Failure) -> LayerCostProfile) throws(Failure) -> LayerCostProfile {
             if let known = lock.withLock({ profiles[variant] }) { return known }
-            let made = make()
+            let made = try make()
             return lock.withLock {
                 if profiles[variant] == nil { profiles[variant] = made }
                 return profiles[variant]!
             }
         }
 
-        func figures(_ variant: Int, make: () -> [[RankSummary.Chunk]]) -> [[RankSummary.Chunk]] {
+        func figures<Failure: Error>(_ variant: Int, make: () throws(Failure) -> [[RankSummary.Chunk]]) throws(Failure) -> [[RankSummary.Chunk]] {
             if let known = lock.withLock({ figures[variant] }) { return known }
-            let made = make()
+            let made = try make()
             return lock.withLock {
                 if figures[variant] == nil { figures[variant] = made }
                 return figures[variant]!
@@ -181,9 +185,10 @@ public struct StageSearchOracle: StageCostOracle {
         }
     }
 
-    /// The families of `submesh`'s layouts, in a fixed order.
-    private func families(on submesh: SubmeshShape) -> [LayoutFamily] {
-        submeshFamilies.value(for: submesh) {
+    /// The families of `submesh`'s layouts, in a fixed order; their catalogs are built here, so this is where a
+    /// question waits longest, and where `isCancelled` abandons it most often.
+    private func families(on submesh: SubmeshShape, isCancelled: () -> Bool) throws(CancellationError) -> [LayoutFamily] {
+        try submeshFamilies.value(for: submesh) { () throws(CancellationError) -> [LayoutFamily] in
             // Without overlap, ZeRO-1 holds less than no sharding and takes no longer (a smaller optimizer step,
             // the same synchronisation): ZeRO-0 can never be the fastest that fits.
             let zeroStages = variants.zeroStages.filter { !($0 == 0 && variants.zeroStages.contains(1) && !model.options.overlapGradientReduction) }
@@ -192,7 +197,7 @@ public struct StageSearchOracle: StageCostOracle {
             }
             var result: [LayoutFamily] = []
             for shape in views[submesh] ?? [] {
-                guard let catalog = catalog(submesh, shape) else { continue }
+                guard let catalog = try catalog(submesh, shape, isCancelled: isCancelled) else { continue }
                 for index in catalog.layouts.indices {
                     result.append(LayoutFamily(catalog: catalog, layouts: ordered.map { zero, mode in
                         Layout(meshShape: shape, layout: index, zeroStage: zero, recompute: mode == model.options.recompute ? nil : mode)
@@ -203,9 +208,10 @@ public struct StageSearchOracle: StageCostOracle {
         }
     }
 
-    /// The profile of `family`'s variant `variant`.
-    private func profile(_ family: LayoutFamily, _ variant: Int) -> LayerCostProfile {
-        family.profile(variant) {
+    /// The profile of `family`'s variant `variant`, not begun once `isCancelled` says so.
+    private func profile(_ family: LayoutFamily, _ variant: Int, isCancelled: () -> Bool) throws(CancellationError) -> LayerCostProfile {
+        try family.profile(variant) { () throws(CancellationError) -> LayerCostProfile in
+            if isCancelled() { throw CancellationError() }
             let layout = family.layouts[variant], catalog = family.catalog
             let layouts = catalog.layouts[layout.layout].enumerated().map { layer, strategies in
                 sharded(strategies, layer: layer, zeroStage: layout.zeroStage)
@@ -220,12 +226,13 @@ public struct StageSearchOracle: StageCostOracle {
     /// The best layout of `family` by `price` (a score and a candidate, or nil when it does not fit): every
     /// variant but those a lighter fitting one makes needless. With overlapped gradient reduction the
     /// exposed synchronisation may shrink with sharding, so every variant is priced.
-    private func best<Candidate>(in family: LayoutFamily, _ price: (Int, Layout, LayerCostProfile) -> (score: Double, candidate: Candidate)?)
-        -> (score: Double, candidate: Candidate)? {
+    private func best<Candidate>(in family: LayoutFamily, isCancelled: () -> Bool,
+                                 _ price: (Int, Layout, LayerCostProfile) -> (score: Double, candidate: Candidate)?)
+        throws(CancellationError) -> (score: Double, candidate: Candidate)? {
         var best: (score: Double, candidate: Candidate)?
         var fitting = FittingVariants(prunes: !model.options.overlapGradientReduction, recompute: model.options.recompute)
         for (variant, layout) in family.layouts.enumerated() where !fitting.makesNeedless(layout) {
-            guard let priced = price(variant, layout, profile(family, variant)) else { continue }
+            guard let priced = price(variant, layout, try profile(family, variant, isCancelled: isCancelled)) else { continue }
             fitting.record(layout)
             if priced.score < best?.score ?? .infinity { best = priced }
         }
@@ -249,13 +256,20 @@ public struct StageSearchOracle: StageCostOracle {
     public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int,
                           inFlightMicrobatches: Int) -> StageCandidate<Layout>? {
         precondition(microbatches == model.microbatches, "this oracle prices \(model.microbatches) microbatches")
+        // Never cancelled: the question is answered in full.
+        return try? stage(layers: layers, submesh: submesh, inFlightMicrobatches: inFlightMicrobatches) { false }
+    }
+
+    /// The best GPipe or 1F1B stage, or `CancellationError` once `isCancelled` says so.
+    private func stage(layers: Range<Int>, submesh: SubmeshShape, inFlightMicrobatches: Int,
+                       isCancelled: () -> Bool) throws(CancellationError) -> StageCandidate<Layout>? {
         let inFlight = Double(inFlightMicrobatches)
         if hopeless(layers, on: submesh, inFlight: inFlight) { return nil }
         let memory = cluster.device.memoryBytes
         let m = Double(model.microbatches)
         var best: (score: Double, candidate: StageCandidate<Layout>)?
-        for family in families(on: submesh) {
-            let found = self.best(in: family) { _, layout, profile -> (score: Double, candidate: StageCandidate<Layout>)? in
+        for family in try families(on: submesh, isCancelled: isCancelled) {
+            let found = try self.best(in: family, isCancelled: isCancelled) { _, layout, profile -> (score: Double, candidate: StageCandidate<Layout>)? in
                 let rank = RankSummary(profile: profile, chunks: [layers], layerCount: clustering.layers.count)
                 let activations = rank.chunkActivations[0]
                 let peak = rank.fixedBytes + activations * inFlight
@@ -275,10 +289,26 @@ public struct StageSearchOracle: StageCostOracle {
     /// The best rank of `layers.count` layers over `position.virtualStages` chunks on `submesh` at `position`.
     public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int,
                           position: PipelinePosition) -> StageCandidate<Layout>? {
-        guard position.schedule == .interleaved else {
-            return stageCost(layers: layers, submesh: submesh, microbatches: microbatches, inFlightMicrobatches: position.inFlightMicrobatches)
-        }
+        stageCost(layers: layers, submesh: submesh, microbatches: microbatches, position: position) { false }
+    }
+
+    /// The best stage or rank at `position`, or nil without an answer once `isCancelled` says so: a question
+    /// waiting on a catalog build or a profile gives up between their long steps, and nothing half-made is kept.
+    public func stageCost(layers: Range<Int>, submesh: SubmeshShape, microbatches: Int, position: PipelinePosition,
+                          isCancelled: () -> Bool) -> StageCandidate<Layout>? {
         precondition(microbatches == model.microbatches, "this oracle prices \(model.microbatches) microbatches")
+        do {
+            return position.schedule == .interleaved
+                ? try rank(layers: layers, submesh: submesh, position: position, isCancelled: isCancelled)
+                : try stage(layers: layers, submesh: submesh, inFlightMicrobatches: position.inFlightMicrobatches, isCancelled: isCancelled)
+        } catch {
+            return nil
+        }
+    }
+
+    /// The best interleaved rank, or `CancellationError` once `isCancelled` says so.
+    private func rank(layers: Range<Int>, submesh: SubmeshShape, position: PipelinePosition,
+                      isCancelled: () -> Bool) throws(CancellationError) -> StageCandidate<Layout>? {
         precondition(supportsInterleaving, "interleaving needs a model whose middle layers share one structure")
         let count = clustering.layers.count
         // Every chunk of a rank holds at least one layer.
@@ -286,13 +316,13 @@ public struct StageSearchOracle: StageCostOracle {
         guard layers.count >= chunks else { return nil }
         let first = layers.lowerBound == 0, last = layers.upperBound == count
         let occupancy = occupancies.value(for: position) { position.occupancy }
-        let candidates = rankClasses.value(for: [layers.count, first ? 1 : 0, last ? 1 : 0, chunks, position.stageCount,
-                                                 submesh.nodes, submesh.devicesPerNode]) {
+        let candidates = try rankClasses.value(for: [layers.count, first ? 1 : 0, last ? 1 : 0, chunks, position.stageCount,
+                                                     submesh.nodes, submesh.devicesPerNode]) { () throws(CancellationError) -> [RankCandidate] in
             // The first rank warms up deepest: what fits there fits at every rank of the pipeline.
             let deepest = PipelinePosition(schedule: .interleaved, stagesFromEnd: position.stageCount, stageCount: position.stageCount,
                                            virtualStages: chunks, microbatches: position.microbatches)
-            return rankCandidates(layers: layers.count, first: first, last: last, chunks: chunks, submesh: submesh,
-                                  deepest: occupancies.value(for: deepest) { deepest.occupancy })
+            return try rankCandidates(layers: layers.count, first: first, last: last, chunks: chunks, submesh: submesh,
+                                      deepest: occupancies.value(for: deepest) { deepest.occupancy }, isCancelled: isCancelled)
         }
         let memory = cluster.device.memoryBytes
         // The fastest that fits: candidates are sorted by score, and only memory depends on the position.
@@ -321,16 +351,18 @@ public struct StageSearchOracle: StageCostOracle {
     /// heavy as a variant that fits even at `deepest`, the occupancy of the pipeline's first rank, which keeps
     /// the most alive (as in `best(in:_:)`, only without overlapped gradient reduction).
     private func rankCandidates(layers: Int, first: Bool, last: Bool, chunks: Int, submesh: SubmeshShape,
-                                deepest: ChunkOccupancy) -> [RankCandidate] {
+                                deepest: ChunkOccupancy, isCancelled: () -> Bool) throws(CancellationError) -> [RankCandidate] {
         let sizes = ChunkSplit.sizes(layers: layers, chunks: chunks, isFirstRank: first)
         let kinds = sizes.indices.map { chunk in first && chunk == 0 ? 0 : last && chunk == chunks - 1 ? 2 : 1 }
         let m = Double(model.microbatches)
         var result: [RankCandidate] = []
-        for family in families(on: submesh) {
+        for family in try families(on: submesh, isCancelled: isCancelled) {
             var kept: [RankCandidate] = []
             var fitting = FittingVariants(prunes: !model.options.overlapGradientReduction, recompute: model.options.recompute)
             for (variant, layout) in family.layouts.enumerated() where !fitting.makesNeedless(layout) {
-                let figures = family.figures(variant) { chunkFigures(profile(family, variant)) }
+                let figures = try family.figures(variant) { () throws(CancellationError) in
+                    chunkFigures(try profile(family, variant, isCancelled: isCancelled))
+                }
                 var summary = RankSummary()
                 for chunk in sizes.indices { summary.append(figures[kinds[chunk]][sizes[chunk]]) }
                 let latency = summary.microbatchSeconds

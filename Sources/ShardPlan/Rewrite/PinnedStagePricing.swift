@@ -24,8 +24,10 @@ struct PinnedStagePricing: Sendable {
     /// The plan of `graph`, a rewrite of `parent.graph`, with `stageOf` giving each op's stage (by name), or
     /// nil when the ops do not fall into the parent's stages in order or the plan does not fit in memory.
     /// `added` names the ops the rewrite added (the only ops re-sharded) and `touched` the stages they are in.
+    /// Once `isCancelled` says so, no further stage is re-sharded and the answer is nil.
     func price(_ graph: Graph, stageOf: [String: Int], added: Set<String>, touched: Set<Int>,
-               parent: TrainingPlan) -> (plan: TrainingPlan, prediction: PlanPrediction)? {
+               parent: TrainingPlan, isCancelled: () -> Bool = { false }) -> (plan: TrainingPlan, prediction: PlanPrediction)? {
+        if isCancelled() { return nil }
         var ranges: [Range<Int>] = []
         var start = 0
         for stage in parent.stages.indices {
@@ -55,6 +57,7 @@ struct PinnedStagePricing: Sendable {
                 stages.append(StageLayout(operations: range, mesh: original.mesh, strategies: strategies, recompute: original.recompute))
                 continue
             }
+            if isCancelled() { return nil }
             var pinned: [Int: OpStrategy] = [:]
             for op in range where !added.contains(graph.operations[op].name) {
                 guard let strategy = kept[graph.operations[op].name] else { return nil }

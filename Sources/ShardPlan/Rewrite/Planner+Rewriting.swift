@@ -11,18 +11,20 @@ public struct RewriteSearchReport: Sendable {
     public var seconds: Double
     /// Wall seconds the search took.
     public var searchSeconds: Double
+    /// Whether the time limit stopped the search before its budget or its frontier ran out.
+    public var stoppedEarly = false
 }
 
 extension RewriteSearch {
     /// `improve` around `base`: its answer, or `base` when nothing prices faster.
-    func refine(_ base: (plan: TrainingPlan, prediction: PlanPrediction))
+    func refine(_ base: (plan: TrainingPlan, prediction: PlanPrediction), isCancelled: @Sendable () -> Bool = { false })
         -> (plan: TrainingPlan, prediction: PlanPrediction, report: RewriteSearchReport) {
         let start = Date()
-        let result = improve(base.plan, prediction: base.prediction)
+        let result = improve(base.plan, prediction: base.prediction, isCancelled: isCancelled)
         let best = result.improvement ?? base
         let report = RewriteSearchReport(candidatesPriced: result.candidatesPriced, rewritesApplied: best.plan.rewrites.count,
                                          baseSeconds: base.prediction.iterationSeconds, seconds: best.prediction.iterationSeconds,
-                                         searchSeconds: Date().timeIntervalSince(start))
+                                         searchSeconds: Date().timeIntervalSince(start), stoppedEarly: result.stoppedEarly)
         return (best.plan, best.prediction, report)
     }
 }
@@ -35,9 +37,13 @@ extension PipelinePlanner {
     /// sharded around the answer's layout of the rest; it is not cut into stages anew. A site class rewrites
     /// every block of one kind alike, so stage costs change together and the partition stays the DP's
     /// choice for them, and the stage DP stays untouched (Docs/rewrites.md).
+    ///
+    /// The time limit covers both: the rewrite search stops pricing candidates once it is reached, and the
+    /// answer then says it stopped early.
     public func plan(rewriting search: RewriteSearch, microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in })
         throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], grid: GridAttempt?,
                                stoppedEarly: Bool, rewrites: RewriteSearchReport) {
+        let deadline = timeLimit.map { Date().addingTimeInterval($0) }
         let found = try plan(microbatches: fixed, progress: progress)
         // A search stopped at its time limit answers at once, without rewrites.
         var search = search
@@ -46,11 +52,13 @@ extension PipelinePlanner {
             let done = found.attempts.count + (found.grid == nil ? 0 : 1)
             progress(SearchProgress(phase: "searching graph rewrites", completedSteps: done, totalSteps: done + 1))
         }
-        let refined = search.refine((found.plan, found.prediction))
+        let refined = search.refine((found.plan, found.prediction)) { deadline.map { Date() >= $0 } ?? false }
         // The search that found the partition the rewrites keep.
         var answer = refined.plan
         if answer.provenance == nil { answer.provenance = found.plan.provenance }
-        return (answer, refined.prediction, found.attempts, found.grid, found.stoppedEarly, refined.report)
+        let stoppedEarly = found.stoppedEarly || refined.report.stoppedEarly
+        if stoppedEarly { answer.provenance?.stoppedEarly = true }
+        return (answer, refined.prediction, found.attempts, found.grid, stoppedEarly, refined.report)
     }
 }
 

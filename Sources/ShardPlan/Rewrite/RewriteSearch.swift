@@ -31,6 +31,8 @@ public struct RewriteSearch: Sendable {
         public var improvement: (plan: TrainingPlan, prediction: PlanPrediction)?
         /// Rewritten graphs priced.
         public var candidatesPriced: Int
+        /// Whether `isCancelled` stopped the search before its budget or its frontier ran out.
+        public var stoppedEarly = false
     }
 
     /// One rewritten graph the search has priced.
@@ -46,8 +48,9 @@ public struct RewriteSearch: Sendable {
     }
 
     /// A faster plan than `plan` (whose prediction is `prediction`) for a rewritten graph, if a candidate
-    /// within the budget prices faster. `plan` must have no rewrites of its own.
-    public func improve(_ plan: TrainingPlan, prediction: PlanPrediction) -> Result {
+    /// within the budget prices faster. `plan` must have no rewrites of its own. Once `isCancelled` says so (a
+    /// search past its time limit) no more candidates are priced, and the answer is the best priced by then.
+    public func improve(_ plan: TrainingPlan, prediction: PlanPrediction, isCancelled: @Sendable () -> Bool = { false }) -> Result {
         guard !rules.isEmpty, budget > 0 else { return Result(improvement: nil, candidatesPriced: 0) }
         let pricing = PinnedStagePricing(base: plan, search: search)
         var stageOf: [String: Int] = [:]
@@ -57,7 +60,12 @@ public struct RewriteSearch: Sendable {
         var frontier = [root]
         var seen: Set<String> = [root.graph.jsonText]
         var priced = 0
+        var stoppedEarly = false
         while !frontier.isEmpty && priced < budget {
+            if isCancelled() {
+                stoppedEarly = true
+                break
+            }
             // Best first; ties to the earlier candidate, so the search is deterministic.
             let next = frontier.indices.min { frontier[$0].seconds < frontier[$1].seconds }!
             let node = frontier.remove(at: next)
@@ -79,10 +87,17 @@ public struct RewriteSearch: Sendable {
             let pending = children
             DispatchQueue.concurrentPerform(iterations: pending.count) { index in
                 let child = pending[index]
-                results[index] = pricing.price(child.graph, stageOf: child.stageOf, added: child.added, touched: child.touched, parent: node.plan)
+                results[index] = pricing.price(child.graph, stageOf: child.stageOf, added: child.added, touched: child.touched,
+                                               parent: node.plan, isCancelled: isCancelled)
             }
-            priced += children.count
             for (index, child) in children.enumerated() {
+                // A child without a price once the search is cancelled may be one whose pricing was cut off
+                // (`isCancelled` stays true once true): it is neither counted nor explored.
+                if results[index] == nil && isCancelled() {
+                    stoppedEarly = true
+                    continue
+                }
+                priced += 1
                 guard let result = results[index] else { continue }
                 var plan = result.plan
                 plan.rewrites = child.rewrites
@@ -93,7 +108,7 @@ public struct RewriteSearch: Sendable {
             }
         }
         let improvement = best.seconds < prediction.iterationSeconds ? (best.plan, best.prediction) : nil
-        return Result(improvement: improvement, candidatesPriced: priced)
+        return Result(improvement: improvement, candidatesPriced: priced, stoppedEarly: stoppedEarly)
     }
 
     /// A candidate before it is priced: `added` names the ops its last site class added, `touched` the

@@ -3,7 +3,8 @@ import Foundation
 /// A dictionary the planner's threads fill and read at once (remembered layouts, prices and costs): every
 /// access takes the table's lock. With the subscript, two threads that miss the same key may both compute its
 /// value (the callers' values are pure, so either write is the same); `value(for:compute:)` computes each
-/// value once and lets other threads that want it wait for it.
+/// value once and lets other threads that want it wait for it, unless the computation is abandoned (it throws, as
+/// a search past its time limit does): then nothing is kept and the next thread that asks computes it anew.
 final class SharedTable<Key: Hashable, Value>: @unchecked Sendable {
     private let condition = NSCondition()
     private var values: [Key: Value] = [:]
@@ -14,8 +15,9 @@ final class SharedTable<Key: Hashable, Value>: @unchecked Sendable {
         set { condition.withLock { values[key] = newValue } }
     }
 
-    /// The value of `key`, computed by `compute` the first time any thread asks.
-    func value(for key: Key, compute: () -> Value) -> Value {
+    /// The value of `key`, computed by `compute` the first time any thread asks; what `compute` throws is
+    /// thrown, and nothing is kept.
+    func value<Failure: Error>(for key: Key, compute: () throws(Failure) -> Value) throws(Failure) -> Value {
         condition.lock()
         while true {
             if let known = values[key] {
@@ -27,12 +29,21 @@ final class SharedTable<Key: Hashable, Value>: @unchecked Sendable {
         }
         computing.insert(key)
         condition.unlock()
-        let value = compute()
-        condition.lock()
-        values[key] = value
-        computing.remove(key)
-        condition.broadcast()
-        condition.unlock()
+        let value: Value
+        do {
+            value = try compute()
+        } catch {
+            condition.withLock {
+                computing.remove(key)
+                condition.broadcast()
+            }
+            throw error
+        }
+        condition.withLock {
+            values[key] = value
+            computing.remove(key)
+            condition.broadcast()
+        }
         return value
     }
 }

@@ -30,6 +30,15 @@ public struct StageShardingProblem: Sendable {
     /// rewrite added around a layout it keeps.
     public init(operations: Range<Int>, mesh: DeviceMesh, model: StageCostModel, inFlight: Double,
                 memoryBudget: Double?, layers: [Layer], prices: ReshardingPrices? = nil, pinned: [Int: OpStrategy] = [:]) {
+        self.init(operations: operations, mesh: mesh, model: model, inFlight: inFlight, memoryBudget: memoryBudget, layers: layers,
+                  prices: prices, pinned: pinned, checkpoint: {})
+    }
+
+    /// The same problem, with `checkpoint` called before each class's costs and each edge's matrix are priced
+    /// (the build's long steps): what it throws abandons the build (a search past its time limit).
+    init<Abandon: Error>(operations: Range<Int>, mesh: DeviceMesh, model: StageCostModel, inFlight: Double,
+                         memoryBudget: Double?, layers: [Layer], prices: ReshardingPrices? = nil, pinned: [Int: OpStrategy] = [:],
+                         checkpoint: () throws(Abandon) -> Void) throws(Abandon) {
         let graph = model.graph
         self.operations = operations
         self.mesh = mesh
@@ -76,6 +85,7 @@ public struct StageShardingProblem: Sendable {
         for op in operations { members[classOfOp(op)] += 1 }
         var nodes = strategyCount.map { ShardingProblem.Node(costs: Array(repeating: 0, count: $0)) }
         for (cls, op) in representative.enumerated() {
+            try checkpoint()
             let weight = Double(members[cls])
             let priced = candidates[cls].map { terms.nodeTerms(op, $0) }
             for (nodeStrategy, classStrategy) in mapping[cls].enumerated() {
@@ -95,6 +105,7 @@ public struct StageShardingProblem: Sendable {
         }
         var edges: [ShardingProblem.Edge] = []
         for key in edgeOrder {
+            try checkpoint()
             let (link, count) = edgeCounts[key]!
             let weight = Double(count)
             // Strategies that give the passed tensor the same layout cost the same: price one per group.
