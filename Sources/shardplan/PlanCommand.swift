@@ -124,8 +124,9 @@ struct PlanCommand: ParsableCommand {
         guard rewrites != .none else { return }
         let outcome = report.rewritesApplied == 0 ? "none kept"
             : String(format: "%d kept, %.4f s -> %.4f s", report.rewritesApplied, report.baseSeconds, report.seconds)
-        printError(String(format: "timing: rewrites (%@): %d candidates priced, %@, %.3f s",
-                          rewrites.rawValue, report.candidatesPriced, outcome as NSString, report.searchSeconds))
+        printError(String(format: "timing: rewrites (%@): %d candidates priced, %@, %.3f s%@",
+                          rewrites.rawValue, report.candidatesPriced, outcome as NSString, report.searchSeconds,
+                          report.stoppedEarly ? ", stopped at the time limit" : ""))
     }
 
     private func reportSingleStage(_ attempts: [SingleStagePlanner.Attempt]) {

@@ -191,25 +191,25 @@ struct PipelinePlannerSearchSpaceTests {
         #expect(try unlimited.plan(microbatches: 2).attempts[0].programs > 1)
     }
 
-    @Test("a search that needs far longer than its 3 s limit stops soon after it with a fitting plan")
+    @Test("a search that needs far longer than its 3 s limit answers within a second of it with a fitting plan, and says it stopped early")
     func timeLimitHolds() throws {
-        // GPT-3 125M on one DGX A100 searches for about 16 s in a debug build; the grid, priced first, about 2.
+        // GPT-3 125M on one DGX A100 searches for about 16 s in a debug build (the grid about 2, the stage DP's
+        // first catalogs several, each question waiting on them), rewrites included, as `shardplan plan` runs it.
         let graph = try ModelCatalog.model(id: "gpt3-125m")!.build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
         let limit = 3.0
         let started = Date()
-        let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", timeLimit: limit).plan()
+        let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", timeLimit: limit)
+            .plan(rewriting: RewriteSearch(rules: RewriteSelection.safe.rules))
         let elapsed = Date().timeIntervalSince(started)
         #expect(found.stoppedEarly)
+        #expect(found.plan.provenance?.stoppedEarly == true)
         #expect(found.prediction.fitsInMemory)
         #expect(PlanValidator.violation(in: found.plan) == nil)
-        // The grid is the answer of last resort and is not interrupted: on a machine slow enough for it alone
-        // to overrun the limit, the search ends right after it.
-        // The search stops between oracle questions: alone on the machine within the limit plus one second
-        // (Docs/pipeline-search.md); beside the rest of the suite's threads one question can take several
-        // seconds, so the bound here is the limit plus ten, still well short of the unbounded search.
-        let grid = try #require(found.grid)
-        #expect(elapsed <= max(limit, grid.seconds) + 10, "\(elapsed) s for a limit of \(limit) s (grid \(grid.seconds) s)")
+        // The grid stops estimating once one configuration fits, a catalog build between its problems' edges and
+        // solves: even beside the rest of the suite the search ends within a second of its limit.
+        print("TIMELIMIT elapsed \(elapsed) grid \(found.grid?.seconds ?? -1) attempts \(found.attempts.count)")
+        #expect(elapsed <= limit + 1, "\(elapsed) s for a limit of \(limit) s (grid \(found.grid?.seconds ?? 0) s)")
     }
 
     @Test("an interleaved plan from the DP is valid, and its document reads back to the same prediction")
