@@ -208,7 +208,6 @@ struct PipelinePlannerSearchSpaceTests {
         #expect(PlanValidator.violation(in: found.plan) == nil)
         // The grid stops estimating once one configuration fits, a catalog build between its problems' edges and
         // solves: even beside the rest of the suite the search ends within a second of its limit.
-        print("TIMELIMIT elapsed \(elapsed) grid \(found.grid?.seconds ?? -1) attempts \(found.attempts.count)")
         #expect(elapsed <= limit + 1, "\(elapsed) s for a limit of \(limit) s (grid \(found.grid?.seconds ?? 0) s)")
     }
 
