@@ -68,6 +68,13 @@ public struct LayerClustering: Sendable {
     /// One structure key per clustered layer, as `CachedStageCostOracle` takes them.
     public var structureKeys: [Int] { layers.map(\.structureKey) }
 
+    /// Whether every layer but the first and the last has one structure, as interleaving needs (Megatron-LM
+    /// deals the blocks between the embedding and the head out to the chunks).
+    public var supportsInterleaving: Bool {
+        let keys = structureKeys
+        return keys.count >= 3 && Set(keys[1 ..< keys.count - 1]).count == 1
+    }
+
     /// Groups of consecutive indices of `weights`, each small weight joined to the group before it.
     static func joiningSmallLayers(weights: [Double], fraction: Double) -> [Range<Int>] {
         let sorted = weights.sorted()

@@ -13,9 +13,15 @@ public struct StageCandidate<Payload: Sendable>: Sendable {
     /// microbatch keeps for the backward pass.
     public var activationBytesPerMicrobatch: Double
     public var payload: Payload
+    /// The least time per microbatch, and the least per-iteration tail, of any way to run the stage whose memory
+    /// apart from the activations in flight fits: the best a question with fewer bytes in flight (a higher
+    /// microbatch count) could get. Equal to the stage's own figures unless memory made the choice.
+    public var leastMicrobatchSeconds: Double
+    public var leastIterationSeconds: Double
 
     public init(microbatchSeconds: Double, iterationSeconds: Double, peakMemoryBytes: Double,
-                activationBytesPerMicrobatch: Double, payload: Payload) {
+                activationBytesPerMicrobatch: Double, payload: Payload,
+                leastMicrobatchSeconds: Double? = nil, leastIterationSeconds: Double? = nil) {
         precondition(microbatchSeconds >= 0 && microbatchSeconds.isFinite, "a stage takes a finite time, not \(microbatchSeconds) s")
         precondition(iterationSeconds >= 0 && iterationSeconds.isFinite, "a stage's per-iteration work takes a finite time")
         self.microbatchSeconds = microbatchSeconds
@@ -23,6 +29,8 @@ public struct StageCandidate<Payload: Sendable>: Sendable {
         self.peakMemoryBytes = peakMemoryBytes
         self.activationBytesPerMicrobatch = activationBytesPerMicrobatch
         self.payload = payload
+        self.leastMicrobatchSeconds = min(leastMicrobatchSeconds ?? microbatchSeconds, microbatchSeconds)
+        self.leastIterationSeconds = min(leastIterationSeconds ?? iterationSeconds, iterationSeconds)
     }
 }
 

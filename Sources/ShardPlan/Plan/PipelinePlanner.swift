@@ -96,7 +96,7 @@ public struct PipelinePlanner: Sendable {
         let start = Date()
         let deadline = timeLimit.map { start.addingTimeInterval($0) }
         let outOfTime: @Sendable () -> Bool = { deadline.map { Date() >= $0 } ?? false }
-        let counts = try graph.microbatchCounts(fixed: fixed, limit: 1024)
+        let powers = try graph.microbatchCounts(fixed: fixed, limit: 1024)
         let analysis = GraphAnalysis(graph)
         let clustering = LayerClustering(analysis, smallLayerFraction: maximumLayerCount == nil ? 0 : 0.25,
                                          maximumLayerCount: maximumLayerCount)
@@ -104,12 +104,20 @@ public struct PipelinePlanner: Sendable {
         var best: (plan: TrainingPlan, prediction: PlanPrediction)?
         var attempts: [Attempt] = []
         var stoppedEarly = false
-        var worseInARow = 0
         let programs = self.programs(layerCount: clustering.layers.count, clustering: clustering)
+            .filter { $0.schedule != .interleaved || clustering.supportsInterleaving }
         guard !programs.isEmpty else {
             throw InputError(.invalidValue, at: JSONPath([.key("--mesh")]),
                              "no stage of \(clusterName) can take the mesh shape \(meshShape!.map(String.init).joined(separator: "x"))")
         }
+        // Each program follows its own sweep: more microbatches shrink its bubble but also every kernel, so
+        // its time falls, then rises. Programs peak at very different counts (one stage at a few, a
+        // 35-rank interleaved pipeline at hundreds), so each stops on its own.
+        var sweeps = programs.map { _ in MicrobatchSweep() }
+        let programCounts = programs.map { program in
+            Self.microbatchCounts(of: program, powersOfTwo: powers, batch: fixed == nil ? graph.batchSize ?? 1 : nil, limit: 1024)
+        }
+        let counts = Set(programCounts.joined()).sorted()
         let submeshes = Array(Set(programs.flatMap(\.submeshes))).sorted { ($0.deviceCount, $0.nodes) < ($1.deviceCount, $1.nodes) }
         let catalogs = StageLayoutCatalog.Shelf()
         // Under a time limit the grid, quick next to the DPs, is priced first: its best plan is an answer
@@ -125,9 +133,10 @@ public struct PipelinePlanner: Sendable {
             if !priced.complete { stoppedEarly = true }
         }
         for count in counts {
-            // More microbatches shrink the bubble but also every kernel: the iteration time falls, then rises.
-            // Two counts in a row worse than the best plan end the sweep.
-            if worseInARow >= 2 { break }
+            let leader = sweeps.map(\.bestSeconds).min() ?? .infinity
+            if sweeps.allSatisfy({ $0.isFinished(leaderSeconds: leader) }) { break }
+            let live = programs.indices.filter { !sweeps[$0].isFinished(leaderSeconds: leader) && programCounts[$0].contains(count) }
+            if live.isEmpty { continue }
             // The time limit stops the search between stage DPs, once it has a plan to answer with.
             if outOfTime() && (best != nil || gridFastest != nil) { stoppedEarly = true; break }
             progress(SearchProgress(phase: "searching with \(count) microbatch\(count == 1 ? "" : "es")", completedSteps: attempts.count,
@@ -150,9 +159,8 @@ public struct PipelinePlanner: Sendable {
             }
             let oracle = CachedStageCostOracle(stageOracle, structureKeys: clustering.structureKeys)
             var found: PipelinePartition<StageSearchOracle.Layout>?
-            for template in programs {
-                // Megatron-LM interleaves only when the microbatches fill whole rounds of the pipeline's ranks.
-                if template.schedule == .interleaved && (!stageOracle.supportsInterleaving || count % (template.stageCount ?? 1) != 0) { continue }
+            for index in live {
+                let template = programs[index]
                 let hasPlan = best != nil || found != nil || gridFastest != nil
                 if outOfTime() && hasPlan { stoppedEarly = true; break }
                 let program = template.with(microbatches: count)
@@ -161,6 +169,8 @@ public struct PipelinePlanner: Sendable {
                 let partition = program.solve(oracle, structureKeys: clustering.structureKeys) { hasPlan && outOfTime() }
                 if hasPlan && outOfTime() { stoppedEarly = true; break }
                 guard let partition else { continue }
+                sweeps[index].record(partition.iterationSeconds,
+                                     laterFloor: MicrobatchSweep.laterCountsFloor(partition, hasFixedDepth: template.stageCount != nil))
                 if partition.iterationSeconds < found?.iterationSeconds ?? .infinity { found = partition }
             }
             if let found {
@@ -172,11 +182,6 @@ public struct PipelinePlanner: Sendable {
                 attempt.virtualStages = plan.virtualStages
                 if prediction.fitsInMemory, prediction.iterationSeconds < best?.prediction.iterationSeconds ?? .infinity {
                     best = (plan, prediction)
-                    worseInARow = 0
-                } else if prediction.fitsInMemory {
-                    // A count whose plan does not fit says nothing about the counts after it (smaller microbatches
-                    // hold less), so only a slower fitting plan counts against the sweep.
-                    worseInARow += 1
                 }
             }
             (attempt.oracleQuestions, attempt.oracleSolves) = oracle.statistics
@@ -284,6 +289,25 @@ public struct PipelinePlanner: Sendable {
             }
         }
         return result
+    }
+
+    /// The microbatch counts `program` is solved at: the powers of two in `powersOfTwo` (the batch's, or the
+    /// one count the user fixed), and for a pipeline of exactly p ranks also p times each power of two that
+    /// divides the `batch` (nil when the count is fixed), up to `limit`: whole rounds of its ranks, which
+    /// Megatron-LM's interleaved schedule requires (so an interleaved program takes only those) and which
+    /// split evenly over a p-th of the devices where p is not a power of two (a 35-rank pipeline of 280
+    /// sequences reaches 35, 70, 140 and 280).
+    static func microbatchCounts(of program: StageDynamicProgram, powersOfTwo: [Int], batch: Int?, limit: Int) -> Set<Int> {
+        guard let depth = program.stageCount else { return Set(powersOfTwo) }
+        var rounds = Set(powersOfTwo.filter { $0 % depth == 0 })
+        if let batch {
+            var count = depth
+            while count <= min(batch, limit) && batch % count == 0 {
+                rounds.insert(count)
+                count *= 2
+            }
+        }
+        return program.schedule == .interleaved ? rounds : rounds.union(powersOfTwo)
     }
 
     /// Each configuration's plan and prediction, priced on all cores; nil where the graph does not admit it.

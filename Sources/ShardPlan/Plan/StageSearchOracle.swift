@@ -98,8 +98,7 @@ public struct StageSearchOracle: StageCostOracle {
             prefix.append(prefix.last! + elements)
         }
         parameterElements = prefix
-        let keys = clustering.structureKeys
-        supportsInterleaving = keys.count >= 3 && Set(keys[1 ..< keys.count - 1]).count == 1
+        supportsInterleaving = clustering.supportsInterleaving
         var views: [SubmeshShape: [[Int]]] = [:]
         for submesh in submeshes {
             // A 1 x n and an n x 1 view are the same mesh with its axes swapped. A 2-D view whose inner axis
@@ -268,20 +267,25 @@ public struct StageSearchOracle: StageCostOracle {
         let memory = cluster.device.memoryBytes
         let m = Double(model.microbatches)
         var best: (score: Double, candidate: StageCandidate<Layout>)?
+        var least = (latency: Double.infinity, tail: Double.infinity)
         for family in try families(on: submesh, isCancelled: isCancelled) {
             let found = try self.best(in: family, isCancelled: isCancelled) { _, layout, profile -> (score: Double, candidate: StageCandidate<Layout>)? in
                 let rank = RankSummary(profile: profile, chunks: [layers], layerCount: clustering.layers.count)
                 let activations = rank.chunkActivations[0]
                 let peak = rank.fixedBytes + activations * inFlight
-                guard peak <= memory else { return nil }
                 let latency = rank.microbatchSeconds
                 let tail = rank.iterationSeconds(evaluator: evaluator, options: model.options, zeroStage: layout.zeroStage)
+                // Only the activations in flight shrink at a higher count.
+                if rank.fixedBytes <= memory { least = (min(least.latency, latency), min(least.tail, tail)) }
+                guard peak <= memory else { return nil }
                 return (latency * m + tail, StageCandidate(microbatchSeconds: latency, iterationSeconds: tail, peakMemoryBytes: peak,
                                                            activationBytesPerMicrobatch: activations, payload: layout))
             }
             if let found, found.score < best?.score ?? .infinity { best = found }
         }
-        return best?.candidate
+        guard var chosen = best?.candidate else { return nil }
+        (chosen.leastMicrobatchSeconds, chosen.leastIterationSeconds) = least
+        return chosen
     }
 
     // MARK: Interleaved ranks
@@ -329,8 +333,11 @@ public struct StageSearchOracle: StageCostOracle {
         for candidate in candidates {
             let peak = candidate.fixedBytes + occupancy.peakBytes(chunkBytes: candidate.chunkActivations)
             guard peak <= memory else { continue }
+            // Only the activations in flight shrink at a higher count.
+            let possible = candidates.filter { $0.fixedBytes <= memory }
             return StageCandidate(microbatchSeconds: candidate.latency, iterationSeconds: candidate.tail, peakMemoryBytes: peak,
-                                  activationBytesPerMicrobatch: candidate.chunkActivations.reduce(0, +), payload: candidate.layout)
+                                  activationBytesPerMicrobatch: candidate.chunkActivations.reduce(0, +), payload: candidate.layout,
+                                  leastMicrobatchSeconds: possible.map(\.latency).min(), leastIterationSeconds: possible.map(\.tail).min())
         }
         return nil
     }
