@@ -296,7 +296,9 @@ public struct PipelinePlanner: Sendable {
     /// divides the `batch` (nil when the count is fixed), up to `limit`: whole rounds of its ranks, which
     /// Megatron-LM's interleaved schedule requires (so an interleaved program takes only those) and which
     /// split evenly over a p-th of the devices where p is not a power of two (a 35-rank pipeline of 280
-    /// sequences reaches 35, 70, 140 and 280).
+    /// sequences reaches 35, 70, 140 and 280). A pipeline of p ranks takes no count below p: with fewer
+    /// microbatches than ranks, more than half of every rank's time is bubble, and the program free to choose
+    /// its depth has the shallower pipelines.
     static func microbatchCounts(of program: StageDynamicProgram, powersOfTwo: [Int], batch: Int?, limit: Int) -> Set<Int> {
         guard let depth = program.stageCount else { return Set(powersOfTwo) }
         var rounds = Set(powersOfTwo.filter { $0 % depth == 0 })
@@ -307,7 +309,7 @@ public struct PipelinePlanner: Sendable {
                 count *= 2
             }
         }
-        return program.schedule == .interleaved ? rounds : rounds.union(powersOfTwo)
+        return program.schedule == .interleaved ? rounds : rounds.union(powersOfTwo.filter { $0 >= depth })
     }
 
     /// Each configuration's plan and prediction, priced on all cores; nil where the graph does not admit it.

@@ -12,7 +12,7 @@ struct MicrobatchSweepTests {
             ?? StageDynamicProgram(layerCount: 80, nodes: 280, devicesPerNode: 8, microbatches: 1, submeshes: submeshes)
     }
 
-    @Test("a 35-rank pipeline of 280 sequences is solved at whole rounds, 35, 70, 140 and 280; a free depth at the powers of two")
+    @Test("a 35-rank pipeline of 280 sequences is solved at whole rounds, 35, 70, 140 and 280, never below 35; a free depth at the powers of two")
     func countsPerProgram() {
         let batchPowers = powers.filter { 280 % $0 == 0 }
         #expect(PipelinePlanner.microbatchCounts(of: program(depth: nil), powersOfTwo: batchPowers, batch: 280, limit: 1024)
@@ -20,7 +20,9 @@ struct MicrobatchSweepTests {
         #expect(PipelinePlanner.microbatchCounts(of: program(depth: 35, schedule: .interleaved, chunks: 3), powersOfTwo: batchPowers,
                                                  batch: 280, limit: 1024) == [35, 70, 140, 280])
         #expect(PipelinePlanner.microbatchCounts(of: program(depth: 35), powersOfTwo: batchPowers, batch: 280, limit: 200)
-                == [1, 2, 4, 8, 35, 70, 140])
+                == [35, 70, 140])
+        #expect(PipelinePlanner.microbatchCounts(of: program(depth: 4), powersOfTwo: batchPowers, batch: 280, limit: 1024)
+                == [4, 8])
         #expect(PipelinePlanner.microbatchCounts(of: program(depth: 4, schedule: .interleaved, chunks: 2), powersOfTwo: batchPowers,
                                                  batch: 280, limit: 1024) == [4, 8])
         // A count the user fixed is the only one; an interleaved pipeline it does not fill is not solved.
@@ -28,7 +30,8 @@ struct MicrobatchSweepTests {
                                                  batch: nil, limit: 1024) == [70])
         #expect(PipelinePlanner.microbatchCounts(of: program(depth: 35, schedule: .interleaved, chunks: 3), powersOfTwo: [8],
                                                  batch: nil, limit: 1024).isEmpty)
-        #expect(PipelinePlanner.microbatchCounts(of: program(depth: 35), powersOfTwo: [8], batch: nil, limit: 1024) == [8])
+        #expect(PipelinePlanner.microbatchCounts(of: program(depth: 6), powersOfTwo: [8], batch: nil, limit: 1024) == [8])
+        #expect(PipelinePlanner.microbatchCounts(of: program(depth: 35), powersOfTwo: [8], batch: nil, limit: 1024).isEmpty)
     }
 
     @Test("a program stops after two counts in a row no faster than its best, or once its floor reaches the leader")
