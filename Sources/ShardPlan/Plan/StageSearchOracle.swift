@@ -60,7 +60,7 @@ public struct StageSearchOracle: StageCostOracle {
     let catalogs: StageLayoutCatalog.Shelf
     private let occupancies = SharedTable<PipelinePosition, ChunkOccupancy>()
     private let submeshFamilies = SharedTable<SubmeshShape, [LayoutFamily]>()
-    private let rankClasses = SharedTable<[Int], [RankCandidate]>()
+    private let rankClasses = SharedTable<[Int], RankClass>()
 
     public init(model: StageCostModel, cluster: Cluster, clustering: LayerClustering, analysis: GraphAnalysis,
                 search: IntraOperatorSearch, submeshes: [SubmeshShape], meshShape: [Int]? = nil,
@@ -320,26 +320,35 @@ public struct StageSearchOracle: StageCostOracle {
         guard layers.count >= chunks else { return nil }
         let first = layers.lowerBound == 0, last = layers.upperBound == count
         let occupancy = occupancies.value(for: position) { position.occupancy }
-        let candidates = try rankClasses.value(for: [layers.count, first ? 1 : 0, last ? 1 : 0, chunks, position.stageCount,
-                                                     submesh.nodes, submesh.devicesPerNode]) { () throws(CancellationError) -> [RankCandidate] in
+        let memory = cluster.device.memoryBytes
+        let rankClass = try rankClasses.value(for: [layers.count, first ? 1 : 0, last ? 1 : 0, chunks, position.stageCount,
+                                                    submesh.nodes, submesh.devicesPerNode]) { () throws(CancellationError) -> RankClass in
             // The first rank warms up deepest: what fits there fits at every rank of the pipeline.
             let deepest = PipelinePosition(schedule: .interleaved, stagesFromEnd: position.stageCount, stageCount: position.stageCount,
                                            virtualStages: chunks, microbatches: position.microbatches)
-            return try rankCandidates(layers: layers.count, first: first, last: last, chunks: chunks, submesh: submesh,
-                                      deepest: occupancies.value(for: deepest) { deepest.occupancy }, isCancelled: isCancelled)
-        }
-        let memory = cluster.device.memoryBytes
-        // The fastest that fits: candidates are sorted by score, and only memory depends on the position.
-        for candidate in candidates {
-            let peak = candidate.fixedBytes + occupancy.peakBytes(chunkBytes: candidate.chunkActivations)
-            guard peak <= memory else { continue }
+            let candidates = try rankCandidates(layers: layers.count, first: first, last: last, chunks: chunks, submesh: submesh,
+                                                deepest: occupancies.value(for: deepest) { deepest.occupancy }, isCancelled: isCancelled)
             // Only the activations in flight shrink at a higher count.
             let possible = candidates.filter { $0.fixedBytes <= memory }
+            return RankClass(candidates: candidates, leastLatency: possible.map(\.latency).min(), leastTail: possible.map(\.tail).min())
+        }
+        // The fastest that fits: candidates are sorted by score, and only memory depends on the position.
+        for candidate in rankClass.candidates {
+            let peak = candidate.fixedBytes + occupancy.peakBytes(chunkBytes: candidate.chunkActivations)
+            guard peak <= memory else { continue }
             return StageCandidate(microbatchSeconds: candidate.latency, iterationSeconds: candidate.tail, peakMemoryBytes: peak,
                                   activationBytesPerMicrobatch: candidate.chunkActivations.reduce(0, +), payload: candidate.layout,
-                                  leastMicrobatchSeconds: possible.map(\.latency).min(), leastIterationSeconds: possible.map(\.tail).min())
+                                  leastMicrobatchSeconds: rankClass.leastLatency, leastIterationSeconds: rankClass.leastTail)
         }
         return nil
+    }
+
+    /// The ways to run one class of rank, fastest first (`rankCandidates`), and the least time per microbatch
+    /// and tail of those whose memory apart from the activations fits (what a higher count could reach).
+    private struct RankClass: Sendable {
+        var candidates: [RankCandidate]
+        var leastLatency: Double?
+        var leastTail: Double?
     }
 
     /// One way to run a rank: its time and memory apart from the activations alive, which depend on its position.
