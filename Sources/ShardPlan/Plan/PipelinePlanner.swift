@@ -134,8 +134,9 @@ public struct PipelinePlanner: Sendable {
         }
         for count in counts {
             let leader = sweeps.map(\.bestSeconds).min() ?? .infinity
-            if sweeps.allSatisfy({ $0.isFinished(leaderSeconds: leader) }) { break }
-            let live = programs.indices.filter { !sweeps[$0].isFinished(leaderSeconds: leader) && programCounts[$0].contains(count) }
+            let unfinished = programs.indices.filter { !sweeps[$0].isFinished(leaderSeconds: leader) }
+            if unfinished.isEmpty { break }
+            let live = unfinished.filter { programCounts[$0].contains(count) }
             if live.isEmpty { continue }
             // The time limit stops the search between stage DPs, once it has a plan to answer with.
             if outOfTime() && (best != nil || gridFastest != nil) { stoppedEarly = true; break }
