@@ -6,7 +6,7 @@ extension KernelFusionLevel: ExpressibleByArgument {}
 
 /// How the training stack runs its kernels, for `plan` and `score`: `--attention-kernel`, `--fusion` and
 /// `--fused-cross-entropy`, the type of the gradient buffer, `--grad-precision`, and the precision of the gradient
-/// reduction, `--grad-reduce-in-fp32` (Docs/cost-model.md, "Attention kernels", "Fusion", "Memory" and "ZeRO-3 / FSDP").
+/// reduction, `--grad-reduce-in-fp32`, and FSDP2's copy-out of gathered parameters, `--fsdp2` (Docs/cost-model.md, "Attention kernels", "Fusion", "Memory" and "ZeRO-3 / FSDP").
 struct KernelChoice: ParsableArguments {
     @Option(name: .customLong("attention-kernel"),
             help: ArgumentHelp("Fused attention kernel: flash2, flash3 (Hopper), cudnn or triton (default: flash2 on Ampere, cudnn on Hopper and Blackwell).",
@@ -24,6 +24,10 @@ struct KernelChoice: ParsableArguments {
           help: "Data-parallel gradients are reduced in fp32 (Megatron-LM's bf16 default, NeMo grad_reduce_in_fp32, FSDP reduce_dtype=float32).")
     var reduceGradientsInFP32 = false
 
+    @Flag(name: .customLong("fsdp2"),
+          help: "ZeRO-3 runs as PyTorch FSDP2 (fully_shard): each gathered layer is copied out into its parameters on the compute stream.")
+    var copiesOutGatheredParameters = false
+
     @Option(name: .customLong("grad-precision"),
             help: ArgumentHelp("Gradient buffer, accumulated over the microbatches: fp32 (Megatron-LM's main_grad) or bf16 (NeMo optim.grad_sync_dtype=bf16); sets the gradients' memory and accumulation traffic. Default fp32.",
                                valueName: "fp32|bf16"))
@@ -31,7 +35,8 @@ struct KernelChoice: ParsableArguments {
 
     /// Whether any option was given (`score --plan` refuses them: the plan sets its own).
     var isGiven: Bool {
-        attentionKernel != nil || fusion != nil || fusedCrossEntropy || reduceGradientsInFP32 || gradientPrecision != nil
+        attentionKernel != nil || fusion != nil || fusedCrossEntropy || reduceGradientsInFP32 || copiesOutGatheredParameters
+            || gradientPrecision != nil
     }
 
     /// `options` with the chosen kernels.
@@ -41,6 +46,7 @@ struct KernelChoice: ParsableArguments {
         options.kernelFusion = fusion ?? .fused
         options.fusedCrossEntropy = fusedCrossEntropy
         options.reduceGradientsInFP32 = reduceGradientsInFP32
+        options.copiesOutGatheredParameters = copiesOutGatheredParameters
         options.gradientPrecision = gradientPrecision ?? .fp32
         return options
     }

@@ -66,6 +66,9 @@ public struct CalibrationRun: Sendable {
         let sequenceParallel = run.sequenceParallel || (overlap && run.tensorParallel > 1)
         let zeroStage = overlap ? max(run.zeroStage, 1) : run.zeroStage
         let fp8 = run.precision.hasPrefix("fp8")
+        // torchtitan's and NeMo Automodel's rows run ZeRO-3 as FSDP2 (`fully_shard`), which copies each gathered
+        // layer out into its parameters; llm-foundry's run FSDP1's flat parameters.
+        let fsdp2 = run.schedule.contains("FSDP2")
         guard let gradientPrecision = GradientPrecision(rawValue: run.gradientPrecision ?? "fp32") else {
             throw InputError(.invalidValue, at: .root,
                              "row \(run.id): unknown grad_sync_dtype \"\(run.gradientPrecision!)\"; known: \(GradientPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -79,7 +82,7 @@ public struct CalibrationRun: Sendable {
                                      fp8Recipe: run.fp8Recipe.flatMap(FP8Recipe.init(rawValue:)) ?? .tensorwise,
                                      attentionKernel: kernel, kernelFusion: fusion, fusedCrossEntropy: run.fusedCrossEntropy,
                                      gradientPrecision: gradientPrecision,
-                                     reduceGradientsInFP32: run.reducesGradientsInFP32)))
+                                     reduceGradientsInFP32: run.reducesGradientsInFP32, copiesOutGatheredParameters: fsdp2)))
     }
 
     /// The cluster preset of a row's GPU: a DGX node, or the single-GPU preset for a row on one device.

@@ -237,6 +237,17 @@ public struct StageCostModel: Sendable {
             let regathers = last != runs.count - 1
             runs[first].forwardGatherSeconds += gather
             if regathers { runs[last].backwardGatherSeconds += gather }
+            if options.copiesOutGatheredParameters && unit.gatherBytes > 0 {
+                // FSDP2 copies each gathered layer out of the all-gather's buffer into the parameters on the
+                // compute stream before the layer runs: read and write its 16-bit weights, one kernel.
+                let copyOut = kernels.memorySeconds(bytes: 2 * unit.gatherBytes)
+                let copies = regathers ? 2.0 : 1.0
+                runs[first].forwardSeconds += copyOut
+                if regathers { runs[last].backwardSeconds += copyOut }
+                cost.forwardComputeSeconds += copyOut
+                cost.backwardComputeSeconds += regathers ? copyOut : 0
+                cost.computeSeconds[.memoryBound, default: 0] += copies * copyOut
+            }
             runs[first].reduceScatterSeconds += reduce
             backwardGathers += regathers ? gather : 0
             reduceScatters += reduce

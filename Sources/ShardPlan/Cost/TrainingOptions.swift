@@ -48,13 +48,18 @@ public struct TrainingOptions: Sendable, Equatable {
     /// `reduce_dtype=float32` as torchtitan and Composer's `DEFAULT` mixed precision set it): the reduction
     /// moves 4 bytes a parameter instead of 2.
     public var reduceGradientsInFP32: Bool
+    /// Whether ZeRO-3 runs as PyTorch FSDP2 (`fully_shard`, `--fsdp2`): each all-gather lands in one flat buffer
+    /// that `foreach_all_gather_copy_out` then copies into the parameters' own storage on the compute stream
+    /// (`split_with_sizes_copy`), a memory-bound kernel reading and writing the layer's 16-bit weights before the
+    /// layer can run. FSDP1's flat parameter and DeepSpeed ZeRO-3 compute on the gathered buffer itself.
+    public var copiesOutGatheredParameters: Bool
 
     public init(recompute: RecomputeMode = .none, zeroStage: Int = 0, overlapGradientReduction: Bool = false,
                 overlapTensorParallelCommunication: Bool = false, precision: MatmulPrecision = .bf16,
                 fp8Recipe: FP8Recipe = .tensorwise, attentionKernel: AttentionKernel? = nil,
                 kernelFusion: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false,
                 gradientPrecision: GradientPrecision = .fp32,
-                reduceGradientsInFP32: Bool = false) {
+                reduceGradientsInFP32: Bool = false, copiesOutGatheredParameters: Bool = false) {
         self.recompute = recompute
         self.zeroStage = zeroStage
         self.overlapGradientReduction = overlapGradientReduction
@@ -66,6 +71,7 @@ public struct TrainingOptions: Sendable, Equatable {
         self.fusedCrossEntropy = fusedCrossEntropy
         self.gradientPrecision = gradientPrecision
         self.reduceGradientsInFP32 = reduceGradientsInFP32
+        self.copiesOutGatheredParameters = copiesOutGatheredParameters
     }
 
     /// Bytes an element of a data-parallel gradient reduction moves, for gradients of `dtype`.

@@ -178,6 +178,7 @@ extension TrainingPlan {
         }
         options.fusedCrossEntropy = try reader.optionalBool("fused_cross_entropy") ?? false
         options.reduceGradientsInFP32 = try reader.optionalBool("gradient_reduce_fp32") ?? false
+        options.copiesOutGatheredParameters = try reader.optionalBool("fsdp2_copy_out") ?? false
         if let name = try reader.optionalString("gradient_precision") {
             guard let precision = GradientPrecision(rawValue: name) else {
                 throw reader.invalid("gradient_precision", "unknown gradient precision \"\(name)\"; known: \(GradientPrecision.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -32,6 +32,7 @@ extension TrainingPlan {
         if options.kernelFusion != .fused { kernels.append(("kernel_fusion", .string(options.kernelFusion.rawValue))) }
         if options.fusedCrossEntropy { kernels.append(("fused_cross_entropy", .bool(true))) }
         if options.reduceGradientsInFP32 { kernels.append(("gradient_reduce_fp32", .bool(true))) }
+        if options.copiesOutGatheredParameters { kernels.append(("fsdp2_copy_out", .bool(true))) }
         if options.gradientPrecision != .fp32 { kernels.append(("gradient_precision", .string(options.gradientPrecision.rawValue))) }
         if let provenance {
             // Wall-clock time stays out: the same input gives the same document.

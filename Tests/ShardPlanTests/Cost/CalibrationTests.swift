@@ -30,15 +30,23 @@ struct CalibrationTests {
         #expect(worst <= 0.15)
     }
 
-    /// Issue 14 asks for 5% median and 15% worst over every row; the model reaches the median but not the worst
-    /// (Docs/calibration.md lists the rows beyond 15%). These bounds keep what it reaches from slipping.
-    @Test("rows before issue 13: median within 5.2% and worst within 29%")
+    /// Issue 14 asks for 5% median and 15% worst over every row; the model reaches 5.13% and 28.5% (Docs/cost-model.md,
+    /// "Issue 14, third pass", says why each row beyond 15% is off). These bounds keep what it reaches from slipping.
+    @Test("rows before issue 13: median within 5.15% and worst within 28.5%")
     func allRowsStayWithinReachedBounds() throws {
         let earlier = try Self.report().runs.filter { !$0.run.exercisesIssue13Features }
         #expect(earlier.count == 63)
         let (median, worst, _) = CalibrationReport.summary(earlier)
-        #expect(median <= 0.052)
-        #expect(worst <= 0.29)
+        #expect(median <= 0.0515)
+        #expect(worst <= 0.285)
+    }
+
+    /// FSDP2's copy-out of every gathered layer brought torchtitan's rows from -12..-20% to -10.7..-17.0%.
+    @Test("torchtitan's FSDP2 rows: every one within 17.5%")
+    func torchtitanRows() throws {
+        let rows = try Self.report().runs.filter { $0.run.id.hasPrefix("torchtitan") }
+        #expect(rows.count == 6)
+        for entry in rows { #expect(abs(entry.relativeError) <= 0.175, "\(entry.run.id)") }
     }
 
     /// Issue 13's rows (FP8, context and expert parallelism, mixtures of experts) with the same constants; the

@@ -121,4 +121,34 @@ struct ShardedParameterScheduleTests {
         #expect(abs(try bytes(fp32: false) - 2 * elements) <= 1e-6)
         #expect(abs(try bytes(fp32: true) - 4 * elements) <= 1e-6)
     }
+
+    /// FSDP2 copies each gathered layer out into its parameters on the compute stream (`--fsdp2`). gpt-tiny under
+    /// ZeRO-3 over one DGX A100 gathers the embedding (36,864 bytes) and both layers (99,968 each) before their
+    /// forward and backward passes, and the final norm (256) only before its forward pass (it is not resharded).
+    @Test("FSDP2's copy-out: one memory-bound kernel per gathered layer, reading and writing its 16-bit weights")
+    func tinyGPTCopyOut() throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        func stageCost(fsdp2: Bool) throws -> StageCost {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
+                tensorParallel: 1, pipelineParallel: 1, dataParallel: 8,
+                options: TrainingOptions(zeroStage: 3, copiesOutGatheredParameters: fsdp2)))
+            return PlanEvaluator(cluster: cluster).evaluate(plan).stageCosts[0]
+        }
+        let flat = try stageCost(fsdp2: false), copied = try stageCost(fsdp2: true)
+        // A copy of b gathered bytes: 10 us launch + 2b / (2,039 GB/s x 0.85) on an A100-SXM4-80GB.
+        func copy(_ bytes: Double) -> Double { 10e-6 + 2 * bytes / (2039e9 * 0.85) }
+        let forward = copy(36864) + 2 * copy(99968) + copy(256), backward = copy(36864) + 2 * copy(99968)
+        #expect(abs(forward - 40.2736e-6) <= 1e-9)
+        #expect(abs((copied.forwardComputeSeconds - flat.forwardComputeSeconds) - forward) <= 1e-12)
+        #expect(abs((copied.backwardComputeSeconds - flat.backwardComputeSeconds) - backward) <= 1e-12)
+        #expect(abs(((copied.computeSeconds[.memoryBound] ?? 0) - (flat.computeSeconds[.memoryBound] ?? 0)) - (forward + backward)) <= 1e-12)
+        #expect(copied.communicationBytes == flat.communicationBytes)
+        // Without ZeRO-3 nothing is gathered, so nothing is copied out.
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, options: TrainingOptions(zeroStage: 1, copiesOutGatheredParameters: true)))
+        let unsharded = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, options: TrainingOptions(zeroStage: 1)))
+        #expect(PlanEvaluator(cluster: cluster).evaluate(plan).iterationSeconds == PlanEvaluator(cluster: cluster).evaluate(unsharded).iterationSeconds)
+    }
 }
