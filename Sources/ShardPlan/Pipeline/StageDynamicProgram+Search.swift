@@ -78,7 +78,7 @@ extension StageDynamicProgram {
     private func partition<Payload>(of choices: [Choice], table: StageCandidateTable<Payload>) -> PipelinePartition<Payload> {
         let shapes = choices.map { submeshes[$0.shape] }
         guard let devices = SubmeshShape.placement(of: shapes, nodes: nodes, devicesPerNode: devicesPerNode) else {
-            preconditionFailure("submeshes \(shapes) use at most the cluster's devices, so they can be placed")
+            preconditionFailure("submeshes \(shapes) pass the DP's device and packing counts, so they can be placed")
         }
         let stages = choices.indices.map { position in
             let choice = choices[position]
@@ -97,19 +97,25 @@ extension StageDynamicProgram {
         var level: Int
     }
 
-    /// The least latency sum under a bound on every stage's latency. `best[s][k][d]` is the least sum of
-    /// the latencies of `s` stages covering layers `k ..< L` on exactly `d` device units (+infinity when
-    /// none), the first of them at the position of the stage s-th from the end.
+    /// The least latency sum under a bound on every stage's latency. `best[s][k][w][d]` is the least sum of
+    /// the latencies of `s` stages covering layers `k ..< L` on exactly `d` device units and packing weight `w`
+    /// (`SubmeshPacking`; always 0 where every slice divides a node) (+infinity when none), the first of them
+    /// at the position of the stage s-th from the end.
     final class InnerProgram<Payload: Sendable> {
         let program: StageDynamicProgram
         let table: StageCandidateTable<Payload>
-        /// Each submesh's size in device units.
+        /// Each submesh's size in device units, and its packing weight.
         let sizes: [Int]
+        let weights: [Int]
+        /// Entries per packing weight: device units 0 ... all.
+        let columns: Int
+        /// Entries per (stages, first layer): `columns` for each packing weight 0 ... capacity.
         let rowLength: Int
         let rowCount: Int
         /// Rows of `rowLength` entries, one per (stages, first layer).
         let best: UnsafeMutablePointer<Double>
-        /// The finite entries of each row lie in `low[row] ... high[row]` (empty when low > high).
+        /// The finite entries of each row lie in device units `low[row] ... high[row]` of its packing weights
+        /// (empty when low > high).
         let low: UnsafeMutablePointer<Int>
         let high: UnsafeMutablePointer<Int>
         let workers: Int
@@ -119,7 +125,9 @@ extension StageDynamicProgram {
             self.table = table
             self.workers = workers
             sizes = program.submeshes.map { $0.deviceCount / program.deviceUnit }
-            rowLength = program.deviceCount / program.deviceUnit + 1
+            weights = program.packing.weights
+            columns = program.deviceCount / program.deviceUnit + 1
+            rowLength = columns * (program.packing.capacity + 1)
             rowCount = (program.maximumStageCount + 1) * (program.layerCount + 1)
             best = .allocate(capacity: rowCount * rowLength)
             low = .allocate(capacity: rowCount)
@@ -137,7 +145,7 @@ extension StageDynamicProgram {
         /// The least sum and its stages in pipeline order, or nil when no partition has every stage within
         /// `maximumLatency`.
         func solve(maximumLatency: Double) -> (sum: Double, stages: [Choice])? {
-            let layers = program.layerCount, devices = rowLength - 1
+            let layers = program.layerCount, devices = columns - 1
             best.update(repeating: .infinity, count: rowCount * rowLength)
             low.update(repeating: 1, count: rowCount)
             high.update(repeating: 0, count: rowCount)
@@ -158,22 +166,24 @@ extension StageDynamicProgram {
                     }
                 }
             }
-            var top: (sum: Double, stages: Int, devices: Int)?
+            var top: (sum: Double, stages: Int, weight: Int, devices: Int)?
             for stages in 1 ... program.maximumStageCount where program.stageCount.map({ $0 == stages }) ?? true {
                 let target = row(stages: stages, first: 0)
                 let usable = program.deviceUsage == .allDevices ? devices ... devices : 0 ... devices
-                for d in usable where best[target * rowLength + d] < (top?.sum ?? .infinity) {
-                    top = (best[target * rowLength + d], stages, d)
+                for weight in 0 ... program.packing.capacity {
+                    for d in usable where best[target * rowLength + weight * columns + d] < (top?.sum ?? .infinity) {
+                        top = (best[target * rowLength + weight * columns + d], stages, weight, d)
+                    }
                 }
             }
             guard let top else { return nil }
-            return (top.sum, choices(stages: top.stages, devices: top.devices, maximumLatency: maximumLatency))
+            return (top.sum, choices(stages: top.stages, weight: top.weight, devices: top.devices, maximumLatency: maximumLatency))
         }
 
         /// Row (stages, first): every first stage `first ... last` on every shape within the bound, followed
         /// by the best `stages - 1` stages from `last + 1`.
         private func fill(stages: Int, first: Int, maximumLatency: Double) {
-            let layers = program.layerCount, devices = rowLength - 1
+            let layers = program.layerCount, devices = columns - 1, capacity = program.packing.capacity
             let level = program.level(stagesFromEnd: stages)
             let target = row(stages: stages, first: first)
             var rowLow = Int.max, rowHigh = -1
@@ -186,11 +196,14 @@ extension StageDynamicProgram {
                     for shape in sizes.indices {
                         let latency = table.latency(pair: pairs + shape, level: level)
                         guard latency <= maximumLatency else { continue }
-                        let size = sizes[shape]
+                        let size = sizes[shape], weight = weights[shape]
                         let start = sourceLow + size, end = min(sourceHigh + size, devices)
-                        guard start <= end else { continue }
-                        Self.relax(best + target * rowLength + start, from: best + source * rowLength + start - size,
-                                   count: end - start + 1, adding: latency)
+                        guard start <= end, weight <= capacity else { continue }
+                        for held in 0 ... capacity - weight {
+                            Self.relax(best + target * rowLength + (held + weight) * columns + start,
+                                       from: best + source * rowLength + held * columns + start - size,
+                                       count: end - start + 1, adding: latency)
+                        }
                         rowLow = min(rowLow, start)
                         rowHigh = max(rowHigh, end)
                     }
@@ -220,21 +233,22 @@ extension StageDynamicProgram {
         }
 
         /// Walks back from a state to the stages that reach its value, the first match in the DP's order.
-        private func choices(stages: Int, devices: Int, maximumLatency: Double) -> [Choice] {
+        private func choices(stages: Int, weight: Int, devices: Int, maximumLatency: Double) -> [Choice] {
             var result: [Choice] = []
-            var (stages, first, devices) = (stages, 0, devices)
+            var (stages, first, weight, devices) = (stages, 0, weight, devices)
             while stages > 0 {
-                let value = best[row(stages: stages, first: first) * rowLength + devices]
+                let value = best[row(stages: stages, first: first) * rowLength + weight * columns + devices]
                 let level = program.level(stagesFromEnd: stages)
                 search: for last in first ... program.layerCount - stages {
                     let source = row(stages: stages - 1, first: last + 1)
                     let pairs = program.rangeIndex(first, last) * sizes.count
-                    for shape in sizes.indices where sizes[shape] <= devices {
+                    for shape in sizes.indices where sizes[shape] <= devices && weights[shape] <= weight {
                         let latency = table.latency(pair: pairs + shape, level: level)
                         guard latency <= maximumLatency else { continue }
-                        if latency + best[source * rowLength + devices - sizes[shape]] == value {
+                        let held = weight - weights[shape]
+                        if latency + best[source * rowLength + held * columns + devices - sizes[shape]] == value {
                             result.append(Choice(first: first, last: last, shape: shape, level: level))
-                            (stages, first, devices) = (stages - 1, last + 1, devices - sizes[shape])
+                            (stages, first, weight, devices) = (stages - 1, last + 1, held, devices - sizes[shape])
                             break search
                         }
                     }

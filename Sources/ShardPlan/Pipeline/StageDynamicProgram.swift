@@ -39,6 +39,9 @@ public struct StageDynamicProgram: Sendable {
     /// The greatest common divisor of the submeshes' device counts: the DP counts devices in these units, so
     /// that a cluster of thousands of devices with stages of whole groups of nodes keeps its tables small.
     public let deviceUnit: Int
+    /// The second count the DP keeps where slices do not divide a node (16, 32 or 64 GPUs of a 72-GPU domain),
+    /// so that it accepts exactly the lists of submeshes that can be placed; capacity 0 elsewhere.
+    public let packing: SubmeshPacking
 
     /// A search over `layerCount` clustered layers on `nodes` nodes of `devicesPerNode` devices, with
     /// `microbatches` microbatches per iteration under `schedule`. The interleaved schedule needs
@@ -64,6 +67,7 @@ public struct StageDynamicProgram: Sendable {
         var unit = 0
         for shape in self.submeshes { unit = Self.greatestCommonDivisor(unit, shape.deviceCount) }
         deviceUnit = unit
+        packing = SubmeshPacking(shapes: self.submeshes, nodes: nodes, devicesPerNode: devicesPerNode)
         let most = min(stageCount ?? maximumStageCount ?? .max, layerCount, nodes * devicesPerNode / unit)
         precondition(most >= 1, "at least one stage")
         precondition(stageCount == nil || stageCount == most, "\(stageCount ?? 0) stages need as many layers and devices")

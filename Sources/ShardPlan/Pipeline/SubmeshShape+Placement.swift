@@ -4,10 +4,12 @@ extension SubmeshShape {
     /// when they cannot all be placed.
     ///
     /// Whole-node shapes take consecutive nodes from node 0 in stage order; slices of a node then go, largest
-    /// first, into the free devices of the remaining nodes, each into the first node with room. When every slice
-    /// size divides `devicesPerNode` (as `candidates` guarantees) this packs perfectly, since every slice starts
-    /// at a multiple of its size: any list whose devices add up to at most the cluster's is placed (Alpa's
-    /// covering condition, Zheng et al. OSDI'22 section 5.2).
+    /// first, into the free devices of the remaining nodes, each into the first node with room. When each slice
+    /// size divides the next larger one (as in `candidates`) every slice starts at a multiple of its size, so a
+    /// 16-GPU slice of a rack of 4-GPU trays takes 4 whole trays, and this places every list that can be placed
+    /// at all: where every slice size also divides `devicesPerNode`, any list whose devices add up to at most
+    /// the cluster's (Alpa's covering condition, Zheng et al. OSDI'22 section 5.2); with larger slices (64 + 8,
+    /// 32 + 32 + 8 or 4 x 16 + 8 of 72), those `SubmeshPacking` admits.
     public static func placement(of shapes: [SubmeshShape], nodes: Int, devicesPerNode: Int) -> [[Int]]? {
         var devices = Array(repeating: [Int](), count: shapes.count)
         var nextNode = 0

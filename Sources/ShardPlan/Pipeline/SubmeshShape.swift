@@ -1,7 +1,8 @@
 /// The physical shape of the devices one pipeline stage runs on: `nodes` nodes of which it uses
 /// `devicesPerNode` devices each. As in Alpa (Zheng et al. OSDI'22, section 5.2), a stage takes either a
-/// power-of-two slice of one node, (1, 2^k), or whole nodes, (n, M), so that the submeshes of all stages can
-/// always be placed side by side on the cluster (`SubmeshShape.placement(of:nodes:devicesPerNode:)`).
+/// power-of-two slice of one node, (1, 2^k), or whole nodes, (n, M); the planner's "node" is an NVLink domain.
+/// Which lists of shapes can be placed side by side on the cluster is `SubmeshShape.placement(of:nodes:devicesPerNode:)`
+/// and, for the stage DP, `SubmeshPacking`.
 public struct SubmeshShape: Hashable, Sendable, CustomStringConvertible {
     public let nodes: Int
     public let devicesPerNode: Int
@@ -27,18 +28,29 @@ public struct SubmeshShape: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The shapes a stage may take on a cluster of `nodes` nodes of `devicesPerNode` devices, smallest first:
-    /// (1, 2^k) for every power of two 2^k below `devicesPerNode` that divides it, then (n, devicesPerNode)
-    /// for the whole-node counts n that `nodeCounts` allows.
+    /// (1, 2^k) for every power of two 2^k below `devicesPerNode` M that divides it; where M is not a power of
+    /// two, also the larger powers of two 2^k < M that leave the same room per node, M - M mod 2^k, as the
+    /// largest (16, 32 and 64 of a 72-GPU NVLink domain; 32 but not 16 of 56); then (n, M) for the whole-node
+    /// counts n that `nodeCounts` allows.
     ///
-    /// Alpa allows (1, 2^k) for all 2^k <= M, assuming M is a power of two, when the two sets agree. Keeping
-    /// only divisors of M is what makes every choice placeable on other node sizes too: on 6-device nodes,
-    /// three (1, 4) stages use 12 devices of a 2 x 6 cluster but cannot be placed.
+    /// Alpa allows (1, 2^k) for all 2^k <= M, assuming M is a power of two, when the two sets agree. Slices
+    /// that divide M fill any node, so any list of them within the cluster's devices is placed; the larger ones
+    /// are what lets a model whose dimensions are powers of two split them 16, 32 or 64 ways in a 72-GPU
+    /// domain (72 = 8 x 9), and they need their own count (`SubmeshPacking`): on 6-device nodes, three (1, 4)
+    /// stages use 12 devices of a 2 x 6 cluster but cannot be placed.
     public static func candidates(nodes: Int, devicesPerNode: Int, nodeCounts: NodeCounts = .all) -> [SubmeshShape] {
         precondition(nodes >= 1 && devicesPerNode >= 1, "a cluster has at least one node of one device")
         var shapes: [SubmeshShape] = []
         var slice = 1
         while slice < devicesPerNode && devicesPerNode % slice == 0 {
             shapes.append(SubmeshShape(nodes: 1, devicesPerNode: slice))
+            slice *= 2
+        }
+        // The largest power of two below a node that is not one: the others above the divisors are kept when
+        // they leave the room it does, so that one weight counts them all (`SubmeshPacking`).
+        let largest = 1 << (Int.bitWidth - 1 - devicesPerNode.leadingZeroBitCount)
+        while slice < devicesPerNode {
+            if slice > devicesPerNode - largest { shapes.append(SubmeshShape(nodes: 1, devicesPerNode: slice)) }
             slice *= 2
         }
         for count in 1 ... nodes where nodeCounts == .all || count & (count - 1) == 0 {

@@ -3,16 +3,21 @@ import Testing
 
 @Suite("stage DP against exhaustive enumeration")
 struct StageDynamicProgramOracleTests {
-    /// A small random instance: up to 6 layers, up to 8 devices, some stages that do not fit.
+    /// A small random instance: up to 6 layers, up to 8 devices (12 on the packed clusters), some stages that do not fit.
     struct Instance: CustomTestStringConvertible, Sendable {
         var seed: UInt64
         var program: StageDynamicProgram
         var oracle: SyntheticStageCostOracle
 
-        init(seed: UInt64) {
+        static let clusters = [(1, 8), (2, 4), (4, 2), (8, 1), (1, 4), (2, 2), (1, 6), (2, 3), (3, 2), (1, 1)]
+        /// Several domains that are not powers of two, whose larger slices need the packing count: a 2-GPU slice
+        /// of 3 or a 4 of 6 fits once per domain, 8 of 12 once (two racks' 64 + 8, scaled down).
+        static let packedClusters = [(2, 6), (3, 6), (2, 3), (3, 3), (4, 3), (2, 12)]
+
+        init(seed: UInt64, clusters: [(Int, Int)] = Instance.clusters) {
             var state = seed
             func pick<T>(_ values: [T]) -> T { values[Int(SyntheticStageCostOracle.mix(&state) % UInt64(values.count))] }
-            let cluster = pick([(1, 8), (2, 4), (4, 2), (8, 1), (1, 4), (2, 2), (1, 6), (2, 3), (3, 2), (1, 1)])
+            let cluster = pick(clusters)
             self.seed = seed
             let layers = pick([1, 2, 3, 4, 5, 6, 6, 6])
             let submeshes = SubmeshShape.candidates(nodes: cluster.0, devicesPerNode: cluster.1, nodeCounts: pick([.all, .all, .powersOfTwo]))
@@ -50,6 +55,12 @@ struct StageDynamicProgramOracleTests {
         #expect(abs(found.pipelineSeconds - expected) <= 1e-9 * expected,
                 "DP \(found.pipelineSeconds) s, enumeration \(expected) s")
         try PartitionValidator(program: instance.program, oracle: instance.oracle).check(found)
+    }
+
+    @Test("the DP equals enumeration where slices do not divide a domain and only some lists of them can be placed",
+          arguments: (1 ... 40).map { Instance(seed: UInt64($0) * 104_729, clusters: Instance.packedClusters) })
+    func equalsBruteForceWithPacking(instance: Instance) throws {
+        try equalsBruteForce(instance: instance)
     }
 
     @Test("without an iteration bound to prune by, every distinct latency would be tried; the search tries far fewer")

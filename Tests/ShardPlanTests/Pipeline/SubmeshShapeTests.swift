@@ -3,9 +3,11 @@ import Testing
 
 @Suite("submesh shapes and placement")
 struct SubmeshShapeTests {
-    @Test("stage shapes are power-of-two slices of a node that divide it, then whole nodes",
-          arguments: [(2, 8, ["1x1", "1x2", "1x4", "1x8", "2x8"]), (3, 6, ["1x1", "1x2", "1x6", "2x6", "3x6"]),
-                      (1, 1, ["1x1"]), (4, 1, ["1x1", "2x1", "3x1", "4x1"])])
+    @Test("stage shapes are power-of-two slices of a node that divide it, the larger ones that leave the largest's room, then whole nodes",
+          arguments: [(2, 8, ["1x1", "1x2", "1x4", "1x8", "2x8"]), (3, 6, ["1x1", "1x2", "1x4", "1x6", "2x6", "3x6"]),
+                      (1, 1, ["1x1"]), (4, 1, ["1x1", "2x1", "3x1", "4x1"]),
+                      (1, 72, ["1x1", "1x2", "1x4", "1x8", "1x16", "1x32", "1x64", "1x72"]),
+                      (1, 56, ["1x1", "1x2", "1x4", "1x8", "1x32", "1x56"]), (2, 3, ["1x1", "1x2", "1x3", "2x3"])])
     func candidates(nodes: Int, devicesPerNode: Int, shapes: [String]) {
         #expect(SubmeshShape.candidates(nodes: nodes, devicesPerNode: devicesPerNode).map(\.description) == shapes)
     }
@@ -40,19 +42,22 @@ struct SubmeshShapeTests {
                 "12 devices of 2 x 6, but a node holds one slice of 4")
     }
 
-    @Test("any candidate shapes adding up to at most the cluster are placed on disjoint devices, slices inside one node",
+    @Test("any candidate shapes adding up to at most the cluster, and admitted by the packing count, are placed on disjoint devices, slices inside one node",
           arguments: 1 ... 20)
     func coveringCondition(seed: Int) throws {
         var state = UInt64(seed)
         let (nodes, devicesPerNode) = [(4, 8), (3, 4), (5, 2), (2, 16), (3, 6)][seed % 5]
         let candidates = SubmeshShape.candidates(nodes: nodes, devicesPerNode: devicesPerNode)
+        let packing = SubmeshPacking(shapes: candidates, nodes: nodes, devicesPerNode: devicesPerNode)
         var shapes: [SubmeshShape] = []
+        var chosen: [Int] = []
         var used = 0
         while true {
-            let shape = candidates[Int(SyntheticStageCostOracle.mix(&state) % UInt64(candidates.count))]
-            guard used + shape.deviceCount <= nodes * devicesPerNode else { break }
-            shapes.append(shape)
-            used += shape.deviceCount
+            let index = Int(SyntheticStageCostOracle.mix(&state) % UInt64(candidates.count))
+            guard used + candidates[index].deviceCount <= nodes * devicesPerNode, packing.admits(chosen + [index]) else { break }
+            shapes.append(candidates[index])
+            chosen.append(index)
+            used += candidates[index].deviceCount
         }
         let devices = try #require(SubmeshShape.placement(of: shapes, nodes: nodes, devicesPerNode: devicesPerNode))
         let all = devices.flatMap { $0 }
