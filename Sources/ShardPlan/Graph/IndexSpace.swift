@@ -4,9 +4,9 @@
 /// search use: a mesh axis assigned to an index splits every operand and result dimension that carries
 /// that index. Each index's `role` says what splitting it implies (nothing; partial sums; an all-reduce of
 /// per-row statistics; or that it cannot be split at all).
-public struct IndexSpace: Sendable, Equatable {
+public struct IndexSpace: Sendable, Hashable {
     /// What splitting an index across devices implies.
-    public enum Role: Sendable, Equatable {
+    public enum Role: Sendable, Hashable {
         /// The index appears in the result and each result element depends on one position of it:
         /// splitting it needs no communication.
         case free
@@ -22,7 +22,7 @@ public struct IndexSpace: Sendable, Equatable {
     }
 
     /// One index: a display name (an einsum letter or a descriptive name), its extent and its role.
-    public struct Index: Sendable, Equatable {
+    public struct Index: Sendable, Hashable {
         public var name: String
         public var size: Int
         public var role: Role

@@ -63,6 +63,9 @@ public struct MegatronLayout: Sendable {
                 expertWantedDimension[operation.inputs[input].rawValue] = operation.indexSpace.operandIndices[input].firstIndex(of: index)
             }
         }
+        // The strategy each wanted assignment settles on, per op shape: a model repeats the same few ops in
+        // every block, and checking a strategy's validity is most of this function's work.
+        var settled: [SettlingQuestion: OpStrategy] = [:]
         for (operationIndex, operation) in graph.operations.enumerated() {
             let space = operation.indexSpace
             let operandShapes = operation.inputs.map { graph[$0].type.shape }
@@ -83,13 +86,20 @@ public struct MegatronLayout: Sendable {
                 assignment[tensorAxis] = tensorIndex(operation, operationIndex, graph: graph, roles: roles,
                                                      splitDimension: tensorSplitDimension, size: tensorParallel)
             }
-            var strategy = OpStrategy(indexOfAxis: assignment)
-            // Give up splits in order of preference until the strategy divides its dimensions: tensor, then
-            // context, then expert, then data.
-            for axis in [tensorAxis, contextAxis, expertAxis, Self.dataAxis].compactMap({ $0 }) where !isValid(strategy) {
-                strategy.indexOfAxis[axis] = nil
+            let question = SettlingQuestion(space: space, operandShapes: operandShapes, resultShape: resultShape, wanted: assignment)
+            let strategy: OpStrategy
+            if let known = settled[question] {
+                strategy = known
+            } else {
+                var candidate = OpStrategy(indexOfAxis: assignment)
+                // Give up splits in order of preference until the strategy divides its dimensions: tensor, then
+                // context, then expert, then data.
+                for axis in [tensorAxis, contextAxis, expertAxis, Self.dataAxis].compactMap({ $0 }) where !isValid(candidate) {
+                    candidate.indexOfAxis[axis] = nil
+                }
+                strategy = isValid(candidate) ? candidate : .replicated(axisCount: axisCount)
+                settled[question] = strategy
             }
-            if !isValid(strategy) { strategy = .replicated(axisCount: axisCount) }
             strategies.append(strategy)
             let result = strategy.resultSpec(in: space)
             tensorSplitDimension[operation.result.rawValue] = result.dimension(splitBy: tensorAxis)
@@ -98,6 +108,15 @@ public struct MegatronLayout: Sendable {
             }
         }
         return strategies
+    }
+
+    /// What decides the strategy an op settles on, given the splits wanted for it: its iteration space, its
+    /// operands' and result's shapes, and the wanted index per mesh axis (the mesh shape is fixed per call).
+    private struct SettlingQuestion: Hashable {
+        var space: IndexSpace
+        var operandShapes: [[Int]]
+        var resultShape: [Int]
+        var wanted: [Int?]
     }
 
     /// The index the expert axis splits: the expert index of an expert GEMM (one its weight, its activation and
