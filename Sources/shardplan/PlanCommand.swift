@@ -76,11 +76,13 @@ struct PlanCommand: ParsableCommand {
             progressLine?.startTicking()
             defer { progressLine?.finish() }
             if stageLimit == 1 {
-                let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options, meshShapes: shapes)
+                let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options, meshShapes: shapes,
+                                                 timeLimit: timeLimit)
                 let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { progressLine?.update($0) }
                 progressLine?.finish()
                 (plan, prediction) = (found.plan, found.prediction)
                 clock.lap("search")
+                if found.stoppedEarly { reportTimeLimit() }
                 if timings {
                     reportSingleStage(found.attempts)
                     reportRewrites(found.rewrites)
@@ -93,9 +95,7 @@ struct PlanCommand: ParsableCommand {
                 progressLine?.finish()
                 (plan, prediction) = (found.plan, found.prediction)
                 clock.lap("search")
-                if found.stoppedEarly {
-                    printError("shardplan: stopped at the time limit of \(timeLimit ?? 0) s; the plan is the best found so far")
-                }
+                if found.stoppedEarly { reportTimeLimit() }
                 if timings {
                     for attempt in found.attempts {
                         let shape = "\(attempt.stageCount ?? 0) stages" + ((attempt.virtualStages ?? 1) > 1 ? " x \(attempt.virtualStages!) chunks" : "")
@@ -118,6 +118,10 @@ struct PlanCommand: ParsableCommand {
             try printing.write(plan, prediction: prediction)
             clock.lap("write output")
         }
+    }
+
+    private func reportTimeLimit() {
+        printError("shardplan: stopped at the time limit of \(timeLimit ?? 0) s; the plan is the best found so far")
     }
 
     private func reportRewrites(_ report: RewriteSearchReport) {

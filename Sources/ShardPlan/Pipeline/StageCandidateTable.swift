@@ -89,12 +89,14 @@ public struct StageCandidateTable<Payload: Sendable>: Sendable {
             Self.answers(to: question, program: program, oracle: oracle, isCancelled: isCancelled)
         }
         answers.withUnsafeMutableBufferPointer { answers in
-            // Each worker writes only the slots of its own questions.
+            // Each question is taken by one worker, which alone writes its slot. Workers take the next question
+            // as they finish one: the first questions on a submesh wait for its catalog and profiles, the
+            // rest take microseconds, so a fixed share per worker would leave the others idle.
             nonisolated(unsafe) let answers = answers
             let questions = questions
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                for index in stride(from: worker, to: questions.count, by: workers) {
-                    if isCancelled() { break }
+            let next = QuestionCounter()
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while !isCancelled(), let index = next.take(below: questions.count) {
                     answers[index] = ask(questions[index])
                 }
             }
@@ -233,5 +235,20 @@ public struct StageCandidateTable<Payload: Sendable>: Sendable {
             }
         }
         return result
+    }
+}
+
+/// Hands out question indices 0, 1, 2, ... to the threads asking them, each index once.
+private final class QuestionCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+
+    /// The next index not yet taken, or nil once all `count` are.
+    func take(below count: Int) -> Int? {
+        lock.withLock {
+            guard next < count else { return nil }
+            next += 1
+            return next - 1
+        }
     }
 }

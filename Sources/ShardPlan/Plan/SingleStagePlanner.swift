@@ -1,3 +1,5 @@
+import Foundation
+
 /// `shardplan plan --stages 1`: the whole graph as one stage on every device of the cluster. Every
 /// logical mesh shape of the cluster is tried (Alpa's 2-D views, `DeviceMesh.logicalShapes`) with the
 /// fewest microbatches that fit in memory, each solved by the `IntraOperatorSearch`; the fastest plan wins.
@@ -9,15 +11,19 @@ public struct SingleStagePlanner: Sendable {
     public var search: IntraOperatorSearch
     /// The logical mesh shapes to try; nil tries every 2-D view of the cluster.
     public var meshShapes: [[Int]]?
+    /// Seconds after which the search answers with the best plan found so far (`plan --time-limit`): it
+    /// begins no further mesh shape or microbatch count once it has a plan; nil searches everything.
+    public var timeLimit: Double?
 
     public init(graph: Graph, cluster: Cluster, clusterName: String, options: TrainingOptions = TrainingOptions(),
-                search: IntraOperatorSearch = IntraOperatorSearch(), meshShapes: [[Int]]? = nil) {
+                search: IntraOperatorSearch = IntraOperatorSearch(), meshShapes: [[Int]]? = nil, timeLimit: Double? = nil) {
         self.graph = graph
         self.cluster = cluster
         self.clusterName = clusterName
         self.options = options
         self.search = search
         self.meshShapes = meshShapes
+        self.timeLimit = timeLimit
     }
 
     /// One mesh shape and microbatch count the planner tried.
@@ -29,10 +35,27 @@ public struct SingleStagePlanner: Sendable {
         public var result: IntraOperatorSearch.Result?
     }
 
-    /// The best plan, its prediction, and every attempt (for `--timings`). `progress` is told about each mesh
-    /// shape and microbatch count as it starts.
+    /// What a search found: the best plan, its prediction, every attempt (for `--timings`), and whether the
+    /// time limit stopped it before it tried every mesh shape.
+    public struct Result: Sendable {
+        public var plan: TrainingPlan
+        public var prediction: PlanPrediction
+        public var attempts: [Attempt]
+        public var stoppedEarly: Bool
+    }
+
+    /// The best plan, its prediction, and every attempt (`search(microbatches:progress:)` without its stop).
     public func plan(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in })
         throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt]) {
+        let found = try search(microbatches: fixed, progress: progress)
+        return (found.plan, found.prediction, found.attempts)
+    }
+
+    /// Tries every mesh shape with the fewest microbatches that fit, fastest plan first. `progress` is told
+    /// about each mesh shape and microbatch count as it starts.
+    public func search(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in }) throws(InputError) -> Result {
+        let deadline = timeLimit.map { Date().addingTimeInterval($0) }
+        var stoppedEarly = false
         let counts = try graph.microbatchCounts(fixed: fixed, limit: 1 << 20)
         let layers = GraphAnalysis(graph).layers
         let budget = cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
@@ -41,11 +64,16 @@ public struct SingleStagePlanner: Sendable {
         var best: (plan: TrainingPlan, prediction: PlanPrediction)?
         var smallestShortfall: Double?
         let shapes = meshShapes ?? DeviceMesh.logicalShapes(nodes: cluster.domainCount, devicesPerNode: cluster.devicesPerDomain)
-        for shape in shapes {
+        shapes: for shape in shapes {
             let mesh = try DeviceMesh(devices: Array(cluster.deviceIDs), shape: shape,
                                       axisNames: Array(DeviceMesh.defaultAxisNames.prefix(shape.count)), in: cluster,
                                       at: JSONPath([.key("--mesh")]))
             for count in counts {
+                // One solve is not interrupted; the limit stops the search between them once it has a plan.
+                if best != nil, let deadline, Date() >= deadline {
+                    stoppedEarly = true
+                    break shapes
+                }
                 progress(SearchProgress(phase: "mesh \(shape.map(String.init).joined(separator: "x")) with \(count) microbatch\(count == 1 ? "" : "es")",
                                         completedSteps: attempts.count, totalSteps: shapes.count * counts.count))
                 let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
@@ -102,6 +130,6 @@ public struct SingleStagePlanner: Sendable {
         }
         var plan = best.plan
         plan.summary = MegatronSummary.describe(plan.stages[0], graph: graph)
-        return (plan, best.prediction, attempts)
+        return Result(plan: plan, prediction: best.prediction, attempts: attempts, stoppedEarly: stoppedEarly)
     }
 }

@@ -66,12 +66,17 @@ extension SingleStagePlanner {
     /// `plan(microbatches:progress:)`, then the joint rewrite search around its answer: the faster of the two.
     /// The search re-shards the rewritten graph on the answer's mesh with its microbatch count.
     public func plan(rewriting search: RewriteSearch, microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in })
-        throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], rewrites: RewriteSearchReport) {
-        let found = try plan(microbatches: fixed, progress: progress)
+        throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], stoppedEarly: Bool,
+                               rewrites: RewriteSearchReport) {
+        let deadline = timeLimit.map { Date().addingTimeInterval($0) }
+        let found = try self.search(microbatches: fixed, progress: progress)
+        // A search stopped at its time limit answers at once, without rewrites.
+        var search = search
+        if found.stoppedEarly { search.rules = [] }
         if !search.rules.isEmpty {
             progress(SearchProgress(phase: "searching graph rewrites", completedSteps: found.attempts.count, totalSteps: found.attempts.count + 1))
         }
-        let refined = search.refine((found.plan, found.prediction))
-        return (refined.plan, refined.prediction, found.attempts, refined.report)
+        let refined = search.refine((found.plan, found.prediction)) { deadline.map { Date() >= $0 } ?? false }
+        return (refined.plan, refined.prediction, found.attempts, found.stoppedEarly || refined.report.stoppedEarly, refined.report)
     }
 }

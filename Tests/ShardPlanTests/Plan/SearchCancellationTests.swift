@@ -156,4 +156,21 @@ struct SearchCancellationTests {
         let documents = [free, plain].compactMap { $0.improvement.map { $0.plan.jsonText(prediction: $0.prediction) } }
         #expect(documents.count == 2 && documents[0] == documents[1])
     }
+
+    @Test("a single-stage search past its time limit answers with its first plan and says so; without a limit it tries every mesh shape")
+    func singleStageTimeLimit() throws {
+        let (graph, cluster, _, _) = try Self.llamaTiny()
+        let shapes = [[1, 8], [2, 4], [8, 1]]
+        let full = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShapes: shapes)
+            .search(microbatches: 2)
+        #expect(!full.stoppedEarly && Set(full.attempts.map(\.meshShape)) == Set(shapes))
+        // A limit that has passed before the first solve ends: the first mesh shape's plan is the answer.
+        let limited = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShapes: shapes,
+                                             timeLimit: 1e-9).search(microbatches: 2)
+        #expect(limited.stoppedEarly && limited.attempts.map(\.meshShape) == [[1, 8]])
+        #expect(limited.prediction.fitsInMemory && limited.plan.stages[0].mesh.shape == [1, 8])
+        let rewritten = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShapes: shapes,
+                                               timeLimit: 1e-9).plan(rewriting: RewriteSearch(rules: RewriteSelection.safe.rules), microbatches: 2)
+        #expect(rewritten.stoppedEarly && rewritten.rewrites.candidatesPriced == 0)
+    }
 }
