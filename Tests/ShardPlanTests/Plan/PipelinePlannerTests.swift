@@ -173,8 +173,11 @@ struct PipelinePlannerSearchSpaceTests {
         #expect(withGrid.grid?.chosen == true)
         #expect(withGrid.prediction.fitsInMemory)
         #expect(PlanValidator.violation(in: withGrid.plan) == nil)
-        let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", includesMegatronGrid: false,
-                                      timeLimit: 1e-9)
+        // Stages of half a node, one ZeRO and recomputation setting: the first DP's catalogs in a few seconds.
+        let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShape: [1, 4],
+                                      includesMegatronGrid: false,
+                                      variants: StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none]),
+                                      maximumVirtualStages: 2, timeLimit: 1e-9)
         let found = try planner.plan()
         #expect(found.stoppedEarly)
         #expect(found.attempts.map(\.programs) == [1])
@@ -186,8 +189,6 @@ struct PipelinePlannerSearchSpaceTests {
         // Without the limit the same search goes on.
         var unlimited = planner
         unlimited.timeLimit = nil
-        unlimited.maximumVirtualStages = 2
-        unlimited.variants = StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none])
         #expect(try unlimited.plan(microbatches: 2).attempts[0].programs > 1)
     }
 
