@@ -94,9 +94,11 @@ public struct StageCandidateTable<Payload: Sendable>: Sendable {
             // rest take microseconds, so a fixed share per worker would leave the others idle.
             nonisolated(unsafe) let answers = answers
             let questions = questions
-            let next = QuestionCounter()
+            let tickets = TicketDispenser()
             DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                while !isCancelled(), let index = next.take(below: questions.count) {
+                while !isCancelled() {
+                    let index = tickets.next()
+                    guard index < questions.count else { break }
                     answers[index] = ask(questions[index])
                 }
             }
@@ -235,20 +237,5 @@ public struct StageCandidateTable<Payload: Sendable>: Sendable {
             }
         }
         return result
-    }
-}
-
-/// Hands out question indices 0, 1, 2, ... to the threads asking them, each index once.
-private final class QuestionCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
-
-    /// The next index not yet taken, or nil once all `count` are.
-    func take(below count: Int) -> Int? {
-        lock.withLock {
-            guard next < count else { return nil }
-            next += 1
-            return next - 1
-        }
     }
 }

@@ -61,6 +61,8 @@ public struct StageSearchOracle: StageCostOracle {
     private let occupancies = SharedTable<PipelinePosition, ChunkOccupancy>()
     private let submeshFamilies = SharedTable<SubmeshShape, [LayoutFamily]>()
     private let rankClasses = SharedTable<[Int], RankClass>()
+    /// Numbers the visits of a submesh's layout families (`eachFamily`).
+    private let traversals = TicketDispenser()
 
     public init(model: StageCostModel, cluster: Cluster, clustering: LayerClustering, analysis: GraphAnalysis,
                 search: IntraOperatorSearch, submeshes: [SubmeshShape], meshShape: [Int]? = nil,
@@ -147,41 +149,44 @@ public struct StageSearchOracle: StageCostOracle {
 
     /// The layouts of one logical view and one layout of its catalog, one per training variant, lightest
     /// first: once a variant fits, the variants `FittingVariants` finds needless are not priced, and their
-    /// profiles are never built. Profiles and chunk figures are made
-    /// the first time a question needs them (two threads may both make one; they make the same); one whose
-    /// making throws (a search past its time limit) is not kept.
+    /// profiles are never built. Profiles and chunk figures are made once, the first time a question needs them
+    /// (a thread that needs one another is making waits for it); one whose making throws (a search past its
+    /// time limit) is not kept.
     private final class LayoutFamily: @unchecked Sendable {
         let catalog: StageLayoutCatalog
         /// One layout per variant, ordered so that every variant comes after the lighter ones.
         let layouts: [Layout]
-        private let lock = NSLock()
-        private var profiles: [LayerCostProfile?]
-        private var figures: [[[RankSummary.Chunk]]?]
+        private let profiles = SharedTable<Int, LayerCostProfile>()
+        private let figures = SharedTable<Int, [[RankSummary.Chunk]]>()
 
         init(catalog: StageLayoutCatalog, layouts: [Layout]) {
             self.catalog = catalog
             self.layouts = layouts
-            profiles = Array(repeating: nil, count: layouts.count)
-            figures = Array(repeating: nil, count: layouts.count)
         }
 
         func profile<Failure: Error>(_ variant: Int, make: () throws(Failure) -> LayerCostProfile) throws(Failure) -> LayerCostProfile {
-            if let known = lock.withLock({ profiles[variant] }) { return known }
-            let made = try make()
-            return lock.withLock {
-                if profiles[variant] == nil { profiles[variant] = made }
-                return profiles[variant]!
-            }
+            try profiles.value(for: variant, compute: make)
         }
 
         func figures<Failure: Error>(_ variant: Int, make: () throws(Failure) -> [[RankSummary.Chunk]]) throws(Failure) -> [[RankSummary.Chunk]] {
-            if let known = lock.withLock({ figures[variant] }) { return known }
-            let made = try make()
-            return lock.withLock {
-                if figures[variant] == nil { figures[variant] = made }
-                return figures[variant]!
-            }
+            try figures.value(for: variant, compute: make)
         }
+    }
+
+    /// `body`'s result for each of `families`, in their order, visiting them from a starting family that
+    /// differs from one call to the next (spread by the golden ratio): threads asking about the same submesh at
+    /// once then make different families' profiles instead of waiting on each other's.
+    private func eachFamily<Result>(_ families: [LayoutFamily],
+                                    _ body: (LayoutFamily) throws(CancellationError) -> Result) throws(CancellationError) -> [Result] {
+        guard !families.isEmpty else { return [] }
+        let visit = traversals.next()
+        let start = Int((Double(visit) * 0.6180339887498949).truncatingRemainder(dividingBy: 1) * Double(families.count))
+        var results = [Result?](repeating: nil, count: families.count)
+        for step in families.indices {
+            let index = (start + step) % families.count
+            results[index] = try body(families[index])
+        }
+        return results.map { $0! }
     }
 
     /// The families of `submesh`'s layouts, in a fixed order; their catalogs are built here, so this is where a
@@ -268,8 +273,8 @@ public struct StageSearchOracle: StageCostOracle {
         let m = Double(model.microbatches)
         var best: (score: Double, candidate: StageCandidate<Layout>)?
         var least = (latency: Double.infinity, tail: Double.infinity)
-        for family in try families(on: submesh, isCancelled: isCancelled) {
-            let found = try self.best(in: family, isCancelled: isCancelled) { _, layout, profile -> (score: Double, candidate: StageCandidate<Layout>)? in
+        let perFamily = try eachFamily(try families(on: submesh, isCancelled: isCancelled)) { family throws(CancellationError) in
+            try self.best(in: family, isCancelled: isCancelled) { _, layout, profile -> (score: Double, candidate: StageCandidate<Layout>)? in
                 let rank = RankSummary(profile: profile, chunks: [layers], layerCount: clustering.layers.count)
                 let activations = rank.chunkActivations[0]
                 let peak = rank.fixedBytes + activations * inFlight
@@ -281,8 +286,8 @@ public struct StageSearchOracle: StageCostOracle {
                 return (latency * m + tail, StageCandidate(microbatchSeconds: latency, iterationSeconds: tail, peakMemoryBytes: peak,
                                                            activationBytesPerMicrobatch: activations, payload: layout))
             }
-            if let found, found.score < best?.score ?? .infinity { best = found }
         }
+        for found in perFamily { if let found, found.score < best?.score ?? .infinity { best = found } }
         guard var chosen = best?.candidate else { return nil }
         (chosen.leastMicrobatchSeconds, chosen.leastIterationSeconds) = least
         return chosen
@@ -371,8 +376,7 @@ public struct StageSearchOracle: StageCostOracle {
         let sizes = ChunkSplit.sizes(layers: layers, chunks: chunks, isFirstRank: first)
         let kinds = sizes.indices.map { chunk in first && chunk == 0 ? 0 : last && chunk == chunks - 1 ? 2 : 1 }
         let m = Double(model.microbatches)
-        var result: [RankCandidate] = []
-        for family in try families(on: submesh, isCancelled: isCancelled) {
+        let perFamily = try eachFamily(try families(on: submesh, isCancelled: isCancelled)) { family throws(CancellationError) in
             var kept: [RankCandidate] = []
             var fitting = FittingVariants(prunes: !model.options.overlapGradientReduction, recompute: model.options.recompute)
             for (variant, layout) in family.layouts.enumerated() where !fitting.makesNeedless(layout) {
@@ -394,10 +398,10 @@ public struct StageSearchOracle: StageCostOracle {
                 }
                 if !dominated { kept.append(candidate) }
             }
-            result += kept
+            return kept
         }
         // Stable: equal scores keep the layouts' order.
-        return result.enumerated().sorted { ($0.element.score, $0.offset) < ($1.element.score, $1.offset) }.map(\.element)
+        return Array(perFamily.joined()).enumerated().sorted { ($0.element.score, $0.offset) < ($1.element.score, $1.offset) }.map(\.element)
     }
 
     /// The figures of every chunk a rank can have on `profile`, by kind (0: the model's first chunk, 1: a run
