@@ -72,7 +72,8 @@ public struct OperatorCostModel: Sendable {
         case .einsum, .matmul:
             cost = contractionCost(operation, operationIndex, sizes)
         case .attention(let causal):
-            cost = attentionCost(operation, sizes, causal: causal)
+            cost = attentionCost(operation, sizes, causal: causal,
+                                 ringSize: ContextParallelExchange.ringSize(operation, strategy, meshShape: meshShape))
         case .conv2d:
             cost = convolutionCost(operation, operationIndex, strategy, sizes)
         default:
@@ -215,15 +216,31 @@ public struct OperatorCostModel: Sendable {
 
     /// Fused (flash) attention: 4 x batch x queries x keys x heads x head_dim FLOPs forward over the whole score
     /// matrix, the backward kernel 2.5 times that; a causal mask saves about half (`KernelModel+Attention`).
-    private func attentionCost(_ operation: Operation, _ sizes: [Double], causal: Bool) -> OperatorCost {
+    ///
+    /// With the queries split over a ring of `ringSize` devices (context parallelism) the kernel runs once per
+    /// ring step on the key chunk that step holds, as TransformerEngine's ring attention does
+    /// (`AttnFuncWithCPAndKVP2P`): the first step causal over the local chunk, and under a causal mask with
+    /// Megatron-Core's load-balanced chunks every later step unmasked over half of it (all local queries against
+    /// the first half of an earlier rank's keys, or the second half of the queries against all of a later rank's;
+    /// priced as the shorter keys, the slowest rank's case). The work is the unsplit kernel's; each step pays its
+    /// launch and the rate of its shorter key range.
+    private func attentionCost(_ operation: Operation, _ sizes: [Double], causal: Bool, ringSize: Int = 1) -> OperatorCost {
         let space = operation.indexSpace
         func size(_ name: String) -> Double { sizes[space.indices.firstIndex { $0.name == name }!] }
         let (batch, queries, heads, headDimension, keys) = (size("batch"), size("query"), size("heads"), size("head_dim"), size("key"))
         let dense = 4 * batch * queries * keys * heads * headDimension
         let dtype = graph[operation.result].type.dtype
-        func seconds(backward: Bool) -> Double {
-            kernels.attentionSeconds(denseFLOPs: backward ? 2.5 * dense : dense, headDimension: headDimension, keyLength: keys,
+        func kernel(_ flops: Double, keys: Double, causal: Bool, backward: Bool) -> Double {
+            kernels.attentionSeconds(denseFLOPs: backward ? 2.5 * flops : flops, headDimension: headDimension, keyLength: keys,
                                      causal: causal, dtype: dtype, backward: backward)
+        }
+        func seconds(backward: Bool) -> Double {
+            guard ringSize > 1 else { return kernel(dense, keys: keys, causal: causal, backward: backward) }
+            let chunk = keys / Double(ringSize)
+            let later = causal ? chunk / 2 : chunk
+            return kernel(dense / Double(ringSize), keys: chunk, causal: causal, backward: backward)
+                + Double(ringSize - 1) * kernel(4 * batch * queries * later * heads * headDimension, keys: later, causal: false,
+                                                backward: backward)
         }
         return OperatorCost(category: .attention, forwardSeconds: seconds(backward: false), backwardSeconds: seconds(backward: true),
                             forwardCollectives: [], backwardCollectives: [], forwardFLOPs: dense)

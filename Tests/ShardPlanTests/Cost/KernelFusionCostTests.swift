@@ -81,6 +81,36 @@ struct KernelFusionCostTests {
         #expect(abs(seconds(64, 1024, backward: false) - 1e12 / (100e12 * 0.73 * (64.0 / 96) / 0.8 * 0.8)) <= 1e-12)
     }
 
+    /// Ring attention (context parallelism over 2 devices) runs one kernel per ring step: causal over the local
+    /// 2,048 keys, then unmasked over half of the other rank's chunk (1,024 keys), as TransformerEngine's
+    /// `AttnFuncWithCPAndKVP2P` does with load-balanced chunks.
+    @Test("causal attention over 4,096 tokens with the queries split in 2: a causal step over 2,048 keys and an unmasked one over 1,024")
+    func ringAttentionSteps() throws {
+        var builder = GraphBuilder(name: "ring")
+        let q = try builder.input("q", [1, 4096, 8, 128], .bf16)
+        let k = try builder.input("k", [1, 4096, 8, 128], .bf16)
+        let v = try builder.input("v", [1, 4096, 8, 128], .bf16)
+        let attention = try builder.attention("attention", q: q, k: k, v: v, causal: true)
+        builder.output(attention)
+        let graph = try builder.build()
+        let index = try #require(graph.operations.firstIndex { $0.name == "attention" })
+        let query = try #require(graph.operations[index].indexSpace.indices.firstIndex { $0.name == "query" })
+        var axes: [Int?] = [nil]
+        axes[0] = query
+        let split = OperatorCostModel(graph: graph, kernels: kernels, meshShape: [2], microbatches: 1)
+            .cost(index, OpStrategy(indexOfAxis: axes))
+        // Step 1: 4 x 2048 x 2048 x 8 x 128 FLOPs x (1/2 + 280/2048) at 100e12 x 0.73 x 2048/2304, plus 10 us:
+        // 178.577 us. Step 2: 4 x 2048 x 1024 x 8 x 128 FLOPs unmasked at 100e12 x 0.73 x 1024/1280, plus 10 us:
+        // 157.088 us. Backward at 0.62 and 2.5 times the FLOPs: 949.174 us.
+        #expect(abs(split.forwardSeconds - 335.6645e-6) <= 1e-10)
+        #expect(abs(split.backwardSeconds - 949.1736e-6) <= 1e-10)
+        // The same local work as one kernel over all 4,096 keys: 294.236 us, the ring's steps 14% slower.
+        let flops: Double = 4 * 2048 * 4096 * 1024, masked: Double = 0.5 + 280.0 / 4096, rate: Double = 100e12 * 0.73 * 4096 / 4352
+        let whole = 10e-6 + flops * masked / rate
+        #expect(abs(whole - 294.2359e-6) <= 1e-10)
+        #expect(split.forwardFLOPs == flops)
+    }
+
     @Test("each kernel's share of peak by GPU generation; FlashAttention-3 needs Hopper")
     func attentionKernelsByGeneration() {
         #expect(GPUGeneration(deviceName: "A100-SXM4-80GB") == .ampere)

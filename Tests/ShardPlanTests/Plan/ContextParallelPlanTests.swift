@@ -6,8 +6,9 @@ struct ContextParallelPlanTests {
     /// Llama 3 8B's shapes (Dubey et al. 2024, Table 3) at 131,072 tokens per sequence, one sequence per
     /// iteration, on one DGX H100 with full recomputation (the activations of 128K tokens do not fit otherwise).
     /// Meta trained its 128K context stage with context parallelism (§3.3.2, CP = 16 with TP = 8 for 405B); on
-    /// one node the search splits the sequence of every op over the 8 GPUs and exchanges keys and values.
-    @Test("Llama 3 8B at 128K tokens on one DGX H100: the plan splits attention's queries over the node")
+    /// one node splitting the sequence of every op over the 8 GPUs and exchanging keys and values beats tensor
+    /// parallelism, and the search finds a plan at least as fast.
+    @Test("Llama 3 8B at 128K tokens on one DGX H100: context parallelism over the node beats tensor parallelism by 20%, and the search is no slower")
     func llama3LongContext() throws {
         let configuration = TransformerConfiguration.llama(layers: 32, hidden: 4096, heads: 32, keyValueHeads: 8,
                                                            feedForwardHidden: 14336, vocabulary: 128256,
@@ -18,22 +19,31 @@ struct ContextParallelPlanTests {
                                          options: TrainingOptions(recompute: .full, zeroStage: 1))
         let (plan, prediction, _) = try planner.plan(microbatches: 1)
         #expect(prediction.fitsInMemory)
-        let stage = plan.stages[0]
-        let attention = try #require(graph.operations.firstIndex { $0.name == "h0.attn" })
-        let ring = ContextParallelExchange.ringSize(graph.operations[attention], stage.strategy(of: attention),
-                                                    meshShape: stage.mesh.shape)
-        #expect(ring == 8, "attention's queries split over \(ring) devices in mesh \(stage.mesh.shape)")
-        // Megatron's tensor parallelism over the node (with sequence parallelism) is priced 9.1 s, its context
-        // parallelism of 8 5.78 s; the search's plan is the latter (5.78 s, CP over a 4 x 2 view).
+        // Megatron's tensor parallelism over the node (with sequence parallelism) is priced 7.94 s, its context
+        // parallelism of 8 6.30 s (the ring's eight attention kernels per layer, `OperatorCostModel.attentionCost`),
+        // the search's plan 6.25 s.
+        // The search's plan is at least as fast as the context-parallel layout; which of the near-equal plans it
+        // returns (queries split over the ring, or heads split between all-to-alls of sequence-split activations)
+        // turns on a few percent of attention time, so the test holds the prices, not the tie.
+        let options = TrainingOptions(recompute: .full, zeroStage: 1)
         let tensorParallel = try TrainingPlan.megatron(
             graph: graph, cluster: cluster, clusterName: "dgx-h100",
-            configuration: MegatronConfiguration(tensorParallel: 8, pipelineParallel: 1, sequenceParallel: true,
-                                                 options: TrainingOptions(recompute: .full, zeroStage: 1)))
-        #expect(prediction.iterationSeconds < 0.8 * PlanEvaluator(cluster: cluster).evaluate(tensorParallel).iterationSeconds)
-        // Read back for the frameworks, the plan is Megatron's context parallelism over the node.
-        let recognition = try LayoutRecognition(plan)
+            configuration: MegatronConfiguration(tensorParallel: 8, pipelineParallel: 1, sequenceParallel: true, options: options))
+        let contextParallel = try TrainingPlan.megatron(
+            graph: graph, cluster: cluster, clusterName: "dgx-h100",
+            configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 1, contextParallel: 8, options: options))
+        let evaluator = PlanEvaluator(cluster: cluster)
+        let ringSeconds = evaluator.evaluate(contextParallel).iterationSeconds
+        #expect(ringSeconds < 0.8 * evaluator.evaluate(tensorParallel).iterationSeconds)
+        #expect(prediction.iterationSeconds <= ringSeconds * 1.001)
+        let attention = try #require(graph.operations.firstIndex { $0.name == "h0.attn" })
+        let stage = contextParallel.stages[0]
+        #expect(ContextParallelExchange.ringSize(graph.operations[attention], stage.strategy(of: attention), meshShape: stage.mesh.shape) == 8)
+        // Read back for the frameworks, the context-parallel plan is Megatron's context parallelism over the node.
+        let recognition = try LayoutRecognition(contextParallel)
         #expect(recognition.layout.contextParallel == 8 && recognition.layout.tensorParallel == 1 && recognition.layout.dataParallel == 1)
-        let megatron = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: .megatron)
+        let megatron = try FrameworkExport(recognition: recognition, of: contextParallel, prediction: evaluator.evaluate(contextParallel),
+                                           framework: .megatron)
         #expect(megatron.text.contains("--context-parallel-size 8"))
     }
 }
