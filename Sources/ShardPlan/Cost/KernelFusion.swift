@@ -61,6 +61,14 @@ extension Operator {
         }
     }
 
+    /// Normalisations over a feature axis (LayerNorm, RMSNorm).
+    public var isNormalization: Bool {
+        switch self {
+        case .layerNorm, .rmsNorm: true
+        default: false
+        }
+    }
+
     /// Ops that only reinterpret or broadcast their operand and launch no kernel.
     public var isView: Bool {
         switch self {

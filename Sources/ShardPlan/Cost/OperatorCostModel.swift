@@ -254,8 +254,19 @@ public struct OperatorCostModel: Sendable {
         if case .crossEntropy = operation.op { return crossEntropyCost(operation, strategy) }
         let space = operation.indexSpace
         var bytes = 0.0
+        // A compiled step normalises inside the kernel that computes the norm's input when that is pointwise (the
+        // residual add before each norm): llm.c's `fused_residual_forward`, Inductor's multi-output reduction
+        // kernels. The sum is still written for its other readers, but the norm neither reads it back nor
+        // launches a kernel of its own.
+        let normalisedByProducer = fusionLevel == .compiled && operation.op.isNormalization && !fusion[operation.inputs[0]]
+            && graph.producer(of: operation.inputs[0]).map { $0.op.isPointwise } == true
+        var producerWrote = 0.0
         for (operand, input) in operation.inputs.enumerated() where !(operation.op.absorbsPointwiseProducers && fusion[input]) {
             let spec = strategy.operandSpec(operand, in: space)
+            if normalisedByProducer && operand == 0 {
+                producerWrote = localBytes(input, spec)
+                continue
+            }
             if let producer = graph.producer(of: input), case .broadcast = producer.op {
                 // The kernel reads the broadcast's source, not the broadcast result.
                 let source = producer.inputs[0]
@@ -268,13 +279,15 @@ public struct OperatorCostModel: Sendable {
         if !fusion[operation.result] { bytes += resultBytes }
         if case .dropout = operation.op { bytes += localElements(operation.result, strategy.resultSpec(in: space)) }
         // A pointwise op fused into its consumer runs inside the consumer's kernel: no launch of its own.
-        let insideConsumer = operation.op.isPointwise && fusion[operation.result]
+        let insideConsumer = operation.op.isPointwise && fusion[operation.result] || normalisedByProducer
         if case .rmsNorm = operation.op, fusionLevel == .eager {
             return eagerRMSNormCost(elements: localElements(operation.result, strategy.resultSpec(in: space)),
                                     width: Double(graph[operation.result].type.dtype.byteSize))
         }
         let forward = insideConsumer ? kernels.streamSeconds(bytes: bytes) : kernels.memorySeconds(bytes: bytes)
-        return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: 2 * forward,
+        // The backward pass still reads the norm's input (`normalisedByProducer` saves only the forward read).
+        let backward = normalisedByProducer ? 2 * kernels.memorySeconds(bytes: bytes + producerWrote) : 2 * forward
+        return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: backward,
                             forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
     }
 

@@ -87,9 +87,9 @@ struct KernelFusionCostTests {
     @Test("causal attention over 4,096 tokens with the queries split in 2: a causal step over 2,048 keys and an unmasked one over 1,024")
     func ringAttentionSteps() throws {
         var builder = GraphBuilder(name: "ring")
-        let q = try builder.input("q", [1, 4096, 8, 128], .bf16)
-        let k = try builder.input("k", [1, 4096, 8, 128], .bf16)
-        let v = try builder.input("v", [1, 4096, 8, 128], .bf16)
+        let q = try builder.parameter("q", [1, 4096, 8, 128])
+        let k = try builder.parameter("k", [1, 4096, 8, 128])
+        let v = try builder.parameter("v", [1, 4096, 8, 128])
         let attention = try builder.attention("attention", q: q, k: k, v: v, causal: true)
         builder.output(attention)
         let graph = try builder.build()

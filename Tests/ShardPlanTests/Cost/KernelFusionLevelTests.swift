@@ -98,6 +98,35 @@ struct KernelFusionLevelTests {
         let cost = model.operatorModel(meshShape: [1]).cost(index, OpStrategy(indexOfAxis: [nil]))
         #expect(abs(cost.forwardSeconds - (4e-6 + 2 * 4000 / 0.5e12)) <= 1e-15)
     }
+
+    /// llm.c's `fused_residual_forward` and Inductor's multi-output reductions: the kernel that adds the residual
+    /// also normalises the sum, so the norm reads nothing back and launches nothing of its own.
+    @Test("a compiled step normalises a residual sum of 1000 bf16 elements in the add's kernel: the norm only writes")
+    func compiledResidualNorm() throws {
+        var builder = GraphBuilder(name: "residual")
+        let x = try builder.input("x", [10, 100], .bf16)
+        let branch = try builder.input("branch", [10, 100], .bf16)
+        let sum = try builder.binary("sum", .add, x, branch)
+        let normed = try builder.layerNorm("norm", sum, scale: try builder.parameter("gamma", [100]),
+                                           shift: try builder.parameter("beta", [100]))
+        let next = try builder.binary("next", .add, sum, normed)
+        builder.output(next)
+        let graph = try builder.build()
+        // The sum has two readers, so it is written at every level. Fused: the norm reads it (2000 bytes), the
+        // scale and shift (2 x 200) and writes 2000 bytes in a kernel of its own (10 us).
+        let fused = try cost(of: "norm", in: graph, fusion: .fused)
+        #expect(abs(fused.forwardSeconds - (10e-6 + 4400 / 0.5e12)) <= 1e-15)
+        #expect(abs(fused.backwardSeconds - 2 * fused.forwardSeconds) <= 1e-15)
+        // Compiled: 2400 bytes inside the add's kernel, no launch; the backward pass reads the sum again.
+        let compiled = try cost(of: "norm", in: graph, fusion: .compiled)
+        #expect(abs(compiled.forwardSeconds - 2400 / 0.5e12) <= 1e-15)
+        #expect(abs(compiled.backwardSeconds - 2 * (10e-6 + 4400 / 0.5e12)) <= 1e-15)
+        // A norm of a graph input (no pointwise producer) is its own kernel at every level.
+        var plain = GraphBuilder(name: "plain")
+        let input = try plain.input("x", [10, 100], .bf16)
+        plain.output(try plain.layerNorm("norm", input, scale: try plain.parameter("gamma", [100]), shift: try plain.parameter("beta", [100])))
+        #expect(try cost(of: "norm", in: try plain.build(), fusion: .compiled).forwardSeconds == fused.forwardSeconds)
+    }
 }
 
 /// Which activations a gated feed-forward unit keeps for its backward pass at each fusion level.
