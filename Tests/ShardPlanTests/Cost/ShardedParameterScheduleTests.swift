@@ -61,15 +61,20 @@ struct ShardedParameterScheduleTests {
         #expect(schedule.exposedForwardSeconds == 0 && schedule.exposedBackwardSeconds == 0)
     }
 
+    /// gpt-tiny as pure data parallelism over one DGX A100 with `options`, priced by the evaluator.
+    static func tinyGPTOverEightDevices(_ options: TrainingOptions) throws -> PlanPrediction {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, options: options))
+        return PlanEvaluator(cluster: cluster).evaluate(plan)
+    }
+
     /// gpt-tiny (PlanMemoryCostTests): embeddings 16384 + 2048 parameters, each layer 49984, the final norm 128;
     /// in bf16: 36864, 99968 and 256 bytes.
     @Test("gpt-tiny under ZeRO-3 over 8 devices: each layer gathered twice, reduce-scattered once, two layers held at once")
     func tinyGPTUnderZeroThree() throws {
-        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
-        let cluster = try Cluster.preset(named: "dgx-a100-80g")
-        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
-            tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, options: TrainingOptions(zeroStage: 3)))
-        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        let prediction = try Self.tinyGPTOverEightDevices(TrainingOptions(zeroStage: 3))
         let cost = prediction.stageCosts[0]
         // The head's norm is the last layer: gathered for the forward pass only.
         let gathered: Double = 2 * 36864 + 4 * 99968 + 256, reduced: Double = 36864 + 2 * 99968 + 256
@@ -87,13 +92,8 @@ struct ShardedParameterScheduleTests {
     /// gathers stay 16-bit, the reduce-scatters and the unsharded gradient double.
     @Test("gradients reduced in fp32: gpt-tiny's reduce-scatters move twice the bytes, its gathers the same")
     func tinyGPTReducingInFP32() throws {
-        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
-        let cluster = try Cluster.preset(named: "dgx-a100-80g")
         func stageCost(fp32: Bool) throws -> StageCost {
-            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
-                tensorParallel: 1, pipelineParallel: 1, dataParallel: 8,
-                options: TrainingOptions(zeroStage: 3, reduceGradientsInFP32: fp32)))
-            return PlanEvaluator(cluster: cluster).evaluate(plan).stageCosts[0]
+            try Self.tinyGPTOverEightDevices(TrainingOptions(zeroStage: 3, reduceGradientsInFP32: fp32)).stageCosts[0]
         }
         let cost = try stageCost(fp32: true)
         let gathered: Double = 2 * 36864 + 4 * 99968 + 256, reduced: Double = 2 * (36864 + 2 * 99968 + 256)
@@ -108,12 +108,8 @@ struct ShardedParameterScheduleTests {
     /// gpt-tiny without ZeRO over 8 devices: the gradient all-reduce of every parameter, in 16 bits or in fp32.
     @Test("gradients reduced in fp32 without ZeRO: the data-parallel all-reduce moves 4 bytes a parameter")
     func allReduceInFP32() throws {
-        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
-        let cluster = try Cluster.preset(named: "dgx-a100-80g")
         func bytes(fp32: Bool) throws -> Double {
-            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
-                tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, options: TrainingOptions(reduceGradientsInFP32: fp32)))
-            return PlanEvaluator(cluster: cluster).evaluate(plan).stageCosts[0].gradientSynchronizationBytes[.allReduce] ?? 0
+            try Self.tinyGPTOverEightDevices(TrainingOptions(reduceGradientsInFP32: fp32)).stageCosts[0].gradientSynchronizationBytes[.allReduce] ?? 0
         }
         // Every parameter once, the 256 x 64 embedding table once for each of its two readers (the lookup and the
         // tied output layer; PlanMemoryCostTests).
@@ -127,13 +123,8 @@ struct ShardedParameterScheduleTests {
     /// forward and backward passes, and the final norm (256) only before its forward pass (it is not resharded).
     @Test("FSDP2's copy-out: one memory-bound kernel per gathered layer, reading and writing its 16-bit weights")
     func tinyGPTCopyOut() throws {
-        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
-        let cluster = try Cluster.preset(named: "dgx-a100-80g")
         func stageCost(fsdp2: Bool) throws -> StageCost {
-            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
-                tensorParallel: 1, pipelineParallel: 1, dataParallel: 8,
-                options: TrainingOptions(zeroStage: 3, copiesOutGatheredParameters: fsdp2)))
-            return PlanEvaluator(cluster: cluster).evaluate(plan).stageCosts[0]
+            try Self.tinyGPTOverEightDevices(TrainingOptions(zeroStage: 3, copiesOutGatheredParameters: fsdp2)).stageCosts[0]
         }
         let flat = try stageCost(fsdp2: false), copied = try stageCost(fsdp2: true)
         // A copy of b gathered bytes: 10 us launch + 2b / (2,039 GB/s x 0.85) on an A100-SXM4-80GB.
@@ -145,10 +136,8 @@ struct ShardedParameterScheduleTests {
         #expect(abs(((copied.computeSeconds[.memoryBound] ?? 0) - (flat.computeSeconds[.memoryBound] ?? 0)) - (forward + backward)) <= 1e-12)
         #expect(copied.communicationBytes == flat.communicationBytes)
         // Without ZeRO-3 nothing is gathered, so nothing is copied out.
-        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
-            tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, options: TrainingOptions(zeroStage: 1, copiesOutGatheredParameters: true)))
-        let unsharded = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
-            tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, options: TrainingOptions(zeroStage: 1)))
-        #expect(PlanEvaluator(cluster: cluster).evaluate(plan).iterationSeconds == PlanEvaluator(cluster: cluster).evaluate(unsharded).iterationSeconds)
+        let copiedOut = try Self.tinyGPTOverEightDevices(TrainingOptions(zeroStage: 1, copiesOutGatheredParameters: true))
+        let unsharded = try Self.tinyGPTOverEightDevices(TrainingOptions(zeroStage: 1))
+        #expect(copiedOut.iterationSeconds == unsharded.iterationSeconds)
     }
 }
