@@ -8,17 +8,28 @@
 /// ops (directly or through views) is read in place: the readers index into the sliced tensor and no copy
 /// is made, as Megatron's fused SwiGLU kernel reads the gate and up halves of one GEMM output and XLA's loop
 /// fusion does with any slice feeding elementwise ops.
+///
+/// A compiled step (`KernelFusionLevel.compiled`) also reads the q, k and v slices of a fused QKV projection in
+/// place (llm.c's cuDNN attention reads the QKV buffer through strides; Inductor hands views to the attention
+/// kernel) and adds a product's bias in the GEMM's epilogue (llm.c's `matmul_forward_cublaslt` and Inductor's
+/// `addmm` use cuBLASLt's bias epilogue). The eager and fused stacks read q, k and v in place too, but the model
+/// keeps those copies for them until their per-block overheads are priced (Docs/cost-model.md, "Issue 14, fourth
+/// pass").
 public struct KernelFusion: Sendable {
     /// For each value, whether it stays in registers (its producer is fused into its only consumer).
     public private(set) var isFusedAway: [Bool]
     /// For each value, whether it is a slice its readers read in place (no kernel of its own).
     public private(set) var isReadInPlace: [Bool]
+    /// For each value, whether it is a bias added to a product in the product's GEMM epilogue (compiled steps).
+    public private(set) var isAddedInEpilogue: [Bool]
 
-    /// The fusion of `graph`'s ops; with `fusesPointwise` false (eager PyTorch) every op writes its result.
-    public init(_ graph: Graph, fusesPointwise: Bool = true) {
+    /// The fusion of `graph`'s ops; with `fusesPointwise` false (eager PyTorch) every op writes its result, with
+    /// `compiled` the attention kernel reads its operands' slices in place and biases are added in GEMM epilogues.
+    public init(_ graph: Graph, fusesPointwise: Bool = true, compiled: Bool = false) {
         let consumers = graph.consumers()
         isFusedAway = Array(repeating: false, count: graph.values.count)
         isReadInPlace = Array(repeating: false, count: graph.values.count)
+        isAddedInEpilogue = Array(repeating: false, count: graph.values.count)
         for operation in graph.operations where fusesPointwise && operation.op.isPointwise {
             let readers = consumers[operation.result.rawValue]
             guard readers.count == 1, graph.operations[readers[0]].op.absorbsPointwiseProducers,
@@ -32,6 +43,7 @@ public struct KernelFusion: Sendable {
             return readers.allSatisfy { reader in
                 let op = graph.operations[reader]
                 if op.op.isPointwise { return true }
+                if compiled, case .attention = op.op { return true }
                 if case .reshape = op.op { return readPointwise(op.result) }
                 return false
             }
@@ -39,6 +51,15 @@ public struct KernelFusion: Sendable {
         for operation in graph.operations {
             guard case .slice = operation.op, readPointwise(operation.result) else { continue }
             isReadInPlace[operation.result.rawValue] = true
+        }
+        guard compiled else { return }
+        for operation in graph.operations where !isFusedAway[operation.result.rawValue] {
+            guard case .binary(.add) = operation.op, operation.inputs.count == 2,
+                  let product = graph.producer(of: operation.inputs[0]), product.op.isContraction,
+                  consumers[operation.inputs[0].rawValue].count == 1,
+                  graph.producer(of: operation.inputs[1]) == nil,
+                  graph[operation.inputs[1]].type.rank < graph[operation.result].type.rank else { continue }
+            isAddedInEpilogue[operation.result.rawValue] = true
         }
     }
 

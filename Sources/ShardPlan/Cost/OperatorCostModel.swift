@@ -33,7 +33,7 @@ public struct OperatorCostModel: Sendable {
         self.fp8Recipe = fp8Recipe
         self.roles = roles ?? TensorRoles(graph)
         self.gradients = gradients ?? GradientFlow(graph)
-        self.fusion = fusion ?? KernelFusion(graph, fusesPointwise: fusionLevel != .eager)
+        self.fusion = fusion ?? KernelFusion(graph, fusesPointwise: fusionLevel != .eager, compiled: fusionLevel == .compiled)
         self.linearLayers = linearLayers ?? LinearLayers(graph)
     }
 
@@ -276,6 +276,11 @@ public struct OperatorCostModel: Sendable {
             }
         }
         let resultBytes = localBytes(operation.result, strategy.resultSpec(in: space))
+        if fusion.isAddedInEpilogue[operation.result.rawValue] {
+            // The product's GEMM writes the sum; backward, the bias gradient's reduction reads the result's gradient.
+            return OperatorCost(category: .memoryBound, forwardSeconds: 0, backwardSeconds: kernels.memorySeconds(bytes: resultBytes),
+                                forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
+        }
         if !fusion[operation.result] { bytes += resultBytes }
         if case .dropout = operation.op { bytes += localElements(operation.result, strategy.resultSpec(in: space)) }
         // A pointwise op fused into its consumer runs inside the consumer's kernel: no launch of its own.

@@ -28,7 +28,7 @@ public struct StageCostModel: Sendable {
         self.microbatches = microbatches
         roles = TensorRoles(graph)
         gradients = GradientFlow(graph)
-        fusion = KernelFusion(graph, fusesPointwise: options.kernelFusion != .eager)
+        fusion = KernelFusion(graph, fusesPointwise: options.kernelFusion != .eager, compiled: options.kernelFusion == .compiled)
         linearLayers = LinearLayers(graph)
         consumers = graph.consumers()
         let roles = self.roles

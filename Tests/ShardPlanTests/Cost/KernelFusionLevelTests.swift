@@ -127,6 +127,41 @@ struct KernelFusionLevelTests {
         plain.output(try plain.layerNorm("norm", input, scale: try plain.parameter("gamma", [100]), shift: try plain.parameter("beta", [100])))
         #expect(try cost(of: "norm", in: try plain.build(), fusion: .compiled).forwardSeconds == fused.forwardSeconds)
     }
+
+    /// llm.c's `matmul_forward_cublaslt` adds the QKV bias in cuBLASLt's epilogue and its cuDNN attention reads q, k
+    /// and v through strides in the QKV buffer; the fused level keeps both kernels (Docs/cost-model.md, fourth pass).
+    @Test("a compiled step adds a QKV bias of 192 bf16 elements in the GEMM's epilogue and reads q, k and v in place")
+    func compiledQKVProjection() throws {
+        var builder = GraphBuilder(name: "qkv")
+        let x = try builder.input("x", [1, 4, 8], .bf16)
+        let product = try builder.einsum("qkv", "bsd,dthk->bsthk", x, try builder.parameter("w", [8, 3, 2, 4]))
+        let biased = try builder.binary("qkv.bias", .add, product, try builder.parameter("b", [3, 2, 4]))
+        var parts: [ValueID] = []
+        for (index, part) in ["q", "k", "v"].enumerated() {
+            let slice = try builder.add("\(part).slice", .slice(axis: 2, start: index, end: index + 1), [biased])
+            parts.append(try builder.reshape(part, slice, [1, 4, 2, 4]))
+        }
+        builder.output(try builder.add("attention", .attention(causal: false), parts))
+        let graph = try builder.build()
+        // Fused: the add reads the product (192 bytes) and the bias (48) and writes the sum (192) in a kernel of
+        // its own; each slice copies 64 bytes in and out.
+        let fused = try cost(of: "qkv.bias", in: graph, fusion: .fused)
+        #expect(abs(fused.forwardSeconds - (10e-6 + 432 / 0.5e12)) <= 1e-15)
+        #expect(try cost(of: "k.slice", in: graph, fusion: .fused).forwardSeconds > 0)
+        // Compiled: the GEMM writes the sum; backward, the bias gradient's reduction reads the sum's gradient
+        // (192 bytes, one 4 us kernel). The slices are views.
+        let model = StageCostModel(graph: graph, kernels: kernels, options: TrainingOptions(kernelFusion: .compiled), microbatches: 1)
+        let operators = model.operatorModel(meshShape: [1])
+        func compiled(_ name: String) throws -> OperatorCost {
+            operators.cost(try #require(graph.operations.firstIndex { $0.name == name }), OpStrategy(indexOfAxis: [nil]))
+        }
+        #expect(try compiled("qkv.bias").forwardSeconds == 0)
+        #expect(abs(try compiled("qkv.bias").backwardSeconds - (4e-6 + 192 / 0.5e12)) <= 1e-15)
+        for part in ["q", "k", "v"] {
+            #expect(try compiled("\(part).slice").forwardSeconds == 0)
+            #expect(try compiled("\(part).slice").backwardSeconds == 0)
+        }
+    }
 }
 
 /// Which activations a gated feed-forward unit keeps for its backward pass at each fusion level.
