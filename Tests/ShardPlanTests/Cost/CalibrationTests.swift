@@ -30,14 +30,15 @@ struct CalibrationTests {
         #expect(worst <= 0.15)
     }
 
-    /// Issue 14 asks for 5% median and 15% worst over every row; the model reaches 5.13% and 28.5% (Docs/cost-model.md,
-    /// "Issue 14, third pass", says why each row beyond 15% is off). These bounds keep what it reaches from slipping.
-    @Test("rows before issue 13: median within 5.15% and worst within 28.5%")
+    /// Issue 14 asks for 5% median and 15% worst over every row; the model reaches 4.7% and 28.5% (Docs/cost-model.md,
+    /// "Issue 14, third pass" and "fourth pass", say why each row beyond 15% is off). These bounds keep what it
+    /// reaches from slipping.
+    @Test("rows before issue 13: median within 4.8% and worst within 28.5%")
     func allRowsStayWithinReachedBounds() throws {
         let earlier = try Self.report().runs.filter { !$0.run.exercisesIssue13Features }
         #expect(earlier.count == 63)
         let (median, worst, _) = CalibrationReport.summary(earlier)
-        #expect(median <= 0.0515)
+        #expect(median <= 0.048)
         #expect(worst <= 0.285)
     }
 
@@ -67,6 +68,19 @@ struct CalibrationTests {
         for entry in known {
             #expect(entry.peakMemoryBytes <= entry.run.knownFitBytes!, "\(entry.run.id)")
             #expect(entry.fitsInMemory, "\(entry.run.id)")
+        }
+    }
+
+    /// Every row is a run that trained, so none may need more memory than its GPUs have: the calibration rows and
+    /// the rest of llm-foundry's H100 sweep (Docs/calibration/llm-foundry-h100-sweep.json, kept apart as a
+    /// diagnostic: Docs/cost-model.md, "Issue 14, fourth pass"), whose 30B rows on 8 GPUs run within 5 GB of 80 GiB.
+    @Test("every replayed run, the H100 sweep's included, fits in its GPUs' memory")
+    func everyReplayedRunFits() throws {
+        let sweepDocument = Self.document.deletingLastPathComponent().appendingPathComponent("llm-foundry-h100-sweep.json")
+        let sweep = try CalibrationReport(document: try JSONParser.parse(try String(contentsOf: sweepDocument, encoding: .utf8)))
+        #expect(sweep.runs.count == 14)
+        for entry in try Self.report().runs + sweep.runs {
+            #expect(entry.fitsInMemory, "\(entry.run.id): \(entry.peakMemoryBytes / 1e9) GB")
         }
     }
 
