@@ -25,7 +25,7 @@ struct KernelChoice: ParsableArguments {
     var reduceGradientsInFP32 = false
 
     @Flag(name: .customLong("fsdp2"),
-          help: "ZeRO-3 runs as PyTorch FSDP2 (fully_shard): each gathered layer is copied out into its parameters on the compute stream.")
+          help: "ZeRO-3 runs as PyTorch FSDP2 (fully_shard): each gathered layer is copied out into its parameters on the compute stream; without it, as FSDP1's flat parameters, whose gradients are concatenated after each layer's backward pass.")
     var copiesOutGatheredParameters = false
 
     @Option(name: .customLong("grad-precision"),

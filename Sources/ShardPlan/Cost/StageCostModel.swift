@@ -247,6 +247,14 @@ public struct StageCostModel: Sendable {
                 cost.forwardComputeSeconds += copyOut
                 cost.backwardComputeSeconds += regathers ? copyOut : 0
                 cost.computeSeconds[.memoryBound, default: 0] += copies * copyOut
+            } else if unit.gatherBytes > 0 {
+                // A flat-parameter FSDP (FSDP1, FairScale) views its parameters as splits of one gathered buffer, so
+                // autograd concatenates their gradients into the flat gradient the reduce-scatter reads, on the
+                // compute stream at the end of the layer's backward pass: read and write its 16-bit gradients.
+                let concat = kernels.memorySeconds(bytes: 2 * unit.gatherBytes)
+                runs[first].backwardSeconds += concat
+                cost.backwardComputeSeconds += concat
+                cost.computeSeconds[.memoryBound, default: 0] += concat
             }
             runs[first].reduceScatterSeconds += reduce
             backwardGathers += regathers ? gather : 0

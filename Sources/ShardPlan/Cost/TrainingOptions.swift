@@ -51,7 +51,8 @@ public struct TrainingOptions: Sendable, Equatable {
     /// Whether ZeRO-3 runs as PyTorch FSDP2 (`fully_shard`, `--fsdp2`): each all-gather lands in one flat buffer
     /// that `foreach_all_gather_copy_out` then copies into the parameters' own storage on the compute stream
     /// (`split_with_sizes_copy`), a memory-bound kernel reading and writing the layer's 16-bit weights before the
-    /// layer can run. FSDP1's flat parameter and DeepSpeed ZeRO-3 compute on the gathered buffer itself.
+    /// layer can run. FSDP1's flat parameter is computed on in the gathered buffer itself; without this option the
+    /// model prices that stack, whose backward pass concatenates the layer's gradients into its flat gradient.
     public var copiesOutGatheredParameters: Bool
 
     public init(recompute: RecomputeMode = .none, zeroStage: Int = 0, overlapGradientReduction: Bool = false,
