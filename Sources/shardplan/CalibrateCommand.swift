@@ -45,7 +45,7 @@ struct CalibrateCommand: ParsableCommand {
                     planned += 1
                 }.markdown
             } else {
-                markdown = try CalibrationReport(document: document).markdown
+                markdown = try CalibrationReport(document: document, source: runs).markdown
             }
             try writeOutput(markdown, to: output)
         }
