@@ -253,6 +253,12 @@ public struct OperatorCostModel: Sendable {
         if operation.op.isView || fusion.isReadInPlace[operation.result.rawValue] { return .free }
         if case .crossEntropy = operation.op { return crossEntropyCost(operation, strategy) }
         let space = operation.indexSpace
+        if fusion.isAddedInEpilogue[operation.result.rawValue] {
+            // The product's GEMM writes the sum; backward, the bias gradient's reduction reads the result's gradient.
+            let resultBytes = localBytes(operation.result, strategy.resultSpec(in: space))
+            return OperatorCost(category: .memoryBound, forwardSeconds: 0, backwardSeconds: kernels.memorySeconds(bytes: resultBytes),
+                                forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
+        }
         var bytes = 0.0
         // A compiled step normalises inside the kernel that computes the norm's input when that is pointwise (the
         // residual add before each norm): llm.c's `fused_residual_forward`, Inductor's multi-output reduction
@@ -276,11 +282,6 @@ public struct OperatorCostModel: Sendable {
             }
         }
         let resultBytes = localBytes(operation.result, strategy.resultSpec(in: space))
-        if fusion.isAddedInEpilogue[operation.result.rawValue] {
-            // The product's GEMM writes the sum; backward, the bias gradient's reduction reads the result's gradient.
-            return OperatorCost(category: .memoryBound, forwardSeconds: 0, backwardSeconds: kernels.memorySeconds(bytes: resultBytes),
-                                forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
-        }
         if !fusion[operation.result] { bytes += resultBytes }
         if case .dropout = operation.op { bytes += localElements(operation.result, strategy.resultSpec(in: space)) }
         // A pointwise op fused into its consumer runs inside the consumer's kernel: no launch of its own.
