@@ -104,6 +104,8 @@ public struct CalibrationReport: Sendable {
             var config = "tp=\(run.tensorParallel) pp=\(run.pipelineParallel) dp=\(run.dataParallel)"
             if let mbs = run.microBatchSize { config += " mbs=\(mbs)" }
             if run.virtualStages > 1 { config += " vp=\(run.virtualStages)" }
+            if let first = run.firstStageLayers { config += " first=\(first)" }
+            if let last = run.lastStageLayers { config += " last=\(last)" }
             if run.contextParallel > 1 { config += " cp=\(run.contextParallel)" }
             if run.expertParallel > 1 { config += " ep=\(run.expertParallel)" }
             if run.precision.hasPrefix("fp8") { config += " fp8" }

@@ -82,7 +82,8 @@ public struct CalibrationRun: Sendable {
                                      fp8Recipe: run.fp8Recipe.flatMap(FP8Recipe.init(rawValue:)) ?? .tensorwise,
                                      attentionKernel: kernel, kernelFusion: fusion, fusedCrossEntropy: run.fusedCrossEntropy,
                                      gradientPrecision: gradientPrecision,
-                                     reduceGradientsInFP32: run.reducesGradientsInFP32, copiesOutGatheredParameters: fsdp2)))
+                                     reduceGradientsInFP32: run.reducesGradientsInFP32, copiesOutGatheredParameters: fsdp2),
+            firstStageLayers: run.firstStageLayers, lastStageLayers: run.lastStageLayers))
     }
 
     /// The cluster preset of a row's GPU: a DGX node, or the single-GPU preset for a row on one device.

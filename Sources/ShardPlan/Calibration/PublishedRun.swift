@@ -57,6 +57,11 @@ public struct PublishedRun: Sendable {
     public var gradientPrecision: String?
     public var contextParallel: Int
     public var expertParallel: Int
+    /// Repeated layers on the first and the last pipeline rank where the run gave those ranks fewer than the
+    /// others (`first_stage_layers`, `last_stage_layers`: Llama 3 405B's first and last stages hold one layer
+    /// fewer); nil for an even split.
+    public var firstStageLayers: Int?
+    public var lastStageLayers: Int?
     /// Mixture-of-experts shape, for MoE rows: routed experts, experts per token, an expert's width, shared
     /// experts.
     public var moe: (experts: Int, topK: Int, feedForwardHidden: Int, shared: Int)?
@@ -109,6 +114,8 @@ public struct PublishedRun: Sendable {
                 precision: try row.optionalString("precision") ?? "", fp8Recipe: try row.optionalString("fp8_recipe"),
                 gradientPrecision: try row.optionalString("grad_sync_dtype"),
                 contextParallel: try row.optionalInt("cp") ?? 1, expertParallel: try row.optionalInt("ep") ?? 1,
+                firstStageLayers: try row.optionalInt("first_stage_layers"),
+                lastStageLayers: try row.optionalInt("last_stage_layers"),
                 moe: try moeShape(row),
                 iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil))
         }
