@@ -49,7 +49,11 @@ public struct CalibrationReport: Sendable {
         Issue 13 added the FP8, context-parallel and expert-parallel rows (NeMo 24.07 on DGX H100, NeMo Automodel's \
         Qwen3-30B-A3B) and priced FP8 linear layers, the ring's K/V exchange, the experts' all-to-alls and the rotary \
         embedding's 2 x 2 rotation as memory-bound kernels (before, a depth-2 tensor-core GEMM, which had priced \
-        torchtitan's eager rotation by accident: its rows moved 2-8% faster).
+        torchtitan's eager rotation by accident: its rows moved 2-8% faster). \
+        Issue 14's fifth pass added four llm.c rows (GPT-2 350M and 774M on A100s, 1.6B and 124M on H100s) and replayed \
+        them with no constant changed: within 1.7% on A100, 9-10% fast on H100. Llama 3 405B's runs on 8,192 and \
+        16,384 H100s are replayed apart (Docs/calibration/llama3-405b.md), since their gradient reduction can be read \
+        two ways.
         """
 
     /// Median, worst and mean signed relative error of `runs`.

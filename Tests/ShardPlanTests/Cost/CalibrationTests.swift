@@ -40,11 +40,12 @@ struct CalibrationTests {
 
     /// Issue 14 asks for 5% median and 15% worst over every row; the model reaches 4.7% and 27.8% (Docs/cost-model.md,
     /// "Issue 14, third pass" and "fourth pass", say why each row beyond 15% is off). These bounds keep what it
-    /// reaches from slipping.
+    /// reaches from slipping. The 67 rows include the four llm.c rows of the fifth pass, replayed with no constant
+    /// changed.
     @Test("rows before issue 13: median within 4.8% and worst within 28%")
     func allRowsStayWithinReachedBounds() throws {
         let earlier = try Self.report().runs.filter { !$0.run.exercisesIssue13Features }
-        #expect(earlier.count == 63)
+        #expect(earlier.count == 67)
         let (median, worst, _) = CalibrationReport.summary(earlier)
         #expect(median <= 0.048)
         #expect(worst <= 0.28)
@@ -56,6 +57,38 @@ struct CalibrationTests {
         let rows = try Self.report().runs.filter { $0.run.id.hasPrefix("torchtitan") }
         #expect(rows.count == 6)
         for entry in rows { #expect(abs(entry.relativeError) <= 0.175, "\(entry.run.id)") }
+    }
+
+    /// llm.c's runs of GPT-2 from 124M to 1.6B parameters on one node (A100 and H100, ZeRO-1, hand-fused kernels):
+    /// the small-model class of issue 14. The four the fifth pass added were replayed with no constant changed
+    /// (Docs/cost-model.md, "Issue 14, fifth pass"); the H100 rows are the worst, 9-10% fast.
+    @Test("llm.c's small GPT-2 rows: every one within 11%")
+    func llmcRows() throws {
+        let rows = try Self.report().runs.filter { $0.run.id.hasPrefix("llmc") }
+        #expect(rows.count == 5)
+        for entry in rows { #expect(abs(entry.relativeError) <= 0.11, "\(entry.run.id)") }
+    }
+
+    /// Llama 3 405B at 8K tokens on 8,192 and 16,384 H100s under the two readings of the paper's section 3.3.2
+    /// (Docs/calibration/llama3-405b.json): accumulating micro-batch gradients in fp32 and reduce-scattering them
+    /// once matches Meta's time within 5%, while a fp32 reduce-scatter of every micro-batch's gradients would be
+    /// 20-35% slower than Meta measured. Either way the model's Megatron warm-up memory does not hold the 8,192-GPU
+    /// run in 80 GB, which Meta ran by freeing pipeline buffers early (Docs/cost-model.md, "Issue 14, fifth pass").
+    @Test("Llama 3 405B: accumulated fp32 gradients match Meta's time, a reduce-scatter per micro-batch does not")
+    func llama3Readings() throws {
+        let url = Self.document.deletingLastPathComponent().appendingPathComponent("llama3-405b.json")
+        let report = try CalibrationReport(document: try JSONParser.parse(try String(contentsOf: url, encoding: .utf8)),
+                                           source: "Docs/calibration/llama3-405b.json")
+        #expect(report.runs.count == 4)
+        for entry in report.runs {
+            if entry.run.id.hasSuffix("grads-accumulated") {
+                #expect(abs(entry.relativeError) <= 0.05, "\(entry.run.id)")
+            } else {
+                #expect(entry.relativeError >= 0.20 && entry.relativeError <= 0.35, "\(entry.run.id)")
+            }
+        }
+        let largest = try #require(report.runs.first { $0.run.id == "llama3-405b-s8192-8192xH100-grads-sharded" })
+        #expect(!largest.fitsInMemory)
     }
 
     /// Issue 13's rows (FP8, context and expert parallelism, mixtures of experts) with the same constants; the
