@@ -154,13 +154,23 @@ public struct CalibrationReport: Sendable {
         lines.append("")
         let groups = runs.map { $0.run.group }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         lines += Self.bucketTable(runs, heading: "source", buckets: groups.map { group in (group, { $0.group == group }) })
-        let memoryRows = runs.filter { $0.run.knownFitBytes != nil || $0.run.measuredPeakMemoryBytes != nil }
-        if !memoryRows.isEmpty {
+        let gib = { (bytes: Double) in String(format: "%.1f", bytes / 1_073_741_824) }
+        let measuredRows = runs.filter { $0.run.measuredPeakMemoryBytes != nil }
+        if !measuredRows.isEmpty {
             lines.append("")
-            lines.append("Memory: \(memoryRows.count) rows give the memory their run fitted in; predicted peaks "
-                         + memoryRows.map { entry in
-                             let limit = (entry.run.measuredPeakMemoryBytes ?? entry.run.knownFitBytes!) / 1_073_741_824
-                             return "\(entry.run.id) \(String(format: "%.1f", entry.peakMemoryBytes / 1_073_741_824)) GiB (ran in \(String(format: "%.0f", limit)) GiB)"
+            lines.append("Memory: \(measuredRows.count) rows print the peak their run reached; predicted against measured "
+                         + measuredRows.map { entry in
+                             let measured = entry.run.measuredPeakMemoryBytes!
+                             return "\(entry.run.id) \(gib(entry.peakMemoryBytes)) against \(gib(measured)) GiB "
+                                 + "(\(String(format: "%+.1f%%", (entry.peakMemoryBytes / measured - 1) * 100)))"
+                         }.joined(separator: ", ") + ".")
+        }
+        let fitRows = runs.filter { $0.run.measuredPeakMemoryBytes == nil && $0.run.knownFitBytes != nil }
+        if !fitRows.isEmpty {
+            lines.append("")
+            lines.append("Memory: \(fitRows.count) rows give the memory their run fitted in; predicted peaks "
+                         + fitRows.map { entry in
+                             "\(entry.run.id) \(gib(entry.peakMemoryBytes)) GiB (ran in \(String(format: "%.0f", entry.run.knownFitBytes! / 1_073_741_824)) GiB)"
                          }.joined(separator: ", ") + ".")
         }
         if isRepositoryTable {

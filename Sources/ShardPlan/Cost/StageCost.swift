@@ -30,8 +30,9 @@ public struct StageCost: Sendable, Equatable {
     public var optimizerStateBytes = 0.0
     /// Activations one microbatch keeps for the backward pass.
     public var activationBytesPerMicrobatch = 0.0
-    /// Extra activations alive while one layer is recomputed (full recomputation).
-    public var recomputeWorkingBytes = 0.0
+    /// Extra bytes alive for part of the backward pass only: the activations of one layer while it is recomputed
+    /// (full or op-level recomputation), or the loss's gradient buffers (`CrossEntropyMemory`), whichever is larger.
+    public var backwardWorkingBytes = 0.0
     /// ZeRO-3 weights gathered at once: two layers' (one computing, the next prefetched).
     public var gatheredWeightBytes = 0.0
     /// ZeRO-3 gradients unsharded at once: one layer's, awaiting their reduce-scatter.
@@ -47,7 +48,7 @@ public struct StageCost: Sendable, Equatable {
 
     /// Peak bytes per device with `inFlight` microbatches' activations alive.
     public func peakMemoryBytes(inFlight: Double) -> Double {
-        modelStateBytes + activationBytesPerMicrobatch * inFlight + recomputeWorkingBytes + gatheredWeightBytes
+        modelStateBytes + activationBytesPerMicrobatch * inFlight + backwardWorkingBytes + gatheredWeightBytes
             + unshardedGradientBytes + TrainingOptions.frameworkOverheadBytes
     }
 }

@@ -401,6 +401,9 @@ public struct StageCostModel: Sendable {
         var layerInputs: [ValueID: Double] = [:]
         var currentLayer: String?? = nil
         var layerStart = stage.operations.lowerBound
+        // The loss's gradient buffers, and the layer of the loss (full recomputation reruns it first).
+        var lossWorkingBytes = 0.0
+        var lossLayer: Int?
         for operationIndex in stage.operations {
             let operation = graph.operations[operationIndex]
             let strategy = stage.strategy(of: operationIndex)
@@ -428,6 +431,17 @@ public struct StageCostModel: Sendable {
                     if let producer = graph[tensor].operationIndex, stage.operations.contains(producer) {
                         let produced = stage.strategy(of: producer).resultSpec(in: graph.operations[producer].indexSpace).reduced
                         bytes = min(bytes, model.localBytes(tensor, produced))
+                    }
+                    if case .crossEntropy = operation.op, operand == 0 {
+                        // The loss keeps what its kernels keep (an fp32 softmax unless fused) and allocates its
+                        // gradient buffers when the backward pass starts.
+                        let logitBytes = Double(graph[tensor].type.dtype.byteSize)
+                        let loss = CrossEntropyMemory(fusion: options.kernelFusion,
+                                                      fusedKernel: options.fusedCrossEntropy, logitBytes: logitBytes)
+                        let elements = bytes / logitBytes
+                        bytes = elements * loss.savedBytesPerElement
+                        lossWorkingBytes = max(lossWorkingBytes, elements * loss.workingBytesPerElement)
+                        lossLayer = keptByLayer.count - 1
                     }
                     entries.append((tensor.rawValue, tensor, bytes))
                 }
@@ -470,7 +484,7 @@ public struct StageCostModel: Sendable {
         case .selectiveOperators:
             // What the blocks keep, plus, while one block reruns its ops, what it dropped.
             cost.activationBytesPerMicrobatch = kept.values.reduce(0, +)
-            cost.recomputeWorkingBytes = droppedByLayer.map { $0.values.reduce(0, +) }.max() ?? 0
+            cost.backwardWorkingBytes = droppedByLayer.map { $0.values.reduce(0, +) }.max() ?? 0
             for operationIndex in stage.operations where operatorRecomputation.contains(operationIndex) {
                 let seconds = forwardSecondsByOp[operationIndex] ?? 0
                 cost.recomputeSeconds += seconds
@@ -478,9 +492,15 @@ public struct StageCostModel: Sendable {
             }
         case .full:
             cost.activationBytesPerMicrobatch = layerInputs.values.reduce(0, +)
-            cost.recomputeWorkingBytes = keptByLayer.map { $0.values.reduce(0, +) }.max() ?? 0
+            cost.backwardWorkingBytes = keptByLayer.map { $0.values.reduce(0, +) }.max() ?? 0
             cost.recomputeSeconds = cost.forwardSeconds
             for (run, seconds) in runForwardSeconds.enumerated() { recomputeByRun[run] = seconds }
+        }
+        if let lossLayer {
+            // Under full recomputation the loss's layer is rerun, and holds its activations, while the loss's
+            // gradient buffers are alive.
+            let rerun = options.recompute == .full ? keptByLayer[lossLayer].values.reduce(0, +) : 0
+            cost.backwardWorkingBytes = max(cost.backwardWorkingBytes, rerun + lossWorkingBytes)
         }
         cost.backwardComputeSeconds += cost.recomputeSeconds
         return recomputeByRun

@@ -12,13 +12,13 @@ public struct StageCostSummary: Sendable, Equatable {
     /// Weights, gradients and optimizer state per device.
     public var modelStateBytes: Double
     public var activationBytesPerMicrobatch: Double
-    public var recomputeWorkingBytes: Double
+    public var backwardWorkingBytes: Double
     /// ZeRO-3 weights gathered at once (two layers') and gradients unsharded at once (one layer's).
     public var gatheredWeightBytes: Double
     public var unshardedGradientBytes: Double
 
     public init(forwardSeconds: Double, backwardSeconds: Double, synchronizationSeconds: Double, optimizerSeconds: Double,
-                modelStateBytes: Double, activationBytesPerMicrobatch: Double, recomputeWorkingBytes: Double,
+                modelStateBytes: Double, activationBytesPerMicrobatch: Double, backwardWorkingBytes: Double,
                 gatheredWeightBytes: Double = 0, unshardedGradientBytes: Double = 0) {
         self.forwardSeconds = forwardSeconds
         self.backwardSeconds = backwardSeconds
@@ -26,7 +26,7 @@ public struct StageCostSummary: Sendable, Equatable {
         self.optimizerSeconds = optimizerSeconds
         self.modelStateBytes = modelStateBytes
         self.activationBytesPerMicrobatch = activationBytesPerMicrobatch
-        self.recomputeWorkingBytes = recomputeWorkingBytes
+        self.backwardWorkingBytes = backwardWorkingBytes
         self.gatheredWeightBytes = gatheredWeightBytes
         self.unshardedGradientBytes = unshardedGradientBytes
     }
@@ -36,7 +36,7 @@ public struct StageCostSummary: Sendable, Equatable {
         self.init(forwardSeconds: cost.forwardSeconds, backwardSeconds: cost.backwardSeconds,
                   synchronizationSeconds: cost.gradientSynchronizationSeconds, optimizerSeconds: cost.optimizerSeconds,
                   modelStateBytes: cost.modelStateBytes, activationBytesPerMicrobatch: cost.activationBytesPerMicrobatch,
-                  recomputeWorkingBytes: cost.recomputeWorkingBytes, gatheredWeightBytes: cost.gatheredWeightBytes,
+                  backwardWorkingBytes: cost.backwardWorkingBytes, gatheredWeightBytes: cost.gatheredWeightBytes,
                   unshardedGradientBytes: cost.unshardedGradientBytes)
     }
 
@@ -48,6 +48,7 @@ public struct StageCostSummary: Sendable, Equatable {
         modelStateBytes + activations + workingBytes + TrainingOptions.frameworkOverheadBytes
     }
 
-    /// Bytes alive only while one layer runs: recomputation's, and ZeRO-3's gathered weights and gradients.
-    public var workingBytes: Double { recomputeWorkingBytes + gatheredWeightBytes + unshardedGradientBytes }
+    /// Bytes alive only while one layer runs: recomputation's or the loss gradient's, and ZeRO-3's gathered weights and
+    /// gradients.
+    public var workingBytes: Double { backwardWorkingBytes + gatheredWeightBytes + unshardedGradientBytes }
 }

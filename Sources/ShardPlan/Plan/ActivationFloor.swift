@@ -8,7 +8,7 @@
 /// one) would be counted once per layer; a graph that shares, say, one mask tensor between all its layers
 /// gets a floor higher than the truth by that tensor's repetitions.
 struct ActivationFloor: Sendable {
-    /// For each mode: bytes per microbatch each clustered layer keeps, and each layer's recomputation working set.
+    /// For each mode: bytes per microbatch each clustered layer keeps, and each layer's backward working set.
     private let modes: [(kept: [Double], working: [Double])]
 
     /// The floor under each of `models`' recomputation modes (the models differ only in that).
@@ -32,7 +32,7 @@ struct ActivationFloor: Sendable {
                 byStructure[clustering.layers[layer].structureKey] = cost
                 return cost
             }
-            return (costs.map(\.activationBytesPerMicrobatch), costs.map(\.recomputeWorkingBytes))
+            return (costs.map(\.activationBytesPerMicrobatch), costs.map(\.backwardWorkingBytes))
         }
     }
 

@@ -23,8 +23,9 @@ final class LayerCostProfile: Sendable {
     private let single: [Double]
     /// Per layer i, the sum of the marginal costs of layers 1 ... i after their predecessors.
     private let prefix: [Double]
-    /// Per layer, its recomputation working set and its ZeRO-3 gradients unsharded at once.
-    private let recomputeWorking: RangeMaxima
+    /// Per layer, its backward working set (recomputation's or the loss gradient's) and its ZeRO-3 gradients
+    /// unsharded at once.
+    private let backwardWorking: RangeMaxima
     private let unshardedGradients: RangeMaxima
     /// ZeRO-3 weights gathered at once: per layer alone, and per layer with its predecessor (the model keeps
     /// two adjacent layers gathered, so a range's figure is the largest over the pairs it holds).
@@ -100,7 +101,7 @@ final class LayerCostProfile: Sendable {
         }
         self.single = single
         self.prefix = prefix
-        recomputeWorking = RangeMaxima(layers.indices.map { singles[key($0 ... $0)]!.recomputeWorkingBytes })
+        backwardWorking = RangeMaxima(layers.indices.map { singles[key($0 ... $0)]!.backwardWorkingBytes })
         unshardedGradients = RangeMaxima(layers.indices.map { singles[key($0 ... $0)]!.unshardedGradientBytes })
         gatheredAlone = layers.indices.map { singles[key($0 ... $0)]!.gatheredWeightBytes }
         gatheredPairs = RangeMaxima(layers.indices.map { $0 == 0 ? 0 : pairs[key($0 - 1 ... $0)]!.gatheredWeightBytes })
@@ -141,7 +142,7 @@ final class LayerCostProfile: Sendable {
         }
         return StageCostSummary(forwardSeconds: column(0), backwardSeconds: column(1), synchronizationSeconds: synchronization,
                                 optimizerSeconds: column(2), modelStateBytes: column(3), activationBytesPerMicrobatch: column(4),
-                                recomputeWorkingBytes: recomputeWorking.maximum(in: layers),
+                                backwardWorkingBytes: backwardWorking.maximum(in: layers),
                                 gatheredWeightBytes: first == last ? gatheredAlone[first] : gatheredPairs.maximum(in: first + 1 ..< last + 1),
                                 unshardedGradientBytes: unshardedGradients.maximum(in: layers))
     }

@@ -44,7 +44,7 @@ public struct PlanEvaluator: Sendable {
                 entry.optimizerStateBytes += cost.optimizerStateBytes
                 entry.optimizerSeconds += cost.optimizerSeconds
                 chunkActivations.append(cost.activationBytesPerMicrobatch)
-                working = max(working, cost.recomputeWorkingBytes)
+                working = max(working, cost.backwardWorkingBytes)
                 synchronization += cost.gradientSynchronizationSeconds
                 entry.computeSeconds.merge(cost.computeSeconds, uniquingKeysWith: +)
                 entry.communicationSeconds.merge(cost.communicationSeconds, uniquingKeysWith: +)

@@ -2,7 +2,8 @@
 /// its chunks' costs: forward, backward and point-to-point seconds per microbatch add up over the chunks, the
 /// gradient synchronisation and optimizer step too (exposed once per iteration against the rank's whole
 /// forward and backward pass), model state adds up, and each chunk keeps its own activations per microbatch
-/// in flight (`ChunkOccupancy` says how many), besides the largest working sets of recomputation and of
+/// in flight (`ChunkOccupancy` says how many), besides the largest working sets of the backward pass
+/// (recomputation's, the loss gradient's) and of
 /// ZeRO-3's gathered weights and unsharded gradients (one chunk runs at a time).
 struct RankSummary: Sendable {
     var forwardSeconds = 0.0
@@ -12,7 +13,7 @@ struct RankSummary: Sendable {
     var synchronizationSeconds = 0.0
     var optimizerSeconds = 0.0
     var modelStateBytes = 0.0
-    var recomputeWorkingBytes = 0.0
+    var backwardWorkingBytes = 0.0
     var gatheredWeightBytes = 0.0
     var unshardedGradientBytes = 0.0
     /// Activation bytes per microbatch of each chunk, in the rank's chunk order.
@@ -50,7 +51,7 @@ struct RankSummary: Sendable {
         synchronizationSeconds += summary.synchronizationSeconds
         optimizerSeconds += summary.optimizerSeconds
         modelStateBytes += summary.modelStateBytes
-        recomputeWorkingBytes = max(recomputeWorkingBytes, summary.recomputeWorkingBytes)
+        backwardWorkingBytes = max(backwardWorkingBytes, summary.backwardWorkingBytes)
         gatheredWeightBytes = max(gatheredWeightBytes, summary.gatheredWeightBytes)
         unshardedGradientBytes = max(unshardedGradientBytes, summary.unshardedGradientBytes)
         chunkActivations.append(summary.activationBytesPerMicrobatch)
@@ -71,6 +72,6 @@ struct RankSummary: Sendable {
 
     /// Bytes per device besides activations: model state, the working sets and the framework's own.
     var fixedBytes: Double {
-        modelStateBytes + recomputeWorkingBytes + gatheredWeightBytes + unshardedGradientBytes + TrainingOptions.frameworkOverheadBytes
+        modelStateBytes + backwardWorkingBytes + gatheredWeightBytes + unshardedGradientBytes + TrainingOptions.frameworkOverheadBytes
     }
 }

@@ -90,9 +90,7 @@ struct ContextParallelTests {
         let graph = try attentionBlock()
         let cluster = node(gbPerSecond: 300)
         let (stage, model) = try contextParallelStage(graph, cluster)
-        let single = try DeviceMesh(devices: [0], shape: [1], in: cluster)
-        let alone = StageLayout(operations: 0 ..< graph.operations.count, mesh: single,
-                                strategies: Array(repeating: OpStrategy(indexOfAxis: [nil]), count: graph.operations.count))
+        let alone = try StageLayout.unsharded(graph, on: cluster)
         let (split, whole) = (model.cost(of: stage).activationBytesPerMicrobatch, model.cost(of: alone).activationBytesPerMicrobatch)
         #expect(abs(split * 4 / whole - 1) < 1e-9)
     }

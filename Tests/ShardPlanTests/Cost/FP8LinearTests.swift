@@ -124,9 +124,7 @@ struct FP8LinearTests {
     func stageMemory() throws {
         let graph = try twoLinears()
         let cluster = try Cluster.preset(named: "single-h100")
-        let mesh = try DeviceMesh(devices: [0], shape: [1], in: cluster)
-        let stage = StageLayout(operations: 0 ..< graph.operations.count, mesh: mesh,
-                                strategies: Array(repeating: OpStrategy(indexOfAxis: [nil]), count: graph.operations.count))
+        let stage = try StageLayout.unsharded(graph, on: cluster)
         func memory(_ precision: MatmulPrecision) -> StageCost {
             StageCostModel(graph: graph, kernels: kernels, options: TrainingOptions(precision: precision), microbatches: 2)
                 .cost(of: stage)

@@ -40,7 +40,7 @@ struct LayerCostProfileTests {
                                       ("optimizer", composed.optimizerSeconds, exact.optimizerSeconds),
                                       ("model state", composed.modelStateBytes, exact.modelStateBytes),
                                       ("activations", composed.activationBytesPerMicrobatch, exact.activationBytesPerMicrobatch),
-                                      ("working set", composed.recomputeWorkingBytes, exact.recomputeWorkingBytes),
+                                      ("working set", composed.backwardWorkingBytes, exact.backwardWorkingBytes),
                                       ("gathered weights", composed.gatheredWeightBytes, exact.gatheredWeightBytes),
                                       ("unsharded gradients", composed.unshardedGradientBytes, exact.unshardedGradientBytes)] {
                     #expect(Self.close(a, b), "\(name) layers \(first)...\(last) \(label): composed \(a), exact \(b)")

@@ -1,0 +1,40 @@
+/// What the loss holds in memory, per element of its logits, as each stack's cross-entropy runs: what its forward
+/// pass keeps for the backward pass, and the gradient buffers its backward pass allocates on top while the
+/// rest of the microbatch's activations are still alive (the loss's backward runs first). The time of the same
+/// kernels is `OperatorCostModel`'s; Docs/cost-model.md, "Memory", gives the sources.
+struct CrossEntropyMemory: Equatable {
+    /// Bytes per logit kept from the forward pass for the backward pass.
+    var savedBytesPerElement: Double
+    /// Bytes per logit the backward pass allocates beyond what is saved, at its largest.
+    var workingBytesPerElement: Double
+
+    /// The loss of a stack that fuses kernels as `fusion` says, with or without a fused cross-entropy kernel, over
+    /// logits of `logitBytes` bytes an element.
+    init(fusion: KernelFusionLevel, fusedKernel: Bool, logitBytes: Double) {
+        switch (fusion, fusedKernel) {
+        case (.compiled, _):
+            // llm.c's fused classifier writes the logits' gradient over the logits; Inductor's generated kernel
+            // reuses the dead logits buffer for it. The logits stay, nothing more is allocated.
+            self.init(savedBytesPerElement: logitBytes, workingBytesPerElement: 0)
+        case (_, true):
+            // One fused kernel each way (flash-attn's CrossEntropyLoss, Megatron-Core's fused loss): the forward
+            // pass keeps the logits (and a log-sum-exp per row), the backward pass writes a new 16-bit gradient.
+            self.init(savedBytesPerElement: logitBytes, workingBytesPerElement: logitBytes)
+        case (.eager, false):
+            // PyTorch's `cross_entropy(logits.float(), labels)` (torchtitan's loss): log-softmax keeps its fp32
+            // output; the backward pass allocates the NLL's gradient of the log-probabilities (fp32) and
+            // log-softmax's gradient of the logits (fp32) while both are needed, then casts the latter to the
+            // logits' type after the first is freed.
+            self.init(savedBytesPerElement: 4, workingBytesPerElement: 8)
+        case (_, false):
+            // Megatron's vocabulary-parallel cross-entropy: the forward pass keeps the fp32 softmax, the backward
+            // pass turns it into the gradient in place, and casting it back to 16 bits allocates the copy.
+            self.init(savedBytesPerElement: 4, workingBytesPerElement: logitBytes < 4 ? logitBytes : 0)
+        }
+    }
+
+    init(savedBytesPerElement: Double, workingBytesPerElement: Double) {
+        self.savedBytesPerElement = savedBytesPerElement
+        self.workingBytesPerElement = workingBytesPerElement
+    }
+}
