@@ -13,12 +13,14 @@ struct CrossEntropyMemory: Equatable {
     init(fusion: KernelFusionLevel, fusedKernel: Bool, logitBytes: Double) {
         switch (fusion, fusedKernel) {
         case (.compiled, _):
-            // llm.c's fused classifier writes the logits' gradient over the logits; Inductor's generated kernel
-            // reuses the dead logits buffer for it. The logits stay, nothing more is allocated.
+            // llm.c's fused classifier writes the logits' gradient over the logits (`fused_classifier` on
+            // `acts.output`); Inductor does the same when the output layer and the loss are one compiled graph
+            // (the saved logits are a donated buffer it may write into). The logits stay, nothing more is
+            // allocated. A loss compiled apart from the output layer allocates a 16-bit gradient instead.
             self.init(savedBytesPerElement: logitBytes, workingBytesPerElement: 0)
-        case (_, true):
-            // One fused kernel each way (flash-attn's CrossEntropyLoss, Megatron-Core's fused loss): the forward
-            // pass keeps the logits (and a log-sum-exp per row), the backward pass writes a new 16-bit gradient.
+        case (.eager, true):
+            // flash-attn's CrossEntropyLoss (llm-foundry): the forward pass keeps the logits and a log-sum-exp per
+            // row, the backward pass writes a new 16-bit gradient (`inplace_backward=False`, the default).
             self.init(savedBytesPerElement: logitBytes, workingBytesPerElement: logitBytes)
         case (.eager, false):
             // PyTorch's `cross_entropy(logits.float(), labels)` (torchtitan's loss): log-softmax keeps its fp32
@@ -26,9 +28,10 @@ struct CrossEntropyMemory: Equatable {
             // log-softmax's gradient of the logits (fp32) while both are needed, then casts the latter to the
             // logits' type after the first is freed.
             self.init(savedBytesPerElement: 4, workingBytesPerElement: 8)
-        case (_, false):
-            // Megatron's vocabulary-parallel cross-entropy: the forward pass keeps the fp32 softmax, the backward
-            // pass turns it into the gradient in place, and casting it back to 16 bits allocates the copy.
+        case (.fused, _):
+            // Megatron's vocabulary-parallel cross-entropy, and Megatron-Core's fused one (its native
+            // implementation, the default): the forward pass keeps the fp32 softmax, the backward pass turns it
+            // into the gradient in place, and casting it back to 16 bits allocates the copy.
             self.init(savedBytesPerElement: 4, workingBytesPerElement: logitBytes < 4 ? logitBytes : 0)
         }
     }
