@@ -93,6 +93,11 @@ public struct PublishedRun: Sendable {
             var time = try measured.optionalNumber("iteration_time_s")
             if time == nil, let derived { time = try derived.optionalNumber("iteration_time_s") }
             guard time != nil else { skipped.append((id, "no iteration time or throughput to compare with")); continue }
+            for key in ["first_stage_layers", "last_stage_layers"] {
+                if let layers = try row.optionalInt(key), layers < 1 {
+                    throw InputError(.invalidValue, at: row.path.appending(key), "row \(id): a pipeline rank holds at least one layer, found \(layers)")
+                }
+            }
             runs.append(PublishedRun(
                 id: id, group: try row.optionalString("group") ?? "", source: try row.string("source"), layers: try row.int("layers"), hidden: try row.int("hidden"),
                 heads: try row.int("heads"), feedForwardHidden: try row.int("ffn_hidden"), vocabulary: try row.int("vocab"),

@@ -137,6 +137,16 @@ struct CalibrationTests {
         for entry in try Self.report().runs + sweep.runs { Self.expectFits(entry) }
     }
 
+    /// A hand-edited row that gives a pipeline rank no layers is refused at its JSON path, before any replay.
+    @Test("a row with first_stage_layers below 1 is refused naming rows[i].first_stage_layers")
+    func stageLayersAreValidated() throws {
+        let url = Self.document.deletingLastPathComponent().appendingPathComponent("llama3-405b.json")
+        let text = try String(contentsOf: url, encoding: .utf8)
+            .replacingOccurrences(of: "\"first_stage_layers\": 7", with: "\"first_stage_layers\": 0")
+        let error = #expect(throws: InputError.self) { try PublishedRun.rows(in: try JSONParser.parse(text)) }
+        #expect(error?.kind == .invalidValue && error?.path.description == "rows[0].first_stage_layers")
+    }
+
     /// torchtitan's Llama 3.1 8B under FSDP2 on 8 and 128 H100s printed its peak (reserved) memory, 82.4 and 67.0
     /// GiB (Docs/calibration/torchtitan-h100-96gb.json). The model's peak of live tensors, the eager loss's fp32
     /// buffers included, is 9% and 12% below: the caching allocator reserves more than is live.
