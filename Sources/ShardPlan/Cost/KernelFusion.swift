@@ -23,9 +23,10 @@ public struct KernelFusion: Sendable {
     /// For each value, whether it is a bias added to a product in the product's GEMM epilogue (compiled steps).
     public private(set) var isAddedInEpilogue: [Bool]
 
-    /// The fusion of `graph`'s ops; with `fusesPointwise` false (eager PyTorch) every op writes its result, with
-    /// `compiled` the attention kernel reads its operands' slices in place and biases are added in GEMM epilogues.
-    public init(_ graph: Graph, fusesPointwise: Bool = true, compiled: Bool = false) {
+    /// The fusion of `graph`'s ops as a stack of `level` runs them: eager PyTorch writes every op's result, a
+    /// compiled step also reads the attention's operand slices in place and adds biases in GEMM epilogues.
+    public init(_ graph: Graph, level: KernelFusionLevel = .fused) {
+        let fusesPointwise = level != .eager, compiled = level == .compiled
         let consumers = graph.consumers()
         isFusedAway = Array(repeating: false, count: graph.values.count)
         isReadInPlace = Array(repeating: false, count: graph.values.count)

@@ -33,7 +33,7 @@ public struct OperatorCostModel: Sendable {
         self.fp8Recipe = fp8Recipe
         self.roles = roles ?? TensorRoles(graph)
         self.gradients = gradients ?? GradientFlow(graph)
-        self.fusion = fusion ?? KernelFusion(graph, fusesPointwise: fusionLevel != .eager, compiled: fusionLevel == .compiled)
+        self.fusion = fusion ?? KernelFusion(graph, level: fusionLevel)
         self.linearLayers = linearLayers ?? LinearLayers(graph)
     }
 

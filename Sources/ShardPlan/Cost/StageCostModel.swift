@@ -28,7 +28,7 @@ public struct StageCostModel: Sendable {
         self.microbatches = microbatches
         roles = TensorRoles(graph)
         gradients = GradientFlow(graph)
-        fusion = KernelFusion(graph, fusesPointwise: options.kernelFusion != .eager, compiled: options.kernelFusion == .compiled)
+        fusion = KernelFusion(graph, level: options.kernelFusion)
         linearLayers = LinearLayers(graph)
         consumers = graph.consumers()
         let roles = self.roles

@@ -61,7 +61,7 @@ struct KernelFusionLevelTests {
         let b = try builder.unary("tanh", .tanh, a)
         builder.output(b)
         let graph = try builder.build()
-        #expect(KernelFusion(graph)[a] && !KernelFusion(graph, fusesPointwise: false)[a])
+        #expect(KernelFusion(graph)[a] && !KernelFusion(graph, level: .eager)[a])
         // Fused, the GELU runs inside the tanh's kernel: reads 2000 bytes, no launch. Eager: reads and writes.
         #expect(try cost(of: "gelu", in: graph, fusion: .fused).forwardSeconds == 2000 / 0.5e12)
         #expect(try cost(of: "gelu", in: graph, fusion: .eager).forwardSeconds == 10e-6 + 4000 / 0.5e12)
