@@ -15,6 +15,9 @@ public struct StageCostModel: Sendable {
     let sequenceLength: Int?
     /// The run of consecutive ops of one layer that each op belongs to, numbered over the whole graph.
     let layerRun: [Int]
+    /// The layer runs op-level selective recomputation checkpoints (`RecomputeMode.selectiveOperators`): the
+    /// transformer blocks.
+    let checkpointedRuns: Set<Int>
     /// The ops op-level selective recomputation reruns in the backward pass (`RecomputeMode.selectiveOperators`).
     let operatorRecomputation: Set<Int>
 
@@ -34,21 +37,23 @@ public struct StageCostModel: Sendable {
         let roles = self.roles
         sequenceLength = graph.inputs.first { roles.sequenceDimension[$0.rawValue] != nil }
             .map { graph[$0].type.shape[roles.sequenceDimension[$0.rawValue]!] }
-        (layerRun, operatorRecomputation) = Self.operatorCheckpoints(graph, linearLayers: linearLayers)
+        (layerRun, checkpointedRuns, operatorRecomputation) = Self.operatorCheckpoints(graph)
     }
 
-    /// Numbers the layer runs of `graph` and picks what op-level selective recomputation reruns: in every run
-    /// that holds an attention op (a transformer block; embeddings and the output layer are not checkpointed),
-    /// every op but attention, convolutions and contractions, and of the linear layers (`LinearLayers`) every
-    /// second one. torchtitan's policy saves the outputs of `mm` and the attention kernels, and of the matmuls
-    /// only those of odd count in the block (`_get_custom_policy` in `activation_checkpoint.py`); views cost
-    /// nothing to rerun.
-    static func operatorCheckpoints(_ graph: Graph, linearLayers: LinearLayers) -> (runs: [Int], recomputed: Set<Int>) {
+    /// Numbers the layer runs of `graph` and picks what op-level selective recomputation checkpoints and reruns:
+    /// every run that holds an attention op (a transformer block; embeddings and the output layer are not
+    /// checkpointed) reruns every op but attention, convolutions, views and every second product with a weight.
+    /// torchtitan's policy (`_get_custom_policy` in `activation_checkpoint.py`) saves the outputs of the attention
+    /// kernels and of `aten.mm`, the product of an activation with a weight (linear layers and routers), except
+    /// every mm of even count in the block; batched products without a weight (the rotary embedding, explicit
+    /// attention's scores) are not on its list and rerun.
+    static func operatorCheckpoints(_ graph: Graph) -> (runs: [Int], checkpointed: Set<Int>, recomputed: Set<Int>) {
         var runs: [Int] = []
         for (index, operation) in graph.operations.enumerated() {
             let continues = index > 0 && graph.operations[index - 1].layer == operation.layer
             runs.append(continues ? runs[index - 1] : (runs.last ?? -1) + 1)
         }
+        var checkpointed = Set<Int>()
         var recomputed = Set<Int>()
         var start = 0
         while start < graph.operations.count {
@@ -56,30 +61,57 @@ public struct StageCostModel: Sendable {
             while end < graph.operations.count && runs[end] == runs[start] { end += 1 }
             let block = start ..< end
             if block.contains(where: { if case .attention = graph.operations[$0].op { true } else { false } }) {
-                var linearCount = 0
+                checkpointed.insert(runs[start])
+                var productCount = 0
                 for index in block {
-                    let op = graph.operations[index].op
-                    if linearLayers[index] != nil {
-                        linearCount += 1
-                        if linearCount % 2 == 0 { recomputed.insert(index) }
-                    } else if case .attention = op {
-                    } else if op.isContraction || op.isView {
-                    } else if case .conv2d = op {
-                    } else {
+                    let operation = graph.operations[index]
+                    if operation.op.isContraction && operation.inputs.count == 2
+                        && operation.inputs.filter({ graph[$0].isParameter }).count == 1 {
+                        productCount += 1
+                        if productCount % 2 == 0 { recomputed.insert(index) }
+                    } else if case .attention = operation.op {
+                    } else if case .conv2d = operation.op {
+                    } else if !operation.op.isView {
                         recomputed.insert(index)
                     }
                 }
             }
             start = end
         }
-        return (runs, recomputed)
+        return (runs, checkpointed, recomputed)
     }
 
-    /// Whether op-level selective recomputation drops `tensor` (read by op `reader`) and reruns its producer:
-    /// it was produced by a rerun op of the reader's own block (a block's input is its checkpoint, kept).
+    /// Whether op-level selective recomputation keeps op `op`'s result from the forward pass to the backward pass
+    /// whether or not a backward kernel reads it: PyTorch's selective checkpointing stores the output of every op
+    /// its policy saves (`_CachingTorchDispatchMode`) until the block's recomputation takes it back.
+    func storesResultUnderOperatorRecomputation(_ op: Int) -> Bool {
+        checkpointedRuns.contains(layerRun[op]) && !operatorRecomputation.contains(op) && !graph.operations[op].op.isView
+    }
+
+    /// The bytes of op `op`'s result that op-level selective recomputation stores on each device: as the op writes
+    /// it, or, where the op leaves partial sums (a row-parallel product), as the reduction delivers it to its
+    /// readers in the stage (split along the sequence under sequence parallelism, whole otherwise).
+    func storedResultBytes(_ op: Int, in stage: StageLayout, model: OperatorCostModel) -> Double {
+        let operation = graph.operations[op]
+        let spec = stage.strategy(of: op).resultSpec(in: operation.indexSpace)
+        var bytes = model.localBytes(operation.result, spec.reduced)
+        guard !spec.partialSums.isEmpty else { return bytes }
+        for reader in consumers[operation.result.rawValue] where stage.operations.contains(reader) {
+            let readerOperation = graph.operations[reader]
+            for (operand, input) in readerOperation.inputs.enumerated() where input == operation.result {
+                bytes = min(bytes, model.localBytes(input, stage.strategy(of: reader).operandSpec(operand, in: readerOperation.indexSpace)))
+            }
+        }
+        return bytes
+    }
+
+    /// Whether op-level selective recomputation frees `tensor` (read by op `reader`) at the end of the forward
+    /// pass: a checkpointed block keeps only its input and the results its policy stores, which
+    /// `storesResultUnderOperatorRecomputation` counts at their producer; everything else the block's backward
+    /// pass reads is rerun.
     func dropsUnderOperatorRecomputation(_ tensor: ValueID, readBy reader: Int) -> Bool {
         guard let producer = graph[tensor].operationIndex else { return false }
-        return operatorRecomputation.contains(producer) && layerRun[producer] == layerRun[reader]
+        return checkpointedRuns.contains(layerRun[reader]) && layerRun[producer] == layerRun[reader]
     }
 
     public func operatorModel(meshShape: [Int]) -> OperatorCostModel {
@@ -453,12 +485,21 @@ public struct StageCostModel: Sendable {
                 let share = model.localElements(reference, spec) / Double(max(graph[reference].type.elementCount, 1))
                 entries.append((-1 - operationIndex, operation.result, Double(saved.auxiliaryBytes) * share))
             }
+            if options.recompute == .selectiveOperators && storesResultUnderOperatorRecomputation(operationIndex) {
+                entries.append((operation.result.rawValue, operation.result,
+                                storedResultBytes(operationIndex, in: stage, model: model)))
+            }
             for entry in entries {
                 if options.recompute == .selectiveOperators
                     && (entry.key < 0 ? operatorRecomputation.contains(operationIndex)
                         : dropsUnderOperatorRecomputation(entry.describes, readBy: operationIndex)) {
-                    droppedByLayer[droppedByLayer.count - 1][entry.key] = max(droppedByLayer[droppedByLayer.count - 1][entry.key] ?? 0, entry.bytes)
-                    continue
+                    // Rerun in the block's backward pass, or kept once as the result its producer stores.
+                    let stored = entry.key >= 0 && graph[entry.describes].operationIndex.map(storesResultUnderOperatorRecomputation) == true
+                    if !stored {
+                        droppedByLayer[droppedByLayer.count - 1][entry.key] = max(droppedByLayer[droppedByLayer.count - 1][entry.key] ?? 0, entry.bytes)
+                        continue
+                    }
+                    guard entry.describes == operation.result else { continue }
                 }
                 if options.recompute == .selective && isAttentionCore(entry.describes) {
                     if recomputed.insert(entry.describes).inserted {

@@ -4,9 +4,9 @@ public enum RecomputeMode: String, CaseIterable, Sendable {
     case none
     /// Drop the tensors quadratic in the sequence (the attention core) and recompute them (Korthikanti et al. 2022).
     case selective
-    /// Keep what attention and the contractions produce, except every other linear layer of a transformer block,
-    /// and recompute the rest of the block (PyTorch's op-level selective activation checkpointing as torchtitan
-    /// applies it: `selective_ac_option = "op"`, Docs/cost-model.md).
+    /// Keep what attention and the products with a weight produce, except every other product of a transformer
+    /// block, and recompute the rest of the block (PyTorch's op-level selective activation checkpointing as
+    /// torchtitan applies it: `selective_ac_option = "op"`, Docs/cost-model.md).
     case selectiveOperators = "selective-op"
     /// Keep only each layer's input and rerun the layer's forward pass in the backward pass.
     case full

@@ -114,6 +114,12 @@ struct StageCostTerms {
         if model.options.recompute != .full {
             let saved = OperationCost.savedForBackward(operation, in: graph, gradients: model.gradients)
             var activations = 0.0
+            // Op-level selective recomputation keeps the results its policy stores, read or not, and nothing
+            // else of the block but its input; partial sums are counted reduced and whole, an upper bound where
+            // sequence parallelism reduce-scatters them (the readers' layouts are not known here).
+            if model.options.recompute == .selectiveOperators && model.storesResultUnderOperatorRecomputation(op) {
+                activations += operatorModel.localBytes(operation.result, strategy.resultSpec(in: space).reduced)
+            }
             for tensor in saved.tensors where !graph[tensor].isParameter {
                 if model.options.recompute == .selective && model.isAttentionCore(tensor) { continue }
                 if model.options.recompute == .selectiveOperators && model.dropsUnderOperatorRecomputation(tensor, readBy: op) { continue }

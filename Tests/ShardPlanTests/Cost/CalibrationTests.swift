@@ -149,14 +149,15 @@ struct CalibrationTests {
 
     /// torchtitan's Llama 3.1 8B under FSDP2 on 8 and 128 H100s printed its peak (reserved) memory, 82.4 and 67.0
     /// GiB (Docs/calibration/torchtitan-h100-96gb.json). The model's peak of live tensors, the eager loss's fp32
-    /// buffers included, is 9% and 12% below: the caching allocator reserves more than is live.
-    @Test("torchtitan's Llama 3.1 8B on H100s: predicted peak memory 0-12% below the printed reserved peak")
+    /// buffers and what selective checkpointing stores included, is 5.6% and 7.5% below: the caching allocator
+    /// reserves more than is live.
+    @Test("torchtitan's Llama 3.1 8B on H100s: predicted peak memory 0-10% below the printed reserved peak")
     func torchtitanPeakMemory() throws {
         let report = try Self.report(of: "torchtitan-h100-96gb.json")
         #expect(report.runs.count == 2)
         for entry in report.runs {
             let ratio = entry.peakMemoryBytes / entry.run.measuredPeakMemoryBytes!
-            #expect(ratio >= 0.88 && ratio <= 1, "\(entry.run.id): \(ratio)")
+            #expect(ratio >= 0.9 && ratio <= 1, "\(entry.run.id): \(ratio)")
         }
     }
 
