@@ -5,8 +5,9 @@ extension AttentionKernel: ExpressibleByArgument {}
 extension KernelFusionLevel: ExpressibleByArgument {}
 
 /// How the training stack runs its kernels, for `plan` and `score`: `--attention-kernel`, `--fusion` and
-/// `--fused-cross-entropy`, the type of the gradient buffer, `--grad-precision`, and the precision of the gradient
-/// reduction, `--grad-reduce-in-fp32`, and FSDP2's copy-out of gathered parameters, `--fsdp2` (Docs/cost-model.md, "Attention kernels", "Fusion", "Memory" and "ZeRO-3 / FSDP").
+/// `--fused-cross-entropy`, the type of the gradient buffer, `--grad-precision`, Adam's state, `--optimizer-state`,
+/// the precision of the gradient reduction, `--grad-reduce-in-fp32`, and FSDP2's copy-out of gathered parameters,
+/// `--fsdp2` (Docs/cost-model.md, "Attention kernels", "Fusion", "Memory" and "ZeRO-3 / FSDP").
 struct KernelChoice: ParsableArguments {
     @Option(name: .customLong("attention-kernel"),
             help: ArgumentHelp("Fused attention kernel: flash2, flash3 (Hopper), cudnn or triton (default: flash2 on Ampere, cudnn on Hopper and Blackwell).",
@@ -33,10 +34,15 @@ struct KernelChoice: ParsableArguments {
                                valueName: "fp32|bf16"))
     var gradientPrecision: GradientPrecision?
 
+    @Option(name: .customLong("optimizer-state"),
+            help: ArgumentHelp("Adam's state between steps: fp32 (master weights and moments, Megatron-LM, FSDP over fp32 parameters) or bf16 (moments in bf16 and no master copy, torch.optim.Adam on a bf16 model as NeMo AutoModel); sets its memory and the step's traffic. Default fp32.",
+                               valueName: "fp32|bf16"))
+    var optimizerState: OptimizerStatePrecision?
+
     /// Whether any option was given (`score --plan` refuses them: the plan sets its own).
     var isGiven: Bool {
         attentionKernel != nil || fusion != nil || fusedCrossEntropy || reduceGradientsInFP32 || copiesOutGatheredParameters
-            || gradientPrecision != nil
+            || gradientPrecision != nil || optimizerState != nil
     }
 
     /// `options` with the chosen kernels.
@@ -48,6 +54,7 @@ struct KernelChoice: ParsableArguments {
         options.reduceGradientsInFP32 = reduceGradientsInFP32
         options.copiesOutGatheredParameters = copiesOutGatheredParameters
         options.gradientPrecision = gradientPrecision ?? .fp32
+        options.optimizerState = optimizerState ?? .fp32
         return options
     }
 }

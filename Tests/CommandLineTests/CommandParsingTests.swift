@@ -86,6 +86,15 @@ struct CommandParsingTests {
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--grad-precision", "bf16"]) == 2)
     }
 
+    @Test("--optimizer-state sets Adam's state for score and plan; score --plan refuses it; an unknown one is a usage error")
+    func optimizerState() throws {
+        let score = try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--optimizer-state", "bf16"])
+        #expect(score.kernelChoice.applied(to: TrainingOptions()).optimizerState == .bf16)
+        #expect(try PlanCommand.parse(["g.json", "--cluster", "c"]).kernelChoice.applied(to: TrainingOptions()).optimizerState == .fp32)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--optimizer-state", "fp16"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--optimizer-state", "bf16"]) == 2)
+    }
+
     @Test("calibrate --rows needs --search")
     func calibrateRows() {
         #expect(exitCode(["calibrate", "runs.json", "--rows", "a"]) == 2)

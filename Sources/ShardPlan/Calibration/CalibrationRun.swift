@@ -81,7 +81,7 @@ public struct CalibrationRun: Sendable {
                                      overlapTensorParallelCommunication: overlap, precision: fp8 ? .fp8 : .bf16,
                                      fp8Recipe: run.fp8Recipe.flatMap(FP8Recipe.init(rawValue:)) ?? .tensorwise,
                                      attentionKernel: kernel, kernelFusion: fusion, fusedCrossEntropy: run.fusedCrossEntropy,
-                                     gradientPrecision: gradientPrecision,
+                                     gradientPrecision: gradientPrecision, optimizerState: run.optimizerState,
                                      reduceGradientsInFP32: run.reducesGradientsInFP32, copiesOutGatheredParameters: fsdp2),
             firstStageLayers: run.firstStageLayers, lastStageLayers: run.lastStageLayers))
     }

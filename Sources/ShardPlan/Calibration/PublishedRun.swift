@@ -55,6 +55,9 @@ public struct PublishedRun: Sendable {
     /// The gradient buffer's type where the stack's recipe sets it (`grad_sync_dtype`: NeMo's
     /// `optim.grad_sync_dtype`); fp32 when absent.
     public var gradientPrecision: String?
+    /// What Adam kept between steps where the stack's recipe says (`optimizer_state`: bf16 for a model trained in
+    /// bf16 without master weights); fp32 when absent.
+    public var optimizerState: OptimizerStatePrecision
     public var contextParallel: Int
     public var expertParallel: Int
     /// Repeated layers on the first and the last pipeline rank where the run gave those ranks fewer than the
@@ -118,6 +121,7 @@ public struct PublishedRun: Sendable {
                 headDimension: try row.optionalInt("head_dim"),
                 precision: try row.optionalString("precision") ?? "", fp8Recipe: try row.optionalString("fp8_recipe"),
                 gradientPrecision: try row.optionalString("grad_sync_dtype"),
+                optimizerState: try row.optionalCase("optimizer_state", "optimizer state") ?? .fp32,
                 contextParallel: try row.optionalInt("cp") ?? 1, expertParallel: try row.optionalInt("ep") ?? 1,
                 firstStageLayers: try row.optionalInt("first_stage_layers"),
                 lastStageLayers: try row.optionalInt("last_stage_layers"),

@@ -368,7 +368,7 @@ public struct StageCostModel: Sendable {
             let local = elements / Double(stored.totalSplitFactor(meshShape: mesh.shape))
             let zeroStage = max(options.zeroStage, stage.strategy(of: first.operation).zeroStage)
             let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage,
-                                       gradientPrecision: options.gradientPrecision)
+                                       options: options)
             cost.weightBytes += state.weightBytes
             cost.gradientBytes += state.gradientBytes
             cost.optimizerStateBytes += state.optimizerStateBytes

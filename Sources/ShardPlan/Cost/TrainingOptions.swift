@@ -43,6 +43,9 @@ public struct TrainingOptions: Sendable, Equatable {
     /// The type the gradient buffer accumulates and reduces in (fp32 as Megatron-LM; bf16 as NeMo's
     /// performance recipes).
     public var gradientPrecision: GradientPrecision
+    /// What Adam keeps between steps: fp32 master weights and moments (Megatron-LM, FSDP over fp32 parameters) or
+    /// bf16 moments and no master copy (`torch.optim.Adam` on a bf16 model, NeMo AutoModel).
+    public var optimizerState: OptimizerStatePrecision
     /// Whether data-parallel gradients are sent in fp32 rather than in the weights' 16-bit type, whatever the
     /// buffer's type (`gradientPrecision`, which sets memory and the accumulation's bytes) (`--grad-reduce-in-fp32`: Megatron-LM's bf16 default, NeMo's `grad_reduce_in_fp32`, PyTorch FSDP with
     /// `reduce_dtype=float32` as torchtitan and Composer's `DEFAULT` mixed precision set it): the reduction
@@ -59,7 +62,7 @@ public struct TrainingOptions: Sendable, Equatable {
                 overlapTensorParallelCommunication: Bool = false, precision: MatmulPrecision = .bf16,
                 fp8Recipe: FP8Recipe = .tensorwise, attentionKernel: AttentionKernel? = nil,
                 kernelFusion: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false,
-                gradientPrecision: GradientPrecision = .fp32,
+                gradientPrecision: GradientPrecision = .fp32, optimizerState: OptimizerStatePrecision = .fp32,
                 reduceGradientsInFP32: Bool = false, copiesOutGatheredParameters: Bool = false) {
         self.recompute = recompute
         self.zeroStage = zeroStage
@@ -71,6 +74,7 @@ public struct TrainingOptions: Sendable, Equatable {
         self.kernelFusion = kernelFusion
         self.fusedCrossEntropy = fusedCrossEntropy
         self.gradientPrecision = gradientPrecision
+        self.optimizerState = optimizerState
         self.reduceGradientsInFP32 = reduceGradientsInFP32
         self.copiesOutGatheredParameters = copiesOutGatheredParameters
     }
@@ -82,19 +86,6 @@ public struct TrainingOptions: Sendable, Equatable {
 
     /// Bytes per parameter of the 16-bit weights used in forward and backward.
     public static let weightBytes = 2.0
-    /// Bytes per parameter of the gradients accumulated in fp32 (Megatron's `main_grad`; `GradientPrecision`).
-    public static let gradientBytes = 4.0
-    /// Bytes per parameter of Adam's state: fp32 master weights, first and second moments.
-    public static let optimizerStateBytes = 12.0
-    /// Bytes Megatron's mixed-precision optimizer step moves per parameter, kernel by kernel: the
-    /// gradient-norm read for clipping (4), the fused Adam step reading master weight, gradient and both
-    /// moments and writing weight and moments (28), the copy of the fp32 master weight to the 16-bit weight
-    /// (4 + 2) and the gradient buffer's reset (4) (Docs/cost-model.md, "Optimizer step").
-    public static let optimizerStepBytes = 42.0
-    /// Bytes per parameter each microbatch's backward pass moves to add its weight gradient into the fp32
-    /// gradient buffer: read and write the fp32 sum (Megatron's `main_grad`, accumulated in the weight-gradient
-    /// GEMM's epilogue with gradient-accumulation fusion, or by a hook after it without).
-    public static let gradientAccumulationBytes = 8.0
     /// Memory a training process holds besides tensors: CUDA context, cuBLAS and NCCL workspaces and
     /// allocator fragmentation (Docs/cost-model.md).
     public static let frameworkOverheadBytes = 3.0e9

@@ -24,6 +24,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             nearest.schedule = .oneForwardOneBackward
             changes.append("\(displayName) has no GPipe schedule; 1F1B runs the same microbatches with fewer in flight")
         }
+        if configuration.options.optimizerState == .bf16 {
+            nearest.options.optimizerState = .fp32
+            changes.append("\(displayName) keeps fp32 master weights and fp32 Adam moments; the plan's bf16 optimizer state without a master copy becomes fp32")
+        }
         if configuration.options.precision == .auto {
             nearest.options.precision = .fp8
             changes.append("the plan runs some linear layers in FP8 and others in bf16; \(displayName) runs every linear layer in FP8")

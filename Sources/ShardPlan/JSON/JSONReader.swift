@@ -35,6 +35,17 @@ public struct JSONReader {
         contains(key) ? try string(key) : nil
     }
 
+    /// Member `key` as a case of `Choice` named by its raw value, if present; an unknown name is an `invalidValue`
+    /// error that names `what` and lists the known ones.
+    public func optionalCase<Choice: RawRepresentable & CaseIterable>(_ key: String, _ what: String, as type: Choice.Type = Choice.self)
+        throws(InputError) -> Choice? where Choice.RawValue == String {
+        guard let name = try optionalString(key) else { return nil }
+        guard let choice = Choice(rawValue: name) else {
+            throw invalid(key, "unknown \(what) \"\(name)\"; known: \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return choice
+    }
+
     /// Member `key` as a finite number (JSON text holds no other, but a `JSONValue` built in code may).
     public func number(_ key: String) throws(InputError) -> Double {
         let value = try value(key)

@@ -46,7 +46,7 @@ public struct MegatronGrid: Sendable {
                 if let meshShape, meshShape != [dp, tp] { continue }
                 let zero = dp > 1 && zeroStages.contains(1) ? 1 : zeroStages.filter { $0 <= 1 }.min() ?? zeroStages.min()!
                 let state = ParameterState(elements: Double(analysis.parameterCount) / Double(tp * pp), dataParallel: Double(dp),
-                                           zeroStage: zero, gradientPrecision: options.gradientPrecision)
+                                           zeroStage: zero, options: options)
                 guard state.totalBytes <= budget else { continue }
                 var configurationOptions = options
                 configurationOptions.recompute = recompute

@@ -150,7 +150,7 @@ public struct PipelinePlanner: Sendable {
             // No plan holds less than the whole model's state and one microbatch's activations (under the
             // lightest recomputation allowed) spread over every device; skip counts below that.
             let least = ParameterState(elements: Double(analysis.parameterCount), dataParallel: Double(cluster.deviceCount), zeroStage: 3,
-                                       gradientPrecision: options.gradientPrecision).totalBytes
+                                       options: options).totalBytes
                 + stageOracle.activationFloor.bytes(layers: 0 ..< clustering.layers.count, inFlight: 1) / Double(cluster.deviceCount)
             var attempt = Attempt(microbatches: count, programs: 0, oracleQuestions: 0, oracleSolves: 0, seconds: 0)
             if least > cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes {

@@ -248,7 +248,7 @@ public struct StageSearchOracle: StageCostOracle {
     private func hopeless(_ layers: Range<Int>, on submesh: SubmeshShape, inFlight: Double) -> Bool {
         let elements = parameterElements[layers.upperBound] - parameterElements[layers.lowerBound]
         let least = ParameterState(elements: elements, dataParallel: Double(submesh.deviceCount), zeroStage: 3,
-                                   gradientPrecision: model.options.gradientPrecision).totalBytes
+                                   options: model.options).totalBytes
             + activationFloor.bytes(layers: layers, inFlight: inFlight) / Double(submesh.deviceCount)
         return least > cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
     }

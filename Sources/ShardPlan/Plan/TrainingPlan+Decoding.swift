@@ -43,11 +43,7 @@ extension TrainingPlan {
             return count
         }
         let schedule = problems.attempt { () throws(InputError) -> PipelineSchedule in
-            let name = try top.optionalString("schedule") ?? PipelineSchedule.oneForwardOneBackward.rawValue
-            guard let schedule = PipelineSchedule(rawValue: name) else {
-                throw top.invalid("schedule", "unknown schedule \"\(name)\"; known: \(PipelineSchedule.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return schedule
+            try top.optionalCase("schedule", "schedule") ?? .oneForwardOneBackward
         }
         let options = problems.attempt { () throws(InputError) in try Self.options(top) }
         let stagesPath = JSONPath.root.appending("stages")
@@ -141,49 +137,24 @@ extension TrainingPlan {
         var options = TrainingOptions()
         guard top.contains("options") else { return options }
         let reader = try top.reader("options")
-        if let name = try reader.optionalString("recompute") {
-            guard let mode = RecomputeMode(rawValue: name) else {
-                throw reader.invalid("recompute", "unknown recomputation \"\(name)\"; known: \(RecomputeMode.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            options.recompute = mode
-        }
+        if let mode: RecomputeMode = try reader.optionalCase("recompute", "recomputation") { options.recompute = mode }
         let zero = try reader.optionalInt("zero_stage") ?? 0
         guard (0 ... 3).contains(zero) else { throw reader.invalid("zero_stage", "expected a ZeRO stage 0, 1, 2 or 3, found \(zero)") }
         options.zeroStage = zero
         options.overlapGradientReduction = try reader.optionalBool("overlap_gradient_reduction") ?? false
         options.overlapTensorParallelCommunication = try reader.optionalBool("overlap_tensor_parallel_communication") ?? false
-        if let name = try reader.optionalString("precision") {
-            guard let precision = MatmulPrecision(rawValue: name) else {
-                throw reader.invalid("precision", "unknown precision \"\(name)\"; known: \(MatmulPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            options.precision = precision
-        }
-        if let name = try reader.optionalString("fp8_recipe") {
-            guard let recipe = FP8Recipe(rawValue: name) else {
-                throw reader.invalid("fp8_recipe", "unknown FP8 recipe \"\(name)\"; known: \(FP8Recipe.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            options.fp8Recipe = recipe
-        }
-        if let name = try reader.optionalString("attention_kernel") {
-            guard let kernel = AttentionKernel(rawValue: name) else {
-                throw reader.invalid("attention_kernel", "unknown attention kernel \"\(name)\"; known: \(AttentionKernel.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            options.attentionKernel = kernel
-        }
-        if let name = try reader.optionalString("kernel_fusion") {
-            guard let fusion = KernelFusionLevel(rawValue: name) else {
-                throw reader.invalid("kernel_fusion", "unknown kernel fusion \"\(name)\"; known: \(KernelFusionLevel.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            options.kernelFusion = fusion
-        }
+        if let precision: MatmulPrecision = try reader.optionalCase("precision", "precision") { options.precision = precision }
+        if let recipe: FP8Recipe = try reader.optionalCase("fp8_recipe", "FP8 recipe") { options.fp8Recipe = recipe }
+        if let kernel: AttentionKernel = try reader.optionalCase("attention_kernel", "attention kernel") { options.attentionKernel = kernel }
+        if let fusion: KernelFusionLevel = try reader.optionalCase("kernel_fusion", "kernel fusion") { options.kernelFusion = fusion }
         options.fusedCrossEntropy = try reader.optionalBool("fused_cross_entropy") ?? false
         options.reduceGradientsInFP32 = try reader.optionalBool("gradient_reduce_fp32") ?? false
         options.copiesOutGatheredParameters = try reader.optionalBool("fsdp2_copy_out") ?? false
-        if let name = try reader.optionalString("gradient_precision") {
-            guard let precision = GradientPrecision(rawValue: name) else {
-                throw reader.invalid("gradient_precision", "unknown gradient precision \"\(name)\"; known: \(GradientPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
+        if let precision: GradientPrecision = try reader.optionalCase("gradient_precision", "gradient precision") {
             options.gradientPrecision = precision
+        }
+        if let state: OptimizerStatePrecision = try reader.optionalCase("optimizer_state", "optimizer state") {
+            options.optimizerState = state
         }
         return options
     }

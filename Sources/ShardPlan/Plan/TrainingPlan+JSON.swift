@@ -34,6 +34,7 @@ extension TrainingPlan {
         if options.reduceGradientsInFP32 { kernels.append(("gradient_reduce_fp32", .bool(true))) }
         if options.copiesOutGatheredParameters { kernels.append(("fsdp2_copy_out", .bool(true))) }
         if options.gradientPrecision != .fp32 { kernels.append(("gradient_precision", .string(options.gradientPrecision.rawValue))) }
+        if options.optimizerState != .fp32 { kernels.append(("optimizer_state", .string(options.optimizerState.rawValue))) }
         if let provenance {
             // Wall-clock time stays out: the same input gives the same document.
             var search = JSONObject()

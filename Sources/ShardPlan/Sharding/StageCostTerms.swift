@@ -157,7 +157,7 @@ struct StageCostTerms {
         let local = Double(type.elementCount) / Double(stored.totalSplitFactor(meshShape: mesh.shape))
         let zeroStage = max(options.zeroStage, strategy.zeroStage)
         let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage,
-                                   gradientPrecision: options.gradientPrecision)
+                                   options: options)
         let memory = state.totalBytes
         var seconds = model.kernels.memorySeconds(bytes: state.optimizerStepBytes)
         seconds += reshardSeconds(parameter, from: strategy.gradientSpec(operand, in: space), to: stored)

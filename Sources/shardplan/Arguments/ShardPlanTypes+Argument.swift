@@ -7,5 +7,6 @@ extension PipelineSchedule: ExpressibleByArgument {}
 extension MatmulPrecision: ExpressibleByArgument {}
 extension FP8Recipe: ExpressibleByArgument {}
 extension GradientPrecision: ExpressibleByArgument {}
+extension OptimizerStatePrecision: ExpressibleByArgument {}
 extension TrainingFramework: ExpressibleByArgument {}
 extension RewriteSelection: ExpressibleByArgument {}

@@ -103,21 +103,10 @@ struct CalibrationTests {
         #expect(worst <= 0.20)
     }
 
-    /// Runs the model does not fit in the memory they trained in, and why (Docs/cost-model.md, "Issue 14, fifth
-    /// pass"). A run that starts fitting fails the tests below until it is taken off this list.
-    static let knownMemoryGaps = [
-        "automodel-qwen3-30b-a3b-ep8": "the loss's 16,384 x 151,936 logits and their gradients (15 GB) on top of fp32 "
-            + "master weights and Adam state, which NeMo AutoModel may keep in bf16 (not published)",
-    ]
-
-    /// Expects `entry` to fit, or records its known gap.
+    /// Expects `entry` to fit, within `limit` where the run names the memory it trained in.
     static func expectFits(_ entry: CalibrationRun, within limit: Double? = nil) {
         let fits = entry.fitsInMemory && entry.peakMemoryBytes <= (limit ?? .infinity)
-        if let gap = knownMemoryGaps[entry.run.id] {
-            withKnownIssue(Comment(rawValue: gap)) { #expect(fits, "\(entry.run.id)") }
-        } else {
-            #expect(fits, "\(entry.run.id): \(entry.peakMemoryBytes / 1e9) GB")
-        }
+        #expect(fits, "\(entry.run.id): \(entry.peakMemoryBytes / 1e9) GB")
     }
 
     @Test("every published run known to have fitted in its GPUs' memory fits under the model")

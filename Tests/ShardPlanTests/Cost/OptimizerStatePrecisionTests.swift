@@ -1,0 +1,88 @@
+import Testing
+@testable import ShardPlan
+
+/// Adam's state in bf16 without a master copy (`torch.optim.Adam` on a bf16 model, NeMo AutoModel) against the fp32
+/// master weights and moments of Megatron-LM and FSDP over fp32 parameters.
+@Suite("Optimizer state precision")
+struct OptimizerStatePrecisionTests {
+    @Test("per parameter: bf16 state takes 4 bytes and its step moves 12 + 3 x the gradient's bytes; fp32 state 12 and 30 + 3 x")
+    func parameterState() {
+        let fp32 = ParameterState(elements: 1000, dataParallel: 4, zeroStage: 1)
+        let bf16 = ParameterState(elements: 1000, dataParallel: 4, zeroStage: 1, gradientPrecision: .bf16, optimizerState: .bf16)
+        // ZeRO-1 over 4 devices: 250 elements of state each.
+        #expect(fp32.optimizerStateBytes == 3000 && bf16.optimizerStateBytes == 1000)
+        // fp32: norm 4, Adam 4 + 24, master copy 6, reset 4 = 42; bf16 with bf16 gradients: norm 2, Adam 2 + 12, reset 2 = 18.
+        #expect(fp32.optimizerStepBytes == 42 * 250 && bf16.optimizerStepBytes == 18 * 250)
+        #expect(bf16.weightBytes == fp32.weightBytes && bf16.gradientBytes == 2000)
+        // With fp32 gradients the bf16 state's step reads and writes them at 4 bytes: 12 + 12.
+        let mixed = ParameterState(elements: 1000, dataParallel: 4, zeroStage: 1, optimizerState: .bf16)
+        #expect(mixed.optimizerStepBytes == 24 * 250)
+    }
+
+    @Test("mlp-2 on one A100: bf16 state saves 8 bytes a parameter of memory and 18 of step traffic")
+    func singleDevice() throws {
+        let graph = try #require(ModelCatalog.model(id: "mlp-2")).build()
+        let cluster = try Cluster.preset(named: "single-a100-80g")
+        func rank(_ state: OptimizerStatePrecision) throws -> PlanPrediction.Rank {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "single-a100-80g", configuration:
+                MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, microBatchSize: 1024,
+                                      options: TrainingOptions(optimizerState: state)))
+            return try #require(PlanEvaluator(cluster: cluster).evaluate(plan).ranks.first)
+        }
+        let (fp32, bf16) = (try rank(.fp32), try rank(.bf16))
+        let parameters = 2.0 * 4096 * 16384
+        #expect(fp32.optimizerStateBytes == 12 * parameters && bf16.optimizerStateBytes == 4 * parameters)
+        #expect(fp32.peakMemoryBytes - bf16.peakMemoryBytes == 8 * parameters)
+        #expect(bf16.forwardSeconds == fp32.forwardSeconds && bf16.backwardSeconds == fp32.backwardSeconds)
+    }
+
+    @Test("a plan with bf16 optimizer state writes options.optimizer_state and reads it back; an unknown one is refused at its path")
+    func planDocument() throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let evaluator = PlanEvaluator(cluster: cluster)
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration:
+            MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, options: TrainingOptions(optimizerState: .bf16)))
+        let prediction = evaluator.evaluate(plan)
+        let text = plan.jsonText(prediction: prediction)
+        #expect(text.contains("\"optimizer_state\": \"bf16\""))
+        func decode(_ text: String) throws -> TrainingPlan {
+            try TrainingPlan(json: try JSONValue.parseDocument(Array(text.utf8), document: "plan"), graph: graph,
+                             cluster: cluster, clusterName: "dgx-a100-80g")
+        }
+        let decoded = try decode(text)
+        #expect(decoded.options.optimizerState == .bf16)
+        #expect(evaluator.evaluate(decoded).peakMemoryBytesPerDevice == prediction.peakMemoryBytesPerDevice)
+        let unknown = text.replacingOccurrences(of: "\"optimizer_state\": \"bf16\"", with: "\"optimizer_state\": \"fp8\"")
+        #expect(throws: InputError(.invalidValue, at: JSONPath([.key("options"), .key("optimizer_state")]),
+                                   "unknown optimizer state \"fp8\"; known: fp32, bf16")) {
+            _ = try decode(unknown)
+        }
+    }
+
+    @Test("the frameworks keep fp32 master weights: --emit runs bf16 optimizer state as fp32 and says so")
+    func frameworksKeepMasterWeights() throws {
+        let configuration = MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, options: TrainingOptions(optimizerState: .bf16))
+        for framework in TrainingFramework.allCases {
+            let (nearest, changes) = framework.expressible(configuration)
+            #expect(nearest.options.optimizerState == .fp32)
+            #expect(changes.contains { $0.contains("bf16 optimizer state") }, "\(framework)")
+        }
+    }
+
+    /// NeMo AutoModel's Qwen3-30B-A3B on 8 H100s (Docs/calibration/published-runs.json): its recipe casts the
+    /// model to bf16 before building `torch.optim.Adam`, so the 18 bytes a parameter of fp32 master weights, fp32
+    /// gradients and fp32 moments are 8, and the run fits in the 80 GiB it trained in.
+    @Test("NeMo AutoModel's Qwen3-30B-A3B: bf16 weights, gradients and Adam state over 8 GPUs, and it fits")
+    func automodelQwen3() throws {
+        let replay = try #require(try CalibrationTests.report().runs.first { $0.run.id == "automodel-qwen3-30b-a3b-ep8" })
+        #expect(replay.run.optimizerState == .bf16)
+        var withMasterWeights = replay.run
+        withMasterWeights.optimizerState = .fp32
+        let fp32 = try CalibrationRun(withMasterWeights)
+        let (rank, fp32Rank) = (try #require(replay.prediction.ranks.first), try #require(fp32.prediction.ranks.first))
+        #expect(abs(fp32Rank.optimizerStateBytes / rank.optimizerStateBytes - 3) < 1e-9)
+        #expect(abs((fp32.peakMemoryBytes - replay.peakMemoryBytes) - 8 * rank.optimizerStateBytes / 4) < 1e-3)
+        #expect(replay.fitsInMemory && replay.peakMemoryBytes <= 80 * 1_073_741_824)
+    }
+}
