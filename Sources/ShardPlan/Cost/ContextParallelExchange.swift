@@ -33,4 +33,27 @@ public enum ContextParallelExchange {
         let hidden = attentionSeconds * Double(ringSize - 1) / Double(ringSize) / 2
         return max(0, exchangeSeconds - hidden)
     }
+
+    /// The memory-bound work TransformerEngine's ring attention does around its attention kernels on one device,
+    /// per layer and microbatch, for a ring of `ringSize` steps: bytes moved and kernels launched, forward and
+    /// backward. `query` is the bytes of the local query chunk (and of the output), `keyValue` those of the local
+    /// K and V chunks together, `statistics` those of the fp32 log-sum-exp (`AttnFuncWithCP` in TE 1.8's
+    /// `transformer_engine/pytorch/attention.py`, cuDNN's fused attention; the rank that copies query halves, the
+    /// slower one). Forward: K and V are concatenated into the exchange buffer; each later step copies half a
+    /// chunk into a contiguous buffer; the bf16 output accumulator is zeroed; the log-sum-exp is cloned, widened
+    /// to fp64, corrected once per later step and narrowed back; after the loop every step's output is rescaled
+    /// into the accumulator (read the step's output and the accumulator, write the accumulator). Backward: half
+    /// the log-sum-exp and K and V are copied; each later step copies half of q, the output and its gradient;
+    /// cuDNN's dk and dv are concatenated every step; dq and dk/dv are accumulated in bf16, a copy at the first
+    /// step and an add (two reads, one write) at each later one.
+    public static func bookkeeping(ringSize: Int, query: Double, keyValue: Double, statistics: Double)
+        -> (forward: (bytes: Double, kernels: Int), backward: (bytes: Double, kernels: Int)) {
+        guard ringSize > 1 else { return ((0, 0), (0, 0)) }
+        let steps = Double(ringSize), later = Double(ringSize - 1)
+        let forward = 2 * keyValue + later * max(query, keyValue) + query
+            + (8 + 5 * later) * statistics + steps * (3 * query + 2 * statistics)
+        let backward = statistics + 2 * keyValue + 3 * later * query + 2 * steps * keyValue
+            + (2 + 3 * later) * query + (2 + 3 * later) * keyValue
+        return ((forward, 5 + 2 * (ringSize - 1) + ringSize), (backward, 2 + 3 * (ringSize - 1) + 3 * ringSize))
+    }
 }

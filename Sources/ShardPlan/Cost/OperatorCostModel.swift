@@ -72,7 +72,7 @@ public struct OperatorCostModel: Sendable {
         case .einsum, .matmul:
             cost = contractionCost(operation, operationIndex, sizes)
         case .attention(let causal):
-            cost = attentionCost(operation, sizes, causal: causal,
+            cost = attentionCost(operation, strategy, sizes, causal: causal,
                                  ringSize: ContextParallelExchange.ringSize(operation, strategy, meshShape: meshShape))
         case .conv2d:
             cost = convolutionCost(operation, operationIndex, strategy, sizes)
@@ -223,8 +223,10 @@ public struct OperatorCostModel: Sendable {
     /// Megatron-Core's load-balanced chunks every later step unmasked over half of it (all local queries against
     /// the first half of an earlier rank's keys, or the second half of the queries against all of a later rank's;
     /// priced as the shorter keys, the slowest rank's case). The work is the unsplit kernel's; each step pays its
-    /// launch and the rate of its shorter key range.
-    private func attentionCost(_ operation: Operation, _ sizes: [Double], causal: Bool, ringSize: Int = 1) -> OperatorCost {
+    /// launch and the rate of its shorter key range, and the ring's copies, corrections and accumulations are
+    /// added as memory-bound kernels (`ContextParallelExchange.bookkeeping`).
+    private func attentionCost(_ operation: Operation, _ strategy: OpStrategy, _ sizes: [Double], causal: Bool,
+                               ringSize: Int = 1) -> OperatorCost {
         let space = operation.indexSpace
         func size(_ name: String) -> Double { sizes[space.indices.firstIndex { $0.name == name }!] }
         let (batch, queries, heads, headDimension, keys) = (size("batch"), size("query"), size("heads"), size("head_dim"), size("key"))
@@ -242,7 +244,17 @@ public struct OperatorCostModel: Sendable {
                 + Double(ringSize - 1) * kernel(4 * batch * queries * later * heads * headDimension, keys: later, causal: false,
                                                 backward: backward)
         }
-        return OperatorCost(category: .attention, forwardSeconds: seconds(backward: false), backwardSeconds: seconds(backward: true),
+        var (forward, backward) = (seconds(backward: false), seconds(backward: true))
+        if ringSize > 1 {
+            // K and V arrive whole (gathered by the ring); a device's own chunk is 1/N of them.
+            let keyValue = (localBytes(operation.inputs[1], strategy.operandSpec(1, in: space))
+                + localBytes(operation.inputs[2], strategy.operandSpec(2, in: space))) / Double(ringSize)
+            let ring = ContextParallelExchange.bookkeeping(ringSize: ringSize, query: localBytes(operation.result, strategy.resultSpec(in: space)),
+                                                           keyValue: keyValue, statistics: batch * queries * heads * 4)
+            forward += kernels.streamSeconds(bytes: ring.forward.bytes) + Double(ring.forward.kernels) * kernels.launchSeconds
+            backward += kernels.streamSeconds(bytes: ring.backward.bytes) + Double(ring.backward.kernels) * kernels.launchSeconds
+        }
+        return OperatorCost(category: .attention, forwardSeconds: forward, backwardSeconds: backward,
                             forwardCollectives: [], backwardCollectives: [], forwardFLOPs: dense)
     }
 

@@ -85,6 +85,22 @@ struct ContextParallelTests {
         #expect(abs(cost.communicationSeconds[.reduceScatter]! - backward) < 1e-12)
     }
 
+    /// TransformerEngine's ring of 4 around its attention kernels, for a local query chunk of 1,000 bytes, K and V
+    /// chunks of 500 and a log-sum-exp of 10. Forward: K and V into the exchange buffer (2 x 500), three half-chunk
+    /// copies (3 x 1,000), the accumulator zeroed (1,000), the log-sum-exp cloned (20), widened (30), corrected
+    /// three times (3 x 50) and narrowed (30), four output corrections (4 x (3 x 1,000 + 20)): 17,310 bytes in 15
+    /// kernels. Backward: half the log-sum-exp (10), K and V (1,000), three copies each of half q, out and dout
+    /// (9,000), four concatenations of dk and dv (4,000), dq copied then added three times (2,000 + 9,000), dk/dv
+    /// likewise (1,000 + 4,500): 30,510 bytes in 23 kernels.
+    @Test("the ring's bookkeeping kernels by hand: a ring of 4 moves 17,310 bytes in 15 kernels forward and 30,510 in 23 backward")
+    func ringBookkeeping() {
+        let ring = ContextParallelExchange.bookkeeping(ringSize: 4, query: 1000, keyValue: 500, statistics: 10)
+        #expect(ring.forward.bytes == 17_310 && ring.forward.kernels == 15)
+        #expect(ring.backward.bytes == 30_510 && ring.backward.kernels == 23)
+        let alone = ContextParallelExchange.bookkeeping(ringSize: 1, query: 1000, keyValue: 500, statistics: 10)
+        #expect(alone.forward.bytes == 0 && alone.backward.kernels == 0)
+    }
+
     @Test("activations per device are a quarter of one device's under cp = 4")
     func activationMemory() throws {
         let graph = try attentionBlock()

@@ -83,8 +83,9 @@ struct KernelFusionCostTests {
 
     /// Ring attention (context parallelism over 2 devices) runs one kernel per ring step: causal over the local
     /// 2,048 keys, then unmasked over half of the other rank's chunk (1,024 keys), as TransformerEngine's
-    /// `AttnFuncWithCPAndKVP2P` does with load-balanced chunks.
-    @Test("causal attention over 4,096 tokens with the queries split in 2: a causal step over 2,048 keys and an unmasked one over 1,024")
+    /// `AttnFuncWithCPAndKVP2P` does with load-balanced chunks, and the ring's copies, corrections and
+    /// accumulations around them (`ContextParallelExchange.bookkeeping`).
+    @Test("causal attention over 4,096 tokens with the queries split in 2: a causal step over 2,048 keys, an unmasked one over 1,024, and the ring's memory-bound kernels")
     func ringAttentionSteps() throws {
         var builder = GraphBuilder(name: "ring")
         let q = try builder.parameter("q", [1, 4096, 8, 128])
@@ -101,10 +102,16 @@ struct KernelFusionCostTests {
             .cost(index, OpStrategy(indexOfAxis: axes))
         // Step 1: 4 x 2048 x 2048 x 8 x 128 FLOPs x (1/2 + 280/2048) at 100e12 x 0.73 x 2048/2304, plus 10 us:
         // 178.577 us. Step 2: 4 x 2048 x 1024 x 8 x 128 FLOPs unmasked at 100e12 x 0.73 x 1024/1280, plus 10 us:
-        // 157.088 us. Backward at 0.62 and 2.5 times the FLOPs: 949.174 us.
-        #expect(abs(split.forwardSeconds - 335.6645e-6) <= 1e-10)
-        #expect(abs(split.backwardSeconds - 949.1736e-6) <= 1e-10)
-        // The same local work as one kernel over all 4,096 keys: 294.236 us, the ring's steps 14% slower.
+        // 157.088 us. Backward at 0.62 and 2.5 times the FLOPs: 949.174 us. The ring's kernels at 500 GB/s and
+        // 10 us each, with the local query chunk 4,194,304 bytes, the local K and V chunks 8,388,608 and the
+        // log-sum-exp 65,536: forward 55,640,064 bytes in 9 kernels (201.280 us), backward 125,894,656 in 11
+        // (361.789 us).
+        let ring = ContextParallelExchange.bookkeeping(ringSize: 2, query: 4_194_304, keyValue: 8_388_608, statistics: 65_536)
+        #expect(ring.forward.bytes == 55_640_064 && ring.forward.kernels == 9)
+        #expect(ring.backward.bytes == 125_894_656 && ring.backward.kernels == 11)
+        #expect(abs(split.forwardSeconds - (335.6645e-6 + 201.280128e-6)) <= 1e-10)
+        #expect(abs(split.backwardSeconds - (949.1736e-6 + 361.789312e-6)) <= 1e-10)
+        // The same local work as one kernel over all 4,096 keys: 294.236 us, the ring's attention steps 14% slower.
         let flops: Double = 4 * 2048 * 4096 * 1024, masked: Double = 0.5 + 280.0 / 4096, rate: Double = 100e12 * 0.73 * 4096 / 4352
         let whole = 10e-6 + flops * masked / rate
         #expect(abs(whole - 294.2359e-6) <= 1e-10)

@@ -8,7 +8,7 @@ struct ContextParallelPlanTests {
     /// Meta trained its 128K context stage with context parallelism (§3.3.2, CP = 16 with TP = 8 for 405B); on
     /// one node splitting the sequence of every op over the 8 GPUs and exchanging keys and values beats tensor
     /// parallelism, and the search finds a plan at least as fast.
-    @Test("Llama 3 8B at 128K tokens on one DGX H100: context parallelism over the node beats tensor parallelism by 20%, and the search is no slower")
+    @Test("Llama 3 8B at 128K tokens on one DGX H100: context parallelism over the node beats tensor parallelism by over 15%, and the search is no slower")
     func llama3LongContext() throws {
         let configuration = TransformerConfiguration.llama(layers: 32, hidden: 4096, heads: 32, keyValueHeads: 8,
                                                            feedForwardHidden: 14336, vocabulary: 128256,
@@ -20,8 +20,8 @@ struct ContextParallelPlanTests {
         let prediction = try planner.plan(microbatches: 1).prediction
         #expect(prediction.fitsInMemory)
         // Megatron's tensor parallelism over the node (with sequence parallelism) is priced 7.94 s, its context
-        // parallelism of 8 6.30 s (the ring's eight attention kernels per layer, `OperatorCostModel.attentionCost`),
-        // the search's plan 6.25 s.
+        // parallelism of 8 6.53 s (the ring's eight attention kernels per layer and the copies, corrections and
+        // accumulations around them, `OperatorCostModel.attentionCost`), the search's plan 6.25 s.
         // The search's plan is at least as fast as the context-parallel layout; which of the near-equal plans it
         // returns (queries split over the ring, or heads split between all-to-alls of sequence-split activations)
         // turns on a few percent of attention time, so the test holds the prices, not the tie.
@@ -33,7 +33,8 @@ struct ContextParallelPlanTests {
             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 1, contextParallel: 8, options: options))
         let evaluator = PlanEvaluator(cluster: cluster)
         let ringSeconds = evaluator.evaluate(contextParallel).iterationSeconds
-        #expect(ringSeconds < 0.8 * evaluator.evaluate(tensorParallel).iterationSeconds)
+        let tensorSeconds = evaluator.evaluate(tensorParallel).iterationSeconds
+        #expect(ringSeconds < 0.85 * tensorSeconds)
         #expect(prediction.iterationSeconds <= ringSeconds * 1.001)
         let attention = try #require(graph.operations.firstIndex { $0.name == "h0.attn" })
         let stage = contextParallel.stages[0]
