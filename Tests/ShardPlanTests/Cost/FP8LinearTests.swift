@@ -192,14 +192,12 @@ struct FP8LinearTests {
         let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100",
                                              configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, options: options))
         let text = plan.jsonText(prediction: PlanEvaluator(cluster: cluster).evaluate(plan))
-        let decoded = try TrainingPlan(json: try JSONValue.parseDocument(Array(text.utf8), document: "plan"), graph: graph,
-                                       cluster: cluster, clusterName: "dgx-h100")
+        let decoded = try TrainingOptionsFixtures.decode(text, graph: graph, clusterName: "dgx-h100")
         #expect(decoded.options == options)
         let bad = text.replacingOccurrences(of: "\"blockwise\"", with: "\"columnwise\"")
         #expect(throws: InputError(.invalidValue, at: JSONPath([.key("options"), .key("fp8_recipe")]),
                                    "unknown FP8 recipe \"columnwise\"; known: tensorwise, rowwise, blockwise")) {
-            _ = try TrainingPlan(json: try JSONValue.parseDocument(Array(bad.utf8), document: "plan"), graph: graph,
-                                 cluster: cluster, clusterName: "dgx-h100")
+            _ = try TrainingOptionsFixtures.decode(bad, graph: graph, clusterName: "dgx-h100")
         }
         #expect(throws: InputError.self) { try options.check(on: try Cluster.preset(named: "dgx-a100-80g").device) }
         try options.check(on: cluster.device)

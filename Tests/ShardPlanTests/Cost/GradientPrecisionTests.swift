@@ -19,13 +19,8 @@ struct GradientPrecisionTests {
 
     @Test("mlp-2 on one A100: bf16 gradients save 2 bytes a parameter of memory and 4 of backward traffic")
     func singleDevice() throws {
-        let graph = try #require(ModelCatalog.model(id: "mlp-2")).build()
-        let cluster = try Cluster.preset(named: "single-a100-80g")
         func rank(_ precision: GradientPrecision) throws -> PlanPrediction.Rank {
-            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "single-a100-80g", configuration:
-                MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, microBatchSize: 1024,
-                                      options: TrainingOptions(gradientPrecision: precision)))
-            return try #require(PlanEvaluator(cluster: cluster).evaluate(plan).ranks.first)
+            try TrainingOptionsFixtures.mlp2Rank(TrainingOptions(gradientPrecision: precision))
         }
         let (fp32, bf16) = (try rank(.fp32), try rank(.bf16))
         let parameters = 2.0 * 4096 * 16384
@@ -48,8 +43,7 @@ struct GradientPrecisionTests {
             return (plan.jsonText(prediction: prediction), prediction)
         }
         func decode(_ text: String) throws -> TrainingPlan {
-            try TrainingPlan(json: try JSONValue.parseDocument(Array(text.utf8), document: "plan"), graph: graph,
-                             cluster: cluster, clusterName: "dgx-a100-80g")
+            try TrainingOptionsFixtures.decode(text, graph: graph, clusterName: "dgx-a100-80g")
         }
         let (bf16, prediction) = try document(.bf16)
         #expect(bf16.contains("\"gradient_precision\": \"bf16\""))

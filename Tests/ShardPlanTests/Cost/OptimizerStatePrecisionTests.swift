@@ -21,13 +21,8 @@ struct OptimizerStatePrecisionTests {
 
     @Test("mlp-2 on one A100: bf16 state saves 8 bytes a parameter of memory and 18 of step traffic")
     func singleDevice() throws {
-        let graph = try #require(ModelCatalog.model(id: "mlp-2")).build()
-        let cluster = try Cluster.preset(named: "single-a100-80g")
         func rank(_ state: OptimizerStatePrecision) throws -> PlanPrediction.Rank {
-            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "single-a100-80g", configuration:
-                MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, microBatchSize: 1024,
-                                      options: TrainingOptions(optimizerState: state)))
-            return try #require(PlanEvaluator(cluster: cluster).evaluate(plan).ranks.first)
+            try TrainingOptionsFixtures.mlp2Rank(TrainingOptions(optimizerState: state))
         }
         let (fp32, bf16) = (try rank(.fp32), try rank(.bf16))
         let parameters = 2.0 * 4096 * 16384
@@ -47,8 +42,7 @@ struct OptimizerStatePrecisionTests {
         let text = plan.jsonText(prediction: prediction)
         #expect(text.contains("\"optimizer_state\": \"bf16\""))
         func decode(_ text: String) throws -> TrainingPlan {
-            try TrainingPlan(json: try JSONValue.parseDocument(Array(text.utf8), document: "plan"), graph: graph,
-                             cluster: cluster, clusterName: "dgx-a100-80g")
+            try TrainingOptionsFixtures.decode(text, graph: graph, clusterName: "dgx-a100-80g")
         }
         let decoded = try decode(text)
         #expect(decoded.options.optimizerState == .bf16)
