@@ -86,7 +86,7 @@ struct ScoreCommand: ParsableCommand {
                 ("--sequence-parallel", sequenceParallel), ("--recompute", recompute != nil), ("--zero", zero != nil),
                 ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm),
                 ("--precision/--fp8-recipe", precision.isGiven),
-                ("--attention-kernel/--fusion/--fused-cross-entropy/--grad-reduce-in-fp32/--fsdp2/--grad-precision", kernelChoice.isGiven),
+                ("--attention-kernel/--fusion/--fused-cross-entropy/--grad-reduce-in-fp32/--fsdp2/--grad-precision/--optimizer-state", kernelChoice.isGiven),
                 ("--first-stage-layers", firstStageLayers != nil), ("--last-stage-layers", lastStageLayers != nil),
             ]
             let given = layoutOptions.filter(\.1).map(\.0)

@@ -105,13 +105,31 @@ public struct StageCostModel: Sendable {
         return bytes
     }
 
-    /// Whether op-level selective recomputation frees `tensor` (read by op `reader`) at the end of the forward
-    /// pass: a checkpointed block keeps only its input and the results its policy stores, which
-    /// `storesResultUnderOperatorRecomputation` counts at their producer; everything else the block's backward
-    /// pass reads is rerun.
-    func dropsUnderOperatorRecomputation(_ tensor: ValueID, readBy reader: Int) -> Bool {
-        guard let producer = graph[tensor].operationIndex else { return false }
-        return checkpointedRuns.contains(layerRun[reader]) && layerRun[producer] == layerRun[reader]
+    /// What op-level selective recomputation does with a tensor a backward kernel reads.
+    enum OperatorRecomputationFate {
+        /// Kept from the forward pass: the block's input (or a view of it), or a tensor of a block not checkpointed.
+        case kept
+        /// Kept once, as the result its producer's policy stores (`storesResultUnderOperatorRecomputation`).
+        case stored
+        /// Freed at the end of the forward pass and rerun in the block's backward pass.
+        case rerun
+    }
+
+    /// What op-level selective recomputation does with `tensor`, read by op `reader` of a stage of `operations`,
+    /// and the tensor whose storage it is: a checkpointed block keeps only its input and the results its policy
+    /// stores; everything else its backward pass reads is rerun. A view holds its source's storage and takes its
+    /// source's fate; a tensor produced before the block (or before the stage) is the block's input and is kept.
+    func operatorRecomputationFate(of tensor: ValueID, readBy reader: Int, within operations: Range<Int>)
+        -> (fate: OperatorRecomputationFate, storage: ValueID) {
+        guard checkpointedRuns.contains(layerRun[reader]) else { return (.kept, tensor) }
+        var source = tensor
+        while let producer = graph[source].operationIndex, operations.contains(producer), layerRun[producer] == layerRun[reader],
+              graph.operations[producer].op.isView, let viewed = graph.operations[producer].inputs.first {
+            source = viewed
+        }
+        guard let producer = graph[source].operationIndex, operations.contains(producer),
+              layerRun[producer] == layerRun[reader] else { return (.kept, source) }
+        return (storesResultUnderOperatorRecomputation(producer) ? .stored : .rerun, source)
     }
 
     public func operatorModel(meshShape: [Int]) -> OperatorCostModel {
@@ -447,6 +465,18 @@ public struct StageCostModel: Sendable {
                 layerStart = operationIndex
             }
             let saved = OperationCost.savedForBackward(operation, in: graph, gradients: gradients)
+            /// Bytes of operand `operand` kept, at `scale` of its type's: a tensor the op gathered is kept as its
+            /// producer laid it out and gathered again in the backward pass (Megatron's sequence parallelism,
+            /// Korthikanti et al. 2022 section 4.2.2).
+            func keptOperandBytes(_ operand: Int, scale: Double = 1) -> Double {
+                let tensor = operation.inputs[operand]
+                var bytes = model.localBytes(tensor, strategy.operandSpec(operand, in: space)) * scale
+                if let producer = graph[tensor].operationIndex, stage.operations.contains(producer) {
+                    let produced = stage.strategy(of: producer).resultSpec(in: graph.operations[producer].indexSpace).reduced
+                    bytes = min(bytes, model.localBytes(tensor, produced))
+                }
+                return bytes
+            }
             // Each kept tensor is keyed by the tensor it describes; masks and statistics are keyed by their
             // op (a negative key) so they never merge with a tensor.
             var entries: [(key: Int, describes: ValueID, bytes: Double)] = []
@@ -454,16 +484,11 @@ public struct StageCostModel: Sendable {
                 if tensor == operation.result {
                     entries.append((tensor.rawValue, tensor, model.localBytes(tensor, strategy.resultSpec(in: space))))
                 } else if let operand = operation.inputs.firstIndex(of: tensor) {
-                    var bytes = model.localBytes(tensor, strategy.operandSpec(operand, in: space))
+                    var scale = 1.0
                     if let fp8 = fp8ByOp[operationIndex], fp8.inputOperand == operand, let kept = fp8.savedInputBytesPerElement {
-                        bytes *= kept / Double(graph[tensor].type.dtype.byteSize)
+                        scale = kept / Double(graph[tensor].type.dtype.byteSize)
                     }
-                    // A tensor the op gathered is kept as its producer laid it out and gathered again in the
-                    // backward pass (Megatron's sequence parallelism, Korthikanti et al. 2022 section 4.2.2).
-                    if let producer = graph[tensor].operationIndex, stage.operations.contains(producer) {
-                        let produced = stage.strategy(of: producer).resultSpec(in: graph.operations[producer].indexSpace).reduced
-                        bytes = min(bytes, model.localBytes(tensor, produced))
-                    }
+                    var bytes = keptOperandBytes(operand, scale: scale)
                     if case .crossEntropy = operation.op, operand == 0 {
                         // The loss keeps what its kernels keep (an fp32 softmax unless fused) and allocates its
                         // gradient buffers when the backward pass starts.
@@ -485,22 +510,30 @@ public struct StageCostModel: Sendable {
                 let share = model.localElements(reference, spec) / Double(max(graph[reference].type.elementCount, 1))
                 entries.append((-1 - operationIndex, operation.result, Double(saved.auxiliaryBytes) * share))
             }
-            if options.recompute == .selectiveOperators && storesResultUnderOperatorRecomputation(operationIndex) {
-                entries.append((operation.result.rawValue, operation.result,
-                                storedResultBytes(operationIndex, in: stage, model: model)))
+            if options.recompute == .selectiveOperators && checkpointedRuns.contains(layerRun[operationIndex]) {
+                // Op-level selective recomputation: a checkpointed block keeps its inputs and the results its policy
+                // stores, read or not; what its backward kernels read besides is rerun, alive while the block reruns.
+                var checkpoint: [(key: Int, describes: ValueID, bytes: Double)] = []
+                if storesResultUnderOperatorRecomputation(operationIndex) {
+                    checkpoint.append((operation.result.rawValue, operation.result, storedResultBytes(operationIndex, in: stage, model: model)))
+                }
+                for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
+                    let (fate, storage) = operatorRecomputationFate(of: input, readBy: operationIndex, within: stage.operations)
+                    guard fate == .kept else { continue }
+                    checkpoint.append((storage.rawValue, storage, keptOperandBytes(operand)))
+                }
+                for entry in entries {
+                    let rerun = entry.key < 0 ? operatorRecomputation.contains(operationIndex)
+                        : operatorRecomputationFate(of: entry.describes, readBy: operationIndex, within: stage.operations).fate == .rerun
+                    if rerun {
+                        droppedByLayer[droppedByLayer.count - 1][entry.key] = max(droppedByLayer[droppedByLayer.count - 1][entry.key] ?? 0, entry.bytes)
+                    } else if entry.key < 0 {
+                        checkpoint.append(entry)
+                    }
+                }
+                entries = checkpoint
             }
             for entry in entries {
-                if options.recompute == .selectiveOperators
-                    && (entry.key < 0 ? operatorRecomputation.contains(operationIndex)
-                        : dropsUnderOperatorRecomputation(entry.describes, readBy: operationIndex)) {
-                    // Rerun in the block's backward pass, or kept once as the result its producer stores.
-                    let stored = entry.key >= 0 && graph[entry.describes].operationIndex.map(storesResultUnderOperatorRecomputation) == true
-                    if !stored {
-                        droppedByLayer[droppedByLayer.count - 1][entry.key] = max(droppedByLayer[droppedByLayer.count - 1][entry.key] ?? 0, entry.bytes)
-                        continue
-                    }
-                    guard entry.describes == operation.result else { continue }
-                }
                 if options.recompute == .selective && isAttentionCore(entry.describes) {
                     if recomputed.insert(entry.describes).inserted {
                         let producer = graph[entry.describes].operationIndex ?? operationIndex

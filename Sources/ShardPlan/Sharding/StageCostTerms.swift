@@ -114,15 +114,24 @@ struct StageCostTerms {
         if model.options.recompute != .full {
             let saved = OperationCost.savedForBackward(operation, in: graph, gradients: model.gradients)
             var activations = 0.0
-            // Op-level selective recomputation keeps the results its policy stores, read or not, and nothing
-            // else of the block but its input; partial sums are counted reduced and whole, an upper bound where
-            // sequence parallelism reduce-scatters them (the readers' layouts are not known here).
-            if model.options.recompute == .selectiveOperators && model.storesResultUnderOperatorRecomputation(op) {
-                activations += operatorModel.localBytes(operation.result, strategy.resultSpec(in: space).reduced)
+            let checkpointed = model.options.recompute == .selectiveOperators && model.checkpointedRuns.contains(model.layerRun[op])
+            if checkpointed {
+                // Op-level selective recomputation keeps the results its policy stores, read or not, and the block's
+                // inputs (at their first reader), and nothing else of the block; partial sums are counted reduced
+                // and whole, an upper bound where sequence parallelism reduce-scatters them (the readers' layouts
+                // are not known here).
+                if model.storesResultUnderOperatorRecomputation(op) {
+                    activations += operatorModel.localBytes(operation.result, strategy.resultSpec(in: space).reduced)
+                }
+                for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
+                    let (fate, storage) = model.operatorRecomputationFate(of: input, readBy: op, within: operations)
+                    guard fate == .kept, storage == input, let first = firstReader[input], first.operation == op,
+                          first.operand == operand else { continue }
+                    activations += operatorModel.localBytes(input, strategy.operandSpec(operand, in: space))
+                }
             }
-            for tensor in saved.tensors where !graph[tensor].isParameter {
+            for tensor in saved.tensors where !graph[tensor].isParameter && !checkpointed {
                 if model.options.recompute == .selective && model.isAttentionCore(tensor) { continue }
-                if model.options.recompute == .selectiveOperators && model.dropsUnderOperatorRecomputation(tensor, readBy: op) { continue }
                 if tensor == operation.result {
                     activations += operatorModel.localBytes(tensor, strategy.resultSpec(in: space))
                 } else if let operand = operation.inputs.firstIndex(of: tensor) {

@@ -63,3 +63,78 @@ struct OperatorRecomputationTests {
         #expect(op.recomputeSeconds > 0 && op.recomputeSeconds < full.recomputeSeconds)
     }
 }
+
+/// What a checkpointed block keeps at its edges: an input it reads through a view, and the inputs of a pipeline
+/// stage that starts inside a block.
+@Suite("Op-level selective recomputation at a block's edges")
+struct OperatorRecomputationEdgeTests {
+    let cluster: Cluster
+
+    init() throws { cluster = try Cluster.preset(named: "single-a100-80g") }
+
+    /// llama-tiny's shape with three blocks, one 32-token sequence a microbatch.
+    func llama() throws -> Graph {
+        try TransformerBuilder(name: "llama-3", configuration: .llama(
+            layers: 3, hidden: 64, heads: 4, keyValueHeads: 2, feedForwardHidden: 176,
+            vocabulary: 256, sequenceLength: 32, globalBatch: 8)).build()
+    }
+
+    func cost(_ graph: Graph, _ operations: Range<Int>) throws -> (exact: StageCost, search: Double) {
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
+                                   options: TrainingOptions(recompute: .selectiveOperators), microbatches: 8)
+        let mesh = try DeviceMesh(devices: [0], shape: [1], in: cluster)
+        let stage = StageLayout(operations: operations, mesh: mesh,
+                                strategies: operations.map { _ in OpStrategy(indexOfAxis: [nil]) })
+        let exact = model.cost(of: stage)
+        let terms = StageCostTerms(model: model, operations: operations, mesh: mesh, inFlight: 1)
+        let search = operations.reduce(0.0) { $0 + terms.nodeTerms($1, stage.strategy(of: $1)).memory } - exact.modelStateBytes
+        return (exact, search)
+    }
+
+    @Test("a stage that starts after a block's attention keeps what it receives: attention's output and the residual")
+    func stageInsideABlock() throws {
+        let graph = try llama()
+        let attention = try #require(graph.operations.firstIndex { $0.name == "h1.attn" })
+        let block = graph.operations.indices.filter { graph.operations[$0].layer == "layer1" }
+        let (exact, search) = try cost(graph, (attention + 1) ..< (block.last! + 1))
+        // Received: attention's output (32·4·16·2 = 4,096) and the block's input, which the residual add reruns
+        // from (32·64·2 = 4,096); stored: gate (32·176·2 = 11,264) and down (4,096).
+        #expect(exact.activationBytesPerMicrobatch == 23_552)
+        #expect(search == 23_552)
+    }
+
+    @Test("the search's per-op memory adds up to the exact model's for a whole block")
+    func searchAgreesOnABlock() throws {
+        let graph = try llama()
+        let block = graph.operations.indices.filter { graph.operations[$0].layer == "layer1" }
+        let (exact, search) = try cost(graph, block.first! ..< (block.last! + 1))
+        #expect(exact.activationBytesPerMicrobatch == 30_208 && search == 30_208)
+    }
+
+    @Test("a block that reads its input through a view keeps the input once")
+    func inputThroughAView() throws {
+        func block(reshaped: Bool) throws -> Graph {
+            var builder = GraphBuilder(name: "view")
+            builder.currentLayer = "embed"
+            let tokens = try builder.input("tokens", [2, 64], .i32)
+            let x = try builder.add("x", .embedding, [tokens, try builder.parameter("table", [100, 128])])
+            builder.currentLayer = "layer0"
+            let input = reshaped ? try builder.reshape("x.view", x, [2, 64, 128]) : x
+            let normed = try builder.rmsNorm("norm", input, scale: try builder.parameter("g", [128]))
+            let q = try builder.einsum("q", "bsd,dhk->bshk", normed, try builder.parameter("wq", [128, 4, 32]))
+            let k = try builder.einsum("k", "bsd,dhk->bshk", normed, try builder.parameter("wk", [128, 4, 32]))
+            let v = try builder.einsum("v", "bsd,dhk->bshk", normed, try builder.parameter("wv", [128, 4, 32]))
+            let context = try builder.attention("attention", q: q, k: k, v: v, causal: true)
+            let out = try builder.einsum("out", "bshk,hkd->bsd", context, try builder.parameter("wo", [4, 32, 128]))
+            let sum = try builder.binary("residual", .add, input, out)
+            builder.currentLayer = "head"
+            builder.output(try builder.add("loss", .reduce(.mean, axes: [0, 1, 2], keepDimensions: false), [sum]))
+            return try builder.build()
+        }
+        let plain = try block(reshaped: false), viewed = try block(reshaped: true)
+        let (withoutView, _) = try cost(plain, 0 ..< plain.operations.count)
+        let (withView, _) = try cost(viewed, 0 ..< viewed.operations.count)
+        #expect(withView.activationBytesPerMicrobatch == withoutView.activationBytesPerMicrobatch)
+        #expect(withView.backwardWorkingBytes == withoutView.backwardWorkingBytes)
+    }
+}

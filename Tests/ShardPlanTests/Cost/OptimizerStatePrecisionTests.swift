@@ -28,6 +28,8 @@ struct OptimizerStatePrecisionTests {
         let parameters = 2.0 * 4096 * 16384
         #expect(fp32.optimizerStateBytes == 12 * parameters && bf16.optimizerStateBytes == 4 * parameters)
         #expect(fp32.peakMemoryBytes - bf16.peakMemoryBytes == 8 * parameters)
+        // The step streams at 85% of the A100's 2039 GB/s: 42 against 24 bytes a parameter with fp32 gradients.
+        #expect(abs((fp32.optimizerSeconds - bf16.optimizerSeconds) - parameters * 18 / (2039e9 * 0.85)) <= 1e-12)
         #expect(bf16.forwardSeconds == fp32.forwardSeconds && bf16.backwardSeconds == fp32.backwardSeconds)
     }
 
