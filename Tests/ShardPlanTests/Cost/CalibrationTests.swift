@@ -136,6 +136,17 @@ struct CalibrationTests {
         #expect(error?.kind == .invalidValue && error?.path.description == "rows[0].first_stage_layers")
     }
 
+    /// A hand-edited row naming an optimizer state the model does not know is refused at its JSON path.
+    @Test("a row with an unknown optimizer_state is refused naming rows[i].optimizer_state")
+    func optimizerStateIsValidated() throws {
+        let text = try String(contentsOf: Self.document, encoding: .utf8)
+            .replacingOccurrences(of: "\"optimizer_state\": \"bf16\",", with: "\"optimizer_state\": \"fp16\",")
+        let error = #expect(throws: InputError.self) { try PublishedRun.rows(in: try JSONParser.parse(text)) }
+        #expect(error?.kind == .invalidValue && error?.path.description.hasPrefix("rows[") == true
+                && error?.path.description.hasSuffix("].optimizer_state") == true)
+        #expect(error?.message.contains("unknown optimizer state \"fp16\"; known: fp32, bf16") == true)
+    }
+
     /// torchtitan's Llama 3.1 8B under FSDP2 on 8 and 128 H100s printed its peak (reserved) memory, 82.4 and 67.0
     /// GiB (Docs/calibration/torchtitan-h100-96gb.json). The model's peak of live tensors, the eager loss's fp32
     /// buffers and what selective checkpointing stores included, is 5.6% and 7.5% below: the caching allocator
