@@ -93,7 +93,7 @@ struct CalibrationTests {
     }
 
     /// Issue 13's rows (FP8, context and expert parallelism, mixtures of experts) with the same constants; the
-    /// issue asks for 8% median and 20% worst, and the model reaches 5.6% and 14.0% (Docs/calibration.md).
+    /// issue asks for 8% median and 20% worst, and the model reaches 5.6% and 11.0% (Docs/calibration.md).
     @Test("issue 13's rows: median within 8% and worst within 20%")
     func issue13Rows() throws {
         let modern = try Self.report().runs.filter { $0.run.exercisesIssue13Features }
