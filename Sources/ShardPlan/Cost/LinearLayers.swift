@@ -20,12 +20,18 @@ public struct LinearLayers: Sendable {
             }
         }
         weightOperand = graph.operations.map { operation in
-            guard operation.op.isContraction, operation.inputs.count == 2 else { return nil }
-            let weights = operation.inputs.indices.filter { graph[operation.inputs[$0]].isParameter }
-            guard weights.count == 1, graph[operation.result].type.dtype.isFloatingPoint,
+            guard let weight = Self.productWeight(operation, in: graph), graph[operation.result].type.dtype.isFloatingPoint,
                   !feedsNormalizer(operation.result) else { return nil }
-            return weights[0]
+            return weight
         }
+    }
+
+    /// The operand position of the weight when `operation` is a product of an activation with one weight (a
+    /// two-operand contraction with exactly one parameter: PyTorch's `aten.mm` of a linear layer or a router).
+    static func productWeight(_ operation: Operation, in graph: Graph) -> Int? {
+        guard operation.op.isContraction, operation.inputs.count == 2 else { return nil }
+        let weights = operation.inputs.indices.filter { graph[operation.inputs[$0]].isParameter }
+        return weights.count == 1 ? weights[0] : nil
     }
 
     public subscript(operationIndex: Int) -> Int? { weightOperand[operationIndex] }

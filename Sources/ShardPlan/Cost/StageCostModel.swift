@@ -65,8 +65,7 @@ public struct StageCostModel: Sendable {
                 var productCount = 0
                 for index in block {
                     let operation = graph.operations[index]
-                    if operation.op.isContraction && operation.inputs.count == 2
-                        && operation.inputs.filter({ graph[$0].isParameter }).count == 1 {
+                    if LinearLayers.productWeight(operation, in: graph) != nil {
                         productCount += 1
                         if productCount % 2 == 0 { recomputed.insert(index) }
                     } else if case .attention = operation.op {
@@ -79,6 +78,11 @@ public struct StageCostModel: Sendable {
             start = end
         }
         return (runs, checkpointed, recomputed)
+    }
+
+    /// Whether the plan recomputes op-level selectively and op `op` lies in a block it checkpoints.
+    func isInOperatorCheckpointedBlock(_ op: Int) -> Bool {
+        options.recompute == .selectiveOperators && checkpointedRuns.contains(layerRun[op])
     }
 
     /// Whether op-level selective recomputation keeps op `op`'s result from the forward pass to the backward pass
@@ -510,7 +514,7 @@ public struct StageCostModel: Sendable {
                 let share = model.localElements(reference, spec) / Double(max(graph[reference].type.elementCount, 1))
                 entries.append((-1 - operationIndex, operation.result, Double(saved.auxiliaryBytes) * share))
             }
-            if options.recompute == .selectiveOperators && checkpointedRuns.contains(layerRun[operationIndex]) {
+            if isInOperatorCheckpointedBlock(operationIndex) {
                 // Op-level selective recomputation: a checkpointed block keeps its inputs and the results its policy
                 // stores, read or not; what its backward kernels read besides is rerun, alive while the block reruns.
                 var checkpoint: [(key: Int, describes: ValueID, bytes: Double)] = []

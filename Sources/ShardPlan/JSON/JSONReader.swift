@@ -37,7 +37,7 @@ public struct JSONReader {
 
     /// Member `key` as a case of `Choice` named by its raw value, if present; an unknown name is an `invalidValue`
     /// error that names `what` and lists the known ones.
-    public func optionalCase<Choice: RawRepresentable & CaseIterable>(_ key: String, _ what: String, as type: Choice.Type = Choice.self)
+    public func optionalCase<Choice: RawRepresentable & CaseIterable>(_ key: String, _ what: String)
         throws(InputError) -> Choice? where Choice.RawValue == String {
         guard let name = try optionalString(key) else { return nil }
         guard let choice = Choice(rawValue: name) else {

@@ -114,7 +114,7 @@ struct StageCostTerms {
         if model.options.recompute != .full {
             let saved = OperationCost.savedForBackward(operation, in: graph, gradients: model.gradients)
             var activations = 0.0
-            let checkpointed = model.options.recompute == .selectiveOperators && model.checkpointedRuns.contains(model.layerRun[op])
+            let checkpointed = model.isInOperatorCheckpointedBlock(op)
             if checkpointed {
                 // Op-level selective recomputation keeps the results its policy stores, read or not, and the block's
                 // inputs (at their first reader), and nothing else of the block; partial sums are counted reduced
