@@ -6,11 +6,11 @@ import ShardPlan
 struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
-        abstract: "Replay published runs (Docs/calibration/published-runs.json) and print predicted vs measured iteration time as Markdown.",
-        discussion: "The repository's table is `shardplan calibrate Docs/calibration/published-runs.json -o Docs/calibration.md`; with --search, `-o Docs/plan-quality.md`."
+        abstract: "Replay published runs (Docs/calibration/published-runs.json) or collective benchmarks (Docs/calibration/nccl-tests.json) and print predicted vs measured time as Markdown.",
+        discussion: "The repository's table is `shardplan calibrate Docs/calibration/published-runs.json -o Docs/calibration.md`; with --search, `-o Docs/plan-quality.md`. A file of nccl-tests measurements (`measurements` instead of `rows`) replays each through the collective model: `shardplan calibrate Docs/calibration/nccl-tests.json -o Docs/calibration/nccl-tests.md`."
     )
 
-    @Argument(help: "A published-runs JSON file (the repository's is Docs/calibration/published-runs.json).",
+    @Argument(help: "A published-runs JSON file (the repository's is Docs/calibration/published-runs.json), or a collective-benchmarks file (Docs/calibration/nccl-tests.json).",
               completion: .file(extensions: ["json"]))
     var runs: String
 
@@ -34,20 +34,33 @@ struct CalibrateCommand: ParsableCommand {
             }
             let document = try JSONValue.parseDocument(Array(data), document: runs)
             let markdown: String
-            if search {
-                let rowCount = try rows?.ids.count ?? PublishedRun.rows(in: document).runs.count
-                let progressLine = ProgressLine.onTerminal(for: "planning the published runs")
-                progressLine?.startTicking()
-                defer { progressLine?.finish() }
-                var planned = 0
-                markdown = try PlanQualityReport(document: document, ids: rows?.ids) { id in
-                    progressLine?.update(SearchProgress(phase: id, completedSteps: planned, totalSteps: rowCount))
-                    planned += 1
-                }.markdown
-            } else {
-                markdown = try CalibrationReport(document: document, source: runs).markdown
+            do {
+                markdown = try report(document)
+            } catch let error as InputError {
+                throw error.inDocument(runs)
             }
             try writeOutput(markdown, to: output)
         }
+    }
+
+    /// The Markdown report of `document`: its collective benchmarks replayed, its training runs replayed, or with
+    /// `--search` its training runs planned.
+    private func report(_ document: JSONValue) throws -> String {
+        if CollectiveCalibrationReport.holdsCollectives(document) {
+            guard !search else {
+                throw InputError(.invalidValue, at: .root, "--search plans training runs; this file holds collective benchmarks")
+            }
+            return try CollectiveCalibrationReport(document: document, source: runs).markdown
+        }
+        guard search else { return try CalibrationReport(document: document, source: runs).markdown }
+        let rowCount = try rows?.ids.count ?? PublishedRun.rows(in: document).runs.count
+        let progressLine = ProgressLine.onTerminal(for: "planning the published runs")
+        progressLine?.startTicking()
+        defer { progressLine?.finish() }
+        var planned = 0
+        return try PlanQualityReport(document: document, ids: rows?.ids) { id in
+            progressLine?.update(SearchProgress(phase: id, completedSteps: planned, totalSteps: rowCount))
+            planned += 1
+        }.markdown
     }
 }

@@ -11,17 +11,24 @@ extension CollectiveGroup {
     /// NCCL picks it: every candidate it offers priced, the fastest kept (ties go to the earlier of ring before
     /// tree and LL, LL128, Simple). All-to-all and sends are not NCCL collectives and are priced elsewhere.
     public func fastest(_ kind: CollectiveKind, bytes: Double) -> Choice {
+        fastest(kind, bytes: bytes, algorithms: CollectiveAlgorithm.allCases, protocols: CollectiveProtocol.allCases)!
+    }
+
+    /// The cheapest of the candidates `algorithms` x `protocols` (`NCCL_ALGO`, `NCCL_PROTO`); nil where NCCL
+    /// offers none of them for `kind`.
+    public func fastest(_ kind: CollectiveKind, bytes: Double, algorithms: [CollectiveAlgorithm],
+                        protocols: [CollectiveProtocol]) -> Choice? {
         guard size > 1, bytes > 0 else { return Choice(algorithm: .ring, wireProtocol: .simple, seconds: 0) }
         var best: Choice?
-        for algorithm in CollectiveAlgorithm.allCases {
-            for wireProtocol in CollectiveProtocol.allCases {
+        for algorithm in algorithms {
+            for wireProtocol in protocols {
                 guard let seconds = seconds(kind, bytes: bytes, algorithm: algorithm, protocol: wireProtocol) else { continue }
                 if best == nil || seconds < best!.seconds {
                     best = Choice(algorithm: algorithm, wireProtocol: wireProtocol, seconds: seconds)
                 }
             }
         }
-        return best!
+        return best
     }
 
     /// Seconds a `kind` collective of `bytes` takes with `algorithm` and `wireProtocol`, or nil where NCCL

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+@testable import ShardPlan
+
+private func document(_ text: String) throws -> JSONValue {
+    try JSONValue.parseDocument(Array(text.utf8), document: "test.json")
+}
+
+private func replay(_ rows: String) throws -> CollectiveCalibrationReport {
+    try CollectiveCalibrationReport(document: try document(#"{"measurements": [\#(rows)]}"#), source: "test.json")
+}
+
+@Suite("Published collective benchmarks replayed")
+struct MeasuredCollectiveTests {
+    @Test("1 GiB all-reduce on one DGX A100: a Simple ring at the preset's 232.5 GB/s, 8,137.9 us against the 8,081.9 us its printed busbw implies")
+    func oneNodeAllReduce() throws {
+        let report = try replay(#"""
+            {"id": "a100", "source": "nccl-tests #175", "cluster": "dgx-a100-80g", "collective": "all_reduce",
+             "size_bytes": 1073741824, "busbw_gb_per_s": 232.5}
+            """#)
+        let row = try #require(report.replays.first)
+        // Measured: 2 x 7/8 x 2^30 B / 232.5e9 B/s = 8,081.9 us.
+        #expect(abs(row.measurement.seconds - 2 * 7.0 / 8 * 1_073_741_824 / 232.5e9) < 1e-12)
+        // Predicted: the same bytes over the same bandwidth, plus the Simple ring's 8.4 us and 14 steps of 3.4 us.
+        let predicted = 2 * 7.0 / 8 * 1_073_741_824 / 232.5e9 + 8.4e-6 + 14 * 3.4e-6
+        #expect(abs(row.choice.seconds - predicted) < 1e-9)
+        #expect(abs(row.choice.seconds - 8_137.93e-6) < 0.01e-6)
+        #expect(row.choice.algorithm == .ring && row.choice.wireProtocol == .simple)
+        #expect(abs(row.relativeError - (predicted / row.measurement.seconds - 1)) < 1e-12)
+        #expect(abs(row.measurement.busBandwidth(seconds: row.measurement.seconds) - 232.5e9) < 1)
+        #expect(report.markdown.contains("| a100 | dgx-a100-80g | 8 | all_reduce | 1 GiB | ring Simple | 8138 | 8082 | 230.9 | 232.5 | +0.7% |"))
+    }
+
+    @Test("an all-gather's time comes from its busbw with (n-1)/n, and gpus picks part of a node")
+    func allGatherOnPartOfANode() throws {
+        let report = try replay(#"""
+            {"id": "ag", "source": "s", "cluster": "dgx-h100", "gpus": 4, "collective": "all_gather",
+             "size_bytes": 268435456, "busbw_gb_per_s": 300}
+            """#)
+        let row = try #require(report.replays.first)
+        #expect(row.measurement.deviceCount == 4 && row.nodes == 1)
+        #expect(abs(row.measurement.seconds - 3.0 / 4 * 268_435_456 / 300e9) < 1e-12)
+    }
+
+    @Test("a bad row names its JSON path")
+    func badRowsNameTheirPath() throws {
+        let cases: [(row: String, path: String)] = [
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "gpus": 9, "size_bytes": 1, "time_us": 1}"#, "measurements[0].gpus"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "collective": "all_to_all", "size_bytes": 1, "time_us": 1}"#, "measurements[0].collective"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "size_bytes": 1}"#, "measurements[0].time_us"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "size_bytes": 0, "time_us": 1}"#, "measurements[0].size_bytes"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100:0", "size_bytes": 1, "time_us": 1}"#, "measurements[0].cluster"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "size_bytes": 1, "busbw_gb_per_s": -3}"#, "measurements[0].busbw_gb_per_s"),
+        ]
+        for (row, path) in cases {
+            do {
+                _ = try replay(row)
+                Issue.record("accepted \(row)")
+            } catch let error as InputError {
+                #expect(error.path.description == path, "\(row)")
+            }
+        }
+    }
+
+    @Test("the calibrate command tells a collective file from a training-runs file")
+    func documentKinds() throws {
+        #expect(CollectiveCalibrationReport.holdsCollectives(try document(#"{"measurements": []}"#)))
+        #expect(!CollectiveCalibrationReport.holdsCollectives(try document(#"{"rows": []}"#)))
+        #expect(CollectiveCalibrationReport.size(8_388_608) == "8 MiB")
+        #expect(CollectiveCalibrationReport.size(1_500_000_000) == "1.4 GiB")
+        #expect(CollectiveCalibrationReport.size(512) == "512 B")
+    }
+
+    /// Docs/calibration/nccl-tests.json, the published nccl-tests rows (Docs/clusters.md, "Collectives against
+    /// nccl-tests").
+    static let repositoryRows = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Docs/calibration/nccl-tests.json")
+
+    @Test("the published nccl-tests rows: large messages inside one node within 10%, every size from 256 MiB a median under 7%; Docs/calibration/nccl-tests.md is the replay")
+    func publishedRows() throws {
+        let text = try String(contentsOf: Self.repositoryRows, encoding: .utf8)
+        let report = try CollectiveCalibrationReport(document: try JSONParser.parse(text),
+                                                     source: "Docs/calibration/nccl-tests.json")
+        #expect(report.replays.count >= 100)
+        let large = report.replays.filter { $0.measurement.bytes >= 268_435_456 }
+        let oneNodeLarge = large.filter { $0.nodes == 1 }
+        #expect(oneNodeLarge.count >= 20)
+        #expect(oneNodeLarge.allSatisfy { abs($0.relativeError) <= 0.10 })
+        #expect(CollectiveCalibrationReport.summary(large).median < 0.07)
+        let markdown = Self.repositoryRows.deletingPathExtension().appendingPathExtension("md")
+        #expect(try String(contentsOf: markdown, encoding: .utf8) == report.markdown,
+                "regenerate with `shardplan calibrate Docs/calibration/nccl-tests.json -o Docs/calibration/nccl-tests.md`")
+    }
+}
