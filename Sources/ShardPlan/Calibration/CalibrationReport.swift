@@ -53,8 +53,17 @@ public struct CalibrationReport: Sendable {
         Issue 14's fifth pass added four llm.c rows (GPT-2 350M and 774M on A100s, 1.6B and 124M on H100s) and replayed \
         them with no constant changed: within 1.7% on A100, 9-10% fast on H100. Llama 3 405B's runs on 8,192 and \
         16,384 H100s are replayed apart (Docs/calibration/llama3-405b.md), since their gradient reduction can be read \
-        two ways.
+        two ways. Issue 14's seventh pass added seven single-GPU rows (gollem's GPT-2 124M on one H100 with \
+        torch.compile, 1 to 64 sequences a step) and priced products whose columns or depth are not whole 16-byte \
+        vectors (GPT-2's unpadded vocabulary of 50257) at half speed: they are 15-43% fast, most at the smallest \
+        batches, whose steps the training loop's host work dominates (Docs/cost-model.md, "Issue 14, seventh pass").
         """
+
+    /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a
+    /// single GPU's step of a small model).
+    static func seconds(_ value: Double) -> String {
+        value < 0.1 ? String(format: "%.3g", value) : String(format: "%.2f", value)
+    }
 
     /// Median, worst and mean signed relative error of `runs`.
     static func summary(_ runs: [CalibrationRun]) -> (median: Double, worst: Double, mean: Double) {
@@ -120,8 +129,8 @@ public struct CalibrationReport: Sendable {
             }
             if let attention = run.attention { config += " \(attention)" }
             if let fusion = run.fusion, fusion != "fused" { config += " \(fusion)" }
-            let measured = String(format: "%.2f", run.iterationSeconds!) + (entry.run.isMeasuredTime ? "" : "*")
-            lines.append("| \(run.id) | \(config) | \(String(format: "%.2f", entry.predictedSeconds)) | \(measured) | "
+            let measured = Self.seconds(run.iterationSeconds!) + (entry.run.isMeasuredTime ? "" : "*")
+            lines.append("| \(run.id) | \(config) | \(Self.seconds(entry.predictedSeconds)) | \(measured) | "
                          + "\(String(format: "%+.1f%%", entry.relativeError * 100)) | \(String(format: "%.1f", entry.peakMemoryBytes / 1e9))\(entry.fitsInMemory ? "" : " (does not fit)") |")
         }
         lines.append("")

@@ -45,9 +45,10 @@ struct CalibrationTests {
     /// "Issue 14, third pass" and "fourth pass", say why each row beyond 15% is off). These bounds keep what it
     /// reaches from slipping. The 67 rows include the four llm.c rows of the fifth pass, replayed with no constant
     /// changed.
-    @Test("rows before issue 13: median within 4.8% and worst within 28%")
+    /// The seventh pass's single-GPU rows (gollem) are held by their own test below.
+    @Test("rows before issue 13 but the single-GPU ones: median within 4.8% and worst within 28%")
     func allRowsStayWithinReachedBounds() throws {
-        let earlier = try Self.report().runs.filter { !$0.run.exercisesIssue13Features }
+        let earlier = try Self.report().runs.filter { !$0.run.exercisesIssue13Features && $0.run.gpuCount > 1 }
         #expect(earlier.count == 67)
         let (median, worst, _) = CalibrationReport.summary(earlier)
         #expect(median <= 0.048)
@@ -70,6 +71,19 @@ struct CalibrationTests {
         let rows = try Self.report().runs.filter { $0.run.id.hasPrefix("llmc") }
         #expect(rows.count == 5)
         for entry in rows { #expect(abs(entry.relativeError) <= 0.11, "\(entry.run.id)") }
+    }
+
+    /// GPT-2 124M trained on one H100 with torch.compile at 1 to 64 sequences a step (gollem's batch sweep, Docs/cost-model.md,
+    /// "Issue 14, seventh pass"): predicted fast, by a fixed 4-5 ms a step the loop spends on the host (a sync after
+    /// every forward and every step, the optimizer's and clipping's Python) and by about 15% more at every batch. The
+    /// bounds hold where the model stands; the error must shrink as the step grows.
+    @Test("gollem's GPT-2 124M on one H100: 14-44% fast, less as the batch grows")
+    func singleGPURows() throws {
+        let rows = try Self.report().runs.filter { $0.run.id.hasPrefix("gollem") }
+        #expect(rows.count == 7)
+        for entry in rows { #expect(entry.relativeError >= -0.44 && entry.relativeError <= -0.14, "\(entry.run.id)") }
+        let byBatch = rows.sorted { $0.run.globalBatch < $1.run.globalBatch }
+        #expect(byBatch.first!.relativeError < byBatch.last!.relativeError)
     }
 
     /// Llama 3 405B at 8K tokens on 8,192 and 16,384 H100s under the two readings of the paper's section 3.3.2

@@ -32,6 +32,26 @@ struct KernelCostTests {
         #expect(close(exact, depth))
     }
 
+    @Test("GPT-2's unpadded vocabulary: 25600 x 50257 x 768 takes twice the compute of 25600 x 50304 x 768 (the same 100 x 393 tiles)")
+    func unalignedDimensionIsSlower() {
+        // Both products run 100 x 393 tiles of 256 x 128 (columns 50257 and 50304 both round up to 393 tiles of
+        // 128) in 393 waves on 100 multiprocessors; the unaligned one pays KernelModel.unalignedMatmulSlowdown = 2.
+        let aligned = roundGPU.matmulSeconds(batch: 1, m: 25600, n: 50304, k: 768, dtype: .bf16)
+        let unaligned = roundGPU.matmulSeconds(batch: 1, m: 25600, n: 50257, k: 768, dtype: .bf16)
+        let expected = 393.0 * 100 * 256 * 128 * 2 * 768 / (100e12 * (768.0 / 832))
+        #expect(close(aligned, expected))
+        #expect(close(unaligned, 2 * expected))
+        // 16-byte vectors: 8 elements of bf16, 16 of fp8, 4 of fp32; a split vocabulary (50257 / 2) is unaligned
+        // too, in the columns or in the depth (the input gradient's product); the rows (tokens) do not matter.
+        #expect(KernelModel.isAligned(n: 50304, k: 768, dtype: .bf16))
+        #expect(!KernelModel.isAligned(n: 25128.5, k: 768, dtype: .bf16))
+        #expect(!KernelModel.isAligned(n: 768, k: 50257, dtype: .bf16))
+        #expect(!KernelModel.isAligned(n: 50312, k: 768, dtype: .fp8))
+        #expect(KernelModel.isAligned(n: 50308, k: 768, dtype: .f32))
+        #expect(roundGPU.matmulSeconds(batch: 1, m: 25601, n: 50304, k: 768, dtype: .bf16)
+                < roundGPU.matmulSeconds(batch: 1, m: 25600, n: 50257, k: 768, dtype: .bf16))
+    }
+
     @Test("a 64 x 64 x 64 product runs one 64 x 64 tile for a whole wave: 0.62 x (64/128) / 100 = 0.0031 of peak")
     func tinyProductIsSlowPerFLOP() {
         let tiny = roundGPU.matmulEfficiency(m: 64, n: 64, k: 64, dtype: .bf16)

@@ -22,9 +22,9 @@ struct FrameworkRoundTripTests {
         }
     }
 
-    @Test("the 76 published rows are read, two with context parallelism and one with expert parallelism")
+    @Test("the 83 published rows are read, two with context parallelism and one with expert parallelism")
     func rowCount() {
-        #expect(Self.runs.count == 76)
+        #expect(Self.runs.count == 83)
         #expect(Self.runs.count { $0.contextParallel > 1 } == 2 && Self.runs.count { $0.expertParallel > 1 } == 1)
     }
 
