@@ -67,10 +67,15 @@ public struct CalibrationReport: Sendable {
 
     /// Median, worst and mean signed relative error of `runs`.
     static func summary(_ runs: [CalibrationRun]) -> (median: Double, worst: Double, mean: Double) {
-        let errors = runs.map { abs($0.relativeError) }.sorted()
+        summary(errors: runs.map(\.relativeError))
+    }
+
+    /// Median and worst absolute value, and mean, of signed relative errors.
+    static func summary(errors signed: [Double]) -> (median: Double, worst: Double, mean: Double) {
+        let errors = signed.map(abs).sorted()
         guard !errors.isEmpty else { return (0, 0, 0) }
         let median = errors.count % 2 == 1 ? errors[errors.count / 2] : (errors[errors.count / 2 - 1] + errors[errors.count / 2]) / 2
-        return (median, errors.last!, runs.map(\.relativeError).reduce(0, +) / Double(runs.count))
+        return (median, errors.last!, signed.reduce(0, +) / Double(signed.count))
     }
 
     /// A table of the error of the rows falling in each of `buckets` (a label and a test on a row).

@@ -1,23 +1,27 @@
 /// One published collective benchmark (nccl-tests `all_reduce_perf`, `all_gather_perf`, `reduce_scatter_perf`):
-/// the cluster it ran on as a preset with a node count, the collective, the message size and the measured
-/// out-of-place time. Rows live in Docs/calibration/nccl-tests.json; `shardplan calibrate` replays them through
-/// `CollectiveGroup` (Docs/clusters.md, "Collective costs").
+/// the cluster it ran on as a preset with a node count, the collective, the message size and the measured time.
+/// Rows live in Docs/calibration/nccl-tests.json; `shardplan calibrate` replays them through `CollectiveGroup`
+/// (Docs/clusters.md, "Collectives against nccl-tests").
 public struct MeasuredCollective: Sendable {
+    /// The row's name in the file.
     public var id: String
     /// Where the numbers were printed (an issue comment, a vendor page, a paper's table).
     public var source: String
     /// The cluster as `shardplan` names it: a preset and its node count (`dgx-h100:4`).
     public var cluster: String
-    /// Devices taking part: every device of `cluster` unless the row ran on fewer of one node.
+    /// Devices taking part: every device of `cluster`, or fewer on a single node.
     public var deviceCount: Int
+    /// The collective measured.
     public var kind: CollectiveKind
     /// nccl-tests' `size` column: the whole buffer (the summed tensor of an all-reduce, the gathered output of an
     /// all-gather, the unreduced input of a reduce-scatter), the convention `CollectiveGroup` prices.
     public var bytes: Double
-    /// Out-of-place time, seconds: printed, or derived from the printed bus bandwidth.
+    /// The measured time, seconds: the out-of-place column (the in-place one where a source printed only that),
+    /// or the time the printed bus bandwidth implies.
     public var seconds: Double
-    /// The algorithm or protocol the run forced (`NCCL_ALGO`, `NCCL_PROTO`); nil where NCCL chose.
+    /// The algorithm the run forced (`NCCL_ALGO`); nil where NCCL chose.
     public var algorithm: CollectiveAlgorithm?
+    /// The protocol the run forced (`NCCL_PROTO`); nil where NCCL chose.
     public var wireProtocol: CollectiveProtocol?
     /// The NCCL version, environment and anything else a reader needs.
     public var notes: String
@@ -35,18 +39,24 @@ public struct MeasuredCollective: Sendable {
     }
 
     /// What the collective model predicts for this row on `cluster` (its preset): the cheapest algorithm and
-    /// protocol among those the run allowed; nil where it forced one NCCL does not offer for the collective.
+    /// protocol among those the run allowed; nil where it forced one the model does not offer for the collective.
     public func predictedChoice(on cluster: Cluster) -> CollectiveGroup.Choice? {
         cluster.collectiveGroup(devices: 0 ..< deviceCount).fastest(
             kind, bytes: bytes, algorithms: algorithm.map { [$0] } ?? CollectiveAlgorithm.allCases,
             protocols: wireProtocol.map { [$0] } ?? CollectiveProtocol.allCases)
     }
 
-    /// Reads every row of a collective-benchmarks document (`{"measurements": [...]}`).
-    public static func rows(in document: JSONValue) throws(InputError) -> [MeasuredCollective] {
+    /// Measured times outside this range (1 ns to an hour) are typing errors, not measurements.
+    static let plausibleSeconds = 1e-9 ... 3600.0
+
+    /// Reads every row of a collective-benchmarks document (`{"measurements": [...]}`) with the choice the model
+    /// makes for it.
+    public static func rows(in document: JSONValue) throws(InputError) -> [(row: MeasuredCollective, choice: CollectiveGroup.Choice)] {
         let top = try JSONReader(document, at: .root)
-        var rows: [MeasuredCollective] = []
-        for (index, element) in try top.array("measurements").enumerated() {
+        let elements = try top.array("measurements")
+        guard !elements.isEmpty else { throw top.invalid("measurements", "no measurements to replay") }
+        var rows: [(MeasuredCollective, CollectiveGroup.Choice)] = []
+        for (index, element) in elements.enumerated() {
             let row = try JSONReader(element, at: .root.appending("measurements").appending(index: index))
             let id = try row.string("id")
             let cluster = try row.string("cluster")
@@ -54,36 +64,40 @@ public struct MeasuredCollective: Sendable {
             do { preset = try Cluster.preset(named: cluster) } catch {
                 throw InputError(error.kind, at: row.path.appending("cluster"), "row \(id): \(error.message)")
             }
-            let devices = preset.deviceCount
-            let count = try row.optionalInt("gpus") ?? devices
-            guard count >= 2, count <= devices else {
-                throw row.invalid("gpus", "row \(id): \(count) devices on \(cluster), which has \(devices); a collective needs 2 or more")
+            let count = try row.optionalInt("gpus") ?? preset.deviceCount
+            let fitsOneNode = preset.nodes == 1 && count <= preset.devicesPerNode
+            guard count >= 2, count == preset.deviceCount || fitsOneNode else {
+                let what = row.contains("gpus") ? "gpus" : "cluster"
+                throw row.invalid(what, "row \(id): \(count) device(s) on \(cluster) (\(preset.deviceCount) devices); "
+                                  + "a row runs on every device of its cluster, or on 2 or more of a single node")
             }
             let kind: CollectiveKind = try row.optionalCase("collective", "collective") ?? .allReduce
             guard kind == .allReduce || kind == .allGather || kind == .reduceScatter else {
                 throw row.invalid("collective", "row \(id): only all_reduce, all_gather and reduce_scatter are NCCL collectives the model prices as nccl-tests measures them")
             }
-            let bytes = try row.number("size_bytes")
-            guard bytes > 0 else { throw row.invalid("size_bytes", "row \(id): a message of \(bytes) bytes") }
+            let bytes = Double(try row.int("size_bytes"))
+            guard bytes > 0 else { throw row.invalid("size_bytes", "row \(id): a message of \(Int(bytes)) bytes") }
             let seconds: Double
-            if let microseconds = try row.optionalNumber("time_us") {
-                guard microseconds > 0 else { throw row.invalid("time_us", "row \(id): a time of \(microseconds) us") }
-                seconds = microseconds * 1e-6
+            let timeKey = row.contains("time_us") ? "time_us" : "busbw_gb_per_s"
+            if timeKey == "time_us" {
+                seconds = try row.number("time_us") * 1e-6
             } else if let busBandwidth = try row.optionalNumber("busbw_gb_per_s") {
-                guard busBandwidth > 0 else { throw row.invalid("busbw_gb_per_s", "row \(id): a bus bandwidth of \(busBandwidth) GB/s") }
                 seconds = bytes * busFactor(kind, devices: count) / (busBandwidth * 1e9)
             } else {
                 throw InputError(.missingField, at: row.path.appending("time_us"), "row \(id): give time_us or busbw_gb_per_s")
+            }
+            guard plausibleSeconds.contains(seconds) else {
+                throw row.invalid(timeKey, "row \(id): a measured time of \(seconds) s is not a measurement (1 ns to 1 hour)")
             }
             let measured = MeasuredCollective(id: id, source: try row.string("source"), cluster: cluster, deviceCount: count,
                                               kind: kind, bytes: bytes, seconds: seconds,
                                               algorithm: try row.optionalCase("algorithm", "algorithm"),
                                               wireProtocol: try row.optionalCase("protocol", "protocol"),
                                               notes: try row.optionalString("notes") ?? "")
-            guard measured.predictedChoice(on: preset) != nil else {
-                throw row.invalid("algorithm", "row \(id): NCCL runs a tree only for an all-reduce across nodes")
+            guard let choice = measured.predictedChoice(on: preset) else {
+                throw row.invalid("algorithm", "row \(id): the model prices trees only for an all-reduce across nodes")
             }
-            rows.append(measured)
+            rows.append((measured, choice))
         }
         return rows
     }

@@ -18,7 +18,10 @@ extension CollectiveGroup {
     /// offers none of them for `kind`.
     public func fastest(_ kind: CollectiveKind, bytes: Double, algorithms: [CollectiveAlgorithm],
                         protocols: [CollectiveProtocol]) -> Choice? {
-        guard size > 1, bytes > 0 else { return Choice(algorithm: .ring, wireProtocol: .simple, seconds: 0) }
+        guard size > 1, bytes > 0 else {
+            guard let algorithm = algorithms.first, let wireProtocol = protocols.first else { return nil }
+            return Choice(algorithm: algorithm, wireProtocol: wireProtocol, seconds: 0)
+        }
         var best: Choice?
         for algorithm in algorithms {
             for wireProtocol in protocols {

@@ -74,21 +74,23 @@ public struct KernelModel: Sendable, Equatable {
 
     /// How much slower a product runs when its columns or its depth (the operands' leading dimensions; the rows
     /// are tokens) are not a whole number of 16-byte vectors (8 elements of a 16-bit type): cuBLAS cannot use its
-    /// vectorised (and on Hopper, TMA) loads and falls back to slower kernels. GPT-2's unpadded vocabulary of 50257 is the common case: padding it to 50304 sped
-    /// nanoGPT's 124M model up by about 25% on an A100 (Karpathy, 2023-02-03, and nanoGPT's `model.py`
-    /// comment on the padded vocabulary), and Raschka's GPT-2 124M step on an A100 by 13.6% (LLMs-from-scratch,
-    /// ch05/10_llm-training-speed: 112,046 to 127,345 tokens/s); by this model's step those are a 2.3x and a
-    /// 1.75x slower product. 2 is between them (an assumption inside the published range).
+    /// vectorised (and on Hopper, TMA) loads and falls back to slower kernels. GPT-2's unpadded vocabulary of
+    /// 50257 is the common case: padding it to 50304 sped nanoGPT's 124M model up by about 25% on an A100
+    /// (Karpathy, 2023-02-03, and nanoGPT's `model.py` comment on the padded vocabulary), and Raschka's GPT-2
+    /// 124M step on an A100 by 13.6% (LLMs-from-scratch, ch05/10_llm-training-speed: 112,046 to 127,345
+    /// tokens/s); by this model's step those are a 2.3x and a 1.75x slower product. 2 is between them (an
+    /// assumption inside the published range).
     static let unalignedMatmulSlowdown = 2.0
 
-    /// Whether a product's columns and depth are whole numbers of 16-byte vectors of `dtype`.
-    static func isAligned(n: Double, k: Double, dtype: DType) -> Bool {
-        let elements = 16.0 / Double(dtype.byteSize)
-        return n.truncatingRemainder(dividingBy: elements) == 0 && k.truncatingRemainder(dividingBy: elements) == 0
+    /// Whether `elements` of `dtype` are a whole number of 16-byte vectors.
+    static func fillsVectors(_ elements: Double, dtype: DType) -> Bool {
+        elements.truncatingRemainder(dividingBy: 16 / Double(dtype.byteSize)) == 0
     }
 
-    /// Seconds for `batch` independent products of an (m x k) by (k x n) matrix.
-    public func matmulSeconds(batch: Double, m: Double, n: Double, k: Double, dtype: DType) -> Double {
+    /// Seconds for `batch` independent products of an (m x k) by (k x n) matrix. `aligned` says whether the
+    /// operands' leading dimensions fill whole 16-byte vectors (a backward product's `k` is the forward rows,
+    /// so `OperatorCostModel` decides by the forward product's columns and depth); nil judges by `n` and `k`.
+    public func matmulSeconds(batch: Double, m: Double, n: Double, k: Double, dtype: DType, aligned: Bool? = nil) -> Double {
         let flops = 2 * batch * m * n * k
         guard flops > 0 else { return 0 }
         let sms = Double(multiprocessors)
@@ -104,7 +106,9 @@ public struct KernelModel: Sendable, Equatable {
             best = min(best, seconds)
         }
         let bytes = batch * (m * k + k * n + m * n) * Double(dtype.byteSize)
-        if !Self.isAligned(n: n, k: k, dtype: dtype) { best *= Self.unalignedMatmulSlowdown }
+        if !(aligned ?? (Self.fillsVectors(n, dtype: dtype) && Self.fillsVectors(k, dtype: dtype))) {
+            best *= Self.unalignedMatmulSlowdown
+        }
         return launchSeconds + max(best, memorySeconds(bytes: bytes) - launchSeconds)
     }
 

@@ -16,14 +16,19 @@ extension OperatorCostModel {
         }
         let weightCasts = casts(traffic.weightCasts, weightElements)
             / (traffic.castsWeightsEveryMicrobatch ? 1 : Double(microbatches))
-        let forward = kernels.matmulSeconds(batch: batch, m: m, n: n, k: k, dtype: .fp8)
+        let aligned = KernelModel.fillsVectors(n, dtype: .fp8) && KernelModel.fillsVectors(k, dtype: .fp8)
+        let forward = kernels.matmulSeconds(batch: batch, m: m, n: n, k: k, dtype: .fp8, aligned: aligned)
             + casts(traffic.forwardInputCasts, inputElements) + weightCasts
         var backward = 0.0
         let inputNeedsGradient = gradients[operation.inputs[inputOperand]]
         let weightNeedsGradient = gradients[operation.inputs[weightOperand]]
         if inputNeedsGradient || weightNeedsGradient { backward += casts(traffic.gradientCasts, gradientElements) }
-        if gradients[operation.inputs[0]] { backward += kernels.matmulSeconds(batch: batch, m: m, n: k, k: n, dtype: .fp8) }
-        if gradients[operation.inputs[1]] { backward += kernels.matmulSeconds(batch: batch, m: k, n: n, k: m, dtype: .fp8) }
+        if gradients[operation.inputs[0]] {
+            backward += kernels.matmulSeconds(batch: batch, m: m, n: k, k: n, dtype: .fp8, aligned: aligned)
+        }
+        if gradients[operation.inputs[1]] {
+            backward += kernels.matmulSeconds(batch: batch, m: k, n: n, k: m, dtype: .fp8, aligned: aligned)
+        }
         if inputNeedsGradient { backward += casts(traffic.backwardWeightCasts, weightElements) }
         if weightNeedsGradient { backward += casts(traffic.backwardInputCasts, inputElements) }
         let use = OperatorCost.FP8Use(inputOperand: inputOperand,

@@ -189,12 +189,19 @@ public struct OperatorCostModel: Sendable {
     }
 
     /// A batched GEMM (m x k times k x n) forward, and in backward one GEMM per operand that needs a
-    /// gradient: m x n times n x k for the first, k x m times m x n for the second.
+    /// gradient: m x n times n x k for the first, k x m times m x n for the second. All three read the forward
+    /// product's columns and depth as their leading dimensions (the rows are tokens), so those decide whether
+    /// they run at full speed (`KernelModel.unalignedMatmulSlowdown`).
     private func gemmCost(_ operation: Operation, batch: Double, m: Double, n: Double, k: Double, dtype: DType) -> OperatorCost {
-        let forward = kernels.matmulSeconds(batch: batch, m: m, n: n, k: k, dtype: dtype)
+        let aligned = KernelModel.fillsVectors(n, dtype: dtype) && KernelModel.fillsVectors(k, dtype: dtype)
+        let forward = kernels.matmulSeconds(batch: batch, m: m, n: n, k: k, dtype: dtype, aligned: aligned)
         var backward = 0.0
-        if gradients[operation.inputs[0]] { backward += kernels.matmulSeconds(batch: batch, m: m, n: k, k: n, dtype: dtype) }
-        if gradients[operation.inputs[1]] { backward += kernels.matmulSeconds(batch: batch, m: k, n: n, k: m, dtype: dtype) }
+        if gradients[operation.inputs[0]] {
+            backward += kernels.matmulSeconds(batch: batch, m: m, n: k, k: n, dtype: dtype, aligned: aligned)
+        }
+        if gradients[operation.inputs[1]] {
+            backward += kernels.matmulSeconds(batch: batch, m: k, n: n, k: m, dtype: dtype, aligned: aligned)
+        }
         return OperatorCost(category: .matmul, forwardSeconds: forward, backwardSeconds: backward,
                             forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 2 * batch * m * n * k)
     }

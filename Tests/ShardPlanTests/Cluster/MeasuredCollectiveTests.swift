@@ -51,6 +51,16 @@ struct MeasuredCollectiveTests {
             (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "size_bytes": 0, "time_us": 1}"#, "measurements[0].size_bytes"),
             (#"{"id": "x", "source": "s", "cluster": "dgx-h100:0", "size_bytes": 1, "time_us": 1}"#, "measurements[0].cluster"),
             (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "size_bytes": 1, "busbw_gb_per_s": -3}"#, "measurements[0].busbw_gb_per_s"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "size_bytes": 1, "busbw_gb_per_s": 1e300}"#, "measurements[0].busbw_gb_per_s"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "size_bytes": 1, "time_us": 1e-300}"#, "measurements[0].time_us"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "size_bytes": 1e28, "time_us": 1}"#, "measurements[0].size_bytes"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "size_bytes": 0.5, "time_us": 1}"#, "measurements[0].size_bytes"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "algorithm": "tree", "size_bytes": 8, "time_us": 1}"#, "measurements[0].algorithm"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100:2", "collective": "all_gather", "algorithm": "tree", "size_bytes": 8, "time_us": 1}"#, "measurements[0].algorithm"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100:2", "gpus": 12, "size_bytes": 8, "time_us": 1}"#, "measurements[0].gpus"),
+            (#"{"id": "x", "source": "s", "cluster": "single-h100", "size_bytes": 8, "time_us": 1}"#, "measurements[0].cluster"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "protocol": "fast", "size_bytes": 8, "time_us": 1}"#, "measurements[0].protocol"),
+            (#"3"#, "measurements[0]"),
         ]
         for (row, path) in cases {
             do {
@@ -59,6 +69,16 @@ struct MeasuredCollectiveTests {
             } catch let error as InputError {
                 #expect(error.path.description == path, "\(row)")
             }
+        }
+    }
+
+    @Test("a file without measurements is refused")
+    func emptyFile() throws {
+        do {
+            _ = try CollectiveCalibrationReport(document: try document(#"{"measurements": []}"#), source: "test.json")
+            Issue.record("accepted an empty file")
+        } catch let error as InputError {
+            #expect(error.path.description == "measurements")
         }
     }
 

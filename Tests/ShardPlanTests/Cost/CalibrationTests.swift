@@ -83,7 +83,8 @@ struct CalibrationTests {
         #expect(rows.count == 7)
         for entry in rows { #expect(entry.relativeError >= -0.44 && entry.relativeError <= -0.14, "\(entry.run.id)") }
         let byBatch = rows.sorted { $0.run.globalBatch < $1.run.globalBatch }
-        #expect(byBatch.first!.relativeError < byBatch.last!.relativeError)
+        let (smallest, largest) = (try #require(byBatch.first), try #require(byBatch.last))
+        #expect(smallest.relativeError < largest.relativeError)
     }
 
     /// Llama 3 405B at 8K tokens on 8,192 and 16,384 H100s under the two readings of the paper's section 3.3.2

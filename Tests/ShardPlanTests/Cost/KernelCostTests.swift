@@ -41,13 +41,13 @@ struct KernelCostTests {
         let expected = 393.0 * 100 * 256 * 128 * 2 * 768 / (100e12 * (768.0 / 832))
         #expect(close(aligned, expected))
         #expect(close(unaligned, 2 * expected))
-        // 16-byte vectors: 8 elements of bf16, 16 of fp8, 4 of fp32; a split vocabulary (50257 / 2) is unaligned
-        // too, in the columns or in the depth (the input gradient's product); the rows (tokens) do not matter.
-        #expect(KernelModel.isAligned(n: 50304, k: 768, dtype: .bf16))
-        #expect(!KernelModel.isAligned(n: 25128.5, k: 768, dtype: .bf16))
-        #expect(!KernelModel.isAligned(n: 768, k: 50257, dtype: .bf16))
-        #expect(!KernelModel.isAligned(n: 50312, k: 768, dtype: .fp8))
-        #expect(KernelModel.isAligned(n: 50308, k: 768, dtype: .f32))
+        // 16-byte vectors: 8 elements of bf16, 16 of fp8, 4 of fp32, in the columns or in the depth (the input
+        // gradient's product); the rows (tokens) do not matter. A caller that knows the layout says so.
+        #expect(KernelModel.fillsVectors(50304, dtype: .bf16) && !KernelModel.fillsVectors(50257, dtype: .bf16))
+        #expect(!KernelModel.fillsVectors(50312, dtype: .fp8) && KernelModel.fillsVectors(50308, dtype: .f32))
+        #expect(close(roundGPU.matmulSeconds(batch: 1, m: 25600, n: 768, k: 50257, dtype: .bf16),
+                      2 * roundGPU.matmulSeconds(batch: 1, m: 25600, n: 768, k: 50257, dtype: .bf16, aligned: true)))
+        #expect(close(roundGPU.matmulSeconds(batch: 1, m: 25600, n: 50257, k: 768, dtype: .bf16, aligned: true), expected))
         #expect(roundGPU.matmulSeconds(batch: 1, m: 25601, n: 50304, k: 768, dtype: .bf16)
                 < roundGPU.matmulSeconds(batch: 1, m: 25600, n: 50257, k: 768, dtype: .bf16))
     }
