@@ -82,9 +82,12 @@ public struct KernelModel: Sendable, Equatable {
     /// assumption inside the published range).
     static let unalignedMatmulSlowdown = 2.0
 
-    /// Whether `elements` of `dtype` are a whole number of 16-byte vectors.
+    /// Whether `elements` of `dtype` are a whole number of 16-byte vectors. A dimension narrower than one vector
+    /// (a device's share of a small model split many ways) makes a matrix-vector product, which cuBLAS runs with
+    /// its own kernels: it is not charged.
     static func fillsVectors(_ elements: Double, dtype: DType) -> Bool {
-        elements.truncatingRemainder(dividingBy: 16 / Double(dtype.byteSize)) == 0
+        let width = 16 / Double(dtype.byteSize)
+        return elements < width || elements.truncatingRemainder(dividingBy: width) == 0
     }
 
     /// Seconds for `batch` independent products of an (m x k) by (k x n) matrix. `aligned` says whether the

@@ -45,6 +45,7 @@ struct KernelCostTests {
         // gradient's product); the rows (tokens) do not matter. A caller that knows the layout says so.
         #expect(KernelModel.fillsVectors(50304, dtype: .bf16) && !KernelModel.fillsVectors(50257, dtype: .bf16))
         #expect(!KernelModel.fillsVectors(50312, dtype: .fp8) && KernelModel.fillsVectors(50308, dtype: .f32))
+        #expect(KernelModel.fillsVectors(2, dtype: .f32) && !KernelModel.fillsVectors(6, dtype: .f32))
         #expect(close(roundGPU.matmulSeconds(batch: 1, m: 25600, n: 768, k: 50257, dtype: .bf16),
                       2 * roundGPU.matmulSeconds(batch: 1, m: 25600, n: 768, k: 50257, dtype: .bf16, aligned: true)))
         #expect(close(roundGPU.matmulSeconds(batch: 1, m: 25600, n: 50257, k: 768, dtype: .bf16, aligned: true), expected))
