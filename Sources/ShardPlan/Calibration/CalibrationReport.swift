@@ -81,12 +81,18 @@ public struct CalibrationReport: Sendable {
     /// A table of the error of the rows falling in each of `buckets` (a label and a test on a row).
     static func bucketTable(_ runs: [CalibrationRun], heading: String,
                             buckets: [(label: String, contains: (PublishedRun) -> Bool)]) -> [String] {
+        errorTable(heading: heading, groups: buckets.map { bucket in
+            (bucket.label, runs.filter { bucket.contains($0.run) }.map(\.relativeError))
+        })
+    }
+
+    /// A table of the median, worst and mean signed error of each labelled group of signed relative errors;
+    /// empty groups are left out.
+    static func errorTable(heading: String, groups: [(label: String, errors: [Double])]) -> [String] {
         var lines = ["| \(heading) | rows | median error | worst error | mean signed error |", "| --- | ---: | ---: | ---: | ---: |"]
-        for bucket in buckets {
-            let members = runs.filter { bucket.contains($0.run) }
-            guard !members.isEmpty else { continue }
-            let (median, worst, mean) = summary(members)
-            lines.append("| \(bucket.label) | \(members.count) | \(String(format: "%.1f%%", median * 100)) | "
+        for group in groups where !group.errors.isEmpty {
+            let (median, worst, mean) = summary(errors: group.errors)
+            lines.append("| \(group.label) | \(group.errors.count) | \(String(format: "%.1f%%", median * 100)) | "
                          + "\(String(format: "%.1f%%", worst * 100)) | \(String(format: "%+.1f%%", mean * 100)) |")
         }
         return lines

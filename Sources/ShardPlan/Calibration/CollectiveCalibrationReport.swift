@@ -24,8 +24,7 @@ public struct CollectiveCalibrationReport: Sendable {
     /// Replays every row of a collective-benchmarks document read from `source`.
     public init(document: JSONValue, source: String) throws(InputError) {
         var replays: [Replay] = []
-        for (row, choice) in try MeasuredCollective.rows(in: document) {
-            let nodes = try Cluster.preset(named: row.cluster).collectiveGroup(devices: 0 ..< row.deviceCount).nodeCount
+        for (row, nodes, choice) in try MeasuredCollective.rows(in: document) {
             replays.append(Replay(measurement: row, nodes: nodes, choice: choice))
         }
         self.replays = replays
@@ -87,15 +86,9 @@ public struct CollectiveCalibrationReport: Sendable {
     }
 
     private func bucketTable(heading: String, buckets: [(label: String, contains: (Replay) -> Bool)]) -> [String] {
-        var lines = ["| \(heading) | rows | median error | worst error | mean signed error |", "| --- | ---: | ---: | ---: | ---: |"]
-        for bucket in buckets {
-            let members = replays.filter(bucket.contains)
-            guard !members.isEmpty else { continue }
-            let (median, worst, mean) = Self.summary(members)
-            lines.append("| \(bucket.label) | \(members.count) | "
-                         + String(format: "%.1f%% | %.1f%% | %+.1f%% |", median * 100, worst * 100, mean * 100))
-        }
-        return lines
+        CalibrationReport.errorTable(heading: heading, groups: buckets.map { bucket in
+            (bucket.label, replays.filter(bucket.contains).map(\.relativeError))
+        })
     }
 
     /// A message size in binary units, as nccl-tests sweeps them (`8 MiB`, `1 GiB`, `4096 B`).

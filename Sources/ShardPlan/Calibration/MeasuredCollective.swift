@@ -38,24 +38,25 @@ public struct MeasuredCollective: Sendable {
         bytes / seconds * Self.busFactor(kind, devices: deviceCount)
     }
 
-    /// What the collective model predicts for this row on `cluster` (its preset): the cheapest algorithm and
-    /// protocol among those the run allowed; nil where it forced one the model does not offer for the collective.
-    public func predictedChoice(on cluster: Cluster) -> CollectiveGroup.Choice? {
-        cluster.collectiveGroup(devices: 0 ..< deviceCount).fastest(
-            kind, bytes: bytes, algorithms: algorithm.map { [$0] } ?? CollectiveAlgorithm.allCases,
-            protocols: wireProtocol.map { [$0] } ?? CollectiveProtocol.allCases)
+    /// What the collective model predicts for this row on `group` (its devices of its preset): the cheapest
+    /// algorithm and protocol among those the run allowed; nil where it forced one the model does not offer for
+    /// the collective.
+    public func predictedChoice(on group: CollectiveGroup) -> CollectiveGroup.Choice? {
+        group.fastest(kind, bytes: bytes, algorithms: algorithm.map { [$0] } ?? CollectiveAlgorithm.allCases,
+                      protocols: wireProtocol.map { [$0] } ?? CollectiveProtocol.allCases)
     }
 
     /// Measured times outside this range (1 ns to an hour) are typing errors, not measurements.
     static let plausibleSeconds = 1e-9 ... 3600.0
 
-    /// Reads every row of a collective-benchmarks document (`{"measurements": [...]}`) with the choice the model
-    /// makes for it.
-    public static func rows(in document: JSONValue) throws(InputError) -> [(row: MeasuredCollective, choice: CollectiveGroup.Choice)] {
+    /// Reads every row of a collective-benchmarks document (`{"measurements": [...]}`) with the nodes its devices
+    /// span and the choice the model makes for it.
+    public static func rows(in document: JSONValue) throws(InputError)
+        -> [(row: MeasuredCollective, nodes: Int, choice: CollectiveGroup.Choice)] {
         let top = try JSONReader(document, at: .root)
         let elements = try top.array("measurements")
         guard !elements.isEmpty else { throw top.invalid("measurements", "no measurements to replay") }
-        var rows: [(MeasuredCollective, CollectiveGroup.Choice)] = []
+        var rows: [(MeasuredCollective, Int, CollectiveGroup.Choice)] = []
         for (index, element) in elements.enumerated() {
             let row = try JSONReader(element, at: .root.appending("measurements").appending(index: index))
             let id = try row.string("id")
@@ -94,10 +95,11 @@ public struct MeasuredCollective: Sendable {
                                               algorithm: try row.optionalCase("algorithm", "algorithm"),
                                               wireProtocol: try row.optionalCase("protocol", "protocol"),
                                               notes: try row.optionalString("notes") ?? "")
-            guard let choice = measured.predictedChoice(on: preset) else {
+            let group = preset.collectiveGroup(devices: 0 ..< count)
+            guard let choice = measured.predictedChoice(on: group) else {
                 throw row.invalid("algorithm", "row \(id): the model prices trees only for an all-reduce across nodes")
             }
-            rows.append((measured, choice))
+            rows.append((measured, group.nodeCount, choice))
         }
         return rows
     }
