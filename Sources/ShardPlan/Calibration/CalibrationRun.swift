@@ -97,6 +97,7 @@ public struct CalibrationRun: Sendable {
         if gpu.hasPrefix("A100-SXM4-40GB") { return "dgx-a100-40g" }
         if gpu.hasPrefix("H100") { return "dgx-h100" }
         if gpu.hasPrefix("H200") { return "dgx-h200" }
+        if gpu.hasPrefix("B200") { return "dgx-b200" }
         return nil
     }
 
