@@ -56,7 +56,11 @@ public struct CalibrationReport: Sendable {
         two ways. Issue 14's seventh pass added seven single-GPU rows (gollem's GPT-2 124M on one H100 with \
         torch.compile, 1 to 64 sequences a step) and priced products whose columns or depth are not whole 16-byte \
         vectors (GPT-2's unpadded vocabulary of 50257) at half speed: they are 15-43% fast, most at the smallest \
-        batches, whose steps the training loop's host work dominates (Docs/cost-model.md, "Issue 14, seventh pass").
+        batches, whose steps the training loop's host work dominates (Docs/cost-model.md, "Issue 14, seventh pass"). \
+        NeMo's long-sequence tables (Llama 2 7B on H100s, NeMo 24.03; Llama 3 8B on B200s, NeMo 25.04; 4K to 1M \
+        tokens with context parallelism) are replayed apart (Docs/calibration/nemo-long-sequence.md): from 8K up they \
+        are 10-37% fast, by more the longer the sequence, because those containers' attention kernels were slower \
+        than today's cuDNN, whose rates the model prices (Docs/cost-model.md, "Issue 14, eighth pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a

@@ -9,7 +9,8 @@ public enum AttentionKernel: String, CaseIterable, Sendable {
     /// FlashAttention-3 (Shah et al. 2024): Hopper's warp-specialised, asynchronous kernel; Hopper and later.
     case flash3
     /// cuDNN's fused attention: TransformerEngine's default on Hopper (Megatron-Core, NeMo) and PyTorch 2.5's
-    /// SDPA on H100.
+    /// SDPA on H100, at the rates of cuDNN 9.1 and later (about 1.6 times FlashAttention-2 on Hopper; earlier
+    /// versions were near FlashAttention-2's rate there, Docs/cost-model.md "Attention kernels").
     case cudnn
     /// The FlashAttention-era Triton kernel (`flash_attn_triton`, MosaicML's `attn_impl: triton`), written for
     /// Ampere's instructions.
