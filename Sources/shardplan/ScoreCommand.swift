@@ -61,6 +61,11 @@ struct ScoreCommand: ParsableCommand {
                                valueName: "0-3"))
     var zero: ZeroStage?
 
+    @Option(name: .customLong("zero-shard-group"),
+            help: ArgumentHelp("With --zero 3, shard over groups of this many data-parallel devices and all-reduce the shards across the groups (PyTorch FSDP's HYBRID_SHARD, torchtitan's data_parallel_shard_degree; default: shard over all).",
+                               valueName: "G"))
+    var zeroShardGroup: Int?
+
     @Flag(name: .customLong("overlap-grad-reduce"), help: "Overlap the data-parallel gradient reduction with the backward pass.")
     var overlapGradReduce = false
 
@@ -84,6 +89,7 @@ struct ScoreCommand: ParsableCommand {
                 ("--micro-batch-size", microBatchSize != nil),
                 ("--microbatches", microbatches != nil), ("--virtual-stages", virtualStages != nil), ("--schedule", schedule != nil),
                 ("--sequence-parallel", sequenceParallel), ("--recompute", recompute != nil), ("--zero", zero != nil),
+                ("--zero-shard-group", zeroShardGroup != nil),
                 ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm),
                 ("--precision/--fp8-recipe", precision.isGiven),
                 ("--attention-kernel/--fusion/--fused-cross-entropy/--grad-reduce-in-fp32/--fsdp2/--grad-precision/--optimizer-state", kernelChoice.isGiven),
@@ -94,7 +100,11 @@ struct ScoreCommand: ParsableCommand {
                 throw ValidationError("--plan re-scores a saved plan, which sets its own layout and options; leave out \(given.joined(separator: ", ")).")
             }
         }
+        if zeroShardGroup != nil && zero != .weights {
+            throw ValidationError("--zero-shard-group shards ZeRO-3 state over groups of devices; give --zero 3 with it.")
+        }
         let sizes: [(String, Int?)] = [("--tp", tp), ("--pp", pp), ("--dp", dp), ("--cp", cp), ("--ep", ep),
+                                       ("--zero-shard-group", zeroShardGroup),
                                        ("--micro-batch-size", microBatchSize),
                                        ("--microbatches", microbatches), ("--virtual-stages", virtualStages),
                                        ("--first-stage-layers", firstStageLayers), ("--last-stage-layers", lastStageLayers)]
@@ -151,7 +161,7 @@ struct ScoreCommand: ParsableCommand {
             expertParallel: ep ?? 1, schedule: schedule,
             options: kernelChoice.applied(to: precision.applied(to: TrainingOptions(
                 recompute: recompute ?? .none, zeroStage: zero?.rawValue ?? 0, overlapGradientReduction: overlapGradReduce,
-                overlapTensorParallelCommunication: overlapTPComm))),
+                overlapTensorParallelCommunication: overlapTPComm, zeroShardGroup: zeroShardGroup))),
             firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers)
         try configuration.options.check(on: cluster.device)
         return try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)

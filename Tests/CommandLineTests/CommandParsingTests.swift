@@ -95,6 +95,16 @@ struct CommandParsingTests {
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--optimizer-state", "bf16"]) == 2)
     }
 
+    @Test("--zero-shard-group takes a group of at least one device with --zero 3, and not with --plan")
+    func zeroShardGroup() throws {
+        let score = try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--zero", "3", "--zero-shard-group", "8"])
+        #expect(score.zeroShardGroup == 8)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--zero-shard-group", "8"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--zero", "2", "--zero-shard-group", "8"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--zero", "3", "--zero-shard-group", "0"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--zero-shard-group", "8"]) == 2)
+    }
+
     @Test("calibrate --rows needs --search")
     func calibrateRows() {
         #expect(exitCode(["calibrate", "runs.json", "--rows", "a"]) == 2)

@@ -266,12 +266,24 @@ public struct StageCostModel: Sendable {
 
     /// A layer's ZeRO-3 parameters along one set of data-parallel axes: what is gathered (16-bit weights, the
     /// whole unsharded layer) and what is reduce-scattered (its gradients), in bytes. Under ZeRO-2 a unit only
-    /// reduce-scatters (nothing to gather).
+    /// reduce-scatters (nothing to gather). With shard groups (`HybridSharding`) `axes` are the group's and
+    /// `replicaAxes` the replicas', which all-reduce the reduce-scattered shard.
     struct ShardedUnit {
         var layer: String?
         var axes: [Int]
+        var replicaAxes: [Int] = []
         var gatherBytes: Double
         var reduceBytes: Double
+
+        /// The shard each device keeps of the reduce-scattered gradients, which shard groups all-reduce.
+        func shardBytes(on mesh: DeviceMesh) -> Double { reduceBytes / Double(mesh.size(ofAxes: axes)) }
+
+        /// The reduce-scatter, and with shard groups the all-reduce of its shard after it on the same stream.
+        func reduceSeconds(on mesh: DeviceMesh) -> Double {
+            let replicas = replicaAxes.isEmpty ? 0
+                : mesh.seconds(for: Collective(.allReduce, axes: replicaAxes, bytes: shardBytes(on: mesh)))
+            return mesh.seconds(for: Collective(.reduceScatter, axes: axes, bytes: reduceBytes)) + replicas
+        }
     }
 
     /// Prices the ZeRO-3 gathers and reduce-scatters of `units` as `ShardedParameterSchedule` plays them
@@ -287,7 +299,7 @@ public struct StageCostModel: Sendable {
             guard let first = indices.first, let last = indices.last else { continue }
             // ZeRO-2's units only reduce-scatter.
             let gather = unit.gatherBytes > 0 ? mesh.seconds(for: Collective(.allGather, axes: unit.axes, bytes: unit.gatherBytes)) : 0
-            let reduce = mesh.seconds(for: Collective(.reduceScatter, axes: unit.axes, bytes: unit.reduceBytes))
+            let reduce = unit.reduceSeconds(on: mesh)
             let regathers = last != runs.count - 1
             runs[first].forwardGatherSeconds += gather
             if regathers { runs[last].backwardGatherSeconds += gather }
@@ -319,6 +331,10 @@ public struct StageCostModel: Sendable {
             cost.communicationBytes[.reduceScatter, default: 0] += unit.reduceBytes
             if gathered > 0 { cost.communicationBytesByAxes[unit.axes, default: [:]][.allGather, default: 0] += gathered }
             cost.communicationBytesByAxes[unit.axes, default: [:]][.reduceScatter, default: 0] += unit.reduceBytes
+            if !unit.replicaAxes.isEmpty {
+                cost.communicationBytes[.allReduce, default: 0] += unit.shardBytes(on: mesh)
+                cost.communicationBytesByAxes[unit.replicaAxes, default: [:]][.allReduce, default: 0] += unit.shardBytes(on: mesh)
+            }
         }
         let schedule = ShardedParameterSchedule(runs: runs, computeSlowdown: TrainingOptions.overlappedComputeSlowdown)
         var exposedBackward = schedule.exposedBackwardSeconds
@@ -352,12 +368,13 @@ public struct StageCostModel: Sendable {
         var perMicrobatch: [(collectives: [Collective], forward: Bool)] = []
         var sharded: [ShardedUnit] = []
         /// Adds bytes to the unit of `layer` along `axes`, made the first time.
-        func addUnit(layer: String?, axes: [Int], gatherBytes: Double, reduceBytes: Double) {
-            if let index = sharded.firstIndex(where: { $0.layer == layer && $0.axes == axes }) {
+        func addUnit(layer: String?, axes: [Int], replicaAxes: [Int] = [], gatherBytes: Double, reduceBytes: Double) {
+            if let index = sharded.firstIndex(where: { $0.layer == layer && $0.axes == axes && $0.replicaAxes == replicaAxes }) {
                 sharded[index].gatherBytes += gatherBytes
                 sharded[index].reduceBytes += reduceBytes
             } else {
-                sharded.append(ShardedUnit(layer: layer, axes: axes, gatherBytes: gatherBytes, reduceBytes: reduceBytes))
+                sharded.append(ShardedUnit(layer: layer, axes: axes, replicaAxes: replicaAxes, gatherBytes: gatherBytes,
+                                           reduceBytes: reduceBytes))
             }
         }
         var accumulationByRun: [Int: Double] = [:]
@@ -386,9 +403,15 @@ public struct StageCostModel: Sendable {
             let firstSpace = graph.operations[first.operation].indexSpace
             let stored = stage.strategy(of: first.operation).operandSpec(first.operand, in: firstSpace)
             let dataParallelAxes = stage.strategy(of: first.operation).gradientSpec(first.operand, in: firstSpace).partialAxes
-            let dataParallel = Double(dataParallelAxes.reduce(1) { $0 * mesh.shape[$1] })
             let local = elements / Double(stored.totalSplitFactor(meshShape: mesh.shape))
             let zeroStage = max(options.zeroStage, stage.strategy(of: first.operation).zeroStage)
+            // ZeRO-3 shard groups: the state is sharded over the group's axes and replicated over the others
+            // (`TrainingPlan.checkZeroShardGroup` refuses groups the axes cannot make).
+            let groups = zeroStage >= 3
+                ? options.zeroShardGroup.flatMap { HybridSharding.split(dataParallelAxes: dataParallelAxes, meshShape: mesh.shape, group: $0) }
+                : nil
+            let shardAxes = groups?.shard ?? dataParallelAxes
+            let dataParallel = Double(mesh.size(ofAxes: shardAxes))
             let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage,
                                        options: options)
             cost.weightBytes += state.weightBytes
@@ -428,10 +451,10 @@ public struct StageCostModel: Sendable {
                 // Weights are gathered layer by layer before the forward and again before the backward pass, and
                 // the gradients reduce-scattered after it (`ShardedParameterSchedule`).
                 let layer = graph.operations[first.operation].layer
-                let axes = dataParallelAxes.sorted()
                 let bytes = local * Double(type.dtype.byteSize)
                 let reduced = local * options.gradientReductionBytes(type.dtype)
-                addUnit(layer: layer, axes: axes, gatherBytes: bytes, reduceBytes: reduced)
+                addUnit(layer: layer, axes: shardAxes.sorted(), replicaAxes: groups?.replicas ?? [], gatherBytes: bytes,
+                        reduceBytes: reduced)
             }
         }
         for (key, bytes) in bucketed.sorted(by: { "\($0.key.kind.rawValue)\($0.key.axes)" < "\($1.key.kind.rawValue)\($1.key.axes)" }) {

@@ -57,13 +57,19 @@ public struct TrainingOptions: Sendable, Equatable {
     /// layer can run. FSDP1's flat parameter is computed on in the gathered buffer itself; without this option the
     /// model prices that stack, whose backward pass concatenates the layer's gradients into its flat gradient.
     public var copiesOutGatheredParameters: Bool
+    /// The data-parallel devices that share one sharded copy of the ZeRO-3 state (`--zero-shard-group`): hybrid
+    /// sharding, as PyTorch FSDP's `HYBRID_SHARD` and torchtitan's `data_parallel_shard_degree` run it. Weights,
+    /// gradients and optimizer state are sharded over the group, each layer's gathers and reduce-scatters stay
+    /// inside it, and the groups all-reduce their gradient shards after each reduce-scatter. The group is the
+    /// innermost data-parallel mesh axes (`HybridSharding`); nil shards over every data-parallel device.
+    public var zeroShardGroup: Int?
 
     public init(recompute: RecomputeMode = .none, zeroStage: Int = 0, overlapGradientReduction: Bool = false,
                 overlapTensorParallelCommunication: Bool = false, precision: MatmulPrecision = .bf16,
                 fp8Recipe: FP8Recipe = .tensorwise, attentionKernel: AttentionKernel? = nil,
                 kernelFusion: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false,
                 gradientPrecision: GradientPrecision = .fp32, optimizerState: OptimizerStatePrecision = .fp32,
-                reduceGradientsInFP32: Bool = false, copiesOutGatheredParameters: Bool = false) {
+                reduceGradientsInFP32: Bool = false, copiesOutGatheredParameters: Bool = false, zeroShardGroup: Int? = nil) {
         self.recompute = recompute
         self.zeroStage = zeroStage
         self.overlapGradientReduction = overlapGradientReduction
@@ -77,6 +83,7 @@ public struct TrainingOptions: Sendable, Equatable {
         self.optimizerState = optimizerState
         self.reduceGradientsInFP32 = reduceGradientsInFP32
         self.copiesOutGatheredParameters = copiesOutGatheredParameters
+        self.zeroShardGroup = zeroShardGroup
     }
 
     /// Bytes an element of a data-parallel gradient reduction moves, for gradients of `dtype`.

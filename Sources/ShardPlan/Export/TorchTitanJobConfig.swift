@@ -1,7 +1,8 @@
 /// A torchtitan 0.2 job config (TOML) for a layout: the `[training]` batch and sequence, the
 /// `[parallelism]` degrees, schedule, microbatch size and the modules of every pipeline chunk, and the
 /// `[activation_checkpoint]` mode. Data parallelism is DDP (`data_parallel_replicate_degree`) without ZeRO
-/// and FSDP (`data_parallel_shard_degree`) with it. Chunks name the modules of torchtitan's Llama models
+/// and FSDP (`data_parallel_shard_degree`) with it; with ZeRO-3 shard groups, FSDP over the group's degree and
+/// replicas of the groups (HSDP). Chunks name the modules of torchtitan's Llama models
 /// (`tok_embeddings`, `layers.N`, `norm`, `output`). Sources of every key: Docs/frameworks.md.
 public struct TorchTitanJobConfig: Sendable {
     public var layout: ParallelLayout
@@ -49,9 +50,11 @@ public struct TorchTitanJobConfig: Sendable {
                   "global_batch_size = \(layout.globalBatch)"]
         if let sequenceLength = layout.sequenceLength { lines.append("seq_len = \(sequenceLength)") }
         let sharded = layout.zeroStage >= 1 && layout.dataParallel > 1
+        // Hybrid sharding: FSDP inside groups of the shard degree, replicas of the groups across.
+        let shardDegree = sharded ? layout.configuration.options.zeroShardGroup ?? layout.dataParallel : 1
         lines += ["", "[parallelism]",
-                  "data_parallel_replicate_degree = \(sharded ? 1 : layout.dataParallel)",
-                  "data_parallel_shard_degree = \(sharded ? layout.dataParallel : 1)"]
+                  "data_parallel_replicate_degree = \(layout.dataParallel / shardDegree)",
+                  "data_parallel_shard_degree = \(shardDegree)"]
         if sharded {
             // ZeRO-2 keeps the gathered weights from forward to backward; ZeRO-3 frees them after forward.
             lines.append("fsdp_reshard_after_forward = \"\(layout.zeroStage == 2 ? "never" : "always")\"")

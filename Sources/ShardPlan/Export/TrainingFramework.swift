@@ -45,6 +45,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         default:
             break
         }
+        if let group = configuration.options.zeroShardGroup, self != .torchtitan {
+            nearest.options.zeroShardGroup = nil
+            changes.append("ShardPlan writes \(displayName)'s ZeRO sharding over every data-parallel rank; the plan's shard groups of \(group) become one group of all of them")
+        }
         switch self {
         case .megatron:
             break

@@ -53,6 +53,7 @@ public struct MegatronConfiguration: Sendable, Equatable {
         if sequenceParallel { text += " sp" }
         if options.recompute != .none { text += " recompute=\(options.recompute.rawValue)" }
         if options.zeroStage > 0 { text += " zero=\(options.zeroStage)" }
+        if let group = options.zeroShardGroup { text += " shard=\(group)" }
         return text
     }
 }

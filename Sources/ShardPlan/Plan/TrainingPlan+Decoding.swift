@@ -100,6 +100,7 @@ extension TrainingPlan {
         if let violation = PlanValidator.violation(in: self) {
             throw InputError(.invalidValue, at: stagesPath, "the stages are not a sound plan: \(violation)")
         }
+        try checkZeroShardGroup()
     }
 
     /// `graph` with the stages' `rewrites` re-derived and applied in stage order, and the rewrites.
@@ -150,6 +151,7 @@ extension TrainingPlan {
         options.fusedCrossEntropy = try reader.optionalBool("fused_cross_entropy") ?? false
         options.reduceGradientsInFP32 = try reader.optionalBool("gradient_reduce_fp32") ?? false
         options.copiesOutGatheredParameters = try reader.optionalBool("fsdp2_copy_out") ?? false
+        options.zeroShardGroup = try reader.optionalInt("zero_shard_group")
         if let precision: GradientPrecision = try reader.optionalCase("gradient_precision", "gradient precision") {
             options.gradientPrecision = precision
         }

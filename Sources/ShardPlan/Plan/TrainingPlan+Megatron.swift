@@ -3,7 +3,8 @@ extension TrainingPlan {
     /// parallelism innermost, then data parallelism, as Megatron orders ranks), the repeated layers are split
     /// evenly over the `pp x vp` chunks (the ops before them join the first chunk, the ops after them the
     /// last), and every op gets `MegatronLayout`'s strategy on a `[dp, tp]` mesh (`[dp/ep, ep, cp, tp]` with
-    /// expert and context parallelism, the axes of size 1 left out).
+    /// expert and context parallelism, the axes of size 1 left out; `[dp/g, g, cp, tp]` with ZeRO-3 shard groups
+    /// of g).
     public static func megatron(graph: Graph, cluster: Cluster, clusterName: String,
                                 configuration: MegatronConfiguration) throws(InputError) -> TrainingPlan {
         try megatron(graph: graph, cluster: cluster, clusterName: clusterName, configuration: configuration,
@@ -41,6 +42,18 @@ extension TrainingPlan {
         guard dp % ep == 0 else {
             throw invalid("--ep", "expert parallelism takes its ranks from the data-parallel ones: ep = \(ep) must divide dp = \(dp)")
         }
+        let shardGroup = configuration.options.zeroShardGroup
+        if let shardGroup {
+            guard configuration.options.zeroStage == 3 else {
+                throw invalid("--zero-shard-group", "hybrid sharding shards ZeRO-3 state over groups of devices; give --zero 3, not \(configuration.options.zeroStage)")
+            }
+            guard shardGroup >= 1, dp % shardGroup == 0 else {
+                throw invalid("--zero-shard-group", "a shard group of \(shardGroup) does not divide the \(dp) data-parallel ranks")
+            }
+            guard ep == 1 else {
+                throw invalid("--zero-shard-group", "hybrid sharding and expert parallelism both cut the data-parallel ranks; give one of them")
+            }
+        }
         if cp > 1, let length = try sequenceLength(graph), length % (2 * cp) != 0 {
             throw invalid("--cp", "context parallelism cuts each sequence into 2 x cp load-balanced chunks: the sequence of \(length) is not a multiple of \(2 * cp)")
         }
@@ -55,8 +68,12 @@ extension TrainingPlan {
         let schedule = configuration.schedule ?? (vp > 1 ? .interleaved : .oneForwardOneBackward)
         let chunks = try chunkOperations(graph, layers: layers, ranks: pp, chunks: vp,
                                          firstStageLayers: configuration.firstStageLayers, lastStageLayers: configuration.lastStageLayers)
-        let layout = MegatronLayout(sequenceParallel: configuration.sequenceParallel, expertParallel: ep > 1, contextParallel: cp > 1)
-        let meshShape = [dp / ep] + (ep > 1 ? [ep] : []) + (cp > 1 ? [cp] : []) + [tp]
+        // Shard groups that are all the data-parallel ranks are plain ZeRO-3: one data axis.
+        let groups = shardGroup.map { $0 < dp } ?? false
+        let layout = MegatronLayout(sequenceParallel: configuration.sequenceParallel, shardGroups: groups,
+                                    expertParallel: ep > 1, contextParallel: cp > 1)
+        let dataShape = groups ? [dp / shardGroup!, shardGroup!] : [dp / ep] + (ep > 1 ? [ep] : [])
+        let meshShape = dataShape + (cp > 1 ? [cp] : []) + [tp]
         let strategies = layout.strategies(for: graph, meshShape: meshShape)
         let rankSize = dp * cp * tp
         var stages: [StageLayout] = []
@@ -67,9 +84,11 @@ extension TrainingPlan {
                                       axisNames: Array(DeviceMesh.defaultAxisNames.prefix(meshShape.count)), in: cluster)
             stages.append(StageLayout(operations: range, mesh: mesh, strategies: Array(strategies[range])))
         }
-        return TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages, pipelineRanks: pp,
-                            virtualStages: vp, schedule: schedule, microbatches: microbatches,
-                            options: configuration.options, summary: configuration.summary(dataParallel: dp))
+        let plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages, pipelineRanks: pp,
+                                virtualStages: vp, schedule: schedule, microbatches: microbatches,
+                                options: configuration.options, summary: configuration.summary(dataParallel: dp))
+        try plan.checkZeroShardGroup()
+        return plan
     }
 
     /// The sequence length of the graph's token inputs, if it has one.

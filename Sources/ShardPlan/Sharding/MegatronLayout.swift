@@ -16,10 +16,14 @@
 /// - with expert parallelism, an expert axis carved out of the data-parallel ranks splits the expert index of
 ///   every expert GEMM (an index the weight, the activation and the result all carry) and of the ops that
 ///   follow it without summing it, and the batch of every other op (expert-data parallelism, Megatron-Core's
-///   EP inside DP).
+///   EP inside DP);
+/// - with hybrid sharding, the data-parallel ranks are two axes, the replicas and the shard groups inside them
+///   (`HybridSharding`), and both split the batch.
 public struct MegatronLayout: Sendable {
     public var sequenceParallel: Bool
-    /// Whether the mesh has an expert axis (then it is axis 1, after the data axis).
+    /// Whether the data-parallel ranks are split into replicas (axis 0) and shard groups (axis 1).
+    public var shardGroups: Bool
+    /// Whether the mesh has an expert axis (then it is the axis after the data axes).
     public var expertParallel: Bool
     /// Whether the mesh has a context axis (just before the tensor axis).
     public var contextParallel: Bool
@@ -28,19 +32,22 @@ public struct MegatronLayout: Sendable {
     public static let dataAxis = 0
     public static let tensorAxis = 1
 
-    public init(sequenceParallel: Bool = false, expertParallel: Bool = false, contextParallel: Bool = false) {
+    public init(sequenceParallel: Bool = false, shardGroups: Bool = false, expertParallel: Bool = false,
+                contextParallel: Bool = false) {
         self.sequenceParallel = sequenceParallel
+        self.shardGroups = shardGroups
         self.expertParallel = expertParallel
         self.contextParallel = contextParallel
     }
 
     /// The mesh axes in Megatron's rank order (tensor innermost, then context, expert, data): `[data, tensor]`,
-    /// with `expert` and `context` between them when present.
-    public var axisCount: Int { 2 + (expertParallel ? 1 : 0) + (contextParallel ? 1 : 0) }
-    var expertAxis: Int? { expertParallel ? 1 : nil }
+    /// with the shard groups, `expert` and `context` between them when present.
+    public var axisCount: Int { 2 + (shardGroups ? 1 : 0) + (expertParallel ? 1 : 0) + (contextParallel ? 1 : 0) }
+    var shardAxis: Int? { shardGroups ? 1 : nil }
+    var expertAxis: Int? { expertParallel ? (shardGroups ? 2 : 1) : nil }
     var contextAxis: Int? { contextParallel ? axisCount - 2 : nil }
 
-    /// One strategy per op of `graph` on a `[data, (expert), (context), tensor]` mesh of `meshShape`.
+    /// One strategy per op of `graph` on a `[data, (shard), (expert), (context), tensor]` mesh of `meshShape`.
     public func strategies(for graph: Graph, meshShape: [Int], roles: TensorRoles? = nil) -> [OpStrategy] {
         precondition(meshShape.count == axisCount, "a Megatron mesh of \(axisCount) axes, found \(meshShape)")
         let roles = roles ?? TensorRoles(graph)
@@ -75,6 +82,7 @@ public struct MegatronLayout: Sendable {
             }
             var assignment = Array<Int?>(repeating: nil, count: axisCount)
             if meshShape[Self.dataAxis] > 1 { assignment[Self.dataAxis] = roles.batchIndex[operationIndex] }
+            if let shardAxis, meshShape[shardAxis] > 1 { assignment[shardAxis] = roles.batchIndex[operationIndex] }
             if let expertAxis, meshShape[expertAxis] > 1 {
                 assignment[expertAxis] = expertIndex(operation, graph: graph, splitDimension: expertSplitDimension,
                                                      wantedDimension: expertWantedDimension[operation.result.rawValue])
@@ -93,8 +101,8 @@ public struct MegatronLayout: Sendable {
             } else {
                 var candidate = OpStrategy(indexOfAxis: assignment)
                 // Give up splits in order of preference until the strategy divides its dimensions: tensor, then
-                // context, then expert, then data.
-                for axis in [tensorAxis, contextAxis, expertAxis, Self.dataAxis].compactMap({ $0 }) where !isValid(candidate) {
+                // context, then expert, then the shard groups, then data.
+                for axis in [tensorAxis, contextAxis, expertAxis, shardAxis, Self.dataAxis].compactMap({ $0 }) where !isValid(candidate) {
                     candidate.indexOfAxis[axis] = nil
                 }
                 strategy = isValid(candidate) ? candidate : .replicated(axisCount: axisCount)

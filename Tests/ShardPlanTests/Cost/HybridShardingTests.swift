@@ -1,0 +1,142 @@
+import Testing
+@testable import ShardPlan
+
+/// ZeRO-3 shard groups (`TrainingOptions.zeroShardGroup`, FSDP's HYBRID_SHARD): which axes shard, what each device
+/// holds, and what the groups send.
+@Suite("Hybrid sharding")
+struct HybridShardingTests {
+    @Test("the shard group is the innermost data-parallel axes that make exactly the group, whatever their order")
+    func innermostAxesMakeTheGroup() {
+        let shape = [4, 2, 8, 1]
+        #expect(HybridSharding.split(dataParallelAxes: [0, 2], meshShape: shape, group: 8)! == ([2], [0]))
+        #expect(HybridSharding.split(dataParallelAxes: [2, 0], meshShape: shape, group: 32)! == ([0, 2], []))
+        #expect(HybridSharding.split(dataParallelAxes: [0, 1, 2], meshShape: shape, group: 16)! == ([1, 2], [0]))
+        #expect(HybridSharding.split(dataParallelAxes: [0, 2], meshShape: shape, group: 1)! == ([], [0, 2]))
+        // Oracle: every group the axes can make is a product of an innermost run of them, and nothing else is.
+        for group in 1 ... 80 {
+            let made = [1, 8, 32].contains(group)
+            #expect((HybridSharding.split(dataParallelAxes: [0, 2], meshShape: shape, group: group) != nil) == made, "\(group)")
+        }
+    }
+
+    /// gpt-tiny as pure data parallelism over one DGX A100 with ZeRO-3 shard groups of `group` (nil: one group).
+    static func tinyGPT(group: Int?, zeroStage: Int = 3) throws -> (plan: TrainingPlan, prediction: PlanPrediction) {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, options: TrainingOptions(zeroStage: zeroStage, zeroShardGroup: group)))
+        return (plan, PlanEvaluator(cluster: cluster).evaluate(plan))
+    }
+
+    /// gpt-tiny's parameters (PlanMemoryCostTests): embeddings 36,864 bytes in bf16, each layer 99,968, the final
+    /// norm 256. Groups of 4 on a `[2, 4, 1]` mesh: the gathers and reduce-scatters run inside the group (axis 1),
+    /// and each reduce-scatter's quarter is all-reduced between the 2 groups (axis 0).
+    @Test("gpt-tiny in 2 groups of 4: state sharded 4 ways, the same gathers and reduce-scatters inside each group, a quarter all-reduced across")
+    func twoGroupsOfFour() throws {
+        let (plan, prediction) = try Self.tinyGPT(group: 4)
+        #expect(plan.stages[0].mesh.shape == [2, 4, 1])
+        let cost = prediction.stageCosts[0]
+        let gathered: Double = 2 * 36864 + 4 * 99968 + 256, reduced: Double = 36864 + 2 * 99968 + 256
+        #expect(abs((cost.communicationBytes[.allGather] ?? 0) - gathered) <= 1e-6)
+        #expect(abs((cost.communicationBytes[.reduceScatter] ?? 0) - reduced) <= 1e-6)
+        // Beyond the loss's scalar, which every plan all-reduces over the data-parallel axes.
+        let whole = try Self.tinyGPT(group: nil).prediction
+        let scalar = whole.stageCosts[0].communicationBytes[.allReduce] ?? 0
+        #expect(scalar <= 8)
+        #expect(abs((cost.communicationBytes[.allReduce] ?? 0) - scalar - reduced / 4) <= 1e-6)
+        #expect(abs((cost.communicationBytesByAxes[[1]]?[.allGather] ?? 0) - gathered) <= 1e-6)
+        #expect(abs((cost.communicationBytesByAxes[[0]]?[.allReduce] ?? 0) - reduced / 4) <= 1e-6)
+        #expect(cost.gradientSynchronizationBytes.isEmpty)
+        // Weights: a quarter of every parameter's 2 bytes, plus two gathered layers.
+        let parameters = Double(PlanMemoryCostTests.expectedParameters)
+        #expect(abs(prediction.ranks[0].weightBytes - (2 * parameters / 4 + 2 * 99968)) <= 1e-6)
+        // Twice the optimizer state of one group of 8.
+        #expect(abs(prediction.ranks[0].optimizerStateBytes - 2 * whole.ranks[0].optimizerStateBytes) <= 1e-6)
+        // The reduce-scatter's stream also carries the all-reduce, so the groups take longer than one group: a
+        // layer's reduce is its reduce-scatter over the group of 4 and the all-reduce of its 24,992-byte quarter over
+        // the 2 groups.
+        #expect(prediction.iterationSeconds > whole.iterationSeconds)
+        let mesh = plan.stages[0].mesh
+        let unit = StageCostModel.ShardedUnit(layer: "h0", axes: [1], replicaAxes: [0], gatherBytes: 99968, reduceBytes: 99968)
+        #expect(unit.shardBytes(on: mesh) == 24992)
+        let expected = mesh.seconds(for: Collective(.reduceScatter, axes: [1], bytes: 99968))
+            + mesh.seconds(for: Collective(.allReduce, axes: [0], bytes: 24992))
+        #expect(abs(unit.reduceSeconds(on: mesh) - expected) <= 1e-15)
+        var whole8 = unit
+        whole8.replicaAxes = []
+        #expect(whole8.reduceSeconds(on: mesh) == mesh.seconds(for: Collective(.reduceScatter, axes: [1], bytes: 99968)))
+    }
+
+    @Test("one group of every data-parallel device is ZeRO-3; groups of one device are plain data parallelism")
+    func extremeGroups() throws {
+        let whole = try Self.tinyGPT(group: 8).prediction, zero3 = try Self.tinyGPT(group: nil).prediction
+        #expect(whole.iterationSeconds == zero3.iterationSeconds && whole.peakMemoryBytesPerDevice == zero3.peakMemoryBytesPerDevice)
+        let single = try Self.tinyGPT(group: 1).prediction, replicated = try Self.tinyGPT(group: nil, zeroStage: 0).prediction
+        #expect(abs(single.iterationSeconds - replicated.iterationSeconds) <= 1e-12)
+        #expect(single.peakMemoryBytesPerDevice == replicated.peakMemoryBytesPerDevice)
+    }
+
+    @Test("a shard group needs ZeRO-3, must divide the data-parallel ranks and cannot share them with experts")
+    func refusedGroups() throws {
+        for (group, zero, expected) in [(4, 2, "give --zero 3, not 2"), (3, 3, "a shard group of 3 does not divide the 8 data-parallel ranks")] {
+            let error = #expect(throws: InputError.self) { try Self.tinyGPT(group: group, zeroStage: zero) }
+            #expect(error?.path.description == "--zero-shard-group" && error?.message.contains(expected) == true, "\(error?.message ?? "")")
+        }
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let experts = #expect(throws: InputError.self) {
+            try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
+                tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, expertParallel: 2,
+                options: TrainingOptions(zeroStage: 3, zeroShardGroup: 4)))
+        }
+        #expect(experts?.message.contains("hybrid sharding and expert parallelism both cut the data-parallel ranks") == true)
+        let planner = PipelinePlanner(graph: graph, cluster: try Cluster.preset(named: "dgx-a100-80g"), clusterName: "dgx-a100-80g",
+                                      options: TrainingOptions(zeroStage: 3, zeroShardGroup: 4))
+        let error = #expect(throws: InputError.self) { try planner.plan() }
+        #expect(error?.message.contains("score a layout with ZeRO-3 shard groups") == true)
+    }
+
+    @Test("a plan document keeps its shard group, and one its stages cannot make is refused at options.zero_shard_group")
+    func planDocument() throws {
+        let (plan, prediction) = try Self.tinyGPT(group: 4)
+        let document = plan.json(prediction: prediction)
+        guard case .object(let top) = document, case .object(let options)? = top["options"] else { Issue.record("no options"); return }
+        #expect(options["zero_shard_group"] == .int(4))
+        let read = try TrainingPlan(json: document, graph: plan.graph, cluster: plan.cluster, clusterName: plan.clusterName)
+        #expect(read.options.zeroShardGroup == 4)
+        #expect(PlanEvaluator(cluster: plan.cluster).evaluate(read).iterationSeconds == prediction.iterationSeconds)
+        for (group, zero, message) in [(3, 3, "make no group of 3 devices"), (4, 1, "the plan's ZeRO stage is 1, not 3"),
+                                       (0, 3, "at least 1 device")] {
+            var edited = options, changed = top
+            edited["zero_shard_group"] = .int(group)
+            edited["zero_stage"] = .int(zero)
+            changed["options"] = .object(edited)
+            let error = #expect(throws: InputError.self) {
+                try TrainingPlan(json: .object(changed), graph: plan.graph, cluster: plan.cluster, clusterName: plan.clusterName)
+            }
+            #expect(error?.path.description == "options.zero_shard_group" && error?.message.contains(message) == true,
+                    "\(error?.message ?? "")")
+        }
+    }
+}
+
+/// Shard groups written for each framework: torchtitan runs them (HSDP), the others shard over every rank.
+@Suite("Framework settings with ZeRO-3 shard groups")
+struct HybridShardingExportTests {
+    @Test("gpt-tiny in 2 groups of 4: torchtitan's data_parallel_replicate_degree 2 and shard degree 4; Megatron-LM and NeMo shard over all 8")
+    func shardGroups() throws {
+        let (recognition, exports) = try ContextAndExpertExportTests.export(model: "gpt-tiny", MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, dataParallel: 8,
+            options: TrainingOptions(zeroStage: 3, overlapGradientReduction: true, zeroShardGroup: 4)))
+        #expect(recognition.isExact, "\(recognition.differences)")
+        #expect(recognition.layout.configuration.options.zeroShardGroup == 4 && recognition.layout.dataParallel == 8)
+        let titan = try #require(exports[.torchtitan])
+        #expect(titan.differences.isEmpty, "\(titan.differences)")
+        #expect(titan.text.contains("data_parallel_replicate_degree = 2\ndata_parallel_shard_degree = 4"))
+        for framework in [TrainingFramework.megatron, .nemo] {
+            let export = try #require(exports[framework])
+            #expect(export.layout.configuration.options.zeroShardGroup == nil)
+            #expect(export.differences.contains { $0.contains("the plan's shard groups of 4 become one group of all of them") })
+        }
+    }
+}
