@@ -139,6 +139,7 @@ public struct CalibrationReport: Sendable {
             if run.precision.hasPrefix("fp8") { config += " fp8" }
             if run.sequenceParallel { config += " sp" }
             if run.zeroStage > 0 { config += " zero=\(run.zeroStage)" }
+            if let group = run.zeroShardGroup { config += " shard=\(group)" }
             if !run.recompute.isEmpty && run.recompute != "not stated" {
                 config += run.recompute.hasPrefix("selective op") ? " selective-op" : " \(run.recompute.split(separator: " ").first ?? "")"
             }
@@ -151,8 +152,8 @@ public struct CalibrationReport: Sendable {
         lines.append("")
         lines.append("Median absolute error \(String(format: "%.1f%%", medianAbsoluteError * 100)), worst \(String(format: "%.1f%%", worstAbsoluteError * 100)) over \(runs.count) rows. `*`: derived from the published throughput.")
         let modern = runs.filter { $0.run.exercisesIssue13Features }
-        if !modern.isEmpty {
-            let earlier = runs.filter { !$0.run.exercisesIssue13Features }
+        let earlier = runs.filter { !$0.run.exercisesIssue13Features }
+        if !modern.isEmpty && !earlier.isEmpty {
             let (newer, older) = (Self.summary(modern), Self.summary(earlier))
             lines.append("")
             lines.append("The rows of issue 13 (FP8, context and expert parallelism, mixtures of experts): median "

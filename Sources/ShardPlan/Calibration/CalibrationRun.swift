@@ -82,7 +82,8 @@ public struct CalibrationRun: Sendable {
                                      fp8Recipe: run.fp8Recipe.flatMap(FP8Recipe.init(rawValue:)) ?? .tensorwise,
                                      attentionKernel: kernel, kernelFusion: fusion, fusedCrossEntropy: run.fusedCrossEntropy,
                                      gradientPrecision: gradientPrecision, optimizerState: run.optimizerState,
-                                     reduceGradientsInFP32: run.reducesGradientsInFP32, copiesOutGatheredParameters: fsdp2),
+                                     reduceGradientsInFP32: run.reducesGradientsInFP32, copiesOutGatheredParameters: fsdp2,
+                                     zeroShardGroup: run.zeroShardGroup),
             firstStageLayers: run.firstStageLayers, lastStageLayers: run.lastStageLayers))
     }
 

@@ -72,6 +72,9 @@ public struct PublishedRun: Sendable {
     public var iterationSeconds: Double?
     /// Whether `iterationSeconds` was printed by the source (else derived).
     public var isMeasuredTime: Bool
+    /// ZeRO-3 shard groups (`zero_shard_group`: FSDP's HYBRID_SHARD), nil for sharding over every data-parallel
+    /// rank.
+    public var zeroShardGroup: Int? = nil
 
     /// Whether the row exercises what issue 13 added: FP8, context or expert parallelism, or a mixture of
     /// experts (Docs/calibration.md reports these rows apart from the earlier ones).
@@ -126,7 +129,8 @@ public struct PublishedRun: Sendable {
                 firstStageLayers: try row.optionalInt("first_stage_layers"),
                 lastStageLayers: try row.optionalInt("last_stage_layers"),
                 moe: try moeShape(row),
-                iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil))
+                iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil,
+                zeroShardGroup: try row.optionalInt("zero_shard_group")))
         }
         return (runs, skipped)
     }

@@ -2,41 +2,55 @@
 /// `data_parallel_shard_degree` under `data_parallel_replicate_degree`): which of a parameter's data-parallel mesh
 /// axes shard its weights, gradients and optimizer state, and which hold replicas of those shards.
 public enum HybridSharding {
-    /// The innermost of `dataParallelAxes` whose sizes multiply to `group` (the shard group: neighbours in the
-    /// ranks' order, one node for a group of 8 on 8-GPU nodes) and the outer ones (the replicas), or nil when no
-    /// innermost axes make exactly that group.
-    public static func split(dataParallelAxes: [Int], meshShape: [Int], group: Int) -> (shard: [Int], replicas: [Int])? {
-        let axes = dataParallelAxes.sorted()
-        var start = axes.count, devices = 1
+    /// How a parameter whose gradient is partial over `dataParallelAxes` is held with shard groups of `group`
+    /// data-parallel devices, or nil when its axes cannot make that group. `batchAxes` are the axes that split
+    /// the batch of the op storing it: the group is the innermost of them that make exactly `group` devices
+    /// (neighbours in the ranks' order: one node for a group of 8 without tensor or context parallelism), and
+    /// the replicas the outer ones. The state is sharded over every other axis the gradient is partial over: the
+    /// group's, and the context- or tensor-parallel axes a split sequence adds (torchtitan shards FSDP over
+    /// `dp_shard x cp`; sequence-parallel norms are partial over the tensor axis too).
+    public static func split(dataParallelAxes: [Int], batchAxes: [Int], meshShape: [Int], group: Int) -> (shard: [Int], replicas: [Int])? {
+        let batch = batchAxes.filter(dataParallelAxes.contains).sorted()
+        var start = batch.count, devices = 1
         while devices < group, start > 0 {
             start -= 1
-            devices *= meshShape[axes[start]]
+            devices *= meshShape[batch[start]]
         }
         guard devices == group else { return nil }
-        return (Array(axes[start...]), Array(axes[..<start]))
+        let replicas = Array(batch[..<start])
+        return (dataParallelAxes.filter { !replicas.contains($0) }.sorted(), replicas)
+    }
+
+    /// The mesh axes along which `strategy` splits the batch of op `operation`.
+    static func batchAxes(of strategy: OpStrategy, operation: Int, roles: TensorRoles) -> [Int] {
+        guard let batch = roles.batchIndex[operation] else { return [] }
+        return strategy.indexOfAxis.indices.filter { strategy.indexOfAxis[$0] == batch }
     }
 }
 
 extension TrainingPlan {
-    /// Refuses a shard group that is not ZeRO-3's or that some stage's data-parallel axes cannot form: every
-    /// parameter's innermost data-parallel axes must make exactly `options.zeroShardGroup` devices.
-    func checkZeroShardGroup() throws(InputError) {
+    /// Refuses a shard group that is not ZeRO-3's or that some stage cannot make: every parameter's innermost
+    /// batch axes must make exactly `options.zeroShardGroup` devices. `path` names the option in the error.
+    func checkZeroShardGroup(at path: JSONPath = JSONPath([.key("options"), .key("zero_shard_group")])) throws(InputError) {
         guard let group = options.zeroShardGroup else { return }
-        let path = JSONPath([.key("options"), .key("zero_shard_group")])
         guard group >= 1 else { throw InputError(.invalidValue, at: path, "a shard group has at least 1 device, found \(group)") }
         guard options.zeroStage == 3 else {
             throw InputError(.invalidValue, at: path,
-                             "hybrid sharding shards ZeRO-3 state over groups of devices; the plan's ZeRO stage is \(options.zeroStage), not 3")
+                             "hybrid sharding shards ZeRO-3 state over groups of devices; the ZeRO stage is \(options.zeroStage), not 3")
         }
+        let roles = TensorRoles(graph)
         for (index, stage) in stages.enumerated() {
             for (offset, operationIndex) in stage.operations.enumerated() {
                 let operation = graph.operations[operationIndex]
+                let strategy = stage.strategies[offset]
+                let batchAxes = HybridSharding.batchAxes(of: strategy, operation: operationIndex, roles: roles)
                 for (operand, input) in operation.inputs.enumerated() where graph[input].isParameter {
-                    let axes = stage.strategies[offset].gradientSpec(operand, in: operation.indexSpace).partialAxes
-                    guard HybridSharding.split(dataParallelAxes: axes, meshShape: stage.mesh.shape, group: group) == nil else { continue }
-                    let sizes = axes.map { stage.mesh.shape[$0] }
+                    let axes = strategy.gradientSpec(operand, in: operation.indexSpace).partialAxes
+                    guard !axes.isEmpty, HybridSharding.split(dataParallelAxes: axes, batchAxes: batchAxes, meshShape: stage.mesh.shape,
+                                               group: group) == nil else { continue }
+                    let sizes = batchAxes.filter(axes.contains).map { stage.mesh.shape[$0] }
                     throw InputError(.invalidValue, at: path,
-                                     "stage \(index) reduces \(graph[input].name)'s gradients over data-parallel axes of sizes \(sizes), whose innermost axes make no group of \(group) devices")
+                                     "stage \(index) reduces \(graph[input].name)'s gradients over batch axes of sizes \(sizes), whose innermost axes make no group of \(group) devices")
                 }
             }
         }

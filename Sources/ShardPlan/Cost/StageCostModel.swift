@@ -278,11 +278,14 @@ public struct StageCostModel: Sendable {
         /// The shard each device keeps of the reduce-scattered gradients, which shard groups all-reduce.
         func shardBytes(on mesh: DeviceMesh) -> Double { reduceBytes / Double(mesh.size(ofAxes: axes)) }
 
+        /// The shard groups' all-reduce of that shard (none without groups).
+        func replicaAllReduceSeconds(on mesh: DeviceMesh) -> Double {
+            replicaAxes.isEmpty ? 0 : mesh.seconds(for: Collective(.allReduce, axes: replicaAxes, bytes: shardBytes(on: mesh)))
+        }
+
         /// The reduce-scatter, and with shard groups the all-reduce of its shard after it on the same stream.
         func reduceSeconds(on mesh: DeviceMesh) -> Double {
-            let replicas = replicaAxes.isEmpty ? 0
-                : mesh.seconds(for: Collective(.allReduce, axes: replicaAxes, bytes: shardBytes(on: mesh)))
-            return mesh.seconds(for: Collective(.reduceScatter, axes: axes, bytes: reduceBytes)) + replicas
+            mesh.seconds(for: Collective(.reduceScatter, axes: axes, bytes: reduceBytes)) + replicaAllReduceSeconds(on: mesh)
         }
     }
 
@@ -293,7 +296,8 @@ public struct StageCostModel: Sendable {
                                       mesh: DeviceMesh, to cost: inout StageCost) {
         var runs = runs
         var gatherBytesByRun = Array(repeating: 0.0, count: runs.count)
-        var backwardGathers = 0.0, reduceScatters = 0.0
+        // The reduce stream's seconds: reduce-scatters, and of them the shard groups' all-reduces.
+        var backwardGathers = 0.0, reduceScatters = 0.0, replicaAllReduces = 0.0
         for unit in units {
             let indices = layers.indices.filter { layers[$0] == unit.layer }
             guard let first = indices.first, let last = indices.last else { continue }
@@ -325,6 +329,7 @@ public struct StageCostModel: Sendable {
             runs[first].reduceScatterSeconds += reduce
             backwardGathers += regathers ? gather : 0
             reduceScatters += reduce
+            replicaAllReduces += unit.replicaAllReduceSeconds(on: mesh)
             gatherBytesByRun[first] += unit.gatherBytes
             let gathered = unit.gatherBytes * (regathers ? 2 : 1)
             if gathered > 0 { cost.communicationBytes[.allGather, default: 0] += gathered }
@@ -351,7 +356,11 @@ public struct StageCostModel: Sendable {
         cost.backwardCommunicationSeconds += exposedBackward
         let gatherShare = backwardGathers + reduceScatters > 0 ? backwardGathers / (backwardGathers + reduceScatters) : 0
         cost.communicationSeconds[.allGather, default: 0] += schedule.exposedForwardSeconds + exposedBackward * gatherShare
-        cost.communicationSeconds[.reduceScatter, default: 0] += exposedBackward * (1 - gatherShare)
+        let allReduceShare = reduceScatters > 0 ? replicaAllReduces / reduceScatters : 0
+        cost.communicationSeconds[.reduceScatter, default: 0] += exposedBackward * (1 - gatherShare) * (1 - allReduceShare)
+        if replicaAllReduces > 0 {
+            cost.communicationSeconds[.allReduce, default: 0] += exposedBackward * (1 - gatherShare) * allReduceShare
+        }
         let pairs = zip(gatherBytesByRun, gatherBytesByRun.dropFirst()).map { $0 + $1 }
         cost.gatheredWeightBytes = pairs.max() ?? gatherBytesByRun.max() ?? 0
         cost.unshardedGradientBytes = units.map(\.reduceBytes).max() ?? 0
@@ -407,8 +416,11 @@ public struct StageCostModel: Sendable {
             let zeroStage = max(options.zeroStage, stage.strategy(of: first.operation).zeroStage)
             // ZeRO-3 shard groups: the state is sharded over the group's axes and replicated over the others
             // (`TrainingPlan.checkZeroShardGroup` refuses groups the axes cannot make).
+            let batchAxes = HybridSharding.batchAxes(of: stage.strategy(of: first.operation), operation: first.operation, roles: roles)
             let groups = zeroStage >= 3
-                ? options.zeroShardGroup.flatMap { HybridSharding.split(dataParallelAxes: dataParallelAxes, meshShape: mesh.shape, group: $0) }
+                ? options.zeroShardGroup.flatMap {
+                    HybridSharding.split(dataParallelAxes: dataParallelAxes, batchAxes: batchAxes, meshShape: mesh.shape, group: $0)
+                }
                 : nil
             let shardAxes = groups?.shard ?? dataParallelAxes
             let dataParallel = Double(mesh.size(ofAxes: shardAxes))

@@ -55,7 +55,7 @@ public struct TorchTitanJobConfig: Sendable {
         lines += ["", "[parallelism]",
                   "data_parallel_replicate_degree = \(layout.dataParallel / shardDegree)",
                   "data_parallel_shard_degree = \(shardDegree)"]
-        if sharded {
+        if shardDegree > 1 {
             // ZeRO-2 keeps the gathered weights from forward to backward; ZeRO-3 frees them after forward.
             lines.append("fsdp_reshard_after_forward = \"\(layout.zeroStage == 2 ? "never" : "always")\"")
         }

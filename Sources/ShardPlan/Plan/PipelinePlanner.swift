@@ -94,7 +94,7 @@ public struct PipelinePlanner: Sendable {
     /// `progress` is told about each step as it starts.
     public func plan(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in }) throws(InputError) -> Result {
         guard options.zeroShardGroup == nil else {
-            throw InputError(.invalidValue, at: JSONPath([.key("zero_shard_group")]),
+            throw InputError(.invalidValue, at: JSONPath([.key("options"), .key("zero_shard_group")]),
                              "the search shards ZeRO state over every data-parallel device; score a layout with ZeRO-3 shard groups instead (score --zero 3 --zero-shard-group)")
         }
         let start = Date()

@@ -44,9 +44,7 @@ extension TrainingPlan {
         }
         let shardGroup = configuration.options.zeroShardGroup
         if let shardGroup {
-            guard configuration.options.zeroStage == 3 else {
-                throw invalid("--zero-shard-group", "hybrid sharding shards ZeRO-3 state over groups of devices; give --zero 3, not \(configuration.options.zeroStage)")
-            }
+            // The group's ZeRO stage is checked with the plan (`checkZeroShardGroup`).
             guard shardGroup >= 1, dp % shardGroup == 0 else {
                 throw invalid("--zero-shard-group", "a shard group of \(shardGroup) does not divide the \(dp) data-parallel ranks")
             }
@@ -87,7 +85,7 @@ extension TrainingPlan {
         let plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages, pipelineRanks: pp,
                                 virtualStages: vp, schedule: schedule, microbatches: microbatches,
                                 options: configuration.options, summary: configuration.summary(dataParallel: dp))
-        try plan.checkZeroShardGroup()
+        try plan.checkZeroShardGroup(at: JSONPath([.key("--zero-shard-group")]))
         return plan
     }
 

@@ -203,6 +203,18 @@ struct CalibrationTests {
         #expect(!short.fitsInMemory)
     }
 
+    /// Olmo 3's 7B pretraining (Docs/calibration/olmo3-hsdp.json), kept apart: FSDP2 in shard groups of 8 over 512
+    /// H100s, replayed on the DGX H100 preset with full attention, both faster than the run had.
+    @Test("Olmo 3 7B in shard groups of 8 on 512 H100s: predicted 15-25% fast, within memory")
+    func olmoHybridSharding() throws {
+        let report = try Self.report(of: "olmo3-hsdp.json")
+        let entry = try #require(report.runs.first)
+        #expect(report.runs.count == 1 && entry.run.zeroShardGroup == 8)
+        #expect(entry.prediction.ranks[0].devices.count == 512)
+        #expect(entry.relativeError >= -0.25 && entry.relativeError <= -0.15, "\(entry.relativeError)")
+        #expect(entry.fitsInMemory)
+    }
+
     /// `shardplan calibrate` on any file but the repository's table names that file and the command that replays
     /// it, and leaves out the repository table's history and its "do not edit" line.
     @Test("a report of another runs file is headed by its own command, without the repository table's history")

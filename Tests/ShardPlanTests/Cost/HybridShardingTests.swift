@@ -5,17 +5,25 @@ import Testing
 /// holds, and what the groups send.
 @Suite("Hybrid sharding")
 struct HybridShardingTests {
-    @Test("the shard group is the innermost data-parallel axes that make exactly the group, whatever their order")
-    func innermostAxesMakeTheGroup() {
-        let shape = [4, 2, 8, 1]
-        #expect(HybridSharding.split(dataParallelAxes: [0, 2], meshShape: shape, group: 8)! == ([2], [0]))
-        #expect(HybridSharding.split(dataParallelAxes: [2, 0], meshShape: shape, group: 32)! == ([0, 2], []))
-        #expect(HybridSharding.split(dataParallelAxes: [0, 1, 2], meshShape: shape, group: 16)! == ([1, 2], [0]))
-        #expect(HybridSharding.split(dataParallelAxes: [0, 2], meshShape: shape, group: 1)! == ([], [0, 2]))
-        // Oracle: every group the axes can make is a product of an innermost run of them, and nothing else is.
+    @Test("the group is the innermost batch axes that make it; the replicas the outer ones; every other partial axis shards")
+    func innermostBatchAxesMakeTheGroup() {
+        let shape = [4, 2, 8, 2]
+        func split(_ axes: [Int], batch: [Int], _ group: Int) -> (shard: [Int], replicas: [Int])? {
+            HybridSharding.split(dataParallelAxes: axes, batchAxes: batch, meshShape: shape, group: group)
+        }
+        #expect(split([0, 2], batch: [0, 2], 8)! == ([2], [0]))
+        #expect(split([2, 0], batch: [2, 0], 32)! == ([0, 2], []))
+        #expect(split([0, 1, 2], batch: [0, 1, 2], 16)! == ([1, 2], [0]))
+        #expect(split([0, 2], batch: [0, 2], 1)! == ([], [0, 2]))
+        // A context or tensor axis the gradient is also partial over (a split sequence) is sharded, not counted in
+        // the group: torchtitan's FSDP spans dp_shard x cp.
+        #expect(split([0, 1, 3], batch: [0, 1], 2)! == ([1, 3], [0]))
+        #expect(split([0, 1, 3], batch: [0, 1], 8)! == ([0, 1, 3], []))
+        #expect(split([0, 1, 3], batch: [0, 1], 1)! == ([3], [0, 1]))
+        // Oracle: the groups the batch axes can make are the products of their innermost runs, and nothing else.
         for group in 1 ... 80 {
             let made = [1, 8, 32].contains(group)
-            #expect((HybridSharding.split(dataParallelAxes: [0, 2], meshShape: shape, group: group) != nil) == made, "\(group)")
+            #expect((split([0, 2, 3], batch: [0, 2], group) != nil) == made, "\(group)")
         }
     }
 
@@ -76,9 +84,33 @@ struct HybridShardingTests {
         #expect(single.peakMemoryBytesPerDevice == replicated.peakMemoryBytesPerDevice)
     }
 
+    /// gpt-tiny on one DGX A100 with tensor and sequence parallelism or context parallelism (tp or cp 2, dp 4)
+    /// under ZeRO-3 with shard groups of `group`.
+    static func splitSequence(tensor: Int, context: Int, group: Int?) throws -> PlanPrediction {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
+            tensorParallel: tensor, pipelineParallel: 1, dataParallel: 4, sequenceParallel: tensor > 1, contextParallel: context,
+            options: TrainingOptions(zeroStage: 3, zeroShardGroup: group)))
+        return PlanEvaluator(cluster: cluster).evaluate(plan)
+    }
+
+    @Test("with a split sequence (tp 2 and sequence parallelism, or cp 2) groups count data-parallel ranks: one group of all is ZeRO-3, 2 groups of 2 hold more")
+    func splitSequences() throws {
+        for (tensor, context) in [(2, 1), (1, 2)] {
+            let whole = try Self.splitSequence(tensor: tensor, context: context, group: 4)
+            let zero3 = try Self.splitSequence(tensor: tensor, context: context, group: nil)
+            #expect(whole.iterationSeconds == zero3.iterationSeconds && whole.peakMemoryBytesPerDevice == zero3.peakMemoryBytesPerDevice)
+            let halves = try Self.splitSequence(tensor: tensor, context: context, group: 2)
+            // Adam state sharded over 2 data-parallel ranks (times the sequence axis) instead of 4.
+            #expect(abs(halves.ranks[0].optimizerStateBytes - 2 * zero3.ranks[0].optimizerStateBytes) <= 1e-6)
+            #expect((halves.stageCosts[0].communicationBytesByAxes[[0]]?[.allReduce] ?? 0) > 0)
+        }
+    }
+
     @Test("a shard group needs ZeRO-3, must divide the data-parallel ranks and cannot share them with experts")
     func refusedGroups() throws {
-        for (group, zero, expected) in [(4, 2, "give --zero 3, not 2"), (3, 3, "a shard group of 3 does not divide the 8 data-parallel ranks")] {
+        for (group, zero, expected) in [(4, 2, "the ZeRO stage is 2, not 3"), (3, 3, "a shard group of 3 does not divide the 8 data-parallel ranks")] {
             let error = #expect(throws: InputError.self) { try Self.tinyGPT(group: group, zeroStage: zero) }
             #expect(error?.path.description == "--zero-shard-group" && error?.message.contains(expected) == true, "\(error?.message ?? "")")
         }
@@ -105,7 +137,7 @@ struct HybridShardingTests {
         let read = try TrainingPlan(json: document, graph: plan.graph, cluster: plan.cluster, clusterName: plan.clusterName)
         #expect(read.options.zeroShardGroup == 4)
         #expect(PlanEvaluator(cluster: plan.cluster).evaluate(read).iterationSeconds == prediction.iterationSeconds)
-        for (group, zero, message) in [(3, 3, "make no group of 3 devices"), (4, 1, "the plan's ZeRO stage is 1, not 3"),
+        for (group, zero, message) in [(3, 3, "make no group of 3 devices"), (4, 1, "the ZeRO stage is 1, not 3"),
                                        (0, 3, "at least 1 device")] {
             var edited = options, changed = top
             edited["zero_shard_group"] = .int(group)
@@ -133,6 +165,13 @@ struct HybridShardingExportTests {
         let titan = try #require(exports[.torchtitan])
         #expect(titan.differences.isEmpty, "\(titan.differences)")
         #expect(titan.text.contains("data_parallel_replicate_degree = 2\ndata_parallel_shard_degree = 4"))
+        // With tensor parallelism torchtitan splits the sequence too; the groups stay data-parallel ranks.
+        let (_, parallel) = try ContextAndExpertExportTests.export(model: "gpt-tiny", MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, dataParallel: 4, sequenceParallel: true,
+            options: TrainingOptions(zeroStage: 3, overlapGradientReduction: true, zeroShardGroup: 2)))
+        let titan2 = try #require(parallel[.torchtitan])
+        #expect(titan2.differences.isEmpty, "\(titan2.differences)")
+        #expect(titan2.text.contains("data_parallel_replicate_degree = 2\ndata_parallel_shard_degree = 2"))
         for framework in [TrainingFramework.megatron, .nemo] {
             let export = try #require(exports[framework])
             #expect(export.layout.configuration.options.zeroShardGroup == nil)
