@@ -68,14 +68,16 @@ enum FuzzFixtures {
             plans.append(SavedPlan(graph: plan.graph, cluster: plan.cluster,
                                    document: plan.json(prediction: PlanEvaluator(cluster: plan.cluster).evaluate(plan))))
         }
-        func megatron(_ graph: Graph, tp: Int, pp: Int, dp: Int? = nil, vp: Int = 1, sp: Bool = false, zero: Int = 0) -> TrainingPlan {
+        func megatron(_ graph: Graph, tp: Int, pp: Int, dp: Int? = nil, vp: Int = 1, sp: Bool = false, zero: Int = 0,
+                      shardGroup: Int? = nil) -> TrainingPlan {
             try! TrainingPlan.megatron(graph: graph, cluster: fourDevices, clusterName: "four", configuration: MegatronConfiguration(
                 tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, virtualStages: vp, sequenceParallel: sp,
-                options: TrainingOptions(zeroStage: zero)))
+                options: TrainingOptions(zeroStage: zero, zeroShardGroup: shardGroup)))
         }
         save(megatron(smallGPT, tp: 2, pp: 2, sp: true))
         save(megatron(fourLayerGPT, tp: 1, pp: 2, dp: 1, vp: 2, zero: 1))
         save(megatron(smallGPT, tp: 2, pp: 1, zero: 3))
+        save(megatron(smallGPT, tp: 1, pp: 1, zero: 3, shardGroup: 2))
         let mlp = try! Graph(jsonBytes: try! GraphFixture.specMLP.bytes)
         save(try! SingleStagePlanner(graph: mlp, cluster: twoDevices, clusterName: "two", meshShapes: [[1, 2]]).plan(microbatches: 2).plan)
         save(try! PipelinePlanner(graph: mlp, cluster: fourDevices, clusterName: "four", maximumStageCount: 2,
@@ -86,7 +88,7 @@ enum FuzzFixtures {
     static func planVocabulary(_ graph: Graph) -> [String] {
         graph.values.map(\.name) + PipelineSchedule.allCases.map(\.rawValue) + RecomputeMode.allCases.map(\.rawValue) + [
             "format", "index", "rank", "ops", "devices", "mesh", "axes", "shardings", "partial_sums", "operand_shardings",
-            "zero_stages", "recompute", "stages", "microbatches", "schedule", "virtual_stages", "options", "zero_stage",
+            "zero_stages", "recompute", "stages", "microbatches", "schedule", "virtual_stages", "options", "zero_stage", "zero_shard_group",
             "x", "y", "z", "w", "...", "shardplan.plan/1",
         ]
     }
