@@ -416,10 +416,12 @@ public struct StageCostModel: Sendable {
             let zeroStage = max(options.zeroStage, stage.strategy(of: first.operation).zeroStage)
             // ZeRO-3 shard groups: the state is sharded over the group's axes and replicated over the others
             // (`TrainingPlan.checkZeroShardGroup` refuses groups the axes cannot make).
-            let batchAxes = HybridSharding.batchAxes(of: stage.strategy(of: first.operation), operation: first.operation, roles: roles)
             let groups = zeroStage >= 3
-                ? options.zeroShardGroup.flatMap {
-                    HybridSharding.split(dataParallelAxes: dataParallelAxes, batchAxes: batchAxes, meshShape: mesh.shape, group: $0)
+                ? options.zeroShardGroup.flatMap { group in
+                    HybridSharding.split(dataParallelAxes: dataParallelAxes,
+                                         batchAxes: HybridSharding.batchAxes(of: stage.strategy(of: first.operation),
+                                                                             operation: first.operation, roles: roles),
+                                         meshShape: mesh.shape, group: group)
                 }
                 : nil
             let shardAxes = groups?.shard ?? dataParallelAxes

@@ -61,7 +61,8 @@ public struct TrainingOptions: Sendable, Equatable {
     /// sharding, as PyTorch FSDP's `HYBRID_SHARD` and torchtitan's `data_parallel_shard_degree` run it. Weights,
     /// gradients and optimizer state are sharded over the group, each layer's gathers and reduce-scatters stay
     /// inside it, and the groups all-reduce their gradient shards after each reduce-scatter. The group is the
-    /// innermost data-parallel mesh axes (`HybridSharding`); nil shards over every data-parallel device.
+    /// innermost mesh axes splitting the batch, with any context- or tensor-parallel axis the gradients are also
+    /// partial over (`HybridSharding`); nil shards over every data-parallel device.
     public var zeroShardGroup: Int?
 
     public init(recompute: RecomputeMode = .none, zeroStage: Int = 0, overlapGradientReduction: Bool = false,
