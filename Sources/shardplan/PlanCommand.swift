@@ -63,6 +63,8 @@ struct PlanCommand: ParsableCommand {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
             let (graph, cluster) = try input.load(&clock)
+            let evidenceRuns = try printing.evidenceRuns()
+            if evidenceRuns != nil { clock.lap("replay --evidence runs") }
             var stageLimit = stages.limit
             // A mesh over every device means one stage.
             if stageLimit == nil, let mesh, mesh.devices == cluster.deviceCount { stageLimit = 1 }
@@ -115,7 +117,7 @@ struct PlanCommand: ParsableCommand {
                     reportRewrites(found.rewrites)
                 }
             }
-            try printing.write(plan, prediction: prediction)
+            try printing.write(plan, prediction: prediction, evidenceRuns: evidenceRuns)
             clock.lap("write output")
         }
     }

@@ -20,17 +20,48 @@ struct PlanOutput: ParsableArguments {
             completion: .file(extensions: ["html"]))
     var report: String?
 
+    @Option(help: ArgumentHelp("Also print how far the cost model was from the measured runs in this file that are most like the plan: a published-runs file, the repository's Docs/calibration/published-runs.json or your own runs in its format (Docs/calibration.md). With --format json or --emit, on standard error.",
+                               valueName: "RUNS.json"),
+            completion: .file(extensions: ["json"]))
+    var evidence: String?
+
     func validate() throws {
         if emit != nil && format == .json { throw ValidationError("--emit prints a framework's settings instead of the report; leave out --format json.") }
+        if evidence == "-" { throw ValidationError("--evidence reads a file of measured runs, not standard input.") }
     }
 
-    /// Writes the plan as asked.
-    func write(_ plan: TrainingPlan, prediction: PlanPrediction) throws {
-        let text: String
+    /// The runs of `--evidence` replayed, or nil without it: read before the search, so that a bad file stops
+    /// the command before it plans.
+    func evidenceRuns() throws -> [CalibrationRun]? {
+        guard let evidence else { return nil }
+        let document = try GraphLoading.document(evidence, what: "runs")
+        do throws(InputError) {
+            guard !CollectiveCalibrationReport.holdsCollectives(document) else {
+                throw InputError(.invalidValue, at: .root, "--evidence compares with measured training runs; this file holds collective benchmarks")
+            }
+            let report = try CalibrationReport(document: document, source: evidence)
+            guard !report.runs.isEmpty else {
+                let reasons = report.skipped.prefix(3).map { "\($0.id): \($0.reason)" }.joined(separator: "; ")
+                throw InputError(.invalidValue, at: JSONPath([.key("rows")]),
+                                 "no row can be replayed to compare with" + (reasons.isEmpty ? "" : " (\(reasons))"))
+            }
+            return report.runs
+        } catch {
+            throw error.inDocument(evidence)
+        }
+    }
+
+    /// Writes the plan as asked, with the evidence of `evidenceRuns` (from `evidenceRuns()`) where given.
+    func write(_ plan: TrainingPlan, prediction: PlanPrediction, evidenceRuns: [CalibrationRun]? = nil) throws {
+        var text: String
         if let emit {
             text = try FrameworkExport(plan: plan, prediction: prediction, framework: emit).text
         } else {
             text = format == .json ? plan.jsonText(prediction: prediction) : prediction.textReport(for: plan)
+        }
+        if let evidence, let evidenceRuns {
+            let report = CalibrationEvidence(plan: plan, runs: evidenceRuns).textReport(source: evidence, predictedSeconds: prediction.iterationSeconds)
+            if emit == nil && format == .text { text += "\n" + report } else { printError(String(report.dropLast())) }
         }
         try writeOutput(text, to: output)
         if let report {

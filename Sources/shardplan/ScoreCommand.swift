@@ -123,6 +123,8 @@ struct ScoreCommand: ParsableCommand {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
             let (graph, cluster) = try input.load(&clock)
+            let evidenceRuns = try printing.evidenceRuns()
+            if evidenceRuns != nil { clock.lap("replay --evidence runs") }
             let plan = try self.plan.map { path throws -> TrainingPlan in
                 let document = try GraphLoading.document(path, what: "plan")
                 do throws(InputError) {
@@ -134,7 +136,7 @@ struct ScoreCommand: ParsableCommand {
             clock.lap("lay out plan")
             let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
             clock.lap("score")
-            try printing.write(plan, prediction: prediction)
+            try printing.write(plan, prediction: prediction, evidenceRuns: evidenceRuns)
             clock.lap("write output")
             if !prediction.fitsInMemory, let worst = prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
                 printError(prediction.memoryShortfall(worst))

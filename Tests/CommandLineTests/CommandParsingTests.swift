@@ -105,6 +105,15 @@ struct CommandParsingTests {
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--zero-shard-group", "8"]) == 2)
     }
 
+    @Test("--evidence takes a runs file for plan and score, not standard input")
+    func evidence() throws {
+        let score = try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--evidence", "runs.json"])
+        #expect(score.printing.evidence == "runs.json")
+        let plan = try PlanCommand.parse(["g.json", "--cluster", "c", "--evidence", "runs.json", "--format", "json"])
+        #expect(plan.printing.evidence == "runs.json")
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--evidence", "-"]) == 2)
+    }
+
     @Test("calibrate --rows needs --search")
     func calibrateRows() {
         #expect(exitCode(["calibrate", "runs.json", "--rows", "a"]) == 2)

@@ -13,12 +13,15 @@ public struct CalibrationReport: Sendable {
     /// The repository's calibration rows, from the repository root.
     public static let repositoryRuns = "Docs/calibration/published-runs.json"
 
-    /// Replays every row of a published-runs document read from `source`.
+    /// Replays every row of a published-runs document read from `source`, the rows on all cores; the first row
+    /// in the file that cannot be replayed is the error.
     public init(document: JSONValue, source: String = CalibrationReport.repositoryRuns) throws(InputError) {
         let (rows, skipped) = try PublishedRun.rows(in: document)
-        var runs: [CalibrationRun] = []
-        for row in rows { runs.append(try CalibrationRun(row)) }
-        self.runs = runs
+        let replayed = SharedTable<Int, Result<CalibrationRun, InputError>>()
+        DispatchQueue.concurrentPerform(iterations: rows.count) { index in
+            replayed[index] = Result { () throws(InputError) in try CalibrationRun(rows[index]) }
+        }
+        self.runs = try rows.indices.map { index throws(InputError) in try replayed[index]!.get() }
         self.skipped = skipped
         self.source = source
     }

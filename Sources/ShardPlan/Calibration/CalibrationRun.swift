@@ -7,6 +7,8 @@ public struct CalibrationRun: Sendable {
     public var fitsInMemory: Bool
     /// The full prediction: where the time goes, per rank.
     public var prediction: PlanPrediction
+    /// The plan that expresses the run.
+    public var plan: TrainingPlan
     /// `(predicted - measured) / measured`.
     public var relativeError: Double { predictedSeconds / run.iterationSeconds! - 1 }
 
@@ -116,5 +118,6 @@ public struct CalibrationRun: Sendable {
         peakMemoryBytes = prediction.peakMemoryBytesPerDevice
         fitsInMemory = prediction.fitsInMemory
         self.prediction = prediction
+        self.plan = plan
     }
 }
