@@ -29,6 +29,7 @@ struct CalibrateCommand: ParsableCommand {
 
     func run() throws {
         try reportingInputErrors {
+            try checkWritable(output, option: "--output")
             guard let data = FileManager.default.contents(atPath: runs) else {
                 throw InputError(.invalidValue, at: .root, "cannot read \(runs)")
             }

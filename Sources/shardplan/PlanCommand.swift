@@ -57,11 +57,15 @@ struct PlanCommand: ParsableCommand {
     func validate() throws {
         if let timeLimit, !(timeLimit > 0) { throw ValidationError("--time-limit takes a positive number of seconds, not \(timeLimit).") }
         if let layerLimit, layerLimit < 1 { throw ValidationError("--layers takes a positive number of layers, not \(layerLimit).") }
+        if kernelChoice.copiesOutGatheredParameters && !zero.stages.contains(3) {
+            throw ValidationError("--fsdp2 says how ZeRO-3 gathers weights; leave it out with --zero \(zero.floor), or give --zero 3 or auto.")
+        }
     }
 
     func run() throws {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
+            try printing.checkDestinations()
             let (graph, cluster) = try input.load(&clock)
             let evidenceRuns = try printing.evidenceRuns()
             if evidenceRuns != nil { clock.lap("replay --evidence runs") }
@@ -70,7 +74,8 @@ struct PlanCommand: ParsableCommand {
             if stageLimit == nil, let mesh, mesh.devices == cluster.deviceCount { stageLimit = 1 }
             let shapes = mesh.map { [$0.sizes] }
             let fixed = microbatches.count
-            let options = kernelChoice.applied(to: precision.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.floor)))
+            var options = kernelChoice.applied(to: precision.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.floor)))
+            options.maximumZeroStage = zero.stages.max()!
             try options.check(on: cluster.device)
             let variants = StageSearchOracle.Variants(zeroStages: zero.stages, recomputeModes: recompute.modes)
             let plan: TrainingPlan, prediction: PlanPrediction
@@ -101,7 +106,7 @@ struct PlanCommand: ParsableCommand {
                 if timings {
                     for attempt in found.attempts {
                         let shape = "\(attempt.stageCount ?? 0) stages" + ((attempt.virtualStages ?? 1) > 1 ? " x \(attempt.virtualStages!) chunks" : "")
-                        let outcome = attempt.iterationSeconds.map { String(format: "%@, predicted %.4f s%@", shape as NSString, $0, attempt.fitsInMemory ? "" : " (does not fit)") } ?? "no partition fits"
+                        let outcome = attempt.iterationSeconds.map { String(format: "%@, predicted %.4f s%@", shape as NSString, $0, attempt.fitsInMemory ? "" : " (does not fit)") } ?? (attempt.cutShort ? "stopped at the time limit before a partition was found" : "no partition fits")
                         printError(String(format: "timing: %d microbatches: %@, %d stage DPs, %d stage questions, %.3f s",
                                           attempt.microbatches, outcome as NSString, attempt.programs, attempt.oracleSolves, attempt.seconds))
                     }

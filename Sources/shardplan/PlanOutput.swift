@@ -30,6 +30,12 @@ struct PlanOutput: ParsableArguments {
         if evidence == "-" { throw ValidationError("--evidence reads a file of measured runs, not standard input.") }
     }
 
+    /// Refuses `-o` and `--report` paths that cannot be written, before the command searches or scores.
+    func checkDestinations() throws {
+        try checkWritable(output, option: "--output")
+        try checkWritable(report, option: "--report")
+    }
+
     /// The runs of `--evidence` replayed, or nil without it: read before the search, so that a bad file stops
     /// the command before it plans.
     func evidenceRuns() throws -> [CalibrationRun]? {

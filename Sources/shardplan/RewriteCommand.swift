@@ -16,19 +16,25 @@ struct RewriteCommand: ParsableCommand {
     @Option(name: .customLong("rule"), help: "A rule to apply, as NAME or NAME:ALTERNATIVE (repeat for several; see the list without --rule).")
     var rules: [String] = []
 
-    @OptionGroup var printing: PlanOutput
+    @Option(help: "Output format: text, or json (shardplan.rewrites/1).")
+    var format: OutputFormat = .text
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the output to this file instead of standard output.", valueName: "FILE"),
+            completion: .file())
+    var output: String?
 
     func run() throws {
         try reportingInputErrors {
+            try checkWritable(output, option: "--output")
             guard let graph, !rules.isEmpty else {
                 try writeOutput(RewriteCatalog.rules.map { "\($0.name)  (\($0.family.rawValue))\n    \($0.summary)" }
-                    .joined(separator: "\n") + "\n", to: printing.output)
+                    .joined(separator: "\n") + "\n", to: output)
                 return
             }
             let original = try GraphLoading(graph).graph
             var selected: [(rule: RewriteRule, choice: Int?)] = []
             for spec in rules {
-                let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+                let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 guard let rule = RewriteCatalog.rule(named: parts[0]) else {
                     throw InputError(.invalidValue, at: JSONPath([.key("--rule")]),
                                      "unknown rule \"\(parts[0])\"; known: \(RewriteCatalog.rules.map(\.name).joined(separator: ", "))")
@@ -40,13 +46,13 @@ struct RewriteCommand: ParsableCommand {
                 selected.append((rule, choice))
             }
             let (rewritten, applied) = try original.rewritingEverywhere(with: selected)
-            switch printing.format {
+            switch format {
             case .json:
                 let document = JSONValue.object(JSONObject([
                     ("format", "shardplan.rewrites/1"), ("graph", .string(original.name)), ("rules", .strings(rules)),
                     ("rewrites", .array(applied.map(\.json))), ("rewritten_graph", rewritten.json),
                 ]))
-                try writeOutput(JSONWriter(inlineDepth: 3, lineWidth: 100).render(document), to: printing.output)
+                try writeOutput(JSONWriter(inlineDepth: 3, lineWidth: 100).render(document), to: output)
             case .text:
                 var lines = ["\(original.name): \(applied.count) rewrite\(applied.count == 1 ? "" : "s"), \(original.operations.count) ops -> \(rewritten.operations.count), \(original.parameters.count) parameters -> \(rewritten.parameters.count)"]
                 for rewrite in applied {
@@ -54,7 +60,7 @@ struct RewriteCommand: ParsableCommand {
                                  + (rewrite.choice > 0 ? " (choice \(rewrite.choice))" : "")
                                  + ": -\(rewrite.removedOperations.count) +\(rewrite.addedOperations.count) ops")
                 }
-                try writeOutput(lines.joined(separator: "\n") + "\n", to: printing.output)
+                try writeOutput(lines.joined(separator: "\n") + "\n", to: output)
             }
         }
     }

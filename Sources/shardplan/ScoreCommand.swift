@@ -117,11 +117,24 @@ struct ScoreCommand: ParsableCommand {
         if schedule == .interleaved && (virtualStages ?? 1) < 2 {
             throw ValidationError("--schedule interleaved-1f1b runs 2 or more model chunks per rank; give --virtual-stages 2 or more.")
         }
+        if let virtualStages, virtualStages > 1 {
+            if let pp, pp < 2 { throw ValidationError("--virtual-stages splits each pipeline rank's layers into chunks; give --pp 2 or more.") }
+            if let schedule, schedule != .interleaved {
+                throw ValidationError("--virtual-stages \(virtualStages) runs the interleaved-1f1b schedule, not \(schedule.rawValue).")
+            }
+        }
+        if sequenceParallel, let tp, tp < 2 {
+            throw ValidationError("--sequence-parallel splits norms and dropout over the tensor-parallel group; give --tp 2 or more.")
+        }
+        if plan == nil && kernelChoice.copiesOutGatheredParameters && zero != .weights {
+            throw ValidationError("--fsdp2 says how ZeRO-3 gathers weights; give --zero 3 with it.")
+        }
     }
 
     func run() throws {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
+            try printing.checkDestinations()
             let (graph, cluster) = try input.load(&clock)
             let evidenceRuns = try printing.evidenceRuns()
             if evidenceRuns != nil { clock.lap("replay --evidence runs") }
@@ -136,10 +149,14 @@ struct ScoreCommand: ParsableCommand {
             clock.lap("lay out plan")
             let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
             clock.lap("score")
-            try printing.write(plan, prediction: prediction, evidenceRuns: evidenceRuns)
-            clock.lap("write output")
-            if !prediction.fitsInMemory, let worst = prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
-                printError(prediction.memoryShortfall(worst))
+            // A plan that does not fit is a failure: its report still goes to standard output, but no file is written.
+            let fits = prediction.fitsInMemory
+            if fits || (printing.output ?? "-") == "-" && printing.report == nil {
+                try printing.write(plan, prediction: prediction, evidenceRuns: evidenceRuns)
+                clock.lap("write output")
+            }
+            if !fits, let worst = prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
+                printError(prediction.memoryShortfall(worst) + (printing.output != nil || printing.report != nil ? "; nothing written" : ""))
                 throw ExitCode.failure
             }
         }

@@ -114,6 +114,35 @@ struct CommandParsingTests {
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--evidence", "-"]) == 2)
     }
 
+    @Test("score refuses chunks without a pipeline or with another schedule, sequence parallelism without tp, --fsdp2 without ZeRO-3")
+    func layoutCombinations() {
+        let base = ["score", "g.json", "--cluster", "c", "--tp", "1"]
+        #expect(exitCode(base + ["--pp", "1", "--virtual-stages", "2"]) == 2)
+        #expect(exitCode(base + ["--pp", "2", "--virtual-stages", "2", "--schedule", "1f1b"]) == 2)
+        #expect(exitCode(base + ["--pp", "2", "--virtual-stages", "2", "--schedule", "interleaved-1f1b"]) == nil)
+        #expect(exitCode(base + ["--pp", "1", "--sequence-parallel"]) == 2)
+        #expect(exitCode(base + ["--pp", "1", "--fsdp2"]) == 2)
+        #expect(exitCode(base + ["--pp", "1", "--fsdp2", "--zero", "3"]) == nil)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--fsdp2", "--zero", "1"]) == 2)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--fsdp2"]) == nil)
+    }
+
+    @Test("a plan that does not fit writes nothing to -o or --report; an unwritable path stops the command before it works")
+    func nothingWrittenOnFailure() throws {
+        let output = Repository.temporaryFile("nofit.txt"), report = Repository.temporaryFile("nofit.html")
+        var command = try ShardPlanCommand.parseAsRoot(["score", Repository.path("Models/gpt3-13b.json"), "--cluster", "single-a100-80g",
+                                                        "--tp", "1", "--pp", "1", "-o", output, "--report", report])
+        #expect(throws: ExitCode.failure) { try command.run() }
+        #expect(!FileManager.default.fileExists(atPath: output) && !FileManager.default.fileExists(atPath: report))
+        for arguments in [["-o", "/nonexistent-folder/x.txt"], ["--report", "/nonexistent-folder/x.html", "-o", output],
+                          ["-o", Repository.path("Models")], ["-o", ""]] {
+            var unwritable = try ShardPlanCommand.parseAsRoot(["plan", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g"]
+                                                              + arguments)
+            #expect(throws: ExitCode.failure) { try unwritable.run() }
+            #expect(!FileManager.default.fileExists(atPath: output))
+        }
+    }
+
     @Test("calibrate --rows needs --search")
     func calibrateRows() {
         #expect(exitCode(["calibrate", "runs.json", "--rows", "a"]) == 2)

@@ -64,6 +64,10 @@ public struct TrainingOptions: Sendable, Equatable {
     /// innermost mesh axes splitting the batch, with any context- or tensor-parallel axis the gradients are also
     /// partial over (`HybridSharding`); nil shards over every data-parallel device.
     public var zeroShardGroup: Int?
+    /// The highest ZeRO stage the search may give a parameter of its own accord (`plan --zero N` pins N: with
+    /// `zeroStage` as the floor, every parameter gets exactly N); 3 lets each op's sharding pick any stage. A plan
+    /// that is scored carries its parameters' stages itself, so this bounds only what a search chooses.
+    public var maximumZeroStage = 3
 
     public init(recompute: RecomputeMode = .none, zeroStage: Int = 0, overlapGradientReduction: Bool = false,
                 overlapTensorParallelCommunication: Bool = false, precision: MatmulPrecision = .bf16,

@@ -65,6 +65,8 @@ public struct PipelinePlanner: Sendable {
         public var oracleQuestions: Int
         public var oracleSolves: Int
         public var seconds: Double
+        /// Whether the time limit stopped this count's stage DPs before they all finished.
+        public var cutShort = false
     }
 
     /// What pricing the Megatron-LM grid found (for `--timings`).
@@ -108,6 +110,11 @@ public struct PipelinePlanner: Sendable {
         var best: (plan: TrainingPlan, prediction: PlanPrediction)?
         var attempts: [Attempt] = []
         var stoppedEarly = false
+        // The nearest miss, for the error when nothing fits: how many bytes per device it lacks, and what it is.
+        var nearestMiss: (bytes: Double, description: String)?
+        func recordMiss(_ bytes: Double, _ description: @autoclosure () -> String) {
+            if bytes < nearestMiss?.bytes ?? .infinity { nearestMiss = (bytes, description()) }
+        }
         let programs = self.programs(layerCount: clustering.layers.count, clustering: clustering)
             .filter { $0.schedule != .interleaved || clustering.supportsInterleaving }
         guard !programs.isEmpty else {
@@ -158,6 +165,9 @@ public struct PipelinePlanner: Sendable {
                 + stageOracle.activationFloor.bytes(layers: 0 ..< clustering.layers.count, inFlight: 1) / Double(cluster.deviceCount)
             var attempt = Attempt(microbatches: count, programs: 0, oracleQuestions: 0, oracleSolves: 0, seconds: 0)
             if least > cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes {
+                let needed = least + TrainingOptions.frameworkOverheadBytes
+                recordMiss(needed - cluster.device.memoryBytes,
+                           "with \(count) microbatches the model's state and one microbatch's activations alone, spread over \(cluster.deviceCount == 1 ? "the one device" : "all \(cluster.deviceCount) devices"), need \(PlanPrediction.bytes(needed)) per device, \(PlanPrediction.bytes(needed - cluster.device.memoryBytes)) more than each has")
                 attempt.seconds = Date().timeIntervalSince(started)
                 attempts.append(attempt)
                 continue
@@ -167,12 +177,12 @@ public struct PipelinePlanner: Sendable {
             for index in live {
                 let template = programs[index]
                 let hasPlan = best != nil || found != nil || gridFastest != nil
-                if outOfTime() && hasPlan { stoppedEarly = true; break }
+                if outOfTime() && hasPlan { stoppedEarly = true; attempt.cutShort = true; break }
                 let program = template.with(microbatches: count)
                 attempt.programs += 1
                 // Once there is a plan to answer with, the time limit also stops a DP between its questions.
                 let partition = program.solve(oracle, structureKeys: clustering.structureKeys) { hasPlan && outOfTime() }
-                if hasPlan && outOfTime() { stoppedEarly = true; break }
+                if hasPlan && outOfTime() { stoppedEarly = true; attempt.cutShort = true; break }
                 guard let partition else { continue }
                 sweeps[index].record(partition.iterationSeconds,
                                      laterFloor: MicrobatchSweep.laterCountsFloor(partition, hasFixedDepth: template.stageCount != nil))
@@ -187,6 +197,10 @@ public struct PipelinePlanner: Sendable {
                 attempt.virtualStages = plan.virtualStages
                 if prediction.fitsInMemory, prediction.iterationSeconds < best?.prediction.iterationSeconds ?? .infinity {
                     best = (plan, prediction)
+                }
+                if !prediction.fitsInMemory, let worst = prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
+                    recordMiss(worst.peakMemoryBytes - cluster.device.memoryBytes,
+                               "the closest, \(plan.pipelineRanks) pipeline ranks with \(count) microbatches, \(prediction.memoryShortfall(worst))")
                 }
             }
             (attempt.oracleQuestions, attempt.oracleSolves) = oracle.statistics
@@ -208,7 +222,7 @@ public struct PipelinePlanner: Sendable {
         }
         guard var best else {
             throw InputError(.invalidValue, at: .root,
-                             "no feasible plan: no partition of \(graph.name) into pipeline stages fits in the \(PlanPrediction.bytes(cluster.device.memoryBytes)) of each device of \(clusterName) with any microbatch count tried\(stoppedEarly ? " before the time limit" : ""); try more devices\(variants == .all ? "" : ", recomputation (--recompute) or ZeRO (--zero)")")
+                             "no feasible plan: no partition of \(graph.name) into pipeline stages fits in the \(PlanPrediction.bytes(cluster.device.memoryBytes)) of each device of \(clusterName) with any microbatch count tried\(stoppedEarly ? " before the time limit" : "")\(nearestMiss.map { ": \($0.description)" } ?? ""); try more devices\(variants == .all ? "" : ", recomputation (--recompute) or ZeRO (--zero)")")
         }
         best.plan.provenance = SearchProvenance(foundBy: grid?.chosen == true ? .megatronGrid : .stageDynamicProgram,
                                                 stageDynamicProgramSeconds: dynamicProgramSeconds,

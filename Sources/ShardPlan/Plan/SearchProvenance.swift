@@ -39,7 +39,7 @@ public struct SearchProvenance: Sendable, Equatable {
         } else if foundBy == .stageDynamicProgram, megatronGridSeconds == nil {
             text += "; no Megatron grid configuration fits or none was priced"
         } else if foundBy == .megatronGrid {
-            text += "; no stage DP plan fits"
+            text += stoppedEarly ? "; the stage DP found no plan that fits before the time limit" : "; no stage DP plan fits"
         }
         if stoppedEarly { text += "; stopped at the time limit with the best plan found so far" }
         return text

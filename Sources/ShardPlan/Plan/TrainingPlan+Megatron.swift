@@ -30,6 +30,19 @@ extension TrainingPlan {
         let cp = configuration.contextParallel, ep = configuration.expertParallel
         guard cp >= 1 else { throw invalid("--cp", "the context-parallel size must be at least 1, found \(cp)") }
         guard ep >= 1 else { throw invalid("--ep", "the expert-parallel size must be at least 1, found \(ep)") }
+        guard vp == 1 || pp > 1 else {
+            throw invalid("--virtual-stages", "model chunks split each pipeline rank's layers: \(vp) chunks need 2 or more pipeline ranks, not \(pp)")
+        }
+        if let schedule = configuration.schedule, (schedule == .interleaved) != (vp > 1) {
+            throw invalid("--schedule", vp > 1 ? "\(vp) chunks per rank run the interleaved-1f1b schedule, not \(schedule.rawValue)"
+                                               : "the interleaved-1f1b schedule runs 2 or more chunks per rank; give --virtual-stages")
+        }
+        guard !configuration.sequenceParallel || tp > 1 else {
+            throw invalid("--sequence-parallel", "sequence parallelism splits norms and dropout over the tensor-parallel group; give --tp 2 or more")
+        }
+        guard ep == 1 || graph.operations.contains(where: { MegatronLayout.expertGEMMIndex($0, graph: graph) != nil }) else {
+            throw invalid("--ep", "expert parallelism splits a mixture of experts' expert layers, and \(graph.name) has none")
+        }
         let devices = cluster.deviceCount
         let modelParallel = tp * pp * cp
         guard devices % modelParallel == 0 || configuration.dataParallel != nil else {
@@ -52,8 +65,13 @@ extension TrainingPlan {
                 throw invalid("--zero-shard-group", "hybrid sharding and expert parallelism both cut the data-parallel ranks; give one of them")
             }
         }
-        if cp > 1, let length = try sequenceLength(graph), length % (2 * cp) != 0 {
-            throw invalid("--cp", "context parallelism cuts each sequence into 2 x cp load-balanced chunks: the sequence of \(length) is not a multiple of \(2 * cp)")
+        if cp > 1 {
+            guard let length = try sequenceLength(graph) else {
+                throw invalid("--cp", "context parallelism splits each sequence, and \(graph.name) has no input with a sequence dimension")
+            }
+            guard length % (2 * cp) == 0 else {
+                throw invalid("--cp", "context parallelism cuts each sequence into 2 x cp load-balanced chunks: the sequence of \(length) is not a multiple of \(2 * cp)")
+            }
         }
         guard tp <= cluster.devicesPerDomain || tp % cluster.devicesPerDomain == 0 else {
             throw invalid("--tp", "a tensor-parallel group of \(tp) must fit in an NVLink domain of \(cluster.devicesPerDomain) or be whole domains")

@@ -59,7 +59,7 @@ struct StageCostTerms {
                                      storedParameters: operation.inputs.indices.filter { operand in
                                          graph[operation.inputs[operand]].isParameter
                                              && firstReader[operation.inputs[operand]].map { $0.operation == op && $0.operand == operand } ?? false
-                                     })
+                                     }, maximumZeroStage: model.options.maximumZeroStage)
     }
 
     func seconds(_ collectives: [Collective]) -> Double {

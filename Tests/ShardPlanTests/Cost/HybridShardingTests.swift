@@ -116,8 +116,9 @@ struct HybridShardingTests {
         }
         let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let moe = try #require(ModelCatalog.model(id: "moe-tiny")).build()
         let experts = #expect(throws: InputError.self) {
-            try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
+            try TrainingPlan.megatron(graph: moe, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
                 tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, expertParallel: 2,
                 options: TrainingOptions(zeroStage: 3, zeroShardGroup: 4)))
         }

@@ -30,4 +30,23 @@ struct PlanConfigurationCostTests {
     func onePipelineChunkPerLayer() throws {
         try plan(model: "gpt-tiny", clusterName: "dgx-a100-80g", tensorParallel: 1, pipelineParallel: 2)
     }
+
+    /// Each refusal names the option at fault: chunks without a pipeline, a schedule the chunks cannot run,
+    /// sequence parallelism without a tensor-parallel group, experts or sequences the graph does not have.
+    @Test("configurations that cannot run: an error at the option at fault", arguments: [
+        ("gpt-tiny", MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, virtualStages: 2), "--virtual-stages"),
+        ("gpt-tiny", MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2, virtualStages: 2, schedule: .oneForwardOneBackward), "--schedule"),
+        ("gpt-tiny", MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2, schedule: .interleaved), "--schedule"),
+        ("gpt-tiny", MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, sequenceParallel: true), "--sequence-parallel"),
+        ("gpt-tiny", MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, expertParallel: 2), "--ep"),
+        ("mlp-2", MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, contextParallel: 2), "--cp"),
+    ])
+    func refusedConfigurations(model: String, configuration: MegatronConfiguration, option: String) throws {
+        let graph = try #require(ModelCatalog.model(id: model)).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let error = #expect(throws: InputError.self) {
+            try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: configuration)
+        }
+        #expect(error?.path == JSONPath([.key(option)]))
+    }
 }
