@@ -83,6 +83,7 @@ struct ScoreCommand: ParsableCommand {
 
     func validate() throws {
         if plan == nil && (tp == nil || pp == nil) { throw ValidationError("Give --tp and --pp, or --plan with a saved plan.") }
+        if plan == "-" && input.graph == "-" { throw ValidationError("Standard input holds one document: give the graph or the plan (--plan) as a file.") }
         if plan != nil {
             let layoutOptions: [(String, Bool)] = [
                 ("--tp", tp != nil), ("--pp", pp != nil), ("--dp", dp != nil), ("--cp", cp != nil), ("--ep", ep != nil),

@@ -125,6 +125,7 @@ struct CommandParsingTests {
         #expect(exitCode(base + ["--pp", "1", "--fsdp2", "--zero", "3"]) == nil)
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--fsdp2", "--zero", "1"]) == 2)
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--fsdp2"]) == nil)
+        #expect(exitCode(["score", "-", "--cluster", "c", "--plan", "-"]) == 2)
     }
 
     @Test("a plan that does not fit writes nothing to -o or --report; an unwritable path stops the command before it works")
