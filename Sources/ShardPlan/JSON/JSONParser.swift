@@ -152,6 +152,9 @@ public struct JSONParser {
         return .array(elements)
     }
 
+    /// RFC 8259 text is UTF-8: a string of other bytes is refused, not patched with replacement characters.
+    private static let invalidUTF8 = "a string that is not valid UTF-8 ends here"
+
     private mutating func parseString() throws(JSONSyntaxError) -> String {
         position += 1
         let start = position
@@ -159,7 +162,7 @@ public struct JSONParser {
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
-                let text = String(decoding: bytes[start..<position], as: UTF8.self)
+                guard let text = String(validating: bytes[start..<position], as: UTF8.self) else { throw error(Self.invalidUTF8) }
                 position += 1
                 return text
             }
@@ -171,8 +174,9 @@ public struct JSONParser {
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
+                guard let text = String(validating: scalars, as: UTF8.self) else { throw error(Self.invalidUTF8) }
                 position += 1
-                return String(decoding: scalars, as: UTF8.self)
+                return text
             }
             if byte < 0x20 { throw error("control character inside a string; write it as an escape") }
             if byte != UInt8(ascii: "\\") { scalars.append(byte); position += 1; continue }

@@ -40,6 +40,7 @@ struct PlanConfigurationCostTests {
         ("gpt-tiny", MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, sequenceParallel: true), "--sequence-parallel"),
         ("gpt-tiny", MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, expertParallel: 2), "--ep"),
         ("mlp-2", MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, contextParallel: 2), "--cp"),
+        ("gpt-tiny", MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, contextParallel: 3), "--cp"),
     ])
     func refusedConfigurations(model: String, configuration: MegatronConfiguration, option: String) throws {
         let graph = try #require(ModelCatalog.model(id: model)).build()

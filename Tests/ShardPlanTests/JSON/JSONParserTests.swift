@@ -105,6 +105,16 @@ struct JSONParserTests {
         #expect(syntaxError("[\"\\\u{FF}\"]")?.message == "invalid escape in a string: byte 0xc3 after a backslash")
     }
 
+    @Test("bytes that are not UTF-8 inside a string are refused, with or without escapes before them")
+    func invalidUTF8() throws {
+        for bytes: [UInt8] in [[0x22, 0x61, 0xFF, 0x22], [0x22, 0x5C, 0x6E, 0xC3, 0x22], [0x5B, 0x22, 0xED, 0xA0, 0x80, 0x22, 0x5D]] {
+            let error = #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(bytes) }
+            #expect(error?.message == "a string that is not valid UTF-8 ends here")
+        }
+        // Valid multi-byte UTF-8 still reads: "é" and an emoji.
+        #expect(try JSONParser.parse([0x22, 0xC3, 0xA9, 0xF0, 0x9F, 0x98, 0x80, 0x22]) == .string("é😀"))
+    }
+
     @Test("a syntax error becomes an InputError naming line and column")
     func inputError() {
         let error = #expect(throws: InputError.self) { try JSONValue.parseDocument(Array("[1,\n ]".utf8), document: "c.json") }
