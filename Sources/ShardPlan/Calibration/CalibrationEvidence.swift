@@ -48,11 +48,7 @@ public struct CalibrationEvidence: Sendable {
     }
 
     /// The median of the nearest runs' signed errors (the mean of the middle two for an even count); 0 without runs.
-    public var medianError: Double {
-        let errors = nearest.map(\.relativeError).sorted()
-        guard !errors.isEmpty else { return 0 }
-        return errors.count % 2 == 1 ? errors[errors.count / 2] : (errors[errors.count / 2 - 1] + errors[errors.count / 2]) / 2
-    }
+    public var medianError: Double { CalibrationReport.median(nearest.map(\.relativeError)) }
 
     /// What `plan` and `score` print under the plan: the nearest runs of `source`, their errors and why they are
     /// near, and the plan's predicted `seconds` as it would be were it off as they were.

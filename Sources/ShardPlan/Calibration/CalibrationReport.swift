@@ -28,10 +28,13 @@ public struct CalibrationReport: Sendable {
 
     public var absoluteErrors: [Double] { runs.map { abs($0.relativeError) }.sorted() }
 
-    public var medianAbsoluteError: Double {
-        let errors = absoluteErrors
-        guard !errors.isEmpty else { return 0 }
-        return errors.count % 2 == 1 ? errors[errors.count / 2] : (errors[errors.count / 2 - 1] + errors[errors.count / 2]) / 2
+    public var medianAbsoluteError: Double { Self.median(absoluteErrors) }
+
+    /// The median of `values` (the mean of the middle two for an even count); 0 for none.
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     public var worstAbsoluteError: Double { absoluteErrors.last ?? 0 }
@@ -79,10 +82,9 @@ public struct CalibrationReport: Sendable {
 
     /// Median and worst absolute value, and mean, of signed relative errors.
     static func summary(errors signed: [Double]) -> (median: Double, worst: Double, mean: Double) {
-        let errors = signed.map(abs).sorted()
+        let errors = signed.map(abs)
         guard !errors.isEmpty else { return (0, 0, 0) }
-        let median = errors.count % 2 == 1 ? errors[errors.count / 2] : (errors[errors.count / 2 - 1] + errors[errors.count / 2]) / 2
-        return (median, errors.last!, signed.reduce(0, +) / Double(signed.count))
+        return (median(errors), errors.max()!, signed.reduce(0, +) / Double(signed.count))
     }
 
     /// A table of the error of the rows falling in each of `buckets` (a label and a test on a row).
