@@ -193,6 +193,33 @@ struct CommandParsingTests {
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--emit", "deepspeed"]) == 2)
     }
 
+    @Test("--emit keeps a hostile graph name and cluster path in comments: the command runs only ShardPlan's words",
+          arguments: ["megatron", "nemo", "torchtitan"])
+    func emitHostileNames(framework: String) throws {
+        let model = try String(contentsOfFile: Repository.path("Models/gpt-tiny.json"), encoding: .utf8)
+        let graph = Repository.temporaryFile("evil.json")
+        try model.replacingOccurrences(of: #""name": "gpt-tiny""#, with: #""name": "evil\ntouch /tmp/w/PWNED #""#)
+            .write(toFile: graph, atomically: true, encoding: .utf8)
+        // A cluster file whose path holds a line break (the `--cluster` argument is quoted as given).
+        let cluster = Repository.temporaryFile("c\ntouch PWNED.json")
+        try """
+            {"format": "shardplan.cluster/1", "name": "x\\ntouch PWNED", "nodes": 1, "devices_per_node": 8,
+             "device": {"name": "A100-SXM4-80GB", "memory_gib": 80, "peak_tflops": {"bf16": 312, "f32": 19.5},
+                        "memory_bandwidth_gb_per_s": 2039},
+             "intra_node": {"bandwidth_gb_per_s": 300, "latency_us": 3}, "inter_node": {"bandwidth_gb_per_s": 25, "latency_us": 8}}
+            """.write(toFile: cluster, atomically: true, encoding: .utf8)
+        let output = Repository.temporaryFile("settings")
+        defer { for file in [graph, cluster, output] { try? FileManager.default.removeItem(atPath: file) } }
+        var command = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", cluster, "--tp", "2", "--pp", "2",
+                                                        "--emit", framework, "-o", output])
+        try command.run()
+        let text = try String(contentsOfFile: output, encoding: .utf8)
+        let lines = text.unicodeScalars.split(separator: "\n").map { String(String.UnicodeScalarView($0)) }
+        #expect(lines[0].hasPrefix("# ShardPlan: ") && lines[0].contains("settings for evil\\ntouch /tmp/w/PWNED # on "))
+        #expect(lines[0].contains("c\\ntouch PWNED.json"))
+        #expect(lines.allSatisfy { $0.hasPrefix("#") || !$0.contains("PWNED") }, "\(lines)")
+    }
+
     @Test("a plan that does not fit the graph is bad input (exit 1), not a usage error")
     func badInput() throws {
         var command = try ShardPlanCommand.parseAsRoot(["score", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",

@@ -58,10 +58,11 @@ public struct MegatronArguments: Sendable {
         return arguments
     }
 
-    /// The command: a comment block, `torchrun` and the arguments, one per line.
+    /// The command: a comment block (`header` escaped as `CommentText`), `torchrun` and the arguments, one per
+    /// line.
     public func text(header: [String]) -> String {
         let (nodes, perNode) = TrainingFramework.launcherShape(worldSize: layout.worldSize, devicesPerNode: layout.devicesPerNode)
-        var lines = header.map { "# \($0)" }
+        var lines = header.map(CommentText.line)
         lines.append("# Add your model, data, tokenizer and optimizer arguments (and, on several nodes, torchrun's rendezvous).")
         if layout.zeroStage >= 2 { lines.append("# Megatron-FSDP checkpoints with --ckpt-format fsdp_dtensor.") }
         lines.append("torchrun --nnodes=\(nodes) --nproc-per-node=\(perNode) pretrain_gpt.py \\")

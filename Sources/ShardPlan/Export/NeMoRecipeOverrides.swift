@@ -51,9 +51,10 @@ public struct NeMoRecipeOverrides: Sendable {
         return overrides
     }
 
-    /// The command: a comment block, then `nemo llm pretrain` with one override per line.
+    /// The command: a comment block (`header` escaped as `CommentText`), then `nemo llm pretrain` with one
+    /// override per line.
     public func text(header: [String]) -> String {
-        var lines = header.map { "# \($0)" }
+        var lines = header.map(CommentText.line)
         lines.append("# Replace RECIPE with the recipe of your model (llama3_70b, nemotron4_340b, ...); in Python, set the same")
         lines.append("# keys on the recipe (recipe.trainer.strategy.tensor_model_parallel_size = ...).")
         if layout.configuration.options.overlapGradientReduction || layout.configuration.options.overlapTensorParallelCommunication {

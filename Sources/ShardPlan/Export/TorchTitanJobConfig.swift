@@ -30,10 +30,11 @@ public struct TorchTitanJobConfig: Sendable {
         }
     }
 
-    /// The TOML document: a comment block, then the sections.
+    /// The TOML document: a comment block (`header` escaped as `CommentText`, then how to launch), then the
+    /// sections.
     public func text(header: [String]) -> String {
         let (nodes, perNode) = TrainingFramework.launcherShape(worldSize: layout.worldSize, devicesPerNode: layout.devicesPerNode)
-        var lines = header.map { "# \($0)" }
+        var lines = header.map(CommentText.line)
         lines.append("# Launch: torchrun --nnodes=\(nodes) --nproc-per-node=\(perNode) -m torchtitan.train --job.config_file THIS_FILE")
         let fp8 = layout.configuration.options.precision == .fp8
         lines.append("# Add your model (name, flavor, hf_assets_path\(fp8 ? "; keep the converters below" : "")), data and optimizer settings.")

@@ -89,7 +89,8 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         return "\(displayName) cannot split the repeated layers as \(layout.chunkLayers.map(String.init).joined(separator: "/")) per chunk: it splits them evenly, or evenly but for the first and last rank; the settings below need another pipeline depth to run"
     }
 
-    /// The launch settings that run `layout`, after `header` (comment lines, without their comment marker).
+    /// The launch settings that run `layout`, after `header` (comment lines, without their comment marker; any
+    /// text, escaped as `CommentText`).
     public func render(_ layout: ParallelLayout, header: [String]) -> String {
         switch self {
         case .megatron: MegatronArguments(layout).text(header: header)
