@@ -59,13 +59,14 @@ public struct MegatronArguments: Sendable {
     }
 
     /// The command: a comment block (`header` escaped as `CommentText`), `torchrun` and the arguments, one per
-    /// line.
+    /// line. Where the plan's devices end inside a node, the comment says what the last node's `torchrun` needs.
     public func text(header: [String]) -> String {
-        let (nodes, perNode) = TrainingFramework.launcherShape(worldSize: layout.worldSize, devicesPerNode: layout.devicesPerNode)
+        let launch = layout.launch
         var lines = header.map(CommentText.line)
         lines.append("# Add your model, data, tokenizer and optimizer arguments (and, on several nodes, torchrun's rendezvous).")
+        if let lastNode = launch.torchrunLastNode { lines.append(CommentText.line(lastNode)) }
         if layout.zeroStage >= 2 { lines.append("# Megatron-FSDP checkpoints with --ckpt-format fsdp_dtensor.") }
-        lines.append("torchrun --nnodes=\(nodes) --nproc-per-node=\(perNode) pretrain_gpt.py \\")
+        lines.append("torchrun --nnodes=\(launch.nodes) --nproc-per-node=\(launch.processesPerNode) pretrain_gpt.py \\")
         let arguments = arguments
         for (index, argument) in arguments.enumerated() {
             lines.append("    \(argument)" + (index == arguments.count - 1 ? "" : " \\"))

@@ -8,9 +8,18 @@ public struct NeMoRecipeOverrides: Sendable {
 
     public init(_ layout: ParallelLayout) { self.layout = layout }
 
+    /// `trainer.num_nodes` and `trainer.devices`. Lightning starts `trainer.devices` processes on every node, so
+    /// where the plan's devices end inside a node (`LaunchShape.partialNode`) they are the fewest of the
+    /// cluster's nodes that take the world size evenly, or, where none do, the nodes and devices the plan
+    /// touches (more processes than the degrees use; `text(header:)` warns of both).
+    var launch: (nodes: Int, processesPerNode: Int) {
+        let shape = layout.launch
+        return shape.evenSpread(maximumNodes: layout.clusterNodes) ?? (shape.nodes, shape.processesPerNode)
+    }
+
     /// The overrides in order, values as Python literals (`True`, `None`, `'full'`).
     public var overrides: [(key: String, value: String)] {
-        let (nodes, perNode) = TrainingFramework.launcherShape(worldSize: layout.worldSize, devicesPerNode: layout.devicesPerNode)
+        let (nodes, perNode) = launch
         func python(_ flag: Bool) -> String { flag ? "True" : "False" }
         var overrides: [(String, String)] = [
             ("trainer.num_nodes", "\(nodes)"),
@@ -55,6 +64,14 @@ public struct NeMoRecipeOverrides: Sendable {
     /// override per line.
     public func text(header: [String]) -> String {
         var lines = header.map(CommentText.line)
+        if let partialNode = layout.launch.partialNode {
+            let (nodes, perNode) = launch
+            let outcome = nodes * perNode == layout.worldSize
+                ? "trainer.num_nodes=\(nodes) and trainer.devices=\(perNode) spread them evenly instead, on other devices than the prediction's"
+                : "no even spread fits the cluster's \(layout.clusterNodes) nodes, and trainer.num_nodes=\(nodes) with trainer.devices=\(perNode) "
+                    + "start \(nodes * perNode) processes, not the plan's \(layout.worldSize)"
+            lines.append(CommentText.line("Warning: \(partialNode), but NeMo's trainer starts trainer.devices processes on every node; \(outcome)."))
+        }
         lines.append("# Replace RECIPE with the recipe of your model (llama3_70b, nemotron4_340b, ...); in Python, set the same")
         lines.append("# keys on the recipe (recipe.trainer.strategy.tensor_model_parallel_size = ...).")
         if layout.configuration.options.overlapGradientReduction || layout.configuration.options.overlapTensorParallelCommunication {

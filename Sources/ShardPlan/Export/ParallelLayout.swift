@@ -18,6 +18,8 @@ public struct ParallelLayout: Sendable, Equatable {
     public var chunkLayers: [Int]
     /// Devices per node of the cluster, for the launcher's processes per node.
     public var devicesPerNode: Int
+    /// Nodes of the cluster: the most a launcher may start processes on.
+    public var clusterNodes: Int
     /// The layout `TrainingPlan.megatron` gives `plan`'s configuration: `plan` must be that plan.
     init(configuration: MegatronConfiguration, plan: TrainingPlan) {
         var resolved = configuration
@@ -29,6 +31,7 @@ public struct ParallelLayout: Sendable, Equatable {
         sequenceLength = Self.sequenceLength(of: plan.graph)
         chunkLayers = Self.chunkLayers(of: plan).counts
         devicesPerNode = plan.cluster.devicesPerNode
+        clusterNodes = plan.cluster.nodes
     }
 
     /// The plan and layout of `configuration` on `graph` and `cluster`.
@@ -64,6 +67,8 @@ public struct ParallelLayout: Sendable, Equatable {
     public var microbatches: Int { globalBatch / (microBatchSize * dataParallel) }
     /// Processes the launcher starts: one per device.
     public var worldSize: Int { tensorParallel * pipelineParallel * dataParallel * contextParallel }
+    /// How the launcher spreads those processes over the cluster's nodes, as the plan places them.
+    public var launch: LaunchShape { LaunchShape(worldSize: worldSize, devicesPerNode: devicesPerNode) }
     /// Repeated layers of the whole model.
     public var layerCount: Int { chunkLayers.reduce(0, +) }
     /// Repeated layers on each pipeline rank, summed over its chunks.

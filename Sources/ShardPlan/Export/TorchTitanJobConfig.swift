@@ -33,9 +33,10 @@ public struct TorchTitanJobConfig: Sendable {
     /// The TOML document: a comment block (`header` escaped as `CommentText`, then how to launch), then the
     /// sections.
     public func text(header: [String]) -> String {
-        let (nodes, perNode) = TrainingFramework.launcherShape(worldSize: layout.worldSize, devicesPerNode: layout.devicesPerNode)
+        let launch = layout.launch
         var lines = header.map(CommentText.line)
-        lines.append("# Launch: torchrun --nnodes=\(nodes) --nproc-per-node=\(perNode) -m torchtitan.train --job.config_file THIS_FILE")
+        lines.append("# Launch: torchrun --nnodes=\(launch.nodes) --nproc-per-node=\(launch.processesPerNode) -m torchtitan.train --job.config_file THIS_FILE")
+        if let lastNode = launch.torchrunLastNode { lines.append(CommentText.line(lastNode)) }
         let fp8 = layout.configuration.options.precision == .fp8
         lines.append("# Add your model (name, flavor, hf_assets_path\(fp8 ? "; keep the converters below" : "")), data and optimizer settings.")
         if fp8 {

@@ -98,12 +98,4 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         case .torchtitan: TorchTitanJobConfig(layout).text(header: header)
         }
     }
-
-    /// `torchrun`'s `--nnodes` and `--nproc-per-node` (NeMo's `trainer.num_nodes` and `trainer.devices`) for
-    /// `worldSize` processes on nodes of `devicesPerNode` devices: as many per node as both allow.
-    static func launcherShape(worldSize: Int, devicesPerNode: Int) -> (nodes: Int, processesPerNode: Int) {
-        var a = worldSize, b = devicesPerNode
-        while b != 0 { (a, b) = (b, a % b) }
-        return (worldSize / a, a)
-    }
 }

@@ -119,13 +119,6 @@ struct LayoutRecognitionTests {
         #expect(megatron.contains("--fp8-format hybrid") && megatron.contains("--fp8-recipe \(recipe == .blockwise ? "blockwise" : "delayed")"))
     }
 
-    @Test("launchers start as many processes per node as both the world and the node allow",
-          arguments: [(1024, 8, 128, 8), (12, 8, 3, 4), (4, 8, 1, 4), (64, 4, 16, 4)])
-    func launcher(world: Int, perNode: Int, nodes: Int, processes: Int) {
-        let shape = TrainingFramework.launcherShape(worldSize: world, devicesPerNode: perNode)
-        #expect(shape.nodes == nodes && shape.processesPerNode == processes)
-    }
-
     @Test("Megatron's first and last stage layers", arguments: [
         ([3, 4, 4, 5], 1, 3 as Int?, 5 as Int?, true), ([4, 4, 4, 4], 1, nil, nil, true), ([4, 3, 4, 4], 1, nil, nil, false),
         ([3, 5], 1, 3, nil, true), ([4, 4, 4, 5], 1, nil, 5, true), ([1, 2, 2, 2], 2, nil, nil, false),
