@@ -304,6 +304,8 @@ struct PlanStageDecoder {
         // For each settled result, the entry written last among those its strategy answered to.
         var resultSource: [ValueID: JSONPath] = [:]
         var strategies: [OpStrategy] = []
+        // Values from outside the stage that an op before this one reads.
+        var readFromOutside = Set<ValueID>()
         var settled = true
         let common = [stage.path.appending("ops"), stage.path.appending("mesh"), stage.path.appending("axes")]
         let axisNames = layouts.axisNames
@@ -332,40 +334,44 @@ struct PlanStageDecoder {
             if layouts.isUnknown(Member.operandsKey, name) { complete = false }
             for (operand, input) in operation.inputs.enumerated() {
                 let inputName = graph[input].name
+                let isParameter = graph[input].isParameter
                 let producedHere = graph[input].operationIndex.map(operations.contains) ?? false
-                let inputUnknown = layouts.isUnknown(Member.shardingsKey, inputName)
                 if producedHere && resultSpecs[input] == nil { complete = false }
-                if graph[input].isParameter {
-                    if inputUnknown {
-                        complete = false
-                    } else if let wanted = layouts.shardings[inputName] {
-                        requirements.append(Requirement(path: layouts.path(Member.shardingsKey, inputName),
-                                                        statement: "parameter \"\(inputName)\" in layout \(describe(wanted))") {
-                            $0.operands[operand] == wanted
-                        })
-                    }
-                }
-                // An op reads what it has no operand_shardings entry for as the stage holds it.
-                var read: (spec: ShardingSpec, path: JSONPath?)?
+                let statesLayout: Bool
                 switch reads?[operand] {
                 case .stated(let spec)?:
-                    read = (spec, layouts.path(Member.operandsKey, name))
+                    statesLayout = true
+                    requirements.append(Requirement(path: layouts.path(Member.operandsKey, name),
+                                                    statement: "operand \(operand) (\"\(inputName)\") read in layout \(describe(spec))") {
+                        $0.operands[operand] == spec
+                    })
                 case .unknown?:
+                    statesLayout = true
                     complete = false
                 case .held?, nil:
-                    guard layouts.hasOperandLayouts else { break }
-                    if producedHere {
-                        read = resultSpecs[input].map { ($0.reduced, resultSource[input]) }
-                    } else if inputUnknown {
-                        complete = false
-                    } else {
-                        read = layouts.shardings[inputName].map { ($0.reduced, layouts.path(Member.shardingsKey, inputName)) }
-                    }
+                    statesLayout = false
                 }
-                if let read {
-                    requirements.append(Requirement(path: read.path, statement: "operand \(operand) (\"\(inputName)\") read in layout \(describe(read.spec))") {
-                        $0.operands[operand] == read.spec
-                    })
+                // A value from outside the stage (a parameter, a graph input, an earlier stage's result) is held
+                // in the layout its first reader in the stage reads it in, which its `shardings` entry gives: a
+                // parameter is stored so, a tensor arrives so. That reader reads it so whatever its
+                // `operand_shardings` entry says; a later reader may read it in another layout (BERT's tied
+                // embedding table, stored as the embedding reads it, read otherwise by the output projection).
+                let firstRead = !producedHere && readFromOutside.insert(input).inserted
+                // Without `operand_shardings` (older documents) only parameters are held to their entry.
+                guard firstRead || !statesLayout, isParameter || layouts.hasOperandLayouts else { continue }
+                let held: (spec: ShardingSpec, path: JSONPath?)?
+                if producedHere {
+                    held = resultSpecs[input].map { ($0.reduced, resultSource[input]) }
+                } else if layouts.isUnknown(Member.shardingsKey, inputName) {
+                    complete = false
+                    held = nil
+                } else {
+                    held = layouts.shardings[inputName].map { ($0.reduced, layouts.path(Member.shardingsKey, inputName)) }
+                }
+                if let held {
+                    let statement = isParameter ? "parameter \"\(inputName)\" in layout \(describe(held.spec))"
+                        : "operand \(operand) (\"\(inputName)\") read in layout \(describe(held.spec))"
+                    requirements.append(Requirement(path: held.path, statement: statement) { $0.operands[operand] == held.spec })
                 }
             }
             let matching = candidates(of: op, meshShape: meshShape, microbatches: microbatchCount).filter { candidate in requirements.allSatisfy { $0.admits(candidate) } }

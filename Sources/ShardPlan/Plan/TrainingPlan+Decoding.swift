@@ -7,9 +7,11 @@ extension TrainingPlan {
     /// match equally, the one that keeps its operands as their producers left them. A stage with
     /// `operand_shardings` settles that choice instead: an op reads each operand in the layout its entry
     /// there gives, or, where it gives none, in the layout the stage holds the value in (its producer's
-    /// result, reduced; its `shardings` entry for a parameter or a value from outside the stage). An op the
-    /// document does not describe follows its producers the same way. `ops` may use `"..."` for every op
-    /// between its neighbours, as in SPEC section 4's example.
+    /// result, reduced; its `shardings` entry for a parameter or a value from outside the stage). The first
+    /// reader in the stage of a value from outside it reads it as held whatever its entry says: a parameter
+    /// is stored, and a tensor arrives, in the layout its first reader wants. An op the document does not
+    /// describe follows its producers the same way. `ops` may use `"..."` for every op between its
+    /// neighbours, as in SPEC section 4's example.
     ///
     /// Everything the document says about the plan must agree with the graph, the cluster and itself: op
     /// names in graph order, each in one stage; devices of the cluster, disjoint between pipeline ranks; meshes

@@ -61,6 +61,38 @@ struct PlanDocumentTests {
         #expect(before.iterationSeconds == after.iterationSeconds)
     }
 
+    @Test("a tied embedding table stored as the lookup reads it and read whole by the output projection: a searched plan decodes to the same strategies and prediction")
+    func tiedEmbeddingReadInTwoLayouts() throws {
+        // BERT-large's widths, two layers. The vocabulary (30522) does not split over 8 devices, so the table is
+        // stored split on the hidden dimension, as the lookup reads it; the logits read it whole.
+        let graph = try TransformerBuilder(name: "bert-2-layers", configuration: .bert(layers: 2, hidden: 1024, heads: 16, vocabulary: 30522,
+                                                                                       sequenceLength: 512, globalBatch: 256)).build()
+        let found = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShapes: [[1, 8]]).plan()
+        let document = try JSONParser.parse(found.plan.jsonText(prediction: found.prediction))
+        let stage = JSONPath([.key("stages"), .index(0, label: nil)])
+        #expect(document.value(at: stage.appending("shardings").appending("embed.table")) == .array([.null, .strings(["y"])]))
+        #expect(document.value(at: stage.appending("operand_shardings").appending("head.logits"))
+                == .array([.null, .array([.null, .null])]))
+        let decoded = try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+        #expect(decoded.stages.map(\.strategies) == found.plan.stages.map(\.strategies))
+        let again = PlanEvaluator(cluster: cluster).evaluate(decoded)
+        #expect(again.iterationSeconds == found.prediction.iterationSeconds)
+        #expect(again.peakMemoryBytesPerDevice == found.prediction.peakMemoryBytesPerDevice)
+        // The lookup stores the table: its own operand_shardings entry cannot read it otherwise.
+        let misread = document.updating(stage.appending("operand_shardings")) { reads in
+            guard case .object(var object) = reads else { return reads }
+            object["embed"] = .array([.null, .array([.null, .null])])
+            return .object(object)
+        }
+        do {
+            _ = try TrainingPlan(json: misread, graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+            Issue.record("the table's first reader reading it in another layout than its shardings entry must be refused")
+        } catch {
+            #expect(error.description.hasPrefix("stages[0].operand_shardings.embed: "), "\(error)")
+            #expect(error.description.contains("parameter \"embed.table\" in layout [null, [\"y\"]]"), "\(error)")
+        }
+    }
+
     @Test("a plan that leaves an op out or names an unknown axis is refused with its JSON path")
     func brokenPlans() throws {
         let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
