@@ -16,10 +16,12 @@ extension TrainingPlan {
     /// Everything the document says about the plan must agree with the graph, the cluster and itself: op
     /// names in graph order, each in one stage; devices of the cluster, disjoint between pipeline ranks; meshes
     /// holding their stage's devices; layouts naming the stage's tensors, one entry per dimension, and its
-    /// axes; `microbatches` dividing the global batch; `rank`, `index`, `virtual_stages` and `devices` as the
-    /// stages make them. Of all the problems a document has, the error names the first in document order
-    /// (`DocumentProblems`). Members that only report (`predicted`, `communication`, per-stage times and
-    /// bytes, the `graph` and `cluster` names) are not read.
+    /// axes; `global_batch` the graph's batch and `microbatches` dividing it; `rank`, `index`,
+    /// `virtual_stages` and `devices` as the stages make them. Of all the problems a document has, the error
+    /// names the first in document order (`DocumentProblems`). Members that only report (`predicted`,
+    /// `communication`, per-stage times and bytes, the `graph` and `cluster` names) are not read: a plan of
+    /// another graph is refused at its ops, and the same graph or cluster may go by another name (an edited
+    /// copy, a preset given as a file).
     ///
     /// A plan of a rewritten graph lists its graph rewrites per stage (`rewrites`); they are read first,
     /// re-derived from their rules and applied to `graph` stage by stage (`Graph.replaying`), and the rest of
@@ -37,6 +39,7 @@ extension TrainingPlan {
         let (graph, rewrites) = try Self.rewrites(top, of: graph)
         var problems = DocumentProblems(in: json)
         let batch = graph.batchSize ?? 1
+        problems.attempt { () throws(InputError) in try Self.checkGlobalBatch(top, graph: graph) }
         let microbatches = problems.attempt { () throws(InputError) -> Int in
             let count = try top.optionalInt("microbatches") ?? 1
             guard count >= 1, batch % count == 0 else {
@@ -121,6 +124,18 @@ extension TrainingPlan {
             }
         }
         return (records.isEmpty ? graph : try graph.replaying(records, at: paths), records)
+    }
+
+    /// That the document's `global_batch`, where it gives one, is the batch the plan is priced at: the graph's
+    /// (SPEC section 1: its first input's batch dimension), or 1 for a graph without inputs, as the plan
+    /// writer puts it. A plan made for another batch would otherwise be re-scored at this graph's without a word.
+    private static func checkGlobalBatch(_ top: JSONReader, graph: Graph) throws(InputError) {
+        guard let declared = try top.optionalInt("global_batch") else { return }
+        let batch = graph.batchSize ?? 1
+        guard declared != batch else { return }
+        let source = graph.inputs.first.map { "the batch dimension of its input \"\(graph[$0].name)\"" } ?? "it has no inputs"
+        throw top.invalid("global_batch", "global_batch says \(declared), but graph \"\(graph.name)\" has a global batch of \(batch) (\(source)); "
+                          + "a plan is priced at its graph's batch, so score it with the graph it was made for, or plan this graph anew")
     }
 
     /// `stage` with every op that reads a parameter at the plan's ZeRO stage at least. The cost model takes the

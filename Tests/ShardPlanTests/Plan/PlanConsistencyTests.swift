@@ -98,6 +98,8 @@ struct PlanInconsistency: CustomTestStringConvertible, Sendable {
                           expectedPath: "(top level)", expectedKind: .missingField),
         PlanInconsistency(name: "an empty list of stages", target: at("stages"), change: { _ in [] },
                           expectedPath: "stages", expectedKind: .invalidValue),
+        PlanInconsistency(name: "a global batch other than the graph's", target: at("global_batch"), change: { _ in 16 },
+                          expectedPath: "global_batch", expectedKind: .invalidValue),
         PlanInconsistency(name: "microbatches that do not divide the batch", target: at("microbatches"), change: { _ in 3 },
                           expectedPath: "microbatches", expectedKind: .invalidValue),
         PlanInconsistency(name: "virtual stages the stages do not make", target: at("virtual_stages"), change: { _ in 2 },
@@ -190,6 +192,50 @@ struct PlanConsistencyTests {
         #expect(found.path.description == "stages[0].partial_sums.h0.attn.out", "\(found)")
         #expect(found.kind == .invalidReference, "\(found)")
         #expect(changed.value(at: found.path) != nil)
+    }
+
+    @Test("a global_batch other than the graph's (gpt-tiny's 8 token sequences) is refused at global_batch, naming the graph's batch",
+          arguments: [-8, 0, 7, 16, 1 << 40])
+    func globalBatch(_ declared: Int) throws {
+        let changed = document.updating(JSONPath([.key("global_batch")])) { _ in .int(declared) }
+        let found = try #require(error(decoding: changed), "global_batch \(declared) must be refused")
+        #expect(found.kind == .invalidValue)
+        #expect(found.description.hasPrefix("global_batch: global_batch says \(declared), but graph \"gpt-tiny\" has a global batch of 8 "
+                                            + "(the batch dimension of its input \"tokens\")"), "\(found)")
+    }
+
+    @Test("a global_batch of 2^63 - 1, past the integers a JSON number holds exactly, is refused at global_batch too")
+    func globalBatchPastExactIntegers() throws {
+        let changed = document.updating(JSONPath([.key("global_batch")])) { _ in try? JSONParser.parse("9223372036854775807") }
+        let found = try #require(error(decoding: changed), "it must be refused")
+        #expect(found.path.description == "global_batch", "\(found)")
+    }
+
+    @Test("a graph without inputs runs as a batch of 1: its plan says global_batch 1, and another is refused")
+    func globalBatchWithoutInputs() throws {
+        var builder = GraphBuilder(name: "weights-only")
+        let weights = try builder.parameter("w", [64, 64])
+        let squared = try builder.unary("w.squared", .square, weights)
+        builder.output(try builder.add("loss", .reduce(.sum, axes: [0, 1], keepDimensions: false), [squared]))
+        let graph = try builder.build()
+        let found = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShapes: [[1, 8]]).plan()
+        let written = try JSONParser.parse(found.plan.jsonText(prediction: found.prediction))
+        #expect(written.value(at: JSONPath([.key("global_batch")])) == .int(1))
+        _ = try TrainingPlan(json: written, graph: graph, cluster: cluster, clusterName: "c")
+        do {
+            _ = try TrainingPlan(json: written.updating(JSONPath([.key("global_batch")])) { _ in .int(2) }, graph: graph, cluster: cluster, clusterName: "c")
+            Issue.record("global_batch 2 must be refused")
+        } catch {
+            #expect(error.description.hasPrefix("global_batch: global_batch says 2, but graph \"weights-only\" has a global batch of 1 (it has no inputs)"),
+                    "\(error)")
+        }
+    }
+
+    @Test("the graph's name is not checked: a plan of a renamed copy of the graph decodes, and one without global_batch too")
+    func graphNameAndMissingGlobalBatch() throws {
+        let renamed = document.updating(JSONPath([.key("graph")])) { _ in "gpt-tiny-copy" }
+        #expect(error(decoding: renamed) == nil)
+        #expect(error(decoding: renamed.updating(JSONPath([.key("global_batch")])) { _ in nil }) == nil)
     }
 
     @Test("each disagreement alone is refused at its path", arguments: PlanInconsistency.all)
