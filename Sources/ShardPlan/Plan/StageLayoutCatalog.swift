@@ -21,7 +21,10 @@ struct StageLayoutCatalog: Sendable {
     /// Catalogs by submesh and logical shape, made once. The planner keeps one shelf for all the microbatch
     /// counts it tries: a view's layouts are solved at the first count that asks for them (the strategies a
     /// view's ILP picks barely move with the microbatch size, while solving them is a quarter of a count's
-    /// search), and every count prices them with its own cost model.
+    /// search), and every count prices them with its own cost model. A count for which some of those layouts
+    /// would split a microbatch into fractions of a sample takes the others with the layouts solved at that
+    /// count, kept under the view and the count's `batchSplitSignature`, so that counts alike in which splits
+    /// give whole samples share them.
     final class Shelf: Sendable {
         let table = SharedTable<[Int], StageLayoutCatalog?>()
         init() {}
@@ -79,8 +82,43 @@ struct StageLayoutCatalog: Sendable {
                 found.append(layers.indices.map { Array(strategies[layers[representative[keys[$0]]!].operations]) })
             }
         }
+        // Megatron's layouts split the batch over the data axis whatever the count; keep those whose every split
+        // leaves whole samples (the ILP's layouts do by construction).
         var distinct: [[[OpStrategy]]] = []
-        for layout in found where !distinct.contains(layout) { distinct.append(layout) }
+        for layout in found where !distinct.contains(layout)
+            && Self.keepsWholeSamples(layout, clustering: clustering, model: model, meshShape: mesh.shape) {
+            distinct.append(layout)
+        }
         layouts = distinct
+    }
+
+    /// A catalog of given layouts.
+    init(mesh: DeviceMesh, layouts: [[[OpStrategy]]]) {
+        self.mesh = mesh
+        self.layouts = layouts
+    }
+
+    /// Whether every op of `layout` leaves each device whole samples of a microbatch at `model`'s count.
+    static func keepsWholeSamples(_ layout: [[OpStrategy]], clustering: LayerClustering, model: StageCostModel, meshShape: [Int]) -> Bool {
+        clustering.layers.indices.allSatisfy { layer in
+            zip(clustering.layers[layer].operations, layout[layer]).allSatisfy { op, strategy in
+                strategy.splitsWholeSamples(of: model.graph.operations[op], batchIndex: model.roles.batchIndex[op],
+                                            microbatches: model.microbatches, meshShape: meshShape)
+            }
+        }
+    }
+
+    /// Which splits of the batch leave whole samples of a microbatch at `model`'s count on a mesh of `meshShape`:
+    /// for every size of batch index among the graph's ops and every product of mesh axes, whether it divides
+    /// that size over the count (1 or 0). Counts with the same signature admit the same layouts.
+    static func batchSplitSignature(model: StageCostModel, meshShape: [Int]) -> [Int] {
+        let sizes = Set(model.graph.operations.indices.compactMap { op in
+            model.roles.batchIndex[op].map { model.graph.operations[op].indexSpace.indices[$0].size }
+        }).sorted()
+        var factors: Set<Int> = [1]
+        for size in meshShape { factors.formUnion(factors.map { $0 * size }) }
+        return sizes.flatMap { size in
+            factors.sorted().map { factor in model.microbatches <= 1 || (size / model.microbatches) % factor == 0 ? 1 : 0 }
+        }
     }
 }

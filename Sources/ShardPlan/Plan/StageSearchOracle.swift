@@ -58,6 +58,8 @@ public struct StageSearchOracle: StageCostOracle {
     let views: [SubmeshShape: [[Int]]]
     /// The catalogs of each submesh's views, which the planner shares between the microbatch counts it tries.
     let catalogs: StageLayoutCatalog.Shelf
+    /// `StageLayoutCatalog.batchSplitSignature` of each view's shape at this count: part of its catalog's key.
+    private let batchSplitSignatures: [[Int]: [Int]]
     private let occupancies = SharedTable<PipelinePosition, ChunkOccupancy>()
     private let submeshFamilies = SharedTable<SubmeshShape, [LayoutFamily]>()
     private let rankClasses = SharedTable<[Int], RankClass>()
@@ -112,20 +114,36 @@ public struct StageSearchOracle: StageCostOracle {
                 }
         }
         self.views = views
+        var signatures: [[Int]: [Int]] = [:]
+        for shape in Set(views.values.joined()) {
+            signatures[shape] = StageLayoutCatalog.batchSplitSignature(model: model, meshShape: shape)
+        }
+        batchSplitSignatures = signatures
     }
 
     public var deviceMemoryBytes: Double? { cluster.device.memoryBytes }
 
     // MARK: Layouts and profiles
 
-    /// The catalog of `submesh`'s view `shape`, made once; a build `isCancelled` abandons throws and is not
-    /// kept (the shelf serves later searches).
+    /// The catalog of `submesh`'s view `shape` for this count, made once; a build `isCancelled` abandons throws
+    /// and is not kept (the shelf serves later searches). The view's first catalog serves every count all of
+    /// whose layouts it gives whole samples; any other count takes those that do, then the layouts solved at it.
     func catalog(_ submesh: SubmeshShape, _ shape: [Int], isCancelled: () -> Bool = { false }) throws(CancellationError) -> StageLayoutCatalog? {
-        try catalogs.table.value(for: [submesh.nodes, submesh.devicesPerNode] + shape) { () throws(CancellationError) -> StageLayoutCatalog? in
+        let view = [submesh.nodes, submesh.devicesPerNode] + shape
+        func build() throws(CancellationError) -> StageLayoutCatalog? {
             guard let mesh = try? submesh.representativeMesh(shape: shape, in: cluster) else { return nil }
             return try StageLayoutCatalog(model: model, clustering: clustering, analysis: analysis, search: search, mesh: mesh,
                                           prices: ReshardingPrices(mesh: mesh), includesMegatronLayouts: includesMegatronLayouts,
                                           isCancelled: isCancelled)
+        }
+        guard let first = try catalogs.table.value(for: view, compute: build) else { return nil }
+        let signature = batchSplitSignatures[shape] ?? StageLayoutCatalog.batchSplitSignature(model: model, meshShape: shape)
+        return try catalogs.table.value(for: view + [-1] + signature) { () throws(CancellationError) -> StageLayoutCatalog? in
+            let whole = first.layouts.filter { StageLayoutCatalog.keepsWholeSamples($0, clustering: clustering, model: model, meshShape: shape) }
+            guard whole.count < first.layouts.count else { return first }
+            var layouts = whole
+            for layout in try build()?.layouts ?? [] where !layouts.contains(layout) { layouts.append(layout) }
+            return StageLayoutCatalog(mesh: first.mesh, layouts: layouts)
         }
     }
 

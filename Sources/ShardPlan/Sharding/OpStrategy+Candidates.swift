@@ -17,11 +17,8 @@ extension OpStrategy {
             assignments = assignments.flatMap { prefix in options.map { prefix + [$0] } }
         }
         let valid = assignments.map { OpStrategy(indexOfAxis: $0) }.filter { strategy in
-            guard strategy.isValid(for: operation, operandShapes: operandShapes, resultShape: resultShape, meshShape: meshShape)
-            else { return false }
-            guard let batchIndex, microbatches > 1 else { return true }
-            let perMicrobatch = space.indices[batchIndex].size / microbatches
-            return perMicrobatch % strategy.splitFactor(of: batchIndex, meshShape: meshShape) == 0
+            strategy.isValid(for: operation, operandShapes: operandShapes, resultShape: resultShape, meshShape: meshShape)
+                && strategy.splitsWholeSamples(of: operation, batchIndex: batchIndex, microbatches: microbatches, meshShape: meshShape)
         }
         guard !storedParameters.isEmpty else { return valid }
         // Where a stored parameter's gradient is reduced over some axis, ZeRO can shard its state there:
@@ -34,5 +31,13 @@ extension OpStrategy {
             guard reduced else { return [strategy] }
             return [0, 1, 3].filter { $0 <= maximumZeroStage }.map { OpStrategy(indexOfAxis: strategy.indexOfAxis, zeroStage: $0) }
         }
+    }
+
+    /// Whether each device gets whole samples of every microbatch: the batch index `batchIndex`, divided by the
+    /// microbatch count, divides by this strategy's split of it.
+    func splitsWholeSamples(of operation: Operation, batchIndex: Int?, microbatches: Int, meshShape: [Int]) -> Bool {
+        guard let batchIndex, microbatches > 1 else { return true }
+        let perMicrobatch = operation.indexSpace.indices[batchIndex].size / microbatches
+        return perMicrobatch % splitFactor(of: batchIndex, meshShape: meshShape) == 0
     }
 }
