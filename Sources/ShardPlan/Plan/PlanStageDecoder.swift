@@ -59,7 +59,7 @@ struct PlanStageDecoder {
         let recompute = problems.attempt { () throws(InputError) -> RecomputeMode? in
             guard let name = try stage.optionalString("recompute") else { return nil }
             guard let mode = RecomputeMode(rawValue: name) else {
-                throw stage.invalid("recompute", "unknown recomputation \"\(name)\"; known: none, selective, full")
+                throw stage.invalid("recompute", "unknown recomputation \"\(name)\"; known: \(RecomputeMode.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return mode
         }
