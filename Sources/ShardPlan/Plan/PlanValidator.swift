@@ -1,10 +1,12 @@
 /// Checks a plan against SPEC section 4's invariants: every op in exactly one stage (chunks of one rank in
 /// order, stages in graph order without interleaving), each stage's devices distinct ids of the cluster and
-/// disjoint from other ranks', its mesh holding exactly its devices, and every op's strategy valid on its mesh.
+/// disjoint from other ranks', its mesh holding exactly its devices, and every op's strategy valid on its mesh
+/// and giving each device whole samples of a microbatch.
 public enum PlanValidator {
     /// The first broken invariant, described for a person, or nil when the plan is sound.
     public static func violation(in plan: TrainingPlan) -> String? {
         let graph = plan.graph
+        let roles = TensorRoles(graph)
         var owner = Array(repeating: -1, count: graph.operations.count)
         for (index, stage) in plan.stages.enumerated() {
             guard stage.strategies.count == stage.operations.count else {
@@ -31,6 +33,9 @@ public enum PlanValidator {
                       strategy.isValid(for: operation, operandShapes: operation.inputs.map { graph[$0].type.shape },
                                        resultShape: graph[operation.result].type.shape, meshShape: stage.mesh.shape)
                 else { return "op \(operation.name)'s strategy is not valid on stage \(index)'s mesh \(stage.mesh.shape)" }
+                guard strategy.splitsWholeSamples(of: operation, batchIndex: roles.batchIndex[op], microbatches: plan.microbatches,
+                                                  meshShape: stage.mesh.shape)
+                else { return "op \(operation.name) splits each of the \(plan.microbatches) microbatches into fractions of a sample on stage \(index)'s mesh \(stage.mesh.shape)" }
             }
         }
         if let missing = owner.firstIndex(of: -1) { return "op \(graph.operations[missing].name) is in no stage" }

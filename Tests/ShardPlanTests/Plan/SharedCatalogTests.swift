@@ -40,4 +40,16 @@ struct SharedCatalogTests {
         // The first count's catalogs do split the batch more than 2 ways, so a shared catalog would have failed.
         #expect(splitAtOne)
     }
+
+    @Test("PlanValidator refuses a plan whose microbatches split into fractions of a sample")
+    func validatorRefusesFractions() throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        // Batch 8 over 8 data-parallel ranks: one sequence each with one microbatch, half of one with two.
+        var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1))
+        #expect(plan.microbatches == 1 && PlanValidator.violation(in: plan) == nil)
+        plan.microbatches = 2
+        #expect(PlanValidator.violation(in: plan)?.contains("splits each of the 2 microbatches into fractions of a sample") == true)
+    }
 }
