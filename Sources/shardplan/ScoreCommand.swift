@@ -152,12 +152,13 @@ struct ScoreCommand: ParsableCommand {
             clock.lap("score")
             // A plan that does not fit is a failure: its report still goes to standard output, but no file is written.
             let fits = prediction.fitsInMemory
-            if fits || (printing.output ?? "-") == "-" && printing.report == nil {
+            let writes = fits || (printing.output ?? "-") == "-" && printing.report == nil
+            if writes {
                 try printing.write(plan, prediction: prediction, evidenceRuns: evidenceRuns)
                 clock.lap("write output")
             }
             if !fits, let worst = prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
-                printError(prediction.memoryShortfall(worst) + (printing.output != nil || printing.report != nil ? "; nothing written" : ""))
+                printError(prediction.memoryShortfall(worst) + (writes ? "" : "; nothing written"))
                 throw ExitCode.failure
             }
         }
