@@ -35,7 +35,7 @@ public struct RunProfile: Sendable, Equatable {
         let shardsWeights = plan.options.zeroStage >= 3 || plan.stages.contains { $0.strategies.contains { $0.zeroStage >= 3 } }
         self.init(deviceName: device.name, peakFLOPsPerSecond: device.peakFLOPsPerSecond(for: .bf16), devices: plan.deviceCount,
                   sequenceLength: ParallelLayout.sequenceLength(of: plan.graph),
-                  parameters: Double(plan.graph.parameters.reduce(0) { $0 + plan.graph[$1].type.elementCount }),
+                  parameters: Double(ModelCatalog.parameterCount(of: plan.graph)),
                   shardsWeights: shardsWeights, pipelined: plan.pipelineRanks > 1)
     }
 

@@ -58,8 +58,6 @@ public struct StageSearchOracle: StageCostOracle {
     let views: [SubmeshShape: [[Int]]]
     /// The catalogs of each submesh's views, which the planner shares between the microbatch counts it tries.
     let catalogs: StageLayoutCatalog.Shelf
-    /// `StageLayoutCatalog.batchSplitSignature` of each view's shape at this count: part of its catalog's key.
-    private let batchSplitSignatures: [[Int]: [Int]]
     private let occupancies = SharedTable<PipelinePosition, ChunkOccupancy>()
     private let submeshFamilies = SharedTable<SubmeshShape, [LayoutFamily]>()
     private let rankClasses = SharedTable<[Int], RankClass>()
@@ -114,11 +112,6 @@ public struct StageSearchOracle: StageCostOracle {
                 }
         }
         self.views = views
-        var signatures: [[Int]: [Int]] = [:]
-        for shape in Set(views.values.joined()) {
-            signatures[shape] = StageLayoutCatalog.batchSplitSignature(model: model, meshShape: shape)
-        }
-        batchSplitSignatures = signatures
     }
 
     public var deviceMemoryBytes: Double? { cluster.device.memoryBytes }
@@ -137,7 +130,7 @@ public struct StageSearchOracle: StageCostOracle {
                                           isCancelled: isCancelled)
         }
         guard let first = try catalogs.table.value(for: view, compute: build) else { return nil }
-        let signature = batchSplitSignatures[shape] ?? StageLayoutCatalog.batchSplitSignature(model: model, meshShape: shape)
+        let signature = StageLayoutCatalog.batchSplitSignature(model: model, meshShape: shape)
         return try catalogs.table.value(for: view + [-1] + signature) { () throws(CancellationError) -> StageLayoutCatalog? in
             let whole = first.layouts.filter { StageLayoutCatalog.keepsWholeSamples($0, clustering: clustering, model: model, meshShape: shape) }
             guard whole.count < first.layouts.count else { return first }
