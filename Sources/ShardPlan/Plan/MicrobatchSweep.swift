@@ -19,12 +19,15 @@ struct MicrobatchSweep: Sendable, Equatable {
     }
 
     /// Records the iteration time of the program's plan at the next count tried, and a floor under its time
-    /// at the counts after it when one is known.
-    mutating func record(_ seconds: Double, laterFloor: Double? = nil) {
+    /// at the counts after it when one is known. A count off the program's ladder (`onLadder` false: one
+    /// that suits only some data-parallel degrees, `PipelinePlanner.dataParallelCounts`) can set a new best
+    /// but is not held against the program when slower: the time is unimodal along the ladder, not across
+    /// counts that favour different layouts.
+    mutating func record(_ seconds: Double, laterFloor: Double? = nil, onLadder: Bool = true) {
         if seconds < bestSeconds {
             bestSeconds = seconds
             worseInARow = 0
-        } else {
+        } else if onLadder {
             worseInARow += 1
         }
         laterFloorSeconds = max(laterFloorSeconds, laterFloor ?? 0)

@@ -34,6 +34,62 @@ struct MicrobatchSweepTests {
         #expect(PipelinePlanner.microbatchCounts(of: program(depth: 35), powersOfTwo: [8], batch: nil, limit: 1024).isEmpty)
     }
 
+    private func program(depth: Int, stageNodes: Int, schedule: PipelineSchedule, chunks: Int = 1) -> StageDynamicProgram {
+        StageDynamicProgram(layerCount: 96, nodes: depth * stageNodes, devicesPerNode: 8, microbatches: 1, schedule: schedule,
+                            virtualStages: chunks, submeshes: [SubmeshShape(nodes: stageNodes, devicesPerNode: 8)], stageCount: depth)
+    }
+
+    @Test("beside its ladder a pipeline is solved at the counts that give its replicas whole power-of-two sequences: Narayanan et al.'s 2,160 sequences over 12 ranks of 160 devices reach 108")
+    func dataParallelCountsByHand() {
+        // Replicas of 1, 2, 4, 8, 16 or 32 devices: 160, 80, 40, 20, 10 or 5 of them. 2,160 / 160 is not whole;
+        // 2,160 / 80 = 27, / 40 = 54 (or 27 of 2 sequences), / 20 = 108, / 10 = 216, / 5 = 432, and halves of them.
+        #expect(PipelinePlanner.dataParallelCounts(of: program(depth: 12, stageNodes: 20, schedule: .oneForwardOneBackward),
+                                                   batch: 2160, limit: 1024) == [27, 54, 108, 216, 432])
+        // Interleaved: whole rounds of 12 only. Under a limit of 200: 108 alone.
+        #expect(PipelinePlanner.dataParallelCounts(of: program(depth: 12, stageNodes: 20, schedule: .interleaved, chunks: 2),
+                                                   batch: 2160, limit: 1024) == [108, 216, 432])
+        #expect(PipelinePlanner.dataParallelCounts(of: program(depth: 12, stageNodes: 20, schedule: .interleaved, chunks: 2),
+                                                   batch: 2160, limit: 200) == [108])
+        // A program free to choose its depth has no one submesh: the powers of two only.
+        #expect(PipelinePlanner.dataParallelCounts(of: program(depth: nil), batch: 2160, limit: 1024).isEmpty)
+    }
+
+    @Test("the data-parallel counts against a brute force over every count, 300 random pipelines and batches")
+    func dataParallelCountsOracle() {
+        var generator = SplitMix64(seed: 20261203)
+        for _ in 0..<300 {
+            let depth = Int.random(in: 2...12, using: &generator), stageNodes = Int.random(in: 1...6, using: &generator)
+            let interleaved = Bool.random(using: &generator)
+            let batch = Int.random(in: 1...3000, using: &generator), limit = [64, 1024].randomElement(using: &generator)!
+            let counts = PipelinePlanner.dataParallelCounts(
+                of: program(depth: depth, stageNodes: stageNodes, schedule: interleaved ? .interleaved : .oneForwardOneBackward,
+                            chunks: interleaved ? 2 : 1), batch: batch, limit: limit)
+            let devices = stageNodes * 8
+            let powers = (0..<20).map { 1 << $0 }
+            let expected = Set((1...limit).filter { count in
+                guard count >= depth, !interleaved || count % depth == 0 else { return false }
+                return powers.contains { replicaDevices in
+                    devices % replicaDevices == 0 && powers.contains { count * (devices / replicaDevices) * $0 == batch }
+                }
+            })
+            #expect(counts == expected, "depth \(depth), \(devices) devices a rank, batch \(batch)")
+        }
+    }
+
+    @Test("a count off the ladder can set the best but is not held against the program when slower")
+    func offLadderCounts() {
+        var sweep = MicrobatchSweep()
+        sweep.record(20)
+        sweep.record(25, onLadder: false)
+        sweep.record(30, onLadder: false)
+        #expect(sweep.worseInARow == 0 && !sweep.isFinished(leaderSeconds: 10))
+        sweep.record(18, onLadder: false)
+        #expect(sweep.bestSeconds == 18)
+        sweep.record(19)
+        sweep.record(19)
+        #expect(sweep.isFinished(leaderSeconds: 10))
+    }
+
     @Test("a program stops after two counts in a row no faster than its best, or once its floor reaches the leader")
     func patienceAndFloor() {
         var sweep = MicrobatchSweep()
