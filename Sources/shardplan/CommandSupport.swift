@@ -7,7 +7,7 @@ func reportingInputErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as InputError {
-        printError("error: \(error)")
+        printError("error: " + VisibleText.escape(error.description))
         throw ExitCode.failure
     }
 }

@@ -79,7 +79,7 @@ struct PlanCommand: ParsableCommand {
             try options.check(on: cluster.device)
             let variants = StageSearchOracle.Variants(zeroStages: zero.stages, recomputeModes: recompute.modes)
             let plan: TrainingPlan, prediction: PlanPrediction
-            let progressLine = ProgressLine.onTerminal(for: "planning \(graph.name) on \(input.cluster)")
+            let progressLine = ProgressLine.onTerminal(for: "planning " + VisibleText.escape("\(graph.name) on \(input.cluster)"))
             progressLine?.startTicking()
             defer { progressLine?.finish() }
             if stageLimit == 1 {

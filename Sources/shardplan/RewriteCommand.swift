@@ -60,7 +60,7 @@ struct RewriteCommand: ParsableCommand {
                                  + (rewrite.choice > 0 ? " (choice \(rewrite.choice))" : "")
                                  + ": -\(rewrite.removedOperations.count) +\(rewrite.addedOperations.count) ops")
                 }
-                try writeOutput(lines.joined(separator: "\n") + "\n", to: output)
+                try writeOutput(VisibleText.lines(lines), to: output)
             }
         }
     }

@@ -34,7 +34,7 @@ extension GraphAnalysis {
         for run in runs {
             lines.append("    " + run.name.padding(nameWidth + 2) + run.range.padding(rangeWidth + 2) + run.summary)
         }
-        return lines.joined(separator: "\n") + "\n"
+        return VisibleText.lines(lines)
     }
 
     private func perIteration(_ flops: Double) -> String {

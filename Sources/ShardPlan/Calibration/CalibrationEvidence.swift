@@ -72,7 +72,7 @@ public struct CalibrationEvidence: Sendable {
         if first.distance > Self.farDistance {
             lines.append(String(format: "None is close (the nearest is %.1f doublings away): their errors say little about this plan.", first.distance))
         }
-        return lines.joined(separator: "\n") + "\n"
+        return VisibleText.lines(lines)
     }
 
     /// Beyond this distance the nearest run is too unlike the plan to say much: three doublings is, for example,

@@ -17,7 +17,7 @@ extension Cluster {
         lines.append(peakLine)
         if let intraNode { lines.append((devicesPerDomain != devicesPerNode ? "NVLink      " : "intra-node  ") + Self.describe(intraNode)) }
         if let interNode { lines.append("inter-node  " + Self.describe(interNode)) }
-        return lines.joined(separator: "\n") + "\n"
+        return VisibleText.lines(lines)
     }
 
     /// A figure as the cluster file writes it (`989.4`, `0.390625`, `2039`).

@@ -1,5 +1,5 @@
 /// Where a value sits inside a JSON document, written the way a person would look for it:
-/// `ops[17] "h3.qkv".equation`, `device.peak_tflops.bf16`.
+/// `ops[17] "h3.qkv".equation`, `device.peak_tflops.bf16`, `stages[0].zero_stages["embed.table"]`.
 public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
     /// One step into a document.
     public enum Component: Sendable, Equatable {
@@ -35,9 +35,13 @@ public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
         var text = ""
         for component in components {
             switch component {
-            case .key(let key):
+            case .key(let key) where Self.isPlainKey(key):
                 if !text.isEmpty { text += "." }
                 text += key
+            case .key(let key):
+                // A key that would read as more than one step (a parameter named `embed.table`) is bracketed
+                // and quoted as a JSON string: `zero_stages["embed.table"]`.
+                text += "[" + JSONWriter.compact(.string(key)) + "]"
             case .index(let index, let label):
                 text += "[\(index)]"
                 // Quoted as a JSON string, so a name holding quotes still reads unambiguously.
@@ -45,5 +49,10 @@ public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
             }
         }
         return text
+    }
+
+    /// Whether `key` reads unambiguously after a dot: letters, digits, `_` and `-` only.
+    private static func isPlainKey(_ key: String) -> Bool {
+        !key.isEmpty && key.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") }
     }
 }

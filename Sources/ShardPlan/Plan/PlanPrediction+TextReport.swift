@@ -54,7 +54,7 @@ extension PlanPrediction {
             lines.append("")
             lines.append(memoryShortfall(worst))
         }
-        return lines.joined(separator: "\n") + "\n"
+        return VisibleText.lines(lines)
     }
 
     /// "does not fit: rank 0 needs 95.3 GB per device, 15.3 GB more than the 80 GB each device has".

@@ -79,12 +79,20 @@ extension Graph {
 extension Graph {
     /// Each rule of `rules` in turn applied wherever it matches the graph the rules before it left (one pass
     /// per rule; where two of its matches overlap, the earlier wins), and the rewrites applied, in order. A
-    /// rule given with a choice applies only that alternative.
+    /// rule given with a choice applies only that alternative; a choice that none of the rule's matches offers
+    /// is refused (a rule that matches nothing rewrites nothing).
     public func rewritingEverywhere(with rules: [(rule: RewriteRule, choice: Int?)]) throws(InputError) -> (graph: Graph, rewrites: [GraphRewrite]) {
         var graph = self
         var applied: [GraphRewrite] = []
         for (rule, choice) in rules {
-            let chosen = GraphRewrite.compatible(rule.rewrites(in: graph).filter { choice == nil || $0.choice == choice })
+            let candidates = rule.rewrites(in: graph)
+            // An alternative no match offers is a mistake, not "nothing to rewrite".
+            if let choice, !candidates.isEmpty, !candidates.contains(where: { $0.choice == choice }) {
+                let offered = Set(candidates.map(\.choice)).sorted().map(String.init).joined(separator: ", ")
+                throw InputError(.invalidValue, at: JSONPath([.key("--rule")]),
+                                 "\(rule.name) has no alternative \(choice) in this graph; its matches offer \(offered)")
+            }
+            let chosen = GraphRewrite.compatible(candidates.filter { choice == nil || $0.choice == choice })
             guard !chosen.isEmpty else { continue }
             graph = try graph.applying(chosen)
             applied += chosen

@@ -9,7 +9,7 @@ struct EmittedTextSafetyTests {
     /// A name a user could give, shown escaped in test reports (the raw one would clear the terminal).
     struct HostileName: CustomTestStringConvertible, Sendable {
         var text: String
-        var testDescription: String { CommentText.escape(text) }
+        var testDescription: String { VisibleText.escape(text) }
     }
 
     /// Names that try to end the comment and run a command or set a key: line breaks of every kind, quotes,
@@ -54,9 +54,9 @@ struct EmittedTextSafetyTests {
 
     @Test("comment text: control and format characters and line separators become escapes; quotes, $() and backticks stay text")
     func escapes() {
-        #expect(CommentText.escape("evil\ntouch /tmp/w/PWNED #") == "evil\\ntouch /tmp/w/PWNED #")
-        #expect(CommentText.escape("a\r\nb\tc\u{0}d\u{1B}e\u{7F}f\u{85}g\u{2028}h\u{202E}i") == "a\\r\\nb\\tc\\u{0}d\\u{1B}e\\u{7F}f\\u{85}g\\u{2028}h\\u{202E}i")
-        #expect(CommentText.escape("\"$(x)\" `y` 'z' \\ é 日本 🙂") == "\"$(x)\" `y` 'z' \\ é 日本 🙂")
+        #expect(VisibleText.escape("evil\ntouch /tmp/w/PWNED #") == "evil\\ntouch /tmp/w/PWNED #")
+        #expect(VisibleText.escape("a\r\nb\tc\u{0}d\u{1B}e\u{7F}f\u{85}g\u{2028}h\u{202E}i") == "a\\r\\nb\\tc\\u{0}d\\u{1B}e\\u{7F}f\\u{85}g\\u{2028}h\\u{202E}i")
+        #expect(VisibleText.escape("\"$(x)\" `y` 'z' \\ é 日本 🙂") == "\"$(x)\" `y` 'z' \\ é 日本 🙂")
         #expect(CommentText.line("dgx-a100-80g:4") == "# dgx-a100-80g:4")
         for name in Self.hostileNames.map(\.text) { #expect(Self.isCleanComment(CommentText.line(name)), "\(CommentText.line(name))") }
     }
@@ -75,7 +75,7 @@ struct EmittedTextSafetyTests {
         #expect(command.dropLast().allSatisfy { Self.isPlainShellLine($0) && !$0.contains("PWNED") }, "\(command)")
         #expect(command.last == "", "the command ends the file with its line")
         // The comment's escaped name is the whole name, on the header's first line.
-        #expect(comments[0].contains(CommentText.escape(name)))
+        #expect(comments[0].contains(VisibleText.escape(name)))
         #expect(try FrameworkRoundTripTests.readBack(export.text, framework) == ReadBackLayout(export.layout))
     }
 
@@ -94,7 +94,7 @@ struct EmittedTextSafetyTests {
             #expect(known, "\(line)")
             #expect(line.hasPrefix("#") || !line.contains("PWNED"), "\(line)")
         }
-        #expect(Self.lines(export.text)[0].contains(CommentText.escape(name)))
+        #expect(Self.lines(export.text)[0].contains(VisibleText.escape(name)))
         let read = try FrameworkRoundTripTests.readBack(export.text, .torchtitan)
         #expect(read == FrameworkRoundTripTests.asTorchTitanReads(ReadBackLayout(export.layout)))
         #expect(try TOMLSubsetReader(export.text).tables["parallelism"]?["tensor_parallel_degree"] == .integer(2))

@@ -18,6 +18,12 @@ struct JSONReaderTests {
         #expect(JSONPath.root.appending("device").appending("peak_tflops").appending("bf16").description
                 == "device.peak_tflops.bf16")
         #expect(JSONPath.root.appending("ops").appending(index: 2).labelled(#"a"b"#).description == #"ops[2] "a\"b""#)
+        // A key that would read as several steps, or as none, is bracketed and quoted.
+        #expect(JSONPath.root.appending("stages").appending(index: 0).appending("zero_stages").appending("embed.table").description
+                == #"stages[0].zero_stages["embed.table"]"#)
+        #expect(JSONPath.root.appending("shardings").appending("a[0] b").appending("x").description == #"shardings["a[0] b"].x"#)
+        #expect(JSONPath.root.appending("").description == #"[""]"#)
+        #expect(JSONPath([.key("--micro-batch-size")]).description == "--micro-batch-size")
     }
 
     @Test("integers accept whole numbers only and name the path of a wrong value")

@@ -54,10 +54,10 @@ struct PlanInconsistency: CustomTestStringConvertible, Sendable {
                           expectedPath: "stages[1].axes[1]", expectedKind: .duplicateName),
         PlanInconsistency(name: "an unknown mesh axis in a layout", target: at("stages", "0", "shardings", "embed.table", "0"),
                           change: { _ in .strings(["q"]) },
-                          expectedPath: "stages[0].shardings.embed.table[0][0]", expectedKind: .invalidReference),
+                          expectedPath: "stages[0].shardings[\"embed.table\"][0][0]", expectedKind: .invalidReference),
         PlanInconsistency(name: "a layout entry that is neither null nor a list", target: at("stages", "1", "shardings", "h1.attn.norm.gamma", "0"),
                           change: { _ in "y" },
-                          expectedPath: "stages[1].shardings.h1.attn.norm.gamma[0]", expectedKind: .wrongType),
+                          expectedPath: "stages[1].shardings[\"h1.attn.norm.gamma\"][0]", expectedKind: .wrongType),
         PlanInconsistency(name: "one axis splitting two dimensions", target: at("stages", "0", "shardings", "tokens", "1"),
                           change: { _ in .strings(["x"]) },
                           expectedPath: "stages[0].shardings.tokens[1][0]", expectedKind: .invalidValue),
@@ -72,22 +72,22 @@ struct PlanInconsistency: CustomTestStringConvertible, Sendable {
             guard case .object(var object) = shardings else { return shardings }
             object["embed.position_table"] = [nil, nil]
             return .object(object)
-        }, expectedPath: "stages[1].shardings.embed.position_table", expectedKind: .invalidReference),
+        }, expectedPath: "stages[1].shardings[\"embed.position_table\"]", expectedKind: .invalidReference),
         PlanInconsistency(name: "partial sums over an axis the result is split by", target: at("stages", "0", "partial_sums"), change: { sums in
             guard case .object(var object) = sums else { return sums }
             object["embed.dropout"] = .strings(["x"])
             return .object(object)
-        }, expectedPath: "stages[0].partial_sums.embed.dropout", expectedKind: .invalidValue),
+        }, expectedPath: "stages[0].partial_sums[\"embed.dropout\"]", expectedKind: .invalidValue),
         PlanInconsistency(name: "an operand layout for an op of another stage", target: at("stages", "0", "operand_shardings"), change: { reads in
             guard case .object(var object) = reads else { return reads }
             object["h1.attn.qkv"] = [nil, nil]
             return .object(object)
-        }, expectedPath: "stages[0].operand_shardings.h1.attn.qkv", expectedKind: .invalidReference),
+        }, expectedPath: "stages[0].operand_shardings[\"h1.attn.qkv\"]", expectedKind: .invalidReference),
         PlanInconsistency(name: "a ZeRO stage that does not exist", target: at("stages", "0", "zero_stages"), change: { zero in
             guard case .object(var object) = zero else { return zero }
             object["embed.table"] = 7
             return .object(object)
-        }, expectedPath: "stages[0].zero_stages.embed.table", expectedKind: .invalidValue),
+        }, expectedPath: "stages[0].zero_stages[\"embed.table\"]", expectedKind: .invalidValue),
         PlanInconsistency(name: "a rank out of turn", target: at("stages", "1", "rank"), change: { _ in 3 },
                           expectedPath: "stages[1].rank", expectedKind: .invalidValue),
         PlanInconsistency(name: "a stage index out of turn", target: at("stages", "1", "index"), change: { _ in 0 },
@@ -189,7 +189,7 @@ struct PlanConsistencyTests {
             return .object(object)
         }
         let found = try #require(error(decoding: changed), "it must be refused")
-        #expect(found.path.description == "stages[0].partial_sums.h0.attn.out", "\(found)")
+        #expect(found.path.description == "stages[0].partial_sums[\"h0.attn.out\"]", "\(found)")
         #expect(found.kind == .invalidReference, "\(found)")
         #expect(changed.value(at: found.path) != nil)
     }

@@ -110,7 +110,7 @@ struct PlanDocumentTests {
             _ = try TrainingPlan(json: .object(top), graph: graph, cluster: cluster, clusterName: "c")
             Issue.record("a plan that leaves an op out must be refused")
         } catch {
-            #expect(error.description.hasPrefix("stages[0].shardings."), "\(error)")
+            #expect(error.description.hasPrefix("stages[0].shardings"), "\(error)")
             #expect(error.description.contains("neither made nor read by this stage's ops"), "\(error)")
         }
         for key in ["shardings", "partial_sums", "operand_shardings"] { stage[key] = nil }

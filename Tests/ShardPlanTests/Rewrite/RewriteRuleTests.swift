@@ -127,6 +127,24 @@ struct RewriteRuleTests {
                 == ["head.w [24, 8]", "t0.w1+t1.w1+t2.w1 [3, 8, 16]", "t0.b1+t1.b1+t2.b1 [3, 1, 16]", "t0.w2+t1.w2+t2.w2 [3, 16, 8]"])
     }
 
+    @Test("an alternative that no match offers is refused, naming those offered; a rule that matches nothing rewrites nothing")
+    func unofferedAlternativeRefused() throws {
+        let chain = try RewriteFixtures.lowRankChain()
+        let rule = try #require(RewriteCatalog.rule(named: "reassociate-contraction"))
+        let offered = Set(rule.rewrites(in: chain).map(\.choice)).sorted()
+        #expect(offered == [0, 1])
+        do {
+            _ = try chain.rewritingEverywhere(with: [(rule, 7)])
+            Issue.record("alternative 7 must be refused")
+        } catch {
+            #expect(error.path.description == "--rule")
+            #expect(error.message == "reassociate-contraction has no alternative 7 in this graph; its matches offer 0, 1")
+        }
+        let llama = try BuiltModels.graph("llama-tiny")
+        #expect(rule.rewrites(in: llama).isEmpty)
+        #expect(try llama.rewritingEverywhere(with: [(rule, 7)]).rewrites.isEmpty)
+    }
+
     @Test("rewrites keep repeated blocks identical: every block of a Llama keeps one structure key")
     func blocksStayIdentical() throws {
         let graph = try BuiltModels.graph("llama-tiny")
