@@ -334,32 +334,16 @@ public struct PipelinePlanner: Sendable {
         return program.schedule == .interleaved ? rounds : rounds.union(powersOfTwo.filter { $0 >= depth })
     }
 
-    /// The counts beside its ladder that a pipeline of exactly p ranks is also solved at: those that give one of
-    /// its data-parallel degrees a whole power-of-two number of sequences per rank, as Megatron-LM's
-    /// micro-batch size does. A rank's submesh of S devices holds S / t data-parallel ranks for each power of
-    /// two t dividing S (the devices the layout gives each replica), and `batch / (S / t x s)` microbatches of
-    /// s sequences per rank fill it. Only counts of at least p, and whole rounds of p for an interleaved
-    /// program, up to `limit`. The ladder misses them where the batch has odd factors: 2,160 sequences over 12
-    /// ranks of 160 devices reach 108 microbatches (20 replicas of 8 devices, one sequence each), which no
-    /// count of 12 x 2^k gives. Empty for a program whose depth is free.
+    /// The counts beside its ladder that a pipeline of exactly p ranks over submeshes of S devices is also
+    /// solved at: those that give each of its data-parallel degrees a whole power-of-two number of sequences
+    /// per replica (`Graph.wholeSequenceCounts` over S devices), at least p, and whole rounds of p for an
+    /// interleaved program, up to `limit`. The ladder misses them where the batch has odd factors: 2,160
+    /// sequences over 12 ranks of 160 devices reach 108 microbatches (20 replicas of 8 devices, one sequence
+    /// each), which no count of 12 x 2^k gives. Empty for a program whose depth is free.
     static func dataParallelCounts(of program: StageDynamicProgram, batch: Int, limit: Int) -> Set<Int> {
         guard let depth = program.stageCount, let submesh = program.submeshes.first else { return [] }
-        let devices = submesh.deviceCount
-        var counts: Set<Int> = []
-        for replicaDevices in (0..<Int.bitWidth - 2).lazy.map({ 1 << $0 }).prefix(while: { $0 <= devices }) where devices % replicaDevices == 0 {
-            let replicas = devices / replicaDevices
-            var sequences = 1
-            while replicas * sequences <= batch {
-                if batch % (replicas * sequences) == 0 {
-                    let count = batch / (replicas * sequences)
-                    if count >= depth && count <= limit && (program.schedule != .interleaved || count % depth == 0) {
-                        counts.insert(count)
-                    }
-                }
-                sequences *= 2
-            }
-        }
-        return counts
+        return Graph.wholeSequenceCounts(batch: batch, devices: submesh.deviceCount, atLeast: depth,
+                                         multipleOf: program.schedule == .interleaved ? depth : 1, limit: limit)
     }
 
     /// Each configuration's plan and prediction, priced on all cores; nil where the graph does not admit it.

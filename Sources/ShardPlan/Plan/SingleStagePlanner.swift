@@ -56,7 +56,11 @@ public struct SingleStagePlanner: Sendable {
     public func search(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in }) throws(InputError) -> Result {
         let deadline = timeLimit.map { Date().addingTimeInterval($0) }
         var stoppedEarly = false
-        let counts = try graph.microbatchCounts(fixed: fixed, limit: 1 << 20)
+        // The powers of two, and the counts that give every device a whole power-of-two number of sequences
+        // where the batch has odd factors (192 sequences on 64 devices: 3 microbatches of one each).
+        let powers = try graph.microbatchCounts(fixed: fixed, limit: 1 << 20)
+        let counts = fixed != nil ? powers : Set(powers).union(Graph.wholeSequenceCounts(batch: graph.batchSize ?? 1,
+                                                                                          devices: cluster.deviceCount, limit: 1 << 20)).sorted()
         let layers = GraphAnalysis(graph).layers
         let budget = cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
         let evaluator = PlanEvaluator(cluster: cluster)

@@ -52,9 +52,12 @@ struct MicrobatchSweepTests {
                                                    batch: 2160, limit: 200) == [108])
         // A program free to choose its depth has no one submesh: the powers of two only.
         #expect(PipelinePlanner.dataParallelCounts(of: program(depth: nil), batch: 2160, limit: 1024).isEmpty)
+        // One stage of 64 devices and 192 sequences: 3 sequences a device is not a power of two, so 1
+        // microbatch is not among these (the powers of two give it); 3 microbatches of one sequence a device are.
+        #expect(Graph.wholeSequenceCounts(batch: 192, devices: 64, limit: 1024) == [3, 6, 12, 24, 48, 96, 192])
     }
 
-    @Test("the data-parallel counts against a brute force over every count, 300 random pipelines and batches")
+    @Test("the whole-sequence counts, of one stage and of a pipeline, against a brute force over every count, 300 random cases")
     func dataParallelCountsOracle() {
         var generator = SplitMix64(seed: 20261203)
         for _ in 0..<300 {
@@ -65,14 +68,22 @@ struct MicrobatchSweepTests {
                 of: program(depth: depth, stageNodes: stageNodes, schedule: interleaved ? .interleaved : .oneForwardOneBackward,
                             chunks: interleaved ? 2 : 1), batch: batch, limit: limit)
             let devices = stageNodes * 8
-            let powers = (0..<20).map { 1 << $0 }
+            #expect(Graph.wholeSequenceCounts(batch: batch, devices: devices, limit: limit)
+                    == Set((1...limit).filter { count in Self.givesWholePowerOfTwo(count: count, batch: batch, devices: devices) }))
             let expected = Set((1...limit).filter { count in
-                guard count >= depth, !interleaved || count % depth == 0 else { return false }
-                return powers.contains { replicaDevices in
-                    devices % replicaDevices == 0 && powers.contains { count * (devices / replicaDevices) * $0 == batch }
-                }
+                count >= depth && (!interleaved || count % depth == 0)
+                    && Self.givesWholePowerOfTwo(count: count, batch: batch, devices: devices)
             })
             #expect(counts == expected, "depth \(depth), \(devices) devices a rank, batch \(batch)")
+        }
+    }
+
+    /// Whether some split of `devices` into replicas of 2^i devices gives each replica 2^j sequences of every one
+    /// of `count` microbatches of `batch`.
+    private static func givesWholePowerOfTwo(count: Int, batch: Int, devices: Int) -> Bool {
+        let powers = (0..<20).map { 1 << $0 }
+        return powers.contains { replicaDevices in
+            devices % replicaDevices == 0 && powers.contains { count * (devices / replicaDevices) * $0 == batch }
         }
     }
 
