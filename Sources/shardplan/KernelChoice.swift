@@ -10,7 +10,7 @@ extension KernelFusionLevel: ExpressibleByArgument {}
 /// `--fsdp2` (Docs/cost-model.md, "Attention kernels", "Fusion", "Memory" and "ZeRO-3 / FSDP").
 struct KernelChoice: ParsableArguments {
     @Option(name: .customLong("attention-kernel"),
-            help: ArgumentHelp("Fused attention kernel: flash2, flash3 (Hopper), cudnn or triton (default: flash2 on Ampere, cudnn on Hopper and Blackwell).",
+            help: ArgumentHelp("Fused attention kernel: flash2, flash3 (Hopper), cudnn or triton (default: flash2 on Ampere, cudnn on Hopper and Blackwell; PyTorch before 2.11 runs flash2 on Hopper).",
                                valueName: "kernel"))
     var attentionKernel: AttentionKernel?
 
