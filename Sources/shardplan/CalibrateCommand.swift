@@ -6,11 +6,11 @@ import ShardPlan
 struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
-        abstract: "Replay published runs (Docs/calibration/published-runs.json) or collective benchmarks (Docs/calibration/nccl-tests.json) and print predicted vs measured time as Markdown.",
-        discussion: "The repository's table is `shardplan calibrate Docs/calibration/published-runs.json -o Docs/calibration.md`; with --search, `-o Docs/plan-quality.md`. A file of nccl-tests measurements (`measurements` instead of `rows`) replays each through the collective model: `shardplan calibrate Docs/calibration/nccl-tests.json -o Docs/calibration/nccl-tests.md`."
+        abstract: "Replay published runs (Docs/calibration/published-runs.json), collective benchmarks (Docs/calibration/nccl-tests.json) or attention-kernel measurements and print predicted vs measured time as Markdown.",
+        discussion: "The repository's table is `shardplan calibrate Docs/calibration/published-runs.json -o Docs/calibration.md`; with --search, `-o Docs/plan-quality.md`. A file of nccl-tests measurements (`measurements` instead of `rows`) replays each through the collective model: `shardplan calibrate Docs/calibration/nccl-tests.json -o Docs/calibration/nccl-tests.md`. A file of attention-kernel timings (`attention_measurements`, as Examples/gpu/measure.py writes them) replays each through the kernel model."
     )
 
-    @Argument(help: "A published-runs JSON file (the repository's is Docs/calibration/published-runs.json), or a collective-benchmarks file (Docs/calibration/nccl-tests.json).",
+    @Argument(help: "A published-runs JSON file (the repository's is Docs/calibration/published-runs.json), a collective-benchmarks file (Docs/calibration/nccl-tests.json) or an attention-measurements file.",
               completion: .file(extensions: ["json"]))
     var runs: String
 
@@ -47,6 +47,12 @@ struct CalibrateCommand: ParsableCommand {
     /// The Markdown report of `document`: its collective benchmarks replayed, its training runs replayed, or with
     /// `--search` its training runs planned.
     private func report(_ document: JSONValue) throws -> String {
+        if AttentionCalibrationReport.holdsAttention(document) {
+            guard !search else {
+                throw InputError(.invalidValue, at: .root, "--search plans training runs; this file holds attention measurements")
+            }
+            return try AttentionCalibrationReport(document: document, source: runs).markdown
+        }
         if CollectiveCalibrationReport.holdsCollectives(document) {
             guard !search else {
                 throw InputError(.invalidValue, at: .root, "--search plans training runs; this file holds collective benchmarks")

@@ -94,6 +94,7 @@ public struct CalibrationRun: Sendable {
         if devices == 1 {
             if gpu.hasPrefix("A100-SXM4-80GB") { return "single-a100-80g" }
             if gpu.hasPrefix("H100") { return "single-h100" }
+            if gpu.hasPrefix("H200") { return "single-h200" }
             return nil
         }
         if gpu.hasPrefix("A100-SXM4-80GB") { return "dgx-a100-80g" }

@@ -46,6 +46,8 @@ extension ClusterPreset {
                       node: node(a100(memoryGiB: 80, hbmGBPerSecond: 2039), devices: 1, intraNode: nil, interNode: nil)),
         ClusterPreset(name: "single-h100", summary: "one H100-SXM5-80GB",
                       node: node(h100, devices: 1, intraNode: nil, interNode: nil)),
+        ClusterPreset(name: "single-h200", summary: "one H200-SXM-141GB",
+                      node: node(h200, devices: 1, intraNode: nil, interNode: nil)),
     ]
 
     // MARK: Devices

@@ -35,14 +35,14 @@ struct ClusterPresetTests {
     @Test("an unknown preset names the presets")
     func unknownPreset() {
         #expect(throws: InputError(.invalidReference, at: .root,
-                                   "unknown cluster preset \"dgx-b300\"; the presets are p3.16xlarge, dgx-a100-40g, dgx-a100-80g, dgx-h100, dgx-h200, dgx-h800, h100-nvl, gh200-quad, dgx-b200, gb200-nvl72, mi300x, dgx-1-v100, dgx-2, single-a100-80g, single-h100 (NAME:K for K nodes)")) {
+                                   "unknown cluster preset \"dgx-b300\"; the presets are p3.16xlarge, dgx-a100-40g, dgx-a100-80g, dgx-h100, dgx-h200, dgx-h800, h100-nvl, gh200-quad, dgx-b200, gb200-nvl72, mi300x, dgx-1-v100, dgx-2, single-a100-80g, single-h100, single-h200 (NAME:K for K nodes)")) {
             _ = try Cluster.preset(named: "dgx-b300:4")
         }
     }
 
     @Test("single-GPU presets have no links and cannot be scaled to several nodes")
     func singleGPUPresets() throws {
-        for name in ["single-a100-80g", "single-h100"] {
+        for name in ["single-a100-80g", "single-h100", "single-h200"] {
             let cluster = try Cluster.preset(named: name)
             #expect(cluster.deviceCount == 1 && cluster.intraNode == nil && cluster.interNode == nil)
             #expect(throws: InputError.self) { _ = try Cluster.preset(named: name + ":2") }

@@ -1,0 +1,75 @@
+import Testing
+@testable import ShardPlan
+
+private func document(_ text: String) throws -> JSONValue {
+    try JSONValue.parseDocument(Array(text.utf8), document: "test.json")
+}
+
+private func replay(_ rows: String) throws -> AttentionCalibrationReport {
+    try AttentionCalibrationReport(document: try document(#"{"attention_measurements": [\#(rows)]}"#), source: "test.json")
+}
+
+@Suite("Measured attention kernels replayed through the kernel model")
+struct MeasuredAttentionTests {
+    @Test("TransformerEngine's notebook shape on one H100 with cuDNN, by hand: forward 1.800 ms, backward 6.006 ms")
+    func hopperCuDNNByHand() throws {
+        let report = try replay(#"""
+            {"id": "te", "source": "s", "gpu": "H100-SXM5-80GB", "kernel": "cudnn", "batch": 2, "heads": 32, "head_dim": 128,
+             "seq_len": 8192, "causal": true, "forward_ms": 1.9, "backward_ms": 5.5}
+            """#)
+        let row = try #require(report.replays.first)
+        #expect(row.measurement.preset == "single-h100")
+        // 4 x 2 x 8192^2 x 32 x 128 dense FLOPs; cuDNN on Hopper: 0.67 of the 989.4 TFLOP/s peak forward, 0.50
+        // backward, times 8192 / (8192 + 256); causal: 1/2 + 190/8192 of the dense pass; 10 us a launch.
+        let dense = 4.0 * 2 * 8192 * 8192 * 32 * 128
+        let masked = 0.5 + 190.0 / 8192, length = 8192.0 / 8448
+        let forward = 10e-6 + dense * masked / (989.4e12 * 0.67 * length)
+        let backward = 10e-6 + 2.5 * dense * masked / (989.4e12 * 0.50 * length)
+        #expect(abs(row.predictedForwardSeconds - forward) < 1e-9)
+        #expect(abs(row.predictedBackwardSeconds - backward) < 1e-9)
+        #expect(abs(forward - 1.800e-3) < 0.001e-3 && abs(backward - 6.006e-3) < 0.001e-3)
+        #expect(abs(row.forwardError - (forward / 1.9e-3 - 1)) < 1e-12)
+        #expect(abs(row.totalError - ((forward + backward) / 7.4e-3 - 1)) < 1e-12)
+        #expect(report.markdown.contains("| te | H100-SXM5-80GB | cudnn | 2 x 32 x 8192 x 128 | yes | 1.80 | 1.90 | 6.01 | 5.50 | -5.3% | +9.2% | +5.5% |"))
+    }
+
+    @Test("an H200 row is priced on the single-H200 preset; grouped query heads change no FLOP")
+    func hopperH200() throws {
+        let report = try replay(#"""
+            {"id": "a", "source": "s", "gpu": "H200-SXM-141GB", "kernel": "flash2", "batch": 1, "heads": 16, "kv_heads": 4,
+             "head_dim": 64, "seq_len": 4096, "causal": false, "forward_ms": 1, "backward_ms": 2}
+            """#)
+        let row = try #require(report.replays.first)
+        #expect(row.measurement.preset == "single-h200")
+        var kernels = KernelModel(device: try Cluster.preset(named: "single-h200").device)
+        kernels.attentionKernel = .flash2
+        let dense = 4.0 * 4096 * 4096 * 16 * 64
+        #expect(row.predictedForwardSeconds == kernels.attentionSeconds(denseFLOPs: dense, headDimension: 64, keyLength: 4096,
+                                                                         causal: false, dtype: .bf16, backward: false))
+    }
+
+    @Test("a bad row names its JSON path")
+    func badRowsNameTheirPath() throws {
+        let good = #""id": "x", "source": "s", "batch": 1, "heads": 1, "head_dim": 64, "seq_len": 1024, "causal": true"#
+        let cases: [(row: String, path: String)] = [
+            (#"{\#(good), "gpu": "T4", "kernel": "flash2", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].gpu"),
+            (#"{\#(good), "gpu": "H100-SXM5-80GB", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].kernel"),
+            (#"{\#(good), "gpu": "H100-SXM5-80GB", "kernel": "xformers", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].kernel"),
+            (#"{\#(good), "gpu": "H100-SXM5-80GB", "kernel": "flash2", "forward_ms": 0, "backward_ms": 1}"#, "attention_measurements[0].forward_ms"),
+            (#"{\#(good), "gpu": "H100-SXM5-80GB", "kernel": "flash2", "forward_ms": 1}"#, "attention_measurements[0]"),
+            (#"{"id": "x", "source": "s", "batch": 0, "heads": 1, "head_dim": 64, "seq_len": 1024, "causal": true, "gpu": "H100-SXM5-80GB", "kernel": "flash2", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].batch"),
+            (#"3"#, "attention_measurements[0]"),
+        ]
+        for (row, path) in cases {
+            do {
+                _ = try replay(row)
+                Issue.record("accepted \(row)")
+            } catch let error as InputError {
+                #expect(error.path.description == path, "\(row)")
+            }
+        }
+        #expect(throws: InputError.self) { _ = try AttentionCalibrationReport(document: try document(#"{"attention_measurements": []}"#), source: "t") }
+        #expect(AttentionCalibrationReport.holdsAttention(try document(#"{"attention_measurements": []}"#)))
+        #expect(!AttentionCalibrationReport.holdsAttention(try document(#"{"measurements": []}"#)))
+    }
+}
