@@ -11,7 +11,8 @@ struct ArgumentTypeTests {
         #expect(MeshShape(argument: text)?.devices == sizes.reduce(1, *))
     }
 
-    @Test("a mesh shape needs a positive size on every axis", arguments: ["", "x", "2x", "x4", "0x4", "2x-1", "2y4", "2x4.0"])
+    @Test("a mesh shape needs a positive size on every axis, and at most a cluster's most devices in all",
+          arguments: ["", "x", "2x", "x4", "0x4", "2x-1", "2y4", "2x4.0", "9223372036854775807x2", "100000x100000x100000x100000", "2097152"])
     func badMeshShape(text: String) {
         #expect(MeshShape(argument: text) == nil)
     }
