@@ -39,8 +39,13 @@ public struct DeviceSpec: Sendable, Equatable {
     /// else the next type at least as wide that it lists (an fp8 matmul on an A100 runs at the bf16 rate, bf16
     /// and f16 share a rate, tf32 falls back to f32), else the listed type with the lowest peak (conservative).
     public func arithmeticType(for dtype: DType) -> DType {
-        for candidate in Self.substitutes(for: dtype) where peakFLOPsPerSecond[candidate] != nil { return candidate }
-        return peakFLOPsPerSecond.min { ($0.value, $0.key.rawValue) < ($1.value, $1.key.rawValue) }!.key
+        Self.arithmeticType(for: dtype, among: peakFLOPsPerSecond)!
+    }
+
+    /// `arithmeticType(for:)` over the types `rates` lists; nil when it lists none.
+    static func arithmeticType(for dtype: DType, among rates: [DType: Double]) -> DType? {
+        for candidate in substitutes(for: dtype) where rates[candidate] != nil { return candidate }
+        return rates.min { ($0.value, $0.key.rawValue) < ($1.value, $1.key.rawValue) }?.key
     }
 
     /// Peak FLOP/s for arithmetic in `dtype`, following `arithmeticType(for:)` when the type is not listed.

@@ -28,6 +28,7 @@ public struct KernelModel: Sendable, Equatable {
                 memoryEfficiency: Double = KernelModel.defaultMemoryEfficiency,
                 attentionKernel: AttentionKernel = .flash2, generation: GPUGeneration = .other,
                 launchSeconds: Double = KernelModel.defaultLaunchSeconds) {
+        precondition(!peakFLOPs.isEmpty, "a kernel model knows at least one peak throughput")
         self.peakFLOPs = peakFLOPs
         self.memoryBandwidth = memoryBandwidth
         self.multiprocessors = multiprocessors
@@ -54,13 +55,16 @@ public struct KernelModel: Sendable, Equatable {
     /// microseconds (Docs/cost-model.md).
     public static let compiledLaunchSeconds = 4e-6
 
-    /// Peak FLOP/s for `dtype` (f32 tensors compute in TF32 where a tensor-core figure is given).
+    /// Peak FLOP/s for `dtype` (f32 tensors compute in TF32 where a tensor-core figure is given). A type whose
+    /// tensor-core rates are not listed runs at the rate `DeviceSpec.arithmeticType(for:)` gives it: the next
+    /// wider type listed, else the lowest listed rate (a device that lists only f32 computes bf16 at its f32 rate).
     public func peak(for dtype: DType) -> Double {
         if let value = peakFLOPs[dtype] { return value }
+        let listed = peakFLOPs[DeviceSpec.arithmeticType(for: dtype, among: peakFLOPs)!]!
         switch dtype {
-        case .f32: return peakFLOPs[.tf32] ?? peakFLOPs[.bf16] ?? 1e12
-        case .fp8: return peakFLOPs[.bf16] ?? 1e12
-        default: return peakFLOPs[.bf16] ?? peakFLOPs[.f16] ?? 1e12
+        case .f32: return peakFLOPs[.tf32] ?? peakFLOPs[.bf16] ?? listed
+        case .fp8: return peakFLOPs[.bf16] ?? listed
+        default: return peakFLOPs[.bf16] ?? peakFLOPs[.f16] ?? listed
         }
     }
 

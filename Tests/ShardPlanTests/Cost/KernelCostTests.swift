@@ -97,6 +97,17 @@ struct KernelCostTests {
         #expect(model.peak(for: .f32) == 50e12)
     }
 
+    @Test("a device without bf16 units runs bf16 at the rate its cluster file's other types give, as DeviceSpec says, not at 1 TFLOP/s")
+    func peakOfUnlistedType() {
+        for peaks: [DType: Double] in [[.f32: 19.5e12], [.fp8: 600e12], [.i8: 600e12, .f32: 30e12]] {
+            let device = DeviceSpec(name: "custom", memoryBytes: 80e9, peakFLOPsPerSecond: peaks, memoryBandwidth: 2e12)
+            let kernels = KernelModel(device: device)
+            for dtype in [DType.bf16, .f16, .fp8, .f32] {
+                #expect(kernels.peak(for: dtype) == device.peakFLOPsPerSecond(for: dtype), "\(peaks) \(dtype)")
+            }
+        }
+    }
+
     @Test("GPT-3 175B's QKV slice at tp = 8 on an H100, 2048 x 4608 x 12288: 576 tiles of 128 x 128 in 5 waves beat 288 of 256 x 128 in 3")
     func tensorParallelSliceOnH100() throws {
         let kernels = KernelModel(device: try Cluster.preset(named: "single-h100").device)
