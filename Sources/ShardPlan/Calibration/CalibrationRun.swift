@@ -33,16 +33,16 @@ public struct CalibrationRun: Sendable {
                 configuration.dropoutRate = 0
             }
         default:
-            throw InputError(.invalidValue, at: .root, "row \(run.id): unknown architecture \"\(run.architecture)\"; known: gpt, llama, mpt")
+            throw InputError(.invalidValue, at: JSONPath([.key("architecture")]), "row \(run.id): unknown architecture \"\(run.architecture)\"; known: gpt, llama, mpt")
         }
         if let dropout = run.dropout { configuration.dropoutRate = dropout }
         guard let fusion = KernelFusionLevel(rawValue: run.fusion ?? "fused") else {
-            throw InputError(.invalidValue, at: .root,
+            throw InputError(.invalidValue, at: JSONPath([.key("fusion")]),
                              "row \(run.id): unknown fusion \"\(run.fusion!)\"; known: \(KernelFusionLevel.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let kernel = run.attention.flatMap(AttentionKernel.init(rawValue:))
         guard run.attention == nil || run.attention == "explicit" || kernel != nil else {
-            throw InputError(.invalidValue, at: .root,
+            throw InputError(.invalidValue, at: JSONPath([.key("attention")]),
                              "row \(run.id): unknown attention \"\(run.attention!)\"; known: explicit, \(AttentionKernel.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let headDimension = run.headDimension { configuration.headDimension = headDimension }
@@ -54,7 +54,7 @@ public struct CalibrationRun: Sendable {
         configuration.attentionImplementation = run.attention == "explicit" ? .explicit : .fused
         let graph = try TransformerBuilder(name: run.id, configuration: configuration).build()
         guard let preset = Self.presetName(forGPU: run.gpu, devices: run.gpuCount) else {
-            throw InputError(.invalidReference, at: .root, "no cluster preset for GPU \(run.gpu) of row \(run.id)")
+            throw InputError(.invalidReference, at: JSONPath([.key("gpu")]), "no cluster preset for GPU \(run.gpu) of row \(run.id)")
         }
         let clusterName = run.gpuCount == 1 ? preset : "\(preset):\(run.gpuCount / run.gpusPerNode)"
         let cluster = try Cluster.preset(named: clusterName)
@@ -72,7 +72,7 @@ public struct CalibrationRun: Sendable {
         // layer out into its parameters; llm-foundry's run FSDP1's flat parameters.
         let fsdp2 = run.schedule.contains("FSDP2")
         guard let gradientPrecision = GradientPrecision(rawValue: run.gradientPrecision ?? "fp32") else {
-            throw InputError(.invalidValue, at: .root,
+            throw InputError(.invalidValue, at: JSONPath([.key("grad_sync_dtype")]),
                              "row \(run.id): unknown grad_sync_dtype \"\(run.gradientPrecision!)\"; known: \(GradientPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return (graph, cluster, clusterName, MegatronConfiguration(
@@ -110,10 +110,16 @@ public struct CalibrationRun: Sendable {
     /// configuration: the same constants for every row.
     public init(_ run: PublishedRun) throws(InputError) {
         self.run = run
-        let replay = try Self.replay(run)
-        let cluster = replay.cluster
-        let plan = try TrainingPlan.megatron(graph: replay.graph, cluster: cluster, clusterName: replay.clusterName,
+        let replay: (graph: Graph, cluster: Cluster, clusterName: String, configuration: MegatronConfiguration)
+        let plan: TrainingPlan
+        do {
+            replay = try Self.replay(run)
+            plan = try TrainingPlan.megatron(graph: replay.graph, cluster: replay.cluster, clusterName: replay.clusterName,
                                              configuration: replay.configuration)
+        } catch {
+            throw run.attributed(error)
+        }
+        let cluster = replay.cluster
         let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
         predictedSeconds = prediction.iterationSeconds
         peakMemoryBytes = prediction.peakMemoryBytesPerDevice

@@ -75,6 +75,8 @@ public struct PublishedRun: Sendable {
     /// ZeRO-3 shard groups (`zero_shard_group`: FSDP's HYBRID_SHARD), nil for sharding over every data-parallel
     /// rank.
     public var zeroShardGroup: Int? = nil
+    /// Where the row sits in its document (`rows[3]`), which errors met replaying it name.
+    public var path: JSONPath = .root
 
     /// Whether the row exercises what issue 13 added: FP8, context or expert parallelism, or a mixture of
     /// experts (Docs/calibration.md reports these rows apart from the earlier ones).
@@ -99,10 +101,18 @@ public struct PublishedRun: Sendable {
             var time = try measured.optionalNumber("iteration_time_s")
             if time == nil, let derived { time = try derived.optionalNumber("iteration_time_s") }
             guard time != nil else { skipped.append((id, "no iteration time or throughput to compare with")); continue }
-            for key in ["first_stage_layers", "last_stage_layers"] {
-                if let layers = try row.optionalInt(key), layers < 1 {
-                    throw InputError(.invalidValue, at: row.path.appending(key), "row \(id): a pipeline rank holds at least one layer, found \(layers)")
+            if time! <= 0 {
+                let holder = try measured.optionalNumber("iteration_time_s") != nil ? measured : derived!
+                throw holder.invalid("iteration_time_s", "row \(id): expected a positive number of seconds, found \(JSONWriter.formatNumber(time!))")
+            }
+            for key in positiveCounts {
+                if let count = try row.optionalInt(key), count < 1 {
+                    throw InputError(.invalidValue, at: row.path.appending(key), "row \(id): expected a positive integer, found \(count)")
                 }
+            }
+            let (gpus, perNode) = (try row.int("n_gpus"), try row.int("gpus_per_node"))
+            guard gpus == 1 || gpus % perNode == 0 else {
+                throw InputError(.invalidValue, at: row.path.appending("n_gpus"), "row \(id): \(gpus) GPUs are not whole nodes of \(perNode)")
             }
             runs.append(PublishedRun(
                 id: id, group: try row.optionalString("group") ?? "", source: try row.string("source"), layers: try row.int("layers"), hidden: try row.int("hidden"),
@@ -130,9 +140,36 @@ public struct PublishedRun: Sendable {
                 lastStageLayers: try row.optionalInt("last_stage_layers"),
                 moe: try moeShape(row),
                 iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil,
-                zeroShardGroup: try row.optionalInt("zero_shard_group")))
+                zeroShardGroup: try row.optionalInt("zero_shard_group"), path: row.path))
         }
         return (runs, skipped)
+    }
+
+    /// The members of a row that count something, each at least 1 where given.
+    static let positiveCounts = ["layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "seq_len",
+                                 "global_batch", "micro_batch", "n_gpus", "gpus_per_node", "tp", "pp", "dp", "cp", "ep",
+                                 "virtual_stages", "first_stage_layers", "last_stage_layers", "zero_shard_group"]
+
+    /// The row's members that say what the command line's options of a Megatron layout say.
+    static let membersOfOptions = ["--tp": "tp", "--pp": "pp", "--dp": "dp", "--cp": "cp", "--ep": "ep",
+                                   "--micro-batch-size": "micro_batch", "--microbatches": "micro_batch",
+                                   "--virtual-stages": "virtual_stages", "--sequence-parallel": "sequence_parallel",
+                                   "--schedule": "schedule", "--zero": "zero_stage", "--zero-shard-group": "zero_shard_group",
+                                   "--first-stage-layers": "first_stage_layers", "--last-stage-layers": "last_stage_layers",
+                                   "--precision": "precision"]
+
+    /// `error`, met replaying this row, placed in the row's document: an error at one member (`gpu`) or at the
+    /// option that member stands for (`--tp`) at that member of the row (`rows[3].tp`); any other at the row,
+    /// its own path kept in the message.
+    func attributed(_ error: InputError) -> InputError {
+        var placed = error
+        placed.path = path
+        if error.path.components.count == 1, case .key(let key) = error.path.components[0] {
+            placed.path = path.appending(Self.membersOfOptions[key] ?? key)
+        } else if !error.path.components.isEmpty {
+            placed.message = "\(error.path): \(error.message)"
+        }
+        return placed
     }
 
     /// The `moe` object of a row: `experts`, `top_k`, `ffn_hidden`, optional `shared`.

@@ -151,6 +151,24 @@ struct CalibrationTests {
         #expect(error?.kind == .invalidValue && error?.path.description == "rows[0].first_stage_layers")
     }
 
+    /// A user's own runs file, edited by hand: what cannot be replayed is refused at the row's member, not at a
+    /// command-line option (`--tp`), at the top level or through a nonsense preset (`dgx-a100-80g:-1`), and a
+    /// zero iteration time is not an infinite error.
+    @Test("a hand-edited row is refused at rows[i].member", arguments: [
+        (#"{"tp": 0}"#, "rows[1].tp"), (#"{"dp": 64}"#, "rows[1].dp"), (#"{"n_gpus": -8}"#, "rows[1].n_gpus"),
+        (#"{"n_gpus": 12}"#, "rows[1].n_gpus"), (#"{"gpu": "Z100"}"#, "rows[1].gpu"), (#"{"fusion": "jit"}"#, "rows[1].fusion"),
+        (#"{"derived": {"iteration_time_s": 0}}"#, "rows[1].derived.iteration_time_s"),
+    ])
+    func editedRowsAreRefusedAtTheirMember(edit: String, path: String) throws {
+        guard case .object(let top) = try JSONParser.parse(try String(contentsOf: Self.document, encoding: .utf8)),
+              case .array(let rows)? = top["rows"], case .object(var row) = rows[0],
+              case .object(let changes) = try JSONParser.parse(edit) else { Issue.record("unexpected document"); return }
+        for (key, value) in changes.members { row[key] = value }
+        let document = JSONValue.object(JSONObject([("rows", .array([rows[0], .object(row)]))]))
+        let error = #expect(throws: InputError.self) { try CalibrationReport(document: document) }
+        #expect(error?.path.description == path, "\(error?.description ?? "")")
+    }
+
     /// A hand-edited row naming an optimizer state the model does not know is refused at its JSON path.
     @Test("a row with an unknown optimizer_state is refused naming rows[i].optimizer_state")
     func optimizerStateIsValidated() throws {
