@@ -45,13 +45,10 @@ struct PlanOutput: ParsableArguments {
             guard !CollectiveCalibrationReport.holdsCollectives(document) else {
                 throw InputError(.invalidValue, at: .root, "--evidence compares with measured training runs; this file holds collective benchmarks")
             }
-            let report = try CalibrationReport(document: document, source: evidence)
-            guard !report.runs.isEmpty else {
-                let reasons = report.skipped.prefix(3).map { "\($0.id): \($0.reason)" }.joined(separator: "; ")
-                throw InputError(.invalidValue, at: JSONPath([.key("rows")]),
-                                 "no row can be replayed to compare with" + (reasons.isEmpty ? "" : " (\(reasons))"))
+            guard !AttentionCalibrationReport.holdsAttention(document) else {
+                throw InputError(.invalidValue, at: .root, "--evidence compares with measured training runs; this file holds attention measurements")
             }
-            return report.runs
+            return try CalibrationReport(document: document, source: evidence).runs
         } catch {
             throw error.inDocument(evidence)
         }

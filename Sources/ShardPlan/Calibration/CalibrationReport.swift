@@ -14,9 +14,9 @@ public struct CalibrationReport: Sendable {
     public static let repositoryRuns = "Docs/calibration/published-runs.json"
 
     /// Replays every row of a published-runs document read from `source`, the rows on all cores; the first row
-    /// in the file that cannot be replayed is the error.
+    /// in the file that cannot be replayed is the error, and so is a file with no row to replay.
     public init(document: JSONValue, source: String = CalibrationReport.repositoryRuns) throws(InputError) {
-        let (rows, skipped) = try PublishedRun.rows(in: document)
+        let (rows, skipped) = try PublishedRun.replayableRows(in: document)
         let replayed = SharedTable<Int, Result<CalibrationRun, InputError>>()
         DispatchQueue.concurrentPerform(iterations: rows.count) { index in
             replayed[index] = Result { () throws(InputError) in try CalibrationRun(rows[index]) }

@@ -30,7 +30,7 @@ public struct PlanQualityReport: Sendable {
     /// Searches every row of a published-runs document (`ids`, when given, picks rows by id);
     /// `progress` hears each row's id as its search starts.
     public init(document: JSONValue, ids: Set<String>? = nil, progress: (String) -> Void = { _ in }) throws(InputError) {
-        let (rows, _) = try PublishedRun.rows(in: document)
+        let (rows, _) = try PublishedRun.replayableRows(in: document)
         if let unknown = ids?.subtracting(rows.map(\.id)).sorted(), !unknown.isEmpty {
             throw InputError(.invalidReference, at: JSONPath([.key("--rows")]),
                              "no published run is called \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")); the rows are \(rows.map(\.id).joined(separator: ", "))")

@@ -110,6 +110,9 @@ public struct PublishedRun: Sendable {
                     throw InputError(.invalidValue, at: row.path.appending(key), "row \(id): expected a positive integer, found \(count)")
                 }
             }
+            if try row.int("layers") > maximumLayers {
+                throw row.invalid("layers", "row \(id): at most \(maximumLayers) layers are replayed (the largest published model has a few hundred)")
+            }
             let (gpus, perNode) = (try row.int("n_gpus"), try row.int("gpus_per_node"))
             guard gpus == 1 || gpus % perNode == 0 else {
                 throw InputError(.invalidValue, at: row.path.appending("n_gpus"), "row \(id): \(gpus) GPUs are not whole nodes of \(perNode)")
@@ -144,6 +147,21 @@ public struct PublishedRun: Sendable {
         }
         return (runs, skipped)
     }
+
+    /// `rows(in:)`, refusing a document in which no row can be replayed.
+    public static func replayableRows(in document: JSONValue) throws(InputError)
+        -> (runs: [PublishedRun], skipped: [(id: String, reason: String)]) {
+        let (runs, skipped) = try rows(in: document)
+        guard !runs.isEmpty else {
+            let reasons = skipped.prefix(3).map { "\($0.id): \($0.reason)" }.joined(separator: "; ")
+            throw InputError(.invalidValue, at: JSONPath([.key("rows")]), "no row can be replayed" + (reasons.isEmpty ? "" : " (\(reasons))"))
+        }
+        return (runs, skipped)
+    }
+
+    /// The most layers a row's model may have: replaying builds every layer's ops, so a typing error such as
+    /// `1e9` would run for hours.
+    static let maximumLayers = 4096
 
     /// The members of a row that count something, each at least 1 where given.
     static let positiveCounts = ["layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "seq_len",

@@ -395,22 +395,7 @@ public struct PipelinePlanner: Sendable {
         var plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages,
                                 pipelineRanks: ranks, virtualStages: partition.virtualStages, schedule: partition.schedule,
                                 microbatches: microbatches, options: options)
-        let summaries = partition.stages.indices.map { rank in
-            let stage = stages[rank]
-            return MegatronSummary.describe(stage, graph: graph) + (stage.recompute.map { " recompute=\($0.rawValue)" } ?? "")
-        }
-        let depth = "pp=\(ranks)" + (partition.virtualStages > 1 ? " vp=\(partition.virtualStages)" : "")
-        let counts = partition.stages.map(\.layers.count)
-        let layerText = Set(counts).count == 1 ? "" : " layers=" + counts.map(String.init).joined(separator: ",")
-        // Runs of ranks with the same layout are named once ("stages 1-31 ...").
-        var runs: [(first: Int, last: Int, summary: String)] = []
-        for (rank, summary) in summaries.enumerated() {
-            if runs.last?.summary == summary { runs[runs.count - 1].last = rank } else { runs.append((rank, rank, summary)) }
-        }
-        plan.summary = runs.count == 1 ? "\(summaries[0]) \(depth)\(layerText)"
-            : "\(depth)\(layerText): " + runs.map { run in
-                (run.first == run.last ? "stage \(run.first)" : "stages \(run.first)-\(run.last)") + " \(run.summary)"
-            }.joined(separator: "; ")
+        plan.summary = plan.stageSummary
         return plan
     }
 }

@@ -80,6 +80,11 @@ extension TrainingPlan {
                                  "virtual_stages says \(declared), but the \(stageCount) stages go round \(ranks) ranks in \(virtualStages) chunk\(virtualStages == 1 ? "" : "s") each")
             }
         }
+        if counted, virtualStages == 1, schedule == .interleaved {
+            // As `score --schedule interleaved-1f1b` refuses one chunk a rank: it would be priced as 1F1B.
+            problems.record(InputError(.invalidValue, at: problems.latest([.root.appending("schedule"), stagesPath]),
+                                       "interleaved-1f1b gives each rank 2 or more chunks, but the stages give each of \(ranks) rank\(ranks == 1 ? "" : "s") one; use 1f1b"))
+        }
         if virtualStages > 1, let schedule, schedule != .interleaved {
             problems.record(InputError(.invalidValue, at: problems.latest([.root.appending("schedule"), stagesPath]),
                                        "the stages give each of \(ranks) ranks \(virtualStages) chunks, which only the interleaved-1f1b schedule runs, not \(schedule.rawValue)"))
@@ -92,14 +97,17 @@ extension TrainingPlan {
                                  "devices says \(declared), but the stages run on \(decoder.deviceCount)")
             }
         }
+        // The document's summary must be text, but it is not trusted: a hand-edited plan keeps the line its
+        // search wrote. The plan's own is worked out from its stages below.
         let summary = problems.attempt { () throws(InputError) in try top.optionalString("summary") }
         try problems.throwFirst()
-        guard let schedule, let microbatches, let options, let summary else { preconditionFailure("every member was read") }
+        guard let schedule, let microbatches, let options, summary != nil else { preconditionFailure("every member was read") }
         self.init(graph: graph, cluster: cluster, clusterName: clusterName, stages: decoder.stages.compactMap { $0 }.map {
                       Self.withPlanZeroStage($0, options.zeroStage, graph: graph)
                   },
                   pipelineRanks: ranks, virtualStages: virtualStages, schedule: schedule, microbatches: microbatches,
-                  options: options, summary: summary)
+                  options: options)
+        self.summary = stageSummary
         self.rewrites = rewrites
         // The checks above imply SPEC's invariants; this is the independent account of them.
         if let violation = PlanValidator.violation(in: self) {

@@ -157,7 +157,7 @@ struct CalibrationTests {
     @Test("a hand-edited row is refused at rows[i].member", arguments: [
         (#"{"tp": 0}"#, "rows[1].tp"), (#"{"dp": 64}"#, "rows[1].dp"), (#"{"n_gpus": -8}"#, "rows[1].n_gpus"),
         (#"{"n_gpus": 12}"#, "rows[1].n_gpus"), (#"{"gpu": "Z100"}"#, "rows[1].gpu"), (#"{"fusion": "jit"}"#, "rows[1].fusion"),
-        (#"{"derived": {"iteration_time_s": 0}}"#, "rows[1].derived.iteration_time_s"),
+        (#"{"derived": {"iteration_time_s": 0}}"#, "rows[1].derived.iteration_time_s"), (#"{"layers": 1e9}"#, "rows[1].layers"),
     ])
     func editedRowsAreRefusedAtTheirMember(edit: String, path: String) throws {
         guard case .object(let top) = try JSONParser.parse(try String(contentsOf: Self.document, encoding: .utf8)),
@@ -167,6 +167,17 @@ struct CalibrationTests {
         let document = JSONValue.object(JSONObject([("rows", .array([rows[0], .object(row)]))]))
         let error = #expect(throws: InputError.self) { try CalibrationReport(document: document) }
         #expect(error?.path.description == path, "\(error?.description ?? "")")
+    }
+
+    /// A runs file with no row to replay is refused, not answered with an empty table.
+    @Test("a runs file with no replayable row is refused at rows, naming why its rows were skipped")
+    func noReplayableRow() throws {
+        let empty = #expect(throws: InputError.self) { try CalibrationReport(document: try JSONParser.parse(#"{"rows": []}"#)) }
+        #expect(empty?.path.description == "rows" && empty?.message == "no row can be replayed")
+        let layerless = #expect(throws: InputError.self) {
+            try PlanQualityReport(document: try JSONParser.parse(#"{"rows": [{"id": "one-layer", "source": "s"}]}"#), ids: nil) { _ in }
+        }
+        #expect(layerless?.message == "no row can be replayed (one-layer: a single layer or a model without published dimensions)")
     }
 
     /// A hand-edited row naming an optimizer state the model does not know is refused at its JSON path.

@@ -106,6 +106,8 @@ struct PlanInconsistency: CustomTestStringConvertible, Sendable {
                           expectedPath: "stages", expectedKind: .invalidValue),
         PlanInconsistency(name: "a device count the stages do not use", target: at("devices"), change: { _ in 4 },
                           expectedPath: "stages", expectedKind: .invalidValue),
+        PlanInconsistency(name: "the interleaved schedule with one chunk a rank", target: at("schedule"), change: { _ in "interleaved-1f1b" },
+                          expectedPath: "stages", expectedKind: .invalidValue),
     ]
 }
 
@@ -142,6 +144,17 @@ struct PlanConsistencyTests {
     @Test("the unchanged document decodes")
     func sound() {
         #expect(error(decoding: document) == nil)
+    }
+
+    @Test("a decoded plan's summary is worked out from its stages, so a hand-edited ZeRO stage shows in it")
+    func summaryFollowsTheStages() throws {
+        let plain = try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: "c")
+        #expect(plain.summary == "tp=2 dp=2 pp=2")
+        let edited = document.updating(JSONPath([.key("options"), .key("zero_stage")])) { _ in 3 }
+        let sharded = try TrainingPlan(json: edited, graph: graph, cluster: cluster, clusterName: "c")
+        #expect(sharded.summary == "tp=2 dp=2 zero=3 on some parameters pp=2")
+        // A summary that is not text is still refused.
+        #expect(error(decoding: document.updating(JSONPath([.key("summary")])) { _ in 7 })?.path.description == "summary")
     }
 
     @Test("a stage listed twice is refused at the repeat, with or without its index and rank",

@@ -1,0 +1,30 @@
+extension TrainingPlan {
+    /// The one-line description of a pipelined layout that `plan` prints and `score --plan` shows for a saved
+    /// plan, worked out from the stages themselves: each pipeline rank as `MegatronSummary` names its first chunk
+    /// (with its recomputation), ranks alike named once (`stages 1-31 ...`), the depth (`pp`, `vp`) and, where
+    /// the ranks hold different numbers of the graph's layers, those numbers (`layers=13,12,...`).
+    public var stageSummary: String {
+        let ranks = max(pipelineRanks, 1)
+        let summaries = (0 ..< ranks).map { rank in
+            let stage = stages[rank]
+            return MegatronSummary.describe(stage, graph: graph) + (stage.recompute.map { " recompute=\($0.rawValue)" } ?? "")
+        }
+        // A rank holds the layers whose first op is in one of its chunks.
+        let layerStarts = GraphAnalysis(graph).layers.map(\.operations.lowerBound)
+        let counts = (0 ..< ranks).map { rank in
+            stride(from: rank, to: stages.count, by: ranks).reduce(0) { total, chunk in
+                total + layerStarts.count { stages[chunk].operations.contains($0) }
+            }
+        }
+        let depth = "pp=\(ranks)" + (virtualStages > 1 ? " vp=\(virtualStages)" : "")
+        let layerText = Set(counts).count == 1 ? "" : " layers=" + counts.map(String.init).joined(separator: ",")
+        var runs: [(first: Int, last: Int, summary: String)] = []
+        for (rank, summary) in summaries.enumerated() {
+            if runs.last?.summary == summary { runs[runs.count - 1].last = rank } else { runs.append((rank, rank, summary)) }
+        }
+        return runs.count == 1 ? "\(summaries[0]) \(depth)\(layerText)"
+            : "\(depth)\(layerText): " + runs.map { run in
+                (run.first == run.last ? "stage \(run.first)" : "stages \(run.first)-\(run.last)") + " \(run.summary)"
+            }.joined(separator: "; ")
+    }
+}
