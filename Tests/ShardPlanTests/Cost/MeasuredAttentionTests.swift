@@ -1,16 +1,13 @@
 import Testing
 @testable import ShardPlan
 
-private func document(_ text: String) throws -> JSONValue {
-    try JSONValue.parseDocument(Array(text.utf8), document: "test.json")
-}
-
-private func replay(_ rows: String) throws -> AttentionCalibrationReport {
-    try AttentionCalibrationReport(document: try document(#"{"attention_measurements": [\#(rows)]}"#), source: "test.json")
-}
-
 @Suite("Measured attention kernels replayed through the kernel model")
 struct MeasuredAttentionTests {
+    /// The report of an attention-measurements file holding `rows`.
+    private func replay(_ rows: String) throws -> AttentionCalibrationReport {
+        try AttentionCalibrationReport(document: try JSONParser.parse(#"{"attention_measurements": [\#(rows)]}"#), source: "measured.json")
+    }
+
     @Test("TransformerEngine's notebook shape on one H100 with cuDNN, by hand: forward 1.800 ms, backward 6.006 ms")
     func hopperCuDNNByHand() throws {
         let report = try replay(#"""
@@ -48,28 +45,27 @@ struct MeasuredAttentionTests {
                                                                          causal: false, dtype: .bf16, backward: false))
     }
 
-    @Test("a bad row names its JSON path")
-    func badRowsNameTheirPath() throws {
-        let good = #""id": "x", "source": "s", "batch": 1, "heads": 1, "head_dim": 64, "seq_len": 1024, "causal": true"#
-        let cases: [(row: String, path: String)] = [
-            (#"{\#(good), "gpu": "T4", "kernel": "flash2", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].gpu"),
-            (#"{\#(good), "gpu": "H100-SXM5-80GB", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].kernel"),
-            (#"{\#(good), "gpu": "H100-SXM5-80GB", "kernel": "xformers", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].kernel"),
-            (#"{\#(good), "gpu": "H100-SXM5-80GB", "kernel": "flash2", "forward_ms": 0, "backward_ms": 1}"#, "attention_measurements[0].forward_ms"),
-            (#"{\#(good), "gpu": "H100-SXM5-80GB", "kernel": "flash2", "forward_ms": 1}"#, "attention_measurements[0]"),
-            (#"{"id": "x", "source": "s", "batch": 0, "heads": 1, "head_dim": 64, "seq_len": 1024, "causal": true, "gpu": "H100-SXM5-80GB", "kernel": "flash2", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].batch"),
-            (#"3"#, "attention_measurements[0]"),
-        ]
-        for (row, path) in cases {
-            do {
-                _ = try replay(row)
-                Issue.record("accepted \(row)")
-            } catch let error as InputError {
-                #expect(error.path.description == path, "\(row)")
-            }
-        }
-        #expect(throws: InputError.self) { _ = try AttentionCalibrationReport(document: try document(#"{"attention_measurements": []}"#), source: "t") }
-        #expect(AttentionCalibrationReport.holdsAttention(try document(#"{"attention_measurements": []}"#)))
-        #expect(!AttentionCalibrationReport.holdsAttention(try document(#"{"measurements": []}"#)))
+    /// A row's members apart from its GPU, kernel and times.
+    private static let shape = #""id": "x", "source": "s", "batch": 1, "heads": 1, "head_dim": 64, "seq_len": 1024, "causal": true"#
+
+    @Test("a bad row is refused at its JSON path", arguments: [
+        (#"{\#(shape), "gpu": "T4", "kernel": "flash2", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].gpu"),
+        (#"{\#(shape), "gpu": "H100-SXM5-80GB", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].kernel"),
+        (#"{\#(shape), "gpu": "H100-SXM5-80GB", "kernel": "xformers", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].kernel"),
+        (#"{\#(shape), "gpu": "H100-SXM5-80GB", "kernel": "flash2", "forward_ms": 0, "backward_ms": 1}"#, "attention_measurements[0].forward_ms"),
+        (#"{\#(shape), "gpu": "H100-SXM5-80GB", "kernel": "flash2", "forward_ms": 1}"#, "attention_measurements[0]"),
+        (#"{"id": "x", "source": "s", "batch": 0, "heads": 1, "head_dim": 64, "seq_len": 1024, "causal": true, "gpu": "H100-SXM5-80GB", "kernel": "flash2", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].batch"),
+        (#"3"#, "attention_measurements[0]"),
+    ])
+    func badRow(row: String, path: String) throws {
+        let error = #expect(throws: InputError.self) { try replay(row) }
+        #expect(error?.path.description == path)
+    }
+
+    @Test("a file without measurements is refused, and calibrate tells an attention file from the others")
+    func fileKinds() throws {
+        #expect(throws: InputError.self) { _ = try AttentionCalibrationReport(document: try JSONParser.parse(#"{"attention_measurements": []}"#), source: "t") }
+        #expect(AttentionCalibrationReport.holdsAttention(try JSONParser.parse(#"{"attention_measurements": []}"#)))
+        #expect(!AttentionCalibrationReport.holdsAttention(try JSONParser.parse(#"{"measurements": []}"#)))
     }
 }
