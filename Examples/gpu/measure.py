@@ -122,6 +122,9 @@ def attention_rows(device, label, quick, smoke, budget):
                             forward()
 
                     def backward():
+                        # Fresh gradients each call: accumulating into the last call's would add three adds.
+                        for tensor in (q, k, v):
+                            tensor.grad = None
                         out = forward()
                         if device.type == "cuda":
                             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
