@@ -38,6 +38,11 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 nearest.options.fp8Recipe = .tensorwise
                 changes.append("\(displayName)'s TransformerEngine has no row-wise FP8 recipe; delayed tensor-wise scaling is nearest")
             }
+            // Megatron-Core's ModelParallelConfig refuses expert and tensor parallelism without sequence parallelism.
+            if nearest.tensorParallel > 1 && nearest.expertParallel > 1 && !nearest.sequenceParallel {
+                nearest.sequenceParallel = true
+                changes.append("\(displayName)'s Megatron-Core runs expert parallelism beside tensor parallelism only with sequence parallelism")
+            }
             if nearest.options.recompute == .selectiveOperators {
                 nearest.options.recompute = .selective
                 changes.append("\(displayName) has no op-level selective checkpointing; recomputing the attention core (selective granularity) is nearest")

@@ -41,6 +41,19 @@ struct ContextAndExpertExportTests {
         #expect(titan.layout.zeroStage == 2 && titan.differences.count == 1, "\(titan.differences)")
     }
 
+    @Test("moe-tiny with ep = 2 and tp = 2 without sequence parallelism: Megatron-LM and NeMo get it, as Megatron-Core requires")
+    func expertAndTensorParallelismNeedSequenceParallelism() throws {
+        let (recognition, exports) = try Self.export(model: "moe-tiny", MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, expertParallel: 2))
+        #expect(recognition.isExact && !recognition.layout.sequenceParallel, "\(recognition.differences)")
+        for framework in [TrainingFramework.megatron, .nemo] {
+            let export = try #require(exports[framework])
+            #expect(export.layout.sequenceParallel && export.differences.count == 1, "\(framework.rawValue): \(export.differences)")
+        }
+        #expect(try #require(exports[.megatron]).text.contains("--sequence-parallel \\"))
+        #expect(try #require(exports[.nemo]).text.contains("trainer.strategy.sequence_parallel=True \\"))
+    }
+
     @Test("moe-tiny with ep = 4 over dp = 8, and ep = 2 with tp = 2: --expert-model-parallel-size, expert_parallel_degree with etp = tp",
           arguments: [(1, 4), (2, 2)])
     func expertParallel(tensorParallel: Int, expertParallel: Int) throws {
