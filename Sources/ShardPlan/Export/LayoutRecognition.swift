@@ -93,11 +93,14 @@ public struct LayoutRecognition: Sendable {
         var options = original.options
         options.recompute = recompute
         options.zeroStage = zeroStage
-        // Sequence parallelism: norms, dropout and residual adds (ops that contract nothing) split the sequence.
-        let sequenceParallel = tensorParallel > 1 && original.stages.contains { stage in
+        // Sequence parallelism: norms, dropout and residual adds (ops that contract nothing) split the sequence
+        // along an axis other than context parallelism's, which splits every op's sequence.
+        let sequenceParallel = tensorParallel > 1 && zip(original.stages, degrees).contains { stage, degree in
             stage.operations.contains { op in
                 guard !graph.operations[op].op.isContraction, let sequence = tensorRoles.sequenceIndex[op] else { return false }
-                return stage.strategy(of: op).indexOfAxis.enumerated().contains { axis, index in index == sequence && stage.mesh.shape[axis] > 1 }
+                return stage.strategy(of: op).indexOfAxis.enumerated().contains { axis, index in
+                    index == sequence && stage.mesh.shape[axis] > 1 && !degree.contextAxes.contains(axis)
+                }
             }
         }
         // Megatron-LM's chunks hold repeated layers only; the search's may hold the embedding or the head alone.
@@ -137,9 +140,10 @@ public struct LayoutRecognition: Sendable {
     /// expert parallelism; one `MegatronSummary` names tensor parallelism is that; of the others, one that splits
     /// every attention op's queries is context parallelism (`MegatronLayout`'s context axis,
     /// `ContextParallelExchange`'s ring), and the mixed ones that split weights at least as often as the batch add
-    /// to tensor parallelism. `mixedAxes` are the mixed axes that are not context parallelism.
+    /// to tensor parallelism. `mixedAxes` are the mixed axes that are not context parallelism; `contextAxes` the
+    /// indices of the context-parallel axes.
     static func degrees(of stage: StageLayout, roles: MegatronSummary.Roles, graph: Graph, tensorRoles: TensorRoles)
-        -> (tensor: Int, context: Int, expert: Int, mixedAxes: [String]) {
+        -> (tensor: Int, context: Int, expert: Int, mixedAxes: [String], contextAxes: [Int]) {
         let ops = stage.operations
         let attention = ops.compactMap { op -> (op: Int, query: Int)? in
             guard case .attention = graph.operations[op].op,
@@ -150,6 +154,7 @@ public struct LayoutRecognition: Sendable {
         let contractions = ops.filter { graph.operations[$0].op.isContraction && graph.operations[$0].inputs.contains { graph[$0].isParameter } }
         var tensor = 1, context = 1, expert = 1
         var mixedAxes: [String] = []
+        var contextAxes: [Int] = []
         for axis in stage.mesh.shape.indices where stage.mesh.shape[axis] > 1 {
             let size = stage.mesh.shape[axis]
             func splits(_ op: Int, _ index: Int) -> Bool { stage.strategy(of: op).indexOfAxis[axis] == index }
@@ -161,6 +166,7 @@ public struct LayoutRecognition: Sendable {
                 tensor *= size
             } else if !attention.isEmpty && attention.allSatisfy({ splits($0.op, $0.query) }) {
                 context *= size
+                contextAxes.append(axis)
             } else if roles.axes[axis] == .mixed {
                 mixedAxes.append("\(stage.mesh.axisNames[axis])=\(size)")
                 // As `MegatronSummary` divides mixed axes: tensor parallelism if weights split at least as often.
@@ -176,7 +182,7 @@ public struct LayoutRecognition: Sendable {
                 if weightSplits >= batchSplits { tensor *= size }
             }
         }
-        return (tensor, context, expert, mixedAxes)
+        return (tensor, context, expert, mixedAxes, contextAxes)
     }
 
     /// How `stage` splits `op`: for each mesh axis of more than one device, in order, its size and the index

@@ -41,6 +41,16 @@ struct ContextAndExpertExportTests {
         #expect(titan.layout.zeroStage == 2 && titan.differences.count == 1, "\(titan.differences)")
     }
 
+    @Test("gpt-tiny with cp = 2 and tp = 2 without sequence parallelism: the context axis's sequence split is not sequence parallelism")
+    func contextParallelWithoutSequenceParallelism() throws {
+        let (recognition, exports) = try Self.export(model: "gpt-tiny", MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, contextParallel: 2))
+        #expect(recognition.isExact, "\(recognition.differences)")
+        #expect(!recognition.layout.sequenceParallel && recognition.layout.contextParallel == 2)
+        let megatron = try #require(exports[.megatron])
+        #expect(megatron.differences.isEmpty && !megatron.text.contains("--sequence-parallel"))
+    }
+
     @Test("moe-tiny with ep = 2 and tp = 2 without sequence parallelism: Megatron-LM and NeMo get it, as Megatron-Core requires")
     func expertAndTensorParallelismNeedSequenceParallelism() throws {
         let (recognition, exports) = try Self.export(model: "moe-tiny", MegatronConfiguration(
