@@ -42,8 +42,11 @@ public struct LayoutRecognition: Sendable {
         let tensorParallel = mostOps(degrees.map(\.tensor), "tensor-parallel")
         var contextParallel = mostOps(degrees.map(\.context), "context-parallel")
         var expertParallel = mostOps(degrees.map(\.expert), "expert-parallel")
-        for (index, degree) in degrees.enumerated() where !degree.mixedAxes.isEmpty {
-            notes.append("stage \(index) splits neither batch nor weights consistently along \(degree.mixedAxes.joined(separator: ", ")); each such axis becomes the parallelism most of its ops take")
+        // Said only beside another difference: where the nearest layout shards every op as the plan does, a
+        // mixed axis (a last chunk whose head reads a weight the tensor axis cannot split) is tensor parallelism.
+        let mixedNotesIndex = notes.count
+        let mixedAxisNotes = degrees.enumerated().filter { !$0.element.mixedAxes.isEmpty }.map { index, degree in
+            "stage \(index) splits neither batch nor weights consistently along \(degree.mixedAxes.joined(separator: ", ")); each such axis becomes the parallelism most of its ops take"
         }
         let devicesPerRank = rankDevices.min()!
         if Set(rankDevices).count > 1 {
@@ -131,6 +134,7 @@ public struct LayoutRecognition: Sendable {
         } else if virtualStages != original.virtualStages {
             notes.append("\(original.virtualStages) chunks per rank become \(virtualStages): the model has \(repeated) repeated layers for \(ranks) ranks")
         }
+        if !notes.isEmpty { notes.insert(contentsOf: mixedAxisNotes, at: mixedNotesIndex) }
         layout = ParallelLayout(configuration: configuration, plan: nearest)
         plan = nearest
         differences = notes

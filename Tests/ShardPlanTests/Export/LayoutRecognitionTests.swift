@@ -119,6 +119,19 @@ struct LayoutRecognitionTests {
         #expect(megatron.contains("--fp8-format hybrid") && megatron.contains("--fp8-recipe \(recipe == .blockwise ? "blockwise" : "delayed")"))
     }
 
+    @Test("a Megatron layout whose last chunk's head the tensor axis cannot split (an odd vocabulary) is still exact")
+    func unsplitHeadIsExact() throws {
+        let oddVocabulary = try TransformerBuilder(name: "gpt-6-odd", configuration: .gpt(
+            layers: 6, hidden: 64, heads: 4, vocabulary: 251, sequenceLength: 32, globalBatch: 8)).build()
+        let plan = try TrainingPlan.megatron(graph: oddVocabulary, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 2, virtualStages: 3, sequenceParallel: true))
+        // The last chunk's head reads the tied embedding unsplit: its tensor axis splits 4 of 5 weight contractions.
+        #expect(MegatronSummary.roles(of: plan.stages[5], graph: oddVocabulary).axes.contains(.mixed))
+        let recognition = try LayoutRecognition(plan)
+        #expect(recognition.isExact, "\(recognition.differences)")
+        #expect(recognition.layout.tensorParallel == 2 && recognition.layout.virtualStages == 3)
+    }
+
     @Test("Megatron's first and last stage layers", arguments: [
         ([3, 4, 4, 5], 1, 3 as Int?, 5 as Int?, true), ([4, 4, 4, 4], 1, nil, nil, true), ([4, 3, 4, 4], 1, nil, nil, false),
         ([3, 5], 1, 3, nil, true), ([4, 4, 4, 5], 1, nil, 5, true), ([1, 2, 2, 2], 2, nil, nil, false),
