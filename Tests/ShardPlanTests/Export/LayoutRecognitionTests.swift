@@ -132,6 +132,25 @@ struct LayoutRecognitionTests {
         #expect(recognition.layout.tensorParallel == 2 && recognition.layout.virtualStages == 3)
     }
 
+    @Test("a plan with its own first and last stage layers is read back with them, and emitted so", arguments: [
+        (4, 4 as Int?, 4 as Int?), (4, 6, nil), (4, nil, 6), (2, 4, nil), (3, 2, 3),
+    ])
+    func ownFirstAndLastStageLayers(ranks: Int, first: Int?, last: Int?) throws {
+        let deeper = try TransformerBuilder(name: "gpt-12", configuration: .gpt(
+            layers: 12, hidden: 64, heads: 4, vocabulary: 256, sequenceLength: 32, globalBatch: 8)).build()
+        let plan = try TrainingPlan.megatron(graph: deeper, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: ranks, dataParallel: 1, sequenceParallel: true,
+            firstStageLayers: first, lastStageLayers: last))
+        let recognition = try LayoutRecognition(plan)
+        #expect(recognition.isExact, "\(recognition.differences)")
+        #expect(recognition.layout.configuration.firstStageLayers == first && recognition.layout.configuration.lastStageLayers == last)
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        let megatron = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: .megatron).text
+        #expect(megatron.contains("They run the plan as it is"))
+        #expect(megatron.contains("--decoder-first-pipeline-num-layers \(first ?? 0) \\") == (first != nil))
+        #expect(megatron.contains("--decoder-last-pipeline-num-layers \(last ?? 0) \\") == (last != nil && ranks > 2))
+    }
+
     @Test("Megatron's first and last stage layers", arguments: [
         ([3, 4, 4, 5], 1, 3 as Int?, 5 as Int?, true), ([4, 4, 4, 4], 1, nil, nil, true), ([4, 3, 4, 4], 1, nil, nil, false),
         ([3, 5], 1, 3, nil, true), ([4, 4, 4, 5], 1, nil, 5, true), ([1, 2, 2, 2], 2, nil, nil, false),
