@@ -13,9 +13,16 @@ public struct TorchTitanJobConfig: Sendable {
     var scheduleName: String {
         switch layout.schedule {
         case .gpipe: "GPipe"
-        case .oneForwardOneBackward: "1F1B"
+        case .oneForwardOneBackward: runs1F1BAsGPipe ? "GPipe" : "1F1B"
         case .interleaved: "Interleaved1F1B"
         }
+    }
+
+    /// Whether a 1F1B plan has fewer microbatches than stages, which `Schedule1F1B` refuses at start-up. GPipe
+    /// runs it in the same time, `(m + p - 1)` microbatch steps, and with the same peak: the first stage holds
+    /// every microbatch's activations under either schedule.
+    var runs1F1BAsGPipe: Bool {
+        layout.schedule == .oneForwardOneBackward && layout.microbatches < layout.pipelineParallel
     }
 
     /// The modules of each pipeline chunk, in pipeline order.
@@ -71,6 +78,9 @@ public struct TorchTitanJobConfig: Sendable {
         if layout.expertParallel > 1 { lines.append("expert_tensor_parallel_degree = \(layout.tensorParallel)") }
         lines.append("pipeline_parallel_degree = \(layout.pipelineParallel)")
         if pipelined {
+            if runs1F1BAsGPipe {
+                lines.append("# 1F1B with \(layout.microbatches) microbatch\(layout.microbatches == 1 ? "" : "es") for \(layout.pipelineParallel) stages: torch's Schedule1F1B refuses it; GPipe runs it in the same time and peak memory")
+            }
             lines += ["pipeline_parallel_schedule = \"\(scheduleName)\"",
                       "pipeline_parallel_microbatch_size = \(layout.microBatchSize)",
                       "module_fqns_per_model_part = ["]
