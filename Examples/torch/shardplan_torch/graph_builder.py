@@ -70,7 +70,9 @@ class GraphBuilder:
         self.producers: dict[str, dict[str, Any]] = {}
         self._used_names: set[str] = set()
         self._name_counts: dict[str, int] = {}
-        self._materialised: dict[tuple[int, str | None], str] = {}
+        # Keyed by the constant's id, so each entry keeps its constant alive: a scalar operand's Constant is
+        # made for one use, and another made later could otherwise reuse the id and find the wrong op.
+        self._materialised: dict[tuple[int, str | None], tuple[Constant, str]] = {}
 
     def fresh_name(self, base: str) -> str:
         """`base`, or `base_1`, `base_2`, ... when it is taken (as JAX names repeated scopes)."""
@@ -123,9 +125,9 @@ class GraphBuilder:
             if value is not None:
                 attributes["value"] = int(value) if value.is_integer() and abs(value) < 2**53 else value
             base = f"{layer}.{constant.source}" if layer else constant.source
-            self._materialised[key] = self.add_op(base, "constant", [], constant.shape, constant.dtype, layer,
-                                                  attributes)
-        return self._materialised[key]
+            self._materialised[key] = (constant, self.add_op(base, "constant", [], constant.shape, constant.dtype,
+                                                             layer, attributes))
+        return self._materialised[key][1]
 
     def document(self, outputs: list[str]) -> dict[str, Any]:
         """The graph document. Ops whose result reaches no output are left out: `torch.export` has

@@ -191,6 +191,24 @@ def test_constants_are_folded_and_written_in_each_layer_that_reads_them(shardpla
     shardplan.inspect(graph)
 
 
+def test_each_scalar_operand_is_its_own_constant(shardplan):
+    # A Python number becomes a scalar constant made for one use; a later one used to find the op of an
+    # earlier, freed one when Python gave it the same id: a clamp's bound read another scalar's constant.
+    def forward(m, x):
+        for i in range(8):
+            x = torch.where(x.clamp(-1.0 - i, 2.0 + i) > 0.5 + i, x, 3.0 + i)
+            x = (1.0 - x.masked_fill(x < float(i), float(-i))).reciprocal().log1p()
+        return x.sum()
+    graph = export(forward, torch.randn(2, 3))
+    values = {op["name"]: op["value"] for op in by_op(graph, "constant")}
+    clamps = [(values[low["inputs"][1]], values[high["inputs"][1]])
+              for low, high in zip(by_op(graph, "max"), by_op(graph, "min"))]
+    assert clamps == [(-1.0 - i, 2.0 + i) for i in range(8)]
+    wheres = [values[op["inputs"][1 if op["inputs"][1] in values else 2]] for op in by_op(graph, "where")]
+    assert wheres == [v for i in range(8) for v in (3.0 + i, -i)]
+    assert [values[op["inputs"][1]] for op in by_op(graph, "gt")] == [0.5 + i for i in range(8)]
+    shardplan.inspect(graph)
+
 def test_names_layers_batch_dims_and_determinism():
     class Model(nn.Module):
         def __init__(self):
