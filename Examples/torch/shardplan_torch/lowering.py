@@ -616,12 +616,16 @@ def _stack(context: NodeContext) -> str:
     tensors = [context.tensor(t) for t in context.arg(0, "tensors")]
     rank = len(context.out_shape)
     axis = normalised_axis(int(context.arg(1, "dim", 0)), rank, context)
+    dtype = context.out_dtype
     expanded = []
     for t in tensors:
         shape = list(context.shape(t))
         shape.insert(axis, 1)
-        expanded.append(context.emit("reshape", [t], shape, context.dtype(t), role="expand_dims", shape=shape))
-    return context.emit("concat", expanded, context.out_shape, context.out_dtype, axis=axis)
+        # As in cat, parts of different dtypes are promoted to the result's first (the catalog's concat
+        # reads one dtype).
+        t = context.cast(t, dtype)
+        expanded.append(context.emit("reshape", [t], shape, dtype, role="expand_dims", shape=shape))
+    return context.emit("concat", expanded, context.out_shape, dtype, axis=axis)
 
 
 def _slice(context: NodeContext, x: str, axis: int, start: int, end: int, role: str | None = None) -> str:

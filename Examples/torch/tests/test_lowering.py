@@ -209,6 +209,17 @@ def test_each_scalar_operand_is_its_own_constant(shardplan):
     assert [values[op["inputs"][1]] for op in by_op(graph, "gt")] == [0.5 + i for i in range(8)]
     shardplan.inspect(graph)
 
+def test_stack_and_cat_promote_parts_of_different_dtypes(shardplan):
+    # torch.stack promotes as torch.cat does; stack wrote a concat of f32 and bf16 parts, which shardplan refused.
+    graph = export(lambda m, x, y: torch.stack([x @ m.w, y.to(torch.bfloat16)], 1).sum()
+                   + torch.cat([x @ m.w, y.to(torch.bfloat16)], 0).sum(),
+                   torch.randn(2, 4), torch.randn(2, 4), w=(4, 4))
+    assert [op["dtype"] for op in by_op(graph, "concat")] == ["f32", "f32"]
+    assert all(part["dtype"] == "f32" for op in by_op(graph, "concat")
+               for part in graph["ops"] if part["name"] in op["inputs"])
+    shardplan.inspect(graph)
+
+
 def test_names_layers_batch_dims_and_determinism():
     class Model(nn.Module):
         def __init__(self):
