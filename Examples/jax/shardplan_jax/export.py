@@ -230,6 +230,11 @@ class _Exporter:
             self.nodes[named].name = label
             return [named]
         if prim == "dot_general":
+            # jnp.matmul of f16 by f32 (or preferred_element_type) passes mixed operands to dot_general; the
+            # catalog's einsum reads one dtype, its result's.
+            out = self._dtype(aval.dtype, prim)
+            ins = [i if self.nodes[i].dtype == out else self.add(_Node(
+                "op", self.nodes[i].shape, out, op="cast", inputs=[i], attrs={"dtype": out}, scope=scope)) for i in ins]
             return [self.emit("einsum", ins, aval, scope, equation=_dot_general_equation(eqn))]
         if prim in UNARY_PRIMITIVES:
             return [self.emit(UNARY_PRIMITIVES[prim], ins, aval, scope)]

@@ -50,6 +50,16 @@ def test_batched_dot_general_equation():
     assert op["equation"] == "abc,acd->abd"
 
 
+def test_dot_general_of_mixed_dtypes_casts_to_its_result():
+    # jnp.matmul(f16, f32) is a dot_general of an f16 and an f32 operand with an f32 result; the einsum read
+    # both as they were, which shardplan refuses ("einsum needs operands of one dtype").
+    g = export(lambda p, x: jnp.mean(x["x"] @ p["w"]), {"w": f32(4, 3)},
+               {"x": jax.ShapeDtypeStruct((2, 4), jnp.float16)}, name="mixed")
+    (cast,) = by_op(g, "cast")
+    (einsum,) = by_op(g, "einsum")
+    assert cast["inputs"] == ["x"] and cast["dtype"] == "f32" and cast["shape"] == [2, 4]
+    assert einsum["inputs"] == [cast["name"], "w"] and einsum["dtype"] == "f32"
+
 def test_elementwise_reduce_and_shape_ops():
     def fn(p, x):
         y = jnp.exp(x) + jnp.log(x) - jnp.tanh(x) * jax.nn.sigmoid(x) / lax.rsqrt(x)
