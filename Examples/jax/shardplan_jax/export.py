@@ -462,10 +462,13 @@ def export_graph(
             entry: dict[str, Any] = {"name": leaf_name, "shape": list(shape), "dtype": dtype}
             if kind == "input":
                 bd = batch_dims if isinstance(batch_dims, int) else batch_dims.get(leaf_name, 0)
-                if shape:
-                    if not 0 <= bd < len(shape):
-                        raise ExportError(f"input {leaf_name}: batch_dim {bd} is not a dimension of {list(shape)}")
-                    entry["batch_dim"] = bd
+                if not shape:
+                    # Every input carries the global batch along a dimension (Docs/graph-format.md).
+                    raise ExportError(f"input {leaf_name} is a scalar, and every input carries the batch along one of "
+                                      "its dimensions; close over it in the function or pass it among the parameters")
+                if not 0 <= bd < len(shape):
+                    raise ExportError(f"input {leaf_name}: batch_dim {bd} is not a dimension of {list(shape)}")
+                entry["batch_dim"] = bd
                 graph_inputs.append(entry)
             else:
                 graph_params.append(entry)

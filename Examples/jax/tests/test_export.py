@@ -152,6 +152,12 @@ def test_unsupported_primitive_is_named():
         export_graph(lambda p, x: jnp.sort(x), {}, f32(3))
 
 
+def test_scalar_input_is_refused_at_export():
+    # A 0-D input has no dimension to carry the batch: shardplan would refuse the graph, so the exporter does.
+    with pytest.raises(ExportError, match="input t is a scalar"):
+        export_graph(lambda p, b: jnp.mean(b["x"]) * b["t"], {}, {"x": f32(4, 3), "t": jax.ShapeDtypeStruct((), jnp.float32)})
+
+
 def test_dtypes_map_to_spec_names():
     g = export(lambda p, x: (x["a"].astype(jnp.float32) + p) .astype(jnp.float16),
                jax.ShapeDtypeStruct((2,), jnp.float32),

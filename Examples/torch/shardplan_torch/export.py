@@ -88,7 +88,10 @@ def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapp
                                   "to the module's constructor, not to forward")
             shape = static_shape(meta.shape)
             batch_dim = batch_dims if isinstance(batch_dims, int) else batch_dims.get(spec.arg.name, 0)
-            if not shape or not -len(shape) <= batch_dim < len(shape):
+            if not shape:
+                raise ExportError(f"input {spec.arg.name!r} is a scalar, and every input carries the batch along one of "
+                                  "its dimensions; pass it to the module's constructor or as a buffer")
+            if not -len(shape) <= batch_dim < len(shape):
                 raise ExportError(f"input {spec.arg.name!r} of shape {list(shape)} has no dimension {batch_dim} to "
                                   "be its batch dimension")
             builder.add_input(spec.arg.name, shape, _tensor_dtype(meta, spec.arg.name), batch_dim % len(shape))

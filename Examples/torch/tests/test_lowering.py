@@ -276,3 +276,9 @@ def test_unsupported_op_inside_a_module_names_the_module():
         export_graph(Outer(), (torch.randn(2, 2),), name="sin")
     text = str(raised.value)
     assert "aten.sin.default" in text and "module 'inner'" in text and "embedding" in text  # lists what is supported
+
+
+def test_scalar_input_is_refused_naming_it():
+    # A 0-D input has no dimension to carry the batch, whatever batch_dims says.
+    with pytest.raises(ExportError, match="input 'inputs_1' is a scalar"):
+        export(lambda m, x, t: (x * t).sum(), torch.randn(2, 3), torch.tensor(2.0))
