@@ -297,6 +297,15 @@ class _Exporter:
             return [self.emit("where", [ins[0], ins[2], ins[1]], aval, scope)]
         if prim == "concatenate":
             return [self.emit("concat", ins, aval, scope, axis=int(params["dimension"]))]
+        if prim == "stack":
+            # jnp.stack (a primitive of its own since JAX 0.9): each part gains the new axis, then one concat.
+            axis = int(params["axis"])
+            parts = []
+            for part in ins:
+                shape = list(self.nodes[part].shape)
+                shape.insert(axis, 1)
+                parts.append(self.emit_shaped("reshape", [part], shape, self.nodes[part].dtype, scope, shape=shape))
+            return [self.emit("concat", parts, aval, scope, axis=axis)]
         if prim == "slice":
             return [self.convert_slice(eqn, ins, scope)]
         if prim == "iota":
@@ -569,6 +578,6 @@ def supported_primitives() -> list[str]:
     prims = set(UNARY_PRIMITIVES) | set(BINARY_PRIMITIVES) | set(LOGICAL_PRIMITIVES) | set(REDUCE_PRIMITIVES)
     prims |= ALIAS_PRIMITIVES | set(CALL_PRIMITIVES)
     prims |= {"not", "name", "dot_general", "integer_pow", "convert_element_type", "broadcast_in_dim", "reshape",
-              "squeeze", "expand_dims", "transpose", "select_n", "concatenate", "slice", "iota", "clamp",
+              "squeeze", "expand_dims", "transpose", "select_n", "concatenate", "stack", "slice", "iota", "clamp",
               "is_finite", "log1p", "expm1", "gather"}
     return sorted(prims)

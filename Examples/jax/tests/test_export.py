@@ -152,6 +152,15 @@ def test_unsupported_primitive_is_named():
         export_graph(lambda p, x: jnp.sort(x), {}, f32(3))
 
 
+def test_stack_is_a_reshape_of_each_part_and_one_concat():
+    g = export(lambda p, b: jnp.sum(jnp.stack([b["x"] * p, b["x"]], axis=1)), f32(3), {"x": f32(2, 3)})
+    assert ops_of(g) == ["broadcast", "mul", "reshape", "reshape", "concat", "reduce"]
+    reshapes = [op for op in g["ops"] if op["op"] == "reshape"]
+    assert all(op["shape"] == [2, 1, 3] for op in reshapes)
+    concat = next(op for op in g["ops"] if op["op"] == "concat")
+    assert concat["axis"] == 1 and concat["inputs"] == [op["name"] for op in reshapes]
+
+
 def test_scalar_input_is_refused_at_export():
     # A 0-D input has no dimension to carry the batch: shardplan would refuse the graph, so the exporter does.
     with pytest.raises(ExportError, match="input t is a scalar"):
