@@ -51,6 +51,7 @@ public struct TransformerBuilder: Sendable {
             let types = try graph.add("embed.token_types", .embedding, [tokenTypes, typeTable])
             x = try graph.binary("embed.with_token_types", .add, x, types)
         }
+        x = try toResidual("embed", x, in: &graph)
         if c.normPlacement == .afterResidual { x = try normalize("embed.norm", x, in: &graph) }
         return try dropout("embed.dropout", x, in: &graph)
     }
@@ -58,7 +59,8 @@ public struct TransformerBuilder: Sendable {
     private func attentionBlock(_ layer: Int, _ x: ValueID, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
         let c = configuration
         let prefix = "h\(layer).attn"
-        let input = c.normPlacement == .beforeSublayer ? try normalize("\(prefix).norm", x, in: &graph) : x
+        let input = try toCompute("\(prefix)", c.normPlacement == .beforeSublayer ? try normalize("\(prefix).norm", x, in: &graph) : x,
+                                  in: &graph)
         let (q, k, v) = try queryKeyValue(prefix, input, in: &graph)
         let context = switch c.attentionImplementation {
         case .fused: try graph.attention(prefix, q: q, k: k, v: v, causal: c.causal)
@@ -66,7 +68,7 @@ public struct TransformerBuilder: Sendable {
         }
         var out = try project("\(prefix).out", "bshk,hkd->bsd", context, weight: [c.heads, c.headDimension, c.hidden],
                               bias: [c.hidden], in: &graph)
-        out = try dropout("\(prefix).dropout", out, in: &graph)
+        out = try toResidual("\(prefix).out", try dropout("\(prefix).dropout", out, in: &graph), in: &graph)
         let sum = try graph.binary("\(prefix).residual", .add, x, out)
         return c.normPlacement == .afterResidual ? try normalize("\(prefix).norm", sum, in: &graph) : sum
     }
@@ -75,7 +77,8 @@ public struct TransformerBuilder: Sendable {
                                   in graph: inout GraphBuilder) throws(InputError) -> ValueID {
         let c = configuration
         let prefix = "h\(layer).mlp"
-        let input = c.normPlacement == .beforeSublayer ? try normalize("\(prefix).norm", x, in: &graph) : x
+        let input = try toCompute("\(prefix)", c.normPlacement == .beforeSublayer ? try normalize("\(prefix).norm", x, in: &graph) : x,
+                                  in: &graph)
         var y: ValueID
         if let experts = c.mixtureOfExperts, c.hasExperts(inLayer: layer) {
             switch experts.dispatch {
@@ -89,7 +92,7 @@ public struct TransformerBuilder: Sendable {
         } else {
             y = try feedForward(prefix, input, in: &graph)
         }
-        y = try dropout("\(prefix).dropout", y, in: &graph)
+        y = try toResidual("\(prefix).out", try dropout("\(prefix).dropout", y, in: &graph), in: &graph)
         let sum = try graph.binary("\(prefix).residual", .add, x, y)
         return c.normPlacement == .afterResidual ? try normalize("\(prefix).norm", sum, in: &graph) : sum
     }
@@ -102,6 +105,7 @@ public struct TransformerBuilder: Sendable {
         let c = configuration
         var y = x
         if c.normPlacement == .beforeSublayer { y = try normalize("head.norm", y, in: &graph) }
+        y = try toCompute("head", y, in: &graph)
         if c.maskedLanguageModelHead {
             y = try project("head.transform", "bsd,de->bse", y, weight: [c.hidden, c.hidden], bias: [c.hidden], in: &graph)
             y = try graph.unary("head.transform.gelu", .gelu, y)
@@ -124,13 +128,28 @@ public struct TransformerBuilder: Sendable {
         return try graph.binary("loss", .add, crossEntropy, balance)
     }
 
-    /// `layer_norm` or `rms_norm` over the hidden axis, with its scale (and shift) parameters.
+    /// `x` in the residual stream's type (`TransformerConfiguration.residualDType`): a cast `\(name).to_residual`
+    /// where it differs from the type `x` has.
+    func toResidual(_ name: String, _ x: ValueID, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+        guard let residual = configuration.residualDType, graph.type(of: x).dtype != residual else { return x }
+        return try graph.add("\(name).to_residual", .cast(residual), [x])
+    }
+
+    /// `x` in the projections' type (`TransformerConfiguration.dtype`): a cast `\(name).to_compute` where the
+    /// residual stream's type differs.
+    func toCompute(_ name: String, _ x: ValueID, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+        guard graph.type(of: x).dtype != configuration.dtype else { return x }
+        return try graph.add("\(name).to_compute", .cast(configuration.dtype), [x])
+    }
+
+    /// `layer_norm` or `rms_norm` over the hidden axis, with its scale (and shift) parameters in `x`'s type.
     func normalize(_ name: String, _ x: ValueID, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
         let c = configuration
-        let gamma = try graph.parameter("\(name).gamma", [c.hidden], c.dtype)
+        let dtype = graph.type(of: x).dtype
+        let gamma = try graph.parameter("\(name).gamma", [c.hidden], dtype)
         switch c.normalization {
         case .layerNorm:
-            let beta = try graph.parameter("\(name).beta", [c.hidden], c.dtype)
+            let beta = try graph.parameter("\(name).beta", [c.hidden], dtype)
             return try graph.layerNorm(name, x, scale: gamma, shift: beta)
         case .rmsNorm:
             return try graph.rmsNorm(name, x, scale: gamma)

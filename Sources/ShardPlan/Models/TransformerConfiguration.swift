@@ -23,6 +23,11 @@ public struct TransformerConfiguration: Sendable, Equatable {
     public var globalBatch: Int
     /// The element type of parameters and activations.
     public var dtype: DType = .bf16
+    /// The element type of the residual stream where it differs from `dtype`, or nil. PyTorch's autocast over
+    /// fp32 weights (without FSDP's mixed precision, which gathers 16-bit weights) keeps it in fp32: the
+    /// embedding lookup returns fp32, each sublayer's 16-bit output is promoted in the residual add, and the
+    /// norms run in fp32 with their outputs cast to `dtype` for the projections that read them.
+    public var residualDType: DType?
     public var normalization: Normalization = .layerNorm
     public var normPlacement: NormPlacement = .beforeSublayer
     public var feedForward: FeedForward = .gelu
@@ -99,6 +104,9 @@ public struct TransformerConfiguration: Sendable, Equatable {
         }
         guard (0..<1).contains(dropoutRate) else {
             throw InputError(.invalidValue, at: .root, "dropoutRate must be in [0, 1), found \(dropoutRate)")
+        }
+        if let residualDType, !residualDType.isFloatingPoint || residualDType == .fp8 {
+            throw InputError(.invalidValue, at: .root, "the residual stream must be f32, bf16 or f16, found \(residualDType.rawValue)")
         }
         guard tokenTypes >= 0 else {
             throw InputError(.invalidValue, at: .root, "tokenTypes must not be negative, found \(tokenTypes)")

@@ -175,6 +175,35 @@ struct TransformerBuilderTests {
         #expect(moeLayers == [1, 3, 5, 7, 9, 11])
     }
 
+    /// PyTorch's autocast over fp32 weights: the lookup returns fp32, the norms run in fp32 and their outputs are cast
+    /// to bf16 for the projections, and each sublayer's bf16 output is promoted in the fp32 residual add.
+    @Test("an fp32 residual stream: fp32 norms and residual adds, casts to bf16 before the projections and back after")
+    func fp32ResidualStream() throws {
+        var configuration = Self.tinyGPT
+        configuration.residualDType = .f32
+        let graph = try build(configuration)
+        let bf16 = try build(Self.tinyGPT)
+        #expect(try type(graph, "embed.to_residual") == TensorType([8, 32, 64], .f32))
+        #expect(try type(graph, "h0.attn.norm") == TensorType([8, 32, 64], .f32))
+        #expect(try type(graph, "h0.attn.norm.gamma") == TensorType([64], .f32))
+        #expect(try inputNames(graph, of: "h0.attn.to_compute") == ["h0.attn.norm"])
+        #expect(try type(graph, "h0.attn.to_compute") == TensorType([8, 32, 64], .bf16))
+        #expect(try type(graph, "h0.attn.qkv") == TensorType([8, 32, 3, 4, 16], .bf16))
+        #expect(try inputNames(graph, of: "h1.mlp.residual") == ["h1.attn.residual", "h1.mlp.out.to_residual"])
+        #expect(try type(graph, "h1.mlp.residual") == TensorType([8, 32, 64], .f32))
+        #expect(try inputNames(graph, of: "head.logits") == ["head.to_compute", "embed.table"])
+        #expect(try type(graph, "head.logits") == TensorType([8, 32, 500], .bf16))
+        // The same parameters; two casts a sublayer, one after the embeddings and one before the logits.
+        #expect(graph.parameters.map { graph[$0].type.elementCount } == bf16.parameters.map { bf16[$0].type.elementCount })
+        #expect(graph.operations.count == bf16.operations.count + 2 * 2 * configuration.layers + 2)
+        for dtype in [DType.fp8, .i32] {
+            var refused = Self.tinyGPT
+            refused.residualDType = dtype
+            let error = try #require(throws: InputError.self) { try build(refused) }
+            #expect(error.message == "the residual stream must be f32, bf16 or f16, found \(dtype.rawValue)")
+        }
+    }
+
     @Test("configurations that cannot build are reported, not crashed on")
     func invalidConfigurations() throws {
         var uneven = Self.tinyLlama
