@@ -226,6 +226,7 @@ def step_rows(device, label, quick, smoke, budget):
                     torch.cuda.reset_peak_memory_stats(device)
                 seconds = timed(device, step, budget, least=5)
                 reserved = torch.cuda.max_memory_reserved(device) / 2**30 if device.type == "cuda" else None
+                allocated = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
             except torch.OutOfMemoryError:
                 print(f"  skipped {name} batch {batch}: out of memory", file=sys.stderr)
                 continue
@@ -236,6 +237,7 @@ def step_rows(device, label, quick, smoke, budget):
             measured = {"iteration_time_s": seconds}
             if reserved is not None:
                 measured["memory_gib"] = round(reserved, 3)
+                measured["max_allocated_mib"] = round(allocated, 1)
             rows.append({
                 "id": f"{(label or 'cpu').split('-')[0].lower()}-{name}-b{batch}-s{length}",
                 "group": f"Single-GPU training steps measured by Examples/gpu/measure.py on {label or 'the CPU'}",
@@ -245,12 +247,12 @@ def step_rows(device, label, quick, smoke, budget):
                 "global_batch": batch, "micro_batch": batch, "gpu": label or "H100-SXM5-80GB", "n_gpus": 1,
                 "gpus_per_node": 1, "cluster": "one GPU", "tp": 1, "pp": 1, "dp": 1, "cp": 1, "ep": 1,
                 "virtual_stages": 1, "sequence_parallel": False, "zero_stage": 0, "recompute": "none",
-                "precision": "bf16 autocast (fp32 weights)",
+                "precision": "bf16 autocast (fp32 weights)", "optimizer_state": "fp32-weights",
                 "schedule": "one GPU; torch.compile of each block (embeddings and loss eager); SDPA flash backend; fused torch.optim.AdamW; one synchronisation per step",
                 "measured": measured, "flops_convention": "-", "derived": {},
                 "confidence": "high (measured here: median of CUDA-event step times after warm-up)"
                 + ("; CPU smoke run, not a measurement" if smoke else ""),
-                "notes": "memory_gib is torch.cuda.max_memory_reserved", "architecture": "gpt", "attention": "flash2",
+                "notes": "memory_gib is torch.cuda.max_memory_reserved, max_allocated_mib torch.cuda.max_memory_allocated", "architecture": "gpt", "attention": "flash2",
                 "dropout": 0.0, "fusion": "compiled",
             })
             print(f"  {rows[-1]['id']}: {seconds * 1e3:.2f} ms a step", file=sys.stderr)

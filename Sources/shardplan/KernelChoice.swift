@@ -18,7 +18,7 @@ struct KernelChoice: ParsableArguments {
                                valueName: "eager|fused|compiled"))
     var fusion: KernelFusionLevel?
 
-    @Flag(name: .customLong("fused-cross-entropy"), help: "The loss runs as one fused kernel per pass (Megatron-Core --cross-entropy-loss-fusion).")
+    @Flag(name: .customLong("fused-cross-entropy"), help: "The loss runs as one fused kernel per pass (Megatron-Core --cross-entropy-loss-fusion, flash-attn's CrossEntropyLoss); with --fusion compiled, one that writes the gradient over the logits (llm.c's fused classifier).")
     var fusedCrossEntropy = false
 
     @Flag(name: .customLong("grad-reduce-in-fp32"),
@@ -35,8 +35,8 @@ struct KernelChoice: ParsableArguments {
     var gradientPrecision: GradientPrecision?
 
     @Option(name: .customLong("optimizer-state"),
-            help: ArgumentHelp("Adam's state between steps: fp32 (master weights and moments, Megatron-LM, FSDP over fp32 parameters) or bf16 (moments in bf16 and no master copy, torch.optim.Adam on a bf16 model as NeMo AutoModel); sets its memory and the step's traffic. Default fp32.",
-                               valueName: "fp32|bf16"))
+            help: ArgumentHelp("Adam's state between steps: fp32 (fp32 master weights and moments beside bf16 weights, Megatron-LM: 18 bytes a parameter with fp32 gradients), fp32-weights (fp32 weights that are the master copy, cast per use, and fp32 moments: PyTorch autocast, FSDP mixed precision, torchtitan, 16 bytes) or bf16 (bf16 weights and moments and no master copy, torch.optim.Adam on a bf16 model as NeMo AutoModel); sets its memory and the step's traffic. Default fp32.",
+                               valueName: "fp32|fp32-weights|bf16"))
     var optimizerState: OptimizerStatePrecision?
 
     /// Whether any option was given (`score --plan` refuses them: the plan sets its own).

@@ -66,7 +66,13 @@ public struct CalibrationReport: Sendable {
         NeMo's long-sequence tables (Llama 2 7B on H100s, NeMo 24.03; Llama 3 8B on B200s, NeMo 25.04; 4K to 1M \
         tokens with context parallelism) are replayed apart (Docs/calibration/nemo-long-sequence.md): from 8K up they \
         are 10-37% fast, by more the longer the sequence, because those containers' attention kernels were slower \
-        than today's cuDNN, whose rates the model prices (Docs/cost-model.md, "Issue 14, eighth pass").
+        than today's cuDNN, whose rates the model prices (Docs/cost-model.md, "Issue 14, eighth pass"). \
+        Issue 14's ninth pass compared gollem's printed `max_memory_allocated` with the model, found it 7-24% low, and \
+        priced what PyTorch's mixed precision keeps: fp32 weights that are the master copy (16 bytes a parameter with \
+        Adam, not Megatron's 18; llm-foundry, torchtitan and gollem), their 16-bit copies cast each forward pass, the \
+        fp32 residual stream of autocast over fp32 weights, and the 16-bit gradient of the logits a compiled loss \
+        writes beside them: gollem's peaks within 1-9%, its times from 15-43% fast to 5-37% fast \
+        (Docs/cost-model.md, "Issue 14, ninth pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a
@@ -193,6 +199,18 @@ public struct CalibrationReport: Sendable {
                              let measured = entry.run.measuredPeakMemoryBytes!
                              return "\(entry.run.id) \(gib(entry.peakMemoryBytes)) against \(gib(measured)) GiB "
                                  + "(\(String(format: "%+.1f%%", (entry.peakMemoryBytes / measured - 1) * 100)))"
+                         }.joined(separator: ", ") + ".")
+        }
+        let allocatedRows = runs.filter { $0.run.measuredAllocatedPeakBytes != nil }
+        if !allocatedRows.isEmpty {
+            lines.append("")
+            lines.append("Memory: \(allocatedRows.count) rows print PyTorch's `max_memory_allocated`, the peak of live tensors; "
+                         + "the model's peak without its \(String(format: "%.0f", TrainingOptions.frameworkOverheadBytes / 1e9)) GB "
+                         + "for the CUDA context, workspaces and fragmentation against it: "
+                         + allocatedRows.map { entry in
+                             let measured = entry.run.measuredAllocatedPeakBytes!
+                             return "\(entry.run.id) \(gib(entry.peakTensorBytes)) against \(gib(measured)) GiB "
+                                 + "(\(String(format: "%+.1f%%", (entry.peakTensorBytes / measured - 1) * 100)))"
                          }.joined(separator: ", ") + ".")
         }
         let fitRows = runs.filter { $0.run.measuredPeakMemoryBytes == nil && $0.run.knownFitBytes != nil }

@@ -4,6 +4,8 @@ public struct CalibrationRun: Sendable {
     public var run: PublishedRun
     public var predictedSeconds: Double
     public var peakMemoryBytes: Double
+    /// The largest rank's peak of live tensors (`PlanPrediction.Rank.peakTensorBytes`).
+    public var peakTensorBytes: Double { prediction.ranks.map(\.peakTensorBytes).max() ?? 0 }
     public var fitsInMemory: Bool
     /// The full prediction: where the time goes, per rank.
     public var prediction: PlanPrediction
@@ -52,6 +54,8 @@ public struct CalibrationRun: Sendable {
                                                    expertFeedForwardHidden: moe.feedForwardHidden, sharedExperts: moe.shared)
         }
         configuration.attentionImplementation = run.attention == "explicit" ? .explicit : .fused
+        // Autocast over fp32 weights without FSDP's 16-bit gathers keeps the residual stream in fp32.
+        if run.optimizerState == .fp32Weights && run.zeroStage < 3 { configuration.residualDType = .f32 }
         let graph = try TransformerBuilder(name: run.id, configuration: configuration).build()
         guard let preset = Self.presetName(forGPU: run.gpu, devices: run.gpuCount) else {
             throw InputError(.invalidReference, at: JSONPath([.key("gpu")]), "no cluster preset for GPU \(run.gpu) of row \(run.id)")

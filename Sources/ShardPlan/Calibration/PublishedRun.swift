@@ -39,6 +39,10 @@ public struct PublishedRun: Sendable {
     /// Memory per device the run is known to have fitted in without a printed peak, bytes
     /// (`measured.ran_within_memory_gib`).
     public var knownFitBytes: Double?
+    /// The most bytes of live tensors the run held on a device, as PyTorch's `torch.cuda.max_memory_allocated`
+    /// reports it (`measured.max_allocated_mib`): no CUDA context, no workspace outside the caching allocator, no
+    /// cached free blocks.
+    public var measuredAllocatedPeakBytes: Double? = nil
     /// Dropout rate where the stack differs from its family's (llm.c trains GPT-2 without dropout).
     public var dropout: Double?
     /// How the stack fused its kernels (`fusion`: eager, fused, compiled; fused when absent).
@@ -105,6 +109,11 @@ public struct PublishedRun: Sendable {
                 let holder = try measured.optionalNumber("iteration_time_s") != nil ? measured : derived!
                 throw holder.invalid("iteration_time_s", "row \(id): expected a positive number of seconds, found \(JSONWriter.formatNumber(time!))")
             }
+            for key in ["memory_gib", "ran_within_memory_gib", "max_allocated_mib"] {
+                if let bytes = try measured.optionalNumber(key), bytes <= 0 {
+                    throw measured.invalid(key, "row \(id): expected a positive amount of memory, found \(JSONWriter.formatNumber(bytes))")
+                }
+            }
             for key in positiveCounts {
                 if let count = try row.optionalInt(key), count < 1 {
                     throw InputError(.invalidValue, at: row.path.appending(key), "row \(id): expected a positive integer, found \(count)")
@@ -131,6 +140,7 @@ public struct PublishedRun: Sendable {
                 attention: try row.optionalString("attention"),
                 measuredPeakMemoryBytes: try measured.optionalNumber("memory_gib").map { $0 * 1_073_741_824 },
                 knownFitBytes: try measured.optionalNumber("ran_within_memory_gib").map { $0 * 1_073_741_824 },
+                measuredAllocatedPeakBytes: try measured.optionalNumber("max_allocated_mib").map { $0 * 1_048_576 },
                 dropout: try row.optionalNumber("dropout"), fusion: try row.optionalString("fusion"),
                 fusedCrossEntropy: try row.optionalString("loss") == "fused",
                 reducesGradientsInFP32: try row.optionalString("grad_reduce") == "fp32",

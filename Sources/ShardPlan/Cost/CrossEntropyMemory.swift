@@ -12,12 +12,16 @@ struct CrossEntropyMemory: Equatable {
     /// logits of `logitBytes` bytes an element.
     init(fusion: KernelFusionLevel, fusedKernel: Bool, logitBytes: Double) {
         switch (fusion, fusedKernel) {
-        case (.compiled, _):
+        case (.compiled, true):
             // llm.c's fused classifier writes the logits' gradient over the logits (`fused_classifier` on
-            // `acts.output`); Inductor does the same when the output layer and the loss are one compiled graph
-            // (the saved logits are a donated buffer it may write into). The logits stay, nothing more is
-            // allocated. A loss compiled apart from the output layer allocates a 16-bit gradient instead.
+            // `acts.output`): the logits stay, nothing more is allocated.
             self.init(savedBytesPerElement: logitBytes, workingBytesPerElement: 0)
+        case (.compiled, false):
+            // torch.compile with the loss in the compiled graph: the forward pass keeps the 16-bit logits (the
+            // log-softmax is recomputed), and the backward pass's one fused kernel reads them while it writes
+            // their 16-bit gradient into a new buffer (gollem's measured peaks, Docs/cost-model.md, "Issue 14,
+            // ninth pass").
+            self.init(savedBytesPerElement: logitBytes, workingBytesPerElement: logitBytes)
         case (.eager, true):
             // flash-attn's CrossEntropyLoss (llm-foundry): the forward pass keeps the logits and a log-sum-exp per
             // row, the backward pass writes a new 16-bit gradient (`inplace_backward=False`, the default).

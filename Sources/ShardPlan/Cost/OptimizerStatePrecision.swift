@@ -1,31 +1,46 @@
-/// What Adam keeps per parameter between steps, and so what its step reads and writes (Docs/cost-model.md,
-/// "Optimizer state").
+/// What Adam keeps per parameter between steps, where the master copy of the weights lives, and so what its step
+/// reads and writes (Docs/cost-model.md, "Optimizer state").
 public enum OptimizerStatePrecision: String, CaseIterable, Sendable {
     /// fp32 master weights and fp32 moments (12 bytes a parameter) beside the 16-bit weights the passes use:
-    /// Megatron-LM's mixed-precision optimizer, Apex's and DeepSpeed's, and PyTorch FSDP over fp32 parameters
-    /// (torchtitan, llm-foundry).
+    /// Megatron-LM's mixed-precision optimizer, Apex's and DeepSpeed's.
     case fp32
     /// No master copy: Adam updates the bf16 weights themselves and keeps its two moments in bf16 (4 bytes a
     /// parameter), as `torch.optim.Adam` does on a model cast to bf16 (NeMo AutoModel's recipes, whose
     /// `initialize_weights` casts the sharded model to bf16 before the optimizer is built).
     case bf16
+    /// The weights themselves are fp32 and are Adam's master copy; the passes cast them to 16 bits as they use
+    /// them (PyTorch autocast over an fp32 model, FSDP's `MixedPrecision` and FSDP2's `MixedPrecisionPolicy`,
+    /// which gather 16-bit copies of fp32 shards: torchtitan, llm-foundry). Adam keeps two fp32 moments
+    /// (8 bytes) beside 4-byte weights: 16 bytes a parameter with fp32 gradients, where `fp32` counts 18.
+    case fp32Weights = "fp32-weights"
+
+    /// Bytes of the stored weights per parameter (sharded by ZeRO-3).
+    public var weightBytesPerElement: Double {
+        switch self {
+        case .fp32, .bf16: 2
+        case .fp32Weights: 4
+        }
+    }
 
     /// Bytes of optimizer state per parameter.
     public var stateBytesPerElement: Double {
         switch self {
         case .fp32: 12
         case .bf16: 4
+        case .fp32Weights: 8
         }
     }
 
     /// Bytes the step moves per parameter besides the gradient's three passes (norm, Adam's read, reset):
     /// with fp32 state, the fused Adam kernel reads the master weight and both moments and writes all three
-    /// (24), and the master weight is copied to the 16-bit weight (4 + 2); with bf16 state, Adam reads and
-    /// writes the weight and both moments in bf16 (12).
+    /// (24), and the master weight is copied to the 16-bit weight (4 + 2); with fp32 weights, Adam reads and
+    /// writes the weight and both moments in place (24, no copy); with bf16 state, Adam reads and writes the
+    /// weight and both moments in bf16 (12).
     public var stepBytesPerElement: Double {
         switch self {
         case .fp32: 30
         case .bf16: 12
+        case .fp32Weights: 24
         }
     }
 }

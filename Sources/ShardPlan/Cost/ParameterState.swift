@@ -1,5 +1,5 @@
 /// The training state one device holds for one parameter tensor under mixed-precision Adam and ZeRO:
-/// 16-bit weights, gradients in the buffer's type (`GradientPrecision`, fp32 unless told) and Adam state
+/// weights (16-bit, or fp32 where they are the master copy), gradients in the buffer's type (`GradientPrecision`, fp32 unless told) and Adam state
 /// (`OptimizerStatePrecision`: fp32 master weights and moments unless told), with
 /// ZeRO-1 sharding the optimizer state, ZeRO-2 also the gradients and ZeRO-3 also the weights over the
 /// `dataParallel` devices along which the parameter's gradient is reduced.
@@ -23,7 +23,7 @@ public struct ParameterState: Sendable, Equatable {
         // The gradients' bytes set what the accumulation's read and write move, and the optimizer step's three
         // passes over them (norm, Adam, reset).
         let gradient = gradientPrecision.bytesPerElement
-        weightBytes = elements * TrainingOptions.weightBytes / (zeroStage >= 3 ? shard : 1)
+        weightBytes = elements * optimizerState.weightBytesPerElement / (zeroStage >= 3 ? shard : 1)
         gradientBytes = elements * gradient / (zeroStage >= 2 ? shard : 1)
         optimizerStateBytes = elements * optimizerState.stateBytesPerElement / (zeroStage >= 1 ? shard : 1)
         optimizerStepBytes = elements * (optimizerState.stepBytesPerElement + 3 * gradient) / (zeroStage >= 1 ? shard : 1)

@@ -253,11 +253,14 @@ public struct StageCostModel: Sendable {
         }
         let recomputeByRun = addActivations(of: stage, model: model, forwardSecondsByOp: forwardSecondsByOp, fp8ByOp: fp8ByOp,
                                             runOfOperation: runOfOperation, runForwardSeconds: runs.map(\.forward), to: &cost)
+        // Autocast's 16-bit copies of the weights live until the backward pass reads them; full recomputation
+        // casts again in the rerun forward pass instead.
+        if options.recompute != .full { cost.activationBytesPerMicrobatch += parameters.castCopyBytes }
         if !parameters.sharded.isEmpty {
             let scheduleRuns = runs.indices.map { index in
                 ShardedParameterSchedule.Run(forwardSeconds: runs[index].forward,
                                              backwardSeconds: runs[index].backward + (recomputeByRun[index] ?? 0)
-                                                 + (parameters.accumulationByRun[index] ?? 0))
+                                                 + (parameters.backwardByRun[index] ?? 0))
             }
             addShardedParameters(parameters.sharded, runs: scheduleRuns, layers: runs.map(\.layer), mesh: mesh, to: &cost)
         }
@@ -373,7 +376,8 @@ public struct StageCostModel: Sendable {
     /// layout, ZeRO-3 gathers), for the caller to charge, with whether each is in the forward pass.
     private func addParameters(of stage: StageLayout, model: OperatorCostModel, runOfOperation: [Int: Int],
                                to cost: inout StageCost)
-        -> (perMicrobatch: [(collectives: [Collective], forward: Bool)], sharded: [ShardedUnit], accumulationByRun: [Int: Double]) {
+        -> (perMicrobatch: [(collectives: [Collective], forward: Bool)], sharded: [ShardedUnit],
+            backwardByRun: [Int: Double], castCopyBytes: Double) {
         var perMicrobatch: [(collectives: [Collective], forward: Bool)] = []
         var sharded: [ShardedUnit] = []
         /// Adds bytes to the unit of `layer` along `axes`, made the first time.
@@ -386,7 +390,8 @@ public struct StageCostModel: Sendable {
                                            reduceBytes: reduceBytes))
             }
         }
-        var accumulationByRun: [Int: Double] = [:]
+        var backwardByRun: [Int: Double] = [:]
+        var castCopyBytes = 0.0
         let mesh = stage.mesh
         var readers: [ValueID: [(operation: Int, operand: Int)]] = [:]
         var order: [ValueID] = []
@@ -436,8 +441,28 @@ public struct StageCostModel: Sendable {
             let accumulation = kernels.streamSeconds(bytes: state.gradientAccumulationBytes)
             cost.backwardComputeSeconds += accumulation
             cost.computeSeconds[.memoryBound, default: 0] += accumulation
-            accumulationByRun[runOfOperation[first.operation]!, default: 0] += accumulation
+            backwardByRun[runOfOperation[first.operation]!, default: 0] += accumulation
             let shardsWeights = zeroStage >= 3 && dataParallel > 1
+            if options.optimizerState == .fp32Weights {
+                // fp32 weights are cast to 16 bits for the passes that read them: read 4 and write 2 bytes an
+                // element, one kernel. FSDP's mixed precision casts every local shard before its gather, forward and
+                // backward. Autocast casts the weights of matrix products (not the norms' or a lookup's) in the
+                // forward pass and keeps the 16-bit copies for the backward pass, eager or compiled (AOTAutograd's
+                // partitioner saves them: Docs/cost-model.md, "Issue 14, ninth pass").
+                let readByProduct = uses.contains { graph.operations[$0.operation].op.isContraction }
+                let castElements = shardsWeights ? local / dataParallel : readByProduct ? local : 0
+                if castElements > 0 {
+                    let cast = kernels.memorySeconds(bytes: 6 * castElements)
+                    cost.forwardComputeSeconds += cast
+                    cost.computeSeconds[.memoryBound, default: 0] += shardsWeights ? 2 * cast : cast
+                    if shardsWeights {
+                        cost.backwardComputeSeconds += cast
+                        backwardByRun[runOfOperation[first.operation]!, default: 0] += cast
+                    } else {
+                        castCopyBytes += 2 * castElements
+                    }
+                }
+            }
             for use in uses {
                 let space = graph.operations[use.operation].indexSpace
                 let strategy = stage.strategy(of: use.operation)
@@ -476,7 +501,7 @@ public struct StageCostModel: Sendable {
             cost.gradientSynchronizationBytes[key.kind, default: 0] += bytes
             cost.gradientSynchronizationBytesByAxes[key.axes, default: [:]][key.kind, default: 0] += bytes
         }
-        return (perMicrobatch, sharded, accumulationByRun)
+        return (perMicrobatch, sharded, backwardByRun, castCopyBytes)
     }
 
     /// Activations kept per microbatch, and the recomputation that trades them for time. Returns the

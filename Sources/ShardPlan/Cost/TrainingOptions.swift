@@ -96,8 +96,6 @@ public struct TrainingOptions: Sendable, Equatable {
         reduceGradientsInFP32 ? 4 : Double(dtype.byteSize)
     }
 
-    /// Bytes per parameter of the 16-bit weights used in forward and backward.
-    public static let weightBytes = 2.0
     /// Memory a training process holds besides tensors: CUDA context, cuBLAS and NCCL workspaces and
     /// allocator fragmentation (Docs/cost-model.md).
     public static let frameworkOverheadBytes = 3.0e9

@@ -27,6 +27,9 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         if configuration.options.optimizerState == .bf16 {
             nearest.options.optimizerState = .fp32
             changes.append("\(displayName) keeps fp32 master weights and fp32 Adam moments; the plan's bf16 optimizer state without a master copy becomes fp32")
+        } else if configuration.options.optimizerState == .fp32Weights && self != .torchtitan {
+            nearest.options.optimizerState = .fp32
+            changes.append("\(displayName) trains bf16 weights beside an fp32 master copy in the optimizer; the plan's fp32 weights become bf16 weights and fp32 master weights (2 more bytes a parameter)")
         }
         if configuration.options.precision == .auto {
             nearest.options.precision = .fp8

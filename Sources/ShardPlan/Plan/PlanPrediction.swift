@@ -18,6 +18,10 @@ public struct PlanPrediction: Sendable {
         public var optimizerStateBytes: Double
         public var activationBytes: Double
         public var peakMemoryBytes: Double
+        /// The peak's tensors alone, what PyTorch's `max_memory_allocated` counts: the peak without the CUDA
+        /// context, the workspaces outside the caching allocator and its fragmentation
+        /// (`TrainingOptions.frameworkOverheadBytes`).
+        public var peakTensorBytes: Double { peakMemoryBytes - TrainingOptions.frameworkOverheadBytes }
         /// Gradient synchronisation left exposed after overlap, and the optimizer step, per iteration.
         public var exposedGradientSynchronizationSeconds: Double
         public var optimizerSeconds: Double

@@ -74,17 +74,35 @@ struct CalibrationTests {
     }
 
     /// GPT-2 124M trained on one H100 with torch.compile at 1 to 64 sequences a step (gollem's batch sweep, Docs/cost-model.md,
-    /// "Issue 14, seventh pass"): predicted fast, by a fixed 4-5 ms a step the loop spends on the host (a sync after
-    /// every forward and every step, the optimizer's and clipping's Python) and by about 15% more at every batch. The
-    /// bounds hold where the model stands; the error must shrink as the step grows.
-    @Test("gollem's GPT-2 124M on one H100: 14-44% fast, less as the batch grows")
+    /// "Issue 14, seventh pass" and "ninth pass"): predicted fast by 5-8% from 16 sequences up, and by more below, where
+    /// a fixed 3-5 ms a step the loop spends on the host (a sync after every forward and every step, the optimizer's and
+    /// clipping's Python) is unpriced. The bounds hold where the model stands; the error must shrink as the step grows.
+    @Test("gollem's GPT-2 124M on one H100: 5-37% fast, less as the batch grows")
     func singleGPURows() throws {
         let rows = try Self.report().runs.filter { $0.run.id.hasPrefix("gollem") }
         #expect(rows.count == 7)
-        for entry in rows { #expect(entry.relativeError >= -0.44 && entry.relativeError <= -0.14, "\(entry.run.id)") }
+        for entry in rows { #expect(entry.relativeError >= -0.37 && entry.relativeError <= -0.05, "\(entry.run.id)") }
         let byBatch = rows.sorted { $0.run.globalBatch < $1.run.globalBatch }
         let (smallest, largest) = (try #require(byBatch.first), try #require(byBatch.last))
         #expect(smallest.relativeError < largest.relativeError)
+        for entry in byBatch where entry.run.globalBatch >= 16 { #expect(entry.relativeError >= -0.09, "\(entry.run.id)") }
+    }
+
+    /// gollem prints PyTorch's `max_memory_allocated` for each batch: 2,448 MiB at one sequence to 35,457 at 64. The
+    /// model's peak without its fixed 3 GB for what the allocator does not hand out (the CUDA context, workspaces,
+    /// fragmentation) is within 10% of every one (Docs/cost-model.md, "Issue 14, ninth pass": 16 bytes a parameter of
+    /// fp32 weights, gradients and moments, the 16-bit copies of the weights, the fp32 residual stream, and the logits'
+    /// 16-bit gradient beside them).
+    @Test("gollem's printed peaks of live tensors: every one within 10%")
+    func singleGPUAllocatedPeaks() throws {
+        let rows = try Self.report().runs.filter { $0.run.measuredAllocatedPeakBytes != nil }
+        #expect(rows.count == 7 && rows.allSatisfy { $0.run.id.hasPrefix("gollem") })
+        for entry in rows {
+            let measured = try #require(entry.run.measuredAllocatedPeakBytes)
+            #expect(abs(entry.peakTensorBytes / measured - 1) <= 0.10, "\(entry.run.id)")
+        }
+        let smallest = try #require(rows.first { $0.run.globalBatch == 1 })
+        #expect(try #require(smallest.run.measuredAllocatedPeakBytes) == Double(2448 * 1_048_576))
     }
 
     /// Llama 3 405B at 8K tokens on 8,192 and 16,384 H100s under the two readings of the paper's section 3.3.2
@@ -158,6 +176,8 @@ struct CalibrationTests {
         (#"{"tp": 0}"#, "rows[1].tp"), (#"{"dp": 64}"#, "rows[1].dp"), (#"{"n_gpus": -8}"#, "rows[1].n_gpus"),
         (#"{"n_gpus": 12}"#, "rows[1].n_gpus"), (#"{"gpu": "Z100"}"#, "rows[1].gpu"), (#"{"fusion": "jit"}"#, "rows[1].fusion"),
         (#"{"derived": {"iteration_time_s": 0}}"#, "rows[1].derived.iteration_time_s"), (#"{"layers": 1e9}"#, "rows[1].layers"),
+        (#"{"measured": {"iteration_time_s": 1, "max_allocated_mib": -2448}}"#, "rows[1].measured.max_allocated_mib"),
+        (#"{"measured": {"iteration_time_s": 1, "memory_gib": 0}}"#, "rows[1].measured.memory_gib"),
     ])
     func editedRowsAreRefusedAtTheirMember(edit: String, path: String) throws {
         guard case .object(let top) = try JSONParser.parse(try String(contentsOf: Self.document, encoding: .utf8)),
@@ -188,7 +208,7 @@ struct CalibrationTests {
         let error = #expect(throws: InputError.self) { try PublishedRun.rows(in: try JSONParser.parse(text)) }
         #expect(error?.kind == .invalidValue && error?.path.description.hasPrefix("rows[") == true
                 && error?.path.description.hasSuffix("].optimizer_state") == true)
-        #expect(error?.message.contains("unknown optimizer state \"fp16\"; known: fp32, bf16") == true)
+        #expect(error?.message.contains("unknown optimizer state \"fp16\"; known: fp32, bf16, fp32-weights") == true)
     }
 
     /// torchtitan's Llama 3.1 8B under FSDP2 on 8 and 128 H100s printed its peak (reserved) memory, 82.4 and 67.0

@@ -19,6 +19,47 @@ struct OptimizerStatePrecisionTests {
         #expect(mixed.optimizerStepBytes == 24 * 250)
     }
 
+    @Test("per parameter: fp32 weights take 4 bytes, sharded only by ZeRO-3, their state 8 and their step 24 + 3 x the gradient's bytes")
+    func fp32WeightsParameterState() {
+        let zero1 = ParameterState(elements: 1000, dataParallel: 4, zeroStage: 1, optimizerState: .fp32Weights)
+        // ZeRO-1 over 4 devices: the weights whole (4,000 bytes), 250 elements of two fp32 moments each.
+        #expect(zero1.weightBytes == 4000 && zero1.gradientBytes == 4000 && zero1.optimizerStateBytes == 2000)
+        // Adam reads and writes weight and moments in place (24) besides the gradient's norm, read and reset (12).
+        #expect(zero1.optimizerStepBytes == 36 * 250)
+        let zero3 = ParameterState(elements: 1000, dataParallel: 4, zeroStage: 3, optimizerState: .fp32Weights)
+        #expect(zero3.weightBytes == 1000 && zero3.totalBytes == 16 * 250)
+        let master = ParameterState(elements: 1000, dataParallel: 4, zeroStage: 3)
+        #expect(master.totalBytes == 18 * 250)
+    }
+
+    /// mlp-2 is two 4,096 x 16,384 weights (134,217,728 parameters, no biases) on one A100 (2,039 GB/s, streamed at
+    /// 85%). Each pass that casts a weight reads 4 and writes 2 bytes an element in a kernel of its own.
+    @Test("mlp-2 on one A100 with fp32 weights: each forward pass casts both weights and keeps the 16-bit copies, eager or compiled")
+    func fp32WeightsCastPerPass() throws {
+        let parameters = 2.0 * 4096 * 16384
+        let master = try TrainingOptionsFixtures.mlp2Rank(TrainingOptions())
+        let eager = try TrainingOptionsFixtures.mlp2Rank(TrainingOptions(optimizerState: .fp32Weights))
+        // Two casts of 67,108,864 elements: 2 x (10 us + 402,653,184 bytes / (2,039 GB/s x 0.85)) = 484.6 us.
+        let eagerCast = 2 * (10e-6 + 6 * parameters / 2 / (2039e9 * 0.85))
+        #expect(abs(eagerCast - 484.6e-6) < 0.1e-6)
+        #expect(abs((eager.forwardSeconds - master.forwardSeconds) - eagerCast) < 1e-9)
+        #expect(abs(eager.backwardSeconds - master.backwardSeconds) < 1e-9)
+        // 4 + 4 + 8 bytes of state and the 2-byte copies alive until the backward pass: the 18 of master weights.
+        #expect(eager.weightBytes == 4 * parameters && eager.optimizerStateBytes == 8 * parameters)
+        #expect(abs(eager.activationBytes - master.activationBytes - 2 * parameters) < 1)
+        #expect(abs(eager.peakMemoryBytes - master.peakMemoryBytes) < 1)
+        // No copy to 16-bit weights after the step: 6 bytes a parameter less.
+        #expect(abs((master.optimizerSeconds - eager.optimizerSeconds) - 6 * parameters / (2039e9 * 0.85)) < 1e-12)
+
+        let compiledMaster = try TrainingOptionsFixtures.mlp2Rank(TrainingOptions(kernelFusion: .compiled))
+        let compiled = try TrainingOptionsFixtures.mlp2Rank(TrainingOptions(kernelFusion: .compiled, optimizerState: .fp32Weights))
+        // A compiled step launches at 4 us (2 x 478.6 us of casts) and keeps the copies too: AOTAutograd saves them.
+        let compiledCast = 2 * (4e-6 + 6 * parameters / 2 / (2039e9 * 0.85))
+        #expect(abs((compiled.forwardSeconds - compiledMaster.forwardSeconds) - compiledCast) < 1e-9)
+        #expect(abs(compiled.backwardSeconds - compiledMaster.backwardSeconds) < 1e-9)
+        #expect(abs(compiled.activationBytes - compiledMaster.activationBytes - 2 * parameters) < 1)
+    }
+
     @Test("mlp-2 on one A100: bf16 state saves 8 bytes a parameter of memory and 18 of step traffic")
     func singleDevice() throws {
         func rank(_ state: OptimizerStatePrecision) throws -> PlanPrediction.Rank {
@@ -51,7 +92,7 @@ struct OptimizerStatePrecisionTests {
         #expect(evaluator.evaluate(decoded).peakMemoryBytesPerDevice == prediction.peakMemoryBytesPerDevice)
         let unknown = text.replacingOccurrences(of: "\"optimizer_state\": \"bf16\"", with: "\"optimizer_state\": \"fp8\"")
         #expect(throws: InputError(.invalidValue, at: JSONPath([.key("options"), .key("optimizer_state")]),
-                                   "unknown optimizer state \"fp8\"; known: fp32, bf16")) {
+                                   "unknown optimizer state \"fp8\"; known: fp32, bf16, fp32-weights")) {
             _ = try decode(unknown)
         }
     }
@@ -63,6 +104,20 @@ struct OptimizerStatePrecisionTests {
             let (nearest, changes) = framework.expressible(configuration)
             #expect(nearest.options.optimizerState == .fp32)
             #expect(changes.contains { $0.contains("bf16 optimizer state") }, "\(framework)")
+        }
+    }
+
+    @Test("Megatron-LM and NeMo keep bf16 weights beside an fp32 master copy: --emit runs fp32 weights as fp32 state and says so; torchtitan runs them")
+    func frameworksWithFP32Weights() throws {
+        let configuration = MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, options: TrainingOptions(optimizerState: .fp32Weights))
+        for framework in TrainingFramework.allCases {
+            let (nearest, changes) = framework.expressible(configuration)
+            let mentions = changes.contains { $0.contains("fp32 weights") }
+            if framework == .torchtitan {
+                #expect(nearest.options.optimizerState == .fp32Weights && !mentions)
+            } else {
+                #expect(nearest.options.optimizerState == .fp32 && mentions, "\(framework)")
+            }
         }
     }
 
