@@ -40,10 +40,11 @@ public struct MegatronArguments: Sendable {
         case 0: break
         case 1: arguments.append("--use-distributed-optimizer")
         default:
-            // Megatron-FSDP, as its guide enables it.
+            // Megatron-FSDP, as its guide enables it. `validate_args` refuses it with any checkpoint format but
+            // `fsdp_dtensor`, whether or not the run saves, and the default is `torch_dist`.
             arguments += ["--use-distributed-optimizer", "--use-megatron-fsdp",
                           "--data-parallel-sharding-strategy \(layout.zeroStage == 2 ? "optim_grads" : "optim_grads_params")",
-                          "--no-gradient-accumulation-fusion"]
+                          "--no-gradient-accumulation-fusion", "--ckpt-format fsdp_dtensor"]
         }
         if configuration.options.overlapGradientReduction {
             arguments.append("--overlap-grad-reduce")
@@ -65,7 +66,6 @@ public struct MegatronArguments: Sendable {
         var lines = header.map(CommentText.line)
         lines.append("# Add your model, data, tokenizer and optimizer arguments (and, on several nodes, torchrun's rendezvous).")
         if let lastNode = launch.torchrunLastNode { lines.append(CommentText.line(lastNode)) }
-        if layout.zeroStage >= 2 { lines.append("# Megatron-FSDP checkpoints with --ckpt-format fsdp_dtensor.") }
         lines.append("torchrun --nnodes=\(launch.nodes) --nproc-per-node=\(launch.processesPerNode) pretrain_gpt.py \\")
         let arguments = arguments
         for (index, argument) in arguments.enumerated() {

@@ -20,6 +20,7 @@ struct MegatronArgumentReader {
         "--recompute-num-layers": isPositive, "--data-parallel-sharding-strategy": { ["no_shard", "optim", "optim_grads", "optim_grads_params"].contains($0) },
         "--fp8-format": { ["e4m3", "hybrid"].contains($0) }, "--fp8-recipe": { ["tensorwise", "delayed", "mxfp8", "blockwise"].contains($0) },
         "--micro-batch-size": isPositive, "--global-batch-size": isPositive, "--seq-length": isPositive,
+        "--ckpt-format": { ["torch", "torch_dist", "zarr", "torch_dcp", "fsdp_dtensor"].contains($0) },
     ]
 
     static func isPositive(_ text: String) -> Bool { Int(text).map { $0 >= 1 } ?? false }
@@ -62,7 +63,15 @@ struct MegatronArgumentReader {
     func int(_ flag: String) -> Int? { values[flag].flatMap { Int($0) } }
 
     /// The layout, derived as Megatron-LM derives it: data parallelism fills the world that torchrun starts.
+    /// What `validate_args` asserts of the flags read is checked first.
     func layout() throws -> ReadBackLayout {
+        // Megatron-FSDP only checkpoints as fsdp_dtensor, and the format defaults to torch_dist.
+        if switchesSet.contains("--use-megatron-fsdp") && values["--ckpt-format"] != "fsdp_dtensor" {
+            throw ReadBackError("--use-megatron-fsdp without --ckpt-format fsdp_dtensor: validate_args refuses it")
+        }
+        if values["--ckpt-format"] == "fsdp_dtensor" && !switchesSet.contains("--use-megatron-fsdp") {
+            throw ReadBackError("--ckpt-format fsdp_dtensor without --use-megatron-fsdp: validate_args refuses it")
+        }
         let tp = int("--tensor-model-parallel-size") ?? 1, pp = int("--pipeline-model-parallel-size") ?? 1
         let cp = int("--context-parallel-size") ?? 1
         let world = nodes * processesPerNode

@@ -1,0 +1,35 @@
+import Testing
+@testable import ShardPlan
+
+/// What the frameworks check at start-up, before the first step, of the settings ShardPlan writes: Megatron-LM's
+/// `validate_args` (`megatron/training/arguments.py`), torchtitan's `parallelize_llama`. Each test is a layout
+/// whose settings one of those checks refused, written as the framework runs it.
+@Suite("Framework settings pass the frameworks' start-up checks")
+struct FrameworkStartUpCheckTests {
+    /// gpt-tiny (8 sequences of 32 tokens) on the 8 devices of one A100 node, for every framework.
+    static func exports(_ configuration: MegatronConfiguration) throws -> [TrainingFramework: FrameworkExport] {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: configuration)
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        var exports: [TrainingFramework: FrameworkExport] = [:]
+        for framework in TrainingFramework.allCases {
+            let export = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
+            #expect(try FrameworkRoundTripTests.readBack(export.text, framework) == ReadBackLayout(export.layout), "\(framework.rawValue)")
+            exports[framework] = export
+        }
+        return exports
+    }
+
+    @Test("Megatron-FSDP (ZeRO-2 and ZeRO-3) is written with --ckpt-format fsdp_dtensor, which validate_args requires",
+          arguments: [2, 3])
+    func megatronFSDPCheckpointFormat(zeroStage: Int) throws {
+        let megatron = try #require(Self.exports(MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, options: TrainingOptions(zeroStage: zeroStage)))[.megatron])
+        #expect(megatron.differences.isEmpty, "\(megatron.differences)")
+        #expect(megatron.text.contains("--use-megatron-fsdp \\") && megatron.text.contains("--ckpt-format fsdp_dtensor \\"))
+        let distributedOptimizer = try #require(Self.exports(MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, options: TrainingOptions(zeroStage: 1)))[.megatron])
+        #expect(!distributedOptimizer.text.contains("--ckpt-format"))
+    }
+}
