@@ -32,4 +32,16 @@ struct FrameworkStartUpCheckTests {
             tensorParallel: 1, pipelineParallel: 1, options: TrainingOptions(zeroStage: 1)))[.megatron])
         #expect(!distributedOptimizer.text.contains("--ckpt-format"))
     }
+
+    @Test("tensor or context parallelism runs torchrun with CUDA_DEVICE_MAX_CONNECTIONS=1, as validate_args asserts before Blackwell; Megatron-FSDP and tp = cp = 1 without it",
+          arguments: [(1, 1, 0, false), (2, 1, 0, true), (1, 2, 1, true), (2, 1, 3, false)])
+    func singleDeviceConnection(tensorParallel: Int, contextParallel: Int, zeroStage: Int, set: Bool) throws {
+        let megatron = try #require(Self.exports(MegatronConfiguration(
+            tensorParallel: tensorParallel, pipelineParallel: 1, contextParallel: contextParallel,
+            options: TrainingOptions(zeroStage: zeroStage)))[.megatron])
+        let command = try #require(megatron.text.split(separator: "\n").first { !$0.hasPrefix("#") })
+        #expect(command.hasPrefix(set ? "CUDA_DEVICE_MAX_CONNECTIONS=1 torchrun --nnodes=1 --nproc-per-node=8 " : "torchrun --nnodes=1 --nproc-per-node=8 "),
+                "\(command)")
+        #expect(megatron.text.contains("# Megatron-FSDP refuses CUDA_DEVICE_MAX_CONNECTIONS=1") == (zeroStage >= 2))
+    }
 }

@@ -47,7 +47,7 @@ struct LaunchShapeTests {
         let exports = try Self.partialNodeExports()
         let megatron = try #require(exports[.megatron])
         #expect(megatron.layout.worldSize == 12)
-        #expect(megatron.text.contains("\ntorchrun --nnodes=2 --nproc-per-node=8 pretrain_gpt.py \\\n"))
+        #expect(megatron.text.contains("\nCUDA_DEVICE_MAX_CONNECTIONS=1 torchrun --nnodes=2 --nproc-per-node=8 pretrain_gpt.py \\\n"))
         let lastNode = "# On the last node start torchrun with --nproc-per-node=4 and the last --node-rank: "
             + "the plan's 12 devices are 8 on the first node and 4 on the last"
         #expect(megatron.text.contains(lastNode))

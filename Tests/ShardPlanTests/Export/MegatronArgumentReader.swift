@@ -29,12 +29,18 @@ struct MegatronArgumentReader {
     var values: [String: String] = [:]
     var nodes = 0
     var processesPerNode = 0
+    /// Environment variables set before `torchrun` (`NAME=value torchrun ...`).
+    var environment: [String: String] = [:]
 
     init(_ text: String) throws {
         // Comments out, line continuations joined, then whitespace-separated words as a shell splits them.
         let command = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
             .map { $0.hasSuffix("\\") ? String($0.dropLast()) : String($0) }.joined(separator: " ")
         var words = command.split(separator: " ").map(String.init)[...]
+        while let word = words.first, let equals = word.firstIndex(of: "="), !word.hasPrefix("-") {
+            words.removeFirst()
+            environment[String(word[..<equals])] = String(word[word.index(after: equals)...])
+        }
         guard words.popFirst() == "torchrun" else { throw ReadBackError("the command does not start with torchrun") }
         while let word = words.first, word.hasPrefix("--") {
             words.removeFirst()
@@ -71,6 +77,15 @@ struct MegatronArgumentReader {
         }
         if values["--ckpt-format"] == "fsdp_dtensor" && !switchesSet.contains("--use-megatron-fsdp") {
             throw ReadBackError("--ckpt-format fsdp_dtensor without --use-megatron-fsdp: validate_args refuses it")
+        }
+        // Before Blackwell, tensor or context parallelism needs one CUDA work queue, and Megatron-FSDP more than one.
+        let connections = environment["CUDA_DEVICE_MAX_CONNECTIONS"]
+        if switchesSet.contains("--use-megatron-fsdp") {
+            guard connections != "1" else { throw ReadBackError("Megatron-FSDP with CUDA_DEVICE_MAX_CONNECTIONS=1: validate_args refuses it") }
+        } else if (int("--tensor-model-parallel-size") ?? 1) > 1 || (int("--context-parallel-size") ?? 1) > 1 {
+            guard connections == "1" else {
+                throw ReadBackError("tensor or context parallelism without CUDA_DEVICE_MAX_CONNECTIONS=1: validate_args refuses it before Blackwell")
+            }
         }
         let tp = int("--tensor-model-parallel-size") ?? 1, pp = int("--pipeline-model-parallel-size") ?? 1
         let cp = int("--context-parallel-size") ?? 1
