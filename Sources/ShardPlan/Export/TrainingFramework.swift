@@ -46,6 +46,12 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 nearest.sequenceParallel = true
                 changes.append("\(displayName)'s Megatron-Core runs expert parallelism beside tensor parallelism only with sequence parallelism")
             }
+            // Megatron-LM's `validate_args` asserts sequence parallelism with `--tp-comm-overlap`; NeMo's
+            // MegatronCommOverlapCallback turns the overlap off without it, so the run would not be the one priced.
+            if nearest.options.overlapTensorParallelCommunication && nearest.tensorParallel > 1 && !nearest.sequenceParallel {
+                nearest.sequenceParallel = true
+                changes.append("\(displayName) overlaps tensor-parallel communication with the GEMMs only with sequence parallelism, which it turns on")
+            }
             if nearest.options.recompute == .selectiveOperators {
                 nearest.options.recompute = .selective
                 changes.append("\(displayName) has no op-level selective checkpointing; recomputing the attention core (selective granularity) is nearest")

@@ -44,4 +44,22 @@ struct FrameworkStartUpCheckTests {
                 "\(command)")
         #expect(megatron.text.contains("# Megatron-FSDP refuses CUDA_DEVICE_MAX_CONNECTIONS=1") == (zeroStage >= 2))
     }
+
+    @Test("tensor-parallel overlap without sequence parallelism: Megatron-LM and NeMo get sequence parallelism, priced; torchtitan's tensor parallelism has it anyway")
+    func tensorParallelOverlapNeedsSequenceParallelism() throws {
+        let exports = try Self.exports(MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, options: TrainingOptions(overlapTensorParallelCommunication: true)))
+        for framework in [TrainingFramework.megatron, .nemo] {
+            let export = try #require(exports[framework])
+            #expect(export.layout.sequenceParallel && export.layout.configuration.options.overlapTensorParallelCommunication)
+            #expect(export.differences == ["\(framework.displayName) overlaps tensor-parallel communication with the GEMMs only with sequence parallelism, which it turns on"])
+        }
+        let megatron = try #require(exports[.megatron]).text
+        #expect(megatron.contains("--sequence-parallel \\") && megatron.contains("--tp-comm-overlap \\"))
+        #expect(try #require(exports[.nemo]).text.contains("trainer.strategy.sequence_parallel=True \\"))
+        // With sequence parallelism already on, nothing changes.
+        let withSequenceParallelism = try Self.exports(MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, options: TrainingOptions(overlapTensorParallelCommunication: true)))
+        #expect(try #require(withSequenceParallelism[.megatron]).differences.isEmpty)
+    }
 }

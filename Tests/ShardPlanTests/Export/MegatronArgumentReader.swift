@@ -78,6 +78,9 @@ struct MegatronArgumentReader {
         if values["--ckpt-format"] == "fsdp_dtensor" && !switchesSet.contains("--use-megatron-fsdp") {
             throw ReadBackError("--ckpt-format fsdp_dtensor without --use-megatron-fsdp: validate_args refuses it")
         }
+        if switchesSet.contains("--tp-comm-overlap") && !switchesSet.contains("--sequence-parallel") {
+            throw ReadBackError("--tp-comm-overlap without --sequence-parallel: validate_args refuses it")
+        }
         // Before Blackwell, tensor or context parallelism needs one CUDA work queue, and Megatron-FSDP more than one.
         let connections = environment["CUDA_DEVICE_MAX_CONNECTIONS"]
         if switchesSet.contains("--use-megatron-fsdp") {
