@@ -71,7 +71,7 @@ CASES = [
      dict(tp=1, pp=1, dp=32, cp=1, ep=1, vp=1, mbs=16, recompute="full", zero=0, fp8=None)),
     ("megatron-76.1b", ["score", "Models/megatron-76.1b.json", "--cluster", "dgx-a100-80g:128", "--tp", "8", "--pp", "4",
                         "--virtual-stages", "3", "--micro-batch-size", "2", "--recompute", "full"],
-     dict(tp=8, pp=4, dp=32, cp=1, ep=1, vp=3, mbs=2, recompute="full", zero=0, fp8=None)),
+     dict(tp=8, pp=4, dp=32, cp=1, ep=1, vp=3, mbs=2, recompute="full", zero=2, fp8=None)),
     ("gpt3-175b-selective", ["score", "Models/gpt3-175b.json", "--cluster", "dgx-a100-80g:8", "--tp", "8", "--pp", "8",
                              "--virtual-stages", "3", "--sequence-parallel", "--recompute", "selective"],
      dict(tp=8, pp=8, dp=1, cp=1, ep=1, vp=3, mbs=1, recompute="selective", zero=0, fp8=None)),
@@ -83,7 +83,7 @@ CASES = [
      dict(tp=1, pp=1, dp=16, cp=1, ep=1, vp=1, mbs=4, recompute="none", zero=2, fp8=None)),
     ("gpt3-6.7b-fp8", ["score", "Models/gpt3-6.7b.json", "--cluster", "dgx-h100:2", "--tp", "2", "--pp", "2",
                        "--sequence-parallel", "--precision", "fp8", "--fp8-recipe", "rowwise"],
-     dict(tp=2, pp=2, dp=4, cp=1, ep=1, vp=1, mbs=1, recompute="none", zero=0, fp8="rowwise")),
+     dict(tp=2, pp=2, dp=4, cp=1, ep=1, vp=1, mbs=1, recompute="none", zero=2, fp8="rowwise")),
     ("llama3-8b-cp2-fp8", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "1", "--pp", "1", "--cp", "2",
                            "--zero", "1", "--recompute", "full", "--precision", "fp8"],
      dict(tp=1, pp=1, dp=4, cp=2, ep=1, vp=1, mbs=1, recompute="full", zero=2, fp8="tensorwise")),
@@ -106,6 +106,9 @@ def check(config, expected, name, world_size, ParallelDims):
     ParallelDims(dp_replicate=p.data_parallel_replicate_degree, dp_shard=p.data_parallel_shard_degree,
                  cp=p.context_parallel_degree, tp=p.tensor_parallel_degree, pp=p.pipeline_parallel_degree,
                  ep=p.expert_parallel_degree, etp=p.expert_tensor_parallel_degree, world_size=world_size)
+    # parallelize_llama applies DDP (replicas without FSDP) only where the replicas are the whole world.
+    if p.data_parallel_replicate_degree > 1 and p.data_parallel_shard_degree * p.context_parallel_degree == 1:
+        assert p.data_parallel_replicate_degree == world_size, f"{name}: DDP beside other parallelism"
     if p.expert_parallel_degree > 1:
         fsdp = p.data_parallel_shard_degree * p.context_parallel_degree * p.tensor_parallel_degree
         assert fsdp % (p.expert_tensor_parallel_degree * p.expert_parallel_degree) == 0, f"{name}: experts do not divide {fsdp}"

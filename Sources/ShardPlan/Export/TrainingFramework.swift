@@ -83,6 +83,11 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 // ParallelDims: the FSDP mesh is dp_shard x cp, and the experts' groups are cut from it.
                 nearest.options.zeroStage = 2
                 changes.append("torchtitan shards parameters with FSDP over its context-parallel ranks and cuts expert parallelism from the FSDP ranks; FSDP that keeps the gathered weights from forward to backward (ZeRO-2) is nearest")
+            } else if nearest.options.zeroStage == 0 && configuration.dataParallel ?? 1 > 1
+                        && (configuration.tensorParallel > 1 || configuration.pipelineParallel > 1) {
+                // parallelize_llama applies DDP only where the data-parallel replicas are the whole world.
+                nearest.options.zeroStage = 2
+                changes.append("torchtitan runs DDP only as the sole parallelism (\"DDP has not supported > 1D parallelism\"); FSDP that keeps the gathered weights from forward to backward (ZeRO-2) is nearest")
             }
             if nearest.options.precision == .fp8 && nearest.options.fp8Recipe == .blockwise {
                 nearest.options.fp8Recipe = .rowwise

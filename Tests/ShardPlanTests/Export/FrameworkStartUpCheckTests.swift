@@ -62,4 +62,21 @@ struct FrameworkStartUpCheckTests {
             tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, options: TrainingOptions(overlapTensorParallelCommunication: true)))
         #expect(try #require(withSequenceParallelism[.megatron]).differences.isEmpty)
     }
+
+    @Test("torchtitan: replicated weights (ZeRO-0) beside tensor or pipeline parallelism become FSDP, since its DDP runs only alone",
+          arguments: [(2, 1, true), (1, 2, true), (1, 1, false)])
+    func torchTitanDDPOnlyAlone(tensorParallel: Int, pipelineParallel: Int, becomesFSDP: Bool) throws {
+        let titan = try #require(Self.exports(MegatronConfiguration(
+            tensorParallel: tensorParallel, pipelineParallel: pipelineParallel, sequenceParallel: tensorParallel > 1,
+            options: TrainingOptions(overlapGradientReduction: true)))[.torchtitan])
+        let replicas = 8 / (tensorParallel * pipelineParallel)
+        #expect(titan.layout.dataParallel == replicas && titan.layout.zeroStage == (becomesFSDP ? 2 : 0))
+        if becomesFSDP {
+            #expect(titan.differences == ["torchtitan runs DDP only as the sole parallelism (\"DDP has not supported > 1D parallelism\"); FSDP that keeps the gathered weights from forward to backward (ZeRO-2) is nearest"])
+            #expect(titan.text.contains("data_parallel_replicate_degree = 1\ndata_parallel_shard_degree = \(replicas)\nfsdp_reshard_after_forward = \"never\""))
+        } else {
+            #expect(titan.differences.isEmpty, "\(titan.differences)")
+            #expect(titan.text.contains("data_parallel_replicate_degree = 8\ndata_parallel_shard_degree = 1\n"))
+        }
+    }
 }

@@ -113,7 +113,10 @@ struct LayoutRecognitionTests {
             let read = try FrameworkRoundTripTests.readBack(export.text, framework)
             #expect(read.fp8 && read == ReadBackLayout(export.layout), "\(framework.rawValue): \(read)")
             let changedRecipe = (framework == .torchtitan && recipe == .blockwise) || (framework != .torchtitan && recipe == .rowwise)
-            #expect(export.differences.count == (precision == .auto ? 1 : 0) + (changedRecipe ? 1 : 0), "\(export.differences)")
+            // torchtitan runs the replicated weights of dp = 2 beside tp and pp as FSDP (its DDP runs only alone).
+            let replicasSharded = framework == .torchtitan
+            #expect(export.differences.count == (precision == .auto ? 1 : 0) + (changedRecipe ? 1 : 0) + (replicasSharded ? 1 : 0),
+                    "\(export.differences)")
         }
         let megatron = try FrameworkExport(plan: plan, prediction: prediction, framework: .megatron).text
         #expect(megatron.contains("--fp8-format hybrid") && megatron.contains("--fp8-recipe \(recipe == .blockwise ? "blockwise" : "delayed")"))

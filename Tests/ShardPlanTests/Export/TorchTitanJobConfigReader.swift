@@ -88,6 +88,11 @@ struct TorchTitanJobConfigReader {
         // parallelism 1 or tp, and what is left of them shards the experts (efsdp = dp_shard x cp x tp / (etp x ep)).
         let (tp, cp, ep) = (int("parallelism", "tensor_parallel_degree") ?? 1, int("parallelism", "context_parallel_degree") ?? 1,
                             int("parallelism", "expert_parallel_degree") ?? 1)
+        // parallelize_llama: without FSDP (dp_shard x cp = 1), DDP runs only where its replicas are the whole world.
+        let (replicate, shard) = (int("parallelism", "data_parallel_replicate_degree") ?? 1, int("parallelism", "data_parallel_shard_degree") ?? 1)
+        if replicate > 1 && shard * cp == 1 && tp * pp > 1 {
+            throw ReadBackError("DDP over \(replicate) replicas beside tp = \(tp), pp = \(pp): torchtitan refuses DDP with other parallelism")
+        }
         if ep > 1 {
             let etp = int("parallelism", "expert_tensor_parallel_degree") ?? 1
             let fsdp = (int("parallelism", "data_parallel_shard_degree") ?? 1) * cp
