@@ -183,7 +183,7 @@ struct CommandParsingTests {
         let output = Repository.temporaryFile("megatron.sh")
         defer { try? FileManager.default.removeItem(atPath: output) }
         var command = try ShardPlanCommand.parseAsRoot(["score", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
-                                                        "--tp", "2", "--pp", "2", "--emit", "megatron", "-o", output])
+                                                        "--tp", "2", "--pp", "2", "--grad-precision", "bf16", "--emit", "megatron", "-o", output])
         try command.run()
         let text = try String(contentsOfFile: output, encoding: .utf8)
         #expect(text.contains("torchrun --nnodes=1 --nproc-per-node=8 pretrain_gpt.py"))

@@ -53,6 +53,8 @@ public struct MegatronArguments: Sendable {
         if configuration.options.overlapTensorParallelCommunication && layout.tensorParallel > 1 {
             arguments.append("--tp-comm-overlap")
         }
+        // The gradient buffer, and so the data-parallel reduction, in bf16 (`TrainingFramework.expressible`).
+        if configuration.options.gradientPrecision == .bf16 { arguments.append("--grad-reduce-in-bf16") }
         if let recipe = layout.transformerEngineFP8Recipe { arguments += ["--fp8-format hybrid", "--fp8-recipe \(recipe)"] }
         arguments += ["--micro-batch-size \(layout.microBatchSize)", "--global-batch-size \(layout.globalBatch)"]
         if let sequenceLength = layout.sequenceLength { arguments.append("--seq-length \(sequenceLength)") }

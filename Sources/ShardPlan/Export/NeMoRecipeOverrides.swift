@@ -51,6 +51,9 @@ public struct NeMoRecipeOverrides: Sendable {
                           ("model.config.recompute_num_layers", "1")]
         }
         overrides.append(("optim.config.use_distributed_optimizer", python(layout.zeroStage >= 1)))
+        // The recipe's MegatronMixedPrecision plugin: the gradient buffer, and so the data-parallel reduction, in fp32
+        // (its default) or bf16 (`TrainingFramework.expressible`).
+        overrides.append(("trainer.plugins.grad_reduce_in_fp32", python(layout.configuration.options.gradientPrecision == .fp32)))
         // The recipe's MegatronMixedPrecision plugin: FP8 in the hybrid format (E4M3 forward, E5M2 backward).
         if let recipe = layout.transformerEngineFP8Recipe {
             overrides += [("trainer.plugins.fp8", "'hybrid'"), ("trainer.plugins.fp8_recipe", "'\(recipe)'")]

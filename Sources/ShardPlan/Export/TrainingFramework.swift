@@ -24,12 +24,44 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             nearest.schedule = .oneForwardOneBackward
             changes.append("\(displayName) has no GPipe schedule; 1F1B runs the same microbatches with fewer in flight")
         }
-        if configuration.options.optimizerState == .bf16 {
+        switch (self, configuration.options.optimizerState) {
+        case (.torchtitan, .fp32Weights), (.megatron, .fp32), (.nemo, .fp32):
+            break
+        case (.torchtitan, let state):
+            // FSDP2's mixed precision (and autocast without it) casts fp32 parameters to bf16 for each use.
+            nearest.options.optimizerState = .fp32Weights
+            changes.append("torchtitan trains fp32 parameters cast to bf16 for each use, which are Adam's master copy (16 bytes a parameter with fp32 gradients); "
+                           + (state == .bf16 ? "the plan's bf16 optimizer state without a master copy becomes fp32 weights and moments"
+                                             : "the plan's bf16 weights beside fp32 master weights become fp32 weights (2 bytes a parameter less)"))
+        case (_, .bf16):
             nearest.options.optimizerState = .fp32
             changes.append("\(displayName) keeps fp32 master weights and fp32 Adam moments; the plan's bf16 optimizer state without a master copy becomes fp32")
-        } else if configuration.options.optimizerState == .fp32Weights && self != .torchtitan {
+        case (_, .fp32Weights):
             nearest.options.optimizerState = .fp32
             changes.append("\(displayName) trains bf16 weights beside an fp32 master copy in the optimizer; the plan's fp32 weights become bf16 weights and fp32 master weights (2 more bytes a parameter)")
+        }
+        let reducesGradients = (configuration.dataParallel ?? 1) * configuration.contextParallel > 1
+        switch self {
+        case .megatron, .nemo:
+            // Megatron-Core keeps its gradient buffer in the type it reduces in (`DistributedDataParallelConfig.
+            // grad_reduce_in_fp32`): fp32 by default in bf16 training, bf16 with Megatron-LM's
+            // --grad-reduce-in-bf16 or NeMo's `grad_reduce_in_fp32=False` (its performance recipes' setting).
+            let buffer: GradientPrecision = nearest.options.reduceGradientsInFP32 ? .fp32 : .bf16
+            if reducesGradients && nearest.options.gradientPrecision != buffer {
+                nearest.options.gradientPrecision = buffer
+                changes.append(buffer == .bf16
+                    ? "\(displayName) reduces gradients in its gradient buffer's type: the plan's 16-bit reductions take a bf16 buffer (\(self == .megatron ? "--grad-reduce-in-bf16" : "grad_reduce_in_fp32=False")), 2 bytes a parameter less, with each microbatch's gradients accumulated in bf16"
+                    : "\(displayName) reduces gradients in its gradient buffer's type: the plan's fp32 reductions take an fp32 buffer, 2 bytes a parameter more")
+            }
+        case .torchtitan:
+            if nearest.options.gradientPrecision == .bf16 {
+                nearest.options.gradientPrecision = .fp32
+                changes.append("torchtitan keeps gradients in its fp32 parameters' type; the plan's bf16 gradient buffer becomes fp32 (2 bytes a parameter more)")
+            }
+            if reducesGradients && !nearest.options.reduceGradientsInFP32 {
+                nearest.options.reduceGradientsInFP32 = true
+                changes.append("torchtitan reduces gradients in fp32 (FSDP's mixed_precision_reduce takes only float32; DDP reduces the fp32 parameters' gradients): twice the bytes of the plan's 16-bit reductions")
+            }
         }
         if configuration.options.precision == .auto {
             nearest.options.precision = .fp8

@@ -27,7 +27,7 @@ struct ContextAndExpertExportTests {
     func contextParallel() throws {
         let (recognition, exports) = try Self.export(model: "gpt-tiny", MegatronConfiguration(
             tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, contextParallel: 2,
-            options: TrainingOptions(overlapGradientReduction: true)))
+            options: TrainingOptions(overlapGradientReduction: true, gradientPrecision: .bf16)))
         #expect(recognition.isExact, "\(recognition.differences)")
         #expect(recognition.layout.contextParallel == 2 && recognition.layout.dataParallel == 2 && recognition.layout.tensorParallel == 2)
         #expect(recognition.layout.worldSize == 8)
@@ -35,16 +35,19 @@ struct ContextAndExpertExportTests {
         #expect(megatron.differences.isEmpty && megatron.text.contains("--context-parallel-size 2 \\"))
         #expect(megatron.text.contains("torchrun --nnodes=1 --nproc-per-node=8"))
         #expect(try #require(exports[.nemo]).text.contains("trainer.strategy.context_parallel_size=2 \\"))
-        // torchtitan shards parameters over its context-parallel ranks (FSDP): the replicated weights become ZeRO-2.
+        // torchtitan shards parameters over its context-parallel ranks (FSDP): the replicated weights become ZeRO-2; it
+        // keeps fp32 weights and gradients and reduces in fp32.
         let titan = try #require(exports[.torchtitan])
         #expect(titan.text.contains("context_parallel_degree = 2") && titan.text.contains("data_parallel_shard_degree = 2"))
-        #expect(titan.layout.zeroStage == 2 && titan.differences.count == 1, "\(titan.differences)")
+        #expect(titan.layout.zeroStage == 2 && titan.differences.count == 4, "\(titan.differences)")
+        #expect(titan.layout.configuration.options.optimizerState == .fp32Weights && titan.layout.configuration.options.gradientPrecision == .fp32
+                && titan.layout.configuration.options.reduceGradientsInFP32)
     }
 
     @Test("gpt-tiny with cp = 2 and tp = 2 without sequence parallelism: the context axis's sequence split is not sequence parallelism")
     func contextParallelWithoutSequenceParallelism() throws {
         let (recognition, exports) = try Self.export(model: "gpt-tiny", MegatronConfiguration(
-            tensorParallel: 2, pipelineParallel: 1, contextParallel: 2))
+            tensorParallel: 2, pipelineParallel: 1, contextParallel: 2, options: TrainingOptions(gradientPrecision: .bf16)))
         #expect(recognition.isExact, "\(recognition.differences)")
         #expect(!recognition.layout.sequenceParallel && recognition.layout.contextParallel == 2)
         let megatron = try #require(exports[.megatron])
@@ -54,7 +57,7 @@ struct ContextAndExpertExportTests {
     @Test("moe-tiny with ep = 2 and tp = 2 without sequence parallelism: Megatron-LM and NeMo get it, as Megatron-Core requires")
     func expertAndTensorParallelismNeedSequenceParallelism() throws {
         let (recognition, exports) = try Self.export(model: "moe-tiny", MegatronConfiguration(
-            tensorParallel: 2, pipelineParallel: 1, expertParallel: 2))
+            tensorParallel: 2, pipelineParallel: 1, expertParallel: 2, options: TrainingOptions(gradientPrecision: .bf16)))
         #expect(recognition.isExact && !recognition.layout.sequenceParallel, "\(recognition.differences)")
         for framework in [TrainingFramework.megatron, .nemo] {
             let export = try #require(exports[framework])
@@ -69,7 +72,7 @@ struct ContextAndExpertExportTests {
     func expertParallel(tensorParallel: Int, expertParallel: Int) throws {
         let (recognition, exports) = try Self.export(model: "moe-tiny", MegatronConfiguration(
             tensorParallel: tensorParallel, pipelineParallel: 1, sequenceParallel: tensorParallel > 1, expertParallel: expertParallel,
-            options: TrainingOptions(zeroStage: 3)))
+            options: TrainingOptions(zeroStage: 3, gradientPrecision: .bf16)))
         #expect(recognition.isExact, "\(recognition.differences)")
         #expect(recognition.layout.expertParallel == expertParallel && recognition.layout.dataParallel == 8 / tensorParallel)
         #expect(recognition.layout.worldSize == 8)

@@ -25,7 +25,7 @@ struct FrameworkStartUpCheckTests {
           arguments: [2, 3])
     func megatronFSDPCheckpointFormat(zeroStage: Int) throws {
         let megatron = try #require(Self.exports(MegatronConfiguration(
-            tensorParallel: 1, pipelineParallel: 1, options: TrainingOptions(zeroStage: zeroStage)))[.megatron])
+            tensorParallel: 1, pipelineParallel: 1, options: TrainingOptions(zeroStage: zeroStage, gradientPrecision: .bf16)))[.megatron])
         #expect(megatron.differences.isEmpty, "\(megatron.differences)")
         #expect(megatron.text.contains("--use-megatron-fsdp \\") && megatron.text.contains("--ckpt-format fsdp_dtensor \\"))
         let distributedOptimizer = try #require(Self.exports(MegatronConfiguration(
@@ -48,7 +48,7 @@ struct FrameworkStartUpCheckTests {
     @Test("tensor-parallel overlap without sequence parallelism: Megatron-LM and NeMo get sequence parallelism, priced; torchtitan's tensor parallelism has it anyway")
     func tensorParallelOverlapNeedsSequenceParallelism() throws {
         let exports = try Self.exports(MegatronConfiguration(
-            tensorParallel: 2, pipelineParallel: 1, options: TrainingOptions(overlapTensorParallelCommunication: true)))
+            tensorParallel: 2, pipelineParallel: 1, options: TrainingOptions(overlapTensorParallelCommunication: true, gradientPrecision: .bf16)))
         for framework in [TrainingFramework.megatron, .nemo] {
             let export = try #require(exports[framework])
             #expect(export.layout.sequenceParallel && export.layout.configuration.options.overlapTensorParallelCommunication)
@@ -59,7 +59,8 @@ struct FrameworkStartUpCheckTests {
         #expect(try #require(exports[.nemo]).text.contains("trainer.strategy.sequence_parallel=True \\"))
         // With sequence parallelism already on, nothing changes.
         let withSequenceParallelism = try Self.exports(MegatronConfiguration(
-            tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, options: TrainingOptions(overlapTensorParallelCommunication: true)))
+            tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true,
+            options: TrainingOptions(overlapTensorParallelCommunication: true, gradientPrecision: .bf16)))
         #expect(try #require(withSequenceParallelism[.megatron]).differences.isEmpty)
     }
 
@@ -68,7 +69,7 @@ struct FrameworkStartUpCheckTests {
     func torchTitanDDPOnlyAlone(tensorParallel: Int, pipelineParallel: Int, becomesFSDP: Bool) throws {
         let titan = try #require(Self.exports(MegatronConfiguration(
             tensorParallel: tensorParallel, pipelineParallel: pipelineParallel, sequenceParallel: tensorParallel > 1,
-            options: TrainingOptions(overlapGradientReduction: true)))[.torchtitan])
+            options: TrainingOptions(overlapGradientReduction: true, optimizerState: .fp32Weights, reduceGradientsInFP32: true)))[.torchtitan])
         let replicas = 8 / (tensorParallel * pipelineParallel)
         #expect(titan.layout.dataParallel == replicas && titan.layout.zeroStage == (becomesFSDP ? 2 : 0))
         if becomesFSDP {
@@ -78,5 +79,33 @@ struct FrameworkStartUpCheckTests {
             #expect(titan.differences.isEmpty, "\(titan.differences)")
             #expect(titan.text.contains("data_parallel_replicate_degree = 8\ndata_parallel_shard_degree = 1\n"))
         }
+    }
+
+    /// Megatron-Core keeps its gradient buffer in the type it reduces in (`DistributedDataParallelConfig.grad_reduce_in_fp32`,
+    /// fp32 by default in bf16 training); NeMo's performance recipes set `trainer.plugins.grad_reduce_in_fp32 = False`.
+    /// torchtitan 0.2.2's FSDP reduces only in fp32 (`mixed_precision_reduce: Literal["float32"]`).
+    @Test("gradient buffer and reduction: Megatron-LM writes --grad-reduce-in-bf16 and NeMo grad_reduce_in_fp32 as the plan reduces; torchtitan reduces in fp32",
+          arguments: [(GradientPrecision.fp32, false), (.bf16, false), (.fp32, true), (.bf16, true)])
+    func gradientReduction(buffer: GradientPrecision, reduceInFP32: Bool) throws {
+        let exports = try Self.exports(MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true,
+            options: TrainingOptions(gradientPrecision: buffer, reduceGradientsInFP32: reduceInFP32)))
+        // Megatron-Core's nearest: the buffer in the reduction's type, the reduction as priced.
+        let wanted: GradientPrecision = reduceInFP32 ? .fp32 : .bf16
+        for framework in [TrainingFramework.megatron, .nemo] {
+            let export = try #require(exports[framework])
+            #expect(export.layout.configuration.options.gradientPrecision == wanted)
+            #expect(export.layout.configuration.options.reduceGradientsInFP32 == reduceInFP32)
+            #expect(export.differences.count == (buffer == wanted ? 0 : 1), "\(framework.rawValue): \(export.differences)")
+        }
+        #expect(try #require(exports[.megatron]).text.contains("--grad-reduce-in-bf16") == !reduceInFP32)
+        #expect(try #require(exports[.nemo]).text.contains("trainer.plugins.grad_reduce_in_fp32=\(reduceInFP32 ? "True" : "False") \\"))
+        // The bf16 buffer with 16-bit reductions prices exactly as the plan: no change to the prediction.
+        if buffer == .bf16 && !reduceInFP32 {
+            #expect(try #require(exports[.megatron]).differences.isEmpty)
+        }
+        let titan = try #require(exports[.torchtitan])
+        #expect(titan.layout.configuration.options.reduceGradientsInFP32 && titan.layout.configuration.options.gradientPrecision == .fp32)
+        #expect(titan.differences.contains { $0.contains("torchtitan reduces gradients in fp32") } == !reduceInFP32)
     }
 }

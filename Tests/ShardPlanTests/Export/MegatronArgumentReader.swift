@@ -8,7 +8,7 @@ struct MegatronArgumentReader {
     /// Megatron-LM's switches (`action='store_true'`) that the emitter may write.
     static let switches: Set<String> = [
         "--sequence-parallel", "--use-distributed-optimizer", "--use-megatron-fsdp", "--overlap-grad-reduce",
-        "--overlap-param-gather", "--tp-comm-overlap", "--no-gradient-accumulation-fusion",
+        "--overlap-param-gather", "--tp-comm-overlap", "--no-gradient-accumulation-fusion", "--grad-reduce-in-bf16",
     ]
     /// Megatron-LM's options that take one value, with the values argparse would accept.
     static let options: [String: @Sendable (String) -> Bool] = [

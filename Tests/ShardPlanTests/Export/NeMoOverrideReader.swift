@@ -30,7 +30,7 @@ struct NeMoOverrideReader {
             "model.config.recompute_granularity": optionalString(["full", "selective"]),
             "model.config.recompute_method": optionalString(["uniform", "block"]),
             "model.config.recompute_num_layers": optionalPositive,
-            "optim.config.use_distributed_optimizer": bool,
+            "optim.config.use_distributed_optimizer": bool, "trainer.plugins.grad_reduce_in_fp32": bool,
             "trainer.plugins.fp8": optionalString(["hybrid", "e4m3"]),
             "trainer.plugins.fp8_recipe": optionalString(["tensorwise", "delayed", "mxfp8", "blockwise"]),
         ]
