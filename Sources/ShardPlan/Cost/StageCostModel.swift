@@ -247,7 +247,7 @@ public struct StageCostModel: Sendable {
                 }
             }
         }
-        let parameters = addParameters(of: stage, model: model, runOfOperation: runOfOperation, to: &cost)
+        let parameters = addParameters(of: stage, model: model, runOfOperation: runOfOperation, fp8ByOp: fp8ByOp, to: &cost)
         for (collectives, forward) in parameters.perMicrobatch {
             charge(collectives, forward: forward)
         }
@@ -375,7 +375,7 @@ public struct StageCostModel: Sendable {
     /// Returns the per-microbatch collectives the parameters need (resharding for readers that want another
     /// layout, ZeRO-3 gathers), for the caller to charge, with whether each is in the forward pass.
     private func addParameters(of stage: StageLayout, model: OperatorCostModel, runOfOperation: [Int: Int],
-                               to cost: inout StageCost)
+                               fp8ByOp: [Int: OperatorCost.FP8Use], to cost: inout StageCost)
         -> (perMicrobatch: [(collectives: [Collective], forward: Bool)], sharded: [ShardedUnit],
             backwardByRun: [Int: Double], castCopyBytes: Double) {
         var perMicrobatch: [(collectives: [Collective], forward: Bool)] = []
@@ -448,8 +448,12 @@ public struct StageCostModel: Sendable {
                 // element, one kernel. FSDP's mixed precision casts every local shard before its gather, forward and
                 // backward. Autocast casts the weights of matrix products (not the norms' or a lookup's) in the
                 // forward pass and keeps the 16-bit copies for the backward pass, eager or compiled (AOTAutograd's
-                // partitioner saves them: Docs/cost-model.md, "Issue 14, ninth pass").
-                let readByProduct = uses.contains { graph.operations[$0.operation].op.isContraction }
+                // partitioner saves them: Docs/cost-model.md, "Issue 14, ninth pass"). An FP8 linear layer
+                // quantises the fp32 weight itself (TransformerEngine's weight quantizer, torchao's `Float8Linear`,
+                // which saves the weight, not a 16-bit copy): its casts and copies are the recipe's.
+                let readByProduct = uses.contains {
+                    graph.operations[$0.operation].op.isContraction && fp8ByOp[$0.operation] == nil
+                }
                 let castElements = shardsWeights ? local / dataParallel : readByProduct ? local : 0
                 if castElements > 0 {
                     let cast = kernels.memorySeconds(bytes: 6 * castElements)

@@ -60,6 +60,30 @@ struct OptimizerStatePrecisionTests {
         #expect(abs(compiled.activationBytes - compiledMaster.activationBytes - 2 * parameters) < 1)
     }
 
+    /// An FP8 linear layer quantises the fp32 weight itself (TransformerEngine's weight quantizer, torchao's
+    /// `Float8Linear`): no 16-bit copy is cast or kept beside the recipe's FP8 copies, so fp32 weights change only
+    /// the state (4 bytes of weights and 8 of moments for 2 and 12) and the step.
+    @Test("mlp-2 in FP8 on one H100 with fp32 weights: no 16-bit copies beside the FP8 ones, no cast of their own")
+    func fp32WeightsUnderFP8() throws {
+        let parameters = 2.0 * 4096 * 16384
+        func rank(_ state: OptimizerStatePrecision, _ recipe: FP8Recipe) throws -> PlanPrediction.Rank {
+            let graph = try ModelCatalog.model(id: "mlp-2")!.build()
+            let cluster = try Cluster.preset(named: "single-h100")
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "single-h100", configuration:
+                MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, microBatchSize: 1024,
+                                      options: TrainingOptions(precision: .fp8, fp8Recipe: recipe, optimizerState: state)))
+            return PlanEvaluator(cluster: cluster).evaluate(plan).ranks[0]
+        }
+        for recipe in FP8Recipe.allCases {
+            let (master, weights) = (try rank(.fp32, recipe), try rank(.fp32Weights, recipe))
+            // Both weights run in FP8: the recipe's cached copies (if any) sit beside the 2 or 4 bytes of weights.
+            #expect(abs((weights.weightBytes - master.weightBytes) - 2 * parameters) < 1, "\(recipe)")
+            #expect(abs(weights.activationBytes - master.activationBytes) < 1, "\(recipe)")
+            #expect(abs(weights.forwardSeconds - master.forwardSeconds) < 1e-12, "\(recipe)")
+            #expect(abs(weights.backwardSeconds - master.backwardSeconds) < 1e-12, "\(recipe)")
+        }
+    }
+
     @Test("mlp-2 on one A100: bf16 state saves 8 bytes a parameter of memory and 18 of step traffic")
     func singleDevice() throws {
         func rank(_ state: OptimizerStatePrecision) throws -> PlanPrediction.Rank {
