@@ -252,9 +252,10 @@ public struct StageCostModel: Sendable {
             charge(collectives, forward: forward)
         }
         let recomputeByRun = addActivations(of: stage, model: model, forwardSecondsByOp: forwardSecondsByOp, fp8ByOp: fp8ByOp,
-                                            runOfOperation: runOfOperation, runForwardSeconds: runs.map(\.forward), to: &cost)
+                                            runOfOperation: runOfOperation, runForwardSeconds: runs.map(\.forward),
+                                            rerunCopyBytesByLayer: parameters.castCopyBytesByLayer, to: &cost)
         // Autocast's 16-bit copies of the weights live until the backward pass reads them; full recomputation
-        // casts again in the rerun forward pass instead.
+        // casts again in the rerun forward pass instead, and the rerun layer holds its copies (`addActivations`).
         if options.recompute != .full { cost.activationBytesPerMicrobatch += parameters.castCopyBytes }
         if !parameters.sharded.isEmpty {
             let scheduleRuns = runs.indices.map { index in
@@ -377,7 +378,7 @@ public struct StageCostModel: Sendable {
     private func addParameters(of stage: StageLayout, model: OperatorCostModel, runOfOperation: [Int: Int],
                                fp8ByOp: [Int: OperatorCost.FP8Use], to cost: inout StageCost)
         -> (perMicrobatch: [(collectives: [Collective], forward: Bool)], sharded: [ShardedUnit],
-            backwardByRun: [Int: Double], castCopyBytes: Double) {
+            backwardByRun: [Int: Double], castCopyBytes: Double, castCopyBytesByLayer: [String?: Double]) {
         var perMicrobatch: [(collectives: [Collective], forward: Bool)] = []
         var sharded: [ShardedUnit] = []
         /// Adds bytes to the unit of `layer` along `axes`, made the first time.
@@ -392,6 +393,7 @@ public struct StageCostModel: Sendable {
         }
         var backwardByRun: [Int: Double] = [:]
         var castCopyBytes = 0.0
+        var castCopyBytesByLayer: [String?: Double] = [:]
         let mesh = stage.mesh
         var readers: [ValueID: [(operation: Int, operand: Int)]] = [:]
         var order: [ValueID] = []
@@ -451,9 +453,8 @@ public struct StageCostModel: Sendable {
                 // partitioner saves them: Docs/cost-model.md, "Issue 14, ninth pass"). An FP8 linear layer
                 // quantises the fp32 weight itself (TransformerEngine's weight quantizer, torchao's `Float8Linear`,
                 // which saves the weight, not a 16-bit copy): its casts and copies are the recipe's.
-                let readByProduct = uses.contains {
-                    graph.operations[$0.operation].op.isContraction && fp8ByOp[$0.operation] == nil
-                }
+                let products = uses.filter { graph.operations[$0.operation].op.isContraction && fp8ByOp[$0.operation] == nil }
+                let readByProduct = !products.isEmpty
                 let castElements = shardsWeights ? local / dataParallel : readByProduct ? local : 0
                 if castElements > 0 {
                     let cast = kernels.memorySeconds(bytes: 6 * castElements)
@@ -464,6 +465,11 @@ public struct StageCostModel: Sendable {
                         backwardByRun[runOfOperation[first.operation]!, default: 0] += cast
                     } else {
                         castCopyBytes += 2 * castElements
+                        // Under full recomputation a layer's rerun casts again and holds the copies of the weights
+                        // its products read while its backward pass runs.
+                        for layer in Set(products.map { graph.operations[$0.operation].layer }) {
+                            castCopyBytesByLayer[layer, default: 0] += 2 * castElements
+                        }
                     }
                 }
             }
@@ -505,17 +511,18 @@ public struct StageCostModel: Sendable {
             cost.gradientSynchronizationBytes[key.kind, default: 0] += bytes
             cost.gradientSynchronizationBytesByAxes[key.axes, default: [:]][key.kind, default: 0] += bytes
         }
-        return (perMicrobatch, sharded, backwardByRun, castCopyBytes)
+        return (perMicrobatch, sharded, backwardByRun, castCopyBytes, castCopyBytesByLayer)
     }
 
     /// Activations kept per microbatch, and the recomputation that trades them for time. Returns the
     /// recomputation's seconds by run (`runOfOperation`).
     private func addActivations(of stage: StageLayout, model: OperatorCostModel, forwardSecondsByOp: [Int: Double],
                                 fp8ByOp: [Int: OperatorCost.FP8Use], runOfOperation: [Int: Int], runForwardSeconds: [Double],
-                                to cost: inout StageCost) -> [Int: Double] {
+                                rerunCopyBytesByLayer: [String?: Double], to cost: inout StageCost) -> [Int: Double] {
         var recomputeByRun: [Int: Double] = [:]
         var kept: [Int: Double] = [:]
         var keptByLayer: [[Int: Double]] = []
+        var layerNames: [String?] = []
         var droppedByLayer: [[Int: Double]] = []
         var recomputed = Set<ValueID>()
         var layerInputs: [ValueID: Double] = [:]
@@ -531,6 +538,7 @@ public struct StageCostModel: Sendable {
             if currentLayer == nil || currentLayer! != operation.layer {
                 currentLayer = .some(operation.layer)
                 keptByLayer.append([:])
+                layerNames.append(operation.layer)
                 droppedByLayer.append([:])
                 layerStart = operationIndex
             }
@@ -622,6 +630,11 @@ public struct StageCostModel: Sendable {
                 }
             }
         }
+        /// What layer `layer` holds while it reruns under full recomputation: what it keeps, and the 16-bit copies
+        /// of fp32 weights its rerun casts.
+        func rerunBytes(_ layer: Int) -> Double {
+            keptByLayer[layer].values.reduce(0, +) + (rerunCopyBytesByLayer[layerNames[layer]] ?? 0)
+        }
         switch options.recompute {
         case .none, .selective:
             cost.activationBytesPerMicrobatch = kept.values.reduce(0, +)
@@ -636,14 +649,14 @@ public struct StageCostModel: Sendable {
             }
         case .full:
             cost.activationBytesPerMicrobatch = layerInputs.values.reduce(0, +)
-            cost.backwardWorkingBytes = keptByLayer.map { $0.values.reduce(0, +) }.max() ?? 0
+            cost.backwardWorkingBytes = keptByLayer.indices.map(rerunBytes).max() ?? 0
             cost.recomputeSeconds = cost.forwardSeconds
             for (run, seconds) in runForwardSeconds.enumerated() { recomputeByRun[run] = seconds }
         }
         if let lossLayer {
             // Under full recomputation the loss's layer is rerun, and holds its activations, while the loss's
             // gradient buffers are alive.
-            let rerun = options.recompute == .full ? keptByLayer[lossLayer].values.reduce(0, +) : 0
+            let rerun = options.recompute == .full ? rerunBytes(lossLayer) : 0
             cost.backwardWorkingBytes = max(cost.backwardWorkingBytes, rerun + lossWorkingBytes)
         }
         cost.backwardComputeSeconds += cost.recomputeSeconds

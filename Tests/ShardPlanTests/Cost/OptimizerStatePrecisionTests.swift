@@ -60,6 +60,31 @@ struct OptimizerStatePrecisionTests {
         #expect(abs(compiled.activationBytes - compiledMaster.activationBytes - 2 * parameters) < 1)
     }
 
+    /// Full recomputation keeps no 16-bit copies between the passes, but each layer's rerun casts its weights again
+    /// and holds the copies while its backward pass runs. mlp-2's unnamed layer (the GELU, `y` and the loss) keeps
+    /// h and a (2 x 1024 x 16,384 x 2 bytes) against the `mlp` layer's x, so its rerun is the working set: w2's copy
+    /// (4,096 x 16,384 x 2 bytes) is added to it.
+    @Test("mlp-2 under full recomputation with fp32 weights: the rerun layer holds the copies it casts")
+    func fp32WeightsUnderFullRecomputation() throws {
+        let master = try TrainingOptionsFixtures.mlp2Rank(TrainingOptions(recompute: .full))
+        let weights = try TrainingOptionsFixtures.mlp2Rank(TrainingOptions(recompute: .full, optimizerState: .fp32Weights))
+        #expect(abs((weights.activationBytes - master.activationBytes) - 2 * 4096 * 16384) < 1)
+        // The rerun casts again: the forward pass's casts are also in the backward pass.
+        #expect(weights.backwardSeconds - master.backwardSeconds > 0)
+
+        // Llama's untied output weight is cast when the head's layer reruns, beside the loss's gradient buffers.
+        let graph = try ModelCatalog.model(id: "llama-tiny")!.build()
+        let cluster = try Cluster.preset(named: "single-h100")
+        func rank(_ state: OptimizerStatePrecision) throws -> PlanPrediction.Rank {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "single-h100", configuration:
+                MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, microBatchSize: 8,
+                                      options: TrainingOptions(recompute: .full, optimizerState: state)))
+            return PlanEvaluator(cluster: cluster).evaluate(plan).ranks[0]
+        }
+        let head = Double(try #require(graph.value(named: "head.w").map { graph[$0].type.elementCount }))
+        #expect(try rank(.fp32Weights).activationBytes - rank(.fp32).activationBytes >= 2 * head)
+    }
+
     /// An FP8 linear layer quantises the fp32 weight itself (TransformerEngine's weight quantizer, torchao's
     /// `Float8Linear`): no 16-bit copy is cast or kept beside the recipe's FP8 copies, so fp32 weights change only
     /// the state (4 bytes of weights and 8 of moments for 2 and 12) and the step.
