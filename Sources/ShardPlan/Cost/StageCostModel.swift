@@ -13,6 +13,9 @@ public struct StageCostModel: Sendable {
     let linearLayers: LinearLayers
     let consumers: [[Int]]
     let sequenceLength: Int?
+    /// For each value, how many of its dimensions carry a sequence from the token inputs (the queries' and the
+    /// keys' in attention scores), or nil where the roles do not reach it.
+    let sequenceDimensionCounts: [Int?]
     /// The run of consecutive ops of one layer that each op belongs to, numbered over the whole graph.
     let layerRun: [Int]
     /// The layer runs op-level selective recomputation checkpoints (`RecomputeMode.selectiveOperators`): the
@@ -37,6 +40,7 @@ public struct StageCostModel: Sendable {
         let roles = self.roles
         sequenceLength = graph.inputs.first { roles.sequenceDimension[$0.rawValue] != nil }
             .map { graph[$0].type.shape[roles.sequenceDimension[$0.rawValue]!] }
+        sequenceDimensionCounts = Self.sequenceDimensionCounts(graph, roles: roles)
         (layerRun, checkpointedRuns, operatorRecomputation) = Self.operatorCheckpoints(graph)
     }
 
@@ -676,8 +680,35 @@ public struct StageCostModel: Sendable {
 
     /// Tensors with two dimensions as long as the sequence: the attention scores, probabilities and their
     /// dropout masks, which selective recomputation drops.
+    /// A dimension as long as the sequence is a sequence only where it carries one: a hidden or head axis of
+    /// the same length (GPT-3 1.3B's 2,048 at 2,048 tokens, Llama 2 7B's 4,096 at 4,096) is not. Where the roles
+    /// do not reach a value (a view they cannot follow), the lengths decide.
     func isAttentionCore(_ value: ValueID) -> Bool {
         guard let sequenceLength, sequenceLength > 1 else { return false }
+        if let carried = sequenceDimensionCounts[value.rawValue], carried > 0 { return carried >= 2 }
         return graph[value].type.shape.filter { $0 == sequenceLength }.count >= 2
+    }
+
+    /// For each value, how many of its dimensions carry a sequence: the token inputs' sequence dimension
+    /// (`TensorRoles`), followed through every op from every operand, so that the scores of queries and keys
+    /// carry two; nil for values no sequence reaches.
+    static func sequenceDimensionCounts(_ graph: Graph, roles: TensorRoles) -> [Int?] {
+        var carried: [Set<Int>] = Array(repeating: [], count: graph.values.count)
+        for id in graph.inputs {
+            if let dimension = roles.sequenceDimension[id.rawValue] { carried[id.rawValue] = [dimension] }
+        }
+        for operation in graph.operations {
+            let space = operation.indexSpace
+            var indices = Set<Int>()
+            for (operand, input) in operation.inputs.enumerated() {
+                for dimension in carried[input.rawValue] {
+                    if let index = space.operandIndices[operand][dimension] { indices.insert(index) }
+                }
+            }
+            carried[operation.result.rawValue] = Set(space.resultIndices.indices.filter { dimension in
+                space.resultIndices[dimension].map(indices.contains) ?? false
+            })
+        }
+        return carried.map { $0.isEmpty ? nil : $0.count }
     }
 }
