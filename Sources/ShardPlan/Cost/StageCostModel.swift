@@ -257,7 +257,8 @@ public struct StageCostModel: Sendable {
         }
         let recomputeByRun = addActivations(of: stage, model: model, forwardSecondsByOp: forwardSecondsByOp, fp8ByOp: fp8ByOp,
                                             runOfOperation: runOfOperation, runForwardSeconds: runs.map(\.forward),
-                                            rerunCopyBytesByLayer: parameters.castCopyBytesByLayer, to: &cost)
+                                            rerunCopyBytesByLayer: parameters.castCopyBytesByLayer,
+                                            unrepeatedForwardSeconds: parameters.shardCastForwardSeconds, to: &cost)
         // Autocast's 16-bit copies of the weights live until the backward pass reads them; full recomputation
         // casts again in the rerun forward pass instead, and the rerun layer holds its copies (`addActivations`).
         if options.recompute != .full { cost.activationBytesPerMicrobatch += parameters.castCopyBytes }
@@ -382,7 +383,8 @@ public struct StageCostModel: Sendable {
     private func addParameters(of stage: StageLayout, model: OperatorCostModel, runOfOperation: [Int: Int],
                                fp8ByOp: [Int: OperatorCost.FP8Use], to cost: inout StageCost)
         -> (perMicrobatch: [(collectives: [Collective], forward: Bool)], sharded: [ShardedUnit],
-            backwardByRun: [Int: Double], castCopyBytes: Double, castCopyBytesByLayer: [String?: Double]) {
+            backwardByRun: [Int: Double], castCopyBytes: Double, castCopyBytesByLayer: [String?: Double],
+            shardCastForwardSeconds: Double) {
         var perMicrobatch: [(collectives: [Collective], forward: Bool)] = []
         var sharded: [ShardedUnit] = []
         /// Adds bytes to the unit of `layer` along `axes`, made the first time.
@@ -398,6 +400,7 @@ public struct StageCostModel: Sendable {
         var backwardByRun: [Int: Double] = [:]
         var castCopyBytes = 0.0
         var castCopyBytesByLayer: [String?: Double] = [:]
+        var shardCastForwardSeconds = 0.0
         let mesh = stage.mesh
         var readers: [ValueID: [(operation: Int, operand: Int)]] = [:]
         var order: [ValueID] = []
@@ -465,6 +468,7 @@ public struct StageCostModel: Sendable {
                     cost.forwardComputeSeconds += cast
                     cost.computeSeconds[.memoryBound, default: 0] += shardsWeights ? 2 * cast : cast
                     if shardsWeights {
+                        shardCastForwardSeconds += cast
                         cost.backwardComputeSeconds += cast
                         backwardByRun[runOfOperation[first.operation]!, default: 0] += cast
                     } else {
@@ -515,14 +519,15 @@ public struct StageCostModel: Sendable {
             cost.gradientSynchronizationBytes[key.kind, default: 0] += bytes
             cost.gradientSynchronizationBytesByAxes[key.axes, default: [:]][key.kind, default: 0] += bytes
         }
-        return (perMicrobatch, sharded, backwardByRun, castCopyBytes, castCopyBytesByLayer)
+        return (perMicrobatch, sharded, backwardByRun, castCopyBytes, castCopyBytesByLayer, shardCastForwardSeconds)
     }
 
     /// Activations kept per microbatch, and the recomputation that trades them for time. Returns the
     /// recomputation's seconds by run (`runOfOperation`).
     private func addActivations(of stage: StageLayout, model: OperatorCostModel, forwardSecondsByOp: [Int: Double],
                                 fp8ByOp: [Int: OperatorCost.FP8Use], runOfOperation: [Int: Int], runForwardSeconds: [Double],
-                                rerunCopyBytesByLayer: [String?: Double], to cost: inout StageCost) -> [Int: Double] {
+                                rerunCopyBytesByLayer: [String?: Double], unrepeatedForwardSeconds: Double,
+                                to cost: inout StageCost) -> [Int: Double] {
         var recomputeByRun: [Int: Double] = [:]
         var kept: [Int: Double] = [:]
         var keptByLayer: [[Int: Double]] = []
@@ -654,7 +659,9 @@ public struct StageCostModel: Sendable {
         case .full:
             cost.activationBytesPerMicrobatch = layerInputs.values.reduce(0, +)
             cost.backwardWorkingBytes = keptByLayer.indices.map(rerunBytes).max() ?? 0
-            cost.recomputeSeconds = cost.forwardSeconds
+            // The rerun reads the weights the backward pass gathered: ZeRO-3's casts of fp32 shards before the
+            // forward pass's gathers (`unrepeatedForwardSeconds`) do not run again.
+            cost.recomputeSeconds = cost.forwardSeconds - unrepeatedForwardSeconds
             for (run, seconds) in runForwardSeconds.enumerated() { recomputeByRun[run] = seconds }
         }
         if let lossLayer {

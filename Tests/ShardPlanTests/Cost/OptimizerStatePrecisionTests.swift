@@ -85,6 +85,26 @@ struct OptimizerStatePrecisionTests {
         #expect(try rank(.fp32Weights).activationBytes - rank(.fp32).activationBytes >= 2 * head)
     }
 
+    /// Under ZeRO-3 each pass casts the local fp32 shard before its gather, forward and backward. Full recomputation
+    /// reruns the forward pass on the weights the backward pass gathered (FSDP unshards a block before its rerun), so
+    /// the rerun casts nothing: fp32 weights add one cast to the forward pass and one to the backward pass, none to
+    /// the rerun.
+    @Test("mlp-2 on 8 GPUs under ZeRO-3 and full recomputation with fp32 weights: the rerun does not cast the shards again")
+    func fp32WeightsUnderZeroThreeAndFullRecomputation() throws {
+        let graph = try ModelCatalog.model(id: "mlp-2")!.build()
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        func rank(_ state: OptimizerStatePrecision) throws -> PlanPrediction.Rank {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration:
+                MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, microBatchSize: 128,
+                                      options: TrainingOptions(recompute: .full, zeroStage: 3, optimizerState: state)))
+            return PlanEvaluator(cluster: cluster).evaluate(plan).ranks[0]
+        }
+        let (master, weights) = (try rank(.fp32), try rank(.fp32Weights))
+        // Each pass casts two shards of 8,388,608 elements (read 4, write 2 bytes an element, a kernel each).
+        #expect(weights.backwardSeconds - master.backwardSeconds > 0)
+        #expect(abs(weights.recomputeSeconds - master.recomputeSeconds) < 1e-12)
+    }
+
     /// An FP8 linear layer quantises the fp32 weight itself (TransformerEngine's weight quantizer, torchao's
     /// `Float8Linear`): no 16-bit copy is cast or kept beside the recipe's FP8 copies, so fp32 weights change only
     /// the state (4 bytes of weights and 8 of moments for 2 and 12) and the step.
