@@ -257,8 +257,7 @@ public struct StageCostModel: Sendable {
         }
         let recomputeByRun = addActivations(of: stage, model: model, forwardSecondsByOp: forwardSecondsByOp, fp8ByOp: fp8ByOp,
                                             runOfOperation: runOfOperation, runForwardSeconds: runs.map(\.forward),
-                                            rerunCopyBytesByLayer: parameters.castCopyBytesByLayer,
-                                            unrepeatedForwardSeconds: parameters.shardCastForwardSeconds, to: &cost)
+                                            rerunCopyBytesByLayer: parameters.castCopyBytesByLayer, to: &cost)
         // Autocast's 16-bit copies of the weights live until the backward pass reads them; full recomputation
         // casts again in the rerun forward pass instead, and the rerun layer holds its copies (`addActivations`).
         if options.recompute != .full { cost.activationBytesPerMicrobatch += parameters.castCopyBytes }
@@ -283,6 +282,9 @@ public struct StageCostModel: Sendable {
         var replicaAxes: [Int] = []
         var gatherBytes: Double
         var reduceBytes: Double
+        /// Bytes the casts of fp32 shards to the 16-bit gather's input move before each gather (FSDP's mixed
+        /// precision over fp32 weights: read 4 and write 2 bytes a shard element, one foreach kernel for the layer).
+        var castBytes: Double = 0
 
         /// The shard each device keeps of the reduce-scattered gradients, which shard groups all-reduce.
         func shardBytes(on mesh: DeviceMesh) -> Double { reduceBytes / Double(mesh.size(ofAxes: axes)) }
@@ -311,7 +313,11 @@ public struct StageCostModel: Sendable {
             let indices = layers.indices.filter { layers[$0] == unit.layer }
             guard let first = indices.first, let last = indices.last else { continue }
             // ZeRO-2's units only reduce-scatter.
-            let gather = unit.gatherBytes > 0 ? mesh.seconds(for: Collective(.allGather, axes: unit.axes, bytes: unit.gatherBytes)) : 0
+            // The cast of the layer's fp32 shards runs on the gathers' stream ahead of each gather (FSDP2's
+            // all-gather copy-in, FSDP1's low-precision shard).
+            let gather = unit.gatherBytes > 0
+                ? mesh.seconds(for: Collective(.allGather, axes: unit.axes, bytes: unit.gatherBytes)) + kernels.memorySeconds(bytes: unit.castBytes)
+                : 0
             let reduce = unit.reduceSeconds(on: mesh)
             let regathers = last != runs.count - 1
             runs[first].forwardGatherSeconds += gather
@@ -383,24 +389,24 @@ public struct StageCostModel: Sendable {
     private func addParameters(of stage: StageLayout, model: OperatorCostModel, runOfOperation: [Int: Int],
                                fp8ByOp: [Int: OperatorCost.FP8Use], to cost: inout StageCost)
         -> (perMicrobatch: [(collectives: [Collective], forward: Bool)], sharded: [ShardedUnit],
-            backwardByRun: [Int: Double], castCopyBytes: Double, castCopyBytesByLayer: [String?: Double],
-            shardCastForwardSeconds: Double) {
+            backwardByRun: [Int: Double], castCopyBytes: Double, castCopyBytesByLayer: [String?: Double]) {
         var perMicrobatch: [(collectives: [Collective], forward: Bool)] = []
         var sharded: [ShardedUnit] = []
         /// Adds bytes to the unit of `layer` along `axes`, made the first time.
-        func addUnit(layer: String?, axes: [Int], replicaAxes: [Int] = [], gatherBytes: Double, reduceBytes: Double) {
+        func addUnit(layer: String?, axes: [Int], replicaAxes: [Int] = [], gatherBytes: Double, reduceBytes: Double,
+                     castBytes: Double = 0) {
             if let index = sharded.firstIndex(where: { $0.layer == layer && $0.axes == axes && $0.replicaAxes == replicaAxes }) {
                 sharded[index].gatherBytes += gatherBytes
                 sharded[index].reduceBytes += reduceBytes
+                sharded[index].castBytes += castBytes
             } else {
                 sharded.append(ShardedUnit(layer: layer, axes: axes, replicaAxes: replicaAxes, gatherBytes: gatherBytes,
-                                           reduceBytes: reduceBytes))
+                                           reduceBytes: reduceBytes, castBytes: castBytes))
             }
         }
         var backwardByRun: [Int: Double] = [:]
         var castCopyBytes = 0.0
         var castCopyBytesByLayer: [String?: Double] = [:]
-        var shardCastForwardSeconds = 0.0
         let mesh = stage.mesh
         var readers: [ValueID: [(operation: Int, operand: Int)]] = [:]
         var order: [ValueID] = []
@@ -454,30 +460,23 @@ public struct StageCostModel: Sendable {
             let shardsWeights = zeroStage >= 3 && dataParallel > 1
             if options.optimizerState == .fp32Weights {
                 // fp32 weights are cast to 16 bits for the passes that read them: read 4 and write 2 bytes an
-                // element, one kernel. FSDP's mixed precision casts every local shard before its gather, forward and
-                // backward. Autocast casts the weights of matrix products (not the norms' or a lookup's) in the
-                // forward pass and keeps the 16-bit copies for the backward pass, eager or compiled (AOTAutograd's
-                // partitioner saves them: Docs/cost-model.md, "Issue 14, ninth pass"). An FP8 linear layer
-                // quantises the fp32 weight itself (TransformerEngine's weight quantizer, torchao's `Float8Linear`,
-                // which saves the weight, not a 16-bit copy): its casts and copies are the recipe's.
+                // element. FSDP's mixed precision casts each layer's local shards before its gather, forward and
+                // backward, on the gather's stream (`ShardedUnit.castBytes`). Autocast casts the weights of matrix
+                // products (not the norms' or a lookup's) in the forward pass, a kernel each, and keeps the 16-bit
+                // copies for the backward pass, eager or compiled (AOTAutograd's partitioner saves them:
+                // Docs/cost-model.md, "Issue 14, ninth pass"). An FP8 linear layer quantises the fp32 weight itself
+                // (TransformerEngine's weight quantizer, torchao's `Float8Linear`, which saves the weight, not a
+                // 16-bit copy): its casts and copies are the recipe's.
                 let products = uses.filter { graph.operations[$0.operation].op.isContraction && fp8ByOp[$0.operation] == nil }
-                let readByProduct = !products.isEmpty
-                let castElements = shardsWeights ? local / dataParallel : readByProduct ? local : 0
-                if castElements > 0 {
-                    let cast = kernels.memorySeconds(bytes: 6 * castElements)
+                if !shardsWeights && !products.isEmpty {
+                    let cast = kernels.memorySeconds(bytes: 6 * local)
                     cost.forwardComputeSeconds += cast
-                    cost.computeSeconds[.memoryBound, default: 0] += shardsWeights ? 2 * cast : cast
-                    if shardsWeights {
-                        shardCastForwardSeconds += cast
-                        cost.backwardComputeSeconds += cast
-                        backwardByRun[runOfOperation[first.operation]!, default: 0] += cast
-                    } else {
-                        castCopyBytes += 2 * castElements
-                        // Under full recomputation a layer's rerun casts again and holds the copies of the weights
-                        // its products read while its backward pass runs.
-                        for layer in Set(products.map { graph.operations[$0.operation].layer }) {
-                            castCopyBytesByLayer[layer, default: 0] += 2 * castElements
-                        }
+                    cost.computeSeconds[.memoryBound, default: 0] += cast
+                    castCopyBytes += 2 * local
+                    // Under full recomputation a layer's rerun casts again and holds the copies of the weights its
+                    // products read while its backward pass runs.
+                    for layer in Set(products.map { graph.operations[$0.operation].layer }) {
+                        castCopyBytesByLayer[layer, default: 0] += 2 * local
                     }
                 }
             }
@@ -511,7 +510,7 @@ public struct StageCostModel: Sendable {
                 let bytes = local * Double(type.dtype.byteSize)
                 let reduced = local * options.gradientReductionBytes(type.dtype)
                 addUnit(layer: layer, axes: shardAxes.sorted(), replicaAxes: groups?.replicas ?? [], gatherBytes: bytes,
-                        reduceBytes: reduced)
+                        reduceBytes: reduced, castBytes: options.optimizerState == .fp32Weights ? 6 * local / dataParallel : 0)
             }
         }
         for (key, bytes) in bucketed.sorted(by: { "\($0.key.kind.rawValue)\($0.key.axes)" < "\($1.key.kind.rawValue)\($1.key.axes)" }) {
@@ -519,15 +518,14 @@ public struct StageCostModel: Sendable {
             cost.gradientSynchronizationBytes[key.kind, default: 0] += bytes
             cost.gradientSynchronizationBytesByAxes[key.axes, default: [:]][key.kind, default: 0] += bytes
         }
-        return (perMicrobatch, sharded, backwardByRun, castCopyBytes, castCopyBytesByLayer, shardCastForwardSeconds)
+        return (perMicrobatch, sharded, backwardByRun, castCopyBytes, castCopyBytesByLayer)
     }
 
     /// Activations kept per microbatch, and the recomputation that trades them for time. Returns the
     /// recomputation's seconds by run (`runOfOperation`).
     private func addActivations(of stage: StageLayout, model: OperatorCostModel, forwardSecondsByOp: [Int: Double],
                                 fp8ByOp: [Int: OperatorCost.FP8Use], runOfOperation: [Int: Int], runForwardSeconds: [Double],
-                                rerunCopyBytesByLayer: [String?: Double], unrepeatedForwardSeconds: Double,
-                                to cost: inout StageCost) -> [Int: Double] {
+                                rerunCopyBytesByLayer: [String?: Double], to cost: inout StageCost) -> [Int: Double] {
         var recomputeByRun: [Int: Double] = [:]
         var kept: [Int: Double] = [:]
         var keptByLayer: [[Int: Double]] = []
@@ -659,9 +657,9 @@ public struct StageCostModel: Sendable {
         case .full:
             cost.activationBytesPerMicrobatch = layerInputs.values.reduce(0, +)
             cost.backwardWorkingBytes = keptByLayer.indices.map(rerunBytes).max() ?? 0
-            // The rerun reads the weights the backward pass gathered: ZeRO-3's casts of fp32 shards before the
-            // forward pass's gathers (`unrepeatedForwardSeconds`) do not run again.
-            cost.recomputeSeconds = cost.forwardSeconds - unrepeatedForwardSeconds
+            // The rerun reads the weights the backward pass gathered: ZeRO-3's casts of fp32 shards run on the
+            // gathers' stream (`ShardedUnit.castBytes`), not again in the rerun.
+            cost.recomputeSeconds = cost.forwardSeconds
             for (run, seconds) in runForwardSeconds.enumerated() { recomputeByRun[run] = seconds }
         }
         if let lossLayer {
