@@ -265,7 +265,7 @@ public struct StageCostModel: Sendable {
             let scheduleRuns = runs.indices.map { index in
                 ShardedParameterSchedule.Run(forwardSeconds: runs[index].forward,
                                              backwardSeconds: runs[index].backward + (recomputeByRun[index] ?? 0)
-                                                 + (parameters.backwardByRun[index] ?? 0))
+                                                 + (parameters.accumulationByRun[index] ?? 0))
             }
             addShardedParameters(parameters.sharded, runs: scheduleRuns, layers: runs.map(\.layer), mesh: mesh, to: &cost)
         }
@@ -389,7 +389,7 @@ public struct StageCostModel: Sendable {
     private func addParameters(of stage: StageLayout, model: OperatorCostModel, runOfOperation: [Int: Int],
                                fp8ByOp: [Int: OperatorCost.FP8Use], to cost: inout StageCost)
         -> (perMicrobatch: [(collectives: [Collective], forward: Bool)], sharded: [ShardedUnit],
-            backwardByRun: [Int: Double], castCopyBytes: Double, castCopyBytesByLayer: [String?: Double]) {
+            accumulationByRun: [Int: Double], castCopyBytes: Double, castCopyBytesByLayer: [String?: Double]) {
         var perMicrobatch: [(collectives: [Collective], forward: Bool)] = []
         var sharded: [ShardedUnit] = []
         /// Adds bytes to the unit of `layer` along `axes`, made the first time.
@@ -404,7 +404,7 @@ public struct StageCostModel: Sendable {
                                            reduceBytes: reduceBytes, castBytes: castBytes))
             }
         }
-        var backwardByRun: [Int: Double] = [:]
+        var accumulationByRun: [Int: Double] = [:]
         var castCopyBytes = 0.0
         var castCopyBytesByLayer: [String?: Double] = [:]
         let mesh = stage.mesh
@@ -456,7 +456,7 @@ public struct StageCostModel: Sendable {
             let accumulation = kernels.streamSeconds(bytes: state.gradientAccumulationBytes)
             cost.backwardComputeSeconds += accumulation
             cost.computeSeconds[.memoryBound, default: 0] += accumulation
-            backwardByRun[runOfOperation[first.operation]!, default: 0] += accumulation
+            accumulationByRun[runOfOperation[first.operation]!, default: 0] += accumulation
             let shardsWeights = zeroStage >= 3 && dataParallel > 1
             if options.optimizerState == .fp32Weights {
                 // fp32 weights are cast to 16 bits for the passes that read them: read 4 and write 2 bytes an
@@ -518,7 +518,7 @@ public struct StageCostModel: Sendable {
             cost.gradientSynchronizationBytes[key.kind, default: 0] += bytes
             cost.gradientSynchronizationBytesByAxes[key.axes, default: [:]][key.kind, default: 0] += bytes
         }
-        return (perMicrobatch, sharded, backwardByRun, castCopyBytes, castCopyBytesByLayer)
+        return (perMicrobatch, sharded, accumulationByRun, castCopyBytes, castCopyBytesByLayer)
     }
 
     /// Activations kept per microbatch, and the recomputation that trades them for time. Returns the
