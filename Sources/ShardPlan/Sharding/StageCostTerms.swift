@@ -100,7 +100,8 @@ struct StageCostTerms {
         for (operand, input) in operation.inputs.enumerated() {
             if graph[input].isParameter {
                 guard let first = firstReader[input], first.operation == op, first.operand == operand else { continue }
-                let parameter = parameterTerms(input, strategy: strategy, operand: operand, in: space)
+                let parameter = parameterTerms(input, strategy: strategy, operand: operand, in: space,
+                                               castByFirstReader: operation.op.isContraction && cost.fp8 == nil)
                 perIteration += parameter.seconds
                 perMicrobatch += parameter.perMicrobatchSeconds
                 memory += parameter.memory
@@ -155,9 +156,10 @@ struct StageCostTerms {
     }
 
     /// A parameter stored in the layout its first reader wants: model state, optimizer step, gradient
-    /// synchronisation, and under ZeRO-3 the gathers before each use.
-    private func parameterTerms(_ parameter: ValueID, strategy: OpStrategy, operand: Int,
-                                in space: IndexSpace) -> (seconds: Double, perMicrobatchSeconds: Double, memory: Double) {
+    /// synchronisation, under ZeRO-3 the gathers before each use, and over fp32 weights their 16-bit casts
+    /// (`castByFirstReader`: the first reader is a matrix product in 16 bits).
+    private func parameterTerms(_ parameter: ValueID, strategy: OpStrategy, operand: Int, in space: IndexSpace,
+                                castByFirstReader: Bool) -> (seconds: Double, perMicrobatchSeconds: Double, memory: Double) {
         let type = graph[parameter].type
         let options = model.options
         let stored = strategy.operandSpec(operand, in: space)
@@ -167,14 +169,29 @@ struct StageCostTerms {
         let zeroStage = max(options.zeroStage, strategy.zeroStage)
         let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage,
                                    options: options)
-        let memory = state.totalBytes
+        var memory = state.totalBytes
         var seconds = model.kernels.memorySeconds(bytes: state.optimizerStepBytes)
         seconds += reshardSeconds(parameter, from: strategy.gradientSpec(operand, in: space), to: stored)
         // Every microbatch adds the weight gradient into the fp32 gradient buffer.
         var perMicrobatch = model.kernels.streamSeconds(bytes: state.gradientAccumulationBytes)
-        if zeroStage >= 3 && dataParallel > 1 {
+        let shardsWeights = zeroStage >= 3 && dataParallel > 1
+        if shardsWeights {
             let gather = Collective(.allGather, axes: dataParallelAxes, bytes: local * Double(type.dtype.byteSize))
             perMicrobatch += 2 * self.seconds([gather]) * overlapShare
+        }
+        if options.optimizerState == .fp32Weights {
+            // As `StageCostModel.addParameters` prices them: FSDP casts the local shard before each of the two
+            // gathers; autocast casts a product's weight once a forward pass (again in a full recomputation's
+            // rerun) and keeps the 16-bit copy for the backward pass. The search knows a parameter's first reader
+            // only, so a weight a lookup reads first and a product later (tied embeddings) is cast as its first
+            // reader would be: not at all.
+            if shardsWeights {
+                perMicrobatch += 2 * model.kernels.memorySeconds(bytes: 6 * local / dataParallel) * overlapShare
+            } else if castByFirstReader {
+                let rereads = model.options.recompute == .full ? 2.0 : 1.0
+                perMicrobatch += rereads * model.kernels.memorySeconds(bytes: 6 * local)
+                if model.options.recompute != .full { memory += 2 * local * inFlight }
+            }
         }
         return (seconds, perMicrobatch, memory)
     }

@@ -8,16 +8,17 @@ struct StageCostTermsTests {
     /// each parameter's gradient synchronisation on its own where the exact model buckets them (one latency per
     /// bucket), so the two agree up to those latencies: under 0.1% at this size (0.2% allowed; leaving the
     /// arrival link out costs up to 0.55%). Random choices that give a parameter ZeRO-3 gather it exposed in the
-    /// search and overlapped in the exact model: 0.02-0.43% above it here.
+    /// search and overlapped in the exact model: 0.02-0.43% above it here. Over fp32 weights (PyTorch's
+    /// autocast) both price the casts of the products' weights and keep their 16-bit copies.
     @Test("a layout's ILP objective is the exact model's iteration time of it, for the ILP's choice and random ones",
-          arguments: [[2, 2], [1, 4]])
-    func objectiveMatchesExactPrice(shape: [Int]) throws {
+          arguments: [[2, 2], [1, 4]], [OptimizerStatePrecision.fp32, .fp32Weights])
+    func objectiveMatchesExactPrice(shape: [Int], state: OptimizerStatePrecision) throws {
         let graph = try ModelCatalog.model(id: "gpt3-125m")!.build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
         let first = try #require(graph.operations.firstIndex { $0.name.hasPrefix("h11.") })
         let operations = first..<graph.operations.count
         let mesh = try DeviceMesh(devices: Array(0..<4), shape: shape, in: cluster)
-        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: TrainingOptions(), microbatches: 2)
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: TrainingOptions(optimizerState: state), microbatches: 2)
         let stage = StageShardingProblem(operations: operations, mesh: mesh, model: model, inFlight: 1, memoryBudget: nil, layers: [])
         var random = SplitMix64(seed: 7)
         var choices = [try ShardingSolver().solve(stage.problem).choice]
@@ -38,5 +39,37 @@ struct StageCostTermsTests {
                 #expect(abs(objective / exact - 1) < 0.002, "objective \(objective) s, exact \(exact) s")
             }
         }
+    }
+
+    /// What PyTorch's autocast over fp32 weights adds, in the search and in the exact model, for the same layout
+    /// of GPT-3 125M's last block and head on a 2 x 2 mesh with 2 microbatches, 3 in flight: a cast of every
+    /// product's weight each forward pass (read 4, write 2 bytes an element), its 16-bit copy kept per
+    /// microbatch in flight (2 bytes an element), and the state's 16 bytes a parameter instead of 18.
+    @Test("over fp32 weights the search adds the casts' time and the copies' memory the exact model adds")
+    func fp32WeightsCastsAsExactModel() throws {
+        let graph = try ModelCatalog.model(id: "gpt3-125m")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let first = try #require(graph.operations.firstIndex { $0.name.hasPrefix("h11.") })
+        let operations = first..<graph.operations.count
+        let mesh = try DeviceMesh(devices: Array(0..<4), shape: [2, 2], in: cluster)
+        func priced(_ state: OptimizerStatePrecision, choice: [Int]?) throws -> (objective: Double, memory: Double, exact: Double,
+                                                                                  exactMemory: Double, choice: [Int]) {
+            let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
+                                       options: TrainingOptions(optimizerState: state), microbatches: 2)
+            let stage = StageShardingProblem(operations: operations, mesh: mesh, model: model, inFlight: 3, memoryBudget: nil, layers: [])
+            let choice = try choice ?? ShardingSolver().solve(stage.problem).choice
+            let cost = model.cost(of: stage.layout(for: choice))
+            return (stage.problem.cost(of: choice), stage.problem.memory(of: choice),
+                    2 * (cost.forwardSeconds + cost.backwardSeconds) + cost.gradientSynchronizationSeconds + cost.optimizerSeconds,
+                    cost.modelStateBytes + 3 * cost.activationBytesPerMicrobatch, choice)
+        }
+        let mixed = try priced(.fp32, choice: nil)
+        let autocast = try priced(.fp32Weights, choice: mixed.choice)
+        let searchTime = autocast.objective - mixed.objective
+        let exactTime = autocast.exact - mixed.exact
+        #expect(exactTime > 0 && abs(searchTime / exactTime - 1) < 0.02, "search +\(searchTime) s, exact +\(exactTime) s")
+        let searchMemory = autocast.memory - mixed.memory
+        let exactMemory = autocast.exactMemory - mixed.exactMemory
+        #expect(abs(searchMemory - exactMemory) < 1e-6 * mixed.exactMemory, "search \(searchMemory) B, exact \(exactMemory) B")
     }
 }
