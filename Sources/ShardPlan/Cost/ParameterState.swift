@@ -2,7 +2,10 @@
 /// weights (16-bit, or fp32 where they are the master copy), gradients in the buffer's type (`GradientPrecision`, fp32 unless told) and Adam state
 /// (`OptimizerStatePrecision`: fp32 master weights and moments unless told), with
 /// ZeRO-1 sharding the optimizer state, ZeRO-2 also the gradients and ZeRO-3 also the weights over the
-/// `dataParallel` devices along which the parameter's gradient is reduced.
+/// `dataParallel` devices along which the parameter's gradient is reduced. Over fp32 weights that are the master
+/// copy, ZeRO-2 is PyTorch FSDP's `SHARD_GRAD_OP` (torchtitan's `fsdp_reshard_after_forward = "never"`): the fp32
+/// weights are sharded too, and the 16-bit copy gathered before the forward pass stays, whole, until the
+/// backward pass has read it (`keepsGatheredCopy`).
 public struct ParameterState: Sendable, Equatable {
     public var weightBytes: Double
     public var gradientBytes: Double
@@ -24,6 +27,9 @@ public struct ParameterState: Sendable, Equatable {
         // passes over them (norm, Adam, reset).
         let gradient = gradientPrecision.bytesPerElement
         weightBytes = elements * optimizerState.weightBytesPerElement / (zeroStage >= 3 ? shard : 1)
+        if Self.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel, optimizerState: optimizerState) {
+            weightBytes = elements * (optimizerState.weightBytesPerElement / shard + 2)
+        }
         gradientBytes = elements * gradient / (zeroStage >= 2 ? shard : 1)
         optimizerStateBytes = elements * optimizerState.stateBytesPerElement / (zeroStage >= 1 ? shard : 1)
         optimizerStepBytes = elements * (optimizerState.stepBytesPerElement + 3 * gradient) / (zeroStage >= 1 ? shard : 1)
@@ -37,4 +43,10 @@ public struct ParameterState: Sendable, Equatable {
     }
 
     public var totalBytes: Double { weightBytes + gradientBytes + optimizerStateBytes }
+
+    /// Whether the weights are fp32 shards gathered into a 16-bit copy kept through the step (FSDP's
+    /// `SHARD_GRAD_OP` under ZeRO-2), which is then the copy every product reads: autocast casts nothing more.
+    public static func keepsGatheredCopy(zeroStage: Int, dataParallel: Double, optimizerState: OptimizerStatePrecision) -> Bool {
+        zeroStage == 2 && dataParallel > 1 && optimizerState == .fp32Weights
+    }
 }

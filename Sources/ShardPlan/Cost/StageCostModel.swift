@@ -468,7 +468,13 @@ public struct StageCostModel: Sendable {
                 // (TransformerEngine's weight quantizer, torchao's `Float8Linear`, which saves the weight, not a
                 // 16-bit copy): its casts and copies are the recipe's.
                 let products = uses.filter { graph.operations[$0.operation].op.isContraction && fp8ByOp[$0.operation] == nil }
-                if !shardsWeights && !products.isEmpty {
+                if ParameterState.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel, optimizerState: options.optimizerState) {
+                    // FSDP's `SHARD_GRAD_OP` casts the local shard before each microbatch's gather; the gathered copy
+                    // is part of the state (`ParameterState`).
+                    let cast = kernels.memorySeconds(bytes: 6 * local / dataParallel)
+                    cost.forwardComputeSeconds += cast
+                    cost.computeSeconds[.memoryBound, default: 0] += cast
+                } else if !shardsWeights && !products.isEmpty {
                     let cast = kernels.memorySeconds(bytes: 6 * local)
                     cost.forwardComputeSeconds += cast
                     cost.computeSeconds[.memoryBound, default: 0] += cast

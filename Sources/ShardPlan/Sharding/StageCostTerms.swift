@@ -181,14 +181,16 @@ struct StageCostTerms {
         }
         if options.optimizerState == .fp32Weights {
             // As `StageCostModel.addParameters` prices them: FSDP casts the local shard before each of the two
-            // gathers; autocast casts a product's weight once a forward pass (again in a full recomputation's
+            // gathers (once under ZeRO-2, whose gathered copy is part of the state); autocast casts a product's weight once a forward pass (again in a full recomputation's
             // rerun) and keeps the 16-bit copy for the backward pass. The search knows a parameter's first reader
             // only, so a weight a lookup reads first and a product later (tied embeddings) is cast as its first
             // reader would be: not at all.
+            let rereads = model.options.recompute == .full ? 2.0 : 1.0
             if shardsWeights {
                 perMicrobatch += 2 * model.kernels.memorySeconds(bytes: 6 * local / dataParallel) * overlapShare
+            } else if ParameterState.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel, optimizerState: options.optimizerState) {
+                perMicrobatch += rereads * model.kernels.memorySeconds(bytes: 6 * local / dataParallel)
             } else if castByFirstReader {
-                let rereads = model.options.recompute == .full ? 2.0 : 1.0
                 perMicrobatch += rereads * model.kernels.memorySeconds(bytes: 6 * local)
                 if model.options.recompute != .full { memory += 2 * local * inFlight }
             }

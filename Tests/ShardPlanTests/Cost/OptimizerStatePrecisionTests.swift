@@ -30,6 +30,32 @@ struct OptimizerStatePrecisionTests {
         #expect(zero3.weightBytes == 1000 && zero3.totalBytes == 16 * 250)
         let master = ParameterState(elements: 1000, dataParallel: 4, zeroStage: 3)
         #expect(master.totalBytes == 18 * 250)
+        // ZeRO-2 is FSDP's SHARD_GRAD_OP: fp32 shards (1,000 bytes) and the whole gathered 16-bit copy (2,000).
+        let zero2 = ParameterState(elements: 1000, dataParallel: 4, zeroStage: 2, optimizerState: .fp32Weights)
+        #expect(zero2.weightBytes == 3000 && zero2.gradientBytes == 1000 && zero2.totalBytes == 6000)
+        // One device shards nothing and gathers nothing: its weights are the fp32 ones.
+        #expect(ParameterState(elements: 1000, dataParallel: 1, zeroStage: 2, optimizerState: .fp32Weights).weightBytes == 4000)
+    }
+
+    /// Under ZeRO-2 over fp32 weights (FSDP's `SHARD_GRAD_OP`) each device casts its 1/8 shard before the gather,
+    /// and the gathered 16-bit weights are the copies the products read: none is cast or kept per microbatch.
+    @Test("mlp-2 on 8 GPUs under ZeRO-2 with fp32 weights: shards cast before the gather, the gathered copy kept once")
+    func fp32WeightsUnderZeroTwo() throws {
+        let graph = try ModelCatalog.model(id: "mlp-2")!.build()
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        func rank(_ state: OptimizerStatePrecision) throws -> PlanPrediction.Rank {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration:
+                MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, microBatchSize: 128,
+                                      options: TrainingOptions(zeroStage: 2, optimizerState: state)))
+            return PlanEvaluator(cluster: cluster).evaluate(plan).ranks[0]
+        }
+        let (master, weights) = (try rank(.fp32), try rank(.fp32Weights))
+        let parameters = 2.0 * 4096 * 16384
+        #expect(abs(weights.weightBytes - parameters * (4.0 / 8 + 2)) < 1)
+        #expect(abs(weights.activationBytes - master.activationBytes) < 1)
+        // Two casts of an 8,388,608-element shard: 10 us + 50,331,648 bytes at the H100's streaming rate each.
+        let cast = KernelModel(device: cluster.device).memorySeconds(bytes: 6 * 4096 * 16384 / 8)
+        #expect(abs((weights.forwardSeconds - master.forwardSeconds) - 2 * cast) < 1e-9)
     }
 
     /// mlp-2 is two 4,096 x 16,384 weights (134,217,728 parameters, no biases) on one A100 (2,039 GB/s, streamed at
