@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .graph_builder import NodeContext
+from .graph_builder import Constant, NodeContext, static_shape
 from .dtypes import is_float
 
 aten = torch.ops.aten
@@ -49,6 +49,20 @@ def normalised_axis(axis: int, rank: int, context: NodeContext) -> int:
     if not -max(rank, 1) <= axis < max(rank, 1):
         raise context.error(f"axis {axis} is out of range for rank {rank}")
     return axis % max(rank, 1)
+
+
+def named_arguments(context: NodeContext) -> dict[str, Any]:
+    """The node's arguments by their names in the overload's schema, defaults included: for op families whose
+    overloads put the same argument in different positions (`var(x, unbiased)`, `var.dim(x, dim, unbiased)`)."""
+    bound: dict[str, Any] = {}
+    for position, argument in enumerate(context.node.target._schema.arguments):
+        if position < len(context.node.args) and not argument.kwarg_only:
+            bound[argument.name] = context.node.args[position]
+        elif argument.name in context.node.kwargs:
+            bound[argument.name] = context.node.kwargs[argument.name]
+        elif argument.has_default_value():
+            bound[argument.name] = argument.default_value
+    return bound
 
 
 def letters(count: int, avoid: str = "") -> str:
@@ -299,6 +313,13 @@ def _einsum(context: NodeContext) -> str:
 
 # Reductions and normalisations -------------------------------------------------------------------------
 
+def reduced_axes(dims: int | Sequence[int] | None, rank: int, context: NodeContext) -> list[int]:
+    """The sorted axes a `dim` argument names; none or an empty list is every axis, as PyTorch reads it."""
+    if isinstance(dims, int):
+        dims = [dims]
+    return list(range(rank)) if not dims else sorted(normalised_axis(d, rank, context) for d in dims)
+
+
 def _reduce(kind: str, all_axes: bool) -> Lowering:
     def lower(context: NodeContext) -> str:
         x = context.tensor(context.arg(0, "self"))
@@ -306,10 +327,7 @@ def _reduce(kind: str, all_axes: bool) -> Lowering:
         if all_axes:
             axes, keepdims = list(range(rank)), False
         else:
-            dims = context.arg(1, "dim")
-            if isinstance(dims, int):
-                dims = [dims]
-            axes = list(range(rank)) if not dims else sorted(normalised_axis(d, rank, context) for d in dims)
+            axes = reduced_axes(context.arg(1, "dim"), rank, context)
             keepdims = bool(context.arg(2, "keepdim", False))
         dtype = context.arg(3 if not all_axes else 1, "dtype")
         if dtype is not None:
@@ -325,6 +343,42 @@ LOWERINGS[aten.sum] = lambda context: _reduce("sum", context.node.target._overlo
 LOWERINGS[aten.mean] = lambda context: _reduce("mean", context.node.target._overloadname == "default")(context)
 LOWERINGS[aten.amax] = _reduce("max", False)
 LOWERINGS[aten.amin] = _reduce("min", False)
+
+
+@lowers(aten.var, aten.std, aten.var_mean, aten.std_mean)
+def _variance(context: NodeContext) -> str | list[str]:
+    """var and std (and their `_mean` forms, which also return the mean) over `dim`: the mean kept in place,
+    the centred squares, then their mean (`correction` 0) or their sum over n - correction (1, Bessel's, is
+    `unbiased=True` and the default); std is its square root."""
+    arguments = named_arguments(context)
+    x = context.tensor(arguments["self"])
+    shape, dtype = context.shape(x), context.dtype(x)
+    axes = reduced_axes(arguments.get("dim"), len(shape), context)
+    correction = arguments.get("correction")
+    if correction is None:
+        correction = 1 if arguments.get("unbiased", True) else 0
+    keepdims = {"keepdims": True} if arguments.get("keepdim", False) else {}
+    packet = context.node.target.overloadpacket
+    results = context.node.meta.get("val")
+    result_shapes = [static_shape(r.shape, context) for r in (results if isinstance(results, (list, tuple)) else [results])]
+    kept = [1 if axis in axes else size for axis, size in enumerate(shape)]
+    mean = context.emit("reduce", [x], kept, dtype, role="mean", kind="mean", axes=axes, keepdims=True)
+    centred = context.emit("sub", [x, mean], shape, dtype, role="centred")
+    squares = context.emit("square", [centred], shape, dtype, role="squares")
+    count = math.prod(shape[axis] for axis in axes)
+    if correction == 0:
+        spread = context.emit("reduce", [squares], result_shapes[0], dtype, kind="mean", axes=axes, **keepdims)
+    else:
+        if count <= correction:
+            raise context.error(f"correction {correction} leaves no degrees of freedom over {count} elements")
+        total = context.emit("reduce", [squares], result_shapes[0], dtype, role="sum", kind="sum", axes=axes, **keepdims)
+        spread = context.emit("scale", [total], result_shapes[0], dtype, role="correction",
+                              factor=1.0 / (count - float(correction)))
+    if packet in (aten.std, aten.std_mean):
+        spread = context.emit("sqrt", [spread], result_shapes[0], dtype)
+    if packet in (aten.var, aten.std):
+        return spread
+    return [spread, reshape(context, mean, result_shapes[1], "mean_squeezed")]
 
 
 @lowers(aten.max, aten.min)
@@ -546,11 +600,14 @@ def _adaptive_avg_pool(context: NodeContext) -> str:
 @lowers(aten.view, aten.reshape, aten._unsafe_view, aten.flatten, aten.unflatten, aten.squeeze,
         aten.unsqueeze, aten.view_as)
 def _reshape(context: NodeContext) -> Any:
-    x = context.tensor(context.arg(0, "self"))
-    shape = context.out_shape
+    return reshape(context, context.tensor(context.arg(0, "self")), context.out_shape)
+
+
+def reshape(context: NodeContext, x: str, shape: Sequence[int], role: str | None = None) -> str:
+    """`x` as `shape`: itself when it already has it."""
     if tuple(context.shape(x)) == tuple(shape):
         return x
-    return context.emit("reshape", [x], shape, context.dtype(x), shape=list(shape))
+    return context.emit("reshape", [x], shape, context.dtype(x), role=role, shape=list(shape))
 
 
 def transpose(context: NodeContext, x: str, perm: list[int], role: str | None = None) -> str:

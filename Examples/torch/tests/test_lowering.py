@@ -282,3 +282,40 @@ def test_scalar_input_is_refused_naming_it():
     # A 0-D input has no dimension to carry the batch, whatever batch_dims says.
     with pytest.raises(ExportError, match="input 'inputs_1' is a scalar"):
         export(lambda m, x, t: (x * t).sum(), torch.randn(2, 3), torch.tensor(2.0))
+
+
+def test_variance_and_standard_deviation_with_both_corrections(shardplan):
+    def forward(m, x):
+        biased = x.var(-1, unbiased=False)                      # aten.var.dim, correction 0
+        unbiased = torch.var(x, dim=(0, 2), keepdim=True)       # Bessel's correction over 2 x 8 elements
+        spread, centre = torch.var_mean(x, dim=1, correction=0)
+        deviation = x.std()                                     # every element, Bessel's correction
+        return biased.sum() + unbiased.sum() + spread.sum() + centre.sum() + deviation + torch.std(x, 1, True).sum()
+    x = torch.randn(2, 5, 8)
+    graph = export(forward, x)
+    scales = [op for op in by_op(graph, "scale") if ".correction" in op["name"]]
+    assert [op["factor"] for op in scales] == [1 / 15, 1 / 79, 1 / 4]
+    assert [op["shape"] for op in scales] == [[1, 5, 1], [], [2, 8]]
+    assert len(by_op(graph, "sqrt")) == 2 and len(by_op(graph, "square")) == 5
+    # var_mean's mean is the centring mean, reshaped to the reduced shape: no second reduction.
+    (mean,) = [op for op in graph["ops"] if "mean_squeezed" in op["name"]]
+    assert mean["shape"] == list(torch.var_mean(x, dim=1)[1].shape) == [2, 8]
+    assert len(by_op(graph, "reduce")) == 2 * 5 + 5  # mean and spread per statistic, then the sums of the loss
+    shardplan.inspect(graph)
+
+
+def test_layer_norm_written_with_var_keeps_pytorchs_shapes_and_dtypes(shardplan):
+    class ByHand(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(8, dtype=torch.bfloat16))
+
+        def forward(self, x):
+            mean = x.mean(-1, keepdim=True)
+            variance = x.var(-1, keepdim=True, unbiased=False)
+            return ((x - mean) / torch.sqrt(variance + 1e-5) * self.weight).float().sum()
+    graph = export_graph(ByHand(), (torch.randn(2, 5, 8, dtype=torch.bfloat16),), name="by-hand")
+    spread = next(op for op in by_op(graph, "reduce") if op["name"] == "reduce_1")
+    assert (spread["kind"], spread["axes"], spread["keepdims"], spread["shape"]) == ("mean", [2], True, [2, 5, 1])
+    assert {op["dtype"] for op in graph["ops"][:-1] if op["op"] in ("sub", "square", "reduce", "div")} == {"bf16"}
+    shardplan.inspect(graph)
