@@ -533,28 +533,57 @@ def _cross_entropy(context: NodeContext) -> str:
     return context.cast(loss, context.out_dtype)
 
 
-@lowers(aten.conv2d)
-def _conv2d(context: NodeContext) -> str:
+def per_axis(value: int | Sequence[int], count: int) -> list[int]:
+    """A window argument (stride, padding, size) as one integer per spatial axis."""
+    if isinstance(value, (list, tuple)):
+        return [int(v) for v in value] if len(value) == count else [int(value[0])] * count
+    return [int(value)] * count
+
+
+@lowers(aten.conv1d, aten.conv2d)
+def _conv(context: NodeContext) -> str:
+    spatial = 1 if context.node.target.overloadpacket is aten.conv1d else 2
+    return _convolution(context, spatial, context.arg(3, "stride", 1), context.arg(4, "padding", 0),
+                        context.arg(5, "dilation", 1), int(context.arg(6, "groups", 1)))
+
+
+@lowers(aten.convolution)
+def _convolution_op(context: NodeContext) -> str:
+    if context.arg(6, "transposed"):
+        raise context.error("transposed convolution has no catalog form")
+    spatial = len(context.shape(context.tensor(context.arg(1, "weight")))) - 2
+    if spatial not in (1, 2):
+        raise context.error(f"a convolution over {spatial} spatial dimensions has no catalog form (1 or 2 only)")
+    return _convolution(context, spatial, context.arg(3, "stride"), context.arg(4, "padding"),
+                        context.arg(5, "dilation"), int(context.arg(8, "groups")))
+
+
+def _convolution(context: NodeContext, spatial: int, stride: Any, padding: Any, dilation: Any, groups: int) -> str:
+    """The catalog's `conv2d`. A 1-D convolution is a conv2d of height 1 (`[N, C, L]` as `[N, C, 1, L]`, the
+    weight `[O, C/groups, k]` as `[O, C/groups, 1, k]`, and the result back to `[N, O, L']`); an unbatched
+    input gains a batch of 1 the same way. The bias is a `reshape` to `[O, 1, 1]` and an `add`."""
     x = context.tensor(context.arg(0, "input"))
     w = context.tensor(context.arg(1, "weight"))
-    stride, padding, dilation = (context.arg(i, name, default) for i, name, default in
-                                 ((3, "stride", 1), (4, "padding", 0), (5, "dilation", 1)))
     if isinstance(padding, str):
         if padding != "valid":
             raise context.error(f"padding={padding!r} is not supported; give the padding as numbers")
         padding = 0
-    if any(d != 1 for d in (dilation if isinstance(dilation, (list, tuple)) else [dilation])):
+    if any(d != 1 for d in per_axis(dilation, spatial)):
         raise context.error("dilated convolution has no catalog form")
-    pair = lambda v: [int(v[0]), int(v[-1])] if isinstance(v, (list, tuple)) else [int(v), int(v)]  # noqa: E731
-    y = context.emit("conv2d", [x, w], context.out_shape, context.out_dtype, stride=pair(stride),
-                     padding=pair(padding), groups=int(context.arg(6, "groups", 1)))
+    stride, padding = per_axis(stride, spatial), per_axis(padding, spatial)
+    out_shape, x_shape, w_shape = context.out_shape, context.shape(x), context.shape(w)
+    height = [1] * (2 - spatial)
+    batch = [] if len(x_shape) == spatial + 2 else [1]
+    x = reshape(context, x, [*batch, *x_shape[:-spatial], *height, *x_shape[-spatial:]], "input_2d")
+    w = reshape(context, w, [*w_shape[:2], *height, *w_shape[2:]], "weight_2d")
+    shape = [*batch, *out_shape[:-spatial], *height, *out_shape[-spatial:]]
+    y = context.emit("conv2d", [x, w], shape, context.out_dtype, stride=height + stride,
+                     padding=[0] * len(height) + padding, groups=groups)
     bias = context.arg(2, "bias")
-    if bias is None:
-        return y
-    channels = context.out_shape[1]
-    b = context.emit("reshape", [context.tensor(bias)], [channels, 1, 1], context.out_dtype, role="bias_channels",
-                     shape=[channels, 1, 1])
-    return context.emit("add", [y, b], context.out_shape, context.out_dtype, role="add_bias")
+    if bias is not None:
+        b = reshape(context, context.tensor(bias), [shape[1], 1, 1], "bias_channels")
+        y = context.emit("add", [y, b], shape, context.out_dtype, role="add_bias")
+    return reshape(context, y, out_shape, "output")
 
 
 def _pool(kind: str) -> Lowering:
@@ -573,9 +602,8 @@ def _pool(kind: str) -> Lowering:
                 raise context.error("avg_pool2d with divisor_override has no catalog form")
         if ceil_mode:
             raise context.error("pooling with ceil_mode=True has no catalog form")
-        pair = lambda v: [int(v[0]), int(v[-1])] if isinstance(v, (list, tuple)) else [int(v), int(v)]  # noqa: E731
-        return context.emit("pool2d", [x], context.out_shape, context.out_dtype, kind=kind, window=pair(window),
-                            stride=pair(stride), padding=pair(padding))
+        return context.emit("pool2d", [x], context.out_shape, context.out_dtype, kind=kind, window=per_axis(window, 2),
+                            stride=per_axis(stride, 2), padding=per_axis(padding, 2))
     return lower
 
 

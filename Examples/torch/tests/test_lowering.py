@@ -253,6 +253,11 @@ def test_names_layers_batch_dims_and_determinism():
     (lambda m, x: x.sum(), (torch.randn(2, 3, dtype=torch.float64),), "float64"),
     (lambda m, x: torch.cumsum(x, 0).sum(), (torch.randn(2, 3),), "aten.cumsum.default has no shardplan.graph/1 equivalent"),
     (lambda m, x: x.max(dim=0).values.sum(), (torch.randn(2, 3),), "indices"),
+    (lambda m, x: F.conv1d(x, torch.ones(2, 2, 3), dilation=2).sum(), (torch.randn(1, 2, 8),), "dilated convolution"),
+    (lambda m, x: F.conv1d(x, torch.ones(2, 2, 4), padding="same").sum(), (torch.randn(1, 2, 8),), "padding='same'"),
+    (lambda m, x: torch.ops.aten.convolution(x, torch.ones(2, 2, 3), None, [1], [0], [1], True, [0], 1).sum(),
+     (torch.randn(1, 2, 8),), "transposed convolution"),
+    (lambda m, x: F.conv3d(x, torch.ones(1, 1, 1, 1, 1)).sum(), (torch.randn(1, 1, 2, 2, 2),), "aten.conv3d"),
 ])
 def test_what_the_catalog_cannot_express_is_an_error_naming_the_op(function, inputs, message):
     with pytest.raises(ExportError, match=None) as raised:
@@ -318,4 +323,41 @@ def test_layer_norm_written_with_var_keeps_pytorchs_shapes_and_dtypes(shardplan)
     spread = next(op for op in by_op(graph, "reduce") if op["name"] == "reduce_1")
     assert (spread["kind"], spread["axes"], spread["keepdims"], spread["shape"]) == ("mean", [2], True, [2, 5, 1])
     assert {op["dtype"] for op in graph["ops"][:-1] if op["op"] in ("sub", "square", "reduce", "div")} == {"bf16"}
+    shardplan.inspect(graph)
+
+
+def test_one_dimensional_convolutions_are_conv2d_of_height_one(shardplan):
+    class Mixer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv1d(4, 8, 3, stride=2, padding=1)               # Whisper's second stem conv
+            self.local = nn.Conv1d(8, 8, 4, padding=3, groups=8, bias=False)  # Mamba's causal depthwise conv
+
+        def forward(self, x):
+            h = F.gelu(self.stem(x))
+            h = self.local(h)[..., : h.shape[-1]]                             # the causal slice
+            direct = torch.ops.aten.convolution(x, self.stem.weight, None, [1], [0], [1], False, [0], 1)
+            return h.sum() + direct.sum() + F.conv1d(x[0], self.stem.weight).sum()        # unbatched
+    graph = export_graph(Mixer(), (torch.randn(2, 4, 10),), name="mixer")
+    stem, local, direct, unbatched = by_op(graph, "conv2d")
+    assert (stem["name"], stem["stride"], stem["padding"], stem["groups"], stem["shape"]) == \
+        ("stem", [1, 2], [0, 1], 1, [2, 8, 1, 5])
+    assert (local["padding"], local["groups"], local["shape"]) == ([0, 3], 8, [2, 8, 1, 8])
+    assert direct["shape"] == [2, 8, 1, 8] and unbatched["shape"] == [1, 8, 1, 8]
+    reshapes = {op["name"]: op["shape"] for op in by_op(graph, "reshape")}
+    assert reshapes["stem.input_2d"] == [2, 4, 1, 10] and reshapes["stem.weight_2d"] == [8, 4, 1, 3]
+    assert reshapes["stem.bias_channels"] == [8, 1, 1] and reshapes["stem.output"] == [2, 8, 5]
+    causal = by_op(graph, "slice")[0]
+    assert (causal["inputs"], causal["axis"], causal["start"], causal["end"]) == (["local.output"], 2, 0, 5)
+    analysis = shardplan.inspect(graph)
+    # Multiply-adds of each conv, the stem's bias adds, the GELU (9 per element), the sums and their two adds.
+    assert analysis["flops"]["forward"] == 2 * (2 * 8 * 5 * 4 * 3 + 2 * 8 * 8 * 1 * 4 + 3 * 8 * 8 * 4 * 3) \
+        + 80 + 9 * 80 + 2 * 8 * 5 + 128 + 64 + 2
+
+
+def test_hugging_face_gpt2_conv1d_is_an_addmm(shardplan):
+    # transformers' Conv1D: x.view(-1, nx) then addmm(bias, x, weight [nx, nf]) then a view back.
+    graph = export(lambda m, x: torch.addmm(m.b, x.view(-1, 8), m.w).view(2, 5, 24).sum(), torch.randn(2, 5, 8),
+                   w=(8, 24), b=(24,))
+    assert ops_of(graph) == ["reshape", "matmul", "add", "reshape", "reduce"]
     shardplan.inspect(graph)
