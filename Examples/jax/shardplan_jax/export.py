@@ -308,6 +308,14 @@ class _Exporter:
             return [self.emit("concat", parts, aval, scope, axis=axis)]
         if prim == "slice":
             return [self.convert_slice(eqn, ins, scope)]
+        if prim in ("dynamic_slice", "dynamic_update_slice"):
+            starts = self.constant_starts(eqn, ins[1:] if prim == "dynamic_slice" else ins[2:])
+            if starts is None:
+                return self.unsupported(eqn, scope, "start indices computed at run time; only indices that are "
+                                                    "constants after tracing have a catalog form (slice, concat)")
+            if prim == "dynamic_slice":
+                return [self.slice_box(ins[0], starts, [int(d) for d in params["slice_sizes"]], scope)]
+            return [self.update_box(ins[0], ins[1], starts, 0, scope)]
         if prim == "iota":
             return [self.emit("iota", [], aval, scope, shape=[int(d) for d in params["shape"]],
                               dim=int(params["dimension"]))]
@@ -382,6 +390,46 @@ class _Exporter:
             current = self.emit_shaped("slice", [current], shape, self.nodes[current].dtype, scope,
                                        axis=axis, start=start, end=limit)
         return current
+
+    def constant_starts(self, eqn: Any, starts: Sequence[int]) -> list[int] | None:
+        """The start indices of a dynamic slice or update when all are constants, clamped as XLA clamps them
+        (so that the box fits in the operand); None when any is computed at run time."""
+        if any(self.nodes[i].const is None for i in starts):
+            return None
+        operand = eqn.invars[0].aval.shape
+        box = eqn.params["slice_sizes"] if eqn.primitive.name == "dynamic_slice" else eqn.invars[1].aval.shape
+        return [min(max(int(self.nodes[i].const), 0), int(size) - int(extent))
+                for i, size, extent in zip(starts, operand, box)]
+
+    def slice_box(self, x: int, starts: Sequence[int], sizes: Sequence[int], scope: tuple[str, ...]) -> int:
+        """`x[starts : starts + sizes]`: one `slice` per axis that is cut."""
+        for axis, (start, size) in enumerate(zip(starts, sizes)):
+            x = self.slice_axis(x, axis, start, start + size, scope)
+        return x
+
+    def slice_axis(self, x: int, axis: int, start: int, end: int, scope: tuple[str, ...]) -> int:
+        shape = list(self.nodes[x].shape)
+        if start == 0 and end == shape[axis]:
+            return x
+        shape[axis] = end - start
+        return self.emit_shaped("slice", [x], shape, self.nodes[x].dtype, scope, axis=axis, start=start, end=end)
+
+    def update_box(self, x: int, update: int, starts: Sequence[int], axis: int, scope: tuple[str, ...]) -> int:
+        """`x` with `update` written at `starts`, from `axis` on: along each axis the update does not cover,
+        the part of `x` before it, the updated middle (the same on the next axes), and the part after it,
+        concatenated."""
+        shape = self.nodes[x].shape
+        if axis == len(shape):
+            return update
+        start, end = starts[axis], starts[axis] + self.nodes[update].shape[axis]
+        middle = self.update_box(self.slice_axis(x, axis, start, end, scope), update, starts, axis + 1, scope)
+        if start == 0 and end == shape[axis]:
+            return middle
+        parts = [self.slice_axis(x, axis, 0, start, scope)] if start > 0 else []
+        parts.append(middle)
+        if end < shape[axis]:
+            parts.append(self.slice_axis(x, axis, end, shape[axis], scope))
+        return self.emit_shaped("concat", parts, shape, self.nodes[x].dtype, scope, axis=axis)
 
     def try_embedding(self, eqn: Any, ins: list[int], scope: tuple[str, ...]) -> int | None:
         """`table[ids]` as jnp indexing writes it: gather of whole rows of a rank-2 table."""
@@ -579,5 +627,5 @@ def supported_primitives() -> list[str]:
     prims |= ALIAS_PRIMITIVES | set(CALL_PRIMITIVES)
     prims |= {"not", "name", "dot_general", "integer_pow", "convert_element_type", "broadcast_in_dim", "reshape",
               "squeeze", "expand_dims", "transpose", "select_n", "concatenate", "stack", "slice", "iota", "clamp",
-              "is_finite", "log1p", "expm1", "gather"}
+              "is_finite", "log1p", "expm1", "gather", "dynamic_slice", "dynamic_update_slice"}
     return sorted(prims)

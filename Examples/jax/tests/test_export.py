@@ -14,6 +14,7 @@ from jax.ad_checkpoint import checkpoint_name
 from shardplan_jax import nn
 from shardplan_jax.export import ExportError, export_graph
 from shardplan_jax.graph_io import GraphError, dumps_graph, load_graph, validate_graph
+from shardplan_jax.interpret import forward_fn
 
 
 def f32(*shape):
@@ -150,6 +151,36 @@ def test_unsupported_primitive_is_named():
         export_graph(lambda p, x: jnp.cumsum(x), {}, f32(3))
     with pytest.raises(ExportError, match="sort"):
         export_graph(lambda p, x: jnp.sort(x), {}, f32(3))
+
+
+def test_dynamic_slice_and_update_with_constant_starts_are_slices_and_concats():
+    def fn(p, x):
+        window = lax.dynamic_slice(x, (0, 2, 0), (4, 3, 6))          # one axis cut: one slice
+        clamped = lax.dynamic_slice_in_dim(x, 7, 3, axis=1)          # start 7 clamped to 5, as XLA does
+        updated = lax.dynamic_update_slice(x, p, (1, 2, 0))          # [2, 3, 6] into rows 1-2, columns 2-4
+        return jnp.sum(window * clamped) + jnp.sum(updated * x)
+    g = export(fn, f32(2, 3, 6), f32(4, 8, 6))
+    assert "dynamic_slice" not in ops_of(g) and ops_of(g).count("concat") == 2
+    window, clamped = by_op(g, "slice")[:2]
+    assert (window["axis"], window["start"], window["end"]) == (1, 2, 5)
+    assert (clamped["axis"], clamped["start"], clamped["end"]) == (1, 5, 8)
+    outer, inner = by_op(g, "concat")[::-1]
+    assert (outer["axis"], outer["shape"], inner["axis"], inner["shape"]) == (0, [4, 8, 6], 1, [2, 8, 6])
+    key = jax.random.PRNGKey(0)
+    params, x = jax.random.normal(key, (2, 3, 6)), jax.random.normal(jax.random.split(key)[0], (4, 8, 6))
+    (got,) = forward_fn(g)({"param": params}, {"input": x})
+    np.testing.assert_allclose(got, fn(params, x), rtol=1e-6)
+
+
+def test_dynamic_slice_at_a_computed_start_is_refused_naming_the_primitive():
+    def fn(p, x):
+        start = x[0, 0].astype(jnp.int32)
+        return jnp.sum(lax.dynamic_slice_in_dim(x, start, 2, axis=1))
+    with pytest.raises(ExportError, match="'dynamic_slice' at top level \\(start indices computed at run time"):
+        export_graph(fn, {}, f32(4, 8))
+    update = lambda p, x: jnp.sum(lax.dynamic_update_slice_in_dim(x, p, x[0, 0].astype(jnp.int32), axis=1))  # noqa: E731
+    with pytest.raises(ExportError, match="'dynamic_update_slice'"):
+        export_graph(update, f32(4, 2), f32(4, 8))
 
 
 def test_stack_is_a_reshape_of_each_part_and_one_concat():
