@@ -686,6 +686,94 @@ def _expand(context: NodeContext) -> str:
     return context.emit("broadcast", [x], shape, context.dtype(x), shape=list(shape), dims=dims)
 
 
+@lowers(aten.repeat)
+def _repeat(context: NodeContext) -> str:
+    """x tiled along each axis: every tiled axis gains a size-1 axis before it, which a `broadcast` grows to the
+    count, and a `reshape` merges the pairs (leading axes PyTorch adds are size-1 axes from the start)."""
+    x = context.tensor(context.arg(0, "self"))
+    counts = [int(r) for r in context.arg(1, "repeats")]
+    shape = [1] * (len(counts) - len(context.shape(x))) + list(context.shape(x))
+    split, tiled = [], []
+    for count, size in zip(counts, shape):
+        split += [1, size] if count != 1 else [size]
+        tiled += [count, size] if count != 1 else [size]
+    x = reshape(context, x, split, "split")
+    if tiled != split:
+        x = context.emit("broadcast", [x], tiled, context.dtype(x), shape=tiled, dims=list(range(len(tiled))))
+    return reshape(context, x, context.out_shape, "merge")
+
+
+@lowers(aten.repeat_interleave)
+def _repeat_interleave(context: NodeContext) -> str:
+    """Each element repeated `repeats` times along `dim` (the flattened tensor without one): a size-1 axis
+    after `dim`, a `broadcast` to the count, and a `reshape` merging the two."""
+    if context.node.target._overloadname != "self_int":
+        raise context.error("repeat_interleave with a tensor of counts has no catalog form; give one count as an int")
+    x = context.tensor(context.arg(0, "self"))
+    dim = context.arg(2, "dim")
+    if dim is None:
+        x = reshape(context, x, [math.prod(context.shape(x))], "flatten")
+    axis = 0 if dim is None else normalised_axis(int(dim), len(context.shape(x)), context)
+    shape = list(context.shape(x))
+    single = shape[: axis + 1] + [1] + shape[axis + 1:]
+    repeated = shape[: axis + 1] + [int(context.arg(1, "repeats"))] + shape[axis + 1:]
+    x = reshape(context, x, single, "split")
+    x = context.emit("broadcast", [x], repeated, context.dtype(x), shape=repeated, dims=list(range(len(repeated))))
+    return reshape(context, x, context.out_shape, "merge")
+
+
+@lowers(aten.pad, aten.constant_pad_nd)
+def _pad(context: NodeContext) -> str:
+    """Constant padding, from the last axis backwards: a negative amount crops (a `slice`), a positive one is
+    a `constant` block of the fill value on that side, joined by a `concat`."""
+    x = context.tensor(context.arg(0, "self"))
+    if context.node.target.overloadpacket is aten.pad:
+        mode = context.arg(2, "mode", "constant")
+        if mode != "constant":
+            raise context.error(f"{mode} padding has no catalog form; only constant padding is supported")
+        value = context.arg(3, "value") or 0
+    else:
+        value = context.arg(2, "value", 0)
+    amounts = [int(p) for p in context.arg(1, "pad")]
+    for index in range(0, len(amounts), 2):
+        axis = len(context.shape(x)) - 1 - index // 2
+        before, after = amounts[index], amounts[index + 1]
+        size = context.shape(x)[axis]
+        x = _slice(context, x, axis, max(-before, 0), size - max(-after, 0), role="crop")
+        parts = [_fill(context, x, axis, before, value), x, _fill(context, x, axis, after, value)]
+        parts = [part for part in parts if part is not None]
+        if len(parts) > 1:
+            shape = list(context.shape(x))
+            shape[axis] = sum(context.shape(part)[axis] for part in parts)
+            x = context.emit("concat", parts, shape, context.dtype(x), axis=axis)
+    return x
+
+
+def _fill(context: NodeContext, x: str, axis: int, amount: int, value: float) -> str | None:
+    """A constant block shaped like `x` but `amount` long along `axis`, every element `value`; None for none."""
+    if amount <= 0:
+        return None
+    shape = list(context.shape(x))
+    shape[axis] = amount
+    block = torch.full((), value, dtype=context.result.dtype).expand(shape)
+    return context.tensor(Constant(tuple(shape), context.dtype(x), "padding", block))
+
+
+@lowers(aten.triu, aten.tril)
+def _triangle(context: NodeContext) -> str:
+    """x with the elements outside its upper (lower) triangle zeroed: a `where` with a constant mask over the
+    last two axes."""
+    x = context.tensor(context.arg(0, "self"))
+    diagonal = int(context.arg(1, "diagonal", 0))
+    rows, columns = context.shape(x)[-2:]
+    keep = torch.ones(rows, columns, dtype=torch.bool)
+    upper = context.node.target.overloadpacket is aten.triu
+    keep = keep.triu(diagonal) if upper else keep.tril(diagonal)
+    mask = context.tensor(Constant((rows, columns), "bool", "triu_mask" if upper else "tril_mask", keep))
+    zero = context.tensor(0, context.dtype(x))
+    return context.emit("where", [mask, x, zero], context.out_shape, context.out_dtype)
+
+
 @lowers(aten.cat, aten.concat, aten.concatenate)
 def _cat(context: NodeContext) -> str:
     tensors = [context.tensor(t) for t in context.arg(0, "tensors")]

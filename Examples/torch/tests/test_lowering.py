@@ -258,6 +258,9 @@ def test_names_layers_batch_dims_and_determinism():
     (lambda m, x: torch.ops.aten.convolution(x, torch.ones(2, 2, 3), None, [1], [0], [1], True, [0], 1).sum(),
      (torch.randn(1, 2, 8),), "transposed convolution"),
     (lambda m, x: F.conv3d(x, torch.ones(1, 1, 1, 1, 1)).sum(), (torch.randn(1, 1, 2, 2, 2),), "aten.conv3d"),
+    (lambda m, x: F.pad(x, (1, 1), mode="reflect").sum(), (torch.randn(1, 2, 8),), "reflect padding"),
+    (lambda m, x: x.repeat_interleave(torch.tensor([1, 2]), dim=0).sum(), (torch.randn(2, 3),), "tensor of counts"),
+    (lambda m, x: x.var(0).sum(), (torch.randn(1, 3),), "no degrees of freedom"),
 ])
 def test_what_the_catalog_cannot_express_is_an_error_naming_the_op(function, inputs, message):
     with pytest.raises(ExportError, match=None) as raised:
@@ -360,4 +363,28 @@ def test_hugging_face_gpt2_conv1d_is_an_addmm(shardplan):
     graph = export(lambda m, x: torch.addmm(m.b, x.view(-1, 8), m.w).view(2, 5, 24).sum(), torch.randn(2, 5, 8),
                    w=(8, 24), b=(24,))
     assert ops_of(graph) == ["reshape", "matmul", "add", "reshape", "reduce"]
+    shardplan.inspect(graph)
+
+
+def test_padding_triangles_and_repeats_of_activations(shardplan):
+    def forward(m, x):
+        padded = F.pad(x, (2, -1, 0, 3), value=0.5)            # last axis: 2 before, crop 1 after; then 3 rows after
+        upper, lower = x.triu(1), torch.tril(x, -1)
+        tiled = x.repeat(2, 1, 3)                               # [4, 5, 24]
+        interleaved = x.repeat_interleave(3, dim=1)             # [2, 15, 8]
+        flat = x.repeat_interleave(2)                           # [160], flattened first
+        return padded.sum() + (upper * lower).sum() + tiled.sum() + interleaved.sum() + flat.sum()
+    x = torch.randn(2, 5, 8)
+    graph = export(forward, x)
+    fills = [op for op in by_op(graph, "constant") if op["name"].startswith("padding")]
+    assert [(op["shape"], op["value"]) for op in fills] == [([2, 5, 2], 0.5), ([2, 3, 9], 0.5)]
+    crop, *_ = by_op(graph, "slice")
+    assert (crop["axis"], crop["start"], crop["end"]) == (2, 0, 7)
+    assert [op["shape"] for op in by_op(graph, "concat")] == [[2, 5, 9], list(F.pad(x, (2, -1, 0, 3)).shape)]
+    masks = [op for op in by_op(graph, "constant") if op["dtype"] == "bool"]
+    assert [op["shape"] for op in masks] == [[5, 8], [5, 8]] and len(by_op(graph, "where")) == 2
+    broadcasts = [op["shape"] for op in by_op(graph, "broadcast")]
+    assert broadcasts == [[2, 2, 5, 3, 8], [2, 5, 3, 8], [80, 2]]
+    merged = [op["shape"] for op in by_op(graph, "reshape") if ".merge" in op["name"]]
+    assert merged == [list(x.repeat(2, 1, 3).shape), [2, 15, 8], [160]]
     shardplan.inspect(graph)
