@@ -360,7 +360,8 @@ def _variance(context: NodeContext) -> str | list[str]:
     keepdims = {"keepdims": True} if arguments.get("keepdim", False) else {}
     packet = context.node.target.overloadpacket
     results = context.node.meta.get("val")
-    result_shapes = [static_shape(r.shape, context) for r in (results if isinstance(results, (list, tuple)) else [results])]
+    results = results if isinstance(results, (list, tuple)) else [results]
+    result_shapes = [static_shape(r.shape, context) for r in results]
     kept = [1 if axis in axes else size for axis, size in enumerate(shape)]
     mean = context.emit("reduce", [x], kept, dtype, role="mean", kind="mean", axes=axes, keepdims=True)
     centred = context.emit("sub", [x, mean], shape, dtype, role="centred")
