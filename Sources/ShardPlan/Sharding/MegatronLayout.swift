@@ -7,6 +7,20 @@
 ///   is row-parallel (the weight's input dimension is split, the result is a partial sum); otherwise it is
 ///   column-parallel (the first output-only index of the weight that the tensor-parallel size divides, so a
 ///   head-aligned QKV weight splits heads);
+/// - except a down-projection to a latent that a norm then reduces as a whole (every output-only index of the
+///   weight lies along a normalized dimension, after slices and casts): it is duplicated on every
+///   tensor-parallel rank, its norm sees whole rows, and the up-projection after the norm, reading an
+///   activation that is not split, is column-parallel over heads. Under sequence parallelism the down-projection
+///   keeps its input's sequence split and the small normalized latent is gathered before the up-projection, not
+///   the hidden state before the down-projection. A size-1 dimension a broadcast expands to every head (the
+///   rotary key shared by all heads) is split as the head-split tensor it is joined to, so only that small key
+///   is gathered. This is DeepSeek's multi-head latent attention as Megatron-Core lays it out
+///   (`megatron/core/transformer/multi_latent_attention.py`, `MLASelfAttention`: `linear_q_down_proj` and
+///   `linear_kv_down_proj` are built as duplicated `TELinear`s, the up-projections as column-parallel linears
+///   with the latent norms fused in, `linear_proj` row-parallel; under sequence parallelism the shared rotary
+///   key is gathered along the sequence; `megatron/core/models/gpt/gpt_layer_specs.py` picks these modules).
+///   QK-norm (per-head norms after a head-split projection) is not affected: its norm covers the head
+///   dimension only, not the heads;
 /// - the embedding is vocabulary-parallel (partial sums);
 /// - every other op follows the split of its first split operand when it can carry it (attention keeps the
 ///   heads split, cross-entropy the vocabulary); with sequence parallelism, ops that would otherwise be
@@ -73,6 +87,8 @@ public struct MegatronLayout: Sendable {
         // The strategy each wanted assignment settles on, per op shape: a model repeats the same few ops in
         // every block, and checking a strategy's validity is most of this function's work.
         var settled: [SettlingQuestion: OpStrategy] = [:]
+        let normalized = tensorParallel > 1 ? Self.normalizedDimensions(graph) : []
+        let consumers = tensorParallel > 1 ? graph.consumers() : []
         for (operationIndex, operation) in graph.operations.enumerated() {
             let space = operation.indexSpace
             let operandShapes = operation.inputs.map { graph[$0].type.shape }
@@ -92,7 +108,8 @@ public struct MegatronLayout: Sendable {
             if tensorParallel > 1 {
                 // Under context and sequence parallelism both axes split the sequence of a norm (context major).
                 assignment[tensorAxis] = tensorIndex(operation, operationIndex, graph: graph, roles: roles,
-                                                     splitDimension: tensorSplitDimension, size: tensorParallel)
+                                                     splitDimension: tensorSplitDimension, normalized: normalized,
+                                                     consumers: consumers, size: tensorParallel)
             }
             let question = SettlingQuestion(space: space, operandShapes: operandShapes, resultShape: resultShape, wanted: assignment)
             let strategy: OpStrategy
@@ -158,7 +175,7 @@ public struct MegatronLayout: Sendable {
     }
 
     private func tensorIndex(_ operation: Operation, _ operationIndex: Int, graph: Graph, roles: TensorRoles,
-                             splitDimension: [Int?], size: Int) -> Int? {
+                             splitDimension: [Int?], normalized: [Set<Int>], consumers: [[Int]], size: Int) -> Int? {
         let space = operation.indexSpace
         // The index each operand is split along on the tensor axis, if any.
         let operandSplit: [Int?] = operation.inputs.enumerated().map { operand, input in
@@ -175,18 +192,73 @@ public struct MegatronLayout: Sendable {
                 for (operand, split) in operandSplit.enumerated() where operand != weight {
                     if let split, weightIndices.contains(split), space.indices[split].role == .summed { return split }
                 }
-                // Column-parallel: the first output-only index of the weight that splits evenly.
                 let activationIndices = Set(operation.inputs.indices.filter { $0 != weight }
                     .flatMap { space.operandIndices[$0].compactMap { $0 } })
-                return weightIndices.first { index in
-                    space.resultCarries(index) && !activationIndices.contains(index)
-                        && space.indices[index].size % size == 0 && space.indices[index].size >= size
+                let outputIndices = weightIndices.filter { space.resultCarries($0) && !activationIndices.contains($0) }
+                // Duplicated: a down-projection to a latent that is normalized as a whole (every output-only index
+                // of the weight lies along a dimension a norm reduces) runs on every tensor-parallel rank, so that
+                // the norm sees whole rows; under sequence parallelism it keeps its input's sequence split.
+                let outputDimensions = outputIndices.compactMap { space.resultIndices.firstIndex(of: $0) }
+                if !outputDimensions.isEmpty, normalized[operation.result.rawValue].isSuperset(of: outputDimensions) {
+                    return operandSplit.enumerated().lazy.filter { $0.offset != weight }.compactMap(\.element)
+                        .first { space.resultCarries($0) }
+                }
+                // Column-parallel: the first output-only index of the weight that splits evenly.
+                return outputIndices.first { index in
+                    space.indices[index].size % size == 0 && space.indices[index].size >= size
                 }
             }
             return followedIndex(space, operandSplit) ?? sequenceIndex(operation, operationIndex, roles)
+        case .broadcast:
+            return siblingSplit(operation, graph: graph, splitDimension: splitDimension, consumers: consumers)
+                ?? followedIndex(space, operandSplit) ?? sequenceIndex(operation, operationIndex, roles)
         default:
             return followedIndex(space, operandSplit) ?? sequenceIndex(operation, operationIndex, roles)
         }
+    }
+
+    /// For each value, the dimensions along which a norm (layer or RMS) reduces it, directly or after slices and
+    /// casts (which keep every dimension where it is): the dimensions Megatron never splits on the tensor axis.
+    static func normalizedDimensions(_ graph: Graph) -> [Set<Int>] {
+        var normalized = Array(repeating: Set<Int>(), count: graph.values.count)
+        for operation in graph.operations.reversed() {
+            guard let operand = operation.inputs.first?.rawValue else { continue }
+            switch operation.op {
+            case .layerNorm(let axes), .rmsNorm(let axes):
+                normalized[operand].formUnion(axes)
+            case .slice, .cast:
+                normalized[operand].formUnion(normalized[operation.result.rawValue])
+            default:
+                break
+            }
+        }
+        return normalized
+    }
+
+    /// A dimension of size 1 that a broadcast expands (one head shared by every head: latent attention's rotary
+    /// key) and that a reader of its result already has split in another operand (the head-split keys it is
+    /// joined to): the broadcast then expands to the local heads only, its operand stays whole on the tensor
+    /// axis, and the gradient flowing back is a partial sum of the small operand (Megatron-Core expands the
+    /// shared rotary key to the local heads, `multi_latent_attention.py`). Nil for any other broadcast.
+    private func siblingSplit(_ operation: Operation, graph: Graph, splitDimension: [Int?], consumers: [[Int]]) -> Int? {
+        guard case .broadcast(let shape, let dimensions) = operation.op else { return nil }
+        let space = operation.indexSpace
+        let operandShape = graph[operation.inputs[0]].type.shape
+        let created = Set(dimensions.indices.filter { operandShape[$0] == 1 && shape[dimensions[$0]] > 1 }
+            .compactMap { space.resultIndices[dimensions[$0]] })
+        guard !created.isEmpty else { return nil }
+        for reader in consumers[operation.result.rawValue] {
+            let readerOperation = graph.operations[reader]
+            let readerSpace = readerOperation.indexSpace
+            guard let own = readerOperation.inputs.firstIndex(of: operation.result) else { continue }
+            for (operand, input) in readerOperation.inputs.enumerated() where input != operation.result {
+                guard let dimension = splitDimension[input.rawValue], let index = readerSpace.operandIndices[operand][dimension],
+                      let position = readerSpace.operandIndices[own].firstIndex(of: index),
+                      let candidate = space.resultIndices[position], created.contains(candidate) else { continue }
+                return candidate
+            }
+        }
+        return nil
     }
 
     /// The first operand split that this op can carry.
