@@ -72,9 +72,6 @@ struct ResidualDTypeTests {
                                                      expertParallel: 4,
                                                      options: TrainingOptions(zeroStage: 1, optimizerState: .fp32Weights)))
             }
-            // MegatronLayout's column/row alternation does not place latent attention's down-projections as
-            // Megatron-Core does (replicated), with or without the casts, so tensor parallelism there is left out.
-            if base.latentAttention != nil { layouts.removeAll { $0.tensorParallel > 1 } }
             for layout in layouts {
                 let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration: layout)
                 let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
