@@ -18,7 +18,7 @@ public struct StageCostModel: Sendable {
     let sequenceDimensionCounts: [Int?]
     /// The run of consecutive ops of one layer that each op belongs to, numbered over the whole graph.
     let layerRun: [Int]
-    /// The layer runs op-level selective recomputation checkpoints (`RecomputeMode.selectiveOperators`): the
+    /// The layer runs the recomputation modes checkpoint (`RecomputeMode.selectiveOperators`, `.full`): the
     /// transformer blocks.
     let checkpointedRuns: Set<Int>
     /// The ops op-level selective recomputation reruns in the backward pass (`RecomputeMode.selectiveOperators`).
@@ -45,8 +45,9 @@ public struct StageCostModel: Sendable {
     }
 
     /// Numbers the layer runs of `graph` and picks what op-level selective recomputation checkpoints and reruns:
-    /// every run that holds an attention op (a transformer block; embeddings and the output layer are not
-    /// checkpointed) reruns every op but attention, convolutions, views and every second product with a weight.
+    /// every run that holds attention, a fused kernel or explicit attention's softmax (a transformer block;
+    /// embeddings and the output layer are not checkpointed), reruns every op but attention, convolutions, views
+    /// and every second product with a weight.
     /// torchtitan's policy (`_get_custom_policy` in `activation_checkpoint.py`) saves the outputs of the attention
     /// kernels and of `aten.mm`, the product of an activation with a weight (linear layers and routers), except
     /// every mm of even count in the block; batched products without a weight (the rotary embedding, explicit
@@ -64,7 +65,7 @@ public struct StageCostModel: Sendable {
             var end = start
             while end < graph.operations.count && runs[end] == runs[start] { end += 1 }
             let block = start ..< end
-            if block.contains(where: { if case .attention = graph.operations[$0].op { true } else { false } }) {
+            if block.contains(where: { graph.operations[$0].op.marksTransformerBlock }) {
                 checkpointed.insert(runs[start])
                 var productCount = 0
                 for index in block {
@@ -82,6 +83,19 @@ public struct StageCostModel: Sendable {
             start = end
         }
         return (runs, checkpointed, recomputed)
+    }
+
+    /// Whether full recomputation reruns op `op`: it lies in a transformer block (`checkpointedRuns`), or the graph
+    /// has none and the whole forward pass reruns.
+    func rerunsUnderFullRecomputation(_ op: Int) -> Bool {
+        checkpointedRuns.isEmpty || checkpointedRuns.contains(layerRun[op])
+    }
+
+    /// For each layer run of `stage` (`runOfOperation`'s numbering), whether full recomputation reruns it.
+    func fullRecomputationReruns(_ stage: StageLayout, runOfOperation: [Int: Int], runCount: Int) -> [Bool] {
+        var reruns = Array(repeating: false, count: runCount)
+        for op in stage.operations where rerunsUnderFullRecomputation(op) { reruns[runOfOperation[op]!] = true }
+        return reruns
     }
 
     /// Whether the plan recomputes op-level selectively and op `op` lies in a block it checkpoints.
@@ -661,16 +675,26 @@ public struct StageCostModel: Sendable {
                 recomputeByRun[runOfOperation[operationIndex]!, default: 0] += seconds
             }
         case .full:
+            // The stacks checkpoint the transformer blocks (Megatron-LM's `--recompute-granularity full` wraps each
+            // layer of its `TransformerBlock`; FSDP stacks wrap each block in PyTorch's checkpoint): the ops before
+            // and after them (the embedding, the final norm, the output layer and the loss) run once and keep what
+            // their backward pass reads. Without blocks (no attention) the stage's whole forward pass reruns.
+            let reruns = fullRecomputationReruns(stage, runOfOperation: runOfOperation, runCount: keptByLayer.count)
             cost.activationBytesPerMicrobatch = layerInputs.values.reduce(0, +)
-            cost.backwardWorkingBytes = keptByLayer.indices.map(rerunBytes).max() ?? 0
+            for layer in keptByLayer.indices where !reruns[layer] && layer != lossLayer {
+                cost.activationBytesPerMicrobatch += keptByLayer[layer].filter { layerInputs[ValueID($0.key)] == nil }.values.reduce(0, +)
+            }
+            cost.backwardWorkingBytes = keptByLayer.indices.filter { reruns[$0] }.map(rerunBytes).max() ?? 0
             // The rerun reads the weights the backward pass gathered: ZeRO-3's casts of fp32 shards run on the
             // gathers' stream (`ShardedUnit.castBytes`), not again in the rerun.
             cost.recomputeSeconds = cost.forwardSeconds
-            for (run, seconds) in runForwardSeconds.enumerated() { recomputeByRun[run] = seconds }
+            for (run, seconds) in runForwardSeconds.enumerated() {
+                if reruns[run] { recomputeByRun[run] = seconds } else { cost.recomputeSeconds -= seconds }
+            }
         }
         if let lossLayer {
-            // Under full recomputation the loss's layer is rerun, and holds its activations, while the loss's
-            // gradient buffers are alive.
+            // The loss's layer holds its activations while the loss's gradient buffers are alive: kept from the
+            // forward pass, or rerun under full recomputation where it is a checkpointed block.
             let rerun = options.recompute == .full ? rerunBytes(lossLayer) : 0
             cost.backwardWorkingBytes = max(cost.backwardWorkingBytes, rerun + lossWorkingBytes)
         }
@@ -721,5 +745,16 @@ public struct StageCostModel: Sendable {
             })
         }
         return carried.map { $0.isEmpty ? nil : $0.count }
+    }
+}
+
+extension Operator {
+    /// The core of attention: a fused attention kernel, or the softmax over the scores of explicit attention (also
+    /// a mixture of experts' router, which only transformer blocks hold).
+    var marksTransformerBlock: Bool {
+        switch self {
+        case .attention, .softmax: true
+        default: false
+        }
     }
 }

@@ -89,7 +89,7 @@ struct StageCostTerms {
         var perMicrobatch = cost.forwardSeconds + cost.backwardSeconds
             + ownCollectives + seconds(cost.backwardCollectives) * overlapShare
         switch model.options.recompute {
-        case .full: perMicrobatch += cost.forwardSeconds + ownCollectives
+        case .full where model.rerunsUnderFullRecomputation(op): perMicrobatch += cost.forwardSeconds + ownCollectives
         case .selective where model.isAttentionCore(operation.result): perMicrobatch += cost.forwardSeconds
         case .selectiveOperators where model.operatorRecomputation.contains(op): perMicrobatch += cost.forwardSeconds
         default: break
@@ -282,7 +282,7 @@ struct StageCostTerms {
                 // changes included.
                 let returned = link.kind == .activation ? layout.reduced : layout
                 let backward = model.gradients[value] ? gradients.map { price($0, returned) } : gradients.map { _ in 0 }
-                let replays = model.options.recompute == .full ? 2.0 : 1.0
+                let replays = model.options.recompute == .full && model.rerunsUnderFullRecomputation(link.to) ? 2.0 : 1.0
                 return consumed.indices.map { pair in
                     var (ahead, back) = (forward[wantedIndex[pair]], backward[gradientIndex[pair]])
                     if let consumers {
