@@ -28,6 +28,10 @@ struct StageCostTerms {
     /// For each parameter read in the stage, and each tensor arriving from outside it, the op and operand
     /// position that read it first.
     let firstReader: [ValueID: (operation: Int, operand: Int)]
+    /// Parameters that an op other than a matrix product reads first and a 16-bit product later in the stage (a
+    /// tied embedding table: the lookup, then the head): autocast casts them for that product, and the exact model
+    /// prices the cast and the copy from the first reader's layout, as the search then does.
+    let castByLaterProduct: Set<ValueID>
 
     init(model: StageCostModel, operations: Range<Int>, mesh: DeviceMesh, inFlight: Double, prices: ReshardingPrices? = nil) {
         precondition(prices.map { $0.mesh.shape == mesh.shape && $0.mesh.devices == mesh.devices } ?? true, "prices are for another mesh")
@@ -46,6 +50,17 @@ struct StageCostTerms {
             }
         }
         firstReader = first
+        var later = Set<ValueID>()
+        for op in operations {
+            let operation = model.graph.operations[op]
+            // Only products no FP8 recipe converts count here: which of the others runs in FP8 depends on their
+            // own strategy, which this parameter's terms do not know.
+            guard operation.op.isContraction, operatorModel.precision == .bf16 || model.linearLayers[op] == nil else { continue }
+            for input in operation.inputs where model.graph[input].isParameter {
+                if let reader = first[input], !model.graph.operations[reader.0].op.isContraction { later.insert(input) }
+            }
+        }
+        castByLaterProduct = later
     }
 
     var graph: Graph { model.graph }
@@ -101,7 +116,8 @@ struct StageCostTerms {
             if graph[input].isParameter {
                 guard let first = firstReader[input], first.operation == op, first.operand == operand else { continue }
                 let parameter = parameterTerms(input, strategy: strategy, operand: operand, in: space,
-                                               castByFirstReader: operation.op.isContraction && cost.fp8 == nil)
+                                               castByFirstReader: operation.op.isContraction ? cost.fp8 == nil
+                                                   : castByLaterProduct.contains(input))
                 perIteration += parameter.seconds
                 perMicrobatch += parameter.perMicrobatchSeconds
                 memory += parameter.memory
@@ -157,7 +173,7 @@ struct StageCostTerms {
 
     /// A parameter stored in the layout its first reader wants: model state, optimizer step, gradient
     /// synchronisation, under ZeRO-3 the gathers before each use, and over fp32 weights their 16-bit casts
-    /// (`castByFirstReader`: the first reader is a matrix product in 16 bits).
+    /// (`castByFirstReader`: the first reader is a matrix product in 16 bits, or reads it for one that is).
     private func parameterTerms(_ parameter: ValueID, strategy: OpStrategy, operand: Int, in space: IndexSpace,
                                 castByFirstReader: Bool) -> (seconds: Double, perMicrobatchSeconds: Double, memory: Double) {
         let type = graph[parameter].type
@@ -182,9 +198,8 @@ struct StageCostTerms {
         if options.optimizerState == .fp32Weights {
             // As `StageCostModel.addParameters` prices them: FSDP casts the local shard before each of the two
             // gathers (once under ZeRO-2, whose gathered copy is part of the state); autocast casts a product's weight once a forward pass (again in a full recomputation's
-            // rerun) and keeps the 16-bit copy for the backward pass. The search knows a parameter's first reader
-            // only, so a weight a lookup reads first and a product later (tied embeddings) is cast as its first
-            // reader would be: not at all.
+            // rerun) and keeps the 16-bit copy for the backward pass, a weight a lookup reads first and a product
+            // later (tied embeddings, `castByLaterProduct`) included.
             let rereads = model.options.recompute == .full ? 2.0 : 1.0
             if shardsWeights {
                 perMicrobatch += 2 * model.kernels.memorySeconds(bytes: 6 * local / dataParallel) * overlapShare

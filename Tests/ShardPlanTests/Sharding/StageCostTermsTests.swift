@@ -72,4 +72,36 @@ struct StageCostTermsTests {
         let exactMemory = autocast.exactMemory - mixed.exactMemory
         #expect(abs(searchMemory - exactMemory) < 1e-6 * mixed.exactMemory, "search \(searchMemory) B, exact \(exactMemory) B")
     }
+
+    /// Tied embeddings: the table is read first by the lookup (never cast) and later by the head's product, which
+    /// autocast casts and whose 16-bit copy it keeps. The exact model casts and keeps it; so must the search.
+    @Test("over fp32 weights the search casts and keeps a tied table that a lookup reads before the head's product")
+    func fp32WeightsTiedTableCastByTheHead() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let table = try #require(graph.operations.first { if case .embedding = $0.op { return true } else { return false } }?.inputs
+            .first { graph[$0].isParameter })
+        #expect(graph.operations.contains { $0.op.isContraction && $0.inputs.contains(table) })
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let mesh = try DeviceMesh(devices: Array(0..<4), shape: [2, 2], in: cluster)
+        func priced(_ state: OptimizerStatePrecision, choice: [Int]?) throws -> (objective: Double, memory: Double, exact: Double,
+                                                                                  exactMemory: Double, choice: [Int]) {
+            let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
+                                       options: TrainingOptions(optimizerState: state), microbatches: 2)
+            let stage = StageShardingProblem(operations: 0..<graph.operations.count, mesh: mesh, model: model, inFlight: 3,
+                                             memoryBudget: nil, layers: [])
+            let choice = try choice ?? ShardingSolver().solve(stage.problem).choice
+            let cost = model.cost(of: stage.layout(for: choice))
+            return (stage.problem.cost(of: choice), stage.problem.memory(of: choice),
+                    2 * (cost.forwardSeconds + cost.backwardSeconds) + cost.gradientSynchronizationSeconds + cost.optimizerSeconds,
+                    cost.modelStateBytes + 3 * cost.activationBytesPerMicrobatch, choice)
+        }
+        let mixed = try priced(.fp32, choice: nil)
+        let autocast = try priced(.fp32Weights, choice: mixed.choice)
+        let searchTime = autocast.objective - mixed.objective
+        let exactTime = autocast.exact - mixed.exact
+        #expect(exactTime > 0 && abs(searchTime / exactTime - 1) < 0.02, "search +\(searchTime) s, exact +\(exactTime) s")
+        let searchMemory = autocast.memory - mixed.memory
+        let exactMemory = autocast.exactMemory - mixed.exactMemory
+        #expect(abs(searchMemory - exactMemory) < 1e-6 * mixed.exactMemory, "search \(searchMemory) B, exact \(exactMemory) B")
+    }
 }
