@@ -40,6 +40,10 @@ BINARY_PRIMITIVES: dict[str, str] = {
 LOGICAL_PRIMITIVES: dict[str, str] = {"and": "and", "or": "or"}
 REDUCE_PRIMITIVES: dict[str, str] = {"reduce_sum": "sum", "reduce_max": "max", "reduce_min": "min"}
 #: Primitives whose output is their (first) input.
+#: Primitives folded when every operand is a constant and the result an integer or boolean scalar (index
+#: arithmetic).
+SCALAR_INDEX_PRIMITIVES: frozenset[str] = frozenset({"add", "sub", "mul", "neg", "max", "min", "clamp", "lt", "le",
+                                                     "gt", "ge", "eq", "ne", "select_n", "and", "or", "not"})
 ALIAS_PRIMITIVES: frozenset[str] = frozenset({"copy", "copy_p", "sharding_constraint", "reduce_precision",
                                                "optimization_barrier", "mesh_cast", "reshard"})
 #: Call-like primitives that are inlined, and the parameter holding their body.
@@ -238,6 +242,13 @@ class _Exporter:
             return [self.emit("einsum", ins, aval, scope, equation=_dot_general_equation(eqn))]
         if prim in UNARY_PRIMITIVES:
             return [self.emit(UNARY_PRIMITIVES[prim], ins, aval, scope)]
+        if prim in SCALAR_INDEX_PRIMITIVES and len(outs) == 1 and aval.shape == () \
+                and (np.issubdtype(aval.dtype, np.integer) or aval.dtype == np.bool_) \
+                and all(self.nodes[i].const is not None for i in ins):
+            # Index arithmetic on literals (`lax.dynamic_index_in_dim` wraps a negative index with lt, add and
+            # select_n inside its call): folded, so that the start of a dynamic slice stays a constant.
+            folded = eqn.primitive.bind(*(self.nodes[i].const for i in ins), **params)
+            return [self.constant(np.asarray(folded), None, scope)]
         if prim == "mul":
             scaled = self.try_scale(eqn, ins, scope)
             if scaled is not None:

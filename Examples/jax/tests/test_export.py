@@ -172,6 +172,21 @@ def test_dynamic_slice_and_update_with_constant_starts_are_slices_and_concats():
     np.testing.assert_allclose(got, fn(params, x), rtol=1e-6)
 
 
+def test_dynamic_index_and_update_index_in_dim_at_an_int_are_slices_and_concats():
+    # lax's *_index_in_dim wrap a negative index inside the traced call (lt, add, select_n on the literal): the
+    # start is still a constant after tracing.
+    def fn(p, x):
+        last = lax.dynamic_index_in_dim(x, -1, axis=0, keepdims=False)          # x[3]
+        written = lax.dynamic_update_index_in_dim(x, p, 2, axis=1)             # column 2 of 8 replaced
+        return jnp.sum(last * last) + jnp.sum(written * x)
+    g = export(fn, f32(4, 6), f32(4, 8, 6))
+    assert "dynamic_slice" not in ops_of(g) and "where" not in ops_of(g) and ops_of(g).count("concat") == 1
+    key = jax.random.PRNGKey(1)
+    params, x = jax.random.normal(key, (4, 6)), jax.random.normal(jax.random.split(key)[0], (4, 8, 6))
+    (got,) = forward_fn(g)({"param": params}, {"input": x})
+    np.testing.assert_allclose(got, fn(params, x), rtol=1e-6)
+
+
 def test_dynamic_slice_at_a_computed_start_is_refused_naming_the_primitive():
     def fn(p, x):
         start = x[0, 0].astype(jnp.int32)
