@@ -275,6 +275,8 @@ public struct StageCostModel: Sendable {
         // Autocast's 16-bit copies of the weights live until the backward pass reads them; full recomputation
         // casts again in the rerun forward pass instead, and the rerun layer holds its copies (`addActivations`).
         if options.recompute != .full { cost.activationBytesPerMicrobatch += parameters.castCopyBytes }
+        cost.forwardComputeSeconds += parameters.gatheredCopyCastSeconds
+        cost.computeSeconds[.memoryBound, default: 0] += parameters.gatheredCopyCastSeconds
         if !parameters.sharded.isEmpty {
             let scheduleRuns = runs.indices.map { index in
                 ShardedParameterSchedule.Run(forwardSeconds: runs[index].forward,
@@ -403,7 +405,8 @@ public struct StageCostModel: Sendable {
     private func addParameters(of stage: StageLayout, model: OperatorCostModel, runOfOperation: [Int: Int],
                                fp8ByOp: [Int: OperatorCost.FP8Use], to cost: inout StageCost)
         -> (perMicrobatch: [(collectives: [Collective], forward: Bool)], sharded: [ShardedUnit],
-            accumulationByRun: [Int: Double], castCopyBytes: Double, castCopyBytesByLayer: [String?: Double]) {
+            accumulationByRun: [Int: Double], castCopyBytes: Double, castCopyBytesByLayer: [String?: Double],
+            gatheredCopyCastSeconds: Double) {
         var perMicrobatch: [(collectives: [Collective], forward: Bool)] = []
         var sharded: [ShardedUnit] = []
         /// Adds bytes to the unit of `layer` along `axes`, made the first time.
@@ -421,6 +424,7 @@ public struct StageCostModel: Sendable {
         var accumulationByRun: [Int: Double] = [:]
         var castCopyBytes = 0.0
         var castCopyBytesByLayer: [String?: Double] = [:]
+        var gatheredCopyCastSeconds = 0.0
         let mesh = stage.mesh
         var readers: [ValueID: [(operation: Int, operand: Int)]] = [:]
         var order: [ValueID] = []
@@ -484,10 +488,9 @@ public struct StageCostModel: Sendable {
                 let products = uses.filter { graph.operations[$0.operation].op.isContraction && fp8ByOp[$0.operation] == nil }
                 if ParameterState.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel, optimizerState: options.optimizerState) {
                     // FSDP's `SHARD_GRAD_OP` casts the local shard before each microbatch's gather; the gathered copy
-                    // is part of the state (`ParameterState`).
-                    let cast = kernels.memorySeconds(bytes: 6 * local / dataParallel)
-                    cost.forwardComputeSeconds += cast
-                    cost.computeSeconds[.memoryBound, default: 0] += cast
+                    // is part of the state (`ParameterState`), and a full recomputation's rerun reads it without
+                    // casting again (added to the forward pass after the recomputation is priced).
+                    gatheredCopyCastSeconds += kernels.memorySeconds(bytes: 6 * local / dataParallel)
                 } else if !shardsWeights && !products.isEmpty {
                     let cast = kernels.memorySeconds(bytes: 6 * local)
                     cost.forwardComputeSeconds += cast
@@ -538,7 +541,7 @@ public struct StageCostModel: Sendable {
             cost.gradientSynchronizationBytes[key.kind, default: 0] += bytes
             cost.gradientSynchronizationBytesByAxes[key.axes, default: [:]][key.kind, default: 0] += bytes
         }
-        return (perMicrobatch, sharded, accumulationByRun, castCopyBytes, castCopyBytesByLayer)
+        return (perMicrobatch, sharded, accumulationByRun, castCopyBytes, castCopyBytesByLayer, gatheredCopyCastSeconds)
     }
 
     /// Activations kept per microbatch, and the recomputation that trades them for time. Returns the

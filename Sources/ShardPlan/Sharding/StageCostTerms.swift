@@ -204,7 +204,8 @@ struct StageCostTerms {
             if shardsWeights {
                 perMicrobatch += 2 * model.kernels.memorySeconds(bytes: 6 * local / dataParallel) * overlapShare
             } else if ParameterState.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel, optimizerState: options.optimizerState) {
-                perMicrobatch += rereads * model.kernels.memorySeconds(bytes: 6 * local / dataParallel)
+                // The gathered copy stays until the backward pass: a full recomputation's rerun reads it.
+                perMicrobatch += model.kernels.memorySeconds(bytes: 6 * local / dataParallel)
             } else if castByFirstReader {
                 perMicrobatch += rereads * model.kernels.memorySeconds(bytes: 6 * local)
                 if model.options.recompute != .full { memory += 2 * local * inFlight }

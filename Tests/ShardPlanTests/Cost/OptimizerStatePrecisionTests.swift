@@ -58,6 +58,24 @@ struct OptimizerStatePrecisionTests {
         #expect(abs((weights.forwardSeconds - master.forwardSeconds) - 2 * cast) < 1e-9)
     }
 
+    /// Under full recomputation the rerun forward pass reads the gathered 16-bit copy `SHARD_GRAD_OP` keeps until
+    /// the backward pass: it gathers and casts nothing again (`StageCostTermsTests` checks the search's terms against this).
+    @Test("mlp-2 on 8 GPUs under ZeRO-2, fp32 weights and full recomputation: the rerun casts no shard again")
+    func fp32WeightsUnderZeroTwoFullRecomputation() throws {
+        let graph = try ModelCatalog.model(id: "mlp-2")!.build()
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        func rank(_ state: OptimizerStatePrecision) throws -> PlanPrediction.Rank {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration:
+                MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, microBatchSize: 128,
+                                      options: TrainingOptions(recompute: .full, zeroStage: 2, optimizerState: state)))
+            return PlanEvaluator(cluster: cluster).evaluate(plan).ranks[0]
+        }
+        let (master, weights) = (try rank(.fp32), try rank(.fp32Weights))
+        let cast = KernelModel(device: cluster.device).memorySeconds(bytes: 6 * 4096 * 16384 / 8)
+        #expect(abs((weights.forwardSeconds - master.forwardSeconds) - 2 * cast) < 1e-9)
+        #expect(abs(weights.backwardSeconds - master.backwardSeconds) < 1e-9)
+    }
+
     /// mlp-2 is two 4,096 x 16,384 weights (134,217,728 parameters, no biases) on one A100 (2,039 GB/s, streamed at
     /// 85%). Each pass that casts a weight reads 4 and writes 2 bytes an element in a kernel of its own.
     @Test("mlp-2 on one A100 with fp32 weights: each forward pass casts both weights and keeps the 16-bit copies, eager or compiled")

@@ -104,4 +104,29 @@ struct StageCostTermsTests {
         let exactMemory = autocast.exactMemory - mixed.exactMemory
         #expect(abs(searchMemory - exactMemory) < 1e-6 * mixed.exactMemory, "search \(searchMemory) B, exact \(exactMemory) B")
     }
+
+    /// ZeRO-2 over fp32 weights (`SHARD_GRAD_OP`) under full recomputation: the search adds what the exact model
+    /// adds, one cast of each shard a microbatch and none in the rerun, which reads the gathered copy.
+    @Test("under ZeRO-2 over fp32 weights and full recomputation the search adds the exact model's casts")
+    func fp32WeightsZeroTwoFullRecomputationAsExactModel() throws {
+        let graph = try ModelCatalog.model(id: "gpt3-125m")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let first = try #require(graph.operations.firstIndex { $0.name.hasPrefix("h11.") })
+        let operations = first..<graph.operations.count
+        let mesh = try DeviceMesh(devices: Array(0..<4), shape: [4, 1], in: cluster)
+        func priced(_ state: OptimizerStatePrecision, choice: [Int]?) throws -> (objective: Double, exact: Double, choice: [Int]) {
+            let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
+                                       options: TrainingOptions(recompute: .full, zeroStage: 2, optimizerState: state), microbatches: 2)
+            let stage = StageShardingProblem(operations: operations, mesh: mesh, model: model, inFlight: 1, memoryBudget: nil, layers: [])
+            let choice = try choice ?? ShardingSolver().solve(stage.problem).choice
+            let cost = model.cost(of: stage.layout(for: choice))
+            return (stage.problem.cost(of: choice),
+                    2 * (cost.forwardSeconds + cost.backwardSeconds) + cost.gradientSynchronizationSeconds + cost.optimizerSeconds, choice)
+        }
+        let mixed = try priced(.fp32, choice: nil)
+        let weights = try priced(.fp32Weights, choice: mixed.choice)
+        let searchTime = weights.objective - mixed.objective
+        let exactTime = weights.exact - mixed.exact
+        #expect(exactTime > 0 && abs(searchTime / exactTime - 1) < 0.01, "search +\(searchTime) s, exact +\(exactTime) s")
+    }
 }
