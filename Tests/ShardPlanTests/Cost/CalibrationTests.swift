@@ -45,7 +45,7 @@ struct CalibrationTests {
     /// "Issue 14, third pass" and "fourth pass", say why each row beyond 15% is off). These bounds keep what it
     /// reaches from slipping. The 67 rows include the four llm.c rows of the fifth pass, replayed with no constant
     /// changed.
-    /// The seventh pass's single-GPU rows (gollem) are held by their own test below. The tenth pass reruns only the
+    /// The seventh pass's single-GPU rows (gollem) are held by their own test below. The eleventh pass reruns only the
     /// transformer blocks under full recomputation, as every stack of the rows does, and the median moved from 4.7%
     /// to 5.27%: the output layer's rerun the model charged before stood in for time it still misses.
     @Test("rows before issue 13 but the single-GPU ones: median within 5.3% and worst within 28%")
