@@ -41,7 +41,10 @@ public struct StageCostModel: Sendable {
         sequenceLength = graph.inputs.first { roles.sequenceDimension[$0.rawValue] != nil }
             .map { graph[$0].type.shape[roles.sequenceDimension[$0.rawValue]!] }
         sequenceDimensionCounts = Self.sequenceDimensionCounts(graph, roles: roles)
-        (layerRun, checkpointedRuns, operatorRecomputation) = Self.operatorCheckpoints(graph)
+        let (length, counts) = (sequenceLength, sequenceDimensionCounts)
+        (layerRun, checkpointedRuns, operatorRecomputation) = Self.operatorCheckpoints(graph) { value in
+            Self.isAttentionCore(value, in: graph, sequenceLength: length, sequenceDimensionCounts: counts)
+        }
     }
 
     /// Numbers the layer runs of `graph` and picks what op-level selective recomputation checkpoints and reruns:
@@ -52,7 +55,10 @@ public struct StageCostModel: Sendable {
     /// kernels and of `aten.mm`, the product of an activation with a weight (linear layers and routers), except
     /// every mm of even count in the block; batched products without a weight (the rotary embedding, explicit
     /// attention's scores) are not on its list and rerun.
-    static func operatorCheckpoints(_ graph: Graph) -> (runs: [Int], checkpointed: Set<Int>, recomputed: Set<Int>) {
+    /// `isAttentionCore` tells explicit attention's softmax (over scores with two sequence dimensions) from any
+    /// other softmax: a router's, or one in an output layer, which marks no block.
+    static func operatorCheckpoints(_ graph: Graph, isAttentionCore: (ValueID) -> Bool)
+        -> (runs: [Int], checkpointed: Set<Int>, recomputed: Set<Int>) {
         var runs: [Int] = []
         for (index, operation) in graph.operations.enumerated() {
             let continues = index > 0 && graph.operations[index - 1].layer == operation.layer
@@ -65,7 +71,7 @@ public struct StageCostModel: Sendable {
             var end = start
             while end < graph.operations.count && runs[end] == runs[start] { end += 1 }
             let block = start ..< end
-            if block.contains(where: { graph.operations[$0].op.marksTransformerBlock }) {
+            if block.contains(where: { Self.marksTransformerBlock(graph.operations[$0], isAttentionCore: isAttentionCore) }) {
                 checkpointed.insert(runs[start])
                 var productCount = 0
                 for index in block {
@@ -722,6 +728,10 @@ public struct StageCostModel: Sendable {
     /// the same length (GPT-3 1.3B's 2,048 at 2,048 tokens, Llama 2 7B's 4,096 at 4,096) is not. Where the roles
     /// do not reach a value (a view they cannot follow), the lengths decide.
     func isAttentionCore(_ value: ValueID) -> Bool {
+        Self.isAttentionCore(value, in: graph, sequenceLength: sequenceLength, sequenceDimensionCounts: sequenceDimensionCounts)
+    }
+
+    static func isAttentionCore(_ value: ValueID, in graph: Graph, sequenceLength: Int?, sequenceDimensionCounts: [Int?]) -> Bool {
         guard let sequenceLength, sequenceLength > 1 else { return false }
         if let carried = sequenceDimensionCounts[value.rawValue], carried > 0 { return carried >= 2 }
         return graph[value].type.shape.filter { $0 == sequenceLength }.count >= 2
@@ -751,12 +761,14 @@ public struct StageCostModel: Sendable {
     }
 }
 
-extension Operator {
-    /// The core of attention: a fused attention kernel, or the softmax over the scores of explicit attention (also
-    /// a mixture of experts' router, which only transformer blocks hold).
-    var marksTransformerBlock: Bool {
-        switch self {
-        case .attention, .softmax: true
+extension StageCostModel {
+    /// The core of attention: a fused attention kernel, or the softmax over the scores of explicit attention (two
+    /// sequence dimensions, `isAttentionCore`). Not any softmax: a softmax in an output layer (a classifier's) or a
+    /// mixture of experts' router (whose block holds attention anyway) marks no transformer block.
+    static func marksTransformerBlock(_ operation: Operation, isAttentionCore: (ValueID) -> Bool) -> Bool {
+        switch operation.op {
+        case .attention: true
+        case .softmax: isAttentionCore(operation.result)
         default: false
         }
     }

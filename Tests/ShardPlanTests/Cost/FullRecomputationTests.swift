@@ -45,4 +45,32 @@ struct FullRecomputationTests {
         #expect(two.activationBytesPerMicrobatch - llama.activationBytesPerMicrobatch == 2_048,
                 "\(two.activationBytesPerMicrobatch) against Llama's \(llama.activationBytesPerMicrobatch)")
     }
+
+    /// A softmax in an output layer is not explicit attention's: a perceptron of two layers under a softmax head,
+    /// with no attention anywhere, has no transformer block, so its whole forward pass reruns (before, the head's
+    /// softmax marked the head as the only block, and only the head reran: a third of the forward pass).
+    @Test("a softmax head marks no block: a graph without attention reruns its whole forward pass")
+    func softmaxHeadIsNoBlock() throws {
+        var builder = GraphBuilder(name: "mlp-softmax-head")
+        let x = try builder.input("x", [1024, 1024], .bf16)
+        let (w1, w2, w3) = (try builder.parameter("w1", [1024, 4096]), try builder.parameter("w2", [4096, 1024]),
+                            try builder.parameter("w3", [1024, 1024]))
+        builder.currentLayer = "l0"
+        let a = try builder.unary("a", .gelu, try builder.einsum("h", "bd,df->bf", x, w1))
+        builder.currentLayer = "l1"
+        let z = try builder.unary("z", .gelu, try builder.einsum("y", "bf,fd->bd", a, w2))
+        builder.currentLayer = "head"
+        let probabilities = try builder.add("p", .softmax(axis: -1), [try builder.einsum("logits", "bd,de->be", z, w3)])
+        builder.output(try builder.add("loss", .reduce(.mean, axes: [0, 1], keepDimensions: false), [probabilities]))
+        let graph = try builder.build()
+        let cluster = try Cluster.preset(named: "single-a100-80g")
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
+                                   options: TrainingOptions(recompute: .full), microbatches: 1)
+        let operations = 0 ..< graph.operations.count
+        let cost = model.cost(of: StageLayout(operations: operations, mesh: try DeviceMesh(devices: [0], shape: [1], in: cluster),
+                                              strategies: operations.map { _ in OpStrategy(indexOfAxis: [nil]) }))
+        #expect(model.checkpointedRuns.isEmpty)
+        #expect(abs(cost.recomputeSeconds - cost.forwardSeconds) < 1e-12 * cost.forwardSeconds,
+                "\(cost.recomputeSeconds) against \(cost.forwardSeconds)")
+    }
 }
