@@ -277,7 +277,8 @@ public struct StageCostModel: Sendable {
         }
         let recomputeByRun = addActivations(of: stage, model: model, forwardSecondsByOp: forwardSecondsByOp, fp8ByOp: fp8ByOp,
                                             runOfOperation: runOfOperation, runForwardSeconds: runs.map(\.forward),
-                                            rerunCopyBytesByLayer: parameters.castCopyBytesByLayer, to: &cost)
+                                            rerunCopyBytesByLayer: parameters.castCopyBytesByLayer,
+                                            castSecondsOutsideReruns: parameters.castSecondsOutsideReruns, to: &cost)
         // Autocast's 16-bit copies of the weights live until the backward pass reads them; full recomputation
         // casts again in the rerun forward pass instead, and the rerun layer holds its copies (`addActivations`).
         if options.recompute != .full { cost.activationBytesPerMicrobatch += parameters.castCopyBytes }
@@ -412,7 +413,7 @@ public struct StageCostModel: Sendable {
                                fp8ByOp: [Int: OperatorCost.FP8Use], to cost: inout StageCost)
         -> (perMicrobatch: [(collectives: [Collective], forward: Bool)], sharded: [ShardedUnit],
             accumulationByRun: [Int: Double], castCopyBytes: Double, castCopyBytesByLayer: [String?: Double],
-            gatheredCopyCastSeconds: Double) {
+            gatheredCopyCastSeconds: Double, castSecondsOutsideReruns: Double) {
         var perMicrobatch: [(collectives: [Collective], forward: Bool)] = []
         var sharded: [ShardedUnit] = []
         /// Adds bytes to the unit of `layer` along `axes`, made the first time.
@@ -431,6 +432,7 @@ public struct StageCostModel: Sendable {
         var castCopyBytes = 0.0
         var castCopyBytesByLayer: [String?: Double] = [:]
         var gatheredCopyCastSeconds = 0.0
+        var castSecondsOutsideReruns = 0.0
         let mesh = stage.mesh
         var readers: [ValueID: [(operation: Int, operand: Int)]] = [:]
         var order: [ValueID] = []
@@ -502,6 +504,11 @@ public struct StageCostModel: Sendable {
                     cost.forwardComputeSeconds += cast
                     cost.computeSeconds[.memoryBound, default: 0] += cast
                     castCopyBytes += 2 * local
+                    if options.recompute == .full && !products.contains(where: { rerunsUnderFullRecomputation($0.operation) }) {
+                        // Read only by ops outside the checkpointed blocks (an output layer's weight): no rerun casts
+                        // it again.
+                        castSecondsOutsideReruns += cast
+                    }
                     // Under full recomputation a layer's rerun casts again and holds the copies of the weights its
                     // products read while its backward pass runs.
                     for layer in Set(products.map { graph.operations[$0.operation].layer }) {
@@ -547,14 +554,16 @@ public struct StageCostModel: Sendable {
             cost.gradientSynchronizationBytes[key.kind, default: 0] += bytes
             cost.gradientSynchronizationBytesByAxes[key.axes, default: [:]][key.kind, default: 0] += bytes
         }
-        return (perMicrobatch, sharded, accumulationByRun, castCopyBytes, castCopyBytesByLayer, gatheredCopyCastSeconds)
+        return (perMicrobatch, sharded, accumulationByRun, castCopyBytes, castCopyBytesByLayer, gatheredCopyCastSeconds,
+                castSecondsOutsideReruns)
     }
 
     /// Activations kept per microbatch, and the recomputation that trades them for time. Returns the
     /// recomputation's seconds by run (`runOfOperation`).
     private func addActivations(of stage: StageLayout, model: OperatorCostModel, forwardSecondsByOp: [Int: Double],
                                 fp8ByOp: [Int: OperatorCost.FP8Use], runOfOperation: [Int: Int], runForwardSeconds: [Double],
-                                rerunCopyBytesByLayer: [String?: Double], to cost: inout StageCost) -> [Int: Double] {
+                                rerunCopyBytesByLayer: [String?: Double], castSecondsOutsideReruns: Double,
+                                to cost: inout StageCost) -> [Int: Double] {
         var recomputeByRun: [Int: Double] = [:]
         var kept: [Int: Double] = [:]
         var keptByLayer: [[Int: Double]] = []
@@ -692,11 +701,14 @@ public struct StageCostModel: Sendable {
             cost.activationBytesPerMicrobatch = layerInputs.values.reduce(0, +)
             for layer in keptByLayer.indices where !reruns[layer] && layer != lossLayer {
                 cost.activationBytesPerMicrobatch += keptByLayer[layer].filter { layerInputs[ValueID($0.key)] == nil }.values.reduce(0, +)
+                // Autocast's 16-bit copies of the weights it cast for the layer's products stay to its backward pass.
+                cost.activationBytesPerMicrobatch += rerunCopyBytesByLayer[layerNames[layer]] ?? 0
             }
             cost.backwardWorkingBytes = keptByLayer.indices.filter { reruns[$0] }.map(rerunBytes).max() ?? 0
             // The rerun reads the weights the backward pass gathered: ZeRO-3's casts of fp32 shards run on the
             // gathers' stream (`ShardedUnit.castBytes`), not again in the rerun.
-            cost.recomputeSeconds = cost.forwardSeconds
+            // Nor does it cast again the weights only ops outside the blocks read.
+            cost.recomputeSeconds = cost.forwardSeconds - castSecondsOutsideReruns
             for (run, seconds) in runForwardSeconds.enumerated() {
                 if reruns[run] { recomputeByRun[run] = seconds } else { cost.recomputeSeconds -= seconds }
             }

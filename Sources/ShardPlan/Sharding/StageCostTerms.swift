@@ -198,10 +198,13 @@ struct StageCostTerms {
         if options.optimizerState == .fp32Weights {
             // As `StageCostModel.addParameters` prices them: FSDP casts the local shard before each of the two
             // gathers (once under ZeRO-2, whose gathered copy is part of the state); autocast casts a product's
-            // weight once a forward pass (again in a full recomputation's rerun) and keeps the 16-bit copy for the
-            // backward pass, a weight a lookup reads first and a product later (tied embeddings,
-            // `castByLaterProduct`) included.
-            let rereads = model.options.recompute == .full ? 2.0 : 1.0
+            // weight once a forward pass (again in a full recomputation's rerun of a block that reads it) and keeps
+            // the 16-bit copy for the backward pass, a weight a lookup reads first and a product later (tied
+            // embeddings, `castByLaterProduct`) included.
+            let rereads = model.options.recompute == .full && operations.contains(where: { op in
+                graph.operations[op].op.isContraction && graph.operations[op].inputs.contains(parameter)
+                    && model.rerunsUnderFullRecomputation(op)
+            }) ? 2.0 : 1.0
             if shardsWeights {
                 perMicrobatch += 2 * model.kernels.memorySeconds(bytes: 6 * local / dataParallel) * overlapShare
             } else if ParameterState.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel, optimizerState: options.optimizerState) {

@@ -73,4 +73,52 @@ struct FullRecomputationTests {
         #expect(abs(cost.recomputeSeconds - cost.forwardSeconds) < 1e-12 * cost.forwardSeconds,
                 "\(cost.recomputeSeconds) against \(cost.forwardSeconds)")
     }
+
+    /// Over fp32 weights autocast casts each product's weight once a forward pass, and a full recomputation's rerun
+    /// casts again only the weights the blocks' products read: a stage of gpt-tiny's head alone (final norm, the
+    /// tied table's product, the loss) reruns nothing, in the exact model and the search's terms (before, the
+    /// head's cast of the 256 x 64 table was charged again as recomputation in both).
+    @Test("over fp32 weights the head's cast is not rerun: a stage of the head alone recomputes nothing")
+    func headCastIsNotRerun() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let head = try #require(graph.operations.firstIndex { $0.layer == "head" })
+        let operations = head ..< graph.operations.count
+        let cluster = try Cluster.preset(named: "single-a100-80g")
+        let mesh = try DeviceMesh(devices: [0], shape: [1], in: cluster)
+        let layout = StageLayout(operations: operations, mesh: mesh, strategies: operations.map { _ in OpStrategy(indexOfAxis: [nil]) })
+        func priced(_ recompute: RecomputeMode) -> (exact: StageCost, search: Double) {
+            let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
+                                       options: TrainingOptions(recompute: recompute, optimizerState: .fp32Weights), microbatches: 2)
+            let terms = StageCostTerms(model: model, operations: operations, mesh: mesh, inFlight: 1)
+            return (model.cost(of: layout), operations.reduce(0) { $0 + terms.nodeTerms($1, layout.strategy(of: $1)).seconds })
+        }
+        let (full, none) = (priced(.full), priced(.none))
+        #expect(full.exact.recomputeSeconds == 0, "\(full.exact.recomputeSeconds) s recomputed")
+        #expect(abs(full.exact.backwardSeconds - none.exact.backwardSeconds) < 1e-12 * none.exact.backwardSeconds)
+        #expect(abs(full.search - none.search) < 1e-12 * none.search, "search \(full.search) s under full, \(none.search) s without")
+    }
+
+    /// An output layer apart from the loss's layer (a graph whose hints name the head's product and the loss
+    /// apart): the head runs once, so autocast's 16-bit copy of the weight its product reads stays from the forward
+    /// pass to the backward pass, one a microbatch in flight: gpt-tiny's tied 256 x 64 table, 32,768 bytes (before,
+    /// it was counted nowhere under full recomputation).
+    @Test("over fp32 weights an output layer outside the blocks keeps its weight's 16-bit copy a microbatch")
+    func outputLayerKeepsItsCastCopy() throws {
+        let built = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        var operations = built.operations
+        for index in operations.indices where operations[index].op == .crossEntropy { operations[index].layer = "loss" }
+        let graph = Graph(name: built.name, values: built.values, inputs: built.inputs, parameters: built.parameters,
+                          operations: operations, outputs: built.outputs,
+                          identifiers: Dictionary(uniqueKeysWithValues: built.values.indices.map { (built.values[$0].name, ValueID($0)) }))
+        let cluster = try Cluster.preset(named: "single-a100-80g")
+        let mesh = try DeviceMesh(devices: [0], shape: [1], in: cluster)
+        let all = 0 ..< graph.operations.count
+        let layout = StageLayout(operations: all, mesh: mesh, strategies: all.map { _ in OpStrategy(indexOfAxis: [nil]) })
+        func activations(_ state: OptimizerStatePrecision) -> Double {
+            StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
+                           options: TrainingOptions(recompute: .full, optimizerState: state), microbatches: 2)
+                .cost(of: layout).activationBytesPerMicrobatch
+        }
+        #expect(activations(.fp32Weights) - activations(.fp32) == 32_768)
+    }
 }
