@@ -72,7 +72,10 @@ public struct CalibrationReport: Sendable {
         Adam, not Megatron's 18; llm-foundry, torchtitan and gollem), their 16-bit copies cast each forward pass, the \
         fp32 residual stream of autocast over fp32 weights, and the 16-bit gradient of the logits a compiled loss \
         writes beside them: gollem's peaks within 1-9%, its times from 15-43% fast to 5-37% fast \
-        (Docs/cost-model.md, "Issue 14, ninth pass"). Issue 14's eleventh pass reruns only the transformer blocks under         full recomputation, as the stacks checkpoint them (before, the embedding, the output layer and the loss reran         too): the full-recomputation rows 0.1-1.9 points faster, NeMo AutoModel's Qwen3-30B-A3B from +11.0% to +7.6%         (Docs/cost-model.md, "Issue 14, eleventh pass").
+        (Docs/cost-model.md, "Issue 14, ninth pass"). Issue 14's eleventh pass reruns only the transformer blocks under \
+        full recomputation, as the stacks checkpoint them (before, the embedding, the output layer and the loss reran \
+        too): the full-recomputation rows 0.1-1.9 points faster, NeMo AutoModel's Qwen3-30B-A3B from +11.0% to +7.6% \
+        (Docs/cost-model.md, "Issue 14, eleventh pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a
