@@ -38,15 +38,18 @@ struct OptimizerStatePrecisionTests {
     }
 
     /// Under ZeRO-2 over fp32 weights (FSDP's `SHARD_GRAD_OP`) each device casts its 1/8 shard before the gather,
-    /// and the gathered 16-bit weights are the copies the products read: none is cast or kept per microbatch.
-    @Test("mlp-2 on 8 GPUs under ZeRO-2 with fp32 weights: shards cast before the gather, the gathered copy kept once")
-    func fp32WeightsUnderZeroTwo() throws {
+    /// and the gathered 16-bit weights are the copies the products read: none is cast or kept per microbatch. Under
+    /// full recomputation the rerun forward pass reads that copy, kept until the backward pass: it casts nothing
+    /// again (`StageCostTermsTests` checks the search's terms against this).
+    @Test("mlp-2 on 8 GPUs under ZeRO-2 with fp32 weights: shards cast before the gather, the gathered copy kept once, no cast in a rerun",
+          arguments: [RecomputeMode.none, .full])
+    func fp32WeightsUnderZeroTwo(recompute: RecomputeMode) throws {
         let graph = try ModelCatalog.model(id: "mlp-2")!.build()
         let cluster = try Cluster.preset(named: "dgx-h100")
         func rank(_ state: OptimizerStatePrecision) throws -> PlanPrediction.Rank {
             let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration:
                 MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, microBatchSize: 128,
-                                      options: TrainingOptions(zeroStage: 2, optimizerState: state)))
+                                      options: TrainingOptions(recompute: recompute, zeroStage: 2, optimizerState: state)))
             return PlanEvaluator(cluster: cluster).evaluate(plan).ranks[0]
         }
         let (master, weights) = (try rank(.fp32), try rank(.fp32Weights))
@@ -54,23 +57,6 @@ struct OptimizerStatePrecisionTests {
         #expect(abs(weights.weightBytes - parameters * (4.0 / 8 + 2)) < 1)
         #expect(abs(weights.activationBytes - master.activationBytes) < 1)
         // Two casts of an 8,388,608-element shard: 10 us + 50,331,648 bytes at the H100's streaming rate each.
-        let cast = KernelModel(device: cluster.device).memorySeconds(bytes: 6 * 4096 * 16384 / 8)
-        #expect(abs((weights.forwardSeconds - master.forwardSeconds) - 2 * cast) < 1e-9)
-    }
-
-    /// Under full recomputation the rerun forward pass reads the gathered 16-bit copy `SHARD_GRAD_OP` keeps until
-    /// the backward pass: it gathers and casts nothing again (`StageCostTermsTests` checks the search's terms against this).
-    @Test("mlp-2 on 8 GPUs under ZeRO-2, fp32 weights and full recomputation: the rerun casts no shard again")
-    func fp32WeightsUnderZeroTwoFullRecomputation() throws {
-        let graph = try ModelCatalog.model(id: "mlp-2")!.build()
-        let cluster = try Cluster.preset(named: "dgx-h100")
-        func rank(_ state: OptimizerStatePrecision) throws -> PlanPrediction.Rank {
-            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration:
-                MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, microBatchSize: 128,
-                                      options: TrainingOptions(recompute: .full, zeroStage: 2, optimizerState: state)))
-            return PlanEvaluator(cluster: cluster).evaluate(plan).ranks[0]
-        }
-        let (master, weights) = (try rank(.fp32), try rank(.fp32Weights))
         let cast = KernelModel(device: cluster.device).memorySeconds(bytes: 6 * 4096 * 16384 / 8)
         #expect(abs((weights.forwardSeconds - master.forwardSeconds) - 2 * cast) < 1e-9)
         #expect(abs(weights.backwardSeconds - master.backwardSeconds) < 1e-9)

@@ -41,36 +41,53 @@ struct StageCostTermsTests {
         }
     }
 
+    /// What fp32 weights add over fp32 master state to one layout of `operations` (the ILP's choice under fp32
+    /// state) on a mesh of `meshShape` over one DGX A100, with 2 microbatches and `inFlight` of them held: in the
+    /// search's objective and memory, and in the exact model's iteration time and memory.
+    struct Additions { var search: Double; var exact: Double; var searchMemory: Double; var exactMemory: Double; var baseMemory: Double }
+
+    func fp32WeightsAdditions(_ graph: Graph, _ operations: Range<Int>, meshShape: [Int],
+                              options: TrainingOptions = TrainingOptions(), inFlight: Int) throws -> Additions {
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let mesh = try DeviceMesh(devices: Array(0..<4), shape: meshShape, in: cluster)
+        func priced(_ state: OptimizerStatePrecision, choice: [Int]?) throws -> (objective: Double, memory: Double, exact: Double,
+                                                                                  exactMemory: Double, choice: [Int]) {
+            var options = options
+            options.optimizerState = state
+            let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 2)
+            let stage = StageShardingProblem(operations: operations, mesh: mesh, model: model, inFlight: Double(inFlight),
+                                             memoryBudget: nil, layers: [])
+            let choice = try choice ?? ShardingSolver().solve(stage.problem).choice
+            let cost = model.cost(of: stage.layout(for: choice))
+            return (stage.problem.cost(of: choice), stage.problem.memory(of: choice),
+                    2 * (cost.forwardSeconds + cost.backwardSeconds) + cost.gradientSynchronizationSeconds + cost.optimizerSeconds,
+                    cost.modelStateBytes + Double(inFlight) * cost.activationBytesPerMicrobatch, choice)
+        }
+        let master = try priced(.fp32, choice: nil)
+        let weights = try priced(.fp32Weights, choice: master.choice)
+        return Additions(search: weights.objective - master.objective, exact: weights.exact - master.exact,
+                         searchMemory: weights.memory - master.memory, exactMemory: weights.exactMemory - master.exactMemory,
+                         baseMemory: master.exactMemory)
+    }
+
+    /// GPT-3 125M's last block and head.
+    func lastBlockAndHead() throws -> (Graph, Range<Int>) {
+        let graph = try ModelCatalog.model(id: "gpt3-125m")!.build()
+        let first = try #require(graph.operations.firstIndex { $0.name.hasPrefix("h11.") })
+        return (graph, first..<graph.operations.count)
+    }
+
     /// What PyTorch's autocast over fp32 weights adds, in the search and in the exact model, for the same layout
     /// of GPT-3 125M's last block and head on a 2 x 2 mesh with 2 microbatches, 3 in flight: a cast of every
     /// product's weight each forward pass (read 4, write 2 bytes an element), its 16-bit copy kept per
     /// microbatch in flight (2 bytes an element), and the state's 16 bytes a parameter instead of 18.
     @Test("over fp32 weights the search adds the casts' time and the copies' memory the exact model adds")
     func fp32WeightsCastsAsExactModel() throws {
-        let graph = try ModelCatalog.model(id: "gpt3-125m")!.build()
-        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        let first = try #require(graph.operations.firstIndex { $0.name.hasPrefix("h11.") })
-        let operations = first..<graph.operations.count
-        let mesh = try DeviceMesh(devices: Array(0..<4), shape: [2, 2], in: cluster)
-        func priced(_ state: OptimizerStatePrecision, choice: [Int]?) throws -> (objective: Double, memory: Double, exact: Double,
-                                                                                  exactMemory: Double, choice: [Int]) {
-            let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
-                                       options: TrainingOptions(optimizerState: state), microbatches: 2)
-            let stage = StageShardingProblem(operations: operations, mesh: mesh, model: model, inFlight: 3, memoryBudget: nil, layers: [])
-            let choice = try choice ?? ShardingSolver().solve(stage.problem).choice
-            let cost = model.cost(of: stage.layout(for: choice))
-            return (stage.problem.cost(of: choice), stage.problem.memory(of: choice),
-                    2 * (cost.forwardSeconds + cost.backwardSeconds) + cost.gradientSynchronizationSeconds + cost.optimizerSeconds,
-                    cost.modelStateBytes + 3 * cost.activationBytesPerMicrobatch, choice)
-        }
-        let mixed = try priced(.fp32, choice: nil)
-        let autocast = try priced(.fp32Weights, choice: mixed.choice)
-        let searchTime = autocast.objective - mixed.objective
-        let exactTime = autocast.exact - mixed.exact
-        #expect(exactTime > 0 && abs(searchTime / exactTime - 1) < 0.02, "search +\(searchTime) s, exact +\(exactTime) s")
-        let searchMemory = autocast.memory - mixed.memory
-        let exactMemory = autocast.exactMemory - mixed.exactMemory
-        #expect(abs(searchMemory - exactMemory) < 1e-6 * mixed.exactMemory, "search \(searchMemory) B, exact \(exactMemory) B")
+        let (graph, operations) = try lastBlockAndHead()
+        let added = try fp32WeightsAdditions(graph, operations, meshShape: [2, 2], inFlight: 3)
+        #expect(added.exact > 0 && abs(added.search / added.exact - 1) < 0.02, "search +\(added.search) s, exact +\(added.exact) s")
+        #expect(abs(added.searchMemory - added.exactMemory) < 1e-6 * added.baseMemory,
+                "search \(added.searchMemory) B, exact \(added.exactMemory) B")
     }
 
     /// Tied embeddings: the table is read first by the lookup (never cast) and later by the head's product, which
@@ -81,52 +98,19 @@ struct StageCostTermsTests {
         let table = try #require(graph.operations.first { if case .embedding = $0.op { return true } else { return false } }?.inputs
             .first { graph[$0].isParameter })
         #expect(graph.operations.contains { $0.op.isContraction && $0.inputs.contains(table) })
-        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        let mesh = try DeviceMesh(devices: Array(0..<4), shape: [2, 2], in: cluster)
-        func priced(_ state: OptimizerStatePrecision, choice: [Int]?) throws -> (objective: Double, memory: Double, exact: Double,
-                                                                                  exactMemory: Double, choice: [Int]) {
-            let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
-                                       options: TrainingOptions(optimizerState: state), microbatches: 2)
-            let stage = StageShardingProblem(operations: 0..<graph.operations.count, mesh: mesh, model: model, inFlight: 3,
-                                             memoryBudget: nil, layers: [])
-            let choice = try choice ?? ShardingSolver().solve(stage.problem).choice
-            let cost = model.cost(of: stage.layout(for: choice))
-            return (stage.problem.cost(of: choice), stage.problem.memory(of: choice),
-                    2 * (cost.forwardSeconds + cost.backwardSeconds) + cost.gradientSynchronizationSeconds + cost.optimizerSeconds,
-                    cost.modelStateBytes + 3 * cost.activationBytesPerMicrobatch, choice)
-        }
-        let mixed = try priced(.fp32, choice: nil)
-        let autocast = try priced(.fp32Weights, choice: mixed.choice)
-        let searchTime = autocast.objective - mixed.objective
-        let exactTime = autocast.exact - mixed.exact
-        #expect(exactTime > 0 && abs(searchTime / exactTime - 1) < 0.02, "search +\(searchTime) s, exact +\(exactTime) s")
-        let searchMemory = autocast.memory - mixed.memory
-        let exactMemory = autocast.exactMemory - mixed.exactMemory
-        #expect(abs(searchMemory - exactMemory) < 1e-6 * mixed.exactMemory, "search \(searchMemory) B, exact \(exactMemory) B")
+        let added = try fp32WeightsAdditions(graph, 0..<graph.operations.count, meshShape: [2, 2], inFlight: 3)
+        #expect(added.exact > 0 && abs(added.search / added.exact - 1) < 0.02, "search +\(added.search) s, exact +\(added.exact) s")
+        #expect(abs(added.searchMemory - added.exactMemory) < 1e-6 * added.baseMemory,
+                "search \(added.searchMemory) B, exact \(added.exactMemory) B")
     }
 
     /// ZeRO-2 over fp32 weights (`SHARD_GRAD_OP`) under full recomputation: the search adds what the exact model
     /// adds, one cast of each shard a microbatch and none in the rerun, which reads the gathered copy.
     @Test("under ZeRO-2 over fp32 weights and full recomputation the search adds the exact model's casts")
     func fp32WeightsZeroTwoFullRecomputationAsExactModel() throws {
-        let graph = try ModelCatalog.model(id: "gpt3-125m")!.build()
-        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        let first = try #require(graph.operations.firstIndex { $0.name.hasPrefix("h11.") })
-        let operations = first..<graph.operations.count
-        let mesh = try DeviceMesh(devices: Array(0..<4), shape: [4, 1], in: cluster)
-        func priced(_ state: OptimizerStatePrecision, choice: [Int]?) throws -> (objective: Double, exact: Double, choice: [Int]) {
-            let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
-                                       options: TrainingOptions(recompute: .full, zeroStage: 2, optimizerState: state), microbatches: 2)
-            let stage = StageShardingProblem(operations: operations, mesh: mesh, model: model, inFlight: 1, memoryBudget: nil, layers: [])
-            let choice = try choice ?? ShardingSolver().solve(stage.problem).choice
-            let cost = model.cost(of: stage.layout(for: choice))
-            return (stage.problem.cost(of: choice),
-                    2 * (cost.forwardSeconds + cost.backwardSeconds) + cost.gradientSynchronizationSeconds + cost.optimizerSeconds, choice)
-        }
-        let mixed = try priced(.fp32, choice: nil)
-        let weights = try priced(.fp32Weights, choice: mixed.choice)
-        let searchTime = weights.objective - mixed.objective
-        let exactTime = weights.exact - mixed.exact
-        #expect(exactTime > 0 && abs(searchTime / exactTime - 1) < 0.01, "search +\(searchTime) s, exact +\(exactTime) s")
+        let (graph, operations) = try lastBlockAndHead()
+        let added = try fp32WeightsAdditions(graph, operations, meshShape: [4, 1],
+                                             options: TrainingOptions(recompute: .full, zeroStage: 2), inFlight: 1)
+        #expect(added.exact > 0 && abs(added.search / added.exact - 1) < 0.01, "search +\(added.search) s, exact +\(added.exact) s")
     }
 }
