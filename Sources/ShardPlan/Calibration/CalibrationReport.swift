@@ -74,8 +74,9 @@ public struct CalibrationReport: Sendable {
         writes beside them: gollem's peaks within 1-9%, its times from 15-43% fast to 5-37% fast \
         (Docs/cost-model.md, "Issue 14, ninth pass"). Issue 14's eleventh pass reruns only the transformer blocks under \
         full recomputation, as the stacks checkpoint them (before, the embedding, the output layer and the loss reran \
-        too): the full-recomputation rows 0.1-1.9 points faster, NeMo AutoModel's Qwen3-30B-A3B from +11.0% to +7.6% \
-        (Docs/cost-model.md, "Issue 14, eleventh pass").
+        too): the full-recomputation rows 0.1-1.9 points faster, NeMo AutoModel's Qwen3-30B-A3B from +11.0% to +7.6%; \
+        and prices eager RMSNorm's backward as a trace of its ATen ops found it (16 kernels and 92 bytes an element, \
+        not 12 and 72): torchtitan's rows 0.6-1.2 points closer (Docs/cost-model.md, "Issue 14, eleventh pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a

@@ -305,8 +305,10 @@ public struct OperatorCostModel: Sendable {
         if case .dropout = operation.op { bytes += localElements(operation.result, strategy.resultSpec(in: space)) }
         // A pointwise op fused into its consumer runs inside the consumer's kernel: no launch of its own.
         let insideConsumer = operation.op.isPointwise && fusion[operation.result] || normalisedByProducer
-        if case .rmsNorm = operation.op, fusionLevel == .eager {
+        if case .rmsNorm(let axes) = operation.op, fusionLevel == .eager {
+            let shape = graph[operation.result].type.shape
             return eagerRMSNormCost(elements: localElements(operation.result, strategy.resultSpec(in: space)),
+                                    rowLength: Double(axes.reduce(1) { $0 * shape[$1] }),
                                     width: Double(graph[operation.result].type.dtype.byteSize))
         }
         let forward = insideConsumer ? kernels.streamSeconds(bytes: bytes) : kernels.memorySeconds(bytes: bytes)
@@ -318,12 +320,25 @@ public struct OperatorCostModel: Sendable {
 
     /// RMSNorm as the Llama reference implementation runs it in eager PyTorch (meta-llama `model.py`, torchtitan's
     /// and Hugging Face's `RMSNorm`: `(x.float() * rsqrt(x.float().pow(2).mean(-1) + eps)).type_as(x) * weight`),
-    /// kernel by kernel over `elements` of `width`-byte activations: upcast (width + 4 bytes an element), square
-    /// (8), mean (4), scale (8), downcast (4 + width), weight (2 x width); autograd's backward runs about twice the
-    /// kernels and bytes.
-    private func eagerRMSNormCost(elements: Double, width: Double) -> OperatorCost {
-        let forward = [width + 4, 8, 4, 8, 4 + width, 2 * width].reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) }
-        return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: 2 * forward,
+    /// kernel by kernel over `elements` of `width`-byte activations, as PyTorch's dispatcher runs it and autograd's
+    /// backward over it (the ATen ops traced with a dispatch mode; Docs/cost-model.md, "Issue 14, eleventh pass").
+    /// Forward, 8 kernels: upcast (width + 4 bytes an element), square (8), mean (4), the row's `+ eps` and `rsqrt`
+    /// (8 bytes a row each), scale (8), downcast (4 + width), weight (2 x width): 36 bytes an element in bf16.
+    /// Backward, 16 kernels: the weight's gradient (the product with the normalised rows, 3 x width, and its sum
+    /// over the tokens, width), the gradient through the weight (2 x width), its upcast (width + 4), the products
+    /// with the fp32 input (12) and with the row's scale (8), the row sum (4), three row ops (8, 8 and 12 bytes a
+    /// row), the mean's gradient spread over the row (4), the square's (8, 8, 12), the sum of the two paths into
+    /// the fp32 input (12) and the downcast (4 + width): 92 bytes an element in bf16. Rows are `rowLength` long.
+    private func eagerRMSNormCost(elements: Double, rowLength: Double, width: Double) -> OperatorCost {
+        let rows = elements / max(rowLength, 1)
+        func seconds(perElement: [Double], perRow: [Double]) -> Double {
+            perElement.reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) }
+                + perRow.reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * rows) }
+        }
+        let forward = seconds(perElement: [width + 4, 8, 4, 8, 4 + width, 2 * width], perRow: [8, 8])
+        let backward = seconds(perElement: [3 * width, width, 2 * width, width + 4, 12, 8, 4, 4, 8, 8, 12, 12, 4 + width],
+                               perRow: [8, 8, 12])
+        return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: backward,
                             forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
     }
 
