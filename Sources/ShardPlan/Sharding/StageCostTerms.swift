@@ -32,6 +32,9 @@ struct StageCostTerms {
     /// tied embedding table: the lookup, then the head): autocast casts them for that product, and the exact model
     /// prices the cast and the copy from the first reader's layout, as the search then does.
     let castByLaterProduct: Set<ValueID>
+    /// Under full recomputation, the parameters a product inside a checkpointed block reads: the block's rerun casts
+    /// them again.
+    let castAgainInRerun: Set<ValueID>
 
     init(model: StageCostModel, operations: Range<Int>, mesh: DeviceMesh, inFlight: Double, prices: ReshardingPrices? = nil) {
         precondition(prices.map { $0.mesh.shape == mesh.shape && $0.mesh.devices == mesh.devices } ?? true, "prices are for another mesh")
@@ -51,8 +54,12 @@ struct StageCostTerms {
         }
         firstReader = first
         var later = Set<ValueID>()
+        var again = Set<ValueID>()
         for op in operations {
             let operation = model.graph.operations[op]
+            if model.options.recompute == .full && operation.op.isContraction && model.rerunsUnderFullRecomputation(op) {
+                again.formUnion(operation.inputs.filter { model.graph[$0].isParameter })
+            }
             // Only products no FP8 recipe converts count here: which of the others runs in FP8 depends on their
             // own strategy, which this parameter's terms do not know.
             guard operation.op.isContraction, operatorModel.precision == .bf16 || model.linearLayers[op] == nil else { continue }
@@ -61,6 +68,7 @@ struct StageCostTerms {
             }
         }
         castByLaterProduct = later
+        castAgainInRerun = again
     }
 
     var graph: Graph { model.graph }
@@ -201,10 +209,7 @@ struct StageCostTerms {
             // weight once a forward pass (again in a full recomputation's rerun of a block that reads it) and keeps
             // the 16-bit copy for the backward pass, a weight a lookup reads first and a product later (tied
             // embeddings, `castByLaterProduct`) included.
-            let rereads = model.options.recompute == .full && operations.contains(where: { op in
-                graph.operations[op].op.isContraction && graph.operations[op].inputs.contains(parameter)
-                    && model.rerunsUnderFullRecomputation(op)
-            }) ? 2.0 : 1.0
+            let rereads = castAgainInRerun.contains(parameter) ? 2.0 : 1.0
             if shardsWeights {
                 perMicrobatch += 2 * model.kernels.memorySeconds(bytes: 6 * local / dataParallel) * overlapShare
             } else if ParameterState.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel, optimizerState: options.optimizerState) {
