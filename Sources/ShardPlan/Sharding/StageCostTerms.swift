@@ -35,6 +35,24 @@ struct StageCostTerms {
     /// Under full recomputation, the parameters a product inside a checkpointed block reads: the block's rerun casts
     /// them again.
     let castAgainInRerun: Set<ValueID>
+    /// For each activation an op keeps for its backward pass, the first op of the stage that keeps it, whose terms
+    /// count it: the exact model keeps a tensor once however many of its readers save it. Ops in blocks that op-level
+    /// selective recomputation checkpoints are apart (`rerunKeeper`): they keep by their policy.
+    let keeper: [ValueID: Int]
+    let rerunKeeper: [ValueID: Int]
+    /// Under full recomputation, each tensor a layer run reads from outside itself (a block's checkpointed input,
+    /// or what a layer outside the blocks reads from another), with the op and operand that read it first: the
+    /// exact model keeps these per microbatch in flight.
+    let checkpointReader: [ValueID: (operation: Int, operand: Int)]
+    /// Under full recomputation, the layer runs that hold a loss: what they keep is alive once, beside the loss's
+    /// gradient buffers, when the backward pass starts.
+    let lossRuns: Set<Int>
+    /// The stage's layer runs that rerun in the backward pass, one at a time: the blocks full recomputation
+    /// reruns, or the blocks op-level selective recomputation checkpoints. Under full recomputation, the layer runs
+    /// whose matrix products read each parameter: the 16-bit copies autocast casts are kept by the run that reads
+    /// them.
+    let rerunRuns: Set<Int>
+    let productRuns: [ValueID: Set<Int>]
 
     init(model: StageCostModel, operations: Range<Int>, mesh: DeviceMesh, inFlight: Double, prices: ReshardingPrices? = nil) {
         precondition(prices.map { $0.mesh.shape == mesh.shape && $0.mesh.devices == mesh.devices } ?? true, "prices are for another mesh")
@@ -69,6 +87,43 @@ struct StageCostTerms {
         }
         castByLaterProduct = later
         castAgainInRerun = again
+        var keeps: [ValueID: Int] = [:], rerunKeeps: [ValueID: Int] = [:]
+        var reruns = Set<Int>()
+        for op in operations {
+            let checkpointed = model.isInOperatorCheckpointedBlock(op)
+            if checkpointed { reruns.insert(model.layerRun[op]) }
+            let saved = OperationCost.savedForBackward(model.graph.operations[op], in: model.graph, gradients: model.gradients)
+            for tensor in saved.tensors where !model.graph[tensor].isParameter && !model.isRecomputedByFusedBackward(tensor) {
+                if checkpointed {
+                    if rerunKeeps[tensor] == nil { rerunKeeps[tensor] = op }
+                } else if keeps[tensor] == nil {
+                    keeps[tensor] = op
+                }
+            }
+        }
+        keeper = keeps
+        rerunKeeper = rerunKeeps
+        var checkpoints: [ValueID: (Int, Int)] = [:]
+        var losses = Set<Int>(), readers: [ValueID: Set<Int>] = [:]
+        if model.options.recompute == .full {
+            for op in operations {
+                let operation = model.graph.operations[op]
+                let run = model.layerRun[op]
+                for (operand, input) in operation.inputs.enumerated() where !model.graph[input].isParameter && checkpoints[input] == nil {
+                    let producedInRun = model.graph[input].operationIndex.map { operations.contains($0) && model.layerRun[$0] == run } ?? false
+                    if !producedInRun { checkpoints[input] = (op, operand) }
+                }
+                if case .crossEntropy = operation.op, model.gradients[operation.result] { losses.insert(run) }
+                if model.rerunsUnderFullRecomputation(op) { reruns.insert(run) }
+                if operation.op.isContraction {
+                    for input in operation.inputs where model.graph[input].isParameter { readers[input, default: []].insert(run) }
+                }
+            }
+        }
+        checkpointReader = checkpoints
+        lossRuns = losses
+        rerunRuns = reruns
+        productRuns = readers
     }
 
     var graph: Graph { model.graph }
@@ -136,47 +191,126 @@ struct StageCostTerms {
                                                  to: strategy.operandSpec(operand, in: space)) * overlapShare
             }
         }
-        if model.options.recompute != .full {
-            let saved = OperationCost.savedForBackward(operation, in: graph, gradients: model.gradients)
-            var activations = 0.0
-            let checkpointed = model.isInOperatorCheckpointedBlock(op)
-            if checkpointed {
-                // Op-level selective recomputation keeps the results its policy stores, read or not, and the block's
-                // inputs (at their first reader), and nothing else of the block; partial sums are counted reduced
-                // and whole, an upper bound where sequence parallelism reduce-scatters them (the readers' layouts
-                // are not known here).
-                if model.storesResultUnderOperatorRecomputation(op) {
-                    activations += operatorModel.localBytes(operation.result, strategy.resultSpec(in: space).reduced)
-                }
-                for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
-                    let (fate, storage) = model.operatorRecomputationFate(of: input, readBy: op, within: operations)
-                    guard fate == .kept, storage == input, let first = firstReader[input], first.operation == op,
-                          first.operand == operand else { continue }
-                    activations += operatorModel.localBytes(input, strategy.operandSpec(operand, in: space))
-                }
-            }
-            for tensor in saved.tensors where !graph[tensor].isParameter && !checkpointed {
-                if model.options.recompute == .selective && model.isAttentionCore(tensor) { continue }
-                if tensor == operation.result {
-                    activations += operatorModel.localBytes(tensor, strategy.resultSpec(in: space))
-                } else if let operand = operation.inputs.firstIndex(of: tensor) {
-                    var bytes = operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space))
-                    if let fp8 = cost.fp8, fp8.inputOperand == operand, let kept = fp8.savedInputBytesPerElement {
-                        bytes *= kept / Double(graph[tensor].type.dtype.byteSize)
-                    }
-                    activations += bytes
-                }
-            }
-            if saved.auxiliaryBytes > 0 && !(model.options.recompute == .selective && model.isAttentionCore(operation.result))
-                && !(model.options.recompute == .selectiveOperators && model.operatorRecomputation.contains(op)) {
-                let reference = operation.inputs.first ?? operation.result
-                let spec = operation.inputs.isEmpty ? strategy.resultSpec(in: space) : strategy.operandSpec(0, in: space)
-                activations += Double(saved.auxiliaryBytes) * operatorModel.localElements(reference, spec)
-                    / Double(max(graph[reference].type.elementCount, 1))
-            }
-            memory += activations * inFlight
-        }
+        memory += activationBytes(op, operation, strategy, cost)
         return (perMicrobatch * microbatches + perIteration, memory)
+    }
+
+    /// Bytes of activations one device holds for op `op` under `strategy`, as `StageCostModel` counts them: what
+    /// the op keeps for its backward pass, per microbatch in flight, and the loss's gradient buffers once. Under full
+    /// recomputation instead: the tensors each layer run reads from outside itself (the blocks' checkpoints) and
+    /// what the ops outside the blocks keep, per microbatch in flight; once, a share of what a block holds while it
+    /// reruns for each of the stage's rerun blocks (the exact model takes the largest block, which equal blocks make
+    /// the same); and once, what the loss's layer keeps beside its buffers. The exact model takes the larger of
+    /// those two, so their sum is an upper bound, by the smaller.
+    private func activationBytes(_ op: Int, _ operation: Operation, _ strategy: OpStrategy, _ cost: OperatorCost) -> Double {
+        let space = operation.indexSpace
+        var once = 0.0
+        if case .crossEntropy = operation.op, model.gradients[operation.result] {
+            once += operatorModel.localElements(operation.inputs[0], strategy.operandSpec(0, in: space))
+                * crossEntropyMemory(operation.inputs[0]).workingBytesPerElement
+        }
+        guard model.options.recompute == .full else {
+            if model.isInOperatorCheckpointedBlock(op) {
+                once += droppedBytes(op, operation, strategy) / Double(rerunRuns.count)
+            }
+            return keptBytes(op, operation, strategy, cost) * inFlight + once
+        }
+        var perMicrobatch = 0.0
+        for (operand, input) in operation.inputs.enumerated() {
+            if let reader = checkpointReader[input], reader.operation == op, reader.operand == operand {
+                perMicrobatch += operatorModel.localBytes(input, strategy.operandSpec(operand, in: space))
+            }
+        }
+        let run = model.layerRun[op]
+        if lossRuns.contains(run) {
+            once += keptBytes(op, operation, strategy, cost)
+        } else if model.rerunsUnderFullRecomputation(op) {
+            once += keptBytes(op, operation, strategy, cost) / Double(rerunRuns.count)
+        } else {
+            perMicrobatch += keptBytes(op, operation, strategy, cost, checkpointsApart: true)
+        }
+        return perMicrobatch * inFlight + once
+    }
+
+    /// Bytes op `op` keeps for its backward pass under `strategy`, a microbatch's: each tensor counted by its
+    /// `keeper`; `checkpointsApart` leaves out the tensors counted as checkpoints (`checkpointReader`).
+    private func keptBytes(_ op: Int, _ operation: Operation, _ strategy: OpStrategy, _ cost: OperatorCost,
+                           checkpointsApart: Bool = false) -> Double {
+        let space = operation.indexSpace
+        let saved = OperationCost.savedForBackward(operation, in: graph, gradients: model.gradients)
+        var activations = 0.0
+        let checkpointed = model.isInOperatorCheckpointedBlock(op)
+        if checkpointed {
+            // Op-level selective recomputation keeps the results its policy stores, read or not, and the block's
+            // inputs (at their first reader), and nothing else of the block; partial sums are counted reduced
+            // and whole, an upper bound where sequence parallelism reduce-scatters them (the readers' layouts
+            // are not known here).
+            if model.storesResultUnderOperatorRecomputation(op) {
+                activations += operatorModel.localBytes(operation.result, strategy.resultSpec(in: space).reduced)
+            }
+            for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
+                let (fate, storage) = model.operatorRecomputationFate(of: input, readBy: op, within: operations)
+                guard fate == .kept, storage == input, let first = firstReader[input], first.operation == op,
+                      first.operand == operand else { continue }
+                activations += operatorModel.localBytes(input, strategy.operandSpec(operand, in: space))
+            }
+        }
+        for tensor in saved.tensors where !checkpointed && keeper[tensor] == op {
+            if checkpointsApart && checkpointReader[tensor] != nil { continue }
+            if model.options.recompute == .selective && model.isAttentionCore(tensor) { continue }
+            if tensor == operation.result {
+                activations += operatorModel.localBytes(tensor, strategy.resultSpec(in: space))
+            } else if let operand = operation.inputs.firstIndex(of: tensor) {
+                var bytes = operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space))
+                if let fp8 = cost.fp8, fp8.inputOperand == operand, let kept = fp8.savedInputBytesPerElement {
+                    bytes *= kept / Double(graph[tensor].type.dtype.byteSize)
+                }
+                if case .crossEntropy = operation.op, operand == 0 {
+                    // The loss keeps what its kernels keep: an fp32 softmax unless fused (`CrossEntropyMemory`).
+                    bytes *= crossEntropyMemory(tensor).savedBytesPerElement / Double(graph[tensor].type.dtype.byteSize)
+                }
+                activations += bytes
+            }
+        }
+        if !(model.options.recompute == .selective && model.isAttentionCore(operation.result))
+            && !(model.options.recompute == .selectiveOperators && model.operatorRecomputation.contains(op)) {
+            activations += auxiliaryBytes(operation, strategy, saved.auxiliaryBytes)
+        }
+        return activations
+    }
+
+    /// Under op-level selective recomputation, the bytes op `op` of a checkpointed block keeps for its backward pass
+    /// that the block drops and reruns: alive while the block reruns (the exact model's working bytes, the largest
+    /// block's). Each tensor is counted by its `rerunKeeper`.
+    private func droppedBytes(_ op: Int, _ operation: Operation, _ strategy: OpStrategy) -> Double {
+        let space = operation.indexSpace
+        let saved = OperationCost.savedForBackward(operation, in: graph, gradients: model.gradients)
+        var bytes = 0.0
+        for tensor in saved.tensors where rerunKeeper[tensor] == op
+            && model.operatorRecomputationFate(of: tensor, readBy: op, within: operations).fate == .rerun {
+            if tensor == operation.result {
+                bytes += operatorModel.localBytes(tensor, strategy.resultSpec(in: space))
+            } else if let operand = operation.inputs.firstIndex(of: tensor) {
+                bytes += operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space))
+            }
+        }
+        if model.operatorRecomputation.contains(op) { bytes += auxiliaryBytes(operation, strategy, saved.auxiliaryBytes) }
+        return bytes
+    }
+
+    /// The share of an op's masks and statistics (`auxiliaryBytes` of them whole) one device keeps: they shrink
+    /// with the op's first operand, or its result.
+    private func auxiliaryBytes(_ operation: Operation, _ strategy: OpStrategy, _ auxiliaryBytes: Int) -> Double {
+        guard auxiliaryBytes > 0 else { return 0 }
+        let reference = operation.inputs.first ?? operation.result
+        let spec = operation.inputs.isEmpty ? strategy.resultSpec(in: operation.indexSpace) : strategy.operandSpec(0, in: operation.indexSpace)
+        return Double(auxiliaryBytes) * operatorModel.localElements(reference, spec) / Double(max(graph[reference].type.elementCount, 1))
+    }
+
+    /// What the loss over `logits` keeps and allocates, per logit, in the plan's training stack.
+    private func crossEntropyMemory(_ logits: ValueID) -> CrossEntropyMemory {
+        CrossEntropyMemory(fusion: model.options.kernelFusion, fusedKernel: model.options.fusedCrossEntropy,
+                           logitBytes: Double(graph[logits].type.dtype.byteSize))
     }
 
     /// A parameter stored in the layout its first reader wants: model state, optimizer step, gradient
@@ -217,10 +351,22 @@ struct StageCostTerms {
                 perMicrobatch += model.kernels.memorySeconds(bytes: 6 * local / dataParallel)
             } else if castByFirstReader {
                 perMicrobatch += rereads * model.kernels.memorySeconds(bytes: 6 * local)
-                if model.options.recompute != .full { memory += 2 * local * inFlight }
+                memory += castCopyBytes(parameter, copyBytes: 2 * local)
             }
         }
         return (seconds, perMicrobatch, memory)
+    }
+
+    /// Bytes one device holds of autocast's 16-bit copy of `parameter` (`copyBytes` each): per microbatch in flight;
+    /// under full recomputation, per microbatch in flight for each layer run outside the blocks whose products read
+    /// it, and once for a block (a share for each rerun block, as `activationBytes` counts what a rerun holds) or
+    /// for the loss's layer.
+    private func castCopyBytes(_ parameter: ValueID, copyBytes: Double) -> Double {
+        guard model.options.recompute == .full else { return copyBytes * inFlight }
+        return (productRuns[parameter] ?? []).reduce(0) { total, run in
+            if lossRuns.contains(run) { return total + copyBytes }
+            return total + (rerunRuns.contains(run) ? copyBytes / Double(rerunRuns.count) : copyBytes * inFlight)
+        }
     }
 
     /// The seconds of a layout change as `StageCostModel` prices it where it depends on the consumer's kernels:

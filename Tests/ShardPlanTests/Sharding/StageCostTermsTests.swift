@@ -113,4 +113,67 @@ struct StageCostTermsTests {
                                              options: TrainingOptions(recompute: .full, zeroStage: 2), inFlight: 1)
         #expect(added.exact > 0 && abs(added.search / added.exact - 1) < 0.01, "search +\(added.search) s, exact +\(added.exact) s")
     }
+
+    /// The search's memory of a layout and the exact model's peak for it, less what only the exact model counts
+    /// (the framework's reserve, ZeRO-3's gathered weights and unsharded gradients), for `operations` of GPT-3 125M
+    /// on a 2 x 2 mesh of one DGX A100, 4 microbatches with 3 in flight; the layout is the ILP's.
+    func searchAndExactMemory(_ operations: Range<Int>, in graph: Graph, recompute: RecomputeMode) throws -> (search: Double, exact: StageCost) {
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let mesh = try DeviceMesh(devices: Array(0..<4), shape: [2, 2], in: cluster)
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
+                                   options: TrainingOptions(recompute: recompute), microbatches: 4)
+        let stage = StageShardingProblem(operations: operations, mesh: mesh, model: model, inFlight: 3, memoryBudget: nil, layers: [])
+        let choice = try ShardingSolver().solve(stage.problem).choice
+        return (stage.problem.memory(of: choice), model.cost(of: stage.layout(for: choice)))
+    }
+
+    func peakWithoutExtras(_ cost: StageCost) -> Double {
+        cost.peakMemoryBytes(inFlight: 3) - TrainingOptions.frameworkOverheadBytes - cost.gatheredWeightBytes - cost.unshardedGradientBytes
+    }
+
+    /// GPT-3 125M's sixth block, and what follows its last block (the final norm, the head and the loss).
+    func blockAndTail() throws -> (Graph, block: Range<Int>, tail: Range<Int>) {
+        let graph = try ModelCatalog.model(id: "gpt3-125m")!.build()
+        let block = graph.operations.indices.filter { graph.operations[$0].name.hasPrefix("h5.") }
+        let last = try #require(graph.operations.lastIndex { $0.name.hasPrefix("h11.") })
+        return (graph, block.first! ..< block.last! + 1, last + 1 ..< graph.operations.count)
+    }
+
+    /// Every mode keeps each tensor once however many readers save it (the attention output: the attention op and
+    /// the output projection), the loss keeps its fp32 softmax and allocates its gradient buffers once, op-level
+    /// selective recomputation holds what a block dropped while it reruns, and full recomputation keeps a block's
+    /// input per microbatch and holds its rerun once. Before, the search left out the loss's buffers and softmax
+    /// (3.3 GB of the tail's 13.3 GB), counted the attention output twice (50 MB a block too many), and under full
+    /// recomputation counted no activation at all.
+    @Test("the search's memory of a block and of the head is the exact model's peak, in every recomputation mode",
+          arguments: [RecomputeMode.none, .selective, .selectiveOperators, .full])
+    func memoryMatchesExactPeak(recompute: RecomputeMode) throws {
+        let (graph, block, tail) = try blockAndTail()
+        for operations in [block, tail] {
+            let (search, exact) = try searchAndExactMemory(operations, in: graph, recompute: recompute)
+            #expect(abs(search / peakWithoutExtras(exact) - 1) < 0.01, "search \(search) B, exact \(peakWithoutExtras(exact)) B")
+        }
+    }
+
+    /// Under full recomputation a block keeps its input, the residual stream (16 of the microbatch's 64 sequences
+    /// of 2,048 x 768 bf16 values on each device, 50,331,648 bytes), per microbatch in flight, and holds what its
+    /// rerun keeps once; the model's state besides.
+    @Test("under full recomputation the search keeps a block's input per microbatch in flight and its rerun once")
+    func fullRecomputationBlockByHand() throws {
+        let (graph, block, _) = try blockAndTail()
+        let (search, exact) = try searchAndExactMemory(block, in: graph, recompute: .full)
+        #expect(exact.activationBytesPerMicrobatch == 16 * 2_048 * 768 * 2)
+        #expect(abs(search - (exact.modelStateBytes + 3 * 50_331_648 + exact.backwardWorkingBytes)) < 1)
+    }
+
+    /// A whole model under full recomputation: the exact model holds the larger of a block's rerun and the head's
+    /// kept tensors with the loss's buffers; the search adds both, an upper bound by the smaller (the block's).
+    @Test("under full recomputation the search's memory of a whole model exceeds the exact peak by one block's rerun")
+    func fullRecomputationWholeModelUpperBound() throws {
+        let (graph, block, _) = try blockAndTail()
+        let (search, exact) = try searchAndExactMemory(0 ..< graph.operations.count, in: graph, recompute: .full)
+        let rerun = try searchAndExactMemory(block, in: graph, recompute: .full).exact.backwardWorkingBytes
+        #expect(rerun > 0 && rerun < exact.backwardWorkingBytes)
+        #expect(abs(search - peakWithoutExtras(exact) - rerun) < 0.001 * search, "search \(search) B, exact \(peakWithoutExtras(exact)) B")
+    }
 }
