@@ -133,7 +133,7 @@ public struct SingleStagePlanner: Sendable {
                              "no feasible plan: the whole graph as one stage does not fit on \(cluster.deviceCount) devices of \(clusterName) with any mesh shape or microbatch count\(shortfall); try more devices, recomputation or ZeRO")
         }
         var plan = best.plan
-        plan.summary = MegatronSummary.describe(plan.stages[0], graph: graph)
+        plan.summary = plan.describe(plan.stages[0])
         return Result(plan: plan, prediction: best.prediction, attempts: attempts, stoppedEarly: stoppedEarly)
     }
 }

@@ -5,10 +5,7 @@ extension TrainingPlan {
     /// the ranks hold different numbers of the graph's layers, those numbers (`layers=13,12,...`).
     public var stageSummary: String {
         let ranks = max(pipelineRanks, 1)
-        let summaries = (0 ..< ranks).map { rank in
-            let stage = stages[rank]
-            return MegatronSummary.describe(stage, graph: graph) + (stage.recompute.map { " recompute=\($0.rawValue)" } ?? "")
-        }
+        let summaries = (0 ..< ranks).map { describe(stages[$0]) }
         // A rank holds the layers whose first op is in one of its chunks.
         let layerStarts = GraphAnalysis(graph).layers.map(\.operations.lowerBound)
         let counts = (0 ..< ranks).map { rank in
@@ -26,5 +23,11 @@ extension TrainingPlan {
             : "\(depth)\(layerText): " + runs.map { run in
                 (run.first == run.last ? "stage \(run.first)" : "stages \(run.first)-\(run.last)") + " \(run.summary)"
             }.joined(separator: "; ")
+    }
+
+    /// `MegatronSummary`'s description of `stage` with the recomputation it runs (its own, else the plan's), if any.
+    func describe(_ stage: StageLayout) -> String {
+        let recompute = stage.recompute ?? options.recompute
+        return MegatronSummary.describe(stage, graph: graph) + (recompute == .none ? "" : " recompute=\(recompute.rawValue)")
     }
 }

@@ -157,6 +157,13 @@ struct PlanConsistencyTests {
         #expect(error(decoding: document.updating(JSONPath([.key("summary")])) { _ in 7 })?.path.description == "summary")
     }
 
+    @Test("a decoded plan's summary names the plan-wide recomputation its stages run, not only a stage's own")
+    func summaryNamesThePlanRecomputation() throws {
+        let edited = document.updating(JSONPath([.key("options"), .key("recompute")])) { _ in "full" }
+        let plan = try TrainingPlan(json: edited, graph: graph, cluster: cluster, clusterName: "c")
+        #expect(plan.summary == "tp=2 dp=2 recompute=full pp=2")
+    }
+
     @Test("a stage listed twice is refused at the repeat, with or without its index and rank",
           arguments: [[0, 1, 1], [0, 0, 1], [0, 1, 0], [0, 1, 0, 1]], [true, false])
     func repeatedStage(order: [Int], keepsIndexAndRank: Bool) throws {

@@ -52,6 +52,13 @@ struct PlanDocumentTests {
         #expect(evaluator.evaluate(decoded).iterationSeconds == evaluator.evaluate(plan).iterationSeconds)
     }
 
+    @Test("a one-stage search's summary names the recomputation it ran, as score's does")
+    func singleStageSummaryNamesRecomputation() throws {
+        let found = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                           options: TrainingOptions(recompute: .full), meshShapes: [[2, 4]]).plan(microbatches: 1)
+        #expect(found.plan.summary?.hasSuffix(" recompute=full") == true, "\(found.plan.summary ?? "")")
+    }
+
     @Test("a searched two-stage plan decodes to the same strategies and the same prediction")
     func searched() throws {
         let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
