@@ -7,13 +7,13 @@ struct RewriteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rewrite",
         abstract: "Apply graph rewrite rules wherever they match, and print what changed.",
-        discussion: "Each --rule is applied in turn, once, at every place it matches the graph the rules before it left. Without --rule, lists the rules. JSON output (shardplan.rewrites/1) holds each rewrite as a plan records it and the rewritten graph. Docs/rewrites.md describes the rules; plan --rewrites chooses them by cost."
+        discussion: "Each --rule is applied in turn, once, at every place it matches the graph the rules before it left. Without GRAPH and --rule, lists the rules. JSON output (shardplan.rewrites/1) holds each rewrite as a plan records it and the rewritten graph. Docs/rewrites.md describes the rules; plan --rewrites chooses them by cost."
     )
 
     @Argument(help: "A shardplan.graph/1 file, or - for standard input.")
     var graph: String?
 
-    @Option(name: .customLong("rule"), help: "A rule to apply, as NAME or NAME:ALTERNATIVE (repeat for several; see the list without --rule).")
+    @Option(name: .customLong("rule"), help: "A rule to apply, as NAME or NAME:ALTERNATIVE (repeat for several; `shardplan rewrite` alone lists them).")
     var rules: [String] = []
 
     @Option(help: "Output format: text, or json (shardplan.rewrites/1).")
@@ -23,10 +23,16 @@ struct RewriteCommand: ParsableCommand {
             completion: .file())
     var output: String?
 
+    func validate() throws {
+        if graph != nil && rules.isEmpty { throw ValidationError("Give --rule NAME to rewrite the graph; without GRAPH and --rule, rewrite lists the rules.") }
+        if graph == nil && !rules.isEmpty { throw ValidationError("--rule rewrites a graph; give GRAPH (a file, or - for standard input).") }
+        if graph == nil && format == .json { throw ValidationError("--format json writes a rewritten graph (shardplan.rewrites/1); give GRAPH and --rule, or leave it out to list the rules.") }
+    }
+
     func run() throws {
         try reportingInputErrors {
             try checkWritable(output, option: "--output")
-            guard let graph, !rules.isEmpty else {
+            guard let graph else {
                 try writeOutput(RewriteCatalog.rules.map { "\($0.name)  (\($0.family.rawValue))\n    \($0.summary)" }
                     .joined(separator: "\n") + "\n", to: output)
                 return

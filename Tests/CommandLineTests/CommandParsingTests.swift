@@ -144,6 +144,15 @@ struct CommandParsingTests {
         }
     }
 
+    @Test("rewrite takes GRAPH and --rule together, and --format json only with them: alone, it lists the rules as text")
+    func rewriteArguments() {
+        #expect(exitCode(["rewrite"]) == nil)
+        #expect(exitCode(["rewrite", "g.json", "--rule", "compose-reshapes", "--format", "json"]) == nil)
+        #expect(exitCode(["rewrite", "--rule", "compose-reshapes"]) == 2)
+        #expect(exitCode(["rewrite", "g.json"]) == 2)
+        #expect(exitCode(["rewrite", "--format", "json"]) == 2)
+    }
+
     @Test("calibrate --rows needs --search")
     func calibrateRows() {
         #expect(exitCode(["calibrate", "runs.json", "--rows", "a"]) == 2)
