@@ -45,10 +45,10 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Pipeline schedule (default: interleaved-1f1b with --virtual-stages above 1, else 1f1b).", valueName: "name"))
     var schedule: PipelineSchedule?
 
-    @Option(name: .customLong("first-stage-layers"), help: "Repeated layers on the first pipeline rank, when it differs from the others (Megatron-LM's --decoder-first-pipeline-num-layers).")
+    @Option(name: .customLong("first-stage-layers"), help: ArgumentHelp("Repeated layers on the first pipeline rank, when it differs from the others (Megatron-LM's --decoder-first-pipeline-num-layers).", valueName: "N"))
     var firstStageLayers: Int?
 
-    @Option(name: .customLong("last-stage-layers"), help: "Repeated layers on the last pipeline rank, when it differs from the others (Megatron-LM's --decoder-last-pipeline-num-layers).")
+    @Option(name: .customLong("last-stage-layers"), help: ArgumentHelp("Repeated layers on the last pipeline rank, when it differs from the others (Megatron-LM's --decoder-last-pipeline-num-layers).", valueName: "N"))
     var lastStageLayers: Int?
 
     @Flag(name: .customLong("sequence-parallel"), help: "Split norms, dropout and residual adds along the sequence (Megatron SP).")
