@@ -45,10 +45,12 @@ extension TrainingPlan {
         }
         let devices = cluster.deviceCount
         let modelParallel = tp * pp * cp
-        guard devices % modelParallel == 0 || configuration.dataParallel != nil else {
+        guard devices % modelParallel == 0 || configuration.dataParallel != nil && modelParallel <= devices else {
             // The option at fault: cp where tp x pp alone divides the devices.
-            throw invalid(cp > 1 && devices % (tp * pp) == 0 ? "--cp" : "--tp",
-                          "tp x pp\(cp > 1 ? " x cp" : "") = \(modelParallel) does not divide the cluster's \(devices) devices; pass --dp")
+            let option = cp > 1 && devices % (tp * pp) == 0 ? "--cp" : "--tp"
+            let product = "tp x pp\(cp > 1 ? " x cp" : "") = \(modelParallel)"
+            throw invalid(option, modelParallel > devices ? "\(product) is more than the cluster's \(devices) devices"
+                                                          : "\(product) does not divide the cluster's \(devices) devices; pass --dp")
         }
         let dp = configuration.dataParallel ?? devices / modelParallel
         guard dp >= 1, modelParallel * dp <= devices else {

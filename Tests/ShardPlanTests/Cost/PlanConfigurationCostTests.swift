@@ -31,6 +31,19 @@ struct PlanConfigurationCostTests {
         try plan(model: "gpt-tiny", clusterName: "dgx-a100-80g", tensorParallel: 1, pipelineParallel: 2)
     }
 
+    @Test("more model-parallel devices than the cluster has is said so, without advice to pass --dp, which cannot help",
+          arguments: [(16, 1, "tp x pp = 16 is more than the cluster's 8 devices"), (3, 1, "tp x pp = 3 does not divide the cluster's 8 devices; pass --dp")])
+    func modelParallelBeyondTheCluster(tensorParallel: Int, pipelineParallel: Int, message: String) throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let error = #expect(throws: InputError.self) {
+            try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g",
+                                      configuration: MegatronConfiguration(tensorParallel: tensorParallel, pipelineParallel: pipelineParallel))
+        }
+        #expect(error?.path == JSONPath([.key("--tp")]))
+        #expect(error?.description.hasSuffix(message) == true, "\(error?.description ?? "")")
+    }
+
     /// Each refusal names the option at fault: chunks without a pipeline, a schedule the chunks cannot run,
     /// sequence parallelism without a tensor-parallel group, experts or sequences the graph does not have.
     @Test("configurations that cannot run: an error at the option at fault", arguments: [
