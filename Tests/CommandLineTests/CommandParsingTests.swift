@@ -187,6 +187,16 @@ struct CommandParsingTests {
         #expect(text.contains("schedule 1f1b, 2 microbatches"))
     }
 
+    @Test("one microbatch is written in the singular")
+    func oneMicrobatch() throws {
+        let output = Repository.temporaryFile("one.txt")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var command = try ShardPlanCommand.parseAsRoot(["score", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
+                                                        "--tp", "1", "--pp", "1", "--microbatches", "1", "-o", output])
+        try command.run()
+        #expect(try String(contentsOfFile: output, encoding: .utf8).contains("schedule 1f1b, 1 microbatch\n"))
+    }
+
     @Test("--emit writes a framework's settings instead of the report; it does not combine with --format json")
     func emit() throws {
         let output = Repository.temporaryFile("megatron.sh")
