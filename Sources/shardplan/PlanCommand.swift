@@ -22,7 +22,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Microbatches per iteration, or auto (the fewest that fit).", valueName: "auto|N"))
     var microbatches: MicrobatchChoice = .auto
 
-    @Option(help: ArgumentHelp("Activation recomputation: none, selective, selective-op or full for every stage, or auto: each stage takes whichever makes the plan fastest.",
+    @Option(help: ArgumentHelp("Activation recomputation: none, selective, selective-op or full for every stage, or auto: each stage takes whichever makes the plan fastest (the one-stage search of --stages 1 takes none).",
                                valueName: "mode"))
     var recompute: RecomputeChoice = .auto
 
