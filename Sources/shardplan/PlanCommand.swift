@@ -26,7 +26,7 @@ struct PlanCommand: ParsableCommand {
                                valueName: "mode"))
     var recompute: RecomputeChoice = .auto
 
-    @Option(help: ArgumentHelp("ZeRO stage over the data-parallel devices (1 shards optimizer state, 2 also gradients, 3 also weights) for every stage, or auto: each stage takes whichever makes the plan fastest.",
+    @Option(help: ArgumentHelp("ZeRO stage over the data-parallel devices (1 shards optimizer state, 2 also gradients, 3 also weights) for every stage, or auto: each stage takes whichever makes the plan fastest (with --emit nemo, of 0 and 1: NeMo 2.0 shards optimizer state only).",
                                valueName: "auto|0-3"))
     var zero: ZeroChoice = .auto
 
@@ -54,10 +54,18 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Print where the planner's time went, and the problem sizes, to standard error.")
     var timings = false
 
+    /// The ZeRO stages the search tries: left to it, those the framework of --emit runs.
+    var zeroStages: [Int] {
+        zero == .auto ? zero.stages.filter { $0 <= printing.emit?.largestZeroStage ?? 3 } : zero.stages
+    }
+
     func validate() throws {
         if let timeLimit, !(timeLimit > 0) { throw ValidationError("--time-limit takes a positive number of seconds, not \(timeLimit).") }
         if let layerLimit, layerLimit < 1 { throw ValidationError("--layers takes a positive number of layers, not \(layerLimit).") }
-        if kernelChoice.copiesOutGatheredParameters && !zero.stages.contains(3) {
+        if kernelChoice.copiesOutGatheredParameters && !zeroStages.contains(3) {
+            if zero == .auto, let emit = printing.emit {
+                throw ValidationError("--fsdp2 says how ZeRO-3 gathers weights, which \(emit.displayName) does not run; leave out --fsdp2, or give --zero 3.")
+            }
             throw ValidationError("--fsdp2 says how ZeRO-3 gathers weights; leave it out with --zero \(zero.floor), or give --zero 3 or auto.")
         }
     }
@@ -75,9 +83,9 @@ struct PlanCommand: ParsableCommand {
             let shapes = mesh.map { [$0.sizes] }
             let fixed = microbatches.count
             var options = kernelChoice.applied(to: precision.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.floor)))
-            options.maximumZeroStage = zero.stages.max()!
+            options.maximumZeroStage = zeroStages.max()!
             try options.check(on: cluster.device)
-            let variants = StageSearchOracle.Variants(zeroStages: zero.stages, recomputeModes: recompute.modes)
+            let variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recompute.modes)
             let plan: TrainingPlan, prediction: PlanPrediction
             let progressLine = ProgressLine.onTerminal(for: "planning " + VisibleText.escape("\(graph.name) on \(input.cluster)"))
             progressLine?.startTicking()

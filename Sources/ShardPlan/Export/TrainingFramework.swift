@@ -16,6 +16,17 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         }
     }
 
+    /// The largest ZeRO stage this framework runs as the plan prices it: NeMo 2.0's `MegatronStrategy` shards the
+    /// optimizer's state only (its distributed optimizer), so it runs a plan's ZeRO-2 and ZeRO-3 as ZeRO-1, which
+    /// holds more; Megatron-LM (Megatron-FSDP) and torchtitan (FSDP) run every stage. `plan --emit` searches
+    /// within it when the ZeRO stage is left to the search, so that the settings it writes hold what was planned.
+    public var largestZeroStage: Int {
+        switch self {
+        case .megatron, .torchtitan: 3
+        case .nemo: 1
+        }
+    }
+
     /// The nearest configuration this framework runs, and a sentence for each thing that had to change.
     public func expressible(_ configuration: MegatronConfiguration) -> (configuration: MegatronConfiguration, changes: [String]) {
         var nearest = configuration
