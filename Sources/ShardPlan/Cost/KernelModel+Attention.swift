@@ -20,6 +20,16 @@ extension KernelModel {
         return launchSeconds + denseFLOPs * maskedShare / (peak(for: dtype) * efficiency)
     }
 
+    /// Seconds for the memory-bound kernels one backward call of the attention kernel that runs on `generation`
+    /// launches besides its main kernel (`AttentionKernel.backwardSideKernelBytes`), each one launch.
+    public func attentionBackwardSideSeconds(queryElements: Double, rows: Double, keyValueElements: Double,
+                                             expandedKeyValueElements: Double, width: Double) -> Double {
+        attentionKernel.available(on: generation)
+            .backwardSideKernelBytes(queryElements: queryElements, rows: rows, keyValueElements: keyValueElements,
+                                     expandedKeyValueElements: expandedKeyValueElements, width: width)
+            .reduce(0) { $0 + memorySeconds(bytes: $1) }
+    }
+
     /// Keys at which an attention kernel reaches half its long-sequence rate (pytorch/benchmark #2391:
     /// FlashAttention-3 forward at 512 keys is 0.69 of its 16k rate; t / (t + 256) gives 0.68).
     static let attentionHalfRateKeys = 256.0

@@ -222,7 +222,8 @@ public struct OperatorCostModel: Sendable {
     }
 
     /// Fused (flash) attention: 4 x batch x queries x keys x heads x head_dim FLOPs forward over the whole score
-    /// matrix, the backward kernel 2.5 times that; a causal mask saves about half (`KernelModel+Attention`).
+    /// matrix, the backward kernel 2.5 times that; a causal mask saves about half (`KernelModel+Attention`). The
+    /// backward call also runs the kernel's memory-bound side kernels (`AttentionKernel.backwardSideKernelBytes`).
     ///
     /// With the queries split over a ring of `ringSize` devices (context parallelism) the kernel runs once per
     /// ring step on the key chunk that step holds, as TransformerEngine's ring attention does
@@ -252,6 +253,13 @@ public struct OperatorCostModel: Sendable {
                                                 backward: backward)
         }
         var (forward, backward) = (seconds(backward: false), seconds(backward: true))
+        // Every backward call (one per ring step) runs the kernel's side kernels over the local queries and the
+        // step's keys; grouped k and v hold `groupSize` query heads' keys each.
+        let groupSize = Double(graph[operation.inputs[0]].type.shape[2] / graph[operation.inputs[1]].type.shape[2])
+        let stepKeyValue = batch * keys / Double(ringSize) * heads / groupSize * headDimension
+        backward += Double(ringSize) * kernels.attentionBackwardSideSeconds(
+            queryElements: batch * queries * heads * headDimension, rows: batch * queries * heads,
+            keyValueElements: stepKeyValue, expandedKeyValueElements: stepKeyValue * groupSize, width: Double(dtype.byteSize))
         if ringSize > 1 {
             // K and V arrive whole (gathered by the ring); a device's own chunk is 1/N of them.
             let keyValue = (localBytes(operation.inputs[1], strategy.operandSpec(1, in: space))

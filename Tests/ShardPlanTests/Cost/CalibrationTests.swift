@@ -79,11 +79,13 @@ struct CalibrationTests {
     /// "Issue 14, seventh pass" and "ninth pass"): predicted fast by 5-8% from 16 sequences up, and by more below, where
     /// a fixed 3-5 ms a step the loop spends on the host (a sync after every forward and every step, the optimizer's and
     /// clipping's Python) is unpriced. The bounds hold where the model stands; the error must shrink as the step grows.
-    @Test("gollem's GPT-2 124M on one H100: 5-37% fast, less as the batch grows")
+    /// The twelfth pass priced the side kernels of SDPA's FlashAttention-2 backward, which a compiled step runs too:
+    /// every row 1.1-1.6 points slower, the 64-sequence one from 5.2% to 3.6% fast, so the nearest bound is 3%.
+    @Test("gollem's GPT-2 124M on one H100: 3-37% fast, less as the batch grows")
     func singleGPURows() throws {
         let rows = try Self.report().runs.filter { $0.run.id.hasPrefix("gollem") }
         #expect(rows.count == 7)
-        for entry in rows { #expect(entry.relativeError >= -0.37 && entry.relativeError <= -0.05, "\(entry.run.id)") }
+        for entry in rows { #expect(entry.relativeError >= -0.37 && entry.relativeError <= -0.03, "\(entry.run.id)") }
         let byBatch = rows.sorted { $0.run.globalBatch < $1.run.globalBatch }
         let (smallest, largest) = (try #require(byBatch.first), try #require(byBatch.last))
         #expect(smallest.relativeError < largest.relativeError)
@@ -257,8 +259,10 @@ struct CalibrationTests {
     /// Karpathy's build-nanogpt ladder (Docs/calibration/build-nanogpt.json), kept apart: GPT-2 124M on one A100 80GB
     /// at 16 x 1,024 tokens a step, replayed with no constant changed after the ninth pass. The four compiled stages are
     /// within 11%; the eager stage with explicit attention is 20-35% fast (autocast's fp32 softmax over the score
-    /// matrices, and the casts around it, are priced at 16 bits: Docs/cost-model.md, "Issue 14, ninth pass").
-    @Test("build-nanogpt's GPT-2 124M on one A100: compiled stages within 11%, the eager one 20-35% fast")
+    /// matrices, and the casts around it, are priced at 16 bits: Docs/cost-model.md, "Issue 14, ninth pass"). The twelfth
+    /// pass priced the side kernels of SDPA's FlashAttention-2 backward, which the compiled stages run: 1.4 points
+    /// slower each, the first compiled stage from +10.6% to +12.0%, so their bound is 12.5%.
+    @Test("build-nanogpt's GPT-2 124M on one A100: compiled stages within 12.5%, the eager one 20-35% fast")
     func buildNanoGPTLadder() throws {
         let report = try Self.report(of: "build-nanogpt.json")
         #expect(report.runs.count == 5)
@@ -266,7 +270,7 @@ struct CalibrationTests {
             if entry.run.fusion == "eager" {
                 #expect(entry.relativeError >= -0.35 && entry.relativeError <= -0.20, "\(entry.run.id)")
             } else {
-                #expect(abs(entry.relativeError) <= 0.11, "\(entry.run.id)")
+                #expect(abs(entry.relativeError) <= 0.125, "\(entry.run.id)")
             }
             #expect(entry.fitsInMemory)
         }
