@@ -54,6 +54,7 @@ public struct CalibrationRun: Sendable {
                                                    expertFeedForwardHidden: moe.feedForwardHidden, sharedExperts: moe.shared)
         }
         configuration.attentionImplementation = run.attention == "explicit" ? .explicit : .fused
+        configuration.repeatsKeyValueHeads = run.repeatsKeyValueHeads
         // Autocast over fp32 weights without FSDP's 16-bit gathers keeps the residual stream in fp32.
         if run.optimizerState == .fp32Weights && run.zeroStage < 3 { configuration.residualDType = .f32 }
         let graph = try TransformerBuilder(name: run.id, configuration: configuration).build()

@@ -79,6 +79,9 @@ public struct PublishedRun: Sendable {
     /// ZeRO-3 shard groups (`zero_shard_group`: FSDP's HYBRID_SHARD), nil for sharding over every data-parallel
     /// rank.
     public var zeroShardGroup: Int? = nil
+    /// Whether the stack copied grouped k and v to every query head before the attention kernel (`repeat_kv`:
+    /// mid-2024 torchtitan's `repeat_kv` before SDPA).
+    public var repeatsKeyValueHeads: Bool = false
     /// Where the row sits in its document (`rows[3]`), which errors met replaying it name.
     public var path: JSONPath = .root
 
@@ -153,7 +156,8 @@ public struct PublishedRun: Sendable {
                 lastStageLayers: try row.optionalInt("last_stage_layers"),
                 moe: try moeShape(row),
                 iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil,
-                zeroShardGroup: try row.optionalInt("zero_shard_group"), path: row.path))
+                zeroShardGroup: try row.optionalInt("zero_shard_group"),
+                repeatsKeyValueHeads: try row.optionalBool("repeat_kv") ?? false, path: row.path))
         }
         return (runs, skipped)
     }

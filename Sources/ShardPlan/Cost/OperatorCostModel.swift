@@ -17,12 +17,13 @@ public struct OperatorCostModel: Sendable {
     let gradients: GradientFlow
     let fusion: KernelFusion
     let linearLayers: LinearLayers
+    let accumulation: GradientAccumulation
 
     public init(graph: Graph, kernels: KernelModel, meshShape: [Int], microbatches: Int,
                 precision: MatmulPrecision = .bf16, fp8Recipe: FP8Recipe = .tensorwise,
                 fusion fusionLevel: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false,
                 roles: TensorRoles? = nil, gradients: GradientFlow? = nil, fusion: KernelFusion? = nil,
-                linearLayers: LinearLayers? = nil) {
+                linearLayers: LinearLayers? = nil, accumulation: GradientAccumulation? = nil) {
         self.graph = graph
         self.fusionLevel = fusionLevel
         self.fusedCrossEntropy = fusedCrossEntropy
@@ -35,6 +36,7 @@ public struct OperatorCostModel: Sendable {
         self.gradients = gradients ?? GradientFlow(graph)
         self.fusion = fusion ?? KernelFusion(graph, level: fusionLevel)
         self.linearLayers = linearLayers ?? LinearLayers(graph)
+        self.accumulation = accumulation ?? GradientAccumulation(graph, gradients: self.gradients, level: fusionLevel)
     }
 
     /// Per-device extent of every index of op `operationIndex` under `strategy`, for one microbatch.
@@ -80,6 +82,12 @@ public struct OperatorCostModel: Sendable {
             cost = memoryBoundCost(operation, operationIndex, strategy)
         }
         if !needsBackward { cost.backwardSeconds = 0 }
+        // Autograd sums the gradients of the result's readers before this op's backward runs (eager stacks).
+        let accumulations = Double(accumulation[operation.result])
+        if accumulations > 0 {
+            let bytes = localBytes(operation.result, strategy.resultSpec(in: space))
+            cost.backwardSeconds += accumulations * kernels.memorySeconds(bytes: 3 * bytes)
+        }
         // Splitting a coupled index (softmax or norm axis, cross-entropy classes) costs an all-reduce of the
         // per-row statistics in each direction.
         for (axis, assigned) in strategy.indexOfAxis.enumerated() {
@@ -321,7 +329,16 @@ public struct OperatorCostModel: Sendable {
         }
         let forward = insideConsumer ? kernels.streamSeconds(bytes: bytes) : kernels.memorySeconds(bytes: bytes)
         // The backward pass still reads the norm's input (`normalisedByProducer` saves only the forward read).
-        let backward = normalisedByProducer ? 2 * kernels.memorySeconds(bytes: bytes + producerWrote) : 2 * forward
+        // Eager autograd hands an add's gradient to both operands as it is, launching nothing when neither is
+        // broadcast (their sums where both are read elsewhere too: `GradientAccumulation`).
+        let passesGradient = fusionLevel == .eager && operation.op == .binary(.add)
+            && operation.inputs.allSatisfy { graph[$0].type.shape == graph[operation.result].type.shape }
+        // A copy of a broadcast (`repeat_kv`'s reshape of an expanded view) passes its gradient through, and the
+        // broadcast's backward sums it over the copies: one kernel moving the forward's bytes.
+        let materialisesBroadcast = operation.op == .unary(.identity)
+            && graph.producer(of: operation.inputs[0]).map { if case .broadcast = $0.op { true } else { false } } == true
+        let backward = passesGradient ? 0 : materialisesBroadcast ? forward
+            : normalisedByProducer ? 2 * kernels.memorySeconds(bytes: bytes + producerWrote) : 2 * forward
         return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: backward,
                             forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
     }

@@ -11,6 +11,7 @@ public struct StageCostModel: Sendable {
     let gradients: GradientFlow
     let fusion: KernelFusion
     let linearLayers: LinearLayers
+    let accumulation: GradientAccumulation
     let consumers: [[Int]]
     let sequenceLength: Int?
     /// For each value, how many of its dimensions carry a sequence from the token inputs (the queries' and the
@@ -36,6 +37,7 @@ public struct StageCostModel: Sendable {
         gradients = GradientFlow(graph)
         fusion = KernelFusion(graph, level: options.kernelFusion)
         linearLayers = LinearLayers(graph)
+        accumulation = GradientAccumulation(graph, gradients: gradients, level: options.kernelFusion)
         consumers = graph.consumers()
         let roles = self.roles
         sequenceLength = graph.inputs.first { roles.sequenceDimension[$0.rawValue] != nil }
@@ -163,7 +165,7 @@ public struct StageCostModel: Sendable {
     public func operatorModel(meshShape: [Int]) -> OperatorCostModel {
         OperatorCostModel(graph: graph, kernels: kernels, meshShape: meshShape, microbatches: microbatches,
                           precision: options.precision, fp8Recipe: options.fp8Recipe, fusion: options.kernelFusion, fusedCrossEntropy: options.fusedCrossEntropy || options.kernelFusion == .compiled,
-                          roles: roles, gradients: gradients, fusion: fusion, linearLayers: linearLayers)
+                          roles: roles, gradients: gradients, fusion: fusion, linearLayers: linearLayers, accumulation: accumulation)
     }
 
     /// The same model with another recomputation mode (for a stage that recomputes unlike the plan).

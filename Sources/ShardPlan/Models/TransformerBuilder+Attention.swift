@@ -40,6 +40,18 @@ extension TransformerBuilder {
         return (parts[0], parts[1], parts[2])
     }
 
+    /// k or v `[batch, seq, kv_heads, head_dim]` copied to each query head of its group, `[batch, seq, heads,
+    /// head_dim]`, as torchtitan's `repeat_kv` does (`unsqueeze`, `expand`, `reshape`): the reshape of the
+    /// expanded view materialises it, here an `identity` of a broadcast, one kernel reading the grouped heads and
+    /// writing all of them (its backward sums each group's gradients, `OperatorCostModel`).
+    func repeatedHeads(_ name: String, _ x: ValueID, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+        let c = configuration
+        let grouped = [c.globalBatch, c.sequenceLength, c.keyValueHeads, c.heads / c.keyValueHeads, c.headDimension]
+        let expanded = try graph.add("\(name).expanded", .broadcast(shape: grouped, dimensions: [0, 1, 2, 4]), [x])
+        let copy = try graph.unary("\(name).repeated", .identity, expanded)
+        return try graph.reshape("\(name).heads", copy, [c.globalBatch, c.sequenceLength, c.heads, c.headDimension])
+    }
+
     /// The rotary embedding's rotation matrices `[seq, head_dim / 2, 2, 2]`: for position s and pair p,
     /// `[[cos a, -sin a], [sin a, cos a]]` with `a = s * theta^(-2p / head_dim)` (Su et al. 2021). They are a
     /// precomputed buffer, not a parameter (`freqs_cis` in Meta's Llama code); the catalog has no sin or

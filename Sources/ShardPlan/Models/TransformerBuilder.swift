@@ -61,7 +61,10 @@ public struct TransformerBuilder: Sendable {
         let prefix = "h\(layer).attn"
         let input = try toCompute("\(prefix)", c.normPlacement == .beforeSublayer ? try normalize("\(prefix).norm", x, in: &graph) : x,
                                   in: &graph)
-        let (q, k, v) = try queryKeyValue(prefix, input, in: &graph)
+        var (q, k, v) = try queryKeyValue(prefix, input, in: &graph)
+        if c.repeatsKeyValueHeads && c.attentionImplementation == .fused && c.keyValueHeads < c.heads && c.latentAttention == nil {
+            (k, v) = (try repeatedHeads("\(prefix).k", k, in: &graph), try repeatedHeads("\(prefix).v", v, in: &graph))
+        }
         let context = switch c.attentionImplementation {
         case .fused: try graph.attention(prefix, q: q, k: k, v: v, causal: c.causal)
         case .explicit: try explicitAttention(prefix, q: q, k: k, v: v, in: &graph)

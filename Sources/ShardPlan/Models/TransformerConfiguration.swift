@@ -51,6 +51,10 @@ public struct TransformerConfiguration: Sendable, Equatable {
     public var mixtureOfExperts: MixtureOfExperts?
     /// Whether queries and keys are RMS-normalised per head before the rotary embedding (Qwen3's QK-norm).
     public var queryKeyNorm: Bool = false
+    /// Whether grouped k and v are copied to every query head before a fused attention kernel, as mid-2024
+    /// torchtitan's `repeat_kv` did before SDPA; false where the kernel reads the grouped heads itself
+    /// (TransformerEngine, FlashAttention's and cuDNN's GQA, SDPA's `enable_gqa`).
+    public var repeatsKeyValueHeads: Bool = false
     /// DeepSeek's multi-head latent attention in place of the query, key and value projections, or nil.
     /// `headDimension` is then the value head dimension, which the output projection reads.
     public var latentAttention: LatentAttention?
