@@ -87,6 +87,7 @@ struct PlanCommand: ParsableCommand {
             try options.check(on: cluster.device)
             let variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recompute.modes)
             let plan: TrainingPlan, prediction: PlanPrediction
+            var alternative: (plan: TrainingPlan, prediction: PlanPrediction)?
             let progressLine = ProgressLine.onTerminal(for: "planning " + VisibleText.escape("\(graph.name) on \(input.cluster)"))
             progressLine?.startTicking()
             defer { progressLine?.finish() }
@@ -108,7 +109,7 @@ struct PlanCommand: ParsableCommand {
                                               includesMegatronGrid: !noMegatronGrid, variants: variants, timeLimit: timeLimit)
                 let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { progressLine?.update($0) }
                 progressLine?.finish()
-                (plan, prediction) = (found.plan, found.prediction)
+                (plan, prediction, alternative) = (found.plan, found.prediction, found.gridPlan)
                 clock.lap("search")
                 if found.stoppedEarly { reportTimeLimit() }
                 if timings {
@@ -130,7 +131,7 @@ struct PlanCommand: ParsableCommand {
                     reportRewrites(found.rewrites)
                 }
             }
-            try printing.write(plan, prediction: prediction, evidenceRuns: evidenceRuns)
+            try printing.write(plan, prediction: prediction, alternative: alternative, evidenceRuns: evidenceRuns)
             clock.lap("write output")
         }
     }

@@ -7,7 +7,7 @@ struct PlanOutput: ParsableArguments {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
-    @Option(help: ArgumentHelp("Print a training framework's launch settings for the plan instead: megatron (Megatron-LM arguments), nemo (NeMo 2.0 recipe overrides) or torchtitan (a torchtitan job config, TOML). A plan the framework cannot run as it is gets the nearest layout it can, with what differs and its predicted cost.",
+    @Option(help: ArgumentHelp("Print a training framework's launch settings for the plan instead: megatron (Megatron-LM arguments), nemo (NeMo 2.0 recipe overrides) or torchtitan (a torchtitan job config, TOML). A plan the framework cannot run as it is gets the nearest layout it can, with what differs and its predicted cost; plan writes instead the fastest Megatron-LM configuration it priced where that layout does not fit or is slower.",
                                valueName: "framework"))
     var emit: TrainingFramework?
 
@@ -54,11 +54,18 @@ struct PlanOutput: ParsableArguments {
         }
     }
 
-    /// Writes the plan as asked, with the evidence of `evidenceRuns` (from `evidenceRuns()`) where given.
-    func write(_ plan: TrainingPlan, prediction: PlanPrediction, evidenceRuns: [CalibrationRun]? = nil) throws {
+    /// Writes the plan as asked, with the evidence of `evidenceRuns` (from `evidenceRuns()`) where given. With
+    /// --emit, `alternative` (the Megatron-LM grid's fastest configuration) is written instead where the plan's
+    /// nearest layout in the framework does not fit or is slower (`FrameworkExport.choosing`), and the report and
+    /// the evidence are of it.
+    func write(_ plan: TrainingPlan, prediction: PlanPrediction, alternative: (plan: TrainingPlan, prediction: PlanPrediction)? = nil,
+               evidenceRuns: [CalibrationRun]? = nil) throws {
         var text: String
+        var (plan, prediction) = (plan, prediction)
         if let emit {
-            text = try FrameworkExport(plan: plan, prediction: prediction, framework: emit).text
+            let chosen = try FrameworkExport.choosing(plan, prediction: prediction, alternative: alternative, framework: emit)
+            text = chosen.export.text
+            (plan, prediction) = (chosen.plan, chosen.export.planPrediction)
         } else {
             text = format == .json ? plan.jsonText(prediction: prediction) : prediction.textReport(for: plan)
         }

@@ -21,9 +21,32 @@ public struct FrameworkExport: Sendable {
         try self.init(recognition: LayoutRecognition(plan), of: plan, prediction: prediction, framework: framework)
     }
 
-    /// The settings for `plan`, already recognised (one recognition serves every framework).
+    /// The settings for the searched `plan`, or for `alternative` (the Megatron-LM grid's fastest configuration,
+    /// a layout the framework runs as it is or nearly) where the plan's nearest layout in the framework does not
+    /// fit, or is slower than the alternative's: the header then says so, and `plan`/`planPrediction` are the
+    /// alternative's.
+    public static func choosing(_ plan: TrainingPlan, prediction: PlanPrediction,
+                                alternative: (plan: TrainingPlan, prediction: PlanPrediction)?,
+                                framework: TrainingFramework) throws(InputError) -> (export: FrameworkExport, plan: TrainingPlan) {
+        let searched = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
+        guard let alternative, !searched.differences.isEmpty else { return (searched, plan) }
+        let other = try FrameworkExport(plan: alternative.plan, prediction: alternative.prediction, framework: framework)
+        guard other.prediction.fitsInMemory, !searched.prediction.fitsInMemory
+                || other.prediction.iterationSeconds < searched.prediction.iterationSeconds else { return (searched, plan) }
+        let outcome = searched.prediction.fitsInMemory
+            ? "at \(PlanPrediction.seconds(searched.prediction.iterationSeconds)) an iteration"
+            : "only as a layout that does not fit (\(PlanPrediction.bytes(searched.prediction.peakMemoryBytesPerDevice)) a device)"
+        let note = "The searched plan (\(PlanPrediction.seconds(prediction.iterationSeconds)) an iteration) runs in \(framework.displayName) "
+            + "\(outcome); these settings run instead the fastest Megatron-LM configuration the search priced "
+            + "(\(PlanPrediction.seconds(alternative.prediction.iterationSeconds)) an iteration)."
+        return (try FrameworkExport(recognition: LayoutRecognition(alternative.plan), of: alternative.plan,
+                                    prediction: alternative.prediction, framework: framework, note: note), alternative.plan)
+    }
+
+    /// The settings for `plan`, already recognised (one recognition serves every framework); `note`, when given,
+    /// is a sentence for the header's second line.
     public init(recognition: LayoutRecognition, of plan: TrainingPlan, prediction: PlanPrediction,
-                framework: TrainingFramework) throws(InputError) {
+                framework: TrainingFramework, note: String? = nil) throws(InputError) {
         self.framework = framework
         planPrediction = prediction
         let (configuration, changes) = framework.expressible(recognition.layout.configuration)
@@ -38,6 +61,7 @@ public struct FrameworkExport: Sendable {
         var header = ["ShardPlan: \(framework.displayName) settings for \(plan.graph.name) on \(plan.clusterName), "
                       + "\(layout.worldSize) of \(plan.cluster.deviceCount) devices: "
                       + layout.configuration.summary(dataParallel: layout.dataParallel)]
+        if let note { header.append(note) }
         if differences.isEmpty {
             header.append("They run the plan as it is; predicted: \(Self.costLine(prediction)).")
         } else {

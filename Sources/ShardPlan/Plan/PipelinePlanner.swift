@@ -86,6 +86,9 @@ public struct PipelinePlanner: Sendable {
         public var prediction: PlanPrediction
         public var attempts: [Attempt]
         public var grid: GridAttempt?
+        /// The grid's fastest configuration that fits, priced exactly: a layout Megatron-LM runs as it is, which
+        /// `plan --emit` writes where the answer's nearest layout in the framework is slower or does not fit.
+        public var gridPlan: (plan: TrainingPlan, prediction: PlanPrediction)?
         /// The stage DP's best plan that fits, and its predicted iteration time, when it found one.
         public var dynamicProgramSeconds: Double?
         /// Whether the search stopped at its time limit before trying everything.
@@ -231,7 +234,7 @@ public struct PipelinePlanner: Sendable {
                                                 stageDynamicProgramSeconds: dynamicProgramSeconds,
                                                 megatronGridSeconds: grid?.best?.iterationSeconds,
                                                 searchSeconds: Date().timeIntervalSince(start), stoppedEarly: stoppedEarly)
-        return Result(plan: best.plan, prediction: best.prediction, attempts: attempts, grid: grid,
+        return Result(plan: best.plan, prediction: best.prediction, attempts: attempts, grid: grid, gridPlan: gridFastest,
                       dynamicProgramSeconds: dynamicProgramSeconds, stoppedEarly: stoppedEarly)
     }
 

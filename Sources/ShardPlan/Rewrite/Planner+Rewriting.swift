@@ -42,7 +42,8 @@ extension PipelinePlanner {
     /// answer then says it stopped early.
     public func plan(rewriting search: RewriteSearch, microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in })
         throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], grid: GridAttempt?,
-                               stoppedEarly: Bool, rewrites: RewriteSearchReport) {
+                               gridPlan: (plan: TrainingPlan, prediction: PlanPrediction)?, stoppedEarly: Bool,
+                               rewrites: RewriteSearchReport) {
         let deadline = timeLimit.map { Date().addingTimeInterval($0) }
         let found = try plan(microbatches: fixed, progress: progress)
         // A search stopped at its time limit answers at once, without rewrites.
@@ -58,7 +59,7 @@ extension PipelinePlanner {
         if answer.provenance == nil { answer.provenance = found.plan.provenance }
         let stoppedEarly = found.stoppedEarly || refined.report.stoppedEarly
         if stoppedEarly { answer.provenance?.stoppedEarly = true }
-        return (answer, refined.prediction, found.attempts, found.grid, stoppedEarly, refined.report)
+        return (answer, refined.prediction, found.attempts, found.grid, found.gridPlan, stoppedEarly, refined.report)
     }
 }
 

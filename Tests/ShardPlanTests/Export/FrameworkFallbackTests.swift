@@ -1,0 +1,47 @@
+import Testing
+@testable import ShardPlan
+
+/// `plan --emit`'s choice between the searched plan and the Megatron-LM grid's fastest configuration
+/// (`FrameworkExport.choosing`), on GPT-3 13B over one DGX A100 40GB (8 devices, full recomputation).
+@Suite("Framework settings: the searched plan, or the grid's configuration where the plan's nearest layout does not fit or is slower")
+struct FrameworkFallbackTests {
+    let graph: Graph
+
+    init() throws { graph = try ModelCatalog.model(id: "gpt3-13b")!.build() }
+
+    func priced(tp: Int, zero: Int, on clusterName: String = "dgx-a100-40g:1") throws -> (plan: TrainingPlan, prediction: PlanPrediction) {
+        let cluster = try Cluster.preset(named: clusterName)
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName, configuration: MegatronConfiguration(
+            tensorParallel: tp, pipelineParallel: 1, sequenceParallel: tp > 1, options: TrainingOptions(recompute: .full, zeroStage: zero)))
+        return (plan, PlanEvaluator(cluster: cluster).evaluate(plan))
+    }
+
+    /// ZeRO-3 over 8 data-parallel ranks fits; NeMo runs it as ZeRO-1, which does not: the settings are the grid's
+    /// tp = 8 configuration instead, which NeMo runs. Megatron-LM runs ZeRO-3 (Megatron-FSDP), faster than the
+    /// tp = 8 configuration, so it keeps the searched plan.
+    @Test("NeMo gets the grid's configuration for a ZeRO-3 plan whose ZeRO-1 layout does not fit; Megatron-LM keeps the plan")
+    func nearestLayoutDoesNotFit() throws {
+        let searched = try priced(tp: 1, zero: 3), grid = try priced(tp: 8, zero: 1)
+        #expect(searched.prediction.fitsInMemory && grid.prediction.fitsInMemory)
+        #expect(searched.prediction.iterationSeconds < grid.prediction.iterationSeconds)
+        let nemo = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction, alternative: grid, framework: .nemo)
+        #expect(nemo.plan.summary == grid.plan.summary && nemo.export.prediction.fitsInMemory)
+        #expect(nemo.export.text.contains("runs in NeMo 2.0 only as a layout that does not fit"))
+        #expect(nemo.export.text.contains("trainer.strategy.tensor_model_parallel_size=8"))
+        let megatron = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction, alternative: grid, framework: .megatron)
+        #expect(megatron.plan.summary == searched.plan.summary && !megatron.export.text.contains("searched plan"))
+        let alone = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction, alternative: nil, framework: .nemo)
+        #expect(alone.plan.summary == searched.plan.summary && !alone.export.prediction.fitsInMemory)
+    }
+
+    /// A plan whose layout the framework runs, but slower than the grid's configuration, gives way to it (on DGX
+    /// A100 80GB, where tp = 2 fits).
+    @Test("a plan whose layout is slower in the framework than the grid's configuration gives way to it")
+    func nearestLayoutIsSlower() throws {
+        let searched = try priced(tp: 4, zero: 1, on: "dgx-a100-80g:1"), grid = try priced(tp: 2, zero: 1, on: "dgx-a100-80g:1")
+        #expect(grid.prediction.iterationSeconds < searched.prediction.iterationSeconds)
+        let nemo = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction, alternative: grid, framework: .nemo)
+        #expect(nemo.plan.summary == grid.plan.summary)
+        #expect(nemo.export.text.contains("an iteration; these settings run instead the fastest Megatron-LM configuration"))
+    }
+}
