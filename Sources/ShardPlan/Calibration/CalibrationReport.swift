@@ -76,7 +76,12 @@ public struct CalibrationReport: Sendable {
         full recomputation, as the stacks checkpoint them (before, the embedding, the output layer and the loss reran \
         too): the full-recomputation rows 0.1-1.9 points faster, NeMo AutoModel's Qwen3-30B-A3B from +11.0% to +7.6%; \
         and prices eager RMSNorm's backward as a trace of its ATen ops found it (16 kernels and 92 bytes an element, \
-        not 12 and 72): torchtitan's rows 0.6-1.2 points closer (Docs/cost-model.md, "Issue 14, eleventh pass").
+        not 12 and 72): torchtitan's rows 0.6-1.2 points closer (Docs/cost-model.md, "Issue 14, eleventh pass"). \
+        Issue 14's twelfth pass prices the eager kernels the same trace found unpriced: attention's backward side \
+        kernels by kernel family (FlashAttention-2's preprocess and dq conversion, Triton's three), torchtitan's \
+        `repeat_kv` copies of grouped k and v, and autograd's accumulation adds of tensors several ops read: \
+        torchtitan's rows 0.2-0.9 points closer, gollem's compiled rows 1.1-1.6 points slower (Docs/cost-model.md, \
+        "Issue 14, twelfth pass: eager side kernels").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a
