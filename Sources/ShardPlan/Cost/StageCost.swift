@@ -32,7 +32,15 @@ public struct StageCost: Sendable, Equatable {
     public var activationBytesPerMicrobatch = 0.0
     /// Extra bytes alive for part of the backward pass only: the activations of one layer while it is recomputed
     /// (full or op-level recomputation), or the loss's gradient buffers (`CrossEntropyMemory`), whichever is larger.
+    /// With a loss: `max(lossBufferBytes, recomputationWorkingBytes - lossLayerKeptBytes)`, since the loss's layer
+    /// frees what one microbatch kept before any layer is recomputed.
     public var backwardWorkingBytes = 0.0
+    /// Its parts, which a stage composed of layers composes (`LayerCostProfile`): the largest layer's recomputation
+    /// working set; the loss's gradient buffers (with its layer's activations where that layer is recomputed); and
+    /// what the loss's layer keeps of one microbatch (0 without a loss).
+    public var recomputationWorkingBytes = 0.0
+    public var lossBufferBytes = 0.0
+    public var lossLayerKeptBytes = 0.0
     /// ZeRO-3 weights gathered at once: two layers' (one computing, the next prefetched).
     public var gatheredWeightBytes = 0.0
     /// ZeRO-3 gradients unsharded at once: one layer's, awaiting their reduce-scatter.
@@ -47,6 +55,13 @@ public struct StageCost: Sendable, Equatable {
     public var modelStateBytes: Double { weightBytes + gradientBytes + optimizerStateBytes }
 
     /// Peak bytes per device with `inFlight` microbatches' activations alive.
+    /// The working set of a stage whose largest recomputation working set is `recomputation`, whose loss's buffers are
+    /// `lossBuffer`, and whose loss's layer keeps `lossLayerKept` a microbatch (`backwardWorkingBytes`; without a loss
+    /// both are 0 and it is the recomputation's).
+    static func backwardWorkingBytes(recomputation: Double, lossBuffer: Double, lossLayerKept: Double) -> Double {
+        max(lossBuffer, recomputation - lossLayerKept)
+    }
+
     public func peakMemoryBytes(inFlight: Double) -> Double {
         modelStateBytes + activationBytesPerMicrobatch * inFlight + backwardWorkingBytes + gatheredWeightBytes
             + unshardedGradientBytes + TrainingOptions.frameworkOverheadBytes

@@ -578,6 +578,8 @@ public struct StageCostModel: Sendable {
         // The loss's gradient buffers, and the layer of the loss (full recomputation reruns it first).
         var lossWorkingBytes = 0.0
         var lossLayer: Int?
+        // What the loss's layer keeps per microbatch (a share of the activations), or holds while it reruns.
+        var lossLayerKeptBytes = 0.0, lossLayerRerunBytes = 0.0
         for operationIndex in stage.operations {
             let operation = graph.operations[operationIndex]
             let strategy = stage.strategy(of: operationIndex)
@@ -701,12 +703,15 @@ public struct StageCostModel: Sendable {
             // their backward pass reads. Without blocks (no attention) the stage's whole forward pass reruns.
             let reruns = fullRecomputationReruns(stage, runOfOperation: runOfOperation, runCount: keptByLayer.count)
             cost.activationBytesPerMicrobatch = layerInputs.values.reduce(0, +)
-            for layer in keptByLayer.indices where !reruns[layer] && layer != lossLayer {
-                cost.activationBytesPerMicrobatch += keptByLayer[layer].filter { layerInputs[ValueID($0.key)] == nil }.values.reduce(0, +)
+            for layer in keptByLayer.indices where !reruns[layer] {
                 // Autocast's 16-bit copies of the weights it cast for the layer's products stay to its backward pass.
-                cost.activationBytesPerMicrobatch += rerunCopyBytesByLayer[layerNames[layer]] ?? 0
+                let bytes = keptByLayer[layer].filter { layerInputs[ValueID($0.key)] == nil }.values.reduce(0, +)
+                    + (rerunCopyBytesByLayer[layerNames[layer]] ?? 0)
+                cost.activationBytesPerMicrobatch += bytes
+                if layer == lossLayer { lossLayerKeptBytes = bytes }
             }
             cost.backwardWorkingBytes = keptByLayer.indices.filter { reruns[$0] }.map(rerunBytes).max() ?? 0
+            if let lossLayer, reruns[lossLayer] { lossLayerRerunBytes = rerunBytes(lossLayer) }
             // The rerun reads the weights the backward pass gathered: ZeRO-3's casts of fp32 shards run on the
             // gathers' stream (`ShardedUnit.castBytes`), not again in the rerun.
             // Nor does it cast again the weights only ops outside the blocks read.
@@ -715,12 +720,22 @@ public struct StageCostModel: Sendable {
                 if reruns[run] { recomputeByRun[run] = seconds } else { cost.recomputeSeconds -= seconds }
             }
         }
-        if let lossLayer {
-            // The loss's layer holds its activations while the loss's gradient buffers are alive: kept from the
-            // forward pass, or rerun under full recomputation where it is a checkpointed block.
-            let rerun = options.recompute == .full ? rerunBytes(lossLayer) : 0
-            cost.backwardWorkingBytes = max(cost.backwardWorkingBytes, rerun + lossWorkingBytes)
+        if let lossLayer, options.recompute != .full {
+            lossLayerKeptBytes = keptByLayer[lossLayer].values.reduce(0, +) + (rerunCopyBytesByLayer[layerNames[lossLayer]] ?? 0)
         }
+        if lossLayer != nil {
+            // The loss's gradient buffers are alive beside what its layer keeps (per microbatch in flight, counted
+            // above, or rerun where full recomputation reruns that layer), and the layer's backward pass frees what
+            // it kept before any block reruns or runs its dropped ops again: a block's working set counts against
+            // one microbatch's kept tensors of the loss's layer. So the stage's peak is the other microbatches'
+            // activations, with the loss's layer kept for all but one, and the larger of that one's with the
+            // buffers and a block's working set (exact for every schedule's number in flight).
+            cost.lossBufferBytes = lossLayerRerunBytes + lossWorkingBytes
+            cost.lossLayerKeptBytes = lossLayerKeptBytes
+        }
+        cost.recomputationWorkingBytes = cost.backwardWorkingBytes
+        cost.backwardWorkingBytes = StageCost.backwardWorkingBytes(recomputation: cost.recomputationWorkingBytes, lossBuffer: cost.lossBufferBytes,
+                                                                   lossLayerKept: cost.lossLayerKeptBytes)
         cost.backwardComputeSeconds += cost.recomputeSeconds
         return recomputeByRun
     }

@@ -13,12 +13,18 @@ public struct StageCostSummary: Sendable, Equatable {
     public var modelStateBytes: Double
     public var activationBytesPerMicrobatch: Double
     public var backwardWorkingBytes: Double
+    /// The parts of `backwardWorkingBytes`, which a stage composed of layers composes (`StageCost`): the largest
+    /// recomputation working set, the loss's buffers, and one microbatch's kept tensors of the loss's layer.
+    public var recomputationWorkingBytes: Double
+    public var lossBufferBytes: Double
+    public var lossLayerKeptBytes: Double
     /// ZeRO-3 weights gathered at once (two layers') and gradients unsharded at once (one layer's).
     public var gatheredWeightBytes: Double
     public var unshardedGradientBytes: Double
 
     public init(forwardSeconds: Double, backwardSeconds: Double, synchronizationSeconds: Double, optimizerSeconds: Double,
-                modelStateBytes: Double, activationBytesPerMicrobatch: Double, backwardWorkingBytes: Double,
+                modelStateBytes: Double, activationBytesPerMicrobatch: Double, recomputationWorkingBytes: Double,
+                lossBufferBytes: Double = 0, lossLayerKeptBytes: Double = 0,
                 gatheredWeightBytes: Double = 0, unshardedGradientBytes: Double = 0) {
         self.forwardSeconds = forwardSeconds
         self.backwardSeconds = backwardSeconds
@@ -26,7 +32,11 @@ public struct StageCostSummary: Sendable, Equatable {
         self.optimizerSeconds = optimizerSeconds
         self.modelStateBytes = modelStateBytes
         self.activationBytesPerMicrobatch = activationBytesPerMicrobatch
-        self.backwardWorkingBytes = backwardWorkingBytes
+        self.recomputationWorkingBytes = recomputationWorkingBytes
+        self.lossBufferBytes = lossBufferBytes
+        self.lossLayerKeptBytes = lossLayerKeptBytes
+        backwardWorkingBytes = StageCost.backwardWorkingBytes(recomputation: recomputationWorkingBytes, lossBuffer: lossBufferBytes,
+                                                              lossLayerKept: lossLayerKeptBytes)
         self.gatheredWeightBytes = gatheredWeightBytes
         self.unshardedGradientBytes = unshardedGradientBytes
     }
@@ -36,7 +46,8 @@ public struct StageCostSummary: Sendable, Equatable {
         self.init(forwardSeconds: cost.forwardSeconds, backwardSeconds: cost.backwardSeconds,
                   synchronizationSeconds: cost.gradientSynchronizationSeconds, optimizerSeconds: cost.optimizerSeconds,
                   modelStateBytes: cost.modelStateBytes, activationBytesPerMicrobatch: cost.activationBytesPerMicrobatch,
-                  backwardWorkingBytes: cost.backwardWorkingBytes, gatheredWeightBytes: cost.gatheredWeightBytes,
+                  recomputationWorkingBytes: cost.recomputationWorkingBytes, lossBufferBytes: cost.lossBufferBytes,
+                  lossLayerKeptBytes: cost.lossLayerKeptBytes, gatheredWeightBytes: cost.gatheredWeightBytes,
                   unshardedGradientBytes: cost.unshardedGradientBytes)
     }
 

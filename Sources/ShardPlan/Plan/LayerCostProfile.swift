@@ -23,9 +23,12 @@ final class LayerCostProfile: Sendable {
     private let single: [Double]
     /// Per layer i, the sum of the marginal costs of layers 1 ... i after their predecessors.
     private let prefix: [Double]
-    /// Per layer, its backward working set (recomputation's or the loss gradient's) and its ZeRO-3 gradients
-    /// unsharded at once.
-    private let backwardWorking: RangeMaxima
+    /// Per layer, the parts of its backward working set (`StageCost.backwardWorkingBytes`: recomputation's, the loss's
+    /// buffers, and what the loss's layer keeps of a microbatch, composed as the exact model composes them) and its
+    /// ZeRO-3 gradients unsharded at once.
+    private let recomputationWorking: RangeMaxima
+    private let lossBuffer: RangeMaxima
+    private let lossLayerKept: RangeMaxima
     private let unshardedGradients: RangeMaxima
     /// ZeRO-3 weights gathered at once: per layer alone, and per layer with its predecessor (the model keeps
     /// two adjacent layers gathered, so a range's figure is the largest over the pairs it holds).
@@ -101,7 +104,10 @@ final class LayerCostProfile: Sendable {
         }
         self.single = single
         self.prefix = prefix
-        backwardWorking = RangeMaxima(layers.indices.map { singles[key($0 ... $0)]!.backwardWorkingBytes })
+        recomputationWorking = RangeMaxima(layers.indices.map { singles[key($0 ... $0)]!.recomputationWorkingBytes })
+        // One layer holds the loss: the largest of a range is its.
+        lossBuffer = RangeMaxima(layers.indices.map { singles[key($0 ... $0)]!.lossBufferBytes })
+        lossLayerKept = RangeMaxima(layers.indices.map { singles[key($0 ... $0)]!.lossLayerKeptBytes })
         unshardedGradients = RangeMaxima(layers.indices.map { singles[key($0 ... $0)]!.unshardedGradientBytes })
         gatheredAlone = layers.indices.map { singles[key($0 ... $0)]!.gatheredWeightBytes }
         gatheredPairs = RangeMaxima(layers.indices.map { $0 == 0 ? 0 : pairs[key($0 - 1 ... $0)]!.gatheredWeightBytes })
@@ -142,7 +148,8 @@ final class LayerCostProfile: Sendable {
         }
         return StageCostSummary(forwardSeconds: column(0), backwardSeconds: column(1), synchronizationSeconds: synchronization,
                                 optimizerSeconds: column(2), modelStateBytes: column(3), activationBytesPerMicrobatch: column(4),
-                                backwardWorkingBytes: backwardWorking.maximum(in: layers),
+                                recomputationWorkingBytes: recomputationWorking.maximum(in: layers),
+                                lossBufferBytes: lossBuffer.maximum(in: layers), lossLayerKeptBytes: lossLayerKept.maximum(in: layers),
                                 gatheredWeightBytes: first == last ? gatheredAlone[first] : gatheredPairs.maximum(in: first + 1 ..< last + 1),
                                 unshardedGradientBytes: unshardedGradients.maximum(in: layers))
     }

@@ -44,9 +44,6 @@ struct StageCostTerms {
     /// or what a layer outside the blocks reads from another), with the op and operand that read it first: the
     /// exact model keeps these per microbatch in flight.
     let checkpointReader: [ValueID: (operation: Int, operand: Int)]
-    /// Under full recomputation, the layer runs that hold a loss: what they keep is alive once, beside the loss's
-    /// gradient buffers, when the backward pass starts.
-    let lossRuns: Set<Int>
     /// The stage's layer runs that rerun in the backward pass, one at a time: the blocks full recomputation
     /// reruns, or the blocks op-level selective recomputation checkpoints. Under full recomputation, the layer runs
     /// whose matrix products read each parameter: the 16-bit copies autocast casts are kept by the run that reads
@@ -104,7 +101,7 @@ struct StageCostTerms {
         keeper = keeps
         rerunKeeper = rerunKeeps
         var checkpoints: [ValueID: (Int, Int)] = [:]
-        var losses = Set<Int>(), readers: [ValueID: Set<Int>] = [:]
+        var readers: [ValueID: Set<Int>] = [:]
         if model.options.recompute == .full {
             for op in operations {
                 let operation = model.graph.operations[op]
@@ -113,7 +110,6 @@ struct StageCostTerms {
                     let producedInRun = model.graph[input].operationIndex.map { operations.contains($0) && model.layerRun[$0] == run } ?? false
                     if !producedInRun { checkpoints[input] = (op, operand) }
                 }
-                if case .crossEntropy = operation.op, model.gradients[operation.result] { losses.insert(run) }
                 if model.rerunsUnderFullRecomputation(op) { reruns.insert(run) }
                 if operation.op.isContraction {
                     for input in operation.inputs where model.graph[input].isParameter { readers[input, default: []].insert(run) }
@@ -121,7 +117,6 @@ struct StageCostTerms {
             }
         }
         checkpointReader = checkpoints
-        lossRuns = losses
         rerunRuns = reruns
         productRuns = readers
     }
@@ -198,10 +193,11 @@ struct StageCostTerms {
     /// Bytes of activations one device holds for op `op` under `strategy`, as `StageCostModel` counts them: what
     /// the op keeps for its backward pass, per microbatch in flight, and the loss's gradient buffers once. Under full
     /// recomputation instead: the tensors each layer run reads from outside itself (the blocks' checkpoints) and
-    /// what the ops outside the blocks keep, per microbatch in flight; once, a share of what a block holds while it
-    /// reruns for each of the stage's rerun blocks (the exact model takes the largest block, which equal blocks make
-    /// the same); and once, what the loss's layer keeps beside its buffers. The exact model takes the larger of
-    /// those two, so their sum is an upper bound, by the smaller.
+    /// what the ops outside the blocks keep, per microbatch in flight; and once, a share of what a block holds while
+    /// it reruns for each of the stage's rerun blocks (the exact model takes the largest block, which equal blocks
+    /// make the same). What a block holds while it reruns, or what op-level recomputation drops, and the loss's
+    /// buffers are added; the exact model takes the larger of the buffers and the block's set less one microbatch's
+    /// kept tensors of the loss's layer, so the sum is an upper bound.
     private func activationBytes(_ op: Int, _ operation: Operation, _ strategy: OpStrategy, _ cost: OperatorCost) -> Double {
         let space = operation.indexSpace
         var once = 0.0
@@ -221,10 +217,7 @@ struct StageCostTerms {
                 perMicrobatch += operatorModel.localBytes(input, strategy.operandSpec(operand, in: space))
             }
         }
-        let run = model.layerRun[op]
-        if lossRuns.contains(run) {
-            once += keptBytes(op, operation, strategy, cost)
-        } else if model.rerunsUnderFullRecomputation(op) {
+        if model.rerunsUnderFullRecomputation(op) {
             once += keptBytes(op, operation, strategy, cost) / Double(rerunRuns.count)
         } else {
             perMicrobatch += keptBytes(op, operation, strategy, cost, checkpointsApart: true)
@@ -359,13 +352,11 @@ struct StageCostTerms {
 
     /// Bytes one device holds of autocast's 16-bit copy of `parameter` (`copyBytes` each): per microbatch in flight;
     /// under full recomputation, per microbatch in flight for each layer run outside the blocks whose products read
-    /// it, and once for a block (a share for each rerun block, as `activationBytes` counts what a rerun holds) or
-    /// for the loss's layer.
+    /// it, and once for a block (a share for each rerun block, as `activationBytes` counts what a rerun holds).
     private func castCopyBytes(_ parameter: ValueID, copyBytes: Double) -> Double {
         guard model.options.recompute == .full else { return copyBytes * inFlight }
         return (productRuns[parameter] ?? []).reduce(0) { total, run in
-            if lossRuns.contains(run) { return total + copyBytes }
-            return total + (rerunRuns.contains(run) ? copyBytes / Double(rerunRuns.count) : copyBytes * inFlight)
+            total + (rerunRuns.contains(run) ? copyBytes / Double(rerunRuns.count) : copyBytes * inFlight)
         }
     }
 

@@ -8,11 +8,11 @@ import Testing
 struct FullRecomputationTests {
     /// A tiny GPT or Llama of `layers` identical blocks (hidden 64, 32 tokens, 8 sequences) on one A100.
     func stage(layers: Int, llama: Bool, attention: TransformerConfiguration.AttentionImplementation = .fused,
-               recompute: RecomputeMode = .full) throws -> StageCost {
+               recompute: RecomputeMode = .full, vocabulary: Int = 256) throws -> StageCost {
         var configuration: TransformerConfiguration = llama
-            ? .llama(layers: layers, hidden: 64, heads: 4, keyValueHeads: 2, feedForwardHidden: 176, vocabulary: 256,
+            ? .llama(layers: layers, hidden: 64, heads: 4, keyValueHeads: 2, feedForwardHidden: 176, vocabulary: vocabulary,
                      sequenceLength: 32, globalBatch: 8)
-            : .gpt(layers: layers, hidden: 64, heads: 4, vocabulary: 256, sequenceLength: 32, globalBatch: 8)
+            : .gpt(layers: layers, hidden: 64, heads: 4, vocabulary: vocabulary, sequenceLength: 32, globalBatch: 8)
         configuration.attentionImplementation = attention
         let graph = try TransformerBuilder(name: "tiny-\(layers)", configuration: configuration).build()
         let cluster = try Cluster.preset(named: "single-a100-80g")
@@ -35,15 +35,30 @@ struct FullRecomputationTests {
 
     /// GPT's embedding runs outside the checkpointed blocks, so what its backward pass reads stays from the forward
     /// pass: the dropout mask after the token and position embeddings, one byte an element (a microbatch of one
-    /// sequence: 32 x 64 = 2,048 bytes), which Llama, without dropout, does not have. Each block keeps only its
-    /// input, 32 x 64 x 2 = 4,096 bytes.
+    /// sequence: 32 x 64 = 2,048 bytes), which Llama, without dropout, does not have. The head's layer, which runs
+    /// once too, keeps its tensors per microbatch: GPT's final LayerNorm keeps a mean beside the inverse deviation
+    /// that Llama's RMSNorm keeps alone, 4 bytes a row more (32 x 4 = 128 bytes). Each block keeps only its input,
+    /// 32 x 64 x 2 = 4,096 bytes.
     @Test("GPT's embedding dropout mask is kept, not rerun; each block keeps its input")
     func keepsTheEmbeddingsDropoutMask() throws {
         let (two, three) = (try stage(layers: 2, llama: false), try stage(layers: 3, llama: false))
         #expect(three.activationBytesPerMicrobatch - two.activationBytesPerMicrobatch == 4_096)
         let llama = try stage(layers: 2, llama: true)
-        #expect(two.activationBytesPerMicrobatch - llama.activationBytesPerMicrobatch == 2_048,
+        #expect(two.activationBytesPerMicrobatch - llama.activationBytesPerMicrobatch == 2_048 + 128,
                 "\(two.activationBytesPerMicrobatch) against Llama's \(llama.activationBytesPerMicrobatch)")
+    }
+
+    /// The head's layer runs once and keeps what its backward pass reads per microbatch in flight, as GPipe's
+    /// every microbatch holds it until the backward passes start: the loss's fp32 softmax, 4 bytes a logit (a
+    /// microbatch of one sequence: 256 more classes are 32 x 256 x 4 = 32,768 bytes more). Before, the head's
+    /// layer was counted once whatever the microbatches in flight, as if it reran.
+    @Test("the head's layer keeps the loss's fp32 softmax per microbatch in flight")
+    func headKeptPerMicrobatch() throws {
+        let (narrow, wide) = (try stage(layers: 2, llama: true), try stage(layers: 2, llama: true, vocabulary: 512))
+        #expect(wide.activationBytesPerMicrobatch - narrow.activationBytesPerMicrobatch == 32 * 256 * 4)
+        // The buffers of the loss's backward pass (a 16-bit gradient of the logits, 2 bytes each) are held once, or a
+        // block's rerun less the head's kept tensors of the microbatch whose backward pass runs, whichever is more.
+        #expect(wide.backwardWorkingBytes >= 32 * 512 * 2)
     }
 
     /// A softmax in an output layer is not explicit attention's: a perceptron of two layers under a softmax head,

@@ -166,8 +166,9 @@ struct StageCostTermsTests {
         #expect(abs(search - (exact.modelStateBytes + 3 * 50_331_648 + exact.backwardWorkingBytes)) < 1)
     }
 
-    /// A whole model under full recomputation: the exact model holds the larger of a block's rerun and the head's
-    /// kept tensors with the loss's buffers; the search adds both, an upper bound by the smaller (the block's).
+    /// A whole model under full recomputation: the exact model holds the larger of the loss's buffers and a
+    /// block's rerun less one microbatch's kept tensors of the head (here the buffers); the search adds both, an
+    /// upper bound by the block's rerun.
     @Test("under full recomputation the search's memory of a whole model exceeds the exact peak by one block's rerun")
     func fullRecomputationWholeModelUpperBound() throws {
         let (graph, block, _) = try blockAndTail()
