@@ -22,7 +22,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Microbatches per iteration, or auto (the fewest that fit).", valueName: "auto|N"))
     var microbatches: MicrobatchChoice = .auto
 
-    @Option(help: ArgumentHelp("Activation recomputation: none, selective, selective-op or full for every stage, or auto: each stage takes whichever makes the plan fastest (the one-stage search of --stages 1 takes none).",
+    @Option(help: ArgumentHelp("Activation recomputation: none, selective, selective-op or full for every stage, or auto: each stage, the one stage of --stages 1 included, takes whichever makes the plan fastest.",
                                valueName: "mode"))
     var recompute: RecomputeChoice = .auto
 
@@ -93,7 +93,7 @@ struct PlanCommand: ParsableCommand {
             defer { progressLine?.finish() }
             if stageLimit == 1 {
                 let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options, meshShapes: shapes,
-                                                 timeLimit: timeLimit)
+                                                 timeLimit: timeLimit, recomputeModes: recompute.modes)
                 let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { progressLine?.update($0) }
                 progressLine?.finish()
                 (plan, prediction) = (found.plan, found.prediction)
@@ -151,7 +151,7 @@ struct PlanCommand: ParsableCommand {
 
     private func reportSingleStage(_ attempts: [SingleStagePlanner.Attempt]) {
         for attempt in attempts {
-            var line = "mesh \(attempt.meshShape.map(String.init).joined(separator: "x")), \(attempt.microbatches) microbatches: "
+            var line = "mesh \(attempt.meshShape.map(String.init).joined(separator: "x")), recompute \(attempt.recompute.rawValue), \(attempt.microbatches) microbatches: "
             if let result = attempt.result {
                 let method = result.solution.method == .integerProgram
                     ? String(format: "ILP %d variables, %d constraints", result.solution.variableCount, result.solution.constraintCount)

@@ -1,8 +1,10 @@
 import Foundation
 
 /// `shardplan plan --stages 1`: the whole graph as one stage on every device of the cluster. Every
-/// logical mesh shape of the cluster is tried (Alpa's 2-D views, `DeviceMesh.logicalShapes`) with the
-/// fewest microbatches that fit in memory, each solved by the `IntraOperatorSearch`; the fastest plan wins.
+/// logical mesh shape of the cluster is tried (Alpa's 2-D views, `DeviceMesh.logicalShapes`) under every
+/// recomputation mode given, with the fewest microbatches that fit in memory, each solved by the
+/// `IntraOperatorSearch`; the fastest plan wins, and its options name its recomputation mode. The ZeRO stage
+/// of each parameter is the ILP's choice, from `options.zeroStage` up to `options.maximumZeroStage`.
 public struct SingleStagePlanner: Sendable {
     public var graph: Graph
     public var cluster: Cluster
@@ -14,9 +16,15 @@ public struct SingleStagePlanner: Sendable {
     /// Seconds after which the search answers with the best plan found so far (`plan --time-limit`): it
     /// begins no further mesh shape or microbatch count once it has a plan; nil searches everything.
     public var timeLimit: Double?
+    /// The recomputation modes to try (`plan --recompute auto`: every mode); each replaces `options.recompute`
+    /// in the plans it is tried for.
+    public var recomputeModes: [RecomputeMode]
 
+    /// A planner for `graph` on `cluster`; `recomputeModes` defaults to `options.recompute` alone.
     public init(graph: Graph, cluster: Cluster, clusterName: String, options: TrainingOptions = TrainingOptions(),
-                search: IntraOperatorSearch = IntraOperatorSearch(), meshShapes: [[Int]]? = nil, timeLimit: Double? = nil) {
+                search: IntraOperatorSearch = IntraOperatorSearch(), meshShapes: [[Int]]? = nil, timeLimit: Double? = nil,
+                recomputeModes: [RecomputeMode]? = nil) {
+        precondition(recomputeModes?.isEmpty != true, "at least one recomputation mode")
         self.graph = graph
         self.cluster = cluster
         self.clusterName = clusterName
@@ -24,11 +32,13 @@ public struct SingleStagePlanner: Sendable {
         self.search = search
         self.meshShapes = meshShapes
         self.timeLimit = timeLimit
+        self.recomputeModes = recomputeModes ?? [options.recompute]
     }
 
-    /// One mesh shape and microbatch count the planner tried.
+    /// One mesh shape, recomputation mode and microbatch count the planner tried.
     public struct Attempt: Sendable {
         public var meshShape: [Int]
+        public var recompute: RecomputeMode
         public var microbatches: Int
         public var iterationSeconds: Double?
         public var peakMemoryBytes: Double?
@@ -51,8 +61,8 @@ public struct SingleStagePlanner: Sendable {
         return (found.plan, found.prediction, found.attempts)
     }
 
-    /// Tries every mesh shape with the fewest microbatches that fit, fastest plan first. `progress` is told
-    /// about each mesh shape and microbatch count as it starts.
+    /// Tries every mesh shape under every recomputation mode with the fewest microbatches that fit, and answers
+    /// with the fastest plan. `progress` is told about each mesh shape, mode and microbatch count as it starts.
     public func search(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in }) throws(InputError) -> Result {
         let deadline = timeLimit.map { Date().addingTimeInterval($0) }
         var stoppedEarly = false
@@ -61,79 +71,132 @@ public struct SingleStagePlanner: Sendable {
         let powers = try graph.microbatchCounts(fixed: fixed, limit: 1 << 20)
         let counts = fixed != nil ? powers : Set(powers).union(Graph.wholeSequenceCounts(batch: graph.batchSize ?? 1,
                                                                                           devices: cluster.deviceCount, limit: 1 << 20)).sorted()
-        let layers = GraphAnalysis(graph).layers
-        let budget = cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
-        let evaluator = PlanEvaluator(cluster: cluster)
+        let context = AttemptContext(layers: GraphAnalysis(graph).layers, roles: TensorRoles(graph),
+                                     budget: cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes,
+                                     evaluator: PlanEvaluator(cluster: cluster))
         var attempts: [Attempt] = []
         var best: (plan: TrainingPlan, prediction: PlanPrediction)?
         var smallestShortfall: Double?
         let shapes = meshShapes ?? DeviceMesh.logicalShapes(nodes: cluster.domainCount, devicesPerNode: cluster.devicesPerDomain)
+        let modes = searchedModes(StageCostModel(graph: graph, kernels: context.evaluator.kernels, options: options, microbatches: counts[0]))
         shapes: for shape in shapes {
             let mesh = try DeviceMesh(devices: Array(cluster.deviceIDs), shape: shape,
                                       axisNames: Array(DeviceMesh.defaultAxisNames.prefix(shape.count)), in: cluster,
                                       at: JSONPath([.key("--mesh")]))
-            for count in counts {
-                // One solve is not interrupted; the limit stops the search between them once it has a plan.
-                if best != nil, let deadline, Date() >= deadline {
-                    stoppedEarly = true
-                    break shapes
-                }
-                progress(SearchProgress(phase: "mesh \(shape.map(String.init).joined(separator: "x")) with \(count) microbatch\(count == 1 ? "" : "es")",
-                                        completedSteps: attempts.count, totalSteps: shapes.count * counts.count))
-                let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
-                var attempt = Attempt(meshShape: shape, microbatches: count)
-                do throws(ShardingSolver.Failure) {
-                    let result = try search.search(model: model, operations: 0..<graph.operations.count, mesh: mesh,
-                                                   inFlight: 1, memoryBudget: budget, layers: layers)
-                    let plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: [result.layout],
-                                            pipelineRanks: 1, virtualStages: 1, schedule: .oneForwardOneBackward,
-                                            microbatches: count, options: options)
-                    var prediction = evaluator.evaluate(plan)
-                    var chosen = plan
-                    // Megatron's layout on the same mesh (with and without sequence parallelism) is in the
-                    // search space; pricing it exactly guards against the ILP's approximations.
-                    if shape.count == 2 {
-                        let roles = TensorRoles(graph)
-                        for sequenceParallel in [false, true] {
-                            let strategies = MegatronLayout(sequenceParallel: sequenceParallel).strategies(for: graph, meshShape: shape, roles: roles)
-                            var expert = plan
-                            expert.stages = [StageLayout(operations: 0..<graph.operations.count, mesh: mesh, strategies: strategies)]
-                            let expertPrediction = evaluator.evaluate(expert)
-                            if expertPrediction.fitsInMemory && (!prediction.fitsInMemory || expertPrediction.iterationSeconds < prediction.iterationSeconds) {
-                                chosen = expert
-                                prediction = expertPrediction
-                            }
-                        }
+            // Every mode and microbatch count on this mesh changes tensor layouts alike; each change is priced once.
+            let prices = ReshardingPrices(mesh: mesh)
+            for mode in modes {
+                var options = options
+                options.recompute = mode
+                for count in counts {
+                    // One solve is not interrupted; the limit stops the search between them once it has a plan.
+                    if best != nil, let deadline, Date() >= deadline {
+                        stoppedEarly = true
+                        break shapes
                     }
-                    attempt.result = result
-                    attempt.iterationSeconds = prediction.iterationSeconds
-                    attempt.peakMemoryBytes = prediction.peakMemoryBytesPerDevice
+                    let modeNote = modes.count > 1 ? ", recompute \(mode.rawValue)" : ""
+                    progress(SearchProgress(phase: "mesh \(shape.map(String.init).joined(separator: "x")) with \(count) microbatch\(count == 1 ? "" : "es")\(modeNote)",
+                                            completedSteps: attempts.count, totalSteps: shapes.count * modes.count * counts.count))
+                    let (attempt, outcome) = try self.attempt(mesh: mesh, prices: prices, options: options, microbatches: count, context)
                     attempts.append(attempt)
-                    if prediction.fitsInMemory {
-                        if best == nil || prediction.iterationSeconds < best!.prediction.iterationSeconds {
-                            best = (chosen, prediction)
+                    guard case .priced(let priced) = outcome else {
+                        if case .beyondBudget(let shortfall) = outcome { smallestShortfall = min(smallestShortfall ?? .infinity, shortfall) }
+                        continue
+                    }
+                    if priced.prediction.fitsInMemory {
+                        if best == nil || priced.prediction.iterationSeconds < best!.prediction.iterationSeconds {
+                            best = priced
                         }
                         break
                     }
-                    smallestShortfall = min(smallestShortfall ?? .infinity, prediction.peakMemoryBytesPerDevice - cluster.device.memoryBytes)
-                } catch {
-                    switch error {
-                    case .doesNotFit(let minimum):
-                        attempts.append(attempt)
-                        smallestShortfall = min(smallestShortfall ?? .infinity, minimum - budget)
-                    case .solverFailure(let message):
-                        throw InputError(.invalidValue, at: .root, "the sharding solver failed on mesh \(shape) with \(count) microbatches: \(message)")
-                    }
+                    smallestShortfall = min(smallestShortfall ?? .infinity, priced.prediction.peakMemoryBytesPerDevice - cluster.device.memoryBytes)
                 }
             }
         }
         guard let best else {
             let shortfall = smallestShortfall.map { ", at least \(PlanPrediction.bytes($0)) per device more than the \(PlanPrediction.bytes(cluster.device.memoryBytes)) each device has" } ?? ""
+            let untried = modes.contains(.full) ? "" : ", recomputation"
             throw InputError(.invalidValue, at: .root,
-                             "no feasible plan: the whole graph as one stage does not fit on \(cluster.deviceCount) devices of \(clusterName) with any mesh shape or microbatch count\(shortfall); try more devices, recomputation or ZeRO")
+                             "no feasible plan: the whole graph as one stage does not fit on \(cluster.deviceCount) devices of \(clusterName) with any mesh shape\(modes.count > 1 ? ", recomputation mode" : "") or microbatch count\(shortfall); try more devices\(untried) or ZeRO")
         }
         var plan = best.plan
         plan.summary = plan.describe(plan.stages[0])
         return Result(plan: plan, prediction: best.prediction, attempts: attempts, stoppedEarly: stoppedEarly)
+    }
+
+    /// `recomputeModes`, lightest first (a search stopped at its time limit has the plans of the lighter modes),
+    /// less selective recomputation where it cannot differ from none.
+    ///
+    /// Selective recomputation drops only activations that are attention cores (the scores' softmax of explicit
+    /// attention), in the ILP's terms and in the evaluator's alike; in a graph without one (fused attention
+    /// kernels keep no scores; a parameter is never an activation, whatever its shape) every layout costs under
+    /// it what it costs under none, in time and memory. Its plans would then only tie
+    /// none's, which are tried first and kept on a tie, so leaving it out loses no plan.
+    private func searchedModes(_ model: StageCostModel) -> [RecomputeMode] {
+        let dropsAttentionCores = graph.values.indices.contains { !graph.values[$0].isParameter && model.isAttentionCore(ValueID($0)) }
+        return RecomputeMode.allCases.filter { mode in
+            recomputeModes.contains(mode) && (mode != .selective || dropsAttentionCores || !recomputeModes.contains(.none))
+        }
+    }
+
+    /// What every attempt of one search shares.
+    private struct AttemptContext {
+        var layers: [Layer]
+        var roles: TensorRoles
+        /// Bytes per device the ILP may fill: device memory less the framework's overhead.
+        var budget: Double
+        var evaluator: PlanEvaluator
+    }
+
+    /// How one attempt ended.
+    private enum Outcome {
+        /// The fastest layout found and its prediction, which may still not fit once priced exactly.
+        case priced((plan: TrainingPlan, prediction: PlanPrediction))
+        /// No layout fits the ILP's budget; the least it lacks, bytes per device.
+        case beyondBudget(Double)
+    }
+
+    /// The ILP's layout on `mesh` with `options` and `count` microbatches, or Megatron's layout on the same mesh
+    /// where that prices faster; `prices` remembers the mesh's layout changes.
+    private func attempt(mesh: DeviceMesh, prices: ReshardingPrices, options: TrainingOptions, microbatches count: Int, _ context: AttemptContext)
+        throws(InputError) -> (Attempt, Outcome) {
+        let shape = mesh.shape
+        var attempt = Attempt(meshShape: shape, recompute: options.recompute, microbatches: count)
+        let model = StageCostModel(graph: graph, kernels: context.evaluator.kernels, options: options, microbatches: count)
+        let result: IntraOperatorSearch.Result
+        do throws(ShardingSolver.Failure) {
+            result = try search.search(model: model, operations: 0..<graph.operations.count, mesh: mesh,
+                                       inFlight: 1, memoryBudget: context.budget, layers: context.layers, prices: prices)
+        } catch {
+            switch error {
+            case .doesNotFit(let minimum):
+                return (attempt, .beyondBudget(minimum - context.budget))
+            case .solverFailure(let message):
+                throw InputError(.invalidValue, at: .root, "the sharding solver failed on mesh \(shape) with \(count) microbatches: \(message)")
+            }
+        }
+        let plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: [result.layout],
+                                pipelineRanks: 1, virtualStages: 1, schedule: .oneForwardOneBackward,
+                                microbatches: count, options: options)
+        var prediction = context.evaluator.evaluate(plan)
+        var chosen = plan
+        // Megatron's layout on the same mesh (with and without sequence parallelism) is in the search space;
+        // pricing it exactly guards against the ILP's approximations.
+        if shape.count == 2 {
+            for sequenceParallel in [false, true] {
+                let strategies = MegatronLayout(sequenceParallel: sequenceParallel).strategies(for: graph, meshShape: shape, roles: context.roles)
+                var expert = plan
+                expert.stages = [StageLayout(operations: 0..<graph.operations.count, mesh: mesh, strategies: strategies)]
+                let expertPrediction = context.evaluator.evaluate(expert)
+                if expertPrediction.fitsInMemory && (!prediction.fitsInMemory || expertPrediction.iterationSeconds < prediction.iterationSeconds) {
+                    chosen = expert
+                    prediction = expertPrediction
+                }
+            }
+        }
+        attempt.result = result
+        attempt.iterationSeconds = prediction.iterationSeconds
+        attempt.peakMemoryBytes = prediction.peakMemoryBytesPerDevice
+        return (attempt, .priced((chosen, prediction)))
     }
 }
