@@ -40,6 +40,10 @@ struct StageCostTerms {
     /// selective recomputation checkpoints are apart (`rerunKeeper`): they keep by their policy.
     let keeper: [ValueID: Int]
     let rerunKeeper: [ValueID: Int]
+    /// Under op-level selective recomputation, each tensor a checkpointed block keeps as its input (produced before
+    /// the block, in an earlier stage or earlier in this one), with the op and operand that read it first: the
+    /// exact model keeps it once, unless an op outside the blocks keeps it (`keeper`).
+    let blockInputReader: [ValueID: (operation: Int, operand: Int)]
     /// Under full recomputation, each tensor a layer run reads from outside itself (a block's checkpointed input,
     /// or what a layer outside the blocks reads from another), with the op and operand that read it first: the
     /// exact model keeps these per microbatch in flight.
@@ -100,6 +104,14 @@ struct StageCostTerms {
         }
         keeper = keeps
         rerunKeeper = rerunKeeps
+        var blockInputs: [ValueID: (Int, Int)] = [:]
+        for op in operations where model.isInOperatorCheckpointedBlock(op) {
+            for (operand, input) in model.graph.operations[op].inputs.enumerated() where !model.graph[input].isParameter {
+                let (fate, storage) = model.operatorRecomputationFate(of: input, readBy: op, within: operations)
+                if fate == .kept && blockInputs[storage] == nil { blockInputs[storage] = (op, operand) }
+            }
+        }
+        blockInputReader = blockInputs
         var checkpoints: [ValueID: (Int, Int)] = [:]
         var readers: [ValueID: Set<Int>] = [:]
         if model.options.recompute == .full {
@@ -235,7 +247,7 @@ struct StageCostTerms {
         let checkpointed = model.isInOperatorCheckpointedBlock(op)
         if checkpointed {
             // Op-level selective recomputation keeps the results its policy stores, read or not, and the block's
-            // inputs (at their first reader), and nothing else of the block; partial sums are counted reduced
+            // inputs (at their first reader, `blockInputReader`), and nothing else of the block; partial sums are counted reduced
             // and whole, an upper bound where sequence parallelism reduce-scatters them (the readers' layouts
             // are not known here).
             if model.storesResultUnderOperatorRecomputation(op) {
@@ -243,7 +255,7 @@ struct StageCostTerms {
             }
             for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
                 let (fate, storage) = model.operatorRecomputationFate(of: input, readBy: op, within: operations)
-                guard fate == .kept, storage == input, let first = firstReader[input], first.operation == op,
+                guard fate == .kept, keeper[storage] == nil, let first = blockInputReader[storage], first.operation == op,
                       first.operand == operand else { continue }
                 activations += operatorModel.localBytes(input, strategy.operandSpec(operand, in: space))
             }

@@ -177,4 +177,15 @@ struct StageCostTermsTests {
         #expect(rerun > 0 && rerun < exact.backwardWorkingBytes)
         #expect(abs(search - peakWithoutExtras(exact) - rerun) < 0.001 * search, "search \(search) B, exact \(peakWithoutExtras(exact)) B")
     }
+
+    /// Under op-level selective recomputation a checkpointed block keeps its input, whether it arrives from an
+    /// earlier stage or from an earlier block of the same stage (the residual stream out of the fifth block):
+    /// the search counted only the first. Two equal blocks: the search is the exact model's peak.
+    @Test("under op-level selective recomputation the search keeps the input of every block of a stage")
+    func operatorRecomputationKeepsEveryBlocksInput() throws {
+        let (graph, block, _) = try blockAndTail()
+        let first = try #require(graph.operations.firstIndex { $0.name.hasPrefix("h4.") })
+        let (search, exact) = try searchAndExactMemory(first ..< block.upperBound, in: graph, recompute: .selectiveOperators)
+        #expect(abs(search / peakWithoutExtras(exact) - 1) < 0.01, "search \(search) B, exact \(peakWithoutExtras(exact)) B")
+    }
 }
