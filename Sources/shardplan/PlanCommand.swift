@@ -66,7 +66,9 @@ struct PlanCommand: ParsableCommand {
             if zero == .auto, let emit = printing.emit {
                 throw ValidationError("--fsdp2 says how ZeRO-3 gathers weights, which \(emit.displayName) does not run; leave out --fsdp2, or give --zero 3.")
             }
-            throw ValidationError("--fsdp2 says how ZeRO-3 gathers weights; leave it out with --zero \(zero.floor), or give --zero 3 or auto.")
+            // --zero auto searches ZeRO-3 only where the framework of --emit runs it.
+            let auto = printing.emit.map { $0.largestZeroStage >= 3 } ?? true ? " or auto" : ""
+            throw ValidationError("--fsdp2 says how ZeRO-3 gathers weights; leave it out with --zero \(zero.floor), or give --zero 3\(auto).")
         }
     }
 

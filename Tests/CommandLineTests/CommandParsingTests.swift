@@ -157,6 +157,20 @@ struct CommandParsingTests {
         }
     }
 
+    /// --fsdp2 with a pinned ZeRO stage below 3 suggests --zero 3, and --zero auto only where the framework of
+    /// --emit would then search ZeRO-3 (under --emit nemo, auto searches 0 and 1, and --fsdp2 fails again).
+    @Test("--fsdp2 without ZeRO-3 suggests --zero auto only where the framework of --emit runs ZeRO-3")
+    func fsdp2Suggestion() {
+        func message(_ arguments: [String]) -> String {
+            do { _ = try PlanCommand.parse(arguments); return "" } catch { return PlanCommand.message(for: error) }
+        }
+        let nemo = message(["g.json", "--cluster", "c", "--emit", "nemo", "--fsdp2", "--zero", "2"])
+        #expect(nemo.contains("--zero 3") && !nemo.contains("auto"), "\(nemo)")
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--emit", "nemo", "--fsdp2", "--zero", "auto"]) == 2)
+        #expect(message(["g.json", "--cluster", "c", "--fsdp2", "--zero", "2"]).contains("--zero 3 or auto"))
+        #expect(message(["g.json", "--cluster", "c", "--emit", "torchtitan", "--fsdp2", "--zero", "2"]).contains("--zero 3 or auto"))
+    }
+
     @Test("rewrite takes GRAPH and --rule together, and --format json only with them: alone, it lists the rules as text")
     func rewriteArguments() {
         #expect(exitCode(["rewrite"]) == nil)
