@@ -53,6 +53,11 @@ struct StageCostTerms {
     /// whose matrix products read each parameter: the 16-bit copies autocast casts are kept by the run that reads
     /// them.
     let rerunRuns: Set<Int>
+    /// The share of a rerun run's bytes the search counts once (`rerunShare`): the exact model holds the largest
+    /// rerun, which the mean over the stage's whole rerun runs is where they are equal; a run the stage cuts (its
+    /// first or last) is part of a block, no larger than a whole one, and counts nothing beside one. Without a
+    /// whole rerun run, each counts in full (at most two parts, their sum an upper bound).
+    let rerunShares: [Int: Double]
     let productRuns: [ValueID: Set<Int>]
 
     init(model: StageCostModel, operations: Range<Int>, mesh: DeviceMesh, inFlight: Double, prices: ReshardingPrices? = nil) {
@@ -130,6 +135,16 @@ struct StageCostTerms {
         }
         checkpointReader = checkpoints
         rerunRuns = reruns
+        let layerRun = model.layerRun
+        let cut: Set<Int> = operations.isEmpty ? [] : Set([
+            operations.lowerBound > 0 && layerRun[operations.lowerBound - 1] == layerRun[operations.lowerBound] ? layerRun[operations.lowerBound] : nil,
+            operations.upperBound < layerRun.count && layerRun[operations.upperBound] == layerRun[operations.upperBound - 1]
+                ? layerRun[operations.upperBound - 1] : nil,
+        ].compactMap { $0 })
+        let whole = reruns.subtracting(cut)
+        rerunShares = Dictionary(uniqueKeysWithValues: reruns.map { run in
+            (run, whole.isEmpty ? 1 : whole.contains(run) ? 1 / Double(whole.count) : 0)
+        })
         productRuns = readers
     }
 
@@ -206,8 +221,8 @@ struct StageCostTerms {
     /// the op keeps for its backward pass, per microbatch in flight, and the loss's gradient buffers once. Under full
     /// recomputation instead: the tensors each layer run reads from outside itself (the blocks' checkpoints) and
     /// what the ops outside the blocks keep, per microbatch in flight; and once, a share of what a block holds while
-    /// it reruns for each of the stage's rerun blocks (the exact model takes the largest block, which equal blocks
-    /// make the same). What a block holds while it reruns, or what op-level recomputation drops, and the loss's
+    /// it reruns for each of the stage's rerun blocks (`rerunShares`: the exact model takes the largest block, which
+    /// the mean over equal whole blocks is). What a block holds while it reruns, or what op-level recomputation drops, and the loss's
     /// buffers are added; the exact model takes the larger of the buffers and the block's set less one microbatch's
     /// kept tensors of the loss's layer, so the sum is an upper bound.
     private func activationBytes(_ op: Int, _ operation: Operation, _ strategy: OpStrategy, _ cost: OperatorCost) -> Double {
@@ -219,7 +234,7 @@ struct StageCostTerms {
         }
         guard model.options.recompute == .full else {
             if model.isInOperatorCheckpointedBlock(op) {
-                once += droppedBytes(op, operation, strategy) / Double(rerunRuns.count)
+                once += droppedBytes(op, operation, strategy) * rerunShares[model.layerRun[op], default: 1]
             }
             return keptBytes(op, operation, strategy, cost) * inFlight + once
         }
@@ -230,7 +245,7 @@ struct StageCostTerms {
             }
         }
         if model.rerunsUnderFullRecomputation(op) {
-            once += keptBytes(op, operation, strategy, cost) / Double(rerunRuns.count)
+            once += keptBytes(op, operation, strategy, cost) * rerunShares[model.layerRun[op], default: 1]
         } else {
             perMicrobatch += keptBytes(op, operation, strategy, cost, checkpointsApart: true)
         }
@@ -364,11 +379,11 @@ struct StageCostTerms {
 
     /// Bytes one device holds of autocast's 16-bit copy of `parameter` (`copyBytes` each): per microbatch in flight;
     /// under full recomputation, per microbatch in flight for each layer run outside the blocks whose products read
-    /// it, and once for a block (a share for each rerun block, as `activationBytes` counts what a rerun holds).
+    /// it, and once for a block (its `rerunShares`, as `activationBytes` counts what a rerun holds).
     private func castCopyBytes(_ parameter: ValueID, copyBytes: Double) -> Double {
         guard model.options.recompute == .full else { return copyBytes * inFlight }
         return (productRuns[parameter] ?? []).reduce(0) { total, run in
-            total + (rerunRuns.contains(run) ? copyBytes / Double(rerunRuns.count) : copyBytes * inFlight)
+            total + (rerunRuns.contains(run) ? copyBytes * rerunShares[run, default: 1] : copyBytes * inFlight)
         }
     }
 

@@ -188,4 +188,17 @@ struct StageCostTermsTests {
         let (search, exact) = try searchAndExactMemory(first ..< block.upperBound, in: graph, recompute: .selectiveOperators)
         #expect(abs(search / peakWithoutExtras(exact) - 1) < 0.01, "search \(search) B, exact \(peakWithoutExtras(exact)) B")
     }
+
+    /// A stage that cuts a block (the fifth block and the first half of the sixth): the exact model holds the
+    /// larger block's rerun, the whole block's; the search took the mean of the two, too little. It now counts
+    /// the whole blocks' reruns where the stage has one.
+    @Test("a stage that cuts a block holds its whole block's rerun, in the search as in the exact model",
+          arguments: [RecomputeMode.selectiveOperators, .full])
+    func stageCuttingABlock(recompute: RecomputeMode) throws {
+        let (graph, block, _) = try blockAndTail()
+        let first = try #require(graph.operations.firstIndex { $0.name.hasPrefix("h4.") })
+        let (search, exact) = try searchAndExactMemory(first ..< (block.lowerBound + block.upperBound) / 2, in: graph, recompute: recompute)
+        #expect(exact.recomputationWorkingBytes > 0)
+        #expect(abs(search / peakWithoutExtras(exact) - 1) < 0.01, "search \(search) B, exact \(peakWithoutExtras(exact)) B")
+    }
 }
