@@ -30,17 +30,17 @@ public struct FrameworkExport: Sendable {
                                 framework: TrainingFramework) throws(InputError) -> (export: FrameworkExport, plan: TrainingPlan) {
         let searched = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
         guard let alternative, !searched.differences.isEmpty else { return (searched, plan) }
-        let other = try FrameworkExport(plan: alternative.plan, prediction: alternative.prediction, framework: framework)
-        guard other.prediction.fitsInMemory, !searched.prediction.fitsInMemory
-                || other.prediction.iterationSeconds < searched.prediction.iterationSeconds else { return (searched, plan) }
         let outcome = searched.prediction.fitsInMemory
             ? "at \(PlanPrediction.seconds(searched.prediction.iterationSeconds)) an iteration"
             : "only as a layout that does not fit (\(PlanPrediction.bytes(searched.prediction.peakMemoryBytesPerDevice)) a device)"
         let note = "The searched plan (\(PlanPrediction.seconds(prediction.iterationSeconds)) an iteration) runs in \(framework.displayName) "
             + "\(outcome); these settings run instead the fastest Megatron-LM configuration the search priced "
             + "(\(PlanPrediction.seconds(alternative.prediction.iterationSeconds)) an iteration)."
-        return (try FrameworkExport(recognition: LayoutRecognition(alternative.plan), of: alternative.plan,
-                                    prediction: alternative.prediction, framework: framework, note: note), alternative.plan)
+        let other = try FrameworkExport(recognition: LayoutRecognition(alternative.plan), of: alternative.plan,
+                                        prediction: alternative.prediction, framework: framework, note: note)
+        guard other.prediction.fitsInMemory, !searched.prediction.fitsInMemory
+                || other.prediction.iterationSeconds < searched.prediction.iterationSeconds else { return (searched, plan) }
+        return (other, alternative.plan)
     }
 
     /// The settings for `plan`, already recognised (one recognition serves every framework); `note`, when given,

@@ -48,16 +48,15 @@ struct StageCostTerms {
     /// or what a layer outside the blocks reads from another), with the op and operand that read it first: the
     /// exact model keeps these per microbatch in flight.
     let checkpointReader: [ValueID: (operation: Int, operand: Int)]
-    /// The stage's layer runs that rerun in the backward pass, one at a time: the blocks full recomputation
-    /// reruns, or the blocks op-level selective recomputation checkpoints. Under full recomputation, the layer runs
-    /// whose matrix products read each parameter: the 16-bit copies autocast casts are kept by the run that reads
-    /// them.
-    let rerunRuns: Set<Int>
-    /// The share of a rerun run's bytes the search counts once (`rerunShare`): the exact model holds the largest
-    /// rerun, which the mean over the stage's whole rerun runs is where they are equal; a run the stage cuts (its
-    /// first or last) is part of a block, no larger than a whole one, and counts nothing beside one. Without a
-    /// whole rerun run, each counts in full (at most two parts, their sum an upper bound).
+    /// For each of the stage's layer runs that rerun in the backward pass, one at a time (the blocks full
+    /// recomputation reruns, or the blocks op-level selective recomputation checkpoints), the share of its bytes
+    /// the search counts once: the exact model holds the largest rerun, which the mean over the stage's whole rerun
+    /// runs is where they are equal; a run the stage cuts (its first or last) is part of a block, no larger than a
+    /// whole one, and counts nothing beside one. Without a whole rerun run, each counts in full (at most two parts,
+    /// their sum an upper bound).
     let rerunShares: [Int: Double]
+    /// Under full recomputation, the layer runs whose matrix products read each parameter: the 16-bit copies autocast
+    /// casts are kept by the run that reads them.
     let productRuns: [ValueID: Set<Int>]
 
     init(model: StageCostModel, operations: Range<Int>, mesh: DeviceMesh, inFlight: Double, prices: ReshardingPrices? = nil) {
@@ -134,7 +133,6 @@ struct StageCostTerms {
             }
         }
         checkpointReader = checkpoints
-        rerunRuns = reruns
         let layerRun = model.layerRun
         let cut: Set<Int> = operations.isEmpty ? [] : Set([
             operations.lowerBound > 0 && layerRun[operations.lowerBound - 1] == layerRun[operations.lowerBound] ? layerRun[operations.lowerBound] : nil,
@@ -383,7 +381,7 @@ struct StageCostTerms {
     private func castCopyBytes(_ parameter: ValueID, copyBytes: Double) -> Double {
         guard model.options.recompute == .full else { return copyBytes * inFlight }
         return (productRuns[parameter] ?? []).reduce(0) { total, run in
-            total + (rerunRuns.contains(run) ? copyBytes * rerunShares[run, default: 1] : copyBytes * inFlight)
+            total + copyBytes * (rerunShares[run] ?? inFlight)
         }
     }
 
