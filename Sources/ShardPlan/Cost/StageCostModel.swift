@@ -310,6 +310,10 @@ public struct StageCostModel: Sendable {
         /// Bytes the casts of fp32 shards to the 16-bit gather's input move before each gather (FSDP's mixed
         /// precision over fp32 weights: read 4 and write 2 bytes a shard element, one foreach kernel for the layer).
         var castBytes: Double = 0
+        /// Whether the layer's gathered weights stay from its forward into its backward pass, so that nothing is
+        /// gathered again before it (ZeRO-2 over fp32 weights, FSDP's `SHARD_GRAD_OP`; their bytes are in the
+        /// state, `ParameterState.keepsGatheredCopy`).
+        var keepsGatheredCopy = false
 
         /// The shard each device keeps of the reduce-scattered gradients, which shard groups all-reduce.
         func shardBytes(on mesh: DeviceMesh) -> Double { reduceBytes / Double(mesh.size(ofAxes: axes)) }
@@ -344,7 +348,7 @@ public struct StageCostModel: Sendable {
                 ? mesh.seconds(for: Collective(.allGather, axes: unit.axes, bytes: unit.gatherBytes)) + kernels.memorySeconds(bytes: unit.castBytes)
                 : 0
             let reduce = unit.reduceSeconds(on: mesh)
-            let regathers = last != runs.count - 1
+            let regathers = !unit.keepsGatheredCopy && last != runs.count - 1
             runs[first].forwardGatherSeconds += gather
             if regathers { runs[last].backwardGatherSeconds += gather }
             if options.copiesOutGatheredParameters && unit.gatherBytes > 0 {
@@ -370,7 +374,8 @@ public struct StageCostModel: Sendable {
             backwardGathers += regathers ? gather : 0
             reduceScatters += reduce
             replicaAllReduces += unit.replicaAllReduceSeconds(on: mesh)
-            gatherBytesByRun[first] += unit.gatherBytes
+            // A copy kept through the step is counted in the weights' bytes.
+            if !unit.keepsGatheredCopy { gatherBytesByRun[first] += unit.gatherBytes }
             let gathered = unit.gatherBytes * (regathers ? 2 : 1)
             if gathered > 0 { cost.communicationBytes[.allGather, default: 0] += gathered }
             cost.communicationBytes[.reduceScatter, default: 0] += unit.reduceBytes
@@ -383,11 +388,12 @@ public struct StageCostModel: Sendable {
         }
         let schedule = ShardedParameterSchedule(runs: runs, computeSlowdown: TrainingOptions.overlappedComputeSlowdown)
         var exposedBackward = schedule.exposedBackwardSeconds
-        if units.allSatisfy({ $0.gatherBytes == 0 }) {
-            // ZeRO-2: no layer waits for a reduce-scatter (only the optimizer step, once per iteration), so the
-            // last layers' hide behind whatever the device runs next, the next microbatch or another chunk:
-            // only what the stream cannot keep up with shows, and the compute it runs beside is slowed as
-            // ZeRO-3's is (`ShardedParameterSchedule`).
+        if units.allSatisfy({ $0.gatherBytes == 0 || $0.keepsGatheredCopy }) {
+            // ZeRO-2: no layer waits for a reduce-scatter (only the optimizer step, once per iteration; FSDP's
+            // `SHARD_GRAD_OP` gathers only before the forward pass, on a stream of its own), so the last layers'
+            // hide behind whatever the device runs next, the next microbatch or another chunk: only what the
+            // stream cannot keep up with shows, and the compute it runs beside is slowed as ZeRO-3's is
+            // (`ShardedParameterSchedule`).
             let backward = runs.reduce(0) { $0 + $1.backwardSeconds }
             exposedBackward = max(reduceScatters - backward, 0)
                 + TrainingOptions.overlappedComputeSlowdown * min(reduceScatters, backward)
@@ -420,14 +426,14 @@ public struct StageCostModel: Sendable {
         var sharded: [ShardedUnit] = []
         /// Adds bytes to the unit of `layer` along `axes`, made the first time.
         func addUnit(layer: String?, axes: [Int], replicaAxes: [Int] = [], gatherBytes: Double, reduceBytes: Double,
-                     castBytes: Double = 0) {
+                     castBytes: Double = 0, keepsGatheredCopy: Bool = false) {
             if let index = sharded.firstIndex(where: { $0.layer == layer && $0.axes == axes && $0.replicaAxes == replicaAxes }) {
                 sharded[index].gatherBytes += gatherBytes
                 sharded[index].reduceBytes += reduceBytes
                 sharded[index].castBytes += castBytes
             } else {
                 sharded.append(ShardedUnit(layer: layer, axes: axes, replicaAxes: replicaAxes, gatherBytes: gatherBytes,
-                                           reduceBytes: reduceBytes, castBytes: castBytes))
+                                           reduceBytes: reduceBytes, castBytes: castBytes, keepsGatheredCopy: keepsGatheredCopy))
             }
         }
         var accumulationByRun: [Int: Double] = [:]
@@ -450,8 +456,11 @@ public struct StageCostModel: Sendable {
         var bucketed: [BucketKey: Double] = [:]
         // With ZeRO-2 a device keeps only its shard of the gradients, so every microbatch's backward pass
         // reduce-scatters them layer by layer as they are produced (DeepSpeed's stage 2 with overlap_comm,
-        // FSDP's SHARD_GRAD_OP), priced beside the compute as ZeRO-3's below with nothing to gather; the
-        // all-gather of the updated weights runs once per iteration.
+        // FSDP's SHARD_GRAD_OP), priced beside the compute as ZeRO-3's below with nothing to gather before the
+        // backward pass. Over 16-bit weights with an fp32 master copy (Megatron's distributed optimizer, DeepSpeed)
+        // the all-gather of the updated weights runs once per iteration; over fp32 weights that are the master
+        // copy (FSDP's SHARD_GRAD_OP, FSDP2's `reshard_after_forward=False`) each microbatch's forward pass gathers
+        // each layer's 16-bit weights again, one layer ahead, since the backward pass frees them.
         for parameter in order {
             let type = graph[parameter].type
             let elements = Double(type.elementCount)
@@ -533,12 +542,22 @@ public struct StageCostModel: Sendable {
                     // Under ZeRO-3 the data-parallel reduction is the layer's reduce-scatter, every microbatch.
                     if shardsWeights && collective.kind != .allGather && Set(collective.axes).isSubset(of: dataParallelAxes) { continue }
                     let axes = collective.axes.sorted()
-                    guard zeroStage == 2 && collective.kind == .allReduce && microbatches > 1 else {
+                    let gathersEachMicrobatch = zeroStage == 2 && collective.kind == .allReduce
+                        && ParameterState.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel,
+                                                            optimizerState: options.optimizerState)
+                    guard zeroStage == 2 && collective.kind == .allReduce && (microbatches > 1 || gathersEachMicrobatch) else {
                         bucketed[BucketKey(kind: collective.kind, axes: axes), default: 0] += collective.bytes
                         continue
                     }
-                    bucketed[BucketKey(kind: .allGather, axes: axes), default: 0] += collective.bytes
-                    addUnit(layer: graph.operations[first.operation].layer, axes: axes, gatherBytes: 0, reduceBytes: collective.bytes)
+                    let layer = graph.operations[first.operation].layer
+                    if gathersEachMicrobatch {
+                        // The gather moves the 16-bit weights, whatever type the gradients are reduced in.
+                        let gatherBytes = collective.bytes / options.gradientReductionBytes(type.dtype) * Double(type.dtype.byteSize)
+                        addUnit(layer: layer, axes: axes, gatherBytes: gatherBytes, reduceBytes: collective.bytes, keepsGatheredCopy: true)
+                    } else {
+                        bucketed[BucketKey(kind: .allGather, axes: axes), default: 0] += collective.bytes
+                        addUnit(layer: layer, axes: axes, gatherBytes: 0, reduceBytes: collective.bytes)
+                    }
                 }
             }
             if shardsWeights {

@@ -351,9 +351,13 @@ struct StageCostTerms {
         // Every microbatch adds the weight gradient into the fp32 gradient buffer.
         var perMicrobatch = model.kernels.streamSeconds(bytes: state.gradientAccumulationBytes)
         let shardsWeights = zeroStage >= 3 && dataParallel > 1
-        if shardsWeights {
+        let keepsGatheredCopy = ParameterState.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel,
+                                                                 optimizerState: options.optimizerState)
+        if shardsWeights || keepsGatheredCopy {
+            // ZeRO-3 gathers the 16-bit weights before each forward and each backward pass; FSDP's `SHARD_GRAD_OP`
+            // before each forward pass, keeping them through the backward pass. Priced whole, as if nothing hid them.
             let gather = Collective(.allGather, axes: dataParallelAxes, bytes: local * Double(type.dtype.byteSize))
-            perMicrobatch += 2 * self.seconds([gather]) * overlapShare
+            perMicrobatch += (shardsWeights ? 2 : 1) * self.seconds([gather]) * overlapShare
         }
         if options.optimizerState == .fp32Weights {
             // As `StageCostModel.addParameters` prices them: FSDP casts the local shard before each of the two
@@ -364,7 +368,7 @@ struct StageCostTerms {
             let rereads = castAgainInRerun.contains(parameter) ? 2.0 : 1.0
             if shardsWeights {
                 perMicrobatch += 2 * model.kernels.memorySeconds(bytes: 6 * local / dataParallel) * overlapShare
-            } else if ParameterState.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel, optimizerState: options.optimizerState) {
+            } else if keepsGatheredCopy {
                 // The gathered copy stays until the backward pass: a full recomputation's rerun reads it.
                 perMicrobatch += model.kernels.memorySeconds(bytes: 6 * local / dataParallel)
             } else if castByFirstReader {
