@@ -35,12 +35,16 @@ extension JSONReader {
         return number
     }
 
-    /// Member `key`, if present, as a fraction in (0, 1].
+    /// Member `key`, if present, as a fraction in (0, 1], no smaller than the least of `plausibleFigures`: a
+    /// rate scaled by a fraction nearer 0 would make the predicted times overflow as a figure out of range does.
     func optionalFraction(_ key: String) throws(InputError) -> Double? {
         guard contains(key) else { return nil }
         let number = try number(key)
         guard number > 0, number <= 1 else {
             throw invalid(key, "expected a fraction greater than 0 and at most 1, found \(JSONWriter.formatNumber(number))")
+        }
+        guard number >= Self.plausibleFigures.lowerBound else {
+            throw invalid(key, "\(JSONWriter.formatNumber(number)) is below the \(JSONWriter.formatNumber(Self.plausibleFigures.lowerBound)) that ShardPlan reads a fraction down to; a fraction so near 0 would make the predicted times overflow")
         }
         return number
     }

@@ -132,6 +132,11 @@ struct ClusterJSONTests {
                       expected: "device.memory_gib: 1e-09 is outside the 1e-06 to 1000000000"),
         BrokenCluster(find: "\"latency_us\": 8", replace: "\"latency_us\": 1e10", kind: .invalidValue,
                       expected: "inter_node.latency_us: 10000000000 is outside the 1e-06 to 1000000000"),
+        BrokenCluster(find: "\"latency_us\": 8}", replace: "\"latency_us\": 8, \"collective_efficiency\": 1e-300}", kind: .invalidValue,
+                      expected: "inter_node.collective_efficiency: 1e-300 is below the 1e-06 that ShardPlan reads a fraction down to"),
+        BrokenCluster(find: "\"memory_bandwidth_gb_per_s\": 2039", replace: "\"memory_bandwidth_gb_per_s\": 2039, \"achievable_memory_bandwidth_fraction\": 1e-300",
+                      kind: .invalidValue,
+                      expected: "device.achievable_memory_bandwidth_fraction: 1e-300 is below the 1e-06"),
         BrokenCluster(find: "\"intra_node\": {", replace: "\"intra_node\": [{", kind: .malformedJSON,
                       expected: "malformed JSON"),
     ])
