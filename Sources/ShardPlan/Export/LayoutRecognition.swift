@@ -225,7 +225,7 @@ public struct LayoutRecognition: Sendable {
             if stage.operations != other.operations {
                 notes.append("stage \(index) runs ops \(other.operations.lowerBound)..<\(other.operations.upperBound), not \(stage.operations.lowerBound)..<\(stage.operations.upperBound)")
             } else if stage.mesh.devices != other.mesh.devices {
-                notes.append("stage \(index) runs on other devices (\(Self.deviceRange(other.mesh.devices)), not \(Self.deviceRange(stage.mesh.devices)))")
+                notes.append("stage \(index) runs on other devices (\(DeviceListText.describe(other.mesh.devices)), not \(DeviceListText.describe(stage.mesh.devices)))")
             } else if Self.nontrivialShape(stage.mesh) != Self.nontrivialShape(other.mesh) {
                 notes.append("stage \(index)'s mesh is \(other.mesh.shape.map(String.init).joined(separator: "x")), not Megatron's dp x tp = \(stage.mesh.shape.map(String.init).joined(separator: "x"))")
             } else {
@@ -239,9 +239,5 @@ public struct LayoutRecognition: Sendable {
             notes.append("the schedule is \(nearest.schedule.rawValue) with \(nearest.virtualStages) chunks per rank, not \(original.schedule.rawValue) with \(original.virtualStages)")
         }
         return notes
-    }
-
-    private static func deviceRange(_ devices: [Int]) -> String {
-        devices.count == 1 ? "device \(devices[0])" : "devices \(devices.first!)-\(devices.last!)"
     }
 }

@@ -39,7 +39,7 @@ extension PlanPrediction {
                 let first = plan.graph.operations[range.lowerBound], last = plan.graph.operations[range.upperBound - 1]
                 return "\(first.layer ?? first.name)..\(last.layer ?? last.name)"
             }.joined(separator: ", ")
-            let devices = rank.devices.count == 1 ? "device \(rank.devices[0])" : "devices \(rank.devices.first!)-\(rank.devices.last!)"
+            let devices = DeviceListText.describe(rank.devices)
             let mesh = plan.stages[chunks[0]].mesh.shape.map(String.init).joined(separator: "x")
             let recompute = plan.stages[chunks[0]].recompute.map { ", recompute \($0.rawValue)" } ?? ""
             lines.append("  rank \(rank.rank): \(devices), mesh \(mesh), \(ops)\(recompute)")

@@ -118,7 +118,7 @@ extension PlanReport {
                 return "\(first.layer ?? first.name)…\(last.layer ?? last.name)"
             }.joined(separator: ", ")
             let devices = plan.stages[chunks[0]].mesh.devices
-            html += "<span><span class=\"key\" style=\"background:\(Self.rankColor(rank))\"></span>rank \(rank): devices \(devices.first!)-\(devices.last!), "
+            html += "<span><span class=\"key\" style=\"background:\(Self.rankColor(rank))\"></span>rank \(rank): \(DeviceListText.describe(devices)), "
                 + "\(HTMLText.escape(layers))</span>\n"
         }
         return html + "</div>\n"
