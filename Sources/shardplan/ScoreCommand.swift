@@ -168,9 +168,11 @@ struct ScoreCommand: ParsableCommand {
         let (tp, pp) = (self.tp!, self.pp!)
         let dataParallel = dp ?? (tp * pp > 0 ? cluster.deviceCount / (tp * pp * (cp ?? 1)) : 0)
         var batchPerMicrobatch = microBatchSize ?? 1
-        if let microbatches {
-            let batch = graph.batchSize ?? 1
-            guard dataParallel >= 1, batch % (microbatches * dataParallel) == 0 else {
+        // Where the layout itself is at fault (tp x pp x cp beyond the devices, replicas that do not split the
+        // batch), the microbatches are not: TrainingPlan.megatron names the option that is.
+        let batch = graph.batchSize ?? 1
+        if let microbatches, dataParallel >= 1, batch % dataParallel == 0 {
+            guard batch % (microbatches * dataParallel) == 0 else {
                 throw InputError(.invalidValue, at: JSONPath([.key("--microbatches")]),
                                  "the global batch \(batch) does not split into \(microbatches) microbatches on each of \(dataParallel) data-parallel replicas")
             }

@@ -81,6 +81,12 @@ extension TrainingPlan {
             throw invalid("--tp", "a tensor-parallel group of \(tp) must fit in an NVLink domain of \(cluster.devicesPerDomain) or be whole domains")
         }
         let batch = graph.batchSize ?? 1
+        guard batch % dp == 0 else {
+            // Without --dp, dp is what the devices leave: say where it came from.
+            let source = configuration.dataParallel == nil
+                ? " (the cluster's \(devices) devices over tp x pp\(cp > 1 ? " x cp" : "") = \(modelParallel); pass --dp to use fewer)" : ""
+            throw invalid("--dp", "the global batch \(batch) does not split over dp = \(dp) data-parallel replicas\(source)")
+        }
         guard batch % (configuration.microBatchSize * dp) == 0 else {
             throw invalid("--micro-batch-size", "the global batch \(batch) is not a multiple of micro-batch-size x dp = \(configuration.microBatchSize * dp)")
         }
