@@ -18,7 +18,8 @@ extension Cluster {
                                allReduceBusBandwidth: link.effectiveAllReduceBusBandwidth,
                                allGatherBusBandwidth: link.effectiveAllGatherBusBandwidth,
                                allToAllBandwidth: link.effectiveAllGatherBusBandwidth,
-                               intraNodeLatency: link.latency, interNodeLatency: 0)
+                               intraNodeLatency: link.latency, interNodeLatency: 0,
+                               domainAllGatherBusBandwidth: link.effectiveAllGatherBusBandwidth)
     }
 
     /// A group of `size` devices across the domains of `span`.
@@ -29,7 +30,8 @@ extension Cluster {
                                     allReduceBusBandwidth: nicsPerNode * network.effectiveAllReduceBusBandwidth,
                                     allGatherBusBandwidth: nicsPerNode * network.effectiveAllGatherBusBandwidth,
                                     allToAllBandwidth: network.effectiveAllGatherBusBandwidth,
-                                    intraNodeLatency: 0, interNodeLatency: network.latency)
+                                    intraNodeLatency: 0, interNodeLatency: network.latency,
+                                    domainAllGatherBusBandwidth: intraNode?.effectiveAllGatherBusBandwidth)
         if span.mostPerDomain > 1, let link = intraNode {
             group.allReduceBusBandwidth = min(group.allReduceBusBandwidth, link.effectiveAllReduceBusBandwidth)
             group.allGatherBusBandwidth = min(group.allGatherBusBandwidth, link.effectiveAllGatherBusBandwidth)

@@ -28,9 +28,13 @@ public struct CollectiveGroup: Sendable, Equatable {
     /// Latency of one Simple ring step between nodes, seconds.
     public var interNodeLatency: Double
 
+    /// Bus bandwidth of a Simple-protocol ring all-gather inside one NVLink domain of the cluster (bytes/s): the
+    /// rate at which a collective takes the most from the compute beside it (`contention(of:bytes:seconds:)`).
+    public var domainAllGatherBusBandwidth: Double
+
     public init(size: Int, nodeCount: Int, devicesPerNode: Int? = nil, allReduceBusBandwidth: Double,
                 allGatherBusBandwidth: Double, allToAllBandwidth: Double, intraNodeLatency: Double,
-                interNodeLatency: Double) {
+                interNodeLatency: Double, domainAllGatherBusBandwidth: Double? = nil) {
         self.size = size
         self.nodeCount = nodeCount
         self.devicesPerNode = devicesPerNode ?? max(size / max(nodeCount, 1), 1)
@@ -39,6 +43,7 @@ public struct CollectiveGroup: Sendable, Equatable {
         self.allToAllBandwidth = allToAllBandwidth
         self.intraNodeLatency = intraNodeLatency
         self.interNodeLatency = interNodeLatency
+        self.domainAllGatherBusBandwidth = domainAllGatherBusBandwidth ?? allGatherBusBandwidth
     }
 
     /// One device alone: every collective is free.
@@ -82,6 +87,18 @@ public struct CollectiveGroup: Sendable, Equatable {
                                allGatherBusBandwidth: groups.map(\.allGatherBusBandwidth).min()!,
                                allToAllBandwidth: groups.map(\.allToAllBandwidth).min()!,
                                intraNodeLatency: groups.map(\.intraNodeLatency).max()!,
-                               interNodeLatency: groups.map(\.interNodeLatency).max()!)
+                               interNodeLatency: groups.map(\.interNodeLatency).max()!,
+                               domainAllGatherBusBandwidth: groups.map(\.domainAllGatherBusBandwidth).max()!)
+    }
+
+    /// The share of the most a collective running beside compute takes from it (NCCL's kernels occupy SMs and
+    /// read and write memory at the rate they move data, Docs/cost-model.md): the bus bandwidth a ring all-gather or
+    /// reduce-scatter of `bytes` (the full tensor) reaches in `seconds`, over what one inside an NVLink domain
+    /// reaches, at most 1. A ring over the network with one device a node moves a tenth of what NVLink does and
+    /// takes a tenth as much; a latency-bound one less still.
+    public func contention(of kind: CollectiveKind, bytes: Double, seconds: Double) -> Double {
+        guard size > 1, seconds > 0, domainAllGatherBusBandwidth > 0 else { return 0 }
+        let busBytes = kind == .allReduce ? 2 * Double(size - 1) / Double(size) * bytes : Double(size - 1) / Double(size) * bytes
+        return min(busBytes / seconds / domainAllGatherBusBandwidth, 1)
     }
 }

@@ -25,14 +25,23 @@ public struct ShardedParameterSchedule: Sendable, Equatable {
         public var backwardGatherSeconds: Double
         /// Reduce-scatter issued when this run's backward pass ends.
         public var reduceScatterSeconds: Double
+        /// The share of the full contention (`computeSlowdown`) each of the three collectives exerts on the compute
+        /// beside it while it runs (`CollectiveGroup.contention(of:bytes:seconds:)`), 0 to 1.
+        public var forwardGatherContention: Double
+        public var backwardGatherContention: Double
+        public var reduceScatterContention: Double
 
         public init(forwardSeconds: Double, backwardSeconds: Double, forwardGatherSeconds: Double = 0,
-                    backwardGatherSeconds: Double = 0, reduceScatterSeconds: Double = 0) {
+                    backwardGatherSeconds: Double = 0, reduceScatterSeconds: Double = 0, forwardGatherContention: Double = 1,
+                    backwardGatherContention: Double = 1, reduceScatterContention: Double = 1) {
             self.forwardSeconds = forwardSeconds
             self.backwardSeconds = backwardSeconds
             self.forwardGatherSeconds = forwardGatherSeconds
             self.backwardGatherSeconds = backwardGatherSeconds
             self.reduceScatterSeconds = reduceScatterSeconds
+            self.forwardGatherContention = forwardGatherContention
+            self.backwardGatherContention = backwardGatherContention
+            self.reduceScatterContention = reduceScatterContention
         }
     }
 
@@ -49,19 +58,20 @@ public struct ShardedParameterSchedule: Sendable, Equatable {
     public var slowdownSeconds: Double
 
     /// Plays `runs` (in forward order) on a compute stream and one communication stream. While a collective
-    /// runs, the compute beside it is slower by the fraction `computeSlowdown` (NCCL's kernels take SMs and
-    /// memory bandwidth from it, Docs/cost-model.md): a run of `c` seconds that overlaps collectives for `o` of
-    /// them takes `c + computeSlowdown x o`.
-    public init(runs: [Run], computeSlowdown: Double = 0) {
+    /// runs, the compute beside it loses `computeSlowdown` seconds for each second of it, times the collective's
+    /// contention share (NCCL's kernels take SMs and memory bandwidth from it, Docs/cost-model.md), at most
+    /// `slowdownLimit` of its own time: a run of `c` seconds that overlaps collectives of share `w` for `o` of
+    /// them takes `c + min(computeSlowdown x w x o, slowdownLimit x c)`.
+    public init(runs: [Run], computeSlowdown: Double = 0, slowdownLimit: Double = .infinity) {
         var communicationFree = 0.0, computeFree = 0.0
-        var busy: [(start: Double, end: Double)] = []
+        var busy: [(start: Double, end: Double, contention: Double)] = []
         // The stream runs collectives in the order they are issued; each starts when both the stream and its
         // issue time allow.
-        func issue(_ seconds: Double, at time: Double) -> Double {
+        func issue(_ seconds: Double, at time: Double, contention: Double) -> Double {
             guard seconds > 0 else { return time }
             let start = max(communicationFree, time)
             communicationFree = start + seconds
-            busy.append((start, communicationFree))
+            busy.append((start, communicationFree, contention))
             return communicationFree
         }
         var slowdown = 0.0
@@ -69,25 +79,32 @@ public struct ShardedParameterSchedule: Sendable, Equatable {
         func computing(_ seconds: Double, from start: Double) -> Double {
             guard computeSlowdown > 0, seconds > 0 else { return seconds }
             let end = start + seconds
-            let overlap = busy.reduce(0.0) { $0 + max(0, min($1.end, end) - max($1.start, start)) }
-            slowdown += computeSlowdown * overlap
-            return seconds + computeSlowdown * overlap
+            let overlap = busy.reduce(0.0) { $0 + $1.contention * max(0, min($1.end, end) - max($1.start, start)) }
+            let lost = min(computeSlowdown * overlap, slowdownLimit * seconds)
+            slowdown += lost
+            return seconds + lost
         }
         var gathered = Array(repeating: 0.0, count: runs.count)
-        if let first = runs.first { gathered[0] = issue(first.forwardGatherSeconds, at: 0) }
+        if let first = runs.first { gathered[0] = issue(first.forwardGatherSeconds, at: 0, contention: first.forwardGatherContention) }
         for (index, run) in runs.enumerated() {
             let start = max(computeFree, gathered[index])
-            if index + 1 < runs.count { gathered[index + 1] = issue(runs[index + 1].forwardGatherSeconds, at: start) }
+            if index + 1 < runs.count {
+                gathered[index + 1] = issue(runs[index + 1].forwardGatherSeconds, at: start, contention: runs[index + 1].forwardGatherContention)
+            }
             computeFree = start + computing(run.forwardSeconds, from: start)
         }
         let forwardEnd = computeFree
         var regathered = Array(repeating: forwardEnd, count: runs.count)
-        if let last = runs.indices.last { regathered[last] = issue(runs[last].backwardGatherSeconds, at: forwardEnd) }
+        if let last = runs.last {
+            regathered[runs.count - 1] = issue(last.backwardGatherSeconds, at: forwardEnd, contention: last.backwardGatherContention)
+        }
         for index in runs.indices.reversed() {
             let start = max(computeFree, regathered[index])
-            if index > 0 { regathered[index - 1] = issue(runs[index - 1].backwardGatherSeconds, at: start) }
+            if index > 0 {
+                regathered[index - 1] = issue(runs[index - 1].backwardGatherSeconds, at: start, contention: runs[index - 1].backwardGatherContention)
+            }
             computeFree = start + computing(runs[index].backwardSeconds, from: start)
-            _ = issue(runs[index].reduceScatterSeconds, at: computeFree)
+            _ = issue(runs[index].reduceScatterSeconds, at: computeFree, contention: runs[index].reduceScatterContention)
         }
         let backwardEnd = max(computeFree, communicationFree)
         forwardSeconds = forwardEnd

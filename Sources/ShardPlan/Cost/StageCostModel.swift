@@ -327,6 +327,23 @@ public struct StageCostModel: Sendable {
         func reduceSeconds(on mesh: DeviceMesh) -> Double {
             mesh.seconds(for: Collective(.reduceScatter, axes: axes, bytes: reduceBytes)) + replicaAllReduceSeconds(on: mesh)
         }
+
+        /// The contention share of the gather (`CollectiveGroup.contention(of:bytes:seconds:)`).
+        func gatherContention(on mesh: DeviceMesh) -> Double {
+            let seconds = mesh.seconds(for: Collective(.allGather, axes: axes, bytes: gatherBytes))
+            return mesh.collectiveGroup(alongAxes: axes).contention(of: .allGather, bytes: gatherBytes, seconds: seconds)
+        }
+
+        /// The contention share of the reduce-scatter and the shard groups' all-reduce after it, by their seconds.
+        func reduceContention(on mesh: DeviceMesh) -> Double {
+            let scatter = mesh.seconds(for: Collective(.reduceScatter, axes: axes, bytes: reduceBytes))
+            let allReduce = replicaAllReduceSeconds(on: mesh)
+            guard scatter + allReduce > 0 else { return 0 }
+            let scatterShare = mesh.collectiveGroup(alongAxes: axes).contention(of: .reduceScatter, bytes: reduceBytes, seconds: scatter)
+            let allReduceShare = replicaAxes.isEmpty ? 0
+                : mesh.collectiveGroup(alongAxes: replicaAxes).contention(of: .allReduce, bytes: shardBytes(on: mesh), seconds: allReduce)
+            return (scatter * scatterShare + allReduce * allReduceShare) / (scatter + allReduce)
+        }
     }
 
     /// Prices the ZeRO-3 gathers and reduce-scatters of `units` as `ShardedParameterSchedule` plays them
@@ -338,6 +355,10 @@ public struct StageCostModel: Sendable {
         var gatherBytesByRun = Array(repeating: 0.0, count: runs.count)
         // The reduce stream's seconds: reduce-scatters, and of them the shard groups' all-reduces.
         var backwardGathers = 0.0, reduceScatters = 0.0, replicaAllReduces = 0.0
+        // Each run's collectives' seconds weighted by their contention shares, for the runs' mean shares.
+        var forwardGatherContention = Array(repeating: 0.0, count: runs.count)
+        var backwardGatherContention = Array(repeating: 0.0, count: runs.count)
+        var reduceContention = Array(repeating: 0.0, count: runs.count)
         for unit in units {
             let indices = layers.indices.filter { layers[$0] == unit.layer }
             guard let first = indices.first, let last = indices.last else { continue }
@@ -349,8 +370,14 @@ public struct StageCostModel: Sendable {
                 : 0
             let reduce = unit.reduceSeconds(on: mesh)
             let regathers = !unit.keepsGatheredCopy && last != runs.count - 1
+            let gatherShare = gather > 0 ? unit.gatherContention(on: mesh) : 0
             runs[first].forwardGatherSeconds += gather
-            if regathers { runs[last].backwardGatherSeconds += gather }
+            forwardGatherContention[first] += gather * gatherShare
+            if regathers {
+                runs[last].backwardGatherSeconds += gather
+                backwardGatherContention[last] += gather * gatherShare
+            }
+            reduceContention[first] += reduce * unit.reduceContention(on: mesh)
             if options.copiesOutGatheredParameters && unit.gatherBytes > 0 {
                 // FSDP2 copies each gathered layer out of the all-gather's buffer into the parameters on the
                 // compute stream before the layer runs: read and write its 16-bit weights, one kernel.
@@ -386,7 +413,14 @@ public struct StageCostModel: Sendable {
                 cost.communicationBytesByAxes[unit.replicaAxes, default: [:]][.allReduce, default: 0] += unit.shardBytes(on: mesh)
             }
         }
-        let schedule = ShardedParameterSchedule(runs: runs, computeSlowdown: TrainingOptions.overlappedComputeSlowdown)
+        for index in runs.indices {
+            func mean(_ weighted: Double, over seconds: Double) -> Double { seconds > 0 ? weighted / seconds : 0 }
+            runs[index].forwardGatherContention = mean(forwardGatherContention[index], over: runs[index].forwardGatherSeconds)
+            runs[index].backwardGatherContention = mean(backwardGatherContention[index], over: runs[index].backwardGatherSeconds)
+            runs[index].reduceScatterContention = mean(reduceContention[index], over: runs[index].reduceScatterSeconds)
+        }
+        let schedule = ShardedParameterSchedule(runs: runs, computeSlowdown: TrainingOptions.overlappedComputeSlowdown,
+                                                slowdownLimit: TrainingOptions.overlappedComputeSlowdownLimit)
         var exposedBackward = schedule.exposedBackwardSeconds
         if units.allSatisfy({ $0.gatherBytes == 0 || $0.keepsGatheredCopy }) {
             // ZeRO-2: no layer waits for a reduce-scatter (only the optimizer step, once per iteration; FSDP's
@@ -395,8 +429,10 @@ public struct StageCostModel: Sendable {
             // stream cannot keep up with shows, and the compute it runs beside is slowed as ZeRO-3's is
             // (`ShardedParameterSchedule`).
             let backward = runs.reduce(0) { $0 + $1.backwardSeconds }
+            let share = reduceScatters > 0 ? reduceContention.reduce(0, +) / reduceScatters : 0
             exposedBackward = max(reduceScatters - backward, 0)
-                + TrainingOptions.overlappedComputeSlowdown * min(reduceScatters, backward)
+                + min(TrainingOptions.overlappedComputeSlowdown * share * min(reduceScatters, backward),
+                      TrainingOptions.overlappedComputeSlowdownLimit * backward)
         }
         cost.forwardCommunicationSeconds += schedule.exposedForwardSeconds
         cost.backwardCommunicationSeconds += exposedBackward

@@ -112,7 +112,7 @@ struct CalibrationTests {
     /// Llama 3 405B at 8K tokens on 8,192 and 16,384 H100s under the two readings of the paper's section 3.3.2
     /// (Docs/calibration/llama3-405b.json): accumulating micro-batch gradients in fp32 and reduce-scattering them
     /// once matches Meta's time within 5%, while a fp32 reduce-scatter of every micro-batch's gradients would be
-    /// 20-35% slower than Meta measured. Either way the model's Megatron warm-up memory does not hold the 8,192-GPU
+    /// 15-30% slower than Meta measured. Either way the model's Megatron warm-up memory does not hold the 8,192-GPU
     /// run in 80 GB, which Meta ran by freeing pipeline buffers early (Docs/cost-model.md, "Issue 14, fifth pass").
     @Test("Llama 3 405B: accumulated fp32 gradients match Meta's time, a reduce-scatter per micro-batch does not")
     func llama3Readings() throws {
@@ -122,7 +122,7 @@ struct CalibrationTests {
             if entry.run.id.hasSuffix("grads-accumulated") {
                 #expect(abs(entry.relativeError) <= 0.05, "\(entry.run.id)")
             } else {
-                #expect(entry.relativeError >= 0.20 && entry.relativeError <= 0.35, "\(entry.run.id)")
+                #expect(entry.relativeError >= 0.15 && entry.relativeError <= 0.30, "\(entry.run.id)")
             }
         }
         let largest = try #require(report.runs.first { $0.run.id == "llama3-405b-s8192-8192xH100-grads-sharded" })

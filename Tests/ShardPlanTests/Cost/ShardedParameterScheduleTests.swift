@@ -54,6 +54,53 @@ struct ShardedParameterScheduleTests {
         #expect(ShardedParameterSchedule(runs: [run, run, last]).slowdownSeconds == 0)
     }
 
+    /// Two runs of 10 s forward compute, each gathered for 10 s before its forward pass (no backward pass, no
+    /// reduce-scatter). The second run's gather (10-20) has contention share 0.5 and runs beside the first run's
+    /// compute, which starts at 10: with 0.6 s lost a second at full share, the first run loses 0.6 x 0.5 x 10 = 3 s,
+    /// to 23. With share 1 it would lose 6 s, but at most 0.4 of its 10: 4 s, to 24.
+    @Test("a collective's contention share scales what the compute beside it loses, up to the limit")
+    func contentionShareAndLimit() {
+        func forwardEnd(share: Double) -> Double {
+            let first = ShardedParameterSchedule.Run(forwardSeconds: 10, backwardSeconds: 0, forwardGatherSeconds: 10)
+            let second = ShardedParameterSchedule.Run(forwardSeconds: 10, backwardSeconds: 0, forwardGatherSeconds: 10,
+                                                      forwardGatherContention: share)
+            return ShardedParameterSchedule(runs: [first, second], computeSlowdown: 0.6, slowdownLimit: 0.4).forwardSeconds
+        }
+        // First gather 0-10, first run 10-23, second gather done at 20, second run 23-33.
+        #expect(abs(forwardEnd(share: 0.5) - 33) < 1e-9)
+        #expect(abs(forwardEnd(share: 1) - 34) < 1e-9)
+        #expect(abs(forwardEnd(share: 0) - 30) < 1e-9)
+    }
+
+    /// Lee et al. 2025's two averages: compute 18.9% slower overlapped than alone, one after the other 10.2% slower
+    /// than overlapped. The communication took 1.102 x 1.189 - 1 = 0.310278 of the compute's time alone, so a second
+    /// of it costs 0.189 / 0.310278 = 0.6091 s of compute; no run loses more than the largest slowdown, 40%.
+    @Test("the contention constants follow from Lee et al.'s averages and maximum")
+    func contentionConstants() {
+        #expect(abs(TrainingOptions.overlappedComputeSlowdown - 0.6091) < 0.0001)
+        #expect(TrainingOptions.overlappedComputeSlowdownLimit == 0.40)
+    }
+
+    /// A DGX A100's NVLink all-gather bus bandwidth is 232.5 GB/s (Docs/clusters.md). A ring all-gather of 1e9 bytes
+    /// over 2 devices puts (2 - 1) / 2 x 1e9 bytes through each device's link: in 0.02 s that is 25 GB/s of bus
+    /// bandwidth, a 25 / 232.5 = 0.1075 share; in 0.001 s, 500 GB/s, capped at 1. An all-reduce moves twice the
+    /// bytes. Across two nodes with one device each the group is measured against the same NVLink figure.
+    @Test("contention share: the bus bandwidth a collective reaches over the NVLink domain's, at most 1")
+    func contentionShareOfACollective() throws {
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:2")
+        let inNode = cluster.collectiveGroup(devices: [0, 1])
+        #expect(abs(inNode.contention(of: .allGather, bytes: 1e9, seconds: 0.02) - 25 / 232.5) < 1e-9)
+        #expect(abs(inNode.contention(of: .allReduce, bytes: 1e9, seconds: 0.04) - 25 / 232.5) < 1e-9)
+        #expect(inNode.contention(of: .reduceScatter, bytes: 1e9, seconds: 0.001) == 1)
+        let acrossNodes = cluster.collectiveGroup(devices: [0, 8])
+        #expect(acrossNodes.domainAllGatherBusBandwidth == inNode.allGatherBusBandwidth)
+        // The network ring of two nodes, one device each, priced by the cluster's own model of a 1 GB all-gather.
+        let seconds = acrossNodes.allGatherSeconds(bytes: 1e9)
+        let share = acrossNodes.contention(of: .allGather, bytes: 1e9, seconds: seconds)
+        #expect(share > 0.05 && share < 0.12, "\(share)")
+        #expect(CollectiveGroup.singleDevice.contention(of: .allGather, bytes: 1e9, seconds: 1) == 0)
+    }
+
     @Test("no sharded parameters: nothing is exposed")
     func nothingToGather() {
         let schedule = ShardedParameterSchedule(runs: [.init(forwardSeconds: 3, backwardSeconds: 6)])
