@@ -13,6 +13,14 @@ struct ModelAndCluster: ParsableArguments {
             completion: .custom { _, _, prefix in ModelAndCluster.clusterCompletions(prefix: prefix) })
     var cluster: String
 
+    @Option(help: ArgumentHelp("Samples per iteration: set the graph's global batch, the batch_dim of every input and every tensor that carries it, before planning (default: the graph's).",
+                               valueName: "N"))
+    var batch: Int?
+
+    func validate() throws {
+        if let batch, batch < 1 { throw ValidationError("--batch takes a positive number of samples, not \(batch).") }
+    }
+
     /// The presets, then the JSON files of the current directory, that start with `prefix`.
     @Sendable static func clusterCompletions(prefix: String) -> [String] {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: ".")) ?? []
@@ -22,10 +30,21 @@ struct ModelAndCluster: ParsableArguments {
 }
 
 extension ModelAndCluster {
-    /// Reads and validates the graph, then resolves the cluster, timing the graph on `clock`.
-    func load(_ clock: inout CommandClock) throws -> (graph: Graph, cluster: Cluster) {
-        let graph = try GraphLoading(self.graph).graph
+    /// Reads and validates the graph, sets its global batch to `--batch` where given, then resolves the
+    /// cluster, timing the graph on `clock`. `rebatchedFrom` is the graph's own batch where `--batch` changed it.
+    func load(_ clock: inout CommandClock) throws -> (graph: Graph, cluster: Cluster, rebatchedFrom: Int?) {
+        var graph = try GraphLoading(self.graph).graph
         clock.lap("decode and validate graph")
-        return (graph, try resolveCluster(cluster))
+        var rebatchedFrom: Int?
+        if let batch, batch != graph.batchSize {
+            rebatchedFrom = graph.batchSize
+            do {
+                graph = try graph.rebatched(to: batch)
+            } catch {
+                throw error.inDocument(self.graph)
+            }
+            clock.lap("rebatch graph (--batch)")
+        }
+        return (graph, try resolveCluster(cluster), rebatchedFrom)
     }
 }

@@ -76,7 +76,7 @@ struct PlanCommand: ParsableCommand {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
             try printing.checkDestinations()
-            let (graph, cluster) = try input.load(&clock)
+            let (graph, cluster, rebatchedFrom) = try input.load(&clock)
             let evidenceRuns = try printing.evidenceRuns()
             if evidenceRuns != nil { clock.lap("replay --evidence runs") }
             var stageLimit = stages.limit
@@ -88,7 +88,7 @@ struct PlanCommand: ParsableCommand {
             options.maximumZeroStage = zeroStages.max()!
             try options.check(on: cluster.device)
             let variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recompute.modes)
-            let plan: TrainingPlan, prediction: PlanPrediction
+            var plan: TrainingPlan, prediction: PlanPrediction
             var alternative: (plan: TrainingPlan, prediction: PlanPrediction)?
             let progressLine = ProgressLine.onTerminal(for: "planning " + VisibleText.escape("\(graph.name) on \(input.cluster)"))
             progressLine?.startTicking()
@@ -133,6 +133,7 @@ struct PlanCommand: ParsableCommand {
                     reportRewrites(found.rewrites)
                 }
             }
+            plan.rebatchedFrom = rebatchedFrom
             try printing.write(plan, prediction: prediction, alternative: alternative, evidenceRuns: evidenceRuns)
             clock.lap("write output")
         }

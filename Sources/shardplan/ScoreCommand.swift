@@ -86,7 +86,7 @@ struct ScoreCommand: ParsableCommand {
         if plan == "-" && input.graph == "-" { throw ValidationError("Standard input holds one document: give the graph or the plan (--plan) as a file.") }
         if plan != nil {
             let layoutOptions: [(String, Bool)] = [
-                ("--tp", tp != nil), ("--pp", pp != nil), ("--dp", dp != nil), ("--cp", cp != nil), ("--ep", ep != nil),
+                ("--batch", input.batch != nil), ("--tp", tp != nil), ("--pp", pp != nil), ("--dp", dp != nil), ("--cp", cp != nil), ("--ep", ep != nil),
                 ("--micro-batch-size", microBatchSize != nil),
                 ("--microbatches", microbatches != nil), ("--virtual-stages", virtualStages != nil), ("--schedule", schedule != nil),
                 ("--sequence-parallel", sequenceParallel), ("--recompute", recompute != nil), ("--zero", zero != nil),
@@ -136,7 +136,7 @@ struct ScoreCommand: ParsableCommand {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
             try printing.checkDestinations()
-            let (graph, cluster) = try input.load(&clock)
+            let (graph, cluster, rebatchedFrom) = try input.load(&clock)
             let evidenceRuns = try printing.evidenceRuns()
             if evidenceRuns != nil { clock.lap("replay --evidence runs") }
             let plan = try self.plan.map { path throws -> TrainingPlan in
@@ -146,7 +146,7 @@ struct ScoreCommand: ParsableCommand {
                 } catch {
                     throw error.inDocument(path)
                 }
-            } ?? megatronPlan(graph: graph, cluster: cluster)
+            } ?? megatronPlan(graph: graph, cluster: cluster, rebatchedFrom: rebatchedFrom)
             clock.lap("lay out plan")
             let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
             clock.lap("score")
@@ -164,7 +164,7 @@ struct ScoreCommand: ParsableCommand {
         }
     }
 
-    private func megatronPlan(graph: Graph, cluster: Cluster) throws -> TrainingPlan {
+    private func megatronPlan(graph: Graph, cluster: Cluster, rebatchedFrom: Int?) throws -> TrainingPlan {
         let (tp, pp) = (self.tp!, self.pp!)
         let dataParallel = dp ?? (tp * pp > 0 ? cluster.deviceCount / (tp * pp * (cp ?? 1)) : 0)
         var batchPerMicrobatch = microBatchSize ?? 1
@@ -187,6 +187,8 @@ struct ScoreCommand: ParsableCommand {
                 overlapTensorParallelCommunication: overlapTPComm, zeroShardGroup: zeroShardGroup))),
             firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers)
         try configuration.options.check(on: cluster.device)
-        return try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
+        var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
+        plan.rebatchedFrom = rebatchedFrom
+        return plan
     }
 }

@@ -155,7 +155,13 @@ private struct BatchCarrier {
         let operation = graph.operations[index]
         let carrier = "dimension \(dimension) of \"\(graph[id].name)\" \(graph[id].type), which carries the batch"
         guard let batchIndex else {
-            throw refusal(index, "\(operation.op.kindName) cuts, pads or moves \(carrier) (a slice, concatenation or broadcast along the batch, or a batch of 1 a reshape cannot tell from other size-1 dimensions), so its size cannot follow the batch")
+            let reason = switch operation.op {
+            case .slice: "slice cuts \(carrier) at fixed positions"
+            case .concat: "concat joins tensors along \(carrier), at fixed positions"
+            case .reshape: "reshape cannot follow \(carrier): a batch of 1 is one of the size-1 dimensions a reshape adds and drops at will"
+            default: "\(operation.op.kindName) broadcasts \(carrier) from size 1 or slides a window along it"
+            }
+            throw refusal(index, reason + ", so its size cannot follow the batch")
         }
         if case .unsplittable = operation.indexSpace.indices[batchIndex].role {
             throw refusal(index, "\(operation.op.kindName) holds \(carrier) as an inner factor of a merged dimension or a window, so changing its size would reorder elements")

@@ -23,6 +23,11 @@ extension TrainingPlan {
     /// another graph is refused at its ops, and the same graph or cluster may go by another name (an edited
     /// copy, a preset given as a file).
     ///
+    /// A plan of the graph at another batch (`plan --batch`) says so with `rebatched_from`, the graph's own
+    /// batch: the graph is first rebatched to `global_batch` (`Graph.rebatched(to:)`), and the rest of the
+    /// document describes it at that batch. Without `rebatched_from`, a `global_batch` other than the graph's
+    /// is refused, as a plan made for another graph.
+    ///
     /// A plan of a rewritten graph lists its graph rewrites per stage (`rewrites`); they are read first,
     /// re-derived from their rules and applied to `graph` stage by stage (`Graph.replaying`), and the rest of
     /// the document describes the rewritten graph.
@@ -36,7 +41,8 @@ extension TrainingPlan {
         guard format == Self.formatName else {
             throw InputError(.unsupportedFormat, at: .root.appending("format"), "unknown format \"\(format)\"; this version reads \"\(Self.formatName)\"")
         }
-        let (graph, rewrites) = try Self.rewrites(top, of: graph)
+        let (rebatchedGraph, rebatchedFrom) = try Self.rebatching(top, graph)
+        let (graph, rewrites) = try Self.rewrites(top, of: rebatchedGraph)
         var problems = DocumentProblems(in: json)
         let batch = graph.batchSize ?? 1
         problems.attempt { () throws(InputError) in try Self.checkGlobalBatch(top, graph: graph) }
@@ -109,11 +115,31 @@ extension TrainingPlan {
                   options: options)
         self.summary = stageSummary
         self.rewrites = rewrites
+        self.rebatchedFrom = rebatchedFrom
         // The checks above imply SPEC's invariants; this is the independent account of them.
         if let violation = PlanValidator.violation(in: self) {
             throw InputError(.invalidValue, at: stagesPath, "the stages are not a sound plan: \(violation)")
         }
         try checkZeroShardGroup()
+    }
+
+    /// `graph` at the document's `global_batch` where the document says (`rebatched_from`) that the plan is of
+    /// this graph rebatched (`plan --batch`), with the batch it was rebatched from; `graph` itself otherwise.
+    private static func rebatching(_ top: JSONReader, _ graph: Graph) throws(InputError) -> (Graph, Int?) {
+        guard let from = try top.optionalInt("rebatched_from") else { return (graph, nil) }
+        let batch = graph.batchSize ?? 1
+        guard from == batch else {
+            throw top.invalid("rebatched_from", "rebatched_from says the plan was made from a graph with a global batch of \(from), "
+                              + "but graph \"\(graph.name)\" has \(batch); score the plan with the graph it was made from")
+        }
+        guard let declared = try top.optionalInt("global_batch") else {
+            throw top.invalid("rebatched_from", "rebatched_from needs global_batch, the batch the plan rebatched the graph to")
+        }
+        do {
+            return (try graph.rebatched(to: declared), from)
+        } catch {
+            throw top.invalid("global_batch", "the plan rebatched graph \"\(graph.name)\" to \(declared) samples, which it cannot be: \(error.description)")
+        }
     }
 
     /// `graph` with the stages' `rewrites` re-derived and applied in stage order, and the rewrites.
@@ -143,7 +169,8 @@ extension TrainingPlan {
         guard declared != batch else { return }
         let source = graph.inputs.first.map { "the batch dimension of its input \"\(graph[$0].name)\"" } ?? "it has no inputs"
         throw top.invalid("global_batch", "global_batch says \(declared), but graph \"\(graph.name)\" has a global batch of \(batch) (\(source)); "
-                          + "a plan is priced at its graph's batch, so score it with the graph it was made for, or plan this graph anew")
+                          + "a plan is priced at its graph's batch, so score it with the graph it was made for, or plan this graph anew "
+                          + "(plan --batch \(declared) plans it at that batch)")
     }
 
     /// `stage` with every op that reads a parameter at the plan's ZeRO stage at least. The cost model takes the

@@ -3,7 +3,8 @@ extension TrainingPlan {
     public static let formatName = "shardplan.plan/1"
 
     /// The plan and its prediction as a `shardplan.plan/1` document (SPEC section 4, plus the additive
-    /// members `summary`, `search` (which search found the plan and the other's best iteration time),
+    /// members `rebatched_from` (the global batch of the graph as given, when the plan is of it at another
+    /// batch), `summary`, `search` (which search found the plan and the other's best iteration time),
     /// `virtual_stages`, `options`, `predicted.time_breakdown` and per stage `rank`,
     /// `recompute` (the stage's recomputation, where it differs from `options.recompute`),
     /// `pipeline_send_bytes` (what a stage of a pipeline sends to the others),
@@ -20,6 +21,7 @@ extension TrainingPlan {
         top["cluster"] = .string(clusterName)
         top["devices"] = .int(deviceCount)
         top["global_batch"] = .int(graph.batchSize ?? 1)
+        if let rebatchedFrom { top["rebatched_from"] = .int(rebatchedFrom) }
         top["microbatches"] = .int(microbatches)
         top["schedule"] = .string(schedule.rawValue)
         top["virtual_stages"] = .int(virtualStages)

@@ -21,6 +21,10 @@ public struct TrainingPlan: Sendable {
     /// The graph rewrites that turned the model's graph into `graph`, in the order they apply (empty when
     /// the plan is of the graph as given). The plan document lists each with the stage it falls in.
     public var rewrites: [GraphRewrite] = []
+    /// The global batch of the model's graph as given, when `graph` is that graph at another batch
+    /// (`Graph.rebatched(to:)`, `plan --batch`); nil when the plan is of the graph's own batch. The plan
+    /// document writes it as `rebatched_from`, so that `score --plan` with the graph as given prices the plan's batch.
+    public var rebatchedFrom: Int?
     /// Which search found the plan, when a search did.
     public var provenance: SearchProvenance?
 

@@ -224,6 +224,25 @@ struct PlanConsistencyTests {
                                             + "(the batch dimension of its input \"tokens\")"), "\(found)")
     }
 
+    @Test("a plan of gpt-tiny rebatched to 16 (rebatched_from 8) decodes with gpt-tiny at 16 and prices as written; another rebatched_from is refused")
+    func rebatchedPlan() throws {
+        let rebatched = try graph.rebatched(to: 16)
+        var plan = try TrainingPlan.megatron(graph: rebatched, cluster: cluster, clusterName: "c",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2, sequenceParallel: true))
+        plan.rebatchedFrom = 8
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        let written = try JSONParser.parse(plan.jsonText(prediction: prediction))
+        #expect(written.value(at: JSONPath([.key("rebatched_from")])) == .int(8))
+        let decoded = try TrainingPlan(json: written, graph: graph, cluster: cluster, clusterName: "c")
+        #expect(decoded.graph.batchSize == 16 && decoded.rebatchedFrom == 8 && decoded.microbatches == 16 / 2)
+        #expect(PlanEvaluator(cluster: cluster).evaluate(decoded).iterationSeconds == prediction.iterationSeconds)
+        let otherSource = try #require(error(decoding: written.updating(JSONPath([.key("rebatched_from")])) { _ in .int(4) }))
+        #expect(otherSource.path.description == "rebatched_from", "\(otherSource)")
+        #expect(otherSource.message.contains("a global batch of 4, but graph \"gpt-tiny\" has 8"), "\(otherSource)")
+        // Only the graph file the plan was made from, at its own batch, is rebatched: gpt-tiny at 16 is priced as it is.
+        #expect(error(decoding: written.updating(JSONPath([.key("rebatched_from")])) { _ in nil })?.path.description == "global_batch")
+    }
+
     @Test("a global_batch of 2^63 - 1, past the integers a JSON number holds exactly, is refused at global_batch too")
     func globalBatchPastExactIntegers() throws {
         let changed = document.updating(JSONPath([.key("global_batch")])) { _ in try? JSONParser.parse("9223372036854775807") }

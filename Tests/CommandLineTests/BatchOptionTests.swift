@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import ShardPlan
+import Testing
+@testable import shardplan
+
+@Suite("--batch plans and scores the graph at another global batch, and score --plan replays it")
+struct BatchOptionTests {
+    /// The exit code `shardplan` ends with when parsing `arguments` fails, or nil when they parse.
+    func exitCode(_ arguments: [String]) -> Int32? {
+        do {
+            _ = try ShardPlanCommand.parseAsRoot(arguments)
+            return nil
+        } catch {
+            let code = ShardPlanCommand.exitCode(for: error)
+            return code == .validationFailure ? ShardPlanCommand.usageErrorCode.rawValue : code.rawValue
+        }
+    }
+
+    /// The top-level members of the JSON document at `path`.
+    func members(_ path: String) throws -> JSONObject {
+        guard case .object(let object) = try JSONParser.parse(try String(contentsOfFile: path, encoding: .utf8)) else {
+            throw InputError(.wrongType, at: .root, "\(path) does not hold a JSON object")
+        }
+        return object
+    }
+
+    @Test("--batch takes at least 1 sample (exit 2 otherwise), and score --plan refuses it: the plan sets its own batch")
+    func usage() {
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--batch", "16"]) == nil)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--batch", "16"]) == nil)
+        for value in ["0", "-4", "many"] {
+            #expect(exitCode(["plan", "g.json", "--cluster", "c", "--batch", value]) == 2, "--batch \(value)")
+            #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--batch", value]) == 2, "--batch \(value)")
+        }
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--batch", "16"]) == 2)
+    }
+
+    @Test("plan --batch 16 of gpt-tiny (batch 8) writes global_batch 16, and score --plan of it with gpt-tiny.json predicts the same")
+    func planAndReplay() throws {
+        let plan = Repository.temporaryFile("batch16.json"), score = Repository.temporaryFile("batch16-score.json")
+        defer { for path in [plan, score] { try? FileManager.default.removeItem(atPath: path) } }
+        let graph = Repository.path("Models/gpt-tiny.json")
+        var planning = try ShardPlanCommand.parseAsRoot(["plan", graph, "--cluster", "dgx-a100-80g:1", "--batch", "16", "--stages", "1",
+                                                         "--mesh", "2x4", "--format", "json", "-o", plan])
+        try planning.run()
+        let planned = try members(plan)
+        #expect(planned["global_batch"] == .int(16))
+        #expect(planned["rebatched_from"] == .int(8))
+        var scoring = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", "dgx-a100-80g:1", "--plan", plan, "--format", "json", "-o", score])
+        try scoring.run()
+        let scored = try members(score)
+        #expect(scored["global_batch"] == .int(16))
+        #expect(scored["predicted"] == planned["predicted"])
+    }
+
+    @Test("score --batch 16 --tp 2 on 8 devices runs 16 / 4 replicas = 4 microbatches of 1, and says the batch is rebatched")
+    func scoreMegatron() throws {
+        let output = Repository.temporaryFile("batch-score.txt")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var command = try ShardPlanCommand.parseAsRoot(["score", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
+                                                        "--tp", "2", "--pp", "1", "--batch", "16", "-o", output])
+        try command.run()
+        let text = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(text.contains("global batch 16 (the graph's 8, rebatched), schedule 1f1b, 4 microbatches\n"), "\(text)")
+    }
+
+    @Test("a graph whose batch cannot change is bad input (exit 1) naming the op, and nothing is written")
+    func refusedGraph() throws {
+        let graph = Repository.temporaryFile("slice.json"), output = Repository.temporaryFile("never.json")
+        defer { try? FileManager.default.removeItem(atPath: graph) }
+        try #"""
+        {"format": "shardplan.graph/1", "name": "half-batch",
+         "inputs": [{"name": "x", "shape": [8, 64], "dtype": "bf16"}],
+         "parameters": [{"name": "w", "shape": [64, 64], "dtype": "bf16"}],
+         "ops": [{"name": "h", "op": "einsum", "equation": "bd,df->bf", "inputs": ["x", "w"]},
+                 {"name": "first", "op": "slice", "axis": 0, "start": 0, "end": 4, "inputs": ["h"]},
+                 {"name": "loss", "op": "reduce", "kind": "mean", "axes": [0, 1], "inputs": ["first"]}],
+         "outputs": ["loss"]}
+        """#.write(toFile: graph, atomically: true, encoding: .utf8)
+        let loaded = try GraphLoading(graph).graph
+        let error = #expect(throws: InputError.self) { try loaded.rebatched(to: 16) }
+        #expect(error?.path.description == #"ops[1] "first""#)
+        var command = try ShardPlanCommand.parseAsRoot(["plan", graph, "--cluster", "dgx-a100-80g", "--batch", "16", "-o", output])
+        #expect(throws: ExitCode.failure) { try command.run() }
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+}
