@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ShardPlan
 
 /// How `plan` and `score` print a plan: as a report for people, as `shardplan.plan/1` JSON, or as a
@@ -28,6 +29,9 @@ struct PlanOutput: ParsableArguments {
     func validate() throws {
         if emit != nil && format == .json { throw ValidationError("--emit prints a framework's settings instead of the report; leave out --format json.") }
         if evidence == "-" { throw ValidationError("--evidence reads a file of measured runs, not standard input.") }
+        if let output, let report, output != "-", URL(fileURLWithPath: output).standardizedFileURL == URL(fileURLWithPath: report).standardizedFileURL {
+            throw ValidationError("-o/--output and --report both name \(report); one would overwrite the other, so give each its own file.")
+        }
     }
 
     /// Refuses `-o` and `--report` paths that cannot be written, before the command searches or scores.

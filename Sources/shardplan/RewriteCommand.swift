@@ -13,8 +13,9 @@ struct RewriteCommand: ParsableCommand {
     @Argument(help: "A shardplan.graph/1 file, or - for standard input.")
     var graph: String?
 
-    @Option(name: .customLong("rule"), help: "A rule to apply, as NAME or NAME:ALTERNATIVE (repeat for several; `shardplan rewrite` alone lists them).")
-    var rules: [String] = []
+    @Option(name: .customLong("rule"), help: ArgumentHelp("A rule to apply, as NAME or NAME:ALTERNATIVE with ALTERNATIVE 0, 1, ... (repeat for several; `shardplan rewrite` alone lists them).",
+                                                          valueName: "NAME[:ALTERNATIVE]"))
+    var rules: [RuleChoice] = []
 
     @Option(help: "Output format: text, or json (shardplan.rewrites/1).")
     var format: OutputFormat = .text
@@ -38,24 +39,11 @@ struct RewriteCommand: ParsableCommand {
                 return
             }
             let original = try GraphLoading(graph).graph
-            var selected: [(rule: RewriteRule, choice: Int?)] = []
-            for spec in rules {
-                let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-                guard let rule = RewriteCatalog.rule(named: parts[0]) else {
-                    throw InputError(.invalidValue, at: JSONPath([.key("--rule")]),
-                                     "unknown rule \"\(parts[0])\"; known: \(RewriteCatalog.rules.map(\.name).joined(separator: ", "))")
-                }
-                let choice = parts.count == 2 ? Int(parts[1]) : nil
-                if parts.count == 2 && (choice ?? -1) < 0 {
-                    throw InputError(.invalidValue, at: JSONPath([.key("--rule")]), "expected NAME or NAME:ALTERNATIVE (0, 1, ...), found \"\(spec)\"")
-                }
-                selected.append((rule, choice))
-            }
-            let (rewritten, applied) = try original.rewritingEverywhere(with: selected)
+            let (rewritten, applied) = try original.rewritingEverywhere(with: rules.map { ($0.rule, $0.choice) })
             switch format {
             case .json:
                 let document = JSONValue.object(JSONObject([
-                    ("format", "shardplan.rewrites/1"), ("graph", .string(original.name)), ("rules", .strings(rules)),
+                    ("format", "shardplan.rewrites/1"), ("graph", .string(original.name)), ("rules", .strings(rules.map(\.text))),
                     ("rewrites", .array(applied.map(\.json))), ("rewritten_graph", rewritten.json),
                 ]))
                 try writeOutput(JSONWriter(inlineDepth: 3, lineWidth: 100).render(document), to: output)

@@ -38,6 +38,11 @@ struct CommandParsingTests {
         ["plan", "g.json", "--cluster", "c", "--recompute", "some"],
         ["plan", "g.json", "--cluster", "c", "--zero", "4"],
         ["plan", "g.json", "--cluster", "c", "--time-limit", "0"],
+        ["plan", "g.json", "--cluster", "c", "--time-limit", "inf"],
+        ["plan", "g.json", "--cluster", "c", "--time-limit", "nan"],
+        ["rewrite", "g.json", "--rule", "bogus"],
+        ["rewrite", "g.json", "--rule", "compose-reshapes:x"],
+        ["rewrite", "g.json", "--rule", "compose-reshapes:-1"],
         ["plan", "g.json", "--cluster", "c", "--layers", "0"],
         ["plan", "g.json"],
         ["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--recompute", "auto"],
@@ -178,6 +183,31 @@ struct CommandParsingTests {
         #expect(exitCode(["rewrite", "--rule", "compose-reshapes"]) == 2)
         #expect(exitCode(["rewrite", "g.json"]) == 2)
         #expect(exitCode(["rewrite", "--format", "json"]) == 2)
+    }
+
+    @Test("-o and --report naming the same file are a usage error (exit 2) naming both, for plan and score")
+    func sameOutputAndReport() {
+        for command in [["plan", "g.json", "--cluster", "c"], ["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1"]] {
+            #expect(exitCode(command + ["-o", "x.html", "--report", "x.html"]) == 2)
+            #expect(exitCode(command + ["-o", "./out/x.html", "--report", "out/x.html"]) == 2)
+            #expect(exitCode(command + ["-o", "x.txt", "--report", "x.html"]) == nil)
+            #expect(exitCode(command + ["-o", "-", "--report", "x.html"]) == nil)
+        }
+        do {
+            _ = try ScoreCommand.parse(["g.json", "--cluster", "c", "--plan", "p.json", "-o", "x", "--report", "x"])
+            Issue.record("the same path for -o and --report must be refused")
+        } catch {
+            let message = ScoreCommand.message(for: error)
+            #expect(message.contains("-o/--output") && message.contains("--report"), "\(message)")
+        }
+    }
+
+    @Test("rewrite --rule takes a catalog rule, with an alternative 0, 1, ...")
+    func ruleChoice() throws {
+        let command = try RewriteCommand.parse(["g.json", "--rule", "compose-reshapes:1", "--rule", "compose-reshapes"])
+        #expect(command.rules.map(\.rule.name) == ["compose-reshapes", "compose-reshapes"])
+        #expect(command.rules.map(\.choice) == [1, nil])
+        #expect(command.rules.map(\.text) == ["compose-reshapes:1", "compose-reshapes"])
     }
 
     @Test("calibrate --rows needs --search")

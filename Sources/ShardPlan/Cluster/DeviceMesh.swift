@@ -35,7 +35,7 @@ public struct DeviceMesh: Sendable, Equatable {
         let capacity = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
         guard capacity == devices.count else {
             throw InputError(.invalidValue, at: path,
-                             "mesh shape \(shape) holds \(capacity == Int.max ? "too many" : String(capacity)) devices, but \(devices.count) are given")
+                             "mesh shape \(shape) holds \(capacity == Int.max ? "too many devices" : "\(capacity) device\(capacity == 1 ? "" : "s")"), but \(devices.count) \(devices.count == 1 ? "is" : "are") given")
         }
         var seen = Set<Int>()
         for id in devices {
@@ -49,7 +49,7 @@ public struct DeviceMesh: Sendable, Equatable {
         }
         let names = axisNames ?? Array(Self.defaultAxisNames.prefix(shape.count))
         guard names.count == shape.count else {
-            throw InputError(.invalidValue, at: path, "\(names.count) axis names for a mesh of \(shape.count) axes")
+            throw InputError(.invalidValue, at: path, "\(names.count) axis name\(names.count == 1 ? "" : "s") for a mesh of \(shape.count) ax\(shape.count == 1 ? "is" : "es")")
         }
         for (index, name) in names.enumerated() where name.isEmpty || names[..<index].contains(name) {
             throw InputError(name.isEmpty ? .invalidValue : .duplicateName, at: path,

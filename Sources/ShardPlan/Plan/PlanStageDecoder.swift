@@ -222,7 +222,7 @@ struct PlanStageDecoder {
             let capacity = TensorType.checkedElementCount(sizes)
             if capacity != list.count {
                 problems.record(InputError(.invalidValue, at: problems.latest([shapePath, devicesPath]),
-                                           "mesh shape \(sizes) holds \(capacity.map(String.init) ?? "too many") devices, but the stage lists \(list.count)"))
+                                           "mesh shape \(sizes) holds \(capacity.map { "\($0) device\($0 == 1 ? "" : "s")" } ?? "too many devices"), but the stage lists \(list.count)"))
                 devices = nil
             }
         }
@@ -236,7 +236,7 @@ struct PlanStageDecoder {
         }
         if let names = axes, let sizes = shape, names.count != sizes.count {
             problems.record(InputError(.invalidValue, at: problems.latest([axesPath, shapePath]),
-                                       "\(names.count) axis names for a mesh of \(sizes.count) axes (\(sizes))"))
+                                       "\(names.count) axis name\(names.count == 1 ? "" : "s") for a mesh of \(sizes.count) ax\(sizes.count == 1 ? "is" : "es") (\(sizes))"))
             axes = nil
         }
         let namedAxes = axes.map { (names: $0, path: axesPath) }

@@ -171,7 +171,7 @@ struct PlanStageLayouts {
             throw InputError(.wrongType, at: path, "expected a layout, a list with one entry per dimension (null or a list of mesh axis names), found \(JSONReader.describe(value))")
         }
         guard entries.count == rank else {
-            throw InputError(.invalidValue, at: path, "\(entries.count) entries for a tensor of rank \(rank); a layout has one entry per dimension")
+            throw InputError(.invalidValue, at: path, "\(entries.count) entr\(entries.count == 1 ? "y" : "ies") for a tensor of rank \(rank); a layout has one entry per dimension")
         }
         var dimensions: [[Int]] = []
         var known = true

@@ -224,6 +224,15 @@ struct PlanConsistencyTests {
                                             + "(the batch dimension of its input \"tokens\")"), "\(found)")
     }
 
+    @Test("a layout's entry count is written in the singular and plural as it falls: 1 entry, 3 entries")
+    func layoutEntryCount() throws {
+        for (entries, text) in [([JSONValue.null], "1 entry for a tensor of rank 2"), ([.null, .null, .null], "3 entries for a tensor of rank 2")] {
+            let changed = document.updating(JSONPath([.key("stages"), .index(0, label: nil), .key("shardings"), .key("tokens")])) { _ in .array(entries) }
+            let found = try #require(error(decoding: changed))
+            #expect(found.message.hasPrefix(text), "\(found)")
+        }
+    }
+
     @Test("a plan of gpt-tiny rebatched to 16 (rebatched_from 8) decodes with gpt-tiny at 16 and prices as written; another rebatched_from is refused")
     func rebatchedPlan() throws {
         let rebatched = try graph.rebatched(to: 16)
