@@ -81,7 +81,12 @@ public struct CalibrationReport: Sendable {
         kernels by kernel family (FlashAttention-2's preprocess and dq conversion, Triton's three), torchtitan's \
         `repeat_kv` copies of grouped k and v, and autograd's accumulation adds of tensors several ops read: \
         torchtitan's rows 0.2-0.9 points closer, gollem's compiled rows 1.1-1.6 points slower (Docs/cost-model.md, \
-        "Issue 14, twelfth pass: eager side kernels").
+        "Issue 14, twelfth pass: eager side kernels"). Issue 14's thirteenth pass charges the compute beside an \
+        overlapped FSDP collective 0.61 s a second of it at NVLink's rate (0.19 before), in proportion to the rate \
+        the collective reaches, as Lee et al.'s two averages give it: the FSDP rows with small microbatches, whose \
+        collectives take the largest share of the compute, move most (MPT-13B on 64 H100s from -20.3% to -8.0%, \
+        torchtitan's rows from a mean -10.8% to -6.6%), LLaMA-65B, whose ZeRO-3 gathers cross 256 nodes at a tenth \
+        of that rate, from +1.5% to -8.3% (Docs/cost-model.md, "Issue 14, thirteenth pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a
