@@ -323,26 +323,24 @@ public struct StageCostModel: Sendable {
             replicaAxes.isEmpty ? 0 : mesh.seconds(for: Collective(.allReduce, axes: replicaAxes, bytes: shardBytes(on: mesh)))
         }
 
-        /// The reduce-scatter, and with shard groups the all-reduce of its shard after it on the same stream.
-        func reduceSeconds(on mesh: DeviceMesh) -> Double {
-            mesh.seconds(for: Collective(.reduceScatter, axes: axes, bytes: reduceBytes)) + replicaAllReduceSeconds(on: mesh)
+        /// The all-gather's seconds and its contention share (`CollectiveGroup.contention(of:bytes:seconds:)`).
+        func gather(on mesh: DeviceMesh) -> (seconds: Double, contention: Double) {
+            let group = mesh.collectiveGroup(alongAxes: axes)
+            let seconds = group.allGatherSeconds(bytes: gatherBytes)
+            return (seconds, group.contention(of: .allGather, bytes: gatherBytes, seconds: seconds))
         }
 
-        /// The contention share of the gather (`CollectiveGroup.contention(of:bytes:seconds:)`).
-        func gatherContention(on mesh: DeviceMesh) -> Double {
-            let seconds = mesh.seconds(for: Collective(.allGather, axes: axes, bytes: gatherBytes))
-            return mesh.collectiveGroup(alongAxes: axes).contention(of: .allGather, bytes: gatherBytes, seconds: seconds)
-        }
-
-        /// The contention share of the reduce-scatter and the shard groups' all-reduce after it, by their seconds.
-        func reduceContention(on mesh: DeviceMesh) -> Double {
-            let scatter = mesh.seconds(for: Collective(.reduceScatter, axes: axes, bytes: reduceBytes))
+        /// The reduce-scatter's seconds, with shard groups the all-reduce of its shard after it on the same stream,
+        /// and their contention share, by their seconds.
+        func reduce(on mesh: DeviceMesh) -> (seconds: Double, contention: Double) {
+            let group = mesh.collectiveGroup(alongAxes: axes)
+            let scatter = group.reduceScatterSeconds(bytes: reduceBytes)
             let allReduce = replicaAllReduceSeconds(on: mesh)
-            guard scatter + allReduce > 0 else { return 0 }
-            let scatterShare = mesh.collectiveGroup(alongAxes: axes).contention(of: .reduceScatter, bytes: reduceBytes, seconds: scatter)
+            guard scatter + allReduce > 0 else { return (0, 0) }
+            let scatterShare = group.contention(of: .reduceScatter, bytes: reduceBytes, seconds: scatter)
             let allReduceShare = replicaAxes.isEmpty ? 0
                 : mesh.collectiveGroup(alongAxes: replicaAxes).contention(of: .allReduce, bytes: shardBytes(on: mesh), seconds: allReduce)
-            return (scatter * scatterShare + allReduce * allReduceShare) / (scatter + allReduce)
+            return (scatter + allReduce, (scatter * scatterShare + allReduce * allReduceShare) / (scatter + allReduce))
         }
     }
 
@@ -365,19 +363,18 @@ public struct StageCostModel: Sendable {
             // ZeRO-2's units only reduce-scatter.
             // The cast of the layer's fp32 shards runs on the gathers' stream ahead of each gather (FSDP2's
             // all-gather copy-in, FSDP1's low-precision shard).
-            let gather = unit.gatherBytes > 0
-                ? mesh.seconds(for: Collective(.allGather, axes: unit.axes, bytes: unit.gatherBytes)) + kernels.memorySeconds(bytes: unit.castBytes)
-                : 0
-            let reduce = unit.reduceSeconds(on: mesh)
+            let collective = unit.gatherBytes > 0 ? unit.gather(on: mesh) : (seconds: 0, contention: 0)
+            let gather = unit.gatherBytes > 0 ? collective.seconds + kernels.memorySeconds(bytes: unit.castBytes) : 0
+            let gatherShare = collective.contention
+            let (reduce, reduceShare) = unit.reduce(on: mesh)
             let regathers = !unit.keepsGatheredCopy && last != runs.count - 1
-            let gatherShare = gather > 0 ? unit.gatherContention(on: mesh) : 0
             runs[first].forwardGatherSeconds += gather
             forwardGatherContention[first] += gather * gatherShare
             if regathers {
                 runs[last].backwardGatherSeconds += gather
                 backwardGatherContention[last] += gather * gatherShare
             }
-            reduceContention[first] += reduce * unit.reduceContention(on: mesh)
+            reduceContention[first] += reduce * reduceShare
             if options.copiesOutGatheredParameters && unit.gatherBytes > 0 {
                 // FSDP2 copies each gathered layer out of the all-gather's buffer into the parameters on the
                 // compute stream before the layer runs: read and write its 16-bit weights, one kernel.
