@@ -37,10 +37,16 @@ extension Graph {
                              "\(change): dimension \(dimension) of \"\(value.name)\" \(value.type) meets the batch but its size is not a multiple of \(current), "
                              + "so the batch is not its outermost factor (a reshape split the batch over two dimensions)")
         }
-        func rescaled(_ shape: [Int], _ id: ValueID) -> [Int] {
+        func rescaled(_ shape: [Int], _ id: ValueID) throws(InputError) -> [Int] {
             guard let dimension = carried[id.rawValue] else { return shape }
+            // Checked here, before the builder sees the shape: a size that grows with the batch can overflow Int.
+            let (size, overflow) = (shape[dimension] / current).multipliedReportingOverflow(by: batch)
+            guard !overflow, size <= TensorType.maximumElementCount else {
+                throw InputError(.invalidValue, at: path(of: id),
+                                 "\(change): dimension \(dimension) of \"\(self[id].name)\" \(self[id].type) would hold \(shape[dimension] / current) x \(batch) elements, more than 2^53")
+            }
             var shape = shape
-            shape[dimension] = shape[dimension] / current * batch
+            shape[dimension] = size
             return shape
         }
         var builder = GraphBuilder(name: name)
@@ -56,10 +62,10 @@ extension Graph {
                 let operation = operations[index]
                 let op: Operator
                 switch operation.op {
-                case .reshape(let shape): op = .reshape(shape: rescaled(shape, id))
-                case .broadcast(let shape, let dimensions): op = .broadcast(shape: rescaled(shape, id), dimensions: dimensions)
-                case .iota(let shape, let dimension, let dtype): op = .iota(shape: rescaled(shape, id), dimension: dimension, dtype: dtype)
-                case .constant(let shape, let dtype, let fill): op = .constant(shape: rescaled(shape, id), dtype: dtype, value: fill)
+                case .reshape(let shape): op = .reshape(shape: try rescaled(shape, id))
+                case .broadcast(let shape, let dimensions): op = .broadcast(shape: try rescaled(shape, id), dimensions: dimensions)
+                case .iota(let shape, let dimension, let dtype): op = .iota(shape: try rescaled(shape, id), dimension: dimension, dtype: dtype)
+                case .constant(let shape, let dtype, let fill): op = .constant(shape: try rescaled(shape, id), dtype: dtype, value: fill)
                 default: op = operation.op
                 }
                 do {

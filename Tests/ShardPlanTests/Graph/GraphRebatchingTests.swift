@@ -160,6 +160,23 @@ struct GraphRebatchingTests {
         #expect(error?.message.contains("a batch of 1") == true, "\(String(describing: error))")
     }
 
+    @Test("a size that would grow past 2^53 is refused at its tensor, before the multiplication overflows")
+    func sizeOverflow() throws {
+        // c [8 x 2^20] comes before the reshape that ties it to the batch, so no earlier shape bounds its growth.
+        var builder = GraphBuilder(name: "wide")
+        let x = try builder.input("x", [8, 1], .f32)
+        let c = try builder.add("c", .constant(shape: [8 << 20], dtype: .f32, value: 0), [])
+        let wide = try builder.add("wide", .broadcast(shape: [8, 1 << 20], dimensions: [0, 1]), [x])
+        let flat = try builder.add("flat", .reshape(shape: [8 << 20]), [wide])
+        let sum = try builder.add("sum", .binary(.add), [flat, c])
+        builder.output(try builder.add("loss", .reduce(.mean, axes: [0], keepDimensions: false), [sum]))
+        let graph = try builder.build()
+        #expect(try graph.rebatched(to: 16)[c].type.shape == [16 << 20])
+        let error = #expect(throws: InputError.self) { try graph.rebatched(to: 1 << 50) }
+        #expect(error?.path.description == #"ops[0] "c""#, "\(String(describing: error))")
+        #expect(error?.message.contains("would hold 1048576 x 1125899906842624 elements, more than 2^53") == true, "\(String(describing: error))")
+    }
+
     @Test("a graph without inputs has no batch to set; a batch below 1 is refused")
     func noBatch() throws {
         var builder = GraphBuilder(name: "weights-only")
