@@ -25,8 +25,8 @@ extension TrainingPlan {
     ///
     /// A plan of the graph at another batch (`plan --batch`) says so with `rebatched_from`, the graph's own
     /// batch: the graph is first rebatched to `global_batch` (`Graph.rebatched(to:)`), and the rest of the
-    /// document describes it at that batch. Without `rebatched_from`, a `global_batch` other than the graph's
-    /// is refused, as a plan made for another graph.
+    /// document describes it at that batch (a `rebatched_from` equal to `global_batch` reads as no rebatching).
+    /// Without `rebatched_from`, a `global_batch` other than the graph's is refused, as a plan made for another graph.
     ///
     /// A plan of a rewritten graph lists its graph rewrites per stage (`rewrites`); they are read first,
     /// re-derived from their rules and applied to `graph` stage by stage (`Graph.replaying`), and the rest of
@@ -135,6 +135,8 @@ extension TrainingPlan {
         guard let declared = try top.optionalInt("global_batch") else {
             throw top.invalid("rebatched_from", "rebatched_from needs global_batch, the batch the plan rebatched the graph to")
         }
+        // A plan "rebatched" to the graph's own batch is of the graph as it is; its report should not say otherwise.
+        guard declared != from else { return (graph, nil) }
         do {
             return (try graph.rebatched(to: declared), from)
         } catch {

@@ -252,6 +252,19 @@ struct PlanConsistencyTests {
         #expect(error(decoding: written.updating(JSONPath([.key("rebatched_from")])) { _ in nil })?.path.description == "global_batch")
     }
 
+    @Test("rebatched_from equal to global_batch is a plan of the graph's own batch: not rebatched, and its report does not say it was")
+    func rebatchedToItsOwnBatch() throws {
+        var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "c",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2))
+        plan.rebatchedFrom = 8
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        let written = try JSONParser.parse(plan.jsonText(prediction: prediction))
+        #expect(written.value(at: JSONPath([.key("rebatched_from")])) == .int(8) && graph.batchSize == 8)
+        let decoded = try TrainingPlan(json: written, graph: graph, cluster: cluster, clusterName: "c")
+        #expect(decoded.rebatchedFrom == nil)
+        #expect(!PlanEvaluator(cluster: cluster).evaluate(decoded).textReport(for: decoded).contains("rebatched"))
+    }
+
     @Test("a global_batch of 2^63 - 1, past the integers a JSON number holds exactly, is refused at global_batch too")
     func globalBatchPastExactIntegers() throws {
         let changed = document.updating(JSONPath([.key("global_batch")])) { _ in try? JSONParser.parse("9223372036854775807") }
