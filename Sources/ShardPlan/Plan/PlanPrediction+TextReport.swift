@@ -3,7 +3,7 @@ extension PlanPrediction {
     /// devices, times and memory.
     public func textReport(for plan: TrainingPlan) -> String {
         var lines: [String] = []
-        let title = "\(plan.graph.name) on \(plan.clusterName) (\(plan.deviceCount) devices)"
+        let title = "\(plan.graph.name) on \(plan.clusterName) (\(plan.deviceCount) device\(plan.deviceCount == 1 ? "" : "s"))"
         lines.append(plan.summary.map { "\(title): \($0)" } ?? title)
         let precision = switch plan.options.precision {
         case .bf16: ""
