@@ -6,17 +6,6 @@ import Testing
 
 @Suite("--batch plans and scores the graph at another global batch, and score --plan replays it")
 struct BatchOptionTests {
-    /// The exit code `shardplan` ends with when parsing `arguments` fails, or nil when they parse.
-    func exitCode(_ arguments: [String]) -> Int32? {
-        do {
-            _ = try ShardPlanCommand.parseAsRoot(arguments)
-            return nil
-        } catch {
-            let code = ShardPlanCommand.exitCode(for: error)
-            return code == .validationFailure ? ShardPlanCommand.usageErrorCode.rawValue : code.rawValue
-        }
-    }
-
     /// The top-level members of the JSON document at `path`.
     func members(_ path: String) throws -> JSONObject {
         guard case .object(let object) = try JSONParser.parse(try String(contentsOfFile: path, encoding: .utf8)) else {

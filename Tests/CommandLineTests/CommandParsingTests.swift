@@ -6,17 +6,6 @@ import Testing
 
 @Suite("Command lines: typed options, cross-option checks, exit codes and help texts")
 struct CommandParsingTests {
-    /// The exit code `shardplan` ends with when parsing `arguments` fails, or nil when they parse.
-    func exitCode(_ arguments: [String]) -> Int32? {
-        do {
-            _ = try ShardPlanCommand.parseAsRoot(arguments)
-            return nil
-        } catch {
-            let code = ShardPlanCommand.exitCode(for: error)
-            return code == .validationFailure ? ShardPlanCommand.usageErrorCode.rawValue : code.rawValue
-        }
-    }
-
     @Test("plan's options parse into their types")
     func planOptions() throws {
         let command = try PlanCommand.parse(["g.json", "--cluster", "dgx-a100-80g:2", "--stages", "4", "--mesh", "2x4",
