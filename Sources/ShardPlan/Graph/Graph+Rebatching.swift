@@ -15,10 +15,11 @@ extension Graph {
     /// 8) is left as it is.
     ///
     /// Where the batch cannot change unambiguously the graph is refused, at the JSON path of the op or tensor
-    /// at fault: a graph without inputs; a slice, concatenation or convolution window along the batch; a
-    /// reshape that makes the batch an inner factor of a merged dimension or splits it over two; a parameter
-    /// the batch would have to grow; a tensor carrying the batch along two dimensions; or a graph whose batch
-    /// is 1, where a reshape cannot tell the batch from the other size-1 dimensions.
+    /// at fault, the first in graph order where several are: a graph without inputs; a slice, concatenation or
+    /// convolution window along the batch; a reshape that makes the batch an inner factor of a merged dimension
+    /// or splits it over two; a parameter the batch would have to grow; a tensor carrying the batch along two
+    /// dimensions; or a graph whose batch is 1, where a reshape cannot tell the batch from the other size-1
+    /// dimensions.
     ///
     /// Scalar attributes are kept: a `reduce` mean over the batch averages the new batch, but a `scale` by
     /// `1 / batch` written into the graph stays what it was. A batch equal to the graph's returns the graph.
@@ -92,7 +93,9 @@ extension Graph {
 
 /// Which dimension of every tensor carries the batch, for `Graph.rebatched(to:)`: `TensorRoles`' forward
 /// account, closed in both directions (an op that carries the batch on one index makes every operand and
-/// result dimension on that index carry it) and checked to be unambiguous.
+/// result dimension on that index carry it) and checked to be unambiguous. The closure runs to its end past
+/// any refusal, so that the one thrown is at the first offending op in graph order, whatever order the work
+/// list took.
 private struct BatchCarrier {
     /// For each value, the dimension that carries the batch, if one does.
     private(set) var dimensions: [Int?]
@@ -103,6 +106,8 @@ private struct BatchCarrier {
     private let change: String
     private var pendingValues: [ValueID] = []
     private var pendingOperations: [Int] = []
+    /// The refusal at the op of the lowest index met so far, and that index.
+    private var firstRefusal: (index: Int, error: InputError)?
 
     init(_ graph: Graph, change: String) throws(InputError) {
         let roles = TensorRoles(graph)
@@ -115,49 +120,50 @@ private struct BatchCarrier {
         pendingOperations = graph.operations.indices.filter { indices[$0] != nil }
         while !pendingValues.isEmpty || !pendingOperations.isEmpty {
             if let id = pendingValues.popLast() {
-                try followValue(id)
+                followValue(id)
             } else if let index = pendingOperations.popLast() {
-                try followOperation(index)
+                followOperation(index)
             }
         }
+        if let firstRefusal { throw firstRefusal.error }
     }
 
     /// Every op that defines or reads `id` carries the batch on the index of `id`'s batch dimension.
-    private mutating func followValue(_ id: ValueID) throws(InputError) {
+    private mutating func followValue(_ id: ValueID) {
         let dimension = dimensions[id.rawValue]!
         if let producer = graph[id].operationIndex {
-            try carry(producer, graph.operations[producer].indexSpace.resultIndices[dimension], seenIn: id, dimension)
+            carry(producer, graph.operations[producer].indexSpace.resultIndices[dimension], seenIn: id, dimension)
         }
         for consumer in consumers[id.rawValue] {
             let operation = graph.operations[consumer]
             for (operand, input) in operation.inputs.enumerated() where input == id {
-                try carry(consumer, operation.indexSpace.operandIndices[operand][dimension], seenIn: id, dimension)
+                carry(consumer, operation.indexSpace.operandIndices[operand][dimension], seenIn: id, dimension)
             }
         }
     }
 
     /// Every operand and result dimension of op `index` on its batch index carries the batch.
-    private mutating func followOperation(_ index: Int) throws(InputError) {
+    private mutating func followOperation(_ index: Int) {
         let operation = graph.operations[index], space = operation.indexSpace, batchIndex = indices[index]!
         var fromOperands = false
         for (operand, input) in operation.inputs.enumerated() {
             for (dimension, carried) in space.operandIndices[operand].enumerated() where carried == batchIndex {
-                try mark(input, dimension, by: index)
+                mark(input, dimension, by: index)
                 fromOperands = true
             }
         }
         for (dimension, carried) in space.resultIndices.enumerated() where carried == batchIndex {
-            try mark(operation.result, dimension, by: index)
+            mark(operation.result, dimension, by: index)
         }
         if !fromOperands && !operation.inputs.isEmpty {
             guard case .broadcast = operation.op else {
-                throw refusal(index, "its result carries the batch along a dimension none of its inputs has, and \(operation.op.kindName) takes its shape from its inputs")
+                return refuse(index, "its result carries the batch along a dimension none of its inputs has, and \(operation.op.kindName) takes its shape from its inputs")
             }
         }
     }
 
     /// Op `index` carries the batch on `batchIndex`, as dimension `dimension` of `id` says it must.
-    private mutating func carry(_ index: Int, _ batchIndex: Int?, seenIn id: ValueID, _ dimension: Int) throws(InputError) {
+    private mutating func carry(_ index: Int, _ batchIndex: Int?, seenIn id: ValueID, _ dimension: Int) {
         let operation = graph.operations[index]
         let carrier = "dimension \(dimension) of \"\(graph[id].name)\" \(graph[id].type), which carries the batch"
         guard let batchIndex else {
@@ -167,10 +173,10 @@ private struct BatchCarrier {
             case .reshape: "reshape cannot follow \(carrier): a batch of 1 is one of the size-1 dimensions a reshape adds and drops at will"
             default: "\(operation.op.kindName) broadcasts \(carrier) from size 1 or slides a window along it"
             }
-            throw refusal(index, reason + ", so its size cannot follow the batch")
+            return refuse(index, reason + ", so its size cannot follow the batch")
         }
         if case .unsplittable = operation.indexSpace.indices[batchIndex].role {
-            throw refusal(index, "\(operation.op.kindName) holds \(carrier) as an inner factor of a merged dimension or a window, so changing its size would reorder elements")
+            return refuse(index, "\(operation.op.kindName) holds \(carrier) as an inner factor of a merged dimension or a window, so changing its size would reorder elements")
         }
         switch indices[index] {
         case nil:
@@ -179,28 +185,30 @@ private struct BatchCarrier {
         case batchIndex?:
             break
         case _?:
-            throw refusal(index, "\(operation.op.kindName) meets the batch along two different indices (\(carrier), and another operand's or its result's)")
+            refuse(index, "\(operation.op.kindName) meets the batch along two different indices (\(carrier), and another operand's or its result's)")
         }
     }
 
     /// Dimension `dimension` of `id` carries the batch, because op `index` says so.
-    private mutating func mark(_ id: ValueID, _ dimension: Int, by index: Int) throws(InputError) {
+    private mutating func mark(_ id: ValueID, _ dimension: Int, by index: Int) {
         let value = graph[id]
         switch dimensions[id.rawValue] {
         case dimension?:
             return
         case let other?:
-            throw refusal(index, "it would make \"\(value.name)\" \(value.type) carry the batch along dimension \(dimension) as well as \(other)")
+            refuse(index, "it would make \"\(value.name)\" \(value.type) carry the batch along dimension \(dimension) as well as \(other)")
         case nil:
             guard !value.isParameter else {
-                throw refusal(index, "it combines dimension \(dimension) of parameter \"\(value.name)\" \(value.type) with the batch, and a parameter does not grow with the batch")
+                return refuse(index, "it combines dimension \(dimension) of parameter \"\(value.name)\" \(value.type) with the batch, and a parameter does not grow with the batch")
             }
             dimensions[id.rawValue] = dimension
             pendingValues.append(id)
         }
     }
 
-    private func refusal(_ index: Int, _ reason: String) -> InputError {
-        InputError(.invalidValue, at: graph.path(of: graph.operations[index].result), "\(change): \(reason)")
+    /// Op `index` cannot follow the batch, for `reason`: kept if it comes before every op refused so far.
+    private mutating func refuse(_ index: Int, _ reason: String) {
+        guard firstRefusal.map({ index < $0.index }) ?? true else { return }
+        firstRefusal = (index, InputError(.invalidValue, at: graph.path(of: graph.operations[index].result), "\(change): \(reason)"))
     }
 }

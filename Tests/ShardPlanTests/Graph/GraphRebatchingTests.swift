@@ -160,6 +160,18 @@ struct GraphRebatchingTests {
         #expect(error?.message.contains("a batch of 1") == true, "\(String(describing: error))")
     }
 
+    @Test("a graph refused at several ops names the first in graph order: gpt-tiny at batch 1, whose every attention reshape drops the batch")
+    func firstRefusalInGraphOrder() throws {
+        var configuration = try #require(ModelCatalog.model(id: "gpt-tiny")?.transformer)
+        configuration.globalBatch = 1
+        let graph = try TransformerBuilder(name: "gpt-tiny", configuration: configuration).build()
+        let error = #expect(throws: InputError.self) { try graph.rebatched(to: 8) }
+        // The first reshape of the graph, the first layer's query heads (last in, first out, the work list named the last layer's value heads).
+        #expect(graph.operations.firstIndex { if case .reshape = $0.op { true } else { false } } == 7)
+        #expect(error?.path.description == #"ops[7] "h0.attn.q""#, "\(String(describing: error))")
+        #expect(error?.message.contains("a batch of 1") == true, "\(String(describing: error))")
+    }
+
     @Test("a size that would grow past 2^53 is refused at its tensor, before the multiplication overflows")
     func sizeOverflow() throws {
         // c [8 x 2^20] comes before the reshape that ties it to the batch, so no earlier shape bounds its growth.
