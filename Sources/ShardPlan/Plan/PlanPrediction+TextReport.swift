@@ -10,8 +10,7 @@ extension PlanPrediction {
         case .fp8: ", linear layers in FP8 (\(plan.options.fp8Recipe.rawValue))"
         case .auto: ", linear layers in FP8 (\(plan.options.fp8Recipe.rawValue)) where faster"
         }
-        // A rebatched plan says so: its samples per second are of a batch the graph file does not hold.
-        let batch = plan.rebatchedFrom.map { "global batch \(plan.graph.batchSize ?? 1) (the graph's \($0), rebatched), " } ?? ""
+        let batch = plan.rebatchedFrom == nil ? "" : plan.globalBatchText() + ", "
         lines.append(batch + "schedule \(plan.schedule.rawValue), \(plan.microbatches) microbatch\(plan.microbatches == 1 ? "" : "es")"
                      + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "") + precision)
         if let provenance = plan.provenance { lines.append(provenance.description) }

@@ -48,4 +48,12 @@ public struct TrainingPlan: Sendable {
 
     /// Devices the plan uses.
     public var deviceCount: Int { Set(stages.flatMap(\.mesh.devices)).count }
+
+    /// The plan's batch as the text and HTML reports write it, with `count` writing each number: "global batch
+    /// 16", and for a plan of the graph at another batch "global batch 16 (the graph's 8, rebatched)", since its
+    /// samples per second are of a batch the graph file does not hold.
+    func globalBatchText(count: (Int) -> String = { String($0) }) -> String {
+        let text = "global batch \(count(graph.batchSize ?? 1))"
+        return rebatchedFrom.map { "\(text) (the graph's \(count($0)), rebatched)" } ?? text
+    }
 }

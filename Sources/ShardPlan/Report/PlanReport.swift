@@ -53,7 +53,7 @@ public struct PlanReport: Sendable {
             + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "") + "</p>\n"
         let cards: [(String, String, String)] = [
             ("iteration", PlanPrediction.seconds(prediction.iterationSeconds), "per training step"),
-            ("throughput", "\(PlanPrediction.number(prediction.samplesPerSecond)) samples/s", "global batch \(HTMLText.count(plan.graph.batchSize ?? 1))"),
+            ("throughput", "\(PlanPrediction.number(prediction.samplesPerSecond)) samples/s", plan.globalBatchText(count: HTMLText.count)),
             ("utilisation", "MFU \(PlanPrediction.percent(prediction.modelFLOPsUtilization))",
              "\(PlanPrediction.number(prediction.tflopsPerDevice)) TFLOP/s per device"),
             ("memory", "\(PlanPrediction.bytes(prediction.peakMemoryBytesPerDevice)) of \(PlanPrediction.bytes(prediction.deviceMemoryBytes))",

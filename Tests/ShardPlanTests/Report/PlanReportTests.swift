@@ -32,6 +32,21 @@ struct PlanReportTests {
         #expect(html.hasPrefix("<!DOCTYPE html>") && html.hasSuffix("</html>\n"))
     }
 
+    @Test("a rebatched plan's throughput card says the batch was rebatched, in the text report's words")
+    func rebatchedPlan() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        var plan = try TrainingPlan.megatron(graph: graph.rebatched(to: 16), cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1))
+        let own = PlanReport(plan: plan, prediction: PlanEvaluator(cluster: cluster).evaluate(plan)).html
+        #expect(own.contains("<div class=\"note\">global batch 16</div>"))
+        plan.rebatchedFrom = 8
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        let html = PlanReport(plan: plan, prediction: prediction).html
+        #expect(prediction.textReport(for: plan).contains("global batch 16 (the graph's 8, rebatched), "))
+        #expect(html.contains("id=\"card-throughput\"") && html.contains("<div class=\"note\">global batch 16 (the graph&#39;s 8, rebatched)</div>"))
+    }
+
     @Test("repeated layers with the same shardings are shown once")
     func collapsedLayers() throws {
         // GPT-3 Small's 12 heads split over 4 devices.
