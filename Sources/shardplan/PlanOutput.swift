@@ -16,7 +16,7 @@ struct PlanOutput: ParsableArguments {
             completion: .file())
     var output: String?
 
-    @Option(help: ArgumentHelp("Also write a report with pictures to this HTML file: the cluster and what each device holds, the pipeline timeline of one iteration, where the time goes, memory per device against capacity, and every op's sharding. One self-contained file (inline CSS and SVG, no script).",
+    @Option(help: ArgumentHelp("Also write a report with pictures to this HTML file: the cluster and what each device holds, the pipeline timeline of one iteration, where the time goes, memory per device against capacity, and every op's sharding. One self-contained file (inline CSS and SVG, no script). With -o FILE, --report - writes it to standard output.",
                                valueName: "FILE.html"),
             completion: .file(extensions: ["html"]))
     var report: String?
@@ -29,6 +29,9 @@ struct PlanOutput: ParsableArguments {
     func validate() throws {
         if emit != nil && format == .json { throw ValidationError("--emit prints a framework's settings instead of the report; leave out --format json.") }
         if evidence == "-" { throw ValidationError("--evidence reads a file of measured runs, not standard input.") }
+        if report == "-" && (output ?? "-") == "-" {
+            throw ValidationError("-o/--output and --report - both write to standard output, one after the other; give -o or --report a file.")
+        }
         if let output, let report, output != "-", URL(fileURLWithPath: output).standardizedFileURL == URL(fileURLWithPath: report).standardizedFileURL {
             throw ValidationError("-o/--output and --report both name \(report); one would overwrite the other, so give each its own file.")
         }

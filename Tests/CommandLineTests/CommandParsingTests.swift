@@ -191,6 +191,23 @@ struct CommandParsingTests {
         }
     }
 
+    @Test("--report - with the output on standard output too (no -o, or -o -) is a usage error (exit 2) naming both, for plan and score")
+    func reportAndOutputOnStandardOutput() {
+        for command in [["plan", "g.json", "--cluster", "c"], ["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1"]] {
+            #expect(exitCode(command + ["--report", "-"]) == 2)
+            #expect(exitCode(command + ["-o", "-", "--report", "-"]) == 2)
+            #expect(exitCode(command + ["--format", "json", "--report", "-"]) == 2)
+            #expect(exitCode(command + ["-o", "x.txt", "--report", "-"]) == nil)
+        }
+        do {
+            _ = try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--report", "-"])
+            Issue.record("--report - without -o must be refused")
+        } catch {
+            let message = ScoreCommand.message(for: error)
+            #expect(message.contains("-o/--output") && message.contains("--report -"), "\(message)")
+        }
+    }
+
     @Test("rewrite --rule takes a catalog rule, with an alternative 0, 1, ...")
     func ruleChoice() throws {
         let command = try RewriteCommand.parse(["g.json", "--rule", "compose-reshapes:1", "--rule", "compose-reshapes"])
