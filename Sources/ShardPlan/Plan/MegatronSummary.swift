@@ -34,6 +34,8 @@ public enum MegatronSummary {
         public var mixedDataParallel = 1
         /// The highest ZeRO stage any op of the stage gives its parameters.
         public var zeroStage = 0
+        /// Whether every op of the stage that reads a parameter gives it that stage.
+        public var zeroStageOnEveryParameter = true
     }
 
     public static func roles(of stage: StageLayout, graph: Graph, roles tensorRoles: TensorRoles? = nil) -> Roles {
@@ -67,13 +69,19 @@ public enum MegatronSummary {
             }
         }
         roles.zeroStage = stage.operations.map { stage.strategy(of: $0).zeroStage }.max() ?? 0
+        let readers = stage.operations.filter { graph.operations[$0].inputs.contains { graph[$0].isParameter } }
+        roles.zeroStageOnEveryParameter = readers.allSatisfy { stage.strategy(of: $0).zeroStage == roles.zeroStage }
         return roles
     }
 
+    /// "tp=4 dp=2", with mixed axes ("y=4 mixed") and the ZeRO stage ("zero=1", or "zero=3 on some parameters"
+    /// where other parameters of the stage have a lower one).
     public static func describe(_ stage: StageLayout, graph: Graph) -> String {
         let roles = roles(of: stage, graph: graph)
         var parts = ["tp=\(roles.tensorParallel)", "dp=\(roles.dataParallel)"] + roles.mixedAxes.map { "\($0) mixed" }
-        if roles.zeroStage > 0 { parts.append("zero=\(roles.zeroStage) on some parameters") }
+        if roles.zeroStage > 0 {
+            parts.append("zero=\(roles.zeroStage)" + (roles.zeroStageOnEveryParameter ? "" : " on some parameters"))
+        }
         return parts.joined(separator: " ")
     }
 }

@@ -152,7 +152,14 @@ struct PlanConsistencyTests {
         #expect(plain.summary == "tp=2 dp=2 pp=2")
         let edited = document.updating(JSONPath([.key("options"), .key("zero_stage")])) { _ in 3 }
         let sharded = try TrainingPlan(json: edited, graph: graph, cluster: cluster, clusterName: "c")
-        #expect(sharded.summary == "tp=2 dp=2 zero=3 on some parameters pp=2")
+        // The plan-wide stage is every parameter's.
+        #expect(sharded.summary == "tp=2 dp=2 zero=3 pp=2")
+        // One op of the first stage sharding its parameters further is named so.
+        var mixed = plain
+        let first = mixed.stages[0]
+        let reader = try #require(first.operations.first { graph.operations[$0].inputs.contains { graph[$0].isParameter } })
+        mixed.stages[0].strategies[reader - first.operations.lowerBound].zeroStage = 3
+        #expect(mixed.stageSummary == "pp=2: stage 0 tp=2 dp=2 zero=3 on some parameters; stage 1 tp=2 dp=2")
         // A summary that is not text is still refused.
         #expect(error(decoding: document.updating(JSONPath([.key("summary")])) { _ in 7 })?.path.description == "summary")
     }
