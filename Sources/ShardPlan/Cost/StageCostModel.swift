@@ -528,6 +528,9 @@ public struct StageCostModel: Sendable {
             cost.computeSeconds[.memoryBound, default: 0] += accumulation
             accumulationByRun[runOfOperation[first.operation]!, default: 0] += accumulation
             let shardsWeights = zeroStage >= 3 && dataParallel > 1
+            // ZeRO-2 over fp32 weights, FSDP's `SHARD_GRAD_OP`: a gathered 16-bit copy, gathered every microbatch.
+            let keepsGatheredCopy = ParameterState.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel,
+                                                                     optimizerState: options.optimizerState)
             if options.optimizerState == .fp32Weights {
                 // fp32 weights are cast to 16 bits for the passes that read them: read 4 and write 2 bytes an
                 // element. FSDP's mixed precision casts each layer's local shards before its gather, forward and
@@ -538,7 +541,7 @@ public struct StageCostModel: Sendable {
                 // (TransformerEngine's weight quantizer, torchao's `Float8Linear`, which saves the weight, not a
                 // 16-bit copy): its casts and copies are the recipe's.
                 let products = uses.filter { graph.operations[$0.operation].op.isContraction && fp8ByOp[$0.operation] == nil }
-                if ParameterState.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel, optimizerState: options.optimizerState) {
+                if keepsGatheredCopy {
                     // FSDP's `SHARD_GRAD_OP` casts the local shard before each microbatch's gather; the gathered copy
                     // is part of the state (`ParameterState`), and a full recomputation's rerun reads it without
                     // casting again (added to the forward pass after the recomputation is priced).
@@ -575,15 +578,12 @@ public struct StageCostModel: Sendable {
                     // Under ZeRO-3 the data-parallel reduction is the layer's reduce-scatter, every microbatch.
                     if shardsWeights && collective.kind != .allGather && Set(collective.axes).isSubset(of: dataParallelAxes) { continue }
                     let axes = collective.axes.sorted()
-                    let gathersEachMicrobatch = zeroStage == 2 && collective.kind == .allReduce
-                        && ParameterState.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel,
-                                                            optimizerState: options.optimizerState)
-                    guard zeroStage == 2 && collective.kind == .allReduce && (microbatches > 1 || gathersEachMicrobatch) else {
+                    guard zeroStage == 2 && collective.kind == .allReduce && (microbatches > 1 || keepsGatheredCopy) else {
                         bucketed[BucketKey(kind: collective.kind, axes: axes), default: 0] += collective.bytes
                         continue
                     }
                     let layer = graph.operations[first.operation].layer
-                    if gathersEachMicrobatch {
+                    if keepsGatheredCopy {
                         // The gather moves the 16-bit weights, whatever type the gradients are reduced in.
                         let gatherBytes = collective.bytes / options.gradientReductionBytes(type.dtype) * Double(type.dtype.byteSize)
                         addUnit(layer: layer, axes: axes, gatherBytes: gatherBytes, reduceBytes: collective.bytes, keepsGatheredCopy: true)
