@@ -45,12 +45,7 @@ struct BatchOptionTests {
 
     @Test("score --batch 16 --tp 2 on 8 devices runs 16 / 4 replicas = 4 microbatches of 1, and says the batch is rebatched")
     func scoreMegatron() throws {
-        let output = Repository.temporaryFile("batch-score.txt")
-        defer { try? FileManager.default.removeItem(atPath: output) }
-        var command = try ShardPlanCommand.parseAsRoot(["score", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
-                                                        "--tp", "2", "--pp", "1", "--batch", "16", "-o", output])
-        try command.run()
-        let text = try String(contentsOfFile: output, encoding: .utf8)
+        let text = try scoredTinyGPT(["--tp", "2", "--pp", "1", "--batch", "16"])
         #expect(text.contains("global batch 16 (the graph's 8, rebatched), schedule 1f1b, 4 microbatches\n"), "\(text)")
     }
 
