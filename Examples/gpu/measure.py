@@ -92,8 +92,9 @@ def timed(device, run, budget_seconds, least=3, most=50):
     return samples[len(samples) // 2]
 
 
-def attention_rows(device, label, quick, smoke, budget):
-    """Forward and backward of one SDPA call per shape and backend, as `attention_measurements` rows."""
+def attention_rows(device, label, quick, smoke, budget, save):
+    """Forward and backward of one SDPA call per shape and backend, as `attention_measurements` rows; `save` is
+    called with the rows so far after each one."""
     if smoke:
         lengths, dims, kernels = [64, 128], [16], ["flash2"]
     else:
@@ -156,6 +157,7 @@ def attention_rows(device, label, quick, smoke, budget):
                         + ("; CPU smoke run, not a measurement" if smoke else ""),
                     })
                     print(f"  {row_id}: forward {forward_seconds * 1e3:.3f} ms, backward {backward_seconds * 1e3:.3f} ms", file=sys.stderr)
+                    save(rows)
     return rows
 
 
@@ -191,8 +193,8 @@ class GPT(nn.Module):
         return F.cross_entropy(logits.float().view(-1, VOCABULARY), targets.view(-1))
 
 
-def step_rows(device, label, quick, smoke, budget):
-    """Whole training steps, as published-runs rows."""
+def step_rows(device, label, quick, smoke, budget, save):
+    """Whole training steps, as published-runs rows; `save` is called with the rows so far after each one."""
     if smoke:
         models, batches = [("gpt-tiny", 2, 64, 2, 32)], [1, 2]
     else:
@@ -200,6 +202,10 @@ def step_rows(device, label, quick, smoke, budget):
         batches = [1, 8] if quick else [1, 4, 16]
     rows = []
     for name, layers, hidden, heads, length in models:
+        if not smoke:
+            # Every model's blocks share one forward function, so Dynamo's per-function cache of compiled graphs
+            # would fill up over the models (and later ones run eager without a word); a fresh cache each model.
+            torch._dynamo.reset()
         for batch in batches:
             torch.manual_seed(0)
             model = GPT(layers, hidden, heads, length).to(device)
@@ -256,15 +262,19 @@ def step_rows(device, label, quick, smoke, budget):
                 "dropout": 0.0, "fusion": "compiled",
             })
             print(f"  {rows[-1]['id']}: {seconds * 1e3:.2f} ms a step", file=sys.stderr)
+            save(rows)
     return rows
 
 
-def write(path, key, rows, description):
-    with open(path + ".tmp", "w") as handle:
-        json.dump({"description": description, key: rows}, handle, indent=1)
-        handle.write("\n")
-    os.replace(path + ".tmp", path)
-    print(f"wrote {len(rows)} rows to {path}", file=sys.stderr)
+def writer(path, key, description):
+    """A function that replaces the file at `path` with the rows it is given, atomically: a run stopped part-way
+    (a device machine's time limit, say) leaves every row measured so far in a whole file."""
+    def write(rows):
+        with open(path + ".tmp", "w") as handle:
+            json.dump({"description": description, key: rows}, handle, indent=1)
+            handle.write("\n")
+        os.replace(path + ".tmp", path)
+    return write
 
 
 def main():
@@ -287,13 +297,18 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     began = time.time()
     if args.only in (None, "attention"):
-        rows = attention_rows(device, label, args.quick, smoke, args.budget)
-        write(os.path.join(args.out, "attention.json"), "attention_measurements", rows,
-              f"Fused attention forward and backward measured by Examples/gpu/measure.py ({software(device)})")
+        path = os.path.join(args.out, "attention.json")
+        save = writer(path, "attention_measurements",
+                      f"Fused attention forward and backward measured by Examples/gpu/measure.py ({software(device)})")
+        rows = attention_rows(device, label, args.quick, smoke, args.budget, save)
+        save(rows)
+        print(f"wrote {len(rows)} rows to {path}", file=sys.stderr)
     if args.only in (None, "steps"):
-        rows = step_rows(device, label, args.quick, smoke, args.budget)
-        write(os.path.join(args.out, "steps.json"), "rows", rows,
-              f"Single-GPU GPT training steps measured by Examples/gpu/measure.py ({software(device)})")
+        path = os.path.join(args.out, "steps.json")
+        save = writer(path, "rows", f"Single-GPU GPT training steps measured by Examples/gpu/measure.py ({software(device)})")
+        rows = step_rows(device, label, args.quick, smoke, args.budget, save)
+        save(rows)
+        print(f"wrote {len(rows)} rows to {path}", file=sys.stderr)
     print(f"done in {time.time() - began:.0f} s", file=sys.stderr)
 
 
