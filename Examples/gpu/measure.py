@@ -19,6 +19,7 @@ Two measurements (issue 14's device checks), each written as it finishes:
 """
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -90,6 +91,39 @@ def timed(device, run, budget_seconds, least=3, most=50):
     count = max(least, min(most, int(budget_seconds / max(first, 1e-6))))
     samples = sorted([first] + [once() for _ in range(count - 1)])
     return samples[len(samples) // 2]
+
+
+def gpu_busy(device, run, calls=3):
+    """Seconds a call of `run` keeps the GPU busy (the union of its kernels' and copies' spans in a profile of
+    `calls` calls, so that work on two streams at once counts once) and how many kernels and copies it launches.
+    Against the CUDA-event time of the same call, the difference is time the GPU waited for the host."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as profiled:
+        for _ in range(calls):
+            run()
+        torch.cuda.synchronize(device)
+    spans = sorted((event.time_range.start, event.time_range.end) for event in profiled.events()
+                   if event.device_type == torch.autograd.DeviceType.CUDA)
+    busy, reached = 0.0, -math.inf
+    for start, end in spans:
+        if end > reached:
+            busy += end - max(start, reached)
+            reached = end
+    return busy / calls / 1e6, len(spans) / calls
+
+
+def host_seconds_per_launch(device, launches=2000):
+    """Host seconds one PyTorch op on a one-element GPU tensor takes: the floor under a step whose kernels are
+    shorter than their launches."""
+    tensor = torch.zeros(1, device=device)
+    for _ in range(100):
+        tensor.add_(1)
+    torch.cuda.synchronize(device)
+    began = time.perf_counter()
+    for _ in range(launches):
+        tensor.add_(1)
+    torch.cuda.synchronize(device)
+    return (time.perf_counter() - began) / launches
 
 
 def attention_rows(device, label, quick, smoke, budget, save):
@@ -207,6 +241,12 @@ def step_rows(device, label, quick, smoke, budget, save):
             # would fill up over the models (and later ones run eager without a word); a fresh cache each model.
             torch._dynamo.reset()
         for batch in batches:
+            # The last model and its optimizer sit in reference cycles (compiled modules, autograd hooks) that only
+            # the cyclic collector frees: without a collection here its 16 bytes a parameter can still be alive,
+            # and in this step's peak.
+            gc.collect()
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
             torch.manual_seed(0)
             model = GPT(layers, hidden, heads, length).to(device)
             parameters = sum(p.numel() for p in model.parameters())
@@ -233,6 +273,12 @@ def step_rows(device, label, quick, smoke, budget, save):
                 seconds = timed(device, step, budget, least=5)
                 reserved = torch.cuda.max_memory_reserved(device) / 2**30 if device.type == "cuda" else None
                 allocated = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+                busy = None
+                if device.type == "cuda":
+                    try:
+                        busy = gpu_busy(device, step)
+                    except RuntimeError as error:  # a machine whose profiler cannot trace the GPU
+                        print(f"  no profile of {name} batch {batch}: {str(error).splitlines()[0]}", file=sys.stderr)
             except torch.OutOfMemoryError:
                 print(f"  skipped {name} batch {batch}: out of memory", file=sys.stderr)
                 continue
@@ -244,6 +290,8 @@ def step_rows(device, label, quick, smoke, budget, save):
             if reserved is not None:
                 measured["memory_gib"] = round(reserved, 3)
                 measured["max_allocated_mib"] = round(allocated, 1)
+            if busy is not None:
+                measured["gpu_busy_s"], measured["launches"] = busy[0], round(busy[1])
             rows.append({
                 "id": f"{(label or 'cpu').split('-')[0].lower()}-{name}-b{batch}-s{length}",
                 "group": f"Single-GPU training steps measured by Examples/gpu/measure.py on {label or 'the CPU'}",
@@ -258,10 +306,13 @@ def step_rows(device, label, quick, smoke, budget, save):
                 "measured": measured, "flops_convention": "-", "derived": {},
                 "confidence": "high (measured here: median of CUDA-event step times after warm-up)"
                 + ("; CPU smoke run, not a measurement" if smoke else ""),
-                "notes": "memory_gib is torch.cuda.max_memory_reserved, max_allocated_mib torch.cuda.max_memory_allocated", "architecture": "gpt", "attention": "flash2",
+                "notes": "memory_gib is torch.cuda.max_memory_reserved, max_allocated_mib torch.cuda.max_memory_allocated; "
+                "gpu_busy_s the union of the step's kernel and copy spans in a profile of three steps (the GPU's own work, "
+                "without waits for the host), launches its kernels and copies", "architecture": "gpt", "attention": "flash2",
                 "dropout": 0.0, "fusion": "compiled",
             })
-            print(f"  {rows[-1]['id']}: {seconds * 1e3:.2f} ms a step", file=sys.stderr)
+            print(f"  {rows[-1]['id']}: {seconds * 1e3:.2f} ms a step"
+                  + (f", GPU busy {busy[0] * 1e3:.2f} ms, {busy[1]:.0f} launches" if busy else ""), file=sys.stderr)
             save(rows)
     return rows
 
@@ -305,7 +356,12 @@ def main():
         print(f"wrote {len(rows)} rows to {path}", file=sys.stderr)
     if args.only in (None, "steps"):
         path = os.path.join(args.out, "steps.json")
-        save = writer(path, "rows", f"Single-GPU GPT training steps measured by Examples/gpu/measure.py ({software(device)})")
+        description = f"Single-GPU GPT training steps measured by Examples/gpu/measure.py ({software(device)})"
+        if not smoke:
+            launch = host_seconds_per_launch(device)
+            description += f"; one PyTorch op on a one-element tensor takes {launch * 1e6:.1f} us of host time here"
+            print(f"  host time of one op: {launch * 1e6:.1f} us", file=sys.stderr)
+        save = writer(path, "rows", description)
         rows = step_rows(device, label, args.quick, smoke, args.budget, save)
         save(rows)
         print(f"wrote {len(rows)} rows to {path}", file=sys.stderr)
