@@ -16,6 +16,9 @@ public struct MeasuredAttention: Sendable {
     public var batch: Int
     /// Query heads; keys and values may have fewer (grouped-query attention), which changes no FLOP.
     public var heads: Int
+    /// Key and value heads (`kv_heads`, the query heads unless the row says otherwise): what the backward pass's
+    /// side kernels read and sum over.
+    public var keyValueHeads: Int
     public var headDimension: Int
     /// Tokens per sequence, queries and keys alike.
     public var sequenceLength: Int
@@ -32,8 +35,10 @@ public struct MeasuredAttention: Sendable {
         4 * Double(batch) * Double(sequenceLength) * Double(sequenceLength) * Double(heads) * Double(headDimension)
     }
 
-    /// The model's forward and backward seconds for this row on `kernels` (the preset's device model); the
-    /// backward pass does 2.5 times the forward's FLOPs, as the stage cost model charges it.
+    /// The model's forward and backward seconds for this row on `kernels` (the preset's device model), as the stage
+    /// cost model charges one attention call: the backward pass does 2.5 times the forward's FLOPs and runs the
+    /// kernel's side kernels (FlashAttention-2's preprocessing and its gradient's conversion, which a timed
+    /// `backward()` includes).
     public func predictedSeconds(on kernels: KernelModel) -> (forward: Double, backward: Double) {
         var kernels = kernels
         kernels.attentionKernel = kernel
@@ -41,7 +46,12 @@ public struct MeasuredAttention: Sendable {
             kernels.attentionSeconds(denseFLOPs: (backward ? 2.5 : 1) * denseForwardFLOPs, headDimension: Double(headDimension),
                                      keyLength: Double(sequenceLength), causal: causal, dtype: .bf16, backward: backward)
         }
-        return (seconds(backward: false), seconds(backward: true))
+        let rows = Double(batch) * Double(sequenceLength) * Double(heads)
+        let keyValue = Double(batch) * Double(sequenceLength) * Double(keyValueHeads) * Double(headDimension)
+        let side = kernels.attentionBackwardSideSeconds(queryElements: rows * Double(headDimension), rows: rows,
+                                                        keyValueElements: keyValue,
+                                                        expandedKeyValueElements: rows * Double(headDimension), width: 2)
+        return (seconds(backward: false), seconds(backward: true) + side)
     }
 
     /// Reads every row of an attention-measurements document (`{"attention_measurements": [...]}`).
@@ -66,6 +76,10 @@ public struct MeasuredAttention: Sendable {
                 guard value >= 1 else { throw row.invalid(key, "row \(id): \(key) must be at least 1, found \(value)") }
                 sizes[key] = value
             }
+            let keyValueHeads = try row.optionalInt("kv_heads") ?? sizes["heads"]!
+            guard keyValueHeads >= 1, sizes["heads"]! % keyValueHeads == 0 else {
+                throw row.invalid("kv_heads", "row \(id): \(keyValueHeads) key and value heads do not divide \(sizes["heads"]!) query heads")
+            }
             var times: [String: Double] = [:]
             for key in ["forward_ms", "backward_ms"] {
                 let seconds = try row.number(key) * 1e-3
@@ -75,7 +89,7 @@ public struct MeasuredAttention: Sendable {
                 times[key] = seconds
             }
             rows.append(MeasuredAttention(id: id, source: try row.string("source"), gpu: gpu, preset: preset, kernel: kernel,
-                                          batch: sizes["batch"]!, heads: sizes["heads"]!, headDimension: sizes["head_dim"]!,
+                                          batch: sizes["batch"]!, heads: sizes["heads"]!, keyValueHeads: keyValueHeads, headDimension: sizes["head_dim"]!,
                                           sequenceLength: sizes["seq_len"]!, causal: try row.bool("causal"),
                                           forwardSeconds: times["forward_ms"]!, backwardSeconds: times["backward_ms"]!,
                                           notes: try row.optionalString("notes") ?? ""))

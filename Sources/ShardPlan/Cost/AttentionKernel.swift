@@ -44,17 +44,20 @@ public enum AttentionKernel: String, CaseIterable, Sendable {
         }
         return switch (available(on: generation), generation) {
         case (.flash2, .hopper):
-            // FlashAttention-2 does not use Hopper's wgmma/TMA: about 2/3 of FlashAttention-3 (H20: 83.7 against
-            // 126.2 TFLOP/s forward at 2k, flash-attention issue #1310; FA3 paper: 1.5-2x forward, 1.5-1.75x
-            // backward).
-            (0.40, 0.30)
+            // FlashAttention-2 does not use Hopper's wgmma/TMA. Measured on an H200 (PyTorch 2.11 SDPA's flash
+            // backend, 28 shapes from 1k to 64k tokens, Docs/calibration/attention-h200.md): 0.38 and 0.34, with
+            // the backward pass's side kernels priced apart, fit every shape within 9% (the published ratios,
+            // about 2/3 of FlashAttention-3 on an H20, gave 0.40 and 0.30).
+            (0.38, 0.34)
         case (.flash3, .hopper):
             // Forward: 621 TFLOP/s at 16k (pytorch/benchmark #2391), 648 in the FA3 paper (Fig. 5), of 989.
             // Backward: the paper's 1.5-1.75x over FlashAttention-2.
             (0.64, 0.50)
         case (.cudnn, .hopper):
-            // Forward: 669 TFLOP/s at 8k (flash-attention PR #1075); backward as FlashAttention-3 (assumption).
-            (0.67, 0.50)
+            // Measured on an H200 (cuDNN 9.19 through PyTorch 2.11's SDPA, Docs/calibration/attention-h200.md):
+            // 601 TFLOP/s forward and 535 backward at 8k, head dimension 128; 0.61 and 0.545 fit the 28 shapes
+            // within 7%. (flash-attention PR #1075's 669 TFLOP/s forward was a best case at 8k.)
+            (0.61, 0.545)
         case (_, .blackwell):
             // FlashAttention-4 / cuDNN on B200: 1882 TFLOP/s forward at 16k and 1360 backward at 8k of 2500
             // (flash-attention PRs #2605, #2280); other kernels as these (assumption).
@@ -71,11 +74,14 @@ public enum AttentionKernel: String, CaseIterable, Sendable {
     /// 1/2, because the tiles on the diagonal are computed whole and the rows' unequal work leaves the last
     /// wave partly idle. Measured ratios of causal to unmasked time give c: FlashAttention-2 0.64 at 2k
     /// (c = 280), FlashAttention-3 0.58-0.60 at 2k (c = 175-200) on H20 (flash-attention issue #1310);
-    /// FlashAttention-4 on B200 0.72 at 2k and 0.62 at 4k (c = 450-500, PR #2605).
+    /// FlashAttention-4 on B200 0.72 at 2k and 0.62 at 4k (c = 450-500, PR #2605). On an H200, FlashAttention-2
+    /// and cuDNN (SDPA's backends) fit c = 150 over 1k-64k tokens (0.56 at 2k, 0.51 at 16k;
+    /// Docs/calibration/attention-h200.md).
     public func causalOverheadTokens(on generation: GPUGeneration) -> Double {
         switch (available(on: generation), generation) {
         case (_, .blackwell): 475
-        case (.flash3, _), (.cudnn, .hopper): 190
+        case (.flash2, .hopper), (.cudnn, .hopper): 150
+        case (.flash3, _): 190
         default: 280
         }
     }
