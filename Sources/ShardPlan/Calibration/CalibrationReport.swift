@@ -86,7 +86,13 @@ public struct CalibrationReport: Sendable {
         the collective reaches, as Lee et al.'s two averages give it: the FSDP rows with small microbatches, whose \
         collectives take the largest share of the compute, move most (MPT-13B on 64 H100s from -20.3% to -8.0%, \
         torchtitan's rows from a mean -10.8% to -6.6%), LLaMA-65B, whose ZeRO-3 gathers cross 256 nodes at a tenth \
-        of that rate, from +1.5% to -8.3% (Docs/cost-model.md, "Issue 14, thirteenth pass").
+        of that rate, from +1.5% to -8.3% (Docs/cost-model.md, "Issue 14, thirteenth pass"). Issue 14's fourteenth \
+        pass measured FlashAttention-2 and cuDNN attention on an H200 and replaced their assumed Hopper rates by the \
+        measured ones (faster backward passes, a causal mask saving more; 56 kernel rows within 8.7%, and \
+        TransformerEngine's H100 notebook case within 1%): every Hopper row with fused attention moves 0.2-7 points \
+        faster, and as they were already predicted fast the median goes from 5.3% to 5.7% (llm-foundry's H100 rows \
+        most, gollem's 1-4 points); the earlier rates had stood in for time the model does not price, such as the \
+        host time the same GPU's training steps showed (Docs/cost-model.md, "Issue 14, fourteenth pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a
@@ -226,6 +232,20 @@ public struct CalibrationReport: Sendable {
                              return "\(entry.run.id) \(gib(entry.peakTensorBytes)) against \(gib(measured)) GiB "
                                  + "(\(String(format: "%+.1f%%", (entry.peakTensorBytes / measured - 1) * 100)))"
                          }.joined(separator: ", ") + ".")
+        }
+        let busyRows = runs.filter { $0.run.measuredDeviceBusySeconds != nil }
+        if !busyRows.isEmpty {
+            let errors = busyRows.map { $0.predictedSeconds / $0.run.measuredDeviceBusySeconds! - 1 }
+            let (median, worst, _) = Self.summary(errors: errors)
+            lines.append("")
+            lines.append("GPU busy: \(busyRows.count) rows give the time the GPU's own work took a step (`gpu_busy_s`: its kernels "
+                         + "and copies in a profile, without the time it waited for the host), which is what the model prices; "
+                         + "predicted against it: "
+                         + zip(busyRows, errors).map { entry, error in
+                             "\(entry.run.id) \(String(format: "%.2f", entry.predictedSeconds * 1e3)) against "
+                                 + "\(String(format: "%.2f", entry.run.measuredDeviceBusySeconds! * 1e3)) ms (\(String(format: "%+.1f%%", error * 100)))"
+                         }.joined(separator: ", ")
+                         + String(format: "; median absolute error %.1f%%, worst %.1f%%.", median * 100, worst * 100))
         }
         let fitRows = runs.filter { $0.run.measuredPeakMemoryBytes == nil && $0.run.knownFitBytes != nil }
         if !fitRows.isEmpty {

@@ -43,6 +43,10 @@ public struct PublishedRun: Sendable {
     /// reports it (`measured.max_allocated_mib`): no CUDA context, no workspace outside the caching allocator, no
     /// cached free blocks.
     public var measuredAllocatedPeakBytes: Double? = nil
+    /// Seconds a step kept the GPU itself busy (`measured.gpu_busy_s`: the union of its kernels' and copies' spans
+    /// in a profile, without the time the GPU waited for the host), where the measurement gives it. The model
+    /// prices the device's work, so where the host is slower than the GPU this is what to compare with.
+    public var measuredDeviceBusySeconds: Double? = nil
     /// Dropout rate where the stack differs from its family's (llm.c trains GPT-2 without dropout).
     public var dropout: Double?
     /// How the stack fused its kernels (`fusion`: eager, fused, compiled; fused when absent).
@@ -117,6 +121,9 @@ public struct PublishedRun: Sendable {
                     throw measured.invalid(key, "row \(id): expected a positive amount of memory, found \(JSONWriter.formatNumber(bytes))")
                 }
             }
+            if let busy = try measured.optionalNumber("gpu_busy_s"), busy <= 0 {
+                throw measured.invalid("gpu_busy_s", "row \(id): expected a positive number of seconds, found \(JSONWriter.formatNumber(busy))")
+            }
             for key in positiveCounts {
                 if let count = try row.optionalInt(key), count < 1 {
                     throw InputError(.invalidValue, at: row.path.appending(key), "row \(id): expected a positive integer, found \(count)")
@@ -144,6 +151,7 @@ public struct PublishedRun: Sendable {
                 measuredPeakMemoryBytes: try measured.optionalNumber("memory_gib").map { $0 * 1_073_741_824 },
                 knownFitBytes: try measured.optionalNumber("ran_within_memory_gib").map { $0 * 1_073_741_824 },
                 measuredAllocatedPeakBytes: try measured.optionalNumber("max_allocated_mib").map { $0 * 1_048_576 },
+                measuredDeviceBusySeconds: try measured.optionalNumber("gpu_busy_s"),
                 dropout: try row.optionalNumber("dropout"), fusion: try row.optionalString("fusion"),
                 fusedCrossEntropy: try row.optionalString("loss") == "fused",
                 reducesGradientsInFP32: try row.optionalString("grad_reduce") == "fp32",
