@@ -96,7 +96,9 @@ def timed(device, run, budget_seconds, least=3, most=50):
 def gpu_busy(device, run, calls=3):
     """Seconds a call of `run` keeps the GPU busy (the union of its kernels' and copies' spans in a profile of
     `calls` calls, so that work on two streams at once counts once) and how many kernels and copies it launches.
-    Against the CUDA-event time of the same call, the difference is time the GPU waited for the host."""
+    Against the CUDA-event time of the same call, the difference is time the GPU waited for the host. None where
+    the profile holds no GPU activity (a profiler that cannot trace the GPU warns and records the CPU alone): a
+    busy time of 0 would be written as a measurement, which `shardplan calibrate` refuses."""
     from torch.profiler import ProfilerActivity, profile
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as profiled:
         for _ in range(calls):
@@ -104,6 +106,8 @@ def gpu_busy(device, run, calls=3):
         torch.cuda.synchronize(device)
     spans = sorted((event.time_range.start, event.time_range.end) for event in profiled.events()
                    if event.device_type == torch.autograd.DeviceType.CUDA)
+    if not spans:
+        return None
     busy, reached = 0.0, -math.inf
     for start, end in spans:
         if end > reached:
@@ -279,6 +283,9 @@ def step_rows(device, label, quick, smoke, budget, save):
                         busy = gpu_busy(device, step)
                     except RuntimeError as error:  # a machine whose profiler cannot trace the GPU
                         print(f"  no profile of {name} batch {batch}: {str(error).splitlines()[0]}", file=sys.stderr)
+                    else:
+                        if busy is None:
+                            print(f"  no GPU activity in the profile of {name} batch {batch}", file=sys.stderr)
             except torch.OutOfMemoryError:
                 print(f"  skipped {name} batch {batch}: out of memory", file=sys.stderr)
                 continue
