@@ -77,7 +77,8 @@ public struct MeasuredAttention: Sendable {
                 sizes[key] = value
             }
             let keyValueHeads = try row.optionalInt("kv_heads") ?? sizes["heads"]!
-            guard keyValueHeads >= 1, sizes["heads"]! % keyValueHeads == 0 else {
+            guard keyValueHeads >= 1 else { throw row.invalid("kv_heads", "row \(id): kv_heads must be at least 1, found \(keyValueHeads)") }
+            guard sizes["heads"]! % keyValueHeads == 0 else {
                 throw row.invalid("kv_heads", "row \(id): \(keyValueHeads) key and value heads do not divide \(sizes["heads"]!) query heads")
             }
             var times: [String: Double] = [:]

@@ -80,6 +80,8 @@ struct MeasuredAttentionTests {
         (#"{"id": "x", "source": "s", "batch": 0, "heads": 1, "head_dim": 64, "seq_len": 1024, "causal": true, "gpu": "H100-SXM5-80GB", "kernel": "flash2", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].batch"),
         (#"3"#, "attention_measurements[0]"),
         (#"{\#(shape), "gpu": "H100-SXM5-80GB", "kernel": "flash2", "kv_heads": 2, "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].kv_heads"),
+        (#"{\#(shape), "gpu": "H100-SXM5-80GB", "kernel": "flash2", "kv_heads": 0, "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].kv_heads"),
+        (#"{\#(shape), "gpu": "H100-SXM5-80GB", "kernel": "flash2", "kv_heads": -1, "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].kv_heads"),
     ]
 
     @Test("a bad row is refused at its JSON path", arguments: badRows)
