@@ -30,7 +30,7 @@ struct MeasuredAttentionTests {
         #expect(report.markdown.contains("| te | H100-SXM5-80GB | cudnn | 2 x 32 x 8192 x 128 | yes | 1.96 | 1.90 | 5.46 | 5.50 | +3.0% | -0.7% | +0.2% |"))
     }
 
-    @Test("an H200 row is priced on the single-H200 preset; grouped query heads change no FLOP")
+    @Test("an H200 row is priced on the single-H200 preset; grouped query heads change no FLOP, only the backward side kernels")
     func hopperH200() throws {
         let report = try replay(#"""
             {"id": "a", "source": "s", "gpu": "H200-SXM-141GB", "kernel": "flash2", "batch": 1, "heads": 16, "kv_heads": 4,
@@ -43,6 +43,13 @@ struct MeasuredAttentionTests {
         let dense = 4.0 * 4096 * 4096 * 16 * 64
         #expect(row.predictedForwardSeconds == kernels.attentionSeconds(denseFLOPs: dense, headDimension: 64, keyLength: 4096,
                                                                          causal: false, dtype: .bf16, backward: false))
+        // kv_heads does change the backward pass's side kernels: besides the preprocessing (8 bytes a query element
+        // and 4 a row) and the dq conversion (6 bytes a query element), two sums fold the 16 heads' dk and dv into
+        // 4 (2 bytes an element read of 2^22, written of 2^20, each). 79,953,920 bytes at 4.8 TB/s x 0.85 and four
+        // 10 us launches: 59.596 us.
+        let main = kernels.attentionSeconds(denseFLOPs: 2.5 * dense, headDimension: 64, keyLength: 4096, causal: false,
+                                            dtype: .bf16, backward: true)
+        #expect(abs(row.predictedBackwardSeconds - main - 59.596e-6) < 0.001e-6)
     }
 
     @Test("a FlashAttention-2 row's backward pass includes its side kernels, by hand: 0.482 ms on an H200 for 64 x 16 x 1024 x 128")
