@@ -316,7 +316,7 @@ def step_rows(device, label, quick, smoke, budget, save):
                 "notes": "memory_gib is torch.cuda.max_memory_reserved, max_allocated_mib torch.cuda.max_memory_allocated; "
                 "gpu_busy_s the union of the step's kernel and copy spans in a profile of three steps (the GPU's own work, "
                 "without waits for the host), launches its kernels and copies", "architecture": "gpt", "attention": "flash2",
-                "dropout": 0.0, "fusion": "compiled",
+                "dropout": 0.0, "fusion": "compiled", "loss": "eager",
             })
             print(f"  {rows[-1]['id']}: {seconds * 1e3:.2f} ms a step"
                   + (f", GPU busy {busy[0] * 1e3:.2f} ms, {busy[1]:.0f} launches" if busy else ""), file=sys.stderr)

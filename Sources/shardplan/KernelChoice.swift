@@ -5,7 +5,7 @@ extension AttentionKernel: ExpressibleByArgument {}
 extension KernelFusionLevel: ExpressibleByArgument {}
 
 /// How the training stack runs its kernels, for `plan` and `score`: `--attention-kernel`, `--fusion` and
-/// `--fused-cross-entropy`, the type of the gradient buffer, `--grad-precision`, Adam's state, `--optimizer-state`,
+/// `--fused-cross-entropy` (and `--eager-loss`), the type of the gradient buffer, `--grad-precision`, Adam's state, `--optimizer-state`,
 /// the precision of the gradient reduction, `--grad-reduce-in-fp32`, and FSDP2's copy-out of gathered parameters,
 /// `--fsdp2` (Docs/cost-model.md, "Attention kernels", "Fusion", "Memory" and "ZeRO-3 / FSDP").
 struct KernelChoice: ParsableArguments {
@@ -20,6 +20,9 @@ struct KernelChoice: ParsableArguments {
 
     @Flag(name: .customLong("fused-cross-entropy"), help: "The loss runs as one fused kernel per pass (Megatron-Core --cross-entropy-loss-fusion, flash-attn's CrossEntropyLoss); with --fusion compiled, one that writes the gradient over the logits (llm.c's fused classifier).")
     var fusedCrossEntropy = false
+
+    @Flag(name: .customLong("eager-loss"), help: "With --fusion compiled: the loss runs outside the compiled graph, as eager PyTorch's cross_entropy(logits.float()) (a stack that compiles its blocks one by one: torchtitan's [compile] without its loss component).")
+    var eagerLoss = false
 
     @Flag(name: .customLong("grad-reduce-in-fp32"),
           help: "Data-parallel gradients are reduced in fp32 (Megatron-LM's bf16 default, NeMo grad_reduce_in_fp32, FSDP reduce_dtype=float32).")
@@ -41,8 +44,14 @@ struct KernelChoice: ParsableArguments {
 
     /// Whether any option was given (`score --plan` refuses them: the plan sets its own).
     var isGiven: Bool {
-        attentionKernel != nil || fusion != nil || fusedCrossEntropy || reduceGradientsInFP32 || copiesOutGatheredParameters
+        attentionKernel != nil || fusion != nil || fusedCrossEntropy || eagerLoss || reduceGradientsInFP32 || copiesOutGatheredParameters
             || gradientPrecision != nil || optimizerState != nil
+    }
+
+    func validate() throws {
+        if eagerLoss && fusion != .compiled {
+            throw ValidationError("--eager-loss leaves the loss out of a compiled step; give --fusion compiled (under eager or fused kernels the loss is not compiled anyway).")
+        }
     }
 
     /// `options` with the chosen kernels.
@@ -51,6 +60,7 @@ struct KernelChoice: ParsableArguments {
         options.attentionKernel = attentionKernel
         options.kernelFusion = fusion ?? .fused
         options.fusedCrossEntropy = fusedCrossEntropy
+        options.eagerLoss = eagerLoss
         options.reduceGradientsInFP32 = reduceGradientsInFP32
         options.copiesOutGatheredParameters = copiesOutGatheredParameters
         options.gradientPrecision = gradientPrecision ?? .fp32

@@ -80,6 +80,17 @@ struct CommandParsingTests {
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--grad-precision", "bf16"]) == 2)
     }
 
+    @Test("--eager-loss leaves a compiled step's loss eager; without --fusion compiled it is a usage error, and score --plan refuses it")
+    func eagerLoss() throws {
+        let plan = try PlanCommand.parse(["g.json", "--cluster", "c", "--fusion", "compiled", "--eager-loss"])
+        let options = plan.kernelChoice.applied(to: TrainingOptions())
+        #expect(options.eagerLoss && options.kernelFusion == .compiled && options.lossFusion == .eager)
+        #expect(try !PlanCommand.parse(["g.json", "--cluster", "c", "--fusion", "compiled"]).kernelChoice.applied(to: TrainingOptions()).eagerLoss)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--eager-loss"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--fusion", "eager", "--eager-loss"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--fusion", "compiled", "--eager-loss"]) == 2)
+    }
+
     /// NeMo 2.0 runs ZeRO-2 and ZeRO-3 as ZeRO-1 (which holds more), so `plan --emit nemo` searches ZeRO 0 and 1
     /// when the stage is left to the search; a stage the user pins stays, and the other frameworks run every stage.
     @Test("plan --emit nemo searches ZeRO stages 0 and 1 under --zero auto; a pinned stage and other frameworks keep theirs")

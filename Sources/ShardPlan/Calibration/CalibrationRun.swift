@@ -88,6 +88,7 @@ public struct CalibrationRun: Sendable {
                                      overlapTensorParallelCommunication: overlap, precision: fp8 ? .fp8 : .bf16,
                                      fp8Recipe: run.fp8Recipe.flatMap(FP8Recipe.init(rawValue:)) ?? .tensorwise,
                                      attentionKernel: kernel, kernelFusion: fusion, fusedCrossEntropy: run.fusedCrossEntropy,
+                                     eagerLoss: run.eagerLoss,
                                      gradientPrecision: gradientPrecision, optimizerState: run.optimizerState,
                                      reduceGradientsInFP32: run.reducesGradientsInFP32, copiesOutGatheredParameters: fsdp2,
                                      zeroShardGroup: run.zeroShardGroup),

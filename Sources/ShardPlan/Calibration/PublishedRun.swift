@@ -53,6 +53,8 @@ public struct PublishedRun: Sendable {
     public var fusion: String?
     /// Whether the loss ran as a fused kernel (`loss`: "fused").
     public var fusedCrossEntropy: Bool
+    /// Whether a compiled step ran its loss eagerly, outside its compiled graph (`loss`: "eager").
+    public var eagerLoss = false
     /// Whether the stack reduced data-parallel gradients in fp32 (`grad_reduce`: "fp32").
     public var reducesGradientsInFP32: Bool
     /// Head dimension where it is not `hidden / heads` (Qwen3-MoE: 128 with hidden 2048 and 32 heads).
@@ -153,7 +155,7 @@ public struct PublishedRun: Sendable {
                 measuredAllocatedPeakBytes: try measured.optionalNumber("max_allocated_mib").map { $0 * 1_048_576 },
                 measuredDeviceBusySeconds: try measured.optionalNumber("gpu_busy_s"),
                 dropout: try row.optionalNumber("dropout"), fusion: try row.optionalString("fusion"),
-                fusedCrossEntropy: try row.optionalString("loss") == "fused",
+                fusedCrossEntropy: try loss(row) == "fused", eagerLoss: try loss(row) == "eager",
                 reducesGradientsInFP32: try row.optionalString("grad_reduce") == "fp32",
                 headDimension: try row.optionalInt("head_dim"),
                 precision: try row.optionalString("precision") ?? "", fp8Recipe: try row.optionalString("fp8_recipe"),
@@ -213,6 +215,19 @@ public struct PublishedRun: Sendable {
     }
 
     /// The `moe` object of a row: `experts`, `top_k`, `ffn_hidden`, optional `shared`.
+    /// A row's `loss`: "fused" (one fused kernel a pass) or "eager" (a compiled step's loss left out of its graph,
+    /// so only with `"fusion": "compiled"`), or nil where the stack's fusion level decides.
+    private static func loss(_ row: JSONReader) throws(InputError) -> String? {
+        guard let loss = try row.optionalString("loss") else { return nil }
+        guard ["fused", "eager"].contains(loss) else {
+            throw row.invalid("loss", "unknown loss \"\(loss)\"; known: fused (one fused kernel a pass), eager (a compiled step's loss run eagerly)")
+        }
+        if loss == "eager", try row.optionalString("fusion") != "compiled" {
+            throw row.invalid("loss", "an eager loss is one left out of a compiled step; the row's fusion is not \"compiled\"")
+        }
+        return loss
+    }
+
     private static func moeShape(_ row: JSONReader) throws(InputError) -> (experts: Int, topK: Int, feedForwardHidden: Int, shared: Int)? {
         guard row.contains("moe") else { return nil }
         let moe = try row.reader("moe")

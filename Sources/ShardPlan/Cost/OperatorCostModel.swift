@@ -13,6 +13,8 @@ public struct OperatorCostModel: Sendable {
     public let fusionLevel: KernelFusionLevel
     /// Whether the loss is one fused kernel per pass instead of Megatron's kernel-by-kernel cross-entropy.
     public let fusedCrossEntropy: Bool
+    /// How the loss's kernels run (`TrainingOptions.lossFusion`): as every other op's, or eager in a compiled step.
+    public let lossFusionLevel: KernelFusionLevel
     let roles: TensorRoles
     let gradients: GradientFlow
     let fusion: KernelFusion
@@ -22,11 +24,12 @@ public struct OperatorCostModel: Sendable {
     public init(graph: Graph, kernels: KernelModel, meshShape: [Int], microbatches: Int,
                 precision: MatmulPrecision = .bf16, fp8Recipe: FP8Recipe = .tensorwise,
                 fusion fusionLevel: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false,
-                roles: TensorRoles? = nil, gradients: GradientFlow? = nil, fusion: KernelFusion? = nil,
+                lossFusion: KernelFusionLevel? = nil, roles: TensorRoles? = nil, gradients: GradientFlow? = nil, fusion: KernelFusion? = nil,
                 linearLayers: LinearLayers? = nil, accumulation: GradientAccumulation? = nil) {
         self.graph = graph
         self.fusionLevel = fusionLevel
         self.fusedCrossEntropy = fusedCrossEntropy
+        self.lossFusionLevel = lossFusion ?? fusionLevel
         self.kernels = kernels
         self.meshShape = meshShape
         self.microbatches = microbatches
@@ -372,6 +375,13 @@ public struct OperatorCostModel: Sendable {
     /// element), takes the row maximum (4), subtracts it in place (8), exponentiates in place (8), sums (4)
     /// and normalises in place (8), keeping the fp32 softmax for the backward pass; backward scales it by the
     /// loss gradient in place (8) and casts it back to 16 bits (4 + 2).
+    ///
+    /// Eager PyTorch's `cross_entropy(logits.float(), labels)` (torchtitan's loss, a compiled step's loss left
+    /// eager) launches fewer: forward the upcast (2 + 4), log-softmax (one kernel a row, reading 4 and writing 4
+    /// bytes an element; its second and third reads of a row hit the L2 cache) and the NLL's gather (a few bytes a
+    /// row); backward the NLL's zeroed fp32 gradient (4) and its scatter, log-softmax's backward (reading the
+    /// gradient and the output, writing 4: 12) and the cast back to 16 bits (4 + 2). Priced per PyTorch's
+    /// `SoftMax.cu` and `LossNLL.cu`; the per-row bytes are left out.
     private func crossEntropyCost(_ operation: Operation, _ strategy: OpStrategy) -> OperatorCost {
         let space = operation.indexSpace
         let logits = operation.inputs[0]
@@ -386,9 +396,15 @@ public struct OperatorCostModel: Sendable {
                                 forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
         }
         let upcast = width < 4 ? [width + 4] : []
-        let forward = (upcast + [4, 8, 8, 4, 8]).reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) }
         let downcast = width < 4 ? [4 + width] : []
-        let backward = ([8] + downcast).reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) }
+        let (forward, backward): (Double, Double)
+        if lossFusionLevel == .eager {
+            forward = (upcast + [8]).reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) } + kernels.launchSeconds
+            backward = ([4, 12] + downcast).reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) } + kernels.launchSeconds
+        } else {
+            forward = (upcast + [4, 8, 8, 4, 8]).reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) }
+            backward = ([8] + downcast).reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) }
+        }
         return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: backward,
                             forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
     }

@@ -31,7 +31,30 @@ public enum OptimizerStatePrecision: String, CaseIterable, Sendable {
         }
     }
 
-    /// Bytes the step moves per parameter besides the gradient's three passes (norm, Adam's read, reset):
+    /// The passes of the step over the gradients: the norm for clipping and Adam's read, and with Megatron's
+    /// mixed-precision optimizer (`fp32`) the reset of its contiguous gradient buffer (`zero_grad_buffer`).
+    /// PyTorch's optimizers (`fp32Weights`, `bf16`) free the gradients instead (`zero_grad(set_to_none=True)`, the
+    /// default since PyTorch 2.0, as torchtitan, Composer and FSDP call it): no pass.
+    public var gradientPassesOfStep: Double {
+        switch self {
+        case .fp32: 3
+        case .bf16, .fp32Weights: 2
+        }
+    }
+
+    /// Kernel launches of the step per tensor it updates: each pass is a multi-tensor kernel (PyTorch's
+    /// `_foreach`/fused Adam and Apex's `FusedAdam` through `multi_tensor_apply`, up to 36 tensors a launch at
+    /// Adam's four lists, `depth_to_max_tensors`), so a pass over n tensors launches about n / 36 kernels. Passes:
+    /// the norm, Adam, and with `fp32` the copy to 16 bits and the reset (Docs/cost-model.md, "Schedule and
+    /// iteration").
+    public var stepLaunchesPerTensor: Double {
+        switch self {
+        case .fp32: 4.0 / 36
+        case .bf16, .fp32Weights: 2.0 / 36
+        }
+    }
+
+    /// Bytes the step moves per parameter besides the gradient's passes (`gradientPassesOfStep`):
     /// with fp32 state, the fused Adam kernel reads the master weight and both moments and writes all three
     /// (24), and the master weight is copied to the 16-bit weight (4 + 2); with fp32 weights, Adam reads and
     /// writes the weight and both moments in place (24, no copy); with bf16 state, Adam reads and writes the

@@ -12,6 +12,8 @@ public struct ParameterState: Sendable, Equatable {
     public var optimizerStateBytes: Double
     /// Bytes the fused Adam step moves on this device.
     public var optimizerStepBytes: Double
+    /// This tensor's share of the step's kernel launches (`OptimizerStatePrecision.stepLaunchesPerTensor`).
+    public var optimizerStepLaunches: Double
     /// Bytes each microbatch's backward pass moves to add this parameter's gradient into the gradient buffer
     /// (read and write the sum: Megatron's `main_grad`, accumulated in the weight-gradient GEMM's epilogue with
     /// gradient-accumulation fusion, or by a hook after it without): the whole local tensor up to ZeRO-1, which reduce gradients once per iteration; ZeRO-2 and 3
@@ -23,8 +25,8 @@ public struct ParameterState: Sendable, Equatable {
     public init(elements: Double, dataParallel: Double, zeroStage: Int, gradientPrecision: GradientPrecision = .fp32,
                 optimizerState: OptimizerStatePrecision = .fp32) {
         let shard = max(dataParallel, 1)
-        // The gradients' bytes set what the accumulation's read and write move, and the optimizer step's three
-        // passes over them (norm, Adam, reset).
+        // The gradients' bytes set what the accumulation's read and write move, and the optimizer step's passes
+        // over them (norm, Adam, and Megatron's reset).
         let gradient = gradientPrecision.bytesPerElement
         weightBytes = elements * optimizerState.weightBytesPerElement / (zeroStage >= 3 ? shard : 1)
         if Self.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel, optimizerState: optimizerState) {
@@ -32,7 +34,9 @@ public struct ParameterState: Sendable, Equatable {
         }
         gradientBytes = elements * gradient / (zeroStage >= 2 ? shard : 1)
         optimizerStateBytes = elements * optimizerState.stateBytesPerElement / (zeroStage >= 1 ? shard : 1)
-        optimizerStepBytes = elements * (optimizerState.stepBytesPerElement + 3 * gradient) / (zeroStage >= 1 ? shard : 1)
+        optimizerStepBytes = elements * (optimizerState.stepBytesPerElement + optimizerState.gradientPassesOfStep * gradient)
+            / (zeroStage >= 1 ? shard : 1)
+        optimizerStepLaunches = optimizerState.stepLaunchesPerTensor
         gradientAccumulationBytes = elements * 2 * gradient / (zeroStage >= 2 ? shard : 1)
     }
 
@@ -43,6 +47,12 @@ public struct ParameterState: Sendable, Equatable {
     }
 
     public var totalBytes: Double { weightBytes + gradientBytes + optimizerStateBytes }
+
+    /// Seconds of this tensor's part of the optimizer step on `kernels`: its bytes streamed and its share of the
+    /// multi-tensor launches.
+    public func optimizerStepSeconds(on kernels: KernelModel) -> Double {
+        kernels.streamSeconds(bytes: optimizerStepBytes) + optimizerStepLaunches * kernels.launchSeconds
+    }
 
     /// Whether the weights are fp32 shards gathered into a 16-bit copy kept through the step (FSDP's
     /// `SHARD_GRAD_OP` under ZeRO-2), which is then the copy every product reads: autocast casts nothing more.

@@ -164,7 +164,7 @@ public struct StageCostModel: Sendable {
 
     public func operatorModel(meshShape: [Int]) -> OperatorCostModel {
         OperatorCostModel(graph: graph, kernels: kernels, meshShape: meshShape, microbatches: microbatches,
-                          precision: options.precision, fp8Recipe: options.fp8Recipe, fusion: options.kernelFusion, fusedCrossEntropy: options.fusedCrossEntropy || options.kernelFusion == .compiled,
+                          precision: options.precision, fp8Recipe: options.fp8Recipe, fusion: options.kernelFusion, fusedCrossEntropy: options.fusedCrossEntropy || options.lossFusion == .compiled, lossFusion: options.lossFusion,
                           roles: roles, gradients: gradients, fusion: fusion, linearLayers: linearLayers, accumulation: accumulation)
     }
 
@@ -521,7 +521,7 @@ public struct StageCostModel: Sendable {
             cost.weightBytes += state.weightBytes
             cost.gradientBytes += state.gradientBytes
             cost.optimizerStateBytes += state.optimizerStateBytes
-            cost.optimizerSeconds += kernels.memorySeconds(bytes: state.optimizerStepBytes)
+            cost.optimizerSeconds += state.optimizerStepSeconds(on: kernels)
             // Every microbatch adds its weight gradient into the fp32 gradient buffer (Megatron's main_grad).
             let accumulation = kernels.streamSeconds(bytes: state.gradientAccumulationBytes)
             cost.backwardComputeSeconds += accumulation
@@ -672,7 +672,7 @@ public struct StageCostModel: Sendable {
                         // The loss keeps what its kernels keep (an fp32 softmax unless fused) and allocates its
                         // gradient buffers when the backward pass starts.
                         let logitBytes = Double(graph[tensor].type.dtype.byteSize)
-                        let loss = CrossEntropyMemory(fusion: options.kernelFusion,
+                        let loss = CrossEntropyMemory(fusion: options.lossFusion,
                                                       fusedKernel: options.fusedCrossEntropy, logitBytes: logitBytes)
                         let elements = bytes / logitBytes
                         bytes = elements * loss.savedBytesPerElement

@@ -38,8 +38,14 @@ public struct TrainingOptions: Sendable, Equatable {
     /// TransformerEngine), or a compiled step (torch.compile, llm.c).
     public var kernelFusion: KernelFusionLevel
     /// Whether the loss runs as one fused kernel per pass (`--fused-cross-entropy`: Megatron-Core's
-    /// `--cross-entropy-loss-fusion`, flash-attn's cross-entropy); a compiled step always fuses it.
+    /// `--cross-entropy-loss-fusion`, flash-attn's cross-entropy); a compiled step always fuses it, unless its loss
+    /// runs outside the compiled graph (`eagerLoss`).
     public var fusedCrossEntropy: Bool
+    /// Whether a compiled step leaves its loss to eager PyTorch (`--eager-loss` with `--fusion compiled`): a stack
+    /// that compiles its transformer blocks one by one and calls `cross_entropy(logits.float())` outside them
+    /// (torchtitan's `[compile]` without its `loss` component, Examples/gpu/measure.py). The loss's kernels are then
+    /// priced, and hold memory, as under `--fusion eager`; every other op stays compiled.
+    public var eagerLoss: Bool
     /// The type the gradient buffer accumulates and reduces in (fp32 as Megatron-LM; bf16 as NeMo's
     /// performance recipes).
     public var gradientPrecision: GradientPrecision
@@ -72,7 +78,7 @@ public struct TrainingOptions: Sendable, Equatable {
     public init(recompute: RecomputeMode = .none, zeroStage: Int = 0, overlapGradientReduction: Bool = false,
                 overlapTensorParallelCommunication: Bool = false, precision: MatmulPrecision = .bf16,
                 fp8Recipe: FP8Recipe = .tensorwise, attentionKernel: AttentionKernel? = nil,
-                kernelFusion: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false,
+                kernelFusion: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false, eagerLoss: Bool = false,
                 gradientPrecision: GradientPrecision = .fp32, optimizerState: OptimizerStatePrecision = .fp32,
                 reduceGradientsInFP32: Bool = false, copiesOutGatheredParameters: Bool = false, zeroShardGroup: Int? = nil) {
         self.recompute = recompute
@@ -84,12 +90,17 @@ public struct TrainingOptions: Sendable, Equatable {
         self.attentionKernel = attentionKernel
         self.kernelFusion = kernelFusion
         self.fusedCrossEntropy = fusedCrossEntropy
+        self.eagerLoss = eagerLoss
         self.gradientPrecision = gradientPrecision
         self.optimizerState = optimizerState
         self.reduceGradientsInFP32 = reduceGradientsInFP32
         self.copiesOutGatheredParameters = copiesOutGatheredParameters
         self.zeroShardGroup = zeroShardGroup
     }
+
+    /// How the loss's kernels run: eager where a compiled step leaves the loss out of its graph (`eagerLoss`), else
+    /// as every other op's (`kernelFusion`).
+    public var lossFusion: KernelFusionLevel { eagerLoss ? .eager : kernelFusion }
 
     /// Bytes an element of a data-parallel gradient reduction moves, for gradients of `dtype`.
     public func gradientReductionBytes(_ dtype: DType) -> Double {

@@ -203,6 +203,10 @@ extension TrainingPlan {
         if let kernel: AttentionKernel = try reader.optionalCase("attention_kernel", "attention kernel") { options.attentionKernel = kernel }
         if let fusion: KernelFusionLevel = try reader.optionalCase("kernel_fusion", "kernel fusion") { options.kernelFusion = fusion }
         options.fusedCrossEntropy = try reader.optionalBool("fused_cross_entropy") ?? false
+        options.eagerLoss = try reader.optionalBool("eager_loss") ?? false
+        if options.eagerLoss && options.kernelFusion != .compiled {
+            throw reader.invalid("eager_loss", "an eager loss is one left out of a compiled step; kernel_fusion is \"\(options.kernelFusion.rawValue)\", not \"compiled\"")
+        }
         options.reduceGradientsInFP32 = try reader.optionalBool("gradient_reduce_fp32") ?? false
         options.copiesOutGatheredParameters = try reader.optionalBool("fsdp2_copy_out") ?? false
         options.zeroShardGroup = try reader.optionalInt("zero_shard_group")

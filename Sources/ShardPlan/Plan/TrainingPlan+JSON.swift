@@ -33,6 +33,7 @@ extension TrainingPlan {
         var kernels: [(String, JSONValue)] = options.attentionKernel.map { [("attention_kernel", .string($0.rawValue))] } ?? []
         if options.kernelFusion != .fused { kernels.append(("kernel_fusion", .string(options.kernelFusion.rawValue))) }
         if options.fusedCrossEntropy { kernels.append(("fused_cross_entropy", .bool(true))) }
+        if options.eagerLoss { kernels.append(("eager_loss", .bool(true))) }
         if options.reduceGradientsInFP32 { kernels.append(("gradient_reduce_fp32", .bool(true))) }
         if options.copiesOutGatheredParameters { kernels.append(("fsdp2_copy_out", .bool(true))) }
         if let group = options.zeroShardGroup { kernels.append(("zero_shard_group", .int(group))) }

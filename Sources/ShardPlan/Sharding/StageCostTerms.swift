@@ -327,7 +327,7 @@ struct StageCostTerms {
 
     /// What the loss over `logits` keeps and allocates, per logit, in the plan's training stack.
     private func crossEntropyMemory(_ logits: ValueID) -> CrossEntropyMemory {
-        CrossEntropyMemory(fusion: model.options.kernelFusion, fusedKernel: model.options.fusedCrossEntropy,
+        CrossEntropyMemory(fusion: model.options.lossFusion, fusedKernel: model.options.fusedCrossEntropy,
                            logitBytes: Double(graph[logits].type.dtype.byteSize))
     }
 
@@ -346,7 +346,7 @@ struct StageCostTerms {
         let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage,
                                    options: options)
         var memory = state.totalBytes
-        var seconds = model.kernels.memorySeconds(bytes: state.optimizerStepBytes)
+        var seconds = state.optimizerStepSeconds(on: model.kernels)
         seconds += reshardSeconds(parameter, from: strategy.gradientSpec(operand, in: space), to: stored)
         // Every microbatch adds the weight gradient into the fp32 gradient buffer.
         var perMicrobatch = model.kernels.streamSeconds(bytes: state.gradientAccumulationBytes)

@@ -32,14 +32,16 @@ struct CalibrationTests {
     /// The worst, Megatron-Core's 32B row (+9.3%), synchronises its gradients over one GPU per node at the NIC's
     /// rate (Docs/cost-model.md, "Changes for issue 13": 4.5% median and 11.2% worst). Issue 14's fourteenth pass
     /// replaced cuDNN's assumed Hopper rates by rates measured on an H200 (faster backward, slower forward): the
-    /// Megatron-Core H100 rows moved 0.2-0.7 points faster and the median from 4.96% to 5.07%.
-    @Test("Megatron rows: predicted iteration times within 5.1% median and 15% worst")
+    /// Megatron-Core H100 rows moved 0.2-0.7 points faster and the median from 4.96% to 5.07%; its optimizer step as
+    /// the multi-tensor kernels Apex and Megatron launch (a launch per 36 tensors a pass, not one a tensor), another
+    /// 0.2-0.5 points: 5.34%.
+    @Test("Megatron rows: predicted iteration times within 5.4% median and 15% worst")
     func megatronRowsStayWithinBounds() throws {
         let prefixes = ["narayanan21", "korthikanti22", "mcore"]
         let megatron = try Self.report().runs.filter { entry in prefixes.contains { entry.run.id.hasPrefix($0) } }
         #expect(megatron.count == 28)
         let (median, worst, _) = CalibrationReport.summary(megatron)
-        #expect(median <= 0.051)
+        #expect(median <= 0.054)
         #expect(worst <= 0.15)
     }
 
@@ -49,13 +51,14 @@ struct CalibrationTests {
     /// changed.
     /// The seventh pass's single-GPU rows (gollem) are held by their own test below. The eleventh pass reruns only the
     /// transformer blocks under full recomputation, as every stack of the rows does, and the median moved from 4.7%
-    /// to 5.27%: the output layer's rerun the model charged before stood in for time it still misses.
-    @Test("rows before issue 13 but the single-GPU ones: median within 5.3% and worst within 28%")
+    /// to 5.27%: the output layer's rerun the model charged before stood in for time it still misses. The fourteenth
+    /// pass's measured attention rates and multi-tensor optimizer launches moved it to 5.50%.
+    @Test("rows before issue 13 but the single-GPU ones: median within 5.6% and worst within 28%")
     func allRowsStayWithinReachedBounds() throws {
         let earlier = try Self.report().runs.filter { !$0.run.exercisesIssue13Features && $0.run.gpuCount > 1 }
         #expect(earlier.count == 67)
         let (median, worst, _) = CalibrationReport.summary(earlier)
-        #expect(median <= 0.053)
+        #expect(median <= 0.056)
         #expect(worst <= 0.28)
     }
 
@@ -70,12 +73,13 @@ struct CalibrationTests {
     /// llm.c's runs of GPT-2 from 124M to 1.6B parameters on one node (A100 and H100, ZeRO-1, hand-fused kernels):
     /// the small-model class of issue 14. The four the fifth pass added were replayed with no constant changed
     /// (Docs/cost-model.md, "Issue 14, fifth pass"); the H100 rows are the worst, 10-11% fast since the fourteenth
-    /// pass measured cuDNN's backward rate on Hopper (faster than the assumed one).
-    @Test("llm.c's small GPT-2 rows: every one within 11.5%")
+    /// pass measured cuDNN's backward rate on Hopper (faster than the assumed one) and launches the optimizer step
+    /// as multi-tensor kernels: 124M on H100s 11.7% fast.
+    @Test("llm.c's small GPT-2 rows: every one within 12%")
     func llmcRows() throws {
         let rows = try Self.report().runs.filter { $0.run.id.hasPrefix("llmc") }
         #expect(rows.count == 5)
-        for entry in rows { #expect(abs(entry.relativeError) <= 0.115, "\(entry.run.id)") }
+        for entry in rows { #expect(abs(entry.relativeError) <= 0.12, "\(entry.run.id)") }
     }
 
     /// GPT-2 124M trained on one H100 with torch.compile at 1 to 64 sequences a step (gollem's batch sweep, Docs/cost-model.md,
@@ -85,16 +89,19 @@ struct CalibrationTests {
     /// The twelfth pass priced the side kernels of SDPA's FlashAttention-2 backward, which a compiled step runs too:
     /// every row 1.1-1.6 points slower, the 64-sequence one from 5.2% to 3.6% fast, so the nearest bound is 3%. The
     /// fourteenth pass measured FlashAttention-2 on Hopper (its backward faster than assumed, and a causal mask
-    /// saving more): every row 1-4 points faster, 7-10% fast from 16 sequences up.
-    @Test("gollem's GPT-2 124M on one H100: 3-37% fast, less as the batch grows")
+    /// saving more): every row 1-4 points faster, 7-10% fast from 16 sequences up. Its optimizer step as two
+    /// multi-tensor passes (PyTorch frees the gradients rather than zeroing them, and launches a kernel per 36 tensors,
+    /// not one a tensor) took 0.5 ms more off: 8-11% fast from 16 sequences, 43% at one, where the host sets the
+    /// step (measured on an H200: the GPU's work priced within 6%, "Issue 14, fourteenth pass").
+    @Test("gollem's GPT-2 124M on one H100: 3-43% fast, less as the batch grows")
     func singleGPURows() throws {
         let rows = try Self.report().runs.filter { $0.run.id.hasPrefix("gollem") }
         #expect(rows.count == 7)
-        for entry in rows { #expect(entry.relativeError >= -0.37 && entry.relativeError <= -0.03, "\(entry.run.id)") }
+        for entry in rows { #expect(entry.relativeError >= -0.43 && entry.relativeError <= -0.03, "\(entry.run.id)") }
         let byBatch = rows.sorted { $0.run.globalBatch < $1.run.globalBatch }
         let (smallest, largest) = (try #require(byBatch.first), try #require(byBatch.last))
         #expect(smallest.relativeError < largest.relativeError)
-        for entry in byBatch where entry.run.globalBatch >= 16 { #expect(entry.relativeError >= -0.105, "\(entry.run.id)") }
+        for entry in byBatch where entry.run.globalBatch >= 16 { #expect(entry.relativeError >= -0.11, "\(entry.run.id)") }
     }
 
     /// gollem prints PyTorch's `max_memory_allocated` for each batch: 2,448 MiB at one sequence to 35,457 at 64. The
@@ -188,6 +195,7 @@ struct CalibrationTests {
         (#"{"measured": {"iteration_time_s": 1, "max_allocated_mib": -2448}}"#, "rows[1].measured.max_allocated_mib"),
         (#"{"measured": {"iteration_time_s": 1, "memory_gib": 0}}"#, "rows[1].measured.memory_gib"),
         (#"{"measured": {"iteration_time_s": 1, "gpu_busy_s": 0}}"#, "rows[1].measured.gpu_busy_s"),
+        (#"{"loss": "softmax"}"#, "rows[1].loss"), (#"{"loss": "eager"}"#, "rows[1].loss"),
     ])
     func editedRowsAreRefusedAtTheirMember(edit: String, path: String) throws {
         guard case .object(let top) = try JSONParser.parse(try String(contentsOf: Self.document, encoding: .utf8)),
@@ -224,14 +232,15 @@ struct CalibrationTests {
     /// Single-GPU GPT steps from 125M to 2.7B parameters measured on an H200 with Examples/gpu/measure.py
     /// (Docs/calibration/single-gpu-steps-h200.json, Docs/cost-model.md "Issue 14, fourteenth pass"). At one or four
     /// sequences the steps wait for the host (up to 4.4 times the GPU's busy time in that sandbox), which the model
-    /// does not price; against the time the GPU itself was busy it is within 13.3%, median 4.1%.
-    @Test("H200 single-GPU steps: predicted within 15% of the GPU's busy time on every row, median within 5%")
+    /// does not price; against the time the GPU itself was busy it is within 5.5%, median 2.4% (the loss run eagerly,
+    /// as the kit runs it, and the optimizer's multi-tensor launches).
+    @Test("H200 single-GPU steps: predicted within 6% of the GPU's busy time on every row, median within 3%")
     func singleGPUStepsAgainstDeviceBusyTime() throws {
         let report = try Self.report(of: "single-gpu-steps-h200.json")
         #expect(report.runs.count == 14)
-        let errors = report.runs.map { $0.predictedSeconds / $0.run.measuredDeviceBusySeconds! - 1 }
+        let errors = try report.runs.map { entry in entry.predictedSeconds / (try #require(entry.run.measuredDeviceBusySeconds)) - 1 }
         let (median, worst, _) = CalibrationReport.summary(errors: errors)
-        #expect(median <= 0.05 && worst <= 0.15)
+        #expect(median <= 0.03 && worst <= 0.06)
         #expect(report.markdown.contains("GPU busy: 14 rows give the time the GPU's own work took a step"))
     }
 

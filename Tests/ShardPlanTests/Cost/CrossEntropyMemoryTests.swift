@@ -34,8 +34,8 @@ struct CrossEntropyMemoryTests {
         let graph = try outputLayer()
         let cluster = try Cluster.preset(named: "single-h100")
         let stage = try StageLayout.unsharded(graph, on: cluster)
-        func cost(_ fusion: KernelFusionLevel, fused: Bool = false) -> (kept: Double, working: Double) {
-            let options = TrainingOptions(kernelFusion: fusion, fusedCrossEntropy: fused)
+        func cost(_ fusion: KernelFusionLevel, fused: Bool = false, eagerLoss: Bool = false) -> (kept: Double, working: Double) {
+            let options = TrainingOptions(kernelFusion: fusion, fusedCrossEntropy: fused, eagerLoss: eagerLoss)
             let cost = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1)
                 .cost(of: stage)
             return (cost.activationBytesPerMicrobatch, cost.backwardWorkingBytes)
@@ -47,5 +47,62 @@ struct CrossEntropyMemoryTests {
         #expect(cost(.eager, fused: true) == (h + 2 * logits + statistics, 2 * logits))
         #expect(cost(.compiled) == (h + 2 * logits + statistics, 2 * logits))
         #expect(cost(.compiled, fused: true) == (h + 2 * logits + statistics, 0))
+        // A compiled step whose loss runs eagerly holds what eager PyTorch's loss holds.
+        #expect(cost(.compiled, eagerLoss: true) == (h + 4 * logits + statistics, 8 * logits))
+    }
+
+    /// The loss of a compiled step is one fused kernel each way (2 bytes a logit forward, 4 backward); left to eager
+    /// PyTorch, forward the upcast (2 + 4 bytes a logit), log-softmax (4 + 4) and the NLL's gather, backward the NLL's
+    /// zeroed gradient (4) and scatter, log-softmax's backward (4 + 4 + 4) and the cast back (4 + 2), each at the
+    /// compiled step's 4 us a launch. Every other op is priced as compiled either way.
+    @Test("a compiled step's eager loss: 3 kernels and 14 bytes a logit forward, 4 and 22 backward, at 4 us a launch")
+    func eagerLossInACompiledStep() throws {
+        let graph = try outputLayer()
+        let cluster = try Cluster.preset(named: "single-h100")
+        let loss = try #require(graph.operations.firstIndex { $0.name == "loss" })
+        let product = try #require(graph.operations.firstIndex { $0.name == "logits" })
+        func costs(eagerLoss: Bool) -> (loss: OperatorCost, product: OperatorCost, kernels: KernelModel) {
+            let options = TrainingOptions(kernelFusion: .compiled, eagerLoss: eagerLoss)
+            let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1)
+                .operatorModel(meshShape: [1])
+            let unsharded = { (index: Int) in model.cost(index, OpStrategy(indexOfAxis: [nil])) }
+            return (unsharded(loss), unsharded(product), model.kernels)
+        }
+        let (compiled, eager) = (costs(eagerLoss: false), costs(eagerLoss: true))
+        let kernels = eager.kernels
+        #expect(kernels.launchSeconds == 4e-6 && compiled.kernels.launchSeconds == 4e-6)
+        let logits = 4_194_304.0
+        let bandwidth = kernels.memoryBandwidth * kernels.memoryEfficiency
+        #expect(abs(compiled.loss.forwardSeconds - (4e-6 + 2 * logits / bandwidth)) < 1e-12)
+        #expect(abs(compiled.loss.backwardSeconds - (4e-6 + 4 * logits / bandwidth)) < 1e-12)
+        #expect(abs(eager.loss.forwardSeconds - (3 * 4e-6 + 14 * logits / bandwidth)) < 1e-12)
+        #expect(abs(eager.loss.backwardSeconds - (4 * 4e-6 + 22 * logits / bandwidth)) < 1e-12)
+        #expect(eager.product.forwardSeconds == compiled.product.forwardSeconds)
+    }
+
+    @Test("a plan with an eager loss writes options.eager_loss, and score --plan replays it; one without a compiled step is refused")
+    func eagerLossPlanDocument() throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "single-h100")
+        let evaluator = PlanEvaluator(cluster: cluster)
+        func document(eagerLoss: Bool) throws -> (text: String, prediction: PlanPrediction) {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "single-h100", configuration:
+                MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1,
+                                      options: TrainingOptions(kernelFusion: .compiled, eagerLoss: eagerLoss)))
+            let prediction = evaluator.evaluate(plan)
+            return (plan.jsonText(prediction: prediction), prediction)
+        }
+        let (eager, prediction) = try document(eagerLoss: true)
+        #expect(eager.contains("\"eager_loss\": true"))
+        #expect(try !document(eagerLoss: false).text.contains("eager_loss"))
+        let decoded = try TrainingOptionsFixtures.decode(eager, graph: graph, clusterName: "single-h100")
+        #expect(decoded.options.eagerLoss && decoded.options.lossFusion == .eager)
+        let replayed = evaluator.evaluate(decoded)
+        #expect(replayed.iterationSeconds == prediction.iterationSeconds)
+        #expect(replayed.peakMemoryBytesPerDevice == prediction.peakMemoryBytesPerDevice)
+        let fused = eager.replacingOccurrences(of: "\"kernel_fusion\": \"compiled\"", with: "\"kernel_fusion\": \"eager\"")
+        #expect(fused != eager)
+        let error = #expect(throws: InputError.self) { _ = try TrainingOptionsFixtures.decode(fused, graph: graph, clusterName: "single-h100") }
+        #expect(error?.path == JSONPath([.key("options"), .key("eager_loss")]))
     }
 }
