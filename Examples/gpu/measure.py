@@ -7,7 +7,8 @@ Two measurements (issue 14's device checks), each written as it finishes:
   64K tokens, head dimensions 64 and 128, causal and not; `{"attention_measurements": [...]}`.
 - steps.json: whole single-GPU training steps of GPT models from 125M to 2.7B parameters (each block compiled
   with torch.compile, bf16 autocast, fused AdamW, padded vocabulary), one row per model and batch; `{"rows": [...]}` in the format of
-  Docs/calibration/published-runs.json, with the step time and the peak reserved memory.
+  Docs/calibration/published-runs.json, with the step time, the peak reserved and allocated memory, and from a
+  profile the time the GPU itself was busy (`gpu_busy_s`) and the kernels a step launches (`launches`).
 
     python Examples/gpu/measure.py --out OUT            # everything, about 6 minutes on an H100
     python Examples/gpu/measure.py --out OUT --quick    # fewer shapes and models, about 2 minutes

@@ -50,7 +50,8 @@ public struct MeasuredAttention: Sendable {
         let keyValue = Double(batch) * Double(sequenceLength) * Double(keyValueHeads) * Double(headDimension)
         let side = kernels.attentionBackwardSideSeconds(queryElements: rows * Double(headDimension), rows: rows,
                                                         keyValueElements: keyValue,
-                                                        expandedKeyValueElements: rows * Double(headDimension), width: 2)
+                                                        expandedKeyValueElements: rows * Double(headDimension),
+                                                        width: Double(DType.bf16.byteSize))
         return (seconds(backward: false), seconds(backward: true) + side)
     }
 

@@ -75,8 +75,8 @@ public enum AttentionKernel: String, CaseIterable, Sendable {
     /// wave partly idle. Measured ratios of causal to unmasked time give c: FlashAttention-2 0.64 at 2k
     /// (c = 280), FlashAttention-3 0.58-0.60 at 2k (c = 175-200) on H20 (flash-attention issue #1310);
     /// FlashAttention-4 on B200 0.72 at 2k and 0.62 at 4k (c = 450-500, PR #2605). On an H200, FlashAttention-2
-    /// and cuDNN (SDPA's backends) fit c = 150 over 1k-64k tokens (0.56 at 2k, 0.51 at 16k;
-    /// Docs/calibration/attention-h200.md).
+    /// and cuDNN (SDPA's backends) fit c = 150 over 1k-64k tokens (FlashAttention-2's measured causal forward pass
+    /// takes 0.56 of the unmasked one at 2k, 0.51 at 16k; Docs/calibration/attention-h200.md).
     public func causalOverheadTokens(on generation: GPUGeneration) -> Double {
         switch (available(on: generation), generation) {
         case (_, .blackwell): 475

@@ -8,6 +8,13 @@ struct MeasuredAttentionTests {
         try AttentionCalibrationReport(document: try JSONParser.parse(#"{"attention_measurements": [\#(rows)]}"#), source: "measured.json")
     }
 
+    /// The replay of the one row `row`, and the kernel model of the single-H200 preset running FlashAttention-2.
+    private func replayedOnH200(_ row: String) throws -> (row: AttentionCalibrationReport.Replay, kernels: KernelModel) {
+        var kernels = KernelModel(device: try Cluster.preset(named: "single-h200").device)
+        kernels.attentionKernel = .flash2
+        return (try #require(try replay(row).replays.first), kernels)
+    }
+
     @Test("TransformerEngine's notebook shape on one H100 with cuDNN, by hand: forward 1.958 ms, backward 5.459 ms")
     func hopperCuDNNByHand() throws {
         let report = try replay(#"""
@@ -32,14 +39,11 @@ struct MeasuredAttentionTests {
 
     @Test("an H200 row is priced on the single-H200 preset; grouped query heads change no FLOP, only the backward side kernels")
     func hopperH200() throws {
-        let report = try replay(#"""
+        let (row, kernels) = try replayedOnH200(#"""
             {"id": "a", "source": "s", "gpu": "H200-SXM-141GB", "kernel": "flash2", "batch": 1, "heads": 16, "kv_heads": 4,
              "head_dim": 64, "seq_len": 4096, "causal": false, "forward_ms": 1, "backward_ms": 2}
             """#)
-        let row = try #require(report.replays.first)
         #expect(row.measurement.preset == "single-h200")
-        var kernels = KernelModel(device: try Cluster.preset(named: "single-h200").device)
-        kernels.attentionKernel = .flash2
         let dense = 4.0 * 4096 * 4096 * 16 * 64
         #expect(row.predictedForwardSeconds == kernels.attentionSeconds(denseFLOPs: dense, headDimension: 64, keyLength: 4096,
                                                                          causal: false, dtype: .bf16, backward: false))
@@ -54,13 +58,10 @@ struct MeasuredAttentionTests {
 
     @Test("a FlashAttention-2 row's backward pass includes its side kernels, by hand: 0.482 ms on an H200 for 64 x 16 x 1024 x 128")
     func flashTwoBackwardSideKernels() throws {
-        let report = try replay(#"""
+        let (row, kernels) = try replayedOnH200(#"""
             {"id": "a", "source": "s", "gpu": "H200-SXM-141GB", "kernel": "flash2", "batch": 64, "heads": 16, "head_dim": 128,
              "seq_len": 1024, "causal": false, "forward_ms": 1.7, "backward_ms": 5.76}
             """#)
-        let row = try #require(report.replays.first)
-        var kernels = KernelModel(device: try Cluster.preset(named: "single-h200").device)
-        kernels.attentionKernel = .flash2
         let dense = 4.0 * 64 * 1024 * 1024 * 16 * 128
         let kernel = kernels.attentionSeconds(denseFLOPs: 2.5 * dense, headDimension: 128, keyLength: 1024, causal: false,
                                               dtype: .bf16, backward: true)
