@@ -21,7 +21,7 @@ struct KernelChoice: ParsableArguments {
     @Flag(name: .customLong("fused-cross-entropy"), help: "The loss runs as one fused kernel per pass (Megatron-Core --cross-entropy-loss-fusion, flash-attn's CrossEntropyLoss); with --fusion compiled, one that writes the gradient over the logits (llm.c's fused classifier).")
     var fusedCrossEntropy = false
 
-    @Flag(name: .customLong("eager-loss"), help: "With --fusion compiled: the loss runs outside the compiled graph, as eager PyTorch's cross_entropy(logits.float()) (a stack that compiles its blocks one by one: torchtitan's [compile] without its loss component).")
+    @Flag(name: .customLong("eager-loss"), help: "With --fusion compiled: the loss runs outside the compiled graph, as eager PyTorch's cross_entropy(logits.float()) (a stack that compiles its blocks one by one: torchtitan's [compile] without its loss component); with --fused-cross-entropy too, as one fused kernel outside it (flash-attn's CrossEntropyLoss).")
     var eagerLoss = false
 
     @Flag(name: .customLong("grad-reduce-in-fp32"),
@@ -50,7 +50,7 @@ struct KernelChoice: ParsableArguments {
 
     func validate() throws {
         if eagerLoss && fusion != .compiled {
-            throw ValidationError("--eager-loss leaves the loss out of a compiled step; give --fusion compiled (under eager or fused kernels the loss is not compiled anyway).")
+            throw ValidationError("--eager-loss leaves the loss out of a compiled step: give it with --fusion compiled (under eager or fused kernels the loss is not compiled anyway), and with --plan give neither (the plan's options say it).")
         }
     }
 

@@ -242,7 +242,7 @@ public struct CalibrationReport: Sendable {
             let errors = busyRows.map { $0.entry.predictedSeconds / $0.busy - 1 }
             let (median, worst, _) = Self.summary(errors: errors)
             lines.append("")
-            lines.append("GPU busy: \(busyRows.count) rows give the time the GPU's own work took a step (`gpu_busy_s`: its kernels "
+            lines.append("GPU busy: \(busyRows.count) \(busyRows.count == 1 ? "row gives" : "rows give") the time the GPU's own work took a step (`gpu_busy_s`: its kernels "
                          + "and copies in a profile, without the time it waited for the host), which is what the model prices; "
                          + "predicted against it: "
                          + zip(busyRows, errors).map { row, error in

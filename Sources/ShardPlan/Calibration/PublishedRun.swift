@@ -123,8 +123,15 @@ public struct PublishedRun: Sendable {
                     throw measured.invalid(key, "row \(id): expected a positive amount of memory, found \(JSONWriter.formatNumber(bytes))")
                 }
             }
-            if let busy = try measured.optionalNumber("gpu_busy_s"), busy <= 0 {
-                throw measured.invalid("gpu_busy_s", "row \(id): expected a positive number of seconds, found \(JSONWriter.formatNumber(busy))")
+            if let busy = try measured.optionalNumber("gpu_busy_s") {
+                guard MeasuredCollective.plausibleSeconds.contains(busy) else {
+                    throw measured.invalid("gpu_busy_s", "row \(id): a busy time of \(JSONWriter.formatNumber(busy)) s is not a measurement (1 ns to 1 hour)")
+                }
+                // Busy time and step time come from different samples of the same step, so the busy time can exceed
+                // the step's by a little, not by a tenth.
+                guard busy <= 1.1 * time! else {
+                    throw measured.invalid("gpu_busy_s", "row \(id): the GPU cannot be busy for \(JSONWriter.formatNumber(busy)) s of a \(JSONWriter.formatNumber(time!)) s step")
+                }
             }
             for key in positiveCounts {
                 if let count = try row.optionalInt(key), count < 1 {
@@ -222,7 +229,9 @@ public struct PublishedRun: Sendable {
         guard ["fused", "eager"].contains(loss) else {
             throw row.invalid("loss", "unknown loss \"\(loss)\"; known: fused (one fused kernel a pass), eager (a compiled step's loss run eagerly)")
         }
-        if loss == "eager", try row.optionalString("fusion") != "compiled" {
+        // An unknown fusion is refused at `fusion` by the replay; only a known one other than compiled is the loss's fault.
+        let fusion = try row.optionalString("fusion") ?? KernelFusionLevel.fused.rawValue
+        if loss == "eager", let level = KernelFusionLevel(rawValue: fusion), level != .compiled {
             throw row.invalid("loss", "an eager loss is one left out of a compiled step; the row's fusion is not \"compiled\"")
         }
         return loss

@@ -196,6 +196,9 @@ struct CalibrationTests {
         (#"{"measured": {"iteration_time_s": 1, "memory_gib": 0}}"#, "rows[1].measured.memory_gib"),
         (#"{"measured": {"iteration_time_s": 1, "gpu_busy_s": 0}}"#, "rows[1].measured.gpu_busy_s"),
         (#"{"loss": "softmax"}"#, "rows[1].loss"), (#"{"loss": "eager"}"#, "rows[1].loss"),
+        (#"{"fusion": "Compiled", "loss": "eager"}"#, "rows[1].fusion"),
+        (#"{"measured": {"iteration_time_s": 1, "gpu_busy_s": 2}}"#, "rows[1].measured.gpu_busy_s"),
+        (#"{"measured": {"iteration_time_s": 1, "gpu_busy_s": 1e308}}"#, "rows[1].measured.gpu_busy_s"),
     ])
     func editedRowsAreRefusedAtTheirMember(edit: String, path: String) throws {
         guard case .object(let top) = try JSONParser.parse(try String(contentsOf: Self.document, encoding: .utf8)),
