@@ -141,6 +141,7 @@ public struct PublishedRun: Sendable {
             if try row.int("layers") > maximumLayers {
                 throw row.invalid("layers", "row \(id): at most \(maximumLayers) layers are replayed (the largest published model has a few hundred)")
             }
+            let loss = try loss(row)
             let (gpus, perNode) = (try row.int("n_gpus"), try row.int("gpus_per_node"))
             guard gpus == 1 || gpus % perNode == 0 else {
                 throw InputError(.invalidValue, at: row.path.appending("n_gpus"), "row \(id): \(gpus) GPUs are not whole nodes of \(perNode)")
@@ -162,7 +163,7 @@ public struct PublishedRun: Sendable {
                 measuredAllocatedPeakBytes: try measured.optionalNumber("max_allocated_mib").map { $0 * 1_048_576 },
                 measuredDeviceBusySeconds: try measured.optionalNumber("gpu_busy_s"),
                 dropout: try row.optionalNumber("dropout"), fusion: try row.optionalString("fusion"),
-                fusedCrossEntropy: try loss(row) == "fused", eagerLoss: try loss(row) == "eager",
+                fusedCrossEntropy: loss == "fused", eagerLoss: loss == "eager",
                 reducesGradientsInFP32: try row.optionalString("grad_reduce") == "fp32",
                 headDimension: try row.optionalInt("head_dim"),
                 precision: try row.optionalString("precision") ?? "", fp8Recipe: try row.optionalString("fp8_recipe"),

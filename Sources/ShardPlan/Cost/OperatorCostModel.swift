@@ -397,14 +397,13 @@ public struct OperatorCostModel: Sendable {
         }
         let upcast = width < 4 ? [width + 4] : []
         let downcast = width < 4 ? [4 + width] : []
-        let (forward, backward): (Double, Double)
-        if lossFusionLevel == .eager {
-            forward = (upcast + [8]).reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) } + kernels.launchSeconds
-            backward = ([4, 12] + downcast).reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) } + kernels.launchSeconds
-        } else {
-            forward = (upcast + [4, 8, 8, 4, 8]).reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) }
-            backward = ([8] + downcast).reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) }
+        // Streaming kernels of `bytesPerElement` each, and `launches` kernels whose bytes are per row (left out).
+        func seconds(_ bytesPerElement: [Double], launches: Double = 0) -> Double {
+            bytesPerElement.reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) } + launches * kernels.launchSeconds
         }
+        let eager = lossFusionLevel == .eager
+        let forward = eager ? seconds(upcast + [8], launches: 1) : seconds(upcast + [4, 8, 8, 4, 8])
+        let backward = eager ? seconds([4, 12] + downcast, launches: 1) : seconds([8] + downcast)
         return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: backward,
                             forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
     }
