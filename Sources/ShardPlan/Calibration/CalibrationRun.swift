@@ -58,11 +58,7 @@ public struct CalibrationRun: Sendable {
         // Autocast over fp32 weights without FSDP's 16-bit gathers keeps the residual stream in fp32.
         if run.optimizerState == .fp32Weights && run.zeroStage < 3 { configuration.residualDType = .f32 }
         let graph = try TransformerBuilder(name: run.id, configuration: configuration).build()
-        guard let preset = Self.presetName(forGPU: run.gpu, devices: run.gpuCount) else {
-            throw InputError(.invalidReference, at: JSONPath([.key("gpu")]), "no cluster preset for GPU \(run.gpu) of row \(run.id)")
-        }
-        let clusterName = run.gpuCount == 1 ? preset : "\(preset):\(run.gpuCount / run.gpusPerNode)"
-        let cluster = try Cluster.preset(named: clusterName)
+        let (clusterName, cluster) = try replayCluster(of: run)
         let recompute: RecomputeMode = run.recompute.hasPrefix("full") ? .full
             : run.recompute.hasPrefix("selective op") ? .selectiveOperators
             : run.recompute.hasPrefix("selective") ? .selective : .none
@@ -93,6 +89,17 @@ public struct CalibrationRun: Sendable {
                                      reduceGradientsInFP32: run.reducesGradientsInFP32, copiesOutGatheredParameters: fsdp2,
                                      zeroShardGroup: run.zeroShardGroup),
             firstStageLayers: run.firstStageLayers, lastStageLayers: run.lastStageLayers))
+    }
+
+    /// The cluster `run` is replayed on: its `replay_cluster`, else the DGX preset of its GPU sized to its nodes.
+    static func replayCluster(of run: PublishedRun) throws(InputError) -> (name: String, cluster: Cluster) {
+        if let named = run.replayCluster { return named }
+        guard let preset = presetName(forGPU: run.gpu, devices: run.gpuCount) else {
+            throw InputError(.invalidReference, at: JSONPath([.key("gpu")]),
+                             "no cluster preset for GPU \(run.gpu) of row \(run.id); name one with replay_cluster (\(ClusterPreset.nameList)) or give a cluster object there")
+        }
+        let name = run.gpuCount == 1 ? preset : "\(preset):\(run.gpuCount / run.gpusPerNode)"
+        return (name, try Cluster.preset(named: name))
     }
 
     /// The cluster preset of a row's GPU: a DGX node, or the single-GPU preset for a row on one device.

@@ -88,6 +88,10 @@ public struct PublishedRun: Sendable {
     /// Whether the stack copied grouped k and v to every query head before the attention kernel (`repeat_kv`:
     /// mid-2024 torchtitan's `repeat_kv` before SDPA).
     public var repeatsKeyValueHeads: Bool = false
+    /// The cluster the row ran on where its GPU's DGX preset is not it (`replay_cluster`): a preset's name, sized
+    /// to the row's nodes (`a3-megagpu-8g` for GCP's TCPXO network), or a `shardplan.cluster/1` object of exactly
+    /// the row's GPUs; nil to replay on the DGX preset of the row's GPU.
+    public var replayCluster: (name: String, cluster: Cluster)? = nil
     /// Where the row sits in its document (`rows[3]`), which errors met replaying it name.
     public var path: JSONPath = .root
 
@@ -175,7 +179,8 @@ public struct PublishedRun: Sendable {
                 moe: try moeShape(row),
                 iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil,
                 zeroShardGroup: try row.optionalInt("zero_shard_group"),
-                repeatsKeyValueHeads: try row.optionalBool("repeat_kv") ?? false, path: row.path))
+                repeatsKeyValueHeads: try row.optionalBool("repeat_kv") ?? false,
+                replayCluster: try replayCluster(row, gpu: try row.string("gpu"), gpus: gpus, perNode: perNode), path: row.path))
         }
         return (runs, skipped)
     }
@@ -236,6 +241,57 @@ public struct PublishedRun: Sendable {
             throw row.invalid("loss", "an eager loss is one left out of a compiled step; the row's fusion is not \"compiled\"")
         }
         return loss
+    }
+
+    /// A row's `replay_cluster`: a preset's name (the node count comes from `n_gpus`) or a cluster object, either
+    /// of nodes of `gpus_per_node` of the row's GPU; a cluster object must hold exactly `n_gpus`.
+    private static func replayCluster(_ row: JSONReader, gpu: String, gpus: Int, perNode: Int) throws(InputError)
+        -> (name: String, cluster: Cluster)? {
+        let key = "replay_cluster"
+        guard row.contains(key) else { return nil }
+        let path = row.path.appending(key)
+        let named: (name: String, cluster: Cluster)
+        switch try row.value(key) {
+        case .string(let preset):
+            guard !preset.contains(":") else {
+                throw row.invalid(key, "give the preset's name without a node count; the row's \(gpus) GPUs in nodes of \(perNode) set it")
+            }
+            guard let found = ClusterPreset.named(preset) else {
+                throw row.invalid(key, "unknown cluster preset \"\(preset)\"; the presets are \(ClusterPreset.nameList)")
+            }
+            let unit = found.node.deviceCount
+            guard found.node.devicesPerNode == perNode, gpus % unit == 0 else {
+                let shape = found.node.nodes > 1 ? "racks of \(unit) GPUs in trays of \(found.node.devicesPerNode)" : "nodes of \(unit) GPUs"
+                throw row.invalid(key, "\(found.name) is \(shape); the row ran on \(gpus) in nodes of \(perNode)")
+            }
+            do {
+                let cluster = try found.cluster(nodes: gpus / unit, name: gpus == unit ? found.name : nil)
+                named = (cluster.name, cluster)
+            } catch {
+                throw InputError(error.kind, at: path, error.message)
+            }
+        case .object:
+            let cluster: Cluster
+            do {
+                cluster = try Cluster(json: try row.value(key))
+            } catch {
+                var placed = error
+                placed.path = JSONPath(path.components + error.path.components)
+                throw placed
+            }
+            guard cluster.devicesPerNode == perNode, cluster.deviceCount == gpus else {
+                throw row.invalid(key, "the cluster has \(cluster.nodes) nodes of \(cluster.devicesPerNode) GPUs; the row ran on \(gpus) in nodes of \(perNode)")
+            }
+            named = (cluster.name, cluster)
+        case let other:
+            throw InputError(.wrongType, at: path, "expected a preset's name or a cluster object, found \(JSONReader.describe(other))")
+        }
+        // The row's GPU names the device (`H100-SXM5-80GB`); the cluster must hold that GPU, not another.
+        let model = { (name: String) in name.split(separator: "-").first.map { String($0).uppercased() } ?? "" }
+        guard model(named.cluster.device.name) == model(gpu) else {
+            throw row.invalid(key, "the cluster's GPU is \(named.cluster.device.name); the row ran on \(gpu)")
+        }
+        return named
     }
 
     private static func moeShape(_ row: JSONReader) throws(InputError) -> (experts: Int, topK: Int, feedForwardHidden: Int, shared: Int)? {

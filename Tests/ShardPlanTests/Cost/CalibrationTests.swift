@@ -199,6 +199,12 @@ struct CalibrationTests {
         (#"{"fusion": "Compiled", "loss": "eager"}"#, "rows[1].fusion"),
         (#"{"measured": {"iteration_time_s": 1, "gpu_busy_s": 2}}"#, "rows[1].measured.gpu_busy_s"),
         (#"{"measured": {"iteration_time_s": 1, "gpu_busy_s": 1e308}}"#, "rows[1].measured.gpu_busy_s"),
+        (#"{"replay_cluster": "dgx-a100-80g:8"}"#, "rows[1].replay_cluster"), (#"{"replay_cluster": "dgx-z"}"#, "rows[1].replay_cluster"),
+        (#"{"replay_cluster": "dgx-h100"}"#, "rows[1].replay_cluster"), (#"{"replay_cluster": "h100-nvl"}"#, "rows[1].replay_cluster"),
+        (#"{"replay_cluster": "single-a100-80g"}"#, "rows[1].replay_cluster"), (#"{"replay_cluster": 8}"#, "rows[1].replay_cluster"),
+        (#"{"replay_cluster": {"format": "shardplan.cluster/1", "nodes": 8, "devices_per_node": 8}}"#, "rows[1].replay_cluster"),
+        (#"{"replay_cluster": {"format": "shardplan.cluster/1", "nodes": 8, "devices_per_node": 8, "device": {"name": "A100-SXM4-80GB", "memory_gib": -80, "peak_tflops": {"bf16": 312}, "memory_bandwidth_gb_per_s": 2039}}}"#,
+         "rows[1].replay_cluster.device.memory_gib"),
     ])
     func editedRowsAreRefusedAtTheirMember(edit: String, path: String) throws {
         guard case .object(let top) = try JSONParser.parse(try String(contentsOf: Self.document, encoding: .utf8)),
@@ -208,6 +214,32 @@ struct CalibrationTests {
         let document = JSONValue.object(JSONObject([("rows", .array([rows[0], .object(row)]))]))
         let error = #expect(throws: InputError.self) { try CalibrationReport(document: document) }
         #expect(error?.path.description == path, "\(error?.description ?? "")")
+    }
+
+    /// A row replayed on the cluster it ran on rather than its GPU's DGX preset (`replay_cluster`): a preset's name
+    /// takes its node count from the row, and a cluster object is replayed as written (here the row's DGX A100
+    /// preset with half its network, which slows the data-parallel all-reduce across its 8 nodes).
+    @Test("a row's replay_cluster: a preset sized to the row, or a cluster object as written")
+    func replayCluster() throws {
+        guard case .object(let top) = try JSONParser.parse(try String(contentsOf: Self.document, encoding: .utf8)),
+              case .array(let rows)? = top["rows"], case .object(let row) = rows[1] else { Issue.record("unexpected document"); return }
+        func replayed(_ cluster: JSONValue?) throws -> CalibrationRun {
+            var edited = row
+            edited["replay_cluster"] = cluster
+            let runs = try PublishedRun.rows(in: .object(JSONObject([("rows", .array([.object(edited)]))]))).runs
+            return try CalibrationRun(try #require(runs.first))
+        }
+        let standard = try replayed(nil)
+        let named = try replayed(.string("dgx-a100-80g"))
+        #expect(named.plan.clusterName == "dgx-a100-80g:8" && standard.plan.clusterName == "dgx-a100-80g:8")
+        #expect(named.predictedSeconds == standard.predictedSeconds)
+        var network = try Cluster.preset(named: "dgx-a100-80g:8")
+        network.name = "slow network"
+        network.interNode!.bandwidth /= 2
+        network.interNode!.allReduceBusBandwidth! /= 2
+        let described = try replayed(network.json)
+        #expect(described.plan.clusterName == "slow network" && described.plan.cluster.interNode == network.interNode)
+        #expect(described.predictedSeconds > standard.predictedSeconds * 1.01, "\(described.predictedSeconds) against \(standard.predictedSeconds)")
     }
 
     /// A runs file with no row to replay is refused, not answered with an empty table.
