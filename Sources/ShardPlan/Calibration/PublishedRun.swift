@@ -107,9 +107,14 @@ public struct PublishedRun: Sendable {
         let top = try JSONReader(document, at: .root)
         var runs: [PublishedRun] = []
         var skipped: [(String, String)] = []
+        var seen: Set<String> = []
         for (index, element) in try top.array("rows").enumerated() {
             let row = try JSONReader(element, at: .root.appending("rows").appending(index: index))
             let id = try row.string("id")
+            guard !seen.contains(id) else {
+                throw row.invalid("id", "a second row with id \"\(id)\"; each row's id names it in the table and to --rows")
+            }
+            seen.insert(id)
             guard row.contains("layers"), row.contains("vocab"), row.contains("ffn_hidden") else {
                 skipped.append((id, "a single layer or a model without published dimensions")); continue
             }

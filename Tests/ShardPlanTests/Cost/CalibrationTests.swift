@@ -187,7 +187,8 @@ struct CalibrationTests {
 
     /// A user's own runs file, edited by hand: what cannot be replayed is refused at the row's member, not at a
     /// command-line option (`--tp`), at the top level or through a nonsense preset (`dgx-a100-80g:-1`), and a
-    /// zero iteration time is not an infinite error.
+    /// zero iteration time is not an infinite error. A second row with the first's id is refused at its `id`, and a
+    /// `replay_cluster` that is not the row's GPUs in the row's nodes at `replay_cluster`.
     @Test("a hand-edited row is refused at rows[i].member", arguments: [
         (#"{"tp": 0}"#, "rows[1].tp"), (#"{"dp": 64}"#, "rows[1].dp"), (#"{"n_gpus": -8}"#, "rows[1].n_gpus"),
         (#"{"n_gpus": 12}"#, "rows[1].n_gpus"), (#"{"gpu": "Z100"}"#, "rows[1].gpu"), (#"{"fusion": "jit"}"#, "rows[1].fusion"),
@@ -199,7 +200,7 @@ struct CalibrationTests {
         (#"{"fusion": "Compiled", "loss": "eager"}"#, "rows[1].fusion"),
         (#"{"measured": {"iteration_time_s": 1, "gpu_busy_s": 2}}"#, "rows[1].measured.gpu_busy_s"),
         (#"{"measured": {"iteration_time_s": 1, "gpu_busy_s": 1e308}}"#, "rows[1].measured.gpu_busy_s"),
-        (#"{"replay_cluster": "dgx-a100-80g:8"}"#, "rows[1].replay_cluster"), (#"{"replay_cluster": "dgx-z"}"#, "rows[1].replay_cluster"),
+        (#"{"id": "narayanan21-T1-1.7B"}"#, "rows[1].id"), (#"{"replay_cluster": "dgx-a100-80g:8"}"#, "rows[1].replay_cluster"), (#"{"replay_cluster": "dgx-z"}"#, "rows[1].replay_cluster"),
         (#"{"replay_cluster": "dgx-h100"}"#, "rows[1].replay_cluster"), (#"{"replay_cluster": "h100-nvl"}"#, "rows[1].replay_cluster"),
         (#"{"replay_cluster": "single-a100-80g"}"#, "rows[1].replay_cluster"), (#"{"replay_cluster": 8}"#, "rows[1].replay_cluster"),
         (#"{"replay_cluster": {"format": "shardplan.cluster/1", "nodes": 8, "devices_per_node": 8}}"#, "rows[1].replay_cluster"),
@@ -210,6 +211,7 @@ struct CalibrationTests {
         guard case .object(let top) = try JSONParser.parse(try String(contentsOf: Self.document, encoding: .utf8)),
               case .array(let rows)? = top["rows"], case .object(var row) = rows[0],
               case .object(let changes) = try JSONParser.parse(edit) else { Issue.record("unexpected document"); return }
+        row["id"] = .string("edited")
         for (key, value) in changes.members { row[key] = value }
         let document = JSONValue.object(JSONObject([("rows", .array([rows[0], .object(row)]))]))
         let error = #expect(throws: InputError.self) { try CalibrationReport(document: document) }
