@@ -98,8 +98,13 @@ public struct TorchTitanJobConfig: Sendable {
         // Op-level selective checkpointing is selective-op itself, and torchtitan's nearest to recomputing the
         // attention core.
         if layout.recompute == .selective || layout.recompute == .selectiveOperators { lines.append("selective_ac_option = \"op\"") }
-        if layout.configuration.options.overlapTensorParallelCommunication && layout.tensorParallel > 1 {
+        // A compiled step is torchtitan's `[compile]`, whose components are the model and the loss; a compiled step
+        // with its loss run eagerly compiles the model alone. Asynchronous tensor parallelism needs compile too.
+        let options = layout.configuration.options
+        let asyncTensorParallel = options.overlapTensorParallelCommunication && layout.tensorParallel > 1
+        if options.kernelFusion == .compiled || asyncTensorParallel {
             lines += ["", "[compile]", "enable = true"]
+            if options.kernelFusion == .compiled && options.eagerLoss { lines.append("components = [\"model\"]") }
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -31,7 +31,10 @@ struct TorchTitanJobConfigReader {
             },
         ],
         "activation_checkpoint": ["mode": isOne(of: ["none", "selective", "full"]), "selective_ac_option": isOne(of: ["op"])],
-        "compile": ["enable": isBoolean],
+        "compile": ["enable": isBoolean, "components": { value in
+            guard case .array(let names) = value, !names.isEmpty else { return false }
+            return names.allSatisfy { ["model", "loss"].contains($0.stringValue ?? "") }
+        }],
         "model": ["converters": { value in
             guard case .array(let names) = value else { return false }
             // torchtitan's registered model converters (components/quantization).
