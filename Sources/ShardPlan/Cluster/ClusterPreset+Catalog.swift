@@ -21,6 +21,21 @@ extension ClusterPreset {
         ClusterPreset(name: "dgx-h800",
                       summary: "NVIDIA DGX/HGX H800: 8x H800-SXM5-80GB, NVLink 400 GB/s bidirectional + NVSwitch, 8x 400 Gb/s InfiniBand (DeepSeek-V3's nodes)",
                       node: node(h800, intraNode: nvlinkH800, interNode: ndr400)),
+        ClusterPreset(name: "p4d.24xlarge",
+                      summary: "AWS p4d.24xlarge: 8x A100-SXM4-40GB, NVLink3 + NVSwitch, 4x 100 Gb/s EFA per node",
+                      node: node(a100(memoryGiB: 40, hbmGBPerSecond: 1555), intraNode: nvlink3, interNode: efaV1)),
+        ClusterPreset(name: "p4de.24xlarge",
+                      summary: "AWS p4de.24xlarge: 8x A100-SXM4-80GB, NVLink3 + NVSwitch, 4x 100 Gb/s EFA per node",
+                      node: node(a100(memoryGiB: 80, hbmGBPerSecond: 2039), intraNode: nvlink3, interNode: efaV1)),
+        ClusterPreset(name: "p5.48xlarge",
+                      summary: "AWS p5.48xlarge: 8x H100-SXM5-80GB, NVLink4 + NVSwitch, 32x 100 Gb/s EFA v2 per node",
+                      node: node(h100, intraNode: nvlink4, interNode: efaV2)),
+        ClusterPreset(name: "a3-highgpu-8g",
+                      summary: "GCP A3 High: 8x H100-SXM5-80GB, NVLink4 + NVSwitch, 4x 200 Gb/s GPUDirect-TCPX NICs per node",
+                      node: node(h100, intraNode: nvlink4, interNode: gpuDirectTCPX)),
+        ClusterPreset(name: "a3-megagpu-8g",
+                      summary: "GCP A3 Mega: 8x H100-SXM5-80GB, NVLink4 + NVSwitch, 8x 200 Gb/s GPUDirect-TCPXO NICs per node",
+                      node: node(h100, intraNode: nvlink4, interNode: gpuDirectTCPXO)),
         ClusterPreset(name: "h100-nvl",
                       summary: "a pair of H100 NVL 94GB PCIe cards joined by NVLink bridges; pairs of a server talk over PCIe Gen5",
                       node: node(h100NVL, devices: 2, intraNode: nvlinkBridgeH100NVL, interNode: pcieGen5)),
@@ -184,6 +199,34 @@ extension ClusterPreset {
     /// less (~325 GB/s for 8 GPUs per node, NVIDIA/nccl issue #1221): a cluster file can say so.
     private static let ndr400 = link(gbPerSecond: 50, latencyMicroseconds: networkStepMicroseconds,
                                      collectiveEfficiency: 0.94, allReduceGBPerSecond: 47)
+
+    /// AWS EFA (first generation) on p4d and p4de: 4 x 100 Gb/s per node (AWS's P4d page, "400 Gbps instance
+    /// networking"; the PyTorch/AWS FSDP blog, four EFA devices a p4d; ml-engineering's network table "EFA v1
+    /// 4x100"), 400 / 8 = 50 Gb/s = 6.25 GB/s per GPU, one NIC shared by two GPUs. ml-engineering's network notes
+    /// give about 340 Gb/s of the 400 reached in all-reduce tests: efficiency 0.85. A p4de's two-node all-reduce
+    /// (78 GB/s bus bandwidth, aws-samples/awsome-distributed-training nccl-tests README) is above the line rate
+    /// because NCCL's tree halves the traffic between two nodes (NVIDIA/nccl issue #209), so it is not used.
+    private static let efaV1 = link(gbPerSecond: 400.0 / 8 / 8, latencyMicroseconds: networkStepMicroseconds,
+                                    collectiveEfficiency: 0.85)
+
+    /// AWS EFA v2 on p5.48xlarge: 32 x 100 Gb/s per node (AWS EC2 user guide, EFA-capable instance types: 32 EFA
+    /// devices on a p5; ml-engineering "EFA v2 32x100"), 400 Gb/s = 50 GB/s per GPU, the line rate of a DGX H100's
+    /// NDR. No published measurement separates its ring rate from the two-node tree's (487 GB/s of bus bandwidth,
+    /// awsome-distributed-training README): the default efficiency.
+    private static let efaV2 = link(gbPerSecond: 50, latencyMicroseconds: networkStepMicroseconds)
+
+    /// GCP A3 High's GPUDirect-TCPX: 4 x 200 Gb/s NICs for the GPUs (GCP documentation, "GPU network bandwidth":
+    /// 1,000 Gb/s with the host NIC's 200; ml-engineering "GPUDirect-TCPX 4x200"), 800 / 8 = 100 Gb/s = 12.5 GB/s
+    /// per GPU. dstack's two-node all-gather reached 50 GB/s of bus bandwidth (half the node's 100 GB/s) on a setup
+    /// it calls untuned (dstack `examples/clusters/a3high`), a lower bound: the default efficiency.
+    private static let gpuDirectTCPX = link(gbPerSecond: 800.0 / 8 / 8, latencyMicroseconds: networkStepMicroseconds)
+
+    /// GCP A3 Mega's GPUDirect-TCPXO: 8 x 200 Gb/s NICs for the GPUs (GCP "GPU network bandwidth": 1,800 Gb/s with
+    /// the host NIC; dstack `examples/clusters/a3mega`: eight extra NICs), 200 Gb/s = 25 GB/s per GPU, half a DGX
+    /// H100's. Two nodes' all-gather at 8 GiB: 188.5 GB/s of bus bandwidth for the node's 200 (dstack's README):
+    /// efficiency 0.94, the same share as NDR InfiniBand's.
+    private static let gpuDirectTCPXO = link(gbPerSecond: 25, latencyMicroseconds: networkStepMicroseconds,
+                                             collectiveEfficiency: 0.94)
 
     /// H800's NVLink: 400 GB/s bidirectional, 200 per direction (published-runs hardware_gpus); DeepSeek-V3
     /// (arXiv:2412.19437, section 3.2.2) reaches about 160 GB/s (0.8). Measured all-reduce bus bandwidth on one

@@ -35,7 +35,7 @@ struct ClusterPresetTests {
     @Test("an unknown preset names the presets")
     func unknownPreset() {
         #expect(throws: InputError(.invalidReference, at: .root,
-                                   "unknown cluster preset \"dgx-b300\"; the presets are p3.16xlarge, dgx-a100-40g, dgx-a100-80g, dgx-h100, dgx-h200, dgx-h800, h100-nvl, gh200-quad, dgx-b200, gb200-nvl72, mi300x, dgx-1-v100, dgx-2, single-a100-80g, single-h100, single-h200 (NAME:K for K nodes)")) {
+                                   "unknown cluster preset \"dgx-b300\"; the presets are p3.16xlarge, dgx-a100-40g, dgx-a100-80g, dgx-h100, dgx-h200, dgx-h800, p4d.24xlarge, p4de.24xlarge, p5.48xlarge, a3-highgpu-8g, a3-megagpu-8g, h100-nvl, gh200-quad, dgx-b200, gb200-nvl72, mi300x, dgx-1-v100, dgx-2, single-a100-80g, single-h100, single-h200 (NAME:K for K nodes)")) {
             _ = try Cluster.preset(named: "dgx-b300:4")
         }
     }
@@ -98,6 +98,22 @@ struct ClusterPresetTests {
         #expect(dgx1.device.memoryBytes == 32 * 1_073_741_824 && dgx1.interNode?.bandwidth == 6.25e9)
         let dgx2 = try Cluster.preset(named: "dgx-2")
         #expect(dgx2.deviceCount == 16 && dgx2.interNode?.bandwidth == 6.25e9 && dgx2.intraNode?.bandwidth == 150e9)
+    }
+
+    /// Cloud nodes: the DGX's GPUs and NVLink behind the cloud's network, per GPU per direction.
+    @Test("cloud presets: EFA at 400 Gb/s a p4d node and 3,200 a p5 node, TCPX at 800, TCPXO at 1,600, per GPU")
+    func cloudNetworks() throws {
+        let p4d = try Cluster.preset(named: "p4d.24xlarge:2"), p4de = try Cluster.preset(named: "p4de.24xlarge")
+        // 4 x 100 Gb/s = 50 GB/s a node, 6.25 a GPU; 85% of it reached (340 of 400 Gb/s).
+        #expect(p4d.interNode?.bandwidth == 6.25e9 && abs(p4d.interNode!.effectiveAllGatherBusBandwidth - 5.3125e9) < 1)
+        #expect(p4d.device.memoryBytes == 40 * 1_073_741_824 && p4de.device.memoryBytes == 80 * 1_073_741_824)
+        #expect(p4de.intraNode == (try Cluster.preset(named: "dgx-a100-80g")).intraNode)
+        let p5 = try Cluster.preset(named: "p5.48xlarge"), dgx = try Cluster.preset(named: "dgx-h100")
+        #expect(p5.interNode?.bandwidth == 50e9 && p5.device == dgx.device && p5.intraNode == dgx.intraNode)
+        // 4 x 200 Gb/s for 8 GPUs: 12.5 GB/s each; 8 x 200 Gb/s: 25 GB/s each, 94% reached (188.5 of 200 GB/s a node).
+        #expect(try Cluster.preset(named: "a3-highgpu-8g").interNode?.bandwidth == 12.5e9)
+        let mega = try Cluster.preset(named: "a3-megagpu-8g")
+        #expect(mega.interNode?.bandwidth == 25e9 && abs(mega.interNode!.effectiveAllGatherBusBandwidth - 23.5e9) < 1)
     }
 
     @Test("gb200-nvl72:K is K racks of 72, each one NVLink domain")
