@@ -70,6 +70,38 @@ public enum AttentionKernel: String, CaseIterable, Sendable {
         }
     }
 
+    /// The head dimension the kernel's tiles run at for a model head dimension `d` on `generation`: each kernel is
+    /// compiled for a few head widths and runs a narrower head in the next one up, its matmuls over the padded
+    /// width (the extra columns are zeros, loaded masked, and cost the tensor cores as much as real ones).
+    /// - FlashAttention-2 (flash-attn 2.x, PyTorch SDPA's flash backend): multiples of 32 up to 256
+    ///   (`HEADDIM_SWITCH` in Dao-AILab/flash-attention csrc/flash_attn/src/static_switch.h: 32, 64, 96, 128, 160,
+    ///   192, 256; PyTorch's copy, pytorch/pytorch aten/src/ATen/native/transformers/cuda/flash_attn/static_switch.h
+    ///   `FWD_HEADDIM_SWITCH`, also has 224, so every multiple of 32 is taken here).
+    /// - FlashAttention-3: 64, 96, 128, 192, 256 (Dao-AILab/flash-attention hopper/flash_api.cpp, `round_up_headdim`
+    ///   and `run_mha_fwd`'s dispatch on `params.d`).
+    /// - The Triton kernel: the next power of two, at least 16 (`BLOCK_HEADDIM` in Dao-AILab/flash-attention
+    ///   flash_attn/flash_attn_triton.py, which accepts d up to 128; llm-foundry's `attn_impl: triton` ran it).
+    /// - cuDNN: d itself. Its SDPA engine is closed and generated for the requested width (cudnn-frontend's
+    ///   support matrix bounds d, at most 128 or 256 by generation, and PyTorch hands it the unpadded tensors); no
+    ///   public source shows a padded tile width, so none is assumed.
+    /// Past a kernel's widest head (unsupported there) d is returned as it is.
+    public func paddedHeadDimension(_ d: Double, on generation: GPUGeneration) -> Double {
+        guard d > 0 else { return d }
+        switch available(on: generation) {
+        case .flash2:
+            return d <= 256 ? (d / 32).rounded(.up) * 32 : d
+        case .flash3:
+            return [64.0, 96, 128, 192, 256].first { d <= $0 } ?? d
+        case .triton:
+            guard d <= 128 else { return d }
+            var width = 16.0
+            while width < d { width *= 2 }
+            return width
+        case .cudnn:
+            return d
+        }
+    }
+
     /// Tokens of causal-mask overhead: a causal pass takes `1/2 + c/t` of the unmasked pass over t keys, not
     /// 1/2, because the tiles on the diagonal are computed whole and the rows' unequal work leaves the last
     /// wave partly idle. Measured ratios of causal to unmasked time give c: FlashAttention-2 0.64 at 2k

@@ -3,21 +3,26 @@ extension KernelModel {
     /// FLOPs of the whole score matrix, forward 4 x batch x queries x keys x heads x head_dim, backward 2.5
     /// times that (FlashAttention's backward recomputes the scores: 5 matmuls against 2).
     ///
-    /// The rate is the kernel's share of the dense peak at head dimension 128 and long sequences, times
-    /// `t / (t + 256)` for `keyLength` t (short sequences spend more of each tile on its prologue and the
-    /// softmax's bookkeeping: FlashAttention-3 forward reaches 69% of its 16k rate at 512 keys and 95% at 4k,
-    /// pytorch/benchmark #2391) and `(d / (d + 32)) / (128 / 160)` for head dimension d (smaller heads do
-    /// less matmul per softmax element; an assumption, 0.83 at 64). A causal mask skips the upper triangle
-    /// but not half the time: `1/2 + c/t` of the unmasked pass (`causalOverheadTokens`).
+    /// The kernel runs its tiles at the padded head dimension p = `paddedHeadDimension(d, on:)` (FlashAttention-2:
+    /// the next multiple of 32; FlashAttention-3: 64, 96, 128, 192 or 256; Triton: the next power of two; cuDNN:
+    /// d), so its matmuls do `p / d` times the FLOPs counted at d, at the rate of a p-wide head. The rate is the
+    /// kernel's share of the dense peak at head dimension 128 and long sequences, times `t / (t + 256)` for
+    /// `keyLength` t (short sequences spend more of each tile on its prologue and the softmax's bookkeeping:
+    /// FlashAttention-3 forward reaches 69% of its 16k rate at 512 keys and 95% at 4k, pytorch/benchmark #2391)
+    /// and `(p / (p + 32)) / (128 / 160)` (smaller heads do less matmul per softmax element; an assumption, 0.83
+    /// at 64). Head dimensions 64 and 128 pad to themselves on every kernel. A causal mask skips the upper
+    /// triangle but not half the time: `1/2 + c/t` of the unmasked pass (`causalOverheadTokens`).
     public func attentionSeconds(denseFLOPs: Double, headDimension: Double, keyLength: Double, causal: Bool,
                                  dtype: DType, backward: Bool) -> Double {
         guard denseFLOPs > 0, keyLength > 0 else { return 0 }
         let share = attentionKernel.peakShare(on: generation)
-        let headFactor = (headDimension / (headDimension + 32)) / (128.0 / 160.0)
+        let padded = attentionKernel.paddedHeadDimension(headDimension, on: generation)
+        let paddedFLOPs = headDimension > 0 ? denseFLOPs * padded / headDimension : denseFLOPs
+        let headFactor = (padded / (padded + 32)) / (128.0 / 160.0)
         let lengthFactor = keyLength / (keyLength + Self.attentionHalfRateKeys)
         let efficiency = min((backward ? share.backward : share.forward) * headFactor * lengthFactor, bestMatmulEfficiency)
         let maskedShare = causal ? min(0.5 + attentionKernel.causalOverheadTokens(on: generation) / keyLength, 1) : 1
-        return launchSeconds + denseFLOPs * maskedShare / (peak(for: dtype) * efficiency)
+        return launchSeconds + paddedFLOPs * maskedShare / (peak(for: dtype) * efficiency)
     }
 
     /// Seconds for the memory-bound kernels one backward call of the attention kernel that runs on `generation`

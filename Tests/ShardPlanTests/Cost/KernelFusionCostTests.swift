@@ -81,6 +81,54 @@ struct KernelFusionCostTests {
         #expect(abs(seconds(64, 1024, backward: false) - 1e12 / (100e12 * 0.73 * (64.0 / 96) / 0.8 * 0.8)) <= 1e-12)
     }
 
+    /// Each kernel runs a head in the next width it was compiled for: FlashAttention-2 in multiples of 32,
+    /// FlashAttention-3 at 64, 96, 128, 192 and 256, the Triton kernel at the next power of two (at least 16),
+    /// cuDNN at d (`AttentionKernel.paddedHeadDimension`).
+    @Test("attention kernels pad the head: d = 112 on Triton runs at 128, 80 on FlashAttention-2 at 96, 72 on FlashAttention-3 at 96; 64 and 128 stay")
+    func attentionPadsHeadDimension() {
+        #expect(AttentionKernel.triton.paddedHeadDimension(112, on: .hopper) == 128)
+        #expect(AttentionKernel.triton.paddedHeadDimension(40, on: .ampere) == 64)
+        #expect(AttentionKernel.triton.paddedHeadDimension(8, on: .ampere) == 16)
+        #expect(AttentionKernel.flash2.paddedHeadDimension(80, on: .ampere) == 96)
+        #expect(AttentionKernel.flash2.paddedHeadDimension(200, on: .hopper) == 224)
+        #expect(AttentionKernel.flash3.paddedHeadDimension(72, on: .hopper) == 96)
+        #expect(AttentionKernel.flash3.paddedHeadDimension(160, on: .hopper) == 192)
+        // FlashAttention-3 asked for on an A100 runs FlashAttention-2, whose widths are multiples of 32.
+        #expect(AttentionKernel.flash3.paddedHeadDimension(160, on: .ampere) == 160)
+        #expect(AttentionKernel.cudnn.paddedHeadDimension(72, on: .hopper) == 72)
+        for kernel in AttentionKernel.allCases {
+            for generation in [GPUGeneration.ampere, .hopper] {
+                #expect(kernel.paddedHeadDimension(64, on: generation) == 64)
+                #expect(kernel.paddedHeadDimension(128, on: generation) == 128)
+            }
+        }
+
+        var round = KernelModel(peakFLOPs: [.bf16: 100e12], memoryBandwidth: 1e12, multiprocessors: 100,
+                                bestMatmulEfficiency: 1, memoryEfficiency: 1, launchSeconds: 0)
+        func seconds(_ kernel: AttentionKernel, _ generation: GPUGeneration, _ d: Double, backward: Bool = false) -> Double {
+            round.attentionKernel = kernel
+            round.generation = generation
+            return round.attentionSeconds(denseFLOPs: 1e12, headDimension: d, keyLength: 4096, causal: false, dtype: .bf16,
+                                          backward: backward)
+        }
+        // Triton, d = 112 (MPT-30B: 7168 / 64) on an A100: 128/112 of the FLOPs at the 128-wide rate, 0.73 / 1.9 of
+        // peak x (128/160)/(128/160) x 4096/4352: 1e12 x 1.142857 / (100e12 x 0.384211 x 0.941176) = 31.605 ms
+        // (at d = 112 unpadded it was 28.444 ms: head factor (112/144)/0.8 = 0.9722, 1.111 times less).
+        #expect(abs(seconds(.triton, .ampere, 112) - 1e12 * 128 / 112 / (100e12 * 0.73 / 1.9 * 4096 / 4352)) <= 1e-12)
+        #expect(abs(seconds(.triton, .ampere, 112) - 0.031_605) <= 1e-6)
+        // FlashAttention-2, d = 80 (GPT 2.7B: 2560 / 32): 96/80 = 1.2 of the FLOPs at head factor (96/128)/0.8 = 0.9375:
+        // 1e12 x 1.2 / (100e12 x 0.73 x 0.9375 x 0.941176) = 18.630 ms (16.301 ms unpadded).
+        #expect(abs(seconds(.flash2, .ampere, 80) - 1e12 * 1.2 / (100e12 * 0.73 * 0.9375 * 4096 / 4352)) <= 1e-12)
+        #expect(abs(seconds(.flash2, .ampere, 80) - 0.018_630) <= 1e-6)
+        // FlashAttention-3 on Hopper, d = 72, backward: 96/72 of the FLOPs at 0.50 x 0.9375 x 0.941176: 30.222 ms.
+        #expect(abs(seconds(.flash3, .hopper, 72, backward: true) - 1e12 * 96 / 72 / (100e12 * 0.50 * 0.9375 * 4096 / 4352)) <= 1e-12)
+        #expect(abs(seconds(.flash3, .hopper, 72, backward: true) - 0.030_222) <= 1e-6)
+        // d = 128 is its own width: 1e12 / (100e12 x 0.73 x 4096/4352) = 14.555 ms, as before.
+        #expect(abs(seconds(.flash2, .ampere, 128) - 1e12 / (100e12 * 0.73 * 4096 / 4352)) <= 1e-12)
+        // cuDNN does not pad: d = 72 at its own head factor (72/104)/0.8.
+        #expect(abs(seconds(.cudnn, .hopper, 72) - 1e12 / (100e12 * 0.61 * (72.0 / 104) / 0.8 * 4096 / 4352)) <= 1e-12)
+    }
+
     /// Ring attention (context parallelism over 2 devices) runs one kernel per ring step: causal over the local
     /// 2,048 keys, then unmasked over half of the other rank's chunk (1,024 keys), as TransformerEngine's
     /// `AttnFuncWithCPAndKVP2P` does with load-balanced chunks, and the ring's copies, corrections and
