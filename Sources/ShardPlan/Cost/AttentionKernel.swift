@@ -82,8 +82,9 @@ public enum AttentionKernel: String, CaseIterable, Sendable {
     /// - The Triton kernel: the next power of two, at least 16 (`BLOCK_HEADDIM` in Dao-AILab/flash-attention
     ///   flash_attn/flash_attn_triton.py, which accepts d up to 128; llm-foundry's `attn_impl: triton` ran it).
     /// - cuDNN: d itself. Its SDPA engine is closed and generated for the requested width (cudnn-frontend's
-    ///   support matrix bounds d, at most 128 or 256 by generation, and PyTorch hands it the unpadded tensors); no
-    ///   public source shows a padded tile width, so none is assumed.
+    ///   support matrix bounds d, at most 128 or 256 by generation, and PyTorch's `scaled_dot_product_attention`,
+    ///   aten/src/ATen/native/transformers/attention.cpp, hands it the unpadded tensors); no public source shows a
+    ///   padded tile width, so none is assumed.
     /// Past a kernel's widest head (unsupported there) d is returned as it is.
     public func paddedHeadDimension(_ d: Double, on generation: GPUGeneration) -> Double {
         guard d > 0 else { return d }
