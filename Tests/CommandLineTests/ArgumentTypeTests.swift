@@ -42,7 +42,9 @@ struct ArgumentTypeTests {
         #expect(RecomputeChoice(argument: "full")?.modes == [.full])
         #expect(RecomputeChoice(argument: "some") == nil)
         #expect(RecomputeChoice(argument: "selective-op")?.baseMode == .selectiveOperators)
-        #expect(RecomputeChoice.allValueStrings == ["none", "selective", "full", "auto", "selective-op"])
+        #expect(RecomputeChoice(argument: "elementwise")?.baseMode == .elementwise)
+        #expect(RecomputeChoice(argument: "elementwise")?.modes == [.elementwise])
+        #expect(RecomputeChoice.allValueStrings == ["none", "selective", "elementwise", "full", "auto", "selective-op"])
     }
 
     @Test("ZeRO stages 0 to 3 and nothing else")

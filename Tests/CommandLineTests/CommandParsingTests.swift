@@ -18,6 +18,9 @@ struct CommandParsingTests {
         let defaults = try PlanCommand.parse(["g.json", "--cluster", "dgx-a100-80g"])
         #expect(defaults.stages == .auto && defaults.mesh == nil && defaults.microbatches == .auto)
         #expect(defaults.recompute == .auto && defaults.zero == .auto && defaults.timeLimit == nil)
+        let elementwise = try PlanCommand.parse(["g.json", "--cluster", "dgx-a100-80g", "--recompute", "elementwise"])
+        #expect(elementwise.recompute == .elementwise && elementwise.recompute.modes == [.elementwise])
+        #expect(try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--recompute", "elementwise"]).recompute == .elementwise)
     }
 
     @Test("a malformed value is a usage error (exit 2)", arguments: [

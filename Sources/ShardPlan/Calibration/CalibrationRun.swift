@@ -61,6 +61,7 @@ public struct CalibrationRun: Sendable {
         let (clusterName, cluster) = try replayCluster(of: run)
         let recompute: RecomputeMode = run.recompute.hasPrefix("full") ? .full
             : run.recompute.hasPrefix("selective op") ? .selectiveOperators
+            : run.recompute.hasPrefix("elementwise") ? .elementwise
             : run.recompute.hasPrefix("selective") ? .selective : .none
         // Megatron-Core's published runs state `--overlap-grad-reduce --overlap-param-gather
         // --tp-comm-overlap`: the parameter gather needs the distributed optimizer (ZeRO-1) and the

@@ -19,11 +19,21 @@ public struct StageCostModel: Sendable {
     let sequenceDimensionCounts: [Int?]
     /// The run of consecutive ops of one layer that each op belongs to, numbered over the whole graph.
     let layerRun: [Int]
-    /// The layer runs the recomputation modes checkpoint (`RecomputeMode.selectiveOperators`, `.full`): the
-    /// transformer blocks.
+    /// The layer runs the recomputation modes checkpoint (`RecomputeMode.elementwise`, `.selectiveOperators`,
+    /// `.full`): the transformer blocks.
     let checkpointedRuns: Set<Int>
-    /// The ops op-level selective recomputation reruns in the backward pass (`RecomputeMode.selectiveOperators`).
-    let operatorRecomputation: Set<Int>
+    /// The ops torchtitan's op-level policy reruns in the backward pass (`RecomputeMode.selectiveOperators`).
+    let alternateProductRecomputation: Set<Int>
+    /// The ops MaxText's `minimal_with_context` policy reruns in the backward pass (`RecomputeMode.elementwise`).
+    let elementwiseRecomputation: Set<Int>
+    /// The ops the options' op-level recomputation reruns in the backward pass (empty under any other mode).
+    var operatorRecomputation: Set<Int> {
+        switch options.recompute {
+        case .elementwise: elementwiseRecomputation
+        case .selectiveOperators: alternateProductRecomputation
+        case .none, .selective, .full: []
+        }
+    }
 
     public init(graph: Graph, kernels: KernelModel, options: TrainingOptions, microbatches: Int) {
         self.graph = graph
@@ -44,22 +54,29 @@ public struct StageCostModel: Sendable {
             .map { graph[$0].type.shape[roles.sequenceDimension[$0.rawValue]!] }
         sequenceDimensionCounts = Self.sequenceDimensionCounts(graph, roles: roles)
         let (length, counts) = (sequenceLength, sequenceDimensionCounts)
-        (layerRun, checkpointedRuns, operatorRecomputation) = Self.operatorCheckpoints(graph) { value in
+        let isAttentionCore = { (value: ValueID) in
             Self.isAttentionCore(value, in: graph, sequenceLength: length, sequenceDimensionCounts: counts)
         }
+        (layerRun, checkpointedRuns, alternateProductRecomputation) = Self.operatorCheckpoints(
+            graph, rerunsEverySecondProduct: true, isAttentionCore: isAttentionCore)
+        elementwiseRecomputation = Self.operatorCheckpoints(graph, rerunsEverySecondProduct: false,
+                                                            isAttentionCore: isAttentionCore).recomputed
     }
 
     /// Numbers the layer runs of `graph` and picks what op-level selective recomputation checkpoints and reruns:
     /// every run that holds attention, a fused kernel or explicit attention's softmax (a transformer block;
     /// embeddings and the output layer are not checkpointed), reruns every op but attention, convolutions, views
-    /// and every second product with a weight.
+    /// and the products with a weight: all of them are kept, or, with `rerunsEverySecondProduct`, every product of
+    /// odd count in the block (the second, fourth, ... rerun).
+    /// MaxText's `minimal_with_context` keeps every product with a weight and attention's output
+    /// (`RecomputeMode.elementwise`).
     /// torchtitan's policy (`_get_custom_policy` in `activation_checkpoint.py`) saves the outputs of the attention
     /// kernels and of `aten.mm`, the product of an activation with a weight (linear layers and routers), except
     /// every mm of even count in the block; batched products without a weight (the rotary embedding, explicit
     /// attention's scores) are not on its list and rerun.
     /// `isAttentionCore` tells explicit attention's softmax (over scores with two sequence dimensions) from any
     /// other softmax: a router's, or one in an output layer, which marks no block.
-    static func operatorCheckpoints(_ graph: Graph, isAttentionCore: (ValueID) -> Bool)
+    static func operatorCheckpoints(_ graph: Graph, rerunsEverySecondProduct: Bool, isAttentionCore: (ValueID) -> Bool)
         -> (runs: [Int], checkpointed: Set<Int>, recomputed: Set<Int>) {
         var runs: [Int] = []
         for (index, operation) in graph.operations.enumerated() {
@@ -80,7 +97,7 @@ public struct StageCostModel: Sendable {
                     let operation = graph.operations[index]
                     if LinearLayers.productWeight(operation, in: graph) != nil {
                         productCount += 1
-                        if productCount % 2 == 0 { recomputed.insert(index) }
+                        if rerunsEverySecondProduct && productCount % 2 == 0 { recomputed.insert(index) }
                     } else if case .attention = operation.op {
                     } else if case .conv2d = operation.op {
                     } else if !operation.op.isView {
@@ -108,7 +125,7 @@ public struct StageCostModel: Sendable {
 
     /// Whether the plan recomputes op-level selectively and op `op` lies in a block it checkpoints.
     func isInOperatorCheckpointedBlock(_ op: Int) -> Bool {
-        options.recompute == .selectiveOperators && checkpointedRuns.contains(layerRun[op])
+        options.recompute.isOperatorLevel && checkpointedRuns.contains(layerRun[op])
     }
 
     /// Whether op-level selective recomputation keeps op `op`'s result from the forward pass to the backward pass
@@ -739,7 +756,7 @@ public struct StageCostModel: Sendable {
         switch options.recompute {
         case .none, .selective:
             cost.activationBytesPerMicrobatch = kept.values.reduce(0, +)
-        case .selectiveOperators:
+        case .elementwise, .selectiveOperators:
             // What the blocks keep, plus, while one block reruns its ops, what it dropped.
             cost.activationBytesPerMicrobatch = kept.values.reduce(0, +)
             cost.backwardWorkingBytes = droppedByLayer.map { $0.values.reduce(0, +) }.max() ?? 0

@@ -4,6 +4,14 @@ public enum RecomputeMode: String, CaseIterable, Sendable {
     case none
     /// Drop the tensors quadratic in the sequence (the attention core) and recompute them (Korthikanti et al. 2022).
     case selective
+    /// Keep what every product with a weight (each linear layer, each router) and attention produce, and recompute
+    /// the rest of each transformer block: norms, activation functions, the rotary embedding, residual adds,
+    /// dropout, explicit attention's softmax (MaxText's `remat_policy: minimal_with_context`, formerly
+    /// `minimal_flash`: AI-Hypercomputer/maxtext `src/MaxText/layers/decoders.py`, `Decoder.minimal_policy` with
+    /// `with_context=True`, which saves the outputs named for every projection and MLP product plus `context`,
+    /// attention's output; older versions, `MaxText/layers/models.py`, saved every dot without batch dimensions
+    /// and `context`. Docs/cost-model.md).
+    case elementwise
     /// Keep what attention and the products with a weight produce, except every other product of a transformer
     /// block, and recompute the rest of the block (PyTorch's op-level selective activation checkpointing as
     /// torchtitan applies it: `selective_ac_option = "op"`, Docs/cost-model.md).
@@ -11,8 +19,12 @@ public enum RecomputeMode: String, CaseIterable, Sendable {
     /// Keep only each layer's input and rerun the layer's forward pass in the backward pass.
     case full
 
-    /// How much a mode recomputes: none < selective < selective-op < full.
+    /// How much a mode recomputes: none < selective < elementwise < selective-op < full.
     public var strength: Int { Self.allCases.firstIndex(of: self)! }
+
+    /// Whether the mode is op-level selective recomputation: a policy over each transformer block's ops that keeps
+    /// the results it names and reruns the rest of the block (`elementwise`, `selectiveOperators`).
+    public var isOperatorLevel: Bool { self == .elementwise || self == .selectiveOperators }
 }
 
 /// Training-stack choices that change time and memory but not the sharding of ops: mixed-precision Adam's

@@ -33,7 +33,7 @@ public struct MegatronArguments: Sendable {
         switch layout.recompute {
         case .none: break
         // Megatron recomputes the attention core, its nearest to op-level selective checkpointing.
-        case .selective, .selectiveOperators: arguments.append("--recompute-granularity selective")
+        case .selective, .elementwise, .selectiveOperators: arguments.append("--recompute-granularity selective")
         case .full: arguments += ["--recompute-granularity full", "--recompute-method uniform", "--recompute-num-layers 1"]
         }
         switch layout.zeroStage {

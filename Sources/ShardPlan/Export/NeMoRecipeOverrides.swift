@@ -43,7 +43,7 @@ public struct NeMoRecipeOverrides: Sendable {
         case .none:
             overrides += [("model.config.recompute_granularity", "None"), ("model.config.recompute_method", "None"),
                           ("model.config.recompute_num_layers", "None")]
-        case .selective, .selectiveOperators:
+        case .selective, .elementwise, .selectiveOperators:
             overrides += [("model.config.recompute_granularity", "'selective'"), ("model.config.recompute_method", "None"),
                           ("model.config.recompute_num_layers", "None")]
         case .full:

@@ -91,13 +91,13 @@ public struct TorchTitanJobConfig: Sendable {
         }
         let mode = switch layout.recompute {
         case .none: "none"
-        case .selective, .selectiveOperators: "selective"
+        case .selective, .elementwise, .selectiveOperators: "selective"
         case .full: "full"
         }
         lines += ["", "[activation_checkpoint]", "mode = \"\(mode)\""]
         // Op-level selective checkpointing is selective-op itself, and torchtitan's nearest to recomputing the
-        // attention core.
-        if layout.recompute == .selective || layout.recompute == .selectiveOperators { lines.append("selective_ac_option = \"op\"") }
+        // attention core and to keeping every product with a weight (elementwise).
+        if [.selective, .elementwise, .selectiveOperators].contains(layout.recompute) { lines.append("selective_ac_option = \"op\"") }
         // A compiled step is torchtitan's `[compile]`, whose components are the model and the loss; a compiled step
         // with its loss run eagerly compiles the model alone. Asynchronous tensor parallelism needs compile too.
         let options = layout.configuration.options

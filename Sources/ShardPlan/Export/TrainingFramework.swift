@@ -98,6 +98,11 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             if nearest.options.recompute == .selectiveOperators {
                 nearest.options.recompute = .selective
                 changes.append("\(displayName) has no op-level selective checkpointing; recomputing the attention core (selective granularity) is nearest")
+            } else if nearest.options.recompute == .elementwise {
+                // Megatron-Core's `--recompute-modules layernorm moe_act` reruns the norms and the experts'
+                // activation only: neither a dense MLP's activation, the rotary embedding nor the residual adds.
+                nearest.options.recompute = .selective
+                changes.append("\(displayName) has no op-level checkpointing that keeps every product with a weight and reruns the rest of each block (its --recompute-modules layernorm moe_act reruns only the norms and the experts' activation); recomputing the attention core (selective granularity) is nearest")
             }
         default:
             break
@@ -115,6 +120,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 changes.append("NeMo 2.0's MegatronStrategy shards optimizer state only (the distributed optimizer): ZeRO-\(configuration.options.zeroStage) becomes ZeRO-1")
             }
         case .torchtitan:
+            if nearest.options.recompute == .elementwise {
+                nearest.options.recompute = .selectiveOperators
+                changes.append("torchtitan's checkpointing policies cannot keep every product with a weight: its op-level policy (selective_ac_option = \"op\") is nearest, and reruns every second product of each block too")
+            }
             if configuration.tensorParallel > 1 && !configuration.sequenceParallel {
                 nearest.sequenceParallel = true
                 changes.append("torchtitan's tensor parallelism always splits norms and residuals along the sequence (sequence parallelism)")

@@ -189,7 +189,8 @@ struct StageCostTerms {
         switch model.options.recompute {
         case .full where model.rerunsUnderFullRecomputation(op): perMicrobatch += cost.forwardSeconds + ownCollectives
         case .selective where model.isAttentionCore(operation.result): perMicrobatch += cost.forwardSeconds
-        case .selectiveOperators where model.operatorRecomputation.contains(op): perMicrobatch += cost.forwardSeconds
+        case .elementwise where model.operatorRecomputation.contains(op), .selectiveOperators where model.operatorRecomputation.contains(op):
+            perMicrobatch += cost.forwardSeconds
         default: break
         }
         var perIteration = 0.0
@@ -291,7 +292,7 @@ struct StageCostTerms {
             }
         }
         if !(model.options.recompute == .selective && model.isAttentionCore(operation.result))
-            && !(model.options.recompute == .selectiveOperators && model.operatorRecomputation.contains(op)) {
+            && !(model.options.recompute.isOperatorLevel && model.operatorRecomputation.contains(op)) {
             activations += auxiliaryBytes(operation, strategy, saved.auxiliaryBytes)
         }
         return activations

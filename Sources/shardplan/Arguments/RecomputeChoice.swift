@@ -2,9 +2,9 @@ import ArgumentParser
 import ShardPlan
 
 /// `plan --recompute`: one recomputation mode for every stage, or `auto`: each stage takes whichever of none,
-/// selective and full makes the plan fastest (recomputing only where memory asks for it).
+/// selective, elementwise, selective-op and full makes the plan fastest (recomputing only where memory asks for it).
 enum RecomputeChoice: String, ExpressibleByArgument, CaseIterable {
-    case none, selective, full, auto
+    case none, selective, elementwise, full, auto
     case selectiveOperators = "selective-op"
 
     /// The mode every stage starts from.

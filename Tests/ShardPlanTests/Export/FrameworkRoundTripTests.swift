@@ -32,7 +32,7 @@ struct FrameworkRoundTripTests {
     /// op-level policy (`selective_ac_option = "op"`), so its reader reads both back as selective.
     static func asTorchTitanReads(_ layout: ReadBackLayout) -> ReadBackLayout {
         var read = layout
-        if read.recompute == .selectiveOperators { read.recompute = .selective }
+        if read.recompute.isOperatorLevel { read.recompute = .selective }
         return read
     }
 
@@ -51,7 +51,7 @@ struct FrameworkRoundTripTests {
                                       fp8: replay.configuration.options.precision != .bf16)
         let recognition = try LayoutRecognition(plan)
         #expect(recognition.isExact, "\(recognition.differences)")
-        let operatorLevel = replay.configuration.options.recompute == .selectiveOperators
+        let operatorLevel = replay.configuration.options.recompute.isOperatorLevel
         for framework in TrainingFramework.allCases {
             let export = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: framework)
             let read = try Self.readBack(export.text, framework)

@@ -159,7 +159,7 @@ struct StageCostTermsTests {
     /// (3.3 GB of the tail's 13.3 GB), counted the attention output twice (50 MB a block too many), and under full
     /// recomputation counted no activation at all.
     @Test("the search's memory of a block and of the head is the exact model's peak, in every recomputation mode",
-          arguments: [RecomputeMode.none, .selective, .selectiveOperators, .full])
+          arguments: [RecomputeMode.none, .selective, .elementwise, .selectiveOperators, .full])
     func memoryMatchesExactPeak(recompute: RecomputeMode) throws {
         let (graph, block, tail) = try blockAndTail()
         for operations in [block, tail] {
@@ -206,7 +206,7 @@ struct StageCostTermsTests {
     /// larger block's rerun, the whole block's; the search took the mean of the two, too little. It now counts
     /// the whole blocks' reruns where the stage has one.
     @Test("a stage that cuts a block holds its whole block's rerun, in the search as in the exact model",
-          arguments: [RecomputeMode.selectiveOperators, .full])
+          arguments: [RecomputeMode.elementwise, .selectiveOperators, .full])
     func stageCuttingABlock(recompute: RecomputeMode) throws {
         let (graph, block, _) = try blockAndTail()
         let first = try #require(graph.operations.firstIndex { $0.name.hasPrefix("h4.") })
