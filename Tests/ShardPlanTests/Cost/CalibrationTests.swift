@@ -52,13 +52,14 @@ struct CalibrationTests {
     /// The seventh pass's single-GPU rows (gollem) are held by their own test below. The eleventh pass reruns only the
     /// transformer blocks under full recomputation, as every stack of the rows does, and the median moved from 4.7%
     /// to 5.27%: the output layer's rerun the model charged before stood in for time it still misses. The fourteenth
-    /// pass's measured attention rates and multi-tensor optimizer launches moved it to 5.50%.
-    @Test("rows before issue 13 but the single-GPU ones: median within 5.6% and worst within 28%")
+    /// pass's measured attention rates and multi-tensor optimizer launches moved it to 5.50%; the fifteenth pass's
+    /// first JAX row (MaxText's Llama 2 7B in shard groups of 8 on 256 H100s over GCP's TCPXO, -14.6%) to 5.61%.
+    @Test("rows before issue 13 but the single-GPU ones: median within 5.7% and worst within 28%")
     func allRowsStayWithinReachedBounds() throws {
         let earlier = try Self.report().runs.filter { !$0.run.exercisesIssue13Features && $0.run.gpuCount > 1 }
-        #expect(earlier.count == 67)
+        #expect(earlier.count == 68)
         let (median, worst, _) = CalibrationReport.summary(earlier)
-        #expect(median <= 0.056)
+        #expect(median <= 0.057)
         #expect(worst <= 0.28)
     }
 
