@@ -95,7 +95,12 @@ public struct CalibrationReport: Sendable {
         moves 0.2-7 points faster and most rows 0.1-0.5 points more; as they were already predicted fast, the \
         median goes from 5.3% to 5.8% and the worst to 42.5% (gollem at one sequence, whose step the host sets): \
         the earlier rates and launches had stood in for time the model does not price, such as the host time those \
-        steps showed (Docs/cost-model.md, "Issue 14, fourteenth pass").
+        steps showed (Docs/cost-model.md, "Issue 14, fourteenth pass"). Issue 14's fifteenth pass lets a row name \
+        the cluster it ran on (`replay_cluster`), adds cloud presets (AWS p4d, p4de and p5 with EFA, GCP A3 High and \
+        A3 Mega with GPUDirect-TCPX and TCPXO), pads each attention kernel's head dimension to the widths it is built \
+        for, and prices MaxText's recomputation of only the elementwise ops (`elementwise`); it adds the first JAX \
+        row, MaxText's Llama 2 7B in shard groups of 8 on 256 H100s of GCP A3 Mega: -14.6%, predicted fast as the \
+        issue says such runs are (Docs/cost-model.md, "Issue 14, fifteenth pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a
