@@ -57,17 +57,16 @@ public struct StageCostModel: Sendable {
         let isAttentionCore = { (value: ValueID) in
             Self.isAttentionCore(value, in: graph, sequenceLength: length, sequenceDimensionCounts: counts)
         }
-        (layerRun, checkpointedRuns, alternateProductRecomputation) = Self.operatorCheckpoints(
-            graph, rerunsEverySecondProduct: true, isAttentionCore: isAttentionCore)
-        elementwiseRecomputation = Self.operatorCheckpoints(graph, rerunsEverySecondProduct: false,
-                                                            isAttentionCore: isAttentionCore).recomputed
+        let checkpoints = Self.operatorCheckpoints(graph, isAttentionCore: isAttentionCore)
+        (layerRun, checkpointedRuns) = (checkpoints.runs, checkpoints.checkpointed)
+        (elementwiseRecomputation, alternateProductRecomputation) = (checkpoints.elementwise, checkpoints.alternateProducts)
     }
 
     /// Numbers the layer runs of `graph` and picks what op-level selective recomputation checkpoints and reruns:
     /// every run that holds attention, a fused kernel or explicit attention's softmax (a transformer block;
     /// embeddings and the output layer are not checkpointed), reruns every op but attention, convolutions, views
-    /// and the products with a weight: all of them are kept, or, with `rerunsEverySecondProduct`, every product of
-    /// odd count in the block (the second, fourth, ... rerun).
+    /// and the products with a weight: all of them are kept (`elementwise`), or every product of odd count in the
+    /// block, the second, fourth, ... rerunning (`alternateProducts`).
     /// MaxText's `minimal_with_context` keeps every product with a weight and attention's output
     /// (`RecomputeMode.elementwise`).
     /// torchtitan's policy (`_get_custom_policy` in `activation_checkpoint.py`) saves the outputs of the attention
@@ -76,15 +75,16 @@ public struct StageCostModel: Sendable {
     /// attention's scores) are not on its list and rerun.
     /// `isAttentionCore` tells explicit attention's softmax (over scores with two sequence dimensions) from any
     /// other softmax: a router's, or one in an output layer, which marks no block.
-    static func operatorCheckpoints(_ graph: Graph, rerunsEverySecondProduct: Bool, isAttentionCore: (ValueID) -> Bool)
-        -> (runs: [Int], checkpointed: Set<Int>, recomputed: Set<Int>) {
+    static func operatorCheckpoints(_ graph: Graph, isAttentionCore: (ValueID) -> Bool)
+        -> (runs: [Int], checkpointed: Set<Int>, elementwise: Set<Int>, alternateProducts: Set<Int>) {
         var runs: [Int] = []
         for (index, operation) in graph.operations.enumerated() {
             let continues = index > 0 && graph.operations[index - 1].layer == operation.layer
             runs.append(continues ? runs[index - 1] : (runs.last ?? -1) + 1)
         }
         var checkpointed = Set<Int>()
-        var recomputed = Set<Int>()
+        var elementwise = Set<Int>()
+        var alternateProducts = Set<Int>()
         var start = 0
         while start < graph.operations.count {
             var end = start
@@ -97,17 +97,18 @@ public struct StageCostModel: Sendable {
                     let operation = graph.operations[index]
                     if LinearLayers.productWeight(operation, in: graph) != nil {
                         productCount += 1
-                        if rerunsEverySecondProduct && productCount % 2 == 0 { recomputed.insert(index) }
+                        if productCount % 2 == 0 { alternateProducts.insert(index) }
                     } else if case .attention = operation.op {
                     } else if case .conv2d = operation.op {
                     } else if !operation.op.isView {
-                        recomputed.insert(index)
+                        elementwise.insert(index)
+                        alternateProducts.insert(index)
                     }
                 }
             }
             start = end
         }
-        return (runs, checkpointed, recomputed)
+        return (runs, checkpointed, elementwise, alternateProducts)
     }
 
     /// Whether full recomputation reruns op `op`: it lies in a transformer block (`checkpointedRuns`), or the graph

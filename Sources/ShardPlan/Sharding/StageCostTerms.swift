@@ -189,8 +189,8 @@ struct StageCostTerms {
         switch model.options.recompute {
         case .full where model.rerunsUnderFullRecomputation(op): perMicrobatch += cost.forwardSeconds + ownCollectives
         case .selective where model.isAttentionCore(operation.result): perMicrobatch += cost.forwardSeconds
-        case .elementwise where model.operatorRecomputation.contains(op), .selectiveOperators where model.operatorRecomputation.contains(op):
-            perMicrobatch += cost.forwardSeconds
+        case .elementwise, .selectiveOperators:
+            if model.operatorRecomputation.contains(op) { perMicrobatch += cost.forwardSeconds }
         default: break
         }
         var perIteration = 0.0
