@@ -65,7 +65,7 @@ struct CalibrateCommand: ParsableCommand {
         progressLine?.startTicking()
         defer { progressLine?.finish() }
         var planned = 0
-        return try PlanQualityReport(document: document, ids: rows?.ids) { id in
+        return try PlanQualityReport(document: document, ids: rows?.ids, source: runs) { id in
             progressLine?.update(SearchProgress(phase: id, completedSteps: planned, totalSteps: rowCount))
             planned += 1
         }.markdown

@@ -156,7 +156,7 @@ public struct CalibrationReport: Sendable {
         ]
         lines += [
             "a graph of the row's family (GPT, Llama, MPT; a mixture of experts where the row says so) and dimensions from `TransformerBuilder`, the row's cluster",
-            "preset, and its parallel configuration and training stack (ZeRO stage, recomputation, attention kernel, kernel",
+            "(its GPU's DGX preset, or the cluster its `replay_cluster` names), and its parallel configuration and training stack (ZeRO stage, recomputation, attention kernel, kernel",
             "fusion) through `TrainingPlan.megatron` and `PlanEvaluator`, with one set of constants for every row",
             "(Docs/cost-model.md). Megatron-LM 2021-2022 rows use explicit attention (no fused kernel then); Megatron-Core",
             "rows use cuDNN fused attention, and their stated overlap flags imply the distributed optimizer and sequence",
@@ -185,6 +185,7 @@ public struct CalibrationReport: Sendable {
             if let attention = run.attention { config += " \(attention)" }
             if let fusion = run.fusion, fusion != "fused" { config += " \(fusion)" }
             if run.eagerLoss { config += " eager-loss" }
+            if let cluster = run.replayCluster { config += " on \(cluster.name)" }
             let measured = Self.seconds(run.iterationSeconds!) + (entry.run.isMeasuredTime ? "" : "*")
             lines.append("| \(run.id) | \(config) | \(Self.seconds(entry.predictedSeconds)) | \(measured) | "
                          + "\(String(format: "%+.1f%%", entry.relativeError * 100)) | \(String(format: "%.1f", entry.peakMemoryBytes / 1e9))\(entry.fitsInMemory ? "" : " (does not fit)") |")

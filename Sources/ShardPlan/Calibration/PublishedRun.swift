@@ -1,3 +1,5 @@
+import Foundation
+
 /// One measured training run from shared/data/published-runs.json: the model, the cluster, the parallel
 /// configuration its authors chose, and the measured (or, where the source printed throughput, derived)
 /// iteration time.
@@ -111,6 +113,9 @@ public struct PublishedRun: Sendable {
         for (index, element) in try top.array("rows").enumerated() {
             let row = try JSONReader(element, at: .root.appending("rows").appending(index: index))
             let id = try row.string("id")
+            guard !id.isEmpty, id.trimmingCharacters(in: .whitespaces) == id else {
+                throw row.invalid("id", "expected a name without leading or trailing spaces, found \"\(id)\"; the table and --rows name each row by it")
+            }
             guard !seen.contains(id) else {
                 throw row.invalid("id", "a second row with id \"\(id)\"; each row's id names it in the table and to --rows")
             }
@@ -291,10 +296,10 @@ public struct PublishedRun: Sendable {
         case let other:
             throw InputError(.wrongType, at: path, "expected a preset's name or a cluster object, found \(JSONReader.describe(other))")
         }
-        // The row's GPU names the device (`H100-SXM5-80GB`); the cluster must hold that GPU, not another.
-        let model = { (name: String) in name.split(separator: "-").first.map { String($0).uppercased() } ?? "" }
-        guard model(named.cluster.device.name) == model(gpu) else {
-            throw row.invalid(key, "the cluster's GPU is \(named.cluster.device.name); the row ran on \(gpu)")
+        // The row's GPU names the device (`H100-SXM5-80GB`); the cluster must hold that GPU, not another part or
+        // memory size of its family (an A100-SXM4-40GB for an 80 GB run would not fit what ran).
+        guard named.cluster.device.name.uppercased() == gpu.uppercased() else {
+            throw row.invalid(key, "the cluster's GPU is \(named.cluster.device.name); the row ran on \(gpu) (a cluster object's device.name must be the row's gpu)")
         }
         return named
     }

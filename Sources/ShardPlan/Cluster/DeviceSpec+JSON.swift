@@ -1,3 +1,5 @@
+import Foundation
+
 extension DeviceSpec {
     static let bytesPerGiB = 1_073_741_824.0
     static let flopsPerTFLOP = 1e12
@@ -5,10 +7,24 @@ extension DeviceSpec {
     static let hertzPerMHz = 1e6
     /// The order element types are written in, matching SPEC's example (`bf16`, `f16`, `tf32`, `f32`).
     static let dtypeOrder: [DType] = [.bf16, .f16, .tf32, .f32, .fp8, .i8, .i32, .i64, .bool]
+    /// The most multiprocessors (SMs, compute units) a device file may give: ten times today's largest GPUs.
+    static let maximumMultiprocessors = 4096
 
     /// Decodes the `device` object of a `shardplan.cluster/1` document.
     init(json reader: JSONReader) throws(InputError) {
+        let name = try reader.string("name")
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw reader.invalid("name", "expected the device's name, such as \"H100-SXM5-80GB\", found an empty one")
+        }
         let peak = try reader.numbersByDType("peak_tflops")
+        // Training runs its products in 16 bits (FP8 ones beside them at most); V100 has f16 and no bf16.
+        guard peak[.bf16] != nil || peak[.f16] != nil else {
+            throw reader.invalid("peak_tflops", "no bf16 or f16 rate: training's products run in 16 bits, so the device needs a 16-bit peak (an A100's is {\"bf16\": 312})")
+        }
+        let multiprocessors = try reader.optionalPositiveInt("multiprocessors")
+        if let multiprocessors, multiprocessors > Self.maximumMultiprocessors {
+            throw reader.invalid("multiprocessors", "\(multiprocessors) multiprocessors is more than any GPU has (at most \(Self.maximumMultiprocessors); an H100 has 132, an MI300X 304 compute units)")
+        }
         var best: [DType: Double] = [:]
         if reader.contains("best_matmul_tflops") {
             best = try reader.numbersByDType("best_matmul_tflops")
@@ -24,11 +40,11 @@ extension DeviceSpec {
                 }
             }
         }
-        self.init(name: try reader.string("name"),
+        self.init(name: name,
                   memoryBytes: try reader.positiveNumber("memory_gib") * Self.bytesPerGiB,
                   peakFLOPsPerSecond: peak.mapValues { $0 * Self.flopsPerTFLOP },
                   memoryBandwidth: try reader.positiveNumber("memory_bandwidth_gb_per_s") * Self.bytesPerGB,
-                  multiprocessors: try reader.optionalPositiveInt("multiprocessors"),
+                  multiprocessors: multiprocessors,
                   boostClockHertz: try reader.optionalPositiveNumber("boost_clock_mhz").map { $0 * Self.hertzPerMHz },
                   bestMatmulFLOPsPerSecond: best.mapValues { $0 * Self.flopsPerTFLOP },
                   achievableMemoryBandwidthFraction: try reader.optionalFraction("achievable_memory_bandwidth_fraction"))

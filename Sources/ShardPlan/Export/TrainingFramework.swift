@@ -102,7 +102,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 // Megatron-Core's `--recompute-modules layernorm moe_act` reruns the norms and the experts'
                 // activation only: neither a dense MLP's activation, the rotary embedding nor the residual adds.
                 nearest.options.recompute = .selective
-                changes.append("\(displayName) has no op-level checkpointing that keeps every product with a weight and reruns the rest of each block (its --recompute-modules layernorm moe_act reruns only the norms and the experts' activation); recomputing the attention core (selective granularity) is nearest")
+                changes.append("\(displayName) has no op-level checkpointing that keeps every product with a weight and reruns the rest of each block (its \(self == .nemo ? "model.config.recompute_modules=['layernorm', 'moe_act']" : "--recompute-modules layernorm moe_act") reruns only the norms and the experts' activation); recomputing the attention core (selective granularity) is nearest")
             }
         default:
             break
@@ -127,6 +127,14 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             if configuration.tensorParallel > 1 && !configuration.sequenceParallel {
                 nearest.sequenceParallel = true
                 changes.append("torchtitan's tensor parallelism always splits norms and residuals along the sequence (sequence parallelism)")
+            }
+            // `enable_async_tensor_parallel` needs `[compile] enable` (torchtitan's parallelize_llama), which compiles
+            // the whole model and its loss.
+            if nearest.options.overlapTensorParallelCommunication && configuration.tensorParallel > 1
+                && nearest.options.kernelFusion != .compiled {
+                nearest.options.kernelFusion = .compiled
+                nearest.options.eagerLoss = false
+                changes.append("torchtitan overlaps tensor-parallel communication (enable_async_tensor_parallel) only in a compiled model: the plan's \(configuration.options.kernelFusion.rawValue) kernels become torch.compile's")
             }
             if configuration.options.zeroStage == 1 && configuration.dataParallel ?? 1 > 1 {
                 nearest.options.zeroStage = 2

@@ -139,6 +139,12 @@ struct ClusterJSONTests {
                       expected: "device.achievable_memory_bandwidth_fraction: 1e-300 is below the 1e-06"),
         BrokenCluster(find: "\"intra_node\": {", replace: "\"intra_node\": [{", kind: .malformedJSON,
                       expected: "malformed JSON"),
+        BrokenCluster(find: "\"name\": \"A100-SXM4-80GB\"", replace: "\"name\": \" \"", kind: .invalidValue,
+                      expected: "device.name: expected the device's name, such as \"H100-SXM5-80GB\", found an empty one"),
+        BrokenCluster(find: "{\"bf16\": 312, \"f16\": 312, \"tf32\": 156, \"f32\": 19.5}", replace: "{\"fp8\": 1978.9}", kind: .invalidValue,
+                      expected: "device.peak_tflops: no bf16 or f16 rate: training's products run in 16 bits"),
+        BrokenCluster(find: "\"memory_gib\": 80", replace: "\"memory_gib\": 80, \"multiprocessors\": 100000", kind: .invalidValue,
+                      expected: "device.multiprocessors: 100000 multiprocessors is more than any GPU has (at most 4096"),
     ])
     func brokenCluster(_ broken: BrokenCluster) {
         #expect(specExample.contains(broken.find), "the case must change the example")

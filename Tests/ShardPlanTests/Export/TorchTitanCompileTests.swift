@@ -6,12 +6,12 @@ import Testing
 @Suite("torchtitan's [compile] section follows the plan's kernel fusion")
 struct TorchTitanCompileTests {
     /// gpt-tiny data-parallel over one DGX A100 with `options`, as torchtitan's job config.
-    static func titan(_ options: TrainingOptions) throws -> String {
+    static func titan(_ options: TrainingOptions, tensorParallel: Int = 1) throws -> String {
         let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
         let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
-                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1,
-                                                                                  options: options))
+                                             configuration: MegatronConfiguration(tensorParallel: tensorParallel, pipelineParallel: 1,
+                                                                                  sequenceParallel: tensorParallel > 1, options: options))
         let text = try FrameworkExport(plan: plan, prediction: PlanEvaluator(cluster: cluster).evaluate(plan), framework: .torchtitan).text
         _ = try TorchTitanJobConfigReader(text)
         return text
@@ -26,5 +26,16 @@ struct TorchTitanCompileTests {
         for fusion in [KernelFusionLevel.fused, .eager] {
             #expect(!(try Self.titan(TrainingOptions(kernelFusion: fusion))).contains("[compile]"))
         }
+    }
+
+    /// torchtitan's asynchronous tensor parallelism runs only in a compiled model, so an eager plan with it is
+    /// written compiled, says so, and is priced compiled.
+    @Test("async tensor parallelism of an eager plan: [compile] enable, named as a change")
+    func asyncTensorParallelCompiles() throws {
+        let text = try Self.titan(TrainingOptions(overlapTensorParallelCommunication: true, kernelFusion: .eager), tensorParallel: 2)
+        #expect(text.contains("enable_async_tensor_parallel = true") && text.hasSuffix("[compile]\nenable = true\n"))
+        #expect(text.contains("only in a compiled model: the plan's eager kernels become torch.compile's"))
+        let compiled = try Self.titan(TrainingOptions(overlapTensorParallelCommunication: true, kernelFusion: .compiled), tensorParallel: 2)
+        #expect(!compiled.contains("only in a compiled model"))
     }
 }
