@@ -50,6 +50,8 @@ public struct NeMoRecipeOverrides: Sendable {
             overrides += [("model.config.recompute_granularity", "'full'"), ("model.config.recompute_method", "'uniform'"),
                           ("model.config.recompute_num_layers", "1")]
         }
+        // NeMo's GPTConfig fuses the loss by default; Megatron-Core's own default does not. Written either way.
+        overrides.append(("model.config.cross_entropy_loss_fusion", python(layout.configuration.options.fusedCrossEntropy)))
         overrides.append(("optim.config.use_distributed_optimizer", python(layout.zeroStage >= 1)))
         // The recipe's MegatronMixedPrecision plugin: the gradient buffer, and so the data-parallel reduction, in fp32
         // (its default) or bf16 (`TrainingFramework.expressible`).

@@ -54,6 +54,12 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         let reducesGradients = (configuration.dataParallel ?? 1) * configuration.contextParallel > 1
         switch self {
         case .megatron, .nemo:
+            // Megatron-Core runs its own fused kernels (TransformerEngine's, its fused softmax, bias-GeLU and RoPE).
+            if nearest.options.kernelFusion != .fused {
+                changes.append("\(displayName) runs its own fused kernels (TransformerEngine's): the plan's \(nearest.options.kernelFusion == .compiled ? "torch.compile'd" : "eager PyTorch") kernels become those")
+                nearest.options.kernelFusion = .fused
+                nearest.options.eagerLoss = false
+            }
             // Megatron-Core keeps its gradient buffer in the type it reduces in (`DistributedDataParallelConfig.
             // grad_reduce_in_fp32`): fp32 by default in bf16 training, bf16 with Megatron-LM's
             // --grad-reduce-in-bf16 or NeMo's `grad_reduce_in_fp32=False` (its performance recipes' setting).
@@ -135,6 +141,15 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 nearest.options.kernelFusion = .compiled
                 nearest.options.eagerLoss = false
                 changes.append("torchtitan overlaps tensor-parallel communication (enable_async_tensor_parallel) only in a compiled model: the plan's \(configuration.options.kernelFusion.rawValue) kernels become torch.compile's")
+            }
+            // Without `[compile]` torchtitan runs eager PyTorch: no hand-fused kernels, no fused loss.
+            if nearest.options.kernelFusion == .fused {
+                nearest.options.kernelFusion = .eager
+                changes.append("torchtitan has no hand-fused kernels such as Megatron's: without [compile] it runs eager PyTorch's (plan with --fusion compiled for torch.compile's)")
+            }
+            if nearest.options.fusedCrossEntropy && nearest.options.lossFusion != .compiled {
+                nearest.options.fusedCrossEntropy = false
+                changes.append("torchtitan has no fused cross-entropy kernel: its loss runs as \(nearest.options.eagerLoss ? "eager PyTorch's, outside the compiled model" : "eager PyTorch's")")
             }
             if configuration.options.zeroStage == 1 && configuration.dataParallel ?? 1 > 1 {
                 nearest.options.zeroStage = 2

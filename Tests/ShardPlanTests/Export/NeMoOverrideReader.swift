@@ -29,7 +29,7 @@ struct NeMoOverrideReader {
             "model.config.num_layers_in_last_pipeline_stage": optionalPositive,
             "model.config.recompute_granularity": optionalString(["full", "selective"]),
             "model.config.recompute_method": optionalString(["uniform", "block"]),
-            "model.config.recompute_num_layers": optionalPositive,
+            "model.config.recompute_num_layers": optionalPositive, "model.config.cross_entropy_loss_fusion": bool,
             "optim.config.use_distributed_optimizer": bool, "trainer.plugins.grad_reduce_in_fp32": bool,
             "trainer.plugins.fp8": optionalString(["hybrid", "e4m3"]),
             "trainer.plugins.fp8_recipe": optionalString(["tensorwise", "delayed", "mxfp8", "blockwise"]),
