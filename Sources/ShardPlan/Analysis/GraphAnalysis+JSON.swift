@@ -24,6 +24,11 @@ extension GraphAnalysis {
                         "backward_per_sample": .number(backwardFLOPsPerSample),
                         "training_per_sample": .number(trainingFLOPsPerSample),
                         "causal_attention_forward": .number(causalAttentionForwardFLOPs)]
+        if slidingWindowAttentionForwardFLOPs > 0, case .object(var flops)? = top["flops"] {
+            flops["sliding_window_attention_forward"] = .number(slidingWindowAttentionForwardFLOPs)
+            flops["sliding_window_band_forward"] = .number(slidingWindowBandForwardFLOPs)
+            top["flops"] = .object(flops)
+        }
         top["activations"] = ["result_bytes": .int(activationBytes),
                               "saved_for_backward_bytes": .int(savedForBackwardBytes)]
         top["ops"] = ["count": .int(graph.operations.count),

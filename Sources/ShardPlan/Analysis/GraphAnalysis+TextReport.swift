@@ -18,6 +18,9 @@ extension GraphAnalysis {
         if causalAttentionForwardFLOPs > 0 {
             row("", "(\(UnitFormat.flops(causalAttentionForwardFLOPs)) of it in causal attention, counted dense; a causal kernel does half)")
         }
+        if slidingWindowAttentionForwardFLOPs > 0 {
+            row("", "(\(UnitFormat.flops(slidingWindowAttentionForwardFLOPs)) of that in sliding-window attention, whose bands are \(UnitFormat.flops(slidingWindowBandForwardFLOPs)))")
+        }
         row("backward", perIteration(backwardFLOPs))
         row("training", perIteration(trainingFLOPs) + " (forward + backward)")
         row("activations", "\(UnitFormat.bytes(Double(activationBytes))) of op results, \(UnitFormat.bytes(Double(savedForBackwardBytes))) saved for backward")

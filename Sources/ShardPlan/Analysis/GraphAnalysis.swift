@@ -20,6 +20,11 @@ public struct GraphAnalysis: Sendable {
     public let backwardFLOPs: Double
     /// The part of `forwardFLOPs` spent in causal attention, half of which a causal kernel skips.
     public let causalAttentionForwardFLOPs: Double
+    /// The part of `causalAttentionForwardFLOPs` spent in sliding-window attention (windows shorter than the keys),
+    /// counted dense, and the FLOPs of those ops' bands (`OperationCost.bandForwardFLOPs`), what a windowed kernel
+    /// computes.
+    public let slidingWindowAttentionForwardFLOPs: Double
+    public let slidingWindowBandForwardFLOPs: Double
     /// Bytes of all op results: what the forward pass would hold if it freed nothing.
     public let activationBytes: Int
     /// Bytes kept from the forward pass for the backward pass (each tensor once).
@@ -41,6 +46,8 @@ public struct GraphAnalysis: Sendable {
         forwardFLOPs = costs.reduce(0) { $0 + $1.forwardFLOPs }
         backwardFLOPs = costs.reduce(0) { $0 + $1.backwardFLOPs }
         causalAttentionForwardFLOPs = costs.reduce(0) { $0 + ($1.causal ? $1.forwardFLOPs : 0) }
+        slidingWindowAttentionForwardFLOPs = costs.reduce(0) { $0 + ($1.window != nil ? $1.forwardFLOPs : 0) }
+        slidingWindowBandForwardFLOPs = costs.reduce(0) { $0 + ($1.window != nil ? $1.bandForwardFLOPs : 0) }
         activationBytes = costs.reduce(0) { $0 + $1.resultBytes }
         savedForBackwardBytes = Self.savedBytes(costs[...], in: graph)
         var counts: [String: Int] = [:]

@@ -11,6 +11,12 @@ public struct OperationCost: Sendable, Equatable {
     /// Whether the op is causal attention, whose kernel skips the masked half of `forwardFLOPs` and
     /// `backwardFLOPs` (a cost model may halve them; this analysis reports the dense count).
     public var causal: Bool
+    /// The sliding window of a causal attention op whose window is shorter than its keys (`SlidingWindow`), nil
+    /// otherwise. `forwardFLOPs` and `backwardFLOPs` stay the dense count; `bandForwardFLOPs` is the band's.
+    public var window: Int?
+    /// The forward FLOPs of a sliding-window attention op's band, `forwardFLOPs x pairs / t^2` (`SlidingWindow`);
+    /// `forwardFLOPs` for any other op.
+    public var bandForwardFLOPs: Double
     /// Bytes of the op's result tensor.
     public var resultBytes: Int
     /// The activations (operands, or the op's own result) its backward pass reads, so they stay in memory
@@ -27,7 +33,17 @@ public struct OperationCost: Sendable, Equatable {
         forwardFLOPs = Self.forwardFLOPs(operation, in: graph)
         backwardFLOPs = gradients[operation.result]
             ? Self.backwardFLOPs(operation, forward: forwardFLOPs, in: graph, gradients: gradients) : 0
-        if case .attention(let isCausal) = operation.op { causal = isCausal } else { causal = false }
+        if case .attention(let isCausal, let window) = operation.op {
+            causal = isCausal
+            let keys = graph[operation.inputs[1]].type.shape[1]
+            let narrowing = SlidingWindow.narrowing(window, keys: keys)
+            self.window = narrowing
+            let share = narrowing.map { SlidingWindow.share(tokens: Double(keys), window: Double($0)) } ?? 1
+            bandForwardFLOPs = forwardFLOPs * share
+        } else {
+            causal = false
+            bandForwardFLOPs = forwardFLOPs
+        }
         resultBytes = graph[operation.result].type.byteCount
         let saved = Self.savedForBackward(operation, in: graph, gradients: gradients)
         savedTensors = Self.unique(saved.tensors.map { Self.storage(of: $0, in: graph) }).filter { !graph[$0].isParameter }

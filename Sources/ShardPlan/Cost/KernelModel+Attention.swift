@@ -12,8 +12,14 @@ extension KernelModel {
     /// and `(p / (p + 32)) / (128 / 160)` (smaller heads do less matmul per softmax element; an assumption, 0.83
     /// at 64). Head dimensions 64 and 128 pad to themselves on every kernel. A causal mask skips the upper
     /// triangle but not half the time: `1/2 + c/t` of the unmasked pass (`causalOverheadTokens`).
+    ///
+    /// A sliding `window` w shorter than the keys (causal only) keeps the band of `SlidingWindow.pairs` query-key
+    /// pairs, `share = pairs / t^2` of the unmasked pass, plus `2c/t` for the tiles the band's two edges cut (the
+    /// causal diagonal and the window's lower edge, each taken to cost what the causal diagonal does: an assumption),
+    /// at most the causal share. FlashAttention-2 and 3 (`window_size=(w - 1, 0)`) and cuDNN's SDPA (its sliding
+    /// window) skip the tiles outside the band; the Triton kernel has no window and runs the full causal pass.
     public func attentionSeconds(denseFLOPs: Double, headDimension: Double, keyLength: Double, causal: Bool,
-                                 dtype: DType, backward: Bool) -> Double {
+                                 window: Double? = nil, dtype: DType, backward: Bool) -> Double {
         guard denseFLOPs > 0, keyLength > 0 else { return 0 }
         let share = attentionKernel.peakShare(on: generation)
         let padded = attentionKernel.paddedHeadDimension(headDimension, on: generation)
@@ -21,7 +27,12 @@ extension KernelModel {
         let headFactor = (padded / (padded + 32)) / (128.0 / 160.0)
         let lengthFactor = keyLength / (keyLength + Self.attentionHalfRateKeys)
         let efficiency = min((backward ? share.backward : share.forward) * headFactor * lengthFactor, bestMatmulEfficiency)
-        let maskedShare = causal ? min(0.5 + attentionKernel.causalOverheadTokens(on: generation) / keyLength, 1) : 1
+        let overhead = attentionKernel.causalOverheadTokens(on: generation)
+        let causalShare = min(0.5 + overhead / keyLength, 1)
+        var maskedShare = causal ? causalShare : 1
+        if causal, let window, window < keyLength, attentionKernel.available(on: generation) != .triton {
+            maskedShare = min(SlidingWindow.share(tokens: keyLength, window: window) + 2 * overhead / keyLength, causalShare)
+        }
         return launchSeconds + paddedFLOPs * maskedShare / (peak(for: dtype) * efficiency)
     }
 

@@ -76,8 +76,8 @@ public struct OperatorCostModel: Sendable {
         switch operation.op {
         case .einsum, .matmul:
             cost = contractionCost(operation, operationIndex, sizes)
-        case .attention(let causal):
-            cost = attentionCost(operation, strategy, sizes, causal: causal,
+        case .attention(let causal, let window):
+            cost = attentionCost(operation, strategy, sizes, causal: causal, window: window,
                                  ringSize: ContextParallelExchange.ringSize(operation, strategy, meshShape: meshShape))
         case .conv2d:
             cost = convolutionCost(operation, operationIndex, strategy, sizes)
@@ -244,19 +244,24 @@ public struct OperatorCostModel: Sendable {
     /// priced as the shorter keys, the slowest rank's case). The work is the unsplit kernel's; each step pays its
     /// launch and the rate of its shorter key range, and the ring's copies, corrections and accumulations are
     /// added as memory-bound kernels (`ContextParallelExchange.bookkeeping`).
+    ///
+    /// A sliding window (causal only, shorter than the keys) narrows the unsplit kernel's pass to its band
+    /// (`KernelModel.attentionSeconds`). Under context parallelism the ring is priced as for full causal attention:
+    /// no step is skipped for keys outside every local query's window (TransformerEngine's ring runs each step), and
+    /// no step's kernel is narrowed (an assumption that overprices a windowed layer on a ring).
     private func attentionCost(_ operation: Operation, _ strategy: OpStrategy, _ sizes: [Double], causal: Bool,
-                               ringSize: Int = 1) -> OperatorCost {
+                               window: Int? = nil, ringSize: Int = 1) -> OperatorCost {
         let space = operation.indexSpace
         func size(_ name: String) -> Double { sizes[space.indices.firstIndex { $0.name == name }!] }
         let (batch, queries, heads, headDimension, keys) = (size("batch"), size("query"), size("heads"), size("head_dim"), size("key"))
         let dense = 4 * batch * queries * keys * heads * headDimension
         let dtype = graph[operation.result].type.dtype
-        func kernel(_ flops: Double, keys: Double, causal: Bool, backward: Bool) -> Double {
+        func kernel(_ flops: Double, keys: Double, causal: Bool, window: Int? = nil, backward: Bool) -> Double {
             kernels.attentionSeconds(denseFLOPs: backward ? 2.5 * flops : flops, headDimension: headDimension, keyLength: keys,
-                                     causal: causal, dtype: dtype, backward: backward)
+                                     causal: causal, window: window.map(Double.init), dtype: dtype, backward: backward)
         }
         func seconds(backward: Bool) -> Double {
-            guard ringSize > 1 else { return kernel(dense, keys: keys, causal: causal, backward: backward) }
+            guard ringSize > 1 else { return kernel(dense, keys: keys, causal: causal, window: window, backward: backward) }
             let chunk = keys / Double(ringSize)
             let later = causal ? chunk / 2 : chunk
             return kernel(dense / Double(ringSize), keys: chunk, causal: causal, backward: backward)

@@ -41,7 +41,8 @@ extension GraphBuilder {
     }
 
     @discardableResult
-    public mutating func attention(_ name: String, q: ValueID, k: ValueID, v: ValueID, causal: Bool) throws(InputError) -> ValueID {
-        try add(name, .attention(causal: causal), [q, k, v])
+    public mutating func attention(_ name: String, q: ValueID, k: ValueID, v: ValueID, causal: Bool,
+                                   window: Int? = nil) throws(InputError) -> ValueID {
+        try add(name, .attention(causal: causal, window: window), [q, k, v])
     }
 }

@@ -63,7 +63,12 @@ extension Operator {
             return try Self.generatedSignature(shape, dtype)
         case .embedding: return try Self.embeddingSignature(operands)
         case .crossEntropy: return try Self.crossEntropySignature(operands)
-        case .attention(let causal): return try Self.attentionSignature(causal, operands)
+        case .attention(let causal, let window):
+            if let window {
+                guard window > 0 else { throw .attribute("a sliding window is a positive number of keys, found \(window)") }
+                guard causal else { throw .attribute("a sliding window (\(window) keys) needs causal attention") }
+            }
+            return try Self.attentionSignature(causal, operands)
         case .conv2d(let stride, let padding, let groups): return try Self.conv2dSignature(stride, padding, groups, operands)
         case .pool2d(_, let window, let stride, let padding): return try Self.pool2dSignature(window, stride, padding, operands[0])
         }

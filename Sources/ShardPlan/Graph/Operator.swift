@@ -74,7 +74,10 @@ public enum Operator: Sendable, Equatable {
     /// Inputs logits `[..., classes]` and integer labels `[...]`; the mean loss as an f32 scalar.
     case crossEntropy
     /// Inputs q, k, v as `[batch, seq, heads, head_dim]`; k and v may have fewer heads (grouped-query).
-    case attention(causal: Bool)
+    /// `window` (causal only) is sliding-window attention: query i reads keys j with i - window < j <= i, the
+    /// most recent `window` keys, itself included (Mistral 7B, Gemma 2 and 3, Olmo 3's local layers); nil, or
+    /// a window at least the key length, reads every earlier key.
+    case attention(causal: Bool, window: Int? = nil)
     /// Inputs x `[N, C, H, W]` and w `[O, C/groups, kh, kw]`.
     case conv2d(stride: [Int], padding: [Int], groups: Int)
     /// Input x `[N, C, H, W]`.
