@@ -79,7 +79,9 @@ extension TransformerBuilder {
 
     /// Attention as separate ops: scores `[batch, heads, seq, seq]`, scaled by 1/sqrt(head_dim), masked
     /// (causal), softmax, dropout, then the weighted sum of values. With grouped-query attention the query
-    /// heads are viewed as `[kv_heads, heads / kv_heads]` so each group shares its k and v.
+    /// heads are viewed as `[kv_heads, heads / kv_heads]` so each group shares its k and v. A sliding window keeps
+    /// the causal mask's ops: the whole `seq x seq` score matrix is materialised either way, so its memory and time
+    /// are causal attention's (the window's extra comparison is left out).
     func explicitAttention(_ prefix: String, q: ValueID, k: ValueID, v: ValueID,
                            in graph: inout GraphBuilder) throws(InputError) -> ValueID {
         let c = configuration

@@ -37,6 +37,13 @@ public struct TransformerConfiguration: Sendable, Equatable {
     public var tiedEmbeddings: Bool = true
     /// Whether a token attends only to earlier tokens (a decoder) or to all of them (an encoder).
     public var causal: Bool = true
+    /// Sliding-window (local) causal attention: each query reads the `slidingWindow` most recent keys, itself
+    /// included, in the layers `hasSlidingWindow(inLayer:)` names; nil for full attention in every layer. Mistral 7B
+    /// v0.1: 4,096 in every layer; Gemma 2: 4,096 in every other layer; Olmo 3: 4,096 in three of every four.
+    public var slidingWindow: Int?
+    /// With `slidingWindow`, every n-th layer keeps full causal attention (the last of each group of n: layers
+    /// n - 1, 2n - 1, ... counted from 0) and the others are windowed; nil windows every layer.
+    public var globalAttentionInterval: Int?
     /// Dropout after the embeddings and after each sublayer (and on attention probabilities when attention
     /// is explicit); 0 emits no dropout ops.
     public var dropoutRate: Double = 0.1
@@ -82,6 +89,13 @@ public struct TransformerConfiguration: Sendable, Equatable {
         return layer % mixtureOfExperts.layerInterval == mixtureOfExperts.layerInterval - 1
     }
 
+    /// The sliding window of layer `layer`'s attention (0-based), or nil where it attends to every earlier key.
+    public func slidingWindow(inLayer layer: Int) -> Int? {
+        guard let slidingWindow else { return nil }
+        if let interval = globalAttentionInterval, layer % interval == interval - 1 { return nil }
+        return slidingWindow
+    }
+
     /// Checks what shape inference alone would report late or obscurely.
     func validate() throws(InputError) {
         let sizes: [(String, Int)] = [("layers", layers), ("hidden", hidden), ("heads", heads),
@@ -100,6 +114,22 @@ public struct TransformerConfiguration: Sendable, Equatable {
                                  ("positionlessDimension", mla.positionlessDimension), ("rotaryDimension", mla.rotaryDimension)]
             where size <= 0 || (name == "rotaryDimension" && size % 2 != 0) {
                 throw InputError(.invalidValue, at: .root, "latent attention \(name) must be positive (and even for the rotary part), found \(size)")
+            }
+        }
+        if let slidingWindow {
+            guard slidingWindow > 0 else {
+                throw InputError(.invalidValue, at: .root, "a sliding window is a positive number of keys, found \(slidingWindow)")
+            }
+            guard causal else {
+                throw InputError(.invalidValue, at: .root, "a sliding window (\(slidingWindow) keys) needs causal attention")
+            }
+        }
+        if let interval = globalAttentionInterval {
+            guard slidingWindow != nil else {
+                throw InputError(.invalidValue, at: .root, "globalAttentionInterval (\(interval)) needs a slidingWindow for the other layers")
+            }
+            guard interval > 0 else {
+                throw InputError(.invalidValue, at: .root, "globalAttentionInterval must be positive, found \(interval)")
             }
         }
         if positionEncoding == .rotary && headDimension % 2 != 0 {
