@@ -55,6 +55,10 @@ public struct CalibrationRun: Sendable {
         }
         configuration.attentionImplementation = run.attention == "explicit" ? .explicit : .fused
         configuration.repeatsKeyValueHeads = run.repeatsKeyValueHeads
+        if let window = run.slidingWindow {
+            configuration.slidingWindow = window.size
+            configuration.globalAttentionInterval = window.globalEvery
+        }
         // Autocast over fp32 weights without FSDP's 16-bit gathers keeps the residual stream in fp32.
         if run.optimizerState == .fp32Weights && run.zeroStage < 3 { configuration.residualDType = .f32 }
         let graph = try TransformerBuilder(name: run.id, configuration: configuration).build()

@@ -90,6 +90,9 @@ public struct PublishedRun: Sendable {
     /// Whether the stack copied grouped k and v to every query head before the attention kernel (`repeat_kv`:
     /// mid-2024 torchtitan's `repeat_kv` before SDPA).
     public var repeatsKeyValueHeads: Bool = false
+    /// Sliding-window attention (`sliding_window`): a window of `size` keys in every layer, or in all but every
+    /// `globalEvery`-th (the last of each group, which keeps full causal attention); nil for full attention.
+    public var slidingWindow: (size: Int, globalEvery: Int?)? = nil
     /// The cluster the row ran on where its GPU's DGX preset is not it (`replay_cluster`): a preset's name, sized
     /// to the row's nodes (`a3-megagpu-8g` for GCP's TCPXO network), or a `shardplan.cluster/1` object of exactly
     /// the row's GPUs; nil to replay on the DGX preset of the row's GPU.
@@ -190,6 +193,7 @@ public struct PublishedRun: Sendable {
                 iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil,
                 zeroShardGroup: try row.optionalInt("zero_shard_group"),
                 repeatsKeyValueHeads: try row.optionalBool("repeat_kv") ?? false,
+                slidingWindow: try slidingWindow(row, id: id),
                 replayCluster: try replayCluster(row, gpu: try row.string("gpu"), gpus: gpus, perNode: perNode), path: row.path))
         }
         return (runs, skipped)
@@ -302,6 +306,27 @@ public struct PublishedRun: Sendable {
             throw row.invalid(key, "the cluster's GPU is \(named.cluster.device.name); the row ran on \(gpu) (a cluster object's device.name must be the row's gpu)")
         }
         return named
+    }
+
+    /// A row's `sliding_window`: `{"size": w, "global_every": n}`, `global_every` optional; both positive integers,
+    /// `global_every` at least 2 (1 would leave no layer windowed). Every row is a causal language model, which a
+    /// window needs.
+    private static func slidingWindow(_ row: JSONReader, id: String) throws(InputError) -> (size: Int, globalEvery: Int?)? {
+        let key = "sliding_window"
+        guard row.contains(key) else { return nil }
+        let window = try row.reader(key)
+        let size = try window.int("size")
+        guard size > 0 else {
+            throw window.invalid("size", "row \(id): a sliding window is a positive number of keys, found \(size)")
+        }
+        let every = try window.optionalInt("global_every")
+        if let every, every < 2 {
+            throw window.invalid("global_every", "row \(id): every n-th layer keeps full attention with n at least 2 (1 would window no layer), found \(every)")
+        }
+        for member in window.object.keys where !["size", "global_every"].contains(member) {
+            throw window.invalid(member, "row \(id): unknown member of sliding_window; known: size, global_every")
+        }
+        return (size, every)
     }
 
     private static func moeShape(_ row: JSONReader) throws(InputError) -> (experts: Int, topK: Int, feedForwardHidden: Int, shared: Int)? {
