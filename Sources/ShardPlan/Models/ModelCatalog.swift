@@ -1,11 +1,11 @@
 /// The models ShardPlan knows by name: published architectures (GPT-3, the Megatron-LM SC'21 GPT family,
-/// Llama 2 and 3, BERT-large, a GShard-style mixture of experts, Mixtral 8x7B, Qwen3-30B-A3B, DeepSeek-V3,
+/// Llama 2 and 3, Mistral 7B, BERT-large, a GShard-style mixture of experts, Mixtral 8x7B, Qwen3-30B-A3B, DeepSeek-V3,
 /// Wide-ResNet-50-2) and tiny test graphs,
 /// each with the parameter count its source publishes. `Models/<id>.json` holds each one's graph, written
 /// by `shardplan models --write Models`.
 public enum ModelCatalog {
     /// Every model, in the order `shardplan models` lists them.
-    public static let all: [Entry] = examples + gpt3 + megatron + llama + [bertLarge, mixtureOfExpertsGShard] + mixtureOfExperts
+    public static let all: [Entry] = examples + gpt3 + megatron + llama + [mistral7B, bertLarge, mixtureOfExpertsGShard] + mixtureOfExperts
         + [wideResNet50x2]
 
     /// The model called `id`, if the catalog has one.

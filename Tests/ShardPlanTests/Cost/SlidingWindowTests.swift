@@ -154,6 +154,8 @@ struct SlidingWindowTests {
         var mistral = olmo
         mistral.globalAttentionInterval = nil
         #expect((0..<32).allSatisfy { mistral.slidingWindow(inLayer: $0) == 4096 })
+        let catalog = try #require(ModelCatalog.model(id: "mistral-7b")?.transformer)
+        #expect(catalog.slidingWindow == 4096 && catalog.globalAttentionInterval == nil && catalog.sequenceLength == 8192)
         var gemma2 = olmo
         gemma2.globalAttentionInterval = 2
         #expect(gemma2.slidingWindow(inLayer: 0) == 4096 && gemma2.slidingWindow(inLayer: 1) == nil)
