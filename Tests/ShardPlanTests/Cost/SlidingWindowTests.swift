@@ -97,6 +97,20 @@ struct SlidingWindowTests {
         #expect(abs(narrow / unmasked - (SlidingWindow.share(tokens: 8192, window: 256) + 560.0 / 8192)) <= 1e-12)
     }
 
+    @Test("on a context-parallel ring of 4 a windowed layer is priced as a causal one: no ring step is skipped")
+    func ringUnchanged() throws {
+        func ringCost(window: Int?) throws -> OperatorCost {
+            let graph = try attentionGraph(tokens: 16384, window: window)
+            let index = try #require(graph.operations.firstIndex { $0.name == "attention" })
+            let query = try #require(graph.operations[index].indexSpace.indices.firstIndex { $0.name == "query" })
+            let strategy = OpStrategy(indexOfAxis: [query])
+            #expect(ContextParallelExchange.ringSize(graph.operations[index], strategy, meshShape: [4]) == 4)
+            return OperatorCostModel(graph: graph, kernels: a100, meshShape: [4], microbatches: 1).cost(index, strategy)
+        }
+        let (windowed, causal) = (try ringCost(window: 1024), try ringCost(window: nil))
+        #expect(windowed.forwardSeconds == causal.forwardSeconds && windowed.backwardSeconds == causal.backwardSeconds)
+    }
+
     static let windowedOp = #"{"name": "attn", "op": "attention", "inputs": ["q", "q", "q"], "causal": true, "window": 4096}"#
 
     static func document(op: String) -> String {
