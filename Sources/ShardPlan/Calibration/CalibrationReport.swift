@@ -98,8 +98,8 @@ public struct CalibrationReport: Sendable {
         steps showed (Docs/cost-model.md, "Issue 14, fourteenth pass"). Issue 14's fifteenth pass lets a row name \
         the cluster it ran on (`replay_cluster`), adds cloud presets (AWS p4d, p4de and p5 with EFA, GCP A3 High and \
         A3 Mega with GPUDirect-TCPX and TCPXO), pads each attention kernel's head dimension to the widths it is built \
-        for, and prices MaxText's recomputation of only the elementwise ops (`elementwise`); it adds the first JAX \
-        row, MaxText's Llama 2 7B in shard groups of 8 on 256 H100s of GCP A3 Mega: -14.6%, predicted fast as the \
+        for, prices sliding-window attention and MaxText's recomputation of only the elementwise ops (`elementwise`); \
+        it adds the first JAX row, MaxText's Llama 2 7B in shard groups of 8 on 256 H100s of GCP A3 Mega: -14.6%, predicted fast as the \
         issue says such runs are (Docs/cost-model.md, "Issue 14, fifteenth pass").
         """
 
