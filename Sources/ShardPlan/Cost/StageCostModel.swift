@@ -65,8 +65,10 @@ public struct StageCostModel: Sendable {
     /// Numbers the layer runs of `graph` and picks what op-level selective recomputation checkpoints and reruns:
     /// every run that holds attention, a fused kernel or explicit attention's softmax (a transformer block;
     /// embeddings and the output layer are not checkpointed), reruns every op but attention, convolutions, views
-    /// and the products with a weight: all of them are kept (`elementwise`), or every product of odd count in the
-    /// block, the second, fourth, ... rerunning (`alternateProducts`).
+    /// and the products with a weight: all of them are kept (`elementwise`), or those of odd count in the block
+    /// are kept and the second, fourth, ... rerun (`alternateProducts`). Batched products without a weight rerun
+    /// under both: under explicit attention (score matrices as tensors) that is its scores and its context
+    /// product, which MaxText's policy would keep as `context`; fused attention, which both keep, has neither.
     /// MaxText's `minimal_with_context` keeps every product with a weight and attention's output
     /// (`RecomputeMode.elementwise`).
     /// torchtitan's policy (`_get_custom_policy` in `activation_checkpoint.py`) saves the outputs of the attention

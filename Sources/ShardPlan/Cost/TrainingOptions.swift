@@ -6,7 +6,7 @@ public enum RecomputeMode: String, CaseIterable, Sendable {
     case selective
     /// Keep what every product with a weight (each linear layer, each router) and attention produce, and recompute
     /// the rest of each transformer block: norms, activation functions, the rotary embedding, residual adds,
-    /// dropout, explicit attention's softmax (MaxText's `remat_policy: minimal_with_context`, formerly
+    /// dropout, and under explicit attention its scores, softmax and context product (MaxText's `remat_policy: minimal_with_context`, formerly
     /// `minimal_flash`: AI-Hypercomputer/maxtext `src/MaxText/layers/decoders.py`, `Decoder.minimal_policy` with
     /// `with_context=True`, which saves the outputs named for every projection and MLP product plus `context`,
     /// attention's output; older versions, `MaxText/layers/models.py`, saved every dot without batch dimensions

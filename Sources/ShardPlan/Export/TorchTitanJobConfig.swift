@@ -96,10 +96,11 @@ public struct TorchTitanJobConfig: Sendable {
         }
         lines += ["", "[activation_checkpoint]", "mode = \"\(mode)\""]
         // Op-level selective checkpointing is selective-op itself, and torchtitan's nearest to recomputing the
-        // attention core and to keeping every product with a weight (elementwise).
+        // attention core (`TrainingFramework.expressible` has already turned elementwise into selective-op).
         if [.selective, .elementwise, .selectiveOperators].contains(layout.recompute) { lines.append("selective_ac_option = \"op\"") }
         // A compiled step is torchtitan's `[compile]`, whose components are the model and the loss; a compiled step
-        // with its loss run eagerly compiles the model alone. Asynchronous tensor parallelism needs compile too.
+        // with its loss run eagerly compiles the model alone. Asynchronous tensor parallelism needs compile too
+        // (`expressible` has already made such a layout compiled; a layout given here directly is written so too).
         let options = layout.configuration.options
         let asyncTensorParallel = options.overlapTensorParallelCommunication && layout.tensorParallel > 1
         if options.kernelFusion == .compiled || asyncTensorParallel {

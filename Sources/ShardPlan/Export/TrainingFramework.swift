@@ -54,9 +54,13 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         let reducesGradients = (configuration.dataParallel ?? 1) * configuration.contextParallel > 1
         switch self {
         case .megatron, .nemo:
-            // Megatron-Core runs its own fused kernels (TransformerEngine's, its fused softmax, bias-GeLU and RoPE).
+            // Megatron-Core runs its own fused kernels (TransformerEngine's, its fused softmax, bias-GeLU and RoPE); a
+            // compiled plan's loss, fused in its graph, is Megatron-Core's fused cross-entropy.
             if nearest.options.kernelFusion != .fused {
-                changes.append("\(displayName) runs its own fused kernels (TransformerEngine's): the plan's \(nearest.options.kernelFusion == .compiled ? "torch.compile'd" : "eager PyTorch") kernels become those")
+                let compiledLoss = nearest.options.lossFusion == .compiled
+                changes.append("\(displayName) runs its own fused kernels (TransformerEngine's): the plan's \(nearest.options.kernelFusion == .compiled ? "torch.compile'd" : "eager PyTorch") kernels become those"
+                               + (compiledLoss && !nearest.options.fusedCrossEntropy ? ", and its compiled loss the fused cross-entropy" : ""))
+                if compiledLoss { nearest.options.fusedCrossEntropy = true }
                 nearest.options.kernelFusion = .fused
                 nearest.options.eagerLoss = false
             }
@@ -147,9 +151,12 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 nearest.options.kernelFusion = .eager
                 changes.append("torchtitan has no hand-fused kernels such as Megatron's: without [compile] it runs eager PyTorch's (plan with --fusion compiled for torch.compile's)")
             }
-            if nearest.options.fusedCrossEntropy && nearest.options.lossFusion != .compiled {
+            // A fused loss kernel (llm.c's, flash-attn's) keeps no logits-sized working buffer; torchtitan has none.
+            if nearest.options.fusedCrossEntropy {
                 nearest.options.fusedCrossEntropy = false
-                changes.append("torchtitan has no fused cross-entropy kernel: its loss runs as \(nearest.options.eagerLoss ? "eager PyTorch's, outside the compiled model" : "eager PyTorch's")")
+                let runsAs = nearest.options.lossFusion == .compiled ? "torch.compile's, in the compiled model"
+                    : nearest.options.eagerLoss ? "eager PyTorch's, outside the compiled model" : "eager PyTorch's"
+                changes.append("torchtitan has no fused cross-entropy kernel: its loss runs as \(runsAs)")
             }
             if configuration.options.zeroStage == 1 && configuration.dataParallel ?? 1 > 1 {
                 nearest.options.zeroStage = 2

@@ -128,8 +128,8 @@ public struct TransformerConfiguration: Sendable, Equatable {
             guard slidingWindow != nil else {
                 throw InputError(.invalidValue, at: .root, "globalAttentionInterval (\(interval)) needs a slidingWindow for the other layers")
             }
-            guard interval > 0 else {
-                throw InputError(.invalidValue, at: .root, "globalAttentionInterval must be positive, found \(interval)")
+            guard interval >= 2 else {
+                throw InputError(.invalidValue, at: .root, "globalAttentionInterval keeps every n-th layer global with n at least 2 (1 would window no layer), found \(interval)")
             }
         }
         if positionEncoding == .rotary && headDimension % 2 != 0 {

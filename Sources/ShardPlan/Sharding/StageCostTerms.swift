@@ -292,7 +292,7 @@ struct StageCostTerms {
             }
         }
         if !(model.options.recompute == .selective && model.isAttentionCore(operation.result))
-            && !(model.options.recompute.isOperatorLevel && model.operatorRecomputation.contains(op)) {
+            && !model.operatorRecomputation.contains(op) {
             activations += auxiliaryBytes(operation, strategy, saved.auxiliaryBytes)
         }
         return activations

@@ -179,6 +179,10 @@ struct SlidingWindowTests {
         var zero = olmo
         zero.slidingWindow = 0
         #expect(throws: InputError.self) { try TransformerBuilder(name: "bad", configuration: zero).build() }
+        // Every layer global would window none: refused, as a row's global_every of 1 is.
+        var everyLayer = olmo
+        everyLayer.globalAttentionInterval = 1
+        #expect(throws: InputError.self) { try TransformerBuilder(name: "bad", configuration: everyLayer).build() }
     }
 
     static let runs = URL(fileURLWithPath: #filePath)

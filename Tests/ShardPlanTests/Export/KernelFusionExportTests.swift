@@ -37,6 +37,9 @@ struct KernelFusionExportTests {
         let fusedLoss = try Self.titan(TrainingOptions(kernelFusion: .compiled, fusedCrossEntropy: true, eagerLoss: true))
         #expect(fusedLoss.contains("torchtitan has no fused cross-entropy kernel: its loss runs as eager PyTorch's, outside the compiled model"))
         #expect(fusedLoss.hasSuffix("components = [\"model\"]\n"))
+        // In a compiled model the loss is torch.compile's, which keeps a logits-sized working buffer a fused kernel does not.
+        let compiledLoss = try Self.titan(TrainingOptions(kernelFusion: .compiled, fusedCrossEntropy: true))
+        #expect(compiledLoss.contains("torchtitan has no fused cross-entropy kernel: its loss runs as torch.compile's, in the compiled model"))
     }
 
     /// torchtitan's asynchronous tensor parallelism runs only in a compiled model, so an eager plan with it is
@@ -60,7 +63,10 @@ struct KernelFusionExportTests {
         #expect(try Self.export(fused, framework: .nemo).contains("model.config.cross_entropy_loss_fusion=True"))
         #expect(try Self.export(TrainingOptions(), framework: .nemo).contains("model.config.cross_entropy_loss_fusion=False"))
         let compiled = try Self.export(TrainingOptions(kernelFusion: .compiled), framework: .megatron)
-        #expect(compiled.contains("Megatron-LM runs its own fused kernels (TransformerEngine's): the plan's torch.compile'd kernels become those"))
+        #expect(compiled.contains("Megatron-LM runs its own fused kernels (TransformerEngine's): the plan's torch.compile'd kernels become those, and its compiled loss the fused cross-entropy"))
+        #expect(compiled.contains("--cross-entropy-loss-fusion"))
+        let eagerLoss = try Self.export(TrainingOptions(kernelFusion: .compiled, eagerLoss: true), framework: .megatron)
+        #expect(!eagerLoss.contains("--cross-entropy-loss-fusion") && !eagerLoss.contains("compiled loss"))
         #expect(!(try Self.export(TrainingOptions(), framework: .megatron)).contains("runs its own fused kernels"))
     }
 }
