@@ -159,7 +159,7 @@ public struct PublishedRun: Sendable {
                 throw row.invalid("layers", "row \(id): at most \(maximumLayers) layers are replayed (the largest published model has a few hundred)")
             }
             let loss = try loss(row)
-            let (gpus, perNode) = (try row.int("n_gpus"), try row.int("gpus_per_node"))
+            let (gpu, gpus, perNode) = (try row.string("gpu"), try row.int("n_gpus"), try row.int("gpus_per_node"))
             guard gpus == 1 || gpus % perNode == 0 else {
                 throw InputError(.invalidValue, at: row.path.appending("n_gpus"), "row \(id): \(gpus) GPUs are not whole nodes of \(perNode)")
             }
@@ -167,8 +167,8 @@ public struct PublishedRun: Sendable {
                 id: id, group: try row.optionalString("group") ?? "", source: try row.string("source"), layers: try row.int("layers"), hidden: try row.int("hidden"),
                 heads: try row.int("heads"), feedForwardHidden: try row.int("ffn_hidden"), vocabulary: try row.int("vocab"),
                 sequenceLength: try row.int("seq_len"), globalBatch: try row.int("global_batch"),
-                microBatchSize: try row.optionalInt("micro_batch"), gpu: try row.string("gpu"), gpuCount: try row.int("n_gpus"),
-                gpusPerNode: try row.int("gpus_per_node"), tensorParallel: try row.int("tp"), pipelineParallel: try row.int("pp"),
+                microBatchSize: try row.optionalInt("micro_batch"), gpu: gpu, gpuCount: gpus,
+                gpusPerNode: perNode, tensorParallel: try row.int("tp"), pipelineParallel: try row.int("pp"),
                 dataParallel: try row.int("dp"), virtualStages: try row.optionalInt("virtual_stages") ?? 1,
                 sequenceParallel: try row.optionalBool("sequence_parallel") ?? false,
                 zeroStage: try row.optionalInt("zero_stage") ?? 0, recompute: try row.optionalString("recompute") ?? "",
@@ -194,7 +194,7 @@ public struct PublishedRun: Sendable {
                 zeroShardGroup: try row.optionalInt("zero_shard_group"),
                 repeatsKeyValueHeads: try row.optionalBool("repeat_kv") ?? false,
                 slidingWindow: try slidingWindow(row, id: id),
-                replayCluster: try replayCluster(row, gpu: try row.string("gpu"), gpus: gpus, perNode: perNode), path: row.path))
+                replayCluster: try replayCluster(row, gpu: gpu, gpus: gpus, perNode: perNode), path: row.path))
         }
         return (runs, skipped)
     }
@@ -285,14 +285,7 @@ public struct PublishedRun: Sendable {
                 throw InputError(error.kind, at: path, error.message)
             }
         case .object:
-            let cluster: Cluster
-            do {
-                cluster = try Cluster(json: try row.value(key))
-            } catch {
-                var placed = error
-                placed.path = JSONPath(path.components + error.path.components)
-                throw placed
-            }
+            let cluster = try Cluster(json: try row.value(key), at: path)
             guard cluster.devicesPerNode == perNode, cluster.deviceCount == gpus else {
                 throw row.invalid(key, "the cluster has \(cluster.nodes) nodes of \(cluster.devicesPerNode) GPUs; the row ran on \(gpus) in nodes of \(perNode)")
             }

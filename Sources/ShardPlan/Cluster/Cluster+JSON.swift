@@ -15,17 +15,19 @@ extension Cluster {
         }
     }
 
-    /// Decodes and validates a parsed `shardplan.cluster/1` document. Every number must be positive (latencies
-    /// may be 0); `intra_node` may be left out when a node holds one device, `inter_node` when there is one node.
-    public init(json: JSONValue) throws(InputError) {
-        let top = try JSONReader(json, at: .root, what: "a cluster object")
+    /// Decodes and validates a parsed `shardplan.cluster/1` document, or one held at `path` of another document (a
+    /// runs file's `rows[3].replay_cluster`), whose errors then name their path below it. Every number must be
+    /// positive (latencies may be 0); `intra_node` may be left out when a node holds one device, `inter_node` when
+    /// there is one node.
+    public init(json: JSONValue, at path: JSONPath = .root) throws(InputError) {
+        let top = try JSONReader(json, at: path, what: "a cluster object")
         guard top.contains("format") else {
-            throw InputError(.unsupportedFormat, at: .root,
+            throw InputError(.unsupportedFormat, at: path,
                              "missing \"format\"; a cluster document starts with \"format\": \"\(Self.formatName)\"")
         }
         let format = try top.string("format")
         guard format == Self.formatName else {
-            throw InputError(.unsupportedFormat, at: .root.appending("format"),
+            throw InputError(.unsupportedFormat, at: path.appending("format"),
                              "unknown format \"\(format)\"; this version reads \"\(Self.formatName)\"")
         }
         let nodes = try top.positiveInt("nodes")
