@@ -60,7 +60,7 @@ public struct JSONReader {
 
     public func int(_ key: String) throws(InputError) -> Int {
         let value = try value(key)
-        guard let integer = Self.integer(value) else { throw wrongType(key, "an integer", value) }
+        guard let integer = Self.integer(value) else { throw wrongType(key, Self.expectedInteger(value), value) }
         return integer
     }
 
@@ -92,7 +92,7 @@ public struct JSONReader {
         for (index, element) in elements.enumerated() {
             guard let integer = Self.integer(element) else {
                 throw InputError(.wrongType, at: path.appending(key).appending(index: index),
-                                 "expected an integer, found \(Self.describe(element))")
+                                 "expected \(Self.expectedInteger(element)), found \(Self.describe(element))")
             }
             result.append(integer)
         }
@@ -133,6 +133,12 @@ public struct JSONReader {
         guard case .number(let number) = value, number == number.rounded(), abs(number) < 9.007_199_254_740_992e15
         else { return nil }
         return Int(number)
+    }
+
+    /// What an integer member expects, naming the range when `value` is a whole number beyond it.
+    private static func expectedInteger(_ value: JSONValue) -> String {
+        guard case .number(let number) = value, number == number.rounded() else { return "an integer" }
+        return "an integer between -2^53 and 2^53"
     }
 
     /// A short description of a value for messages: its type, and the value itself when it is short.
