@@ -53,13 +53,15 @@ struct CalibrationTests {
     /// transformer blocks under full recomputation, as every stack of the rows does, and the median moved from 4.7%
     /// to 5.27%: the output layer's rerun the model charged before stood in for time it still misses. The fourteenth
     /// pass's measured attention rates and multi-tensor optimizer launches moved it to 5.50%; the fifteenth pass's
-    /// first JAX row (MaxText's Llama 2 7B in shard groups of 8 on 256 H100s over GCP's TCPXO, -14.6%) to 5.61%.
-    @Test("rows before issue 13 but the single-GPU ones: median within 5.7% and worst within 28%")
+    /// first JAX row (MaxText's Llama 2 7B in shard groups of 8 on 256 H100s over GCP's TCPXO, -14.6%) to 5.61%. The
+    /// sixteenth pass's MaxText Llama 2 70B table (ZeRO-3 on 64 to 2,048 DGX H100s, predicted 5.9-8.2% slow) moved it
+    /// to 5.82%.
+    @Test("rows before issue 13 but the single-GPU ones: median within 5.9% and worst within 28%")
     func allRowsStayWithinReachedBounds() throws {
         let earlier = try Self.report().runs.filter { !$0.run.exercisesIssue13Features && $0.run.gpuCount > 1 }
-        #expect(earlier.count == 68)
+        #expect(earlier.count == 74)
         let (median, worst, _) = CalibrationReport.summary(earlier)
-        #expect(median <= 0.057)
+        #expect(median <= 0.059)
         #expect(worst <= 0.28)
     }
 
@@ -143,11 +145,12 @@ struct CalibrationTests {
     }
 
     /// Issue 13's rows (FP8, context and expert parallelism, mixtures of experts) with the same constants; the
-    /// issue asks for 8% median and 20% worst, and the model reaches 5.6% and 11.0% (Docs/calibration.md).
+    /// issue asks for 8% median and 20% worst, and the model reaches 3.8% and 10.6% (Docs/calibration.md), with
+    /// NeMo 24.09's Llama 3.1 8B in BF16 with context parallelism on 8 to 128 H100s (the sixteenth pass).
     @Test("issue 13's rows: median within 8% and worst within 20%")
     func issue13Rows() throws {
         let modern = try Self.report().runs.filter { $0.run.exercisesIssue13Features }
-        #expect(modern.count == 9)
+        #expect(modern.count == 14)
         let (median, worst, _) = CalibrationReport.summary(modern)
         #expect(median <= 0.08)
         #expect(worst <= 0.20)
