@@ -22,7 +22,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Microbatches per iteration, or auto (the fewest that fit).", valueName: "auto|N"))
     var microbatches: MicrobatchChoice = .auto
 
-    @Option(help: ArgumentHelp("Activation recomputation: none, selective, elementwise, selective-op or full for every stage, or auto: each stage, the one stage of --stages 1 included, takes whichever makes the plan fastest.",
+    @Option(help: ArgumentHelp("Activation recomputation: none, selective, elementwise, selective-op, mlp, all-but-qkv or full for every stage, or auto: each stage, the one stage of --stages 1 included, takes whichever of none, selective, elementwise, selective-op and full makes the plan fastest.",
                                valueName: "mode"))
     var recompute: RecomputeChoice = .auto
 

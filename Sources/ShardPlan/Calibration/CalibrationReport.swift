@@ -180,7 +180,7 @@ public struct CalibrationReport: Sendable {
             if run.zeroStage > 0 { config += " zero=\(run.zeroStage)" }
             if let group = run.zeroShardGroup { config += " shard=\(group)" }
             if !run.recompute.isEmpty && run.recompute != "not stated" {
-                config += run.recompute.hasPrefix("selective op") ? " selective-op" : " \(run.recompute.split(separator: " ").first ?? "")"
+                config += " \(run.recomputeMode.rawValue)"
             }
             if let attention = run.attention { config += " \(attention)" }
             if let fusion = run.fusion, fusion != "fused" { config += " \(fusion)" }

@@ -63,10 +63,7 @@ public struct CalibrationRun: Sendable {
         if run.optimizerState == .fp32Weights && run.zeroStage < 3 { configuration.residualDType = .f32 }
         let graph = try TransformerBuilder(name: run.id, configuration: configuration).build()
         let (clusterName, cluster) = try replayCluster(of: run)
-        let recompute: RecomputeMode = run.recompute.hasPrefix("full") ? .full
-            : run.recompute.hasPrefix("selective op") ? .selectiveOperators
-            : run.recompute.hasPrefix("elementwise") ? .elementwise
-            : run.recompute.hasPrefix("selective") ? .selective : .none
+        let recompute = run.recomputeMode
         // Megatron-Core's published runs state `--overlap-grad-reduce --overlap-param-gather
         // --tp-comm-overlap`: the parameter gather needs the distributed optimizer (ZeRO-1) and the
         // tensor-parallel overlap needs sequence parallelism, so both are on there.

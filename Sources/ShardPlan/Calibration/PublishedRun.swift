@@ -106,6 +106,17 @@ public struct PublishedRun: Sendable {
         precision.hasPrefix("fp8") || contextParallel > 1 || expertParallel > 1 || moe != nil
     }
 
+    /// The recomputation `recompute` names by its first words (Docs/calibration-rows.md): `full`, `selective op`,
+    /// `elementwise`, `mlp`, `all but qkv`, `selective`; anything else recomputes nothing.
+    public var recomputeMode: RecomputeMode {
+        recompute.hasPrefix("full") ? .full
+            : recompute.hasPrefix("selective op") ? .selectiveOperators
+            : recompute.hasPrefix("elementwise") ? .elementwise
+            : recompute.hasPrefix("mlp") ? .mlp
+            : recompute.hasPrefix("all but qkv") ? .allButQKV
+            : recompute.hasPrefix("selective") ? .selective : .none
+    }
+
     /// Reads every row of a published-runs document; rows missing a field this model needs are skipped
     /// and named in `skipped` with the reason.
     public static func rows(in document: JSONValue) throws(InputError) -> (runs: [PublishedRun], skipped: [(id: String, reason: String)]) {

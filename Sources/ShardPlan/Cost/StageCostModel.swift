@@ -19,18 +19,20 @@ public struct StageCostModel: Sendable {
     let sequenceDimensionCounts: [Int?]
     /// The run of consecutive ops of one layer that each op belongs to, numbered over the whole graph.
     let layerRun: [Int]
-    /// The layer runs the recomputation modes checkpoint (`RecomputeMode.elementwise`, `.selectiveOperators`,
-    /// `.full`): the transformer blocks.
+    /// The layer runs the op-level recomputation modes (`RecomputeMode.isOperatorLevel`) and `.full` checkpoint:
+    /// the transformer blocks.
     let checkpointedRuns: Set<Int>
-    /// The ops torchtitan's op-level policy reruns in the backward pass (`RecomputeMode.selectiveOperators`).
-    let alternateProductRecomputation: Set<Int>
-    /// The ops MaxText's `minimal_with_context` policy reruns in the backward pass (`RecomputeMode.elementwise`).
-    let elementwiseRecomputation: Set<Int>
+    /// The ops each op-level recomputation mode reruns in the backward pass (`operatorCheckpoints`), one set a mode:
+    /// MaxText's `minimal_with_context` (`.elementwise`), torchtitan's op-level policy (`.selectiveOperators`), and
+    /// MaxText's `save_dot_with_context_except_mlp` (`.mlp`) and `save_qkv_proj` (`.allButQKV`).
+    let elementwiseRecomputation, alternateProductRecomputation, mlpRecomputation, allButQKVRecomputation: Set<Int>
     /// The ops the options' op-level recomputation reruns in the backward pass (empty under any other mode).
     var operatorRecomputation: Set<Int> {
         switch options.recompute {
         case .elementwise: elementwiseRecomputation
         case .selectiveOperators: alternateProductRecomputation
+        case .mlp: mlpRecomputation
+        case .allButQKV: allButQKVRecomputation
         case .none, .selective, .full: []
         }
     }
@@ -59,58 +61,67 @@ public struct StageCostModel: Sendable {
         }
         let checkpoints = Self.operatorCheckpoints(graph, isAttentionCore: isAttentionCore)
         (layerRun, checkpointedRuns) = (checkpoints.runs, checkpoints.checkpointed)
-        (elementwiseRecomputation, alternateProductRecomputation) = (checkpoints.elementwise, checkpoints.alternateProducts)
+        (elementwiseRecomputation, alternateProductRecomputation) = (checkpoints.reruns[.elementwise]!, checkpoints.reruns[.selectiveOperators]!)
+        (mlpRecomputation, allButQKVRecomputation) = (checkpoints.reruns[.mlp]!, checkpoints.reruns[.allButQKV]!)
     }
 
     /// Numbers the layer runs of `graph` and picks what op-level selective recomputation checkpoints and reruns:
     /// every run that holds attention, a fused kernel or explicit attention's softmax (a transformer block;
-    /// embeddings and the output layer are not checkpointed), reruns every op but attention, convolutions, views
-    /// and the products with a weight: all of them are kept (`elementwise`), or those of odd count in the block
-    /// are kept and the second, fourth, ... rerun (`alternateProducts`). Batched products without a weight rerun
-    /// under both: under explicit attention (score matrices as tensors) that is its scores and its context
-    /// product, which MaxText's policy would keep as `context`; fused attention, which both keep, has neither.
-    /// MaxText's `minimal_with_context` keeps every product with a weight and attention's output
-    /// (`RecomputeMode.elementwise`).
-    /// torchtitan's policy (`_get_custom_policy` in `activation_checkpoint.py`) saves the outputs of the attention
-    /// kernels and of `aten.mm`, the product of an activation with a weight (linear layers and routers), except
-    /// every mm of even count in the block; batched products without a weight (the rotary embedding, explicit
-    /// attention's scores) are not on its list and rerun.
+    /// embeddings and the output layer are not checkpointed). Within a block, every mode reruns every op but
+    /// attention, convolutions, views and the products with a weight; of those, each mode keeps:
+    /// - `elementwise`: all of them (MaxText's `minimal_with_context`: every product with a weight and attention's
+    ///   output, `context`);
+    /// - `selectiveOperators`: attention, and the products with a weight of odd count in the block (torchtitan's
+    ///   policy, `_get_custom_policy` in `activation_checkpoint.py`: it saves the attention kernels' outputs and
+    ///   `aten.mm`'s, the product of an activation with a weight, except every mm of even count in the block);
+    /// - `mlp`: attention, the products before it (q, k and v) and the first product after it (the output
+    ///   projection); the MLP's products, or a mixture of experts' router and experts, rerun (MaxText's
+    ///   `save_dot_with_context_except_mlp`);
+    /// - `allButQKV`: only the products before attention (q, k and v); attention, the output projection and the
+    ///   MLP rerun (MaxText's `save_qkv_proj`).
+    /// Batched products without a weight rerun under every mode: under explicit attention (score matrices as
+    /// tensors) that is its scores and its context product, which MaxText's policies would keep as `context`;
+    /// fused attention has neither. Attention's place in a block is its first op that `marksTransformerBlock`.
     /// `isAttentionCore` tells explicit attention's softmax (over scores with two sequence dimensions) from any
     /// other softmax: a router's, or one in an output layer, which marks no block.
     static func operatorCheckpoints(_ graph: Graph, isAttentionCore: (ValueID) -> Bool)
-        -> (runs: [Int], checkpointed: Set<Int>, elementwise: Set<Int>, alternateProducts: Set<Int>) {
+        -> (runs: [Int], checkpointed: Set<Int>, reruns: [RecomputeMode: Set<Int>]) {
         var runs: [Int] = []
         for (index, operation) in graph.operations.enumerated() {
             let continues = index > 0 && graph.operations[index - 1].layer == operation.layer
             runs.append(continues ? runs[index - 1] : (runs.last ?? -1) + 1)
         }
         var checkpointed = Set<Int>()
-        var elementwise = Set<Int>()
-        var alternateProducts = Set<Int>()
+        var reruns: [RecomputeMode: Set<Int>] = [.elementwise: [], .selectiveOperators: [], .mlp: [], .allButQKV: []]
         var start = 0
         while start < graph.operations.count {
             var end = start
             while end < graph.operations.count && runs[end] == runs[start] { end += 1 }
             let block = start ..< end
-            if block.contains(where: { Self.marksTransformerBlock(graph.operations[$0], isAttentionCore: isAttentionCore) }) {
+            if let attention = block.first(where: { Self.marksTransformerBlock(graph.operations[$0], isAttentionCore: isAttentionCore) }) {
                 checkpointed.insert(runs[start])
-                var productCount = 0
+                var productCount = 0, productsAfterAttention = 0
                 for index in block {
                     let operation = graph.operations[index]
                     if LinearLayers.productWeight(operation, in: graph) != nil {
                         productCount += 1
-                        if productCount % 2 == 0 { alternateProducts.insert(index) }
+                        if productCount % 2 == 0 { reruns[.selectiveOperators]!.insert(index) }
+                        if index > attention {
+                            productsAfterAttention += 1
+                            reruns[.allButQKV]!.insert(index)
+                            if productsAfterAttention > 1 { reruns[.mlp]!.insert(index) }
+                        }
                     } else if case .attention = operation.op {
+                        reruns[.allButQKV]!.insert(index)
                     } else if case .conv2d = operation.op {
                     } else if !operation.op.isView {
-                        elementwise.insert(index)
-                        alternateProducts.insert(index)
+                        for mode in reruns.keys { reruns[mode]!.insert(index) }
                     }
                 }
             }
             start = end
         }
-        return (runs, checkpointed, elementwise, alternateProducts)
+        return (runs, checkpointed, reruns)
     }
 
     /// Whether full recomputation reruns op `op`: it lies in a transformer block (`checkpointedRuns`), or the graph
@@ -759,7 +770,7 @@ public struct StageCostModel: Sendable {
         switch options.recompute {
         case .none, .selective:
             cost.activationBytesPerMicrobatch = kept.values.reduce(0, +)
-        case .elementwise, .selectiveOperators:
+        case .elementwise, .selectiveOperators, .mlp, .allButQKV:
             // What the blocks keep, plus, while one block reruns its ops, what it dropped.
             cost.activationBytesPerMicrobatch = kept.values.reduce(0, +)
             cost.backwardWorkingBytes = droppedByLayer.map { $0.values.reduce(0, +) }.max() ?? 0

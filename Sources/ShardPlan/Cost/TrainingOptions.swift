@@ -16,15 +16,31 @@ public enum RecomputeMode: String, CaseIterable, Sendable {
     /// block, and recompute the rest of the block (PyTorch's op-level selective activation checkpointing as
     /// torchtitan applies it: `selective_ac_option = "op"`, Docs/cost-model.md).
     case selectiveOperators = "selective-op"
+    /// Keep what attention's products with a weight (its q, k, v and output projections) and attention produce,
+    /// and recompute the rest of each transformer block: the MLP's products (or a mixture of experts' router and
+    /// experts) and every elementwise op (MaxText's `remat_policy: save_dot_with_context_except_mlp`, which saves
+    /// the outputs named `qkv_proj`, `out_proj` and `context`).
+    case mlp
+    /// Keep only what the q, k and v projections produce, and recompute the rest of each transformer block:
+    /// attention itself, its output projection, the MLP and every elementwise op (MaxText's
+    /// `remat_policy: save_qkv_proj`).
+    case allButQKV = "all-but-qkv"
     /// Keep only each layer's input and rerun the layer's forward pass in the backward pass.
     case full
 
-    /// How much a mode recomputes: none < selective < elementwise < selective-op < full.
+    /// The modes `--recompute auto` tries for each stage: every mode but MaxText's two that rerun products with a
+    /// weight (`mlp`, `allButQKV`), which a user names to price a MaxText run. Between selective-op and full they
+    /// would double the search's time (each mode a layout is another variant to price) for plans that full or
+    /// selective-op already come within a few percent of where memory is short.
+    public static let automaticChoices: [RecomputeMode] = [.none, .selective, .elementwise, .selectiveOperators, .full]
+
+    /// How much a mode recomputes: none < selective < elementwise < selective-op < mlp < all-but-qkv < full.
     public var strength: Int { Self.allCases.firstIndex(of: self)! }
 
     /// Whether the mode is op-level selective recomputation: a policy over each transformer block's ops that keeps
-    /// the results it names and reruns the rest of the block (`elementwise`, `selectiveOperators`).
-    public var isOperatorLevel: Bool { self == .elementwise || self == .selectiveOperators }
+    /// the results it names and reruns the rest of the block (`elementwise`, `selectiveOperators`, `mlp`,
+    /// `allButQKV`).
+    public var isOperatorLevel: Bool { [.elementwise, .selectiveOperators, .mlp, .allButQKV].contains(self) }
 }
 
 /// Training-stack choices that change time and memory but not the sharding of ops: mixed-precision Adam's

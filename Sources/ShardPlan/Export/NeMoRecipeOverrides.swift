@@ -46,6 +46,10 @@ public struct NeMoRecipeOverrides: Sendable {
         case .selective, .elementwise, .selectiveOperators:
             overrides += [("model.config.recompute_granularity", "'selective'"), ("model.config.recompute_method", "None"),
                           ("model.config.recompute_num_layers", "None")]
+        case .mlp, .allButQKV:
+            let modules = layout.recompute == .mlp ? "['mlp', 'layernorm']" : "['core_attn', 'mlp', 'layernorm']"
+            overrides += [("model.config.recompute_granularity", "'selective'"), ("model.config.recompute_method", "None"),
+                          ("model.config.recompute_num_layers", "None"), ("model.config.recompute_modules", modules)]
         case .full:
             overrides += [("model.config.recompute_granularity", "'full'"), ("model.config.recompute_method", "'uniform'"),
                           ("model.config.recompute_num_layers", "1")]

@@ -92,7 +92,8 @@ public struct TorchTitanJobConfig: Sendable {
         let mode = switch layout.recompute {
         case .none: "none"
         case .selective, .elementwise, .selectiveOperators: "selective"
-        case .full: "full"
+        // `TrainingFramework.expressible` has already turned both MaxText policies into full recomputation.
+        case .mlp, .allButQKV, .full: "full"
         }
         lines += ["", "[activation_checkpoint]", "mode = \"\(mode)\""]
         // Op-level selective checkpointing is selective-op itself, and torchtitan's nearest to recomputing the

@@ -114,6 +114,12 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 nearest.options.recompute = .selective
                 changes.append("\(displayName) has no op-level checkpointing that keeps every product with a weight and reruns the rest of each block (its \(self == .nemo ? "model.config.recompute_modules=['layernorm', 'moe_act']" : "--recompute-modules layernorm moe_act") reruns only the norms and the experts' activation); recomputing the attention core (selective granularity) is nearest")
             }
+            if nearest.options.recompute == .mlp || nearest.options.recompute == .allButQKV {
+                // Submodule checkpointing keeps each submodule's input: the rotary embedding's and the residual
+                // adds' results stay, and under all-but-qkv so does the output projection's.
+                let modules = nearest.options.recompute == .mlp ? "mlp and layernorm" : "core_attn, mlp and layernorm"
+                changes.append("\(displayName) recomputes the submodules \(modules) (\(self == .nemo ? "model.config.recompute_modules" : "--recompute-modules")), which keep what the rotary embedding and the residual adds produce\(nearest.options.recompute == .allButQKV ? " and the output projection's result" : ""), where the plan reruns them")
+            }
         default:
             break
         }
@@ -130,6 +136,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 changes.append("NeMo 2.0's MegatronStrategy shards optimizer state only (the distributed optimizer): ZeRO-\(configuration.options.zeroStage) becomes ZeRO-1")
             }
         case .torchtitan:
+            if nearest.options.recompute == .mlp || nearest.options.recompute == .allButQKV {
+                changes.append("torchtitan's checkpointing policies cannot keep \(nearest.options.recompute == .mlp ? "attention's products while the MLP reruns" : "only the q, k and v projections"): full recomputation is nearest")
+                nearest.options.recompute = .full
+            }
             if nearest.options.recompute == .elementwise {
                 nearest.options.recompute = .selectiveOperators
                 changes.append("torchtitan's checkpointing policies cannot keep every product with a weight: its op-level policy (selective_ac_option = \"op\") is nearest, and reruns every second product of each block too")

@@ -16,7 +16,7 @@ public struct SingleStagePlanner: Sendable {
     /// Seconds after which the search answers with the best plan found so far (`plan --time-limit`): it
     /// begins no further mesh shape or microbatch count once it has a plan; nil searches everything.
     public var timeLimit: Double?
-    /// The recomputation modes to try (`plan --recompute auto`: every mode); each replaces `options.recompute`
+    /// The recomputation modes to try (`plan --recompute auto`: `RecomputeMode.automaticChoices`); each replaces `options.recompute`
     /// in the plans it is tried for.
     public var recomputeModes: [RecomputeMode]
 

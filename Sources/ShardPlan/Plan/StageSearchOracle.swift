@@ -32,6 +32,8 @@ public struct StageSearchOracle: StageCostOracle {
 
         /// Every ZeRO stage and every recomputation mode.
         public static let all = Variants(zeroStages: [0, 1, 2, 3], recomputeModes: RecomputeMode.allCases)
+        /// Every ZeRO stage and the recomputation modes `--recompute auto` tries (`RecomputeMode.automaticChoices`).
+        public static let automatic = Variants(zeroStages: [0, 1, 2, 3], recomputeModes: RecomputeMode.automaticChoices)
     }
 
     public let model: StageCostModel
@@ -66,7 +68,7 @@ public struct StageSearchOracle: StageCostOracle {
 
     public init(model: StageCostModel, cluster: Cluster, clustering: LayerClustering, analysis: GraphAnalysis,
                 search: IntraOperatorSearch, submeshes: [SubmeshShape], meshShape: [Int]? = nil,
-                variants: Variants = .all, includesMegatronLayouts: Bool = true) {
+                variants: Variants = .automatic, includesMegatronLayouts: Bool = true) {
         self.init(model: model, cluster: cluster, clustering: clustering, analysis: analysis, search: search, submeshes: submeshes,
                   meshShape: meshShape, variants: variants, includesMegatronLayouts: includesMegatronLayouts, catalogs: .init())
     }

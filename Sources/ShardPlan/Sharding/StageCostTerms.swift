@@ -189,7 +189,7 @@ struct StageCostTerms {
         switch model.options.recompute {
         case .full where model.rerunsUnderFullRecomputation(op): perMicrobatch += cost.forwardSeconds + ownCollectives
         case .selective where model.isAttentionCore(operation.result): perMicrobatch += cost.forwardSeconds
-        case .elementwise, .selectiveOperators:
+        case .elementwise, .selectiveOperators, .mlp, .allButQKV:
             if model.operatorRecomputation.contains(op) { perMicrobatch += cost.forwardSeconds }
         default: break
         }

@@ -2,14 +2,16 @@ import ArgumentParser
 import ShardPlan
 
 /// `plan --recompute`: one recomputation mode for every stage, or `auto`: each stage takes whichever of none,
-/// selective, elementwise, selective-op and full makes the plan fastest (recomputing only where memory asks for it).
+/// selective, elementwise, selective-op and full makes the plan fastest (recomputing only where memory asks for it;
+/// MaxText's `mlp` and `all-but-qkv` are priced when named, `RecomputeMode.automaticChoices`).
 enum RecomputeChoice: String, ExpressibleByArgument, CaseIterable {
-    case none, selective, elementwise, full, auto
+    case none, selective, elementwise, mlp, full, auto
     case selectiveOperators = "selective-op"
+    case allButQKV = "all-but-qkv"
 
     /// The mode every stage starts from.
     var baseMode: RecomputeMode { RecomputeMode(rawValue: rawValue) ?? .none }
 
     /// The modes a stage may take.
-    var modes: [RecomputeMode] { self == .auto ? RecomputeMode.allCases : [baseMode] }
+    var modes: [RecomputeMode] { self == .auto ? RecomputeMode.automaticChoices : [baseMode] }
 }

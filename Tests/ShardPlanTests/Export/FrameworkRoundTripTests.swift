@@ -29,10 +29,15 @@ struct FrameworkRoundTripTests {
     }
 
     /// torchtitan writes Megatron's selective recomputation and op-level selective checkpointing as the same
-    /// op-level policy (`selective_ac_option = "op"`), so its reader reads both back as selective.
+    /// op-level policy (`selective_ac_option = "op"`), so its reader reads both back as selective; MaxText's policies
+    /// that rerun products (`mlp`, `all-but-qkv`) it runs as full recomputation.
     static func asTorchTitanReads(_ layout: ReadBackLayout) -> ReadBackLayout {
         var read = layout
-        if read.recompute.isOperatorLevel { read.recompute = .selective }
+        if read.recompute == .mlp || read.recompute == .allButQKV {
+            read.recompute = .full
+        } else if read.recompute.isOperatorLevel {
+            read.recompute = .selective
+        }
         return read
     }
 
@@ -56,8 +61,11 @@ struct FrameworkRoundTripTests {
             let export = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: framework)
             let read = try Self.readBack(export.text, framework)
             var wanted = expected
-            // Megatron-LM and NeMo have no op-level selective checkpointing: their nearest is selective granularity.
-            if operatorLevel && framework != .torchtitan { wanted.recompute = .selective }
+            // Megatron-LM and NeMo have no op-level selective checkpointing: their nearest is selective granularity, or
+            // the submodules they checkpoint for MaxText's policies that rerun products.
+            if operatorLevel && framework != .torchtitan && wanted.recompute != .mlp && wanted.recompute != .allButQKV {
+                wanted.recompute = .selective
+            }
             if framework == .torchtitan { wanted = Self.asTorchTitanReads(wanted) }
             #expect(read == wanted, "\(framework.rawValue): read back \(read), the row is \(expected)")
             #expect(read == (framework == .torchtitan ? Self.asTorchTitanReads(ReadBackLayout(export.layout)) : ReadBackLayout(export.layout)))

@@ -24,10 +24,16 @@ struct MegatronArgumentReader {
         "--ckpt-format": { ["torch", "torch_dist", "zarr", "torch_dcp", "fsdp_dtensor"].contains($0) },
     ]
 
+    /// Megatron-LM's options that take one or more values (`nargs='*'`), with the values argparse would accept.
+    static let listOptions: [String: Set<String>] = [
+        "--recompute-modules": ["core_attn", "moe_act", "layernorm", "mla_up_proj", "mlp", "moe", "experts", "router"],
+    ]
+
     static func isPositive(_ text: String) -> Bool { Int(text).map { $0 >= 1 } ?? false }
 
     var switchesSet: Set<String> = []
     var values: [String: String] = [:]
+    var lists: [String: [String]] = [:]
     var nodes = 0
     var processesPerNode = 0
     /// Environment variables set before `torchrun` (`NAME=value torchrun ...`).
@@ -61,6 +67,14 @@ struct MegatronArgumentReader {
                 guard let value = words.popFirst(), !value.hasPrefix("--") else { throw ReadBackError("\(flag) has no value") }
                 guard accepts(value) else { throw ReadBackError("\(flag) does not take \(value)") }
                 guard values.updateValue(value, forKey: flag) == nil else { throw ReadBackError("\(flag) is given twice") }
+            } else if let accepted = Self.listOptions[flag] {
+                var items: [String] = []
+                while let value = words.first, !value.hasPrefix("--") {
+                    words.removeFirst()
+                    guard accepted.contains(value) else { throw ReadBackError("\(flag) does not take \(value)") }
+                    items.append(value)
+                }
+                guard !items.isEmpty, lists.updateValue(items, forKey: flag) == nil else { throw ReadBackError("\(flag) has no values or is given twice") }
             } else {
                 throw ReadBackError("\(flag) is not a documented Megatron-LM argument")
             }
@@ -103,7 +117,13 @@ struct MegatronArgumentReader {
         let recompute: RecomputeMode
         switch values["--recompute-granularity"] {
         case nil: recompute = .none
-        case "selective": recompute = .selective
+        case "selective":
+            switch lists["--recompute-modules"] {
+            case nil: recompute = .selective
+            case ["mlp", "layernorm"]: recompute = .mlp
+            case ["core_attn", "mlp", "layernorm"]: recompute = .allButQKV
+            default: throw ReadBackError("--recompute-modules the emitter does not write")
+            }
         default:
             guard values["--recompute-method"] == "uniform", int("--recompute-num-layers") == 1 else {
                 throw ReadBackError("full recomputation of other than every layer")

@@ -6,8 +6,11 @@
 /// the field's type, as NeMo-Run parses it.
 struct NeMoOverrideReader {
     enum Literal: Equatable {
-        case int(Int), bool(Bool), string(String), none
+        case int(Int), bool(Bool), string(String), strings([String]), none
     }
+
+    /// Megatron-Core's recompute submodules (`TransformerConfig.recompute_modules`) that the emitter may write.
+    static let recomputeModules: Set<String> = ["core_attn", "moe_act", "layernorm", "mla_up_proj", "mlp", "moe", "shared_experts"]
 
     /// The documented paths and the literal kinds each accepts.
     static let fields: [String: @Sendable (Literal) -> Bool] = {
@@ -30,6 +33,7 @@ struct NeMoOverrideReader {
             "model.config.recompute_granularity": optionalString(["full", "selective"]),
             "model.config.recompute_method": optionalString(["uniform", "block"]),
             "model.config.recompute_num_layers": optionalPositive, "model.config.cross_entropy_loss_fusion": bool,
+            "model.config.recompute_modules": { if case .strings(let names) = $0 { !names.isEmpty && Set(names).isSubset(of: recomputeModules) } else { false } },
             "optim.config.use_distributed_optimizer": bool, "trainer.plugins.grad_reduce_in_fp32": bool,
             "trainer.plugins.fp8": optionalString(["hybrid", "e4m3"]),
             "trainer.plugins.fp8_recipe": optionalString(["tensorwise", "delayed", "mxfp8", "blockwise"]),
@@ -60,6 +64,13 @@ struct NeMoOverrideReader {
         default:
             if let number = Int(text) { return .int(number) }
             if text.count >= 2, text.hasPrefix("'"), text.hasSuffix("'") { return .string(String(text.dropFirst().dropLast())) }
+            if text.hasPrefix("["), text.hasSuffix("]") {
+                let items = text.dropFirst().dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                return .strings(try items.map { item in
+                    guard case .string(let name) = try literal(item) else { throw ReadBackError("\(text) is not a list of strings") }
+                    return name
+                })
+            }
             throw ReadBackError("\(text) is not a Python literal")
         }
     }
@@ -74,7 +85,13 @@ struct NeMoOverrideReader {
         guard world % (tp * pp * cp) == 0 else { throw ReadBackError("\(world) devices do not divide into tp x pp x cp") }
         let recompute: RecomputeMode
         switch overrides["model.config.recompute_granularity"] {
-        case .string("selective"): recompute = .selective
+        case .string("selective"):
+            switch overrides["model.config.recompute_modules"] {
+            case nil: recompute = .selective
+            case .strings(["mlp", "layernorm"]): recompute = .mlp
+            case .strings(["core_attn", "mlp", "layernorm"]): recompute = .allButQKV
+            default: throw ReadBackError("recompute modules the emitter does not write")
+            }
         case .string("full"):
             guard overrides["model.config.recompute_method"] == .string("uniform"), int("model.config.recompute_num_layers") == 1 else {
                 throw ReadBackError("full recomputation of other than every layer")

@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+@testable import ShardPlan
+
+/// MaxText's two policies that rerun products with a weight: `mlp` (`save_dot_with_context_except_mlp`: attention's
+/// projections and output kept, the MLP rerun) and `all-but-qkv` (`save_qkv_proj`: only q, k and v kept).
+@Suite("MaxText's recomputation policies")
+struct MaxTextRecomputationTests {
+    let graph: Graph
+    let cluster: Cluster
+
+    init() throws {
+        graph = try #require(ModelCatalog.model(id: "llama-tiny")).build()
+        cluster = try Cluster.preset(named: "single-a100-80g")
+    }
+
+    func model(_ mode: RecomputeMode, _ graph: Graph? = nil) -> StageCostModel {
+        StageCostModel(graph: graph ?? self.graph, kernels: KernelModel(device: cluster.device),
+                       options: TrainingOptions(recompute: mode), microbatches: 1)
+    }
+
+    func names(_ ops: Set<Int>, in graph: Graph, layer: String) -> Set<String> {
+        Set(ops.filter { graph.operations[$0].layer == layer }.map { graph.operations[$0].name })
+    }
+
+    /// The stage cost of llama-tiny's shape with `layers` blocks on one A100.
+    func cost(_ mode: RecomputeMode, layers: Int) throws -> StageCost {
+        let graph = try TransformerBuilder(name: "llama-\(layers)", configuration: .llama(
+            layers: layers, hidden: 64, heads: 4, keyValueHeads: 2, feedForwardHidden: 176,
+            vocabulary: 256, sequenceLength: 32, globalBatch: 8)).build()
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "single-a100-80g", configuration: MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, options: TrainingOptions(recompute: mode)))
+        return PlanEvaluator(cluster: cluster).evaluate(plan).stageCosts[0]
+    }
+
+    @Test("mlp reruns the MLP's three products besides the elementwise ops; all-but-qkv reruns attention and its output projection too")
+    func whatReruns() throws {
+        let elementwise = model(.elementwise).operatorRecomputation
+        let mlp = model(.mlp).operatorRecomputation, allButQKV = model(.allButQKV).operatorRecomputation
+        #expect(names(mlp.subtracting(elementwise), in: graph, layer: "layer0") == ["h0.mlp.gate", "h0.mlp.up", "h0.mlp.down"])
+        #expect(names(allButQKV.subtracting(mlp), in: graph, layer: "layer0") == ["h0.attn", "h0.attn.out"])
+        #expect(elementwise.isStrictSubset(of: mlp) && mlp.isStrictSubset(of: allButQKV))
+        for kept in ["h0.attn.q", "h0.attn.k", "h0.attn.v"] { #expect(!names(allButQKV, in: graph, layer: "layer0").contains(kept)) }
+        // Embeddings and the output layer are not checkpointed.
+        #expect(names(allButQKV, in: graph, layer: "head").isEmpty)
+        #expect(RecomputeMode.mlp.isOperatorLevel && RecomputeMode.allButQKV.isOperatorLevel)
+        #expect(RecomputeMode.allCases == [.none, .selective, .elementwise, .selectiveOperators, .mlp, .allButQKV, .full])
+    }
+
+    @Test("a mixture of experts reruns its router and experts under mlp, and keeps attention's projections")
+    func expertsRerunUnderMLP() throws {
+        let moe = try #require(ModelCatalog.model(id: "moe-tiny")).build()
+        let rerun = names(model(.mlp, moe).operatorRecomputation, in: moe, layer: "layer0")
+        for name in ["h0.mlp.router", "h0.mlp.experts.gate", "h0.mlp.experts.up", "h0.mlp.experts.down"] {
+            #expect(rerun.contains(name), "\(name)")
+        }
+        for kept in ["h0.attn.q", "h0.attn.k", "h0.attn.v", "h0.attn", "h0.attn.out"] { #expect(!rerun.contains(kept), "\(kept)") }
+    }
+
+    @Test("a block keeps, in bytes: its input, q, k, v, attention's output and log-sum-exp and out (mlp); its input, q, k and v (all-but-qkv)")
+    func whatABlockKeeps() throws {
+        // One block of llama-tiny's shape, one 32-token sequence in bf16 (head size 16): its input 32·64·2 = 4,096,
+        // q 4,096, k and v (two heads) 2,048 each, attention's output 4,096 and log-sum-exp 32·4·4 = 512, out 4,096:
+        // 20,992 bytes under mlp (elementwise keeps gate, up and down besides: 11,264 + 11,264 + 4,096 more).
+        func block(_ mode: RecomputeMode) throws -> Double {
+            try cost(mode, layers: 3).activationBytesPerMicrobatch - cost(mode, layers: 2).activationBytesPerMicrobatch
+        }
+        #expect(try block(.mlp) == 20_992)
+        #expect(try block(.elementwise) - block(.mlp) == 26_624)
+        // all-but-qkv: 4,096 + 4,096 + 2,048 + 2,048.
+        #expect(try block(.allButQKV) == 12_288)
+        // Full recomputation keeps the block's input alone.
+        #expect(try block(.full) == 4_096)
+    }
+
+    @Test("the recomputation time is the forward time of the ops that rerun, in the evaluator and in the search's terms",
+          arguments: [RecomputeMode.mlp, .allButQKV])
+    func recomputeSeconds(mode: RecomputeMode) throws {
+        let model = model(mode)
+        let mesh = try DeviceMesh(devices: [0], shape: [1], in: cluster)
+        let operations = 0 ..< graph.operations.count
+        let stage = StageLayout(operations: operations, mesh: mesh, strategies: operations.map { _ in OpStrategy(indexOfAxis: [nil]) })
+        let operatorModel = model.operatorModel(meshShape: [1])
+        let rerun = model.operatorRecomputation.reduce(0.0) { $0 + operatorModel.cost($1, stage.strategy(of: $1)).forwardSeconds }
+        #expect(rerun > 0)
+        #expect(abs(model.cost(of: stage).recomputeSeconds - rerun) <= 1e-12 * rerun)
+        let terms = StageCostTerms(model: model, operations: operations, mesh: mesh, inFlight: 1)
+        let plain = StageCostTerms(model: self.model(.none), operations: operations, mesh: mesh, inFlight: 1)
+        let added = operations.reduce(0.0) { $0 + terms.nodeTerms($1, stage.strategy(of: $1)).seconds - plain.nodeTerms($1, stage.strategy(of: $1)).seconds }
+        #expect(abs(added - rerun) <= 1e-9 * rerun, "search \(added) s, rerun ops \(rerun) s")
+    }
+
+    @Test("between selective-op and full: each keeps less and reruns more than the mode before it")
+    func ordering() throws {
+        let modes: [RecomputeMode] = [.elementwise, .mlp, .allButQKV, .full]
+        let costs = try modes.map { try cost($0, layers: 2) }
+        for (lighter, heavier) in zip(costs, costs.dropFirst()) {
+            #expect(heavier.activationBytesPerMicrobatch < lighter.activationBytesPerMicrobatch)
+            #expect(heavier.recomputeSeconds > lighter.recomputeSeconds)
+        }
+    }
+
+    @Test("a plan document keeps either mode, for the plan and for a stage of its own")
+    func planDocumentRoundTrip() throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let evaluator = PlanEvaluator(cluster: cluster)
+        var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2,
+                                                                                  options: TrainingOptions(recompute: .mlp)))
+        plan.stages[1].recompute = .allButQKV
+        let prediction = evaluator.evaluate(plan)
+        let text = plan.jsonText(prediction: prediction)
+        #expect(text.contains("\"mlp\"") && text.contains("\"all-but-qkv\""))
+        let decoded = try TrainingPlan(json: try JSONParser.parse(text), graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+        #expect(decoded.stages.map { $0.recompute ?? decoded.options.recompute } == [.mlp, .allButQKV])
+        #expect(evaluator.evaluate(decoded).iterationSeconds == prediction.iterationSeconds)
+    }
+
+    @Test("Megatron-LM and NeMo checkpoint submodules, naming what they keep; torchtitan recomputes in full",
+          arguments: [RecomputeMode.mlp, .allButQKV])
+    func exports(mode: RecomputeMode) throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true,
+                                                                                  options: TrainingOptions(recompute: mode)))
+        let recognition = try LayoutRecognition(plan)
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        let modules = mode == .mlp ? "mlp layernorm" : "core_attn mlp layernorm"
+        for framework in TrainingFramework.allCases {
+            let export = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: framework)
+            switch framework {
+            case .megatron:
+                #expect(export.layout.recompute == mode)
+                #expect(export.text.contains("--recompute-granularity selective") && export.text.contains("--recompute-modules \(modules)"))
+                #expect(export.differences.contains { $0.contains("--recompute-modules") && $0.contains("residual adds") }, "\(export.differences)")
+            case .nemo:
+                #expect(export.layout.recompute == mode)
+                let list = modules.split(separator: " ").map { "'\($0)'" }.joined(separator: ", ")
+                #expect(export.text.contains("model.config.recompute_modules=[\(list)]"), "\(export.text)")
+            case .torchtitan:
+                #expect(export.layout.recompute == .full)
+                #expect(export.text.contains("mode = \"full\""))
+                #expect(export.differences.contains { $0.contains("full recomputation is nearest") }, "\(export.differences)")
+            }
+        }
+    }
+
+    @Test("a published row whose recompute text starts with mlp or all but qkv replays the mode")
+    func calibrationRow() throws {
+        var run = try #require(FrameworkRoundTripTests.runs.first { $0.recompute.hasPrefix("selective op") })
+        run.recompute = "mlp (MaxText save_dot_with_context_except_mlp)"
+        #expect(try CalibrationRun.replay(run).configuration.options.recompute == .mlp)
+        run.recompute = "all but qkv (MaxText save_qkv_proj)"
+        #expect(try CalibrationRun.replay(run).configuration.options.recompute == .allButQKV)
+    }
+}
