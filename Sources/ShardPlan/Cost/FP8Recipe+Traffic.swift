@@ -25,6 +25,27 @@ extension FP8Recipe {
     private static let tileScaleBytes = 4.0 / 128
     private static let blockScaleBytes = 4.0 / (128 * 128)
 
+    /// What the recipe moves and keeps when the weight itself is kept in FP8 (`TrainingOptions.fp8Parameters`):
+    /// the optimizer step (or the cast before a gather) writes the FP8 weight, so the weight's cast becomes a
+    /// transpose of it (read 1 and write 1 byte an element, with its scales per 128 x 128 block) where the recipe
+    /// keeps a transpose for Hopper's backward GEMMs, and the copies held for the iteration are that transpose alone:
+    /// the FP8 weight is the parameter (`ParameterState`). A recipe without cached copies is unchanged.
+    func traffic(fp8Parameters: Bool) -> Traffic {
+        var traffic = self.traffic
+        guard fp8Parameters else { return traffic }
+        switch self {
+        case .tensorwise:
+            traffic.weightCasts = [1 + 1]
+            traffic.weightCopyBytesPerElement = 1
+        case .blockwise:
+            traffic.weightCasts = [1 + 1 + 2 * Self.blockScaleBytes]
+            traffic.weightCopyBytesPerElement = 1 + Self.blockScaleBytes
+        case .rowwise:
+            break
+        }
+        return traffic
+    }
+
     var traffic: Traffic {
         switch self {
         case .tensorwise:

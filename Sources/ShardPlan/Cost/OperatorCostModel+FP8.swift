@@ -2,10 +2,11 @@ extension OperatorCostModel {
     /// A linear layer in FP8 under `fp8Recipe` (Docs/cost-model.md, "FP8"): its three GEMMs (forward, the
     /// input gradient, the weight gradient) at the device's FP8 rate, plus the recipe's casts as memory-bound
     /// kernels of their own (`FP8Recipe.Traffic`), weight casts spread over the microbatches where the recipe
-    /// caches its FP8 weights for the iteration. The GEMMs write 16-bit results, so nothing downstream changes.
+    /// caches its FP8 weights for the iteration (with FP8 parameters, only the transpose of the FP8 weight). The GEMMs
+    /// write 16-bit results, so nothing downstream changes.
     func fp8LinearCost(_ operation: Operation, weightOperand: Int, batch: Double, m: Double, n: Double,
                        k: Double) -> OperatorCost {
-        let traffic = fp8Recipe.traffic
+        let traffic = fp8Recipe.traffic(fp8Parameters: fp8Parameters)
         let inputOperand = 1 - weightOperand
         // Operand 0 is m x k, operand 1 is k x n (`contractionCost`); the output gradient is m x n.
         let operandElements = [batch * m * k, batch * k * n]

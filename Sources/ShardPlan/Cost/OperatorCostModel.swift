@@ -9,6 +9,8 @@ public struct OperatorCostModel: Sendable {
     /// The arithmetic of linear layers and, for FP8, the recipe.
     public let precision: MatmulPrecision
     public let fp8Recipe: FP8Recipe
+    /// Whether the FP8 linear layers' weights are kept in FP8 (`TrainingOptions.fp8Parameters`).
+    public let fp8Parameters: Bool
     /// How the stack fuses kernels (`TrainingOptions.kernelFusion`).
     public let fusionLevel: KernelFusionLevel
     /// Whether the loss is one fused kernel per pass instead of Megatron's kernel-by-kernel cross-entropy.
@@ -22,7 +24,7 @@ public struct OperatorCostModel: Sendable {
     let accumulation: GradientAccumulation
 
     public init(graph: Graph, kernels: KernelModel, meshShape: [Int], microbatches: Int,
-                precision: MatmulPrecision = .bf16, fp8Recipe: FP8Recipe = .tensorwise,
+                precision: MatmulPrecision = .bf16, fp8Recipe: FP8Recipe = .tensorwise, fp8Parameters: Bool = false,
                 fusion fusionLevel: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false,
                 lossFusion: KernelFusionLevel? = nil, roles: TensorRoles? = nil, gradients: GradientFlow? = nil, fusion: KernelFusion? = nil,
                 linearLayers: LinearLayers? = nil, accumulation: GradientAccumulation? = nil) {
@@ -35,6 +37,7 @@ public struct OperatorCostModel: Sendable {
         self.microbatches = microbatches
         self.precision = precision
         self.fp8Recipe = fp8Recipe
+        self.fp8Parameters = fp8Parameters
         self.roles = roles ?? TensorRoles(graph)
         self.gradients = gradients ?? GradientFlow(graph)
         self.fusion = fusion ?? KernelFusion(graph, level: fusionLevel)

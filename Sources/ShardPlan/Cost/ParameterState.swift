@@ -5,7 +5,9 @@
 /// `dataParallel` devices along which the parameter's gradient is reduced. Over fp32 weights that are the master
 /// copy, ZeRO-2 is PyTorch FSDP's `SHARD_GRAD_OP` (torchtitan's `fsdp_reshard_after_forward = "never"`): the fp32
 /// weights are sharded too, and the 16-bit copy gathered before the forward pass stays, whole, until the
-/// backward pass has read it (`keepsGatheredCopy`).
+/// backward pass has read it (`keepsGatheredCopy`). The weight of a linear layer kept in FP8
+/// (`TrainingOptions.fp8Parameters`) is 1 byte a parameter where the 16-bit copy was 2, beside the same master copy
+/// (Docs/cost-model.md, "FP8 parameters").
 public struct ParameterState: Sendable, Equatable {
     public var weightBytes: Double
     public var gradientBytes: Double
@@ -21,30 +23,42 @@ public struct ParameterState: Sendable, Equatable {
     public var gradientAccumulationBytes: Double
 
     /// The state of `elements` parameter elements (this device's share before ZeRO), with gradients of
-    /// `gradientPrecision` and Adam state of `optimizerState`.
+    /// `gradientPrecision` and Adam state of `optimizerState`; `fp8Weight`: the weight of an FP8 linear layer kept in
+    /// FP8.
     public init(elements: Double, dataParallel: Double, zeroStage: Int, gradientPrecision: GradientPrecision = .fp32,
-                optimizerState: OptimizerStatePrecision = .fp32) {
+                optimizerState: OptimizerStatePrecision = .fp32, fp8Weight: Bool = false) {
         let shard = max(dataParallel, 1)
         // The gradients' bytes set what the accumulation's read and write move, and the optimizer step's passes
         // over them (norm, Adam, and Megatron's reset).
         let gradient = gradientPrecision.bytesPerElement
-        weightBytes = elements * optimizerState.weightBytesPerElement / (zeroStage >= 3 ? shard : 1)
+        // With fp32 master weights (`fp32`) the FP8 weight replaces the 16-bit one; where the fp32 weights are the
+        // master (`fp32Weights`) they stay, and only the gathered copy is FP8.
+        let storedWeight = fp8Weight && optimizerState == .fp32 ? Self.fp8WeightBytesPerElement : optimizerState.weightBytesPerElement
+        weightBytes = elements * storedWeight / (zeroStage >= 3 ? shard : 1)
         if Self.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel, optimizerState: optimizerState) {
-            weightBytes = elements * (optimizerState.weightBytesPerElement / shard + 2)
+            weightBytes = elements * (storedWeight / shard + (fp8Weight ? Self.fp8WeightBytesPerElement : 2))
         }
         gradientBytes = elements * gradient / (zeroStage >= 2 ? shard : 1)
         optimizerStateBytes = elements * optimizerState.stateBytesPerElement / (zeroStage >= 1 ? shard : 1)
-        optimizerStepBytes = elements * (optimizerState.stepBytesPerElement + optimizerState.gradientPassesOfStep * gradient)
+        // TransformerEngine's optimizer step casts the updated master weight straight to FP8: it writes 1 byte an
+        // element where the copy to 16 bits wrote 2.
+        let step = optimizerState.stepBytesPerElement - (fp8Weight && optimizerState == .fp32 ? 2 - Self.fp8WeightBytesPerElement : 0)
+        optimizerStepBytes = elements * (step + optimizerState.gradientPassesOfStep * gradient)
             / (zeroStage >= 1 ? shard : 1)
         optimizerStepLaunches = optimizerState.stepLaunchesPerTensor
         gradientAccumulationBytes = elements * 2 * gradient / (zeroStage >= 2 ? shard : 1)
     }
 
-    /// The state under `options`' gradient buffer and optimizer state.
-    public init(elements: Double, dataParallel: Double, zeroStage: Int, options: TrainingOptions) {
+    /// The state under `options`' gradient buffer and optimizer state; `fp8Weight`: the weight of a linear layer
+    /// that runs in FP8 while `options` keep such weights in FP8.
+    public init(elements: Double, dataParallel: Double, zeroStage: Int, options: TrainingOptions, fp8Weight: Bool = false) {
         self.init(elements: elements, dataParallel: dataParallel, zeroStage: zeroStage,
-                  gradientPrecision: options.gradientPrecision, optimizerState: options.optimizerState)
+                  gradientPrecision: options.gradientPrecision, optimizerState: options.optimizerState,
+                  fp8Weight: fp8Weight && options.fp8Parameters)
     }
+
+    /// Bytes of a weight kept in FP8, per element (E4M3; its per-tensor scale is not counted).
+    public static let fp8WeightBytesPerElement = 1.0
 
     public var totalBytes: Double { weightBytes + gradientBytes + optimizerStateBytes }
 

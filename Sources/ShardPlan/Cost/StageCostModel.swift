@@ -195,7 +195,7 @@ public struct StageCostModel: Sendable {
 
     public func operatorModel(meshShape: [Int]) -> OperatorCostModel {
         OperatorCostModel(graph: graph, kernels: kernels, meshShape: meshShape, microbatches: microbatches,
-                          precision: options.precision, fp8Recipe: options.fp8Recipe, fusion: options.kernelFusion, fusedCrossEntropy: options.fusedCrossEntropy || options.lossFusion == .compiled, lossFusion: options.lossFusion,
+                          precision: options.precision, fp8Recipe: options.fp8Recipe, fp8Parameters: options.fp8Parameters, fusion: options.kernelFusion, fusedCrossEntropy: options.fusedCrossEntropy || options.lossFusion == .compiled, lossFusion: options.lossFusion,
                           roles: roles, gradients: gradients, fusion: fusion, linearLayers: linearLayers, accumulation: accumulation)
     }
 
@@ -328,8 +328,9 @@ public struct StageCostModel: Sendable {
         return cost
     }
 
-    /// A layer's ZeRO-3 parameters along one set of data-parallel axes: what is gathered (16-bit weights, the
-    /// whole unsharded layer) and what is reduce-scattered (its gradients), in bytes. Under ZeRO-2 a unit only
+    /// A layer's ZeRO-3 parameters along one set of data-parallel axes: what is gathered (16-bit weights, or FP8
+    /// ones with `TrainingOptions.fp8Parameters`, the whole unsharded layer) and what is reduce-scattered (its
+    /// gradients), in bytes. Under ZeRO-2 a unit only
     /// reduce-scatters (nothing to gather). With shard groups (`HybridSharding`) `axes` are the group's and
     /// `replicaAxes` the replicas', which all-reduce the reduce-scattered shard.
     struct ShardedUnit {
@@ -341,6 +342,9 @@ public struct StageCostModel: Sendable {
         /// Bytes the casts of fp32 shards to the 16-bit gather's input move before each gather (FSDP's mixed
         /// precision over fp32 weights: read 4 and write 2 bytes a shard element, one foreach kernel for the layer).
         var castBytes: Double = 0
+        /// Bytes of the whole layer's gradients in the weights' 16-bit type, which a flat-parameter FSDP
+        /// concatenates (the gathered bytes, unless the weights are gathered in FP8).
+        var gradientBytes: Double = 0
         /// Whether the layer's gathered weights stay from its forward into its backward pass, so that nothing is
         /// gathered again before it (ZeRO-2 over fp32 weights, FSDP's `SHARD_GRAD_OP`; their bytes are in the
         /// state, `ParameterState.keepsGatheredCopy`).
@@ -420,7 +424,7 @@ public struct StageCostModel: Sendable {
                 // A flat-parameter FSDP (FSDP1, FairScale) views its parameters as splits of one gathered buffer, so
                 // autograd concatenates their gradients into the flat gradient the reduce-scatter reads, on the
                 // compute stream at the end of the layer's backward pass: read and write its 16-bit gradients.
-                let concat = kernels.memorySeconds(bytes: 2 * unit.gatherBytes)
+                let concat = kernels.memorySeconds(bytes: 2 * unit.gradientBytes)
                 runs[first].backwardSeconds += concat
                 cost.backwardComputeSeconds += concat
                 cost.computeSeconds[.memoryBound, default: 0] += concat
@@ -490,14 +494,16 @@ public struct StageCostModel: Sendable {
         var sharded: [ShardedUnit] = []
         /// Adds bytes to the unit of `layer` along `axes`, made the first time.
         func addUnit(layer: String?, axes: [Int], replicaAxes: [Int] = [], gatherBytes: Double, reduceBytes: Double,
-                     castBytes: Double = 0, keepsGatheredCopy: Bool = false) {
+                     castBytes: Double = 0, gradientBytes: Double = 0, keepsGatheredCopy: Bool = false) {
             if let index = sharded.firstIndex(where: { $0.layer == layer && $0.axes == axes && $0.replicaAxes == replicaAxes }) {
                 sharded[index].gatherBytes += gatherBytes
                 sharded[index].reduceBytes += reduceBytes
                 sharded[index].castBytes += castBytes
+                sharded[index].gradientBytes += gradientBytes
             } else {
                 sharded.append(ShardedUnit(layer: layer, axes: axes, replicaAxes: replicaAxes, gatherBytes: gatherBytes,
-                                           reduceBytes: reduceBytes, castBytes: castBytes, keepsGatheredCopy: keepsGatheredCopy))
+                                           reduceBytes: reduceBytes, castBytes: castBytes, gradientBytes: gradientBytes,
+                                           keepsGatheredCopy: keepsGatheredCopy))
             }
         }
         var accumulationByRun: [Int: Double] = [:]
@@ -547,8 +553,13 @@ public struct StageCostModel: Sendable {
                 : nil
             let shardAxes = groups?.shard ?? dataParallelAxes
             let dataParallel = Double(mesh.size(ofAxes: shardAxes))
+            // The weight of a linear layer that runs in FP8 is kept, and gathered, in FP8 with FP8 parameters.
+            let fp8Weight = options.fp8Parameters && fp8ByOp[first.operation] != nil
+            let gatheredBytesPerElement = fp8Weight ? ParameterState.fp8WeightBytesPerElement : Double(type.dtype.byteSize)
+            // What a cast of fp32 weights writes an element: a 16-bit copy, or the FP8 weight.
+            let copyBytesPerElement = fp8Weight ? ParameterState.fp8WeightBytesPerElement : 2
             let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage,
-                                       options: options)
+                                       options: options, fp8Weight: fp8Weight)
             cost.weightBytes += state.weightBytes
             cost.gradientBytes += state.gradientBytes
             cost.optimizerStateBytes += state.optimizerStateBytes
@@ -570,18 +581,22 @@ public struct StageCostModel: Sendable {
                 // copies for the backward pass, eager or compiled (AOTAutograd's partitioner saves them:
                 // Docs/cost-model.md, "Issue 14, ninth pass"). An FP8 linear layer quantises the fp32 weight itself
                 // (TransformerEngine's weight quantizer, torchao's `Float8Linear`, which saves the weight, not a
-                // 16-bit copy): its casts and copies are the recipe's.
-                let products = uses.filter { graph.operations[$0.operation].op.isContraction && fp8ByOp[$0.operation] == nil }
+                // 16-bit copy): its casts and copies are the recipe's. With FP8 parameters that weight is cast to
+                // FP8 instead (read 4, write 1 byte an element: torchao's cast before FSDP's float8 all-gather), and
+                // the recipe only transposes it.
+                let products = uses.filter {
+                    graph.operations[$0.operation].op.isContraction && (fp8ByOp[$0.operation] == nil || fp8Weight)
+                }
                 if keepsGatheredCopy {
                     // FSDP's `SHARD_GRAD_OP` casts the local shard before each microbatch's gather; the gathered copy
                     // is part of the state (`ParameterState`), and a full recomputation's rerun reads it without
                     // casting again (added to the forward pass after the recomputation is priced).
-                    gatheredCopyCastSeconds += kernels.memorySeconds(bytes: 6 * local / dataParallel)
+                    gatheredCopyCastSeconds += kernels.memorySeconds(bytes: (4 + copyBytesPerElement) * local / dataParallel)
                 } else if !shardsWeights && !products.isEmpty {
-                    let cast = kernels.memorySeconds(bytes: 6 * local)
+                    let cast = kernels.memorySeconds(bytes: (4 + copyBytesPerElement) * local)
                     cost.forwardComputeSeconds += cast
                     cost.computeSeconds[.memoryBound, default: 0] += cast
-                    castCopyBytes += 2 * local
+                    castCopyBytes += copyBytesPerElement * local
                     if options.recompute == .full && !products.contains(where: { rerunsUnderFullRecomputation($0.operation) }) {
                         // Read only by ops outside the checkpointed blocks (an output layer's weight): no rerun casts
                         // it again.
@@ -590,7 +605,7 @@ public struct StageCostModel: Sendable {
                     // Under full recomputation a layer's rerun casts again and holds the copies of the weights its
                     // products read while its backward pass runs.
                     for layer in Set(products.map { graph.operations[$0.operation].layer }) {
-                        castCopyBytesByLayer[layer, default: 0] += 2 * local
+                        castCopyBytesByLayer[layer, default: 0] += copyBytesPerElement * local
                     }
                 }
             }
@@ -609,17 +624,29 @@ public struct StageCostModel: Sendable {
                     // Under ZeRO-3 the data-parallel reduction is the layer's reduce-scatter, every microbatch.
                     if shardsWeights && collective.kind != .allGather && Set(collective.axes).isSubset(of: dataParallelAxes) { continue }
                     let axes = collective.axes.sorted()
+                    // The weights' share of the collective: its bytes as the gathered weights' type moves them.
+                    let weightGatherBytes = collective.bytes / options.gradientReductionBytes(type.dtype) * gatheredBytesPerElement
                     guard zeroStage == 2 && collective.kind == .allReduce && (microbatches > 1 || keepsGatheredCopy) else {
-                        bucketed[BucketKey(kind: collective.kind, axes: axes), default: 0] += collective.bytes
+                        var bytes = collective.bytes
+                        if fp8Weight && zeroStage >= 1 && collective.kind == .allReduce {
+                            // The distributed optimizer reduce-scatters the gradients and all-gathers the updated
+                            // FP8 weights: a ring moving the two halves of an all-reduce of their mean size.
+                            bytes = (collective.bytes + weightGatherBytes) / 2
+                        }
+                        bucketed[BucketKey(kind: collective.kind, axes: axes), default: 0] += bytes
                         continue
                     }
                     let layer = graph.operations[first.operation].layer
                     if keepsGatheredCopy {
-                        // The gather moves the 16-bit weights, whatever type the gradients are reduced in.
-                        let gatherBytes = collective.bytes / options.gradientReductionBytes(type.dtype) * Double(type.dtype.byteSize)
-                        addUnit(layer: layer, axes: axes, gatherBytes: gatherBytes, reduceBytes: collective.bytes, keepsGatheredCopy: true)
+                        // The gather moves the 16-bit weights (FP8 ones with FP8 parameters), whatever type the
+                        // gradients are reduced in.
+                        let gatherBytes = collective.bytes / options.gradientReductionBytes(type.dtype)
+                            * (fp8Weight ? gatheredBytesPerElement : Double(type.dtype.byteSize))
+                        addUnit(layer: layer, axes: axes, gatherBytes: gatherBytes, reduceBytes: collective.bytes,
+                                gradientBytes: collective.bytes / options.gradientReductionBytes(type.dtype) * Double(type.dtype.byteSize),
+                                keepsGatheredCopy: true)
                     } else {
-                        bucketed[BucketKey(kind: .allGather, axes: axes), default: 0] += collective.bytes
+                        bucketed[BucketKey(kind: .allGather, axes: axes), default: 0] += fp8Weight ? weightGatherBytes : collective.bytes
                         addUnit(layer: layer, axes: axes, gatherBytes: 0, reduceBytes: collective.bytes)
                     }
                 }
@@ -628,10 +655,12 @@ public struct StageCostModel: Sendable {
                 // Weights are gathered layer by layer before the forward and again before the backward pass, and
                 // the gradients reduce-scattered after it (`ShardedParameterSchedule`).
                 let layer = graph.operations[first.operation].layer
-                let bytes = local * Double(type.dtype.byteSize)
                 let reduced = local * options.gradientReductionBytes(type.dtype)
-                addUnit(layer: layer, axes: shardAxes.sorted(), replicaAxes: groups?.replicas ?? [], gatherBytes: bytes,
-                        reduceBytes: reduced, castBytes: options.optimizerState == .fp32Weights ? 6 * local / dataParallel : 0)
+                // Over fp32 weights each shard is cast to the gathered type first: read 4, write 2 (or 1 in FP8).
+                addUnit(layer: layer, axes: shardAxes.sorted(), replicaAxes: groups?.replicas ?? [],
+                        gatherBytes: local * gatheredBytesPerElement, reduceBytes: reduced,
+                        castBytes: options.optimizerState == .fp32Weights ? (4 + copyBytesPerElement) * local / dataParallel : 0,
+                        gradientBytes: local * Double(type.dtype.byteSize))
             }
         }
         for (key, bytes) in bucketed.sorted(by: { "\($0.key.kind.rawValue)\($0.key.axes)" < "\($1.key.kind.rawValue)\($1.key.axes)" }) {

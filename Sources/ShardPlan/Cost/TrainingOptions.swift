@@ -59,6 +59,13 @@ public struct TrainingOptions: Sendable, Equatable {
     public var precision: MatmulPrecision
     /// How FP8 tensors are scaled when `precision` is `fp8` or `auto` (`--fp8-recipe`).
     public var fp8Recipe: FP8Recipe
+    /// Whether each FP8 linear layer's weight is kept and gathered in FP8 rather than as a 16-bit copy
+    /// (`--fp8-params`: Megatron-Core's `--fp8-param-gather`, TransformerEngine's `fp8_model_init`, NeMo's
+    /// `model.fp8_params=True`, torchao's `enable_fsdp_float8_all_gather`): the weight is 1 byte a parameter beside
+    /// the fp32 master copy, the optimizer step writes it in FP8, and the distributed optimizer's and ZeRO-3's
+    /// gathers move 1 byte a parameter (Docs/cost-model.md, "FP8 parameters"). Only for layers that run in FP8
+    /// (`fp8ParametersConflict` says which stacks refuse it).
+    public var fp8Parameters: Bool
     /// The fused attention kernel the stack runs (`--attention-kernel`); nil for the GPU generation's usual one
     /// (`AttentionKernel.standard(on:)`).
     public var attentionKernel: AttentionKernel?
@@ -105,7 +112,7 @@ public struct TrainingOptions: Sendable, Equatable {
 
     public init(recompute: RecomputeMode = .none, zeroStage: Int = 0, overlapGradientReduction: Bool = false,
                 overlapTensorParallelCommunication: Bool = false, precision: MatmulPrecision = .bf16,
-                fp8Recipe: FP8Recipe = .tensorwise, attentionKernel: AttentionKernel? = nil,
+                fp8Recipe: FP8Recipe = .tensorwise, fp8Parameters: Bool = false, attentionKernel: AttentionKernel? = nil,
                 kernelFusion: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false, eagerLoss: Bool = false,
                 gradientPrecision: GradientPrecision = .fp32, optimizerState: OptimizerStatePrecision = .fp32,
                 reduceGradientsInFP32: Bool = false, copiesOutGatheredParameters: Bool = false, zeroShardGroup: Int? = nil) {
@@ -115,6 +122,7 @@ public struct TrainingOptions: Sendable, Equatable {
         self.overlapTensorParallelCommunication = overlapTensorParallelCommunication
         self.precision = precision
         self.fp8Recipe = fp8Recipe
+        self.fp8Parameters = fp8Parameters
         self.attentionKernel = attentionKernel
         self.kernelFusion = kernelFusion
         self.fusedCrossEntropy = fusedCrossEntropy

@@ -45,8 +45,9 @@ public struct MegatronGrid: Sendable {
                 let dp = devices / (tp * pp)
                 if let meshShape, meshShape != [dp, tp] { continue }
                 let zero = dp > 1 && zeroStages.contains(1) ? 1 : zeroStages.filter { $0 <= 1 }.min() ?? zeroStages.min()!
+                // A bound: every weight counted as an FP8 one where the options keep FP8 weights.
                 let state = ParameterState(elements: Double(analysis.parameterCount) / Double(tp * pp), dataParallel: Double(dp),
-                                           zeroStage: zero, options: options)
+                                           zeroStage: zero, options: options, fp8Weight: true)
                 guard state.totalBytes <= budget else { continue }
                 var configurationOptions = options
                 configurationOptions.recompute = recompute

@@ -164,9 +164,10 @@ public struct PipelinePlanner: Sendable {
                                                 search: search, submeshes: submeshes, meshShape: meshShape, variants: variants,
                                                 catalogs: catalogs)
             // No plan holds less than the whole model's state and one microbatch's activations (under the
-            // lightest recomputation allowed) spread over every device; skip counts below that.
+            // lightest recomputation allowed) spread over every device, every weight an FP8 one where the options
+            // keep FP8 weights; skip counts below that.
             let least = ParameterState(elements: Double(analysis.parameterCount), dataParallel: Double(cluster.deviceCount), zeroStage: 3,
-                                       options: options).totalBytes
+                                       options: options, fp8Weight: true).totalBytes
                 + stageOracle.activationFloor.bytes(layers: 0 ..< clustering.layers.count, inFlight: 1) / Double(cluster.deviceCount)
             var attempt = Attempt(microbatches: count, programs: 0, oracleQuestions: 0, oracleSolves: 0, seconds: 0)
             if least > cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes {

@@ -257,11 +257,12 @@ public struct StageSearchOracle: StageCostOracle {
     }
 
     /// Whether no layout of `layers` on `submesh` can fit with `inFlight` microbatches: not even every
-    /// parameter's state and the least activations spread over all its devices.
+    /// parameter's state and the least activations spread over all its devices (every weight an FP8 one where the
+    /// options keep FP8 weights: a bound).
     private func hopeless(_ layers: Range<Int>, on submesh: SubmeshShape, inFlight: Double) -> Bool {
         let elements = parameterElements[layers.upperBound] - parameterElements[layers.lowerBound]
         let least = ParameterState(elements: elements, dataParallel: Double(submesh.deviceCount), zeroStage: 3,
-                                   options: model.options).totalBytes
+                                   options: model.options, fp8Weight: true).totalBytes
             + activationFloor.bytes(layers: layers, inFlight: inFlight) / Double(submesh.deviceCount)
         return least > cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
     }

@@ -199,9 +199,12 @@ struct StageCostTerms {
         for (operand, input) in operation.inputs.enumerated() {
             if graph[input].isParameter {
                 guard let first = firstReader[input], first.operation == op, first.operand == operand else { continue }
+                // With FP8 parameters the weight of a linear layer in FP8 is kept, gathered and cast in FP8.
+                let fp8Weight = model.options.fp8Parameters && cost.fp8 != nil
                 let parameter = parameterTerms(input, strategy: strategy, operand: operand, in: space,
-                                               castByFirstReader: operation.op.isContraction ? cost.fp8 == nil
-                                                   : castByLaterProduct.contains(input))
+                                               castByFirstReader: operation.op.isContraction ? cost.fp8 == nil || fp8Weight
+                                                   : castByLaterProduct.contains(input),
+                                               fp8Weight: fp8Weight)
                 perIteration += parameter.seconds
                 perMicrobatch += parameter.perMicrobatchSeconds
                 memory += parameter.memory
@@ -334,9 +337,11 @@ struct StageCostTerms {
 
     /// A parameter stored in the layout its first reader wants: model state, optimizer step, gradient
     /// synchronisation, under ZeRO-3 the gathers before each use, and over fp32 weights their 16-bit casts
-    /// (`castByFirstReader`: the first reader is a matrix product in 16 bits, or reads it for one that is).
+    /// (`castByFirstReader`: the first reader is a matrix product in 16 bits, or reads it for one that is, or one in
+    /// FP8 that keeps its weight in FP8: `fp8Weight`, whose casts and gathers write and move 1 byte an element).
+    /// The gradient synchronisation is priced in the parameter's type, FP8 weights' included.
     private func parameterTerms(_ parameter: ValueID, strategy: OpStrategy, operand: Int, in space: IndexSpace,
-                                castByFirstReader: Bool) -> (seconds: Double, perMicrobatchSeconds: Double, memory: Double) {
+                                castByFirstReader: Bool, fp8Weight: Bool) -> (seconds: Double, perMicrobatchSeconds: Double, memory: Double) {
         let type = graph[parameter].type
         let options = model.options
         let stored = strategy.operandSpec(operand, in: space)
@@ -345,7 +350,10 @@ struct StageCostTerms {
         let local = Double(type.elementCount) / Double(stored.totalSplitFactor(meshShape: mesh.shape))
         let zeroStage = max(options.zeroStage, strategy.zeroStage)
         let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage,
-                                   options: options)
+                                   options: options, fp8Weight: fp8Weight)
+        // What the gathers move and the casts of fp32 weights write an element: 16 bits, or the FP8 weight.
+        let gatheredBytes = fp8Weight ? ParameterState.fp8WeightBytesPerElement : Double(type.dtype.byteSize)
+        let copyBytes = fp8Weight ? ParameterState.fp8WeightBytesPerElement : 2
         var memory = state.totalBytes
         var seconds = state.optimizerStepSeconds(on: model.kernels)
         seconds += reshardSeconds(parameter, from: strategy.gradientSpec(operand, in: space), to: stored)
@@ -357,7 +365,7 @@ struct StageCostTerms {
         if shardsWeights || keepsGatheredCopy {
             // ZeRO-3 gathers the 16-bit weights before each forward and each backward pass; FSDP's `SHARD_GRAD_OP`
             // before each forward pass, keeping them through the backward pass. Priced whole, as if nothing hid them.
-            let gather = Collective(.allGather, axes: dataParallelAxes, bytes: local * Double(type.dtype.byteSize))
+            let gather = Collective(.allGather, axes: dataParallelAxes, bytes: local * gatheredBytes)
             perMicrobatch += (shardsWeights ? 2 : 1) * self.seconds([gather]) * overlapShare
         }
         if options.optimizerState == .fp32Weights {
@@ -368,13 +376,13 @@ struct StageCostTerms {
             // embeddings, `castByLaterProduct`) included.
             let rereads = castAgainInRerun.contains(parameter) ? 2.0 : 1.0
             if shardsWeights {
-                perMicrobatch += 2 * model.kernels.memorySeconds(bytes: 6 * local / dataParallel) * overlapShare
+                perMicrobatch += 2 * model.kernels.memorySeconds(bytes: (4 + copyBytes) * local / dataParallel) * overlapShare
             } else if keepsGatheredCopy {
                 // The gathered copy stays until the backward pass: a full recomputation's rerun reads it.
-                perMicrobatch += model.kernels.memorySeconds(bytes: 6 * local / dataParallel)
+                perMicrobatch += model.kernels.memorySeconds(bytes: (4 + copyBytes) * local / dataParallel)
             } else if castByFirstReader {
-                perMicrobatch += rereads * model.kernels.memorySeconds(bytes: 6 * local)
-                memory += castCopyBytes(parameter, copyBytes: 2 * local)
+                perMicrobatch += rereads * model.kernels.memorySeconds(bytes: (4 + copyBytes) * local)
+                memory += castCopyBytes(parameter, copyBytes: copyBytes * local)
             }
         }
         return (seconds, perMicrobatch, memory)

@@ -1,0 +1,22 @@
+extension TrainingOptions {
+    /// Why the stack cannot keep its linear layers' weights in FP8 (`fp8Parameters`) under these options, or nil
+    /// where it can (or where the option is off): the weights must be those of layers that run in FP8
+    /// (`precision` fp8 or auto), scaled per tensor or per block (torchao gathers FP8 weights only with tensorwise
+    /// scaling, and torchtitan refuses `enable_fsdp_float8_all_gather` with a `recipe_name`), beside a master copy
+    /// that the optimizer updates (TransformerEngine's `fp8_model_init` keeps fp32 master weights in the optimizer;
+    /// an FP8 weight updated in place would lose the update's low bits). `flag` names the option as the reader
+    /// gave it (`--fp8-params`, `fp8_params`).
+    public func fp8ParametersConflict(flag: String) -> String? {
+        guard fp8Parameters else { return nil }
+        if precision == .bf16 {
+            return "\(flag) keeps the weights of FP8 linear layers in FP8; the linear layers run in bf16 here: give --precision fp8 or auto (a plan's \"precision\": \"fp8\" or \"auto\")"
+        }
+        if fp8Recipe == .rowwise {
+            return "\(flag) gathers weights in FP8 with one scale a tensor (torchao's enable_fsdp_float8_all_gather needs tensorwise scaling); the rowwise recipe casts its weights each microbatch: use the tensorwise or blockwise recipe"
+        }
+        if optimizerState == .bf16 {
+            return "\(flag) keeps an FP8 weight beside an fp32 master copy; bf16 optimizer state has no master copy: use optimizer state fp32 or fp32-weights"
+        }
+        return nil
+    }
+}
