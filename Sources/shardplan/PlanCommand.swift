@@ -60,6 +60,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     func validate() throws {
+        try precision.validate(with: kernelChoice)
         if let timeLimit, !(timeLimit > 0 && timeLimit.isFinite) { throw ValidationError("--time-limit takes a positive, finite number of seconds, not \(timeLimit).") }
         if let layerLimit, layerLimit < 1 { throw ValidationError("--layers takes a positive number of layers, not \(layerLimit).") }
         if kernelChoice.copiesOutGatheredParameters && !zeroStages.contains(3) {

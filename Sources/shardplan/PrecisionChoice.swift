@@ -1,7 +1,7 @@
 import ArgumentParser
 import ShardPlan
 
-/// The arithmetic of the linear layers, for `plan` and `score`: `--precision` and `--fp8-recipe`.
+/// The arithmetic of the linear layers, for `plan` and `score`: `--precision`, `--fp8-recipe` and `--fp8-params`.
 struct PrecisionChoice: ParsableArguments {
     @Option(help: ArgumentHelp("Linear layers' GEMMs: bf16, fp8 (every linear layer), or auto (FP8 where it prices faster, per op; default bf16).",
                                valueName: "bf16|fp8|auto"))
@@ -12,12 +12,24 @@ struct PrecisionChoice: ParsableArguments {
                                valueName: "recipe"))
     var fp8Recipe: FP8Recipe?
 
-    /// Whether either option was given (`score --plan` refuses them: the plan sets its own).
-    var isGiven: Bool { precision != nil || fp8Recipe != nil }
+    @Flag(name: .customLong("fp8-params"),
+          help: "Keep FP8 linear layers' weights in FP8 beside the fp32 master copy and gather them in FP8 (Megatron-Core --fp8-param-gather, NeMo fp8_params, torchtitan enable_fsdp_float8_all_gather); needs --precision fp8 or auto, and the tensorwise or blockwise recipe.")
+    var fp8Parameters = false
+
+    /// Whether any option was given (`score --plan` refuses them: the plan sets its own).
+    var isGiven: Bool { precision != nil || fp8Recipe != nil || fp8Parameters }
 
     func validate() throws {
         if fp8Recipe != nil && (precision ?? .bf16) == .bf16 {
             throw ValidationError("--fp8-recipe applies to --precision fp8 or auto; give one of them.")
+        }
+    }
+
+    /// Refuses `--fp8-params` where the linear layers run in bf16, with the rowwise recipe, or with the optimizer
+    /// state of `kernels` (`--optimizer-state bf16` has no master copy): the commands' own validation calls it.
+    func validate(with kernels: KernelChoice) throws {
+        if let conflict = kernels.applied(to: applied(to: TrainingOptions())).fp8ParametersConflict(flag: "--fp8-params") {
+            throw ValidationError(conflict + ".")
         }
     }
 
@@ -26,6 +38,7 @@ struct PrecisionChoice: ParsableArguments {
         var options = options
         options.precision = precision ?? .bf16
         options.fp8Recipe = fp8Recipe ?? .tensorwise
+        options.fp8Parameters = fp8Parameters
         return options
     }
 }

@@ -82,6 +82,7 @@ struct ScoreCommand: ParsableCommand {
     var timings = false
 
     func validate() throws {
+        try precision.validate(with: kernelChoice)
         if plan == nil && (tp == nil || pp == nil) { throw ValidationError("Give --tp and --pp, or --plan with a saved plan.") }
         if plan == "-" && input.graph == "-" { throw ValidationError("Standard input holds one document: give the graph or the plan (--plan) as a file.") }
         if plan != nil {
@@ -92,7 +93,7 @@ struct ScoreCommand: ParsableCommand {
                 ("--sequence-parallel", sequenceParallel), ("--recompute", recompute != nil), ("--zero", zero != nil),
                 ("--zero-shard-group", zeroShardGroup != nil),
                 ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm),
-                ("--precision/--fp8-recipe", precision.isGiven),
+                ("--precision/--fp8-recipe/--fp8-params", precision.isGiven),
                 ("--attention-kernel/--fusion/--fused-cross-entropy/--grad-reduce-in-fp32/--fsdp2/--grad-precision/--optimizer-state", kernelChoice.isGiven),
                 ("--first-stage-layers", firstStageLayers != nil), ("--last-stage-layers", lastStageLayers != nil),
             ]

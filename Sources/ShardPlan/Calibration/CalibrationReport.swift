@@ -185,6 +185,7 @@ public struct CalibrationReport: Sendable {
             if let attention = run.attention { config += " \(attention)" }
             if let fusion = run.fusion, fusion != "fused" { config += " \(fusion)" }
             if run.eagerLoss { config += " eager-loss" }
+            if run.fp8Parameters { config += " fp8-params" }
             if let cluster = run.replayCluster { config += " on \(cluster.name)" }
             let measured = Self.seconds(run.iterationSeconds!) + (entry.run.isMeasuredTime ? "" : "*")
             lines.append("| \(run.id) | \(config) | \(Self.seconds(entry.predictedSeconds)) | \(measured) | "

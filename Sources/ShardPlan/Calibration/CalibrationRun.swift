@@ -78,18 +78,23 @@ public struct CalibrationRun: Sendable {
             throw InputError(.invalidValue, at: JSONPath([.key("grad_sync_dtype")]),
                              "row \(run.id): unknown grad_sync_dtype \"\(run.gradientPrecision!)\"; known: \(GradientPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        let options = TrainingOptions(recompute: recompute, zeroStage: zeroStage, overlapGradientReduction: overlap,
+                                      overlapTensorParallelCommunication: overlap, precision: fp8 ? .fp8 : .bf16,
+                                      fp8Recipe: run.fp8Recipe.flatMap(FP8Recipe.init(rawValue:)) ?? .tensorwise,
+                                      fp8Parameters: run.fp8Parameters,
+                                      attentionKernel: kernel, kernelFusion: fusion, fusedCrossEntropy: run.fusedCrossEntropy,
+                                      eagerLoss: run.eagerLoss,
+                                      gradientPrecision: gradientPrecision, optimizerState: run.optimizerState,
+                                      reduceGradientsInFP32: run.reducesGradientsInFP32, copiesOutGatheredParameters: fsdp2,
+                                      zeroShardGroup: run.zeroShardGroup)
+        if let conflict = options.fp8ParametersConflict(flag: "fp8_params") {
+            throw InputError(.invalidValue, at: run.path.appending("fp8_params"), "row \(run.id): \(conflict)")
+        }
         return (graph, cluster, clusterName, MegatronConfiguration(
             tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel, dataParallel: run.dataParallel,
             microBatchSize: run.microBatchSize ?? 1, virtualStages: run.virtualStages, sequenceParallel: sequenceParallel,
             contextParallel: run.contextParallel, expertParallel: run.expertParallel,
-            options: TrainingOptions(recompute: recompute, zeroStage: zeroStage, overlapGradientReduction: overlap,
-                                     overlapTensorParallelCommunication: overlap, precision: fp8 ? .fp8 : .bf16,
-                                     fp8Recipe: run.fp8Recipe.flatMap(FP8Recipe.init(rawValue:)) ?? .tensorwise,
-                                     attentionKernel: kernel, kernelFusion: fusion, fusedCrossEntropy: run.fusedCrossEntropy,
-                                     eagerLoss: run.eagerLoss,
-                                     gradientPrecision: gradientPrecision, optimizerState: run.optimizerState,
-                                     reduceGradientsInFP32: run.reducesGradientsInFP32, copiesOutGatheredParameters: fsdp2,
-                                     zeroShardGroup: run.zeroShardGroup),
+            options: options,
             firstStageLayers: run.firstStageLayers, lastStageLayers: run.lastStageLayers))
     }
 

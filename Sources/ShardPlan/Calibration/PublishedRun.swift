@@ -64,6 +64,9 @@ public struct PublishedRun: Sendable {
     /// `fp8` where the run trained its linear layers in FP8 (`fp8Recipe`: tensorwise, rowwise, blockwise).
     public var precision: String
     public var fp8Recipe: String?
+    /// Whether the stack kept its FP8 linear layers' weights in FP8 (`fp8_params`: NeMo's `fp8_params`, Megatron-Core's
+    /// `--fp8-param-gather`, torchtitan's `enable_fsdp_float8_all_gather`); false when absent.
+    public var fp8Parameters = false
     /// The gradient buffer's type where the stack's recipe sets it (`grad_sync_dtype`: NeMo's
     /// `optim.grad_sync_dtype`); fp32 when absent.
     public var gradientPrecision: String?
@@ -195,6 +198,7 @@ public struct PublishedRun: Sendable {
                 reducesGradientsInFP32: try row.optionalString("grad_reduce") == "fp32",
                 headDimension: try row.optionalInt("head_dim"),
                 precision: try row.optionalString("precision") ?? "", fp8Recipe: try row.optionalString("fp8_recipe"),
+                fp8Parameters: try row.optionalBool("fp8_params") ?? false,
                 gradientPrecision: try row.optionalString("grad_sync_dtype"),
                 optimizerState: try row.optionalCase("optimizer_state", "optimizer state") ?? .fp32,
                 contextParallel: try row.optionalInt("cp") ?? 1, expertParallel: try row.optionalInt("ep") ?? 1,

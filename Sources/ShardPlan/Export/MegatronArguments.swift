@@ -60,7 +60,11 @@ public struct MegatronArguments: Sendable {
         // The gradient buffer, and so the data-parallel reduction, in bf16 (`TrainingFramework.expressible`).
         if configuration.options.gradientPrecision == .bf16 { arguments.append("--grad-reduce-in-bf16") }
         if configuration.options.fusedCrossEntropy { arguments.append("--cross-entropy-loss-fusion") }
-        if let recipe = layout.transformerEngineFP8Recipe { arguments += ["--fp8-format hybrid", "--fp8-recipe \(recipe)"] }
+        if let recipe = layout.transformerEngineFP8Recipe {
+            arguments += ["--fp8-format hybrid", "--fp8-recipe \(recipe)"]
+            // TransformerEngine's FP8 weights (`fp8_model_init`), gathered in FP8 by the distributed optimizer.
+            if configuration.options.fp8Parameters { arguments.append("--fp8-param-gather") }
+        }
         arguments += ["--micro-batch-size \(layout.microBatchSize)", "--global-batch-size \(layout.globalBatch)"]
         if let sequenceLength = layout.sequenceLength { arguments.append("--seq-length \(sequenceLength)") }
         return arguments

@@ -62,7 +62,9 @@ public struct NeMoRecipeOverrides: Sendable {
         overrides.append(("trainer.plugins.grad_reduce_in_fp32", python(layout.configuration.options.gradientPrecision == .fp32)))
         // The recipe's MegatronMixedPrecision plugin: FP8 in the hybrid format (E4M3 forward, E5M2 backward).
         if let recipe = layout.transformerEngineFP8Recipe {
-            overrides += [("trainer.plugins.fp8", "'hybrid'"), ("trainer.plugins.fp8_recipe", "'\(recipe)'")]
+            // `fp8_params`: TransformerEngine's FP8 weights, gathered in FP8 (NVIDIA's DGX Cloud recipes set it).
+            overrides += [("trainer.plugins.fp8", "'hybrid'"), ("trainer.plugins.fp8_recipe", "'\(recipe)'"),
+                          ("trainer.plugins.fp8_params", python(layout.configuration.options.fp8Parameters))]
         } else {
             overrides.append(("trainer.plugins.fp8", "None"))
         }

@@ -50,6 +50,11 @@ public struct TorchTitanJobConfig: Sendable {
             // torchao's float8 linear layers, as torchtitan's float8 converter applies them.
             lines += ["", "[model]", "converters = [\"quantize.linear.float8\"]", "",
                       "[quantize.linear.float8]", "recipe_name = \"\(layout.configuration.options.fp8Recipe == .rowwise ? "rowwise" : "tensorwise")\""]
+            if layout.configuration.options.fp8Parameters {
+                // FSDP2 gathers the weights in FP8 (torchao's float8 all-gather), their scales computed for all
+                // layers at once after the optimizer step; `TrainingFramework.expressible` keeps this to sharded weights.
+                lines += ["enable_fsdp_float8_all_gather = true", "precompute_float8_dynamic_scale_for_fsdp = true"]
+            }
         }
         let pipelined = layout.pipelineParallel > 1
         // With a pipeline, a replica's whole batch goes through the schedule in microbatches; without one,

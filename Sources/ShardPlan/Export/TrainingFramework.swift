@@ -127,6 +127,12 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             nearest.options.zeroShardGroup = nil
             changes.append("ShardPlan writes \(displayName)'s ZeRO sharding over every data-parallel rank; the plan's shard groups of \(group) become one group of all of them")
         }
+        if (self == .megatron || self == .nemo) && nearest.options.fp8Parameters && nearest.options.precision == .fp8
+            && nearest.options.zeroStage == 0 {
+            // Megatron-LM's `validate_args`: "--fp8-param-gather only supported with distributed optimizer".
+            nearest.options.zeroStage = 1
+            changes.append("\(displayName) keeps FP8 weights only with its distributed optimizer, which writes them after each step: ZeRO-0 becomes ZeRO-1")
+        }
         switch self {
         case .megatron:
             break
@@ -188,6 +194,14 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             if !configuration.options.overlapGradientReduction && configuration.dataParallel ?? 1 > 1 {
                 nearest.options.overlapGradientReduction = true
                 changes.append("torchtitan's data parallelism (DDP or FSDP) always reduces gradients during the backward pass")
+            }
+            // torchao keeps weights in FP8 only as FSDP2's float8 all-gather, with tensorwise scales.
+            if nearest.options.fp8Parameters && nearest.options.precision == .fp8
+                && (nearest.options.fp8Recipe == .rowwise || nearest.options.zeroStage < 2 || configuration.dataParallel ?? 1 <= 1) {
+                nearest.options.fp8Parameters = false
+                changes.append(nearest.options.fp8Recipe == .rowwise
+                    ? "torchtitan gathers weights in FP8 (enable_fsdp_float8_all_gather) only with tensorwise scaling; with rowwise scales its weights stay fp32, cast per use"
+                    : "torchtitan keeps weights in FP8 only as FSDP's float8 all-gather (enable_fsdp_float8_all_gather); without sharded weights they stay fp32, cast per use")
             }
         }
         return (nearest, changes)

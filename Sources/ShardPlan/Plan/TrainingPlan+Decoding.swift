@@ -216,6 +216,8 @@ extension TrainingPlan {
         if let state: OptimizerStatePrecision = try reader.optionalCase("optimizer_state", "optimizer state") {
             options.optimizerState = state
         }
+        options.fp8Parameters = try reader.optionalBool("fp8_params") ?? false
+        if let conflict = options.fp8ParametersConflict(flag: "fp8_params") { throw reader.invalid("fp8_params", conflict) }
         return options
     }
 }

@@ -29,6 +29,7 @@ extension TrainingPlan {
         // The precision is written only when it is not bf16, so bf16 plans read as before.
         let precision: [(String, JSONValue)] = options.precision == .bf16 ? []
             : [("precision", .string(options.precision.rawValue)), ("fp8_recipe", .string(options.fp8Recipe.rawValue))]
+                + (options.fp8Parameters ? [("fp8_params", .bool(true))] : [])
         // The kernel choices are written only where they differ from the defaults, so plans read as before.
         var kernels: [(String, JSONValue)] = options.attentionKernel.map { [("attention_kernel", .string($0.rawValue))] } ?? []
         if options.kernelFusion != .fused { kernels.append(("kernel_fusion", .string(options.kernelFusion.rawValue))) }
