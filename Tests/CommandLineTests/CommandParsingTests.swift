@@ -83,6 +83,19 @@ struct CommandParsingTests {
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--grad-precision", "bf16"]) == 2)
     }
 
+    @Test("--fp8-params keeps FP8 weights; without FP8 layers, with rowwise scales or with bf16 optimizer state it is a usage error, and score --plan refuses it")
+    func fp8Parameters() throws {
+        let plan = try PlanCommand.parse(["g.json", "--cluster", "c", "--precision", "auto", "--fp8-params"])
+        #expect(plan.precision.applied(to: TrainingOptions()).fp8Parameters)
+        #expect(try !PlanCommand.parse(["g.json", "--cluster", "c", "--precision", "fp8"]).precision.applied(to: TrainingOptions()).fp8Parameters)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--fp8-params"]) == 2)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--precision", "fp8", "--fp8-recipe", "rowwise", "--fp8-params"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--precision", "fp8",
+                          "--optimizer-state", "bf16", "--fp8-params"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--precision", "fp8", "--fp8-params"]) == nil)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--fp8-params"]) == 2)
+    }
+
     @Test("--eager-loss leaves a compiled step's loss eager; without --fusion compiled it is a usage error, and score --plan refuses it")
     func eagerLoss() throws {
         let plan = try PlanCommand.parse(["g.json", "--cluster", "c", "--fusion", "compiled", "--eager-loss"])

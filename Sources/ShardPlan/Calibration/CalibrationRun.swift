@@ -88,7 +88,7 @@ public struct CalibrationRun: Sendable {
                                       reduceGradientsInFP32: run.reducesGradientsInFP32, copiesOutGatheredParameters: fsdp2,
                                       zeroShardGroup: run.zeroShardGroup)
         if let conflict = options.fp8ParametersConflict(flag: "fp8_params") {
-            throw InputError(.invalidValue, at: run.path.appending("fp8_params"), "row \(run.id): \(conflict)")
+            throw InputError(.invalidValue, at: JSONPath([.key("fp8_params")]), "row \(run.id): \(conflict)")
         }
         return (graph, cluster, clusterName, MegatronConfiguration(
             tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel, dataParallel: run.dataParallel,

@@ -9,7 +9,7 @@ struct MegatronArgumentReader {
     static let switches: Set<String> = [
         "--sequence-parallel", "--use-distributed-optimizer", "--use-megatron-fsdp", "--overlap-grad-reduce",
         "--overlap-param-gather", "--tp-comm-overlap", "--no-gradient-accumulation-fusion", "--grad-reduce-in-bf16",
-        "--cross-entropy-loss-fusion",
+        "--cross-entropy-loss-fusion", "--fp8-param-gather",
     ]
     /// Megatron-LM's options that take one value, with the values argparse would accept.
     static let options: [String: @Sendable (String) -> Bool] = [

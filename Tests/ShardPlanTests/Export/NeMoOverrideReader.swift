@@ -37,6 +37,7 @@ struct NeMoOverrideReader {
             "optim.config.use_distributed_optimizer": bool, "trainer.plugins.grad_reduce_in_fp32": bool,
             "trainer.plugins.fp8": optionalString(["hybrid", "e4m3"]),
             "trainer.plugins.fp8_recipe": optionalString(["tensorwise", "delayed", "mxfp8", "blockwise"]),
+            "trainer.plugins.fp8_params": bool,
         ]
     }()
 

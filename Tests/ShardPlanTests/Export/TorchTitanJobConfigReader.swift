@@ -40,7 +40,8 @@ struct TorchTitanJobConfigReader {
             // torchtitan's registered model converters (components/quantization).
             return names.allSatisfy { ["quantize.linear.float8", "quantize.linear.mx"].contains($0.stringValue ?? "") }
         }],
-        "quantize.linear.float8": ["recipe_name": isOne(of: ["tensorwise", "rowwise", "rowwise_with_gw_hp"])],
+        "quantize.linear.float8": ["recipe_name": isOne(of: ["tensorwise", "rowwise", "rowwise_with_gw_hp"]),
+                                   "enable_fsdp_float8_all_gather": isBoolean, "precompute_float8_dynamic_scale_for_fsdp": isBoolean],
     ]
 
     var toml: TOMLSubsetReader
