@@ -10,9 +10,10 @@ extension PlanPrediction {
         case .fp8: ", linear layers in FP8 (\(plan.options.fp8Recipe.rawValue))"
         case .auto: ", linear layers in FP8 (\(plan.options.fp8Recipe.rawValue)) where faster"
         }
+        let weights = plan.options.fp8Parameters ? ", their weights kept in FP8" : ""
         let batch = plan.rebatchedFrom == nil ? "" : plan.globalBatchText() + ", "
         lines.append(batch + "schedule \(plan.schedule.rawValue), \(plan.microbatches) microbatch\(plan.microbatches == 1 ? "" : "es")"
-                     + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "") + precision)
+                     + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "") + precision + weights)
         if let provenance = plan.provenance { lines.append(provenance.description) }
         lines.append("iteration \(Self.seconds(iterationSeconds))  |  \(Self.number(samplesPerSecond)) samples/s  |  "
                      + "\(Self.number(tflopsPerDevice)) TFLOP/s per device  |  MFU \(Self.percent(modelFLOPsUtilization))")
