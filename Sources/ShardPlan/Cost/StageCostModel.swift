@@ -640,9 +640,7 @@ public struct StageCostModel: Sendable {
                     if keepsGatheredCopy {
                         // The gather moves the 16-bit weights (FP8 ones with FP8 parameters), whatever type the
                         // gradients are reduced in.
-                        let gatherBytes = collective.bytes / options.gradientReductionBytes(type.dtype)
-                            * (fp8Weight ? gatheredBytesPerElement : Double(type.dtype.byteSize))
-                        addUnit(layer: layer, axes: axes, gatherBytes: gatherBytes, reduceBytes: collective.bytes,
+                        addUnit(layer: layer, axes: axes, gatherBytes: weightGatherBytes, reduceBytes: collective.bytes,
                                 gradientBytes: collective.bytes / options.gradientReductionBytes(type.dtype) * Double(type.dtype.byteSize),
                                 keepsGatheredCopy: true)
                     } else {
