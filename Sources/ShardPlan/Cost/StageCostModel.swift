@@ -26,11 +26,16 @@ public struct StageCostModel: Sendable {
     /// MaxText's `minimal_with_context` (`.elementwise`), torchtitan's op-level policy (`.selectiveOperators`), and
     /// MaxText's `save_dot_with_context_except_mlp` (`.mlp`) and `save_qkv_proj` (`.allButQKV`).
     let elementwiseRecomputation, alternateProductRecomputation, mlpRecomputation, allButQKVRecomputation: Set<Int>
+    /// What torchtitan's op-level policy reruns when the linear layers run in FP8: every product with a weight an FP8
+    /// recipe converts, besides `alternateProductRecomputation`. The policy saves the results of `aten.mm` (and of
+    /// attention, `aten.max` and the reduce-scatters: `_save_list` in torchtitan's `activation_checkpoint.py`); an
+    /// FP8 linear layer's product is torchao's `torch._scaled_mm`, which is not on the list, so it reruns.
+    let fp8AlternateProductRecomputation: Set<Int>
     /// The ops the options' op-level recomputation reruns in the backward pass (empty under any other mode).
     var operatorRecomputation: Set<Int> {
         switch options.recompute {
         case .elementwise: elementwiseRecomputation
-        case .selectiveOperators: alternateProductRecomputation
+        case .selectiveOperators: options.precision == .bf16 ? alternateProductRecomputation : fp8AlternateProductRecomputation
         case .mlp: mlpRecomputation
         case .allButQKV: allButQKVRecomputation
         case .none, .selective, .full: []
@@ -63,6 +68,10 @@ public struct StageCostModel: Sendable {
         (layerRun, checkpointedRuns) = (checkpoints.runs, checkpoints.checkpointed)
         (elementwiseRecomputation, alternateProductRecomputation) = (checkpoints.reruns[.elementwise]!, checkpoints.reruns[.selectiveOperators]!)
         (mlpRecomputation, allButQKVRecomputation) = (checkpoints.reruns[.mlp]!, checkpoints.reruns[.allButQKV]!)
+        let linearLayers = self.linearLayers, checkpointed = checkpointedRuns, runs = layerRun
+        fp8AlternateProductRecomputation = alternateProductRecomputation.union(graph.operations.indices.filter {
+            linearLayers[$0] != nil && checkpointed.contains(runs[$0])
+        })
     }
 
     /// Numbers the layer runs of `graph` and picks what op-level selective recomputation checkpoints and reruns:
