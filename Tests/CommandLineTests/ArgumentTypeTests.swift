@@ -34,17 +34,19 @@ struct ArgumentTypeTests {
         for bad in ["0", "-1", "many", "1.5"] { #expect(MicrobatchChoice(argument: bad) == nil, "\(bad)") }
     }
 
-    @Test("recomputation: a mode for every stage, or auto: any mode per stage, starting from none")
+    @Test("recomputation: a mode for every stage, or auto: any mode but MaxText's two that rerun products, per stage, starting from none")
     func recompute() {
         #expect(RecomputeChoice(argument: "auto")?.baseMode == RecomputeMode.none)
-        #expect(RecomputeChoice(argument: "auto")?.modes == RecomputeMode.allCases)
+        #expect(RecomputeChoice(argument: "auto")?.modes == [.none, .selective, .elementwise, .selectiveOperators, .full])
         #expect(RecomputeChoice(argument: "selective")?.baseMode == .selective)
         #expect(RecomputeChoice(argument: "full")?.modes == [.full])
         #expect(RecomputeChoice(argument: "some") == nil)
         #expect(RecomputeChoice(argument: "selective-op")?.baseMode == .selectiveOperators)
         #expect(RecomputeChoice(argument: "elementwise")?.baseMode == .elementwise)
         #expect(RecomputeChoice(argument: "elementwise")?.modes == [.elementwise])
-        #expect(RecomputeChoice.allValueStrings == ["none", "selective", "elementwise", "full", "auto", "selective-op"])
+        #expect(RecomputeChoice(argument: "mlp")?.modes == [.mlp])
+        #expect(RecomputeChoice(argument: "all-but-qkv")?.baseMode == .allButQKV)
+        #expect(RecomputeChoice.allValueStrings == ["none", "selective", "elementwise", "mlp", "full", "auto", "selective-op", "all-but-qkv"])
     }
 
     @Test("ZeRO stages 0 to 3 and nothing else")
