@@ -65,12 +65,21 @@ struct CalibrationTests {
         #expect(worst <= 0.28)
     }
 
-    /// FSDP2's copy-out of every gathered layer brought torchtitan's rows from -12..-20% to -10.7..-17.0%.
-    @Test("torchtitan's FSDP2 rows: every one within 17.5%")
+    /// FSDP2's copy-out of every gathered layer brought torchtitan's rows from -12..-20% to -10.7..-17.0%. The two
+    /// FP8 rows on H200s (the sixteenth pass) rerun every FP8 product under op-level checkpointing, as torchtitan's
+    /// save list does (`aten.mm`, not `_scaled_mm`): within 2% of their printed peaks, where keeping them put the
+    /// peaks 47-48% above and the times 15-17% fast.
+    @Test("torchtitan's FSDP2 rows: every one within 17.5%, the FP8 ones' peaks within 5% of the printed ones")
     func torchtitanRows() throws {
         let rows = try Self.report().runs.filter { $0.run.id.hasPrefix("torchtitan") }
-        #expect(rows.count == 6)
+        #expect(rows.count == 8)
         for entry in rows { #expect(abs(entry.relativeError) <= 0.175, "\(entry.run.id)") }
+        let fp8 = rows.filter { $0.run.id.contains("fp8") }
+        #expect(fp8.count == 2)
+        for entry in fp8 {
+            let printed = try #require(entry.run.measuredPeakMemoryBytes)
+            #expect(abs(entry.peakMemoryBytes / printed - 1) <= 0.05, "\(entry.run.id)")
+        }
     }
 
     /// llm.c's runs of GPT-2 from 124M to 1.6B parameters on one node (A100 and H100, ZeRO-1, hand-fused kernels):
@@ -146,11 +155,12 @@ struct CalibrationTests {
 
     /// Issue 13's rows (FP8, context and expert parallelism, mixtures of experts) with the same constants; the
     /// issue asks for 8% median and 20% worst, and the model reaches 3.8% and 10.6% (Docs/calibration.md), with
-    /// NeMo 24.09's Llama 3.1 8B in BF16 with context parallelism on 8 to 128 H100s (the sixteenth pass).
+    /// NeMo 24.09's Llama 3.1 8B with context parallelism on 8 to 128 H100s, in BF16 and in FP8 with FP8 weights, and
+    /// torchtitan's FP8 Llama 3.1 8B under FSDP on 32 and 64 H200s (the sixteenth pass).
     @Test("issue 13's rows: median within 8% and worst within 20%")
     func issue13Rows() throws {
         let modern = try Self.report().runs.filter { $0.run.exercisesIssue13Features }
-        #expect(modern.count == 14)
+        #expect(modern.count == 21)
         let (median, worst, _) = CalibrationReport.summary(modern)
         #expect(median <= 0.08)
         #expect(worst <= 0.20)

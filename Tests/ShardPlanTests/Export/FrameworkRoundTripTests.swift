@@ -22,10 +22,10 @@ struct FrameworkRoundTripTests {
         }
     }
 
-    @Test("the 95 published rows are read, seven with context parallelism and one with expert parallelism")
+    @Test("the 102 published rows are read, twelve with context parallelism and one with expert parallelism")
     func rowCount() {
-        #expect(Self.runs.count == 95)
-        #expect(Self.runs.count { $0.contextParallel > 1 } == 7 && Self.runs.count { $0.expertParallel > 1 } == 1)
+        #expect(Self.runs.count == 102)
+        #expect(Self.runs.count { $0.contextParallel > 1 } == 12 && Self.runs.count { $0.expertParallel > 1 } == 1)
     }
 
     /// torchtitan writes Megatron's selective recomputation and op-level selective checkpointing as the same
