@@ -36,6 +36,9 @@ extension ClusterPreset {
         ClusterPreset(name: "a3-megagpu-8g",
                       summary: "GCP A3 Mega: 8x H100-SXM5-80GB, NVLink4 + NVSwitch, 8x 200 Gb/s GPUDirect-TCPXO NICs per node",
                       node: node(h100, intraNode: nvlink4, interNode: gpuDirectTCPXO)),
+        ClusterPreset(name: "a3-ultragpu-8g",
+                      summary: "GCP A3 Ultra: 8x H200-SXM-141GB, NVLink4 + NVSwitch, 8x 400 Gb/s ConnectX-7 NICs (GPUDirect RDMA over RoCE) per node",
+                      node: node(h200, intraNode: nvlink4, interNode: gpuDirectRoCE)),
         ClusterPreset(name: "h100-nvl",
                       summary: "a pair of H100 NVL 94GB PCIe cards joined by NVLink bridges; pairs of a server talk over PCIe Gen5",
                       node: node(h100NVL, devices: 2, intraNode: nvlinkBridgeH100NVL, interNode: pcieGen5)),
@@ -227,6 +230,13 @@ extension ClusterPreset {
     /// efficiency 0.94, the same share as NDR InfiniBand's.
     private static let gpuDirectTCPXO = link(gbPerSecond: 25, latencyMicroseconds: networkStepMicroseconds,
                                              collectiveEfficiency: 0.94)
+
+    /// GCP A3 Ultra's GPU network: 8 ConnectX-7 NICs of 400 Gb/s for the GPUs, RDMA over Converged Ethernet (GCP's
+    /// accelerator-optimized machine page: 3,200 Gbps of GPU-to-GPU networking on a3-ultragpu-8g; the Cluster
+    /// Toolkit's A3 Ultra blueprints: 8 RDMA network interfaces, GPUDirect RDMA), 50 GB/s per GPU as a DGX H200's. No
+    /// published ring measurement on it; over another 400G RoCE fabric a user measured about 325 GB/s of bus
+    /// bandwidth for 8 GPUs a node (NVIDIA/nccl issue #1221), 81% of the line rate: the default efficiency (0.8).
+    private static let gpuDirectRoCE = link(gbPerSecond: 50, latencyMicroseconds: networkStepMicroseconds)
 
     /// H800's NVLink: 400 GB/s bidirectional, 200 per direction (published-runs hardware_gpus); DeepSeek-V3
     /// (arXiv:2412.19437, section 3.2.2) reaches about 160 GB/s (0.8). Measured all-reduce bus bandwidth on one

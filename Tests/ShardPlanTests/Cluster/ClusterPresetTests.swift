@@ -35,7 +35,7 @@ struct ClusterPresetTests {
     @Test("an unknown preset names the presets")
     func unknownPreset() {
         #expect(throws: InputError(.invalidReference, at: .root,
-                                   "unknown cluster preset \"dgx-b300\"; the presets are p3.16xlarge, dgx-a100-40g, dgx-a100-80g, dgx-h100, dgx-h200, dgx-h800, p4d.24xlarge, p4de.24xlarge, p5.48xlarge, a3-highgpu-8g, a3-megagpu-8g, h100-nvl, gh200-quad, dgx-b200, gb200-nvl72, mi300x, dgx-1-v100, dgx-2, single-a100-80g, single-h100, single-h200 (NAME:K for K nodes)")) {
+                                   "unknown cluster preset \"dgx-b300\"; the presets are p3.16xlarge, dgx-a100-40g, dgx-a100-80g, dgx-h100, dgx-h200, dgx-h800, p4d.24xlarge, p4de.24xlarge, p5.48xlarge, a3-highgpu-8g, a3-megagpu-8g, a3-ultragpu-8g, h100-nvl, gh200-quad, dgx-b200, gb200-nvl72, mi300x, dgx-1-v100, dgx-2, single-a100-80g, single-h100, single-h200 (NAME:K for K nodes)")) {
             _ = try Cluster.preset(named: "dgx-b300:4")
         }
     }
@@ -114,6 +114,10 @@ struct ClusterPresetTests {
         #expect(try Cluster.preset(named: "a3-highgpu-8g").interNode?.bandwidth == 12.5e9)
         let mega = try Cluster.preset(named: "a3-megagpu-8g")
         #expect(mega.interNode?.bandwidth == 25e9 && abs(mega.interNode!.effectiveAllGatherBusBandwidth - 23.5e9) < 1)
+        // 8 x 400 Gb/s RoCE for 8 H200s: 50 GB/s each, the default 80% reached.
+        let ultra = try Cluster.preset(named: "a3-ultragpu-8g"), h200 = try Cluster.preset(named: "dgx-h200")
+        #expect(ultra.interNode?.bandwidth == 50e9 && abs(ultra.interNode!.effectiveAllGatherBusBandwidth - 40e9) < 1)
+        #expect(ultra.device == h200.device && ultra.intraNode == h200.intraNode)
     }
 
     @Test("gb200-nvl72:K is K racks of 72, each one NVLink domain")
