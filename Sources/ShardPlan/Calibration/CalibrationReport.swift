@@ -100,7 +100,14 @@ public struct CalibrationReport: Sendable {
         A3 Mega with GPUDirect-TCPX and TCPXO), pads each attention kernel's head dimension to the widths it is built \
         for, prices sliding-window attention and MaxText's recomputation of only the elementwise ops (`elementwise`); \
         it adds the first JAX row, MaxText's Llama 2 7B in shard groups of 8 on 256 H100s of GCP A3 Mega: -14.6%, predicted fast as the \
-        issue says such runs are (Docs/cost-model.md, "Issue 14, fifteenth pass").
+        issue says such runs are (Docs/cost-model.md, "Issue 14, fifteenth pass"). Issue 14's sixteenth pass adds \
+        NVIDIA's DGX Cloud benchmark tables, MaxText's Llama 2 70B under ZeRO-3 on 64 to 2,048 DGX H100s (3.8-6.1% \
+        slow, replayed with its `save_qkv_proj` policy, now `all-but-qkv`) and NeMo 24.09's Llama 3.1 8B with context \
+        parallelism on 8 to 128 H100s in BF16 and in FP8 with FP8 weights (within 4.4%), torchtitan's FP8 Llama 3.1 8B \
+        under FSDP2 on 32 and 64 H200s, whose op-level checkpointing reruns every FP8 product (its save list holds \
+        `aten.mm`, not `_scaled_mm`: peaks within 2%, times 7-9% fast), and MaxText's Llama 3.1 70B on 256 H200s of \
+        GCP A3 Ultra (-10.8%); it prices FP8 weights (`fp8_params`) and MaxText's `mlp` and `all-but-qkv` \
+        recomputation (Docs/cost-model.md, "Issue 14, sixteenth pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a

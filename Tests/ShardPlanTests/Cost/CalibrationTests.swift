@@ -54,14 +54,14 @@ struct CalibrationTests {
     /// to 5.27%: the output layer's rerun the model charged before stood in for time it still misses. The fourteenth
     /// pass's measured attention rates and multi-tensor optimizer launches moved it to 5.50%; the fifteenth pass's
     /// first JAX row (MaxText's Llama 2 7B in shard groups of 8 on 256 H100s over GCP's TCPXO, -14.6%) to 5.61%. The
-    /// sixteenth pass's MaxText Llama 2 70B table (ZeRO-3 on 64 to 2,048 DGX H100s, predicted 5.9-8.2% slow) moved it
-    /// to 5.82%.
-    @Test("rows before issue 13 but the single-GPU ones: median within 5.9% and worst within 28%")
+    /// sixteenth pass's MaxText rows (Llama 2 70B under ZeRO-3 on 64 to 2,048 DGX H100s, 3.8-6.1% slow; Llama 3.1 70B
+    /// on 256 H200s of GCP A3 Ultra, -10.8%) moved it to 5.5%.
+    @Test("rows before issue 13 but the single-GPU ones: median within 5.7% and worst within 28%")
     func allRowsStayWithinReachedBounds() throws {
         let earlier = try Self.report().runs.filter { !$0.run.exercisesIssue13Features && $0.run.gpuCount > 1 }
         #expect(earlier.count == 75)
         let (median, worst, _) = CalibrationReport.summary(earlier)
-        #expect(median <= 0.059)
+        #expect(median <= 0.057)
         #expect(worst <= 0.28)
     }
 
