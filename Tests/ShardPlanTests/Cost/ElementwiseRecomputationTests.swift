@@ -6,32 +6,19 @@ import Testing
 /// every product with a weight and attention are kept, the rest of each block reruns.
 @Suite("Elementwise recomputation")
 struct ElementwiseRecomputationTests {
-    let graph: Graph
-    let cluster: Cluster
+    let fixture: RecomputationFixture
+    var graph: Graph { fixture.graph }
+    var cluster: Cluster { fixture.cluster }
 
-    init() throws {
-        graph = try #require(ModelCatalog.model(id: "llama-tiny")).build()
-        cluster = try Cluster.preset(named: "single-a100-80g")
-    }
+    init() throws { fixture = try RecomputationFixture() }
 
-    func model(_ mode: RecomputeMode, _ graph: Graph? = nil) -> StageCostModel {
-        StageCostModel(graph: graph ?? self.graph, kernels: KernelModel(device: cluster.device),
-                       options: TrainingOptions(recompute: mode), microbatches: 1)
-    }
+    func model(_ mode: RecomputeMode, _ graph: Graph? = nil) -> StageCostModel { fixture.model(mode, graph) }
 
-    func names(_ ops: Set<Int>, in graph: Graph, layer: String) -> Set<String> {
-        Set(ops.filter { graph.operations[$0].layer == layer }.map { graph.operations[$0].name })
-    }
+    func names(_ ops: Set<Int>, in graph: Graph, layer: String) -> Set<String> { fixture.names(ops, in: graph, layer: layer) }
 
+    /// The stage cost of llama-tiny itself, or of its shape with `layers` blocks.
     func cost(_ mode: RecomputeMode, layers: Int? = nil) throws -> StageCost {
-        let graph = try layers.map { layers in
-            try TransformerBuilder(name: "llama-\(layers)", configuration: .llama(
-                layers: layers, hidden: 64, heads: 4, keyValueHeads: 2, feedForwardHidden: 176,
-                vocabulary: 256, sequenceLength: 32, globalBatch: 8)).build()
-        } ?? self.graph
-        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "single-a100-80g", configuration: MegatronConfiguration(
-            tensorParallel: 1, pipelineParallel: 1, options: TrainingOptions(recompute: mode)))
-        return PlanEvaluator(cluster: cluster).evaluate(plan).stageCosts[0]
+        try fixture.cost(mode, layers: layers ?? 2)
     }
 
     @Test("a block reruns its norms, the rotary embedding, the activation, the gating product and the residual adds; no product with a weight, nor attention")
@@ -61,25 +48,6 @@ struct ElementwiseRecomputationTests {
         for name in ["h0.mlp.router.probs", "h0.mlp.experts.silu", "h0.mlp.experts.gated", "h0.mlp.combine.weighted"] {
             #expect(rerun.contains(name), "\(name)")
         }
-    }
-
-    @Test("the recomputation time is the forward time of the ops that rerun")
-    func recomputeSeconds() throws {
-        let model = model(.elementwise)
-        let mesh = try DeviceMesh(devices: [0], shape: [1], in: cluster)
-        let operations = 0 ..< graph.operations.count
-        let stage = StageLayout(operations: operations, mesh: mesh, strategies: operations.map { _ in OpStrategy(indexOfAxis: [nil]) })
-        let operatorModel = model.operatorModel(meshShape: [1])
-        let rerun = model.operatorRecomputation.reduce(0.0) { $0 + operatorModel.cost($1, stage.strategy(of: $1)).forwardSeconds }
-        let exact = model.cost(of: stage).recomputeSeconds
-        #expect(rerun > 0)
-        #expect(abs(exact - rerun) <= 1e-12 * rerun, "exact \(exact) s, rerun ops \(rerun) s")
-        // The search's per-op terms add the same forward time.
-        let terms = StageCostTerms(model: model, operations: operations, mesh: mesh, inFlight: 1)
-        let withRerun = operations.reduce(0.0) { $0 + terms.nodeTerms($1, stage.strategy(of: $1)).seconds }
-        let without = StageCostTerms(model: self.model(.none), operations: operations, mesh: mesh, inFlight: 1)
-        let plain = operations.reduce(0.0) { $0 + without.nodeTerms($1, stage.strategy(of: $1)).seconds }
-        #expect(abs(withRerun - plain - rerun) <= 1e-9 * withRerun, "search \(withRerun - plain) s, rerun ops \(rerun) s")
     }
 
     @Test("a block keeps its input and what every product with a weight and attention produce")

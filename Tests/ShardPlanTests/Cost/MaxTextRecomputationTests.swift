@@ -6,43 +6,24 @@ import Testing
 /// projections and output kept, the MLP rerun) and `all-but-qkv` (`save_qkv_proj`: only q, k and v kept).
 @Suite("MaxText's recomputation policies")
 struct MaxTextRecomputationTests {
-    let graph: Graph
-    let cluster: Cluster
+    let fixture: RecomputationFixture
+    var graph: Graph { fixture.graph }
+    var cluster: Cluster { fixture.cluster }
 
-    init() throws {
-        graph = try #require(ModelCatalog.model(id: "llama-tiny")).build()
-        cluster = try Cluster.preset(named: "single-a100-80g")
-    }
+    init() throws { fixture = try RecomputationFixture() }
 
-    func model(_ mode: RecomputeMode, _ graph: Graph? = nil) -> StageCostModel {
-        StageCostModel(graph: graph ?? self.graph, kernels: KernelModel(device: cluster.device),
-                       options: TrainingOptions(recompute: mode), microbatches: 1)
-    }
-
-    func names(_ ops: Set<Int>, in graph: Graph, layer: String) -> Set<String> {
-        Set(ops.filter { graph.operations[$0].layer == layer }.map { graph.operations[$0].name })
-    }
-
-    /// The stage cost of llama-tiny's shape with `layers` blocks on one A100.
-    func cost(_ mode: RecomputeMode, layers: Int) throws -> StageCost {
-        let graph = try TransformerBuilder(name: "llama-\(layers)", configuration: .llama(
-            layers: layers, hidden: 64, heads: 4, keyValueHeads: 2, feedForwardHidden: 176,
-            vocabulary: 256, sequenceLength: 32, globalBatch: 8)).build()
-        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "single-a100-80g", configuration: MegatronConfiguration(
-            tensorParallel: 1, pipelineParallel: 1, options: TrainingOptions(recompute: mode)))
-        return PlanEvaluator(cluster: cluster).evaluate(plan).stageCosts[0]
-    }
+    func model(_ mode: RecomputeMode) -> StageCostModel { fixture.model(mode) }
 
     @Test("mlp reruns the MLP's three products besides the elementwise ops; all-but-qkv reruns attention and its output projection too")
     func whatReruns() throws {
         let elementwise = model(.elementwise).operatorRecomputation
         let mlp = model(.mlp).operatorRecomputation, allButQKV = model(.allButQKV).operatorRecomputation
-        #expect(names(mlp.subtracting(elementwise), in: graph, layer: "layer0") == ["h0.mlp.gate", "h0.mlp.up", "h0.mlp.down"])
-        #expect(names(allButQKV.subtracting(mlp), in: graph, layer: "layer0") == ["h0.attn", "h0.attn.out"])
+        #expect(fixture.names(mlp.subtracting(elementwise)) == ["h0.mlp.gate", "h0.mlp.up", "h0.mlp.down"])
+        #expect(fixture.names(allButQKV.subtracting(mlp)) == ["h0.attn", "h0.attn.out"])
         #expect(elementwise.isStrictSubset(of: mlp) && mlp.isStrictSubset(of: allButQKV))
-        for kept in ["h0.attn.q", "h0.attn.k", "h0.attn.v"] { #expect(!names(allButQKV, in: graph, layer: "layer0").contains(kept)) }
+        for kept in ["h0.attn.q", "h0.attn.k", "h0.attn.v"] { #expect(!fixture.names(allButQKV).contains(kept)) }
         // Embeddings and the output layer are not checkpointed.
-        #expect(names(allButQKV, in: graph, layer: "head").isEmpty)
+        #expect(fixture.names(allButQKV, layer: "head").isEmpty)
         #expect(RecomputeMode.mlp.isOperatorLevel && RecomputeMode.allButQKV.isOperatorLevel)
         #expect(RecomputeMode.allCases == [.none, .selective, .elementwise, .selectiveOperators, .mlp, .allButQKV, .full])
     }
@@ -50,7 +31,7 @@ struct MaxTextRecomputationTests {
     @Test("a mixture of experts reruns its router and experts under mlp, and keeps attention's projections")
     func expertsRerunUnderMLP() throws {
         let moe = try #require(ModelCatalog.model(id: "moe-tiny")).build()
-        let rerun = names(model(.mlp, moe).operatorRecomputation, in: moe, layer: "layer0")
+        let rerun = fixture.names(fixture.model(.mlp, moe).operatorRecomputation, in: moe)
         for name in ["h0.mlp.router", "h0.mlp.experts.gate", "h0.mlp.experts.up", "h0.mlp.experts.down"] {
             #expect(rerun.contains(name), "\(name)")
         }
@@ -62,9 +43,7 @@ struct MaxTextRecomputationTests {
         // One block of llama-tiny's shape, one 32-token sequence in bf16 (head size 16): its input 32·64·2 = 4,096,
         // q 4,096, k and v (two heads) 2,048 each, attention's output 4,096 and log-sum-exp 32·4·4 = 512, out 4,096:
         // 20,992 bytes under mlp (elementwise keeps gate, up and down besides: 11,264 + 11,264 + 4,096 more).
-        func block(_ mode: RecomputeMode) throws -> Double {
-            try cost(mode, layers: 3).activationBytesPerMicrobatch - cost(mode, layers: 2).activationBytesPerMicrobatch
-        }
+        let block = { (mode: RecomputeMode) in try fixture.blockBytes(mode) }
         #expect(try block(.mlp) == 20_992)
         #expect(try block(.elementwise) - block(.mlp) == 26_624)
         // all-but-qkv: 4,096 + 4,096 + 2,048 + 2,048.
@@ -74,7 +53,7 @@ struct MaxTextRecomputationTests {
     }
 
     @Test("the recomputation time is the forward time of the ops that rerun, in the evaluator and in the search's terms",
-          arguments: [RecomputeMode.mlp, .allButQKV])
+          arguments: [RecomputeMode.elementwise, .mlp, .allButQKV])
     func recomputeSeconds(mode: RecomputeMode) throws {
         let model = model(mode)
         let mesh = try DeviceMesh(devices: [0], shape: [1], in: cluster)
@@ -93,7 +72,7 @@ struct MaxTextRecomputationTests {
     @Test("between selective-op and full: each keeps less and reruns more than the mode before it")
     func ordering() throws {
         let modes: [RecomputeMode] = [.elementwise, .mlp, .allButQKV, .full]
-        let costs = try modes.map { try cost($0, layers: 2) }
+        let costs = try modes.map { try fixture.cost($0, layers: 2) }
         for (lighter, heavier) in zip(costs, costs.dropFirst()) {
             #expect(heavier.activationBytesPerMicrobatch < lighter.activationBytesPerMicrobatch)
             #expect(heavier.recomputeSeconds > lighter.recomputeSeconds)
