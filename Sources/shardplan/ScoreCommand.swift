@@ -81,8 +81,10 @@ struct ScoreCommand: ParsableCommand {
     @Flag(help: "Print where the command's time went to standard error.")
     var timings = false
 
+    /// The largest value a size option takes: a cluster's most devices (`Cluster`'s limit of 2^20).
+    static let largestSize = 1 << 20
+
     func validate() throws {
-        try precision.validate(with: kernelChoice)
         if plan == nil && (tp == nil || pp == nil) { throw ValidationError("Give --tp and --pp, or --plan with a saved plan.") }
         if plan == "-" && input.graph == "-" { throw ValidationError("Standard input holds one document: give the graph or the plan (--plan) as a file.") }
         if plan != nil {
@@ -102,6 +104,8 @@ struct ScoreCommand: ParsableCommand {
                 throw ValidationError("--plan re-scores a saved plan, which sets its own layout and options; leave out \(given.joined(separator: ", ")).")
             }
         }
+        // After the --plan refusal: a saved plan's options are its own, so they are not checked against each other here.
+        try precision.validate(with: kernelChoice)
         if zeroShardGroup != nil && zero != .weights {
             throw ValidationError("--zero-shard-group shards ZeRO-3 state over groups of devices; give --zero 3 with it.")
         }
@@ -112,6 +116,10 @@ struct ScoreCommand: ParsableCommand {
                                        ("--first-stage-layers", firstStageLayers), ("--last-stage-layers", lastStageLayers)]
         for case let (name, value?) in sizes where value < 1 {
             throw ValidationError("\(name) must be at least 1, found \(value).")
+        }
+        // Beyond the largest cluster a preset or file describes, so that products of the sizes stay exact.
+        for case let (name, value?) in sizes where value > Self.largestSize {
+            throw ValidationError("\(name) must be at most \(Self.largestSize), found \(value).")
         }
         if microBatchSize != nil && microbatches != nil {
             throw ValidationError("Give --micro-batch-size or --microbatches, not both: one sets the other.")

@@ -46,7 +46,7 @@ struct ArgumentTypeTests {
         #expect(RecomputeChoice(argument: "elementwise")?.modes == [.elementwise])
         #expect(RecomputeChoice(argument: "mlp")?.modes == [.mlp])
         #expect(RecomputeChoice(argument: "all-but-qkv")?.baseMode == .allButQKV)
-        #expect(RecomputeChoice.allValueStrings == ["none", "selective", "elementwise", "mlp", "full", "auto", "selective-op", "all-but-qkv"])
+        #expect(RecomputeChoice.allValueStrings == ["none", "selective", "elementwise", "selective-op", "mlp", "all-but-qkv", "full", "auto"])
     }
 
     @Test("ZeRO stages 0 to 3 and nothing else")

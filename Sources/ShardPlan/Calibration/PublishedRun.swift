@@ -109,15 +109,17 @@ public struct PublishedRun: Sendable {
         precision.hasPrefix("fp8") || contextParallel > 1 || expertParallel > 1 || moe != nil
     }
 
-    /// The recomputation `recompute` names by its first words (Docs/calibration-rows.md): `full`, `selective op`,
-    /// `elementwise`, `mlp`, `all but qkv`, `selective`; anything else recomputes nothing.
+    /// The recomputation `recompute` names by its first words (Docs/calibration-rows.md), case aside and with
+    /// hyphens or spaces between them (the command line's names read too): `full`, `selective op`, `elementwise`,
+    /// `mlp`, `all but qkv`, `selective`; anything else recomputes nothing.
     public var recomputeMode: RecomputeMode {
-        recompute.hasPrefix("full") ? .full
-            : recompute.hasPrefix("selective op") ? .selectiveOperators
-            : recompute.hasPrefix("elementwise") ? .elementwise
-            : recompute.hasPrefix("mlp") ? .mlp
-            : recompute.hasPrefix("all but qkv") ? .allButQKV
-            : recompute.hasPrefix("selective") ? .selective : .none
+        let text = recompute.lowercased().replacingOccurrences(of: "-", with: " ")
+        return text.hasPrefix("full") ? .full
+            : text.hasPrefix("selective op") ? .selectiveOperators
+            : text.hasPrefix("elementwise") ? .elementwise
+            : text.hasPrefix("mlp") ? .mlp
+            : text.hasPrefix("all but qkv") ? .allButQKV
+            : text.hasPrefix("selective") ? .selective : .none
     }
 
     /// Reads every row of a published-runs document; rows missing a field this model needs are skipped

@@ -11,11 +11,11 @@ extension TrainingOptions {
         guard fp8Parameters else { return nil }
         let onCommandLine = flag.hasPrefix("--")
         if precision == .bf16 {
-            return "\(flag) keeps the weights of FP8 linear layers in FP8, and the linear layers run in bf16 here: give "
+            return "\(flag) keeps the weights of FP8 linear layers in FP8, and the linear layers do not run in FP8 here: give "
                 + (onCommandLine ? "--precision fp8 or auto" : "\"precision\": \"fp8\" or \"auto\"")
         }
         if fp8Recipe == .rowwise {
-            return "\(flag) gathers weights in FP8 with one scale a tensor (torchao's enable_fsdp_float8_all_gather needs tensorwise scaling), and the rowwise recipe casts its weights each microbatch: give "
+            return "\(flag) keeps and gathers weights in FP8 with one scale a tensor or a block (torchao's enable_fsdp_float8_all_gather refuses row-wise scales), and the rowwise recipe casts its weights from 16 bits each microbatch: give "
                 + (onCommandLine ? "--fp8-recipe tensorwise or blockwise" : "\"fp8_recipe\": \"tensorwise\" or \"blockwise\"")
         }
         if optimizerState == .bf16 {

@@ -34,10 +34,10 @@ public struct MegatronArguments: Sendable {
         case .none: break
         // Megatron recomputes the attention core, its nearest to op-level selective checkpointing.
         case .selective, .elementwise, .selectiveOperators: arguments.append("--recompute-granularity selective")
-        // Megatron-Core's submodule checkpointing (`--recompute-modules`): the MLP and the norms, and the attention
-        // core besides for the mode that keeps only q, k and v (`TrainingFramework.expressible` names what differs).
-        case .mlp: arguments += ["--recompute-granularity selective", "--recompute-modules mlp layernorm"]
-        case .allButQKV: arguments += ["--recompute-granularity selective", "--recompute-modules core_attn mlp layernorm"]
+        // Megatron-Core's submodule checkpointing (`ParallelLayout.recomputeModules`; `TrainingFramework.expressible`
+        // names what differs).
+        case .mlp, .allButQKV:
+            arguments += ["--recompute-granularity selective", "--recompute-modules \((layout.recomputeModules ?? []).joined(separator: " "))"]
         case .full: arguments += ["--recompute-granularity full", "--recompute-method uniform", "--recompute-num-layers 1"]
         }
         switch layout.zeroStage {

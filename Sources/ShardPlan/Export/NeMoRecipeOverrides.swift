@@ -47,7 +47,8 @@ public struct NeMoRecipeOverrides: Sendable {
             overrides += [("model.config.recompute_granularity", "'selective'"), ("model.config.recompute_method", "None"),
                           ("model.config.recompute_num_layers", "None")]
         case .mlp, .allButQKV:
-            let modules = layout.recompute == .mlp ? "['mlp', 'layernorm']" : "['core_attn', 'mlp', 'layernorm']"
+            // A Python list without spaces (`text(header:)` double-quotes it for the shell).
+            let modules = "[" + (layout.recomputeModules ?? []).map { "'\($0)'" }.joined(separator: ",") + "]"
             overrides += [("model.config.recompute_granularity", "'selective'"), ("model.config.recompute_method", "None"),
                           ("model.config.recompute_num_layers", "None"), ("model.config.recompute_modules", modules)]
         case .full:
@@ -91,7 +92,10 @@ public struct NeMoRecipeOverrides: Sendable {
         lines.append("nemo llm pretrain --factory RECIPE \\")
         let overrides = overrides
         for (index, override) in overrides.enumerated() {
-            lines.append("    \(override.key)=\(override.value)" + (index == overrides.count - 1 ? "" : " \\"))
+            // A list is double-quoted whole: the shell would otherwise strip its strings' quotes (and could glob
+            // its brackets), and NeMo-Run would read the rest as a string, not a list.
+            let word = "\(override.key)=\(override.value)"
+            lines.append("    " + (override.value.hasPrefix("[") ? "\"\(word)\"" : word) + (index == overrides.count - 1 ? "" : " \\"))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -20,6 +20,9 @@ public struct ParallelLayout: Sendable, Equatable {
     public var devicesPerNode: Int
     /// Nodes of the cluster: the most a launcher may start processes on.
     public var clusterNodes: Int
+    /// Megatron-Core's names for the blocks' feed-forward submodules (`recompute_modules`): `mlp` for a dense
+    /// MLP, `moe` for a mixture of experts, both where some blocks have experts and others not.
+    public var feedForwardModules: [String]
     /// The layout `TrainingPlan.megatron` gives `plan`'s configuration: `plan` must be that plan.
     init(configuration: MegatronConfiguration, plan: TrainingPlan) {
         var resolved = configuration
@@ -32,6 +35,20 @@ public struct ParallelLayout: Sendable, Equatable {
         chunkLayers = Self.chunkLayers(of: plan).counts
         devicesPerNode = plan.cluster.devicesPerNode
         clusterNodes = plan.cluster.nodes
+        feedForwardModules = Self.feedForwardModules(of: plan.graph)
+    }
+
+    /// `feedForwardModules` of `graph`: its blocks are the layers holding attention, its expert layers those holding
+    /// an expert GEMM (`MegatronLayout.expertGEMMIndex`); a graph without attention ops counts as dense.
+    static func feedForwardModules(of graph: Graph) -> [String] {
+        var blocks = Set<String>(), expertLayers = Set<String>()
+        for operation in graph.operations {
+            guard let layer = operation.layer else { continue }
+            if case .attention = operation.op { blocks.insert(layer) }
+            if MegatronLayout.expertGEMMIndex(operation, graph: graph) != nil { expertLayers.insert(layer) }
+        }
+        let dense = blocks.isEmpty ? expertLayers.isEmpty : !blocks.subtracting(expertLayers).isEmpty
+        return (dense ? ["mlp"] : []) + (expertLayers.isEmpty ? [] : ["moe"])
     }
 
     /// The plan and layout of `configuration` on `graph` and `cluster`.
@@ -62,6 +79,20 @@ public struct ParallelLayout: Sendable, Equatable {
         case .tensorwise, .rowwise: return "delayed"
         case .blockwise: return "blockwise"
         }
+    }
+    /// Megatron-Core's submodules (`recompute_modules`) that run MaxText's policies that rerun products: the MLP
+    /// or the mixture of experts (`feedForwardModules`) and the norms for `mlp`, the attention core besides for
+    /// `all-but-qkv`; nil for any other mode. Megatron-Core's
+    /// `TransformerConfig` refuses `layernorm` beside FP8 with delayed scaling ("Delayed scaling does not support
+    /// moe_act and layernorm recompute"), so there the norms are kept (`TrainingFramework.expressible` names it).
+    public var recomputeModules: [String]? {
+        let attention: [String]
+        switch recompute {
+        case .mlp: attention = []
+        case .allButQKV: attention = ["core_attn"]
+        case .none, .selective, .elementwise, .selectiveOperators, .full: return nil
+        }
+        return attention + feedForwardModules + (transformerEngineFP8Recipe == "delayed" ? [] : ["layernorm"])
     }
     /// Microbatches per iteration on each data-parallel replica.
     public var microbatches: Int { globalBatch / (microBatchSize * dataParallel) }

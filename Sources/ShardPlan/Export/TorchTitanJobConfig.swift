@@ -48,12 +48,15 @@ public struct TorchTitanJobConfig: Sendable {
         lines.append("# Add your model (name, flavor, hf_assets_path\(fp8 ? "; keep the converters below" : "")), data and optimizer settings.")
         if fp8 {
             // torchao's float8 linear layers, as torchtitan's float8 converter applies them.
-            lines += ["", "[model]", "converters = [\"quantize.linear.float8\"]", "",
-                      "[quantize.linear.float8]", "recipe_name = \"\(layout.configuration.options.fp8Recipe == .rowwise ? "rowwise" : "tensorwise")\""]
+            lines += ["", "[model]", "converters = [\"quantize.linear.float8\"]", "", "[quantize.linear.float8]"]
             if layout.configuration.options.fp8Parameters {
                 // FSDP2 gathers the weights in FP8 (torchao's float8 all-gather), their scales computed for all
-                // layers at once after the optimizer step; `TrainingFramework.expressible` keeps this to sharded weights.
+                // layers at once after the optimizer step; `TrainingFramework.expressible` keeps this to sharded weights
+                // and tensor-wise scaling. The converter refuses the all-gather beside a `recipe_name`, so the recipe is
+                // left to `Float8LinearConfig`'s default, tensor-wise.
                 lines += ["enable_fsdp_float8_all_gather = true", "precompute_float8_dynamic_scale_for_fsdp = true"]
+            } else {
+                lines.append("recipe_name = \"\(layout.configuration.options.fp8Recipe == .rowwise ? "rowwise" : "tensorwise")\"")
             }
         }
         let pipelined = layout.pipelineParallel > 1

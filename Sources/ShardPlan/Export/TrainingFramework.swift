@@ -115,10 +115,13 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 changes.append("\(displayName) has no op-level checkpointing that keeps every product with a weight and reruns the rest of each block (its \(self == .nemo ? "model.config.recompute_modules=['layernorm', 'moe_act']" : "--recompute-modules layernorm moe_act") reruns only the norms and the experts' activation); recomputing the attention core (selective granularity) is nearest")
             }
             if nearest.options.recompute == .mlp || nearest.options.recompute == .allButQKV {
-                // Submodule checkpointing keeps each submodule's input: the rotary embedding's and the residual
-                // adds' results stay, and under all-but-qkv so does the output projection's.
-                let modules = nearest.options.recompute == .mlp ? "mlp and layernorm" : "core_attn, mlp and layernorm"
-                changes.append("\(displayName) recomputes the submodules \(modules) (\(self == .nemo ? "model.config.recompute_modules" : "--recompute-modules")), which keep what the rotary embedding and the residual adds produce\(nearest.options.recompute == .allButQKV ? " and the output projection's result" : ""), where the plan reruns them")
+                // Submodule checkpointing (`ParallelLayout.recomputeModules`) keeps each submodule's input: the rotary
+                // embedding's and the residual adds' results stay, and under all-but-qkv so does the output
+                // projection's; under FP8 with delayed scaling Megatron-Core refuses to recompute the norms, which stay too.
+                let delayedFP8 = nearest.options.precision == .fp8 && nearest.options.fp8Recipe != .blockwise
+                let kept = ["the rotary embedding", "the residual adds"] + (delayedFP8 ? ["the norms"] : [])
+                    + (nearest.options.recompute == .allButQKV ? ["the output projection"] : [])
+                changes.append("\(displayName) recomputes whole submodules (\(self == .nemo ? "model.config.recompute_modules" : "--recompute-modules")), which keep what \(kept.dropLast().joined(separator: ", ")) and \(kept.last!) produce, where the plan reruns them")
             }
         default:
             break

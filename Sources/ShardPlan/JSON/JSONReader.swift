@@ -138,7 +138,7 @@ public struct JSONReader {
     /// What an integer member expects, naming the range when `value` is a whole number beyond it.
     private static func expectedInteger(_ value: JSONValue) -> String {
         guard case .number(let number) = value, number == number.rounded() else { return "an integer" }
-        return "an integer between -2^53 and 2^53"
+        return "an integer of magnitude below 2^53"
     }
 
     /// A short description of a value for messages: its type, and the value itself when it is short.

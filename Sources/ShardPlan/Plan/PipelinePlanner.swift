@@ -33,7 +33,7 @@ public struct PipelinePlanner: Sendable {
     public init(graph: Graph, cluster: Cluster, clusterName: String, options: TrainingOptions = TrainingOptions(),
                 search: IntraOperatorSearch = IntraOperatorSearch(), maximumLayerCount: Int? = nil,
                 maximumStageCount: Int? = nil, meshShape: [Int]? = nil, includesMegatronGrid: Bool = true,
-                megatronGrid: MegatronGrid = MegatronGrid(), variants: StageSearchOracle.Variants = .all,
+                megatronGrid: MegatronGrid = MegatronGrid(), variants: StageSearchOracle.Variants = .automatic,
                 maximumVirtualStages: Int = 8, timeLimit: Double? = nil) {
         self.graph = graph
         self.cluster = cluster
@@ -229,7 +229,7 @@ public struct PipelinePlanner: Sendable {
         }
         guard var best else {
             throw InputError(.invalidValue, at: .root,
-                             "no feasible plan: no partition of \(graph.name) into pipeline stages fits in the \(PlanPrediction.bytes(cluster.device.memoryBytes)) of each device of \(clusterName) with any microbatch count tried\(stoppedEarly ? " before the time limit" : "")\(nearestMiss.map { ": \($0.description)" } ?? ""); try more devices\(variants == .all ? "" : ", recomputation (--recompute) or ZeRO (--zero)")")
+                             "no feasible plan: no partition of \(graph.name) into pipeline stages fits in the \(PlanPrediction.bytes(cluster.device.memoryBytes)) of each device of \(clusterName) with any microbatch count tried\(stoppedEarly ? " before the time limit" : "")\(nearestMiss.map { ": \($0.description)" } ?? ""); try more devices\(variants.recomputeModes.contains(.full) && variants.zeroStages.contains(3) ? "" : ", recomputation (--recompute) or ZeRO (--zero)")")
         }
         best.plan.provenance = SearchProvenance(foundBy: grid?.chosen == true ? .megatronGrid : .stageDynamicProgram,
                                                 stageDynamicProgramSeconds: dynamicProgramSeconds,

@@ -247,7 +247,8 @@ public struct StageSearchOracle: StageCostOracle {
                                  _ price: (Int, Layout, LayerCostProfile) -> (score: Double, candidate: Candidate)?)
         throws(CancellationError) -> (score: Double, candidate: Candidate)? {
         var best: (score: Double, candidate: Candidate)?
-        var fitting = FittingVariants(prunes: !model.options.overlapGradientReduction, recompute: model.options.recompute)
+        var fitting = FittingVariants(prunes: !model.options.overlapGradientReduction, recompute: model.options.recompute,
+                                      linearLayersInFP8: model.options.precision != .bf16)
         for (variant, layout) in family.layouts.enumerated() where !fitting.makesNeedless(layout) {
             guard let priced = price(variant, layout, try profile(family, variant, isCancelled: isCancelled)) else { continue }
             fitting.record(layout)
@@ -392,7 +393,8 @@ public struct StageSearchOracle: StageCostOracle {
         let m = Double(model.microbatches)
         let perFamily = try eachFamily(try families(on: submesh, isCancelled: isCancelled)) { family throws(CancellationError) in
             var kept: [RankCandidate] = []
-            var fitting = FittingVariants(prunes: !model.options.overlapGradientReduction, recompute: model.options.recompute)
+            var fitting = FittingVariants(prunes: !model.options.overlapGradientReduction, recompute: model.options.recompute,
+                                      linearLayersInFP8: model.options.precision != .bf16)
             for (variant, layout) in family.layouts.enumerated() where !fitting.makesNeedless(layout) {
                 let figures = try family.figures(variant) { () throws(CancellationError) in
                     chunkFigures(try profile(family, variant, isCancelled: isCancelled))
@@ -434,29 +436,35 @@ public struct StageSearchOracle: StageCostOracle {
 /// memory). ZeRO 0 and 1 reduce gradients once per iteration, after the last backward pass; ZeRO 2 and 3
 /// reduce-scatter them beside every microbatch's backward pass, which can hide what the former leave exposed,
 /// so a fitting ZeRO-1 variant says nothing about ZeRO-2. With overlapped gradient reduction sharding may shrink
-/// the exposed synchronisation, so nothing is skipped (`prunes` false).
+/// the exposed synchronisation, so nothing is skipped (`prunes` false). Under FP8, selective-op reruns every FP8
+/// product (torchtitan's save list has no `_scaled_mm`), more than `mlp` and `all-but-qkv` rerun, so there it says
+/// nothing about those two.
 struct FittingVariants {
     let prunes: Bool
     /// The recomputation a layout without its own takes (the model's).
     let recompute: RecomputeMode
-    private var fitted: [(zeroStage: Int, strength: Int)] = []
+    /// Whether the linear layers run in FP8 (`StageCostModel.fp8AlternateProductRecomputation`).
+    let linearLayersInFP8: Bool
+    private var fitted: [(zeroStage: Int, recompute: RecomputeMode)] = []
 
-    init(prunes: Bool, recompute: RecomputeMode) {
+    init(prunes: Bool, recompute: RecomputeMode, linearLayersInFP8: Bool = false) {
         self.prunes = prunes
         self.recompute = recompute
+        self.linearLayersInFP8 = linearLayersInFP8
     }
 
     /// Whether a variant that already fits makes `layout` needless.
     func makesNeedless(_ layout: StageSearchOracle.Layout) -> Bool {
-        let strength = (layout.recompute ?? recompute).strength
+        let mode = layout.recompute ?? recompute
         let perMicrobatch = layout.zeroStage >= 2
         return prunes && fitted.contains {
-            $0.zeroStage <= layout.zeroStage && $0.strength <= strength && ($0.zeroStage >= 2) == perMicrobatch
+            $0.zeroStage <= layout.zeroStage && $0.recompute.strength <= mode.strength && ($0.zeroStage >= 2) == perMicrobatch
+                && !(linearLayersInFP8 && $0.recompute == .selectiveOperators && (mode == .mlp || mode == .allButQKV))
         }
     }
 
     /// Notes that `layout` fits.
     mutating func record(_ layout: StageSearchOracle.Layout) {
-        fitted.append((layout.zeroStage, (layout.recompute ?? recompute).strength))
+        fitted.append((layout.zeroStage, layout.recompute ?? recompute))
     }
 }

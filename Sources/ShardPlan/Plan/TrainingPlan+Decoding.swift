@@ -57,6 +57,11 @@ extension TrainingPlan {
             try top.optionalCase("schedule", "schedule") ?? .oneForwardOneBackward
         }
         let options = problems.attempt { () throws(InputError) in try Self.options(top) }
+        // A plan in FP8 is refused on a device without FP8 tensor cores, as the command line refuses it.
+        if let options, options.precision != .bf16, cluster.device.peakFLOPsPerSecond[.fp8] == nil {
+            problems.record(InputError(.invalidValue, at: .root.appending("options").appending("precision"),
+                                       "\(cluster.device.name) has no FP8 tensor cores (its cluster lists no fp8 peak); the plan runs its linear layers in \(options.precision.rawValue)"))
+        }
         let stagesPath = JSONPath.root.appending("stages")
         var decoder = PlanStageDecoder(graph: graph, cluster: cluster,
                                        microbatches: microbatches.map { ($0, top.contains("microbatches") ? .root.appending("microbatches") : nil) })

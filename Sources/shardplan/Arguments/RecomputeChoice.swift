@@ -5,9 +5,12 @@ import ShardPlan
 /// selective, elementwise, selective-op and full makes the plan fastest (recomputing only where memory asks for it;
 /// MaxText's `mlp` and `all-but-qkv` are priced when named, `RecomputeMode.automaticChoices`).
 enum RecomputeChoice: String, ExpressibleByArgument, CaseIterable {
-    case none, selective, elementwise, mlp, full, auto
+    // In strength order, as the help lists them.
+    case none, selective, elementwise
     case selectiveOperators = "selective-op"
+    case mlp
     case allButQKV = "all-but-qkv"
+    case full, auto
 
     /// The mode every stage starts from.
     var baseMode: RecomputeMode { RecomputeMode(rawValue: rawValue) ?? .none }

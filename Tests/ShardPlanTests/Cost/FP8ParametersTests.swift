@@ -161,6 +161,14 @@ struct FP8ParametersTests {
             let error = #expect(throws: InputError.self) { _ = try TrainingOptionsFixtures.decode(edited, graph: graph, clusterName: "dgx-h100") }
             #expect(error?.path == JSONPath([.key("options"), .key("fp8_params")]), "\(error?.description ?? "")")
         }
+        // Re-scored on A100s, which have no FP8 tensor cores, the plan is refused at its precision, as the command
+        // line refuses --precision fp8 there.
+        let a100 = try Cluster.preset(named: "dgx-a100-80g")
+        let error = #expect(throws: InputError.self) {
+            _ = try TrainingPlan(json: try JSONParser.parse(text), graph: graph, cluster: a100, clusterName: "dgx-a100-80g")
+        }
+        #expect(error?.path == JSONPath([.key("options"), .key("precision")]), "\(error?.description ?? "")")
+        #expect(error?.description.contains("no FP8 tensor cores") == true)
     }
 
     @Test("the stacks that cannot keep FP8 weights are named: bf16 layers, rowwise scales, bf16 optimizer state")

@@ -97,33 +97,53 @@ struct MaxTextRecomputationTests {
     }
 
     @Test("Megatron-LM and NeMo checkpoint submodules, naming what they keep; torchtitan recomputes in full",
-          arguments: [RecomputeMode.mlp, .allButQKV])
-    func exports(mode: RecomputeMode) throws {
+          arguments: [RecomputeMode.mlp, .allButQKV], [MatmulPrecision.bf16, .fp8])
+    func exports(mode: RecomputeMode, precision: MatmulPrecision) throws {
         let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
-        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1",
                                              configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true,
-                                                                                  options: TrainingOptions(recompute: mode)))
+                                                                                  options: TrainingOptions(recompute: mode, precision: precision)))
         let recognition = try LayoutRecognition(plan)
         let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
-        let modules = mode == .mlp ? "mlp layernorm" : "core_attn mlp layernorm"
+        // Megatron-Core refuses the norms' recomputation beside FP8's delayed scaling.
+        let modules = (mode == .mlp ? "mlp" : "core_attn mlp") + (precision == .fp8 ? "" : " layernorm")
         for framework in TrainingFramework.allCases {
             let export = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: framework)
             switch framework {
             case .megatron:
                 #expect(export.layout.recompute == mode)
                 #expect(export.text.contains("--recompute-granularity selective") && export.text.contains("--recompute-modules \(modules)"))
-                #expect(export.differences.contains { $0.contains("--recompute-modules") && $0.contains("residual adds") }, "\(export.differences)")
+                #expect(export.differences.contains { $0.contains("--recompute-modules") && $0.contains("residual adds")
+                    && $0.contains("the norms") == (precision == .fp8) }, "\(export.differences)")
+                #expect(try MegatronArgumentReader(export.text).layout().recompute == mode)
             case .nemo:
                 #expect(export.layout.recompute == mode)
-                let list = modules.split(separator: " ").map { "'\($0)'" }.joined(separator: ", ")
-                #expect(export.text.contains("model.config.recompute_modules=[\(list)]"), "\(export.text)")
+                // One shell word: the whole override double-quoted, the list without spaces.
+                let list = modules.split(separator: " ").map { "'\($0)'" }.joined(separator: ",")
+                #expect(export.text.contains("\"model.config.recompute_modules=[\(list)]\""), "\(export.text)")
+                #expect(try NeMoOverrideReader(export.text).layout().recompute == mode)
             case .torchtitan:
                 #expect(export.layout.recompute == .full)
                 #expect(export.text.contains("mode = \"full\""))
                 #expect(export.differences.contains { $0.contains("full recomputation is nearest") }, "\(export.differences)")
             }
         }
+    }
+
+    @Test("a mixture of experts' blocks checkpoint Megatron-Core's moe submodule, dense blocks its mlp")
+    func expertSubmodules() throws {
+        let moe = try #require(ModelCatalog.model(id: "moe-tiny")).build()
+        #expect(ParallelLayout.feedForwardModules(of: moe) == ["moe"])
+        #expect(ParallelLayout.feedForwardModules(of: graph) == ["mlp"])
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        let plan = try TrainingPlan.megatron(graph: moe, cluster: cluster, clusterName: "dgx-h100:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1,
+                                                                                  options: TrainingOptions(recompute: .allButQKV)))
+        let export = try FrameworkExport(recognition: try LayoutRecognition(plan), of: plan,
+                                         prediction: PlanEvaluator(cluster: cluster).evaluate(plan), framework: .megatron)
+        #expect(export.text.contains("--recompute-modules core_attn moe layernorm"), "\(export.text)")
+        #expect(try MegatronArgumentReader(export.text).layout().recompute == .allButQKV)
     }
 
     @Test("a published row whose recompute text starts with mlp or all but qkv replays the mode")
@@ -133,5 +153,10 @@ struct MaxTextRecomputationTests {
         #expect(try CalibrationRun.replay(run).configuration.options.recompute == .mlp)
         run.recompute = "all but qkv (MaxText save_qkv_proj)"
         #expect(try CalibrationRun.replay(run).configuration.options.recompute == .allButQKV)
+        // The command line's names, in any case, read as the modes they name.
+        for (text, mode) in [("all-but-qkv", RecomputeMode.allButQKV), ("selective-op", .selectiveOperators), ("MLP", .mlp), ("Full", .full)] {
+            run.recompute = text
+            #expect(run.recomputeMode == mode, "\(text)")
+        }
     }
 }

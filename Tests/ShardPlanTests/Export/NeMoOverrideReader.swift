@@ -48,7 +48,14 @@ struct NeMoOverrideReader {
             .map { ($0.hasSuffix("\\") ? String($0.dropLast()) : String($0)).trimmingCharacters(in: .whitespaces) }
         guard lines.first == "nemo llm pretrain --factory RECIPE" else { throw ReadBackError("the command is not nemo llm pretrain") }
         for line in lines.dropFirst() {
-            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            // One shell word: double-quoted whole, or without spaces and brackets (which the shell would split or glob).
+            var word = line
+            if word.count >= 2 && word.hasPrefix("\"") && word.hasSuffix("\"") {
+                word = String(word.dropFirst().dropLast())
+            } else if word.contains(" ") || word.contains("[") {
+                throw ReadBackError("\(line) is not one shell word")
+            }
+            let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw ReadBackError("\(line) is not key=value") }
             let value = try Self.literal(parts[1])
             guard let accepts = Self.fields[parts[0]] else { throw ReadBackError("\(parts[0]) is not a documented NeMo 2.0 recipe field") }
@@ -87,11 +94,21 @@ struct NeMoOverrideReader {
         let recompute: RecomputeMode
         switch overrides["model.config.recompute_granularity"] {
         case .string("selective"):
-            switch overrides["model.config.recompute_modules"] {
-            case nil: recompute = .selective
-            case .strings(["mlp", "layernorm"]): recompute = .mlp
-            case .strings(["core_attn", "mlp", "layernorm"]): recompute = .allButQKV
-            default: throw ReadBackError("recompute modules the emitter does not write")
+            var modules: [String]?
+            if case .strings(let names) = overrides["model.config.recompute_modules"] { modules = names }
+            // TransformerConfig refuses the norms' recomputation beside FP8 with delayed scaling.
+            if modules?.contains("layernorm") == true && overrides["trainer.plugins.fp8_recipe"] == .string("delayed") {
+                throw ReadBackError("recompute_modules with layernorm under delayed FP8 scaling: TransformerConfig refuses it")
+            }
+            // The feed-forward submodules (a dense MLP, a mixture of experts, or both), after the attention core or not.
+            let rest = modules?.filter { $0 != "layernorm" }
+            let feedForward = rest?.drop { $0 == "core_attn" }
+            if rest == nil {
+                recompute = .selective
+            } else if let feedForward, !feedForward.isEmpty, [["mlp"], ["moe"], ["mlp", "moe"]].contains(Array(feedForward)) {
+                recompute = rest?.first == "core_attn" ? .allButQKV : .mlp
+            } else {
+                throw ReadBackError("recompute modules the emitter does not write: \(modules ?? [])")
             }
         case .string("full"):
             guard overrides["model.config.recompute_method"] == .string("uniform"), int("model.config.recompute_num_layers") == 1 else {

@@ -105,6 +105,11 @@ struct TorchTitanJobConfigReader {
                 throw ReadBackError("expert parallelism \(ep) x etp \(etp) does not divide dp_shard x cp x tp = \(fsdp * tp)")
             }
         }
+        // torchtitan's float8 converter asserts that the FP8 all-gather is not combined with a named recipe.
+        if let float8 = toml.tables["quantize.linear.float8"], float8["recipe_name"] != nil,
+           float8["enable_fsdp_float8_all_gather"] == .boolean(true) {
+            throw ReadBackError("enable_fsdp_float8_all_gather with a recipe_name: torchtitan's float8 converter refuses it")
+        }
         let recompute: RecomputeMode
         switch toml.tables["activation_checkpoint"]?["mode"] {
         case .string("full"): recompute = .full
