@@ -1,19 +1,23 @@
 extension PlanPrediction {
+    /// What runs in FP8, as a clause to append to a summary line (", linear layers in FP8 (tensorwise)"); empty in bf16.
+    static func precisionText(_ options: TrainingOptions) -> String {
+        let layers = switch options.precision {
+        case .bf16: ""
+        case .fp8: ", linear layers in FP8 (\(options.fp8Recipe.rawValue))"
+        case .auto: ", linear layers in FP8 (\(options.fp8Recipe.rawValue)) where faster"
+        }
+        return layers + (options.fp8Parameters ? ", their weights kept in FP8" : "")
+    }
+
     /// A report a person reads in ten seconds: the headline numbers, where the time goes, and each rank's
     /// devices, times and memory.
     public func textReport(for plan: TrainingPlan) -> String {
         var lines: [String] = []
         let title = "\(plan.graph.name) on \(plan.clusterName) (\(plan.deviceCount) device\(plan.deviceCount == 1 ? "" : "s"))"
         lines.append(plan.summary.map { "\(title): \($0)" } ?? title)
-        let precision = switch plan.options.precision {
-        case .bf16: ""
-        case .fp8: ", linear layers in FP8 (\(plan.options.fp8Recipe.rawValue))"
-        case .auto: ", linear layers in FP8 (\(plan.options.fp8Recipe.rawValue)) where faster"
-        }
-        let weights = plan.options.fp8Parameters ? ", their weights kept in FP8" : ""
         let batch = plan.rebatchedFrom == nil ? "" : plan.globalBatchText() + ", "
         lines.append(batch + "schedule \(plan.schedule.rawValue), \(plan.microbatches) microbatch\(plan.microbatches == 1 ? "" : "es")"
-                     + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "") + precision + weights)
+                     + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "") + Self.precisionText(plan.options))
         if let provenance = plan.provenance { lines.append(provenance.description) }
         lines.append("iteration \(Self.seconds(iterationSeconds))  |  \(Self.number(samplesPerSecond)) samples/s  |  "
                      + "\(Self.number(tflopsPerDevice)) TFLOP/s per device  |  MFU \(Self.percent(modelFLOPsUtilization))")

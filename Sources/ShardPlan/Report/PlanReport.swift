@@ -50,7 +50,8 @@ public struct PlanReport: Sendable {
         html += "<p class=\"summary\">\(HTMLText.count(plan.deviceCount)) devices · "
             + HTMLText.escape(plan.summary ?? "\(plan.pipelineRanks) pipeline ranks") + " · schedule \(plan.schedule.rawValue), "
             + "\(HTMLText.count(plan.microbatches)) microbatch\(plan.microbatches == 1 ? "" : "es")"
-            + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "") + "</p>\n"
+            + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "")
+            + HTMLText.escape(PlanPrediction.precisionText(plan.options)) + "</p>\n"
         let cards: [(String, String, String)] = [
             ("iteration", PlanPrediction.seconds(prediction.iterationSeconds), "per training step"),
             ("throughput", "\(PlanPrediction.number(prediction.samplesPerSecond)) samples/s", plan.globalBatchText(count: HTMLText.count)),

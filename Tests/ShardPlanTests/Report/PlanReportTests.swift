@@ -47,6 +47,22 @@ struct PlanReportTests {
         #expect(html.contains("id=\"card-throughput\"") && html.contains("<div class=\"note\">global batch 16 (the graph&#39;s 8, rebatched)</div>"))
     }
 
+    @Test("an FP8 plan's summary line says what runs in FP8, in the text report's words; a bf16 one says nothing of it")
+    func precisionInSummary() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        func page(_ options: TrainingOptions) throws -> (html: String, text: String) {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1",
+                                                 configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, options: options))
+            let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+            return (PlanReport(plan: plan, prediction: prediction).html, prediction.textReport(for: plan))
+        }
+        let fp8 = try page(TrainingOptions(zeroStage: 1, precision: .fp8, fp8Parameters: true))
+        let clause = ", linear layers in FP8 (tensorwise), their weights kept in FP8"
+        #expect(fp8.text.contains(clause) && fp8.html.contains(clause + "</p>"))
+        #expect(try !page(TrainingOptions()).html.contains("FP8"))
+    }
+
     @Test("repeated layers with the same shardings are shown once")
     func collapsedLayers() throws {
         // GPT-3 Small's 12 heads split over 4 devices.
