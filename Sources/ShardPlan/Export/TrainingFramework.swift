@@ -43,7 +43,9 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             nearest.options.optimizerState = .fp32Weights
             changes.append("torchtitan trains fp32 parameters cast to bf16 for each use, which are Adam's master copy (16 bytes a parameter with fp32 gradients); "
                            + (state == .bf16 ? "the plan's bf16 optimizer state without a master copy becomes fp32 weights and moments"
-                                             : "the plan's bf16 weights beside fp32 master weights become fp32 weights (2 bytes a parameter less)"))
+                                             : configuration.options.fp8Parameters
+                                                ? "the plan's FP8 weights beside fp32 master weights become fp32 weights, cast to FP8 for each gather (1 byte a parameter less)"
+                                                : "the plan's bf16 weights beside fp32 master weights become fp32 weights (2 bytes a parameter less)"))
         case (_, .bf16):
             nearest.options.optimizerState = .fp32
             changes.append("\(displayName) keeps fp32 master weights and fp32 Adam moments; the plan's bf16 optimizer state without a master copy becomes fp32")

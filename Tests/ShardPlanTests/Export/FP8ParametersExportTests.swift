@@ -44,6 +44,8 @@ struct FP8ParametersExportTests {
         // The converter refuses the all-gather beside a named recipe: tensor-wise is Float8LinearConfig's default.
         #expect(!sharded.contains("recipe_name"))
         #expect(export.prediction.fitsInMemory && !export.differences.contains { $0.contains("float8 all-gather") })
+        // torchtitan's fp32 parameters are the master copy: the plan's FP8 weights beside one are named so.
+        #expect(export.differences.contains { $0.contains("FP8 weights beside fp32 master weights") }, "\(export.differences)")
         let (blockwise, rowwise) = try Self.export(.torchtitan, zeroStage: 3, recipe: .blockwise)
         #expect(!blockwise.contains("enable_fsdp_float8_all_gather = true"))
         #expect(rowwise.differences.contains { $0.contains("only with tensorwise scaling") })
