@@ -118,21 +118,8 @@ struct MegatronArgumentReader {
         switch values["--recompute-granularity"] {
         case nil: recompute = .none
         case "selective":
-            let modules = lists["--recompute-modules"]
-            // TransformerConfig refuses the norms' recomputation beside FP8 with delayed scaling.
-            if modules?.contains("layernorm") == true && values["--fp8-format"] != nil && values["--fp8-recipe"] == "delayed" {
-                throw ReadBackError("--recompute-modules layernorm with delayed FP8 scaling: TransformerConfig refuses it")
-            }
-            // The feed-forward submodules (a dense MLP, a mixture of experts, or both), after the attention core or not.
-            let rest = modules?.filter { $0 != "layernorm" }
-            let feedForward = rest?.drop { $0 == "core_attn" }
-            if rest == nil {
-                recompute = .selective
-            } else if let feedForward, !feedForward.isEmpty, [["mlp"], ["moe"], ["mlp", "moe"]].contains(Array(feedForward)) {
-                recompute = rest?.first == "core_attn" ? .allButQKV : .mlp
-            } else {
-                throw ReadBackError("recompute modules the emitter does not write: \(modules ?? [])")
-            }
+            recompute = try ReadBackLayout.selectiveRecompute(
+                modules: lists["--recompute-modules"], delayedFP8: values["--fp8-format"] != nil && values["--fp8-recipe"] == "delayed")
         default:
             guard values["--recompute-method"] == "uniform", int("--recompute-num-layers") == 1 else {
                 throw ReadBackError("full recomputation of other than every layer")

@@ -96,20 +96,8 @@ struct NeMoOverrideReader {
         case .string("selective"):
             var modules: [String]?
             if case .strings(let names) = overrides["model.config.recompute_modules"] { modules = names }
-            // TransformerConfig refuses the norms' recomputation beside FP8 with delayed scaling.
-            if modules?.contains("layernorm") == true && overrides["trainer.plugins.fp8_recipe"] == .string("delayed") {
-                throw ReadBackError("recompute_modules with layernorm under delayed FP8 scaling: TransformerConfig refuses it")
-            }
-            // The feed-forward submodules (a dense MLP, a mixture of experts, or both), after the attention core or not.
-            let rest = modules?.filter { $0 != "layernorm" }
-            let feedForward = rest?.drop { $0 == "core_attn" }
-            if rest == nil {
-                recompute = .selective
-            } else if let feedForward, !feedForward.isEmpty, [["mlp"], ["moe"], ["mlp", "moe"]].contains(Array(feedForward)) {
-                recompute = rest?.first == "core_attn" ? .allButQKV : .mlp
-            } else {
-                throw ReadBackError("recompute modules the emitter does not write: \(modules ?? [])")
-            }
+            recompute = try ReadBackLayout.selectiveRecompute(
+                modules: modules, delayedFP8: overrides["trainer.plugins.fp8_recipe"] == .string("delayed"))
         case .string("full"):
             guard overrides["model.config.recompute_method"] == .string("uniform"), int("model.config.recompute_num_layers") == 1 else {
                 throw ReadBackError("full recomputation of other than every layer")

@@ -46,3 +46,22 @@ struct ReadBackError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+extension ReadBackLayout {
+    /// Megatron-Core's selective recomputation as its submodule list reads back (`--recompute-modules`,
+    /// `model.config.recompute_modules`): none listed is the attention core alone (selective); the feed-forward
+    /// submodules (a dense MLP, a mixture of experts, or both), after the attention core or not, are `mlp` or
+    /// `all-but-qkv`. `TransformerConfig` refuses the norms' recomputation beside FP8 with delayed scaling.
+    static func selectiveRecompute(modules: [String]?, delayedFP8: Bool) throws -> RecomputeMode {
+        guard let modules else { return .selective }
+        if modules.contains("layernorm") && delayedFP8 {
+            throw ReadBackError("recompute modules with layernorm under delayed FP8 scaling: TransformerConfig refuses it")
+        }
+        let rest = modules.filter { $0 != "layernorm" }
+        let feedForward = Array(rest.drop { $0 == "core_attn" })
+        guard [["mlp"], ["moe"], ["mlp", "moe"]].contains(feedForward) else {
+            throw ReadBackError("recompute modules the emitter does not write: \(modules)")
+        }
+        return rest.first == "core_attn" ? .allButQKV : .mlp
+    }
+}
