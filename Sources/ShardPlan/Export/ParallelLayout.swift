@@ -73,9 +73,12 @@ public struct ParallelLayout: Sendable, Equatable {
     public var schedule: PipelineSchedule { configuration.schedule ?? .oneForwardOneBackward }
     /// TransformerEngine's name for the FP8 recipe (Megatron-LM's `--fp8-recipe`, NeMo's `fp8_recipe`) when
     /// the linear layers run in FP8: delayed scaling is ShardPlan's tensor-wise recipe.
-    public var transformerEngineFP8Recipe: String? {
-        guard configuration.options.precision == .fp8 else { return nil }
-        switch configuration.options.fp8Recipe {
+    public var transformerEngineFP8Recipe: String? { Self.transformerEngineFP8Recipe(for: configuration.options) }
+
+    /// `transformerEngineFP8Recipe` of a layout with `options`.
+    static func transformerEngineFP8Recipe(for options: TrainingOptions) -> String? {
+        guard options.precision == .fp8 else { return nil }
+        switch options.fp8Recipe {
         case .tensorwise, .rowwise: return "delayed"
         case .blockwise: return "blockwise"
         }

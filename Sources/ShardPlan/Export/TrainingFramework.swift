@@ -120,7 +120,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 // Submodule checkpointing (`ParallelLayout.recomputeModules`) keeps each submodule's input: the rotary
                 // embedding's and the residual adds' results stay, and under all-but-qkv so does the output
                 // projection's; under FP8 with delayed scaling Megatron-Core refuses to recompute the norms, which stay too.
-                let delayedFP8 = nearest.options.precision == .fp8 && nearest.options.fp8Recipe != .blockwise
+                let delayedFP8 = ParallelLayout.transformerEngineFP8Recipe(for: nearest.options) == "delayed"
                 let kept = ["the rotary embedding", "the residual adds"] + (delayedFP8 ? ["the norms"] : [])
                     + (nearest.options.recompute == .allButQKV ? ["the output projection"] : [])
                 changes.append("\(displayName) recomputes whole submodules (\(self == .nemo ? "model.config.recompute_modules" : "--recompute-modules")), which keep what \(kept.dropLast().joined(separator: ", ")) and \(kept.last!) produce, where the plan reruns them")

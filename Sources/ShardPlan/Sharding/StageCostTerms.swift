@@ -189,9 +189,8 @@ struct StageCostTerms {
         switch model.options.recompute {
         case .full where model.rerunsUnderFullRecomputation(op): perMicrobatch += cost.forwardSeconds + ownCollectives
         case .selective where model.isAttentionCore(operation.result): perMicrobatch += cost.forwardSeconds
-        case .elementwise, .selectiveOperators, .mlp, .allButQKV:
-            if model.operatorRecomputation.contains(op) { perMicrobatch += cost.forwardSeconds }
-        default: break
+        // Op-level modes rerun the ops of their set; the set is empty under any other mode.
+        default: if model.operatorRecomputation.contains(op) { perMicrobatch += cost.forwardSeconds }
         }
         var perIteration = 0.0
         // FP8 copies of the weight (recipes that cache them) stay for the whole iteration.
