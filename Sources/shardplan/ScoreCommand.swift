@@ -57,6 +57,11 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Activation recomputation (default none).", valueName: "mode"))
     var recompute: RecomputeMode?
 
+    @Option(name: .customLong("recompute-blocks"),
+            help: ArgumentHelp("With --recompute full, rerun only the first N transformer blocks of each stage (each model chunk) and keep the rest's activations (Megatron-LM's --recompute-method block --recompute-num-layers N; default: every block).",
+                               valueName: "N"))
+    var recomputeBlocks: Int?
+
     @Option(help: ArgumentHelp("ZeRO stage over the data-parallel devices: 1 shards optimizer state, 2 also gradients, 3 also weights (default 0).",
                                valueName: "0-3"))
     var zero: ZeroStage?
@@ -92,7 +97,8 @@ struct ScoreCommand: ParsableCommand {
                 ("--batch", input.batch != nil), ("--tp", tp != nil), ("--pp", pp != nil), ("--dp", dp != nil), ("--cp", cp != nil), ("--ep", ep != nil),
                 ("--micro-batch-size", microBatchSize != nil),
                 ("--microbatches", microbatches != nil), ("--virtual-stages", virtualStages != nil), ("--schedule", schedule != nil),
-                ("--sequence-parallel", sequenceParallel), ("--recompute", recompute != nil), ("--zero", zero != nil),
+                ("--sequence-parallel", sequenceParallel), ("--recompute", recompute != nil),
+                ("--recompute-blocks", recomputeBlocks != nil), ("--zero", zero != nil),
                 ("--zero-shard-group", zeroShardGroup != nil),
                 ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm),
                 ("--precision/--fp8-recipe/--fp8-params", precision.isGiven),
@@ -106,11 +112,14 @@ struct ScoreCommand: ParsableCommand {
         }
         // After the --plan refusal: a saved plan's options are its own, so they are not checked against each other here.
         try precision.validate(with: kernelChoice)
+        if recomputeBlocks != nil && recompute != .full {
+            throw ValidationError("--recompute-blocks counts the blocks each stage reruns under full recomputation; give --recompute full with it.")
+        }
         if zeroShardGroup != nil && zero != .weights {
             throw ValidationError("--zero-shard-group shards ZeRO-3 state over groups of devices; give --zero 3 with it.")
         }
         let sizes: [(String, Int?)] = [("--tp", tp), ("--pp", pp), ("--dp", dp), ("--cp", cp), ("--ep", ep),
-                                       ("--zero-shard-group", zeroShardGroup),
+                                       ("--zero-shard-group", zeroShardGroup), ("--recompute-blocks", recomputeBlocks),
                                        ("--micro-batch-size", microBatchSize),
                                        ("--microbatches", microbatches), ("--virtual-stages", virtualStages),
                                        ("--first-stage-layers", firstStageLayers), ("--last-stage-layers", lastStageLayers)]
@@ -192,7 +201,7 @@ struct ScoreCommand: ParsableCommand {
             virtualStages: virtualStages ?? 1, sequenceParallel: sequenceParallel, contextParallel: cp ?? 1,
             expertParallel: ep ?? 1, schedule: schedule,
             options: kernelChoice.applied(to: precision.applied(to: TrainingOptions(
-                recompute: recompute ?? .none, zeroStage: zero?.rawValue ?? 0, overlapGradientReduction: overlapGradReduce,
+                recompute: recompute ?? .none, recomputedBlocks: recomputeBlocks, zeroStage: zero?.rawValue ?? 0, overlapGradientReduction: overlapGradReduce,
                 overlapTensorParallelCommunication: overlapTPComm, zeroShardGroup: zeroShardGroup))),
             firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers)
         try configuration.options.check(on: cluster.device)

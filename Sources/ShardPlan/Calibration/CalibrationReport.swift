@@ -187,7 +187,7 @@ public struct CalibrationReport: Sendable {
             if run.zeroStage > 0 { config += " zero=\(run.zeroStage)" }
             if let group = run.zeroShardGroup { config += " shard=\(group)" }
             if !run.recompute.isEmpty && run.recompute != "not stated" {
-                config += " \(run.recomputeMode.rawValue)"
+                config += " \(TrainingOptions(recomputedBlocks: run.recomputedBlocks).recomputeName(run.recomputeMode))"
             }
             if let attention = run.attention { config += " \(attention)" }
             if let fusion = run.fusion, fusion != "fused" { config += " \(fusion)" }

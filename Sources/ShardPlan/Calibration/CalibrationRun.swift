@@ -78,7 +78,7 @@ public struct CalibrationRun: Sendable {
             throw InputError(.invalidValue, at: JSONPath([.key("grad_sync_dtype")]),
                              "row \(run.id): unknown grad_sync_dtype \"\(run.gradientPrecision!)\"; known: \(GradientPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let options = TrainingOptions(recompute: recompute, zeroStage: zeroStage, overlapGradientReduction: overlap,
+        let options = TrainingOptions(recompute: recompute, recomputedBlocks: run.recomputedBlocks, zeroStage: zeroStage, overlapGradientReduction: overlap,
                                       overlapTensorParallelCommunication: overlap, precision: fp8 ? .fp8 : .bf16,
                                       fp8Recipe: run.fp8Recipe.flatMap(FP8Recipe.init(rawValue:)) ?? .tensorwise,
                                       fp8Parameters: run.fp8Parameters,

@@ -90,6 +90,9 @@ public struct PublishedRun: Sendable {
     /// ZeRO-3 shard groups (`zero_shard_group`: FSDP's HYBRID_SHARD), nil for sharding over every data-parallel
     /// rank.
     public var zeroShardGroup: Int? = nil
+    /// Under full recomputation, the transformer blocks of each stage that reran (`recompute_blocks`:
+    /// `TrainingOptions.recomputedBlocks`); nil for every block.
+    public var recomputedBlocks: Int? = nil
     /// Whether the stack copied grouped k and v to every query head before the attention kernel (`repeat_kv`:
     /// mid-2024 torchtitan's `repeat_kv` before SDPA).
     public var repeatsKeyValueHeads: Bool = false
@@ -112,7 +115,10 @@ public struct PublishedRun: Sendable {
     /// The recomputation `recompute` names by its first words (Docs/calibration-rows.md), case aside and with
     /// hyphens or spaces between them (the command line's names read too): `full`, `selective op`, `elementwise`,
     /// `mlp`, `all but qkv`, `selective`; anything else recomputes nothing.
-    public var recomputeMode: RecomputeMode {
+    public var recomputeMode: RecomputeMode { Self.recomputeMode(of: recompute) }
+
+    /// The recomputation a row's `recompute` text names (`recomputeMode`).
+    static func recomputeMode(of recompute: String) -> RecomputeMode {
         let text = recompute.lowercased().replacingOccurrences(of: "-", with: " ")
         return text.hasPrefix("full") ? .full
             : text.hasPrefix("selective op") ? .selectiveOperators
@@ -208,7 +214,7 @@ public struct PublishedRun: Sendable {
                 lastStageLayers: try row.optionalInt("last_stage_layers"),
                 moe: try moeShape(row),
                 iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil,
-                zeroShardGroup: try row.optionalInt("zero_shard_group"),
+                zeroShardGroup: try row.optionalInt("zero_shard_group"), recomputedBlocks: try recomputedBlocks(row, id: id),
                 repeatsKeyValueHeads: try row.optionalBool("repeat_kv") ?? false,
                 slidingWindow: try slidingWindow(row, id: id),
                 replayCluster: try replayCluster(row, gpu: gpu, gpus: gpus, perNode: perNode), path: row.path))
@@ -234,7 +240,7 @@ public struct PublishedRun: Sendable {
     /// The members of a row that count something, each at least 1 where given.
     static let positiveCounts = ["layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "seq_len",
                                  "global_batch", "micro_batch", "n_gpus", "gpus_per_node", "tp", "pp", "dp", "cp", "ep",
-                                 "virtual_stages", "first_stage_layers", "last_stage_layers", "zero_shard_group"]
+                                 "virtual_stages", "first_stage_layers", "last_stage_layers", "zero_shard_group", "recompute_blocks"]
 
     /// The row's members that say what the command line's options of a Megatron layout say.
     static let membersOfOptions = ["--tp": "tp", "--pp": "pp", "--dp": "dp", "--cp": "cp", "--ep": "ep",
@@ -256,6 +262,16 @@ public struct PublishedRun: Sendable {
             placed.message = "\(error.path): \(error.message)"
         }
         return placed
+    }
+
+    /// A row's `recompute_blocks`, which counts blocks only full recomputation reruns.
+    private static func recomputedBlocks(_ row: JSONReader, id: String) throws(InputError) -> Int? {
+        guard let blocks = try row.optionalInt("recompute_blocks") else { return nil }
+        let recompute = try row.optionalString("recompute") ?? ""
+        guard PublishedRun.recomputeMode(of: recompute) == .full else {
+            throw row.invalid("recompute_blocks", "row \(id): counts the blocks each stage reran under full recomputation; recompute \"\(recompute)\" is not full")
+        }
+        return blocks
     }
 
     /// The `moe` object of a row: `experts`, `top_k`, `ffn_hidden`, optional `shared`.

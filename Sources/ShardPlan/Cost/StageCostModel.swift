@@ -22,6 +22,11 @@ public struct StageCostModel: Sendable {
     /// The layer runs the op-level recomputation modes (`RecomputeMode.isOperatorLevel`) and `.full` checkpoint:
     /// the transformer blocks.
     let checkpointedRuns: Set<Int>
+    /// Each checkpointed run's place among them, from 0 in graph order.
+    let blockOrdinals: [Int: Int]
+    /// For each op index (and the graph's end), the place of the first checkpointed run at or after it (`Int.max`
+    /// where none follows): a stage's first block, for `TrainingOptions.recomputedBlocks`.
+    let firstBlockOrdinal: [Int]
     /// The ops each op-level recomputation mode reruns in the backward pass (`operatorCheckpoints`), one set a mode:
     /// MaxText's `minimal_with_context` (`.elementwise`), torchtitan's op-level policy (`.selectiveOperators`), and
     /// MaxText's `save_dot_with_context_except_mlp` (`.mlp`) and `save_qkv_proj` (`.allButQKV`).
@@ -66,6 +71,12 @@ public struct StageCostModel: Sendable {
         }
         let checkpoints = Self.operatorCheckpoints(graph, isAttentionCore: isAttentionCore)
         (layerRun, checkpointedRuns) = (checkpoints.runs, checkpoints.checkpointed)
+        var ordinals: [Int: Int] = [:]
+        for run in checkpoints.runs where checkpoints.checkpointed.contains(run) && ordinals[run] == nil { ordinals[run] = ordinals.count }
+        blockOrdinals = ordinals
+        var firstBlock = Array(repeating: Int.max, count: graph.operations.count + 1)
+        for op in graph.operations.indices.reversed() { firstBlock[op] = ordinals[checkpoints.runs[op]] ?? firstBlock[op + 1] }
+        firstBlockOrdinal = firstBlock
         (elementwiseRecomputation, alternateProductRecomputation) = (checkpoints.reruns[.elementwise]!, checkpoints.reruns[.selectiveOperators]!)
         (mlpRecomputation, allButQKVRecomputation) = (checkpoints.reruns[.mlp]!, checkpoints.reruns[.allButQKV]!)
         let linearLayers = self.linearLayers, checkpointed = checkpointedRuns, runs = layerRun
@@ -133,16 +144,20 @@ public struct StageCostModel: Sendable {
         return (runs, checkpointed, reruns)
     }
 
-    /// Whether full recomputation reruns op `op`: it lies in a transformer block (`checkpointedRuns`), or the graph
-    /// has none and the whole forward pass reruns.
-    func rerunsUnderFullRecomputation(_ op: Int) -> Bool {
-        checkpointedRuns.isEmpty || checkpointedRuns.contains(layerRun[op])
+    /// Whether full recomputation reruns op `op` of the stage of `operations`: it lies in a transformer block
+    /// (`checkpointedRuns`) among the first `options.recomputedBlocks` of the stage (every block where that is nil),
+    /// or the graph has none and the whole forward pass reruns.
+    func rerunsUnderFullRecomputation(_ op: Int, within operations: Range<Int>) -> Bool {
+        guard !checkpointedRuns.isEmpty else { return true }
+        guard let ordinal = blockOrdinals[layerRun[op]] else { return false }
+        guard let blocks = options.recomputedBlocks else { return true }
+        return ordinal - firstBlockOrdinal[operations.lowerBound] < blocks
     }
 
     /// For each layer run of `stage` (`runOfOperation`'s numbering), whether full recomputation reruns it.
     func fullRecomputationReruns(_ stage: StageLayout, runOfOperation: [Int: Int], runCount: Int) -> [Bool] {
         var reruns = Array(repeating: false, count: runCount)
-        for op in stage.operations where rerunsUnderFullRecomputation(op) { reruns[runOfOperation[op]!] = true }
+        for op in stage.operations where rerunsUnderFullRecomputation(op, within: stage.operations) { reruns[runOfOperation[op]!] = true }
         return reruns
     }
 
@@ -606,7 +621,7 @@ public struct StageCostModel: Sendable {
                     cost.forwardComputeSeconds += cast
                     cost.computeSeconds[.memoryBound, default: 0] += cast
                     castCopyBytes += copyBytesPerElement * local
-                    if options.recompute == .full && !products.contains(where: { rerunsUnderFullRecomputation($0.operation) }) {
+                    if options.recompute == .full && !products.contains(where: { rerunsUnderFullRecomputation($0.operation, within: stage.operations) }) {
                         // Read only by ops outside the checkpointed blocks (an output layer's weight): no rerun casts
                         // it again.
                         castSecondsOutsideReruns += cast

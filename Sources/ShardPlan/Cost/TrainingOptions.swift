@@ -48,6 +48,12 @@ public enum RecomputeMode: String, CaseIterable, Sendable {
 /// linear layers' GEMMs run in FP8.
 public struct TrainingOptions: Sendable, Equatable {
     public var recompute: RecomputeMode
+    /// Under full recomputation, how many transformer blocks of each stage (each model chunk of a pipeline rank)
+    /// rerun their forward pass, counted from the stage's first block; the stage's other blocks keep what their
+    /// backward pass reads, as without recomputation (Megatron-LM's `--recompute-method block
+    /// --recompute-num-layers N`, NeMo's `recompute_method='block'`). nil: every block reruns. A stage of fewer
+    /// blocks reruns them all; other modes ignore it.
+    public var recomputedBlocks: Int?
     /// ZeRO stage: 1 shards optimizer state over the data-parallel devices, 2 also gradients, 3 also weights.
     public var zeroStage: Int
     /// Whether the data-parallel gradient reduction overlaps the backward pass (Megatron-Core's
@@ -110,13 +116,14 @@ public struct TrainingOptions: Sendable, Equatable {
     /// that is scored carries its parameters' stages itself, so this bounds only what a search chooses.
     public var maximumZeroStage = 3
 
-    public init(recompute: RecomputeMode = .none, zeroStage: Int = 0, overlapGradientReduction: Bool = false,
+    public init(recompute: RecomputeMode = .none, recomputedBlocks: Int? = nil, zeroStage: Int = 0, overlapGradientReduction: Bool = false,
                 overlapTensorParallelCommunication: Bool = false, precision: MatmulPrecision = .bf16,
                 fp8Recipe: FP8Recipe = .tensorwise, fp8Parameters: Bool = false, attentionKernel: AttentionKernel? = nil,
                 kernelFusion: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false, eagerLoss: Bool = false,
                 gradientPrecision: GradientPrecision = .fp32, optimizerState: OptimizerStatePrecision = .fp32,
                 reduceGradientsInFP32: Bool = false, copiesOutGatheredParameters: Bool = false, zeroShardGroup: Int? = nil) {
         self.recompute = recompute
+        self.recomputedBlocks = recomputedBlocks
         self.zeroStage = zeroStage
         self.overlapGradientReduction = overlapGradientReduction
         self.overlapTensorParallelCommunication = overlapTensorParallelCommunication
@@ -132,6 +139,13 @@ public struct TrainingOptions: Sendable, Equatable {
         self.reduceGradientsInFP32 = reduceGradientsInFP32
         self.copiesOutGatheredParameters = copiesOutGatheredParameters
         self.zeroShardGroup = zeroShardGroup
+    }
+
+    /// `mode` as the reports name it: with the count of blocks each stage reruns where full recomputation reruns
+    /// only some (`full(4 blocks)`).
+    public func recomputeName(_ mode: RecomputeMode) -> String {
+        guard mode == .full, let blocks = recomputedBlocks else { return mode.rawValue }
+        return "full(\(blocks) block\(blocks == 1 ? "" : "s"))"
     }
 
     /// How the loss's kernels run: eager where a compiled step leaves the loss out of its graph (`eagerLoss`), else

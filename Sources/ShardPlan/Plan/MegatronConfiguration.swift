@@ -51,7 +51,7 @@ public struct MegatronConfiguration: Sendable, Equatable {
         if contextParallel > 1 { text += " cp=\(contextParallel)" }
         if expertParallel > 1 { text += " ep=\(expertParallel)" }
         if sequenceParallel { text += " sp" }
-        if options.recompute != .none { text += " recompute=\(options.recompute.rawValue)" }
+        if options.recompute != .none { text += " recompute=\(options.recomputeName(options.recompute))" }
         if options.zeroStage > 0 { text += " zero=\(options.zeroStage)" }
         if let group = options.zeroShardGroup { text += " shard=\(group)" }
         return text

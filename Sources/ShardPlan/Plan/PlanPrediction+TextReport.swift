@@ -47,7 +47,7 @@ extension PlanPrediction {
             }.joined(separator: ", ")
             let devices = DeviceListText.describe(rank.devices)
             let mesh = plan.stages[chunks[0]].mesh.shape.map(String.init).joined(separator: "x")
-            let recompute = plan.stages[chunks[0]].recompute.map { ", recompute \($0.rawValue)" } ?? ""
+            let recompute = plan.stages[chunks[0]].recompute.map { ", recompute \(plan.options.recomputeName($0))" } ?? ""
             lines.append("  rank \(rank.rank): \(devices), mesh \(mesh), \(ops)\(recompute)")
             lines.append("    forward \(Self.seconds(rank.forwardSeconds)), backward \(Self.seconds(rank.backwardSeconds))"
                          + (rank.pointToPointSeconds > 0 ? ", point-to-point \(Self.seconds(rank.pointToPointSeconds))" : "")

@@ -198,6 +198,13 @@ extension TrainingPlan {
         guard top.contains("options") else { return options }
         let reader = try top.reader("options")
         if let mode: RecomputeMode = try reader.optionalCase("recompute", "recomputation") { options.recompute = mode }
+        if let blocks = try reader.optionalInt("recompute_blocks") {
+            guard blocks >= 1 else { throw reader.invalid("recompute_blocks", "expected at least 1 transformer block a stage, found \(blocks)") }
+            guard options.recompute == .full else {
+                throw reader.invalid("recompute_blocks", "counts the blocks a stage reruns under full recomputation; recompute is \"\(options.recompute.rawValue)\", not \"full\"")
+            }
+            options.recomputedBlocks = blocks
+        }
         let zero = try reader.optionalInt("zero_stage") ?? 0
         guard (0 ... 3).contains(zero) else { throw reader.invalid("zero_stage", "expected a ZeRO stage 0, 1, 2 or 3, found \(zero)") }
         options.zeroStage = zero

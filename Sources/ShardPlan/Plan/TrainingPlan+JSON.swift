@@ -50,7 +50,9 @@ extension TrainingPlan {
             top["search"] = .object(search)
         }
         top["options"] = .object(JSONObject([
-            ("recompute", .string(options.recompute.rawValue)), ("zero_stage", .int(options.zeroStage)),
+            ("recompute", .string(options.recompute.rawValue)),
+        ] + (options.recomputedBlocks.map { [("recompute_blocks", JSONValue.int($0))] } ?? []) + [
+            ("zero_stage", .int(options.zeroStage)),
             ("overlap_gradient_reduction", .bool(options.overlapGradientReduction)),
             ("overlap_tensor_parallel_communication", .bool(options.overlapTensorParallelCommunication)),
         ] + precision + kernels))

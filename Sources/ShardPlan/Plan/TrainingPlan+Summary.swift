@@ -28,6 +28,6 @@ extension TrainingPlan {
     /// `MegatronSummary`'s description of `stage` with the recomputation it runs (its own, else the plan's), if any.
     func describe(_ stage: StageLayout) -> String {
         let recompute = stage.recompute ?? options.recompute
-        return MegatronSummary.describe(stage, graph: graph) + (recompute == .none ? "" : " recompute=\(recompute.rawValue)")
+        return MegatronSummary.describe(stage, graph: graph) + (recompute == .none ? "" : " recompute=\(options.recomputeName(recompute))")
     }
 }

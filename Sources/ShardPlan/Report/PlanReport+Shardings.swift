@@ -15,7 +15,7 @@ extension PlanReport {
             html += "<details\(index == 0 ? " open" : "") class=\"stage\"><summary><span class=\"swatch\" style=\"background:\(Self.rankColor(rank))\"></span>"
                 + "stage \(index)\(plan.pipelineRanks != plan.stages.count ? " (rank \(rank))" : ""): \(HTMLText.count(stage.operations.count)) ops in \(layerCount) layer\(layerCount == 1 ? "" : "s"), "
                 + "mesh \(stage.mesh.shape.map(String.init).joined(separator: "×")) on \(DeviceListText.describe(stage.mesh.devices))"
-                + (stage.recompute.map { ", recompute \($0.rawValue)" } ?? "") + "</summary><div>\n"
+                + (stage.recompute.map { ", recompute \(plan.options.recomputeName($0))" } ?? "") + "</summary><div>\n"
             html += "<table class=\"shardings\"><thead><tr><th>op</th><th>kind</th><th>result</th><th>strategy</th><th>result layout</th></tr></thead><tbody>\n"
             for group in groups {
                 let first = group.layers[0], last = group.layers[group.layers.count - 1]

@@ -80,7 +80,7 @@ struct StageCostTerms {
         var again = Set<ValueID>()
         for op in operations {
             let operation = model.graph.operations[op]
-            if model.options.recompute == .full && operation.op.isContraction && model.rerunsUnderFullRecomputation(op) {
+            if model.options.recompute == .full && operation.op.isContraction && model.rerunsUnderFullRecomputation(op, within: operations) {
                 again.formUnion(operation.inputs.filter { model.graph[$0].isParameter })
             }
             // Only products no FP8 recipe converts count here: which of the others runs in FP8 depends on their
@@ -126,7 +126,7 @@ struct StageCostTerms {
                     let producedInRun = model.graph[input].operationIndex.map { operations.contains($0) && model.layerRun[$0] == run } ?? false
                     if !producedInRun { checkpoints[input] = (op, operand) }
                 }
-                if model.rerunsUnderFullRecomputation(op) { reruns.insert(run) }
+                if model.rerunsUnderFullRecomputation(op, within: operations) { reruns.insert(run) }
                 if operation.op.isContraction {
                     for input in operation.inputs where model.graph[input].isParameter { readers[input, default: []].insert(run) }
                 }
@@ -187,7 +187,7 @@ struct StageCostTerms {
         var perMicrobatch = cost.forwardSeconds + cost.backwardSeconds
             + ownCollectives + seconds(cost.backwardCollectives) * overlapShare
         switch model.options.recompute {
-        case .full where model.rerunsUnderFullRecomputation(op): perMicrobatch += cost.forwardSeconds + ownCollectives
+        case .full where model.rerunsUnderFullRecomputation(op, within: operations): perMicrobatch += cost.forwardSeconds + ownCollectives
         case .selective where model.isAttentionCore(operation.result): perMicrobatch += cost.forwardSeconds
         // Op-level modes rerun the ops of their set; the set is empty under any other mode.
         default: if model.operatorRecomputation.contains(op) { perMicrobatch += cost.forwardSeconds }
@@ -245,7 +245,7 @@ struct StageCostTerms {
                 perMicrobatch += operatorModel.localBytes(input, strategy.operandSpec(operand, in: space))
             }
         }
-        if model.rerunsUnderFullRecomputation(op) {
+        if model.rerunsUnderFullRecomputation(op, within: operations) {
             once += keptBytes(op, operation, strategy, cost) * rerunShares[model.layerRun[op], default: 1]
         } else {
             perMicrobatch += keptBytes(op, operation, strategy, cost, checkpointsApart: true)
@@ -481,7 +481,7 @@ struct StageCostTerms {
                 // changes included.
                 let returned = link.kind == .activation ? layout.reduced : layout
                 let backward = model.gradients[value] ? gradients.map { price($0, returned) } : gradients.map { _ in 0 }
-                let replays = model.options.recompute == .full && model.rerunsUnderFullRecomputation(link.to) ? 2.0 : 1.0
+                let replays = model.options.recompute == .full && model.rerunsUnderFullRecomputation(link.to, within: operations) ? 2.0 : 1.0
                 return consumed.indices.map { pair in
                     var (ahead, back) = (forward[wantedIndex[pair]], backward[gradientIndex[pair]])
                     if let consumers {
