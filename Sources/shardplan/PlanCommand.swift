@@ -26,6 +26,11 @@ struct PlanCommand: ParsableCommand {
                                valueName: "mode"))
     var recompute: RecomputeChoice = .auto
 
+    @Option(name: .customLong("recompute-blocks"),
+            help: ArgumentHelp("With --recompute full, rerun only the first N transformer blocks of each stage (each model chunk) and keep the rest's activations (Megatron-LM's --recompute-method block --recompute-num-layers N; default: every block).",
+                               valueName: "N"))
+    var recomputeBlocks: Int?
+
     @Option(help: ArgumentHelp("ZeRO stage over the data-parallel devices (1 shards optimizer state, 2 also gradients, 3 also weights) for every stage, or auto: each stage takes whichever makes the plan fastest (with --emit nemo, of 0 and 1: NeMo 2.0 shards optimizer state only).",
                                valueName: "auto|0-3"))
     var zero: ZeroChoice = .auto
@@ -62,6 +67,14 @@ struct PlanCommand: ParsableCommand {
     func validate() throws {
         try precision.validate(with: kernelChoice)
         if let timeLimit, !(timeLimit > 0 && timeLimit.isFinite) { throw ValidationError("--time-limit takes a positive, finite number of seconds, not \(timeLimit).") }
+        if let recomputeBlocks {
+            guard recompute == .full else {
+                throw ValidationError("--recompute-blocks counts the blocks each stage reruns under full recomputation; give --recompute full with it.")
+            }
+            guard (1 ... ScoreCommand.largestSize).contains(recomputeBlocks) else {
+                throw ValidationError("--recompute-blocks must be between 1 and \(ScoreCommand.largestSize), found \(recomputeBlocks).")
+            }
+        }
         if let layerLimit, layerLimit < 1 { throw ValidationError("--layers takes a positive number of layers, not \(layerLimit).") }
         if kernelChoice.copiesOutGatheredParameters && !zeroStages.contains(3) {
             if zero == .auto, let emit = printing.emit {
@@ -87,6 +100,7 @@ struct PlanCommand: ParsableCommand {
             let fixed = microbatches.count
             var options = kernelChoice.applied(to: precision.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.floor)))
             options.maximumZeroStage = zeroStages.max()!
+            options.recomputedBlocks = recomputeBlocks
             try options.check(on: cluster.device)
             let variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recompute.modes)
             var plan: TrainingPlan, prediction: PlanPrediction

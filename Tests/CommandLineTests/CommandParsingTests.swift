@@ -129,6 +129,20 @@ struct CommandParsingTests {
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--optimizer-state", "bf16"]) == 2)
     }
 
+    @Test("--recompute-blocks takes a count of at least one with --recompute full, on plan and score, and not with --plan")
+    func recomputeBlocks() throws {
+        let score = try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--recompute", "full", "--recompute-blocks", "4"])
+        #expect(score.recomputeBlocks == 4)
+        #expect(try PlanCommand.parse(["g.json", "--cluster", "c", "--recompute", "full", "--recompute-blocks", "2"]).recomputeBlocks == 2)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--recompute-blocks", "2"]) == 2)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--recompute", "full", "--recompute-blocks", "0"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--recompute", "selective", "--recompute-blocks", "4"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--recompute", "full", "--recompute-blocks", "0"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--recompute", "full",
+                          "--recompute-blocks", "\(ScoreCommand.largestSize + 1)"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--recompute-blocks", "4"]) == 2)
+    }
+
     @Test("--zero-shard-group takes a group of at least one device with --zero 3, and not with --plan")
     func zeroShardGroup() throws {
         let score = try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--zero", "3", "--zero-shard-group", "8"])

@@ -1,5 +1,6 @@
 /// The cost of any run of consecutive clustered layers as one stage, on one logical mesh, under one layout of
-/// every layer and one recomputation mode, in constant time.
+/// every layer and one recomputation mode, in constant time (`BlockRecomputationShare` where full recomputation
+/// reruns only a stage's first blocks).
 ///
 /// Every figure of a stage's cost but the working sets (largest over its layers) adds up over its ops, and an op's share
 /// depends on the rest of its stage only through which producers of its inputs and which readers of its
@@ -26,9 +27,9 @@ final class LayerCostProfile: Sendable {
     /// Per layer, the parts of its backward working set (`StageCost.backwardWorkingBytes`: recomputation's, the loss's
     /// buffers, and what the loss's layer keeps of a microbatch, composed as the exact model composes them) and its
     /// ZeRO-3 gradients unsharded at once.
-    private let recomputationWorking: RangeMaxima
-    private let lossBuffer: RangeMaxima
-    private let lossLayerKept: RangeMaxima
+    let recomputationWorking: RangeMaxima
+    let lossBuffer: RangeMaxima
+    let lossLayerKept: RangeMaxima
     private let unshardedGradients: RangeMaxima
     /// ZeRO-3 weights gathered at once: per layer alone, and per layer with its predecessor (the model keeps
     /// two adjacent layers gathered, so a range's figure is the largest over the pairs it holds).
@@ -38,12 +39,33 @@ final class LayerCostProfile: Sendable {
     /// stage boundary follows it (charged to both stages, as `PlanEvaluator` does).
     let transferSeconds: [Double]
     let mesh: DeviceMesh
+    /// Where full recomputation reruns only a stage's first blocks (`TrainingOptions.recomputedBlocks`): the
+    /// layers without reruns, to price a stage's share of them; the tables above rerun every block.
+    private let blockShare: BlockRecomputationShare?
 
     /// The profile of `layouts` (one strategy per op of each clustered layer) on `mesh` with `recompute`
     /// (nil: the model's own), priced by `model`; `neighbour` is a device of the next stage, for transfers.
+    /// `composesBlocks` false prices every stage as the model does for a stage of those layers alone, even where
+    /// the model reruns only a stage's first blocks (for `BlockRecomputationShare`'s own profiles).
     init(model: StageCostModel, clustering: LayerClustering, mesh: DeviceMesh, layouts: [[OpStrategy]],
-         recompute: RecomputeMode?, cluster: Cluster, neighbour: Int) {
+         recompute: RecomputeMode?, cluster: Cluster, neighbour: Int, composesBlocks: Bool = true) {
         self.mesh = mesh
+        var model = model
+        if composesBlocks, (recompute ?? model.options.recompute) == .full, let blocks = model.options.recomputedBlocks {
+            func profile(rerunning count: Int?) -> LayerCostProfile {
+                var options = model.options
+                options.recomputedBlocks = count
+                return LayerCostProfile(model: model.with(options: options), clustering: clustering, mesh: mesh, layouts: layouts,
+                                        recompute: recompute, cluster: cluster, neighbour: neighbour, composesBlocks: false)
+            }
+            blockShare = BlockRecomputationShare(blocks: blocks, model: model, clustering: clustering,
+                                                 keptProfile: profile(rerunning: 0), boundaryProfile: profile(rerunning: 1))
+            var everyBlock = model.options
+            everyBlock.recomputedBlocks = nil
+            model = model.with(options: everyBlock)
+        } else {
+            blockShare = nil
+        }
         let layers = clustering.layers
         let keys = clustering.structureKeys
         func cost(_ range: ClosedRange<Int>) -> StageCost {
@@ -146,11 +168,24 @@ final class LayerCostProfile: Sendable {
             guard bytes >= 0.5 else { continue }
             synchronization += mesh.seconds(for: Collective(bucket.kind, axes: bucket.axes, bytes: bytes))
         }
-        return StageCostSummary(forwardSeconds: column(0), backwardSeconds: column(1), synchronizationSeconds: synchronization,
-                                optimizerSeconds: column(2), modelStateBytes: column(3), activationBytesPerMicrobatch: column(4),
-                                recomputationWorkingBytes: recomputationWorking.maximum(in: layers),
-                                lossBufferBytes: lossBuffer.maximum(in: layers), lossLayerKeptBytes: lossLayerKept.maximum(in: layers),
-                                gatheredWeightBytes: first == last ? gatheredAlone[first] : gatheredPairs.maximum(in: first + 1 ..< last + 1),
-                                unshardedGradientBytes: unshardedGradients.maximum(in: layers))
+        let summary = StageCostSummary(forwardSeconds: column(0), backwardSeconds: column(1), synchronizationSeconds: synchronization,
+                                       optimizerSeconds: column(2), modelStateBytes: column(3), activationBytesPerMicrobatch: column(4),
+                                       recomputationWorkingBytes: recomputationWorking.maximum(in: layers),
+                                       lossBufferBytes: lossBuffer.maximum(in: layers), lossLayerKeptBytes: lossLayerKept.maximum(in: layers),
+                                       gatheredWeightBytes: first == last ? gatheredAlone[first] : gatheredPairs.maximum(in: first + 1 ..< last + 1),
+                                       unshardedGradientBytes: unshardedGradients.maximum(in: layers))
+        return blockShare?.summary(layers: layers, rerunAll: summary, of: self) ?? summary
+    }
+
+    /// Forward, backward and optimizer seconds, model state and activation bytes of layers `layers` as one stage.
+    func additiveFigures(of layers: Range<Int>) -> [Double] {
+        let a = layers.lowerBound * width, b = (layers.upperBound - 1) * width
+        return (0 ..< Self.fixedColumns).map { single[a + $0] + prefix[b + $0] - prefix[a + $0] }
+    }
+
+    /// What layer `index` adds to `additiveFigures` after layer `index - 1`.
+    func marginalFigures(of index: Int) -> [Double] {
+        let (a, b) = ((index - 1) * width, index * width)
+        return (0 ..< Self.fixedColumns).map { prefix[b + $0] - prefix[a + $0] }
     }
 }

@@ -48,4 +48,77 @@ struct LayerCostProfileTests {
             }
         }
     }
+
+    /// Under full recomputation of each stage's first blocks, a stage's figures lie between those of every block
+    /// rerun and of none, by the share of its blocks rerun (`BlockRecomputationShare`): exact for a model of
+    /// identical blocks, checked against the model's own price of every range of a six-block Llama.
+    @Test("a stage's first blocks rerun: every range costs what the model prices for it", arguments: [1, 2, 4])
+    func firstBlocksComposedEqualsExact(blocks: Int) throws {
+        let configuration = TransformerConfiguration.llama(layers: 6, hidden: 64, heads: 4, keyValueHeads: 2, feedForwardHidden: 176,
+                                                            vocabulary: 256, sequenceLength: 32, globalBatch: 8)
+        let graph = try TransformerBuilder(name: "llama-six", configuration: configuration).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let clustering = LayerClustering(GraphAnalysis(graph), smallLayerFraction: 0)
+        let mesh = try DeviceMesh(devices: Array(0 ..< 8), shape: [2, 4], in: cluster)
+        let strategies = MegatronLayout(sequenceParallel: true).strategies(for: graph, meshShape: [2, 4])
+        let layouts = clustering.layers.map { Array(strategies[$0.operations]) }
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
+                                   options: TrainingOptions(recompute: .full, recomputedBlocks: blocks), microbatches: 2)
+        let profile = LayerCostProfile(model: model, clustering: clustering, mesh: mesh, layouts: layouts, recompute: nil,
+                                       cluster: cluster, neighbour: 0)
+        let count = clustering.layers.count
+        #expect(count == 8, "the embedding, six blocks and the head")
+        for first in 0 ..< count {
+            for last in first ..< count {
+                let composed = profile.summary(layers: first ..< last + 1)
+                let exact = StageCostSummary(model.cost(of: StageLayout(
+                    operations: clustering.operations(of: first ..< last + 1), mesh: mesh,
+                    strategies: Array(layouts[first ... last].joined()))))
+                for (label, a, b) in [("forward", composed.forwardSeconds, exact.forwardSeconds),
+                                      ("backward", composed.backwardSeconds, exact.backwardSeconds),
+                                      ("activations", composed.activationBytesPerMicrobatch, exact.activationBytesPerMicrobatch),
+                                      ("working set", composed.backwardWorkingBytes, exact.backwardWorkingBytes),
+                                      ("model state", composed.modelStateBytes, exact.modelStateBytes)] {
+                    #expect(Self.close(a, b), "\(blocks) blocks, layers \(first)...\(last) \(label): composed \(a), exact \(b)")
+                }
+            }
+        }
+    }
+
+    /// Where clustered layers hold two blocks each, the split can fall inside one: the stage's figures are taken
+    /// between those of every block rerun and of none, by the share rerun, within a few percent of the exact price
+    /// (the first block's rerun costs less than the others': it reads the embedding's output as it arrives).
+    @Test("layers of two blocks: a split inside a layer prices the share rerun", arguments: [1, 2, 3])
+    func firstBlocksOfCoarseLayers(blocks: Int) throws {
+        let configuration = TransformerConfiguration.llama(layers: 6, hidden: 64, heads: 4, keyValueHeads: 2, feedForwardHidden: 176,
+                                                            vocabulary: 256, sequenceLength: 32, globalBatch: 8)
+        let graph = try TransformerBuilder(name: "llama-six", configuration: configuration).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let analysis = GraphAnalysis(graph)
+        #expect(analysis.layers.count == 8)
+        let clustering = LayerClustering(groups: [0 ..< 1, 1 ..< 3, 3 ..< 5, 5 ..< 7, 7 ..< 8], of: analysis)
+        let mesh = try DeviceMesh(devices: Array(0 ..< 8), shape: [2, 4], in: cluster)
+        let strategies = MegatronLayout(sequenceParallel: true).strategies(for: graph, meshShape: [2, 4])
+        let layouts = clustering.layers.map { Array(strategies[$0.operations]) }
+        func model(_ count: Int?) -> StageCostModel {
+            StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
+                           options: TrainingOptions(recompute: .full, recomputedBlocks: count), microbatches: 2)
+        }
+        let profile = LayerCostProfile(model: model(blocks), clustering: clustering, mesh: mesh, layouts: layouts, recompute: nil,
+                                       cluster: cluster, neighbour: 0)
+        for (first, last) in [(1, 3), (0, 4), (2, 3)] {
+            let operations = clustering.operations(of: first ..< last + 1)
+            let strategies = Array(layouts[first ... last].joined())
+            let composed = profile.summary(layers: first ..< last + 1)
+            func price(_ count: Int?) -> StageCost { model(count).cost(of: StageLayout(operations: operations, mesh: mesh, strategies: strategies)) }
+            let (exact, every, none) = (price(blocks), price(nil), price(0))
+            for (label, a, b, low, high) in [
+                ("backward", composed.backwardSeconds, exact.backwardSeconds, none.backwardSeconds, every.backwardSeconds),
+                ("activations", composed.activationBytesPerMicrobatch, exact.activationBytesPerMicrobatch,
+                 every.activationBytesPerMicrobatch, none.activationBytesPerMicrobatch)] {
+                #expect(low * (1 - 1e-9) <= a && a <= high * (1 + 1e-9), "\(blocks) blocks, layers \(first)...\(last) \(label): \(a) outside \(low)...\(high)")
+                #expect(abs(a / b - 1) < 0.06, "\(blocks) blocks, layers \(first)...\(last) \(label): composed \(a), exact \(b)")
+            }
+        }
+    }
 }
