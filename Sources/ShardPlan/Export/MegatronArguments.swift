@@ -38,7 +38,14 @@ public struct MegatronArguments: Sendable {
         // names what differs).
         case .mlp, .allButQKV:
             arguments += ["--recompute-granularity selective", "--recompute-modules \((layout.recomputeModules ?? []).joined(separator: " "))"]
-        case .full: arguments += ["--recompute-granularity full", "--recompute-method uniform", "--recompute-num-layers 1"]
+        // Every block, one at a time; or the first N blocks of each model chunk (the block method).
+        case .full:
+            arguments.append("--recompute-granularity full")
+            if let blocks = configuration.options.recomputedBlocks {
+                arguments += ["--recompute-method block", "--recompute-num-layers \(blocks)"]
+            } else {
+                arguments += ["--recompute-method uniform", "--recompute-num-layers 1"]
+            }
         }
         switch layout.zeroStage {
         case 0: break

@@ -51,9 +51,12 @@ public struct NeMoRecipeOverrides: Sendable {
             let modules = "[" + (layout.recomputeModules ?? []).map { "'\($0)'" }.joined(separator: ",") + "]"
             overrides += [("model.config.recompute_granularity", "'selective'"), ("model.config.recompute_method", "None"),
                           ("model.config.recompute_num_layers", "None"), ("model.config.recompute_modules", modules)]
+        // Every block, one at a time; or the first N blocks of each model chunk (the block method).
         case .full:
-            overrides += [("model.config.recompute_granularity", "'full'"), ("model.config.recompute_method", "'uniform'"),
-                          ("model.config.recompute_num_layers", "1")]
+            let blocks = layout.configuration.options.recomputedBlocks
+            overrides += [("model.config.recompute_granularity", "'full'"),
+                          ("model.config.recompute_method", blocks == nil ? "'uniform'" : "'block'"),
+                          ("model.config.recompute_num_layers", "\(blocks ?? 1)")]
         }
         // NeMo's GPTConfig fuses the loss by default; Megatron-Core's own default does not. Written either way.
         overrides.append(("model.config.cross_entropy_loss_fusion", python(layout.configuration.options.fusedCrossEntropy)))

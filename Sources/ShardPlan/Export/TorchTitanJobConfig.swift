@@ -37,6 +37,54 @@ public struct TorchTitanJobConfig: Sendable {
         }
     }
 
+    /// The keys of `[activation_checkpoint]`, with a comment line where the file reruns other blocks than the plan.
+    var activationCheckpointLines: [String] {
+        switch layout.recompute {
+        case .none:
+            return ["mode = \"none\""]
+        // Op-level selective checkpointing is selective-op itself, and torchtitan's nearest to recomputing the
+        // attention core (`TrainingFramework.expressible` has already turned elementwise into selective-op).
+        case .selective, .elementwise, .selectiveOperators:
+            return ["mode = \"selective\"", "selective_ac_option = \"op\""]
+        // `TrainingFramework.expressible` has already turned both MaxText policies into full recomputation.
+        case .mlp, .allButQKV:
+            return ["mode = \"full\""]
+        case .full:
+            guard let blocks = layout.configuration.options.recomputedBlocks else { return ["mode = \"full\""] }
+            switch Self.checkpointInterval(recomputedBlocks: blocks, chunkLayers: layout.chunkLayers) {
+            case 1:
+                return ["mode = \"full\""]
+            case let interval?:
+                return ["# torchtitan reruns one block in every \(interval) of a rank rather than the first \(blocks) of each stage's \(layout.chunkLayers[0]) blocks: "
+                        + "the same work and memory for blocks of one shape",
+                        "mode = \"selective\"", "selective_ac_option = \"\(interval)\""]
+            case nil:
+                // A layout given here directly, which `TrainingFramework.expressible` would have turned into this.
+                return [CommentText.line(Self.unexpressedBlocks(recomputedBlocks: blocks, chunkLayers: layout.chunkLayers)), "mode = \"full\""]
+            }
+        }
+    }
+
+    /// How torchtitan runs full recomputation of the first `recomputedBlocks` transformer blocks of each model chunk
+    /// of `chunkLayers` blocks: 1 where every chunk has no more blocks than that, so all rerun (`mode = "full"`);
+    /// K >= 2 where every chunk holds K x `recomputedBlocks` blocks, as layer-level selective checkpointing
+    /// (`mode = "selective"`, `selective_ac_option = "K"`), which wraps each block whose count among the rank's blocks
+    /// so far is a multiple of K (torchtitan's `_apply_layer_sac`): every chunk then reruns as many blocks of the
+    /// same shape as the plan's, at other places in the chunk; nil where neither holds.
+    static func checkpointInterval(recomputedBlocks: Int, chunkLayers: [Int]) -> Int? {
+        if chunkLayers.allSatisfy({ $0 <= recomputedBlocks }) { return 1 }
+        guard Set(chunkLayers).count == 1, chunkLayers[0] % recomputedBlocks == 0 else { return nil }
+        return chunkLayers[0] / recomputedBlocks
+    }
+
+    /// Why torchtitan reruns every block where the plan reruns the first `recomputedBlocks` of each chunk of
+    /// `chunkLayers` blocks and `checkpointInterval` finds no pattern, as a sentence.
+    static func unexpressedBlocks(recomputedBlocks: Int, chunkLayers: [Int]) -> String {
+        let perChunk = Set(chunkLayers).count == 1 ? "\(chunkLayers[0])" : chunkLayers.map(String.init).joined(separator: "/")
+        return "torchtitan reruns one block in every K of a rank (selective_ac_option = \"K\"), not the first blocks of each stage: "
+            + "\(recomputedBlocks) of \(perChunk) blocks a stage is no such pattern, so every block reruns"
+    }
+
     /// The TOML document: a comment block (`header` escaped as `CommentText`, then how to launch), then the
     /// sections.
     public func text(header: [String]) -> String {
@@ -97,16 +145,7 @@ public struct TorchTitanJobConfig: Sendable {
             }
             lines.append("]")
         }
-        let mode = switch layout.recompute {
-        case .none: "none"
-        case .selective, .elementwise, .selectiveOperators: "selective"
-        // `TrainingFramework.expressible` has already turned both MaxText policies into full recomputation.
-        case .mlp, .allButQKV, .full: "full"
-        }
-        lines += ["", "[activation_checkpoint]", "mode = \"\(mode)\""]
-        // Op-level selective checkpointing is selective-op itself, and torchtitan's nearest to recomputing the
-        // attention core (`TrainingFramework.expressible` has already turned elementwise into selective-op).
-        if [.selective, .elementwise, .selectiveOperators].contains(layout.recompute) { lines.append("selective_ac_option = \"op\"") }
+        lines += ["", "[activation_checkpoint]"] + activationCheckpointLines
         // A compiled step is torchtitan's `[compile]`, whose components are the model and the loss; a compiled step
         // with its loss run eagerly compiles the model alone. Asynchronous tensor parallelism needs compile too
         // (`expressible` has already made such a layout compiled; a layout given here directly is written so too).

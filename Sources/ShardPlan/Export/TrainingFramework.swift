@@ -28,7 +28,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     }
 
     /// The nearest configuration this framework runs, and a sentence for each thing that had to change.
-    public func expressible(_ configuration: MegatronConfiguration) -> (configuration: MegatronConfiguration, changes: [String]) {
+    /// `chunkLayers` are the repeated layers (transformer blocks) of each model chunk as `configuration` lays them out
+    /// (`ParallelLayout.chunkLayers`): they say whether torchtitan can run full recomputation of only some blocks of
+    /// each stage (`TrainingOptions.recomputedBlocks`).
+    public func expressible(_ configuration: MegatronConfiguration, chunkLayers: [Int]) -> (configuration: MegatronConfiguration, changes: [String]) {
         var nearest = configuration
         var changes: [String] = []
         if configuration.schedule == .gpipe && self != .torchtitan {
@@ -150,6 +153,14 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             if nearest.options.recompute == .mlp || nearest.options.recompute == .allButQKV {
                 changes.append("torchtitan's checkpointing policies cannot keep \(nearest.options.recompute == .mlp ? "attention's products while the MLP reruns" : "only the q, k and v projections"): full recomputation is nearest")
                 nearest.options.recompute = .full
+                nearest.options.recomputedBlocks = nil
+            }
+            // Layer-level selective checkpointing reruns one block in every K of a rank: the plan's first N blocks of
+            // each stage only where every stage holds K x N (`TorchTitanJobConfig.checkpointInterval`).
+            if nearest.options.recompute == .full, let blocks = nearest.options.recomputedBlocks,
+               TorchTitanJobConfig.checkpointInterval(recomputedBlocks: blocks, chunkLayers: chunkLayers) == nil {
+                nearest.options.recomputedBlocks = nil
+                changes.append(TorchTitanJobConfig.unexpressedBlocks(recomputedBlocks: blocks, chunkLayers: chunkLayers))
             }
             if nearest.options.recompute == .elementwise {
                 nearest.options.recompute = .selectiveOperators

@@ -14,11 +14,13 @@ struct FrameworkRoundTripTests {
         return (try? PublishedRun.rows(in: JSONParser.parse(text)).runs) ?? []
     }()
 
-    static func readBack(_ text: String, _ framework: TrainingFramework) throws -> ReadBackLayout {
+    /// `text` read back by `framework`'s reader; `layers`, the model's transformer blocks, for torchtitan's
+    /// layer-level checkpointing without a pipeline (`TorchTitanJobConfigReader.layout(layers:)`).
+    static func readBack(_ text: String, _ framework: TrainingFramework, layers: Int? = nil) throws -> ReadBackLayout {
         switch framework {
         case .megatron: try MegatronArgumentReader(text).layout()
         case .nemo: try NeMoOverrideReader(text).layout()
-        case .torchtitan: try TorchTitanJobConfigReader(text).layout()
+        case .torchtitan: try TorchTitanJobConfigReader(text).layout(layers: layers)
         }
     }
 
@@ -30,7 +32,8 @@ struct FrameworkRoundTripTests {
 
     /// torchtitan writes Megatron's selective recomputation and op-level selective checkpointing as the same
     /// op-level policy (`selective_ac_option = "op"`), so its reader reads both back as selective; MaxText's policies
-    /// that rerun products (`mlp`, `all-but-qkv`) it runs as full recomputation.
+    /// that rerun products (`mlp`, `all-but-qkv`) it runs as full recomputation. Full recomputation of some blocks of
+    /// each stage reads back as it is: every row that has it reruns one block in every K of each stage.
     static func asTorchTitanReads(_ layout: ReadBackLayout) -> ReadBackLayout {
         var read = layout
         if read.recompute == .mlp || read.recompute == .allButQKV {
@@ -53,13 +56,14 @@ struct FrameworkRoundTripTests {
                                       expertParallel: run.expertParallel,
                                       virtualStages: run.virtualStages, microBatchSize: run.microBatchSize ?? 1,
                                       recompute: replay.configuration.options.recompute,
+                                      recomputedBlocks: replay.configuration.options.recomputedBlocks,
                                       fp8: replay.configuration.options.precision != .bf16)
         let recognition = try LayoutRecognition(plan)
         #expect(recognition.isExact, "\(recognition.differences)")
         let operatorLevel = replay.configuration.options.recompute.isOperatorLevel
         for framework in TrainingFramework.allCases {
             let export = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: framework)
-            let read = try Self.readBack(export.text, framework)
+            let read = try Self.readBack(export.text, framework, layers: export.layout.layerCount)
             var wanted = expected
             // Megatron-LM and NeMo have no op-level selective checkpointing: their nearest is selective granularity, or
             // the submodules they checkpoint for MaxText's policies that rerun products.

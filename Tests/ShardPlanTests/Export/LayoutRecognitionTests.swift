@@ -88,18 +88,18 @@ struct LayoutRecognitionTests {
     func frameworkLimits() {
         let gpipe = MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2, dataParallel: 2, schedule: .gpipe,
                                           options: TrainingOptions(zeroStage: 3))
-        let megatron = TrainingFramework.megatron.expressible(gpipe)
+        let megatron = TrainingFramework.megatron.expressible(gpipe, chunkLayers: [1, 1])
         #expect(megatron.configuration.schedule == .oneForwardOneBackward && megatron.configuration.options.zeroStage == 3)
         // And the 16-bit reductions take a bf16 gradient buffer (Megatron-Core reduces in the buffer's type).
         #expect(megatron.changes.count == 2 && megatron.configuration.options.gradientPrecision == .bf16)
-        let nemo = TrainingFramework.nemo.expressible(gpipe)
+        let nemo = TrainingFramework.nemo.expressible(gpipe, chunkLayers: [1, 1])
         #expect(nemo.configuration.options.zeroStage == 1 && nemo.changes.count == 3)
-        let titan = TrainingFramework.torchtitan.expressible(gpipe)
+        let titan = TrainingFramework.torchtitan.expressible(gpipe, chunkLayers: [1, 1])
         // torchtitan runs GPipe and ZeRO-3 (FSDP); it adds sequence parallelism and overlapped gradient reduction.
         #expect(titan.configuration.schedule == .gpipe && titan.configuration.options.zeroStage == 3)
         #expect(titan.configuration.sequenceParallel && titan.configuration.options.overlapGradientReduction)
         let zeroOne = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, options: TrainingOptions(zeroStage: 1))
-        #expect(TrainingFramework.torchtitan.expressible(zeroOne).configuration.options.zeroStage == 2)
+        #expect(TrainingFramework.torchtitan.expressible(zeroOne, chunkLayers: [2]).configuration.options.zeroStage == 2)
     }
 
     @Test("FP8 linear layers: TransformerEngine's recipes for Megatron-LM and NeMo, torchao's float8 converter for torchtitan",

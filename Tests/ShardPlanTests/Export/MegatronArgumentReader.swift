@@ -115,19 +115,19 @@ struct MegatronArgumentReader {
             virtualStages = layers / (pp * perStage)
         }
         let recompute: RecomputeMode
+        var recomputedBlocks: Int?
         switch values["--recompute-granularity"] {
         case nil: recompute = .none
         case "selective":
             recompute = try ReadBackLayout.selectiveRecompute(
                 modules: lists["--recompute-modules"], delayedFP8: values["--fp8-format"] != nil && values["--fp8-recipe"] == "delayed")
         default:
-            guard values["--recompute-method"] == "uniform", int("--recompute-num-layers") == 1 else {
-                throw ReadBackError("full recomputation of other than every layer")
-            }
             recompute = .full
+            recomputedBlocks = try ReadBackLayout.fullRecomputedBlocks(method: values["--recompute-method"], layers: int("--recompute-num-layers"))
         }
         return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
                               expertParallel: int("--expert-model-parallel-size") ?? 1, virtualStages: virtualStages,
-                              microBatchSize: int("--micro-batch-size") ?? 1, recompute: recompute, fp8: values["--fp8-format"] != nil)
+                              microBatchSize: int("--micro-batch-size") ?? 1, recompute: recompute,
+                              recomputedBlocks: recomputedBlocks, fp8: values["--fp8-format"] != nil)
     }
 }

@@ -92,6 +92,7 @@ struct NeMoOverrideReader {
         let world = (int("trainer.num_nodes") ?? 1) * (int("trainer.devices") ?? 1)
         guard world % (tp * pp * cp) == 0 else { throw ReadBackError("\(world) devices do not divide into tp x pp x cp") }
         let recompute: RecomputeMode
+        var recomputedBlocks: Int?
         switch overrides["model.config.recompute_granularity"] {
         case .string("selective"):
             var modules: [String]?
@@ -99,16 +100,16 @@ struct NeMoOverrideReader {
             recompute = try ReadBackLayout.selectiveRecompute(
                 modules: modules, delayedFP8: overrides["trainer.plugins.fp8_recipe"] == .string("delayed"))
         case .string("full"):
-            guard overrides["model.config.recompute_method"] == .string("uniform"), int("model.config.recompute_num_layers") == 1 else {
-                throw ReadBackError("full recomputation of other than every layer")
-            }
+            var method: String?
+            if case .string(let name) = overrides["model.config.recompute_method"] { method = name }
             recompute = .full
+            recomputedBlocks = try ReadBackLayout.fullRecomputedBlocks(method: method, layers: int("model.config.recompute_num_layers"))
         default: recompute = .none
         }
         return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
                               expertParallel: int("trainer.strategy.expert_model_parallel_size") ?? 1,
                               virtualStages: int("trainer.strategy.virtual_pipeline_model_parallel_size") ?? 1,
-                              microBatchSize: int("data.micro_batch_size") ?? 1, recompute: recompute,
+                              microBatchSize: int("data.micro_batch_size") ?? 1, recompute: recompute, recomputedBlocks: recomputedBlocks,
                               fp8: overrides["trainer.plugins.fp8", default: .none] != .none)
     }
 }

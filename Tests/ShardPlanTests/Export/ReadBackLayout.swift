@@ -11,6 +11,9 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
     var virtualStages: Int
     var microBatchSize: Int
     var recompute: RecomputeMode
+    /// Under full recomputation, the blocks of each model chunk that rerun (`TrainingOptions.recomputedBlocks`); nil
+    /// for every block.
+    var recomputedBlocks: Int?
     /// Whether the linear layers run in FP8.
     var fp8: Bool
 
@@ -19,11 +22,12 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
         self.init(tensorParallel: layout.tensorParallel, pipelineParallel: layout.pipelineParallel, dataParallel: layout.dataParallel,
                   contextParallel: layout.contextParallel, expertParallel: layout.expertParallel, virtualStages: layout.virtualStages,
                   microBatchSize: layout.microBatchSize, recompute: layout.recompute,
+                  recomputedBlocks: layout.recompute == .full ? layout.configuration.options.recomputedBlocks : nil,
                   fp8: layout.configuration.options.precision == .fp8)
     }
 
     init(tensorParallel: Int, pipelineParallel: Int, dataParallel: Int, contextParallel: Int, expertParallel: Int,
-         virtualStages: Int, microBatchSize: Int, recompute: RecomputeMode, fp8: Bool) {
+         virtualStages: Int, microBatchSize: Int, recompute: RecomputeMode, recomputedBlocks: Int? = nil, fp8: Bool) {
         self.tensorParallel = tensorParallel
         self.pipelineParallel = pipelineParallel
         self.dataParallel = dataParallel
@@ -32,12 +36,14 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
         self.virtualStages = virtualStages
         self.microBatchSize = microBatchSize
         self.recompute = recompute
+        self.recomputedBlocks = recomputedBlocks
         self.fp8 = fp8
     }
 
     var description: String {
         "tp=\(tensorParallel) pp=\(pipelineParallel) dp=\(dataParallel) cp=\(contextParallel) ep=\(expertParallel) "
-            + "vp=\(virtualStages) mbs=\(microBatchSize) recompute=\(recompute.rawValue)" + (fp8 ? " fp8" : "")
+            + "vp=\(virtualStages) mbs=\(microBatchSize) recompute=\(recompute.rawValue)"
+            + (recomputedBlocks.map { "(\($0) blocks)" } ?? "") + (fp8 ? " fp8" : "")
     }
 }
 
@@ -63,5 +69,16 @@ extension ReadBackLayout {
             throw ReadBackError("recompute modules the emitter does not write: \(modules)")
         }
         return rest.first == "core_attn" ? .allButQKV : .mlp
+    }
+
+    /// Megatron-Core's full recomputation as its method and layer count read back (`--recompute-method`,
+    /// `--recompute-num-layers`; `model.config.recompute_method`, `recompute_num_layers`): the uniform method over
+    /// one layer at a time is every block (nil), the block method over N layers the first N blocks of each chunk.
+    static func fullRecomputedBlocks(method: String?, layers: Int?) throws -> Int? {
+        switch (method, layers) {
+        case ("uniform", 1): return nil
+        case ("block", let blocks?): return blocks
+        default: throw ReadBackError("full recomputation by method \(method ?? "none") over \(layers.map(String.init) ?? "no") layers: the emitter does not write it")
+        }
     }
 }

@@ -30,7 +30,11 @@ struct TorchTitanJobConfigReader {
                 }
             },
         ],
-        "activation_checkpoint": ["mode": isOne(of: ["none", "selective", "full"]), "selective_ac_option": isOne(of: ["op"])],
+        // `selective_ac_option`: op-level checkpointing, or a block count K (every K-th block checkpointed).
+        "activation_checkpoint": ["mode": isOne(of: ["none", "selective", "full"]), "selective_ac_option": { value in
+            guard case .string(let option) = value else { return false }
+            return option == "op" || (option.allSatisfy(\.isASCII) && Int(option).map { $0 >= 1 } ?? false)
+        }],
         "compile": ["enable": isBoolean, "components": { value in
             guard case .array(let names) = value, !names.isEmpty else { return false }
             return names.allSatisfy { ["model", "loss"].contains($0.stringValue ?? "") }
@@ -65,6 +69,18 @@ struct TorchTitanJobConfigReader {
         if case .integer(let n) = toml.tables[section]?[key] { n } else { nil }
     }
 
+    /// Layer-level checkpointing of every `interval`-th block (torchtitan's `_apply_layer_sac`, counting a rank's blocks)
+    /// as the blocks of each chunk of `chunkLayers` blocks that rerun: as many in every chunk only where each holds a
+    /// multiple of the interval, and the emitter writes `mode = "full"` for every block.
+    static func recomputedBlocks(every interval: Int, chunkLayers: [Int]?) throws -> Int {
+        guard let chunkLayers else { throw ReadBackError("selective_ac_option = \"\(interval)\" without the model's layers: the blocks it reruns are unknown") }
+        guard interval >= 2 else { throw ReadBackError("selective_ac_option = \"\(interval)\" checkpoints every block: the emitter writes mode = \"full\"") }
+        guard Set(chunkLayers).count == 1, chunkLayers[0] % interval == 0 else {
+            throw ReadBackError("every \(interval)th block of chunks of \(chunkLayers) blocks reruns unevenly: not a number of blocks a stage")
+        }
+        return chunkLayers[0] / interval
+    }
+
     /// The model parts of the pipeline, in order.
     var modelParts: [[String]] {
         guard case .array(let parts) = toml.tables["parallelism"]?["module_fqns_per_model_part"] else { return [] }
@@ -76,7 +92,9 @@ struct TorchTitanJobConfigReader {
 
     /// The layout, derived as torchtitan derives it: model parts per rank are the chunks; with a pipeline the
     /// microbatch size is the pipeline's, without one the local batch (gradient accumulation runs the rest).
-    func layout() throws -> ReadBackLayout {
+    /// `layers` is the model's transformer blocks, which a job config without a pipeline does not name (the model's
+    /// flavor is the user's): layer-level checkpointing reads back as the blocks of each chunk that rerun only with it.
+    func layout(layers: Int? = nil) throws -> ReadBackLayout {
         let pp = int("parallelism", "pipeline_parallel_degree") ?? 1
         let dp = (int("parallelism", "data_parallel_replicate_degree") ?? 1) * (int("parallelism", "data_parallel_shard_degree") ?? 1)
         let local = int("training", "local_batch_size") ?? 8, global = int("training", "global_batch_size") ?? local * dp
@@ -111,15 +129,25 @@ struct TorchTitanJobConfigReader {
             throw ReadBackError("enable_fsdp_float8_all_gather with a recipe_name: torchtitan's float8 converter refuses it")
         }
         let recompute: RecomputeMode
+        var recomputedBlocks: Int?
         switch toml.tables["activation_checkpoint"]?["mode"] {
         case .string("full"): recompute = .full
-        case .string("selective"): recompute = .selective
+        case .string("selective"):
+            guard case .string(let option) = toml.tables["activation_checkpoint"]?["selective_ac_option"] else {
+                throw ReadBackError("selective checkpointing without selective_ac_option (torchtitan's default checkpoints every second layer)")
+            }
+            if option == "op" {
+                recompute = .selective
+            } else {
+                recompute = .full
+                recomputedBlocks = try Self.recomputedBlocks(every: Int(option)!, chunkLayers: pp > 1 ? modelParts.map { $0.count { $0.hasPrefix("layers.") } } : layers.map { [$0] })
+            }
         case .string("none"): recompute = .none
         default: throw ReadBackError("activation_checkpoint.mode is missing (torchtitan's default recomputes every second layer)")
         }
         return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, contextParallel: cp,
                               expertParallel: ep, virtualStages: virtualStages,
-                              microBatchSize: microBatchSize, recompute: recompute,
+                              microBatchSize: microBatchSize, recompute: recompute, recomputedBlocks: recomputedBlocks,
                               fp8: toml.tables["model"]?["converters"] == .array([.string("quantize.linear.float8")]))
     }
 }
