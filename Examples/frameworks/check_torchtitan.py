@@ -1,7 +1,7 @@
 """Reads `shardplan --emit torchtitan` job configs with torchtitan's own `ConfigManager` and checks that
 the parsed `JobConfig` has the degrees (context and expert parallelism included), chunks, microbatch size,
-recomputation and ZeRO of the plan, and that torchtitan's `ParallelDims` accepts the degrees for the launch's
-world size.
+recomputation (selective checkpointing with its option) and ZeRO of the plan, and that torchtitan's
+`ParallelDims` accepts the degrees for the launch's world size.
 
 torchtitan 0.2.2's config package (`torchtitan/config/`: `job_config.py`, `manager.py`) imports `torch` only
 for dtype names and docstrings; the parser itself is dataclasses, `tomllib` and tyro. To run it without
@@ -74,7 +74,11 @@ CASES = [
      dict(tp=8, pp=4, dp=32, cp=1, ep=1, vp=3, mbs=2, recompute="full", zero=2, fp8=None)),
     ("gpt3-175b-selective", ["score", "Models/gpt3-175b.json", "--cluster", "dgx-a100-80g:8", "--tp", "8", "--pp", "8",
                              "--virtual-stages", "3", "--sequence-parallel", "--recompute", "selective"],
-     dict(tp=8, pp=8, dp=1, cp=1, ep=1, vp=3, mbs=1, recompute="selective", zero=0, fp8=None)),
+     dict(tp=8, pp=8, dp=1, cp=1, ep=1, vp=3, mbs=1, recompute="selective op", zero=0, fp8=None)),
+    # The first 16 of each stage's 32 blocks rerun: torchtitan's layer-level checkpointing of every second block.
+    ("llama3-8b-blocks", ["score", "Models/llama3-8b.json", "--cluster", "dgx-a100-80g:8", "--tp", "1", "--pp", "1",
+                          "--zero", "3", "--recompute", "full", "--recompute-blocks", "16"],
+     dict(tp=1, pp=1, dp=64, cp=1, ep=1, vp=1, mbs=1, recompute="selective 2", zero=3, fp8=None)),
     ("gpt3-13b-zero3", ["score", "Models/gpt3-13b.json", "--cluster", "dgx-a100-80g:4", "--tp", "2", "--pp", "2",
                         "--sequence-parallel", "--zero", "3", "--micro-batch-size", "2"],
      dict(tp=2, pp=2, dp=8, cp=1, ep=1, vp=1, mbs=2, recompute="none", zero=3, fp8=None)),
@@ -116,9 +120,13 @@ def check(config, expected, name, world_size, ParallelDims):
     vp = len(parts) // p.pipeline_parallel_degree if p.pipeline_parallel_degree > 1 else 1
     mbs = p.pipeline_parallel_microbatch_size if p.pipeline_parallel_degree > 1 else config.training.local_batch_size
     zero = 0 if p.data_parallel_shard_degree == 1 else (2 if p.fsdp_reshard_after_forward == "never" else 3)
+    # Selective checkpointing with its option: op-level ("op") or every K-th block (a number).
+    recompute = config.activation_checkpoint.mode
+    if recompute == "selective":
+        recompute += f" {config.activation_checkpoint.selective_ac_option}"
     found = dict(tp=p.tensor_parallel_degree, pp=p.pipeline_parallel_degree, dp=dp, cp=p.context_parallel_degree,
                  ep=p.expert_parallel_degree, vp=vp, mbs=mbs,
-                 recompute=config.activation_checkpoint.mode, zero=zero,
+                 recompute=recompute, zero=zero,
                  fp8=config.quantize.linear.float8.recipe_name if "quantize.linear.float8" in config.model.converters else None)
     if p.pipeline_parallel_degree > 1:
         modules = [m for part in parts for m in part]
