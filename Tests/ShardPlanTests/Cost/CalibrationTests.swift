@@ -55,11 +55,12 @@ struct CalibrationTests {
     /// pass's measured attention rates and multi-tensor optimizer launches moved it to 5.50%; the fifteenth pass's
     /// first JAX row (MaxText's Llama 2 7B in shard groups of 8 on 256 H100s over GCP's TCPXO, -14.6%) to 5.61%. The
     /// sixteenth pass's MaxText rows (Llama 2 70B under ZeRO-3 on 64 to 2,048 DGX H100s, 3.8-6.1% slow; Llama 3.1 70B
-    /// on 256 H200s of GCP A3 Ultra, -10.8%) moved it to 5.5%.
+    /// on 256 H200s of GCP A3 Ultra, -10.8%) moved it to 5.5%. The seventeenth pass's torchtitan rows with every second
+    /// block rerun (-6.1%, -4.5%) leave it there.
     @Test("rows before issue 13 but the single-GPU ones: median within 5.7% and worst within 28%")
     func allRowsStayWithinReachedBounds() throws {
         let earlier = try Self.report().runs.filter { !$0.run.exercisesIssue13Features && $0.run.gpuCount > 1 }
-        #expect(earlier.count == 75)
+        #expect(earlier.count == 77)
         let (median, worst, _) = CalibrationReport.summary(earlier)
         #expect(median <= 0.057)
         #expect(worst <= 0.28)
@@ -72,7 +73,7 @@ struct CalibrationTests {
     @Test("torchtitan's FSDP2 rows: every one within 17.5%, the FP8 ones' peaks within 5% of the printed ones")
     func torchtitanRows() throws {
         let rows = try Self.report().runs.filter { $0.run.id.hasPrefix("torchtitan") }
-        #expect(rows.count == 8)
+        #expect(rows.count == 10)
         for entry in rows { #expect(abs(entry.relativeError) <= 0.175, "\(entry.run.id)") }
         let fp8 = rows.filter { $0.run.id.contains("fp8") }
         #expect(fp8.count == 2)
@@ -156,11 +157,12 @@ struct CalibrationTests {
     /// Issue 13's rows (FP8, context and expert parallelism, mixtures of experts) with the same constants; the
     /// issue asks for 8% median and 20% worst, and the model reaches 3.8% and 10.6% (Docs/calibration.md), with
     /// NeMo 24.09's Llama 3.1 8B with context parallelism on 8 to 128 H100s, in BF16 and in FP8 with FP8 weights, and
-    /// torchtitan's FP8 Llama 3.1 8B under FSDP on 32 and 64 H200s (the sixteenth pass).
+    /// torchtitan's FP8 Llama 3.1 8B under FSDP on 32 and 64 H200s (the sixteenth pass), and Megatron-Bridge's FP8
+    /// Llama 3 8B and 70B on 8 and 64 H100s (the seventeenth pass).
     @Test("issue 13's rows: median within 8% and worst within 20%")
     func issue13Rows() throws {
         let modern = try Self.report().runs.filter { $0.run.exercisesIssue13Features }
-        #expect(modern.count == 21)
+        #expect(modern.count == 26)
         let (median, worst, _) = CalibrationReport.summary(modern)
         #expect(median <= 0.08)
         #expect(worst <= 0.20)
@@ -367,6 +369,35 @@ struct CalibrationTests {
                 #expect(abs(entry.relativeError) <= 0.125, "\(entry.run.id)")
             }
             #expect(entry.fitsInMemory)
+        }
+    }
+
+    /// Megatron-Bridge's FP8 Llama 3 rows (the 25.09, 25.11 and 26.02 containers' tables: 8B under Megatron-FSDP on
+    /// 8 H100s, 70B on 64 with TP 4 and PP 8): predicted 1.3% to 6.6% slow, every one within the 80 GB it ran in.
+    @Test("Megatron-Bridge's FP8 Llama 3 rows on 8 and 64 H100s: within 7%, within memory")
+    func megatronBridgeRows() throws {
+        let rows = try Self.report().runs.filter { $0.run.id.hasPrefix("mbridge") }
+        #expect(rows.count == 5)
+        for entry in rows {
+            #expect(abs(entry.relativeError) <= 0.07, "\(entry.run.id): \(entry.relativeError)")
+            #expect(entry.fitsInMemory, "\(entry.run.id)")
+        }
+    }
+
+    /// The runs of NVIDIA's tables kept apart (Docs/calibration/megatron-bridge-apart.json): GPT-3 175B on 512 H100s
+    /// at two samples a microbatch replays within 13% but above the 80 GB it ran in (the tables print no recomputation
+    /// or offload); Qwen3-30B-A3B, whose sources disagree by up to 4x, and GPT-OSS 120B replay 20-70% fast.
+    @Test("NVIDIA's rows kept apart: GPT-3 175B on 512 H100s within 13% but over 80 GB; the mixtures of experts 20-70% fast")
+    func megatronBridgeRowsApart() throws {
+        let report = try Self.report(of: "megatron-bridge-apart.json")
+        #expect(report.runs.count == 5)
+        for entry in report.runs {
+            if entry.run.id.contains("gpt3") {
+                #expect(entry.relativeError >= 0 && entry.relativeError <= 0.135, "\(entry.run.id): \(entry.relativeError)")
+                #expect(!entry.fitsInMemory, "\(entry.run.id)")
+            } else {
+                #expect(entry.relativeError >= -0.70 && entry.relativeError <= -0.20, "\(entry.run.id): \(entry.relativeError)")
+            }
         }
     }
 

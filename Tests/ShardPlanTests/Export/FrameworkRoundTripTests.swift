@@ -24,9 +24,9 @@ struct FrameworkRoundTripTests {
         }
     }
 
-    @Test("the 105 published rows are read, twelve with context parallelism and one with expert parallelism")
+    @Test("the 110 published rows are read, twelve with context parallelism and one with expert parallelism")
     func rowCount() {
-        #expect(Self.runs.count == 105)
+        #expect(Self.runs.count == 110)
         #expect(Self.runs.count { $0.contextParallel > 1 } == 12 && Self.runs.count { $0.expertParallel > 1 } == 1)
     }
 
