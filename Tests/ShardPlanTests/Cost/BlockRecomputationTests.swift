@@ -1,4 +1,3 @@
-import Foundation
 import Testing
 @testable import ShardPlan
 
@@ -111,18 +110,8 @@ struct BlockRecomputationTests {
     /// refused at rows[i].recompute_blocks.
     @Test("a calibration row's recompute_blocks: torchtitan's every second block reruns half; a bad count is refused at rows[i].recompute_blocks")
     func calibrationRow() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Docs/calibration/published-runs.json")
-        guard case .object(let top) = try JSONParser.parse(try String(contentsOf: url, encoding: .utf8)),
-              case .array(let rows)? = top["rows"],
-              let index = rows.firstIndex(where: {
-                  if case .object(let row) = $0 { row["id"] == .string("torchtitan-llama3-8b-selective-layer-64xA100") } else { false }
-              }),
-              case .object(let row) = rows[index] else { Issue.record("unexpected document"); return }
-        func replayed(_ row: JSONObject) throws -> CalibrationRun {
-            let runs = try PublishedRun.rows(in: .object(JSONObject([("rows", .array([.object(row)]))]))).runs
-            return try CalibrationRun(try #require(runs.first))
-        }
+        let (rows, index, row) = try PublishedRowFixtures.row("torchtitan-llama3-8b-selective-layer-64xA100")
+        let replayed = PublishedRowFixtures.replayed
         var every = row
         every["recompute_blocks"] = nil
         let (half, full) = (try replayed(row), try replayed(every))
@@ -131,10 +120,8 @@ struct BlockRecomputationTests {
         #expect(abs(halfRerun - fullRerun / 2) < 0.01 * fullRerun, "\(halfRerun) against half of \(fullRerun)")
         for (member, value) in [("recompute_blocks", JSONValue.int(0)), ("recompute", .string("selective op"))] {
             var edited = row
-            edited["id"] = .string("edited")
             edited[member] = value
-            let document = JSONValue.object(JSONObject([("rows", .array([rows[index], .object(edited)]))]))
-            let error = #expect(throws: InputError.self) { try CalibrationReport(document: document) }
+            let error = PublishedRowFixtures.refusal(of: edited, after: rows[index])
             #expect(error?.path.description == "rows[1].recompute_blocks", "\(error?.description ?? "")")
         }
     }

@@ -189,16 +189,9 @@ struct FP8ParametersTests {
     /// replays as before; a non-boolean, or FP8 weights in a bf16 row, is refused at rows[i].fp8_params.
     @Test("a calibration row's fp8_params: Llama 2 7B on 8 H100s holds 12,952,010,752 weight bytes less; a bad value is refused at rows[i].fp8_params")
     func calibrationRow() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Docs/calibration/published-runs.json")
-        guard case .object(let top) = try JSONParser.parse(try String(contentsOf: url, encoding: .utf8)),
-              case .array(let rows)? = top["rows"],
-              let index = rows.firstIndex(where: { if case .object(let row) = $0 { row["id"] == .string("nemo2407-llama2-7b-fp8") } else { false } }),
-              case .object(let row) = rows[index], case .object(let bf16Row) = rows[0] else { Issue.record("unexpected document"); return }
-        func replayed(_ row: JSONObject) throws -> CalibrationRun {
-            let runs = try PublishedRun.rows(in: .object(JSONObject([("rows", .array([.object(row)]))]))).runs
-            return try CalibrationRun(try #require(runs.first))
-        }
+        let (rows, index, row) = try PublishedRowFixtures.row("nemo2407-llama2-7b-fp8")
+        guard case .object(let bf16Row) = rows[0] else { Issue.record("unexpected document"); return }
+        let replayed = PublishedRowFixtures.replayed
         var kept = row
         kept["fp8_params"] = .bool(true)
         let (cached, fp8) = (try replayed(row), try replayed(kept))
@@ -207,10 +200,8 @@ struct FP8ParametersTests {
         #expect(fp8.predictedSeconds < cached.predictedSeconds)
         for (base, value) in [(row, JSONValue.string("yes")), (bf16Row, .bool(true))] {
             var edited = base
-            edited["id"] = .string("edited")
             edited["fp8_params"] = value
-            let document = JSONValue.object(JSONObject([("rows", .array([rows[index], .object(edited)]))]))
-            let error = #expect(throws: InputError.self) { try CalibrationReport(document: document) }
+            let error = PublishedRowFixtures.refusal(of: edited, after: rows[index])
             #expect(error?.path.description == "rows[1].fp8_params", "\(error?.description ?? "")")
         }
     }
