@@ -78,8 +78,8 @@ struct BlockRecomputationTests {
         #expect(TrainingOptions(recompute: .full, recomputedBlocks: 4).recomputeName(.selective) == "selective")
     }
 
-    /// A plan document writes the count beside `recompute` and replays it; a count below one, or one beside a
-    /// mode other than full, is refused at `options.recompute_blocks`.
+    /// A plan document writes the count beside `recompute` and replays it; a count below one or above the command
+    /// line's bound (2^20), a string, or a count beside a mode other than full is refused at `options.recompute_blocks`.
     @Test("a plan writes options.recompute_blocks and replays it; a bad count is refused at options.recompute_blocks")
     func planDocument() throws {
         let configuration = TransformerConfiguration.llama(layers: 4, hidden: 64, heads: 4, keyValueHeads: 2, feedForwardHidden: 176,
@@ -94,7 +94,8 @@ struct BlockRecomputationTests {
         let decoded = try TrainingOptionsFixtures.decode(text, graph: graph, clusterName: "single-a100-80g")
         #expect(decoded.options.recomputedBlocks == 3)
         #expect(PlanEvaluator(cluster: cluster).evaluate(decoded).iterationSeconds == prediction.iterationSeconds)
-        for (edit, replacement, message) in [("\"recompute_blocks\": 3", "\"recompute_blocks\": 0", "at least 1"),
+        for (edit, replacement, message) in [("\"recompute_blocks\": 3", "\"recompute_blocks\": 0", "between 1 and 1048576"),
+                                             ("\"recompute_blocks\": 3", "\"recompute_blocks\": 9007199254740991", "between 1 and 1048576"),
                                              ("\"recompute_blocks\": 3", "\"recompute_blocks\": \"3\"", "integer"),
                                              ("\"recompute\": \"full\"", "\"recompute\": \"selective\"", "not \"full\"")] {
             let edited = text.replacingOccurrences(of: edit, with: replacement)
