@@ -51,6 +51,14 @@ struct ScoreCommand: ParsableCommand {
     @Option(name: .customLong("last-stage-layers"), help: ArgumentHelp("Repeated layers on the last pipeline rank, when it differs from the others (Megatron-LM's --decoder-last-pipeline-num-layers).", valueName: "N"))
     var lastStageLayers: Int?
 
+    @Flag(name: .customLong("account-for-embedding-in-pipeline-split"),
+          help: "Count the embedding as a layer when splitting the layers over the pipeline chunks: the first chunk holds one layer fewer (Megatron-LM's flag of the same name).")
+    var accountForEmbedding = false
+
+    @Flag(name: .customLong("account-for-loss-in-pipeline-split"),
+          help: "Count the loss as a layer when splitting the layers over the pipeline chunks: the last chunk holds one layer fewer (Megatron-LM's flag of the same name).")
+    var accountForLoss = false
+
     @Flag(name: .customLong("sequence-parallel"), help: "Split norms, dropout and residual adds along the sequence (Megatron SP).")
     var sequenceParallel = false
 
@@ -104,6 +112,7 @@ struct ScoreCommand: ParsableCommand {
                 ("--precision/--fp8-recipe/--fp8-params", precision.isGiven),
                 ("--attention-kernel/--fusion/--fused-cross-entropy/--grad-reduce-in-fp32/--fsdp2/--grad-precision/--optimizer-state", kernelChoice.isGiven),
                 ("--first-stage-layers", firstStageLayers != nil), ("--last-stage-layers", lastStageLayers != nil),
+                ("--account-for-embedding-in-pipeline-split", accountForEmbedding), ("--account-for-loss-in-pipeline-split", accountForLoss),
             ]
             let given = layoutOptions.filter(\.1).map(\.0)
             if !given.isEmpty {
@@ -141,6 +150,14 @@ struct ScoreCommand: ParsableCommand {
             if let schedule, schedule != .interleaved {
                 throw ValidationError("--virtual-stages \(virtualStages) runs the interleaved-1f1b schedule, not \(schedule.rawValue).")
             }
+        }
+        let counted = [("--account-for-embedding-in-pipeline-split", accountForEmbedding),
+                       ("--account-for-loss-in-pipeline-split", accountForLoss)].filter(\.1).map(\.0)
+        if let flag = counted.first {
+            if firstStageLayers != nil || lastStageLayers != nil {
+                throw ValidationError("\(flag) counts the embedding or the loss as a layer where Megatron-Core splits every rank's layers itself; leave out --first-stage-layers and --last-stage-layers.")
+            }
+            if let pp, pp < 2 { throw ValidationError("\(flag) changes how the layers split over pipeline ranks; give --pp 2 or more.") }
         }
         if sequenceParallel, let tp, tp < 2 {
             throw ValidationError("--sequence-parallel splits norms and dropout over the tensor-parallel group; give --tp 2 or more.")
@@ -203,7 +220,8 @@ struct ScoreCommand: ParsableCommand {
             options: kernelChoice.applied(to: precision.applied(to: TrainingOptions(
                 recompute: recompute ?? .none, recomputedBlocks: recomputeBlocks, zeroStage: zero?.rawValue ?? 0, overlapGradientReduction: overlapGradReduce,
                 overlapTensorParallelCommunication: overlapTPComm, zeroShardGroup: zeroShardGroup))),
-            firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers)
+            firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers,
+            embeddingInPipelineSplit: accountForEmbedding, lossInPipelineSplit: accountForLoss)
         try configuration.options.check(on: cluster.device)
         var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
         plan.rebatchedFrom = rebatchedFrom

@@ -180,6 +180,8 @@ public struct CalibrationReport: Sendable {
             if run.virtualStages > 1 { config += " vp=\(run.virtualStages)" }
             if let first = run.firstStageLayers { config += " first=\(first)" }
             if let last = run.lastStageLayers { config += " last=\(last)" }
+            let split = MegatronLayerSplit(embeddingInPipelineSplit: run.embeddingInPipelineSplit, lossInPipelineSplit: run.lossInPipelineSplit)
+            if let counted = split.countedLayersText { config += " \(counted)" }
             if run.contextParallel > 1 { config += " cp=\(run.contextParallel)" }
             if run.expertParallel > 1 { config += " ep=\(run.expertParallel)" }
             if run.precision.hasPrefix("fp8") { config += " fp8" }

@@ -95,7 +95,8 @@ public struct CalibrationRun: Sendable {
             microBatchSize: run.microBatchSize ?? 1, virtualStages: run.virtualStages, sequenceParallel: sequenceParallel,
             contextParallel: run.contextParallel, expertParallel: run.expertParallel,
             options: options,
-            firstStageLayers: run.firstStageLayers, lastStageLayers: run.lastStageLayers))
+            firstStageLayers: run.firstStageLayers, lastStageLayers: run.lastStageLayers,
+            embeddingInPipelineSplit: run.embeddingInPipelineSplit, lossInPipelineSplit: run.lossInPipelineSplit))
     }
 
     /// The cluster `run` is replayed on: its `replay_cluster`, else the DGX preset of its GPU sized to its nodes.

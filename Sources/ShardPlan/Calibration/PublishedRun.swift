@@ -80,6 +80,12 @@ public struct PublishedRun: Sendable {
     /// fewer); nil for an even split.
     public var firstStageLayers: Int?
     public var lastStageLayers: Int?
+    /// Whether the run counted the embedding as a layer when splitting the layers over the pipeline chunks
+    /// (`account_for_embedding_in_pipeline_split`, Megatron-Core's name): the first chunk holds one layer fewer.
+    public var embeddingInPipelineSplit: Bool
+    /// Whether the run counted the loss as a layer (`account_for_loss_in_pipeline_split`): the last chunk holds
+    /// one layer fewer.
+    public var lossInPipelineSplit: Bool
     /// Mixture-of-experts shape, for MoE rows: routed experts, experts per token, an expert's width, shared
     /// experts.
     public var moe: (experts: Int, topK: Int, feedForwardHidden: Int, shared: Int)?
@@ -212,6 +218,8 @@ public struct PublishedRun: Sendable {
                 contextParallel: try row.optionalInt("cp") ?? 1, expertParallel: try row.optionalInt("ep") ?? 1,
                 firstStageLayers: try row.optionalInt("first_stage_layers"),
                 lastStageLayers: try row.optionalInt("last_stage_layers"),
+                embeddingInPipelineSplit: try row.optionalBool("account_for_embedding_in_pipeline_split") ?? false,
+                lossInPipelineSplit: try row.optionalBool("account_for_loss_in_pipeline_split") ?? false,
                 moe: try moeShape(row),
                 iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil,
                 zeroShardGroup: try row.optionalInt("zero_shard_group"), recomputedBlocks: try recomputedBlocks(row, id: id),
@@ -248,6 +256,8 @@ public struct PublishedRun: Sendable {
                                    "--virtual-stages": "virtual_stages", "--sequence-parallel": "sequence_parallel",
                                    "--schedule": "schedule", "--zero": "zero_stage", "--zero-shard-group": "zero_shard_group",
                                    "--first-stage-layers": "first_stage_layers", "--last-stage-layers": "last_stage_layers",
+                                   "--account-for-embedding-in-pipeline-split": "account_for_embedding_in_pipeline_split",
+                                   "--account-for-loss-in-pipeline-split": "account_for_loss_in_pipeline_split",
                                    "--precision": "precision"]
 
     /// `error`, met replaying this row, placed in the row's document: an error at one member (`gpu`) or at the

@@ -23,11 +23,19 @@ public struct MegatronConfiguration: Sendable, Equatable {
     /// layers do not divide).
     public var firstStageLayers: Int?
     public var lastStageLayers: Int?
+    /// Whether the embedding counts as a repeated layer when the layers are split (Megatron-LM's
+    /// `--account-for-embedding-in-pipeline-split`): the layers and the embedding split equally over every chunk,
+    /// and the first chunk holds one layer fewer (`MegatronLayerSplit`).
+    public var embeddingInPipelineSplit: Bool
+    /// Whether the loss counts as a repeated layer when the layers are split (`--account-for-loss-in-pipeline-split`):
+    /// the last chunk holds one layer fewer.
+    public var lossInPipelineSplit: Bool
 
     public init(tensorParallel: Int, pipelineParallel: Int, dataParallel: Int? = nil, microBatchSize: Int = 1,
                 virtualStages: Int = 1, sequenceParallel: Bool = false, contextParallel: Int = 1, expertParallel: Int = 1,
                 schedule: PipelineSchedule? = nil, options: TrainingOptions = TrainingOptions(),
-                firstStageLayers: Int? = nil, lastStageLayers: Int? = nil) {
+                firstStageLayers: Int? = nil, lastStageLayers: Int? = nil, embeddingInPipelineSplit: Bool = false,
+                lossInPipelineSplit: Bool = false) {
         self.tensorParallel = tensorParallel
         self.pipelineParallel = pipelineParallel
         self.dataParallel = dataParallel
@@ -40,6 +48,14 @@ public struct MegatronConfiguration: Sendable, Equatable {
         self.options = options
         self.firstStageLayers = firstStageLayers
         self.lastStageLayers = lastStageLayers
+        self.embeddingInPipelineSplit = embeddingInPipelineSplit
+        self.lossInPipelineSplit = lossInPipelineSplit
+    }
+
+    /// How the repeated layers split over the pipeline chunks.
+    public var layerSplit: MegatronLayerSplit {
+        MegatronLayerSplit(firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers,
+                           embeddingInPipelineSplit: embeddingInPipelineSplit, lossInPipelineSplit: lossInPipelineSplit)
     }
 
     /// "tp=8 pp=8 dp=1" with the options that are on.
@@ -48,6 +64,7 @@ public struct MegatronConfiguration: Sendable, Equatable {
         if virtualStages > 1 { text += " vp=\(virtualStages)" }
         if let firstStageLayers { text += " first=\(firstStageLayers)" }
         if let lastStageLayers { text += " last=\(lastStageLayers)" }
+        if let counted = layerSplit.countedLayersText { text += " \(counted)" }
         if contextParallel > 1 { text += " cp=\(contextParallel)" }
         if expertParallel > 1 { text += " ep=\(expertParallel)" }
         if sequenceParallel { text += " sp" }

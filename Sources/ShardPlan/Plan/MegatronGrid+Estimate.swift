@@ -50,8 +50,7 @@ extension MegatronGrid {
             let dp = configuration.dataParallel ?? cluster.deviceCount / (tp * pp)
             guard batch % (configuration.microBatchSize * dp) == 0,
                   let chunks = try? TrainingPlan.chunkOperations(graph, layers: analysis.layers, ranks: pp, chunks: vp,
-                                                                 firstStageLayers: configuration.firstStageLayers,
-                                                                 lastStageLayers: configuration.lastStageLayers) else { return }
+                                                                 split: configuration.layerSplit) else { return }
             let microbatches = batch / (configuration.microBatchSize * dp)
             let options = configuration.options
             let optionsKey = [RecomputeMode.allCases.firstIndex(of: options.recompute)!, options.recomputedBlocks ?? 0, options.zeroStage,

@@ -1,9 +1,12 @@
 /// The configurations a Megatron-LM user would try: every tensor-parallel size up to a node, every
 /// pipeline depth up to the repeated layers that divides the devices (with lighter or heavier first and last
 /// ranks, `--decoder-first/last-pipeline-num-layers`, where the layers do not split evenly or where the ends
-/// deserve fewer), the data parallelism the devices leave, microbatch sizes, interleaving, sequence
-/// parallelism and the distributed optimizer (ZeRO-1). The pipeline planner prices them next to the stage DP's
-/// plans as a check: the DP's space holds every stage of these configurations, so the DP should not lose.
+/// deserve fewer, and, interleaved, with the embedding or the loss counted as a layer,
+/// `--account-for-embedding/loss-in-pipeline-split`), the data parallelism the devices leave, microbatch sizes,
+/// interleaving, sequence parallelism and the distributed optimizer (ZeRO-1). Every configuration is one
+/// Megatron-Core runs: each rank's layers divide over its chunks (`MegatronLayerSplit.runs`). The pipeline
+/// planner prices them next to the stage DP's plans as a check: the DP's space holds every stage of these
+/// configurations, so the DP should not lose.
 public struct MegatronGrid: Sendable {
     /// Samples per microbatch and data-parallel replica to try.
     public var microBatchSizes: [Int]
@@ -53,21 +56,23 @@ public struct MegatronGrid: Sendable {
                 configurationOptions.recompute = recompute
                 configurationOptions.zeroStage = zero
                 for split in layerSplits(blocks: blocks, ranks: pp) {
-                    let fewest = [split.first, split.last, split.middle].compactMap { $0 }.min() ?? blocks
                     for size in microBatchSizes where batch % (size * dp) == 0 {
                         let microbatches = batch / (size * dp)
                         if let fixed, fixed != microbatches { continue }
-                        // Megatron interleaves only when the microbatches fill whole rounds of the pipeline, and every
-                        // chunk holds a layer.
+                        // Megatron interleaves only when the microbatches fill whole rounds of the pipeline. Counting the
+                        // embedding or the loss as a layer without interleaving is a lighter first or last rank, tried as that.
                         let interleavings = (1 ... maximumVirtualStages).filter { vp in
-                            vp == 1 || (pp > 1 && fewest >= vp && microbatches % pp == 0)
+                            (vp == 1 ? !split.countsEmbeddingOrLoss : pp > 1 && microbatches % pp == 0)
+                                && split.runs(layers: blocks, ranks: pp, chunks: vp)
                         }
                         for vp in interleavings {
                             for sequenceParallel in tp > 1 ? [false, true] : [false] {
                                 result.append(MegatronConfiguration(
                                     tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: size,
                                     virtualStages: vp, sequenceParallel: sequenceParallel, options: configurationOptions,
-                                    firstStageLayers: split.first, lastStageLayers: split.last))
+                                    firstStageLayers: split.firstStageLayers, lastStageLayers: split.lastStageLayers,
+                                    embeddingInPipelineSplit: split.embeddingInPipelineSplit,
+                                    lossInPipelineSplit: split.lossInPipelineSplit))
                             }
                         }
                     }
@@ -77,20 +82,24 @@ public struct MegatronGrid: Sendable {
         return result
     }
 
-    /// How `blocks` repeated layers may split over `ranks` ranks: evenly when they divide, and with the first
-    /// and the last rank lighter by up to `maximumEndLightening` layers each where the rest divides evenly
-    /// over the middle ranks. `middle` is the middle ranks' share.
-    func layerSplits(blocks: Int, ranks: Int) -> [(first: Int?, last: Int?, middle: Int?)] {
-        guard ranks > 1 else { return [(nil, nil, blocks)] }
-        var splits: [(first: Int?, last: Int?, middle: Int?)] = []
-        if blocks % ranks == 0 { splits.append((nil, nil, blocks / ranks)) }
+    /// How `blocks` repeated layers may split over `ranks` ranks: evenly when they divide; with the first and the
+    /// last rank lighter by up to `maximumEndLightening` layers each where the rest divides evenly over the middle
+    /// ranks; and with the embedding, the loss or both counted as a layer. Which chunk counts each runs with is
+    /// `MegatronLayerSplit.runs`'s to say.
+    func layerSplits(blocks: Int, ranks: Int) -> [MegatronLayerSplit] {
+        guard ranks > 1 else { return [MegatronLayerSplit()] }
+        var splits: [MegatronLayerSplit] = []
+        if blocks % ranks == 0 { splits.append(MegatronLayerSplit()) }
         for lighterFirst in 0 ... maximumEndLightening {
             for lighterLast in 0 ... maximumEndLightening where lighterFirst + lighterLast > 0 {
                 guard (blocks + lighterFirst + lighterLast) % ranks == 0 else { continue }
                 let share = (blocks + lighterFirst + lighterLast) / ranks
                 guard share - max(lighterFirst, lighterLast) >= 1 else { continue }
-                splits.append((share - lighterFirst, share - lighterLast, ranks > 2 ? share : nil))
+                splits.append(MegatronLayerSplit(firstStageLayers: share - lighterFirst, lastStageLayers: share - lighterLast))
             }
+        }
+        for (embedding, loss) in [(true, false), (false, true), (true, true)] {
+            splits.append(MegatronLayerSplit(embeddingInPipelineSplit: embedding, lossInPipelineSplit: loss))
         }
         return splits
     }

@@ -1,8 +1,8 @@
 extension TrainingPlan {
     /// Megatron-LM's layout of `graph` on `cluster`: pipeline ranks own contiguous blocks of devices (tensor
     /// parallelism innermost, then data parallelism, as Megatron orders ranks), the repeated layers are split
-    /// evenly over the `pp x vp` chunks (the ops before them join the first chunk, the ops after them the
-    /// last), and every op gets `MegatronLayout`'s strategy on a `[dp, tp]` mesh (`[dp/ep, ep, cp, tp]` with
+    /// over the `pp x vp` chunks as the configuration's `layerSplit` says (the ops before them join the first
+    /// chunk, the ops after them the last), and every op gets `MegatronLayout`'s strategy on a `[dp, tp]` mesh (`[dp/ep, ep, cp, tp]` with
     /// expert and context parallelism, the axes of size 1 left out; `[dp/g, g, cp, tp]` with ZeRO-3 shard groups
     /// of g).
     public static func megatron(graph: Graph, cluster: Cluster, clusterName: String,
@@ -92,8 +92,7 @@ extension TrainingPlan {
         }
         let microbatches = batch / (configuration.microBatchSize * dp)
         let schedule = configuration.schedule ?? (vp > 1 ? .interleaved : .oneForwardOneBackward)
-        let chunks = try chunkOperations(graph, layers: layers, ranks: pp, chunks: vp,
-                                         firstStageLayers: configuration.firstStageLayers, lastStageLayers: configuration.lastStageLayers)
+        let chunks = try chunkOperations(graph, layers: layers, ranks: pp, chunks: vp, split: configuration.layerSplit)
         // Shard groups that are all the data-parallel ranks are plain ZeRO-3: one data axis.
         let groups = shardGroup.map { $0 < dp } ?? false
         let layout = MegatronLayout(sequenceParallel: configuration.sequenceParallel, shardGroups: groups,
@@ -124,7 +123,6 @@ extension TrainingPlan {
             .map { graph[$0].type.shape[roles.sequenceDimension[$0.rawValue]!] }
     }
 
-    /// Cuts the graph into `ranks x chunks` contiguous chunks in pipeline order (chunk g on rank g mod ranks).
     /// The layers Megatron-LM pipelines: those of the most common structure (the transformer blocks).
     static func repeatedLayers(_ layers: [Layer]) -> [Layer] {
         let keyCounts = Dictionary(grouping: layers, by: \.structureKey).mapValues(\.count)
@@ -132,38 +130,18 @@ extension TrainingPlan {
         return layers.filter { $0.structureKey == repeatedKey }
     }
 
-    /// Without first or last stage layers, every chunk gets the same number of repeated layers (the first
-    /// chunks one fewer when they do not divide evenly); with them, rank 0 and the last rank hold those many,
-    /// the others split the rest evenly, and each rank's layers go to its chunks by `ChunkSplit`. The ops before
-    /// the first repeated layer join the first chunk and the ops after the last one the last chunk.
-    static func chunkOperations(_ graph: Graph, layers: [Layer], ranks: Int, chunks: Int, firstStageLayers: Int? = nil,
-                                lastStageLayers: Int? = nil) throws(InputError) -> [Range<Int>] {
+    /// Cuts the graph into `ranks x chunks` contiguous chunks in pipeline order (chunk g on rank g mod ranks),
+    /// holding the repeated layers as `split` gives them (`MegatronLayerSplit.chunkLayers`): the ops before the
+    /// first repeated layer join the first chunk and the ops after the last one the last chunk.
+    static func chunkOperations(_ graph: Graph, layers: [Layer], ranks: Int, chunks: Int,
+                                split: MegatronLayerSplit = MegatronLayerSplit()) throws(InputError) -> [Range<Int>] {
         let count = ranks * chunks
         let body = repeatedLayers(layers)
         guard body.count >= count else {
             throw InputError(.invalidValue, at: JSONPath([.key("--pp")]),
                              "the model has \(body.count) repeated layer\(body.count == 1 ? "" : "s"), too few for \(count) pipeline chunk\(count == 1 ? "" : "s")")
         }
-        var sizes: [Int]
-        if firstStageLayers != nil || lastStageLayers != nil {
-            let option = firstStageLayers != nil ? "--first-stage-layers" : "--last-stage-layers"
-            func invalid(_ message: String) -> InputError { InputError(.invalidValue, at: JSONPath([.key(option)]), message) }
-            guard ranks >= 2 else { throw invalid("a lighter or heavier first or last stage needs two pipeline ranks or more") }
-            let special = (firstStageLayers == nil ? 0 : 1) + (lastStageLayers == nil ? 0 : 1)
-            let rest = body.count - (firstStageLayers ?? 0) - (lastStageLayers ?? 0), middleRanks = ranks - special
-            let share = middleRanks > 0 ? rest / middleRanks : 0
-            guard (firstStageLayers ?? chunks) >= chunks, (lastStageLayers ?? chunks) >= chunks,
-                  middleRanks == 0 ? rest == 0 : rest >= 0 && rest % middleRanks == 0 && share >= chunks else {
-                throw invalid("\(body.count) repeated layers do not split into \(firstStageLayers.map { "\($0) on the first rank, " } ?? "")\(lastStageLayers.map { "\($0) on the last rank, " } ?? "")and an equal share of the rest on each of the other \(middleRanks) rank\(middleRanks == 1 ? "" : "s"), with at least \(chunks) per rank (one per chunk)")
-            }
-            let rankLayers = (0 ..< ranks).map { rank in
-                rank == 0 ? firstStageLayers ?? share : rank == ranks - 1 ? lastStageLayers ?? share : share
-            }
-            sizes = ChunkSplit.chunkRanges(rankLayers: rankLayers, chunks: chunks).map(\.count)
-        } else {
-            // Rounding down leaves the remainder to later chunks: the first chunk also runs the embedding.
-            sizes = (0 ..< count).map { (($0 + 1) * body.count / count) - ($0 * body.count / count) }
-        }
+        let sizes = try split.chunkLayers(layers: body.count, ranks: ranks, chunks: chunks)
         var boundaries: [Int] = [0]
         var next = 0
         for size in sizes.dropLast() {

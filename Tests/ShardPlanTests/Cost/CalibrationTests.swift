@@ -196,7 +196,7 @@ struct CalibrationTests {
     func stageLayersAreValidated() throws {
         let url = Self.document.deletingLastPathComponent().appendingPathComponent("llama3-405b.json")
         let text = try String(contentsOf: url, encoding: .utf8)
-            .replacingOccurrences(of: "\"first_stage_layers\": 7", with: "\"first_stage_layers\": 0")
+            .replacingOccurrences(of: "\"virtual_stages\": 4,", with: "\"virtual_stages\": 4, \"first_stage_layers\": 0,")
         let error = #expect(throws: InputError.self) { try PublishedRun.rows(in: try JSONParser.parse(text)) }
         #expect(error?.kind == .invalidValue && error?.path.description == "rows[0].first_stage_layers")
     }

@@ -48,4 +48,94 @@ struct MegatronStageLayersTests {
                 firstStageLayers: first, lastStageLayers: last))
         }
     }
+
+    /// Chunk layer counts in pipeline order for a GPT of `layers` blocks over `ranks x chunks` chunks.
+    static func chunkBlocks(layers: Int, ranks: Int, chunks: Int, embedding: Bool, loss: Bool) throws -> [Int] {
+        let graph = try TinyGPT(layers: layers, hinted: true).graph()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: ranks, dataParallel: 1, virtualStages: chunks,
+            embeddingInPipelineSplit: embedding, lossInPipelineSplit: loss))
+        #expect(plan.stages[0].operations.lowerBound == 0)
+        #expect(PlanValidator.violation(in: plan) == nil)
+        return blocks(plan)
+    }
+
+    @Test("Llama 3.1 405B's split: 126 blocks over 8 ranks of 8 chunks, the embedding and the loss counted, leave chunks 0 and 63 one block each")
+    func embeddingAndLossCounted() throws {
+        let blocks = try Self.chunkBlocks(layers: 126, ranks: 8, chunks: 8, embedding: true, loss: true)
+        #expect(blocks == [1] + Array(repeating: 2, count: 62) + [1])
+        let configuration = MegatronConfiguration(tensorParallel: 8, pipelineParallel: 8, virtualStages: 8,
+                                                  embeddingInPipelineSplit: true, lossInPipelineSplit: true)
+        #expect(configuration.summary(dataParallel: 16).contains("vp=8 split+embedding+loss"))
+    }
+
+    @Test("the embedding or the loss alone counted, interleaved or not", arguments: [
+        (15, 4, 2, true, false, [1, 2, 2, 2, 2, 2, 2, 2]), (15, 4, 2, false, true, [2, 2, 2, 2, 2, 2, 2, 1]),
+        (10, 4, 1, true, true, [2, 3, 3, 2]), (11, 4, 1, true, false, [2, 3, 3, 3]), (7, 2, 2, false, true, [2, 2, 2, 1]),
+    ])
+    func embeddingOrLossCounted(layers: Int, ranks: Int, chunks: Int, embedding: Bool, loss: Bool, expected: [Int]) throws {
+        #expect(try Self.chunkBlocks(layers: layers, ranks: ranks, chunks: chunks, embedding: embedding, loss: loss) == expected)
+    }
+
+    @Test("counting the embedding or the loss is an error at its option where the layers do not divide, beside first or last stage layers, or without a pipeline",
+          arguments: [(4, 2, true, false, nil as Int?, "--account-for-embedding-in-pipeline-split"),
+                      (4, 2, false, true, nil, "--account-for-loss-in-pipeline-split"),
+                      (4, 1, true, true, 2, "--account-for-embedding-in-pipeline-split"),
+                      (1, 1, false, true, nil, "--account-for-loss-in-pipeline-split")])
+    func countedErrors(ranks: Int, chunks: Int, embedding: Bool, loss: Bool, first: Int?, option: String) throws {
+        let graph = try Self.graph()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let error = #expect(throws: InputError.self) {
+            try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: MegatronConfiguration(
+                tensorParallel: 1, pipelineParallel: ranks, dataParallel: 1, virtualStages: chunks, firstStageLayers: first,
+                embeddingInPipelineSplit: embedding, lossInPipelineSplit: loss))
+        }
+        #expect(error?.path.description == option)
+    }
+
+    @Test("a chunk left without a layer by the counted embedding is refused")
+    func countedEmptyChunk() {
+        let split = MegatronLayerSplit(embeddingInPipelineSplit: true)
+        #expect(throws: InputError.self) { try split.chunkLayers(layers: 7, ranks: 4, chunks: 2) }
+        #expect(!split.runs(layers: 7, ranks: 4, chunks: 2))
+    }
+
+    @Test("interleaved first or last stage layers that the chunks do not divide are refused, naming Megatron-Core's rule", arguments: [
+        (2, 2, 3 as Int?, nil as Int?, "--first-stage-layers"), (2, 2, nil, 3, "--last-stage-layers"), (4, 2, 2, 2, "--first-stage-layers"),
+    ])
+    func interleavedEndsDivide(ranks: Int, chunks: Int, first: Int?, last: Int?, option: String) throws {
+        let graph = try Self.graph()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let error = #expect(throws: InputError.self) {
+            try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: MegatronConfiguration(
+                tensorParallel: 1, pipelineParallel: ranks, dataParallel: 1, virtualStages: chunks,
+                firstStageLayers: first, lastStageLayers: last))
+        }
+        #expect(error?.path.description == option)
+        #expect(error?.message.contains("multiple of the \(chunks) chunks per rank") == true)
+    }
+
+    @Test("the Megatron grid offers only splits Megatron-Core runs, the counted embedding and loss among them")
+    func gridRunsOnMegatron() throws {
+        let graph = try TinyGPT(batch: 32, layers: 14, hinted: true).graph()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let configurations = MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: GraphAnalysis(graph))
+        #expect(configurations.contains { $0.embeddingInPipelineSplit && $0.lossInPipelineSplit && $0.virtualStages > 1 })
+        for configuration in configurations {
+            let (pp, vp) = (configuration.pipelineParallel, configuration.virtualStages)
+            let split = configuration.layerSplit
+            let chunks = try split.chunkLayers(layers: 14, ranks: pp, chunks: vp)
+            #expect(chunks.allSatisfy { $0 >= 1 })
+            if configuration.embeddingInPipelineSplit || configuration.lossInPipelineSplit {
+                #expect(vp > 1 && configuration.firstStageLayers == nil && configuration.lastStageLayers == nil)
+                #expect((14 + (configuration.embeddingInPipelineSplit ? 1 : 0) + (configuration.lossInPipelineSplit ? 1 : 0)) % (pp * vp) == 0)
+            } else {
+                // The first, the last and the middle ranks' layers all divide over their chunks.
+                let rankLayers = (0 ..< pp).map { rank in stride(from: rank, to: chunks.count, by: pp).reduce(0) { $0 + chunks[$1] } }
+                #expect(rankLayers.allSatisfy { $0 % vp == 0 }, "\(configuration.summary(dataParallel: 1))")
+                #expect(zip(chunks, (0 ..< chunks.count).map { rankLayers[$0 % pp] / vp }).allSatisfy { $0 == $1 })
+            }
+        }
+    }
 }
