@@ -7,8 +7,8 @@
 /// context-parallel (axes splitting every attention's queries) and expert-parallel (axes splitting every expert
 /// GEMM's expert index) degrees of most of its ops; the data-parallel degree that fills a rank's devices; sequence parallelism if
 /// the plan splits the sequence of ops outside the tensor-parallel regions; the heaviest recomputation and ZeRO stage any
-/// stage uses (so that what fitted still fits); and the plan's split of the repeated layers where it is even, or
-/// even but for the first and last rank (one chunk per rank), else an even split.
+/// stage uses (so that what fitted still fits); and the plan's split of the repeated layers where Megatron-Core
+/// can be told it (`MegatronLayerSplit`), else an even split.
 public struct LayoutRecognition: Sendable {
     public var layout: ParallelLayout
     /// The nearest layout's plan.
@@ -111,13 +111,15 @@ public struct LayoutRecognition: Sendable {
         let repeated = TrainingPlan.repeatedLayers(analysis.layers).count
         let virtualStages = max(1, min(original.virtualStages, repeated / ranks))
         let schedule = original.schedule == .interleaved && virtualStages == 1 ? .oneForwardOneBackward : original.schedule
-        let (firstStageLayers, lastStageLayers) = virtualStages == 1 && original.virtualStages == 1 && aligned
-            ? Self.firstAndLastStageLayers(chunkCounts) : (nil, nil)
+        // The split Megatron-Core can be told, else the even one (which may give the same counts, priced only).
+        let split = virtualStages == original.virtualStages && aligned
+            ? MegatronLayerSplit(chunkLayers: chunkCounts, ranks: ranks) ?? MegatronLayerSplit() : MegatronLayerSplit()
         let configuration = MegatronConfiguration(
             tensorParallel: tensorParallel, pipelineParallel: ranks, dataParallel: dataParallel, microBatchSize: microBatchSize,
             virtualStages: virtualStages, sequenceParallel: sequenceParallel, contextParallel: contextParallel,
             expertParallel: expertParallel, schedule: schedule, options: options,
-            firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers)
+            firstStageLayers: split.firstStageLayers, lastStageLayers: split.lastStageLayers,
+            embeddingInPipelineSplit: split.embeddingInPipelineSplit, lossInPipelineSplit: split.lossInPipelineSplit)
         let nearest: TrainingPlan
         do {
             nearest = try TrainingPlan.megatron(graph: graph, cluster: original.cluster, clusterName: original.clusterName,
@@ -191,21 +193,6 @@ public struct LayoutRecognition: Sendable {
             }
         }
         return (tensor, context, expert, mixedAxes, contextAxes)
-    }
-
-    /// The first and last rank's repeated layers where a plan of one chunk per rank gives them their own
-    /// counts and the ranks between share the rest equally (Megatron-LM's `--decoder-first-pipeline-num-layers`
-    /// and `--decoder-last-pipeline-num-layers`); nil for a rank that takes the others' share, and both nil
-    /// where the even split already gives these counts or the split is not of that form.
-    static func firstAndLastStageLayers(_ rankLayers: [Int]) -> (first: Int?, last: Int?) {
-        let total = rankLayers.reduce(0, +), ranks = rankLayers.count
-        let even = (0 ..< ranks).map { (($0 + 1) * total / ranks) - ($0 * total / ranks) }
-        guard ranks >= 2, rankLayers != even, rankLayers.allSatisfy({ $0 >= 1 }) else { return (nil, nil) }
-        // Two ranks: the first takes its count and the last the rest.
-        guard ranks > 2 else { return (rankLayers[0], nil) }
-        let middle = Set(rankLayers.dropFirst().dropLast())
-        guard middle.count == 1, let share = middle.first else { return (nil, nil) }
-        return (rankLayers[0] == share ? nil : rankLayers[0], rankLayers[ranks - 1] == share ? nil : rankLayers[ranks - 1])
     }
 
     /// How `stage` splits `op`: for each mesh axis of more than one device, in order, its size and the index

@@ -17,12 +17,15 @@ public struct MegatronArguments: Sendable {
         if layout.contextParallel > 1 { arguments.append("--context-parallel-size \(layout.contextParallel)") }
         if layout.expertParallel > 1 { arguments.append("--expert-model-parallel-size \(layout.expertParallel)") }
         arguments.append("--num-layers \(layout.layerCount)")
-        if let (first, last) = layout.firstAndLastStageLayers {
-            if let first { arguments.append("--decoder-first-pipeline-num-layers \(first)") }
-            if let last { arguments.append("--decoder-last-pipeline-num-layers \(last)") }
+        if let split = layout.layerSplit {
+            if let first = split.firstStageLayers { arguments.append("--decoder-first-pipeline-num-layers \(first)") }
+            if let last = split.lastStageLayers { arguments.append("--decoder-last-pipeline-num-layers \(last)") }
+            if split.embeddingInPipelineSplit { arguments.append("--account-for-embedding-in-pipeline-split") }
+            if split.lossInPipelineSplit { arguments.append("--account-for-loss-in-pipeline-split") }
         }
         if layout.virtualStages > 1 {
-            // The older per-stage count where the chunks are equal; the chunk count where they are not.
+            // The older per-stage count where the chunks are equal; the chunk count where they are not, which
+            // Megatron-LM requires beside first or last stage layers and the embedding or the loss counted as a layer.
             if Set(layout.chunkLayers).count == 1 {
                 arguments.append("--num-layers-per-virtual-pipeline-stage \(layout.chunkLayers[0])")
             } else {

@@ -36,9 +36,12 @@ public struct NeMoRecipeOverrides: Sendable {
         if let sequenceLength = layout.sequenceLength {
             overrides += [("data.seq_length", "\(sequenceLength)"), ("model.config.seq_length", "\(sequenceLength)")]
         }
-        let (first, last) = layout.firstAndLastStageLayers ?? (nil, nil)
-        overrides += [("model.config.num_layers_in_first_pipeline_stage", first.map(String.init) ?? "None"),
-                      ("model.config.num_layers_in_last_pipeline_stage", last.map(String.init) ?? "None")]
+        // Set either way: the Llama 3.1 405B recipe counts the embedding and the loss as layers.
+        let split = layout.layerSplit ?? MegatronLayerSplit()
+        overrides += [("model.config.num_layers_in_first_pipeline_stage", split.firstStageLayers.map(String.init) ?? "None"),
+                      ("model.config.num_layers_in_last_pipeline_stage", split.lastStageLayers.map(String.init) ?? "None"),
+                      ("model.config.account_for_embedding_in_pipeline_split", python(split.embeddingInPipelineSplit)),
+                      ("model.config.account_for_loss_in_pipeline_split", python(split.lossInPipelineSplit))]
         switch layout.recompute {
         case .none:
             overrides += [("model.config.recompute_granularity", "None"), ("model.config.recompute_method", "None"),

@@ -110,21 +110,13 @@ public struct ParallelLayout: Sendable, Equatable {
         (0 ..< pipelineParallel).map { rank in stride(from: rank, to: chunkLayers.count, by: pipelineParallel).reduce(0) { $0 + chunkLayers[$1] } }
     }
 
-    /// Repeated layers on the first and the last pipeline rank where they differ from the others', as
-    /// Megatron-LM's `--decoder-first-pipeline-num-layers` and `--decoder-last-pipeline-num-layers` set them:
-    /// (nil, nil) when every rank has the same; nil when the split is not of that form (the middle ranks
-    /// differ, or ranks with several chunks split unevenly).
-    public var firstAndLastStageLayers: (first: Int?, last: Int?)? {
-        if Set(chunkLayers).count <= 1 { return (nil, nil) }
-        let ranks = rankLayers
-        guard virtualStages == 1, ranks.count >= 2 else { return nil }
-        let middle = ranks.count > 2 ? Set(ranks.dropFirst().dropLast()) : []
-        guard middle.count <= 1 else { return nil }
-        let share = middle.first
-        let first = ranks[0] == share ? nil : ranks[0]
-        let last = ranks[ranks.count - 1] == share ? nil : ranks[ranks.count - 1]
-        // Two ranks: Megatron splits what the first does not take onto the last.
-        return ranks.count == 2 ? (first: ranks[0], last: nil) : (first, last)
+    /// How Megatron-Core is told to split the repeated layers as `chunkLayers` holds them: nothing where every
+    /// chunk holds the same, the first and the last rank's layers (`--decoder-first-pipeline-num-layers`,
+    /// `--decoder-last-pipeline-num-layers`) where each rank's chunks hold the same, or the embedding and the
+    /// loss counted as layers (`--account-for-embedding-in-pipeline-split`, `--account-for-loss-in-pipeline-split`)
+    /// where the first or the last chunk holds one fewer; nil where no setting gives this split.
+    public var layerSplit: MegatronLayerSplit? {
+        MegatronLayerSplit(chunkLayers: chunkLayers, ranks: pipelineParallel)
     }
 
     /// Tokens per sample: the second dimension of the graph's first token input (`[batch, seq]` integers).

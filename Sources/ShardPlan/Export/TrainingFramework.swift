@@ -224,10 +224,11 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     }
 
     /// Why this framework cannot split the layout's repeated layers over its pipeline chunks as priced, if
-    /// it cannot: Megatron-LM and NeMo split them evenly, or evenly but for the first and last rank.
+    /// it cannot: Megatron-LM and NeMo split them evenly, evenly but for the first and last rank (each rank's
+    /// chunks equal), or evenly with the embedding or the loss counted as a layer (`ParallelLayout.layerSplit`).
     public func unexpressedSplit(_ layout: ParallelLayout) -> String? {
-        guard self != .torchtitan, layout.firstAndLastStageLayers == nil else { return nil }
-        return "\(displayName) cannot split the repeated layers as \(layout.chunkLayers.map(String.init).joined(separator: "/")) per chunk: it splits them evenly, or evenly but for the first and last rank; the settings below need another pipeline depth to run"
+        guard self != .torchtitan, layout.layerSplit == nil else { return nil }
+        return "\(displayName) cannot split the repeated layers as \(layout.chunkLayers.map(String.init).joined(separator: "/")) per chunk: it splits them evenly, evenly but for the first and last rank with each rank's chunks equal, or evenly counting the embedding or the loss as a layer; the settings below need another pipeline depth to run"
     }
 
     /// The launch settings that run `layout`, after `header` (comment lines, without their comment marker; any

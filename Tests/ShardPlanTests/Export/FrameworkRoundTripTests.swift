@@ -3,8 +3,8 @@ import Testing
 @testable import ShardPlan
 
 /// Every published run's configuration, emitted for Megatron-LM, NeMo and torchtitan and read back by this
-/// folder's readers (which know only the documented options), gives the same degrees, chunks, microbatch
-/// size and recomputation.
+/// folder's readers (which know only the documented options), gives the same degrees, chunks, split of the
+/// layers over them, microbatch size and recomputation.
 @Suite("Framework settings round-trip for every published run")
 struct FrameworkRoundTripTests {
     static let runs: [PublishedRun] = {
@@ -57,7 +57,8 @@ struct FrameworkRoundTripTests {
                                       virtualStages: run.virtualStages, microBatchSize: run.microBatchSize ?? 1,
                                       recompute: replay.configuration.options.recompute,
                                       recomputedBlocks: replay.configuration.options.recomputedBlocks,
-                                      fp8: replay.configuration.options.precision != .bf16)
+                                      fp8: replay.configuration.options.precision != .bf16,
+                                      layerSplit: replay.configuration.layerSplit)
         let recognition = try LayoutRecognition(plan)
         #expect(recognition.isExact, "\(recognition.differences)")
         let operatorLevel = replay.configuration.options.recompute.isOperatorLevel

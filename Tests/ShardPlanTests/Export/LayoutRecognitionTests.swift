@@ -158,17 +158,22 @@ struct LayoutRecognitionTests {
         #expect(megatron.contains("--decoder-last-pipeline-num-layers \(last ?? 0) \\") == (last != nil && ranks > 2))
     }
 
-    @Test("Megatron's first and last stage layers", arguments: [
-        ([3, 4, 4, 5], 1, 3 as Int?, 5 as Int?, true), ([4, 4, 4, 4], 1, nil, nil, true), ([4, 3, 4, 4], 1, nil, nil, false),
-        ([3, 5], 1, 3, nil, true), ([4, 4, 4, 5], 1, nil, 5, true), ([1, 2, 2, 2], 2, nil, nil, false),
-    ])
-    func firstAndLast(chunks: [Int], virtualStages: Int, first: Int?, last: Int?, expressible: Bool) throws {
+    @Test("Megatron's first and last stage layers, and the embedding and the loss counted as layers", arguments: [
+        ([3, 4, 4, 5], 1, MegatronLayerSplit(firstStageLayers: 3, lastStageLayers: 5)), ([4, 4, 4, 4], 1, MegatronLayerSplit()),
+        ([4, 3, 4, 4], 1, nil), ([3, 5], 1, MegatronLayerSplit(firstStageLayers: 3)), ([4, 4, 4, 5], 1, MegatronLayerSplit(lastStageLayers: 5)),
+        // Two ranks of two chunks in pipeline order (rank 0, rank 1, rank 0, rank 1).
+        ([1, 2, 2, 2], 2, MegatronLayerSplit(embeddingInPipelineSplit: true)), ([2, 2, 2, 1], 2, MegatronLayerSplit(lossInPipelineSplit: true)),
+        ([1, 2, 2, 1], 2, MegatronLayerSplit(embeddingInPipelineSplit: true, lossInPipelineSplit: true)),
+        ([2, 3, 2, 3], 2, MegatronLayerSplit(firstStageLayers: 4)),
+        // Rank 0's light chunk last: no setting of Megatron-Core's puts it there.
+        ([2, 2, 1, 2], 2, nil),
+    ] as [([Int], Int, MegatronLayerSplit?)])
+    func layerSplit(chunks: [Int], virtualStages: Int, expected: MegatronLayerSplit?) throws {
         var layout = try LayoutRecognition(try megatron(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 2))).layout
         layout.chunkLayers = chunks
         layout.configuration.pipelineParallel = chunks.count / virtualStages
         layout.configuration.virtualStages = virtualStages
-        let split = layout.firstAndLastStageLayers
-        #expect((split != nil) == expressible)
-        if let split { #expect(split.first == first && split.last == last) }
+        #expect(layout.layerSplit == expected)
+        #expect((TrainingFramework.megatron.unexpressedSplit(layout) == nil) == (expected != nil))
     }
 }

@@ -9,7 +9,8 @@ struct MegatronArgumentReader {
     static let switches: Set<String> = [
         "--sequence-parallel", "--use-distributed-optimizer", "--use-megatron-fsdp", "--overlap-grad-reduce",
         "--overlap-param-gather", "--tp-comm-overlap", "--no-gradient-accumulation-fusion", "--grad-reduce-in-bf16",
-        "--cross-entropy-loss-fusion", "--fp8-param-gather",
+        "--cross-entropy-loss-fusion", "--fp8-param-gather", "--account-for-embedding-in-pipeline-split",
+        "--account-for-loss-in-pipeline-split",
     ]
     /// Megatron-LM's options that take one value, with the values argparse would accept.
     static let options: [String: @Sendable (String) -> Bool] = [
@@ -114,6 +115,12 @@ struct MegatronArgumentReader {
             guard let layers = int("--num-layers"), layers % (pp * perStage) == 0 else { throw ReadBackError("the virtual stages do not split the layers") }
             virtualStages = layers / (pp * perStage)
         }
+        let layerSplit = MegatronLayerSplit(
+            firstStageLayers: int("--decoder-first-pipeline-num-layers"), lastStageLayers: int("--decoder-last-pipeline-num-layers"),
+            embeddingInPipelineSplit: switchesSet.contains("--account-for-embedding-in-pipeline-split"),
+            lossInPipelineSplit: switchesSet.contains("--account-for-loss-in-pipeline-split"))
+        try ReadBackLayout.checkLayerSplit(layerSplit, layers: int("--num-layers") ?? 0, ranks: pp, chunks: virtualStages,
+                                           layersPerChunkGiven: values["--num-layers-per-virtual-pipeline-stage"] != nil)
         let recompute: RecomputeMode
         var recomputedBlocks: Int?
         switch values["--recompute-granularity"] {
@@ -128,6 +135,6 @@ struct MegatronArgumentReader {
         return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
                               expertParallel: int("--expert-model-parallel-size") ?? 1, virtualStages: virtualStages,
                               microBatchSize: int("--micro-batch-size") ?? 1, recompute: recompute,
-                              recomputedBlocks: recomputedBlocks, fp8: values["--fp8-format"] != nil)
+                              recomputedBlocks: recomputedBlocks, fp8: values["--fp8-format"] != nil, layerSplit: layerSplit)
     }
 }

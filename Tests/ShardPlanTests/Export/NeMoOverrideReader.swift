@@ -30,6 +30,7 @@ struct NeMoOverrideReader {
             "model.config.seq_length": positive,
             "model.config.num_layers_in_first_pipeline_stage": optionalPositive,
             "model.config.num_layers_in_last_pipeline_stage": optionalPositive,
+            "model.config.account_for_embedding_in_pipeline_split": bool, "model.config.account_for_loss_in_pipeline_split": bool,
             "model.config.recompute_granularity": optionalString(["full", "selective"]),
             "model.config.recompute_method": optionalString(["uniform", "block"]),
             "model.config.recompute_num_layers": optionalPositive, "model.config.cross_entropy_loss_fusion": bool,
@@ -85,8 +86,17 @@ struct NeMoOverrideReader {
 
     func int(_ key: String) -> Int? { if case .int(let n) = overrides[key] { n } else { nil } }
 
-    /// The layout, derived as NeMo derives it: data parallelism fills the trainer's devices.
+    /// The layout, derived as NeMo derives it: data parallelism fills the trainer's devices. Megatron-Core refuses
+    /// the embedding or the loss counted as a layer beside first or last stage layers.
     func layout() throws -> ReadBackLayout {
+        let layerSplit = MegatronLayerSplit(
+            firstStageLayers: int("model.config.num_layers_in_first_pipeline_stage"),
+            lastStageLayers: int("model.config.num_layers_in_last_pipeline_stage"),
+            embeddingInPipelineSplit: overrides["model.config.account_for_embedding_in_pipeline_split"] == .bool(true),
+            lossInPipelineSplit: overrides["model.config.account_for_loss_in_pipeline_split"] == .bool(true))
+        if layerSplit.countedLayersText != nil && (layerSplit.firstStageLayers != nil || layerSplit.lastStageLayers != nil) {
+            throw ReadBackError("the embedding or the loss counted as a layer beside first or last stage layers: Megatron-Core refuses it")
+        }
         let tp = int("trainer.strategy.tensor_model_parallel_size") ?? 1, pp = int("trainer.strategy.pipeline_model_parallel_size") ?? 1
         let cp = int("trainer.strategy.context_parallel_size") ?? 1
         let world = (int("trainer.num_nodes") ?? 1) * (int("trainer.devices") ?? 1)
@@ -110,6 +120,6 @@ struct NeMoOverrideReader {
                               expertParallel: int("trainer.strategy.expert_model_parallel_size") ?? 1,
                               virtualStages: int("trainer.strategy.virtual_pipeline_model_parallel_size") ?? 1,
                               microBatchSize: int("data.micro_batch_size") ?? 1, recompute: recompute, recomputedBlocks: recomputedBlocks,
-                              fp8: overrides["trainer.plugins.fp8", default: .none] != .none)
+                              fp8: overrides["trainer.plugins.fp8", default: .none] != .none, layerSplit: layerSplit)
     }
 }

@@ -16,6 +16,9 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
     var recomputedBlocks: Int?
     /// Whether the linear layers run in FP8.
     var fp8: Bool
+    /// How the settings split the repeated layers over the pipeline chunks: first and last stage layers, or the
+    /// embedding and the loss counted as layers; nothing set for an even split.
+    var layerSplit: MegatronLayerSplit
 
     /// The values `layout` should read back as.
     init(_ layout: ParallelLayout) {
@@ -23,11 +26,12 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
                   contextParallel: layout.contextParallel, expertParallel: layout.expertParallel, virtualStages: layout.virtualStages,
                   microBatchSize: layout.microBatchSize, recompute: layout.recompute,
                   recomputedBlocks: layout.recompute == .full ? layout.configuration.options.recomputedBlocks : nil,
-                  fp8: layout.configuration.options.precision == .fp8)
+                  fp8: layout.configuration.options.precision == .fp8, layerSplit: layout.layerSplit ?? MegatronLayerSplit())
     }
 
     init(tensorParallel: Int, pipelineParallel: Int, dataParallel: Int, contextParallel: Int, expertParallel: Int,
-         virtualStages: Int, microBatchSize: Int, recompute: RecomputeMode, recomputedBlocks: Int? = nil, fp8: Bool) {
+         virtualStages: Int, microBatchSize: Int, recompute: RecomputeMode, recomputedBlocks: Int? = nil, fp8: Bool,
+         layerSplit: MegatronLayerSplit = MegatronLayerSplit()) {
         self.tensorParallel = tensorParallel
         self.pipelineParallel = pipelineParallel
         self.dataParallel = dataParallel
@@ -38,12 +42,15 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
         self.recompute = recompute
         self.recomputedBlocks = recomputedBlocks
         self.fp8 = fp8
+        self.layerSplit = layerSplit
     }
 
     var description: String {
         "tp=\(tensorParallel) pp=\(pipelineParallel) dp=\(dataParallel) cp=\(contextParallel) ep=\(expertParallel) "
             + "vp=\(virtualStages) mbs=\(microBatchSize) recompute=\(recompute.rawValue)"
             + (recomputedBlocks.map { "(\($0) blocks)" } ?? "") + (fp8 ? " fp8" : "")
+            + (layerSplit.firstStageLayers.map { " first=\($0)" } ?? "") + (layerSplit.lastStageLayers.map { " last=\($0)" } ?? "")
+            + (layerSplit.countedLayersText.map { " \($0)" } ?? "")
     }
 }
 
@@ -54,6 +61,33 @@ struct ReadBackError: Error, CustomStringConvertible {
 }
 
 extension ReadBackLayout {
+    /// Megatron-Core's checks of a pipeline split (`TransformerConfig`, `validate_args`) on `layers` repeated layers
+    /// over `ranks` ranks of `chunks` chunks: the embedding or the loss counted as layers only without first or last
+    /// stage layers, and every count dividing as the split needs; first or last stage layers or a counted embedding
+    /// or loss over several chunks take the chunk count per rank, not the layers per chunk.
+    static func checkLayerSplit(_ split: MegatronLayerSplit, layers: Int, ranks: Int, chunks: Int, layersPerChunkGiven: Bool) throws {
+        if split.isEven { return }
+        if layersPerChunkGiven { throw ReadBackError("an uneven pipeline split with the layers per virtual stage: Megatron-LM takes the chunks per rank") }
+        let embedding = split.embeddingInPipelineSplit ? 1 : 0, loss = split.lossInPipelineSplit ? 1 : 0
+        if embedding + loss > 0 {
+            guard split.firstStageLayers == nil && split.lastStageLayers == nil else {
+                throw ReadBackError("the embedding or the loss counted as a layer beside first or last stage layers: Megatron-Core refuses it")
+            }
+            guard (layers + embedding + loss) % (ranks * chunks) == 0 else {
+                throw ReadBackError("\(layers) layers and \(embedding + loss) counted do not divide over \(ranks * chunks) chunks")
+            }
+            return
+        }
+        let middleRanks = ranks - (split.firstStageLayers == nil ? 0 : 1) - (split.lastStageLayers == nil ? 0 : 1)
+        let rest = layers - (split.firstStageLayers ?? 0) - (split.lastStageLayers ?? 0)
+        guard middleRanks > 0 ? rest % middleRanks == 0 && rest / middleRanks % chunks == 0 : rest == 0 else {
+            throw ReadBackError("\(rest) layers do not split equally over \(middleRanks) middle ranks of \(chunks) chunks")
+        }
+        for case let count? in [split.firstStageLayers, split.lastStageLayers] where count % chunks != 0 {
+            throw ReadBackError("\(count) layers on an end rank are not a multiple of \(chunks) chunks: Megatron-Core refuses it")
+        }
+    }
+
     /// Megatron-Core's selective recomputation as its submodule list reads back (`--recompute-modules`,
     /// `model.config.recompute_modules`): none listed is the attention core alone (selective); the feed-forward
     /// submodules (a dense MLP, a mixture of experts, or both), after the attention core or not, are `mlp` or

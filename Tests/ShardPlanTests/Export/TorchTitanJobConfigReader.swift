@@ -90,8 +90,10 @@ struct TorchTitanJobConfigReader {
         }
     }
 
-    /// The layout, derived as torchtitan derives it: model parts per rank are the chunks; with a pipeline the
-    /// microbatch size is the pipeline's, without one the local batch (gradient accumulation runs the rest).
+    /// The layout, derived as torchtitan derives it: model parts per rank are the chunks, and the blocks they list
+    /// read back as the split Megatron-Core would be told (`MegatronLayerSplit(chunkLayers:ranks:)`, the embedding
+    /// in the first part and the head in the last); with a pipeline the microbatch size is the pipeline's, without
+    /// one the local batch (gradient accumulation runs the rest).
     /// `layers` is the model's transformer blocks, which a job config without a pipeline does not name (the model's
     /// flavor is the user's): layer-level checkpointing reads back as the blocks of each chunk that rerun only with it.
     func layout(layers: Int? = nil) throws -> ReadBackLayout {
@@ -100,11 +102,16 @@ struct TorchTitanJobConfigReader {
         let local = int("training", "local_batch_size") ?? 8, global = int("training", "global_batch_size") ?? local * dp
         guard global % (local * dp) == 0 else { throw ReadBackError("the global batch is not a multiple of local batch x dp") }
         var virtualStages = 1, microBatchSize = local
+        var layerSplit = MegatronLayerSplit()
         if pp > 1 {
             guard modelParts.count % pp == 0 else { throw ReadBackError("\(modelParts.count) model parts do not divide among \(pp) ranks") }
             virtualStages = modelParts.count / pp
             microBatchSize = int("parallelism", "pipeline_parallel_microbatch_size") ?? 1
             guard local % microBatchSize == 0 else { throw ReadBackError("the local batch does not split into microbatches") }
+            guard modelParts.first?.first == "tok_embeddings", modelParts.last?.suffix(2) == ["norm", "output"] else {
+                throw ReadBackError("the embedding does not start the first model part or the head does not end the last")
+            }
+            layerSplit = MegatronLayerSplit(chunkLayers: modelParts.map { $0.count { $0.hasPrefix("layers.") } }, ranks: pp) ?? MegatronLayerSplit()
         }
         // torchtitan's ParallelDims: experts are cut from the FSDP ranks (dp_shard x cp) and tp, with expert tensor
         // parallelism 1 or tp, and what is left of them shards the experts (efsdp = dp_shard x cp x tp / (etp x ep)).
@@ -148,6 +155,7 @@ struct TorchTitanJobConfigReader {
         return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, contextParallel: cp,
                               expertParallel: ep, virtualStages: virtualStages,
                               microBatchSize: microBatchSize, recompute: recompute, recomputedBlocks: recomputedBlocks,
-                              fp8: toml.tables["model"]?["converters"] == .array([.string("quantize.linear.float8")]))
+                              fp8: toml.tables["model"]?["converters"] == .array([.string("quantize.linear.float8")]),
+                              layerSplit: layerSplit)
     }
 }
