@@ -24,10 +24,10 @@ struct FrameworkRoundTripTests {
         }
     }
 
-    @Test("the 110 published rows are read, twelve with context parallelism and one with expert parallelism")
+    @Test("the 113 published rows are read, fifteen with context parallelism and one with expert parallelism")
     func rowCount() {
-        #expect(Self.runs.count == 110)
-        #expect(Self.runs.count { $0.contextParallel > 1 } == 12 && Self.runs.count { $0.expertParallel > 1 } == 1)
+        #expect(Self.runs.count == 113)
+        #expect(Self.runs.count { $0.contextParallel > 1 } == 15 && Self.runs.count { $0.expertParallel > 1 } == 1)
     }
 
     /// torchtitan writes Megatron's selective recomputation and op-level selective checkpointing as the same
