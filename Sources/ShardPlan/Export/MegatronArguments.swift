@@ -44,7 +44,7 @@ public struct MegatronArguments: Sendable {
         // Every block, one at a time; or the first N blocks of each model chunk (the block method).
         case .full:
             arguments.append("--recompute-granularity full")
-            if let blocks = configuration.options.recomputedBlocks {
+            if let blocks = layout.recomputedBlocksPerChunk {
                 arguments += ["--recompute-method block", "--recompute-num-layers \(blocks)"]
             } else {
                 arguments += ["--recompute-method uniform", "--recompute-num-layers 1"]

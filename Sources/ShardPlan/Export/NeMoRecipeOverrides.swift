@@ -56,7 +56,7 @@ public struct NeMoRecipeOverrides: Sendable {
                           ("model.config.recompute_num_layers", "None"), ("model.config.recompute_modules", modules)]
         // Every block, one at a time; or the first N blocks of each model chunk (the block method).
         case .full:
-            let blocks = layout.configuration.options.recomputedBlocks
+            let blocks = layout.recomputedBlocksPerChunk
             overrides += [("model.config.recompute_granularity", "'full'"),
                           ("model.config.recompute_method", blocks == nil ? "'uniform'" : "'block'"),
                           ("model.config.recompute_num_layers", "\(blocks ?? 1)")]

@@ -69,6 +69,14 @@ public struct ParallelLayout: Sendable, Equatable {
     public var microBatchSize: Int { configuration.microBatchSize }
     public var sequenceParallel: Bool { configuration.sequenceParallel }
     public var recompute: RecomputeMode { configuration.options.recompute }
+    /// Under full recomputation, the blocks of each chunk that rerun, for Megatron's block method: nil where every
+    /// block reruns, because the plan gives no count or no chunk holds more blocks than it (a count above a chunk's
+    /// blocks is written as every block, which Megatron-Core runs the same way).
+    public var recomputedBlocksPerChunk: Int? {
+        guard recompute == .full, let blocks = configuration.options.recomputedBlocks,
+              chunkLayers.contains(where: { $0 > blocks }) else { return nil }
+        return blocks
+    }
     public var zeroStage: Int { configuration.options.zeroStage }
     public var schedule: PipelineSchedule { configuration.schedule ?? .oneForwardOneBackward }
     /// TransformerEngine's name for the FP8 recipe (Megatron-LM's `--fp8-recipe`, NeMo's `fp8_recipe`) when

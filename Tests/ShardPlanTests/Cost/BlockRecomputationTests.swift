@@ -119,7 +119,7 @@ struct BlockRecomputationTests {
         #expect(half.plan.options.recomputedBlocks == 16 && full.plan.options.recomputedBlocks == nil)
         let (halfRerun, fullRerun) = (half.prediction.stageCosts[0].recomputeSeconds, full.prediction.stageCosts[0].recomputeSeconds)
         #expect(abs(halfRerun - fullRerun / 2) < 0.01 * fullRerun, "\(halfRerun) against half of \(fullRerun)")
-        for (member, value) in [("recompute_blocks", JSONValue.int(0)), ("recompute", .string("selective op"))] {
+        for (member, value) in [("recompute_blocks", JSONValue.int(0)), ("recompute_blocks", .int(1 << 40)), ("recompute", .string("selective op"))] {
             var edited = row
             edited[member] = value
             let error = PublishedRowFixtures.refusal(of: edited, after: rows[index])

@@ -93,6 +93,17 @@ struct BlockRecomputationExportTests {
         #expect(read.recompute == .full && read.recomputedBlocks == nil)
     }
 
+    /// A count at or above every chunk's blocks reruns every block; Megatron-LM and NeMo are given the uniform method
+    /// over one layer, not a count beyond the layers a stage holds.
+    @Test("Megatron-LM and NeMo: as many blocks as a stage holds, or more, is the uniform method over one layer", arguments: [6, 13])
+    func megatronAndNeMoEveryBlock(blocks: Int) throws {
+        let megatron = try Self.export(.megatron, layers: 12, pipelineParallel: 2, blocks: blocks)
+        #expect(MegatronArguments(megatron.layout).arguments.filter { $0.hasPrefix("--recompute") }
+                == ["--recompute-granularity full", "--recompute-method uniform", "--recompute-num-layers 1"])
+        let nemo = try Self.export(.nemo, layers: 12, pipelineParallel: 2, blocks: blocks)
+        #expect(nemo.text.contains("    model.config.recompute_method='uniform' \\\n    model.config.recompute_num_layers=1 \\\n"))
+    }
+
     @Test("torchtitan: as many blocks as a stage holds, or more, is full recomputation of every block, not a change")
     func torchtitanEveryBlock() throws {
         for blocks in [6, 8] {
