@@ -107,7 +107,11 @@ public struct CalibrationReport: Sendable {
         under FSDP2 on 32 and 64 H200s, whose op-level checkpointing reruns every FP8 product (its save list holds \
         `aten.mm`, not `_scaled_mm`: peaks within 2%, times 7-9% fast), and MaxText's Llama 3.1 70B on 256 H200s of \
         GCP A3 Ultra (-10.8%); it prices FP8 weights (`fp8_params`) and MaxText's `mlp` and `all-but-qkv` \
-        recomputation (Docs/cost-model.md, "Issue 14, sixteenth pass").
+        recomputation (Docs/cost-model.md, "Issue 14, sixteenth pass"). Issue 14's seventeenth pass prices full \
+        recomputation of some blocks of each stage (torchtitan's every second block on 64 A100s: -6.1% and -4.5%) and \
+        the embedding and the loss counted as pipeline layers, and adds Megatron-Bridge's FP8 Llama 3 8B, 70B and \
+        405B on 8 to 1,024 H100s (0.3% fast to 6.6% slow, every one within memory; Docs/cost-model.md, "Issue 14, \
+        seventeenth pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a
