@@ -132,18 +132,10 @@ public struct ParallelLayout: Sendable, Equatable {
         graph.inputs.lazy.map { graph[$0].type }.first { $0.dtype.isInteger && $0.rank == 2 }.map { $0.shape[1] }
     }
 
-    /// The model's repeated layers: the layers of the structure that repeats most often (the first such
-    /// structure on a tie), as `TrainingPlan.megatron` splits them.
-    static func repeatedLayers(_ layers: [Layer]) -> [Layer] {
-        let keyCounts = Dictionary(grouping: layers, by: \.structureKey).mapValues(\.count)
-        let repeatedKey = keyCounts.max { ($0.value, -$0.key) < ($1.value, -$1.key) }?.key
-        return layers.filter { $0.structureKey == repeatedKey }
-    }
-
     /// How many repeated layers start in each chunk of `plan`, and whether every chunk boundary falls on the
     /// start of a repeated layer (else a chunk holds part of a layer, which no framework can express).
     static func chunkLayers(of plan: TrainingPlan, layers: [Layer]? = nil) -> (counts: [Int], aligned: Bool) {
-        let body = repeatedLayers(layers ?? GraphAnalysis(plan.graph).layers)
+        let body = TrainingPlan.repeatedLayers(layers ?? GraphAnalysis(plan.graph).layers)
         let starts = Set(body.map(\.operations.lowerBound))
         let counts = plan.stages.map { stage in body.count { stage.operations.contains($0.operations.lowerBound) } }
         let aligned = plan.stages.dropFirst().allSatisfy { starts.contains($0.operations.lowerBound) }

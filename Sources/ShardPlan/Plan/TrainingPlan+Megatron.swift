@@ -123,11 +123,15 @@ extension TrainingPlan {
             .map { graph[$0].type.shape[roles.sequenceDimension[$0.rawValue]!] }
     }
 
-    /// The layers Megatron-LM pipelines: those of the most common structure (the transformer blocks).
+    /// The layers Megatron-LM pipelines, its `--num-layers`: every layer from the first to the last whose structure
+    /// repeats, so that blocks of several structures (dense and expert layers alternating, as `--moe-layer-freq 2`
+    /// runs them; a few dense layers before the experts; sliding-window layers between global ones) all count, and
+    /// the embedding and the head, which occur once, do not. A model whose layers all differ pipelines its first.
     static func repeatedLayers(_ layers: [Layer]) -> [Layer] {
         let keyCounts = Dictionary(grouping: layers, by: \.structureKey).mapValues(\.count)
-        let repeatedKey = keyCounts.max { ($0.value, -$0.key) < ($1.value, -$1.key) }?.key
-        return layers.filter { $0.structureKey == repeatedKey }
+        guard let first = layers.firstIndex(where: { keyCounts[$0.structureKey]! > 1 }),
+              let last = layers.lastIndex(where: { keyCounts[$0.structureKey]! > 1 }) else { return Array(layers.prefix(1)) }
+        return Array(layers[first ... last])
     }
 
     /// Cuts the graph into `ranks x chunks` contiguous chunks in pipeline order (chunk g on rank g mod ranks),

@@ -138,4 +138,21 @@ struct MegatronStageLayersTests {
             }
         }
     }
+
+    /// GShard's model alternates dense and expert blocks (six of each): Megatron-LM counts all twelve as its
+    /// `--num-layers` (the experts placed by `--moe-layer-freq`), so two ranks take six blocks each, and the Megatron
+    /// settings say 12, where counting only the more common structure said 6.
+    @Test("alternating dense and expert blocks are all pipelined layers: 12 for GShard's model, six a rank of two")
+    func alternatingStructures() throws {
+        let graph = try ModelCatalog.model(id: "moe-gshard")!.build()
+        let layers = GraphAnalysis(graph).layers
+        #expect(Set(layers.map(\.structureKey)).count >= 3, "embedding, dense block, expert block, head")
+        #expect(TrainingPlan.repeatedLayers(layers).count == 12)
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 2))
+        let export = try FrameworkExport(plan: plan, prediction: PlanEvaluator(cluster: cluster).evaluate(plan), framework: .megatron)
+        #expect(export.layout.chunkLayers == [6, 6])
+        #expect(MegatronArguments(export.layout).arguments.contains("--num-layers 12"))
+    }
 }
