@@ -52,7 +52,8 @@ public struct TrainingOptions: Sendable, Equatable {
     /// rerun their forward pass, counted from the stage's first block; the stage's other blocks keep what their
     /// backward pass reads, as without recomputation (Megatron-LM's `--recompute-method block
     /// --recompute-num-layers N`, NeMo's `recompute_method='block'`). nil: every block reruns. A stage of fewer
-    /// blocks reruns them all; other modes ignore it.
+    /// blocks reruns them all; 0 or less reruns none (the search's own profiles of kept blocks); other modes ignore
+    /// it. The command line and plan documents take 1 to 2^20.
     public var recomputedBlocks: Int?
     /// ZeRO stage: 1 shards optimizer state over the data-parallel devices, 2 also gradients, 3 also weights.
     public var zeroStage: Int

@@ -49,7 +49,8 @@ public struct FrameworkExport: Sendable {
                 framework: TrainingFramework, note: String? = nil) throws(InputError) {
         self.framework = framework
         planPrediction = prediction
-        let (configuration, changes) = framework.expressible(recognition.layout.configuration, chunkLayers: recognition.layout.chunkLayers)
+        let (configuration, changes) = framework.expressible(recognition.layout.configuration, chunkLayers: recognition.layout.chunkLayers,
+                                                              blockStructures: recognition.layout.blockStructures)
         var nearest = (layout: recognition.layout, plan: recognition.plan)
         if !changes.isEmpty {
             nearest = try ParallelLayout.megatron(configuration, graph: plan.graph, cluster: plan.cluster, clusterName: plan.clusterName)

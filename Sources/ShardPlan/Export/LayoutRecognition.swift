@@ -96,6 +96,8 @@ public struct LayoutRecognition: Sendable {
         if !aligned { notes.append("a stage boundary falls inside a repeated layer; stages are cut at layer boundaries") }
         var options = original.options
         options.recompute = recompute
+        // A block count is full recomputation's: where the stages recompute less, no block reruns whole.
+        if recompute != .full { options.recomputedBlocks = nil }
         options.zeroStage = zeroStage
         // Sequence parallelism: norms, dropout and residual adds (ops that contract nothing) split the sequence
         // along an axis other than context parallelism's, which splits every op's sequence.

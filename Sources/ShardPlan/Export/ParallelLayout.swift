@@ -23,6 +23,9 @@ public struct ParallelLayout: Sendable, Equatable {
     /// Megatron-Core's names for the blocks' feed-forward submodules (`recompute_modules`): `mlp` for a dense
     /// MLP, `moe` for a mixture of experts, both where some blocks have experts and others not.
     public var feedForwardModules: [String]
+    /// How many structures the repeated layers hold: 1 for a model of identical blocks, more where dense and expert
+    /// blocks, or sliding-window and global ones, alternate.
+    public var blockStructures: Int
     /// The layout `TrainingPlan.megatron` gives `plan`'s configuration: `plan` must be that plan.
     init(configuration: MegatronConfiguration, plan: TrainingPlan) {
         var resolved = configuration
@@ -36,6 +39,7 @@ public struct ParallelLayout: Sendable, Equatable {
         devicesPerNode = plan.cluster.devicesPerNode
         clusterNodes = plan.cluster.nodes
         feedForwardModules = Self.feedForwardModules(of: plan.graph)
+        blockStructures = Set(TrainingPlan.repeatedLayers(GraphAnalysis(plan.graph).layers).map(\.structureKey)).count
     }
 
     /// `feedForwardModules` of `graph`: its blocks are the layers holding attention, its expert layers those holding

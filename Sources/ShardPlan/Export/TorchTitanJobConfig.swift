@@ -51,7 +51,7 @@ public struct TorchTitanJobConfig: Sendable {
             return ["mode = \"full\""]
         case .full:
             guard let blocks = layout.configuration.options.recomputedBlocks else { return ["mode = \"full\""] }
-            switch Self.checkpointInterval(recomputedBlocks: blocks, chunkLayers: layout.chunkLayers) {
+            switch Self.checkpointInterval(recomputedBlocks: blocks, chunkLayers: layout.chunkLayers, blockStructures: layout.blockStructures) {
             case 1:
                 return ["mode = \"full\""]
             case let interval?:
@@ -60,7 +60,8 @@ public struct TorchTitanJobConfig: Sendable {
                         "mode = \"selective\"", "selective_ac_option = \"\(interval)\""]
             case nil:
                 // A layout given here directly, which `TrainingFramework.expressible` would have turned into this.
-                return [CommentText.line(Self.unexpressedBlocks(recomputedBlocks: blocks, chunkLayers: layout.chunkLayers)), "mode = \"full\""]
+                return [CommentText.line(Self.unexpressedBlocks(recomputedBlocks: blocks, chunkLayers: layout.chunkLayers,
+                                                                blockStructures: layout.blockStructures)), "mode = \"full\""]
             }
         }
     }
@@ -70,19 +71,23 @@ public struct TorchTitanJobConfig: Sendable {
     /// K >= 2 where every chunk holds K x `recomputedBlocks` blocks, as layer-level selective checkpointing
     /// (`mode = "selective"`, `selective_ac_option = "K"`), which wraps each block whose count among the rank's blocks
     /// so far is a multiple of K (torchtitan's `_apply_layer_sac`): every chunk then reruns as many blocks of the
-    /// same shape as the plan's, at other places in the chunk; nil where neither holds.
-    static func checkpointInterval(recomputedBlocks: Int, chunkLayers: [Int]) -> Int? {
+    /// same shape as the plan's, at other places in the chunk, which is the same work only where the blocks are of
+    /// one structure (`blockStructures` 1); nil where neither holds.
+    static func checkpointInterval(recomputedBlocks: Int, chunkLayers: [Int], blockStructures: Int) -> Int? {
         if chunkLayers.allSatisfy({ $0 <= recomputedBlocks }) { return 1 }
-        guard Set(chunkLayers).count == 1, chunkLayers[0] % recomputedBlocks == 0 else { return nil }
+        guard blockStructures == 1, Set(chunkLayers).count == 1, chunkLayers[0] % recomputedBlocks == 0 else { return nil }
         return chunkLayers[0] / recomputedBlocks
     }
 
     /// Why torchtitan reruns every block where the plan reruns the first `recomputedBlocks` of each chunk of
-    /// `chunkLayers` blocks and `checkpointInterval` finds no pattern, as a sentence.
-    static func unexpressedBlocks(recomputedBlocks: Int, chunkLayers: [Int]) -> String {
+    /// `chunkLayers` blocks of `blockStructures` structures and `checkpointInterval` finds no pattern, as a sentence.
+    static func unexpressedBlocks(recomputedBlocks: Int, chunkLayers: [Int], blockStructures: Int) -> String {
         let perChunk = Set(chunkLayers).count == 1 ? "\(chunkLayers[0])" : chunkLayers.map(String.init).joined(separator: "/")
+        let why = blockStructures > 1
+            ? "the blocks are of \(blockStructures) structures, so one in every K is other work than the first \(recomputedBlocks)"
+            : "\(recomputedBlocks) of \(perChunk) blocks a stage is no such pattern"
         return "torchtitan reruns one block in every K of a rank (selective_ac_option = \"K\"), not the first blocks of each stage: "
-            + "\(recomputedBlocks) of \(perChunk) blocks a stage is no such pattern, so every block reruns"
+            + "\(why), so every block reruns"
     }
 
     /// The TOML document: a comment block (`header` escaped as `CommentText`, then how to launch), then the

@@ -30,8 +30,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     /// The nearest configuration this framework runs, and a sentence for each thing that had to change.
     /// `chunkLayers` are the repeated layers (transformer blocks) of each model chunk as `configuration` lays them out
     /// (`ParallelLayout.chunkLayers`): they say whether torchtitan can run full recomputation of only some blocks of
-    /// each stage (`TrainingOptions.recomputedBlocks`).
-    public func expressible(_ configuration: MegatronConfiguration, chunkLayers: [Int]) -> (configuration: MegatronConfiguration, changes: [String]) {
+    /// each stage (`TrainingOptions.recomputedBlocks`), with `blockStructures`, how many structures those blocks hold
+    /// (`ParallelLayout.blockStructures`: 1 for a model of identical blocks).
+    public func expressible(_ configuration: MegatronConfiguration, chunkLayers: [Int], blockStructures: Int = 1)
+        -> (configuration: MegatronConfiguration, changes: [String]) {
         var nearest = configuration
         var changes: [String] = []
         if configuration.schedule == .gpipe && self != .torchtitan {
@@ -158,9 +160,9 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             // Layer-level selective checkpointing reruns one block in every K of a rank: the plan's first N blocks of
             // each stage only where every stage holds K x N (`TorchTitanJobConfig.checkpointInterval`).
             if nearest.options.recompute == .full, let blocks = nearest.options.recomputedBlocks,
-               TorchTitanJobConfig.checkpointInterval(recomputedBlocks: blocks, chunkLayers: chunkLayers) == nil {
+               TorchTitanJobConfig.checkpointInterval(recomputedBlocks: blocks, chunkLayers: chunkLayers, blockStructures: blockStructures) == nil {
                 nearest.options.recomputedBlocks = nil
-                changes.append(TorchTitanJobConfig.unexpressedBlocks(recomputedBlocks: blocks, chunkLayers: chunkLayers))
+                changes.append(TorchTitanJobConfig.unexpressedBlocks(recomputedBlocks: blocks, chunkLayers: chunkLayers, blockStructures: blockStructures))
             }
             if nearest.options.recompute == .elementwise {
                 nearest.options.recompute = .selectiveOperators

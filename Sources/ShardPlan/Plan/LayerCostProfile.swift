@@ -27,9 +27,9 @@ final class LayerCostProfile: Sendable {
     /// Per layer, the parts of its backward working set (`StageCost.backwardWorkingBytes`: recomputation's, the loss's
     /// buffers, and what the loss's layer keeps of a microbatch, composed as the exact model composes them) and its
     /// ZeRO-3 gradients unsharded at once.
-    let recomputationWorking: RangeMaxima
-    let lossBuffer: RangeMaxima
-    let lossLayerKept: RangeMaxima
+    private let recomputationWorking: RangeMaxima
+    private let lossBuffer: RangeMaxima
+    private let lossLayerKept: RangeMaxima
     private let unshardedGradients: RangeMaxima
     /// ZeRO-3 weights gathered at once: per layer alone, and per layer with its predecessor (the model keeps
     /// two adjacent layers gathered, so a range's figure is the largest over the pairs it holds).
@@ -51,7 +51,7 @@ final class LayerCostProfile: Sendable {
          recompute: RecomputeMode?, cluster: Cluster, neighbour: Int, composesBlocks: Bool = true) {
         self.mesh = mesh
         var model = model
-        if composesBlocks, (recompute ?? model.options.recompute) == .full, let blocks = model.options.recomputedBlocks {
+        if composesBlocks, (recompute ?? model.options.recompute) == .full, let blocks = model.options.recomputedBlocks, blocks > 0 {
             func profile(rerunning count: Int?) -> LayerCostProfile {
                 var options = model.options
                 options.recomputedBlocks = count

@@ -53,7 +53,7 @@ extension MegatronGrid {
                                                                  split: configuration.layerSplit) else { return }
             let microbatches = batch / (configuration.microBatchSize * dp)
             let options = configuration.options
-            let optionsKey = [RecomputeMode.allCases.firstIndex(of: options.recompute)!, options.recomputedBlocks ?? 0, options.zeroStage,
+            let optionsKey = [RecomputeMode.allCases.firstIndex(of: options.recompute)!, options.recomputedBlocks ?? -1, options.zeroStage,
                               options.overlapGradientReduction ? 1 : 0, options.overlapTensorParallelCommunication ? 1 : 0]
             let model = models.value(for: [microbatches] + optionsKey) {
                 StageCostModel(graph: graph, kernels: kernels, options: options, microbatches: microbatches)

@@ -51,7 +51,7 @@ extension TrainingPlan {
         }
         top["options"] = .object(JSONObject([
             ("recompute", .string(options.recompute.rawValue)),
-        ] + (options.recomputedBlocks.map { [("recompute_blocks", JSONValue.int($0))] } ?? []) + [
+        ] + (options.recompute == .full ? options.recomputedBlocks.map { [("recompute_blocks", JSONValue.int($0))] } ?? [] : []) + [
             ("zero_stage", .int(options.zeroStage)),
             ("overlap_gradient_reduction", .bool(options.overlapGradientReduction)),
             ("overlap_tensor_parallel_communication", .bool(options.overlapTensorParallelCommunication)),

@@ -127,6 +127,10 @@ struct BlockRecomputationExportTests {
         let (odd, changes) = TrainingFramework.torchtitan.expressible(configuration, chunkLayers: [5, 5])
         #expect(odd.options.recompute == .full && odd.options.recomputedBlocks == nil)
         #expect(changes.contains { $0.hasSuffix("2 of 5 blocks a stage is no such pattern, so every block reruns") })
+        // Dense and expert blocks alternating: one in every K reruns other blocks than the first N.
+        let (mixed, mixedChanges) = TrainingFramework.torchtitan.expressible(configuration, chunkLayers: [6, 6], blockStructures: 2)
+        #expect(mixed.options.recomputedBlocks == nil)
+        #expect(mixedChanges.contains { $0.contains("the blocks are of 2 structures, so one in every K is other work than the first 2") })
         var mlp = configuration
         mlp.options.recompute = .mlp
         let full = TrainingFramework.torchtitan.expressible(mlp, chunkLayers: [6, 6]).configuration.options
