@@ -277,12 +277,9 @@ public struct PublishedRun: Sendable {
     /// A row's `recompute_blocks`, which counts blocks only full recomputation reruns.
     private static func recomputedBlocks(_ row: JSONReader, id: String) throws(InputError) -> Int? {
         guard let blocks = try row.optionalInt("recompute_blocks") else { return nil }
-        guard blocks <= Cluster.maximumDeviceCount else {
-            throw row.invalid("recompute_blocks", "row \(id): at most \(Cluster.maximumDeviceCount) blocks a stage, found \(blocks)")
-        }
-        let recompute = try row.optionalString("recompute") ?? ""
-        guard PublishedRun.recomputeMode(of: recompute) == .full else {
-            throw row.invalid("recompute_blocks", "row \(id): counts the blocks each stage reran under full recomputation; recompute \"\(recompute)\" is not full")
+        let recompute = PublishedRun.recomputeMode(of: try row.optionalString("recompute") ?? "")
+        if let problem = TrainingOptions.recomputedBlocksProblem(blocks, recompute: recompute) {
+            throw row.invalid("recompute_blocks", "row \(id): \(problem)")
         }
         return blocks
     }

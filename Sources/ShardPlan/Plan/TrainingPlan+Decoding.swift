@@ -199,11 +199,8 @@ extension TrainingPlan {
         let reader = try top.reader("options")
         if let mode: RecomputeMode = try reader.optionalCase("recompute", "recomputation") { options.recompute = mode }
         if let blocks = try reader.optionalInt("recompute_blocks") {
-            guard (1 ... Cluster.maximumDeviceCount).contains(blocks) else {
-                throw reader.invalid("recompute_blocks", "expected between 1 and \(Cluster.maximumDeviceCount) transformer blocks a stage, found \(blocks)")
-            }
-            guard options.recompute == .full else {
-                throw reader.invalid("recompute_blocks", "counts the blocks a stage reruns under full recomputation; recompute is \"\(options.recompute.rawValue)\", not \"full\"")
+            if let problem = TrainingOptions.recomputedBlocksProblem(blocks, recompute: options.recompute) {
+                throw reader.invalid("recompute_blocks", problem)
             }
             options.recomputedBlocks = blocks
         }

@@ -1,0 +1,18 @@
+extension TrainingOptions {
+    /// The most blocks a stage may be told to rerun (`recomputedBlocks`): the largest size the command line takes,
+    /// a cluster's most devices.
+    public static let largestRecomputedBlocks = Cluster.maximumDeviceCount
+
+    /// Why `blocks` cannot be the count of blocks each stage reruns (`recomputedBlocks`) beside `recompute`, as the
+    /// rest of a sentence after the member's name, or nil where it can: a count of 1 to
+    /// `largestRecomputedBlocks`, under full recomputation.
+    public static func recomputedBlocksProblem(_ blocks: Int, recompute: RecomputeMode) -> String? {
+        guard (1 ... largestRecomputedBlocks).contains(blocks) else {
+            return "expected between 1 and \(largestRecomputedBlocks) transformer blocks a stage, found \(blocks)"
+        }
+        guard recompute == .full else {
+            return "counts the blocks a stage reruns under full recomputation; recompute is \"\(recompute.rawValue)\", not \"full\""
+        }
+        return nil
+    }
+}
