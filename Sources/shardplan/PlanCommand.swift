@@ -67,14 +67,7 @@ struct PlanCommand: ParsableCommand {
     func validate() throws {
         try precision.validate(with: kernelChoice)
         if let timeLimit, !(timeLimit > 0 && timeLimit.isFinite) { throw ValidationError("--time-limit takes a positive, finite number of seconds, not \(timeLimit).") }
-        if let recomputeBlocks {
-            guard recompute == .full else {
-                throw ValidationError("--recompute-blocks counts the blocks each stage reruns under full recomputation; give --recompute full with it.")
-            }
-            guard (1 ... ScoreCommand.largestSize).contains(recomputeBlocks) else {
-                throw ValidationError("--recompute-blocks must be between 1 and \(ScoreCommand.largestSize), found \(recomputeBlocks).")
-            }
-        }
+        try RecomputeBlocksOption.validate(recomputeBlocks, fullRecomputation: recompute == .full)
         if let layerLimit, layerLimit < 1 { throw ValidationError("--layers takes a positive number of layers, not \(layerLimit).") }
         if kernelChoice.copiesOutGatheredParameters && !zeroStages.contains(3) {
             if zero == .auto, let emit = printing.emit {

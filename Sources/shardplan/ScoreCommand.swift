@@ -121,14 +121,12 @@ struct ScoreCommand: ParsableCommand {
         }
         // After the --plan refusal: a saved plan's options are its own, so they are not checked against each other here.
         try precision.validate(with: kernelChoice)
-        if recomputeBlocks != nil && recompute != .full {
-            throw ValidationError("--recompute-blocks counts the blocks each stage reruns under full recomputation; give --recompute full with it.")
-        }
+        try RecomputeBlocksOption.validate(recomputeBlocks, fullRecomputation: recompute == .full)
         if zeroShardGroup != nil && zero != .weights {
             throw ValidationError("--zero-shard-group shards ZeRO-3 state over groups of devices; give --zero 3 with it.")
         }
         let sizes: [(String, Int?)] = [("--tp", tp), ("--pp", pp), ("--dp", dp), ("--cp", cp), ("--ep", ep),
-                                       ("--zero-shard-group", zeroShardGroup), ("--recompute-blocks", recomputeBlocks),
+                                       ("--zero-shard-group", zeroShardGroup),
                                        ("--micro-batch-size", microBatchSize),
                                        ("--microbatches", microbatches), ("--virtual-stages", virtualStages),
                                        ("--first-stage-layers", firstStageLayers), ("--last-stage-layers", lastStageLayers)]

@@ -1,0 +1,17 @@
+import ArgumentParser
+import ShardPlan
+
+/// The checks `plan` and `score` share on `--recompute-blocks` (the blocks of each stage full recomputation reruns).
+enum RecomputeBlocksOption {
+    /// Refuses `blocks` outside 1 to `TrainingOptions.largestRecomputedBlocks`, or without `--recompute full`
+    /// (`fullRecomputation`).
+    static func validate(_ blocks: Int?, fullRecomputation: Bool) throws {
+        guard let blocks else { return }
+        guard fullRecomputation else {
+            throw ValidationError("--recompute-blocks counts the blocks each stage reruns under full recomputation; give --recompute full with it.")
+        }
+        guard (1 ... TrainingOptions.largestRecomputedBlocks).contains(blocks) else {
+            throw ValidationError("--recompute-blocks must be between 1 and \(TrainingOptions.largestRecomputedBlocks), found \(blocks).")
+        }
+    }
+}
