@@ -193,7 +193,7 @@ public struct CalibrationReport: Sendable {
             if run.zeroStage > 0 { config += " zero=\(run.zeroStage)" }
             if let group = run.zeroShardGroup { config += " shard=\(group)" }
             if !run.recompute.isEmpty && run.recompute != "not stated" {
-                config += " \(TrainingOptions(recomputedBlocks: run.recomputedBlocks).recomputeName(run.recomputeMode))"
+                config += " \(run.recomputeMode.name(recomputedBlocks: run.recomputedBlocks))"
             }
             if let attention = run.attention { config += " \(attention)" }
             if let fusion = run.fusion, fusion != "fused" { config += " \(fusion)" }

@@ -41,6 +41,13 @@ public enum RecomputeMode: String, CaseIterable, Sendable {
     /// the results it names and reruns the rest of the block (`elementwise`, `selectiveOperators`, `mlp`,
     /// `allButQKV`).
     public var isOperatorLevel: Bool { [.elementwise, .selectiveOperators, .mlp, .allButQKV].contains(self) }
+
+    /// The mode as the reports name it: with the count of blocks each stage reruns where full recomputation reruns
+    /// only some (`full(4 blocks)`, `TrainingOptions.recomputedBlocks`).
+    public func name(recomputedBlocks: Int?) -> String {
+        guard self == .full, let blocks = recomputedBlocks else { return rawValue }
+        return "full(\(blocks) block\(blocks == 1 ? "" : "s"))"
+    }
 }
 
 /// Training-stack choices that change time and memory but not the sharding of ops: mixed-precision Adam's
@@ -142,12 +149,8 @@ public struct TrainingOptions: Sendable, Equatable {
         self.zeroShardGroup = zeroShardGroup
     }
 
-    /// `mode` as the reports name it: with the count of blocks each stage reruns where full recomputation reruns
-    /// only some (`full(4 blocks)`).
-    public func recomputeName(_ mode: RecomputeMode) -> String {
-        guard mode == .full, let blocks = recomputedBlocks else { return mode.rawValue }
-        return "full(\(blocks) block\(blocks == 1 ? "" : "s"))"
-    }
+    /// `mode` as the reports name it under these options (`RecomputeMode.name(recomputedBlocks:)`).
+    public func recomputeName(_ mode: RecomputeMode) -> String { mode.name(recomputedBlocks: recomputedBlocks) }
 
     /// How the loss's kernels run: eager where a compiled step leaves the loss out of its graph (`eagerLoss`), else
     /// as every other op's (`kernelFusion`).
