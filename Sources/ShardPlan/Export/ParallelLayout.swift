@@ -35,11 +35,12 @@ public struct ParallelLayout: Sendable, Equatable {
         self.configuration = resolved
         globalBatch = plan.graph.batchSize ?? 1
         sequenceLength = Self.sequenceLength(of: plan.graph)
-        chunkLayers = Self.chunkLayers(of: plan).counts
+        let layers = GraphAnalysis(plan.graph).layers
+        chunkLayers = Self.chunkLayers(of: plan, layers: layers).counts
         devicesPerNode = plan.cluster.devicesPerNode
         clusterNodes = plan.cluster.nodes
         feedForwardModules = Self.feedForwardModules(of: plan.graph)
-        blockStructures = Set(TrainingPlan.repeatedLayers(GraphAnalysis(plan.graph).layers).map(\.structureKey)).count
+        blockStructures = Set(TrainingPlan.repeatedLayers(layers).map(\.structureKey)).count
     }
 
     /// `feedForwardModules` of `graph`: its blocks are the layers holding attention, its expert layers those holding
