@@ -221,6 +221,9 @@ struct ScoreCommand: ParsableCommand {
             firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers,
             embeddingInPipelineSplit: accountForEmbedding, lossInPipelineSplit: accountForLoss)
         try configuration.options.check(on: cluster.device)
+        if let problem = configuration.options.recomputedBlocksProblem(in: graph) {
+            throw InputError(.invalidValue, at: JSONPath([.key("--recompute-blocks")]), problem)
+        }
         var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
         plan.rebatchedFrom = rebatchedFrom
         return plan

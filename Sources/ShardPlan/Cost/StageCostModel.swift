@@ -62,8 +62,7 @@ public struct StageCostModel: Sendable {
         accumulation = GradientAccumulation(graph, gradients: gradients, level: options.kernelFusion)
         consumers = graph.consumers()
         let roles = self.roles
-        sequenceLength = graph.inputs.first { roles.sequenceDimension[$0.rawValue] != nil }
-            .map { graph[$0].type.shape[roles.sequenceDimension[$0.rawValue]!] }
+        sequenceLength = Self.sequenceLength(graph, roles: roles)
         sequenceDimensionCounts = Self.sequenceDimensionCounts(graph, roles: roles)
         let (length, counts) = (sequenceLength, sequenceDimensionCounts)
         let isAttentionCore = { (value: ValueID) in
@@ -83,6 +82,29 @@ public struct StageCostModel: Sendable {
         fp8AlternateProductRecomputation = alternateProductRecomputation.union(graph.operations.indices.filter {
             linearLayers[$0] != nil && checkpointed.contains(runs[$0])
         })
+    }
+
+    /// The op ranges of `graph`'s transformer blocks, in order: the layer runs the recomputation modes checkpoint
+    /// (`checkpointedRuns`), which `TrainingOptions.recomputedBlocks` counts.
+    public static func transformerBlocks(in graph: Graph) -> [Range<Int>] {
+        let roles = TensorRoles(graph)
+        let (length, counts) = (sequenceLength(graph, roles: roles), sequenceDimensionCounts(graph, roles: roles))
+        let checkpoints = operatorCheckpoints(graph) { isAttentionCore($0, in: graph, sequenceLength: length, sequenceDimensionCounts: counts) }
+        var blocks: [Range<Int>] = []
+        for (op, run) in checkpoints.runs.enumerated() where checkpoints.checkpointed.contains(run) {
+            if let last = blocks.last, last.upperBound == op, checkpoints.runs[op - 1] == run {
+                blocks[blocks.count - 1] = last.lowerBound ..< op + 1
+            } else {
+                blocks.append(op ..< op + 1)
+            }
+        }
+        return blocks
+    }
+
+    /// The tokens of a sequence: the length of the first graph input with a sequence dimension (`TensorRoles`).
+    static func sequenceLength(_ graph: Graph, roles: TensorRoles) -> Int? {
+        graph.inputs.first { roles.sequenceDimension[$0.rawValue] != nil }
+            .map { graph[$0].type.shape[roles.sequenceDimension[$0.rawValue]!] }
     }
 
     /// Numbers the layer runs of `graph` and picks what op-level selective recomputation checkpoints and reruns:
@@ -329,11 +351,17 @@ public struct StageCostModel: Sendable {
             }
         }
         let parameters = addParameters(of: stage, model: model, runOfOperation: runOfOperation, fp8ByOp: fp8ByOp, to: &cost)
-        for (collectives, forward) in parameters.perMicrobatch {
+        // A reader's resharding of a weight is part of its run's forward pass: a run full recomputation keeps does
+        // not reshard again.
+        var weightReshardingByRun: [Int: Double] = [:]
+        for (collectives, forward, reader) in parameters.perMicrobatch {
+            let before = cost.forwardSeconds
             charge(collectives, forward: forward)
+            weightReshardingByRun[runOfOperation[reader]!, default: 0] += cost.forwardSeconds - before
         }
         let recomputeByRun = addActivations(of: stage, model: model, forwardSecondsByOp: forwardSecondsByOp, fp8ByOp: fp8ByOp,
-                                            runOfOperation: runOfOperation, runForwardSeconds: runs.map(\.forward),
+                                            runOfOperation: runOfOperation,
+                                            runForwardSeconds: runs.indices.map { runs[$0].forward + (weightReshardingByRun[$0] ?? 0) },
                                             rerunCopyBytesByLayer: parameters.castCopyBytesByLayer,
                                             castSecondsOutsideReruns: parameters.castSecondsOutsideReruns, to: &cost)
         // Autocast's 16-bit copies of the weights live until the backward pass reads them; full recomputation
@@ -508,13 +536,14 @@ public struct StageCostModel: Sendable {
     /// optimizer step. A parameter is stored in the layout its first reader wants; ZeRO shards it further
     /// over the axes along which its gradient is partial (the data-parallel axes).
     /// Returns the per-microbatch collectives the parameters need (resharding for readers that want another
-    /// layout, ZeRO-3 gathers), for the caller to charge, with whether each is in the forward pass.
+    /// layout, ZeRO-3 gathers), for the caller to charge, with whether each is in the forward pass and the op that
+    /// reads the weight.
     private func addParameters(of stage: StageLayout, model: OperatorCostModel, runOfOperation: [Int: Int],
                                fp8ByOp: [Int: OperatorCost.FP8Use], to cost: inout StageCost)
-        -> (perMicrobatch: [(collectives: [Collective], forward: Bool)], sharded: [ShardedUnit],
+        -> (perMicrobatch: [(collectives: [Collective], forward: Bool, reader: Int)], sharded: [ShardedUnit],
             accumulationByRun: [Int: Double], castCopyBytes: Double, castCopyBytesByLayer: [String?: Double],
             gatheredCopyCastSeconds: Double, castSecondsOutsideReruns: Double) {
-        var perMicrobatch: [(collectives: [Collective], forward: Bool)] = []
+        var perMicrobatch: [(collectives: [Collective], forward: Bool, reader: Int)] = []
         var sharded: [ShardedUnit] = []
         /// Adds bytes to the unit of `layer` along `axes`, made the first time.
         func addUnit(layer: String?, axes: [Int], replicaAxes: [Int] = [], gatherBytes: Double, reduceBytes: Double,
@@ -639,7 +668,8 @@ public struct StageCostModel: Sendable {
                 let wanted = strategy.operandSpec(use.operand, in: space)
                 // A reader that wants another layout than the stored one reshards every microbatch.
                 perMicrobatch.append((Resharding.collectives(from: stored, to: wanted, elementCount: elements,
-                                                             bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape), true))
+                                                             bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape), true,
+                                     use.operation))
                 let gradient = Resharding.collectives(from: strategy.gradientSpec(use.operand, in: space), to: stored,
                                                       elementCount: elements,
                                                       bytesPerElement: Int(options.gradientReductionBytes(type.dtype)),

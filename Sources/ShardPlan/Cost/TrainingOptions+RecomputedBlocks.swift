@@ -15,4 +15,12 @@ extension TrainingOptions {
         }
         return nil
     }
+
+    /// Why this count of blocks (`recomputedBlocks`) cannot apply to `graph`, as the rest of a sentence after the
+    /// member's name, or nil where it can (no count, or a graph with transformer blocks). A graph without blocks (no
+    /// layer holds attention) reruns its whole forward pass under full recomputation: there is nothing to count.
+    public func recomputedBlocksProblem(in graph: Graph) -> String? {
+        guard let blocks = recomputedBlocks, blocks > 0, StageCostModel.transformerBlocks(in: graph).isEmpty else { return nil }
+        return "counts transformer blocks, and \"\(graph.name)\" has none (no layer holds attention): full recomputation reruns its whole forward pass"
+    }
 }

@@ -110,7 +110,7 @@ public struct LayoutRecognition: Sendable {
             }
         }
         // Megatron-LM's chunks hold repeated layers only; the search's may hold the embedding or the head alone.
-        let repeated = TrainingPlan.repeatedLayers(analysis.layers).count
+        let repeated = TrainingPlan.repeatedLayers(analysis.layers, in: graph).count
         let virtualStages = max(1, min(original.virtualStages, repeated / ranks))
         let schedule = original.schedule == .interleaved && virtualStages == 1 ? .oneForwardOneBackward : original.schedule
         // The split Megatron-Core can be told, else the even one (which may give the same counts, priced only).

@@ -40,7 +40,7 @@ public struct ParallelLayout: Sendable, Equatable {
         devicesPerNode = plan.cluster.devicesPerNode
         clusterNodes = plan.cluster.nodes
         feedForwardModules = Self.feedForwardModules(of: plan.graph)
-        blockStructures = Set(TrainingPlan.repeatedLayers(layers).map(\.structureKey)).count
+        blockStructures = Set(TrainingPlan.repeatedLayers(layers, in: plan.graph).map(\.structureKey)).count
     }
 
     /// `feedForwardModules` of `graph`: its blocks are the layers holding attention, its expert layers those holding
@@ -140,7 +140,7 @@ public struct ParallelLayout: Sendable, Equatable {
     /// How many repeated layers start in each chunk of `plan`, and whether every chunk boundary falls on the
     /// start of a repeated layer (else a chunk holds part of a layer, which no framework can express).
     static func chunkLayers(of plan: TrainingPlan, layers: [Layer]? = nil) -> (counts: [Int], aligned: Bool) {
-        let body = TrainingPlan.repeatedLayers(layers ?? GraphAnalysis(plan.graph).layers)
+        let body = TrainingPlan.repeatedLayers(layers ?? GraphAnalysis(plan.graph).layers, in: plan.graph)
         let starts = Set(body.map(\.operations.lowerBound))
         let counts = plan.stages.map { stage in body.count { stage.operations.contains($0.operations.lowerBound) } }
         let aligned = plan.stages.dropFirst().allSatisfy { starts.contains($0.operations.lowerBound) }

@@ -40,6 +40,7 @@ extension MegatronGrid {
             init(fits: Bool) { self.fits = fits }
         }
         let outcome = Outcome(fits: fitFound)
+        let pipelinedLayers = TrainingPlan.repeatedLayers(analysis.layers, in: graph)
         DispatchQueue.concurrentPerform(iterations: configurations.count) { index in
             if outcome.lock.withLock({ outcome.fits }) && isCancelled() {
                 outcome.lock.withLock { outcome.leftOut = true }
@@ -49,7 +50,7 @@ extension MegatronGrid {
             let tp = configuration.tensorParallel, pp = configuration.pipelineParallel, vp = configuration.virtualStages
             let dp = configuration.dataParallel ?? cluster.deviceCount / (tp * pp)
             guard batch % (configuration.microBatchSize * dp) == 0,
-                  let chunks = try? TrainingPlan.chunkOperations(graph, layers: analysis.layers, ranks: pp, chunks: vp,
+                  let chunks = try? TrainingPlan.chunkOperations(graph, pipelinedLayers: pipelinedLayers, ranks: pp, chunks: vp,
                                                                  split: configuration.layerSplit) else { return }
             let microbatches = batch / (configuration.microBatchSize * dp)
             let options = configuration.options

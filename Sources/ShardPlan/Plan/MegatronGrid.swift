@@ -33,7 +33,7 @@ public struct MegatronGrid: Sendable {
     public func configurations(for graph: Graph, on cluster: Cluster, options: TrainingOptions, analysis: GraphAnalysis,
                                maximumStageCount: Int? = nil, meshShape: [Int]? = nil, microbatches fixed: Int? = nil,
                                variants: StageSearchOracle.Variants? = nil) -> [MegatronConfiguration] {
-        let blocks = TrainingPlan.repeatedLayers(analysis.layers).count
+        let blocks = TrainingPlan.repeatedLayers(analysis.layers, in: graph).count
         let devices = cluster.deviceCount
         let batch = graph.batchSize ?? 1
         let budget = cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes

@@ -57,6 +57,9 @@ extension TrainingPlan {
             try top.optionalCase("schedule", "schedule") ?? .oneForwardOneBackward
         }
         let options = problems.attempt { () throws(InputError) in try Self.options(top) }
+        if let problem = options?.recomputedBlocksProblem(in: graph) {
+            problems.record(InputError(.invalidValue, at: .root.appending("options").appending("recompute_blocks"), problem))
+        }
         // A plan in FP8 is refused on a device without FP8 tensor cores, as the command line refuses it.
         if let options, options.precision != .bf16, cluster.device.peakFLOPsPerSecond[.fp8] == nil {
             problems.record(InputError(.invalidValue, at: .root.appending("options").appending("precision"),

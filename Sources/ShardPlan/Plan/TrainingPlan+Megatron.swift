@@ -92,7 +92,8 @@ extension TrainingPlan {
         }
         let microbatches = batch / (configuration.microBatchSize * dp)
         let schedule = configuration.schedule ?? (vp > 1 ? .interleaved : .oneForwardOneBackward)
-        let chunks = try chunkOperations(graph, layers: layers, ranks: pp, chunks: vp, split: configuration.layerSplit)
+        let chunks = try chunkOperations(graph, pipelinedLayers: repeatedLayers(layers, in: graph), ranks: pp, chunks: vp,
+                                         split: configuration.layerSplit)
         // Shard groups that are all the data-parallel ranks are plain ZeRO-3: one data axis.
         let groups = shardGroup.map { $0 < dp } ?? false
         let layout = MegatronLayout(sequenceParallel: configuration.sequenceParallel, shardGroups: groups,
@@ -126,21 +127,26 @@ extension TrainingPlan {
     /// The layers Megatron-LM pipelines, its `--num-layers`: every layer from the first to the last whose structure
     /// repeats, so that blocks of several structures (dense and expert layers alternating, as `--moe-layer-freq 2`
     /// runs them; a few dense layers before the experts; sliding-window layers between global ones) all count, and
-    /// the embedding and the head, which occur once, do not. A model whose layers all differ pipelines its first.
-    static func repeatedLayers(_ layers: [Layer]) -> [Layer] {
+    /// the embedding and the head, which occur once, do not; then the transformer blocks next to that range
+    /// (`StageCostModel.transformerBlocks`), which count although their structure occurs once (DeepSeek-V2-Lite's one
+    /// dense block before the experts). A model whose layers all differ pipelines its first.
+    static func repeatedLayers(_ layers: [Layer], in graph: Graph) -> [Layer] {
         let keyCounts = Dictionary(grouping: layers, by: \.structureKey).mapValues(\.count)
-        guard let first = layers.firstIndex(where: { keyCounts[$0.structureKey]! > 1 }),
-              let last = layers.lastIndex(where: { keyCounts[$0.structureKey]! > 1 }) else { return Array(layers.prefix(1)) }
+        guard var first = layers.firstIndex(where: { keyCounts[$0.structureKey]! > 1 }),
+              var last = layers.lastIndex(where: { keyCounts[$0.structureKey]! > 1 }) else { return Array(layers.prefix(1)) }
+        let blocks = StageCostModel.transformerBlocks(in: graph)
+        func isBlock(_ layer: Layer) -> Bool { blocks.contains { $0.overlaps(layer.operations) } }
+        while first > 0 && isBlock(layers[first - 1]) { first -= 1 }
+        while last < layers.count - 1 && isBlock(layers[last + 1]) { last += 1 }
         return Array(layers[first ... last])
     }
 
     /// Cuts the graph into `ranks x chunks` contiguous chunks in pipeline order (chunk g on rank g mod ranks),
-    /// holding the repeated layers as `split` gives them (`MegatronLayerSplit.chunkLayers`): the ops before the
-    /// first repeated layer join the first chunk and the ops after the last one the last chunk.
-    static func chunkOperations(_ graph: Graph, layers: [Layer], ranks: Int, chunks: Int,
+    /// holding the pipelined layers (`repeatedLayers`) as `split` gives them (`MegatronLayerSplit.chunkLayers`): the
+    /// ops before the first of them join the first chunk and the ops after the last one the last chunk.
+    static func chunkOperations(_ graph: Graph, pipelinedLayers body: [Layer], ranks: Int, chunks: Int,
                                 split: MegatronLayerSplit = MegatronLayerSplit()) throws(InputError) -> [Range<Int>] {
         let count = ranks * chunks
-        let body = repeatedLayers(layers)
         guard body.count >= count else {
             throw InputError(.invalidValue, at: JSONPath([.key("--pp")]),
                              "the model has \(body.count) repeated layer\(body.count == 1 ? "" : "s"), too few for \(count) pipeline chunk\(count == 1 ? "" : "s")")

@@ -472,16 +472,16 @@ struct StageCostTerms {
         let (wantedIndex, wanted) = consumed.map { $0[0] }.numberedByFirstAppearance()
         let (gradientIndex, gradients) = consumed.map { $0[1] }.numberedByFirstAppearance()
         func price(_ source: ShardingSpec, _ target: ShardingSpec) -> Double { reshardSeconds(value, from: source, to: target) }
+        // Full recomputation reruns the forward pass of the reader's block, layout changes included.
+        let replays = model.options.recompute == .full && model.rerunsUnderFullRecomputation(link.to, within: operations) ? 2.0 : 1.0
         return produced.map { layout in
             let forward = wanted.map { price(layout, $0) }
             switch link.kind {
             case .activation, .arrival:
                 // The gradient comes back reduced to the layout the producer left (or, for an arrival, to the
-                // layout it arrived in, its first reader's); full recomputation reruns the forward pass, layout
-                // changes included.
+                // layout it arrived in, its first reader's).
                 let returned = link.kind == .activation ? layout.reduced : layout
                 let backward = model.gradients[value] ? gradients.map { price($0, returned) } : gradients.map { _ in 0 }
-                let replays = model.options.recompute == .full && model.rerunsUnderFullRecomputation(link.to, within: operations) ? 2.0 : 1.0
                 return consumed.indices.map { pair in
                     var (ahead, back) = (forward[wantedIndex[pair]], backward[gradientIndex[pair]])
                     if let consumers {
@@ -491,10 +491,11 @@ struct StageCostTerms {
                     return (ahead * replays + back) * overlapShare * microbatches
                 }
             case .parameter:
-                // Read every microbatch; its gradient goes back to the stored layout once per iteration.
+                // Read every microbatch (and again in a rerun); its gradient goes back to the stored layout once per
+                // iteration.
                 let backward = gradients.map { price($0, layout) }
                 return consumed.indices.map { pair in
-                    forward[wantedIndex[pair]] * overlapShare * microbatches + backward[gradientIndex[pair]]
+                    forward[wantedIndex[pair]] * replays * overlapShare * microbatches + backward[gradientIndex[pair]]
                 }
             }
         }

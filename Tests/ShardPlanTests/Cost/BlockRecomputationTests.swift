@@ -106,6 +106,28 @@ struct BlockRecomputationTests {
         }
     }
 
+    /// A graph without transformer blocks (mlp-2, no attention) reruns its whole forward pass under full
+    /// recomputation, so a count of blocks means nothing there: it is refused, in a plan document at
+    /// `options.recompute_blocks` (before, it was accepted and the plan labelled `full(2 blocks)`).
+    @Test("a graph without transformer blocks refuses a count of blocks, in a plan document at options.recompute_blocks")
+    func graphWithoutBlocks() throws {
+        let mlp = try ModelCatalog.model(id: "mlp-2")!.build()
+        let llama = try TransformerBuilder(name: "tiny-2", configuration: .llama(layers: 2, hidden: 64, heads: 4, keyValueHeads: 2,
+                                                                                  feedForwardHidden: 176, vocabulary: 256,
+                                                                                  sequenceLength: 32, globalBatch: 8)).build()
+        #expect(StageCostModel.transformerBlocks(in: mlp).isEmpty && StageCostModel.transformerBlocks(in: llama).count == 2)
+        let counted = TrainingOptions(recompute: .full, recomputedBlocks: 2)
+        #expect(counted.recomputedBlocksProblem(in: llama) == nil && TrainingOptions(recompute: .full).recomputedBlocksProblem(in: mlp) == nil)
+        #expect(counted.recomputedBlocksProblem(in: mlp)?.contains("has none") == true)
+        let cluster = try Cluster.preset(named: "single-a100-80g")
+        let plan = try TrainingPlan.megatron(graph: mlp, cluster: cluster, clusterName: "single-a100-80g", configuration:
+            MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, microBatchSize: 1024, options: counted))
+        let text = plan.jsonText(prediction: PlanEvaluator(cluster: cluster).evaluate(plan))
+        #expect(text.contains("\"recompute_blocks\": 2"))
+        let error = #expect(throws: InputError.self) { _ = try TrainingOptionsFixtures.decode(text, graph: mlp, clusterName: "single-a100-80g") }
+        #expect(error?.path == JSONPath([.key("options"), .key("recompute_blocks")]), "\(error?.description ?? "")")
+    }
+
     /// torchtitan's "selective layer" checkpointing (every second block of Llama 3 8B: 16 of 32) replays as 16 blocks
     /// rerun: half the rerun of every block. A count beside a recomputation that is not full, or below one, is
     /// refused at rows[i].recompute_blocks.

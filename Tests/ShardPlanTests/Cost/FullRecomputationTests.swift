@@ -136,4 +136,26 @@ struct FullRecomputationTests {
         }
         #expect(activations(.fp32Weights) - activations(.fp32) == 32_768)
     }
+
+    /// A weight resharded for a later reader every microbatch is part of that reader's forward pass: gpt-tiny's tied
+    /// table stored split along the hidden index by the lookup (2 devices) and gathered whole by the head's product
+    /// each microbatch. The head is outside every block, so full recomputation does not gather it again: the rerun
+    /// is the same as with the table stored whole (before, the head's gather was counted as recomputation).
+    @Test("a weight gathered for a reader outside the blocks is not charged again as recomputation")
+    func weightReshardingOutsideBlocksIsNotRerun() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let mesh = try DeviceMesh(devices: [0, 1], shape: [2], in: cluster)
+        let all = 0 ..< graph.operations.count
+        let lookup = try #require(graph.operations.firstIndex { $0.name == "embed" })
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device),
+                                   options: TrainingOptions(recompute: .full), microbatches: 2)
+        let whole = StageLayout(operations: all, mesh: mesh, strategies: all.map { _ in OpStrategy(indexOfAxis: [nil]) })
+        var split = whole
+        split.strategies[lookup] = OpStrategy(indexOfAxis: [3])
+        let (wholeCost, splitCost) = (model.cost(of: whole), model.cost(of: split))
+        #expect(splitCost.forwardCommunicationSeconds > wholeCost.forwardCommunicationSeconds)
+        #expect(abs(splitCost.recomputeSeconds - wholeCost.recomputeSeconds) < 1e-12 * wholeCost.recomputeSeconds,
+                "\(splitCost.recomputeSeconds) against \(wholeCost.recomputeSeconds)")
+    }
 }

@@ -147,12 +147,31 @@ struct MegatronStageLayersTests {
         let graph = try ModelCatalog.model(id: "moe-gshard")!.build()
         let layers = GraphAnalysis(graph).layers
         #expect(Set(layers.map(\.structureKey)).count >= 3, "embedding, dense block, expert block, head")
-        #expect(TrainingPlan.repeatedLayers(layers).count == 12)
+        #expect(TrainingPlan.repeatedLayers(layers, in: graph).count == 12)
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
         let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: MegatronConfiguration(
             tensorParallel: 1, pipelineParallel: 2))
         let export = try FrameworkExport(plan: plan, prediction: PlanEvaluator(cluster: cluster).evaluate(plan), framework: .megatron)
         #expect(export.layout.chunkLayers == [6, 6])
         #expect(MegatronArguments(export.layout).arguments.contains("--num-layers 12"))
+    }
+    /// DeepSeek-V2-Lite's one dense block before the experts: its structure occurs once, but it is a transformer
+    /// block, and Megatron-LM counts it in `--num-layers` (the experts placed by `--moe-layer-freq`) and pipelines it
+    /// as any other. Before, it joined the embedding in the first chunk and the settings said one layer fewer.
+    @Test("a single dense block before the experts is a pipelined layer: three blocks on three ranks, --num-layers 3")
+    func singleLeadingDenseBlock() throws {
+        var configuration = TransformerConfiguration.llama(layers: 3, hidden: 64, heads: 4, keyValueHeads: 2, feedForwardHidden: 176,
+                                                           vocabulary: 256, sequenceLength: 32, globalBatch: 8)
+        configuration.mixtureOfExperts = .init(experts: 8, topK: 2, layerInterval: 1, firstDenseLayers: 1,
+                                               dispatch: .permutation(capacityFactor: nil), expertFeedForwardHidden: 32)
+        let graph = try TransformerBuilder(name: "dense-then-experts", configuration: configuration).build()
+        let layers = GraphAnalysis(graph).layers
+        #expect(TrainingPlan.repeatedLayers(layers, in: graph).count == 3)
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 3, dataParallel: 1))
+        let export = try FrameworkExport(plan: plan, prediction: PlanEvaluator(cluster: cluster).evaluate(plan), framework: .megatron)
+        #expect(export.layout.chunkLayers == [1, 1, 1])
+        #expect(MegatronArguments(export.layout).arguments.contains("--num-layers 3"))
     }
 }
