@@ -18,6 +18,9 @@ public struct SearchProvenance: Sendable, Equatable {
     public var searchSeconds: Double
     /// Whether the search stopped at its time limit with the best plan found so far.
     public var stoppedEarly: Bool
+    /// The predicted iteration time of the plan after the graph rewrites the joint rewrite search applied to the
+    /// winner, when it applied any: the two searches' times above are of the graph as given.
+    public var rewrittenSeconds: Double?
 
     public init(foundBy: Search, stageDynamicProgramSeconds: Double?, megatronGridSeconds: Double?, searchSeconds: Double,
                 stoppedEarly: Bool) {
@@ -40,6 +43,9 @@ public struct SearchProvenance: Sendable, Equatable {
             text += "; no Megatron grid configuration fits or none was priced"
         } else if foundBy == .megatronGrid {
             text += stoppedEarly ? "; the stage DP found no plan that fits before the time limit" : "; no stage DP plan fits"
+        }
+        if let rewrittenSeconds {
+            text += String(format: "; both as given, before the graph rewrites that take the plan to %.4g s", rewrittenSeconds)
         }
         if stoppedEarly { text += "; stopped at the time limit with the best plan found so far" }
         return text

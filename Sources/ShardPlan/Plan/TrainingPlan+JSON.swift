@@ -46,6 +46,7 @@ extension TrainingPlan {
             search["found_by"] = .string(provenance.foundBy.rawValue)
             if let seconds = provenance.stageDynamicProgramSeconds { search["stage_dp_iteration_seconds"] = .number(seconds) }
             if let seconds = provenance.megatronGridSeconds { search["megatron_grid_iteration_seconds"] = .number(seconds) }
+            if let seconds = provenance.rewrittenSeconds { search["rewritten_iteration_seconds"] = .number(seconds) }
             search["stopped_early"] = .bool(provenance.stoppedEarly)
             top["search"] = .object(search)
         }

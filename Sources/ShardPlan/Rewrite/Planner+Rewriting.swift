@@ -57,6 +57,7 @@ extension PipelinePlanner {
         // The search that found the partition the rewrites keep.
         var answer = refined.plan
         if answer.provenance == nil { answer.provenance = found.plan.provenance }
+        if refined.report.rewritesApplied > 0 { answer.provenance?.rewrittenSeconds = refined.prediction.iterationSeconds }
         let stoppedEarly = found.stoppedEarly || refined.report.stoppedEarly
         if stoppedEarly { answer.provenance?.stoppedEarly = true }
         return (answer, refined.prediction, found.attempts, found.grid, found.gridPlan, stoppedEarly, refined.report)
