@@ -225,6 +225,7 @@ struct ScoreCommand: ParsableCommand {
             throw InputError(.invalidValue, at: JSONPath([.key("--recompute-blocks")]), problem)
         }
         var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
+        if let split = configuration.unrunnableLayerSplit(of: graph) { printError("note: \(split).") }
         plan.rebatchedFrom = rebatchedFrom
         return plan
     }

@@ -63,8 +63,10 @@ public struct FrameworkExport: Sendable {
                       + "\(layout.worldSize) of \(plan.cluster.deviceCount) devices: "
                       + layout.configuration.summary(dataParallel: layout.dataParallel)]
         if let note { header.append(note) }
+        let split = framework.unexpressedSplit(layout)
         if differences.isEmpty {
-            header.append("They run the plan as it is; predicted: \(Self.costLine(prediction)).")
+            header.append(split == nil ? "They run the plan as it is; predicted: \(Self.costLine(prediction))."
+                                       : "They describe the plan as it is (predicted: \(Self.costLine(prediction))), but cannot run it:")
         } else {
             header.append("The plan is not a layout \(framework.displayName) runs; these settings run the nearest one, which differs so:")
             header += differences.map { "  - \($0)" }
@@ -76,7 +78,7 @@ public struct FrameworkExport: Sendable {
         if !self.prediction.fitsInMemory, let worst = self.prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
             header.append("Warning: \(self.prediction.memoryShortfall(worst)).")
         }
-        if let split = framework.unexpressedSplit(layout) { header.append("Warning: \(split).") }
+        if let split { header.append("Warning: \(split).") }
         text = framework.render(layout, header: header)
     }
 

@@ -176,4 +176,21 @@ struct LayoutRecognitionTests {
         #expect(layout.layerSplit == expected)
         #expect((TrainingFramework.megatron.unexpressedSplit(layout) == nil) == (expected != nil))
     }
+
+    /// `score --pp 7` on GPT-3 1.3B's 24 blocks prices 3/3/4/3/4/3/4 (the first chunks one lighter), which
+    /// Megatron-Core refuses: `score` notes it, and the settings no longer say they run the plan as it is (before,
+    /// "They run the plan as it is" sat above the warning that they cannot).
+    @Test("a split Megatron-Core refuses is named by the configuration, and the settings do not claim to run it")
+    func unrunnableSplit() throws {
+        let graph = try ModelCatalog.model(id: "gpt3-1.3b")!.build()
+        let configuration = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 7, dataParallel: 1)
+        let note = try #require(configuration.unrunnableLayerSplit(of: graph))
+        #expect(note.contains("24 repeated layers") && note.contains("3/3/4/3/4/3/4"), "\(note)")
+        #expect(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 4).unrunnableLayerSplit(of: graph) == nil)
+        #expect(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 7, firstStageLayers: 4, lastStageLayers: 5)
+            .unrunnableLayerSplit(of: graph) == nil)
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: configuration)
+        let text = try FrameworkExport(plan: plan, prediction: PlanEvaluator(cluster: cluster).evaluate(plan), framework: .megatron).text
+        #expect(!text.contains("They run the plan as it is") && text.contains("but cannot run it") && text.contains("cannot split"))
+    }
 }
