@@ -12,6 +12,8 @@ struct PlanStageDecoder {
     /// The plan's microbatch count, and the path of its member when the document gives one; nil when it
     /// could not be read (then strategies are only checked, with one microbatch, the least demanding count).
     let microbatches: (count: Int, path: JSONPath?)?
+    /// The graph the document names (its `graph` member), to say so where the plan's ops are not this graph's.
+    let documentGraphName: String?
     private let roles: TensorRoles
 
     /// The stages read so far; nil for one that has a problem.
@@ -27,10 +29,11 @@ struct PlanStageDecoder {
     private var rankOfDevice: [Int: Int] = [:]
     private var candidateMemo: [CandidateKey: [Candidate]] = [:]
 
-    init(graph: Graph, cluster: Cluster, microbatches: (count: Int, path: JSONPath?)?) {
+    init(graph: Graph, cluster: Cluster, microbatches: (count: Int, path: JSONPath?)?, documentGraphName: String? = nil) {
         self.graph = graph
         self.cluster = cluster
         self.microbatches = microbatches
+        self.documentGraphName = documentGraphName
         roles = TensorRoles(graph)
     }
 
@@ -88,7 +91,8 @@ struct PlanStageDecoder {
         }
         guard declared == expected else {
             let rule = rankCount.map { "the chunks go round \($0) ranks in turn, so stage \(index) runs on rank \(expected)" }
-                ?? "stage \(index) runs on rank \(index) (the next rank), or on rank 0 (the first chunk of a new round of interleaved chunks)"
+                ?? (index == 0 ? "the first stage runs on rank 0"
+                    : "stage \(index) runs on rank \(index) (the next rank), or on rank 0 (the first chunk of a new round of interleaved chunks)")
             throw stage.invalid("rank", "rank \(declared) is out of turn: \(rule)")
         }
         return declared
@@ -111,7 +115,9 @@ struct PlanStageDecoder {
                 continue
             }
             guard let value = graph.value(named: name) else {
-                throw InputError(.undefinedName, at: here, "the graph has no op named \"\(name)\"")
+                let otherGraph = documentGraphName.flatMap { $0 == graph.name ? nil : $0 }
+                throw InputError(.undefinedName, at: here, "the graph has no op named \"\(name)\""
+                                 + (otherGraph.map { "; the plan is of graph \"\($0)\", and this graph is \"\(graph.name)\"" } ?? ""))
             }
             guard let op = graph[value].operationIndex else {
                 throw InputError(.invalidReference, at: here,

@@ -48,7 +48,8 @@ extension TrainingPlan {
         problems.attempt { () throws(InputError) in try Self.checkGlobalBatch(top, graph: graph) }
         let microbatches = problems.attempt { () throws(InputError) -> Int in
             let count = try top.optionalInt("microbatches") ?? 1
-            guard count >= 1, batch % count == 0 else {
+            guard count >= 1 else { throw top.invalid("microbatches", "expected 1 or more microbatches, found \(count)") }
+            guard batch % count == 0 else {
                 throw top.invalid("microbatches", "the global batch of \(batch) does not split into \(count) microbatches of equal size")
             }
             return count
@@ -67,7 +68,8 @@ extension TrainingPlan {
         }
         let stagesPath = JSONPath.root.appending("stages")
         var decoder = PlanStageDecoder(graph: graph, cluster: cluster,
-                                       microbatches: microbatches.map { ($0, top.contains("microbatches") ? .root.appending("microbatches") : nil) })
+                                       microbatches: microbatches.map { ($0, top.contains("microbatches") ? .root.appending("microbatches") : nil) },
+                                       documentGraphName: try? top.optionalString("graph"))
         let elements = problems.attempt { () throws(InputError) in try top.array("stages") }
         for (index, element) in (elements ?? []).enumerated() {
             decoder.read(element, at: stagesPath.appending(index: index), problems: &problems)

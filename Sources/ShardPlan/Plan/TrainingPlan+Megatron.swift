@@ -164,15 +164,17 @@ extension TrainingPlan {
 }
 
 extension MegatronConfiguration {
-    /// Why Megatron-Core would refuse this configuration's split of `graph`'s pipelined layers
+    /// Why Megatron-Core cannot run this configuration's split of `graph`'s pipelined layers
     /// (`TrainingPlan.repeatedLayers`) over its pipeline chunks, which `TrainingPlan.megatron` still lays out and
-    /// prices (where the layers do not divide, the first chunks take one fewer), or nil where Megatron-Core runs it.
+    /// prices (where the layers do not divide, the first chunks take one fewer), or nil where some setting of
+    /// Megatron-Core's gives the same counts (`MegatronLayerSplit(chunkLayers:ranks:)`: 4/5/5/5/5 is
+    /// `--decoder-first-pipeline-num-layers 4`, which the exports write).
     public func unrunnableLayerSplit(of graph: Graph) -> String? {
         let chunks = pipelineParallel * virtualStages
         guard chunks > 1 else { return nil }
         let layers = TrainingPlan.repeatedLayers(GraphAnalysis(graph).layers, in: graph).count
-        guard !layerSplit.runs(layers: layers, ranks: pipelineParallel, chunks: virtualStages),
-              let sizes = try? layerSplit.chunkLayers(layers: layers, ranks: pipelineParallel, chunks: virtualStages) else { return nil }
+        guard let sizes = try? layerSplit.chunkLayers(layers: layers, ranks: pipelineParallel, chunks: virtualStages),
+              MegatronLayerSplit(chunkLayers: sizes, ranks: pipelineParallel) == nil else { return nil }
         return "Megatron-Core splits \(layers) repeated layers over pp x vp = \(chunks) chunks only evenly, evenly but for the "
             + "first and last rank (--first-stage-layers, --last-stage-layers) or with the embedding or the loss counted as a "
             + "layer; the prediction is of \(sizes.map(String.init).joined(separator: "/")) a chunk, which it refuses"

@@ -187,6 +187,8 @@ struct LayoutRecognitionTests {
         let note = try #require(configuration.unrunnableLayerSplit(of: graph))
         #expect(note.contains("24 repeated layers") && note.contains("3/3/4/3/4/3/4"), "\(note)")
         #expect(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 4).unrunnableLayerSplit(of: graph) == nil)
+        // 4/5/5/5/5 is Megatron-Core's first stage of 4 layers, which the settings write.
+        #expect(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 5).unrunnableLayerSplit(of: graph) == nil)
         #expect(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 7, firstStageLayers: 4, lastStageLayers: 5)
             .unrunnableLayerSplit(of: graph) == nil)
         let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: configuration)

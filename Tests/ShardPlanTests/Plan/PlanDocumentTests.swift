@@ -20,6 +20,47 @@ struct PlanDocumentTests {
         return (prediction, evaluator.evaluate(decoded), decoded)
     }
 
+    /// A plan of another graph is refused at its first op the graph lacks, and the error names the graph the plan
+    /// is of (its `graph` member), so a reader need not guess why gpt-tiny's ops are missing from llama-tiny.
+    @Test("a plan of another graph is refused at its first unknown op, naming the plan's graph")
+    func planOfAnotherGraph() throws {
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1))
+        let document = try JSONParser.parse(plan.jsonText(prediction: PlanEvaluator(cluster: cluster).evaluate(plan)))
+        let llama = try ModelCatalog.model(id: "llama-tiny")!.build()
+        let error = #expect(throws: InputError.self) {
+            _ = try TrainingPlan(json: document, graph: llama, cluster: cluster, clusterName: "dgx-a100-80g:1")
+        }
+        #expect(error?.kind == .undefinedName)
+        #expect(error?.description.contains("the plan is of graph \"gpt-tiny\", and this graph is \"llama-tiny\"") == true,
+                "\(error?.description ?? "")")
+    }
+
+    /// Two hand edits QA made, each refused with a sentence that says what is allowed: a microbatch count below one
+    /// (before: "does not split into -4 microbatches"), and the first stage on another rank than 0 (before: "runs on
+    /// rank 0 (the next rank), or on rank 0").
+    @Test("a microbatch count below one and a first stage off rank 0 are refused with what is allowed")
+    func editsSayWhatIsAllowed() throws {
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2))
+        let text = plan.jsonText(prediction: PlanEvaluator(cluster: cluster).evaluate(plan))
+        guard case .object(let top) = try JSONParser.parse(text), case .array(let stages)? = top["stages"],
+              case .object(let first) = stages[0] else {
+            Issue.record("no stages")
+            return
+        }
+        for (edited, path, message) in [
+            ({ var t = top; t["microbatches"] = .int(-4); return t }(), "microbatches", "expected 1 or more microbatches, found -4"),
+            ({ var t = top, s = stages, f = first; f["rank"] = .int(7); s[0] = .object(f); t["stages"] = .array(s); return t }(),
+             "stages[0].rank", "the first stage runs on rank 0"),
+        ] {
+            let error = #expect(throws: InputError.self) {
+                _ = try TrainingPlan(json: .object(edited), graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+            }
+            #expect(error?.path.description == path && error?.description.contains(message) == true, "\(error?.description ?? "")")
+        }
+    }
+
     @Test("Megatron layouts decode to the same strategies and the same prediction",
           arguments: [(2, 2, 1), (4, 1, 1), (1, 2, 1), (8, 1, 1)])
     func megatron(tp: Int, pp: Int, virtualStages: Int) throws {
