@@ -66,7 +66,7 @@ public struct FrameworkExport: Sendable {
         let split = framework.unexpressedSplit(layout)
         if differences.isEmpty {
             header.append(split == nil ? "They run the plan as it is; predicted: \(Self.costLine(prediction))."
-                                       : "They describe the plan as it is (predicted: \(Self.costLine(prediction))), but cannot run it:")
+                                       : "They describe the plan as it is (predicted: \(Self.costLine(prediction))), but cannot run it.")
         } else {
             header.append("The plan is not a layout \(framework.displayName) runs; these settings run the nearest one, which differs so:")
             header += differences.map { "  - \($0)" }

@@ -40,8 +40,9 @@ public struct MegatronLayerSplit: Sendable, Equatable {
     }
 
     /// Repeated layers of each of the `ranks x chunks` chunks in pipeline order (chunk g on rank g mod `ranks`)
-    /// for a model of `layers` repeated layers. Where nothing is set and the layers do not divide, the first
-    /// chunks take one fewer (they also run the embedding): a split only priced, which Megatron-Core refuses.
+    /// for a model of `layers` repeated layers. Where nothing is set and the layers do not divide, each chunk takes
+    /// the floor or the ceiling of its share, the lighter ones spread over the pipeline (3/3/4/3/4/3/4 for 24 over
+    /// 7): a split priced, which Megatron-Core runs only where one of its settings gives the same counts.
     /// Errors name the command-line option at fault.
     func chunkLayers(layers: Int, ranks: Int, chunks: Int) throws(InputError) -> [Int] {
         let count = ranks * chunks

@@ -45,7 +45,9 @@ public struct SearchProvenance: Sendable, Equatable {
             text += stoppedEarly ? "; the stage DP found no plan that fits before the time limit" : "; no stage DP plan fits"
         }
         if let rewrittenSeconds {
-            text += String(format: "; both as given, before the graph rewrites that take the plan to %.4g s", rewrittenSeconds)
+            let compared = stageDynamicProgramSeconds != nil && megatronGridSeconds != nil ? "both" : "the search's plan"
+            text += "; \(compared) of the graph as given, before the graph rewrites that take the plan to "
+                + String(format: "%.4g s", rewrittenSeconds)
         }
         if stoppedEarly { text += "; stopped at the time limit with the best plan found so far" }
         return text

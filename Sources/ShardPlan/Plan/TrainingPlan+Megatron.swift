@@ -128,17 +128,35 @@ extension TrainingPlan {
     /// repeats, so that blocks of several structures (dense and expert layers alternating, as `--moe-layer-freq 2`
     /// runs them; a few dense layers before the experts; sliding-window layers between global ones) all count, and
     /// the embedding and the head, which occur once, do not; then the transformer blocks next to that range
-    /// (`StageCostModel.transformerBlocks`), which count although their structure occurs once (DeepSeek-V2-Lite's one
-    /// dense block before the experts). A model whose layers all differ pipelines its first.
+    /// (`isTransformerBlock`), which count although their structure occurs once (DeepSeek-V2-Lite's one dense block
+    /// before the experts). Where no structure repeats, the blocks from the first to the last; a model with neither
+    /// pipelines its first layer.
     static func repeatedLayers(_ layers: [Layer], in graph: Graph) -> [Layer] {
         let keyCounts = Dictionary(grouping: layers, by: \.structureKey).mapValues(\.count)
+        let sequenceLength = ParallelLayout.sequenceLength(of: graph)
+        func isBlock(_ index: Int) -> Bool { isTransformerBlock(layers[index], in: graph, sequenceLength: sequenceLength) }
         guard var first = layers.firstIndex(where: { keyCounts[$0.structureKey]! > 1 }),
-              var last = layers.lastIndex(where: { keyCounts[$0.structureKey]! > 1 }) else { return Array(layers.prefix(1)) }
-        let blocks = StageCostModel.transformerBlocks(in: graph)
-        func isBlock(_ layer: Layer) -> Bool { blocks.contains { $0.overlaps(layer.operations) } }
-        while first > 0 && isBlock(layers[first - 1]) { first -= 1 }
-        while last < layers.count - 1 && isBlock(layers[last + 1]) { last += 1 }
+              var last = layers.lastIndex(where: { keyCounts[$0.structureKey]! > 1 }) else {
+            guard let first = layers.indices.first(where: isBlock), let last = layers.indices.last(where: isBlock) else {
+                return Array(layers.prefix(1))
+            }
+            return Array(layers[first ... last])
+        }
+        while first > 0 && isBlock(first - 1) { first -= 1 }
+        while last < layers.count - 1 && isBlock(last + 1) { last += 1 }
         return Array(layers[first ... last])
+    }
+
+    /// Whether `layer` is a transformer block: one of its ops is attention's core, a fused attention kernel or the
+    /// softmax of explicit attention over scores with two dimensions as long as the sequence
+    /// (`StageCostModel.marksTransformerBlock`, judged by the shapes alone, on the layer's ops only).
+    static func isTransformerBlock(_ layer: Layer, in graph: Graph, sequenceLength: Int?) -> Bool {
+        graph.operations[layer.operations].contains { operation in
+            StageCostModel.marksTransformerBlock(operation) { value in
+                guard let sequenceLength, sequenceLength > 1 else { return false }
+                return graph[value].type.shape.filter { $0 == sequenceLength }.count >= 2
+            }
+        }
     }
 
     /// Cuts the graph into `ranks x chunks` contiguous chunks in pipeline order (chunk g on rank g mod ranks),
@@ -166,7 +184,8 @@ extension TrainingPlan {
 extension MegatronConfiguration {
     /// Why Megatron-Core cannot run this configuration's split of `graph`'s pipelined layers
     /// (`TrainingPlan.repeatedLayers`) over its pipeline chunks, which `TrainingPlan.megatron` still lays out and
-    /// prices (where the layers do not divide, the first chunks take one fewer), or nil where some setting of
+    /// prices (where the layers do not divide, each chunk takes the floor or the ceiling of their share, the lighter
+    /// chunks spread over the pipeline: 3/3/4/3/4/3/4 for 24 over 7), or nil where some setting of
     /// Megatron-Core's gives the same counts (`MegatronLayerSplit(chunkLayers:ranks:)`: 4/5/5/5/5 is
     /// `--decoder-first-pipeline-num-layers 4`, which the exports write).
     public func unrunnableLayerSplit(of graph: Graph) -> String? {
@@ -176,7 +195,8 @@ extension MegatronConfiguration {
         guard let sizes = try? layerSplit.chunkLayers(layers: layers, ranks: pipelineParallel, chunks: virtualStages),
               MegatronLayerSplit(chunkLayers: sizes, ranks: pipelineParallel) == nil else { return nil }
         return "Megatron-Core splits \(layers) repeated layers over pp x vp = \(chunks) chunks only evenly, evenly but for the "
-            + "first and last rank (--first-stage-layers, --last-stage-layers) or with the embedding or the loss counted as a "
-            + "layer; the prediction is of \(sizes.map(String.init).joined(separator: "/")) a chunk, which it refuses"
+            + "first and last rank (--decoder-first-pipeline-num-layers, --decoder-last-pipeline-num-layers) or with the "
+            + "embedding or the loss counted as a layer; the prediction is of \(sizes.map(String.init).joined(separator: "/")) "
+            + "a chunk, which it refuses"
     }
 }

@@ -177,7 +177,7 @@ struct LayoutRecognitionTests {
         #expect((TrainingFramework.megatron.unexpressedSplit(layout) == nil) == (expected != nil))
     }
 
-    /// `score --pp 7` on GPT-3 1.3B's 24 blocks prices 3/3/4/3/4/3/4 (the first chunks one lighter), which
+    /// `score --pp 7` on GPT-3 1.3B's 24 blocks prices 3/3/4/3/4/3/4 (the lighter chunks spread), which
     /// Megatron-Core refuses: `score` notes it, and the settings no longer say they run the plan as it is (before,
     /// "They run the plan as it is" sat above the warning that they cannot).
     @Test("a split Megatron-Core refuses is named by the configuration, and the settings do not claim to run it")

@@ -174,4 +174,26 @@ struct MegatronStageLayersTests {
         #expect(export.layout.chunkLayers == [1, 1, 1])
         #expect(MegatronArguments(export.layout).arguments.contains("--num-layers 3"))
     }
+
+    /// The pipelined layers are judged layer by layer, so a graph without `layer` hints (its layers found from
+    /// repeated structure, the prologue and the epilogue apart) still pipelines its blocks alone: the embedding and
+    /// the head hold no attention. A model whose structures all differ pipelines its blocks: one Llama block.
+    @Test("without layer hints the prologue and the epilogue are not pipelined; a lone block is")
+    func unhintedAndLoneBlocks() throws {
+        let hinted = try TransformerBuilder(name: "tiny-4", configuration: .llama(layers: 4, hidden: 64, heads: 4, keyValueHeads: 2,
+                                                                                 feedForwardHidden: 176, vocabulary: 256,
+                                                                                 sequenceLength: 32, globalBatch: 8)).build()
+        let stripped = hinted.jsonText.replacingOccurrences(of: #", "layer": "[^"]*""#, with: "", options: .regularExpression)
+        #expect(stripped != hinted.jsonText)
+        let unhinted = try Graph(jsonBytes: Array(stripped.utf8))
+        #expect(!unhinted.operations.contains { $0.layer != nil })
+        let layers = GraphAnalysis(unhinted).layers
+        let pipelined = TrainingPlan.repeatedLayers(layers, in: unhinted)
+        #expect(pipelined.count == 4 && pipelined.count < layers.count, "\(layers.map(\.name)) -> \(pipelined.map(\.name))")
+        let single = try TransformerBuilder(name: "tiny-1", configuration: .llama(layers: 1, hidden: 64, heads: 4, keyValueHeads: 2,
+                                                                                 feedForwardHidden: 176, vocabulary: 256,
+                                                                                 sequenceLength: 32, globalBatch: 8)).build()
+        let lone = TrainingPlan.repeatedLayers(GraphAnalysis(single).layers, in: single)
+        #expect(lone.map(\.name) == ["layer0"], "\(lone.map(\.name))")
+    }
 }
