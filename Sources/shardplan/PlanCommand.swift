@@ -95,9 +95,7 @@ struct PlanCommand: ParsableCommand {
             options.maximumZeroStage = zeroStages.max()!
             options.recomputedBlocks = recomputeBlocks
             try options.check(on: cluster.device)
-            if let problem = options.recomputedBlocksProblem(in: graph) {
-                throw InputError(.invalidValue, at: JSONPath([.key("--recompute-blocks")]), problem)
-            }
+            try RecomputeBlocksOption.check(options, for: graph)
             let variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recompute.modes)
             var plan: TrainingPlan, prediction: PlanPrediction
             var alternative: (plan: TrainingPlan, prediction: PlanPrediction)?

@@ -221,9 +221,7 @@ struct ScoreCommand: ParsableCommand {
             firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers,
             embeddingInPipelineSplit: accountForEmbedding, lossInPipelineSplit: accountForLoss)
         try configuration.options.check(on: cluster.device)
-        if let problem = configuration.options.recomputedBlocksProblem(in: graph) {
-            throw InputError(.invalidValue, at: JSONPath([.key("--recompute-blocks")]), problem)
-        }
+        try RecomputeBlocksOption.check(configuration.options, for: graph)
         var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
         if let split = configuration.unrunnableLayerSplit(of: graph) { printError("note: \(split).") }
         plan.rebatchedFrom = rebatchedFrom

@@ -84,21 +84,13 @@ public struct StageCostModel: Sendable {
         })
     }
 
-    /// The op ranges of `graph`'s transformer blocks, in order: the layer runs the recomputation modes checkpoint
+    /// How many transformer blocks `graph` holds: the layer runs the recomputation modes checkpoint
     /// (`checkpointedRuns`), which `TrainingOptions.recomputedBlocks` counts.
-    public static func transformerBlocks(in graph: Graph) -> [Range<Int>] {
+    public static func transformerBlockCount(in graph: Graph) -> Int {
         let roles = TensorRoles(graph)
         let (length, counts) = (sequenceLength(graph, roles: roles), sequenceDimensionCounts(graph, roles: roles))
-        let checkpoints = operatorCheckpoints(graph) { isAttentionCore($0, in: graph, sequenceLength: length, sequenceDimensionCounts: counts) }
-        var blocks: [Range<Int>] = []
-        for (op, run) in checkpoints.runs.enumerated() where checkpoints.checkpointed.contains(run) {
-            if let last = blocks.last, last.upperBound == op, checkpoints.runs[op - 1] == run {
-                blocks[blocks.count - 1] = last.lowerBound ..< op + 1
-            } else {
-                blocks.append(op ..< op + 1)
-            }
-        }
-        return blocks
+        return operatorCheckpoints(graph) { isAttentionCore($0, in: graph, sequenceLength: length, sequenceDimensionCounts: counts) }
+            .checkpointed.count
     }
 
     /// The tokens of a sequence: the length of the first graph input with a sequence dimension (`TensorRoles`).

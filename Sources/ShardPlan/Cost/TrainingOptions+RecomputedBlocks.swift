@@ -20,7 +20,7 @@ extension TrainingOptions {
     /// member's name, or nil where it can (no count, or a graph with transformer blocks). A graph without blocks (no
     /// layer holds attention) reruns its whole forward pass under full recomputation: there is nothing to count.
     public func recomputedBlocksProblem(in graph: Graph) -> String? {
-        guard let blocks = recomputedBlocks, blocks > 0, StageCostModel.transformerBlocks(in: graph).isEmpty else { return nil }
+        guard let blocks = recomputedBlocks, blocks > 0, StageCostModel.transformerBlockCount(in: graph) == 0 else { return nil }
         return "counts transformer blocks, and \"\(graph.name)\" has none (no layer holds attention): full recomputation reruns its whole forward pass"
     }
 }

@@ -70,7 +70,7 @@ extension TrainingPlan {
             }
         }
         if cp > 1 {
-            guard let length = try sequenceLength(graph) else {
+            guard let length = StageCostModel.sequenceLength(graph, roles: TensorRoles(graph)) else {
                 throw invalid("--cp", "context parallelism splits each sequence, and \(graph.name) has no input with a sequence dimension")
             }
             guard length % (2 * cp) == 0 else {
@@ -115,13 +115,6 @@ extension TrainingPlan {
                                 options: configuration.options, summary: configuration.summary(dataParallel: dp))
         try plan.checkZeroShardGroup(at: JSONPath([.key("--zero-shard-group")]))
         return plan
-    }
-
-    /// The sequence length of the graph's token inputs, if it has one.
-    private static func sequenceLength(_ graph: Graph) throws(InputError) -> Int? {
-        let roles = TensorRoles(graph)
-        return graph.inputs.first { roles.sequenceDimension[$0.rawValue] != nil }
-            .map { graph[$0].type.shape[roles.sequenceDimension[$0.rawValue]!] }
     }
 
     /// The layers Megatron-LM pipelines, its `--num-layers`: every layer from the first to the last whose structure

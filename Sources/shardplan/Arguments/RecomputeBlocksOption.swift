@@ -14,4 +14,12 @@ enum RecomputeBlocksOption {
             throw ValidationError("--recompute-blocks must be between 1 and \(TrainingOptions.largestRecomputedBlocks), found \(blocks).")
         }
     }
+
+    /// Refuses a count of blocks (`options.recomputedBlocks`) for a graph without transformer blocks, at
+    /// `--recompute-blocks` (`TrainingOptions.recomputedBlocksProblem(in:)`).
+    static func check(_ options: TrainingOptions, for graph: Graph) throws(InputError) {
+        if let problem = options.recomputedBlocksProblem(in: graph) {
+            throw InputError(.invalidValue, at: JSONPath([.key("--recompute-blocks")]), problem)
+        }
+    }
 }

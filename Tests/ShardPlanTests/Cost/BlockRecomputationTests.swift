@@ -115,7 +115,7 @@ struct BlockRecomputationTests {
         let llama = try TransformerBuilder(name: "tiny-2", configuration: .llama(layers: 2, hidden: 64, heads: 4, keyValueHeads: 2,
                                                                                   feedForwardHidden: 176, vocabulary: 256,
                                                                                   sequenceLength: 32, globalBatch: 8)).build()
-        #expect(StageCostModel.transformerBlocks(in: mlp).isEmpty && StageCostModel.transformerBlocks(in: llama).count == 2)
+        #expect(StageCostModel.transformerBlockCount(in: mlp) == 0 && StageCostModel.transformerBlockCount(in: llama) == 2)
         let counted = TrainingOptions(recompute: .full, recomputedBlocks: 2)
         #expect(counted.recomputedBlocksProblem(in: llama) == nil && TrainingOptions(recompute: .full).recomputedBlocksProblem(in: mlp) == nil)
         #expect(counted.recomputedBlocksProblem(in: mlp)?.contains("has none") == true)
