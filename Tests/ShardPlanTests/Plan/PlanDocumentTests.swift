@@ -20,13 +20,17 @@ struct PlanDocumentTests {
         return (prediction, evaluator.evaluate(decoded), decoded)
     }
 
+    /// The document `plan --format json` writes for Megatron's layout `configuration` of gpt-tiny.
+    func megatronDocument(_ configuration: MegatronConfiguration) throws -> JSONValue {
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: configuration)
+        return try JSONParser.parse(plan.jsonText(prediction: PlanEvaluator(cluster: cluster).evaluate(plan)))
+    }
+
     /// A plan of another graph is refused at its first op the graph lacks, and the error names the graph the plan
     /// is of (its `graph` member), so a reader need not guess why gpt-tiny's ops are missing from llama-tiny.
     @Test("a plan of another graph is refused at its first unknown op, naming the plan's graph")
     func planOfAnotherGraph() throws {
-        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
-                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1))
-        let document = try JSONParser.parse(plan.jsonText(prediction: PlanEvaluator(cluster: cluster).evaluate(plan)))
+        let document = try megatronDocument(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1))
         let llama = try ModelCatalog.model(id: "llama-tiny")!.build()
         let error = #expect(throws: InputError.self) {
             _ = try TrainingPlan(json: document, graph: llama, cluster: cluster, clusterName: "dgx-a100-80g:1")
@@ -41,11 +45,8 @@ struct PlanDocumentTests {
     /// rank 0 (the next rank), or on rank 0").
     @Test("a microbatch count below one and a first stage off rank 0 are refused with what is allowed")
     func editsSayWhatIsAllowed() throws {
-        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
-                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2))
-        let text = plan.jsonText(prediction: PlanEvaluator(cluster: cluster).evaluate(plan))
-        guard case .object(let top) = try JSONParser.parse(text), case .array(let stages)? = top["stages"],
-              case .object(let first) = stages[0] else {
+        guard case .object(let top) = try megatronDocument(MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2)),
+              case .array(let stages)? = top["stages"], case .object(let first) = stages[0] else {
             Issue.record("no stages")
             return
         }
