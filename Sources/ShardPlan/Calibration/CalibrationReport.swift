@@ -111,7 +111,9 @@ public struct CalibrationReport: Sendable {
         recomputation of some blocks of each stage (torchtitan's every second block on 64 A100s: -6.1% and -4.5%) and \
         the embedding and the loss counted as pipeline layers, and adds Megatron-Bridge's FP8 Llama 3 8B, 70B and \
         405B on 8 to 1,024 H100s (0.3% fast to 6.6% slow, every one within memory; Docs/cost-model.md, "Issue 14, \
-        seventeenth pass").
+        seventeenth pass"). Issue 14's nineteenth pass adds NeMo's FP8 GPT-3 175B on 512 H100s (24.07 and 25.02), kept \
+        apart before for a peak of 93 GB: NeMo's FP8 performance script keeps the gradient buffer in bf16, and with it \
+        the rows fit in 76.6 GiB at -2.9% and +7.6% (Docs/cost-model.md, "Issue 14, nineteenth pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a

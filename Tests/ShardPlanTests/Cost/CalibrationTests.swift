@@ -157,12 +157,13 @@ struct CalibrationTests {
     /// Issue 13's rows (FP8, context and expert parallelism, mixtures of experts) with the same constants; the
     /// issue asks for 8% median and 20% worst, and the model reaches 3.8% and 10.6% (Docs/calibration.md), with
     /// NeMo 24.09's Llama 3.1 8B with context parallelism on 8 to 128 H100s, in BF16 and in FP8 with FP8 weights, and
-    /// torchtitan's FP8 Llama 3.1 8B under FSDP on 32 and 64 H200s (the sixteenth pass), and Megatron-Bridge's FP8
-    /// Llama 3 8B and 70B on 8 and 64 H100s (the seventeenth pass) and Llama 3.1 405B on 1,024 H100s.
+    /// torchtitan's FP8 Llama 3.1 8B under FSDP on 32 and 64 H200s (the sixteenth pass), Megatron-Bridge's FP8
+    /// Llama 3 8B and 70B on 8 and 64 H100s (the seventeenth pass) and Llama 3.1 405B on 1,024 H100s, and NeMo's
+    /// GPT-3 175B on 512 H100s (the nineteenth pass).
     @Test("issue 13's rows: median within 8% and worst within 20%")
     func issue13Rows() throws {
         let modern = try Self.report().runs.filter { $0.run.exercisesIssue13Features }
-        #expect(modern.count == 29)
+        #expect(modern.count == 31)
         let (median, worst, _) = CalibrationReport.summary(modern)
         #expect(median <= 0.08)
         #expect(worst <= 0.20)
@@ -386,20 +387,28 @@ struct CalibrationTests {
         }
     }
 
-    /// The runs of NVIDIA's tables kept apart (Docs/calibration/megatron-bridge-apart.json): GPT-3 175B on 512 H100s
-    /// at two samples a microbatch replays within 13% but above the 80 GB it ran in (the tables print no recomputation
-    /// or offload); Qwen3-30B-A3B, whose sources disagree by up to 4x, and GPT-OSS 120B replay 20-70% fast.
-    @Test("NVIDIA's rows kept apart: GPT-3 175B on 512 H100s within 13% but over 80 GB; the mixtures of experts 20-70% fast")
+    /// NeMo's FP8 GPT-3 175B on 512 H100s at two samples a microbatch (24.07 and 25.02 containers), whose performance
+    /// script keeps Megatron-Core's gradient buffer in bf16 (`grad_reduce_in_fp32 = False`): within 8%, and within
+    /// the 80 GB they ran in. With an fp32 buffer the model put them at 93 GB, and they were kept apart.
+    @Test("NeMo's FP8 GPT-3 175B on 512 H100s with a bf16 gradient buffer: within 8%, within memory")
+    func gpt3On512H100s() throws {
+        let rows = try Self.report().runs.filter { $0.run.id.hasSuffix("gpt3-175b-fp8-512xH100") }
+        #expect(rows.count == 2)
+        for entry in rows {
+            #expect(entry.run.gradientPrecision == "bf16")
+            #expect(abs(entry.relativeError) <= 0.08, "\(entry.run.id): \(entry.relativeError)")
+            Self.expectFits(entry, within: 80 * 1_073_741_824)
+        }
+    }
+
+    /// The runs of NVIDIA's tables kept apart (Docs/calibration/megatron-bridge-apart.json): Qwen3-30B-A3B, whose
+    /// sources disagree by up to 4x, and GPT-OSS 120B replay 20-70% fast.
+    @Test("NVIDIA's rows kept apart: the mixtures of experts 20-70% fast")
     func megatronBridgeRowsApart() throws {
         let report = try Self.report(of: "megatron-bridge-apart.json")
-        #expect(report.runs.count == 5)
+        #expect(report.runs.count == 3)
         for entry in report.runs {
-            if entry.run.id.contains("gpt3") {
-                #expect(entry.relativeError >= 0 && entry.relativeError <= 0.135, "\(entry.run.id): \(entry.relativeError)")
-                #expect(!entry.fitsInMemory, "\(entry.run.id)")
-            } else {
-                #expect(entry.relativeError >= -0.70 && entry.relativeError <= -0.20, "\(entry.run.id): \(entry.relativeError)")
-            }
+            #expect(entry.relativeError >= -0.70 && entry.relativeError <= -0.20, "\(entry.run.id): \(entry.relativeError)")
         }
     }
 

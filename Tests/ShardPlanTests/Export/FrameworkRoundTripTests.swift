@@ -24,9 +24,9 @@ struct FrameworkRoundTripTests {
         }
     }
 
-    @Test("the 113 published rows are read, fifteen with context parallelism and one with expert parallelism")
+    @Test("the 115 published rows are read, fifteen with context parallelism and one with expert parallelism")
     func rowCount() {
-        #expect(Self.runs.count == 113)
+        #expect(Self.runs.count == 115)
         #expect(Self.runs.count { $0.contextParallel > 1 } == 15 && Self.runs.count { $0.expertParallel > 1 } == 1)
     }
 
