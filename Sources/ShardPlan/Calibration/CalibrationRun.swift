@@ -30,8 +30,8 @@ public struct CalibrationRun: Sendable {
                                  sequenceLength: run.sequenceLength, globalBatch: run.globalBatch)
             configuration.feedForwardHidden = run.feedForwardHidden
             if run.architecture == "mpt" {
-                // MPT: no biases, no dropout (llm-foundry's MPT configurations).
-                configuration.biases = false
+                // MPT: no dropout. Its linear layers and LayerNorms keep their biases: llm-foundry's benchmark yamls
+                // leave MPTConfig's no_bias at False, and the benchmark table's NumParams counts the biases.
                 configuration.dropoutRate = 0
             }
         default:
@@ -74,9 +74,12 @@ public struct CalibrationRun: Sendable {
         // torchtitan's and NeMo Automodel's rows run ZeRO-3 as FSDP2 (`fully_shard`), which copies each gathered
         // layer out into its parameters; llm-foundry's run FSDP1's flat parameters.
         let fsdp2 = run.schedule.contains("FSDP2")
-        guard let gradientPrecision = GradientPrecision(rawValue: run.gradientPrecision ?? "fp32") else {
+        // An fp16 buffer (Megatron-LM under --fp16 keeps main_grad in the parameters' type) moves and holds two bytes
+        // an element, as a bf16 one does.
+        let gradientName = run.gradientPrecision == "fp16" ? GradientPrecision.bf16.rawValue : run.gradientPrecision ?? "fp32"
+        guard let gradientPrecision = GradientPrecision(rawValue: gradientName) else {
             throw InputError(.invalidValue, at: JSONPath([.key("grad_sync_dtype")]),
-                             "row \(run.id): unknown grad_sync_dtype \"\(run.gradientPrecision!)\"; known: \(GradientPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
+                             "row \(run.id): unknown grad_sync_dtype \"\(run.gradientPrecision!)\"; known: \((GradientPrecision.allCases.map(\.rawValue) + ["fp16"]).joined(separator: ", "))")
         }
         let options = TrainingOptions(recompute: recompute, recomputedBlocks: run.recomputedBlocks, zeroStage: zeroStage, overlapGradientReduction: overlap,
                                       overlapTensorParallelCommunication: overlap, precision: fp8 ? .fp8 : .bf16,

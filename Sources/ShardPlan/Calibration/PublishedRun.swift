@@ -29,7 +29,7 @@ public struct PublishedRun: Sendable {
     public var schedule: String
     public var notes: String
     /// The model family: `gpt` (GPT-2/3, Megatron-LM), `llama` (RMSNorm, SwiGLU, rotary positions, untied
-    /// output) or `mpt` (MosaicML's MPT: GPT without biases or dropout).
+    /// output) or `mpt` (MosaicML's MPT as llm-foundry benchmarks it: GPT without dropout).
     public var architecture: String
     /// Key/value heads (grouped-query attention) where fewer than `heads`.
     public var keyValueHeads: Int?
@@ -68,7 +68,8 @@ public struct PublishedRun: Sendable {
     /// `--fp8-param-gather`, torchtitan's `enable_fsdp_float8_all_gather`); false when absent.
     public var fp8Parameters = false
     /// The gradient buffer's type where the stack's recipe sets it (`grad_sync_dtype`: NeMo's
-    /// `optim.grad_sync_dtype`); fp32 when absent.
+    /// `optim.grad_sync_dtype`, llm.c's bf16 gradients, Megatron-LM's fp16 `main_grad` under `--fp16`); fp32 when
+    /// absent.
     public var gradientPrecision: String?
     /// What Adam kept between steps where the stack's recipe says (`optimizer_state`: bf16 for a model trained in
     /// bf16 without master weights); fp32 when absent.

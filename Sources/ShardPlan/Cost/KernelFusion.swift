@@ -11,19 +11,22 @@
 ///
 /// A compiled step (`KernelFusionLevel.compiled`) also reads the q, k and v slices of a fused QKV projection in
 /// place (llm.c's cuDNN attention reads the QKV buffer through strides; Inductor hands views to the attention
-/// kernel) and adds a product's bias in the GEMM's epilogue (llm.c's `matmul_forward_cublaslt` and Inductor's
-/// `addmm` use cuBLASLt's bias epilogue). The eager and fused stacks read q, k and v in place too, but the model
-/// keeps those copies for them until their per-block overheads are priced (Docs/cost-model.md, "Issue 14, fourth
-/// pass").
+/// kernel). The eager and fused stacks read q, k and v in place too, but the model keeps those copies for them
+/// until their per-block overheads are priced (Docs/cost-model.md, "Issue 14, fourth pass"). Compiled and eager
+/// steps add a product's bias in the GEMM's epilogue: llm.c's `matmul_forward_cublaslt`, and Inductor's and eager
+/// PyTorch's `addmm`, which `nn.Linear` runs and which calls cuBLASLt's bias epilogue (ATen's `gemm_and_bias`;
+/// Docs/cost-model.md, "Issue 14, nineteenth pass"). Megatron's fused stacks add their biases inside the pointwise
+/// kernels that follow (bias-GeLU, bias-dropout-add), which the pointwise rule covers.
 public struct KernelFusion: Sendable {
     /// For each value, whether it stays in registers (its producer is fused into its only consumer).
     public private(set) var isFusedAway: [Bool]
     /// For each value, whether it is a slice its readers read in place (no kernel of its own).
     public private(set) var isReadInPlace: [Bool]
-    /// For each value, whether it is a bias added to a product in the product's GEMM epilogue (compiled steps).
+    /// For each value, whether it is a bias added to a product in the product's GEMM epilogue (compiled and eager steps).
     public private(set) var isAddedInEpilogue: [Bool]
 
-    /// The fusion of `graph`'s ops as a stack of `level` runs them: eager PyTorch writes every op's result, a
+    /// The fusion of `graph`'s ops as a stack of `level` runs them: eager PyTorch writes every op's result but a
+    /// product's bias, which its GEMM adds; fused and compiled stacks keep pointwise chains in registers; a
     /// compiled step also reads the attention's operand slices in place and adds biases in GEMM epilogues.
     public init(_ graph: Graph, level: KernelFusionLevel = .fused) {
         let fusesPointwise = level != .eager, compiled = level == .compiled
@@ -53,7 +56,7 @@ public struct KernelFusion: Sendable {
             guard case .slice = operation.op, readPointwise(operation.result) else { continue }
             isReadInPlace[operation.result.rawValue] = true
         }
-        guard compiled else { return }
+        guard level != .fused else { return }
         for operation in graph.operations where !isFusedAway[operation.result.rawValue] {
             guard case .binary(.add) = operation.op, operation.inputs.count == 2,
                   let product = graph.producer(of: operation.inputs[0]), product.op.isContraction,

@@ -62,6 +62,29 @@ struct GradientPrecisionTests {
         }
     }
 
+    /// Narayanan et al.'s SC21 scripts train with `--fp16` and keep their gradients in fp16 (`grad_sync_dtype: fp16`):
+    /// a 16-bit buffer, priced as the bf16 one and half the fp32 one; a name the replay does not know is refused with
+    /// the three it does.
+    @Test("an fp16 gradient buffer replays as the bf16 one: 2 bytes a parameter, half of fp32's")
+    func fp16GradientBuffer() throws {
+        let (rows, index, row) = try PublishedRowFixtures.row("narayanan21-T1-1.7B")
+        #expect(row["grad_sync_dtype"] == .string("fp16"))
+        var bf16 = row, fp32 = row, unknown = row
+        bf16["grad_sync_dtype"] = .string("bf16")
+        fp32["grad_sync_dtype"] = nil
+        unknown["grad_sync_dtype"] = .string("fp8")
+        let fp16Replay = try PublishedRowFixtures.replayed(row), bf16Replay = try PublishedRowFixtures.replayed(bf16)
+        let fp32Replay = try PublishedRowFixtures.replayed(fp32)
+        #expect(fp16Replay.prediction.iterationSeconds == bf16Replay.prediction.iterationSeconds)
+        #expect(fp16Replay.peakMemoryBytes == bf16Replay.peakMemoryBytes)
+        let gradients = try #require(fp16Replay.prediction.ranks.first).gradientBytes
+        let fp32Gradients = try #require(fp32Replay.prediction.ranks.first).gradientBytes
+        #expect(gradients == fp32Gradients / 2)
+        let refusal = PublishedRowFixtures.refusal(of: unknown, after: rows[index])
+        #expect(refusal?.path.description == "rows[1].grad_sync_dtype")
+        #expect(refusal?.message.contains("unknown grad_sync_dtype \"fp8\"; known: fp32, bf16, fp16") == true, "\(refusal?.description ?? "")")
+    }
+
     /// NeMo 24.07's Llama 3 8B on one DGX H100 with CP 2, DP 4, FP8 and `grad_sync_dtype=bf16`
     /// (Docs/calibration/published-runs.json). 8,030,261,248 parameters: embedding and output 128256 x 4096 each
     /// (525,336,576), 32 layers of q 4096^2, k and v 4096 x 1024, o 4096^2, gate, up and down 3 x 4096 x 14336 and

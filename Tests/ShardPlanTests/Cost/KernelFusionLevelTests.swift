@@ -132,8 +132,10 @@ struct KernelFusionLevelTests {
 
     /// llm.c's `matmul_forward_cublaslt` adds the QKV bias in cuBLASLt's epilogue and its cuDNN attention reads q, k
     /// and v through strides in the QKV buffer; the fused level keeps both kernels (Docs/cost-model.md, fourth pass).
-    @Test("a compiled step adds a QKV bias of 192 bf16 elements in the GEMM's epilogue and reads q, k and v in place")
-    func compiledQKVProjection() throws {
+    /// Eager PyTorch's `nn.Linear` runs `addmm`, which adds the bias in cuBLASLt's epilogue too (ATen's
+    /// `gemm_and_bias`), and copies the slices (nineteenth pass).
+    @Test("compiled and eager steps add a QKV bias of 192 bf16 elements in the GEMM's epilogue; a compiled one reads q, k and v in place")
+    func biasInTheEpilogue() throws {
         var builder = GraphBuilder(name: "qkv")
         let x = try builder.input("x", [1, 4, 8], .bf16)
         let product = try builder.einsum("qkv", "bsd,dthk->bsthk", x, try builder.parameter("w", [8, 3, 2, 4]))
@@ -150,19 +152,23 @@ struct KernelFusionLevelTests {
         let fused = try cost(of: "qkv.bias", in: graph, fusion: .fused)
         #expect(abs(fused.forwardSeconds - (10e-6 + 432 / 0.5e12)) <= 1e-15)
         #expect(try cost(of: "k.slice", in: graph, fusion: .fused).forwardSeconds > 0)
+        func stepCost(_ name: String, _ level: KernelFusionLevel) throws -> OperatorCost {
+            let model = StageCostModel(graph: graph, kernels: kernels, options: TrainingOptions(kernelFusion: level), microbatches: 1)
+            return model.operatorModel(meshShape: [1]).cost(try #require(graph.operations.firstIndex { $0.name == name }),
+                                                           OpStrategy(indexOfAxis: [nil]))
+        }
         // Compiled: the GEMM writes the sum; backward, the bias gradient's reduction reads the sum's gradient
         // (192 bytes, one 4 us kernel). The slices are views.
-        let model = StageCostModel(graph: graph, kernels: kernels, options: TrainingOptions(kernelFusion: .compiled), microbatches: 1)
-        let operators = model.operatorModel(meshShape: [1])
-        func compiled(_ name: String) throws -> OperatorCost {
-            operators.cost(try #require(graph.operations.firstIndex { $0.name == name }), OpStrategy(indexOfAxis: [nil]))
-        }
-        #expect(try compiled("qkv.bias").forwardSeconds == 0)
-        #expect(abs(try compiled("qkv.bias").backwardSeconds - (4e-6 + 192 / 0.5e12)) <= 1e-15)
+        #expect(try stepCost("qkv.bias", .compiled).forwardSeconds == 0)
+        #expect(abs(try stepCost("qkv.bias", .compiled).backwardSeconds - (4e-6 + 192 / 0.5e12)) <= 1e-15)
         for part in ["q", "k", "v"] {
-            #expect(try compiled("\(part).slice").forwardSeconds == 0)
-            #expect(try compiled("\(part).slice").backwardSeconds == 0)
+            #expect(try stepCost("\(part).slice", .compiled).forwardSeconds == 0)
+            #expect(try stepCost("\(part).slice", .compiled).backwardSeconds == 0)
         }
+        // Eager: the same epilogue, and the bias gradient's reduction a 10 us kernel; the slices are copies.
+        #expect(try stepCost("qkv.bias", .eager).forwardSeconds == 0)
+        #expect(abs(try stepCost("qkv.bias", .eager).backwardSeconds - (10e-6 + 192 / 0.5e12)) <= 1e-15)
+        #expect(try stepCost("k.slice", .eager).forwardSeconds > 0)
     }
 }
 
