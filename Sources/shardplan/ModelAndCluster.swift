@@ -21,6 +21,11 @@ struct ModelAndCluster: ParsableArguments {
         if let batch, batch < 1 { throw ValidationError("--batch takes a positive number of samples, not \(batch).") }
     }
 
+    /// The files this group reads, for `PlanOutput.refuseOverwriting`: the graph, and the cluster where it names a file.
+    var inputFiles: [(what: String, path: String?)] {
+        [("graph", graph), ("cluster file", FileManager.default.fileExists(atPath: cluster) ? cluster : nil)]
+    }
+
     /// The presets, then the JSON files of the current directory, that start with `prefix`.
     @Sendable static func clusterCompletions(prefix: String) -> [String] {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: ".")) ?? []

@@ -68,8 +68,11 @@ struct ModelsCommand: ParsableCommand {
             let count = ModelCatalog.parameterCount(of: graph)
             var row = [entry.id]
             if let t = entry.transformer {
-                row += [t.layers, t.hidden, t.heads, t.keyValueHeads, t.feedForwardHidden, t.vocabulary,
-                        t.sequenceLength, t.globalBatch].map(String.init)
+                // A mixture of experts shows each expert's MLP width and the experts' count (Docs/models.md).
+                let feedForward = t.mixtureOfExperts.map { "\($0.expertFeedForwardHidden ?? t.feedForwardHidden)x\($0.experts)" }
+                    ?? String(t.feedForwardHidden)
+                row += [String(t.layers), String(t.hidden), String(t.heads), String(t.keyValueHeads), feedForward,
+                        String(t.vocabulary), String(t.sequenceLength), String(t.globalBatch)]
             } else {
                 row += Array(repeating: "-", count: 7) + [graph.batchSize.map(String.init) ?? "-"]
             }

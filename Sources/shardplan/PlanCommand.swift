@@ -19,7 +19,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Logical mesh shape of every stage, such as 2x4 (default: search every 2-D view).", valueName: "AxB"))
     var mesh: MeshShape?
 
-    @Option(help: ArgumentHelp("Microbatches per iteration, or auto (the fewest that fit).", valueName: "auto|N"))
+    @Option(help: ArgumentHelp("Microbatches per iteration, or auto: with one stage the fewest that fit, with a pipeline the count the search finds fastest (each stage DP sweeps the counts until its plans slow down).", valueName: "auto|N"))
     var microbatches: MicrobatchChoice = .auto
 
     @Option(help: ArgumentHelp("Activation recomputation: none, selective, elementwise, selective-op, mlp, all-but-qkv or full for every stage, or auto: each stage, the one stage of --stages 1 included, takes whichever of none, selective, elementwise, selective-op and full makes the plan fastest.",
@@ -66,6 +66,7 @@ struct PlanCommand: ParsableCommand {
 
     func validate() throws {
         try precision.validate(with: kernelChoice)
+        try printing.refuseOverwriting(input.inputFiles + [("runs file of --evidence", printing.evidence)])
         if let timeLimit, !(timeLimit > 0 && timeLimit.isFinite) { throw ValidationError("--time-limit takes a positive, finite number of seconds, not \(timeLimit).") }
         try RecomputeBlocksOption.validate(recomputeBlocks, fullRecomputation: recompute == .full)
         if let layerLimit, layerLimit < 1 { throw ValidationError("--layers takes a positive number of layers, not \(layerLimit).") }

@@ -37,6 +37,18 @@ struct PlanOutput: ParsableArguments {
         }
     }
 
+    /// Refuses an `-o` or `--report` file that is one of the files the command reads (`inputs`: what each is, and
+    /// its path where it is a file): the report would replace the graph, cluster, plan or runs it was made from.
+    func refuseOverwriting(_ inputs: [(what: String, path: String?)]) throws {
+        func location(_ path: String) -> URL { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath() }
+        for (option, destination) in [("-o/--output", output), ("--report", report)] {
+            guard let destination, destination != "-" else { continue }
+            for case let (what, path?) in inputs where path != "-" && location(path) == location(destination) {
+                throw ValidationError("\(option) names \(destination), the \(what) this command reads; writing there would replace it, so give another file.")
+            }
+        }
+    }
+
     /// Refuses `-o` and `--report` paths that cannot be written, before the command searches or scores.
     func checkDestinations() throws {
         try checkWritable(output, option: "--output")

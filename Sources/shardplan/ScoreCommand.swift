@@ -100,6 +100,7 @@ struct ScoreCommand: ParsableCommand {
     func validate() throws {
         if plan == nil && (tp == nil || pp == nil) { throw ValidationError("Give --tp and --pp, or --plan with a saved plan.") }
         if plan == "-" && input.graph == "-" { throw ValidationError("Standard input holds one document: give the graph or the plan (--plan) as a file.") }
+        try printing.refuseOverwriting(input.inputFiles + [("saved plan", plan), ("runs file of --evidence", printing.evidence)])
         if plan != nil {
             let layoutOptions: [(String, Bool)] = [
                 ("--batch", input.batch != nil), ("--tp", tp != nil), ("--pp", pp != nil), ("--dp", dp != nil), ("--cp", cp != nil), ("--ep", ep != nil),
@@ -223,7 +224,8 @@ struct ScoreCommand: ParsableCommand {
         try configuration.options.check(on: cluster.device)
         try RecomputeBlocksOption.check(configuration.options, for: graph)
         var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
-        if let split = configuration.unrunnableLayerSplit(of: graph) { printError("note: \(split).") }
+        // torchtitan's pipeline takes any split; the note is about Megatron-Core's.
+        if printing.emit != .torchtitan, let split = configuration.unrunnableLayerSplit(of: graph) { printError("note: \(split).") }
         plan.rebatchedFrom = rebatchedFrom
         return plan
     }

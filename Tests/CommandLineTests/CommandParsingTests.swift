@@ -247,6 +247,26 @@ struct CommandParsingTests {
         #expect(message?.contains("-o/--output") == true && message?.contains("--report") == true, "\(message ?? "accepted")")
     }
 
+    /// `-o` or `--report` naming a file the command reads would replace the graph, the cluster file, the saved plan
+    /// or the runs of --evidence with a report; it is a usage error naming the input, and the file is left as it was.
+    @Test("-o or --report naming the graph, the cluster file, the saved plan or the evidence file is a usage error (exit 2)")
+    func outputOverInput() throws {
+        let graph = Repository.temporaryFile("overwrite-graph.json"), cluster = Repository.temporaryFile("overwrite-cluster.json")
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: cluster))
+        for command in [["plan", graph, "--cluster", cluster], ["score", graph, "--cluster", cluster, "--tp", "1", "--pp", "1"]] {
+            #expect(exitCode(command + ["-o", graph]) == 2)
+            #expect(exitCode(command + ["--report", (graph as NSString).deletingLastPathComponent + "/./" + (graph as NSString).lastPathComponent]) == 2)
+            #expect(exitCode(command + ["-o", cluster]) == 2)
+            #expect(exitCode(command + ["--evidence", "runs.json", "-o", "runs.json"]) == 2)
+            #expect(exitCode(command + ["-o", "-", "--report", "x.html"]) == nil)
+        }
+        // A preset is no file: an output of that name is allowed.
+        #expect(exitCode(["plan", graph, "--cluster", "dgx-h100", "-o", "dgx-h100"]) == nil)
+        let message = scoreRefusal([graph, "--cluster", "dgx-h100", "--plan", "p.json", "-o", "p.json"])
+        #expect(message?.contains("the saved plan this command reads") == true, "\(message ?? "accepted")")
+        try? FileManager.default.removeItem(atPath: cluster)
+    }
+
     @Test("--report - with the output on standard output too (no -o, or -o -) is a usage error (exit 2) naming both, for plan and score")
     func reportAndOutputOnStandardOutput() {
         for command in [["plan", "g.json", "--cluster", "c"], ["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1"]] {

@@ -79,7 +79,10 @@ public struct MegatronLayerSplit: Sendable, Equatable {
         let share = middleRanks > 0 ? rest / middleRanks : 0
         guard (firstStageLayers ?? chunks) >= chunks, (lastStageLayers ?? chunks) >= chunks,
               middleRanks == 0 ? rest == 0 : rest >= 0 && rest % middleRanks == 0 && share >= chunks else {
-            throw invalid(option, "\(layers) repeated layers do not split into \(firstStageLayers.map { "\($0) on the first rank, " } ?? "")\(lastStageLayers.map { "\($0) on the last rank, " } ?? "")and an equal share of the rest on each of the other \(middleRanks) rank\(middleRanks == 1 ? "" : "s"), with at least \(chunks) per rank (one per chunk)")
+            let parts = [firstStageLayers.map { "\($0) on the first rank" }, lastStageLayers.map { "\($0) on the last rank" },
+                         middleRanks > 0 ? "an equal share of the rest on each of the other \(middleRanks) rank\(middleRanks == 1 ? "" : "s")" : nil]
+                .compactMap { $0 }
+            throw invalid(option, "\(layers) repeated layers do not split into \(parts.dropLast().joined(separator: ", ")) and \(parts.last!), with at least \(chunks) per rank (one per chunk)")
         }
         // Megatron-Core splits each rank's layers equally over its chunks and refuses counts that do not divide.
         let ends = [("--first-stage-layers", "the first rank", firstStageLayers), ("--last-stage-layers", "the last rank", lastStageLayers),

@@ -47,7 +47,9 @@ extension TrainingPlan {
         let batch = graph.batchSize ?? 1
         problems.attempt { () throws(InputError) in try Self.checkGlobalBatch(top, graph: graph) }
         let microbatches = problems.attempt { () throws(InputError) -> Int in
-            let count = try top.optionalInt("microbatches") ?? 1
+            // SPEC.md lists `microbatches` among the members every plan has: a plan without it is refused rather than
+            // priced as one microbatch, which a pipelined plan seldom is.
+            let count = try top.int("microbatches")
             guard count >= 1 else { throw top.invalid("microbatches", "expected 1 or more microbatches, found \(count)") }
             guard batch % count == 0 else {
                 throw top.invalid("microbatches", "the global batch of \(batch) does not split into \(count) microbatches of equal size")
@@ -68,7 +70,7 @@ extension TrainingPlan {
         }
         let stagesPath = JSONPath.root.appending("stages")
         var decoder = PlanStageDecoder(graph: graph, cluster: cluster,
-                                       microbatches: microbatches.map { ($0, top.contains("microbatches") ? .root.appending("microbatches") : nil) },
+                                       microbatches: microbatches.map { ($0, .root.appending("microbatches")) },
                                        documentGraphName: try? top.optionalString("graph"))
         let elements = problems.attempt { () throws(InputError) in try top.array("stages") }
         for (index, element) in (elements ?? []).enumerated() {
@@ -112,6 +114,12 @@ extension TrainingPlan {
                 throw InputError(.invalidValue, at: JSONPath.latest([.root.appending("devices"), stagesPath], in: json),
                                  "devices says \(declared), but the stages run on \(decoder.deviceCount)")
             }
+        }
+        // As the command line refuses --fsdp2 without --zero 3: the copy-out is how ZeRO-3 gathers weights.
+        if let options, options.copiesOutGatheredParameters, options.zeroStage < 3, devicesKnown,
+           !decoder.stages.contains(where: { $0?.strategies.contains { $0.zeroStage >= 3 } == true }) {
+            problems.record(InputError(.invalidValue, at: .root.appending("options").appending("fsdp2_copy_out"),
+                                       "fsdp2_copy_out says how ZeRO-3 gathers weights, but neither options.zero_stage nor any stage's zero_stages shards weights (3)"))
         }
         // The document's summary must be text, but it is not trusted: a hand-edited plan keeps the line its
         // search wrote. The plan's own is worked out from its stages below.

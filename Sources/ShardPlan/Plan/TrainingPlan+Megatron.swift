@@ -49,12 +49,12 @@ extension TrainingPlan {
             // The option at fault: cp where tp x pp alone divides the devices.
             let option = cp > 1 && devices % (tp * pp) == 0 ? "--cp" : "--tp"
             let product = "tp x pp\(cp > 1 ? " x cp" : "") = \(modelParallel)"
-            throw invalid(option, modelParallel > devices ? "\(product) is more than the cluster's \(devices) devices"
+            throw invalid(option, modelParallel > devices ? "\(product) is more than the cluster's \(devices) device\(devices == 1 ? "" : "s")"
                                                           : "\(product) does not divide the cluster's \(devices) devices; pass --dp")
         }
         let dp = configuration.dataParallel ?? devices / modelParallel
         guard dp >= 1, modelParallel * dp <= devices else {
-            throw invalid("--dp", "tp x pp\(cp > 1 ? " x cp" : "") x dp = \(modelParallel * max(dp, 0)) is more than the cluster's \(devices) devices")
+            throw invalid("--dp", "tp x pp\(cp > 1 ? " x cp" : "") x dp = \(modelParallel * max(dp, 0)) is more than the cluster's \(devices) device\(devices == 1 ? "" : "s")")
         }
         guard dp % ep == 0 else {
             throw invalid("--ep", "expert parallelism takes its ranks from the data-parallel ones: ep = \(ep) must divide dp = \(dp)")
