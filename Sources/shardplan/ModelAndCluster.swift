@@ -21,9 +21,10 @@ struct ModelAndCluster: ParsableArguments {
         if let batch, batch < 1 { throw ValidationError("--batch takes a positive number of samples, not \(batch).") }
     }
 
-    /// The files this group reads, for `PlanOutput.refuseOverwriting`: the graph, and the cluster where it names a file.
+    /// The files this group reads, for `PlanOutput.refuseOverwriting`: the graph, and the cluster where it names a
+    /// file rather than a preset.
     var inputFiles: [(what: String, path: String?)] {
-        [("graph", graph), ("cluster file", FileManager.default.fileExists(atPath: cluster) ? cluster : nil)]
+        [("graph", graph), ("cluster file", clusterFile(named: cluster))]
     }
 
     /// The presets, then the JSON files of the current directory, that start with `prefix`.

@@ -60,7 +60,7 @@ struct ModelsCommand: ParsableCommand {
         }
     }
 
-    private static func catalogTable() throws(InputError) -> String {
+    static func catalogTable() throws(InputError) -> String {
         let header = ["id", "layers", "hidden", "heads", "kv", "ffn", "vocab", "seq", "batch", "parameters", "published", "model"]
         var rows = [header]
         for entry in ModelCatalog.all {

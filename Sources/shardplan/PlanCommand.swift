@@ -66,7 +66,7 @@ struct PlanCommand: ParsableCommand {
 
     func validate() throws {
         try precision.validate(with: kernelChoice)
-        try printing.refuseOverwriting(input.inputFiles + [("runs file of --evidence", printing.evidence)])
+        try printing.refuseOverwriting(input.inputFiles)
         if let timeLimit, !(timeLimit > 0 && timeLimit.isFinite) { throw ValidationError("--time-limit takes a positive, finite number of seconds, not \(timeLimit).") }
         try RecomputeBlocksOption.validate(recomputeBlocks, fullRecomputation: recompute == .full)
         if let layerLimit, layerLimit < 1 { throw ValidationError("--layers takes a positive number of layers, not \(layerLimit).") }

@@ -32,18 +32,18 @@ struct PlanOutput: ParsableArguments {
         if report == "-" && (output ?? "-") == "-" {
             throw ValidationError("-o/--output and --report - both write to standard output, one after the other; give -o or --report a file.")
         }
-        if let output, let report, output != "-", URL(fileURLWithPath: output).standardizedFileURL == URL(fileURLWithPath: report).standardizedFileURL {
+        if let output, let report, output != "-", report != "-", namesSameFile(output, report) {
             throw ValidationError("-o/--output and --report both name \(report); one would overwrite the other, so give each its own file.")
         }
     }
 
     /// Refuses an `-o` or `--report` file that is one of the files the command reads (`inputs`: what each is, and
-    /// its path where it is a file): the report would replace the graph, cluster, plan or runs it was made from.
+    /// its path where it is a file; the runs of `--evidence` are added here): the report would replace the graph,
+    /// cluster, plan or runs it was made from.
     func refuseOverwriting(_ inputs: [(what: String, path: String?)]) throws {
-        func location(_ path: String) -> URL { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath() }
         for (option, destination) in [("-o/--output", output), ("--report", report)] {
             guard let destination, destination != "-" else { continue }
-            for case let (what, path?) in inputs where path != "-" && location(path) == location(destination) {
+            for case let (what, path?) in inputs + [("runs file of --evidence", evidence)] where path != "-" && namesSameFile(path, destination) {
                 throw ValidationError("\(option) names \(destination), the \(what) this command reads; writing there would replace it, so give another file.")
             }
         }

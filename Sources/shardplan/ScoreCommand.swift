@@ -100,7 +100,7 @@ struct ScoreCommand: ParsableCommand {
     func validate() throws {
         if plan == nil && (tp == nil || pp == nil) { throw ValidationError("Give --tp and --pp, or --plan with a saved plan.") }
         if plan == "-" && input.graph == "-" { throw ValidationError("Standard input holds one document: give the graph or the plan (--plan) as a file.") }
-        try printing.refuseOverwriting(input.inputFiles + [("saved plan", plan), ("runs file of --evidence", printing.evidence)])
+        try printing.refuseOverwriting(input.inputFiles + [("saved plan", plan)])
         if plan != nil {
             let layoutOptions: [(String, Bool)] = [
                 ("--batch", input.batch != nil), ("--tp", tp != nil), ("--pp", pp != nil), ("--dp", dp != nil), ("--cp", cp != nil), ("--ep", ep != nil),

@@ -247,9 +247,22 @@ struct CommandParsingTests {
         #expect(message?.contains("-o/--output") == true && message?.contains("--report") == true, "\(message ?? "accepted")")
     }
 
+    /// `shardplan models` gives a mixture of experts each expert's MLP width and the experts' count, not the dense
+    /// width its builder keeps for layers without experts.
+    @Test("shardplan models gives each expert's MLP width and the experts' count for a mixture of experts")
+    func modelsTableExpertWidths() throws {
+        let table = try ModelsCommand.catalogTable()
+        func columns(_ id: String) -> [Substring] {
+            table.split(separator: "\n").first { $0.hasPrefix(id + " ") }?.split(separator: " ", omittingEmptySubsequences: true) ?? []
+        }
+        #expect(columns("qwen3-30b-a3b").dropFirst(5).first == "768x128")
+        #expect(columns("moe-tiny").dropFirst(5).first == "32x8")
+        #expect(columns("gpt3-125m").dropFirst(5).first == "3072")
+    }
+
     /// `-o` or `--report` naming a file the command reads would replace the graph, the cluster file, the saved plan
     /// or the runs of --evidence with a report; it is a usage error naming the input, and the file is left as it was.
-    @Test("-o or --report naming the graph, the cluster file, the saved plan or the evidence file is a usage error (exit 2)")
+    @Test("-o or --report naming the graph, the cluster file, the saved plan, the evidence file or calibrate's runs is a usage error (exit 2)")
     func outputOverInput() throws {
         let graph = Repository.temporaryFile("overwrite-graph.json"), cluster = Repository.temporaryFile("overwrite-cluster.json")
         try Data("{}".utf8).write(to: URL(fileURLWithPath: cluster))
@@ -264,6 +277,8 @@ struct CommandParsingTests {
         #expect(exitCode(["plan", graph, "--cluster", "dgx-h100", "-o", "dgx-h100"]) == nil)
         let message = scoreRefusal([graph, "--cluster", "dgx-h100", "--plan", "p.json", "-o", "p.json"])
         #expect(message?.contains("the saved plan this command reads") == true, "\(message ?? "accepted")")
+        #expect(exitCode(["calibrate", "runs.json", "-o", "./runs.json"]) == 2)
+        #expect(exitCode(["calibrate", "runs.json", "-o", "runs.md"]) == nil)
         try? FileManager.default.removeItem(atPath: cluster)
     }
 

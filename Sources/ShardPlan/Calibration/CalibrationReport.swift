@@ -113,10 +113,11 @@ public struct CalibrationReport: Sendable {
         405B on 8 to 1,024 H100s (0.3% fast to 6.6% slow, every one within memory; Docs/cost-model.md, "Issue 14, \
         seventeenth pass"). Issue 14's nineteenth pass adds NeMo's FP8 GPT-3 175B on 512 H100s (24.07 and 25.02), kept \
         apart before for a peak of 93 GB: NeMo's FP8 performance script keeps the gradient buffer in bf16, and with it \
-        the rows fit in 76.6 GiB at -2.9% and +7.6%; an audit of the worst rows against their sources gives llm-foundry's \
+        the rows fit in 76.6 GiB at -2.9% and +7.6%; an audit of the rows against their sources gives llm-foundry's \
         MPT the biases its table's parameter counts include (added in the GEMM's epilogue, as eager PyTorch's `addmm` \
-        does: those rows 0.1-1.5 points slower), Narayanan et al.'s runs the fp16 gradients of their `--fp16` scripts \
-        and llm.c its bf16 gradients (0.2-2.5 and 0-0.6 points faster; Docs/cost-model.md, "Issue 14, nineteenth pass").
+        does: those rows 0.1-1.6 points slower), Narayanan et al.'s runs the fp16 gradients of their `--fp16` scripts \
+        and, where they ran PyTorch's DDP, its overlapped all-reduce (0.6-4.1 points faster), and llm.c its bf16 \
+        gradients (0.1-0.6 points faster; Docs/cost-model.md, "Issue 14, nineteenth pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a

@@ -74,14 +74,12 @@ public struct CalibrationRun: Sendable {
         // torchtitan's and NeMo Automodel's rows run ZeRO-3 as FSDP2 (`fully_shard`), which copies each gathered
         // layer out into its parameters; llm-foundry's run FSDP1's flat parameters.
         let fsdp2 = run.schedule.contains("FSDP2")
-        // An fp16 buffer (Megatron-LM under --fp16 keeps main_grad in the parameters' type) moves and holds two bytes
-        // an element, as a bf16 one does.
-        let gradientName = run.gradientPrecision == "fp16" ? GradientPrecision.bf16.rawValue : run.gradientPrecision ?? "fp32"
-        guard let gradientPrecision = GradientPrecision(rawValue: gradientName) else {
+        guard let gradientPrecision = GradientPrecision(rowName: run.gradientPrecision ?? GradientPrecision.fp32.rawValue) else {
             throw InputError(.invalidValue, at: JSONPath([.key("grad_sync_dtype")]),
-                             "row \(run.id): unknown grad_sync_dtype \"\(run.gradientPrecision!)\"; known: \((GradientPrecision.allCases.map(\.rawValue) + ["fp16"]).joined(separator: ", "))")
+                             "row \(run.id): unknown grad_sync_dtype \"\(run.gradientPrecision!)\"; known: \(GradientPrecision.rowNames.joined(separator: ", "))")
         }
-        let options = TrainingOptions(recompute: recompute, recomputedBlocks: run.recomputedBlocks, zeroStage: zeroStage, overlapGradientReduction: overlap,
+        let options = TrainingOptions(recompute: recompute, recomputedBlocks: run.recomputedBlocks, zeroStage: zeroStage,
+                                      overlapGradientReduction: overlap || run.overlapsGradientReduction,
                                       overlapTensorParallelCommunication: overlap, precision: fp8 ? .fp8 : .bf16,
                                       fp8Recipe: run.fp8Recipe.flatMap(FP8Recipe.init(rawValue:)) ?? .tensorwise,
                                       fp8Parameters: run.fp8Parameters,

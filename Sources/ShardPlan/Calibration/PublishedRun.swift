@@ -59,6 +59,10 @@ public struct PublishedRun: Sendable {
     public var eagerLoss = false
     /// Whether the stack reduced data-parallel gradients in fp32 (`grad_reduce`: "fp32").
     public var reducesGradientsInFP32: Bool
+    /// Whether the stack all-reduced gradients during the last microbatch's backward pass without the distributed
+    /// optimizer (`overlap_grad_reduce`: PyTorch's DDP, Megatron-LM's `--DDP-impl torch`); Megatron-Core rows say
+    /// so through `--overlap-param-gather` in their `schedule`, which implies the distributed optimizer.
+    public var overlapsGradientReduction = false
     /// Head dimension where it is not `hidden / heads` (Qwen3-MoE: 128 with hidden 2048 and 32 heads).
     public var headDimension: Int?
     /// `fp8` where the run trained its linear layers in FP8 (`fp8Recipe`: tensorwise, rowwise, blockwise).
@@ -211,6 +215,7 @@ public struct PublishedRun: Sendable {
                 dropout: try row.optionalNumber("dropout"), fusion: try row.optionalString("fusion"),
                 fusedCrossEntropy: loss == "fused", eagerLoss: loss == "eager",
                 reducesGradientsInFP32: try row.optionalString("grad_reduce") == "fp32",
+                overlapsGradientReduction: try row.optionalBool("overlap_grad_reduce") ?? false,
                 headDimension: try row.optionalInt("head_dim"),
                 precision: try row.optionalString("precision") ?? "", fp8Recipe: try row.optionalString("fp8_recipe"),
                 fp8Parameters: try row.optionalBool("fp8_params") ?? false,

@@ -3,8 +3,7 @@ import Foundation
 /// The cluster a command-line argument names: a preset (`dgx-a100-80g`, `dgx-a100-80g:16`) or the path of a
 /// `shardplan.cluster/1` file. Preset names win over files of the same name (write `./dgx-h100` for the file).
 public func resolveCluster(_ argument: String) throws(InputError) -> Cluster {
-    let presetName = argument.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)[0]
-    if ClusterPreset.named(String(presetName)) != nil { return try Cluster.preset(named: argument) }
+    guard clusterFile(named: argument) != nil else { return try Cluster.preset(named: argument) }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
         throw InputError(.invalidReference, at: .root,
@@ -17,4 +16,11 @@ public func resolveCluster(_ argument: String) throws(InputError) -> Cluster {
         throw InputError(.invalidReference, at: .root, "cannot read the cluster file \"\(argument)\"")
     }
     return try Cluster(jsonBytes: [UInt8](contents), document: argument)
+}
+
+/// The file a `--cluster` argument names, or nil where it names a preset (`dgx-h100`, `dgx-h100:4`): preset
+/// names win over files of the same name, as `resolveCluster` reads them.
+public func clusterFile(named argument: String) -> String? {
+    let presetName = argument.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)[0]
+    return ClusterPreset.named(String(presetName)) == nil ? argument : nil
 }

@@ -6,7 +6,8 @@ public enum GradientPrecision: String, CaseIterable, Sendable {
     case fp32
     /// bf16: NeMo's `optim.grad_sync_dtype: bf16` (Apex `DistributedFusedAdam` allocates its contiguous gradient
     /// buffer in the gradient-synchronisation type) and Megatron-Core's `grad_reduce_in_fp32=False`; NeMo 24.07's
-    /// performance scripts for Llama 2 70B, Llama 3 and GPT-3 pass it.
+    /// performance scripts for Llama 2 70B, Llama 3 and GPT-3 pass it. Calibration rows price an fp16 buffer
+    /// (Megatron-LM's `main_grad` under `--fp16`) as this one (`GradientPrecision(rowName:)`).
     case bf16
 
     /// Bytes per gradient element in the buffer.

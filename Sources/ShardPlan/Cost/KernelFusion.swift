@@ -15,8 +15,9 @@
 /// until their per-block overheads are priced (Docs/cost-model.md, "Issue 14, fourth pass"). Compiled and eager
 /// steps add a product's bias in the GEMM's epilogue: llm.c's `matmul_forward_cublaslt`, and Inductor's and eager
 /// PyTorch's `addmm`, which `nn.Linear` runs and which calls cuBLASLt's bias epilogue (ATen's `gemm_and_bias`;
-/// Docs/cost-model.md, "Issue 14, nineteenth pass"). Megatron's fused stacks add their biases inside the pointwise
-/// kernels that follow (bias-GeLU, bias-dropout-add), which the pointwise rule covers.
+/// Docs/cost-model.md, "Issue 14, nineteenth pass"). At the fused level a bias followed by a pointwise op rides in
+/// that op's kernel (Megatron's bias-GeLU and bias-dropout-add); one read by other ops (the QKV bias, read by the
+/// q, k and v slices) keeps a kernel of its own.
 public struct KernelFusion: Sendable {
     /// For each value, whether it stays in registers (its producer is fused into its only consumer).
     public private(set) var isFusedAway: [Bool]
@@ -57,12 +58,16 @@ public struct KernelFusion: Sendable {
             isReadInPlace[operation.result.rawValue] = true
         }
         guard level != .fused else { return }
+        // A linear layer's bias: a parameter over the product's trailing (output-feature) dimensions, added to a
+        // product of an activation with a weight whose result nothing else reads (cuBLASLt's bias epilogue adds
+        // a vector along the output features of an `addmm`).
         for operation in graph.operations where !isFusedAway[operation.result.rawValue] {
             guard case .binary(.add) = operation.op, operation.inputs.count == 2,
                   let product = graph.producer(of: operation.inputs[0]), product.op.isContraction,
-                  consumers[operation.inputs[0].rawValue].count == 1,
-                  graph.producer(of: operation.inputs[1]) == nil,
-                  graph[operation.inputs[1]].type.rank < graph[operation.result].type.rank else { continue }
+                  product.inputs.contains(where: { graph[$0].isParameter }),
+                  consumers[operation.inputs[0].rawValue].count == 1, !graph.outputs.contains(operation.inputs[0]) else { continue }
+            let bias = graph[operation.inputs[1]], result = graph[operation.result].type.shape
+            guard bias.isParameter, bias.type.rank < result.count, Array(result.suffix(bias.type.rank)) == bias.type.shape else { continue }
             isAddedInEpilogue[operation.result.rawValue] = true
         }
     }

@@ -181,8 +181,9 @@ public struct TrainingOptions: Sendable, Equatable {
 
 /// How a training stack turns the graph's ops into kernels (Docs/cost-model.md, "Fusion").
 public enum KernelFusionLevel: String, CaseIterable, Sendable {
-    /// Eager PyTorch: every op its own kernel, the host's dispatch per op, RMSNorm as the reference Python
-    /// implementation runs it (torchtitan and Hugging Face models without torch.compile).
+    /// Eager PyTorch: every op its own kernel but a linear layer's bias, which `addmm` adds in the GEMM's epilogue;
+    /// the host's dispatch per op, RMSNorm as the reference Python implementation runs it (torchtitan and Hugging
+    /// Face models without torch.compile).
     case eager
     /// Hand-fused kernels: chains of pointwise ops fused into their consumers, scale-mask-softmax and norms as
     /// one kernel each (Megatron-LM, TransformerEngine, Apex).

@@ -16,7 +16,7 @@ extension TrainingPlan {
     /// Everything the document says about the plan must agree with the graph, the cluster and itself: op
     /// names in graph order, each in one stage; devices of the cluster, disjoint between pipeline ranks; meshes
     /// holding their stage's devices; layouts naming the stage's tensors, one entry per dimension, and its
-    /// axes; `global_batch` the graph's batch and `microbatches` dividing it; `rank`, `index`,
+    /// axes; `global_batch` the graph's batch and `microbatches`, which every plan states, dividing it; `rank`, `index`,
     /// `virtual_stages` and `devices` as the stages make them. Of all the problems a document has, the error
     /// names the first in document order (`DocumentProblems`). Members that only report (`predicted`,
     /// `communication`, per-stage times and bytes, the `graph` and `cluster` names) are not read: a plan of
@@ -47,8 +47,8 @@ extension TrainingPlan {
         let batch = graph.batchSize ?? 1
         problems.attempt { () throws(InputError) in try Self.checkGlobalBatch(top, graph: graph) }
         let microbatches = problems.attempt { () throws(InputError) -> Int in
-            // SPEC.md lists `microbatches` among the members every plan has: a plan without it is refused rather than
-            // priced as one microbatch, which a pipelined plan seldom is.
+            // The count sets the price (a pipeline's bubble, the activations in flight) and has no safe default: a
+            // plan without it is refused rather than priced as one microbatch. Every plan `plan` writes states it.
             let count = try top.int("microbatches")
             guard count >= 1 else { throw top.invalid("microbatches", "expected 1 or more microbatches, found \(count)") }
             guard batch % count == 0 else {
@@ -114,12 +114,6 @@ extension TrainingPlan {
                 throw InputError(.invalidValue, at: JSONPath.latest([.root.appending("devices"), stagesPath], in: json),
                                  "devices says \(declared), but the stages run on \(decoder.deviceCount)")
             }
-        }
-        // As the command line refuses --fsdp2 without --zero 3: the copy-out is how ZeRO-3 gathers weights.
-        if let options, options.copiesOutGatheredParameters, options.zeroStage < 3, devicesKnown,
-           !decoder.stages.contains(where: { $0?.strategies.contains { $0.zeroStage >= 3 } == true }) {
-            problems.record(InputError(.invalidValue, at: .root.appending("options").appending("fsdp2_copy_out"),
-                                       "fsdp2_copy_out says how ZeRO-3 gathers weights, but neither options.zero_stage nor any stage's zero_stages shards weights (3)"))
         }
         // The document's summary must be text, but it is not trusted: a hand-edited plan keeps the line its
         // search wrote. The plan's own is worked out from its stages below.

@@ -35,14 +35,15 @@ struct CalibrationTests {
     /// Megatron-Core H100 rows moved 0.2-0.7 points faster and the median from 4.96% to 5.07%; its optimizer step as
     /// the multi-tensor kernels Apex and Megatron launch (a launch per 36 tensors a pass, not one a tensor), another
     /// 0.2-0.5 points: 5.34%. The nineteenth pass replays Narayanan et al.'s runs with the fp16 gradients their
-    /// `--fp16` scripts keep (not an fp32 buffer): those rows 0.2-2.5 points faster, the median 5.43%.
-    @Test("Megatron rows: predicted iteration times within 5.5% median and 15% worst")
+    /// `--fp16` scripts keep (not an fp32 buffer) and, on the four that ran PyTorch's DDP, its all-reduce overlapped
+    /// with the backward pass: those rows 0.6-4.1 points faster, the median about 5.5%.
+    @Test("Megatron rows: predicted iteration times within 5.6% median and 15% worst")
     func megatronRowsStayWithinBounds() throws {
         let prefixes = ["narayanan21", "korthikanti22", "mcore"]
         let megatron = try Self.report().runs.filter { entry in prefixes.contains { entry.run.id.hasPrefix($0) } }
         #expect(megatron.count == 28)
         let (median, worst, _) = CalibrationReport.summary(megatron)
-        #expect(median <= 0.055)
+        #expect(median <= 0.056)
         #expect(worst <= 0.15)
     }
 
@@ -57,13 +58,15 @@ struct CalibrationTests {
     /// first JAX row (MaxText's Llama 2 7B in shard groups of 8 on 256 H100s over GCP's TCPXO, -14.6%) to 5.61%. The
     /// sixteenth pass's MaxText rows (Llama 2 70B under ZeRO-3 on 64 to 2,048 DGX H100s, 3.8-6.1% slow; Llama 3.1 70B
     /// on 256 H200s of GCP A3 Ultra, -10.8%) moved it to 5.5%. The seventeenth pass's torchtitan rows with every second
-    /// block rerun (-6.1%, -4.5%) leave it there.
-    @Test("rows before issue 13 but the single-GPU ones: median within 5.7% and worst within 28%")
+    /// block rerun (-6.1%, -4.5%) leave it there. The nineteenth pass's audit of the rows' settings against their
+    /// sources (MPT's biases; Narayanan et al.'s fp16 gradients and, on their PyTorch DDP rows, an all-reduce overlapped
+    /// with the backward pass; llm.c's bf16 gradients) moved it to 5.72%.
+    @Test("rows before issue 13 but the single-GPU ones: median within 5.8% and worst within 28%")
     func allRowsStayWithinReachedBounds() throws {
         let earlier = try Self.report().runs.filter { !$0.run.exercisesIssue13Features && $0.run.gpuCount > 1 }
         #expect(earlier.count == 77)
         let (median, worst, _) = CalibrationReport.summary(earlier)
-        #expect(median <= 0.057)
+        #expect(median <= 0.058)
         #expect(worst <= 0.28)
     }
 
@@ -196,7 +199,7 @@ struct CalibrationTests {
     /// llm-foundry's benchmark table prints each run's NumParams; the replayed MPT graph has that many parameters
     /// (1b at 2,048 tokens: a tied 50,368 x 2,048 embedding, 2,048 learned positions, 24 blocks of 12 x 2,048^2
     /// weights, 9 x 2,048 linear biases and two LayerNorms' 4 x 2,048, and the final LayerNorm's 2 x 2,048:
-    /// 1,315,950,592). Without the biases it would be 542,720 fewer.
+    /// 1,315,950,592). The replay without the linear layers' biases had 442,368 fewer.
     @Test("the replayed MPT-1B has the 1,315,950,592 parameters llm-foundry's table prints, biases included")
     func mptParameterCount() throws {
         let (_, _, row) = try PublishedRowFixtures.row("llmfoundry-h100-mpt-1b-s2048-64gpu")
@@ -251,7 +254,8 @@ struct CalibrationTests {
 
     /// A row replayed on the cluster it ran on rather than its GPU's DGX preset (`replay_cluster`): a preset's name
     /// takes its node count from the row, and a cluster object is replayed as written (here the row's DGX A100
-    /// preset with half its network, which slows the data-parallel all-reduce across its 8 nodes).
+    /// preset with half its network, which slows the data-parallel all-reduce across its 8 nodes; the row's
+    /// all-reduce is taken as exposed, without the overlap its PyTorch DDP has, so that the network shows).
     @Test("a row's replay_cluster: a preset sized to the row, or a cluster object as written")
     func replayCluster() throws {
         guard case .object(let top) = try JSONParser.parse(try String(contentsOf: Self.document, encoding: .utf8)),
@@ -259,6 +263,7 @@ struct CalibrationTests {
         func replayed(_ cluster: JSONValue?) throws -> CalibrationRun {
             var edited = row
             edited["replay_cluster"] = cluster
+            edited["overlap_grad_reduce"] = nil
             let runs = try PublishedRun.rows(in: .object(JSONObject([("rows", .array([.object(edited)]))]))).runs
             return try CalibrationRun(try #require(runs.first))
         }

@@ -32,12 +32,14 @@ struct PlanConfigurationCostTests {
     }
 
     @Test("more model-parallel devices than the cluster has is said so, without advice to pass --dp, which cannot help",
-          arguments: [(16, 1, "tp x pp = 16 is more than the cluster's 8 devices"), (3, 1, "tp x pp = 3 does not divide the cluster's 8 devices; pass --dp")])
-    func modelParallelBeyondTheCluster(tensorParallel: Int, pipelineParallel: Int, message: String) throws {
+          arguments: [(16, 1, "dgx-a100-80g", "tp x pp = 16 is more than the cluster's 8 devices"),
+                      (3, 1, "dgx-a100-80g", "tp x pp = 3 does not divide the cluster's 8 devices; pass --dp"),
+                      (2, 1, "single-a100-80g", "tp x pp = 2 is more than the cluster's 1 device")])
+    func modelParallelBeyondTheCluster(tensorParallel: Int, pipelineParallel: Int, clusterName: String, message: String) throws {
         let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
-        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let cluster = try Cluster.preset(named: clusterName)
         let error = #expect(throws: InputError.self) {
-            try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g",
+            try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName,
                                       configuration: MegatronConfiguration(tensorParallel: tensorParallel, pipelineParallel: pipelineParallel))
         }
         #expect(error?.path == JSONPath([.key("--tp")]))

@@ -30,6 +30,20 @@ struct MegatronLayoutErrorTests {
         #expect(microBatch?.path == JSONPath([.key("--micro-batch-size")]))
     }
 
+    /// An uneven pipeline split (12 layers on 8 ranks) is priced with a note that Megatron-Core refuses it; torchtitan
+    /// runs such a split, so its export has no such note.
+    @Test("score's note on a split Megatron-Core refuses is left out of the torchtitan export")
+    func unevenSplitNoteByFramework() throws {
+        let graph = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Models/gpt3-125m.json").path
+        let arguments = ["score", graph, "--cluster", "dgx-a100-80g:1", "--tp", "1", "--pp", "8", "--dp", "1"]
+        let megatron = try CommandLineFuzzTests.run(arguments + ["--emit", "megatron"])
+        #expect(megatron.status == 0 && megatron.standardError.contains("note: ") && megatron.standardError.contains("Megatron-Core"),
+                "\(megatron.standardError)")
+        let torchtitan = try CommandLineFuzzTests.run(arguments + ["--emit", "torchtitan"])
+        #expect(torchtitan.status == 0 && !torchtitan.standardError.contains("Megatron-Core"), "\(torchtitan.standardError)")
+    }
+
     @Test("score --microbatches with tp x pp beyond the devices names --tp, not 0 data-parallel replicas")
     func microbatchesWithTooManyModelParallelDevices() throws {
         let graph = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

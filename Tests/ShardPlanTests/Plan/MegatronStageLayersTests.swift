@@ -116,6 +116,18 @@ struct MegatronStageLayersTests {
         #expect(error?.message.contains("multiple of the \(chunks) chunks per rank") == true)
     }
 
+    /// The refusal names the parts the layers were asked to split into; with both ends given on two ranks there are
+    /// no other ranks, and the sentence does not speak of "the other 0 ranks".
+    @Test("end layers that do not add up are refused naming each part, and no middle ranks where there are none", arguments: [
+        (2, 3, 8, "12 repeated layers do not split into 3 on the first rank and 8 on the last rank, with at least 1 per rank"),
+        (4, 4, nil as Int?, "12 repeated layers do not split into 4 on the first rank and an equal share of the rest on each of the other 3 ranks"),
+    ])
+    func endLayersThatDoNotAddUp(ranks: Int, first: Int, last: Int?, message: String) throws {
+        let split = MegatronLayerSplit(firstStageLayers: first, lastStageLayers: last)
+        let error = #expect(throws: InputError.self) { try split.chunkLayers(layers: 12, ranks: ranks, chunks: 1) }
+        #expect(error?.message.hasPrefix(message) == true, "\(error?.message ?? "")")
+    }
+
     @Test("the Megatron grid offers only splits Megatron-Core runs, the counted embedding and loss among them")
     func gridRunsOnMegatron() throws {
         let graph = try TinyGPT(batch: 32, layers: 14, hinted: true).graph()

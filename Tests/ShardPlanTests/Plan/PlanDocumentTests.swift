@@ -42,9 +42,9 @@ struct PlanDocumentTests {
 
     /// Hand edits QA made, each refused with a sentence that says what is allowed: a microbatch count below one
     /// (before: "does not split into -4 microbatches"), the first stage on another rank than 0 (before: "runs on
-    /// rank 0 (the next rank), or on rank 0"), no microbatch count at all (before: priced as one microbatch, which
-    /// SPEC.md's plan always states), and FSDP2's copy-out without ZeRO-3 (which `--fsdp2` refuses).
-    @Test("a microbatch count below one or missing, a first stage off rank 0 and a copy-out without ZeRO-3 are refused with what is allowed")
+    /// rank 0 (the next rank), or on rank 0"), and no microbatch count at all (before: priced as one microbatch; the
+    /// count sets the price and every plan `plan` writes states it).
+    @Test("a microbatch count below one or missing and a first stage off rank 0 are refused with what is allowed")
     func editsSayWhatIsAllowed() throws {
         guard case .object(let top) = try megatronDocument(MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2)),
               case .array(let stages)? = top["stages"], case .object(let first) = stages[0] else {
@@ -56,9 +56,6 @@ struct PlanDocumentTests {
             ({ var t = top, s = stages, f = first; f["rank"] = .int(7); s[0] = .object(f); t["stages"] = .array(s); return t }(),
              "stages[0].rank", "the first stage runs on rank 0"),
             ({ var t = top; t["microbatches"] = nil; return t }(), JSONPath.root.description, "missing required member \"microbatches\""),
-            ({ var t = top, options = JSONObject(); if case .object(let o)? = top["options"] { options = o }
-               options["fsdp2_copy_out"] = .bool(true); t["options"] = .object(options); return t }(),
-             "options.fsdp2_copy_out", "fsdp2_copy_out says how ZeRO-3 gathers weights"),
         ] {
             let error = #expect(throws: InputError.self) {
                 _ = try TrainingPlan(json: .object(edited), graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
