@@ -13,7 +13,7 @@ struct ModelAndCluster: ParsableArguments {
             completion: .custom { _, _, prefix in ModelAndCluster.clusterCompletions(prefix: prefix) })
     var cluster: String
 
-    @Option(help: ArgumentHelp("Samples per iteration: set the graph's global batch, the batch_dim of every input and every tensor that carries it, before planning (default: the graph's).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Samples per iteration: set the graph's global batch, the batch_dim of every input and every tensor that carries it, before planning (default: the graph's).",
                                valueName: "N"))
     var batch: Int?
 

@@ -12,21 +12,21 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var input: ModelAndCluster
 
-    @Option(help: ArgumentHelp("Pipeline stages: auto (the DP chooses), 1 (the whole graph on one mesh) or the most stages to allow.",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Pipeline stages: auto (the DP chooses), 1 (the whole graph on one mesh) or the most stages to allow.",
                                valueName: "auto|N"))
     var stages: StageLimit = .auto
 
     @Option(help: ArgumentHelp("Logical mesh shape of every stage, such as 2x4 (default: search every 2-D view).", valueName: "AxB"))
     var mesh: MeshShape?
 
-    @Option(help: ArgumentHelp("Microbatches per iteration, or auto: with one stage the fewest that fit, with a pipeline the count the search finds fastest (each stage DP sweeps the counts until its plans slow down).", valueName: "auto|N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Microbatches per iteration, or auto: with one stage the fewest that fit, with a pipeline the count the search finds fastest (each stage DP sweeps the counts until its plans slow down).", valueName: "auto|N"))
     var microbatches: MicrobatchChoice = .auto
 
     @Option(help: ArgumentHelp("Activation recomputation: none, selective, elementwise, selective-op, mlp, all-but-qkv or full for every stage, or auto: each stage, the one stage of --stages 1 included, takes whichever of none, selective, elementwise, selective-op and full makes the plan fastest.",
                                valueName: "mode"))
     var recompute: RecomputeChoice = .auto
 
-    @Option(name: .customLong("recompute-blocks"),
+    @Option(name: .customLong("recompute-blocks"), parsing: .unconditional,
             help: ArgumentHelp("With --recompute full, rerun only the first N transformer blocks of each stage (each model chunk) and keep the rest's activations (Megatron-LM's --recompute-method block --recompute-num-layers N; default: every block).",
                                valueName: "N"))
     var recomputeBlocks: Int?
@@ -35,11 +35,11 @@ struct PlanCommand: ParsableCommand {
                                valueName: "auto|0-3"))
     var zero: ZeroChoice = .auto
 
-    @Option(name: .customLong("time-limit"), help: ArgumentHelp("Stop searching after this many seconds and answer with the best plan found so far (the output says so).",
+    @Option(name: .customLong("time-limit"), parsing: .unconditional, help: ArgumentHelp("Stop searching after this many seconds and answer with the best plan found so far (the output says so).",
                                                                 valueName: "seconds"))
     var timeLimit: Double?
 
-    @Option(name: .customLong("layers"), help: ArgumentHelp("Cut the graph between at most this many clustered layers (coarser is faster; default: every layer).",
+    @Option(name: .customLong("layers"), parsing: .unconditional, help: ArgumentHelp("Cut the graph between at most this many clustered layers (coarser is faster; default: every layer).",
                                                             valueName: "N"))
     var layerLimit: Int?
 

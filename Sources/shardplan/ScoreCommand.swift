@@ -11,10 +11,10 @@ struct ScoreCommand: ParsableCommand {
 
     @OptionGroup var input: ModelAndCluster
 
-    @Option(help: ArgumentHelp("Tensor-parallel size.", valueName: "T"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Tensor-parallel size.", valueName: "T"))
     var tp: Int?
 
-    @Option(help: ArgumentHelp("Pipeline-parallel size.", valueName: "P"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Pipeline-parallel size.", valueName: "P"))
     var pp: Int?
 
     @Option(help: ArgumentHelp("A shardplan.plan/1 file (plan --format json writes one) to re-score instead of a Megatron layout (--tp, --pp).",
@@ -22,33 +22,33 @@ struct ScoreCommand: ParsableCommand {
             completion: .file(extensions: ["json"]))
     var plan: String?
 
-    @Option(help: ArgumentHelp("Data-parallel size (default: devices / (tp x pp x cp)).", valueName: "D"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Data-parallel size (default: devices / (tp x pp x cp)).", valueName: "D"))
     var dp: Int?
 
-    @Option(help: ArgumentHelp("Context-parallel size: ranks sharing each sequence, keys and values exchanged in a ring (Megatron-Core CP; default 1).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Context-parallel size: ranks sharing each sequence, keys and values exchanged in a ring (Megatron-Core CP; default 1).",
                                valueName: "C"))
     var cp: Int?
 
-    @Option(help: ArgumentHelp("Expert-parallel size: data-parallel ranks sharing the experts, tokens dispatched and combined by all-to-alls (default 1).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Expert-parallel size: data-parallel ranks sharing the experts, tokens dispatched and combined by all-to-alls (default 1).",
                                valueName: "E"))
     var ep: Int?
 
-    @Option(name: .customLong("micro-batch-size"), help: ArgumentHelp("Samples per microbatch per data-parallel replica (default 1).", valueName: "N"))
+    @Option(name: .customLong("micro-batch-size"), parsing: .unconditional, help: ArgumentHelp("Samples per microbatch per data-parallel replica (default 1).", valueName: "N"))
     var microBatchSize: Int?
 
-    @Option(help: ArgumentHelp("Microbatches per iteration (instead of --micro-batch-size).", valueName: "M"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Microbatches per iteration (instead of --micro-batch-size).", valueName: "M"))
     var microbatches: Int?
 
-    @Option(name: .customLong("virtual-stages"), help: ArgumentHelp("Model chunks per pipeline rank (interleaved 1F1B when more than 1; default 1).", valueName: "V"))
+    @Option(name: .customLong("virtual-stages"), parsing: .unconditional, help: ArgumentHelp("Model chunks per pipeline rank (interleaved 1F1B when more than 1; default 1).", valueName: "V"))
     var virtualStages: Int?
 
     @Option(help: ArgumentHelp("Pipeline schedule (default: interleaved-1f1b with --virtual-stages above 1, else 1f1b).", valueName: "name"))
     var schedule: PipelineSchedule?
 
-    @Option(name: .customLong("first-stage-layers"), help: ArgumentHelp("Repeated layers on the first pipeline rank, when it differs from the others (Megatron-LM's --decoder-first-pipeline-num-layers).", valueName: "N"))
+    @Option(name: .customLong("first-stage-layers"), parsing: .unconditional, help: ArgumentHelp("Repeated layers on the first pipeline rank, when it differs from the others (Megatron-LM's --decoder-first-pipeline-num-layers).", valueName: "N"))
     var firstStageLayers: Int?
 
-    @Option(name: .customLong("last-stage-layers"), help: ArgumentHelp("Repeated layers on the last pipeline rank, when it differs from the others (Megatron-LM's --decoder-last-pipeline-num-layers).", valueName: "N"))
+    @Option(name: .customLong("last-stage-layers"), parsing: .unconditional, help: ArgumentHelp("Repeated layers on the last pipeline rank, when it differs from the others (Megatron-LM's --decoder-last-pipeline-num-layers).", valueName: "N"))
     var lastStageLayers: Int?
 
     @Flag(name: .customLong("account-for-embedding-in-pipeline-split"),
@@ -65,7 +65,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Activation recomputation (default none).", valueName: "mode"))
     var recompute: RecomputeMode?
 
-    @Option(name: .customLong("recompute-blocks"),
+    @Option(name: .customLong("recompute-blocks"), parsing: .unconditional,
             help: ArgumentHelp("With --recompute full, rerun only the first N transformer blocks of each stage (each model chunk) and keep the rest's activations (Megatron-LM's --recompute-method block --recompute-num-layers N; default: every block).",
                                valueName: "N"))
     var recomputeBlocks: Int?
@@ -74,7 +74,7 @@ struct ScoreCommand: ParsableCommand {
                                valueName: "0-3"))
     var zero: ZeroStage?
 
-    @Option(name: .customLong("zero-shard-group"),
+    @Option(name: .customLong("zero-shard-group"), parsing: .unconditional,
             help: ArgumentHelp("With --zero 3, shard over groups of this many data-parallel devices and all-reduce the shards across the groups (PyTorch FSDP's HYBRID_SHARD, torchtitan's data_parallel_shard_degree; default: shard over all).",
                                valueName: "G"))
     var zeroShardGroup: Int?

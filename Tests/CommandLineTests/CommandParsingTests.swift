@@ -247,6 +247,21 @@ struct CommandParsingTests {
         #expect(message?.contains("-o/--output") == true && message?.contains("--report") == true, "\(message ?? "accepted")")
     }
 
+    /// A negative number after a numeric option is read as its value (swift-argument-parser's `.unconditional`), so
+    /// the refusal says what the option takes rather than "Missing value".
+    @Test("a negative number after a numeric option is refused for its value, not as a missing value")
+    func negativeNumbers() {
+        for (arguments, option) in [(["--tp", "-2", "--pp", "1"], "--tp must be at least 1, found -2"),
+                                    (["--tp", "1", "--pp", "1", "--recompute", "full", "--recompute-blocks", "-1"],
+                                     "--recompute-blocks must be between 1 and"),
+                                    (["--tp", "1", "--pp", "1", "--batch", "-4"], "--batch takes a positive number of samples, not -4")] {
+            let message = scoreRefusal(["g.json", "--cluster", "c"] + arguments)
+            #expect(message?.contains(option) == true, "\(message ?? "accepted")")
+        }
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--microbatches", "-1"]) == 2)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--time-limit", "-1"]) == 2)
+    }
+
     /// `shardplan models` gives a mixture of experts each expert's MLP width and the experts' count, not the dense
     /// width its builder keeps for layers without experts.
     @Test("shardplan models gives each expert's MLP width and the experts' count for a mixture of experts")
