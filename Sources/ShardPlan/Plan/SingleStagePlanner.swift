@@ -120,7 +120,7 @@ public struct SingleStagePlanner: Sendable {
                              "no feasible plan: the whole graph as one stage does not fit on \(cluster.deviceCount) devices of \(clusterName) with any mesh shape\(modes.count > 1 ? ", recomputation mode" : "") or microbatch count\(shortfall); try more devices\(untried) or ZeRO")
         }
         var plan = best.plan
-        plan.summary = plan.describe(plan.stages[0])
+        plan.summary = plan.stageSummary
         return Result(plan: plan, prediction: best.prediction, attempts: attempts, stoppedEarly: stoppedEarly)
     }
 

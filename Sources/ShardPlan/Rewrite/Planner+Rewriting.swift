@@ -21,7 +21,10 @@ extension RewriteSearch {
         -> (plan: TrainingPlan, prediction: PlanPrediction, report: RewriteSearchReport) {
         let start = Date()
         let result = improve(base.plan, prediction: base.prediction, isCancelled: isCancelled)
-        let best = result.improvement ?? base
+        var best = result.improvement ?? base
+        // The rewritten stages' own summary, as `score --plan` reads it back: the ops a rewrite adds may store
+        // their parameters under another ZeRO stage, and a Megatron configuration's line no longer describes them.
+        if result.improvement != nil { best.plan.summary = best.plan.stageSummary }
         let report = RewriteSearchReport(candidatesPriced: result.candidatesPriced, rewritesApplied: best.plan.rewrites.count,
                                          baseSeconds: base.prediction.iterationSeconds, seconds: best.prediction.iterationSeconds,
                                          searchSeconds: Date().timeIntervalSince(start), stoppedEarly: result.stoppedEarly)

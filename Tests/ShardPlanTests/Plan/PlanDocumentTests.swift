@@ -96,11 +96,16 @@ struct PlanDocumentTests {
         #expect(evaluator.evaluate(decoded).iterationSeconds == evaluator.evaluate(plan).iterationSeconds)
     }
 
-    @Test("a one-stage search's summary names the recomputation it ran, as score's does")
+    /// The one-stage search's line is the stages' own, as `score --plan` prints it for the saved plan (with the
+    /// pipeline depth, pp=1).
+    @Test("a one-stage search's summary names the recomputation it ran, as score --plan reads it back")
     func singleStageSummaryNamesRecomputation() throws {
         let found = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
                                            options: TrainingOptions(recompute: .full), meshShapes: [[2, 4]]).plan(microbatches: 1)
-        #expect(found.plan.summary?.hasSuffix(" recompute=full") == true, "\(found.plan.summary ?? "")")
+        #expect(found.plan.summary?.hasSuffix(" recompute=full pp=1") == true, "\(found.plan.summary ?? "")")
+        let document = try JSONParser.parse(found.plan.jsonText(prediction: found.prediction))
+        let decoded = try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+        #expect(decoded.summary == found.plan.summary)
     }
 
     @Test("a searched two-stage plan decodes to the same strategies and the same prediction")

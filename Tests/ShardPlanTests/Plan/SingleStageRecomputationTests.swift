@@ -48,7 +48,7 @@ struct SingleStageRecomputationTests {
         }
         let found = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "two", recomputeModes: RecomputeMode.allCases).plan()
         #expect(found.plan.options.recompute == .full)
-        #expect(found.plan.summary?.hasSuffix(" recompute=full") == true, "\(found.plan.summary ?? "")")
+        #expect(found.plan.summary?.hasSuffix(" recompute=full pp=1") == true, "\(found.plan.summary ?? "")")
         #expect(Set(found.attempts.map(\.recompute)).isSuperset(of: [.none, .full]))
     }
 

@@ -26,6 +26,22 @@ struct RewriteSearchTests {
         }
     }
 
+    /// The rewritten plan's summary is its stages' own, as `score --plan` reads it back: the ops a rewrite adds may
+    /// keep their parameters under another ZeRO stage than the rest (QA found "zero=2" printed for a plan that
+    /// re-scored as "zero=2 on some parameters").
+    @Test("a rewritten plan on eight devices is summarised from its rewritten stages, as its document reads back")
+    func rewrittenSummary() throws {
+        let graph = try Self.llama()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let found = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+            .plan(rewriting: RewriteSearch(rules: RewriteSelection.safe.rules), microbatches: 1)
+        #expect(!found.plan.rewrites.isEmpty)
+        #expect(found.plan.summary == found.plan.stageSummary)
+        let document = try JSONParser.parse(found.plan.jsonText(prediction: found.prediction))
+        let decoded = try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+        #expect(decoded.summary == found.plan.summary, "\(decoded.summary ?? "") against \(found.plan.summary ?? "")")
+    }
+
     @Test("(a) a Llama with separate projections plans faster with the safe rewrites, by what the merged GEMMs save")
     func llamaMergesProjections() throws {
         let graph = try Self.llama()
