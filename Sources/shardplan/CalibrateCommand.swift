@@ -25,9 +25,7 @@ struct CalibrateCommand: ParsableCommand {
 
     func validate() throws {
         if rows != nil && !search { throw ValidationError("--rows chooses the rows --search plans; add --search.") }
-        if let output, output != "-", namesSameFile(output, runs) {
-            throw ValidationError("-o/--output names \(output), the runs file this command reads; writing the table there would replace it, so give another file.")
-        }
+        try refuseOverwriting([("-o/--output", output)], inputs: [("runs file", runs)])
     }
 
     func run() throws {

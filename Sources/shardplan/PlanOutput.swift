@@ -41,12 +41,8 @@ struct PlanOutput: ParsableArguments {
     /// its path where it is a file; the runs of `--evidence` are added here): the report would replace the graph,
     /// cluster, plan or runs it was made from.
     func refuseOverwriting(_ inputs: [(what: String, path: String?)]) throws {
-        for (option, destination) in [("-o/--output", output), ("--report", report)] {
-            guard let destination, destination != "-" else { continue }
-            for case let (what, path?) in inputs + [("runs file of --evidence", evidence)] where path != "-" && namesSameFile(path, destination) {
-                throw ValidationError("\(option) names \(destination), the \(what) this command reads; writing there would replace it, so give another file.")
-            }
-        }
+        try shardplan.refuseOverwriting([("-o/--output", output), ("--report", report)],
+                                        inputs: inputs + [("runs file of --evidence", evidence)])
     }
 
     /// Refuses `-o` and `--report` paths that cannot be written, before the command searches or scores.
