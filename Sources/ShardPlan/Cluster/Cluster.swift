@@ -9,6 +9,8 @@
 public struct Cluster: Sendable, Equatable {
     /// How plans and reports name the cluster (a preset argument such as `dgx-a100-80g:2`, or the file's name).
     public var name: String
+    /// The name of a cluster file that gives none.
+    public static let unnamed = "cluster"
     public var nodes: Int
     public var devicesPerNode: Int
     /// Devices that share the fast links: a whole number of nodes that divides the cluster (Docs/clusters.md).

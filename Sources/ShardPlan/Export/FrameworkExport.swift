@@ -10,6 +10,8 @@ public struct FrameworkExport: Sendable {
     public var layout: ParallelLayout
     /// Where those settings depart from the plan, a sentence each; empty when they run the plan itself.
     public var differences: [String]
+    /// Why the framework cannot run `layout` as written (`TrainingFramework.unrunnable`); empty when it can.
+    public var unrunnable: [String]
     /// The prediction for `layout`: the plan's own when nothing differs.
     public var prediction: PlanPrediction
     /// The plan's prediction.
@@ -23,14 +25,15 @@ public struct FrameworkExport: Sendable {
 
     /// The settings for the searched `plan`, or for `alternative` (the Megatron-LM grid's fastest configuration,
     /// a layout the framework runs as it is or nearly) where the plan's nearest layout in the framework does not
-    /// fit, or is slower than the alternative's: the header then says so, and `plan`/`planPrediction` are the
-    /// alternative's.
+    /// fit, cannot run (`unrunnable`) or is slower than the alternative's: the header then says so, and
+    /// `plan`/`planPrediction` are the alternative's.
     public static func choosing(_ plan: TrainingPlan, prediction: PlanPrediction,
                                 alternative: (plan: TrainingPlan, prediction: PlanPrediction)?,
                                 framework: TrainingFramework) throws(InputError) -> (export: FrameworkExport, plan: TrainingPlan) {
         let searched = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
-        guard let alternative, !searched.differences.isEmpty else { return (searched, plan) }
-        let outcome = searched.prediction.fitsInMemory
+        guard let alternative, !searched.differences.isEmpty || !searched.unrunnable.isEmpty else { return (searched, plan) }
+        let outcome = !searched.unrunnable.isEmpty ? "only as settings it refuses"
+            : searched.prediction.fitsInMemory
             ? "at \(PlanPrediction.seconds(searched.prediction.iterationSeconds)) an iteration"
             : "only as a layout that does not fit (\(PlanPrediction.bytes(searched.prediction.peakMemoryBytesPerDevice)) a device)"
         let note = "The searched plan (\(PlanPrediction.seconds(prediction.iterationSeconds)) an iteration) runs in \(framework.displayName) "
@@ -38,7 +41,7 @@ public struct FrameworkExport: Sendable {
             + "(\(PlanPrediction.seconds(alternative.prediction.iterationSeconds)) an iteration)."
         let other = try FrameworkExport(recognition: LayoutRecognition(alternative.plan), of: alternative.plan,
                                         prediction: alternative.prediction, framework: framework, note: note)
-        guard other.prediction.fitsInMemory, !searched.prediction.fitsInMemory
+        guard other.prediction.fitsInMemory, other.unrunnable.isEmpty, !searched.unrunnable.isEmpty || !searched.prediction.fitsInMemory
                 || other.prediction.iterationSeconds < searched.prediction.iterationSeconds else { return (searched, plan) }
         return (other, alternative.plan)
     }
@@ -63,10 +66,10 @@ public struct FrameworkExport: Sendable {
                       + "\(layout.worldSize) of \(plan.cluster.deviceCount) devices: "
                       + layout.configuration.summary(dataParallel: layout.dataParallel)]
         if let note { header.append(note) }
-        let split = framework.unexpressedSplit(layout)
+        unrunnable = framework.unrunnable(layout)
         if differences.isEmpty {
-            header.append(split == nil ? "They run the plan as it is; predicted: \(Self.costLine(prediction))."
-                                       : "They describe the plan as it is (predicted: \(Self.costLine(prediction))), but cannot run it.")
+            header.append(unrunnable.isEmpty ? "They run the plan as it is; predicted: \(Self.costLine(prediction))."
+                                             : "They describe the plan as it is (predicted: \(Self.costLine(prediction))), but cannot run it.")
         } else {
             header.append("The plan is not a layout \(framework.displayName) runs; these settings run the nearest one, which differs so:")
             header += differences.map { "  - \($0)" }
@@ -78,7 +81,7 @@ public struct FrameworkExport: Sendable {
         if !self.prediction.fitsInMemory, let worst = self.prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
             header.append("Warning: \(self.prediction.memoryShortfall(worst)).")
         }
-        if let split { header.append("Warning: \(split).") }
+        header += unrunnable.map { "Warning: \($0)." }
         text = framework.render(layout, header: header)
     }
 

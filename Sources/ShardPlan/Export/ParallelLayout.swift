@@ -26,6 +26,9 @@ public struct ParallelLayout: Sendable, Equatable {
     /// How many structures the repeated layers hold: 1 for a model of identical blocks, more where dense and expert
     /// blocks, or sliding-window and global ones, alternate.
     public var blockStructures: Int
+    /// The head counts of the model's attention ops: the tensor-parallel degree must divide each
+    /// (`MegatronConfiguration.unrunnableHeadSplit`).
+    public var attentionHeads: [AttentionHeads]
     /// The layout `TrainingPlan.megatron` gives `plan`'s configuration: `plan` must be that plan.
     init(configuration: MegatronConfiguration, plan: TrainingPlan) {
         var resolved = configuration
@@ -41,6 +44,7 @@ public struct ParallelLayout: Sendable, Equatable {
         clusterNodes = plan.cluster.nodes
         feedForwardModules = Self.feedForwardModules(of: plan.graph)
         blockStructures = Set(TrainingPlan.repeatedLayers(layers, in: plan.graph).map(\.structureKey)).count
+        attentionHeads = AttentionHeads.all(in: plan.graph)
     }
 
     /// `feedForwardModules` of `graph`: its blocks are the layers holding attention, its expert layers those holding

@@ -225,6 +225,39 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         return (nearest, changes)
     }
 
+    /// Why this framework cannot run `layout` as the settings give it, each a sentence: a split of the repeated
+    /// layers it refuses (`unexpressedSplit`), attention heads that the tensor-parallel degree does not divide
+    /// (`MegatronConfiguration.unrunnableHeadSplit`), and an interleaved schedule of a microbatch count it refuses
+    /// (`unrunnableInterleaving`). Empty where it runs them.
+    public func unrunnable(_ layout: ParallelLayout) -> [String] {
+        [unexpressedSplit(layout),
+         MegatronConfiguration.headSplitProblem(tensorParallel: layout.tensorParallel, heads: layout.attentionHeads),
+         unrunnableInterleaving(layout.configuration, microbatches: layout.microbatches)].compactMap { $0 }
+    }
+
+    /// Why this framework's interleaved schedule refuses `microbatches` microbatches over `configuration`'s pipeline,
+    /// which `PipelineSchedule` prices with any count; nil without interleaving or where it runs them. Megatron-Core
+    /// runs them in whole rounds of the pipeline ranks (`forward_backward_pipelining_with_interleaving` refuses a count
+    /// that is not a multiple of `pipeline_model_parallel_size`; NeMo runs Megatron-Core's schedule); PyTorch's
+    /// `ScheduleInterleaved1F1B`, torchtitan's, runs `max(1, m / pp)` rounds and refuses a count that does not divide
+    /// into them.
+    public func unrunnableInterleaving(_ configuration: MegatronConfiguration, microbatches: Int) -> String? {
+        let ranks = configuration.pipelineParallel
+        guard configuration.virtualStages > 1, ranks > 1 else { return nil }
+        switch self {
+        case .megatron, .nemo:
+            guard microbatches % ranks != 0 else { return nil }
+            return "Megatron-Core's interleaved schedule runs microbatches in whole rounds of the \(ranks) pipeline ranks, and "
+                + "\(microbatches) microbatch\(microbatches == 1 ? " is" : "es are") not; the prediction is of a schedule it refuses "
+                + "(use a multiple of \(ranks) microbatches, or --virtual-stages 1)"
+        case .torchtitan:
+            let rounds = max(1, microbatches / ranks)
+            guard microbatches % rounds != 0 else { return nil }
+            return "PyTorch's interleaved 1F1B schedule (torchtitan's) runs \(microbatches) microbatches over \(ranks) pipeline ranks "
+                + "in \(rounds) rounds and refuses a count that is not a multiple of them; the prediction is of a schedule it refuses"
+        }
+    }
+
     /// Why this framework cannot split the layout's repeated layers over its pipeline chunks as priced, if
     /// it cannot: Megatron-LM and NeMo split them evenly, evenly but for the first and last rank (each rank's
     /// chunks equal), or evenly with the embedding or the loss counted as a layer (`ParallelLayout.layerSplit`).

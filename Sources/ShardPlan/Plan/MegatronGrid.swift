@@ -1,7 +1,7 @@
-/// The configurations a Megatron-LM user would try: every tensor-parallel size up to a node, every
-/// pipeline depth up to the repeated layers that divides the devices (with lighter or heavier first and last
-/// ranks, `--decoder-first/last-pipeline-num-layers`, where the layers do not split evenly or where the ends
-/// deserve fewer, and, interleaved, with the embedding or the loss counted as a layer,
+/// The configurations a Megatron-LM user would try: every tensor-parallel size up to a node that splits attention
+/// by whole heads, every pipeline depth up to the repeated layers that divides the devices (with lighter or heavier
+/// first and last ranks, `--decoder-first/last-pipeline-num-layers`, where the layers do not split evenly or where
+/// the ends deserve fewer, and, interleaved, with the embedding or the loss counted as a layer,
 /// `--account-for-embedding/loss-in-pipeline-split`), the data parallelism the devices leave, microbatch sizes,
 /// interleaving, sequence parallelism and the distributed optimizer (ZeRO-1). Every configuration is one
 /// Megatron-Core runs: each rank's layers divide over its chunks (`MegatronLayerSplit.runs`). The pipeline
@@ -39,10 +39,13 @@ public struct MegatronGrid: Sendable {
         let budget = cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
         let recompute = variants?.recomputeModes.min { $0.strength < $1.strength } ?? options.recompute
         let zeroStages = variants?.zeroStages ?? [options.zeroStage]
+        let heads = AttentionHeads.all(in: graph)
         var result: [MegatronConfiguration] = []
         var tp = 1
         while tp <= cluster.devicesPerDomain {
             defer { tp *= 2 }
+            // Megatron-Core splits attention by whole heads (`MegatronConfiguration.unrunnableHeadSplit`).
+            guard heads.allSatisfy({ $0.divide(over: tp) }) else { continue }
             for pp in 1 ... max(blocks, 1) where devices % (tp * pp) == 0 && pp <= (maximumStageCount ?? pp) {
                 let dp = devices / (tp * pp)
                 if let meshShape, meshShape != [dp, tp] { continue }

@@ -190,7 +190,7 @@ extension TrainingPlan {
     /// `stage` with every op that reads a parameter at the plan's ZeRO stage at least. The cost model takes the
     /// larger of the two and the writer lists that in `zero_stages`, so a document whose `zero_stages` says
     /// less (or nothing) than its `options` would otherwise read back, once written, as other strategies.
-    private static func withPlanZeroStage(_ stage: StageLayout, _ zeroStage: Int, graph: Graph) -> StageLayout {
+    static func withPlanZeroStage(_ stage: StageLayout, _ zeroStage: Int, graph: Graph) -> StageLayout {
         guard zeroStage > 0 else { return stage }
         var stage = stage
         for (offset, operation) in stage.operations.enumerated() where graph.operations[operation].inputs.contains(where: { graph[$0].isParameter }) {

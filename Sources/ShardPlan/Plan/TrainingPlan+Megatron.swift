@@ -192,4 +192,22 @@ extension MegatronConfiguration {
             + "embedding or the loss counted as a layer; the prediction is of \(sizes.map(String.init).joined(separator: "/")) "
             + "a chunk, which it refuses"
     }
+
+    /// Why the frameworks cannot run this tensor-parallel degree on `graph`: Megatron-Core, NeMo and torchtitan split
+    /// attention by whole heads over the tensor-parallel ranks (Megatron-Core's `TransformerConfig` asserts that
+    /// `num_attention_heads` and `num_query_groups` are multiples of the tensor-parallel size; torchtitan's attention
+    /// views each rank's share of q, k and v as whole heads), where the cost model also prices a degree that splits
+    /// heads (`MegatronLayout`); nil where the degree divides every head count.
+    public func unrunnableHeadSplit(of graph: Graph) -> String? {
+        Self.headSplitProblem(tensorParallel: tensorParallel, heads: AttentionHeads.all(in: graph))
+    }
+
+    /// `unrunnableHeadSplit` for attention of `heads`.
+    static func headSplitProblem(tensorParallel: Int, heads: [AttentionHeads]) -> String? {
+        let undivided = heads.filter { !$0.divide(over: tensorParallel) }
+        guard tensorParallel > 1, !undivided.isEmpty else { return nil }
+        return "Megatron-Core, NeMo and torchtitan split attention by whole heads over the tensor-parallel ranks, and tp = "
+            + "\(tensorParallel) does not divide the model's \(undivided.map(\.description).joined(separator: ", nor ")); "
+            + "the prediction is of a split they refuse"
+    }
 }

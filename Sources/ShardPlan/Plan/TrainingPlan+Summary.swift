@@ -25,9 +25,11 @@ extension TrainingPlan {
             }.joined(separator: "; ")
     }
 
-    /// `MegatronSummary`'s description of `stage` with the recomputation it runs (its own, else the plan's), if any.
+    /// `MegatronSummary`'s description of `stage`, at the plan's ZeRO stage at least as the cost model prices it,
+    /// with the recomputation it runs (its own, else the plan's), if any.
     func describe(_ stage: StageLayout) -> String {
         let recompute = stage.recompute ?? options.recompute
-        return MegatronSummary.describe(stage, graph: graph) + (recompute == .none ? "" : " recompute=\(options.recomputeName(recompute))")
+        return MegatronSummary.describe(Self.withPlanZeroStage(stage, options.zeroStage, graph: graph), graph: graph)
+            + (recompute == .none ? "" : " recompute=\(options.recomputeName(recompute))")
     }
 }

@@ -195,4 +195,52 @@ struct LayoutRecognitionTests {
         let text = try FrameworkExport(plan: plan, prediction: PlanEvaluator(cluster: cluster).evaluate(plan), framework: .megatron).text
         #expect(!text.contains("They run the plan as it is") && text.contains("but cannot run it") && text.contains("cannot split"))
     }
+
+    /// Megatron-Core asserts that the tensor-parallel size divides the query heads and the key/value groups, and
+    /// torchtitan views each rank's share as whole heads: llama-tiny's 4 query and 2 key/value heads take tp = 2
+    /// only. `score` notes a larger degree, the settings do not claim to run it, and the grid never tries it.
+    @Test("a tensor-parallel degree that does not divide the heads is named, and the Megatron grid leaves it out")
+    func unrunnableHeadSplit() throws {
+        let llama = try ModelCatalog.model(id: "llama-tiny")!.build()
+        #expect(AttentionHeads.all(in: llama) == [AttentionHeads(query: 4, keyValue: 2)])
+        #expect(MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1).unrunnableHeadSplit(of: llama) == nil)
+        for tp in [4, 8] {
+            let note = try #require(MegatronConfiguration(tensorParallel: tp, pipelineParallel: 1).unrunnableHeadSplit(of: llama))
+            #expect(note.contains("tp = \(tp) does not divide the model's 4 query heads and 2 key/value heads"), "\(note)")
+        }
+        let plan = try TrainingPlan.megatron(graph: llama, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 8, pipelineParallel: 1))
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        let export = try FrameworkExport(plan: plan, prediction: prediction, framework: .megatron)
+        #expect(export.unrunnable.count == 1 && export.text.contains("but cannot run it") && !export.text.contains("They run the plan as it is"))
+        #expect(try FrameworkExport(plan: plan, prediction: prediction, framework: .torchtitan).text.contains("Warning: Megatron-Core, NeMo and torchtitan split attention by whole heads"))
+        let grid = MegatronGrid().configurations(for: llama, on: cluster, options: TrainingOptions(), analysis: GraphAnalysis(llama))
+        #expect(!grid.isEmpty && Set(grid.map(\.tensorParallel)) == [1, 2])
+    }
+
+    /// Megatron-Core's interleaved schedule refuses a microbatch count that is not a multiple of the pipeline ranks;
+    /// PyTorch's `ScheduleInterleaved1F1B` (torchtitan's) runs max(1, m / pp) rounds and refuses a count they do not
+    /// divide.
+    @Test("an interleaved schedule's microbatch count is checked as each framework's schedule checks it")
+    func unrunnableInterleaving() {
+        let interleaved = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 4, virtualStages: 3)
+        #expect(TrainingFramework.megatron.unrunnableInterleaving(interleaved, microbatches: 6)?.contains("6 microbatches are not") == true)
+        #expect(TrainingFramework.nemo.unrunnableInterleaving(interleaved, microbatches: 2) != nil)
+        #expect(TrainingFramework.megatron.unrunnableInterleaving(interleaved, microbatches: 8) == nil)
+        // 6 over 4 ranks is one round of 6; 9 is two rounds, which 9 does not fill evenly.
+        #expect(TrainingFramework.torchtitan.unrunnableInterleaving(interleaved, microbatches: 6) == nil)
+        #expect(TrainingFramework.torchtitan.unrunnableInterleaving(interleaved, microbatches: 9)?.contains("in 2 rounds") == true)
+        #expect(TrainingFramework.megatron.unrunnableInterleaving(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 4),
+                                                                  microbatches: 6) == nil)
+    }
+
+    /// A plan whose ZeRO stage is in its options (the Megatron grid's distributed optimizer) rather than in its
+    /// strategies is summarised at that stage, as the cost model prices it and `score --plan` reads it back.
+    @Test("a plan's one-line summary shows the ZeRO stage of its options")
+    func summaryShowsThePlanZeroStage() throws {
+        var plan = try megatron(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 2))
+        #expect(plan.stageSummary == "tp=1 dp=4 pp=2", "\(plan.stageSummary)")
+        plan.options.zeroStage = 1
+        #expect(plan.stageSummary == "tp=1 dp=4 zero=1 pp=2", "\(plan.stageSummary)")
+    }
 }

@@ -1,0 +1,32 @@
+/// The heads of an attention op: its query heads and its key/value heads (fewer under grouped-query attention).
+/// Frameworks split attention over tensor-parallel ranks by whole heads of both
+/// (`MegatronConfiguration.unrunnableHeadSplit`).
+public struct AttentionHeads: Hashable, Sendable, CustomStringConvertible {
+    public var query: Int
+    public var keyValue: Int
+
+    public init(query: Int, keyValue: Int) {
+        self.query = query
+        self.keyValue = keyValue
+    }
+
+    /// The distinct head counts of `graph`'s attention ops, fewest query heads first.
+    public static func all(in graph: Graph) -> [AttentionHeads] {
+        var found = Set<AttentionHeads>()
+        for operation in graph.operations {
+            guard case .attention = operation.op else { continue }
+            found.insert(AttentionHeads(query: graph[operation.inputs[0]].type.shape[2], keyValue: graph[operation.inputs[1]].type.shape[2]))
+        }
+        return found.sorted { ($0.query, $0.keyValue) < ($1.query, $1.keyValue) }
+    }
+
+    /// Whether `tensorParallel` ranks each take whole query heads and whole key/value heads.
+    public func divide(over tensorParallel: Int) -> Bool {
+        query % tensorParallel == 0 && keyValue % tensorParallel == 0
+    }
+
+    /// "32 query heads and 8 key/value heads", or "16 heads" where every query head has its own.
+    public var description: String {
+        query == keyValue ? "\(query) heads" : "\(query) query heads and \(keyValue) key/value heads"
+    }
+}
