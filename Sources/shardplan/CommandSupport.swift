@@ -24,9 +24,29 @@ func writeOutput(_ text: String, to path: String?, option: String = "--output") 
         return
     }
     do {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try writeFile(Data(text.utf8), at: path)
     } catch {
         throw InputError(.invalidValue, at: JSONPath([.key(option)]), "cannot write \(path): \(error.localizedDescription)")
+    }
+}
+
+/// Writes `data` to the file at `path` as a person expects of an output option: through a symbolic link to the
+/// file it names; into a FIFO, a device or another file that is not a regular one, as it is (`/dev/stdout`,
+/// `/dev/null`); and a regular file whole or not at all, keeping an existing file's permissions.
+func writeFile(_ data: Data, at path: String) throws {
+    let target = URL(fileURLWithPath: path).resolvingSymlinksInPath()
+    let attributes = try? FileManager.default.attributesOfItem(atPath: target.path)
+    guard let type = attributes?[.type] as? FileAttributeType else {
+        try data.write(to: target, options: .atomic)
+        return
+    }
+    guard type == .typeRegular else {
+        try data.write(to: target)
+        return
+    }
+    try data.write(to: target, options: .atomic)
+    if let permissions = attributes?[.posixPermissions] {
+        try FileManager.default.setAttributes([.posixPermissions: permissions], ofItemAtPath: target.path)
     }
 }
 
@@ -42,7 +62,13 @@ func checkWritable(_ path: String?, option: String) throws {
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
         throw refuse("it is a directory")
     }
-    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    // A regular file is replaced whole, so its folder must be writable; anything else is written into as it is.
+    let target = URL(fileURLWithPath: path).resolvingSymlinksInPath()
+    if let type = try? FileManager.default.attributesOfItem(atPath: target.path)[.type] as? FileAttributeType, type != .typeRegular {
+        guard FileManager.default.isWritableFile(atPath: target.path) else { throw refuse("it is not writable") }
+        return
+    }
+    let folder = target.deletingLastPathComponent().path
     guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
         throw refuse("no folder \(folder)")
     }

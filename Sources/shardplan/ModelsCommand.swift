@@ -53,7 +53,7 @@ struct ModelsCommand: ParsableCommand {
             let file = folder.appendingPathComponent("\(entry.id).json")
             let text = try entry.documentText()
             do {
-                try Data(text.utf8).write(to: file, options: .atomic)
+                try writeFile(Data(text.utf8), at: file.path)
             } catch {
                 throw InputError(.invalidValue, at: path, "cannot write \(file.path): \(error.localizedDescription)")
             }
