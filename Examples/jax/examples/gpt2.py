@@ -171,14 +171,25 @@ def export(cfg: GPTConfig, name: str) -> dict[str, Any]:
                         name=name, output_names=["loss"])
 
 
+def positive_int(text: str) -> int:
+    """An argparse type for counts: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m examples.gpt2", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("export", help="write the model's shardplan.graph/1 JSON")
     ex.add_argument("--config", choices=sorted(CONFIGS), default="tiny")
-    ex.add_argument("--batch", type=int, help="override the global batch")
-    ex.add_argument("--seq", type=int, help="override the sequence length")
-    ex.add_argument("--layers", type=int, help="override the number of blocks")
+    ex.add_argument("--batch", type=positive_int, help="override the global batch")
+    ex.add_argument("--seq", type=positive_int, help="override the sequence length")
+    ex.add_argument("--layers", type=positive_int, help="override the number of blocks")
     ex.add_argument("--untied", action="store_true", help="separate output projection instead of tied wte")
     ex.add_argument("--fused-attention", action="store_true", help="one `attention` op per block")
     ex.add_argument("--dtype", choices=["float32", "bfloat16"], help="parameter and activation dtype")

@@ -275,3 +275,14 @@ def test_deterministic_output():
     a = dumps_graph(export(fn, {"w": f32(4, 4), "b": f32(4)}, f32(2, 4)))
     b = dumps_graph(export(fn, {"w": f32(4, 4), "b": f32(4)}, f32(2, 4)))
     assert a == b and np.isfinite(len(a))
+
+
+@pytest.mark.parametrize("argument", [["--seq", "0"], ["--batch", "-2"], ["--layers", "two"]])
+def test_example_export_refuses_counts_below_one(argument, capsys):
+    """The example's `export` takes whole counts of at least 1 for its overrides: a usage error (exit 2)."""
+    from examples import gpt2
+
+    with pytest.raises(SystemExit) as exit_info:
+        gpt2.main(["export", "--config", "tiny", *argument])
+    assert exit_info.value.code == 2
+    assert "expected a" in capsys.readouterr().err

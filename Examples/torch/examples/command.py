@@ -38,6 +38,17 @@ def build(model_class: Callable[[Any], nn.Module], config: Any, *, device: str =
     return model.to(dtype).train(), device
 
 
+def positive_int(text: str) -> int:
+    """An argparse type for counts: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
 def export_command(program: str, family: str, configs: Mapping[str, Any], model_class: Callable[[Any], nn.Module],
                    example_inputs: Callable[[Any, str], tuple[torch.Tensor, ...]],
                    argv: list[str] | None = None) -> int:
@@ -45,9 +56,9 @@ def export_command(program: str, family: str, configs: Mapping[str, Any], model_
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser("export", help="write the model's shardplan.graph/1 JSON")
     export.add_argument("--config", choices=list(configs), default="tiny", help="preset (default: tiny)")
-    export.add_argument("--batch", type=int, help="override the global batch")
-    export.add_argument("--seq", type=int, help="override the sequence length")
-    export.add_argument("--layers", type=int, help="override the number of blocks")
+    export.add_argument("--batch", type=positive_int, help="override the global batch")
+    export.add_argument("--seq", type=positive_int, help="override the sequence length")
+    export.add_argument("--layers", type=positive_int, help="override the number of blocks")
     export.add_argument("--dtype", choices=list(DTYPES), default="bfloat16",
                         help="parameter and activation dtype (default: bfloat16, as ShardPlan's catalog)")
     export.add_argument("--device", choices=["auto", "cpu", "meta"], default="auto",

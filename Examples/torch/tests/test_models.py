@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from examples import gpt2, llama
-from examples.command import build
+from examples.command import build, export_command
 from shardplan_torch.export import export_graph
 
 CHECKED_IN_CI = {("gpt2", "tiny"), ("llama", "tiny"), ("gpt2", "gpt3-125m"), ("llama", "llama3-8b")}
@@ -106,3 +106,13 @@ def test_exported_tiny_model_plans_like_its_catalog_twin(shardplan, family):
         print(f"{family} {' '.join(options)}: exported {exported['predicted']['iteration_seconds'] * 1e3:.3f} ms, "
               f"catalog {catalog['predicted']['iteration_seconds'] * 1e3:.3f} ms, ratio {ratio:.3f}")
         assert 0.9 <= ratio <= 1.1
+
+
+@pytest.mark.parametrize("argument", [["--seq", "0"], ["--batch", "-2"], ["--layers", "two"]])
+def test_export_refuses_counts_below_one(argument: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """`export` takes whole counts of at least 1 for its overrides, as shardplan does: a usage error (exit 2)."""
+    with pytest.raises(SystemExit) as exit_info:
+        export_command("python -m examples.gpt2", "gpt2", gpt2.CONFIGS, gpt2.GPT2, gpt2.example_inputs,
+                       ["export", "--config", "tiny", *argument])
+    assert exit_info.value.code == 2
+    assert "expected a" in capsys.readouterr().err
