@@ -45,7 +45,7 @@ extension PlanReport {
         svg += "</svg>\n"
         let idle = rankOfDevice.count { $0 < 0 }
         var html = svg + "<p class=\"caption\">\(cluster.nodes) node\(cluster.nodes == 1 ? "" : "s") of \(cluster.devicesPerNode) \(HTMLText.escape(cluster.device.name)); "
-            + "each square is a device, coloured by the pipeline rank it runs\(idle > 0 ? "; \(HTMLText.count(idle)) grey devices are idle" : "").</p>\n"
+            + "each square is a device, coloured by the pipeline rank it runs\(idle > 0 ? "; \(HTMLText.count(idle)) grey device\(idle == 1 ? " is" : "s are") idle" : "").</p>\n"
         html += meshCards
         html += rankLegend
         return html

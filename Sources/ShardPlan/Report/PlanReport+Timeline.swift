@@ -60,7 +60,7 @@ extension PlanReport {
             + "<span><span class=\"key\" style=\"background:#8a94a6\"></span>exposed gradient synchronisation</span>"
             + "<span><span class=\"key\" style=\"background:#3d4556\"></span>optimizer step</span></div>\n"
         html += "<p class=\"caption\">\(binned ? "Passes are narrower than two pixels here: each four-pixel column shows the share of its time a rank spends in forward passes (light, from the top) and backward passes (dark, from the bottom). " : "")"
-            + "\(plan.schedule.rawValue) with \(HTMLText.count(plan.microbatches)) microbatches"
+            + "\(plan.schedule.rawValue) with \(HTMLText.count(plan.microbatches)) microbatch\(plan.microbatches == 1 ? "" : "es")"
             + (plan.virtualStages > 1 ? " through \(plan.virtualStages) chunks per rank (shades)" : "")
             + ": the passes run in \(PlanPrediction.seconds(timeline.makespan)) (the cost model's closed form: \(PlanPrediction.seconds(closedForm))); "
             + "the ranks wait \(PlanPrediction.percent(bubble)) of that time on average, the busiest, rank \(busiest), "

@@ -47,7 +47,7 @@ public struct PlanReport: Sendable {
     private func headline(title: String) -> String {
         let fits = prediction.fitsInMemory
         var html = "<header>\n<h1>\(HTMLText.escape(title))</h1>\n"
-        html += "<p class=\"summary\">\(HTMLText.count(plan.deviceCount)) devices · "
+        html += "<p class=\"summary\">\(HTMLText.count(plan.deviceCount)) device\(plan.deviceCount == 1 ? "" : "s") · "
             + HTMLText.escape(plan.summary ?? "\(plan.pipelineRanks) pipeline ranks") + " · schedule \(plan.schedule.rawValue), "
             + "\(HTMLText.count(plan.microbatches)) microbatch\(plan.microbatches == 1 ? "" : "es")"
             + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "")
