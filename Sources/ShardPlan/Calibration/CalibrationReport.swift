@@ -117,7 +117,13 @@ public struct CalibrationReport: Sendable {
         MPT the biases its table's parameter counts include (added in the GEMM's epilogue, as eager PyTorch's `addmm` \
         does: those rows 0.1-1.6 points slower), Narayanan et al.'s runs the fp16 gradients of their `--fp16` scripts \
         and, where they ran PyTorch's DDP, its overlapped all-reduce (0.6-4.1 points faster), and llm.c its bf16 \
-        gradients (0.1-0.6 points faster; Docs/cost-model.md, "Issue 14, nineteenth pass").
+        gradients (0.1-0.6 points faster; Docs/cost-model.md, "Issue 14, nineteenth pass"). Issue 14's twentieth \
+        pass audits the other rows against their sources: Korthikanti et al.'s full-recomputation baselines ran \
+        without sequence parallelism (their section 6.3: from 0.6-5.4% fast to 0.6-3.9% slow), Megatron-Core's \
+        weak-scaling models have untied embeddings (the parameter counts their names give: 0.3-0.7 points slower), \
+        NeMo 24.09's Llama 3.1 8B fuses its cross-entropy (its launcher yaml: 0.27 s a step faster) and torchtitan's \
+        H200 rows still copied k and v for grouped-query attention (0.3-0.4 points slower; Docs/cost-model.md, \
+        "Issue 14, twentieth pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a

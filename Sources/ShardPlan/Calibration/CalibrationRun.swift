@@ -38,6 +38,7 @@ public struct CalibrationRun: Sendable {
             throw InputError(.invalidValue, at: JSONPath([.key("architecture")]), "row \(run.id): unknown architecture \"\(run.architecture)\"; known: gpt, llama, mpt")
         }
         if let dropout = run.dropout { configuration.dropoutRate = dropout }
+        if let tied = run.tiedEmbeddings { configuration.tiedEmbeddings = tied }
         guard let fusion = KernelFusionLevel(rawValue: run.fusion ?? "fused") else {
             throw InputError(.invalidValue, at: JSONPath([.key("fusion")]),
                              "row \(run.id): unknown fusion \"\(run.fusion!)\"; known: \(KernelFusionLevel.allCases.map(\.rawValue).joined(separator: ", "))")
