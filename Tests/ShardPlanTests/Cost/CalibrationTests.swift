@@ -208,6 +208,19 @@ struct CalibrationTests {
         #expect(graph.parameters.reduce(0) { $0 + graph[$1].type.elementCount } == 1_315_950_592)
     }
 
+    /// Megatron-Core's weak-scaling models are named by their parameter counts with an output layer of their own
+    /// (`tied_embeddings: false`): "1.7B" is 12 L h^2 + 2 V h = 1.745 G for 24 layers of 2,048 and 131,072 tokens
+    /// of vocabulary; the replay adds learned positions and biases (1.754 G). Tied, it would be 1.485 G.
+    @Test("the replayed Megatron-Core 1.7B has its own output layer, as its name counts it")
+    func untiedEmbeddings() throws {
+        let (_, _, row) = try PublishedRowFixtures.row("mcore-h100-weak-1.7B")
+        let run = try #require(try PublishedRun.rows(in: .object(JSONObject([("rows", .array([.object(row)]))]))).runs.first)
+        #expect(run.tiedEmbeddings == false)
+        let graph = try CalibrationRun.replay(run).graph
+        let parameters = graph.parameters.reduce(0) { $0 + graph[$1].type.elementCount }
+        #expect((1_700_000_000 ..< 1_800_000_000).contains(parameters), "\(parameters)")
+    }
+
     /// A hand-edited row that gives a pipeline rank no layers is refused at its JSON path, before any replay.
     @Test("a row with first_stage_layers below 1 is refused naming rows[i].first_stage_layers")
     func stageLayersAreValidated() throws {
