@@ -257,17 +257,27 @@ public struct PipelinePlanner: Sendable {
         }
         var (estimates, complete) = estimate(configurations, fitFound: false)
         // Configurations that do not fit as they are, again with each stronger recomputation allowed.
-        let retried = zip(configurations, estimates).filter { ($0.1?.peakMemoryBytes ?? 0) > cluster.device.memoryBytes }.flatMap { configuration, _ in
-            variants.recomputeModes.filter { $0.strength > configuration.options.recompute.strength }.map { mode in
-                var stronger = configuration
+        let retriedFrom = configurations.indices.filter { (estimates[$0]?.peakMemoryBytes ?? 0) > cluster.device.memoryBytes }.flatMap { index in
+            variants.recomputeModes.filter { $0.strength > configurations[index].options.recompute.strength }.map { mode in
+                var stronger = configurations[index]
                 stronger.options.recompute = mode
-                return stronger
+                return (base: index, configuration: stronger)
             }
         }
-        let all = configurations + retried
+        let retried = retriedFrom.map(\.configuration)
+        var all = configurations + retried
         let more = estimate(retried, fitFound: estimates.contains { ($0?.peakMemoryBytes ?? .infinity) <= cluster.device.memoryBytes })
         estimates += more.estimates
         complete = complete && more.complete
+        // Configurations that fit only with every block rerun, again rerunning only a chunk's first blocks.
+        let blocks = TrainingPlan.repeatedLayers(analysis.layers, in: graph).count
+        let partial = zip(retriedFrom, more.estimates).flatMap { retry, everyBlock in
+            partialRecomputations(of: retry.configuration, everyBlock: everyBlock, lightest: estimates[retry.base], blocks: blocks)
+        }
+        let partialEstimates = estimate(partial, fitFound: estimates.contains { ($0?.peakMemoryBytes ?? .infinity) <= cluster.device.memoryBytes })
+        all += partial
+        estimates += partialEstimates.estimates
+        complete = complete && partialEstimates.complete
         let fitting = all.indices.filter { (estimates[$0]?.peakMemoryBytes ?? .infinity) <= cluster.device.memoryBytes }
         let shortlist = fitting.sorted { (estimates[$0]!.iterationSeconds, $0) < (estimates[$1]!.iterationSeconds, $1) }
             .prefix(MegatronGrid.exactlyPricedCount).map { all[$0] }
@@ -283,6 +293,28 @@ public struct PipelinePlanner: Sendable {
                                   best: fastest.map { ($0.plan.summary ?? "", $0.prediction.iterationSeconds) }, chosen: false,
                                   seconds: Date().timeIntervalSince(started))
         return (attempt, fastest, complete)
+    }
+
+    /// `configuration` with full recomputation of only the first N blocks of each chunk (Megatron-LM's
+    /// `--recompute-method block --recompute-num-layers N`), the rest keeping their activations, where it fits with
+    /// every block rerun (`everyBlock`) and not without recomputation (`lightest`): `--recompute auto` allows full
+    /// recomputation, and a layout need not rerun more than it must. A block rerun saves about what the next does,
+    /// so N is read off the two estimates, linearly, as the fewest blocks that bring the peak within the device;
+    /// N + 1 is tried beside it, for the error of that reading. `blocks` counts the graph's repeated layers.
+    func partialRecomputations(of configuration: MegatronConfiguration, everyBlock: MegatronGrid.Estimate?,
+                               lightest: MegatronGrid.Estimate?, blocks: Int) -> [MegatronConfiguration] {
+        let budget = cluster.device.memoryBytes
+        let chunkBlocks = blocks / (configuration.pipelineParallel * configuration.virtualStages)
+        guard configuration.options.recompute == .full, configuration.options.recomputedBlocks == nil, variants.recomputeModes.contains(.full),
+              variants.recomputeModes.min(by: { $0.strength < $1.strength }) == RecomputeMode.none, chunkBlocks >= 2,
+              let rerun = everyBlock?.peakMemoryBytes, rerun <= budget,
+              let kept = lightest?.peakMemoryBytes, kept > budget else { return [] }
+        let needed = Int((Double(chunkBlocks) * (kept - budget) / (kept - rerun)).rounded(.up))
+        return Set([needed, needed + 1].map { min(max($0, 1), chunkBlocks - 1) }).sorted().map { count in
+            var fewer = configuration
+            fewer.options.recomputedBlocks = count
+            return fewer
+        }
     }
 
     /// The stage DPs to solve for each microbatch count (with a placeholder count): 1F1B over stages of any

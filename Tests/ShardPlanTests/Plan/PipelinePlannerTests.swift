@@ -28,6 +28,26 @@ struct PipelinePlannerTests {
         #expect(Set(documents).count == 1)
     }
 
+    /// A grid configuration that fits only with every block rerun is tried rerunning the fewest blocks of each chunk
+    /// that the two estimates, read linearly, say fit, and one more: 24 blocks a chunk at 100 GB kept and 40 GB all
+    /// rerun, on 80 GiB (85.9 GB), need 24 x 14.1 / 60 = 5.6, so 6 and 7.
+    @Test("--recompute auto tries rerunning only a chunk's first blocks where every block must not")
+    func partialRecomputation() throws {
+        let graph = try ModelCatalog.model(id: "gpt3-1.3b")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        var planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+        let full = MegatronConfiguration(tensorParallel: 8, pipelineParallel: 1, options: TrainingOptions(recompute: .full))
+        func estimate(_ gigabytes: Double) -> MegatronGrid.Estimate { .init(iterationSeconds: 1, peakMemoryBytes: gigabytes * 1e9) }
+        let counts = planner.partialRecomputations(of: full, everyBlock: estimate(40), lightest: estimate(100), blocks: 24)
+        #expect(counts.map(\.options.recomputedBlocks) == [6, 7] && counts.allSatisfy { $0.options.recompute == .full })
+        // Nothing to try where the layout fits without recomputation, where every block rerun does not fit either,
+        // or where the search may not rerun whole blocks.
+        #expect(planner.partialRecomputations(of: full, everyBlock: estimate(40), lightest: estimate(80), blocks: 24).isEmpty)
+        #expect(planner.partialRecomputations(of: full, everyBlock: estimate(90), lightest: estimate(100), blocks: 24).isEmpty)
+        planner.variants = StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none, .selective])
+        #expect(planner.partialRecomputations(of: full, everyBlock: estimate(40), lightest: estimate(100), blocks: 24).isEmpty)
+    }
+
     @Test("a stage recomputes only when it must: GPT-3 760M with its 256 sequences in one microbatch fits one DGX only so")
     func recomputationChosenPerStage() throws {
         let graph = try ModelCatalog.model(id: "gpt3-760m")!.build()
