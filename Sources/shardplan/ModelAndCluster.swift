@@ -37,9 +37,8 @@ struct ModelAndCluster: ParsableArguments {
 
 extension ModelAndCluster {
     /// Reads and validates the graph, sets its global batch to `--batch` where given, then resolves the
-    /// cluster, timing the graph on `clock`. `rebatchedFrom` is the graph's own batch where `--batch` changed it;
-    /// `clusterName` is how plans name the cluster (`clusterName(of:)`).
-    func load(_ clock: inout CommandClock) throws -> (graph: Graph, cluster: Cluster, clusterName: String, rebatchedFrom: Int?) {
+    /// cluster, timing the graph on `clock`. `rebatchedFrom` is the graph's own batch where `--batch` changed it.
+    func load(_ clock: inout CommandClock) throws -> (graph: Graph, cluster: Cluster, rebatchedFrom: Int?) {
         var graph = try GraphLoading(self.graph).graph
         clock.lap("decode and validate graph")
         var rebatchedFrom: Int?
@@ -52,14 +51,6 @@ extension ModelAndCluster {
             }
             clock.lap("rebatch graph (--batch)")
         }
-        let resolved = try resolveCluster(cluster)
-        return (graph, resolved, clusterName(of: resolved), rebatchedFrom)
-    }
-
-    /// A preset as the argument gives it (`dgx-h100:4`); a cluster file by its `name` member and its path
-    /// (`4x DGX A100 80GB from cluster.json`), or by its path where it has no name.
-    func clusterName(of resolved: Cluster) -> String {
-        guard let file = clusterFile(named: cluster) else { return cluster }
-        return resolved.name == Cluster.unnamed ? file : "\(resolved.name) from \(file)"
+        return (graph, try resolveCluster(cluster), rebatchedFrom)
     }
 }

@@ -53,7 +53,7 @@ struct ModelsCommand: ParsableCommand {
             let file = folder.appendingPathComponent("\(entry.id).json")
             let text = try entry.documentText()
             do {
-                try writeFile(Data(text.utf8), at: file.path)
+                try OutputDestination(path: file.path).write(Data(text.utf8))
             } catch {
                 throw InputError(.invalidValue, at: path, "cannot write \(file.path): \(error.localizedDescription)")
             }

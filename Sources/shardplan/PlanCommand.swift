@@ -84,7 +84,7 @@ struct PlanCommand: ParsableCommand {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
             try printing.checkDestinations()
-            let (graph, cluster, clusterName, rebatchedFrom) = try input.load(&clock)
+            let (graph, cluster, rebatchedFrom) = try input.load(&clock)
             let evidenceRuns = try printing.evidenceRuns()
             if evidenceRuns != nil { clock.lap("replay --evidence runs") }
             var stageLimit = stages.limit
@@ -100,11 +100,11 @@ struct PlanCommand: ParsableCommand {
             let variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recompute.modes)
             var plan: TrainingPlan, prediction: PlanPrediction
             var alternative: (plan: TrainingPlan, prediction: PlanPrediction)?
-            let progressLine = ProgressLine.onTerminal(for: "planning " + VisibleText.escape("\(graph.name) on \(clusterName)"))
+            let progressLine = ProgressLine.onTerminal(for: "planning " + VisibleText.escape("\(graph.name) on \(input.cluster)"))
             progressLine?.startTicking()
             defer { progressLine?.finish() }
             if stageLimit == 1 {
-                let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: clusterName, options: options, meshShapes: shapes,
+                let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options, meshShapes: shapes,
                                                  timeLimit: timeLimit, recomputeModes: recompute.modes)
                 let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { progressLine?.update($0) }
                 progressLine?.finish()
@@ -116,7 +116,7 @@ struct PlanCommand: ParsableCommand {
                     reportRewrites(found.rewrites)
                 }
             } else {
-                let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: clusterName, options: options,
+                let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options,
                                               maximumLayerCount: layerLimit, maximumStageCount: stageLimit, meshShape: shapes?.first,
                                               includesMegatronGrid: !noMegatronGrid, variants: variants, timeLimit: timeLimit)
                 let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { progressLine?.update($0) }

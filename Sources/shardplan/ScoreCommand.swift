@@ -170,17 +170,17 @@ struct ScoreCommand: ParsableCommand {
         try reportingInputErrors {
             var clock = CommandClock(enabled: timings)
             try printing.checkDestinations()
-            let (graph, cluster, clusterName, rebatchedFrom) = try input.load(&clock)
+            let (graph, cluster, rebatchedFrom) = try input.load(&clock)
             let evidenceRuns = try printing.evidenceRuns()
             if evidenceRuns != nil { clock.lap("replay --evidence runs") }
             let plan = try self.plan.map { path throws -> TrainingPlan in
                 let document = try GraphLoading.document(path, what: "plan")
                 do throws(InputError) {
-                    return try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: clusterName)
+                    return try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: input.cluster)
                 } catch {
                     throw error.inDocument(path)
                 }
-            } ?? megatronPlan(graph: graph, cluster: cluster, clusterName: clusterName, rebatchedFrom: rebatchedFrom)
+            } ?? megatronPlan(graph: graph, cluster: cluster, rebatchedFrom: rebatchedFrom)
             clock.lap("lay out plan")
             let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
             clock.lap("score")
@@ -198,7 +198,7 @@ struct ScoreCommand: ParsableCommand {
         }
     }
 
-    private func megatronPlan(graph: Graph, cluster: Cluster, clusterName: String, rebatchedFrom: Int?) throws -> TrainingPlan {
+    private func megatronPlan(graph: Graph, cluster: Cluster, rebatchedFrom: Int?) throws -> TrainingPlan {
         let (tp, pp) = (self.tp!, self.pp!)
         let dataParallel = dp ?? (tp * pp > 0 ? cluster.deviceCount / (tp * pp * (cp ?? 1)) : 0)
         var batchPerMicrobatch = microBatchSize ?? 1
@@ -223,13 +223,10 @@ struct ScoreCommand: ParsableCommand {
             embeddingInPipelineSplit: accountForEmbedding, lossInPipelineSplit: accountForLoss)
         try configuration.options.check(on: cluster.device)
         try RecomputeBlocksOption.check(configuration.options, for: graph)
-        var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName, configuration: configuration)
-        // torchtitan's pipeline takes any split of the layers; the split note is about Megatron-Core's.
-        let framework = printing.emit ?? .megatron
-        let notes = [configuration.unrunnableHeadSplit(of: graph),
-                     framework == .torchtitan ? nil : configuration.unrunnableLayerSplit(of: graph),
-                     framework.unrunnableInterleaving(configuration, microbatches: plan.microbatches)]
-        for note in notes.compactMap({ $0 }) { printError("note: \(note).") }
+        var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
+        for note in (printing.emit ?? .megatron).unrunnable(configuration, graph: graph, microbatches: plan.microbatches) {
+            printError("note: \(note).")
+        }
         plan.rebatchedFrom = rebatchedFrom
         return plan
     }

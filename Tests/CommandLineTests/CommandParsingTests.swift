@@ -297,34 +297,6 @@ struct CommandParsingTests {
         try? FileManager.default.removeItem(atPath: cluster)
     }
 
-    /// An output path that is a symbolic link writes the file it names, and a file that exists keeps its
-    /// permissions: `-o` replaces what a file holds, not what the path is.
-    @Test("an output written through a symbolic link keeps the link and the file's permissions")
-    func outputThroughALink() throws {
-        let target = Repository.temporaryFile("output-target.txt"), link = Repository.temporaryFile("output-link.txt")
-        try Data("before".utf8).write(to: URL(fileURLWithPath: target))
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: target)
-        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
-        try writeOutput("after", to: link)
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == target)
-        #expect(String(decoding: try Data(contentsOf: URL(fileURLWithPath: target)), as: UTF8.self) == "after")
-        #expect(try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int == 0o600)
-        for path in [link, target] { try? FileManager.default.removeItem(atPath: path) }
-    }
-
-    /// A plan's header and its JSON name a preset as the argument gave it, and a cluster file by the name it
-    /// gives itself, with the file it came from.
-    @Test("plans name a preset by its argument and a cluster file by its name member and path")
-    func clusterNames() throws {
-        var cluster = try Cluster.preset(named: "dgx-h100:2")
-        #expect(try ModelAndCluster.parse(["g.json", "--cluster", "dgx-h100:2"]).clusterName(of: cluster) == "dgx-h100:2")
-        let file = try ModelAndCluster.parse(["g.json", "--cluster", "clusters/lab.json"])
-        cluster.name = "2x DGX H100 in the lab"
-        #expect(file.clusterName(of: cluster) == "2x DGX H100 in the lab from clusters/lab.json")
-        cluster.name = Cluster.unnamed
-        #expect(file.clusterName(of: cluster) == "clusters/lab.json")
-    }
-
     @Test("--report - with the output on standard output too (no -o, or -o -) is a usage error (exit 2) naming both, for plan and score")
     func reportAndOutputOnStandardOutput() {
         for command in [["plan", "g.json", "--cluster", "c"], ["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1"]] {

@@ -7,7 +7,7 @@
 /// a domain holds consecutive whole nodes. A link is nil only where it can never be used: `intraNode` when a
 /// domain holds one device, `interNode` when the cluster is one domain.
 public struct Cluster: Sendable, Equatable {
-    /// How plans and reports name the cluster (a preset argument such as `dgx-a100-80g:2`, or the file's name).
+    /// The cluster's own name: a preset's (`dgx-a100-80g:2`), or a cluster file's `name` (`unnamed` without one).
     public var name: String
     /// The name of a cluster file that gives none.
     public static let unnamed = "cluster"

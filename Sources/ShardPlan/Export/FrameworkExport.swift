@@ -62,7 +62,7 @@ public struct FrameworkExport: Sendable {
         differences = recognition.differences + changes
         self.prediction = differences.isEmpty ? prediction : PlanEvaluator(cluster: plan.cluster).evaluate(nearest.plan)
 
-        var header = ["ShardPlan: \(framework.displayName) settings for \(plan.graph.name) on \(plan.clusterName), "
+        var header = ["ShardPlan: \(framework.displayName) settings for \(plan.graph.name) on \(plan.clusterTitle), "
                       + "\(layout.worldSize) of \(plan.cluster.deviceCount) devices: "
                       + layout.configuration.summary(dataParallel: layout.dataParallel)]
         if let note { header.append(note) }

@@ -235,6 +235,18 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
          unrunnableInterleaving(layout.configuration, microbatches: layout.microbatches)].compactMap { $0 }
     }
 
+    /// `unrunnable` for `configuration` laid out on `graph` with `microbatches` microbatches, as `score` prices it:
+    /// the split of the repeated layers as the configuration gives it (`MegatronConfiguration.unrunnableLayerSplit`;
+    /// torchtitan takes any), the heads and the interleaving.
+    public func unrunnable(_ configuration: MegatronConfiguration, graph: Graph, microbatches: Int) -> [String] {
+        [self == .torchtitan ? nil : configuration.unrunnableLayerSplit(of: graph),
+         configuration.unrunnableHeadSplit(of: graph),
+         unrunnableInterleaving(configuration, microbatches: microbatches)].compactMap { $0 }
+    }
+
+    /// "1 microbatch", "6 microbatches".
+    private func microbatch(_ count: Int) -> String { "\(count) microbatch\(count == 1 ? "" : "es")" }
+
     /// Why this framework's interleaved schedule refuses `microbatches` microbatches over `configuration`'s pipeline,
     /// which `PipelineSchedule` prices with any count; nil without interleaving or where it runs them. Megatron-Core
     /// runs them in whole rounds of the pipeline ranks (`forward_backward_pipelining_with_interleaving` refuses a count
@@ -247,13 +259,14 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         switch self {
         case .megatron, .nemo:
             guard microbatches % ranks != 0 else { return nil }
-            return "Megatron-Core's interleaved schedule runs microbatches in whole rounds of the \(ranks) pipeline ranks, and "
-                + "\(microbatches) microbatch\(microbatches == 1 ? " is" : "es are") not; the prediction is of a schedule it refuses "
+            return "Megatron-Core's interleaved schedule runs microbatches in whole rounds of the \(ranks) pipeline ranks "
+                + "(its default --microbatch-group-size-per-virtual-pipeline-stage), and \(microbatch(microbatches)) "
+                + "\(microbatches == 1 ? "is" : "are") not a multiple of \(ranks); the prediction is of a schedule it refuses "
                 + "(use a multiple of \(ranks) microbatches, or --virtual-stages 1)"
         case .torchtitan:
             let rounds = max(1, microbatches / ranks)
             guard microbatches % rounds != 0 else { return nil }
-            return "PyTorch's interleaved 1F1B schedule (torchtitan's) runs \(microbatches) microbatches over \(ranks) pipeline ranks "
+            return "PyTorch's interleaved 1F1B schedule (torchtitan's) runs \(microbatch(microbatches)) over \(ranks) pipeline ranks "
                 + "in \(rounds) rounds and refuses a count that is not a multiple of them; the prediction is of a schedule it refuses"
         }
     }

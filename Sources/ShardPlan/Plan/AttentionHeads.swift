@@ -1,7 +1,7 @@
 /// The heads of an attention op: its query heads and its key/value heads (fewer under grouped-query attention).
 /// Frameworks split attention over tensor-parallel ranks by whole heads of both
 /// (`MegatronConfiguration.unrunnableHeadSplit`).
-public struct AttentionHeads: Hashable, Sendable, CustomStringConvertible {
+public struct AttentionHeads: Hashable, Sendable {
     public var query: Int
     public var keyValue: Int
 
@@ -20,13 +20,16 @@ public struct AttentionHeads: Hashable, Sendable, CustomStringConvertible {
         return found.sorted { ($0.query, $0.keyValue) < ($1.query, $1.keyValue) }
     }
 
-    /// Whether `tensorParallel` ranks each take whole query heads and whole key/value heads.
+    /// Whether `tensorParallel` ranks (at least 1) each take whole query heads and whole key/value heads.
     public func divide(over tensorParallel: Int) -> Bool {
-        query % tensorParallel == 0 && keyValue % tensorParallel == 0
+        undivided(over: tensorParallel).isEmpty
     }
 
-    /// "32 query heads and 8 key/value heads", or "16 heads" where every query head has its own.
-    public var description: String {
-        query == keyValue ? "\(query) heads" : "\(query) query heads and \(keyValue) key/value heads"
+    /// The counts `tensorParallel` ranks (at least 1) do not split whole: "4 query heads", "2 key/value heads",
+    /// or "6 heads" where every query head has its own key and value.
+    public func undivided(over tensorParallel: Int) -> [String] {
+        guard tensorParallel > 1 else { return [] }
+        if query == keyValue { return query % tensorParallel == 0 ? [] : ["\(query) heads"] }
+        return [(query, "query"), (keyValue, "key/value")].filter { $0.0 % tensorParallel != 0 }.map { "\($0.0) \($0.1) heads" }
     }
 }

@@ -309,6 +309,8 @@ public struct PipelinePlanner: Sendable {
               variants.recomputeModes.min(by: { $0.strength < $1.strength }) == RecomputeMode.none, chunkBlocks >= 2,
               let rerun = everyBlock?.peakMemoryBytes, rerun <= budget,
               let kept = lightest?.peakMemoryBytes, kept > budget else { return [] }
+        // The average chunk's blocks (a lighter first or last rank, or the embedding counted as a layer, holds fewer):
+        // an approximation that only chooses what to price, since every count tried is estimated again.
         let needed = Int((Double(chunkBlocks) * (kept - budget) / (kept - rerun)).rounded(.up))
         return Set([needed, needed + 1].map { min(max($0, 1), chunkBlocks - 1) }).sorted().map { count in
             var fewer = configuration

@@ -13,7 +13,7 @@ extension PlanPrediction {
     /// devices, times and memory.
     public func textReport(for plan: TrainingPlan) -> String {
         var lines: [String] = []
-        let title = "\(plan.graph.name) on \(plan.clusterName) (\(plan.deviceCount) device\(plan.deviceCount == 1 ? "" : "s"))"
+        let title = "\(plan.graph.name) on \(plan.clusterTitle) (\(plan.deviceCount) device\(plan.deviceCount == 1 ? "" : "s"))"
         lines.append(plan.summary.map { "\(title): \($0)" } ?? title)
         let batch = plan.rebatchedFrom == nil ? "" : plan.globalBatchText() + ", "
         lines.append(batch + "schedule \(plan.schedule.rawValue), \(plan.microbatches) microbatch\(plan.microbatches == 1 ? "" : "es")"

@@ -204,10 +204,12 @@ extension MegatronConfiguration {
 
     /// `unrunnableHeadSplit` for attention of `heads`.
     static func headSplitProblem(tensorParallel: Int, heads: [AttentionHeads]) -> String? {
-        let undivided = heads.filter { !$0.divide(over: tensorParallel) }
-        guard tensorParallel > 1, !undivided.isEmpty else { return nil }
+        guard tensorParallel > 1 else { return nil }
+        var undivided: [String] = []
+        for count in heads.flatMap({ $0.undivided(over: tensorParallel) }) where !undivided.contains(count) { undivided.append(count) }
+        guard let last = undivided.last else { return nil }
+        let counts = undivided.count == 1 ? last : undivided.dropLast().joined(separator: ", ") + " or " + last
         return "Megatron-Core, NeMo and torchtitan split attention by whole heads over the tensor-parallel ranks, and tp = "
-            + "\(tensorParallel) does not divide the model's \(undivided.map(\.description).joined(separator: ", nor ")); "
-            + "the prediction is of a split they refuse"
+            + "\(tensorParallel) does not divide the model's \(counts); the prediction is of a split they refuse"
     }
 }

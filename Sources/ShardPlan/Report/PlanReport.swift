@@ -16,7 +16,7 @@ public struct PlanReport: Sendable {
 
     /// The page.
     public var html: String {
-        let title = "\(plan.graph.name) on \(plan.clusterName)"
+        let title = "\(plan.graph.name) on \(plan.clusterTitle)"
         var page = """
             <!DOCTYPE html>
             <html lang="en">

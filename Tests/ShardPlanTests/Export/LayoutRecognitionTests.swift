@@ -204,10 +204,11 @@ struct LayoutRecognitionTests {
         let llama = try ModelCatalog.model(id: "llama-tiny")!.build()
         #expect(AttentionHeads.all(in: llama) == [AttentionHeads(query: 4, keyValue: 2)])
         #expect(MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1).unrunnableHeadSplit(of: llama) == nil)
-        for tp in [4, 8] {
+        for (tp, counts) in [(4, "2 key/value heads;"), (8, "4 query heads or 2 key/value heads;")] {
             let note = try #require(MegatronConfiguration(tensorParallel: tp, pipelineParallel: 1).unrunnableHeadSplit(of: llama))
-            #expect(note.contains("tp = \(tp) does not divide the model's 4 query heads and 2 key/value heads"), "\(note)")
+            #expect(note.contains("tp = \(tp) does not divide the model's \(counts)"), "\(note)")
         }
+        #expect(AttentionHeads(query: 6, keyValue: 6).undivided(over: 4) == ["6 heads"])
         let plan = try TrainingPlan.megatron(graph: llama, cluster: cluster, clusterName: "dgx-a100-80g:1",
                                              configuration: MegatronConfiguration(tensorParallel: 8, pipelineParallel: 1))
         let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
@@ -224,7 +225,7 @@ struct LayoutRecognitionTests {
     @Test("an interleaved schedule's microbatch count is checked as each framework's schedule checks it")
     func unrunnableInterleaving() {
         let interleaved = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 4, virtualStages: 3)
-        #expect(TrainingFramework.megatron.unrunnableInterleaving(interleaved, microbatches: 6)?.contains("6 microbatches are not") == true)
+        #expect(TrainingFramework.megatron.unrunnableInterleaving(interleaved, microbatches: 6)?.contains("6 microbatches are not a multiple of 4") == true)
         #expect(TrainingFramework.nemo.unrunnableInterleaving(interleaved, microbatches: 2) != nil)
         #expect(TrainingFramework.megatron.unrunnableInterleaving(interleaved, microbatches: 8) == nil)
         // 6 over 4 ranks is one round of 6; 9 is two rounds, which 9 does not fill evenly.

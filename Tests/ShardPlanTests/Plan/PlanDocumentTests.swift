@@ -20,6 +20,23 @@ struct PlanDocumentTests {
         return (prediction, evaluator.evaluate(decoded), decoded)
     }
 
+    /// The document keeps the `--cluster` argument, so that a saved plan names what to re-score it on; reports title
+    /// a cluster file by the name it gives itself as well, and a preset or an unnamed file by the argument.
+    @Test("reports title a cluster file by its name and path, the document keeps the argument")
+    func clusterTitle() throws {
+        var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1))
+        #expect(plan.clusterTitle == "dgx-a100-80g:1")
+        plan.clusterName = "clusters/lab.json"
+        plan.cluster.name = "1x DGX A100 in the lab"
+        #expect(plan.clusterTitle == "1x DGX A100 in the lab from clusters/lab.json")
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        #expect(prediction.textReport(for: plan).hasPrefix("gpt-tiny on 1x DGX A100 in the lab from clusters/lab.json (8 devices)"))
+        #expect(plan.jsonText(prediction: prediction).contains("\"cluster\": \"clusters/lab.json\""))
+        plan.cluster.name = Cluster.unnamed
+        #expect(plan.clusterTitle == "clusters/lab.json")
+    }
+
     /// The document `plan --format json` writes for Megatron's layout `configuration` of gpt-tiny.
     func megatronDocument(_ configuration: MegatronConfiguration) throws -> JSONValue {
         let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: configuration)

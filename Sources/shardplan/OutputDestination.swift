@@ -1,0 +1,93 @@
+import Foundation
+
+/// Where an output option's path leads, as a person expects `-o` to write:
+/// - `/dev/stdout`, `/dev/stderr`, `/dev/fd/N` and `/proc/self/fd/N` to that open file descriptor, as the shell
+///   set it up (appending where it appends), however it is reached;
+/// - a symbolic link to the file it names, read relative to the link's folder (a dangling link creates it);
+/// - a FIFO, a device or another file that is not a regular one into it, as it is (`/dev/null`, a named pipe);
+/// - a regular file, or a new one, whole or not at all: a temporary file beside it, given an existing file's
+///   permissions, is renamed over it, so a failure leaves the old file as it was.
+enum OutputDestination: Equatable {
+    case descriptor(Int32)
+    case special(path: String)
+    case file(path: String)
+    case directory(path: String)
+
+    /// The destination `path` leads to, following symbolic links; throws on a loop of links.
+    init(path: String) throws {
+        var current = path
+        for _ in 0 ..< 40 {
+            if let descriptor = Self.descriptor(named: current) {
+                self = .descriptor(descriptor)
+                return
+            }
+            guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else {
+                switch (try? FileManager.default.attributesOfItem(atPath: current))?[.type] as? FileAttributeType {
+                case nil, .typeRegular?: self = .file(path: current)
+                case .typeDirectory?: self = .directory(path: current)
+                default: self = .special(path: current)
+                }
+                return
+            }
+            current = link.hasPrefix("/") ? link : ((current as NSString).deletingLastPathComponent as NSString).appendingPathComponent(link)
+        }
+        throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "too many levels of symbolic links"])
+    }
+
+    /// The file descriptor a path names directly (`/dev/stdout`, `/dev/fd/3`, `/proc/self/fd/3`), if it names one.
+    static func descriptor(named path: String) -> Int32? {
+        switch path {
+        case "/dev/stdout": return 1
+        case "/dev/stderr": return 2
+        default:
+            for prefix in ["/dev/fd/", "/proc/self/fd/"] where path.hasPrefix(prefix) {
+                return Int32(path.dropFirst(prefix.count))
+            }
+            return nil
+        }
+    }
+
+    /// Writes `data` here; a directory is refused.
+    func write(_ data: Data) throws {
+        switch self {
+        case .descriptor(let descriptor):
+            try FileHandle(fileDescriptor: descriptor, closeOnDealloc: false).write(contentsOf: data)
+        case .special(let path):
+            try data.write(to: URL(fileURLWithPath: path))
+        case .directory:
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "it is a directory"])
+        case .file(let path):
+            let folder = (path as NSString).deletingLastPathComponent
+            let temporary = (folder.isEmpty ? "." : folder) + "/." + (path as NSString).lastPathComponent + ".shardplan-\(UUID().uuidString)"
+            do {
+                try data.write(to: URL(fileURLWithPath: temporary))
+                if let permissions = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] {
+                    try FileManager.default.setAttributes([.posixPermissions: permissions], ofItemAtPath: temporary)
+                }
+                guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            } catch {
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw error
+            }
+        }
+    }
+
+    /// Why this destination cannot be written, checked before a command does its work; nil where it can.
+    var problem: String? {
+        switch self {
+        case .descriptor:
+            return nil
+        case .special(let path):
+            return FileManager.default.isWritableFile(atPath: path) ? nil : "it is not writable"
+        case .directory:
+            return "it is a directory"
+        case .file(let path):
+            let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                return "no folder \(folder)"
+            }
+            return FileManager.default.isWritableFile(atPath: folder) ? nil : "the folder \(folder) is not writable"
+        }
+    }
+}
