@@ -271,8 +271,11 @@ public struct PipelinePlanner: Sendable {
         complete = complete && more.complete
         // Configurations that fit only with every block rerun, again rerunning only a chunk's first blocks.
         let blocks = TrainingPlan.repeatedLayers(analysis.layers, in: graph).count
+        let fastestFitting = estimates.compactMap { $0 }.filter { $0.peakMemoryBytes <= cluster.device.memoryBytes }
+            .map(\.iterationSeconds).min() ?? .infinity
         let partial = zip(retriedFrom, more.estimates).flatMap { retry, everyBlock in
-            partialRecomputations(of: retry.configuration, everyBlock: everyBlock, lightest: estimates[retry.base], blocks: blocks)
+            partialRecomputations(of: retry.configuration, everyBlock: everyBlock, lightest: estimates[retry.base], blocks: blocks,
+                                  toBeat: fastestFitting)
         }
         let partialEstimates = estimate(partial, fitFound: estimates.contains { ($0?.peakMemoryBytes ?? .infinity) <= cluster.device.memoryBytes })
         all += partial
@@ -300,10 +303,14 @@ public struct PipelinePlanner: Sendable {
     /// every block rerun (`everyBlock`) and not without recomputation (`lightest`): `--recompute auto` allows full
     /// recomputation, and a layout need not rerun more than it must. A block rerun saves about what the next does,
     /// so N is read off the two estimates, linearly, as the fewest blocks that bring the peak within the device;
-    /// N + 1 is tried beside it, for the error of that reading. `blocks` counts the graph's repeated layers.
+    /// N + 1 is tried beside it, for the error of that reading. `blocks` counts the graph's repeated layers. None is
+    /// tried where it cannot beat `toBeat`, the fastest estimate that fits: rerunning no block saves at most the
+    /// rerun forward pass, a quarter of forward (1), rerun (1) and backward (2), so the layout takes at least 3/4
+    /// of its time with every block rerun.
     func partialRecomputations(of configuration: MegatronConfiguration, everyBlock: MegatronGrid.Estimate?,
-                               lightest: MegatronGrid.Estimate?, blocks: Int) -> [MegatronConfiguration] {
+                               lightest: MegatronGrid.Estimate?, blocks: Int, toBeat: Double = .infinity) -> [MegatronConfiguration] {
         let budget = cluster.device.memoryBytes
+        guard let rerunSeconds = everyBlock?.iterationSeconds, 0.75 * rerunSeconds < toBeat else { return [] }
         let chunkBlocks = blocks / (configuration.pipelineParallel * configuration.virtualStages)
         guard configuration.options.recompute == .full, configuration.options.recomputedBlocks == nil, variants.recomputeModes.contains(.full),
               variants.recomputeModes.min(by: { $0.strength < $1.strength }) == RecomputeMode.none, chunkBlocks >= 2,

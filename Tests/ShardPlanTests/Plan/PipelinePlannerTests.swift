@@ -44,6 +44,9 @@ struct PipelinePlannerTests {
         // or where the search may not rerun whole blocks.
         #expect(planner.partialRecomputations(of: full, everyBlock: estimate(40), lightest: estimate(80), blocks: 24).isEmpty)
         #expect(planner.partialRecomputations(of: full, everyBlock: estimate(90), lightest: estimate(100), blocks: 24).isEmpty)
+        // Nor where even no rerun (at least 3/4 of the time with every block rerun) would not beat the fastest that fits.
+        #expect(planner.partialRecomputations(of: full, everyBlock: estimate(40), lightest: estimate(100), blocks: 24, toBeat: 0.75).isEmpty)
+        #expect(planner.partialRecomputations(of: full, everyBlock: estimate(40), lightest: estimate(100), blocks: 24, toBeat: 0.76).count == 2)
         planner.variants = StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none, .selective])
         #expect(planner.partialRecomputations(of: full, everyBlock: estimate(40), lightest: estimate(100), blocks: 24).isEmpty)
     }
