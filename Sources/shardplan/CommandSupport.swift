@@ -12,21 +12,23 @@ func reportingInputErrors(_ body: () throws -> Void) throws {
     }
 }
 
+/// Prints `message` on standard error; a standard error that cannot be written (closed, a full disk) loses it.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    try? FileHandle.standardError.write(contentsOf: Data((message + "\n").utf8))
 }
 
 /// Writes `text` to `path`, or to standard output when `path` is nil or `-`, as `OutputDestination` says (a
 /// regular file whole or not at all); a failure names `option`, the option that gave the path.
 func writeOutput(_ text: String, to path: String?, option: String = "--output") throws {
-    guard let path, path != "-" else {
-        FileHandle.standardOutput.write(Data(text.utf8))
-        return
-    }
     do {
-        try OutputDestination(path: path).write(Data(text.utf8))
+        if let path, path != "-" {
+            try OutputDestination(path: path).write(Data(text.utf8))
+        } else {
+            try FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
+        }
     } catch {
-        throw InputError(.invalidValue, at: JSONPath([.key(option)]), "cannot write \(path): \(error.localizedDescription)")
+        throw InputError(.invalidValue, at: JSONPath([.key(option)]),
+                         "cannot write \(path.map { $0 == "-" ? "standard output" : $0 } ?? "standard output"): \(OutputDestination.reason(error))")
     }
 }
 
@@ -43,7 +45,7 @@ func checkWritable(_ path: String?, option: String) throws {
     do {
         destination = try OutputDestination(path: path)
     } catch {
-        throw refuse(error.localizedDescription)
+        throw refuse(OutputDestination.reason(error))
     }
     if let problem = destination.problem { throw refuse(problem) }
 }

@@ -49,13 +49,19 @@ struct ModelsCommand: ParsableCommand {
         } catch {
             throw InputError(.invalidValue, at: path, "cannot create \(directory): \(error.localizedDescription)")
         }
-        for entry in ModelCatalog.all {
-            let file = folder.appendingPathComponent("\(entry.id).json")
+        let files = ModelCatalog.all.map { folder.appendingPathComponent("\($0.id).json").path }
+        // Every file is checked before any is written, so that a blocked one (a folder of that name) writes none.
+        for file in files {
+            let problem: String?
+            do { problem = try OutputDestination(path: file).problem } catch { problem = OutputDestination.reason(error) }
+            if let problem { throw InputError(.invalidValue, at: path, "cannot write \(file): \(problem); nothing written") }
+        }
+        for (entry, file) in zip(ModelCatalog.all, files) {
             let text = try entry.documentText()
             do {
-                try OutputDestination(path: file.path).write(Data(text.utf8))
+                try OutputDestination(path: file).write(Data(text.utf8))
             } catch {
-                throw InputError(.invalidValue, at: path, "cannot write \(file.path): \(error.localizedDescription)")
+                throw InputError(.invalidValue, at: path, "cannot write \(file): \(OutputDestination.reason(error))")
             }
         }
     }

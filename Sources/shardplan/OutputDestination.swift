@@ -72,6 +72,17 @@ enum OutputDestination: Equatable {
         }
     }
 
+    /// What went wrong in `error`, in the operating system's words where it gave them ("Bad file descriptor",
+    /// "No space left on device") rather than Foundation's wrapper ("The operation could not be completed").
+    static func reason(_ error: Error) -> String {
+        var error = error as NSError
+        while let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError { error = underlying }
+        if error.domain == NSPOSIXErrorDomain, let code = Int32(exactly: error.code), let text = strerror(code) {
+            return String(cString: text)
+        }
+        return error.localizedDescription
+    }
+
     /// Why this destination cannot be written, checked before a command does its work; nil where it can.
     var problem: String? {
         switch self {

@@ -2,17 +2,26 @@ import ArgumentParser
 import Foundation
 
 /// Whether two command-line paths name the same file, so that an output does not replace an input or another
-/// output: the same file-system node where both exist (a hard link, another spelling on a case-insensitive
-/// volume), else the same path once `.`, `..` and symbolic links are resolved.
+/// output: the same place to write once links are followed (`writesTo`: a dangling link and the file it would
+/// create, `/dev/stdout` and `-`), or the same file-system node where both exist (a hard link, another spelling
+/// on a case-insensitive volume).
 func namesSameFile(_ first: String, _ second: String) -> Bool {
+    if writesTo(first) == writesTo(second) { return true }
     let manager = FileManager.default
-    if let a = try? manager.attributesOfItem(atPath: first), let b = try? manager.attributesOfItem(atPath: second),
-       let nodeA = a[.systemFileNumber] as? NSNumber, let nodeB = b[.systemFileNumber] as? NSNumber,
-       let deviceA = a[.systemNumber] as? NSNumber, let deviceB = b[.systemNumber] as? NSNumber {
-        return nodeA == nodeB && deviceA == deviceB
+    guard let a = try? manager.attributesOfItem(atPath: writesTo(first)), let b = try? manager.attributesOfItem(atPath: writesTo(second)),
+          let nodeA = a[.systemFileNumber] as? NSNumber, let nodeB = b[.systemFileNumber] as? NSNumber,
+          let deviceA = a[.systemNumber] as? NSNumber, let deviceB = b[.systemNumber] as? NSNumber else { return false }
+    return nodeA == nodeB && deviceA == deviceB
+}
+
+/// Where an output path writes, to tell two outputs apart: an open descriptor (`-` and `/dev/stdout` are
+/// descriptor 1), or the absolute path of the file the path leads to once links are followed (`OutputDestination`).
+func writesTo(_ path: String) -> String {
+    switch path == "-" ? .descriptor(1) : try? OutputDestination(path: path) {
+    case .descriptor(let descriptor)?: "descriptor \(descriptor)"
+    case .file(let file)?, .special(let file)?, .directory(let file)?: URL(fileURLWithPath: file).standardizedFileURL.path
+    case nil: URL(fileURLWithPath: path).standardizedFileURL.path
     }
-    func location(_ path: String) -> URL { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath() }
-    return location(first) == location(second)
 }
 
 /// Refuses any of `outputs` (each option and its path) that names one of the files a command reads (`inputs`: what

@@ -29,10 +29,10 @@ struct PlanOutput: ParsableArguments {
     func validate() throws {
         if emit != nil && format == .json { throw ValidationError("--emit prints a framework's settings instead of the report; leave out --format json.") }
         if evidence == "-" { throw ValidationError("--evidence reads a file of measured runs, not standard input.") }
-        if report == "-" && (output ?? "-") == "-" {
-            throw ValidationError("-o/--output and --report - both write to standard output, one after the other; give -o or --report a file.")
-        }
-        if let output, let report, output != "-", report != "-", namesSameFile(output, report) {
+        if let report, namesSameFile(output ?? "-", report) {
+            guard writesTo(report) != "descriptor 1" else {
+                throw ValidationError("-o/--output and --report \(report) both write to standard output, one after the other; give -o or --report a file.")
+            }
             throw ValidationError("-o/--output and --report both name \(report); one would overwrite the other, so give each its own file.")
         }
     }

@@ -26,7 +26,7 @@ final class ProgressLine: @unchecked Sendable {
         guard isatty(STDERR_FILENO) != 0 else { return nil }
         var size = winsize()
         let columns = ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
-        return ProgressLine(subject: subject, columns: columns) { FileHandle.standardError.write(Data($0.utf8)) }
+        return ProgressLine(subject: subject, columns: columns) { try? FileHandle.standardError.write(contentsOf: Data($0.utf8)) }
     }
 
     init(subject: String, columns: Int, start: Date = Date(), write: @escaping (String) -> Void) {

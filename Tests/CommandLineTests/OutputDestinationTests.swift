@@ -60,4 +60,18 @@ struct OutputDestinationTests {
         #expect(mkfifo(path("pipe"), 0o600) == 0)
         #expect(try OutputDestination(path: path("pipe")) == .special(path: path("pipe")))
     }
+
+    /// `-o` and `--report` must not write the same place: through a link to a file not yet written, or standard
+    /// output under two spellings.
+    @Test("-o and --report to one file through a link, or both to standard output, are refused")
+    func sameDestination() throws {
+        try FileManager.default.createSymbolicLink(atPath: path("alias.txt"), withDestinationPath: "plan.txt")
+        #expect(namesSameFile(path("plan.txt"), path("alias.txt")))
+        #expect(writesTo("-") == writesTo("/dev/stdout") && writesTo("/dev/fd/1") == "descriptor 1")
+        for arguments in [["-o", path("plan.txt"), "--report", path("alias.txt")], ["-o", "/dev/stdout", "--report", "-"],
+                          ["-o", "/dev/fd/1", "--report", "/dev/stdout"]] {
+            #expect(throws: (any Error).self, "\(arguments)") { try PlanOutput.parse(arguments) }
+        }
+        #expect(throws: Never.self) { try PlanOutput.parse(["-o", path("plan.txt"), "--report", path("plan.html")]) }
+    }
 }

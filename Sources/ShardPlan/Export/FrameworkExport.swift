@@ -52,8 +52,13 @@ public struct FrameworkExport: Sendable {
                 framework: TrainingFramework, note: String? = nil) throws(InputError) {
         self.framework = framework
         planPrediction = prediction
-        let (configuration, changes) = framework.expressible(recognition.layout.configuration, chunkLayers: recognition.layout.chunkLayers,
+        var (configuration, changes) = framework.expressible(recognition.layout.configuration, chunkLayers: recognition.layout.chunkLayers,
                                                               blockStructures: recognition.layout.blockStructures)
+        if let whole = Self.wholeHeads(configuration, heads: recognition.layout.attentionHeads, framework: framework),
+           (try? ParallelLayout.megatron(whole.configuration, graph: plan.graph, cluster: plan.cluster, clusterName: plan.clusterName)) != nil {
+            configuration = whole.configuration
+            changes.append(whole.change)
+        }
         var nearest = (layout: recognition.layout, plan: recognition.plan)
         if !changes.isEmpty {
             nearest = try ParallelLayout.megatron(configuration, graph: plan.graph, cluster: plan.cluster, clusterName: plan.clusterName)
@@ -71,7 +76,9 @@ public struct FrameworkExport: Sendable {
             header.append(unrunnable.isEmpty ? "They run the plan as it is; predicted: \(Self.costLine(prediction))."
                                              : "They describe the plan as it is (predicted: \(Self.costLine(prediction))), but cannot run it.")
         } else {
-            header.append("The plan is not a layout \(framework.displayName) runs; these settings run the nearest one, which differs so:")
+            header.append("The plan is not a layout \(framework.displayName) runs; these settings "
+                          + (unrunnable.isEmpty ? "run the nearest one, which differs so:"
+                                                : "describe the nearest one, which differs so (\(framework.displayName) cannot run it either: see the warning below):"))
             header += differences.map { "  - \($0)" }
             let change = PlanPrediction.percent(self.prediction.iterationSeconds / prediction.iterationSeconds - 1)
             header.append("Predicted for these settings: \(Self.costLine(self.prediction)); "
@@ -83,6 +90,26 @@ public struct FrameworkExport: Sendable {
         }
         header += unrunnable.map { "Warning: \($0)." }
         text = framework.render(layout, header: header)
+    }
+
+    /// `configuration` with the largest tensor-parallel degree below its own that splits attention by whole heads
+    /// (`AttentionHeads.divide(over:)`) and the rest of its devices data-parallel, and the sentence that says so;
+    /// nil where its own degree splits them whole (or none does, which cannot be: one rank takes every head).
+    static func wholeHeads(_ configuration: MegatronConfiguration, heads: [AttentionHeads], framework: TrainingFramework)
+        -> (configuration: MegatronConfiguration, change: String)? {
+        let tp = configuration.tensorParallel
+        guard let counts = AttentionHeads.undivided(heads, over: tp),
+              let whole = stride(from: tp - 1, through: 1, by: -1).first(where: { degree in tp % degree == 0 && heads.allSatisfy { $0.divide(over: degree) } })
+        else { return nil }
+        var nearest = configuration
+        nearest.tensorParallel = whole
+        nearest.dataParallel = (configuration.dataParallel ?? 1) * tp / whole
+        nearest.sequenceParallel = configuration.sequenceParallel && whole > 1
+        // The replicas' share of the batch shrinks as they multiply: the same microbatches, each smaller, where it divides.
+        if configuration.microBatchSize % (tp / whole) == 0 { nearest.microBatchSize = configuration.microBatchSize / (tp / whole) }
+        return (nearest, "\(framework.displayName) splits attention by whole heads over the tensor-parallel ranks, and tp = \(tp) does not divide "
+                    + "the model's \(counts): tp = \(whole) is the largest that does, with "
+                    + "\(nearest.dataParallel!)-way data parallelism over the same devices")
     }
 
     /// "30.2 s per iteration, MFU 45.1%, peak memory 71.2 GB of 80.0 GB per device".

@@ -20,6 +20,15 @@ public struct AttentionHeads: Hashable, Sendable {
         return found.sorted { ($0.query, $0.keyValue) < ($1.query, $1.keyValue) }
     }
 
+    /// The counts of `heads` that `tensorParallel` ranks do not split whole, each once, in order, as a phrase:
+    /// "4 query heads or 2 key/value heads"; nil where they split every one.
+    public static func undivided(_ heads: [AttentionHeads], over tensorParallel: Int) -> String? {
+        var counts: [String] = []
+        for count in heads.flatMap({ $0.undivided(over: tensorParallel) }) where !counts.contains(count) { counts.append(count) }
+        guard let last = counts.last else { return nil }
+        return counts.count == 1 ? last : counts.dropLast().joined(separator: ", ") + " or " + last
+    }
+
     /// Whether `tensorParallel` ranks (at least 1) each take whole query heads and whole key/value heads.
     public func divide(over tensorParallel: Int) -> Bool {
         undivided(over: tensorParallel).isEmpty

@@ -204,11 +204,7 @@ extension MegatronConfiguration {
 
     /// `unrunnableHeadSplit` for attention of `heads`.
     static func headSplitProblem(tensorParallel: Int, heads: [AttentionHeads]) -> String? {
-        guard tensorParallel > 1 else { return nil }
-        var undivided: [String] = []
-        for count in heads.flatMap({ $0.undivided(over: tensorParallel) }) where !undivided.contains(count) { undivided.append(count) }
-        guard let last = undivided.last else { return nil }
-        let counts = undivided.count == 1 ? last : undivided.dropLast().joined(separator: ", ") + " or " + last
+        guard let counts = AttentionHeads.undivided(heads, over: tensorParallel) else { return nil }
         return "Megatron-Core, NeMo and torchtitan split attention by whole heads over the tensor-parallel ranks, and tp = "
             + "\(tensorParallel) does not divide the model's \(counts); the prediction is of a split they refuse"
     }

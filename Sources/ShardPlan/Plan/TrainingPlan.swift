@@ -47,7 +47,7 @@ public struct TrainingPlan: Sendable {
     /// (`4x DGX A100 80GB from lab.json`); a preset as its argument (`dgx-a100-80g:8`).
     public var clusterTitle: String {
         clusterFile(named: clusterName) == nil || cluster.name == Cluster.unnamed || cluster.name == clusterName
-            ? clusterName : "\(cluster.name) from \(clusterName)"
+            || cluster.name.allSatisfy(\.isWhitespace) ? clusterName : "\(cluster.name) from \(clusterName)"
     }
 
     /// The pipeline rank that runs chunk `stage`.

@@ -211,10 +211,19 @@ struct LayoutRecognitionTests {
         #expect(AttentionHeads(query: 6, keyValue: 6).undivided(over: 4) == ["6 heads"])
         let plan = try TrainingPlan.megatron(graph: llama, cluster: cluster, clusterName: "dgx-a100-80g:1",
                                              configuration: MegatronConfiguration(tensorParallel: 8, pipelineParallel: 1))
+        // The settings run the largest degree that splits whole heads, the other devices data-parallel, and say so.
         let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
-        let export = try FrameworkExport(plan: plan, prediction: prediction, framework: .megatron)
-        #expect(export.unrunnable.count == 1 && export.text.contains("but cannot run it") && !export.text.contains("They run the plan as it is"))
-        #expect(try FrameworkExport(plan: plan, prediction: prediction, framework: .torchtitan).text.contains("Warning: Megatron-Core, NeMo and torchtitan split attention by whole heads"))
+        for framework in TrainingFramework.allCases {
+            let export = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
+            #expect(export.layout.tensorParallel == 2 && export.layout.dataParallel == 4 && export.unrunnable.isEmpty)
+            #expect(export.differences.contains { $0.contains("tp = 8 does not divide the model's 4 query heads or 2 key/value heads: tp = 2 is the largest that does, with 4-way data parallelism") },
+                    "\(export.differences)")
+        }
+        // Where no such layout lays out, the settings describe the plan and warn that they cannot run it.
+        var unconverted = try LayoutRecognition(plan).layout
+        unconverted.attentionHeads = [AttentionHeads(query: 4, keyValue: 2)]
+        #expect(FrameworkExport.wholeHeads(unconverted.configuration, heads: unconverted.attentionHeads, framework: .megatron)?.configuration.tensorParallel == 2)
+        #expect(TrainingFramework.megatron.unrunnable(unconverted).count == 1)
         let grid = MegatronGrid().configurations(for: llama, on: cluster, options: TrainingOptions(), analysis: GraphAnalysis(llama))
         #expect(!grid.isEmpty && Set(grid.map(\.tensorParallel)) == [1, 2])
     }
@@ -233,6 +242,19 @@ struct LayoutRecognitionTests {
         #expect(TrainingFramework.torchtitan.unrunnableInterleaving(interleaved, microbatches: 9)?.contains("in 2 rounds") == true)
         #expect(TrainingFramework.megatron.unrunnableInterleaving(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 4),
                                                                   microbatches: 6) == nil)
+    }
+
+    /// Settings that differ from the plan and that the framework still refuses do not say they run: GPT-3 1.3B at
+    /// 12 sequences on 4 ranks of 2 chunks has 6 microbatches, not whole rounds of 4.
+    @Test("settings of a nearest layout the framework refuses say they describe it, with the warning")
+    func unrunnableNearestLayout() throws {
+        let gpt = try ModelCatalog.model(id: "gpt3-1.3b")!.build().rebatched(to: 12)
+        let plan = try TrainingPlan.megatron(graph: gpt, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 4, virtualStages: 2))
+        let export = try FrameworkExport(plan: plan, prediction: PlanEvaluator(cluster: cluster).evaluate(plan), framework: .nemo)
+        #expect(!export.differences.isEmpty && export.unrunnable.count == 1, "\(export.differences)")
+        #expect(export.text.contains("these settings describe the nearest one, which differs so (NeMo 2.0 cannot run it either")
+                && export.text.contains("Warning: Megatron-Core's interleaved schedule runs microbatches in whole rounds of the 4 pipeline ranks"))
     }
 
     /// A plan whose ZeRO stage is in its options (the Megatron grid's distributed optimizer) rather than in its

@@ -33,8 +33,10 @@ struct PlanDocumentTests {
         let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
         #expect(prediction.textReport(for: plan).hasPrefix("gpt-tiny on 1x DGX A100 in the lab from clusters/lab.json (8 devices)"))
         #expect(plan.jsonText(prediction: prediction).contains("\"cluster\": \"clusters/lab.json\""))
-        plan.cluster.name = Cluster.unnamed
-        #expect(plan.clusterTitle == "clusters/lab.json")
+        for unnamed in [Cluster.unnamed, "", "  "] {
+            plan.cluster.name = unnamed
+            #expect(plan.clusterTitle == "clusters/lab.json")
+        }
     }
 
     /// The document `plan --format json` writes for Megatron's layout `configuration` of gpt-tiny.
