@@ -35,7 +35,7 @@ func writeOutput(_ text: String, to path: String?, option: String = "--output") 
 /// Refuses a path `writeOutput` could not write, before a command does its work: an empty path, a loop of links,
 /// a directory, a special file that is not writable, or a file whose folder is missing or not writable
 /// (`OutputDestination.problem`). `option` names the option that gave it.
-func checkWritable(_ path: String?, option: String) throws {
+func checkWritable(_ path: String?, option: String) throws(InputError) {
     guard let path, path != "-" else { return }
     func refuse(_ reason: String) -> InputError {
         InputError(.invalidValue, at: JSONPath([.key(option)]), "cannot write \(path.isEmpty ? "an empty path" : path): \(reason)")

@@ -51,11 +51,7 @@ struct ModelsCommand: ParsableCommand {
         }
         let files = ModelCatalog.all.map { folder.appendingPathComponent("\($0.id).json").path }
         // Every file is checked before any is written, so that a blocked one (a folder of that name) writes none.
-        for file in files {
-            let problem: String?
-            do { problem = try OutputDestination(path: file).problem } catch { problem = OutputDestination.reason(error) }
-            if let problem { throw InputError(.invalidValue, at: path, "cannot write \(file): \(problem); nothing written") }
-        }
+        for file in files { try checkWritable(file, option: "--write") }
         for (entry, file) in zip(ModelCatalog.all, files) {
             let text = try entry.documentText()
             do {

@@ -57,8 +57,7 @@ enum OutputDestination: Equatable {
         case .directory:
             throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "it is a directory"])
         case .file(let path):
-            let folder = (path as NSString).deletingLastPathComponent
-            let temporary = (folder.isEmpty ? "." : folder) + "/." + (path as NSString).lastPathComponent + ".shardplan-\(UUID().uuidString)"
+            let temporary = Self.folder(of: path) + "/." + (path as NSString).lastPathComponent + ".shardplan-\(UUID().uuidString)"
             do {
                 try data.write(to: URL(fileURLWithPath: temporary))
                 if let permissions = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] {
@@ -70,6 +69,12 @@ enum OutputDestination: Equatable {
                 throw error
             }
         }
+    }
+
+    /// The folder `path` is in: `.` for a bare file name.
+    private static func folder(of path: String) -> String {
+        let folder = (path as NSString).deletingLastPathComponent
+        return folder.isEmpty ? "." : folder
     }
 
     /// What went wrong in `error`, in the operating system's words where it gave them ("Bad file descriptor",
@@ -93,7 +98,7 @@ enum OutputDestination: Equatable {
         case .directory:
             return "it is a directory"
         case .file(let path):
-            let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+            let folder = Self.folder(of: path)
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
                 return "no folder \(folder)"

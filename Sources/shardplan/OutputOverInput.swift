@@ -6,9 +6,10 @@ import Foundation
 /// create, `/dev/stdout` and `-`), or the same file-system node where both exist (a hard link, another spelling
 /// on a case-insensitive volume).
 func namesSameFile(_ first: String, _ second: String) -> Bool {
-    if writesTo(first) == writesTo(second) { return true }
+    let (targetA, targetB) = (writesTo(first), writesTo(second))
+    if targetA == targetB { return true }
     let manager = FileManager.default
-    guard let a = try? manager.attributesOfItem(atPath: writesTo(first)), let b = try? manager.attributesOfItem(atPath: writesTo(second)),
+    guard let a = try? manager.attributesOfItem(atPath: targetA), let b = try? manager.attributesOfItem(atPath: targetB),
           let nodeA = a[.systemFileNumber] as? NSNumber, let nodeB = b[.systemFileNumber] as? NSNumber,
           let deviceA = a[.systemNumber] as? NSNumber, let deviceB = b[.systemNumber] as? NSNumber else { return false }
     return nodeA == nodeB && deviceA == deviceB

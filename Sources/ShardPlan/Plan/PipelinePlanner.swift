@@ -255,7 +255,17 @@ public struct PipelinePlanner: Sendable {
             MegatronGrid.estimates(list, graph: graph, cluster: cluster, analysis: analysis, clustering: layerwise,
                                    kernels: evaluator.kernels, fitFound: fitFound, isCancelled: isCancelled)
         }
-        var (estimates, complete) = estimate(configurations, fitFound: false)
+        func fits(_ estimate: MegatronGrid.Estimate?) -> Bool { (estimate?.peakMemoryBytes ?? .infinity) <= cluster.device.memoryBytes }
+        var all: [MegatronConfiguration] = [], estimates: [MegatronGrid.Estimate?] = [], complete = true
+        // Estimates `list` after those before it (whose fitting ones let a time limit cut it short) and returns its own.
+        func add(_ list: [MegatronConfiguration]) -> [MegatronGrid.Estimate?] {
+            let found = estimate(list, fitFound: estimates.contains(where: fits))
+            all += list
+            estimates += found.estimates
+            complete = complete && found.complete
+            return found.estimates
+        }
+        _ = add(configurations)
         // Configurations that do not fit as they are, again with each stronger recomputation allowed.
         let retriedFrom = configurations.indices.filter { (estimates[$0]?.peakMemoryBytes ?? 0) > cluster.device.memoryBytes }.flatMap { index in
             variants.recomputeModes.filter { $0.strength > configurations[index].options.recompute.strength }.map { mode in
@@ -264,24 +274,15 @@ public struct PipelinePlanner: Sendable {
                 return (base: index, configuration: stronger)
             }
         }
-        let retried = retriedFrom.map(\.configuration)
-        var all = configurations + retried
-        let more = estimate(retried, fitFound: estimates.contains { ($0?.peakMemoryBytes ?? .infinity) <= cluster.device.memoryBytes })
-        estimates += more.estimates
-        complete = complete && more.complete
+        let retriedEstimates = add(retriedFrom.map(\.configuration))
         // Configurations that fit only with every block rerun, again rerunning only a chunk's first blocks.
         let blocks = TrainingPlan.repeatedLayers(analysis.layers, in: graph).count
-        let fastestFitting = estimates.compactMap { $0 }.filter { $0.peakMemoryBytes <= cluster.device.memoryBytes }
-            .map(\.iterationSeconds).min() ?? .infinity
-        let partial = zip(retriedFrom, more.estimates).flatMap { retry, everyBlock in
+        let fastestFitting = estimates.filter(fits).compactMap { $0?.iterationSeconds }.min() ?? .infinity
+        _ = add(zip(retriedFrom, retriedEstimates).flatMap { retry, everyBlock in
             partialRecomputations(of: retry.configuration, everyBlock: everyBlock, lightest: estimates[retry.base], blocks: blocks,
                                   toBeat: fastestFitting)
-        }
-        let partialEstimates = estimate(partial, fitFound: estimates.contains { ($0?.peakMemoryBytes ?? .infinity) <= cluster.device.memoryBytes })
-        all += partial
-        estimates += partialEstimates.estimates
-        complete = complete && partialEstimates.complete
-        let fitting = all.indices.filter { (estimates[$0]?.peakMemoryBytes ?? .infinity) <= cluster.device.memoryBytes }
+        })
+        let fitting = all.indices.filter { fits(estimates[$0]) }
         let shortlist = fitting.sorted { (estimates[$0]!.iterationSeconds, $0) < (estimates[$1]!.iterationSeconds, $1) }
             .prefix(MegatronGrid.exactlyPricedCount).map { all[$0] }
         var fastest: (plan: TrainingPlan, prediction: PlanPrediction)?
