@@ -54,13 +54,18 @@ public struct FrameworkExport: Sendable {
         planPrediction = prediction
         var (configuration, changes) = framework.expressible(recognition.layout.configuration, chunkLayers: recognition.layout.chunkLayers,
                                                               blockStructures: recognition.layout.blockStructures)
+        // The whole-head layout is the last change, so where it lays out it is the nearest layout itself.
+        var wholeHeadLayout: (layout: ParallelLayout, plan: TrainingPlan)?
         if let whole = Self.wholeHeads(configuration, heads: recognition.layout.attentionHeads, framework: framework),
-           (try? ParallelLayout.megatron(whole.configuration, graph: plan.graph, cluster: plan.cluster, clusterName: plan.clusterName)) != nil {
+           let laid = try? ParallelLayout.megatron(whole.configuration, graph: plan.graph, cluster: plan.cluster, clusterName: plan.clusterName) {
             configuration = whole.configuration
             changes.append(whole.change)
+            wholeHeadLayout = laid
         }
         var nearest = (layout: recognition.layout, plan: recognition.plan)
-        if !changes.isEmpty {
+        if let wholeHeadLayout {
+            nearest = wholeHeadLayout
+        } else if !changes.isEmpty {
             nearest = try ParallelLayout.megatron(configuration, graph: plan.graph, cluster: plan.cluster, clusterName: plan.clusterName)
         }
         layout = nearest.layout
