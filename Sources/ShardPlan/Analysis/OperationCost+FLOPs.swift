@@ -15,6 +15,11 @@ extension OperationCost {
         }
     }
 
+    /// The forward FLOPs of every op of `graph`: `GraphAnalysis.forwardFLOPs` without the rest of the analysis.
+    static func forwardFLOPs(of graph: Graph) -> Double {
+        graph.operations.reduce(0) { $0 + forwardFLOPs($1, in: graph) }
+    }
+
     static func forwardFLOPs(_ operation: Operation, in graph: Graph) -> Double {
         let operands = operation.inputs.map { graph[$0].type }
         let result = Double(graph[operation.result].type.elementCount)

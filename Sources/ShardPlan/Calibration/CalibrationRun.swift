@@ -11,6 +11,8 @@ public struct CalibrationRun: Sendable {
     public var prediction: PlanPrediction
     /// The plan that expresses the run.
     public var plan: TrainingPlan
+    /// The run's Megatron configuration, which `plan` lays out.
+    public var configuration: MegatronConfiguration
     /// `(predicted - measured) / measured`.
     public var relativeError: Double { predictedSeconds / run.iterationSeconds! - 1 }
 
@@ -149,5 +151,6 @@ public struct CalibrationRun: Sendable {
         fitsInMemory = prediction.fitsInMemory
         self.prediction = prediction
         self.plan = plan
+        configuration = replay.configuration
     }
 }

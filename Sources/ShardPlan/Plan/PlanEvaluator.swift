@@ -10,7 +10,7 @@ public struct PlanEvaluator: Sendable {
 
     public func evaluate(_ plan: TrainingPlan) -> PlanPrediction {
         evaluate(plan, model: StageCostModel(graph: plan.graph, kernels: kernels, options: plan.options, microbatches: plan.microbatches),
-                 forwardFLOPs: GraphAnalysis(plan.graph).forwardFLOPs)
+                 forwardFLOPs: OperationCost.forwardFLOPs(of: plan.graph))
     }
 
     /// `evaluate(_:)` with the stage cost model for the plan's graph, options and microbatches, and the graph's

@@ -46,11 +46,9 @@ struct FrameworkRoundTripTests {
 
     @Test("each row's settings read back as its configuration", arguments: runs.map(\.id))
     func roundTrip(id: String) throws {
-        let run = try #require(Self.runs.first { $0.id == id })
-        let replay = try CalibrationRun.replay(run)
-        let plan = try TrainingPlan.megatron(graph: replay.graph, cluster: replay.cluster, clusterName: replay.clusterName,
-                                             configuration: replay.configuration)
-        let prediction = PlanEvaluator(cluster: replay.cluster).evaluate(plan)
+        // The calibration tests' replay of the row: its plan, laid out from its configuration, and its prediction.
+        let replay = try #require(try CalibrationTests.report().runs.first { $0.run.id == id })
+        let (run, plan, prediction) = (replay.run, replay.plan, replay.prediction)
         let expected = ReadBackLayout(tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel,
                                       dataParallel: run.dataParallel, contextParallel: run.contextParallel,
                                       expertParallel: run.expertParallel,
