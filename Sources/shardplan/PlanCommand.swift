@@ -128,8 +128,9 @@ struct PlanCommand: ParsableCommand {
                     for attempt in found.attempts {
                         let shape = "\(attempt.stageCount ?? 0) stages" + ((attempt.virtualStages ?? 1) > 1 ? " x \(attempt.virtualStages!) chunks" : "")
                         let outcome = attempt.iterationSeconds.map { String(format: "%@, predicted %.4f s%@", shape as NSString, $0, attempt.fitsInMemory ? "" : " (does not fit)") } ?? (attempt.cutShort ? "stopped at the time limit before a partition was found" : "no partition fits")
-                        printError(String(format: "timing: %d microbatches: %@, %d stage DPs, %d stage questions, %.3f s",
-                                          attempt.microbatches, outcome as NSString, attempt.programs, attempt.oracleSolves, attempt.seconds))
+                        printError(String(format: "timing: %d microbatches%@: %@, %d stage DPs, %d stage questions, %.3f s",
+                                          attempt.microbatches, attempt.layoutsSolvedAgain ? " again, stage layouts solved at this count" : "",
+                                          outcome as NSString, attempt.programs, attempt.oracleSolves, attempt.seconds))
                     }
                     if let provenance = found.plan.provenance {
                         printError(String(format: "timing: %@, search %.3f s", provenance.description as NSString, provenance.searchSeconds))

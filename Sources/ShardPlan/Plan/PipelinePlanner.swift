@@ -67,6 +67,9 @@ public struct PipelinePlanner: Sendable {
         public var seconds: Double
         /// Whether the time limit stopped this count's stage DPs before they all finished.
         public var cutShort = false
+        /// Whether this is the best count searched again with stage layouts solved at that count, rather than
+        /// reused from the earlier count that first solved them.
+        public var layoutsSolvedAgain = false
     }
 
     /// What pricing the Megatron-LM grid found (for `--timings`).
@@ -93,6 +96,9 @@ public struct PipelinePlanner: Sendable {
         public var dynamicProgramSeconds: Double?
         /// Whether the search stopped at its time limit before trying everything.
         public var stoppedEarly: Bool
+        /// The stage DP's plan that the best count's second search (layouts solved at that count) replaced, when it
+        /// did: the rewrite search starts from it too, since rewrites may take it below the answer.
+        public var displacedPlan: (plan: TrainingPlan, prediction: PlanPrediction)?
     }
 
     /// The best plan, its prediction, one attempt per microbatch count and what the Megatron grid found.
@@ -148,38 +154,34 @@ public struct PipelinePlanner: Sendable {
             gridFastest = priced.fastest
             if !priced.complete { stoppedEarly = true }
         }
-        for count in counts {
-            let leader = sweeps.map(\.bestSeconds).min() ?? .infinity
-            let unfinished = programs.indices.filter { !sweeps[$0].isFinished(leaderSeconds: leader) }
-            if unfinished.isEmpty { break }
-            let live = unfinished.filter { programCounts[$0].contains(count) }
-            if live.isEmpty { continue }
-            // The time limit stops the search between stage DPs, once it has a plan to answer with.
-            if outOfTime() && (best != nil || gridFastest != nil) { stoppedEarly = true; break }
-            progress(SearchProgress(phase: "searching with \(count) microbatch\(count == 1 ? "" : "es")", completedSteps: attempts.count,
-                                    totalSteps: counts.count + (includesMegatronGrid ? 1 : 0)))
+        // One count's search: each live program's stage DP, the best partition priced exactly. Appends the count's
+        // attempt; returns its plan where it fits. `shelf` holds the stage layouts solved so far.
+        func searchCount(_ count: Int, programs live: [Int], shelf: StageLayoutCatalog.Shelf,
+                    solvedAgain: Bool = false) throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction)? {
             let started = Date()
             let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
             let stageOracle = StageSearchOracle(model: model, cluster: cluster, clustering: clustering, analysis: analysis,
                                                 search: search, submeshes: submeshes, meshShape: meshShape, variants: variants,
-                                                catalogs: catalogs)
+                                                catalogs: shelf)
             // No plan holds less than the whole model's state and one microbatch's activations (under the
             // lightest recomputation allowed) spread over every device, every weight an FP8 one where the options
             // keep FP8 weights; skip counts below that.
             let least = ParameterState(elements: Double(analysis.parameterCount), dataParallel: Double(cluster.deviceCount), zeroStage: 3,
                                        options: options, fp8Weight: true).totalBytes
                 + stageOracle.activationFloor.bytes(layers: 0 ..< clustering.layers.count, inFlight: 1) / Double(cluster.deviceCount)
-            var attempt = Attempt(microbatches: count, programs: 0, oracleQuestions: 0, oracleSolves: 0, seconds: 0)
+            var attempt = Attempt(microbatches: count, programs: 0, oracleQuestions: 0, oracleSolves: 0, seconds: 0,
+                                  layoutsSolvedAgain: solvedAgain)
             if least > cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes {
                 let needed = least + TrainingOptions.frameworkOverheadBytes
                 recordMiss(needed - cluster.device.memoryBytes,
                            "with \(count) microbatches the model's state and one microbatch's activations alone, spread over \(cluster.deviceCount == 1 ? "the one device" : "all \(cluster.deviceCount) devices"), need \(PlanPrediction.bytes(needed)) per device, \(PlanPrediction.bytes(needed - cluster.device.memoryBytes)) more than each has")
                 attempt.seconds = Date().timeIntervalSince(started)
                 attempts.append(attempt)
-                continue
+                return nil
             }
             let oracle = CachedStageCostOracle(stageOracle, structureKeys: clustering.structureKeys)
             var found: PipelinePartition<StageSearchOracle.Layout>?
+            var priced: (plan: TrainingPlan, prediction: PlanPrediction)?
             for index in live {
                 let template = programs[index]
                 let hasPlan = best != nil || found != nil || gridFastest != nil
@@ -202,9 +204,7 @@ public struct PipelinePlanner: Sendable {
                 attempt.fitsInMemory = prediction.fitsInMemory
                 attempt.stageCount = plan.pipelineRanks
                 attempt.virtualStages = plan.virtualStages
-                if prediction.fitsInMemory, prediction.iterationSeconds < best?.prediction.iterationSeconds ?? .infinity {
-                    best = (plan, prediction)
-                }
+                if prediction.fitsInMemory { priced = (plan, prediction) }
                 if !prediction.fitsInMemory, let worst = prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
                     recordMiss(worst.peakMemoryBytes - cluster.device.memoryBytes,
                                "the closest, \(plan.pipelineRanks) pipeline ranks with \(count) microbatches, \(prediction.memoryShortfall(worst))")
@@ -213,6 +213,43 @@ public struct PipelinePlanner: Sendable {
             (attempt.oracleQuestions, attempt.oracleSolves) = oracle.statistics
             attempt.seconds = Date().timeIntervalSince(started)
             attempts.append(attempt)
+            return priced
+        }
+        // The first count a DP runs at solves the stage layouts the later counts reuse; the best plan's count.
+        var firstSearchedCount: Int?, bestCount: Int?
+        var displaced: (plan: TrainingPlan, prediction: PlanPrediction)?
+        for count in counts {
+            let leader = sweeps.map(\.bestSeconds).min() ?? .infinity
+            let unfinished = programs.indices.filter { !sweeps[$0].isFinished(leaderSeconds: leader) }
+            if unfinished.isEmpty { break }
+            let live = unfinished.filter { programCounts[$0].contains(count) }
+            if live.isEmpty { continue }
+            // The time limit stops the search between stage DPs, once it has a plan to answer with.
+            if outOfTime() && (best != nil || gridFastest != nil) { stoppedEarly = true; break }
+            progress(SearchProgress(phase: "searching with \(count) microbatch\(count == 1 ? "" : "es")", completedSteps: attempts.count,
+                                    totalSteps: counts.count + (includesMegatronGrid ? 1 : 0)))
+            if let found = try searchCount(count, programs: live, shelf: catalogs),
+               found.prediction.iterationSeconds < best?.prediction.iterationSeconds ?? .infinity {
+                best = found
+                bestCount = count
+            }
+            if firstSearchedCount == nil && attempts.last?.programs ?? 0 > 0 { firstSearchedCount = count }
+        }
+        // A view's layouts are solved at the first count that asks for them (`StageLayoutCatalog.Shelf`). The
+        // strategies its ILP picks barely move with the microbatch size, but over a factor of 4 they can (Llama 3 8B
+        // on a DGX A100, solved at 64 microbatches and best at 256: 0.4% slower than solved at 256): then the best
+        // count is searched again as `--microbatches` of it would be: with layouts solved at that count, by every
+        // program whose ladder holds it (the sweep may have ended some on times their stale layouts gave), and
+        // the faster plan kept.
+        if let count = bestCount, let first = firstSearchedCount, count >= Self.layoutResolveRatio * first, !outOfTime() {
+            progress(SearchProgress(phase: "searching with \(count) microbatches again, stage layouts solved at that count",
+                                    completedSteps: attempts.count, totalSteps: attempts.count + 1 + (includesMegatronGrid && grid == nil ? 1 : 0)))
+            let live = programs.indices.filter { programCounts[$0].contains(count) }
+            if let found = try searchCount(count, programs: live, shelf: StageLayoutCatalog.Shelf(), solvedAgain: true),
+               found.prediction.iterationSeconds < best?.prediction.iterationSeconds ?? .infinity {
+                displaced = best
+                best = found
+            }
         }
         let dynamicProgramSeconds = best?.prediction.iterationSeconds
         if includesMegatronGrid && grid == nil && !(outOfTime() && best != nil) {
@@ -226,6 +263,7 @@ public struct PipelinePlanner: Sendable {
         if let gridFastest, gridFastest.prediction.iterationSeconds < best?.prediction.iterationSeconds ?? .infinity {
             best = gridFastest
             grid?.chosen = true
+            displaced = nil
         }
         guard var best else {
             throw InputError(.invalidValue, at: .root,
@@ -236,7 +274,7 @@ public struct PipelinePlanner: Sendable {
                                                 megatronGridSeconds: grid?.best?.iterationSeconds,
                                                 searchSeconds: Date().timeIntervalSince(start), stoppedEarly: stoppedEarly)
         return Result(plan: best.plan, prediction: best.prediction, attempts: attempts, grid: grid, gridPlan: gridFastest,
-                      dynamicProgramSeconds: dynamicProgramSeconds, stoppedEarly: stoppedEarly)
+                      dynamicProgramSeconds: dynamicProgramSeconds, stoppedEarly: stoppedEarly, displacedPlan: displaced)
     }
 
     /// Prices Megatron-LM's configurations: every one ranked by composed layer costs, the fastest few that
@@ -412,6 +450,10 @@ public struct PipelinePlanner: Sendable {
         }
         return configurations.indices.map { results[$0] }
     }
+
+    /// How many times more microbatches than the count that solved a view's stage layouts the best count needs for
+    /// the search to solve them again at that count.
+    static let layoutResolveRatio = 4
 
     /// The training plan a DP partition describes.
     func trainingPlan(_ partition: PipelinePartition<StageSearchOracle.Layout>, clustering: LayerClustering,

@@ -56,7 +56,13 @@ extension PipelinePlanner {
             let done = found.attempts.count + (found.grid == nil ? 0 : 1)
             progress(SearchProgress(phase: "searching graph rewrites", completedSteps: done, totalSteps: done + 1))
         }
-        let refined = search.refine((found.plan, found.prediction)) { deadline.map { Date() >= $0 } ?? false }
+        let isCancelled: @Sendable () -> Bool = { deadline.map { Date() >= $0 } ?? false }
+        var refined = search.refine((found.plan, found.prediction), isCancelled: isCancelled)
+        // Rewrites may take the plan the answer displaced further than the answer.
+        if let displaced = found.displacedPlan, !search.rules.isEmpty {
+            let other = search.refine(displaced, isCancelled: isCancelled)
+            if other.prediction.iterationSeconds < refined.prediction.iterationSeconds { refined = other }
+        }
         // The search that found the partition the rewrites keep.
         var answer = refined.plan
         if answer.provenance == nil { answer.provenance = found.plan.provenance }

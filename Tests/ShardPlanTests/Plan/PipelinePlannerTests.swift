@@ -16,6 +16,31 @@ struct PipelinePlannerTests {
         }
     }
 
+    /// GPT-3 125M with 256 sequences on a DGX A100 of 4 GiB devices (at most 2 stages under 1F1B, ZeRO-1, no
+    /// recomputation) fits only from a count of many microbatches and runs best at 4 or more times that count, which
+    /// is then searched again with the stage layouts solved at it: the answer is no slower than the search of that
+    /// count alone (`--microbatches`).
+    @Test("the best count, 4 or more times the first a DP ran at, is searched again as that count alone would be")
+    func bestCountSearchedAgain() throws {
+        let graph = try ModelCatalog.model(id: "gpt3-125m")!.build().rebatched(to: 256)
+        var cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        cluster.device.memoryBytes = 4 * 1_073_741_824
+        let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: "small", options: TrainingOptions(zeroStage: 1),
+                                      maximumStageCount: 2, includesMegatronGrid: false,
+                                      variants: StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none]), maximumVirtualStages: 1)
+        let found = try planner.plan()
+        let first = try #require(found.attempts.first { $0.programs > 0 })
+        let again = try #require(found.attempts.last)
+        #expect(again.layoutsSolvedAgain && again.microbatches == found.plan.microbatches)
+        #expect(again.microbatches >= PipelinePlanner.layoutResolveRatio * first.microbatches)
+        #expect(found.attempts.dropLast().allSatisfy { !$0.layoutsSolvedAgain })
+        let alone = try planner.plan(microbatches: again.microbatches)
+        #expect(alone.attempts.allSatisfy { !$0.layoutsSolvedAgain })
+        #expect(found.prediction.iterationSeconds <= alone.prediction.iterationSeconds * (1 + 1e-12),
+                "\(found.prediction.iterationSeconds) s against \(alone.prediction.iterationSeconds) s for \(again.microbatches) alone")
+        #expect(PlanValidator.violation(in: found.plan) == nil)
+    }
+
     @Test("the same input gives a byte-identical plan document, however the threads interleave")
     func deterministic() throws {
         let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
