@@ -50,7 +50,8 @@ public struct PipelinePlanner: Sendable {
         self.timeLimit = timeLimit
     }
 
-    /// What the search did for one microbatch count (for `--timings` and progress).
+    /// What the search did for one microbatch count, or for the best count's second search (for `--timings` and
+    /// progress).
     public struct Attempt: Sendable {
         public var microbatches: Int
         /// The predicted iteration time of the count's best plan, priced exactly.
@@ -101,7 +102,8 @@ public struct PipelinePlanner: Sendable {
         public var displacedPlan: (plan: TrainingPlan, prediction: PlanPrediction)?
     }
 
-    /// The best plan, its prediction, one attempt per microbatch count and what the Megatron grid found.
+    /// The best plan, its prediction, one attempt per microbatch count (the best count's second search, where it
+    /// runs, a second one) and what the Megatron grid found.
     /// `progress` is told about each step as it starts.
     public func plan(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in }) throws(InputError) -> Result {
         guard options.zeroShardGroup == nil else {

@@ -58,10 +58,17 @@ extension PipelinePlanner {
         }
         let isCancelled: @Sendable () -> Bool = { deadline.map { Date() >= $0 } ?? false }
         var refined = search.refine((found.plan, found.prediction), isCancelled: isCancelled)
-        // Rewrites may take the plan the answer displaced further than the answer.
+        // Rewrites may take the plan the answer displaced further than the answer: the faster of the two, with one
+        // report of both searches against the answer's time before rewrites.
         if let displaced = found.displacedPlan, !search.rules.isEmpty {
             let other = search.refine(displaced, isCancelled: isCancelled)
+            var report = other.prediction.iterationSeconds < refined.prediction.iterationSeconds ? other.report : refined.report
+            report.baseSeconds = found.prediction.iterationSeconds
+            report.candidatesPriced = refined.report.candidatesPriced + other.report.candidatesPriced
+            report.searchSeconds = refined.report.searchSeconds + other.report.searchSeconds
+            report.stoppedEarly = refined.report.stoppedEarly || other.report.stoppedEarly
             if other.prediction.iterationSeconds < refined.prediction.iterationSeconds { refined = other }
+            refined.report = report
         }
         // The search that found the partition the rewrites keep.
         var answer = refined.plan

@@ -39,6 +39,10 @@ struct PipelinePlannerTests {
         #expect(found.prediction.iterationSeconds <= alone.prediction.iterationSeconds * (1 + 1e-12),
                 "\(found.prediction.iterationSeconds) s against \(alone.prediction.iterationSeconds) s for \(again.microbatches) alone")
         #expect(PlanValidator.violation(in: found.plan) == nil)
+        // A plan the second search displaced was slower, and the rewrite search starts from it too.
+        if let displaced = found.displacedPlan {
+            #expect(displaced.prediction.iterationSeconds > found.prediction.iterationSeconds)
+        }
     }
 
     @Test("the same input gives a byte-identical plan document, however the threads interleave")
