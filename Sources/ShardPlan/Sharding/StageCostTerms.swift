@@ -400,8 +400,9 @@ struct StageCostTerms {
     /// The seconds of a layout change as `StageCostModel` prices it where it depends on the consumer's kernels:
     /// an all-gather into an FP8 linear layer's input moves FP8 (`OperatorCost.gathersInFP8`), and a K or V
     /// exchange into an attention op that splits its queries hides behind its kernels (`ContextParallelExchange`).
+    /// `cost` is the consumer's own cost under `consumer`.
     private func consumerAdjusted(_ link: Link, _ value: ValueID, from layout: ShardingSpec, to layouts: [ShardingSpec],
-                                  consumer: OpStrategy, forward: Double, backward: Double,
+                                  consumer: OpStrategy, cost: OperatorCost, forward: Double, backward: Double,
                                   returned: ShardingSpec) -> (Double, Double) {
         let operation = graph.operations[link.to]
         let type = graph[value].type
@@ -410,7 +411,6 @@ struct StageCostTerms {
                                    elementCount: operatorModel.localElements(value, .replicated(rank: type.rank)),
                                    bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape)
         }
-        let cost = operatorModel.cost(link.to, consumer)
         if cost.fp8 != nil, link.kind != .parameter, cost.gathersInFP8(collectives(layout, layouts[0]), operand: link.toOperand) {
             return (reshardSeconds(value, from: layout, to: layouts[0], bytesPerElement: 1), backward)
         }
@@ -474,6 +474,8 @@ struct StageCostTerms {
         func price(_ source: ShardingSpec, _ target: ShardingSpec) -> Double { reshardSeconds(value, from: source, to: target) }
         // Full recomputation reruns the forward pass of the reader's block, layout changes included.
         let replays = model.options.recompute == .full && model.rerunsUnderFullRecomputation(link.to, within: operations) ? 2.0 : 1.0
+        // The consumer's own cost under each of its strategies (its FP8 gathers and ring exchange depend on it), once.
+        let consumerCosts = consumers?.map { operatorModel.cost(link.to, $0) }
         return produced.map { layout in
             let forward = wanted.map { price(layout, $0) }
             switch link.kind {
@@ -484,9 +486,9 @@ struct StageCostTerms {
                 let backward = model.gradients[value] ? gradients.map { price($0, returned) } : gradients.map { _ in 0 }
                 return consumed.indices.map { pair in
                     var (ahead, back) = (forward[wantedIndex[pair]], backward[gradientIndex[pair]])
-                    if let consumers {
+                    if let consumers, let consumerCosts {
                         (ahead, back) = consumerAdjusted(link, value, from: layout, to: consumed[pair], consumer: consumers[pair],
-                                                         forward: ahead, backward: back, returned: returned)
+                                                         cost: consumerCosts[pair], forward: ahead, backward: back, returned: returned)
                     }
                     return (ahead * replays + back) * overlapShare * microbatches
                 }
