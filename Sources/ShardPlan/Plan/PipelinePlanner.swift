@@ -217,8 +217,8 @@ public struct PipelinePlanner: Sendable {
             attempts.append(attempt)
             return priced
         }
-        // The first count a DP runs at solves the stage layouts the later counts reuse; the best plan's count.
-        var firstSearchedCount: Int?, bestCount: Int?
+        // The best plan's count.
+        var bestCount: Int?
         var displaced: (plan: TrainingPlan, prediction: PlanPrediction)?
         for count in counts {
             let leader = sweeps.map(\.bestSeconds).min() ?? .infinity
@@ -235,7 +235,6 @@ public struct PipelinePlanner: Sendable {
                 best = found
                 bestCount = count
             }
-            if firstSearchedCount == nil && (attempts.last?.programs ?? 0) > 0 { firstSearchedCount = count }
         }
         // A view's layouts are solved at the first count that asks for them (`StageLayoutCatalog.Shelf`). The
         // strategies its ILP picks barely move with the microbatch size, but over a factor of 4 they can (Llama 3 70B
@@ -243,6 +242,8 @@ public struct PipelinePlanner: Sendable {
         // count is searched again as `--microbatches` of it would be: with layouts solved at that count, by every
         // program whose ladder holds it (the sweep may have ended some on times their stale layouts gave), and
         // the faster plan kept.
+        // The first count a DP ran at solved the stage layouts the later counts reused.
+        let firstSearchedCount = attempts.first { $0.programs > 0 }?.microbatches
         if let count = bestCount, let first = firstSearchedCount, count >= Self.layoutResolveRatio * first, !outOfTime() {
             progress(SearchProgress(phase: "searching with \(count) microbatches again, stage layouts solved at that count",
                                     completedSteps: attempts.count, totalSteps: attempts.count + 1 + (includesMegatronGrid && grid == nil ? 1 : 0)))

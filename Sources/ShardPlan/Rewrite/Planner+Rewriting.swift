@@ -62,13 +62,12 @@ extension PipelinePlanner {
         // report of both searches against the answer's time before rewrites.
         if let displaced = found.displacedPlan, !search.rules.isEmpty {
             let other = search.refine(displaced, isCancelled: isCancelled)
-            var report = other.prediction.iterationSeconds < refined.prediction.iterationSeconds ? other.report : refined.report
-            report.baseSeconds = found.prediction.iterationSeconds
-            report.candidatesPriced = refined.report.candidatesPriced + other.report.candidatesPriced
-            report.searchSeconds = refined.report.searchSeconds + other.report.searchSeconds
-            report.stoppedEarly = refined.report.stoppedEarly || other.report.stoppedEarly
+            let first = refined.report
             if other.prediction.iterationSeconds < refined.prediction.iterationSeconds { refined = other }
-            refined.report = report
+            refined.report.baseSeconds = found.prediction.iterationSeconds
+            refined.report.candidatesPriced = first.candidatesPriced + other.report.candidatesPriced
+            refined.report.searchSeconds = first.searchSeconds + other.report.searchSeconds
+            refined.report.stoppedEarly = first.stoppedEarly || other.report.stoppedEarly
         }
         // The search that found the partition the rewrites keep.
         var answer = refined.plan
