@@ -35,18 +35,17 @@ public struct ChunkOccupancy: Sendable, Hashable {
             let group = max(groupSize ?? stages, 1)
             chunkCount = v
             // Forward order: groups of N microbatches through chunk 0, then 1, ...; the last group may be smaller.
-            var forwardChunks: [Int] = []
-            forwardChunks.reserveCapacity(m * v)
-            for first in stride(from: 0, to: m, by: group) {
-                let size = min(group, m - first)
-                for chunk in 0 ..< v { forwardChunks.append(contentsOf: repeatElement(chunk, count: size)) }
+            // The full groups repeat with a period of N v forwards.
+            let period = group * v, remainder = m % group
+            let fullForwards = (m / group) * period
+            func forwardChunk(_ index: Int) -> Int {
+                index < fullForwards ? (index % period) / group : (index - fullForwards) / remainder
             }
             let total = m * v
             let warmUp = min(2 * (stages - stage - 1) + (v - 1) * group, total)
             var counts = Array(repeating: 0, count: v)
-            for k in 0 ..< warmUp { counts[forwardChunks[k]] += 1 }
-            // States repeat with the schedule's period; up to 8 chunks they are told apart by a packed key
-            // (counts fit in 16 bits: the search asks about at most 1,024 microbatches), beyond by the array.
+            for k in 0 ..< warmUp { counts[forwardChunk(k)] += 1 }
+            // States are told apart by a packed key up to 8 chunks when counts fit in 16 bits, beyond by the array.
             var seenPacked = Set<SIMD8<UInt16>>(), seen = Set<[Int]>()
             let packs = v <= 8 && m < Int(UInt16.max)
             var found: [[Int]] = []
@@ -64,11 +63,19 @@ public struct ChunkOccupancy: Sendable, Hashable {
             if warmUp == total {
                 record()
             } else {
-                // Steady state: forward k = warmUp + t, then backward t (chunks in reverse order).
-                for t in 0 ..< total - warmUp {
-                    counts[forwardChunks[warmUp + t]] += 1
+                // Steady state: forward k = warmUp + t, then backward t (chunks in reverse order). While the forward
+                // is among the full groups, a period of steps adds and removes N microbatches of every chunk, so the
+                // states repeat: after the first period the steps jump to the last whole period before the
+                // forwards leave the full groups (the search's own counts stay short of a jump; Megatron's grid may
+                // price millions of microbatches of a tiny model).
+                let steps = total - warmUp, periodic = max(fullForwards - warmUp, 0)
+                var t = 0
+                while t < steps {
+                    counts[forwardChunk(warmUp + t)] += 1
                     record()
-                    counts[v - 1 - forwardChunks[t]] -= 1
+                    counts[v - 1 - forwardChunk(t)] -= 1
+                    t += 1
+                    if t == period && periodic / period > 1 { t = periodic / period * period }
                 }
             }
             states = found

@@ -68,10 +68,13 @@ extension TrainingPlan {
             problems.record(InputError(.invalidValue, at: .root.appending("options").appending("precision"),
                                        "\(cluster.device.name) has no FP8 tensor cores (its cluster lists no fp8 peak); the plan runs its linear layers in \(options.precision.rawValue)"))
         }
+        // The names of the graph and the cluster the plan was made for: read for messages only, but checked as text.
+        let graphName = problems.attempt { () throws(InputError) in try top.optionalString("graph") } ?? nil
+        _ = problems.attempt { () throws(InputError) in try top.optionalString("cluster") }
         let stagesPath = JSONPath.root.appending("stages")
         var decoder = PlanStageDecoder(graph: graph, cluster: cluster,
                                        microbatches: microbatches.map { ($0, .root.appending("microbatches")) },
-                                       documentGraphName: try? top.optionalString("graph"))
+                                       documentGraphName: graphName)
         let elements = problems.attempt { () throws(InputError) in try top.array("stages") }
         for (index, element) in (elements ?? []).enumerated() {
             decoder.read(element, at: stagesPath.appending(index: index), problems: &problems)

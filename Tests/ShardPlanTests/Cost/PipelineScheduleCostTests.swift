@@ -74,6 +74,52 @@ struct ChunkOccupancyTests {
         #expect(occupancy.states == [Array(repeating: 16, count: 8)])
     }
 
+    /// Every step of the interleaved schedule simulated one by one, as the schedule is written: the oracle for the
+    /// states `ChunkOccupancy` finds while skipping the periods that repeat.
+    static func simulatedStates(stage: Int, stages: Int, microbatches m: Int, chunks v: Int, group: Int) -> [[Int]] {
+        var forwardChunks: [Int] = []
+        for first in stride(from: 0, to: m, by: group) {
+            for chunk in 0 ..< v { forwardChunks += Array(repeating: chunk, count: min(group, m - first)) }
+        }
+        let warmUp = min(2 * (stages - stage - 1) + (v - 1) * group, m * v)
+        var counts = Array(repeating: 0, count: v), states: [[Int]] = []
+        for k in 0 ..< warmUp { counts[forwardChunks[k]] += 1 }
+        if warmUp == m * v { return [counts] }
+        for t in 0 ..< m * v - warmUp {
+            counts[forwardChunks[warmUp + t]] += 1
+            if !states.contains(counts) { states.append(counts) }
+            counts[v - 1 - forwardChunks[t]] -= 1
+        }
+        return states
+    }
+
+    @Test("the interleaved states match a step-by-step simulation, partial last groups and skipped periods included")
+    func interleavedAgainstSimulation() {
+        for stages in [2, 3, 4] {
+            for v in [2, 3, 4] {
+                for group in [1, 2, 3, stages] {
+                    for m in [1, 2, 5, 8, 13, 24, 37, 64] {
+                        for stage in 0 ..< stages {
+                            let occupancy = ChunkOccupancy(schedule: .interleaved, stage: stage, stages: stages, microbatches: m,
+                                                           virtualStages: v, groupSize: group)
+                            let expected = Self.simulatedStates(stage: stage, stages: stages, microbatches: m, chunks: v, group: group)
+                            #expect(occupancy.states == expected, "rank \(stage) of \(stages), \(v) chunks, groups of \(group), \(m) microbatches")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a rank's states take no longer to find with millions of microbatches (the Megatron grid of a tiny model)")
+    func millionsOfMicrobatches() {
+        // Past the warm-up and the first period the states only repeat, so 64 microbatches, which leave the same last
+        // group of one as 2^24 does, pass through the same ones.
+        let occupancy = ChunkOccupancy(schedule: .interleaved, stage: 1, stages: 4, microbatches: 1 << 24, virtualStages: 3, groupSize: 3)
+        let expected = Self.simulatedStates(stage: 1, stages: 4, microbatches: 64, chunks: 3, group: 3)
+        #expect(Set(occupancy.states) == Set(expected))
+    }
+
     @Test("1F1B and GPipe hold one count for their single chunk", arguments: [(PipelineSchedule.oneForwardOneBackward, 3), (.gpipe, 8)])
     func singleChunk(schedule: PipelineSchedule, expected: Int) {
         #expect(ChunkOccupancy(schedule: schedule, stage: 1, stages: 4, microbatches: 8, virtualStages: 1).states == [[expected]])

@@ -50,6 +50,20 @@ struct GraphBuilderTests {
         #expect(reshape?.message.contains("more than 2^53 elements") == true)
     }
 
+    /// Every tensor may hold 2^53 elements, but 128 such tensors of 8-byte elements overflowed the sums of parameter
+    /// bytes (a trap in `GraphAnalysis`); the graph's total is capped where the tensor that passes it is named.
+    @Test("tensors of more than 2^58 bytes together are an error at the tensor that passes the total")
+    func hugeTotal() throws {
+        var builder = GraphBuilder(name: "t")
+        _ = try builder.input("x", [8, 8], .f32)
+        // 2^53 one-byte elements each: the 32nd parameter reaches 2^58 bytes with the input's 256 over it.
+        for index in 0 ..< 31 { _ = try builder.parameter("w\(index)", [1 << 26, 1 << 27], .bool) }
+        let error = #expect(throws: InputError.self) { try builder.parameter("w31", [1 << 26, 1 << 27], .bool) }
+        #expect(error?.kind == .invalidValue)
+        #expect(error?.path == JSONPath.root.appending("parameters").appending(index: 31, label: "w31"))
+        #expect(error?.message.contains("2^58 bytes") == true)
+    }
+
     @Test("a bad equation in the einsum shorthand points at the op's equation")
     func einsumShorthandPath() throws {
         var builder = GraphBuilder(name: "t")

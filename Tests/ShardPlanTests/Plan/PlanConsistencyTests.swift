@@ -162,6 +162,9 @@ struct PlanConsistencyTests {
         #expect(mixed.stageSummary == "pp=2: stage 0 tp=2 dp=2 zero=3 on some parameters; stage 1 tp=2 dp=2")
         // A summary that is not text is still refused.
         #expect(error(decoding: document.updating(JSONPath([.key("summary")])) { _ in 7 })?.path.description == "summary")
+        // So are the names of the graph and the cluster the plan was made for.
+        #expect(error(decoding: document.updating(JSONPath([.key("graph")])) { _ in 0 })?.path.description == "graph")
+        #expect(error(decoding: document.updating(JSONPath([.key("cluster")])) { _ in .array([]) })?.path.description == "cluster")
     }
 
     @Test("a decoded plan's summary names the plan-wide recomputation its stages run, not only a stage's own")
