@@ -158,8 +158,11 @@ struct PlanCommand: ParsableCommand {
         guard rewrites != .none else { return }
         let outcome = report.rewritesApplied == 0 ? "none kept"
             : String(format: "%d kept, %.4f s -> %.4f s", report.rewritesApplied, report.baseSeconds, report.seconds)
-        printError(String(format: "timing: rewrites (%@): %d candidates priced, %@, %.3f s%@",
-                          rewrites.rawValue, report.candidatesPriced, outcome as NSString, report.searchSeconds,
+                + (report.rewrittenFromSeconds.map { String(format: " (rewriting another plan of %.4f s as given)", $0) } ?? "")
+        printError(String(format: "timing: rewrites (%@): %d candidates priced%@, %@, %.3f s%@",
+                          rewrites.rawValue, report.candidatesPriced,
+                          (report.plansRefined > 1 ? " from \(report.plansRefined) plans" : "") as NSString,
+                          outcome as NSString, report.searchSeconds,
                           report.stoppedEarly ? ", stopped at the time limit" : ""))
     }
 

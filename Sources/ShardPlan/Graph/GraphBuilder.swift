@@ -136,16 +136,16 @@ public struct GraphBuilder: Sendable {
 
     private mutating func define(_ value: Value, at path: JSONPath) throws(InputError) -> ValueID {
         guard !value.name.isEmpty else { throw InputError(.invalidValue, at: path.appending("name"), "a name must not be empty") }
+        if let existing = identifiers[value.name] {
+            throw InputError(.duplicateName, at: path.appending("name"),
+                             "the name \"\(value.name)\" is already used by \(describe(values[existing.rawValue]))")
+        }
         let (total, overflow) = totalBytes.addingReportingOverflow(value.type.byteCount)
         guard !overflow, total <= Self.maximumTotalBytes else {
             throw InputError(.invalidValue, at: path,
                              "\"\(value.name)\" \(value.type) takes the graph's tensors past 2^58 bytes in all (256 PiB), more than any model holds")
         }
         totalBytes = total
-        if let existing = identifiers[value.name] {
-            throw InputError(.duplicateName, at: path.appending("name"),
-                             "the name \"\(value.name)\" is already used by \(describe(values[existing.rawValue]))")
-        }
         let id = ValueID(values.count)
         values.append(value)
         identifiers[value.name] = id

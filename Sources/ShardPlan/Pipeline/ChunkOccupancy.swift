@@ -66,8 +66,8 @@ public struct ChunkOccupancy: Sendable, Hashable {
                 // Steady state: forward k = warmUp + t, then backward t (chunks in reverse order). While the forward
                 // is among the full groups, a period of steps adds and removes N microbatches of every chunk, so the
                 // states repeat: after the first period the steps jump to the last whole period before the
-                // forwards leave the full groups (the search's own counts stay short of a jump; Megatron's grid may
-                // price millions of microbatches of a tiny model).
+                // forwards leave the full groups, so the work does not grow with the count (the search's counts stop
+                // at 1,024, but Megatron's grid may price millions of microbatches of a tiny model).
                 let steps = total - warmUp, periodic = max(fullForwards - warmUp, 0)
                 var t = 0
                 while t < steps {

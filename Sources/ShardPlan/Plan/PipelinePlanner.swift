@@ -50,7 +50,7 @@ public struct PipelinePlanner: Sendable {
         self.timeLimit = timeLimit
     }
 
-    /// What the search did for one microbatch count, or for the best count's second search (for `--timings` and
+    /// What the search did for one microbatch count, or for a count's second search (for `--timings` and
     /// progress).
     public struct Attempt: Sendable {
         public var microbatches: Int
@@ -68,8 +68,8 @@ public struct PipelinePlanner: Sendable {
         public var seconds: Double
         /// Whether the time limit stopped this count's stage DPs before they all finished.
         public var cutShort = false
-        /// Whether this is the best count searched again with stage layouts solved at that count, rather than
-        /// reused from the earlier count that first solved them.
+        /// Whether this is a count searched again with stage layouts solved at that count, rather than reused
+        /// from the earlier count that first solved them (the counts whose plans came within `layoutResolveMargin`).
         public var layoutsSolvedAgain = false
     }
 
@@ -97,13 +97,14 @@ public struct PipelinePlanner: Sendable {
         public var dynamicProgramSeconds: Double?
         /// Whether the search stopped at its time limit before trying everything.
         public var stoppedEarly: Bool
-        /// The stage DP's plan that the best count's second search (layouts solved at that count) replaced, when it
-        /// did: the rewrite search starts from it too, since rewrites may take it below the answer.
-        public var displacedPlan: (plan: TrainingPlan, prediction: PlanPrediction)?
+        /// The stage DP's other plans within `runnerUpMargin` of the answer, fastest first: the best plans of the other
+        /// counts, and those a second search displaced. The rewrite search starts from them too, since rewrites may
+        /// take one below the answer. Empty when the Megatron grid's plan is the answer.
+        public var runnersUp: [(plan: TrainingPlan, prediction: PlanPrediction)]
     }
 
-    /// The best plan, its prediction, one attempt per microbatch count (the best count's second search, where it
-    /// runs, a second one) and what the Megatron grid found.
+    /// The best plan, its prediction, one attempt per microbatch count (and a second for each count searched again
+    /// with its own stage layouts) and what the Megatron grid found.
     /// `progress` is told about each step as it starts.
     public func plan(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in }) throws(InputError) -> Result {
         guard options.zeroShardGroup == nil else {
@@ -118,8 +119,9 @@ public struct PipelinePlanner: Sendable {
         let clustering = LayerClustering(analysis, smallLayerFraction: maximumLayerCount == nil ? 0 : 0.25,
                                          maximumLayerCount: maximumLayerCount)
         let evaluator = PlanEvaluator(cluster: cluster)
-        var best: (plan: TrainingPlan, prediction: PlanPrediction)?
         var attempts: [Attempt] = []
+        // Each count's best plan that fits.
+        var byCount: [Int: (plan: TrainingPlan, prediction: PlanPrediction)] = [:]
         var stoppedEarly = false
         // The nearest miss, for the error when nothing fits: how many bytes per device it lacks, and what it is.
         var nearestMiss: (bytes: Double, description: String)?
@@ -186,7 +188,7 @@ public struct PipelinePlanner: Sendable {
             var priced: (plan: TrainingPlan, prediction: PlanPrediction)?
             for index in live {
                 let template = programs[index]
-                let hasPlan = best != nil || found != nil || gridFastest != nil
+                let hasPlan = !byCount.isEmpty || found != nil || gridFastest != nil
                 if outOfTime() && hasPlan { stoppedEarly = true; attempt.cutShort = true; break }
                 let program = template.with(microbatches: count)
                 attempt.programs += 1
@@ -217,9 +219,6 @@ public struct PipelinePlanner: Sendable {
             attempts.append(attempt)
             return priced
         }
-        // The best plan's count.
-        var bestCount: Int?
-        var displaced: (plan: TrainingPlan, prediction: PlanPrediction)?
         for count in counts {
             let leader = sweeps.map(\.bestSeconds).min() ?? .infinity
             let unfinished = programs.indices.filter { !sweeps[$0].isFinished(leaderSeconds: leader) }
@@ -227,35 +226,41 @@ public struct PipelinePlanner: Sendable {
             let live = unfinished.filter { programCounts[$0].contains(count) }
             if live.isEmpty { continue }
             // The time limit stops the search between stage DPs, once it has a plan to answer with.
-            if outOfTime() && (best != nil || gridFastest != nil) { stoppedEarly = true; break }
+            if outOfTime() && (!byCount.isEmpty || gridFastest != nil) { stoppedEarly = true; break }
             progress(SearchProgress(phase: "searching with \(count) microbatch\(count == 1 ? "" : "es")", completedSteps: attempts.count,
                                     totalSteps: counts.count + (includesMegatronGrid ? 1 : 0)))
-            if let found = try searchCount(count, programs: live, shelf: catalogs),
-               found.prediction.iterationSeconds < best?.prediction.iterationSeconds ?? .infinity {
-                best = found
-                bestCount = count
-            }
+            byCount[count] = try searchCount(count, programs: live, shelf: catalogs)
         }
-        // A view's layouts are solved at the first count that asks for them (`StageLayoutCatalog.Shelf`). The
-        // strategies its ILP picks barely move with the microbatch size, but over a factor of 4 they can (Llama 3 70B
-        // on 4 DGX H100, solved at 32 microbatches and best at 1,024: 10% slower than solved at 1,024): then the best
-        // count is searched again as `--microbatches` of it would be: with layouts solved at that count, by every
-        // program whose ladder holds it (the sweep may have ended some on times their stale layouts gave), and
-        // the faster plan kept.
-        // The first count a DP ran at solved the stage layouts the later counts reused.
+        // A view's layouts are solved at the first count that asks for them (`StageLayoutCatalog.Shelf`) and only
+        // priced at the later ones. The strategies its ILP picks move with the microbatch size, by a few percent
+        // over a factor of 2 and more over a wider one (Llama 3 70B on 4 DGX H100, solved at 32 microbatches and best
+        // at 1,024: 10% slower than solved at 1,024). So every count whose plan is within `layoutResolveMargin` of the
+        // fastest (the fastest included) is searched again as `--microbatches` of it would be: with layouts solved
+        // at that count, by every program whose counts hold it (the sweep may have ended some on times their stale
+        // layouts gave), and the faster of its two plans kept. The first count a DP ran at solved its own layouts.
         let firstSearchedCount = attempts.first { $0.programs > 0 }?.microbatches
-        if let count = bestCount, let first = firstSearchedCount, count >= Self.layoutResolveRatio * first, !outOfTime() {
+        let leaderSeconds = byCount.values.map(\.prediction.iterationSeconds).min() ?? .infinity
+        let stale = byCount.filter { $0.key != firstSearchedCount && $0.value.prediction.iterationSeconds <= leaderSeconds * (1 + Self.layoutResolveMargin) }
+            .keys.sorted()
+        let sweepSteps = attempts.count
+        // The plans the second searches replaced: rewrites may still take one of them further.
+        var displaced: [(plan: TrainingPlan, prediction: PlanPrediction)] = []
+        for count in stale {
+            if outOfTime() { stoppedEarly = true; break }
             progress(SearchProgress(phase: "searching with \(count) microbatches again, stage layouts solved at that count",
-                                    completedSteps: attempts.count, totalSteps: attempts.count + 1 + (includesMegatronGrid && grid == nil ? 1 : 0)))
+                                    completedSteps: attempts.count, totalSteps: sweepSteps + stale.count + (includesMegatronGrid && grid == nil ? 1 : 0)))
             let live = programs.indices.filter { programCounts[$0].contains(count) }
             if let found = try searchCount(count, programs: live, shelf: StageLayoutCatalog.Shelf(), solvedAgain: true),
-               found.prediction.iterationSeconds < best?.prediction.iterationSeconds ?? .infinity {
-                displaced = best
-                best = found
+               let earlier = byCount[count], found.prediction.iterationSeconds < earlier.prediction.iterationSeconds {
+                displaced.append(earlier)
+                byCount[count] = found
             }
         }
-        let dynamicProgramSeconds = best?.prediction.iterationSeconds
-        if includesMegatronGrid && grid == nil && !(outOfTime() && best != nil) {
+        // Ties go to the fewest microbatches, so the answer does not depend on the dictionary's order.
+        let dynamicProgramPlans = byCount.sorted { $0.key < $1.key }.map(\.value)
+        let dynamicProgramBest = dynamicProgramPlans.indices.min { dynamicProgramPlans[$0].prediction.iterationSeconds < dynamicProgramPlans[$1].prediction.iterationSeconds }
+        let dynamicProgramSeconds = dynamicProgramBest.map { dynamicProgramPlans[$0].prediction.iterationSeconds }
+        if includesMegatronGrid && grid == nil && !(outOfTime() && dynamicProgramBest != nil) {
             progress(SearchProgress(phase: "pricing Megatron-LM configurations", completedSteps: attempts.count, totalSteps: attempts.count + 1))
             let priced = priceGrid(analysis: analysis, evaluator: evaluator, microbatches: fixed)
             grid = priced.attempt
@@ -263,21 +268,34 @@ public struct PipelinePlanner: Sendable {
         } else if includesMegatronGrid && grid == nil {
             stoppedEarly = true
         }
-        if let gridFastest, gridFastest.prediction.iterationSeconds < best?.prediction.iterationSeconds ?? .infinity {
+        var best = dynamicProgramBest.map { dynamicProgramPlans[$0] }
+        if let gridFastest, gridFastest.prediction.iterationSeconds < dynamicProgramSeconds ?? .infinity {
             best = gridFastest
             grid?.chosen = true
-            displaced = nil
         }
         guard var best else {
             throw InputError(.invalidValue, at: .root,
                              "no feasible plan: no partition of \(graph.name) into pipeline stages fits in the \(PlanPrediction.bytes(cluster.device.memoryBytes)) of each device of \(clusterName) with any microbatch count tried\(stoppedEarly ? " before the time limit" : "")\(nearestMiss.map { ": \($0.description)" } ?? ""); try more devices\(variants.recomputeModes.contains(.full) && variants.zeroStages.contains(3) ? "" : ", recomputation (--recompute) or ZeRO (--zero)")")
         }
-        best.plan.provenance = SearchProvenance(foundBy: grid?.chosen == true ? .megatronGrid : .stageDynamicProgram,
-                                                stageDynamicProgramSeconds: dynamicProgramSeconds,
-                                                megatronGridSeconds: grid?.best?.iterationSeconds,
-                                                searchSeconds: Date().timeIntervalSince(start), stoppedEarly: stoppedEarly)
+        let provenance = SearchProvenance(foundBy: grid?.chosen == true ? .megatronGrid : .stageDynamicProgram,
+                                          stageDynamicProgramSeconds: dynamicProgramSeconds,
+                                          megatronGridSeconds: grid?.best?.iterationSeconds,
+                                          searchSeconds: Date().timeIntervalSince(start), stoppedEarly: stoppedEarly)
+        best.plan.provenance = provenance
+        // Where the answer is the stage DP's, its other plans within the margin, fastest first: the rewrite search
+        // starts from them too.
+        let others = grid?.chosen == true ? []
+            : dynamicProgramPlans.indices.filter { $0 != dynamicProgramBest }.map { dynamicProgramPlans[$0] } + displaced
+        let runnersUp = others.indices
+            .filter { others[$0].prediction.iterationSeconds <= best.prediction.iterationSeconds * (1 + Self.runnerUpMargin) }
+            .sorted { (others[$0].prediction.iterationSeconds, $0) < (others[$1].prediction.iterationSeconds, $1) }
+            .map { index in
+                var runnerUp = others[index]
+                runnerUp.plan.provenance = provenance
+                return runnerUp
+            }
         return Result(plan: best.plan, prediction: best.prediction, attempts: attempts, grid: grid, gridPlan: gridFastest,
-                      dynamicProgramSeconds: dynamicProgramSeconds, stoppedEarly: stoppedEarly, displacedPlan: displaced)
+                      dynamicProgramSeconds: dynamicProgramSeconds, stoppedEarly: stoppedEarly, runnersUp: runnersUp)
     }
 
     /// Prices Megatron-LM's configurations: every one ranked by composed layer costs, the fastest few that
@@ -454,9 +472,17 @@ public struct PipelinePlanner: Sendable {
         return configurations.indices.map { results[$0] }
     }
 
-    /// How many times more microbatches than the count that solved a view's stage layouts the best count needs for
-    /// the search to solve them again at that count.
-    static let layoutResolveRatio = 4
+    /// How much slower than the fastest plan a count's plan may be and still be searched again with stage layouts
+    /// solved at its count. Layouts of their own made counts 2.1-3.5% faster, and every count they took past the
+    /// fastest had been within 0.6% of it (GPT-3 350M on two nodes of 4 GiB devices, Megatron-Bridge's Llama 3 70B
+    /// and 405B rows of Docs/plan-quality.md); across those rows, 1% keeps 23 of the 68 second searches a 5% margin
+    /// makes (91 of 232 s) and all of their gains (Docs/pipeline-search.md, "Catalogs").
+    static let layoutResolveMargin = 0.01
+
+    /// How much slower than the answer another count's plan may be and still be refined by the rewrite search: about
+    /// the most rewrites gain. The safe rules gain 1.4-6.2% (Docs/rewrites.md), and took Llama 3 405B's 16
+    /// microbatches on 2,048 DGX H100 from 2.3% behind the answer to 1.7% ahead.
+    static let runnerUpMargin = 0.05
 
     /// The training plan a DP partition describes.
     func trainingPlan(_ partition: PipelinePartition<StageSearchOracle.Layout>, clustering: LayerClustering,

@@ -21,6 +21,9 @@ public struct SearchProvenance: Sendable, Equatable {
     /// The predicted iteration time of the plan after the graph rewrites the joint rewrite search applied to the
     /// winner, when it applied any: the two searches' times above are of the graph as given.
     public var rewrittenSeconds: Double?
+    /// The predicted iteration time, before the rewrites, of the plan they rewrote when it is not the search's best
+    /// but another of the stage DP's plans close to it (`PipelinePlanner.Result.runnersUp`), which they took further.
+    public var rewrittenFromSeconds: Double?
 
     public init(foundBy: Search, stageDynamicProgramSeconds: Double?, megatronGridSeconds: Double?, searchSeconds: Double,
                 stoppedEarly: Bool) {
@@ -46,7 +49,8 @@ public struct SearchProvenance: Sendable, Equatable {
         }
         if let rewrittenSeconds {
             let compared = stageDynamicProgramSeconds != nil && megatronGridSeconds != nil ? "both" : "the search's plan"
-            text += "; \(compared) of the graph as given, before the graph rewrites that take the plan to "
+            let rewritten = rewrittenFromSeconds.map { String(format: "another of the stage DP's plans (%.4g s as given)", $0) } ?? "the plan"
+            text += "; \(compared) of the graph as given, before the graph rewrites that take \(rewritten) to "
                 + String(format: "%.4g s", rewrittenSeconds)
         }
         if stoppedEarly { text += "; stopped at the time limit with the best plan found so far" }

@@ -47,6 +47,7 @@ extension TrainingPlan {
             if let seconds = provenance.stageDynamicProgramSeconds { search["stage_dp_iteration_seconds"] = .number(seconds) }
             if let seconds = provenance.megatronGridSeconds { search["megatron_grid_iteration_seconds"] = .number(seconds) }
             if let seconds = provenance.rewrittenSeconds { search["rewritten_iteration_seconds"] = .number(seconds) }
+            if let seconds = provenance.rewrittenFromSeconds { search["rewritten_from_iteration_seconds"] = .number(seconds) }
             search["stopped_early"] = .bool(provenance.stoppedEarly)
             top["search"] = .object(search)
         }

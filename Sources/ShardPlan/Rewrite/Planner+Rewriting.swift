@@ -4,6 +4,11 @@ import Foundation
 public struct RewriteSearchReport: Sendable {
     /// Rewritten graphs priced under the base plan's stages.
     public var candidatesPriced: Int
+    /// Plans the search started from: the answer, and the stage DP's other plans close to it
+    /// (`PipelinePlanner.Result.runnersUp`).
+    public var plansRefined = 1
+    /// The predicted iteration seconds, as given, of the plan whose rewrites won when it is one of those others.
+    public var rewrittenFromSeconds: Double?
     /// Rewrites in the answer (0: the graph as given won).
     public var rewritesApplied: Int
     /// Predicted iteration seconds of the plan of the graph as given, and of the answer.
@@ -32,12 +37,37 @@ extension RewriteSearch {
     }
 }
 
+extension RewriteSearch {
+    /// `refine` around `answer` and around each of `others` (plans close to it that rewrites may take further): the
+    /// fastest result, with one report of every search, against `answer`'s time before rewrites and, where one of
+    /// `others` won, with that plan's own time before them.
+    func refine(_ answer: (plan: TrainingPlan, prediction: PlanPrediction), others: [(plan: TrainingPlan, prediction: PlanPrediction)],
+                isCancelled: @Sendable () -> Bool = { false }) -> (plan: TrainingPlan, prediction: PlanPrediction, report: RewriteSearchReport) {
+        var refined = refine(answer, isCancelled: isCancelled)
+        guard !rules.isEmpty else { return refined }
+        for start in others {
+            let other = refine(start, isCancelled: isCancelled)
+            let earlier = refined.report
+            if other.prediction.iterationSeconds < refined.prediction.iterationSeconds {
+                refined = other
+                refined.report.rewrittenFromSeconds = start.prediction.iterationSeconds
+            }
+            refined.report.baseSeconds = answer.prediction.iterationSeconds
+            refined.report.candidatesPriced = earlier.candidatesPriced + other.report.candidatesPriced
+            refined.report.plansRefined = earlier.plansRefined + 1
+            refined.report.searchSeconds = earlier.searchSeconds + other.report.searchSeconds
+            refined.report.stoppedEarly = earlier.stoppedEarly || other.report.stoppedEarly
+        }
+        return refined
+    }
+}
+
 extension PipelinePlanner {
-    /// `plan(microbatches:progress:)`, then the joint rewrite search around its answer (`RewriteSearch`): the
-    /// faster of the two.
+    /// `plan(microbatches:progress:)`, then the joint rewrite search (`RewriteSearch`) around its answer and around
+    /// each of the stage DP's other plans close to it (`Result.runnersUp`): the fastest of them all.
     ///
-    /// The rewritten graph keeps the answer's stages, meshes and microbatches, with the ops the rewrites add
-    /// sharded around the answer's layout of the rest; it is not cut into stages anew. A site class rewrites
+    /// A rewritten graph keeps the stages, meshes and microbatches of the plan it started from, with the ops the
+    /// rewrites add sharded around that plan's layout of the rest; it is not cut into stages anew. A site class rewrites
     /// every block of one kind alike, so stage costs change together and the partition stays the DP's
     /// choice for them, and the stage DP stays untouched (Docs/rewrites.md).
     ///
@@ -57,22 +87,14 @@ extension PipelinePlanner {
             progress(SearchProgress(phase: "searching graph rewrites", completedSteps: done, totalSteps: done + 1))
         }
         let isCancelled: @Sendable () -> Bool = { deadline.map { Date() >= $0 } ?? false }
-        var refined = search.refine((found.plan, found.prediction), isCancelled: isCancelled)
-        // Rewrites may take the plan the answer displaced further than the answer: the faster of the two, with one
-        // report of both searches against the answer's time before rewrites.
-        if let displaced = found.displacedPlan, !search.rules.isEmpty {
-            let other = search.refine(displaced, isCancelled: isCancelled)
-            let first = refined.report
-            if other.prediction.iterationSeconds < refined.prediction.iterationSeconds { refined = other }
-            refined.report.baseSeconds = found.prediction.iterationSeconds
-            refined.report.candidatesPriced = first.candidatesPriced + other.report.candidatesPriced
-            refined.report.searchSeconds = first.searchSeconds + other.report.searchSeconds
-            refined.report.stoppedEarly = first.stoppedEarly || other.report.stoppedEarly
-        }
+        let refined = search.refine((found.plan, found.prediction), others: found.runnersUp, isCancelled: isCancelled)
         // The search that found the partition the rewrites keep.
         var answer = refined.plan
         if answer.provenance == nil { answer.provenance = found.plan.provenance }
-        if refined.report.rewritesApplied > 0 { answer.provenance?.rewrittenSeconds = refined.prediction.iterationSeconds }
+        if refined.report.rewritesApplied > 0 {
+            answer.provenance?.rewrittenSeconds = refined.prediction.iterationSeconds
+            answer.provenance?.rewrittenFromSeconds = refined.report.rewrittenFromSeconds
+        }
         let stoppedEarly = found.stoppedEarly || refined.report.stoppedEarly
         if stoppedEarly { answer.provenance?.stoppedEarly = true }
         return (answer, refined.prediction, found.attempts, found.grid, found.gridPlan, stoppedEarly, refined.report)

@@ -202,4 +202,37 @@ struct RewriteSearchTests {
         let unrewritten = try planner.plan(rewriting: RewriteSearch(rules: []), microbatches: 2)
         #expect(unrewritten.plan.provenance?.rewrittenSeconds == nil)
     }
+
+    /// The rewrite search starts from the answer and from the stage DP's other plans close to it, and keeps the fastest
+    /// result: checked against each start refined alone, with the report adding both searches up and naming the time
+    /// of the plan the winning rewrites started from when it is not the answer.
+    @Test("rewrites from several starting plans keep the fastest and report which one they rewrote")
+    func refineFromSeveralPlans() throws {
+        let graph = try Self.llama()
+        let planner = PipelinePlanner(graph: graph, cluster: try Self.singleDevice(), clusterName: "a100", includesMegatronGrid: false)
+        let one = try planner.plan(microbatches: 1), two = try planner.plan(microbatches: 2)
+        let starts = [(one.plan, one.prediction), (two.plan, two.prediction)]
+        let search = RewriteSearch(rules: [.mergeParallelContractions])
+        let alone = starts.map { search.refine($0) }
+        #expect(alone.allSatisfy { $0.report.rewritesApplied > 0 })
+        // The start whose rewrites end faster, handed over as the other plan: it wins.
+        let winner = alone[0].prediction.iterationSeconds < alone[1].prediction.iterationSeconds ? 0 : 1
+        let both = search.refine(starts[1 - winner], others: [starts[winner]])
+        #expect(both.prediction.iterationSeconds == alone[winner].prediction.iterationSeconds)
+        #expect(both.plan.microbatches == starts[winner].0.microbatches)
+        #expect(both.report.rewrittenFromSeconds == starts[winner].1.iterationSeconds)
+        #expect(both.report.baseSeconds == starts[1 - winner].1.iterationSeconds)
+        #expect(both.report.plansRefined == 2)
+        #expect(both.report.candidatesPriced == alone[0].report.candidatesPriced + alone[1].report.candidatesPriced)
+        // The other way round the answer's own rewrites win, and no other plan is named.
+        let answerFirst = search.refine(starts[winner], others: [starts[1 - winner]])
+        #expect(answerFirst.prediction.iterationSeconds == alone[winner].prediction.iterationSeconds)
+        #expect(answerFirst.report.rewrittenFromSeconds == nil)
+        // A plan's provenance says which plan the rewrites took further.
+        var provenance = SearchProvenance(foundBy: .stageDynamicProgram, stageDynamicProgramSeconds: 2.0, megatronGridSeconds: nil,
+                                          searchSeconds: 1, stoppedEarly: false)
+        provenance.rewrittenSeconds = 1.9
+        provenance.rewrittenFromSeconds = 2.05
+        #expect(provenance.description == "found by the stage DP; no Megatron grid configuration fits or none was priced; the search's plan of the graph as given, before the graph rewrites that take another of the stage DP's plans (2.05 s as given) to 1.9 s")
+    }
 }
