@@ -240,7 +240,8 @@ public struct PipelinePlanner: Sendable {
         // layouts gave), and the faster of its two plans kept. The first count a DP ran at solved its own layouts.
         let firstSearchedCount = attempts.first { $0.programs > 0 }?.microbatches
         let leaderSeconds = byCount.values.map(\.prediction.iterationSeconds).min() ?? .infinity
-        let stale = byCount.filter { $0.key != firstSearchedCount && $0.value.prediction.iterationSeconds <= leaderSeconds * (1 + Self.layoutResolveMargin) }
+        let stale = byCount
+            .filter { $0.key != firstSearchedCount && $0.value.prediction.iterationSeconds <= leaderSeconds * (1 + Self.layoutResolveMargin) }
             .keys.sorted()
         let sweepSteps = attempts.count
         // The plans the second searches replaced: rewrites may still take one of them further.
@@ -258,7 +259,9 @@ public struct PipelinePlanner: Sendable {
         }
         // Ties go to the fewest microbatches, so the answer does not depend on the dictionary's order.
         let dynamicProgramPlans = byCount.sorted { $0.key < $1.key }.map(\.value)
-        let dynamicProgramBest = dynamicProgramPlans.indices.min { dynamicProgramPlans[$0].prediction.iterationSeconds < dynamicProgramPlans[$1].prediction.iterationSeconds }
+        let dynamicProgramBest = dynamicProgramPlans.indices.min {
+            dynamicProgramPlans[$0].prediction.iterationSeconds < dynamicProgramPlans[$1].prediction.iterationSeconds
+        }
         let dynamicProgramSeconds = dynamicProgramBest.map { dynamicProgramPlans[$0].prediction.iterationSeconds }
         if includesMegatronGrid && grid == nil && !(outOfTime() && dynamicProgramBest != nil) {
             progress(SearchProgress(phase: "pricing Megatron-LM configurations", completedSteps: attempts.count, totalSteps: attempts.count + 1))

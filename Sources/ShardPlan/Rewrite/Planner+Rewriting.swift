@@ -67,8 +67,8 @@ extension PipelinePlanner {
     /// each of the stage DP's other plans close to it (`Result.runnersUp`): the fastest of them all.
     ///
     /// A rewritten graph keeps the stages, meshes and microbatches of the plan it started from, with the ops the
-    /// rewrites add sharded around that plan's layout of the rest; it is not cut into stages anew. A site class rewrites
-    /// every block of one kind alike, so stage costs change together and the partition stays the DP's
+    /// rewrites add sharded around that plan's layout of the rest; it is not cut into stages anew. A site class
+    /// rewrites every block of one kind alike, so stage costs change together and the partition stays the DP's
     /// choice for them, and the stage DP stays untouched (Docs/rewrites.md).
     ///
     /// The time limit covers both: the rewrite search stops pricing candidates once it is reached, and the
