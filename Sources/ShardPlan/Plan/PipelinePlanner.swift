@@ -280,23 +280,18 @@ public struct PipelinePlanner: Sendable {
             throw InputError(.invalidValue, at: .root,
                              "no feasible plan: no partition of \(graph.name) into pipeline stages fits in the \(PlanPrediction.bytes(cluster.device.memoryBytes)) of each device of \(clusterName) with any microbatch count tried\(stoppedEarly ? " before the time limit" : "")\(nearestMiss.map { ": \($0.description)" } ?? ""); try more devices\(variants.recomputeModes.contains(.full) && variants.zeroStages.contains(3) ? "" : ", recomputation (--recompute) or ZeRO (--zero)")")
         }
-        let provenance = SearchProvenance(foundBy: grid?.chosen == true ? .megatronGrid : .stageDynamicProgram,
-                                          stageDynamicProgramSeconds: dynamicProgramSeconds,
-                                          megatronGridSeconds: grid?.best?.iterationSeconds,
-                                          searchSeconds: Date().timeIntervalSince(start), stoppedEarly: stoppedEarly)
-        best.plan.provenance = provenance
+        best.plan.provenance = SearchProvenance(foundBy: grid?.chosen == true ? .megatronGrid : .stageDynamicProgram,
+                                                stageDynamicProgramSeconds: dynamicProgramSeconds,
+                                                megatronGridSeconds: grid?.best?.iterationSeconds,
+                                                searchSeconds: Date().timeIntervalSince(start), stoppedEarly: stoppedEarly)
         // Where the answer is the stage DP's, its other plans within the margin, fastest first: the rewrite search
-        // starts from them too.
+        // starts from them too (and gives the one it keeps the answer's provenance).
         let others = grid?.chosen == true ? []
             : dynamicProgramPlans.indices.filter { $0 != dynamicProgramBest }.map { dynamicProgramPlans[$0] } + displaced
         let runnersUp = others.indices
             .filter { others[$0].prediction.iterationSeconds <= best.prediction.iterationSeconds * (1 + Self.runnerUpMargin) }
             .sorted { (others[$0].prediction.iterationSeconds, $0) < (others[$1].prediction.iterationSeconds, $1) }
-            .map { index in
-                var runnerUp = others[index]
-                runnerUp.plan.provenance = provenance
-                return runnerUp
-            }
+            .map { others[$0] }
         return Result(plan: best.plan, prediction: best.prediction, attempts: attempts, grid: grid, gridPlan: gridFastest,
                       dynamicProgramSeconds: dynamicProgramSeconds, stoppedEarly: stoppedEarly, runnersUp: runnersUp)
     }

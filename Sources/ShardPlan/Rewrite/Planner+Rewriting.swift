@@ -35,9 +35,7 @@ extension RewriteSearch {
                                          searchSeconds: Date().timeIntervalSince(start), stoppedEarly: result.stoppedEarly)
         return (best.plan, best.prediction, report)
     }
-}
 
-extension RewriteSearch {
     /// `refine` around `answer` and around each of `others` (plans close to it that rewrites may take further): the
     /// fastest result, with one report of every search, against `answer`'s time before rewrites and, where one of
     /// `others` won, with that plan's own time before them.
@@ -88,7 +86,7 @@ extension PipelinePlanner {
         }
         let isCancelled: @Sendable () -> Bool = { deadline.map { Date() >= $0 } ?? false }
         let refined = search.refine((found.plan, found.prediction), others: found.runnersUp, isCancelled: isCancelled)
-        // The search that found the partition the rewrites keep.
+        // The search that found the partition the rewrites keep (the stage DP's, where they started from a runner-up).
         var answer = refined.plan
         if answer.provenance == nil { answer.provenance = found.plan.provenance }
         if refined.report.rewritesApplied > 0 {
