@@ -6,13 +6,16 @@ import Testing
 /// `-o` and `--report` write what a path leads to: the file a link names, a FIFO or device as it is, an open
 /// descriptor as the shell set it up, and a regular file whole, keeping its permissions.
 @Suite("Output paths: links, special files, descriptors and whole regular files")
-struct OutputDestinationTests {
+final class OutputDestinationTests {
+    /// A folder of its own for each test, removed when the test ends.
     let folder: String
 
     init() throws {
         folder = Repository.temporaryFile("outputs")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
+
+    deinit { try? FileManager.default.removeItem(atPath: folder) }
 
     func path(_ name: String) -> String { folder + "/" + name }
     func text(_ name: String) throws -> String { String(decoding: try Data(contentsOf: URL(fileURLWithPath: path(name))), as: UTF8.self) }
