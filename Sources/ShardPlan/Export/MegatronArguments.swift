@@ -80,14 +80,6 @@ public struct MegatronArguments: Sendable {
         return arguments
     }
 
-    /// The environment `torchrun` runs in, as a prefix of the command: `validate_args` asserts
-    /// `CUDA_DEVICE_MAX_CONNECTIONS=1` with tensor or context parallelism on GPUs before Blackwell (one work queue
-    /// keeps each tensor-parallel collective ordered ahead of the GEMM that waits on it; Megatron-LM's example
-    /// scripts set it on every GPU), except with Megatron-FSDP, which asserts the opposite.
-    var environment: String {
-        layout.zeroStage < 2 && (layout.tensorParallel > 1 || layout.contextParallel > 1) ? "CUDA_DEVICE_MAX_CONNECTIONS=1 " : ""
-    }
-
     /// The command: a comment block (`header` escaped as `CommentText`), `torchrun` and the arguments, one per
     /// line. Where the plan's devices end inside a node, the comment says what the last node's `torchrun` needs.
     public func text(header: [String]) -> String {
@@ -98,7 +90,7 @@ public struct MegatronArguments: Sendable {
         if layout.zeroStage >= 2 {
             lines.append("# Megatron-FSDP refuses CUDA_DEVICE_MAX_CONNECTIONS=1: leave that variable unset.")
         }
-        lines.append("\(environment)torchrun --nnodes=\(launch.nodes) --nproc-per-node=\(launch.processesPerNode) pretrain_gpt.py \\")
+        lines.append("\(layout.torchrunEnvironment)torchrun --nnodes=\(launch.nodes) --nproc-per-node=\(launch.processesPerNode) pretrain_gpt.py \\")
         let arguments = arguments
         for (index, argument) in arguments.enumerated() {
             lines.append("    \(argument)" + (index == arguments.count - 1 ? "" : " \\"))

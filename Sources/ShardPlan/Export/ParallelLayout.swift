@@ -120,6 +120,14 @@ public struct ParallelLayout: Sendable, Equatable {
     public var worldSize: Int { tensorParallel * pipelineParallel * dataParallel * contextParallel }
     /// How the launcher spreads those processes over the cluster's nodes, as the plan places them.
     public var launch: LaunchShape { LaunchShape(worldSize: worldSize, devicesPerNode: devicesPerNode) }
+    /// The environment `torchrun` runs Megatron-Core's frameworks in, as a prefix of the command: Megatron-LM's
+    /// `validate_args` asserts `CUDA_DEVICE_MAX_CONNECTIONS=1` with tensor or context parallelism on GPUs before
+    /// Blackwell (one work queue keeps each tensor-parallel collective ordered ahead of the GEMM that waits on it;
+    /// Megatron-LM's example scripts and Megatron-Bridge's launch plugins set it), except with Megatron-FSDP, which
+    /// asserts the opposite.
+    public var torchrunEnvironment: String {
+        zeroStage < 2 && (tensorParallel > 1 || contextParallel > 1) ? "CUDA_DEVICE_MAX_CONNECTIONS=1 " : ""
+    }
     /// Repeated layers of the whole model.
     public var layerCount: Int { chunkLayers.reduce(0, +) }
     /// Repeated layers on each pipeline rank, summed over its chunks.

@@ -5,6 +5,8 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     case megatron
     /// NeMo 2.0 recipe overrides (`nemo llm pretrain --factory RECIPE key=value ...`).
     case nemo
+    /// Megatron-Bridge 0.3: a Python function that sets the plan on a recipe's `ConfigContainer` before `pretrain`.
+    case megatronBridge = "megatron-bridge"
     /// A torchtitan 0.2 job config (TOML, `--job.config_file`).
     case torchtitan
 
@@ -12,17 +14,41 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         switch self {
         case .megatron: "Megatron-LM"
         case .nemo: "NeMo 2.0"
+        case .megatronBridge: "Megatron-Bridge"
         case .torchtitan: "torchtitan"
+        }
+    }
+
+    /// Whether the framework trains with Megatron-Core's model, schedules and distributed optimizer (Megatron-LM,
+    /// NeMo 2.0 and Megatron-Bridge), and so shares its kernels, recomputation options and refusals.
+    public var runsMegatronCore: Bool { self != .torchtitan }
+
+    /// How a framework's settings name two of Megatron-Core's options, for the sentences that say what changed.
+    struct SettingNames {
+        /// The recomputed submodules (`recompute_modules`).
+        var recomputeModules: String
+        /// The gradient buffer, and so the data-parallel reduction, kept in bf16.
+        var bf16GradientReduction: String
+    }
+
+    /// The names of Megatron-Core's options in this framework's settings; nil for torchtitan, which has none.
+    var megatronCoreNames: SettingNames? {
+        switch self {
+        case .megatron: SettingNames(recomputeModules: "--recompute-modules", bf16GradientReduction: "--grad-reduce-in-bf16")
+        case .nemo: SettingNames(recomputeModules: "model.config.recompute_modules", bf16GradientReduction: "grad_reduce_in_fp32=False")
+        case .megatronBridge: SettingNames(recomputeModules: "cfg.model.recompute_modules",
+                                           bf16GradientReduction: "cfg.mixed_precision.grad_reduce_in_fp32 = False")
+        case .torchtitan: nil
         }
     }
 
     /// The largest ZeRO stage this framework runs as the plan prices it: NeMo 2.0's `MegatronStrategy` shards the
     /// optimizer's state only (its distributed optimizer), so it runs a plan's ZeRO-2 and ZeRO-3 as ZeRO-1, which
-    /// holds more; Megatron-LM (Megatron-FSDP) and torchtitan (FSDP) run every stage. `plan --emit` searches
+    /// holds more; Megatron-LM and Megatron-Bridge (Megatron-FSDP) and torchtitan (FSDP) run every stage. `plan --emit` searches
     /// within it when the ZeRO stage is left to the search, so that the settings it writes hold what was planned.
     public var largestZeroStage: Int {
         switch self {
-        case .megatron, .torchtitan: 3
+        case .megatron, .megatronBridge, .torchtitan: 3
         case .nemo: 1
         }
     }
@@ -41,7 +67,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             changes.append("\(displayName) has no GPipe schedule; 1F1B runs the same microbatches with fewer in flight")
         }
         switch (self, configuration.options.optimizerState) {
-        case (.torchtitan, .fp32Weights), (.megatron, .fp32), (.nemo, .fp32):
+        case (.torchtitan, .fp32Weights), (.megatron, .fp32), (.nemo, .fp32), (.megatronBridge, .fp32):
             break
         case (.torchtitan, let state):
             // FSDP2's mixed precision (and autocast without it) casts fp32 parameters to bf16 for each use.
@@ -59,8 +85,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             changes.append("\(displayName) trains bf16 weights beside an fp32 master copy in the optimizer; the plan's fp32 weights become bf16 weights and fp32 master weights (2 more bytes a parameter)")
         }
         let reducesGradients = (configuration.dataParallel ?? 1) * configuration.contextParallel > 1
-        switch self {
-        case .megatron, .nemo:
+        if let names = megatronCoreNames {
             // Megatron-Core runs its own fused kernels (TransformerEngine's, its fused softmax, bias-GeLU and RoPE); a
             // compiled plan's loss, fused in its graph, is Megatron-Core's fused cross-entropy.
             if nearest.options.kernelFusion != .fused {
@@ -73,15 +98,16 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             }
             // Megatron-Core keeps its gradient buffer in the type it reduces in (`DistributedDataParallelConfig.
             // grad_reduce_in_fp32`): fp32 by default in bf16 training, bf16 with Megatron-LM's
-            // --grad-reduce-in-bf16 or NeMo's `grad_reduce_in_fp32=False` (its performance recipes' setting).
+            // --grad-reduce-in-bf16, NeMo's `grad_reduce_in_fp32=False` (its performance recipes' setting) or
+            // Megatron-Bridge's `mixed_precision.grad_reduce_in_fp32 = False`.
             let buffer: GradientPrecision = nearest.options.reduceGradientsInFP32 ? .fp32 : .bf16
             if reducesGradients && nearest.options.gradientPrecision != buffer {
                 nearest.options.gradientPrecision = buffer
                 changes.append(buffer == .bf16
-                    ? "\(displayName) reduces gradients in its gradient buffer's type: the plan's 16-bit reductions take a bf16 buffer (\(self == .megatron ? "--grad-reduce-in-bf16" : "grad_reduce_in_fp32=False")), 2 bytes a parameter less, with each microbatch's gradients accumulated in bf16"
+                    ? "\(displayName) reduces gradients in its gradient buffer's type: the plan's 16-bit reductions take a bf16 buffer (\(names.bf16GradientReduction)), 2 bytes a parameter less, with each microbatch's gradients accumulated in bf16"
                     : "\(displayName) reduces gradients in its gradient buffer's type: the plan's fp32 reductions take an fp32 buffer, 2 bytes a parameter more")
             }
-        case .torchtitan:
+        } else {
             if nearest.options.gradientPrecision == .bf16 {
                 nearest.options.gradientPrecision = .fp32
                 changes.append("torchtitan keeps gradients in its fp32 parameters' type; the plan's bf16 gradient buffer becomes fp32 (2 bytes a parameter more)")
@@ -95,8 +121,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             nearest.options.precision = .fp8
             changes.append("the plan runs some linear layers in FP8 and others in bf16; \(displayName) runs every linear layer in FP8")
         }
-        switch self {
-        case .megatron, .nemo:
+        if let names = megatronCoreNames {
             if nearest.options.precision == .fp8 && nearest.options.fp8Recipe == .rowwise {
                 nearest.options.fp8Recipe = .tensorwise
                 changes.append("\(displayName)'s TransformerEngine has no row-wise FP8 recipe; delayed tensor-wise scaling is nearest")
@@ -119,7 +144,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 // Megatron-Core's `--recompute-modules layernorm moe_act` reruns the norms and the experts'
                 // activation only: neither a dense MLP's activation, the rotary embedding nor the residual adds.
                 nearest.options.recompute = .selective
-                changes.append("\(displayName) has no op-level checkpointing that keeps every product with a weight and reruns the rest of each block (its \(self == .nemo ? "model.config.recompute_modules=['layernorm', 'moe_act']" : "--recompute-modules layernorm moe_act") reruns only the norms and the experts' activation); recomputing the attention core (selective granularity) is nearest")
+                changes.append("\(displayName) has no op-level checkpointing that keeps every product with a weight and reruns the rest of each block (its \(names.recomputeModules)\(self == .megatron ? " layernorm moe_act" : self == .nemo ? "=['layernorm', 'moe_act']" : " = ['layernorm', 'moe_act']") reruns only the norms and the experts' activation); recomputing the attention core (selective granularity) is nearest")
             }
             if nearest.options.recompute == .mlp || nearest.options.recompute == .allButQKV {
                 // Submodule checkpointing (`ParallelLayout.recomputeModules`) keeps each submodule's input: the rotary
@@ -128,23 +153,21 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 let delayedFP8 = ParallelLayout.transformerEngineFP8Recipe(for: nearest.options) == "delayed"
                 let kept = ["the rotary embedding", "the residual adds"] + (delayedFP8 ? ["the norms"] : [])
                     + (nearest.options.recompute == .allButQKV ? ["the output projection"] : [])
-                changes.append("\(displayName) recomputes whole submodules (\(self == .nemo ? "model.config.recompute_modules" : "--recompute-modules")), which keep what \(kept.dropLast().joined(separator: ", ")) and \(kept.last!) produce, where the plan reruns them")
+                changes.append("\(displayName) recomputes whole submodules (\(names.recomputeModules)), which keep what \(kept.dropLast().joined(separator: ", ")) and \(kept.last!) produce, where the plan reruns them")
             }
-        default:
-            break
         }
         if let group = configuration.options.zeroShardGroup, self != .torchtitan {
             nearest.options.zeroShardGroup = nil
             changes.append("ShardPlan writes \(displayName)'s ZeRO sharding over every data-parallel rank; the plan's shard groups of \(group) become one group of all of them")
         }
-        if (self == .megatron || self == .nemo) && nearest.options.fp8Parameters && nearest.options.precision == .fp8
+        if runsMegatronCore && nearest.options.fp8Parameters && nearest.options.precision == .fp8
             && nearest.options.zeroStage == 0 {
             // Megatron-LM's `validate_args`: "--fp8-param-gather only supported with distributed optimizer".
             nearest.options.zeroStage = 1
             changes.append("\(displayName) keeps FP8 weights only with its distributed optimizer, which writes them after each step: ZeRO-0 becomes ZeRO-1")
         }
         switch self {
-        case .megatron:
+        case .megatron, .megatronBridge:
             break
         case .nemo:
             if configuration.options.zeroStage > 1 {
@@ -257,7 +280,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         let ranks = configuration.pipelineParallel
         guard configuration.virtualStages > 1, ranks > 1 else { return nil }
         switch self {
-        case .megatron, .nemo:
+        case .megatron, .nemo, .megatronBridge:
             guard microbatches % ranks != 0 else { return nil }
             return "Megatron-Core's interleaved schedule runs microbatches in whole rounds of the \(ranks) pipeline ranks "
                 + "(its default --microbatch-group-size-per-virtual-pipeline-stage), and \(microbatch(microbatches)) "
@@ -285,6 +308,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         switch self {
         case .megatron: MegatronArguments(layout).text(header: header)
         case .nemo: NeMoRecipeOverrides(layout).text(header: header)
+        case .megatronBridge: MegatronBridgeConfig(layout).text(header: header)
         case .torchtitan: TorchTitanJobConfig(layout).text(header: header)
         }
     }

@@ -92,7 +92,7 @@ struct ElementwiseRecomputationTests {
         #expect(evaluator.evaluate(decoded).peakMemoryBytesPerDevice == prediction.peakMemoryBytesPerDevice)
     }
 
-    @Test("Megatron-LM and NeMo run selective granularity instead, torchtitan its op-level policy, each with a change note")
+    @Test("Megatron-LM, NeMo and Megatron-Bridge run selective granularity instead, torchtitan its op-level policy, each with a change note")
     func exports() throws {
         let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
@@ -105,7 +105,7 @@ struct ElementwiseRecomputationTests {
         for framework in TrainingFramework.allCases {
             let export = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: framework)
             switch framework {
-            case .megatron, .nemo:
+            case .megatron, .nemo, .megatronBridge:
                 #expect(export.layout.recompute == .selective)
                 #expect(export.differences.contains { $0.contains("keeps every product with a weight") && $0.contains("selective granularity") },
                         "\(export.differences)")

@@ -123,6 +123,11 @@ struct MaxTextRecomputationTests {
                 let list = modules.split(separator: " ").map { "'\($0)'" }.joined(separator: ",")
                 #expect(export.text.contains("\"model.config.recompute_modules=[\(list)]\""), "\(export.text)")
                 #expect(try NeMoOverrideReader(export.text).layout().recompute == mode)
+            case .megatronBridge:
+                #expect(export.layout.recompute == mode)
+                let list = modules.split(separator: " ").map { "'\($0)'" }.joined(separator: ", ")
+                #expect(export.text.contains("    cfg.model.recompute_modules = [\(list)]\n"), "\(export.text)")
+                #expect(try MegatronBridgeConfigReader(export.text).layout().recompute == mode)
             case .torchtitan:
                 #expect(export.layout.recompute == .full)
                 #expect(export.text.contains("mode = \"full\""))

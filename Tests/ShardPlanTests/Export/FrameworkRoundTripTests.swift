@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import ShardPlan
 
-/// Every published run's configuration, emitted for Megatron-LM, NeMo and torchtitan and read back by this
+/// Every published run's configuration, emitted for Megatron-LM, NeMo, Megatron-Bridge and torchtitan and read back by this
 /// folder's readers (which know only the documented options), gives the same degrees, chunks, split of the
 /// layers over them, microbatch size and recomputation.
 @Suite("Framework settings round-trip for every published run")
@@ -20,6 +20,7 @@ struct FrameworkRoundTripTests {
         switch framework {
         case .megatron: try MegatronArgumentReader(text).layout()
         case .nemo: try NeMoOverrideReader(text).layout()
+        case .megatronBridge: try MegatronBridgeConfigReader(text).layout()
         case .torchtitan: try TorchTitanJobConfigReader(text).layout(layers: layers)
         }
     }

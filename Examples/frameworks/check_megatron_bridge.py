@@ -1,0 +1,228 @@
+"""Runs `shardplan --emit megatron-bridge` settings through Megatron-Bridge itself: each emitted `apply_plan`
+is called on a real recipe's `ConfigContainer` (Megatron-Bridge 0.3.1, Megatron-Core 0.16.1), then
+`runtime_config_update` (what `pretrain()` runs before it initialises the process groups: the mixed-precision
+preset, the data-parallel size from the world size, the communication overlap and `ConfigContainer.validate`)
+and Megatron-Core's microbatch calculator, and the resolved configuration must hold the degrees, chunks,
+pipeline split, microbatch size, batch, recomputation, ZeRO, overlap and precision of the settings' header.
+
+Megatron-Bridge runs on CPU up to the point where `pretrain()` asks for CUDA; two things stand in below it:
+- TransformerEngine and Triton, which Megatron-Bridge imports unconditionally (its LoRA layers and the Mamba
+  mixer) but which need CUDA: empty stand-in modules, importable but without kernels. Megatron-Core is imported
+  first, so it sees no TransformerEngine and configures itself without it (as on a machine without one).
+- The recipes read their model's Hugging Face `config.json` from the Hub (`AutoBridge.from_hf_pretrained`),
+  which this check does not reach: the recipes get Megatron-Bridge's own model providers of the same models.
+- The mixture-of-experts recipes ask the GPU for its compute capability: they are told an H100's.
+Everything that builds, updates and validates the configuration is Megatron-Bridge's and Megatron-Core's.
+
+    python check_megatron_bridge.py SHARDPLAN_BINARY REPOSITORY_ROOT OUT_DIR
+"""
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import logging
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import types
+import warnings
+
+# (name, shardplan arguments, the recipe the settings are applied to, what Megatron-Bridge must resolve)
+CASES = [
+    ("llama3-70b-tp4-pp8-vp5", ["score", "Models/llama3-70b.json", "--cluster", "dgx-h100:8", "--tp", "4", "--pp", "8",
+                                "--virtual-stages", "5", "--sequence-parallel", "--recompute", "selective", "--zero", "1"],
+     "llama3_70b", dict(tp=4, pp=8, dp=2, cp=1, ep=1, vp=5, mbs=1, recompute="selective", zero=1, fp8=None)),
+    ("llama3-8b-cp2-fp8", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "1", "--pp", "1", "--cp", "2",
+                           "--zero", "1", "--recompute", "full", "--precision", "fp8", "--fp8-params"],
+     "llama3_8b", dict(tp=1, pp=1, dp=4, cp=2, ep=1, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8="delayed")),
+    ("llama3-8b-fsdp", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:2", "--tp", "1", "--pp", "1",
+                        "--zero", "3", "--recompute", "full", "--recompute-blocks", "16", "--micro-batch-size", "2"],
+     "llama3_8b", dict(tp=1, pp=1, dp=16, cp=1, ep=1, vp=1, mbs=2, recompute="full block 16", zero=3, fp8=None)),
+    ("llama3-70b-blockwise", ["score", "Models/llama3-70b.json", "--cluster", "dgx-h100:8", "--tp", "8", "--pp", "2",
+                              "--sequence-parallel", "--precision", "fp8", "--fp8-recipe", "blockwise", "--zero", "1",
+                              "--recompute", "mlp"],
+     "llama3_70b", dict(tp=8, pp=2, dp=4, cp=1, ep=1, vp=1, mbs=1, recompute="selective mlp,layernorm", zero=1,
+                        fp8="blockwise")),
+    # Megatron-Bridge's 405B recipe: the embedding and the loss counted as pipeline layers (126 + 2 over 8 x 8 chunks).
+    ("llama3-405b-counted", ["score", "Models/llama3-405b.json", "--cluster", "dgx-h100:128", "--tp", "8", "--pp", "8",
+                             "--virtual-stages", "8", "--sequence-parallel", "--cp", "2", "--zero", "1",
+                             "--account-for-embedding-in-pipeline-split", "--account-for-loss-in-pipeline-split"],
+     "llama31_405b", dict(tp=8, pp=8, dp=8, cp=2, ep=1, vp=8, mbs=1, recompute="none", zero=1, fp8=None)),
+    ("qwen3-30b-a3b-ep8", ["score", "Models/qwen3-30b-a3b.json", "--cluster", "dgx-h100:2", "--tp", "1", "--pp", "1", "--ep", "8",
+                           "--zero", "1", "--recompute", "full", "--micro-batch-size", "2"],
+     "qwen3_30b_a3b", dict(tp=1, pp=1, dp=16, cp=1, ep=8, vp=1, mbs=2, recompute="full uniform 1", zero=1, fp8=None)),
+]
+
+
+class StandInType(type):
+    """A stand-in class whose every attribute is another stand-in class (`te.ops.Sequential` in an annotation)."""
+
+    def __getattr__(cls, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return StandInType(name, (StandIn,), {})
+
+
+class StandIn(metaclass=StandInType):
+    """Builds and calls to nothing."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        return StandIn()
+
+
+class StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Empty modules for TransformerEngine and Triton, whose every attribute is a stand-in class."""
+
+    roots = {"transformer_engine", "triton"}
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname.split(".")[0] in self.roots:
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+        return None
+
+    def create_module(self, spec):
+        module = types.ModuleType(spec.name)
+        module.__path__ = []
+        module.__getattr__ = lambda name: StandInType.__getattr__(StandIn, name)
+        if spec.name == "transformer_engine":
+            module.__version__ = "2.11.0"
+        return module
+
+    def exec_module(self, module):
+        pass
+
+
+def load_megatron_bridge():
+    """Megatron-Bridge with the stand-ins, its recipes fed its own model providers; returns what the check calls."""
+    import megatron.core  # noqa: F401 (first, without TransformerEngine)
+    sys.meta_path.insert(0, StandIns())
+    # Megatron-Core looked up TransformerEngine's fused RoPE and MoE permutation at import and found none; the
+    # configuration's checks that `apply_rope_fusion` and `moe_permute_fusion` have kernels only ask whether one is there.
+    from megatron.core.models.common.embeddings import rope_utils
+    from megatron.core.transformer.moe import moe_utils
+    kernels = {rope_utils: ["fused_apply_rotary_pos_emb", "fused_apply_rotary_pos_emb_thd"],
+               moe_utils: ["fused_permute", "fused_permute_with_probs", "fused_sort_chunks_by_index",
+                           "fused_sort_chunks_by_index_with_probs", "fused_unpermute"]}
+    for module, names in kernels.items():
+        for name in names:
+            if getattr(module, name, None) is None:
+                setattr(module, name, StandIn())
+
+    # The mixture-of-experts recipes pick their token dispatcher from the GPU's compute capability: an H100's, the
+    # GPU every case is planned on.
+    import torch
+    torch.cuda.get_device_properties = lambda device=0: types.SimpleNamespace(major=9, minor=0, name="NVIDIA H100 80GB HBM3")
+
+    from megatron.bridge import AutoBridge
+    from megatron.bridge.models.llama.llama_provider import (Llama3ModelProvider8B, Llama3ModelProvider70B,
+                                                             Llama31ModelProvider405B)
+    from megatron.bridge.models.qwen.qwen_provider import Qwen3MoEModelProvider30B_A3B
+    providers = {"meta-llama/Meta-Llama-3-8B": Llama3ModelProvider8B, "meta-llama/Meta-Llama-3-70B": Llama3ModelProvider70B,
+                 "meta-llama/Meta-Llama-3.1-405B": Llama31ModelProvider405B, "Qwen/Qwen3-30B-A3B": Qwen3MoEModelProvider30B_A3B}
+
+    class OfflineBridge:
+        def __init__(self, name):
+            self.provider = providers[name]
+
+        def to_megatron_provider(self, load_weights=False):
+            return self.provider()
+
+    AutoBridge.from_hf_pretrained = classmethod(lambda cls, name, *args, **kwargs: OfflineBridge(name))
+
+    from megatron.bridge.recipes.llama import llama3_8b_pretrain_config, llama3_70b_pretrain_config, llama31_405b_pretrain_config
+    from megatron.bridge.recipes.qwen import qwen3_30b_a3b_pretrain_config
+    from megatron.bridge.training.config import runtime_config_update
+    from megatron.core import num_microbatches_calculator
+    recipes = {"llama3_8b": llama3_8b_pretrain_config, "llama3_70b": llama3_70b_pretrain_config,
+               "llama31_405b": llama31_405b_pretrain_config, "qwen3_30b_a3b": qwen3_30b_a3b_pretrain_config}
+    return recipes, runtime_config_update, num_microbatches_calculator
+
+
+def header_layout(text):
+    """The layout the settings' first line gives: `tp=4 pp=4 dp=4 mbs=1 vp=5 sp recompute=selective`."""
+    first = text.splitlines()[0]
+    degrees = {key: int(value) for key, value in re.findall(r"\b(tp|pp|dp|cp|ep|vp|mbs)=(\d+)", first)}
+    return dict(tp=degrees["tp"], pp=degrees["pp"], dp=degrees["dp"], cp=degrees.get("cp", 1), ep=degrees.get("ep", 1),
+                vp=degrees.get("vp", 1), mbs=degrees["mbs"], sp=" sp " in first)
+
+
+def resolved(cfg, microbatches):
+    """What Megatron-Bridge will run, read from the updated configuration."""
+    m = cfg.model
+    if m.recompute_granularity == "full":
+        recompute = f"full {m.recompute_method} {m.recompute_num_layers}"
+    elif m.recompute_granularity == "selective":
+        recompute = "selective" if m.recompute_modules in (None, ["core_attn"]) else "selective " + ",".join(m.recompute_modules)
+    else:
+        recompute = "none"
+    zero = 0
+    if cfg.ddp.use_distributed_optimizer:
+        zero = {"optim_grads": 2, "optim_grads_params": 3}.get(cfg.ddp.data_parallel_sharding_strategy, 1) if cfg.ddp.use_megatron_fsdp else 1
+    return dict(tp=m.tensor_model_parallel_size, pp=m.pipeline_model_parallel_size, dp=cfg.data_parallel_size,
+                cp=m.context_parallel_size, ep=m.expert_model_parallel_size, vp=m.virtual_pipeline_model_parallel_size or 1,
+                mbs=cfg.train.micro_batch_size, recompute=recompute, zero=zero, fp8=m.fp8_recipe if m.fp8 else None,
+                microbatches=microbatches)
+
+
+def main():
+    shardplan, root, out = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    recipes, runtime_config_update, calculator = load_megatron_bridge()
+    for name, arguments, recipe, expected in CASES:
+        path = out / f"{name}.py"
+        subprocess.run([shardplan, *arguments, "--emit", "megatron-bridge", "-o", str(path)], cwd=root, check=True)
+        text = path.read_text()
+        launch = re.search(r"^#\s+(CUDA_DEVICE_MAX_CONNECTIONS=1 )?torchrun --nnodes=(\d+) --nproc-per-node=(\d+) pretrain\.py$", text,
+                           re.MULTILINE)
+        os.environ["WORLD_SIZE"] = str(int(launch.group(2)) * int(launch.group(3)))
+        spec = importlib.util.spec_from_file_location(name.replace("-", "_").replace(".", "_"), path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        cfg = module.apply_plan(recipes[recipe]())
+        runtime_config_update(cfg)
+        # Megatron-Core's check that the global batch divides into microbatches of every data-parallel replica.
+        calculator.destroy_num_microbatches_calculator()
+        calculator.init_num_microbatches_calculator(0, None, cfg.train.global_batch_size, cfg.train.micro_batch_size,
+                                                    cfg.data_parallel_size)
+        found = resolved(cfg, calculator.get_num_microbatches())
+        header = header_layout(text)
+        for key in ("tp", "pp", "dp", "cp", "ep", "vp", "mbs"):
+            assert found[key] == header[key], f"{name}: Megatron-Bridge resolved {key}={found[key]}, the settings say {header[key]}"
+        assert cfg.model.sequence_parallel == header["sp"], f"{name}: sequence parallelism"
+        assert found["microbatches"] * found["mbs"] * found["dp"] == cfg.train.global_batch_size, f"{name}: batch"
+        assert cfg.model.seq_length == cfg.dataset.seq_length, f"{name}: sequence length"
+        # Megatron-FSDP asks for more than one CUDA work queue; tensor and context parallelism for one.
+        if cfg.ddp.use_megatron_fsdp:
+            assert launch.group(1) is None, f"{name}: Megatron-FSDP with CUDA_DEVICE_MAX_CONNECTIONS=1"
+        elif found["tp"] > 1 or found["cp"] > 1:
+            assert launch.group(1) is not None, f"{name}: tensor or context parallelism without CUDA_DEVICE_MAX_CONNECTIONS=1"
+        found_plan = {key: value for key, value in found.items() if key != "microbatches"}
+        assert found_plan == expected, f"{name}: Megatron-Bridge resolved {found_plan}, the plan is {expected}"
+        print(f"Megatron-Bridge resolved {name}: {found}, fp8 weights {bool(cfg.model.fp8_param)}, "
+              f"gradient reduction in fp32 {cfg.ddp.grad_reduce_in_fp32}, overlap {cfg.ddp.overlap_grad_reduce}")
+    # Megatron-Bridge refuses what it does not run, so the configurations above passed on their own merit: the first
+    # case's 64 processes with a tensor-parallel degree of 3.
+    first = (out / f"{CASES[0][0]}.py").read_text()
+    refused = out / "refused.py"
+    refused.write_text(first.replace("cfg.model.tensor_model_parallel_size = 4", "cfg.model.tensor_model_parallel_size = 3"))
+    os.environ["WORLD_SIZE"] = "64"
+    spec = importlib.util.spec_from_file_location("refused", refused)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        runtime_config_update(module.apply_plan(recipes[CASES[0][2]]()))
+    except (AssertionError, ValueError) as error:
+        print(f"Megatron-Bridge refused a layout it cannot run: {str(error).strip().splitlines()[0]}")
+    else:
+        raise AssertionError("Megatron-Bridge accepted a tensor-parallel degree that does not divide the world")
+
+if __name__ == "__main__":
+    main()
