@@ -32,27 +32,32 @@ import warnings
 # (name, shardplan arguments, the recipe the settings are applied to, what Megatron-Bridge must resolve)
 CASES = [
     ("llama3-70b-tp4-pp8-vp5", ["score", "Models/llama3-70b.json", "--cluster", "dgx-h100:8", "--tp", "4", "--pp", "8",
-                                "--virtual-stages", "5", "--sequence-parallel", "--recompute", "selective", "--zero", "1"],
-     "llama3_70b", dict(tp=4, pp=8, dp=2, cp=1, ep=1, vp=5, mbs=1, recompute="selective", zero=1, fp8=None)),
+                                "--virtual-stages", "5", "--sequence-parallel", "--recompute", "selective", "--zero", "1",
+                                "--overlap-grad-reduce"],
+     "llama3_70b", dict(tp=4, pp=8, dp=2, cp=1, ep=1, vp=5, mbs=1, recompute="selective", zero=1, fp8=None, overlap=True)),
+    # Without the distributed optimizer Megatron-Bridge's overlap config never reaches the DDP config, on which the
+    # recipe turns overlap on: the settings must turn it off there.
+    ("llama3-8b-zero0", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:2", "--tp", "4", "--pp", "2", "--zero", "0"],
+     "llama3_8b", dict(tp=4, pp=2, dp=2, cp=1, ep=1, vp=1, mbs=1, recompute="none", zero=0, fp8=None, overlap=False)),
     ("llama3-8b-cp2-fp8", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "1", "--pp", "1", "--cp", "2",
                            "--zero", "1", "--recompute", "full", "--precision", "fp8", "--fp8-params"],
-     "llama3_8b", dict(tp=1, pp=1, dp=4, cp=2, ep=1, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8="delayed")),
+     "llama3_8b", dict(tp=1, pp=1, dp=4, cp=2, ep=1, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8="delayed", overlap=False)),
     ("llama3-8b-fsdp", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:2", "--tp", "1", "--pp", "1",
                         "--zero", "3", "--recompute", "full", "--recompute-blocks", "16", "--micro-batch-size", "2"],
-     "llama3_8b", dict(tp=1, pp=1, dp=16, cp=1, ep=1, vp=1, mbs=2, recompute="full block 16", zero=3, fp8=None)),
+     "llama3_8b", dict(tp=1, pp=1, dp=16, cp=1, ep=1, vp=1, mbs=2, recompute="full block 16", zero=3, fp8=None, overlap=False)),
     ("llama3-70b-blockwise", ["score", "Models/llama3-70b.json", "--cluster", "dgx-h100:8", "--tp", "8", "--pp", "2",
                               "--sequence-parallel", "--precision", "fp8", "--fp8-recipe", "blockwise", "--zero", "1",
                               "--recompute", "mlp"],
      "llama3_70b", dict(tp=8, pp=2, dp=4, cp=1, ep=1, vp=1, mbs=1, recompute="selective mlp,layernorm", zero=1,
-                        fp8="blockwise")),
+                        fp8="blockwise", overlap=False)),
     # Megatron-Bridge's 405B recipe: the embedding and the loss counted as pipeline layers (126 + 2 over 8 x 8 chunks).
     ("llama3-405b-counted", ["score", "Models/llama3-405b.json", "--cluster", "dgx-h100:128", "--tp", "8", "--pp", "8",
                              "--virtual-stages", "8", "--sequence-parallel", "--cp", "2", "--zero", "1",
                              "--account-for-embedding-in-pipeline-split", "--account-for-loss-in-pipeline-split"],
-     "llama31_405b", dict(tp=8, pp=8, dp=8, cp=2, ep=1, vp=8, mbs=1, recompute="none", zero=1, fp8=None)),
+     "llama31_405b", dict(tp=8, pp=8, dp=8, cp=2, ep=1, vp=8, mbs=1, recompute="none", zero=1, fp8=None, overlap=False)),
     ("qwen3-30b-a3b-ep8", ["score", "Models/qwen3-30b-a3b.json", "--cluster", "dgx-h100:2", "--tp", "1", "--pp", "1", "--ep", "8",
                            "--zero", "1", "--recompute", "full", "--micro-batch-size", "2"],
-     "qwen3_30b_a3b", dict(tp=1, pp=1, dp=16, cp=1, ep=8, vp=1, mbs=2, recompute="full uniform 1", zero=1, fp8=None)),
+     "qwen3_30b_a3b", dict(tp=1, pp=1, dp=16, cp=1, ep=8, vp=1, mbs=2, recompute="full uniform 1", zero=1, fp8=None, overlap=False)),
 ]
 
 
@@ -166,7 +171,13 @@ def resolved(cfg, microbatches):
     return dict(tp=m.tensor_model_parallel_size, pp=m.pipeline_model_parallel_size, dp=cfg.data_parallel_size,
                 cp=m.context_parallel_size, ep=m.expert_model_parallel_size, vp=m.virtual_pipeline_model_parallel_size or 1,
                 mbs=cfg.train.micro_batch_size, recompute=recompute, zero=zero, fp8=m.fp8_recipe if m.fp8 else None,
-                microbatches=microbatches)
+                overlap=cfg.ddp.overlap_grad_reduce, microbatches=microbatches)
+
+
+def expert_tensor_parallelism(cfg):
+    """Megatron-Core's expert tensor-parallel degree, which the settings give as the tensor-parallel one."""
+    assert cfg.model.expert_tensor_parallel_size == cfg.model.tensor_model_parallel_size, "expert tensor parallelism"
+    return cfg.model.expert_tensor_parallel_size
 
 
 def main():
@@ -207,7 +218,7 @@ def main():
         found_plan = {key: value for key, value in found.items() if key != "microbatches"}
         assert found_plan == expected, f"{name}: Megatron-Bridge resolved {found_plan}, the plan is {expected}"
         print(f"Megatron-Bridge resolved {name}: {found}, fp8 weights {bool(cfg.model.fp8_param)}, "
-              f"gradient reduction in fp32 {cfg.ddp.grad_reduce_in_fp32}, overlap {cfg.ddp.overlap_grad_reduce}")
+              f"gradient reduction in fp32 {cfg.ddp.grad_reduce_in_fp32}, expert tensor parallelism {expert_tensor_parallelism(cfg)}")
     # Megatron-Bridge refuses what it does not run, so the configurations above passed on their own merit: the first
     # case's 64 processes with a tensor-parallel degree of 3.
     first = (out / f"{CASES[0][0]}.py").read_text()

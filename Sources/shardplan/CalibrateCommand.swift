@@ -48,6 +48,14 @@ struct CalibrateCommand: ParsableCommand {
     /// The Markdown report of `document`: its collective benchmarks replayed, its training runs replayed, or with
     /// `--search` its training runs planned.
     private func report(_ document: JSONValue) throws -> String {
+        // One kind a file: which to replay is otherwise a guess, and the others would go unread.
+        if case .object(let members) = document {
+            let kinds = ["rows", "measurements", "attention_measurements"].filter { members[$0].map { $0 != .null } ?? false }
+            guard kinds.count <= 1 else {
+                throw InputError(.invalidValue, at: .root, "the file holds \(kinds.joined(separator: " and ")); a calibration file holds one kind: "
+                                 + "training runs (rows), collective benchmarks (measurements) or attention kernels (attention_measurements)")
+            }
+        }
         if AttentionCalibrationReport.holdsAttention(document) {
             guard !search else {
                 throw InputError(.invalidValue, at: .root, "--search plans training runs; this file holds attention measurements")

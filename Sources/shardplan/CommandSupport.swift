@@ -20,15 +20,51 @@ func printError(_ message: String) {
 /// Writes `text` to `path`, or to standard output when `path` is nil or `-`, as `OutputDestination` says (a
 /// regular file whole or not at all); a failure names `option`, the option that gave the path.
 func writeOutput(_ text: String, to path: String?, option: String = "--output") throws {
-    do {
-        if let path, path != "-" {
-            try OutputDestination(path: path).write(Data(text.utf8))
-        } else {
-            try FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
+    try writeOutputs([(text, path, option)])
+}
+
+/// Writes each text to its path (standard output for nil or `-`), regular files last and together: each file is
+/// written beside its destination, then the streams (standard output, a device, a FIFO), which cannot be taken
+/// back, and only when all are written are the files put in place. A failing output (a full disk, `--report
+/// /dev/full`) so leaves no file behind. `option` names the option an error is reported at.
+func writeOutputs(_ outputs: [(text: String, path: String?, option: String)]) throws {
+    var staged: [(file: OutputDestination.StagedFile, path: String, option: String)] = []
+    func failure(_ error: Error, option: String, path: String?) -> InputError {
+        for (file, _, _) in staged { file.discard() }
+        return InputError(.invalidValue, at: JSONPath([.key(option)]),
+                          "cannot write \(path.map { $0 == "-" ? "standard output" : $0 } ?? "standard output"): \(OutputDestination.reason(error))")
+    }
+    var streams: [(text: String, destination: OutputDestination?, path: String?, option: String)] = []
+    for (text, path, option) in outputs {
+        do {
+            guard let path, path != "-" else {
+                streams.append((text, nil, path, option))
+                continue
+            }
+            let destination = try OutputDestination(path: path)
+            guard case .file = destination else {
+                streams.append((text, destination, path, option))
+                continue
+            }
+            if let file = try destination.stage(Data(text.utf8)) { staged.append((file, path, option)) }
+        } catch {
+            throw failure(error, option: option, path: path)
         }
-    } catch {
-        throw InputError(.invalidValue, at: JSONPath([.key(option)]),
-                         "cannot write \(path.map { $0 == "-" ? "standard output" : $0 } ?? "standard output"): \(OutputDestination.reason(error))")
+    }
+    for (text, destination, path, option) in streams {
+        do {
+            if let destination {
+                try destination.write(Data(text.utf8))
+            } else {
+                try FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
+            }
+        } catch {
+            throw failure(error, option: option, path: path)
+        }
+    }
+    while let (file, path, option) = staged.first {
+        do { try file.commit() } catch { throw failure(error, option: option, path: path) }
+        staged.removeFirst()
     }
 }
 

@@ -23,6 +23,8 @@ struct ModelsCommand: ParsableCommand {
 
     func validate() throws {
         if id != nil && write != nil { throw ValidationError("give either a model ID or --write DIR, not both") }
+        // An empty path names no folder (Foundation would take it as the current one).
+        if write?.isEmpty == true { throw ValidationError("--write needs a folder; give . for the current one") }
     }
 
     func run() throws {

@@ -49,26 +49,60 @@ enum OutputDestination: Equatable {
 
     /// Writes `data` here; a directory is refused.
     func write(_ data: Data) throws {
+        guard let staged = try stage(data) else { return }
+        do { try staged.commit() } catch {
+            staged.discard()
+            throw error
+        }
+    }
+
+    /// Writes `data` where it goes, or for a regular file beside it (with the file's permissions) for `commit` to put
+    /// in place: a reader never sees half a file, and several outputs can be committed together once all are written.
+    /// Nil where the data went straight to its destination (a descriptor or a special file).
+    func stage(_ data: Data) throws -> StagedFile? {
         switch self {
         case .descriptor(let descriptor):
             try FileHandle(fileDescriptor: descriptor, closeOnDealloc: false).write(contentsOf: data)
+            return nil
         case .special(let path):
             try data.write(to: URL(fileURLWithPath: path))
+            return nil
         case .directory:
             throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "it is a directory"])
         case .file(let path):
-            let temporary = Self.folder(of: path) + "/." + (path as NSString).lastPathComponent + ".shardplan-\(UUID().uuidString)"
+            let staged = StagedFile(temporary: Self.folder(of: path) + "/." + (path as NSString).lastPathComponent + ".shardplan-\(UUID().uuidString)",
+                                    path: path)
             do {
-                try data.write(to: URL(fileURLWithPath: temporary))
+                // Written through a descriptor, so that a failure (a full disk, a file-size limit) is reported in
+                // the operating system's words.
+                let descriptor = open(staged.temporary, O_WRONLY | O_CREAT | O_EXCL, 0o666)
+                guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+                let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+                try handle.write(contentsOf: data)
+                try handle.close()
                 if let permissions = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] {
-                    try FileManager.default.setAttributes([.posixPermissions: permissions], ofItemAtPath: temporary)
+                    try FileManager.default.setAttributes([.posixPermissions: permissions], ofItemAtPath: staged.temporary)
                 }
-                guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
             } catch {
-                try? FileManager.default.removeItem(atPath: temporary)
+                staged.discard()
                 throw error
             }
+            return staged
         }
+    }
+
+    /// A file written beside the one it replaces, not yet in its place.
+    struct StagedFile {
+        let temporary: String
+        let path: String
+
+        /// Renames the written file over its destination.
+        func commit() throws {
+            guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        }
+
+        /// Removes the written file.
+        func discard() { try? FileManager.default.removeItem(atPath: temporary) }
     }
 
     /// The folder `path` is in: `.` for a bare file name.

@@ -85,6 +85,7 @@ struct PlanCommand: ParsableCommand {
             var clock = CommandClock(enabled: timings)
             try printing.checkDestinations()
             let (graph, cluster, rebatchedFrom) = try input.load(&clock)
+            if let emit = printing.emit, let refusal = FrameworkExport.refusal(of: graph, in: emit) { throw refusal }
             let evidenceRuns = try printing.evidenceRuns()
             if evidenceRuns != nil { clock.lap("replay --evidence runs") }
             var stageLimit = stages.limit

@@ -8,7 +8,7 @@ struct PlanOutput: ParsableArguments {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
-    @Option(help: ArgumentHelp("Print a training framework's launch settings for the plan instead: megatron (Megatron-LM arguments), nemo (NeMo 2.0 recipe overrides) or torchtitan (a torchtitan job config, TOML). A plan the framework cannot run as it is gets the nearest layout it can, with what differs and its predicted cost; plan writes instead the fastest Megatron-LM configuration it priced where that layout does not fit or is slower.",
+    @Option(help: ArgumentHelp("Print a training framework's launch settings for the plan instead: megatron (Megatron-LM arguments), nemo (NeMo 2.0 recipe overrides), megatron-bridge (a Python apply_plan(cfg) for a Megatron-Bridge recipe's ConfigContainer) or torchtitan (a torchtitan job config, TOML). A plan the framework cannot run as it is gets the nearest layout it can, with what differs and its predicted cost; plan writes instead the fastest Megatron-LM configuration it priced where that layout does not fit or is slower.",
                                valueName: "framework"))
     var emit: TrainingFramework?
 
@@ -88,9 +88,8 @@ struct PlanOutput: ParsableArguments {
             let report = CalibrationEvidence(plan: plan, runs: evidenceRuns).textReport(source: evidence, predictedSeconds: prediction.iterationSeconds)
             if emit == nil && format == .text { text += "\n" + report } else { printError(String(report.dropLast())) }
         }
-        try writeOutput(text, to: output)
-        if let report {
-            try writeOutput(PlanReport(plan: plan, prediction: prediction).html, to: report, option: "--report")
-        }
+        // Both or neither: a report that cannot be written leaves no -o file behind.
+        try writeOutputs([(text, output, "--output")]
+                         + (report.map { [(PlanReport(plan: plan, prediction: prediction).html, $0, "--report")] } ?? []))
     }
 }

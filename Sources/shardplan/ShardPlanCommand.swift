@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ShardPlan
 
 /// The `shardplan` command: plans tensor, pipeline and data parallelism for a model on a cluster.
@@ -11,6 +12,9 @@ struct ShardPlanCommand: ParsableCommand {
     )
 
     static func main() {
+        // A file-size limit (`ulimit -f`) then fails the write with EFBIG, an error at the option that leaves no
+        // temporary file, rather than killing the process.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()

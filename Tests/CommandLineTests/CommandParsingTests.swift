@@ -196,13 +196,30 @@ struct CommandParsingTests {
         #expect(exitCode(["score", "-", "--cluster", "c", "--plan", "-"]) == 2)
     }
 
-    @Test("a plan that does not fit writes nothing to -o or --report; an unwritable path stops the command before it works")
+    @Test("models --write with an empty path, and a calibration file of two kinds, are refused")
+    func ambiguousInputs() throws {
+        #expect(exitCode(["models", "--write", ""]) == 2)
+        let file = Repository.temporaryFile("two-kinds.json")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try Data(#"{"rows": [], "measurements": []}"#.utf8).write(to: URL(fileURLWithPath: file))
+        var command = try ShardPlanCommand.parseAsRoot(["calibrate", file])
+        #expect(throws: ExitCode.failure) { try command.run() }
+    }
+
+    @Test("a plan that does not fit, or a report that cannot be written, writes nothing to -o or --report; an unwritable path stops the command before it works")
     func nothingWrittenOnFailure() throws {
         let output = Repository.temporaryFile("nofit.txt"), report = Repository.temporaryFile("nofit.html")
         var command = try ShardPlanCommand.parseAsRoot(["score", Repository.path("Models/gpt3-13b.json"), "--cluster", "single-a100-80g",
                                                         "--tp", "1", "--pp", "1", "-o", output, "--report", report])
         #expect(throws: ExitCode.failure) { try command.run() }
         #expect(!FileManager.default.fileExists(atPath: output) && !FileManager.default.fileExists(atPath: report))
+        // A report that fails as it is written (a full device) leaves no -o file either: both or neither.
+        var full = try ShardPlanCommand.parseAsRoot(["score", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
+                                                     "--tp", "1", "--pp", "2", "-o", output, "--report", "/dev/full"])
+        #expect(throws: ExitCode.failure) { try full.run() }
+        #expect(!FileManager.default.fileExists(atPath: output))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: (output as NSString).deletingLastPathComponent)
+            .filter { $0.hasPrefix(".\((output as NSString).lastPathComponent).shardplan-") }.isEmpty)
         for arguments in [["-o", "/nonexistent-folder/x.txt"], ["--report", "/nonexistent-folder/x.html", "-o", output],
                           ["-o", Repository.path("Models")], ["-o", ""]] {
             var unwritable = try ShardPlanCommand.parseAsRoot(["plan", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g"]

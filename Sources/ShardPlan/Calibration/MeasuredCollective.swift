@@ -72,7 +72,7 @@ public struct MeasuredCollective: Sendable {
                 throw row.invalid(what, "row \(id): \(count) device(s) on \(cluster) (\(preset.deviceCount) devices); "
                                   + "a row runs on every device of its cluster, or on 2 or more of a single node")
             }
-            let kind: CollectiveKind = try row.optionalCase("collective", "collective") ?? .allReduce
+            let kind: CollectiveKind = try row.requiredCase("collective", "collective")
             guard kind == .allReduce || kind == .allGather || kind == .reduceScatter else {
                 throw row.invalid("collective", "row \(id): only all_reduce, all_gather and reduce_scatter are NCCL collectives the model prices as nccl-tests measures them")
             }

@@ -46,10 +46,21 @@ public struct FrameworkExport: Sendable {
         return (other, alternative.plan)
     }
 
+    /// Why `framework` has no settings for `graph`, if it has none: every framework here trains language models on
+    /// token sequences, and a graph that takes no token ids (a CNN's images, an MLP's features) has no settings in
+    /// them that would build it, whatever the degrees. `plan --emit` asks before it searches.
+    public static func refusal(of graph: Graph, in framework: TrainingFramework) -> InputError? {
+        guard ParallelLayout.sequenceLength(of: graph) == nil else { return nil }
+        return InputError(.invalidValue, at: JSONPath([.key("--emit")]),
+                          "\(framework.displayName) trains language models on token sequences, and this graph takes no token ids "
+                          + "(an integer input of batch x sequence): no \(framework.displayName) settings build it")
+    }
+
     /// The settings for `plan`, already recognised (one recognition serves every framework); `note`, when given,
     /// is a sentence for the header's second line.
     public init(recognition: LayoutRecognition, of plan: TrainingPlan, prediction: PlanPrediction,
                 framework: TrainingFramework, note: String? = nil) throws(InputError) {
+        if let refusal = Self.refusal(of: plan.graph, in: framework) { throw refusal }
         self.framework = framework
         planPrediction = prediction
         var (configuration, changes) = framework.expressible(recognition.layout.configuration, chunkLayers: recognition.layout.chunkLayers,

@@ -43,6 +43,9 @@ public struct MegatronBridgeConfig: Sendable {
             ("model.virtual_pipeline_model_parallel_size", layout.virtualStages > 1 ? .int(layout.virtualStages) : .none),
             ("model.context_parallel_size", .int(layout.contextParallel)),
             ("model.expert_model_parallel_size", .int(layout.expertParallel)),
+            // The experts split over the tensor-parallel ranks, as the cost model prices them (Megatron-Core's default
+            // where the field is None; the Qwen3 MoE recipes set it to 1).
+            ("model.expert_tensor_parallel_size", .int(layout.tensorParallel)),
             ("model.sequence_parallel", .bool(layout.sequenceParallel)),
         ]
         // Set either way: the Llama 3.1 405B recipe counts the embedding and the loss as layers; a recipe's layout
@@ -82,16 +85,28 @@ public struct MegatronBridgeConfig: Sendable {
             fields += [("ddp.data_parallel_sharding_strategy", .string(layout.zeroStage == 2 ? "optim_grads" : "optim_grads_params")),
                        ("model.gradient_accumulation_fusion", .bool(false)), ("checkpoint.ckpt_format", .string("fsdp_dtensor"))]
         }
+        // The data-parallel overlap on the DDP config itself: the recipe's `CommOverlapConfig` copies its own onto it
+        // only beside the distributed optimizer, and the Llama 3 recipes turn both on here.
+        let overlap = overlap
+        fields += [("ddp.overlap_grad_reduce", .bool(overlap.gradientReduction)), ("ddp.overlap_param_gather", .bool(overlap.parameterGathers))]
         return fields
     }
 
-    /// The communication overlap, set on the recipe's `CommOverlapConfig` (created where the recipe has none), whose
-    /// unset fields would otherwise turn on data-parallel overlap wherever the distributed optimizer runs.
-    var overlapFields: [(name: String, value: Bool)] {
+    /// What the plan overlaps: the data-parallel gradient reduction, the parameter gathers (beside the distributed
+    /// optimizer) and the tensor-parallel collectives.
+    var overlap: (gradientReduction: Bool, parameterGathers: Bool, tensorParallel: Bool) {
         let options = layout.configuration.options
-        return [("tp_comm_overlap", options.overlapTensorParallelCommunication && layout.tensorParallel > 1),
-                ("overlap_grad_reduce", options.overlapGradientReduction),
-                ("overlap_param_gather", options.overlapGradientReduction && layout.zeroStage >= 1)]
+        return (options.overlapGradientReduction, options.overlapGradientReduction && layout.zeroStage >= 1,
+                options.overlapTensorParallelCommunication && layout.tensorParallel > 1)
+    }
+
+    /// The communication overlap, set on the recipe's `CommOverlapConfig` (created where the recipe has none), whose
+    /// unset fields would otherwise turn on data-parallel overlap wherever the distributed optimizer runs. Its
+    /// tensor-parallel buffers are TransformerEngine's defaults: a recipe's are tuned to its own degrees and shapes.
+    var overlapFields: [(name: String, value: MegatronBridgeConfig.Value)] {
+        let overlap = overlap
+        return [("tp_comm_overlap", .bool(overlap.tensorParallel)), ("tp_comm_overlap_cfg", .none),
+                ("overlap_grad_reduce", .bool(overlap.gradientReduction)), ("overlap_param_gather", .bool(overlap.parameterGathers))]
     }
 
     /// The fields of the mixed-precision preset that the plan decides: the gradient buffer's type, and with FP8
@@ -126,7 +141,7 @@ public struct MegatronBridgeConfig: Sendable {
                   "    \"\"\"Sets the plan's parallelism, recomputation, ZeRO, overlap, precision and batch on a ConfigContainer.\"\"\""]
         lines += fields.map { "    cfg.\($0.path) = \($0.value.python)" }
         lines += ["    if cfg.comm_overlap is None:", "        cfg.comm_overlap = CommOverlapConfig(tp_comm_overlap=False)"]
-        lines += overlapFields.map { "    cfg.comm_overlap.\($0.name) = \(Value.bool($0.value).python)" }
+        lines += overlapFields.map { "    cfg.comm_overlap.\($0.name) = \($0.value.python)" }
         lines.append("    cfg.mixed_precision = get_mixed_precision_config(\(Value.string(mixedPrecisionPreset).python))")
         lines += precisionFields.map { "    cfg.mixed_precision.\($0.name) = \(Value.bool($0.value).python)" }
         lines.append("    return cfg")

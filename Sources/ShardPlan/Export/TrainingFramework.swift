@@ -27,16 +27,27 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     struct SettingNames {
         /// The recomputed submodules (`recompute_modules`).
         var recomputeModules: String
+        /// Between `recomputeModules` and a list of submodules: a space before words (a flag), else `=` or ` = `
+        /// before a Python list.
+        var assignsList: String?
         /// The gradient buffer, and so the data-parallel reduction, kept in bf16.
         var bf16GradientReduction: String
+
+        /// `recomputeModules` set to `modules`: `--recompute-modules layernorm moe_act`,
+        /// `model.config.recompute_modules=['layernorm', 'moe_act']`.
+        func recomputing(_ modules: [String]) -> String {
+            guard let assignsList else { return ([recomputeModules] + modules).joined(separator: " ") }
+            return recomputeModules + assignsList + "[" + modules.map { "'\($0)'" }.joined(separator: ", ") + "]"
+        }
     }
 
     /// The names of Megatron-Core's options in this framework's settings; nil for torchtitan, which has none.
     var megatronCoreNames: SettingNames? {
         switch self {
         case .megatron: SettingNames(recomputeModules: "--recompute-modules", bf16GradientReduction: "--grad-reduce-in-bf16")
-        case .nemo: SettingNames(recomputeModules: "model.config.recompute_modules", bf16GradientReduction: "grad_reduce_in_fp32=False")
-        case .megatronBridge: SettingNames(recomputeModules: "cfg.model.recompute_modules",
+        case .nemo: SettingNames(recomputeModules: "model.config.recompute_modules", assignsList: "=",
+                                 bf16GradientReduction: "grad_reduce_in_fp32=False")
+        case .megatronBridge: SettingNames(recomputeModules: "cfg.model.recompute_modules", assignsList: " = ",
                                            bf16GradientReduction: "cfg.mixed_precision.grad_reduce_in_fp32 = False")
         case .torchtitan: nil
         }
@@ -62,7 +73,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         -> (configuration: MegatronConfiguration, changes: [String]) {
         var nearest = configuration
         var changes: [String] = []
-        if configuration.schedule == .gpipe && self != .torchtitan {
+        if configuration.schedule == .gpipe && runsMegatronCore {
             nearest.schedule = .oneForwardOneBackward
             changes.append("\(displayName) has no GPipe schedule; 1F1B runs the same microbatches with fewer in flight")
         }
@@ -144,7 +155,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 // Megatron-Core's `--recompute-modules layernorm moe_act` reruns the norms and the experts'
                 // activation only: neither a dense MLP's activation, the rotary embedding nor the residual adds.
                 nearest.options.recompute = .selective
-                changes.append("\(displayName) has no op-level checkpointing that keeps every product with a weight and reruns the rest of each block (its \(names.recomputeModules)\(self == .megatron ? " layernorm moe_act" : self == .nemo ? "=['layernorm', 'moe_act']" : " = ['layernorm', 'moe_act']") reruns only the norms and the experts' activation); recomputing the attention core (selective granularity) is nearest")
+                changes.append("\(displayName) has no op-level checkpointing that keeps every product with a weight and reruns the rest of each block (its \(names.recomputing(["layernorm", "moe_act"])) reruns only the norms and the experts' activation); recomputing the attention core (selective granularity) is nearest")
             }
             if nearest.options.recompute == .mlp || nearest.options.recompute == .allButQKV {
                 // Submodule checkpointing (`ParallelLayout.recomputeModules`) keeps each submodule's input: the rotary
@@ -156,7 +167,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 changes.append("\(displayName) recomputes whole submodules (\(names.recomputeModules)), which keep what \(kept.dropLast().joined(separator: ", ")) and \(kept.last!) produce, where the plan reruns them")
             }
         }
-        if let group = configuration.options.zeroShardGroup, self != .torchtitan {
+        if let group = configuration.options.zeroShardGroup, runsMegatronCore {
             nearest.options.zeroShardGroup = nil
             changes.append("ShardPlan writes \(displayName)'s ZeRO sharding over every data-parallel rank; the plan's shard groups of \(group) become one group of all of them")
         }
@@ -262,7 +273,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     /// the split of the repeated layers as the configuration gives it (`MegatronConfiguration.unrunnableLayerSplit`;
     /// torchtitan takes any), the heads and the interleaving.
     public func unrunnable(_ configuration: MegatronConfiguration, graph: Graph, microbatches: Int) -> [String] {
-        [self == .torchtitan ? nil : configuration.unrunnableLayerSplit(of: graph),
+        [runsMegatronCore ? configuration.unrunnableLayerSplit(of: graph) : nil,
          configuration.unrunnableHeadSplit(of: graph),
          unrunnableInterleaving(configuration, microbatches: microbatches)].compactMap { $0 }
     }
@@ -295,10 +306,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     }
 
     /// Why this framework cannot split the layout's repeated layers over its pipeline chunks as priced, if
-    /// it cannot: Megatron-LM and NeMo split them evenly, evenly but for the first and last rank (each rank's
+    /// it cannot: Megatron-LM, NeMo and Megatron-Bridge split them evenly, evenly but for the first and last rank (each rank's
     /// chunks equal), or evenly with the embedding or the loss counted as a layer (`ParallelLayout.layerSplit`).
     public func unexpressedSplit(_ layout: ParallelLayout) -> String? {
-        guard self != .torchtitan, layout.layerSplit == nil else { return nil }
+        guard runsMegatronCore, layout.layerSplit == nil else { return nil }
         return "\(displayName) cannot split the repeated layers as \(layout.chunkLayers.map(String.init).joined(separator: "/")) per chunk: it splits them evenly, evenly but for the first and last rank with each rank's chunks equal, or evenly counting the embedding or the loss as a layer; the settings below need another pipeline depth to run"
     }
 

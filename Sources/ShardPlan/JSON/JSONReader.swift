@@ -35,15 +35,21 @@ public struct JSONReader {
         contains(key) ? try string(key) : nil
     }
 
-    /// Member `key` as a case of `Choice` named by its raw value, if present; an unknown name is an `invalidValue`
-    /// error that names `what` and lists the known ones.
-    public func optionalCase<Choice: RawRepresentable & CaseIterable>(_ key: String, _ what: String)
-        throws(InputError) -> Choice? where Choice.RawValue == String {
-        guard let name = try optionalString(key) else { return nil }
+    /// Member `key` as a case of `Choice` named by its raw value; an unknown name is an `invalidValue` error that
+    /// names `what` and lists the known ones.
+    public func requiredCase<Choice: RawRepresentable & CaseIterable>(_ key: String, _ what: String)
+        throws(InputError) -> Choice where Choice.RawValue == String {
+        let name = try string(key)
         guard let choice = Choice(rawValue: name) else {
             throw invalid(key, "unknown \(what) \"\(name)\"; known: \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return choice
+    }
+
+    /// `requiredCase` where the member is present, else nil.
+    public func optionalCase<Choice: RawRepresentable & CaseIterable>(_ key: String, _ what: String)
+        throws(InputError) -> Choice? where Choice.RawValue == String {
+        contains(key) ? try requiredCase(key, what) : nil
     }
 
     /// Member `key` as a finite number (JSON text holds no other, but a `JSONValue` built in code may).

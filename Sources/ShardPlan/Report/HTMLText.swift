@@ -1,10 +1,12 @@
 /// Text made safe for HTML and SVG: the five characters that markup gives meaning escaped, and numbers
 /// written for coordinates (a few decimals, no exponent, no locale).
 enum HTMLText {
+    /// `text` as HTML shows it: control and invisible format characters first written as `VisibleText` escapes (a
+    /// page shows what the text report shows, never a raw escape sequence or NUL), then markup's five characters.
     static func escape(_ text: String) -> String {
         var escaped = ""
         escaped.reserveCapacity(text.count)
-        for character in text {
+        for character in VisibleText.escape(text) {
             switch character {
             case "&": escaped += "&amp;"
             case "<": escaped += "&lt;"

@@ -1,8 +1,10 @@
 extension ShardingProblem {
     /// The same problem without dominated strategies, and for each node the original index of each strategy
     /// kept. A strategy is dominated when another strategy of the same node costs no more, needs no more
-    /// memory, and costs no more on every edge against every strategy of the other end; removing it cannot
-    /// change the optimum. Of identical strategies the first is kept.
+    /// memory (where a memory budget binds; without one memory does not count), and costs no more on every edge
+    /// against every strategy of the other end; removing it cannot change the optimum. Of otherwise equal
+    /// strategies the lightest, then the first, is kept. Without a budget, a parameter's ZeRO variants (one
+    /// strategy's sharding, its weights held whole or sharded) reduce to the fastest.
     public func withoutDominatedStrategies() -> (problem: ShardingProblem, kept: [[Int]]) {
         var kept = nodes.map { Array($0.costs.indices) }
         var incident = Array(repeating: [Int](), count: nodes.count)
@@ -28,17 +30,19 @@ extension ShardingProblem {
             }
             return true
         }
+        let memoryCounts = memoryBudget != nil
         for node in nodes.indices {
             let costs = nodes[node].costs, memory = nodes[node].memory
             var survivors: [Int] = []
             for candidate in kept[node] {
                 let dominated = kept[node].contains { other in
-                    guard other != candidate, costs[other] <= costs[candidate], memory[other] <= memory[candidate],
+                    guard other != candidate, costs[other] <= costs[candidate], !memoryCounts || memory[other] <= memory[candidate],
                           noWorseOnEdges(node, other, candidate) else { return false }
-                    // Exactly equal strategies: keep the first.
-                    let equal = costs[other] == costs[candidate] && memory[other] == memory[candidate]
+                    // Equal strategies: keep the one that holds less (a caller may price memory afterwards, and a
+                    // budgeted solve then finds its unbudgeted answer fits more often), else the first.
+                    let equal = costs[other] == costs[candidate] && (!memoryCounts || memory[other] == memory[candidate])
                         && noWorseOnEdges(node, candidate, other)
-                    return !equal || other < candidate
+                    return !equal || memory[other] < memory[candidate] || (memory[other] == memory[candidate] && other < candidate)
                 }
                 if !dominated { survivors.append(candidate) }
             }

@@ -44,4 +44,21 @@ struct FrameworkFallbackTests {
         #expect(nemo.plan.summary == grid.plan.summary)
         #expect(nemo.export.text.contains("an iteration; these settings run instead the fastest Megatron-LM configuration"))
     }
+
+    @Test("a graph that takes no token ids (an MLP) has no settings in any framework: --emit is refused at --emit")
+    func modelWithoutAttention() throws {
+        let graph = try #require(ModelCatalog.model(id: "mlp-2")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1))
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        for framework in TrainingFramework.allCases {
+            do {
+                _ = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
+                Issue.record("\(framework.rawValue) wrote settings for an MLP")
+            } catch {
+                #expect(error.path.description == "--emit" && error.message.contains("takes no token ids"), "\(error.message)")
+            }
+        }
+    }
 }

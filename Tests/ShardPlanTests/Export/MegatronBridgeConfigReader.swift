@@ -21,7 +21,7 @@ struct MegatronBridgeConfigReader {
         return [
             "model.tensor_model_parallel_size": positive, "model.pipeline_model_parallel_size": positive,
             "model.virtual_pipeline_model_parallel_size": optionalPositive, "model.context_parallel_size": positive,
-            "model.expert_model_parallel_size": positive, "model.sequence_parallel": bool,
+            "model.expert_model_parallel_size": positive, "model.expert_tensor_parallel_size": positive, "model.sequence_parallel": bool,
             "model.pipeline_model_parallel_layout": { $0 == .none },
             "model.num_layers_in_first_pipeline_stage": optionalPositive, "model.num_layers_in_last_pipeline_stage": optionalPositive,
             "model.account_for_embedding_in_pipeline_split": bool, "model.account_for_loss_in_pipeline_split": bool,
@@ -34,7 +34,9 @@ struct MegatronBridgeConfigReader {
             "dist.use_megatron_fsdp": bool, "ddp.use_megatron_fsdp": bool,
             "ddp.data_parallel_sharding_strategy": string(["no_shard", "optim", "optim_grads", "optim_grads_params"]),
             "model.gradient_accumulation_fusion": bool, "checkpoint.ckpt_format": string(["torch_dist", "fsdp_dtensor"]),
-            "comm_overlap.tp_comm_overlap": bool, "comm_overlap.overlap_grad_reduce": bool, "comm_overlap.overlap_param_gather": bool,
+            "comm_overlap.tp_comm_overlap": bool, "comm_overlap.tp_comm_overlap_cfg": { $0 == .none },
+            "comm_overlap.overlap_grad_reduce": bool, "comm_overlap.overlap_param_gather": bool,
+            "ddp.overlap_grad_reduce": bool, "ddp.overlap_param_gather": bool,
             "mixed_precision": string(["bf16_mixed", "bf16_with_fp8_delayed_scaling_mixed", "bf16_with_fp8_current_scaling_mixed",
                                        "bf16_with_fp8_subchannel_scaling_mixed", "bf16_with_mxfp8_mixed"]),
             "mixed_precision.grad_reduce_in_fp32": bool, "mixed_precision.fp8_param_gather": bool,
@@ -144,6 +146,13 @@ struct MegatronBridgeConfigReader {
         }
         if flag("comm_overlap.overlap_param_gather") && !flag("ddp.use_distributed_optimizer") {
             throw ReadBackError("parameter gathers overlapped without the distributed optimizer")
+        }
+        // The overlap config reaches the DDP config only beside the distributed optimizer: the two must agree.
+        for name in ["overlap_grad_reduce", "overlap_param_gather"] where values["ddp." + name] != values["comm_overlap." + name] {
+            throw ReadBackError("ddp.\(name) and comm_overlap.\(name) differ")
+        }
+        if let experts = int("model.expert_tensor_parallel_size"), experts != tp {
+            throw ReadBackError("expert tensor parallelism \(experts) where the plan prices the tensor-parallel degree \(tp)")
         }
         let connections = environment["CUDA_DEVICE_MAX_CONNECTIONS"]
         if fsdp {

@@ -39,6 +39,7 @@ struct MegatronBridgeConfigTests {
                 cfg.model.virtual_pipeline_model_parallel_size = None
                 cfg.model.context_parallel_size = 1
                 cfg.model.expert_model_parallel_size = 1
+                cfg.model.expert_tensor_parallel_size = 2
                 cfg.model.sequence_parallel = True
                 cfg.model.pipeline_model_parallel_layout = None
                 cfg.model.num_layers_in_first_pipeline_stage = None
@@ -57,9 +58,12 @@ struct MegatronBridgeConfigTests {
                 cfg.optimizer.use_distributed_optimizer = True
                 cfg.dist.use_megatron_fsdp = False
                 cfg.ddp.use_megatron_fsdp = False
+                cfg.ddp.overlap_grad_reduce = False
+                cfg.ddp.overlap_param_gather = False
                 if cfg.comm_overlap is None:
                     cfg.comm_overlap = CommOverlapConfig(tp_comm_overlap=False)
                 cfg.comm_overlap.tp_comm_overlap = False
+                cfg.comm_overlap.tp_comm_overlap_cfg = None
                 cfg.comm_overlap.overlap_grad_reduce = False
                 cfg.comm_overlap.overlap_param_gather = False
                 cfg.mixed_precision = get_mixed_precision_config('bf16_mixed')
@@ -112,12 +116,18 @@ struct MegatronBridgeConfigTests {
             zeroStage: 1, overlapGradientReduction: true, overlapTensorParallelCommunication: true)))
         #expect(export.text.contains("""
                 cfg.comm_overlap.tp_comm_overlap = True
+                cfg.comm_overlap.tp_comm_overlap_cfg = None
                 cfg.comm_overlap.overlap_grad_reduce = True
                 cfg.comm_overlap.overlap_param_gather = True
 
             """))
-        let replicated = try Self.export(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, options: TrainingOptions(
-            zeroStage: 0, overlapGradientReduction: true)))
-        #expect(replicated.text.contains("    cfg.comm_overlap.overlap_grad_reduce = True\n    cfg.comm_overlap.overlap_param_gather = False\n"))
+        // Without the distributed optimizer the overlap config never reaches the DDP config, whose own fields say it.
+        for overlap in [true, false] {
+            let replicated = try Self.export(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, options: TrainingOptions(
+                zeroStage: 0, overlapGradientReduction: overlap)))
+            let flag = overlap ? "True" : "False"
+            #expect(replicated.text.contains("    cfg.ddp.overlap_grad_reduce = \(flag)\n    cfg.ddp.overlap_param_gather = False\n"))
+            #expect(replicated.text.contains("    cfg.comm_overlap.overlap_grad_reduce = \(flag)\n    cfg.comm_overlap.overlap_param_gather = False\n"))
+        }
     }
 }

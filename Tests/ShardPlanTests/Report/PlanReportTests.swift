@@ -6,12 +6,14 @@ import Testing
 struct PlanReportTests {
     static func occurrences(of needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
 
-    @Test("markup characters are escaped; coordinates have at most two decimals", arguments: [
+    @Test("markup and control characters are escaped; coordinates have at most two decimals", arguments: [
         (12.5, "12.5"), (3.0, "3"), (0.254, "0.25"), (0.05, "0.05"), (-1.5, "-1.5"), (-0.25, "-0.25"), (1e-9, "0"), (1024.999, "1025"),
     ])
     func text(value: Double, written: String) {
         #expect(HTMLText.coordinate(value) == written)
         #expect(HTMLText.escape("a<b & \"c\" > 'd'") == "a&lt;b &amp; &quot;c&quot; &gt; &#39;d&#39;")
+        // Control and invisible format characters as the text report writes them, never raw in the page.
+        #expect(HTMLText.escape("a\u{1B}[2Jb\u{0}c\u{202E}<") == "a\\u{1B}[2Jb\\u{0}c\\u{202E}&lt;")
         #expect(HTMLText.count(1024) == "1,024" && HTMLText.count(999) == "999" && HTMLText.count(1_000_000) == "1,000,000")
     }
 

@@ -43,6 +43,17 @@ struct ShardingSolverTests {
         }
     }
 
+    @Test("without a budget memory does not count: a cheaper strategy with the same edges dominates one that holds less; with a budget both stay")
+    func dominanceWithoutBudget() {
+        let nodes = [ShardingProblem.Node(costs: [1, 2], memory: [10, 1]), ShardingProblem.Node(costs: [0], memory: [0])]
+        let edges = [ShardingProblem.Edge(from: 0, to: 1, costs: [[3], [3]])]
+        #expect(ShardingProblem(nodes: nodes, edges: edges).withoutDominatedStrategies().kept[0] == [0])
+        #expect(ShardingProblem(nodes: nodes, edges: edges, memoryBudget: 5).withoutDominatedStrategies().kept[0] == [0, 1])
+        // Where the cheaper one costs more on an edge, both stay even without a budget.
+        let edgeCosts = [ShardingProblem.Edge(from: 0, to: 1, costs: [[4], [3]])]
+        #expect(ShardingProblem(nodes: nodes, edges: edgeCosts).withoutDominatedStrategies().kept[0] == [0, 1])
+    }
+
     @Test("a budget no choice meets is reported with the least memory any choice needs")
     func doesNotFit() {
         let problem = ShardingProblem(nodes: [ShardingProblem.Node(costs: [1, 2], memory: [5, 4]),
