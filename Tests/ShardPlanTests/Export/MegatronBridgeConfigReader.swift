@@ -101,28 +101,10 @@ struct MegatronBridgeConfigReader {
                 throw ReadBackError("\(path) is set before the preset, which replaces it")
             }
             if path.hasPrefix("comm_overlap.") && !createsOverlap { throw ReadBackError("\(path) is set where the recipe may have no overlap config") }
-            let value = try Self.literal(literal)
+            let value = try Value(python: literal)
             guard let accepts = Self.fields[path] else { throw ReadBackError("\(path) is not a documented Megatron-Bridge field") }
             guard accepts(value) else { throw ReadBackError("\(path) does not take \(literal)") }
             guard values.updateValue(value, forKey: path) == nil else { throw ReadBackError("\(path) is set twice") }
-        }
-    }
-
-    static func literal(_ text: String) throws -> Value {
-        switch text {
-        case "True": return .bool(true)
-        case "False": return .bool(false)
-        case "None": return .none
-        default:
-            if let number = Int(text) { return .int(number) }
-            if text.count >= 2, text.hasPrefix("'"), text.hasSuffix("'") { return .string(String(text.dropFirst().dropLast())) }
-            if text.hasPrefix("["), text.hasSuffix("]") {
-                return .strings(try text.dropFirst().dropLast().split(separator: ",").map {
-                    guard case .string(let name) = try literal($0.trimmingCharacters(in: .whitespaces)) else { throw ReadBackError("\(text) is not a list of strings") }
-                    return name
-                })
-            }
-            throw ReadBackError("\(text) is not a Python literal")
         }
     }
 

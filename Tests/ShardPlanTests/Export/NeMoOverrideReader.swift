@@ -5,9 +5,8 @@
 /// `TransformerConfig` or `OptimizerConfig` field, a `Trainer` argument) and every value a Python literal of
 /// the field's type, as NeMo-Run parses it.
 struct NeMoOverrideReader {
-    enum Literal: Equatable {
-        case int(Int), bool(Bool), string(String), strings([String]), none
-    }
+    /// A value as NeMo-Run parses it: a Python literal (`PythonLiteral.swift`).
+    typealias Literal = MegatronBridgeConfig.Value
 
     /// Megatron-Core's recompute submodules (`TransformerConfig.recompute_modules`) that the emitter may write.
     static let recomputeModules: Set<String> = ["core_attn", "moe_act", "layernorm", "mla_up_proj", "mlp", "moe", "shared_experts"]
@@ -58,29 +57,10 @@ struct NeMoOverrideReader {
             }
             let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw ReadBackError("\(line) is not key=value") }
-            let value = try Self.literal(parts[1])
+            let value = try Literal(python: parts[1])
             guard let accepts = Self.fields[parts[0]] else { throw ReadBackError("\(parts[0]) is not a documented NeMo 2.0 recipe field") }
             guard accepts(value) else { throw ReadBackError("\(parts[0]) does not take \(parts[1])") }
             guard overrides.updateValue(value, forKey: parts[0]) == nil else { throw ReadBackError("\(parts[0]) is set twice") }
-        }
-    }
-
-    static func literal(_ text: String) throws -> Literal {
-        switch text {
-        case "True": return .bool(true)
-        case "False": return .bool(false)
-        case "None": return .none
-        default:
-            if let number = Int(text) { return .int(number) }
-            if text.count >= 2, text.hasPrefix("'"), text.hasSuffix("'") { return .string(String(text.dropFirst().dropLast())) }
-            if text.hasPrefix("["), text.hasSuffix("]") {
-                let items = text.dropFirst().dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                return .strings(try items.map { item in
-                    guard case .string(let name) = try literal(item) else { throw ReadBackError("\(text) is not a list of strings") }
-                    return name
-                })
-            }
-            throw ReadBackError("\(text) is not a Python literal")
         }
     }
 
