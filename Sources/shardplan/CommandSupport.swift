@@ -34,15 +34,11 @@ func writeOutputs(_ outputs: [(text: String, path: String?, option: String)]) th
         return InputError(.invalidValue, at: JSONPath([.key(option)]),
                           "cannot write \(path.map { $0 == "-" ? "standard output" : $0 } ?? "standard output"): \(OutputDestination.reason(error))")
     }
-    var streams: [(text: String, destination: OutputDestination?, path: String?, option: String)] = []
+    var streams: [(text: String, destination: OutputDestination, path: String?, option: String)] = []
     for (text, path, option) in outputs {
         do {
-            guard let path, path != "-" else {
-                streams.append((text, nil, path, option))
-                continue
-            }
-            let destination = try OutputDestination(path: path)
-            guard case .file = destination else {
+            let destination = try path.flatMap { $0 == "-" ? nil : try OutputDestination(path: $0) } ?? .descriptor(1)
+            guard case .file = destination, let path else {
                 streams.append((text, destination, path, option))
                 continue
             }
@@ -52,15 +48,7 @@ func writeOutputs(_ outputs: [(text: String, path: String?, option: String)]) th
         }
     }
     for (text, destination, path, option) in streams {
-        do {
-            if let destination {
-                try destination.write(Data(text.utf8))
-            } else {
-                try FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
-            }
-        } catch {
-            throw failure(error, option: option, path: path)
-        }
+        do { try destination.write(Data(text.utf8)) } catch { throw failure(error, option: option, path: path) }
     }
     while let (file, path, option) = staged.first {
         do { try file.commit() } catch { throw failure(error, option: option, path: path) }

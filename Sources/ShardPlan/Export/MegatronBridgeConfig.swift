@@ -103,7 +103,7 @@ public struct MegatronBridgeConfig: Sendable {
     /// The communication overlap, set on the recipe's `CommOverlapConfig` (created where the recipe has none), whose
     /// unset fields would otherwise turn on data-parallel overlap wherever the distributed optimizer runs. Its
     /// tensor-parallel buffers are TransformerEngine's defaults: a recipe's are tuned to its own degrees and shapes.
-    var overlapFields: [(name: String, value: MegatronBridgeConfig.Value)] {
+    var overlapFields: [(name: String, value: Value)] {
         let overlap = overlap
         return [("tp_comm_overlap", .bool(overlap.tensorParallel)), ("tp_comm_overlap_cfg", .none),
                 ("overlap_grad_reduce", .bool(overlap.gradientReduction)), ("overlap_param_gather", .bool(overlap.parameterGathers))]
@@ -112,10 +112,10 @@ public struct MegatronBridgeConfig: Sendable {
     /// The fields of the mixed-precision preset that the plan decides: the gradient buffer's type, and with FP8
     /// whether the weights are TransformerEngine's FP8 weights, gathered in FP8 (`fp8_param_gather`, which
     /// Megatron-Bridge keeps equal to `fp8_param`).
-    var precisionFields: [(name: String, value: Bool)] {
+    var precisionFields: [(name: String, value: Value)] {
         let options = layout.configuration.options
-        return [("grad_reduce_in_fp32", options.gradientPrecision == .fp32)]
-            + (layout.transformerEngineFP8Recipe == nil ? [] : [("fp8_param_gather", options.fp8Parameters)])
+        return [("grad_reduce_in_fp32", .bool(options.gradientPrecision == .fp32))]
+            + (layout.transformerEngineFP8Recipe == nil ? [] : [("fp8_param_gather", .bool(options.fp8Parameters))])
     }
 
     /// The Python module: a comment block (`header` escaped as `CommentText`) with the launch, the imports and
@@ -143,7 +143,7 @@ public struct MegatronBridgeConfig: Sendable {
         lines += ["    if cfg.comm_overlap is None:", "        cfg.comm_overlap = CommOverlapConfig(tp_comm_overlap=False)"]
         lines += overlapFields.map { "    cfg.comm_overlap.\($0.name) = \($0.value.python)" }
         lines.append("    cfg.mixed_precision = get_mixed_precision_config(\(Value.string(mixedPrecisionPreset).python))")
-        lines += precisionFields.map { "    cfg.mixed_precision.\($0.name) = \(Value.bool($0.value).python)" }
+        lines += precisionFields.map { "    cfg.mixed_precision.\($0.name) = \($0.value.python)" }
         lines.append("    return cfg")
         return lines.joined(separator: "\n") + "\n"
     }

@@ -21,7 +21,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
 
     /// Whether the framework trains with Megatron-Core's model, schedules and distributed optimizer (Megatron-LM,
     /// NeMo 2.0 and Megatron-Bridge), and so shares its kernels, recomputation options and refusals.
-    public var runsMegatronCore: Bool { self != .torchtitan }
+    public var runsMegatronCore: Bool { megatronCoreNames != nil }
 
     /// How a framework's settings name two of Megatron-Core's options, for the sentences that say what changed.
     struct SettingNames {
@@ -37,7 +37,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         /// `model.config.recompute_modules=['layernorm', 'moe_act']`.
         func recomputing(_ modules: [String]) -> String {
             guard let assignsList else { return ([recomputeModules] + modules).joined(separator: " ") }
-            return recomputeModules + assignsList + "[" + modules.map { "'\($0)'" }.joined(separator: ", ") + "]"
+            return recomputeModules + assignsList + MegatronBridgeConfig.Value.strings(modules).python
         }
     }
 
