@@ -70,8 +70,8 @@ enum OutputDestination: Equatable {
         case .directory:
             throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "it is a directory"])
         case .file(let path):
-            let staged = StagedFile(temporary: Self.folder(of: path) + "/." + (path as NSString).lastPathComponent + ".shardplan-\(UUID().uuidString)",
-                                    path: path)
+            let temporary = Self.folder(of: path) + "/." + (path as NSString).lastPathComponent + ".shardplan-\(UUID().uuidString)"
+            let staged = StagedFile(temporary: temporary, path: path, pending: StagedFileCleanup.note(temporary))
             do {
                 // Written through a descriptor, so that a failure (a full disk, a file-size limit) is reported in
                 // the operating system's words.
@@ -91,18 +91,24 @@ enum OutputDestination: Equatable {
         }
     }
 
-    /// A file written beside the one it replaces, not yet in its place.
+    /// A file written beside the one it replaces, not yet in its place; a signal that ends the process meanwhile
+    /// removes it (`StagedFileCleanup`, slot `pending`).
     struct StagedFile {
         let temporary: String
         let path: String
+        let pending: Int?
 
         /// Renames the written file over its destination.
         func commit() throws {
             guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            StagedFileCleanup.forget(pending)
         }
 
         /// Removes the written file.
-        func discard() { try? FileManager.default.removeItem(atPath: temporary) }
+        func discard() {
+            try? FileManager.default.removeItem(atPath: temporary)
+            StagedFileCleanup.forget(pending)
+        }
     }
 
     /// The folder `path` is in: `.` for a bare file name.

@@ -28,6 +28,7 @@ struct RewriteCommand: ParsableCommand {
         if graph != nil && rules.isEmpty { throw ValidationError("Give --rule NAME to rewrite the graph; without GRAPH and --rule, rewrite lists the rules.") }
         if graph == nil && !rules.isEmpty { throw ValidationError("--rule rewrites a graph; give GRAPH (a file, or - for standard input).") }
         if graph == nil && format == .json { throw ValidationError("--format json writes a rewritten graph (shardplan.rewrites/1); give GRAPH and --rule, or leave it out to list the rules.") }
+        try refuseOverwriting([("-o/--output", output)], inputs: [("graph", graph)])
     }
 
     func run() throws {

@@ -15,6 +15,7 @@ struct ShardPlanCommand: ParsableCommand {
         // A file-size limit (`ulimit -f`) then fails the write with EFBIG, an error at the option that leaves no
         // temporary file, rather than killing the process.
         signal(SIGXFSZ, SIG_IGN)
+        StagedFileCleanup.installHandlers()
         do {
             var command = try parseAsRoot()
             try command.run()

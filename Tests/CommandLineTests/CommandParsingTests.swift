@@ -294,7 +294,7 @@ struct CommandParsingTests {
 
     /// `-o` or `--report` naming a file the command reads would replace the graph, the cluster file, the saved plan
     /// or the runs of --evidence with a report; it is a usage error naming the input, and the file is left as it was.
-    @Test("-o or --report naming the graph, the cluster file, the saved plan, the evidence file or calibrate's runs is a usage error (exit 2)")
+    @Test("-o or --report naming the graph, the cluster file, the saved plan, the evidence file, calibrate's runs or rewrite's graph is a usage error (exit 2)")
     func outputOverInput() throws {
         let graph = Repository.temporaryFile("overwrite-graph.json"), cluster = Repository.temporaryFile("overwrite-cluster.json")
         try Data("{}".utf8).write(to: URL(fileURLWithPath: cluster))
@@ -311,6 +311,9 @@ struct CommandParsingTests {
         #expect(message?.contains("the saved plan this command reads") == true, "\(message ?? "accepted")")
         #expect(exitCode(["calibrate", "runs.json", "-o", "./runs.json"]) == 2)
         #expect(exitCode(["calibrate", "runs.json", "-o", "runs.md"]) == nil)
+        #expect(exitCode(["rewrite", graph, "--rule", "remove-identity", "-o", graph]) == 2)
+        #expect(exitCode(["rewrite", graph, "--rule", "remove-identity", "--format", "json", "-o", (graph as NSString).deletingLastPathComponent + "/./" + (graph as NSString).lastPathComponent]) == 2)
+        #expect(exitCode(["rewrite", graph, "--rule", "remove-identity", "-o", graph + ".rewrites.json"]) == nil)
         try? FileManager.default.removeItem(atPath: cluster)
     }
 

@@ -77,4 +77,54 @@ final class OutputDestinationTests {
         }
         #expect(throws: Never.self) { try PlanOutput.parse(["-o", path("plan.txt"), "--report", path("plan.html")]) }
     }
+
+    /// A run ended by a signal while its plan file is written but not yet in place (here `--report` to a FIFO that no
+    /// one reads, which blocks) leaves neither the plan nor its hidden temporary file, and ends by that signal.
+    @Test("a run ended by a signal removes the file it had staged", arguments: [SIGTERM, SIGINT])
+    func signalRemovesStagedFile(signal: Int32) throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("shardplan").path
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the shardplan executable first (swift build)")
+        #expect(mkfifo(path("report.html"), 0o600) == 0)
+        let process = try spawnWithDefaultSignals(binary, ["plan", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
+                                                           "-o", path("plan.json"), "--report", path("report.html")])
+        defer { kill(process, SIGKILL); waitpid(process, nil, WNOHANG) }
+        func staged() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(".plan.json") } }
+        var status: Int32 = 0
+        var deadline = Date().addingTimeInterval(120)
+        while try staged().isEmpty, waitpid(process, &status, WNOHANG) == 0, Date() < deadline { usleep(50_000) }
+        try #require(try staged().count == 1, "the plan was not staged while the report blocked")
+        kill(process, signal)
+        deadline = Date().addingTimeInterval(30)
+        while waitpid(process, &status, WNOHANG) == 0 {
+            try #require(Date() < deadline, "the run did not end on the signal")
+            usleep(20_000)
+        }
+        // Ended by the signal itself (WIFSIGNALED and WTERMSIG), not by an exit.
+        #expect(status & 0x7f == signal)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["report.html"])
+    }
+
+    /// Starts `path` with `arguments`, its output discarded and every signal unblocked and at its default action (a
+    /// test runner's threads block some, and a child inherits that); returns its process id.
+    func spawnWithDefaultSignals(_ path: String, _ arguments: [String]) throws -> pid_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for descriptor: Int32 in [1, 2] { posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", O_WRONLY, 0) }
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var process: pid_t = 0
+        let result = posix_spawn(&process, path, &actions, &attributes, argv, environ)
+        try #require(result == 0, "posix_spawn failed: \(String(cString: strerror(result)))")
+        return process
+    }
 }

@@ -67,7 +67,7 @@ public struct PublishedRun: Sendable {
     public var headDimension: Int?
     /// `fp8` where the run trained its linear layers in FP8 (`fp8Recipe`: tensorwise, rowwise, blockwise).
     public var precision: String
-    public var fp8Recipe: String?
+    public var fp8Recipe: FP8Recipe?
     /// Whether the stack kept its FP8 linear layers' weights in FP8 (`fp8_params`: NeMo's `fp8_params`, Megatron-Core's
     /// `--fp8-param-gather`, torchtitan's `enable_fsdp_float8_all_gather`); false when absent.
     public var fp8Parameters = false
@@ -199,6 +199,13 @@ public struct PublishedRun: Sendable {
             guard gpus == 1 || gpus % perNode == 0 else {
                 throw InputError(.invalidValue, at: row.path.appending("n_gpus"), "row \(id): \(gpus) GPUs are not whole nodes of \(perNode)")
             }
+            // Every GPU of the run is in its grid: fewer would replay on fewer GPUs than the row is reported under
+            // (Docs/calibration.md's table by GPU count). More is refused at `dp` by the replay.
+            var grid = 1.0
+            for degree in ["tp", "pp", "dp", "cp"] { grid *= Double(try row.optionalInt(degree) ?? 1) }
+            guard grid >= Double(gpus) else {
+                throw row.invalid("n_gpus", "row \(id): tp x pp x dp x cp is \(JSONWriter.formatNumber(grid)) GPUs, fewer than the \(gpus) of n_gpus")
+            }
             runs.append(PublishedRun(
                 id: id, group: try row.optionalString("group") ?? "", source: try row.string("source"), layers: try row.int("layers"), hidden: try row.int("hidden"),
                 heads: try row.int("heads"), feedForwardHidden: try row.int("ffn_hidden"), vocabulary: try row.int("vocab"),
@@ -217,10 +224,10 @@ public struct PublishedRun: Sendable {
                 measuredDeviceBusySeconds: try measured.optionalNumber("gpu_busy_s"),
                 dropout: try row.optionalNumber("dropout"), fusion: try row.optionalString("fusion"),
                 fusedCrossEntropy: loss == "fused", eagerLoss: loss == "eager",
-                reducesGradientsInFP32: try row.optionalString("grad_reduce") == "fp32",
+                reducesGradientsInFP32: try gradientReduction(row) == "fp32",
                 overlapsGradientReduction: try row.optionalBool("overlap_grad_reduce") ?? false,
                 headDimension: try row.optionalInt("head_dim"),
-                precision: try row.optionalString("precision") ?? "", fp8Recipe: try row.optionalString("fp8_recipe"),
+                precision: try row.optionalString("precision") ?? "", fp8Recipe: try row.optionalCase("fp8_recipe", "FP8 recipe"),
                 fp8Parameters: try row.optionalBool("fp8_params") ?? false,
                 gradientPrecision: try row.optionalString("grad_sync_dtype"),
                 optimizerState: try row.optionalCase("optimizer_state", "optimizer state") ?? .fp32,
@@ -270,10 +277,11 @@ public struct PublishedRun: Sendable {
                                    "--account-for-loss-in-pipeline-split": "account_for_loss_in_pipeline_split",
                                    "--precision": "precision"]
 
-    /// `error`, met replaying this row, placed in the row's document: an error at one member (`gpu`) or at the
-    /// option that member stands for (`--tp`) at that member of the row (`rows[3].tp`); any other at the row,
-    /// its own path kept in the message.
+    /// `error`, met replaying this row, placed in the row's document: an error already placed in the row as it is;
+    /// an error at one member (`gpu`) or at the option that member stands for (`--tp`) at that member of the row
+    /// (`rows[3].tp`); any other at the row, its own path kept in the message.
     func attributed(_ error: InputError) -> InputError {
+        if !path.components.isEmpty && error.path.components.starts(with: path.components) { return error }
         var placed = error
         placed.path = path
         if error.path.components.count == 1, case .key(let key) = error.path.components[0] {
@@ -294,7 +302,15 @@ public struct PublishedRun: Sendable {
         return blocks
     }
 
-    /// The `moe` object of a row: `experts`, `top_k`, `ffn_hidden`, optional `shared`.
+    /// A row's `grad_reduce`: the type its stack reduced data-parallel gradients in, "fp32" or a 16-bit one.
+    private static func gradientReduction(_ row: JSONReader) throws(InputError) -> String? {
+        guard let type = try row.optionalString("grad_reduce") else { return nil }
+        guard ["fp32", "bf16", "fp16"].contains(type) else {
+            throw row.invalid("grad_reduce", "unknown gradient reduction type \"\(type)\"; known: fp32, bf16, fp16")
+        }
+        return type
+    }
+
     /// A row's `loss`: "fused" (one fused kernel a pass) or "eager" (a compiled step's loss left out of its graph,
     /// so only with `"fusion": "compiled"`), or nil where the stack's fusion level decides.
     private static func loss(_ row: JSONReader) throws(InputError) -> String? {
@@ -375,6 +391,7 @@ public struct PublishedRun: Sendable {
         return (size, every)
     }
 
+    /// The `moe` object of a row: `experts`, `top_k`, `ffn_hidden`, optional `shared`.
     private static func moeShape(_ row: JSONReader) throws(InputError) -> (experts: Int, topK: Int, feedForwardHidden: Int, shared: Int)? {
         guard row.contains("moe") else { return nil }
         let moe = try row.reader("moe")

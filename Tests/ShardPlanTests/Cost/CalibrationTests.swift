@@ -233,11 +233,13 @@ struct CalibrationTests {
 
     /// A user's own runs file, edited by hand: what cannot be replayed is refused at the row's member, not at a
     /// command-line option (`--tp`), at the top level or through a nonsense preset (`dgx-a100-80g:-1`), and a
-    /// zero iteration time is not an infinite error. A second row with the first's id is refused at its `id`, and a
-    /// `replay_cluster` that is not the row's GPUs in the row's nodes at `replay_cluster`.
+    /// zero iteration time is not an infinite error. A second row with the first's id is refused at its `id`, a
+    /// `replay_cluster` that is not the row's GPUs in the row's nodes at `replay_cluster`, a model shape the builder
+    /// cannot make at the member that makes it (`kv_heads`, `hidden`, `moe.top_k`), an unknown FP8 recipe or
+    /// reduction type at its member, and GPUs outside the row's grid at `n_gpus`.
     @Test("a hand-edited row is refused at rows[i].member", arguments: [
         (#"{"tp": 0}"#, "rows[1].tp"), (#"{"dp": 64}"#, "rows[1].dp"), (#"{"n_gpus": -8}"#, "rows[1].n_gpus"),
-        (#"{"n_gpus": 12}"#, "rows[1].n_gpus"), (#"{"gpu": "Z100"}"#, "rows[1].gpu"), (#"{"fusion": "jit"}"#, "rows[1].fusion"),
+        (#"{"n_gpus": 12}"#, "rows[1].n_gpus"), (#"{"n_gpus": 64}"#, "rows[1].n_gpus"), (#"{"gpu": "Z100"}"#, "rows[1].gpu"), (#"{"fusion": "jit"}"#, "rows[1].fusion"),
         (#"{"derived": {"iteration_time_s": 0}}"#, "rows[1].derived.iteration_time_s"), (#"{"layers": 1e9}"#, "rows[1].layers"),
         (#"{"measured": {"iteration_time_s": 1, "max_allocated_mib": -2448}}"#, "rows[1].measured.max_allocated_mib"),
         (#"{"measured": {"iteration_time_s": 1, "memory_gib": 0}}"#, "rows[1].measured.memory_gib"),
@@ -247,6 +249,11 @@ struct CalibrationTests {
         (#"{"measured": {"iteration_time_s": 1, "gpu_busy_s": 2}}"#, "rows[1].measured.gpu_busy_s"),
         (#"{"measured": {"iteration_time_s": 1, "gpu_busy_s": 1e308}}"#, "rows[1].measured.gpu_busy_s"),
         (#"{"id": "narayanan21-T1-1.7B"}"#, "rows[1].id"), (#"{"id": ""}"#, "rows[1].id"), (#"{"id": "edited "}"#, "rows[1].id"),
+        (#"{"architecture": "llama", "kv_heads": 7}"#, "rows[1].kv_heads"), (#"{"hidden": 3}"#, "rows[1].hidden"),
+        (#"{"architecture": "llama", "head_dim": 7}"#, "rows[1].head_dim"), (#"{"dropout": 1.5}"#, "rows[1].dropout"),
+        (#"{"moe": {"experts": 8, "top_k": 9, "ffn_hidden": 96}}"#, "rows[1].moe.top_k"),
+        (#"{"moe": {"experts": 0, "top_k": 1, "ffn_hidden": 96}}"#, "rows[1].moe.experts"),
+        (#"{"fp8_recipe": "delayed"}"#, "rows[1].fp8_recipe"), (#"{"grad_reduce": "fp64"}"#, "rows[1].grad_reduce"),
         (#"{"replay_cluster": "p4d.24xlarge"}"#, "rows[1].replay_cluster"), (#"{"replay_cluster": "dgx-a100-80g:8"}"#, "rows[1].replay_cluster"), (#"{"replay_cluster": "dgx-z"}"#, "rows[1].replay_cluster"),
         (#"{"replay_cluster": "dgx-h100"}"#, "rows[1].replay_cluster"), (#"{"replay_cluster": "h100-nvl"}"#, "rows[1].replay_cluster"),
         (#"{"replay_cluster": "single-a100-80g"}"#, "rows[1].replay_cluster"), (#"{"replay_cluster": 8}"#, "rows[1].replay_cluster"),
