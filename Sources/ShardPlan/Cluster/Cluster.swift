@@ -52,6 +52,16 @@ public struct Cluster: Sendable, Equatable {
         return id / devicesPerNode
     }
 
+    /// A device of the stage after one on `devices` consecutive devices from `first`, for pricing that stage's
+    /// point-to-point transfers where its place in the pipeline is not known (the stage search shares one profile
+    /// among every place a stage can take): in another NVLink domain whenever the cluster has several. A pipeline
+    /// over the whole cluster crosses from one domain to the next at some stage boundary, and under 1F1B its slowest
+    /// stage sets the pace, so pricing every boundary at the network's rate is what that stage pays; priced at
+    /// NVLink's rate, a pipeline of stages smaller than a domain looked cheap by as much as its network transfers cost.
+    public func pipelineNeighbour(after first: Int, devices: Int) -> Int {
+        (first + (domainCount > 1 ? max(devices, devicesPerDomain) : devices)) % deviceCount
+    }
+
     /// The ids of the devices of node `node`.
     public func devices(onNode node: Int) -> Range<Int> {
         precondition(0 ..< nodes ~= node, "node \(node) is not in a cluster of \(nodes)")

@@ -67,7 +67,7 @@ extension MegatronGrid {
                 }
                 return LayerCostProfile(model: model, clustering: clustering, mesh: mesh,
                                         layouts: clustering.layers.map { Array(strategies[$0.operations]) }, recompute: nil,
-                                        cluster: cluster, neighbour: (dp * tp) % cluster.deviceCount)
+                                        cluster: cluster, neighbour: cluster.pipelineNeighbour(after: 0, devices: dp * tp))
             }
             guard let profile else { return }
             let schedule = configuration.schedule ?? (vp > 1 ? .interleaved : .oneForwardOneBackward)

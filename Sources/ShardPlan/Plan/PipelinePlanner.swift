@@ -134,6 +134,17 @@ public struct PipelinePlanner: Sendable {
             throw InputError(.invalidValue, at: JSONPath([.key("--mesh")]),
                              "no stage of \(clusterName) can take the mesh shape \(meshShape!.map(String.init).joined(separator: "x"))")
         }
+        // Every device takes part in a stage, and a stage holds one clustered layer at least: where no program's
+        // stages can cover the cluster, no memory or microbatch count would help.
+        guard programs.contains(where: { program in
+            let widest = program.submeshes.map(\.deviceCount).max() ?? 0
+            return (program.stageCount ?? program.maximumStageCount) * widest >= cluster.deviceCount
+        }) else {
+            let stages = min(maximumStageCount ?? .max, clustering.layers.count)
+            let widest = programs.flatMap(\.submeshes).map(\.deviceCount).max() ?? 0
+            throw InputError(.invalidValue, at: JSONPath([.key(meshShape != nil ? "--mesh" : "--stages")]),
+                             "\(graph.name) cuts into at most \(stages) stage\(stages == 1 ? "" : "s") (\(clustering.layers.count) layer\(clustering.layers.count == 1 ? "" : "s")\(maximumStageCount.map { ", --stages \($0)" } ?? "")) of at most \(widest) device\(widest == 1 ? "" : "s")\(meshShape.map { " (--mesh \($0.map(String.init).joined(separator: "x")))" } ?? ""), which cannot cover the \(cluster.deviceCount) devices of \(clusterName); give a larger mesh, more stages or a smaller cluster")
+        }
         // Each program follows its own sweep: more microbatches shrink its bubble but also every kernel, so
         // its time falls, then rises. Programs peak at very different counts (one stage at a few, a
         // 35-rank interleaved pipeline at hundreds), so each stops on its own.
@@ -184,11 +195,11 @@ public struct PipelinePlanner: Sendable {
                 return nil
             }
             let oracle = CachedStageCostOracle(stageOracle, structureKeys: clustering.structureKeys)
-            var found: PipelinePartition<StageSearchOracle.Layout>?
+            var found: [PipelinePartition<StageSearchOracle.Layout>] = []
             var priced: (plan: TrainingPlan, prediction: PlanPrediction)?
             for index in live {
                 let template = programs[index]
-                let hasPlan = !byCount.isEmpty || found != nil || gridFastest != nil
+                let hasPlan = !byCount.isEmpty || !found.isEmpty || gridFastest != nil
                 if outOfTime() && hasPlan { stoppedEarly = true; attempt.cutShort = true; break }
                 let program = template.with(microbatches: count)
                 attempt.programs += 1
@@ -199,16 +210,29 @@ public struct PipelinePlanner: Sendable {
                 sweeps[index].record(partition.iterationSeconds,
                                      laterFloor: MicrobatchSweep.laterCountsFloor(partition, hasFixedDepth: template.stageCount != nil),
                                      onLadder: ladders[index].contains(count))
-                if partition.iterationSeconds < found?.iterationSeconds ?? .infinity { found = partition }
+                found.append(partition)
             }
-            if let found {
-                let plan = try trainingPlan(found, clustering: clustering, oracle: stageOracle, microbatches: count)
+            // The DP's estimate is not the exact model's price (it leaves out the exposed gradient synchronisation's
+            // interplay with the schedule, and sizes memory from per-layer terms), so a program's partition that
+            // it ranked second may be faster, or fit where the first does not. The partitions are priced exactly,
+            // best estimate first (ties in program order), until the next estimate is no better than the fastest
+            // fitting plan's exact time; the first priced stands for the count where none fits.
+            var closest: (plan: TrainingPlan, prediction: PlanPrediction)?
+            let ranked = found.indices.sorted { (found[$0].iterationSeconds, $0) < (found[$1].iterationSeconds, $1) }
+            for index in ranked {
+                if let priced, found[index].iterationSeconds >= priced.prediction.iterationSeconds { break }
+                let plan = try trainingPlan(found[index], clustering: clustering, oracle: stageOracle, microbatches: count)
                 let prediction = evaluator.evaluate(plan)
+                if closest == nil { closest = (plan, prediction) }
+                if prediction.fitsInMemory && prediction.iterationSeconds < priced?.prediction.iterationSeconds ?? .infinity {
+                    priced = (plan, prediction)
+                }
+            }
+            if let (plan, prediction) = priced ?? closest {
                 attempt.iterationSeconds = prediction.iterationSeconds
                 attempt.fitsInMemory = prediction.fitsInMemory
                 attempt.stageCount = plan.pipelineRanks
                 attempt.virtualStages = plan.virtualStages
-                if prediction.fitsInMemory { priced = (plan, prediction) }
                 if !prediction.fitsInMemory, let worst = prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
                     recordMiss(worst.peakMemoryBytes - cluster.device.memoryBytes,
                                "the closest, \(plan.pipelineRanks) pipeline ranks with \(count) microbatches, \(prediction.memoryShortfall(worst))")

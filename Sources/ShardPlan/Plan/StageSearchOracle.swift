@@ -233,8 +233,7 @@ public struct StageSearchOracle: StageCostOracle {
             let layouts = catalog.layouts[layout.layout].enumerated().map { layer, strategies in
                 sharded(strategies, layer: layer, zeroStage: layout.zeroStage)
             }
-            // The next stage is on another node when this one takes whole nodes, else in the same node.
-            let neighbour = (catalog.mesh.devices[0] + catalog.mesh.devices.count) % cluster.deviceCount
+            let neighbour = cluster.pipelineNeighbour(after: catalog.mesh.devices[0], devices: catalog.mesh.devices.count)
             return LayerCostProfile(model: model, clustering: clustering, mesh: catalog.mesh, layouts: layouts,
                                     recompute: layout.recompute, cluster: cluster, neighbour: neighbour)
         }

@@ -52,6 +52,42 @@ struct PipelinePlannerTests {
         }
     }
 
+    /// GPT-3 350M on two p3.16xlarge nodes (8 V100s each, 25 Gb/s between nodes), 16 microbatches. A pipeline of
+    /// stages smaller than a node crosses the network at one boundary at least, and its slowest stage sets the pace.
+    /// The stage search had priced every boundary of such stages at NVLink's rate, and priced exactly only the
+    /// partition its estimate ranked first: it answered a pipeline of four 1 x 4 stages at 3.66 s, where one stage
+    /// of 16-way data parallelism (the grid's best too) takes 2.44 s. Pricing every partition exactly alone finds it here.
+    @Test("stages smaller than a node pay the network between stages: GPT-3 350M on two p3.16xlarge")
+    func stagesSmallerThanANodeOverASlowNetwork() throws {
+        let graph = try ModelCatalog.model(id: "gpt3-350m")!.build()
+        let cluster = try Cluster.preset(named: "p3.16xlarge:2")
+        #expect(cluster.pipelineNeighbour(after: 0, devices: 4) == 8 && cluster.pipelineNeighbour(after: 8, devices: 8) == 0)
+        #expect(try Cluster.preset(named: "p3.16xlarge:1").pipelineNeighbour(after: 0, devices: 4) == 4)
+        // A rack of 18 trays is one NVLink domain: the next stage stays in it; with two racks it is in the other.
+        #expect(try Cluster.preset(named: "gb200-nvl72").pipelineNeighbour(after: 0, devices: 8) == 8)
+        #expect(try Cluster.preset(named: "gb200-nvl72:2").pipelineNeighbour(after: 0, devices: 8) == 72)
+        let variants = StageSearchOracle.Variants(zeroStages: [1, 2], recomputeModes: [.none])
+        let searched = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "p3.16xlarge:2",
+                                           includesMegatronGrid: false, variants: variants).plan(microbatches: 16)
+        let grid = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "p3.16xlarge:2", variants: variants).plan(microbatches: 16)
+        #expect(searched.prediction.iterationSeconds <= grid.prediction.iterationSeconds * 1.01,
+                "\(searched.plan.summary ?? "") \(searched.prediction.iterationSeconds) s against \(grid.prediction.iterationSeconds) s")
+    }
+
+    /// gpt-tiny's 4 layers in stages of one device each (`--mesh 1x1`) cannot cover a DGX's 8: the refusal says so at
+    /// `--mesh`, where it had blamed memory ("fits in the 85.9 GB ... try more devices").
+    @Test("stages that cannot cover the cluster are refused at --mesh, not blamed on memory")
+    func stagesCannotCoverTheCluster() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        let error = #expect(throws: InputError.self) {
+            try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-h100", meshShape: [1, 1]).plan()
+        }
+        #expect(error?.path.description == "--mesh" && error?.message.contains("at most 4 stages (4 layers) of at most 1 device") == true
+                && error?.message.contains("cannot cover the 8 devices") == true, "\(error?.description ?? "")")
+        #expect(throws: Never.self) { try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-h100", meshShape: [1, 2]).plan() }
+    }
+
     @Test("the same input gives a byte-identical plan document, however the threads interleave")
     func deterministic() throws {
         let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
