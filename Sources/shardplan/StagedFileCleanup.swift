@@ -21,14 +21,18 @@ enum StagedFileCleanup {
         return slots
     }()
 
-    /// Installs the handlers; called once, before any output is written.
+    /// Installs the handlers; called once, before any output is written. A signal the parent process set to be
+    /// ignored (`nohup`'s hang-up, a shell's interrupt for a background job) stays ignored.
     static func installHandlers() {
         _ = slots
         for number in signals {
-            signal(number) { number in
+            let previous = signal(number) { number in
                 StagedFileCleanup.removePending()
                 signal(number, SIG_DFL)
                 raise(number)
+            }
+            if let previous, unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) {
+                signal(number, SIG_IGN)
             }
         }
     }

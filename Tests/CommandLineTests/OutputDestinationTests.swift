@@ -104,6 +104,34 @@ final class OutputDestinationTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["report.html"])
     }
 
+    /// A hang-up the parent process ignores (`nohup`) stays ignored: the run goes on and writes its plan once the
+    /// FIFO is read.
+    @Test("a hang-up the parent ignores, as under nohup, does not end the run")
+    func ignoredHangUp() throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("shardplan").path
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the shardplan executable first (swift build)")
+        #expect(mkfifo(path("report.html"), 0o600) == 0)
+        let process = try spawnWithDefaultSignals("/bin/sh", ["-c", "trap '' HUP; exec \"$0\" \"$@\"", binary, "plan",
+                                                              Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
+                                                              "-o", path("plan.json"), "--report", path("report.html")])
+        defer { kill(process, SIGKILL); waitpid(process, nil, WNOHANG) }
+        var status: Int32 = 0
+        let deadline = Date().addingTimeInterval(120)
+        while try FileManager.default.contentsOfDirectory(atPath: folder).filter({ $0.hasPrefix(".plan.json") }).isEmpty,
+              waitpid(process, &status, WNOHANG) == 0, Date() < deadline { usleep(50_000) }
+        kill(process, SIGHUP)
+        usleep(300_000)
+        try #require(waitpid(process, &status, WNOHANG) == 0, "the run ended on an ignored hang-up")
+        // Reading the FIFO lets the report through; the run then puts its plan in place and exits 0.
+        let descriptor = open(path("report.html"), O_RDONLY)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        var report = Data(), buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while case let count = read(descriptor, &buffer, buffer.count), count > 0 { report.append(contentsOf: buffer[..<count]) }
+        #expect(waitpid(process, &status, 0) == process && status == 0)
+        #expect(String(decoding: report, as: UTF8.self).contains("<html") && FileManager.default.fileExists(atPath: path("plan.json")))
+    }
+
     /// Starts `path` with `arguments`, its output discarded and every signal unblocked and at its default action (a
     /// test runner's threads block some, and a child inherits that); returns its process id.
     func spawnWithDefaultSignals(_ path: String, _ arguments: [String]) throws -> pid_t {
