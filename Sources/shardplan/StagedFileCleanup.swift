@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The temporary files `OutputDestination` has written beside their destinations and not yet renamed into place,
 /// removed when a signal ends the process first (Ctrl-C, `kill`, a hang-up, a reader of standard output or of a
@@ -25,6 +26,12 @@ enum StagedFileCleanup {
     /// ignored (`nohup`'s hang-up, a shell's interrupt for a background job) stays ignored.
     static func installHandlers() {
         _ = slots
+        // Blocked while a handler replaces an ignored disposition and gives it back, so that a hang-up in between
+        // is not taken by the handler; one that arrives then is delivered on unblocking, and ignored.
+        var handled = sigset_t(), previousMask = sigset_t()
+        sigemptyset(&handled)
+        for number in signals { sigaddset(&handled, number) }
+        sigprocmask(SIG_BLOCK, &handled, &previousMask)
         for number in signals {
             let previous = signal(number) { number in
                 StagedFileCleanup.removePending()
@@ -35,6 +42,7 @@ enum StagedFileCleanup {
                 signal(number, SIG_IGN)
             }
         }
+        sigprocmask(SIG_SETMASK, &previousMask, nil)
     }
 
     /// Notes `path` as written but not yet in place, before the file is created; nil where it cannot be noted (no
@@ -44,8 +52,10 @@ enum StagedFileCleanup {
         guard bytes.count <= pathCapacity,
               let slot = (0 ..< capacity).first(where: { slots[$0 * pathCapacity] == 0 }) else { return nil }
         let start = slots + slot * pathCapacity
-        // The first byte last: the handler sees the slot in use only once the whole path is there.
+        // The first byte last, behind a fence: the handler, on this thread or another, sees the slot in use only once
+        // the whole path is there.
         for (index, byte) in bytes.enumerated().dropFirst() { start[index] = byte }
+        if #available(macOS 15.0, *) { atomicMemoryFence(ordering: .releasing) }
         start[0] = bytes[0]
         return slot
     }
@@ -59,6 +69,7 @@ enum StagedFileCleanup {
     /// Removes every pending file (what the signal handler does; `unlink` only).
     static func removePending() {
         for slot in 0 ..< capacity where slots[slot * pathCapacity] != 0 {
+            if #available(macOS 15.0, *) { atomicMemoryFence(ordering: .acquiring) }
             unlink(slots + slot * pathCapacity)
         }
     }

@@ -87,16 +87,21 @@ final class OutputDestinationTests {
         #expect(mkfifo(path("report.html"), 0o600) == 0)
         let process = try spawnWithDefaultSignals(binary, ["plan", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
                                                            "-o", path("plan.json"), "--report", path("report.html")])
-        defer { kill(process, SIGKILL); waitpid(process, nil, WNOHANG) }
+        var status: Int32 = 0, reaped = false
+        // A process reaped above is not killed: its id may belong to another by then.
+        defer { if !reaped { kill(process, SIGKILL); waitpid(process, nil, 0) } }
         func staged() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(".plan.json") } }
-        var status: Int32 = 0
         var deadline = Date().addingTimeInterval(120)
-        while try staged().isEmpty, waitpid(process, &status, WNOHANG) == 0, Date() < deadline { usleep(50_000) }
+        while try staged().isEmpty, !reaped, Date() < deadline {
+            reaped = waitpid(process, &status, WNOHANG) == process
+            usleep(50_000)
+        }
         try #require(try staged().count == 1, "the plan was not staged while the report blocked")
         kill(process, signal)
         deadline = Date().addingTimeInterval(30)
-        while waitpid(process, &status, WNOHANG) == 0 {
-            try #require(Date() < deadline, "the run did not end on the signal")
+        while !reaped {
+            reaped = waitpid(process, &status, WNOHANG) == process
+            try #require(reaped || Date() < deadline, "the run did not end on the signal")
             usleep(20_000)
         }
         // Ended by the signal itself (WIFSIGNALED and WTERMSIG), not by an exit.
@@ -114,21 +119,27 @@ final class OutputDestinationTests {
         let process = try spawnWithDefaultSignals("/bin/sh", ["-c", "trap '' HUP; exec \"$0\" \"$@\"", binary, "plan",
                                                               Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
                                                               "-o", path("plan.json"), "--report", path("report.html")])
-        defer { kill(process, SIGKILL); waitpid(process, nil, WNOHANG) }
-        var status: Int32 = 0
+        var status: Int32 = 0, reaped = false
+        defer { if !reaped { kill(process, SIGKILL); waitpid(process, nil, 0) } }
+        func staged() throws -> Bool { try FileManager.default.contentsOfDirectory(atPath: folder).contains { $0.hasPrefix(".plan.json") } }
         let deadline = Date().addingTimeInterval(120)
-        while try FileManager.default.contentsOfDirectory(atPath: folder).filter({ $0.hasPrefix(".plan.json") }).isEmpty,
-              waitpid(process, &status, WNOHANG) == 0, Date() < deadline { usleep(50_000) }
+        while try !staged(), !reaped, Date() < deadline {
+            reaped = waitpid(process, &status, WNOHANG) == process
+            usleep(50_000)
+        }
+        try #require(try staged(), "the plan was not staged while the report blocked")
         kill(process, SIGHUP)
         usleep(300_000)
-        try #require(waitpid(process, &status, WNOHANG) == 0, "the run ended on an ignored hang-up")
+        reaped = waitpid(process, &status, WNOHANG) == process
+        try #require(!reaped, "the run ended on an ignored hang-up")
         // Reading the FIFO lets the report through; the run then puts its plan in place and exits 0.
         let descriptor = open(path("report.html"), O_RDONLY)
         try #require(descriptor >= 0)
         defer { close(descriptor) }
         var report = Data(), buffer = [UInt8](repeating: 0, count: 1 << 16)
         while case let count = read(descriptor, &buffer, buffer.count), count > 0 { report.append(contentsOf: buffer[..<count]) }
-        #expect(waitpid(process, &status, 0) == process && status == 0)
+        reaped = waitpid(process, &status, 0) == process
+        #expect(reaped && status == 0)
         #expect(String(decoding: report, as: UTF8.self).contains("<html") && FileManager.default.fileExists(atPath: path("plan.json")))
     }
 

@@ -202,7 +202,8 @@ public struct PublishedRun: Sendable {
             // Every GPU of the run is in its grid: fewer would replay on fewer GPUs than the row is reported under
             // (Docs/calibration.md's table by GPU count). More is refused at `dp` by the replay.
             var grid = 1.0
-            for degree in ["tp", "pp", "dp", "cp"] { grid *= Double(try row.optionalInt(degree) ?? 1) }
+            for degree in ["tp", "pp", "dp"] { grid *= Double(try row.int(degree)) }
+            grid *= Double(try row.optionalInt("cp") ?? 1)
             guard grid >= Double(gpus) else {
                 throw row.invalid("n_gpus", "row \(id): tp x pp x dp x cp is \(JSONWriter.formatNumber(grid)) GPUs, fewer than the \(gpus) of n_gpus")
             }

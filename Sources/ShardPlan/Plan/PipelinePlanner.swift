@@ -136,13 +136,17 @@ public struct PipelinePlanner: Sendable {
         }
         // Every device takes part in a stage, and a stage holds one clustered layer at least: where no program's
         // stages can cover the cluster, no memory or microbatch count would help.
+        // (The DP counts devices in units, the gcd of its submeshes' sizes, and covers the whole units the cluster
+        // holds: stages of 64 GPUs on a 72-GPU rack leave 8 idle.)
         guard programs.contains(where: { program in
             let widest = program.submeshes.map(\.deviceCount).max() ?? 0
-            return (program.stageCount ?? program.maximumStageCount) * widest >= cluster.deviceCount
+            let covered = cluster.deviceCount / program.deviceUnit * program.deviceUnit
+            return (program.stageCount ?? program.maximumStageCount) * widest >= covered
         }) else {
             let stages = min(maximumStageCount ?? .max, clustering.layers.count)
             let widest = programs.flatMap(\.submeshes).map(\.deviceCount).max() ?? 0
-            throw InputError(.invalidValue, at: JSONPath([.key(meshShape != nil ? "--mesh" : "--stages")]),
+            let option = meshShape != nil ? "--mesh" : maximumStageCount != nil ? "--stages" : "--cluster"
+            throw InputError(.invalidValue, at: JSONPath([.key(option)]),
                              "\(graph.name) cuts into at most \(stages) stage\(stages == 1 ? "" : "s") (\(clustering.layers.count) layer\(clustering.layers.count == 1 ? "" : "s")\(maximumStageCount.map { ", --stages \($0)" } ?? "")) of at most \(widest) device\(widest == 1 ? "" : "s")\(meshShape.map { " (--mesh \($0.map(String.init).joined(separator: "x")))" } ?? ""), which cannot cover the \(cluster.deviceCount) devices of \(clusterName); give a larger mesh, more stages or a smaller cluster")
         }
         // Each program follows its own sweep: more microbatches shrink its bubble but also every kernel, so
@@ -212,20 +216,32 @@ public struct PipelinePlanner: Sendable {
                                      onLadder: ladders[index].contains(count))
                 found.append(partition)
             }
-            // The DP's estimate is not the exact model's price (it leaves out the exposed gradient synchronisation's
-            // interplay with the schedule, and sizes memory from per-layer terms), so a program's partition that
-            // it ranked second may be faster, or fit where the first does not. The partitions are priced exactly,
-            // best estimate first (ties in program order), until the next estimate is no better than the fastest
-            // fitting plan's exact time; the first priced stands for the count where none fits.
+            // The DP's estimate is not the exact model's price: it leaves out how the exposed gradient synchronisation
+            // falls in the schedule and sizes memory from per-layer terms, so a program's partition it ranked lower
+            // may be faster, or fit where the first does not. The partitions are priced exactly, best estimate first
+            // (ties in program order), until the next estimate is no better than the fastest fitting plan's exact
+            // time; the fastest that fits is the count's plan, and where none fits the first priced stands for the
+            // count, each one's shortfall offered to the nearest miss. A partition with a stage smaller than an
+            // NVLink domain on a cluster of several is priced whatever its estimate: the estimate charges each of
+            // its boundaries the network's rate (`Cluster.pipelineNeighbour`), where some run over NVLink, so it
+            // may be well above the exact time (up to 93% for GPT-3 350M's pipelines on two p3.16xlarge). The time
+            // limit stops the pricing once there is a plan.
+            let overestimated = { (partition: PipelinePartition<StageSearchOracle.Layout>) in
+                cluster.domainCount > 1 && partition.stages.contains { $0.submesh.deviceCount < cluster.devicesPerDomain }
+            }
             var closest: (plan: TrainingPlan, prediction: PlanPrediction)?
             let ranked = found.indices.sorted { (found[$0].iterationSeconds, $0) < (found[$1].iterationSeconds, $1) }
             for index in ranked {
-                if let priced, found[index].iterationSeconds >= priced.prediction.iterationSeconds { break }
+                if let priced, found[index].iterationSeconds >= priced.prediction.iterationSeconds, !overestimated(found[index]) { continue }
+                if (priced != nil || !byCount.isEmpty || gridFastest != nil) && outOfTime() { stoppedEarly = true; attempt.cutShort = true; break }
                 let plan = try trainingPlan(found[index], clustering: clustering, oracle: stageOracle, microbatches: count)
                 let prediction = evaluator.evaluate(plan)
                 if closest == nil { closest = (plan, prediction) }
-                if prediction.fitsInMemory && prediction.iterationSeconds < priced?.prediction.iterationSeconds ?? .infinity {
-                    priced = (plan, prediction)
+                if prediction.fitsInMemory {
+                    if prediction.iterationSeconds < priced?.prediction.iterationSeconds ?? .infinity { priced = (plan, prediction) }
+                } else if let worst = prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
+                    recordMiss(worst.peakMemoryBytes - cluster.device.memoryBytes,
+                               "the closest, \(plan.pipelineRanks) pipeline ranks with \(count) microbatches, \(prediction.memoryShortfall(worst))")
                 }
             }
             if let (plan, prediction) = priced ?? closest {
@@ -233,10 +249,6 @@ public struct PipelinePlanner: Sendable {
                 attempt.fitsInMemory = prediction.fitsInMemory
                 attempt.stageCount = plan.pipelineRanks
                 attempt.virtualStages = plan.virtualStages
-                if !prediction.fitsInMemory, let worst = prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
-                    recordMiss(worst.peakMemoryBytes - cluster.device.memoryBytes,
-                               "the closest, \(plan.pipelineRanks) pipeline ranks with \(count) microbatches, \(prediction.memoryShortfall(worst))")
-                }
             }
             (attempt.oracleQuestions, attempt.oracleSolves) = oracle.statistics
             attempt.seconds = Date().timeIntervalSince(started)

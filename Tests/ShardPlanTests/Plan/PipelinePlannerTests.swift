@@ -75,7 +75,8 @@ struct PipelinePlannerTests {
     }
 
     /// gpt-tiny's 4 layers in stages of one device each (`--mesh 1x1`) cannot cover a DGX's 8: the refusal says so at
-    /// `--mesh`, where it had blamed memory ("fits in the 85.9 GB ... try more devices").
+    /// `--mesh`, where it had blamed memory ("fits in the 85.9 GB ... try more devices"). A rack of 72 in stages of 64
+    /// is not refused: the DP covers the whole 64-GPU units a cluster holds.
     @Test("stages that cannot cover the cluster are refused at --mesh, not blamed on memory")
     func stagesCannotCoverTheCluster() throws {
         let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
@@ -86,6 +87,9 @@ struct PipelinePlannerTests {
         #expect(error?.path.description == "--mesh" && error?.message.contains("at most 4 stages (4 layers) of at most 1 device") == true
                 && error?.message.contains("cannot cover the 8 devices") == true, "\(error?.description ?? "")")
         #expect(throws: Never.self) { try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-h100", meshShape: [1, 2]).plan() }
+        // Stages of 64 GPUs on a 72-GPU rack cover its whole units and leave 8 idle, as the DP counts devices.
+        let rack = try Cluster.preset(named: "gb200-nvl72")
+        #expect(throws: Never.self) { try PipelinePlanner(graph: graph, cluster: rack, clusterName: "gb200-nvl72", meshShape: [8, 8]).plan() }
     }
 
     @Test("the same input gives a byte-identical plan document, however the threads interleave")
