@@ -123,7 +123,12 @@ public struct CalibrationReport: Sendable {
         weak-scaling models have untied embeddings (the parameter counts their names give: 0.3-0.7 points slower), \
         NeMo 24.09's Llama 3.1 8B fuses its cross-entropy (its launcher yaml: 0.27 s a step faster) and torchtitan's \
         H200 rows still copied k and v for grouped-query attention (0.3-0.4 points slower; Docs/cost-model.md, \
-        "Issue 14, twentieth pass").
+        "Issue 14, twentieth pass"). Issue 14's twenty-second pass replays two more published tables apart, their \
+        configurations partly from repositories: IBM's and Meta's FSDP1 runs of Llama 2 7B-70B on 128 A100s and 96 \
+        H100s, 3.5-20.5% fast with a shortfall of nearly the same seconds on both GPUs, host time the model does not \
+        price (Docs/calibration/fms-fsdp-blog.md), and FlashAttention-2's GPT-3 1.3B and 2.7B training at 2K and 8K \
+        tokens on 8 A100s, within 5.7%, its 8K rows above the memory they ran in, an open question \
+        (Docs/calibration/flash-attention2-gpt3.md; Docs/cost-model.md, "Issue 14, twenty-second pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a
