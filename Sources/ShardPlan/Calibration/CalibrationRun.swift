@@ -64,7 +64,6 @@ public struct CalibrationRun: Sendable {
         }
         // Autocast over fp32 weights without FSDP's 16-bit gathers keeps the residual stream in fp32.
         if run.optimizerState == .fp32Weights && run.zeroStage < 3 { configuration.residualDType = .f32 }
-        try checkShape(configuration, of: run)
         let graph = try TransformerBuilder(name: run.id, configuration: configuration).build()
         let (clusterName, cluster) = try replayCluster(of: run)
         let recompute = run.recomputeMode
@@ -129,42 +128,6 @@ public struct CalibrationRun: Sendable {
         if gpu.hasPrefix("H200") { return "dgx-h200" }
         if gpu.hasPrefix("B200") { return "dgx-b200" }
         return nil
-    }
-
-    /// Refuses a model shape the row's members cannot make, at the member that is wrong and in the row's words, where
-    /// the builder's own check (`TransformerConfiguration.validate`) would name its Swift properties at the row.
-    private static func checkShape(_ configuration: TransformerConfiguration, of run: PublishedRun) throws(InputError) {
-        func refuse(_ member: String..., because reason: String) -> InputError {
-            InputError(.invalidValue, at: member.reduce(run.path) { $0.appending($1) }, "row \(run.id): \(reason)")
-        }
-        let (heads, keyValueHeads) = (configuration.heads, configuration.keyValueHeads)
-        guard heads % keyValueHeads == 0 else {
-            throw refuse("kv_heads", because: "\(heads) query heads are not a multiple of \(keyValueHeads) key and value heads")
-        }
-        // Without `head_dim` a head is hidden / heads wide.
-        let headMember = run.headDimension == nil ? "hidden" : "head_dim"
-        let width = configuration.headDimension
-        guard width > 0 else {
-            throw refuse(headMember, because: "a hidden size of \(configuration.hidden) over \(heads) heads leaves heads no width; give head_dim")
-        }
-        if configuration.positionEncoding == .rotary && width % 2 != 0 {
-            throw refuse(headMember, because: "rotary position encoding rotates pairs of elements, so a head's width must be even, found \(width)")
-        }
-        guard (0 ..< 1).contains(configuration.dropoutRate) else {
-            throw refuse("dropout", because: "a dropout rate is in [0, 1), found \(JSONWriter.formatNumber(configuration.dropoutRate))")
-        }
-        if let moe = run.moe {
-            for (member, count) in [("experts", moe.experts), ("top_k", moe.topK), ("ffn_hidden", moe.feedForwardHidden)] where count < 1 {
-                throw refuse("moe", member, because: "expected a positive integer, found \(count)")
-            }
-            guard moe.shared >= 0 else { throw refuse("moe", "shared", because: "shared experts cannot be negative, found \(moe.shared)") }
-            guard moe.topK <= moe.experts else {
-                throw refuse("moe", "top_k", because: "each token goes to \(moe.topK) of \(moe.experts) experts, more than there are")
-            }
-            guard (run.sequenceLength * moe.topK) % moe.experts == 0 else {
-                throw refuse("moe", "experts", because: "the dispatch gives each expert seq_len x top_k / experts token slots a sequence; \(run.sequenceLength) x \(moe.topK) is not a multiple of \(moe.experts)")
-            }
-        }
     }
 
     /// Replays `run`: a GPT graph of its dimensions (explicit attention for the 2021-2022 Megatron-LM runs,

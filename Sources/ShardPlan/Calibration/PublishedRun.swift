@@ -278,15 +278,30 @@ public struct PublishedRun: Sendable {
                                    "--account-for-loss-in-pipeline-split": "account_for_loss_in_pipeline_split",
                                    "--precision": "precision"]
 
-    /// `error`, met replaying this row, placed in the row's document: an error already placed in the row as it is;
-    /// an error at one member (`gpu`) or at the option that member stands for (`--tp`) at that member of the row
-    /// (`rows[3].tp`); any other at the row, its own path kept in the message.
+    /// The row's members that say what a transformer configuration's properties say, where the names differ: the
+    /// paths of `TransformerConfiguration.validate`'s errors (`headDimension` is `head_dim` where the row gives it,
+    /// else `hidden`, which sets it).
+    static let membersOfConfiguration = ["keyValueHeads": "kv_heads", "feedForwardHidden": "ffn_hidden", "vocabulary": "vocab",
+                                         "sequenceLength": "seq_len", "globalBatch": "global_batch", "dropoutRate": "dropout",
+                                         "slidingWindow": "sliding_window", "globalAttentionInterval": "sliding_window",
+                                         "mixtureOfExperts": "moe", "topK": "top_k", "expertFeedForwardHidden": "ffn_hidden",
+                                         "sharedExperts": "shared"]
+
+    /// `error`, met replaying this row, placed in the row's document: an error at one member (`gpu`), at the option
+    /// that member stands for (`--tp`) or at the configuration property it sets (`keyValueHeads`, and within the
+    /// mixture of experts `mixtureOfExperts.topK`) at that member of the row (`rows[3].tp`, `rows[3].moe.top_k`);
+    /// any other at the row, its own path kept in the message.
     func attributed(_ error: InputError) -> InputError {
-        if !path.components.isEmpty && error.path.components.starts(with: path.components) { return error }
         var placed = error
         placed.path = path
-        if error.path.components.count == 1, case .key(let key) = error.path.components[0] {
-            placed.path = path.appending(Self.membersOfOptions[key] ?? key)
+        let keys = error.path.components.compactMap { component -> String? in
+            if case .key(let key) = component { key } else { nil }
+        }
+        if !keys.isEmpty, keys.count == error.path.components.count, keys.count == 1 || keys[0] == "mixtureOfExperts" {
+            placed.path = keys.reduce(path) { path, key in
+                path.appending(Self.membersOfOptions[key] ?? Self.membersOfConfiguration[key]
+                               ?? (key == "headDimension" ? (headDimension == nil ? "hidden" : "head_dim") : key))
+            }
         } else if !error.path.components.isEmpty {
             placed.message = "\(error.path): \(error.message)"
         }

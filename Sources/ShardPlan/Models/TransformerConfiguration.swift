@@ -96,73 +96,81 @@ public struct TransformerConfiguration: Sendable, Equatable {
         return slidingWindow
     }
 
-    /// Checks what shape inference alone would report late or obscurely.
+    /// Checks what shape inference alone would report late or obscurely. Each error is at the property that breaks
+    /// the rule (`keyValueHeads`, `mixtureOfExperts.topK`), in words that name no property, so that a reader of another
+    /// format can place it at its own member (`PublishedRun.attributed`).
     func validate() throws(InputError) {
-        let sizes: [(String, Int)] = [("layers", layers), ("hidden", hidden), ("heads", heads),
-                                      ("keyValueHeads", keyValueHeads), ("headDimension", headDimension),
-                                      ("feedForwardHidden", feedForwardHidden), ("vocabulary", vocabulary),
-                                      ("sequenceLength", sequenceLength), ("globalBatch", globalBatch)]
-        for (name, size) in sizes where size <= 0 {
-            throw InputError(.invalidValue, at: .root, "transformer \(name) must be positive, found \(size)")
+        func refuse(_ property: String..., because reason: String) -> InputError {
+            InputError(.invalidValue, at: JSONPath(property.map { .key($0) }), reason)
+        }
+        let sizes: [(String, String, Int)] = [("layers", "layers", layers), ("hidden", "hidden size", hidden), ("heads", "heads", heads),
+                                              ("keyValueHeads", "key and value heads", keyValueHeads),
+                                              ("headDimension", "head width", headDimension),
+                                              ("feedForwardHidden", "feed-forward width", feedForwardHidden),
+                                              ("vocabulary", "vocabulary", vocabulary), ("sequenceLength", "sequence length", sequenceLength),
+                                              ("globalBatch", "global batch", globalBatch)]
+        for (name, words, size) in sizes where size <= 0 {
+            throw refuse(name, because: name == "headDimension"
+                ? "a hidden size of \(hidden) over \(heads) heads leaves heads no width, found \(size)"
+                : "the \(words) must be positive, found \(size)")
         }
         guard heads % keyValueHeads == 0 else {
-            throw InputError(.invalidValue, at: .root,
-                             "transformer heads (\(heads)) must be a multiple of keyValueHeads (\(keyValueHeads))")
+            throw refuse("keyValueHeads", because: "\(heads) query heads are not a multiple of \(keyValueHeads) key and value heads")
         }
         if let mla = latentAttention {
             for (name, size) in [("queryRank", mla.queryRank), ("keyValueRank", mla.keyValueRank),
                                  ("positionlessDimension", mla.positionlessDimension), ("rotaryDimension", mla.rotaryDimension)]
             where size <= 0 || (name == "rotaryDimension" && size % 2 != 0) {
-                throw InputError(.invalidValue, at: .root, "latent attention \(name) must be positive (and even for the rotary part), found \(size)")
+                throw refuse("latentAttention", name, because: "expected a positive size (and even for the rotary part), found \(size)")
             }
         }
         if let slidingWindow {
             guard slidingWindow > 0 else {
-                throw InputError(.invalidValue, at: .root, "a sliding window is a positive number of keys, found \(slidingWindow)")
+                throw refuse("slidingWindow", because: "a sliding window is a positive number of keys, found \(slidingWindow)")
             }
             guard causal else {
-                throw InputError(.invalidValue, at: .root, "a sliding window (\(slidingWindow) keys) needs causal attention")
+                throw refuse("slidingWindow", because: "a sliding window (\(slidingWindow) keys) needs causal attention")
             }
         }
         if let interval = globalAttentionInterval {
             guard slidingWindow != nil else {
-                throw InputError(.invalidValue, at: .root, "globalAttentionInterval (\(interval)) needs a slidingWindow for the other layers")
+                throw refuse("globalAttentionInterval", because: "every \(interval)-th layer global needs a sliding window for the other layers")
             }
             guard interval >= 2 else {
-                throw InputError(.invalidValue, at: .root, "globalAttentionInterval keeps every n-th layer global with n at least 2 (1 would window no layer), found \(interval)")
+                throw refuse("globalAttentionInterval", because: "every n-th layer is kept global with n at least 2 (1 would window no layer), found \(interval)")
             }
         }
         if positionEncoding == .rotary && headDimension % 2 != 0 {
-            throw InputError(.invalidValue, at: .root,
-                             "rotary position encoding rotates pairs of elements, so headDimension must be even, found \(headDimension)")
+            throw refuse("headDimension", because: "rotary position encoding rotates pairs of elements, so a head's width must be even, found \(headDimension)")
         }
         guard (0..<1).contains(dropoutRate) else {
-            throw InputError(.invalidValue, at: .root, "dropoutRate must be in [0, 1), found \(dropoutRate)")
+            throw refuse("dropoutRate", because: "a dropout rate is in [0, 1), found \(dropoutRate)")
         }
         if let residualDType, !residualDType.isFloatingPoint || residualDType == .fp8 {
-            throw InputError(.invalidValue, at: .root, "the residual stream must be f32, bf16 or f16, found \(residualDType.rawValue)")
+            throw refuse("residualDType", because: "the residual stream must be f32, bf16 or f16, found \(residualDType.rawValue)")
         }
         guard tokenTypes >= 0 else {
-            throw InputError(.invalidValue, at: .root, "tokenTypes must not be negative, found \(tokenTypes)")
+            throw refuse("tokenTypes", because: "token types cannot be negative, found \(tokenTypes)")
         }
         if let moe = mixtureOfExperts {
             var sizes = [("experts", moe.experts), ("topK", moe.topK), ("layerInterval", moe.layerInterval),
                          ("expertFeedForwardHidden", moe.expertFeedForwardHidden ?? feedForwardHidden)]
             if moe.dispatch == .einsum { sizes.append(("capacity", moe.capacity)) }
             for (name, size) in sizes where size <= 0 {
-                throw InputError(.invalidValue, at: .root, "mixture-of-experts \(name) must be positive, found \(size)")
+                throw refuse("mixtureOfExperts", name, because: "expected a positive integer, found \(size)")
             }
-            guard moe.topK <= moe.experts, moe.sharedExperts >= 0, moe.firstDenseLayers >= 0 else {
-                throw InputError(.invalidValue, at: .root,
-                                 "mixture-of-experts needs topK (\(moe.topK)) at most experts (\(moe.experts)) and no negative counts")
+            for (name, count) in [("sharedExperts", moe.sharedExperts), ("firstDenseLayers", moe.firstDenseLayers)] where count < 0 {
+                throw refuse("mixtureOfExperts", name, because: "cannot be negative, found \(count)")
+            }
+            guard moe.topK <= moe.experts else {
+                throw refuse("mixtureOfExperts", "topK", because: "each token goes to \(moe.topK) of \(moe.experts) experts, more than there are")
             }
             if case .permutation(let factor) = moe.dispatch {
                 guard (sequenceLength * moe.topK) % moe.experts == 0 else {
-                    throw InputError(.invalidValue, at: .root,
-                                     "a permutation dispatch gives each expert sequenceLength x topK / experts token slots per sequence; \(sequenceLength) x \(moe.topK) is not a multiple of \(moe.experts)")
+                    throw refuse("mixtureOfExperts", "experts", because: "a permutation dispatch gives each expert sequence length x top-k / experts token slots a sequence; \(sequenceLength) x \(moe.topK) is not a multiple of \(moe.experts)")
                 }
                 if let factor, !(factor >= 1) {
-                    throw InputError(.invalidValue, at: .root, "a capacity factor is at least 1, found \(factor)")
+                    throw refuse("mixtureOfExperts", "dispatch", because: "a capacity factor is at least 1, found \(factor)")
                 }
             }
         }
