@@ -82,23 +82,13 @@ final class OutputDestinationTests {
     /// one reads, which blocks) leaves neither the plan nor its hidden temporary file, and ends by that signal.
     @Test("a run ended by a signal removes the file it had staged", arguments: [SIGTERM, SIGINT])
     func signalRemovesStagedFile(signal: Int32) throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("shardplan").path
-        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the shardplan executable first (swift build)")
-        #expect(mkfifo(path("report.html"), 0o600) == 0)
-        let process = try spawnWithDefaultSignals(binary, ["plan", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
-                                                           "-o", path("plan.json"), "--report", path("report.html")])
+        let process = try spawnWithDefaultSignals(try builtBinary(), try planBlockedOnReport())
         var status: Int32 = 0, reaped = false
         // A process reaped above is not killed: its id may belong to another by then.
         defer { if !reaped { kill(process, SIGKILL); waitpid(process, nil, 0) } }
-        func staged() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(".plan.json") } }
-        var deadline = Date().addingTimeInterval(120)
-        while try staged().isEmpty, !reaped, Date() < deadline {
-            reaped = waitpid(process, &status, WNOHANG) == process
-            usleep(50_000)
-        }
-        try #require(try staged().count == 1, "the plan was not staged while the report blocked")
+        reaped = try waitForStagedPlan(process, status: &status)
         kill(process, signal)
-        deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(30)
         while !reaped {
             reaped = waitpid(process, &status, WNOHANG) == process
             try #require(reaped || Date() < deadline, "the run did not end on the signal")
@@ -113,21 +103,11 @@ final class OutputDestinationTests {
     /// FIFO is read.
     @Test("a hang-up the parent ignores, as under nohup, does not end the run")
     func ignoredHangUp() throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("shardplan").path
-        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the shardplan executable first (swift build)")
-        #expect(mkfifo(path("report.html"), 0o600) == 0)
-        let process = try spawnWithDefaultSignals("/bin/sh", ["-c", "trap '' HUP; exec \"$0\" \"$@\"", binary, "plan",
-                                                              Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
-                                                              "-o", path("plan.json"), "--report", path("report.html")])
+        let process = try spawnWithDefaultSignals("/bin/sh", ["-c", "trap '' HUP; exec \"$0\" \"$@\"", try builtBinary()]
+                                                  + (try planBlockedOnReport()))
         var status: Int32 = 0, reaped = false
         defer { if !reaped { kill(process, SIGKILL); waitpid(process, nil, 0) } }
-        func staged() throws -> Bool { try FileManager.default.contentsOfDirectory(atPath: folder).contains { $0.hasPrefix(".plan.json") } }
-        let deadline = Date().addingTimeInterval(120)
-        while try !staged(), !reaped, Date() < deadline {
-            reaped = waitpid(process, &status, WNOHANG) == process
-            usleep(50_000)
-        }
-        try #require(try staged(), "the plan was not staged while the report blocked")
+        reaped = try waitForStagedPlan(process, status: &status)
         kill(process, SIGHUP)
         usleep(300_000)
         reaped = waitpid(process, &status, WNOHANG) == process
@@ -141,6 +121,35 @@ final class OutputDestinationTests {
         reaped = waitpid(process, &status, 0) == process
         #expect(reaped && status == 0)
         #expect(String(decoding: report, as: UTF8.self).contains("<html") && FileManager.default.fileExists(atPath: path("plan.json")))
+    }
+
+    /// The `shardplan` executable built beside this test bundle.
+    func builtBinary() throws -> String {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("shardplan").path
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the shardplan executable first (swift build)")
+        return binary
+    }
+
+    /// The arguments of a `plan` of gpt-tiny that writes `plan.json` and its report to a FIFO (made here) that no one
+    /// reads yet: the run blocks on the report with its plan written beside its destination.
+    func planBlockedOnReport() throws -> [String] {
+        try #require(mkfifo(path("report.html"), 0o600) == 0)
+        return ["plan", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g", "-o", path("plan.json"),
+                "--report", path("report.html")]
+    }
+
+    /// Waits, two minutes at most, until `process` has staged its plan file (exactly one, required) or ended; whether it
+    /// was reaped.
+    func waitForStagedPlan(_ process: pid_t, status: inout Int32) throws -> Bool {
+        func staged() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(".plan.json") }.count }
+        var reaped = false
+        let deadline = Date().addingTimeInterval(120)
+        while try staged() == 0, !reaped, Date() < deadline {
+            reaped = waitpid(process, &status, WNOHANG) == process
+            usleep(50_000)
+        }
+        try #require(try staged() == 1, "the plan was not staged while the report blocked")
+        return reaped
     }
 
     /// Starts `path` with `arguments`, its output discarded and every signal unblocked and at its default action (a
