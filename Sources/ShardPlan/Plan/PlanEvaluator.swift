@@ -124,8 +124,11 @@ public struct PlanEvaluator: Sendable {
     }
 
     /// Per-microbatch seconds each chunk spends sending its outputs forward and receiving their gradients
-    /// back. A tensor replicated over r devices of the sending mesh is sent in r parts and gathered on the
-    /// receiving side (Megatron's scatter/gather, Narayanan et al. 2021 section 4.1).
+    /// back. A tensor replicated over r devices of the sending mesh is sent in r parts, and one replicated
+    /// over r' devices of the receiving mesh, in the layout its first reader there takes, is received in r'
+    /// parts and gathered there (Megatron's scatter/gather, Narayanan et al. 2021 section 4.1). The link carries
+    /// the larger of the two parts; when both stages have the same mesh and layout they are the same part.
+    /// The meshes of a hand-written plan may differ in shape, so each side's axes are its own mesh's.
     private func pointToPointSeconds(_ plan: TrainingPlan, model: StageCostModel) -> [Double] {
         let graph = plan.graph
         var seconds = Array(repeating: 0.0, count: plan.stages.count)
@@ -134,22 +137,33 @@ public struct PlanEvaluator: Sendable {
         for (index, stage) in plan.stages.enumerated() { for op in stage.operations { stageOf[op] = index } }
         let consumers = graph.consumers()
         for (index, stage) in plan.stages.enumerated() where index + 1 < plan.stages.count {
-            let operatorModel = model.operatorModel(meshShape: stage.mesh.shape)
-            let next = plan.stages[index + 1]
             for op in stage.operations {
                 let result = graph.operations[op].result
-                guard consumers[result.rawValue].contains(where: { stageOf[$0] > index }) else { continue }
-                let spec = stage.strategy(of: op).resultSpec(in: graph.operations[op].indexSpace).reduced
-                let bytes = operatorModel.localBytes(result, spec)
-                let replicatedAxes = stage.mesh.shape.indices.filter { spec.dimension(splitBy: $0) == nil }
-                let copies = Double(stage.mesh.size(ofAxes: replicatedAxes))
-                let transfer = plan.cluster.sendSeconds(bytes: bytes / copies, from: stage.mesh.devices[0], to: next.mesh.devices[0])
-                    + (copies > 1 ? next.mesh.allGatherSeconds(bytes: bytes, alongAxes: replicatedAxes) : 0)
+                guard let reader = consumers[result.rawValue].filter({ stageOf[$0] > index }).min() else { continue }
+                let receiver = plan.stages[stageOf[reader]]
+                let reading = graph.operations[reader]
+                let sent = Self.parts(of: result, spec: stage.strategy(of: op).resultSpec(in: graph.operations[op].indexSpace).reduced,
+                                      on: stage.mesh, model: model)
+                let received = Self.parts(of: result, spec: receiver.strategy(of: reader).operandSpec(
+                    reading.inputs.firstIndex(of: result) ?? 0, in: reading.indexSpace), on: receiver.mesh, model: model)
+                let transfer = plan.cluster.sendSeconds(bytes: max(sent.part, received.part), from: stage.mesh.devices[0],
+                                                        to: receiver.mesh.devices[0])
+                    + (received.copies > 1 ? receiver.mesh.allGatherSeconds(bytes: received.bytes, alongAxes: received.replicatedAxes) : 0)
                 // The activation goes forward and its gradient comes back, once per microbatch.
                 seconds[index] += transfer
                 seconds[index + 1] += transfer
             }
         }
         return seconds
+    }
+
+    /// What one device of `mesh` holds of `value` in layout `spec` (`bytes`), the mesh axes that hold it
+    /// replicated, how many devices share each piece (`copies`), and the part each of them moves (`part`).
+    private static func parts(of value: ValueID, spec: ShardingSpec, on mesh: DeviceMesh, model: StageCostModel)
+        -> (bytes: Double, replicatedAxes: [Int], copies: Double, part: Double) {
+        let bytes = model.operatorModel(meshShape: mesh.shape).localBytes(value, spec)
+        let replicatedAxes = mesh.shape.indices.filter { spec.dimension(splitBy: $0) == nil }
+        let copies = Double(mesh.size(ofAxes: replicatedAxes))
+        return (bytes, replicatedAxes, copies, bytes / copies)
     }
 }
