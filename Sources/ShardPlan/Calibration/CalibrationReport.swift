@@ -128,7 +128,11 @@ public struct CalibrationReport: Sendable {
         H100s, 3.5-20.5% fast with a shortfall of nearly the same seconds on both GPUs, host time the model does not \
         price (Docs/calibration/fms-fsdp-blog.md), and FlashAttention-2's GPT-3 1.3B and 2.7B training at 2K and 8K \
         tokens on 8 A100s, within 5.7%, its 8K rows above the memory they ran in, an open question \
-        (Docs/calibration/flash-attention2-gpt3.md; Docs/cost-model.md, "Issue 14, twenty-second pass").
+        (Docs/calibration/flash-attention2-gpt3.md; Docs/cost-model.md, "Issue 14, twenty-second pass"). Issue 14's \
+        twenty-third pass replays the rest of llm-foundry's A100 tables apart, 55 rows at 8K-64K tokens on one node \
+        and on 64 and 128 A100 40GB: median 5.6%, with MPT-30B at 8K tokens and MPT-70B at 2 sequences a GPU on 64 GPUs \
+        23.6% and 28.9% fast; the latter's measured step lies between the predictions with eight network rails a node \
+        and with one (Docs/calibration/llm-foundry-a100-sweep.md; Docs/cost-model.md, "Issue 14, twenty-third pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a
