@@ -39,6 +39,9 @@ extension TrainingPlan {
                              "hybrid sharding shards ZeRO-3 state over groups of devices; the ZeRO stage is \(options.zeroStage), not 3")
         }
         let roles = TensorRoles(graph)
+        // Whether some parameter's gradients are reduced over data-parallel devices: without any, there is nothing
+        // to shard in groups of more than one device.
+        var reducesOverBatchAxes = false
         for (index, stage) in stages.enumerated() {
             for (offset, operationIndex) in stage.operations.enumerated() {
                 let operation = graph.operations[operationIndex]
@@ -46,6 +49,7 @@ extension TrainingPlan {
                 let batchAxes = HybridSharding.batchAxes(of: strategy, operation: operationIndex, roles: roles)
                 for (operand, input) in operation.inputs.enumerated() where graph[input].isParameter {
                     let axes = strategy.gradientSpec(operand, in: operation.indexSpace).partialAxes
+                    reducesOverBatchAxes = reducesOverBatchAxes || stage.mesh.size(ofAxes: batchAxes.filter(axes.contains)) > 1
                     guard !axes.isEmpty, HybridSharding.split(dataParallelAxes: axes, batchAxes: batchAxes, meshShape: stage.mesh.shape,
                                                group: group) == nil else { continue }
                     let sizes = batchAxes.filter(axes.contains).map { stage.mesh.shape[$0] }
@@ -53,6 +57,10 @@ extension TrainingPlan {
                                      "stage \(index) reduces \(graph[input].name)'s gradients over batch axes of sizes \(sizes), whose innermost axes make no group of \(group) devices")
                 }
             }
+        }
+        guard group == 1 || reducesOverBatchAxes else {
+            throw InputError(.invalidValue, at: path,
+                             "no stage reduces a parameter's gradients over data-parallel devices, so there are none to shard in groups of \(group); use 1 or leave the option out")
         }
     }
 }

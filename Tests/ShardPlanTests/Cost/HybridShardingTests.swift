@@ -151,6 +151,32 @@ struct HybridShardingTests {
                     "\(error?.message ?? "")")
         }
     }
+
+    /// A saved plan without data parallelism (tp 4, pp 2 on 8 devices) has no data-parallel devices to shard over: a
+    /// group of more than one is refused at its option, as `--zero-shard-group` refuses it against `--dp 1`; before,
+    /// it was priced and every `--emit` then failed on its own nearest layout (found by fuzzing saved plans).
+    @Test("a saved plan without data parallelism refuses a shard group above 1 at options.zero_shard_group")
+    func groupWithoutDataParallelism() throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: MegatronConfiguration(
+            tensorParallel: 4, pipelineParallel: 2, dataParallel: 1, options: TrainingOptions(zeroStage: 3)))
+        guard case .object(var top) = plan.json(prediction: PlanEvaluator(cluster: cluster).evaluate(plan)),
+              case .object(var options)? = top["options"] else { Issue.record("no options"); return }
+        for group in [1, 8] {
+            options["zero_shard_group"] = .int(group)
+            top["options"] = .object(options)
+            let decode = { try TrainingPlan(json: .object(top), graph: graph, cluster: cluster, clusterName: "dgx-a100-80g") }
+            if group == 1 {
+                #expect(try decode().options.zeroShardGroup == 1)
+            } else {
+                let error = #expect(throws: InputError.self) { try decode() }
+                #expect(error?.path.description == "options.zero_shard_group"
+                        && error?.message.contains("no stage reduces a parameter's gradients over data-parallel devices") == true,
+                        "\(error?.message ?? "")")
+            }
+        }
+    }
 }
 
 /// Shard groups written for each framework: torchtitan runs them (HSDP), the others shard over every rank.
