@@ -132,7 +132,10 @@ public struct CalibrationReport: Sendable {
         twenty-third pass replays the rest of llm-foundry's A100 tables apart, 55 rows at 8K-64K tokens on one node \
         and on 64 and 128 A100 40GB: median 5.6%, with MPT-30B at 8K tokens and MPT-70B at 2 sequences a GPU on 64 GPUs \
         23.6% and 28.9% fast; the latter's measured step lies between the predictions with eight network rails a node \
-        and with one (Docs/calibration/llm-foundry-a100-sweep.md; Docs/cost-model.md, "Issue 14, twenty-third pass").
+        and with one (Docs/calibration/llm-foundry-a100-sweep.md). It also replays KempnerForge's H200 runs apart, \
+        tensor parallelism 4 inside nodes of 4 GPUs and FSDP2 across 16 to 90 of them: 13B 4-6% and 70B 18-21% fast, \
+        175B 6.5% slow; the accumulating runs' unsharded fp32 gradients are not priced (Docs/calibration/kempnerforge-h200.md; \
+        Docs/cost-model.md, "Issue 14, twenty-third pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a

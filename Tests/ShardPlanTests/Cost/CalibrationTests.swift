@@ -521,6 +521,38 @@ struct CalibrationTests {
                 "eight rails \(entry.predictedSeconds) s, measured \(measured) s, one rail \(oneRail) s")
     }
 
+    /// KempnerForge's H200 runs (Docs/calibration/kempnerforge-h200.json, twenty-third pass), tensor parallelism 4
+    /// inside nodes of 4 GPUs and FSDP2 across them: the 13B within 7% and the 175B within 10%, compute-bound; the 70B
+    /// at 2 sequences a data-parallel rank 15-25% fast, where each layer's gathers outlast its compute and the NICs
+    /// are not published. Memory stays open: with 4 accumulation steps the framework keeps the unsharded fp32
+    /// gradient (its 175B report), about 15 GB a GPU for the 13B and 70 GB for the 70B, which the model does not
+    /// price, so their published peaks are more than twice the predicted ones; the 175B, without accumulation, is
+    /// predicted 19% under its peak.
+    @Test("KempnerForge on 64-360 H200s: 13B and 175B close, 70B 15-25% fast, accumulation's unsharded gradients unpriced")
+    func kempnerForgeH200() throws {
+        let report = try Self.report(of: "kempnerforge-h200.json")
+        #expect(report.runs.count == 8)
+        for entry in report.runs {
+            let id = entry.run.id
+            let published = try #require(entry.run.measuredPeakMemoryBytes)
+            if id.contains("-13b-") {
+                #expect(abs(entry.relativeError) < 0.07, "\(id): \(entry.relativeError)")
+            } else if id.contains("-70b-") {
+                #expect(entry.relativeError > -0.25 && entry.relativeError < -0.15, "\(id): \(entry.relativeError)")
+            } else {
+                #expect(abs(entry.relativeError) < 0.10, "\(id): \(entry.relativeError)")
+            }
+            // The two accumulating models: published peaks above twice the predicted ones; the 175B without
+            // accumulation 19% under its printed 53.8 (read as GiB; 13% under if the report's GB are decimal).
+            if entry.run.globalBatch > (entry.run.microBatchSize ?? 1) * entry.run.dataParallel {
+                #expect(published > 2 * entry.peakMemoryBytes, "\(id)")
+            } else {
+                #expect(abs(entry.peakMemoryBytes / published - 1) < 0.25, "\(id): \(entry.peakMemoryBytes / published)")
+            }
+            #expect(entry.fitsInMemory, "\(id)")
+        }
+    }
+
     /// FlashAttention-2's GPT-3 1.3B and 2.7B on 8 A100s (Docs/calibration/flash-attention2-gpt3.json): times within 7%;
     /// at 8K tokens the model puts both above the 80 GB they ran in, which stays open (twenty-second pass).
     @Test("FlashAttention-2's GPT-3 training on 8 A100s: within 7%; the 8K rows over their memory, an open question")
