@@ -29,7 +29,7 @@ public struct PlanEvaluator: Sendable {
                 optimizerStateBytes: 0, activationBytes: 0, peakMemoryBytes: 0,
                 exposedGradientSynchronizationSeconds: 0, optimizerSeconds: 0, computeSeconds: [:], communicationSeconds: [:])
             // Working sets are alive only while their chunk runs, one chunk at a time.
-            var synchronization = 0.0, working = 0.0, gathered = 0.0, unsharded = 0.0
+            var synchronization = 0.0, lastMicrobatch = 0.0, working = 0.0, gathered = 0.0, unsharded = 0.0
             var chunkActivations: [Double] = []
             for chunk in chunks {
                 let cost = stageCosts[chunk]
@@ -46,6 +46,7 @@ public struct PlanEvaluator: Sendable {
                 chunkActivations.append(cost.activationBytesPerMicrobatch)
                 working = max(working, cost.backwardWorkingBytes)
                 synchronization += cost.gradientSynchronizationSeconds
+                lastMicrobatch += cost.lastMicrobatchSeconds
                 entry.computeSeconds.merge(cost.computeSeconds, uniquingKeysWith: +)
                 entry.communicationSeconds.merge(cost.communicationSeconds, uniquingKeysWith: +)
             }
@@ -60,8 +61,10 @@ public struct PlanEvaluator: Sendable {
                 : chunkActivations.reduce(0, +) * entry.microbatchesInFlight) + working
             entry.peakMemoryBytes = entry.weightBytes + entry.gradientBytes + entry.optimizerStateBytes
                 + entry.activationBytes + TrainingOptions.frameworkOverheadBytes
+            // The reduce-scatters only the last microbatch runs are exposed gradient synchronisation too.
             entry.exposedGradientSynchronizationSeconds = exposedSynchronization(
                 synchronization, options: plan.options, forwardSeconds: entry.forwardSeconds, backwardSeconds: entry.backwardSeconds)
+                + lastMicrobatch
             ranks.append(entry)
         }
         let perMicrobatch = ranks.map { $0.forwardSeconds + $0.backwardSeconds + $0.pointToPointSeconds }
@@ -128,7 +131,9 @@ public struct PlanEvaluator: Sendable {
     /// over r' devices of the receiving mesh, in the layout its first reader there takes, is received in r'
     /// parts and gathered there (Megatron's scatter/gather, Narayanan et al. 2021 section 4.1). The link carries
     /// the larger of the two parts; when both stages have the same mesh and layout they are the same part.
-    /// The meshes of a hand-written plan may differ in shape, so each side's axes are its own mesh's.
+    /// The meshes of a hand-written plan may differ in shape, so each side's axes are its own mesh's. A tensor read
+    /// only by a stage further on (a mixture of experts' auxiliary loss, read by the head) goes to that stage, which
+    /// pays for receiving it.
     private func pointToPointSeconds(_ plan: TrainingPlan, model: StageCostModel) -> [Double] {
         let graph = plan.graph
         var seconds = Array(repeating: 0.0, count: plan.stages.count)
@@ -140,18 +145,20 @@ public struct PlanEvaluator: Sendable {
             for op in stage.operations {
                 let result = graph.operations[op].result
                 guard let reader = consumers[result.rawValue].filter({ stageOf[$0] > index }).min() else { continue }
-                let receiver = plan.stages[stageOf[reader]]
+                let receiving = stageOf[reader]
+                let receiver = plan.stages[receiving]
                 let reading = graph.operations[reader]
                 let sent = Self.parts(of: result, spec: stage.strategy(of: op).resultSpec(in: graph.operations[op].indexSpace).reduced,
                                       on: stage.mesh, model: model)
-                let received = Self.parts(of: result, spec: receiver.strategy(of: reader).operandSpec(
-                    reading.inputs.firstIndex(of: result) ?? 0, in: reading.indexSpace), on: receiver.mesh, model: model)
+                let operand = reading.inputs.firstIndex(of: result)!
+                let received = Self.parts(of: result, spec: receiver.strategy(of: reader).operandSpec(operand, in: reading.indexSpace),
+                                          on: receiver.mesh, model: model)
                 let transfer = plan.cluster.sendSeconds(bytes: max(sent.part, received.part), from: stage.mesh.devices[0],
                                                         to: receiver.mesh.devices[0])
                     + (received.copies > 1 ? receiver.mesh.allGatherSeconds(bytes: received.bytes, alongAxes: received.replicatedAxes) : 0)
                 // The activation goes forward and its gradient comes back, once per microbatch.
                 seconds[index] += transfer
-                seconds[index + 1] += transfer
+                seconds[receiving] += transfer
             }
         }
         return seconds
