@@ -6,8 +6,9 @@ extension KernelFusionLevel: ExpressibleByArgument {}
 
 /// How the training stack runs its kernels, for `plan` and `score`: `--attention-kernel`, `--fusion` and
 /// `--fused-cross-entropy` (and `--eager-loss`), the type of the gradient buffer, `--grad-precision`, Adam's state, `--optimizer-state`,
-/// the precision of the gradient reduction, `--grad-reduce-in-fp32`, and FSDP2's copy-out of gathered parameters,
-/// `--fsdp2` (Docs/cost-model.md, "Attention kernels", "Fusion", "Memory" and "ZeRO-3 / FSDP").
+/// the precision of the gradient reduction, `--grad-reduce-in-fp32`, FSDP2's copy-out of gathered parameters,
+/// `--fsdp2`, and FSDP's gradient accumulation without a reduce-scatter a microbatch, `--fsdp-no-sync`
+/// (Docs/cost-model.md, "Attention kernels", "Fusion", "Memory" and "ZeRO-3 / FSDP").
 struct KernelChoice: ParsableArguments {
     @Option(name: .customLong("attention-kernel"),
             help: ArgumentHelp("Fused attention kernel: flash2, flash3 (Hopper), cudnn or triton (default: flash2 on Ampere, cudnn on Hopper and Blackwell; PyTorch before 2.11 runs flash2 on Hopper).",
@@ -32,6 +33,10 @@ struct KernelChoice: ParsableArguments {
           help: "ZeRO-3 runs as PyTorch FSDP2 (fully_shard): each gathered layer is copied out into its parameters on the compute stream; without it, as FSDP1's flat parameters, whose gradients are concatenated after each layer's backward pass.")
     var copiesOutGatheredParameters = false
 
+    @Flag(name: .customLong("fsdp-no-sync"),
+          help: "With ZeRO-3 and several microbatches: gradients accumulate unsharded and are reduce-scattered once, in the last microbatch (FSDP no_sync(), FSDP2 set_requires_gradient_sync(False), Accelerate's gradient accumulation): one reduce-scatter an iteration, but each device holds its whole gradient in the buffer's type.")
+    var accumulatesUnshardedGradients = false
+
     @Option(name: .customLong("grad-precision"),
             help: ArgumentHelp("Gradient buffer, accumulated over the microbatches: fp32 (Megatron-LM's main_grad) or bf16 (NeMo optim.grad_sync_dtype=bf16); sets the gradients' memory and accumulation traffic. Default fp32.",
                                valueName: "fp32|bf16"))
@@ -45,7 +50,14 @@ struct KernelChoice: ParsableArguments {
     /// Whether any option was given (`score --plan` refuses them: the plan sets its own).
     var isGiven: Bool {
         attentionKernel != nil || fusion != nil || fusedCrossEntropy || eagerLoss || reduceGradientsInFP32 || copiesOutGatheredParameters
-            || gradientPrecision != nil || optimizerState != nil
+            || accumulatesUnshardedGradients || gradientPrecision != nil || optimizerState != nil
+    }
+
+    /// The given flags that only ZeRO-3 gives a meaning, each with what it says.
+    var zeroThreeFlags: [(flag: String, says: String)] {
+        [("--fsdp2", "how ZeRO-3 gathers weights", copiesOutGatheredParameters),
+         ("--fsdp-no-sync", "how ZeRO-3 reduces gradients over the microbatches", accumulatesUnshardedGradients)]
+            .filter(\.2).map { ($0.0, $0.1) }
     }
 
     func validate() throws {
@@ -63,6 +75,7 @@ struct KernelChoice: ParsableArguments {
         options.eagerLoss = eagerLoss
         options.reduceGradientsInFP32 = reduceGradientsInFP32
         options.copiesOutGatheredParameters = copiesOutGatheredParameters
+        options.accumulatesUnshardedGradients = accumulatesUnshardedGradients
         options.gradientPrecision = gradientPrecision ?? .fp32
         options.optimizerState = optimizerState ?? .fp32
         return options

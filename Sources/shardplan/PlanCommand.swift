@@ -70,13 +70,13 @@ struct PlanCommand: ParsableCommand {
         if let timeLimit, !(timeLimit > 0 && timeLimit.isFinite) { throw ValidationError("--time-limit takes a positive, finite number of seconds, not \(timeLimit).") }
         try RecomputeBlocksOption.validate(recomputeBlocks, fullRecomputation: recompute == .full)
         if let layerLimit, layerLimit < 1 { throw ValidationError("--layers takes a positive number of layers, not \(layerLimit).") }
-        if kernelChoice.copiesOutGatheredParameters && !zeroStages.contains(3) {
+        if let (flag, says) = kernelChoice.zeroThreeFlags.first, !zeroStages.contains(3) {
             if zero == .auto, let emit = printing.emit {
-                throw ValidationError("--fsdp2 says how ZeRO-3 gathers weights, which \(emit.displayName) does not run; leave out --fsdp2, or give --zero 3.")
+                throw ValidationError("\(flag) says \(says), which \(emit.displayName) does not run; leave out \(flag), or give --zero 3.")
             }
             // --zero auto searches ZeRO-3 only where the framework of --emit runs it.
             let auto = printing.emit.map { $0.largestZeroStage >= 3 } ?? true ? " or auto" : ""
-            throw ValidationError("--fsdp2 says how ZeRO-3 gathers weights; leave it out with --zero \(zero.floor), or give --zero 3\(auto).")
+            throw ValidationError("\(flag) says \(says); leave it out with --zero \(zero.floor), or give --zero 3\(auto).")
         }
     }
 

@@ -111,7 +111,7 @@ struct ScoreCommand: ParsableCommand {
                 ("--zero-shard-group", zeroShardGroup != nil),
                 ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm),
                 ("--precision/--fp8-recipe/--fp8-params", precision.isGiven),
-                ("--attention-kernel/--fusion/--fused-cross-entropy/--grad-reduce-in-fp32/--fsdp2/--grad-precision/--optimizer-state", kernelChoice.isGiven),
+                ("--attention-kernel/--fusion/--fused-cross-entropy/--grad-reduce-in-fp32/--fsdp2/--fsdp-no-sync/--grad-precision/--optimizer-state", kernelChoice.isGiven),
                 ("--first-stage-layers", firstStageLayers != nil), ("--last-stage-layers", lastStageLayers != nil),
                 ("--account-for-embedding-in-pipeline-split", accountForEmbedding), ("--account-for-loss-in-pipeline-split", accountForLoss),
             ]
@@ -161,8 +161,8 @@ struct ScoreCommand: ParsableCommand {
         if sequenceParallel, let tp, tp < 2 {
             throw ValidationError("--sequence-parallel splits norms and dropout over the tensor-parallel group; give --tp 2 or more.")
         }
-        if plan == nil && kernelChoice.copiesOutGatheredParameters && zero != .weights {
-            throw ValidationError("--fsdp2 says how ZeRO-3 gathers weights; give --zero 3 with it.")
+        if plan == nil, zero != .weights, let (flag, says) = kernelChoice.zeroThreeFlags.first {
+            throw ValidationError("\(flag) says \(says); give --zero 3 with it.")
         }
     }
 

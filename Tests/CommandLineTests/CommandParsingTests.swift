@@ -182,8 +182,8 @@ struct CommandParsingTests {
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--evidence", "-"]) == 2)
     }
 
-    @Test("score refuses chunks without a pipeline or with another schedule, sequence parallelism without tp, --fsdp2 without ZeRO-3")
-    func layoutCombinations() {
+    @Test("score refuses chunks without a pipeline or with another schedule, sequence parallelism without tp, --fsdp2 and --fsdp-no-sync without ZeRO-3")
+    func layoutCombinations() throws {
         let base = ["score", "g.json", "--cluster", "c", "--tp", "1"]
         #expect(exitCode(base + ["--pp", "1", "--virtual-stages", "2"]) == 2)
         #expect(exitCode(base + ["--pp", "2", "--virtual-stages", "2", "--schedule", "1f1b"]) == 2)
@@ -193,6 +193,12 @@ struct CommandParsingTests {
         #expect(exitCode(base + ["--pp", "1", "--fsdp2", "--zero", "3"]) == nil)
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--fsdp2", "--zero", "1"]) == 2)
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--fsdp2"]) == nil)
+        #expect(exitCode(base + ["--pp", "1", "--fsdp-no-sync"]) == 2)
+        #expect(exitCode(base + ["--pp", "1", "--fsdp-no-sync", "--zero", "3"]) == nil)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--fsdp-no-sync", "--zero", "2"]) == 2)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--emit", "nemo", "--fsdp-no-sync"]) == 2)
+        #expect(try PlanCommand.parse(["g.json", "--cluster", "c", "--fsdp-no-sync"]).kernelChoice.applied(to: TrainingOptions())
+            .accumulatesUnshardedGradients)
         #expect(exitCode(["score", "-", "--cluster", "c", "--plan", "-"]) == 2)
     }
 

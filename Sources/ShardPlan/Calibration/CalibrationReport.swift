@@ -131,11 +131,12 @@ public struct CalibrationReport: Sendable {
         (Docs/calibration/flash-attention2-gpt3.md; Docs/cost-model.md, "Issue 14, twenty-second pass"). Issue 14's \
         twenty-third pass replays the rest of llm-foundry's A100 tables apart, 55 rows at 8K-64K tokens on one node \
         and on 64 and 128 A100 40GB: median 5.6%, with MPT-30B at 8K tokens and MPT-70B at 2 sequences a GPU on 64 GPUs \
-        23.6% and 28.9% fast; the latter's measured step lies between the predictions with eight network rails a node \
-        and with one (Docs/calibration/llm-foundry-a100-sweep.md). It also replays KempnerForge's H200 runs apart, \
-        tensor parallelism 4 inside nodes of 4 GPUs and FSDP2 across 16 to 90 of them: 13B 4-6% and 70B 18-21% fast, \
-        175B 6.5% slow; the accumulating runs' unsharded fp32 gradients are not priced (Docs/calibration/kempnerforge-h200.md; \
-        Docs/cost-model.md, "Issue 14, twenty-third pass").
+        25.7% and 28.9% fast; the latter's measured step lies between the predictions with eight network rails a node \
+        and with one (Docs/calibration/llm-foundry-a100-sweep.md). It also prices ZeRO-3 gradients accumulated unsharded \
+        and reduce-scattered once an iteration (FSDP's `no_sync`, `--fsdp-no-sync`) and replays KempnerForge's H200 runs \
+        apart, tensor parallelism 4 inside nodes of 4 GPUs and FSDP2 across 16 to 90 of them: 13B 6-8% and 70B 29-30% \
+        fast, 175B 6.5% slow, the accumulating 70B's printed peaks within 4% with its unsharded fp32 gradients \
+        (Docs/calibration/kempnerforge-h200.md; Docs/cost-model.md, "Issue 14, twenty-third pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a
@@ -216,6 +217,7 @@ public struct CalibrationReport: Sendable {
             if run.sequenceParallel { config += " sp" }
             if run.zeroStage > 0 { config += " zero=\(run.zeroStage)" }
             if let group = run.zeroShardGroup { config += " shard=\(group)" }
+            if run.accumulatesUnshardedGradients { config += " no-sync" }
             if !run.recompute.isEmpty && run.recompute != "not stated" {
                 config += " \(run.recomputeMode.name(recomputedBlocks: run.recomputedBlocks))"
             }

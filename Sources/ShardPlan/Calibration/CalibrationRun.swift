@@ -81,7 +81,7 @@ public struct CalibrationRun: Sendable {
             throw InputError(.invalidValue, at: JSONPath([.key("grad_sync_dtype")]),
                              "row \(run.id): unknown grad_sync_dtype \"\(run.gradientPrecision!)\"; known: \(GradientPrecision.rowNames.joined(separator: ", "))")
         }
-        let options = TrainingOptions(recompute: recompute, recomputedBlocks: run.recomputedBlocks, zeroStage: zeroStage,
+        var options = TrainingOptions(recompute: recompute, recomputedBlocks: run.recomputedBlocks, zeroStage: zeroStage,
                                       overlapGradientReduction: overlap || run.overlapsGradientReduction,
                                       overlapTensorParallelCommunication: overlap, precision: fp8 ? .fp8 : .bf16,
                                       fp8Recipe: run.fp8Recipe ?? .tensorwise,
@@ -94,6 +94,11 @@ public struct CalibrationRun: Sendable {
         if let conflict = options.fp8ParametersConflict(flag: "fp8_params") {
             throw InputError(.invalidValue, at: JSONPath([.key("fp8_params")]), "row \(run.id): \(conflict)")
         }
+        guard !run.accumulatesUnshardedGradients || zeroStage == 3 else {
+            throw InputError(.invalidValue, at: JSONPath([.key("fsdp_no_sync")]),
+                             "row \(run.id): fsdp_no_sync says how ZeRO-3 reduces gradients over the microbatches; zero_stage is \(zeroStage), not 3")
+        }
+        options.accumulatesUnshardedGradients = run.accumulatesUnshardedGradients
         return (graph, cluster, clusterName, MegatronConfiguration(
             tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel, dataParallel: run.dataParallel,
             microBatchSize: run.microBatchSize ?? 1, virtualStages: run.virtualStages, sequenceParallel: sequenceParallel,

@@ -107,6 +107,9 @@ public struct PublishedRun: Sendable {
     /// Whether the stack copied grouped k and v to every query head before the attention kernel (`repeat_kv`:
     /// mid-2024 torchtitan's `repeat_kv` before SDPA).
     public var repeatsKeyValueHeads: Bool = false
+    /// Whether ZeRO-3 accumulated its gradients unsharded and reduce-scattered them once an iteration
+    /// (`fsdp_no_sync`: `TrainingOptions.accumulatesUnshardedGradients`).
+    public var accumulatesUnshardedGradients: Bool = false
     /// Whether the output layer shares the embedding table (`tied_embeddings`); nil for the architecture's own
     /// (`gpt` and `mpt` tied, `llama` untied).
     public var tiedEmbeddings: Bool? = nil
@@ -241,6 +244,7 @@ public struct PublishedRun: Sendable {
                 iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil,
                 zeroShardGroup: try row.optionalInt("zero_shard_group"), recomputedBlocks: try recomputedBlocks(row, id: id),
                 repeatsKeyValueHeads: try row.optionalBool("repeat_kv") ?? false,
+                accumulatesUnshardedGradients: try row.optionalBool("fsdp_no_sync") ?? false,
                 tiedEmbeddings: try row.optionalBool("tied_embeddings"),
                 slidingWindow: try slidingWindow(row, id: id),
                 replayCluster: try replayCluster(row, gpu: gpu, gpus: gpus, perNode: perNode), path: row.path))

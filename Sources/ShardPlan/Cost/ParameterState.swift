@@ -19,14 +19,16 @@ public struct ParameterState: Sendable, Equatable {
     /// Bytes each microbatch's backward pass moves to add this parameter's gradient into the gradient buffer
     /// (read and write the sum: Megatron's `main_grad`, accumulated in the weight-gradient GEMM's epilogue with
     /// gradient-accumulation fusion, or by a hook after it without): the whole local tensor up to ZeRO-1, which reduce gradients once per iteration; ZeRO-2 and 3
-    /// reduce-scatter every microbatch and add only their shard (DeepSpeed ZeRO-2 and 3, PyTorch FSDP).
+    /// reduce-scatter every microbatch and add only their shard (DeepSpeed ZeRO-2 and 3, PyTorch FSDP), unless ZeRO-3
+    /// accumulates its gradients unsharded (`unshardedGradients`, FSDP's `no_sync`), which adds the whole local tensor.
     public var gradientAccumulationBytes: Double
 
     /// The state of `elements` parameter elements (this device's share before ZeRO), with gradients of
     /// `gradientPrecision` and Adam state of `optimizerState`; `fp8Weight`: the weight of an FP8 linear layer kept in
-    /// FP8.
+    /// FP8; `unshardedGradients`: ZeRO-3 keeps the whole local gradient through the microbatches
+    /// (`TrainingOptions.accumulatesUnshardedGradients`), sharded only for the optimizer step.
     public init(elements: Double, dataParallel: Double, zeroStage: Int, gradientPrecision: GradientPrecision = .fp32,
-                optimizerState: OptimizerStatePrecision = .fp32, fp8Weight: Bool = false) {
+                optimizerState: OptimizerStatePrecision = .fp32, fp8Weight: Bool = false, unshardedGradients: Bool = false) {
         let shard = max(dataParallel, 1)
         // The gradients' bytes set what the accumulation's read and write move, and the optimizer step's passes
         // over them (norm, Adam, and Megatron's reset).
@@ -38,7 +40,8 @@ public struct ParameterState: Sendable, Equatable {
         if Self.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel, optimizerState: optimizerState) {
             weightBytes = elements * (storedWeight / shard + (fp8Weight ? Self.fp8WeightBytesPerElement : 2))
         }
-        gradientBytes = elements * gradient / (zeroStage >= 2 ? shard : 1)
+        let gradientShard = zeroStage >= 2 && !(unshardedGradients && zeroStage >= 3) ? shard : 1
+        gradientBytes = elements * gradient / gradientShard
         optimizerStateBytes = elements * optimizerState.stateBytesPerElement / (zeroStage >= 1 ? shard : 1)
         // TransformerEngine's optimizer step casts the updated master weight straight to FP8: it writes 1 byte an
         // element where the copy to 16 bits wrote 2.
@@ -46,15 +49,19 @@ public struct ParameterState: Sendable, Equatable {
         optimizerStepBytes = elements * (step + optimizerState.gradientPassesOfStep * gradient)
             / (zeroStage >= 1 ? shard : 1)
         optimizerStepLaunches = optimizerState.stepLaunchesPerTensor
-        gradientAccumulationBytes = elements * 2 * gradient / (zeroStage >= 2 ? shard : 1)
+        gradientAccumulationBytes = elements * 2 * gradient / gradientShard
     }
 
     /// The state under `options`' gradient buffer and optimizer state; `fp8Weight`: the weight of a linear layer
-    /// that runs in FP8 while `options` keep such weights in FP8.
-    public init(elements: Double, dataParallel: Double, zeroStage: Int, options: TrainingOptions, fp8Weight: Bool = false) {
+    /// that runs in FP8 while `options` keep such weights in FP8; `microbatches`: how many an iteration runs, which
+    /// decides whether `options.accumulatesUnshardedGradients` keeps gradients unsharded (with one there is nothing
+    /// to accumulate; nil: a bound that assumes they are sharded).
+    public init(elements: Double, dataParallel: Double, zeroStage: Int, options: TrainingOptions, fp8Weight: Bool = false,
+                microbatches: Int? = nil) {
         self.init(elements: elements, dataParallel: dataParallel, zeroStage: zeroStage,
                   gradientPrecision: options.gradientPrecision, optimizerState: options.optimizerState,
-                  fp8Weight: fp8Weight && options.fp8Parameters)
+                  fp8Weight: fp8Weight && options.fp8Parameters,
+                  unshardedGradients: options.accumulatesUnshardedGradients && (microbatches ?? 1) > 1)
     }
 
     /// Bytes of a weight kept in FP8, per element (E4M3; its per-tensor scale is not counted).

@@ -18,6 +18,10 @@ public struct StageCost: Sendable, Equatable {
     public var communicationBytesByAxes: [[Int]: [CollectiveKind: Double]] = [:]
     /// Per iteration: the data-parallel gradient synchronisation (full, before overlap) and its collectives.
     public var gradientSynchronizationSeconds = 0.0
+    /// Exposed seconds only the last microbatch pays, once an iteration: the reduce-scatters of gradients ZeRO-3
+    /// accumulated unsharded (`TrainingOptions.accumulatesUnshardedGradients`), beyond what that microbatch's
+    /// compute hides.
+    public var lastMicrobatchSeconds = 0.0
     public var gradientSynchronizationBytes: [CollectiveKind: Double] = [:]
     public var gradientSynchronizationBytesByAxes: [[Int]: [CollectiveKind: Double]] = [:]
     /// Per iteration: the optimizer step.

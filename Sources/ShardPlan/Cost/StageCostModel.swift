@@ -426,10 +426,16 @@ public struct StageCostModel: Sendable {
     /// Prices the ZeRO-3 gathers and reduce-scatters of `units` as `ShardedParameterSchedule` plays them
     /// beside the stage's compute, one microbatch at a time: only what does not hide is charged as
     /// communication. The gathered parameters of two layers and the gradients of one stay unsharded at once.
+    /// Where ZeRO-3 accumulates its gradients unsharded over several microbatches, its reduce-scatters run in the
+    /// last microbatch only: every microbatch is played without them, and what they add to the last one is charged
+    /// once an iteration (`StageCost.lastMicrobatchSeconds`).
     private func addShardedParameters(_ units: [ShardedUnit], runs: [ShardedParameterSchedule.Run], layers: [String?],
                                       mesh: DeviceMesh, to cost: inout StageCost) {
         var runs = runs
         var gatherBytesByRun = Array(repeating: 0.0, count: runs.count)
+        // Per run, the reduce-scatters that only the last microbatch runs.
+        var lastReduceByRun = Array(repeating: 0.0, count: runs.count)
+        let reducesOnce = options.accumulatesUnshardedGradients && microbatches > 1
         // The reduce stream's seconds: reduce-scatters, and of them the shard groups' all-reduces.
         var backwardGathers = 0.0, reduceScatters = 0.0, replicaAllReduces = 0.0
         // Each run's collectives' seconds weighted by their contention shares, for the runs' mean shares.
@@ -473,30 +479,42 @@ public struct StageCostModel: Sendable {
                 cost.backwardComputeSeconds += concat
                 cost.computeSeconds[.memoryBound, default: 0] += concat
             }
-            runs[first].reduceScatterSeconds += reduce
+            // ZeRO-3's units (ZeRO-2's gather nothing or keep their copy) reduce once where gradients accumulate unsharded.
+            let onlyLast = reducesOnce && unit.gatherBytes > 0 && !unit.keepsGatheredCopy
+            if onlyLast { lastReduceByRun[first] += reduce } else { runs[first].reduceScatterSeconds += reduce }
             backwardGathers += regathers ? gather : 0
-            reduceScatters += reduce
-            replicaAllReduces += unit.replicaAllReduceSeconds(on: mesh)
+            reduceScatters += onlyLast ? 0 : reduce
+            replicaAllReduces += onlyLast ? 0 : unit.replicaAllReduceSeconds(on: mesh)
             // A copy kept through the step is counted in the weights' bytes.
             if !unit.keepsGatheredCopy { gatherBytesByRun[first] += unit.gatherBytes }
             let gathered = unit.gatherBytes * (regathers ? 2 : 1)
             if gathered > 0 { cost.communicationBytes[.allGather, default: 0] += gathered }
-            cost.communicationBytes[.reduceScatter, default: 0] += unit.reduceBytes
+            // Bytes are per microbatch: a reduce-scatter once an iteration counts its share of each.
+            let perMicrobatch = onlyLast ? 1 / Double(microbatches) : 1
+            cost.communicationBytes[.reduceScatter, default: 0] += unit.reduceBytes * perMicrobatch
             if gathered > 0 { cost.communicationBytesByAxes[unit.axes, default: [:]][.allGather, default: 0] += gathered }
-            cost.communicationBytesByAxes[unit.axes, default: [:]][.reduceScatter, default: 0] += unit.reduceBytes
+            cost.communicationBytesByAxes[unit.axes, default: [:]][.reduceScatter, default: 0] += unit.reduceBytes * perMicrobatch
             if !unit.replicaAxes.isEmpty {
-                cost.communicationBytes[.allReduce, default: 0] += unit.shardBytes(on: mesh)
-                cost.communicationBytesByAxes[unit.replicaAxes, default: [:]][.allReduce, default: 0] += unit.shardBytes(on: mesh)
+                cost.communicationBytes[.allReduce, default: 0] += unit.shardBytes(on: mesh) * perMicrobatch
+                cost.communicationBytesByAxes[unit.replicaAxes, default: [:]][.allReduce, default: 0] += unit.shardBytes(on: mesh) * perMicrobatch
             }
         }
         for index in runs.indices {
             func mean(_ weighted: Double, over seconds: Double) -> Double { seconds > 0 ? weighted / seconds : 0 }
             runs[index].forwardGatherContention = mean(forwardGatherContention[index], over: runs[index].forwardGatherSeconds)
             runs[index].backwardGatherContention = mean(backwardGatherContention[index], over: runs[index].backwardGatherSeconds)
-            runs[index].reduceScatterContention = mean(reduceContention[index], over: runs[index].reduceScatterSeconds)
+            runs[index].reduceScatterContention = mean(reduceContention[index],
+                                                       over: runs[index].reduceScatterSeconds + lastReduceByRun[index])
         }
         let schedule = ShardedParameterSchedule(runs: runs, computeSlowdown: TrainingOptions.overlappedComputeSlowdown,
                                                 slowdownLimit: TrainingOptions.overlappedComputeSlowdownLimit)
+        if lastReduceByRun.contains(where: { $0 > 0 }) {
+            var lastRuns = runs
+            for index in lastRuns.indices { lastRuns[index].reduceScatterSeconds += lastReduceByRun[index] }
+            let last = ShardedParameterSchedule(runs: lastRuns, computeSlowdown: TrainingOptions.overlappedComputeSlowdown,
+                                                slowdownLimit: TrainingOptions.overlappedComputeSlowdownLimit)
+            cost.lastMicrobatchSeconds += max(last.forwardSeconds + last.backwardSeconds - schedule.forwardSeconds - schedule.backwardSeconds, 0)
+        }
         var exposedBackward = schedule.exposedBackwardSeconds
         if units.allSatisfy({ $0.gatherBytes == 0 || $0.keepsGatheredCopy }) {
             // ZeRO-2: no layer waits for a reduce-scatter (only the optimizer step, once per iteration; FSDP's
@@ -521,7 +539,8 @@ public struct StageCostModel: Sendable {
         }
         let pairs = zip(gatherBytesByRun, gatherBytesByRun.dropFirst()).map { $0 + $1 }
         cost.gatheredWeightBytes = pairs.max() ?? gatherBytesByRun.max() ?? 0
-        cost.unshardedGradientBytes = units.map(\.reduceBytes).max() ?? 0
+        // Gradients accumulated unsharded are in the state (`ParameterState`), not a layer's working set.
+        cost.unshardedGradientBytes = units.filter { !(reducesOnce && $0.gatherBytes > 0 && !$0.keepsGatheredCopy) }.map(\.reduceBytes).max() ?? 0
     }
 
     /// Weights, gradients and optimizer state of the stage's parameters, their gradient synchronisation and
@@ -604,7 +623,7 @@ public struct StageCostModel: Sendable {
             // What a cast of fp32 weights writes an element: a 16-bit copy, or the FP8 weight.
             let copyBytesPerElement = fp8Weight ? ParameterState.fp8WeightBytesPerElement : 2
             let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage,
-                                       options: options, fp8Weight: fp8Weight)
+                                       options: options, fp8Weight: fp8Weight, microbatches: microbatches)
             cost.weightBytes += state.weightBytes
             cost.gradientBytes += state.gradientBytes
             cost.optimizerStateBytes += state.optimizerStateBytes

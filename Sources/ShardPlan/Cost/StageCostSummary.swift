@@ -9,6 +9,8 @@ public struct StageCostSummary: Sendable, Equatable {
     /// The whole gradient synchronisation of one iteration, before any overlap.
     public var synchronizationSeconds: Double
     public var optimizerSeconds: Double
+    /// Exposed seconds only the last microbatch pays (`StageCost.lastMicrobatchSeconds`).
+    public var lastMicrobatchSeconds: Double
     /// Weights, gradients and optimizer state per device.
     public var modelStateBytes: Double
     public var activationBytesPerMicrobatch: Double
@@ -23,13 +25,14 @@ public struct StageCostSummary: Sendable, Equatable {
     public var unshardedGradientBytes: Double
 
     public init(forwardSeconds: Double, backwardSeconds: Double, synchronizationSeconds: Double, optimizerSeconds: Double,
-                modelStateBytes: Double, activationBytesPerMicrobatch: Double, recomputationWorkingBytes: Double,
-                lossBufferBytes: Double = 0, lossLayerKeptBytes: Double = 0,
+                modelStateBytes: Double, activationBytesPerMicrobatch: Double, lastMicrobatchSeconds: Double = 0,
+                recomputationWorkingBytes: Double, lossBufferBytes: Double = 0, lossLayerKeptBytes: Double = 0,
                 gatheredWeightBytes: Double = 0, unshardedGradientBytes: Double = 0) {
         self.forwardSeconds = forwardSeconds
         self.backwardSeconds = backwardSeconds
         self.synchronizationSeconds = synchronizationSeconds
         self.optimizerSeconds = optimizerSeconds
+        self.lastMicrobatchSeconds = lastMicrobatchSeconds
         self.modelStateBytes = modelStateBytes
         self.activationBytesPerMicrobatch = activationBytesPerMicrobatch
         self.recomputationWorkingBytes = recomputationWorkingBytes
@@ -46,7 +49,7 @@ public struct StageCostSummary: Sendable, Equatable {
         self.init(forwardSeconds: cost.forwardSeconds, backwardSeconds: cost.backwardSeconds,
                   synchronizationSeconds: cost.gradientSynchronizationSeconds, optimizerSeconds: cost.optimizerSeconds,
                   modelStateBytes: cost.modelStateBytes, activationBytesPerMicrobatch: cost.activationBytesPerMicrobatch,
-                  recomputationWorkingBytes: cost.recomputationWorkingBytes, lossBufferBytes: cost.lossBufferBytes,
+                  lastMicrobatchSeconds: cost.lastMicrobatchSeconds, recomputationWorkingBytes: cost.recomputationWorkingBytes, lossBufferBytes: cost.lossBufferBytes,
                   lossLayerKeptBytes: cost.lossLayerKeptBytes, gatheredWeightBytes: cost.gatheredWeightBytes,
                   unshardedGradientBytes: cost.unshardedGradientBytes)
     }

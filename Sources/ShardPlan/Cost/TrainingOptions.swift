@@ -119,6 +119,13 @@ public struct TrainingOptions: Sendable, Equatable {
     /// innermost mesh axes splitting the batch, with any context- or tensor-parallel axis the gradients are also
     /// partial over (`HybridSharding`); nil shards over every data-parallel device.
     public var zeroShardGroup: Int?
+    /// Whether ZeRO-3 gradients accumulate unsharded over the microbatches and are reduce-scattered once, in the
+    /// last microbatch's backward pass (`--fsdp-no-sync`): PyTorch FSDP's `no_sync()`, FSDP2's
+    /// `set_requires_gradient_sync(False)` on every microbatch but the last, Hugging Face Accelerate's gradient
+    /// accumulation with FSDP. Each device then holds its whole local gradient in the buffer's type through the
+    /// iteration (FSDP2 accumulates in `reduce_dtype`), as under ZeRO-1, and pays one reduce-scatter an iteration
+    /// instead of one a microbatch. With one microbatch nothing changes.
+    public var accumulatesUnshardedGradients = false
     /// The highest ZeRO stage the search may give a parameter of its own accord (`plan --zero N` pins N: with
     /// `zeroStage` as the floor, every parameter gets exactly N); 3 lets each op's sharding pick any stage. A plan
     /// that is scored carries its parameters' stages itself, so this bounds only what a search chooses.

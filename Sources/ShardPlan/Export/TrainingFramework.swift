@@ -167,6 +167,12 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 changes.append("\(displayName) recomputes whole submodules (\(names.recomputeModules)), which keep what \(kept.dropLast().joined(separator: ", ")) and \(kept.last!) produce, where the plan reruns them")
             }
         }
+        if nearest.options.accumulatesUnshardedGradients {
+            // Neither torchtitan nor Megatron-Core's FSDP skips the reduce-scatter of the microbatches before the
+            // last one; the settings ShardPlan writes reduce-scatter every microbatch.
+            nearest.options.accumulatesUnshardedGradients = false
+            changes.append("ShardPlan writes \(displayName)'s ZeRO-3 with a reduce-scatter every microbatch; the plan's gradients accumulated unsharded and reduce-scattered once (FSDP's no_sync) become that, each device holding only its shard of them")
+        }
         if let group = configuration.options.zeroShardGroup, runsMegatronCore {
             nearest.options.zeroShardGroup = nil
             changes.append("ShardPlan writes \(displayName)'s ZeRO sharding over every data-parallel rank; the plan's shard groups of \(group) become one group of all of them")

@@ -55,6 +55,7 @@ struct BlockRecomputationShare: Sendable {
         return StageCostSummary(forwardSeconds: figures[0], backwardSeconds: figures[1],
                                 synchronizationSeconds: rerunAll.synchronizationSeconds, optimizerSeconds: figures[2],
                                 modelStateBytes: figures[3], activationBytesPerMicrobatch: figures[4],
+                                lastMicrobatchSeconds: figures[5],
                                 recomputationWorkingBytes: max(rerunPart.recomputationWorkingBytes, keptPart.recomputationWorkingBytes),
                                 lossBufferBytes: max(rerunPart.lossBufferBytes, keptPart.lossBufferBytes),
                                 lossLayerKeptBytes: max(rerunPart.lossLayerKeptBytes, keptPart.lossLayerKeptBytes),

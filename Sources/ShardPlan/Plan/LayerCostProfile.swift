@@ -16,9 +16,9 @@
 final class LayerCostProfile: Sendable {
     /// The gradient synchronisation buckets (collective kind and mesh axes), each a column of the rows.
     private let buckets: [(kind: CollectiveKind, axes: [Int])]
-    /// Columns of a row: forward, backward, optimizer seconds, model state and activation bytes, then the
-    /// buckets' bytes.
-    private static let fixedColumns = 5
+    /// Columns of a row: forward, backward, optimizer seconds, model state and activation bytes, the seconds only
+    /// the last microbatch pays, then the buckets' bytes.
+    private static let fixedColumns = 6
     private let width: Int
     /// Per layer, its cost alone.
     private let single: [Double]
@@ -107,7 +107,7 @@ final class LayerCostProfile: Sendable {
         self.width = width
         func row(_ cost: StageCost) -> [Double] {
             var row = [cost.forwardSeconds, cost.backwardSeconds, cost.optimizerSeconds, cost.modelStateBytes,
-                       cost.activationBytesPerMicrobatch] + Array(repeating: 0.0, count: buckets.count)
+                       cost.activationBytesPerMicrobatch, cost.lastMicrobatchSeconds] + Array(repeating: 0.0, count: buckets.count)
             for (axes, kinds) in cost.gradientSynchronizationBytesByAxes {
                 for (kind, bytes) in kinds { row[bucketColumn[axes + [-1, CollectiveKind.allCases.firstIndex(of: kind)!]]!] += bytes }
             }
@@ -170,6 +170,7 @@ final class LayerCostProfile: Sendable {
         }
         let summary = StageCostSummary(forwardSeconds: column(0), backwardSeconds: column(1), synchronizationSeconds: synchronization,
                                        optimizerSeconds: column(2), modelStateBytes: column(3), activationBytesPerMicrobatch: column(4),
+                                       lastMicrobatchSeconds: column(5),
                                        recomputationWorkingBytes: recomputationWorking.maximum(in: layers),
                                        lossBufferBytes: lossBuffer.maximum(in: layers), lossLayerKeptBytes: lossLayerKept.maximum(in: layers),
                                        gatheredWeightBytes: first == last ? gatheredAlone[first] : gatheredPairs.maximum(in: first + 1 ..< last + 1),
@@ -177,7 +178,8 @@ final class LayerCostProfile: Sendable {
         return blockShare?.summary(layers: layers, rerunAll: summary, of: self) ?? summary
     }
 
-    /// Forward, backward and optimizer seconds, model state and activation bytes of layers `layers` as one stage.
+    /// Forward, backward and optimizer seconds, model state and activation bytes, and the last microbatch's seconds,
+    /// of layers `layers` as one stage.
     func additiveFigures(of layers: Range<Int>) -> [Double] {
         let a = layers.lowerBound * width, b = (layers.upperBound - 1) * width
         return (0 ..< Self.fixedColumns).map { single[a + $0] + prefix[b + $0] - prefix[a + $0] }

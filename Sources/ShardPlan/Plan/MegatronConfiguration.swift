@@ -71,6 +71,7 @@ public struct MegatronConfiguration: Sendable, Equatable {
         if options.recompute != .none { text += " recompute=\(options.recomputeName(options.recompute))" }
         if options.zeroStage > 0 { text += " zero=\(options.zeroStage)" }
         if let group = options.zeroShardGroup { text += " shard=\(group)" }
+        if options.accumulatesUnshardedGradients { text += " no-sync" }
         return text
     }
 }

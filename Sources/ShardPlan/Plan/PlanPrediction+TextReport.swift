@@ -17,7 +17,10 @@ extension PlanPrediction {
         lines.append(plan.summary.map { "\(title): \($0)" } ?? title)
         let batch = plan.rebatchedFrom == nil ? "" : plan.globalBatchText() + ", "
         lines.append(batch + "schedule \(plan.schedule.rawValue), \(plan.microbatches) microbatch\(plan.microbatches == 1 ? "" : "es")"
-                     + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "") + Self.precisionText(plan.options))
+                     + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "")
+                     + (plan.options.accumulatesUnshardedGradients && plan.microbatches > 1
+                        ? ", ZeRO-3 gradients accumulated unsharded and reduce-scattered once (no_sync)" : "")
+                     + Self.precisionText(plan.options))
         if let provenance = plan.provenance { lines.append(provenance.description) }
         lines.append("iteration \(Self.seconds(iterationSeconds))  |  \(Self.number(samplesPerSecond)) samples/s  |  "
                      + "\(Self.number(tflopsPerDevice)) TFLOP/s per device  |  MFU \(Self.percent(modelFLOPsUtilization))")

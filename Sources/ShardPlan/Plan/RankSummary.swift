@@ -12,6 +12,7 @@ struct RankSummary: Sendable {
     var transferSeconds = 0.0
     var synchronizationSeconds = 0.0
     var optimizerSeconds = 0.0
+    var lastMicrobatchSeconds = 0.0
     var modelStateBytes = 0.0
     var backwardWorkingBytes = 0.0
     var gatheredWeightBytes = 0.0
@@ -50,6 +51,7 @@ struct RankSummary: Sendable {
         backwardSeconds += summary.backwardSeconds
         synchronizationSeconds += summary.synchronizationSeconds
         optimizerSeconds += summary.optimizerSeconds
+        lastMicrobatchSeconds += summary.lastMicrobatchSeconds
         modelStateBytes += summary.modelStateBytes
         backwardWorkingBytes = max(backwardWorkingBytes, summary.backwardWorkingBytes)
         gatheredWeightBytes = max(gatheredWeightBytes, summary.gatheredWeightBytes)
@@ -61,13 +63,13 @@ struct RankSummary: Sendable {
     /// Seconds per microbatch: the rank's latency in the schedule.
     var microbatchSeconds: Double { forwardSeconds + backwardSeconds + transferSeconds }
 
-    /// Seconds once per iteration after the last backward: the synchronisation `evaluator` leaves exposed with
-    /// `options` (and `zeroStage` at least) and the optimizer step.
+    /// Seconds once per iteration: the synchronisation `evaluator` leaves exposed with `options` (and `zeroStage` at
+    /// least), what only the last microbatch pays, and the optimizer step.
     func iterationSeconds(evaluator: PlanEvaluator, options: TrainingOptions, zeroStage: Int) -> Double {
         var options = options
         options.zeroStage = max(options.zeroStage, zeroStage)
         return evaluator.exposedSynchronization(synchronizationSeconds, options: options, forwardSeconds: forwardSeconds,
-                                                backwardSeconds: backwardSeconds) + optimizerSeconds
+                                                backwardSeconds: backwardSeconds) + lastMicrobatchSeconds + optimizerSeconds
     }
 
     /// Bytes per device besides activations: model state, the working sets and the framework's own.

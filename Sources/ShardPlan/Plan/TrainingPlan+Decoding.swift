@@ -230,6 +230,7 @@ extension TrainingPlan {
         }
         options.reduceGradientsInFP32 = try reader.optionalBool("gradient_reduce_fp32") ?? false
         options.copiesOutGatheredParameters = try reader.optionalBool("fsdp2_copy_out") ?? false
+        options.accumulatesUnshardedGradients = try reader.optionalBool("fsdp_no_sync") ?? false
         options.zeroShardGroup = try reader.optionalInt("zero_shard_group")
         if let precision: GradientPrecision = try reader.optionalCase("gradient_precision", "gradient precision") {
             options.gradientPrecision = precision

@@ -37,6 +37,7 @@ extension TrainingPlan {
         if options.eagerLoss { kernels.append(("eager_loss", .bool(true))) }
         if options.reduceGradientsInFP32 { kernels.append(("gradient_reduce_fp32", .bool(true))) }
         if options.copiesOutGatheredParameters { kernels.append(("fsdp2_copy_out", .bool(true))) }
+        if options.accumulatesUnshardedGradients { kernels.append(("fsdp_no_sync", .bool(true))) }
         if let group = options.zeroShardGroup { kernels.append(("zero_shard_group", .int(group))) }
         if options.gradientPrecision != .fp32 { kernels.append(("gradient_precision", .string(options.gradientPrecision.rawValue))) }
         if options.optimizerState != .fp32 { kernels.append(("optimizer_state", .string(options.optimizerState.rawValue))) }

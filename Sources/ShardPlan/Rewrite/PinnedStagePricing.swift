@@ -103,7 +103,7 @@ struct PinnedStagePricing: Sendable {
         func consider(_ layout: StageLayout, cost: StageCost) {
             guard cost.peakMemoryBytes(inFlight: inFlight) <= cluster.device.memoryBytes else { return }
             let seconds = (cost.forwardSeconds + cost.backwardSeconds) * Double(microbatches)
-                + cost.gradientSynchronizationSeconds + cost.optimizerSeconds
+                + cost.gradientSynchronizationSeconds + cost.lastMicrobatchSeconds + cost.optimizerSeconds
             if best.map({ seconds < $0.seconds }) ?? true {
                 var chosen = layout
                 chosen.recompute = original.recompute

@@ -349,7 +349,7 @@ struct StageCostTerms {
         let local = Double(type.elementCount) / Double(stored.totalSplitFactor(meshShape: mesh.shape))
         let zeroStage = max(options.zeroStage, strategy.zeroStage)
         let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage,
-                                   options: options, fp8Weight: fp8Weight)
+                                   options: options, fp8Weight: fp8Weight, microbatches: model.microbatches)
         // What the gathers move and the casts of fp32 weights write an element: 16 bits, or the FP8 weight.
         let gatheredBytes = fp8Weight ? ParameterState.fp8WeightBytesPerElement : Double(type.dtype.byteSize)
         let copyBytes = fp8Weight ? ParameterState.fp8WeightBytesPerElement : 2

@@ -488,8 +488,8 @@ struct CalibrationTests {
 
     /// The rest of llm-foundry's A100 tables (Docs/calibration/llm-foundry-a100-sweep.json, issue 14's twenty-third
     /// pass): 41 rows at 8K-64K tokens on one node and 14 on 64 and 128 A100 40GB, within a median 6% and every one
-    /// within memory. Two rows are beyond 15%, both predicted fast: MPT-30B at 8K tokens (its H100 twin in the main
-    /// set is -24.7%) and MPT-70B at 2 sequences a GPU on 64 A100 40GB.
+    /// within memory. Two rows are beyond 15%, both predicted fast: MPT-30B at 8K tokens (-25.7%; its H100 twin in the
+    /// main set is -24.7%) and MPT-70B at 2 sequences a GPU on 64 A100 40GB (-28.9%).
     @Test("llm-foundry's A100 tables at 8K-64K tokens and on 64-128 GPUs: median within 6%, two rows beyond 15%")
     func llmFoundryA100Sweep() throws {
         let report = try Self.a100Sweep.get()
@@ -522,33 +522,26 @@ struct CalibrationTests {
     }
 
     /// KempnerForge's H200 runs (Docs/calibration/kempnerforge-h200.json, twenty-third pass), tensor parallelism 4
-    /// inside nodes of 4 GPUs and FSDP2 across them: the 13B within 7% and the 175B within 10%, compute-bound; the 70B
-    /// at 2 sequences a data-parallel rank 15-25% fast, where each layer's gathers outlast its compute and the NICs
-    /// are not published. Memory stays open: with 4 accumulation steps the framework keeps the unsharded fp32
-    /// gradient (its 175B report), about 15 GB a GPU for the 13B and 70 GB for the 70B, which the model does not
-    /// price, so their published peaks are more than twice the predicted ones; the 175B, without accumulation, is
-    /// predicted 19% under its peak.
-    @Test("KempnerForge on 64-360 H200s: 13B and 175B close, 70B 15-25% fast, accumulation's unsharded gradients unpriced")
+    /// inside nodes of 4 GPUs and FSDP2 across them, the accumulating 13B and 70B with their gradients kept unsharded
+    /// in fp32 (`fsdp_no_sync`), as the framework's 175B report says it runs: the 13B within 10% and the 175B within
+    /// 10%, compute-bound; the 70B at 2 sequences a data-parallel rank 20-35% fast, where each layer's gathers outlast
+    /// its compute and the NICs are not published. The 70B's published peaks (82.9-86.8 GB), which hold about 70 GB
+    /// of those gradients, are within 5%; the 13B's and the 175B's are predicted 19-25% under.
+    @Test("KempnerForge on 64-360 H200s: 13B and 175B within 10%, 70B 20-35% fast; the 70B's peaks with unsharded gradients within 5%")
     func kempnerForgeH200() throws {
         let report = try Self.report(of: "kempnerforge-h200.json")
         #expect(report.runs.count == 8)
         for entry in report.runs {
             let id = entry.run.id
-            let published = try #require(entry.run.measuredPeakMemoryBytes)
-            if id.contains("-13b-") {
-                #expect(abs(entry.relativeError) < 0.07, "\(id): \(entry.relativeError)")
-            } else if id.contains("-70b-") {
-                #expect(entry.relativeError > -0.25 && entry.relativeError < -0.15, "\(id): \(entry.relativeError)")
+            let memory = entry.peakMemoryBytes / (try #require(entry.run.measuredPeakMemoryBytes)) - 1
+            if id.contains("-70b-") {
+                #expect(entry.relativeError > -0.35 && entry.relativeError < -0.20, "\(id): \(entry.relativeError)")
+                #expect(abs(memory) < 0.05, "\(id): \(memory)")
             } else {
                 #expect(abs(entry.relativeError) < 0.10, "\(id): \(entry.relativeError)")
+                #expect(memory < -0.15 && memory > -0.30, "\(id): \(memory)")
             }
-            // The two accumulating models: published peaks above twice the predicted ones; the 175B without
-            // accumulation 19% under its printed 53.8 (read as GiB; 13% under if the report's GB are decimal).
-            if entry.run.globalBatch > (entry.run.microBatchSize ?? 1) * entry.run.dataParallel {
-                #expect(published > 2 * entry.peakMemoryBytes, "\(id)")
-            } else {
-                #expect(abs(entry.peakMemoryBytes / published - 1) < 0.25, "\(id): \(entry.peakMemoryBytes / published)")
-            }
+            #expect(entry.run.accumulatesUnshardedGradients == !id.contains("-175b-"))
             #expect(entry.fitsInMemory, "\(id)")
         }
     }

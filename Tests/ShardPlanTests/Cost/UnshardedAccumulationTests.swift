@@ -1,0 +1,96 @@
+import Testing
+@testable import ShardPlan
+
+/// ZeRO-3 gradients accumulated unsharded over the microbatches and reduce-scattered once, in the last one
+/// (`TrainingOptions.accumulatesUnshardedGradients`: FSDP's `no_sync`, FSDP2's `set_requires_gradient_sync(False)`).
+@Suite("ZeRO-3 with gradients accumulated unsharded")
+struct UnshardedAccumulationTests {
+    /// gpt-tiny at 128 sequences on two DGX A100s, pure data parallelism over all 16 devices under ZeRO-3 (FSDP2 over
+    /// fp32 weights with fp32 reductions, as torchtitan and KempnerForge run it), `microBatchSize` sequences a
+    /// microbatch, with or without `noSync`.
+    static func configuration(microBatchSize: Int, noSync: Bool) -> MegatronConfiguration {
+        var options = TrainingOptions(zeroStage: 3, optimizerState: .fp32Weights, reduceGradientsInFP32: true,
+                                      copiesOutGatheredParameters: true)
+        options.accumulatesUnshardedGradients = noSync
+        return MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 16, microBatchSize: microBatchSize,
+                                     options: options)
+    }
+
+    static func prediction(microBatchSize: Int, noSync: Bool) throws -> (plan: TrainingPlan, prediction: PlanPrediction) {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build().rebatched(to: 128)
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:2")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:2",
+                                             configuration: configuration(microBatchSize: microBatchSize, noSync: noSync))
+        return (plan, PlanEvaluator(cluster: cluster).evaluate(plan))
+    }
+
+    @Test("ParameterState: 1,000 fp32 gradients over 8 devices: 4,000 bytes held and 8,000 accumulated, where ZeRO-3 holds 500")
+    func parameterStateByHand() {
+        let sharded = ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 3)
+        let unsharded = ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 3, unshardedGradients: true)
+        #expect(sharded.gradientBytes == 500 && sharded.gradientAccumulationBytes == 1_000)
+        #expect(unsharded.gradientBytes == 4_000 && unsharded.gradientAccumulationBytes == 8_000)
+        // Weights and optimizer state stay sharded; the step reads the reduce-scattered shard.
+        #expect(unsharded.weightBytes == sharded.weightBytes && unsharded.optimizerStateBytes == sharded.optimizerStateBytes)
+        #expect(unsharded.optimizerStepBytes == sharded.optimizerStepBytes)
+        // ZeRO-2 has no such mode; with one microbatch there is nothing to accumulate.
+        #expect(ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 2, unshardedGradients: true).gradientBytes == 500)
+        var options = TrainingOptions()
+        options.accumulatesUnshardedGradients = true
+        #expect(ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 3, options: options, microbatches: 1).gradientBytes == 500)
+        #expect(ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 3, options: options, microbatches: 4).gradientBytes == 4_000)
+    }
+
+    @Test("one microbatch: the same plan either way")
+    func oneMicrobatch() throws {
+        let (_, standard) = try Self.prediction(microBatchSize: 8, noSync: false)
+        let (plan, noSync) = try Self.prediction(microBatchSize: 8, noSync: true)
+        #expect(plan.microbatches == 1)
+        #expect(standard.iterationSeconds == noSync.iterationSeconds)
+        #expect(standard.peakMemoryBytesPerDevice == noSync.peakMemoryBytesPerDevice)
+    }
+
+    /// Four microbatches of 2 sequences a device: each device holds every parameter's fp32 gradient (gpt-tiny's
+    /// 16,384 + 2,048 embedding, 2 x 49,984 block and 128 final-norm parameters: 118,528, so 474,112 bytes) where
+    /// ZeRO-3 holds a sixteenth and one block's unsharded; the iteration reduce-scatters once where it did four
+    /// times, and what that once adds is the only gradient synchronisation left exposed.
+    @Test("four microbatches: every gradient held in fp32, one reduce-scatter an iteration, exposed once")
+    func fourMicrobatches() throws {
+        let (plan, standard) = try Self.prediction(microBatchSize: 2, noSync: false)
+        let (_, noSync) = try Self.prediction(microBatchSize: 2, noSync: true)
+        #expect(plan.microbatches == 4)
+        #expect(noSync.ranks[0].gradientBytes == 474_112)
+        // Standard ZeRO-3: a sixteenth (29,632 bytes) and one block's 49,984 fp32 gradients awaiting their
+        // reduce-scatter (199,936).
+        #expect(standard.ranks[0].gradientBytes == 229_568)
+        let scattered = { (prediction: PlanPrediction) in prediction.communicationBytes[.reduceScatter] ?? 0 }
+        #expect(scattered(standard) > 0 && abs(scattered(noSync) * 4 - scattered(standard)) <= 1e-9 * scattered(standard))
+        let last = noSync.stageCosts[0].lastMicrobatchSeconds
+        #expect(last > 0 && noSync.stageCosts[0].gradientSynchronizationSeconds == 0)
+        #expect(noSync.ranks[0].exposedGradientSynchronizationSeconds == last)
+        let rank = noSync.ranks[0]
+        let perMicrobatch = rank.forwardSeconds + rank.backwardSeconds
+        #expect(abs(noSync.iterationSeconds - (4 * perMicrobatch + last + rank.optimizerSeconds)) <= 1e-12)
+        // Three reduce-scatters fewer, over the network between the two nodes: faster.
+        #expect(noSync.iterationSeconds < standard.iterationSeconds)
+        #expect(standard.stageCosts[0].lastMicrobatchSeconds == 0)
+    }
+
+    /// A saved plan keeps the option (`options.fsdp_no_sync`) and is priced the same when read back; Megatron-LM's
+    /// settings reduce-scatter every microbatch and say so.
+    @Test("a plan document keeps fsdp_no_sync; the frameworks' settings say they reduce-scatter every microbatch")
+    func documentAndFrameworks() throws {
+        let (plan, prediction) = try Self.prediction(microBatchSize: 2, noSync: true)
+        let document = plan.json(prediction: prediction)
+        guard case .object(let top) = document, case .object(let options)? = top["options"] else { Issue.record("no options"); return }
+        #expect(options["fsdp_no_sync"] == .bool(true))
+        let read = try TrainingPlan(json: document, graph: plan.graph, cluster: plan.cluster, clusterName: plan.clusterName)
+        #expect(read.options.accumulatesUnshardedGradients)
+        #expect(PlanEvaluator(cluster: plan.cluster).evaluate(read).iterationSeconds == prediction.iterationSeconds)
+        for framework in TrainingFramework.allCases where framework.largestZeroStage >= 3 {
+            let (nearest, changes) = framework.expressible(Self.configuration(microBatchSize: 2, noSync: true), chunkLayers: [2])
+            #expect(!nearest.options.accumulatesUnshardedGradients)
+            #expect(changes.contains { $0.contains("reduce-scatter every microbatch") }, "\(framework)")
+        }
+    }
+}
