@@ -25,10 +25,10 @@ public struct ParameterState: Sendable, Equatable {
 
     /// The state of `elements` parameter elements (this device's share before ZeRO), with gradients of
     /// `gradientPrecision` and Adam state of `optimizerState`; `fp8Weight`: the weight of an FP8 linear layer kept in
-    /// FP8; `unshardedGradients`: ZeRO-3 keeps the whole local gradient through the microbatches
-    /// (`TrainingOptions.accumulatesUnshardedGradients`), sharded only for the optimizer step.
+    /// FP8; `unshardedGradientBytes`: ZeRO-3 keeps the whole local gradient through the microbatches, in elements of
+    /// this many bytes (`TrainingOptions.accumulatesUnshardedGradients`), sharded only for the optimizer step.
     public init(elements: Double, dataParallel: Double, zeroStage: Int, gradientPrecision: GradientPrecision = .fp32,
-                optimizerState: OptimizerStatePrecision = .fp32, fp8Weight: Bool = false, unshardedGradients: Bool = false) {
+                optimizerState: OptimizerStatePrecision = .fp32, fp8Weight: Bool = false, unshardedGradientBytes: Double? = nil) {
         let shard = max(dataParallel, 1)
         // The gradients' bytes set what the accumulation's read and write move, and the optimizer step's passes
         // over them (norm, Adam, and Megatron's reset).
@@ -40,8 +40,8 @@ public struct ParameterState: Sendable, Equatable {
         if Self.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel, optimizerState: optimizerState) {
             weightBytes = elements * (storedWeight / shard + (fp8Weight ? Self.fp8WeightBytesPerElement : 2))
         }
-        let gradientShard = zeroStage >= 2 && !(unshardedGradients && zeroStage >= 3) ? shard : 1
-        gradientBytes = elements * gradient / gradientShard
+        let unsharded = zeroStage >= 3 ? unshardedGradientBytes : nil
+        gradientBytes = unsharded.map { elements * $0 } ?? elements * gradient / (zeroStage >= 2 ? shard : 1)
         optimizerStateBytes = elements * optimizerState.stateBytesPerElement / (zeroStage >= 1 ? shard : 1)
         // TransformerEngine's optimizer step casts the updated master weight straight to FP8: it writes 1 byte an
         // element where the copy to 16 bits wrote 2.
@@ -49,19 +49,21 @@ public struct ParameterState: Sendable, Equatable {
         optimizerStepBytes = elements * (step + optimizerState.gradientPassesOfStep * gradient)
             / (zeroStage >= 1 ? shard : 1)
         optimizerStepLaunches = optimizerState.stepLaunchesPerTensor
-        gradientAccumulationBytes = elements * 2 * gradient / gradientShard
+        gradientAccumulationBytes = unsharded.map { elements * 2 * $0 } ?? elements * 2 * gradient / (zeroStage >= 2 ? shard : 1)
     }
 
     /// The state under `options`' gradient buffer and optimizer state; `fp8Weight`: the weight of a linear layer
     /// that runs in FP8 while `options` keep such weights in FP8; `microbatches`: how many an iteration runs, which
     /// decides whether `options.accumulatesUnshardedGradients` keeps gradients unsharded (with one there is nothing
-    /// to accumulate; nil: a bound that assumes they are sharded).
+    /// to accumulate; nil: a bound that assumes they are sharded). FSDP2 accumulates them in its `reduce_dtype`: fp32
+    /// with `reduceGradientsInFP32`, else the 16-bit weights' type.
     public init(elements: Double, dataParallel: Double, zeroStage: Int, options: TrainingOptions, fp8Weight: Bool = false,
                 microbatches: Int? = nil) {
         self.init(elements: elements, dataParallel: dataParallel, zeroStage: zeroStage,
                   gradientPrecision: options.gradientPrecision, optimizerState: options.optimizerState,
                   fp8Weight: fp8Weight && options.fp8Parameters,
-                  unshardedGradients: options.accumulatesUnshardedGradients && (microbatches ?? 1) > 1)
+                  unshardedGradientBytes: options.accumulatesUnshardedGradients && (microbatches ?? 1) > 1
+                    ? (options.reduceGradientsInFP32 ? 4 : 2) : nil)
     }
 
     /// Bytes of a weight kept in FP8, per element (E4M3; its per-tensor scale is not counted).

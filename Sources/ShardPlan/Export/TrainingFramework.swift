@@ -68,9 +68,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     /// `chunkLayers` are the repeated layers (transformer blocks) of each model chunk as `configuration` lays them out
     /// (`ParallelLayout.chunkLayers`): they say whether torchtitan can run full recomputation of only some blocks of
     /// each stage (`TrainingOptions.recomputedBlocks`), with `blockStructures`, how many structures those blocks hold
-    /// (`ParallelLayout.blockStructures`: 1 for a model of identical blocks).
-    public func expressible(_ configuration: MegatronConfiguration, chunkLayers: [Int], blockStructures: Int = 1)
-        -> (configuration: MegatronConfiguration, changes: [String]) {
+    /// (`ParallelLayout.blockStructures`: 1 for a model of identical blocks); `microbatches`, the plan's count where
+    /// known, says whether ZeRO-3's gradients accumulate at all.
+    public func expressible(_ configuration: MegatronConfiguration, chunkLayers: [Int], blockStructures: Int = 1,
+                            microbatches: Int? = nil) -> (configuration: MegatronConfiguration, changes: [String]) {
         var nearest = configuration
         var changes: [String] = []
         if configuration.schedule == .gpipe && runsMegatronCore {
@@ -169,9 +170,12 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         }
         if nearest.options.accumulatesUnshardedGradients {
             // Neither torchtitan nor Megatron-Core's FSDP skips the reduce-scatter of the microbatches before the
-            // last one; the settings ShardPlan writes reduce-scatter every microbatch.
+            // last one; the settings ShardPlan writes reduce-scatter every microbatch. That changes something only
+            // where the framework runs ZeRO-3 (NeMo's becomes ZeRO-1, said below) and there is more than one microbatch.
             nearest.options.accumulatesUnshardedGradients = false
-            changes.append("ShardPlan writes \(displayName)'s ZeRO-3 with a reduce-scatter every microbatch; the plan's gradients accumulated unsharded and reduce-scattered once (FSDP's no_sync) become that, each device holding only its shard of them")
+            if largestZeroStage >= 3 && configuration.options.zeroStage >= 3 && (microbatches ?? 2) > 1 {
+                changes.append("ShardPlan writes \(displayName)'s ZeRO-3 with a reduce-scatter every microbatch; the plan's gradients accumulated unsharded and reduce-scattered once (FSDP's no_sync) become that, each device holding only its shard of them")
+            }
         }
         if let group = configuration.options.zeroShardGroup, runsMegatronCore {
             nearest.options.zeroShardGroup = nil

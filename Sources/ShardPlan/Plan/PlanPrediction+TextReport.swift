@@ -18,7 +18,7 @@ extension PlanPrediction {
         let batch = plan.rebatchedFrom == nil ? "" : plan.globalBatchText() + ", "
         lines.append(batch + "schedule \(plan.schedule.rawValue), \(plan.microbatches) microbatch\(plan.microbatches == 1 ? "" : "es")"
                      + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "")
-                     + (plan.options.accumulatesUnshardedGradients && plan.microbatches > 1
+                     + (plan.accumulatesUnshardedGradients
                         ? ", ZeRO-3 gradients accumulated unsharded and reduce-scattered once (no_sync)" : "")
                      + Self.precisionText(plan.options))
         if let provenance = plan.provenance { lines.append(provenance.description) }

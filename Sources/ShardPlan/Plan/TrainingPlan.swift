@@ -56,6 +56,13 @@ public struct TrainingPlan: Sendable {
     /// Devices the plan uses.
     public var deviceCount: Int { Set(stages.flatMap(\.mesh.devices)).count }
 
+    /// Whether ZeRO-3 gradients really accumulate unsharded (`TrainingOptions.accumulatesUnshardedGradients`): the
+    /// option is on, there are several microbatches, and some parameter is at ZeRO-3.
+    public var accumulatesUnshardedGradients: Bool {
+        options.accumulatesUnshardedGradients && microbatches > 1
+            && (options.zeroStage >= 3 || stages.contains { $0.strategies.contains { $0.zeroStage >= 3 } })
+    }
+
     /// The plan's batch as the text and HTML reports write it, with `count` writing each number: "global batch
     /// 16", and for a plan of the graph at another batch "global batch 16 (the graph's 8, rebatched)", since its
     /// samples per second are of a batch the graph file does not hold.

@@ -27,18 +27,21 @@ struct UnshardedAccumulationTests {
     @Test("ParameterState: 1,000 fp32 gradients over 8 devices: 4,000 bytes held and 8,000 accumulated, where ZeRO-3 holds 500")
     func parameterStateByHand() {
         let sharded = ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 3)
-        let unsharded = ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 3, unshardedGradients: true)
+        let unsharded = ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 3, unshardedGradientBytes: 4)
         #expect(sharded.gradientBytes == 500 && sharded.gradientAccumulationBytes == 1_000)
         #expect(unsharded.gradientBytes == 4_000 && unsharded.gradientAccumulationBytes == 8_000)
         // Weights and optimizer state stay sharded; the step reads the reduce-scattered shard.
         #expect(unsharded.weightBytes == sharded.weightBytes && unsharded.optimizerStateBytes == sharded.optimizerStateBytes)
         #expect(unsharded.optimizerStepBytes == sharded.optimizerStepBytes)
-        // ZeRO-2 has no such mode; with one microbatch there is nothing to accumulate.
-        #expect(ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 2, unshardedGradients: true).gradientBytes == 500)
-        var options = TrainingOptions()
+        // ZeRO-2 has no such mode.
+        #expect(ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 2, unshardedGradientBytes: 4).gradientBytes == 500)
+        // From the options: nothing to accumulate with one microbatch; FSDP2's reduce_dtype, fp32 or the weights' bf16.
+        var options = TrainingOptions(reduceGradientsInFP32: true)
         options.accumulatesUnshardedGradients = true
         #expect(ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 3, options: options, microbatches: 1).gradientBytes == 500)
         #expect(ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 3, options: options, microbatches: 4).gradientBytes == 4_000)
+        options.reduceGradientsInFP32 = false
+        #expect(ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 3, options: options, microbatches: 4).gradientBytes == 2_000)
     }
 
     @Test("one microbatch: the same plan either way")
@@ -87,10 +90,17 @@ struct UnshardedAccumulationTests {
         let read = try TrainingPlan(json: document, graph: plan.graph, cluster: plan.cluster, clusterName: plan.clusterName)
         #expect(read.options.accumulatesUnshardedGradients)
         #expect(PlanEvaluator(cluster: plan.cluster).evaluate(read).iterationSeconds == prediction.iterationSeconds)
-        for framework in TrainingFramework.allCases where framework.largestZeroStage >= 3 {
-            let (nearest, changes) = framework.expressible(Self.configuration(microBatchSize: 2, noSync: true), chunkLayers: [2])
+        for framework in TrainingFramework.allCases {
+            let configuration = Self.configuration(microBatchSize: 2, noSync: true)
+            let (nearest, changes) = framework.expressible(configuration, chunkLayers: [2], microbatches: 4)
             #expect(!nearest.options.accumulatesUnshardedGradients)
-            #expect(changes.contains { $0.contains("reduce-scatter every microbatch") }, "\(framework)")
+            // NeMo runs no ZeRO-3 (its own sentence says ZeRO-1); with one microbatch nothing accumulates.
+            let said = { (changes: [String]) in changes.contains { $0.contains("reduce-scatter every microbatch") } }
+            #expect(said(changes) == (framework.largestZeroStage >= 3), "\(framework)")
+            #expect(!said(framework.expressible(configuration, chunkLayers: [2], microbatches: 1).changes))
         }
+        #expect(prediction.textReport(for: plan).contains("reduce-scattered once (no_sync)"))
+        let (single, singlePrediction) = try Self.prediction(microBatchSize: 8, noSync: true)
+        #expect(!singlePrediction.textReport(for: single).contains("no_sync"))
     }
 }
