@@ -135,7 +135,7 @@ public struct CalibrationReport: Sendable {
         and with one (Docs/calibration/llm-foundry-a100-sweep.md). It also prices ZeRO-3 gradients accumulated unsharded \
         and reduce-scattered once an iteration (FSDP's `no_sync`, `--fsdp-no-sync`) and replays KempnerForge's H200 runs \
         apart, tensor parallelism 4 inside nodes of 4 GPUs and FSDP2 across 16 to 90 of them: 13B 6-8% and 70B 29-30% \
-        fast, 175B 6.5% slow, the accumulating 70B's printed peaks within 4% with its unsharded fp32 gradients \
+        fast, 175B 6.5% slow, the accumulating 70B's printed peaks within 3% with its unsharded fp32 gradients \
         (Docs/calibration/kempnerforge-h200.md; Docs/cost-model.md, "Issue 14, twenty-third pass").
         """
 

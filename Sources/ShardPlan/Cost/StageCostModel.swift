@@ -539,8 +539,9 @@ public struct StageCostModel: Sendable {
         }
         let pairs = zip(gatherBytesByRun, gatherBytesByRun.dropFirst()).map { $0 + $1 }
         cost.gatheredWeightBytes = pairs.max() ?? gatherBytesByRun.max() ?? 0
-        // Gradients accumulated unsharded are in the state (`ParameterState`), not a layer's working set.
-        cost.unshardedGradientBytes = units.filter { !(reducesOnce && $0.gatherBytes > 0 && !$0.keepsGatheredCopy) }.map(\.reduceBytes).max() ?? 0
+        // Gradients accumulated unsharded are in the state (`ParameterState`); the reduce-scatter still reads one
+        // layer's from an input buffer of its own (FSDP2's `foreach_reduce` copies them into it).
+        cost.unshardedGradientBytes = units.map(\.reduceBytes).max() ?? 0
     }
 
     /// Weights, gradients and optimizer state of the stage's parameters, their gradient synchronisation and

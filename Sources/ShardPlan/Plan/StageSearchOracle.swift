@@ -247,7 +247,8 @@ public struct StageSearchOracle: StageCostOracle {
         throws(CancellationError) -> (score: Double, candidate: Candidate)? {
         var best: (score: Double, candidate: Candidate)?
         var fitting = FittingVariants(prunes: !model.options.overlapGradientReduction, recompute: model.options.recompute,
-                                      linearLayersInFP8: model.options.precision != .bf16)
+                                      linearLayersInFP8: model.options.precision != .bf16,
+                                      reducesZeroThreeOnce: model.options.accumulatesUnshardedGradients)
         for (variant, layout) in family.layouts.enumerated() where !fitting.makesNeedless(layout) {
             guard let priced = price(variant, layout, try profile(family, variant, isCancelled: isCancelled)) else { continue }
             fitting.record(layout)
@@ -393,7 +394,8 @@ public struct StageSearchOracle: StageCostOracle {
         let perFamily = try eachFamily(try families(on: submesh, isCancelled: isCancelled)) { family throws(CancellationError) in
             var kept: [RankCandidate] = []
             var fitting = FittingVariants(prunes: !model.options.overlapGradientReduction, recompute: model.options.recompute,
-                                      linearLayersInFP8: model.options.precision != .bf16)
+                                      linearLayersInFP8: model.options.precision != .bf16,
+                                      reducesZeroThreeOnce: model.options.accumulatesUnshardedGradients)
             for (variant, layout) in family.layouts.enumerated() where !fitting.makesNeedless(layout) {
                 let figures = try family.figures(variant) { () throws(CancellationError) in
                     chunkFigures(try profile(family, variant, isCancelled: isCancelled))
@@ -437,19 +439,24 @@ public struct StageSearchOracle: StageCostOracle {
 /// so a fitting ZeRO-1 variant says nothing about ZeRO-2. With overlapped gradient reduction sharding may shrink
 /// the exposed synchronisation, so nothing is skipped (`prunes` false). Under FP8, selective-op reruns every FP8
 /// product (torchtitan's save list has no `_scaled_mm`), more than `mlp` and `all-but-qkv` rerun, so there it says
-/// nothing about those two.
+/// nothing about those two. Where ZeRO-3 reduce-scatters once an iteration (`reducesZeroThreeOnce`,
+/// `TrainingOptions.accumulatesUnshardedGradients`), it may move fewer bytes a microbatch than ZeRO-2, which
+/// reduce-scatters every one, so a fitting ZeRO-2 variant says nothing about ZeRO-3.
 struct FittingVariants {
     let prunes: Bool
     /// The recomputation a layout without its own takes (the model's).
     let recompute: RecomputeMode
     /// Whether the linear layers run in FP8 (`StageCostModel.fp8AlternateProductRecomputation`).
     let linearLayersInFP8: Bool
+    /// Whether ZeRO-3 reduce-scatters once an iteration, not every microbatch.
+    let reducesZeroThreeOnce: Bool
     private var fitted: [(zeroStage: Int, recompute: RecomputeMode)] = []
 
-    init(prunes: Bool, recompute: RecomputeMode, linearLayersInFP8: Bool = false) {
+    init(prunes: Bool, recompute: RecomputeMode, linearLayersInFP8: Bool = false, reducesZeroThreeOnce: Bool = false) {
         self.prunes = prunes
         self.recompute = recompute
         self.linearLayersInFP8 = linearLayersInFP8
+        self.reducesZeroThreeOnce = reducesZeroThreeOnce
     }
 
     /// Whether a variant that already fits makes `layout` needless.
@@ -458,6 +465,7 @@ struct FittingVariants {
         let perMicrobatch = layout.zeroStage >= 2
         return prunes && fitted.contains {
             $0.zeroStage <= layout.zeroStage && $0.recompute.strength <= mode.strength && ($0.zeroStage >= 2) == perMicrobatch
+                && !(reducesZeroThreeOnce && $0.zeroStage < 3 && layout.zeroStage >= 3)
                 && !(linearLayersInFP8 && $0.recompute == .selectiveOperators && (mode == .mlp || mode == .allButQKV))
         }
     }

@@ -44,6 +44,20 @@ struct UnshardedAccumulationTests {
         #expect(ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 3, options: options, microbatches: 4).gradientBytes == 2_000)
     }
 
+    /// The stage search skips a variant at least as heavy as one that fits (`FittingVariants`). A fitting ZeRO-2
+    /// variant makes ZeRO-3 needless when both reduce-scatter every microbatch, not when ZeRO-3 reduces once.
+    @Test("the stage search keeps ZeRO-3 beside a fitting ZeRO-2 where ZeRO-3 reduces once an iteration")
+    func searchKeepsZeroThree() {
+        let zeroTwo = StageSearchOracle.Layout(meshShape: [1, 8], layout: 0, zeroStage: 2, recompute: RecomputeMode.none)
+        var zeroThree = zeroTwo
+        zeroThree.zeroStage = 3
+        for reducesOnce in [false, true] {
+            var fitting = FittingVariants(prunes: true, recompute: .none, reducesZeroThreeOnce: reducesOnce)
+            fitting.record(zeroTwo)
+            #expect(fitting.makesNeedless(zeroThree) == !reducesOnce)
+        }
+    }
+
     @Test("one microbatch: the same plan either way")
     func oneMicrobatch() throws {
         let (_, standard) = try Self.prediction(microBatchSize: 8, noSync: false)
@@ -55,14 +69,15 @@ struct UnshardedAccumulationTests {
 
     /// Four microbatches of 2 sequences a device: each device holds every parameter's fp32 gradient (gpt-tiny's
     /// 16,384 + 2,048 embedding, 2 x 49,984 block and 128 final-norm parameters: 118,528, so 474,112 bytes) where
-    /// ZeRO-3 holds a sixteenth and one block's unsharded; the iteration reduce-scatters once where it did four
+    /// ZeRO-3 holds a sixteenth, both beside one block's unsharded gradients in the reduce-scatter's input; the iteration reduce-scatters once where it did four
     /// times, and what that once adds is the only gradient synchronisation left exposed.
     @Test("four microbatches: every gradient held in fp32, one reduce-scatter an iteration, exposed once")
     func fourMicrobatches() throws {
         let (plan, standard) = try Self.prediction(microBatchSize: 2, noSync: false)
         let (_, noSync) = try Self.prediction(microBatchSize: 2, noSync: true)
         #expect(plan.microbatches == 4)
-        #expect(noSync.ranks[0].gradientBytes == 474_112)
+        // Beside them, the reduce-scatter's input buffer for one block (49,984 fp32 gradients: 199,936 bytes).
+        #expect(noSync.ranks[0].gradientBytes == 474_112 + 199_936)
         // Standard ZeRO-3: a sixteenth (29,632 bytes) and one block's 49,984 fp32 gradients awaiting their
         // reduce-scatter (199,936).
         #expect(standard.ranks[0].gradientBytes == 229_568)
