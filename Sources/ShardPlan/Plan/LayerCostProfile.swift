@@ -146,11 +146,8 @@ final class LayerCostProfile: Sendable {
                 guard consumers[result.rawValue].contains(where: { $0 >= operations.upperBound }) else { continue }
                 let strategy = layouts[index][op - operations.lowerBound]
                 let spec = strategy.resultSpec(in: graph.operations[op].indexSpace).reduced
-                let bytes = operatorModel.localBytes(result, spec)
-                let replicated = mesh.shape.indices.filter { spec.dimension(splitBy: $0) == nil }
-                let copies = Double(mesh.size(ofAxes: replicated))
-                seconds += cluster.sendSeconds(bytes: bytes / copies, from: mesh.devices[0], to: neighbour)
-                    + (copies > 1 ? mesh.allGatherSeconds(bytes: bytes, alongAxes: replicated) : 0)
+                let sent = StageTransferParts(localBytes: operatorModel.localBytes(result, spec), spec: spec, mesh: mesh)
+                seconds += cluster.sendSeconds(bytes: sent.part, from: mesh.devices[0], to: neighbour) + sent.gatherSeconds(on: mesh)
             }
             return seconds
         }

@@ -129,7 +129,7 @@ public struct PlanEvaluator: Sendable {
     /// Per-microbatch seconds each chunk spends sending its outputs forward and receiving their gradients
     /// back. A tensor replicated over r devices of the sending mesh is sent in r parts, and one replicated
     /// over r' devices of the receiving mesh, in the layout its first reader there takes, is received in r'
-    /// parts and gathered there (Megatron's scatter/gather, Narayanan et al. 2021 section 4.1). The link carries
+    /// parts and gathered there (`StageTransferParts`). The link carries
     /// the larger of the two parts; when both stages have the same mesh and layout they are the same part.
     /// The meshes of a hand-written plan may differ in shape, so each side's axes are its own mesh's. A tensor read
     /// only by a stage further on (a mixture of experts' auxiliary loss, read by the head) goes to that stage, which
@@ -141,6 +141,7 @@ public struct PlanEvaluator: Sendable {
         var stageOf = Array(repeating: -1, count: graph.operations.count)
         for (index, stage) in plan.stages.enumerated() { for op in stage.operations { stageOf[op] = index } }
         let consumers = graph.consumers()
+        let operatorModels = plan.stages.map { model.operatorModel(meshShape: $0.mesh.shape) }
         for (index, stage) in plan.stages.enumerated() where index + 1 < plan.stages.count {
             for op in stage.operations {
                 let result = graph.operations[op].result
@@ -148,29 +149,21 @@ public struct PlanEvaluator: Sendable {
                 let receiving = stageOf[reader]
                 let receiver = plan.stages[receiving]
                 let reading = graph.operations[reader]
-                let sent = Self.parts(of: result, spec: stage.strategy(of: op).resultSpec(in: graph.operations[op].indexSpace).reduced,
-                                      on: stage.mesh, model: model)
+                let sendingSpec = stage.strategy(of: op).resultSpec(in: graph.operations[op].indexSpace).reduced
+                let sent = StageTransferParts(localBytes: operatorModels[index].localBytes(result, sendingSpec),
+                                              spec: sendingSpec, mesh: stage.mesh)
                 let operand = reading.inputs.firstIndex(of: result)!
-                let received = Self.parts(of: result, spec: receiver.strategy(of: reader).operandSpec(operand, in: reading.indexSpace),
-                                          on: receiver.mesh, model: model)
+                let receivingSpec = receiver.strategy(of: reader).operandSpec(operand, in: reading.indexSpace)
+                let received = StageTransferParts(localBytes: operatorModels[receiving].localBytes(result, receivingSpec),
+                                                  spec: receivingSpec, mesh: receiver.mesh)
                 let transfer = plan.cluster.sendSeconds(bytes: max(sent.part, received.part), from: stage.mesh.devices[0],
                                                         to: receiver.mesh.devices[0])
-                    + (received.copies > 1 ? receiver.mesh.allGatherSeconds(bytes: received.bytes, alongAxes: received.replicatedAxes) : 0)
+                    + received.gatherSeconds(on: receiver.mesh)
                 // The activation goes forward and its gradient comes back, once per microbatch.
                 seconds[index] += transfer
                 seconds[receiving] += transfer
             }
         }
         return seconds
-    }
-
-    /// What one device of `mesh` holds of `value` in layout `spec` (`bytes`), the mesh axes that hold it
-    /// replicated, how many devices share each piece (`copies`), and the part each of them moves (`part`).
-    private static func parts(of value: ValueID, spec: ShardingSpec, on mesh: DeviceMesh, model: StageCostModel)
-        -> (bytes: Double, replicatedAxes: [Int], copies: Double, part: Double) {
-        let bytes = model.operatorModel(meshShape: mesh.shape).localBytes(value, spec)
-        let replicatedAxes = mesh.shape.indices.filter { spec.dimension(splitBy: $0) == nil }
-        let copies = Double(mesh.size(ofAxes: replicatedAxes))
-        return (bytes, replicatedAxes, copies, bytes / copies)
     }
 }
