@@ -62,7 +62,7 @@ public struct ParameterState: Sendable, Equatable {
         self.init(elements: elements, dataParallel: dataParallel, zeroStage: zeroStage,
                   gradientPrecision: options.gradientPrecision, optimizerState: options.optimizerState,
                   fp8Weight: fp8Weight && options.fp8Parameters,
-                  unshardedGradientBytes: options.accumulatesUnshardedGradients && (microbatches ?? 1) > 1
+                  unshardedGradientBytes: options.accumulatesUnshardedGradients(over: microbatches ?? 1)
                     ? (options.reduceGradientsInFP32 ? 4 : 2) : nil)
     }
 

@@ -126,6 +126,12 @@ public struct TrainingOptions: Sendable, Equatable {
     /// iteration (FSDP2 accumulates in `reduce_dtype`), as under ZeRO-1, and pays one reduce-scatter an iteration
     /// instead of one a microbatch. With one microbatch nothing changes.
     public var accumulatesUnshardedGradients = false
+
+    /// Whether ZeRO-3 gradients accumulate unsharded in an iteration of `microbatches`: with one there is nothing
+    /// to accumulate.
+    public func accumulatesUnshardedGradients(over microbatches: Int) -> Bool {
+        accumulatesUnshardedGradients && microbatches > 1
+    }
     /// The highest ZeRO stage the search may give a parameter of its own accord (`plan --zero N` pins N: with
     /// `zeroStage` as the floor, every parameter gets exactly N); 3 lets each op's sharding pick any stage. A plan
     /// that is scored carries its parameters' stages itself, so this bounds only what a search chooses.

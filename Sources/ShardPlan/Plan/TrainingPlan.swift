@@ -59,7 +59,7 @@ public struct TrainingPlan: Sendable {
     /// Whether ZeRO-3 gradients really accumulate unsharded (`TrainingOptions.accumulatesUnshardedGradients`): the
     /// option is on, there are several microbatches, and some parameter is at ZeRO-3.
     public var accumulatesUnshardedGradients: Bool {
-        options.accumulatesUnshardedGradients && microbatches > 1
+        options.accumulatesUnshardedGradients(over: microbatches)
             && (options.zeroStage >= 3 || stages.contains { $0.strategies.contains { $0.zeroStage >= 3 } })
     }
 
