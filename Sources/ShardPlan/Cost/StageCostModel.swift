@@ -394,6 +394,9 @@ public struct StageCostModel: Sendable {
         /// state, `ParameterState.keepsGatheredCopy`).
         var keepsGatheredCopy = false
 
+        /// Whether the unit is ZeRO-3's: it gathers weights it does not keep (ZeRO-2's gather nothing or keep their copy).
+        var shardsWeights: Bool { gatherBytes > 0 && !keepsGatheredCopy }
+
         /// The shard each device keeps of the reduce-scattered gradients, which shard groups all-reduce.
         func shardBytes(on mesh: DeviceMesh) -> Double { reduceBytes / Double(mesh.size(ofAxes: axes)) }
 
@@ -435,7 +438,7 @@ public struct StageCostModel: Sendable {
         var gatherBytesByRun = Array(repeating: 0.0, count: runs.count)
         // Per run, the reduce-scatters that only the last microbatch runs.
         var lastReduceByRun = Array(repeating: 0.0, count: runs.count)
-        let reducesOnce = options.accumulatesUnshardedGradients && microbatches > 1
+        let reducesOnce = options.accumulatesUnshardedGradients(over: microbatches)
         // The reduce stream's seconds: reduce-scatters, and of them the shard groups' all-reduces.
         var backwardGathers = 0.0, reduceScatters = 0.0, replicaAllReduces = 0.0
         // Each run's collectives' seconds weighted by their contention shares, for the runs' mean shares.
@@ -479,8 +482,8 @@ public struct StageCostModel: Sendable {
                 cost.backwardComputeSeconds += concat
                 cost.computeSeconds[.memoryBound, default: 0] += concat
             }
-            // ZeRO-3's units (ZeRO-2's gather nothing or keep their copy) reduce once where gradients accumulate unsharded.
-            let onlyLast = reducesOnce && unit.gatherBytes > 0 && !unit.keepsGatheredCopy
+            // ZeRO-3's units reduce once where gradients accumulate unsharded.
+            let onlyLast = reducesOnce && unit.shardsWeights
             if onlyLast { lastReduceByRun[first] += reduce } else { runs[first].reduceScatterSeconds += reduce }
             backwardGathers += regathers ? gather : 0
             reduceScatters += onlyLast ? 0 : reduce
@@ -506,17 +509,19 @@ public struct StageCostModel: Sendable {
             runs[index].reduceScatterContention = mean(reduceContention[index],
                                                        over: runs[index].reduceScatterSeconds + lastReduceByRun[index])
         }
-        let schedule = ShardedParameterSchedule(runs: runs, computeSlowdown: TrainingOptions.overlappedComputeSlowdown,
-                                                slowdownLimit: TrainingOptions.overlappedComputeSlowdownLimit)
+        func play(_ runs: [ShardedParameterSchedule.Run]) -> ShardedParameterSchedule {
+            ShardedParameterSchedule(runs: runs, computeSlowdown: TrainingOptions.overlappedComputeSlowdown,
+                                     slowdownLimit: TrainingOptions.overlappedComputeSlowdownLimit)
+        }
+        let schedule = play(runs)
         if lastReduceByRun.contains(where: { $0 > 0 }) {
             var lastRuns = runs
             for index in lastRuns.indices { lastRuns[index].reduceScatterSeconds += lastReduceByRun[index] }
-            let last = ShardedParameterSchedule(runs: lastRuns, computeSlowdown: TrainingOptions.overlappedComputeSlowdown,
-                                                slowdownLimit: TrainingOptions.overlappedComputeSlowdownLimit)
+            let last = play(lastRuns)
             cost.lastMicrobatchSeconds += max(last.forwardSeconds + last.backwardSeconds - schedule.forwardSeconds - schedule.backwardSeconds, 0)
         }
         var exposedBackward = schedule.exposedBackwardSeconds
-        if units.allSatisfy({ $0.gatherBytes == 0 || $0.keepsGatheredCopy }) {
+        if !units.contains(where: \.shardsWeights) {
             // ZeRO-2: no layer waits for a reduce-scatter (only the optimizer step, once per iteration; FSDP's
             // `SHARD_GRAD_OP` gathers only before the forward pass, on a stream of its own), so the last layers'
             // hide behind whatever the device runs next, the next microbatch or another chunk: only what the
