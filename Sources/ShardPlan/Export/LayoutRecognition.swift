@@ -128,7 +128,7 @@ public struct LayoutRecognition: Sendable {
                                                 configuration: configuration, layers: analysis.layers)
         } catch {
             throw InputError(.invalidValue, at: .root,
-                             "no framework layout expresses this plan: the nearest, \(configuration.summary(dataParallel: dataParallel)), does not lay out \(graph.name) on \(original.clusterName): \(error.message)")
+                             "no framework layout expresses this plan: the nearest, \(configuration.summary(dataParallel: dataParallel, microbatches: original.microbatches)), does not lay out \(graph.name) on \(original.clusterName): \(error.message)")
         }
         let nearestLayers = ParallelLayout.chunkLayers(of: nearest, layers: analysis.layers).counts
         if nearestLayers != chunkCounts {

@@ -58,8 +58,9 @@ public struct MegatronConfiguration: Sendable, Equatable {
                            embeddingInPipelineSplit: embeddingInPipelineSplit, lossInPipelineSplit: lossInPipelineSplit)
     }
 
-    /// "tp=8 pp=8 dp=1" with the options that are on.
-    public func summary(dataParallel: Int) -> String {
+    /// "tp=8 pp=8 dp=1" with the options that are on; "no-sync" only where ZeRO-3 gradients accumulate unsharded:
+    /// over several `microbatches`, with more than one device to reduce-scatter them over.
+    public func summary(dataParallel: Int, microbatches: Int) -> String {
         var text = "tp=\(tensorParallel) pp=\(pipelineParallel) dp=\(dataParallel) mbs=\(microBatchSize)"
         if virtualStages > 1 { text += " vp=\(virtualStages)" }
         if let firstStageLayers { text += " first=\(firstStageLayers)" }
@@ -71,7 +72,10 @@ public struct MegatronConfiguration: Sendable, Equatable {
         if options.recompute != .none { text += " recompute=\(options.recomputeName(options.recompute))" }
         if options.zeroStage > 0 { text += " zero=\(options.zeroStage)" }
         if let group = options.zeroShardGroup { text += " shard=\(group)" }
-        if options.accumulatesUnshardedGradients { text += " no-sync" }
+        if options.accumulatesUnshardedGradients(over: microbatches), dataParallel * contextParallel > 1,
+           (options.zeroShardGroup ?? 2) > 1 {
+            text += " no-sync"
+        }
         return text
     }
 }

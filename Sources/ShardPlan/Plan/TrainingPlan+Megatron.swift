@@ -112,7 +112,7 @@ extension TrainingPlan {
         }
         let plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages, pipelineRanks: pp,
                                 virtualStages: vp, schedule: schedule, microbatches: microbatches,
-                                options: configuration.options, summary: configuration.summary(dataParallel: dp))
+                                options: configuration.options, summary: configuration.summary(dataParallel: dp, microbatches: microbatches))
         try plan.checkZeroShardGroup(at: JSONPath([.key("--zero-shard-group")]))
         return plan
     }

@@ -57,10 +57,19 @@ public struct TrainingPlan: Sendable {
     public var deviceCount: Int { Set(stages.flatMap(\.mesh.devices)).count }
 
     /// Whether ZeRO-3 gradients really accumulate unsharded (`TrainingOptions.accumulatesUnshardedGradients`): the
-    /// option is on, there are several microbatches, and some parameter is at ZeRO-3.
+    /// option is on, there are several microbatches, and some parameter at ZeRO-3 has its gradients reduced over
+    /// more than one data-parallel device (in shard groups of more than one, where there are groups).
     public var accumulatesUnshardedGradients: Bool {
-        options.accumulatesUnshardedGradients(over: microbatches)
-            && (options.zeroStage >= 3 || stages.contains { $0.strategies.contains { $0.zeroStage >= 3 } })
+        guard options.accumulatesUnshardedGradients(over: microbatches), (options.zeroShardGroup ?? 2) > 1 else { return false }
+        return stages.contains { stage in
+            zip(stage.operations, stage.strategies).contains { operationIndex, strategy in
+                let operation = graph.operations[operationIndex]
+                return max(options.zeroStage, strategy.zeroStage) >= 3 && operation.inputs.indices.contains { operand in
+                    graph[operation.inputs[operand]].isParameter
+                        && stage.mesh.size(ofAxes: strategy.gradientSpec(operand, in: operation.indexSpace).partialAxes) > 1
+                }
+            }
+        }
     }
 
     /// The plan's batch as the text and HTML reports write it, with `count` writing each number: "global batch

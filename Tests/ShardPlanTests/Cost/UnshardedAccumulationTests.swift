@@ -129,6 +129,27 @@ struct UnshardedAccumulationTests {
         #expect(standard.stageCosts[0].lastMicrobatchSeconds == 0)
     }
 
+    /// The summaries and the report name the mode only where gradients accumulate: several microbatches and
+    /// ZeRO-3 over more than one data-parallel device. gpt-tiny on one device in 4 microbatches of 32 has nothing to
+    /// reduce-scatter.
+    @Test("no-sync is named only with several microbatches and several data-parallel devices")
+    func namedOnlyWhereGradientsAccumulate() throws {
+        let configuration = Self.configuration(microBatchSize: 2, noSync: true)
+        #expect(configuration.summary(dataParallel: 16, microbatches: 4).hasSuffix(" no-sync"))
+        #expect(!configuration.summary(dataParallel: 16, microbatches: 1).contains("no-sync"))
+        #expect(!configuration.summary(dataParallel: 1, microbatches: 4).contains("no-sync"))
+        var single = configuration
+        single.dataParallel = 1
+        single.microBatchSize = 32
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build().rebatched(to: 128)
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:2")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:2", configuration: single)
+        #expect(plan.microbatches == 4 && plan.deviceCount == 1)
+        #expect(!plan.accumulatesUnshardedGradients && plan.summary?.contains("no-sync") == false)
+        #expect(!PlanEvaluator(cluster: cluster).evaluate(plan).textReport(for: plan).contains("no_sync"))
+        #expect(try Self.prediction(microBatchSize: 2, noSync: true).plan.accumulatesUnshardedGradients)
+    }
+
     /// A saved plan keeps the option (`options.fsdp_no_sync`) and is priced the same when read back; Megatron-LM's
     /// settings reduce-scatter every microbatch and say so.
     @Test("a plan document keeps fsdp_no_sync; the frameworks' settings say they reduce-scatter every microbatch")
