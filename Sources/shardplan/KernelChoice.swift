@@ -5,7 +5,7 @@ extension AttentionKernel: ExpressibleByArgument {}
 extension KernelFusionLevel: ExpressibleByArgument {}
 
 /// How the training stack runs its kernels, for `plan` and `score`: `--attention-kernel`, `--fusion` and
-/// `--fused-cross-entropy` (and `--eager-loss`), the type of the gradient buffer, `--grad-precision`, Adam's state, `--optimizer-state`,
+/// `--fused-cross-entropy` (and `--eager-loss`, `--no-loss-upcast`), the type of the gradient buffer, `--grad-precision`, Adam's state, `--optimizer-state`,
 /// the precision of the gradient reduction, `--grad-reduce-in-fp32`, FSDP2's copy-out of gathered parameters,
 /// `--fsdp2`, and FSDP's gradient accumulation without a reduce-scatter a microbatch, `--fsdp-no-sync`
 /// (Docs/cost-model.md, "Attention kernels", "Fusion", "Memory" and "ZeRO-3 / FSDP").
@@ -24,6 +24,10 @@ struct KernelChoice: ParsableArguments {
 
     @Flag(name: .customLong("eager-loss"), help: "With --fusion compiled: the loss runs outside the compiled graph, as eager PyTorch's cross_entropy(logits.float()) (a stack that compiles its blocks one by one: torchtitan's [compile] without its loss component); with --fused-cross-entropy too, as one fused kernel outside it (flash-attn's CrossEntropyLoss).")
     var eagerLoss = false
+
+    @Flag(name: .customLong("no-loss-upcast"),
+          help: "An eager loss runs PyTorch's cross_entropy on the 16-bit logits as they are, without logits.float() (with --fusion eager, or --eager-loss with --fusion compiled; not with --fused-cross-entropy).")
+    var keepsLossInLogitsType = false
 
     @Flag(name: .customLong("grad-reduce-in-fp32"),
           help: "Data-parallel gradients are reduced in fp32 (Megatron-LM's bf16 default, NeMo grad_reduce_in_fp32, FSDP reduce_dtype=float32).")
@@ -49,7 +53,8 @@ struct KernelChoice: ParsableArguments {
 
     /// Whether any option was given (`score --plan` refuses them: the plan sets its own).
     var isGiven: Bool {
-        attentionKernel != nil || fusion != nil || fusedCrossEntropy || eagerLoss || reduceGradientsInFP32 || copiesOutGatheredParameters
+        attentionKernel != nil || fusion != nil || fusedCrossEntropy || eagerLoss || keepsLossInLogitsType || reduceGradientsInFP32
+            || copiesOutGatheredParameters
             || accumulatesUnshardedGradients || gradientPrecision != nil || optimizerState != nil
     }
 
@@ -64,6 +69,9 @@ struct KernelChoice: ParsableArguments {
         if eagerLoss && fusion != .compiled {
             throw ValidationError("--eager-loss leaves the loss out of a compiled step: give it with --fusion compiled (under eager or fused kernels the loss is not compiled anyway), and with --plan give neither (the plan's options say it).")
         }
+        if let conflict = applied(to: TrainingOptions()).lossUpcastConflict {
+            throw ValidationError("--no-loss-upcast: \(conflict).")
+        }
     }
 
     /// `options` with the chosen kernels.
@@ -73,6 +81,7 @@ struct KernelChoice: ParsableArguments {
         options.kernelFusion = fusion ?? .fused
         options.fusedCrossEntropy = fusedCrossEntropy
         options.eagerLoss = eagerLoss
+        options.upcastsLoss = !keepsLossInLogitsType
         options.reduceGradientsInFP32 = reduceGradientsInFP32
         options.copiesOutGatheredParameters = copiesOutGatheredParameters
         options.accumulatesUnshardedGradients = accumulatesUnshardedGradients

@@ -62,6 +62,14 @@ struct ScoreCommand: ParsableCommand {
     @Flag(name: .customLong("sequence-parallel"), help: "Split norms, dropout and residual adds along the sequence (Megatron SP).")
     var sequenceParallel = false
 
+    @Flag(name: .customLong("no-vocab-parallel-embedding"),
+          help: "Keep the whole embedding table on every tensor-parallel rank (sharded over data-parallel ranks only) instead of splitting its vocabulary (KempnerForge's layout).")
+    var wholeEmbedding = false
+
+    @Flag(name: .customLong("no-loss-parallel"),
+          help: "Gather the whole logits on every tensor-parallel rank and run the loss there, instead of Megatron's vocabulary-parallel cross-entropy (torchtitan's disable_loss_parallel).")
+    var wholeLoss = false
+
     @Option(help: ArgumentHelp("Activation recomputation (default none).", valueName: "mode"))
     var recompute: RecomputeMode?
 
@@ -106,12 +114,13 @@ struct ScoreCommand: ParsableCommand {
                 ("--batch", input.batch != nil), ("--tp", tp != nil), ("--pp", pp != nil), ("--dp", dp != nil), ("--cp", cp != nil), ("--ep", ep != nil),
                 ("--micro-batch-size", microBatchSize != nil),
                 ("--microbatches", microbatches != nil), ("--virtual-stages", virtualStages != nil), ("--schedule", schedule != nil),
-                ("--sequence-parallel", sequenceParallel), ("--recompute", recompute != nil),
+                ("--sequence-parallel", sequenceParallel), ("--no-vocab-parallel-embedding", wholeEmbedding),
+                ("--no-loss-parallel", wholeLoss), ("--recompute", recompute != nil),
                 ("--recompute-blocks", recomputeBlocks != nil), ("--zero", zero != nil),
                 ("--zero-shard-group", zeroShardGroup != nil),
                 ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm),
                 ("--precision/--fp8-recipe/--fp8-params", precision.isGiven),
-                ("--attention-kernel/--fusion/--fused-cross-entropy/--grad-reduce-in-fp32/--fsdp2/--fsdp-no-sync/--grad-precision/--optimizer-state", kernelChoice.isGiven),
+                ("--attention-kernel/--fusion/--fused-cross-entropy/--no-loss-upcast/--grad-reduce-in-fp32/--fsdp2/--fsdp-no-sync/--grad-precision/--optimizer-state", kernelChoice.isGiven),
                 ("--first-stage-layers", firstStageLayers != nil), ("--last-stage-layers", lastStageLayers != nil),
                 ("--account-for-embedding-in-pipeline-split", accountForEmbedding), ("--account-for-loss-in-pipeline-split", accountForLoss),
             ]
@@ -160,6 +169,9 @@ struct ScoreCommand: ParsableCommand {
         }
         if sequenceParallel, let tp, tp < 2 {
             throw ValidationError("--sequence-parallel splits norms and dropout over the tensor-parallel group; give --tp 2 or more.")
+        }
+        for case (let flag, true) in [("--no-vocab-parallel-embedding", wholeEmbedding), ("--no-loss-parallel", wholeLoss)] {
+            if let tp, tp < 2 { throw ValidationError("\(flag) says how the tensor-parallel ranks hold the vocabulary; give --tp 2 or more.") }
         }
         if plan == nil, zero != .weights, let (flag, says) = kernelChoice.zeroThreeFlags.first {
             throw ValidationError("\(flag) says \(says); give --zero 3 with it.")
@@ -212,7 +224,7 @@ struct ScoreCommand: ParsableCommand {
             }
             batchPerMicrobatch = batch / (microbatches * dataParallel)
         }
-        let configuration = MegatronConfiguration(
+        var configuration = MegatronConfiguration(
             tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: batchPerMicrobatch,
             virtualStages: virtualStages ?? 1, sequenceParallel: sequenceParallel, contextParallel: cp ?? 1,
             expertParallel: ep ?? 1, schedule: schedule,
@@ -221,6 +233,8 @@ struct ScoreCommand: ParsableCommand {
                 overlapTensorParallelCommunication: overlapTPComm, zeroShardGroup: zeroShardGroup))),
             firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers,
             embeddingInPipelineSplit: accountForEmbedding, lossInPipelineSplit: accountForLoss)
+        configuration.vocabularyParallelEmbedding = !wholeEmbedding
+        configuration.vocabularyParallelLoss = !wholeLoss
         try configuration.options.check(on: cluster.device)
         try RecomputeBlocksOption.check(configuration.options, for: graph)
         var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)

@@ -202,6 +202,26 @@ struct CommandParsingTests {
         #expect(exitCode(["score", "-", "--cluster", "c", "--plan", "-"]) == 2)
     }
 
+    @Test("score's whole-vocabulary layouts need tensor parallelism; --no-loss-upcast needs an eager, unfused loss; --plan takes neither")
+    func vocabularyAndLossUpcast() throws {
+        let base = ["score", "g.json", "--cluster", "c", "--pp", "1"]
+        for flag in ["--no-loss-parallel", "--no-vocab-parallel-embedding"] {
+            #expect(exitCode(base + ["--tp", "1", flag]) == 2)
+            #expect(exitCode(base + ["--tp", "2", flag]) == nil)
+            #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", flag]) == 2)
+        }
+        let score = try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--no-loss-parallel"])
+        #expect(score.wholeLoss && !score.wholeEmbedding)
+        #expect(exitCode(base + ["--tp", "1", "--no-loss-upcast"]) == 2)
+        #expect(exitCode(base + ["--tp", "1", "--no-loss-upcast", "--fusion", "compiled"]) == 2)
+        #expect(exitCode(base + ["--tp", "1", "--no-loss-upcast", "--fusion", "eager", "--fused-cross-entropy"]) == 2)
+        #expect(exitCode(base + ["--tp", "1", "--no-loss-upcast", "--fusion", "eager"]) == nil)
+        #expect(exitCode(base + ["--tp", "1", "--no-loss-upcast", "--fusion", "compiled", "--eager-loss"]) == nil)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--no-loss-upcast"]) == 2)
+        let plan = try PlanCommand.parse(["g.json", "--cluster", "c", "--fusion", "eager", "--no-loss-upcast"])
+        #expect(!plan.kernelChoice.applied(to: TrainingOptions()).upcastsLoss)
+    }
+
     @Test("models --write with an empty path, and a calibration file of two kinds, are refused")
     func ambiguousInputs() throws {
         #expect(exitCode(["models", "--write", ""]) == 2)

@@ -215,6 +215,8 @@ public struct CalibrationReport: Sendable {
             if run.expertParallel > 1 { config += " ep=\(run.expertParallel)" }
             if run.precision.hasPrefix("fp8") { config += " fp8" }
             if run.sequenceParallel { config += " sp" }
+            if !run.vocabularyParallelEmbedding { config += " whole-embedding" }
+            if !run.vocabularyParallelLoss { config += " whole-loss" }
             if run.zeroStage > 0 { config += " zero=\(run.zeroStage)" }
             if let group = run.zeroShardGroup { config += " shard=\(group)" }
             if run.accumulatesUnshardedGradients { config += " no-sync" }
@@ -224,6 +226,7 @@ public struct CalibrationReport: Sendable {
             if let attention = run.attention { config += " \(attention)" }
             if let fusion = run.fusion, fusion != "fused" { config += " \(fusion)" }
             if run.eagerLoss { config += " eager-loss" }
+            if !run.upcastsLoss { config += " 16-bit-loss" }
             if run.fp8Parameters { config += " fp8-params" }
             if let cluster = run.replayCluster { config += " on \(cluster.name)" }
             let measured = Self.seconds(run.iterationSeconds!) + (entry.run.isMeasuredTime ? "" : "*")

@@ -99,13 +99,25 @@ public struct CalibrationRun: Sendable {
                              "row \(run.id): fsdp_no_sync says how ZeRO-3 reduces gradients over the microbatches; zero_stage is \(zeroStage), not 3")
         }
         options.accumulatesUnshardedGradients = run.accumulatesUnshardedGradients
-        return (graph, cluster, clusterName, MegatronConfiguration(
+        options.upcastsLoss = run.upcastsLoss
+        if let conflict = options.lossUpcastConflict {
+            throw InputError(.invalidValue, at: JSONPath([.key("loss_upcast")]), "row \(run.id): \(conflict)")
+        }
+        for case (let member, false) in [("vocab_parallel_embedding", run.vocabularyParallelEmbedding),
+                                         ("loss_parallel", run.vocabularyParallelLoss)] where run.tensorParallel < 2 {
+            throw InputError(.invalidValue, at: JSONPath([.key(member)]),
+                             "row \(run.id): \(member) says how the tensor-parallel ranks hold the vocabulary; tp is \(run.tensorParallel)")
+        }
+        var layout = MegatronConfiguration(
             tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel, dataParallel: run.dataParallel,
             microBatchSize: run.microBatchSize ?? 1, virtualStages: run.virtualStages, sequenceParallel: sequenceParallel,
             contextParallel: run.contextParallel, expertParallel: run.expertParallel,
             options: options,
             firstStageLayers: run.firstStageLayers, lastStageLayers: run.lastStageLayers,
-            embeddingInPipelineSplit: run.embeddingInPipelineSplit, lossInPipelineSplit: run.lossInPipelineSplit))
+            embeddingInPipelineSplit: run.embeddingInPipelineSplit, lossInPipelineSplit: run.lossInPipelineSplit)
+        layout.vocabularyParallelEmbedding = run.vocabularyParallelEmbedding
+        layout.vocabularyParallelLoss = run.vocabularyParallelLoss
+        return (graph, cluster, clusterName, layout)
     }
 
     /// The cluster `run` is replayed on: its `replay_cluster`, else the DGX preset of its GPU sized to its nodes.

@@ -110,6 +110,12 @@ public struct PublishedRun: Sendable {
     /// Whether ZeRO-3 accumulated its gradients unsharded and reduce-scattered them once an iteration
     /// (`fsdp_no_sync`: `TrainingOptions.accumulatesUnshardedGradients`).
     public var accumulatesUnshardedGradients: Bool = false
+    /// Whether an eager loss upcast the logits to fp32 (`loss_upcast`: `TrainingOptions.upcastsLoss`); true when absent.
+    public var upcastsLoss: Bool = true
+    /// Whether the embedding and the loss split the vocabulary over the tensor-parallel ranks
+    /// (`vocab_parallel_embedding`, `loss_parallel`: `MegatronLayout`); true when absent.
+    public var vocabularyParallelEmbedding: Bool = true
+    public var vocabularyParallelLoss: Bool = true
     /// Whether the output layer shares the embedding table (`tied_embeddings`); nil for the architecture's own
     /// (`gpt` and `mpt` tied, `llama` untied).
     public var tiedEmbeddings: Bool? = nil
@@ -245,6 +251,9 @@ public struct PublishedRun: Sendable {
                 zeroShardGroup: try row.optionalInt("zero_shard_group"), recomputedBlocks: try recomputedBlocks(row, id: id),
                 repeatsKeyValueHeads: try row.optionalBool("repeat_kv") ?? false,
                 accumulatesUnshardedGradients: try row.optionalBool("fsdp_no_sync") ?? false,
+                upcastsLoss: try row.optionalBool("loss_upcast") ?? true,
+                vocabularyParallelEmbedding: try row.optionalBool("vocab_parallel_embedding") ?? true,
+                vocabularyParallelLoss: try row.optionalBool("loss_parallel") ?? true,
                 tiedEmbeddings: try row.optionalBool("tied_embeddings"),
                 slidingWindow: try slidingWindow(row, id: id),
                 replayCluster: try replayCluster(row, gpu: gpu, gpus: gpus, perNode: perNode), path: row.path))
@@ -280,6 +289,7 @@ public struct PublishedRun: Sendable {
                                    "--first-stage-layers": "first_stage_layers", "--last-stage-layers": "last_stage_layers",
                                    "--account-for-embedding-in-pipeline-split": "account_for_embedding_in_pipeline_split",
                                    "--account-for-loss-in-pipeline-split": "account_for_loss_in_pipeline_split",
+                                   "--no-vocab-parallel-embedding": "vocab_parallel_embedding", "--no-loss-parallel": "loss_parallel",
                                    "--precision": "precision"]
 
     /// The row's members that say what a transformer configuration's properties say, where the names differ: the

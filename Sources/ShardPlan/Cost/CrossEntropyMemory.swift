@@ -9,9 +9,14 @@ struct CrossEntropyMemory: Equatable {
     var workingBytesPerElement: Double
 
     /// The loss of a stack that fuses kernels as `fusion` says, with or without a fused cross-entropy kernel, over
-    /// logits of `logitBytes` bytes an element.
-    init(fusion: KernelFusionLevel, fusedKernel: Bool, logitBytes: Double) {
+    /// logits of `logitBytes` bytes an element; `upcast` false: an eager loss on the 16-bit logits themselves.
+    init(fusion: KernelFusionLevel, fusedKernel: Bool, logitBytes: Double, upcast: Bool = true) {
         switch (fusion, fusedKernel) {
+        case (.eager, false) where !upcast:
+            // PyTorch's `cross_entropy(logits)` on 16-bit logits the training loop still holds (KempnerForge's):
+            // the logits and log-softmax's 16-bit output stay; the backward pass allocates the NLL's gradient of the
+            // log-probabilities and log-softmax's gradient of the logits, both 16-bit, while both are needed.
+            self.init(savedBytesPerElement: 2 * logitBytes, workingBytesPerElement: 2 * logitBytes)
         case (.compiled, true):
             // llm.c's fused classifier writes the logits' gradient over the logits (`fused_classifier` on
             // `acts.output`): the logits stay, nothing more is allocated.

@@ -17,6 +17,8 @@ public struct OperatorCostModel: Sendable {
     public let fusedCrossEntropy: Bool
     /// How the loss's kernels run (`TrainingOptions.lossFusion`): as every other op's, or eager in a compiled step.
     public let lossFusionLevel: KernelFusionLevel
+    /// Whether an eager loss upcasts the logits to fp32 first (`TrainingOptions.upcastsLoss`).
+    public let upcastsLoss: Bool
     let roles: TensorRoles
     let gradients: GradientFlow
     let fusion: KernelFusion
@@ -26,12 +28,13 @@ public struct OperatorCostModel: Sendable {
     public init(graph: Graph, kernels: KernelModel, meshShape: [Int], microbatches: Int,
                 precision: MatmulPrecision = .bf16, fp8Recipe: FP8Recipe = .tensorwise, fp8Parameters: Bool = false,
                 fusion fusionLevel: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false,
-                lossFusion: KernelFusionLevel? = nil, roles: TensorRoles? = nil, gradients: GradientFlow? = nil, fusion: KernelFusion? = nil,
+                lossFusion: KernelFusionLevel? = nil, upcastsLoss: Bool = true, roles: TensorRoles? = nil, gradients: GradientFlow? = nil, fusion: KernelFusion? = nil,
                 linearLayers: LinearLayers? = nil, accumulation: GradientAccumulation? = nil) {
         self.graph = graph
         self.fusionLevel = fusionLevel
         self.fusedCrossEntropy = fusedCrossEntropy
         self.lossFusionLevel = lossFusion ?? fusionLevel
+        self.upcastsLoss = upcastsLoss
         self.kernels = kernels
         self.meshShape = meshShape
         self.microbatches = microbatches
@@ -410,6 +413,14 @@ public struct OperatorCostModel: Sendable {
             bytesPerElement.reduce(0) { $0 + kernels.memorySeconds(bytes: $1 * elements) } + launches * kernels.launchSeconds
         }
         let eager = lossFusionLevel == .eager
+        if eager && !upcastsLoss {
+            // `cross_entropy` on the 16-bit logits: log-softmax reads and writes them in their type, the NLL gathers
+            // a row's target; backward, the NLL's zeroed gradient and scatter, then log-softmax's backward reads
+            // that gradient and its output and writes the logits' gradient.
+            return OperatorCost(category: .memoryBound, forwardSeconds: seconds([2 * width], launches: 1),
+                                backwardSeconds: seconds([width, 3 * width], launches: 1),
+                                forwardCollectives: [], backwardCollectives: [], forwardFLOPs: 0)
+        }
         let forward = eager ? seconds(upcast + [8], launches: 1) : seconds(upcast + [4, 8, 8, 4, 8])
         let backward = eager ? seconds([4, 12] + downcast, launches: 1) : seconds([8] + downcast)
         return OperatorCost(category: .memoryBound, forwardSeconds: forward, backwardSeconds: backward,

@@ -37,7 +37,7 @@ public struct StageCost: Sendable, Equatable {
     /// Extra bytes alive for part of the backward pass only: the activations of one layer while it is recomputed
     /// (full or op-level recomputation), or the loss's gradient buffers (`CrossEntropyMemory`), whichever is larger.
     /// With a loss: `max(lossBufferBytes, recomputationWorkingBytes - lossLayerKeptBytes)`, since the loss's layer
-    /// frees what one microbatch kept before any layer is recomputed.
+    /// frees what one microbatch kept before any layer is recomputed (`TransientMemory.backwardWorkingBytes`).
     public var backwardWorkingBytes = 0.0
     /// Its parts, which a stage composed of layers composes (`LayerCostProfile`): the largest layer's recomputation
     /// working set; the loss's gradient buffers (with its layer's activations where that layer is recomputed); and
@@ -47,7 +47,8 @@ public struct StageCost: Sendable, Equatable {
     public var lossLayerKeptBytes = 0.0
     /// ZeRO-3 weights gathered at once: two layers' (one computing, the next prefetched).
     public var gatheredWeightBytes = 0.0
-    /// ZeRO-3 gradients unsharded at once: one layer's, awaiting their reduce-scatter.
+    /// ZeRO-3 gradients unsharded at once: one layer's, awaiting their reduce-scatter (`TransientMemory` says what
+    /// they meet).
     public var unshardedGradientBytes = 0.0
 
     /// Seconds of one microbatch's forward pass on this stage.
@@ -58,16 +59,14 @@ public struct StageCost: Sendable, Equatable {
     /// Weights, gradients and optimizer state.
     public var modelStateBytes: Double { weightBytes + gradientBytes + optimizerStateBytes }
 
-    /// Peak bytes per device with `inFlight` microbatches' activations alive.
-    /// The working set of a stage whose largest recomputation working set is `recomputation`, whose loss's buffers are
-    /// `lossBuffer`, and whose loss's layer keeps `lossLayerKept` a microbatch (`backwardWorkingBytes`; without a loss
-    /// both are 0 and it is the recomputation's).
-    static func backwardWorkingBytes(recomputation: Double, lossBuffer: Double, lossLayerKept: Double) -> Double {
-        max(lossBuffer, recomputation - lossLayerKept)
+    /// The parts of the backward pass's transient bytes and when they meet.
+    var transientMemory: TransientMemory {
+        TransientMemory(lossBuffer: lossBufferBytes, recomputation: recomputationWorkingBytes, lossLayerKept: lossLayerKeptBytes,
+                        gathered: gatheredWeightBytes, unsharded: unshardedGradientBytes)
     }
 
+    /// Peak bytes per device with `inFlight` microbatches' activations alive.
     public func peakMemoryBytes(inFlight: Double) -> Double {
-        modelStateBytes + activationBytesPerMicrobatch * inFlight + backwardWorkingBytes + gatheredWeightBytes
-            + unshardedGradientBytes + TrainingOptions.frameworkOverheadBytes
+        modelStateBytes + activationBytesPerMicrobatch * inFlight + transientMemory.bytes + TrainingOptions.frameworkOverheadBytes
     }
 }

@@ -234,7 +234,7 @@ public struct StageCostModel: Sendable {
     public func operatorModel(meshShape: [Int]) -> OperatorCostModel {
         OperatorCostModel(graph: graph, kernels: kernels, meshShape: meshShape, microbatches: microbatches,
                           precision: options.precision, fp8Recipe: options.fp8Recipe, fp8Parameters: options.fp8Parameters, fusion: options.kernelFusion, fusedCrossEntropy: options.fusedCrossEntropy || options.lossFusion == .compiled, lossFusion: options.lossFusion,
-                          roles: roles, gradients: gradients, fusion: fusion, linearLayers: linearLayers, accumulation: accumulation)
+                          upcastsLoss: options.upcastsLoss, roles: roles, gradients: gradients, fusion: fusion, linearLayers: linearLayers, accumulation: accumulation)
     }
 
     /// The same model with another recomputation mode (for a stage that recomputes unlike the plan).
@@ -799,10 +799,12 @@ public struct StageCostModel: Sendable {
                     var bytes = keptOperandBytes(operand, scale: scale)
                     if case .crossEntropy = operation.op, operand == 0 {
                         // The loss keeps what its kernels keep (an fp32 softmax unless fused) and allocates its
-                        // gradient buffers when the backward pass starts.
+                        // gradient buffers when the backward pass starts, all in the layout it reads the logits in
+                        // (the whole logits on every tensor-parallel rank where it gathers them).
+                        bytes = model.localBytes(tensor, strategy.operandSpec(operand, in: space))
                         let logitBytes = Double(graph[tensor].type.dtype.byteSize)
-                        let loss = CrossEntropyMemory(fusion: options.lossFusion,
-                                                      fusedKernel: options.fusedCrossEntropy, logitBytes: logitBytes)
+                        let loss = CrossEntropyMemory(fusion: options.lossFusion, fusedKernel: options.fusedCrossEntropy,
+                                                      logitBytes: logitBytes, upcast: options.upcastsLoss)
                         let elements = bytes / logitBytes
                         bytes = elements * loss.savedBytesPerElement
                         lossWorkingBytes = max(lossWorkingBytes, elements * loss.workingBytesPerElement)
@@ -915,8 +917,7 @@ public struct StageCostModel: Sendable {
             cost.lossLayerKeptBytes = lossLayerKeptBytes
         }
         cost.recomputationWorkingBytes = cost.backwardWorkingBytes
-        cost.backwardWorkingBytes = StageCost.backwardWorkingBytes(recomputation: cost.recomputationWorkingBytes, lossBuffer: cost.lossBufferBytes,
-                                                                   lossLayerKept: cost.lossLayerKeptBytes)
+        cost.backwardWorkingBytes = cost.transientMemory.backwardWorkingBytes
         cost.backwardComputeSeconds += cost.recomputeSeconds
         return recomputeByRun
     }

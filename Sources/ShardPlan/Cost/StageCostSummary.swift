@@ -38,10 +38,10 @@ public struct StageCostSummary: Sendable, Equatable {
         self.recomputationWorkingBytes = recomputationWorkingBytes
         self.lossBufferBytes = lossBufferBytes
         self.lossLayerKeptBytes = lossLayerKeptBytes
-        backwardWorkingBytes = StageCost.backwardWorkingBytes(recomputation: recomputationWorkingBytes, lossBuffer: lossBufferBytes,
-                                                              lossLayerKept: lossLayerKeptBytes)
         self.gatheredWeightBytes = gatheredWeightBytes
         self.unshardedGradientBytes = unshardedGradientBytes
+        backwardWorkingBytes = TransientMemory(lossBuffer: lossBufferBytes, recomputation: recomputationWorkingBytes,
+                                               lossLayerKept: lossLayerKeptBytes).backwardWorkingBytes
     }
 
     /// The summary of `cost`.
@@ -57,12 +57,9 @@ public struct StageCostSummary: Sendable, Equatable {
     /// Seconds of one microbatch's forward and backward pass.
     public var microbatchSeconds: Double { forwardSeconds + backwardSeconds }
 
-    /// Peak bytes per device with `activations` bytes of activations alive.
-    public func peakMemoryBytes(activations: Double) -> Double {
-        modelStateBytes + activations + workingBytes + TrainingOptions.frameworkOverheadBytes
+    /// The parts of the backward pass's transient bytes and when they meet.
+    var transientMemory: TransientMemory {
+        TransientMemory(lossBuffer: lossBufferBytes, recomputation: recomputationWorkingBytes, lossLayerKept: lossLayerKeptBytes,
+                        gathered: gatheredWeightBytes, unsharded: unshardedGradientBytes)
     }
-
-    /// Bytes alive only while one layer runs: recomputation's or the loss gradient's, and ZeRO-3's gathered weights and
-    /// gradients.
-    public var workingBytes: Double { backwardWorkingBytes + gatheredWeightBytes + unshardedGradientBytes }
 }

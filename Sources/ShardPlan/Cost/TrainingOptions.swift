@@ -95,6 +95,13 @@ public struct TrainingOptions: Sendable, Equatable {
     /// (torchtitan's `[compile]` without its `loss` component, Examples/gpu/measure.py). The loss's kernels are then
     /// priced, and hold memory, as under `--fusion eager`; every other op stays compiled.
     public var eagerLoss: Bool
+    /// Whether an eager, unfused loss upcasts the logits to fp32 first (`cross_entropy(logits.float())`, torchtitan's
+    /// loss; the default). False (`--no-loss-upcast`) prices PyTorch's `cross_entropy(logits)` on the 16-bit logits
+    /// themselves, as a training loop that holds the logits through the backward pass calls it (KempnerForge's):
+    /// log-softmax keeps its 16-bit output beside the logits, and the backward pass allocates the NLL's and
+    /// log-softmax's gradients in 16 bits (`CrossEntropyMemory`). Only an eager loss without a fused kernel has the
+    /// choice (`lossFusion == .eager`, no `fusedCrossEntropy`).
+    public var upcastsLoss = true
     /// The type the gradient buffer accumulates and reduces in (fp32 as Megatron-LM; bf16 as NeMo's
     /// performance recipes).
     public var gradientPrecision: GradientPrecision
@@ -168,6 +175,17 @@ public struct TrainingOptions: Sendable, Equatable {
     /// How the loss's kernels run: eager where a compiled step leaves the loss out of its graph (`eagerLoss`), else
     /// as every other op's (`kernelFusion`).
     public var lossFusion: KernelFusionLevel { eagerLoss ? .eager : kernelFusion }
+
+    /// Why `upcastsLoss` false cannot hold under these options (nil when it can, or when it is true): only an
+    /// eager loss without a fused kernel chooses whether to upcast its logits.
+    public var lossUpcastConflict: String? {
+        guard !upcastsLoss else { return nil }
+        if fusedCrossEntropy { return "a fused cross-entropy kernel reads the 16-bit logits and keeps no fp32 copy; the loss upcast is eager PyTorch's" }
+        if lossFusion != .eager {
+            return "the loss runs \(lossFusion == .compiled ? "in the compiled graph" : "as Megatron's fused kernels"), not as eager PyTorch's cross_entropy, which alone chooses whether to upcast the logits"
+        }
+        return nil
+    }
 
     /// Bytes an element of a data-parallel gradient reduction moves, for gradients of `dtype`.
     public func gradientReductionBytes(_ dtype: DType) -> Double {

@@ -116,16 +116,30 @@ public struct LayoutRecognition: Sendable {
         // The split Megatron-Core can be told, else the even one (which may give the same counts, priced only).
         let split = virtualStages == original.virtualStages && aligned
             ? MegatronLayerSplit(chunkLayers: chunkCounts, ranks: ranks) ?? MegatronLayerSplit() : MegatronLayerSplit()
-        let configuration = MegatronConfiguration(
+        var configuration = MegatronConfiguration(
             tensorParallel: tensorParallel, pipelineParallel: ranks, dataParallel: dataParallel, microBatchSize: microBatchSize,
             virtualStages: virtualStages, sequenceParallel: sequenceParallel, contextParallel: contextParallel,
             expertParallel: expertParallel, schedule: schedule, options: options,
             firstStageLayers: split.firstStageLayers, lastStageLayers: split.lastStageLayers,
             embeddingInPipelineSplit: split.embeddingInPipelineSplit, lossInPipelineSplit: split.lossInPipelineSplit)
-        let nearest: TrainingPlan
+        var nearest: TrainingPlan
         do {
             nearest = try TrainingPlan.megatron(graph: graph, cluster: original.cluster, clusterName: original.clusterName,
                                                 configuration: configuration, layers: analysis.layers)
+            // The embedding or the loss whole on every tensor-parallel rank (KempnerForge's layout, torchtitan's
+            // `disable_loss_parallel`): the variant whose ops are sharded as the plan's are, if one is closer.
+            if tensorParallel > 1 {
+                var fewest = Self.differingOperations(nearest, original)
+                for (embedding, loss) in [(false, true), (true, false), (false, false)] where fewest > 0 {
+                    var variant = configuration
+                    variant.vocabularyParallelEmbedding = embedding
+                    variant.vocabularyParallelLoss = loss
+                    let plan = try TrainingPlan.megatron(graph: graph, cluster: original.cluster, clusterName: original.clusterName,
+                                                         configuration: variant, layers: analysis.layers)
+                    let differing = Self.differingOperations(plan, original)
+                    if differing < fewest { (fewest, configuration, nearest) = (differing, variant, plan) }
+                }
+            }
         } catch {
             throw InputError(.invalidValue, at: .root,
                              "no framework layout expresses this plan: the nearest, \(configuration.summary(dataParallel: dataParallel, microbatches: original.microbatches)), does not lay out \(graph.name) on \(original.clusterName): \(error.message)")
@@ -206,6 +220,16 @@ public struct LayoutRecognition: Sendable {
 
     /// The sizes of a mesh's axes of more than one device.
     static func nontrivialShape(_ mesh: DeviceMesh) -> [Int] { mesh.shape.filter { $0 > 1 } }
+
+    /// Ops that `nearest` shards otherwise than `original`, over the stages whose ops, devices and mesh agree.
+    static func differingOperations(_ nearest: TrainingPlan, _ original: TrainingPlan) -> Int {
+        zip(nearest.stages, original.stages).reduce(0) { count, pair in
+            let (stage, other) = pair
+            guard stage.operations == other.operations, stage.mesh.devices == other.mesh.devices,
+                  Self.nontrivialShape(stage.mesh) == Self.nontrivialShape(other.mesh) else { return count }
+            return count + stage.operations.count { Self.splits(stage, $0) != Self.splits(other, $0) }
+        }
+    }
 
     /// What separates two plans with the same degrees, batch split and layers: devices, meshes, op shardings.
     static func layoutDifferences(_ nearest: TrainingPlan, _ original: TrainingPlan) -> [String] {

@@ -130,6 +130,10 @@ public struct TorchTitanJobConfig: Sendable {
             lines.append("fsdp_reshard_after_forward = \"\(layout.zeroStage == 2 ? "never" : "always")\"")
         }
         lines.append("tensor_parallel_degree = \(layout.tensorParallel)")
+        if layout.tensorParallel > 1 && !layout.configuration.vocabularyParallelLoss {
+            // The output layer gathers the whole logits on every tensor-parallel rank for the loss.
+            lines.append("disable_loss_parallel = true")
+        }
         if layout.configuration.options.overlapTensorParallelCommunication && layout.tensorParallel > 1 {
             lines.append("enable_async_tensor_parallel = true")
         }

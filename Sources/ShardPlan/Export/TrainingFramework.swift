@@ -177,6 +177,20 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 changes.append("ShardPlan writes \(displayName)'s ZeRO-3 with a reduce-scatter every microbatch; the plan's gradients accumulated unsharded and reduce-scattered once (FSDP's no_sync) become that, each device holding only its shard of them")
             }
         }
+        if !nearest.vocabularyParallelEmbedding {
+            // Megatron-Core's VocabParallelEmbedding; torchtitan's RowwiseParallel token embedding.
+            nearest.vocabularyParallelEmbedding = true
+            changes.append("\(displayName) splits the embedding's vocabulary over the tensor-parallel ranks; the plan's whole table on every rank becomes that")
+        }
+        if !nearest.vocabularyParallelLoss && runsMegatronCore {
+            nearest.vocabularyParallelLoss = true
+            changes.append("\(displayName) runs a vocabulary-parallel cross-entropy; the plan's loss over the whole logits on every tensor-parallel rank becomes that")
+        }
+        if !nearest.options.upcastsLoss {
+            // torchtitan's loss is `cross_entropy(pred.flatten(0, 1).float(), labels)`; Megatron-Core's computes in fp32.
+            nearest.options.upcastsLoss = true
+            changes.append("\(displayName)'s loss upcasts the logits to fp32; the plan's cross_entropy on the 16-bit logits becomes that")
+        }
         if let group = configuration.options.zeroShardGroup, runsMegatronCore {
             nearest.options.zeroShardGroup = nil
             changes.append("ShardPlan writes \(displayName)'s ZeRO sharding over every data-parallel rank; the plan's shard groups of \(group) become one group of all of them")

@@ -30,6 +30,11 @@ public struct MegatronConfiguration: Sendable, Equatable {
     /// Whether the loss counts as a repeated layer when the layers are split (`--account-for-loss-in-pipeline-split`):
     /// the last chunk holds one layer fewer.
     public var lossInPipelineSplit: Bool
+    /// Whether the embedding and the loss split the vocabulary over the tensor-parallel ranks (Megatron-LM's
+    /// layout, the default) or run whole on each (`MegatronLayout.vocabularyParallelEmbedding` and
+    /// `vocabularyParallelLoss`: `--no-vocab-parallel-embedding`, `--no-loss-parallel`).
+    public var vocabularyParallelEmbedding = true
+    public var vocabularyParallelLoss = true
 
     public init(tensorParallel: Int, pipelineParallel: Int, dataParallel: Int? = nil, microBatchSize: Int = 1,
                 virtualStages: Int = 1, sequenceParallel: Bool = false, contextParallel: Int = 1, expertParallel: Int = 1,
@@ -69,6 +74,8 @@ public struct MegatronConfiguration: Sendable, Equatable {
         if contextParallel > 1 { text += " cp=\(contextParallel)" }
         if expertParallel > 1 { text += " ep=\(expertParallel)" }
         if sequenceParallel { text += " sp" }
+        if tensorParallel > 1 && !vocabularyParallelEmbedding { text += " whole-embedding" }
+        if tensorParallel > 1 && !vocabularyParallelLoss { text += " whole-loss" }
         if options.recompute != .none { text += " recompute=\(options.recomputeName(options.recompute))" }
         if options.zeroStage > 0 { text += " zero=\(options.zeroStage)" }
         if let group = options.zeroShardGroup { text += " shard=\(group)" }

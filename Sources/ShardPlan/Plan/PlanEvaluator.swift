@@ -29,7 +29,7 @@ public struct PlanEvaluator: Sendable {
                 optimizerStateBytes: 0, activationBytes: 0, peakMemoryBytes: 0,
                 exposedGradientSynchronizationSeconds: 0, optimizerSeconds: 0, computeSeconds: [:], communicationSeconds: [:])
             // Working sets are alive only while their chunk runs, one chunk at a time.
-            var synchronization = 0.0, lastMicrobatch = 0.0, working = 0.0, gathered = 0.0, unsharded = 0.0
+            var synchronization = 0.0, lastMicrobatch = 0.0, transient = TransientMemory()
             var chunkActivations: [Double] = []
             for chunk in chunks {
                 let cost = stageCosts[chunk]
@@ -39,26 +39,26 @@ public struct PlanEvaluator: Sendable {
                 entry.pointToPointSeconds += transfers[chunk]
                 entry.weightBytes += cost.weightBytes
                 entry.gradientBytes += cost.gradientBytes
-                gathered = max(gathered, cost.gatheredWeightBytes)
-                unsharded = max(unsharded, cost.unshardedGradientBytes)
                 entry.optimizerStateBytes += cost.optimizerStateBytes
                 entry.optimizerSeconds += cost.optimizerSeconds
                 chunkActivations.append(cost.activationBytesPerMicrobatch)
-                working = max(working, cost.backwardWorkingBytes)
+                transient.include(cost.transientMemory)
                 synchronization += cost.gradientSynchronizationSeconds
                 lastMicrobatch += cost.lastMicrobatchSeconds
                 entry.computeSeconds.merge(cost.computeSeconds, uniquingKeysWith: +)
                 entry.communicationSeconds.merge(cost.communicationSeconds, uniquingKeysWith: +)
             }
-            entry.weightBytes += gathered
-            entry.gradientBytes += unsharded
+            // The gathered weights count with the weights, the reduce-scatter's input as far as the backward working
+            // set does not already hold its bytes with the gradients, the rest with the activations.
+            entry.weightBytes += transient.gathered
+            entry.gradientBytes += transient.addedByUnshardedGradients
             // Which chunks hold activations at once follows the schedule (warm-up depth per rank and chunk).
             let occupancy = ChunkOccupancy(schedule: plan.schedule, stage: rank, stages: plan.pipelineRanks,
                                            microbatches: plan.microbatches, virtualStages: chunks.count)
             entry.microbatchesInFlight = Double(occupancy.mostChunksAlive) / Double(occupancy.chunkCount)
             entry.activationBytes = (occupancy.chunkCount == chunks.count
                 ? occupancy.peakBytes(chunkBytes: chunkActivations)
-                : chunkActivations.reduce(0, +) * entry.microbatchesInFlight) + working
+                : chunkActivations.reduce(0, +) * entry.microbatchesInFlight) + transient.backwardWorkingBytes
             entry.peakMemoryBytes = entry.weightBytes + entry.gradientBytes + entry.optimizerStateBytes
                 + entry.activationBytes + TrainingOptions.frameworkOverheadBytes
             // The reduce-scatters only the last microbatch runs are exposed gradient synchronisation too.

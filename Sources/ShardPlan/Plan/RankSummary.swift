@@ -14,9 +14,8 @@ struct RankSummary: Sendable {
     var optimizerSeconds = 0.0
     var lastMicrobatchSeconds = 0.0
     var modelStateBytes = 0.0
-    var backwardWorkingBytes = 0.0
-    var gatheredWeightBytes = 0.0
-    var unshardedGradientBytes = 0.0
+    /// The chunks' working sets of the backward pass, gathered weights and unsharded gradients.
+    var transientMemory = TransientMemory()
     /// Activation bytes per microbatch of each chunk, in the rank's chunk order.
     var chunkActivations: [Double] = []
 
@@ -53,9 +52,7 @@ struct RankSummary: Sendable {
         optimizerSeconds += summary.optimizerSeconds
         lastMicrobatchSeconds += summary.lastMicrobatchSeconds
         modelStateBytes += summary.modelStateBytes
-        backwardWorkingBytes = max(backwardWorkingBytes, summary.backwardWorkingBytes)
-        gatheredWeightBytes = max(gatheredWeightBytes, summary.gatheredWeightBytes)
-        unshardedGradientBytes = max(unshardedGradientBytes, summary.unshardedGradientBytes)
+        transientMemory.include(summary.transientMemory)
         chunkActivations.append(summary.activationBytesPerMicrobatch)
         transferSeconds += chunk.transferSeconds
     }
@@ -74,6 +71,6 @@ struct RankSummary: Sendable {
 
     /// Bytes per device besides activations: model state, the working sets and the framework's own.
     var fixedBytes: Double {
-        modelStateBytes + backwardWorkingBytes + gatheredWeightBytes + unshardedGradientBytes + TrainingOptions.frameworkOverheadBytes
+        modelStateBytes + transientMemory.bytes + TrainingOptions.frameworkOverheadBytes
     }
 }

@@ -228,6 +228,8 @@ extension TrainingPlan {
         if options.eagerLoss && options.kernelFusion != .compiled {
             throw reader.invalid("eager_loss", "an eager loss is one left out of a compiled step; kernel_fusion is \"\(options.kernelFusion.rawValue)\", not \"compiled\"")
         }
+        options.upcastsLoss = try reader.optionalBool("loss_upcast") ?? true
+        if let conflict = options.lossUpcastConflict { throw reader.invalid("loss_upcast", conflict) }
         options.reduceGradientsInFP32 = try reader.optionalBool("gradient_reduce_fp32") ?? false
         options.copiesOutGatheredParameters = try reader.optionalBool("fsdp2_copy_out") ?? false
         options.accumulatesUnshardedGradients = try reader.optionalBool("fsdp_no_sync") ?? false

@@ -35,6 +35,7 @@ extension TrainingPlan {
         if options.kernelFusion != .fused { kernels.append(("kernel_fusion", .string(options.kernelFusion.rawValue))) }
         if options.fusedCrossEntropy { kernels.append(("fused_cross_entropy", .bool(true))) }
         if options.eagerLoss { kernels.append(("eager_loss", .bool(true))) }
+        if !options.upcastsLoss { kernels.append(("loss_upcast", .bool(false))) }
         if options.reduceGradientsInFP32 { kernels.append(("gradient_reduce_fp32", .bool(true))) }
         if options.copiesOutGatheredParameters { kernels.append(("fsdp2_copy_out", .bool(true))) }
         if options.accumulatesUnshardedGradients { kernels.append(("fsdp_no_sync", .bool(true))) }

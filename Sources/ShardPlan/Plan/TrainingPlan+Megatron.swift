@@ -97,7 +97,9 @@ extension TrainingPlan {
         // Shard groups that are all the data-parallel ranks are plain ZeRO-3: one data axis.
         let groups = shardGroup.map { $0 < dp } ?? false
         let layout = MegatronLayout(sequenceParallel: configuration.sequenceParallel, shardGroups: groups,
-                                    expertParallel: ep > 1, contextParallel: cp > 1)
+                                    expertParallel: ep > 1, contextParallel: cp > 1,
+                                    vocabularyParallelEmbedding: configuration.vocabularyParallelEmbedding,
+                                    vocabularyParallelLoss: configuration.vocabularyParallelLoss)
         let dataShape = groups ? [dp / shardGroup!, shardGroup!] : [dp / ep] + (ep > 1 ? [ep] : [])
         let meshShape = dataShape + (cp > 1 ? [cp] : []) + [tp]
         let strategies = layout.strategies(for: graph, meshShape: meshShape)

@@ -21,7 +21,9 @@
 ///   key is gathered along the sequence; `megatron/core/models/gpt/gpt_layer_specs.py` picks these modules).
 ///   QK-norm (per-head norms after a head-split projection) is not affected: its norm covers the head
 ///   dimension only, not the heads;
-/// - the embedding is vocabulary-parallel (partial sums);
+/// - the embedding is vocabulary-parallel (partial sums), and the loss reads the output layer's logits split along
+///   the vocabulary; either can instead run whole on every tensor-parallel rank (`vocabularyParallelEmbedding`,
+///   `vocabularyParallelLoss`, as KempnerForge's and torchtitan's `disable_loss_parallel` plans keep them);
 /// - every other op follows the split of its first split operand when it can carry it (attention keeps the
 ///   heads split, cross-entropy the vocabulary); with sequence parallelism, ops that would otherwise be
 ///   replicated split the sequence instead;
@@ -41,17 +43,27 @@ public struct MegatronLayout: Sendable {
     public var expertParallel: Bool
     /// Whether the mesh has a context axis (just before the tensor axis).
     public var contextParallel: Bool
+    /// Whether the embedding splits its vocabulary over the tensor axis (Megatron's `VocabParallelEmbedding`, the
+    /// default); false keeps the whole table on every tensor-parallel rank, sharded only over data-parallel ones,
+    /// and looks up the whole sequence there.
+    public var vocabularyParallelEmbedding: Bool
+    /// Whether the loss reads the logits split along the vocabulary (Megatron's vocabulary-parallel cross-entropy,
+    /// torchtitan's `loss_parallel`, the default); false gathers the whole logits on every tensor-parallel rank
+    /// and runs the loss there (the output layer's `ColwiseParallel(output_layouts=Replicate())`).
+    public var vocabularyParallelLoss: Bool
 
     /// Mesh axis 0 is data parallelism, the last axis tensor parallelism (axis 1 of a `[data, tensor]` mesh).
     public static let dataAxis = 0
     public static let tensorAxis = 1
 
     public init(sequenceParallel: Bool = false, shardGroups: Bool = false, expertParallel: Bool = false,
-                contextParallel: Bool = false) {
+                contextParallel: Bool = false, vocabularyParallelEmbedding: Bool = true, vocabularyParallelLoss: Bool = true) {
         self.sequenceParallel = sequenceParallel
         self.shardGroups = shardGroups
         self.expertParallel = expertParallel
         self.contextParallel = contextParallel
+        self.vocabularyParallelEmbedding = vocabularyParallelEmbedding
+        self.vocabularyParallelLoss = vocabularyParallelLoss
     }
 
     /// The mesh axes in Megatron's rank order (tensor innermost, then context, expert, data): `[data, tensor]`,
@@ -183,7 +195,9 @@ public struct MegatronLayout: Sendable {
         }
         switch operation.op {
         case .embedding:
-            return space.indices.firstIndex { $0.name == "vocab" }
+            return vocabularyParallelEmbedding ? space.indices.firstIndex { $0.name == "vocab" } : nil
+        case .crossEntropy where !vocabularyParallelLoss:
+            return nil
         case .einsum, .matmul:
             let weights = operation.inputs.indices.filter { graph[operation.inputs[$0]].isParameter }
             if weights.count == 1, let weight = weights.first {

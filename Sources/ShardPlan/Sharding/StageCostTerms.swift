@@ -331,7 +331,7 @@ struct StageCostTerms {
     /// What the loss over `logits` keeps and allocates, per logit, in the plan's training stack.
     private func crossEntropyMemory(_ logits: ValueID) -> CrossEntropyMemory {
         CrossEntropyMemory(fusion: model.options.lossFusion, fusedKernel: model.options.fusedCrossEntropy,
-                           logitBytes: Double(graph[logits].type.dtype.byteSize))
+                           logitBytes: Double(graph[logits].type.dtype.byteSize), upcast: model.options.upcastsLoss)
     }
 
     /// A parameter stored in the layout its first reader wants: model state, optimizer step, gradient

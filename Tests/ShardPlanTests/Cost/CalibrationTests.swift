@@ -76,9 +76,10 @@ struct CalibrationTests {
 
     /// FSDP2's copy-out of every gathered layer brought torchtitan's rows from -12..-20% to -10.7..-17.0%. The two
     /// FP8 rows on H200s (the sixteenth pass) rerun every FP8 product under op-level checkpointing, as torchtitan's
-    /// save list does (`aten.mm`, not `_scaled_mm`): within 2% of their printed peaks, where keeping them put the
-    /// peaks 47-48% above and the times 15-17% fast.
-    @Test("torchtitan's FSDP2 rows: every one within 17.5%, the FP8 ones' peaks within 5% of the printed ones")
+    /// save list does (`aten.mm`, not `_scaled_mm`), where keeping them put the peaks 47-48% above and the times
+    /// 15-17% fast. Their printed peaks are the caching allocator's reserved maximum, which the model's live tensors
+    /// and its 3 GB stay 4-6% under (`TransientMemory`: the reduce-scatter's input comes after the loss's buffers).
+    @Test("torchtitan's FSDP2 rows: every one within 17.5%, the FP8 ones' peaks 0-7% under the printed reserved ones")
     func torchtitanRows() throws {
         let rows = try Self.report().runs.filter { $0.run.id.hasPrefix("torchtitan") }
         #expect(rows.count == 10)
@@ -87,7 +88,7 @@ struct CalibrationTests {
         #expect(fp8.count == 2)
         for entry in fp8 {
             let printed = try #require(entry.run.measuredPeakMemoryBytes)
-            #expect(abs(entry.peakMemoryBytes / printed - 1) <= 0.05, "\(entry.run.id)")
+            #expect(entry.peakMemoryBytes <= printed && entry.peakMemoryBytes / printed - 1 >= -0.07, "\(entry.run.id)")
         }
     }
 
@@ -356,15 +357,15 @@ struct CalibrationTests {
 
     /// torchtitan's Llama 3.1 8B under FSDP2 on 8 and 128 H100s printed its peak (reserved) memory, 82.4 and 67.0
     /// GiB (Docs/calibration/torchtitan-h100-96gb.json). The model's peak of live tensors, the eager loss's fp32
-    /// buffers and what selective checkpointing stores included, is 7.9% and 7.7% below: the caching allocator
+    /// buffers and what selective checkpointing stores included, is 10.3% and 10.6% below: the caching allocator
     /// reserves more than is live.
-    @Test("torchtitan's Llama 3.1 8B on H100s: predicted peak memory 0-10% below the printed reserved peak")
+    @Test("torchtitan's Llama 3.1 8B on H100s: predicted peak memory 0-12% below the printed reserved peak")
     func torchtitanPeakMemory() throws {
         let report = try Self.report(of: "torchtitan-h100-96gb.json")
         #expect(report.runs.count == 2)
         for entry in report.runs {
             let ratio = entry.peakMemoryBytes / entry.run.measuredPeakMemoryBytes!
-            #expect(ratio >= 0.9 && ratio <= 1, "\(entry.run.id): \(ratio)")
+            #expect(ratio >= 0.88 && ratio <= 1, "\(entry.run.id): \(ratio)")
         }
     }
 
@@ -521,27 +522,30 @@ struct CalibrationTests {
                 "eight rails \(entry.predictedSeconds) s, measured \(measured) s, one rail \(oneRail) s")
     }
 
-    /// KempnerForge's H200 runs (Docs/calibration/kempnerforge-h200.json, twenty-third pass), tensor parallelism 4
-    /// inside nodes of 4 GPUs and FSDP2 across them, the accumulating 13B and 70B with their gradients kept unsharded
-    /// in fp32 (`fsdp_no_sync`), as the framework's 175B report says it runs: the 13B within 10% and the 175B within
-    /// 10%, compute-bound; the 70B at 2 sequences a data-parallel rank 20-35% fast, where each layer's gathers outlast
-    /// its compute and the NICs are not published. The 70B's published peaks (82.9-86.8 GB), which hold about 70 GB
-    /// of those gradients, are within 5%; the 13B's and the 175B's are predicted 19-25% under.
-    @Test("KempnerForge on 64-360 H200s: 13B and 175B within 10%, 70B 20-35% fast; the 70B's peaks with unsharded gradients within 5%")
+    /// KempnerForge's H200 runs (Docs/calibration/kempnerforge-h200.json, twenty-third and twenty-fourth passes),
+    /// tensor parallelism 4 inside nodes of 4 GPUs and FSDP2 across them, the accumulating 13B and 70B with their
+    /// gradients kept unsharded in fp32 (`fsdp_no_sync`), replayed as the framework's code runs them: bf16 weights and
+    /// Adam moments, the embedding and the loss whole on every tensor-parallel rank, `cross_entropy` on the bf16
+    /// logits. Times: the 13B and the 175B within 10%, compute-bound; the 70B at 2 sequences a data-parallel rank
+    /// 20-35% fast, where each layer's gathers outlast its compute and the NICs are not published. Memory: every
+    /// printed `max_memory_allocated` within 10% (+1.2% to +8.0%).
+    @Test("KempnerForge on 64-360 H200s: 13B and 175B within 10%, 70B 20-35% fast; every printed peak of live tensors within 10%")
     func kempnerForgeH200() throws {
         let report = try Self.report(of: "kempnerforge-h200.json")
         #expect(report.runs.count == 8)
         for entry in report.runs {
             let id = entry.run.id
-            let memory = entry.peakMemoryBytes / (try #require(entry.run.measuredPeakMemoryBytes)) - 1
+            let memory = entry.peakTensorBytes / (try #require(entry.run.measuredAllocatedPeakBytes)) - 1
+            #expect(memory > 0 && memory < 0.10, "\(id): \(memory)")
             if id.contains("-70b-") {
                 #expect(entry.relativeError > -0.35 && entry.relativeError < -0.20, "\(id): \(entry.relativeError)")
-                #expect(abs(memory) < 0.05, "\(id): \(memory)")
             } else {
                 #expect(abs(entry.relativeError) < 0.10, "\(id): \(entry.relativeError)")
-                #expect(memory < -0.15 && memory > -0.30, "\(id): \(memory)")
             }
             #expect(entry.run.accumulatesUnshardedGradients == !id.contains("-175b-"))
+            #expect(!entry.run.upcastsLoss && !entry.run.vocabularyParallelLoss && !entry.run.vocabularyParallelEmbedding)
+            #expect(entry.configuration.summary(dataParallel: entry.run.dataParallel, microbatches: entry.plan.microbatches)
+                        .contains("sp whole-embedding whole-loss"))
             #expect(entry.fitsInMemory, "\(id)")
         }
     }

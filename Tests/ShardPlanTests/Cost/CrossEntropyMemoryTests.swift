@@ -105,4 +105,64 @@ struct CrossEntropyMemoryTests {
         let error = #expect(throws: InputError.self) { _ = try TrainingOptionsFixtures.decode(fused, graph: graph, clusterName: "single-h100") }
         #expect(error?.path == JSONPath([.key("options"), .key("eager_loss")]))
     }
+
+    /// `cross_entropy` on the 16-bit logits themselves (`--no-loss-upcast`, KempnerForge's loss): the loop's logits
+    /// and log-softmax's 16-bit output kept (2 + 2 bytes a logit), the NLL's and log-softmax's 16-bit gradients
+    /// (2 + 2) allocated backward; its kernels move log-softmax's read and write (2 + 2) and the NLL's gather forward,
+    /// the NLL's zeroed gradient (2) and scatter and log-softmax's backward (2 + 2 + 2) backward, at eager PyTorch's
+    /// 10 us a launch.
+    @Test("a loss on the 16-bit logits: 4 kept + 4 working bytes a logit, 2 kernels and 4 bytes forward, 3 and 8 backward")
+    func lossWithoutUpcast() throws {
+        #expect(CrossEntropyMemory(fusion: .eager, fusedKernel: false, logitBytes: 2, upcast: false)
+                == .init(savedBytesPerElement: 4, workingBytesPerElement: 4))
+        // Only an eager, unfused loss has the choice.
+        #expect(CrossEntropyMemory(fusion: .compiled, fusedKernel: false, logitBytes: 2, upcast: false)
+                == CrossEntropyMemory(fusion: .compiled, fusedKernel: false, logitBytes: 2))
+        let graph = try outputLayer()
+        let cluster = try Cluster.preset(named: "single-h100")
+        let stage = try StageLayout.unsharded(graph, on: cluster)
+        var options = TrainingOptions(kernelFusion: .eager)
+        options.upcastsLoss = false
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1)
+        let cost = model.cost(of: stage)
+        let (h, logits, statistics) = (524_288.0, 4_194_304.0, 2 * 4_096.0)
+        #expect(cost.activationBytesPerMicrobatch == h + 4 * logits + statistics && cost.backwardWorkingBytes == 4 * logits)
+        let loss = try #require(graph.operations.firstIndex { $0.name == "loss" })
+        let priced = model.operatorModel(meshShape: [1]).cost(loss, OpStrategy(indexOfAxis: [nil]))
+        let kernels = model.kernels
+        #expect(kernels.launchSeconds == 10e-6)
+        let bandwidth = kernels.memoryBandwidth * kernels.memoryEfficiency
+        #expect(abs(priced.forwardSeconds - (2 * 10e-6 + 4 * logits / bandwidth)) < 1e-12)
+        #expect(abs(priced.backwardSeconds - (3 * 10e-6 + 8 * logits / bandwidth)) < 1e-12)
+        // The options say when the choice is not the loss's to make.
+        #expect(options.lossUpcastConflict == nil)
+        options.fusedCrossEntropy = true
+        #expect(options.lossUpcastConflict?.contains("fused cross-entropy") == true)
+        options.fusedCrossEntropy = false
+        options.kernelFusion = .compiled
+        #expect(options.lossUpcastConflict?.contains("compiled graph") == true)
+        options.eagerLoss = true
+        #expect(options.lossUpcastConflict == nil)
+    }
+
+    @Test("a plan without the loss upcast writes options.loss_upcast false and replays it; one with a compiled loss is refused there")
+    func lossUpcastPlanDocument() throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "single-h100")
+        var options = TrainingOptions(kernelFusion: .eager)
+        options.upcastsLoss = false
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "single-h100",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, options: options))
+        let evaluator = PlanEvaluator(cluster: cluster)
+        let prediction = evaluator.evaluate(plan)
+        let text = plan.jsonText(prediction: prediction)
+        #expect(text.contains("\"loss_upcast\": false"))
+        let decoded = try TrainingOptionsFixtures.decode(text, graph: graph, clusterName: "single-h100")
+        #expect(!decoded.options.upcastsLoss)
+        #expect(evaluator.evaluate(decoded).peakMemoryBytesPerDevice == prediction.peakMemoryBytesPerDevice)
+        let compiled = text.replacingOccurrences(of: "\"kernel_fusion\": \"eager\"", with: "\"kernel_fusion\": \"compiled\"")
+        #expect(compiled != text)
+        let error = #expect(throws: InputError.self) { _ = try TrainingOptionsFixtures.decode(compiled, graph: graph, clusterName: "single-h100") }
+        #expect(error?.path == JSONPath([.key("options"), .key("loss_upcast")]))
+    }
 }

@@ -19,6 +19,8 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
     /// How the settings split the repeated layers over the pipeline chunks: first and last stage layers, or the
     /// embedding and the loss counted as layers; nothing set for an even split.
     var layerSplit: MegatronLayerSplit
+    /// Whether the loss reads the logits split along the vocabulary (torchtitan's `disable_loss_parallel` says not).
+    var vocabularyParallelLoss = true
 
     /// The values `layout` should read back as.
     init(_ layout: ParallelLayout) {
@@ -27,6 +29,7 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
                   microBatchSize: layout.microBatchSize, recompute: layout.recompute,
                   recomputedBlocks: layout.recompute == .full ? layout.configuration.options.recomputedBlocks : nil,
                   fp8: layout.configuration.options.precision == .fp8, layerSplit: layout.layerSplit ?? MegatronLayerSplit())
+        vocabularyParallelLoss = layout.tensorParallel == 1 || layout.configuration.vocabularyParallelLoss
     }
 
     init(tensorParallel: Int, pipelineParallel: Int, dataParallel: Int, contextParallel: Int, expertParallel: Int,
@@ -50,7 +53,7 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
             + "vp=\(virtualStages) mbs=\(microBatchSize) recompute=\(recompute.rawValue)"
             + (recomputedBlocks.map { "(\($0) blocks)" } ?? "") + (fp8 ? " fp8" : "")
             + (layerSplit.firstStageLayers.map { " first=\($0)" } ?? "") + (layerSplit.lastStageLayers.map { " last=\($0)" } ?? "")
-            + (layerSplit.countedLayersText.map { " \($0)" } ?? "")
+            + (layerSplit.countedLayersText.map { " \($0)" } ?? "") + (vocabularyParallelLoss ? "" : " whole-loss")
     }
 }
 

@@ -17,7 +17,7 @@ struct TorchTitanJobConfigReader {
         "parallelism": [
             "data_parallel_replicate_degree": isPositive, "data_parallel_shard_degree": isPositive,
             "fsdp_reshard_after_forward": isOne(of: ["default", "always", "never"]),
-            "tensor_parallel_degree": isPositive, "enable_async_tensor_parallel": isBoolean,
+            "tensor_parallel_degree": isPositive, "enable_async_tensor_parallel": isBoolean, "disable_loss_parallel": isBoolean,
             "context_parallel_degree": isPositive, "expert_parallel_degree": isPositive, "expert_tensor_parallel_degree": isPositive,
             "pipeline_parallel_degree": isPositive, "pipeline_parallel_microbatch_size": isPositive,
             // torch.distributed.pipelining's schedule names (get_schedule_class).
@@ -152,10 +152,13 @@ struct TorchTitanJobConfigReader {
         case .string("none"): recompute = .none
         default: throw ReadBackError("activation_checkpoint.mode is missing (torchtitan's default recomputes every second layer)")
         }
-        return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, contextParallel: cp,
-                              expertParallel: ep, virtualStages: virtualStages,
-                              microBatchSize: microBatchSize, recompute: recompute, recomputedBlocks: recomputedBlocks,
-                              fp8: toml.tables["model"]?["converters"] == .array([.string("quantize.linear.float8")]),
-                              layerSplit: layerSplit)
+        var layout = ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, contextParallel: cp,
+                                    expertParallel: ep, virtualStages: virtualStages,
+                                    microBatchSize: microBatchSize, recompute: recompute, recomputedBlocks: recomputedBlocks,
+                                    fp8: toml.tables["model"]?["converters"] == .array([.string("quantize.linear.float8")]),
+                                    layerSplit: layerSplit)
+        // torchtitan's loss parallelism applies only under tensor parallelism.
+        layout.vocabularyParallelLoss = tp == 1 || toml.tables["parallelism"]?["disable_loss_parallel"] != .boolean(true)
+        return layout
     }
 }
