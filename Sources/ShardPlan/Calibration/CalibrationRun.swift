@@ -103,11 +103,6 @@ public struct CalibrationRun: Sendable {
         if let conflict = options.lossUpcastConflict {
             throw InputError(.invalidValue, at: JSONPath([.key("loss_upcast")]), "row \(run.id): \(conflict)")
         }
-        for case (let member, false) in [("vocab_parallel_embedding", run.vocabularyParallelEmbedding),
-                                         ("loss_parallel", run.vocabularyParallelLoss)] where run.tensorParallel < 2 {
-            throw InputError(.invalidValue, at: JSONPath([.key(member)]),
-                             "row \(run.id): \(member) says how the tensor-parallel ranks hold the vocabulary; tp is \(run.tensorParallel)")
-        }
         var layout = MegatronConfiguration(
             tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel, dataParallel: run.dataParallel,
             microBatchSize: run.microBatchSize ?? 1, virtualStages: run.virtualStages, sequenceParallel: sequenceParallel,

@@ -391,7 +391,9 @@ public struct OperatorCostModel: Sendable {
     /// eager) launches fewer: forward the upcast (2 + 4), log-softmax (one kernel a row, reading 4 and writing 4
     /// bytes an element; its second and third reads of a row hit the L2 cache) and the NLL's gather (a few bytes a
     /// row); backward the NLL's zeroed fp32 gradient (4) and its scatter, log-softmax's backward (reading the
-    /// gradient and the output, writing 4: 12) and the cast back to 16 bits (4 + 2). Priced per PyTorch's
+    /// gradient and the output, writing 4: 12) and the cast back to 16 bits (4 + 2). Without the upcast
+    /// (`upcastsLoss` false) the same kernels run in the logits' type: log-softmax's read and write forward, the NLL's
+    /// zeroed gradient and log-softmax's backward (three reads and writes) backward. Priced per PyTorch's
     /// `SoftMax.cu` and `LossNLL.cu`; the per-row bytes are left out.
     private func crossEntropyCost(_ operation: Operation, _ strategy: OpStrategy) -> OperatorCost {
         let space = operation.indexSpace

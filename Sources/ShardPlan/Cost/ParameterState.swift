@@ -40,7 +40,8 @@ public struct ParameterState: Sendable, Equatable {
         if Self.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel, optimizerState: optimizerState) {
             weightBytes = elements * (storedWeight / shard + (fp8Weight ? Self.fp8WeightBytesPerElement : 2))
         }
-        let unsharded = zeroStage >= 3 ? unshardedGradientBytes : nil
+        // Over one device there is nothing to reduce-scatter: the gradients stay in the buffer's type.
+        let unsharded = zeroStage >= 3 && shard > 1 ? unshardedGradientBytes : nil
         gradientBytes = unsharded.map { elements * $0 } ?? elements * gradient / (zeroStage >= 2 ? shard : 1)
         optimizerStateBytes = elements * optimizerState.stateBytesPerElement / (zeroStage >= 1 ? shard : 1)
         // TransformerEngine's optimizer step casts the updated master weight straight to FP8: it writes 1 byte an

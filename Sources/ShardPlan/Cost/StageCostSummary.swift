@@ -14,8 +14,8 @@ public struct StageCostSummary: Sendable, Equatable {
     /// Weights, gradients and optimizer state per device.
     public var modelStateBytes: Double
     public var activationBytesPerMicrobatch: Double
-    public var backwardWorkingBytes: Double
-    /// The parts of `backwardWorkingBytes`, which a stage composed of layers composes (`StageCost`): the largest
+    /// The parts of the backward working set (`TransientMemory`), which a stage composed of layers composes
+    /// (`StageCost`): the largest
     /// recomputation working set, the loss's buffers, and one microbatch's kept tensors of the loss's layer.
     public var recomputationWorkingBytes: Double
     public var lossBufferBytes: Double
@@ -40,8 +40,6 @@ public struct StageCostSummary: Sendable, Equatable {
         self.lossLayerKeptBytes = lossLayerKeptBytes
         self.gatheredWeightBytes = gatheredWeightBytes
         self.unshardedGradientBytes = unshardedGradientBytes
-        backwardWorkingBytes = TransientMemory(lossBuffer: lossBufferBytes, recomputation: recomputationWorkingBytes,
-                                               lossLayerKept: lossLayerKeptBytes).backwardWorkingBytes
     }
 
     /// The summary of `cost`.

@@ -9,6 +9,8 @@
 /// - One layer's unsharded gradients await their reduce-scatter in an input buffer of their own (FSDP2's
 ///   `foreach_reduce` copies them in) after that layer's backward pass, while the next layer reruns: they meet a
 ///   rerunning block's working set but not the loss's buffers, which the first layer's reduce-scatter comes after.
+///   (The output layer sharing the loss's layer writes its weight's gradient while the logits' gradient is alive;
+///   the loss's buffers are the larger, and that overlap is not counted.)
 ///
 /// A rank's chunks run one at a time, so a rank holds the largest of each part over its chunks (`include`).
 struct TransientMemory: Sendable, Equatable {

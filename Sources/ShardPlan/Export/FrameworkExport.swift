@@ -86,7 +86,7 @@ public struct FrameworkExport: Sendable {
 
         var header = ["ShardPlan: \(framework.displayName) settings for \(plan.graph.name) on \(plan.clusterTitle), "
                       + "\(layout.worldSize) of \(plan.cluster.deviceCount) devices: "
-                      + layout.configuration.summary(dataParallel: layout.dataParallel, microbatches: layout.microbatches)]
+                      + layout.configuration.summary(dataParallel: layout.dataParallel, noSync: nearest.plan.accumulatesUnshardedGradients)]
         if let note { header.append(note) }
         unrunnable = framework.unrunnable(layout)
         if differences.isEmpty {

@@ -134,15 +134,15 @@ public struct LayoutRecognition: Sendable {
                     var variant = configuration
                     variant.vocabularyParallelEmbedding = embedding
                     variant.vocabularyParallelLoss = loss
-                    let plan = try TrainingPlan.megatron(graph: graph, cluster: original.cluster, clusterName: original.clusterName,
-                                                         configuration: variant, layers: analysis.layers)
+                    guard let plan = try? TrainingPlan.megatron(graph: graph, cluster: original.cluster, clusterName: original.clusterName,
+                                                                configuration: variant, layers: analysis.layers) else { continue }
                     let differing = Self.differingOperations(plan, original)
                     if differing < fewest { (fewest, configuration, nearest) = (differing, variant, plan) }
                 }
             }
         } catch {
             throw InputError(.invalidValue, at: .root,
-                             "no framework layout expresses this plan: the nearest, \(configuration.summary(dataParallel: dataParallel, microbatches: original.microbatches)), does not lay out \(graph.name) on \(original.clusterName): \(error.message)")
+                             "no framework layout expresses this plan: the nearest, \(configuration.summary(dataParallel: dataParallel, noSync: original.accumulatesUnshardedGradients)), does not lay out \(graph.name) on \(original.clusterName): \(error.message)")
         }
         let nearestLayers = ParallelLayout.chunkLayers(of: nearest, layers: analysis.layers).counts
         if nearestLayers != chunkCounts {
@@ -223,12 +223,14 @@ public struct LayoutRecognition: Sendable {
 
     /// Ops that `nearest` shards otherwise than `original`, over the stages whose ops, devices and mesh agree.
     static func differingOperations(_ nearest: TrainingPlan, _ original: TrainingPlan) -> Int {
-        zip(nearest.stages, original.stages).reduce(0) { count, pair in
-            let (stage, other) = pair
-            guard stage.operations == other.operations, stage.mesh.devices == other.mesh.devices,
-                  Self.nontrivialShape(stage.mesh) == Self.nontrivialShape(other.mesh) else { return count }
-            return count + stage.operations.count { Self.splits(stage, $0) != Self.splits(other, $0) }
-        }
+        zip(nearest.stages, original.stages).reduce(0) { $0 + (Self.differingOperations($1.0, $1.1) ?? 0) }
+    }
+
+    /// Ops of `stage` that `other` shards otherwise, or nil where the two differ in ops, devices or mesh.
+    static func differingOperations(_ stage: StageLayout, _ other: StageLayout) -> Int? {
+        guard stage.operations == other.operations, stage.mesh.devices == other.mesh.devices,
+              Self.nontrivialShape(stage.mesh) == Self.nontrivialShape(other.mesh) else { return nil }
+        return stage.operations.count { Self.splits(stage, $0) != Self.splits(other, $0) }
     }
 
     /// What separates two plans with the same degrees, batch split and layers: devices, meshes, op shardings.
@@ -241,11 +243,8 @@ public struct LayoutRecognition: Sendable {
                 notes.append("stage \(index) runs on other devices (\(DeviceListText.describe(other.mesh.devices)), not \(DeviceListText.describe(stage.mesh.devices)))")
             } else if Self.nontrivialShape(stage.mesh) != Self.nontrivialShape(other.mesh) {
                 notes.append("stage \(index)'s mesh is \(other.mesh.shape.map(String.init).joined(separator: "x")), not Megatron's dp x tp = \(stage.mesh.shape.map(String.init).joined(separator: "x"))")
-            } else {
-                let differing = stage.operations.count { Self.splits(stage, $0) != Self.splits(other, $0) }
-                if differing > 0 {
-                    notes.append("stage \(index) shards \(differing) of its \(stage.operations.count) ops otherwise than Megatron-LM's layout")
-                }
+            } else if let differing = Self.differingOperations(stage, other), differing > 0 {
+                notes.append("stage \(index) shards \(differing) of its \(stage.operations.count) ops otherwise than Megatron-LM's layout")
             }
         }
         if nearest.virtualStages != original.virtualStages || nearest.schedule != original.schedule {

@@ -173,7 +173,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             // last one; the settings ShardPlan writes reduce-scatter every microbatch. That changes something only
             // where the framework runs ZeRO-3 (NeMo's becomes ZeRO-1, said below) and there is more than one microbatch.
             nearest.options.accumulatesUnshardedGradients = false
-            if largestZeroStage >= 3 && configuration.options.zeroStage >= 3 && (microbatches ?? 2) > 1 {
+            if largestZeroStage >= 3 && configuration.options.zeroStage >= 3 && (microbatches ?? 2) > 1 && reducesGradients {
                 changes.append("ShardPlan writes \(displayName)'s ZeRO-3 with a reduce-scatter every microbatch; the plan's gradients accumulated unsharded and reduce-scattered once (FSDP's no_sync) become that, each device holding only its shard of them")
             }
         }

@@ -63,9 +63,9 @@ public struct MegatronConfiguration: Sendable, Equatable {
                            embeddingInPipelineSplit: embeddingInPipelineSplit, lossInPipelineSplit: lossInPipelineSplit)
     }
 
-    /// "tp=8 pp=8 dp=1" with the options that are on; "no-sync" only where ZeRO-3 gradients accumulate unsharded:
-    /// over several `microbatches`, with more than one device to reduce-scatter them over.
-    public func summary(dataParallel: Int, microbatches: Int) -> String {
+    /// "tp=8 pp=8 dp=1" with the options that are on; "no-sync" where `noSync` says the plan's ZeRO-3 gradients
+    /// accumulate unsharded (`TrainingPlan.accumulatesUnshardedGradients`).
+    public func summary(dataParallel: Int, noSync: Bool) -> String {
         var text = "tp=\(tensorParallel) pp=\(pipelineParallel) dp=\(dataParallel) mbs=\(microBatchSize)"
         if virtualStages > 1 { text += " vp=\(virtualStages)" }
         if let firstStageLayers { text += " first=\(firstStageLayers)" }
@@ -79,10 +79,7 @@ public struct MegatronConfiguration: Sendable, Equatable {
         if options.recompute != .none { text += " recompute=\(options.recomputeName(options.recompute))" }
         if options.zeroStage > 0 { text += " zero=\(options.zeroStage)" }
         if let group = options.zeroShardGroup { text += " shard=\(group)" }
-        if options.accumulatesUnshardedGradients(over: microbatches), dataParallel * contextParallel > 1,
-           (options.zeroShardGroup ?? 2) > 1 {
-            text += " no-sync"
-        }
+        if noSync { text += " no-sync" }
         return text
     }
 }

@@ -40,6 +40,10 @@ extension TrainingPlan {
         guard !configuration.sequenceParallel || tp > 1 else {
             throw invalid("--sequence-parallel", "sequence parallelism splits norms and dropout over the tensor-parallel group; give --tp 2 or more")
         }
+        for case (let option, let layer, false) in [("--no-vocab-parallel-embedding", "embedding", configuration.vocabularyParallelEmbedding),
+                                                    ("--no-loss-parallel", "loss", configuration.vocabularyParallelLoss)] where tp < 2 {
+            throw invalid(option, "a whole-vocabulary \(layer) on every tensor-parallel rank needs tensor parallelism; give --tp 2 or more")
+        }
         guard ep == 1 || graph.operations.contains(where: { MegatronLayout.expertGEMMIndex($0, graph: graph) != nil }) else {
             throw invalid("--ep", "expert parallelism splits a mixture of experts' expert layers, and \(graph.name) has none")
         }
@@ -112,9 +116,9 @@ extension TrainingPlan {
                                       axisNames: Array(DeviceMesh.defaultAxisNames.prefix(meshShape.count)), in: cluster)
             stages.append(StageLayout(operations: range, mesh: mesh, strategies: Array(strategies[range])))
         }
-        let plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages, pipelineRanks: pp,
-                                virtualStages: vp, schedule: schedule, microbatches: microbatches,
-                                options: configuration.options, summary: configuration.summary(dataParallel: dp, microbatches: microbatches))
+        var plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages, pipelineRanks: pp,
+                                virtualStages: vp, schedule: schedule, microbatches: microbatches, options: configuration.options)
+        plan.summary = configuration.summary(dataParallel: dp, noSync: plan.accumulatesUnshardedGradients)
         try plan.checkZeroShardGroup(at: JSONPath([.key("--zero-shard-group")]))
         return plan
     }

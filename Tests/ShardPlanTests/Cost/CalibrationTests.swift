@@ -544,7 +544,7 @@ struct CalibrationTests {
             }
             #expect(entry.run.accumulatesUnshardedGradients == !id.contains("-175b-"))
             #expect(!entry.run.upcastsLoss && !entry.run.vocabularyParallelLoss && !entry.run.vocabularyParallelEmbedding)
-            #expect(entry.configuration.summary(dataParallel: entry.run.dataParallel, microbatches: entry.plan.microbatches)
+            #expect(entry.configuration.summary(dataParallel: entry.run.dataParallel, noSync: entry.plan.accumulatesUnshardedGradients)
                         .contains("sp whole-embedding whole-loss"))
             #expect(entry.fitsInMemory, "\(id)")
         }

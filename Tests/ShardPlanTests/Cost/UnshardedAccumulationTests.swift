@@ -33,6 +33,9 @@ struct UnshardedAccumulationTests {
         // Weights and optimizer state stay sharded; the step reads the reduce-scattered shard.
         #expect(unsharded.weightBytes == sharded.weightBytes && unsharded.optimizerStateBytes == sharded.optimizerStateBytes)
         #expect(unsharded.optimizerStepBytes == sharded.optimizerStepBytes)
+        // Over one device there is nothing to reduce-scatter: the buffer's own type (bf16 here), as without the mode.
+        #expect(ParameterState(elements: 1_000, dataParallel: 1, zeroStage: 3, gradientPrecision: .bf16,
+                               unshardedGradientBytes: 4).gradientBytes == 2_000)
         // ZeRO-2 has no such mode.
         #expect(ParameterState(elements: 1_000, dataParallel: 8, zeroStage: 2, unshardedGradientBytes: 4).gradientBytes == 500)
         // From the options: nothing to accumulate with one microbatch; FSDP2's reduce_dtype, fp32 or the weights' bf16.
@@ -141,9 +144,9 @@ struct UnshardedAccumulationTests {
     @Test("no-sync is named only with several microbatches and several data-parallel devices")
     func namedOnlyWhereGradientsAccumulate() throws {
         let configuration = Self.configuration(microBatchSize: 2, noSync: true)
-        #expect(configuration.summary(dataParallel: 16, microbatches: 4).hasSuffix(" no-sync"))
-        #expect(!configuration.summary(dataParallel: 16, microbatches: 1).contains("no-sync"))
-        #expect(!configuration.summary(dataParallel: 1, microbatches: 4).contains("no-sync"))
+        #expect(configuration.summary(dataParallel: 16, noSync: true).hasSuffix(" no-sync"))
+        #expect(!configuration.summary(dataParallel: 16, noSync: false).contains("no-sync"))
+        #expect(try Self.prediction(microBatchSize: 8, noSync: true).plan.summary?.contains("no-sync") == false)
         var single = configuration
         single.dataParallel = 1
         single.microBatchSize = 32

@@ -40,6 +40,29 @@ struct VocabularyLayoutTests {
         #expect((whole.communicationBytes[.allReduce] ?? 0) < (parallel.communicationBytes[.allReduce] ?? 0))
     }
 
+    /// Without tensor parallelism there is no vocabulary to split: refused at the option, and in a calibration row at
+    /// its member.
+    @Test("whole-vocabulary layouts without tensor parallelism are refused at --no-loss-parallel and rows[0].loss_parallel")
+    func refusedWithoutTensorParallelism() throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        for (embedding, option) in [(false, "--no-vocab-parallel-embedding"), (true, "--no-loss-parallel")] {
+            var configuration = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1)
+            configuration.vocabularyParallelEmbedding = embedding
+            configuration.vocabularyParallelLoss = !embedding
+            let error = #expect(throws: InputError.self) {
+                _ = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: configuration)
+            }
+            #expect(error?.path == JSONPath([.key(option)]))
+        }
+        // Megatron-LM's 1.7B row runs tp = 1: a row saying its loss ran whole is refused at the row's member.
+        let (rows, _, row) = try PublishedRowFixtures.row("narayanan21-T1-1.7B")
+        var edited = row
+        edited["loss_parallel"] = .bool(false)
+        let refusal = PublishedRowFixtures.refusal(of: edited, after: rows[0])
+        #expect(refusal?.path.description == "rows[1].loss_parallel", "\(String(describing: refusal))")
+    }
+
     /// The whole table on each rank: the 16,384 bytes of the 256 x 64 bf16 table the other rank held; the lookup's
     /// partial sums no longer reduce-scatter onto the sequence (2 x 32 x 64 x 2 = 8,192 bytes a microbatch).
     @Test("a whole embedding holds the whole table (16,384 bytes more) and reduce-scatters no partial lookups")

@@ -46,7 +46,8 @@ struct LayerCostProfileTests {
                                ("optimizer", composed.optimizerSeconds, exact.optimizerSeconds),
                                ("model state", composed.modelStateBytes, exact.modelStateBytes),
                                ("activations", composed.activationBytesPerMicrobatch, exact.activationBytesPerMicrobatch),
-                               ("working set", composed.backwardWorkingBytes, exact.backwardWorkingBytes),
+                               ("working set", composed.transientMemory.backwardWorkingBytes, exact.transientMemory.backwardWorkingBytes),
+                               ("transient", composed.transientMemory.bytes, exact.transientMemory.bytes),
                                ("gathered weights", composed.gatheredWeightBytes, exact.gatheredWeightBytes),
                                ("unsharded gradients", composed.unshardedGradientBytes, exact.unshardedGradientBytes)] {
             #expect(close(a, b), "\(label) \(figure): composed \(a), exact \(b)")

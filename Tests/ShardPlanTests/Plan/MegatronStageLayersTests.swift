@@ -67,7 +67,7 @@ struct MegatronStageLayersTests {
         #expect(blocks == [1] + Array(repeating: 2, count: 62) + [1])
         let configuration = MegatronConfiguration(tensorParallel: 8, pipelineParallel: 8, virtualStages: 8,
                                                   embeddingInPipelineSplit: true, lossInPipelineSplit: true)
-        #expect(configuration.summary(dataParallel: 16, microbatches: 1).contains("vp=8 split+embedding+loss"))
+        #expect(configuration.summary(dataParallel: 16, noSync: false).contains("vp=8 split+embedding+loss"))
     }
 
     @Test("the embedding or the loss alone counted, interleaved or not", arguments: [
@@ -145,7 +145,7 @@ struct MegatronStageLayersTests {
             } else {
                 // The first, the last and the middle ranks' layers all divide over their chunks.
                 let rankLayers = (0 ..< pp).map { rank in stride(from: rank, to: chunks.count, by: pp).reduce(0) { $0 + chunks[$1] } }
-                #expect(rankLayers.allSatisfy { $0 % vp == 0 }, "\(configuration.summary(dataParallel: 1, microbatches: 1))")
+                #expect(rankLayers.allSatisfy { $0 % vp == 0 }, "\(configuration.summary(dataParallel: 1, noSync: false))")
                 #expect(zip(chunks, (0 ..< chunks.count).map { rankLayers[$0 % pp] / vp }).allSatisfy { $0 == $1 })
             }
         }
