@@ -1,6 +1,6 @@
 """Reads `shardplan --emit torchtitan` job configs with torchtitan's own `ConfigManager` and checks that
 the parsed `JobConfig` has the degrees (context and expert parallelism included), chunks, microbatch size,
-recomputation (selective checkpointing with its option) and ZeRO of the plan, and that torchtitan's
+recomputation (selective checkpointing with its option), ZeRO and loss parallelism of the plan, and that torchtitan's
 `ParallelDims` accepts the degrees for the launch's world size.
 
 torchtitan 0.2.2's config package (`torchtitan/config/`: `job_config.py`, `manager.py`) imports `torch` only
@@ -64,7 +64,8 @@ def load_parallel_dims():
     return module.ParallelDims
 
 
-# (name, shardplan arguments, expected: tp, pp, dp, cp, ep, vp, mbs, recompute, zero, fp8 recipe)
+# (name, shardplan arguments, expected: tp, pp, dp, cp, ep, vp, mbs, recompute, zero, fp8 recipe; the loss
+# vocabulary-parallel unless the case says otherwise)
 CASES = [
     ("megatron-1.7b", ["score", "Models/megatron-1.7b.json", "--cluster", "dgx-a100-80g:4", "--tp", "1", "--pp", "1",
                        "--micro-batch-size", "16", "--recompute", "full"],
@@ -97,6 +98,10 @@ CASES = [
     ("moe-tiny-tp2-ep2", ["score", "Models/moe-tiny.json", "--cluster", "dgx-h100:1", "--tp", "2", "--pp", "1", "--ep", "2",
                           "--sequence-parallel", "--zero", "3"],
      dict(tp=2, pp=1, dp=4, cp=1, ep=2, vp=1, mbs=1, recompute="none", zero=3, fp8=None)),
+    # The loss over the whole logits on every tensor-parallel rank: torchtitan's disable_loss_parallel.
+    ("llama3-8b-whole-loss", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "2", "--pp", "1",
+                              "--sequence-parallel", "--zero", "3", "--no-loss-parallel"],
+     dict(tp=2, pp=1, dp=4, cp=1, ep=1, vp=1, mbs=1, recompute="none", zero=3, fp8=None, loss_parallel=False)),
     ("gpt-tiny-searched", ["plan", "Models/gpt-tiny.json", "--cluster", "dgx-a100-80g", "--stages", "2", "--mesh", "2x2",
                            "--microbatches", "2", "--no-megatron-grid"], None),
 ]
@@ -127,7 +132,8 @@ def check(config, expected, name, world_size, ParallelDims):
     found = dict(tp=p.tensor_parallel_degree, pp=p.pipeline_parallel_degree, dp=dp, cp=p.context_parallel_degree,
                  ep=p.expert_parallel_degree, vp=vp, mbs=mbs,
                  recompute=recompute, zero=zero,
-                 fp8=config.quantize.linear.float8.recipe_name if "quantize.linear.float8" in config.model.converters else None)
+                 fp8=config.quantize.linear.float8.recipe_name if "quantize.linear.float8" in config.model.converters else None,
+                 loss_parallel=not p.disable_loss_parallel)
     if p.pipeline_parallel_degree > 1:
         modules = [m for part in parts for m in part]
         layers = [m for m in modules if m.startswith("layers.")]
@@ -135,6 +141,7 @@ def check(config, expected, name, world_size, ParallelDims):
         assert layers == [f"layers.{i}" for i in range(len(layers))], f"{name}: layers out of order"
     assert config.training.global_batch_size % (config.training.local_batch_size * dp) == 0, f"{name}: batch"
     if expected is not None:
+        expected = {"loss_parallel": True, **expected}
         assert found == expected, f"{name}: torchtitan parsed {found}, the plan is {expected}"
     return found
 
