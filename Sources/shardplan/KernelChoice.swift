@@ -70,7 +70,7 @@ struct KernelChoice: ParsableArguments {
             throw ValidationError("--eager-loss leaves the loss out of a compiled step: give it with --fusion compiled (under eager or fused kernels the loss is not compiled anyway), and with --plan give neither (the plan's options say it).")
         }
         if let conflict = applied(to: TrainingOptions()).lossUpcastConflict {
-            throw ValidationError("--no-loss-upcast: \(conflict).")
+            throw ValidationError("--no-loss-upcast: \(conflict); with --plan leave it out (the plan's options say it).")
         }
     }
 

@@ -63,6 +63,23 @@ struct VocabularyLayoutTests {
         #expect(refusal?.path.description == "rows[1].loss_parallel", "\(String(describing: refusal))")
     }
 
+    /// GPT-3 125M's vocabulary of 50,257 does not split over 2 ranks, so Megatron's layout keeps both layers whole
+    /// already and the options change nothing; gpt-tiny's 256 does, and they change both.
+    @Test("the options that change nothing are named: GPT-3 125M's odd vocabulary at tp 2 keeps both layers whole anyway")
+    func ineffectiveOptions() throws {
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        var configuration = MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1)
+        configuration.vocabularyParallelEmbedding = false
+        configuration.vocabularyParallelLoss = false
+        let odd = try #require(ModelCatalog.model(id: "gpt3-125m")).build()
+        let named = try configuration.ineffectiveVocabularyOptions(graph: odd, cluster: cluster, clusterName: "dgx-h100:1")
+        #expect(named.map(\.option) == ["--no-vocab-parallel-embedding", "--no-loss-parallel"] && named.map(\.layer) == ["embedding", "loss"])
+        let tiny = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        #expect(try configuration.ineffectiveVocabularyOptions(graph: tiny, cluster: cluster, clusterName: "dgx-h100:1").isEmpty)
+        #expect(try MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1)
+                    .ineffectiveVocabularyOptions(graph: odd, cluster: cluster, clusterName: "dgx-h100:1").isEmpty)
+    }
+
     /// The whole table on each rank: the 16,384 bytes of the 256 x 64 bf16 table the other rank held; the lookup's
     /// partial sums no longer reduce-scatter onto the sequence (2 x 32 x 64 x 2 = 8,192 bytes a microbatch).
     @Test("a whole embedding holds the whole table (16,384 bytes more) and reduce-scatters no partial lookups")
