@@ -25,6 +25,10 @@ struct KernelChoice: ParsableArguments {
     @Flag(name: .customLong("eager-loss"), help: "With --fusion compiled: the loss runs outside the compiled graph, as eager PyTorch's cross_entropy(logits.float()) (a stack that compiles its blocks one by one: torchtitan's [compile] without its loss component); with --fused-cross-entropy too, as one fused kernel outside it (flash-attn's CrossEntropyLoss).")
     var eagerLoss = false
 
+    @Flag(name: .customLong("loss-in-place"),
+          help: "With --fused-cross-entropy: the loss kernel writes the logits' gradient over the logits (flash-attn's CrossEntropyLoss(inplace_backward=True), TransformerEngine's fused loss), so it keeps only the logits.")
+    var writesLossGradientInPlace = false
+
     @Flag(name: .customLong("no-loss-upcast"),
           help: "An eager loss runs PyTorch's cross_entropy on the 16-bit logits as they are, without logits.float() (with --fusion eager, or --eager-loss with --fusion compiled; not with --fused-cross-entropy).")
     var keepsLossInLogitsType = false
@@ -53,7 +57,8 @@ struct KernelChoice: ParsableArguments {
 
     /// Whether any option was given (`score --plan` refuses them: the plan sets its own).
     var isGiven: Bool {
-        attentionKernel != nil || fusion != nil || fusedCrossEntropy || eagerLoss || keepsLossInLogitsType || reduceGradientsInFP32
+        attentionKernel != nil || fusion != nil || fusedCrossEntropy || writesLossGradientInPlace || eagerLoss || keepsLossInLogitsType
+            || reduceGradientsInFP32
             || copiesOutGatheredParameters
             || accumulatesUnshardedGradients || gradientPrecision != nil || optimizerState != nil
     }
@@ -69,6 +74,9 @@ struct KernelChoice: ParsableArguments {
         if eagerLoss && fusion != .compiled {
             throw ValidationError("--eager-loss leaves the loss out of a compiled step: give it with --fusion compiled (under eager or fused kernels the loss is not compiled anyway), and with --plan give neither (the plan's options say it).")
         }
+        if let conflict = applied(to: TrainingOptions()).lossInPlaceConflict {
+            throw ValidationError("--loss-in-place: \(conflict) (give --fused-cross-entropy); with --plan leave it out (the plan's options say it).")
+        }
         if let conflict = applied(to: TrainingOptions()).lossUpcastConflict {
             throw ValidationError("--no-loss-upcast: \(conflict); with --plan leave it out (the plan's options say it).")
         }
@@ -80,6 +88,7 @@ struct KernelChoice: ParsableArguments {
         options.attentionKernel = attentionKernel
         options.kernelFusion = fusion ?? .fused
         options.fusedCrossEntropy = fusedCrossEntropy
+        options.writesLossGradientInPlace = writesLossGradientInPlace
         options.eagerLoss = eagerLoss
         options.upcastsLoss = !keepsLossInLogitsType
         options.reduceGradientsInFP32 = reduceGradientsInFP32

@@ -218,6 +218,9 @@ struct CommandParsingTests {
         #expect(exitCode(base + ["--tp", "1", "--no-loss-upcast", "--fusion", "eager"]) == nil)
         #expect(exitCode(base + ["--tp", "1", "--no-loss-upcast", "--fusion", "compiled", "--eager-loss"]) == nil)
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--no-loss-upcast"]) == 2)
+        #expect(exitCode(base + ["--tp", "1", "--loss-in-place"]) == 2)
+        #expect(exitCode(base + ["--tp", "1", "--loss-in-place", "--fused-cross-entropy"]) == nil)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--loss-in-place"]) == 2)
         let plan = try PlanCommand.parse(["g.json", "--cluster", "c", "--fusion", "eager", "--no-loss-upcast"])
         #expect(!plan.kernelChoice.applied(to: TrainingOptions()).upcastsLoss)
     }

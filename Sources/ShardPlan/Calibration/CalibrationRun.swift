@@ -100,6 +100,7 @@ public struct CalibrationRun: Sendable {
         }
         options.accumulatesUnshardedGradients = run.accumulatesUnshardedGradients
         options.upcastsLoss = run.upcastsLoss
+        options.writesLossGradientInPlace = run.writesLossGradientInPlace
         if let conflict = options.lossUpcastConflict {
             throw InputError(.invalidValue, at: JSONPath([.key("loss_upcast")]), "row \(run.id): \(conflict)")
         }

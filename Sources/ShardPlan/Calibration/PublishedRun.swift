@@ -53,8 +53,10 @@ public struct PublishedRun: Sendable {
     public var dropout: Double?
     /// How the stack fused its kernels (`fusion`: eager, fused, compiled; fused when absent).
     public var fusion: String?
-    /// Whether the loss ran as a fused kernel (`loss`: "fused").
+    /// Whether the loss ran as a fused kernel (`loss`: "fused", or "fused-in-place" for one that writes the logits'
+    /// gradient over them: `writesLossGradientInPlace`).
     public var fusedCrossEntropy: Bool
+    public var writesLossGradientInPlace = false
     /// Whether a compiled step ran its loss eagerly, outside its compiled graph (`loss`: "eager").
     public var eagerLoss = false
     /// Whether the stack reduced data-parallel gradients in fp32 (`grad_reduce`: "fp32").
@@ -233,7 +235,8 @@ public struct PublishedRun: Sendable {
                 measuredAllocatedPeakBytes: try measured.optionalNumber("max_allocated_mib").map { $0 * 1_048_576 },
                 measuredDeviceBusySeconds: try measured.optionalNumber("gpu_busy_s"),
                 dropout: try row.optionalNumber("dropout"), fusion: try row.optionalString("fusion"),
-                fusedCrossEntropy: loss == "fused", eagerLoss: loss == "eager",
+                fusedCrossEntropy: loss == "fused" || loss == "fused-in-place", writesLossGradientInPlace: loss == "fused-in-place",
+                eagerLoss: loss == "eager",
                 reducesGradientsInFP32: try gradientReduction(row) == "fp32",
                 overlapsGradientReduction: try row.optionalBool("overlap_grad_reduce") ?? false,
                 headDimension: try row.optionalInt("head_dim"),
@@ -341,12 +344,13 @@ public struct PublishedRun: Sendable {
         return type
     }
 
-    /// A row's `loss`: "fused" (one fused kernel a pass) or "eager" (a compiled step's loss left out of its graph,
+    /// A row's `loss`: "fused" (one fused kernel a pass), "fused-in-place" (one that writes the logits' gradient over
+    /// them) or "eager" (a compiled step's loss left out of its graph,
     /// so only with `"fusion": "compiled"`), or nil where the stack's fusion level decides.
     private static func loss(_ row: JSONReader) throws(InputError) -> String? {
         guard let loss = try row.optionalString("loss") else { return nil }
-        guard ["fused", "eager"].contains(loss) else {
-            throw row.invalid("loss", "unknown loss \"\(loss)\"; known: fused (one fused kernel a pass), eager (a compiled step's loss run eagerly)")
+        guard ["fused", "fused-in-place", "eager"].contains(loss) else {
+            throw row.invalid("loss", "unknown loss \"\(loss)\"; known: fused (one fused kernel a pass), fused-in-place (one that writes the logits' gradient over them), eager (a compiled step's loss run eagerly)")
         }
         // An unknown fusion is refused at `fusion` by the replay; only a known one other than compiled is the loss's fault.
         let fusion = try row.optionalString("fusion") ?? KernelFusionLevel.fused.rawValue

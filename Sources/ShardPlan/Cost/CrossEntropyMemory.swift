@@ -8,10 +8,21 @@ struct CrossEntropyMemory: Equatable {
     /// Bytes per logit the backward pass allocates beyond what is saved, at its largest.
     var workingBytesPerElement: Double
 
+    /// The loss of `options`' training stack over logits of `logitBytes` bytes an element.
+    init(options: TrainingOptions, logitBytes: Double) {
+        self.init(fusion: options.lossFusion, fusedKernel: options.fusedCrossEntropy, logitBytes: logitBytes,
+                  upcast: options.upcastsLoss, inPlace: options.writesLossGradientInPlace)
+    }
+
     /// The loss of a stack that fuses kernels as `fusion` says, with or without a fused cross-entropy kernel, over
-    /// logits of `logitBytes` bytes an element; `upcast` false: an eager loss on the 16-bit logits themselves.
-    init(fusion: KernelFusionLevel, fusedKernel: Bool, logitBytes: Double, upcast: Bool = true) {
+    /// logits of `logitBytes` bytes an element; `upcast` false: an eager loss on the 16-bit logits themselves;
+    /// `inPlace`: a fused kernel that writes the gradient over the logits.
+    init(fusion: KernelFusionLevel, fusedKernel: Bool, logitBytes: Double, upcast: Bool = true, inPlace: Bool = false) {
         switch (fusion, fusedKernel) {
+        case (_, true) where inPlace:
+            // flash-attn's `CrossEntropyLoss(inplace_backward=True)` (its GPT training configs), TransformerEngine's
+            // fused loss: the logits are kept, and the backward pass writes their gradient over them.
+            self.init(savedBytesPerElement: logitBytes, workingBytesPerElement: 0)
         case (.eager, false) where !upcast:
             // PyTorch's `cross_entropy(logits)` on 16-bit logits the training loop still holds (KempnerForge's):
             // the logits and log-softmax's 16-bit output stay; the backward pass allocates the NLL's gradient of the

@@ -803,8 +803,7 @@ public struct StageCostModel: Sendable {
                         // (the whole logits on every tensor-parallel rank where it gathers them).
                         bytes = model.localBytes(tensor, strategy.operandSpec(operand, in: space))
                         let logitBytes = Double(graph[tensor].type.dtype.byteSize)
-                        let loss = CrossEntropyMemory(fusion: options.lossFusion, fusedKernel: options.fusedCrossEntropy,
-                                                      logitBytes: logitBytes, upcast: options.upcastsLoss)
+                        let loss = CrossEntropyMemory(options: options, logitBytes: logitBytes)
                         let elements = bytes / logitBytes
                         bytes = elements * loss.savedBytesPerElement
                         lossWorkingBytes = max(lossWorkingBytes, elements * loss.workingBytesPerElement)

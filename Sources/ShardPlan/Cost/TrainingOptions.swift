@@ -102,6 +102,11 @@ public struct TrainingOptions: Sendable, Equatable {
     /// log-softmax's gradients in 16 bits (`CrossEntropyMemory`). Only an eager loss without a fused kernel has the
     /// choice (`lossFusion == .eager`, no `fusedCrossEntropy`).
     public var upcastsLoss = true
+    /// Whether the fused loss kernel writes the logits' gradient over the logits (`--loss-in-place` with
+    /// `--fused-cross-entropy`: flash-attn's `CrossEntropyLoss(inplace_backward=True)`, TransformerEngine's fused
+    /// loss; llm.c's classifier always does): the logits are all it keeps, and its backward pass allocates nothing
+    /// (`CrossEntropyMemory`).
+    public var writesLossGradientInPlace = false
     /// The type the gradient buffer accumulates and reduces in (fp32 as Megatron-LM; bf16 as NeMo's
     /// performance recipes).
     public var gradientPrecision: GradientPrecision
@@ -175,6 +180,12 @@ public struct TrainingOptions: Sendable, Equatable {
     /// How the loss's kernels run: eager where a compiled step leaves the loss out of its graph (`eagerLoss`), else
     /// as every other op's (`kernelFusion`).
     public var lossFusion: KernelFusionLevel { eagerLoss ? .eager : kernelFusion }
+
+    /// Why `writesLossGradientInPlace` cannot hold under these options (nil when it can, or when it is false).
+    public var lossInPlaceConflict: String? {
+        guard writesLossGradientInPlace, !fusedCrossEntropy else { return nil }
+        return "only a fused cross-entropy kernel writes the logits' gradient over them; the loss is not fused"
+    }
 
     /// Why `upcastsLoss` false cannot hold under these options (nil when it can, or when it is true): only an
     /// eager loss without a fused kernel chooses whether to upcast its logits.

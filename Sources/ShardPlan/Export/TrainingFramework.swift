@@ -186,6 +186,11 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             nearest.vocabularyParallelLoss = true
             changes.append("\(displayName) runs a vocabulary-parallel cross-entropy; the plan's loss over the whole logits on every tensor-parallel rank becomes that")
         }
+        if nearest.options.writesLossGradientInPlace && runsMegatronCore {
+            // Megatron-Core's fused cross-entropy saves its fp32 softmax and returns a new gradient.
+            nearest.options.writesLossGradientInPlace = false
+            changes.append("\(displayName)'s fused cross-entropy keeps its fp32 softmax for the backward pass; the plan's loss that writes the logits' gradient over them becomes that")
+        }
         if !nearest.options.upcastsLoss {
             // torchtitan's loss is `cross_entropy(pred.flatten(0, 1).float(), labels)`; Megatron-Core's computes in fp32.
             nearest.options.upcastsLoss = true
@@ -246,6 +251,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             // A fused loss kernel (llm.c's, flash-attn's) keeps no logits-sized working buffer; torchtitan has none.
             if nearest.options.fusedCrossEntropy {
                 nearest.options.fusedCrossEntropy = false
+                nearest.options.writesLossGradientInPlace = false
                 let runsAs = nearest.options.lossFusion == .compiled ? "torch.compile's, in the compiled model"
                     : nearest.options.eagerLoss ? "eager PyTorch's, outside the compiled model" : "eager PyTorch's"
                 changes.append("torchtitan has no fused cross-entropy kernel: its loss runs as \(runsAs)")

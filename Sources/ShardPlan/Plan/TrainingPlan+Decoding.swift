@@ -224,6 +224,8 @@ extension TrainingPlan {
         if let kernel: AttentionKernel = try reader.optionalCase("attention_kernel", "attention kernel") { options.attentionKernel = kernel }
         if let fusion: KernelFusionLevel = try reader.optionalCase("kernel_fusion", "kernel fusion") { options.kernelFusion = fusion }
         options.fusedCrossEntropy = try reader.optionalBool("fused_cross_entropy") ?? false
+        options.writesLossGradientInPlace = try reader.optionalBool("loss_gradient_in_place") ?? false
+        if let conflict = options.lossInPlaceConflict { throw reader.invalid("loss_gradient_in_place", conflict) }
         options.eagerLoss = try reader.optionalBool("eager_loss") ?? false
         if options.eagerLoss && options.kernelFusion != .compiled {
             throw reader.invalid("eager_loss", "an eager loss is one left out of a compiled step; kernel_fusion is \"\(options.kernelFusion.rawValue)\", not \"compiled\"")

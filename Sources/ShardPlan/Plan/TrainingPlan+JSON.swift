@@ -34,6 +34,7 @@ extension TrainingPlan {
         var kernels: [(String, JSONValue)] = options.attentionKernel.map { [("attention_kernel", .string($0.rawValue))] } ?? []
         if options.kernelFusion != .fused { kernels.append(("kernel_fusion", .string(options.kernelFusion.rawValue))) }
         if options.fusedCrossEntropy { kernels.append(("fused_cross_entropy", .bool(true))) }
+        if options.writesLossGradientInPlace { kernels.append(("loss_gradient_in_place", .bool(true))) }
         if options.eagerLoss { kernels.append(("eager_loss", .bool(true))) }
         if !options.upcastsLoss { kernels.append(("loss_upcast", .bool(false))) }
         if options.reduceGradientsInFP32 { kernels.append(("gradient_reduce_fp32", .bool(true))) }

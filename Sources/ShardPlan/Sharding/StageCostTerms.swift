@@ -330,8 +330,7 @@ struct StageCostTerms {
 
     /// What the loss over `logits` keeps and allocates, per logit, in the plan's training stack.
     private func crossEntropyMemory(_ logits: ValueID) -> CrossEntropyMemory {
-        CrossEntropyMemory(fusion: model.options.lossFusion, fusedKernel: model.options.fusedCrossEntropy,
-                           logitBytes: Double(graph[logits].type.dtype.byteSize), upcast: model.options.upcastsLoss)
+        CrossEntropyMemory(options: model.options, logitBytes: Double(graph[logits].type.dtype.byteSize))
     }
 
     /// A parameter stored in the layout its first reader wants: model state, optimizer step, gradient

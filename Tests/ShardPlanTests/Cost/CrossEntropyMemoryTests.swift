@@ -24,6 +24,16 @@ struct CrossEntropyMemoryTests {
         #expect(CrossEntropyMemory(fusion: .eager, fusedKernel: true, logitBytes: 2) == .init(savedBytesPerElement: 2, workingBytesPerElement: 2))
         #expect(CrossEntropyMemory(fusion: .compiled, fusedKernel: false, logitBytes: 2) == .init(savedBytesPerElement: 2, workingBytesPerElement: 2))
         #expect(CrossEntropyMemory(fusion: .compiled, fusedKernel: true, logitBytes: 2) == .init(savedBytesPerElement: 2, workingBytesPerElement: 0))
+        // A fused kernel that writes the gradient over the logits (flash-attn's inplace_backward) keeps only them.
+        for fusion in KernelFusionLevel.allCases {
+            #expect(CrossEntropyMemory(fusion: fusion, fusedKernel: true, logitBytes: 2, inPlace: true)
+                    == .init(savedBytesPerElement: 2, workingBytesPerElement: 0))
+        }
+        var options = TrainingOptions(fusedCrossEntropy: true)
+        options.writesLossGradientInPlace = true
+        #expect(options.lossInPlaceConflict == nil && CrossEntropyMemory(options: options, logitBytes: 2) == .init(savedBytesPerElement: 2, workingBytesPerElement: 0))
+        options.fusedCrossEntropy = false
+        #expect(options.lossInPlaceConflict != nil)
     }
 
     /// The stage keeps h for the weight's gradient (1024 x 256 x 2 = 524,288 bytes), the loss's share of the
@@ -164,5 +174,37 @@ struct CrossEntropyMemoryTests {
         #expect(compiled != text)
         let error = #expect(throws: InputError.self) { _ = try TrainingOptionsFixtures.decode(compiled, graph: graph, clusterName: "single-h100") }
         #expect(error?.path == JSONPath([.key("options"), .key("loss_upcast")]))
+    }
+
+    @Test("a plan whose fused loss writes in place says options.loss_gradient_in_place and replays it; one without a fused loss is refused there")
+    func lossInPlacePlanDocument() throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "single-h100")
+        var options = TrainingOptions(fusedCrossEntropy: true)
+        options.writesLossGradientInPlace = true
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "single-h100",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, options: options))
+        let evaluator = PlanEvaluator(cluster: cluster)
+        let prediction = evaluator.evaluate(plan)
+        // gpt-tiny's 8 sequences in microbatches of one, 32 tokens over 256 logits (8,192 a microbatch): Megatron's fused
+        // loss keeps 4 bytes of each and allocates 2 more; in place it keeps their 2 and allocates nothing.
+        let fused = evaluator.evaluate(try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "single-h100",
+            configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, options: TrainingOptions(fusedCrossEntropy: true))))
+        #expect(plan.microbatches == 8)
+        #expect(fused.stageCosts[0].lossBufferBytes == 2 * 8_192 && prediction.stageCosts[0].lossBufferBytes == 0)
+        #expect(fused.stageCosts[0].lossLayerKeptBytes - prediction.stageCosts[0].lossLayerKeptBytes == 2 * 8_192)
+        #expect(fused.iterationSeconds == prediction.iterationSeconds)
+        let text = plan.jsonText(prediction: prediction)
+        #expect(text.contains("\"loss_gradient_in_place\": true"))
+        let decoded = try TrainingOptionsFixtures.decode(text, graph: graph, clusterName: "single-h100")
+        #expect(decoded.options.writesLossGradientInPlace)
+        #expect(evaluator.evaluate(decoded).peakMemoryBytesPerDevice == prediction.peakMemoryBytesPerDevice)
+        let unfused = text.replacingOccurrences(of: "\"fused_cross_entropy\": true", with: "\"fused_cross_entropy\": false")
+        #expect(unfused != text)
+        let error = #expect(throws: InputError.self) { _ = try TrainingOptionsFixtures.decode(unfused, graph: graph, clusterName: "single-h100") }
+        #expect(error?.path == JSONPath([.key("options"), .key("loss_gradient_in_place")]))
+        // Megatron-Core's fused loss does not write in place: its settings say so.
+        let export = try FrameworkExport(plan: plan, prediction: prediction, framework: .megatron)
+        #expect(export.differences.contains { $0.contains("keeps its fp32 softmax") }, "\(export.differences)")
     }
 }
