@@ -5,7 +5,7 @@ extension AttentionKernel: ExpressibleByArgument {}
 extension KernelFusionLevel: ExpressibleByArgument {}
 
 /// How the training stack runs its kernels, for `plan` and `score`: `--attention-kernel`, `--fusion` and
-/// `--fused-cross-entropy` (and `--eager-loss`, `--no-loss-upcast`), the type of the gradient buffer, `--grad-precision`, Adam's state, `--optimizer-state`,
+/// `--fused-cross-entropy` (and `--loss-in-place`, `--eager-loss`, `--no-loss-upcast`), the type of the gradient buffer, `--grad-precision`, Adam's state, `--optimizer-state`,
 /// the precision of the gradient reduction, `--grad-reduce-in-fp32`, FSDP2's copy-out of gathered parameters,
 /// `--fsdp2`, and FSDP's gradient accumulation without a reduce-scatter a microbatch, `--fsdp-no-sync`
 /// (Docs/cost-model.md, "Attention kernels", "Fusion", "Memory" and "ZeRO-3 / FSDP").
@@ -19,7 +19,7 @@ struct KernelChoice: ParsableArguments {
                                valueName: "eager|fused|compiled"))
     var fusion: KernelFusionLevel?
 
-    @Flag(name: .customLong("fused-cross-entropy"), help: "The loss runs as one fused kernel per pass (Megatron-Core --cross-entropy-loss-fusion, flash-attn's CrossEntropyLoss); with --fusion compiled, one that writes the gradient over the logits (llm.c's fused classifier).")
+    @Flag(name: .customLong("fused-cross-entropy"), help: "The loss runs as one fused kernel per pass (Megatron-Core --cross-entropy-loss-fusion, flash-attn's CrossEntropyLoss); with --fusion compiled, one that writes the gradient over the logits (llm.c's fused classifier); elsewhere --loss-in-place says so.")
     var fusedCrossEntropy = false
 
     @Flag(name: .customLong("eager-loss"), help: "With --fusion compiled: the loss runs outside the compiled graph, as eager PyTorch's cross_entropy(logits.float()) (a stack that compiles its blocks one by one: torchtitan's [compile] without its loss component); with --fused-cross-entropy too, as one fused kernel outside it (flash-attn's CrossEntropyLoss).")
@@ -75,7 +75,7 @@ struct KernelChoice: ParsableArguments {
             throw ValidationError("--eager-loss leaves the loss out of a compiled step: give it with --fusion compiled (under eager or fused kernels the loss is not compiled anyway), and with --plan give neither (the plan's options say it).")
         }
         if let conflict = applied(to: TrainingOptions()).lossInPlaceConflict {
-            throw ValidationError("--loss-in-place: \(conflict) (give --fused-cross-entropy); with --plan leave it out (the plan's options say it).")
+            throw ValidationError("--loss-in-place: only a fused cross-entropy kernel writes the logits' gradient over them; give --fused-cross-entropy, and with --plan leave both out (the plan's options say them).")
         }
         if let conflict = applied(to: TrainingOptions()).lossUpcastConflict {
             throw ValidationError("--no-loss-upcast: \(conflict); with --plan leave it out (the plan's options say it).")

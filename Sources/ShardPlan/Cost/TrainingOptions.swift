@@ -184,7 +184,7 @@ public struct TrainingOptions: Sendable, Equatable {
     /// Why `writesLossGradientInPlace` cannot hold under these options (nil when it can, or when it is false).
     public var lossInPlaceConflict: String? {
         guard writesLossGradientInPlace, !fusedCrossEntropy else { return nil }
-        return "only a fused cross-entropy kernel writes the logits' gradient over them; the loss is not fused"
+        return "only a fused cross-entropy kernel writes the logits' gradient over them, and fused_cross_entropy is not set"
     }
 
     /// Why `upcastsLoss` false cannot hold under these options (nil when it can, or when it is true): only an

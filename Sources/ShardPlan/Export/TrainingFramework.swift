@@ -189,7 +189,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         if nearest.options.writesLossGradientInPlace && runsMegatronCore {
             // Megatron-Core's fused cross-entropy saves its fp32 softmax and returns a new gradient.
             nearest.options.writesLossGradientInPlace = false
-            changes.append("\(displayName)'s fused cross-entropy keeps its fp32 softmax for the backward pass; the plan's loss that writes the logits' gradient over them becomes that")
+            changes.append("ShardPlan writes \(displayName)'s native fused cross-entropy, which keeps its fp32 softmax for the backward pass; the plan's loss that writes the logits' gradient over them becomes that")
         }
         if !nearest.options.upcastsLoss {
             // torchtitan's loss is `cross_entropy(pred.flatten(0, 1).float(), labels)`; Megatron-Core's computes in fp32.

@@ -553,7 +553,7 @@ struct CalibrationTests {
     /// FlashAttention-2's GPT-3 1.3B and 2.7B on 8 A100s (Docs/calibration/flash-attention2-gpt3.json): times within 7%.
     /// With the configs' in-place loss (twenty-fourth pass) the 1.3B at 8K tokens fits its 80 GB; the 2.7B at 8K does
     /// not at the configs' 4 sequences a GPU, which the repository's own code counts at about 126 GiB too, so it ran
-    /// with fewer, which the paper does not say (twenty-second pass).
+    /// with fewer, which the paper does not say (twenty-second and twenty-fourth passes).
     @Test("FlashAttention-2's GPT-3 training on 8 A100s: within 7%; all but the 2.7B at 8K tokens fit")
     func flashAttentionTwoTraining() throws {
         let report = try Self.report(of: "flash-attention2-gpt3.json")
