@@ -64,8 +64,9 @@ public struct MegatronConfiguration: Sendable, Equatable {
     }
 
     /// "tp=8 pp=8 dp=1" with the options that are on; "no-sync" where `noSync` says the plan's ZeRO-3 gradients
-    /// accumulate unsharded (`TrainingPlan.accumulatesUnshardedGradients`).
-    public func summary(dataParallel: Int, noSync: Bool) -> String {
+    /// accumulate unsharded (`TrainingPlan.accumulatesUnshardedGradients`, which the plan `TrainingPlan.megatron` lays
+    /// out says in its own `summary`).
+    public func summary(dataParallel: Int, noSync: Bool = false) -> String {
         var text = "tp=\(tensorParallel) pp=\(pipelineParallel) dp=\(dataParallel) mbs=\(microBatchSize)"
         if virtualStages > 1 { text += " vp=\(virtualStages)" }
         if let firstStageLayers { text += " first=\(firstStageLayers)" }
