@@ -241,7 +241,7 @@ struct ScoreCommand: ParsableCommand {
         for note in (printing.emit ?? .megatron).unrunnable(configuration, graph: graph, microbatches: plan.microbatches) {
             printError("note: \(note).")
         }
-        for (option, layer) in try configuration.ineffectiveVocabularyOptions(graph: graph, cluster: cluster, clusterName: input.cluster) {
+        for (option, layer) in try configuration.ineffectiveVocabularyOptions(in: plan) {
             printError("note: \(option) changes nothing: Megatron's layout does not split \(graph.name)'s \(layer) along the vocabulary over tp = \(configuration.tensorParallel) either, so --emit settings keep their default.")
         }
         plan.rebatchedFrom = rebatchedFrom

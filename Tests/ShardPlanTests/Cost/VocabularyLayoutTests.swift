@@ -71,13 +71,16 @@ struct VocabularyLayoutTests {
         var configuration = MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1)
         configuration.vocabularyParallelEmbedding = false
         configuration.vocabularyParallelLoss = false
+        func ineffective(_ configuration: MegatronConfiguration, _ graph: Graph) throws -> [(option: String, layer: String)] {
+            try configuration.ineffectiveVocabularyOptions(in: try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1",
+                                                                                           configuration: configuration))
+        }
         let odd = try #require(ModelCatalog.model(id: "gpt3-125m")).build()
-        let named = try configuration.ineffectiveVocabularyOptions(graph: odd, cluster: cluster, clusterName: "dgx-h100:1")
+        let named = try ineffective(configuration, odd)
         #expect(named.map(\.option) == ["--no-vocab-parallel-embedding", "--no-loss-parallel"] && named.map(\.layer) == ["embedding", "loss"])
         let tiny = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
-        #expect(try configuration.ineffectiveVocabularyOptions(graph: tiny, cluster: cluster, clusterName: "dgx-h100:1").isEmpty)
-        #expect(try MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1)
-                    .ineffectiveVocabularyOptions(graph: odd, cluster: cluster, clusterName: "dgx-h100:1").isEmpty)
+        #expect(try ineffective(configuration, tiny).isEmpty)
+        #expect(try ineffective(MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1), odd).isEmpty)
     }
 
     /// The whole table on each rank: the 16,384 bytes of the 256 x 64 bf16 table the other rank held; the lookup's
