@@ -31,7 +31,9 @@ struct GraphLoading {
             bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
         } else {
             guard let data = FileManager.default.contents(atPath: argument) else {
-                let reason = FileManager.default.fileExists(atPath: argument) ? "the file cannot be read" : "no such file"
+                var isDirectory: ObjCBool = false
+                let exists = FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory)
+                let reason = !exists ? "no such file" : isDirectory.boolValue ? "it is a directory, not a file" : "the file cannot be read"
                 throw InputError(.invalidValue, at: .root, "cannot read the \(what): \(reason)", document: argument)
             }
             bytes = Array(data)

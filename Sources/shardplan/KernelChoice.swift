@@ -72,13 +72,13 @@ struct KernelChoice: ParsableArguments {
 
     func validate() throws {
         if eagerLoss && fusion != .compiled {
-            throw ValidationError("--eager-loss leaves the loss out of a compiled step: give it with --fusion compiled (under eager or fused kernels the loss is not compiled anyway), and with --plan give neither (the plan's options say it).")
+            throw ValidationError("--eager-loss leaves the loss out of a compiled step: give it with --fusion compiled (under eager or fused kernels the loss is not compiled anyway), and not with score --plan, which takes it from the plan's options.")
         }
         if let conflict = applied(to: TrainingOptions()).lossInPlaceConflict {
-            throw ValidationError("--loss-in-place: only a fused cross-entropy kernel writes the logits' gradient over them; give --fused-cross-entropy, and with --plan leave both out (the plan's options say them).")
+            throw ValidationError("--loss-in-place: only a fused cross-entropy kernel writes the logits' gradient over them; give --fused-cross-entropy (score --plan takes both from the plan's options instead).")
         }
         if let conflict = applied(to: TrainingOptions()).lossUpcastConflict {
-            throw ValidationError("--no-loss-upcast: \(conflict); with --plan leave it out (the plan's options say it).")
+            throw ValidationError("--no-loss-upcast: \(conflict); score --plan takes it from the plan's options instead.")
         }
     }
 

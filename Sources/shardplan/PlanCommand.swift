@@ -96,6 +96,8 @@ struct PlanCommand: ParsableCommand {
             var options = kernelChoice.applied(to: precision.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.floor)))
             options.maximumZeroStage = zeroStages.max()!
             options.recomputedBlocks = recomputeBlocks
+            // torchtitan's ZeRO-3 is FSDP2 (fully_shard): the search prices the copy-out of each gathered layer it runs.
+            if printing.emit == .torchtitan { options.copiesOutGatheredParameters = true }
             try options.check(on: cluster.device)
             try RecomputeBlocksOption.check(options, for: graph)
             let variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recompute.modes)

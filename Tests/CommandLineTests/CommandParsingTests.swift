@@ -443,4 +443,12 @@ struct CommandParsingTests {
                                                         "--tp", "3", "--pp", "1", "-o", Repository.temporaryFile("never.txt")])
         #expect(throws: ExitCode.failure) { try command.run() }
     }
+
+    @Test("a directory named where a document belongs is said to be one")
+    func directoryForADocument() {
+        let error = #expect(throws: InputError.self) { try GraphLoading.document(NSTemporaryDirectory(), what: "plan") }
+        #expect(error?.message == "cannot read the plan: it is a directory, not a file", "\(error?.message ?? "")")
+        let missing = #expect(throws: InputError.self) { try GraphLoading.document(Repository.temporaryFile("absent.json"), what: "plan") }
+        #expect(missing?.message == "cannot read the plan: no such file")
+    }
 }

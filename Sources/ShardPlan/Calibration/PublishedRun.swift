@@ -178,13 +178,19 @@ public struct PublishedRun: Sendable {
             var time = try measured.optionalNumber("iteration_time_s")
             if time == nil, let derived { time = try derived.optionalNumber("iteration_time_s") }
             guard time != nil else { skipped.append((id, "no iteration time or throughput to compare with")); continue }
-            if time! <= 0 {
+            if time! <= 0 || !MeasuredCollective.plausibleSeconds.contains(time!) {
                 let holder = try measured.optionalNumber("iteration_time_s") != nil ? measured : derived!
-                throw holder.invalid("iteration_time_s", "row \(id): expected a positive number of seconds, found \(JSONWriter.formatNumber(time!))")
+                throw holder.invalid("iteration_time_s", time! <= 0
+                    ? "row \(id): expected a positive number of seconds, found \(JSONWriter.formatNumber(time!))"
+                    : "row \(id): a step of \(JSONWriter.formatNumber(time!)) s is not a measurement (1 ns to 1 hour)")
             }
-            for key in ["memory_gib", "ran_within_memory_gib", "max_allocated_mib"] {
-                if let bytes = try measured.optionalNumber(key), bytes <= 0 {
-                    throw measured.invalid(key, "row \(id): expected a positive amount of memory, found \(JSONWriter.formatNumber(bytes))")
+            for (key, unit) in [("memory_gib", 1_073_741_824.0), ("ran_within_memory_gib", 1_073_741_824.0), ("max_allocated_mib", 1_048_576.0)] {
+                guard let amount = try measured.optionalNumber(key) else { continue }
+                if amount <= 0 {
+                    throw measured.invalid(key, "row \(id): expected a positive amount of memory, found \(JSONWriter.formatNumber(amount))")
+                }
+                guard Self.plausibleMemoryBytes.contains(amount * unit) else {
+                    throw measured.invalid(key, "row \(id): \(JSONWriter.formatNumber(amount)) is not a GPU's memory (1 MiB to 4 TiB)")
                 }
             }
             if let busy = try measured.optionalNumber("gpu_busy_s") {
@@ -226,7 +232,7 @@ public struct PublishedRun: Sendable {
                 gpusPerNode: perNode, tensorParallel: try row.int("tp"), pipelineParallel: try row.int("pp"),
                 dataParallel: try row.int("dp"), virtualStages: try row.optionalInt("virtual_stages") ?? 1,
                 sequenceParallel: try row.optionalBool("sequence_parallel") ?? false,
-                zeroStage: try row.optionalInt("zero_stage") ?? 0, recompute: try row.optionalString("recompute") ?? "",
+                zeroStage: try zeroStage(row, id: id), recompute: try row.optionalString("recompute") ?? "",
                 schedule: try row.optionalString("schedule") ?? "", notes: try row.optionalString("notes") ?? "",
                 architecture: try row.optionalString("architecture") ?? "gpt", keyValueHeads: try row.optionalInt("kv_heads"),
                 attention: try row.optionalString("attention"),
@@ -273,6 +279,16 @@ public struct PublishedRun: Sendable {
             throw InputError(.invalidValue, at: JSONPath([.key("rows")]), "no row can be replayed" + (reasons.isEmpty ? "" : " (\(reasons))"))
         }
         return (runs, skipped)
+    }
+
+    /// The memory a measured peak may name: a GPU's, from 1 MiB to 4 TiB (the largest GPU of 2026 holds 288 GB).
+    static let plausibleMemoryBytes = 1_048_576.0 ... 4_398_046_511_104.0
+
+    /// The row's `zero_stage` (0 without one), refused unless it is a ZeRO stage.
+    private static func zeroStage(_ row: JSONReader, id: String) throws(InputError) -> Int {
+        let stage = try row.optionalInt("zero_stage") ?? 0
+        guard (0 ... 3).contains(stage) else { throw row.invalid("zero_stage", "row \(id): expected a ZeRO stage 0, 1, 2 or 3, found \(stage)") }
+        return stage
     }
 
     /// The most layers a row's model may have: replaying builds every layer's ops, so a typing error such as

@@ -87,7 +87,13 @@ public struct LayoutRecognition: Sendable {
         }
         let opZero = roles.map(\.zeroStage).max() ?? 0
         let zeroStage = max(original.options.zeroStage, opZero)
-        if opZero > original.options.zeroStage {
+        // Where every parameter's reader already takes the stages' heaviest stage, the plan is that stage throughout.
+        let everyReaderAtOpZero = original.stages.allSatisfy { stage in
+            stage.operations.allSatisfy { op in
+                !graph.operations[op].inputs.contains { graph[$0].isParameter } || stage.strategy(of: op).zeroStage == opZero
+            }
+        }
+        if opZero > original.options.zeroStage && !everyReaderAtOpZero {
             notes.append("ZeRO-\(opZero) shards only some parameters; it shards all of them")
         }
 

@@ -286,6 +286,18 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                     : "torchtitan keeps weights in FP8 only as FSDP's float8 all-gather (enable_fsdp_float8_all_gather); without sharded weights they stay fp32, cast per use")
             }
         }
+        // FSDP2 (torchtitan's fully_shard) copies each gathered layer out of the flat buffer it lands in;
+        // Megatron-Core's own FSDP computes on the buffers it gathers into. Said where weights are gathered at all.
+        let gathersWeights = nearest.options.zeroStage >= 3 && reducesGradients
+        if runsMegatronCore && nearest.options.copiesOutGatheredParameters {
+            nearest.options.copiesOutGatheredParameters = false
+            if gathersWeights {
+                changes.append("\(displayName)'s FSDP computes on the buffers it gathers weights into; the plan's FSDP2 copy of each gathered layer into its parameters is not run")
+            }
+        } else if self == .torchtitan && gathersWeights && !nearest.options.copiesOutGatheredParameters {
+            nearest.options.copiesOutGatheredParameters = true
+            changes.append("torchtitan shards with FSDP2 (fully_shard), which copies each gathered layer into its parameters' storage on the compute stream; the plan's FSDP computing on its gathered buffer becomes that")
+        }
         return (nearest, changes)
     }
 

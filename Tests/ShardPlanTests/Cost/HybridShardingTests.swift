@@ -179,7 +179,8 @@ struct HybridShardingTests {
     }
 }
 
-/// Shard groups written for each framework: torchtitan runs them (HSDP), the others shard over every rank.
+/// Shard groups written for each framework: torchtitan runs them (HSDP), the others shard over every rank. The
+/// plans are torchtitan's stack (eager kernels, fp32 weights and reductions, FSDP2's copy-out), which it runs as they are.
 @Suite("Framework settings with ZeRO-3 shard groups")
 struct HybridShardingExportTests {
     @Test("gpt-tiny in 2 groups of 4: torchtitan's data_parallel_replicate_degree 2 and shard degree 4; Megatron-LM and NeMo shard over all 8")
@@ -187,7 +188,8 @@ struct HybridShardingExportTests {
         let (recognition, exports) = try ContextAndExpertExportTests.export(model: "gpt-tiny", MegatronConfiguration(
             tensorParallel: 1, pipelineParallel: 1, dataParallel: 8,
             options: TrainingOptions(zeroStage: 3, overlapGradientReduction: true, kernelFusion: .eager,
-                                     optimizerState: .fp32Weights, reduceGradientsInFP32: true, zeroShardGroup: 4)))
+                                     optimizerState: .fp32Weights, reduceGradientsInFP32: true, copiesOutGatheredParameters: true,
+                                     zeroShardGroup: 4)))
         #expect(recognition.isExact, "\(recognition.differences)")
         #expect(recognition.layout.configuration.options.zeroShardGroup == 4 && recognition.layout.dataParallel == 8)
         let titan = try #require(exports[.torchtitan])
@@ -197,7 +199,8 @@ struct HybridShardingExportTests {
         let (_, parallel) = try ContextAndExpertExportTests.export(model: "gpt-tiny", MegatronConfiguration(
             tensorParallel: 2, pipelineParallel: 1, dataParallel: 4, sequenceParallel: true,
             options: TrainingOptions(zeroStage: 3, overlapGradientReduction: true, kernelFusion: .eager,
-                                     optimizerState: .fp32Weights, reduceGradientsInFP32: true, zeroShardGroup: 2)))
+                                     optimizerState: .fp32Weights, reduceGradientsInFP32: true, copiesOutGatheredParameters: true,
+                                     zeroShardGroup: 2)))
         let titan2 = try #require(parallel[.torchtitan])
         #expect(titan2.differences.isEmpty, "\(titan2.differences)")
         #expect(titan2.text.contains("data_parallel_replicate_degree = 2\ndata_parallel_shard_degree = 2"))

@@ -87,8 +87,10 @@ struct FrameworkRoundTripTests {
                 let changedGroups = options.zeroShardGroup != nil
                 // Megatron runs its own fused kernels, not a PyTorch stack's eager or compiled ones.
                 let changedFusion = options.kernelFusion != .fused
+                // Megatron-Core's FSDP computes on its gathered buffers: FSDP2's copy-out is not run.
+                let changedCopyOut = options.copiesOutGatheredParameters && options.zeroStage >= 3 && run.dataParallel * run.contextParallel > 1
                 #expect(export.differences.count == (operatorLevel ? 1 : 0) + (changedState ? 1 : 0) + (changedBuffer ? 1 : 0)
-                        + (changedGroups ? 1 : 0) + (changedFusion ? 1 : 0),
+                        + (changedGroups ? 1 : 0) + (changedFusion ? 1 : 0) + (changedCopyOut ? 1 : 0),
                         "\(export.differences)")
             }
         }

@@ -102,6 +102,47 @@ struct LayoutRecognitionTests {
         #expect(TrainingFramework.torchtitan.expressible(zeroOne, chunkLayers: [2]).configuration.options.zeroStage == 2)
     }
 
+    @Test("FSDP2's copy-out of gathered layers: Megatron-Core's FSDP does not run it, torchtitan always does")
+    func fsdpTwoCopyOut() {
+        var options = TrainingOptions(zeroStage: 3)
+        options.copiesOutGatheredParameters = true
+        let fsdp2 = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, options: options)
+        for framework in [TrainingFramework.megatron, .megatronBridge] {
+            let nearest = framework.expressible(fsdp2, chunkLayers: [2])
+            #expect(!nearest.configuration.options.copiesOutGatheredParameters)
+            #expect(nearest.changes.contains { $0.contains("FSDP2 copy of each gathered layer") }, "\(nearest.changes)")
+        }
+        let titan = TrainingFramework.torchtitan.expressible(fsdp2, chunkLayers: [2])
+        #expect(titan.configuration.options.copiesOutGatheredParameters && !titan.changes.contains { $0.contains("copies each gathered") })
+        // A ZeRO-3 plan priced as FSDP1 (computing on its gathered buffer) runs in torchtitan as FSDP2.
+        let flat = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, options: TrainingOptions(zeroStage: 3))
+        let flatTitan = TrainingFramework.torchtitan.expressible(flat, chunkLayers: [2])
+        #expect(flatTitan.configuration.options.copiesOutGatheredParameters)
+        #expect(flatTitan.changes.contains { $0.contains("copies each gathered layer") }, "\(flatTitan.changes)")
+        // Nothing is gathered on one device: nothing to say.
+        let alone = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 1, options: options)
+        #expect(!TrainingFramework.megatron.expressible(alone, chunkLayers: [2]).changes.contains { $0.contains("FSDP2") })
+        let flatAlone = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 1, options: TrainingOptions(zeroStage: 3))
+        #expect(!TrainingFramework.torchtitan.expressible(flatAlone, chunkLayers: [2]).changes.contains { $0.contains("FSDP2") })
+    }
+
+    @Test("a plan whose every parameter takes ZeRO-3 in its stages reads back as ZeRO-3 without a note, whatever its options' floor")
+    func zeroThreeInEveryStage() throws {
+        let configuration = MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, dataParallel: 4, options: TrainingOptions(zeroStage: 3))
+        var plan = try megatron(configuration)
+        for index in plan.stages.indices {
+            plan.stages[index] = TrainingPlan.withPlanZeroStage(plan.stages[index], 3, graph: graph)
+        }
+        plan.options.zeroStage = 0
+        let recognition = try LayoutRecognition(plan)
+        #expect(recognition.layout.zeroStage == 3)
+        #expect(!recognition.differences.contains { $0.contains("only some parameters") }, "\(recognition.differences)")
+        // One parameter's reader at ZeRO-1 makes it "some".
+        let reader = try #require(plan.stages[0].operations.first { graph.operations[$0].inputs.contains { graph[$0].isParameter } })
+        plan.stages[0].strategies[reader - plan.stages[0].operations.lowerBound].zeroStage = 1
+        #expect(try LayoutRecognition(plan).differences.contains("ZeRO-3 shards only some parameters; it shards all of them"))
+    }
+
     @Test("FP8 linear layers: TransformerEngine's recipes for Megatron-LM and NeMo, torchao's float8 converter for torchtitan",
           arguments: [(MatmulPrecision.fp8, FP8Recipe.tensorwise), (.fp8, .rowwise), (.fp8, .blockwise), (.auto, .tensorwise)])
     func fp8(precision: MatmulPrecision, recipe: FP8Recipe) throws {
