@@ -287,8 +287,9 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             }
         }
         // FSDP2 (torchtitan's fully_shard) copies each gathered layer out of the flat buffer it lands in;
-        // Megatron-Core's own FSDP computes on the buffers it gathers into. Said where weights are gathered at all.
-        let gathersWeights = nearest.options.zeroStage >= 3 && reducesGradients
+        // Megatron-Core's own FSDP computes on the buffers it gathers into. Said where weights are gathered at all:
+        // under ZeRO-3, and under torchtitan's ZeRO-2 too (FSDP over fp32 weights, gathered once and kept).
+        let gathersWeights = reducesGradients && nearest.options.zeroStage >= (self == .torchtitan ? 2 : 3)
         if runsMegatronCore && nearest.options.copiesOutGatheredParameters {
             nearest.options.copiesOutGatheredParameters = false
             if gathersWeights {

@@ -77,7 +77,8 @@ struct FrameworkStartUpCheckTests {
         #expect(titan.layout.dataParallel == replicas && titan.layout.zeroStage == (becomesFSDP ? 2 : 0))
         if becomesFSDP {
             #expect(titan.differences == [Self.eagerKernels,
-                                          "torchtitan runs DDP only as the sole parallelism (\"DDP has not supported > 1D parallelism\"); FSDP that keeps the gathered weights from forward to backward (ZeRO-2) is nearest"])
+                                          "torchtitan runs DDP only as the sole parallelism (\"DDP has not supported > 1D parallelism\"); FSDP that keeps the gathered weights from forward to backward (ZeRO-2) is nearest",
+                                          "torchtitan shards with FSDP2 (fully_shard), which copies each gathered layer into its parameters' storage on the compute stream; the plan's FSDP computing on its gathered buffer becomes that"])
             #expect(titan.text.contains("data_parallel_replicate_degree = 1\ndata_parallel_shard_degree = \(replicas)\nfsdp_reshard_after_forward = \"never\""))
         } else {
             #expect(titan.differences == [Self.eagerKernels], "\(titan.differences)")

@@ -119,6 +119,10 @@ struct LayoutRecognitionTests {
         let flatTitan = TrainingFramework.torchtitan.expressible(flat, chunkLayers: [2])
         #expect(flatTitan.configuration.options.copiesOutGatheredParameters)
         #expect(flatTitan.changes.contains { $0.contains("copies each gathered layer") }, "\(flatTitan.changes)")
+        // torchtitan's ZeRO-1 is FSDP keeping the gathered weights (ZeRO-2), which FSDP2 copies out too.
+        let zeroOne = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, options: TrainingOptions(zeroStage: 1))
+        let zeroOneTitan = TrainingFramework.torchtitan.expressible(zeroOne, chunkLayers: [2]).configuration.options
+        #expect(zeroOneTitan.zeroStage == 2 && zeroOneTitan.copiesOutGatheredParameters)
         // Nothing is gathered on one device: nothing to say.
         let alone = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 1, options: options)
         #expect(!TrainingFramework.megatron.expressible(alone, chunkLayers: [2]).changes.contains { $0.contains("FSDP2") })
@@ -157,9 +161,9 @@ struct LayoutRecognitionTests {
             #expect(read.fp8 && read == ReadBackLayout(export.layout), "\(framework.rawValue): \(read)")
             let changedRecipe = (framework == .torchtitan && recipe == .blockwise) || (framework != .torchtitan && recipe == .rowwise)
             // torchtitan runs the replicated weights of dp = 2 beside tp and pp as FSDP (its DDP runs only alone), as fp32
-            // weights, reduces their gradients in fp32 and runs eager PyTorch's kernels; Megatron-Core reduces the plan's
-            // 16-bit gradients from a bf16 buffer.
-            let frameworkNotes = framework == .torchtitan ? 4 : 1
+            // weights that FSDP2 copies out of each gather, reduces their gradients in fp32 and runs eager PyTorch's
+            // kernels; Megatron-Core reduces the plan's 16-bit gradients from a bf16 buffer.
+            let frameworkNotes = framework == .torchtitan ? 5 : 1
             #expect(export.differences.count == (precision == .auto ? 1 : 0) + (changedRecipe ? 1 : 0) + frameworkNotes,
                     "\(export.differences)")
         }
