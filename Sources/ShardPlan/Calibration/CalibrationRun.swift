@@ -31,6 +31,8 @@ public struct CalibrationRun: Sendable {
             configuration = .gpt(layers: run.layers, hidden: run.hidden, heads: run.heads, vocabulary: run.vocabulary,
                                  sequenceLength: run.sequenceLength, globalBatch: run.globalBatch)
             configuration.feedForwardHidden = run.feedForwardHidden
+            // A row's grouped-query attention holds in any family (checked, with the heads, by the builder).
+            configuration.keyValueHeads = run.keyValueHeads ?? run.heads
             if run.architecture == "mpt" {
                 // MPT: no dropout. Its linear layers and LayerNorms keep their biases: llm-foundry's benchmark yamls
                 // leave MPTConfig's no_bias at False, and the benchmark table's NumParams counts the biases.
@@ -74,6 +76,10 @@ public struct CalibrationRun: Sendable {
         let sequenceParallel = run.sequenceParallel || (overlap && run.tensorParallel > 1)
         let zeroStage = overlap ? max(run.zeroStage, 1) : run.zeroStage
         let fp8 = run.precision.hasPrefix("fp8")
+        if let recipe = run.fp8Recipe, !fp8 {
+            throw InputError(.invalidValue, at: JSONPath([.key("fp8_recipe")]),
+                             "row \(run.id): fp8_recipe \"\(recipe.rawValue)\" scales FP8 linear layers, but precision is \"\(run.precision)\", not fp8")
+        }
         // torchtitan's and NeMo Automodel's rows run ZeRO-3 as FSDP2 (`fully_shard`), which copies each gathered
         // layer out into its parameters; llm-foundry's run FSDP1's flat parameters.
         let fsdp2 = run.schedule.contains("FSDP2")

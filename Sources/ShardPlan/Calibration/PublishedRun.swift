@@ -173,7 +173,9 @@ public struct PublishedRun: Sendable {
             guard row.contains("layers"), row.contains("vocab"), row.contains("ffn_hidden") else {
                 skipped.append((id, "a single layer or a model without published dimensions")); continue
             }
-            let measured = try row.reader("measured")
+            // A row may give its time only as derived from a throughput (`derived.iteration_time_s`).
+            let measured = try JSONReader(row.contains("measured") ? row.object["measured"]! : .object(JSONObject()),
+                                          at: row.path.appending("measured"))
             let derived = row.contains("derived") ? try row.reader("derived") : nil
             var time = try measured.optionalNumber("iteration_time_s")
             if time == nil, let derived { time = try derived.optionalNumber("iteration_time_s") }

@@ -19,9 +19,10 @@ extension TrainingPlan {
     /// axes; `global_batch` the graph's batch and `microbatches`, which every plan states, dividing it; `rank`, `index`,
     /// `virtual_stages` and `devices` as the stages make them. Of all the problems a document has, the error
     /// names the first in document order (`DocumentProblems`). Members that only report (`predicted`,
-    /// `communication`, per-stage times and bytes, the `graph` and `cluster` names) are not read: a plan of
-    /// another graph is refused at its ops, and the same graph or cluster may go by another name (an edited
-    /// copy, a preset given as a file).
+    /// `communication`, `search`, per-stage times and bytes) are not read; the `graph` and `cluster` names and
+    /// the `summary` must be text but are not trusted: a plan of another graph is refused at its ops, the same
+    /// graph or cluster may go by another name (an edited copy, a preset given as a file), and the summary is
+    /// worked out again from the stages.
     ///
     /// A plan of the graph at another batch (`plan --batch`) says so with `rebatched_from`, the graph's own
     /// batch: the graph is first rebatched to `global_batch` (`Graph.rebatched(to:)`), and the rest of the

@@ -252,6 +252,8 @@ struct CalibrationTests {
         (#"{"measured": {"iteration_time_s": 1, "max_allocated_mib": 1e-300}}"#, "rows[1].measured.max_allocated_mib"),
         (#"{"derived": {"iteration_time_s": 1e308}}"#, "rows[1].derived.iteration_time_s"),
         (#"{"zero_stage": 5, "fsdp_no_sync": true}"#, "rows[1].zero_stage"),
+        (#"{"kv_heads": 5}"#, "rows[1].kv_heads"), (#"{"fp8_recipe": "rowwise"}"#, "rows[1].fp8_recipe"),
+        (#"{"measured": 3}"#, "rows[1].measured"),
         (#"{"measured": {"iteration_time_s": 1, "gpu_busy_s": 0}}"#, "rows[1].measured.gpu_busy_s"),
         (#"{"loss": "softmax"}"#, "rows[1].loss"), (#"{"loss": "eager"}"#, "rows[1].loss"),
         (#"{"fusion": "Compiled", "loss": "eager"}"#, "rows[1].fusion"),
@@ -279,6 +281,27 @@ struct CalibrationTests {
         let document = JSONValue.object(JSONObject([("rows", .array([rows[0], .object(row)]))]))
         let error = #expect(throws: InputError.self) { try CalibrationReport(document: document) }
         #expect(error?.path.description == path, "\(error?.description ?? "")")
+    }
+
+    /// A row may give its time only as derived from a throughput, without `measured`; and grouped-query attention
+    /// (`kv_heads`) holds for a GPT row as for a Llama one.
+    @Test("a row without measured replays its derived time; a GPT row's kv_heads is replayed")
+    func derivedOnlyAndGroupedQueryGPT() throws {
+        guard case .object(let top) = try JSONParser.parse(try String(contentsOf: Self.document, encoding: .utf8)),
+              case .array(let rows)? = top["rows"], case .object(let row) = rows[0] else { Issue.record("unexpected document"); return }
+        func replayed(_ edit: (inout JSONObject) -> Void) throws -> CalibrationReport {
+            var edited = row
+            edit(&edited)
+            return try CalibrationReport(document: .object(JSONObject([("rows", .array([.object(edited)]))])))
+        }
+        let asPublished = try replayed { _ in }
+        let derivedOnly = try replayed { $0["measured"] = nil }
+        #expect(derivedOnly.runs.count == 1 && derivedOnly.runs[0].run.iterationSeconds == asPublished.runs[0].run.iterationSeconds)
+        #expect(derivedOnly.runs[0].predictedSeconds == asPublished.runs[0].predictedSeconds)
+        guard case .number(let heads)? = row["heads"] else { Issue.record("the row gives its heads"); return }
+        let grouped = try replayed { $0["kv_heads"] = .int(Int(heads) / 4) }
+        // Fewer key/value heads: smaller k and v projections, a faster step.
+        #expect(grouped.runs[0].predictedSeconds < asPublished.runs[0].predictedSeconds)
     }
 
     /// A row replayed on the cluster it ran on rather than its GPU's DGX preset (`replay_cluster`): a preset's name
