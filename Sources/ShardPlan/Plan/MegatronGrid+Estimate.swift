@@ -48,6 +48,7 @@ extension MegatronGrid {
             }
             let configuration = configurations[index]
             let tp = configuration.tensorParallel, pp = configuration.pipelineParallel, vp = configuration.virtualStages
+            let ep = configuration.expertParallel
             let dp = configuration.dataParallel ?? cluster.deviceCount / (tp * pp)
             guard batch % (configuration.microBatchSize * dp) == 0,
                   let chunks = try? TrainingPlan.chunkOperations(graph, pipelinedLayers: pipelinedLayers, ranks: pp, chunks: vp,
@@ -59,11 +60,14 @@ extension MegatronGrid {
             let model = models.value(for: [microbatches] + optionsKey) {
                 StageCostModel(graph: graph, kernels: kernels, options: options, microbatches: microbatches)
             }
-            let profileKey = [microbatches, tp, dp, configuration.sequenceParallel ? 1 : 0] + optionsKey
+            let profileKey = [microbatches, tp, dp, ep, configuration.sequenceParallel ? 1 : 0] + optionsKey
             let profile = profiles.value(for: profileKey) { () -> LayerCostProfile? in
-                guard let mesh = try? DeviceMesh(devices: Array(0 ..< dp * tp), shape: [dp, tp], in: cluster) else { return nil }
-                let strategies = layouts.value(for: [dp, tp, configuration.sequenceParallel ? 1 : 0]) {
-                    MegatronLayout(sequenceParallel: configuration.sequenceParallel).strategies(for: graph, meshShape: [dp, tp], roles: roles)
+                // Megatron's mesh: `[dp, tp]`, or `[dp/ep, ep, tp]` with expert parallelism (`TrainingPlan.megatron`).
+                let shape = ep > 1 ? [dp / ep, ep, tp] : [dp, tp]
+                guard let mesh = try? DeviceMesh(devices: Array(0 ..< dp * tp), shape: shape, in: cluster) else { return nil }
+                let strategies = layouts.value(for: shape + [configuration.sequenceParallel ? 1 : 0]) {
+                    MegatronLayout(sequenceParallel: configuration.sequenceParallel, expertParallel: ep > 1)
+                        .strategies(for: graph, meshShape: shape, roles: roles)
                 }
                 return LayerCostProfile(model: model, clustering: clustering, mesh: mesh,
                                         layouts: clustering.layers.map { Array(strategies[$0.operations]) }, recompute: nil,

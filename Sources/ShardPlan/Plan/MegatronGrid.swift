@@ -2,8 +2,9 @@
 /// by whole heads, every pipeline depth up to the repeated layers that divides the devices (with lighter or heavier
 /// first and last ranks, `--decoder-first/last-pipeline-num-layers`, where the layers do not split evenly or where
 /// the ends deserve fewer, and, interleaved, with the embedding or the loss counted as a layer,
-/// `--account-for-embedding/loss-in-pipeline-split`), the data parallelism the devices leave, microbatch sizes,
-/// interleaving, sequence parallelism and the distributed optimizer (ZeRO-1). Every configuration is one
+/// `--account-for-embedding/loss-in-pipeline-split`), the data parallelism the devices leave, for a mixture of
+/// experts every expert-parallel size that divides it and the experts (`--expert-model-parallel-size`), microbatch
+/// sizes, interleaving, sequence parallelism and the distributed optimizer (ZeRO-1). Every configuration is one
 /// Megatron-Core runs: each rank's layers divide over its chunks (`MegatronLayerSplit.runs`). The pipeline
 /// planner prices them next to the stage DP's plans as a check: the DP's space holds every stage of these
 /// configurations, so the DP should not lose.
@@ -40,6 +41,7 @@ public struct MegatronGrid: Sendable {
         let recompute = variants?.recomputeModes.min { $0.strength < $1.strength } ?? options.recompute
         let zeroStages = variants?.zeroStages ?? [options.zeroStage]
         let heads = AttentionHeads.all(in: graph)
+        let experts = ExpertLayers(graph)
         var result: [MegatronConfiguration] = []
         var tp = 1
         while tp <= cluster.devicesPerDomain {
@@ -48,33 +50,41 @@ public struct MegatronGrid: Sendable {
             guard heads.allSatisfy({ $0.divide(over: tp) }) else { continue }
             for pp in 1 ... max(blocks, 1) where devices % (tp * pp) == 0 && pp <= (maximumStageCount ?? pp) {
                 let dp = devices / (tp * pp)
-                if let meshShape, meshShape != [dp, tp] { continue }
                 let zero = dp > 1 && zeroStages.contains(1) ? 1 : zeroStages.filter { $0 <= 1 }.min() ?? zeroStages.min()!
-                // A bound: every weight counted as an FP8 one where the options keep FP8 weights.
-                let state = ParameterState(elements: Double(analysis.parameterCount) / Double(tp * pp), dataParallel: Double(dp),
-                                           zeroStage: zero, options: options, fp8Weight: true)
-                guard state.totalBytes <= budget else { continue }
-                var configurationOptions = options
-                configurationOptions.recompute = recompute
-                configurationOptions.zeroStage = zero
-                for split in layerSplits(blocks: blocks, ranks: pp) {
-                    for size in microBatchSizes where batch % (size * dp) == 0 {
-                        let microbatches = batch / (size * dp)
-                        if let fixed, fixed != microbatches { continue }
-                        // Megatron interleaves only when the microbatches fill whole rounds of the pipeline. Counting the
-                        // embedding or the loss as a layer without interleaving is a lighter first or last rank, tried as that.
-                        let interleavings = (1 ... maximumVirtualStages).filter { vp in
-                            (vp == 1 ? !split.countsEmbeddingOrLoss : pp > 1 && microbatches % pp == 0)
-                                && split.runs(layers: blocks, ranks: pp, chunks: vp)
-                        }
-                        for vp in interleavings {
-                            for sequenceParallel in tp > 1 ? [false, true] : [false] {
-                                result.append(MegatronConfiguration(
-                                    tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: size,
-                                    virtualStages: vp, sequenceParallel: sequenceParallel, options: configurationOptions,
-                                    firstStageLayers: split.firstStageLayers, lastStageLayers: split.lastStageLayers,
-                                    embeddingInPipelineSplit: split.embeddingInPipelineSplit,
-                                    lossInPipelineSplit: split.lossInPipelineSplit))
+                // Megatron-Core takes the expert-parallel ranks from the data-parallel ones and refuses them beside
+                // hybrid sharding's groups; a fixed mesh is the `[dp, tp]` one.
+                let expertSizes = options.zeroShardGroup == nil && meshShape == nil ? experts.parallelSizes(dividing: dp) : [1]
+                for ep in expertSizes {
+                    if let meshShape, meshShape != [dp, tp] { continue }
+                    // A bound: every weight counted as an FP8 one where the options keep FP8 weights, the experts' split over
+                    // their ranks, and the optimizer state over every data-parallel rank.
+                    let elements = (Double(analysis.parameterCount) - experts.parameterElements * (1 - 1 / Double(ep))) / Double(tp * pp)
+                    let state = ParameterState(elements: elements, dataParallel: Double(dp), zeroStage: zero, options: options, fp8Weight: true)
+                    guard state.totalBytes <= budget else { continue }
+                    var configurationOptions = options
+                    configurationOptions.recompute = recompute
+                    configurationOptions.zeroStage = zero
+                    for split in layerSplits(blocks: blocks, ranks: pp) {
+                        for size in microBatchSizes where batch % (size * dp) == 0 {
+                            let microbatches = batch / (size * dp)
+                            if let fixed, fixed != microbatches { continue }
+                            // Megatron interleaves only when the microbatches fill whole rounds of the pipeline. Counting the
+                            // embedding or the loss as a layer without interleaving is a lighter first or last rank, tried as that.
+                            let interleavings = (1 ... maximumVirtualStages).filter { vp in
+                                (vp == 1 ? !split.countsEmbeddingOrLoss : pp > 1 && microbatches % pp == 0)
+                                    && split.runs(layers: blocks, ranks: pp, chunks: vp)
+                            }
+                            for vp in interleavings {
+                                // Megatron-Core runs expert parallelism beside tensor parallelism only with sequence parallelism.
+                                for sequenceParallel in tp == 1 ? [false] : ep > 1 ? [true] : [false, true] {
+                                    result.append(MegatronConfiguration(
+                                        tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: size,
+                                        virtualStages: vp, sequenceParallel: sequenceParallel, expertParallel: ep,
+                                        options: configurationOptions,
+                                        firstStageLayers: split.firstStageLayers, lastStageLayers: split.lastStageLayers,
+                                        embeddingInPipelineSplit: split.embeddingInPipelineSplit,
+                                        lossInPipelineSplit: split.lossInPipelineSplit))
+                                }
                             }
                         }
                     }

@@ -151,6 +151,40 @@ struct MegatronStageLayersTests {
         }
     }
 
+    /// A mixture of experts' grid tries expert parallelism as Megatron-Core runs it: powers of two dividing the
+    /// data-parallel replicas and the experts, beside tensor parallelism only with sequence parallelism; each such
+    /// configuration lays out (`score --ep`), and its composed estimate is the evaluator's price of that layout.
+    @Test("the grid of a mixture of experts tries the expert-parallel sizes Megatron-Core runs, estimated as they are priced")
+    func gridTriesExpertParallelism() throws {
+        let graph = try ModelCatalog.model(id: "moe-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let analysis = GraphAnalysis(graph)
+        let configurations = MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: analysis)
+        let expertParallel = configurations.filter { $0.expertParallel > 1 }
+        // 8 experts on 8 devices: ep 2, 4 and 8 where the replicas allow.
+        #expect(Set(expertParallel.map(\.expertParallel)) == [2, 4, 8])
+        for configuration in expertParallel {
+            let dp = configuration.dataParallel!
+            #expect(dp % configuration.expertParallel == 0 && 8 % configuration.expertParallel == 0)
+            #expect(configuration.tensorParallel == 1 || configuration.sequenceParallel)
+        }
+        // The dense grid is the grid it was, with ep 1 throughout.
+        let dense = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        #expect(MegatronGrid().configurations(for: dense, on: cluster, options: TrainingOptions(), analysis: GraphAnalysis(dense))
+            .allSatisfy { $0.expertParallel == 1 })
+        let evaluator = PlanEvaluator(cluster: cluster)
+        let sample = expertParallel.filter { $0.virtualStages == 1 && $0.pipelineParallel == 1 }.prefix(4)
+        #expect(!sample.isEmpty)
+        let estimates = MegatronGrid.estimates(Array(sample), graph: graph, cluster: cluster, analysis: analysis,
+                                               clustering: LayerClustering(analysis, smallLayerFraction: 0), kernels: evaluator.kernels).estimates
+        for (configuration, estimate) in zip(sample, estimates) {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: configuration)
+            let priced = evaluator.evaluate(plan).iterationSeconds
+            let estimated = try #require(estimate).iterationSeconds
+            #expect(abs(estimated / priced - 1) < 1e-6, "ep=\(configuration.expertParallel) tp=\(configuration.tensorParallel): \(estimated) against \(priced)")
+        }
+    }
+
     /// GShard's model alternates dense and expert blocks (six of each): Megatron-LM counts all twelve as its
     /// `--num-layers` (the experts placed by `--moe-layer-freq`), so two ranks take six blocks each, and the Megatron
     /// settings say 12, where counting only the more common structure said 6.
