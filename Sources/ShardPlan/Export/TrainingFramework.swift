@@ -69,9 +69,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     /// (`ParallelLayout.chunkLayers`): they say whether torchtitan can run full recomputation of only some blocks of
     /// each stage (`TrainingOptions.recomputedBlocks`), with `blockStructures`, how many structures those blocks hold
     /// (`ParallelLayout.blockStructures`: 1 for a model of identical blocks); `microbatches`, the plan's count where
-    /// known, says whether ZeRO-3's gradients accumulate at all.
+    /// known, says whether ZeRO-3's gradients accumulate at all; `hasExperts`, whether the model holds a mixture of
+    /// experts (`ParallelLayout.feedForwardModules`).
     public func expressible(_ configuration: MegatronConfiguration, chunkLayers: [Int], blockStructures: Int = 1,
-                            microbatches: Int? = nil) -> (configuration: MegatronConfiguration, changes: [String]) {
+                            microbatches: Int? = nil, hasExperts: Bool = false) -> (configuration: MegatronConfiguration, changes: [String]) {
         var nearest = configuration
         var changes: [String] = []
         if configuration.schedule == .gpipe && runsMegatronCore {
@@ -138,10 +139,16 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 nearest.options.fp8Recipe = .tensorwise
                 changes.append("\(displayName)'s TransformerEngine has no row-wise FP8 recipe; delayed tensor-wise scaling is nearest")
             }
-            // Megatron-Core's ModelParallelConfig refuses expert and tensor parallelism without sequence parallelism.
-            if nearest.tensorParallel > 1 && nearest.expertParallel > 1 && !nearest.sequenceParallel {
-                nearest.sequenceParallel = true
-                changes.append("\(displayName)'s Megatron-Core runs expert parallelism beside tensor parallelism only with sequence parallelism")
+            // Megatron-Core's ModelParallelConfig refuses expert and tensor parallelism without sequence parallelism;
+            // Megatron-LM's `validate_args` refuses any mixture of experts beside tensor parallelism without it.
+            if nearest.tensorParallel > 1 && !nearest.sequenceParallel {
+                if nearest.expertParallel > 1 {
+                    nearest.sequenceParallel = true
+                    changes.append("\(displayName)'s Megatron-Core runs expert parallelism beside tensor parallelism only with sequence parallelism")
+                } else if self == .megatron && hasExperts {
+                    nearest.sequenceParallel = true
+                    changes.append("Megatron-LM runs a mixture of experts beside tensor parallelism only with sequence parallelism")
+                }
             }
             // Megatron-LM's `validate_args` asserts sequence parallelism with `--tp-comm-overlap`; NeMo's
             // MegatronCommOverlapCallback turns the overlap off without it, so the run would not be the one priced.

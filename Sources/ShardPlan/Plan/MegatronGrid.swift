@@ -75,8 +75,9 @@ public struct MegatronGrid: Sendable {
                                     && split.runs(layers: blocks, ranks: pp, chunks: vp)
                             }
                             for vp in interleavings {
-                                // Megatron-Core runs expert parallelism beside tensor parallelism only with sequence parallelism.
-                                for sequenceParallel in tp == 1 ? [false] : ep > 1 ? [true] : [false, true] {
+                                // Megatron-LM runs a mixture of experts beside tensor parallelism only with sequence
+                                // parallelism (`validate_args`; Megatron-Core's own check is for expert parallelism).
+                                for sequenceParallel in tp == 1 ? [false] : experts.expertCounts.isEmpty ? [false, true] : [true] {
                                     result.append(MegatronConfiguration(
                                         tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: size,
                                         virtualStages: vp, sequenceParallel: sequenceParallel, expertParallel: ep,

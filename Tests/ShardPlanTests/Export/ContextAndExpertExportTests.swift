@@ -68,6 +68,20 @@ struct ContextAndExpertExportTests {
         #expect(try #require(exports[.nemo]).text.contains("trainer.strategy.sequence_parallel=True \\"))
     }
 
+    /// Megatron-LM's `validate_args` asserts sequence parallelism for any mixture of experts beside tensor
+    /// parallelism, expert parallelism or not; Megatron-Core's own check (NeMo's path) is for expert parallelism only.
+    @Test("moe-tiny with tp = 2 and no expert parallelism: Megatron-LM gets sequence parallelism, NeMo need not")
+    func mixtureOfExpertsAndTensorParallelismNeedSequenceParallelismInMegatronLM() throws {
+        let (recognition, exports) = try Self.export(model: "moe-tiny", MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, options: TrainingOptions(gradientPrecision: .bf16)))
+        #expect(recognition.isExact && !recognition.layout.sequenceParallel, "\(recognition.differences)")
+        let megatron = try #require(exports[.megatron])
+        #expect(megatron.layout.sequenceParallel && megatron.text.contains("--sequence-parallel \\"))
+        #expect(megatron.differences == ["Megatron-LM runs a mixture of experts beside tensor parallelism only with sequence parallelism"],
+                "\(megatron.differences)")
+        #expect(try #require(exports[.nemo]).differences.isEmpty)
+    }
+
     @Test("moe-tiny with ep = 4 over dp = 8, and ep = 2 with tp = 2: --expert-model-parallel-size, expert_parallel_degree with etp = tp",
           arguments: [(1, 4), (2, 2)])
     func expertParallel(tensorParallel: Int, expertParallel: Int) throws {

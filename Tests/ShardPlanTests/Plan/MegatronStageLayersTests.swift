@@ -151,8 +151,8 @@ struct MegatronStageLayersTests {
         }
     }
 
-    /// A mixture of experts' grid tries expert parallelism as Megatron-Core runs it: powers of two dividing the
-    /// data-parallel replicas and the experts, beside tensor parallelism only with sequence parallelism; each such
+    /// A mixture of experts' grid tries expert parallelism as Megatron-LM runs it: powers of two dividing the
+    /// data-parallel replicas and the experts, and tensor parallelism only with sequence parallelism; each such
     /// configuration lays out (`score --ep`), and its composed estimate is the evaluator's price of that layout.
     @Test("the grid of a mixture of experts tries the expert-parallel sizes Megatron-Core runs, estimated as they are priced")
     func gridTriesExpertParallelism() throws {
@@ -166,8 +166,9 @@ struct MegatronStageLayersTests {
         for configuration in expertParallel {
             let dp = configuration.dataParallel!
             #expect(dp % configuration.expertParallel == 0 && 8 % configuration.expertParallel == 0)
-            #expect(configuration.tensorParallel == 1 || configuration.sequenceParallel)
         }
+        // Megatron-LM's validate_args: a mixture of experts beside tensor parallelism runs only with sequence parallelism.
+        #expect(configurations.allSatisfy { $0.tensorParallel == 1 || $0.sequenceParallel })
         // The dense grid is the grid it was, with ep 1 throughout.
         let dense = try ModelCatalog.model(id: "gpt-tiny")!.build()
         #expect(MegatronGrid().configurations(for: dense, on: cluster, options: TrainingOptions(), analysis: GraphAnalysis(dense))
