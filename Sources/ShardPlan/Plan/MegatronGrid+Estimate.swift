@@ -62,8 +62,7 @@ extension MegatronGrid {
             }
             let profileKey = [microbatches, tp, dp, ep, configuration.sequenceParallel ? 1 : 0] + optionsKey
             let profile = profiles.value(for: profileKey) { () -> LayerCostProfile? in
-                // Megatron's mesh: `[dp, tp]`, or `[dp/ep, ep, tp]` with expert parallelism (`TrainingPlan.megatron`).
-                let shape = ep > 1 ? [dp / ep, ep, tp] : [dp, tp]
+                let shape = TrainingPlan.megatronMeshShape(dataParallel: dp, tensorParallel: tp, expertParallel: ep)
                 guard let mesh = try? DeviceMesh(devices: Array(0 ..< dp * tp), shape: shape, in: cluster) else { return nil }
                 let strategies = layouts.value(for: shape + [configuration.sequenceParallel ? 1 : 0]) {
                     MegatronLayout(sequenceParallel: configuration.sequenceParallel, expertParallel: ep > 1)

@@ -50,12 +50,12 @@ public struct MegatronGrid: Sendable {
             guard heads.allSatisfy({ $0.divide(over: tp) }) else { continue }
             for pp in 1 ... max(blocks, 1) where devices % (tp * pp) == 0 && pp <= (maximumStageCount ?? pp) {
                 let dp = devices / (tp * pp)
+                if let meshShape, meshShape != [dp, tp] { continue }
                 let zero = dp > 1 && zeroStages.contains(1) ? 1 : zeroStages.filter { $0 <= 1 }.min() ?? zeroStages.min()!
                 // Megatron-Core takes the expert-parallel ranks from the data-parallel ones and refuses them beside
                 // hybrid sharding's groups; a fixed mesh is the `[dp, tp]` one.
                 let expertSizes = options.zeroShardGroup == nil && meshShape == nil ? experts.parallelSizes(dividing: dp) : [1]
                 for ep in expertSizes {
-                    if let meshShape, meshShape != [dp, tp] { continue }
                     // A bound: every weight counted as an FP8 one where the options keep FP8 weights, the experts' split over
                     // their ranks, and the optimizer state over every data-parallel rank.
                     let elements = (Double(analysis.parameterCount) - experts.parameterElements * (1 - 1 / Double(ep))) / Double(tp * pp)

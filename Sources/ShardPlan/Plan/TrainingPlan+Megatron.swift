@@ -11,6 +11,15 @@ extension TrainingPlan {
                      layers: GraphAnalysis(graph).layers)
     }
 
+    /// Megatron-LM's mesh of one pipeline rank: `[dp, tp]`, its data axis cut into `[dp/g, g]` by ZeRO-3 shard groups
+    /// of g or into `[dp/ep, ep]` by expert parallelism, and a context axis before the tensor one; axes of size 1
+    /// are left out. The Megatron grid's estimates lay configurations out on the same mesh.
+    static func megatronMeshShape(dataParallel dp: Int, tensorParallel tp: Int, contextParallel cp: Int = 1,
+                                  expertParallel ep: Int = 1, shardGroup: Int? = nil) -> [Int] {
+        let data = shardGroup.map { [dp / $0, $0] } ?? [dp / ep] + (ep > 1 ? [ep] : [])
+        return data + (cp > 1 ? [cp] : []) + [tp]
+    }
+
     /// `megatron(graph:cluster:clusterName:configuration:)` with the graph's layers already found.
     static func megatron(graph: Graph, cluster: Cluster, clusterName: String, configuration: MegatronConfiguration,
                          layers: [Layer]) throws(InputError) -> TrainingPlan {
@@ -104,8 +113,8 @@ extension TrainingPlan {
                                     expertParallel: ep > 1, contextParallel: cp > 1,
                                     vocabularyParallelEmbedding: configuration.vocabularyParallelEmbedding,
                                     vocabularyParallelLoss: configuration.vocabularyParallelLoss)
-        let dataShape = groups ? [dp / shardGroup!, shardGroup!] : [dp / ep] + (ep > 1 ? [ep] : [])
-        let meshShape = dataShape + (cp > 1 ? [cp] : []) + [tp]
+        let meshShape = megatronMeshShape(dataParallel: dp, tensorParallel: tp, contextParallel: cp, expertParallel: ep,
+                                          shardGroup: groups ? shardGroup : nil)
         let strategies = layout.strategies(for: graph, meshShape: meshShape)
         let rankSize = dp * cp * tp
         var stages: [StageLayout] = []
