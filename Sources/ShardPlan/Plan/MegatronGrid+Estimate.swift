@@ -48,8 +48,8 @@ extension MegatronGrid {
             }
             let configuration = configurations[index]
             let tp = configuration.tensorParallel, pp = configuration.pipelineParallel, vp = configuration.virtualStages
-            let ep = configuration.expertParallel
-            let dp = configuration.dataParallel ?? cluster.deviceCount / (tp * pp)
+            let ep = configuration.expertParallel, cp = configuration.contextParallel
+            let dp = configuration.dataParallel ?? cluster.deviceCount / (tp * pp * cp)
             guard batch % (configuration.microBatchSize * dp) == 0,
                   let chunks = try? TrainingPlan.chunkOperations(graph, pipelinedLayers: pipelinedLayers, ranks: pp, chunks: vp,
                                                                  split: configuration.layerSplit) else { return }
@@ -60,17 +60,18 @@ extension MegatronGrid {
             let model = models.value(for: [microbatches] + optionsKey) {
                 StageCostModel(graph: graph, kernels: kernels, options: options, microbatches: microbatches)
             }
-            let profileKey = [microbatches, tp, dp, ep, configuration.sequenceParallel ? 1 : 0] + optionsKey
+            let profileKey = [microbatches, tp, dp, cp, ep, configuration.sequenceParallel ? 1 : 0] + optionsKey
             let profile = profiles.value(for: profileKey) { () -> LayerCostProfile? in
-                let shape = TrainingPlan.megatronMeshShape(dataParallel: dp, tensorParallel: tp, expertParallel: ep)
-                guard let mesh = try? DeviceMesh(devices: Array(0 ..< dp * tp), shape: shape, in: cluster) else { return nil }
-                let strategies = layouts.value(for: shape + [configuration.sequenceParallel ? 1 : 0]) {
-                    MegatronLayout(sequenceParallel: configuration.sequenceParallel, expertParallel: ep > 1)
+                let shape = TrainingPlan.megatronMeshShape(dataParallel: dp, tensorParallel: tp, contextParallel: cp, expertParallel: ep)
+                guard let mesh = try? DeviceMesh(devices: Array(0 ..< dp * cp * tp), shape: shape, in: cluster) else { return nil }
+                // The shape alone does not say which axis is which ([dp/ep, ep, tp] and [dp, cp, tp] can match).
+                let strategies = layouts.value(for: shape + [configuration.sequenceParallel ? 1 : 0, ep > 1 ? 1 : 0, cp > 1 ? 1 : 0]) {
+                    MegatronLayout(sequenceParallel: configuration.sequenceParallel, expertParallel: ep > 1, contextParallel: cp > 1)
                         .strategies(for: graph, meshShape: shape, roles: roles)
                 }
                 return LayerCostProfile(model: model, clustering: clustering, mesh: mesh,
                                         layouts: clustering.layers.map { Array(strategies[$0.operations]) }, recompute: nil,
-                                        cluster: cluster, neighbour: cluster.pipelineNeighbour(after: 0, devices: dp * tp))
+                                        cluster: cluster, neighbour: cluster.pipelineNeighbour(after: 0, devices: dp * cp * tp))
             }
             guard let profile else { return }
             let schedule = configuration.schedule ?? (vp > 1 ? .interleaved : .oneForwardOneBackward)

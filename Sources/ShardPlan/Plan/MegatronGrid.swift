@@ -2,8 +2,9 @@
 /// by whole heads, every pipeline depth up to the repeated layers that divides the devices (with lighter or heavier
 /// first and last ranks, `--decoder-first/last-pipeline-num-layers`, where the layers do not split evenly or where
 /// the ends deserve fewer, and, interleaved, with the embedding or the loss counted as a layer,
-/// `--account-for-embedding/loss-in-pipeline-split`), the data parallelism the devices leave, for a mixture of
-/// experts every expert-parallel size that divides it and the experts (`--expert-model-parallel-size`), microbatch
+/// `--account-for-embedding/loss-in-pipeline-split`), for long sequences every context-parallel size that leaves each
+/// rank `minimumContextShare` tokens or more (`--context-parallel-size`), the data parallelism the devices leave, for a
+/// mixture of experts every expert-parallel size that divides it and the experts (`--expert-model-parallel-size`), microbatch
 /// sizes, interleaving, sequence parallelism and the distributed optimizer (ZeRO-1). Every configuration is one
 /// Megatron-Core runs: each rank's layers divide over its chunks (`MegatronLayerSplit.runs`). The pipeline
 /// planner prices them next to the stage DP's plans as a check: the DP's space holds every stage of these
@@ -19,6 +20,13 @@ public struct MegatronGrid: Sendable {
     /// How many of the configurations the composed estimates rank fastest are priced exactly by `PlanEvaluator`.
     static let exactlyPricedCount = 4
 
+    /// The fewest tokens of a sequence a context-parallel rank holds in the grid. Published long-sequence layouts keep
+    /// 4,096 or more a rank: NeMo's Llama 3 8B at 8,192 tokens runs context parallelism 2 (NeMo 24.07's performance
+    /// summary; the `nemo2407-llama3-8b-fp8-cp2` calibration row), Meta's Llama 3 405B at 131,072 tokens runs 16
+    /// (Llama 3 paper, Table 4: 8,192 a rank). Below that share a rank's attention is too short for the ring's
+    /// K/V exchange to hide behind it, and tensor or data parallelism split the same work for less.
+    static let minimumContextShare = 4096
+
     public init(microBatchSizes: [Int] = [1, 2, 4, 8], maximumVirtualStages: Int = 8, maximumEndLightening: Int = 2) {
         self.microBatchSizes = microBatchSizes
         self.maximumVirtualStages = maximumVirtualStages
@@ -27,8 +35,8 @@ public struct MegatronGrid: Sendable {
 
     /// The configurations of `graph` on `cluster` with `options`, in a fixed order, without those whose
     /// parameters' training state alone, spread evenly over tensor and pipeline ranks, exceeds a device's
-    /// memory. `maximumStageCount` bounds the pipeline depth, `meshShape` the `[dp, tp]` mesh of every stage
-    /// and `microbatches` the microbatch count, when given. Each configuration takes the lightest
+    /// memory. `maximumStageCount` bounds the pipeline depth, `meshShape` the `[dp, tp]` mesh of every stage (and
+    /// so leaves context parallelism out) and `microbatches` the microbatch count, when given. Each configuration takes the lightest
     /// recomputation of `variants` and, where data parallelism leaves something to shard, its distributed
     /// optimizer (ZeRO-1) when `variants` allows it, else its least ZeRO stage up to 1.
     public func configurations(for graph: Graph, on cluster: Cluster, options: TrainingOptions, analysis: GraphAnalysis,
@@ -42,14 +50,16 @@ public struct MegatronGrid: Sendable {
         let zeroStages = variants?.zeroStages ?? [options.zeroStage]
         let heads = AttentionHeads.all(in: graph)
         let experts = ExpertLayers(graph)
+        let contextSizes = meshShape == nil ? Self.contextParallelSizes(sequenceLength: StageCostModel.sequenceLength(graph, roles: TensorRoles(graph))) : [1]
         var result: [MegatronConfiguration] = []
         var tp = 1
         while tp <= cluster.devicesPerDomain {
             defer { tp *= 2 }
             // Megatron-Core splits attention by whole heads (`MegatronConfiguration.unrunnableHeadSplit`).
             guard heads.allSatisfy({ $0.divide(over: tp) }) else { continue }
-            for pp in 1 ... max(blocks, 1) where devices % (tp * pp) == 0 && pp <= (maximumStageCount ?? pp) {
-                let dp = devices / (tp * pp)
+            let depthsAndContexts = (1 ... max(blocks, 1)).flatMap { pp in contextSizes.map { (pp, $0) } }
+            for (pp, cp) in depthsAndContexts where devices % (tp * pp * cp) == 0 && pp <= (maximumStageCount ?? pp) {
+                let dp = devices / (tp * pp * cp)
                 if let meshShape, meshShape != [dp, tp] { continue }
                 let zero = dp > 1 && zeroStages.contains(1) ? 1 : zeroStages.filter { $0 <= 1 }.min() ?? zeroStages.min()!
                 // Megatron-Core takes the expert-parallel ranks from the data-parallel ones and refuses them beside
@@ -57,9 +67,10 @@ public struct MegatronGrid: Sendable {
                 let expertSizes = options.zeroShardGroup == nil && meshShape == nil ? experts.parallelSizes(dividing: dp) : [1]
                 for ep in expertSizes {
                     // A bound: every weight counted as an FP8 one where the options keep FP8 weights, the experts' split over
-                    // their ranks, and the optimizer state over every data-parallel rank.
+                    // their ranks, and the optimizer state over every data- and context-parallel rank (Megatron's
+                    // distributed optimizer shards over both).
                     let elements = (Double(analysis.parameterCount) - experts.parameterElements * (1 - 1 / Double(ep))) / Double(tp * pp)
-                    let state = ParameterState(elements: elements, dataParallel: Double(dp), zeroStage: zero, options: options, fp8Weight: true)
+                    let state = ParameterState(elements: elements, dataParallel: Double(dp * cp), zeroStage: zero, options: options, fp8Weight: true)
                     guard state.totalBytes <= budget else { continue }
                     var configurationOptions = options
                     configurationOptions.recompute = recompute
@@ -80,7 +91,7 @@ public struct MegatronGrid: Sendable {
                                 for sequenceParallel in tp == 1 ? [false] : experts.expertCounts.isEmpty ? [false, true] : [true] {
                                     result.append(MegatronConfiguration(
                                         tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: size,
-                                        virtualStages: vp, sequenceParallel: sequenceParallel, expertParallel: ep,
+                                        virtualStages: vp, sequenceParallel: sequenceParallel, contextParallel: cp, expertParallel: ep,
                                         options: configurationOptions,
                                         firstStageLayers: split.firstStageLayers, lastStageLayers: split.lastStageLayers,
                                         embeddingInPipelineSplit: split.embeddingInPipelineSplit,
@@ -93,6 +104,19 @@ public struct MegatronGrid: Sendable {
             }
         }
         return result
+    }
+
+    /// The context-parallel sizes to try for sequences of `sequenceLength` tokens: 1, and each power of two that cuts
+    /// a sequence into its `2 x cp` load-balanced chunks evenly and leaves each rank `minimumContextShare` tokens or
+    /// more. A graph without a sequence dimension takes 1 only.
+    static func contextParallelSizes(sequenceLength: Int?) -> [Int] {
+        guard let length = sequenceLength else { return [1] }
+        var sizes = [1], size = 2
+        while length / size >= minimumContextShare {
+            if length % (2 * size) == 0 { sizes.append(size) }
+            size *= 2
+        }
+        return sizes
     }
 
     /// How `blocks` repeated layers may split over `ranks` ranks: evenly when they divide; with the first and the

@@ -186,6 +186,45 @@ struct MegatronStageLayersTests {
         }
     }
 
+    /// Context parallelism in the grid: sizes that leave every rank 4,096 tokens or more and cut the sequence into
+    /// its `2 x cp` chunks, each laid out on Megatron's `[dp, cp, tp]` mesh with an estimate equal to the evaluator's
+    /// price; none where the mesh is fixed or the sequence is short.
+    @Test("the Megatron grid tries context parallelism for long sequences, estimated as the evaluator prices it")
+    func gridTriesContextParallelism() throws {
+        #expect(MegatronGrid.contextParallelSizes(sequenceLength: nil) == [1])
+        #expect(MegatronGrid.contextParallelSizes(sequenceLength: 4096) == [1])
+        #expect(MegatronGrid.contextParallelSizes(sequenceLength: 8192) == [1, 2])
+        #expect(MegatronGrid.contextParallelSizes(sequenceLength: 12288) == [1, 2], "6,144 tokens a rank; 4 leaves 3,072")
+        #expect(MegatronGrid.contextParallelSizes(sequenceLength: 131_072) == [1, 2, 4, 8, 16, 32])
+        let configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
+                                                           vocabulary: 256, sequenceLength: 8192, globalBatch: 8)
+        let graph = try TransformerBuilder(name: "long-llama", configuration: configuration).build()
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        let analysis = GraphAnalysis(graph)
+        let configurations = MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: analysis)
+        #expect(Set(configurations.map(\.contextParallel)) == [1, 2])
+        let contextParallel = configurations.filter { $0.contextParallel == 2 }
+        #expect(contextParallel.allSatisfy { $0.dataParallel! * 2 * $0.tensorParallel * $0.pipelineParallel == 8 })
+        #expect(contextParallel.contains { $0.tensorParallel == 4 } && contextParallel.contains { $0.pipelineParallel == 2 })
+        #expect(MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: analysis, meshShape: [4, 2])
+            .allSatisfy { $0.contextParallel == 1 })
+        let evaluator = PlanEvaluator(cluster: cluster)
+        let sample = [(1, 1), (2, 1), (1, 2), (2, 2)].compactMap { tp, pp in
+            contextParallel.first { $0.tensorParallel == tp && $0.pipelineParallel == pp && $0.virtualStages == 1 }
+        }
+        #expect(sample.count == 4)
+        let estimates = MegatronGrid.estimates(sample, graph: graph, cluster: cluster, analysis: analysis,
+                                               clustering: LayerClustering(analysis, smallLayerFraction: 0), kernels: evaluator.kernels).estimates
+        for (configuration, estimate) in zip(sample, estimates) {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1", configuration: configuration)
+            #expect(plan.stages.allSatisfy { $0.mesh.shape == [configuration.dataParallel!, 2, configuration.tensorParallel] })
+            let prediction = evaluator.evaluate(plan)
+            let estimated = try #require(estimate)
+            #expect(abs(estimated.iterationSeconds / prediction.iterationSeconds - 1) < 1e-6,
+                    "\(configuration.summary(dataParallel: configuration.dataParallel!)): \(estimated.iterationSeconds) against \(prediction.iterationSeconds)")
+        }
+    }
+
     /// GShard's model alternates dense and expert blocks (six of each): Megatron-LM counts all twelve as its
     /// `--num-layers` (the experts placed by `--moe-layer-freq`), so two ranks take six blocks each, and the Megatron
     /// settings say 12, where counting only the more common structure said 6.
