@@ -22,7 +22,7 @@ struct PlanCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Microbatches per iteration, or auto: with one stage the fewest that fit, with a pipeline the count the search finds fastest (each stage DP sweeps the counts until its plans slow down).", valueName: "auto|N"))
     var microbatches: MicrobatchChoice = .auto
 
-    @Option(help: ArgumentHelp("Activation recomputation: none, selective, elementwise, selective-op, mlp, all-but-qkv or full for every stage, or auto: each stage, the one stage of --stages 1 included, takes whichever of none, selective, elementwise, selective-op and full makes the plan fastest.",
+    @Option(help: ArgumentHelp("Activation recomputation: none, selective, elementwise, selective-op, mlp, all-but-qkv or full for every stage, or auto: each stage, the one stage of --stages 1 included, takes whichever of none, selective, elementwise, selective-op and full makes the plan fastest (with --emit, of those the framework runs: none, selective and full in Megatron-LM, NeMo and Megatron-Bridge; none, selective-op and full in torchtitan).",
                                valueName: "mode"))
     var recompute: RecomputeChoice = .auto
 
@@ -64,6 +64,11 @@ struct PlanCommand: ParsableCommand {
         zero == .auto ? zero.stages.filter { $0 <= printing.emit?.largestZeroStage ?? 3 } : zero.stages
     }
 
+    /// The recomputation modes a stage may take: left to the search, those the framework of --emit runs.
+    var recomputeModes: [RecomputeMode] {
+        recompute == .auto ? recompute.modes.filter { printing.emit?.automaticRecomputeModes.contains($0) ?? true } : recompute.modes
+    }
+
     func validate() throws {
         try precision.validate(with: kernelChoice)
         try printing.refuseOverwriting(input.inputFiles)
@@ -96,11 +101,14 @@ struct PlanCommand: ParsableCommand {
             var options = kernelChoice.applied(to: precision.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.floor)))
             options.maximumZeroStage = zeroStages.max()!
             options.recomputedBlocks = recomputeBlocks
-            // torchtitan's ZeRO-3 is FSDP2 (fully_shard): the search prices the copy-out of each gathered layer it runs.
-            if printing.emit == .torchtitan { options.copiesOutGatheredParameters = true }
+            // The framework's own gradient buffer, weights, kernels and gathers (torchtitan's FSDP2 copy-out), where not named.
+            if let emit = printing.emit {
+                options = emit.searchedOptions(options, gradientBufferGiven: kernelChoice.gradientPrecision != nil,
+                                               optimizerStateGiven: kernelChoice.optimizerState != nil, fusionGiven: kernelChoice.fusion != nil)
+            }
             try options.check(on: cluster.device)
             try RecomputeBlocksOption.check(options, for: graph)
-            let variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recompute.modes)
+            let variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recomputeModes)
             var plan: TrainingPlan, prediction: PlanPrediction
             var alternative: (plan: TrainingPlan, prediction: PlanPrediction)?
             let progressLine = ProgressLine.onTerminal(for: "planning " + VisibleText.escape("\(graph.name) on \(input.cluster)"))
@@ -108,7 +116,7 @@ struct PlanCommand: ParsableCommand {
             defer { progressLine?.finish() }
             if stageLimit == 1 {
                 let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options, meshShapes: shapes,
-                                                 timeLimit: timeLimit, recomputeModes: recompute.modes)
+                                                 timeLimit: timeLimit, recomputeModes: recomputeModes)
                 let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { progressLine?.update($0) }
                 progressLine?.finish()
                 (plan, prediction) = (found.plan, found.prediction)

@@ -120,6 +120,19 @@ struct CommandParsingTests {
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--emit", "nemo", "--fsdp2", "--zero", "3"]) == nil)
     }
 
+    /// Megatron-Core runs selective (the attention core) and full recomputation, torchtitan op-level and full:
+    /// `plan --emit` searches only those under `--recompute auto`, so neither the plan nor the grid's fallback picks a
+    /// mode the settings would write as another, which keeps more and may not fit. A mode the user names stays.
+    @Test("plan --emit searches the recomputation modes the framework runs under --recompute auto; a named mode stays")
+    func recomputeModesOfTheEmittedFramework() throws {
+        for framework in ["megatron", "nemo", "megatron-bridge"] {
+            #expect(try PlanCommand.parse(["g.json", "--cluster", "c", "--emit", framework]).recomputeModes == [.none, .selective, .full])
+        }
+        #expect(try PlanCommand.parse(["g.json", "--cluster", "c", "--emit", "torchtitan"]).recomputeModes == [.none, .selectiveOperators, .full])
+        #expect(try PlanCommand.parse(["g.json", "--cluster", "c"]).recomputeModes == RecomputeMode.automaticChoices)
+        #expect(try PlanCommand.parse(["g.json", "--cluster", "c", "--emit", "megatron", "--recompute", "elementwise"]).recomputeModes == [.elementwise])
+    }
+
     @Test("--optimizer-state sets Adam's state for score and plan; score --plan refuses it; an unknown one is a usage error")
     func optimizerState() throws {
         let score = try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--optimizer-state", "bf16"])

@@ -42,8 +42,8 @@ public struct TorchTitanJobConfig: Sendable {
         switch layout.recompute {
         case .none:
             return ["mode = \"none\""]
-        // Op-level selective checkpointing is selective-op itself, and torchtitan's nearest to recomputing the
-        // attention core (`TrainingFramework.expressible` has already turned elementwise into selective-op).
+        // Op-level selective checkpointing is selective-op itself (`TrainingFramework.expressible` has already turned
+        // selective and elementwise, which torchtitan does not run, into selective-op).
         case .selective, .elementwise, .selectiveOperators:
             return ["mode = \"selective\"", "selective_ac_option = \"op\""]
         // `TrainingFramework.expressible` has already turned both MaxText policies into full recomputation.

@@ -64,6 +64,38 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         }
     }
 
+    /// The recomputation modes of `RecomputeMode.automaticChoices` this framework runs as ShardPlan prices them, which
+    /// `plan --emit` searches: Megatron-Core's selective granularity (the attention core) and full recomputation;
+    /// torchtitan's op-level policy (`selective_ac_option = "op"`) and full. The rest become their nearest mode in
+    /// `expressible`, priced again, which may not fit where the searched mode did.
+    public var automaticRecomputeModes: [RecomputeMode] {
+        switch self {
+        case .megatron, .nemo, .megatronBridge: [.none, .selective, .full]
+        case .torchtitan: [.none, .selectiveOperators, .full]
+        }
+    }
+
+    /// `options` as this framework runs every plan, which `plan --emit` searches: what `expressible` changes whatever
+    /// the layout, where the user left it to its default (`gradientBufferGiven`, `optimizerStateGiven` and
+    /// `fusionGiven` say which were named; a named one is searched as given and changed, with a sentence, on export).
+    /// Megatron-Core keeps its gradient buffer in the type it reduces in (bf16 for ShardPlan's 16-bit reductions);
+    /// torchtitan trains fp32 weights that are the master copy, reduces gradients in fp32 during the backward pass, runs
+    /// eager PyTorch without `[compile]` and copies each gathered layer out (FSDP2).
+    public func searchedOptions(_ options: TrainingOptions, gradientBufferGiven: Bool, optimizerStateGiven: Bool,
+                                fusionGiven: Bool) -> TrainingOptions {
+        var searched = options
+        if runsMegatronCore {
+            if !gradientBufferGiven { searched.gradientPrecision = options.reduceGradientsInFP32 ? .fp32 : .bf16 }
+        } else {
+            if !optimizerStateGiven { searched.optimizerState = .fp32Weights }
+            if !fusionGiven { searched.kernelFusion = .eager }
+            searched.reduceGradientsInFP32 = true
+            searched.overlapGradientReduction = true
+            searched.copiesOutGatheredParameters = true
+        }
+        return searched
+    }
+
     /// The nearest configuration this framework runs, and a sentence for each thing that had to change.
     /// `chunkLayers` are the repeated layers (transformer blocks) of each model chunk as `configuration` lays them out
     /// (`ParallelLayout.chunkLayers`): they say whether torchtitan can run full recomputation of only some blocks of
@@ -233,6 +265,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                TorchTitanJobConfig.checkpointInterval(recomputedBlocks: blocks, chunkLayers: chunkLayers, blockStructures: blockStructures) == nil {
                 nearest.options.recomputedBlocks = nil
                 changes.append(TorchTitanJobConfig.unexpressedBlocks(recomputedBlocks: blocks, chunkLayers: chunkLayers, blockStructures: blockStructures))
+            }
+            if nearest.options.recompute == .selective {
+                nearest.options.recompute = .selectiveOperators
+                changes.append("torchtitan has no checkpointing that reruns only the attention core: its op-level policy (selective_ac_option = \"op\") is nearest, and keeps attention's output while it reruns every second product of each block")
             }
             if nearest.options.recompute == .elementwise {
                 nearest.options.recompute = .selectiveOperators

@@ -45,6 +45,36 @@ struct FrameworkFallbackTests {
         #expect(nemo.export.text.contains("an iteration; these settings run instead the fastest Megatron-LM configuration"))
     }
 
+    /// `plan --emit` searches with the options the framework runs (`TrainingFramework.searchedOptions`): a layout priced
+    /// with them is written with no change to its options and the same prediction. A named option is left as named.
+    @Test("a layout priced with the options plan --emit searches is written as it is, in every framework")
+    func searchedOptionsAreRunAsTheyAre() throws {
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let defaults = TrainingOptions(recompute: .full)
+        for framework in TrainingFramework.allCases {
+            var options = framework.searchedOptions(defaults, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false)
+            options.zeroStage = framework.largestZeroStage
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: MegatronConfiguration(
+                tensorParallel: 1, pipelineParallel: 1, options: options))
+            let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+            let export = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
+            #expect(export.differences.isEmpty, "\(framework.rawValue): \(export.differences)")
+            #expect(abs(export.prediction.iterationSeconds / prediction.iterationSeconds - 1) < 1e-9, "\(framework.rawValue)")
+            let named = framework.searchedOptions(defaults, gradientBufferGiven: true, optimizerStateGiven: true, fusionGiven: true)
+            #expect(named.gradientPrecision == defaults.gradientPrecision && named.optimizerState == defaults.optimizerState
+                    && named.kernelFusion == defaults.kernelFusion)
+        }
+        #expect(TrainingFramework.megatron.searchedOptions(defaults, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false)
+            .gradientPrecision == .bf16, "16-bit reductions take a bf16 buffer")
+        var fp32Reductions = defaults
+        fp32Reductions.reduceGradientsInFP32 = true
+        #expect(TrainingFramework.nemo.searchedOptions(fp32Reductions, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false)
+            .gradientPrecision == .fp32)
+        let torchtitan = TrainingFramework.torchtitan.searchedOptions(defaults, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false)
+        #expect(torchtitan.optimizerState == .fp32Weights && torchtitan.kernelFusion == .eager && torchtitan.reduceGradientsInFP32
+                && torchtitan.overlapGradientReduction && torchtitan.copiesOutGatheredParameters)
+    }
+
     @Test("a graph that takes no token ids (an MLP) has no settings in any framework: --emit is refused at --emit")
     func modelWithoutAttention() throws {
         let graph = try #require(ModelCatalog.model(id: "mlp-2")).build()
