@@ -61,8 +61,11 @@ struct PlanCommand: ParsableCommand {
 
     /// The ZeRO stages the search tries: left to it, those the framework of --emit runs.
     var zeroStages: [Int] {
-        zero == .auto ? zero.stages.filter { $0 <= printing.emit?.largestZeroStage ?? 3 } : zero.stages
+        zero == .auto ? zero.stages.filter { printing.emit?.runsZeroStage($0) ?? true } : zero.stages
     }
+
+    /// How many of the stage DP's other plans `--emit` weighs beside the grid's configuration, each exported and priced.
+    static let emittedRunnersUp = 4
 
     /// The recomputation modes a stage may take: left to the search, those the framework of --emit runs.
     var recomputeModes: [RecomputeMode] {
@@ -110,7 +113,7 @@ struct PlanCommand: ParsableCommand {
             try RecomputeBlocksOption.check(options, for: graph)
             let variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recomputeModes)
             var plan: TrainingPlan, prediction: PlanPrediction
-            var alternative: (plan: TrainingPlan, prediction: PlanPrediction)?
+            var alternatives: [FrameworkExport.Alternative] = []
             let progressLine = ProgressLine.onTerminal(for: "planning " + VisibleText.escape("\(graph.name) on \(input.cluster)"))
             progressLine?.startTicking()
             defer { progressLine?.finish() }
@@ -132,7 +135,10 @@ struct PlanCommand: ParsableCommand {
                                               includesMegatronGrid: !noMegatronGrid, variants: variants, timeLimit: timeLimit)
                 let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { progressLine?.update($0) }
                 progressLine?.finish()
-                (plan, prediction, alternative) = (found.plan, found.prediction, found.gridPlan)
+                (plan, prediction) = (found.plan, found.prediction)
+                // What --emit may write instead: the DP's plans as found (before rewrites), then the grid's fastest configuration.
+                alternatives = found.others.prefix(Self.emittedRunnersUp).map { .runnerUp($0.plan, prediction: $0.prediction) }
+                    + (found.gridPlan.map { [.grid($0.plan, prediction: $0.prediction)] } ?? [])
                 clock.lap("search")
                 if found.stoppedEarly { reportTimeLimit() }
                 if timings {
@@ -156,7 +162,7 @@ struct PlanCommand: ParsableCommand {
                 }
             }
             plan.rebatchedFrom = rebatchedFrom
-            try printing.write(plan, prediction: prediction, alternative: alternative, evidenceRuns: evidenceRuns)
+            try printing.write(plan, prediction: prediction, alternatives: alternatives, evidenceRuns: evidenceRuns)
             clock.lap("write output")
         }
     }

@@ -70,15 +70,15 @@ struct PlanOutput: ParsableArguments {
     }
 
     /// Writes the plan as asked, with the evidence of `evidenceRuns` (from `evidenceRuns()`) where given. With
-    /// --emit, `alternative` (the Megatron-LM grid's fastest configuration) is written instead where the plan's
-    /// nearest layout in the framework does not fit or is slower (`FrameworkExport.choosing`), and the report and
-    /// the evidence are of it.
-    func write(_ plan: TrainingPlan, prediction: PlanPrediction, alternative: (plan: TrainingPlan, prediction: PlanPrediction)? = nil,
+    /// --emit, the fastest of `alternatives` (the Megatron-LM grid's fastest configuration, the stage DP's other
+    /// plans) whose settings fit and run is written instead where the plan's nearest layout in the framework does
+    /// not fit, cannot run or is slower (`FrameworkExport.choosing`), and the report and the evidence are of it.
+    func write(_ plan: TrainingPlan, prediction: PlanPrediction, alternatives: [FrameworkExport.Alternative] = [],
                evidenceRuns: [CalibrationRun]? = nil) throws {
         var text: String
         var (plan, prediction) = (plan, prediction)
         if let emit {
-            let chosen = try FrameworkExport.choosing(plan, prediction: prediction, alternative: alternative, framework: emit)
+            let chosen = try FrameworkExport.choosing(plan, prediction: prediction, alternatives: alternatives, framework: emit)
             text = chosen.export.text
             (plan, prediction) = (chosen.plan, chosen.export.planPrediction)
         } else {

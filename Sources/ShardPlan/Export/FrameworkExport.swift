@@ -23,27 +23,57 @@ public struct FrameworkExport: Sendable {
         try self.init(recognition: LayoutRecognition(plan), of: plan, prediction: prediction, framework: framework)
     }
 
-    /// The settings for the searched `plan`, or for `alternative` (the Megatron-LM grid's fastest configuration,
-    /// a layout the framework runs as it is or nearly) where the plan's nearest layout in the framework does not
-    /// fit, cannot run (`unrunnable`) or is slower than the alternative's: the header then says so, and
-    /// `plan`/`planPrediction` are the alternative's.
-    public static func choosing(_ plan: TrainingPlan, prediction: PlanPrediction,
-                                alternative: (plan: TrainingPlan, prediction: PlanPrediction)?,
+    /// A plan `choosing` may write instead of the searched one, with the words the header names it by.
+    public struct Alternative: Sendable {
+        public var plan: TrainingPlan
+        public var prediction: PlanPrediction
+        /// What the plan is, after "these settings run instead".
+        public var name: String
+
+        public init(plan: TrainingPlan, prediction: PlanPrediction, name: String) {
+            self.plan = plan
+            self.prediction = prediction
+            self.name = name
+        }
+
+        /// The Megatron-LM grid's fastest configuration that fits: a layout the framework runs as it is or nearly.
+        public static func grid(_ plan: TrainingPlan, prediction: PlanPrediction) -> Alternative {
+            Alternative(plan: plan, prediction: prediction, name: "the fastest Megatron-LM configuration the search priced")
+        }
+
+        /// Another of the stage DP's plans, close behind the searched one (`PipelinePlanner.Result.runnersUp`).
+        public static func runnerUp(_ plan: TrainingPlan, prediction: PlanPrediction) -> Alternative {
+            Alternative(plan: plan, prediction: prediction, name: "another plan the search found")
+        }
+    }
+
+    /// The settings for the searched `plan`, or for the fastest of `alternatives` whose settings fit and run where
+    /// the plan's nearest layout in the framework does not fit, cannot run (`unrunnable`) or is slower: the header
+    /// then says so, and `plan`/`planPrediction` are the alternative's. An alternative the framework would run only
+    /// as a layout that does not fit or that it refuses is never chosen.
+    public static func choosing(_ plan: TrainingPlan, prediction: PlanPrediction, alternatives: [Alternative],
                                 framework: TrainingFramework) throws(InputError) -> (export: FrameworkExport, plan: TrainingPlan) {
         let searched = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
-        guard let alternative, !searched.differences.isEmpty || !searched.unrunnable.isEmpty else { return (searched, plan) }
+        guard !alternatives.isEmpty, !searched.differences.isEmpty || !searched.unrunnable.isEmpty else { return (searched, plan) }
         let outcome = !searched.unrunnable.isEmpty ? "only as settings it refuses"
             : searched.prediction.fitsInMemory
             ? "at \(PlanPrediction.seconds(searched.prediction.iterationSeconds)) an iteration"
             : "only as a layout that does not fit (\(PlanPrediction.bytes(searched.prediction.peakMemoryBytesPerDevice)) a device)"
-        let note = "The searched plan (\(PlanPrediction.seconds(prediction.iterationSeconds)) an iteration) runs in \(framework.displayName) "
-            + "\(outcome); these settings run instead the fastest Megatron-LM configuration the search priced "
-            + "(\(PlanPrediction.seconds(alternative.prediction.iterationSeconds)) an iteration)."
-        let other = try FrameworkExport(recognition: LayoutRecognition(alternative.plan), of: alternative.plan,
-                                        prediction: alternative.prediction, framework: framework, note: note)
-        guard other.prediction.fitsInMemory, other.unrunnable.isEmpty, !searched.unrunnable.isEmpty || !searched.prediction.fitsInMemory
-                || other.prediction.iterationSeconds < searched.prediction.iterationSeconds else { return (searched, plan) }
-        return (other, alternative.plan)
+        var chosen: (export: FrameworkExport, plan: TrainingPlan)?
+        if searched.unrunnable.isEmpty && searched.prediction.fitsInMemory { chosen = (searched, plan) }
+        for alternative in alternatives {
+            let note = "The searched plan (\(PlanPrediction.seconds(prediction.iterationSeconds)) an iteration) runs in \(framework.displayName) "
+                + "\(outcome); these settings run instead \(alternative.name) "
+                + "(\(PlanPrediction.seconds(alternative.prediction.iterationSeconds)) an iteration)."
+            // An alternative whose layout is not one a framework reads is passed over, as one that does not fit is.
+            guard let recognition = try? LayoutRecognition(alternative.plan),
+                  let other = try? FrameworkExport(recognition: recognition, of: alternative.plan, prediction: alternative.prediction,
+                                                   framework: framework, note: note),
+                  other.prediction.fitsInMemory, other.unrunnable.isEmpty,
+                  other.prediction.iterationSeconds < chosen?.export.prediction.iterationSeconds ?? .infinity else { continue }
+            chosen = (other, alternative.plan)
+        }
+        return chosen ?? (searched, plan)
     }
 
     /// Why `framework` has no settings for `graph`, if it has none: every framework here trains language models on
@@ -90,18 +120,20 @@ public struct FrameworkExport: Sendable {
                       + layout.configuration.summary(dataParallel: layout.dataParallel, noSync: nearest.plan.accumulatesUnshardedGradients)]
         if let note { header.append(note) }
         unrunnable = framework.unrunnable(layout)
+        // After a note naming another plan, "it" is that plan.
+        let (subject, possessive) = note == nil ? ("the plan", "the plan's") : ("it", "its")
         if differences.isEmpty {
-            header.append(unrunnable.isEmpty ? "They run the plan as it is; predicted: \(Self.costLine(prediction))."
-                                             : "They describe the plan as it is (predicted: \(Self.costLine(prediction))), but cannot run it.")
+            header.append(unrunnable.isEmpty ? "They run \(subject) as it is; predicted: \(Self.costLine(prediction))."
+                                             : "They describe \(subject) as it is (predicted: \(Self.costLine(prediction))), but cannot run it.")
         } else {
-            header.append("The plan is not a layout \(framework.displayName) runs; these settings "
+            header.append("\(note == nil ? "The plan is" : "It is") not a layout \(framework.displayName) runs; these settings "
                           + (unrunnable.isEmpty ? "run the nearest one, which differs so:"
                                                 : "describe the nearest one, which differs so (\(framework.displayName) cannot run it either: see the warning below):"))
             header += differences.map { "  - \($0)" }
             let change = PlanPrediction.percent(self.prediction.iterationSeconds / prediction.iterationSeconds - 1)
             header.append("Predicted for these settings: \(Self.costLine(self.prediction)); "
                           + "\(PlanPrediction.seconds(self.prediction.iterationSeconds)) is \(change.hasPrefix("-") ? "" : "+")\(change) "
-                          + "against the plan's \(PlanPrediction.seconds(prediction.iterationSeconds)).")
+                          + "against \(possessive) \(PlanPrediction.seconds(prediction.iterationSeconds)).")
         }
         if !self.prediction.fitsInMemory, let worst = self.prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
             header.append("Warning: \(self.prediction.memoryShortfall(worst)).")

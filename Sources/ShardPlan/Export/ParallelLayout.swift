@@ -29,6 +29,9 @@ public struct ParallelLayout: Sendable, Equatable {
     /// The head counts of the model's attention ops: the tensor-parallel degree must divide each
     /// (`MegatronConfiguration.unrunnableHeadSplit`).
     public var attentionHeads: [AttentionHeads]
+    /// Whether some attention op reads a sliding window of keys, which TransformerEngine's context-parallel ring
+    /// refuses (`MegatronConfiguration.unrunnableContextWindow`).
+    public var hasWindowedAttention: Bool
     /// The layout `TrainingPlan.megatron` gives `plan`'s configuration: `plan` must be that plan.
     init(configuration: MegatronConfiguration, plan: TrainingPlan) {
         var resolved = configuration
@@ -45,6 +48,7 @@ public struct ParallelLayout: Sendable, Equatable {
         feedForwardModules = Self.feedForwardModules(of: plan.graph)
         blockStructures = Set(TrainingPlan.repeatedLayers(layers, in: plan.graph).map(\.structureKey)).count
         attentionHeads = AttentionHeads.all(in: plan.graph)
+        hasWindowedAttention = MegatronConfiguration.hasWindowedAttention(plan.graph)
     }
 
     /// `feedForwardModules` of `graph`: its blocks are the layers holding attention, its expert layers those holding

@@ -64,6 +64,13 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         }
     }
 
+    /// Whether this framework runs ZeRO stage `stage` as ShardPlan prices it, which `plan --emit` searches under `--zero
+    /// auto`: up to `largestZeroStage`, and for torchtitan not ZeRO-1 (its FSDP keeps the gathered weights or reshards
+    /// them: ZeRO-2 and 3; ZeRO-1 becomes ZeRO-2 in `expressible`).
+    public func runsZeroStage(_ stage: Int) -> Bool {
+        stage <= largestZeroStage && !(self == .torchtitan && stage == 1)
+    }
+
     /// The recomputation modes of `RecomputeMode.automaticChoices` this framework runs as ShardPlan prices them, which
     /// `plan --emit` searches: Megatron-Core's selective granularity (the attention core) and full recomputation;
     /// torchtitan's op-level policy (`selective_ac_option = "op"`) and full. The rest become their nearest mode in
@@ -75,8 +82,8 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         }
     }
 
-    /// `options` as this framework runs every plan, which `plan --emit` searches: what `expressible` changes whatever
-    /// the layout, where the user left it to its default (`gradientBufferGiven`, `optimizerStateGiven` and
+    /// `options` as this framework runs every plan, which `plan --emit` searches: what `expressible` would change on
+    /// export, where the user left it to its default (`gradientBufferGiven`, `optimizerStateGiven` and
     /// `fusionGiven` say which were named; a named one is searched as given and changed, with a sentence, on export).
     /// Megatron-Core keeps its gradient buffer in the type it reduces in (bf16 for ShardPlan's 16-bit reductions);
     /// torchtitan trains fp32 weights that are the master copy, reduces gradients in fp32 during the backward pass, runs
@@ -352,6 +359,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     public func unrunnable(_ layout: ParallelLayout) -> [String] {
         [unexpressedSplit(layout),
          MegatronConfiguration.headSplitProblem(tensorParallel: layout.tensorParallel, heads: layout.attentionHeads),
+         runsMegatronCore && layout.contextParallel > 1 && layout.hasWindowedAttention ? MegatronConfiguration.contextWindowProblem : nil,
          unrunnableInterleaving(layout.configuration, microbatches: layout.microbatches)].compactMap { $0 }
     }
 
@@ -361,6 +369,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     public func unrunnable(_ configuration: MegatronConfiguration, graph: Graph, microbatches: Int) -> [String] {
         [runsMegatronCore ? configuration.unrunnableLayerSplit(of: graph) : nil,
          configuration.unrunnableHeadSplit(of: graph),
+         runsMegatronCore ? configuration.unrunnableContextWindow(of: graph) : nil,
          unrunnableInterleaving(configuration, microbatches: microbatches)].compactMap { $0 }
     }
 

@@ -3,7 +3,8 @@
 /// first and last ranks, `--decoder-first/last-pipeline-num-layers`, where the layers do not split evenly or where
 /// the ends deserve fewer, and, interleaved, with the embedding or the loss counted as a layer,
 /// `--account-for-embedding/loss-in-pipeline-split`), for long sequences every context-parallel size that leaves each
-/// rank `minimumContextShare` tokens or more (`--context-parallel-size`), the data parallelism the devices leave, for a
+/// rank `minimumContextShare` tokens or more (`--context-parallel-size`; not with sliding-window attention, which
+/// Megatron-Core's default ring refuses), the data parallelism the devices leave, for a
 /// mixture of experts every expert-parallel size that divides it and the experts (`--expert-model-parallel-size`), microbatch
 /// sizes, interleaving, sequence parallelism and the distributed optimizer (ZeRO-1). Every configuration is one
 /// Megatron-Core runs: each rank's layers divide over its chunks (`MegatronLayerSplit.runs`). The pipeline
@@ -37,8 +38,9 @@ public struct MegatronGrid: Sendable {
     /// parameters' training state alone, spread evenly over tensor and pipeline ranks, exceeds a device's
     /// memory. `maximumStageCount` bounds the pipeline depth, `meshShape` the `[dp, tp]` mesh of every stage (and
     /// so leaves context parallelism out) and `microbatches` the microbatch count, when given. Each configuration takes the lightest
-    /// recomputation of `variants` and, where data parallelism leaves something to shard, its distributed
-    /// optimizer (ZeRO-1) when `variants` allows it, else its least ZeRO stage up to 1.
+    /// recomputation of `variants` and, where data or context parallelism leaves something to shard, its distributed
+    /// optimizer (ZeRO-1) when `variants` allows it, else ZeRO-2 when it allows that (`plan --emit torchtitan`, whose
+    /// FSDP has no ZeRO-1), else its least ZeRO stage up to 1.
     public func configurations(for graph: Graph, on cluster: Cluster, options: TrainingOptions, analysis: GraphAnalysis,
                                maximumStageCount: Int? = nil, meshShape: [Int]? = nil, microbatches fixed: Int? = nil,
                                variants: StageSearchOracle.Variants? = nil) -> [MegatronConfiguration] {
@@ -50,7 +52,9 @@ public struct MegatronGrid: Sendable {
         let zeroStages = variants?.zeroStages ?? [options.zeroStage]
         let heads = AttentionHeads.all(in: graph)
         let experts = ExpertLayers(graph)
-        let contextSizes = meshShape == nil ? Self.contextParallelSizes(sequenceLength: StageCostModel.sequenceLength(graph, roles: TensorRoles(graph))) : [1]
+        // Megatron-Core's default context-parallel ring refuses sliding windows (`unrunnableContextWindow`).
+        let contextSizes = meshShape == nil && !MegatronConfiguration.hasWindowedAttention(graph)
+            ? Self.contextParallelSizes(sequenceLength: StageCostModel.sequenceLength(graph, roles: TensorRoles(graph))) : [1]
         var result: [MegatronConfiguration] = []
         var tp = 1
         while tp <= cluster.devicesPerDomain {
@@ -61,7 +65,11 @@ public struct MegatronGrid: Sendable {
             for (pp, cp) in depthsAndContexts where devices % (tp * pp * cp) == 0 && pp <= (maximumStageCount ?? pp) {
                 let dp = devices / (tp * pp * cp)
                 if let meshShape, meshShape != [dp, tp] { continue }
-                let zero = dp > 1 && zeroStages.contains(1) ? 1 : zeroStages.filter { $0 <= 1 }.min() ?? zeroStages.min()!
+                // The distributed optimizer shards over the data- and context-parallel ranks together; where it is not
+                // allowed (torchtitan has none), FSDP that keeps the gathered weights is the nearest.
+                let sharded = dp * cp > 1
+                let zero = sharded && zeroStages.contains(1) ? 1 : sharded && zeroStages.contains(2) ? 2
+                    : zeroStages.filter { $0 <= 1 }.min() ?? zeroStages.min()!
                 // Megatron-Core takes the expert-parallel ranks from the data-parallel ones and refuses them beside
                 // hybrid sharding's groups; a fixed mesh is the `[dp, tp]` one.
                 let expertSizes = options.zeroShardGroup == nil && meshShape == nil ? experts.parallelSizes(dividing: dp) : [1]

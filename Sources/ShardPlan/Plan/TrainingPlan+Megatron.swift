@@ -217,6 +217,25 @@ extension MegatronConfiguration {
         Self.headSplitProblem(tensorParallel: tensorParallel, heads: AttentionHeads.all(in: graph))
     }
 
+    /// Why Megatron-Core cannot run this context-parallel degree on `graph`: TransformerEngine's context parallelism
+    /// refuses sliding-window attention in its default ring (`cp_comm_type` p2p, Megatron-LM's `--cp-comm-type`
+    /// default; `context_parallel.py` asserts "cannot support sliding window attention" unless the type is `a2a` or
+    /// `all_gather`, which ShardPlan does not price); nil without context parallelism or windowed attention.
+    public func unrunnableContextWindow(of graph: Graph) -> String? {
+        guard contextParallel > 1, Self.hasWindowedAttention(graph) else { return nil }
+        return Self.contextWindowProblem
+    }
+
+    /// `unrunnableContextWindow`'s sentence.
+    static let contextWindowProblem = "TransformerEngine's context-parallel ring (Megatron-Core's default --cp-comm-type p2p) refuses "
+        + "sliding-window attention, and the model has some; the prediction is of that ring, which it refuses "
+        + "(its a2a and all_gather types run windows, priced otherwise)"
+
+    /// Whether any attention op of `graph` reads a sliding window of keys.
+    static func hasWindowedAttention(_ graph: Graph) -> Bool {
+        graph.operations.contains { if case .attention(_, .some) = $0.op { true } else { false } }
+    }
+
     /// `unrunnableHeadSplit` for attention of `heads`.
     static func headSplitProblem(tensorParallel: Int, heads: [AttentionHeads]) -> String? {
         guard let counts = AttentionHeads.undivided(heads, over: tensorParallel) else { return nil }

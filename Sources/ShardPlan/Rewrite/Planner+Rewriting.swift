@@ -70,11 +70,12 @@ extension PipelinePlanner {
     /// choice for them, and the stage DP stays untouched (Docs/rewrites.md).
     ///
     /// The time limit covers both: the rewrite search stops pricing candidates once it is reached, and the
-    /// answer then says it stopped early.
+    /// answer then says it stopped early. `others` are the stage DP's plans as found, fastest first: its answer where
+    /// rewrites changed it, then its runners-up (what `plan --emit` may write where the answer's settings do not run).
     public func plan(rewriting search: RewriteSearch, microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in })
         throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], grid: GridAttempt?,
                                gridPlan: (plan: TrainingPlan, prediction: PlanPrediction)?, stoppedEarly: Bool,
-                               rewrites: RewriteSearchReport) {
+                               rewrites: RewriteSearchReport, others: [(plan: TrainingPlan, prediction: PlanPrediction)]) {
         let deadline = timeLimit.map { Date().addingTimeInterval($0) }
         let found = try plan(microbatches: fixed, progress: progress)
         // A search stopped at its time limit answers at once, without rewrites.
@@ -95,7 +96,10 @@ extension PipelinePlanner {
         }
         let stoppedEarly = found.stoppedEarly || refined.report.stoppedEarly
         if stoppedEarly { answer.provenance?.stoppedEarly = true }
-        return (answer, refined.prediction, found.attempts, found.grid, found.gridPlan, stoppedEarly, refined.report)
+        // The grid's plan, where it is the answer, is `gridPlan` already.
+        let unrewritten = refined.report.rewritesApplied > 0 && found.grid?.chosen != true ? [(found.plan, found.prediction)] : []
+        return (answer, refined.prediction, found.attempts, found.grid, found.gridPlan, stoppedEarly, refined.report,
+                unrewritten + found.runnersUp)
     }
 }
 

@@ -24,14 +24,36 @@ struct FrameworkFallbackTests {
         let searched = try priced(tp: 1, zero: 3), grid = try priced(tp: 8, zero: 1)
         #expect(searched.prediction.fitsInMemory && grid.prediction.fitsInMemory)
         #expect(searched.prediction.iterationSeconds < grid.prediction.iterationSeconds)
-        let nemo = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction, alternative: grid, framework: .nemo)
+        let nemo = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction, alternatives: [.grid(grid.plan, prediction: grid.prediction)], framework: .nemo)
         #expect(nemo.plan.summary == grid.plan.summary && nemo.export.prediction.fitsInMemory)
         #expect(nemo.export.text.contains("runs in NeMo 2.0 only as a layout that does not fit"))
         #expect(nemo.export.text.contains("trainer.strategy.tensor_model_parallel_size=8"))
-        let megatron = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction, alternative: grid, framework: .megatron)
+        let megatron = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction, alternatives: [.grid(grid.plan, prediction: grid.prediction)], framework: .megatron)
         #expect(megatron.plan.summary == searched.plan.summary && !megatron.export.text.contains("searched plan"))
-        let alone = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction, alternative: nil, framework: .nemo)
+        let alone = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction, alternatives: [], framework: .nemo)
         #expect(alone.plan.summary == searched.plan.summary && !alone.export.prediction.fitsInMemory)
+    }
+
+    /// Of several alternatives the fastest whose settings fit and run is written, judged by the framework's settings:
+    /// NeMo's ZeRO-1 form of the ZeRO-3 plan does not fit; tp = 4 does not fit as priced (an fp32 gradient buffer) but
+    /// does as NeMo runs it (bf16, the plan's 16-bit reductions), and beats tp = 8. A runner-up alone is named as one,
+    /// and the header says the settings run it.
+    @Test("the fastest alternative whose settings fit and run is written, a runner-up of the search named as one")
+    func fastestOfSeveralAlternatives() throws {
+        let searched = try priced(tp: 1, zero: 3), runnerUp = try priced(tp: 8, zero: 1), grid = try priced(tp: 4, zero: 1)
+        #expect(runnerUp.prediction.fitsInMemory && !grid.prediction.fitsInMemory)
+        let both = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction,
+                                                alternatives: [.runnerUp(runnerUp.plan, prediction: runnerUp.prediction),
+                                                               .grid(grid.plan, prediction: grid.prediction)],
+                                                framework: .nemo)
+        #expect(both.plan.summary == grid.plan.summary && both.export.prediction.fitsInMemory)
+        #expect(both.export.prediction.iterationSeconds < runnerUp.prediction.iterationSeconds)
+        let alone = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction,
+                                                 alternatives: [.runnerUp(runnerUp.plan, prediction: runnerUp.prediction)], framework: .nemo)
+        #expect(alone.plan.summary == runnerUp.plan.summary)
+        #expect(alone.export.text.contains("these settings run instead another plan the search found"))
+        #expect(alone.export.differences.isEmpty ? alone.export.text.contains("They run it as it is") : alone.export.text.contains("It is not a layout"))
+        #expect(!alone.export.text.contains("the plan as it is") && !alone.export.text.contains("The plan is not"))
     }
 
     /// A plan whose layout the framework runs, but slower than the grid's configuration, gives way to it (on DGX
@@ -40,7 +62,7 @@ struct FrameworkFallbackTests {
     func nearestLayoutIsSlower() throws {
         let searched = try priced(tp: 4, zero: 1, on: "dgx-a100-80g:1"), grid = try priced(tp: 2, zero: 1, on: "dgx-a100-80g:1")
         #expect(grid.prediction.iterationSeconds < searched.prediction.iterationSeconds)
-        let nemo = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction, alternative: grid, framework: .nemo)
+        let nemo = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction, alternatives: [.grid(grid.plan, prediction: grid.prediction)], framework: .nemo)
         #expect(nemo.plan.summary == grid.plan.summary)
         #expect(nemo.export.text.contains("an iteration; these settings run instead the fastest Megatron-LM configuration"))
     }

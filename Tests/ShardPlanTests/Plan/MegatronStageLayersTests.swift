@@ -209,10 +209,19 @@ struct MegatronStageLayersTests {
         #expect(MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: analysis, meshShape: [4, 2])
             .allSatisfy { $0.contextParallel == 1 })
         let evaluator = PlanEvaluator(cluster: cluster)
+        // The distributed optimizer shards over dp x cp: tp = 4 and cp = 2 leave one data-parallel replica, and still ZeRO-1.
+        let sharded = MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: analysis,
+                                                    variants: StageSearchOracle.Variants(zeroStages: [0, 1], recomputeModes: [.none]))
+        let lone = try #require(sharded.first { $0.contextParallel == 2 && $0.tensorParallel == 4 && $0.pipelineParallel == 1 })
+        #expect(lone.dataParallel == 1 && lone.options.zeroStage == 1)
+        // Without ZeRO-1 (torchtitan's search) sharded configurations take ZeRO-2, FSDP keeping the gathered weights.
+        let torchtitan = MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: analysis,
+                                                       variants: StageSearchOracle.Variants(zeroStages: [0, 2, 3], recomputeModes: [.none]))
+        #expect(torchtitan.allSatisfy { $0.options.zeroStage == ($0.dataParallel! * $0.contextParallel > 1 ? 2 : 0) })
         let sample = [(1, 1), (2, 1), (1, 2), (2, 2)].compactMap { tp, pp in
             contextParallel.first { $0.tensorParallel == tp && $0.pipelineParallel == pp && $0.virtualStages == 1 }
-        }
-        #expect(sample.count == 4)
+        } + [lone]
+        #expect(sample.count == 5)
         let estimates = MegatronGrid.estimates(sample, graph: graph, cluster: cluster, analysis: analysis,
                                                clustering: LayerClustering(analysis, smallLayerFraction: 0), kernels: evaluator.kernels).estimates
         for (configuration, estimate) in zip(sample, estimates) {
@@ -223,6 +232,31 @@ struct MegatronStageLayersTests {
             #expect(abs(estimated.iterationSeconds / prediction.iterationSeconds - 1) < 1e-6,
                     "\(configuration.summary(dataParallel: configuration.dataParallel!)): \(estimated.iterationSeconds) against \(prediction.iterationSeconds)")
         }
+    }
+
+    /// TransformerEngine's context-parallel ring, Megatron-Core's default, refuses sliding-window attention: the grid
+    /// tries no context parallelism for such a model, and a context-parallel layout of one is refused by the
+    /// Megatron-Core frameworks (torchtitan's ring is PyTorch's own).
+    @Test("sliding-window attention: no context parallelism in the grid, and a context-parallel layout is one Megatron-Core refuses")
+    func slidingWindowsKeepContextParallelismOut() throws {
+        var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
+                                                           vocabulary: 256, sequenceLength: 8192, globalBatch: 8)
+        configuration.slidingWindow = 4096
+        let graph = try TransformerBuilder(name: "windowed-llama", configuration: configuration).build()
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        #expect(MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: GraphAnalysis(graph))
+            .allSatisfy { $0.contextParallel == 1 })
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1", configuration: MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, contextParallel: 2))
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        for framework in TrainingFramework.allCases {
+            let export = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
+            let refused = export.unrunnable.contains { $0.contains("refuses sliding-window attention") }
+            #expect(refused == framework.runsMegatronCore, "\(framework.rawValue): \(export.unrunnable)")
+        }
+        let configurationOfPlan = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, contextParallel: 2)
+        #expect(configurationOfPlan.unrunnableContextWindow(of: graph) != nil)
+        #expect(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1).unrunnableContextWindow(of: graph) == nil)
     }
 
     /// GShard's model alternates dense and expert blocks (six of each): Megatron-LM counts all twelve as its
