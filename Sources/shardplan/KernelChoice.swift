@@ -77,7 +77,15 @@ struct KernelChoice: ParsableArguments {
         if let conflict = applied(to: TrainingOptions()).lossInPlaceConflict {
             throw ValidationError("--loss-in-place: only a fused cross-entropy kernel writes the logits' gradient over them; give --fused-cross-entropy (score --plan takes both from the plan's options instead).")
         }
-        if let conflict = applied(to: TrainingOptions()).lossUpcastConflict {
+    }
+
+    /// Refuses `--no-loss-upcast` where the loss does not run as eager PyTorch's `cross_entropy`, under `--fusion` or,
+    /// where it is not given, under `defaultFusion`: Megatron's fused kernels for `score` and `plan`, eager PyTorch for
+    /// `plan --emit torchtitan`, whose search runs torchtitan's kernels. The commands call it from their `validate()`.
+    func validateLossUpcast(defaultFusion: KernelFusionLevel) throws {
+        var options = applied(to: TrainingOptions())
+        options.kernelFusion = fusion ?? defaultFusion
+        if let conflict = options.lossUpcastConflict {
             throw ValidationError("--no-loss-upcast: \(conflict); score --plan takes it from the plan's options instead.")
         }
     }

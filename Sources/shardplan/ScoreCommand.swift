@@ -107,6 +107,7 @@ struct ScoreCommand: ParsableCommand {
 
     func validate() throws {
         if plan == nil && (tp == nil || pp == nil) { throw ValidationError("Give --tp and --pp, or --plan with a saved plan.") }
+        try kernelChoice.validateLossUpcast(defaultFusion: .fused)
         if plan == "-" && input.graph == "-" { throw ValidationError("Standard input holds one document: give the graph or the plan (--plan) as a file.") }
         try printing.refuseOverwriting(input.inputFiles + [("saved plan", plan)])
         if plan != nil {
