@@ -6,7 +6,8 @@
 /// rank `minimumContextShare` tokens or more (`--context-parallel-size`; not with sliding-window attention, which
 /// Megatron-Core's default ring refuses), the data parallelism the devices leave, for a
 /// mixture of experts every expert-parallel size that divides it and the experts (`--expert-model-parallel-size`), microbatch
-/// sizes, interleaving, sequence parallelism and the distributed optimizer (ZeRO-1). Every configuration is one
+/// sizes, interleaving, sequence parallelism and the distributed optimizer (ZeRO-1), or without a pipeline Megatron-FSDP
+/// (ZeRO-2 and 3). Every configuration is one
 /// Megatron-Core runs: each rank's layers divide over its chunks (`MegatronLayerSplit.runs`). The pipeline
 /// planner prices them next to the stage DP's plans as a check: the DP's space holds every stage of these
 /// configurations, so the DP should not lose.
@@ -40,7 +41,8 @@ public struct MegatronGrid: Sendable {
     /// so leaves context parallelism out) and `microbatches` the microbatch count, when given. Each configuration takes the lightest
     /// recomputation of `variants` and, where data or context parallelism leaves something to shard, its distributed
     /// optimizer (ZeRO-1) when `variants` allows it, else ZeRO-2 when it allows that (`plan --emit torchtitan`, whose
-    /// FSDP has no ZeRO-1), else its least ZeRO stage up to 1.
+    /// FSDP has no ZeRO-1), else its least ZeRO stage up to 1; without a pipeline, also each of ZeRO-2 and ZeRO-3 that
+    /// `variants` allows (Megatron-FSDP).
     public func configurations(for graph: Graph, on cluster: Cluster, options: TrainingOptions, analysis: GraphAnalysis,
                                maximumStageCount: Int? = nil, meshShape: [Int]? = nil, microbatches fixed: Int? = nil,
                                variants: StageSearchOracle.Variants? = nil) -> [MegatronConfiguration] {
@@ -68,12 +70,15 @@ public struct MegatronGrid: Sendable {
                 // The distributed optimizer shards over the data- and context-parallel ranks together; where it is not
                 // allowed (torchtitan has none), FSDP that keeps the gathered weights is the nearest.
                 let sharded = dp * cp > 1
-                let zero = sharded && zeroStages.contains(1) ? 1 : sharded && zeroStages.contains(2) ? 2
+                let lightest = sharded && zeroStages.contains(1) ? 1 : sharded && zeroStages.contains(2) ? 2
                     : zeroStages.filter { $0 <= 1 }.min() ?? zeroStages.min()!
+                // Without a pipeline, Megatron-FSDP's ZeRO-2 and ZeRO-3 as well where allowed (`--use-megatron-fsdp`,
+                // whose mesh has no pipeline axis).
+                let zeros = [lightest] + (pp == 1 && sharded ? zeroStages.filter { $0 >= 2 && $0 != lightest } : [])
                 // Megatron-Core takes the expert-parallel ranks from the data-parallel ones and refuses them beside
                 // hybrid sharding's groups; a fixed mesh is the `[dp, tp]` one.
                 let expertSizes = options.zeroShardGroup == nil && meshShape == nil ? experts.parallelSizes(dividing: dp) : [1]
-                for ep in expertSizes {
+                for (ep, zero) in expertSizes.flatMap({ ep in zeros.map { (ep, $0) } }) {
                     // A bound: every weight counted as an FP8 one where the options keep FP8 weights, the experts' split over
                     // their ranks, and the optimizer state over every data- and context-parallel rank (Megatron's
                     // distributed optimizer shards over both).

@@ -217,7 +217,11 @@ struct MegatronStageLayersTests {
         // Without ZeRO-1 (torchtitan's search) sharded configurations take ZeRO-2, FSDP keeping the gathered weights.
         let torchtitan = MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: analysis,
                                                        variants: StageSearchOracle.Variants(zeroStages: [0, 2, 3], recomputeModes: [.none]))
-        #expect(torchtitan.allSatisfy { $0.options.zeroStage == ($0.dataParallel! * $0.contextParallel > 1 ? 2 : 0) })
+        #expect(torchtitan.allSatisfy { configuration in
+            let sharded = configuration.dataParallel! * configuration.contextParallel > 1
+            return sharded ? [2, 3].contains(configuration.options.zeroStage) && (configuration.pipelineParallel == 1 || configuration.options.zeroStage == 2)
+                           : configuration.options.zeroStage == 0
+        })
         let sample = [(1, 1), (2, 1), (1, 2), (2, 2)].compactMap { tp, pp in
             contextParallel.first { $0.tensorParallel == tp && $0.pipelineParallel == pp && $0.virtualStages == 1 }
         } + [lone]
@@ -231,6 +235,37 @@ struct MegatronStageLayersTests {
             let estimated = try #require(estimate)
             #expect(abs(estimated.iterationSeconds / prediction.iterationSeconds - 1) < 1e-6,
                     "\(configuration.summary(dataParallel: configuration.dataParallel!)): \(estimated.iterationSeconds) against \(prediction.iterationSeconds)")
+        }
+    }
+
+    /// Without a pipeline the grid also tries Megatron-FSDP, ZeRO-2 and ZeRO-3, where the variants allow them (not with
+    /// NeMo's ZeRO 0 and 1); pipelined configurations keep the distributed optimizer. Each is estimated as priced (a
+    /// Llama, whose embeddings are not tied: `LayerCostProfile` counts a tied table's gather once per reader, 0.1% of
+    /// GPT's step here, and the four fastest estimates are priced exactly anyway).
+    @Test("the Megatron grid tries Megatron-FSDP (ZeRO-2 and 3) without a pipeline, estimated as the evaluator prices it")
+    func gridTriesMegatronFSDPWithoutAPipeline() throws {
+        let graph = try ModelCatalog.model(id: "llama-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let analysis = GraphAnalysis(graph)
+        func configurations(_ zeroStages: [Int]) -> [MegatronConfiguration] {
+            MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: analysis,
+                                          variants: StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: [.none]))
+        }
+        let all = configurations([0, 1, 2, 3])
+        let sharded = all.filter { $0.dataParallel! > 1 }
+        #expect(Set(sharded.filter { $0.pipelineParallel == 1 }.map(\.options.zeroStage)) == [1, 2, 3])
+        #expect(sharded.filter { $0.pipelineParallel > 1 }.allSatisfy { $0.options.zeroStage == 1 })
+        #expect(configurations([0, 1]).allSatisfy { $0.options.zeroStage <= 1 })
+        let evaluator = PlanEvaluator(cluster: cluster)
+        let sample = [2, 3].compactMap { zero in sharded.first { $0.pipelineParallel == 1 && $0.options.zeroStage == zero } }
+        #expect(sample.count == 2)
+        let estimates = MegatronGrid.estimates(sample, graph: graph, cluster: cluster, analysis: analysis,
+                                               clustering: LayerClustering(analysis, smallLayerFraction: 0), kernels: evaluator.kernels).estimates
+        for (configuration, estimate) in zip(sample, estimates) {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: configuration)
+            let priced = evaluator.evaluate(plan).iterationSeconds
+            let estimated = try #require(estimate).iterationSeconds
+            #expect(abs(estimated / priced - 1) < 1e-6, "zero=\(configuration.options.zeroStage): \(estimated) against \(priced)")
         }
     }
 
