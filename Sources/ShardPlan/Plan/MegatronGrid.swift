@@ -6,8 +6,8 @@
 /// rank `minimumContextShare` tokens or more (`--context-parallel-size`; not with sliding-window attention, which
 /// Megatron-Core's default ring refuses), the data parallelism the devices leave, for a
 /// mixture of experts every expert-parallel size that divides it and the experts (`--expert-model-parallel-size`), microbatch
-/// sizes, interleaving, sequence parallelism and the distributed optimizer (ZeRO-1), or without a pipeline Megatron-FSDP
-/// (ZeRO-2 and 3). Every configuration is one
+/// sizes, interleaving, sequence parallelism and the distributed optimizer (ZeRO-1), and, without a pipeline where
+/// data or context parallelism shards, Megatron-FSDP's ZeRO-2 and 3 too. Every configuration is one
 /// Megatron-Core runs: each rank's layers divide over its chunks (`MegatronLayerSplit.runs`). The pipeline
 /// planner prices them next to the stage DP's plans as a check: the DP's space holds every stage of these
 /// configurations, so the DP should not lose.
@@ -72,8 +72,8 @@ public struct MegatronGrid: Sendable {
                 let sharded = dp * cp > 1
                 let lightest = sharded && zeroStages.contains(1) ? 1 : sharded && zeroStages.contains(2) ? 2
                     : zeroStages.filter { $0 <= 1 }.min() ?? zeroStages.min()!
-                // Without a pipeline, Megatron-FSDP's ZeRO-2 and ZeRO-3 as well where allowed (`--use-megatron-fsdp`,
-                // whose mesh has no pipeline axis).
+                // Without a pipeline, Megatron-FSDP's ZeRO-2 and ZeRO-3 as well where allowed (`--use-megatron-fsdp`): the
+                // one-stage layouts FSDP runs; pipelined ones keep the lightest stage, which keeps the grid small.
                 let zeros = [lightest] + (pp == 1 && sharded ? zeroStages.filter { $0 >= 2 && $0 != lightest } : [])
                 // Megatron-Core takes the expert-parallel ranks from the data-parallel ones and refuses them beside
                 // hybrid sharding's groups; a fixed mesh is the `[dp, tp]` one.
