@@ -173,16 +173,25 @@ struct MegatronStageLayersTests {
         let dense = try ModelCatalog.model(id: "gpt-tiny")!.build()
         #expect(MegatronGrid().configurations(for: dense, on: cluster, options: TrainingOptions(), analysis: GraphAnalysis(dense))
             .allSatisfy { $0.expertParallel == 1 })
-        let evaluator = PlanEvaluator(cluster: cluster)
         let sample = expertParallel.filter { $0.virtualStages == 1 && $0.pipelineParallel == 1 }.prefix(4)
         #expect(!sample.isEmpty)
-        let estimates = MegatronGrid.estimates(Array(sample), graph: graph, cluster: cluster, analysis: analysis,
+        _ = try expectEstimatesArePrices(Array(sample), graph: graph, clusterName: "dgx-a100-80g:1")
+    }
+
+    /// Expects `MegatronGrid.estimates` of `configurations` to equal, to 1e-6, what `PlanEvaluator` prices the plans
+    /// `TrainingPlan.megatron` lays out for them on the preset `clusterName`; returns those plans.
+    func expectEstimatesArePrices(_ configurations: [MegatronConfiguration], graph: Graph, clusterName: String) throws -> [TrainingPlan] {
+        let cluster = try Cluster.preset(named: clusterName), evaluator = PlanEvaluator(cluster: cluster)
+        let analysis = GraphAnalysis(graph)
+        let estimates = MegatronGrid.estimates(configurations, graph: graph, cluster: cluster, analysis: analysis,
                                                clustering: LayerClustering(analysis, smallLayerFraction: 0), kernels: evaluator.kernels).estimates
-        for (configuration, estimate) in zip(sample, estimates) {
-            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: configuration)
+        return try zip(configurations, estimates).map { configuration, estimate in
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName, configuration: configuration)
             let priced = evaluator.evaluate(plan).iterationSeconds
             let estimated = try #require(estimate).iterationSeconds
-            #expect(abs(estimated / priced - 1) < 1e-6, "ep=\(configuration.expertParallel) tp=\(configuration.tensorParallel): \(estimated) against \(priced)")
+            #expect(abs(estimated / priced - 1) < 1e-6,
+                    "\(configuration.summary(dataParallel: configuration.dataParallel ?? 1)): \(estimated) against \(priced)")
+            return plan
         }
     }
 
@@ -208,7 +217,6 @@ struct MegatronStageLayersTests {
         #expect(contextParallel.contains { $0.tensorParallel == 4 } && contextParallel.contains { $0.pipelineParallel == 2 })
         #expect(MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: analysis, meshShape: [4, 2])
             .allSatisfy { $0.contextParallel == 1 })
-        let evaluator = PlanEvaluator(cluster: cluster)
         // The distributed optimizer shards over dp x cp: tp = 4 and cp = 2 leave one data-parallel replica, and still ZeRO-1.
         let sharded = MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: analysis,
                                                     variants: StageSearchOracle.Variants(zeroStages: [0, 1], recomputeModes: [.none]))
@@ -226,15 +234,9 @@ struct MegatronStageLayersTests {
             contextParallel.first { $0.tensorParallel == tp && $0.pipelineParallel == pp && $0.virtualStages == 1 }
         } + [lone]
         #expect(sample.count == 5)
-        let estimates = MegatronGrid.estimates(sample, graph: graph, cluster: cluster, analysis: analysis,
-                                               clustering: LayerClustering(analysis, smallLayerFraction: 0), kernels: evaluator.kernels).estimates
-        for (configuration, estimate) in zip(sample, estimates) {
-            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1", configuration: configuration)
+        let plans = try expectEstimatesArePrices(sample, graph: graph, clusterName: "dgx-h100:1")
+        for (configuration, plan) in zip(sample, plans) {
             #expect(plan.stages.allSatisfy { $0.mesh.shape == [configuration.dataParallel!, 2, configuration.tensorParallel] })
-            let prediction = evaluator.evaluate(plan)
-            let estimated = try #require(estimate)
-            #expect(abs(estimated.iterationSeconds / prediction.iterationSeconds - 1) < 1e-6,
-                    "\(configuration.summary(dataParallel: configuration.dataParallel!)): \(estimated.iterationSeconds) against \(prediction.iterationSeconds)")
         }
     }
 
@@ -256,17 +258,9 @@ struct MegatronStageLayersTests {
         #expect(Set(sharded.filter { $0.pipelineParallel == 1 }.map(\.options.zeroStage)) == [1, 2, 3])
         #expect(sharded.filter { $0.pipelineParallel > 1 }.allSatisfy { $0.options.zeroStage == 1 })
         #expect(configurations([0, 1]).allSatisfy { $0.options.zeroStage <= 1 })
-        let evaluator = PlanEvaluator(cluster: cluster)
         let sample = [2, 3].compactMap { zero in sharded.first { $0.pipelineParallel == 1 && $0.options.zeroStage == zero } }
         #expect(sample.count == 2)
-        let estimates = MegatronGrid.estimates(sample, graph: graph, cluster: cluster, analysis: analysis,
-                                               clustering: LayerClustering(analysis, smallLayerFraction: 0), kernels: evaluator.kernels).estimates
-        for (configuration, estimate) in zip(sample, estimates) {
-            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: configuration)
-            let priced = evaluator.evaluate(plan).iterationSeconds
-            let estimated = try #require(estimate).iterationSeconds
-            #expect(abs(estimated / priced - 1) < 1e-6, "zero=\(configuration.options.zeroStage): \(estimated) against \(priced)")
-        }
+        _ = try expectEstimatesArePrices(sample, graph: graph, clusterName: "dgx-a100-80g:1")
     }
 
     /// TransformerEngine's context-parallel ring, Megatron-Core's default, refuses sliding-window attention: the grid
