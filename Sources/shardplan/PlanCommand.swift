@@ -75,9 +75,7 @@ struct PlanCommand: ParsableCommand {
     func validate() throws {
         try precision.validate(with: kernelChoice)
         // The search runs the kernels of the framework of --emit where --fusion does not name them.
-        let fusion = printing.emit.map { $0.searchedOptions(TrainingOptions(), gradientBufferGiven: true, optimizerStateGiven: true,
-                                                            fusionGiven: false).kernelFusion } ?? .fused
-        try kernelChoice.validateLossUpcast(defaultFusion: fusion)
+        try kernelChoice.validateLossUpcast(defaultFusion: printing.emit?.kernelFusion ?? .fused)
         try printing.refuseOverwriting(input.inputFiles)
         if let timeLimit, !(timeLimit > 0 && timeLimit.isFinite) { throw ValidationError("--time-limit takes a positive, finite number of seconds, not \(timeLimit).") }
         try RecomputeBlocksOption.validate(recomputeBlocks, fullRecomputation: recompute == .full)

@@ -82,6 +82,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         }
     }
 
+    /// The kernels this framework runs without being told otherwise: Megatron-Core's fused ones (TransformerEngine's),
+    /// and eager PyTorch for torchtitan without `[compile]`.
+    public var kernelFusion: KernelFusionLevel { runsMegatronCore ? .fused : .eager }
+
     /// `options` as this framework runs every plan, which `plan --emit` searches: what `expressible` would change on
     /// export, where the user left it to its default (`gradientBufferGiven`, `optimizerStateGiven` and
     /// `fusionGiven` say which were named; a named one is searched as given and changed, with a sentence, on export).
@@ -91,11 +95,11 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     public func searchedOptions(_ options: TrainingOptions, gradientBufferGiven: Bool, optimizerStateGiven: Bool,
                                 fusionGiven: Bool) -> TrainingOptions {
         var searched = options
+        if !fusionGiven { searched.kernelFusion = kernelFusion }
         if runsMegatronCore {
             if !gradientBufferGiven { searched.gradientPrecision = options.reduceGradientsInFP32 ? .fp32 : .bf16 }
         } else {
             if !optimizerStateGiven { searched.optimizerState = .fp32Weights }
-            if !fusionGiven { searched.kernelFusion = .eager }
             searched.reduceGradientsInFP32 = true
             searched.overlapGradientReduction = true
             searched.copiesOutGatheredParameters = true
@@ -359,7 +363,8 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     public func unrunnable(_ layout: ParallelLayout) -> [String] {
         [unexpressedSplit(layout),
          MegatronConfiguration.headSplitProblem(tensorParallel: layout.tensorParallel, heads: layout.attentionHeads),
-         runsMegatronCore && layout.contextParallel > 1 && layout.hasWindowedAttention ? MegatronConfiguration.contextWindowProblem : nil,
+         runsMegatronCore ? MegatronConfiguration.contextWindowProblem(contextParallel: layout.contextParallel,
+                                                                       windowed: layout.hasWindowedAttention) : nil,
          unrunnableInterleaving(layout.configuration, microbatches: layout.microbatches)].compactMap { $0 }
     }
 

@@ -222,14 +222,16 @@ extension MegatronConfiguration {
     /// default; `context_parallel.py` asserts "cannot support sliding window attention" unless the type is `a2a` or
     /// `all_gather`, which ShardPlan does not price); nil without context parallelism or windowed attention.
     public func unrunnableContextWindow(of graph: Graph) -> String? {
-        guard contextParallel > 1, Self.hasWindowedAttention(graph) else { return nil }
-        return Self.contextWindowProblem
+        Self.contextWindowProblem(contextParallel: contextParallel, windowed: Self.hasWindowedAttention(graph))
     }
 
-    /// `unrunnableContextWindow`'s sentence.
-    static let contextWindowProblem = "TransformerEngine's context-parallel ring (Megatron-Core's default --cp-comm-type p2p) refuses "
-        + "sliding-window attention, and the model has some; the prediction is of that ring, which it refuses "
-        + "(its a2a and all_gather types run windows, priced otherwise)"
+    /// `unrunnableContextWindow` for `contextParallel` ranks and a model with (`windowed`) or without windowed attention.
+    static func contextWindowProblem(contextParallel: Int, windowed: Bool) -> String? {
+        guard contextParallel > 1, windowed else { return nil }
+        return "TransformerEngine's context-parallel ring (Megatron-Core's default --cp-comm-type p2p) refuses "
+            + "sliding-window attention, and the model has some; the prediction is of that ring, which it refuses "
+            + "(its a2a and all_gather types run windows, priced otherwise)"
+    }
 
     /// Whether any attention op of `graph` reads a sliding window of keys.
     static func hasWindowedAttention(_ graph: Graph) -> Bool {
