@@ -23,18 +23,13 @@ public struct FrameworkExport: Sendable {
         try self.init(recognition: LayoutRecognition(plan), of: plan, prediction: prediction, framework: framework)
     }
 
-    /// A plan `choosing` may write instead of the searched one, with the words the header names it by.
+    /// A plan `choosing` may write instead of the searched one, with the words the header names it by; made by `grid`
+    /// or `runnerUp`.
     public struct Alternative: Sendable {
         public var plan: TrainingPlan
         public var prediction: PlanPrediction
         /// What the plan is, after "these settings run instead".
         public var name: String
-
-        public init(plan: TrainingPlan, prediction: PlanPrediction, name: String) {
-            self.plan = plan
-            self.prediction = prediction
-            self.name = name
-        }
 
         /// The Megatron-LM grid's fastest configuration that fits: a layout the framework runs as it is or nearly.
         public static func grid(_ plan: TrainingPlan, prediction: PlanPrediction) -> Alternative {
