@@ -2,16 +2,18 @@ import ArgumentParser
 import Foundation
 import ShardPlan
 
-/// `shardplan models [ID] [--write DIR]`: the built-in model catalog.
+/// `shardplan models [ID [--seq-length N] [--batch N]] [--write DIR]`: the built-in model catalog.
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "List the built-in models with their parameter counts, print one model's graph, or write them all.",
         discussion: """
             Without arguments, lists every model: its dimensions, global batch, parameter count (ours and \
-            the published one) and source. With ID, prints that model's shardplan.graph/1 document. With \
-            --write DIR, writes every model's graph to DIR/<id>.json (the repository's Models/ folder is \
-            `shardplan models --write Models`).
+            the published one) and source. With ID, prints that model's shardplan.graph/1 document, at \
+            another sequence length or global batch with --seq-length and --batch (plan it with \
+            `shardplan models llama3-8b --seq-length 131072 | shardplan plan - --cluster dgx-h100:16`). \
+            With --write DIR, writes every model's graph to DIR/<id>.json (the repository's Models/ folder \
+            is `shardplan models --write Models`).
             """
     )
 
@@ -21,8 +23,20 @@ struct ModelsCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write every model's graph to DIR/<id>.json.", valueName: "DIR"))
     var write: String?
 
+    @Option(name: .customLong("seq-length"), help: ArgumentHelp("With ID: build the transformer at N tokens a sequence (its mask, rotary tables, position table and expert slots follow); the graph is named <id>-seqN.",
+                                                               valueName: "N"))
+    var sequenceLength: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("With ID: N samples in the global batch; the graph is named <id>-batchN.", valueName: "N"))
+    var batch: Int?
+
     func validate() throws {
         if id != nil && write != nil { throw ValidationError("give either a model ID or --write DIR, not both") }
+        for (option, value) in [("--seq-length", sequenceLength), ("--batch", batch)] {
+            guard let value else { continue }
+            guard id != nil else { throw ValidationError("\(option) sets one model's shape: give the model's ID with it") }
+            guard value >= 1 else { throw ValidationError("\(option) takes a positive number, not \(value).") }
+        }
         // An empty path names no folder (Foundation would take it as the current one).
         if write?.isEmpty == true { throw ValidationError("--write needs a folder; give . for the current one") }
     }
@@ -36,10 +50,21 @@ struct ModelsCommand: ParsableCommand {
                     throw InputError(.invalidReference, at: .root,
                                      "unknown model \"\(id)\"; the catalog has: \(ModelCatalog.all.map(\.id).joined(separator: ", "))")
                 }
-                print(try entry.documentText(), terminator: "")
+                print(try shapedGraph(entry).jsonText, terminator: "")
             } else {
                 print(try Self.catalogTable(), terminator: "")
             }
+        }
+    }
+
+    /// The entry's graph at `--seq-length` and `--batch`, where given; an error names the option at fault.
+    private func shapedGraph(_ entry: ModelCatalog.Entry) throws(InputError) -> Graph {
+        guard sequenceLength != nil || batch != nil else { return try entry.build() }
+        do {
+            return try entry.build(sequenceLength: sequenceLength, globalBatch: batch)
+        } catch {
+            let option = error.path == JSONPath([.key("sequenceLength")]) ? "--seq-length" : "--batch"
+            throw InputError(error.kind, at: JSONPath([.key(option)]), error.message)
         }
     }
 

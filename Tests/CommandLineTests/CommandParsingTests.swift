@@ -245,6 +245,17 @@ struct CommandParsingTests {
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--emit", "torchtitan", "--no-loss-upcast", "--fusion", "fused"]) == 2)
     }
 
+    @Test("models --seq-length and --batch need a model ID and a positive size (exit 2); a size the model cannot take exits 1")
+    func modelShapeOptions() throws {
+        #expect(exitCode(["models", "llama3-8b", "--seq-length", "131072", "--batch", "64"]) == nil)
+        for arguments in [["models", "--seq-length", "4096"], ["models", "--write", "Models", "--batch", "8"],
+                          ["models", "gpt-tiny", "--seq-length", "0"], ["models", "gpt-tiny", "--batch", "-2"]] {
+            #expect(exitCode(arguments) == 2, "\(arguments)")
+        }
+        var command = try ShardPlanCommand.parseAsRoot(["models", "mixtral-8x7b", "--seq-length", "4095"])
+        #expect(throws: ExitCode.failure) { try command.run() }
+    }
+
     @Test("models --write with an empty path, and a calibration file of two kinds, are refused")
     func ambiguousInputs() throws {
         #expect(exitCode(["models", "--write", ""]) == 2)

@@ -49,5 +49,44 @@ extension ModelCatalog {
 
         /// The text of `Models/<id>.json`.
         public func documentText() throws(InputError) -> String { try build().jsonText }
+
+        /// The model's forward graph at another shape, as `shardplan models ID --seq-length N --batch N` prints
+        /// it: `sequenceLength` tokens a sequence and `globalBatch` samples an iteration, each where given.
+        ///
+        /// A transformer is rebuilt from its configuration, so everything sized by the sequence follows: the
+        /// causal mask, the rotary tables, a learned position table (one row a position, as a model trained at
+        /// that length has), an expert's token slots. Another model's batch changes as `plan --batch` changes it
+        /// (`Graph.rebatched(to:)`); it has no sequence length to set. The graph is named after what changed
+        /// (`llama3-8b-seq131072-batch64`), since it is not the graph of `Models/<id>.json`. A shape the model
+        /// cannot take is refused at `sequenceLength` or `globalBatch`, saying why.
+        public func build(sequenceLength: Int?, globalBatch: Int?) throws(InputError) -> Graph {
+            let name = id + (sequenceLength.map { "-seq\($0)" } ?? "") + (globalBatch.map { "-batch\($0)" } ?? "")
+            for (property, size) in [("sequenceLength", sequenceLength), ("globalBatch", globalBatch)] {
+                if let size, size < 1 {
+                    throw InputError(.invalidValue, at: JSONPath([.key(property)]), "\(id) needs a positive \(property), found \(size)")
+                }
+            }
+            guard var configuration = transformer else {
+                if sequenceLength != nil {
+                    throw InputError(.invalidValue, at: JSONPath([.key("sequenceLength")]),
+                                     "\(id) is not a transformer: its graph has no sequence length to set")
+                }
+                var graph = try build()
+                if let globalBatch { graph = try graph.rebatched(to: globalBatch) }
+                graph.name = name
+                return graph
+            }
+            if let sequenceLength { configuration.sequenceLength = sequenceLength }
+            if let globalBatch { configuration.globalBatch = globalBatch }
+            do {
+                return try TransformerBuilder(name: name, configuration: configuration).build()
+            } catch {
+                // The catalog's model builds at its own shape, and the batch is only a dimension, so a new
+                // sequence length is what fails where one is given (an expert's slots, a size past 2^53).
+                throw InputError(error.kind, at: JSONPath([.key(sequenceLength != nil ? "sequenceLength" : "globalBatch")]),
+                                 "\(id) cannot be built\(sequenceLength.map { " at \($0) tokens a sequence" } ?? "")"
+                                 + "\(globalBatch.map { " with a batch of \($0)" } ?? ""): \(error.message)")
+            }
+        }
     }
 }

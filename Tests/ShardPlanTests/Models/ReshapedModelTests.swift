@@ -1,0 +1,79 @@
+import Testing
+@testable import ShardPlan
+
+/// `ModelCatalog.Entry.build(sequenceLength:globalBatch:)`, which `shardplan models ID --seq-length N --batch N`
+/// prints: a catalog model rebuilt at another shape.
+@Suite("catalog models at another sequence length or batch")
+struct ReshapedModelTests {
+    func entry(_ id: String) throws -> ModelCatalog.Entry { try #require(ModelCatalog.model(id: id)) }
+
+    /// The graph's text with its name replaced, to compare two graphs that differ only in name.
+    func text(_ graph: Graph) -> String {
+        var graph = graph
+        graph.name = "compared"
+        return graph.jsonText
+    }
+
+    @Test("a new batch alone builds the graph that rebatching the catalog's graph gives, named after the batch")
+    func batchAgreesWithRebatching() throws {
+        for id in ["gpt-tiny", "llama-tiny", "moe-tiny", "mlp-2"] {
+            let rebuilt = try entry(id).build(sequenceLength: nil, globalBatch: 24)
+            #expect(rebuilt.name == "\(id)-batch24")
+            #expect(rebuilt.batchSize == 24)
+            #expect(text(rebuilt) == text(try BuiltModels.graph(id).rebatched(to: 24)), "\(id)")
+        }
+    }
+
+    @Test("gpt-tiny at 64 tokens (32 in the catalog): tokens [8, 64], and 32 more position rows of 64, 2,048 parameters")
+    func learnedPositionsGrow() throws {
+        let graph = try entry("gpt-tiny").build(sequenceLength: 64, globalBatch: nil)
+        #expect(graph.name == "gpt-tiny-seq64")
+        #expect(graph.inputs.map { graph[$0].type.shape }.contains([8, 64]))
+        let table = try #require(graph.value(named: "embed.position_table"))
+        #expect(graph[table].type.shape == [64, 64])
+        #expect(ModelCatalog.parameterCount(of: graph) == ModelCatalog.parameterCount(of: try BuiltModels.graph("gpt-tiny")) + 32 * 64)
+    }
+
+    @Test("llama-tiny at 64 tokens keeps its parameters (rotary positions), and the attention reads 64 keys")
+    func rotaryModelKeepsParameters() throws {
+        let graph = try entry("llama-tiny").build(sequenceLength: 64, globalBatch: 4)
+        #expect(graph.name == "llama-tiny-seq64-batch4")
+        #expect(graph.batchSize == 4)
+        #expect(ModelCatalog.parameterCount(of: graph) == ModelCatalog.parameterCount(of: try BuiltModels.graph("llama-tiny")))
+        let attention = try #require(graph.operations.first { if case .attention = $0.op { true } else { false } })
+        // q, k and v are [batch, seq, heads, head_dim].
+        #expect(attention.inputs.map { graph[$0].type.shape[0...1] }.allSatisfy { $0 == [4, 64] })
+    }
+
+    @Test("Llama 3 8B at 131,072 tokens differs from the catalog's 8,192 only in that size")
+    func longSequenceLlama() throws {
+        let long = try entry("llama3-8b").build(sequenceLength: 131_072, globalBatch: nil)
+        let edited = text(try BuiltModels.graph("llama3-8b")).replacingOccurrences(of: "8192", with: "131072")
+        #expect(text(long) == edited)
+    }
+
+    @Test("a shape the model cannot take is refused at the property, saying why")
+    func refusals() throws {
+        func refusal(_ id: String, _ sequence: Int?, _ batch: Int?) throws -> InputError? {
+            let entry = try entry(id)
+            do throws(InputError) {
+                _ = try entry.build(sequenceLength: sequence, globalBatch: batch)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let slots = try #require(try refusal("mixtral-8x7b", 4095, nil))
+        #expect(slots.path == JSONPath([.key("sequenceLength")]))
+        #expect(slots.message.contains("4095 x 2 is not a multiple of 8"), "\(slots.message)")
+        let notTransformer = try #require(try refusal("wrn-50-2", 512, nil))
+        #expect(notTransformer.path == JSONPath([.key("sequenceLength")]))
+        #expect(notTransformer.message.contains("not a transformer"))
+        let huge = try #require(try refusal("gpt3-175b", 99_999_999_999, nil))
+        #expect(huge.message.contains("2^53"), "\(huge.message)")
+        for (sequence, batch, property) in [(0, nil, "sequenceLength"), (nil, -1, "globalBatch")] as [(Int?, Int?, String)] {
+            #expect(try refusal("gpt-tiny", sequence, batch)?.path == JSONPath([.key(property)]))
+        }
+        #expect(try refusal("mixtral-8x7b", 4096, 16) == nil)
+    }
+}
