@@ -27,6 +27,7 @@ extension GraphAnalysis {
         if slidingWindowAttentionForwardFLOPs > 0, case .object(var flops)? = top["flops"] {
             flops["sliding_window_attention_forward"] = .number(slidingWindowAttentionForwardFLOPs)
             flops["sliding_window_band_forward"] = .number(slidingWindowBandForwardFLOPs)
+            flops["model_forward"] = .number(modelForwardFLOPs)
             top["flops"] = .object(flops)
         }
         top["activations"] = ["result_bytes": .int(activationBytes),

@@ -19,7 +19,7 @@ extension GraphAnalysis {
             row("", "(\(UnitFormat.flops(causalAttentionForwardFLOPs)) of it in causal attention, counted dense; a causal kernel does half)")
         }
         if slidingWindowAttentionForwardFLOPs > 0 {
-            row("", "(\(UnitFormat.flops(slidingWindowAttentionForwardFLOPs)) of that in sliding-window attention, whose bands are \(UnitFormat.flops(slidingWindowBandForwardFLOPs)))")
+            row("", "(\(UnitFormat.flops(slidingWindowAttentionForwardFLOPs)) of that in sliding-window attention, whose bands are \(UnitFormat.flops(slidingWindowBandForwardFLOPs)); MFU counts the forward pass as \(UnitFormat.flops(modelForwardFLOPs)), each band twice, as causal attention is counted dense)")
         }
         row("backward", perIteration(backwardFLOPs))
         row("training", perIteration(trainingFLOPs) + " (forward + backward)")

@@ -25,6 +25,9 @@ public struct GraphAnalysis: Sendable {
     /// computes.
     public let slidingWindowAttentionForwardFLOPs: Double
     public let slidingWindowBandForwardFLOPs: Double
+    /// The forward FLOPs MFU and TFLOP/s per device count (`OperationCost.modelForwardFLOPs`): `forwardFLOPs`
+    /// with each sliding-window attention op counted as twice its band, as causal attention is counted dense.
+    public let modelForwardFLOPs: Double
     /// Bytes of all op results: what the forward pass would hold if it freed nothing.
     public let activationBytes: Int
     /// Bytes kept from the forward pass for the backward pass (each tensor once).
@@ -48,6 +51,7 @@ public struct GraphAnalysis: Sendable {
         causalAttentionForwardFLOPs = costs.reduce(0) { $0 + ($1.causal ? $1.forwardFLOPs : 0) }
         slidingWindowAttentionForwardFLOPs = costs.reduce(0) { $0 + ($1.window != nil ? $1.forwardFLOPs : 0) }
         slidingWindowBandForwardFLOPs = costs.reduce(0) { $0 + ($1.window != nil ? $1.bandForwardFLOPs : 0) }
+        modelForwardFLOPs = costs.reduce(0) { $0 + $1.modelForwardFLOPs }
         activationBytes = costs.reduce(0) { $0 + $1.resultBytes }
         savedForBackwardBytes = Self.savedBytes(costs[...], in: graph)
         var counts: [String: Int] = [:]

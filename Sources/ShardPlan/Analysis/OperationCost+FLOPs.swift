@@ -15,9 +15,31 @@ extension OperationCost {
         }
     }
 
-    /// The forward FLOPs of every op of `graph`: `GraphAnalysis.forwardFLOPs` without the rest of the analysis.
-    static func forwardFLOPs(of graph: Graph) -> Double {
-        graph.operations.reduce(0) { $0 + forwardFLOPs($1, in: graph) }
+    /// The model FLOPs of one forward pass of `graph`, as MFU counts them: `GraphAnalysis.modelForwardFLOPs`
+    /// without the rest of the analysis.
+    static func modelForwardFLOPs(of graph: Graph) -> Double {
+        graph.operations.reduce(0) { total, operation in
+            let forward = forwardFLOPs(operation, in: graph)
+            return total + modelFLOPs(forward: forward, bandForward: forward * bandShare(operation, in: graph), windowed: window(operation, in: graph) != nil)
+        }
+    }
+
+    /// The window that narrows `operation` when it is attention whose sliding window is shorter than its keys.
+    static func window(_ operation: Operation, in graph: Graph) -> Int? {
+        guard case .attention(_, let window) = operation.op else { return nil }
+        return SlidingWindow.narrowing(window, keys: graph[operation.inputs[1]].type.shape[1])
+    }
+
+    /// The share of the dense score matrix a sliding-window attention op's band covers; 1 for any other op.
+    static func bandShare(_ operation: Operation, in graph: Graph) -> Double {
+        guard let window = window(operation, in: graph) else { return 1 }
+        return SlidingWindow.share(tokens: Double(graph[operation.inputs[1]].type.shape[1]), window: Double(window))
+    }
+
+    /// An op's model FLOPs from its dense forward count: a sliding-window attention op counts twice its band,
+    /// as causal attention counts the dense square, twice the causal triangle (never more than dense).
+    static func modelFLOPs(forward: Double, bandForward: Double, windowed: Bool) -> Double {
+        windowed ? min(forward, 2 * bandForward) : forward
     }
 
     static func forwardFLOPs(_ operation: Operation, in graph: Graph) -> Double {

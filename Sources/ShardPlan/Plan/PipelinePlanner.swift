@@ -501,7 +501,7 @@ public struct PipelinePlanner: Sendable {
             guard let plan = try? TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName,
                                                         configuration: configurations[index], layers: analysis.layers),
                   let model = modelsByCount[plan.microbatches]?.with(options: plan.options) else { return }
-            results[index] = (plan, evaluator.evaluate(plan, model: model, forwardFLOPs: analysis.forwardFLOPs))
+            results[index] = (plan, evaluator.evaluate(plan, model: model, modelForwardFLOPs: analysis.modelForwardFLOPs))
         }
         return configurations.indices.map { results[$0] }
     }

@@ -10,12 +10,13 @@ public struct PlanEvaluator: Sendable {
 
     public func evaluate(_ plan: TrainingPlan) -> PlanPrediction {
         evaluate(plan, model: StageCostModel(graph: plan.graph, kernels: kernels, options: plan.options, microbatches: plan.microbatches),
-                 forwardFLOPs: OperationCost.forwardFLOPs(of: plan.graph))
+                 modelForwardFLOPs: OperationCost.modelForwardFLOPs(of: plan.graph))
     }
 
     /// `evaluate(_:)` with the stage cost model for the plan's graph, options and microbatches, and the graph's
-    /// forward FLOPs, already made (a caller pricing many plans of one graph makes them once).
-    func evaluate(_ plan: TrainingPlan, model: StageCostModel, forwardFLOPs: Double) -> PlanPrediction {
+    /// model forward FLOPs (`GraphAnalysis.modelForwardFLOPs`), already made (a caller pricing many plans of one
+    /// graph makes them once).
+    func evaluate(_ plan: TrainingPlan, model: StageCostModel, modelForwardFLOPs forwardFLOPs: Double) -> PlanPrediction {
         precondition(model.microbatches == plan.microbatches && model.options == plan.options, "the model prices another setting")
         let graph = plan.graph
         let stageCosts = plan.stages.map { model.cost(of: $0) }

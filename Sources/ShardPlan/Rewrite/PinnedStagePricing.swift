@@ -78,7 +78,7 @@ struct PinnedStagePricing: Sendable {
         var plan = parent
         plan.graph = graph
         plan.stages = stages
-        let prediction = evaluator.evaluate(plan, model: model, forwardFLOPs: analysis.forwardFLOPs)
+        let prediction = evaluator.evaluate(plan, model: model, modelForwardFLOPs: analysis.modelForwardFLOPs)
         return prediction.fitsInMemory ? (plan, prediction) : nil
     }
 

@@ -48,8 +48,33 @@ struct SlidingWindowTests {
             Issue.record("no flops object"); return
         }
         #expect(flops["sliding_window_band_forward"] == .number(12_885_950_464))
+        #expect(flops["model_forward"] == .number(268_435_456 + 25_771_900_928))
         let full = GraphAnalysis(try attentionGraph(tokens: 8192, window: 8192))
         #expect(full.operations.last?.window == nil && full.slidingWindowAttentionForwardFLOPs == 0)
+    }
+
+    @Test("MFU counts a window's band twice, as causal attention is counted dense: 25,771,900,928 at t = 8192, w = 4096; never above dense")
+    func modelFLOPsCountTheBand() throws {
+        let analysis = GraphAnalysis(try attentionGraph(tokens: 8192, window: 4096))
+        // 2 x the band's 12,885,950,464; the projection is 2 x 8192 x 128 x 128 = 268,435,456.
+        #expect(analysis.operations.last?.modelForwardFLOPs == 25_771_900_928)
+        #expect(analysis.modelForwardFLOPs == 268_435_456 + 25_771_900_928)
+        #expect(analysis.forwardFLOPs == 268_435_456 + 34_359_738_368)
+        // w = t - 1: 2 x 33,558,527 pairs exceeds t^2 = 67,108,864, so the op counts dense, as causal attention does.
+        let wide = GraphAnalysis(try attentionGraph(tokens: 8192, window: 8191))
+        #expect(wide.operations.last?.window == 8191 && wide.modelForwardFLOPs == wide.forwardFLOPs)
+        // Causal attention without a window keeps its dense count.
+        let causal = GraphAnalysis(try attentionGraph(tokens: 8192, window: nil))
+        #expect(causal.modelForwardFLOPs == causal.forwardFLOPs)
+
+        // A plan's MFU and TFLOP/s per device count 3 x the model FLOPs.
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        let graph = try attentionGraph(tokens: 8192, window: 4096)
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 1, microBatchSize: 1))
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        #expect(prediction.modelFLOPs == 3 * analysis.modelForwardFLOPs)
+        #expect(abs(prediction.tflopsPerDevice - prediction.modelFLOPs / prediction.iterationSeconds / Double(plan.deviceCount) / 1e12) < 1e-9)
     }
 
     @Test("FlashAttention-2 on an A100, t = 8192, w = 4096, one head of 128: 0.44339 of the unmasked pass, 68.98 us forward, 203.05 us backward")
