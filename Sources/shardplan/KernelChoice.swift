@@ -4,11 +4,20 @@ import ShardPlan
 extension AttentionKernel: ExpressibleByArgument {}
 extension KernelFusionLevel: ExpressibleByArgument {}
 
+extension ContextParallelCommunication: ExpressibleByArgument {
+    /// Its own name, or Megatron-Core's (`all_gather`), as a Megatron user types it.
+    public init?(argument: String) {
+        guard let value = Self.allCases.first(where: { $0.rawValue == argument || $0.megatronValue == argument }) else { return nil }
+        self = value
+    }
+}
+
 /// How the training stack runs its kernels, for `plan` and `score`: `--attention-kernel`, `--fusion` and
 /// `--fused-cross-entropy` (and `--loss-in-place`, `--eager-loss`, `--no-loss-upcast`), the type of the gradient buffer, `--grad-precision`, Adam's state, `--optimizer-state`,
 /// the precision of the gradient reduction, `--grad-reduce-in-fp32`, FSDP2's copy-out of gathered parameters,
-/// `--fsdp2`, and FSDP's gradient accumulation without a reduce-scatter a microbatch, `--fsdp-no-sync`
-/// (Docs/cost-model.md, "Attention kernels", "Fusion", "Memory" and "ZeRO-3 / FSDP").
+/// `--fsdp2`, FSDP's gradient accumulation without a reduce-scatter a microbatch, `--fsdp-no-sync`, and context
+/// parallelism's exchange, `--cp-comm-type` (Docs/cost-model.md, "Attention kernels", "Fusion", "Memory", "ZeRO-3 /
+/// FSDP" and "Context parallelism").
 struct KernelChoice: ParsableArguments {
     @Option(name: .customLong("attention-kernel"),
             help: ArgumentHelp("Fused attention kernel: flash2, flash3 (Hopper), cudnn or triton (default: flash2 on Ampere, cudnn on Hopper and Blackwell; PyTorch before 2.11 runs flash2 on Hopper).",
@@ -55,9 +64,14 @@ struct KernelChoice: ParsableArguments {
                                valueName: "fp32|fp32-weights|bf16"))
     var optimizerState: OptimizerStatePrecision?
 
+    @Option(name: .customLong("cp-comm-type"),
+            help: ArgumentHelp("How context parallelism exchanges keys and values: p2p (a ring hidden behind attention, Megatron-Core's default) or all-gather (exposed, Llama 3's; runs sliding windows; Megatron's all_gather). Default p2p; the Megatron grid gives windowed models all-gather.",
+                               valueName: "p2p|all-gather"))
+    var contextParallelCommunication: ContextParallelCommunication?
+
     /// Whether any option was given (`score --plan` refuses them: the plan sets its own).
     var isGiven: Bool {
-        attentionKernel != nil || fusion != nil || fusedCrossEntropy || writesLossGradientInPlace || eagerLoss || keepsLossInLogitsType
+        contextParallelCommunication != nil || attentionKernel != nil || fusion != nil || fusedCrossEntropy || writesLossGradientInPlace || eagerLoss || keepsLossInLogitsType
             || reduceGradientsInFP32
             || copiesOutGatheredParameters
             || accumulatesUnshardedGradients || gradientPrecision != nil || optimizerState != nil
@@ -104,6 +118,7 @@ struct KernelChoice: ParsableArguments {
         options.accumulatesUnshardedGradients = accumulatesUnshardedGradients
         options.gradientPrecision = gradientPrecision ?? .fp32
         options.optimizerState = optimizerState ?? .fp32
+        options.contextParallelCommunication = contextParallelCommunication ?? .ring
         return options
     }
 }

@@ -245,6 +245,17 @@ struct CommandParsingTests {
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--emit", "torchtitan", "--no-loss-upcast", "--fusion", "fused"]) == 2)
     }
 
+    @Test("--cp-comm-type takes p2p, all-gather or Megatron's all_gather; anything else is a usage error, and score --plan refuses it")
+    func contextParallelCommunication() throws {
+        for value in ["p2p", "all-gather", "all_gather"] {
+            #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--cp", "2", "--cp-comm-type", value]) == nil, "\(value)")
+            #expect(exitCode(["plan", "g.json", "--cluster", "c", "--cp-comm-type", value]) == nil, "\(value)")
+        }
+        #expect(ContextParallelCommunication(argument: "all_gather") == .allGather)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--cp-comm-type", "ring"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--cp-comm-type", "all-gather"]) == 2)
+    }
+
     @Test("models --seq-length and --batch need a model ID and a positive size (exit 2); a size the model cannot take exits 1")
     func modelShapeOptions() throws {
         #expect(exitCode(["models", "llama3-8b", "--seq-length", "131072", "--batch", "64"]) == nil)

@@ -1,12 +1,13 @@
-/// Context parallelism's key/value exchange (Megatron-Core's CP with `cp_comm_type p2p`, TransformerEngine's
-/// ring attention): an attention op whose query sequence is split over N devices while its keys and values
+/// Context parallelism's key/value exchange (`ContextParallelCommunication`). The ring (Megatron-Core's CP with
+/// `cp_comm_type p2p`, TransformerEngine's ring attention): an attention op whose query sequence is split over N devices while its keys and values
 /// stay whole gathers the other N - 1 chunks of K and V, one per step of a ring, computing on the chunk it
 /// holds while the next one arrives; in backward the gradients of K and V travel the ring back
 /// (a reduce-scatter). A step's transfer hides behind that step's attention work, so of the exchange's time
 /// only what exceeds the attention kernels of the N - 1 overlapped steps is exposed:
 /// `max(0, exchange - attention x (N - 1) / N)`, K and V sharing the attention's time half each. With
 /// Megatron's load-balanced causal chunks (each rank holds chunks i and 2N - 1 - i of 2N), every step does the
-/// same work, which is what an even split of the query index prices.
+/// same work, which is what an even split of the query index prices. The all-gather (`cp_comm_type all_gather`)
+/// moves the same bytes, exposed, and runs two kernels a rank (`gatheredSteps`).
 public enum ContextParallelExchange {
     /// The devices of the ring: the product of the mesh axes that split the attention's query index; 1 for an
     /// op that is not attention or whose queries are whole.
@@ -27,9 +28,11 @@ public enum ContextParallelExchange {
     }
 
     /// Seconds of one of K's or V's exchange left exposed behind `attentionSeconds` of attention kernels on a
-    /// ring of `ringSize` devices.
-    public static func exposedSeconds(_ exchangeSeconds: Double, attentionSeconds: Double, ringSize: Int) -> Double {
-        guard ringSize > 1 else { return exchangeSeconds }
+    /// ring of `ringSize` devices. An all-gather exchange hides nothing: the gather ends before the kernels start,
+    /// and the gradients' reduce-scatter begins after they end.
+    public static func exposedSeconds(_ exchangeSeconds: Double, attentionSeconds: Double, ringSize: Int,
+                                      communication: ContextParallelCommunication = .ring) -> Double {
+        guard ringSize > 1, communication == .ring else { return exchangeSeconds }
         let hidden = attentionSeconds * Double(ringSize - 1) / Double(ringSize) / 2
         return max(0, exchangeSeconds - hidden)
     }
@@ -55,5 +58,48 @@ public enum ContextParallelExchange {
         let backward = statistics + 2 * keyValue + 3 * later * query + 2 * steps * keyValue
             + (2 + 3 * later) * query + (2 + 3 * later) * keyValue
         return ((forward, 5 + 2 * (ringSize - 1) + ringSize), (backward, 2 + 3 * (ringSize - 1) + 3 * ringSize))
+    }
+
+    /// One attention kernel call of a rank under the all-gather exchange, per batch row and head: the query-key
+    /// pairs it computes, the keys it reads, and the mask edges (the causal diagonal, a window's far edge) its
+    /// tiles cross, each of which costs part of a tile row as the causal kernel's overhead does.
+    public struct GatheredStep: Equatable, Sendable {
+        public var pairs: Double
+        public var keyLength: Double
+        public var maskEdges: Int
+    }
+
+    /// The two kernel calls rank `rank` of `ringSize` makes under the all-gather exchange over `keys` keys, as
+    /// TransformerEngine's `AttnFuncWithCPAndKVAllGather` runs them: its load-balanced query chunks `rank` and
+    /// `2N - 1 - rank` of `2N`, each of `c = keys / 2N` queries. Under a causal mask chunk k (first query
+    /// `a = k c`) reads the keys before its end, `a + c`, from the first one, or under a window of `w` keys from the
+    /// `w - 1` before its first query (`get_kv_seq_info_after_all_gather`); its pairs are the prefix's to its end less
+    /// the prefix's to its start (`SlidingWindow.pairs`). It crosses the causal diagonal, and a window's far edge
+    /// where its queries reach past the window's length. Without a mask every chunk reads every key.
+    public static func gatheredSteps(rank: Int, ringSize: Int, keys: Double, causal: Bool, window: Int?) -> [GatheredStep] {
+        let chunk = keys / Double(2 * ringSize)
+        return [rank, 2 * ringSize - 1 - rank].map { index in
+            guard causal else { return GatheredStep(pairs: chunk * keys, keyLength: keys, maskEdges: 0) }
+            let first = Double(index) * chunk, end = first + chunk
+            let width = window.map(Double.init) ?? .infinity
+            let pairs = SlidingWindow.pairs(tokens: end, window: width) - SlidingWindow.pairs(tokens: first, window: width)
+            let start = max(0, first - (width - 1))
+            return GatheredStep(pairs: pairs, keyLength: end - start, maskEdges: end > width ? 2 : 1)
+        }
+    }
+
+    /// The memory-bound work around the all-gather exchange's kernels on one device, per layer and microbatch (`AttnFuncWithCPAndKVAllGather`,
+    /// TransformerEngine 2.x, `sbhd` as Megatron-Core lays q, k and v out, so that selecting a chunk copies nothing).
+    /// `query` is the bytes of the local queries (and of the output), `keyValue` those of the local K and V chunks
+    /// together, `readKeyValue` those of K and V over the keys both steps read, summed. Forward: the gathered K and V are
+    /// reordered into sequence order (`index_select`: read and write N chunks each), and each step's output is copied
+    /// into the output (read and write half of it). Backward: K and V are gathered and reordered again, the full-length
+    /// gradients of K and V are zeroed, each step's dq copied into dq, its dk and dv added into their range (two reads,
+    /// one write), and dk and dv reordered back before their reduce-scatter.
+    public static func gatheredBookkeeping(ringSize: Int, query: Double, keyValue: Double, readKeyValue: Double)
+        -> (forward: (bytes: Double, kernels: Int), backward: (bytes: Double, kernels: Int)) {
+        guard ringSize > 1 else { return ((0, 0), (0, 0)) }
+        let gathered = Double(ringSize) * keyValue
+        return ((2 * gathered + 2 * query, 4), (5 * gathered + 2 * query + 3 * readKeyValue, 12))
     }
 }

@@ -19,6 +19,8 @@ public struct OperatorCostModel: Sendable {
     public let lossFusionLevel: KernelFusionLevel
     /// Whether an eager loss upcasts the logits to fp32 first (`TrainingOptions.upcastsLoss`).
     public let upcastsLoss: Bool
+    /// How attention that splits its queries exchanges keys and values (`TrainingOptions.contextParallelCommunication`).
+    public let contextParallelCommunication: ContextParallelCommunication
     let roles: TensorRoles
     let gradients: GradientFlow
     let fusion: KernelFusion
@@ -28,13 +30,15 @@ public struct OperatorCostModel: Sendable {
     public init(graph: Graph, kernels: KernelModel, meshShape: [Int], microbatches: Int,
                 precision: MatmulPrecision = .bf16, fp8Recipe: FP8Recipe = .tensorwise, fp8Parameters: Bool = false,
                 fusion fusionLevel: KernelFusionLevel = .fused, fusedCrossEntropy: Bool = false,
-                lossFusion: KernelFusionLevel? = nil, upcastsLoss: Bool = true, roles: TensorRoles? = nil, gradients: GradientFlow? = nil, fusion: KernelFusion? = nil,
+                lossFusion: KernelFusionLevel? = nil, upcastsLoss: Bool = true,
+                contextParallelCommunication: ContextParallelCommunication = .ring, roles: TensorRoles? = nil, gradients: GradientFlow? = nil, fusion: KernelFusion? = nil,
                 linearLayers: LinearLayers? = nil, accumulation: GradientAccumulation? = nil) {
         self.graph = graph
         self.fusionLevel = fusionLevel
         self.fusedCrossEntropy = fusedCrossEntropy
         self.lossFusionLevel = lossFusion ?? fusionLevel
         self.upcastsLoss = upcastsLoss
+        self.contextParallelCommunication = contextParallelCommunication
         self.kernels = kernels
         self.meshShape = meshShape
         self.microbatches = microbatches
@@ -251,12 +255,17 @@ public struct OperatorCostModel: Sendable {
     /// launch and the rate of its shorter key range, and the ring's copies, corrections and accumulations are
     /// added as memory-bound kernels (`ContextParallelExchange.bookkeeping`).
     ///
+    /// Under the all-gather exchange the queries' two chunks run one kernel each (`gatheredAttentionCost`).
+    ///
     /// A sliding window (causal only, shorter than the keys) narrows the unsplit kernel's pass to its band
     /// (`KernelModel.attentionSeconds`). Under context parallelism the ring is priced as for full causal attention:
     /// no step is skipped for keys outside every local query's window (TransformerEngine's ring runs each step), and
     /// no step's kernel is narrowed (an assumption that overprices a windowed layer on a ring).
     private func attentionCost(_ operation: Operation, _ strategy: OpStrategy, _ sizes: [Double], causal: Bool,
                                window: Int? = nil, ringSize: Int = 1) -> OperatorCost {
+        if ringSize > 1 && contextParallelCommunication == .allGather {
+            return gatheredAttentionCost(operation, strategy, sizes, causal: causal, window: window, ringSize: ringSize)
+        }
         let space = operation.indexSpace
         func size(_ name: String) -> Double { sizes[space.indices.firstIndex { $0.name == name }!] }
         let (batch, queries, heads, headDimension, keys) = (size("batch"), size("query"), size("heads"), size("head_dim"), size("key"))

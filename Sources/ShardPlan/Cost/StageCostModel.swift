@@ -234,7 +234,8 @@ public struct StageCostModel: Sendable {
     public func operatorModel(meshShape: [Int]) -> OperatorCostModel {
         OperatorCostModel(graph: graph, kernels: kernels, meshShape: meshShape, microbatches: microbatches,
                           precision: options.precision, fp8Recipe: options.fp8Recipe, fp8Parameters: options.fp8Parameters, fusion: options.kernelFusion, fusedCrossEntropy: options.fusedCrossEntropy || options.lossFusion == .compiled, lossFusion: options.lossFusion,
-                          upcastsLoss: options.upcastsLoss, roles: roles, gradients: gradients, fusion: fusion, linearLayers: linearLayers, accumulation: accumulation)
+                          upcastsLoss: options.upcastsLoss, contextParallelCommunication: options.contextParallelCommunication,
+                          roles: roles, gradients: gradients, fusion: fusion, linearLayers: linearLayers, accumulation: accumulation)
     }
 
     /// The same model with another recomputation mode (for a stage that recomputes unlike the plan).
@@ -303,14 +304,15 @@ public struct StageCostModel: Sendable {
             }
             charge(opCost.forwardCollectives, forward: true)
             charge(opCost.backwardCollectives, forward: false)
-            // Context parallelism's K/V exchange hides behind the attention kernels (`ContextParallelExchange`).
+            // Context parallelism's K/V ring hides behind the attention kernels; an all-gather does not (`ContextParallelExchange`).
             let ring = ContextParallelExchange.ringSize(operation, strategy, meshShape: mesh.shape)
             func exposure(_ collectives: [Collective], _ kind: CollectiveKind, operand: Int, attentionSeconds: Double) -> Double {
                 guard ring > 1, operand > 0,
                       ContextParallelExchange.isRingExchange(collectives, kind: kind, operation, strategy) else { return 1 }
                 let seconds = collectives.reduce(0) { $0 + mesh.seconds(for: $1) }
                 guard seconds > 0 else { return 1 }
-                return ContextParallelExchange.exposedSeconds(seconds, attentionSeconds: attentionSeconds, ringSize: ring) / seconds
+                return ContextParallelExchange.exposedSeconds(seconds, attentionSeconds: attentionSeconds, ringSize: ring,
+                                                              communication: options.contextParallelCommunication) / seconds
             }
             for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
                 let wanted = strategy.operandSpec(operand, in: space)
@@ -812,12 +814,14 @@ public struct StageCostModel: Sendable {
                     entries.append((tensor.rawValue, tensor, bytes))
                 }
             }
-            if saved.auxiliaryBytes > 0 {
-                // Masks and statistics shrink with the op's first operand (or its result).
+            // Masks and statistics shrink with the op's first operand (or its result); an all-gather exchange's
+            // attention keeps its chunks' outputs besides (`OperatorCostModel.exchangeSavedBytes`).
+            let exchangeKept = model.exchangeSavedBytes(operation, strategy)
+            if saved.auxiliaryBytes > 0 || exchangeKept > 0 {
                 let reference = operation.inputs.first ?? operation.result
                 let spec = operation.inputs.isEmpty ? strategy.resultSpec(in: space) : strategy.operandSpec(0, in: space)
                 let share = model.localElements(reference, spec) / Double(max(graph[reference].type.elementCount, 1))
-                entries.append((-1 - operationIndex, operation.result, Double(saved.auxiliaryBytes) * share))
+                entries.append((-1 - operationIndex, operation.result, Double(saved.auxiliaryBytes) * share + exchangeKept))
             }
             if isInOperatorCheckpointedBlock(operationIndex) {
                 // Op-level selective recomputation: a checkpointed block keeps its inputs and the results its policy

@@ -14,7 +14,11 @@ public struct MegatronArguments: Sendable {
             "--tensor-model-parallel-size \(layout.tensorParallel)",
             "--pipeline-model-parallel-size \(layout.pipelineParallel)",
         ]
-        if layout.contextParallel > 1 { arguments.append("--context-parallel-size \(layout.contextParallel)") }
+        if layout.contextParallel > 1 {
+            arguments.append("--context-parallel-size \(layout.contextParallel)")
+            let communication = configuration.options.contextParallelCommunication
+            if communication != .ring { arguments.append("--cp-comm-type \(communication.megatronValue)") }
+        }
         if layout.expertParallel > 1 { arguments.append("--expert-model-parallel-size \(layout.expertParallel)") }
         arguments.append("--num-layers \(layout.layerCount)")
         if let split = layout.layerSplit {

@@ -42,6 +42,8 @@ public struct MegatronBridgeConfig: Sendable {
             ("model.pipeline_model_parallel_size", .int(layout.pipelineParallel)),
             ("model.virtual_pipeline_model_parallel_size", layout.virtualStages > 1 ? .int(layout.virtualStages) : .none),
             ("model.context_parallel_size", .int(layout.contextParallel)),
+            // Set either way: a recipe may have set another exchange.
+            ("model.cp_comm_type", .string(options.contextParallelCommunication.megatronValue)),
             ("model.expert_model_parallel_size", .int(layout.expertParallel)),
             // The experts split over the tensor-parallel ranks, as the cost model prices them (Megatron-Core's default
             // where the field is None; the Qwen3 MoE recipes set it to 1).

@@ -28,6 +28,8 @@ public struct NeMoRecipeOverrides: Sendable {
             ("trainer.strategy.pipeline_model_parallel_size", "\(layout.pipelineParallel)"),
             ("trainer.strategy.virtual_pipeline_model_parallel_size", layout.virtualStages > 1 ? "\(layout.virtualStages)" : "None"),
             ("trainer.strategy.context_parallel_size", "\(layout.contextParallel)"),
+            // Set either way: a recipe may have set another exchange.
+            ("model.config.cp_comm_type", "'\(layout.configuration.options.contextParallelCommunication.megatronValue)'"),
             ("trainer.strategy.expert_model_parallel_size", "\(layout.expertParallel)"),
             ("trainer.strategy.sequence_parallel", python(layout.sequenceParallel)),
             ("data.micro_batch_size", "\(layout.microBatchSize)"),

@@ -218,6 +218,14 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 changes.append("\(displayName) recomputes whole submodules (\(names.recomputeModules)), which keep what \(kept.dropLast().joined(separator: ", ")) and \(kept.last!) produce, where the plan reruns them")
             }
         }
+        if self == .torchtitan && nearest.options.contextParallelCommunication == .allGather {
+            // torchtitan's context parallelism is PyTorch's ring attention over the chunks, its K/V exchange overlapped
+            // with the first chunk's kernel (`context_parallel_rotate_method`), priced as the ring.
+            nearest.options.contextParallelCommunication = .ring
+            if configuration.contextParallel > 1 {
+                changes.append("torchtitan runs PyTorch's ring attention over the sequence's chunks, exchanging keys and values while it computes; the plan's exposed all-gather of them (TransformerEngine's all_gather) becomes that")
+            }
+        }
         if nearest.options.accumulatesUnshardedGradients {
             // Neither torchtitan nor Megatron-Core's FSDP skips the reduce-scatter of the microbatches before the
             // last one; the settings ShardPlan writes reduce-scatter every microbatch. That changes something only
@@ -364,7 +372,8 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         [unexpressedSplit(layout),
          MegatronConfiguration.headSplitProblem(tensorParallel: layout.tensorParallel, heads: layout.attentionHeads),
          runsMegatronCore ? MegatronConfiguration.contextWindowProblem(contextParallel: layout.contextParallel,
-                                                                       windowed: layout.hasWindowedAttention) : nil,
+                                                                       windowed: layout.hasWindowedAttention,
+                                                                       communication: layout.configuration.options.contextParallelCommunication) : nil,
          unrunnableInterleaving(layout.configuration, microbatches: layout.microbatches)].compactMap { $0 }
     }
 

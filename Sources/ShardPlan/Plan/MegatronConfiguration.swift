@@ -63,7 +63,8 @@ public struct MegatronConfiguration: Sendable, Equatable {
                            embeddingInPipelineSplit: embeddingInPipelineSplit, lossInPipelineSplit: lossInPipelineSplit)
     }
 
-    /// "tp=8 pp=8 dp=1" with the options that are on; "no-sync" where `noSync` says the plan's ZeRO-3 gradients
+    /// "tp=8 pp=8 dp=1" with the options that are on (`cp-comm=all-gather` where context parallelism does not use the
+    /// ring); "no-sync" where `noSync` says the plan's ZeRO-3 gradients
     /// accumulate unsharded (`TrainingPlan.accumulatesUnshardedGradients`, which the plan `TrainingPlan.megatron` lays
     /// out says in its own `summary`).
     public func summary(dataParallel: Int, noSync: Bool = false) -> String {
@@ -72,7 +73,10 @@ public struct MegatronConfiguration: Sendable, Equatable {
         if let firstStageLayers { text += " first=\(firstStageLayers)" }
         if let lastStageLayers { text += " last=\(lastStageLayers)" }
         if let counted = layerSplit.countedLayersText { text += " \(counted)" }
-        if contextParallel > 1 { text += " cp=\(contextParallel)" }
+        if contextParallel > 1 {
+            text += " cp=\(contextParallel)"
+            if options.contextParallelCommunication != .ring { text += " cp-comm=\(options.contextParallelCommunication.rawValue)" }
+        }
         if expertParallel > 1 { text += " ep=\(expertParallel)" }
         if sequenceParallel { text += " sp" }
         if tensorParallel > 1 && !vocabularyParallelEmbedding { text += " whole-embedding" }

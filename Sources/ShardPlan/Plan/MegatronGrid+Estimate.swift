@@ -56,7 +56,8 @@ extension MegatronGrid {
             let microbatches = batch / (configuration.microBatchSize * dp)
             let options = configuration.options
             let optionsKey = [RecomputeMode.allCases.firstIndex(of: options.recompute)!, options.recomputedBlocks ?? -1, options.zeroStage,
-                              options.overlapGradientReduction ? 1 : 0, options.overlapTensorParallelCommunication ? 1 : 0]
+                              options.overlapGradientReduction ? 1 : 0, options.overlapTensorParallelCommunication ? 1 : 0,
+                              ContextParallelCommunication.allCases.firstIndex(of: options.contextParallelCommunication)!]
             let model = models.value(for: [microbatches] + optionsKey) {
                 StageCostModel(graph: graph, kernels: kernels, options: options, microbatches: microbatches)
             }

@@ -3,8 +3,9 @@
 /// first and last ranks, `--decoder-first/last-pipeline-num-layers`, where the layers do not split evenly or where
 /// the ends deserve fewer, and, interleaved, with the embedding or the loss counted as a layer,
 /// `--account-for-embedding/loss-in-pipeline-split`), for long sequences every context-parallel size that leaves each
-/// rank `minimumContextShare` tokens or more (`--context-parallel-size`; not with sliding-window attention, which
-/// Megatron-Core's default ring refuses), the data parallelism the devices leave, for a
+/// rank `minimumContextShare` tokens or more (`--context-parallel-size`; with sliding-window attention, which
+/// Megatron-Core's default ring refuses, under the all-gather exchange, `--cp-comm-type all_gather`), the data
+/// parallelism the devices leave, for a
 /// mixture of experts every expert-parallel size that divides it and the experts (`--expert-model-parallel-size`), microbatch
 /// sizes, interleaving, sequence parallelism and the distributed optimizer (ZeRO-1), and, without a pipeline where
 /// data or context parallelism shards, Megatron-FSDP's ZeRO-2 and 3 too. Every configuration is one
@@ -54,9 +55,11 @@ public struct MegatronGrid: Sendable {
         let zeroStages = variants?.zeroStages ?? [options.zeroStage]
         let heads = AttentionHeads.all(in: graph)
         let experts = ExpertLayers(graph)
-        // Megatron-Core's default context-parallel ring refuses sliding windows (`unrunnableContextWindow`).
-        let contextSizes = meshShape == nil && !MegatronConfiguration.hasWindowedAttention(graph)
+        let contextSizes = meshShape == nil
             ? Self.contextParallelSizes(sequenceLength: StageCostModel.sequenceLength(graph, roles: TensorRoles(graph))) : [1]
+        // Megatron-Core's default context-parallel ring refuses sliding windows (`unrunnableContextWindow`); its
+        // all-gather exchange runs them.
+        let windowed = MegatronConfiguration.hasWindowedAttention(graph)
         var result: [MegatronConfiguration] = []
         var tp = 1
         while tp <= cluster.devicesPerDomain {
@@ -88,6 +91,7 @@ public struct MegatronGrid: Sendable {
                     var configurationOptions = options
                     configurationOptions.recompute = recompute
                     configurationOptions.zeroStage = zero
+                    if cp > 1 && windowed { configurationOptions.contextParallelCommunication = .allGather }
                     for split in layerSplits(blocks: blocks, ranks: pp) {
                         for size in microBatchSizes where batch % (size * dp) == 0 {
                             let microbatches = batch / (size * dp)

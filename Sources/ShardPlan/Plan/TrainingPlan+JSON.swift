@@ -41,6 +41,9 @@ extension TrainingPlan {
         if options.copiesOutGatheredParameters { kernels.append(("fsdp2_copy_out", .bool(true))) }
         if options.accumulatesUnshardedGradients { kernels.append(("fsdp_no_sync", .bool(true))) }
         if let group = options.zeroShardGroup { kernels.append(("zero_shard_group", .int(group))) }
+        if options.contextParallelCommunication != .ring {
+            kernels.append(("cp_comm_type", .string(options.contextParallelCommunication.rawValue)))
+        }
         if options.gradientPrecision != .fp32 { kernels.append(("gradient_precision", .string(options.gradientPrecision.rawValue))) }
         if options.optimizerState != .fp32 { kernels.append(("optimizer_state", .string(options.optimizerState.rawValue))) }
         if let provenance {

@@ -220,17 +220,19 @@ extension MegatronConfiguration {
     /// Why Megatron-Core cannot run this context-parallel degree on `graph`: TransformerEngine's context parallelism
     /// refuses sliding-window attention in its default ring (`cp_comm_type` p2p, Megatron-LM's `--cp-comm-type`
     /// default; `context_parallel.py` asserts "cannot support sliding window attention" unless the type is `a2a` or
-    /// `all_gather`, which ShardPlan does not price); nil without context parallelism or windowed attention.
+    /// `all_gather`); nil without context parallelism or windowed attention, or under the all-gather exchange.
     public func unrunnableContextWindow(of graph: Graph) -> String? {
-        Self.contextWindowProblem(contextParallel: contextParallel, windowed: Self.hasWindowedAttention(graph))
+        Self.contextWindowProblem(contextParallel: contextParallel, windowed: Self.hasWindowedAttention(graph),
+                                  communication: options.contextParallelCommunication)
     }
 
-    /// `unrunnableContextWindow` for `contextParallel` ranks and a model with (`windowed`) or without windowed attention.
-    static func contextWindowProblem(contextParallel: Int, windowed: Bool) -> String? {
-        guard contextParallel > 1, windowed else { return nil }
+    /// `unrunnableContextWindow` for `contextParallel` ranks exchanging by `communication` and a model with (`windowed`)
+    /// or without windowed attention.
+    static func contextWindowProblem(contextParallel: Int, windowed: Bool, communication: ContextParallelCommunication) -> String? {
+        guard contextParallel > 1, windowed, communication == .ring else { return nil }
         return "TransformerEngine's context-parallel ring (Megatron-Core's default --cp-comm-type p2p) refuses "
             + "sliding-window attention, and the model has some; the prediction is of that ring, which it refuses "
-            + "(its a2a and all_gather types run windows, priced otherwise)"
+            + "(its all_gather type runs windows: --cp-comm-type all-gather prices it)"
     }
 
     /// Whether any attention op of `graph` reads a sliding window of keys.

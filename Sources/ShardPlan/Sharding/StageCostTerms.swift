@@ -295,7 +295,7 @@ struct StageCostTerms {
         }
         if !(model.options.recompute == .selective && model.isAttentionCore(operation.result))
             && !model.operatorRecomputation.contains(op) {
-            activations += auxiliaryBytes(operation, strategy, saved.auxiliaryBytes)
+            activations += auxiliaryBytes(operation, strategy, saved.auxiliaryBytes) + operatorModel.exchangeSavedBytes(operation, strategy)
         }
         return activations
     }
@@ -315,7 +315,9 @@ struct StageCostTerms {
                 bytes += operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space))
             }
         }
-        if model.operatorRecomputation.contains(op) { bytes += auxiliaryBytes(operation, strategy, saved.auxiliaryBytes) }
+        if model.operatorRecomputation.contains(op) {
+            bytes += auxiliaryBytes(operation, strategy, saved.auxiliaryBytes) + operatorModel.exchangeSavedBytes(operation, strategy)
+        }
         return bytes
     }
 
@@ -417,11 +419,13 @@ struct StageCostTerms {
         guard ring > 1, link.toOperand > 0 else { return (forward, backward) }
         var result = (forward, backward)
         if ContextParallelExchange.isRingExchange(collectives(layout, layouts[0]), kind: .allGather, operation, consumer) {
-            result.0 = ContextParallelExchange.exposedSeconds(forward, attentionSeconds: cost.forwardSeconds, ringSize: ring)
+            result.0 = ContextParallelExchange.exposedSeconds(forward, attentionSeconds: cost.forwardSeconds, ringSize: ring,
+                                                         communication: operatorModel.contextParallelCommunication)
         }
         if model.gradients[value],
            ContextParallelExchange.isRingExchange(collectives(layouts[1], returned), kind: .reduceScatter, operation, consumer) {
-            result.1 = ContextParallelExchange.exposedSeconds(backward, attentionSeconds: cost.backwardSeconds, ringSize: ring)
+            result.1 = ContextParallelExchange.exposedSeconds(backward, attentionSeconds: cost.backwardSeconds, ringSize: ring,
+                                                         communication: operatorModel.contextParallelCommunication)
         }
         return result
     }

@@ -101,6 +101,89 @@ struct ContextParallelTests {
         #expect(alone.forward.bytes == 0 && alone.backward.kernels == 0)
     }
 
+    /// TransformerEngine's all-gather exchange over 16 keys on 2 ranks: chunks of c = 4, rank 0 holding chunks 0 and
+    /// 3, rank 1 chunks 1 and 2. Causal, chunk k reads keys 0 to 4k + 4 and computes the prefix's pairs to its end less
+    /// those to its start: 10 and 136 - 78 = 58, 36 - 10 = 26 and 78 - 36 = 42, 68 a rank. Under a window of 5
+    /// keys a prefix of n > 5 tokens has 15 + 5 (n - 5) pairs: chunk 3 computes 70 - 50 = 20 (4 queries x 5 keys)
+    /// over keys 8 to 16, crossing the window's far edge as well as the diagonal.
+    @Test("the all-gather exchange's kernels by hand: ranks of 68 pairs over 16 keys; under a window of 5, chunk 3 reads 8 keys for 20 pairs")
+    func gatheredSteps() {
+        typealias Step = ContextParallelExchange.GatheredStep
+        #expect(ContextParallelExchange.gatheredSteps(rank: 0, ringSize: 2, keys: 16, causal: true, window: nil)
+            == [Step(pairs: 10, keyLength: 4, maskEdges: 1), Step(pairs: 58, keyLength: 16, maskEdges: 1)])
+        #expect(ContextParallelExchange.gatheredSteps(rank: 1, ringSize: 2, keys: 16, causal: true, window: nil)
+            == [Step(pairs: 26, keyLength: 8, maskEdges: 1), Step(pairs: 42, keyLength: 12, maskEdges: 1)])
+        #expect(ContextParallelExchange.gatheredSteps(rank: 0, ringSize: 2, keys: 16, causal: true, window: 5)
+            == [Step(pairs: 10, keyLength: 4, maskEdges: 1), Step(pairs: 20, keyLength: 8, maskEdges: 2)])
+        #expect(ContextParallelExchange.gatheredSteps(rank: 1, ringSize: 2, keys: 16, causal: false, window: nil)
+            == [Step(pairs: 64, keyLength: 16, maskEdges: 0), Step(pairs: 64, keyLength: 16, maskEdges: 0)])
+    }
+
+    /// Around the all-gather exchange's kernels on 4 ranks, for local queries of 1,000 bytes, K and V chunks of 500
+    /// and 3,000 bytes of K and V over the keys both steps read: forward, the gathered 2,000 reordered (4,000) and two
+    /// half outputs copied (2,000); backward, the gathered K and V reordered again (4,000), their gradients zeroed
+    /// (2,000) and reordered back (4,000), two half dq copied (2,000) and each step's dk and dv added (9,000).
+    @Test("the all-gather exchange's bookkeeping by hand: 6,000 bytes in 4 kernels forward, 21,000 in 12 backward")
+    func gatheredBookkeeping() {
+        let work = ContextParallelExchange.gatheredBookkeeping(ringSize: 4, query: 1000, keyValue: 500, readKeyValue: 3000)
+        #expect(work.forward.bytes == 6000 && work.forward.kernels == 4)
+        #expect(work.backward.bytes == 21_000 && work.backward.kernels == 12)
+    }
+
+    /// One head of 128 over 8,192 tokens on an A100 with FlashAttention-2 and no launch cost, its queries split over
+    /// 2 ranks (c = 2,048). Rank 0 computes 2,098,176 pairs over 2,048 keys and 14,681,088 over 8,192; rank 1
+    /// 6,292,480 over 4,096 and 10,486,784 over 6,144. Each kernel does 4 x 128 FLOPs a pair, plus a causal
+    /// overhead of 280 tokens a query across its diagonal, at FlashAttention-2's forward share of the peak times
+    /// t / (t + 256); the bookkeeping streams 2 x 2 x 2 MiB of gathered K and V and 2 x 1 MiB of outputs.
+    @Test("an all-gather ring of 2 prices its slowest rank's two kernels by hand, plus its bookkeeping; K and V gather again backward")
+    func gatheredAttentionByHand() throws {
+        var builder = GraphBuilder(name: "gathered")
+        let x = try builder.input("x", [1, 8192, 1, 128], .bf16)
+        let w = try builder.parameter("w", [128, 128])
+        let q = try builder.einsum("q", "bshd,de->bshe", x, w)
+        builder.output(try builder.attention("attention", q: q, k: q, v: q, causal: true))
+        let graph = try builder.build()
+        let kernels = KernelModel(peakFLOPs: [.bf16: 312e12], memoryBandwidth: 2.039e12, multiprocessors: 108,
+                                  bestMatmulEfficiency: 1, attentionKernel: .flash2, generation: .ampere, launchSeconds: 0)
+        let model = OperatorCostModel(graph: graph, kernels: kernels, meshShape: [2], microbatches: 1, contextParallelCommunication: .allGather)
+        let index = try #require(graph.operations.firstIndex { $0.name == "attention" })
+        let query = try #require(graph.operations[index].indexSpace.indices.firstIndex { $0.name == "query" })
+        var indexOfAxis: [Int?] = [nil]
+        indexOfAxis[0] = query
+        let cost = model.cost(index, OpStrategy(indexOfAxis: indexOfAxis))
+        let share = AttentionKernel.flash2.peakShare(on: .ampere)
+        #expect(AttentionKernel.flash2.causalOverheadTokens(on: .ampere) == 280)
+        func seconds(_ steps: [(pairs: Double, keys: Double)], _ rate: Double) -> Double {
+            steps.reduce(0) { $0 + 4 * 128 * ($1.pairs + 280 * 2048) / (312e12 * rate * $1.keys / ($1.keys + 256)) }
+        }
+        let ranks = [[(2_098_176.0, 2048.0), (14_681_088, 8192)], [(6_292_480, 4096), (10_486_784, 6144)]]
+        let forward = ranks.map { seconds($0, share.forward) }, backward = ranks.map { 2.5 * seconds($0, share.backward) }
+        let slowest = forward[0] + backward[0] > forward[1] + backward[1] ? 0 : 1
+        let bookkeeping = kernels.streamSeconds(bytes: 2 * 2 * 2_097_152 + 2 * 1_048_576)
+        #expect(abs(cost.forwardSeconds - (forward[slowest] + bookkeeping)) < 1e-12)
+        #expect(cost.backwardSeconds > backward[slowest])
+        // The backward pass gathers K and V again, whole: 8,192 x 128 x 2 bytes each.
+        #expect(cost.backwardCollectives == [Collective(.allGather, axes: [0], bytes: 2_097_152), Collective(.allGather, axes: [0], bytes: 2_097_152)])
+    }
+
+    @Test("the all-gather exchange is exposed whole: K and V gathered forward and again backward, their gradients reduce-scattered; each chunk's output kept")
+    func gatheredExchangeExposed() throws {
+        let graph = try attentionBlock()
+        let cluster = node(gbPerSecond: 1)
+        let (stage, ring) = try contextParallelStage(graph, cluster)
+        var options = TrainingOptions()
+        options.contextParallelCommunication = .allGather
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1)
+        let cost = model.cost(of: stage)
+        let gather = stage.mesh.seconds(for: Collective(.allGather, axes: [1], bytes: 8_388_608))
+        let scatter = stage.mesh.seconds(for: Collective(.reduceScatter, axes: [1], bytes: 8_388_608))
+        #expect(abs(cost.communicationSeconds[.allGather]! - 4 * gather) < 1e-12)
+        #expect(abs(cost.communicationSeconds[.reduceScatter]! - 2 * scatter) < 1e-12)
+        #expect(abs(cost.communicationBytes[.allGather]! - 4 * 8_388_608) < 1e-3)
+        // Each query chunk's output stays for the backward kernels beside the output: 1,024 x 32 x 128 x 2 bytes.
+        #expect(abs(cost.activationBytesPerMicrobatch - ring.cost(of: stage).activationBytesPerMicrobatch - 8_388_608) < 1e-3)
+    }
+
     @Test("activations per device are a quarter of one device's under cp = 4")
     func activationMemory() throws {
         let graph = try attentionBlock()
@@ -115,12 +198,15 @@ struct ContextParallelTests {
     /// them, so they differ by the fixed costs of the separate all-reduces: under NCCL's latency model (protocol
     /// and algorithm chosen per message) a few times one small all-reduce per parameter (5 parameters here).
     /// Layouts that give a parameter ZeRO-3 are priced above the exact model, which overlaps its gathers.
-    @Test("the ILP prices the ring as the exact model does, for the ILP's choice and random layouts", arguments: [1.0, 300.0])
-    func searchAgrees(gbPerSecond: Double) throws {
+    @Test("the ILP prices the ring and the all-gather as the exact model does, for the ILP's choice and random layouts",
+          arguments: [1.0, 300.0], ContextParallelCommunication.allCases)
+    func searchAgrees(gbPerSecond: Double, communication: ContextParallelCommunication) throws {
         let graph = try attentionBlock(sequence: 8192)
         let cluster = node(gbPerSecond: gbPerSecond)
         let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: [4], in: cluster)
-        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: TrainingOptions(), microbatches: 1)
+        var options = TrainingOptions()
+        options.contextParallelCommunication = communication
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1)
         let stage = StageShardingProblem(operations: 0 ..< graph.operations.count, mesh: mesh, model: model, inFlight: 1,
                                          memoryBudget: nil, layers: [])
         var random = SplitMix64(seed: 13)

@@ -263,28 +263,55 @@ struct MegatronStageLayersTests {
         _ = try expectEstimatesArePrices(sample, graph: graph, clusterName: "dgx-a100-80g:1")
     }
 
-    /// TransformerEngine's context-parallel ring, Megatron-Core's default, refuses sliding-window attention: the grid
-    /// tries no context parallelism for such a model, and a context-parallel layout of one is refused by the
-    /// Megatron-Core frameworks (torchtitan's ring is PyTorch's own).
-    @Test("sliding-window attention: no context parallelism in the grid, and a context-parallel layout is one Megatron-Core refuses")
-    func slidingWindowsKeepContextParallelismOut() throws {
+    /// TransformerEngine's context-parallel ring, Megatron-Core's default, refuses sliding-window attention; its
+    /// all-gather exchange runs it. The grid gives a windowed model's context-parallel configurations the all-gather,
+    /// estimated as the evaluator prices them; a ring layout of one is refused by the Megatron-Core frameworks, an
+    /// all-gather one is not, and each writes its exchange (torchtitan's ring is PyTorch's own, which it becomes).
+    @Test("sliding-window attention: the grid's context parallelism all-gathers, and a ring layout is one Megatron-Core refuses")
+    func slidingWindowsTakeTheAllGather() throws {
         var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
                                                            vocabulary: 256, sequenceLength: 8192, globalBatch: 8)
         configuration.slidingWindow = 4096
         let graph = try TransformerBuilder(name: "windowed-llama", configuration: configuration).build()
         let cluster = try Cluster.preset(named: "dgx-h100:1")
-        #expect(MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: GraphAnalysis(graph))
-            .allSatisfy { $0.contextParallel == 1 })
-        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1", configuration: MegatronConfiguration(
-            tensorParallel: 1, pipelineParallel: 1, contextParallel: 2))
-        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
-        for framework in TrainingFramework.allCases {
-            let export = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
-            let refused = export.unrunnable.contains { $0.contains("refuses sliding-window attention") }
-            #expect(refused == framework.runsMegatronCore, "\(framework.rawValue): \(export.unrunnable)")
+        let grid = MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: GraphAnalysis(graph))
+        let contextParallel = grid.filter { $0.contextParallel > 1 }
+        #expect(!contextParallel.isEmpty && contextParallel.allSatisfy { $0.options.contextParallelCommunication == .allGather })
+        #expect(grid.filter { $0.contextParallel == 1 }.allSatisfy { $0.options.contextParallelCommunication == .ring })
+        let sample = [1, 2].compactMap { tp in contextParallel.first { $0.tensorParallel == tp && $0.pipelineParallel == 1 } }
+        #expect(sample.count == 2)
+        _ = try expectEstimatesArePrices(sample, graph: graph, clusterName: "dgx-h100:1")
+
+        for communication in ContextParallelCommunication.allCases {
+            var options = TrainingOptions()
+            options.contextParallelCommunication = communication
+            let layout = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, contextParallel: 2, options: options)
+            #expect((layout.unrunnableContextWindow(of: graph) != nil) == (communication == .ring))
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1", configuration: layout)
+            let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+            // A plan document says which exchange it prices only where it is not the ring, and reads back as priced.
+            let document = plan.json(prediction: prediction)
+            guard case .object(let top) = document, case .object(let written)? = top["options"] else { Issue.record("no options"); return }
+            #expect(written["cp_comm_type"] == (communication == .ring ? nil : .string("all-gather")))
+            let read = try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: "dgx-h100:1")
+            #expect(read.options.contextParallelCommunication == communication)
+            #expect(PlanEvaluator(cluster: cluster).evaluate(read).iterationSeconds == prediction.iterationSeconds)
+            for framework in TrainingFramework.allCases {
+                let export = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
+                let refused = export.unrunnable.contains { $0.contains("refuses sliding-window attention") }
+                #expect(refused == (framework.runsMegatronCore && communication == .ring), "\(framework.rawValue): \(export.unrunnable)")
+                let written: String? = switch framework {
+                case .megatron: communication == .ring ? nil : "--cp-comm-type all_gather"
+                case .nemo: "model.config.cp_comm_type='\(communication.megatronValue)'"
+                case .megatronBridge: "cfg.model.cp_comm_type = '\(communication.megatronValue)'"
+                case .torchtitan: nil
+                }
+                if let written { #expect(export.text.contains(written), "\(framework.rawValue): \(export.text)") }
+                if framework == .megatron && communication == .ring { #expect(!export.text.contains("    --cp-comm-type"), "the default is not written") }
+                let becameRing = export.differences.contains { $0.contains("PyTorch's ring attention") }
+                #expect(becameRing == (framework == .torchtitan && communication == .allGather), "\(framework.rawValue)")
+            }
         }
-        let configurationOfPlan = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, contextParallel: 2)
-        #expect(configurationOfPlan.unrunnableContextWindow(of: graph) != nil)
         #expect(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1).unrunnableContextWindow(of: graph) == nil)
     }
 

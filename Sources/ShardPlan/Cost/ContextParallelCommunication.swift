@@ -1,0 +1,19 @@
+/// How context parallelism moves keys and values between the ranks that split a sequence (`--cp-comm-type`;
+/// Megatron-Core's `cp_comm_type`, TransformerEngine's `attn_forward_func_with_cp`).
+public enum ContextParallelCommunication: String, CaseIterable, Sendable {
+    /// A ring of point-to-point exchanges, each step's transfer hidden behind the attention kernel of the chunk a
+    /// rank holds (`p2p`, Megatron-Core's default; `AttnFuncWithCPAndKVP2P`). It refuses sliding windows.
+    case ring = "p2p"
+    /// Keys and values all-gathered before attention and their gradients reduce-scattered after it, exposed; each
+    /// rank then attends with its two query chunks over the keys each one reads (`all_gather`, as Llama 3 trained,
+    /// its section 3.3.2; `AttnFuncWithCPAndKVAllGather`). It runs sliding windows.
+    case allGather = "all-gather"
+
+    /// The value of Megatron-Core's `cp_comm_type` (`--cp-comm-type`, NeMo's and Megatron-Bridge's `cp_comm_type`).
+    public var megatronValue: String {
+        switch self {
+        case .ring: "p2p"
+        case .allGather: "all_gather"
+        }
+    }
+}
