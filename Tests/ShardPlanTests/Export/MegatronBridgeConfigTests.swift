@@ -38,6 +38,7 @@ struct MegatronBridgeConfigTests {
                 cfg.model.pipeline_model_parallel_size = 2
                 cfg.model.virtual_pipeline_model_parallel_size = None
                 cfg.model.context_parallel_size = 1
+                cfg.model.cp_comm_type = 'p2p'
                 cfg.model.expert_model_parallel_size = 1
                 cfg.model.expert_tensor_parallel_size = 2
                 cfg.model.sequence_parallel = True
