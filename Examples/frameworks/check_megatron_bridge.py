@@ -3,7 +3,8 @@ is called on a real recipe's `ConfigContainer` (Megatron-Bridge 0.3.1, Megatron-
 `runtime_config_update` (what `pretrain()` runs before it initialises the process groups: the mixed-precision
 preset, the data-parallel size from the world size, the communication overlap and `ConfigContainer.validate`)
 and Megatron-Core's microbatch calculator, and the resolved configuration must hold the degrees, chunks,
-pipeline split, microbatch size, batch, recomputation, ZeRO, overlap and precision of the settings' header.
+pipeline split, microbatch size, batch, recomputation, ZeRO, overlap, precision and context-parallel exchange of the
+settings' header.
 
 Megatron-Bridge runs on CPU up to the point where `pretrain()` asks for CUDA; two things stand in below it:
 - TransformerEngine and Triton, which Megatron-Bridge imports unconditionally (its LoRA layers and the Mamba
@@ -42,6 +43,10 @@ CASES = [
     ("llama3-8b-cp2-fp8", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "1", "--pp", "1", "--cp", "2",
                            "--zero", "1", "--recompute", "full", "--precision", "fp8", "--fp8-params"],
      "llama3_8b", dict(tp=1, pp=1, dp=4, cp=2, ep=1, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8="delayed", overlap=False)),
+    # Llama 3's exchange (and the one TransformerEngine runs sliding windows with): --cp-comm-type all_gather.
+    ("llama3-8b-cp2-all-gather", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "1", "--pp", "1", "--cp", "2",
+                                  "--cp-comm-type", "all-gather", "--zero", "1", "--recompute", "full"],
+     "llama3_8b", dict(tp=1, pp=1, dp=4, cp=2, ep=1, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8=None, overlap=False)),
     ("llama3-8b-fsdp", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:2", "--tp", "1", "--pp", "1",
                         "--zero", "3", "--recompute", "full", "--recompute-blocks", "16", "--micro-batch-size", "2"],
      "llama3_8b", dict(tp=1, pp=1, dp=16, cp=1, ep=1, vp=1, mbs=2, recompute="full block 16", zero=3, fp8=None, overlap=False)),
@@ -208,6 +213,8 @@ def main():
         for key in ("tp", "pp", "dp", "cp", "ep", "vp", "mbs"):
             assert found[key] == header[key], f"{name}: Megatron-Bridge resolved {key}={found[key]}, the settings say {header[key]}"
         assert cfg.model.sequence_parallel == header["sp"], f"{name}: sequence parallelism"
+        exchange = "all_gather" if " cp-comm=all-gather" in text.splitlines()[0] else "p2p"
+        assert cfg.model.cp_comm_type == exchange, f"{name}: context-parallel exchange {cfg.model.cp_comm_type}, the settings say {exchange}"
         assert found["microbatches"] * found["mbs"] * found["dp"] == cfg.train.global_batch_size, f"{name}: batch"
         assert cfg.model.seq_length == cfg.dataset.seq_length, f"{name}: sequence length"
         # Megatron-FSDP asks for more than one CUDA work queue; tensor and context parallelism for one.
