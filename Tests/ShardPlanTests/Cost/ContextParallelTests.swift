@@ -137,14 +137,8 @@ struct ContextParallelTests {
     /// t / (t + 256); the bookkeeping streams 2 x 2 x 2 MiB of gathered K and V and 2 x 1 MiB of outputs.
     @Test("an all-gather ring of 2 prices its slowest rank's two kernels by hand, plus its bookkeeping; K and V gather again backward")
     func gatheredAttentionByHand() throws {
-        var builder = GraphBuilder(name: "gathered")
-        let x = try builder.input("x", [1, 8192, 1, 128], .bf16)
-        let w = try builder.parameter("w", [128, 128])
-        let q = try builder.einsum("q", "bshd,de->bshe", x, w)
-        builder.output(try builder.attention("attention", q: q, k: q, v: q, causal: true))
-        let graph = try builder.build()
-        let kernels = KernelModel(peakFLOPs: [.bf16: 312e12], memoryBandwidth: 2.039e12, multiprocessors: 108,
-                                  bestMatmulEfficiency: 1, attentionKernel: .flash2, generation: .ampere, launchSeconds: 0)
+        let graph = try SingleHeadAttention.graph(tokens: 8192)
+        let kernels = SingleHeadAttention.a100
         let model = OperatorCostModel(graph: graph, kernels: kernels, meshShape: [2], microbatches: 1, contextParallelCommunication: .allGather)
         let index = try #require(graph.operations.firstIndex { $0.name == "attention" })
         let query = try #require(graph.operations[index].indexSpace.indices.firstIndex { $0.name == "query" })

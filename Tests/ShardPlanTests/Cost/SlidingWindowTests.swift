@@ -6,19 +6,10 @@ import Testing
 /// time, the builder's per-layer windows and the calibration rows' `sliding_window`.
 @Suite("Sliding-window attention")
 struct SlidingWindowTests {
-    /// An A100's bf16 peak with FlashAttention-2, no launch cost and no matmul ceiling, so the kernel's time is
-    /// the attention formula alone.
-    let a100 = KernelModel(peakFLOPs: [.bf16: 312e12], memoryBandwidth: 2.039e12, multiprocessors: 108,
-                           bestMatmulEfficiency: 1, attentionKernel: .flash2, generation: .ampere, launchSeconds: 0)
+    let a100 = SingleHeadAttention.a100
 
-    /// One sequence of `t` tokens, one head of 128, q = k = v, with a weight so the attention has a backward pass.
-    func attentionGraph(tokens t: Int, window: Int?, causal: Bool = true) throws -> Graph {
-        var builder = GraphBuilder(name: "window")
-        let x = try builder.input("x", [1, t, 1, 128], .bf16)
-        let w = try builder.parameter("w", [128, 128])
-        let q = try builder.einsum("q", "bshd,de->bshe", x, w)
-        builder.output(try builder.attention("attention", q: q, k: q, v: q, causal: causal, window: window))
-        return try builder.build()
+    func attentionGraph(tokens: Int, window: Int?, causal: Bool = true) throws -> Graph {
+        try SingleHeadAttention.graph(tokens: tokens, window: window, causal: causal)
     }
 
     func attentionCost(_ graph: Graph, kernels: KernelModel) throws -> OperatorCost {
