@@ -65,7 +65,7 @@ struct KernelChoice: ParsableArguments {
     var optimizerState: OptimizerStatePrecision?
 
     @Option(name: .customLong("cp-comm-type"),
-            help: ArgumentHelp("How context parallelism exchanges keys and values: p2p (a ring hidden behind attention, Megatron-Core's default) or all-gather (exposed, Llama 3's; runs sliding windows; Megatron's all_gather). Default p2p; the Megatron grid gives windowed models all-gather.",
+            help: ArgumentHelp("How context parallelism exchanges keys and values: p2p (a ring hidden behind attention, Megatron-Core's default) or all-gather (exposed, Llama 3's; runs sliding windows; Megatron's all_gather). Default p2p; plan takes all-gather for a model with sliding windows, which the ring refuses (plan --emit torchtitan its ring).",
                                valueName: "p2p|all-gather"))
     var contextParallelCommunication: ContextParallelCommunication?
 

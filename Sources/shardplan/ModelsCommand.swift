@@ -23,7 +23,7 @@ struct ModelsCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write every model's graph to DIR/<id>.json.", valueName: "DIR"))
     var write: String?
 
-    @Option(name: .customLong("seq-length"), help: ArgumentHelp("With ID: build the transformer at N tokens a sequence (its mask, rotary tables, position table and expert slots follow); the graph is named <id>-seqN.",
+    @Option(name: .customLong("seq-length"), parsing: .unconditional, help: ArgumentHelp("With ID: build the transformer at N tokens a sequence (its mask, rotary tables, position table and expert slots follow); the graph is named <id>-seqN.",
                                                                valueName: "N"))
     var sequenceLength: Int?
 

@@ -121,7 +121,7 @@ struct ScoreCommand: ParsableCommand {
                 ("--zero-shard-group", zeroShardGroup != nil),
                 ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm),
                 ("--precision/--fp8-recipe/--fp8-params", precision.isGiven),
-                ("--attention-kernel/--fusion/--fused-cross-entropy/--loss-in-place/--eager-loss/--no-loss-upcast/--grad-reduce-in-fp32/--fsdp2/--fsdp-no-sync/--grad-precision/--optimizer-state", kernelChoice.isGiven),
+                ("--attention-kernel/--fusion/--fused-cross-entropy/--loss-in-place/--eager-loss/--no-loss-upcast/--grad-reduce-in-fp32/--fsdp2/--fsdp-no-sync/--grad-precision/--optimizer-state/--cp-comm-type", kernelChoice.isGiven),
                 ("--first-stage-layers", firstStageLayers != nil), ("--last-stage-layers", lastStageLayers != nil),
                 ("--account-for-embedding-in-pipeline-split", accountForEmbedding), ("--account-for-loss-in-pipeline-split", accountForLoss),
             ]

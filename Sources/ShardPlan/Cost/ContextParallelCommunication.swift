@@ -9,6 +9,13 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
     /// its section 3.3.2; `AttnFuncWithCPAndKVAllGather`). It runs sliding windows.
     case allGather = "all-gather"
 
+    /// The exchange that runs `graph`'s attention where none is named (`plan` without `--cp-comm-type`): the all-gather
+    /// where some attention reads a sliding window, which TransformerEngine's ring refuses; else the ring, Megatron-Core's
+    /// default.
+    public static func standard(for graph: Graph) -> ContextParallelCommunication {
+        MegatronConfiguration.hasWindowedAttention(graph) ? .allGather : .ring
+    }
+
     /// The value of Megatron-Core's `cp_comm_type` (`--cp-comm-type`, NeMo's and Megatron-Bridge's `cp_comm_type`).
     public var megatronValue: String {
         switch self {

@@ -22,6 +22,8 @@ extension OperatorCostModel {
         let overhead = kernels.attentionKernel.causalOverheadTokens(on: kernels.generation)
         let groupSize = Double(graph[operation.inputs[0]].type.shape[2] / graph[operation.inputs[1]].type.shape[2])
         let perPair = 4 * batch * heads * headDimension
+        // The Triton kernel runs no window (`KernelModel.attentionSeconds` prices it as full causal attention).
+        let window = kernels.attentionKernel.available(on: kernels.generation) == .triton ? nil : window
         /// The seconds of one rank's kernels and, summed, the keys they read.
         func rank(_ index: Int) -> (forward: Double, backward: Double, readKeys: Double) {
             var result = (forward: 0.0, backward: 0.0, readKeys: 0.0)

@@ -91,7 +91,8 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     /// `fusionGiven` say which were named; a named one is searched as given and changed, with a sentence, on export).
     /// Megatron-Core keeps its gradient buffer in the type it reduces in (bf16 for ShardPlan's 16-bit reductions);
     /// torchtitan trains fp32 weights that are the master copy, reduces gradients in fp32 during the backward pass, runs
-    /// eager PyTorch without `[compile]` and copies each gathered layer out (FSDP2).
+    /// eager PyTorch without `[compile]`, copies each gathered layer out (FSDP2) and exchanges keys and values for
+    /// context parallelism in PyTorch's ring, its only exchange.
     public func searchedOptions(_ options: TrainingOptions, gradientBufferGiven: Bool, optimizerStateGiven: Bool,
                                 fusionGiven: Bool) -> TrainingOptions {
         var searched = options
@@ -103,6 +104,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             searched.reduceGradientsInFP32 = true
             searched.overlapGradientReduction = true
             searched.copiesOutGatheredParameters = true
+            searched.contextParallelCommunication = .ring
         }
         return searched
     }

@@ -59,7 +59,7 @@ public struct MegatronGrid: Sendable {
             ? Self.contextParallelSizes(sequenceLength: StageCostModel.sequenceLength(graph, roles: TensorRoles(graph))) : [1]
         // Megatron-Core's default context-parallel ring refuses sliding windows (`unrunnableContextWindow`); its
         // all-gather exchange runs them.
-        let windowed = MegatronConfiguration.hasWindowedAttention(graph)
+        let windowed = ContextParallelCommunication.standard(for: graph) == .allGather
         var result: [MegatronConfiguration] = []
         var tp = 1
         while tp <= cluster.devicesPerDomain {

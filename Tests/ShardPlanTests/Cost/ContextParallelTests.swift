@@ -160,6 +160,21 @@ struct ContextParallelTests {
         #expect(cost.backwardCollectives == [Collective(.allGather, axes: [0], bytes: 2_097_152), Collective(.allGather, axes: [0], bytes: 2_097_152)])
     }
 
+    @Test("under the all-gather a window narrows each chunk's keys, but not for the Triton kernel, which has no window")
+    func gatheredWindowsByKernel() throws {
+        let query = try #require(try SingleHeadAttention.graph(tokens: 8192).operations.last?.indexSpace.indices.firstIndex { $0.name == "query" })
+        func forward(window: Int?, kernel: AttentionKernel) throws -> Double {
+            let graph = try SingleHeadAttention.graph(tokens: 8192, window: window)
+            var kernels = SingleHeadAttention.a100
+            kernels.attentionKernel = kernel
+            let model = OperatorCostModel(graph: graph, kernels: kernels, meshShape: [2], microbatches: 1, contextParallelCommunication: .allGather)
+            return model.cost(graph.operations.count - 1, OpStrategy(indexOfAxis: [query])).forwardSeconds
+        }
+        // A band of 23% of the causal pairs, plus the window edge's overhead: under half the unwindowed time.
+        #expect(try forward(window: 1024, kernel: .flash2) < 0.5 * forward(window: nil, kernel: .flash2))
+        #expect(try forward(window: 1024, kernel: .triton) == forward(window: nil, kernel: .triton))
+    }
+
     @Test("the all-gather exchange is exposed whole: K and V gathered forward and again backward, their gradients reduce-scattered; each chunk's output kept")
     func gatheredExchangeExposed() throws {
         let graph = try attentionBlock()

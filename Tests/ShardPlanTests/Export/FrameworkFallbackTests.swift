@@ -95,6 +95,13 @@ struct FrameworkFallbackTests {
         let torchtitan = TrainingFramework.torchtitan.searchedOptions(defaults, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false)
         #expect(torchtitan.optimizerState == .fp32Weights && torchtitan.kernelFusion == .eager && torchtitan.reduceGradientsInFP32
                 && torchtitan.overlapGradientReduction && torchtitan.copiesOutGatheredParameters)
+        // torchtitan's context parallelism is PyTorch's ring; Megatron-Core's frameworks run the exchange asked for.
+        var gathered = defaults
+        gathered.contextParallelCommunication = .allGather
+        for framework in TrainingFramework.allCases {
+            let searched = framework.searchedOptions(gathered, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false)
+            #expect(searched.contextParallelCommunication == (framework == .torchtitan ? .ring : .allGather), "\(framework.rawValue)")
+        }
     }
 
     @Test("a graph that takes no token ids (an MLP) has no settings in any framework: --emit is refused at --emit")

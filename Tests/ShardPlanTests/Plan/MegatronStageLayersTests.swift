@@ -273,6 +273,8 @@ struct MegatronStageLayersTests {
                                                            vocabulary: 256, sequenceLength: 8192, globalBatch: 8)
         configuration.slidingWindow = 4096
         let graph = try TransformerBuilder(name: "windowed-llama", configuration: configuration).build()
+        #expect(ContextParallelCommunication.standard(for: graph) == .allGather)
+        #expect(ContextParallelCommunication.standard(for: try ModelCatalog.model(id: "llama-tiny")!.build()) == .ring)
         let cluster = try Cluster.preset(named: "dgx-h100:1")
         let grid = MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: GraphAnalysis(graph))
         let contextParallel = grid.filter { $0.contextParallel > 1 }
