@@ -54,7 +54,9 @@ struct StageLayoutCatalog: Sendable {
         }
         // Each structure's window is built once and solved at every price of memory.
         var perKey: [Int: [[OpStrategy]]] = [:]
-        for key in Set(keys).sorted() {
+        // A context-parallel view `[dp, cp, tp]` takes Megatron's layouts only (`StageSearchOracle.contextViews`).
+        let contextView = mesh.shape.count == 3
+        for key in Set(keys).sorted() where !contextView {
             let center = representative[key]!
             let window = clustering.operations(of: max(center - 1, 0) ..< min(center + 2, layers.count))
             let own = layers[center].operations
@@ -74,10 +76,11 @@ struct StageLayoutCatalog: Sendable {
         for variant in 0 ... Self.leanWeights.count where keys.allSatisfy({ (perKey[$0]?.count ?? 0) > variant }) {
             found.append(keys.map { perKey[$0]![variant] })
         }
-        if includesMegatronLayouts && mesh.shape.count == 2 {
+        if includesMegatronLayouts && (mesh.shape.count == 2 || contextView) {
             let roles = TensorRoles(model.graph)
-            for sequenceParallel in [false, true] {
-                let strategies = MegatronLayout(sequenceParallel: sequenceParallel).strategies(for: model.graph, meshShape: mesh.shape, roles: roles)
+            for sequenceParallel in mesh.shape.last! > 1 ? [false, true] : [false] {
+                let strategies = MegatronLayout(sequenceParallel: sequenceParallel, contextParallel: contextView)
+                    .strategies(for: model.graph, meshShape: mesh.shape, roles: roles)
                 // Every layer of a structure takes its representative's strategies, as the ILP's layouts do.
                 found.append(layers.indices.map { Array(strategies[layers[representative[keys[$0]]!].operations]) })
             }

@@ -46,4 +46,46 @@ struct ContextParallelPlanTests {
                                            framework: .megatron)
         #expect(megatron.text.contains("--context-parallel-size 8"))
     }
+
+    /// The stage DP's 2-D views cannot split a microbatch's samples, its sequence and its heads at once; for long
+    /// sequences a view whose rows outnumber the iteration's samples also comes as Megatron's `[dp, cp, tp]` meshes.
+    /// On 16 devices (views 1 x 16 to 16 x 1, nodes of 8), 2 samples and context-parallel sizes 2 and 4: 4 x 4 gives
+    /// 2 x 2 x 4 and 1 x 4 x 4; 8 x 2 gives 2 x 4 x 2 only (cp = 2 leaves 4 data-parallel rows for 2 samples); 16 x 1
+    /// none (cp = 4 leaves 4); 2 x 8 none (its 2 rows take the 2 samples); 1 x 16 none (its columns cross nodes).
+    @Test("context-parallel views by hand: 4 x 4 and 8 x 2 become [2, 2, 4], [1, 4, 4] and [2, 4, 2] for 2 samples")
+    func contextViewsByHand() {
+        let planar = [[1, 16], [2, 8], [4, 4], [8, 2], [16, 1]]
+        #expect(StageSearchOracle.contextViews(of: planar, sizes: [2, 4], devicesPerDomain: 8, batch: 2) == [[2, 2, 4], [1, 4, 4], [2, 4, 2]])
+        #expect(StageSearchOracle.contextViews(of: planar, sizes: [2, 4], devicesPerDomain: 8, batch: 16).isEmpty)
+    }
+
+    /// Llama-tiny at 16,384 tokens, 2 sequences, on one DGX H100: the oracle offers context-parallel views, and their
+    /// catalogs hold Megatron's context-parallel layouts, attention's queries split over the context axis; at 8,192
+    /// tokens (below `contextViewTokens`) it offers none.
+    @Test("long sequences: the oracle's context-parallel views hold Megatron's context-parallel layouts; none at 8,192 tokens")
+    func oracleOffersContextViews() throws {
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        for (sequence, expectsViews) in [(16384, true), (8192, false)] {
+            let graph = try #require(ModelCatalog.model(id: "llama-tiny")).build(sequenceLength: sequence, globalBatch: 2)
+            let analysis = GraphAnalysis(graph)
+            let clustering = LayerClustering(analysis, smallLayerFraction: 0)
+            let node = try #require(SubmeshShape.equalShare(of: 1, nodes: 1, devicesPerNode: 8))
+            let model = StageCostModel(graph: graph, kernels: PlanEvaluator(cluster: cluster).kernels, options: TrainingOptions(), microbatches: 1)
+            let oracle = StageSearchOracle(model: model, cluster: cluster, clustering: clustering, analysis: analysis,
+                                           search: IntraOperatorSearch(), submeshes: [node])
+            let views = try #require(oracle.views[node]).filter { $0.count == 3 }
+            #expect(views.isEmpty != expectsViews, "\(sequence) tokens: \(views)")
+            for view in views {
+                let catalog = try #require(try oracle.catalog(node, view))
+                #expect(!catalog.layouts.isEmpty)
+                for layout in catalog.layouts {
+                    let operations = clustering.layers.flatMap(\.operations)
+                    let attention = try #require(operations.firstIndex { if case .attention = graph.operations[$0].op { true } else { false } })
+                    let strategy = layout.flatMap { $0 }[attention]
+                    let query = graph.operations[operations[attention]].indexSpace.indices.firstIndex { $0.name == "query" }
+                    #expect(strategy.indexOfAxis[1] == query, "view \(view): attention splits its queries on the context axis")
+                }
+            }
+        }
+    }
 }
