@@ -16,7 +16,7 @@ struct PlanCommand: ParsableCommand {
                                valueName: "auto|N"))
     var stages: StageLimit = .auto
 
-    @Option(help: ArgumentHelp("Logical mesh shape of every stage, such as 2x4 (default: search every 2-D view).", valueName: "AxB"))
+    @Option(help: ArgumentHelp("Logical mesh shape of every stage, such as 2x4 (default: search every 2-D view, and for sequences of 16K tokens and more Megatron's [dp, cp, tp] meshes too, which a fixed shape leaves out).", valueName: "AxB"))
     var mesh: MeshShape?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Microbatches per iteration, or auto: with one stage the fewest that fit, with a pipeline the count the search finds fastest (each stage DP sweeps the counts until its plans slow down).", valueName: "auto|N"))

@@ -1,6 +1,7 @@
 /// Describes a searched stage layout in Megatron's terms when it matches them: a mesh axis that splits the
 /// batch of (nearly) every weight-reading contraction is data parallelism, one that splits their weights is
-/// tensor parallelism ("tp=8 dp=2"); anything else is named as a mixed axis.
+/// tensor parallelism ("tp=8 dp=2"), one that does neither but splits every attention op's queries is context
+/// parallelism ("cp=16"); anything else is named as a mixed axis.
 public enum MegatronSummary {
     /// The share of weight-reading contractions an axis must split the same way to be named tp or dp.
     static let agreement = 0.9
@@ -11,6 +12,8 @@ public enum MegatronSummary {
         case data
         /// Their weights.
         case tensor
+        /// Neither, but every attention op's queries (Megatron's context axis, `MegatronLayout`).
+        case context
         /// Neither consistently.
         case mixed
         /// Nothing: the axis has one device.
@@ -25,6 +28,8 @@ public enum MegatronSummary {
         public var tensorParallel = 1
         /// Product of the sizes of the axes that split the batch (data parallelism).
         public var dataParallel = 1
+        /// Product of the sizes of the axes that split every attention op's queries (context parallelism).
+        public var contextParallel = 1
         /// Axes of more than one device that do neither consistently: "y=4".
         public var mixedAxes: [String] = []
         /// Product of the sizes of the mixed axes that split weights at least as often as the batch: the tensor
@@ -42,6 +47,11 @@ public enum MegatronSummary {
         let tensorRoles = tensorRoles ?? TensorRoles(graph)
         let contractions = stage.operations.filter { op in
             graph.operations[op].op.isContraction && graph.operations[op].inputs.contains { graph[$0].isParameter }
+        }
+        let attention = stage.operations.compactMap { op -> (op: Int, query: Int)? in
+            guard case .attention = graph.operations[op].op,
+                  let query = graph.operations[op].indexSpace.indices.firstIndex(where: { $0.name == "query" }) else { return nil }
+            return (op, query)
         }
         var roles = Roles()
         roles.axes = Array(repeating: .none, count: stage.mesh.shape.count)
@@ -62,6 +72,9 @@ public enum MegatronSummary {
             } else if Double(weightSplits) >= agreement * total {
                 roles.tensorParallel *= size
                 roles.axes[axis] = .tensor
+            } else if !attention.isEmpty && attention.allSatisfy({ stage.strategy(of: $0.op).indexOfAxis[axis] == $0.query }) {
+                roles.contextParallel *= size
+                roles.axes[axis] = .context
             } else {
                 roles.axes[axis] = .mixed
                 roles.mixedAxes.append("\(stage.mesh.axisNames[axis])=\(size)")
@@ -74,11 +87,12 @@ public enum MegatronSummary {
         return roles
     }
 
-    /// "tp=4 dp=2", with mixed axes ("y=4 mixed") and the ZeRO stage ("zero=1", or "zero=3 on some parameters"
+    /// "tp=4 dp=2", with context parallelism ("cp=16"), mixed axes ("y=4 mixed") and the ZeRO stage ("zero=1", or "zero=3 on some parameters"
     /// where other parameters of the stage have a lower one).
     public static func describe(_ stage: StageLayout, graph: Graph) -> String {
         let roles = roles(of: stage, graph: graph)
-        var parts = ["tp=\(roles.tensorParallel)", "dp=\(roles.dataParallel)"] + roles.mixedAxes.map { "\($0) mixed" }
+        var parts = ["tp=\(roles.tensorParallel)", "dp=\(roles.dataParallel)"] + (roles.contextParallel > 1 ? ["cp=\(roles.contextParallel)"] : [])
+            + roles.mixedAxes.map { "\($0) mixed" }
         if roles.zeroStage > 0 {
             parts.append("zero=\(roles.zeroStage)" + (roles.zeroStageOnEveryParameter ? "" : " on some parameters"))
         }

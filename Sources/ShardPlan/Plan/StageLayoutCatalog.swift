@@ -9,6 +9,8 @@
 /// - Megatron-LM's layout on a `[dp, tp]` view, with and without sequence parallelism (each layer of a
 ///   structure with its representative's strategies), so that the stages of Megatron's configurations are
 ///   in the search's space.
+/// A context-parallel view `[dp, cp, tp]` (`StageSearchOracle.contextViews`) holds Megatron's context-parallel
+/// layouts only, with and without sequence parallelism: no ILP runs on three axes.
 /// Duplicates are dropped, keeping the first.
 struct StageLayoutCatalog: Sendable {
     let mesh: DeviceMesh

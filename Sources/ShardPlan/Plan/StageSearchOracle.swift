@@ -127,15 +127,15 @@ public struct StageSearchOracle: StageCostOracle {
     /// way) and took its search from 21 s to 32 s; at 131,072 they took it from 13.2 s to 10.8 s.
     static let contextViewTokens = 4 * MegatronGrid.minimumContextShare
 
-    /// Megatron's context-parallel views of a submesh whose 2-D views are `planar`: `[rows / cp, cp, columns]` for
-    /// every 2-D view whose columns (the tensor-parallel axis) stay inside a node and whose rows outnumber the `batch`
-    /// samples of an iteration, which data parallelism alone cannot spread over them, and every context-parallel size
-    /// of `sizes` that divides its rows and leaves no more data-parallel rows than samples. Their catalogs hold
-    /// Megatron's context-parallel layouts only (`StageLayoutCatalog`), so that the DP's space holds the stages the
-    /// Megatron grid lays out where a 2-D view cannot.
-    static func contextViews(of planar: [[Int]], sizes: [Int], devicesPerDomain: Int, batch: Int) -> [[Int]] {
-        planar.filter { $0.count == 2 && $0[1] <= devicesPerDomain && $0[0] > batch }.flatMap { shape in
-            sizes.filter { shape[0] % $0 == 0 && shape[0] / $0 <= batch }.map { [shape[0] / $0, $0, shape[1]] }
+    /// Megatron's context-parallel views of a submesh whose logical shapes are `shapes`: `[rows / cp, cp, columns]`
+    /// for every 2-D shape whose columns (the tensor-parallel axis) stay inside a node and whose rows outnumber the
+    /// `batch` samples of an iteration, which data parallelism alone cannot spread over them, and every
+    /// context-parallel size of `sizes` that divides its rows into data-parallel rows that divide the samples. Their
+    /// catalogs hold Megatron's context-parallel layouts only (`StageLayoutCatalog`), so that the DP's space holds the
+    /// stages the Megatron grid lays out where a 2-D view cannot.
+    static func contextViews(of shapes: [[Int]], sizes: [Int], devicesPerDomain: Int, batch: Int) -> [[Int]] {
+        shapes.filter { $0.count == 2 && $0[1] <= devicesPerDomain && $0[0] > batch }.flatMap { shape in
+            sizes.filter { shape[0] % $0 == 0 && batch % (shape[0] / $0) == 0 }.map { [shape[0] / $0, $0, shape[1]] }
         }
     }
 
@@ -158,7 +158,8 @@ public struct StageSearchOracle: StageCostOracle {
         let signature = StageLayoutCatalog.batchSplitSignature(model: model, meshShape: shape)
         return try catalogs.table.value(for: view + [-1] + signature) { () throws(CancellationError) -> StageLayoutCatalog? in
             let whole = first.layouts.filter { StageLayoutCatalog.keepsWholeSamples($0, clustering: clustering, model: model, meshShape: shape) }
-            guard whole.count < first.layouts.count else { return first }
+            // A view first built at a count none of whose layouts gave whole samples is built again here.
+            guard whole.count < first.layouts.count || first.layouts.isEmpty else { return first }
             var layouts = whole
             for layout in try build()?.layouts ?? [] where !layouts.contains(layout) { layouts.append(layout) }
             return StageLayoutCatalog(mesh: first.mesh, layouts: layouts)

@@ -88,4 +88,17 @@ struct ContextParallelPlanTests {
             }
         }
     }
+
+    /// A stage the DP takes from a context-parallel view reads as Megatron's: its middle axis splits every attention
+    /// op's queries, which `MegatronSummary` names context parallelism, not a mixed axis.
+    @Test("a [dp, cp, tp] stage is summarised tp=2 dp=2 cp=2, its context axis a role of its own")
+    func contextAxisIsNamed() throws {
+        let graph = try #require(ModelCatalog.model(id: "llama-tiny")).build(sequenceLength: 16384, globalBatch: 2)
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration: MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, dataParallel: 2, contextParallel: 2))
+        let roles = MegatronSummary.roles(of: plan.stages[0], graph: graph)
+        #expect(roles.axes == [.data, .context, .tensor] && roles.contextParallel == 2 && roles.mixedAxes.isEmpty)
+        #expect(MegatronSummary.describe(plan.stages[0], graph: graph) == "tp=2 dp=2 cp=2")
+    }
 }
