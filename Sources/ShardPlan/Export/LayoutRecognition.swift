@@ -169,19 +169,13 @@ public struct LayoutRecognition: Sendable {
     }
 
     /// A stage's parallel degrees in Megatron's terms. An axis that splits every expert GEMM's expert index is
-    /// expert parallelism; one `MegatronSummary` names tensor parallelism is that; of the others, one that splits
-    /// every attention op's queries is context parallelism (`MegatronLayout`'s context axis,
-    /// `ContextParallelExchange`'s ring), and the mixed ones that split weights at least as often as the batch add
-    /// to tensor parallelism. `mixedAxes` are the mixed axes that are not context parallelism; `contextAxes` the
-    /// indices of the context-parallel axes.
+    /// expert parallelism; one `MegatronSummary` names tensor or context parallelism is that (`MegatronLayout`'s
+    /// context axis splits every attention op's queries), and the mixed ones that split weights at least as often
+    /// as the batch add to tensor parallelism. `mixedAxes` are the mixed axes; `contextAxes` the indices of the
+    /// context-parallel axes.
     static func degrees(of stage: StageLayout, roles: MegatronSummary.Roles, graph: Graph, tensorRoles: TensorRoles)
         -> (tensor: Int, context: Int, expert: Int, mixedAxes: [String], contextAxes: [Int]) {
         let ops = stage.operations
-        let attention = ops.compactMap { op -> (op: Int, query: Int)? in
-            guard case .attention = graph.operations[op].op,
-                  let query = graph.operations[op].indexSpace.indices.firstIndex(where: { $0.name == "query" }) else { return nil }
-            return (op, query)
-        }
         let experts = ops.compactMap { op in MegatronLayout.expertGEMMIndex(graph.operations[op], graph: graph).map { (op: op, index: $0.index) } }
         let contractions = ops.filter { graph.operations[$0].op.isContraction && graph.operations[$0].inputs.contains { graph[$0].isParameter } }
         var tensor = 1, context = 1, expert = 1
@@ -196,7 +190,7 @@ public struct LayoutRecognition: Sendable {
                 // Tensor parallelism may split attention's queries too, where the heads do not divide (sequence
                 // parallelism's fallback), so weights decide first.
                 tensor *= size
-            } else if !attention.isEmpty && attention.allSatisfy({ splits($0.op, $0.query) }) {
+            } else if roles.axes[axis] == .context {
                 context *= size
                 contextAxes.append(axis)
             } else if roles.axes[axis] == .mixed {
