@@ -20,7 +20,7 @@ extension OperationCost {
     static func modelForwardFLOPs(of graph: Graph) -> Double {
         graph.operations.reduce(0) { total, operation in
             let forward = forwardFLOPs(operation, in: graph)
-            return total + modelFLOPs(forward: forward, bandForward: forward * bandShare(operation, in: graph), windowed: window(operation, in: graph) != nil)
+            return total + modelFLOPs(forward: forward, bandForward: forward * bandShare(operation, in: graph))
         }
     }
 
@@ -36,10 +36,11 @@ extension OperationCost {
         return SlidingWindow.share(tokens: Double(graph[operation.inputs[1]].type.shape[1]), window: Double(window))
     }
 
-    /// An op's model FLOPs from its dense forward count: a sliding-window attention op counts twice its band,
-    /// as causal attention counts the dense square, twice the causal triangle (never more than dense).
-    static func modelFLOPs(forward: Double, bandForward: Double, windowed: Bool) -> Double {
-        windowed ? min(forward, 2 * bandForward) : forward
+    /// An op's model FLOPs from its dense forward count and its band's (the dense count itself for any op but
+    /// sliding-window attention): twice the band, as causal attention counts the dense square, twice the causal
+    /// triangle, and never more than dense.
+    static func modelFLOPs(forward: Double, bandForward: Double) -> Double {
+        min(forward, 2 * bandForward)
     }
 
     static func forwardFLOPs(_ operation: Operation, in graph: Graph) -> Double {

@@ -49,5 +49,5 @@ public struct OperationCost: Sendable, Equatable {
     /// (`bandForwardFLOPs`), as causal attention's dense count is twice the triangle its kernel computes, and
     /// never more than the dense count. Counted dense, a window of 4,096 over 32,768 tokens would count 8.5 times
     /// its band, and MFU could pass 100%.
-    public var modelForwardFLOPs: Double { Self.modelFLOPs(forward: forwardFLOPs, bandForward: bandForwardFLOPs, windowed: window != nil) }
+    public var modelForwardFLOPs: Double { Self.modelFLOPs(forward: forwardFLOPs, bandForward: bandForwardFLOPs) }
 }
