@@ -57,9 +57,9 @@ struct ModelsCommand: ParsableCommand {
         }
     }
 
-    /// The entry's graph at `--seq-length` and `--batch`, where given; an error names the option at fault.
+    /// The entry's graph at `--seq-length` and `--batch`, where given (the catalog's graph where neither is); an
+    /// error names the option at fault.
     private func shapedGraph(_ entry: ModelCatalog.Entry) throws(InputError) -> Graph {
-        guard sequenceLength != nil || batch != nil else { return try entry.build() }
         do {
             return try entry.build(sequenceLength: sequenceLength, globalBatch: batch)
         } catch {
