@@ -31,7 +31,7 @@ public enum ContextParallelExchange {
     /// ring of `ringSize` devices. An all-gather exchange hides nothing: the gather ends before the kernels start,
     /// and the gradients' reduce-scatter begins after they end.
     public static func exposedSeconds(_ exchangeSeconds: Double, attentionSeconds: Double, ringSize: Int,
-                                      communication: ContextParallelCommunication = .ring) -> Double {
+                                      communication: ContextParallelCommunication) -> Double {
         guard ringSize > 1, communication == .ring else { return exchangeSeconds }
         let hidden = attentionSeconds * Double(ringSize - 1) / Double(ringSize) / 2
         return max(0, exchangeSeconds - hidden)
