@@ -5,7 +5,7 @@ extension AttentionKernel: ExpressibleByArgument {}
 extension KernelFusionLevel: ExpressibleByArgument {}
 
 extension ContextParallelCommunication: ExpressibleByArgument {
-    /// Its own name, or Megatron-Core's (`all_gather`), as a Megatron user types it.
+    /// Its own name, or Megatron-Core's (`all_gather`, `a2a`), as a Megatron user types it.
     public init?(argument: String) {
         guard let value = Self.allCases.first(where: { $0.rawValue == argument || $0.megatronValue == argument }) else { return nil }
         self = value
@@ -65,8 +65,8 @@ struct KernelChoice: ParsableArguments {
     var optimizerState: OptimizerStatePrecision?
 
     @Option(name: .customLong("cp-comm-type"),
-            help: ArgumentHelp("How context parallelism exchanges keys and values: p2p (a ring hidden behind attention, Megatron-Core's default) or all-gather (exposed, Llama 3's; runs sliding windows; Megatron's all_gather). Default p2p; plan takes all-gather for a model with sliding windows, which the ring refuses (plan --emit torchtitan its ring).",
-                               valueName: "p2p|all-gather"))
+            help: ArgumentHelp("How context parallelism exchanges keys and values: p2p (a ring hidden behind attention, Megatron-Core's default), all-gather (exposed, Llama 3's; runs sliding windows; Megatron's all_gather) or all-to-all (queries, keys, values and outputs re-split by heads, exposed, DeepSpeed-Ulysses'; runs sliding windows; needs tp x cp to divide the heads; Megatron's a2a). Default p2p; plan takes all-gather for a model with sliding windows, which the ring refuses (plan --emit torchtitan its ring).",
+                               valueName: "p2p|all-gather|all-to-all"))
     var contextParallelCommunication: ContextParallelCommunication?
 
     /// Whether any option was given (`score --plan` refuses them: the plan sets its own).

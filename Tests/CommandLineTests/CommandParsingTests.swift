@@ -245,13 +245,14 @@ struct CommandParsingTests {
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--emit", "torchtitan", "--no-loss-upcast", "--fusion", "fused"]) == 2)
     }
 
-    @Test("--cp-comm-type takes p2p, all-gather or Megatron's all_gather; anything else is a usage error, and score --plan refuses it")
+    @Test("--cp-comm-type takes p2p, all-gather, all-to-all or Megatron's all_gather and a2a; anything else is a usage error, and score --plan refuses it")
     func contextParallelCommunication() throws {
-        for value in ["p2p", "all-gather", "all_gather"] {
+        for value in ["p2p", "all-gather", "all_gather", "all-to-all", "a2a"] {
             #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--cp", "2", "--cp-comm-type", value]) == nil, "\(value)")
             #expect(exitCode(["plan", "g.json", "--cluster", "c", "--cp-comm-type", value]) == nil, "\(value)")
         }
         #expect(ContextParallelCommunication(argument: "all_gather") == .allGather)
+        #expect(ContextParallelCommunication(argument: "a2a") == .allToAll)
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--cp-comm-type", "ring"]) == 2)
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--cp-comm-type", "all-gather"]) == 2)
     }

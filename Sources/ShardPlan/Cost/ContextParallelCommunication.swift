@@ -8,6 +8,11 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
     /// rank then attends with its two query chunks over the keys each one reads (`all_gather`, as Llama 3 trained,
     /// its section 3.3.2; `AttnFuncWithCPAndKVAllGather`). It runs sliding windows.
     case allGather = "all-gather"
+    /// Queries, keys and values re-split from sequence chunks to head groups by an all-to-all before attention, and
+    /// the output back after it, exposed; each rank then attends over the whole sequence with its share of the heads
+    /// (`a2a`, DeepSpeed-Ulysses' scheme; `AttnFuncWithCPAndQKVOA2A`). It runs sliding windows, and needs each
+    /// tensor-parallel rank's query and key/value heads to divide over the context-parallel ranks.
+    case allToAll = "all-to-all"
 
     /// The exchange that runs `graph`'s attention where none is named (`plan` without `--cp-comm-type`): the all-gather
     /// where some attention reads a sliding window, which TransformerEngine's ring refuses; else the ring, Megatron-Core's
@@ -21,6 +26,7 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
         switch self {
         case .ring: "p2p"
         case .allGather: "all_gather"
+        case .allToAll: "a2a"
         }
     }
 }

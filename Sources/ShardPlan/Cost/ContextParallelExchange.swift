@@ -7,7 +7,9 @@
 /// `max(0, exchange - attention x (N - 1) / N)`, K and V sharing the attention's time half each. With
 /// Megatron's load-balanced causal chunks (each rank holds chunks i and 2N - 1 - i of 2N), every step does the
 /// same work, which is what an even split of the query index prices. The all-gather (`cp_comm_type all_gather`)
-/// moves the same bytes, exposed, and runs two kernels a rank (`gatheredSteps`).
+/// moves the same bytes, exposed, and runs two kernels a rank (`gatheredSteps`). The all-to-all (`cp_comm_type a2a`)
+/// moves each device's chunk of Q, K, V and the output once, exposed, and runs one kernel a rank over the whole
+/// sequence with its share of the heads (`carried`, `allToAllBookkeeping`).
 public enum ContextParallelExchange {
     /// The devices of the ring: the product of the mesh axes that split the attention's query index; 1 for an
     /// op that is not attention or whose queries are whole.
@@ -17,19 +19,34 @@ public enum ContextParallelExchange {
         return strategy.splitFactor(of: query, meshShape: meshShape)
     }
 
+    /// The mesh axes that split an attention op's query index under `strategy`, in order; empty for any other op.
+    public static func ringAxes(_ operation: Operation, _ strategy: OpStrategy) -> [Int] {
+        guard case .attention = operation.op,
+              let query = operation.indexSpace.indices.firstIndex(where: { $0.name == "query" }) else { return [] }
+        return strategy.indexOfAxis.indices.filter { strategy.indexOfAxis[$0] == query }
+    }
+
     /// Whether `collectives` are the ring's exchange: every one of them of `kind` (all-gathers forward,
     /// reduce-scatters backward) along exactly the axes that split the queries.
     public static func isRingExchange(_ collectives: [Collective], kind: CollectiveKind, _ operation: Operation,
                                       _ strategy: OpStrategy) -> Bool {
-        guard case .attention = operation.op,
-              let query = operation.indexSpace.indices.firstIndex(where: { $0.name == "query" }) else { return false }
-        let ringAxes = strategy.indexOfAxis.indices.filter { strategy.indexOfAxis[$0] == query }
-        return !collectives.isEmpty && collectives.allSatisfy { $0.kind == kind && $0.axes.sorted() == ringAxes }
+        let axes = ringAxes(operation, strategy)
+        return !axes.isEmpty && !collectives.isEmpty && collectives.allSatisfy { $0.kind == kind && $0.axes.sorted() == axes }
+    }
+
+    /// The collectives that carry K's or V's exchange (`collectives`, the gather of their `ringSize` chunks into the
+    /// op or the reduce-scatter of their gradients out of it): those themselves under the ring and the all-gather;
+    /// under the all-to-all each becomes an all-to-all of the chunk a device holds (a gather's bytes over `ringSize`),
+    /// which re-splits it from sequence chunks to head groups, or the gradient's back.
+    public static func carried(_ collectives: [Collective], ringSize: Int, communication: ContextParallelCommunication) -> [Collective] {
+        guard communication == .allToAll else { return collectives }
+        return collectives.map { Collective(.allToAll, axes: $0.axes, bytes: $0.bytes / Double(ringSize)) }
     }
 
     /// Seconds of one of K's or V's exchange left exposed behind `attentionSeconds` of attention kernels on a
     /// ring of `ringSize` devices. An all-gather exchange hides nothing: the gather ends before the kernels start,
-    /// and the gradients' reduce-scatter begins after they end.
+    /// and the gradients' reduce-scatter begins after they end; nor does an all-to-all (`exchangeSeconds` is then
+    /// that of the collectives `carried` gives).
     public static func exposedSeconds(_ exchangeSeconds: Double, attentionSeconds: Double, ringSize: Int,
                                       communication: ContextParallelCommunication) -> Double {
         guard ringSize > 1, communication == .ring else { return exchangeSeconds }
@@ -101,5 +118,18 @@ public enum ContextParallelExchange {
         guard ringSize > 1 else { return ((0, 0), (0, 0)) }
         let gathered = Double(ringSize) * keyValue
         return ((2 * gathered + 2 * query, 4), (5 * gathered + 2 * query + 3 * readKeyValue, 12))
+    }
+
+    /// The memory-bound work around the all-to-all exchange's kernel on one device, per layer and microbatch
+    /// (`AttnFuncWithCPAndQKVOA2A` and `flash_attn_a2a_communicate`, TransformerEngine 2.x, `sbhd`). `query` is the
+    /// bytes of the local queries (and of the output), `keyValue` those of the local K and V chunks together. Each
+    /// tensor that crosses the all-to-all is copied twice: before it, its heads are moved in front of the sequence
+    /// (a `contiguous` copy), and after it, the load-balanced sequence chunks are put in order (an `index_select`);
+    /// read and written, 4 bytes a byte. Forward: q, k, v and the output; backward: the output's gradient and the
+    /// gradients of q, k and v.
+    public static func allToAllBookkeeping(query: Double, keyValue: Double)
+        -> (forward: (bytes: Double, kernels: Int), backward: (bytes: Double, kernels: Int)) {
+        let bytes = 4 * (2 * query + keyValue)
+        return ((bytes, 8), (bytes, 8))
     }
 }

@@ -48,13 +48,12 @@ extension OperatorCostModel {
         let work = ContextParallelExchange.gatheredBookkeeping(
             ringSize: ringSize, query: localBytes(operation.result, strategy.resultSpec(in: space)), keyValue: keyValue,
             readKeyValue: (gathered[0] + gathered[1]) * slowest.readKeys / keys)
-        let ringAxes = strategy.indexOfAxis.indices.filter { strategy.indexOfAxis[$0] == space.indices.firstIndex { $0.name == "query" } }
         return OperatorCost(
             category: .attention,
             forwardSeconds: slowest.forward + kernels.streamSeconds(bytes: work.forward.bytes) + Double(work.forward.kernels) * kernels.launchSeconds,
             backwardSeconds: slowest.backward + kernels.streamSeconds(bytes: work.backward.bytes) + Double(work.backward.kernels) * kernels.launchSeconds,
             forwardCollectives: [],
-            backwardCollectives: gathered.map { Collective(.allGather, axes: ringAxes, bytes: $0) },
+            backwardCollectives: gathered.map { Collective(.allGather, axes: ContextParallelExchange.ringAxes(operation, strategy), bytes: $0) },
             forwardFLOPs: 4 * batch * queries * keys * heads * headDimension)
     }
 

@@ -255,7 +255,8 @@ public struct OperatorCostModel: Sendable {
     /// launch and the rate of its shorter key range, and the ring's copies, corrections and accumulations are
     /// added as memory-bound kernels (`ContextParallelExchange.bookkeeping`).
     ///
-    /// Under the all-gather exchange the queries' two chunks run one kernel each (`gatheredAttentionCost`).
+    /// Under the all-gather exchange the queries' two chunks run one kernel each (`gatheredAttentionCost`); under the
+    /// all-to-all one kernel runs over the whole sequence for a share of the heads (`allToAllAttentionCost`).
     ///
     /// A sliding window (causal only, shorter than the keys) narrows the unsplit kernel's pass to its band
     /// (`KernelModel.attentionSeconds`). Under context parallelism the ring is priced as for full causal attention:
@@ -265,6 +266,9 @@ public struct OperatorCostModel: Sendable {
                                window: Int? = nil, ringSize: Int = 1) -> OperatorCost {
         if ringSize > 1 && contextParallelCommunication == .allGather {
             return gatheredAttentionCost(operation, strategy, sizes, causal: causal, window: window, ringSize: ringSize)
+        }
+        if ringSize > 1 && contextParallelCommunication == .allToAll {
+            return allToAllAttentionCost(operation, strategy, sizes, causal: causal, window: window, ringSize: ringSize)
         }
         let space = operation.indexSpace
         func size(_ name: String) -> Double { sizes[space.indices.firstIndex { $0.name == name }!] }

@@ -304,15 +304,20 @@ public struct StageCostModel: Sendable {
             }
             charge(opCost.forwardCollectives, forward: true)
             charge(opCost.backwardCollectives, forward: false)
-            // Context parallelism's K/V ring hides behind the attention kernels; an all-gather does not (`ContextParallelExchange`).
+            // Context parallelism's K/V ring hides behind the attention kernels; an all-gather does not, and an all-to-all
+            // moves each device's chunk instead (`ContextParallelExchange`).
             let ring = ContextParallelExchange.ringSize(operation, strategy, meshShape: mesh.shape)
-            func exposure(_ collectives: [Collective], _ kind: CollectiveKind, operand: Int, attentionSeconds: Double) -> Double {
-                guard ring > 1, operand > 0,
-                      ContextParallelExchange.isRingExchange(collectives, kind: kind, operation, strategy) else { return 1 }
-                let seconds = collectives.reduce(0) { $0 + mesh.seconds(for: $1) }
-                guard seconds > 0 else { return 1 }
-                return ContextParallelExchange.exposedSeconds(seconds, attentionSeconds: attentionSeconds, ringSize: ring,
-                                                              communication: options.contextParallelCommunication) / seconds
+            /// Charges an operand's layout change into the op (`forward`, where K and V gather) or its gradient's out of it.
+            func chargeExchange(_ collectives: [Collective], forward: Bool, operand: Int, attentionSeconds: Double) {
+                guard ring > 1, operand > 0, ContextParallelExchange.isRingExchange(collectives, kind: forward ? .allGather : .reduceScatter,
+                                                                                    operation, strategy) else {
+                    return charge(collectives, forward: forward)
+                }
+                let carried = ContextParallelExchange.carried(collectives, ringSize: ring, communication: options.contextParallelCommunication)
+                let seconds = carried.reduce(0) { $0 + mesh.seconds(for: $1) }
+                let exposed = ContextParallelExchange.exposedSeconds(seconds, attentionSeconds: attentionSeconds, ringSize: ring,
+                                                                     communication: options.contextParallelCommunication)
+                charge(carried, forward: forward, timeScale: seconds > 0 ? exposed / seconds : 1)
             }
             for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
                 let wanted = strategy.operandSpec(operand, in: space)
@@ -333,14 +338,12 @@ public struct StageCostModel: Sendable {
                     forward = Resharding.collectives(from: source, to: wanted, elementCount: elements, bytesPerElement: 1,
                                                      meshShape: mesh.shape)
                 }
-                charge(forward, forward: true,
-                       timeScale: exposure(forward, .allGather, operand: operand, attentionSeconds: opCost.forwardSeconds))
+                chargeExchange(forward, forward: true, operand: operand, attentionSeconds: opCost.forwardSeconds)
                 if gradients[input] {
                     let backward = Resharding.collectives(from: strategy.gradientSpec(operand, in: space), to: source.reduced,
                                                           elementCount: elements, bytesPerElement: type.dtype.byteSize,
                                                           meshShape: mesh.shape)
-                    charge(backward, forward: false,
-                           timeScale: exposure(backward, .reduceScatter, operand: operand, attentionSeconds: opCost.backwardSeconds))
+                    chargeExchange(backward, forward: false, operand: operand, attentionSeconds: opCost.backwardSeconds)
                 }
             }
         }

@@ -220,12 +220,14 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 changes.append("\(displayName) recomputes whole submodules (\(names.recomputeModules)), which keep what \(kept.dropLast().joined(separator: ", ")) and \(kept.last!) produce, where the plan reruns them")
             }
         }
-        if self == .torchtitan && nearest.options.contextParallelCommunication == .allGather {
+        if self == .torchtitan && nearest.options.contextParallelCommunication != .ring {
             // torchtitan's context parallelism is PyTorch's ring attention over the chunks, its K/V exchange overlapped
             // with the first chunk's kernel (`context_parallel_rotate_method`), priced as the ring.
+            let exchange = nearest.options.contextParallelCommunication == .allGather
+                ? "exposed all-gather of them (TransformerEngine's all_gather)" : "all-to-alls of queries, keys, values and outputs (TransformerEngine's a2a)"
             nearest.options.contextParallelCommunication = .ring
             if configuration.contextParallel > 1 {
-                changes.append("torchtitan runs PyTorch's ring attention over the sequence's chunks, exchanging keys and values while it computes; the plan's exposed all-gather of them (TransformerEngine's all_gather) becomes that")
+                changes.append("torchtitan runs PyTorch's ring attention over the sequence's chunks, exchanging keys and values while it computes; the plan's \(exchange) becomes that")
             }
         }
         if nearest.options.accumulatesUnshardedGradients {
@@ -376,6 +378,9 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
          runsMegatronCore ? MegatronConfiguration.contextWindowProblem(contextParallel: layout.contextParallel,
                                                                        windowed: layout.hasWindowedAttention,
                                                                        communication: layout.configuration.options.contextParallelCommunication) : nil,
+         runsMegatronCore ? MegatronConfiguration.contextHeadProblem(tensorParallel: layout.tensorParallel, contextParallel: layout.contextParallel,
+                                                                     heads: layout.attentionHeads,
+                                                                     communication: layout.configuration.options.contextParallelCommunication) : nil,
          unrunnableInterleaving(layout.configuration, microbatches: layout.microbatches)].compactMap { $0 }
     }
 
@@ -386,6 +391,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         [runsMegatronCore ? configuration.unrunnableLayerSplit(of: graph) : nil,
          configuration.unrunnableHeadSplit(of: graph),
          runsMegatronCore ? configuration.unrunnableContextWindow(of: graph) : nil,
+         runsMegatronCore ? configuration.unrunnableContextHeads(of: graph) : nil,
          unrunnableInterleaving(configuration, microbatches: microbatches)].compactMap { $0 }
     }
 

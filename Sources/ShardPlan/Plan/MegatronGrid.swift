@@ -58,8 +58,8 @@ public struct MegatronGrid: Sendable {
         let contextSizes = meshShape == nil
             ? Self.contextParallelSizes(sequenceLength: StageCostModel.sequenceLength(graph, roles: TensorRoles(graph))) : [1]
         // Megatron-Core's default context-parallel ring refuses sliding windows (`unrunnableContextWindow`); its
-        // all-gather exchange runs them.
-        let windowed = ContextParallelCommunication.standard(for: graph) == .allGather
+        // all-gather exchange runs them (as does the all-to-all, kept where it is asked for).
+        let ringRefusesWindows = ContextParallelCommunication.standard(for: graph) == .allGather && options.contextParallelCommunication == .ring
         var result: [MegatronConfiguration] = []
         var tp = 1
         while tp <= cluster.devicesPerDomain {
@@ -68,6 +68,9 @@ public struct MegatronGrid: Sendable {
             guard heads.allSatisfy({ $0.divide(over: tp) }) else { continue }
             let depthsAndContexts = (1 ... max(blocks, 1)).flatMap { pp in contextSizes.map { (pp, $0) } }
             for (pp, cp) in depthsAndContexts where devices % (tp * pp * cp) == 0 && pp <= (maximumStageCount ?? pp) {
+                // The all-to-all exchange splits each tensor-parallel rank's heads over the context-parallel ranks
+                // (`MegatronConfiguration.unrunnableContextHeads`).
+                if options.contextParallelCommunication == .allToAll && !heads.allSatisfy({ $0.divide(over: tp * cp) }) { continue }
                 let dp = devices / (tp * pp * cp)
                 if let meshShape, meshShape != [dp, tp] { continue }
                 // The distributed optimizer shards over the data- and context-parallel ranks together; where it is not
@@ -91,7 +94,7 @@ public struct MegatronGrid: Sendable {
                     var configurationOptions = options
                     configurationOptions.recompute = recompute
                     configurationOptions.zeroStage = zero
-                    if cp > 1 && windowed { configurationOptions.contextParallelCommunication = .allGather }
+                    if cp > 1 && ringRefusesWindows { configurationOptions.contextParallelCommunication = .allGather }
                     for split in layerSplits(blocks: blocks, ranks: pp) {
                         for size in microBatchSizes where batch % (size * dp) == 0 {
                             let microbatches = batch / (size * dp)

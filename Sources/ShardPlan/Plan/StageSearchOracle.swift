@@ -108,6 +108,8 @@ public struct StageSearchOracle: StageCostOracle {
         let sequence = StageCostModel.sequenceLength(model.graph, roles: model.roles) ?? 0
         let contextSizes = meshShape == nil && includesMegatronLayouts && sequence >= Self.contextViewTokens
             ? MegatronGrid.contextParallelSizes(sequenceLength: sequence).filter { $0 > 1 } : []
+        // The all-to-all exchange needs whole heads on each context-parallel rank (`MegatronConfiguration.unrunnableContextHeads`).
+        let heads = model.options.contextParallelCommunication == .allToAll ? AttentionHeads.all(in: model.graph) : []
         for submesh in submeshes {
             // A 1 x n and an n x 1 view are the same mesh with its axes swapped. A 2-D view whose inner axis
             // spans several nodes has both axes crossing the slow links; as Alpa's "single node model parallel"
@@ -117,7 +119,7 @@ public struct StageSearchOracle: StageCostOracle {
                     shape.count == 2 && shape[0] > 1 ? shape[1] > 1 && shape[1] <= cluster.devicesPerDomain : true
                 }
             views[submesh] = planar + Self.contextViews(of: submesh.logicalShapes, sizes: contextSizes, devicesPerDomain: cluster.devicesPerDomain,
-                                                        batch: model.graph.batchSize ?? 1)
+                                                        batch: model.graph.batchSize ?? 1, heads: heads)
         }
         self.views = views
     }
@@ -132,10 +134,13 @@ public struct StageSearchOracle: StageCostOracle {
     /// `batch` samples of an iteration, which data parallelism alone cannot spread over them, and every
     /// context-parallel size of `sizes` that divides its rows into data-parallel rows that divide the samples. Their
     /// catalogs hold Megatron's context-parallel layouts only (`StageLayoutCatalog`), so that the DP's space holds the
-    /// stages the Megatron grid lays out where a 2-D view cannot.
-    static func contextViews(of shapes: [[Int]], sizes: [Int], devicesPerDomain: Int, batch: Int) -> [[Int]] {
+    /// stages the Megatron grid lays out where a 2-D view cannot. Where `heads` are given (the all-to-all exchange),
+    /// only views whose `cp x columns` divides every head count.
+    static func contextViews(of shapes: [[Int]], sizes: [Int], devicesPerDomain: Int, batch: Int, heads: [AttentionHeads] = []) -> [[Int]] {
         shapes.filter { $0.count == 2 && $0[1] <= devicesPerDomain && $0[0] > batch }.flatMap { shape in
-            sizes.filter { shape[0] % $0 == 0 && batch % (shape[0] / $0) == 0 }.map { [shape[0] / $0, $0, shape[1]] }
+            sizes.filter { cp in
+                shape[0] % cp == 0 && batch % (shape[0] / cp) == 0 && heads.allSatisfy { $0.divide(over: cp * shape[1]) }
+            }.map { [shape[0] / $0, $0, shape[1]] }
         }
     }
 

@@ -220,7 +220,7 @@ extension MegatronConfiguration {
     /// Why Megatron-Core cannot run this context-parallel degree on `graph`: TransformerEngine's context parallelism
     /// refuses sliding-window attention in its default ring (`cp_comm_type` p2p, Megatron-LM's `--cp-comm-type`
     /// default; `context_parallel.py` asserts "cannot support sliding window attention" unless the type is `a2a` or
-    /// `all_gather`); nil without context parallelism or windowed attention, or under the all-gather exchange.
+    /// `all_gather`); nil without context parallelism or windowed attention, or under another exchange.
     public func unrunnableContextWindow(of graph: Graph) -> String? {
         Self.contextWindowProblem(contextParallel: contextParallel, windowed: Self.hasWindowedAttention(graph),
                                   communication: options.contextParallelCommunication)
@@ -233,6 +233,26 @@ extension MegatronConfiguration {
         return "TransformerEngine's context-parallel ring (Megatron-Core's default --cp-comm-type p2p) refuses "
             + "sliding-window attention, and the model has some; the prediction is of that ring, which it refuses "
             + "(its all_gather type runs windows: --cp-comm-type all-gather prices it)"
+    }
+
+    /// Why TransformerEngine cannot run this configuration's all-to-all exchange on `graph`: it re-splits each
+    /// tensor-parallel rank's query and key/value heads over the context-parallel ranks (`AttnFuncWithCPAndQKVOA2A`
+    /// asserts that they divide), where the cost model prices any split; nil without context parallelism, under another
+    /// exchange, or where `tp x cp` divides every head count.
+    public func unrunnableContextHeads(of graph: Graph) -> String? {
+        Self.contextHeadProblem(tensorParallel: tensorParallel, contextParallel: contextParallel, heads: AttentionHeads.all(in: graph),
+                                communication: options.contextParallelCommunication)
+    }
+
+    /// `unrunnableContextHeads` for attention of `heads` over `tensorParallel` and `contextParallel` ranks exchanging by
+    /// `communication`.
+    static func contextHeadProblem(tensorParallel: Int, contextParallel: Int, heads: [AttentionHeads],
+                                   communication: ContextParallelCommunication) -> String? {
+        guard contextParallel > 1, communication == .allToAll,
+              let counts = AttentionHeads.undivided(heads, over: tensorParallel * contextParallel) else { return nil }
+        return "TransformerEngine's all-to-all exchange (--cp-comm-type a2a) gives each context-parallel rank whole heads of "
+            + "each tensor-parallel rank's share, and tp x cp = \(tensorParallel * contextParallel) does not divide the model's "
+            + "\(counts); the prediction is of a split it refuses"
     }
 
     /// Whether any attention op of `graph` reads a sliding window of keys.

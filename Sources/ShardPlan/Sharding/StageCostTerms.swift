@@ -418,14 +418,20 @@ struct StageCostTerms {
         let ring = ContextParallelExchange.ringSize(operation, consumer, meshShape: mesh.shape)
         guard ring > 1, link.toOperand > 0 else { return (forward, backward) }
         var result = (forward, backward)
-        if ContextParallelExchange.isRingExchange(collectives(layout, layouts[0]), kind: .allGather, operation, consumer) {
-            result.0 = ContextParallelExchange.exposedSeconds(forward, attentionSeconds: cost.forwardSeconds, ringSize: ring,
-                                                         communication: operatorModel.contextParallelCommunication)
+        let communication = operatorModel.contextParallelCommunication
+        /// The exposed seconds of an exchange's `exchange` collectives (`seconds` as the layout change prices them).
+        func exposed(_ exchange: [Collective], seconds: Double, attentionSeconds: Double) -> Double {
+            let carried = communication == .allToAll
+                ? self.seconds(ContextParallelExchange.carried(exchange, ringSize: ring, communication: communication)) : seconds
+            return ContextParallelExchange.exposedSeconds(carried, attentionSeconds: attentionSeconds, ringSize: ring, communication: communication)
         }
-        if model.gradients[value],
-           ContextParallelExchange.isRingExchange(collectives(layouts[1], returned), kind: .reduceScatter, operation, consumer) {
-            result.1 = ContextParallelExchange.exposedSeconds(backward, attentionSeconds: cost.backwardSeconds, ringSize: ring,
-                                                         communication: operatorModel.contextParallelCommunication)
+        let gather = collectives(layout, layouts[0])
+        if ContextParallelExchange.isRingExchange(gather, kind: .allGather, operation, consumer) {
+            result.0 = exposed(gather, seconds: forward, attentionSeconds: cost.forwardSeconds)
+        }
+        let reduction = collectives(layouts[1], returned)
+        if model.gradients[value], ContextParallelExchange.isRingExchange(reduction, kind: .reduceScatter, operation, consumer) {
+            result.1 = exposed(reduction, seconds: backward, attentionSeconds: cost.backwardSeconds)
         }
         return result
     }

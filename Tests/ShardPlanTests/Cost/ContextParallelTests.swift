@@ -5,15 +5,15 @@ import Testing
 /// projected to q (32 heads) and k, v (8 key/value heads) of head
 /// dimension 128, causal fused attention, output projection, mean loss. Under Megatron's context parallelism of
 /// 4 every op splits the sequence, and K and V travel the ring.
-private func attentionBlock(sequence: Int = 4096) throws -> Graph {
+private func attentionBlock(sequence: Int = 4096, heads: Int = 32, keyValueHeads: Int = 8) throws -> Graph {
     var builder = GraphBuilder(name: "attention-block")
     let tokens = try builder.input("tokens", [1, sequence], .i32)
     let table = try builder.parameter("table", [1000, 1024])
     let x = try builder.add("x", .embedding, [tokens, table])
-    let wq = try builder.parameter("wq", [1024, 32, 128])
-    let wk = try builder.parameter("wk", [1024, 8, 128])
-    let wv = try builder.parameter("wv", [1024, 8, 128])
-    let wo = try builder.parameter("wo", [32, 128, 1024])
+    let wq = try builder.parameter("wq", [1024, heads, 128])
+    let wk = try builder.parameter("wk", [1024, keyValueHeads, 128])
+    let wv = try builder.parameter("wv", [1024, keyValueHeads, 128])
+    let wo = try builder.parameter("wo", [heads, 128, 1024])
     let q = try builder.einsum("q", "bsd,dhk->bshk", x, wq)
     let k = try builder.einsum("k", "bsd,dhk->bshk", x, wk)
     let v = try builder.einsum("v", "bsd,dhk->bshk", x, wv)
@@ -193,6 +193,64 @@ struct ContextParallelTests {
         #expect(abs(cost.activationBytesPerMicrobatch - ring.cost(of: stage).activationBytesPerMicrobatch - 8_388_608) < 1e-3)
     }
 
+    @Test("the all-to-all exchange's bookkeeping by hand: two copies of each tensor that crosses, 10,000 bytes in 8 kernels each way")
+    func allToAllBookkeeping() {
+        let work = ContextParallelExchange.allToAllBookkeeping(query: 1000, keyValue: 500)
+        #expect(work.forward.bytes == 10_000 && work.forward.kernels == 8)
+        #expect(work.backward.bytes == 10_000 && work.backward.kernels == 8)
+    }
+
+    @Test("under the all-to-all K's gather of 4 chunks becomes an all-to-all of one; the ring and the all-gather keep their collectives")
+    func carriedExchange() {
+        let gather = [Collective(.allGather, axes: [1], bytes: 8_388_608)]
+        #expect(ContextParallelExchange.carried(gather, ringSize: 4, communication: .allToAll) == [Collective(.allToAll, axes: [1], bytes: 2_097_152)])
+        #expect(ContextParallelExchange.carried(gather, ringSize: 4, communication: .ring) == gather)
+        #expect(ContextParallelExchange.carried(gather, ringSize: 4, communication: .allGather) == gather)
+        #expect(ContextParallelExchange.exposedSeconds(2, attentionSeconds: 10, ringSize: 4, communication: .allToAll) == 2)
+    }
+
+    /// Under the all-to-all each of 4 ranks runs the kernel of the whole 4,096-token sequence over a quarter of the
+    /// heads: exactly the unsplit op of a graph with 8 query and 2 key/value heads. Around it, q (1,024 x 32 x 128 x 2
+    /// = 8,388,608 bytes), k and v (2,097,152 each) and the output (8,388,608) are copied twice each: 4 x (2 x
+    /// 8,388,608 + 4,194,304) = 83,886,080 bytes in 8 kernels, forward and backward.
+    @Test("an all-to-all ring of 4 runs the unsplit kernel over a quarter of the heads, plus 83,886,080 bytes of copies each way")
+    func allToAllAttentionByHand() throws {
+        let graph = try attentionBlock()
+        let kernels = KernelModel(device: node(gbPerSecond: 300).device)
+        let attention = try #require(graph.operations.firstIndex { $0.name == "attention" })
+        let query = try #require(graph.operations[attention].indexSpace.indices.firstIndex { $0.name == "query" })
+        let cost = OperatorCostModel(graph: graph, kernels: kernels, meshShape: [4], microbatches: 1, contextParallelCommunication: .allToAll)
+            .cost(attention, OpStrategy(indexOfAxis: [query]))
+        let quarter = try attentionBlock(heads: 8, keyValueHeads: 2)
+        let whole = OperatorCostModel(graph: quarter, kernels: kernels, meshShape: [1], microbatches: 1)
+            .cost(attention, OpStrategy(indexOfAxis: [nil]))
+        let copies = kernels.streamSeconds(bytes: 83_886_080) + 8 * kernels.launchSeconds
+        #expect(abs(cost.forwardSeconds - (whole.forwardSeconds + copies)) < 1e-12)
+        #expect(abs(cost.backwardSeconds - (whole.backwardSeconds + copies)) < 1e-12)
+        #expect(cost.forwardFLOPs == whole.forwardFLOPs)
+        // Its own all-to-alls: q and the output forward, the output's gradient and q's backward.
+        let crossing = Collective(.allToAll, axes: [0], bytes: 8_388_608)
+        #expect(cost.forwardCollectives == [crossing, crossing] && cost.backwardCollectives == [crossing, crossing])
+    }
+
+    @Test("the all-to-all exchange is exposed whole: q, k, v and the output cross forward, their gradients backward; nothing more is kept")
+    func allToAllExchangeExposed() throws {
+        let graph = try attentionBlock()
+        let cluster = node(gbPerSecond: 1)
+        let (stage, ring) = try contextParallelStage(graph, cluster)
+        var options = TrainingOptions()
+        options.contextParallelCommunication = .allToAll
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1)
+        let cost = model.cost(of: stage)
+        let query = stage.mesh.seconds(for: Collective(.allToAll, axes: [1], bytes: 8_388_608))
+        let keyValue = stage.mesh.seconds(for: Collective(.allToAll, axes: [1], bytes: 2_097_152))
+        #expect(abs(cost.communicationSeconds[.allToAll]! - 2 * (2 * query + 2 * keyValue)) < 1e-12)
+        #expect(cost.communicationSeconds[.allGather, default: 0] == 0 && cost.communicationSeconds[.reduceScatter, default: 0] == 0)
+        let crossed: Double = 2 * (2 * 8_388_608 + 2 * 2_097_152)
+        #expect(abs(cost.communicationBytes[.allToAll]! - crossed) < 1e-3)
+        #expect(cost.activationBytesPerMicrobatch == ring.cost(of: stage).activationBytesPerMicrobatch)
+    }
+
     @Test("activations per device are a quarter of one device's under cp = 4")
     func activationMemory() throws {
         let graph = try attentionBlock()
@@ -207,7 +265,7 @@ struct ContextParallelTests {
     /// them, so they differ by the fixed costs of the separate all-reduces: under NCCL's latency model (protocol
     /// and algorithm chosen per message) a few times one small all-reduce per parameter (5 parameters here).
     /// Layouts that give a parameter ZeRO-3 are priced above the exact model, which overlaps its gathers.
-    @Test("the ILP prices the ring and the all-gather as the exact model does, for the ILP's choice and random layouts",
+    @Test("the ILP prices each exchange as the exact model does, for the ILP's choice and random layouts",
           arguments: [1.0, 300.0], ContextParallelCommunication.allCases)
     func searchAgrees(gbPerSecond: Double, communication: ContextParallelCommunication) throws {
         let graph = try attentionBlock(sequence: 8192)

@@ -294,7 +294,7 @@ struct MegatronStageLayersTests {
             // A plan document says which exchange it prices only where it is not the ring, and reads back as priced.
             let document = plan.json(prediction: prediction)
             guard case .object(let top) = document, case .object(let written)? = top["options"] else { Issue.record("no options"); return }
-            #expect(written["cp_comm_type"] == (communication == .ring ? nil : .string("all-gather")))
+            #expect(written["cp_comm_type"] == (communication == .ring ? nil : .string(communication.rawValue)))
             let read = try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: "dgx-h100:1")
             #expect(read.options.contextParallelCommunication == communication)
             #expect(PlanEvaluator(cluster: cluster).evaluate(read).iterationSeconds == prediction.iterationSeconds)
@@ -303,7 +303,7 @@ struct MegatronStageLayersTests {
                 let refused = export.unrunnable.contains { $0.contains("refuses sliding-window attention") }
                 #expect(refused == (framework.runsMegatronCore && communication == .ring), "\(framework.rawValue): \(export.unrunnable)")
                 let written: String? = switch framework {
-                case .megatron: communication == .ring ? nil : "--cp-comm-type all_gather"
+                case .megatron: communication == .ring ? nil : "--cp-comm-type \(communication.megatronValue)"
                 case .nemo: "model.config.cp_comm_type='\(communication.megatronValue)'"
                 case .megatronBridge: "cfg.model.cp_comm_type = '\(communication.megatronValue)'"
                 case .torchtitan: nil
@@ -311,10 +311,44 @@ struct MegatronStageLayersTests {
                 if let written { #expect(export.text.contains(written), "\(framework.rawValue): \(export.text)") }
                 if framework == .megatron && communication == .ring { #expect(!export.text.contains("    --cp-comm-type"), "the default is not written") }
                 let becameRing = export.differences.contains { $0.contains("PyTorch's ring attention") }
-                #expect(becameRing == (framework == .torchtitan && communication == .allGather), "\(framework.rawValue)")
+                #expect(becameRing == (framework == .torchtitan && communication != .ring), "\(framework.rawValue)")
             }
         }
         #expect(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1).unrunnableContextWindow(of: graph) == nil)
+    }
+
+    /// TransformerEngine's all-to-all exchange gives each context-parallel rank whole heads of each tensor-parallel
+    /// rank's share. Asked for, the grid keeps it (windows included) and lays out only `tp x cp` that divides the 8
+    /// query and 4 key/value heads (not tp 4 with cp 2, which the all-gather takes); a layout that does not is one
+    /// the Megatron-Core frameworks refuse.
+    @Test("the all-to-all exchange: the grid keeps tp x cp dividing the heads, keeps it for windows, and a split it refuses is named")
+    func allToAllNeedsWholeHeads() throws {
+        var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
+                                                           vocabulary: 256, sequenceLength: 8192, globalBatch: 8)
+        configuration.slidingWindow = 4096
+        let graph = try TransformerBuilder(name: "windowed-llama", configuration: configuration).build()
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        var options = TrainingOptions()
+        options.contextParallelCommunication = .allToAll
+        let grid = MegatronGrid().configurations(for: graph, on: cluster, options: options, analysis: GraphAnalysis(graph))
+        let contextParallel = grid.filter { $0.contextParallel > 1 }
+        #expect(Set(contextParallel.map { [$0.tensorParallel, $0.contextParallel] }) == [[1, 2], [2, 2]])
+        let gathered = MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: GraphAnalysis(graph))
+        #expect(Set(gathered.filter { $0.contextParallel > 1 }.map { [$0.tensorParallel, $0.contextParallel] }) == [[1, 2], [2, 2], [4, 2]])
+        #expect(grid.allSatisfy { $0.options.contextParallelCommunication == .allToAll })
+        _ = try expectEstimatesArePrices([try #require(contextParallel.first { $0.tensorParallel == 2 && $0.pipelineParallel == 1 })],
+                                         graph: graph, clusterName: "dgx-h100:1")
+
+        let refused = MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, contextParallel: 4, options: options)
+        #expect(refused.unrunnableContextHeads(of: graph)?.contains("tp x cp = 8 does not divide the model's 4 key/value heads") == true)
+        #expect(MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, contextParallel: 2, options: options).unrunnableContextHeads(of: graph) == nil)
+        #expect(MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, contextParallel: 4).unrunnableContextHeads(of: graph) == nil, "the ring takes any")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1", configuration: refused)
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        for framework in TrainingFramework.allCases {
+            let export = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
+            #expect(export.unrunnable.contains { $0.contains("all-to-all exchange") } == framework.runsMegatronCore, "\(framework.rawValue)")
+        }
     }
 
     /// GShard's model alternates dense and expert blocks (six of each): Megatron-LM counts all twelve as its
