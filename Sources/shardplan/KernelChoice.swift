@@ -7,8 +7,7 @@ extension KernelFusionLevel: ExpressibleByArgument {}
 extension ContextParallelCommunication: ExpressibleByArgument {
     /// Its own name, or Megatron-Core's (`all_gather`, `a2a`), as a Megatron user types it.
     public init?(argument: String) {
-        guard let value = Self.allCases.first(where: { $0.rawValue == argument || $0.megatronValue == argument }) else { return nil }
-        self = value
+        self.init(name: argument)
     }
 }
 

@@ -21,6 +21,19 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
         MegatronConfiguration.hasWindowedAttention(graph) ? .allGather : .ring
     }
 
+    /// The exchange named `name`: its own name (`all-gather`) or Megatron-Core's (`all_gather`, `a2a`), as a
+    /// Megatron user writes it on a command line or in a plan document.
+    public init?(name: String) {
+        guard let value = Self.allCases.first(where: { $0.rawValue == name || $0.megatronValue == name }) else { return nil }
+        self = value
+    }
+
+    /// The names `init(name:)` takes, for an error message: "p2p, all-gather, all-to-all (Megatron's all_gather, a2a)".
+    public static var knownNames: String {
+        allCases.map(\.rawValue).joined(separator: ", ") + " (Megatron's "
+            + allCases.filter { $0.megatronValue != $0.rawValue }.map(\.megatronValue).joined(separator: ", ") + ")"
+    }
+
     /// The value of Megatron-Core's `cp_comm_type` (`--cp-comm-type`, NeMo's and Megatron-Bridge's `cp_comm_type`).
     public var megatronValue: String {
         switch self {

@@ -237,7 +237,10 @@ extension TrainingPlan {
         options.copiesOutGatheredParameters = try reader.optionalBool("fsdp2_copy_out") ?? false
         options.accumulatesUnshardedGradients = try reader.optionalBool("fsdp_no_sync") ?? false
         options.zeroShardGroup = try reader.optionalInt("zero_shard_group")
-        if let communication: ContextParallelCommunication = try reader.optionalCase("cp_comm_type", "context-parallel exchange") {
+        if let name = try reader.optionalString("cp_comm_type") {
+            guard let communication = ContextParallelCommunication(name: name) else {
+                throw reader.invalid("cp_comm_type", "unknown context-parallel exchange \"\(name)\"; known: \(ContextParallelCommunication.knownNames)")
+            }
             options.contextParallelCommunication = communication
         }
         if let precision: GradientPrecision = try reader.optionalCase("gradient_precision", "gradient precision") {

@@ -174,6 +174,23 @@ struct PlanConsistencyTests {
         #expect(plan.summary == "tp=2 dp=2 recompute=full pp=2")
     }
 
+    @Test("a plan's context-parallel exchange reads by its name or Megatron's (a2a, all_gather); another is refused at options.cp_comm_type")
+    func contextParallelExchangeNames() throws {
+        func naming(_ name: String) -> JSONValue {
+            document.updating(JSONPath([.key("options")])) { options in
+                guard case .object(var members) = options else { return options }
+                members["cp_comm_type"] = .string(name)
+                return .object(members)
+            }
+        }
+        for (name, communication) in [("all-to-all", ContextParallelCommunication.allToAll), ("a2a", .allToAll), ("all_gather", .allGather), ("p2p", .ring)] {
+            #expect(try TrainingPlan(json: naming(name), graph: graph, cluster: cluster, clusterName: "c").options.contextParallelCommunication == communication)
+        }
+        let refused = error(decoding: naming("ulysses"))
+        #expect(refused?.path.description == "options.cp_comm_type")
+        #expect(refused?.description.contains("known: p2p, all-gather, all-to-all (Megatron's all_gather, a2a)") == true, "\(String(describing: refused))")
+    }
+
     @Test("a stage listed twice is refused at the repeat, with or without its index and rank",
           arguments: [[0, 1, 1], [0, 0, 1], [0, 1, 0], [0, 1, 0, 1]], [true, false])
     func repeatedStage(order: [Int], keepsIndexAndRank: Bool) throws {
