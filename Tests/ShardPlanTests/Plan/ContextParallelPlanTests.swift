@@ -57,6 +57,12 @@ struct ContextParallelPlanTests {
         let planar = [[1, 16], [2, 8], [4, 4], [8, 2], [16, 1]]
         #expect(StageSearchOracle.contextViews(of: planar, sizes: [2, 4], devicesPerDomain: 8, batch: 2) == [[2, 2, 4], [1, 4, 4], [2, 4, 2]])
         #expect(StageSearchOracle.contextViews(of: planar, sizes: [2, 4], devicesPerDomain: 8, batch: 16).isEmpty)
+        // Under the all-to-all exchange the heads must divide over cp x columns: 16 for 1 x 4 x 4, 8 for 2 x 2 x 4 and
+        // 2 x 4 x 2. 4 key/value heads divide over none of them; 8 over the last two.
+        let heads = [AttentionHeads(query: 8, keyValue: 4)]
+        #expect(StageSearchOracle.contextViews(of: planar, sizes: [2, 4], devicesPerDomain: 8, batch: 2, heads: heads).isEmpty)
+        #expect(StageSearchOracle.contextViews(of: planar, sizes: [2, 4], devicesPerDomain: 8, batch: 2,
+                                               heads: [AttentionHeads(query: 32, keyValue: 8)]) == [[2, 2, 4], [2, 4, 2]])
     }
 
     /// Llama-tiny at 16,384 tokens, 2 sequences, on one DGX H100: the oracle offers context-parallel views, and their
