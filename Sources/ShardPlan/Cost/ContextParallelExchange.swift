@@ -8,8 +8,10 @@
 /// Megatron's load-balanced causal chunks (each rank holds chunks i and 2N - 1 - i of 2N), every step does the
 /// same work, which is what an even split of the query index prices. The all-gather (`cp_comm_type all_gather`)
 /// moves the same bytes, exposed, and runs two kernels a rank (`gatheredSteps`). The all-to-all (`cp_comm_type a2a`)
-/// moves each device's chunk of Q, K, V and the output once, exposed, and runs one kernel a rank over the whole
-/// sequence with its share of the heads (`carried`, `allToAllBookkeeping`).
+/// re-splits each device's chunk of Q, K, V and the output by heads forward, and the output, its gradient and the
+/// gradients of Q, K and V backward, exposed, and runs one kernel a rank over the whole sequence with its share of the
+/// heads (`carried`, `allToAllBookkeeping`). "Ring" names the group of devices that split the queries, whatever the
+/// exchange.
 public enum ContextParallelExchange {
     /// The devices of the ring: the product of the mesh axes that split the attention's query index; 1 for an
     /// op that is not attention or whose queries are whole.
@@ -125,11 +127,10 @@ public enum ContextParallelExchange {
     /// bytes of the local queries (and of the output), `keyValue` those of the local K and V chunks together. Each
     /// tensor that crosses the all-to-all is copied twice: before it, its heads are moved in front of the sequence
     /// (a `contiguous` copy), and after it, the load-balanced sequence chunks are put in order (an `index_select`);
-    /// read and written, 4 bytes a byte. Forward: q, k, v and the output; backward: the output's gradient and the
-    /// gradients of q, k and v.
+    /// read and written, 4 bytes a byte. Forward: q, k, v and the output; backward: the output (kept split by
+    /// sequence) and its gradient, and the gradients of q, k and v.
     public static func allToAllBookkeeping(query: Double, keyValue: Double)
         -> (forward: (bytes: Double, kernels: Int), backward: (bytes: Double, kernels: Int)) {
-        let bytes = 4 * (2 * query + keyValue)
-        return ((bytes, 8), (bytes, 8))
+        ((4 * (2 * query + keyValue), 8), (4 * (3 * query + keyValue), 10))
     }
 }

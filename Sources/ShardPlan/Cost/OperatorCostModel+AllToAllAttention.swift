@@ -2,11 +2,11 @@ extension OperatorCostModel {
     /// Fused attention whose queries split over `ringSize` devices under the all-to-all exchange
     /// (`ContextParallelCommunication.allToAll`, TransformerEngine's `AttnFuncWithCPAndQKVOA2A`, DeepSpeed-Ulysses'
     /// scheme): an all-to-all re-splits each device's chunk of the sequence into the whole sequence for `1/N` of its
-    /// heads, one kernel attends over it, and an all-to-all splits the output back; in the backward pass the output's
-    /// gradient crosses the same way, one backward kernel runs, and the gradients of q, k and v cross back. The op's own
-    /// collectives are the all-to-alls of q and the output forward, and of the output's gradient and q's backward;
-    /// K's and V's are the layout changes into and out of the op (`ContextParallelExchange.carried`). None hides
-    /// behind a kernel.
+    /// heads, one kernel attends over it, and an all-to-all splits the output back; in the backward pass the output
+    /// (kept split by sequence) and its gradient cross the same way, one backward kernel runs, and the gradients of q, k
+    /// and v cross back. The op's own collectives are the all-to-alls of q and the output forward, and of the output,
+    /// its gradient and q's gradient backward; K's and V's are the layout changes into and out of the op
+    /// (`ContextParallelExchange.carried`). None hides behind a kernel.
     ///
     /// The kernel does the unsplit kernel's work over the whole sequence, causal mask and window included, for a share
     /// of the heads: the same pairs as the device's query chunk against every key, with no rank doing more than
@@ -42,7 +42,7 @@ extension OperatorCostModel {
             backwardSeconds: kernel(backward: true) + side + kernels.streamSeconds(bytes: work.backward.bytes)
                 + Double(work.backward.kernels) * kernels.launchSeconds,
             forwardCollectives: [query, output].map { Collective(.allToAll, axes: axes, bytes: $0) },
-            backwardCollectives: [output, query].map { Collective(.allToAll, axes: axes, bytes: $0) },
+            backwardCollectives: [output, output, query].map { Collective(.allToAll, axes: axes, bytes: $0) },
             forwardFLOPs: dense)
     }
 }

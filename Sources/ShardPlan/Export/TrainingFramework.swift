@@ -370,8 +370,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
 
     /// Why this framework cannot run `layout` as the settings give it, each a sentence: a split of the repeated
     /// layers it refuses (`unexpressedSplit`), attention heads that the tensor-parallel degree does not divide
-    /// (`MegatronConfiguration.unrunnableHeadSplit`), and an interleaved schedule of a microbatch count it refuses
-    /// (`unrunnableInterleaving`). Empty where it runs them.
+    /// (`MegatronConfiguration.unrunnableHeadSplit`), for Megatron-Core a context-parallel exchange it refuses (the ring
+    /// beside sliding windows, `contextWindowProblem`; the all-to-all where `tp x cp` does not divide the heads,
+    /// `contextHeadProblem`), and an interleaved schedule of a microbatch count it refuses (`unrunnableInterleaving`).
+    /// Empty where it runs them.
     public func unrunnable(_ layout: ParallelLayout) -> [String] {
         [unexpressedSplit(layout),
          MegatronConfiguration.headSplitProblem(tensorParallel: layout.tensorParallel, heads: layout.attentionHeads),

@@ -4,7 +4,8 @@
 /// the ends deserve fewer, and, interleaved, with the embedding or the loss counted as a layer,
 /// `--account-for-embedding/loss-in-pipeline-split`), for long sequences every context-parallel size that leaves each
 /// rank `minimumContextShare` tokens or more (`--context-parallel-size`; with sliding-window attention, which
-/// Megatron-Core's default ring refuses, under the all-gather exchange, `--cp-comm-type all_gather`), the data
+/// Megatron-Core's default ring refuses, under the all-gather exchange, `--cp-comm-type all_gather`; under the
+/// all-to-all, `--cp-comm-type a2a`, only sizes whose `tp x cp` divides the heads), the data
 /// parallelism the devices leave, for a
 /// mixture of experts every expert-parallel size that divides it and the experts (`--expert-model-parallel-size`), microbatch
 /// sizes, interleaving, sequence parallelism and the distributed optimizer (ZeRO-1), and, without a pipeline where

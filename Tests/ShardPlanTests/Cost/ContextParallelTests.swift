@@ -193,11 +193,12 @@ struct ContextParallelTests {
         #expect(abs(cost.activationBytesPerMicrobatch - ring.cost(of: stage).activationBytesPerMicrobatch - 8_388_608) < 1e-3)
     }
 
-    @Test("the all-to-all exchange's bookkeeping by hand: two copies of each tensor that crosses, 10,000 bytes in 8 kernels each way")
+    @Test("the all-to-all exchange's bookkeeping by hand: two copies of each tensor that crosses, 10,000 bytes in 8 kernels forward, 14,000 in 10 backward")
     func allToAllBookkeeping() {
+        // Forward q, k, v and the output; backward the output, its gradient, dq, dk and dv: each read and written twice.
         let work = ContextParallelExchange.allToAllBookkeeping(query: 1000, keyValue: 500)
-        #expect(work.forward.bytes == 10_000 && work.forward.kernels == 8)
-        #expect(work.backward.bytes == 10_000 && work.backward.kernels == 8)
+        #expect(work.forward.bytes == 2 * 2 * (1000 + 500 + 1000) && work.forward.kernels == 8)
+        #expect(work.backward.bytes == 2 * 2 * (1000 + 1000 + 1000 + 500) && work.backward.kernels == 10)
     }
 
     @Test("under the all-to-all K's gather of 4 chunks becomes an all-to-all of one; the ring and the all-gather keep their collectives")
@@ -212,8 +213,9 @@ struct ContextParallelTests {
     /// Under the all-to-all each of 4 ranks runs the kernel of the whole 4,096-token sequence over a quarter of the
     /// heads: exactly the unsplit op of a graph with 8 query and 2 key/value heads. Around it, q (1,024 x 32 x 128 x 2
     /// = 8,388,608 bytes), k and v (2,097,152 each) and the output (8,388,608) are copied twice each: 4 x (2 x
-    /// 8,388,608 + 4,194,304) = 83,886,080 bytes in 8 kernels, forward and backward.
-    @Test("an all-to-all ring of 4 runs the unsplit kernel over a quarter of the heads, plus 83,886,080 bytes of copies each way")
+    /// 8,388,608 + 4,194,304) = 83,886,080 bytes in 8 kernels forward; backward the output, its gradient and dq, dk, dv:
+    /// 4 x (3 x 8,388,608 + 4,194,304) = 117,440,512 bytes in 10.
+    @Test("an all-to-all ring of 4 runs the unsplit kernel over a quarter of the heads, plus 83,886,080 bytes of copies forward and 117,440,512 backward")
     func allToAllAttentionByHand() throws {
         let graph = try attentionBlock()
         let kernels = KernelModel(device: node(gbPerSecond: 300).device)
@@ -224,16 +226,17 @@ struct ContextParallelTests {
         let quarter = try attentionBlock(heads: 8, keyValueHeads: 2)
         let whole = OperatorCostModel(graph: quarter, kernels: kernels, meshShape: [1], microbatches: 1)
             .cost(attention, OpStrategy(indexOfAxis: [nil]))
-        let copies = kernels.streamSeconds(bytes: 83_886_080) + 8 * kernels.launchSeconds
-        #expect(abs(cost.forwardSeconds - (whole.forwardSeconds + copies)) < 1e-12)
-        #expect(abs(cost.backwardSeconds - (whole.backwardSeconds + copies)) < 1e-12)
+        let forwardCopies = kernels.streamSeconds(bytes: 83_886_080) + 8 * kernels.launchSeconds
+        let backwardCopies = kernels.streamSeconds(bytes: 117_440_512) + 10 * kernels.launchSeconds
+        #expect(abs(cost.forwardSeconds - (whole.forwardSeconds + forwardCopies)) < 1e-12)
+        #expect(abs(cost.backwardSeconds - (whole.backwardSeconds + backwardCopies)) < 1e-12)
         #expect(cost.forwardFLOPs == whole.forwardFLOPs)
-        // Its own all-to-alls: q and the output forward, the output's gradient and q's backward.
+        // Its own all-to-alls: q and the output forward; the output, its gradient and q's gradient backward.
         let crossing = Collective(.allToAll, axes: [0], bytes: 8_388_608)
-        #expect(cost.forwardCollectives == [crossing, crossing] && cost.backwardCollectives == [crossing, crossing])
+        #expect(cost.forwardCollectives == [crossing, crossing] && cost.backwardCollectives == [crossing, crossing, crossing])
     }
 
-    @Test("the all-to-all exchange is exposed whole: q, k, v and the output cross forward, their gradients backward; nothing more is kept")
+    @Test("the all-to-all exchange is exposed whole: q, k, v and the output cross forward, the output and every gradient backward; nothing more is kept")
     func allToAllExchangeExposed() throws {
         let graph = try attentionBlock()
         let cluster = node(gbPerSecond: 1)
@@ -244,9 +247,9 @@ struct ContextParallelTests {
         let cost = model.cost(of: stage)
         let query = stage.mesh.seconds(for: Collective(.allToAll, axes: [1], bytes: 8_388_608))
         let keyValue = stage.mesh.seconds(for: Collective(.allToAll, axes: [1], bytes: 2_097_152))
-        #expect(abs(cost.communicationSeconds[.allToAll]! - 2 * (2 * query + 2 * keyValue)) < 1e-12)
+        #expect(abs(cost.communicationSeconds[.allToAll]! - (5 * query + 4 * keyValue)) < 1e-12)
         #expect(cost.communicationSeconds[.allGather, default: 0] == 0 && cost.communicationSeconds[.reduceScatter, default: 0] == 0)
-        let crossed: Double = 2 * (2 * 8_388_608 + 2 * 2_097_152)
+        let crossed: Double = 5 * 8_388_608 + 4 * 2_097_152
         #expect(abs(cost.communicationBytes[.allToAll]! - crossed) < 1e-3)
         #expect(cost.activationBytesPerMicrobatch == ring.cost(of: stage).activationBytesPerMicrobatch)
     }
