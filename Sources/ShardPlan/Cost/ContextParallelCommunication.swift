@@ -13,6 +13,13 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
     /// (`a2a`, DeepSpeed-Ulysses' scheme; `AttnFuncWithCPAndQKVOA2A`). It runs sliding windows, and needs each
     /// tensor-parallel rank's query and key/value heads to divide over the context-parallel ranks.
     case allToAll = "all-to-all"
+    /// PyTorch's own ring attention (`torch.distributed.tensor.experimental.context_parallel`, torchtitan's context
+    /// parallelism) with its default all-gather rotation: K and V gathered once, behind only the first step's kernel,
+    /// the ring's kernels as TransformerEngine's, each step's output merged into an fp32 accumulator by eager ops; in
+    /// the backward pass K and V gathered again, and the gradients of K and V accumulated in fp32 and passed around the
+    /// ring a step at a time behind the kernels (`_templated_ring_attention`). Megatron-Core has none: its
+    /// frameworks run their own ring instead.
+    case pytorchRing = "pytorch-ring"
 
     /// The exchange that runs `graph`'s attention where none is named (`plan` without `--cp-comm-type`): the all-gather
     /// where some attention reads a sliding window, which TransformerEngine's ring refuses; else the ring, Megatron-Core's
@@ -28,16 +35,20 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
         self = value
     }
 
-    /// The names `init(name:)` takes, for an error message: "p2p, all-gather, all-to-all (Megatron's all_gather, a2a)".
+    /// The names `init(name:)` takes, for an error message: "p2p, all-gather, all-to-all, pytorch-ring (Megatron's
+    /// all_gather, a2a)".
     public static var knownNames: String {
-        allCases.map(\.rawValue).joined(separator: ", ") + " (Megatron's "
-            + allCases.filter { $0.megatronValue != $0.rawValue }.map(\.megatronValue).joined(separator: ", ") + ")"
+        let names = allCases.map(\.rawValue)
+        return names.joined(separator: ", ") + " (Megatron's "
+            + allCases.map(\.megatronValue).filter { !names.contains($0) }.joined(separator: ", ") + ")"
     }
 
-    /// The value of Megatron-Core's `cp_comm_type` (`--cp-comm-type`, NeMo's and Megatron-Bridge's `cp_comm_type`).
+    /// The value of Megatron-Core's `cp_comm_type` (`--cp-comm-type`, NeMo's and Megatron-Bridge's `cp_comm_type`) for
+    /// the exchange Megatron-Core runs in its place: its own ring, `p2p`, for PyTorch's ring
+    /// (`TrainingFramework.nearest` says so where it exports one).
     public var megatronValue: String {
         switch self {
-        case .ring: "p2p"
+        case .ring, .pytorchRing: "p2p"
         case .allGather: "all_gather"
         case .allToAll: "a2a"
         }

@@ -40,20 +40,45 @@ public enum ContextParallelExchange {
     /// op or the reduce-scatter of their gradients out of it): those themselves under the ring and the all-gather;
     /// under the all-to-all each becomes an all-to-all of the chunk a device holds (a gather's bytes over `ringSize`),
     /// which re-splits it from sequence chunks to head groups, or the gradient's back.
+    ///
+    /// PyTorch's ring gathers K and V as the layout change does, and again in the backward pass; there the gradients of
+    /// K and V travel the ring in fp32, a step at a time (`_AllToAllRotater`'s permutes), not as a reduce-scatter: each
+    /// of the N passes moves a device's fp32 chunk, which is priced as the all-gather that moves as many bytes
+    /// (`2 G N / (N - 1)` for a reduce-scatter of `G`). So a reduce-scatter becomes the re-gather and that ring.
     public static func carried(_ collectives: [Collective], ringSize: Int, communication: ContextParallelCommunication) -> [Collective] {
-        guard communication == .allToAll else { return collectives }
-        return collectives.map { Collective(.allToAll, axes: $0.axes, bytes: $0.bytes / Double(ringSize)) }
+        switch communication {
+        case .ring, .allGather:
+            return collectives
+        case .allToAll:
+            return collectives.map { Collective(.allToAll, axes: $0.axes, bytes: $0.bytes / Double(ringSize)) }
+        case .pytorchRing:
+            let steps = Double(ringSize)
+            return collectives.flatMap { collective -> [Collective] in
+                guard collective.kind == .reduceScatter else { return [collective] }
+                return [Collective(.allGather, axes: collective.axes, bytes: collective.bytes),
+                        Collective(.allGather, axes: collective.axes, bytes: 2 * collective.bytes * steps / (steps - 1))]
+            }
+        }
     }
 
-    /// Seconds of one of K's or V's exchange left exposed behind `attentionSeconds` of attention kernels on a
-    /// ring of `ringSize` devices. An all-gather exchange hides nothing: the gather ends before the kernels start,
-    /// and the gradients' reduce-scatter begins after they end; nor does an all-to-all (`exchangeSeconds` is then
-    /// that of the collectives `carried` gives).
+    /// Seconds of one of K's or V's exchange (`exchangeSeconds`, of the collectives `carried` gives) left exposed
+    /// behind `attentionSeconds` of attention kernels on a ring of `ringSize` devices, in the `forward` pass or the
+    /// backward one; K and V share the kernels' time half each. TransformerEngine's ring hides a step's transfer behind
+    /// the step before, `(N - 1) / N` of the kernels. PyTorch's ring waits for its gather at the second step, so only
+    /// the first step's kernel, `1 / N`, hides it forward; backward the first step hides the re-gather and each later
+    /// one a pass of the gradients, the whole kernel time. An all-gather exchange hides nothing: the gather ends before
+    /// the kernels start, and the gradients' reduce-scatter begins after they end; nor does an all-to-all.
     public static func exposedSeconds(_ exchangeSeconds: Double, attentionSeconds: Double, ringSize: Int,
-                                      communication: ContextParallelCommunication) -> Double {
-        guard ringSize > 1, communication == .ring else { return exchangeSeconds }
-        let hidden = attentionSeconds * Double(ringSize - 1) / Double(ringSize) / 2
-        return max(0, exchangeSeconds - hidden)
+                                      communication: ContextParallelCommunication, forward: Bool) -> Double {
+        guard ringSize > 1 else { return exchangeSeconds }
+        let steps = Double(ringSize)
+        let hiding: Double
+        switch communication {
+        case .ring: hiding = (steps - 1) / steps
+        case .pytorchRing: hiding = forward ? 1 / steps : 1
+        case .allGather, .allToAll: return exchangeSeconds
+        }
+        return max(0, exchangeSeconds - attentionSeconds * hiding / 2)
     }
 
     /// The memory-bound work TransformerEngine's ring attention does around its attention kernels on one device,
@@ -132,5 +157,26 @@ public enum ContextParallelExchange {
     public static func allToAllBookkeeping(query: Double, keyValue: Double)
         -> (forward: (bytes: Double, kernels: Int), backward: (bytes: Double, kernels: Int)) {
         ((4 * (2 * query + keyValue), 8), (4 * (3 * query + keyValue), 10))
+    }
+
+    /// The memory-bound work around PyTorch's ring attention's kernels on one device, per layer and microbatch, for a
+    /// ring of `ringSize` steps (`_templated_ring_attention` and its backward, `torch/distributed/tensor/experimental/
+    /// _attention.py`, eager ATen ops; the last rank, whose later steps merge whole outputs, the slower one). `query` is
+    /// the bytes of the local queries (and of the output, 16-bit), `keyValue` those of the local K and V chunks together,
+    /// `statistics` those of the fp32 log-sum-exp. Forward: K and V concatenated into the send buffer before each step
+    /// but the last; the first step's output widened to fp32; at each later step the step's output widened and merged
+    /// (`out - sigmoid(lse_step - lse) * (out - out_step)`, `lse - logsigmoid(lse - lse_step)`: 9 kernels, 19 output
+    /// bytes and 14 statistics bytes a 16-bit output byte and statistics byte); the result narrowed. Backward: fp32 dq,
+    /// dk and dv zeroed; K and V concatenated again; the first step's dk and dv added into the fp32 ones, each later
+    /// step's added into the first half of the received ones and concatenated back (`_partial_update`); dk and dv
+    /// concatenated in fp32 to be sent each step; dq accumulated in fp32 each step; dq and the last received dk and dv
+    /// narrowed.
+    public static func pytorchRingBookkeeping(ringSize: Int, query: Double, keyValue: Double, statistics: Double)
+        -> (forward: (bytes: Double, kernels: Int), backward: (bytes: Double, kernels: Int)) {
+        guard ringSize > 1 else { return ((0, 0), (0, 0)) }
+        let steps = Double(ringSize), later = Double(ringSize - 1)
+        let forward = 2 * keyValue * later + 6 * query + later * (19 * query + 14 * statistics)
+        let backward = (5 * steps + 5) * query + (10 + 8.5 * later + 4 * steps) * keyValue
+        return ((forward, 10 * (ringSize - 1) + 2), (backward, 7 + 5 * (ringSize - 1) + 2 * ringSize))
     }
 }

@@ -255,6 +255,9 @@ public struct OperatorCostModel: Sendable {
     /// launch and the rate of its shorter key range, and the ring's copies, corrections and accumulations are
     /// added as memory-bound kernels (`ContextParallelExchange.bookkeeping`).
     ///
+    /// PyTorch's ring (`ContextParallelCommunication.pytorchRing`) runs the same kernels a step, and its own eager
+    /// merging and fp32 accumulation around them (`ContextParallelExchange.pytorchRingBookkeeping`).
+    ///
     /// Under the all-gather exchange the queries' two chunks run one kernel each (`gatheredAttentionCost`); under the
     /// all-to-all one kernel runs over the whole sequence for a share of the heads (`allToAllAttentionCost`).
     ///
@@ -299,8 +302,10 @@ public struct OperatorCostModel: Sendable {
             // K and V arrive whole (gathered by the ring); a device's own chunk is 1/N of them.
             let keyValue = (localBytes(operation.inputs[1], strategy.operandSpec(1, in: space))
                 + localBytes(operation.inputs[2], strategy.operandSpec(2, in: space))) / Double(ringSize)
-            let ring = ContextParallelExchange.bookkeeping(ringSize: ringSize, query: localBytes(operation.result, strategy.resultSpec(in: space)),
-                                                           keyValue: keyValue, statistics: batch * queries * heads * 4)
+            let (query, statistics) = (localBytes(operation.result, strategy.resultSpec(in: space)), batch * queries * heads * 4)
+            let ring = contextParallelCommunication == .pytorchRing
+                ? ContextParallelExchange.pytorchRingBookkeeping(ringSize: ringSize, query: query, keyValue: keyValue, statistics: statistics)
+                : ContextParallelExchange.bookkeeping(ringSize: ringSize, query: query, keyValue: keyValue, statistics: statistics)
             forward += kernels.streamSeconds(bytes: ring.forward.bytes) + Double(ring.forward.kernels) * kernels.launchSeconds
             backward += kernels.streamSeconds(bytes: ring.backward.bytes) + Double(ring.backward.kernels) * kernels.launchSeconds
         }

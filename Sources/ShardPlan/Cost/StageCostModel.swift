@@ -316,7 +316,7 @@ public struct StageCostModel: Sendable {
                 let carried = ContextParallelExchange.carried(collectives, ringSize: ring, communication: options.contextParallelCommunication)
                 let seconds = carried.reduce(0) { $0 + mesh.seconds(for: $1) }
                 let exposed = ContextParallelExchange.exposedSeconds(seconds, attentionSeconds: attentionSeconds, ringSize: ring,
-                                                                     communication: options.contextParallelCommunication)
+                                                                     communication: options.contextParallelCommunication, forward: forward)
                 charge(carried, forward: forward, timeScale: seconds > 0 ? exposed / seconds : 1)
             }
             for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {

@@ -104,8 +104,9 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             searched.reduceGradientsInFP32 = true
             searched.overlapGradientReduction = true
             searched.copiesOutGatheredParameters = true
-            searched.contextParallelCommunication = .ring
+            searched.contextParallelCommunication = .pytorchRing
         }
+        if runsMegatronCore && searched.contextParallelCommunication == .pytorchRing { searched.contextParallelCommunication = .ring }
         return searched
     }
 
@@ -220,14 +221,21 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 changes.append("\(displayName) recomputes whole submodules (\(names.recomputeModules)), which keep what \(kept.dropLast().joined(separator: ", ")) and \(kept.last!) produce, where the plan reruns them")
             }
         }
-        if self == .torchtitan && nearest.options.contextParallelCommunication != .ring {
-            // torchtitan's context parallelism is PyTorch's ring attention over the chunks, its K/V exchange overlapped
-            // with the first chunk's kernel (`context_parallel_rotate_method`), priced as the ring.
-            let exchange = nearest.options.contextParallelCommunication == .allGather
-                ? "exposed all-gather of them (TransformerEngine's all_gather)" : "all-to-alls of queries, keys, values and outputs (TransformerEngine's a2a)"
-            nearest.options.contextParallelCommunication = .ring
+        // torchtitan's context parallelism is PyTorch's ring attention (`context_parallel`, its default all-gather
+        // rotation), Megatron-Core's TransformerEngine's exchanges: each runs its own where the plan prices the other's.
+        let exchange = nearest.options.contextParallelCommunication
+        if (self == .torchtitan) != (exchange == .pytorchRing) {
+            nearest.options.contextParallelCommunication = self == .torchtitan ? .pytorchRing : .ring
             if configuration.contextParallel > 1 {
-                changes.append("torchtitan runs PyTorch's ring attention over the sequence's chunks, exchanging keys and values while it computes; the plan's \(exchange) becomes that")
+                let priced = switch exchange {
+                case .ring: "TransformerEngine's ring (p2p)"
+                case .allGather: "exposed all-gather of them (TransformerEngine's all_gather)"
+                case .allToAll: "all-to-alls of queries, keys, values and outputs (TransformerEngine's a2a)"
+                case .pytorchRing: "PyTorch's ring attention (torchtitan's), which gathers them behind the first step and merges in fp32"
+                }
+                changes.append(self == .torchtitan
+                    ? "torchtitan runs PyTorch's ring attention over the sequence's chunks, gathering keys and values behind the first step and merging its outputs in fp32; the plan's \(priced) becomes that"
+                    : "\(displayName) runs TransformerEngine's ring (--cp-comm-type p2p), each step's keys and values arriving behind the step before; the plan's \(priced) becomes that")
             }
         }
         if nearest.options.accumulatesUnshardedGradients {

@@ -419,19 +419,19 @@ struct StageCostTerms {
         guard ring > 1, link.toOperand > 0 else { return (forward, backward) }
         var result = (forward, backward)
         let communication = operatorModel.contextParallelCommunication
-        /// The exposed seconds of an exchange's `exchange` collectives (`seconds` as the layout change prices them).
-        func exposed(_ exchange: [Collective], seconds: Double, attentionSeconds: Double) -> Double {
-            let carried = communication == .allToAll
-                ? self.seconds(ContextParallelExchange.carried(exchange, ringSize: ring, communication: communication)) : seconds
-            return ContextParallelExchange.exposedSeconds(carried, attentionSeconds: attentionSeconds, ringSize: ring, communication: communication)
+        /// The exposed seconds of the collectives that carry an exchange whose layout change is `exchange`.
+        func exposed(_ exchange: [Collective], attentionSeconds: Double, forward: Bool) -> Double {
+            let carried = seconds(ContextParallelExchange.carried(exchange, ringSize: ring, communication: communication))
+            return ContextParallelExchange.exposedSeconds(carried, attentionSeconds: attentionSeconds, ringSize: ring,
+                                                          communication: communication, forward: forward)
         }
         let gather = collectives(layout, layouts[0])
         if ContextParallelExchange.isRingExchange(gather, kind: .allGather, operation, consumer) {
-            result.0 = exposed(gather, seconds: forward, attentionSeconds: cost.forwardSeconds)
+            result.0 = exposed(gather, attentionSeconds: cost.forwardSeconds, forward: true)
         }
         let reduction = collectives(layouts[1], returned)
         if model.gradients[value], ContextParallelExchange.isRingExchange(reduction, kind: .reduceScatter, operation, consumer) {
-            result.1 = exposed(reduction, seconds: backward, attentionSeconds: cost.backwardSeconds)
+            result.1 = exposed(reduction, attentionSeconds: cost.backwardSeconds, forward: false)
         }
         return result
     }

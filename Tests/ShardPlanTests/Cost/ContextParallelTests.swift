@@ -85,6 +85,49 @@ struct ContextParallelTests {
         #expect(abs(cost.communicationSeconds[.reduceScatter]! - backward) < 1e-12)
     }
 
+    /// PyTorch's ring of 4 gathers K and V once a pass, waited for at the second step: forward only the first step's
+    /// kernel hides it, a quarter of the attention (an eighth each for K and V); backward every step hides the re-gather
+    /// or a pass of the fp32 gradients, half the attention each. On the 1 GB/s link: the gradients of K (8,388,608 bytes
+    /// whole) travel as 4 passes of its fp32 chunk, priced as an all-gather of 2 x 8,388,608 x 4 / 3 bytes.
+    @Test("PyTorch's ring: its gather hides behind the first step forward, the re-gather and the fp32 gradient passes behind every step backward")
+    func pytorchRingExposure() throws {
+        let graph = try attentionBlock()
+        let cluster = node(gbPerSecond: 1)
+        let (stage, _) = try contextParallelStage(graph, cluster)
+        var options = TrainingOptions()
+        options.contextParallelCommunication = .pytorchRing
+        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1)
+        let attention = try #require(graph.operations.firstIndex { $0.name == "attention" })
+        let attentionCost = model.operatorModel(meshShape: [1, 4, 1]).cost(attention, stage.strategy(of: attention))
+        let gather = stage.mesh.seconds(for: Collective(.allGather, axes: [1], bytes: 8_388_608))
+        let passes = stage.mesh.seconds(for: Collective(.allGather, axes: [1], bytes: 2 * 8_388_608 * 4 / 3))
+        #expect(ContextParallelExchange.carried([Collective(.reduceScatter, axes: [1], bytes: 8_388_608)], ringSize: 4, communication: .pytorchRing)
+                == [Collective(.allGather, axes: [1], bytes: 8_388_608), Collective(.allGather, axes: [1], bytes: 2 * 8_388_608 * 4 / 3)])
+        let forward = 2 * max(0, gather - attentionCost.forwardSeconds / 4 / 2)
+        let backward = 2 * max(0, gather + passes - attentionCost.backwardSeconds / 2)
+        let cost = model.cost(of: stage)
+        #expect(forward > 0 && backward > 0)
+        #expect(abs(cost.communicationSeconds[.allGather]! - forward - backward) < 1e-12)
+        #expect(cost.communicationSeconds[.reduceScatter, default: 0] == 0)
+        // The same exposure, checked directly: forward 1/4 of the kernels hides, backward all of them.
+        #expect(ContextParallelExchange.exposedSeconds(1, attentionSeconds: 4, ringSize: 4, communication: .pytorchRing, forward: true) == 0.5)
+        #expect(ContextParallelExchange.exposedSeconds(3, attentionSeconds: 4, ringSize: 4, communication: .pytorchRing, forward: false) == 1)
+    }
+
+    /// PyTorch's ring of 2 on its last rank, for a local output of 1,000 bytes (16-bit), K and V chunks of 500 and a
+    /// log-sum-exp of 10 (fp32). Forward: K and V concatenated before the first step (2 x 500), the first step's output
+    /// widened (1,000 + 2,000), the second step's widened and merged (19 x 1,000 + 14 x 10), the result narrowed (2,000
+    /// + 1,000): 26,140 bytes in 12 kernels. Backward: fp32 dq, dk, dv zeroed (2,000 + 1,000), K and V concatenated once
+    /// (1,000), the first step's dk and dv added (5 x 500), the second's added into half the received ones (2.5 x 500)
+    /// and concatenated back (4 x 500), dk and dv concatenated in fp32 twice (2 x 4 x 500), dq added twice (2 x 5 x
+    /// 1,000), dq and dk/dv narrowed (3,000 + 1,500): 28,250 bytes in 16 kernels.
+    @Test("PyTorch's ring's bookkeeping by hand: a ring of 2 moves 26,140 bytes in 12 kernels forward and 28,250 in 16 backward")
+    func pytorchRingBookkeeping() {
+        let work = ContextParallelExchange.pytorchRingBookkeeping(ringSize: 2, query: 1000, keyValue: 500, statistics: 10)
+        #expect(work.forward.bytes == 1000 + 3000 + 19_140 + 3000 && work.forward.kernels == 12)
+        #expect(work.backward.bytes == 3000 + 1000 + 2500 + 1250 + 2000 + 4000 + 10_000 + 4500 && work.backward.kernels == 16)
+    }
+
     /// TransformerEngine's ring of 4 around its attention kernels, for a local query chunk of 1,000 bytes, K and V
     /// chunks of 500 and a log-sum-exp of 10. Forward: K and V into the exchange buffer (2 x 500), three half-chunk
     /// copies (3 x 1,000), the accumulator zeroed (1,000), the log-sum-exp cloned (20), widened (30), corrected
@@ -207,7 +250,7 @@ struct ContextParallelTests {
         #expect(ContextParallelExchange.carried(gather, ringSize: 4, communication: .allToAll) == [Collective(.allToAll, axes: [1], bytes: 2_097_152)])
         #expect(ContextParallelExchange.carried(gather, ringSize: 4, communication: .ring) == gather)
         #expect(ContextParallelExchange.carried(gather, ringSize: 4, communication: .allGather) == gather)
-        #expect(ContextParallelExchange.exposedSeconds(2, attentionSeconds: 10, ringSize: 4, communication: .allToAll) == 2)
+        #expect(ContextParallelExchange.exposedSeconds(2, attentionSeconds: 10, ringSize: 4, communication: .allToAll, forward: true) == 2)
     }
 
     /// Under the all-to-all each of 4 ranks runs the kernel of the whole 4,096-token sequence over a quarter of the

@@ -95,12 +95,16 @@ struct FrameworkFallbackTests {
         let torchtitan = TrainingFramework.torchtitan.searchedOptions(defaults, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false)
         #expect(torchtitan.optimizerState == .fp32Weights && torchtitan.kernelFusion == .eager && torchtitan.reduceGradientsInFP32
                 && torchtitan.overlapGradientReduction && torchtitan.copiesOutGatheredParameters)
-        // torchtitan's context parallelism is PyTorch's ring; Megatron-Core's frameworks run the exchange asked for.
-        var gathered = defaults
-        gathered.contextParallelCommunication = .allGather
-        for framework in TrainingFramework.allCases {
-            let searched = framework.searchedOptions(gathered, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false)
-            #expect(searched.contextParallelCommunication == (framework == .torchtitan ? .ring : .allGather), "\(framework.rawValue)")
+        // torchtitan's context parallelism is PyTorch's ring; Megatron-Core's frameworks run the exchange asked for, their
+        // own ring for PyTorch's.
+        for communication in ContextParallelCommunication.allCases {
+            var asked = defaults
+            asked.contextParallelCommunication = communication
+            for framework in TrainingFramework.allCases {
+                let searched = framework.searchedOptions(asked, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false)
+                let expected: ContextParallelCommunication = framework == .torchtitan ? .pytorchRing : communication == .pytorchRing ? .ring : communication
+                #expect(searched.contextParallelCommunication == expected, "\(framework.rawValue), \(communication.rawValue)")
+            }
         }
     }
 

@@ -300,18 +300,23 @@ struct MegatronStageLayersTests {
             #expect(PlanEvaluator(cluster: cluster).evaluate(read).iterationSeconds == prediction.iterationSeconds)
             for framework in TrainingFramework.allCases {
                 let export = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
+                // Megatron-Core runs its own ring where the plan prices PyTorch's, and refuses it beside windows.
+                let ringed = communication == .ring || communication == .pytorchRing
                 let refused = export.unrunnable.contains { $0.contains("refuses sliding-window attention") }
-                #expect(refused == (framework.runsMegatronCore && communication == .ring), "\(framework.rawValue): \(export.unrunnable)")
+                #expect(refused == (framework.runsMegatronCore && ringed), "\(framework.rawValue): \(export.unrunnable)")
                 let written: String? = switch framework {
-                case .megatron: communication == .ring ? nil : "--cp-comm-type \(communication.megatronValue)"
+                case .megatron: ringed ? nil : "--cp-comm-type \(communication.megatronValue)"
                 case .nemo: "model.config.cp_comm_type='\(communication.megatronValue)'"
                 case .megatronBridge: "cfg.model.cp_comm_type = '\(communication.megatronValue)'"
                 case .torchtitan: nil
                 }
                 if let written { #expect(export.text.contains(written), "\(framework.rawValue): \(export.text)") }
-                if framework == .megatron && communication == .ring { #expect(!export.text.contains("    --cp-comm-type"), "the default is not written") }
-                let becameRing = export.differences.contains { $0.contains("PyTorch's ring attention") }
-                #expect(becameRing == (framework == .torchtitan && communication != .ring), "\(framework.rawValue)")
+                if framework == .megatron && ringed { #expect(!export.text.contains("    --cp-comm-type"), "the default is not written") }
+                // Each framework runs its own exchange where the plan prices the other's, and says so.
+                let becamePyTorchRing = export.differences.contains { $0.hasPrefix("torchtitan runs PyTorch's ring attention") }
+                #expect(becamePyTorchRing == (framework == .torchtitan && communication != .pytorchRing), "\(framework.rawValue)")
+                let becameTransformerEngineRing = export.differences.contains { $0.contains("runs TransformerEngine's ring (--cp-comm-type p2p)") }
+                #expect(becameTransformerEngineRing == (framework.runsMegatronCore && communication == .pytorchRing), "\(framework.rawValue)")
             }
         }
         #expect(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1).unrunnableContextWindow(of: graph) == nil)
