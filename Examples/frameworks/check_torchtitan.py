@@ -91,7 +91,7 @@ CASES = [
      dict(tp=2, pp=2, dp=4, cp=1, ep=1, vp=1, mbs=1, recompute="none", zero=2, fp8="rowwise")),
     ("llama3-8b-cp2-fp8", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "1", "--pp", "1", "--cp", "2",
                            "--zero", "1", "--recompute", "full", "--precision", "fp8"],
-     dict(tp=1, pp=1, dp=4, cp=2, ep=1, vp=1, mbs=1, recompute="full", zero=2, fp8="tensorwise")),
+     dict(tp=1, pp=1, dp=4, cp=2, ep=1, vp=1, mbs=1, recompute="full", zero=2, fp8="tensorwise", rotate="allgather")),
     ("qwen3-30b-a3b-ep8", ["score", "Models/qwen3-30b-a3b.json", "--cluster", "dgx-h100:1", "--tp", "1", "--pp", "1", "--ep", "8",
                            "--zero", "3", "--recompute", "full", "--micro-batch-size", "2"],
      dict(tp=1, pp=1, dp=8, cp=1, ep=8, vp=1, mbs=2, recompute="full", zero=3, fp8=None)),
@@ -134,6 +134,9 @@ def check(config, expected, name, world_size, ParallelDims):
                  recompute=recompute, zero=zero,
                  fp8=config.quantize.linear.float8.recipe_name if "quantize.linear.float8" in config.model.converters else None,
                  loss_parallel=not p.disable_loss_parallel)
+    # The rotation PyTorch's ring attention runs, which the plan prices (the settings write it with context parallelism).
+    if p.context_parallel_degree > 1:
+        found["rotate"] = p.context_parallel_rotate_method
     if p.pipeline_parallel_degree > 1:
         modules = [m for part in parts for m in part]
         layers = [m for m in modules if m.startswith("layers.")]

@@ -137,7 +137,11 @@ public struct TorchTitanJobConfig: Sendable {
         if layout.configuration.options.overlapTensorParallelCommunication && layout.tensorParallel > 1 {
             lines.append("enable_async_tensor_parallel = true")
         }
-        lines += ["context_parallel_degree = \(layout.contextParallel)", "expert_parallel_degree = \(layout.expertParallel)"]
+        lines.append("context_parallel_degree = \(layout.contextParallel)")
+        // PyTorch's ring attention gathers K and V behind the first step, as priced (`ContextParallelCommunication.pytorchRing`);
+        // torchtitan's default, written since a recipe may take `alltoall`.
+        if layout.contextParallel > 1 { lines.append("context_parallel_rotate_method = \"allgather\"") }
+        lines.append("expert_parallel_degree = \(layout.expertParallel)")
         // The experts split by tensor parallelism within each expert-parallel group (Megatron's default expert
         // tensor parallelism, `etp = tp`); torchtitan's default, 1, would fold tp into the expert group too.
         if layout.expertParallel > 1 { lines.append("expert_tensor_parallel_degree = \(layout.tensorParallel)") }

@@ -36,11 +36,13 @@ struct ContextAndExpertExportTests {
         #expect(megatron.text.contains("torchrun --nnodes=1 --nproc-per-node=8"))
         #expect(try #require(exports[.nemo]).text.contains("trainer.strategy.context_parallel_size=2 \\"))
         // torchtitan shards parameters over its context-parallel ranks (FSDP): the replicated weights become ZeRO-2; it
-        // keeps fp32 weights and gradients and reduces in fp32, runs eager PyTorch's kernels, and FSDP2 copies each
-        // gathered layer out.
+        // keeps fp32 weights and gradients and reduces in fp32, runs eager PyTorch's kernels, FSDP2 copies each
+        // gathered layer out, and PyTorch's ring attention replaces TransformerEngine's.
         let titan = try #require(exports[.torchtitan])
         #expect(titan.text.contains("context_parallel_degree = 2") && titan.text.contains("data_parallel_shard_degree = 2"))
-        #expect(titan.layout.zeroStage == 2 && titan.differences.count == 6, "\(titan.differences)")
+        #expect(titan.text.contains("context_parallel_rotate_method = \"allgather\""))
+        #expect(titan.layout.zeroStage == 2 && titan.differences.count == 7, "\(titan.differences)")
+        #expect(titan.layout.configuration.options.contextParallelCommunication == .pytorchRing)
         #expect(titan.layout.configuration.options.optimizerState == .fp32Weights && titan.layout.configuration.options.gradientPrecision == .fp32
                 && titan.layout.configuration.options.reduceGradientsInFP32)
     }

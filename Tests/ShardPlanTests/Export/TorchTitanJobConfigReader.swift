@@ -18,7 +18,8 @@ struct TorchTitanJobConfigReader {
             "data_parallel_replicate_degree": isPositive, "data_parallel_shard_degree": isPositive,
             "fsdp_reshard_after_forward": isOne(of: ["default", "always", "never"]),
             "tensor_parallel_degree": isPositive, "enable_async_tensor_parallel": isBoolean, "disable_loss_parallel": isBoolean,
-            "context_parallel_degree": isPositive, "expert_parallel_degree": isPositive, "expert_tensor_parallel_degree": isPositive,
+            "context_parallel_degree": isPositive, "context_parallel_rotate_method": isOne(of: ["allgather", "alltoall"]),
+            "expert_parallel_degree": isPositive, "expert_tensor_parallel_degree": isPositive,
             "pipeline_parallel_degree": isPositive, "pipeline_parallel_microbatch_size": isPositive,
             // torch.distributed.pipelining's schedule names (get_schedule_class).
             "pipeline_parallel_schedule": isOne(of: ["1F1B", "GPipe", "Interleaved1F1B"]),
