@@ -25,7 +25,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Data-parallel size (default: devices / (tp x pp x cp)).", valueName: "D"))
     var dp: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Context-parallel size: ranks sharing each sequence, keys and values exchanged in a ring (Megatron-Core CP; default 1).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Context-parallel size: ranks sharing each sequence, keys and values exchanged as --cp-comm-type says (Megatron-Core CP; default 1).",
                                valueName: "C"))
     var cp: Int?
 
@@ -194,6 +194,10 @@ struct ScoreCommand: ParsableCommand {
                     throw error.inDocument(path)
                 }
             } ?? megatronPlan(graph: graph, cluster: cluster, rebatchedFrom: rebatchedFrom)
+            if self.plan != nil && printing.emit == nil, let recognition = try? LayoutRecognition(plan), recognition.isExact {
+                // A saved plan that is exactly a Megatron layout gets the notes `--tp`/`--pp` would give it (`--emit` warns itself).
+                for note in TrainingFramework.megatron.unrunnable(recognition.layout) { printError("note: \(note).") }
+            }
             clock.lap("lay out plan")
             let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
             clock.lap("score")

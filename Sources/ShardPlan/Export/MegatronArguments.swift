@@ -91,7 +91,7 @@ public struct MegatronArguments: Sendable {
         var lines = header.map(CommentText.line)
         lines.append("# Add your model, data, tokenizer and optimizer arguments (and, on several nodes, torchrun's rendezvous).")
         if layout.hasWindowedAttention {
-            lines.append("# The model has sliding-window attention, as priced: give its window with them (--window-size, and --window-attn-skip-freq where some layers stay global).")
+            lines.append("# The model has sliding-window attention: give its window with them (--window-size, and --window-attn-skip-freq where some layers stay global).")
         }
         if let lastNode = launch.torchrunLastNode { lines.append(CommentText.line(lastNode)) }
         if layout.zeroStage >= 2 {

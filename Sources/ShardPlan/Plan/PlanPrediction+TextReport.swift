@@ -13,7 +13,9 @@ extension PlanPrediction {
     /// devices, times and memory.
     public func textReport(for plan: TrainingPlan) -> String {
         var lines: [String] = []
-        let title = "\(plan.graph.name) on \(plan.clusterTitle) (\(plan.deviceCount) device\(plan.deviceCount == 1 ? "" : "s"))"
+        // "(16 devices)", or "(8 of 24 devices)" where the plan leaves some of the cluster's idle.
+        let idle = plan.deviceCount < plan.cluster.deviceCount ? " of \(plan.cluster.deviceCount)" : ""
+        let title = "\(plan.graph.name) on \(plan.clusterTitle) (\(plan.deviceCount)\(idle) device\(plan.deviceCount == 1 && idle.isEmpty ? "" : "s"))"
         lines.append(plan.summary.map { "\(title): \($0)" } ?? title)
         let batch = plan.rebatchedFrom == nil ? "" : plan.globalBatchText() + ", "
         lines.append(batch + "schedule \(plan.schedule.rawValue), \(plan.microbatches) microbatch\(plan.microbatches == 1 ? "" : "es")"

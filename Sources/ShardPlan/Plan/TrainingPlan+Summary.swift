@@ -26,10 +26,16 @@ extension TrainingPlan {
     }
 
     /// `MegatronSummary`'s description of `stage`, at the plan's ZeRO stage at least as the cost model prices it,
-    /// with the recomputation it runs (its own, else the plan's), if any.
+    /// with the context-parallel exchange where the stage splits some attention's queries and it is not the ring
+    /// (`cp-comm=all-to-all`), and the recomputation it runs (its own, else the plan's), if any.
     func describe(_ stage: StageLayout) -> String {
         let recompute = stage.recompute ?? options.recompute
+        let communication = options.contextParallelCommunication
+        let splitsQueries = stage.operations.contains {
+            ContextParallelExchange.ringSize(graph.operations[$0], stage.strategy(of: $0), meshShape: stage.mesh.shape) > 1
+        }
         return MegatronSummary.describe(Self.withPlanZeroStage(stage, options.zeroStage, graph: graph), graph: graph)
+            + (splitsQueries && communication != .ring ? " cp-comm=\(communication.rawValue)" : "")
             + (recompute == .none ? "" : " recompute=\(options.recomputeName(recompute))")
     }
 }
