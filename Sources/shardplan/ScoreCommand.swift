@@ -188,11 +188,18 @@ struct ScoreCommand: ParsableCommand {
             if evidenceRuns != nil { clock.lap("replay --evidence runs") }
             let plan = try self.plan.map { path throws -> TrainingPlan in
                 let document = try GraphLoading.document(path, what: "plan")
+                let plan: TrainingPlan
                 do throws(InputError) {
-                    return try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: input.cluster)
+                    plan = try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: input.cluster)
                 } catch {
                     throw error.inDocument(path)
                 }
+                // The shardings fit the graph (or decoding refused them); a graph of another name, at another length
+                // say, is worth a word.
+                if case .object(let top) = document, case .string(let name)? = top["graph"], name != graph.name {
+                    printError("note: the plan was made for graph \"\(name)\"; it is scored on \"\(graph.name)\".")
+                }
+                return plan
             } ?? megatronPlan(graph: graph, cluster: cluster, rebatchedFrom: rebatchedFrom)
             if self.plan != nil && printing.emit == nil, let recognition = try? LayoutRecognition(plan), recognition.isExact {
                 // A saved plan that is exactly a Megatron layout gets the notes `--tp`/`--pp` would give it (`--emit` warns itself).
