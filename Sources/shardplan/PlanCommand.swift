@@ -115,7 +115,12 @@ struct PlanCommand: ParsableCommand {
             }
             try options.check(on: cluster.device)
             try RecomputeBlocksOption.check(options, for: graph)
-            let variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recomputeModes)
+            var variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recomputeModes)
+            // Where no exchange is named, the Megatron grid tries each of TransformerEngine's for its context-parallel
+            // configurations (torchtitan has only PyTorch's ring, which its searched options hold).
+            if kernelChoice.contextParallelCommunication == nil && printing.emit?.runsMegatronCore != false {
+                variants.contextParallelCommunications = [.ring, .allGather, .allToAll]
+            }
             var plan: TrainingPlan, prediction: PlanPrediction
             var alternatives: [FrameworkExport.Alternative] = []
             let progressLine = ProgressLine.onTerminal(for: "planning " + VisibleText.escape("\(graph.name) on \(input.cluster)"))

@@ -58,9 +58,7 @@ public struct MegatronGrid: Sendable {
         let experts = ExpertLayers(graph)
         let contextSizes = meshShape == nil
             ? Self.contextParallelSizes(sequenceLength: StageCostModel.sequenceLength(graph, roles: TensorRoles(graph))) : [1]
-        // Megatron-Core's default context-parallel ring refuses sliding windows (`unrunnableContextWindow`); its
-        // all-gather exchange runs them (as does the all-to-all, kept where it is asked for).
-        let ringRefusesWindows = ContextParallelCommunication.standard(for: graph) == .allGather && options.contextParallelCommunication == .ring
+        let windowed = MegatronConfiguration.hasWindowedAttention(graph)
         var result: [MegatronConfiguration] = []
         var tp = 1
         while tp <= cluster.devicesPerDomain {
@@ -69,9 +67,9 @@ public struct MegatronGrid: Sendable {
             guard heads.allSatisfy({ $0.divide(over: tp) }) else { continue }
             let depthsAndContexts = (1 ... max(blocks, 1)).flatMap { pp in contextSizes.map { (pp, $0) } }
             for (pp, cp) in depthsAndContexts where devices % (tp * pp * cp) == 0 && pp <= (maximumStageCount ?? pp) {
-                // The all-to-all exchange splits each tensor-parallel rank's heads over the context-parallel ranks
-                // (`MegatronConfiguration.unrunnableContextHeads`).
-                if options.contextParallelCommunication == .allToAll && !heads.allSatisfy({ $0.divide(over: tp * cp) }) { continue }
+                let exchanges = Self.contextExchanges(contextParallel: cp, tensorParallel: tp, options: options, variants: variants,
+                                                      windowed: windowed, heads: heads)
+                if exchanges.isEmpty { continue }
                 let dp = devices / (tp * pp * cp)
                 if let meshShape, meshShape != [dp, tp] { continue }
                 // The distributed optimizer shards over the data- and context-parallel ranks together; where it is not
@@ -92,11 +90,11 @@ public struct MegatronGrid: Sendable {
                     let elements = (Double(analysis.parameterCount) - experts.parameterElements * (1 - 1 / Double(ep))) / Double(tp * pp)
                     let state = ParameterState(elements: elements, dataParallel: Double(dp * cp), zeroStage: zero, options: options, fp8Weight: true)
                     guard state.totalBytes <= budget else { continue }
-                    var configurationOptions = options
-                    configurationOptions.recompute = recompute
-                    configurationOptions.zeroStage = zero
-                    if cp > 1 && ringRefusesWindows { configurationOptions.contextParallelCommunication = .allGather }
-                    for split in layerSplits(blocks: blocks, ranks: pp) {
+                    for (exchange, split) in exchanges.flatMap({ exchange in layerSplits(blocks: blocks, ranks: pp).map { (exchange, $0) } }) {
+                        var configurationOptions = options
+                        configurationOptions.recompute = recompute
+                        configurationOptions.zeroStage = zero
+                        configurationOptions.contextParallelCommunication = exchange
                         for size in microBatchSizes where batch % (size * dp) == 0 {
                             let microbatches = batch / (size * dp)
                             if let fixed, fixed != microbatches { continue }
@@ -123,6 +121,24 @@ public struct MegatronGrid: Sendable {
                     }
                 }
             }
+        }
+        return result
+    }
+
+    /// The context-parallel exchanges to try for `cp` context-parallel ranks beside `tp` tensor-parallel ones: the
+    /// options' own, or, where the search may choose, each of `variants.contextParallelCommunications`; a model with
+    /// sliding windows takes the all-gather where the ring is asked for (TransformerEngine's ring refuses windows,
+    /// `unrunnableContextWindow`), and the all-to-all is left out where `tp x cp` does not divide the heads
+    /// (`unrunnableContextHeads`). Without context parallelism, the options' own (it exchanges nothing).
+    static func contextExchanges(contextParallel cp: Int, tensorParallel tp: Int, options: TrainingOptions,
+                                 variants: StageSearchOracle.Variants?, windowed: Bool, heads: [AttentionHeads]) -> [ContextParallelCommunication] {
+        guard cp > 1 else { return [options.contextParallelCommunication] }
+        let choices = variants?.contextParallelCommunications ?? []
+        var result: [ContextParallelCommunication] = []
+        for asked in choices.isEmpty ? [options.contextParallelCommunication] : choices {
+            let exchange = windowed && asked == .ring ? .allGather : asked
+            if exchange == .allToAll && !heads.allSatisfy({ $0.divide(over: tp * cp) }) { continue }
+            if !result.contains(exchange) { result.append(exchange) }
         }
         return result
     }

@@ -23,11 +23,15 @@ public struct StageSearchOracle: StageCostOracle {
     public struct Variants: Sendable, Equatable {
         public var zeroStages: [Int]
         public var recomputeModes: [RecomputeMode]
+        /// The context-parallel exchanges the Megatron grid tries for each of its context-parallel configurations
+        /// (`MegatronGrid.contextExchanges`); empty for the options' own alone, as where `--cp-comm-type` names one.
+        public var contextParallelCommunications: [ContextParallelCommunication]
 
-        public init(zeroStages: [Int], recomputeModes: [RecomputeMode]) {
+        public init(zeroStages: [Int], recomputeModes: [RecomputeMode], contextParallelCommunications: [ContextParallelCommunication] = []) {
             precondition(!zeroStages.isEmpty && !recomputeModes.isEmpty, "at least one variant")
             self.zeroStages = zeroStages
             self.recomputeModes = recomputeModes
+            self.contextParallelCommunications = contextParallelCommunications
         }
 
         /// Every ZeRO stage and every recomputation mode.

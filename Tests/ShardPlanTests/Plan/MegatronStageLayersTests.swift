@@ -356,6 +356,35 @@ struct MegatronStageLayersTests {
         }
     }
 
+    /// Where no exchange is named, `plan` lets the grid try each of TransformerEngine's for its context-parallel
+    /// configurations: the ring, the all-gather and, where `tp x cp` divides the 8 query and 4 key/value heads, the
+    /// all-to-all; a windowed model's ring becomes the all-gather. Without context parallelism there is nothing to choose.
+    @Test("the grid tries every exchange where none is named: ring, all-gather, and all-to-all where the heads divide; no ring beside windows")
+    func gridTriesEveryExchange() throws {
+        let heads = [AttentionHeads(query: 8, keyValue: 4)]
+        var variants = StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none])
+        variants.contextParallelCommunications = [.ring, .allGather, .allToAll]
+        let options = TrainingOptions()
+        func exchanges(cp: Int, tp: Int, windowed: Bool, _ variants: StageSearchOracle.Variants?) -> [ContextParallelCommunication] {
+            MegatronGrid.contextExchanges(contextParallel: cp, tensorParallel: tp, options: options, variants: variants, windowed: windowed, heads: heads)
+        }
+        #expect(exchanges(cp: 2, tp: 2, windowed: false, variants) == [.ring, .allGather, .allToAll])
+        #expect(exchanges(cp: 2, tp: 4, windowed: false, variants) == [.ring, .allGather])
+        #expect(exchanges(cp: 2, tp: 1, windowed: true, variants) == [.allGather, .allToAll])
+        #expect(exchanges(cp: 1, tp: 4, windowed: true, variants) == [.ring])
+        #expect(exchanges(cp: 2, tp: 1, windowed: false, nil) == [.ring])
+
+        var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
+                                                           vocabulary: 256, sequenceLength: 8192, globalBatch: 8)
+        configuration.slidingWindow = 4096
+        let graph = try TransformerBuilder(name: "windowed-llama", configuration: configuration).build()
+        let grid = MegatronGrid().configurations(for: graph, on: try Cluster.preset(named: "dgx-h100:1"), options: options,
+                                                 analysis: GraphAnalysis(graph), variants: variants)
+        let byExchange = Dictionary(grouping: grid.filter { $0.contextParallel > 1 }, by: \.options.contextParallelCommunication)
+        #expect(Set(byExchange.keys) == [.allGather, .allToAll])
+        #expect(Set(byExchange[.allToAll]!.map(\.tensorParallel)) == [1, 2] && Set(byExchange[.allGather]!.map(\.tensorParallel)) == [1, 2, 4])
+    }
+
     /// GShard's model alternates dense and expert blocks (six of each): Megatron-LM counts all twelve as its
     /// `--num-layers` (the experts placed by `--moe-layer-freq`), so two ranks take six blocks each, and the Megatron
     /// settings say 12, where counting only the more common structure said 6.

@@ -41,14 +41,14 @@ struct DeviceListTextTests {
         #expect(!html.contains("devices 0-6") && !html.contains("devices 1-7"))
     }
 
-    @Test("the text report's title counts the plan's devices in the singular and plural as it falls: 1 device, 8 devices", arguments: [1, 8])
+    @Test("the text report's title counts the plan's devices, and the cluster's where some stay idle: 1 of 8 devices, 4 of 8, 8 devices", arguments: [1, 4, 8])
     func titleDeviceCount(dataParallel: Int) throws {
         let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
         let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
                                              configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: dataParallel))
         let text = PlanEvaluator(cluster: cluster).evaluate(plan).textReport(for: plan)
-        let count = dataParallel == 1 ? "1 device" : "\(dataParallel) devices"
+        let count = dataParallel == 8 ? "8 devices" : "\(dataParallel) of 8 devices"
         #expect(text.hasPrefix("gpt-tiny on dgx-a100-80g:1 (\(count)): "), "\(text)")
     }
 }
