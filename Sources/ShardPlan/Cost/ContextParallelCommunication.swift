@@ -31,6 +31,7 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
     /// The exchange named `name`: its own name (`all-gather`) or Megatron-Core's (`all_gather`, `a2a`), as a
     /// Megatron user writes it on a command line or in a plan document.
     public init?(name: String) {
+        // `p2p` names the ring, not PyTorch's ring (whose Megatron-Core value it also is): the ring comes first.
         guard let value = Self.allCases.first(where: { $0.rawValue == name || $0.megatronValue == name }) else { return nil }
         self = value
     }
@@ -45,7 +46,7 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
 
     /// The value of Megatron-Core's `cp_comm_type` (`--cp-comm-type`, NeMo's and Megatron-Bridge's `cp_comm_type`) for
     /// the exchange Megatron-Core runs in its place: its own ring, `p2p`, for PyTorch's ring
-    /// (`TrainingFramework.nearest` says so where it exports one).
+    /// (`TrainingFramework.expressible` says so where it exports one).
     public var megatronValue: String {
         switch self {
         case .ring, .pytorchRing: "p2p"

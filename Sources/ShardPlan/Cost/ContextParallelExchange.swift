@@ -36,49 +36,42 @@ public enum ContextParallelExchange {
         return !axes.isEmpty && !collectives.isEmpty && collectives.allSatisfy { $0.kind == kind && $0.axes.sorted() == axes }
     }
 
-    /// The collectives that carry K's or V's exchange (`collectives`, the gather of their `ringSize` chunks into the
-    /// op or the reduce-scatter of their gradients out of it): those themselves under the ring and the all-gather;
-    /// under the all-to-all each becomes an all-to-all of the chunk a device holds (a gather's bytes over `ringSize`),
-    /// which re-splits it from sequence chunks to head groups, or the gradient's back.
-    ///
-    /// PyTorch's ring gathers K and V as the layout change does, and again in the backward pass; there the gradients of
-    /// K and V travel the ring in fp32, a step at a time (`_AllToAllRotater`'s permutes), not as a reduce-scatter: each
-    /// of the N passes moves a device's fp32 chunk, which is priced as the all-gather that moves as many bytes
-    /// (`2 G N / (N - 1)` for a reduce-scatter of `G`). So a reduce-scatter becomes the re-gather and that ring.
-    public static func carried(_ collectives: [Collective], ringSize: Int, communication: ContextParallelCommunication) -> [Collective] {
-        switch communication {
-        case .ring, .allGather:
-            return collectives
-        case .allToAll:
-            return collectives.map { Collective(.allToAll, axes: $0.axes, bytes: $0.bytes / Double(ringSize)) }
-        case .pytorchRing:
-            let steps = Double(ringSize)
-            return collectives.flatMap { collective -> [Collective] in
-                guard collective.kind == .reduceScatter else { return [collective] }
-                return [Collective(.allGather, axes: collective.axes, bytes: collective.bytes),
-                        Collective(.allGather, axes: collective.axes, bytes: 2 * collective.bytes * steps / (steps - 1))]
-            }
-        }
-    }
-
-    /// Seconds of one of K's or V's exchange (`exchangeSeconds`, of the collectives `carried` gives) left exposed
-    /// behind `attentionSeconds` of attention kernels on a ring of `ringSize` devices, in the `forward` pass or the
-    /// backward one; K and V share the kernels' time half each. TransformerEngine's ring hides a step's transfer behind
-    /// the step before, `(N - 1) / N` of the kernels. PyTorch's ring waits for its gather at the second step, so only
-    /// the first step's kernel, `1 / N`, hides it forward; backward the first step hides the re-gather and each later
-    /// one a pass of the gradients, the whole kernel time. An all-gather exchange hides nothing: the gather ends before
-    /// the kernels start, and the gradients' reduce-scatter begins after they end; nor does an all-to-all.
-    public static func exposedSeconds(_ exchangeSeconds: Double, attentionSeconds: Double, ringSize: Int,
-                                      communication: ContextParallelCommunication, forward: Bool) -> Double {
-        guard ringSize > 1 else { return exchangeSeconds }
+    /// The collectives that carry K's or V's exchange, whose layout change into the op (`forward`: the gather of their
+    /// `ringSize` chunks) or out of it (the reduce-scatter of their gradients) is `layoutChange`, and the seconds of
+    /// them left exposed behind `attentionSeconds` of the op's kernels, each collective priced by `priced`; K and V
+    /// share the kernels' time half each.
+    /// - TransformerEngine's ring: the layout change itself; a step's transfer hides behind the step before, `(N - 1) / N`
+    ///   of the kernels.
+    /// - The all-gather: the layout change itself, exposed whole: the gather ends before the kernels start, and the
+    ///   gradients' reduce-scatter begins after they end.
+    /// - The all-to-all: an all-to-all of the chunk a device holds (the gather's bytes over N), which re-splits it from
+    ///   sequence chunks to head groups, or the gradient's back; exposed whole.
+    /// - PyTorch's ring: forward the gather, waited for at the second step, so that only the first step's kernel hides
+    ///   it (`1 / N`). Backward the re-gather, hidden by the first step, and the gradients' N passes around the ring in
+    ///   fp32 (`_AllToAllRotater`'s permutes), each hidden by the next step's kernel but the last, which is waited for
+    ///   after the last kernel. The passes move a device's fp32 chunk each, priced as the all-gather that moves as many
+    ///   bytes: `w G N / (N - 1)` for a reduce-scatter of `G` bytes, `w` the `gradientWidening` to fp32.
+    public static func carry(_ layoutChange: [Collective], ringSize: Int, communication: ContextParallelCommunication,
+                             gradientWidening: Double, attentionSeconds: Double, forward: Bool,
+                             priced: (Collective) -> Double) -> (collectives: [Collective], exposedSeconds: Double) {
+        func seconds(_ collectives: [Collective]) -> Double { collectives.reduce(0) { $0 + priced($1) } }
+        guard ringSize > 1 else { return (layoutChange, seconds(layoutChange)) }
         let steps = Double(ringSize)
-        let hiding: Double
         switch communication {
-        case .ring: hiding = (steps - 1) / steps
-        case .pytorchRing: hiding = forward ? 1 / steps : 1
-        case .allGather, .allToAll: return exchangeSeconds
+        case .ring:
+            return (layoutChange, max(0, seconds(layoutChange) - attentionSeconds * (steps - 1) / steps / 2))
+        case .allGather:
+            return (layoutChange, seconds(layoutChange))
+        case .allToAll:
+            let carried = layoutChange.map { Collective(.allToAll, axes: $0.axes, bytes: $0.bytes / steps) }
+            return (carried, seconds(carried))
+        case .pytorchRing:
+            guard !forward else { return (layoutChange, max(0, seconds(layoutChange) - attentionSeconds / steps / 2)) }
+            let regathers = layoutChange.map { Collective(.allGather, axes: $0.axes, bytes: $0.bytes) }
+            let passes = layoutChange.map { Collective(.allGather, axes: $0.axes, bytes: gradientWidening * $0.bytes * steps / (steps - 1)) }
+            let last = seconds(passes) / steps
+            return (regathers + passes, max(0, seconds(regathers) + seconds(passes) - last - attentionSeconds / 2) + last)
         }
-        return max(0, exchangeSeconds - attentionSeconds * hiding / 2)
     }
 
     /// The memory-bound work TransformerEngine's ring attention does around its attention kernels on one device,
@@ -161,13 +154,14 @@ public enum ContextParallelExchange {
 
     /// The memory-bound work around PyTorch's ring attention's kernels on one device, per layer and microbatch, for a
     /// ring of `ringSize` steps (`_templated_ring_attention` and its backward, `torch/distributed/tensor/experimental/
-    /// _attention.py`, eager ATen ops; the last rank, whose later steps merge whole outputs, the slower one). `query` is
+    /// _attention.py`, eager ATen ops; the last rank, whose later steps merge whole outputs, the slower one forward; backward the
+    /// first rank's updates of half the queries move `1.5 (Q - KV)` more a later step where K and V are grouped, unpriced). `query` is
     /// the bytes of the local queries (and of the output, 16-bit), `keyValue` those of the local K and V chunks together,
-    /// `statistics` those of the fp32 log-sum-exp. Forward: K and V concatenated into the send buffer before each step
-    /// but the last; the first step's output widened to fp32; at each later step the step's output widened and merged
+    /// `statistics` those of the fp32 log-sum-exp. Forward: K and V made contiguous (torchtitan hands SDPA transposed
+    /// views) and concatenated into the send buffer before each step but the last; the first step's output widened to fp32; at each later step the step's output widened and merged
     /// (`out - sigmoid(lse_step - lse) * (out - out_step)`, `lse - logsigmoid(lse - lse_step)`: 9 kernels, 19 output
     /// bytes and 14 statistics bytes a 16-bit output byte and statistics byte); the result narrowed. Backward: fp32 dq,
-    /// dk and dv zeroed; K and V concatenated again; the first step's dk and dv added into the fp32 ones, each later
+    /// dk and dv zeroed; K and V made contiguous and concatenated again; the first step's dk and dv added into the fp32 ones, each later
     /// step's added into the first half of the received ones and concatenated back (`_partial_update`); dk and dv
     /// concatenated in fp32 to be sent each step; dq accumulated in fp32 each step; dq and the last received dk and dv
     /// narrowed.
@@ -175,8 +169,8 @@ public enum ContextParallelExchange {
         -> (forward: (bytes: Double, kernels: Int), backward: (bytes: Double, kernels: Int)) {
         guard ringSize > 1 else { return ((0, 0), (0, 0)) }
         let steps = Double(ringSize), later = Double(ringSize - 1)
-        let forward = 2 * keyValue * later + 6 * query + later * (19 * query + 14 * statistics)
-        let backward = (5 * steps + 5) * query + (10 + 8.5 * later + 4 * steps) * keyValue
-        return ((forward, 10 * (ringSize - 1) + 2), (backward, 7 + 5 * (ringSize - 1) + 2 * ringSize))
+        let forward = 2 * keyValue * steps + 6 * query + later * (19 * query + 14 * statistics)
+        let backward = (5 * steps + 5) * query + (12 + 8.5 * later + 4 * steps) * keyValue
+        return ((forward, 10 * (ringSize - 1) + 4), (backward, 9 + 5 * (ringSize - 1) + 2 * ringSize))
     }
 }

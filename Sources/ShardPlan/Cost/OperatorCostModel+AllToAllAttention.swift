@@ -15,8 +15,8 @@ extension OperatorCostModel {
     func allToAllAttentionCost(_ operation: Operation, _ strategy: OpStrategy, _ sizes: [Double], causal: Bool,
                                window: Int?, ringSize: Int) -> OperatorCost {
         let space = operation.indexSpace
-        func size(_ name: String) -> Double { sizes[space.indices.firstIndex { $0.name == name }!] }
-        let (batch, queries, heads, headDimension, keys) = (size("batch"), size("query"), size("heads"), size("head_dim"), size("key"))
+        let shape = AttentionShape(operation, localSizes: sizes, in: graph)
+        let (batch, queries, heads, headDimension, keys, groupSize) = (shape.batch, shape.queries, shape.heads, shape.headDimension, shape.keys, shape.groupSize)
         let dtype = graph[operation.result].type.dtype
         // The whole sequence for heads / N: as many pairs as the local queries against every key.
         let dense = 4 * batch * queries * keys * heads * headDimension
@@ -24,7 +24,6 @@ extension OperatorCostModel {
             kernels.attentionSeconds(denseFLOPs: backward ? 2.5 * dense : dense, headDimension: headDimension, keyLength: keys,
                                      causal: causal, window: window.map(Double.init), dtype: dtype, backward: backward)
         }
-        let groupSize = Double(graph[operation.inputs[0]].type.shape[2] / graph[operation.inputs[1]].type.shape[2])
         let keyValueElements = batch * keys * heads / groupSize * headDimension / Double(ringSize)
         let side = kernels.attentionBackwardSideSeconds(
             queryElements: batch * queries * heads * headDimension, rows: batch * queries * heads,

@@ -15,12 +15,11 @@ extension OperatorCostModel {
     func gatheredAttentionCost(_ operation: Operation, _ strategy: OpStrategy, _ sizes: [Double], causal: Bool,
                                window: Int?, ringSize: Int) -> OperatorCost {
         let space = operation.indexSpace
-        func size(_ name: String) -> Double { sizes[space.indices.firstIndex { $0.name == name }!] }
-        let (batch, queries, heads, headDimension, keys) = (size("batch"), size("query"), size("heads"), size("head_dim"), size("key"))
+        let shape = AttentionShape(operation, localSizes: sizes, in: graph)
+        let (batch, queries, heads, headDimension, keys, groupSize) = (shape.batch, shape.queries, shape.heads, shape.headDimension, shape.keys, shape.groupSize)
         let dtype = graph[operation.result].type.dtype
         let chunk = queries / 2
         let overhead = kernels.attentionKernel.causalOverheadTokens(on: kernels.generation)
-        let groupSize = Double(graph[operation.inputs[0]].type.shape[2] / graph[operation.inputs[1]].type.shape[2])
         let perPair = 4 * batch * heads * headDimension
         // The Triton kernel runs no window (`KernelModel.attentionSeconds` prices it as full causal attention).
         let window = kernels.attentionKernel.available(on: kernels.generation) == .triton ? nil : window

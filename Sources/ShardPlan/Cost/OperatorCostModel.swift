@@ -274,8 +274,8 @@ public struct OperatorCostModel: Sendable {
             return allToAllAttentionCost(operation, strategy, sizes, causal: causal, window: window, ringSize: ringSize)
         }
         let space = operation.indexSpace
-        func size(_ name: String) -> Double { sizes[space.indices.firstIndex { $0.name == name }!] }
-        let (batch, queries, heads, headDimension, keys) = (size("batch"), size("query"), size("heads"), size("head_dim"), size("key"))
+        let shape = AttentionShape(operation, localSizes: sizes, in: graph)
+        let (batch, queries, heads, headDimension, keys, groupSize) = (shape.batch, shape.queries, shape.heads, shape.headDimension, shape.keys, shape.groupSize)
         let dense = 4 * batch * queries * keys * heads * headDimension
         let dtype = graph[operation.result].type.dtype
         func kernel(_ flops: Double, keys: Double, causal: Bool, window: Int? = nil, backward: Bool) -> Double {
@@ -293,7 +293,6 @@ public struct OperatorCostModel: Sendable {
         var (forward, backward) = (seconds(backward: false), seconds(backward: true))
         // Every backward call (one per ring step) runs the kernel's side kernels over the local queries and the
         // step's keys; grouped k and v hold `groupSize` query heads' keys each.
-        let groupSize = Double(graph[operation.inputs[0]].type.shape[2] / graph[operation.inputs[1]].type.shape[2])
         let stepKeyValue = batch * keys / Double(ringSize) * heads / groupSize * headDimension
         backward += Double(ringSize) * kernels.attentionBackwardSideSeconds(
             queryElements: batch * queries * heads * headDimension, rows: batch * queries * heads,

@@ -307,16 +307,18 @@ public struct StageCostModel: Sendable {
             // Context parallelism's K/V ring hides behind the attention kernels; an all-gather does not, and an all-to-all
             // moves each device's chunk instead (`ContextParallelExchange`).
             let ring = ContextParallelExchange.ringSize(operation, strategy, meshShape: mesh.shape)
-            /// Charges an operand's layout change into the op (`forward`, where K and V gather) or its gradient's out of it.
-            func chargeExchange(_ collectives: [Collective], forward: Bool, operand: Int, attentionSeconds: Double) {
+            /// Charges an operand's layout change into the op (`forward`, where K and V gather) or its gradient's out of it;
+            /// `width` is the operand's bytes an element.
+            func chargeExchange(_ collectives: [Collective], forward: Bool, operand: Int, width: Int, attentionSeconds: Double) {
                 guard ring > 1, operand > 0, ContextParallelExchange.isRingExchange(collectives, kind: forward ? .allGather : .reduceScatter,
                                                                                     operation, strategy) else {
                     return charge(collectives, forward: forward)
                 }
-                let carried = ContextParallelExchange.carried(collectives, ringSize: ring, communication: options.contextParallelCommunication)
-                let seconds = carried.reduce(0) { $0 + mesh.seconds(for: $1) }
-                let exposed = ContextParallelExchange.exposedSeconds(seconds, attentionSeconds: attentionSeconds, ringSize: ring,
-                                                                     communication: options.contextParallelCommunication, forward: forward)
+                let priced = { (collective: Collective) in collective.bytes > 0 ? mesh.seconds(for: collective) : 0 }
+                let (carried, exposed) = ContextParallelExchange.carry(
+                    collectives, ringSize: ring, communication: options.contextParallelCommunication, gradientWidening: 4 / Double(width),
+                    attentionSeconds: attentionSeconds, forward: forward, priced: priced)
+                let seconds = carried.reduce(0) { $0 + priced($1) }
                 charge(carried, forward: forward, timeScale: seconds > 0 ? exposed / seconds : 1)
             }
             for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
@@ -338,12 +340,12 @@ public struct StageCostModel: Sendable {
                     forward = Resharding.collectives(from: source, to: wanted, elementCount: elements, bytesPerElement: 1,
                                                      meshShape: mesh.shape)
                 }
-                chargeExchange(forward, forward: true, operand: operand, attentionSeconds: opCost.forwardSeconds)
+                chargeExchange(forward, forward: true, operand: operand, width: type.dtype.byteSize, attentionSeconds: opCost.forwardSeconds)
                 if gradients[input] {
                     let backward = Resharding.collectives(from: strategy.gradientSpec(operand, in: space), to: source.reduced,
                                                           elementCount: elements, bytesPerElement: type.dtype.byteSize,
                                                           meshShape: mesh.shape)
-                    chargeExchange(backward, forward: false, operand: operand, attentionSeconds: opCost.backwardSeconds)
+                    chargeExchange(backward, forward: false, operand: operand, width: type.dtype.byteSize, attentionSeconds: opCost.backwardSeconds)
                 }
             }
         }

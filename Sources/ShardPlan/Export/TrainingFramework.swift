@@ -92,7 +92,8 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     /// Megatron-Core keeps its gradient buffer in the type it reduces in (bf16 for ShardPlan's 16-bit reductions);
     /// torchtitan trains fp32 weights that are the master copy, reduces gradients in fp32 during the backward pass, runs
     /// eager PyTorch without `[compile]`, copies each gathered layer out (FSDP2) and exchanges keys and values for
-    /// context parallelism in PyTorch's ring, its only exchange.
+    /// context parallelism in PyTorch's ring, its only exchange; the Megatron-Core frameworks run their own ring where
+    /// PyTorch's is asked for.
     public func searchedOptions(_ options: TrainingOptions, gradientBufferGiven: Bool, optimizerStateGiven: Bool,
                                 fusionGiven: Bool) -> TrainingOptions {
         var searched = options

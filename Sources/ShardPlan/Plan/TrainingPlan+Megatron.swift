@@ -229,7 +229,8 @@ extension MegatronConfiguration {
     /// `unrunnableContextWindow` for `contextParallel` ranks exchanging by `communication` and a model with (`windowed`)
     /// or without windowed attention.
     static func contextWindowProblem(contextParallel: Int, windowed: Bool, communication: ContextParallelCommunication) -> String? {
-        guard contextParallel > 1, windowed, communication == .ring else { return nil }
+        // Megatron-Core runs its own ring where a plan prices PyTorch's (`TrainingFramework.expressible`).
+        guard contextParallel > 1, windowed, communication == .ring || communication == .pytorchRing else { return nil }
         return "TransformerEngine's context-parallel ring (Megatron-Core's default --cp-comm-type p2p) refuses "
             + "sliding-window attention, and the model has some; the prediction is of that ring, which it refuses "
             + "(its all_gather type runs windows: --cp-comm-type all-gather prices it)"

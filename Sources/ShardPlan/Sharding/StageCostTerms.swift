@@ -421,9 +421,8 @@ struct StageCostTerms {
         let communication = operatorModel.contextParallelCommunication
         /// The exposed seconds of the collectives that carry an exchange whose layout change is `exchange`.
         func exposed(_ exchange: [Collective], attentionSeconds: Double, forward: Bool) -> Double {
-            let carried = seconds(ContextParallelExchange.carried(exchange, ringSize: ring, communication: communication))
-            return ContextParallelExchange.exposedSeconds(carried, attentionSeconds: attentionSeconds, ringSize: ring,
-                                                          communication: communication, forward: forward)
+            ContextParallelExchange.carry(exchange, ringSize: ring, communication: communication, gradientWidening: 4 / Double(type.dtype.byteSize),
+                                          attentionSeconds: attentionSeconds, forward: forward, priced: { seconds([$0]) }).exposedSeconds
         }
         let gather = collectives(layout, layouts[0])
         if ContextParallelExchange.isRingExchange(gather, kind: .allGather, operation, consumer) {

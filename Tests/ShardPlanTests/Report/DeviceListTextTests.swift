@@ -51,4 +51,15 @@ struct DeviceListTextTests {
         let count = dataParallel == 8 ? "8 devices" : "\(dataParallel) of 8 devices"
         #expect(text.hasPrefix("gpt-tiny on dgx-a100-80g:1 (\(count)): "), "\(text)")
     }
+
+    @Test("a cluster of one device is one device in the title")
+    func titleSingleDevice() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let node = try Cluster.preset(named: "dgx-a100-80g:1")
+        let cluster = Cluster(name: "one", nodes: 1, devicesPerNode: 1, device: node.device, intraNode: node.intraNode, interNode: nil)
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "one",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1))
+        let text = PlanEvaluator(cluster: cluster).evaluate(plan).textReport(for: plan)
+        #expect(text.hasPrefix("gpt-tiny on one (1 device): "), "\(text)")
+    }
 }
