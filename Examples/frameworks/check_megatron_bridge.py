@@ -47,6 +47,10 @@ CASES = [
     ("llama3-8b-cp2-all-gather", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "1", "--pp", "1", "--cp", "2",
                                   "--cp-comm-type", "all-gather", "--zero", "1", "--recompute", "full"],
      "llama3_8b", dict(tp=1, pp=1, dp=4, cp=2, ep=1, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8=None, overlap=False)),
+    # DeepSpeed-Ulysses' exchange: --cp-comm-type a2a, with tp x cp dividing the 8 key/value heads.
+    ("llama3-8b-cp2-all-to-all", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "2", "--pp", "1", "--cp", "2",
+                                  "--cp-comm-type", "a2a", "--zero", "1", "--recompute", "full", "--sequence-parallel"],
+     "llama3_8b", dict(tp=2, pp=1, dp=2, cp=2, ep=1, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8=None, overlap=False)),
     ("llama3-8b-fsdp", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:2", "--tp", "1", "--pp", "1",
                         "--zero", "3", "--recompute", "full", "--recompute-blocks", "16", "--micro-batch-size", "2"],
      "llama3_8b", dict(tp=1, pp=1, dp=16, cp=1, ep=1, vp=1, mbs=2, recompute="full block 16", zero=3, fp8=None, overlap=False)),
@@ -213,7 +217,9 @@ def main():
         for key in ("tp", "pp", "dp", "cp", "ep", "vp", "mbs"):
             assert found[key] == header[key], f"{name}: Megatron-Bridge resolved {key}={found[key]}, the settings say {header[key]}"
         assert cfg.model.sequence_parallel == header["sp"], f"{name}: sequence parallelism"
-        exchange = "all_gather" if " cp-comm=all-gather" in text.splitlines()[0] else "p2p"
+        # The header names the exchange where it is not the ring (`cp-comm=all-to-all`); Megatron-Core's names for it.
+        named = re.search(r" cp-comm=(\S+)", text.splitlines()[0])
+        exchange = {"all-gather": "all_gather", "all-to-all": "a2a"}.get(named.group(1), "p2p") if named else "p2p"
         assert cfg.model.cp_comm_type == exchange, f"{name}: context-parallel exchange {cfg.model.cp_comm_type}, the settings say {exchange}"
         assert found["microbatches"] * found["mbs"] * found["dp"] == cfg.train.global_batch_size, f"{name}: batch"
         assert cfg.model.seq_length == cfg.dataset.seq_length, f"{name}: sequence length"
