@@ -6,7 +6,7 @@ extension OperatorCostModel {
     /// (kept split by sequence) and its gradient cross the same way, one backward kernel runs, and the gradients of q, k
     /// and v cross back. The op's own collectives are the all-to-alls of q and the output forward, and of the output,
     /// its gradient and q's gradient backward; K's and V's are the layout changes into and out of the op
-    /// (`ContextParallelExchange.carried`). None hides behind a kernel.
+    /// (`ContextParallelExchange.carry`). None hides behind a kernel.
     ///
     /// The kernel does the unsplit kernel's work over the whole sequence, causal mask and window included, for a share
     /// of the heads: the same pairs as the device's query chunk against every key, with no rank doing more than
