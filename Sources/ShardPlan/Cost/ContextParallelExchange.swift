@@ -10,8 +10,9 @@
 /// moves the same bytes, exposed, and runs two kernels a rank (`gatheredSteps`). The all-to-all (`cp_comm_type a2a`)
 /// re-splits each device's chunk of Q, K, V and the output by heads forward, and the output, its gradient and the
 /// gradients of Q, K and V backward, exposed, and runs one kernel a rank over the whole sequence with its share of the
-/// heads (`carry`, `allToAllBookkeeping`). "Ring" names the group of devices that split the queries, whatever the
-/// exchange.
+/// heads (`carry`, `allToAllBookkeeping`). PyTorch's ring (torchtitan's) runs the ring's kernels but gathers K and V
+/// once, hidden only by the first step, merges in fp32, and passes fp32 gradients around the ring (`carry`,
+/// `pytorchRingBookkeeping`). "Ring" names the group of devices that split the queries, whatever the exchange.
 public enum ContextParallelExchange {
     /// The devices of the ring: the product of the mesh axes that split the attention's query index; 1 for an
     /// op that is not attention or whose queries are whole.

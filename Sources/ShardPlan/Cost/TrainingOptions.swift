@@ -144,9 +144,10 @@ public struct TrainingOptions: Sendable, Equatable {
     public func accumulatesUnshardedGradients(over microbatches: Int) -> Bool {
         accumulatesUnshardedGradients && microbatches > 1
     }
-    /// How context parallelism exchanges keys and values (`--cp-comm-type`): the ring, hidden behind attention, an
-    /// exposed all-gather, or exposed all-to-alls that re-split q, k, v and the output by heads; the last two run
-    /// sliding windows (`ContextParallelExchange`). Only attention that splits its queries uses it.
+    /// How context parallelism exchanges keys and values (`--cp-comm-type`): TransformerEngine's ring, hidden behind
+    /// attention, an exposed all-gather, exposed all-to-alls that re-split q, k, v and the output by heads, or PyTorch's
+    /// ring (torchtitan's), gathered behind the first step; the all-gather and the all-to-all run sliding windows
+    /// (`ContextParallelExchange`). Only attention that splits its queries uses it.
     public var contextParallelCommunication = ContextParallelCommunication.ring
     /// The highest ZeRO stage the search may give a parameter of its own accord (`plan --zero N` pins N: with
     /// `zeroStage` as the floor, every parameter gets exactly N); 3 lets each op's sharding pick any stage. A plan

@@ -231,9 +231,10 @@ extension MegatronConfiguration {
     static func contextWindowProblem(contextParallel: Int, windowed: Bool, communication: ContextParallelCommunication) -> String? {
         // Megatron-Core runs its own ring where a plan prices PyTorch's (`TrainingFramework.expressible`).
         guard contextParallel > 1, windowed, communication == .ring || communication == .pytorchRing else { return nil }
+        let priced = communication == .ring ? "that ring" : "PyTorch's ring, which Megatron-Core runs as that one"
         return "TransformerEngine's context-parallel ring (Megatron-Core's default --cp-comm-type p2p) refuses "
-            + "sliding-window attention, and the model has some; the prediction is of that ring, which it refuses "
-            + "(its all_gather type runs windows: --cp-comm-type all-gather prices it)"
+            + "sliding-window attention, and the model has some; the prediction is of \(priced), which it refuses "
+            + "(its all_gather and a2a types run windows: --cp-comm-type all-gather or all-to-all prices them)"
     }
 
     /// Why TransformerEngine cannot run this configuration's all-to-all exchange on `graph`: it re-splits each
