@@ -20,25 +20,26 @@ public struct AttentionHeads: Hashable, Sendable {
         return found.sorted { ($0.query, $0.keyValue) < ($1.query, $1.keyValue) }
     }
 
-    /// The counts of `heads` that `tensorParallel` ranks do not split whole, each once, in order, as a phrase:
-    /// "4 query heads or 2 key/value heads"; nil where they split every one.
-    public static func undivided(_ heads: [AttentionHeads], over tensorParallel: Int) -> String? {
+    /// The counts of `heads` that `ranks` ranks (tensor-parallel, or tensor- times context-parallel under the
+    /// all-to-all exchange) do not split whole, each once, in order, as a phrase: "4 query heads or 2 key/value heads";
+    /// nil where they split every one.
+    public static func undivided(_ heads: [AttentionHeads], over ranks: Int) -> String? {
         var counts: [String] = []
-        for count in heads.flatMap({ $0.undivided(over: tensorParallel) }) where !counts.contains(count) { counts.append(count) }
+        for count in heads.flatMap({ $0.undivided(over: ranks) }) where !counts.contains(count) { counts.append(count) }
         guard let last = counts.last else { return nil }
         return counts.count == 1 ? last : counts.dropLast().joined(separator: ", ") + " or " + last
     }
 
-    /// Whether `tensorParallel` ranks (at least 1) each take whole query heads and whole key/value heads.
-    public func divide(over tensorParallel: Int) -> Bool {
-        undivided(over: tensorParallel).isEmpty
+    /// Whether `ranks` ranks (at least 1) each take whole query heads and whole key/value heads.
+    public func divide(over ranks: Int) -> Bool {
+        undivided(over: ranks).isEmpty
     }
 
-    /// The counts `tensorParallel` ranks (at least 1) do not split whole: "4 query heads", "2 key/value heads",
+    /// The counts `ranks` ranks (at least 1) do not split whole: "4 query heads", "2 key/value heads",
     /// or "6 heads" where every query head has its own key and value.
-    public func undivided(over tensorParallel: Int) -> [String] {
-        guard tensorParallel > 1 else { return [] }
-        if query == keyValue { return query % tensorParallel == 0 ? [] : ["\(query) heads"] }
-        return [(query, "query"), (keyValue, "key/value")].filter { $0.0 % tensorParallel != 0 }.map { "\($0.0) \($0.1) heads" }
+    public func undivided(over ranks: Int) -> [String] {
+        guard ranks > 1 else { return [] }
+        if query == keyValue { return query % ranks == 0 ? [] : ["\(query) heads"] }
+        return [(query, "query"), (keyValue, "key/value")].filter { $0.0 % ranks != 0 }.map { "\($0.0) \($0.1) heads" }
     }
 }
