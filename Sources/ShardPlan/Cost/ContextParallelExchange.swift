@@ -29,6 +29,18 @@ public enum ContextParallelExchange {
         return strategy.indexOfAxis.indices.filter { strategy.indexOfAxis[$0] == query }
     }
 
+    /// Whether each device of attention op `operation` of `graph` under `strategy` holds whole query and key/value heads
+    /// once the all-to-all exchange re-splits them over the devices that split its queries: the ring's size times the
+    /// split of the heads divides both head counts (TransformerEngine's `AttnFuncWithCPAndQKVOA2A` asserts it). True for
+    /// attention whose queries are whole.
+    public static func splitsWholeHeads(_ operation: Operation, _ strategy: OpStrategy, in graph: Graph, meshShape: [Int]) -> Bool {
+        let ring = ringSize(operation, strategy, meshShape: meshShape)
+        guard ring > 1, let heads = operation.indexSpace.indices.firstIndex(where: { $0.name == "heads" }) else { return true }
+        let ranks = ring * strategy.splitFactor(of: heads, meshShape: meshShape)
+        return AttentionHeads(query: graph[operation.inputs[0]].type.shape[2], keyValue: graph[operation.inputs[1]].type.shape[2])
+            .divide(over: ranks)
+    }
+
     /// Whether `collectives` are the ring's exchange: every one of them of `kind` (all-gathers forward,
     /// reduce-scatters backward) along exactly the axes that split the queries.
     public static func isRingExchange(_ collectives: [Collective], kind: CollectiveKind, _ operation: Operation,

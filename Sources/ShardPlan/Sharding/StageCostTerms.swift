@@ -149,15 +149,19 @@ struct StageCostTerms {
     var graph: Graph { model.graph }
     var microbatches: Double { Double(model.microbatches) }
 
+    /// Op `op`'s strategies the search may choose; under the all-to-all exchange, attention's only where each device
+    /// takes whole heads (`ContextParallelExchange.splitsWholeHeads`), as TransformerEngine requires.
     func candidates(of op: Int) -> [OpStrategy] {
         let operation = graph.operations[op]
-        return OpStrategy.candidates(for: operation, operandShapes: operation.inputs.map { graph[$0].type.shape },
-                                     resultShape: graph[operation.result].type.shape, meshShape: mesh.shape,
-                                     batchIndex: model.roles.batchIndex[op], microbatches: model.microbatches,
-                                     storedParameters: operation.inputs.indices.filter { operand in
-                                         graph[operation.inputs[operand]].isParameter
-                                             && firstReader[operation.inputs[operand]].map { $0.operation == op && $0.operand == operand } ?? false
-                                     }, maximumZeroStage: model.options.maximumZeroStage)
+        let all = OpStrategy.candidates(for: operation, operandShapes: operation.inputs.map { graph[$0].type.shape },
+                                        resultShape: graph[operation.result].type.shape, meshShape: mesh.shape,
+                                        batchIndex: model.roles.batchIndex[op], microbatches: model.microbatches,
+                                        storedParameters: operation.inputs.indices.filter { operand in
+                                            graph[operation.inputs[operand]].isParameter
+                                                && firstReader[operation.inputs[operand]].map { $0.operation == op && $0.operand == operand } ?? false
+                                        }, maximumZeroStage: model.options.maximumZeroStage)
+        guard model.options.contextParallelCommunication == .allToAll, case .attention = operation.op else { return all }
+        return all.filter { ContextParallelExchange.splitsWholeHeads(operation, $0, in: graph, meshShape: mesh.shape) }
     }
 
     func seconds(_ collectives: [Collective]) -> Double {

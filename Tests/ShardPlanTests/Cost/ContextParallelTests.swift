@@ -310,6 +310,29 @@ struct ContextParallelTests {
         #expect(cost.activationBytesPerMicrobatch == ring.cost(of: stage).activationBytesPerMicrobatch)
     }
 
+    /// TransformerEngine's all-to-all needs whole heads on each device: with 2 key/value heads, queries split 4 ways
+    /// are no choice of the search under it (they are under the ring), 2 ways are.
+    @Test("under the all-to-all the search offers attention no query split its key/value heads cannot follow")
+    func allToAllCandidatesKeepWholeHeads() throws {
+        let graph = try attentionBlock(heads: 8, keyValueHeads: 2)
+        let attention = try #require(graph.operations.firstIndex { $0.name == "attention" })
+        func querySplits(_ communication: ContextParallelCommunication, meshShape: [Int]) throws -> Set<Int> {
+            var options = TrainingOptions()
+            options.contextParallelCommunication = communication
+            let model = StageCostModel(graph: graph, kernels: KernelModel(device: node(gbPerSecond: 300).device), options: options, microbatches: 1)
+            let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: meshShape, in: node(gbPerSecond: 300))
+            let stage = StageShardingProblem(operations: 0 ..< graph.operations.count, mesh: mesh, model: model, inFlight: 1,
+                                             memoryBudget: nil, layers: [])
+            return Set(stage.candidates[stage.classOf[attention]].map {
+                ContextParallelExchange.ringSize(graph.operations[attention], $0, meshShape: meshShape)
+            })
+        }
+        #expect(try querySplits(.ring, meshShape: [4]).contains(4))
+        #expect(try !querySplits(.allToAll, meshShape: [4]).contains(4))
+        #expect(try querySplits(.allToAll, meshShape: [2, 2]).contains(2))
+        #expect(try !querySplits(.allToAll, meshShape: [2, 2]).contains(4))
+    }
+
     @Test("activations per device are a quarter of one device's under cp = 4")
     func activationMemory() throws {
         let graph = try attentionBlock()
