@@ -111,7 +111,8 @@ struct PlanCommand: ParsableCommand {
             // The framework's own gradient buffer, weights, kernels and gathers (torchtitan's FSDP2 copy-out), where not named.
             if let emit = printing.emit {
                 options = emit.searchedOptions(options, gradientBufferGiven: kernelChoice.gradientPrecision != nil,
-                                               optimizerStateGiven: kernelChoice.optimizerState != nil, fusionGiven: kernelChoice.fusion != nil)
+                                               optimizerStateGiven: kernelChoice.optimizerState != nil, fusionGiven: kernelChoice.fusion != nil,
+                                               exchangeGiven: kernelChoice.contextParallelCommunication != nil)
             }
             try options.check(on: cluster.device)
             try RecomputeBlocksOption.check(options, for: graph)

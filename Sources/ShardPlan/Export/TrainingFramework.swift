@@ -87,15 +87,15 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     public var kernelFusion: KernelFusionLevel { runsMegatronCore ? .fused : .eager }
 
     /// `options` as this framework runs every plan, which `plan --emit` searches: what `expressible` would change on
-    /// export, where the user left it to its default (`gradientBufferGiven`, `optimizerStateGiven` and
-    /// `fusionGiven` say which were named; a named one is searched as given and changed, with a sentence, on export).
+    /// export, where the user left it to its default (`gradientBufferGiven`, `optimizerStateGiven`, `fusionGiven` and
+    /// `exchangeGiven` say which were named; a named one is searched as given and changed, with a sentence, on export).
     /// Megatron-Core keeps its gradient buffer in the type it reduces in (bf16 for ShardPlan's 16-bit reductions);
     /// torchtitan trains fp32 weights that are the master copy, reduces gradients in fp32 during the backward pass, runs
     /// eager PyTorch without `[compile]`, copies each gathered layer out (FSDP2) and exchanges keys and values for
     /// context parallelism in PyTorch's ring, its only exchange; the Megatron-Core frameworks run their own ring where
     /// PyTorch's is asked for.
     public func searchedOptions(_ options: TrainingOptions, gradientBufferGiven: Bool, optimizerStateGiven: Bool,
-                                fusionGiven: Bool) -> TrainingOptions {
+                                fusionGiven: Bool, exchangeGiven: Bool) -> TrainingOptions {
         var searched = options
         if !fusionGiven { searched.kernelFusion = kernelFusion }
         if runsMegatronCore {
@@ -105,9 +105,11 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             searched.reduceGradientsInFP32 = true
             searched.overlapGradientReduction = true
             searched.copiesOutGatheredParameters = true
-            searched.contextParallelCommunication = .pytorchRing
+            if !exchangeGiven { searched.contextParallelCommunication = .pytorchRing }
         }
-        if runsMegatronCore && searched.contextParallelCommunication == .pytorchRing { searched.contextParallelCommunication = .ring }
+        if runsMegatronCore && !exchangeGiven && searched.contextParallelCommunication == .pytorchRing {
+            searched.contextParallelCommunication = .ring
+        }
         return searched
     }
 

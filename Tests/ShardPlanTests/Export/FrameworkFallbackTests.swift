@@ -74,7 +74,7 @@ struct FrameworkFallbackTests {
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
         let defaults = TrainingOptions(recompute: .full)
         for framework in TrainingFramework.allCases {
-            var options = framework.searchedOptions(defaults, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false)
+            var options = framework.searchedOptions(defaults, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false, exchangeGiven: false)
             options.zeroStage = framework.largestZeroStage
             let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: MegatronConfiguration(
                 tensorParallel: 1, pipelineParallel: 1, options: options))
@@ -82,17 +82,17 @@ struct FrameworkFallbackTests {
             let export = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
             #expect(export.differences.isEmpty, "\(framework.rawValue): \(export.differences)")
             #expect(abs(export.prediction.iterationSeconds / prediction.iterationSeconds - 1) < 1e-9, "\(framework.rawValue)")
-            let named = framework.searchedOptions(defaults, gradientBufferGiven: true, optimizerStateGiven: true, fusionGiven: true)
+            let named = framework.searchedOptions(defaults, gradientBufferGiven: true, optimizerStateGiven: true, fusionGiven: true, exchangeGiven: true)
             #expect(named.gradientPrecision == defaults.gradientPrecision && named.optimizerState == defaults.optimizerState
-                    && named.kernelFusion == defaults.kernelFusion)
+                    && named.kernelFusion == defaults.kernelFusion && named.contextParallelCommunication == defaults.contextParallelCommunication)
         }
-        #expect(TrainingFramework.megatron.searchedOptions(defaults, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false)
+        #expect(TrainingFramework.megatron.searchedOptions(defaults, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false, exchangeGiven: false)
             .gradientPrecision == .bf16, "16-bit reductions take a bf16 buffer")
         var fp32Reductions = defaults
         fp32Reductions.reduceGradientsInFP32 = true
-        #expect(TrainingFramework.nemo.searchedOptions(fp32Reductions, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false)
+        #expect(TrainingFramework.nemo.searchedOptions(fp32Reductions, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false, exchangeGiven: false)
             .gradientPrecision == .fp32)
-        let torchtitan = TrainingFramework.torchtitan.searchedOptions(defaults, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false)
+        let torchtitan = TrainingFramework.torchtitan.searchedOptions(defaults, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false, exchangeGiven: false)
         #expect(torchtitan.optimizerState == .fp32Weights && torchtitan.kernelFusion == .eager && torchtitan.reduceGradientsInFP32
                 && torchtitan.overlapGradientReduction && torchtitan.copiesOutGatheredParameters)
         // torchtitan's context parallelism is PyTorch's ring; Megatron-Core's frameworks run the exchange asked for, their
@@ -101,7 +101,7 @@ struct FrameworkFallbackTests {
             var asked = defaults
             asked.contextParallelCommunication = communication
             for framework in TrainingFramework.allCases {
-                let searched = framework.searchedOptions(asked, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false)
+                let searched = framework.searchedOptions(asked, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false, exchangeGiven: false)
                 let expected: ContextParallelCommunication = framework == .torchtitan ? .pytorchRing : communication == .pytorchRing ? .ring : communication
                 #expect(searched.contextParallelCommunication == expected, "\(framework.rawValue), \(communication.rawValue)")
             }
