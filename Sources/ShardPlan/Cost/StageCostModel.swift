@@ -259,9 +259,11 @@ public struct StageCostModel: Sendable {
         let model = operatorModel(meshShape: mesh.shape)
         var cost = StageCost()
         let overlapShare = options.overlapTensorParallelCommunication ? 1 - TrainingOptions.tensorParallelOverlapFraction : 1
-        func charge(_ collectives: [Collective], forward: Bool, scale: Double = 1, timeScale: Double = 1) {
+        /// Charges `collectives`; those of tensor parallelism's kind (`overlapped`, all but context parallelism's
+        /// exchange) hide behind the GEMMs as `--overlap-tp-comm` says.
+        func charge(_ collectives: [Collective], forward: Bool, scale: Double = 1, timeScale: Double = 1, overlapped: Bool = true) {
             for collective in collectives where collective.bytes > 0 {
-                let seconds = mesh.seconds(for: collective) * overlapShare * scale * timeScale
+                let seconds = mesh.seconds(for: collective) * (overlapped ? overlapShare : 1) * scale * timeScale
                 cost.communicationSeconds[collective.kind, default: 0] += seconds
                 cost.communicationBytes[collective.kind, default: 0] += collective.bytes * scale
                 cost.communicationBytesByAxes[collective.axes.sorted(), default: [:]][collective.kind, default: 0] += collective.bytes * scale
@@ -302,11 +304,11 @@ public struct StageCostModel: Sendable {
                 fp8ByOp[operationIndex] = fp8
                 cost.weightBytes += fp8.weightCopyBytes
             }
-            charge(opCost.forwardCollectives, forward: true)
-            charge(opCost.backwardCollectives, forward: false)
             // Context parallelism's K/V ring hides behind the attention kernels; an all-gather does not, and an all-to-all
-            // moves each device's chunk instead (`ContextParallelExchange`).
+            // moves each device's chunk instead (`ContextParallelExchange`). Tensor parallelism's overlap hides none of it.
             let ring = ContextParallelExchange.ringSize(operation, strategy, meshShape: mesh.shape)
+            charge(opCost.forwardCollectives, forward: true, overlapped: ring == 1)
+            charge(opCost.backwardCollectives, forward: false, overlapped: ring == 1)
             /// Charges an operand's layout change into the op (`forward`, where K and V gather) or its gradient's out of it;
             /// `width` is the operand's bytes an element.
             func chargeExchange(_ collectives: [Collective], forward: Bool, operand: Int, width: Int, attentionSeconds: Double) {
@@ -319,7 +321,7 @@ public struct StageCostModel: Sendable {
                     collectives, ringSize: ring, communication: options.contextParallelCommunication, gradientWidening: 4 / Double(width),
                     attentionSeconds: attentionSeconds, forward: forward, priced: priced)
                 let seconds = carried.reduce(0) { $0 + priced($1) }
-                charge(carried, forward: forward, timeScale: seconds > 0 ? exposed / seconds : 1)
+                charge(carried, forward: forward, timeScale: seconds > 0 ? exposed / seconds : 1, overlapped: false)
             }
             for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
                 let wanted = strategy.operandSpec(operand, in: space)

@@ -187,9 +187,11 @@ struct StageCostTerms {
         let operation = graph.operations[op]
         let space = operation.indexSpace
         let cost = operatorModel.cost(op, strategy)
-        let ownCollectives = seconds(cost.forwardCollectives) * overlapShare
+        // Tensor parallelism's overlap hides none of context parallelism's exchange (as `StageCostModel` charges it).
+        let share = ContextParallelExchange.ringSize(operation, strategy, meshShape: mesh.shape) > 1 ? 1 : overlapShare
+        let ownCollectives = seconds(cost.forwardCollectives) * share
         var perMicrobatch = cost.forwardSeconds + cost.backwardSeconds
-            + ownCollectives + seconds(cost.backwardCollectives) * overlapShare
+            + ownCollectives + seconds(cost.backwardCollectives) * share
         switch model.options.recompute {
         case .full where model.rerunsUnderFullRecomputation(op, within: operations): perMicrobatch += cost.forwardSeconds + ownCollectives
         case .selective where model.isAttentionCore(operation.result): perMicrobatch += cost.forwardSeconds
@@ -405,7 +407,8 @@ struct StageCostTerms {
     /// The seconds of a layout change as `StageCostModel` prices it where it depends on the consumer's kernels:
     /// an all-gather into an FP8 linear layer's input moves FP8 (`OperatorCost.gathersInFP8`), and a K or V
     /// exchange into an attention op that splits its queries hides behind its kernels (`ContextParallelExchange`).
-    /// `cost` is the consumer's own cost under `consumer`.
+    /// `cost` is the consumer's own cost under `consumer`; `forward` and `backward` are the layout changes' seconds
+    /// after tensor parallelism's overlap (`overlapShare`), which hides none of the exchange.
     private func consumerAdjusted(_ link: Link, _ value: ValueID, from layout: ShardingSpec, to layouts: [ShardingSpec],
                                   consumer: OpStrategy, cost: OperatorCost, forward: Double, backward: Double,
                                   returned: ShardingSpec) -> (Double, Double) {
@@ -417,7 +420,7 @@ struct StageCostTerms {
                                    bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape)
         }
         if cost.fp8 != nil, link.kind != .parameter, cost.gathersInFP8(collectives(layout, layouts[0]), operand: link.toOperand) {
-            return (reshardSeconds(value, from: layout, to: layouts[0], bytesPerElement: 1), backward)
+            return (reshardSeconds(value, from: layout, to: layouts[0], bytesPerElement: 1) * overlapShare, backward)
         }
         let ring = ContextParallelExchange.ringSize(operation, consumer, meshShape: mesh.shape)
         guard ring > 1, link.toOperand > 0 else { return (forward, backward) }
@@ -497,12 +500,12 @@ struct StageCostTerms {
                 let returned = link.kind == .activation ? layout.reduced : layout
                 let backward = model.gradients[value] ? gradients.map { price($0, returned) } : gradients.map { _ in 0 }
                 return consumed.indices.map { pair in
-                    var (ahead, back) = (forward[wantedIndex[pair]], backward[gradientIndex[pair]])
+                    var (ahead, back) = (forward[wantedIndex[pair]] * overlapShare, backward[gradientIndex[pair]] * overlapShare)
                     if let consumers, let consumerCosts {
                         (ahead, back) = consumerAdjusted(link, value, from: layout, to: consumed[pair], consumer: consumers[pair],
                                                          cost: consumerCosts[pair], forward: ahead, backward: back, returned: returned)
                     }
-                    return (ahead * replays + back) * overlapShare * microbatches
+                    return (ahead * replays + back) * microbatches
                 }
             case .parameter:
                 // Read every microbatch (and again in a rerun); its gradient goes back to the stored layout once per

@@ -333,6 +333,25 @@ struct ContextParallelTests {
         #expect(try !querySplits(.allToAll, meshShape: [2, 2]).contains(4))
     }
 
+    @Test("tensor parallelism's overlap (--overlap-tp-comm) hides none of context parallelism's exchange")
+    func exchangeIsNotTensorParallelOverlap() throws {
+        let graph = try attentionBlock()
+        let cluster = node(gbPerSecond: 1)
+        let (stage, _) = try contextParallelStage(graph, cluster)
+        for communication in ContextParallelCommunication.allCases {
+            var options = TrainingOptions()
+            options.contextParallelCommunication = communication
+            let plain = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1).cost(of: stage)
+            options.overlapTensorParallelCommunication = true
+            let overlapped = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1).cost(of: stage)
+            // The exchange's gathers, reduce-scatters or all-to-alls; the loss's small all-reduce is not the exchange's.
+            let exchange = { (cost: StageCost) in cost.communicationSeconds.filter { $0.key != .allReduce } }
+            #expect(exchange(plain).values.reduce(0, +) > 0)
+            #expect(exchange(overlapped) == exchange(plain), "\(communication.rawValue)")
+            #expect(overlapped.communicationSeconds[.allReduce]! < plain.communicationSeconds[.allReduce]!, "the rest still overlaps")
+        }
+    }
+
     @Test("activations per device are a quarter of one device's under cp = 4")
     func activationMemory() throws {
         let graph = try attentionBlock()
@@ -346,7 +365,8 @@ struct ContextParallelTests {
     /// The search prices each parameter's gradient synchronisation on its own where the exact model buckets
     /// them, so they differ by the fixed costs of the separate all-reduces: under NCCL's latency model (protocol
     /// and algorithm chosen per message) a few times one small all-reduce per parameter (5 parameters here).
-    /// Layouts that give a parameter ZeRO-3 are priced above the exact model, which overlaps its gathers.
+    /// Layouts that give a parameter ZeRO-3 are priced above the exact model, which overlaps its gathers. On the slow
+    /// link tensor parallelism's overlap is on too (it hides the other collectives, none of the exchange).
     @Test("the ILP prices each exchange as the exact model does, for the ILP's choice and random layouts",
           arguments: [1.0, 300.0], ContextParallelCommunication.allCases)
     func searchAgrees(gbPerSecond: Double, communication: ContextParallelCommunication) throws {
@@ -355,6 +375,7 @@ struct ContextParallelTests {
         let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: [4], in: cluster)
         var options = TrainingOptions()
         options.contextParallelCommunication = communication
+        options.overlapTensorParallelCommunication = gbPerSecond < 10
         let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1)
         let stage = StageShardingProblem(operations: 0 ..< graph.operations.count, mesh: mesh, model: model, inFlight: 1,
                                          memoryBudget: nil, layers: [])
