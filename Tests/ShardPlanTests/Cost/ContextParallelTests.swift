@@ -39,8 +39,17 @@ struct ContextParallelTests {
         let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: meshShape, in: cluster)
         let stage = StageLayout(operations: 0 ..< graph.operations.count, mesh: mesh,
                                 strategies: layout.strategies(for: graph, meshShape: meshShape))
-        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: TrainingOptions(), microbatches: 1)
-        return (stage, model)
+        return (stage, exchangeModel(graph, on: cluster, exchanging: .ring))
+    }
+
+    /// `graph`'s cost model on `cluster`'s device with `communication` as context parallelism's exchange, and tensor
+    /// parallelism's overlap where `overlap` says.
+    func exchangeModel(_ graph: Graph, on cluster: Cluster, exchanging communication: ContextParallelCommunication,
+                       overlap: Bool = false) -> StageCostModel {
+        var options = TrainingOptions()
+        options.contextParallelCommunication = communication
+        options.overlapTensorParallelCommunication = overlap
+        return StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1)
     }
 
     @Test("Megatron's CP splits every op's sequence and the attention's queries; keys stay whole")
@@ -95,9 +104,7 @@ struct ContextParallelTests {
         let graph = try attentionBlock()
         let cluster = node(gbPerSecond: 1)
         let (stage, _) = try contextParallelStage(graph, cluster)
-        var options = TrainingOptions()
-        options.contextParallelCommunication = .pytorchRing
-        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1)
+        let model = exchangeModel(graph, on: cluster, exchanging: .pytorchRing)
         let attention = try #require(graph.operations.firstIndex { $0.name == "attention" })
         let attentionCost = model.operatorModel(meshShape: [1, 4, 1]).cost(attention, stage.strategy(of: attention))
         let gather = stage.mesh.seconds(for: Collective(.allGather, axes: [1], bytes: 8_388_608))
@@ -221,9 +228,7 @@ struct ContextParallelTests {
         let graph = try attentionBlock()
         let cluster = node(gbPerSecond: 1)
         let (stage, ring) = try contextParallelStage(graph, cluster)
-        var options = TrainingOptions()
-        options.contextParallelCommunication = .allGather
-        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1)
+        let model = exchangeModel(graph, on: cluster, exchanging: .allGather)
         let cost = model.cost(of: stage)
         let gather = stage.mesh.seconds(for: Collective(.allGather, axes: [1], bytes: 8_388_608))
         let scatter = stage.mesh.seconds(for: Collective(.reduceScatter, axes: [1], bytes: 8_388_608))
@@ -297,9 +302,7 @@ struct ContextParallelTests {
         let graph = try attentionBlock()
         let cluster = node(gbPerSecond: 1)
         let (stage, ring) = try contextParallelStage(graph, cluster)
-        var options = TrainingOptions()
-        options.contextParallelCommunication = .allToAll
-        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1)
+        let model = exchangeModel(graph, on: cluster, exchanging: .allToAll)
         let cost = model.cost(of: stage)
         let query = stage.mesh.seconds(for: Collective(.allToAll, axes: [1], bytes: 8_388_608))
         let keyValue = stage.mesh.seconds(for: Collective(.allToAll, axes: [1], bytes: 2_097_152))
@@ -317,9 +320,7 @@ struct ContextParallelTests {
         let graph = try attentionBlock(heads: 8, keyValueHeads: 2)
         let attention = try #require(graph.operations.firstIndex { $0.name == "attention" })
         func querySplits(_ communication: ContextParallelCommunication, meshShape: [Int]) throws -> Set<Int> {
-            var options = TrainingOptions()
-            options.contextParallelCommunication = communication
-            let model = StageCostModel(graph: graph, kernels: KernelModel(device: node(gbPerSecond: 300).device), options: options, microbatches: 1)
+            let model = exchangeModel(graph, on: node(gbPerSecond: 300), exchanging: communication)
             let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: meshShape, in: node(gbPerSecond: 300))
             let stage = StageShardingProblem(operations: 0 ..< graph.operations.count, mesh: mesh, model: model, inFlight: 1,
                                              memoryBudget: nil, layers: [])
@@ -339,11 +340,8 @@ struct ContextParallelTests {
         let cluster = node(gbPerSecond: 1)
         let (stage, _) = try contextParallelStage(graph, cluster)
         for communication in ContextParallelCommunication.allCases {
-            var options = TrainingOptions()
-            options.contextParallelCommunication = communication
-            let plain = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1).cost(of: stage)
-            options.overlapTensorParallelCommunication = true
-            let overlapped = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1).cost(of: stage)
+            let plain = exchangeModel(graph, on: cluster, exchanging: communication).cost(of: stage)
+            let overlapped = exchangeModel(graph, on: cluster, exchanging: communication, overlap: true).cost(of: stage)
             // The exchange's gathers, reduce-scatters or all-to-alls; the loss's small all-reduce is not the exchange's.
             let exchange = { (cost: StageCost) in cost.communicationSeconds.filter { $0.key != .allReduce } }
             #expect(exchange(plain).values.reduce(0, +) > 0)
@@ -373,10 +371,7 @@ struct ContextParallelTests {
         let graph = try attentionBlock(sequence: 8192)
         let cluster = node(gbPerSecond: gbPerSecond)
         let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: [4], in: cluster)
-        var options = TrainingOptions()
-        options.contextParallelCommunication = communication
-        options.overlapTensorParallelCommunication = gbPerSecond < 10
-        let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1)
+        let model = exchangeModel(graph, on: cluster, exchanging: communication, overlap: gbPerSecond < 10)
         let stage = StageShardingProblem(operations: 0 ..< graph.operations.count, mesh: mesh, model: model, inFlight: 1,
                                          memoryBudget: nil, layers: [])
         var random = SplitMix64(seed: 13)

@@ -3,6 +3,14 @@ import Testing
 
 @Suite("Megatron layouts with lighter first and last pipeline ranks")
 struct MegatronStageLayersTests {
+    /// A two-layer Llama of 8 query and 4 key/value heads at 8,192 tokens, 8 sequences, its attention windowed to 4,096.
+    static func windowedLlama() throws -> Graph {
+        var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
+                                                           vocabulary: 256, sequenceLength: 8192, globalBatch: 8)
+        configuration.slidingWindow = 4096
+        return try TransformerBuilder(name: "windowed-llama", configuration: configuration).build()
+    }
+
     /// A GPT of 10 blocks with layer hints: embedding, h0 ... h9, head.
     static func graph() throws -> Graph {
         try TinyGPT(layers: 10, hinted: true).graph()
@@ -269,10 +277,7 @@ struct MegatronStageLayersTests {
     /// all-gather one is not, and each writes its exchange (torchtitan's ring is PyTorch's own, which it becomes).
     @Test("sliding-window attention: the grid's context parallelism all-gathers, and a ring layout is one Megatron-Core refuses")
     func slidingWindowsTakeTheAllGather() throws {
-        var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
-                                                           vocabulary: 256, sequenceLength: 8192, globalBatch: 8)
-        configuration.slidingWindow = 4096
-        let graph = try TransformerBuilder(name: "windowed-llama", configuration: configuration).build()
+        let graph = try Self.windowedLlama()
         #expect(ContextParallelCommunication.standard(for: graph) == .allGather)
         #expect(ContextParallelCommunication.standard(for: try ModelCatalog.model(id: "llama-tiny")!.build()) == .ring)
         let cluster = try Cluster.preset(named: "dgx-h100:1")
@@ -329,10 +334,7 @@ struct MegatronStageLayersTests {
     /// the Megatron-Core frameworks refuse.
     @Test("the all-to-all exchange: the grid keeps tp x cp dividing the heads, keeps it for windows, and a split it refuses is named")
     func allToAllNeedsWholeHeads() throws {
-        var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
-                                                           vocabulary: 256, sequenceLength: 8192, globalBatch: 8)
-        configuration.slidingWindow = 4096
-        let graph = try TransformerBuilder(name: "windowed-llama", configuration: configuration).build()
+        let graph = try Self.windowedLlama()
         let cluster = try Cluster.preset(named: "dgx-h100:1")
         var options = TrainingOptions()
         options.contextParallelCommunication = .allToAll
@@ -375,10 +377,7 @@ struct MegatronStageLayersTests {
         #expect(exchanges(cp: 1, tp: 4, windowed: true, variants) == [.ring])
         #expect(exchanges(cp: 2, tp: 1, windowed: false, nil) == [.ring])
 
-        var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
-                                                           vocabulary: 256, sequenceLength: 8192, globalBatch: 8)
-        configuration.slidingWindow = 4096
-        let graph = try TransformerBuilder(name: "windowed-llama", configuration: configuration).build()
+        let graph = try Self.windowedLlama()
         let grid = MegatronGrid().configurations(for: graph, on: try Cluster.preset(named: "dgx-h100:1"), options: options,
                                                  analysis: GraphAnalysis(graph), variants: variants)
         let byExchange = Dictionary(grouping: grid.filter { $0.contextParallel > 1 }, by: \.options.contextParallelCommunication)
