@@ -435,9 +435,11 @@ struct StageCostTerms {
         if ContextParallelExchange.isRingExchange(gather, kind: .allGather, operation, consumer) {
             result.0 = exposed(gather, attentionSeconds: cost.forwardSeconds, forward: true)
         }
-        let reduction = collectives(layouts[1], returned)
-        if model.gradients[value], ContextParallelExchange.isRingExchange(reduction, kind: .reduceScatter, operation, consumer) {
-            result.1 = exposed(reduction, attentionSeconds: cost.backwardSeconds, forward: false)
+        if model.gradients[value] {
+            let reduction = collectives(layouts[1], returned)
+            if ContextParallelExchange.isRingExchange(reduction, kind: .reduceScatter, operation, consumer) {
+                result.1 = exposed(reduction, attentionSeconds: cost.backwardSeconds, forward: false)
+            }
         }
         return result
     }
