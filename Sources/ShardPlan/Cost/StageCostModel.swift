@@ -258,12 +258,12 @@ public struct StageCostModel: Sendable {
         let mesh = stage.mesh
         let model = operatorModel(meshShape: mesh.shape)
         var cost = StageCost()
-        let overlapShare = options.overlapTensorParallelCommunication ? 1 - TrainingOptions.tensorParallelOverlapFraction : 1
         /// Charges `collectives`; those of tensor parallelism's kind (`overlapped`, all but context parallelism's
-        /// exchange) hide behind the GEMMs as `--overlap-tp-comm` says.
+        /// exchange) hide behind the GEMMs as `--overlap-tp-comm` says (`TrainingOptions.tensorParallelOverlapShare`).
         func charge(_ collectives: [Collective], forward: Bool, scale: Double = 1, timeScale: Double = 1, overlapped: Bool = true) {
             for collective in collectives where collective.bytes > 0 {
-                let seconds = mesh.seconds(for: collective) * (overlapped ? overlapShare : 1) * scale * timeScale
+                let shown = overlapped ? options.tensorParallelOverlapShare(of: collective.kind) : 1
+                let seconds = mesh.seconds(for: collective) * shown * scale * timeScale
                 cost.communicationSeconds[collective.kind, default: 0] += seconds
                 cost.communicationBytes[collective.kind, default: 0] += collective.bytes * scale
                 cost.communicationBytesByAxes[collective.axes.sorted(), default: [:]][collective.kind, default: 0] += collective.bytes * scale

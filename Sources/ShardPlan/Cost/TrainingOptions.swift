@@ -214,6 +214,15 @@ public struct TrainingOptions: Sendable, Equatable {
     /// The fraction of a tensor-parallel collective hidden behind GEMMs when overlap is on
     /// (Docs/cost-model.md).
     public static let tensorParallelOverlapFraction = 0.6
+
+    /// The share of a collective of `kind` that still shows under these options' tensor-parallel overlap. With
+    /// `overlapTensorParallelCommunication`, TransformerEngine's userbuffers hide `tensorParallelOverlapFraction`
+    /// of the all-gathers, reduce-scatters and all-reduces around the linear layers' GEMMs. An all-to-all is
+    /// never theirs: the experts' dispatch and combine, and an all-to-all layout change, show whole
+    /// (Megatron-Core overlaps the experts' only under its own `--overlap-moe-expert-parallel-comm`).
+    public func tensorParallelOverlapShare(of kind: CollectiveKind) -> Double {
+        overlapTensorParallelCommunication && kind != .allToAll ? 1 - Self.tensorParallelOverlapFraction : 1
+    }
     /// Seconds of compute lost for each second a collective runs beside it on another stream: NCCL's kernels
     /// occupy SMs and memory bandwidth. Lee et al. 2025 (arXiv:2507.03114; GPT and Llama training on 4 A100s,
     /// H100s, MI250s and MI210s) measured compute 18.9% slower overlapped than alone, and compute and

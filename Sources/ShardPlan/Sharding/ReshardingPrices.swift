@@ -12,14 +12,21 @@ public final class ReshardingPrices: @unchecked Sendable {
         var target: ShardingSpec
     }
 
+    /// A change's seconds, and the part of them its all-to-alls take (which tensor parallelism's overlap does not
+    /// hide, `TrainingOptions.tensorParallelOverlapShare`).
+    struct Price {
+        var seconds: Double
+        var allToAllSeconds: Double
+    }
+
     /// The mesh every price is for (a change costs differently on another mesh).
     public let mesh: DeviceMesh
-    private let seconds = SharedTable<Change, Double>()
+    private let prices = SharedTable<Change, Price>()
 
     public init(mesh: DeviceMesh) { self.mesh = mesh }
 
-    /// The seconds remembered for `change`, if any.
-    func seconds(of change: Change) -> Double? { seconds[change] }
+    /// The price remembered for `change`, if any.
+    func price(of change: Change) -> Price? { prices[change] }
 
-    func remember(_ change: Change, seconds answer: Double) { seconds[change] = answer }
+    func remember(_ change: Change, price answer: Price) { prices[change] = answer }
 }

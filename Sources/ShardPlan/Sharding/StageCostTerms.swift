@@ -24,7 +24,8 @@ struct StageCostTerms {
     /// Layout changes priced on `mesh` by earlier problems, if the caller keeps them.
     let prices: ReshardingPrices?
     let operatorModel: OperatorCostModel
-    let overlapShare: Double
+    /// The share of a ZeRO-3 weight gather the search's terms charge beside tensor parallelism's overlap.
+    let gatherShare: Double
     /// For each parameter read in the stage, and each tensor arriving from outside it, the op and operand
     /// position that read it first.
     let firstReader: [ValueID: (operation: Int, operand: Int)]
@@ -67,7 +68,7 @@ struct StageCostTerms {
         self.mesh = mesh
         self.inFlight = inFlight
         operatorModel = model.operatorModel(meshShape: mesh.shape)
-        overlapShare = model.options.overlapTensorParallelCommunication ? 1 - TrainingOptions.tensorParallelOverlapFraction : 1
+        gatherShare = model.options.tensorParallelOverlapShare(of: .allGather)
         var first: [ValueID: (Int, Int)] = [:]
         for op in operations {
             for (operand, input) in model.graph.operations[op].inputs.enumerated()
@@ -168,18 +169,31 @@ struct StageCostTerms {
         collectives.reduce(0) { $0 + ($1.bytes > 0 ? mesh.seconds(for: $1) : 0) }
     }
 
-    /// Seconds one device spends changing `value`'s layout from `source` to `target`.
-    /// `bytesPerElement` overrides the tensor's own (an FP8 gather).
-    func reshardSeconds(_ value: ValueID, from source: ShardingSpec, to target: ShardingSpec, bytesPerElement: Int? = nil) -> Double {
+    /// The seconds of `collectives` that show beside tensor parallelism's overlap (`--overlap-tp-comm`), which
+    /// hides part of each but an all-to-all (`TrainingOptions.tensorParallelOverlapShare`).
+    func shownSeconds(_ collectives: [Collective]) -> Double {
+        collectives.reduce(0) { $0 + ($1.bytes > 0 ? mesh.seconds(for: $1) * model.options.tensorParallelOverlapShare(of: $1.kind) : 0) }
+    }
+
+    /// Seconds one device spends changing `value`'s layout from `source` to `target`; with `overlapped`, what shows
+    /// beside tensor parallelism's overlap (`shownSeconds`). `bytesPerElement` overrides the tensor's own (an FP8
+    /// gather).
+    func reshardSeconds(_ value: ValueID, from source: ShardingSpec, to target: ShardingSpec, bytesPerElement: Int? = nil,
+                        overlapped: Bool = false) -> Double {
         if source == target { return 0 }
         let type = graph[value].type
         let change = ReshardingPrices.Change(elementCount: operatorModel.localElements(value, .replicated(rank: type.rank)),
                                              bytesPerElement: bytesPerElement ?? type.dtype.byteSize, source: source, target: target)
-        if let known = prices?.seconds(of: change) { return known }
-        let answer = seconds(Resharding.collectives(from: source, to: target, elementCount: change.elementCount,
-                                                    bytesPerElement: change.bytesPerElement, meshShape: mesh.shape))
-        prices?.remember(change, seconds: answer)
-        return answer
+        let price = prices?.price(of: change) ?? {
+            let collectives = Resharding.collectives(from: source, to: target, elementCount: change.elementCount,
+                                                     bytesPerElement: change.bytesPerElement, meshShape: mesh.shape)
+            let answer = ReshardingPrices.Price(seconds: seconds(collectives),
+                                                allToAllSeconds: seconds(collectives.filter { $0.kind == .allToAll }))
+            prices?.remember(change, price: answer)
+            return answer
+        }()
+        guard overlapped else { return price.seconds }
+        return (price.seconds - price.allToAllSeconds) * model.options.tensorParallelOverlapShare(of: .allGather) + price.allToAllSeconds
     }
 
     /// Seconds per iteration and bytes per device of op `op` under `strategy`.
@@ -188,10 +202,10 @@ struct StageCostTerms {
         let space = operation.indexSpace
         let cost = operatorModel.cost(op, strategy)
         // Tensor parallelism's overlap hides none of context parallelism's exchange (as `StageCostModel` charges it).
-        let share = ContextParallelExchange.ringSize(operation, strategy, meshShape: mesh.shape) > 1 ? 1 : overlapShare
-        let ownCollectives = seconds(cost.forwardCollectives) * share
-        var perMicrobatch = cost.forwardSeconds + cost.backwardSeconds
-            + ownCollectives + seconds(cost.backwardCollectives) * share
+        let exchanges = ContextParallelExchange.ringSize(operation, strategy, meshShape: mesh.shape) > 1
+        let shown = { (collectives: [Collective]) in exchanges ? self.seconds(collectives) : self.shownSeconds(collectives) }
+        let ownCollectives = shown(cost.forwardCollectives)
+        var perMicrobatch = cost.forwardSeconds + cost.backwardSeconds + ownCollectives + shown(cost.backwardCollectives)
         switch model.options.recompute {
         case .full where model.rerunsUnderFullRecomputation(op, within: operations): perMicrobatch += cost.forwardSeconds + ownCollectives
         case .selective where model.isAttentionCore(operation.result): perMicrobatch += cost.forwardSeconds
@@ -217,7 +231,7 @@ struct StageCostTerms {
                 // Arrived from an earlier stage in the layout its first reader wants; that reader's gradient goes
                 // back reduced (other readers pay on their `.arrival` links).
                 perMicrobatch += reshardSeconds(input, from: strategy.gradientSpec(operand, in: space),
-                                                 to: strategy.operandSpec(operand, in: space)) * overlapShare
+                                                 to: strategy.operandSpec(operand, in: space), overlapped: true)
             }
         }
         memory += activationBytes(op, operation, strategy, cost)
@@ -372,7 +386,7 @@ struct StageCostTerms {
             // ZeRO-3 gathers the 16-bit weights before each forward and each backward pass; FSDP's `SHARD_GRAD_OP`
             // before each forward pass, keeping them through the backward pass. Priced whole, as if nothing hid them.
             let gather = Collective(.allGather, axes: dataParallelAxes, bytes: local * gatheredBytes)
-            perMicrobatch += (shardsWeights ? 2 : 1) * self.seconds([gather]) * overlapShare
+            perMicrobatch += (shardsWeights ? 2 : 1) * self.seconds([gather]) * gatherShare
         }
         if options.optimizerState == .fp32Weights {
             // As `StageCostModel.addParameters` prices them: FSDP casts the local shard before each of the two
@@ -382,7 +396,7 @@ struct StageCostTerms {
             // embeddings, `castByLaterProduct`) included.
             let rereads = castAgainInRerun.contains(parameter) ? 2.0 : 1.0
             if shardsWeights {
-                perMicrobatch += 2 * model.kernels.memorySeconds(bytes: (4 + copyBytes) * local / dataParallel) * overlapShare
+                perMicrobatch += 2 * model.kernels.memorySeconds(bytes: (4 + copyBytes) * local / dataParallel) * gatherShare
             } else if keepsGatheredCopy {
                 // The gathered copy stays until the backward pass: a full recomputation's rerun reads it.
                 perMicrobatch += model.kernels.memorySeconds(bytes: (4 + copyBytes) * local / dataParallel)
@@ -408,7 +422,7 @@ struct StageCostTerms {
     /// an all-gather into an FP8 linear layer's input moves FP8 (`OperatorCost.gathersInFP8`), and a K or V
     /// exchange into an attention op that splits its queries hides behind its kernels (`ContextParallelExchange`).
     /// `cost` is the consumer's own cost under `consumer`; `forward` and `backward` are the layout changes' seconds
-    /// after tensor parallelism's overlap (`overlapShare`), which hides none of the exchange.
+    /// after tensor parallelism's overlap (`shownSeconds`), which hides none of the exchange.
     private func consumerAdjusted(_ link: Link, _ value: ValueID, from layout: ShardingSpec, to layouts: [ShardingSpec],
                                   consumer: OpStrategy, cost: OperatorCost, forward: Double, backward: Double,
                                   returned: ShardingSpec) -> (Double, Double) {
@@ -420,7 +434,7 @@ struct StageCostTerms {
                                    bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape)
         }
         if cost.fp8 != nil, link.kind != .parameter, cost.gathersInFP8(collectives(layout, layouts[0]), operand: link.toOperand) {
-            return (reshardSeconds(value, from: layout, to: layouts[0], bytesPerElement: 1) * overlapShare, backward)
+            return (reshardSeconds(value, from: layout, to: layouts[0], bytesPerElement: 1, overlapped: true), backward)
         }
         let ring = ContextParallelExchange.ringSize(operation, consumer, meshShape: mesh.shape)
         guard ring > 1, link.toOperand > 0 else { return (forward, backward) }
@@ -488,7 +502,9 @@ struct StageCostTerms {
         let value = link.kind == .activation ? from.result : from.inputs[link.operand]
         let (wantedIndex, wanted) = consumed.map { $0[0] }.numberedByFirstAppearance()
         let (gradientIndex, gradients) = consumed.map { $0[1] }.numberedByFirstAppearance()
-        func price(_ source: ShardingSpec, _ target: ShardingSpec) -> Double { reshardSeconds(value, from: source, to: target) }
+        func price(_ source: ShardingSpec, _ target: ShardingSpec, overlapped: Bool = true) -> Double {
+            reshardSeconds(value, from: source, to: target, overlapped: overlapped)
+        }
         // Full recomputation reruns the forward pass of the reader's block, layout changes included.
         let replays = model.options.recompute == .full && model.rerunsUnderFullRecomputation(link.to, within: operations) ? 2.0 : 1.0
         // The consumer's own cost under each of its strategies (its FP8 gathers and ring exchange depend on it), once.
@@ -502,7 +518,7 @@ struct StageCostTerms {
                 let returned = link.kind == .activation ? layout.reduced : layout
                 let backward = model.gradients[value] ? gradients.map { price($0, returned) } : gradients.map { _ in 0 }
                 return consumed.indices.map { pair in
-                    var (ahead, back) = (forward[wantedIndex[pair]] * overlapShare, backward[gradientIndex[pair]] * overlapShare)
+                    var (ahead, back) = (forward[wantedIndex[pair]], backward[gradientIndex[pair]])
                     if let consumers, let consumerCosts {
                         (ahead, back) = consumerAdjusted(link, value, from: layout, to: consumed[pair], consumer: consumers[pair],
                                                          cost: consumerCosts[pair], forward: ahead, backward: back, returned: returned)
@@ -512,9 +528,9 @@ struct StageCostTerms {
             case .parameter:
                 // Read every microbatch (and again in a rerun); its gradient goes back to the stored layout once per
                 // iteration.
-                let backward = gradients.map { price($0, layout) }
+                let backward = gradients.map { price($0, layout, overlapped: false) }
                 return consumed.indices.map { pair in
-                    forward[wantedIndex[pair]] * replays * overlapShare * microbatches + backward[gradientIndex[pair]]
+                    forward[wantedIndex[pair]] * replays * microbatches + backward[gradientIndex[pair]]
                 }
             }
         }
