@@ -168,6 +168,27 @@ public struct StageCostModel: Sendable {
         return ordinal - firstBlockOrdinal[operations.lowerBound] < blocks
     }
 
+    /// Whether a rerun of `operation` under selective or op-level recomputation runs its forward communication
+    /// again (its own collectives and the layout changes into it): an attention op's, whose context-parallel K/V
+    /// exchange (or all-to-alls) belongs to the kernel it reruns, in TransformerEngine's attention functions and in
+    /// a JAX rematerialisation alike. Other ops rerun their kernels only: which of their collectives a stack keeps
+    /// depends on its saving policy (torchtitan's keeps the reduce-scatters), which the model does not follow.
+    /// Full recomputation reruns every block's whole forward pass, collectives included.
+    static func rerunsCommunication(_ operation: Operation) -> Bool {
+        if case .attention = operation.op { true } else { false }
+    }
+
+    /// Whether selective recomputation (Megatron's `--recompute-granularity selective`, `core_attn`) reruns op
+    /// `op`: explicit attention's scores, softmax and dropout (the ops whose result is attention's core), and a
+    /// fused attention kernel, which Megatron-Core checkpoints whatever its kernel (`checkpoint_core_attention`
+    /// in `megatron/core/transformer/attention.py`): it keeps the kernel's inputs and output, drops its softmax
+    /// statistics, and reruns its forward pass, exchange included, in the backward pass.
+    func rerunsUnderSelectiveRecomputation(_ op: Int) -> Bool {
+        let operation = graph.operations[op]
+        if case .attention = operation.op { return true }
+        return isAttentionCore(operation.result)
+    }
+
     /// For each layer run of `stage` (`runOfOperation`'s numbering), whether full recomputation reruns it.
     func fullRecomputationReruns(_ stage: StageLayout, runOfOperation: [Int: Int], runCount: Int) -> [Bool] {
         var reruns = Array(repeating: false, count: runCount)
@@ -270,7 +291,8 @@ public struct StageCostModel: Sendable {
                 if forward { cost.forwardCommunicationSeconds += seconds } else { cost.backwardCommunicationSeconds += seconds }
             }
         }
-        var forwardSecondsByOp: [Int: Double] = [:]
+        /// Each op's forward pass as selective or op-level recomputation reruns it (`rerunsCommunication`).
+        var rerunSecondsByOp: [Int: Double] = [:]
         var fp8ByOp: [Int: OperatorCost.FP8Use] = [:]
         var arrivalLayouts: [ValueID: ShardingSpec] = [:]
         for operationIndex in stage.operations {
@@ -295,11 +317,15 @@ public struct StageCostModel: Sendable {
             let strategy = stage.strategy(of: operationIndex)
             let space = operation.indexSpace
             let opCost = model.cost(operationIndex, strategy)
+            let communicationBefore = cost.forwardCommunicationSeconds
+            defer {
+                rerunSecondsByOp[operationIndex] = opCost.forwardSeconds
+                    + (Self.rerunsCommunication(operation) ? cost.forwardCommunicationSeconds - communicationBefore : 0)
+            }
             cost.computeSeconds[opCost.category, default: 0] += opCost.forwardSeconds + opCost.backwardSeconds
             cost.forwardComputeSeconds += opCost.forwardSeconds
             cost.backwardComputeSeconds += opCost.backwardSeconds
             cost.forwardFLOPs += opCost.forwardFLOPs
-            forwardSecondsByOp[operationIndex] = opCost.forwardSeconds
             if let fp8 = opCost.fp8 {
                 fp8ByOp[operationIndex] = fp8
                 cost.weightBytes += fp8.weightCopyBytes
@@ -360,7 +386,7 @@ public struct StageCostModel: Sendable {
             charge(collectives, forward: forward)
             weightReshardingByRun[runOfOperation[reader]!, default: 0] += cost.forwardSeconds - before
         }
-        let recomputeByRun = addActivations(of: stage, model: model, forwardSecondsByOp: forwardSecondsByOp, fp8ByOp: fp8ByOp,
+        let recomputeByRun = addActivations(of: stage, model: model, rerunSecondsByOp: rerunSecondsByOp, fp8ByOp: fp8ByOp,
                                             runOfOperation: runOfOperation,
                                             runForwardSeconds: runs.indices.map { runs[$0].forward + (weightReshardingByRun[$0] ?? 0) },
                                             rerunCopyBytesByLayer: parameters.castCopyBytesByLayer,
@@ -752,7 +778,7 @@ public struct StageCostModel: Sendable {
 
     /// Activations kept per microbatch, and the recomputation that trades them for time. Returns the
     /// recomputation's seconds by run (`runOfOperation`).
-    private func addActivations(of stage: StageLayout, model: OperatorCostModel, forwardSecondsByOp: [Int: Double],
+    private func addActivations(of stage: StageLayout, model: OperatorCostModel, rerunSecondsByOp: [Int: Double],
                                 fp8ByOp: [Int: OperatorCost.FP8Use], runOfOperation: [Int: Int], runForwardSeconds: [Double],
                                 rerunCopyBytesByLayer: [String?: Double], castSecondsOutsideReruns: Double,
                                 to cost: inout StageCost) -> [Int: Double] {
@@ -854,11 +880,14 @@ public struct StageCostModel: Sendable {
                 entries = checkpoint
             }
             for entry in entries {
-                if options.recompute == .selective && isAttentionCore(entry.describes) {
+                // Selective recomputation drops attention's core, and a fused kernel's statistics (its inputs and
+                // output stay: the checkpoint's inputs and the next product's).
+                let fusedAttentionStatistics = entry.key < 0 && rerunsUnderSelectiveRecomputation(operationIndex)
+                if options.recompute == .selective && (isAttentionCore(entry.describes) || fusedAttentionStatistics) {
                     if recomputed.insert(entry.describes).inserted {
                         let producer = graph[entry.describes].operationIndex ?? operationIndex
-                        cost.recomputeSeconds += forwardSecondsByOp[producer] ?? 0
-                        recomputeByRun[runOfOperation[producer] ?? runOfOperation[operationIndex]!, default: 0] += forwardSecondsByOp[producer] ?? 0
+                        cost.recomputeSeconds += rerunSecondsByOp[producer] ?? 0
+                        recomputeByRun[runOfOperation[producer] ?? runOfOperation[operationIndex]!, default: 0] += rerunSecondsByOp[producer] ?? 0
                     }
                     continue
                 }
@@ -885,7 +914,7 @@ public struct StageCostModel: Sendable {
             cost.activationBytesPerMicrobatch = kept.values.reduce(0, +)
             cost.backwardWorkingBytes = droppedByLayer.map { $0.values.reduce(0, +) }.max() ?? 0
             for operationIndex in stage.operations where operatorRecomputation.contains(operationIndex) {
-                let seconds = forwardSecondsByOp[operationIndex] ?? 0
+                let seconds = rerunSecondsByOp[operationIndex] ?? 0
                 cost.recomputeSeconds += seconds
                 recomputeByRun[runOfOperation[operationIndex]!, default: 0] += seconds
             }

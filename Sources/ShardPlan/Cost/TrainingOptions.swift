@@ -2,7 +2,9 @@
 public enum RecomputeMode: String, CaseIterable, Sendable {
     /// Keep every activation the backward pass needs.
     case none
-    /// Drop the tensors quadratic in the sequence (the attention core) and recompute them (Korthikanti et al. 2022).
+    /// Drop the tensors quadratic in the sequence (the attention core) and recompute them (Korthikanti et al. 2022);
+    /// beside a fused attention kernel, rerun the kernel and drop its statistics, as Megatron-Core's `core_attn`
+    /// checkpoint does.
     case selective
     /// Keep what every product with a weight (each linear layer, each router) and attention produce, and recompute
     /// the rest of each transformer block: norms, activation functions, the rotary embedding, residual adds,

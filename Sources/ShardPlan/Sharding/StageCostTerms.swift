@@ -196,6 +196,22 @@ struct StageCostTerms {
         return (price.seconds - price.allToAllSeconds) * model.options.tensorParallelOverlapShare(of: .allGather) + price.allToAllSeconds
     }
 
+    /// Whether the backward pass reruns op `op`'s forward pass: full recomputation's blocks, selective
+    /// recomputation's attention, and the ops of an op-level mode's set (empty under any other mode).
+    func reruns(_ op: Int) -> Bool {
+        switch model.options.recompute {
+        case .full: model.rerunsUnderFullRecomputation(op, within: operations)
+        case .selective: model.rerunsUnderSelectiveRecomputation(op)
+        default: model.operatorRecomputation.contains(op)
+        }
+    }
+
+    /// Whether a rerun of op `op` runs its forward communication again: every op of a block full recomputation
+    /// reruns, and attention elsewhere (`StageCostModel.rerunsCommunication`).
+    func rerunsCommunication(_ op: Int) -> Bool {
+        model.options.recompute == .full || StageCostModel.rerunsCommunication(graph.operations[op])
+    }
+
     /// Seconds per iteration and bytes per device of op `op` under `strategy`.
     func nodeTerms(_ op: Int, _ strategy: OpStrategy) -> (seconds: Double, memory: Double) {
         let operation = graph.operations[op]
@@ -206,12 +222,9 @@ struct StageCostTerms {
         let shown = { (collectives: [Collective]) in exchanges ? self.seconds(collectives) : self.shownSeconds(collectives) }
         let ownCollectives = shown(cost.forwardCollectives)
         var perMicrobatch = cost.forwardSeconds + cost.backwardSeconds + ownCollectives + shown(cost.backwardCollectives)
-        switch model.options.recompute {
-        case .full where model.rerunsUnderFullRecomputation(op, within: operations): perMicrobatch += cost.forwardSeconds + ownCollectives
-        case .selective where model.isAttentionCore(operation.result): perMicrobatch += cost.forwardSeconds
-        // Op-level modes rerun the ops of their set; the set is empty under any other mode.
-        default: if model.operatorRecomputation.contains(op) { perMicrobatch += cost.forwardSeconds }
-        }
+        // A rerun op runs its kernels again, and its forward collectives where it reruns its communication (and
+        // the layout changes into it, `linkSeconds`).
+        if reruns(op) { perMicrobatch += cost.forwardSeconds + (rerunsCommunication(op) ? ownCollectives : 0) }
         var perIteration = 0.0
         // FP8 copies of the weight (recipes that cache them) stay for the whole iteration.
         var memory = cost.fp8?.weightCopyBytes ?? 0
@@ -313,7 +326,7 @@ struct StageCostTerms {
                 activations += bytes
             }
         }
-        if !(model.options.recompute == .selective && model.isAttentionCore(operation.result))
+        if !(model.options.recompute == .selective && model.rerunsUnderSelectiveRecomputation(op))
             && !model.operatorRecomputation.contains(op) {
             activations += auxiliaryBytes(operation, strategy, saved.auxiliaryBytes) + operatorModel.exchangeSavedBytes(operation, strategy)
         }
@@ -505,8 +518,8 @@ struct StageCostTerms {
         func price(_ source: ShardingSpec, _ target: ShardingSpec, overlapped: Bool = true) -> Double {
             reshardSeconds(value, from: source, to: target, overlapped: overlapped)
         }
-        // Full recomputation reruns the forward pass of the reader's block, layout changes included.
-        let replays = model.options.recompute == .full && model.rerunsUnderFullRecomputation(link.to, within: operations) ? 2.0 : 1.0
+        // A rerun reader that reruns its communication changes the layouts into it again.
+        let replays = reruns(link.to) && rerunsCommunication(link.to) ? 2.0 : 1.0
         // The consumer's own cost under each of its strategies (its FP8 gathers and ring exchange depend on it), once.
         let consumerCosts = consumers?.map { operatorModel.cost(link.to, $0) }
         return produced.map { layout in

@@ -45,10 +45,11 @@ struct ContextParallelTests {
     /// `graph`'s cost model on `cluster`'s device with `communication` as context parallelism's exchange, and tensor
     /// parallelism's overlap where `overlap` says.
     func exchangeModel(_ graph: Graph, on cluster: Cluster, exchanging communication: ContextParallelCommunication,
-                       overlap: Bool = false) -> StageCostModel {
+                       overlap: Bool = false, recompute: RecomputeMode = .none) -> StageCostModel {
         var options = TrainingOptions()
         options.contextParallelCommunication = communication
         options.overlapTensorParallelCommunication = overlap
+        options.recompute = recompute
         return StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: options, microbatches: 1)
     }
 
@@ -350,6 +351,39 @@ struct ContextParallelTests {
         }
     }
 
+    /// Megatron-Core's selective recomputation checkpoints the core attention whatever its kernel: the backward
+    /// pass reruns the fused kernel's forward pass, and with it the exchange that feeds it. On a 1 GB/s link the
+    /// all-gather exchange shows whole, so the rerun is the attention kernel's forward seconds plus K's and V's
+    /// forward gathers: half the stage's all-gathers, since the exchange gathers them again in the backward pass.
+    @Test("selective recomputation reruns the fused attention kernel and its K/V exchange")
+    func selectiveRerunsTheExchange() throws {
+        let graph = try attentionBlock()
+        let cluster = node(gbPerSecond: 1)
+        let (stage, _) = try contextParallelStage(graph, cluster)
+        let plain = exchangeModel(graph, on: cluster, exchanging: .allGather).cost(of: stage)
+        let model = exchangeModel(graph, on: cluster, exchanging: .allGather, recompute: .selective)
+        let selective = model.cost(of: stage)
+        let attention = try #require(graph.operations.firstIndex { $0.name == "attention" })
+        let kernel = model.operatorModel(meshShape: stage.mesh.shape).cost(attention, stage.strategy(of: attention)).forwardSeconds
+        let gathers = try #require(plain.communicationSeconds[.allGather]) / 2
+        #expect(plain.recomputeSeconds == 0)
+        #expect(gathers > kernel, "the exchange outweighs the kernel on this link")
+        #expect(abs(selective.recomputeSeconds - (kernel + gathers)) <= 1e-12 * selective.recomputeSeconds)
+    }
+
+    /// What selective recomputation saves beside a fused kernel: its softmax statistics, one fp32 value a query and
+    /// head, 1 x 1,024 queries x 32 heads x 4 bytes = 131,072 bytes a device under cp = 4 (its inputs and output stay).
+    @Test("selective recomputation drops a fused kernel's statistics only: 131,072 bytes a device")
+    func selectiveDropsStatistics() throws {
+        let graph = try attentionBlock()
+        let cluster = node(gbPerSecond: 300)
+        let (stage, _) = try contextParallelStage(graph, cluster)
+        let kept = [RecomputeMode.none, .selective].map {
+            exchangeModel(graph, on: cluster, exchanging: .ring, recompute: $0).cost(of: stage).activationBytesPerMicrobatch
+        }
+        #expect(kept[0] - kept[1] == 131_072)
+    }
+
     @Test("activations per device are a quarter of one device's under cp = 4")
     func activationMemory() throws {
         let graph = try attentionBlock()
@@ -364,14 +398,16 @@ struct ContextParallelTests {
     /// them, so they differ by the fixed costs of the separate all-reduces: under NCCL's latency model (protocol
     /// and algorithm chosen per message) a few times one small all-reduce per parameter (5 parameters here).
     /// Layouts that give a parameter ZeRO-3 are priced above the exact model, which overlaps its gathers. On the slow
-    /// link tensor parallelism's overlap is on too (it hides the other collectives, none of the exchange).
+    /// link tensor parallelism's overlap is on too (it hides the other collectives, none of the exchange), and
+    /// selective recomputation reruns attention and its exchange.
     @Test("the ILP prices each exchange as the exact model does, for the ILP's choice and random layouts",
           arguments: [1.0, 300.0], ContextParallelCommunication.allCases)
     func searchAgrees(gbPerSecond: Double, communication: ContextParallelCommunication) throws {
         let graph = try attentionBlock(sequence: 8192)
         let cluster = node(gbPerSecond: gbPerSecond)
         let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: [4], in: cluster)
-        let model = exchangeModel(graph, on: cluster, exchanging: communication, overlap: gbPerSecond < 10)
+        let model = exchangeModel(graph, on: cluster, exchanging: communication, overlap: gbPerSecond < 10,
+                                  recompute: gbPerSecond < 10 ? .selective : .none)
         let stage = StageShardingProblem(operations: 0 ..< graph.operations.count, mesh: mesh, model: model, inFlight: 1,
                                          memoryBudget: nil, layers: [])
         var random = SplitMix64(seed: 13)
