@@ -127,15 +127,14 @@ public struct SingleStagePlanner: Sendable {
     /// `recomputeModes`, lightest first (a search stopped at its time limit has the plans of the lighter modes),
     /// less selective recomputation where it cannot differ from none.
     ///
-    /// Selective recomputation drops only activations that are attention cores (the scores' softmax of explicit
-    /// attention), in the ILP's terms and in the evaluator's alike; in a graph without one (fused attention
-    /// kernels keep no scores; a parameter is never an activation, whatever its shape) every layout costs under
-    /// it what it costs under none, in time and memory. Its plans would then only tie
-    /// none's, which are tried first and kept on a tie, so leaving it out loses no plan.
+    /// Selective recomputation reruns only attention: explicit attention's scores and softmax, and a fused kernel
+    /// (`StageCostModel.rerunsUnderSelectiveRecomputation`), in the ILP's terms and in the evaluator's alike; in a
+    /// graph without attention every layout costs under it what it costs under none, in time and memory. Its plans
+    /// would then only tie none's, which are tried first and kept on a tie, so leaving it out loses no plan.
     private func searchedModes(_ model: StageCostModel) -> [RecomputeMode] {
-        let dropsAttentionCores = graph.values.indices.contains { !graph.values[$0].isParameter && model.isAttentionCore(ValueID($0)) }
+        let rerunsAttention = graph.operations.indices.contains(where: model.rerunsUnderSelectiveRecomputation)
         return RecomputeMode.allCases.filter { mode in
-            recomputeModes.contains(mode) && (mode != .selective || dropsAttentionCores || !recomputeModes.contains(.none))
+            recomputeModes.contains(mode) && (mode != .selective || rerunsAttention || !recomputeModes.contains(.none))
         }
     }
 

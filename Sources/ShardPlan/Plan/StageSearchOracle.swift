@@ -474,7 +474,9 @@ public struct StageSearchOracle: StageCostOracle {
 /// product (torchtitan's save list has no `_scaled_mm`), more than `mlp` and `all-but-qkv` rerun, so there it says
 /// nothing about those two. Where ZeRO-3 reduce-scatters once an iteration (`reducesZeroThreeOnce`,
 /// `TrainingOptions.accumulatesUnshardedGradients`), it may move fewer bytes a microbatch than ZeRO-2, which
-/// reduce-scatters every one, so a fitting ZeRO-2 variant says nothing about ZeRO-3.
+/// reduce-scatters every one, so a fitting ZeRO-2 variant says nothing about ZeRO-3. Selective recomputation reruns a
+/// fused attention kernel, which `elementwise`, `selective-op` and `mlp` keep, so a fitting selective variant says
+/// nothing about those three.
 struct FittingVariants {
     let prunes: Bool
     /// The recomputation a layout without its own takes (the model's).
@@ -500,6 +502,7 @@ struct FittingVariants {
             $0.zeroStage <= layout.zeroStage && $0.recompute.strength <= mode.strength && ($0.zeroStage >= 2) == perMicrobatch
                 && !(reducesZeroThreeOnce && $0.zeroStage < 3 && layout.zeroStage >= 3)
                 && !(linearLayersInFP8 && $0.recompute == .selectiveOperators && (mode == .mlp || mode == .allButQKV))
+                && !($0.recompute == .selective && [.elementwise, .selectiveOperators, .mlp].contains(mode))
         }
     }
 

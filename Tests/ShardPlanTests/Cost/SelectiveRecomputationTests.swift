@@ -44,6 +44,21 @@ struct SelectiveRecomputationTests {
         }
     }
 
+    /// The stage search skips a variant at least as heavy as one that fits (`FittingVariants`); beside a fused kernel,
+    /// which selective recomputation reruns and elementwise, selective-op and mlp keep, a fitting selective variant
+    /// rules out only the modes that rerun attention too (all-but-qkv, full).
+    @Test("a fitting selective variant does not make elementwise, selective-op or mlp needless; it does all-but-qkv and full")
+    func selectiveDoesNotOrderOperatorModes() {
+        let selective = StageSearchOracle.Layout(meshShape: [1, 8], layout: 0, zeroStage: 1, recompute: RecomputeMode.selective)
+        var fitting = FittingVariants(prunes: true, recompute: .none)
+        fitting.record(selective)
+        for mode in RecomputeMode.allCases where mode.strength > RecomputeMode.selective.strength {
+            var heavier = selective
+            heavier.recompute = mode
+            #expect(fitting.makesNeedless(heavier) == [.allButQKV, .full].contains(mode), "\(mode.rawValue)")
+        }
+    }
+
     /// Explicit attention at 64 tokens and 4 heads: the scores, the probabilities and their dropout mask are
     /// 8 x 4 x 64 x 64 each, whatever the hidden size; selective recomputation drops the same bytes at hidden 64
     /// as at hidden 96.
