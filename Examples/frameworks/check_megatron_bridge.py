@@ -67,6 +67,12 @@ CASES = [
     ("qwen3-30b-a3b-ep8", ["score", "Models/qwen3-30b-a3b.json", "--cluster", "dgx-h100:2", "--tp", "1", "--pp", "1", "--ep", "8",
                            "--zero", "1", "--recompute", "full", "--micro-batch-size", "2"],
      "qwen3_30b_a3b", dict(tp=1, pp=1, dp=16, cp=1, ep=8, vp=1, mbs=2, recompute="full uniform 1", zero=1, fp8=None, overlap=False)),
+    # The experts' all-to-alls beside another microbatch's compute (Megatron-Core's combined 1F1B schedule), which its
+    # TransformerConfig takes only with the interleaved schedule beside pipelining and without full recomputation.
+    ("qwen3-30b-a3b-ep8-overlap", ["score", "Models/qwen3-30b-a3b.json", "--cluster", "dgx-h100:4", "--tp", "1", "--pp", "2",
+                                   "--virtual-stages", "2", "--ep", "8", "--zero", "1", "--recompute", "selective",
+                                   "--overlap-moe-comm"],
+     "qwen3_30b_a3b", dict(tp=1, pp=2, dp=16, cp=1, ep=8, vp=2, mbs=1, recompute="selective", zero=1, fp8=None, overlap=False)),
 ]
 
 
@@ -221,6 +227,10 @@ def main():
         named = re.search(r" cp-comm=(\S+)", text.splitlines()[0])
         exchange = {"all-gather": "all_gather", "all-to-all": "a2a"}.get(named.group(1), "p2p") if named else "p2p"
         assert cfg.model.cp_comm_type == exchange, f"{name}: context-parallel exchange {cfg.model.cp_comm_type}, the settings say {exchange}"
+        # The header says `ep-overlap` where the experts' all-to-alls overlap another microbatch's compute.
+        overlaps_experts = " ep-overlap" in text.splitlines()[0]
+        assert bool(getattr(cfg.model, "overlap_moe_expert_parallel_comm", False)) == overlaps_experts, \
+            f"{name}: the experts' all-to-all overlap is {getattr(cfg.model, 'overlap_moe_expert_parallel_comm', None)}, the settings say {overlaps_experts}"
         assert found["microbatches"] * found["mbs"] * found["dp"] == cfg.train.global_batch_size, f"{name}: batch"
         assert cfg.model.seq_length == cfg.dataset.seq_length, f"{name}: sequence length"
         # Megatron-FSDP asks for more than one CUDA work queue; tensor and context parallelism for one.

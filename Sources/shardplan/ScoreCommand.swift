@@ -93,6 +93,10 @@ struct ScoreCommand: ParsableCommand {
     @Flag(name: .customLong("overlap-tp-comm"), help: "Overlap tensor-parallel collectives with GEMMs.")
     var overlapTPComm = false
 
+    @Flag(name: .customLong("overlap-moe-comm"),
+          help: "Overlap the experts' dispatch and combine all-to-alls of one microbatch with another microbatch's compute (Megatron-Core's --overlap-moe-expert-parallel-comm, its combined 1F1B schedule); needs --ep 2 or more, no full recomputation, and --virtual-stages 2 or more with --pp 2 or more.")
+    var overlapMoEComm = false
+
     @OptionGroup var precision: PrecisionChoice
 
     @OptionGroup var kernelChoice: KernelChoice
@@ -119,7 +123,7 @@ struct ScoreCommand: ParsableCommand {
                 ("--no-loss-parallel", wholeLoss), ("--recompute", recompute != nil),
                 ("--recompute-blocks", recomputeBlocks != nil), ("--zero", zero != nil),
                 ("--zero-shard-group", zeroShardGroup != nil),
-                ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm),
+                ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm), ("--overlap-moe-comm", overlapMoEComm),
                 ("--precision/--fp8-recipe/--fp8-params", precision.isGiven),
                 ("--attention-kernel/--fusion/--fused-cross-entropy/--loss-in-place/--eager-loss/--no-loss-upcast/--grad-reduce-in-fp32/--fsdp2/--fsdp-no-sync/--grad-precision/--optimizer-state/--cp-comm-type", kernelChoice.isGiven),
                 ("--first-stage-layers", firstStageLayers != nil), ("--last-stage-layers", lastStageLayers != nil),
@@ -176,6 +180,16 @@ struct ScoreCommand: ParsableCommand {
         }
         if plan == nil, zero != .weights, let (flag, says) = kernelChoice.zeroThreeFlags.first {
             throw ValidationError("\(flag) says \(says); give --zero 3 with it.")
+        }
+        // Megatron-Core's TransformerConfig refuses the overlap without these.
+        if overlapMoEComm {
+            if (ep ?? 1) < 2 { throw ValidationError("--overlap-moe-comm overlaps the experts' all-to-alls; give --ep 2 or more.") }
+            if recompute == .full {
+                throw ValidationError("--overlap-moe-comm runs without full recomputation (Megatron-Core refuses the two together); give another --recompute.")
+            }
+            if let pp, pp > 1, (virtualStages ?? 1) < 2 {
+                throw ValidationError("--overlap-moe-comm with --pp \(pp) runs the interleaved schedule only; give --virtual-stages 2 or more.")
+            }
         }
     }
 
@@ -247,6 +261,7 @@ struct ScoreCommand: ParsableCommand {
             embeddingInPipelineSplit: accountForEmbedding, lossInPipelineSplit: accountForLoss)
         configuration.vocabularyParallelEmbedding = !wholeEmbedding
         configuration.vocabularyParallelLoss = !wholeLoss
+        configuration.options.overlapExpertParallelCommunication = overlapMoEComm
         try configuration.options.check(on: cluster.device)
         try RecomputeBlocksOption.check(configuration.options, for: graph)
         var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)

@@ -185,7 +185,8 @@ public struct StageCostModel: Sendable {
     /// statistics, and reruns its forward pass, exchange included, in the backward pass.
     func rerunsUnderSelectiveRecomputation(_ op: Int) -> Bool {
         let operation = graph.operations[op]
-        if case .attention = operation.op { return true }
+        // A kernel whose output needs no gradient has no backward pass to rerun it for.
+        if case .attention = operation.op { return gradients[operation.result] }
         return isAttentionCore(operation.result)
     }
 
@@ -281,10 +282,15 @@ public struct StageCostModel: Sendable {
         var cost = StageCost()
         /// Charges `collectives`; those of tensor parallelism's kind (`overlapped`, all but context parallelism's
         /// exchange) hide behind the GEMMs as `--overlap-tp-comm` says (`TrainingOptions.tensorParallelOverlapShare`).
+        /// The experts' all-to-alls charged whole, which `--overlap-moe-comm` then hides (`ExpertParallelOverlap`).
+        var expertAllToAlls = (forward: 0.0, backward: 0.0)
         func charge(_ collectives: [Collective], forward: Bool, scale: Double = 1, timeScale: Double = 1, overlapped: Bool = true) {
             for collective in collectives where collective.bytes > 0 {
                 let shown = overlapped ? options.tensorParallelOverlapShare(of: collective.kind) : 1
                 let seconds = mesh.seconds(for: collective) * shown * scale * timeScale
+                if overlapped && collective.kind == .allToAll && options.overlapExpertParallelCommunication {
+                    if forward { expertAllToAlls.forward += seconds } else { expertAllToAlls.backward += seconds }
+                }
                 cost.communicationSeconds[collective.kind, default: 0] += seconds
                 cost.communicationBytes[collective.kind, default: 0] += collective.bytes * scale
                 cost.communicationBytesByAxes[collective.axes.sorted(), default: [:]][collective.kind, default: 0] += collective.bytes * scale
@@ -403,6 +409,16 @@ public struct StageCostModel: Sendable {
                                                  + (parameters.accumulationByRun[index] ?? 0))
             }
             addShardedParameters(parameters.sharded, runs: scheduleRuns, layers: runs.map(\.layer), mesh: mesh, to: &cost)
+        }
+        if expertAllToAlls.forward + expertAllToAlls.backward > 0 {
+            let overlap = ExpertParallelOverlap(forwardAllToAllSeconds: expertAllToAlls.forward, backwardAllToAllSeconds: expertAllToAlls.backward,
+                                                forwardComputeSeconds: cost.forwardComputeSeconds,
+                                                backwardComputeSeconds: cost.backwardComputeSeconds + cost.recomputeSeconds)
+            let hidden = (forward: expertAllToAlls.forward - overlap.forwardShownSeconds,
+                          backward: expertAllToAlls.backward - overlap.backwardShownSeconds)
+            cost.forwardCommunicationSeconds -= hidden.forward
+            cost.backwardCommunicationSeconds -= hidden.backward
+            cost.communicationSeconds[.allToAll, default: 0] -= hidden.forward + hidden.backward
         }
         return cost
     }

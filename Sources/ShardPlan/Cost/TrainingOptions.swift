@@ -36,7 +36,9 @@ public enum RecomputeMode: String, CaseIterable, Sendable {
     /// selective-op already come within a few percent of where memory is short.
     public static let automaticChoices: [RecomputeMode] = [.none, .selective, .elementwise, .selectiveOperators, .full]
 
-    /// How much a mode recomputes: none < selective < elementwise < selective-op < mlp < all-but-qkv < full.
+    /// How much a mode recomputes: none < selective < elementwise < selective-op < mlp < all-but-qkv < full. The order
+    /// is partial beside a fused attention kernel, which selective reruns and elementwise, selective-op and mlp keep
+    /// (`FittingVariants`).
     public var strength: Int { Self.allCases.firstIndex(of: self)! }
 
     /// Whether the mode is op-level selective recomputation: a policy over each transformer block's ops that keeps
@@ -71,6 +73,9 @@ public struct TrainingOptions: Sendable, Equatable {
     public var overlapGradientReduction: Bool
     /// Whether tensor-parallel collectives overlap the GEMMs around them (`--tp-comm-overlap`).
     public var overlapTensorParallelCommunication: Bool
+    /// Whether the experts' dispatch and combine all-to-alls of one microbatch overlap the compute of another
+    /// (Megatron-Core's `--overlap-moe-expert-parallel-comm`, its combined 1F1B schedule: `ExpertParallelOverlap`).
+    public var overlapExpertParallelCommunication = false
     /// The arithmetic of the linear layers' GEMMs (`--precision`).
     public var precision: MatmulPrecision
     /// How FP8 tensors are scaled when `precision` is `fp8` or `auto` (`--fp8-recipe`).
@@ -224,6 +229,14 @@ public struct TrainingOptions: Sendable, Equatable {
     /// (Megatron-Core overlaps the experts' only under its own `--overlap-moe-expert-parallel-comm`).
     public func tensorParallelOverlapShare(of kind: CollectiveKind) -> Double {
         overlapTensorParallelCommunication && kind != .allToAll ? 1 - Self.tensorParallelOverlapFraction : 1
+    }
+
+    /// The share of a collective of `kind` on tensor or expert parallelism's axes that the search's terms charge
+    /// beside these options' overlaps: `tensorParallelOverlapShare`, and for an all-to-all under
+    /// `overlapExpertParallelCommunication` the compute it slows (`ExpertParallelOverlap.searchShare`), as if the
+    /// other microbatch's compute hid it whole (the exact model checks how much it hides).
+    public func searchOverlapShare(of kind: CollectiveKind) -> Double {
+        kind == .allToAll && overlapExpertParallelCommunication ? ExpertParallelOverlap.searchShare : tensorParallelOverlapShare(of: kind)
     }
     /// Seconds of compute lost for each second a collective runs beside it on another stream: NCCL's kernels
     /// occupy SMs and memory bandwidth. Lee et al. 2025 (arXiv:2507.03114; GPT and Llama training on 4 A100s,

@@ -19,7 +19,10 @@ public struct MegatronArguments: Sendable {
             let communication = configuration.options.contextParallelCommunication
             if communication != .ring { arguments.append("--cp-comm-type \(communication.megatronValue)") }
         }
-        if layout.expertParallel > 1 { arguments.append("--expert-model-parallel-size \(layout.expertParallel)") }
+        if layout.expertParallel > 1 {
+            // The all-to-all dispatcher the model prices; Megatron-LM's default gathers every token instead.
+            arguments += ["--expert-model-parallel-size \(layout.expertParallel)", "--moe-token-dispatcher-type alltoall"]
+        }
         arguments.append("--num-layers \(layout.layerCount)")
         if let split = layout.layerSplit {
             if let first = split.firstStageLayers { arguments.append("--decoder-first-pipeline-num-layers \(first)") }
@@ -71,6 +74,7 @@ public struct MegatronArguments: Sendable {
         if configuration.options.overlapTensorParallelCommunication && layout.tensorParallel > 1 {
             arguments.append("--tp-comm-overlap")
         }
+        if configuration.options.overlapExpertParallelCommunication { arguments.append("--overlap-moe-expert-parallel-comm") }
         // The gradient buffer, and so the data-parallel reduction, in bf16 (`TrainingFramework.expressible`).
         if configuration.options.gradientPrecision == .bf16 { arguments.append("--grad-reduce-in-bf16") }
         if configuration.options.fusedCrossEntropy { arguments.append("--cross-entropy-loss-fusion") }

@@ -109,6 +109,9 @@ public struct MegatronBridgeConfig: Sendable {
         let overlap = overlap
         return [("tp_comm_overlap", .bool(overlap.tensorParallel)), ("tp_comm_overlap_cfg", .none),
                 ("overlap_grad_reduce", .bool(overlap.gradientReduction)), ("overlap_param_gather", .bool(overlap.parameterGathers))]
+            // The experts' all-to-alls beside another microbatch's compute, where there are experts to overlap.
+            + (layout.expertParallel > 1
+                ? [("overlap_moe_expert_parallel_comm", .bool(layout.configuration.options.overlapExpertParallelCommunication))] : [])
     }
 
     /// The fields of the mixed-precision preset that the plan decides: the gradient buffer's type, and with FP8

@@ -35,6 +35,11 @@ public struct NeMoRecipeOverrides: Sendable {
             ("data.micro_batch_size", "\(layout.microBatchSize)"),
             ("data.global_batch_size", "\(layout.globalBatch)"),
         ]
+        // Beside expert parallelism, set either way: a recipe may overlap the experts' all-to-alls (a config field of
+        // Megatron-Core 0.14 and later, which a dense model's older container may not know).
+        if layout.expertParallel > 1 {
+            overrides.append(("model.config.overlap_moe_expert_parallel_comm", python(layout.configuration.options.overlapExpertParallelCommunication)))
+        }
         if let sequenceLength = layout.sequenceLength {
             overrides += [("data.seq_length", "\(sequenceLength)"), ("model.config.seq_length", "\(sequenceLength)")]
         }

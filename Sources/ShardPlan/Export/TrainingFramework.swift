@@ -224,6 +224,25 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 changes.append("\(displayName) recomputes whole submodules (\(names.recomputeModules)), which keep what \(kept.dropLast().joined(separator: ", ")) and \(kept.last!) produce, where the plan reruns them")
             }
         }
+        // Megatron-Core's combined 1F1B schedule overlaps the experts' all-to-alls where its TransformerConfig allows it
+        // (expert parallelism, no full recomputation, the interleaved schedule beside pipelining); torchtitan has none.
+        if nearest.options.overlapExpertParallelCommunication {
+            let refusal: String? = if !runsMegatronCore {
+                "torchtitan has no schedule that overlaps one microbatch's expert all-to-alls with another's compute"
+            } else if nearest.expertParallel < 2 {
+                "\(displayName) overlaps the experts' all-to-alls (overlap_moe_expert_parallel_comm) only with expert parallelism"
+            } else if nearest.options.recompute == .full {
+                "\(displayName) refuses full recomputation beside the overlap of the experts' all-to-alls (overlap_moe_expert_parallel_comm)"
+            } else if nearest.pipelineParallel > 1 && nearest.virtualStages < 2 {
+                "\(displayName) overlaps the experts' all-to-alls (overlap_moe_expert_parallel_comm) beside pipelining only with the interleaved schedule"
+            } else {
+                nil
+            }
+            if let refusal {
+                nearest.options.overlapExpertParallelCommunication = false
+                changes.append(refusal + "; the plan's overlapped all-to-alls run exposed")
+            }
+        }
         // torchtitan's context parallelism is PyTorch's ring attention (`context_parallel`, its default all-gather
         // rotation), Megatron-Core's TransformerEngine's exchanges: each runs its own where the plan prices the other's.
         let exchange = nearest.options.contextParallelCommunication

@@ -9,7 +9,8 @@
 /// (`--microbatch-group-size-per-virtual-stage`, p by default), capped at the m v forwards there are.
 /// Interleaved forwards take microbatches in groups of N through chunk 0, then the same group through chunk
 /// 1, and so on; backwards take the same groups through the chunks in reverse order. GPipe runs every forward
-/// before any backward.
+/// before any backward. Megatron-Core's combined 1F1B schedule (`--overlap-moe-expert-parallel-comm`, whose steps
+/// run one microbatch's forward beside another's backward) warms up with one forward more: `extraWarmUp`.
 public struct ChunkOccupancy: Sendable, Hashable {
     /// The rank's model chunks (v; 1 for GPipe and 1F1B).
     public let chunkCount: Int
@@ -18,9 +19,10 @@ public struct ChunkOccupancy: Sendable, Hashable {
     public let states: [[Int]]
 
     /// The states of stage `stage` of `stages` with `microbatches` microbatches and `virtualStages` chunks per
-    /// rank; `groupSize` is N (default: `stages`).
+    /// rank; `groupSize` is N (default: `stages`); `extraWarmUp` forwards run before the first backward besides
+    /// the schedule's own (GPipe runs every forward first anyway).
     public init(schedule: PipelineSchedule, stage: Int, stages: Int, microbatches: Int, virtualStages: Int,
-                groupSize: Int? = nil) {
+                groupSize: Int? = nil, extraWarmUp: Int = 0) {
         precondition(stages >= 1 && 0 ..< stages ~= stage && microbatches >= 1 && virtualStages >= 1,
                      "a rank of a pipeline with microbatches and chunks")
         switch schedule {
@@ -29,7 +31,7 @@ public struct ChunkOccupancy: Sendable, Hashable {
             states = [[microbatches]]
         case .oneForwardOneBackward:
             chunkCount = 1
-            states = [[min(stages - stage, microbatches)]]
+            states = [[min(stages - stage + extraWarmUp, microbatches)]]
         case .interleaved:
             let v = virtualStages, m = microbatches
             let group = max(groupSize ?? stages, 1)
@@ -42,7 +44,7 @@ public struct ChunkOccupancy: Sendable, Hashable {
                 index < fullForwards ? (index % period) / group : (index - fullForwards) / remainder
             }
             let total = m * v
-            let warmUp = min(2 * (stages - stage - 1) + (v - 1) * group, total)
+            let warmUp = min(2 * (stages - stage - 1) + (v - 1) * group + extraWarmUp, total)
             var counts = Array(repeating: 0, count: v)
             for k in 0 ..< warmUp { counts[forwardChunk(k)] += 1 }
             // States are told apart by a packed key up to 8 chunks when counts fit in 16 bits, beyond by the array.

@@ -64,7 +64,7 @@ public struct MegatronConfiguration: Sendable, Equatable {
     }
 
     /// "tp=8 pp=8 dp=1" with the options that are on (`cp-comm=all-gather` where context parallelism does not use the
-    /// ring); "no-sync" where `noSync` says the plan's ZeRO-3 gradients
+    /// ring, `ep-overlap` where the experts' all-to-alls overlap another microbatch's compute); "no-sync" where `noSync` says the plan's ZeRO-3 gradients
     /// accumulate unsharded (`TrainingPlan.accumulatesUnshardedGradients`, which the plan `TrainingPlan.megatron` lays
     /// out says in its own `summary`).
     public func summary(dataParallel: Int, noSync: Bool = false) -> String {
@@ -78,6 +78,7 @@ public struct MegatronConfiguration: Sendable, Equatable {
             if options.contextParallelCommunication != .ring { text += " cp-comm=\(options.contextParallelCommunication.rawValue)" }
         }
         if expertParallel > 1 { text += " ep=\(expertParallel)" }
+        if options.overlapExpertParallelCommunication { text += " ep-overlap" }
         if sequenceParallel { text += " sp" }
         if tensorParallel > 1 && !vocabularyParallelEmbedding { text += " whole-embedding" }
         if tensorParallel > 1 && !vocabularyParallelLoss { text += " whole-loss" }

@@ -57,6 +57,7 @@ extension MegatronGrid {
             let options = configuration.options
             let optionsKey = [RecomputeMode.allCases.firstIndex(of: options.recompute)!, options.recomputedBlocks ?? -1, options.zeroStage,
                               options.overlapGradientReduction ? 1 : 0, options.overlapTensorParallelCommunication ? 1 : 0,
+                              options.overlapExpertParallelCommunication ? 1 : 0,
                               ContextParallelCommunication.allCases.firstIndex(of: options.contextParallelCommunication)!]
             let model = models.value(for: [microbatches] + optionsKey) {
                 StageCostModel(graph: graph, kernels: kernels, options: options, microbatches: microbatches)
@@ -84,7 +85,8 @@ extension MegatronGrid {
                 let summary = RankSummary(profile: profile, chunks: layers, layerCount: clustering.layers.count)
                 latencies.append(summary.microbatchSeconds)
                 tail = max(tail, summary.iterationSeconds(evaluator: evaluator, options: options, zeroStage: options.zeroStage))
-                let occupancy = ChunkOccupancy(schedule: schedule, stage: rank, stages: pp, microbatches: microbatches, virtualStages: vp)
+                let occupancy = ChunkOccupancy(schedule: schedule, stage: rank, stages: pp, microbatches: microbatches, virtualStages: vp,
+                                               extraWarmUp: options.overlapExpertParallelCommunication ? 1 : 0)
                 let activations = occupancy.chunkCount == layers.count
                     ? occupancy.peakBytes(chunkBytes: summary.chunkActivations)
                     : summary.chunkActivations.reduce(0, +) * Double(occupancy.mostChunksAlive) / Double(occupancy.chunkCount)

@@ -55,7 +55,8 @@ public struct PlanEvaluator: Sendable {
             entry.gradientBytes += transient.addedByUnshardedGradients
             // Which chunks hold activations at once follows the schedule (warm-up depth per rank and chunk).
             let occupancy = ChunkOccupancy(schedule: plan.schedule, stage: rank, stages: plan.pipelineRanks,
-                                           microbatches: plan.microbatches, virtualStages: chunks.count)
+                                           microbatches: plan.microbatches, virtualStages: chunks.count,
+                                           extraWarmUp: plan.options.overlapExpertParallelCommunication ? 1 : 0)
             entry.microbatchesInFlight = Double(occupancy.mostChunksAlive) / Double(occupancy.chunkCount)
             entry.activationBytes = (occupancy.chunkCount == chunks.count
                 ? occupancy.peakBytes(chunkBytes: chunkActivations)

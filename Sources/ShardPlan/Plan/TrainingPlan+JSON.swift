@@ -63,7 +63,8 @@ extension TrainingPlan {
             ("zero_stage", .int(options.zeroStage)),
             ("overlap_gradient_reduction", .bool(options.overlapGradientReduction)),
             ("overlap_tensor_parallel_communication", .bool(options.overlapTensorParallelCommunication)),
-        ] + precision + kernels))
+        ] + (options.overlapExpertParallelCommunication ? [("overlap_expert_parallel_communication", JSONValue.bool(true))] : [])
+            + precision + kernels))
         top["predicted"] = .object(JSONObject([
             ("iteration_seconds", .number(prediction.iterationSeconds)),
             ("samples_per_second", .number(prediction.samplesPerSecond)),

@@ -169,10 +169,11 @@ struct StageCostTerms {
         collectives.reduce(0) { $0 + ($1.bytes > 0 ? mesh.seconds(for: $1) : 0) }
     }
 
-    /// The seconds of `collectives` that show beside tensor parallelism's overlap (`--overlap-tp-comm`), which
-    /// hides part of each but an all-to-all (`TrainingOptions.tensorParallelOverlapShare`).
+    /// The seconds of `collectives` that show beside the options' overlaps: tensor parallelism's (`--overlap-tp-comm`)
+    /// hides part of each but an all-to-all, expert parallelism's (`--overlap-moe-comm`) the all-to-alls
+    /// (`TrainingOptions.searchOverlapShare`).
     func shownSeconds(_ collectives: [Collective]) -> Double {
-        collectives.reduce(0) { $0 + ($1.bytes > 0 ? mesh.seconds(for: $1) * model.options.tensorParallelOverlapShare(of: $1.kind) : 0) }
+        collectives.reduce(0) { $0 + ($1.bytes > 0 ? mesh.seconds(for: $1) * model.options.searchOverlapShare(of: $1.kind) : 0) }
     }
 
     /// Seconds one device spends changing `value`'s layout from `source` to `target`; with `overlapped`, what shows
@@ -193,7 +194,8 @@ struct StageCostTerms {
             return answer
         }()
         guard overlapped else { return price.seconds }
-        return (price.seconds - price.allToAllSeconds) * model.options.tensorParallelOverlapShare(of: .allGather) + price.allToAllSeconds
+        return (price.seconds - price.allToAllSeconds) * model.options.searchOverlapShare(of: .allGather)
+            + price.allToAllSeconds * model.options.searchOverlapShare(of: .allToAll)
     }
 
     /// Whether the backward pass reruns op `op`'s forward pass: full recomputation's blocks, selective

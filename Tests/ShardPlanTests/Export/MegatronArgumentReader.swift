@@ -10,7 +10,7 @@ struct MegatronArgumentReader {
         "--sequence-parallel", "--use-distributed-optimizer", "--use-megatron-fsdp", "--overlap-grad-reduce",
         "--overlap-param-gather", "--tp-comm-overlap", "--no-gradient-accumulation-fusion", "--grad-reduce-in-bf16",
         "--cross-entropy-loss-fusion", "--fp8-param-gather", "--account-for-embedding-in-pipeline-split",
-        "--account-for-loss-in-pipeline-split",
+        "--account-for-loss-in-pipeline-split", "--overlap-moe-expert-parallel-comm",
     ]
     /// Megatron-LM's options that take one value, with the values argparse would accept.
     static let options: [String: @Sendable (String) -> Bool] = [
@@ -23,6 +23,7 @@ struct MegatronArgumentReader {
         "--fp8-format": { ["e4m3", "hybrid"].contains($0) }, "--fp8-recipe": { ["tensorwise", "delayed", "mxfp8", "blockwise"].contains($0) },
         "--micro-batch-size": isPositive, "--global-batch-size": isPositive, "--seq-length": isPositive,
         "--ckpt-format": { ["torch", "torch_dist", "zarr", "torch_dcp", "fsdp_dtensor"].contains($0) },
+        "--moe-token-dispatcher-type": { ["allgather", "alltoall", "flex"].contains($0) },
     ]
 
     /// Megatron-LM's options that take one or more values (`nargs='*'`), with the values argparse would accept.

@@ -37,6 +37,7 @@ struct MegatronBridgeConfigReader {
             "model.gradient_accumulation_fusion": bool, "checkpoint.ckpt_format": string(["torch_dist", "fsdp_dtensor"]),
             "comm_overlap.tp_comm_overlap": bool, "comm_overlap.tp_comm_overlap_cfg": { $0 == .none },
             "comm_overlap.overlap_grad_reduce": bool, "comm_overlap.overlap_param_gather": bool,
+            "comm_overlap.overlap_moe_expert_parallel_comm": bool,
             "ddp.overlap_grad_reduce": bool, "ddp.overlap_param_gather": bool,
             "mixed_precision": string(["bf16_mixed", "bf16_with_fp8_delayed_scaling_mixed", "bf16_with_fp8_current_scaling_mixed",
                                        "bf16_with_fp8_subchannel_scaling_mixed", "bf16_with_mxfp8_mixed"]),

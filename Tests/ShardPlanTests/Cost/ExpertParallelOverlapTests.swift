@@ -1,0 +1,103 @@
+import Testing
+@testable import ShardPlan
+
+/// Megatron-Core's overlap of the experts' all-to-alls with another microbatch's compute
+/// (`--overlap-moe-expert-parallel-comm`, `ExpertParallelOverlap`).
+@Suite("Expert parallelism's overlapped all-to-alls")
+struct ExpertParallelOverlapTests {
+    /// Lee et al.'s slowdown of compute beside a collective: 0.189 / (1.102 x 1.189 - 1) = 0.6091 s a second.
+    static let slowdown = 0.189 / (1.102 * 1.189 - 1)
+
+    /// Forward all-to-alls of 3 ms beside 10 ms of the other microbatch's backward compute hide whole and slow it by
+    /// 3 x 0.6091 = 1.827 ms; backward ones of 5 ms beside 2 ms of forward compute show 3 ms, and slow the 2 ms by
+    /// at most 40%: 0.8 ms, not 2 x 0.6091 = 1.218 ms.
+    @Test("by hand: 3 ms beside 10 ms cost 1.827 ms; 5 ms beside 2 ms cost 3 ms shown and 0.8 ms of slowdown")
+    func byHand() {
+        let overlap = ExpertParallelOverlap(forwardAllToAllSeconds: 3e-3, backwardAllToAllSeconds: 5e-3,
+                                            forwardComputeSeconds: 2e-3, backwardComputeSeconds: 10e-3)
+        let forward = 3e-3 * Self.slowdown
+        #expect(abs(overlap.forwardShownSeconds - forward) < 1e-15)
+        #expect(abs(overlap.forwardShownSeconds - 1.8274e-3) < 1e-7)
+        #expect(abs(overlap.backwardShownSeconds - 3.8e-3) < 1e-15)
+        #expect(ExpertParallelOverlap.searchShare == Self.slowdown)
+    }
+
+    /// moe-tiny with ep = 4 (`ExpertParallelTests`): 2 dispatch and combine all-to-alls a layer forward and 2 backward,
+    /// 2 layers, each `one`. With the overlap the exact model charges them as `ExpertParallelOverlap` says beside the
+    /// stage's own compute, the rest unchanged; the search charges each at the slowdown's share.
+    @Test("the exact model hides the forward all-to-alls behind the backward compute and the backward ones behind the forward; the search charges 0.61 of them")
+    func stageCost() throws {
+        let graph = try #require(ModelCatalog.model(id: "moe-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 4,
+                                                                                  microBatchSize: 2, expertParallel: 4))
+        let stage = plan.stages[0]
+        var overlapped = plan.options
+        overlapped.overlapExpertParallelCommunication = true
+        let models = [plan.options, overlapped].map {
+            StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: $0, microbatches: plan.microbatches)
+        }
+        let (plain, overlap) = (models[0].cost(of: stage), models[1].cost(of: stage))
+        let one = stage.mesh.seconds(for: Collective(.allToAll, axes: [1], bytes: 16_384))
+        let expected = ExpertParallelOverlap(forwardAllToAllSeconds: 4 * one, backwardAllToAllSeconds: 4 * one,
+                                             forwardComputeSeconds: plain.forwardComputeSeconds,
+                                             backwardComputeSeconds: plain.backwardComputeSeconds + plain.recomputeSeconds)
+        let shown = expected.forwardShownSeconds + expected.backwardShownSeconds
+        #expect(shown < 8 * one)
+        #expect(abs(overlap.communicationSeconds[.allToAll]! - shown) < 1e-15)
+        #expect(abs(plain.forwardCommunicationSeconds - overlap.forwardCommunicationSeconds - (4 * one - expected.forwardShownSeconds)) < 1e-15)
+        #expect(overlap.communicationSeconds[.allReduce] == plain.communicationSeconds[.allReduce])
+        #expect(overlap.forwardComputeSeconds == plain.forwardComputeSeconds)
+        // The search's price of the same layout, every op pinned to its strategy.
+        let pinned = Dictionary(uniqueKeysWithValues: stage.operations.map { ($0, stage.strategy(of: $0)) })
+        let objectives = models.map { model in
+            let problem = StageShardingProblem(operations: stage.operations, mesh: stage.mesh, model: model, inFlight: 1,
+                                               memoryBudget: nil, layers: [], pinned: pinned)
+            return problem.problem.cost(of: problem.problem.nodes.map { _ in 0 })
+        }
+        #expect(abs(objectives[0] - objectives[1] - 8 * one * (1 - Self.slowdown)) < 1e-12)
+    }
+
+    /// The combined schedule starts one more forward before its first backward: two microbatches alive without
+    /// pipelining, and one chunk more on each rank of an interleaved pipeline.
+    @Test("one microbatch more in flight: 2 without pipelining, one chunk more under the interleaved schedule")
+    func warmUp() {
+        let alone = [0, 1].map {
+            ChunkOccupancy(schedule: .oneForwardOneBackward, stage: 0, stages: 1, microbatches: 8, virtualStages: 1, extraWarmUp: $0).mostChunksAlive
+        }
+        #expect(alone == [1, 2])
+        for rank in 0 ..< 4 {
+            let chunks = [0, 1].map {
+                ChunkOccupancy(schedule: .interleaved, stage: rank, stages: 4, microbatches: 16, virtualStages: 2, extraWarmUp: $0).mostChunksAlive
+            }
+            #expect(chunks[1] == chunks[0] + 1, "rank \(rank)")
+        }
+        // GPipe runs every forward first anyway.
+        #expect(ChunkOccupancy(schedule: .gpipe, stage: 0, stages: 2, microbatches: 4, virtualStages: 1, extraWarmUp: 1).mostChunksAlive == 4)
+    }
+
+    /// A plan that overlaps the all-to-alls says so in its JSON and its summary, and reads back as it was written.
+    @Test("the plan document carries overlap_expert_parallel_communication, and the summary ep-overlap")
+    func planDocument() throws {
+        let graph = try #require(ModelCatalog.model(id: "moe-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        var options = TrainingOptions(recompute: .selective)
+        options.overlapExpertParallelCommunication = true
+        // 8 sequences over 4 replicas in microbatches of 1: 2 microbatches, both in flight.
+        let configuration = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 4, microBatchSize: 1,
+                                                  expertParallel: 4, options: options)
+        #expect(configuration.summary(dataParallel: 4).contains(" ep-overlap"))
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration: configuration)
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        let text = plan.jsonText(prediction: prediction)
+        #expect(text.contains("\"overlap_expert_parallel_communication\""))
+        let decoded = try TrainingPlan(json: try JSONParser.parse(text), graph: graph, cluster: cluster, clusterName: "dgx-h100")
+        #expect(decoded.options.overlapExpertParallelCommunication)
+        #expect(decoded.describe(decoded.stages[0]).contains(" ep-overlap"))
+        #expect(prediction.ranks[0].microbatchesInFlight == 2)
+        var plain = plan
+        plain.options.overlapExpertParallelCommunication = false
+        #expect(!plain.jsonText(prediction: prediction).contains("overlap_expert_parallel_communication"))
+    }
+}
