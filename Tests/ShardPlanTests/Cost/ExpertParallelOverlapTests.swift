@@ -27,11 +27,7 @@ struct ExpertParallelOverlapTests {
     /// stage's own compute, the rest unchanged; the search charges each at the slowdown's share.
     @Test("the exact model hides the forward all-to-alls behind the backward compute and the backward ones behind the forward; the search charges 0.61 of them")
     func stageCost() throws {
-        let graph = try #require(ModelCatalog.model(id: "moe-tiny")).build()
-        let cluster = try Cluster.preset(named: "dgx-h100")
-        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100",
-                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 4,
-                                                                                  microBatchSize: 2, expertParallel: 4))
+        let (plan, graph, cluster) = try ExpertParallelTests.plan()
         let stage = plan.stages[0]
         var overlapped = plan.options
         overlapped.overlapExpertParallelCommunication = true
@@ -49,13 +45,7 @@ struct ExpertParallelOverlapTests {
         #expect(abs(plain.forwardCommunicationSeconds - overlap.forwardCommunicationSeconds - (4 * one - expected.forwardShownSeconds)) < 1e-15)
         #expect(overlap.communicationSeconds[.allReduce] == plain.communicationSeconds[.allReduce])
         #expect(overlap.forwardComputeSeconds == plain.forwardComputeSeconds)
-        // The search's price of the same layout, every op pinned to its strategy.
-        let pinned = Dictionary(uniqueKeysWithValues: stage.operations.map { ($0, stage.strategy(of: $0)) })
-        let objectives = models.map { model in
-            let problem = StageShardingProblem(operations: stage.operations, mesh: stage.mesh, model: model, inFlight: 1,
-                                               memoryBudget: nil, layers: [], pinned: pinned)
-            return problem.problem.cost(of: problem.problem.nodes.map { _ in 0 })
-        }
+        let objectives = models.map { ExpertParallelTests.searchObjective(of: stage, $0) }
         #expect(abs(objectives[0] - objectives[1] - 8 * one * (1 - Self.slowdown)) < 1e-12)
     }
 

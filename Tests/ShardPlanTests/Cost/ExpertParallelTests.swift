@@ -5,7 +5,7 @@ import Testing
 struct ExpertParallelTests {
     /// moe-tiny (batch 8 x 32 tokens, hidden 64, 8 experts of 32, top-2, 2 layers) with Megatron's expert
     /// parallelism of 4 over a data-parallel group of 4 on one node: mesh [1, 4, 1].
-    func plan() throws -> (TrainingPlan, Graph, Cluster) {
+    static func plan() throws -> (TrainingPlan, Graph, Cluster) {
         let graph = try ModelCatalog.model(id: "moe-tiny")!.build()
         let cluster = try Cluster.preset(named: "dgx-h100")
         let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100",
@@ -16,7 +16,7 @@ struct ExpertParallelTests {
 
     @Test("each expert GEMM splits the experts over the expert axis; dense ops split the batch over both data axes")
     func layout() throws {
-        let (plan, graph, _) = try plan()
+        let (plan, graph, _) = try Self.plan()
         let stage = plan.stages[0]
         #expect(stage.mesh.shape == [1, 4, 1])
         let up = try #require(graph.operations.firstIndex { $0.name == "h0.mlp.experts.up" })
@@ -33,7 +33,7 @@ struct ExpertParallelTests {
     /// = 16,384 bytes; each layer all-to-alls it to dispatch and to combine, and their gradients back: 4 per layer.
     @Test("dispatch and combine all-to-alls: 16,384 bytes a device, 4 a layer, 2 layers")
     func allToAllBytes() throws {
-        let (plan, _, cluster) = try plan()
+        let (plan, _, cluster) = try Self.plan()
         let stage = plan.stages[0]
         let model = StageCostModel(graph: plan.graph, kernels: KernelModel(device: cluster.device), options: plan.options,
                                    microbatches: plan.microbatches)
@@ -48,7 +48,7 @@ struct ExpertParallelTests {
     /// is replicated. 18 bytes of training state per parameter (`TrainingOptions`).
     @Test("expert weights are divided by the expert-parallel size")
     func expertWeights() throws {
-        let (plan, graph, cluster) = try plan()
+        let (plan, graph, cluster) = try Self.plan()
         let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: plan.options, microbatches: 1)
         let state = model.cost(of: plan.stages[0]).modelStateBytes
         let experts = 2 * 49_152
@@ -61,7 +61,7 @@ struct ExpertParallelTests {
     /// loss's 8-byte all-reduce, by the same seconds in the exact model and in the search's terms.
     @Test("tensor parallelism's overlap hides none of the experts' all-to-alls, in the exact model and the search")
     func allToAllsAreNotTensorParallelOverlap() throws {
-        let (plan, graph, cluster) = try plan()
+        let (plan, graph, cluster) = try Self.plan()
         let stage = plan.stages[0]
         var overlapped = plan.options
         overlapped.overlapTensorParallelCommunication = true
@@ -71,16 +71,19 @@ struct ExpertParallelTests {
         let costs = models.map { $0.cost(of: stage) }
         #expect(costs[0].communicationSeconds[.allToAll]! > 0)
         #expect(costs[1].communicationSeconds[.allToAll] == costs[0].communicationSeconds[.allToAll])
-        // The search's price of the same layout: every op pinned to its strategy, so the problem has one choice.
-        let pinned = Dictionary(uniqueKeysWithValues: stage.operations.map { ($0, stage.strategy(of: $0)) })
-        let objectives = models.map { model in
-            let problem = StageShardingProblem(operations: stage.operations, mesh: stage.mesh, model: model, inFlight: 1,
-                                               memoryBudget: nil, layers: [], pinned: pinned)
-            return problem.problem.cost(of: problem.problem.nodes.map { _ in 0 })
-        }
+        let objectives = models.map { Self.searchObjective(of: stage, $0) }
         let hidden = costs[0].communicationSeconds[.allReduce]! - costs[1].communicationSeconds[.allReduce]!
         #expect(hidden > 0 && hidden < 0.01 * objectives[0])
         #expect(abs(objectives[0] - objectives[1] - hidden) < 1e-12)
+    }
+
+    /// The search's price of `stage`'s layout under `model`: every op pinned to its strategy, so the problem has one
+    /// choice.
+    static func searchObjective(of stage: StageLayout, _ model: StageCostModel) -> Double {
+        let pinned = Dictionary(uniqueKeysWithValues: stage.operations.map { ($0, stage.strategy(of: $0)) })
+        let problem = StageShardingProblem(operations: stage.operations, mesh: stage.mesh, model: model, inFlight: 1,
+                                           memoryBudget: nil, layers: [], pinned: pinned)
+        return problem.problem.cost(of: problem.problem.nodes.map { _ in 0 })
     }
 
     @Test("expert parallelism must divide the data-parallel ranks")
