@@ -125,6 +125,8 @@ struct PlanCommand: ParsableCommand {
             if kernelChoice.contextParallelCommunication == nil && printing.emit?.runsMegatronCore == true {
                 variants.contextParallelCommunications = [.ring, .allGather, .allToAll]
             }
+            // So too the overlap of the experts' all-to-alls with another microbatch's compute, which only Megatron-Core runs.
+            variants.triesExpertParallelOverlap = printing.emit?.runsMegatronCore == true
             var plan: TrainingPlan, prediction: PlanPrediction
             var alternatives: [FrameworkExport.Alternative] = []
             let progressLine = ProgressLine.onTerminal(for: "planning " + VisibleText.escape("\(graph.name) on \(input.cluster)"))

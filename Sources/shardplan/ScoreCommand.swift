@@ -94,7 +94,7 @@ struct ScoreCommand: ParsableCommand {
     var overlapTPComm = false
 
     @Flag(name: .customLong("overlap-moe-comm"),
-          help: "Overlap the experts' dispatch and combine all-to-alls of one microbatch with another microbatch's compute (Megatron-Core's --overlap-moe-expert-parallel-comm, its combined 1F1B schedule); needs --ep 2 or more, no full recomputation, and --virtual-stages 2 or more with --pp 2 or more.")
+          help: "Overlap the experts' dispatch and combine all-to-alls of one microbatch with another microbatch's compute (Megatron-Core's --overlap-moe-expert-parallel-comm, its combined 1F1B schedule), which keeps one more microbatch's activations in flight; needs --ep 2 or more, no full recomputation, a 1F1B schedule, and --virtual-stages 2 or more with --pp 2 or more.")
     var overlapMoEComm = false
 
     @OptionGroup var precision: PrecisionChoice
@@ -183,12 +183,14 @@ struct ScoreCommand: ParsableCommand {
         }
         // Megatron-Core's TransformerConfig refuses the overlap without these.
         if overlapMoEComm {
-            if (ep ?? 1) < 2 { throw ValidationError("--overlap-moe-comm overlaps the experts' all-to-alls; give --ep 2 or more.") }
-            if recompute == .full {
-                throw ValidationError("--overlap-moe-comm runs without full recomputation (Megatron-Core refuses the two together); give another --recompute.")
+            if (ep ?? 1) < 2 {
+                throw ValidationError("--overlap-moe-comm overlaps the all-to-alls of a mixture of experts' expert parallelism; give --ep 2 or more (the model needs experts).")
             }
-            if let pp, pp > 1, (virtualStages ?? 1) < 2 {
-                throw ValidationError("--overlap-moe-comm with --pp \(pp) runs the interleaved schedule only; give --virtual-stages 2 or more.")
+            let virtualStages = virtualStages ?? 1
+            if let problem = ExpertParallelOverlap.problem(hasExperts: true, recompute: recompute ?? .none,
+                                                           schedule: schedule ?? (virtualStages > 1 ? .interleaved : .oneForwardOneBackward),
+                                                           pipelineRanks: pp ?? 1, virtualStages: virtualStages) {
+                throw ValidationError("--overlap-moe-comm: \(problem).")
             }
         }
     }

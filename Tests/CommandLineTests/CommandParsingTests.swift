@@ -157,7 +157,7 @@ struct CommandParsingTests {
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--recompute-blocks", "4"]) == 2)
     }
 
-    @Test("--overlap-moe-comm needs --ep 2 or more, no full recomputation and the interleaved schedule beside pipelining, and not --plan")
+    @Test("--overlap-moe-comm needs --ep 2 or more, no full recomputation, a 1F1B schedule, chunks beside pipelining, and not --plan")
     func overlapExpertParallelCommunication() throws {
         let score = try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "1", "--pp", "2", "--virtual-stages", "2", "--ep", "8",
                                             "--recompute", "selective", "--overlap-moe-comm"])
@@ -166,6 +166,7 @@ struct CommandParsingTests {
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--overlap-moe-comm"]) == 2)
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--ep", "2", "--recompute", "full", "--overlap-moe-comm"]) == 2)
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "2", "--ep", "2", "--overlap-moe-comm"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--ep", "2", "--schedule", "gpipe", "--overlap-moe-comm"]) == 2)
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--overlap-moe-comm"]) == 2)
     }
 

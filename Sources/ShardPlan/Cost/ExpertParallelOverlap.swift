@@ -6,9 +6,9 @@
 /// dispatch and combine hide behind the other microbatch's backward compute, and the backward pass's behind the
 /// forward compute. What exceeds that compute shows; what hides slows the compute beside it by
 /// `TrainingOptions.overlappedComputeSlowdown` a second (Lee et al. 2025), at most
-/// `overlappedComputeSlowdownLimit` of it. Every microbatch is priced as one of the steady state: the warm-up's
-/// forwards and the cool-down's backwards, which have no partner, are not told apart. The schedule also starts
-/// one more forward before its first backward (`ChunkOccupancy`'s `extraWarmUp`).
+/// `overlappedComputeSlowdownLimit` of it. Of m microbatches, m - 1 forward passes have a backward pass beside them
+/// and as many backward passes a forward pass (the first forward and the last backward run alone): `pairedShare`.
+/// The schedule also starts one more forward before its first backward (`ChunkOccupancy`'s `extraWarmUp`).
 public struct ExpertParallelOverlap: Sendable, Equatable {
     /// The all-to-alls' seconds a microbatch, as the exact model charges them before the overlap.
     public var forwardAllToAllSeconds: Double
@@ -17,33 +17,57 @@ public struct ExpertParallelOverlap: Sendable, Equatable {
     /// recomputation included) for the forward pass's, its forward compute for the backward pass's.
     public var forwardComputeSeconds: Double
     public var backwardComputeSeconds: Double
+    /// The share of the passes that have a partner: (m - 1) / m of m microbatches.
+    public var pairedShare: Double
 
     public init(forwardAllToAllSeconds: Double, backwardAllToAllSeconds: Double, forwardComputeSeconds: Double,
-                backwardComputeSeconds: Double) {
+                backwardComputeSeconds: Double, microbatches: Int) {
         self.forwardAllToAllSeconds = forwardAllToAllSeconds
         self.backwardAllToAllSeconds = backwardAllToAllSeconds
         self.forwardComputeSeconds = forwardComputeSeconds
         self.backwardComputeSeconds = backwardComputeSeconds
+        pairedShare = Self.pairedShare(microbatches: microbatches)
     }
 
-    /// The seconds `allToAll` costs beside `compute` that hides it: what exceeds the compute, and the compute's
-    /// slowdown from what it hides.
-    static func shownSeconds(allToAll: Double, beside compute: Double) -> Double {
+    /// (m - 1) / m: the share of m microbatches' forward (or backward) passes that run beside another microbatch's.
+    static func pairedShare(microbatches: Int) -> Double { Double(max(microbatches, 1) - 1) / Double(max(microbatches, 1)) }
+
+    /// The seconds `allToAll` costs beside `compute` that hides it where a pass has a partner: what exceeds the
+    /// compute, and the compute's slowdown from what it hides; whole where it has none.
+    func shownSeconds(allToAll: Double, beside compute: Double) -> Double {
         let hidden = min(allToAll, compute)
         let slowdown = min(hidden * TrainingOptions.overlappedComputeSlowdown, compute * TrainingOptions.overlappedComputeSlowdownLimit)
-        return allToAll - hidden + slowdown
+        return (1 - pairedShare) * allToAll + pairedShare * (allToAll - hidden + slowdown)
     }
 
     /// The forward pass's all-to-alls as they cost beside the other microbatch's backward compute.
     public var forwardShownSeconds: Double {
-        Self.shownSeconds(allToAll: forwardAllToAllSeconds, beside: backwardComputeSeconds)
+        shownSeconds(allToAll: forwardAllToAllSeconds, beside: backwardComputeSeconds)
     }
 
     /// The backward pass's all-to-alls as they cost beside the other microbatch's forward compute.
     public var backwardShownSeconds: Double {
-        Self.shownSeconds(allToAll: backwardAllToAllSeconds, beside: forwardComputeSeconds)
+        shownSeconds(allToAll: backwardAllToAllSeconds, beside: forwardComputeSeconds)
     }
 
-    /// The share of an all-to-all the search's terms charge: the compute it slows, as if hidden whole.
-    public static let searchShare = TrainingOptions.overlappedComputeSlowdown
+    /// The share of an all-to-all the search's terms charge of m microbatches: the compute it slows where a pass has
+    /// a partner, as if hidden whole, and whole where it has none.
+    public static func searchShare(microbatches: Int) -> Double {
+        let paired = pairedShare(microbatches: microbatches)
+        return (1 - paired) + paired * TrainingOptions.overlappedComputeSlowdown
+    }
+
+    /// Why Megatron-Core would not run the overlap beside the rest of a plan (nil where it would): its
+    /// `TransformerConfig` takes it only with experts, without full recomputation and, beside pipelining, under the
+    /// interleaved schedule; the combined schedule is a 1F1B one, so GPipe has none.
+    public static func problem(hasExperts: Bool, recompute: RecomputeMode, schedule: PipelineSchedule, pipelineRanks: Int,
+                               virtualStages: Int) -> String? {
+        if !hasExperts { return "the model has no mixture of experts whose all-to-alls could overlap" }
+        if recompute == .full { return "Megatron-Core overlaps the experts' all-to-alls only without full recomputation" }
+        if schedule == .gpipe { return "the overlap runs in Megatron-Core's combined 1F1B schedule, not under GPipe" }
+        if pipelineRanks > 1 && virtualStages < 2 {
+            return "beside pipelining Megatron-Core overlaps the experts' all-to-alls only under the interleaved schedule (2 or more chunks a rank)"
+        }
+        return nil
+    }
 }

@@ -413,7 +413,8 @@ public struct StageCostModel: Sendable {
         if expertAllToAlls.forward + expertAllToAlls.backward > 0 {
             let overlap = ExpertParallelOverlap(forwardAllToAllSeconds: expertAllToAlls.forward, backwardAllToAllSeconds: expertAllToAlls.backward,
                                                 forwardComputeSeconds: cost.forwardComputeSeconds,
-                                                backwardComputeSeconds: cost.backwardComputeSeconds + cost.recomputeSeconds)
+                                                backwardComputeSeconds: cost.backwardComputeSeconds + cost.recomputeSeconds,
+                                                microbatches: microbatches)
             let hidden = (forward: expertAllToAlls.forward - overlap.forwardShownSeconds,
                           backward: expertAllToAlls.backward - overlap.backwardShownSeconds)
             cost.forwardCommunicationSeconds -= hidden.forward

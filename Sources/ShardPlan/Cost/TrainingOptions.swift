@@ -232,11 +232,12 @@ public struct TrainingOptions: Sendable, Equatable {
     }
 
     /// The share of a collective of `kind` on tensor or expert parallelism's axes that the search's terms charge
-    /// beside these options' overlaps: `tensorParallelOverlapShare`, and for an all-to-all under
-    /// `overlapExpertParallelCommunication` the compute it slows (`ExpertParallelOverlap.searchShare`), as if the
-    /// other microbatch's compute hid it whole (the exact model checks how much it hides).
-    public func searchOverlapShare(of kind: CollectiveKind) -> Double {
-        kind == .allToAll && overlapExpertParallelCommunication ? ExpertParallelOverlap.searchShare : tensorParallelOverlapShare(of: kind)
+    /// beside these options' overlaps, of `microbatches` microbatches: `tensorParallelOverlapShare`, and for an
+    /// all-to-all under `overlapExpertParallelCommunication` the compute it slows (`ExpertParallelOverlap.searchShare`),
+    /// as if the other microbatch's compute hid it whole (the exact model checks how much it hides).
+    public func searchOverlapShare(of kind: CollectiveKind, microbatches: Int) -> Double {
+        kind == .allToAll && overlapExpertParallelCommunication
+            ? ExpertParallelOverlap.searchShare(microbatches: microbatches) : tensorParallelOverlapShare(of: kind)
     }
     /// Seconds of compute lost for each second a collective runs beside it on another stream: NCCL's kernels
     /// occupy SMs and memory bandwidth. Lee et al. 2025 (arXiv:2507.03114; GPT and Llama training on 4 A100s,

@@ -105,13 +105,21 @@ public struct MegatronGrid: Sendable {
                                     && split.runs(layers: blocks, ranks: pp, chunks: vp)
                             }
                             for vp in interleavings {
+                                // The experts' all-to-alls overlapped too, where asked and Megatron-Core runs it
+                                // (`Self.overlapsExpertCommunication`).
+                                let overlaps = Self.overlapsExpertCommunication(variants: variants, expertParallel: ep, pipelineParallel: pp,
+                                                                                virtualStages: vp, recompute: recompute)
+                                    ? [false, true] : [configurationOptions.overlapExpertParallelCommunication]
                                 // Megatron-LM runs a mixture of experts beside tensor parallelism only with sequence
                                 // parallelism (`validate_args`; Megatron-Core's own check is for expert parallelism).
-                                for sequenceParallel in tp == 1 ? [false] : experts.expertCounts.isEmpty ? [false, true] : [true] {
+                                let sequenceParallels = tp == 1 ? [false] : experts.expertCounts.isEmpty ? [false, true] : [true]
+                                for (overlap, sequenceParallel) in overlaps.flatMap({ overlap in sequenceParallels.map { (overlap, $0) } }) {
+                                    var variantOptions = configurationOptions
+                                    variantOptions.overlapExpertParallelCommunication = overlap
                                     result.append(MegatronConfiguration(
                                         tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: size,
                                         virtualStages: vp, sequenceParallel: sequenceParallel, contextParallel: cp, expertParallel: ep,
-                                        options: configurationOptions,
+                                        options: variantOptions,
                                         firstStageLayers: split.firstStageLayers, lastStageLayers: split.lastStageLayers,
                                         embeddingInPipelineSplit: split.embeddingInPipelineSplit,
                                         lossInPipelineSplit: split.lossInPipelineSplit))
@@ -141,6 +149,14 @@ public struct MegatronGrid: Sendable {
             if !result.contains(exchange) { result.append(exchange) }
         }
         return result
+    }
+
+    /// Whether to try a configuration with the experts' all-to-alls overlapped besides the one without: where
+    /// `variants` asks (`triesExpertParallelOverlap`) and Megatron-Core's TransformerConfig runs it, with expert
+    /// parallelism, without full recomputation and, beside pipelining, under the interleaved schedule.
+    static func overlapsExpertCommunication(variants: StageSearchOracle.Variants?, expertParallel ep: Int, pipelineParallel pp: Int,
+                                            virtualStages vp: Int, recompute: RecomputeMode) -> Bool {
+        variants?.triesExpertParallelOverlap == true && ep > 1 && recompute != .full && (pp == 1 || vp > 1)
     }
 
     /// The context-parallel sizes to try for sequences of `sequenceLength` tokens: 1, and each power of two that cuts

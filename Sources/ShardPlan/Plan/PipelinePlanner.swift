@@ -359,9 +359,13 @@ public struct PipelinePlanner: Sendable {
             return found.estimates
         }
         _ = add(configurations)
-        // Configurations that do not fit as they are, again with each stronger recomputation allowed.
+        // Configurations that do not fit as they are, again with each stronger recomputation allowed (not full
+        // recomputation beside the experts' overlapped all-to-alls, which Megatron-Core refuses).
         let retriedFrom = configurations.indices.filter { (estimates[$0]?.peakMemoryBytes ?? 0) > cluster.device.memoryBytes }.flatMap { index in
-            variants.recomputeModes.filter { $0.strength > configurations[index].options.recompute.strength }.map { mode in
+            variants.recomputeModes.filter {
+                $0.strength > configurations[index].options.recompute.strength
+                    && !($0 == .full && configurations[index].options.overlapExpertParallelCommunication)
+            }.map { mode in
                 var stronger = configurations[index]
                 stronger.options.recompute = mode
                 return (base: index, configuration: stronger)

@@ -26,12 +26,17 @@ public struct StageSearchOracle: StageCostOracle {
         /// The context-parallel exchanges the Megatron grid tries for each of its context-parallel configurations
         /// (`MegatronGrid.contextExchanges`); empty for the options' own alone, as where `--cp-comm-type` names one.
         public var contextParallelCommunications: [ContextParallelCommunication]
+        /// Whether the Megatron grid also tries each expert-parallel configuration that Megatron-Core can run so with
+        /// the experts' all-to-alls overlapped (`TrainingOptions.overlapExpertParallelCommunication`).
+        public var triesExpertParallelOverlap: Bool
 
-        public init(zeroStages: [Int], recomputeModes: [RecomputeMode], contextParallelCommunications: [ContextParallelCommunication] = []) {
+        public init(zeroStages: [Int], recomputeModes: [RecomputeMode], contextParallelCommunications: [ContextParallelCommunication] = [],
+                    triesExpertParallelOverlap: Bool = false) {
             precondition(!zeroStages.isEmpty && !recomputeModes.isEmpty, "at least one variant")
             self.zeroStages = zeroStages
             self.recomputeModes = recomputeModes
             self.contextParallelCommunications = contextParallelCommunications
+            self.triesExpertParallelOverlap = triesExpertParallelOverlap
         }
 
         /// Every ZeRO stage and every recomputation mode.

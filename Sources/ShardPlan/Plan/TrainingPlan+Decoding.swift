@@ -111,6 +111,12 @@ extension TrainingPlan {
             problems.record(InputError(.invalidValue, at: problems.latest([.root.appending("schedule"), stagesPath]),
                                        "the stages give each of \(ranks) ranks \(virtualStages) chunks, which only the interleaved-1f1b schedule runs, not \(schedule.rawValue)"))
         }
+        // The experts' overlapped all-to-alls only where Megatron-Core runs them, as `score --overlap-moe-comm` asks.
+        if let options, options.overlapExpertParallelCommunication, let schedule,
+           let problem = ExpertParallelOverlap.problem(hasExperts: !ExpertLayers(graph).expertCounts.isEmpty, recompute: options.recompute,
+                                                       schedule: schedule, pipelineRanks: ranks, virtualStages: virtualStages) {
+            problems.record(InputError(.invalidValue, at: .root.appending("options").appending("overlap_expert_parallel_communication"), problem))
+        }
         // Devices are counted only when every stage could be read; a stage's problem comes first anyway.
         let devicesKnown = counted && !decoder.stages.contains { $0 == nil }
         problems.attempt { () throws(InputError) in

@@ -173,7 +173,10 @@ struct StageCostTerms {
     /// hides part of each but an all-to-all, expert parallelism's (`--overlap-moe-comm`) the all-to-alls
     /// (`TrainingOptions.searchOverlapShare`).
     func shownSeconds(_ collectives: [Collective]) -> Double {
-        collectives.reduce(0) { $0 + ($1.bytes > 0 ? mesh.seconds(for: $1) * model.options.searchOverlapShare(of: $1.kind) : 0) }
+        collectives.reduce(0) { total, collective in
+            guard collective.bytes > 0 else { return total }
+            return total + mesh.seconds(for: collective) * model.options.searchOverlapShare(of: collective.kind, microbatches: model.microbatches)
+        }
     }
 
     /// Seconds one device spends changing `value`'s layout from `source` to `target`; with `overlapped`, what shows
@@ -194,8 +197,8 @@ struct StageCostTerms {
             return answer
         }()
         guard overlapped else { return price.seconds }
-        return (price.seconds - price.allToAllSeconds) * model.options.searchOverlapShare(of: .allGather)
-            + price.allToAllSeconds * model.options.searchOverlapShare(of: .allToAll)
+        return (price.seconds - price.allToAllSeconds) * model.options.searchOverlapShare(of: .allGather, microbatches: model.microbatches)
+            + price.allToAllSeconds * model.options.searchOverlapShare(of: .allToAll, microbatches: model.microbatches)
     }
 
     /// Whether the backward pass reruns op `op`'s forward pass: full recomputation's blocks, selective

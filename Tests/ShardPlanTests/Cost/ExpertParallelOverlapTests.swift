@@ -10,24 +10,48 @@ struct ExpertParallelOverlapTests {
 
     /// Forward all-to-alls of 3 ms beside 10 ms of the other microbatch's backward compute hide whole and slow it by
     /// 3 x 0.6091 = 1.827 ms; backward ones of 5 ms beside 2 ms of forward compute show 3 ms, and slow the 2 ms by
-    /// at most 40%: 0.8 ms, not 2 x 0.6091 = 1.218 ms.
-    @Test("by hand: 3 ms beside 10 ms cost 1.827 ms; 5 ms beside 2 ms cost 3 ms shown and 0.8 ms of slowdown")
+    /// at most 40%: 0.8 ms, not 2 x 0.6091 = 1.218 ms. Of 4 microbatches 3 passes of each kind have a partner: the
+    /// forward ones cost 3/4 x 1.827 + 1/4 x 3 = 2.121 ms, the backward ones 3/4 x 3.8 + 1/4 x 5 = 4.1 ms; one
+    /// microbatch has no partner and hides nothing.
+    @Test("by hand: 3 ms beside 10 ms cost 1.827 ms paired, 5 ms beside 2 ms 3.8 ms; 3 of 4 microbatches paired; one alone hides nothing")
     func byHand() {
+        let paired = 3e-3 * Self.slowdown
+        #expect(abs(paired - 1.8274e-3) < 1e-7)
         let overlap = ExpertParallelOverlap(forwardAllToAllSeconds: 3e-3, backwardAllToAllSeconds: 5e-3,
-                                            forwardComputeSeconds: 2e-3, backwardComputeSeconds: 10e-3)
-        let forward = 3e-3 * Self.slowdown
-        #expect(abs(overlap.forwardShownSeconds - forward) < 1e-15)
-        #expect(abs(overlap.forwardShownSeconds - 1.8274e-3) < 1e-7)
-        #expect(abs(overlap.backwardShownSeconds - 3.8e-3) < 1e-15)
-        #expect(ExpertParallelOverlap.searchShare == Self.slowdown)
+                                            forwardComputeSeconds: 2e-3, backwardComputeSeconds: 10e-3, microbatches: 4)
+        #expect(overlap.pairedShare == 0.75)
+        #expect(abs(overlap.forwardShownSeconds - (0.75 * paired + 0.25 * 3e-3)) < 1e-15)
+        #expect(abs(overlap.backwardShownSeconds - 4.1e-3) < 1e-15)
+        let alone = ExpertParallelOverlap(forwardAllToAllSeconds: 3e-3, backwardAllToAllSeconds: 5e-3,
+                                          forwardComputeSeconds: 2e-3, backwardComputeSeconds: 10e-3, microbatches: 1)
+        #expect(alone.forwardShownSeconds == 3e-3 && alone.backwardShownSeconds == 5e-3)
+        #expect(abs(ExpertParallelOverlap.searchShare(microbatches: 4) - (0.25 + 0.75 * Self.slowdown)) < 1e-15)
+        #expect(ExpertParallelOverlap.searchShare(microbatches: 1) == 1)
     }
 
-    /// moe-tiny with ep = 4 (`ExpertParallelTests`): 2 dispatch and combine all-to-alls a layer forward and 2 backward,
-    /// 2 layers, each `one`. With the overlap the exact model charges them as `ExpertParallelOverlap` says beside the
-    /// stage's own compute, the rest unchanged; the search charges each at the slowdown's share.
-    @Test("the exact model hides the forward all-to-alls behind the backward compute and the backward ones behind the forward; the search charges 0.61 of them")
+    /// Why Megatron-Core would not run the overlap: no experts, full recomputation, GPipe, or pipelining without chunks.
+    @Test("the overlap's conditions: experts, no full recomputation, a 1F1B schedule, and chunks beside pipelining")
+    func conditions() {
+        func problem(_ hasExperts: Bool = true, _ recompute: RecomputeMode = .selective, _ schedule: PipelineSchedule = .interleaved,
+                     ranks: Int = 2, chunks: Int = 2) -> String? {
+            ExpertParallelOverlap.problem(hasExperts: hasExperts, recompute: recompute, schedule: schedule, pipelineRanks: ranks, virtualStages: chunks)
+        }
+        #expect(problem() == nil)
+        #expect(problem(true, .selective, .oneForwardOneBackward, ranks: 1, chunks: 1) == nil)
+        #expect(problem(false) != nil)
+        #expect(problem(true, .full) != nil)
+        #expect(problem(true, .selective, .gpipe, ranks: 1, chunks: 1) != nil)
+        #expect(problem(true, .selective, .oneForwardOneBackward, ranks: 2, chunks: 1) != nil)
+    }
+
+    /// moe-tiny with ep = 4 in 2 microbatches of one sequence a replica (`ExpertParallelTests`): 2 dispatch and
+    /// combine all-to-alls of 8,192 bytes a layer forward and 2 backward, 2 layers, each `one`. With the overlap the
+    /// exact model charges them as `ExpertParallelOverlap` says beside the stage's own compute, half the passes paired,
+    /// the rest unchanged; the search charges each at `searchShare`.
+    @Test("the exact model hides the forward all-to-alls behind the backward compute and the backward ones behind the forward; the search charges its share")
     func stageCost() throws {
-        let (plan, graph, cluster) = try ExpertParallelTests.plan()
+        let (plan, graph, cluster) = try ExpertParallelTests.plan(microBatchSize: 1)
+        #expect(plan.microbatches == 2)
         let stage = plan.stages[0]
         var overlapped = plan.options
         overlapped.overlapExpertParallelCommunication = true
@@ -35,18 +59,20 @@ struct ExpertParallelOverlapTests {
             StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: $0, microbatches: plan.microbatches)
         }
         let (plain, overlap) = (models[0].cost(of: stage), models[1].cost(of: stage))
-        let one = stage.mesh.seconds(for: Collective(.allToAll, axes: [1], bytes: 16_384))
+        let one = stage.mesh.seconds(for: Collective(.allToAll, axes: [1], bytes: 8_192))
+        #expect(abs(plain.communicationSeconds[.allToAll]! - 8 * one) < 1e-15)
         let expected = ExpertParallelOverlap(forwardAllToAllSeconds: 4 * one, backwardAllToAllSeconds: 4 * one,
                                              forwardComputeSeconds: plain.forwardComputeSeconds,
-                                             backwardComputeSeconds: plain.backwardComputeSeconds + plain.recomputeSeconds)
+                                             backwardComputeSeconds: plain.backwardComputeSeconds + plain.recomputeSeconds, microbatches: 2)
         let shown = expected.forwardShownSeconds + expected.backwardShownSeconds
         #expect(shown < 8 * one)
         #expect(abs(overlap.communicationSeconds[.allToAll]! - shown) < 1e-15)
         #expect(abs(plain.forwardCommunicationSeconds - overlap.forwardCommunicationSeconds - (4 * one - expected.forwardShownSeconds)) < 1e-15)
         #expect(overlap.communicationSeconds[.allReduce] == plain.communicationSeconds[.allReduce])
         #expect(overlap.forwardComputeSeconds == plain.forwardComputeSeconds)
+        // The search's price of the same layout, per iteration: 2 microbatches of 8 all-to-alls each.
         let objectives = models.map { ExpertParallelTests.searchObjective(of: stage, $0) }
-        #expect(abs(objectives[0] - objectives[1] - 8 * one * (1 - Self.slowdown)) < 1e-12)
+        #expect(abs(objectives[0] - objectives[1] - 2 * 8 * one * (1 - ExpertParallelOverlap.searchShare(microbatches: 2))) < 1e-12)
     }
 
     /// The combined schedule starts one more forward before its first backward: two microbatches alive without
@@ -89,5 +115,12 @@ struct ExpertParallelOverlapTests {
         var plain = plan
         plain.options.overlapExpertParallelCommunication = false
         #expect(!plain.jsonText(prediction: prediction).contains("overlap_expert_parallel_communication"))
+        // A hand-edited plan that overlaps them beside full recomputation is refused at the option, as score refuses it.
+        let fullRecomputation = text.replacingOccurrences(of: "\"selective\"", with: "\"full\"")
+        #expect(fullRecomputation != text)
+        let refused = #expect(throws: InputError.self) {
+            try TrainingPlan(json: try JSONParser.parse(fullRecomputation), graph: graph, cluster: cluster, clusterName: "dgx-h100")
+        }
+        #expect(refused?.path == JSONPath.root.appending("options").appending("overlap_expert_parallel_communication"), "\(refused?.message ?? "")")
     }
 }

@@ -4,13 +4,14 @@ import Testing
 @Suite("Expert parallelism")
 struct ExpertParallelTests {
     /// moe-tiny (batch 8 x 32 tokens, hidden 64, 8 experts of 32, top-2, 2 layers) with Megatron's expert
-    /// parallelism of 4 over a data-parallel group of 4 on one node: mesh [1, 4, 1].
-    static func plan() throws -> (TrainingPlan, Graph, Cluster) {
+    /// parallelism of 4 over a data-parallel group of 4 on one node: mesh [1, 4, 1]; one microbatch of 2 sequences
+    /// a replica, or 2 microbatches of 1.
+    static func plan(microBatchSize: Int = 2) throws -> (TrainingPlan, Graph, Cluster) {
         let graph = try ModelCatalog.model(id: "moe-tiny")!.build()
         let cluster = try Cluster.preset(named: "dgx-h100")
         let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100",
                                              configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 4,
-                                                                                  microBatchSize: 2, expertParallel: 4))
+                                                                                  microBatchSize: microBatchSize, expertParallel: 4))
         return (plan, graph, cluster)
     }
 

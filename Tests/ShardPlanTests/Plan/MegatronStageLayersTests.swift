@@ -186,6 +186,36 @@ struct MegatronStageLayersTests {
         _ = try expectEstimatesArePrices(Array(sample), graph: graph, clusterName: "dgx-a100-80g:1")
     }
 
+    /// For the Megatron-Core frameworks' settings the grid also tries each expert-parallel configuration with the
+    /// experts' all-to-alls overlapped, where Megatron-Core runs it (no full recomputation; the interleaved schedule
+    /// beside pipelining), and estimates it as the evaluator prices it; without the variant it tries none.
+    @Test("the grid tries the experts' overlapped all-to-alls where Megatron-Core runs them, estimated as they are priced")
+    func gridTriesExpertOverlap() throws {
+        let graph = try ModelCatalog.model(id: "moe-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let analysis = GraphAnalysis(graph)
+        var variants = StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none, .full])
+        #expect(MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: analysis, variants: variants)
+            .allSatisfy { !$0.options.overlapExpertParallelCommunication })
+        variants.triesExpertParallelOverlap = true
+        let configurations = MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: analysis,
+                                                           variants: variants)
+        let overlapped = configurations.filter(\.options.overlapExpertParallelCommunication)
+        #expect(!overlapped.isEmpty)
+        #expect(overlapped.allSatisfy { $0.expertParallel > 1 && ($0.pipelineParallel == 1 || $0.virtualStages > 1) && $0.options.recompute != .full })
+        // Each one beside the same configuration without the overlap.
+        for configuration in overlapped {
+            var plain = configuration
+            plain.options.overlapExpertParallelCommunication = false
+            #expect(configurations.contains(plain))
+        }
+        #expect(configurations.contains { $0.expertParallel > 1 && $0.pipelineParallel > 1 && $0.virtualStages == 1 })
+        // moe-tiny's 2 blocks make no interleaved pipeline: the overlapped ones are unpipelined.
+        let sample = overlapped.prefix(4)
+        #expect(sample.count == 4)
+        _ = try expectEstimatesArePrices(Array(sample), graph: graph, clusterName: "dgx-a100-80g:1")
+    }
+
     /// Expects `MegatronGrid.estimates` of `configurations` to equal, to 1e-6, what `PlanEvaluator` prices the plans
     /// `TrainingPlan.megatron` lays out for them on the preset `clusterName`; returns those plans.
     func expectEstimatesArePrices(_ configurations: [MegatronConfiguration], graph: Graph, clusterName: String) throws -> [TrainingPlan] {
