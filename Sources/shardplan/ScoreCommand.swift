@@ -187,7 +187,7 @@ struct ScoreCommand: ParsableCommand {
                 throw ValidationError("--overlap-moe-comm overlaps the all-to-alls of a mixture of experts' expert parallelism; give --ep 2 or more (the model needs experts).")
             }
             let virtualStages = virtualStages ?? 1
-            if let problem = ExpertParallelOverlap.problem(hasExperts: true, recompute: recompute ?? .none,
+            if let problem = ExpertParallelOverlap.problem(splitsExperts: true, fullRecomputation: recompute == .full,
                                                            schedule: schedule ?? (virtualStages > 1 ? .interleaved : .oneForwardOneBackward),
                                                            pipelineRanks: pp ?? 1, virtualStages: virtualStages) {
                 throw ValidationError("--overlap-moe-comm: \(problem).")

@@ -6,9 +6,10 @@
 /// dispatch and combine hide behind the other microbatch's backward compute, and the backward pass's behind the
 /// forward compute. What exceeds that compute shows; what hides slows the compute beside it by
 /// `TrainingOptions.overlappedComputeSlowdown` a second (Lee et al. 2025), at most
-/// `overlappedComputeSlowdownLimit` of it. Of m microbatches, m - 1 forward passes have a backward pass beside them
-/// and as many backward passes a forward pass (the first forward and the last backward run alone): `pairedShare`.
-/// The schedule also starts one more forward before its first backward (`ChunkOccupancy`'s `extraWarmUp`).
+/// `overlappedComputeSlowdownLimit` of it. Only the steady state pairs passes: a rank's warm-up forwards and
+/// cool-down backwards run alone (`pairedShare`; without pipelining the first forward and the last backward, so
+/// m - 1 of m). The schedule also starts one more forward before its first backward (`ChunkOccupancy`'s
+/// `extraWarmUp`). The hiding is priced over a stage's whole microbatch, where Megatron-Core pairs layer by layer.
 public struct ExpertParallelOverlap: Sendable, Equatable {
     /// The all-to-alls' seconds a microbatch, as the exact model charges them before the overlap.
     public var forwardAllToAllSeconds: Double
@@ -17,20 +18,31 @@ public struct ExpertParallelOverlap: Sendable, Equatable {
     /// recomputation included) for the forward pass's, its forward compute for the backward pass's.
     public var forwardComputeSeconds: Double
     public var backwardComputeSeconds: Double
-    /// The share of the passes that have a partner: (m - 1) / m of m microbatches.
+    /// The share of the passes that have a partner (`pairedShare(schedule:...)`).
     public var pairedShare: Double
 
     public init(forwardAllToAllSeconds: Double, backwardAllToAllSeconds: Double, forwardComputeSeconds: Double,
-                backwardComputeSeconds: Double, microbatches: Int) {
+                backwardComputeSeconds: Double, pairedShare: Double) {
         self.forwardAllToAllSeconds = forwardAllToAllSeconds
         self.backwardAllToAllSeconds = backwardAllToAllSeconds
         self.forwardComputeSeconds = forwardComputeSeconds
         self.backwardComputeSeconds = backwardComputeSeconds
-        pairedShare = Self.pairedShare(microbatches: microbatches)
+        self.pairedShare = pairedShare
     }
 
-    /// (m - 1) / m: the share of m microbatches' forward (or backward) passes that run beside another microbatch's.
+    /// (m - 1) / m: the share of m microbatches' forward (or backward) passes that run beside another microbatch's
+    /// without pipelining, and what a stage priced apart from its rank assumes.
     static func pairedShare(microbatches: Int) -> Double { Double(max(microbatches, 1) - 1) / Double(max(microbatches, 1)) }
+
+    /// The share of rank `stage`'s chunk passes that run beside another's under the combined schedule: the m v
+    /// forwards (m under 1F1B) but the warm-up's, which runs one forward more (`ChunkOccupancy.warmUpForwards`).
+    public static func pairedShare(schedule: PipelineSchedule, stage: Int, stages: Int, microbatches: Int, virtualStages: Int) -> Double {
+        let chunks = schedule == .interleaved ? virtualStages : 1
+        let total = microbatches * chunks
+        let warmUp = ChunkOccupancy.warmUpForwards(schedule: schedule, stage: stage, stages: stages, microbatches: microbatches,
+                                                   virtualStages: chunks, extraWarmUp: 1)
+        return Double(max(total - warmUp, 0)) / Double(max(total, 1))
+    }
 
     /// The seconds `allToAll` costs beside `compute` that hides it where a pass has a partner: what exceeds the
     /// compute, and the compute's slowdown from what it hides; whole where it has none.
@@ -58,12 +70,12 @@ public struct ExpertParallelOverlap: Sendable, Equatable {
     }
 
     /// Why Megatron-Core would not run the overlap beside the rest of a plan (nil where it would): its
-    /// `TransformerConfig` takes it only with experts, without full recomputation and, beside pipelining, under the
-    /// interleaved schedule; the combined schedule is a 1F1B one, so GPipe has none.
-    public static func problem(hasExperts: Bool, recompute: RecomputeMode, schedule: PipelineSchedule, pipelineRanks: Int,
+    /// `TransformerConfig` takes it only with expert parallelism, without full recomputation (in any stage) and,
+    /// beside pipelining, under the interleaved schedule; the combined schedule is a 1F1B one, so GPipe has none.
+    public static func problem(splitsExperts: Bool, fullRecomputation: Bool, schedule: PipelineSchedule, pipelineRanks: Int,
                                virtualStages: Int) -> String? {
-        if !hasExperts { return "the model has no mixture of experts whose all-to-alls could overlap" }
-        if recompute == .full { return "Megatron-Core overlaps the experts' all-to-alls only without full recomputation" }
+        if !splitsExperts { return "no stage splits a mixture of experts' experts over devices (expert parallelism), so no all-to-all could overlap" }
+        if fullRecomputation { return "Megatron-Core overlaps the experts' all-to-alls only without full recomputation" }
         if schedule == .gpipe { return "the overlap runs in Megatron-Core's combined 1F1B schedule, not under GPipe" }
         if pipelineRanks > 1 && virtualStages < 2 {
             return "beside pipelining Megatron-Core overlaps the experts' all-to-alls only under the interleaved schedule (2 or more chunks a rank)"

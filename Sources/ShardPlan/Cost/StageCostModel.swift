@@ -7,6 +7,10 @@ public struct StageCostModel: Sendable {
     public private(set) var options: TrainingOptions
     /// Microbatches per iteration (each device of the stage processes its share of each).
     public let microbatches: Int
+    /// Under the experts' overlapped all-to-alls, the share of the stage's passes that run beside another
+    /// microbatch's, as its pipeline rank has it (`ExpertParallelOverlap.pairedShare(schedule:...)`); nil for
+    /// (m - 1)/m, a stage priced apart from a rank.
+    var expertOverlapPairedShare: Double?
     let roles: TensorRoles
     let gradients: GradientFlow
     let fusion: KernelFusion
@@ -267,6 +271,16 @@ public struct StageCostModel: Sendable {
         return model
     }
 
+    /// The same model pricing a stage on rank `stage` of `stages` of `schedule`, whose position sets how many of its
+    /// passes the experts' overlapped all-to-alls pair (`expertOverlapPairedShare`).
+    public func onRank(_ stage: Int, of stages: Int, schedule: PipelineSchedule, virtualStages: Int) -> StageCostModel {
+        guard options.overlapExpertParallelCommunication else { return self }
+        var model = self
+        model.expertOverlapPairedShare = ExpertParallelOverlap.pairedShare(schedule: schedule, stage: stage, stages: stages,
+                                                                           microbatches: microbatches, virtualStages: virtualStages)
+        return model
+    }
+
     /// The same model with other training options (the graph's analyses are kept).
     public func with(options: TrainingOptions) -> StageCostModel {
         var model = self
@@ -411,10 +425,10 @@ public struct StageCostModel: Sendable {
             addShardedParameters(parameters.sharded, runs: scheduleRuns, layers: runs.map(\.layer), mesh: mesh, to: &cost)
         }
         if expertAllToAlls.forward + expertAllToAlls.backward > 0 {
+            // The backward compute holds the recomputation already.
             let overlap = ExpertParallelOverlap(forwardAllToAllSeconds: expertAllToAlls.forward, backwardAllToAllSeconds: expertAllToAlls.backward,
-                                                forwardComputeSeconds: cost.forwardComputeSeconds,
-                                                backwardComputeSeconds: cost.backwardComputeSeconds + cost.recomputeSeconds,
-                                                microbatches: microbatches)
+                                                forwardComputeSeconds: cost.forwardComputeSeconds, backwardComputeSeconds: cost.backwardComputeSeconds,
+                                                pairedShare: expertOverlapPairedShare ?? ExpertParallelOverlap.pairedShare(microbatches: microbatches))
             let hidden = (forward: expertAllToAlls.forward - overlap.forwardShownSeconds,
                           backward: expertAllToAlls.backward - overlap.backwardShownSeconds)
             cost.forwardCommunicationSeconds -= hidden.forward

@@ -50,6 +50,8 @@ public struct MegatronBridgeConfig: Sendable {
             ("model.expert_tensor_parallel_size", .int(layout.tensorParallel)),
             ("model.sequence_parallel", .bool(layout.sequenceParallel)),
         ]
+        // The experts' overlapped all-to-alls refuse the shared experts' own overlap (Megatron-Core's TransformerConfig).
+        if options.overlapExpertParallelCommunication { fields.append(("model.moe_shared_expert_overlap", .bool(false))) }
         // Set either way: the Llama 3.1 405B recipe counts the embedding and the loss as layers; a recipe's layout
         // string (`pipeline_model_parallel_layout`) would take the place of the split.
         let split = layout.layerSplit ?? MegatronLayerSplit()

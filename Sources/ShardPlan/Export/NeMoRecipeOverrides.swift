@@ -40,6 +40,10 @@ public struct NeMoRecipeOverrides: Sendable {
         if layout.expertParallel > 1 {
             overrides.append(("model.config.overlap_moe_expert_parallel_comm", python(layout.configuration.options.overlapExpertParallelCommunication)))
         }
+        // The overlap refuses the shared experts' own (Megatron-Core's TransformerConfig), which some recipes turn on.
+        if layout.configuration.options.overlapExpertParallelCommunication {
+            overrides.append(("model.config.moe_shared_expert_overlap", "False"))
+        }
         if let sequenceLength = layout.sequenceLength {
             overrides += [("data.seq_length", "\(sequenceLength)"), ("model.config.seq_length", "\(sequenceLength)")]
         }

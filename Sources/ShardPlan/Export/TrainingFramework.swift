@@ -225,7 +225,8 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             }
         }
         // Megatron-Core's combined 1F1B schedule overlaps the experts' all-to-alls where its TransformerConfig allows it
-        // (expert parallelism, no full recomputation, the interleaved schedule beside pipelining); torchtitan has none.
+        // (expert parallelism, no full recomputation, the interleaved schedule beside pipelining) and the launch leaves
+        // it more than one work queue; torchtitan has none.
         if nearest.options.overlapExpertParallelCommunication {
             let refusal: String? = if !runsMegatronCore {
                 "torchtitan has no schedule that overlaps one microbatch's expert all-to-alls with another's compute"
@@ -235,6 +236,9 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 "\(displayName) refuses full recomputation beside the overlap of the experts' all-to-alls (overlap_moe_expert_parallel_comm)"
             } else if nearest.pipelineParallel > 1 && nearest.virtualStages < 2 {
                 "\(displayName) overlaps the experts' all-to-alls (overlap_moe_expert_parallel_comm) beside pipelining only with the interleaved schedule"
+            } else if (nearest.tensorParallel > 1 || nearest.contextParallel > 1) && nearest.options.zeroStage < 2 {
+                // `ParallelLayout.torchrunEnvironment`: Megatron-LM only warns, but with one queue the streams serialise.
+                "\(displayName)'s launch sets CUDA_DEVICE_MAX_CONNECTIONS=1 beside tensor or context parallelism (Megatron-LM asserts it before Blackwell), one work queue on which the experts' all-to-alls cannot run beside another microbatch's compute"
             } else {
                 nil
             }

@@ -31,7 +31,8 @@ public struct ChunkOccupancy: Sendable, Hashable {
             states = [[microbatches]]
         case .oneForwardOneBackward:
             chunkCount = 1
-            states = [[min(stages - stage + extraWarmUp, microbatches)]]
+            states = [[min(Self.warmUpForwards(schedule: schedule, stage: stage, stages: stages, microbatches: microbatches,
+                                               virtualStages: 1, extraWarmUp: extraWarmUp) + 1, microbatches)]]
         case .interleaved:
             let v = virtualStages, m = microbatches
             let group = max(groupSize ?? stages, 1)
@@ -44,7 +45,8 @@ public struct ChunkOccupancy: Sendable, Hashable {
                 index < fullForwards ? (index % period) / group : (index - fullForwards) / remainder
             }
             let total = m * v
-            let warmUp = min(2 * (stages - stage - 1) + (v - 1) * group + extraWarmUp, total)
+            let warmUp = Self.warmUpForwards(schedule: schedule, stage: stage, stages: stages, microbatches: m, virtualStages: v,
+                                             groupSize: group, extraWarmUp: extraWarmUp)
             var counts = Array(repeating: 0, count: v)
             for k in 0 ..< warmUp { counts[forwardChunk(k)] += 1 }
             // States are told apart by a packed key up to 8 chunks when counts fit in 16 bits, beyond by the array.
@@ -81,6 +83,19 @@ public struct ChunkOccupancy: Sendable, Hashable {
                 }
             }
             states = found
+        }
+    }
+
+    /// The forwards (of one chunk and microbatch each) rank `stage` runs before its first backward: `p - r - 1` under
+    /// 1F1B, `2 (p - r - 1) + (v - 1) N` under the interleaved schedule, each plus `extraWarmUp` and capped at the
+    /// m v forwards there are; every one of them under GPipe.
+    public static func warmUpForwards(schedule: PipelineSchedule, stage: Int, stages: Int, microbatches: Int, virtualStages: Int,
+                                      groupSize: Int? = nil, extraWarmUp: Int = 0) -> Int {
+        switch schedule {
+        case .gpipe: microbatches
+        case .oneForwardOneBackward: min(stages - stage - 1 + extraWarmUp, microbatches)
+        case .interleaved:
+            min(2 * (stages - stage - 1) + (virtualStages - 1) * max(groupSize ?? stages, 1) + extraWarmUp, microbatches * virtualStages)
         }
     }
 

@@ -30,10 +30,11 @@ public enum PipelineSchedule: String, CaseIterable, Sendable {
     }
 
     /// How many microbatches' activations stage `stage` of `stages` holds at its peak, in units of one
-    /// microbatch through all of the rank's chunks (`ChunkOccupancy`'s most chunks alive, over v).
-    public func microbatchesInFlight(stage: Int, stages: Int, microbatches: Int, virtualStages: Int) -> Double {
+    /// microbatch through all of the rank's chunks (`ChunkOccupancy`'s most chunks alive, over v), with
+    /// `extraWarmUp` forwards more before the first backward.
+    public func microbatchesInFlight(stage: Int, stages: Int, microbatches: Int, virtualStages: Int, extraWarmUp: Int = 0) -> Double {
         let occupancy = ChunkOccupancy(schedule: self, stage: stage, stages: stages, microbatches: microbatches,
-                                       virtualStages: virtualStages)
+                                       virtualStages: virtualStages, extraWarmUp: extraWarmUp)
         return Double(occupancy.mostChunksAlive) / Double(occupancy.chunkCount)
     }
 }

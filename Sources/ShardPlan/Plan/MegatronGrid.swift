@@ -108,7 +108,8 @@ public struct MegatronGrid: Sendable {
                                 // The experts' all-to-alls overlapped too, where asked and Megatron-Core runs it
                                 // (`Self.overlapsExpertCommunication`).
                                 let overlaps = Self.overlapsExpertCommunication(variants: variants, expertParallel: ep, pipelineParallel: pp,
-                                                                                virtualStages: vp, recompute: recompute)
+                                                                                virtualStages: vp, recompute: recompute,
+                                                                                oneWorkQueue: (tp > 1 || cp > 1) && zero < 2)
                                     ? [false, true] : [configurationOptions.overlapExpertParallelCommunication]
                                 // Megatron-LM runs a mixture of experts beside tensor parallelism only with sequence
                                 // parallelism (`validate_args`; Megatron-Core's own check is for expert parallelism).
@@ -153,10 +154,12 @@ public struct MegatronGrid: Sendable {
 
     /// Whether to try a configuration with the experts' all-to-alls overlapped besides the one without: where
     /// `variants` asks (`triesExpertParallelOverlap`) and Megatron-Core's TransformerConfig runs it, with expert
-    /// parallelism, without full recomputation and, beside pipelining, under the interleaved schedule.
+    /// parallelism, without full recomputation and, beside pipelining, under the interleaved schedule; not where the
+    /// launch leaves one work queue (`oneWorkQueue`: `CUDA_DEVICE_MAX_CONNECTIONS=1` beside tensor or context
+    /// parallelism, `ParallelLayout.torchrunEnvironment`), on which the all-to-alls cannot run beside the compute.
     static func overlapsExpertCommunication(variants: StageSearchOracle.Variants?, expertParallel ep: Int, pipelineParallel pp: Int,
-                                            virtualStages vp: Int, recompute: RecomputeMode) -> Bool {
-        variants?.triesExpertParallelOverlap == true && ep > 1 && recompute != .full && (pp == 1 || vp > 1)
+                                            virtualStages vp: Int, recompute: RecomputeMode, oneWorkQueue: Bool) -> Bool {
+        variants?.triesExpertParallelOverlap == true && ep > 1 && recompute != .full && (pp == 1 || vp > 1) && !oneWorkQueue
     }
 
     /// The context-parallel sizes to try for sequences of `sequenceLength` tokens: 1, and each power of two that cuts

@@ -19,7 +19,10 @@ public struct PlanEvaluator: Sendable {
     func evaluate(_ plan: TrainingPlan, model: StageCostModel, modelForwardFLOPs forwardFLOPs: Double) -> PlanPrediction {
         precondition(model.microbatches == plan.microbatches && model.options == plan.options, "the model prices another setting")
         let graph = plan.graph
-        let stageCosts = plan.stages.map { model.cost(of: $0) }
+        let stageCosts = plan.stages.indices.map { index in
+            model.onRank(plan.rank(ofStage: index), of: plan.pipelineRanks, schedule: plan.schedule, virtualStages: plan.virtualStages)
+                .cost(of: plan.stages[index])
+        }
         let transfers = pointToPointSeconds(plan, model: model)
         var ranks: [PlanPrediction.Rank] = []
         for rank in 0..<plan.pipelineRanks {

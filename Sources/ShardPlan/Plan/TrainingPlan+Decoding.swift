@@ -111,11 +111,20 @@ extension TrainingPlan {
             problems.record(InputError(.invalidValue, at: problems.latest([.root.appending("schedule"), stagesPath]),
                                        "the stages give each of \(ranks) ranks \(virtualStages) chunks, which only the interleaved-1f1b schedule runs, not \(schedule.rawValue)"))
         }
-        // The experts' overlapped all-to-alls only where Megatron-Core runs them, as `score --overlap-moe-comm` asks.
-        if let options, options.overlapExpertParallelCommunication, let schedule,
-           let problem = ExpertParallelOverlap.problem(hasExperts: !ExpertLayers(graph).expertCounts.isEmpty, recompute: options.recompute,
-                                                       schedule: schedule, pipelineRanks: ranks, virtualStages: virtualStages) {
-            problems.record(InputError(.invalidValue, at: .root.appending("options").appending("overlap_expert_parallel_communication"), problem))
+        // The experts' overlapped all-to-alls only where Megatron-Core runs them, as `score --overlap-moe-comm` asks:
+        // some stage splits the experts, and none reruns its blocks whole.
+        if let options, options.overlapExpertParallelCommunication, let schedule, !decoder.stages.contains(where: { $0 == nil }) {
+            let stages = decoder.stages.compactMap { $0 }
+            let splitsExperts = stages.contains { stage in
+                stage.operations.contains { op in
+                    MegatronLayout.expertGEMMIndex(graph.operations[op], graph: graph).map { stage.strategy(of: op).indexOfAxis.contains($0.index) } ?? false
+                }
+            }
+            if let problem = ExpertParallelOverlap.problem(splitsExperts: splitsExperts,
+                                                           fullRecomputation: stages.contains { ($0.recompute ?? options.recompute) == .full },
+                                                           schedule: schedule, pipelineRanks: ranks, virtualStages: virtualStages) {
+                problems.record(InputError(.invalidValue, at: .root.appending("options").appending("overlap_expert_parallel_communication"), problem))
+            }
         }
         // Devices are counted only when every stage could be read; a stage's problem comes first anyway.
         let devicesKnown = counted && !decoder.stages.contains { $0 == nil }

@@ -64,7 +64,8 @@ struct PinnedStagePricing: Sendable {
                 pinned[op] = strategy
             }
             let inFlight = parent.schedule.microbatchesInFlight(stage: parent.rank(ofStage: index), stages: parent.pipelineRanks,
-                                                                microbatches: parent.microbatches, virtualStages: parent.virtualStages)
+                                                                microbatches: parent.microbatches, virtualStages: parent.virtualStages,
+                                                                extraWarmUp: parent.options.overlapExpertParallelCommunication ? 1 : 0)
             let shape = original.mesh.shape
             if shape.count == 2 && megatronLayouts[shape] == nil {
                 megatronLayouts[shape] = [false, true].map { MegatronLayout(sequenceParallel: $0).strategies(for: graph, meshShape: shape, roles: roles) }

@@ -18,30 +18,44 @@ struct ExpertParallelOverlapTests {
         let paired = 3e-3 * Self.slowdown
         #expect(abs(paired - 1.8274e-3) < 1e-7)
         let overlap = ExpertParallelOverlap(forwardAllToAllSeconds: 3e-3, backwardAllToAllSeconds: 5e-3,
-                                            forwardComputeSeconds: 2e-3, backwardComputeSeconds: 10e-3, microbatches: 4)
+                                            forwardComputeSeconds: 2e-3, backwardComputeSeconds: 10e-3,
+                                            pairedShare: ExpertParallelOverlap.pairedShare(microbatches: 4))
         #expect(overlap.pairedShare == 0.75)
         #expect(abs(overlap.forwardShownSeconds - (0.75 * paired + 0.25 * 3e-3)) < 1e-15)
         #expect(abs(overlap.backwardShownSeconds - 4.1e-3) < 1e-15)
         let alone = ExpertParallelOverlap(forwardAllToAllSeconds: 3e-3, backwardAllToAllSeconds: 5e-3,
-                                          forwardComputeSeconds: 2e-3, backwardComputeSeconds: 10e-3, microbatches: 1)
+                                          forwardComputeSeconds: 2e-3, backwardComputeSeconds: 10e-3, pairedShare: 0)
         #expect(alone.forwardShownSeconds == 3e-3 && alone.backwardShownSeconds == 5e-3)
         #expect(abs(ExpertParallelOverlap.searchShare(microbatches: 4) - (0.25 + 0.75 * Self.slowdown)) < 1e-15)
         #expect(ExpertParallelOverlap.searchShare(microbatches: 1) == 1)
     }
 
-    /// Why Megatron-Core would not run the overlap: no experts, full recomputation, GPipe, or pipelining without chunks.
-    @Test("the overlap's conditions: experts, no full recomputation, a 1F1B schedule, and chunks beside pipelining")
+    /// Why Megatron-Core would not run the overlap: no expert parallelism, full recomputation, GPipe, or pipelining
+    /// without chunks.
+    @Test("the overlap's conditions: expert parallelism, no full recomputation, a 1F1B schedule, and chunks beside pipelining")
     func conditions() {
-        func problem(_ hasExperts: Bool = true, _ recompute: RecomputeMode = .selective, _ schedule: PipelineSchedule = .interleaved,
+        func problem(_ splitsExperts: Bool = true, full: Bool = false, _ schedule: PipelineSchedule = .interleaved,
                      ranks: Int = 2, chunks: Int = 2) -> String? {
-            ExpertParallelOverlap.problem(hasExperts: hasExperts, recompute: recompute, schedule: schedule, pipelineRanks: ranks, virtualStages: chunks)
+            ExpertParallelOverlap.problem(splitsExperts: splitsExperts, fullRecomputation: full, schedule: schedule, pipelineRanks: ranks,
+                                          virtualStages: chunks)
         }
         #expect(problem() == nil)
-        #expect(problem(true, .selective, .oneForwardOneBackward, ranks: 1, chunks: 1) == nil)
+        #expect(problem(true, .oneForwardOneBackward, ranks: 1, chunks: 1) == nil)
         #expect(problem(false) != nil)
-        #expect(problem(true, .full) != nil)
-        #expect(problem(true, .selective, .gpipe, ranks: 1, chunks: 1) != nil)
-        #expect(problem(true, .selective, .oneForwardOneBackward, ranks: 2, chunks: 1) != nil)
+        #expect(problem(true, full: true) != nil)
+        #expect(problem(true, .gpipe, ranks: 1, chunks: 1) != nil)
+        #expect(problem(true, .oneForwardOneBackward, ranks: 2, chunks: 1) != nil)
+    }
+
+    /// Only the steady state pairs passes. Without pipelining the first forward runs alone: 3 of 4 paired. Four ranks of
+    /// 2 chunks and 4 microbatches (8 chunk forwards a rank) warm up with 2 (p - r - 1) + (v - 1) p + 1 forwards:
+    /// rank 0 with 11, capped at 8, so nothing pairs; rank 3 with 5, so 3 of 8 pair.
+    @Test("paired passes by hand: 3/4 without pipelining; none on the first of 4 interleaved ranks, 3/8 on the last")
+    func pairedShareByRank() {
+        #expect(ExpertParallelOverlap.pairedShare(schedule: .oneForwardOneBackward, stage: 0, stages: 1, microbatches: 4, virtualStages: 1) == 0.75)
+        #expect(ExpertParallelOverlap.pairedShare(schedule: .interleaved, stage: 0, stages: 4, microbatches: 4, virtualStages: 2) == 0)
+        #expect(ExpertParallelOverlap.pairedShare(schedule: .interleaved, stage: 3, stages: 4, microbatches: 4, virtualStages: 2) == 0.375)
+        #expect(ExpertParallelOverlap.pairedShare(schedule: .interleaved, stage: 3, stages: 4, microbatches: 64, virtualStages: 2) == 123.0 / 128)
     }
 
     /// moe-tiny with ep = 4 in 2 microbatches of one sequence a replica (`ExpertParallelTests`): 2 dispatch and
@@ -63,7 +77,7 @@ struct ExpertParallelOverlapTests {
         #expect(abs(plain.communicationSeconds[.allToAll]! - 8 * one) < 1e-15)
         let expected = ExpertParallelOverlap(forwardAllToAllSeconds: 4 * one, backwardAllToAllSeconds: 4 * one,
                                              forwardComputeSeconds: plain.forwardComputeSeconds,
-                                             backwardComputeSeconds: plain.backwardComputeSeconds + plain.recomputeSeconds, microbatches: 2)
+                                             backwardComputeSeconds: plain.backwardComputeSeconds, pairedShare: 0.5)
         let shown = expected.forwardShownSeconds + expected.backwardShownSeconds
         #expect(shown < 8 * one)
         #expect(abs(overlap.communicationSeconds[.allToAll]! - shown) < 1e-15)

@@ -114,8 +114,9 @@ struct ContextAndExpertExportTests {
         let megatron = try #require(exports[.megatron])
         #expect(megatron.differences.isEmpty, "\(megatron.differences)")
         #expect(megatron.text.contains("--moe-token-dispatcher-type alltoall \\") && megatron.text.contains("--overlap-moe-expert-parallel-comm \\"))
-        #expect(try #require(exports[.nemo]).text.contains("model.config.overlap_moe_expert_parallel_comm=True \\"))
-        #expect(try #require(exports[.megatronBridge]).text.contains("cfg.comm_overlap.overlap_moe_expert_parallel_comm = True"))
+        let nemo = try #require(exports[.nemo]).text, bridge = try #require(exports[.megatronBridge]).text
+        #expect(nemo.contains("model.config.overlap_moe_expert_parallel_comm=True \\") && nemo.contains("model.config.moe_shared_expert_overlap=False \\"))
+        #expect(bridge.contains("cfg.comm_overlap.overlap_moe_expert_parallel_comm = True") && bridge.contains("cfg.model.moe_shared_expert_overlap = False"))
         let titan = try #require(exports[.torchtitan])
         #expect(!titan.layout.configuration.options.overlapExpertParallelCommunication)
         #expect(titan.differences.contains { $0.contains("torchtitan has no schedule that overlaps one microbatch's expert all-to-alls") })
@@ -125,11 +126,24 @@ struct ContextAndExpertExportTests {
         let unchunked = try #require(pipelined[.megatron])
         #expect(!unchunked.text.contains("--overlap-moe-expert-parallel-comm"))
         #expect(unchunked.differences.contains { $0.contains("only with the interleaved schedule; the plan's overlapped all-to-alls run exposed") })
+        #expect(try #require(pipelined[.nemo]).text.contains("model.config.overlap_moe_expert_parallel_comm=False \\"))
+        #expect(try #require(pipelined[.megatronBridge]).text.contains("cfg.comm_overlap.overlap_moe_expert_parallel_comm = False"))
+        // Nor beside full recomputation, nor where the launch leaves one work queue (tensor parallelism, CUDA_DEVICE_MAX_CONNECTIONS=1).
+        var full = options
+        full.recompute = .full
+        let (_, recomputed) = try Self.export(model: "moe-tiny", MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, expertParallel: 4, options: full))
+        #expect(try #require(recomputed[.megatron]).differences.contains { $0.contains("only without full recomputation") || $0.contains("refuses full recomputation") })
+        let (_, tensorParallel) = try Self.export(model: "moe-tiny", MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, expertParallel: 2, options: options))
+        let queued = try #require(tensorParallel[.megatron])
+        #expect(queued.differences.contains { $0.contains("CUDA_DEVICE_MAX_CONNECTIONS=1") } && !queued.text.contains("--overlap-moe-expert-parallel-comm"))
         // Without the overlap every framework says so beside expert parallelism, as a recipe may turn it on.
         let (_, plain) = try Self.export(model: "moe-tiny", MegatronConfiguration(
             tensorParallel: 1, pipelineParallel: 1, expertParallel: 4, options: TrainingOptions(gradientPrecision: .bf16)))
         #expect(try #require(plain[.nemo]).text.contains("model.config.overlap_moe_expert_parallel_comm=False \\"))
-        #expect(!(try #require(plain[.megatron]).text.contains("--overlap-moe-expert-parallel-comm")))
+        let plainMegatron = try #require(plain[.megatron]).text
+        #expect(!plainMegatron.contains("--overlap-moe-expert-parallel-comm") && plainMegatron.contains("--moe-token-dispatcher-type alltoall"))
     }
 
     @Test("torchtitan's reader refuses expert parallelism its FSDP ranks cannot hold")

@@ -23,6 +23,7 @@ struct MegatronBridgeConfigReader {
             "model.virtual_pipeline_model_parallel_size": optionalPositive, "model.context_parallel_size": positive,
             "model.expert_model_parallel_size": positive, "model.expert_tensor_parallel_size": positive, "model.sequence_parallel": bool,
             "model.cp_comm_type": string(["p2p", "all_gather", "a2a", "a2a+p2p"]),
+            "model.moe_shared_expert_overlap": bool,
             "model.pipeline_model_parallel_layout": { $0 == .none },
             "model.num_layers_in_first_pipeline_stage": optionalPositive, "model.num_layers_in_last_pipeline_stage": optionalPositive,
             "model.account_for_embedding_in_pipeline_split": bool, "model.account_for_loss_in_pipeline_split": bool,

@@ -27,6 +27,7 @@ struct NeMoOverrideReader {
             "trainer.strategy.sequence_parallel": bool,
             "model.config.cp_comm_type": optionalString(["p2p", "all_gather", "a2a", "a2a+p2p"]),
             "model.config.overlap_moe_expert_parallel_comm": bool,
+            "model.config.moe_shared_expert_overlap": bool,
             "data.micro_batch_size": positive, "data.global_batch_size": positive, "data.seq_length": positive,
             "model.config.seq_length": positive,
             "model.config.num_layers_in_first_pipeline_stage": optionalPositive,

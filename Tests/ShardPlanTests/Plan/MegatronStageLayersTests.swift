@@ -203,6 +203,9 @@ struct MegatronStageLayersTests {
         let overlapped = configurations.filter(\.options.overlapExpertParallelCommunication)
         #expect(!overlapped.isEmpty)
         #expect(overlapped.allSatisfy { $0.expertParallel > 1 && ($0.pipelineParallel == 1 || $0.virtualStages > 1) && $0.options.recompute != .full })
+        // Not where the launch leaves one work queue: tensor parallelism beside the distributed optimizer.
+        #expect(overlapped.allSatisfy { $0.tensorParallel == 1 || $0.options.zeroStage >= 2 })
+        #expect(configurations.contains { $0.expertParallel > 1 && $0.tensorParallel > 1 && $0.options.zeroStage < 2 })
         // Each one beside the same configuration without the overlap.
         for configuration in overlapped {
             var plain = configuration
@@ -212,7 +215,7 @@ struct MegatronStageLayersTests {
         #expect(configurations.contains { $0.expertParallel > 1 && $0.pipelineParallel > 1 && $0.virtualStages == 1 })
         // moe-tiny's 2 blocks make no interleaved pipeline: the overlapped ones are unpipelined.
         let sample = overlapped.prefix(4)
-        #expect(sample.count == 4)
+        #expect(!sample.isEmpty)
         _ = try expectEstimatesArePrices(Array(sample), graph: graph, clusterName: "dgx-a100-80g:1")
     }
 
