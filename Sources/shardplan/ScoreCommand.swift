@@ -202,7 +202,7 @@ struct ScoreCommand: ParsableCommand {
             let (graph, cluster, rebatchedFrom) = try input.load(&clock)
             let evidenceRuns = try printing.evidenceRuns()
             if evidenceRuns != nil { clock.lap("replay --evidence runs") }
-            let plan = try self.plan.map { path throws -> TrainingPlan in
+            var plan = try self.plan.map { path throws -> TrainingPlan in
                 let document = try GraphLoading.document(path, what: "plan")
                 let plan: TrainingPlan
                 do throws(InputError) {
@@ -217,9 +217,14 @@ struct ScoreCommand: ParsableCommand {
                 }
                 return plan
             } ?? megatronPlan(graph: graph, cluster: cluster, rebatchedFrom: rebatchedFrom)
-            if self.plan != nil && printing.emit == nil, let recognition = try? LayoutRecognition(plan), recognition.isExact {
-                // A saved plan that is exactly a Megatron layout gets the notes `--tp`/`--pp` would give it (`--emit` warns itself).
-                for note in TrainingFramework.megatron.unrunnable(recognition.layout) { printError("note: \(note).") }
+            if self.plan != nil, let recognition = try? LayoutRecognition(plan), recognition.isExact {
+                // A saved plan that is exactly a Megatron layout is summarised as `--tp`/`--pp` summarise it, and gets the
+                // notes they would give it (`--emit` warns itself).
+                let layout = recognition.layout
+                plan.summary = layout.configuration.summary(dataParallel: layout.dataParallel, noSync: plan.accumulatesUnshardedGradients)
+                if printing.emit == nil {
+                    for note in TrainingFramework.megatron.unrunnable(layout) { printError("note: \(note).") }
+                }
             }
             clock.lap("lay out plan")
             let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
