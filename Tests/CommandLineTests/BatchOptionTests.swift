@@ -43,6 +43,22 @@ struct BatchOptionTests {
         #expect(scored["predicted"] == planned["predicted"])
     }
 
+    /// A saved plan that is exactly a Megatron layout reads back with the summary `--tp`/`--pp` give it, expert
+    /// parallelism and its overlap included, rather than its stages' mesh axes.
+    @Test("score --plan of a saved Megatron layout summarises it as --tp/--pp do: ep=4 ep-overlap")
+    func savedMegatronLayoutSummary() throws {
+        let plan = Repository.temporaryFile("moe-plan.json"), text = Repository.temporaryFile("moe-score.txt")
+        defer { for path in [plan, text] { try? FileManager.default.removeItem(atPath: path) } }
+        let graph = Repository.path("Models/moe-tiny.json")
+        var saving = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", "dgx-h100", "--tp", "1", "--pp", "1", "--ep", "4",
+                                                       "--overlap-moe-comm", "--format", "json", "-o", plan])
+        try saving.run()
+        var scoring = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", "dgx-h100", "--plan", plan, "-o", text])
+        try scoring.run()
+        let first = try String(contentsOfFile: text, encoding: .utf8).split(separator: "\n").first.map(String.init) ?? ""
+        #expect(first.hasSuffix("tp=1 pp=1 dp=8 mbs=1 ep=4 ep-overlap"), "\(first)")
+    }
+
     @Test("score --batch 16 --tp 2 on 8 devices runs 16 / 4 replicas = 4 microbatches of 1, and says the batch is rebatched")
     func scoreMegatron() throws {
         let text = try scoredTinyGPT(["--tp", "2", "--pp", "1", "--batch", "16"])
