@@ -21,15 +21,6 @@ public struct ExpertParallelOverlap: Sendable, Equatable {
     /// The share of the passes that have a partner (`pairedShare(schedule:...)`).
     public var pairedShare: Double
 
-    public init(forwardAllToAllSeconds: Double, backwardAllToAllSeconds: Double, forwardComputeSeconds: Double,
-                backwardComputeSeconds: Double, pairedShare: Double) {
-        self.forwardAllToAllSeconds = forwardAllToAllSeconds
-        self.backwardAllToAllSeconds = backwardAllToAllSeconds
-        self.forwardComputeSeconds = forwardComputeSeconds
-        self.backwardComputeSeconds = backwardComputeSeconds
-        self.pairedShare = pairedShare
-    }
-
     /// (m - 1) / m: the share of m microbatches' forward (or backward) passes that run beside another microbatch's
     /// without pipelining, and what a stage priced apart from its rank assumes.
     static func pairedShare(microbatches: Int) -> Double { Double(max(microbatches, 1) - 1) / Double(max(microbatches, 1)) }
