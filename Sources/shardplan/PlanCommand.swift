@@ -23,7 +23,7 @@ struct PlanCommand: ParsableCommand {
     var microbatches: MicrobatchChoice = .auto
 
     @Option(help: ArgumentHelp("Activation recomputation: none, selective, elementwise, selective-op, mlp, all-but-qkv or full for every stage, or auto: each stage, the one stage of --stages 1 included, takes whichever of none, selective, elementwise, selective-op and full makes the plan fastest (with --emit, of those the framework runs: none, selective and full in Megatron-LM, NeMo and Megatron-Bridge; none, selective-op and full in torchtitan).",
-                               valueName: "mode"))
+                               discussion: RecomputeMode.helpDiscussion, valueName: "mode"))
     var recompute: RecomputeChoice = .auto
 
     @Option(name: .customLong("recompute-blocks"), parsing: .unconditional,

@@ -70,7 +70,7 @@ struct ScoreCommand: ParsableCommand {
           help: "Gather the whole logits on every tensor-parallel rank and run the loss there, instead of Megatron's vocabulary-parallel cross-entropy (torchtitan's disable_loss_parallel).")
     var wholeLoss = false
 
-    @Option(help: ArgumentHelp("Activation recomputation (default none).", valueName: "mode"))
+    @Option(help: ArgumentHelp("Activation recomputation (default none).", discussion: RecomputeMode.helpDiscussion, valueName: "mode"))
     var recompute: RecomputeMode?
 
     @Option(name: .customLong("recompute-blocks"), parsing: .unconditional,
