@@ -23,7 +23,9 @@ public struct ExpertParallelOverlap: Sendable, Equatable {
 
     /// (m - 1) / m: the share of m microbatches' forward (or backward) passes that run beside another microbatch's
     /// without pipelining, and what a stage priced apart from its rank assumes.
-    static func pairedShare(microbatches: Int) -> Double { Double(max(microbatches, 1) - 1) / Double(max(microbatches, 1)) }
+    static func pairedShare(microbatches: Int) -> Double {
+        pairedShare(schedule: .oneForwardOneBackward, stage: 0, stages: 1, microbatches: microbatches, virtualStages: 1)
+    }
 
     /// The share of rank `stage`'s chunk passes that run beside another's under the combined schedule: the m v
     /// forwards (m under 1F1B) but the warm-up's, which runs one forward more (`ChunkOccupancy.warmUpForwards`).
