@@ -64,8 +64,8 @@ struct KernelChoice: ParsableArguments {
     var optimizerState: OptimizerStatePrecision?
 
     @Option(name: .customLong("cp-comm-type"),
-            help: ArgumentHelp("How context parallelism exchanges keys and values: p2p (a ring hidden behind attention, Megatron-Core's default), all-gather (exposed, Llama 3's; runs sliding windows; Megatron's all_gather), all-to-all (queries, keys, values and outputs re-split by heads, exposed, DeepSpeed-Ulysses'; runs sliding windows; needs tp x cp to divide the heads; Megatron's a2a) or pytorch-ring (PyTorch's ring attention, torchtitan's: gathered behind the first step, outputs merged in fp32). Default p2p; plan takes all-gather for a model with sliding windows, which the ring refuses (plan --emit torchtitan pytorch-ring).",
-                               valueName: "p2p|all-gather|all-to-all|pytorch-ring"))
+            help: ArgumentHelp("How context parallelism exchanges keys and values: p2p (a ring hidden behind attention, Megatron-Core's default), all-gather (exposed, Llama 3's; runs sliding windows; Megatron's all_gather), all-to-all (queries, keys, values and outputs re-split by heads, exposed, DeepSpeed-Ulysses'; runs sliding windows; needs tp x cp to divide the heads; Megatron's a2a), pytorch-ring (PyTorch's ring attention, torchtitan's default all-gather rotation: gathered behind the first step, outputs merged in fp32) or pytorch-ring-all-to-all (its all-to-all rotation, context_parallel_rotate_method = \"alltoall\": each step's transfer behind the step before). Default p2p; plan takes all-gather for a model with sliding windows, which the ring refuses (plan --emit torchtitan tries both of PyTorch's).",
+                               valueName: "p2p|all-gather|all-to-all|pytorch-ring|pytorch-ring-all-to-all"))
     var contextParallelCommunication: ContextParallelCommunication?
 
     /// Whether any option was given (`score --plan` refuses them: the plan sets its own).

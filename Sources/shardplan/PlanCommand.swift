@@ -121,9 +121,9 @@ struct PlanCommand: ParsableCommand {
             // layout does not run as priced: where no exchange is named, the grid tries each of TransformerEngine's for
             // its context-parallel configurations. (Without --emit the stage DP's answer keeps the options' exchange, and
             // trying them all took Llama 3 8B at 128K on 128 H100s from 10.5 s to 14.0 s with the same answer;
-            // torchtitan has only PyTorch's ring, which its searched options hold.)
-            if kernelChoice.contextParallelCommunication == nil && printing.emit?.runsMegatronCore == true {
-                variants.contextParallelCommunications = [.ring, .allGather, .allToAll]
+            // torchtitan runs PyTorch's ring under either rotation, both of which its grid tries.)
+            if kernelChoice.contextParallelCommunication == nil, let emit = printing.emit {
+                variants.contextParallelCommunications = emit.runsMegatronCore ? [.ring, .allGather, .allToAll] : [.pytorchRing, .pytorchRingAllToAll]
             }
             // So too the overlap of the experts' all-to-alls with another microbatch's compute, which only Megatron-Core runs.
             variants.triesExpertParallelOverlap = printing.emit?.runsMegatronCore == true

@@ -20,6 +20,12 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
     /// ring a step at a time behind the kernels (`_templated_ring_attention`). Megatron-Core has none: its
     /// frameworks run their own ring instead.
     case pytorchRing = "pytorch-ring"
+    /// PyTorch's ring attention with its all-to-all rotation (torchtitan's `context_parallel_rotate_method =
+    /// "alltoall"`, `_AllToAllRotater`): the same kernels, merges and backward as `pytorchRing`, but K and V pass to
+    /// the next rank a step at a time (a permute issued before each step's kernel and waited for at the next), so that
+    /// every step but the last hides a transfer, forward as TransformerEngine's ring does, and backward K and V travel
+    /// the ring again beside their gradients rather than being gathered once more.
+    case pytorchRingAllToAll = "pytorch-ring-all-to-all"
 
     /// The exchange that runs `graph`'s attention where none is named (`plan` without `--cp-comm-type`): the all-gather
     /// where some attention reads a sliding window, which TransformerEngine's ring refuses; else the ring, Megatron-Core's
@@ -36,6 +42,19 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
         self = value
     }
 
+    /// Whether this is PyTorch's ring attention, under either rotation (torchtitan's only exchange).
+    public var isPyTorchRing: Bool { self == .pytorchRing || self == .pytorchRingAllToAll }
+
+    /// The value of torchtitan's `context_parallel_rotate_method` for PyTorch's ring under this rotation; nil for
+    /// TransformerEngine's exchanges.
+    public var torchTitanRotateMethod: String? {
+        switch self {
+        case .pytorchRing: "allgather"
+        case .pytorchRingAllToAll: "alltoall"
+        case .ring, .allGather, .allToAll: nil
+        }
+    }
+
     /// The names `init(name:)` takes, for an error message: "p2p, all-gather, all-to-all, pytorch-ring (Megatron's
     /// all_gather, a2a)".
     public static var knownNames: String {
@@ -49,7 +68,7 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
     /// (`TrainingFramework.expressible` says so where it exports one).
     public var megatronValue: String {
         switch self {
-        case .ring, .pytorchRing: "p2p"
+        case .ring, .pytorchRing, .pytorchRingAllToAll: "p2p"
         case .allGather: "all_gather"
         case .allToAll: "a2a"
         }

@@ -64,6 +64,9 @@ public enum ContextParallelExchange {
     ///   fp32 (`_AllToAllRotater`'s permutes), each hidden by the next step's kernel but the last, which is waited for
     ///   after the last kernel. The passes move a device's fp32 chunk each, priced as the all-gather that moves as many
     ///   bytes: `w G N / (N - 1)` for a reduce-scatter of `G` bytes, `w` the `gradientWidening` to fp32.
+    /// - PyTorch's ring with the all-to-all rotation: forward the gather's bytes as N - 1 permutes, each hidden by one
+    ///   of the first N - 1 kernels (`(N - 1) / N`, as TransformerEngine's ring). Backward as the all-gather rotation:
+    ///   K and V pass the ring again (the re-gather's bytes, behind the kernels) beside their gradients.
     public static func carry(_ layoutChange: [Collective], ringSize: Int, communication: ContextParallelCommunication,
                              gradientWidening: Double, attentionSeconds: Double, forward: Bool,
                              priced: (Collective) -> Double) -> (collectives: [Collective], exposedSeconds: Double) {
@@ -78,8 +81,11 @@ public enum ContextParallelExchange {
         case .allToAll:
             let carried = layoutChange.map { Collective(.allToAll, axes: $0.axes, bytes: $0.bytes / steps) }
             return (carried, seconds(carried))
-        case .pytorchRing:
-            guard !forward else { return (layoutChange, max(0, seconds(layoutChange) - attentionSeconds / steps / 2)) }
+        case .pytorchRing, .pytorchRingAllToAll:
+            // Forward the gather hides behind the first step's kernel; the all-to-all rotation's N - 1 permutes each
+            // behind one of the first N - 1 kernels, as TransformerEngine's ring.
+            let hiding = communication == .pytorchRingAllToAll ? (steps - 1) / steps : 1 / steps
+            guard !forward else { return (layoutChange, max(0, seconds(layoutChange) - attentionSeconds * hiding / 2)) }
             let regathers = layoutChange.map { Collective(.allGather, axes: $0.axes, bytes: $0.bytes) }
             let passes = layoutChange.map { Collective(.allGather, axes: $0.axes, bytes: gradientWidening * $0.bytes * steps / (steps - 1)) }
             let last = seconds(passes) / steps

@@ -302,7 +302,7 @@ public struct OperatorCostModel: Sendable {
             let keyValue = (localBytes(operation.inputs[1], strategy.operandSpec(1, in: space))
                 + localBytes(operation.inputs[2], strategy.operandSpec(2, in: space))) / Double(ringSize)
             let (query, statistics) = (localBytes(operation.result, strategy.resultSpec(in: space)), batch * queries * heads * 4)
-            let ring = contextParallelCommunication == .pytorchRing
+            let ring = contextParallelCommunication.isPyTorchRing
                 ? ContextParallelExchange.pytorchRingBookkeeping(ringSize: ringSize, query: query, keyValue: keyValue, statistics: statistics)
                 : ContextParallelExchange.bookkeeping(ringSize: ringSize, query: query, keyValue: keyValue, statistics: statistics)
             forward += kernels.streamSeconds(bytes: ring.forward.bytes) + Double(ring.forward.kernels) * kernels.launchSeconds

@@ -138,9 +138,11 @@ public struct TorchTitanJobConfig: Sendable {
             lines.append("enable_async_tensor_parallel = true")
         }
         lines.append("context_parallel_degree = \(layout.contextParallel)")
-        // PyTorch's ring attention gathers K and V behind the first step, as priced (`ContextParallelCommunication.pytorchRing`);
-        // torchtitan's default, written since a recipe may take `alltoall`.
-        if layout.contextParallel > 1 { lines.append("context_parallel_rotate_method = \"allgather\"") }
+        // PyTorch's ring attention under the rotation priced (`ContextParallelCommunication.torchTitanRotateMethod`),
+        // written even for torchtitan's default, `allgather`, since a recipe may set the other.
+        if layout.contextParallel > 1, let rotation = layout.configuration.options.contextParallelCommunication.torchTitanRotateMethod {
+            lines.append("context_parallel_rotate_method = \"\(rotation)\"")
+        }
         lines.append("expert_parallel_degree = \(layout.expertParallel)")
         // The experts split by tensor parallelism within each expert-parallel group (Megatron's default expert
         // tensor parallelism, `etp = tp`); torchtitan's default, 1, would fold tp into the expert group too.

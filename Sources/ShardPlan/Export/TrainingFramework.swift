@@ -92,8 +92,9 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     /// Megatron-Core keeps its gradient buffer in the type it reduces in (bf16 for ShardPlan's 16-bit reductions);
     /// torchtitan trains fp32 weights that are the master copy, reduces gradients in fp32 during the backward pass, runs
     /// eager PyTorch without `[compile]`, copies each gathered layer out (FSDP2) and exchanges keys and values for
-    /// context parallelism in PyTorch's ring, its only exchange; the Megatron-Core frameworks run their own ring where
-    /// PyTorch's is asked for.
+    /// context parallelism in PyTorch's ring (its default all-gather rotation where none is named; `plan --emit
+    /// torchtitan` also tries the all-to-all one); the Megatron-Core frameworks run their own ring where PyTorch's is
+    /// asked for.
     public func searchedOptions(_ options: TrainingOptions, gradientBufferGiven: Bool, optimizerStateGiven: Bool,
                                 fusionGiven: Bool, exchangeGiven: Bool) -> TrainingOptions {
         var searched = options
@@ -107,7 +108,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             searched.copiesOutGatheredParameters = true
             if !exchangeGiven { searched.contextParallelCommunication = .pytorchRing }
         }
-        if runsMegatronCore && !exchangeGiven && searched.contextParallelCommunication == .pytorchRing {
+        if runsMegatronCore && !exchangeGiven && searched.contextParallelCommunication.isPyTorchRing {
             searched.contextParallelCommunication = .ring
         }
         return searched
@@ -247,10 +248,11 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 changes.append(refusal + "; the plan's overlapped all-to-alls run exposed")
             }
         }
-        // torchtitan's context parallelism is PyTorch's ring attention (`context_parallel`, its default all-gather
-        // rotation), Megatron-Core's TransformerEngine's exchanges: each runs its own where the plan prices the other's.
+        // torchtitan's context parallelism is PyTorch's ring attention (`context_parallel`, under either rotation its
+        // `context_parallel_rotate_method` names), Megatron-Core's TransformerEngine's exchanges: each runs its own where
+        // the plan prices the other's.
         let exchange = nearest.options.contextParallelCommunication
-        if (self == .torchtitan) != (exchange == .pytorchRing) {
+        if (self == .torchtitan) != exchange.isPyTorchRing {
             nearest.options.contextParallelCommunication = self == .torchtitan ? .pytorchRing : .ring
             if configuration.contextParallel > 1 {
                 let priced = switch exchange {
@@ -258,6 +260,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 case .allGather: "exposed all-gather of them (TransformerEngine's all_gather)"
                 case .allToAll: "all-to-alls of queries, keys, values and outputs (TransformerEngine's a2a)"
                 case .pytorchRing: "PyTorch's ring attention (torchtitan's), which gathers them behind the first step and merges in fp32"
+                case .pytorchRingAllToAll: "PyTorch's ring attention (torchtitan's) with the all-to-all rotation, which merges in fp32"
                 }
                 changes.append(self == .torchtitan
                     ? "torchtitan runs PyTorch's ring attention over the sequence's chunks, gathering keys and values behind the first step and merging its outputs in fp32; the plan's \(priced) becomes that"

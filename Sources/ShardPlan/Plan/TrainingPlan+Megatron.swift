@@ -230,7 +230,7 @@ extension MegatronConfiguration {
     /// or without windowed attention.
     static func contextWindowProblem(contextParallel: Int, windowed: Bool, communication: ContextParallelCommunication) -> String? {
         // Megatron-Core runs its own ring where a plan prices PyTorch's (`TrainingFramework.expressible`).
-        guard contextParallel > 1, windowed, communication == .ring || communication == .pytorchRing else { return nil }
+        guard contextParallel > 1, windowed, communication == .ring || communication.isPyTorchRing else { return nil }
         let priced = communication == .ring ? "that ring" : "PyTorch's ring, which Megatron-Core runs as that one"
         return "TransformerEngine's context-parallel ring (Megatron-Core's default --cp-comm-type p2p) refuses "
             + "sliding-window attention, and the model has some; the prediction is of \(priced), which it refuses "

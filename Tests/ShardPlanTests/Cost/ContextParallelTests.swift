@@ -119,6 +119,31 @@ struct ContextParallelTests {
         #expect(cost.communicationSeconds[.reduceScatter, default: 0] == 0)
     }
 
+    /// PyTorch's ring of 4 under the all-to-all rotation passes K and V a step at a time, each permute behind one of
+    /// the first three steps' kernels: forward 3 / 4 of the attention hides them (3 / 8 each for K and V), backward
+    /// exactly what the all-gather rotation hides, and the kernels and merges are the same.
+    @Test("PyTorch's ring under the all-to-all rotation: forward its permutes hide behind all but the last step, backward as the all-gather rotation")
+    func pytorchRingAllToAllExposure() throws {
+        let graph = try attentionBlock()
+        let cluster = node(gbPerSecond: 1)
+        let (stage, _) = try contextParallelStage(graph, cluster)
+        let model = exchangeModel(graph, on: cluster, exchanging: .pytorchRingAllToAll)
+        let gathered = exchangeModel(graph, on: cluster, exchanging: .pytorchRing)
+        let attention = try #require(graph.operations.firstIndex { $0.name == "attention" })
+        let attentionCost = model.operatorModel(meshShape: [1, 4, 1]).cost(attention, stage.strategy(of: attention))
+        let gatheredCost = gathered.operatorModel(meshShape: [1, 4, 1]).cost(attention, stage.strategy(of: attention))
+        #expect(attentionCost == gatheredCost, "the same kernels and merges under either rotation")
+        let gather = stage.mesh.seconds(for: Collective(.allGather, axes: [1], bytes: 8_388_608))
+        let passes = stage.mesh.seconds(for: Collective(.allGather, axes: [1], bytes: 2 * 8_388_608 * 4 / 3))
+        let forward = 2 * max(0, gather - attentionCost.forwardSeconds * 3 / 4 / 2)
+        let backward = 2 * (max(0, gather + passes * 3 / 4 - attentionCost.backwardSeconds / 2) + passes / 4)
+        let cost = model.cost(of: stage)
+        let gatheredForward = 2 * max(0, gather - attentionCost.forwardSeconds / 4 / 2)
+        #expect(forward < gatheredForward)
+        #expect(abs(cost.communicationSeconds[.allGather]! - forward - backward) < 1e-12)
+        #expect(abs(gathered.cost(of: stage).communicationSeconds[.allGather]! - gatheredForward - backward) < 1e-12)
+    }
+
     /// PyTorch's ring of 2 on its last rank, for a local output of 1,000 bytes (16-bit), K and V chunks of 500 and a
     /// log-sum-exp of 10 (fp32). Forward: K and V made contiguous (2 x 500) and concatenated before the first step (2 x
     /// 500), the first step's output widened (1,000 + 2,000), the second step's widened and merged (19 x 1,000 + 14 x
@@ -270,6 +295,12 @@ struct ContextParallelTests {
         #expect(carries(scatter, .pytorchRing, forward: false, passes, 9))
         #expect(carries(scatter, .pytorchRing, forward: false, attention: 100, passes, 2))
         #expect(carries(scatter, .pytorchRing, forward: false, ringSize: 1, scatter, 3), "no ring, nothing carried")
+        // The all-to-all rotation: forward 3 of the 4 kernels hide its 3 permutes (8 - 4 x 3 / 4 / 2 = 6.5, as the ring);
+        // backward as the all-gather rotation.
+        #expect(carries(gather, .pytorchRingAllToAll, gather, 6.5))
+        #expect(carries(gather, .pytorchRingAllToAll, attention: 100, gather, 0))
+        #expect(carries(scatter, .pytorchRingAllToAll, forward: false, passes, 9))
+        #expect(carries(scatter, .pytorchRingAllToAll, forward: false, attention: 100, passes, 2))
     }
 
     /// Under the all-to-all each of 4 ranks runs the kernel of the whole 4,096-token sequence over a quarter of the

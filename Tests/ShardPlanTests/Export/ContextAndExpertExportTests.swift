@@ -50,6 +50,21 @@ struct ContextAndExpertExportTests {
                 && titan.layout.configuration.options.reduceGradientsInFP32)
     }
 
+    @Test("PyTorch's ring under the all-to-all rotation: torchtitan writes context_parallel_rotate_method = \"alltoall\", Megatron-LM its own ring with a sentence")
+    func pytorchRingAllToAllRotation() throws {
+        var options = TrainingOptions()
+        options.contextParallelCommunication = .pytorchRingAllToAll
+        let (_, exports) = try Self.export(model: "gpt-tiny", MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, contextParallel: 2, options: options))
+        let titan = try #require(exports[.torchtitan])
+        #expect(titan.text.contains("context_parallel_rotate_method = \"alltoall\""))
+        #expect(titan.layout.configuration.options.contextParallelCommunication == .pytorchRingAllToAll)
+        #expect(!titan.differences.contains { $0.contains("ring attention") }, "\(titan.differences)")
+        let megatron = try #require(exports[.megatron])
+        #expect(!megatron.text.contains("    --cp-comm-type"), "no argument: Megatron-Core's default ring")
+        #expect(megatron.differences.contains { $0.contains("with the all-to-all rotation") }, "\(megatron.differences)")
+    }
+
     @Test("gpt-tiny with cp = 2 and tp = 2 without sequence parallelism: the context axis's sequence split is not sequence parallelism")
     func contextParallelWithoutSequenceParallelism() throws {
         let (recognition, exports) = try Self.export(model: "gpt-tiny", MegatronConfiguration(
