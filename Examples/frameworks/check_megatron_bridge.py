@@ -73,6 +73,11 @@ CASES = [
                                    "--virtual-stages", "2", "--ep", "8", "--zero", "1", "--recompute", "selective",
                                    "--overlap-moe-comm"],
      "qwen3_30b_a3b", dict(tp=1, pp=2, dp=16, cp=1, ep=8, vp=2, mbs=1, recompute="selective", zero=1, fp8=None, overlap=False)),
+    # Whole experts with expert parallelism folded over the tensor-parallel ranks (MoE parallel folding, as the
+    # Qwen3 recipes run them): ep 8 over tp 2 and 4 of the 8 data-parallel ranks, expert tensor parallelism 1.
+    ("qwen3-30b-a3b-ep8-etp1", ["score", "Models/qwen3-30b-a3b.json", "--cluster", "dgx-h100:2", "--tp", "2", "--pp", "1", "--ep", "8",
+                                "--etp", "1", "--sequence-parallel", "--zero", "1", "--recompute", "full"],
+     "qwen3_30b_a3b", dict(tp=2, pp=1, dp=8, cp=1, ep=8, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8=None, overlap=False)),
 ]
 
 
@@ -189,9 +194,12 @@ def resolved(cfg, microbatches):
                 overlap=cfg.ddp.overlap_grad_reduce, microbatches=microbatches)
 
 
-def expert_tensor_parallelism(cfg):
-    """Megatron-Core's expert tensor-parallel degree, which the settings give as the tensor-parallel one."""
-    assert cfg.model.expert_tensor_parallel_size == cfg.model.tensor_model_parallel_size, "expert tensor parallelism"
+def expert_tensor_parallelism(cfg, text):
+    """Megatron-Core's expert tensor-parallel degree: 1 where the settings' header says `etp=1` (whole experts, expert
+    parallelism folded over the tensor-parallel ranks), else the tensor-parallel one."""
+    wanted = 1 if " etp=1" in text.splitlines()[0] else cfg.model.tensor_model_parallel_size
+    assert cfg.model.expert_tensor_parallel_size == wanted, \
+        f"expert tensor parallelism {cfg.model.expert_tensor_parallel_size}, the settings say {wanted}"
     return cfg.model.expert_tensor_parallel_size
 
 
@@ -241,7 +249,7 @@ def main():
         found_plan = {key: value for key, value in found.items() if key != "microbatches"}
         assert found_plan == expected, f"{name}: Megatron-Bridge resolved {found_plan}, the plan is {expected}"
         print(f"Megatron-Bridge resolved {name}: {found}, fp8 weights {bool(cfg.model.fp8_param)}, "
-              f"gradient reduction in fp32 {cfg.ddp.grad_reduce_in_fp32}, expert tensor parallelism {expert_tensor_parallelism(cfg)}")
+              f"gradient reduction in fp32 {cfg.ddp.grad_reduce_in_fp32}, expert tensor parallelism {expert_tensor_parallelism(cfg, text)}")
     # Megatron-Bridge refuses what it does not run, so the configurations above passed on their own merit: the first
     # case's 64 processes with a tensor-parallel degree of 3.
     first = (out / f"{CASES[0][0]}.py").read_text()

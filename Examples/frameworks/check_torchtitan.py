@@ -98,6 +98,10 @@ CASES = [
     ("moe-tiny-tp2-ep2", ["score", "Models/moe-tiny.json", "--cluster", "dgx-h100:1", "--tp", "2", "--pp", "1", "--ep", "2",
                           "--sequence-parallel", "--zero", "3"],
      dict(tp=2, pp=1, dp=4, cp=1, ep=2, vp=1, mbs=1, recompute="none", zero=3, fp8=None)),
+    # Whole experts, expert parallelism folded over the tensor-parallel ranks: expert_tensor_parallel_degree = 1.
+    ("moe-tiny-tp2-ep4-etp1", ["score", "Models/moe-tiny.json", "--cluster", "dgx-h100:1", "--tp", "2", "--pp", "1", "--ep", "4",
+                               "--etp", "1", "--sequence-parallel", "--zero", "3"],
+     dict(tp=2, pp=1, dp=4, cp=1, ep=4, vp=1, mbs=1, recompute="none", zero=3, fp8=None)),
     # The loss over the whole logits on every tensor-parallel rank: torchtitan's disable_loss_parallel.
     ("llama3-8b-whole-loss", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "2", "--pp", "1",
                               "--sequence-parallel", "--zero", "3", "--no-loss-parallel"],

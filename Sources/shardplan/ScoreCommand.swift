@@ -29,9 +29,13 @@ struct ScoreCommand: ParsableCommand {
                                valueName: "C"))
     var cp: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Expert-parallel size: data-parallel ranks sharing the experts, tokens dispatched and combined by all-to-alls (default 1).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Expert-parallel size: ranks sharing the experts, tokens dispatched and combined by all-to-alls; as Megatron-Core orders expert ranks, the context-parallel ranks first (and the tensor-parallel ones with --etp 1), then data-parallel ones (default 1).",
                                valueName: "E"))
     var ep: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Expert tensor-parallel size: 1 keeps each expert whole on its rank and folds expert parallelism over the tensor-parallel ranks too (Megatron-Core's --expert-tensor-parallel-size 1, MoE parallel folding); the default, tp, splits each expert as the dense layers are.",
+                               valueName: "1|T"))
+    var etp: Int?
 
     @Option(name: .customLong("micro-batch-size"), parsing: .unconditional, help: ArgumentHelp("Samples per microbatch per data-parallel replica (default 1).", valueName: "N"))
     var microBatchSize: Int?
@@ -117,7 +121,7 @@ struct ScoreCommand: ParsableCommand {
         if plan != nil {
             let layoutOptions: [(String, Bool)] = [
                 ("--batch", input.batch != nil), ("--tp", tp != nil), ("--pp", pp != nil), ("--dp", dp != nil), ("--cp", cp != nil), ("--ep", ep != nil),
-                ("--micro-batch-size", microBatchSize != nil),
+                ("--etp", etp != nil), ("--micro-batch-size", microBatchSize != nil),
                 ("--microbatches", microbatches != nil), ("--virtual-stages", virtualStages != nil), ("--schedule", schedule != nil),
                 ("--sequence-parallel", sequenceParallel), ("--no-vocab-parallel-embedding", wholeEmbedding),
                 ("--no-loss-parallel", wholeLoss), ("--recompute", recompute != nil),
@@ -140,7 +144,7 @@ struct ScoreCommand: ParsableCommand {
         if zeroShardGroup != nil && zero != .weights {
             throw ValidationError("--zero-shard-group shards ZeRO-3 state over groups of devices; give --zero 3 with it.")
         }
-        let sizes: [(String, Int?)] = [("--tp", tp), ("--pp", pp), ("--dp", dp), ("--cp", cp), ("--ep", ep),
+        let sizes: [(String, Int?)] = [("--tp", tp), ("--pp", pp), ("--dp", dp), ("--cp", cp), ("--ep", ep), ("--etp", etp),
                                        ("--zero-shard-group", zeroShardGroup),
                                        ("--micro-batch-size", microBatchSize),
                                        ("--microbatches", microbatches), ("--virtual-stages", virtualStages),
@@ -171,6 +175,12 @@ struct ScoreCommand: ParsableCommand {
                 throw ValidationError("\(flag) counts the embedding or the loss as a layer where Megatron-Core splits every rank's layers itself; leave out --first-stage-layers and --last-stage-layers.")
             }
             if let pp, pp < 2 { throw ValidationError("\(flag) changes how the layers split over pipeline ranks; give --pp 2 or more.") }
+        }
+        if let etp, let tp, etp != 1 && etp != tp {
+            throw ValidationError("--etp is 1 (whole experts, expert parallelism folded over the tensor-parallel ranks) or the tensor-parallel size \(tp), found \(etp).")
+        }
+        if etp == 1, let tp, tp > 1, (ep ?? 1) < 2 {
+            throw ValidationError("--etp 1 folds the tensor-parallel ranks into expert parallelism; give --ep \(tp) or more.")
         }
         if sequenceParallel, let tp, tp < 2 {
             throw ValidationError("--sequence-parallel splits norms and dropout over the tensor-parallel group; give --tp 2 or more.")
@@ -260,7 +270,7 @@ struct ScoreCommand: ParsableCommand {
         var configuration = MegatronConfiguration(
             tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: batchPerMicrobatch,
             virtualStages: virtualStages ?? 1, sequenceParallel: sequenceParallel, contextParallel: cp ?? 1,
-            expertParallel: ep ?? 1, schedule: schedule,
+            expertParallel: ep ?? 1, expertTensorParallel: etp, schedule: schedule,
             options: kernelChoice.applied(to: precision.applied(to: TrainingOptions(
                 recompute: recompute ?? .none, recomputedBlocks: recomputeBlocks, zeroStage: zero?.rawValue ?? 0, overlapGradientReduction: overlapGradReduce,
                 overlapTensorParallelCommunication: overlapTPComm, zeroShardGroup: zeroShardGroup))),

@@ -258,6 +258,16 @@ struct CommandParsingTests {
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--emit", "torchtitan", "--no-loss-upcast", "--fusion", "fused"]) == 2)
     }
 
+    @Test("--etp is 1 or the tensor-parallel size, and 1 needs expert parallelism; score --plan refuses it")
+    func expertTensorParallel() throws {
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--ep", "4", "--etp", "1"]) == nil)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--ep", "4", "--etp", "2"]) == nil)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "4", "--pp", "1", "--ep", "4", "--etp", "2"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--etp", "1"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "2", "--pp", "1", "--ep", "4", "--etp", "0"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--etp", "1"]) == 2)
+    }
+
     @Test("--cp-comm-type takes p2p, all-gather, all-to-all, pytorch-ring, pytorch-ring-all-to-all or Megatron's all_gather and a2a; anything else is a usage error, and score --plan refuses it")
     func contextParallelCommunication() throws {
         for value in ["p2p", "all-gather", "all_gather", "all-to-all", "a2a", "pytorch-ring", "pytorch-ring-all-to-all"] {

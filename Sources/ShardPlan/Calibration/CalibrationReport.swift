@@ -221,6 +221,8 @@ public struct CalibrationReport: Sendable {
             if let counted = split.countedLayersText { config += " \(counted)" }
             if run.contextParallel > 1 { config += " cp=\(run.contextParallel)" }
             if run.expertParallel > 1 { config += " ep=\(run.expertParallel)" }
+            if run.expertTensorParallel == 1 && run.tensorParallel > 1 { config += " etp=1" }
+            if run.overlapsExpertCommunication { config += " ep-overlap" }
             if run.precision.hasPrefix("fp8") { config += " fp8" }
             if run.sequenceParallel { config += " sp" }
             if !run.vocabularyParallelEmbedding { config += " whole-embedding" }

@@ -105,6 +105,7 @@ public struct CalibrationRun: Sendable {
                              "row \(run.id): fsdp_no_sync says how ZeRO-3 reduces gradients over the microbatches; zero_stage is \(zeroStage), not 3")
         }
         options.accumulatesUnshardedGradients = run.accumulatesUnshardedGradients
+        options.overlapExpertParallelCommunication = run.overlapsExpertCommunication
         options.upcastsLoss = run.upcastsLoss
         options.writesLossGradientInPlace = run.writesLossGradientInPlace
         if let conflict = options.lossUpcastConflict {
@@ -114,7 +115,7 @@ public struct CalibrationRun: Sendable {
             tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel, dataParallel: run.dataParallel,
             microBatchSize: run.microBatchSize ?? 1, virtualStages: run.virtualStages, sequenceParallel: sequenceParallel,
             contextParallel: run.contextParallel, expertParallel: run.expertParallel,
-            options: options,
+            expertTensorParallel: run.expertTensorParallel, options: options,
             firstStageLayers: run.firstStageLayers, lastStageLayers: run.lastStageLayers,
             embeddingInPipelineSplit: run.embeddingInPipelineSplit, lossInPipelineSplit: run.lossInPipelineSplit)
         layout.vocabularyParallelEmbedding = run.vocabularyParallelEmbedding

@@ -65,6 +65,9 @@ public struct PublishedRun: Sendable {
     /// optimizer (`overlap_grad_reduce`: PyTorch's DDP, Megatron-LM's `--DDP-impl torch`); Megatron-Core rows say
     /// so through `--overlap-param-gather` in their `schedule`, which implies the distributed optimizer.
     public var overlapsGradientReduction = false
+    /// Whether the run overlapped the experts' all-to-alls with another microbatch's compute (`overlap_moe_comm`:
+    /// Megatron-Core's `--overlap-moe-expert-parallel-comm`, Megatron-Bridge's `moe_a2a_overlap`).
+    public var overlapsExpertCommunication = false
     /// Head dimension where it is not `hidden / heads` (Qwen3-MoE: 128 with hidden 2048 and 32 heads).
     public var headDimension: Int?
     /// `fp8` where the run trained its linear layers in FP8 (`fp8Recipe`: tensorwise, rowwise, blockwise).
@@ -82,6 +85,9 @@ public struct PublishedRun: Sendable {
     public var optimizerState: OptimizerStatePrecision
     public var contextParallel: Int
     public var expertParallel: Int
+    /// The experts' tensor-parallel size where the run gave one (`etp`: 1 for whole experts, expert parallelism
+    /// folded over the tensor-parallel ranks); nil for Megatron-Core's default, the tensor-parallel size.
+    public var expertTensorParallel: Int?
     /// Repeated layers on the first and the last pipeline rank where the run gave those ranks fewer than the
     /// others (`first_stage_layers`, `last_stage_layers`: Llama 3 405B's first and last stages hold one layer
     /// fewer); nil for an even split.
@@ -247,12 +253,14 @@ public struct PublishedRun: Sendable {
                 eagerLoss: loss == "eager",
                 reducesGradientsInFP32: try gradientReduction(row) == "fp32",
                 overlapsGradientReduction: try row.optionalBool("overlap_grad_reduce") ?? false,
+                overlapsExpertCommunication: try row.optionalBool("overlap_moe_comm") ?? false,
                 headDimension: try row.optionalInt("head_dim"),
                 precision: try row.optionalString("precision") ?? "", fp8Recipe: try row.optionalCase("fp8_recipe", "FP8 recipe"),
                 fp8Parameters: try row.optionalBool("fp8_params") ?? false,
                 gradientPrecision: try row.optionalString("grad_sync_dtype"),
                 optimizerState: try row.optionalCase("optimizer_state", "optimizer state") ?? .fp32,
                 contextParallel: try row.optionalInt("cp") ?? 1, expertParallel: try row.optionalInt("ep") ?? 1,
+                expertTensorParallel: try row.optionalInt("etp"),
                 firstStageLayers: try row.optionalInt("first_stage_layers"),
                 lastStageLayers: try row.optionalInt("last_stage_layers"),
                 embeddingInPipelineSplit: try row.optionalBool("account_for_embedding_in_pipeline_split") ?? false,
@@ -299,11 +307,11 @@ public struct PublishedRun: Sendable {
 
     /// The members of a row that count something, each at least 1 where given.
     static let positiveCounts = ["layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "seq_len",
-                                 "global_batch", "micro_batch", "n_gpus", "gpus_per_node", "tp", "pp", "dp", "cp", "ep",
+                                 "global_batch", "micro_batch", "n_gpus", "gpus_per_node", "tp", "pp", "dp", "cp", "ep", "etp",
                                  "virtual_stages", "first_stage_layers", "last_stage_layers", "zero_shard_group", "recompute_blocks"]
 
     /// The row's members that say what the command line's options of a Megatron layout say.
-    static let membersOfOptions = ["--tp": "tp", "--pp": "pp", "--dp": "dp", "--cp": "cp", "--ep": "ep",
+    static let membersOfOptions = ["--tp": "tp", "--pp": "pp", "--dp": "dp", "--cp": "cp", "--ep": "ep", "--etp": "etp",
                                    "--micro-batch-size": "micro_batch", "--microbatches": "micro_batch",
                                    "--virtual-stages": "virtual_stages", "--sequence-parallel": "sequence_parallel",
                                    "--schedule": "schedule", "--zero": "zero_stage", "--zero-shard-group": "zero_shard_group",

@@ -69,10 +69,14 @@ public struct LayoutRecognition: Sendable {
         if dataParallel * tensorParallel * contextParallel != devicesPerRank {
             notes.append("a rank's \(devicesPerRank) devices become tp=\(tensorParallel)\(contextParallel > 1 ? " x cp=\(contextParallel)" : "") x dp=\(dataParallel)")
         }
-        // Expert parallelism takes its ranks from the data-parallel ones.
-        if dataParallel % expertParallel != 0 {
-            notes.append("expert parallelism over \(expertParallel) devices does not divide dp=\(dataParallel); the experts are not split")
+        // Expert parallelism takes the context-parallel ranks first, the tensor-parallel ones where the experts are whole
+        // on their ranks (expert tensor parallelism 1), then data-parallel ones.
+        var expertTensorParallel: Int? = expertParallel > 1 && tensorParallel > 1 && degrees.contains(where: \.expertsOverTensor) ? 1 : nil
+        let fold = contextParallel * (expertTensorParallel == 1 ? tensorParallel : 1)
+        if expertParallel > 1 && (expertParallel % fold != 0 || dataParallel % (expertParallel / fold) != 0) {
+            notes.append("expert parallelism over \(expertParallel) devices does not take whole context-\(expertTensorParallel == 1 ? " and tensor-" : "")parallel groups and a divisor of dp=\(dataParallel); the experts are not split")
             expertParallel = 1
+            expertTensorParallel = nil
         }
         let perReplica = batch / dataParallel
         let target = max(perReplica / max(original.microbatches, 1), 1)
@@ -125,7 +129,7 @@ public struct LayoutRecognition: Sendable {
         var configuration = MegatronConfiguration(
             tensorParallel: tensorParallel, pipelineParallel: ranks, dataParallel: dataParallel, microBatchSize: microBatchSize,
             virtualStages: virtualStages, sequenceParallel: sequenceParallel, contextParallel: contextParallel,
-            expertParallel: expertParallel, schedule: schedule, options: options,
+            expertParallel: expertParallel, expertTensorParallel: expertTensorParallel, schedule: schedule, options: options,
             firstStageLayers: split.firstStageLayers, lastStageLayers: split.lastStageLayers,
             embeddingInPipelineSplit: split.embeddingInPipelineSplit, lossInPipelineSplit: split.lossInPipelineSplit)
         var nearest: TrainingPlan
@@ -169,24 +173,31 @@ public struct LayoutRecognition: Sendable {
     }
 
     /// A stage's parallel degrees in Megatron's terms. An axis that splits every expert GEMM's expert index is
-    /// expert parallelism; one `MegatronSummary` names tensor or context parallelism is that (`MegatronLayout`'s
+    /// expert parallelism, and where `MegatronSummary` names it tensor or context parallelism that too, expert
+    /// parallelism folded over those ranks (`expertsOverTensor` where the tensor axis splits the experts: expert
+    /// tensor parallelism 1); one `MegatronSummary` names tensor or context parallelism is that (`MegatronLayout`'s
     /// context axis splits every attention op's queries), and the mixed ones that split weights at least as often
     /// as the batch add to tensor parallelism. `mixedAxes` are the mixed axes; `contextAxes` the indices of the
     /// context-parallel axes.
     static func degrees(of stage: StageLayout, roles: MegatronSummary.Roles, graph: Graph, tensorRoles: TensorRoles)
-        -> (tensor: Int, context: Int, expert: Int, mixedAxes: [String], contextAxes: [Int]) {
+        -> (tensor: Int, context: Int, expert: Int, expertsOverTensor: Bool, mixedAxes: [String], contextAxes: [Int]) {
         let ops = stage.operations
         let experts = ops.compactMap { op in MegatronLayout.expertGEMMIndex(graph.operations[op], graph: graph).map { (op: op, index: $0.index) } }
         let contractions = ops.filter { graph.operations[$0].op.isContraction && graph.operations[$0].inputs.contains { graph[$0].isParameter } }
-        var tensor = 1, context = 1, expert = 1
+        var tensor = 1, context = 1, expert = 1, expertsOverTensor = false
         var mixedAxes: [String] = []
         var contextAxes: [Int] = []
         for axis in stage.mesh.shape.indices where stage.mesh.shape[axis] > 1 {
             let size = stage.mesh.shape[axis]
             func splits(_ op: Int, _ index: Int) -> Bool { stage.strategy(of: op).indexOfAxis[axis] == index }
-            if !experts.isEmpty && experts.allSatisfy({ splits($0.op, $0.index) }) {
-                expert *= size
+            // An axis that splits the experts is expert parallelism, and also the tensor or context parallelism the
+            // other ops take along it where expert parallelism folds over those ranks.
+            let splitsExperts = !experts.isEmpty && experts.allSatisfy({ splits($0.op, $0.index) })
+            if splitsExperts { expert *= size }
+            if splitsExperts && roles.axes[axis] != .tensor && roles.axes[axis] != .context {
+                continue
             } else if roles.axes[axis] == .tensor {
+                if splitsExperts { expertsOverTensor = true }
                 // Tensor parallelism may split attention's queries too, where the heads do not divide (sequence
                 // parallelism's fallback), so weights decide first.
                 tensor *= size
@@ -208,7 +219,7 @@ public struct LayoutRecognition: Sendable {
                 if weightSplits >= batchSplits { tensor *= size }
             }
         }
-        return (tensor, context, expert, mixedAxes, contextAxes)
+        return (tensor, context, expert, expertsOverTensor, mixedAxes, contextAxes)
     }
 
     /// How `stage` splits `op`: for each mesh axis of more than one device, in order, its size and the index

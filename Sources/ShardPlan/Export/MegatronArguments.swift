@@ -22,6 +22,11 @@ public struct MegatronArguments: Sendable {
         if layout.expertParallel > 1 {
             // The all-to-all dispatcher the model prices; Megatron-LM's default gathers every token instead.
             arguments += ["--expert-model-parallel-size \(layout.expertParallel)", "--moe-token-dispatcher-type alltoall"]
+            // Whole experts, expert parallelism folded over the tensor-parallel ranks (Megatron-Core 0.10 and later);
+            // Megatron-LM's default is the tensor-parallel size.
+            if layout.expertTensorParallel != layout.tensorParallel {
+                arguments.append("--expert-tensor-parallel-size \(layout.expertTensorParallel)")
+            }
         }
         arguments.append("--num-layers \(layout.layerCount)")
         if let split = layout.layerSplit {

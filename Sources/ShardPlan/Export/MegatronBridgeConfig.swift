@@ -45,9 +45,10 @@ public struct MegatronBridgeConfig: Sendable {
             // Set either way: a recipe may have set another exchange.
             ("model.cp_comm_type", .string(options.contextParallelCommunication.megatronValue)),
             ("model.expert_model_parallel_size", .int(layout.expertParallel)),
-            // The experts split over the tensor-parallel ranks, as the cost model prices them (Megatron-Core's default
-            // where the field is None; the Qwen3 MoE recipes set it to 1).
-            ("model.expert_tensor_parallel_size", .int(layout.tensorParallel)),
+            // The experts split over the tensor-parallel ranks, or whole with expert parallelism folded over them, as
+            // the plan prices them (Megatron-Core's default where the field is None is the tensor-parallel size; the
+            // Qwen3 MoE recipes set it to 1).
+            ("model.expert_tensor_parallel_size", .int(layout.expertTensorParallel)),
             ("model.sequence_parallel", .bool(layout.sequenceParallel)),
         ]
         // The experts' overlapped all-to-alls refuse the shared experts' own overlap (Megatron-Core's TransformerConfig).

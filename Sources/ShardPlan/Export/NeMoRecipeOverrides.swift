@@ -38,6 +38,8 @@ public struct NeMoRecipeOverrides: Sendable {
         // Beside expert parallelism, set either way: a recipe may overlap the experts' all-to-alls (a config field of
         // Megatron-Core 0.14 and later, which a dense model's older container may not know).
         if layout.expertParallel > 1 {
+            // Set either way: the experts split by tensor parallelism or whole (a recipe may have set either).
+            overrides.append(("trainer.strategy.expert_tensor_parallel_size", "\(layout.expertTensorParallel)"))
             overrides.append(("model.config.overlap_moe_expert_parallel_comm", python(layout.configuration.options.overlapExpertParallelCommunication)))
         }
         // The overlap refuses the shared experts' own (Megatron-Core's TransformerConfig), which some recipes turn on.

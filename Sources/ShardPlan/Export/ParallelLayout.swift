@@ -76,8 +76,11 @@ public struct ParallelLayout: Sendable, Equatable {
     public var dataParallel: Int { configuration.dataParallel ?? 1 }
     /// Context-parallel degree: ranks sharing each sequence (attention's queries split, keys and values exchanged).
     public var contextParallel: Int { configuration.contextParallel }
-    /// Expert-parallel degree: data-parallel ranks sharing the experts of each mixture-of-experts layer.
+    /// Expert-parallel degree: ranks sharing the experts of each mixture-of-experts layer.
     public var expertParallel: Int { configuration.expertParallel }
+    /// Expert tensor-parallel degree: 1 where each expert is whole on its rank (expert parallelism folded over the
+    /// tensor-parallel ranks), else the tensor-parallel degree.
+    public var expertTensorParallel: Int { configuration.foldsExpertsOverTensor ? 1 : tensorParallel }
     public var virtualStages: Int { configuration.virtualStages }
     public var microBatchSize: Int { configuration.microBatchSize }
     public var sequenceParallel: Bool { configuration.sequenceParallel }

@@ -145,8 +145,8 @@ public struct TorchTitanJobConfig: Sendable {
         }
         lines.append("expert_parallel_degree = \(layout.expertParallel)")
         // The experts split by tensor parallelism within each expert-parallel group (Megatron's default expert
-        // tensor parallelism, `etp = tp`); torchtitan's default, 1, would fold tp into the expert group too.
-        if layout.expertParallel > 1 { lines.append("expert_tensor_parallel_degree = \(layout.tensorParallel)") }
+        // tensor parallelism, `etp = tp`), or whole with tp folded into the expert group (1, torchtitan's default).
+        if layout.expertParallel > 1 { lines.append("expert_tensor_parallel_degree = \(layout.expertTensorParallel)") }
         lines.append("pipeline_parallel_degree = \(layout.pipelineParallel)")
         if pipelined {
             if runs1F1BAsGPipe {

@@ -19,16 +19,23 @@ struct ExpertLayers: Sendable {
         parameterElements = elements
     }
 
-    /// The expert-parallel sizes a Megatron-LM user would try over `dataParallel` replicas: 1, and each power of two
-    /// that divides the replicas and every layer's experts (Megatron-Core requires both: the experts' ranks are
-    /// cut from the data-parallel ones, and each holds a whole number of experts).
-    func parallelSizes(dividing dataParallel: Int) -> [Int] {
-        guard let fewest = expertCounts.min() else { return [1] }
-        var sizes = [1], size = 2
-        while size <= min(dataParallel, fewest) {
-            if dataParallel % size == 0 && expertCounts.allSatisfy({ $0 % size == 0 }) { sizes.append(size) }
-            size *= 2
+    /// The expert-parallel layouts a Megatron-LM user would try over `dataParallel` replicas of `contextParallel` x
+    /// `tensorParallel` ranks, as expert-parallel size and expert tensor-parallel size (nil: the tensor-parallel
+    /// size): none (1, nil); each size that folds over the context-parallel ranks (Megatron-Core's expert rank
+    /// order takes them first) and a power of two of the data-parallel ones; and, beside tensor parallelism, each
+    /// size that folds over the tensor-parallel ranks too, with whole experts (`--expert-tensor-parallel-size 1`).
+    /// Every size divides every layer's experts, so that each rank holds a whole number of them.
+    func parallelLayouts(dataParallel: Int, contextParallel: Int = 1, tensorParallel: Int = 1) -> [(size: Int, tensor: Int?)] {
+        guard !expertCounts.isEmpty else { return [(1, nil)] }
+        var layouts: [(size: Int, tensor: Int?)] = [(1, nil)]
+        for (fold, tensor) in [(contextParallel, nil), (contextParallel * tensorParallel, 1)] where tensor == nil || tensorParallel > 1 {
+            var ranks = 1
+            while ranks <= dataParallel {
+                let size = fold * ranks
+                if size > 1 && dataParallel % ranks == 0 && expertCounts.allSatisfy({ $0 % size == 0 }) { layouts.append((size, tensor)) }
+                ranks *= 2
+            }
         }
-        return sizes
+        return layouts
     }
 }

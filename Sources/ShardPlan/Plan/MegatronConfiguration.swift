@@ -12,8 +12,14 @@ public struct MegatronConfiguration: Sendable, Equatable {
     public var sequenceParallel: Bool
     /// Context-parallel size: ranks sharing each sequence (Megatron-Core `--context-parallel-size`).
     public var contextParallel: Int
-    /// Expert-parallel size: data-parallel ranks sharing the experts (`--expert-model-parallel-size`).
+    /// Expert-parallel size: ranks sharing the experts (`--expert-model-parallel-size`), laid out as Megatron-Core
+    /// orders them after the expert tensor-parallel ranks: the context-parallel ranks first, then data-parallel ones
+    /// (`expertFold`).
     public var expertParallel: Int
+    /// Expert tensor-parallel size (`--expert-tensor-parallel-size`): 1, where each expert is whole on its rank and
+    /// expert parallelism folds over the tensor-parallel ranks too, or nil for Megatron-Core's default, the
+    /// tensor-parallel size (each expert split as the dense layers are).
+    public var expertTensorParallel: Int?
     public var schedule: PipelineSchedule?
     public var options: TrainingOptions
     /// Repeated layers on the first and the last pipeline rank when they differ from the others'
@@ -38,7 +44,7 @@ public struct MegatronConfiguration: Sendable, Equatable {
 
     public init(tensorParallel: Int, pipelineParallel: Int, dataParallel: Int? = nil, microBatchSize: Int = 1,
                 virtualStages: Int = 1, sequenceParallel: Bool = false, contextParallel: Int = 1, expertParallel: Int = 1,
-                schedule: PipelineSchedule? = nil, options: TrainingOptions = TrainingOptions(),
+                expertTensorParallel: Int? = nil, schedule: PipelineSchedule? = nil, options: TrainingOptions = TrainingOptions(),
                 firstStageLayers: Int? = nil, lastStageLayers: Int? = nil, embeddingInPipelineSplit: Bool = false,
                 lossInPipelineSplit: Bool = false) {
         self.tensorParallel = tensorParallel
@@ -49,12 +55,26 @@ public struct MegatronConfiguration: Sendable, Equatable {
         self.sequenceParallel = sequenceParallel
         self.contextParallel = contextParallel
         self.expertParallel = expertParallel
+        self.expertTensorParallel = expertTensorParallel
         self.schedule = schedule
         self.options = options
         self.firstStageLayers = firstStageLayers
         self.lastStageLayers = lastStageLayers
         self.embeddingInPipelineSplit = embeddingInPipelineSplit
         self.lossInPipelineSplit = lossInPipelineSplit
+    }
+
+    /// Whether the experts are whole on their ranks, expert parallelism folded over the tensor-parallel ranks
+    /// (`expertTensorParallel` 1 beside tensor parallelism).
+    public var foldsExpertsOverTensor: Bool { expertTensorParallel == 1 && tensorParallel > 1 && expertParallel > 1 }
+
+    /// The ranks of each expert-parallel group that are not data-parallel: the context-parallel ranks, and the
+    /// tensor-parallel ones where `foldsExpertsOverTensor`; the expert axis cut from the data-parallel ranks is
+    /// `expertParallel / expertFold` (Megatron-Core's expert rank order, `tp-ep-dp-pp`, after the expert
+    /// tensor-parallel ranks). 1 without expert parallelism.
+    public var expertFold: Int {
+        guard expertParallel > 1 else { return 1 }
+        return contextParallel * (foldsExpertsOverTensor ? tensorParallel : 1)
     }
 
     /// How the repeated layers split over the pipeline chunks.
@@ -78,6 +98,7 @@ public struct MegatronConfiguration: Sendable, Equatable {
             if options.contextParallelCommunication != .ring { text += " cp-comm=\(options.contextParallelCommunication.rawValue)" }
         }
         if expertParallel > 1 { text += " ep=\(expertParallel)" }
+        if foldsExpertsOverTensor { text += " etp=1" }
         if options.overlapExpertParallelCommunication { text += " ep-overlap" }
         if sequenceParallel { text += " sp" }
         if tensorParallel > 1 && !vocabularyParallelEmbedding { text += " whole-embedding" }

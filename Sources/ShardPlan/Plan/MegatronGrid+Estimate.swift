@@ -62,13 +62,17 @@ extension MegatronGrid {
             let model = models.value(for: [microbatches] + optionsKey) {
                 StageCostModel(graph: graph, kernels: kernels, options: options, microbatches: microbatches)
             }
-            let profileKey = [microbatches, tp, dp, cp, ep, configuration.sequenceParallel ? 1 : 0] + optionsKey
+            let fold = configuration.expertFold, overTensor = configuration.foldsExpertsOverTensor
+            let profileKey = [microbatches, tp, dp, cp, ep, overTensor ? 1 : 0, configuration.sequenceParallel ? 1 : 0] + optionsKey
             let profile = profiles.value(for: profileKey) { () -> LayerCostProfile? in
-                let shape = TrainingPlan.megatronMeshShape(dataParallel: dp, tensorParallel: tp, contextParallel: cp, expertParallel: ep)
+                let shape = TrainingPlan.megatronMeshShape(dataParallel: dp, tensorParallel: tp, contextParallel: cp, expertParallel: ep,
+                                                           expertFold: fold)
                 guard let mesh = try? DeviceMesh(devices: Array(0 ..< dp * cp * tp), shape: shape, in: cluster) else { return nil }
                 // The shape alone does not say which axis is which ([dp/ep, ep, tp] and [dp, cp, tp] can match).
-                let strategies = layouts.value(for: shape + [configuration.sequenceParallel ? 1 : 0, ep > 1 ? 1 : 0, cp > 1 ? 1 : 0]) {
-                    MegatronLayout(sequenceParallel: configuration.sequenceParallel, expertParallel: ep > 1, contextParallel: cp > 1)
+                let strategies = layouts.value(for: shape + [configuration.sequenceParallel ? 1 : 0, ep / fold > 1 ? 1 : 0, cp > 1 ? 1 : 0,
+                                                             ep > 1 ? 1 : 0, overTensor ? 1 : 0]) {
+                    MegatronLayout(sequenceParallel: configuration.sequenceParallel, expertParallel: ep / fold > 1, contextParallel: cp > 1,
+                                   expertsOverContext: ep > 1 && cp > 1, expertsOverTensor: overTensor)
                         .strategies(for: graph, meshShape: shape, roles: roles)
                 }
                 return LayerCostProfile(model: model, clustering: clustering, mesh: mesh,

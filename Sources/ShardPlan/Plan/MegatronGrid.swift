@@ -80,14 +80,18 @@ public struct MegatronGrid: Sendable {
                 // Without a pipeline, Megatron-FSDP's ZeRO-2 and ZeRO-3 as well where allowed (`--use-megatron-fsdp`): the
                 // one-stage layouts FSDP runs; pipelined ones keep the lightest stage, which keeps the grid small.
                 let zeros = [lightest] + (pp == 1 && sharded ? zeroStages.filter { $0 >= 2 && $0 != lightest } : [])
-                // Megatron-Core takes the expert-parallel ranks from the data-parallel ones and refuses them beside
-                // hybrid sharding's groups; a fixed mesh is the `[dp, tp]` one.
-                let expertSizes = options.zeroShardGroup == nil && meshShape == nil ? experts.parallelSizes(dividing: dp) : [1]
-                for (ep, zero) in expertSizes.flatMap({ ep in zeros.map { (ep, $0) } }) {
+                // Megatron-Core takes the expert-parallel ranks from the context- and data-parallel ones (and the tensor-
+                // parallel ones with whole experts) and refuses them beside hybrid sharding's groups; a fixed mesh is
+                // the `[dp, tp]` one.
+                let expertLayouts = options.zeroShardGroup == nil && meshShape == nil
+                    ? experts.parallelLayouts(dataParallel: dp, contextParallel: cp, tensorParallel: tp) : [(1, nil)]
+                for ((ep, etp), zero) in expertLayouts.flatMap({ layout in zeros.map { (layout, $0) } }) {
                     // A bound: every weight counted as an FP8 one where the options keep FP8 weights, the experts' split over
-                    // their ranks, and the optimizer state over every data- and context-parallel rank (Megatron's
-                    // distributed optimizer shards over both).
-                    let elements = (Double(analysis.parameterCount) - experts.parameterElements * (1 - 1 / Double(ep))) / Double(tp * pp)
+                    // their ranks (and over the tensor-parallel ones where each expert is), the other weights over the
+                    // tensor-parallel ones, and the optimizer state over every data- and context-parallel rank
+                    // (Megatron's distributed optimizer shards over both).
+                    let expertElements = experts.parameterElements / Double(ep * (etp ?? tp))
+                    let elements = (Double(analysis.parameterCount) - experts.parameterElements) / Double(tp * pp) + expertElements / Double(pp)
                     let state = ParameterState(elements: elements, dataParallel: Double(dp * cp), zeroStage: zero, options: options, fp8Weight: true)
                     guard state.totalBytes <= budget else { continue }
                     for (exchange, split) in exchanges.flatMap({ exchange in layerSplits(blocks: blocks, ranks: pp).map { (exchange, $0) } }) {
@@ -120,7 +124,7 @@ public struct MegatronGrid: Sendable {
                                     result.append(MegatronConfiguration(
                                         tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: size,
                                         virtualStages: vp, sequenceParallel: sequenceParallel, contextParallel: cp, expertParallel: ep,
-                                        options: variantOptions,
+                                        expertTensorParallel: etp, options: variantOptions,
                                         firstStageLayers: split.firstStageLayers, lastStageLayers: split.lastStageLayers,
                                         embeddingInPipelineSplit: split.embeddingInPipelineSplit,
                                         lossInPipelineSplit: split.lossInPipelineSplit))

@@ -12,11 +12,14 @@ extension TrainingPlan {
     }
 
     /// Megatron-LM's mesh of one pipeline rank: `[dp, tp]`, its data axis cut into `[dp/g, g]` by ZeRO-3 shard groups
-    /// of g or into `[dp/ep, ep]` by expert parallelism, and a context axis before the tensor one; axes of size 1
-    /// are left out. The Megatron grid's estimates lay configurations out on the same mesh.
+    /// of g or into `[dp/e, e]` by expert parallelism, and a context axis before the tensor one; axes of size 1
+    /// are left out. `e` is the expert-parallel size over `expertFold` (`MegatronConfiguration.expertFold`: the
+    /// context- and tensor-parallel ranks expert parallelism folds over). The Megatron grid's estimates lay
+    /// configurations out on the same mesh.
     static func megatronMeshShape(dataParallel dp: Int, tensorParallel tp: Int, contextParallel cp: Int = 1,
-                                  expertParallel ep: Int = 1, shardGroup: Int? = nil) -> [Int] {
-        let data = shardGroup.map { [dp / $0, $0] } ?? [dp / ep] + (ep > 1 ? [ep] : [])
+                                  expertParallel ep: Int = 1, expertFold: Int = 1, shardGroup: Int? = nil) -> [Int] {
+        let expertRanks = ep / expertFold
+        let data = shardGroup.map { [dp / $0, $0] } ?? [dp / expertRanks] + (expertRanks > 1 ? [expertRanks] : [])
         return data + (cp > 1 ? [cp] : []) + [tp]
     }
 
@@ -69,8 +72,28 @@ extension TrainingPlan {
         guard dp >= 1, modelParallel * dp <= devices else {
             throw invalid("--dp", "tp x pp\(cp > 1 ? " x cp" : "") x dp = \(modelParallel * max(dp, 0)) is more than the cluster's \(devices) device\(devices == 1 ? "" : "s")")
         }
-        guard dp % ep == 0 else {
-            throw invalid("--ep", "expert parallelism takes its ranks from the data-parallel ones: ep = \(ep) must divide dp = \(dp)")
+        if let etp = configuration.expertTensorParallel {
+            guard etp == 1 || etp == tp else {
+                throw invalid("--etp", "the expert tensor-parallel size is 1 (whole experts, expert parallelism folded over the tensor-parallel ranks) or tp = \(tp), found \(etp)")
+            }
+            guard etp == tp || ep > 1 else {
+                throw invalid("--etp", "--etp 1 folds the tensor-parallel ranks into expert parallelism; give --ep \(tp) or more")
+            }
+        }
+        // Megatron-Core's expert ranks follow the expert tensor-parallel ones: the context-parallel ranks, the
+        // tensor-parallel ones under --etp 1, then data-parallel ones.
+        let fold = configuration.expertFold
+        let folded = [(cp > 1, "cp = \(cp)"), (configuration.foldsExpertsOverTensor, "tp = \(tp) (--etp 1)")].filter(\.0).map(\.1)
+        guard ep % fold == 0 else {
+            throw invalid("--ep", "expert parallelism takes the \(folded.joined(separator: " x ")) ranks before any data-parallel one: ep = \(ep) must be a multiple of \(fold)")
+        }
+        guard dp % (ep / fold) == 0 else {
+            let over = fold > 1 ? " (ep / \(fold) = \(ep / fold) beyond the \(folded.joined(separator: " x ")) ranks)" : ""
+            throw invalid("--ep", "expert parallelism takes its ranks from the data-parallel ones: ep = \(ep)\(over) must divide dp = \(dp)")
+        }
+        let experts = ExpertLayers(graph)
+        if ep > 1, let count = experts.expertCounts.first(where: { $0 % ep != 0 }) {
+            throw invalid("--ep", "each expert-parallel rank holds a whole number of experts: ep = \(ep) does not divide \(count) experts")
         }
         let shardGroup = configuration.options.zeroShardGroup
         if let shardGroup {
@@ -110,11 +133,12 @@ extension TrainingPlan {
         // Shard groups that are all the data-parallel ranks are plain ZeRO-3: one data axis.
         let groups = shardGroup.map { $0 < dp } ?? false
         let layout = MegatronLayout(sequenceParallel: configuration.sequenceParallel, shardGroups: groups,
-                                    expertParallel: ep > 1, contextParallel: cp > 1,
+                                    expertParallel: ep / fold > 1, contextParallel: cp > 1,
+                                    expertsOverContext: ep > 1 && cp > 1, expertsOverTensor: configuration.foldsExpertsOverTensor,
                                     vocabularyParallelEmbedding: configuration.vocabularyParallelEmbedding,
                                     vocabularyParallelLoss: configuration.vocabularyParallelLoss)
         let meshShape = megatronMeshShape(dataParallel: dp, tensorParallel: tp, contextParallel: cp, expertParallel: ep,
-                                          shardGroup: groups ? shardGroup : nil)
+                                          expertFold: fold, shardGroup: groups ? shardGroup : nil)
         let strategies = layout.strategies(for: graph, meshShape: meshShape)
         let rankSize = dp * cp * tp
         var stages: [StageLayout] = []

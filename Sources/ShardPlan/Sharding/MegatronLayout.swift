@@ -32,7 +32,11 @@
 /// - with expert parallelism, an expert axis carved out of the data-parallel ranks splits the expert index of
 ///   every expert GEMM (an index the weight, the activation and the result all carry) and of the ops that
 ///   follow it without summing it, and the batch of every other op (expert-data parallelism, Megatron-Core's
-///   EP inside DP);
+///   EP inside DP). Megatron-Core lays the expert-parallel ranks out after the expert tensor-parallel ones
+///   (its experts' rank order `tp-ep-dp-pp`), so expert parallelism folds over the context-parallel ranks
+///   (`expertsOverContext`) and, with expert tensor parallelism 1, over the tensor-parallel ranks too
+///   (`expertsOverTensor`, MoE parallel folding: the expert GEMMs are not tensor-parallel, their experts are
+///   split over the tensor axis as well); those axes then split the expert index of the expert ops;
 /// - with hybrid sharding, the data-parallel ranks are two axes, the replicas and the shard groups inside them
 ///   (`HybridSharding`), and both split the batch.
 public struct MegatronLayout: Sendable {
@@ -43,6 +47,12 @@ public struct MegatronLayout: Sendable {
     public var expertParallel: Bool
     /// Whether the mesh has a context axis (just before the tensor axis).
     public var contextParallel: Bool
+    /// Whether the expert ops split their experts over the context axis too (expert parallelism folded over the
+    /// context-parallel ranks, as Megatron-Core orders expert ranks), rather than the sequence.
+    public var expertsOverContext: Bool
+    /// Whether the expert ops split their experts over the tensor axis too rather than tensor-splitting each expert
+    /// (expert tensor parallelism 1, Megatron-Core's `--expert-tensor-parallel-size 1`).
+    public var expertsOverTensor: Bool
     /// Whether the embedding splits its vocabulary over the tensor axis (Megatron's `VocabParallelEmbedding`, the
     /// default); false keeps the whole table on every tensor-parallel rank, sharded only over data-parallel ones,
     /// and looks up the whole sequence there.
@@ -57,11 +67,14 @@ public struct MegatronLayout: Sendable {
     public static let tensorAxis = 1
 
     public init(sequenceParallel: Bool = false, shardGroups: Bool = false, expertParallel: Bool = false,
-                contextParallel: Bool = false, vocabularyParallelEmbedding: Bool = true, vocabularyParallelLoss: Bool = true) {
+                contextParallel: Bool = false, expertsOverContext: Bool = false, expertsOverTensor: Bool = false,
+                vocabularyParallelEmbedding: Bool = true, vocabularyParallelLoss: Bool = true) {
         self.sequenceParallel = sequenceParallel
         self.shardGroups = shardGroups
         self.expertParallel = expertParallel
         self.contextParallel = contextParallel
+        self.expertsOverContext = expertsOverContext
+        self.expertsOverTensor = expertsOverTensor
         self.vocabularyParallelEmbedding = vocabularyParallelEmbedding
         self.vocabularyParallelLoss = vocabularyParallelLoss
     }
@@ -89,7 +102,10 @@ public struct MegatronLayout: Sendable {
         // the all-to-all happens once, before it, whatever the number of expert GEMMs reading it).
         var expertSplitDimension = Array<Int?>(repeating: nil, count: graph.values.count)
         var expertWantedDimension = Array<Int?>(repeating: nil, count: graph.values.count)
-        if expertAxis != nil {
+        // The axes that split an expert op's experts, major to minor (Megatron-Core's expert rank order).
+        let expertAxes = [expertAxis, expertsOverContext ? contextAxis : nil, expertsOverTensor ? tensorAxis : nil]
+            .compactMap { $0 }.filter { meshShape[$0] > 1 }
+        if !expertAxes.isEmpty {
             for operation in graph.operations {
                 guard let (index, weight) = Self.expertGEMMIndex(operation, graph: graph) else { continue }
                 let input = 1 - weight
@@ -111,17 +127,18 @@ public struct MegatronLayout: Sendable {
             var assignment = Array<Int?>(repeating: nil, count: axisCount)
             if meshShape[Self.dataAxis] > 1 { assignment[Self.dataAxis] = roles.batchIndex[operationIndex] }
             if let shardAxis, meshShape[shardAxis] > 1 { assignment[shardAxis] = roles.batchIndex[operationIndex] }
-            if let expertAxis, meshShape[expertAxis] > 1 {
-                assignment[expertAxis] = expertIndex(operation, graph: graph, splitDimension: expertSplitDimension,
-                                                     wantedDimension: expertWantedDimension[operation.result.rawValue])
-                    ?? roles.batchIndex[operationIndex]
+            // The index an expert op splits over the expert axes; nil for every other op.
+            let experts = expertAxes.isEmpty ? nil : expertIndex(operation, graph: graph, splitDimension: expertSplitDimension,
+                                                                 wantedDimension: expertWantedDimension[operation.result.rawValue])
+            if let expertAxis, meshShape[expertAxis] > 1 { assignment[expertAxis] = experts ?? roles.batchIndex[operationIndex] }
+            if let contextAxis, meshShape[contextAxis] > 1 {
+                assignment[contextAxis] = (expertsOverContext ? experts : nil) ?? roles.sequenceIndex[operationIndex]
             }
-            if let contextAxis, meshShape[contextAxis] > 1 { assignment[contextAxis] = roles.sequenceIndex[operationIndex] }
             if tensorParallel > 1 {
                 // Under context and sequence parallelism both axes split the sequence of a norm (context major).
-                assignment[tensorAxis] = tensorIndex(operation, operationIndex, graph: graph, roles: roles,
-                                                     splitDimension: tensorSplitDimension, normalized: normalized,
-                                                     consumers: consumers, size: tensorParallel)
+                assignment[tensorAxis] = expertsOverTensor && experts != nil ? experts
+                    : tensorIndex(operation, operationIndex, graph: graph, roles: roles, splitDimension: tensorSplitDimension,
+                                  normalized: normalized, consumers: consumers, size: tensorParallel)
             }
             let question = SettlingQuestion(space: space, operandShapes: operandShapes, resultShape: resultShape, wanted: assignment)
             let strategy: OpStrategy
@@ -139,9 +156,12 @@ public struct MegatronLayout: Sendable {
             }
             strategies.append(strategy)
             let result = strategy.resultSpec(in: space)
-            tensorSplitDimension[operation.result.rawValue] = result.dimension(splitBy: tensorAxis)
-            if let expertAxis, let index = strategy.indexOfAxis[expertAxis], index != roles.batchIndex[operationIndex] {
-                expertSplitDimension[operation.result.rawValue] = result.dimension(splitBy: expertAxis)
+            // Experts split over the tensor axis are not a tensor-parallel split for the ops after them to follow.
+            let expertsOnTensor = expertsOverTensor && experts != nil && strategy.indexOfAxis[tensorAxis] == experts
+            tensorSplitDimension[operation.result.rawValue] = expertsOnTensor ? nil : result.dimension(splitBy: tensorAxis)
+            if let experts, let axis = expertAxes.first, strategy.indexOfAxis[axis] == experts,
+               experts != roles.batchIndex[operationIndex] {
+                expertSplitDimension[operation.result.rawValue] = result.dimension(splitBy: axis)
             }
         }
         return strategies

@@ -7,11 +7,17 @@
 /// minor end of a dimension's axes). That is how XLA's SPMD partitioner reshards (seen in the HLO of the
 /// JAX check, Docs/jax.md): `[S: y, H: x]` to `[S: (x, y)]` is an all-to-all over x, which leaves S split
 /// (y, x), and a collective-permute.
+///
+/// A mixture of experts' token dispatcher is not XLA's partitioner: Megatron-Core's and torchtitan's send each rank's
+/// tokens to their experts' ranks in one all-to-all over the whole expert-parallel group, whichever dimensions the
+/// tokens were split along (batch and sequence, when expert parallelism folds over context- or tensor-parallel ranks).
+/// With `dispatchesTokens` a change that XLA's pieces cannot pair is that one all-to-all (`mergedMoves`).
 public enum Resharding {
     /// The collectives that turn a tensor of `elementCount` elements laid out as `source` into `target`.
-    /// Partial sums in `target` are ignored (a consumer never asks for them).
+    /// Partial sums in `target` are ignored (a consumer never asks for them). `dispatchesTokens` says that the change
+    /// carries tokens to or from a mixture of experts' expert GEMMs (`TensorRoles.dispatchesTokens`).
     public static func collectives(from source: ShardingSpec, to target: ShardingSpec, elementCount: Double,
-                                   bytesPerElement: Int, meshShape: [Int]) -> [Collective] {
+                                   bytesPerElement: Int, meshShape: [Int], dispatchesTokens: Bool = false) -> [Collective] {
         if source == target { return [] }
         var result: [Collective] = []
         var localBytes = elementCount * Double(bytesPerElement) / Double(source.totalSplitFactor(meshShape: meshShape))
@@ -60,7 +66,8 @@ public enum Resharding {
             result.append(Collective(.sendReceive, axes: reordered(held, wanted), bytes: localBytes))
             return result
         }
-        guard let moves = splitMoves(from: held, to: wanted, localBytes: localBytes, meshShape: meshShape) else {
+        guard let moves = splitMoves(from: held, to: wanted, localBytes: localBytes, meshShape: meshShape)
+                ?? (dispatchesTokens ? mergedMoves(from: held, to: wanted, localBytes: localBytes, meshShape: meshShape) : nil) else {
             // XLA has no direct way there: it gathers the whole tensor, one dimension at a time from the last,
             // and slices the target out of it.
             for axes in held.reversed() where !axes.isEmpty {
@@ -155,6 +162,33 @@ public enum Resharding {
         misplaced.formUnion(reordered(order, wanted))
         if !misplaced.isEmpty { result.append(Collective(.sendReceive, axes: misplaced.sorted(), bytes: localBytes)) }
         return result
+    }
+
+    /// A token dispatcher's moves from `held` to `wanted` (axes per dimension, no partial sums), or nil where the
+    /// change gathers: every axis that changes dimension crosses in one all-to-all over all of them, each landing where
+    /// the target holds it, after the slices of axes the tensor was not split by; then a collective-permute where the
+    /// axes are in another order than the target's. Nil where some axis would have to be gathered, which no
+    /// dispatcher does.
+    private static func mergedMoves(from held: [[Int]], to wanted: [[Int]], localBytes initialBytes: Double,
+                                    meshShape: [Int]) -> [Collective]? {
+        var localBytes = initialBytes
+        let heldDimension = { (axis: Int) in held.firstIndex { $0.contains(axis) } }
+        let wantedDimension = { (axis: Int) in wanted.firstIndex { $0.contains(axis) } }
+        var order = held, moving: [Int] = []
+        for axis in meshShape.indices where meshShape[axis] > 1 {
+            switch (heldDimension(axis), wantedDimension(axis)) {
+            case (.some, nil): return nil
+            case (nil, .some(let to)): localBytes /= Double(meshShape[axis]); order[to].append(axis)
+            case (.some(let from), .some(let to)) where from != to:
+                moving.append(axis)
+                order[from].removeAll { $0 == axis }
+                order[to].append(axis)
+            default: break
+            }
+        }
+        let misplaced = reordered(order, wanted)
+        return (moving.isEmpty ? [] : [Collective(.allToAll, axes: moving, bytes: localBytes)])
+            + (misplaced.isEmpty ? [] : [Collective(.sendReceive, axes: misplaced, bytes: localBytes)])
     }
 
     /// The axes of every dimension whose major-to-minor axis list differs between `held` and `wanted`.

@@ -10,6 +10,8 @@ public final class ReshardingPrices: @unchecked Sendable {
         var bytesPerElement: Int
         var source: ShardingSpec
         var target: ShardingSpec
+        /// Whether the change carries tokens to or from experts (`TensorRoles.dispatchedTokens`).
+        var dispatchesTokens = false
     }
 
     /// A change's seconds, and the part of them its all-to-alls take (which tensor parallelism's overlap does not

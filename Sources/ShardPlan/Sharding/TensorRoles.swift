@@ -10,6 +10,11 @@ public struct TensorRoles: Sendable {
     public private(set) var batchIndex: [Int?]
     /// For each op, the index that carries the sequence, if any (the query sequence for attention).
     public private(set) var sequenceIndex: [Int?]
+    /// For each value, whether its layout changes carry tokens to or from a mixture of experts' expert GEMMs
+    /// (`MegatronLayout.expertGEMMIndex`), as a token dispatcher's all-to-all does: an expert GEMM reads or writes it,
+    /// or the op producing an expert GEMM's input reads it (the tokens before their permutation). `Resharding` moves
+    /// such tokens in one all-to-all.
+    public private(set) var dispatchedTokens: [Bool]
 
     public init(_ graph: Graph) {
         batchDimension = Array(repeating: nil, count: graph.values.count)
@@ -34,6 +39,16 @@ public struct TensorRoles: Sendable {
             let result = operation.result.rawValue
             batchDimension[result] = batch.flatMap { space.resultIndices.firstIndex(of: $0) }
             sequenceDimension[result] = sequence.flatMap { space.resultIndices.firstIndex(of: $0) }
+        }
+        dispatchedTokens = Array(repeating: false, count: graph.values.count)
+        for operation in graph.operations where MegatronLayout.expertGEMMIndex(operation, graph: graph) != nil {
+            dispatchedTokens[operation.result.rawValue] = true
+            for input in operation.inputs {
+                dispatchedTokens[input.rawValue] = true
+                if let producer = graph[input].operationIndex {
+                    for source in graph.operations[producer].inputs { dispatchedTokens[source.rawValue] = true }
+                }
+            }
         }
     }
 

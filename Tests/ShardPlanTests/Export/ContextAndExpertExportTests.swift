@@ -75,6 +75,25 @@ struct ContextAndExpertExportTests {
         #expect(megatron.differences.isEmpty && !megatron.text.contains("--sequence-parallel"))
     }
 
+    @Test("moe-tiny with whole experts, ep = 8 folded over tp = 2: --expert-tensor-parallel-size 1 and its fields, read back")
+    func expertsFoldedOverTensor() throws {
+        let (recognition, exports) = try Self.export(model: "moe-tiny", MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, expertParallel: 8, expertTensorParallel: 1,
+            options: TrainingOptions(gradientPrecision: .bf16)))
+        #expect(recognition.isExact, "\(recognition.differences)")
+        #expect(recognition.layout.expertParallel == 8 && recognition.layout.expertTensorParallel == 1 && recognition.layout.dataParallel == 4)
+        #expect(try #require(exports[.megatron]).text.contains("--expert-tensor-parallel-size 1 \\"))
+        #expect(try #require(exports[.nemo]).text.contains("trainer.strategy.expert_tensor_parallel_size=1"))
+        #expect(try #require(exports[.megatronBridge]).text.contains("cfg.model.expert_tensor_parallel_size = 1"))
+        #expect(try #require(exports[.torchtitan]).text.contains("expert_tensor_parallel_degree = 1"))
+        // The default splits each expert over the tensor-parallel ranks: written as the tensor-parallel size, or not at all.
+        let (_, split) = try Self.export(model: "moe-tiny", MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, expertParallel: 4, options: TrainingOptions(gradientPrecision: .bf16)))
+        #expect(try !#require(split[.megatron]).text.contains("--expert-tensor-parallel-size"))
+        #expect(try #require(split[.nemo]).text.contains("trainer.strategy.expert_tensor_parallel_size=2"))
+        #expect(try #require(split[.torchtitan]).text.contains("expert_tensor_parallel_degree = 2"))
+    }
+
     @Test("moe-tiny with ep = 2 and tp = 2 without sequence parallelism: Megatron-LM and NeMo get it, as Megatron-Core requires")
     func expertAndTensorParallelismNeedSequenceParallelism() throws {
         let (recognition, exports) = try Self.export(model: "moe-tiny", MegatronConfiguration(

@@ -102,7 +102,7 @@ struct FrameworkFallbackTests {
             asked.contextParallelCommunication = communication
             for framework in TrainingFramework.allCases {
                 let searched = framework.searchedOptions(asked, gradientBufferGiven: false, optimizerStateGiven: false, fusionGiven: false, exchangeGiven: false)
-                let expected: ContextParallelCommunication = framework == .torchtitan ? .pytorchRing : communication == .pytorchRing ? .ring : communication
+                let expected: ContextParallelCommunication = framework == .torchtitan ? .pytorchRing : communication.isPyTorchRing ? .ring : communication
                 #expect(searched.contextParallelCommunication == expected, "\(framework.rawValue), \(communication.rawValue)")
             }
         }

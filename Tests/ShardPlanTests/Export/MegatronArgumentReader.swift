@@ -15,7 +15,8 @@ struct MegatronArgumentReader {
     /// Megatron-LM's options that take one value, with the values argparse would accept.
     static let options: [String: @Sendable (String) -> Bool] = [
         "--tensor-model-parallel-size": isPositive, "--pipeline-model-parallel-size": isPositive,
-        "--context-parallel-size": isPositive, "--expert-model-parallel-size": isPositive, "--num-layers": isPositive,
+        "--context-parallel-size": isPositive, "--expert-model-parallel-size": isPositive,
+        "--expert-tensor-parallel-size": isPositive, "--num-layers": isPositive,
         "--num-layers-per-virtual-pipeline-stage": isPositive, "--num-virtual-stages-per-pipeline-rank": isPositive,
         "--decoder-first-pipeline-num-layers": isPositive, "--decoder-last-pipeline-num-layers": isPositive,
         "--recompute-granularity": { ["full", "selective"].contains($0) }, "--recompute-method": { ["uniform", "block"].contains($0) },
@@ -134,7 +135,8 @@ struct MegatronArgumentReader {
             recomputedBlocks = try ReadBackLayout.fullRecomputedBlocks(method: values["--recompute-method"], layers: int("--recompute-num-layers"))
         }
         return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
-                              expertParallel: int("--expert-model-parallel-size") ?? 1, virtualStages: virtualStages,
+                              expertParallel: int("--expert-model-parallel-size") ?? 1,
+                              expertTensorParallel: int("--expert-tensor-parallel-size"), virtualStages: virtualStages,
                               microBatchSize: int("--micro-batch-size") ?? 1, recompute: recompute,
                               recomputedBlocks: recomputedBlocks, fp8: values["--fp8-format"] != nil, layerSplit: layerSplit)
     }

@@ -136,8 +136,8 @@ struct MegatronBridgeConfigReader {
         for name in ["overlap_grad_reduce", "overlap_param_gather"] where values["ddp." + name] != values["comm_overlap." + name] {
             throw ReadBackError("ddp.\(name) and comm_overlap.\(name) differ")
         }
-        if let experts = int("model.expert_tensor_parallel_size"), experts != tp {
-            throw ReadBackError("expert tensor parallelism \(experts) where the plan prices the tensor-parallel degree \(tp)")
+        if let experts = int("model.expert_tensor_parallel_size"), experts != tp && experts != 1 {
+            throw ReadBackError("expert tensor parallelism \(experts) is neither 1 nor the tensor-parallel degree \(tp)")
         }
         let connections = environment["CUDA_DEVICE_MAX_CONNECTIONS"]
         if fsdp {
@@ -169,7 +169,8 @@ struct MegatronBridgeConfigReader {
         default: recompute = .none
         }
         return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
-                              expertParallel: int("model.expert_model_parallel_size") ?? 1, virtualStages: virtualStages,
+                              expertParallel: int("model.expert_model_parallel_size") ?? 1,
+                              expertTensorParallel: int("model.expert_tensor_parallel_size"), virtualStages: virtualStages,
                               microBatchSize: int("train.micro_batch_size") ?? 1, recompute: recompute, recomputedBlocks: recomputedBlocks,
                               fp8: preset != "bf16_mixed", layerSplit: layerSplit)
     }

@@ -24,6 +24,7 @@ struct NeMoOverrideReader {
             "trainer.strategy.tensor_model_parallel_size": positive, "trainer.strategy.pipeline_model_parallel_size": positive,
             "trainer.strategy.virtual_pipeline_model_parallel_size": optionalPositive,
             "trainer.strategy.context_parallel_size": positive, "trainer.strategy.expert_model_parallel_size": positive,
+            "trainer.strategy.expert_tensor_parallel_size": positive,
             "trainer.strategy.sequence_parallel": bool,
             "model.config.cp_comm_type": optionalString(["p2p", "all_gather", "a2a", "a2a+p2p"]),
             "model.config.overlap_moe_expert_parallel_comm": bool,
@@ -101,6 +102,7 @@ struct NeMoOverrideReader {
         }
         return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
                               expertParallel: int("trainer.strategy.expert_model_parallel_size") ?? 1,
+                              expertTensorParallel: int("trainer.strategy.expert_tensor_parallel_size"),
                               virtualStages: int("trainer.strategy.virtual_pipeline_model_parallel_size") ?? 1,
                               microBatchSize: int("data.micro_batch_size") ?? 1, recompute: recompute, recomputedBlocks: recomputedBlocks,
                               fp8: overrides["trainer.plugins.fp8", default: .none] != .none, layerSplit: layerSplit)

@@ -8,6 +8,9 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
     var dataParallel: Int
     var contextParallel: Int
     var expertParallel: Int
+    /// The experts' tensor-parallel degree beside expert parallelism: 1 (whole experts) or the tensor-parallel one;
+    /// the tensor-parallel degree without expert parallelism.
+    var expertTensorParallel: Int
     var virtualStages: Int
     var microBatchSize: Int
     var recompute: RecomputeMode
@@ -25,7 +28,8 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
     /// The values `layout` should read back as.
     init(_ layout: ParallelLayout) {
         self.init(tensorParallel: layout.tensorParallel, pipelineParallel: layout.pipelineParallel, dataParallel: layout.dataParallel,
-                  contextParallel: layout.contextParallel, expertParallel: layout.expertParallel, virtualStages: layout.virtualStages,
+                  contextParallel: layout.contextParallel, expertParallel: layout.expertParallel,
+                  expertTensorParallel: layout.expertTensorParallel, virtualStages: layout.virtualStages,
                   microBatchSize: layout.microBatchSize, recompute: layout.recompute,
                   recomputedBlocks: layout.recompute == .full ? layout.configuration.options.recomputedBlocks : nil,
                   fp8: layout.configuration.options.precision == .fp8, layerSplit: layout.layerSplit ?? MegatronLayerSplit())
@@ -33,13 +37,14 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
     }
 
     init(tensorParallel: Int, pipelineParallel: Int, dataParallel: Int, contextParallel: Int, expertParallel: Int,
-         virtualStages: Int, microBatchSize: Int, recompute: RecomputeMode, recomputedBlocks: Int? = nil, fp8: Bool,
+         expertTensorParallel: Int? = nil, virtualStages: Int, microBatchSize: Int, recompute: RecomputeMode, recomputedBlocks: Int? = nil, fp8: Bool,
          layerSplit: MegatronLayerSplit = MegatronLayerSplit()) {
         self.tensorParallel = tensorParallel
         self.pipelineParallel = pipelineParallel
         self.dataParallel = dataParallel
         self.contextParallel = contextParallel
         self.expertParallel = expertParallel
+        self.expertTensorParallel = expertParallel > 1 ? expertTensorParallel ?? tensorParallel : tensorParallel
         self.virtualStages = virtualStages
         self.microBatchSize = microBatchSize
         self.recompute = recompute
@@ -49,7 +54,7 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
     }
 
     var description: String {
-        "tp=\(tensorParallel) pp=\(pipelineParallel) dp=\(dataParallel) cp=\(contextParallel) ep=\(expertParallel) "
+        "tp=\(tensorParallel) pp=\(pipelineParallel) dp=\(dataParallel) cp=\(contextParallel) ep=\(expertParallel) etp=\(expertTensorParallel) "
             + "vp=\(virtualStages) mbs=\(microBatchSize) recompute=\(recompute.rawValue)"
             + (recomputedBlocks.map { "(\($0) blocks)" } ?? "") + (fp8 ? " fp8" : "")
             + (layerSplit.firstStageLayers.map { " first=\($0)" } ?? "") + (layerSplit.lastStageLayers.map { " last=\($0)" } ?? "")

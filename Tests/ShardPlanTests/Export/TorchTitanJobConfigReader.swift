@@ -154,7 +154,8 @@ struct TorchTitanJobConfigReader {
         default: throw ReadBackError("activation_checkpoint.mode is missing (torchtitan's default recomputes every second layer)")
         }
         var layout = ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, contextParallel: cp,
-                                    expertParallel: ep, virtualStages: virtualStages,
+                                    expertParallel: ep, expertTensorParallel: int("parallelism", "expert_tensor_parallel_degree") ?? 1,
+                                    virtualStages: virtualStages,
                                     microBatchSize: microBatchSize, recompute: recompute, recomputedBlocks: recomputedBlocks,
                                     fp8: toml.tables["model"]?["converters"] == .array([.string("quantize.linear.float8")]),
                                     layerSplit: layerSplit)

@@ -159,8 +159,9 @@ struct MegatronStageLayersTests {
         }
     }
 
-    /// A mixture of experts' grid tries expert parallelism as Megatron-LM runs it: powers of two dividing the
-    /// data-parallel replicas and the experts, and tensor parallelism only with sequence parallelism; each such
+    /// A mixture of experts' grid tries expert parallelism as Megatron-LM runs it: sizes dividing the experts, powers
+    /// of two of the data-parallel replicas beyond the tensor-parallel ranks where the experts are whole on theirs
+    /// (`--etp 1`), and tensor parallelism only with sequence parallelism; each such
     /// configuration lays out (`score --ep`), and its composed estimate is the evaluator's price of that layout.
     @Test("the grid of a mixture of experts tries the expert-parallel sizes Megatron-Core runs, estimated as they are priced")
     func gridTriesExpertParallelism() throws {
@@ -172,9 +173,12 @@ struct MegatronStageLayersTests {
         // 8 experts on 8 devices: ep 2, 4 and 8 where the replicas allow.
         #expect(Set(expertParallel.map(\.expertParallel)) == [2, 4, 8])
         for configuration in expertParallel {
-            let dp = configuration.dataParallel!
-            #expect(dp % configuration.expertParallel == 0 && 8 % configuration.expertParallel == 0)
+            let dp = configuration.dataParallel!, fold = configuration.expertFold
+            #expect(configuration.expertParallel % fold == 0 && dp % (configuration.expertParallel / fold) == 0
+                    && 8 % configuration.expertParallel == 0, "\(configuration.summary(dataParallel: dp))")
         }
+        // With whole experts the tensor-parallel ranks join the expert group: ep 8 over tp 2 and 4 of dp 4.
+        #expect(expertParallel.contains { $0.foldsExpertsOverTensor && $0.tensorParallel == 2 && $0.expertParallel == 8 })
         // Megatron-LM's validate_args: a mixture of experts beside tensor parallelism runs only with sequence parallelism.
         #expect(configurations.allSatisfy { $0.tensorParallel == 1 || $0.sequenceParallel })
         // The dense grid is the grid it was, with ep 1 throughout.
@@ -327,7 +331,7 @@ struct MegatronStageLayersTests {
             options.contextParallelCommunication = communication
             let layout = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, contextParallel: 2, options: options)
             // Megatron-Core runs its own ring where PyTorch's is priced: both refuse windows there.
-            #expect((layout.unrunnableContextWindow(of: graph) != nil) == (communication == .ring || communication == .pytorchRing))
+            #expect((layout.unrunnableContextWindow(of: graph) != nil) == (communication == .ring || communication.isPyTorchRing))
             let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1", configuration: layout)
             let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
             // A plan document says which exchange it prices only where it is not the ring, and reads back as priced.
@@ -340,7 +344,7 @@ struct MegatronStageLayersTests {
             for framework in TrainingFramework.allCases {
                 let export = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
                 // Megatron-Core runs its own ring where the plan prices PyTorch's, and refuses it beside windows.
-                let ringed = communication == .ring || communication == .pytorchRing
+                let ringed = communication == .ring || communication.isPyTorchRing
                 let refused = export.unrunnable.contains { $0.contains("refuses sliding-window attention") }
                 #expect(refused == (framework.runsMegatronCore && ringed), "\(framework.rawValue): \(export.unrunnable)")
                 let written: String? = switch framework {
@@ -353,9 +357,9 @@ struct MegatronStageLayersTests {
                 if framework == .megatron && ringed { #expect(!export.text.contains("    --cp-comm-type"), "the default is not written") }
                 // Each framework runs its own exchange where the plan prices the other's, and says so.
                 let becamePyTorchRing = export.differences.contains { $0.hasPrefix("torchtitan runs PyTorch's ring attention") }
-                #expect(becamePyTorchRing == (framework == .torchtitan && communication != .pytorchRing), "\(framework.rawValue)")
+                #expect(becamePyTorchRing == (framework == .torchtitan && !communication.isPyTorchRing), "\(framework.rawValue)")
                 let becameTransformerEngineRing = export.differences.contains { $0.contains("runs TransformerEngine's ring (--cp-comm-type p2p)") }
-                #expect(becameTransformerEngineRing == (framework.runsMegatronCore && communication == .pytorchRing), "\(framework.rawValue)")
+                #expect(becameTransformerEngineRing == (framework.runsMegatronCore && communication.isPyTorchRing), "\(framework.rawValue)")
             }
         }
         #expect(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1).unrunnableContextWindow(of: graph) == nil)
