@@ -106,6 +106,13 @@ public struct CalibrationRun: Sendable {
         }
         options.accumulatesUnshardedGradients = run.accumulatesUnshardedGradients
         options.overlapExpertParallelCommunication = run.overlapsExpertCommunication
+        // Megatron-Core's TransformerConfig refuses the experts' overlapped all-to-alls without these.
+        if run.overlapsExpertCommunication,
+           let problem = ExpertParallelOverlap.problem(splitsExperts: run.expertParallel > 1, fullRecomputation: recompute == .full,
+                                                       schedule: run.virtualStages > 1 ? .interleaved : .oneForwardOneBackward,
+                                                       pipelineRanks: run.pipelineParallel, virtualStages: run.virtualStages) {
+            throw InputError(.invalidValue, at: JSONPath([.key("overlap_moe_comm")]), "row \(run.id): \(problem)")
+        }
         options.upcastsLoss = run.upcastsLoss
         options.writesLossGradientInPlace = run.writesLossGradientInPlace
         if let conflict = options.lossUpcastConflict {

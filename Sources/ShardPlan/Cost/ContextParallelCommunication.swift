@@ -55,8 +55,8 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
         }
     }
 
-    /// The names `init(name:)` takes, for an error message: "p2p, all-gather, all-to-all, pytorch-ring (Megatron's
-    /// all_gather, a2a)".
+    /// The names `init(name:)` takes, for an error message: "p2p, all-gather, all-to-all, pytorch-ring,
+    /// pytorch-ring-all-to-all (Megatron's all_gather, a2a)".
     public static var knownNames: String {
         let names = allCases.map(\.rawValue)
         return names.joined(separator: ", ") + " (Megatron's "

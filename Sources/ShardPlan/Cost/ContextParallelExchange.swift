@@ -60,13 +60,15 @@ public enum ContextParallelExchange {
     /// - The all-to-all: an all-to-all of the chunk a device holds (the gather's bytes over N), which re-splits it from
     ///   sequence chunks to head groups, or the gradient's back; exposed whole.
     /// - PyTorch's ring: forward the gather, waited for at the second step, so that only the first step's kernel hides
-    ///   it (`1 / N`). Backward the re-gather, hidden by the first step, and the gradients' N passes around the ring in
-    ///   fp32 (`_AllToAllRotater`'s permutes), each hidden by the next step's kernel but the last, which is waited for
-    ///   after the last kernel. The passes move a device's fp32 chunk each, priced as the all-gather that moves as many
+    ///   it (`1 / N`). Backward the re-gather and the gradients' N passes around the ring in fp32 (`_AllToAllRotater`'s
+    ///   permutes), each pass hidden by the next step's kernel but the last, which is waited for after the last kernel;
+    ///   the re-gather and the passes are set against the backward kernels together (an approximation: the re-gather
+    ///   is waited for at the second step). The passes move a device's fp32 chunk each, priced as the all-gather that moves as many
     ///   bytes: `w G N / (N - 1)` for a reduce-scatter of `G` bytes, `w` the `gradientWidening` to fp32.
     /// - PyTorch's ring with the all-to-all rotation: forward the gather's bytes as N - 1 permutes, each hidden by one
     ///   of the first N - 1 kernels (`(N - 1) / N`, as TransformerEngine's ring). Backward as the all-gather rotation:
-    ///   K and V pass the ring again (the re-gather's bytes, behind the kernels) beside their gradients.
+    ///   K and V pass the ring again (the re-gather's bytes, behind the kernels) beside their gradients. Each permute is
+    ///   priced as its share of the gather, without a latency of its own.
     public static func carry(_ layoutChange: [Collective], ringSize: Int, communication: ContextParallelCommunication,
                              gradientWidening: Double, attentionSeconds: Double, forward: Bool,
                              priced: (Collective) -> Double) -> (collectives: [Collective], exposedSeconds: Double) {

@@ -253,18 +253,23 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         // the plan prices the other's.
         let exchange = nearest.options.contextParallelCommunication
         if (self == .torchtitan) != exchange.isPyTorchRing {
-            nearest.options.contextParallelCommunication = self == .torchtitan ? .pytorchRing : .ring
+            // torchtitan's all-to-all rotation passes keys and values a step at a time, as TransformerEngine's ring does.
+            let runs: ContextParallelCommunication = self != .torchtitan ? .ring : exchange == .ring ? .pytorchRingAllToAll : .pytorchRing
+            nearest.options.contextParallelCommunication = runs
             if configuration.contextParallel > 1 {
                 let priced = switch exchange {
                 case .ring: "TransformerEngine's ring (p2p)"
-                case .allGather: "exposed all-gather of them (TransformerEngine's all_gather)"
+                case .allGather: "an exposed all-gather of keys and values (TransformerEngine's all_gather)"
                 case .allToAll: "all-to-alls of queries, keys, values and outputs (TransformerEngine's a2a)"
-                case .pytorchRing: "PyTorch's ring attention (torchtitan's), which gathers them behind the first step and merges in fp32"
-                case .pytorchRingAllToAll: "PyTorch's ring attention (torchtitan's) with the all-to-all rotation, which merges in fp32"
+                case .pytorchRing: "PyTorch's ring attention under its all-gather rotation (torchtitan's), keys and values gathered behind the first step, outputs merged in fp32"
+                case .pytorchRingAllToAll: "PyTorch's ring attention under its all-to-all rotation (torchtitan's), outputs merged in fp32"
                 }
+                let rotation = runs == .pytorchRingAllToAll
+                    ? "with its all-to-all rotation (context_parallel_rotate_method = \"alltoall\"), each step's keys and values arriving behind the step before"
+                    : "gathering keys and values behind the first step"
                 changes.append(self == .torchtitan
-                    ? "torchtitan runs PyTorch's ring attention over the sequence's chunks, gathering keys and values behind the first step and merging its outputs in fp32; the plan's \(priced) becomes that"
-                    : "\(displayName) runs TransformerEngine's ring (--cp-comm-type p2p), each step's keys and values arriving behind the step before; the plan's \(priced) becomes that")
+                    ? "torchtitan runs PyTorch's ring attention over the sequence's chunks, \(rotation) and merging its outputs in fp32, where the plan prices \(priced)"
+                    : "\(displayName) runs TransformerEngine's ring (--cp-comm-type p2p), each step's keys and values arriving behind the step before, where the plan prices \(priced)")
             }
         }
         if nearest.options.accumulatesUnshardedGradients {
@@ -365,7 +370,9 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             } else if nearest.options.zeroStage < 2 && (configuration.contextParallel > 1 || configuration.expertParallel > 1) {
                 // ParallelDims: the FSDP mesh is dp_shard x cp, and the experts' groups are cut from it.
                 nearest.options.zeroStage = 2
-                changes.append("torchtitan shards parameters with FSDP over its context-parallel ranks and cuts expert parallelism from the FSDP ranks; FSDP that keeps the gathered weights from forward to backward (ZeRO-2) is nearest")
+                let why = [configuration.contextParallel > 1 ? "shards parameters with FSDP over its context-parallel ranks" : nil,
+                           configuration.expertParallel > 1 ? "cuts expert parallelism from the FSDP ranks" : nil].compactMap { $0 }
+                changes.append("torchtitan \(why.joined(separator: " and ")); FSDP that keeps the gathered weights from forward to backward (ZeRO-2) is nearest")
             } else if nearest.options.zeroStage == 0 && configuration.dataParallel ?? 1 > 1
                         && (configuration.tensorParallel > 1 || configuration.pipelineParallel > 1) {
                 // parallelize_llama applies DDP only where the data-parallel replicas are the whole world.

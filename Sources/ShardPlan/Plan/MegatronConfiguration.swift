@@ -55,7 +55,8 @@ public struct MegatronConfiguration: Sendable, Equatable {
         self.sequenceParallel = sequenceParallel
         self.contextParallel = contextParallel
         self.expertParallel = expertParallel
-        self.expertTensorParallel = expertTensorParallel
+        // The tensor-parallel size is Megatron-Core's default: one configuration, however it is written.
+        self.expertTensorParallel = expertTensorParallel == tensorParallel ? nil : expertTensorParallel
         self.schedule = schedule
         self.options = options
         self.firstStageLayers = firstStageLayers

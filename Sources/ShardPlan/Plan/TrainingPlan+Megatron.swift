@@ -85,11 +85,12 @@ extension TrainingPlan {
         let fold = configuration.expertFold
         let folded = [(cp > 1, "cp = \(cp)"), (configuration.foldsExpertsOverTensor, "tp = \(tp) (--etp 1)")].filter(\.0).map(\.1)
         guard ep % fold == 0 else {
-            throw invalid("--ep", "expert parallelism takes the \(folded.joined(separator: " x ")) ranks before any data-parallel one: ep = \(ep) must be a multiple of \(fold)")
+            throw invalid("--ep", "ShardPlan lays each expert group over whole \(folded.joined(separator: " x ")) groups (Megatron-Core's expert rank order takes them first; torchtitan requires it): ep = \(ep) must be a multiple of \(fold)")
         }
         guard dp % (ep / fold) == 0 else {
-            let over = fold > 1 ? " (ep / \(fold) = \(ep / fold) beyond the \(folded.joined(separator: " x ")) ranks)" : ""
-            throw invalid("--ep", "expert parallelism takes its ranks from the data-parallel ones: ep = \(ep)\(over) must divide dp = \(dp)")
+            let source = fold > 1 ? "ep / \(fold) = \(ep / fold) (the expert ranks beyond the \(folded.joined(separator: " x ")) ranks)" : "ep = \(ep)"
+            let hint = configuration.foldsExpertsOverTensor || tp == 1 ? "" : "; --etp 1 folds the tensor-parallel ranks into the expert groups"
+            throw invalid("--ep", "expert parallelism takes the rest of its ranks from the data-parallel ones: \(source) must divide dp = \(dp)\(hint)")
         }
         let experts = ExpertLayers(graph)
         if ep > 1, let count = experts.expertCounts.first(where: { $0 % ep != 0 }) {
@@ -102,7 +103,7 @@ extension TrainingPlan {
                 throw invalid("--zero-shard-group", "a shard group of \(shardGroup) does not divide the \(dp) data-parallel ranks")
             }
             guard ep == 1 else {
-                throw invalid("--zero-shard-group", "hybrid sharding and expert parallelism both cut the data-parallel ranks; give one of them")
+                throw invalid("--zero-shard-group", "ShardPlan does not lay out hybrid sharding's groups beside expert parallelism; give one of them")
             }
         }
         if cp > 1 {

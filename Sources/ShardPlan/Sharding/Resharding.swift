@@ -164,20 +164,21 @@ public enum Resharding {
         return result
     }
 
-    /// A token dispatcher's moves from `held` to `wanted` (axes per dimension, no partial sums), or nil where the
-    /// change gathers: every axis that changes dimension crosses in one all-to-all over all of them, each landing where
-    /// the target holds it, after the slices of axes the tensor was not split by; then a collective-permute where the
-    /// axes are in another order than the target's. Nil where some axis would have to be gathered, which no
-    /// dispatcher does.
+    /// A token dispatcher's moves from `held` to `wanted` (axes per dimension, no partial sums): after the slices of
+    /// axes the tensor was not split by, every axis that changes dimension crosses in one all-to-all over all of them
+    /// (which sends each block straight to the device that holds it in the target, in any order), then the axes the
+    /// target does not split by are all-gathered, as Megatron-Core's dispatcher gathers the tokens over the expert
+    /// tensor-parallel ranks after its all-to-all; without an all-to-all, a collective-permute where the axes are in
+    /// another order than the target's.
     private static func mergedMoves(from held: [[Int]], to wanted: [[Int]], localBytes initialBytes: Double,
-                                    meshShape: [Int]) -> [Collective]? {
+                                    meshShape: [Int]) -> [Collective] {
         var localBytes = initialBytes
         let heldDimension = { (axis: Int) in held.firstIndex { $0.contains(axis) } }
         let wantedDimension = { (axis: Int) in wanted.firstIndex { $0.contains(axis) } }
-        var order = held, moving: [Int] = []
+        var order = held, moving: [Int] = [], gathered: [Int] = []
         for axis in meshShape.indices where meshShape[axis] > 1 {
             switch (heldDimension(axis), wantedDimension(axis)) {
-            case (.some, nil): return nil
+            case (.some(let from), nil): gathered.append(axis); order[from].removeAll { $0 == axis }
             case (nil, .some(let to)): localBytes /= Double(meshShape[axis]); order[to].append(axis)
             case (.some(let from), .some(let to)) where from != to:
                 moving.append(axis)
@@ -186,9 +187,13 @@ public enum Resharding {
             default: break
             }
         }
-        let misplaced = reordered(order, wanted)
-        return (moving.isEmpty ? [] : [Collective(.allToAll, axes: moving, bytes: localBytes)])
-            + (misplaced.isEmpty ? [] : [Collective(.sendReceive, axes: misplaced, bytes: localBytes)])
+        var result = moving.isEmpty ? [] : [Collective(.allToAll, axes: moving, bytes: localBytes)]
+        if !gathered.isEmpty {
+            localBytes *= Double(gathered.reduce(1) { $0 * meshShape[$1] })
+            result.append(Collective(.allGather, axes: gathered, bytes: localBytes))
+        }
+        let misplaced = moving.isEmpty ? reordered(order, wanted) : []
+        return result + (misplaced.isEmpty ? [] : [Collective(.sendReceive, axes: misplaced, bytes: localBytes)])
     }
 
     /// The axes of every dimension whose major-to-minor axis list differs between `held` and `wanted`.

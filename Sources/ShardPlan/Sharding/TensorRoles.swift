@@ -11,9 +11,11 @@ public struct TensorRoles: Sendable {
     /// For each op, the index that carries the sequence, if any (the query sequence for attention).
     public private(set) var sequenceIndex: [Int?]
     /// For each value, whether its layout changes carry tokens to or from a mixture of experts' expert GEMMs
-    /// (`MegatronLayout.expertGEMMIndex`), as a token dispatcher's all-to-all does: an expert GEMM reads or writes it,
-    /// or the op producing an expert GEMM's input reads it (the tokens before their permutation). `Resharding` moves
-    /// such tokens in one all-to-all.
+    /// (`MegatronLayout.expertGEMMIndex`), as a token dispatcher's all-to-all does: the activation an expert GEMM reads
+    /// where it does not come from another expert GEMM (the permuted tokens), the tokens before their permutation
+    /// (the inputs of the op that permutes them, weights aside), and the result of an expert GEMM that no other expert
+    /// GEMM reads, directly or through elementwise ops (the experts' output before the combine).
+    /// `Resharding` moves such tokens in one all-to-all.
     public private(set) var dispatchedTokens: [Bool]
 
     public init(_ graph: Graph) {
@@ -40,16 +42,44 @@ public struct TensorRoles: Sendable {
             batchDimension[result] = batch.flatMap { space.resultIndices.firstIndex(of: $0) }
             sequenceDimension[result] = sequence.flatMap { space.resultIndices.firstIndex(of: $0) }
         }
-        dispatchedTokens = Array(repeating: false, count: graph.values.count)
-        for operation in graph.operations where MegatronLayout.expertGEMMIndex(operation, graph: graph) != nil {
-            dispatchedTokens[operation.result.rawValue] = true
-            for input in operation.inputs {
-                dispatchedTokens[input.rawValue] = true
-                if let producer = graph[input].operationIndex {
-                    for source in graph.operations[producer].inputs { dispatchedTokens[source.rawValue] = true }
-                }
+        dispatchedTokens = Self.dispatchedTokens(graph)
+    }
+
+    /// `dispatchedTokens` of `graph`.
+    private static func dispatchedTokens(_ graph: Graph) -> [Bool] {
+        let experts = graph.operations.map { MegatronLayout.expertGEMMIndex($0, graph: graph) }
+        // Ops between an expert MLP's GEMMs keep every dimension (its activation, the gate's product): elementwise ops,
+        // whose inputs and result have one shape. Values computed from an expert GEMM's result by such ops, and values
+        // an expert GEMM reads as its activation, directly or through them.
+        func isElementwise(_ operation: Operation) -> Bool {
+            !operation.op.isContraction && operation.inputs.allSatisfy { graph[$0].type.shape == graph[operation.result].type.shape }
+        }
+        var fromExperts = Array(repeating: false, count: graph.values.count)
+        for (index, operation) in graph.operations.enumerated() {
+            fromExperts[operation.result.rawValue] = experts[index] != nil
+                || (isElementwise(operation) && operation.inputs.contains { fromExperts[$0.rawValue] })
+        }
+        var feedsExperts = Array(repeating: false, count: graph.values.count)
+        for (index, operation) in graph.operations.enumerated().reversed() {
+            let feeds = experts[index] != nil || (isElementwise(operation) && feedsExperts[operation.result.rawValue])
+            guard feeds else { continue }
+            for (operand, input) in operation.inputs.enumerated() where operand != experts[index]?.weightOperand {
+                feedsExperts[input.rawValue] = true
             }
         }
+        var dispatched = Array(repeating: false, count: graph.values.count)
+        for (index, operation) in graph.operations.enumerated() {
+            guard let expert = experts[index] else { continue }
+            let activation = operation.inputs[1 - expert.weightOperand]
+            if !fromExperts[activation.rawValue] {
+                dispatched[activation.rawValue] = true
+                if let producer = graph[activation].operationIndex {
+                    for source in graph.operations[producer].inputs where !graph[source].isParameter { dispatched[source.rawValue] = true }
+                }
+            }
+            if !feedsExperts[operation.result.rawValue] { dispatched[operation.result.rawValue] = true }
+        }
+        return dispatched
     }
 
     /// The first index of `operation` carried by an operand dimension marked in `dimensions`.

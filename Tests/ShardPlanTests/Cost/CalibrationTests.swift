@@ -252,6 +252,7 @@ struct CalibrationTests {
         (#"{"measured": {"iteration_time_s": 1, "max_allocated_mib": 1e-300}}"#, "rows[1].measured.max_allocated_mib"),
         (#"{"derived": {"iteration_time_s": 1e308}}"#, "rows[1].derived.iteration_time_s"),
         (#"{"zero_stage": 5, "fsdp_no_sync": true}"#, "rows[1].zero_stage"),
+        (#"{"overlap_moe_comm": true}"#, "rows[1].overlap_moe_comm"), (#"{"etp": 2}"#, "rows[1].etp"),
         (#"{"kv_heads": 5}"#, "rows[1].kv_heads"), (#"{"fp8_recipe": "rowwise"}"#, "rows[1].fp8_recipe"),
         (#"{"measured": 3}"#, "rows[1].measured"),
         (#"{"measured": {"iteration_time_s": 1, "gpu_busy_s": 0}}"#, "rows[1].measured.gpu_busy_s"),

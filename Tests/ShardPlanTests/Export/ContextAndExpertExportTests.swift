@@ -40,12 +40,14 @@ struct ContextAndExpertExportTests {
         #expect(try #require(exports[.nemo]).text.contains("trainer.strategy.context_parallel_size=2 \\"))
         // torchtitan shards parameters over its context-parallel ranks (FSDP): the replicated weights become ZeRO-2; it
         // keeps fp32 weights and gradients and reduces in fp32, runs eager PyTorch's kernels, FSDP2 copies each
-        // gathered layer out, and PyTorch's ring attention replaces TransformerEngine's.
+        // gathered layer out, and PyTorch's ring attention under its all-to-all rotation, which passes keys and values a step
+        // at a time as TransformerEngine's ring does, replaces that ring.
         let titan = try #require(exports[.torchtitan])
         #expect(titan.text.contains("context_parallel_degree = 2") && titan.text.contains("data_parallel_shard_degree = 2"))
-        #expect(titan.text.contains("context_parallel_rotate_method = \"allgather\""))
+        #expect(titan.text.contains("context_parallel_rotate_method = \"alltoall\""))
         #expect(titan.layout.zeroStage == 2 && titan.differences.count == 7, "\(titan.differences)")
-        #expect(titan.layout.configuration.options.contextParallelCommunication == .pytorchRing)
+        #expect(titan.layout.configuration.options.contextParallelCommunication == .pytorchRingAllToAll)
+        #expect(titan.differences.contains { $0.contains("with its all-to-all rotation") && $0.hasSuffix("where the plan prices TransformerEngine's ring (p2p)") })
         #expect(titan.layout.configuration.options.optimizerState == .fp32Weights && titan.layout.configuration.options.gradientPrecision == .fp32
                 && titan.layout.configuration.options.reduceGradientsInFP32)
     }
@@ -62,7 +64,8 @@ struct ContextAndExpertExportTests {
         #expect(!titan.differences.contains { $0.contains("ring attention") }, "\(titan.differences)")
         let megatron = try #require(exports[.megatron])
         #expect(!megatron.text.contains("    --cp-comm-type"), "no argument: Megatron-Core's default ring")
-        #expect(megatron.differences.contains { $0.contains("with the all-to-all rotation") }, "\(megatron.differences)")
+        #expect(megatron.differences.contains { $0.contains("where the plan prices PyTorch's ring attention under its all-to-all rotation") },
+                "\(megatron.differences)")
     }
 
     @Test("gpt-tiny with cp = 2 and tp = 2 without sequence parallelism: the context axis's sequence split is not sequence parallelism")

@@ -43,7 +43,15 @@ struct ExpertFoldingTests {
         let wanted = stage.strategy(of: permute).operandSpec(0, in: graph.operations[permute].indexSpace)
         let elements = Double(graph[slots].type.elementCount)
         #expect(elements * 2 == 65_536)
-        #expect(TensorRoles(graph).dispatchedTokens[slots.rawValue])
+        // The tokens before and after their permutation and the experts' output carry tokens; the values between the
+        // expert GEMMs and their weights do not.
+        let dispatchedTokens = TensorRoles(graph).dispatchedTokens
+        func value(_ name: String) throws -> Int { graph.operations[try Self.operation(name, in: graph)].result.rawValue }
+        let (permuted, output) = (try value("h0.mlp.dispatch.permute"), try value("h0.mlp.experts.down"))
+        let (gate, gated) = (try value("h0.mlp.experts.gate"), try value("h0.mlp.experts.gated"))
+        #expect(dispatchedTokens[slots.rawValue] && dispatchedTokens[permuted] && dispatchedTokens[output])
+        #expect(!dispatchedTokens[gate] && !dispatchedTokens[gated])
+        #expect(!dispatchedTokens[graph.operations[up].inputs[1].rawValue], "the experts' weight")
         let dispatched = Resharding.collectives(from: source, to: wanted, elementCount: elements, bytesPerElement: 2,
                                                 meshShape: stage.mesh.shape, dispatchesTokens: true)
         #expect(dispatched == [Collective(.allToAll, axes: [1, 2], bytes: 8192)])
