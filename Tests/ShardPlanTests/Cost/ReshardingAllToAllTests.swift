@@ -43,6 +43,26 @@ struct ReshardingAllToAllTests {
          "a surplus of 4 for two lacks of 2: XLA gathers the whole tensor"),
     ]
 
+    /// A token dispatcher (`dispatchesTokens`) sends each device's block to its experts' devices in one all-to-all where
+    /// XLA's pieces cannot pair the change, then gathers what the target holds whole: on a `[2, 2, 2, 2]` mesh an
+    /// `[8, 32, 64]` f32 tensor (65,536 bytes) split 16 ways is 4,096 bytes a device, split 8 ways 8,192.
+    static let dispatches: [(source: [[Int]], target: [[Int]], expected: [Collective], why: String)] = [
+        ([[0, 1], [2], []], [[0], [], [1, 2]], [Collective(.allToAll, axes: [1, 2], bytes: 8192)],
+         "two surpluses of 2 for one lack of 4: one all-to-all over both axes"),
+        ([[0, 1], [2, 3], []], [[0], [], [1, 2]],
+         [Collective(.allToAll, axes: [1, 2], bytes: 4096), Collective(.allGather, axes: [3], bytes: 8192)],
+         "the all-to-all, then the tensor axis gathered, as Megatron-Core's dispatcher does beside sequence parallelism"),
+        ([[], [], [1, 2]], [[0, 1], [2], []], [Collective(.allToAll, axes: [1, 2], bytes: 8192)],
+         "the combine: one surplus of 4 for two lacks, slicing x first (16,384 to 8,192 bytes); the all-to-all places every block, no permute"),
+    ]
+
+    @Test("a token dispatch is one all-to-all over the axes that move, then the gathers", arguments: dispatches)
+    func dispatch(_ change: (source: [[Int]], target: [[Int]], expected: [Collective], why: String)) {
+        let result = Resharding.collectives(from: ShardingSpec(dimensionAxes: change.source), to: ShardingSpec(dimensionAxes: change.target),
+                                            elementCount: 16384, bytesPerElement: 4, meshShape: [2, 2, 2, 2], dispatchesTokens: true)
+        #expect(result == change.expected, "\(change.why)")
+    }
+
     @Test("each change of layout costs what XLA compiled", arguments: cases)
     func allToAll(_ change: (source: [[Int]], target: [[Int]], expected: [Collective], why: String)) {
         let result = Resharding.collectives(from: ShardingSpec(dimensionAxes: change.source),

@@ -99,6 +99,37 @@ struct ExpertFoldingTests {
         #expect(ContextParallelExchange.ringSize(graph.operations[attention], stage.strategy(of: attention), meshShape: stage.mesh.shape) == 2)
     }
 
+    /// Beside context parallelism 2 and sequence parallelism over tp = 2, ep = 4 with each expert over the tensor-parallel
+    /// ranks takes the context axis and 2 of the 4 data-parallel ranks (16 GPUs: mesh `[2, 2, 2, 2]`). The permuted
+    /// buffer (65,536 bytes) is split 16 ways before the dispatch, 4,096 bytes a device: one all-to-all over the expert and
+    /// context axes sends them to their experts, then an all-gather over the tensor axis gives each of its ranks every
+    /// token of its experts, 8,192 bytes, as Megatron-Core's dispatcher gathers them after its all-to-all.
+    @Test("cp = 2, ep = 4, sequence parallelism over tp = 2: the dispatch is one all-to-all of 4,096 bytes, then an all-gather to 8,192 over the tensor axis")
+    func dispatchBesideContextAndSequenceParallelism() throws {
+        let graph = try #require(ModelCatalog.model(id: "moe-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-h100:2")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:2", configuration: MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, contextParallel: 2, expertParallel: 4))
+        let stage = plan.stages[0]
+        #expect(stage.mesh.shape == [2, 2, 2, 2])
+        let permute = try Self.operation("h0.mlp.dispatch.permute", in: graph)
+        let slots = graph.operations[permute].inputs[0]
+        let producer = try #require(graph[slots].operationIndex)
+        let source = stage.strategy(of: producer).resultSpec(in: graph.operations[producer].indexSpace)
+        let wanted = stage.strategy(of: permute).operandSpec(0, in: graph.operations[permute].indexSpace)
+        let elements = Double(graph[slots].type.elementCount)
+        let dispatched = Resharding.collectives(from: source, to: wanted, elementCount: elements, bytesPerElement: 2,
+                                                meshShape: stage.mesh.shape, dispatchesTokens: true)
+        // The permutation keeps the tensor axis's split; the expert GEMM, tensor-parallel over its feed-forward index,
+        // reads every token of its experts.
+        let up = try Self.operation("h0.mlp.experts.up", in: graph)
+        let permuted = stage.strategy(of: permute).resultSpec(in: graph.operations[permute].indexSpace)
+        let read = stage.strategy(of: up).operandSpec(0, in: graph.operations[up].indexSpace)
+        let gathered = Resharding.collectives(from: permuted, to: read, elementCount: elements, bytesPerElement: 2,
+                                              meshShape: stage.mesh.shape, dispatchesTokens: true)
+        #expect(dispatched + gathered == [Collective(.allToAll, axes: [1, 2], bytes: 4096), Collective(.allGather, axes: [3], bytes: 8192)])
+    }
+
     @Test("expert layouts Megatron-Core cannot run or ShardPlan cannot lay out are refused at --ep and --etp")
     func refusals() throws {
         func problem(_ configuration: MegatronConfiguration) -> String? {
