@@ -17,6 +17,17 @@ struct ExpertFoldingTests {
         try #require(graph.operations.firstIndex { $0.name == name })
     }
 
+    /// The tokens of the first layer before their permutation in `stage`, in the layout their producer writes and the
+    /// one the permutation reads, and their elements.
+    static func dispatch(in stage: StageLayout, of graph: Graph) throws
+        -> (permute: Int, slots: ValueID, source: ShardingSpec, wanted: ShardingSpec, elements: Double) {
+        let permute = try operation("h0.mlp.dispatch.permute", in: graph)
+        let slots = graph.operations[permute].inputs[0]
+        let producer = try #require(graph[slots].operationIndex)
+        return (permute, slots, stage.strategy(of: producer).resultSpec(in: graph.operations[producer].indexSpace),
+                stage.strategy(of: permute).operandSpec(0, in: graph.operations[permute].indexSpace), Double(graph[slots].type.elementCount))
+    }
+
     /// moe-tiny (8 experts) on 8 GPUs at tp = 2 with sequence parallelism and ep = 4 with whole experts: the
     /// expert axis takes 2 of the 4 data-parallel ranks, `[2, 2, 2]`, and the expert GEMMs split their 8 experts over
     /// it and the tensor axis (two a rank), their hidden and feed-forward indices whole. The tokens before the
@@ -36,12 +47,7 @@ struct ExpertFoldingTests {
         #expect(strategy.splitFactor(of: experts, meshShape: stage.mesh.shape) == 4)
         let weight = strategy.operandSpec(1, in: graph.operations[up].indexSpace)
         #expect(weight.dimensionAxes == [[1, 2], [], []], "whole experts: the weight splits its experts only")
-        let permute = try Self.operation("h0.mlp.dispatch.permute", in: graph)
-        let slots = graph.operations[permute].inputs[0]
-        let producer = try #require(graph[slots].operationIndex)
-        let source = stage.strategy(of: producer).resultSpec(in: graph.operations[producer].indexSpace)
-        let wanted = stage.strategy(of: permute).operandSpec(0, in: graph.operations[permute].indexSpace)
-        let elements = Double(graph[slots].type.elementCount)
+        let (_, slots, source, wanted, elements) = try Self.dispatch(in: stage, of: graph)
         #expect(elements * 2 == 65_536)
         // The tokens before and after their permutation and the experts' output carry tokens; the values between the
         // expert GEMMs and their weights do not.
@@ -112,12 +118,7 @@ struct ExpertFoldingTests {
             tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, contextParallel: 2, expertParallel: 4))
         let stage = plan.stages[0]
         #expect(stage.mesh.shape == [2, 2, 2, 2])
-        let permute = try Self.operation("h0.mlp.dispatch.permute", in: graph)
-        let slots = graph.operations[permute].inputs[0]
-        let producer = try #require(graph[slots].operationIndex)
-        let source = stage.strategy(of: producer).resultSpec(in: graph.operations[producer].indexSpace)
-        let wanted = stage.strategy(of: permute).operandSpec(0, in: graph.operations[permute].indexSpace)
-        let elements = Double(graph[slots].type.elementCount)
+        let (permute, _, source, wanted, elements) = try Self.dispatch(in: stage, of: graph)
         let dispatched = Resharding.collectives(from: source, to: wanted, elementCount: elements, bytesPerElement: 2,
                                                 meshShape: stage.mesh.shape, dispatchesTokens: true)
         // The permutation keeps the tensor axis's split; the expert GEMM, tensor-parallel over its feed-forward index,
