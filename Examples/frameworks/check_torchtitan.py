@@ -89,9 +89,15 @@ CASES = [
     ("gpt3-6.7b-fp8", ["score", "Models/gpt3-6.7b.json", "--cluster", "dgx-h100:2", "--tp", "2", "--pp", "2",
                        "--sequence-parallel", "--precision", "fp8", "--fp8-recipe", "rowwise"],
      dict(tp=2, pp=2, dp=4, cp=1, ep=1, vp=1, mbs=1, recompute="none", zero=2, fp8="rowwise")),
+    # Priced with TransformerEngine's ring (the default exchange): torchtitan runs the all-to-all rotation, which hides
+    # each step's transfer as that ring does.
     ("llama3-8b-cp2-fp8", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "1", "--pp", "1", "--cp", "2",
                            "--zero", "1", "--recompute", "full", "--precision", "fp8"],
-     dict(tp=1, pp=1, dp=4, cp=2, ep=1, vp=1, mbs=1, recompute="full", zero=2, fp8="tensorwise", rotate="allgather")),
+     dict(tp=1, pp=1, dp=4, cp=2, ep=1, vp=1, mbs=1, recompute="full", zero=2, fp8="tensorwise", rotate="alltoall")),
+    # Priced with PyTorch's ring under its all-gather rotation, torchtitan's default: written as it is.
+    ("llama3-8b-cp2-pytorch-ring", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "1", "--pp", "1", "--cp", "2",
+                                    "--cp-comm-type", "pytorch-ring", "--zero", "1", "--recompute", "full"],
+     dict(tp=1, pp=1, dp=4, cp=2, ep=1, vp=1, mbs=1, recompute="full", zero=2, fp8=None, rotate="allgather")),
     ("qwen3-30b-a3b-ep8", ["score", "Models/qwen3-30b-a3b.json", "--cluster", "dgx-h100:1", "--tp", "1", "--pp", "1", "--ep", "8",
                            "--zero", "3", "--recompute", "full", "--micro-batch-size", "2"],
      dict(tp=1, pp=1, dp=8, cp=1, ep=8, vp=1, mbs=2, recompute="full", zero=3, fp8=None)),
