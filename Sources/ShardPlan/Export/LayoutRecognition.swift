@@ -72,8 +72,9 @@ public struct LayoutRecognition: Sendable {
         // Expert parallelism takes the context-parallel ranks first, the tensor-parallel ones where the experts are whole
         // on their ranks (expert tensor parallelism 1), then data-parallel ones.
         var expertTensorParallel: Int? = expertParallel > 1 && tensorParallel > 1 && degrees.contains(where: \.expertsOverTensor) ? 1 : nil
-        let fold = contextParallel * (expertTensorParallel == 1 ? tensorParallel : 1)
-        if expertParallel > 1 && (expertParallel % fold != 0 || dataParallel % (expertParallel / fold) != 0) {
+        let experts = MegatronConfiguration(tensorParallel: tensorParallel, pipelineParallel: ranks, contextParallel: contextParallel,
+                                            expertParallel: expertParallel, expertTensorParallel: expertTensorParallel)
+        if !experts.laysOutExpertGroups(dataParallel: dataParallel) {
             notes.append("expert parallelism over \(expertParallel) devices does not take whole context-\(expertTensorParallel == 1 ? " and tensor-" : "")parallel groups and a divisor of dp=\(dataParallel); the experts are not split")
             expertParallel = 1
             expertTensorParallel = nil

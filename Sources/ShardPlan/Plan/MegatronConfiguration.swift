@@ -78,6 +78,22 @@ public struct MegatronConfiguration: Sendable, Equatable {
         return contextParallel * (foldsExpertsOverTensor ? tensorParallel : 1)
     }
 
+    /// `MegatronLayout` of this configuration, with hybrid sharding's groups as an axis of their own where
+    /// `shardGroups` says so: an expert axis where the expert groups reach past their folded ranks, a context axis,
+    /// and the experts split over the folded axes.
+    public func layout(shardGroups: Bool = false) -> MegatronLayout {
+        MegatronLayout(sequenceParallel: sequenceParallel, shardGroups: shardGroups,
+                       expertParallel: expertParallel / expertFold > 1, contextParallel: contextParallel > 1,
+                       expertsOverContext: expertParallel > 1 && contextParallel > 1, expertsOverTensor: foldsExpertsOverTensor,
+                       vocabularyParallelEmbedding: vocabularyParallelEmbedding, vocabularyParallelLoss: vocabularyParallelLoss)
+    }
+
+    /// Whether the expert groups lay out over `dataParallel` replicas: whole `expertFold` groups and a divisor of the
+    /// replicas beyond them (`TrainingPlan.megatron` refuses the rest, saying which).
+    public func laysOutExpertGroups(dataParallel: Int) -> Bool {
+        expertParallel % expertFold == 0 && dataParallel % (expertParallel / expertFold) == 0
+    }
+
     /// How the repeated layers split over the pipeline chunks.
     public var layerSplit: MegatronLayerSplit {
         MegatronLayerSplit(firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers,

@@ -71,9 +71,7 @@ extension MegatronGrid {
                 // The shape alone does not say which axis is which ([dp/ep, ep, tp] and [dp, cp, tp] can match).
                 let strategies = layouts.value(for: shape + [configuration.sequenceParallel ? 1 : 0, ep / fold > 1 ? 1 : 0, cp > 1 ? 1 : 0,
                                                              ep > 1 ? 1 : 0, overTensor ? 1 : 0]) {
-                    MegatronLayout(sequenceParallel: configuration.sequenceParallel, expertParallel: ep / fold > 1, contextParallel: cp > 1,
-                                   expertsOverContext: ep > 1 && cp > 1, expertsOverTensor: overTensor)
-                        .strategies(for: graph, meshShape: shape, roles: roles)
+                    configuration.layout().strategies(for: graph, meshShape: shape, roles: roles)
                 }
                 return LayerCostProfile(model: model, clustering: clustering, mesh: mesh,
                                         layouts: clustering.layers.map { Array(strategies[$0.operations]) }, recompute: nil,

@@ -133,11 +133,7 @@ extension TrainingPlan {
                                          split: configuration.layerSplit)
         // Shard groups that are all the data-parallel ranks are plain ZeRO-3: one data axis.
         let groups = shardGroup.map { $0 < dp } ?? false
-        let layout = MegatronLayout(sequenceParallel: configuration.sequenceParallel, shardGroups: groups,
-                                    expertParallel: ep / fold > 1, contextParallel: cp > 1,
-                                    expertsOverContext: ep > 1 && cp > 1, expertsOverTensor: configuration.foldsExpertsOverTensor,
-                                    vocabularyParallelEmbedding: configuration.vocabularyParallelEmbedding,
-                                    vocabularyParallelLoss: configuration.vocabularyParallelLoss)
+        let layout = configuration.layout(shardGroups: groups)
         let meshShape = megatronMeshShape(dataParallel: dp, tensorParallel: tp, contextParallel: cp, expertParallel: ep,
                                           expertFold: fold, shardGroup: groups ? shardGroup : nil)
         let strategies = layout.strategies(for: graph, meshShape: meshShape)
