@@ -78,6 +78,12 @@ CASES = [
     ("qwen3-30b-a3b-ep8-etp1", ["score", "Models/qwen3-30b-a3b.json", "--cluster", "dgx-h100:2", "--tp", "2", "--pp", "1", "--ep", "8",
                                 "--etp", "1", "--sequence-parallel", "--zero", "1", "--recompute", "full"],
      "qwen3_30b_a3b", dict(tp=2, pp=1, dp=8, cp=1, ep=8, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8=None, overlap=False)),
+    # Priced with HybridEP's deduplicated dispatch across two nodes: Megatron-Core's flex dispatcher with that backend
+    # (the other Qwen3 cases check that the recipe's own DeepEP, which it turns on for a Hopper GPU, is set back to
+    # the all-to-all the plan prices).
+    ("qwen3-30b-a3b-ep16-hybridep", ["score", "Models/qwen3-30b-a3b.json", "--cluster", "dgx-h100:2", "--tp", "1", "--pp", "1",
+                                     "--ep", "16", "--zero", "1", "--recompute", "full", "--moe-dispatcher", "hybridep"],
+     "qwen3_30b_a3b", dict(tp=1, pp=1, dp=16, cp=1, ep=16, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8=None, overlap=False)),
 ]
 
 
@@ -239,6 +245,15 @@ def main():
         overlaps_experts = " ep-overlap" in text.splitlines()[0]
         assert bool(getattr(cfg.model, "overlap_moe_expert_parallel_comm", False)) == overlaps_experts, \
             f"{name}: the experts' all-to-all overlap is {getattr(cfg.model, 'overlap_moe_expert_parallel_comm', None)}, the settings say {overlaps_experts}"
+        # The header names the experts' dispatcher where it is not NCCL's all-to-all (` deepep`, ` hybridep`), which
+        # Megatron-Core runs as its flex dispatcher with that backend.
+        if found["ep"] > 1:
+            dispatcher = re.search(r" (deepep|hybridep)\b", text.splitlines()[0])
+            wanted = ("flex", dispatcher.group(1)) if dispatcher else ("alltoall", None)
+            got = (cfg.model.moe_token_dispatcher_type,
+                   cfg.model.moe_flex_dispatcher_backend if cfg.model.moe_token_dispatcher_type == "flex" else None)
+            assert got == wanted, f"{name}: the experts' dispatcher is {got}, the settings say {wanted}"
+            assert got[0] != "flex" or not cfg.model.moe_shared_expert_overlap, f"{name}: the flex dispatcher beside the shared experts' overlap"
         assert found["microbatches"] * found["mbs"] * found["dp"] == cfg.train.global_batch_size, f"{name}: batch"
         assert cfg.model.seq_length == cfg.dataset.seq_length, f"{name}: sequence length"
         # Megatron-FSDP asks for more than one CUDA work queue; tensor and context parallelism for one.

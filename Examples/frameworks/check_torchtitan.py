@@ -100,14 +100,18 @@ CASES = [
      dict(tp=1, pp=1, dp=4, cp=2, ep=1, vp=1, mbs=1, recompute="full", zero=2, fp8=None, rotate="allgather")),
     ("qwen3-30b-a3b-ep8", ["score", "Models/qwen3-30b-a3b.json", "--cluster", "dgx-h100:1", "--tp", "1", "--pp", "1", "--ep", "8",
                            "--zero", "3", "--recompute", "full", "--micro-batch-size", "2"],
-     dict(tp=1, pp=1, dp=8, cp=1, ep=8, vp=1, mbs=2, recompute="full", zero=3, fp8=None)),
+     dict(tp=1, pp=1, dp=8, cp=1, ep=8, vp=1, mbs=2, recompute="full", zero=3, fp8=None, ep_backend="standard")),
     ("moe-tiny-tp2-ep2", ["score", "Models/moe-tiny.json", "--cluster", "dgx-h100:1", "--tp", "2", "--pp", "1", "--ep", "2",
                           "--sequence-parallel", "--zero", "3"],
-     dict(tp=2, pp=1, dp=4, cp=1, ep=2, vp=1, mbs=1, recompute="none", zero=3, fp8=None)),
+     dict(tp=2, pp=1, dp=4, cp=1, ep=2, vp=1, mbs=1, recompute="none", zero=3, fp8=None, ep_backend="standard")),
     # Whole experts, expert parallelism folded over the tensor-parallel ranks: expert_tensor_parallel_degree = 1.
     ("moe-tiny-tp2-ep4-etp1", ["score", "Models/moe-tiny.json", "--cluster", "dgx-h100:1", "--tp", "2", "--pp", "1", "--ep", "4",
                                "--etp", "1", "--sequence-parallel", "--zero", "3"],
-     dict(tp=2, pp=1, dp=4, cp=1, ep=4, vp=1, mbs=1, recompute="none", zero=3, fp8=None)),
+     dict(tp=2, pp=1, dp=4, cp=1, ep=4, vp=1, mbs=1, recompute="none", zero=3, fp8=None, ep_backend="standard")),
+    # Priced with DeepEP: torchtitan's deepep backend, which it runs only with whole experts (etp 1).
+    ("moe-tiny-tp2-ep4-etp1-deepep", ["score", "Models/moe-tiny.json", "--cluster", "dgx-h100:1", "--tp", "2", "--pp", "1", "--ep", "4",
+                                      "--etp", "1", "--sequence-parallel", "--zero", "3", "--moe-dispatcher", "deepep"],
+     dict(tp=2, pp=1, dp=4, cp=1, ep=4, vp=1, mbs=1, recompute="none", zero=3, fp8=None, ep_backend="deepep")),
     # The loss over the whole logits on every tensor-parallel rank: torchtitan's disable_loss_parallel.
     ("llama3-8b-whole-loss", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "2", "--pp", "1",
                               "--sequence-parallel", "--zero", "3", "--no-loss-parallel"],
@@ -147,6 +151,10 @@ def check(config, expected, name, world_size, ParallelDims):
     # The rotation PyTorch's ring attention runs, which the plan prices (the settings write it with context parallelism).
     if p.context_parallel_degree > 1:
         found["rotate"] = p.context_parallel_rotate_method
+    # The experts' backend priced (the settings write it with expert parallelism); torchtitan's DeepEP refuses etp > 1.
+    if p.expert_parallel_degree > 1:
+        found["ep_backend"] = p.expert_parallel_comm_backend
+        assert p.expert_parallel_comm_backend != "deepep" or p.expert_tensor_parallel_degree == 1, f"{name}: DeepEP beside etp > 1"
     if p.pipeline_parallel_degree > 1:
         modules = [m for part in parts for m in part]
         layers = [m for m in modules if m.startswith("layers.")]

@@ -3,6 +3,7 @@ import ShardPlan
 
 extension AttentionKernel: ExpressibleByArgument {}
 extension KernelFusionLevel: ExpressibleByArgument {}
+extension ExpertDispatcher: ExpressibleByArgument {}
 
 extension ContextParallelCommunication: ExpressibleByArgument {
     /// Its own name, or Megatron-Core's (`all_gather`, `a2a`), as a Megatron user types it.
@@ -14,9 +15,9 @@ extension ContextParallelCommunication: ExpressibleByArgument {
 /// How the training stack runs its kernels, for `plan` and `score`: `--attention-kernel`, `--fusion` and
 /// `--fused-cross-entropy` (and `--loss-in-place`, `--eager-loss`, `--no-loss-upcast`), the type of the gradient buffer, `--grad-precision`, Adam's state, `--optimizer-state`,
 /// the precision of the gradient reduction, `--grad-reduce-in-fp32`, FSDP2's copy-out of gathered parameters,
-/// `--fsdp2`, FSDP's gradient accumulation without a reduce-scatter a microbatch, `--fsdp-no-sync`, and context
-/// parallelism's exchange, `--cp-comm-type` (Docs/cost-model.md, "Attention kernels", "Fusion", "Memory", "ZeRO-3 /
-/// FSDP" and "Context parallelism").
+/// `--fsdp2`, FSDP's gradient accumulation without a reduce-scatter a microbatch, `--fsdp-no-sync`, context
+/// parallelism's exchange, `--cp-comm-type`, and the experts' token dispatcher, `--moe-dispatcher` (Docs/cost-model.md,
+/// "Attention kernels", "Fusion", "Memory", "ZeRO-3 / FSDP", "Context parallelism" and "Expert parallelism").
 struct KernelChoice: ParsableArguments {
     @Option(name: .customLong("attention-kernel"),
             help: ArgumentHelp("Fused attention kernel: flash2, flash3 (Hopper), cudnn or triton (default: flash2 on Ampere, cudnn on Hopper and Blackwell; PyTorch before 2.11 runs flash2 on Hopper).",
@@ -68,9 +69,14 @@ struct KernelChoice: ParsableArguments {
                                valueName: "p2p|all-gather|all-to-all|pytorch-ring|pytorch-ring-all-to-all"))
     var contextParallelCommunication: ContextParallelCommunication?
 
+    @Option(name: .customLong("moe-dispatcher"),
+            help: ArgumentHelp("The kernels that carry a mixture of experts' tokens to their experts and back: alltoall (NCCL's all-to-all, a copy of a token for each of its experts; Megatron-Core's alltoall dispatcher, torchtitan's standard backend), deepep (DeepSeek's DeepEP: a token once to each rank that holds one of its experts and once over the network to each such node, forwarded there over NVLink; Megatron-Core's flex dispatcher, torchtitan's deepep backend) or hybridep (NVIDIA's HybridEP, priced as DeepEP; Megatron-Core's flex dispatcher). The planner does not choose one: name the one your cluster has. Default alltoall.",
+                               valueName: "alltoall|deepep|hybridep"))
+    var expertDispatcher: ExpertDispatcher?
+
     /// Whether any option was given (`score --plan` refuses them: the plan sets its own).
     var isGiven: Bool {
-        contextParallelCommunication != nil || attentionKernel != nil || fusion != nil || fusedCrossEntropy || writesLossGradientInPlace || eagerLoss || keepsLossInLogitsType
+        contextParallelCommunication != nil || expertDispatcher != nil || attentionKernel != nil || fusion != nil || fusedCrossEntropy || writesLossGradientInPlace || eagerLoss || keepsLossInLogitsType
             || reduceGradientsInFP32
             || copiesOutGatheredParameters
             || accumulatesUnshardedGradients || gradientPrecision != nil || optimizerState != nil
@@ -118,6 +124,7 @@ struct KernelChoice: ParsableArguments {
         options.gradientPrecision = gradientPrecision ?? .fp32
         options.optimizerState = optimizerState ?? .fp32
         options.contextParallelCommunication = contextParallelCommunication ?? .ring
+        options.expertDispatcher = expertDispatcher ?? .allToAll
         return options
     }
 }

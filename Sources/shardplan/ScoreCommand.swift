@@ -129,7 +129,7 @@ struct ScoreCommand: ParsableCommand {
                 ("--zero-shard-group", zeroShardGroup != nil),
                 ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm), ("--overlap-moe-comm", overlapMoEComm),
                 ("--precision/--fp8-recipe/--fp8-params", precision.isGiven),
-                ("--attention-kernel/--fusion/--fused-cross-entropy/--loss-in-place/--eager-loss/--no-loss-upcast/--grad-reduce-in-fp32/--fsdp2/--fsdp-no-sync/--grad-precision/--optimizer-state/--cp-comm-type", kernelChoice.isGiven),
+                ("--attention-kernel/--fusion/--fused-cross-entropy/--loss-in-place/--eager-loss/--no-loss-upcast/--grad-reduce-in-fp32/--fsdp2/--fsdp-no-sync/--grad-precision/--optimizer-state/--cp-comm-type/--moe-dispatcher", kernelChoice.isGiven),
                 ("--first-stage-layers", firstStageLayers != nil), ("--last-stage-layers", lastStageLayers != nil),
                 ("--account-for-embedding-in-pipeline-split", accountForEmbedding), ("--account-for-loss-in-pipeline-split", accountForLoss),
             ]
@@ -190,6 +190,9 @@ struct ScoreCommand: ParsableCommand {
         }
         if plan == nil, zero != .weights, let (flag, says) = kernelChoice.zeroThreeFlags.first {
             throw ValidationError("\(flag) says \(says); give --zero 3 with it.")
+        }
+        if let dispatcher = kernelChoice.expertDispatcher, dispatcher.deduplicates, (ep ?? 1) < 2 {
+            throw ValidationError("--moe-dispatcher \(dispatcher.rawValue) carries a mixture of experts' tokens between expert-parallel ranks; give --ep 2 or more.")
         }
         // Megatron-Core's TransformerConfig refuses the overlap without these.
         if overlapMoEComm {

@@ -170,6 +170,18 @@ struct CommandParsingTests {
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--overlap-moe-comm"]) == 2)
     }
 
+    @Test("--moe-dispatcher takes alltoall, deepep or hybridep; a deduplicating one needs --ep 2 or more, and not --plan")
+    func expertDispatcher() throws {
+        let score = try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--ep", "8", "--moe-dispatcher", "deepep"])
+        #expect(score.kernelChoice.applied(to: TrainingOptions()).expertDispatcher == .deepEP)
+        #expect(try PlanCommand.parse(["g.json", "--cluster", "c", "--moe-dispatcher", "hybridep"]).kernelChoice.expertDispatcher == .hybridEP)
+        #expect(try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--moe-dispatcher", "alltoall"])
+            .kernelChoice.expertDispatcher == .allToAll)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--moe-dispatcher", "deepep"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--ep", "2", "--moe-dispatcher", "nccl"]) == 2)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--moe-dispatcher", "deepep"]) == 2)
+    }
+
     @Test("--zero-shard-group takes a group of at least one device with --zero 3, and not with --plan")
     func zeroShardGroup() throws {
         let score = try ScoreCommand.parse(["g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--zero", "3", "--zero-shard-group", "8"])

@@ -223,6 +223,7 @@ public struct CalibrationReport: Sendable {
             if run.expertParallel > 1 { config += " ep=\(run.expertParallel)" }
             if run.expertTensorParallel == 1 && run.tensorParallel > 1 { config += " etp=1" }
             if run.overlapsExpertCommunication { config += " ep-overlap" }
+            if run.expertParallel > 1 && run.expertDispatcher != .allToAll { config += " \(run.expertDispatcher.rawValue)" }
             if run.precision.hasPrefix("fp8") { config += " fp8" }
             if run.sequenceParallel { config += " sp" }
             if !run.vocabularyParallelEmbedding { config += " whole-embedding" }

@@ -106,6 +106,7 @@ public struct CalibrationRun: Sendable {
         }
         options.accumulatesUnshardedGradients = run.accumulatesUnshardedGradients
         options.overlapExpertParallelCommunication = run.overlapsExpertCommunication
+        options.expertDispatcher = run.expertDispatcher
         // Megatron-Core's TransformerConfig refuses the experts' overlapped all-to-alls without these.
         if run.overlapsExpertCommunication,
            let problem = ExpertParallelOverlap.problem(splitsExperts: run.expertParallel > 1, fullRecomputation: recompute == .full,

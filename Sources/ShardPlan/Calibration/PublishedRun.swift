@@ -68,6 +68,9 @@ public struct PublishedRun: Sendable {
     /// Whether the run overlapped the experts' all-to-alls with another microbatch's compute (`overlap_moe_comm`:
     /// Megatron-Core's `--overlap-moe-expert-parallel-comm`, Megatron-Bridge's `moe_a2a_overlap`).
     public var overlapsExpertCommunication = false
+    /// The kernels that carried the experts' tokens (`moe_dispatcher`: alltoall, deepep, hybridep; Megatron-Core's
+    /// `moe_token_dispatcher_type` and `moe_flex_dispatcher_backend`); NCCL's all-to-all when absent.
+    public var expertDispatcher = ExpertDispatcher.allToAll
     /// Head dimension where it is not `hidden / heads` (Qwen3-MoE: 128 with hidden 2048 and 32 heads).
     public var headDimension: Int?
     /// `fp8` where the run trained its linear layers in FP8 (`fp8Recipe`: tensorwise, rowwise, blockwise).
@@ -254,6 +257,7 @@ public struct PublishedRun: Sendable {
                 reducesGradientsInFP32: try gradientReduction(row) == "fp32",
                 overlapsGradientReduction: try row.optionalBool("overlap_grad_reduce") ?? false,
                 overlapsExpertCommunication: try row.optionalBool("overlap_moe_comm") ?? false,
+                expertDispatcher: try row.optionalCase("moe_dispatcher", "expert dispatcher") ?? .allToAll,
                 headDimension: try row.optionalInt("head_dim"),
                 precision: try row.optionalString("precision") ?? "", fp8Recipe: try row.optionalCase("fp8_recipe", "FP8 recipe"),
                 fp8Parameters: try row.optionalBool("fp8_params") ?? false,

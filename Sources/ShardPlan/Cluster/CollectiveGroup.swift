@@ -69,12 +69,18 @@ public struct CollectiveGroup: Sendable, Equatable {
     /// All-to-all re-splitting a `bytes`-byte tensor: each device holds B/n and sends (n-1)/n of it, so
     /// `(n-1)/n * (B/n) / bw` (nccl-tests' alltoall convention with its per-device size B/n), plus one step per
     /// peer: those on the device's own node at the intra-node latency, the others at the inter-node latency.
+    /// Across nodes NCCL's all-to-all is a group of sends and receives, one a peer, each over its own path: the
+    /// `(n - g) / n` of the buffer bound for other nodes leaves through the device's own NIC while the `(g - 1) / n`
+    /// for its node's peers crosses NVLink at the same time, and the slower of the two sets the time.
     public func allToAllSeconds(bytes: Double) -> Double {
         guard size > 1 else { return 0 }
         let localPeers = size / nodeCount - 1
         let remotePeers = size - 1 - localPeers
-        return Double(size - 1) / Double(size) * (bytes / Double(size)) / allToAllBandwidth
-            + Double(localPeers) * intraNodeLatency + Double(remotePeers) * interNodeLatency
+        let perDevice = bytes / Double(size)
+        let latency = Double(localPeers) * intraNodeLatency + Double(remotePeers) * interNodeLatency
+        guard nodeCount > 1 else { return Double(size - 1) / Double(size) * perDevice / allToAllBandwidth + latency }
+        return max(Double(remotePeers) / Double(size) * perDevice / allToAllBandwidth,
+                   Double(localPeers) / Double(size) * perDevice / domainAllGatherBusBandwidth) + latency
     }
 
     /// The slowest of several groups that run the same collective at once (the groups along a mesh axis): the

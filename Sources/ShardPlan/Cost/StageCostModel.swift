@@ -382,18 +382,18 @@ public struct StageCostModel: Sendable {
                 } else {
                     source = arrivalLayouts[input]!
                 }
-                let dispatch = roles.dispatchedTokens[input.rawValue]
+                let dispatch = options.dispatch(roles.dispatchedTokens[input.rawValue])
                 var forward = Resharding.collectives(from: source, to: wanted, elementCount: elements,
-                                                     bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape, dispatchesTokens: dispatch)
+                                                     bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape, dispatch: dispatch)
                 if opCost.gathersInFP8(forward, operand: operand) {
                     forward = Resharding.collectives(from: source, to: wanted, elementCount: elements, bytesPerElement: 1,
-                                                     meshShape: mesh.shape, dispatchesTokens: dispatch)
+                                                     meshShape: mesh.shape, dispatch: dispatch)
                 }
                 chargeExchange(forward, forward: true, operand: operand, width: type.dtype.byteSize, attentionSeconds: opCost.forwardSeconds)
                 if gradients[input] {
                     let backward = Resharding.collectives(from: strategy.gradientSpec(operand, in: space), to: source.reduced,
                                                           elementCount: elements, bytesPerElement: type.dtype.byteSize,
-                                                          meshShape: mesh.shape, dispatchesTokens: dispatch)
+                                                          meshShape: mesh.shape, dispatch: dispatch)
                     chargeExchange(backward, forward: false, operand: operand, width: type.dtype.byteSize, attentionSeconds: opCost.backwardSeconds)
                 }
             }

@@ -76,6 +76,8 @@ public struct TrainingOptions: Sendable, Equatable {
     /// Whether the experts' dispatch and combine all-to-alls of one microbatch overlap the compute of another
     /// (Megatron-Core's `--overlap-moe-expert-parallel-comm`, its combined 1F1B schedule: `ExpertParallelOverlap`).
     public var overlapExpertParallelCommunication = false
+    /// The kernels that carry the experts' tokens (`--moe-dispatcher`): NCCL's all-to-all unless told.
+    public var expertDispatcher = ExpertDispatcher.allToAll
     /// The arithmetic of the linear layers' GEMMs (`--precision`).
     public var precision: MatmulPrecision
     /// How FP8 tensors are scaled when `precision` is `fp8` or `auto` (`--fp8-recipe`).
@@ -229,6 +231,11 @@ public struct TrainingOptions: Sendable, Equatable {
     /// (Megatron-Core overlaps the experts' only under its own `--overlap-moe-expert-parallel-comm`).
     public func tensorParallelOverlapShare(of kind: CollectiveKind) -> Double {
         overlapTensorParallelCommunication && kind != .allToAll ? 1 - Self.tensorParallelOverlapFraction : 1
+    }
+
+    /// `routing` (`TensorRoles.dispatchedTokens`) as `expertDispatcher` sends the tokens.
+    public func dispatch(_ routing: TokenDispatch?) -> TokenDispatch? {
+        routing.map { TokenDispatch(experts: $0.experts, topK: $0.topK, deduplicates: expertDispatcher.deduplicates) }
     }
 
     /// The share of a collective of `kind` on tensor or expert parallelism's axes that the search's terms charge

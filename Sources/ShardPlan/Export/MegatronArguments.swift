@@ -20,8 +20,11 @@ public struct MegatronArguments: Sendable {
             if communication != .ring { arguments.append("--cp-comm-type \(communication.megatronValue)") }
         }
         if layout.expertParallel > 1 {
-            // The all-to-all dispatcher the model prices; Megatron-LM's default gathers every token instead.
-            arguments += ["--expert-model-parallel-size \(layout.expertParallel)", "--moe-token-dispatcher-type alltoall"]
+            // The dispatcher the model prices (all-to-all, or the flex dispatcher's DeepEP or HybridEP); Megatron-LM's
+            // default gathers every token instead.
+            let dispatcher = configuration.options.expertDispatcher
+            arguments += ["--expert-model-parallel-size \(layout.expertParallel)", "--moe-token-dispatcher-type \(dispatcher.megatronDispatcherType)"]
+            if let backend = dispatcher.megatronFlexBackend { arguments.append("--moe-flex-dispatcher-backend \(backend)") }
             // Whole experts, expert parallelism folded over the tensor-parallel ranks (Megatron-Core 0.10 and later);
             // Megatron-LM's default is the tensor-parallel size.
             if layout.expertTensorParallel != layout.tensorParallel {

@@ -51,8 +51,17 @@ public struct MegatronBridgeConfig: Sendable {
             ("model.expert_tensor_parallel_size", .int(layout.expertTensorParallel)),
             ("model.sequence_parallel", .bool(layout.sequenceParallel)),
         ]
-        // The experts' overlapped all-to-alls refuse the shared experts' own overlap (Megatron-Core's TransformerConfig).
-        if options.overlapExpertParallelCommunication { fields.append(("model.moe_shared_expert_overlap", .bool(false))) }
+        if layout.expertParallel > 1 {
+            // The dispatcher priced, set either way: the Qwen3 MoE recipes turn on the flex dispatcher where they are
+            // built on a GPU that runs DeepEP (`apply_flex_dispatcher_backend`).
+            fields.append(("model.moe_token_dispatcher_type", .string(options.expertDispatcher.megatronDispatcherType)))
+            if let backend = options.expertDispatcher.megatronFlexBackend { fields.append(("model.moe_flex_dispatcher_backend", .string(backend))) }
+        }
+        // The experts' overlapped all-to-alls and the flex dispatcher refuse the shared experts' own overlap
+        // (Megatron-Core's TransformerConfig).
+        if options.overlapExpertParallelCommunication || (layout.expertParallel > 1 && options.expertDispatcher.megatronFlexBackend != nil) {
+            fields.append(("model.moe_shared_expert_overlap", .bool(false)))
+        }
         // Set either way: the Llama 3.1 405B recipe counts the embedding and the loss as layers; a recipe's layout
         // string (`pipeline_model_parallel_layout`) would take the place of the split.
         let split = layout.layerSplit ?? MegatronLayerSplit()

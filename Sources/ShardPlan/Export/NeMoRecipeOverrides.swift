@@ -41,9 +41,15 @@ public struct NeMoRecipeOverrides: Sendable {
             // Set either way: the experts split by tensor parallelism or whole (a recipe may have set either).
             overrides.append(("trainer.strategy.expert_tensor_parallel_size", "\(layout.expertTensorParallel)"))
             overrides.append(("model.config.overlap_moe_expert_parallel_comm", python(layout.configuration.options.overlapExpertParallelCommunication)))
+            // The dispatcher priced, set either way (Megatron-Core's default gathers every token).
+            let dispatcher = layout.configuration.options.expertDispatcher
+            overrides.append(("model.config.moe_token_dispatcher_type", "'\(dispatcher.megatronDispatcherType)'"))
+            if let backend = dispatcher.megatronFlexBackend { overrides.append(("model.config.moe_flex_dispatcher_backend", "'\(backend)'")) }
         }
-        // The overlap refuses the shared experts' own (Megatron-Core's TransformerConfig), which some recipes turn on.
-        if layout.configuration.options.overlapExpertParallelCommunication {
+        // The overlap and the flex dispatcher refuse the shared experts' own (Megatron-Core's TransformerConfig), which
+        // some recipes turn on.
+        if layout.configuration.options.overlapExpertParallelCommunication
+            || (layout.expertParallel > 1 && layout.configuration.options.expertDispatcher.megatronFlexBackend != nil) {
             overrides.append(("model.config.moe_shared_expert_overlap", "False"))
         }
         if let sequenceLength = layout.sequenceLength {

@@ -146,7 +146,13 @@ public struct TorchTitanJobConfig: Sendable {
         lines.append("expert_parallel_degree = \(layout.expertParallel)")
         // The experts split by tensor parallelism within each expert-parallel group (Megatron's default expert
         // tensor parallelism, `etp = tp`), or whole with tp folded into the expert group (1, torchtitan's default).
-        if layout.expertParallel > 1 { lines.append("expert_tensor_parallel_degree = \(layout.expertTensorParallel)") }
+        if layout.expertParallel > 1 {
+            lines.append("expert_tensor_parallel_degree = \(layout.expertTensorParallel)")
+            // The backend priced, written even for torchtitan's default, `standard`, since a recipe may set DeepEP.
+            if let backend = layout.configuration.options.expertDispatcher.torchTitanBackend {
+                lines.append("expert_parallel_comm_backend = \"\(backend)\"")
+            }
+        }
         lines.append("pipeline_parallel_degree = \(layout.pipelineParallel)")
         if pipelined {
             if runs1F1BAsGPipe {

@@ -117,6 +117,7 @@ public struct MegatronConfiguration: Sendable, Equatable {
         if expertParallel > 1 { text += " ep=\(expertParallel)" }
         if foldsExpertsOverTensor { text += " etp=1" }
         if options.overlapExpertParallelCommunication { text += " ep-overlap" }
+        if expertParallel > 1 && options.expertDispatcher != .allToAll { text += " \(options.expertDispatcher.rawValue)" }
         if sequenceParallel { text += " sp" }
         if tensorParallel > 1 && !vocabularyParallelEmbedding { text += " whole-embedding" }
         if tensorParallel > 1 && !vocabularyParallelLoss { text += " whole-loss" }

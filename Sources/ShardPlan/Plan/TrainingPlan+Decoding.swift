@@ -236,6 +236,7 @@ extension TrainingPlan {
         options.overlapGradientReduction = try reader.optionalBool("overlap_gradient_reduction") ?? false
         options.overlapTensorParallelCommunication = try reader.optionalBool("overlap_tensor_parallel_communication") ?? false
         options.overlapExpertParallelCommunication = try reader.optionalBool("overlap_expert_parallel_communication") ?? false
+        if let dispatcher: ExpertDispatcher = try reader.optionalCase("expert_dispatcher", "expert dispatcher") { options.expertDispatcher = dispatcher }
         if let precision: MatmulPrecision = try reader.optionalCase("precision", "precision") { options.precision = precision }
         if let recipe: FP8Recipe = try reader.optionalCase("fp8_recipe", "FP8 recipe") { options.fp8Recipe = recipe }
         if let kernel: AttentionKernel = try reader.optionalCase("attention_kernel", "attention kernel") { options.attentionKernel = kernel }

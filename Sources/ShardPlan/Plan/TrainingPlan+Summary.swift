@@ -38,6 +38,7 @@ extension TrainingPlan {
         return MegatronSummary.describe(Self.withPlanZeroStage(stage, options.zeroStage, graph: graph), graph: graph)
             + (splitsQueries && communication != .ring ? " cp-comm=\(communication.rawValue)" : "")
             + (options.overlapExpertParallelCommunication ? " ep-overlap" : "")
+            + (options.expertDispatcher != .allToAll ? " \(options.expertDispatcher.rawValue)" : "")
             + (recompute == .none ? "" : " recompute=\(options.recomputeName(recompute))")
     }
 }

@@ -8,7 +8,9 @@ extension DeviceMesh {
         case .reduceScatter: return reduceScatterSeconds(bytes: collective.bytes, alongAxes: axes)
         case .allToAll:
             // `Collective.bytes` is each device's buffer; the cluster prices the whole re-split tensor.
-            return allToAllSeconds(bytes: collective.bytes * Double(size(ofAxes: axes)), alongAxes: axes)
+            let bytes = collective.bytes * Double(size(ofAxes: axes))
+            guard let dispatch = collective.dispatch else { return allToAllSeconds(bytes: bytes, alongAxes: axes) }
+            return collectiveGroup(alongAxes: axes).deduplicatedAllToAllSeconds(bytes: bytes, dispatch: dispatch)
         case .sendReceive:
             return allGatherSeconds(bytes: collective.bytes * 2, alongAxes: axes)
         }

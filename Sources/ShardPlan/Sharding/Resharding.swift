@@ -11,13 +11,15 @@
 /// A mixture of experts' token dispatcher is not XLA's partitioner: Megatron-Core's and torchtitan's send each rank's
 /// tokens to their experts' ranks in one all-to-all over the whole expert-parallel group, whichever dimensions the
 /// tokens were split along (batch and sequence, when expert parallelism folds over context- or tensor-parallel ranks).
-/// With `dispatchesTokens` a change that XLA's pieces cannot pair is that one all-to-all (`mergedMoves`).
+/// With a `dispatch` a change that XLA's pieces cannot pair is that one all-to-all (`mergedMoves`), and under a
+/// dispatcher that sends each token once per destination rank and node its all-to-alls carry the routing
+/// (`Collective.dispatch`), which prices them (`CollectiveGroup.deduplicatedAllToAllSeconds`).
 public enum Resharding {
     /// The collectives that turn a tensor of `elementCount` elements laid out as `source` into `target`.
-    /// Partial sums in `target` are ignored (a consumer never asks for them). `dispatchesTokens` says that the change
-    /// carries tokens to or from a mixture of experts' expert GEMMs (`TensorRoles.dispatchesTokens`).
+    /// Partial sums in `target` are ignored (a consumer never asks for them). A `dispatch` says that the change
+    /// carries tokens to or from a mixture of experts' expert GEMMs, routed so (`TensorRoles.dispatchedTokens`).
     public static func collectives(from source: ShardingSpec, to target: ShardingSpec, elementCount: Double,
-                                   bytesPerElement: Int, meshShape: [Int], dispatchesTokens: Bool = false) -> [Collective] {
+                                   bytesPerElement: Int, meshShape: [Int], dispatch: TokenDispatch? = nil) -> [Collective] {
         if source == target { return [] }
         var result: [Collective] = []
         var localBytes = elementCount * Double(bytesPerElement) / Double(source.totalSplitFactor(meshShape: meshShape))
@@ -67,7 +69,7 @@ public enum Resharding {
             return result
         }
         guard let moves = splitMoves(from: held, to: wanted, localBytes: localBytes, meshShape: meshShape)
-                ?? (dispatchesTokens ? mergedMoves(from: held, to: wanted, localBytes: localBytes, meshShape: meshShape) : nil) else {
+                ?? (dispatch != nil ? mergedMoves(from: held, to: wanted, localBytes: localBytes, meshShape: meshShape) : nil) else {
             // XLA has no direct way there: it gathers the whole tensor, one dimension at a time from the last,
             // and slices the target out of it.
             for axes in held.reversed() where !axes.isEmpty {
@@ -76,7 +78,8 @@ public enum Resharding {
             }
             return result
         }
-        return result + moves
+        guard let dispatch, dispatch.deduplicates else { return result + moves }
+        return result + moves.map { $0.kind == .allToAll ? Collective(.allToAll, axes: $0.axes, bytes: $0.bytes, dispatch: dispatch) : $0 }
     }
 
     /// The collectives that move splits from `held` to `wanted` (axes per dimension, no partial sums), the

@@ -10,8 +10,9 @@ public final class ReshardingPrices: @unchecked Sendable {
         var bytesPerElement: Int
         var source: ShardingSpec
         var target: ShardingSpec
-        /// Whether the change carries tokens to or from experts (`TensorRoles.dispatchedTokens`).
-        var dispatchesTokens = false
+        /// The routing of the tokens the change carries to or from experts, as the dispatcher sends them
+        /// (`TensorRoles.dispatchedTokens`, `TrainingOptions.dispatch`); nil for any other tensor.
+        var dispatch: TokenDispatch?
     }
 
     /// A change's seconds, and the part of them its all-to-alls take (which tensor parallelism's overlap does not

@@ -188,11 +188,11 @@ struct StageCostTerms {
         let type = graph[value].type
         let change = ReshardingPrices.Change(elementCount: operatorModel.localElements(value, .replicated(rank: type.rank)),
                                              bytesPerElement: bytesPerElement ?? type.dtype.byteSize, source: source, target: target,
-                                             dispatchesTokens: model.roles.dispatchedTokens[value.rawValue])
+                                             dispatch: model.options.dispatch(model.roles.dispatchedTokens[value.rawValue]))
         let price = prices?.price(of: change) ?? {
             let collectives = Resharding.collectives(from: source, to: target, elementCount: change.elementCount,
                                                      bytesPerElement: change.bytesPerElement, meshShape: mesh.shape,
-                                                     dispatchesTokens: change.dispatchesTokens)
+                                                     dispatch: change.dispatch)
             let answer = ReshardingPrices.Price(seconds: seconds(collectives),
                                                 allToAllSeconds: seconds(collectives.filter { $0.kind == .allToAll }))
             prices?.remember(change, price: answer)
@@ -452,7 +452,7 @@ struct StageCostTerms {
             Resharding.collectives(from: source, to: target,
                                    elementCount: operatorModel.localElements(value, .replicated(rank: type.rank)),
                                    bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape,
-                                   dispatchesTokens: model.roles.dispatchedTokens[value.rawValue])
+                                   dispatch: model.options.dispatch(model.roles.dispatchedTokens[value.rawValue]))
         }
         if cost.fp8 != nil, link.kind != .parameter, cost.gathersInFP8(collectives(layout, layouts[0]), operand: link.toOperand) {
             return (reshardSeconds(value, from: layout, to: layouts[0], bytesPerElement: 1, overlapped: true), backward)

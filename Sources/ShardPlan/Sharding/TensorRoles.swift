@@ -15,8 +15,11 @@ public struct TensorRoles: Sendable {
     /// where it does not come from another expert GEMM (the permuted tokens), the tokens before their permutation
     /// (the inputs of the op that permutes them, weights aside), and the result of an expert GEMM that no other expert
     /// GEMM reads, directly or through elementwise ops (the experts' output before the combine).
-    /// `Resharding` moves such tokens in one all-to-all.
-    public private(set) var dispatchedTokens: [Bool]
+    /// `Resharding` moves such tokens in one all-to-all. The routing says among how many experts (the expert GEMM's
+    /// expert index) and to how many each token goes (the copies a broadcast makes of the tokens before their
+    /// permutation, found by following the activation back through the ops that only move data; one where none is
+    /// found). Nil for every other value.
+    public private(set) var dispatchedTokens: [TokenDispatch?]
 
     public init(_ graph: Graph) {
         batchDimension = Array(repeating: nil, count: graph.values.count)
@@ -46,7 +49,7 @@ public struct TensorRoles: Sendable {
     }
 
     /// `dispatchedTokens` of `graph`.
-    private static func dispatchedTokens(_ graph: Graph) -> [Bool] {
+    private static func dispatchedTokens(_ graph: Graph) -> [TokenDispatch?] {
         let experts = graph.operations.map { MegatronLayout.expertGEMMIndex($0, graph: graph) }
         // Ops between an expert MLP's GEMMs keep every dimension (its activation, the gate's product): elementwise ops,
         // whose inputs and result have one shape. Values computed from an expert GEMM's result by such ops, and values
@@ -67,19 +70,49 @@ public struct TensorRoles: Sendable {
                 feedsExperts[input.rawValue] = true
             }
         }
-        var dispatched = Array(repeating: false, count: graph.values.count)
+        var dispatched = [TokenDispatch?](repeating: nil, count: graph.values.count)
+        // The routing of the tokens an expert GEMM's result carries, passed on through the ops between expert GEMMs.
+        var routing = [TokenDispatch?](repeating: nil, count: graph.values.count)
         for (index, operation) in graph.operations.enumerated() {
-            guard let expert = experts[index] else { continue }
+            guard let expert = experts[index] else {
+                if fromExperts[operation.result.rawValue] {
+                    routing[operation.result.rawValue] = operation.inputs.lazy.compactMap { routing[$0.rawValue] }.first
+                }
+                continue
+            }
             let activation = operation.inputs[1 - expert.weightOperand]
+            let layerRouting = routing[activation.rawValue]
+                ?? TokenDispatch(experts: operation.indexSpace.indices[expert.index].size, topK: tokenCopies(activation, in: graph))
+            routing[operation.result.rawValue] = layerRouting
             if !fromExperts[activation.rawValue] {
-                dispatched[activation.rawValue] = true
+                dispatched[activation.rawValue] = layerRouting
                 if let producer = graph[activation].operationIndex {
-                    for source in graph.operations[producer].inputs where !graph[source].isParameter { dispatched[source.rawValue] = true }
+                    for source in graph.operations[producer].inputs where !graph[source].isParameter { dispatched[source.rawValue] = layerRouting }
                 }
             }
-            if !feedsExperts[operation.result.rawValue] { dispatched[operation.result.rawValue] = true }
+            if !feedsExperts[operation.result.rawValue] { dispatched[operation.result.rawValue] = layerRouting }
         }
         return dispatched
+    }
+
+    /// How many copies of each token the permuted buffer `activation` holds: the factor by which the nearest broadcast
+    /// before it multiplies its input, following the activation back through ops that only move data (a transpose, a
+    /// reshape, a concatenation of padding); 1 where there is none.
+    private static func tokenCopies(_ activation: ValueID, in graph: Graph) -> Int {
+        var value = activation
+        while let producer = graph[value].operationIndex {
+            let operation = graph.operations[producer]
+            switch operation.op {
+            case .broadcast:
+                let input = graph[operation.inputs[0]].type.elementCount
+                return input > 0 ? max(graph[operation.result].type.elementCount / input, 1) : 1
+            case .transpose, .reshape, .concat, .slice:
+                value = operation.inputs[0]
+            default:
+                return 1
+            }
+        }
+        return 1
     }
 
     /// The first index of `operation` carried by an operand dimension marked in `dimensions`.

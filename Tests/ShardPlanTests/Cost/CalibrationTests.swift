@@ -475,15 +475,17 @@ struct CalibrationTests {
 
     /// The runs of NVIDIA's tables kept apart (Docs/calibration/megatron-bridge-apart.json): Qwen3-30B-A3B, whose
     /// sources disagree by up to 4x, and GPT-OSS 120B replay 20-70% fast; Qwen3-235B-A22B, expert parallelism 32 folded
-    /// over its 2 tensor-parallel ranks and 16 data-parallel ones, with the experts' all-to-alls overlapped, 15-17% slow
-    /// (and 40-44% slow without the overlap its recipe sets), 84.7 GiB where it ran in 80 without published recomputation.
-    @Test("NVIDIA's rows kept apart: Qwen3-30B-A3B and GPT-OSS 20-70% fast, Qwen3-235B-A22B folded over tp 10-20% slow")
+    /// over its 2 tensor-parallel ranks and 16 data-parallel ones across two nodes, with the experts' all-to-alls
+    /// overlapped, 1.8-3.4% fast since each all-to-all's share for the node's own peers crosses NVLink beside the NIC
+    /// (15-17% slow when the whole of it was priced at the NIC's rate; 20-23% slow without the overlap its recipe sets),
+    /// 84.7 GiB where it ran in 80 without published recomputation.
+    @Test("NVIDIA's rows kept apart: Qwen3-30B-A3B and GPT-OSS 20-70% fast, Qwen3-235B-A22B folded over tp within 5%")
     func megatronBridgeRowsApart() throws {
         let report = try Self.report(of: "megatron-bridge-apart.json")
         #expect(report.runs.count == 5)
         for entry in report.runs {
             let folded = entry.run.expertTensorParallel == 1
-            #expect(folded ? entry.relativeError >= 0.10 && entry.relativeError <= 0.20 : entry.relativeError >= -0.70 && entry.relativeError <= -0.20,
+            #expect(folded ? abs(entry.relativeError) <= 0.05 : entry.relativeError >= -0.70 && entry.relativeError <= -0.20,
                     "\(entry.run.id): \(entry.relativeError)")
             if folded {
                 #expect(entry.configuration.foldsExpertsOverTensor && entry.configuration.expertParallel == 32)

@@ -78,6 +78,49 @@ struct ExpertParallelTests {
         #expect(abs(objectives[0] - objectives[1] - hidden) < 1e-12)
     }
 
+    /// Under DeepEP each of the 8 all-to-alls sends a token once to each other rank that holds one of its 2 experts
+    /// (2 experts a rank of 8: `TokenDispatch.missChance`), in the exact model and the search alike; the rest of the
+    /// step is unchanged.
+    @Test("DeepEP's deduplicated all-to-alls are priced alike in the exact model and the search")
+    func deduplicatedDispatch() throws {
+        let (plan, graph, cluster) = try Self.plan()
+        let stage = plan.stages[0]
+        var deepEP = plan.options
+        deepEP.expertDispatcher = .deepEP
+        let models = [plan.options, deepEP].map {
+            StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: $0, microbatches: plan.microbatches)
+        }
+        let costs = models.map { $0.cost(of: stage) }
+        let routing = TokenDispatch(experts: 8, topK: 2, deduplicates: true)
+        let one = stage.mesh.collectiveGroup(alongAxes: [1]).deduplicatedAllToAllSeconds(bytes: 4 * 16_384, dispatch: routing)
+        #expect(abs(costs[1].communicationSeconds[.allToAll]! - 8 * one) < 1e-15)
+        let saved = costs[0].communicationSeconds[.allToAll]! - costs[1].communicationSeconds[.allToAll]!
+        #expect(saved > 0)
+        let objectives = models.map { Self.searchObjective(of: stage, $0) }
+        #expect(abs(objectives[0] - objectives[1] - saved) < 1e-12)
+    }
+
+    /// A plan priced with DeepEP says so in its JSON (`expert_dispatcher`, absent for the all-to-all) and its summary,
+    /// and reads back as written; an unknown dispatcher in a hand-edited plan is refused at its path.
+    @Test("the plan document carries expert_dispatcher, and the summary the dispatcher's name")
+    func dispatcherInThePlanDocument() throws {
+        let (plan, graph, cluster) = try Self.plan()
+        var deepEP = plan
+        deepEP.options.expertDispatcher = .deepEP
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(deepEP)
+        let text = deepEP.jsonText(prediction: prediction)
+        #expect(text.contains("\"expert_dispatcher\": \"deepep\""))
+        #expect(!plan.jsonText(prediction: PlanEvaluator(cluster: cluster).evaluate(plan)).contains("expert_dispatcher"))
+        let decoded = try TrainingPlan(json: try JSONParser.parse(text), graph: graph, cluster: cluster, clusterName: "dgx-h100")
+        #expect(decoded.options.expertDispatcher == .deepEP)
+        #expect(decoded.describe(decoded.stages[0]).hasSuffix(" deepep"))
+        let unknown = text.replacingOccurrences(of: "\"deepep\"", with: "\"nccl\"")
+        let refused = #expect(throws: InputError.self) {
+            try TrainingPlan(json: try JSONParser.parse(unknown), graph: graph, cluster: cluster, clusterName: "dgx-h100")
+        }
+        #expect(refused?.path == JSONPath.root.appending("options").appending("expert_dispatcher"), "\(refused?.message ?? "")")
+    }
+
     /// The search's price of `stage`'s layout under `model`: every op pinned to its strategy, so the problem has one
     /// choice.
     static func searchObjective(of stage: StageLayout, _ model: StageCostModel) -> Double {

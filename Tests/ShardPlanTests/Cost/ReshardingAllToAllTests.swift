@@ -43,7 +43,7 @@ struct ReshardingAllToAllTests {
          "a surplus of 4 for two lacks of 2: XLA gathers the whole tensor"),
     ]
 
-    /// A token dispatcher (`dispatchesTokens`) sends each device's block to its experts' devices in one all-to-all where
+    /// A token dispatcher (`dispatch`) sends each device's block to its experts' devices in one all-to-all where
     /// XLA's pieces cannot pair the change, then gathers what the target holds whole: on a `[2, 2, 2, 2]` mesh an
     /// `[8, 32, 64]` f32 tensor (65,536 bytes) split 16 ways is 4,096 bytes a device, split 8 ways 8,192.
     static let dispatches: [(source: [[Int]], target: [[Int]], expected: [Collective], why: String)] = [
@@ -59,7 +59,7 @@ struct ReshardingAllToAllTests {
     @Test("a token dispatch is one all-to-all over the axes that move, then the gathers", arguments: dispatches)
     func dispatch(_ change: (source: [[Int]], target: [[Int]], expected: [Collective], why: String)) {
         let result = Resharding.collectives(from: ShardingSpec(dimensionAxes: change.source), to: ShardingSpec(dimensionAxes: change.target),
-                                            elementCount: 16384, bytesPerElement: 4, meshShape: [2, 2, 2, 2], dispatchesTokens: true)
+                                            elementCount: 16384, bytesPerElement: 4, meshShape: [2, 2, 2, 2], dispatch: TokenDispatch(experts: 8, topK: 2))
         #expect(result == change.expected, "\(change.why)")
     }
 

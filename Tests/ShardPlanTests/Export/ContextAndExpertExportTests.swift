@@ -97,6 +97,44 @@ struct ContextAndExpertExportTests {
         #expect(try #require(split[.torchtitan]).text.contains("expert_tensor_parallel_degree = 2"))
     }
 
+    @Test("moe-tiny under DeepEP and HybridEP: Megatron-Core's flex dispatcher with its backend, torchtitan's deepep backend, read back")
+    func deduplicatingDispatchers() throws {
+        var options = TrainingOptions(gradientPrecision: .bf16)
+        options.expertDispatcher = .deepEP
+        let (recognition, exports) = try Self.export(model: "moe-tiny", MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, expertParallel: 8, expertTensorParallel: 1, options: options))
+        #expect(recognition.isExact && recognition.layout.configuration.options.expertDispatcher == .deepEP, "\(recognition.differences)")
+        let megatron = try #require(exports[.megatron]).text
+        #expect(megatron.contains("--moe-token-dispatcher-type flex \\") && megatron.contains("--moe-flex-dispatcher-backend deepep \\"))
+        let nemo = try #require(exports[.nemo]).text
+        #expect(nemo.contains("model.config.moe_token_dispatcher_type='flex'") && nemo.contains("model.config.moe_flex_dispatcher_backend='deepep'"))
+        #expect(nemo.contains("model.config.moe_shared_expert_overlap=False"))
+        let bridge = try #require(exports[.megatronBridge]).text
+        #expect(bridge.contains("cfg.model.moe_token_dispatcher_type = 'flex'") && bridge.contains("cfg.model.moe_flex_dispatcher_backend = 'deepep'"))
+        #expect(bridge.contains("cfg.model.moe_shared_expert_overlap = False"))
+        let titan = try #require(exports[.torchtitan])
+        #expect(titan.text.contains("expert_parallel_comm_backend = \"deepep\""))
+        #expect(!titan.differences.contains { $0.contains("DeepEP") }, "\(titan.differences)")
+
+        // HybridEP: Megatron-Core's backend of that name; torchtitan has none and takes DeepEP, priced the same.
+        options.expertDispatcher = .hybridEP
+        let (_, hybrid) = try Self.export(model: "moe-tiny", MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, expertParallel: 8, expertTensorParallel: 1, options: options))
+        #expect(try #require(hybrid[.megatron]).text.contains("--moe-flex-dispatcher-backend hybridep \\"))
+        let hybridTitan = try #require(hybrid[.torchtitan])
+        #expect(hybridTitan.text.contains("expert_parallel_comm_backend = \"deepep\""))
+        #expect(hybridTitan.differences.contains { $0.hasPrefix("torchtitan has no HybridEP backend") }, "\(hybridTitan.differences)")
+
+        // torchtitan's DeepEP refuses experts split over the tensor-parallel ranks: its standard all-to-all, said so.
+        options.expertDispatcher = .deepEP
+        let (_, split) = try Self.export(model: "moe-tiny", MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, expertParallel: 4, options: options))
+        let splitTitan = try #require(split[.torchtitan])
+        #expect(splitTitan.text.contains("expert_parallel_comm_backend = \"standard\""))
+        #expect(splitTitan.differences.contains { $0.hasPrefix("torchtitan's DeepEP refuses experts split over the tensor-parallel ranks") })
+        #expect(try #require(split[.megatron]).text.contains("--moe-flex-dispatcher-backend deepep \\"))
+    }
+
     @Test("moe-tiny with ep = 2 and tp = 2 without sequence parallelism: Megatron-LM and NeMo get it, as Megatron-Core requires")
     func expertAndTensorParallelismNeedSequenceParallelism() throws {
         let (recognition, exports) = try Self.export(model: "moe-tiny", MegatronConfiguration(

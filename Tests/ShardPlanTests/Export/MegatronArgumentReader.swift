@@ -25,6 +25,7 @@ struct MegatronArgumentReader {
         "--micro-batch-size": isPositive, "--global-batch-size": isPositive, "--seq-length": isPositive,
         "--ckpt-format": { ["torch", "torch_dist", "zarr", "torch_dcp", "fsdp_dtensor"].contains($0) },
         "--moe-token-dispatcher-type": { ["allgather", "alltoall", "flex"].contains($0) },
+        "--moe-flex-dispatcher-backend": { ["deepep", "hybridep"].contains($0) },
     ]
 
     /// Megatron-LM's options that take one or more values (`nargs='*'`), with the values argparse would accept.
@@ -134,10 +135,14 @@ struct MegatronArgumentReader {
             recompute = .full
             recomputedBlocks = try ReadBackLayout.fullRecomputedBlocks(method: values["--recompute-method"], layers: int("--recompute-num-layers"))
         }
-        return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
-                              expertParallel: int("--expert-model-parallel-size") ?? 1,
-                              expertTensorParallel: int("--expert-tensor-parallel-size"), virtualStages: virtualStages,
-                              microBatchSize: int("--micro-batch-size") ?? 1, recompute: recompute,
-                              recomputedBlocks: recomputedBlocks, fp8: values["--fp8-format"] != nil, layerSplit: layerSplit)
+        let ep = int("--expert-model-parallel-size") ?? 1
+        var layout = ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
+                                    expertParallel: ep,
+                                    expertTensorParallel: int("--expert-tensor-parallel-size"), virtualStages: virtualStages,
+                                    microBatchSize: int("--micro-batch-size") ?? 1, recompute: recompute,
+                                    recomputedBlocks: recomputedBlocks, fp8: values["--fp8-format"] != nil, layerSplit: layerSplit)
+        layout.expertDispatcher = try ReadBackLayout.megatronDispatcher(
+            type: values["--moe-token-dispatcher-type"], backend: values["--moe-flex-dispatcher-backend"], expertParallel: ep)
+        return layout
     }
 }

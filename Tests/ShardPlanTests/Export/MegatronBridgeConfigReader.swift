@@ -24,6 +24,8 @@ struct MegatronBridgeConfigReader {
             "model.expert_model_parallel_size": positive, "model.expert_tensor_parallel_size": positive, "model.sequence_parallel": bool,
             "model.cp_comm_type": string(["p2p", "all_gather", "a2a", "a2a+p2p"]),
             "model.moe_shared_expert_overlap": bool,
+            "model.moe_token_dispatcher_type": string(["allgather", "alltoall", "flex"]),
+            "model.moe_flex_dispatcher_backend": string(["deepep", "hybridep"]),
             "model.pipeline_model_parallel_layout": { $0 == .none },
             "model.num_layers_in_first_pipeline_stage": optionalPositive, "model.num_layers_in_last_pipeline_stage": optionalPositive,
             "model.account_for_embedding_in_pipeline_split": bool, "model.account_for_loss_in_pipeline_split": bool,
@@ -168,10 +170,19 @@ struct MegatronBridgeConfigReader {
             recomputedBlocks = try ReadBackLayout.fullRecomputedBlocks(method: method, layers: int("model.recompute_num_layers"))
         default: recompute = .none
         }
-        return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
-                              expertParallel: int("model.expert_model_parallel_size") ?? 1,
-                              expertTensorParallel: int("model.expert_tensor_parallel_size"), virtualStages: virtualStages,
-                              microBatchSize: int("train.micro_batch_size") ?? 1, recompute: recompute, recomputedBlocks: recomputedBlocks,
-                              fp8: preset != "bf16_mixed", layerSplit: layerSplit)
+        let ep = int("model.expert_model_parallel_size") ?? 1
+        var layout = ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
+                                    expertParallel: ep,
+                                    expertTensorParallel: int("model.expert_tensor_parallel_size"), virtualStages: virtualStages,
+                                    microBatchSize: int("train.micro_batch_size") ?? 1, recompute: recompute, recomputedBlocks: recomputedBlocks,
+                                    fp8: preset != "bf16_mixed", layerSplit: layerSplit)
+        func string(_ key: String) -> String? { if case .string(let value) = values[key] { value } else { nil } }
+        // The flex dispatcher refuses the shared experts' overlap (Megatron-Core's TransformerConfig).
+        if values["model.moe_token_dispatcher_type"] == .string("flex") && values["model.moe_shared_expert_overlap"] != .bool(false) {
+            throw ReadBackError("the flex dispatcher without moe_shared_expert_overlap = False")
+        }
+        layout.expertDispatcher = try ReadBackLayout.megatronDispatcher(
+            type: string("model.moe_token_dispatcher_type"), backend: string("model.moe_flex_dispatcher_backend"), expertParallel: ep)
+        return layout
     }
 }

@@ -29,6 +29,8 @@ struct NeMoOverrideReader {
             "model.config.cp_comm_type": optionalString(["p2p", "all_gather", "a2a", "a2a+p2p"]),
             "model.config.overlap_moe_expert_parallel_comm": bool,
             "model.config.moe_shared_expert_overlap": bool,
+            "model.config.moe_token_dispatcher_type": optionalString(["allgather", "alltoall", "flex"]),
+            "model.config.moe_flex_dispatcher_backend": optionalString(["deepep", "hybridep"]),
             "data.micro_batch_size": positive, "data.global_batch_size": positive, "data.seq_length": positive,
             "model.config.seq_length": positive,
             "model.config.num_layers_in_first_pipeline_stage": optionalPositive,
@@ -100,11 +102,16 @@ struct NeMoOverrideReader {
             recomputedBlocks = try ReadBackLayout.fullRecomputedBlocks(method: method, layers: int("model.config.recompute_num_layers"))
         default: recompute = .none
         }
-        return ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
-                              expertParallel: int("trainer.strategy.expert_model_parallel_size") ?? 1,
-                              expertTensorParallel: int("trainer.strategy.expert_tensor_parallel_size"),
-                              virtualStages: int("trainer.strategy.virtual_pipeline_model_parallel_size") ?? 1,
-                              microBatchSize: int("data.micro_batch_size") ?? 1, recompute: recompute, recomputedBlocks: recomputedBlocks,
-                              fp8: overrides["trainer.plugins.fp8", default: .none] != .none, layerSplit: layerSplit)
+        let ep = int("trainer.strategy.expert_model_parallel_size") ?? 1
+        var layout = ReadBackLayout(tensorParallel: tp, pipelineParallel: pp, dataParallel: world / (tp * pp * cp), contextParallel: cp,
+                                    expertParallel: ep,
+                                    expertTensorParallel: int("trainer.strategy.expert_tensor_parallel_size"),
+                                    virtualStages: int("trainer.strategy.virtual_pipeline_model_parallel_size") ?? 1,
+                                    microBatchSize: int("data.micro_batch_size") ?? 1, recompute: recompute, recomputedBlocks: recomputedBlocks,
+                                    fp8: overrides["trainer.plugins.fp8", default: .none] != .none, layerSplit: layerSplit)
+        func string(_ key: String) -> String? { if case .string(let value) = overrides[key] { value } else { nil } }
+        layout.expertDispatcher = try ReadBackLayout.megatronDispatcher(
+            type: string("model.config.moe_token_dispatcher_type"), backend: string("model.config.moe_flex_dispatcher_backend"), expertParallel: ep)
+        return layout
     }
 }

@@ -24,6 +24,8 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
     var layerSplit: MegatronLayerSplit
     /// Whether the loss reads the logits split along the vocabulary (torchtitan's `disable_loss_parallel` says not).
     var vocabularyParallelLoss = true
+    /// The kernels that carry the experts' tokens, beside expert parallelism; NCCL's all-to-all without it.
+    var expertDispatcher = ExpertDispatcher.allToAll
 
     /// The values `layout` should read back as.
     init(_ layout: ParallelLayout) {
@@ -34,6 +36,20 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
                   recomputedBlocks: layout.recompute == .full ? layout.configuration.options.recomputedBlocks : nil,
                   fp8: layout.configuration.options.precision == .fp8, layerSplit: layout.layerSplit ?? MegatronLayerSplit())
         vocabularyParallelLoss = layout.tensorParallel == 1 || layout.configuration.vocabularyParallelLoss
+        expertDispatcher = layout.expertParallel > 1 ? layout.configuration.options.expertDispatcher : .allToAll
+    }
+
+    /// The dispatcher Megatron-Core's `moe_token_dispatcher_type` and `moe_flex_dispatcher_backend` name, beside
+    /// expert parallelism `ep`: the flex dispatcher needs a backend, a backend needs the flex dispatcher.
+    static func megatronDispatcher(type: String?, backend: String?, expertParallel ep: Int) throws -> ExpertDispatcher {
+        guard ep > 1 else { return .allToAll }
+        switch (type, backend) {
+        case ("alltoall", nil): return .allToAll
+        case ("flex", let backend?):
+            guard let dispatcher = ExpertDispatcher(rawValue: backend), dispatcher.deduplicates else { throw ReadBackError("flex backend \(backend)") }
+            return dispatcher
+        default: throw ReadBackError("dispatcher \(type ?? "unset") with backend \(backend ?? "unset"): expected alltoall, or flex with deepep or hybridep")
+        }
     }
 
     init(tensorParallel: Int, pipelineParallel: Int, dataParallel: Int, contextParallel: Int, expertParallel: Int,
@@ -59,6 +75,7 @@ struct ReadBackLayout: Equatable, CustomStringConvertible {
             + (recomputedBlocks.map { "(\($0) blocks)" } ?? "") + (fp8 ? " fp8" : "")
             + (layerSplit.firstStageLayers.map { " first=\($0)" } ?? "") + (layerSplit.lastStageLayers.map { " last=\($0)" } ?? "")
             + (layerSplit.countedLayersText.map { " \($0)" } ?? "") + (vocabularyParallelLoss ? "" : " whole-loss")
+            + (expertDispatcher == .allToAll ? "" : " \(expertDispatcher.rawValue)")
     }
 }
 

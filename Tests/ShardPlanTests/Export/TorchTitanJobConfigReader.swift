@@ -20,6 +20,7 @@ struct TorchTitanJobConfigReader {
             "tensor_parallel_degree": isPositive, "enable_async_tensor_parallel": isBoolean, "disable_loss_parallel": isBoolean,
             "context_parallel_degree": isPositive, "context_parallel_rotate_method": isOne(of: ["allgather", "alltoall"]),
             "expert_parallel_degree": isPositive, "expert_tensor_parallel_degree": isPositive,
+            "expert_parallel_comm_backend": isOne(of: ["standard", "deepep"]),
             "pipeline_parallel_degree": isPositive, "pipeline_parallel_microbatch_size": isPositive,
             // torch.distributed.pipelining's schedule names (get_schedule_class).
             "pipeline_parallel_schedule": isOne(of: ["1F1B", "GPipe", "Interleaved1F1B"]),
@@ -159,6 +160,13 @@ struct TorchTitanJobConfigReader {
                                     microBatchSize: microBatchSize, recompute: recompute, recomputedBlocks: recomputedBlocks,
                                     fp8: toml.tables["model"]?["converters"] == .array([.string("quantize.linear.float8")]),
                                     layerSplit: layerSplit)
+        // torchtitan 0.2.2's DeepEP refuses expert tensor parallelism (etp > 1).
+        if toml.tables["parallelism"]?["expert_parallel_comm_backend"] == .string("deepep") {
+            guard ep > 1, (int("parallelism", "expert_tensor_parallel_degree") ?? 1) == 1 else {
+                throw ReadBackError("DeepEP without expert parallelism or beside expert tensor parallelism: torchtitan refuses it")
+            }
+            layout.expertDispatcher = .deepEP
+        }
         // torchtitan's loss parallelism applies only under tensor parallelism.
         layout.vocabularyParallelLoss = tp == 1 || toml.tables["parallelism"]?["disable_loss_parallel"] != .boolean(true)
         return layout

@@ -55,11 +55,13 @@ struct ExpertFoldingTests {
         func value(_ name: String) throws -> Int { graph.operations[try Self.operation(name, in: graph)].result.rawValue }
         let (permuted, output) = (try value("h0.mlp.dispatch.permute"), try value("h0.mlp.experts.down"))
         let (gate, gated) = (try value("h0.mlp.experts.gate"), try value("h0.mlp.experts.gated"))
-        #expect(dispatchedTokens[slots.rawValue] && dispatchedTokens[permuted] && dispatchedTokens[output])
-        #expect(!dispatchedTokens[gate] && !dispatchedTokens[gated])
-        #expect(!dispatchedTokens[graph.operations[up].inputs[1].rawValue], "the experts' weight")
+        // moe-tiny routes each token to 2 of 8 experts.
+        let routing = TokenDispatch(experts: 8, topK: 2)
+        #expect(dispatchedTokens[slots.rawValue] == routing && dispatchedTokens[permuted] == routing && dispatchedTokens[output] == routing)
+        #expect(dispatchedTokens[gate] == nil && dispatchedTokens[gated] == nil)
+        #expect(dispatchedTokens[graph.operations[up].inputs[1].rawValue] == nil, "the experts' weight")
         let dispatched = Resharding.collectives(from: source, to: wanted, elementCount: elements, bytesPerElement: 2,
-                                                meshShape: stage.mesh.shape, dispatchesTokens: true)
+                                                meshShape: stage.mesh.shape, dispatch: TokenDispatch(experts: 8, topK: 2))
         #expect(dispatched == [Collective(.allToAll, axes: [1, 2], bytes: 8192)])
         let asXLA = Resharding.collectives(from: source, to: wanted, elementCount: elements, bytesPerElement: 2, meshShape: stage.mesh.shape)
         #expect(asXLA.contains { $0.kind == .allGather }, "XLA's partitioner gathers where two dimensions feed one")
@@ -120,14 +122,14 @@ struct ExpertFoldingTests {
         #expect(stage.mesh.shape == [2, 2, 2, 2])
         let (permute, _, source, wanted, elements) = try Self.dispatch(in: stage, of: graph)
         let dispatched = Resharding.collectives(from: source, to: wanted, elementCount: elements, bytesPerElement: 2,
-                                                meshShape: stage.mesh.shape, dispatchesTokens: true)
+                                                meshShape: stage.mesh.shape, dispatch: TokenDispatch(experts: 8, topK: 2))
         // The permutation keeps the tensor axis's split; the expert GEMM, tensor-parallel over its feed-forward index,
         // reads every token of its experts.
         let up = try Self.operation("h0.mlp.experts.up", in: graph)
         let permuted = stage.strategy(of: permute).resultSpec(in: graph.operations[permute].indexSpace)
         let read = stage.strategy(of: up).operandSpec(0, in: graph.operations[up].indexSpace)
         let gathered = Resharding.collectives(from: permuted, to: read, elementCount: elements, bytesPerElement: 2,
-                                              meshShape: stage.mesh.shape, dispatchesTokens: true)
+                                              meshShape: stage.mesh.shape, dispatch: TokenDispatch(experts: 8, topK: 2))
         #expect(dispatched + gathered == [Collective(.allToAll, axes: [1, 2], bytes: 4096), Collective(.allGather, axes: [3], bytes: 8192)])
     }
 

@@ -73,8 +73,9 @@ struct ExpertParallelDomainTests {
         #expect(prediction.iterationSeconds <= sixteen.iterationSeconds)
 
         // The domain is what makes the width cheap: the same ep = 16 layout over four trays that share no NVLink
-        // sends its all-to-alls through the 400 Gb/s network cards: 71.3 ms, 2.7 times the step.
+        // sends 12/16 of each all-to-all through the 400 Gb/s network cards (the 3/16 for its own tray crosses NVLink
+        // meanwhile): 63.8 ms, 2.4 times the step.
         let apart = try Self.megatron(graph, on: try Self.trays(domain: 4), expertParallel: 16)
-        #expect(apart.iterationSeconds > 2.5 * sixteen.iterationSeconds)
+        #expect(apart.iterationSeconds > 2.3 * sixteen.iterationSeconds)
     }
 }
