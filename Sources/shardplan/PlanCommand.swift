@@ -127,6 +127,8 @@ struct PlanCommand: ParsableCommand {
             }
             // So too the overlap of the experts' all-to-alls with another microbatch's compute, which only Megatron-Core runs.
             variants.triesExpertParallelOverlap = printing.emit?.runsMegatronCore == true
+            // torchtitan's DeepEP runs whole experts only.
+            variants.deduplicatesOnlyWholeExperts = printing.emit == .torchtitan
             var plan: TrainingPlan, prediction: PlanPrediction
             var alternatives: [FrameworkExport.Alternative] = []
             let progressLine = ProgressLine.onTerminal(for: "planning " + VisibleText.escape("\(graph.name) on \(input.cluster)"))
@@ -177,6 +179,9 @@ struct PlanCommand: ParsableCommand {
                 }
             }
             plan.rebatchedFrom = rebatchedFrom
+            if plan.options.expertDispatcher.deduplicates && !plan.splitsExperts {
+                printError("note: --moe-dispatcher \(plan.options.expertDispatcher.rawValue) changes nothing: the plan splits no mixture of experts' experts over devices, so no tokens cross between ranks.")
+            }
             try printing.write(plan, prediction: prediction, alternatives: alternatives, evidenceRuns: evidenceRuns)
             clock.lap("write output")
         }

@@ -29,7 +29,9 @@ public struct CollectiveGroup: Sendable, Equatable {
     public var interNodeLatency: Double
 
     /// Bus bandwidth of a Simple-protocol ring all-gather inside one NVLink domain of the cluster (bytes/s): the
-    /// rate at which a collective takes the most from the compute beside it (`contention(of:bytes:seconds:)`).
+    /// rate at which a collective takes the most from the compute beside it (`contention(of:bytes:seconds:)`), and
+    /// the rate at which a group spanning domains sends the share of an all-to-all bound for its own domain's peers
+    /// (`allToAllSeconds(bytes:)`, `deduplicatedAllToAllSeconds(bytes:dispatch:)`); the presets' domains are alike.
     public var domainAllGatherBusBandwidth: Double
 
     public init(size: Int, nodeCount: Int, devicesPerNode: Int? = nil, allReduceBusBandwidth: Double,

@@ -17,9 +17,6 @@ public enum ExpertDispatcher: String, CaseIterable, Sendable {
     /// Whether the dispatcher sends a token once per destination rank and node rather than once per expert.
     public var deduplicates: Bool { self != .allToAll }
 
-    /// The names a command line or plan document takes, for an error message.
-    public static var knownNames: String { allCases.map(\.rawValue).joined(separator: ", ") }
-
     /// Megatron-Core's `moe_token_dispatcher_type` for this dispatcher.
     public var megatronDispatcherType: String { self == .allToAll ? "alltoall" : "flex" }
 

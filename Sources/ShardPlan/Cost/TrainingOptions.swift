@@ -235,7 +235,7 @@ public struct TrainingOptions: Sendable, Equatable {
 
     /// `routing` (`TensorRoles.dispatchedTokens`) as `expertDispatcher` sends the tokens.
     public func dispatch(_ routing: TokenDispatch?) -> TokenDispatch? {
-        routing.map { TokenDispatch(experts: $0.experts, topK: $0.topK, deduplicates: expertDispatcher.deduplicates) }
+        routing.map { var dispatch = $0; dispatch.deduplicates = expertDispatcher.deduplicates; return dispatch }
     }
 
     /// The share of a collective of `kind` on tensor or expert parallelism's axes that the search's terms charge

@@ -59,7 +59,7 @@ public struct MegatronBridgeConfig: Sendable {
         }
         // The experts' overlapped all-to-alls and the flex dispatcher refuse the shared experts' own overlap
         // (Megatron-Core's TransformerConfig).
-        if options.overlapExpertParallelCommunication || (layout.expertParallel > 1 && options.expertDispatcher.megatronFlexBackend != nil) {
+        if options.overlapExpertParallelCommunication || (layout.expertParallel > 1 && options.expertDispatcher.deduplicates) {
             fields.append(("model.moe_shared_expert_overlap", .bool(false)))
         }
         // Set either way: the Llama 3.1 405B recipe counts the embedding and the loss as layers; a recipe's layout

@@ -49,7 +49,7 @@ public struct NeMoRecipeOverrides: Sendable {
         // The overlap and the flex dispatcher refuse the shared experts' own (Megatron-Core's TransformerConfig), which
         // some recipes turn on.
         if layout.configuration.options.overlapExpertParallelCommunication
-            || (layout.expertParallel > 1 && layout.configuration.options.expertDispatcher.megatronFlexBackend != nil) {
+            || (layout.expertParallel > 1 && layout.configuration.options.expertDispatcher.deduplicates) {
             overrides.append(("model.config.moe_shared_expert_overlap", "False"))
         }
         if let sequenceLength = layout.sequenceLength {

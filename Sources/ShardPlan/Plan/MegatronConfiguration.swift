@@ -101,7 +101,8 @@ public struct MegatronConfiguration: Sendable, Equatable {
     }
 
     /// "tp=8 pp=8 dp=1" with the options that are on (`cp-comm=all-gather` where context parallelism does not use the
-    /// ring, `ep-overlap` where the experts' all-to-alls overlap another microbatch's compute); "no-sync" where `noSync` says the plan's ZeRO-3 gradients
+    /// ring, `ep-overlap` where the experts' all-to-alls overlap another microbatch's compute, `deepep` or `hybridep`
+    /// beside expert parallelism where that dispatcher carries the tokens); "no-sync" where `noSync` says the plan's ZeRO-3 gradients
     /// accumulate unsharded (`TrainingPlan.accumulatesUnshardedGradients`, which the plan `TrainingPlan.megatron` lays
     /// out says in its own `summary`).
     public func summary(dataParallel: Int, noSync: Bool = false) -> String {

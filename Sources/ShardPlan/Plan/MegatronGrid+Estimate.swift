@@ -58,7 +58,8 @@ extension MegatronGrid {
             let optionsKey = [RecomputeMode.allCases.firstIndex(of: options.recompute)!, options.recomputedBlocks ?? -1, options.zeroStage,
                               options.overlapGradientReduction ? 1 : 0, options.overlapTensorParallelCommunication ? 1 : 0,
                               options.overlapExpertParallelCommunication ? 1 : 0,
-                              ContextParallelCommunication.allCases.firstIndex(of: options.contextParallelCommunication)!]
+                              ContextParallelCommunication.allCases.firstIndex(of: options.contextParallelCommunication)!,
+                              ExpertDispatcher.allCases.firstIndex(of: options.expertDispatcher)!]
             let model = models.value(for: [microbatches] + optionsKey) {
                 StageCostModel(graph: graph, kernels: kernels, options: options, microbatches: microbatches)
             }

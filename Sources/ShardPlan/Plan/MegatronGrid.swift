@@ -121,6 +121,9 @@ public struct MegatronGrid: Sendable {
                                 for (overlap, sequenceParallel) in overlaps.flatMap({ overlap in sequenceParallels.map { (overlap, $0) } }) {
                                     var variantOptions = configurationOptions
                                     variantOptions.overlapExpertParallelCommunication = overlap
+                                    if variants?.deduplicatesOnlyWholeExperts == true && ep > 1 && tp > 1 && etp == nil {
+                                        variantOptions.expertDispatcher = .allToAll
+                                    }
                                     result.append(MegatronConfiguration(
                                         tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: size,
                                         virtualStages: vp, sequenceParallel: sequenceParallel, contextParallel: cp, expertParallel: ep,

@@ -29,6 +29,10 @@ public struct StageSearchOracle: StageCostOracle {
         /// Whether the Megatron grid also tries each expert-parallel configuration that Megatron-Core can run so with
         /// the experts' all-to-alls overlapped (`TrainingOptions.overlapExpertParallelCommunication`).
         public var triesExpertParallelOverlap: Bool
+        /// Whether the Megatron grid prices a deduplicating dispatcher (`TrainingOptions.expertDispatcher`) only for whole
+        /// experts and NCCL's all-to-all where each expert is split over the tensor-parallel ranks, as torchtitan, whose
+        /// DeepEP refuses expert tensor parallelism, runs them (`plan --emit torchtitan`).
+        public var deduplicatesOnlyWholeExperts = false
 
         public init(zeroStages: [Int], recomputeModes: [RecomputeMode], contextParallelCommunications: [ContextParallelCommunication] = [],
                     triesExpertParallelOverlap: Bool = false) {

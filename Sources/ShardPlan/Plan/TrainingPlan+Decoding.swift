@@ -115,12 +115,7 @@ extension TrainingPlan {
         // some stage splits the experts, and none reruns its blocks whole.
         if let options, options.overlapExpertParallelCommunication, let schedule, !decoder.stages.contains(where: { $0 == nil }) {
             let stages = decoder.stages.compactMap { $0 }
-            let splitsExperts = stages.contains { stage in
-                stage.operations.contains { op in
-                    MegatronLayout.expertGEMMIndex(graph.operations[op], graph: graph).map { stage.strategy(of: op).indexOfAxis.contains($0.index) } ?? false
-                }
-            }
-            if let problem = ExpertParallelOverlap.problem(splitsExperts: splitsExperts,
+            if let problem = ExpertParallelOverlap.problem(splitsExperts: stages.contains { $0.splitsExperts(in: graph) },
                                                            fullRecomputation: stages.contains { ($0.recompute ?? options.recompute) == .full },
                                                            schedule: schedule, pipelineRanks: ranks, virtualStages: virtualStages) {
                 problems.record(InputError(.invalidValue, at: .root.appending("options").appending("overlap_expert_parallel_communication"), problem))

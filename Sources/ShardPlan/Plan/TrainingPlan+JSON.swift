@@ -64,7 +64,7 @@ extension TrainingPlan {
             ("overlap_gradient_reduction", .bool(options.overlapGradientReduction)),
             ("overlap_tensor_parallel_communication", .bool(options.overlapTensorParallelCommunication)),
         ] + (options.overlapExpertParallelCommunication ? [("overlap_expert_parallel_communication", JSONValue.bool(true))] : [])
-            + (options.expertDispatcher == .allToAll ? [] : [("expert_dispatcher", JSONValue.string(options.expertDispatcher.rawValue))])
+            + (options.expertDispatcher == .allToAll || !splitsExperts ? [] : [("expert_dispatcher", JSONValue.string(options.expertDispatcher.rawValue))])
             + precision + kernels))
         top["predicted"] = .object(JSONObject([
             ("iteration_seconds", .number(prediction.iterationSeconds)),

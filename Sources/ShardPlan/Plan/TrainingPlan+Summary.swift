@@ -27,8 +27,9 @@ extension TrainingPlan {
 
     /// `MegatronSummary`'s description of `stage`, at the plan's ZeRO stage at least as the cost model prices it,
     /// with the context-parallel exchange where the stage splits some attention's queries and it is not the ring
-    /// (`cp-comm=all-to-all`), `ep-overlap` where the experts' all-to-alls overlap another microbatch's compute, and
-    /// the recomputation it runs (its own, else the plan's), if any.
+    /// (`cp-comm=all-to-all`), `ep-overlap` where the experts' all-to-alls overlap another microbatch's compute, the
+    /// dispatcher where it is not NCCL's all-to-all and the stage splits experts (`deepep`), and the recomputation it
+    /// runs (its own, else the plan's), if any.
     func describe(_ stage: StageLayout) -> String {
         let recompute = stage.recompute ?? options.recompute
         let communication = options.contextParallelCommunication
@@ -38,7 +39,7 @@ extension TrainingPlan {
         return MegatronSummary.describe(Self.withPlanZeroStage(stage, options.zeroStage, graph: graph), graph: graph)
             + (splitsQueries && communication != .ring ? " cp-comm=\(communication.rawValue)" : "")
             + (options.overlapExpertParallelCommunication ? " ep-overlap" : "")
-            + (options.expertDispatcher != .allToAll ? " \(options.expertDispatcher.rawValue)" : "")
+            + (options.expertDispatcher != .allToAll && stage.splitsExperts(in: graph) ? " \(options.expertDispatcher.rawValue)" : "")
             + (recompute == .none ? "" : " recompute=\(options.recomputeName(recompute))")
     }
 }

@@ -81,8 +81,9 @@ public struct TensorRoles: Sendable {
                 continue
             }
             let activation = operation.inputs[1 - expert.weightOperand]
+            let experts = operation.indexSpace.indices[expert.index].size
             let layerRouting = routing[activation.rawValue]
-                ?? TokenDispatch(experts: operation.indexSpace.indices[expert.index].size, topK: tokenCopies(activation, in: graph))
+                ?? TokenDispatch(experts: experts, topK: min(tokenCopies(activation, in: graph), experts))
             routing[operation.result.rawValue] = layerRouting
             if !fromExperts[activation.rawValue] {
                 dispatched[activation.rawValue] = layerRouting
@@ -96,8 +97,9 @@ public struct TensorRoles: Sendable {
     }
 
     /// How many copies of each token the permuted buffer `activation` holds: the factor by which the nearest broadcast
-    /// before it multiplies its input, following the activation back through ops that only move data (a transpose, a
-    /// reshape, a concatenation of padding); 1 where there is none.
+    /// before it that copies anything multiplies its input, following the activation back through ops that only move
+    /// or relabel data (a transpose, a reshape, a slice, a cast, an identity or a gradient stop, and a concatenation's
+    /// largest input, the tokens beside their padding); 1 where there is none.
     private static func tokenCopies(_ activation: ValueID, in graph: Graph) -> Int {
         var value = activation
         while let producer = graph[value].operationIndex {
@@ -105,9 +107,13 @@ public struct TensorRoles: Sendable {
             switch operation.op {
             case .broadcast:
                 let input = graph[operation.inputs[0]].type.elementCount
-                return input > 0 ? max(graph[operation.result].type.elementCount / input, 1) : 1
-            case .transpose, .reshape, .concat, .slice:
+                let copies = input > 0 ? graph[operation.result].type.elementCount / input : 1
+                guard copies <= 1 else { return copies }
                 value = operation.inputs[0]
+            case .transpose, .reshape, .slice, .cast, .unary(.identity), .unary(.stopGradient):
+                value = operation.inputs[0]
+            case .concat:
+                value = operation.inputs.max { graph[$0].type.elementCount < graph[$1].type.elementCount }!
             default:
                 return 1
             }

@@ -119,6 +119,13 @@ struct ExpertParallelTests {
             try TrainingPlan(json: try JSONParser.parse(unknown), graph: graph, cluster: cluster, clusterName: "dgx-h100")
         }
         #expect(refused?.path == JSONPath.root.appending("options").appending("expert_dispatcher"), "\(refused?.message ?? "")")
+        // Where no stage splits the experts the dispatcher changes nothing: neither written nor shown.
+        var dense = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration: MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, dataParallel: 4, microBatchSize: 2))
+        dense.options.expertDispatcher = .deepEP
+        #expect(!dense.splitsExperts && deepEP.splitsExperts)
+        #expect(!dense.jsonText(prediction: PlanEvaluator(cluster: cluster).evaluate(dense)).contains("expert_dispatcher"))
+        #expect(!dense.describe(dense.stages[0]).contains("deepep"))
     }
 
     /// The search's price of `stage`'s layout under `model`: every op pinned to its strategy, so the problem has one

@@ -131,7 +131,7 @@ struct ContextAndExpertExportTests {
             tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, expertParallel: 4, options: options))
         let splitTitan = try #require(split[.torchtitan])
         #expect(splitTitan.text.contains("expert_parallel_comm_backend = \"standard\""))
-        #expect(splitTitan.differences.contains { $0.hasPrefix("torchtitan's DeepEP refuses experts split over the tensor-parallel ranks") })
+        #expect(splitTitan.differences.contains { $0.hasPrefix("torchtitan's DeepEP backend refuses experts split over the tensor-parallel ranks") })
         #expect(try #require(split[.megatron]).text.contains("--moe-flex-dispatcher-backend deepep \\"))
     }
 

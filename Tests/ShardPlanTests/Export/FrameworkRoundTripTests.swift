@@ -50,7 +50,7 @@ struct FrameworkRoundTripTests {
         // The calibration tests' replay of the row: its plan, laid out from its configuration, and its prediction.
         let replay = try #require(try CalibrationTests.report().runs.first { $0.run.id == id })
         let (run, plan, prediction) = (replay.run, replay.plan, replay.prediction)
-        let expected = ReadBackLayout(tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel,
+        var expected = ReadBackLayout(tensorParallel: run.tensorParallel, pipelineParallel: run.pipelineParallel,
                                       dataParallel: run.dataParallel, contextParallel: run.contextParallel,
                                       expertParallel: run.expertParallel,
                                       virtualStages: run.virtualStages, microBatchSize: run.microBatchSize ?? 1,
@@ -58,6 +58,7 @@ struct FrameworkRoundTripTests {
                                       recomputedBlocks: replay.configuration.options.recomputedBlocks,
                                       fp8: replay.configuration.options.precision != .bf16,
                                       layerSplit: replay.configuration.layerSplit)
+        if run.expertParallel > 1 { expected.expertDispatcher = run.expertDispatcher }
         let recognition = try LayoutRecognition(plan)
         #expect(recognition.isExact, "\(recognition.differences)")
         let operatorLevel = replay.configuration.options.recompute.isOperatorLevel

@@ -11,7 +11,7 @@ extension CollectiveGroup {
     /// `t k (g - 1) / g`. Latency as the all-to-all's: one step for each peer on the node, one for each other node.
     public func deduplicatedAllToAllSeconds(bytes: Double, dispatch: TokenDispatch) -> Double {
         guard size > 1 else { return 0 }
-        let devices = Double(size), nodes = Double(nodeCount), perNode = devices / nodes
+        let devices = Double(size), nodes = Double(nodeCount), perNode = Double(size / nodeCount)
         let tokenBytes = bytes / devices / Double(dispatch.topK)
         let experts = Double(dispatch.experts)
         let reachedRanks = devices * (1 - dispatch.missChance(held: experts / devices))
