@@ -120,13 +120,14 @@ public struct LayoutRecognition: Sendable {
                 }
             }
         }
-        // Megatron-LM's chunks hold repeated layers only; the search's may hold the embedding or the head alone.
+        // Megatron-LM's chunks hold repeated layers, but for a first chunk of the counted embedding alone and a last of
+        // the counted loss alone; the search's may hold the embedding or the head alone elsewhere.
         let repeated = TrainingPlan.repeatedLayers(analysis.layers, in: graph).count
-        let virtualStages = max(1, min(original.virtualStages, repeated / ranks))
+        let expressible = aligned ? MegatronLayerSplit(chunkLayers: chunkCounts, ranks: ranks) : nil
+        let virtualStages = expressible != nil ? original.virtualStages : max(1, min(original.virtualStages, repeated / ranks))
         let schedule = original.schedule == .interleaved && virtualStages == 1 ? .oneForwardOneBackward : original.schedule
         // The split Megatron-Core can be told, else the even one (which may give the same counts, priced only).
-        let split = virtualStages == original.virtualStages && aligned
-            ? MegatronLayerSplit(chunkLayers: chunkCounts, ranks: ranks) ?? MegatronLayerSplit() : MegatronLayerSplit()
+        let split = virtualStages == original.virtualStages ? expressible ?? MegatronLayerSplit() : MegatronLayerSplit()
         var configuration = MegatronConfiguration(
             tensorParallel: tensorParallel, pipelineParallel: ranks, dataParallel: dataParallel, microBatchSize: microBatchSize,
             virtualStages: virtualStages, sequenceParallel: sequenceParallel, contextParallel: contextParallel,

@@ -157,10 +157,12 @@ public struct ParallelLayout: Sendable, Equatable {
     }
 
     /// How many repeated layers start in each chunk of `plan`, and whether every chunk boundary falls on the
-    /// start of a repeated layer (else a chunk holds part of a layer, which no framework can express).
+    /// start of a repeated layer or right after the last one (else a chunk holds part of a layer, which no framework
+    /// can express).
     static func chunkLayers(of plan: TrainingPlan, layers: [Layer]? = nil) -> (counts: [Int], aligned: Bool) {
         let body = TrainingPlan.repeatedLayers(layers ?? GraphAnalysis(plan.graph).layers, in: plan.graph)
-        let starts = Set(body.map(\.operations.lowerBound))
+        // A chunk starts at a repeated layer, or after the last one where it holds the counted loss alone.
+        let starts = Set(body.map(\.operations.lowerBound) + (body.last.map { [$0.operations.upperBound] } ?? []))
         let counts = plan.stages.map { stage in body.count { stage.operations.contains($0.operations.lowerBound) } }
         let aligned = plan.stages.dropFirst().allSatisfy { starts.contains($0.operations.lowerBound) }
         return (counts, aligned)

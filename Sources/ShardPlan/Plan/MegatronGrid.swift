@@ -106,7 +106,7 @@ public struct MegatronGrid: Sendable {
                             // embedding or the loss as a layer without interleaving is a lighter first or last rank, tried as that.
                             let interleavings = (1 ... maximumVirtualStages).filter { vp in
                                 (vp == 1 ? !split.countsEmbeddingOrLoss : pp > 1 && microbatches % pp == 0)
-                                    && split.runs(layers: blocks, ranks: pp, chunks: vp)
+                                    && split.fillsEveryChunk(layers: blocks, ranks: pp, chunks: vp)
                             }
                             for vp in interleavings {
                                 // The experts' all-to-alls overlapped too, where asked and Megatron-Core runs it

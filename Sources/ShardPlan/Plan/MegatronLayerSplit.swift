@@ -59,10 +59,9 @@ public struct MegatronLayerSplit: Sendable, Equatable {
             guard total % count == 0 else {
                 throw invalid("\(layers) repeated layers and \(counted.joined(separator: " and ")) make \(total), which does not split evenly over pp x vp = \(count) chunks")
             }
+            // A share of one leaves the chunk that holds the embedding or the loss no repeated layer, which
+            // Megatron-Core runs (NVIDIA's Megatron-MoE-ModelZoo trains Qwen3-235B-A22B's 94 layers over pp 32 x vp 3).
             let share = total / count
-            guard share - max(embedding, loss) >= 1 else {
-                throw invalid("\(total) layers over \(count) chunks are \(share) a chunk, which leaves the chunk holding \(counted.joined(separator: " or ")) no layer")
-            }
             var sizes = Array(repeating: share, count: count)
             sizes[0] -= embedding
             sizes[count - 1] -= loss
@@ -102,26 +101,30 @@ public struct MegatronLayerSplit: Sendable, Equatable {
     /// ranks, the first rank's count); else the embedding, the loss or both counted as a layer. Nil where no
     /// setting gives these counts.
     public init?(chunkLayers: [Int], ranks: Int) {
-        guard ranks >= 1, !chunkLayers.isEmpty, chunkLayers.count % ranks == 0, chunkLayers.allSatisfy({ $0 >= 1 }) else { return nil }
+        // Only the first and the last chunk may hold no repeated layer: the counted embedding or loss alone.
+        guard ranks >= 1, !chunkLayers.isEmpty, chunkLayers.count % ranks == 0, chunkLayers.allSatisfy({ $0 >= 0 }),
+              chunkLayers.dropFirst().dropLast().allSatisfy({ $0 >= 1 }) else { return nil }
         let chunks = chunkLayers.count / ranks
-        if Set(chunkLayers).count == 1 {
-            self.init()
-            return
-        }
-        guard ranks >= 2 else { return nil }
-        let evenRanks = (0 ..< ranks).allSatisfy { rank in Set(stride(from: rank, to: chunkLayers.count, by: ranks).map { chunkLayers[$0] }).count == 1 }
-        if evenRanks {
-            let rankLayers = (0 ..< ranks).map { chunkLayers[$0] * chunks }
-            // Two ranks: Megatron-Core puts what the first does not take on the last.
-            if ranks == 2 {
-                self.init(firstStageLayers: rankLayers[0])
+        if !chunkLayers.contains(0) {
+            if Set(chunkLayers).count == 1 {
+                self.init()
                 return
             }
-            let middle = Set(rankLayers.dropFirst().dropLast())
-            if middle.count == 1, let share = middle.first {
-                self.init(firstStageLayers: rankLayers[0] == share ? nil : rankLayers[0],
-                          lastStageLayers: rankLayers[ranks - 1] == share ? nil : rankLayers[ranks - 1])
-                return
+            guard ranks >= 2 else { return nil }
+            let evenRanks = (0 ..< ranks).allSatisfy { rank in Set(stride(from: rank, to: chunkLayers.count, by: ranks).map { chunkLayers[$0] }).count == 1 }
+            if evenRanks {
+                let rankLayers = (0 ..< ranks).map { chunkLayers[$0] * chunks }
+                // Two ranks: Megatron-Core puts what the first does not take on the last.
+                if ranks == 2 {
+                    self.init(firstStageLayers: rankLayers[0])
+                    return
+                }
+                let middle = Set(rankLayers.dropFirst().dropLast())
+                if middle.count == 1, let share = middle.first {
+                    self.init(firstStageLayers: rankLayers[0] == share ? nil : rankLayers[0],
+                              lastStageLayers: rankLayers[ranks - 1] == share ? nil : rankLayers[ranks - 1])
+                    return
+                }
             }
         }
         let layers = chunkLayers.reduce(0, +)
@@ -141,5 +144,13 @@ public struct MegatronLayerSplit: Sendable, Equatable {
     func runs(layers: Int, ranks: Int, chunks: Int) -> Bool {
         guard (try? chunkLayers(layers: layers, ranks: ranks, chunks: chunks)) != nil else { return false }
         return !isEven || layers % (ranks * chunks) == 0
+    }
+
+    /// Whether Megatron-Core runs this split (`runs(layers:ranks:chunks:)`) with a repeated layer in every chunk: the
+    /// splits the Megatron grid tries (a chunk of the counted embedding or loss alone runs, but spends a pipeline slot
+    /// on little work).
+    func fillsEveryChunk(layers: Int, ranks: Int, chunks: Int) -> Bool {
+        runs(layers: layers, ranks: ranks, chunks: chunks)
+            && (try? chunkLayers(layers: layers, ranks: ranks, chunks: chunks))?.allSatisfy({ $0 >= 1 }) == true
     }
 }

@@ -194,7 +194,8 @@ extension TrainingPlan {
     static func chunkOperations(_ graph: Graph, pipelinedLayers body: [Layer], ranks: Int, chunks: Int,
                                 split: MegatronLayerSplit = MegatronLayerSplit()) throws(InputError) -> [Range<Int>] {
         let count = ranks * chunks
-        guard body.count >= count else {
+        // A chunk holds a repeated layer, or the embedding or the loss where the split counts them as layers.
+        guard body.count + (split.embeddingInPipelineSplit ? 1 : 0) + (split.lossInPipelineSplit ? 1 : 0) >= count else {
             throw InputError(.invalidValue, at: JSONPath([.key("--pp")]),
                              "the model has \(body.count) repeated layer\(body.count == 1 ? "" : "s"), too few for \(count) pipeline chunk\(count == 1 ? "" : "s")")
         }
@@ -203,7 +204,8 @@ extension TrainingPlan {
         var next = 0
         for size in sizes.dropLast() {
             next += size
-            boundaries.append(body[next].operations.lowerBound)
+            // After every repeated layer, the last chunk holds the loss alone.
+            boundaries.append(next < body.count ? body[next].operations.lowerBound : body[body.count - 1].operations.upperBound)
         }
         boundaries.append(graph.operations.count)
         return (0 ..< count).map { boundaries[$0] ..< boundaries[$0 + 1] }

@@ -102,11 +102,18 @@ struct MegatronStageLayersTests {
         #expect(error?.path.description == option)
     }
 
-    @Test("a chunk left without a layer by the counted embedding is refused")
-    func countedEmptyChunk() {
-        let split = MegatronLayerSplit(embeddingInPipelineSplit: true)
-        #expect(throws: InputError.self) { try split.chunkLayers(layers: 7, ranks: 4, chunks: 2) }
-        #expect(!split.runs(layers: 7, ranks: 4, chunks: 2))
+    /// Megatron-Core runs a chunk whose only layer is the counted embedding or loss: NVIDIA's Megatron-MoE-ModelZoo trains
+    /// Qwen3-235B-A22B's 94 layers over pp 32 x vp 3 with both counted, a first chunk of the embedding alone and a last
+    /// of the loss alone.
+    @Test("a chunk of the counted embedding or loss alone: 7 blocks and the embedding, 6 and both, over 4 ranks of 2 chunks")
+    func countedEmptyChunk() throws {
+        #expect(try Self.chunkBlocks(layers: 7, ranks: 4, chunks: 2, embedding: true, loss: false) == [0] + Array(repeating: 1, count: 7))
+        #expect(try Self.chunkBlocks(layers: 6, ranks: 4, chunks: 2, embedding: true, loss: true) == [0] + Array(repeating: 1, count: 6) + [0])
+        #expect(MegatronLayerSplit(embeddingInPipelineSplit: true).runs(layers: 7, ranks: 4, chunks: 2))
+        #expect(MegatronLayerSplit(chunkLayers: [0] + Array(repeating: 1, count: 6) + [0], ranks: 4)
+                == MegatronLayerSplit(embeddingInPipelineSplit: true, lossInPipelineSplit: true))
+        // Fewer blocks than the chunks need even so: 5 and both counted make 7 for 8 chunks.
+        #expect(throws: InputError.self) { try Self.chunkBlocks(layers: 5, ranks: 4, chunks: 2, embedding: true, loss: true) }
     }
 
     @Test("interleaved first or last stage layers that the chunks do not divide are refused, naming Megatron-Core's rule", arguments: [
