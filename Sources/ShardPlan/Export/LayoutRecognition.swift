@@ -30,23 +30,25 @@ public struct LayoutRecognition: Sendable {
         let roles = original.stages.map { MegatronSummary.roles(of: $0, graph: graph, roles: tensorRoles) }
         let rankDevices = rankStages.map { original.stages[$0[0]].mesh.deviceCount }
         let degrees = zip(original.stages, roles).map { Self.degrees(of: $0, roles: $1, graph: graph, tensorRoles: tensorRoles) }
-        /// The degree of most ops over the stages, with a note where stages differ.
-        func mostOps(_ stageDegrees: [Int], _ name: String) -> Int {
+        /// The degree of most ops over the stages that show it (`shows`: a stage of the embedding alone, or of the loss
+        /// alone, holds no product with a weight, attention or expert to tell it by), with a note where they differ.
+        func mostOps(_ stageDegrees: [Int], shows: [Bool], _ name: String) -> Int {
+            let voting = shows.contains(true) ? original.stages.indices.filter { shows[$0] } : Array(original.stages.indices)
             var weights: [Int: Int] = [:]
-            for (stage, degree) in zip(original.stages, stageDegrees) { weights[degree, default: 0] += stage.operations.count }
+            for stage in voting { weights[stageDegrees[stage], default: 0] += original.stages[stage].operations.count }
             let degree = weights.max { ($0.value, -$0.key) < ($1.value, -$1.key) }!.key
-            if Set(stageDegrees).count > 1 {
+            if Set(voting.map { stageDegrees[$0] }).count > 1 {
                 notes.append("stages differ in \(name) degree (\(stageDegrees.map(String.init).joined(separator: ", "))); all take \(degree), the degree of most ops")
             }
             return degree
         }
-        let tensorParallel = mostOps(degrees.map(\.tensor), "tensor-parallel")
-        var contextParallel = mostOps(degrees.map(\.context), "context-parallel")
-        var expertParallel = mostOps(degrees.map(\.expert), "expert-parallel")
+        let tensorParallel = mostOps(degrees.map(\.tensor), shows: degrees.map(\.showsTensor), "tensor-parallel")
+        var contextParallel = mostOps(degrees.map(\.context), shows: degrees.map(\.showsContext), "context-parallel")
+        var expertParallel = mostOps(degrees.map(\.expert), shows: degrees.map(\.showsExperts), "expert-parallel")
         // Said only beside another difference: where the nearest layout shards every op as the plan does, a
         // mixed axis (a last chunk whose head reads a weight the tensor axis cannot split) is tensor parallelism.
         let mixedNotesIndex = notes.count
-        let mixedAxisNotes = degrees.enumerated().filter { !$0.element.mixedAxes.isEmpty }.map { index, degree in
+        let mixedAxisNotes = degrees.enumerated().filter { !$0.element.mixedAxes.isEmpty && $0.element.showsTensor }.map { index, degree in
             "stage \(index) splits neither batch nor weights consistently along \(degree.mixedAxes.joined(separator: ", ")); each such axis becomes the parallelism most of its ops take"
         }
         let devicesPerRank = rankDevices.min()!
@@ -180,9 +182,12 @@ public struct LayoutRecognition: Sendable {
     /// tensor parallelism 1); one `MegatronSummary` names tensor or context parallelism is that (`MegatronLayout`'s
     /// context axis splits every attention op's queries), and the mixed ones that split weights at least as often
     /// as the batch add to tensor parallelism. `mixedAxes` are the mixed axes; `contextAxes` the indices of the
-    /// context-parallel axes.
+    /// context-parallel axes. `showsTensor`, `showsContext` and `showsExperts` say whether the stage holds what tells
+    /// each degree (a product with a weight, attention, an expert GEMM): a chunk of the embedding alone or of the loss
+    /// alone does not vote on them.
     static func degrees(of stage: StageLayout, roles: MegatronSummary.Roles, graph: Graph, tensorRoles: TensorRoles)
-        -> (tensor: Int, context: Int, expert: Int, expertsOverTensor: Bool, mixedAxes: [String], contextAxes: [Int]) {
+        -> (tensor: Int, context: Int, expert: Int, expertsOverTensor: Bool, mixedAxes: [String], contextAxes: [Int],
+            showsTensor: Bool, showsContext: Bool, showsExperts: Bool) {
         let ops = stage.operations
         let experts = ops.compactMap { op in MegatronLayout.expertGEMMIndex(graph.operations[op], graph: graph).map { (op: op, index: $0.index) } }
         let contractions = ops.filter { graph.operations[$0].op.isContraction && graph.operations[$0].inputs.contains { graph[$0].isParameter } }
@@ -212,7 +217,10 @@ public struct LayoutRecognition: Sendable {
                 var batchSplits = 0, weightSplits = 0
                 for op in contractions {
                     guard let index = stage.strategy(of: op).indexOfAxis[axis] else { continue }
-                    if index == tensorRoles.batchIndex[op] { batchSplits += 1; continue }
+                    // Splitting a product's batch or sequence is data or context parallelism, never Megatron's tensor
+                    // parallelism, whose products take the whole sequence (a chunk of the loss alone beside context
+                    // parallelism has no attention to name its context axis).
+                    if index == tensorRoles.batchIndex[op] || index == tensorRoles.sequenceIndex[op] { batchSplits += 1; continue }
                     let operation = graph.operations[op]
                     if operation.inputs.indices.contains(where: { graph[operation.inputs[$0]].isParameter && operation.indexSpace.operandIndices[$0].contains(index) }) {
                         weightSplits += 1
@@ -221,7 +229,8 @@ public struct LayoutRecognition: Sendable {
                 if weightSplits >= batchSplits { tensor *= size }
             }
         }
-        return (tensor, context, expert, expertsOverTensor, mixedAxes, contextAxes)
+        let attends = ops.contains { if case .attention = graph.operations[$0].op { true } else { false } }
+        return (tensor, context, expert, expertsOverTensor, mixedAxes, contextAxes, !contractions.isEmpty, attends, !experts.isEmpty)
     }
 
     /// How `stage` splits `op`: for each mesh axis of more than one device, in order, its size and the index

@@ -195,9 +195,11 @@ extension TrainingPlan {
                                 split: MegatronLayerSplit = MegatronLayerSplit()) throws(InputError) -> [Range<Int>] {
         let count = ranks * chunks
         // A chunk holds a repeated layer, or the embedding or the loss where the split counts them as layers.
-        guard body.count + (split.embeddingInPipelineSplit ? 1 : 0) + (split.lossInPipelineSplit ? 1 : 0) >= count else {
-            throw InputError(.invalidValue, at: JSONPath([.key("--pp")]),
-                             "the model has \(body.count) repeated layer\(body.count == 1 ? "" : "s"), too few for \(count) pipeline chunk\(count == 1 ? "" : "s")")
+        let counted = [split.embeddingInPipelineSplit ? "the embedding" : nil, split.lossInPipelineSplit ? "the loss" : nil].compactMap { $0 }
+        guard body.count + counted.count >= count else {
+            let layers = "\(body.count) repeated layer\(body.count == 1 ? "" : "s")" + (counted.isEmpty ? "" :
+                " and \(counted.joined(separator: " and ")) counted as \(counted.count == 1 ? "a layer" : "layers"), \(body.count + counted.count) in all")
+            throw InputError(.invalidValue, at: JSONPath([.key("--pp")]), "the model has \(layers), too few for \(count) pipeline chunk\(count == 1 ? "" : "s")")
         }
         let sizes = try split.chunkLayers(layers: body.count, ranks: ranks, chunks: chunks)
         var boundaries: [Int] = [0]

@@ -67,16 +67,19 @@ struct LayerSplitExportTests {
 
     /// One block a chunk: the first chunk holds the embedding alone and the last the loss alone, as Megatron-Core runs
     /// Qwen3-235B-A22B's 94 layers over 32 x 3 chunks (Docs/calibration/megatron-moe-model-zoo.json).
-    @Test("6 blocks over 4 ranks of 2 chunks with both counted: chunks of the embedding and of the loss alone, recognised and read back")
-    func chunksOfTheEmbeddingAndTheLossAlone() throws {
+    /// The chunks of the embedding and the loss alone hold no product with a weight, attention or expert to tell the
+    /// degrees by, so they do not vote on them: beside data and context parallelism too (`LayoutRecognition.degrees`).
+    @Test("6 blocks over 8 chunks with both counted: chunks of the embedding and of the loss alone, recognised and read back",
+          arguments: [(2, 4, 1), (1, 2, 2)])
+    func chunksOfTheEmbeddingAndTheLossAlone(tensorParallel: Int, ranks: Int, contextParallel: Int) throws {
         let graph = try TransformerBuilder(name: "gpt-6", configuration: .gpt(
             layers: 6, hidden: 64, heads: 4, vocabulary: 256, sequenceLength: 32, globalBatch: 8)).build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
         let split = Self.splits[0]
         let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: MegatronConfiguration(
-            tensorParallel: 2, pipelineParallel: 4, virtualStages: 2, sequenceParallel: true,
-            embeddingInPipelineSplit: true, lossInPipelineSplit: true))
-        #expect(ParallelLayout.chunkLayers(of: plan).counts == [0, 1, 1, 1, 1, 1, 1, 0])
+            tensorParallel: tensorParallel, pipelineParallel: ranks, virtualStages: 8 / ranks, sequenceParallel: tensorParallel > 1,
+            contextParallel: contextParallel, embeddingInPipelineSplit: true, lossInPipelineSplit: true))
+        #expect(plan.stages[0].mesh.deviceCount == 8 / ranks && ParallelLayout.chunkLayers(of: plan).counts == [0, 1, 1, 1, 1, 1, 1, 0])
         let recognition = try LayoutRecognition(plan)
         #expect(recognition.isExact && recognition.layout.configuration.layerSplit == split, "\(recognition.differences)")
         for framework in TrainingFramework.allCases {
@@ -84,7 +87,7 @@ struct LayerSplitExportTests {
                                              framework: framework)
             #expect(!export.text.contains("Warning"), "\(framework.rawValue): \(export.text)")
             let read = try FrameworkRoundTripTests.readBack(export.text, framework)
-            #expect(read.layerSplit == split && read.virtualStages == 2 && read == ReadBackLayout(export.layout), "\(framework.rawValue): \(read)")
+            #expect(read.layerSplit == split && read.virtualStages == 8 / ranks && read == ReadBackLayout(export.layout), "\(framework.rawValue): \(read)")
         }
     }
 
