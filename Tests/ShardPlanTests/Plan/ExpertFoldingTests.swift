@@ -161,4 +161,27 @@ struct ExpertFoldingTests {
         let context = ExpertLayers(graph).parallelLayouts(dataParallel: 2, contextParallel: 2, tensorParallel: 1)
         #expect(context.map(\.size) == [1, 2, 4])
     }
+
+    /// For torchtitan (`plan --emit torchtitan`), whose DeepEP refuses expert tensor parallelism, the grid prices DeepEP
+    /// only where the experts are whole on their ranks and NCCL's all-to-all where each is split over tp.
+    @Test("the grid for torchtitan prices DeepEP for whole experts only")
+    func gridDispatcherForTorchTitan() throws {
+        let graph = try #require(ModelCatalog.model(id: "moe-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        var options = TrainingOptions()
+        options.expertDispatcher = .deepEP
+        var variants = StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none])
+        variants.deduplicatesOnlyWholeExperts = true
+        let configurations = MegatronGrid().configurations(for: graph, on: cluster, options: options, analysis: GraphAnalysis(graph),
+                                                           variants: variants)
+        let expertSplitOverTensor = configurations.filter { $0.expertParallel > 1 && $0.tensorParallel > 1 && !$0.foldsExpertsOverTensor }
+        let wholeExperts = configurations.filter { $0.expertParallel > 1 && ($0.tensorParallel == 1 || $0.foldsExpertsOverTensor) }
+        #expect(!expertSplitOverTensor.isEmpty && !wholeExperts.isEmpty)
+        #expect(expertSplitOverTensor.allSatisfy { $0.options.expertDispatcher == .allToAll })
+        #expect(wholeExperts.allSatisfy { $0.options.expertDispatcher == .deepEP })
+        // Megatron-Core's flex dispatcher runs beside expert tensor parallelism: without the flag every one keeps DeepEP.
+        let megatron = MegatronGrid().configurations(for: graph, on: cluster, options: options, analysis: GraphAnalysis(graph),
+                                                     variants: StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none]))
+        #expect(megatron.allSatisfy { $0.options.expertDispatcher == .deepEP })
+    }
 }
