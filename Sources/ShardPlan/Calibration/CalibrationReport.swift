@@ -146,11 +146,11 @@ public struct CalibrationReport: Sendable {
         (`--loss-in-place`), so its 1.3B at 8K tokens fits, while its 2.7B at 8K does not at the configs' micro-batch, \
         as the repository's own code counts (Docs/cost-model.md, "Issue 14, twenty-fourth pass"). Issue 14's \
         twenty-sixth pass lays out expert parallelism folded over the tensor-parallel ranks and replays Megatron-Bridge's \
-        Qwen3-235B-A22B on 256 H100s apart (Docs/calibration/megatron-bridge-apart.md); the twenty-seventh prices NCCL's \
+        Qwen3-235B-A22B on 256 H100s apart (Docs/calibration/megatron-bridge-apart.md); its twenty-eighth prices NCCL's \
         all-to-all across nodes with its share for the node's own peers over NVLink (those rows from 15-17% slow to \
         2-3% fast) and DeepEP's and HybridEP's deduplicated dispatch, and replays NVIDIA's Megatron-MoE-ModelZoo steps of \
         the same model apart, 3-14% fast where the experts cross nodes or sit beside FSDP \
-        (Docs/calibration/megatron-moe-model-zoo.md; Docs/cost-model.md, "Issue 14, twenty-seventh pass").
+        (Docs/calibration/megatron-moe-model-zoo.md; Docs/cost-model.md, "Issue 14, twenty-eighth pass").
         """
 
     /// An iteration time in seconds: two decimals, or three significant digits under a tenth of a second (a
