@@ -382,7 +382,7 @@ public struct StageCostModel: Sendable {
                 } else {
                     source = arrivalLayouts[input]!
                 }
-                let dispatch = options.dispatch(roles.dispatchedTokens[input.rawValue])
+                let dispatch = tokenDispatch(of: input)
                 var forward = Resharding.collectives(from: source, to: wanted, elementCount: elements,
                                                      bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape, dispatch: dispatch)
                 if opCost.gathersInFP8(forward, operand: operand) {
@@ -1053,5 +1053,13 @@ extension StageCostModel {
         case .softmax: isAttentionCore(operation.result)
         default: false
         }
+    }
+}
+
+extension StageCostModel {
+    /// The routing of the mixture of experts' tokens `value` carries (`TensorRoles.dispatchedTokens`) as the options'
+    /// dispatcher sends them (`TrainingOptions.expertDispatcher`); nil for any other value.
+    func tokenDispatch(of value: ValueID) -> TokenDispatch? {
+        roles.dispatchedTokens[value.rawValue].map { var dispatch = $0; dispatch.deduplicates = options.expertDispatcher.deduplicates; return dispatch }
     }
 }

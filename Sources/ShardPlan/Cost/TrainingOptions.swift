@@ -233,11 +233,6 @@ public struct TrainingOptions: Sendable, Equatable {
         overlapTensorParallelCommunication && kind != .allToAll ? 1 - Self.tensorParallelOverlapFraction : 1
     }
 
-    /// `routing` (`TensorRoles.dispatchedTokens`) as `expertDispatcher` sends the tokens.
-    public func dispatch(_ routing: TokenDispatch?) -> TokenDispatch? {
-        routing.map { var dispatch = $0; dispatch.deduplicates = expertDispatcher.deduplicates; return dispatch }
-    }
-
     /// The share of a collective of `kind` on tensor or expert parallelism's axes that the search's terms charge
     /// beside these options' overlaps, of `microbatches` microbatches: `tensorParallelOverlapShare`, and for an
     /// all-to-all under `overlapExpertParallelCommunication` the compute it slows (`ExpertParallelOverlap.searchShare`),

@@ -79,7 +79,11 @@ public enum Resharding {
             return result
         }
         guard let dispatch, dispatch.deduplicates else { return result + moves }
-        return result + moves.map { $0.kind == .allToAll ? Collective(.allToAll, axes: $0.axes, bytes: $0.bytes, dispatch: dispatch) : $0 }
+        return result + moves.map { move in
+            var marked = move
+            if move.kind == .allToAll { marked.dispatch = dispatch }
+            return marked
+        }
     }
 
     /// The collectives that move splits from `held` to `wanted` (axes per dimension, no partial sums), the

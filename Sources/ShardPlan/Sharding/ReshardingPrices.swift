@@ -11,7 +11,7 @@ public final class ReshardingPrices: @unchecked Sendable {
         var source: ShardingSpec
         var target: ShardingSpec
         /// The routing of the tokens the change carries to or from experts, as the dispatcher sends them
-        /// (`TensorRoles.dispatchedTokens`, `TrainingOptions.dispatch`); nil for any other tensor.
+        /// (`StageCostModel.tokenDispatch(of:)`); nil for any other tensor.
         var dispatch: TokenDispatch?
     }
 

@@ -188,7 +188,7 @@ struct StageCostTerms {
         let type = graph[value].type
         let change = ReshardingPrices.Change(elementCount: operatorModel.localElements(value, .replicated(rank: type.rank)),
                                              bytesPerElement: bytesPerElement ?? type.dtype.byteSize, source: source, target: target,
-                                             dispatch: model.options.dispatch(model.roles.dispatchedTokens[value.rawValue]))
+                                             dispatch: model.tokenDispatch(of: value))
         let price = prices?.price(of: change) ?? {
             let collectives = Resharding.collectives(from: source, to: target, elementCount: change.elementCount,
                                                      bytesPerElement: change.bytesPerElement, meshShape: mesh.shape,
@@ -452,7 +452,7 @@ struct StageCostTerms {
             Resharding.collectives(from: source, to: target,
                                    elementCount: operatorModel.localElements(value, .replicated(rank: type.rank)),
                                    bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape,
-                                   dispatch: model.options.dispatch(model.roles.dispatchedTokens[value.rawValue]))
+                                   dispatch: model.tokenDispatch(of: value))
         }
         if cost.fp8 != nil, link.kind != .parameter, cost.gathersInFP8(collectives(layout, layouts[0]), operand: link.toOperand) {
             return (reshardSeconds(value, from: layout, to: layouts[0], bytesPerElement: 1, overlapped: true), backward)

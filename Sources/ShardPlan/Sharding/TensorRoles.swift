@@ -81,9 +81,9 @@ public struct TensorRoles: Sendable {
                 continue
             }
             let activation = operation.inputs[1 - expert.weightOperand]
-            let experts = operation.indexSpace.indices[expert.index].size
+            let expertCount = operation.indexSpace.indices[expert.index].size
             let layerRouting = routing[activation.rawValue]
-                ?? TokenDispatch(experts: experts, topK: min(tokenCopies(activation, in: graph), experts))
+                ?? TokenDispatch(experts: expertCount, topK: min(tokenCopies(activation, in: graph), expertCount))
             routing[operation.result.rawValue] = layerRouting
             if !fromExperts[activation.rawValue] {
                 dispatched[activation.rawValue] = layerRouting
