@@ -23,6 +23,15 @@ public enum ExpertDispatcher: String, CaseIterable, Sendable {
     /// Megatron-Core's `moe_flex_dispatcher_backend`, for the flex dispatcher's two backends; nil for the all-to-all.
     public var megatronFlexBackend: String? { self == .allToAll ? nil : rawValue }
 
+    /// The dispatcher torchtitan 0.2.2 runs in this one's place: its standard all-to-all where each expert is split
+    /// over the tensor-parallel ranks (`expertsSplitOverTensor`), beside which its DeepEP refuses to run
+    /// (`NotImplementedError` where expert tensor parallelism is on), DeepEP for HybridEP, which it lacks (priced the
+    /// same), else this one.
+    public func inTorchTitan(expertsSplitOverTensor: Bool) -> ExpertDispatcher {
+        guard deduplicates else { return self }
+        return expertsSplitOverTensor ? .allToAll : .deepEP
+    }
+
     /// torchtitan's `expert_parallel_comm_backend`; nil where torchtitan has none (HybridEP: torchtitan 0.2.2 takes
     /// `standard` or `deepep`).
     public var torchTitanBackend: String? {

@@ -57,11 +57,7 @@ public struct MegatronBridgeConfig: Sendable {
             fields.append(("model.moe_token_dispatcher_type", .string(options.expertDispatcher.megatronDispatcherType)))
             if let backend = options.expertDispatcher.megatronFlexBackend { fields.append(("model.moe_flex_dispatcher_backend", .string(backend))) }
         }
-        // The experts' overlapped all-to-alls and the flex dispatcher refuse the shared experts' own overlap
-        // (Megatron-Core's TransformerConfig).
-        if options.overlapExpertParallelCommunication || (layout.expertParallel > 1 && options.expertDispatcher.deduplicates) {
-            fields.append(("model.moe_shared_expert_overlap", .bool(false)))
-        }
+        if layout.refusesSharedExpertOverlap { fields.append(("model.moe_shared_expert_overlap", .bool(false))) }
         // Set either way: the Llama 3.1 405B recipe counts the embedding and the loss as layers; a recipe's layout
         // string (`pipeline_model_parallel_layout`) would take the place of the split.
         let split = layout.layerSplit ?? MegatronLayerSplit()

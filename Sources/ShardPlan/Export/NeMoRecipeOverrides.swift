@@ -46,12 +46,7 @@ public struct NeMoRecipeOverrides: Sendable {
             overrides.append(("model.config.moe_token_dispatcher_type", "'\(dispatcher.megatronDispatcherType)'"))
             if let backend = dispatcher.megatronFlexBackend { overrides.append(("model.config.moe_flex_dispatcher_backend", "'\(backend)'")) }
         }
-        // The overlap and the flex dispatcher refuse the shared experts' own (Megatron-Core's TransformerConfig), which
-        // some recipes turn on.
-        if layout.configuration.options.overlapExpertParallelCommunication
-            || (layout.expertParallel > 1 && layout.configuration.options.expertDispatcher.deduplicates) {
-            overrides.append(("model.config.moe_shared_expert_overlap", "False"))
-        }
+        if layout.refusesSharedExpertOverlap { overrides.append(("model.config.moe_shared_expert_overlap", "False")) }
         if let sequenceLength = layout.sequenceLength {
             overrides += [("data.seq_length", "\(sequenceLength)"), ("model.config.seq_length", "\(sequenceLength)")]
         }

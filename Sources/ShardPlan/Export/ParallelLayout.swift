@@ -81,6 +81,12 @@ public struct ParallelLayout: Sendable, Equatable {
     /// Expert tensor-parallel degree: 1 where each expert is whole on its rank (expert parallelism folded over the
     /// tensor-parallel ranks), else the tensor-parallel degree.
     public var expertTensorParallel: Int { configuration.foldsExpertsOverTensor ? 1 : tensorParallel }
+    /// Whether Megatron-Core refuses the shared experts' own overlap (`moe_shared_expert_overlap`) beside this layout:
+    /// where the experts' all-to-alls overlap another microbatch's compute, or the flex dispatcher carries the tokens
+    /// (its `TransformerConfig`), which some recipes turn on.
+    var refusesSharedExpertOverlap: Bool {
+        configuration.options.overlapExpertParallelCommunication || (expertParallel > 1 && configuration.options.expertDispatcher.deduplicates)
+    }
     public var virtualStages: Int { configuration.virtualStages }
     public var microBatchSize: Int { configuration.microBatchSize }
     public var sequenceParallel: Bool { configuration.sequenceParallel }

@@ -248,15 +248,15 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 changes.append(refusal + "; the plan's overlapped all-to-alls run exposed")
             }
         }
-        // torchtitan 0.2.2's expert-parallel backends are `standard` and `deepep`, and its DeepEP refuses experts split
-        // over the tensor-parallel ranks (`NotImplementedError` where expert tensor parallelism is on).
-        if self == .torchtitan && nearest.expertParallel > 1 && nearest.options.expertDispatcher.deduplicates {
-            if nearest.tensorParallel > 1 && !nearest.foldsExpertsOverTensor {
-                let priced = nearest.options.expertDispatcher == .hybridEP ? "HybridEP backend, which it lacks, or its DeepEP one" : "DeepEP backend"
-                nearest.options.expertDispatcher = .allToAll
-                changes.append("torchtitan's \(priced) refuses experts split over the tensor-parallel ranks (expert_tensor_parallel_degree = \(nearest.tensorParallel)); its standard all-to-all sends a copy of a token for each of its experts, more than the plan prices")
-            } else if nearest.options.expertDispatcher == .hybridEP {
-                nearest.options.expertDispatcher = .deepEP
+        // torchtitan 0.2.2's expert-parallel backends are `standard` and `deepep` (`ExpertDispatcher.inTorchTitan`).
+        let priced = nearest.options.expertDispatcher
+        let runs = priced.inTorchTitan(expertsSplitOverTensor: nearest.tensorParallel > 1 && !nearest.foldsExpertsOverTensor)
+        if self == .torchtitan && nearest.expertParallel > 1 && runs != priced {
+            nearest.options.expertDispatcher = runs
+            if runs == .allToAll {
+                let backend = priced == .hybridEP ? "HybridEP backend, which it lacks, or its DeepEP one" : "DeepEP backend"
+                changes.append("torchtitan's \(backend) refuses experts split over the tensor-parallel ranks (expert_tensor_parallel_degree = \(nearest.tensorParallel)); its standard all-to-all sends a copy of a token for each of its experts, more than the plan prices")
+            } else {
                 changes.append("torchtitan has no HybridEP backend; its DeepEP one (expert_parallel_comm_backend = \"deepep\") sends the same tokens the plan prices")
             }
         }

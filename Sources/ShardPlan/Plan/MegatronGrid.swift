@@ -121,7 +121,10 @@ public struct MegatronGrid: Sendable {
                                 for (overlap, sequenceParallel) in overlaps.flatMap({ overlap in sequenceParallels.map { (overlap, $0) } }) {
                                     var variantOptions = configurationOptions
                                     variantOptions.overlapExpertParallelCommunication = overlap
-                                    if variants?.deduplicatesOnlyWholeExperts == true && ep > 1 && tp > 1 && etp == nil {
+                                    // torchtitan's standard all-to-all where its DeepEP refuses the layout (HybridEP, priced as
+                                    // DeepEP, stays for the export to name).
+                                    if variants?.deduplicatesOnlyWholeExperts == true && ep > 1
+                                        && options.expertDispatcher.inTorchTitan(expertsSplitOverTensor: tp > 1 && etp == nil) == .allToAll {
                                         variantOptions.expertDispatcher = .allToAll
                                     }
                                     result.append(MegatronConfiguration(

@@ -29,9 +29,9 @@ public struct StageSearchOracle: StageCostOracle {
         /// Whether the Megatron grid also tries each expert-parallel configuration that Megatron-Core can run so with
         /// the experts' all-to-alls overlapped (`TrainingOptions.overlapExpertParallelCommunication`).
         public var triesExpertParallelOverlap: Bool
-        /// Whether the Megatron grid prices a deduplicating dispatcher (`TrainingOptions.expertDispatcher`) only for whole
-        /// experts and NCCL's all-to-all where each expert is split over the tensor-parallel ranks, as torchtitan, whose
-        /// DeepEP refuses expert tensor parallelism, runs them (`plan --emit torchtitan`).
+        /// Whether the Megatron grid prices NCCL's all-to-all where torchtitan runs it in place of the options'
+        /// dispatcher (`ExpertDispatcher.inTorchTitan`: where each expert is split over the tensor-parallel ranks, beside
+        /// which its DeepEP refuses to run; `plan --emit torchtitan`).
         public var deduplicatesOnlyWholeExperts = false
 
         public init(zeroStages: [Int], recomputeModes: [RecomputeMode], contextParallelCommunications: [ContextParallelCommunication] = [],
