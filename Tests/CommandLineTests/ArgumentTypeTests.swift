@@ -37,7 +37,8 @@ struct ArgumentTypeTests {
     @Test("recomputation: a mode for every stage, or auto: any mode but MaxText's two that rerun products, per stage, starting from none")
     func recompute() {
         #expect(RecomputeChoice(argument: "auto")?.baseMode == RecomputeMode.none)
-        #expect(RecomputeChoice(argument: "auto")?.modes == [.none, .selective, .elementwise, .selectiveOperators, .full])
+        #expect(RecomputeChoice(argument: "auto")?.modes == [.none, .normAct, .selective, .elementwise, .selectiveOperators, .full])
+        #expect(RecomputeChoice(argument: "norm-act")?.modes == [.normAct])
         #expect(RecomputeChoice(argument: "selective")?.baseMode == .selective)
         #expect(RecomputeChoice(argument: "full")?.modes == [.full])
         #expect(RecomputeChoice(argument: "some") == nil)
@@ -46,7 +47,7 @@ struct ArgumentTypeTests {
         #expect(RecomputeChoice(argument: "elementwise")?.modes == [.elementwise])
         #expect(RecomputeChoice(argument: "mlp")?.modes == [.mlp])
         #expect(RecomputeChoice(argument: "all-but-qkv")?.baseMode == .allButQKV)
-        #expect(RecomputeChoice.allValueStrings == ["none", "selective", "elementwise", "selective-op", "mlp", "all-but-qkv", "full", "auto"])
+        #expect(RecomputeChoice.allValueStrings == ["none", "norm-act", "selective", "elementwise", "selective-op", "mlp", "all-but-qkv", "full", "auto"])
     }
 
     @Test("ZeRO stages 0 to 3 and nothing else")

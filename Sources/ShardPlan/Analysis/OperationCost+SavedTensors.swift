@@ -80,6 +80,27 @@ extension OperationCost {
         return id
     }
 
+    /// The share of tensor `id`'s elements that keeping it holds in memory: a broadcast's result is a view of its
+    /// input (PyTorch's `expand` has stride 0 along the copies, and autograd saves the view; XLA fuses a broadcast into
+    /// its readers rather than keep its copies), so a saved broadcast keeps its input's elements; a reshape keeps its
+    /// operand's. 1 for any other tensor. A mixture of experts' combine weights its experts' outputs by the gates
+    /// broadcast over the hidden dimension: kept, that is the gates, not the hidden dimension's copies of them.
+    static func storedShare(of id: ValueID, in graph: Graph) -> Double {
+        var (id, share) = (id, 1.0)
+        while let producer = graph.producer(of: id) {
+            switch producer.op {
+            case .broadcast:
+                share *= Double(graph[producer.inputs[0]].type.elementCount) / Double(max(graph[id].type.elementCount, 1))
+            case .reshape:
+                break
+            default:
+                return share
+            }
+            id = producer.inputs[0]
+        }
+        return share
+    }
+
     static func unique(_ ids: [ValueID]) -> [ValueID] {
         var seen = Set<ValueID>()
         return ids.filter { seen.insert($0).inserted }

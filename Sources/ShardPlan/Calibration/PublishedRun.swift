@@ -148,7 +148,7 @@ public struct PublishedRun: Sendable {
 
     /// The recomputation `recompute` names by its first words (Docs/calibration-rows.md), case aside and with
     /// hyphens or spaces between them (the command line's names read too): `full`, `selective op`, `elementwise`,
-    /// `mlp`, `all but qkv`, `selective`; anything else recomputes nothing.
+    /// `mlp`, `all but qkv`, `norm act`, `selective`; anything else recomputes nothing.
     public var recomputeMode: RecomputeMode { Self.recomputeMode(of: recompute) }
 
     /// The recomputation a row's `recompute` text names (`recomputeMode`).
@@ -159,6 +159,7 @@ public struct PublishedRun: Sendable {
             : text.hasPrefix("elementwise") ? .elementwise
             : text.hasPrefix("mlp") ? .mlp
             : text.hasPrefix("all but qkv") ? .allButQKV
+            : text.hasPrefix("norm act") ? .normAct
             : text.hasPrefix("selective") ? .selective : .none
     }
 

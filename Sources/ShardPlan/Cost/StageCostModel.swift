@@ -35,6 +35,9 @@ public struct StageCostModel: Sendable {
     /// MaxText's `minimal_with_context` (`.elementwise`), torchtitan's op-level policy (`.selectiveOperators`), and
     /// MaxText's `save_dot_with_context_except_mlp` (`.mlp`) and `save_qkv_proj` (`.allButQKV`).
     let elementwiseRecomputation, alternateProductRecomputation, mlpRecomputation, allButQKVRecomputation: Set<Int>
+    /// The ops Megatron-Core's `layernorm` and `moe_act` checkpoints rerun (`normActivationReruns`): the norm before
+    /// each mixture of experts and the experts' activation function, in the transformer blocks.
+    let normActivationRecomputation: Set<Int>
     /// What torchtitan's op-level policy reruns when the linear layers run in FP8: every product with a weight an FP8
     /// recipe converts, besides `alternateProductRecomputation`. The policy saves the results of `aten.mm` (and of
     /// attention, `aten.max` and the reduce-scatters: `_save_list` in torchtitan's `activation_checkpoint.py`); an
@@ -47,6 +50,7 @@ public struct StageCostModel: Sendable {
         case .selectiveOperators: options.precision == .bf16 ? alternateProductRecomputation : fp8AlternateProductRecomputation
         case .mlp: mlpRecomputation
         case .allButQKV: allButQKVRecomputation
+        case .normAct: normActivationRecomputation
         case .none, .selective, .full: []
         }
     }
@@ -82,6 +86,7 @@ public struct StageCostModel: Sendable {
         firstBlockOrdinal = firstBlock
         (elementwiseRecomputation, alternateProductRecomputation) = (checkpoints.reruns[.elementwise]!, checkpoints.reruns[.selectiveOperators]!)
         (mlpRecomputation, allButQKVRecomputation) = (checkpoints.reruns[.mlp]!, checkpoints.reruns[.allButQKV]!)
+        normActivationRecomputation = Self.normActivationReruns(graph, runs: checkpoints.runs, checkpointed: checkpoints.checkpointed)
         let linearLayers = self.linearLayers, checkpointed = checkpointedRuns, runs = layerRun
         fp8AlternateProductRecomputation = alternateProductRecomputation.union(graph.operations.indices.filter {
             linearLayers[$0] != nil && checkpointed.contains(runs[$0])
@@ -206,6 +211,12 @@ public struct StageCostModel: Sendable {
         options.recompute.isOperatorLevel && checkpointedRuns.contains(layerRun[op])
     }
 
+    /// Whether the plan discards the results of some ops of the block op `op` lies in and reruns them
+    /// (`RecomputeMode.normAct`): what op `op`'s backward pass reads is kept, but for those results.
+    func isInOutputDiscardingBlock(_ op: Int) -> Bool {
+        options.recompute == .normAct && checkpointedRuns.contains(layerRun[op])
+    }
+
     /// Whether op-level selective recomputation keeps op `op`'s result from the forward pass to the backward pass
     /// whether or not a backward kernel reads it: PyTorch's selective checkpointing stores the output of every op
     /// its policy saves (`_CachingTorchDispatchMode`) until the block's recomputation takes it back.
@@ -255,6 +266,16 @@ public struct StageCostModel: Sendable {
         guard let producer = graph[source].operationIndex, operations.contains(producer),
               layerRun[producer] == layerRun[reader] else { return (.kept, source) }
         return (storesResultUnderOperatorRecomputation(producer) ? .stored : .rerun, source)
+    }
+
+    /// Whether op `reader`'s backward pass, in a block that recomputes op-level or discards outputs, finds `tensor`
+    /// rerun rather than kept: under op-level modes its fate says so (`operatorRecomputationFate`); under norm-act
+    /// only the results of the ops it reruns, and views of them, are.
+    func findsRerun(_ tensor: ValueID, readBy reader: Int, within operations: Range<Int>) -> Bool {
+        let (fate, storage) = operatorRecomputationFate(of: tensor, readBy: reader, within: operations)
+        guard fate == .rerun else { return false }
+        guard options.recompute == .normAct else { return true }
+        return graph[storage].operationIndex.map(operatorRecomputation.contains) ?? false
     }
 
     public func operatorModel(meshShape: [Int]) -> OperatorCostModel {
@@ -863,7 +884,7 @@ public struct StageCostModel: Sendable {
                     if let fp8 = fp8ByOp[operationIndex], fp8.inputOperand == operand, let kept = fp8.savedInputBytesPerElement {
                         scale = kept / Double(graph[tensor].type.dtype.byteSize)
                     }
-                    var bytes = keptOperandBytes(operand, scale: scale)
+                    var bytes = keptOperandBytes(operand, scale: scale * OperationCost.storedShare(of: tensor, in: graph))
                     if case .crossEntropy = operation.op, operand == 0 {
                         // The loss keeps what its kernels keep (an fp32 softmax unless fused) and allocates its
                         // gradient buffers when the backward pass starts, all in the layout it reads the logits in
@@ -898,7 +919,7 @@ public struct StageCostModel: Sendable {
                 for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
                     let (fate, storage) = operatorRecomputationFate(of: input, readBy: operationIndex, within: stage.operations)
                     guard fate == .kept else { continue }
-                    checkpoint.append((storage.rawValue, storage, keptOperandBytes(operand)))
+                    checkpoint.append((storage.rawValue, storage, keptOperandBytes(operand, scale: OperationCost.storedShare(of: input, in: graph))))
                 }
                 for entry in entries {
                     let rerun = entry.key < 0 ? operatorRecomputation.contains(operationIndex)
@@ -910,6 +931,17 @@ public struct StageCostModel: Sendable {
                     }
                 }
                 entries = checkpoint
+            } else if isInOutputDiscardingBlock(operationIndex) {
+                // Megatron-Core's output-discarding checkpoints: what the backward pass reads stays, but for the
+                // results of the ops it reruns (and their statistics), alive again while their layer runs backward.
+                entries = entries.filter { entry in
+                    let rerun = entry.key < 0 ? operatorRecomputation.contains(operationIndex)
+                        : findsRerun(entry.describes, readBy: operationIndex, within: stage.operations)
+                    if rerun {
+                        droppedByLayer[droppedByLayer.count - 1][entry.key] = max(droppedByLayer[droppedByLayer.count - 1][entry.key] ?? 0, entry.bytes)
+                    }
+                    return !rerun
+                }
             }
             for entry in entries {
                 // Selective recomputation drops attention's core, and a fused kernel's statistics (its inputs and
@@ -941,7 +973,7 @@ public struct StageCostModel: Sendable {
         switch options.recompute {
         case .none, .selective:
             cost.activationBytesPerMicrobatch = kept.values.reduce(0, +)
-        case .elementwise, .selectiveOperators, .mlp, .allButQKV:
+        case .elementwise, .selectiveOperators, .mlp, .allButQKV, .normAct:
             // What the blocks keep, plus, while one block reruns its ops, what it dropped.
             cost.activationBytesPerMicrobatch = kept.values.reduce(0, +)
             cost.backwardWorkingBytes = droppedByLayer.map { $0.values.reduce(0, +) }.max() ?? 0

@@ -2,6 +2,13 @@
 public enum RecomputeMode: String, CaseIterable, Sendable {
     /// Keep every activation the backward pass needs.
     case none
+    /// Keep what every op's backward pass reads, except the results of the norm before each mixture of experts and of
+    /// the experts' activation function, which are freed once their readers have run and rerun when the layer's
+    /// backward pass reaches them (Megatron-Core's `--recompute-granularity selective --recompute-modules layernorm
+    /// moe_act`, its output-discarding checkpoints: `StageCostModel.normActivationReruns`). Beside TransformerEngine
+    /// the other norms are fused into the linear layer after them, where `layernorm` reruns nothing; a model without
+    /// experts reruns nothing.
+    case normAct = "norm-act"
     /// Drop the tensors quadratic in the sequence (the attention core) and recompute them (Korthikanti et al. 2022);
     /// beside a fused attention kernel, rerun the kernel and drop its statistics, as Megatron-Core's `core_attn`
     /// checkpoint does.
@@ -34,9 +41,9 @@ public enum RecomputeMode: String, CaseIterable, Sendable {
     /// weight (`mlp`, `allButQKV`), which a user names to price a MaxText run. Between selective-op and full they
     /// would double the search's time (each mode a layout is another variant to price) for plans that full or
     /// selective-op already come within a few percent of where memory is short.
-    public static let automaticChoices: [RecomputeMode] = [.none, .selective, .elementwise, .selectiveOperators, .full]
+    public static let automaticChoices: [RecomputeMode] = [.none, .normAct, .selective, .elementwise, .selectiveOperators, .full]
 
-    /// How much a mode recomputes: none < selective < elementwise < selective-op < mlp < all-but-qkv < full. The order
+    /// How much a mode recomputes: none < norm-act < selective < elementwise < selective-op < mlp < all-but-qkv < full. The order
     /// is partial beside a fused attention kernel, which selective reruns and elementwise, selective-op and mlp keep
     /// (`FittingVariants`).
     public var strength: Int { Self.allCases.firstIndex(of: self)! }

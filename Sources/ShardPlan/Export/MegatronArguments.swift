@@ -54,7 +54,7 @@ public struct MegatronArguments: Sendable {
         case .selective, .elementwise, .selectiveOperators: arguments.append("--recompute-granularity selective")
         // Megatron-Core's submodule checkpointing (`ParallelLayout.recomputeModules`; `TrainingFramework.expressible`
         // names what differs).
-        case .mlp, .allButQKV:
+        case .mlp, .allButQKV, .normAct:
             arguments += ["--recompute-granularity selective", "--recompute-modules \((layout.recomputeModules ?? []).joined(separator: " "))"]
         // Every block, one at a time; or the first N blocks of each model chunk (the block method).
         case .full:

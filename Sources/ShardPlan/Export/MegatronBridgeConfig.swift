@@ -71,7 +71,7 @@ public struct MegatronBridgeConfig: Sendable {
             fields += [("model.recompute_granularity", .none), ("model.recompute_method", .none), ("model.recompute_num_layers", .none)]
         // The attention core, Megatron-Core's default submodule under selective granularity, written out because a
         // recipe may have set others.
-        case .selective, .elementwise, .selectiveOperators, .mlp, .allButQKV:
+        case .selective, .elementwise, .selectiveOperators, .mlp, .allButQKV, .normAct:
             fields += [("model.recompute_granularity", .string("selective")), ("model.recompute_method", .none),
                        ("model.recompute_num_layers", .none), ("model.recompute_modules", .strings(layout.recomputeModules ?? ["core_attn"]))]
         // Every block, one at a time; or the first N blocks of each model chunk (the block method).

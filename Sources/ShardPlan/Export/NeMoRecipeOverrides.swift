@@ -63,7 +63,7 @@ public struct NeMoRecipeOverrides: Sendable {
         case .selective, .elementwise, .selectiveOperators:
             overrides += [("model.config.recompute_granularity", "'selective'"), ("model.config.recompute_method", "None"),
                           ("model.config.recompute_num_layers", "None")]
-        case .mlp, .allButQKV:
+        case .mlp, .allButQKV, .normAct:
             // A Python list without spaces (`text(header:)` double-quotes it for the shell).
             let modules = "[" + (layout.recomputeModules ?? []).map { "'\($0)'" }.joined(separator: ",") + "]"
             overrides += [("model.config.recompute_granularity", "'selective'"), ("model.config.recompute_method", "None"),

@@ -115,7 +115,8 @@ public struct ParallelLayout: Sendable, Equatable {
     }
     /// Megatron-Core's submodules (`recompute_modules`) that run MaxText's policies that rerun products: the MLP
     /// or the mixture of experts (`feedForwardModules`) and the norms for `mlp`, the attention core besides for
-    /// `all-but-qkv`; nil for any other mode. Megatron-Core's
+    /// `all-but-qkv`; and `norm-act`'s output-discarding checkpoints, `layernorm` and, with experts, `moe_act`; nil
+    /// for any other mode. Megatron-Core's
     /// `TransformerConfig` refuses `layernorm` beside FP8 with delayed scaling ("Delayed scaling does not support
     /// moe_act and layernorm recompute"), so there the norms are kept (`TrainingFramework.expressible` names it).
     public var recomputeModules: [String]? {
@@ -123,6 +124,7 @@ public struct ParallelLayout: Sendable, Equatable {
         switch recompute {
         case .mlp: attention = []
         case .allButQKV: attention = ["core_attn"]
+        case .normAct: return ["layernorm"] + (feedForwardModules.contains("moe") ? ["moe_act"] : [])
         case .none, .selective, .elementwise, .selectiveOperators, .full: return nil
         }
         return attention + feedForwardModules + (transformerEngineFP8Recipe == "delayed" ? [] : ["layernorm"])

@@ -43,8 +43,8 @@ public struct TorchTitanJobConfig: Sendable {
         case .none:
             return ["mode = \"none\""]
         // Op-level selective checkpointing is selective-op itself (`TrainingFramework.expressible` has already turned
-        // selective and elementwise, which torchtitan does not run, into selective-op).
-        case .selective, .elementwise, .selectiveOperators:
+        // selective, elementwise and norm-act, which torchtitan does not run, into selective-op).
+        case .selective, .elementwise, .selectiveOperators, .normAct:
             return ["mode = \"selective\"", "selective_ac_option = \"op\""]
         // `TrainingFramework.expressible` has already turned both MaxText policies into full recomputation.
         case .mlp, .allButQKV:

@@ -72,12 +72,13 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     }
 
     /// The recomputation modes of `RecomputeMode.automaticChoices` this framework runs as ShardPlan prices them, which
-    /// `plan --emit` searches: Megatron-Core's selective granularity (the attention core) and full recomputation;
+    /// `plan --emit` searches: Megatron-Core's selective granularity (the attention core, or the norm before the
+    /// experts and their activation: `layernorm` and `moe_act`) and full recomputation;
     /// torchtitan's op-level policy (`selective_ac_option = "op"`) and full. The rest become their nearest mode in
     /// `expressible`, priced again, which may not fit where the searched mode did.
     public var automaticRecomputeModes: [RecomputeMode] {
         switch self {
-        case .megatron, .nemo, .megatronBridge: [.none, .selective, .full]
+        case .megatron, .nemo, .megatronBridge: [.none, .normAct, .selective, .full]
         case .torchtitan: [.none, .selectiveOperators, .full]
         }
     }
@@ -215,6 +216,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 nearest.options.recompute = .selective
                 changes.append("\(displayName) has no op-level checkpointing that keeps every product with a weight and reruns the rest of each block (its \(names.recomputing(["layernorm", "moe_act"])) reruns only the norms and the experts' activation); recomputing the attention core (selective granularity) is nearest")
             }
+            if nearest.options.recompute == .normAct && ParallelLayout.transformerEngineFP8Recipe(for: nearest.options) == "delayed" {
+                nearest.options.recompute = .none
+                changes.append("\(displayName)'s TransformerEngine refuses to rerun the norms and the experts' activation (\(names.recomputing(["layernorm", "moe_act"]))) beside FP8 with delayed scaling: nothing is recomputed")
+            }
             if nearest.options.recompute == .mlp || nearest.options.recompute == .allButQKV {
                 // Submodule checkpointing (`ParallelLayout.recomputeModules`) keeps each submodule's input: the rotary
                 // embedding's and the residual adds' results stay, and under all-but-qkv so does the output
@@ -350,6 +355,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
             if nearest.options.recompute == .elementwise {
                 nearest.options.recompute = .selectiveOperators
                 changes.append("torchtitan's checkpointing policies cannot keep every product with a weight: its op-level policy (selective_ac_option = \"op\") is nearest, and reruns every second product of each block too")
+            }
+            if nearest.options.recompute == .normAct {
+                nearest.options.recompute = .selectiveOperators
+                changes.append("torchtitan cannot rerun only the norm before the experts and their activation: its op-level policy (selective_ac_option = \"op\") is nearest, and reruns every op of each block but attention and every other product")
             }
             if configuration.tensorParallel > 1 && !configuration.sequenceParallel {
                 nearest.sequenceParallel = true

@@ -20,7 +20,7 @@ extension ModelCatalog {
 
     /// The mixtures of experts as trained now: token permutation, dropless routing, top-k up to 8, fine-grained
     /// and shared experts (`TransformerConfiguration.MixtureOfExperts`, `TransformerBuilder.routedExperts`).
-    static let mixtureOfExperts: [Entry] = [mixtral8x7B, qwen3MoE30B, deepSeekV3, mixtureOfExpertsTiny]
+    static let mixtureOfExperts: [Entry] = [mixtral8x7B, qwen3MoE30B, qwen3MoE235B, deepSeekV3, mixtureOfExpertsTiny]
 
     /// Mixtral 8x7B (Jiang et al. 2024, arXiv:2401.04088, Table 1): Mistral 7B's 32 layers (hidden 4096, 32
     /// query / 8 key-value heads of 128, vocabulary 32000) with 8 SwiGLU experts of 14336 in every layer, top-2
@@ -58,6 +58,27 @@ extension ModelCatalog {
                      publishedParameterCount: 30_500_000_000, publishedActiveParameterCount: 3_300_000_000,
                      parameterTolerance: 0.02,
                      source: "Qwen3 technical report (arXiv:2505.09388) Table 2 and config.json; model card: 30.5B total, 3.3B activated; batch 1024 x 4096 ours",
+                     transformer: configuration)
+    }()
+
+    /// Qwen3-235B-A22B (Qwen3 technical report, arXiv:2505.09388, Table 2; the released `config.json`): 94 layers,
+    /// hidden 4096, 64 query / 4 key-value heads of 128 with QK-norm, 128 experts of 1536 in every layer, top-8
+    /// softmax routing, no shared expert, vocabulary 151936, untied embeddings, router auxiliary loss weight 0.001.
+    /// Published: 235B parameters, 22B activated (model card; the released tensors hold 235.1B and 22.2B). The
+    /// report does not give the batch: 4096-token sequences and 2048 a batch are those of NVIDIA's
+    /// Megatron-MoE-ModelZoo runs of this model (Docs/calibration/megatron-moe-model-zoo.json).
+    static let qwen3MoE235B: Entry = {
+        var configuration = TransformerConfiguration.llama(layers: 94, hidden: 4096, heads: 64, keyValueHeads: 4,
+                                                           feedForwardHidden: 12288, vocabulary: 151936,
+                                                           sequenceLength: 4096, globalBatch: 2048)
+        configuration.headDimension = 128
+        configuration.queryKeyNorm = true
+        configuration.mixtureOfExperts = .init(experts: 128, topK: 8, layerInterval: 1, dispatch: .permutation(capacityFactor: nil),
+                                               expertFeedForwardHidden: 1536, auxiliaryLossWeight: 0.001)
+        return Entry(id: "qwen3-235b-a22b", description: "Qwen3-235B-A22B: 94 layers, hidden 4096, 64 query / 4 key-value heads, 128 experts of 1536, top-8",
+                     publishedParameterCount: 235_000_000_000, publishedActiveParameterCount: 22_000_000_000,
+                     parameterTolerance: 0.02,
+                     source: "Qwen3 technical report (arXiv:2505.09388) Table 2 and config.json; model card: 235B total, 22B activated; batch 2048 x 4096 from NVIDIA's Megatron-MoE-ModelZoo runs",
                      transformer: configuration)
     }()
 

@@ -340,6 +340,7 @@ public struct PipelinePlanner: Sendable {
                            isCancelled: @Sendable () -> Bool = { false })
         -> (attempt: GridAttempt, fastest: (plan: TrainingPlan, prediction: PlanPrediction)?, complete: Bool) {
         let started = Date()
+        let variants = self.variants.searched(in: graph)
         let configurations = megatronGrid.configurations(for: graph, on: cluster, options: options, analysis: analysis,
                                                          maximumStageCount: maximumStageCount, meshShape: meshShape,
                                                          microbatches: fixed, variants: variants)

@@ -125,7 +125,8 @@ public struct SingleStagePlanner: Sendable {
     }
 
     /// `recomputeModes`, lightest first (a search stopped at its time limit has the plans of the lighter modes),
-    /// less selective recomputation where it cannot differ from none.
+    /// less selective recomputation and norm-act where they cannot differ from none
+    /// (`StageSearchOracle.Variants.searched`).
     ///
     /// Selective recomputation reruns only attention: explicit attention's scores and softmax, and a fused kernel
     /// (`StageCostModel.rerunsUnderSelectiveRecomputation`), in the ILP's terms and in the evaluator's alike; in a
@@ -133,9 +134,9 @@ public struct SingleStagePlanner: Sendable {
     /// would then only tie none's, which are tried first and kept on a tie, so leaving it out loses no plan.
     private func searchedModes(_ model: StageCostModel) -> [RecomputeMode] {
         let rerunsAttention = graph.operations.indices.contains(where: model.rerunsUnderSelectiveRecomputation)
-        return RecomputeMode.allCases.filter { mode in
-            recomputeModes.contains(mode) && (mode != .selective || rerunsAttention || !recomputeModes.contains(.none))
-        }
+        let tiesNone = !recomputeModes.contains(.none) ? [] : (rerunsAttention ? [] : [RecomputeMode.selective])
+            + (model.normActivationRecomputation.isEmpty ? [.normAct] : [])
+        return RecomputeMode.allCases.filter { recomputeModes.contains($0) && !tiesNone.contains($0) }
     }
 
     /// What every attempt of one search shares.

@@ -43,6 +43,16 @@ public struct StageSearchOracle: StageCostOracle {
             self.triesExpertParallelOverlap = triesExpertParallelOverlap
         }
 
+        /// These variants less `norm-act` where it reruns nothing in `graph` (a model without experts,
+        /// `StageCostModel.rerunsUnderNormActivation`) and none is among them: it would price as none does, and only
+        /// tie its plans.
+        public func searched(in graph: Graph) -> Variants {
+            guard recomputeModes.contains(.normAct), recomputeModes.contains(.none), !StageCostModel.rerunsUnderNormActivation(graph) else { return self }
+            var variants = self
+            variants.recomputeModes.removeAll { $0 == .normAct }
+            return variants
+        }
+
         /// Every ZeRO stage and every recomputation mode.
         public static let all = Variants(zeroStages: [0, 1, 2, 3], recomputeModes: RecomputeMode.allCases)
         /// Every ZeRO stage and the recomputation modes `--recompute auto` tries (`RecomputeMode.automaticChoices`).
@@ -97,7 +107,7 @@ public struct StageSearchOracle: StageCostOracle {
         self.analysis = analysis
         self.search = search
         self.meshShape = meshShape
-        self.variants = variants
+        self.variants = variants.searched(in: model.graph)
         self.includesMegatronLayouts = includesMegatronLayouts
         evaluator = PlanEvaluator(kernels: model.kernels)
         let lightest = variants.recomputeModes.min { $0.strength < $1.strength }!
@@ -485,7 +495,8 @@ public struct StageSearchOracle: StageCostOracle {
 /// `TrainingOptions.accumulatesUnshardedGradients`), it may move fewer bytes a microbatch than ZeRO-2, which
 /// reduce-scatters every one, so a fitting ZeRO-2 variant says nothing about ZeRO-3. Selective recomputation reruns a
 /// fused attention kernel, which `elementwise`, `selective-op` and `mlp` keep, so a fitting selective variant says
-/// nothing about those three.
+/// nothing about those three; `norm-act` reruns the norm and activation of the experts, which selective keeps, so a
+/// fitting norm-act variant says nothing about selective (every stronger mode reruns them too).
 struct FittingVariants {
     let prunes: Bool
     /// The recomputation a layout without its own takes (the model's).
@@ -512,6 +523,7 @@ struct FittingVariants {
                 && !(reducesZeroThreeOnce && $0.zeroStage < 3 && layout.zeroStage >= 3)
                 && !(linearLayersInFP8 && $0.recompute == .selectiveOperators && (mode == .mlp || mode == .allButQKV))
                 && !($0.recompute == .selective && [.elementwise, .selectiveOperators, .mlp].contains(mode))
+                && !($0.recompute == .normAct && mode == .selective)
         }
     }
 

@@ -97,7 +97,7 @@ struct StageCostTerms {
         var reruns = Set<Int>()
         for op in operations {
             let checkpointed = model.isInOperatorCheckpointedBlock(op)
-            if checkpointed { reruns.insert(model.layerRun[op]) }
+            if checkpointed || model.isInOutputDiscardingBlock(op) { reruns.insert(model.layerRun[op]) }
             let saved = OperationCost.savedForBackward(model.graph.operations[op], in: model.graph, gradients: model.gradients)
             for tensor in saved.tensors where !model.graph[tensor].isParameter && !model.isRecomputedByFusedBackward(tensor) {
                 if checkpointed {
@@ -274,7 +274,7 @@ struct StageCostTerms {
                 * crossEntropyMemory(operation.inputs[0]).workingBytesPerElement
         }
         guard model.options.recompute == .full else {
-            if model.isInOperatorCheckpointedBlock(op) {
+            if model.isInOperatorCheckpointedBlock(op) || model.isInOutputDiscardingBlock(op) {
                 once += droppedBytes(op, operation, strategy) * rerunShares[model.layerRun[op], default: 1]
             }
             return keptBytes(op, operation, strategy, cost) * inFlight + once
@@ -313,16 +313,18 @@ struct StageCostTerms {
                 let (fate, storage) = model.operatorRecomputationFate(of: input, readBy: op, within: operations)
                 guard fate == .kept, keeper[storage] == nil, let first = blockInputReader[storage], first.operation == op,
                       first.operand == operand else { continue }
-                activations += operatorModel.localBytes(input, strategy.operandSpec(operand, in: space))
+                activations += operatorModel.localBytes(input, strategy.operandSpec(operand, in: space)) * OperationCost.storedShare(of: input, in: graph)
             }
         }
+        let discards = model.isInOutputDiscardingBlock(op)
         for tensor in saved.tensors where !checkpointed && keeper[tensor] == op {
             if checkpointsApart && checkpointReader[tensor] != nil { continue }
+            if discards && model.findsRerun(tensor, readBy: op, within: operations) { continue }
             if model.options.recompute == .selective && model.isAttentionCore(tensor) { continue }
             if tensor == operation.result {
                 activations += operatorModel.localBytes(tensor, strategy.resultSpec(in: space))
             } else if let operand = operation.inputs.firstIndex(of: tensor) {
-                var bytes = operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space))
+                var bytes = operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space)) * OperationCost.storedShare(of: tensor, in: graph)
                 if let fp8 = cost.fp8, fp8.inputOperand == operand, let kept = fp8.savedInputBytesPerElement {
                     bytes *= kept / Double(graph[tensor].type.dtype.byteSize)
                 }
@@ -342,17 +344,18 @@ struct StageCostTerms {
 
     /// Under op-level selective recomputation, the bytes op `op` of a checkpointed block keeps for its backward pass
     /// that the block drops and reruns: alive while the block reruns (the exact model's working bytes, the largest
-    /// block's). Each tensor is counted by its `rerunKeeper`.
+    /// block's). Each tensor is counted by its `rerunKeeper`, or its `keeper` where the block discards only some
+    /// results (`StageCostModel.isInOutputDiscardingBlock`).
     private func droppedBytes(_ op: Int, _ operation: Operation, _ strategy: OpStrategy) -> Double {
         let space = operation.indexSpace
         let saved = OperationCost.savedForBackward(operation, in: graph, gradients: model.gradients)
         var bytes = 0.0
-        for tensor in saved.tensors where rerunKeeper[tensor] == op
-            && model.operatorRecomputationFate(of: tensor, readBy: op, within: operations).fate == .rerun {
+        let keepers = model.isInOutputDiscardingBlock(op) ? keeper : rerunKeeper
+        for tensor in saved.tensors where keepers[tensor] == op && model.findsRerun(tensor, readBy: op, within: operations) {
             if tensor == operation.result {
                 bytes += operatorModel.localBytes(tensor, strategy.resultSpec(in: space))
             } else if let operand = operation.inputs.firstIndex(of: tensor) {
-                bytes += operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space))
+                bytes += operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space)) * OperationCost.storedShare(of: tensor, in: graph)
             }
         }
         if model.operatorRecomputation.contains(op) {

@@ -50,26 +50,8 @@ public struct TensorRoles: Sendable {
 
     /// `dispatchedTokens` of `graph`.
     private static func dispatchedTokens(_ graph: Graph) -> [TokenDispatch?] {
-        let experts = graph.operations.map { MegatronLayout.expertGEMMIndex($0, graph: graph) }
-        // Ops between an expert MLP's GEMMs keep every dimension (its activation, the gate's product): elementwise ops,
-        // whose inputs and result have one shape. Values computed from an expert GEMM's result by such ops, and values
-        // an expert GEMM reads as its activation, directly or through them.
-        func isElementwise(_ operation: Operation) -> Bool {
-            !operation.op.isContraction && operation.inputs.allSatisfy { graph[$0].type.shape == graph[operation.result].type.shape }
-        }
-        var fromExperts = Array(repeating: false, count: graph.values.count)
-        for (index, operation) in graph.operations.enumerated() {
-            fromExperts[operation.result.rawValue] = experts[index] != nil
-                || (isElementwise(operation) && operation.inputs.contains { fromExperts[$0.rawValue] })
-        }
-        var feedsExperts = Array(repeating: false, count: graph.values.count)
-        for (index, operation) in graph.operations.enumerated().reversed() {
-            let feeds = experts[index] != nil || (isElementwise(operation) && feedsExperts[operation.result.rawValue])
-            guard feeds else { continue }
-            for (operand, input) in operation.inputs.enumerated() where operand != experts[index]?.weightOperand {
-                feedsExperts[input.rawValue] = true
-            }
-        }
+        let flow = ExpertDataFlow(graph)
+        let (experts, fromExperts, feedsExperts) = (flow.experts, flow.fromExperts, flow.feedsExperts)
         var dispatched = [TokenDispatch?](repeating: nil, count: graph.values.count)
         // The routing of the tokens an expert GEMM's result carries, passed on through the ops between expert GEMMs.
         var routing = [TokenDispatch?](repeating: nil, count: graph.values.count)

@@ -2,11 +2,13 @@ import ArgumentParser
 import ShardPlan
 
 /// `plan --recompute`: one recomputation mode for every stage, or `auto`: each stage takes whichever of none,
-/// selective, elementwise, selective-op and full makes the plan fastest (recomputing only where memory asks for it;
+/// norm-act, selective, elementwise, selective-op and full makes the plan fastest (recomputing only where memory asks for it;
 /// MaxText's `mlp` and `all-but-qkv` are priced when named, `RecomputeMode.automaticChoices`).
 enum RecomputeChoice: String, ExpressibleByArgument, CaseIterable {
     // In strength order, as the help lists them.
-    case none, selective, elementwise
+    case none
+    case normAct = "norm-act"
+    case selective, elementwise
     case selectiveOperators = "selective-op"
     case mlp
     case allButQKV = "all-but-qkv"

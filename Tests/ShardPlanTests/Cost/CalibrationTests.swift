@@ -498,19 +498,22 @@ struct CalibrationTests {
     /// kept apart: expert parallelism 32 across four nodes under DeepEP replays 10-14% fast (NCCL's all-to-all would
     /// price the same layout 21-36% slow), 8 inside a node beside Megatron-FSDP within 5%, and the two deepest
     /// pipelines (32 ranks of 3 chunks, the first chunk the embedding alone; tensor parallelism 4 over 8 ranks of 4)
-    /// 32-37% fast, unexplained.
-    @Test("Megatron-MoE-ModelZoo's Qwen3-235B-A22B: DeepEP across nodes 5-20% fast, beside FSDP within 5%, deep pipelines 25-45% fast")
+    /// 32-37% fast, unexplained; every row within the 80 GB it ran in.
+    @Test("Megatron-MoE-ModelZoo's Qwen3-235B-A22B: DeepEP across nodes 5-20% fast, beside FSDP within 5%, deep pipelines 25-45% fast, all within memory")
     func moeModelZooRows() throws {
         let report = try Self.report(of: "megatron-moe-model-zoo.json")
         #expect(report.runs.count == 5)
         for entry in report.runs {
             #expect(entry.configuration.options.expertDispatcher == entry.run.expertDispatcher)
+            // Every row ran in 80 GB: with the combine's gates kept as the router's top 8 (not their hidden-wide
+            // copies) and the norm and the experts' activation rerun where the rows rerun them (norm-act).
+            Self.expectFits(entry, within: 80 * 1_073_741_824)
+            #expect((entry.configuration.options.recompute == .normAct) == entry.run.recompute.hasPrefix("norm-act"))
             if entry.configuration.expertParallel == 32 {
                 #expect(entry.run.expertDispatcher == .deepEP)
                 #expect(entry.relativeError >= -0.20 && entry.relativeError <= -0.05, "\(entry.run.id): \(entry.relativeError)")
             } else if entry.configuration.options.zeroStage == 3 {
                 #expect(abs(entry.relativeError) <= 0.05, "\(entry.run.id): \(entry.relativeError)")
-                Self.expectFits(entry, within: 80 * 1_073_741_824)
             } else {
                 #expect(entry.relativeError >= -0.45 && entry.relativeError <= -0.25, "\(entry.run.id): \(entry.relativeError)")
             }

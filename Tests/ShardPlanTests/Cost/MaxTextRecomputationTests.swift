@@ -25,7 +25,7 @@ struct MaxTextRecomputationTests {
         // Embeddings and the output layer are not checkpointed.
         #expect(fixture.names(allButQKV, layer: "head").isEmpty)
         #expect(RecomputeMode.mlp.isOperatorLevel && RecomputeMode.allButQKV.isOperatorLevel)
-        #expect(RecomputeMode.allCases == [.none, .selective, .elementwise, .selectiveOperators, .mlp, .allButQKV, .full])
+        #expect(RecomputeMode.allCases == [.none, .normAct, .selective, .elementwise, .selectiveOperators, .mlp, .allButQKV, .full])
     }
 
     @Test("a mixture of experts reruns its router and experts under mlp, and keeps attention's projections")

@@ -116,12 +116,14 @@ extension ReadBackLayout {
     /// Megatron-Core's selective recomputation as its submodule list reads back (`--recompute-modules`,
     /// `model.config.recompute_modules`): none listed is the attention core alone (selective); the feed-forward
     /// submodules (a dense MLP, a mixture of experts, or both), after the attention core or not, are `mlp` or
-    /// `all-but-qkv`. `TransformerConfig` refuses the norms' recomputation beside FP8 with delayed scaling.
+    /// `all-but-qkv`; the norms alone, or with the experts' activation, `norm-act`. `TransformerConfig` refuses the
+    /// norms' and the activation's recomputation beside FP8 with delayed scaling.
     static func selectiveRecompute(modules: [String]?, delayedFP8: Bool) throws -> RecomputeMode {
         guard let modules else { return .selective }
-        if modules.contains("layernorm") && delayedFP8 {
-            throw ReadBackError("recompute modules with layernorm under delayed FP8 scaling: TransformerConfig refuses it")
+        if (modules.contains("layernorm") || modules.contains("moe_act")) && delayedFP8 {
+            throw ReadBackError("recompute modules with layernorm or moe_act under delayed FP8 scaling: TransformerConfig refuses it")
         }
+        if modules == ["layernorm"] || modules == ["layernorm", "moe_act"] { return .normAct }
         let rest = modules.filter { $0 != "layernorm" }
         let feedForward = Array(rest.drop { $0 == "core_attn" })
         guard [["mlp"], ["moe"], ["mlp", "moe"]].contains(feedForward) else {

@@ -3,7 +3,7 @@ import Testing
 
 @Suite("Mixtures of experts as trained now")
 struct MixtureOfExpertsModelTests {
-    static let published = ["mixtral-8x7b", "qwen3-30b-a3b", "deepseek-v3"]
+    static let published = ["mixtral-8x7b", "qwen3-30b-a3b", "qwen3-235b-a22b", "deepseek-v3"]
 
     @Test("total and active parameters are the published ones", arguments: published)
     func parameterCounts(_ id: String) throws {
