@@ -78,6 +78,11 @@ CASES = [
     ("qwen3-30b-a3b-ep8-etp1", ["score", "Models/qwen3-30b-a3b.json", "--cluster", "dgx-h100:2", "--tp", "2", "--pp", "1", "--ep", "8",
                                 "--etp", "1", "--sequence-parallel", "--zero", "1", "--recompute", "full"],
      "qwen3_30b_a3b", dict(tp=2, pp=1, dp=8, cp=1, ep=8, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8=None, overlap=False)),
+    # Megatron-Core's output-discarding checkpoints of the norm before the experts and of their activation (norm-act),
+    # which its TransformerConfig takes only beside the experts' grouped GEMM.
+    ("qwen3-30b-a3b-ep16-norm-act", ["score", "Models/qwen3-30b-a3b.json", "--cluster", "dgx-h100:2", "--tp", "1", "--pp", "1",
+                                     "--ep", "16", "--zero", "1", "--recompute", "norm-act"],
+     "qwen3_30b_a3b", dict(tp=1, pp=1, dp=16, cp=1, ep=16, vp=1, mbs=1, recompute="selective layernorm,moe_act", zero=1, fp8=None, overlap=False)),
     # Priced with HybridEP's deduplicated dispatch across two nodes: Megatron-Core's flex dispatcher with that backend
     # (the other Qwen3 cases check that the recipe's own DeepEP, which it turns on for a Hopper GPU, is set back to
     # the all-to-all the plan prices).
@@ -254,6 +259,7 @@ def main():
                    cfg.model.moe_flex_dispatcher_backend if cfg.model.moe_token_dispatcher_type == "flex" else None)
             assert got == wanted, f"{name}: the experts' dispatcher is {got}, the settings say {wanted}"
             assert got[0] != "flex" or not cfg.model.moe_shared_expert_overlap, f"{name}: the flex dispatcher beside the shared experts' overlap"
+            assert cfg.model.moe_grouped_gemm, f"{name}: the experts as one grouped GEMM, as priced"
         assert found["microbatches"] * found["mbs"] * found["dp"] == cfg.train.global_batch_size, f"{name}: batch"
         assert cfg.model.seq_length == cfg.dataset.seq_length, f"{name}: sequence length"
         # Megatron-FSDP asks for more than one CUDA work queue; tensor and context parallelism for one.

@@ -22,7 +22,7 @@ struct PlanCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Microbatches per iteration, or auto: with one stage the fewest that fit, with a pipeline the count the search finds fastest (each stage DP sweeps the counts until its plans slow down).", valueName: "auto|N"))
     var microbatches: MicrobatchChoice = .auto
 
-    @Option(help: ArgumentHelp("Activation recomputation: none, selective, elementwise, selective-op, mlp, all-but-qkv or full for every stage, or auto: each stage, the one stage of --stages 1 included, takes whichever of none, selective, elementwise, selective-op and full makes the plan fastest (with --emit, of those the framework runs: none, selective and full in Megatron-LM, NeMo and Megatron-Bridge; none, selective-op and full in torchtitan).",
+    @Option(help: ArgumentHelp("Activation recomputation: none, norm-act, selective, elementwise, selective-op, mlp, all-but-qkv or full for every stage, or auto: each stage, the one stage of --stages 1 included, takes whichever of none, norm-act (for a model with experts), selective, elementwise, selective-op and full makes the plan fastest (with --emit, of those the framework runs: none, norm-act (not beside FP8's delayed scaling), selective and full in Megatron-LM, NeMo and Megatron-Bridge; none, selective-op and full in torchtitan).",
                                discussion: RecomputeMode.helpDiscussion, valueName: "mode"))
     var recompute: RecomputeChoice = .auto
 
@@ -67,9 +67,10 @@ struct PlanCommand: ParsableCommand {
     /// How many of the stage DP's other plans `--emit` weighs beside the grid's configuration, each exported and priced.
     static let emittedRunnersUp = 4
 
-    /// The recomputation modes a stage may take: left to the search, those the framework of --emit runs.
-    var recomputeModes: [RecomputeMode] {
-        recompute == .auto ? recompute.modes.filter { printing.emit?.automaticRecomputeModes.contains($0) ?? true } : recompute.modes
+    /// The recomputation modes a stage may take under `options`: left to the search, those the framework of --emit runs
+    /// with them.
+    func recomputeModes(under options: TrainingOptions) -> [RecomputeMode] {
+        recompute == .auto ? recompute.modes.filter { printing.emit?.automaticRecomputeModes(under: options).contains($0) ?? true } : recompute.modes
     }
 
     func validate() throws {
@@ -78,7 +79,7 @@ struct PlanCommand: ParsableCommand {
         try kernelChoice.validateLossUpcast(defaultFusion: printing.emit?.kernelFusion ?? .fused)
         try printing.refuseOverwriting(input.inputFiles)
         if let timeLimit, !(timeLimit > 0 && timeLimit.isFinite) { throw ValidationError("--time-limit takes a positive, finite number of seconds, not \(timeLimit).") }
-        try RecomputeBlocksOption.validate(recomputeBlocks, fullRecomputation: recompute == .full)
+        try RecomputeOption.validate(recomputeBlocks, fullRecomputation: recompute == .full)
         if let layerLimit, layerLimit < 1 { throw ValidationError("--layers takes a positive number of layers, not \(layerLimit).") }
         if let (flag, says) = kernelChoice.zeroThreeFlags.first, !zeroStages.contains(3) {
             if zero == .auto, let emit = printing.emit {
@@ -115,8 +116,8 @@ struct PlanCommand: ParsableCommand {
                                                exchangeGiven: kernelChoice.contextParallelCommunication != nil)
             }
             try options.check(on: cluster.device)
-            try RecomputeBlocksOption.check(options, for: graph)
-            var variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recomputeModes)
+            try RecomputeOption.check(options, for: graph)
+            var variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recomputeModes(under: options))
             // Settings for a Megatron-Core framework are the grid's configuration wherever the searched plan's nearest
             // layout does not run as priced: where no exchange is named, the grid tries each of TransformerEngine's for
             // its context-parallel configurations. (Without --emit the stage DP's answer keeps the options' exchange, and
@@ -136,7 +137,7 @@ struct PlanCommand: ParsableCommand {
             defer { progressLine?.finish() }
             if stageLimit == 1 {
                 let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options, meshShapes: shapes,
-                                                 timeLimit: timeLimit, recomputeModes: recomputeModes)
+                                                 timeLimit: timeLimit, recomputeModes: variants.recomputeModes)
                 let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { progressLine?.update($0) }
                 progressLine?.finish()
                 (plan, prediction) = (found.plan, found.prediction)

@@ -140,7 +140,7 @@ struct ScoreCommand: ParsableCommand {
         }
         // After the --plan refusal: a saved plan's options are its own, so they are not checked against each other here.
         try precision.validate(with: kernelChoice)
-        try RecomputeBlocksOption.validate(recomputeBlocks, fullRecomputation: recompute == .full)
+        try RecomputeOption.validate(recomputeBlocks, fullRecomputation: recompute == .full)
         if zeroShardGroup != nil && zero != .weights {
             throw ValidationError("--zero-shard-group shards ZeRO-3 state over groups of devices; give --zero 3 with it.")
         }
@@ -283,7 +283,7 @@ struct ScoreCommand: ParsableCommand {
         configuration.vocabularyParallelLoss = !wholeLoss
         configuration.options.overlapExpertParallelCommunication = overlapMoEComm
         try configuration.options.check(on: cluster.device)
-        try RecomputeBlocksOption.check(configuration.options, for: graph)
+        try RecomputeOption.check(configuration.options, for: graph)
         var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
         for note in (printing.emit ?? .megatron).unrunnable(configuration, graph: graph, microbatches: plan.microbatches) {
             printError("note: \(note).")

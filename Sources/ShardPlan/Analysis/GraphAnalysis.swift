@@ -79,7 +79,7 @@ public struct GraphAnalysis: Sendable {
         for cost in costs {
             bytes += cost.auxiliarySavedBytes
             for tensor in cost.savedTensors where seen.insert(tensor).inserted {
-                bytes += Int((Double(graph[tensor].type.byteCount) * OperationCost.storedShare(of: tensor, in: graph)).rounded())
+                bytes += Int((Double(graph[tensor].type.byteCount) * cost.savedShares[tensor, default: 1]).rounded())
             }
         }
         return bytes

@@ -80,12 +80,17 @@ extension OperationCost {
         return id
     }
 
-    /// The share of tensor `id`'s elements that keeping it holds in memory: a broadcast's result is a view of its
-    /// input (PyTorch's `expand` has stride 0 along the copies, and autograd saves the view; XLA fuses a broadcast into
-    /// its readers rather than keep its copies), so a saved broadcast keeps its input's elements; a reshape keeps its
-    /// operand's. 1 for any other tensor. A mixture of experts' combine weights its experts' outputs by the gates
-    /// broadcast over the hidden dimension: kept, that is the gates, not the hidden dimension's copies of them.
-    static func storedShare(of id: ValueID, in graph: Graph) -> Double {
+    /// The share of tensor `id`'s elements that keeping it for `reader`'s backward pass holds in memory. An
+    /// elementwise op broadcasts an operand as PyTorch and NumPy do, through a view (`expand`, stride 0 along the
+    /// copies, which autograd saves as it is; XLA fuses such a broadcast into its readers), so it keeps a broadcast's
+    /// input; through a reshape, that reshape's operand. A contraction reads its operands whole (GShard's combine
+    /// tensor, a broadcast in the graph, is a real tensor of that shape): 1, as for any other tensor. A mixture of
+    /// experts' combine weights its experts' outputs by the gates broadcast over the hidden dimension: kept, that is
+    /// the gates, not the hidden dimension's copies of them. The share is of the whole tensor's elements: where a
+    /// reader splits a copied dimension over devices, the input it keeps is counted split too (an undercount of a
+    /// tensor the copies made small).
+    static func storedShare(of id: ValueID, readBy reader: Operation, in graph: Graph) -> Double {
+        guard !reader.op.isContraction else { return 1 }
         var (id, share) = (id, 1.0)
         while let producer = graph.producer(of: id) {
             switch producer.op {

@@ -23,6 +23,9 @@ public struct OperationCost: Sendable, Equatable {
     /// from the forward to the backward pass. A reshape's result is listed as the tensor it reshapes (it
     /// is a view of the same memory); parameters are resident anyway and never listed.
     public var savedTensors: [ValueID]
+    /// For each of `savedTensors` kept as fewer elements than it has, the share kept (`storedShare`: a broadcast an
+    /// elementwise op reads is kept as its input).
+    public var savedShares: [ValueID: Double]
     /// Bytes the op keeps for its backward pass besides graph tensors: dropout masks, normalisation
     /// statistics, attention's log-sum-exp.
     public var auxiliarySavedBytes: Int
@@ -39,6 +42,12 @@ public struct OperationCost: Sendable, Equatable {
         resultBytes = graph[operation.result].type.byteCount
         let saved = Self.savedForBackward(operation, in: graph, gradients: gradients)
         savedTensors = Self.unique(saved.tensors.map { Self.storage(of: $0, in: graph) }).filter { !graph[$0].isParameter }
+        var shares: [ValueID: Double] = [:]
+        for tensor in saved.tensors {
+            let share = Self.storedShare(of: tensor, readBy: operation, in: graph)
+            if share < 1 { shares[Self.storage(of: tensor, in: graph)] = share }
+        }
+        savedShares = shares
         auxiliarySavedBytes = saved.auxiliaryBytes
     }
 

@@ -23,7 +23,7 @@ public struct StageCostModel: Sendable {
     let sequenceDimensionCounts: [Int?]
     /// The run of consecutive ops of one layer that each op belongs to, numbered over the whole graph.
     let layerRun: [Int]
-    /// The layer runs the op-level recomputation modes (`RecomputeMode.isOperatorLevel`) and `.full` checkpoint:
+    /// The layer runs the op-level recomputation modes (`RecomputeMode.isOperatorLevel`), norm-act and `.full` checkpoint:
     /// the transformer blocks.
     let checkpointedRuns: Set<Int>
     /// Each checkpointed run's place among them, from 0 in graph order.
@@ -270,7 +270,8 @@ public struct StageCostModel: Sendable {
 
     /// Whether op `reader`'s backward pass, in a block that recomputes op-level or discards outputs, finds `tensor`
     /// rerun rather than kept: under op-level modes its fate says so (`operatorRecomputationFate`); under norm-act
-    /// only the results of the ops it reruns, and views of them, are.
+    /// only the results of the ops it reruns, and views of them, are (not a constant's or an iota's, which op-level
+    /// modes count as rerun).
     func findsRerun(_ tensor: ValueID, readBy reader: Int, within operations: Range<Int>) -> Bool {
         let (fate, storage) = operatorRecomputationFate(of: tensor, readBy: reader, within: operations)
         guard fate == .rerun else { return false }
@@ -864,6 +865,7 @@ public struct StageCostModel: Sendable {
             /// Bytes of operand `operand` kept, at `scale` of its type's: a tensor the op gathered is kept as its
             /// producer laid it out and gathered again in the backward pass (Megatron's sequence parallelism,
             /// Korthikanti et al. 2022 section 4.2.2).
+            /// A broadcast the op reads is kept as its input (`OperationCost.storedShare`).
             func keptOperandBytes(_ operand: Int, scale: Double = 1) -> Double {
                 let tensor = operation.inputs[operand]
                 var bytes = model.localBytes(tensor, strategy.operandSpec(operand, in: space)) * scale
@@ -871,7 +873,7 @@ public struct StageCostModel: Sendable {
                     let produced = stage.strategy(of: producer).resultSpec(in: graph.operations[producer].indexSpace).reduced
                     bytes = min(bytes, model.localBytes(tensor, produced))
                 }
-                return bytes
+                return bytes * OperationCost.storedShare(of: tensor, readBy: operation, in: graph)
             }
             // Each kept tensor is keyed by the tensor it describes; masks and statistics are keyed by their
             // op (a negative key) so they never merge with a tensor.
@@ -884,7 +886,7 @@ public struct StageCostModel: Sendable {
                     if let fp8 = fp8ByOp[operationIndex], fp8.inputOperand == operand, let kept = fp8.savedInputBytesPerElement {
                         scale = kept / Double(graph[tensor].type.dtype.byteSize)
                     }
-                    var bytes = keptOperandBytes(operand, scale: scale * OperationCost.storedShare(of: tensor, in: graph))
+                    var bytes = keptOperandBytes(operand, scale: scale)
                     if case .crossEntropy = operation.op, operand == 0 {
                         // The loss keeps what its kernels keep (an fp32 softmax unless fused) and allocates its
                         // gradient buffers when the backward pass starts, all in the layout it reads the logits in
@@ -919,7 +921,7 @@ public struct StageCostModel: Sendable {
                 for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
                     let (fate, storage) = operatorRecomputationFate(of: input, readBy: operationIndex, within: stage.operations)
                     guard fate == .kept else { continue }
-                    checkpoint.append((storage.rawValue, storage, keptOperandBytes(operand, scale: OperationCost.storedShare(of: input, in: graph))))
+                    checkpoint.append((storage.rawValue, storage, keptOperandBytes(operand)))
                 }
                 for entry in entries {
                     let rerun = entry.key < 0 ? operatorRecomputation.contains(operationIndex)

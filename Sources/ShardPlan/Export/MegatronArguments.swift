@@ -31,6 +31,8 @@ public struct MegatronArguments: Sendable {
                 arguments.append("--expert-tensor-parallel-size \(layout.expertTensorParallel)")
             }
         }
+        // The experts as one grouped GEMM, as priced (`ParallelLayout.hasExperts`).
+        if layout.hasExperts { arguments.append("--moe-grouped-gemm") }
         arguments.append("--num-layers \(layout.layerCount)")
         if let split = layout.layerSplit {
             if let first = split.firstStageLayers { arguments.append("--decoder-first-pipeline-num-layers \(first)") }

@@ -57,6 +57,8 @@ public struct MegatronBridgeConfig: Sendable {
             fields.append(("model.moe_token_dispatcher_type", .string(options.expertDispatcher.megatronDispatcherType)))
             if let backend = options.expertDispatcher.megatronFlexBackend { fields.append(("model.moe_flex_dispatcher_backend", .string(backend))) }
         }
+        // The experts as one grouped GEMM, as priced (`ParallelLayout.hasExperts`).
+        if layout.hasExperts { fields.append(("model.moe_grouped_gemm", .bool(true))) }
         if layout.refusesSharedExpertOverlap { fields.append(("model.moe_shared_expert_overlap", .bool(false))) }
         // Set either way: the Llama 3.1 405B recipe counts the embedding and the loss as layers; a recipe's layout
         // string (`pipeline_model_parallel_layout`) would take the place of the split.

@@ -46,6 +46,8 @@ public struct NeMoRecipeOverrides: Sendable {
             overrides.append(("model.config.moe_token_dispatcher_type", "'\(dispatcher.megatronDispatcherType)'"))
             if let backend = dispatcher.megatronFlexBackend { overrides.append(("model.config.moe_flex_dispatcher_backend", "'\(backend)'")) }
         }
+        // The experts as one grouped GEMM, as priced (`ParallelLayout.hasExperts`).
+        if layout.hasExperts { overrides.append(("model.config.moe_grouped_gemm", "True")) }
         if layout.refusesSharedExpertOverlap { overrides.append(("model.config.moe_shared_expert_overlap", "False")) }
         if let sequenceLength = layout.sequenceLength {
             overrides += [("data.seq_length", "\(sequenceLength)"), ("model.config.seq_length", "\(sequenceLength)")]

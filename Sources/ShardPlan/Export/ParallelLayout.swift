@@ -119,12 +119,17 @@ public struct ParallelLayout: Sendable, Equatable {
     /// for any other mode. Megatron-Core's
     /// `TransformerConfig` refuses `layernorm` beside FP8 with delayed scaling ("Delayed scaling does not support
     /// moe_act and layernorm recompute"), so there the norms are kept (`TrainingFramework.expressible` names it).
+    /// Whether the model holds a mixture of experts (`feedForwardModules`), whose experts the cost model prices as
+    /// one grouped GEMM: Megatron-Core's `moe_grouped_gemm` (without it, a loop over the local experts), which its
+    /// `TransformerConfig` asks for beside `moe_act` recomputation.
+    public var hasExperts: Bool { feedForwardModules.contains("moe") }
+
     public var recomputeModules: [String]? {
         let attention: [String]
         switch recompute {
         case .mlp: attention = []
         case .allButQKV: attention = ["core_attn"]
-        case .normAct: return ["layernorm"] + (feedForwardModules.contains("moe") ? ["moe_act"] : [])
+        case .normAct: return ["layernorm"] + (hasExperts ? ["moe_act"] : [])
         case .none, .selective, .elementwise, .selectiveOperators, .full: return nil
         }
         return attention + feedForwardModules + (transformerEngineFP8Recipe == "delayed" ? [] : ["layernorm"])

@@ -71,14 +71,16 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         stage <= largestZeroStage && !(self == .torchtitan && stage == 1)
     }
 
-    /// The recomputation modes of `RecomputeMode.automaticChoices` this framework runs as ShardPlan prices them, which
-    /// `plan --emit` searches: Megatron-Core's selective granularity (the attention core, or the norm before the
-    /// experts and their activation: `layernorm` and `moe_act`) and full recomputation;
+    /// The recomputation modes of `RecomputeMode.automaticChoices` this framework runs as ShardPlan prices them under
+    /// `options`, which `plan --emit` searches: Megatron-Core's selective granularity (the attention core, or the norm
+    /// before the experts and their activation: `layernorm` and `moe_act`, which TransformerEngine refuses beside FP8
+    /// with delayed scaling) and full recomputation;
     /// torchtitan's op-level policy (`selective_ac_option = "op"`) and full. The rest become their nearest mode in
     /// `expressible`, priced again, which may not fit where the searched mode did.
-    public var automaticRecomputeModes: [RecomputeMode] {
+    public func automaticRecomputeModes(under options: TrainingOptions) -> [RecomputeMode] {
         switch self {
-        case .megatron, .nemo, .megatronBridge: [.none, .normAct, .selective, .full]
+        case .megatron, .nemo, .megatronBridge:
+            ParallelLayout.transformerEngineFP8Recipe(for: options) == "delayed" ? [.none, .selective, .full] : [.none, .normAct, .selective, .full]
         case .torchtitan: [.none, .selectiveOperators, .full]
         }
     }
@@ -357,8 +359,11 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 changes.append("torchtitan's checkpointing policies cannot keep every product with a weight: its op-level policy (selective_ac_option = \"op\") is nearest, and reruns every second product of each block too")
             }
             if nearest.options.recompute == .normAct {
-                nearest.options.recompute = .selectiveOperators
-                changes.append("torchtitan cannot rerun only the norm before the experts and their activation: its op-level policy (selective_ac_option = \"op\") is nearest, and reruns every op of each block but attention and every other product")
+                // Without experts norm-act reruns nothing: no recomputation is the same plan.
+                nearest.options.recompute = hasExperts ? .selectiveOperators : .none
+                if hasExperts {
+                    changes.append("torchtitan cannot rerun only the norm before the experts and their activation: its op-level policy (selective_ac_option = \"op\") is nearest, and reruns every op of each block but attention and every other product")
+                }
             }
             if configuration.tensorParallel > 1 && !configuration.sequenceParallel {
                 nearest.sequenceParallel = true

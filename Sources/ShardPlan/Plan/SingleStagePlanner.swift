@@ -133,9 +133,11 @@ public struct SingleStagePlanner: Sendable {
     /// graph without attention every layout costs under it what it costs under none, in time and memory. Its plans
     /// would then only tie none's, which are tried first and kept on a tie, so leaving it out loses no plan.
     private func searchedModes(_ model: StageCostModel) -> [RecomputeMode] {
-        let rerunsAttention = graph.operations.indices.contains(where: model.rerunsUnderSelectiveRecomputation)
-        let tiesNone = !recomputeModes.contains(.none) ? [] : (rerunsAttention ? [] : [RecomputeMode.selective])
-            + (model.normActivationRecomputation.isEmpty ? [.normAct] : [])
+        var tiesNone: Set<RecomputeMode> = []
+        if recomputeModes.contains(.none) {
+            if !graph.operations.indices.contains(where: model.rerunsUnderSelectiveRecomputation) { tiesNone.insert(.selective) }
+            if model.normActivationRecomputation.isEmpty { tiesNone.insert(.normAct) }
+        }
         return RecomputeMode.allCases.filter { recomputeModes.contains($0) && !tiesNone.contains($0) }
     }
 

@@ -110,8 +110,8 @@ public struct StageSearchOracle: StageCostOracle {
         self.variants = variants.searched(in: model.graph)
         self.includesMegatronLayouts = includesMegatronLayouts
         evaluator = PlanEvaluator(kernels: model.kernels)
-        let lightest = variants.recomputeModes.min { $0.strength < $1.strength }!
-        activationFloor = ActivationFloor(models: Set([lightest, variants.recomputeModes.max { $0.strength < $1.strength }!])
+        let lightest = self.variants.recomputeModes.min { $0.strength < $1.strength }!
+        activationFloor = ActivationFloor(models: Set([lightest, self.variants.recomputeModes.max { $0.strength < $1.strength }!])
                                             .sorted { $0.strength < $1.strength }.map { model.recomputing($0) },
                                           clustering: clustering, analysis: analysis, cluster: cluster)
         var counted = Set<ValueID>(), prefix = [0.0]

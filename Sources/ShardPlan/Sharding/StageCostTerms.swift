@@ -97,7 +97,9 @@ struct StageCostTerms {
         var reruns = Set<Int>()
         for op in operations {
             let checkpointed = model.isInOperatorCheckpointedBlock(op)
-            if checkpointed || model.isInOutputDiscardingBlock(op) { reruns.insert(model.layerRun[op]) }
+            // Under norm-act only the blocks that rerun an op hold anything again (a dense block of a model with
+            // experts drops nothing).
+            if checkpointed || (model.isInOutputDiscardingBlock(op) && model.operatorRecomputation.contains(op)) { reruns.insert(model.layerRun[op]) }
             let saved = OperationCost.savedForBackward(model.graph.operations[op], in: model.graph, gradients: model.gradients)
             for tensor in saved.tensors where !model.graph[tensor].isParameter && !model.isRecomputedByFusedBackward(tensor) {
                 if checkpointed {
@@ -275,7 +277,7 @@ struct StageCostTerms {
         }
         guard model.options.recompute == .full else {
             if model.isInOperatorCheckpointedBlock(op) || model.isInOutputDiscardingBlock(op) {
-                once += droppedBytes(op, operation, strategy) * rerunShares[model.layerRun[op], default: 1]
+                once += droppedBytes(op, operation, strategy, cost) * rerunShares[model.layerRun[op], default: 1]
             }
             return keptBytes(op, operation, strategy, cost) * inFlight + once
         }
@@ -313,7 +315,7 @@ struct StageCostTerms {
                 let (fate, storage) = model.operatorRecomputationFate(of: input, readBy: op, within: operations)
                 guard fate == .kept, keeper[storage] == nil, let first = blockInputReader[storage], first.operation == op,
                       first.operand == operand else { continue }
-                activations += operatorModel.localBytes(input, strategy.operandSpec(operand, in: space)) * OperationCost.storedShare(of: input, in: graph)
+                activations += operatorModel.localBytes(input, strategy.operandSpec(operand, in: space)) * OperationCost.storedShare(of: input, readBy: operation, in: graph)
             }
         }
         let discards = model.isInOutputDiscardingBlock(op)
@@ -324,7 +326,7 @@ struct StageCostTerms {
             if tensor == operation.result {
                 activations += operatorModel.localBytes(tensor, strategy.resultSpec(in: space))
             } else if let operand = operation.inputs.firstIndex(of: tensor) {
-                var bytes = operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space)) * OperationCost.storedShare(of: tensor, in: graph)
+                var bytes = operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space)) * OperationCost.storedShare(of: tensor, readBy: operation, in: graph)
                 if let fp8 = cost.fp8, fp8.inputOperand == operand, let kept = fp8.savedInputBytesPerElement {
                     bytes *= kept / Double(graph[tensor].type.dtype.byteSize)
                 }
@@ -346,7 +348,7 @@ struct StageCostTerms {
     /// that the block drops and reruns: alive while the block reruns (the exact model's working bytes, the largest
     /// block's). Each tensor is counted by its `rerunKeeper`, or its `keeper` where the block discards only some
     /// results (`StageCostModel.isInOutputDiscardingBlock`).
-    private func droppedBytes(_ op: Int, _ operation: Operation, _ strategy: OpStrategy) -> Double {
+    private func droppedBytes(_ op: Int, _ operation: Operation, _ strategy: OpStrategy, _ cost: OperatorCost) -> Double {
         let space = operation.indexSpace
         let saved = OperationCost.savedForBackward(operation, in: graph, gradients: model.gradients)
         var bytes = 0.0
@@ -355,7 +357,11 @@ struct StageCostTerms {
             if tensor == operation.result {
                 bytes += operatorModel.localBytes(tensor, strategy.resultSpec(in: space))
             } else if let operand = operation.inputs.firstIndex(of: tensor) {
-                bytes += operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space)) * OperationCost.storedShare(of: tensor, in: graph)
+                var kept = operatorModel.localBytes(tensor, strategy.operandSpec(operand, in: space)) * OperationCost.storedShare(of: tensor, readBy: operation, in: graph)
+                if let fp8 = cost.fp8, fp8.inputOperand == operand, let share = fp8.savedInputBytesPerElement {
+                    kept *= share / Double(graph[tensor].type.dtype.byteSize)
+                }
+                bytes += kept
             }
         }
         if model.operatorRecomputation.contains(op) {

@@ -88,7 +88,12 @@ struct NormActivationRecomputationTests {
         #expect(moe[gates.result].type.elementCount == 512)
         #expect(analysis.savedForBackwardBytes(operations: combine ..< combine + 1) == 65_536 + moe[gates.result].type.byteCount)
         let broadcast = try #require(moe.operations.first { $0.name == "h0.mlp.combine.gates" })
-        #expect(OperationCost.storedShare(of: broadcast.result, in: moe) == 1.0 / 64)
+        #expect(OperationCost.storedShare(of: broadcast.result, readBy: moe.operations[combine], in: moe) == 1.0 / 64)
+        // GShard's combine tensor, a broadcast of the router's probabilities over the capacity that an einsum reads,
+        // stands for a real tensor of that shape: kept whole.
+        let gshard = try #require(ModelCatalog.model(id: "moe-gshard")).build()
+        let combined = try #require(gshard.operations.first { $0.name == "h1.mlp.combined" })
+        #expect(OperationCost.storedShare(of: combined.inputs[0], readBy: combined, in: gshard) == 1)
     }
 
     @Test("Megatron-LM, NeMo and Megatron-Bridge rerun layernorm and moe_act; FP8's delayed scaling and torchtitan cannot",
@@ -106,6 +111,8 @@ struct NormActivationRecomputationTests {
             switch framework {
             case .megatron:
                 #expect(export.layout.recompute == (delayed ? .none : .normAct))
+                // Megatron-Core runs moe_act only beside the grouped GEMM, which the experts are priced as.
+                #expect(export.text.contains("    --moe-grouped-gemm"))
                 #expect(export.text.contains("    --recompute-granularity selective") == !delayed, "\(export.text)")
                 #expect(export.text.contains("    --recompute-modules layernorm moe_act") == !delayed, "\(export.text)")
                 #expect(export.differences.contains { $0.contains("delayed scaling") && $0.contains("nothing is recomputed") } == delayed,
@@ -113,9 +120,11 @@ struct NormActivationRecomputationTests {
                 #expect(try MegatronArgumentReader(export.text).layout().recompute == export.layout.recompute)
             case .nemo:
                 #expect(export.text.contains("\"model.config.recompute_modules=['layernorm','moe_act']\"") == !delayed, "\(export.text)")
+                #expect(export.text.contains("model.config.moe_grouped_gemm=True"))
                 #expect(try NeMoOverrideReader(export.text).layout().recompute == export.layout.recompute)
             case .megatronBridge:
                 #expect(export.text.contains("    cfg.model.recompute_modules = ['layernorm', 'moe_act']\n") == !delayed, "\(export.text)")
+                #expect(export.text.contains("    cfg.model.moe_grouped_gemm = True\n"))
                 #expect(try MegatronBridgeConfigReader(export.text).layout().recompute == export.layout.recompute)
             case .torchtitan:
                 #expect(export.layout.recompute == .selectiveOperators)
@@ -123,6 +132,21 @@ struct NormActivationRecomputationTests {
                 #expect(export.differences.contains { $0.contains("cannot rerun only the norm before the experts") }, "\(export.differences)")
             }
         }
+    }
+
+    @Test("a dense model's norm-act reruns nothing: torchtitan runs it as no recomputation, Megatron-LM as layernorm alone, without grouped GEMMs")
+    func denseExports() throws {
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        let plan = try TrainingPlan.megatron(graph: fixture.graph, cluster: cluster, clusterName: "dgx-h100:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1,
+                                                                                  options: TrainingOptions(recompute: .normAct)))
+        let recognition = try LayoutRecognition(plan)
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        let torchtitan = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: .torchtitan)
+        #expect(torchtitan.layout.recompute == RecomputeMode.none && torchtitan.text.contains("mode = \"none\""))
+        #expect(!torchtitan.differences.contains { $0.contains("norm") }, "\(torchtitan.differences)")
+        let megatron = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: .megatron)
+        #expect(megatron.text.contains("    --recompute-modules layernorm \\\n") && !megatron.text.contains("moe"), "\(megatron.text)")
     }
 
     @Test("a plan document and a calibration row name the mode")

@@ -10,7 +10,7 @@ struct MegatronArgumentReader {
         "--sequence-parallel", "--use-distributed-optimizer", "--use-megatron-fsdp", "--overlap-grad-reduce",
         "--overlap-param-gather", "--tp-comm-overlap", "--no-gradient-accumulation-fusion", "--grad-reduce-in-bf16",
         "--cross-entropy-loss-fusion", "--fp8-param-gather", "--account-for-embedding-in-pipeline-split",
-        "--account-for-loss-in-pipeline-split", "--overlap-moe-expert-parallel-comm",
+        "--account-for-loss-in-pipeline-split", "--overlap-moe-expert-parallel-comm", "--moe-grouped-gemm",
     ]
     /// Megatron-LM's options that take one value, with the values argparse would accept.
     static let options: [String: @Sendable (String) -> Bool] = [
