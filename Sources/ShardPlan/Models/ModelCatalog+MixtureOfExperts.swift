@@ -20,7 +20,7 @@ extension ModelCatalog {
 
     /// The mixtures of experts as trained now: token permutation, dropless routing, top-k up to 8, fine-grained
     /// and shared experts (`TransformerConfiguration.MixtureOfExperts`, `TransformerBuilder.routedExperts`).
-    static let mixtureOfExperts: [Entry] = [mixtral8x7B, qwen3MoE30B, qwen3MoE235B, deepSeekV3, mixtureOfExpertsTiny]
+    static let mixtureOfExperts: [Entry] = [mixtral8x7B, qwen3MoE30B, qwen3MoE235B, deepSeekV3, gptOSS120B, gptOSS20B, mixtureOfExpertsTiny]
 
     /// Mixtral 8x7B (Jiang et al. 2024, arXiv:2401.04088, Table 1): Mistral 7B's 32 layers (hidden 4096, 32
     /// query / 8 key-value heads of 128, vocabulary 32000) with 8 SwiGLU experts of 14336 in every layer, top-2
@@ -104,6 +104,36 @@ extension ModelCatalog {
                      source: "DeepSeek-V3 technical report (arXiv:2412.19437) sections 2 and 4.2, config.json: 671B total, 37B activated (printed to 2-3 digits)",
                      transformer: configuration)
     }()
+
+    /// gpt-oss-120b (OpenAI's gpt-oss model card, arXiv:2508.10925, Table 1, and the released `config.json`): 36 layers,
+    /// hidden 2880, 64 query / 8 key-value heads of 64 with biases, sliding-window attention of 128 tokens in every
+    /// other layer (the first windowed), 128 SwiGLU experts of 2880 with biases in every layer, top-4 softmax routing,
+    /// vocabulary 201088, untied embeddings. Published: 116.83B parameters, 5.13B active, a count that leaves out the
+    /// embedding table (the unembedding is in it). Not in the graph: each head's learned attention sink (64
+    /// parameters a layer, one more logit in the softmax) and the clamp of its SwiGLU. OpenAI does not give the
+    /// batch: 1280 sequences of 4096 tokens are Megatron-Bridge's performance preset for it.
+    static let gptOSS120B = gptOSS(id: "gpt-oss-120b", layers: 36, experts: 128, published: 116_830_000_000, active: 5_130_000_000)
+
+    /// gpt-oss-20b, the same model card's smaller model: 24 layers and 32 experts, otherwise as gpt-oss-120b.
+    /// Published: 20.91B parameters, 3.61B active (the embedding table left out).
+    static let gptOSS20B = gptOSS(id: "gpt-oss-20b", layers: 24, experts: 32, published: 20_910_000_000, active: 3_610_000_000)
+
+    /// The gpt-oss architecture with `layers` layers of `experts` experts.
+    private static func gptOSS(id: String, layers: Int, experts: Int, published: Int, active: Int) -> Entry {
+        var configuration = TransformerConfiguration.llama(layers: layers, hidden: 2880, heads: 64, keyValueHeads: 8,
+                                                           feedForwardHidden: 2880, vocabulary: 201088,
+                                                           sequenceLength: 4096, globalBatch: 1280)
+        configuration.headDimension = 64
+        configuration.biases = true
+        configuration.slidingWindow = 128
+        configuration.globalAttentionInterval = 2
+        configuration.mixtureOfExperts = .init(experts: experts, topK: 4, layerInterval: 1, dispatch: .permutation(capacityFactor: nil),
+                                               expertFeedForwardHidden: 2880, auxiliaryLossWeight: nil)
+        return Entry(id: id, description: "\(id): \(layers) layers, hidden 2880, 64 query / 8 key-value heads of 64, window 128 in every other layer, \(experts) experts of 2880, top-4",
+                     publishedParameterCount: published, publishedActiveParameterCount: active, parameterTolerance: 0.005,
+                     source: "OpenAI gpt-oss model card (arXiv:2508.10925) Table 1 and config.json: \(Double(published) / 1e9)B total, \(Double(active) / 1e9)B active without the embedding table; batch 1280 x 4096 from Megatron-Bridge's preset",
+                     transformer: configuration)
+    }
 
     /// A 2-layer MoE small enough for the JAX check: hidden 64, 4 query / 2 key-value heads, 8 SwiGLU experts of
     /// 32 top-2 in both layers, dropless, with load-balancing loss; 32 tokens, batch 8, vocabulary 256.

@@ -20,6 +20,22 @@ struct MixtureOfExpertsModelTests {
         }
     }
 
+    /// gpt-oss's model card counts the active parameters without the embedding table (201,088 x 2,880 =
+    /// 579,133,440), the unembedding in; its totals hold the experts' and the router's biases, which the graph
+    /// leaves out (gpt-oss-120b: 36 x (128 x (5,760 + 2,880) + 128) = 39,818,880).
+    @Test("gpt-oss's totals, and its active counts less the embedding table, are the published ones", arguments: ["gpt-oss-120b", "gpt-oss-20b"])
+    func gptOSSCounts(_ id: String) throws {
+        let entry = try #require(ModelCatalog.model(id: id))
+        let graph = try BuiltModels.graph(id)
+        let configuration = try #require(entry.transformer)
+        let total = ModelCatalog.parameterCount(of: graph)
+        let active = ModelCatalog.activeParameterCount(of: graph, configuration: configuration) - 579_133_440
+        for (ours, published) in [(total, entry.publishedParameterCount!), (active, entry.publishedActiveParameterCount!)] {
+            #expect(abs(Double(ours - published)) / Double(published) <= entry.parameterTolerance, "\(id): \(ours), published \(published)")
+        }
+        #expect(id != "gpt-oss-120b" || total == 116_789_336_640)
+    }
+
     /// Mixtral 8x7B's released checkpoint: 32 x (attention 41,943,040 + 8 experts x 3 x 4096 x 14336 +
     /// router 32,768 + norms 8,192) + 2 x 32000 x 4096 + 4096 = 46,702,792,704, the figure Hugging Face shows.
     @Test("Mixtral 8x7B counts exactly its checkpoint's 46,702,792,704 parameters")
