@@ -142,7 +142,16 @@ extension Graph {
         case "transpose": return .transpose(permutation: try reader.ints("perm"))
         case "broadcast": return .broadcast(shape: try reader.ints("shape"), dimensions: try reader.ints("dims"))
         case "concat": return .concat(axis: try reader.int("axis"))
-        case "slice": return .slice(axis: try reader.int("axis"), start: try reader.int("start"), end: try reader.int("end"))
+        case "slice":
+            let (axis, start, end) = (try reader.int("axis"), try reader.int("start"), try reader.int("end"))
+            guard reader.contains("expert_groups") || reader.contains("group_top_k") else { return .slice(axis: axis, start: start, end: end) }
+            // Group-limited routing: both members, a positive group count and a choice of 1 to that many.
+            let (count, chosen) = (try reader.int("expert_groups"), try reader.int("group_top_k"))
+            guard count >= 1 else { throw reader.invalid("expert_groups", "expert groups are a positive count, found \(count)") }
+            guard (1 ... count).contains(chosen) else {
+                throw reader.invalid("group_top_k", "a token's experts come from 1 to the \(count) expert groups, found \(chosen)")
+            }
+            return .slice(axis: axis, start: start, end: end, groups: ExpertGroups(count: count, chosen: chosen))
         case "iota":
             return .iota(shape: try reader.ints("shape"), dimension: try reader.int("dim"),
                          dtype: reader.contains("dtype") ? try dtype(reader, "dtype") : .i32)

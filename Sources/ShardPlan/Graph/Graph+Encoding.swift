@@ -47,7 +47,9 @@ extension Operator {
         case .reshape(let shape): [("shape", .ints(shape))]
         case .transpose(let permutation): [("perm", .ints(permutation))]
         case .broadcast(let shape, let dimensions): [("shape", .ints(shape)), ("dims", .ints(dimensions))]
-        case .slice(let axis, let start, let end): [("axis", .int(axis)), ("start", .int(start)), ("end", .int(end))]
+        case .slice(let axis, let start, let end, let groups):
+            [("axis", .int(axis)), ("start", .int(start)), ("end", .int(end))]
+                + (groups.map { [("expert_groups", .int($0.count)), ("group_top_k", .int($0.chosen))] } ?? [])
         case .iota(let shape, let dimension, let dtype):
             [("shape", .ints(shape)), ("dim", .int(dimension)), ("dtype", .string(dtype.rawValue))]
         case .constant(let shape, let dtype, let value):

@@ -100,10 +100,20 @@ extension Operator {
         return alongAxis(axis, operands: operands, resultShape: shape)
     }
 
-    static func sliceSignature(_ axis: Int, _ start: Int, _ end: Int, _ operand: TensorType) throws(OperatorRuleViolation) -> OperatorSignature {
+    static func sliceSignature(_ axis: Int, _ start: Int, _ end: Int, _ groups: ExpertGroups?, _ operand: TensorType) throws(OperatorRuleViolation) -> OperatorSignature {
         try checkAxes([axis], rank: operand.rank, what: "slice")
         guard 0 <= start, start < end, end <= operand.shape[axis] else {
             throw .attribute("slice [\(start), \(end)) is not a non-empty range inside dimension \(axis) of \(operand) (size \(operand.shape[axis]))")
+        }
+        if let groups {
+            // A router's top k among the experts of its best groups: the first k of the experts' scores.
+            let experts = operand.shape[axis]
+            guard groups.count >= 1, experts % groups.count == 0, (1 ... groups.count).contains(groups.chosen) else {
+                throw .attribute("slice: expert_groups \(groups.count) and group_top_k \(groups.chosen) must split the \(experts) experts along dimension \(axis) into equal groups and choose 1 to \(max(groups.count, 1)) of them")
+            }
+            guard start == 0, end <= groups.chosen * experts / groups.count else {
+                throw .attribute("slice: a router's top k with expert groups keeps the first k of the scores, at most the \(groups.chosen * experts / groups.count) experts of the \(groups.chosen) chosen groups; found [\(start), \(end))")
+            }
         }
         var shape = operand.shape
         shape[axis] = end - start

@@ -49,7 +49,7 @@ extension Operator {
         case .transpose(let permutation): return try Self.transposeSignature(permutation, operands[0])
         case .broadcast(let shape, let dimensions): return try Self.broadcastSignature(shape, dimensions, operands[0])
         case .concat(let axis): return try Self.concatSignature(axis, operands)
-        case .slice(let axis, let start, let end): return try Self.sliceSignature(axis, start, end, operands[0])
+        case .slice(let axis, let start, let end, let groups): return try Self.sliceSignature(axis, start, end, groups, operands[0])
         case .iota(let shape, let dimension, let dtype):
             guard (0..<shape.count).contains(dimension) else {
                 throw .attribute("iota dimension \(dimension) is out of range for shape \(shape.shapeText)")
@@ -125,7 +125,7 @@ extension Operator {
         case .rmsNorm(let axes): return .rmsNorm(axes: axes.map(fix))
         case .batchNorm(let axis): return .batchNorm(axis: fix(axis))
         case .concat(let axis): return .concat(axis: fix(axis))
-        case .slice(let axis, let start, let end): return .slice(axis: fix(axis), start: start, end: end)
+        case .slice(let axis, let start, let end, let groups): return .slice(axis: fix(axis), start: start, end: end, groups: groups)
         case .transpose(let permutation): return .transpose(permutation: permutation.map(fix))
         case .broadcast(let shape, let dimensions):
             return .broadcast(shape: shape, dimensions: dimensions.map { normalizedAxis($0, rank: shape.count) ?? $0 })

@@ -65,7 +65,9 @@ public enum Operator: Sendable, Equatable {
     /// Input dimension i goes to result dimension `dimensions[i]`.
     case broadcast(shape: [Int], dimensions: [Int])
     case concat(axis: Int)
-    case slice(axis: Int, start: Int, end: Int)
+    /// Elements `start ..< end` along `axis`. A slice that stands for a router's top k (the first `end` scores of each
+    /// row, as the k highest) may say that the routing is group-limited (`groups`).
+    case slice(axis: Int, start: Int, end: Int, groups: ExpertGroups? = nil)
     case iota(shape: [Int], dimension: Int, dtype: DType)
     /// A tensor filled with `value`.
     case constant(shape: [Int], dtype: DType, value: Double)

@@ -88,7 +88,9 @@ extension ModelCatalog {
     /// 2048 and 1 shared, top-8 sigmoid routing, vocabulary 129280, untied embeddings; 4096-token sequences in
     /// batches of 15360 (section 4.2). Published: 671B parameters, 37B activated per token, without the 14B
     /// multi-token-prediction module, which this graph leaves out too. Its balance comes mostly from a routing
-    /// bias without a loss; the small sequence-wise balance loss (alpha = 0.0001) is priced as a batch-wise one.
+    /// bias without a loss; the small sequence-wise balance loss (alpha = 0.0001) is priced as a batch-wise one. Its
+    /// routing is node-limited: the experts fall into 8 groups and each token's 8 come from its best 4
+    /// (`n_group`, `topk_group`; section 2.1.2: each token reaches at most 4 nodes when each node holds one group).
     static let deepSeekV3: Entry = {
         var configuration = TransformerConfiguration.llama(layers: 61, hidden: 7168, heads: 128, keyValueHeads: 128,
                                                            feedForwardHidden: 18432, vocabulary: 129280,
@@ -97,7 +99,8 @@ extension ModelCatalog {
         configuration.latentAttention = .init(queryRank: 1536, keyValueRank: 512, positionlessDimension: 128, rotaryDimension: 64)
         configuration.mixtureOfExperts = .init(experts: 256, topK: 8, layerInterval: 1, firstDenseLayers: 3,
                                                dispatch: .permutation(capacityFactor: nil), expertFeedForwardHidden: 2048,
-                                               sharedExperts: 1, scoring: .sigmoid, auxiliaryLossWeight: 0.0001)
+                                               sharedExperts: 1, scoring: .sigmoid, auxiliaryLossWeight: 0.0001,
+                                               groups: ExpertGroups(count: 8, chosen: 4))
         return Entry(id: "deepseek-v3", description: "DeepSeek-V3: 61 layers, hidden 7168, MLA with 128 heads, 3 dense layers then 256 experts of 2048 + 1 shared, top-8",
                      publishedParameterCount: 671_000_000_000, publishedActiveParameterCount: 37_000_000_000,
                      parameterTolerance: 0.02,

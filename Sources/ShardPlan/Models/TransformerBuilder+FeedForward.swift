@@ -77,7 +77,7 @@ extension TransformerBuilder {
         case .softmax: try graph.add("\(prefix).router.probs", .softmax(axis: 2), [logits])
         case .sigmoid: try graph.unary("\(prefix).router.scores", .sigmoid, logits)
         }
-        let gates = try graph.add("\(prefix).router.top_k", .slice(axis: 2, start: 0, end: k), [scores])
+        let gates = try graph.add("\(prefix).router.top_k", .slice(axis: 2, start: 0, end: k, groups: moe.groups), [scores])
         let copies = try graph.add("\(prefix).dispatch.copies", .broadcast(shape: [batch, sequence, k, hidden], dimensions: [0, 1, 3]), [x])
         var routed = try graph.reshape("\(prefix).dispatch.slots", copies, [batch, dropless, experts, hidden])
         if slots > dropless {

@@ -42,10 +42,14 @@ extension TransformerConfiguration {
         /// The weight of the router's load-balancing loss (Switch Transformer's `E x sum f_e P_e`), added to
         /// the training loss; nil for none.
         public var auxiliaryLossWeight: Double?
+        /// Group-limited routing (DeepSeek-V3: 8 groups, the top k from the best 4), which the router's top-k slice
+        /// carries; nil: any k of the experts.
+        public var groups: ExpertGroups?
 
         public init(experts: Int, topK: Int = 2, capacity: Int = 0, layerInterval: Int = 2, firstDenseLayers: Int = 0,
                     dispatch: Dispatch = .einsum, expertFeedForwardHidden: Int? = nil, sharedExperts: Int = 0,
-                    scoring: Scoring = .softmax, auxiliaryLossWeight: Double? = nil) {
+                    scoring: Scoring = .softmax, auxiliaryLossWeight: Double? = nil, groups: ExpertGroups? = nil) {
+            self.groups = groups
             self.experts = experts
             self.topK = topK
             self.capacity = capacity

@@ -58,7 +58,7 @@ extension RewriteContext {
         var axis: Int?
         var pieces: [(start: Int, end: Int, op: Int)] = []
         for reader in readers {
-            guard case .slice(let sliceAxis, let start, let end) = operation(reader).op, axis == nil || axis == sliceAxis else { return nil }
+            guard case .slice(let sliceAxis, let start, let end, nil) = operation(reader).op, axis == nil || axis == sliceAxis else { return nil }
             axis = sliceAxis
             pieces.append((start, end, reader))
         }

@@ -18,7 +18,8 @@ public struct TensorRoles: Sendable {
     /// `Resharding` moves such tokens in one all-to-all. The routing says among how many experts (the expert GEMM's
     /// expert index) and to how many each token goes (the copies a broadcast makes of the tokens before their
     /// permutation, found by following the activation back through the ops that only move data; one where none is
-    /// found). Nil for every other value.
+    /// found), and whether it is group-limited (the `ExpertGroups` of a top-k slice in the same layer). Nil for every
+    /// other value.
     public private(set) var dispatchedTokens: [TokenDispatch?]
 
     public init(_ graph: Graph) {
@@ -52,6 +53,11 @@ public struct TensorRoles: Sendable {
     private static func dispatchedTokens(_ graph: Graph) -> [TokenDispatch?] {
         let flow = ExpertDataFlow(graph)
         let (experts, fromExperts, feedsExperts) = (flow.experts, flow.fromExperts, flow.feedsExperts)
+        // Group-limited routing, said by the layer's top-k slice.
+        var groupsOfLayer: [String: ExpertGroups] = [:]
+        for operation in graph.operations {
+            if case .slice(_, _, _, let groups?) = operation.op, let layer = operation.layer { groupsOfLayer[layer] = groups }
+        }
         var dispatched = [TokenDispatch?](repeating: nil, count: graph.values.count)
         // The routing of the tokens an expert GEMM's result carries, passed on through the ops between expert GEMMs.
         var routing = [TokenDispatch?](repeating: nil, count: graph.values.count)
@@ -65,7 +71,8 @@ public struct TensorRoles: Sendable {
             let activation = operation.inputs[1 - expert.weightOperand]
             let expertCount = operation.indexSpace.indices[expert.index].size
             let layerRouting = routing[activation.rawValue]
-                ?? TokenDispatch(experts: expertCount, topK: min(tokenCopies(activation, in: graph), expertCount))
+                ?? TokenDispatch(experts: expertCount, topK: min(tokenCopies(activation, in: graph), expertCount),
+                                 groups: operation.layer.flatMap { groupsOfLayer[$0] }.flatMap { expertCount % $0.count == 0 ? $0 : nil })
             routing[operation.result.rawValue] = layerRouting
             if !fromExperts[activation.rawValue] {
                 dispatched[activation.rawValue] = layerRouting

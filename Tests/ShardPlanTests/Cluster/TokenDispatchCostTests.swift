@@ -65,6 +65,55 @@ struct TokenDispatchCostTests {
         #expect(abs(group.deduplicatedAllToAllSeconds(bytes: 1.6e9, dispatch: qwenRouting) - 529.452e-6) < 0.001e-6)
     }
 
+    /// Every choice of groups and then of experts, counted one by one: the shares a token reaches on average.
+    private func reachedByEnumeration(experts: Int, groups: Int, chosen: Int, topK: Int, units: Int) -> Double {
+        func subsets(_ items: [Int], _ size: Int) -> [[Int]] {
+            guard size > 0 else { return [[]] }
+            guard items.count >= size else { return [] }
+            let rest = Array(items.dropFirst())
+            return subsets(rest, size - 1).map { [items[0]] + $0 } + subsets(rest, size)
+        }
+        let groupSize = experts / groups
+        var (total, cases) = (0, 0)
+        for picked in subsets(Array(0 ..< groups), chosen) {
+            let pool = picked.flatMap { Array($0 * groupSize ..< ($0 + 1) * groupSize) }
+            for taken in subsets(pool, topK) {
+                total += Set(taken.map { $0 * units / experts }).count
+                cases += 1
+            }
+        }
+        return Double(total) / Double(cases)
+    }
+
+    @Test("group-limited routing: the shares reached match every choice counted, whole groups, inside groups and across them",
+          arguments: [(8, 4, 2, 2, 2), (8, 4, 2, 2, 8), (12, 3, 2, 3, 2), (12, 3, 2, 3, 4), (16, 4, 3, 4, 8)])
+    func groupedReachByEnumeration(experts: Int, groups: Int, chosen: Int, topK: Int, units: Int) {
+        let dispatch = TokenDispatch(experts: experts, topK: topK, groups: ExpertGroups(count: groups, chosen: chosen))
+        let counted = reachedByEnumeration(experts: experts, groups: groups, chosen: chosen, topK: topK, units: units)
+        #expect(abs(dispatch.reachedShares(of: units) - counted) < 1e-9, "\(dispatch.reachedShares(of: units)) against \(counted)")
+    }
+
+    /// DeepSeek-V3: 256 experts in 8 groups, 8 of them from the best 4. On 8 nodes of 32 experts (a group each) a
+    /// token reaches a node with chance 4/8 x (1 - 96/128 x 95/127 x ... x 89/121) = 0.4536: 3.629 nodes, where
+    /// without the groups it would reach 8 x (1 - 224/256 x ... x 217/249) = 5.295; on 64 ranks of 4 experts,
+    /// 64 x 4/8 x (1 - 124/128 x ... x 117/121) = 7.359 ranks.
+    @Test("DeepSeek-V3's node-limited routing: 3.629 of 8 nodes reached, not 5.295; 7.359 of 64 ranks")
+    func deepSeekNodeLimit() {
+        let grouped = TokenDispatch(experts: 256, topK: 8, deduplicates: true, groups: ExpertGroups(count: 8, chosen: 4))
+        let free = TokenDispatch(experts: 256, topK: 8, deduplicates: true)
+        #expect(abs(grouped.reachedShares(of: 8) - 3.629_010_924) < 1e-8)
+        #expect(abs(free.reachedShares(of: 8) - 5.294_652_000) < 1e-8)
+        #expect(abs(grouped.reachedShares(of: 64) - 7.359_370_079) < 1e-8)
+        #expect(grouped.reachedShares(of: 1) == 1 && free.reachedShares(of: 1) == 1)
+        // Across 8 nodes of the round cluster's shape, the network carries the reached nodes' share less the own node's.
+        let cluster = Cluster(name: "eight", nodes: 8, devicesPerNode: 8, device: roundCluster.device,
+                              intraNode: roundCluster.intraNode, interNode: roundCluster.interNode)
+        let group = cluster.collectiveGroup(devices: 0 ..< 64)
+        let tokenBytes = 1e8 / 8
+        let network = tokenBytes * 3.629_010_924 * 7 / 8 / 25e9
+        #expect(abs(group.deduplicatedAllToAllSeconds(bytes: 6.4e9, dispatch: grouped) - (network + 7 * 3e-6 + 7 * 10e-6)) < 1e-9)
+    }
+
     @Test("a dispatch under a deduplicating dispatcher marks its all-to-alls, which the mesh prices so; other collectives stay NCCL's")
     func reshardingMarksTheDispatch() throws {
         let source = ShardingSpec(dimensionAxes: [[0, 1], [2], []]), target = ShardingSpec(dimensionAxes: [[0], [], [1, 2]])
@@ -82,5 +131,47 @@ struct TokenDispatchCostTests {
         // A layout change that is not a dispatch carries no routing.
         #expect(Resharding.collectives(from: source, to: target, elementCount: 16384, bytesPerElement: 4, meshShape: [2, 2, 2, 2])
             .allSatisfy { $0.dispatch == nil })
+    }
+}
+
+/// Group-limited routing in a graph document: the `expert_groups` and `group_top_k` of a router's top-k slice.
+@Suite("Expert groups in a graph document")
+struct ExpertGroupsDocumentTests {
+    static func document(slice: String) -> String {
+        """
+        {"format": "shardplan.graph/1", "name": "g",
+         "inputs": [{"name": "scores", "shape": [2, 16, 256], "dtype": "bf16"}],
+         "ops": [\(slice)], "outputs": ["top_k"]}
+        """
+    }
+
+    @Test("a top-k slice's expert groups round-trip through JSON, are written only when set, and reach the token dispatch")
+    func roundTrip() throws {
+        let text = Self.document(slice: #"{"name": "top_k", "op": "slice", "axis": 2, "start": 0, "end": 8, "expert_groups": 8, "group_top_k": 4, "inputs": ["scores"]}"#)
+        let graph = try Graph(jsonBytes: Array(text.utf8))
+        #expect(graph.operations[0].op == .slice(axis: 2, start: 0, end: 8, groups: ExpertGroups(count: 8, chosen: 4)))
+        #expect(graph.jsonText.contains(#""expert_groups": 8, "group_top_k": 4"#))
+        #expect(try Graph(jsonBytes: Array(graph.jsonText.utf8)).operations[0].op == graph.operations[0].op)
+        let plain = try Graph(jsonBytes: Array(Self.document(slice: #"{"name": "top_k", "op": "slice", "axis": 2, "start": 0, "end": 8, "inputs": ["scores"]}"#).utf8))
+        #expect(!plain.jsonText.contains("expert_groups"))
+        // DeepSeek-V3's graph carries them to every MoE layer's routing.
+        let deepSeek = try BuiltModels.graph("deepseek-v3")
+        let roles = TensorRoles(deepSeek)
+        let routings = Set(roles.dispatchedTokens.compactMap { $0 })
+        #expect(routings == [TokenDispatch(experts: 256, topK: 8, groups: ExpertGroups(count: 8, chosen: 4))])
+    }
+
+    @Test("expert groups that are missing a member, out of range, not dividing the experts or narrower than k are refused", arguments: [
+        (#""end": 8, "expert_groups": 8"#, #"ops[0] "top_k""#),
+        (#""end": 8, "expert_groups": 0, "group_top_k": 1"#, #"ops[0] "top_k".expert_groups"#),
+        (#""end": 8, "expert_groups": 8, "group_top_k": 9"#, #"ops[0] "top_k".group_top_k"#),
+        (#""end": 8, "expert_groups": 7, "group_top_k": 4"#, #"ops[0] "top_k""#),
+        (#""end": 200, "expert_groups": 8, "group_top_k": 4"#, #"ops[0] "top_k""#),
+    ])
+    func refused(members: String, path: String) throws {
+        let slice = #"{"name": "top_k", "op": "slice", "axis": 2, "start": 0, "# + members + #", "inputs": ["scores"]}"#
+        let error = #expect(throws: InputError.self) { try Graph(jsonBytes: Array(Self.document(slice: slice).utf8)) }
+        #expect(error?.path.description == path, "\(error?.description ?? "")")
+        #expect(error?.message.contains(members.contains("group_top_k") ? "expert" : "group_top_k") == true, "\(error?.description ?? "")")
     }
 }

@@ -51,7 +51,7 @@ extension RewriteRule {
             guard let (_, slices) = context.partition(of: lookup.result) else { return }
             let tableName = context.graph[match[value: "table"]].name
             for (position, slice) in slices.enumerated() {
-                guard case .slice(_, let start, let end) = context.operation(slice).op else { continue }
+                guard case .slice(_, let start, let end, nil) = context.operation(slice).op else { continue }
                 let table = try builder.parameter("\(tableName).part\(position)") { derivation throws(RewriteRefusal) in
                     _ = try derivation.add(.slice(axis: 1, start: start, end: end), [derivation.parameter(match[value: "table"])])
                 }

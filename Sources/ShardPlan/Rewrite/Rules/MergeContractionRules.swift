@@ -157,7 +157,7 @@ extension RewriteRule {
             let biasAxis = biasAdd.map { resultAxis - (resultRank - context.type($0.bias).rank) }
             let weightName = context.graph[operation.inputs[1]].name
             for (position, slice) in slices.enumerated() {
-                guard case .slice(_, let start, let end) = context.operation(slice).op else { continue }
+                guard case .slice(_, let start, let end, nil) = context.operation(slice).op else { continue }
                 let name = context.operation(slice).name
                 let weight = try builder.parameter("\(weightName).part\(position)") { derivation throws(RewriteRefusal) in
                     _ = try derivation.add(.slice(axis: weightAxis, start: start, end: end), [derivation.parameter(operation.inputs[1])])

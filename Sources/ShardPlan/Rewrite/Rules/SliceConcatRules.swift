@@ -28,7 +28,7 @@ extension RewriteRule {
     /// The operand of the matched concat that the matched slice takes whole.
     private static func slicedOperand(_ match: RewriteMatch, _ context: RewriteContext) -> ValueID? {
         let concat = context.operation(match[operation: "concat"])
-        guard case .slice(let axis, let start, let end) = context.operation(match[operation: "slice"]).op,
+        guard case .slice(let axis, let start, let end, nil) = context.operation(match[operation: "slice"]).op,
               case .concat(let concatAxis) = concat.op, axis == concatAxis else { return nil }
         var offset = 0
         for input in concat.inputs {
@@ -52,7 +52,7 @@ extension RewriteRule {
                 var slices: [Int] = []
                 for input in operation.inputs {
                     guard let producer = context.graph[input].operationIndex,
-                          case .slice(let sliceAxis, let start, let end) = context.operation(producer).op,
+                          case .slice(let sliceAxis, let start, let end, nil) = context.operation(producer).op,
                           sliceAxis == axis, start == offset, source == nil || source == context.operation(producer).inputs[0]
                     else { offset = -1; break }
                     source = context.operation(producer).inputs[0]
