@@ -53,10 +53,12 @@ public struct TensorRoles: Sendable {
     private static func dispatchedTokens(_ graph: Graph) -> [TokenDispatch?] {
         let flow = ExpertDataFlow(graph)
         let (experts, fromExperts, feedsExperts) = (flow.experts, flow.fromExperts, flow.feedsExperts)
-        // Group-limited routing, said by the layer's top-k slice.
-        var groupsOfLayer: [String: ExpertGroups] = [:]
+        // Group-limited routing, said by the layer's top-k slice over as many experts as the layer's expert GEMMs hold.
+        var groupsOfLayer: [String: (experts: Int, groups: ExpertGroups)] = [:]
         for operation in graph.operations {
-            if case .slice(_, _, _, let groups?) = operation.op, let layer = operation.layer { groupsOfLayer[layer] = groups }
+            if case .slice(let axis, _, _, let groups?) = operation.op, let layer = operation.layer, let scores = operation.inputs.first {
+                groupsOfLayer[layer] = (graph[scores].type.shape[axis], groups)
+            }
         }
         var dispatched = [TokenDispatch?](repeating: nil, count: graph.values.count)
         // The routing of the tokens an expert GEMM's result carries, passed on through the ops between expert GEMMs.
@@ -72,7 +74,7 @@ public struct TensorRoles: Sendable {
             let expertCount = operation.indexSpace.indices[expert.index].size
             let layerRouting = routing[activation.rawValue]
                 ?? TokenDispatch(experts: expertCount, topK: min(tokenCopies(activation, in: graph), expertCount),
-                                 groups: operation.layer.flatMap { groupsOfLayer[$0] }.flatMap { expertCount % $0.count == 0 ? $0 : nil })
+                                 groups: operation.layer.flatMap { groupsOfLayer[$0] }.flatMap { $0.experts == expertCount ? $0.groups : nil })
             routing[operation.result.rawValue] = layerRouting
             if !fromExperts[activation.rawValue] {
                 dispatched[activation.rawValue] = layerRouting

@@ -27,7 +27,10 @@ public struct TokenDispatch: Hashable, Sendable {
     /// experts, on average. Without groups, `units (1 - missChance(held: E / units))`. With `G` groups of `q = E / G`
     /// experts of which a token takes `T`: a share overlapping groups `R` by `c_g` experts each is missed with chance
     /// `sum over S in R of P(the chosen groups meet R in S) prod_{i < k} (T q - sum_{g in S} c_g - i) / (T q - i)`, where
-    /// `P = C(G - |R|, T - |S|) / C(G, T)`; the shares' chances of being reached add up.
+    /// `P = C(G - |R|, T - |S|) / C(G, T)`; the shares' chances of being reached add up. A contiguous share overlaps
+    /// whole groups and at most two partly, so the subsets are counted by how many whole groups and which partial
+    /// ones they hold: `C(f, j)` subsets hold `j` of the `f` whole groups. Exact where the shares divide the experts;
+    /// a share with a fraction of an expert at each end (shares that do not divide them) counts fractional experts.
     public func reachedShares(of units: Int) -> Double {
         guard units > 1 else { return 1 }
         guard let groups, groups.count > 1 else { return Double(units) * (1 - missChance(held: Double(experts) / Double(units))) }
@@ -40,19 +43,24 @@ public struct TokenDispatch: Hashable, Sendable {
                 let overlap = min(high, Double(group + 1) * groupSize) - max(low, Double(group) * groupSize)
                 return overlap > 1e-9 ? overlap : nil
             }
+            let whole = overlaps.filter { $0 > groupSize - 1e-9 }.count, partial = overlaps.filter { $0 <= groupSize - 1e-9 }
+            let allChoices = Self.choose(groups.count, groups.chosen)
             var miss = 0.0
-            for subset in 0 ..< (1 << overlaps.count) {
-                let picked = subset.nonzeroBitCount
-                let ways = Self.choose(groups.count - overlaps.count, groups.chosen - picked) / Self.choose(groups.count, groups.chosen)
-                guard ways > 0 else { continue }
-                let held = overlaps.indices.filter { subset & (1 << $0) != 0 }.reduce(0.0) { $0 + overlaps[$1] }
-                var chance = 1.0
-                for draw in 0 ..< topK {
-                    let total = pool - Double(draw)
-                    guard total > 0 else { break }
-                    chance *= max(total - held, 0) / total
+            for subset in 0 ..< (1 << partial.count) {
+                let partlyHeld = partial.indices.filter { subset & (1 << $0) != 0 }.reduce(0.0) { $0 + partial[$1] }
+                for wholeHeld in 0 ... whole {
+                    let picked = subset.nonzeroBitCount + wholeHeld
+                    let ways = Self.choose(whole, wholeHeld) * Self.choose(groups.count - overlaps.count, groups.chosen - picked) / allChoices
+                    guard ways > 0 else { continue }
+                    let held = partlyHeld + Double(wholeHeld) * groupSize
+                    var chance = 1.0
+                    for draw in 0 ..< topK {
+                        let total = pool - Double(draw)
+                        guard total > 0 else { break }
+                        chance *= max(total - held, 0) / total
+                    }
+                    miss += ways * chance
                 }
-                miss += ways * chance
             }
             reached += 1 - miss
         }

@@ -105,6 +105,12 @@ struct TokenDispatchCostTests {
         #expect(abs(free.reachedShares(of: 8) - 5.294_652_000) < 1e-8)
         #expect(abs(grouped.reachedShares(of: 64) - 7.359_370_079) < 1e-8)
         #expect(grouped.reachedShares(of: 1) == 1 && free.reachedShares(of: 1) == 1)
+        // Shares spanning many whole groups count them by how many a token picks, not subset by subset: 64 groups
+        // of 2 over 2 shares of 32 whole groups answer at once. A share holding j of the 8 chosen groups (chance
+        // C(32, j) C(32, 8 - j) / C(64, 8)) holds 2j of the 16 experts the token draws 8 from, and is missed with
+        // chance C(16 - 2j, 8) / C(16, 8): in all, 0.012772, so 2 x 0.987228 = 1.974456 shares.
+        let fine = TokenDispatch(experts: 128, topK: 8, groups: ExpertGroups(count: 64, chosen: 8))
+        #expect(abs(fine.reachedShares(of: 2) - 1.974_456_331_479) < 1e-9)
         // Across 8 nodes of the round cluster's shape, the network carries the reached nodes' share less the own node's.
         let cluster = Cluster(name: "eight", nodes: 8, devicesPerNode: 8, device: roundCluster.device,
                               intraNode: roundCluster.intraNode, interNode: roundCluster.interNode)
