@@ -46,20 +46,9 @@ extension ModelCatalog {
     /// activated (model card, which prints two digits and truncates: the released tensors hold 3.35B active).
     /// Router auxiliary loss weight 0.001 (`router_aux_loss_coef`). The report does not give the batch:
     /// 4096-token sequences (its first pre-training stage) and 1024 a batch are ours.
-    static let qwen3MoE30B: Entry = {
-        var configuration = TransformerConfiguration.llama(layers: 48, hidden: 2048, heads: 32, keyValueHeads: 4,
-                                                           feedForwardHidden: 6144, vocabulary: 151936,
-                                                           sequenceLength: 4096, globalBatch: 1024)
-        configuration.headDimension = 128
-        configuration.queryKeyNorm = true
-        configuration.mixtureOfExperts = .init(experts: 128, topK: 8, layerInterval: 1, dispatch: .permutation(capacityFactor: nil),
-                                               expertFeedForwardHidden: 768, auxiliaryLossWeight: 0.001)
-        return Entry(id: "qwen3-30b-a3b", description: "Qwen3-30B-A3B: 48 layers, hidden 2048, 32 query / 4 key-value heads, 128 experts of 768, top-8",
-                     publishedParameterCount: 30_500_000_000, publishedActiveParameterCount: 3_300_000_000,
-                     parameterTolerance: 0.02,
-                     source: "Qwen3 technical report (arXiv:2505.09388) Table 2 and config.json; model card: 30.5B total, 3.3B activated; batch 1024 x 4096 ours",
-                     transformer: configuration)
-    }()
+    static let qwen3MoE30B = qwen3MoE(id: "qwen3-30b-a3b", name: "Qwen3-30B-A3B", layers: 48, hidden: 2048, heads: 32, denseWidth: 6144,
+                                      expertWidth: 768, batch: 1024, published: (30_500_000_000, 3_300_000_000),
+                                      counts: "30.5B total, 3.3B activated; batch 1024 x 4096 ours")
 
     /// Qwen3-235B-A22B (Qwen3 technical report, arXiv:2505.09388, Table 2; the released `config.json`): 94 layers,
     /// hidden 4096, 64 query / 4 key-value heads of 128 with QK-norm, 128 experts of 1536 in every layer, top-8
@@ -67,20 +56,29 @@ extension ModelCatalog {
     /// Published: 235B parameters, 22B activated (model card; the released tensors hold 235.1B and 22.2B). The
     /// report does not give the batch: 4096-token sequences and 2048 a batch are those of NVIDIA's
     /// Megatron-MoE-ModelZoo runs of this model (Docs/calibration/megatron-moe-model-zoo.json).
-    static let qwen3MoE235B: Entry = {
-        var configuration = TransformerConfiguration.llama(layers: 94, hidden: 4096, heads: 64, keyValueHeads: 4,
-                                                           feedForwardHidden: 12288, vocabulary: 151936,
-                                                           sequenceLength: 4096, globalBatch: 2048)
+    static let qwen3MoE235B = qwen3MoE(id: "qwen3-235b-a22b", name: "Qwen3-235B-A22B", layers: 94, hidden: 4096, heads: 64, denseWidth: 12288,
+                                       expertWidth: 1536, batch: 2048, published: (235_000_000_000, 22_000_000_000),
+                                       counts: "235B total, 22B activated; batch 2048 x 4096 from NVIDIA's Megatron-MoE-ModelZoo runs")
+
+    /// The Qwen3 MoE architecture: 4 key-value heads, heads of 128 with QK-norm, 128 experts of `expertWidth` in every
+    /// layer, top-8 softmax routing with auxiliary loss weight 0.001, vocabulary 151936, untied embeddings,
+    /// 4096-token sequences, `batch` of them a step; `denseWidth` is the released `intermediate_size`, which no layer
+    /// uses.
+    private static func qwen3MoE(id: String, name: String, layers: Int, hidden: Int, heads: Int, denseWidth: Int, expertWidth: Int,
+                                 batch: Int, published: (total: Int, active: Int), counts: String) -> Entry {
+        var configuration = TransformerConfiguration.llama(layers: layers, hidden: hidden, heads: heads, keyValueHeads: 4,
+                                                           feedForwardHidden: denseWidth, vocabulary: 151936,
+                                                           sequenceLength: 4096, globalBatch: batch)
         configuration.headDimension = 128
         configuration.queryKeyNorm = true
         configuration.mixtureOfExperts = .init(experts: 128, topK: 8, layerInterval: 1, dispatch: .permutation(capacityFactor: nil),
-                                               expertFeedForwardHidden: 1536, auxiliaryLossWeight: 0.001)
-        return Entry(id: "qwen3-235b-a22b", description: "Qwen3-235B-A22B: 94 layers, hidden 4096, 64 query / 4 key-value heads, 128 experts of 1536, top-8",
-                     publishedParameterCount: 235_000_000_000, publishedActiveParameterCount: 22_000_000_000,
+                                               expertFeedForwardHidden: expertWidth, auxiliaryLossWeight: 0.001)
+        return Entry(id: id, description: "\(name): \(layers) layers, hidden \(hidden), \(heads) query / 4 key-value heads, 128 experts of \(expertWidth), top-8",
+                     publishedParameterCount: published.total, publishedActiveParameterCount: published.active,
                      parameterTolerance: 0.02,
-                     source: "Qwen3 technical report (arXiv:2505.09388) Table 2 and config.json; model card: 235B total, 22B activated; batch 2048 x 4096 from NVIDIA's Megatron-MoE-ModelZoo runs",
+                     source: "Qwen3 technical report (arXiv:2505.09388) Table 2 and config.json; model card: \(counts)",
                      transformer: configuration)
-    }()
+    }
 
     /// DeepSeek-V3 (arXiv:2412.19437, section 4.2 and its released `config.json`): 61 layers, hidden 7168, 128
     /// heads of multi-head latent attention (query rank 1536, key-value rank 512, 128 + 64 rotary per query and
