@@ -120,6 +120,37 @@ struct TokenDispatchCostTests {
         #expect(abs(group.deduplicatedAllToAllSeconds(bytes: 6.4e9, dispatch: grouped) - (network + 7 * 3e-6 + 7 * 10e-6)) < 1e-9)
     }
 
+    /// `merge-parallel-contractions` writes each layer's gate and up GEMMs as one (`ebcd,edaf->ebcaf`) and slices its
+    /// halves: the tokens still pass from one expert GEMM to the next, so the routing, the dispatch's price and what
+    /// norm-act reruns are the graph's as given.
+    @Test("merging the experts' gate and up GEMMs changes neither the routing, DeepEP's all-to-alls nor norm-act's reruns")
+    func mergedExpertGEMMs() throws {
+        let moe = try #require(ModelCatalog.model(id: "moe-tiny")).build()
+        let (merged, applied) = try moe.rewritingEverywhere(with: [(.mergeParallelContractions, nil)])
+        #expect(applied.contains { $0.anchors.contains("h0.mlp.experts.gate") }, "\(applied.map(\.anchors))")
+        let dispatched = { (graph: Graph) in
+            Set(TensorRoles(graph).dispatchedTokens.enumerated().compactMap { $0.element == nil ? nil : graph.values[$0.offset].name })
+        }
+        #expect(dispatched(merged) == dispatched(moe), "\(dispatched(merged).symmetricDifference(dispatched(moe)))")
+        #expect(Set(TensorRoles(merged).dispatchedTokens.compactMap { $0 }) == Set(TensorRoles(moe).dispatchedTokens.compactMap { $0 }))
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        let allToAll = { (graph: Graph) throws -> Double in
+            var options = TrainingOptions(recompute: .normAct)
+            options.expertDispatcher = .deepEP
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1",
+                                                 configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8,
+                                                                                      expertParallel: 8, options: options))
+            return PlanEvaluator(cluster: cluster).evaluate(plan).stageCosts[0].communicationSeconds[.allToAll] ?? 0
+        }
+        #expect(try allToAll(moe) > 0)
+        #expect(abs(try allToAll(merged) - allToAll(moe)) <= 1e-12 * (try allToAll(moe)))
+        let reruns = { (graph: Graph) in
+            Set(StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: TrainingOptions(recompute: .normAct),
+                               microbatches: 1).operatorRecomputation.map { graph.operations[$0].name })
+        }
+        #expect(reruns(merged) == reruns(moe))
+    }
+
     @Test("a dispatch under a deduplicating dispatcher marks its all-to-alls, which the mesh prices so; other collectives stay NCCL's")
     func reshardingMarksTheDispatch() throws {
         let source = ShardingSpec(dimensionAxes: [[0, 1], [2], []]), target = ShardingSpec(dimensionAxes: [[0], [], [1, 2]])
