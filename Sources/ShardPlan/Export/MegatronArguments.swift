@@ -31,8 +31,12 @@ public struct MegatronArguments: Sendable {
                 arguments.append("--expert-tensor-parallel-size \(layout.expertTensorParallel)")
             }
         }
-        // The experts as one grouped GEMM, as priced (`ParallelLayout.hasExperts`).
+        // The experts as one grouped GEMM, as priced (`ParallelLayout.hasExperts`), and the group-limited routing the
+        // dispatch is priced with.
         if layout.hasExperts { arguments.append("--moe-grouped-gemm") }
+        if let groups = layout.expertGroups {
+            arguments += ["--moe-router-num-groups \(groups.count)", "--moe-router-group-topk \(groups.chosen)"]
+        }
         arguments.append("--num-layers \(layout.layerCount)")
         if let split = layout.layerSplit {
             if let first = split.firstStageLayers { arguments.append("--decoder-first-pipeline-num-layers \(first)") }

@@ -59,6 +59,9 @@ public struct MegatronBridgeConfig: Sendable {
         }
         // The experts as one grouped GEMM, as priced (`ParallelLayout.hasExperts`).
         if layout.hasExperts { fields.append(("model.moe_grouped_gemm", .bool(true))) }
+        if let groups = layout.expertGroups {
+            fields += [("model.moe_router_num_groups", .int(groups.count)), ("model.moe_router_group_topk", .int(groups.chosen))]
+        }
         if layout.refusesSharedExpertOverlap { fields.append(("model.moe_shared_expert_overlap", .bool(false))) }
         // Set either way: the Llama 3.1 405B recipe counts the embedding and the loss as layers; a recipe's layout
         // string (`pipeline_model_parallel_layout`) would take the place of the split.

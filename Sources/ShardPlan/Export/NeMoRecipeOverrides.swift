@@ -48,6 +48,9 @@ public struct NeMoRecipeOverrides: Sendable {
         }
         // The experts as one grouped GEMM, as priced (`ParallelLayout.hasExperts`).
         if layout.hasExperts { overrides.append(("model.config.moe_grouped_gemm", "True")) }
+        if let groups = layout.expertGroups {
+            overrides += [("model.config.moe_router_num_groups", "\(groups.count)"), ("model.config.moe_router_group_topk", "\(groups.chosen)")]
+        }
         if layout.refusesSharedExpertOverlap { overrides.append(("model.config.moe_shared_expert_overlap", "False")) }
         if let sequenceLength = layout.sequenceLength {
             overrides += [("data.seq_length", "\(sequenceLength)"), ("model.config.seq_length", "\(sequenceLength)")]

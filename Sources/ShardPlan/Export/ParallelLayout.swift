@@ -23,6 +23,9 @@ public struct ParallelLayout: Sendable, Equatable {
     /// Megatron-Core's names for the blocks' feed-forward submodules (`recompute_modules`): `mlp` for a dense
     /// MLP, `moe` for a mixture of experts, both where some blocks have experts and others not.
     public var feedForwardModules: [String]
+    /// The group-limited routing of the model's routers (a top-k slice's `ExpertGroups`), which the dispatch is
+    /// priced with: Megatron-Core's `moe_router_num_groups` and `moe_router_group_topk`; nil for none.
+    public var expertGroups: ExpertGroups?
     /// How many structures the repeated layers hold: 1 for a model of identical blocks, more where dense and expert
     /// blocks, or sliding-window and global ones, alternate.
     public var blockStructures: Int
@@ -46,6 +49,9 @@ public struct ParallelLayout: Sendable, Equatable {
         devicesPerNode = plan.cluster.devicesPerNode
         clusterNodes = plan.cluster.nodes
         feedForwardModules = Self.feedForwardModules(of: plan.graph)
+        expertGroups = plan.graph.operations.lazy.compactMap { operation -> ExpertGroups? in
+            if case .slice(_, _, _, let groups?) = operation.op { groups } else { nil }
+        }.first
         blockStructures = Set(TrainingPlan.repeatedLayers(layers, in: plan.graph).map(\.structureKey)).count
         attentionHeads = AttentionHeads.all(in: plan.graph)
         hasWindowedAttention = MegatronConfiguration.hasWindowedAttention(plan.graph)

@@ -198,6 +198,36 @@ struct ExpertGroupsDocumentTests {
         #expect(routings == [TokenDispatch(experts: 256, topK: 8, groups: ExpertGroups(count: 8, chosen: 4))])
     }
 
+    @Test("Megatron-LM, NeMo and Megatron-Bridge are told the group-limited routing the dispatch is priced with")
+    func exports() throws {
+        var configuration = try #require(ModelCatalog.model(id: "moe-tiny")?.transformer)
+        configuration.mixtureOfExperts?.groups = ExpertGroups(count: 4, chosen: 2)
+        let graph = try TransformerBuilder(name: "moe-tiny-grouped", configuration: configuration).build()
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        var options = TrainingOptions()
+        options.expertDispatcher = .deepEP
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8,
+                                                                                  expertParallel: 4, options: options))
+        let recognition = try LayoutRecognition(plan)
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        let text = { (framework: TrainingFramework) in
+            try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: framework).text
+        }
+        let megatron = try text(.megatron), nemo = try text(.nemo), bridge = try text(.megatronBridge)
+        #expect(megatron.contains("    --moe-router-num-groups 4 \\\n    --moe-router-group-topk 2 \\\n"), "\(megatron)")
+        #expect(nemo.contains("model.config.moe_router_num_groups=4") && nemo.contains("model.config.moe_router_group_topk=2"), "\(nemo)")
+        #expect(bridge.contains("    cfg.model.moe_router_num_groups = 4\n") && bridge.contains("    cfg.model.moe_router_group_topk = 2\n"), "\(bridge)")
+        _ = try MegatronArgumentReader(megatron).layout()
+        _ = try NeMoOverrideReader(nemo).layout()
+        _ = try MegatronBridgeConfigReader(bridge).layout()
+        // Without groups, none of them is written.
+        let plain = try ExpertParallelTests.plan().0
+        let plainExport = try FrameworkExport(recognition: try LayoutRecognition(plain), of: plain,
+                                              prediction: PlanEvaluator(cluster: cluster).evaluate(plain), framework: .megatron)
+        #expect(!plainExport.text.contains("moe-router-num-groups"))
+    }
+
     @Test("expert groups that are missing a member, out of range, not dividing the experts or narrower than k are refused", arguments: [
         (#""end": 8, "expert_groups": 8"#, #"ops[0] "top_k""#),
         (#""end": 8, "expert_groups": 0, "group_top_k": 1"#, #"ops[0] "top_k".expert_groups"#),

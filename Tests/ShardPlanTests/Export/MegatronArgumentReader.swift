@@ -26,6 +26,7 @@ struct MegatronArgumentReader {
         "--ckpt-format": { ["torch", "torch_dist", "zarr", "torch_dcp", "fsdp_dtensor"].contains($0) },
         "--moe-token-dispatcher-type": { ["allgather", "alltoall", "flex"].contains($0) },
         "--moe-flex-dispatcher-backend": { ["deepep", "hybridep"].contains($0) },
+        "--moe-router-num-groups": isPositive, "--moe-router-group-topk": isPositive,
     ]
 
     /// Megatron-LM's options that take one or more values (`nargs='*'`), with the values argparse would accept.

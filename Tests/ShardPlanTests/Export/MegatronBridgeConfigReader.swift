@@ -26,6 +26,7 @@ struct MegatronBridgeConfigReader {
             "model.moe_shared_expert_overlap": bool,
             "model.moe_token_dispatcher_type": string(["allgather", "alltoall", "flex"]),
             "model.moe_grouped_gemm": bool,
+            "model.moe_router_num_groups": positive, "model.moe_router_group_topk": positive,
             "model.moe_flex_dispatcher_backend": string(["deepep", "hybridep"]),
             "model.pipeline_model_parallel_layout": { $0 == .none },
             "model.num_layers_in_first_pipeline_stage": optionalPositive, "model.num_layers_in_last_pipeline_stage": optionalPositive,

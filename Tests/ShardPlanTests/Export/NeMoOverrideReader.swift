@@ -31,6 +31,7 @@ struct NeMoOverrideReader {
             "model.config.moe_shared_expert_overlap": bool,
             "model.config.moe_token_dispatcher_type": optionalString(["allgather", "alltoall", "flex"]),
             "model.config.moe_grouped_gemm": bool,
+            "model.config.moe_router_num_groups": positive, "model.config.moe_router_group_topk": positive,
             "model.config.moe_flex_dispatcher_backend": optionalString(["deepep", "hybridep"]),
             "data.micro_batch_size": positive, "data.global_batch_size": positive, "data.seq_length": positive,
             "model.config.seq_length": positive,
