@@ -11,9 +11,7 @@ extension StageCostModel {
     ///   Megatron-Core reruns too, is kept here.
     /// Whether `norm-act` reruns any op of `graph`: whether it holds a mixture of experts in a transformer block.
     public static func rerunsUnderNormActivation(_ graph: Graph) -> Bool {
-        let roles = TensorRoles(graph)
-        let (length, counts) = (sequenceLength(graph, roles: roles), sequenceDimensionCounts(graph, roles: roles))
-        let checkpoints = operatorCheckpoints(graph) { isAttentionCore($0, in: graph, sequenceLength: length, sequenceDimensionCounts: counts) }
+        let checkpoints = operatorCheckpoints(of: graph)
         return !normActivationReruns(graph, runs: checkpoints.runs, checkpointed: checkpoints.checkpointed).isEmpty
     }
 

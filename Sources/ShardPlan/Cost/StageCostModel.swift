@@ -96,10 +96,14 @@ public struct StageCostModel: Sendable {
     /// How many transformer blocks `graph` holds: the layer runs the recomputation modes checkpoint
     /// (`checkpointedRuns`), which `TrainingOptions.recomputedBlocks` counts.
     public static func transformerBlockCount(in graph: Graph) -> Int {
+        operatorCheckpoints(of: graph).checkpointed.count
+    }
+
+    /// `operatorCheckpoints` of `graph`, its attention cores found from its own roles (for a graph without a model).
+    static func operatorCheckpoints(of graph: Graph) -> (runs: [Int], checkpointed: Set<Int>, reruns: [RecomputeMode: Set<Int>]) {
         let roles = TensorRoles(graph)
         let (length, counts) = (sequenceLength(graph, roles: roles), sequenceDimensionCounts(graph, roles: roles))
         return operatorCheckpoints(graph) { isAttentionCore($0, in: graph, sequenceLength: length, sequenceDimensionCounts: counts) }
-            .checkpointed.count
     }
 
     /// The tokens of a sequence: the length of the first graph input with a sequence dimension (`TensorRoles`).

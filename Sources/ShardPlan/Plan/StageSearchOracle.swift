@@ -47,7 +47,12 @@ public struct StageSearchOracle: StageCostOracle {
         /// `StageCostModel.rerunsUnderNormActivation`) and none is among them: it would price as none does, and only
         /// tie its plans.
         public func searched(in graph: Graph) -> Variants {
-            guard recomputeModes.contains(.normAct), recomputeModes.contains(.none), !StageCostModel.rerunsUnderNormActivation(graph) else { return self }
+            searched(rerunsUnderNormActivation: !recomputeModes.contains(.normAct) || StageCostModel.rerunsUnderNormActivation(graph))
+        }
+
+        /// `searched(in:)` where it is known whether norm-act reruns anything (a model's `normActivationRecomputation`).
+        func searched(rerunsUnderNormActivation: Bool) -> Variants {
+            guard recomputeModes.contains(.normAct), recomputeModes.contains(.none), !rerunsUnderNormActivation else { return self }
             var variants = self
             variants.recomputeModes.removeAll { $0 == .normAct }
             return variants
@@ -107,7 +112,7 @@ public struct StageSearchOracle: StageCostOracle {
         self.analysis = analysis
         self.search = search
         self.meshShape = meshShape
-        self.variants = variants.searched(in: model.graph)
+        self.variants = variants.searched(rerunsUnderNormActivation: !model.normActivationRecomputation.isEmpty)
         self.includesMegatronLayouts = includesMegatronLayouts
         evaluator = PlanEvaluator(kernels: model.kernels)
         let lightest = self.variants.recomputeModes.min { $0.strength < $1.strength }!
