@@ -54,6 +54,29 @@ struct NormActivationRecomputationTests {
         #expect(searchMemory(.none) - searchMemory(.normAct) == 2 * 66_560 - 66_560)
     }
 
+    @Test("it reruns a latent attention's input norm, which Megatron-Core cannot fuse into one linear layer, not its latents' norms nor a query-key norm")
+    func latentAttentionInputNorm() throws {
+        var configuration = RecomputationFixture.configuration(layers: 2)
+        (configuration.keyValueHeads, configuration.headDimension) = (4, 16)
+        configuration.latentAttention = .init(queryRank: 32, keyValueRank: 16, positionlessDimension: 16, rotaryDimension: 8)
+        let latent = try TransformerBuilder(name: "mla-tiny", configuration: configuration).build()
+        let reruns = fixture.model(.normAct, latent).operatorRecomputation
+        #expect(fixture.names(reruns, in: latent) == ["h0.attn.norm"])
+        #expect(fixture.names(reruns, in: latent, layer: "layer1") == ["h1.attn.norm"])
+        #expect(StageCostModel.rerunsUnderNormActivation(latent))
+        // 8 sequences of 32 tokens, hidden 64, bf16: the norm's output 8·32·64·2 = 32,768 bytes and its fp32
+        // statistics 8·32·4 = 1,024, a block.
+        let stage = try stage(latent)
+        let none = fixture.model(.none, latent).cost(of: stage), normAct = fixture.model(.normAct, latent).cost(of: stage)
+        #expect(none.activationBytesPerMicrobatch - normAct.activationBytesPerMicrobatch == 2 * 33_792)
+        // Qwen3's query-key norm normalizes the heads attention reads: the input norm before it stays fused.
+        var queryKeyNorm = RecomputationFixture.configuration(layers: 2)
+        queryKeyNorm.queryKeyNorm = true
+        let normed = try TransformerBuilder(name: "qk-norm-tiny", configuration: queryKeyNorm).build()
+        #expect(fixture.model(.normAct, normed).operatorRecomputation.isEmpty)
+        #expect(!StageCostModel.rerunsUnderNormActivation(normed))
+    }
+
     @Test("the recomputation time is the forward time of the norm and the activation, in the evaluator and in the search's terms")
     func recomputeSeconds() throws {
         let stage = try stage(moe)
