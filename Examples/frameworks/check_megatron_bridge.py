@@ -261,6 +261,12 @@ def main():
             assert got[0] != "flex" or not cfg.model.moe_shared_expert_overlap, f"{name}: the flex dispatcher beside the shared experts' overlap"
             assert cfg.model.moe_grouped_gemm, f"{name}: the experts as one grouped GEMM, as priced"
         assert found["microbatches"] * found["mbs"] * found["dp"] == cfg.train.global_batch_size, f"{name}: batch"
+        # Adam's state as priced (fp32 master weights and moments) and no module the graph lacks (multi-token prediction).
+        import torch
+        assert not cfg.optimizer.use_precision_aware_optimizer, f"{name}: the precision-aware optimizer"
+        assert (cfg.optimizer.main_params_dtype, cfg.optimizer.exp_avg_dtype, cfg.optimizer.exp_avg_sq_dtype) == (torch.float32,) * 3, \
+            f"{name}: Adam's state is not fp32"
+        assert not cfg.model.mtp_num_layers, f"{name}: {cfg.model.mtp_num_layers} multi-token-prediction layers"
         assert cfg.model.seq_length == cfg.dataset.seq_length, f"{name}: sequence length"
         # Megatron-FSDP asks for more than one CUDA work queue; tensor and context parallelism for one.
         if cfg.ddp.use_megatron_fsdp:

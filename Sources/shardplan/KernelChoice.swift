@@ -82,6 +82,17 @@ struct KernelChoice: ParsableArguments {
             || accumulatesUnshardedGradients || gradientPrecision != nil || optimizerState != nil
     }
 
+    /// Whether the flag of `setting` was given, rather than set by `--emit`'s framework or the model's default.
+    func gives(_ setting: IneffectiveOption.Setting) -> Bool {
+        switch setting {
+        case .attentionKernel: attentionKernel != nil
+        case .fsdp2CopyOut: copiesOutGatheredParameters
+        case .fsdpNoSync: accumulatesUnshardedGradients
+        case .contextParallelExchange: contextParallelCommunication != nil
+        case .expertDispatcher: expertDispatcher != nil
+        }
+    }
+
     /// The given flags that only ZeRO-3 gives a meaning, each with what it says.
     var zeroThreeFlags: [(flag: String, says: String)] {
         [("--fsdp2", "how ZeRO-3 gathers weights", copiesOutGatheredParameters),

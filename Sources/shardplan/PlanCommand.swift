@@ -180,11 +180,12 @@ struct PlanCommand: ParsableCommand {
                 }
             }
             plan.rebatchedFrom = rebatchedFrom
-            if plan.options.expertDispatcher.deduplicates && !plan.splitsExperts {
-                printError("note: --moe-dispatcher \(plan.options.expertDispatcher.rawValue) changes nothing: the plan splits no mixture of experts' experts over devices, so no tokens cross between ranks.")
-            }
-            try printing.write(plan, prediction: prediction, alternatives: alternatives, evidenceRuns: evidenceRuns)
+            let written = try printing.write(plan, prediction: prediction, alternatives: alternatives, evidenceRuns: evidenceRuns)
             clock.lap("write output")
+            // Of the plan written: with --emit, maybe another than the search's.
+            for option in written.ineffectiveOptions where kernelChoice.gives(option.setting) {
+                printError("note: \(option.flag) changes nothing: \(option.reason).")
+            }
         }
     }
 

@@ -73,8 +73,10 @@ struct PlanOutput: ParsableArguments {
     /// --emit, the fastest of `alternatives` (the Megatron-LM grid's fastest configuration, the stage DP's other
     /// plans) whose settings fit and run is written instead where the plan's nearest layout in the framework does
     /// not fit, cannot run or is slower (`FrameworkExport.choosing`), and the report and the evidence are of it.
+    /// Returns the plan written.
+    @discardableResult
     func write(_ plan: TrainingPlan, prediction: PlanPrediction, alternatives: [FrameworkExport.Alternative] = [],
-               evidenceRuns: [CalibrationRun]? = nil) throws {
+               evidenceRuns: [CalibrationRun]? = nil) throws -> TrainingPlan {
         var text: String
         var (plan, prediction) = (plan, prediction)
         if let emit {
@@ -91,5 +93,6 @@ struct PlanOutput: ParsableArguments {
         // Both or neither: a report that cannot be written leaves no -o file behind.
         try writeOutputs([(text, output, "--output")]
                          + (report.map { [(PlanReport(plan: plan, prediction: prediction).html, $0, "--report")] } ?? []))
+        return plan
     }
 }

@@ -191,6 +191,9 @@ struct ScoreCommand: ParsableCommand {
         if plan == nil, zero != .weights, let (flag, says) = kernelChoice.zeroThreeFlags.first {
             throw ValidationError("\(flag) says \(says); give --zero 3 with it.")
         }
+        if let exchange = kernelChoice.contextParallelCommunication, (cp ?? 1) < 2 {
+            throw ValidationError("--cp-comm-type \(exchange.rawValue) says how context-parallel ranks exchange keys and values; give --cp 2 or more.")
+        }
         if let dispatcher = kernelChoice.expertDispatcher, dispatcher.deduplicates, (ep ?? 1) < 2 {
             throw ValidationError("--moe-dispatcher \(dispatcher.rawValue) carries a mixture of experts' tokens between expert-parallel ranks; give --ep 2 or more.")
         }
@@ -227,6 +230,9 @@ struct ScoreCommand: ParsableCommand {
                 // say, is worth a word.
                 if case .object(let top) = document, case .string(let name)? = top["graph"], name != graph.name {
                     printError("note: the plan was made for graph \"\(name)\"; it is scored on \"\(graph.name)\".")
+                }
+                for option in plan.ineffectiveOptions {
+                    printError("note: \(option.setting.rawValue) changes nothing: \(option.reason).")
                 }
                 return plan
             } ?? megatronPlan(graph: graph, cluster: cluster, rebatchedFrom: rebatchedFrom)
@@ -287,6 +293,10 @@ struct ScoreCommand: ParsableCommand {
         var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
         for note in (printing.emit ?? .megatron).unrunnable(configuration, graph: graph, microbatches: plan.microbatches) {
             printError("note: \(note).")
+        }
+        // What validate() cannot see: the device (a kernel it does not run).
+        for option in plan.ineffectiveOptions {
+            printError("note: \(option.flag) changes nothing: \(option.reason).")
         }
         for (option, layer) in try configuration.ineffectiveVocabularyOptions(in: plan) {
             printError("note: \(option) changes nothing: Megatron's layout does not split \(graph.name)'s \(layer) along the vocabulary over tp = \(configuration.tensorParallel) either, so --emit settings keep their default.")

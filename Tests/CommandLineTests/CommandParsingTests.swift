@@ -295,6 +295,10 @@ struct CommandParsingTests {
         #expect(ContextParallelCommunication(argument: "a2a") == .allToAll)
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--cp-comm-type", "ring"]) == 2)
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--cp-comm-type", "all-gather"]) == 2)
+        // Without context parallelism there is nothing to exchange, as --moe-dispatcher deepep without --ep.
+        #expect(scoreRefusal(["g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--cp-comm-type", "all-gather"])?
+            .contains("--cp-comm-type all-gather says how context-parallel ranks exchange keys and values; give --cp 2 or more") == true)
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--cp", "1", "--cp-comm-type", "a2a"]) == 2)
     }
 
     @Test("models --seq-length and --batch need a model ID and a positive size (exit 2); a size the model cannot take exits 1")

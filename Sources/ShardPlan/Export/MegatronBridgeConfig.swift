@@ -12,6 +12,8 @@ public struct MegatronBridgeConfig: Sendable {
     /// A field's value as a Python literal.
     enum Value: Equatable {
         case int(Int), bool(Bool), string(String), strings([String]), none
+        /// A name the module imports (`torch.float32`).
+        case name(String)
 
         var python: String {
             switch self {
@@ -20,6 +22,7 @@ public struct MegatronBridgeConfig: Sendable {
             case .string(let text): "'\(text)'"
             case .strings(let names): "[" + names.map { "'\($0)'" }.joined(separator: ", ") + "]"
             case .none: "None"
+            case .name(let name): name
             }
         }
     }
@@ -70,7 +73,10 @@ public struct MegatronBridgeConfig: Sendable {
                    ("model.num_layers_in_first_pipeline_stage", split.firstStageLayers.map(Value.int) ?? .none),
                    ("model.num_layers_in_last_pipeline_stage", split.lastStageLayers.map(Value.int) ?? .none),
                    ("model.account_for_embedding_in_pipeline_split", .bool(split.embeddingInPipelineSplit)),
-                   ("model.account_for_loss_in_pipeline_split", .bool(split.lossInPipelineSplit))]
+                   ("model.account_for_loss_in_pipeline_split", .bool(split.lossInPipelineSplit)),
+                   // Set either way: the DeepSeek-V3, GLM-4.5 and Qwen3-Next recipes add a multi-token-prediction
+                   // module (a block and a second output layer on the last rank), which the graph does not hold.
+                   ("model.mtp_num_layers", .none)]
         switch layout.recompute {
         case .none:
             fields += [("model.recompute_granularity", .none), ("model.recompute_method", .none), ("model.recompute_num_layers", .none)]
@@ -96,6 +102,10 @@ public struct MegatronBridgeConfig: Sendable {
         fields += [("ddp.use_distributed_optimizer", .bool(layout.zeroStage >= 1)),
                    ("optimizer.use_distributed_optimizer", .bool(layout.zeroStage >= 1)),
                    ("dist.use_megatron_fsdp", .bool(fsdp)), ("ddp.use_megatron_fsdp", .bool(fsdp))]
+        // Adam's state as priced (fp32 master weights and moments, `OptimizerStatePrecision.fp32`), set either way: the
+        // DeepSeek-V3 recipe keeps bf16 moments in its precision-aware optimizer.
+        fields.append(("optimizer.use_precision_aware_optimizer", .bool(false)))
+        fields += ["main_params_dtype", "main_grads_dtype", "exp_avg_dtype", "exp_avg_sq_dtype"].map { ("optimizer.\($0)", Value.name("torch.float32")) }
         if fsdp {
             fields += [("ddp.data_parallel_sharding_strategy", .string(layout.zeroStage == 2 ? "optim_grads" : "optim_grads_params")),
                        ("model.gradient_accumulation_fusion", .bool(false)), ("checkpoint.ckpt_format", .string("fsdp_dtensor"))]
@@ -152,7 +162,8 @@ public struct MegatronBridgeConfig: Sendable {
         if layout.zeroStage >= 2 {
             lines.append("# Megatron-FSDP refuses CUDA_DEVICE_MAX_CONNECTIONS=1: leave that variable unset.")
         }
-        lines += ["from megatron.bridge.training.comm_overlap import CommOverlapConfig",
+        lines += ["import torch",
+                  "from megatron.bridge.training.comm_overlap import CommOverlapConfig",
                   "from megatron.bridge.training.mixed_precision import get_mixed_precision_config",
                   "", "",
                   "def apply_plan(cfg):",

@@ -233,7 +233,13 @@ extension TrainingPlan {
         options.overlapExpertParallelCommunication = try reader.optionalBool("overlap_expert_parallel_communication") ?? false
         if let dispatcher: ExpertDispatcher = try reader.optionalCase("expert_dispatcher", "expert dispatcher") { options.expertDispatcher = dispatcher }
         if let precision: MatmulPrecision = try reader.optionalCase("precision", "precision") { options.precision = precision }
-        if let recipe: FP8Recipe = try reader.optionalCase("fp8_recipe", "FP8 recipe") { options.fp8Recipe = recipe }
+        if let recipe: FP8Recipe = try reader.optionalCase("fp8_recipe", "FP8 recipe") {
+            // As the command line refuses --fp8-recipe without --precision fp8 or auto.
+            guard options.precision != .bf16 else {
+                throw reader.invalid("fp8_recipe", "an FP8 recipe scales FP8 linear layers, and precision is bf16; give \"precision\": \"fp8\" or \"auto\" with it, or leave it out")
+            }
+            options.fp8Recipe = recipe
+        }
         if let kernel: AttentionKernel = try reader.optionalCase("attention_kernel", "attention kernel") { options.attentionKernel = kernel }
         if let fusion: KernelFusionLevel = try reader.optionalCase("kernel_fusion", "kernel fusion") { options.kernelFusion = fusion }
         options.fusedCrossEntropy = try reader.optionalBool("fused_cross_entropy") ?? false

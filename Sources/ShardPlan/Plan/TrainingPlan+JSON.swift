@@ -38,10 +38,13 @@ extension TrainingPlan {
         if options.eagerLoss { kernels.append(("eager_loss", .bool(true))) }
         if !options.upcastsLoss { kernels.append(("loss_upcast", .bool(false))) }
         if options.reduceGradientsInFP32 { kernels.append(("gradient_reduce_fp32", .bool(true))) }
-        if options.copiesOutGatheredParameters { kernels.append(("fsdp2_copy_out", .bool(true))) }
-        if options.accumulatesUnshardedGradients { kernels.append(("fsdp_no_sync", .bool(true))) }
+        // Options that change nothing in the plan (`ineffectiveOptions`) are left out: read back, they would only
+        // draw a note.
+        let runsZeroThree = runsZeroThree
+        if options.copiesOutGatheredParameters && runsZeroThree { kernels.append(("fsdp2_copy_out", .bool(true))) }
+        if options.accumulatesUnshardedGradients && runsZeroThree { kernels.append(("fsdp_no_sync", .bool(true))) }
         if let group = options.zeroShardGroup { kernels.append(("zero_shard_group", .int(group))) }
-        if options.contextParallelCommunication != .ring {
+        if options.contextParallelCommunication != .ring && splitsContext {
             kernels.append(("cp_comm_type", .string(options.contextParallelCommunication.rawValue)))
         }
         if options.gradientPrecision != .fp32 { kernels.append(("gradient_precision", .string(options.gradientPrecision.rawValue))) }

@@ -12,6 +12,7 @@ struct MegatronBridgeConfigReader {
         let positive: @Sendable (Value) -> Bool = { if case .int(let n) = $0 { n >= 1 } else { false } }
         let optionalPositive: @Sendable (Value) -> Bool = { $0 == .none || positive($0) }
         let bool: @Sendable (Value) -> Bool = { if case .bool = $0 { true } else { false } }
+        let dtype: @Sendable (Value) -> Bool = { if case .name = $0 { true } else { false } }
         func string(_ allowed: [String], optional: Bool = false) -> @Sendable (Value) -> Bool {
             { if case .string(let s) = $0 { allowed.contains(s) } else { optional && $0 == .none } }
         }
@@ -37,6 +38,8 @@ struct MegatronBridgeConfigReader {
             "model.cross_entropy_loss_fusion": bool, "model.seq_length": positive, "dataset.seq_length": positive,
             "train.micro_batch_size": positive, "train.global_batch_size": positive,
             "ddp.use_distributed_optimizer": bool, "optimizer.use_distributed_optimizer": bool,
+            "optimizer.use_precision_aware_optimizer": bool, "optimizer.main_params_dtype": dtype, "optimizer.main_grads_dtype": dtype,
+            "optimizer.exp_avg_dtype": dtype, "optimizer.exp_avg_sq_dtype": dtype, "model.mtp_num_layers": { $0 == .none },
             "dist.use_megatron_fsdp": bool, "ddp.use_megatron_fsdp": bool,
             "ddp.data_parallel_sharding_strategy": string(["no_shard", "optim", "optim_grads", "optim_grads_params"]),
             "model.gradient_accumulation_fusion": bool, "checkpoint.ckpt_format": string(["torch_dist", "fsdp_dtensor"]),
@@ -81,7 +84,7 @@ struct MegatronBridgeConfigReader {
             }
         }
         var code = lines.filter { !$0.hasPrefix("#") }[...]
-        let preamble = ["from megatron.bridge.training.comm_overlap import CommOverlapConfig",
+        let preamble = ["import torch", "from megatron.bridge.training.comm_overlap import CommOverlapConfig",
                         "from megatron.bridge.training.mixed_precision import get_mixed_precision_config", "", "",
                         "def apply_plan(cfg):"]
         guard Array(code.prefix(preamble.count)) == preamble else { throw ReadBackError("the module does not start with the imports and apply_plan") }

@@ -28,6 +28,7 @@ struct MegatronBridgeConfigTests {
         #expect(export.differences.isEmpty, "\(export.differences)")
         #expect(export.text.contains("#     CUDA_DEVICE_MAX_CONNECTIONS=1 torchrun --nnodes=1 --nproc-per-node=8 pretrain.py\n"))
         #expect(Self.code(export.text) == """
+            import torch
             from megatron.bridge.training.comm_overlap import CommOverlapConfig
             from megatron.bridge.training.mixed_precision import get_mixed_precision_config
 
@@ -47,6 +48,7 @@ struct MegatronBridgeConfigTests {
                 cfg.model.num_layers_in_last_pipeline_stage = None
                 cfg.model.account_for_embedding_in_pipeline_split = False
                 cfg.model.account_for_loss_in_pipeline_split = False
+                cfg.model.mtp_num_layers = None
                 cfg.model.recompute_granularity = 'full'
                 cfg.model.recompute_method = 'uniform'
                 cfg.model.recompute_num_layers = 1
@@ -59,6 +61,11 @@ struct MegatronBridgeConfigTests {
                 cfg.optimizer.use_distributed_optimizer = True
                 cfg.dist.use_megatron_fsdp = False
                 cfg.ddp.use_megatron_fsdp = False
+                cfg.optimizer.use_precision_aware_optimizer = False
+                cfg.optimizer.main_params_dtype = torch.float32
+                cfg.optimizer.main_grads_dtype = torch.float32
+                cfg.optimizer.exp_avg_dtype = torch.float32
+                cfg.optimizer.exp_avg_sq_dtype = torch.float32
                 cfg.ddp.overlap_grad_reduce = False
                 cfg.ddp.overlap_param_gather = False
                 if cfg.comm_overlap is None:

@@ -21,6 +21,8 @@ extension MegatronBridgeConfig.Value {
                     }
                     return name
                 })
+            } else if ["torch.float32", "torch.bfloat16"].contains(text) {
+                self = .name(text)
             } else {
                 throw ReadBackError("\(text) is not a Python literal")
             }

@@ -1,0 +1,70 @@
+/// A training-stack option a plan carries that changes nothing in it: the plan has nothing the option applies to,
+/// or the device runs another kernel in its place. `plan` and `score` say so in a note rather than price it silently.
+public struct IneffectiveOption: Equatable, Sendable {
+    /// The options that can change nothing, each with the plan document's member that holds it.
+    public enum Setting: String, Sendable {
+        case attentionKernel = "options.attention_kernel"
+        case fsdp2CopyOut = "options.fsdp2_copy_out"
+        case fsdpNoSync = "options.fsdp_no_sync"
+        case contextParallelExchange = "options.cp_comm_type"
+        case expertDispatcher = "options.expert_dispatcher"
+    }
+
+    public var setting: Setting
+    /// The command-line flag that sets it, with its value (`--cp-comm-type all-gather`).
+    public var flag: String
+    /// Why it changes nothing, as the rest of a sentence.
+    public var reason: String
+}
+
+extension TrainingPlan {
+    /// Whether some stage runs ZeRO-3: shards a parameter's weights (the plan's options or an op's own stage).
+    public var runsZeroThree: Bool {
+        stages.contains { stage in stage.strategies.contains { max(options.zeroStage, $0.zeroStage) >= 3 } }
+    }
+
+    /// Whether some stage splits an attention op's queries over devices: context parallelism, whose keys and values
+    /// the options' exchange carries (`ContextParallelExchange.ringSize`).
+    public var splitsContext: Bool {
+        stages.contains { stage in
+            zip(stage.operations, stage.strategies).contains { operation, strategy in
+                ContextParallelExchange.ringSize(graph.operations[operation], strategy, meshShape: stage.mesh.shape) > 1
+            }
+        }
+    }
+
+    /// The options that change nothing in this plan, in the order the command line lists them.
+    public var ineffectiveOptions: [IneffectiveOption] {
+        var result: [IneffectiveOption] = []
+        let generation = GPUGeneration(deviceName: cluster.device.name)
+        if let kernel = options.attentionKernel, kernel.available(on: generation) != kernel {
+            let runs = kernel.available(on: generation)
+            result.append(IneffectiveOption(
+                setting: .attentionKernel, flag: "--attention-kernel \(kernel.rawValue)",
+                reason: "\(kernel.rawValue) needs Hopper or later; \(cluster.device.name) runs \(runs.rawValue) in its place, which the plan is priced with"))
+        }
+        if !runsZeroThree {
+            let zeroThree = "no stage of the plan shards its weights with ZeRO-3"
+            if options.copiesOutGatheredParameters {
+                result.append(IneffectiveOption(setting: .fsdp2CopyOut, flag: "--fsdp2",
+                                                reason: "\(zeroThree), so nothing is gathered into FSDP2's copies"))
+            }
+            if options.accumulatesUnshardedGradients {
+                result.append(IneffectiveOption(setting: .fsdpNoSync, flag: "--fsdp-no-sync",
+                                                reason: "\(zeroThree), so no gradient is reduce-scattered"))
+            }
+        }
+        let exchange = options.contextParallelCommunication
+        if exchange != .standard(for: graph), !splitsContext {
+            result.append(IneffectiveOption(
+                setting: .contextParallelExchange, flag: "--cp-comm-type \(exchange.rawValue)",
+                reason: "the plan splits no attention's sequence over devices, so no keys or values are exchanged"))
+        }
+        if options.expertDispatcher.deduplicates, !splitsExperts {
+            result.append(IneffectiveOption(
+                setting: .expertDispatcher, flag: "--moe-dispatcher \(options.expertDispatcher.rawValue)",
+                reason: "the plan splits no mixture of experts' experts over devices, so no tokens cross between ranks"))
+        }
+        return result
+    }
+}

@@ -1,0 +1,79 @@
+import Testing
+@testable import ShardPlan
+
+/// Options a plan carries that change nothing in it (`TrainingPlan.ineffectiveOptions`): `plan` and `score` say so,
+/// and the plan writer leaves them out of the document.
+@Suite("options that change nothing")
+struct IneffectiveOptionTests {
+    let graph: Graph
+
+    init() throws {
+        graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+    }
+
+    func plan(_ options: TrainingOptions, on name: String = "dgx-a100-80g", tensorParallel: Int = 2,
+              contextParallel: Int = 1) throws -> TrainingPlan {
+        let cluster = try Cluster.preset(named: name)
+        return try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: name, configuration: MegatronConfiguration(
+            tensorParallel: tensorParallel, pipelineParallel: 1, contextParallel: contextParallel, options: options))
+    }
+
+    func writtenOptions(_ plan: TrainingPlan) -> JSONObject? {
+        guard case .object(let top) = plan.json(prediction: PlanEvaluator(cluster: plan.cluster).evaluate(plan)),
+              case .object(let options)? = top["options"] else { return nil }
+        return options
+    }
+
+    @Test("FlashAttention-3 on an A100 is priced as FlashAttention-2, which runs there, and said; on an H100 it runs")
+    func kernelTheDeviceLacks() throws {
+        var options = TrainingOptions()
+        options.attentionKernel = .flash3
+        let asked = try plan(options)
+        #expect(asked.ineffectiveOptions.map(\.setting) == [.attentionKernel])
+        #expect(asked.ineffectiveOptions.first?.reason.contains("runs flash2 in its place") == true)
+        options.attentionKernel = .flash2
+        let evaluator = PlanEvaluator(cluster: asked.cluster)
+        #expect(evaluator.evaluate(asked).iterationSeconds == evaluator.evaluate(try plan(options)).iterationSeconds)
+        options.attentionKernel = .flash3
+        #expect(try plan(options, on: "dgx-h100").ineffectiveOptions.isEmpty)
+    }
+
+    @Test("FSDP's options without ZeRO-3 and an exchange without context parallelism change nothing and are left out of the document; with them, they stay")
+    func leftOutOfTheDocument() throws {
+        var options = TrainingOptions(zeroStage: 1)
+        options.copiesOutGatheredParameters = true
+        options.accumulatesUnshardedGradients = true
+        options.contextParallelCommunication = .allGather
+        let idle = try plan(options)
+        #expect(idle.ineffectiveOptions.map(\.setting) == [.fsdp2CopyOut, .fsdpNoSync, .contextParallelExchange])
+        let written = try #require(writtenOptions(idle))
+        for member in ["fsdp2_copy_out", "fsdp_no_sync", "cp_comm_type"] { #expect(written[member] == nil, "\(member)") }
+        // Read back, the plan is priced as it was.
+        let document = idle.json(prediction: PlanEvaluator(cluster: idle.cluster).evaluate(idle))
+        let read = try TrainingPlan(json: document, graph: graph, cluster: idle.cluster, clusterName: idle.clusterName)
+        #expect(read.ineffectiveOptions.isEmpty)
+        #expect(PlanEvaluator(cluster: idle.cluster).evaluate(read).iterationSeconds == PlanEvaluator(cluster: idle.cluster).evaluate(idle).iterationSeconds)
+        options.zeroStage = 3
+        let used = try plan(options, tensorParallel: 1, contextParallel: 2)
+        #expect(used.runsZeroThree && used.splitsContext)
+        #expect(used.ineffectiveOptions.isEmpty)
+        let kept = try #require(writtenOptions(used))
+        #expect(kept["fsdp2_copy_out"] == .bool(true) && kept["cp_comm_type"] == .string("all-gather"))
+    }
+
+    @Test("a plan document's FP8 recipe beside bf16 is refused at options.fp8_recipe, as --fp8-recipe without --precision fp8 is")
+    func recipeWithoutFP8() throws {
+        let plan = try plan(TrainingOptions())
+        guard case .object(var top) = plan.json(prediction: PlanEvaluator(cluster: plan.cluster).evaluate(plan)),
+              case .object(var options)? = top["options"] else { Issue.record("no options"); return }
+        options["fp8_recipe"] = .string("blockwise")
+        top["options"] = .object(options)
+        do {
+            _ = try TrainingPlan(json: .object(top), graph: graph, cluster: plan.cluster, clusterName: plan.clusterName)
+            Issue.record("an FP8 recipe beside bf16 was read")
+        } catch {
+            #expect(error.path.description == "options.fp8_recipe")
+            #expect(error.description.contains("precision is bf16"))
+        }
+    }
+}
