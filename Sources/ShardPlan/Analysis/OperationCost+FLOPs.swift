@@ -26,7 +26,7 @@ extension OperationCost {
 
     /// The window that narrows `operation` when it is attention whose sliding window is shorter than its keys.
     static func window(_ operation: Operation, in graph: Graph) -> Int? {
-        guard case .attention(_, let window) = operation.op else { return nil }
+        guard case .attention(_, let window, _) = operation.op else { return nil }
         return SlidingWindow.narrowing(window, keys: graph[operation.inputs[1]].type.shape[1])
     }
 

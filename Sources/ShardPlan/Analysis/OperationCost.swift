@@ -36,7 +36,7 @@ public struct OperationCost: Sendable, Equatable {
         forwardFLOPs = Self.forwardFLOPs(operation, in: graph)
         backwardFLOPs = gradients[operation.result]
             ? Self.backwardFLOPs(operation, forward: forwardFLOPs, in: graph, gradients: gradients) : 0
-        if case .attention(let isCausal, _) = operation.op { causal = isCausal } else { causal = false }
+        if case .attention(let isCausal, _, _) = operation.op { causal = isCausal } else { causal = false }
         window = Self.window(operation, in: graph)
         bandForwardFLOPs = forwardFLOPs * Self.bandShare(operation, in: graph)
         resultBytes = graph[operation.result].type.byteCount

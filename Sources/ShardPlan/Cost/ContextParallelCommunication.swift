@@ -27,11 +27,11 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
     /// the ring again beside their gradients rather than being gathered once more.
     case pytorchRingAllToAll = "pytorch-ring-all-to-all"
 
-    /// The exchange that runs `graph`'s attention where none is named (`plan` without `--cp-comm-type`): the all-gather
-    /// where some attention reads a sliding window, which TransformerEngine's ring refuses; else the ring, Megatron-Core's
-    /// default.
+    /// The exchange that runs `graph`'s attention where none is named (`plan` without `--cp-comm-type`): the all-to-all
+    /// where some attention has sinks, which TransformerEngine runs under no other; the all-gather where some attention
+    /// reads a sliding window, which its ring refuses; else the ring, Megatron-Core's default.
     public static func standard(for graph: Graph) -> ContextParallelCommunication {
-        MegatronConfiguration.hasWindowedAttention(graph) ? .allGather : .ring
+        MegatronConfiguration.hasAttentionSinks(graph) ? .allToAll : MegatronConfiguration.hasWindowedAttention(graph) ? .allGather : .ring
     }
 
     /// The exchange named `name`: its own name (`all-gather`) or Megatron-Core's (`all_gather`, `a2a`), as a

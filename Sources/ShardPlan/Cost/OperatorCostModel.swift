@@ -86,7 +86,7 @@ public struct OperatorCostModel: Sendable {
         switch operation.op {
         case .einsum, .matmul:
             cost = contractionCost(operation, operationIndex, sizes)
-        case .attention(let causal, let window):
+        case .attention(let causal, let window, _):
             cost = attentionCost(operation, strategy, sizes, causal: causal, window: window,
                                  ringSize: ContextParallelExchange.ringSize(operation, strategy, meshShape: meshShape))
         case .conv2d:

@@ -111,6 +111,9 @@ public struct MegatronArguments: Sendable {
         if layout.hasWindowedAttention {
             lines.append("# The model has sliding-window attention: give its window with them (--window-size, and --window-attn-skip-freq where some layers stay global).")
         }
+        if layout.hasAttentionSinks {
+            lines.append("# The model has attention sinks: give them with its arguments (Megatron-Core's softmax_type 'learnable'); with context parallelism TransformerEngine runs them only under --cp-comm-type a2a.")
+        }
         if let lastNode = launch.torchrunLastNode { lines.append(CommentText.line(lastNode)) }
         if layout.zeroStage >= 2 {
             lines.append("# Megatron-FSDP refuses CUDA_DEVICE_MAX_CONNECTIONS=1: leave that variable unset.")

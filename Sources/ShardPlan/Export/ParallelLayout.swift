@@ -35,6 +35,9 @@ public struct ParallelLayout: Sendable, Equatable {
     /// Whether some attention op reads a sliding window of keys, which TransformerEngine's context-parallel ring
     /// refuses (`MegatronConfiguration.unrunnableContextWindow`).
     public var hasWindowedAttention: Bool
+    /// Whether some attention op has sinks, which TransformerEngine's context parallelism runs only under its all-to-all
+    /// exchange (`MegatronConfiguration.unrunnableContextSinks`).
+    public var hasAttentionSinks: Bool
     /// The layout `TrainingPlan.megatron` gives `plan`'s configuration: `plan` must be that plan.
     init(configuration: MegatronConfiguration, plan: TrainingPlan) {
         var resolved = configuration
@@ -55,6 +58,7 @@ public struct ParallelLayout: Sendable, Equatable {
         blockStructures = Set(TrainingPlan.repeatedLayers(layers, in: plan.graph).map(\.structureKey)).count
         attentionHeads = AttentionHeads.all(in: plan.graph)
         hasWindowedAttention = MegatronConfiguration.hasWindowedAttention(plan.graph)
+        hasAttentionSinks = MegatronConfiguration.hasAttentionSinks(plan.graph)
     }
 
     /// `feedForwardModules` of `graph`: its blocks are the layers holding attention, its expert layers those holding

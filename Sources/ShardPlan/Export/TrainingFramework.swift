@@ -442,7 +442,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     /// layers it refuses (`unexpressedSplit`), attention heads that the tensor-parallel degree does not divide
     /// (`MegatronConfiguration.unrunnableHeadSplit`), for Megatron-Core a context-parallel exchange it refuses (the ring
     /// beside sliding windows, `contextWindowProblem`; the all-to-all where `tp x cp` does not divide the heads,
-    /// `contextHeadProblem`), and an interleaved schedule of a microbatch count it refuses (`unrunnableInterleaving`).
+    /// `contextHeadProblem`; any but the all-to-all beside attention sinks, `contextSinkProblem`), and an interleaved schedule of a microbatch count it refuses (`unrunnableInterleaving`).
     /// Empty where it runs them.
     public func unrunnable(_ layout: ParallelLayout) -> [String] {
         [unexpressedSplit(layout),
@@ -452,6 +452,8 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                                                                        communication: layout.configuration.options.contextParallelCommunication) : nil,
          runsMegatronCore ? MegatronConfiguration.contextHeadProblem(tensorParallel: layout.tensorParallel, contextParallel: layout.contextParallel,
                                                                      heads: layout.attentionHeads,
+                                                                     communication: layout.configuration.options.contextParallelCommunication) : nil,
+         runsMegatronCore ? MegatronConfiguration.contextSinkProblem(contextParallel: layout.contextParallel, sinks: layout.hasAttentionSinks,
                                                                      communication: layout.configuration.options.contextParallelCommunication) : nil,
          unrunnableInterleaving(layout.configuration, microbatches: layout.microbatches)].compactMap { $0 }
     }
@@ -464,6 +466,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
          configuration.unrunnableHeadSplit(of: graph),
          runsMegatronCore ? configuration.unrunnableContextWindow(of: graph) : nil,
          runsMegatronCore ? configuration.unrunnableContextHeads(of: graph) : nil,
+         runsMegatronCore ? configuration.unrunnableContextSinks(of: graph) : nil,
          unrunnableInterleaving(configuration, microbatches: microbatches)].compactMap { $0 }
     }
 

@@ -162,14 +162,15 @@ extension Graph {
         case "cross_entropy": return .crossEntropy
         case "attention":
             let causal = try reader.optionalBool("causal") ?? false
-            guard let window = try reader.optionalInt("window") else { return .attention(causal: causal) }
+            let sinks = try reader.optionalBool("sinks") ?? false
+            guard let window = try reader.optionalInt("window") else { return .attention(causal: causal, sinks: sinks) }
             guard window > 0 else {
                 throw reader.invalid("window", "a sliding window is a positive number of keys, found \(window)")
             }
             guard causal else {
                 throw reader.invalid("window", "a sliding window reads the \(window) most recent keys, so it needs \"causal\": true")
             }
-            return .attention(causal: true, window: window)
+            return .attention(causal: true, window: window, sinks: sinks)
         case "conv2d":
             return .conv2d(stride: try pair(reader, "stride", default: 1), padding: try pair(reader, "padding", default: 0),
                            groups: try reader.optionalInt("groups") ?? 1)

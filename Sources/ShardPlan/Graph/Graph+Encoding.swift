@@ -54,7 +54,8 @@ extension Operator {
             [("shape", .ints(shape)), ("dim", .int(dimension)), ("dtype", .string(dtype.rawValue))]
         case .constant(let shape, let dtype, let value):
             [("shape", .ints(shape)), ("dtype", .string(dtype.rawValue)), ("value", .number(value))]
-        case .attention(let causal, let window): [("causal", .bool(causal))] + (window.map { [("window", .int($0))] } ?? [])
+        case .attention(let causal, let window, let sinks):
+            [("causal", .bool(causal))] + (window.map { [("window", .int($0))] } ?? []) + (sinks ? [("sinks", .bool(true))] : [])
         case .conv2d(let stride, let padding, let groups):
             [("stride", .ints(stride)), ("padding", .ints(padding)), ("groups", .int(groups))]
         case .pool2d(let kind, let window, let stride, let padding):

@@ -42,7 +42,7 @@ extension GraphBuilder {
 
     @discardableResult
     public mutating func attention(_ name: String, q: ValueID, k: ValueID, v: ValueID, causal: Bool,
-                                   window: Int? = nil) throws(InputError) -> ValueID {
-        try add(name, .attention(causal: causal, window: window), [q, k, v])
+                                   window: Int? = nil, sinks: Bool = false) throws(InputError) -> ValueID {
+        try add(name, .attention(causal: causal, window: window, sinks: sinks), [q, k, v])
     }
 }

@@ -63,7 +63,7 @@ extension Operator {
             return try Self.generatedSignature(shape, dtype)
         case .embedding: return try Self.embeddingSignature(operands)
         case .crossEntropy: return try Self.crossEntropySignature(operands)
-        case .attention(let causal, let window):
+        case .attention(let causal, let window, _):
             if let window {
                 guard window > 0 else { throw .attribute("a sliding window is a positive number of keys, found \(window)") }
                 guard causal else { throw .attribute("a sliding window (\(window) keys) needs causal attention") }

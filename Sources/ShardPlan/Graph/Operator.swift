@@ -78,8 +78,10 @@ public enum Operator: Sendable, Equatable {
     /// Inputs q, k, v as `[batch, seq, heads, head_dim]`; k and v may have fewer heads (grouped-query).
     /// `window` (causal only) is sliding-window attention: query i reads keys j with i - window < j <= i, the
     /// most recent `window` keys, itself included (Mistral 7B, Gemma 2 and 3, Olmo 3's local layers); nil, or
-    /// a window at least the key length, reads every earlier key.
-    case attention(causal: Bool, window: Int? = nil)
+    /// a window at least the key length, reads every earlier key. `sinks`: each head's softmax also normalises over a
+    /// learned logit of its own that no value goes with (gpt-oss's attention sinks, `softmax_type = "learnable"` in
+    /// Megatron-Core), which changes no shape and, at one scalar a head, no cost the model counts.
+    case attention(causal: Bool, window: Int? = nil, sinks: Bool = false)
     /// Inputs x `[N, C, H, W]` and w `[O, C/groups, kh, kw]`.
     case conv2d(stride: [Int], padding: [Int], groups: Int)
     /// Input x `[N, C, H, W]`.

@@ -110,8 +110,9 @@ extension ModelCatalog {
     /// hidden 2880, 64 query / 8 key-value heads of 64 with biases, sliding-window attention of 128 tokens in every
     /// other layer (the first windowed), 128 SwiGLU experts of 2880 with biases in every layer, top-4 softmax routing,
     /// vocabulary 201088, untied embeddings. Published: 116.83B parameters, 5.13B active, a count that leaves out the
-    /// embedding table (the unembedding is in it). Not in the graph: each head's learned attention sink (64
-    /// parameters a layer, one more logit in the softmax) and the clamp of its SwiGLU. OpenAI does not give the
+    /// embedding table (the unembedding is in it). Each head's learned attention sink (one more logit in its softmax)
+    /// is marked on the attention ops (`sinks`), which decides the context-parallel exchange TransformerEngine runs
+    /// for it; its 64 parameters a layer, and the clamp of the SwiGLU, are not in the graph. OpenAI does not give the
     /// batch: 1280 sequences of 4096 tokens are Megatron-Bridge's performance preset for it.
     static let gptOSS120B = gptOSS(id: "gpt-oss-120b", layers: 36, experts: 128, published: 116_830_000_000, active: 5_130_000_000)
 
@@ -128,6 +129,7 @@ extension ModelCatalog {
         configuration.biases = true
         configuration.slidingWindow = 128
         configuration.globalAttentionInterval = 2
+        configuration.attentionSinks = true
         configuration.mixtureOfExperts = .init(experts: experts, topK: 4, layerInterval: 1, dispatch: .permutation(capacityFactor: nil),
                                                expertFeedForwardHidden: 2880, auxiliaryLossWeight: nil)
         return Entry(id: id, description: "\(id): \(layers) layers, hidden 2880, 64 query / 8 key-value heads of 64, window 128 in every other layer, \(experts) experts of 2880, top-4",

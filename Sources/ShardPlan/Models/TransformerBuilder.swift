@@ -66,7 +66,8 @@ public struct TransformerBuilder: Sendable {
             (k, v) = (try repeatedHeads("\(prefix).k", k, in: &graph), try repeatedHeads("\(prefix).v", v, in: &graph))
         }
         let context = switch c.attentionImplementation {
-        case .fused: try graph.attention(prefix, q: q, k: k, v: v, causal: c.causal, window: c.slidingWindow(inLayer: layer))
+        case .fused: try graph.attention(prefix, q: q, k: k, v: v, causal: c.causal, window: c.slidingWindow(inLayer: layer),
+                                         sinks: c.attentionSinks)
         case .explicit: try explicitAttention(prefix, q: q, k: k, v: v, in: &graph)
         }
         var out = try project("\(prefix).out", "bshk,hkd->bsd", context, weight: [c.heads, c.headDimension, c.hidden],

@@ -44,6 +44,9 @@ public struct TransformerConfiguration: Sendable, Equatable {
     /// With `slidingWindow`, every n-th layer keeps full causal attention (the last of each group of n: layers
     /// n - 1, 2n - 1, ... counted from 0) and the others are windowed; nil windows every layer.
     public var globalAttentionInterval: Int?
+    /// Each head's softmax also normalises over a learned logit of its own (gpt-oss's attention sinks): fused attention
+    /// carries it (`Operator.attention`'s `sinks`); its parameter, one a head, is not in the graph.
+    public var attentionSinks = false
     /// Dropout after the embeddings and after each sublayer (and on attention probabilities when attention
     /// is explicit); 0 emits no dropout ops.
     public var dropoutRate: Double = 0.1

@@ -58,7 +58,7 @@ public struct MegatronGrid: Sendable {
         let experts = ExpertLayers(graph)
         let contextSizes = meshShape == nil
             ? Self.contextParallelSizes(sequenceLength: StageCostModel.sequenceLength(graph, roles: TensorRoles(graph))) : [1]
-        let windowed = MegatronConfiguration.hasWindowedAttention(graph)
+        let windowed = MegatronConfiguration.hasWindowedAttention(graph), sinks = MegatronConfiguration.hasAttentionSinks(graph)
         var result: [MegatronConfiguration] = []
         var tp = 1
         while tp <= cluster.devicesPerDomain {
@@ -68,7 +68,7 @@ public struct MegatronGrid: Sendable {
             let depthsAndContexts = (1 ... max(blocks, 1)).flatMap { pp in contextSizes.map { (pp, $0) } }
             for (pp, cp) in depthsAndContexts where devices % (tp * pp * cp) == 0 && pp <= (maximumStageCount ?? pp) {
                 let exchanges = Self.contextExchanges(contextParallel: cp, tensorParallel: tp, options: options, variants: variants,
-                                                      windowed: windowed, heads: heads)
+                                                      windowed: windowed, sinks: sinks, heads: heads)
                 if exchanges.isEmpty { continue }
                 let dp = devices / (tp * pp * cp)
                 if let meshShape, meshShape != [dp, tp] { continue }
@@ -147,15 +147,17 @@ public struct MegatronGrid: Sendable {
     /// The context-parallel exchanges to try for `cp` context-parallel ranks beside `tp` tensor-parallel ones: the
     /// options' own, or, where the search may choose, each of `variants.contextParallelCommunications`; a model with
     /// sliding windows takes the all-gather where the ring is asked for (TransformerEngine's ring refuses windows,
-    /// `unrunnableContextWindow`), and the all-to-all is left out where `tp x cp` does not divide the heads
+    /// `unrunnableContextWindow`), one with attention sinks the all-to-all where any of TransformerEngine's exchanges is
+    /// (`unrunnableContextSinks`), and the all-to-all is left out where `tp x cp` does not divide the heads
     /// (`unrunnableContextHeads`). Without context parallelism, the options' own (it exchanges nothing).
     static func contextExchanges(contextParallel cp: Int, tensorParallel tp: Int, options: TrainingOptions,
-                                 variants: StageSearchOracle.Variants?, windowed: Bool, heads: [AttentionHeads]) -> [ContextParallelCommunication] {
+                                 variants: StageSearchOracle.Variants?, windowed: Bool, sinks: Bool,
+                                 heads: [AttentionHeads]) -> [ContextParallelCommunication] {
         guard cp > 1 else { return [options.contextParallelCommunication] }
         let choices = variants?.contextParallelCommunications ?? []
         var result: [ContextParallelCommunication] = []
         for asked in choices.isEmpty ? [options.contextParallelCommunication] : choices {
-            let exchange = windowed && asked == .ring ? .allGather : asked
+            let exchange = sinks && !asked.isPyTorchRing ? .allToAll : windowed && asked == .ring ? .allGather : asked
             if exchange == .allToAll && !heads.allSatisfy({ $0.divide(over: tp * cp) }) { continue }
             if !result.contains(exchange) { result.append(exchange) }
         }

@@ -284,7 +284,30 @@ extension MegatronConfiguration {
 
     /// Whether any attention op of `graph` reads a sliding window of keys.
     static func hasWindowedAttention(_ graph: Graph) -> Bool {
-        graph.operations.contains { if case .attention(_, .some) = $0.op { true } else { false } }
+        graph.operations.contains { if case .attention(_, .some, _) = $0.op { true } else { false } }
+    }
+
+    /// Whether any attention op of `graph` has attention sinks (a learned logit in each head's softmax, gpt-oss's).
+    static func hasAttentionSinks(_ graph: Graph) -> Bool {
+        graph.operations.contains { if case .attention(_, _, true) = $0.op { true } else { false } }
+    }
+
+    /// Why Megatron-Core cannot run this context-parallel exchange on `graph`: TransformerEngine's context parallelism
+    /// runs attention with sinks (a softmax other than the vanilla one, `softmax_type = "learnable"`) only under its
+    /// all-to-all exchange, and Megatron-Bridge's gpt-oss recipe sets `cp_comm_type = "a2a"` for it; nil without context
+    /// parallelism or sinks, or under the all-to-all.
+    public func unrunnableContextSinks(of graph: Graph) -> String? {
+        Self.contextSinkProblem(contextParallel: contextParallel, sinks: Self.hasAttentionSinks(graph),
+                                communication: options.contextParallelCommunication)
+    }
+
+    /// `unrunnableContextSinks` for `contextParallel` ranks exchanging by `communication` and a model with (`sinks`) or
+    /// without attention sinks.
+    static func contextSinkProblem(contextParallel: Int, sinks: Bool, communication: ContextParallelCommunication) -> String? {
+        guard contextParallel > 1, sinks, communication != .allToAll else { return nil }
+        return "TransformerEngine's context parallelism runs attention sinks, which the model has, only under its all-to-all "
+            + "exchange (--cp-comm-type a2a, as Megatron-Bridge's gpt-oss recipe sets); the prediction is of "
+            + "\(communication.rawValue), which it refuses (--cp-comm-type all-to-all prices the all-to-all)"
     }
 
     /// `unrunnableHeadSplit` for attention of `heads`.

@@ -148,6 +148,21 @@ struct SlidingWindowTests {
         #expect(plain.operations[0].op == .attention(causal: true) && !plain.jsonText.contains("window"))
     }
 
+    @Test("attention sinks round-trip through JSON beside a window, are written only when set, and a non-boolean is refused at the op's sinks")
+    func sinksRoundTrip() throws {
+        let op = #"{"name": "attn", "op": "attention", "inputs": ["q", "q", "q"], "causal": true, "window": 128, "sinks": true}"#
+        let graph = try Graph(jsonBytes: Array(Self.document(op: op).utf8))
+        #expect(graph.operations[0].op == .attention(causal: true, window: 128, sinks: true))
+        #expect(graph.jsonText.contains(#""sinks": true"#))
+        #expect(try Graph(jsonBytes: Array(graph.jsonText.utf8)).operations[0].op == graph.operations[0].op)
+        let without = try Graph(jsonBytes: Array(Self.document(op: op.replacingOccurrences(of: "true}", with: "false}")).utf8))
+        #expect(without.operations[0].op == .attention(causal: true, window: 128) && !without.jsonText.contains("sinks"))
+        let error = #expect(throws: InputError.self) {
+            try Graph(jsonBytes: Array(Self.document(op: op.replacingOccurrences(of: "\"sinks\": true", with: "\"sinks\": 1")).utf8))
+        }
+        #expect(error?.path.description == #"ops[0] "attn".sinks"#, "\(error?.description ?? "")")
+    }
+
     @Test("a window without causal, or not a positive integer, is refused at the op's window", arguments: [
         #"{"name": "attn", "op": "attention", "inputs": ["q", "q", "q"], "window": 4096}"#,
         #"{"name": "attn", "op": "attention", "inputs": ["q", "q", "q"], "causal": false, "window": 4096}"#,
@@ -173,7 +188,7 @@ struct SlidingWindowTests {
         olmo.globalAttentionInterval = 4
         let graph = try TransformerBuilder(name: "olmo3", configuration: olmo).build()
         let windows = graph.operations.compactMap { operation -> Int?? in
-            guard case .attention(_, let window) = operation.op else { return nil }
+            guard case .attention(_, let window, _) = operation.op else { return nil }
             return .some(window)
         }
         #expect(windows.count == 32)
@@ -220,7 +235,7 @@ struct SlidingWindowTests {
         let run = try #require(try PublishedRun.rows(in: document).runs.first)
         #expect(run.slidingWindow?.size == 4096 && run.slidingWindow?.globalEvery == 4)
         let graph = try CalibrationRun.replay(run).graph
-        let windowed = graph.operations.filter { if case .attention(true, 4096?) = $0.op { true } else { false } }
+        let windowed = graph.operations.filter { if case .attention(true, 4096?, _) = $0.op { true } else { false } }
         #expect(windowed.count == 24)
         let plain = try #require(try PublishedRun.rows(in: try olmoRow(nil)).runs.first)
         #expect(plain.slidingWindow == nil)

@@ -413,7 +413,7 @@ struct MegatronStageLayersTests {
         variants.contextParallelCommunications = [.ring, .allGather, .allToAll]
         let options = TrainingOptions()
         func exchanges(cp: Int, tp: Int, windowed: Bool, _ variants: StageSearchOracle.Variants?) -> [ContextParallelCommunication] {
-            MegatronGrid.contextExchanges(contextParallel: cp, tensorParallel: tp, options: options, variants: variants, windowed: windowed, heads: heads)
+            MegatronGrid.contextExchanges(contextParallel: cp, tensorParallel: tp, options: options, variants: variants, windowed: windowed, sinks: false, heads: heads)
         }
         #expect(exchanges(cp: 2, tp: 2, windowed: false, variants) == [.ring, .allGather, .allToAll])
         #expect(exchanges(cp: 2, tp: 4, windowed: false, variants) == [.ring, .allGather])
@@ -427,6 +427,55 @@ struct MegatronStageLayersTests {
         let byExchange = Dictionary(grouping: grid.filter { $0.contextParallel > 1 }, by: \.options.contextParallelCommunication)
         #expect(Set(byExchange.keys) == [.allGather, .allToAll])
         #expect(Set(byExchange[.allToAll]!.map(\.tensorParallel)) == [1, 2] && Set(byExchange[.allGather]!.map(\.tensorParallel)) == [1, 2, 4])
+    }
+
+    /// gpt-oss's attention sinks: TransformerEngine's context parallelism runs them only under its all-to-all exchange.
+    /// Where none is named the plan prices it (`ContextParallelCommunication.standard`), the grid lays out only the
+    /// all-to-all for any of TransformerEngine's exchanges asked for (PyTorch's ring stays for torchtitan), and a layout
+    /// under another is one the Megatron-Core frameworks refuse; without context parallelism nothing is refused.
+    @Test("attention sinks: the grid's context parallelism exchanges by all-to-all, and another exchange is one Megatron-Core refuses")
+    func sinksTakeTheAllToAll() throws {
+        var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
+                                                           vocabulary: 256, sequenceLength: 8192, globalBatch: 8)
+        (configuration.slidingWindow, configuration.attentionSinks) = (4096, true)
+        let graph = try TransformerBuilder(name: "sinks-llama", configuration: configuration).build()
+        #expect(graph.operations.contains { if case .attention(true, _, true) = $0.op { true } else { false } })
+        #expect(ContextParallelCommunication.standard(for: graph) == .allToAll)
+        let heads = AttentionHeads.all(in: graph)
+        var variants = StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none])
+        variants.contextParallelCommunications = [.ring, .allGather, .allToAll]
+        func exchanges(cp: Int, tp: Int, _ variants: StageSearchOracle.Variants?, options: TrainingOptions = TrainingOptions()) -> [ContextParallelCommunication] {
+            MegatronGrid.contextExchanges(contextParallel: cp, tensorParallel: tp, options: options, variants: variants, windowed: true,
+                                          sinks: true, heads: heads)
+        }
+        #expect(exchanges(cp: 2, tp: 2, variants) == [.allToAll])
+        #expect(exchanges(cp: 2, tp: 4, variants).isEmpty, "tp x cp = 8 does not divide the 4 key/value heads")
+        #expect(exchanges(cp: 2, tp: 1, nil) == [.allToAll])
+        variants.contextParallelCommunications = [.pytorchRing, .pytorchRingAllToAll]
+        #expect(exchanges(cp: 2, tp: 1, variants) == [.pytorchRing, .pytorchRingAllToAll])
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        let grid = MegatronGrid().configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: GraphAnalysis(graph))
+        let contextParallel = grid.filter { $0.contextParallel > 1 }
+        #expect(!contextParallel.isEmpty && contextParallel.allSatisfy { $0.options.contextParallelCommunication == .allToAll })
+
+        for communication in [ContextParallelCommunication.ring, .allGather, .allToAll] {
+            var options = TrainingOptions()
+            options.contextParallelCommunication = communication
+            let layout = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, contextParallel: 2, options: options)
+            #expect((layout.unrunnableContextSinks(of: graph) != nil) == (communication != .allToAll))
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1", configuration: layout)
+            let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+            for framework in TrainingFramework.allCases {
+                let export = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
+                let refused = export.unrunnable.contains { $0.contains("runs attention sinks") }
+                #expect(refused == (framework.runsMegatronCore && communication != .allToAll), "\(framework.rawValue): \(export.unrunnable)")
+            }
+        }
+        #expect(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1).unrunnableContextSinks(of: graph) == nil)
+        // gpt-oss carries them, and its graph file says so.
+        let gptOSS = try #require(ModelCatalog.model(id: "gpt-oss-20b")).build()
+        #expect(MegatronConfiguration.hasAttentionSinks(gptOSS) && ContextParallelCommunication.standard(for: gptOSS) == .allToAll)
+        #expect(try Graph(json: gptOSS.json) == gptOSS)
     }
 
     /// GShard's model alternates dense and expert blocks (six of each): Megatron-LM counts all twelve as its
