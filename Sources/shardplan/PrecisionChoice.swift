@@ -8,7 +8,7 @@ struct PrecisionChoice: ParsableArguments {
     var precision: MatmulPrecision?
 
     @Option(name: .customLong("fp8-recipe"),
-            help: ArgumentHelp("FP8 scaling: tensorwise (TransformerEngine delayed scaling), rowwise (torchao), blockwise (DeepSeek-V3, TE Float8BlockScaling); default tensorwise.",
+            help: ArgumentHelp("FP8 scaling: tensorwise (one scale a tensor, priced as TransformerEngine's delayed scaling, Megatron-Core --fp8-recipe delayed; Megatron-Core's tensorwise current scaling and torchao's dynamic tensorwise, torchtitan's default, read each input once more for its amax, not priced), rowwise (torchao), blockwise (DeepSeek-V3, TE Float8BlockScaling); default tensorwise.",
                                valueName: "recipe"))
     var fp8Recipe: FP8Recipe?
 

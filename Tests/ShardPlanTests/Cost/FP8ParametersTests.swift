@@ -136,7 +136,7 @@ struct FP8ParametersTests {
 
     /// The plan document records the option only when it is on, `score --plan` replays it, and a plan whose linear
     /// layers run in bf16 is refused at `options.fp8_params`.
-    @Test("a plan with FP8 weights writes options.fp8_params and replays; with bf16 layers it is refused at options.fp8_params")
+    @Test("a plan with FP8 weights writes options.fp8_params and replays; with bf16 layers it is refused at options.fp8_recipe, a bad value at options.fp8_params")
     func planDocument() throws {
         let graph = try ModelCatalog.model(id: "mlp-2")!.build()
         let cluster = try Cluster.preset(named: "dgx-h100")
@@ -155,11 +155,13 @@ struct FP8ParametersTests {
         let replayed = PlanEvaluator(cluster: cluster).evaluate(decoded)
         #expect(replayed.iterationSeconds == prediction.iterationSeconds)
         #expect(replayed.peakMemoryBytesPerDevice == prediction.peakMemoryBytesPerDevice)
-        for (edit, replacement) in [("\"precision\": \"fp8\"", "\"precision\": \"bf16\""), ("\"fp8_params\": true", "\"fp8_params\": 1")] {
+        // bf16 layers contradict the recipe first, read before fp8_params.
+        for (edit, replacement, member) in [("\"precision\": \"fp8\"", "\"precision\": \"bf16\"", "fp8_recipe"),
+                                            ("\"fp8_params\": true", "\"fp8_params\": 1", "fp8_params")] {
             let edited = text.replacingOccurrences(of: edit, with: replacement)
             #expect(edited != text)
             let error = #expect(throws: InputError.self) { _ = try TrainingOptionsFixtures.decode(edited, graph: graph, clusterName: "dgx-h100") }
-            #expect(error?.path == JSONPath([.key("options"), .key("fp8_params")]), "\(error?.description ?? "")")
+            #expect(error?.path == JSONPath([.key("options"), .key(member)]), "\(error?.description ?? "")")
         }
         // Re-scored on A100s, which have no FP8 tensor cores, the plan is refused at its precision, as the command
         // line refuses --precision fp8 there.
