@@ -51,6 +51,11 @@ CASES = [
     ("llama3-8b-cp2-all-to-all", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "2", "--pp", "1", "--cp", "2",
                                   "--cp-comm-type", "a2a", "--zero", "1", "--recompute", "full", "--sequence-parallel"],
      "llama3_8b", dict(tp=2, pp=1, dp=2, cp=2, ep=1, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8=None, overlap=False)),
+    # gpt-oss's attention sinks: TransformerEngine's context parallelism runs them only under a2a, which the settings
+    # write over the recipe's own choice.
+    ("gpt-oss-20b-cp2-sinks", ["score", "Models/gpt-oss-20b.json", "--cluster", "dgx-h100:2", "--tp", "1", "--pp", "1", "--cp", "2",
+                               "--ep", "8", "--cp-comm-type", "a2a", "--zero", "1", "--recompute", "full"],
+     "gpt_oss_20b", dict(tp=1, pp=1, dp=8, cp=2, ep=8, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8=None, overlap=False)),
     ("llama3-8b-fsdp", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:2", "--tp", "1", "--pp", "1",
                         "--zero", "3", "--recompute", "full", "--recompute-blocks", "16", "--micro-batch-size", "2"],
      "llama3_8b", dict(tp=1, pp=1, dp=16, cp=1, ep=1, vp=1, mbs=2, recompute="full block 16", zero=3, fp8=None, overlap=False)),
@@ -158,8 +163,10 @@ def load_megatron_bridge():
     from megatron.bridge.models.llama.llama_provider import (Llama3ModelProvider8B, Llama3ModelProvider70B,
                                                              Llama31ModelProvider405B)
     from megatron.bridge.models.qwen.qwen_provider import Qwen3MoEModelProvider30B_A3B
+    from megatron.bridge.models.gpt_oss.gpt_oss_provider import GPTOSSProvider20B
     providers = {"meta-llama/Meta-Llama-3-8B": Llama3ModelProvider8B, "meta-llama/Meta-Llama-3-70B": Llama3ModelProvider70B,
-                 "meta-llama/Meta-Llama-3.1-405B": Llama31ModelProvider405B, "Qwen/Qwen3-30B-A3B": Qwen3MoEModelProvider30B_A3B}
+                 "meta-llama/Meta-Llama-3.1-405B": Llama31ModelProvider405B, "Qwen/Qwen3-30B-A3B": Qwen3MoEModelProvider30B_A3B,
+                 "openai/gpt-oss-20b": GPTOSSProvider20B}
 
     class OfflineBridge:
         def __init__(self, name):
@@ -172,10 +179,12 @@ def load_megatron_bridge():
 
     from megatron.bridge.recipes.llama import llama3_8b_pretrain_config, llama3_70b_pretrain_config, llama31_405b_pretrain_config
     from megatron.bridge.recipes.qwen import qwen3_30b_a3b_pretrain_config
+    from megatron.bridge.recipes.gpt_oss.gpt_oss import gpt_oss_20b_pretrain_config
     from megatron.bridge.training.config import runtime_config_update
     from megatron.core import num_microbatches_calculator
     recipes = {"llama3_8b": llama3_8b_pretrain_config, "llama3_70b": llama3_70b_pretrain_config,
-               "llama31_405b": llama31_405b_pretrain_config, "qwen3_30b_a3b": qwen3_30b_a3b_pretrain_config}
+               "llama31_405b": llama31_405b_pretrain_config, "qwen3_30b_a3b": qwen3_30b_a3b_pretrain_config,
+               "gpt_oss_20b": gpt_oss_20b_pretrain_config}
     return recipes, runtime_config_update, num_microbatches_calculator
 
 
