@@ -81,6 +81,11 @@ struct PlanCommand: ParsableCommand {
         if let timeLimit, !(timeLimit > 0 && timeLimit.isFinite) { throw ValidationError("--time-limit takes a positive, finite number of seconds, not \(timeLimit).") }
         try RecomputeOption.validate(recomputeBlocks, fullRecomputation: recompute == .full)
         if let layerLimit, layerLimit < 1 { throw ValidationError("--layers takes a positive number of layers, not \(layerLimit).") }
+        // Every plan the search could find would be exported without its recomputation, none of them priced so.
+        if recompute == .normAct, let emit = printing.emit, emit.runsMegatronCore,
+           !emit.automaticRecomputeModes(under: precision.applied(to: TrainingOptions())).contains(.normAct) {
+            throw ValidationError("--recompute norm-act: \(emit.displayName)'s TransformerEngine refuses to rerun the norms and the experts' activation beside FP8 with delayed scaling (the tensorwise recipe), so its settings would recompute nothing; give --fp8-recipe blockwise, --precision bf16, or another --recompute.")
+        }
         if let (flag, says) = kernelChoice.zeroThreeFlags.first, !zeroStages.contains(3) {
             if zero == .auto, let emit = printing.emit {
                 throw ValidationError("\(flag) says \(says), which \(emit.displayName) does not run; leave out \(flag), or give --zero 3.")

@@ -301,6 +301,17 @@ struct CommandParsingTests {
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--cp", "1", "--cp-comm-type", "a2a"]) == 2)
     }
 
+    @Test("plan --recompute norm-act for a Megatron-Core framework beside FP8 with delayed scaling is a usage error: its settings would recompute nothing")
+    func normActBesideDelayedFP8() throws {
+        let asked = ["plan", "g.json", "--cluster", "c", "--recompute", "norm-act", "--precision", "fp8"]
+        for framework in ["megatron", "nemo", "megatron-bridge"] {
+            #expect(exitCode(asked + ["--emit", framework]) == 2, "\(framework)")
+            #expect(exitCode(asked + ["--fp8-recipe", "blockwise", "--emit", framework]) == nil, "\(framework)")
+        }
+        #expect(exitCode(asked) == nil, "without --emit it is priced as asked")
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--recompute", "norm-act", "--emit", "megatron"]) == nil)
+    }
+
     @Test("models --seq-length and --batch need a model ID and a positive size (exit 2); a size the model cannot take exits 1")
     func modelShapeOptions() throws {
         #expect(exitCode(["models", "llama3-8b", "--seq-length", "131072", "--batch", "64"]) == nil)
