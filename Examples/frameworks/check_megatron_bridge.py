@@ -230,6 +230,7 @@ def main():
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
     recipes, runtime_config_update, calculator = load_megatron_bridge()
+    import torch
     for name, arguments, recipe, expected in CASES:
         path = out / f"{name}.py"
         subprocess.run([shardplan, *arguments, "--emit", "megatron-bridge", "-o", str(path)], cwd=root, check=True)
@@ -271,10 +272,10 @@ def main():
             assert cfg.model.moe_grouped_gemm, f"{name}: the experts as one grouped GEMM, as priced"
         assert found["microbatches"] * found["mbs"] * found["dp"] == cfg.train.global_batch_size, f"{name}: batch"
         # Adam's state as priced (fp32 master weights and moments) and no module the graph lacks (multi-token prediction).
-        import torch
         assert not cfg.optimizer.use_precision_aware_optimizer, f"{name}: the precision-aware optimizer"
-        assert (cfg.optimizer.main_params_dtype, cfg.optimizer.exp_avg_dtype, cfg.optimizer.exp_avg_sq_dtype) == (torch.float32,) * 3, \
-            f"{name}: Adam's state is not fp32"
+        optimizer_dtypes = (cfg.optimizer.main_params_dtype, cfg.optimizer.main_grads_dtype, cfg.optimizer.exp_avg_dtype,
+                            cfg.optimizer.exp_avg_sq_dtype)
+        assert optimizer_dtypes == (torch.float32,) * 4, f"{name}: Adam's state is {optimizer_dtypes}, not fp32"
         assert not cfg.model.mtp_num_layers, f"{name}: {cfg.model.mtp_num_layers} multi-token-prediction layers"
         assert cfg.model.seq_length == cfg.dataset.seq_length, f"{name}: sequence length"
         # Megatron-FSDP asks for more than one CUDA work queue; tensor and context parallelism for one.

@@ -112,7 +112,8 @@ struct PlanCommand: ParsableCommand {
             var options = kernelChoice.applied(to: precision.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.floor)))
             options.maximumZeroStage = zeroStages.max()!
             options.recomputedBlocks = recomputeBlocks
-            // The exchange that runs the model's attention where none is named: the ring refuses sliding windows.
+            // The exchange that runs the model's attention where none is named: TransformerEngine runs attention sinks only
+            // under its all-to-all, and its ring refuses sliding windows.
             options.contextParallelCommunication = kernelChoice.contextParallelCommunication ?? .standard(for: graph)
             // The framework's own gradient buffer, weights, kernels and gathers (torchtitan's FSDP2 copy-out), where not named.
             if let emit = printing.emit {

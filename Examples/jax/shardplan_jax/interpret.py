@@ -9,7 +9,8 @@ operand in. Semantics follow SPEC section 1; where SPEC leaves a choice open:
 - `layer_norm` uses `epsilon` 1e-5 and `rms_norm` 1e-6 unless the op gives `epsilon`;
 - `dropout` is the identity (the check compares deterministic steps);
 - `attention` scales by 1/sqrt(head_dim) unless the op gives `scale`; causal masks align the last query
-  with the last key; grouped-query attention maps query head h to kv head h // (heads / kv_heads);
+  with the last key; grouped-query attention maps query head h to kv head h // (heads / kv_heads); an attention
+  with a sliding `window` or `sinks` is refused (`InterpretError`), not evaluated without them;
 - `cross_entropy` is the mean over all label positions;
 - `constant` takes `value` (one value everywhere) or `values` (row-major list); with neither it is zeros;
   +-1e308 in a floating constant is +-inf (JSON has no infinity; f32 and narrower round it to inf);
@@ -152,6 +153,15 @@ def _reduce(it: Interpreter, op: Mapping[str, Any], args: Sequence[jax.Array]) -
     return fn(args[0], axis=tuple(op["axes"]), keepdims=bool(op.get("keepdims", False)))
 
 
+def _attention(it: Interpreter, op: Mapping[str, Any], args: Sequence[jax.Array]) -> jax.Array:
+    # A sliding window's band mask and a sink's learned logit are not evaluated here (the sinks' logits are not in
+    # the graph at all): refused rather than computed as plain softmax attention.
+    for member in ("window", "sinks"):
+        if op.get(member):
+            raise InterpretError(f"{it.where(op)}: attention with {member} is not interpreted")
+    return nn.attention_impl(*args, causal=bool(op.get("causal", False)), scale=op.get("scale"))
+
+
 def _constant(it: Interpreter, op: Mapping[str, Any], args: Sequence[jax.Array]) -> jax.Array:
     dtype = it.dtype(op.get("dtype", "f32"))
     shape = tuple(op["shape"])
@@ -262,8 +272,7 @@ _HANDLERS: dict[str, Callable[[Interpreter, Mapping[str, Any], Sequence[jax.Arra
     "constant": _constant,
     "embedding": lambda it, op, args: nn.embedding_impl(args[0], args[1]),
     "cross_entropy": lambda it, op, args: nn.cross_entropy_impl(args[0], args[1]),
-    "attention": lambda it, op, args: nn.attention_impl(*args, causal=bool(op.get("causal", False)),
-                                                        scale=op.get("scale")),
+    "attention": _attention,
     "conv2d": _conv2d,
     "pool2d": _pool2d,
     "batch_norm": _batch_norm,

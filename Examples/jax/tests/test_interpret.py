@@ -136,6 +136,16 @@ def test_stated_shape_mismatch_is_reported():
         forward_fn(load_graph(graph))({}, {"x": jnp.zeros((2, 3))})
 
 
+@pytest.mark.parametrize("member", [{"window": 2}, {"sinks": True}])
+def test_attention_with_a_window_or_sinks_is_refused(member):
+    q = {"name": "q", "shape": [1, 4, 2, 8], "dtype": "f32"}
+    graph = {"format": "shardplan.graph/1", "name": "windowed", "inputs": [q], "parameters": [],
+             "ops": [{"name": "attn", "op": "attention", "causal": True, "inputs": ["q", "q", "q"], **member}],
+             "outputs": ["attn"]}
+    with pytest.raises(InterpretError, match=rf'ops\[0\] "attn": attention with {next(iter(member))} is not interpreted'):
+        forward_fn(load_graph(graph))({}, {"q": jnp.zeros((1, 4, 2, 8))})
+
+
 def test_compute_dtype_override_runs_bf16_graph_in_f32():
     graph = export_graph(lambda p, x: jnp.tanh(x @ p), jax.ShapeDtypeStruct((4, 4), jnp.bfloat16),
                          jax.ShapeDtypeStruct((2, 4), jnp.bfloat16))

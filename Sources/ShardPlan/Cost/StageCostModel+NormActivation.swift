@@ -41,17 +41,30 @@ extension StageCostModel {
     }
 
     /// The norms whose result a linear layer projects down to a latent that is normalized again before the next
-    /// linear layer: multi-head latent attention's input norm, read by the query's and the key-value's down-projections
+    /// linear layer, with the ops that only move or copy data between them and that layer: multi-head latent attention's input norm, read by the query's and the key-value's down-projections
     /// (`q_a`, `kv_a`), whose latents have norms of their own before the up-projections. Megatron-Core cannot fuse such
     /// a norm into one linear layer and runs it as a module (`input_layernorm` in `gpt_layer_specs.py`'s MLA spec),
     /// which `layernorm` reruns. A query-key norm (Qwen3's) normalizes heads that attention reads, not a linear layer,
     /// so the norm before it stays fused.
     static func latentInputNorms(_ graph: Graph) -> Set<Int> {
         let consumers = graph.consumers()
-        /// Whether `index` is a product of its input with a trainable weight.
-        func isLinear(_ index: Int) -> Bool {
-            let operation = graph.operations[index]
-            return operation.op.isContraction && operation.inputs.contains { graph[$0].isParameter }
+        /// The products with a trainable weight that read `value`, directly or through ops that only move or copy
+        /// data (`between`: a cast to the compute type beside an fp32 residual stream, a reshape, a slice).
+        func linearReaders(of value: ValueID) -> (linears: [Int], between: [Int]) {
+            var result: (linears: [Int], between: [Int]) = ([], [])
+            for reader in consumers[value.rawValue] {
+                let operation = graph.operations[reader]
+                switch operation.op {
+                case .transpose, .reshape, .slice, .cast, .unary(.identity):
+                    let further = linearReaders(of: operation.result)
+                    guard !further.linears.isEmpty else { continue }
+                    result.linears += further.linears
+                    result.between += [reader] + further.between
+                default:
+                    if operation.op.isContraction && operation.inputs.contains(where: { graph[$0].isParameter }) { result.linears.append(reader) }
+                }
+            }
+            return result
         }
         /// Whether `value`, through ops that only move or copy data, is normalized and then read by a linear layer.
         func feedsNormalizedLinear(_ value: ValueID) -> Bool {
@@ -59,7 +72,7 @@ extension StageCostModel {
                 let operation = graph.operations[reader]
                 switch operation.op {
                 case .layerNorm, .rmsNorm:
-                    return consumers[operation.result.rawValue].contains(where: isLinear)
+                    return !linearReaders(of: operation.result).linears.isEmpty
                 case .transpose, .reshape, .slice, .cast, .unary(.identity):
                     return feedsNormalizedLinear(operation.result)
                 default:
@@ -67,13 +80,19 @@ extension StageCostModel {
                 }
             }
         }
-        return Set(graph.operations.indices.filter { index in
+        /// The norm at `index` and the ops between it and its linear readers, where one of those projects to a latent
+        /// that is normalized again: TransformerEngine's norm writes the compute type itself, so a cast after it
+        /// (beside an fp32 residual stream) is part of what reruns.
+        func rerun(_ index: Int) -> Set<Int> {
+            let readers = linearReaders(of: graph.operations[index].result)
+            guard readers.linears.contains(where: { feedsNormalizedLinear(graph.operations[$0].result) }) else { return [] }
+            return Set([index] + readers.between)
+        }
+        return graph.operations.indices.reduce(into: Set<Int>()) { result, index in
             switch graph.operations[index].op {
-            case .layerNorm, .rmsNorm:
-                return consumers[graph.operations[index].result.rawValue].contains { isLinear($0) && feedsNormalizedLinear(graph.operations[$0].result) }
-            default:
-                return false
+            case .layerNorm, .rmsNorm: result.formUnion(rerun(index))
+            default: break
             }
-        })
+        }
     }
 }

@@ -36,7 +36,8 @@ public struct StageCostModel: Sendable {
     /// MaxText's `save_dot_with_context_except_mlp` (`.mlp`) and `save_qkv_proj` (`.allButQKV`).
     let elementwiseRecomputation, alternateProductRecomputation, mlpRecomputation, allButQKVRecomputation: Set<Int>
     /// The ops Megatron-Core's `layernorm` and `moe_act` checkpoints rerun (`normActivationReruns`): the norm before
-    /// each mixture of experts and the experts' activation function, in the transformer blocks.
+    /// each mixture of experts, a multi-head latent attention's input norm and the experts' activation function, in
+    /// the transformer blocks.
     let normActivationRecomputation: Set<Int>
     /// What torchtitan's op-level policy reruns when the linear layers run in FP8: every product with a weight an FP8
     /// recipe converts, besides `alternateProductRecomputation`. The policy saves the results of `aten.mm` (and of

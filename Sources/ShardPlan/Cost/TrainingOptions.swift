@@ -2,12 +2,12 @@
 public enum RecomputeMode: String, CaseIterable, Sendable {
     /// Keep every activation the backward pass needs.
     case none
-    /// Keep what every op's backward pass reads, except the results of the norm before each mixture of experts and of
-    /// the experts' activation function, which are freed once their readers have run and rerun when the layer's
-    /// backward pass reaches them (Megatron-Core's `--recompute-granularity selective --recompute-modules layernorm
-    /// moe_act`, its output-discarding checkpoints: `StageCostModel.normActivationReruns`). Beside TransformerEngine
-    /// the other norms are fused into the linear layer after them, where `layernorm` reruns nothing; a model without
-    /// experts reruns nothing.
+    /// Keep what every op's backward pass reads, except the results of the norm before each mixture of experts, of a
+    /// multi-head latent attention's input norm and of the experts' activation function, which are freed once their
+    /// readers have run and rerun when the layer's backward pass reaches them (Megatron-Core's `--recompute-granularity
+    /// selective --recompute-modules layernorm moe_act`, its output-discarding checkpoints:
+    /// `StageCostModel.normActivationReruns`). Beside TransformerEngine the other norms are fused into the linear layer
+    /// after them, where `layernorm` reruns nothing; a model with neither experts nor latent attention reruns nothing.
     case normAct = "norm-act"
     /// Drop the tensors quadratic in the sequence (the attention core) and recompute them (Korthikanti et al. 2022);
     /// beside a fused attention kernel, rerun the kernel and drop its statistics, as Megatron-Core's `core_attn`

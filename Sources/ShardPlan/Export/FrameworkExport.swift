@@ -91,7 +91,8 @@ public struct FrameworkExport: Sendable {
         var (configuration, changes) = framework.expressible(recognition.layout.configuration, chunkLayers: recognition.layout.chunkLayers,
                                                               blockStructures: recognition.layout.blockStructures,
                                                               microbatches: plan.microbatches,
-                                                              hasExperts: recognition.layout.hasExperts)
+                                                              hasExperts: recognition.layout.hasExperts,
+                                                              rerunsUnderNormActivation: StageCostModel.rerunsUnderNormActivation(plan.graph))
         // The whole-head layout is the last change, so where it lays out it is the nearest layout itself.
         var wholeHeadLayout: (layout: ParallelLayout, plan: TrainingPlan)?
         if let whole = Self.wholeHeads(configuration, heads: recognition.layout.attentionHeads, framework: framework),

@@ -123,9 +123,11 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     /// each stage (`TrainingOptions.recomputedBlocks`), with `blockStructures`, how many structures those blocks hold
     /// (`ParallelLayout.blockStructures`: 1 for a model of identical blocks); `microbatches`, the plan's count where
     /// known, says whether ZeRO-3's gradients accumulate at all; `hasExperts`, whether the model holds a mixture of
-    /// experts (`ParallelLayout.feedForwardModules`).
+    /// experts (`ParallelLayout.feedForwardModules`); `rerunsUnderNormActivation`, whether `norm-act` reruns anything
+    /// in it (`StageCostModel.rerunsUnderNormActivation`: experts, or a multi-head latent attention's input norm).
     public func expressible(_ configuration: MegatronConfiguration, chunkLayers: [Int], blockStructures: Int = 1,
-                            microbatches: Int? = nil, hasExperts: Bool = false) -> (configuration: MegatronConfiguration, changes: [String]) {
+                            microbatches: Int? = nil, hasExperts: Bool = false,
+                            rerunsUnderNormActivation: Bool = false) -> (configuration: MegatronConfiguration, changes: [String]) {
         var nearest = configuration
         var changes: [String] = []
         if configuration.schedule == .gpipe && runsMegatronCore {
@@ -359,10 +361,10 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 changes.append("torchtitan's checkpointing policies cannot keep every product with a weight: its op-level policy (selective_ac_option = \"op\") is nearest, and reruns every second product of each block too")
             }
             if nearest.options.recompute == .normAct {
-                // Without experts norm-act reruns nothing: no recomputation is the same plan.
-                nearest.options.recompute = hasExperts ? .selectiveOperators : .none
-                if hasExperts {
-                    changes.append("torchtitan cannot rerun only the norm before the experts and their activation: its op-level policy (selective_ac_option = \"op\") is nearest, and reruns every op of each block but attention and every other product")
+                // Where norm-act reruns nothing, no recomputation is the same plan.
+                nearest.options.recompute = rerunsUnderNormActivation ? .selectiveOperators : .none
+                if rerunsUnderNormActivation {
+                    changes.append("torchtitan cannot rerun only the norms Megatron-Core runs as modules of their own (before the experts, or a latent attention's input norm) and the experts' activation: its op-level policy (selective_ac_option = \"op\") is nearest, and reruns every op of each block but attention and every other product")
                 }
             }
             if configuration.tensorParallel > 1 && !configuration.sequenceParallel {

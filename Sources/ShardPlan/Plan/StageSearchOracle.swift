@@ -43,7 +43,7 @@ public struct StageSearchOracle: StageCostOracle {
             self.triesExpertParallelOverlap = triesExpertParallelOverlap
         }
 
-        /// These variants less `norm-act` where it reruns nothing in `graph` (a model without experts,
+        /// These variants less `norm-act` where it reruns nothing in `graph` (a model without experts or latent attention,
         /// `StageCostModel.rerunsUnderNormActivation`) and none is among them: it would price as none does, and only
         /// tie its plans.
         public func searched(in graph: Graph) -> Variants {

@@ -54,8 +54,9 @@ extension TrainingPlan {
                                                 reason: "\(zeroThree), so no gradient is reduce-scattered"))
             }
         }
+        // The ring is what a plan document without `cp_comm_type` reads as, and the command line's default.
         let exchange = options.contextParallelCommunication
-        if exchange != .standard(for: graph), !splitsContext {
+        if exchange != .ring, !splitsContext {
             result.append(IneffectiveOption(
                 setting: .contextParallelExchange, flag: "--cp-comm-type \(exchange.rawValue)",
                 reason: "the plan splits no attention's sequence over devices, so no keys or values are exchanged"))

@@ -30,21 +30,21 @@ extension TrainingPlan {
         let precision: [(String, JSONValue)] = options.precision == .bf16 ? []
             : [("precision", .string(options.precision.rawValue)), ("fp8_recipe", .string(options.fp8Recipe.rawValue))]
                 + (options.fp8Parameters ? [("fp8_params", .bool(true))] : [])
-        // The kernel choices are written only where they differ from the defaults, so plans read as before.
-        var kernels: [(String, JSONValue)] = options.attentionKernel.map { [("attention_kernel", .string($0.rawValue))] } ?? []
+        // The kernel choices are written only where they differ from the defaults, so plans read as before, and options
+        // that change nothing in the plan (`ineffectiveOptions`) are left out: read back, they would only draw a note.
+        let ineffective = Set(ineffectiveOptions.map(\.setting))
+        var kernels: [(String, JSONValue)] = ineffective.contains(.attentionKernel) ? []
+            : options.attentionKernel.map { [("attention_kernel", .string($0.rawValue))] } ?? []
         if options.kernelFusion != .fused { kernels.append(("kernel_fusion", .string(options.kernelFusion.rawValue))) }
         if options.fusedCrossEntropy { kernels.append(("fused_cross_entropy", .bool(true))) }
         if options.writesLossGradientInPlace { kernels.append(("loss_gradient_in_place", .bool(true))) }
         if options.eagerLoss { kernels.append(("eager_loss", .bool(true))) }
         if !options.upcastsLoss { kernels.append(("loss_upcast", .bool(false))) }
         if options.reduceGradientsInFP32 { kernels.append(("gradient_reduce_fp32", .bool(true))) }
-        // Options that change nothing in the plan (`ineffectiveOptions`) are left out: read back, they would only
-        // draw a note.
-        let runsZeroThree = runsZeroThree
-        if options.copiesOutGatheredParameters && runsZeroThree { kernels.append(("fsdp2_copy_out", .bool(true))) }
-        if options.accumulatesUnshardedGradients && runsZeroThree { kernels.append(("fsdp_no_sync", .bool(true))) }
+        if options.copiesOutGatheredParameters && !ineffective.contains(.fsdp2CopyOut) { kernels.append(("fsdp2_copy_out", .bool(true))) }
+        if options.accumulatesUnshardedGradients && !ineffective.contains(.fsdpNoSync) { kernels.append(("fsdp_no_sync", .bool(true))) }
         if let group = options.zeroShardGroup { kernels.append(("zero_shard_group", .int(group))) }
-        if options.contextParallelCommunication != .ring && splitsContext {
+        if options.contextParallelCommunication != .ring && !ineffective.contains(.contextParallelExchange) {
             kernels.append(("cp_comm_type", .string(options.contextParallelCommunication.rawValue)))
         }
         if options.gradientPrecision != .fp32 { kernels.append(("gradient_precision", .string(options.gradientPrecision.rawValue))) }

@@ -24,7 +24,7 @@ enum RecomputeOption {
             throw InputError(.invalidValue, at: JSONPath([.key("--recompute-blocks")]), problem)
         }
         if options.recompute == .normAct && !StageCostModel.rerunsUnderNormActivation(graph) {
-            printError("note: --recompute norm-act changes nothing: \(graph.name) holds no mixture of experts, whose norm and activation it reruns (Megatron-Core fuses every other norm into the linear layer after it, where layernorm reruns nothing).")
+            printError("note: --recompute norm-act changes nothing: \(graph.name) holds no mixture of experts, whose norm and activation it reruns, nor a multi-head latent attention, whose input norm it reruns (Megatron-Core fuses every other norm into the linear layer after it, where layernorm reruns nothing).")
         }
     }
 }

@@ -69,6 +69,15 @@ struct NormActivationRecomputationTests {
         let stage = try stage(latent)
         let none = fixture.model(.none, latent).cost(of: stage), normAct = fixture.model(.normAct, latent).cost(of: stage)
         #expect(none.activationBytesPerMicrobatch - normAct.activationBytesPerMicrobatch == 2 * 33_792)
+        // Beside an fp32 residual stream the norm's cast to bf16 is part of it (TransformerEngine's norm writes bf16
+        // itself): the projections keep the cast's 32,768 bytes, which go with the norm's statistics.
+        configuration.residualDType = .f32
+        let widened = try TransformerBuilder(name: "mla-tiny-fp32-residual", configuration: configuration).build()
+        let widenedReruns = fixture.model(.normAct, widened).operatorRecomputation
+        #expect(fixture.names(widenedReruns, in: widened) == ["h0.attn.norm", "h0.attn.to_compute"])
+        let widenedStage = try self.stage(widened)
+        #expect(fixture.model(.none, widened).cost(of: widenedStage).activationBytesPerMicrobatch
+            - fixture.model(.normAct, widened).cost(of: widenedStage).activationBytesPerMicrobatch == 2 * 33_792)
         // Qwen3's query-key norm normalizes the heads attention reads: the input norm before it stays fused.
         var queryKeyNorm = RecomputationFixture.configuration(layers: 2)
         queryKeyNorm.queryKeyNorm = true

@@ -31,6 +31,7 @@ struct IneffectiveOptionTests {
         let asked = try plan(options)
         #expect(asked.ineffectiveOptions.map(\.setting) == [.attentionKernel])
         #expect(asked.ineffectiveOptions.first?.reason.contains("runs flash2 in its place") == true)
+        #expect(writtenOptions(asked)?["attention_kernel"] == nil, "left out of the document: read back, flash2 runs as priced")
         options.attentionKernel = .flash2
         let evaluator = PlanEvaluator(cluster: asked.cluster)
         #expect(evaluator.evaluate(asked).iterationSeconds == evaluator.evaluate(try plan(options)).iterationSeconds)
@@ -59,6 +60,25 @@ struct IneffectiveOptionTests {
         #expect(used.ineffectiveOptions.isEmpty)
         let kept = try #require(writtenOptions(used))
         #expect(kept["fsdp2_copy_out"] == .bool(true) && kept["cp_comm_type"] == .string("all-gather"))
+    }
+
+    @Test("a windowed model's exchange without context parallelism is left out of the document, which reads back as the ring with no note")
+    func windowedModelReadsBackQuietly() throws {
+        var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
+                                                           vocabulary: 256, sequenceLength: 64, globalBatch: 8)
+        configuration.slidingWindow = 16
+        let windowed = try TransformerBuilder(name: "windowed", configuration: configuration).build()
+        var options = TrainingOptions()
+        options.contextParallelCommunication = .standard(for: windowed)
+        #expect(options.contextParallelCommunication == .allGather)
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        let plan = try TrainingPlan.megatron(graph: windowed, cluster: cluster, clusterName: "dgx-h100", configuration: MegatronConfiguration(
+            tensorParallel: 2, pipelineParallel: 1, options: options))
+        #expect(plan.ineffectiveOptions.map(\.setting) == [.contextParallelExchange])
+        #expect(writtenOptions(plan)?["cp_comm_type"] == nil)
+        let read = try TrainingPlan(json: plan.json(prediction: PlanEvaluator(cluster: cluster).evaluate(plan)), graph: windowed,
+                                    cluster: cluster, clusterName: "dgx-h100")
+        #expect(read.options.contextParallelCommunication == .ring && read.ineffectiveOptions.isEmpty)
     }
 
     @Test("a plan document's FP8 recipe beside bf16 is refused at options.fp8_recipe, as --fp8-recipe without --precision fp8 is")
