@@ -95,13 +95,13 @@ public struct LayoutRecognition: Sendable {
         let opZero = roles.map(\.zeroStage).max() ?? 0
         let zeroStage = max(original.options.zeroStage, opZero)
         // Where every parameter's reader already takes the stages' heaviest stage, the plan is that stage throughout.
-        let everyReaderAtOpZero = original.stages.allSatisfy { stage in
-            stage.operations.allSatisfy { op in
-                !graph.operations[op].inputs.contains { graph[$0].isParameter } || stage.strategy(of: op).zeroStage == opZero
-            }
+        let readerStages = original.stages.flatMap { stage in
+            stage.operations.filter { op in graph.operations[op].inputs.contains { graph[$0].isParameter } }
+                .map { max(stage.strategy(of: $0).zeroStage, original.options.zeroStage) }
         }
-        if opZero > original.options.zeroStage && !everyReaderAtOpZero {
-            notes.append("ZeRO-\(opZero) shards only some parameters; it shards all of them")
+        if opZero > original.options.zeroStage, let lowest = readerStages.min(), lowest < opZero {
+            notes.append("ZeRO-\(opZero) shards only some parameters, " + (lowest == 0 ? "none the rest" : "ZeRO-\(lowest) the rest")
+                         + "; the settings run ZeRO-\(opZero) on all of them")
         }
 
         // Repeated layers per rank.

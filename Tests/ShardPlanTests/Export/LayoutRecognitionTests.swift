@@ -144,7 +144,7 @@ struct LayoutRecognitionTests {
         // One parameter's reader at ZeRO-1 makes it "some".
         let reader = try #require(plan.stages[0].operations.first { graph.operations[$0].inputs.contains { graph[$0].isParameter } })
         plan.stages[0].strategies[reader - plan.stages[0].operations.lowerBound].zeroStage = 1
-        #expect(try LayoutRecognition(plan).differences.contains("ZeRO-3 shards only some parameters; it shards all of them"))
+        #expect(try LayoutRecognition(plan).differences.contains("ZeRO-3 shards only some parameters, ZeRO-1 the rest; the settings run ZeRO-3 on all of them"))
     }
 
     @Test("FP8 linear layers: TransformerEngine's recipes for Megatron-LM and NeMo, torchao's float8 converter for torchtitan",
