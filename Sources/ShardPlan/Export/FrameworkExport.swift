@@ -93,10 +93,17 @@ public struct FrameworkExport: Sendable {
                                                               microbatches: plan.microbatches,
                                                               hasExperts: recognition.layout.hasExperts,
                                                               rerunsUnderNormActivation: StageCostModel.rerunsUnderNormActivation(plan.graph))
+        // A framework builds the model's own modules: the plan's graph rewrites are not in its settings, which are laid
+        // out and priced on the graph before them.
+        let graph = plan.graphBeforeRewrites ?? plan.graph
+        if plan.graphBeforeRewrites != nil {
+            changes.append("\(framework.displayName) builds the model as its graph was given: the plan's graph rewrites (\(plan.rewriteCounts)) "
+                           + "are not in these settings, which are priced without them")
+        }
         // The whole-head layout is the last change, so where it lays out it is the nearest layout itself.
         var wholeHeadLayout: (layout: ParallelLayout, plan: TrainingPlan)?
         if let whole = Self.wholeHeads(configuration, heads: recognition.layout.attentionHeads, framework: framework),
-           let laid = try? ParallelLayout.megatron(whole.configuration, graph: plan.graph, cluster: plan.cluster, clusterName: plan.clusterName) {
+           let laid = try? ParallelLayout.megatron(whole.configuration, graph: graph, cluster: plan.cluster, clusterName: plan.clusterName) {
             configuration = whole.configuration
             changes.append(whole.change)
             wholeHeadLayout = laid
@@ -105,7 +112,7 @@ public struct FrameworkExport: Sendable {
         if let wholeHeadLayout {
             nearest = wholeHeadLayout
         } else if !changes.isEmpty {
-            nearest = try ParallelLayout.megatron(configuration, graph: plan.graph, cluster: plan.cluster, clusterName: plan.clusterName)
+            nearest = try ParallelLayout.megatron(configuration, graph: graph, cluster: plan.cluster, clusterName: plan.clusterName)
         }
         layout = nearest.layout
         differences = recognition.differences + changes

@@ -28,13 +28,7 @@ extension PlanPrediction {
                      + "\(Self.number(tflopsPerDevice)) TFLOP/s per device  |  MFU \(Self.percent(modelFLOPsUtilization))")
         lines.append("peak memory \(Self.bytes(peakMemoryBytesPerDevice)) of \(Self.bytes(deviceMemoryBytes)) per device"
                      + (fitsInMemory ? "" : "  DOES NOT FIT"))
-        if !plan.rewrites.isEmpty {
-            var counts: [(rule: String, count: Int)] = []
-            for rewrite in plan.rewrites {
-                if let index = counts.firstIndex(where: { $0.rule == rewrite.rule }) { counts[index].count += 1 } else { counts.append((rewrite.rule, 1)) }
-            }
-            lines.append("graph rewrites: " + counts.map { "\($0.rule) x\($0.count)" }.joined(separator: ", "))
-        }
+        if !plan.rewrites.isEmpty { lines.append("graph rewrites: " + plan.rewriteCounts) }
         lines.append("")
         lines.append("time per iteration (slowest rank):")
         for (name, value) in timeBreakdown where value > iterationSeconds * 0.0005 {

@@ -141,6 +141,7 @@ extension TrainingPlan {
                   options: options)
         self.summary = stageSummary
         self.rewrites = rewrites
+        if !rewrites.isEmpty { graphBeforeRewrites = rebatchedGraph }
         self.rebatchedFrom = rebatchedFrom
         // The checks above imply SPEC's invariants; this is the independent account of them.
         if let violation = PlanValidator.violation(in: self) {

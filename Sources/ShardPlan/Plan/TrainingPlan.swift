@@ -21,6 +21,8 @@ public struct TrainingPlan: Sendable {
     /// The graph rewrites that turned the model's graph into `graph`, in the order they apply (empty when
     /// the plan is of the graph as given). The plan document lists each with the stage it falls in.
     public var rewrites: [GraphRewrite] = []
+    /// The model's graph before `rewrites`, as a training framework builds it; nil when `rewrites` is empty.
+    public var graphBeforeRewrites: Graph?
     /// The global batch of the model's graph as given, when `graph` is that graph at another batch
     /// (`Graph.rebatched(to:)`, `plan --batch`); nil when the plan is of the graph's own batch. The plan
     /// document writes it as `rebatched_from`, so that `score --plan` with the graph as given prices the plan's batch.
@@ -52,6 +54,16 @@ public struct TrainingPlan: Sendable {
 
     /// The pipeline rank that runs chunk `stage`.
     public func rank(ofStage stage: Int) -> Int { stage % pipelineRanks }
+
+    /// The plan's graph rewrites by rule, in the order each rule first applies: "split-contraction x24,
+    /// merge-parallel-contractions x2".
+    public var rewriteCounts: String {
+        var counts: [(rule: String, count: Int)] = []
+        for rewrite in rewrites {
+            if let index = counts.firstIndex(where: { $0.rule == rewrite.rule }) { counts[index].count += 1 } else { counts.append((rewrite.rule, 1)) }
+        }
+        return counts.map { "\($0.rule) x\($0.count)" }.joined(separator: ", ")
+    }
 
     /// Devices the plan uses.
     public var deviceCount: Int { Set(stages.flatMap(\.mesh.devices)).count }

@@ -101,6 +101,7 @@ public struct RewriteSearch: Sendable {
                 guard let result = results[index] else { continue }
                 var plan = result.plan
                 plan.rewrites = child.rewrites
+                plan.graphBeforeRewrites = root.graph
                 let candidate = Candidate(graph: child.graph, rewrites: child.rewrites, stageOf: child.stageOf,
                                           madeBy: child.madeBy, plan: plan, prediction: result.prediction)
                 if candidate.seconds < best.seconds { best = candidate }
