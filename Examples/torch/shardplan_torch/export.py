@@ -15,6 +15,7 @@ against PyTorch's own shapes when it reads the graph.
 from __future__ import annotations
 
 import operator
+import warnings
 from typing import Any, Callable, Mapping, Sequence
 
 import torch
@@ -22,7 +23,7 @@ import torch.fx
 from torch.export import ExportedProgram
 from torch.export.graph_signature import InputKind, OutputKind
 
-from .graph_builder import Constant, ExportError, GraphBuilder, NodeContext, aten_name, aten_op, module_scope, static_shape
+from .graph_builder import Constant, ExportError, GraphBuilder, NodeContext, aten_op, module_scope, qualified_name, static_shape
 from .dtypes import spec_dtype
 from .lowering import ASSERTIONS, LOWERINGS, SHAPE_ONLY, supported_ops
 
@@ -119,6 +120,11 @@ def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapp
         outputs.append(value)
     if output_names is None and len(outputs) == 1 and builder.types[outputs[0]][0] == ():
         output_names = ["loss"]
+    elif output_names is None and all(builder.types[output][0] != () for output in outputs):
+        # shardplan plans a training step that differentiates the outputs as if they were its loss.
+        shapes = ", ".join(str(list(builder.types[output][0])) for output in outputs)
+        warnings.warn(f"the forward returns no scalar (outputs of shapes {shapes}): shardplan plans a training step from "
+                      "its loss, so make the forward return it (Docs/torch.md)", stacklevel=3)
     if output_names is not None:
         outputs = _rename_outputs(builder, outputs, list(output_names))
     return builder.document(outputs)
@@ -149,7 +155,7 @@ def _lower(node: torch.fx.Node, builder: GraphBuilder, values: dict[torch.fx.Nod
         return _fold(node, inputs)
     lowering = LOWERINGS.get(packet)
     if lowering is None:
-        raise context.error(f"aten.{aten_name(node)} has no shardplan.graph/1 equivalent. The exporter lowers: "
+        raise context.error(f"{qualified_name(node)} has no shardplan.graph/1 equivalent. The exporter lowers: "
                             f"{', '.join(supported_ops())}. Rewrite that part of the model with those ops, or "
                             "compute it in __init__ as a buffer if it does not depend on the inputs")
     return lowering(context)
@@ -166,7 +172,7 @@ def _fold(node: torch.fx.Node, inputs: list[Any]) -> Any:
         return [Constant(static_shape(m.shape), spec_dtype(m.dtype), f"{source}.{i}", t)
                 for i, (m, t) in enumerate(zip(meta, tensors))]
     if not isinstance(meta, torch.Tensor):
-        raise ExportError(f'node "{node.name}" (aten.{aten_name(node)}) in {module_scope(node)[0] or "the top-level forward"} '
+        raise ExportError(f'node "{node.name}" ({qualified_name(node)}) in {module_scope(node)[0] or "the top-level forward"} '
                           "computes a non-tensor value from constants; the graph format has tensors only")
     return Constant(static_shape(meta.shape), spec_dtype(meta.dtype), source,
                     computed if isinstance(computed, torch.Tensor) else None)

@@ -161,6 +161,11 @@ def aten_name(node: torch.fx.Node) -> str:
     return getattr(target, "__name__", str(target))
 
 
+def qualified_name(node: torch.fx.Node) -> str:
+    """`aten.add.Tensor` for ATen's add, `mylib.fused.default` for a custom op: the op with its namespace."""
+    return f"{getattr(node.target, 'namespace', 'aten')}.{aten_name(node)}"
+
+
 def aten_op(node: torch.fx.Node) -> str:
     """`add` for `aten.add.Tensor`."""
     return getattr(node.target, "_opname", aten_name(node).split(".")[0])
@@ -276,7 +281,7 @@ class NodeContext:
 
     def error(self, message: str) -> ExportError:
         where = f"module {self.scope!r}" if self.scope else "the top-level forward"
-        return ExportError(f'cannot export node "{self.node.name}" (aten.{aten_name(self.node)}) in {where}: {message}')
+        return ExportError(f'cannot export node "{self.node.name}" ({qualified_name(self.node)}) in {where}: {message}')
 
 
 def static_shape(shape: Sequence[Any], context: NodeContext | None = None) -> tuple[int, ...]:

@@ -286,6 +286,27 @@ def test_unsupported_op_inside_a_module_names_the_module():
     assert "aten.sin.default" in text and "module 'inner'" in text and "embedding" in text  # lists what is supported
 
 
+@torch.library.custom_op("shardplan_test::twice", mutates_args=())
+def _twice(x: torch.Tensor) -> torch.Tensor:
+    return 2 * x
+
+
+@_twice.register_fake
+def _(x):
+    return torch.empty_like(x)
+
+
+def test_custom_op_is_named_in_its_own_namespace():
+    with pytest.raises(ExportError) as raised:
+        export(lambda m, x: _twice(x).sum(), torch.randn(2, 3))
+    assert "shardplan_test.twice.default has no shardplan.graph/1 equivalent" in str(raised.value), str(raised.value)
+
+
+def test_a_forward_without_a_scalar_loss_is_warned_of():
+    with pytest.warns(UserWarning, match=r"the forward returns no scalar \(outputs of shapes \[2, 3\]\)"):
+        export(lambda m, x: x * 2, torch.randn(2, 3))
+
+
 def test_scalar_input_is_refused_naming_it():
     # A 0-D input has no dimension to carry the batch, whatever batch_dims says.
     with pytest.raises(ExportError, match="input 'inputs_1' is a scalar"):

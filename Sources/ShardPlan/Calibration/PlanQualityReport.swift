@@ -35,7 +35,11 @@ public struct PlanQualityReport: Sendable {
     public init(document: JSONValue, ids: Set<String>? = nil, source: String = CalibrationReport.repositoryRuns,
                 progress: (String) -> Void = { _ in }) throws(InputError) {
         self.source = source
-        let (rows, _) = try PublishedRun.replayableRows(in: document)
+        let (rows, skipped) = try PublishedRun.replayableRows(in: document)
+        // A row there is but that cannot be replayed says why, before a name there is not.
+        if let ids, let row = skipped.first(where: { ids.contains($0.id) }) {
+            throw InputError(.invalidValue, at: JSONPath([.key("--rows")]), "row \"\(row.id)\" is not replayed: \(row.reason)")
+        }
         if let unknown = ids?.subtracting(rows.map(\.id)).sorted(), !unknown.isEmpty {
             throw InputError(.invalidReference, at: JSONPath([.key("--rows")]),
                              "no published run is called \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")); the rows are \(rows.map(\.id).joined(separator: ", "))")

@@ -8,10 +8,8 @@ import Testing
 struct RewrittenPlanExportTests {
     @Test("the settings of a rewritten plan are priced on the graph as given, and the header names the rewrites; read back from its document, the same")
     func pricedWithoutRewrites() throws {
-        let graph = try RewriteSearchTests.llama()
-        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        let found = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
-            .plan(rewriting: RewriteSearch(rules: RewriteSelection.safe.rules), microbatches: 1)
+        let (graph, cluster, plan, prediction) = try RewriteSearchTests.rewrittenPlan()
+        let found = (plan: plan, prediction: prediction)
         #expect(!found.plan.rewrites.isEmpty && found.plan.graphBeforeRewrites == graph)
         let document = try JSONParser.parse(found.plan.jsonText(prediction: found.prediction))
         let decoded = try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")

@@ -17,6 +17,15 @@ struct RewriteSearchTests {
             sequenceLength: 256, globalBatch: 16)).build()
     }
 
+    /// The 2-block Llama planned on one DGX A100 with the safe rewrites, one microbatch: a plan that keeps some.
+    static func rewrittenPlan() throws -> (graph: Graph, cluster: Cluster, plan: TrainingPlan, prediction: PlanPrediction) {
+        let graph = try llama()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let found = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+            .plan(rewriting: RewriteSearch(rules: RewriteSelection.safe.rules), microbatches: 1)
+        return (graph, cluster, found.plan, found.prediction)
+    }
+
     /// Forward plus backward seconds of every op of `graph` on one device with `microbatches` microbatches.
     static func kernelSeconds(_ graph: Graph, on cluster: Cluster, microbatches: Int) -> Double {
         let model = OperatorCostModel(graph: graph, kernels: KernelModel(device: cluster.device), meshShape: [1], microbatches: microbatches)
@@ -31,10 +40,8 @@ struct RewriteSearchTests {
     /// re-scored as "zero=2 on some parameters").
     @Test("a rewritten plan on eight devices is summarised from its rewritten stages, as its document reads back")
     func rewrittenSummary() throws {
-        let graph = try Self.llama()
-        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        let found = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
-            .plan(rewriting: RewriteSearch(rules: RewriteSelection.safe.rules), microbatches: 1)
+        let (graph, cluster, plan, prediction) = try Self.rewrittenPlan()
+        let found = (plan: plan, prediction: prediction)
         #expect(!found.plan.rewrites.isEmpty)
         #expect(found.plan.summary == found.plan.stageSummary)
         let document = try JSONParser.parse(found.plan.jsonText(prediction: found.prediction))
