@@ -162,8 +162,10 @@ def aten_name(node: torch.fx.Node) -> str:
 
 
 def qualified_name(node: torch.fx.Node) -> str:
-    """`aten.add.Tensor` for ATen's add, `mylib.fused.default` for a custom op: the op with its namespace."""
-    return f"{getattr(node.target, 'namespace', 'aten')}.{aten_name(node)}"
+    """`aten.add.Tensor` for ATen's add, `mylib.fused.default` for a custom op, `_operator.getitem` for a Python
+    function: the op with its namespace (or module)."""
+    namespace = getattr(node.target, "namespace", None) or getattr(node.target, "__module__", None) or "aten"
+    return f"{namespace}.{aten_name(node)}"
 
 
 def aten_op(node: torch.fx.Node) -> str:

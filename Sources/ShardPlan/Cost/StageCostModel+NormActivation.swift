@@ -12,7 +12,8 @@ extension StageCostModel {
     /// - `moe_act`: the experts' activation function (`ExpertDataFlow.activationOperations`);
     /// - `layernorm`: the norm whose result the experts' dispatch carries, found by following each expert GEMM's
     ///   activation back through the ops that only move or copy data (the permutation, a token's copies, reshapes):
-    ///   the norm before a mixture of experts, which Megatron-Core runs as a TransformerEngine norm of its own;
+    ///   the norm before a mixture of experts, which Megatron-Core runs as a TransformerEngine norm of its own (with the
+    ///   cast after it beside an fp32 residual stream: TransformerEngine's norm writes the compute type itself);
     /// - `layernorm`: a multi-head latent attention's input norm (`latentInputNorms`), also a module of its own.
     /// Megatron-Core fuses every other norm of a block into the linear layer after it (`TELayerNormColumnParallelLinear`),
     /// where `layernorm` has nothing to rerun.
@@ -22,15 +23,24 @@ extension StageCostModel {
         for (index, operation) in graph.operations.enumerated() {
             guard let expert = flow.experts[index] else { continue }
             var value = operation.inputs[1 - expert.weightOperand]
+            // The casts met right before the norm (to the compute type beside an fp32 residual stream): what the router
+            // and the dispatch read, which TransformerEngine's norm writes itself, so they rerun with it.
+            var casts: [Int] = []
             following: while let producer = graph[value].operationIndex {
                 let source = graph.operations[producer]
                 switch source.op {
                 case .layerNorm, .rmsNorm:
                     reruns.insert(producer)
+                    reruns.formUnion(casts)
                     break following
-                case .broadcast, .transpose, .reshape, .slice, .cast, .unary(.identity), .unary(.stopGradient):
+                case .cast:
+                    casts.append(producer)
+                    value = source.inputs[0]
+                case .broadcast, .transpose, .reshape, .slice, .unary(.identity), .unary(.stopGradient):
+                    casts = []
                     value = source.inputs[0]
                 case .concat:
+                    casts = []
                     value = source.inputs.max { graph[$0].type.elementCount < graph[$1].type.elementCount }!
                 default:
                     break following

@@ -48,14 +48,24 @@ public struct FrameworkExport: Sendable {
     /// as a layout that does not fit or that it refuses is never chosen.
     public static func choosing(_ plan: TrainingPlan, prediction: PlanPrediction, alternatives: [Alternative],
                                 framework: TrainingFramework) throws(InputError) -> (export: FrameworkExport, plan: TrainingPlan) {
-        let searched = try FrameworkExport(plan: plan, prediction: prediction, framework: framework)
-        guard !alternatives.isEmpty, !searched.differences.isEmpty || !searched.unrunnable.isEmpty else { return (searched, plan) }
-        let outcome = !searched.unrunnable.isEmpty ? "only as settings it refuses"
-            : searched.prediction.fitsInMemory
-            ? "at \(PlanPrediction.seconds(searched.prediction.iterationSeconds)) an iteration"
-            : "only as a layout that does not fit (\(PlanPrediction.bytes(searched.prediction.peakMemoryBytesPerDevice)) a device)"
+        let searched: FrameworkExport?, refusal: InputError?
+        do {
+            (searched, refusal) = (try FrameworkExport(plan: plan, prediction: prediction, framework: framework), nil)
+        } catch {
+            // A rewritten plan whose nearest layout the graph as given does not take (`graphBeforeRewrites`): the
+            // alternatives, the search's answer before the rewrites among them, stand in for it.
+            guard plan.graphBeforeRewrites != nil, !alternatives.isEmpty else { throw error }
+            (searched, refusal) = (nil, error)
+        }
+        if let searched, alternatives.isEmpty || searched.differences.isEmpty && searched.unrunnable.isEmpty { return (searched, plan) }
+        let outcome = searched.map { searched in
+            !searched.unrunnable.isEmpty ? "only as settings it refuses"
+                : searched.prediction.fitsInMemory
+                ? "at \(PlanPrediction.seconds(searched.prediction.iterationSeconds)) an iteration"
+                : "only as a layout that does not fit (\(PlanPrediction.bytes(searched.prediction.peakMemoryBytesPerDevice)) a device)"
+        } ?? "in no layout: its model, without the plan's graph rewrites, does not take the plan's"
         var chosen: (export: FrameworkExport, plan: TrainingPlan)?
-        if searched.unrunnable.isEmpty && searched.prediction.fitsInMemory { chosen = (searched, plan) }
+        if let searched, searched.unrunnable.isEmpty && searched.prediction.fitsInMemory { chosen = (searched, plan) }
         for alternative in alternatives {
             let note = "The searched plan (\(PlanPrediction.seconds(prediction.iterationSeconds)) an iteration) runs in \(framework.displayName) "
                 + "\(outcome); these settings run instead \(alternative.name) "
@@ -68,7 +78,9 @@ public struct FrameworkExport: Sendable {
                   other.prediction.iterationSeconds < chosen?.export.prediction.iterationSeconds ?? .infinity else { continue }
             chosen = (other, alternative.plan)
         }
-        return chosen ?? (searched, plan)
+        if let chosen { return chosen }
+        if let searched { return (searched, plan) }
+        throw refusal!
     }
 
     /// Why `framework` has no settings for `graph`, if it has none: every framework here trains language models on
@@ -88,14 +100,14 @@ public struct FrameworkExport: Sendable {
         if let refusal = Self.refusal(of: plan.graph, in: framework) { throw refusal }
         self.framework = framework
         planPrediction = prediction
+        // A framework builds the model's own modules: the plan's graph rewrites are not in its settings, which are laid
+        // out and priced on the graph before them.
+        let graph = plan.graphBeforeRewrites ?? plan.graph
         var (configuration, changes) = framework.expressible(recognition.layout.configuration, chunkLayers: recognition.layout.chunkLayers,
                                                               blockStructures: recognition.layout.blockStructures,
                                                               microbatches: plan.microbatches,
                                                               hasExperts: recognition.layout.hasExperts,
-                                                              rerunsUnderNormActivation: StageCostModel.rerunsUnderNormActivation(plan.graph))
-        // A framework builds the model's own modules: the plan's graph rewrites are not in its settings, which are laid
-        // out and priced on the graph before them.
-        let graph = plan.graphBeforeRewrites ?? plan.graph
+                                                              rerunsUnderNormActivation: StageCostModel.rerunsUnderNormActivation(graph))
         if plan.graphBeforeRewrites != nil {
             changes.append("\(framework.displayName) builds the model as its graph was given: the plan's graph rewrites (\(plan.rewriteCounts)) "
                            + "are not in these settings, which are priced without them")

@@ -124,10 +124,12 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     /// (`ParallelLayout.blockStructures`: 1 for a model of identical blocks); `microbatches`, the plan's count where
     /// known, says whether ZeRO-3's gradients accumulate at all; `hasExperts`, whether the model holds a mixture of
     /// experts (`ParallelLayout.feedForwardModules`); `rerunsUnderNormActivation`, whether `norm-act` reruns anything
-    /// in it (`StageCostModel.rerunsUnderNormActivation`: experts, or a multi-head latent attention's input norm).
+    /// in it (`StageCostModel.rerunsUnderNormActivation`: experts, or a multi-head latent attention's input norm; where
+    /// not given, whether it holds experts).
     public func expressible(_ configuration: MegatronConfiguration, chunkLayers: [Int], blockStructures: Int = 1,
                             microbatches: Int? = nil, hasExperts: Bool = false,
-                            rerunsUnderNormActivation: Bool = false) -> (configuration: MegatronConfiguration, changes: [String]) {
+                            rerunsUnderNormActivation: Bool? = nil) -> (configuration: MegatronConfiguration, changes: [String]) {
+        let rerunsUnderNormActivation = rerunsUnderNormActivation ?? hasExperts
         var nearest = configuration
         var changes: [String] = []
         if configuration.schedule == .gpipe && runsMegatronCore {

@@ -32,9 +32,10 @@ extension TrainingPlan {
                 + (options.fp8Parameters ? [("fp8_params", .bool(true))] : [])
         // The kernel choices are written only where they differ from the defaults, so plans read as before, and options
         // that change nothing in the plan (`ineffectiveOptions`) are left out: read back, they would only draw a note.
+        // The attention kernel stays: what runs in its place depends on the cluster, and the document may be scored on
+        // another.
         let ineffective = Set(ineffectiveOptions.map(\.setting))
-        var kernels: [(String, JSONValue)] = ineffective.contains(.attentionKernel) ? []
-            : options.attentionKernel.map { [("attention_kernel", .string($0.rawValue))] } ?? []
+        var kernels: [(String, JSONValue)] = options.attentionKernel.map { [("attention_kernel", .string($0.rawValue))] } ?? []
         if options.kernelFusion != .fused { kernels.append(("kernel_fusion", .string(options.kernelFusion.rawValue))) }
         if options.fusedCrossEntropy { kernels.append(("fused_cross_entropy", .bool(true))) }
         if options.writesLossGradientInPlace { kernels.append(("loss_gradient_in_place", .bool(true))) }

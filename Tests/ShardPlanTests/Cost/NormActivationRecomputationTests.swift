@@ -54,6 +54,19 @@ struct NormActivationRecomputationTests {
         #expect(searchMemory(.none) - searchMemory(.normAct) == 2 * 66_560 - 66_560)
     }
 
+    @Test("beside an fp32 residual stream the norm before the experts reruns with its cast to bf16, and each block keeps the same 66,560 bytes less")
+    func fp32ResidualMixtureOfExperts() throws {
+        var configuration = try #require(ModelCatalog.model(id: "moe-tiny")?.transformer)
+        configuration.residualDType = .f32
+        let widened = try TransformerBuilder(name: "moe-tiny-fp32-residual", configuration: configuration).build()
+        let reruns = fixture.model(.normAct, widened).operatorRecomputation
+        #expect(fixture.names(reruns, in: widened) == ["h0.mlp.norm", "h0.mlp.to_compute", "h0.mlp.experts.silu", "h0.mlp.experts.gated"])
+        // The router and the dispatch keep the cast's 32,768 bf16 bytes, not the norm's fp32 result, which nothing keeps.
+        let stage = try self.stage(widened)
+        #expect(fixture.model(.none, widened).cost(of: stage).activationBytesPerMicrobatch
+            - fixture.model(.normAct, widened).cost(of: stage).activationBytesPerMicrobatch == 2 * 66_560)
+    }
+
     @Test("it reruns a latent attention's input norm, which Megatron-Core cannot fuse into one linear layer, not its latents' norms nor a query-key norm")
     func latentAttentionInputNorm() throws {
         var configuration = RecomputationFixture.configuration(layers: 2)

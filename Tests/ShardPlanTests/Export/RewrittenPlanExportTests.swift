@@ -27,4 +27,22 @@ struct RewrittenPlanExportTests {
             }
         }
     }
+
+    /// Where the graph before the rewrites does not take the layout recognised on the rewritten one (here a graph of 4
+    /// sequences, which 8 replicas cannot split), the alternatives stand in for the searched plan; without any, the
+    /// refusal is the answer.
+    @Test("a rewritten plan whose layout the graph as given does not take gives way to the alternatives, or is refused without them")
+    func unlaidRewrittenPlan() throws {
+        var (graph, cluster, plan, prediction) = try RewriteSearchTests.rewrittenPlan()
+        #expect(try LayoutRecognition(plan).layout.dataParallel > 4)
+        plan.graphBeforeRewrites = try graph.rebatched(to: 4)
+        #expect(throws: InputError.self) { try FrameworkExport(plan: plan, prediction: prediction, framework: .megatron) }
+        #expect(throws: InputError.self) { try FrameworkExport.choosing(plan, prediction: prediction, alternatives: [], framework: .megatron) }
+        let unrewritten = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+            .plan(rewriting: RewriteSearch(rules: []), microbatches: 1)
+        let chosen = try FrameworkExport.choosing(plan, prediction: prediction, alternatives: [
+            .runnerUp(unrewritten.plan, prediction: unrewritten.prediction)], framework: .megatron)
+        #expect(chosen.plan.rewrites.isEmpty)
+        #expect(chosen.export.text.contains("in no layout: its model, without the plan's graph rewrites, does not take the plan's"))
+    }
 }

@@ -31,7 +31,7 @@ struct IneffectiveOptionTests {
         let asked = try plan(options)
         #expect(asked.ineffectiveOptions.map(\.setting) == [.attentionKernel])
         #expect(asked.ineffectiveOptions.first?.reason.contains("runs flash2 in its place") == true)
-        #expect(writtenOptions(asked)?["attention_kernel"] == nil, "left out of the document: read back, flash2 runs as priced")
+        #expect(writtenOptions(asked)?["attention_kernel"] == .string("flash3"), "kept: on an H100 cluster the document runs it")
         options.attentionKernel = .flash2
         let evaluator = PlanEvaluator(cluster: asked.cluster)
         #expect(evaluator.evaluate(asked).iterationSeconds == evaluator.evaluate(try plan(options)).iterationSeconds)
