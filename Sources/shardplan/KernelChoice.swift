@@ -104,7 +104,7 @@ struct KernelChoice: ParsableArguments {
         if eagerLoss && fusion != .compiled {
             throw ValidationError("--eager-loss leaves the loss out of a compiled step: give it with --fusion compiled (under eager or fused kernels the loss is not compiled anyway), and not with score --plan, which takes it from the plan's options.")
         }
-        if let conflict = applied(to: TrainingOptions()).lossInPlaceConflict {
+        if applied(to: TrainingOptions()).lossInPlaceConflict != nil {
             throw ValidationError("--loss-in-place: only a fused cross-entropy kernel writes the logits' gradient over them; give --fused-cross-entropy (score --plan takes both from the plan's options instead).")
         }
     }
