@@ -48,15 +48,16 @@ public struct FrameworkExport: Sendable {
     /// as a layout that does not fit or that it refuses is never chosen.
     public static func choosing(_ plan: TrainingPlan, prediction: PlanPrediction, alternatives: [Alternative],
                                 framework: TrainingFramework) throws(InputError) -> (export: FrameworkExport, plan: TrainingPlan) {
-        let searched: FrameworkExport?, refusal: InputError?
+        let attempt: Result<FrameworkExport, InputError>
         do {
-            (searched, refusal) = (try FrameworkExport(plan: plan, prediction: prediction, framework: framework), nil)
+            attempt = .success(try FrameworkExport(plan: plan, prediction: prediction, framework: framework))
         } catch {
             // A rewritten plan whose nearest layout the graph as given does not take (`graphBeforeRewrites`): the
             // alternatives, the search's answer before the rewrites among them, stand in for it.
             guard plan.graphBeforeRewrites != nil, !alternatives.isEmpty else { throw error }
-            (searched, refusal) = (nil, error)
+            attempt = .failure(error)
         }
+        let searched = try? attempt.get()
         if let searched, alternatives.isEmpty || searched.differences.isEmpty && searched.unrunnable.isEmpty { return (searched, plan) }
         let outcome = searched.map { searched in
             !searched.unrunnable.isEmpty ? "only as settings it refuses"
@@ -78,9 +79,12 @@ public struct FrameworkExport: Sendable {
                   other.prediction.iterationSeconds < chosen?.export.prediction.iterationSeconds ?? .infinity else { continue }
             chosen = (other, alternative.plan)
         }
+        // Without a chosen alternative, the searched plan's settings, or why there are none.
         if let chosen { return chosen }
-        if let searched { return (searched, plan) }
-        throw refusal!
+        switch attempt {
+        case .success(let export): return (export, plan)
+        case .failure(let error): throw error
+        }
     }
 
     /// Why `framework` has no settings for `graph`, if it has none: every framework here trains language models on
