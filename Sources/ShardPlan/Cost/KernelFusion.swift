@@ -99,6 +99,15 @@ extension Operator {
         }
     }
 
+    /// Ops whose result is their one operand's elements rearranged, selected or retyped (transposes, reshapes, slices,
+    /// casts, identities, gradient stops): a value read through them is still that operand's data.
+    public var onlyMovesData: Bool {
+        switch self {
+        case .transpose, .reshape, .slice, .cast, .unary(.identity), .unary(.stopGradient): true
+        default: false
+        }
+    }
+
     /// Ops that only reinterpret or broadcast their operand and launch no kernel.
     public var isView: Bool {
         switch self {

@@ -29,14 +29,14 @@ extension StageCostModel {
             following: while let producer = graph[value].operationIndex {
                 let source = graph.operations[producer]
                 switch source.op {
-                case .layerNorm, .rmsNorm:
+                case _ where source.op.isNormalization:
                     reruns.insert(producer)
                     reruns.formUnion(casts)
                     break following
                 case .cast:
                     casts.append(producer)
                     value = source.inputs[0]
-                case .broadcast, .transpose, .reshape, .slice, .unary(.identity), .unary(.stopGradient):
+                case .broadcast, _ where source.op.onlyMovesData:
                     casts = []
                     value = source.inputs[0]
                 case .concat:
@@ -64,14 +64,13 @@ extension StageCostModel {
             var result: (linears: [Int], between: [Int]) = ([], [])
             for reader in consumers[value.rawValue] {
                 let operation = graph.operations[reader]
-                switch operation.op {
-                case .transpose, .reshape, .slice, .cast, .unary(.identity):
+                if operation.op.onlyMovesData {
                     let further = linearReaders(of: operation.result)
                     guard !further.linears.isEmpty else { continue }
                     result.linears += further.linears
                     result.between += [reader] + further.between
-                default:
-                    if operation.op.isContraction && operation.inputs.contains(where: { graph[$0].isParameter }) { result.linears.append(reader) }
+                } else if operation.op.isContraction && operation.inputs.contains(where: { graph[$0].isParameter }) {
+                    result.linears.append(reader)
                 }
             }
             return result
@@ -80,14 +79,8 @@ extension StageCostModel {
         func feedsNormalizedLinear(_ value: ValueID) -> Bool {
             consumers[value.rawValue].contains { reader in
                 let operation = graph.operations[reader]
-                switch operation.op {
-                case .layerNorm, .rmsNorm:
-                    return !linearReaders(of: operation.result).linears.isEmpty
-                case .transpose, .reshape, .slice, .cast, .unary(.identity):
-                    return feedsNormalizedLinear(operation.result)
-                default:
-                    return false
-                }
+                if operation.op.isNormalization { return !linearReaders(of: operation.result).linears.isEmpty }
+                return operation.op.onlyMovesData && feedsNormalizedLinear(operation.result)
             }
         }
         /// The norm at `index` and the ops between it and its linear readers, where one of those projects to a latent
@@ -98,11 +91,6 @@ extension StageCostModel {
             guard readers.linears.contains(where: { feedsNormalizedLinear(graph.operations[$0].result) }) else { return [] }
             return Set([index] + readers.between)
         }
-        return graph.operations.indices.reduce(into: Set<Int>()) { result, index in
-            switch graph.operations[index].op {
-            case .layerNorm, .rmsNorm: result.formUnion(rerun(index))
-            default: break
-            }
-        }
+        return graph.operations.indices.filter { graph.operations[$0].op.isNormalization }.reduce(into: Set<Int>()) { $0.formUnion(rerun($1)) }
     }
 }

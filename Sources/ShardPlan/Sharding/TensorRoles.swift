@@ -101,7 +101,7 @@ public struct TensorRoles: Sendable {
                 let copies = input > 0 ? graph[operation.result].type.elementCount / input : 1
                 guard copies <= 1 else { return copies }
                 value = operation.inputs[0]
-            case .transpose, .reshape, .slice, .cast, .unary(.identity), .unary(.stopGradient):
+            case _ where operation.op.onlyMovesData:
                 value = operation.inputs[0]
             case .concat:
                 value = operation.inputs.max { graph[$0].type.elementCount < graph[$1].type.elementCount }!
