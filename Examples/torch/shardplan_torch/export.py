@@ -78,7 +78,8 @@ def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapp
             # A tied weight (GPT-2's token embedding and logits) is one parameter under two names.
             if id(tensor) not in canonical:
                 canonical[id(tensor)] = spec.target
-                builder.add_parameter(spec.target, static_shape(meta.shape), _tensor_dtype(meta, spec.target))
+                builder.add_parameter(spec.target, static_shape(meta.shape), _tensor_dtype(meta, spec.target),
+                                      trainable=bool(getattr(tensor, "requires_grad", True)))
             values[node] = canonical[id(tensor)]
         elif spec.kind in (InputKind.BUFFER, InputKind.CONSTANT_TENSOR):
             values[node] = Constant(static_shape(meta.shape), spec_dtype(meta.dtype), spec.target,

@@ -95,9 +95,12 @@ class GraphBuilder:
         self.inputs.append({"name": name, "shape": list(shape), "dtype": dtype, "batch_dim": batch_dim})
         self.types[name] = (shape, dtype)
 
-    def add_parameter(self, name: str, shape: tuple[int, ...], dtype: str) -> None:
+    def add_parameter(self, name: str, shape: tuple[int, ...], dtype: str, trainable: bool = True) -> None:
         self.reserve(name)
-        self.parameters.append({"name": name, "shape": list(shape), "dtype": dtype})
+        entry: dict[str, Any] = {"name": name, "shape": list(shape), "dtype": dtype}
+        if not trainable:  # a frozen weight (requires_grad=False): no gradient, no optimizer state
+            entry["trainable"] = False
+        self.parameters.append(entry)
         self.types[name] = (shape, dtype)
 
     def add_op(self, base: str, op: str, inputs: Sequence[str], shape: Sequence[int], dtype: str,

@@ -18,6 +18,10 @@ extension GraphAnalysis {
         })
         top["parameters"] = ["count": .int(parameterCount), "bytes": .int(parameterBytes),
                              "tensors": .int(graph.parameters.count)]
+        if frozenParameterCount > 0, case .object(var parameters)? = top["parameters"] {
+            parameters["frozen_count"] = .int(frozenParameterCount)
+            top["parameters"] = .object(parameters)
+        }
         top["flops"] = ["forward": .number(forwardFLOPs), "backward": .number(backwardFLOPs),
                         "training": .number(trainingFLOPs),
                         "forward_per_sample": .number(forwardFLOPsPerSample),

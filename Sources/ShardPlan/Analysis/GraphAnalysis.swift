@@ -14,6 +14,8 @@ public struct GraphAnalysis: Sendable {
     /// Elements of all parameters.
     public let parameterCount: Int
     public let parameterBytes: Int
+    /// Elements of the frozen parameters (`Value.isFrozen`), which training does not update.
+    public let frozenParameterCount: Int
     /// The cost of each op, in op order.
     public let operations: [OperationCost]
     public let forwardFLOPs: Double
@@ -28,6 +30,9 @@ public struct GraphAnalysis: Sendable {
     /// The forward FLOPs MFU and TFLOP/s per device count (`OperationCost.modelForwardFLOPs`): `forwardFLOPs`
     /// with each sliding-window attention op counted as twice its band, as causal attention is counted dense.
     public let modelForwardFLOPs: Double
+    /// The training FLOPs of one iteration MFU and TFLOP/s per device count (`OperationCost.modelTrainingFLOPs`):
+    /// three times `modelForwardFLOPs`, less what frozen parameters save.
+    public let modelTrainingFLOPs: Double
     /// Bytes of all op results: what the forward pass would hold if it freed nothing.
     public let activationBytes: Int
     /// Bytes kept from the forward pass for the backward pass (each tensor once).
@@ -44,6 +49,7 @@ public struct GraphAnalysis: Sendable {
         batchSize = graph.batchSize ?? 1
         parameterCount = graph.parameters.reduce(0) { $0 + graph[$1].type.elementCount }
         parameterBytes = graph.parameters.reduce(0) { $0 + graph[$1].type.byteCount }
+        frozenParameterCount = graph.parameters.filter { graph[$0].isFrozen }.reduce(0) { $0 + graph[$1].type.elementCount }
         let costs = graph.operations.map { OperationCost($0, in: graph, gradients: gradients) }
         operations = costs
         forwardFLOPs = costs.reduce(0) { $0 + $1.forwardFLOPs }
@@ -52,6 +58,7 @@ public struct GraphAnalysis: Sendable {
         slidingWindowAttentionForwardFLOPs = costs.reduce(0) { $0 + ($1.window != nil ? $1.forwardFLOPs : 0) }
         slidingWindowBandForwardFLOPs = costs.reduce(0) { $0 + ($1.window != nil ? $1.bandForwardFLOPs : 0) }
         modelForwardFLOPs = costs.reduce(0) { $0 + $1.modelForwardFLOPs }
+        modelTrainingFLOPs = OperationCost.modelTrainingFLOPs(of: graph)
         activationBytes = costs.reduce(0) { $0 + $1.resultBytes }
         savedForBackwardBytes = Self.savedBytes(costs[...], in: graph)
         var counts: [String: Int] = [:]

@@ -15,6 +15,25 @@ extension OperationCost {
         }
     }
 
+    /// The model FLOPs of one training iteration of `graph`, as MFU and TFLOP/s per device count them: three
+    /// forward passes (`modelForwardFLOPs`: the backward pass as twice the forward, the convention of Narayanan et
+    /// al. 2021 and PaLM's MFU), less the backward FLOPs frozen parameters save (the weight gradients of frozen
+    /// products, and the backward pass of whatever only frozen parameters feed), as the analysis counts them.
+    static func modelTrainingFLOPs(of graph: Graph) -> Double {
+        let forward = 3 * modelForwardFLOPs(of: graph)
+        guard graph.parameters.contains(where: { graph[$0].isFrozen }) else { return forward }
+        let (trained, all) = (GradientFlow(graph), GradientFlow(graph, trainingFrozen: true))
+        let saved = graph.operations.reduce(0.0) { total, operation in
+            let ownForward = forwardFLOPs(operation, in: graph)
+            func backward(_ gradients: GradientFlow) -> Double {
+                gradients[operation.result] ? backwardFLOPs(operation, forward: ownForward, in: graph, gradients: gradients) : 0
+            }
+            return total + backward(all) - backward(trained)
+        }
+        // The analysis counts attention's backward pass as 2.5 forward passes: never below one forward pass.
+        return max(forward - saved, forward / 3)
+    }
+
     /// The model FLOPs of one forward pass of `graph`, as MFU counts them: `GraphAnalysis.modelForwardFLOPs`
     /// without the rest of the analysis.
     static func modelForwardFLOPs(of graph: Graph) -> Double {

@@ -46,7 +46,7 @@ extension Cluster {
         let interNode = try Self.link(top, "inter_node", required: nodes * devicesPerNode > domain,
                                       why: domain == devicesPerNode ? "a cluster of \(nodes) nodes needs the network between them"
                                           : "a cluster of \(nodes * devicesPerNode / domain) NVLink domains needs the network between them")
-        self.init(name: try top.optionalString("name") ?? Self.unnamed, nodes: nodes, devicesPerNode: devicesPerNode,
+        self.init(name: try top.optionalName("name", of: "a cluster") ?? Self.unnamed, nodes: nodes, devicesPerNode: devicesPerNode,
                   devicesPerDomain: domain, device: device, intraNode: intraNode, interNode: interNode)
     }
 

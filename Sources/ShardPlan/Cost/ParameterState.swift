@@ -7,7 +7,8 @@
 /// weights are sharded too, and the 16-bit copy gathered before the forward pass stays, whole, until the
 /// backward pass has read it (`keepsGatheredCopy`). The weight of a linear layer kept in FP8
 /// (`TrainingOptions.fp8Parameters`) is 1 byte a parameter where the 16-bit copy was 2, beside the same master copy
-/// (Docs/cost-model.md, "FP8 parameters").
+/// (Docs/cost-model.md, "FP8 parameters"). A frozen parameter (`trainable: false`, `Value.isFrozen`) holds its weight
+/// alone, laid out and sharded as a trainable one's: no gradient, no optimizer state, no step and no accumulation.
 public struct ParameterState: Sendable, Equatable {
     public var weightBytes: Double
     public var gradientBytes: Double
@@ -26,9 +27,11 @@ public struct ParameterState: Sendable, Equatable {
     /// The state of `elements` parameter elements (this device's share before ZeRO), with gradients of
     /// `gradientPrecision` and Adam state of `optimizerState`; `fp8Weight`: the weight of an FP8 linear layer kept in
     /// FP8; `unshardedGradientBytes`: ZeRO-3 keeps the whole local gradient through the microbatches, in elements of
-    /// this many bytes (`TrainingOptions.accumulatesUnshardedGradients`), sharded only for the optimizer step.
+    /// this many bytes (`TrainingOptions.accumulatesUnshardedGradients`), sharded only for the optimizer step;
+    /// `trainable`: false for a frozen parameter.
     public init(elements: Double, dataParallel: Double, zeroStage: Int, gradientPrecision: GradientPrecision = .fp32,
-                optimizerState: OptimizerStatePrecision = .fp32, fp8Weight: Bool = false, unshardedGradientBytes: Double? = nil) {
+                optimizerState: OptimizerStatePrecision = .fp32, fp8Weight: Bool = false, unshardedGradientBytes: Double? = nil,
+                trainable: Bool = true) {
         let shard = max(dataParallel, 1)
         // The gradients' bytes set what the accumulation's read and write move, and the optimizer step's passes
         // over them (norm, Adam, and Megatron's reset).
@@ -51,20 +54,35 @@ public struct ParameterState: Sendable, Equatable {
             / (zeroStage >= 1 ? shard : 1)
         optimizerStepLaunches = optimizerState.stepLaunchesPerTensor
         gradientAccumulationBytes = unsharded.map { elements * 2 * $0 } ?? elements * 2 * gradient / (zeroStage >= 2 ? shard : 1)
+        if !trainable {
+            (gradientBytes, optimizerStateBytes, optimizerStepBytes, optimizerStepLaunches, gradientAccumulationBytes) = (0, 0, 0, 0, 0)
+        }
     }
 
     /// The state under `options`' gradient buffer and optimizer state; `fp8Weight`: the weight of a linear layer
     /// that runs in FP8 while `options` keep such weights in FP8; `microbatches`: how many an iteration runs, which
     /// decides whether `options.accumulatesUnshardedGradients` keeps gradients unsharded (with one there is nothing
     /// to accumulate; nil: a bound that assumes they are sharded). FSDP2 accumulates them in its `reduce_dtype`: fp32
-    /// with `reduceGradientsInFP32`, else the 16-bit weights' type.
+    /// with `reduceGradientsInFP32`, else the 16-bit weights' type. `trainable`: false for a frozen parameter.
     public init(elements: Double, dataParallel: Double, zeroStage: Int, options: TrainingOptions, fp8Weight: Bool = false,
-                microbatches: Int? = nil) {
+                microbatches: Int? = nil, trainable: Bool = true) {
         self.init(elements: elements, dataParallel: dataParallel, zeroStage: zeroStage,
                   gradientPrecision: options.gradientPrecision, optimizerState: options.optimizerState,
                   fp8Weight: fp8Weight && options.fp8Parameters,
                   unshardedGradientBytes: options.accumulatesUnshardedGradients(over: microbatches ?? 1)
-                    ? (options.reduceGradientsInFP32 ? 4 : 2) : nil)
+                    ? (options.reduceGradientsInFP32 ? 4 : 2) : nil,
+                  trainable: trainable)
+    }
+
+    /// The least bytes a device can hold of `elements` parameter elements, `frozenElements` of them frozen, spread
+    /// over `devices` devices: every weight sharded by ZeRO-3 and counted as an FP8 one where `options` keep FP8
+    /// weights (a bound the searches prune with).
+    public static func leastBytes(elements: Double, frozenElements: Double, devices: Int, options: TrainingOptions) -> Double {
+        let trainable = ParameterState(elements: elements - frozenElements, dataParallel: Double(devices), zeroStage: 3,
+                                       options: options, fp8Weight: true)
+        let frozen = ParameterState(elements: frozenElements, dataParallel: Double(devices), zeroStage: 3,
+                                    options: options, fp8Weight: true, trainable: false)
+        return trainable.totalBytes + frozen.totalBytes
     }
 
     /// Bytes of a weight kept in FP8, per element (E4M3; its per-tensor scale is not counted).

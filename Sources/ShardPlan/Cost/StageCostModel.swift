@@ -698,6 +698,9 @@ public struct StageCostModel: Sendable {
         for parameter in order {
             let type = graph[parameter].type
             let elements = Double(type.elementCount)
+            // A frozen parameter is stored, sharded and gathered as a trainable one is, and has no gradient to
+            // accumulate, reduce or step on.
+            let trainable = !graph[parameter].isFrozen
             let uses = readers[parameter]!
             let first = uses[0]
             let firstSpace = graph.operations[first.operation].indexSpace
@@ -723,7 +726,7 @@ public struct StageCostModel: Sendable {
             // What a cast of fp32 weights writes an element: a 16-bit copy, or the FP8 weight.
             let copyBytesPerElement = fp8Weight ? ParameterState.fp8WeightBytesPerElement : 2
             let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage,
-                                       options: options, fp8Weight: fp8Weight, microbatches: microbatches)
+                                       options: options, fp8Weight: fp8Weight, microbatches: microbatches, trainable: trainable)
             cost.weightBytes += state.weightBytes
             cost.gradientBytes += state.gradientBytes
             cost.optimizerStateBytes += state.optimizerStateBytes
@@ -781,10 +784,12 @@ public struct StageCostModel: Sendable {
                 perMicrobatch.append((Resharding.collectives(from: stored, to: wanted, elementCount: elements,
                                                              bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape), true,
                                      use.operation))
-                let gradient = Resharding.collectives(from: strategy.gradientSpec(use.operand, in: space), to: stored,
-                                                      elementCount: elements,
-                                                      bytesPerElement: Int(options.gradientReductionBytes(type.dtype)),
-                                                      meshShape: mesh.shape)
+                let gradient = trainable
+                    ? Resharding.collectives(from: strategy.gradientSpec(use.operand, in: space), to: stored,
+                                             elementCount: elements,
+                                             bytesPerElement: Int(options.gradientReductionBytes(type.dtype)),
+                                             meshShape: mesh.shape)
+                    : []
                 for collective in gradient {
                     // Under ZeRO-3 the data-parallel reduction is the layer's reduce-scatter, every microbatch.
                     if shardsWeights && collective.kind != .allGather && Set(collective.axes).isSubset(of: dataParallelAxes) { continue }
@@ -818,12 +823,17 @@ public struct StageCostModel: Sendable {
                 // Weights are gathered layer by layer before the forward and again before the backward pass, and
                 // the gradients reduce-scattered after it (`ShardedParameterSchedule`).
                 let layer = graph.operations[first.operation].layer
-                let reduced = local * options.gradientReductionBytes(type.dtype)
+                let reduced = trainable ? local * options.gradientReductionBytes(type.dtype) : 0
                 // Over fp32 weights each shard is cast to the gathered type first: read 4, write 2 (or 1 in FP8).
                 addUnit(layer: layer, axes: shardAxes.sorted(), replicaAxes: groups?.replicas ?? [],
                         gatherBytes: local * gatheredBytesPerElement, reduceBytes: reduced,
                         castBytes: options.optimizerState == .fp32Weights ? (4 + copyBytesPerElement) * local / dataParallel : 0,
-                        gradientBytes: local * Double(type.dtype.byteSize))
+                        gradientBytes: trainable ? local * Double(type.dtype.byteSize) : 0)
+            } else if keepsGatheredCopy && !trainable {
+                // FSDP's `SHARD_GRAD_OP` gathers a frozen weight before each forward pass too (a trainable one's
+                // gather is added with its gradient's reduce-scatter above).
+                addUnit(layer: graph.operations[first.operation].layer, axes: dataParallelAxes.sorted(),
+                        gatherBytes: local * gatheredBytesPerElement, reduceBytes: 0, keepsGatheredCopy: true)
             }
         }
         for (key, bytes) in bucketed.sorted(by: { "\($0.key.kind.rawValue)\($0.key.axes)" < "\($1.key.kind.rawValue)\($1.key.axes)" }) {

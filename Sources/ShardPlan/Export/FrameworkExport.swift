@@ -33,7 +33,7 @@ public struct FrameworkExport: Sendable {
 
         /// The Megatron-LM grid's fastest configuration that fits: a layout the framework runs as it is or nearly.
         public static func grid(_ plan: TrainingPlan, prediction: PlanPrediction) -> Alternative {
-            Alternative(plan: plan, prediction: prediction, name: "the fastest Megatron-LM configuration the search priced")
+            Alternative(plan: plan, prediction: prediction, name: "the fastest Megatron-style grid configuration (tp, pp, dp) the search priced")
         }
 
         /// Another of the stage DP's plans, close behind the searched one (`PipelinePlanner.Result.runnersUp`).
@@ -157,6 +157,7 @@ public struct FrameworkExport: Sendable {
         if !self.prediction.fitsInMemory, let worst = self.prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
             header.append("Warning: \(self.prediction.memoryShortfall(worst)).")
         }
+        if let frozen = Self.frozenParameterNote(plan.graph, framework: framework) { header.append(frozen) }
         header += unrunnable.map { "Warning: \($0)." }
         text = framework.render(layout, header: header)
     }
@@ -179,6 +180,19 @@ public struct FrameworkExport: Sendable {
         return (nearest, "\(framework.displayName) splits attention by whole heads over the tensor-parallel ranks, and tp = \(tp) does not divide "
                     + "the model's \(counts): tp = \(whole) is the largest that does, with "
                     + "\(nearest.dataParallel!)-way data parallelism over the same devices")
+    }
+
+    /// What the settings leave to the model's code where the graph freezes parameters: the prediction counts no
+    /// gradient or optimizer state for them, which holds where the model freezes them itself (`requires_grad_(False)`:
+    /// Megatron-Core's gradient buffer and distributed optimizer, and PyTorch's FSDP2 and AdamW, then skip them); nil
+    /// where nothing is frozen.
+    static func frozenParameterNote(_ graph: Graph, framework: TrainingFramework) -> String? {
+        let frozen = graph.parameters.filter { graph[$0].isFrozen }
+        guard !frozen.isEmpty else { return nil }
+        let elements = frozen.reduce(0.0) { $0 + Double(graph[$1].type.elementCount) }
+        return "The graph freezes \(UnitFormat.count(elements)) parameters in \(frozen.count) tensor\(frozen.count == 1 ? "" : "s"), "
+            + "priced without gradients or optimizer state: freeze them in the model's code (requires_grad_(False)), "
+            + "which \(framework.displayName) then leaves out of its gradient buffers and optimizer; these settings name none."
     }
 
     /// "30.2 s per iteration, MFU 45.1%, peak memory 71.2 GB of 80.0 GB per device".

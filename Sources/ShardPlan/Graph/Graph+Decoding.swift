@@ -27,7 +27,7 @@ extension Graph {
             throw InputError(.unsupportedFormat, at: .root.appending("format"),
                              "unknown format \"\(format)\"; this version reads \"\(Self.formatName)\"")
         }
-        var builder = GraphBuilder(name: try top.optionalString("name") ?? "graph")
+        var builder = GraphBuilder(name: try top.optionalName("name", of: "a graph") ?? "graph")
         for (index, element) in (top.contains("inputs") ? try top.array("inputs") : []).enumerated() {
             let entry = try JSONReader(element, at: .root.appending("inputs").appending(index: index))
             let name = try entry.string("name")
@@ -44,7 +44,8 @@ extension Graph {
             let entry = try JSONReader(element, at: .root.appending("parameters").appending(index: index))
             let name = try entry.string("name")
             let reader = try JSONReader(element, at: entry.path.labelled(name))
-            try builder.parameter(name, try reader.ints("shape"), try Self.dtype(reader, "dtype"))
+            try builder.parameter(name, try reader.ints("shape"), try Self.dtype(reader, "dtype"),
+                                  trainable: try reader.optionalBool("trainable") ?? true)
         }
         for (index, element) in try top.array("ops").enumerated() {
             let entry = try JSONReader(element, at: .root.appending("ops").appending(index: index))

@@ -13,8 +13,10 @@ extension Graph {
         })
         top["parameters"] = .array(parameters.map { id in
             let value = self[id]
-            return .object(JSONObject([("name", .string(value.name)), ("shape", .ints(value.type.shape)),
-                                       ("dtype", .string(value.type.dtype.rawValue))]))
+            var entry = JSONObject([("name", .string(value.name)), ("shape", .ints(value.type.shape)),
+                                    ("dtype", .string(value.type.dtype.rawValue))])
+            if value.isFrozen { entry["trainable"] = .bool(false) }
+            return .object(entry)
         })
         top["ops"] = .array(operations.map { operation in
             var entry = JSONObject([("name", .string(operation.name)), ("op", .string(operation.op.kindName))])

@@ -58,7 +58,7 @@ extension Graph {
             case .input(let dimension):
                 try builder.input(value.name, rescaled(value.type.shape, id), value.type.dtype, batchDimension: dimension)
             case .parameter:
-                try builder.parameter(value.name, value.type.shape, value.type.dtype)
+                try builder.parameter(value.name, value.type.shape, value.type.dtype, trainable: !value.isFrozen)
             case .operation(let index):
                 let operation = operations[index]
                 let op: Operator

@@ -63,12 +63,13 @@ public struct GraphBuilder: Sendable {
         return id
     }
 
-    /// Adds a trainable parameter.
+    /// Adds a parameter: a trainable one, or a frozen one (`trainable: false`, `Value.isFrozen`).
     @discardableResult
-    public mutating func parameter(_ name: String, _ shape: [Int], _ dtype: DType = .bf16) throws(InputError) -> ValueID {
+    public mutating func parameter(_ name: String, _ shape: [Int], _ dtype: DType = .bf16,
+                                   trainable: Bool = true) throws(InputError) -> ValueID {
         let path = JSONPath.root.appending("parameters").appending(index: parameterIDs.count, label: name)
         try checkShape(shape, at: path.appending("shape"), of: "parameter \"\(name)\"")
-        let id = try define(Value(name: name, type: TensorType(shape, dtype), origin: .parameter), at: path)
+        let id = try define(Value(name: name, type: TensorType(shape, dtype), origin: .parameter, isFrozen: !trainable), at: path)
         parameterIDs.append(id)
         return id
     }

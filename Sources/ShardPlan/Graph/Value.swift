@@ -13,7 +13,7 @@ public struct Value: Sendable, Equatable {
     public enum Origin: Sendable, Equatable {
         /// A graph input holding data (tokens, labels, images); `batchDimension` is split by data parallelism.
         case input(batchDimension: Int)
-        /// A trainable weight.
+        /// A weight (`Value.isFrozen`: one training does not update).
         case parameter
         /// The result of `Graph.operations[index]`.
         case operation(Int)
@@ -22,14 +22,21 @@ public struct Value: Sendable, Equatable {
     public var name: String
     public var type: TensorType
     public var origin: Origin
+    /// A parameter training leaves unchanged (`"trainable": false`: a fine-tuned model's base weights beside its
+    /// adapters, a frozen embedding): it carries no gradient, and has no gradient buffer, optimizer state, optimizer
+    /// step or gradient synchronisation. Always false for inputs and op results.
+    public var isFrozen: Bool
 
-    public init(name: String, type: TensorType, origin: Origin) {
+    public init(name: String, type: TensorType, origin: Origin, isFrozen: Bool = false) {
         self.name = name
         self.type = type
         self.origin = origin
+        self.isFrozen = isFrozen && origin == .parameter
     }
 
     public var isParameter: Bool { origin == .parameter }
+    /// A parameter training updates.
+    public var isTrainableParameter: Bool { isParameter && !isFrozen }
     public var isInput: Bool { if case .input = origin { true } else { false } }
 
     /// The op that computes this value, if it is an op's result.

@@ -35,6 +35,13 @@ public struct JSONReader {
         contains(key) ? try string(key) : nil
     }
 
+    /// `optionalString`, refusing an empty string: a document's `name`, which reports print (`what` names it).
+    public func optionalName(_ key: String, of what: String) throws(InputError) -> String? {
+        let name = try optionalString(key)
+        guard name?.isEmpty != true else { throw invalid(key, "\(what)'s name must not be empty; leave the member out for the default") }
+        return name
+    }
+
     /// Member `key` as a case of `Choice` named by its raw value; an unknown name is an `invalidValue` error that
     /// names `what` and lists the known ones.
     public func requiredCase<Choice: RawRepresentable & CaseIterable>(_ key: String, _ what: String)

@@ -11,7 +11,8 @@ extension Graph {
             renamed[id.rawValue] = try builder.input(value.name, value.type.shape, value.type.dtype, batchDimension: batchDimension)
         }
         for id in parameters {
-            renamed[id.rawValue] = try builder.parameter(self[id].name, self[id].type.shape, self[id].type.dtype)
+            renamed[id.rawValue] = try builder.parameter(self[id].name, self[id].type.shape, self[id].type.dtype,
+                                                         trainable: !self[id].isFrozen)
         }
         for operation in operations {
             renamed[operation.result.rawValue] = try builder.add(operation.name, operation.op,

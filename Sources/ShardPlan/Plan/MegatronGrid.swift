@@ -89,11 +89,16 @@ public struct MegatronGrid: Sendable {
                     // A bound: every weight counted as an FP8 one where the options keep FP8 weights, the experts' split over
                     // their ranks (and over the tensor-parallel ones where each expert is), the other weights over the
                     // tensor-parallel ones, and the optimizer state over every data- and context-parallel rank
-                    // (Megatron's distributed optimizer shards over both).
+                    // (Megatron's distributed optimizer shards over both). Frozen weights, which hold no gradient or
+                    // optimizer state, are taken at the most a rank can hold of them: all on the ranks that split them least.
                     let expertElements = experts.parameterElements / Double(ep * (etp ?? tp))
                     let elements = (Double(analysis.parameterCount) - experts.parameterElements) / Double(tp * pp) + expertElements / Double(pp)
-                    let state = ParameterState(elements: elements, dataParallel: Double(dp * cp), zeroStage: zero, options: options, fp8Weight: true)
-                    guard state.totalBytes <= budget else { continue }
+                    let frozen = min(Double(analysis.frozenParameterCount) / Double(min(tp, ep * (etp ?? tp)) * pp), elements)
+                    let trainableState = ParameterState(elements: elements - frozen, dataParallel: Double(dp * cp), zeroStage: zero,
+                                                        options: options, fp8Weight: true)
+                    let frozenState = ParameterState(elements: frozen, dataParallel: Double(dp * cp), zeroStage: zero, options: options,
+                                                     fp8Weight: true, trainable: false)
+                    guard trainableState.totalBytes + frozenState.totalBytes <= budget else { continue }
                     for (exchange, split) in exchanges.flatMap({ exchange in layerSplits(blocks: blocks, ranks: pp).map { (exchange, $0) } }) {
                         var configurationOptions = options
                         configurationOptions.recompute = recompute

@@ -185,8 +185,9 @@ public struct PipelinePlanner: Sendable {
             // No plan holds less than the whole model's state and one microbatch's activations (under the
             // lightest recomputation allowed) spread over every device, every weight an FP8 one where the options
             // keep FP8 weights; skip counts below that.
-            let least = ParameterState(elements: Double(analysis.parameterCount), dataParallel: Double(cluster.deviceCount), zeroStage: 3,
-                                       options: options, fp8Weight: true).totalBytes
+            let least = ParameterState.leastBytes(elements: Double(analysis.parameterCount),
+                                                  frozenElements: Double(analysis.frozenParameterCount),
+                                                  devices: cluster.deviceCount, options: options)
                 + stageOracle.activationFloor.bytes(layers: 0 ..< clustering.layers.count, inFlight: 1) / Double(cluster.deviceCount)
             var attempt = Attempt(microbatches: count, programs: 0, oracleQuestions: 0, oracleSolves: 0, seconds: 0,
                                   layoutsSolvedAgain: solvedAgain)
@@ -506,7 +507,7 @@ public struct PipelinePlanner: Sendable {
             guard let plan = try? TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName,
                                                         configuration: configurations[index], layers: analysis.layers),
                   let model = modelsByCount[plan.microbatches]?.with(options: plan.options) else { return }
-            results[index] = (plan, evaluator.evaluate(plan, model: model, modelForwardFLOPs: analysis.modelForwardFLOPs))
+            results[index] = (plan, evaluator.evaluate(plan, model: model, modelTrainingFLOPs: analysis.modelTrainingFLOPs))
         }
         return configurations.indices.map { results[$0] }
     }

@@ -10,20 +10,20 @@ public struct PlanEvaluator: Sendable {
 
     public func evaluate(_ plan: TrainingPlan) -> PlanPrediction {
         evaluate(plan, model: StageCostModel(graph: plan.graph, kernels: kernels, options: plan.options, microbatches: plan.microbatches),
-                 modelForwardFLOPs: OperationCost.modelForwardFLOPs(of: plan.graph))
+                 modelTrainingFLOPs: OperationCost.modelTrainingFLOPs(of: plan.graph))
     }
 
     /// `evaluate(_:)` with the stage cost model for the plan's graph, options and microbatches, and the graph's
-    /// model forward FLOPs (`GraphAnalysis.modelForwardFLOPs`), already made (a caller pricing many plans of one
+    /// model training FLOPs (`GraphAnalysis.modelTrainingFLOPs`), already made (a caller pricing many plans of one
     /// graph makes them once).
-    func evaluate(_ plan: TrainingPlan, model: StageCostModel, modelForwardFLOPs forwardFLOPs: Double) -> PlanPrediction {
+    func evaluate(_ plan: TrainingPlan, model: StageCostModel, modelTrainingFLOPs analysisFLOPs: Double) -> PlanPrediction {
         precondition(model.microbatches == plan.microbatches && model.options == plan.options, "the model prices another setting")
         let graph = plan.graph
         let stageCosts = plan.stages.indices.map { index in
             model.onRank(plan.rank(ofStage: index), of: plan.pipelineRanks, schedule: plan.schedule, virtualStages: plan.virtualStages)
                 .cost(of: plan.stages[index])
         }
-        let transfers = pointToPointSeconds(plan, model: model)
+        let (transfers, pointToPointBytes) = pointToPoint(plan, model: model)
         var ranks: [PlanPrediction.Rank] = []
         for rank in 0..<plan.pipelineRanks {
             let chunks = plan.stages.indices.filter { plan.rank(ofStage: $0) == rank }
@@ -93,7 +93,6 @@ public struct PlanEvaluator: Sendable {
         breakdown.append(("optimizer step", slow.optimizerSeconds))
         let used = breakdown.reduce(0) { $0 + $1.1 }
         if abs(iteration - used) > 1e-12 { breakdown.append(("waiting for other ranks", iteration - used)) }
-        let analysisFLOPs = 3 * forwardFLOPs
         let devices = Double(plan.deviceCount)
         let peak = plan.cluster.device.peakFLOPsPerSecond(for: .bf16)
         var bytes: [CollectiveKind: Double] = [:]
@@ -101,6 +100,7 @@ public struct PlanEvaluator: Sendable {
             for (kind, value) in cost.communicationBytes { bytes[kind, default: 0] += value * m }
             for (kind, value) in cost.gradientSynchronizationBytes { bytes[kind, default: 0] += value }
         }
+        if pointToPointBytes > 0 { bytes[.sendReceive, default: 0] += pointToPointBytes * m }
         return PlanPrediction(
             iterationSeconds: iteration,
             samplesPerSecond: Double(graph.batchSize ?? 1) / iteration,
@@ -138,11 +138,13 @@ public struct PlanEvaluator: Sendable {
     /// the larger of the two parts; when both stages have the same mesh and layout they are the same part.
     /// The meshes of a hand-written plan may differ in shape, so each side's axes are its own mesh's. A tensor read
     /// only by a stage further on (a mixture of experts' auxiliary loss, read by the head) goes to that stage, which
-    /// pays for receiving it.
-    private func pointToPointSeconds(_ plan: TrainingPlan, model: StageCostModel) -> [Double] {
+    /// pays for receiving it. Also the bytes of those parts a microbatch moves, both ways, summed over the links: the
+    /// prediction's `sendReceive` bytes, as `PlanPrediction.communicationBytes` counts a device's bytes.
+    private func pointToPoint(_ plan: TrainingPlan, model: StageCostModel) -> (seconds: [Double], bytesPerMicrobatch: Double) {
         let graph = plan.graph
         var seconds = Array(repeating: 0.0, count: plan.stages.count)
-        guard plan.stages.count > 1 else { return seconds }
+        var bytes = 0.0
+        guard plan.stages.count > 1 else { return (seconds, bytes) }
         var stageOf = Array(repeating: -1, count: graph.operations.count)
         for (index, stage) in plan.stages.enumerated() { for op in stage.operations { stageOf[op] = index } }
         let consumers = graph.consumers()
@@ -167,8 +169,9 @@ public struct PlanEvaluator: Sendable {
                 // The activation goes forward and its gradient comes back, once per microbatch.
                 seconds[index] += transfer
                 seconds[receiving] += transfer
+                bytes += 2 * max(sent.part, received.part)
             }
         }
-        return seconds
+        return (seconds, bytes)
     }
 }

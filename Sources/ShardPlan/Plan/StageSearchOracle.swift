@@ -84,6 +84,8 @@ public struct StageSearchOracle: StageCostOracle {
     /// reads it: a range's difference is at most its parameters' elements (a parameter shared with an earlier
     /// layer is left out), so the memory floor built on it stays a floor.
     private let parameterElements: [Double]
+    /// The same sums over the frozen parameters alone.
+    private let frozenParameterElements: [Double]
     /// The logical views each submesh's stages are priced on.
     let views: [SubmeshShape: [[Int]]]
     /// The catalogs of each submesh's views, which the planner shares between the microbatch counts it tries.
@@ -119,17 +121,20 @@ public struct StageSearchOracle: StageCostOracle {
         activationFloor = ActivationFloor(models: Set([lightest, self.variants.recomputeModes.max { $0.strength < $1.strength }!])
                                             .sorted { $0.strength < $1.strength }.map { model.recomputing($0) },
                                           clustering: clustering, analysis: analysis, cluster: cluster)
-        var counted = Set<ValueID>(), prefix = [0.0]
+        var counted = Set<ValueID>(), prefix = [0.0], frozenPrefix = [0.0]
         for layer in clustering.layers {
-            var elements = 0.0
+            var elements = 0.0, frozen = 0.0
             for op in layer.operations {
                 for input in model.graph.operations[op].inputs where model.graph[input].isParameter && counted.insert(input).inserted {
                     elements += Double(model.graph[input].type.elementCount)
+                    if model.graph[input].isFrozen { frozen += Double(model.graph[input].type.elementCount) }
                 }
             }
             prefix.append(prefix.last! + elements)
+            frozenPrefix.append(frozenPrefix.last! + frozen)
         }
         parameterElements = prefix
+        frozenParameterElements = frozenPrefix
         supportsInterleaving = clustering.supportsInterleaving
         var views: [SubmeshShape: [[Int]]] = [:]
         // For long sequences, Megatron's context-parallel meshes `[dp, cp, tp]` as well (`contextViews`).
@@ -319,8 +324,9 @@ public struct StageSearchOracle: StageCostOracle {
     /// options keep FP8 weights: a bound).
     private func hopeless(_ layers: Range<Int>, on submesh: SubmeshShape, inFlight: Double) -> Bool {
         let elements = parameterElements[layers.upperBound] - parameterElements[layers.lowerBound]
-        let least = ParameterState(elements: elements, dataParallel: Double(submesh.deviceCount), zeroStage: 3,
-                                   options: model.options, fp8Weight: true).totalBytes
+        let frozen = frozenParameterElements[layers.upperBound] - frozenParameterElements[layers.lowerBound]
+        let least = ParameterState.leastBytes(elements: elements, frozenElements: frozen, devices: submesh.deviceCount,
+                                              options: model.options)
             + activationFloor.bytes(layers: layers, inFlight: inFlight) / Double(submesh.deviceCount)
         return least > cluster.device.memoryBytes - TrainingOptions.frameworkOverheadBytes
     }

@@ -41,10 +41,11 @@ extension Graph {
             try builder.input(self[id].name, self[id].type.shape, self[id].type.dtype, batchDimension: dimension)
         }
         for id in parameters where !removedParameters.contains(self[id].name) {
-            try builder.parameter(self[id].name, self[id].type.shape, self[id].type.dtype)
+            try builder.parameter(self[id].name, self[id].type.shape, self[id].type.dtype, trainable: !self[id].isFrozen)
         }
         for parameter in addedParameters {
-            try builder.parameter(parameter.name, parameter.type.shape, parameter.type.dtype)
+            try builder.parameter(parameter.name, parameter.type.shape, parameter.type.dtype,
+                                  trainable: !parameter.isFrozen(derivedFrom: self))
         }
         func resolve(_ name: String, at path: JSONPath) throws(InputError) -> ValueID {
             var current = name

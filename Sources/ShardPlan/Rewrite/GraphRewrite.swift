@@ -88,4 +88,17 @@ public struct DerivedParameter: Sendable, Equatable {
         self.type = type
         self.derivation = derivation
     }
+
+    /// The parameters of `graph` the derivation reads.
+    func sources(in graph: Graph) -> [ValueID] {
+        derivation.flatMap(\.inputs).compactMap { graph.value(named: $0) }.filter { graph[$0].isParameter }
+    }
+
+    /// Whether the derived parameter is frozen: every parameter of `graph` it is computed from is (the rules
+    /// refuse to merge frozen and trainable ones, `ParameterDerivation.finish`; a replayed rewrite that does is
+    /// trainable, as one trainable source makes it).
+    func isFrozen(derivedFrom graph: Graph) -> Bool {
+        let sources = sources(in: graph)
+        return !sources.isEmpty && sources.allSatisfy { graph[$0].isFrozen }
+    }
 }

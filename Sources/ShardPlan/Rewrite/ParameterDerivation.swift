@@ -50,6 +50,11 @@ struct ParameterDerivation {
             result = try Operator.checked(operation.op, operands).result
             types[operation.name] = result
         }
-        return DerivedParameter(name: target, type: result!, derivation: operations)
+        let parameter = DerivedParameter(name: target, type: result!, derivation: operations)
+        let frozen = Set(parameter.sources(in: graph).map { graph[$0].isFrozen })
+        guard frozen.count <= 1 else {
+            throw RewriteRefusal("\(target) would join frozen and trainable parameters, which train differently")
+        }
+        return parameter
     }
 }

@@ -79,7 +79,7 @@ struct PinnedStagePricing: Sendable {
         var plan = parent
         plan.graph = graph
         plan.stages = stages
-        let prediction = evaluator.evaluate(plan, model: model, modelForwardFLOPs: analysis.modelForwardFLOPs)
+        let prediction = evaluator.evaluate(plan, model: model, modelTrainingFLOPs: analysis.modelTrainingFLOPs)
         return prediction.fitsInMemory ? (plan, prediction) : nil
     }
 

@@ -398,14 +398,16 @@ struct StageCostTerms {
         let dataParallel = Double(mesh.size(ofAxes: dataParallelAxes))
         let local = Double(type.elementCount) / Double(stored.totalSplitFactor(meshShape: mesh.shape))
         let zeroStage = max(options.zeroStage, strategy.zeroStage)
+        // A frozen parameter keeps its weight alone and sends no gradient back.
+        let trainable = !graph[parameter].isFrozen
         let state = ParameterState(elements: local, dataParallel: dataParallel, zeroStage: zeroStage,
-                                   options: options, fp8Weight: fp8Weight, microbatches: model.microbatches)
+                                   options: options, fp8Weight: fp8Weight, microbatches: model.microbatches, trainable: trainable)
         // What the gathers move and the casts of fp32 weights write an element: 16 bits, or the FP8 weight.
         let gatheredBytes = fp8Weight ? ParameterState.fp8WeightBytesPerElement : Double(type.dtype.byteSize)
         let copyBytes = fp8Weight ? ParameterState.fp8WeightBytesPerElement : 2
         var memory = state.totalBytes
         var seconds = state.optimizerStepSeconds(on: model.kernels)
-        seconds += reshardSeconds(parameter, from: strategy.gradientSpec(operand, in: space), to: stored)
+        if trainable { seconds += reshardSeconds(parameter, from: strategy.gradientSpec(operand, in: space), to: stored) }
         // Every microbatch adds the weight gradient into the fp32 gradient buffer.
         var perMicrobatch = model.kernels.streamSeconds(bytes: state.gradientAccumulationBytes)
         let shardsWeights = zeroStage >= 3 && dataParallel > 1
@@ -557,8 +559,8 @@ struct StageCostTerms {
                 }
             case .parameter:
                 // Read every microbatch (and again in a rerun); its gradient goes back to the stored layout once per
-                // iteration.
-                let backward = gradients.map { price($0, layout, overlapped: false) }
+                // iteration (a frozen one has none).
+                let backward = graph[value].isFrozen ? gradients.map { _ in 0 } : gradients.map { price($0, layout, overlapped: false) }
                 return consumed.indices.map { pair in
                     forward[wantedIndex[pair]] * replays * microbatches + backward[gradientIndex[pair]]
                 }
