@@ -31,10 +31,10 @@ struct CalibrateCommand: ParsableCommand {
     func run() throws {
         try reportingInputErrors {
             try checkWritable(output, option: "--output")
-            guard let data = FileManager.default.contents(atPath: runs) else {
+            guard let data = fileBytes(atPath: runs) else {
                 throw InputError(.invalidValue, at: .root, "cannot read \(runs)")
             }
-            let document = try JSONValue.parseDocument(Array(data), document: runs)
+            let document = try JSONValue.parseDocument(data, document: runs)
             let markdown: String
             do {
                 markdown = try report(document)

@@ -18,7 +18,7 @@ struct GraphLoading {
         do {
             graph = try Graph(json: json)
         } catch {
-            throw error.inDocument(argument)
+            throw error.inDocument(Self.documentName(argument))
         }
         decodeSeconds = Self.seconds(decoded - start)
         validateSeconds = Self.seconds(clock.now - decoded)
@@ -30,16 +30,19 @@ struct GraphLoading {
         if argument == "-" {
             bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
         } else {
-            guard let data = FileManager.default.contents(atPath: argument) else {
-                var isDirectory: ObjCBool = false
-                let exists = FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory)
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory)
+            guard exists, !isDirectory.boolValue, let data = fileBytes(atPath: argument) else {
                 let reason = !exists ? "no such file" : isDirectory.boolValue ? "it is a directory, not a file" : "the file cannot be read"
                 throw InputError(.invalidValue, at: .root, "cannot read the \(what): \(reason)", document: argument)
             }
-            bytes = Array(data)
+            bytes = data
         }
-        return try JSONValue.parseDocument(bytes, document: argument)
+        return try JSONValue.parseDocument(bytes, document: documentName(argument))
     }
+
+    /// How errors name the document at `argument`: its path, or "standard input" for `-`.
+    static func documentName(_ argument: String) -> String { argument == "-" ? "standard input" : argument }
 
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18

@@ -47,7 +47,7 @@ extension ModelAndCluster {
             do {
                 graph = try graph.rebatched(to: batch)
             } catch {
-                throw error.inDocument(self.graph)
+                throw error.inDocument(GraphLoading.documentName(self.graph))
             }
             clock.lap("rebatch graph (--batch)")
         }

@@ -224,7 +224,7 @@ struct ScoreCommand: ParsableCommand {
                 do throws(InputError) {
                     plan = try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: input.cluster)
                 } catch {
-                    throw error.inDocument(path)
+                    throw error.inDocument(GraphLoading.documentName(path))
                 }
                 // The shardings fit the graph (or decoding refused them); a graph of another name, at another length
                 // say, is worth a word.

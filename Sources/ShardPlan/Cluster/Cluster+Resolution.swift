@@ -12,10 +12,10 @@ public func resolveCluster(_ argument: String) throws(InputError) -> Cluster {
     guard !isDirectory.boolValue else {
         throw InputError(.invalidReference, at: .root, "\"\(argument)\" is a directory, not a cluster file")
     }
-    guard let contents = FileManager.default.contents(atPath: argument) else {
+    guard let contents = fileBytes(atPath: argument) else {
         throw InputError(.invalidReference, at: .root, "cannot read the cluster file \"\(argument)\"")
     }
-    return try Cluster(jsonBytes: [UInt8](contents), document: argument)
+    return try Cluster(jsonBytes: contents, document: argument)
 }
 
 /// The file a `--cluster` argument names, or nil where it names a preset (`dgx-h100`, `dgx-h100:4`): preset

@@ -2,9 +2,18 @@ extension LinkSpec {
     static let bytesPerGB = 1e9
     static let secondsPerMicrosecond = 1e-6
 
-    /// Decodes an `intra_node` or `inter_node` object of a `shardplan.cluster/1` document.
+    /// Decodes an `intra_node` or `inter_node` object of a `shardplan.cluster/1` document. A measured all-gather or
+    /// point-to-point bandwidth above the line rate is refused: a ring moves no data faster than its links (only an
+    /// all-reduce may, with in-switch reduction).
     init(json reader: JSONReader) throws(InputError) {
-        self.init(bandwidth: try reader.positiveNumber("bandwidth_gb_per_s") * Self.bytesPerGB,
+        let lineRate = try reader.positiveNumber("bandwidth_gb_per_s")
+        for key in ["allgather_bus_bandwidth_gb_per_s", "p2p_bandwidth_gb_per_s"] {
+            if let measured = try reader.optionalPositiveNumber(key), measured > lineRate {
+                throw reader.invalid(key, "\(key) of \(measured) exceeds the link's bandwidth_gb_per_s of \(lineRate): "
+                                     + "an all-gather or a copy moves no data faster than the link (only an all-reduce may, with in-switch reduction)")
+            }
+        }
+        self.init(bandwidth: lineRate * Self.bytesPerGB,
                   latency: try reader.nonNegativeNumber("latency_us") * Self.secondsPerMicrosecond,
                   collectiveEfficiency: try reader.optionalFraction("collective_efficiency"),
                   allReduceBusBandwidth: try reader.optionalPositiveNumber("allreduce_bus_bandwidth_gb_per_s").map { $0 * Self.bytesPerGB },

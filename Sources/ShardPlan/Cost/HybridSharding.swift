@@ -29,14 +29,20 @@ public enum HybridSharding {
 }
 
 extension TrainingPlan {
-    /// Refuses a shard group that is not ZeRO-3's or that some stage cannot make: every parameter's innermost
-    /// batch axes must make exactly `options.zeroShardGroup` devices. `path` names the option in the error.
+    /// Refuses a shard group that is not ZeRO-3's, that some stage cannot make (every parameter's innermost batch axes
+    /// must make exactly `options.zeroShardGroup` devices), or beside a stage that splits experts. `path` names the
+    /// option in the error.
     func checkZeroShardGroup(at path: JSONPath = JSONPath([.key("options"), .key("zero_shard_group")])) throws(InputError) {
         guard let group = options.zeroShardGroup else { return }
         guard group >= 1 else { throw InputError(.invalidValue, at: path, "a shard group has at least 1 device, found \(group)") }
         guard options.zeroStage == 3 else {
             throw InputError(.invalidValue, at: path,
                              "hybrid sharding shards ZeRO-3 state over groups of devices; the ZeRO stage is \(options.zeroStage), not 3")
+        }
+        // As `TrainingPlan.megatron` refuses `--zero-shard-group` beside `--ep`.
+        guard !splitsExperts else {
+            throw InputError(.invalidValue, at: path,
+                             "ShardPlan does not lay out hybrid sharding's groups beside expert parallelism, and a stage splits experts; leave one of them out")
         }
         let roles = TensorRoles(graph)
         // Whether some parameter's gradients are reduced over data-parallel devices: without any, there is nothing

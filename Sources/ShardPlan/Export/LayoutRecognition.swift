@@ -94,11 +94,8 @@ public struct LayoutRecognition: Sendable {
         }
         let opZero = roles.map(\.zeroStage).max() ?? 0
         let zeroStage = max(original.options.zeroStage, opZero)
-        // Where every parameter's reader already takes the stages' heaviest stage, the plan is that stage throughout.
-        let readerStages = original.stages.flatMap { stage in
-            stage.operations.filter { op in graph.operations[op].inputs.contains { graph[$0].isParameter } }
-                .map { max(stage.strategy(of: $0).zeroStage, original.options.zeroStage) }
-        }
+        // Where every parameter already takes the stages' heaviest stage, the plan is that stage throughout.
+        let readerStages = original.stages.flatMap { $0.parameterZeroStages(in: graph, planStage: original.options.zeroStage) }
         if opZero > original.options.zeroStage, let lowest = readerStages.min(), lowest < opZero {
             notes.append("ZeRO-\(opZero) shards only some parameters, " + (lowest == 0 ? "none the rest" : "ZeRO-\(lowest) the rest")
                          + "; the settings run ZeRO-\(opZero) on all of them")
@@ -260,9 +257,9 @@ public struct LayoutRecognition: Sendable {
         var notes: [String] = []
         for (index, (stage, other)) in zip(nearest.stages, original.stages).enumerated() {
             if stage.operations != other.operations {
-                notes.append("stage \(index) runs ops \(other.operations.lowerBound)..<\(other.operations.upperBound), not \(stage.operations.lowerBound)..<\(stage.operations.upperBound)")
+                notes.append("the plan's stage \(index) runs ops \(other.operations.lowerBound)..<\(other.operations.upperBound); these settings give it \(stage.operations.lowerBound)..<\(stage.operations.upperBound)")
             } else if stage.mesh.devices != other.mesh.devices {
-                notes.append("stage \(index) runs on other devices (\(DeviceListText.describe(other.mesh.devices)), not \(DeviceListText.describe(stage.mesh.devices)))")
+                notes.append("the plan's stage \(index) runs on \(DeviceListText.describe(other.mesh.devices)); these settings put it on \(DeviceListText.describe(stage.mesh.devices))")
             } else if Self.nontrivialShape(stage.mesh) != Self.nontrivialShape(other.mesh) {
                 notes.append("stage \(index)'s mesh is \(other.mesh.shape.map(String.init).joined(separator: "x")), not Megatron's dp x tp = \(stage.mesh.shape.map(String.init).joined(separator: "x"))")
             } else if let differing = Self.differingOperations(stage, other), differing > 0 {

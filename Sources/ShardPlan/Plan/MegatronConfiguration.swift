@@ -104,8 +104,8 @@ public struct MegatronConfiguration: Sendable, Equatable {
     /// ring, `ep-overlap` where the experts' all-to-alls overlap another microbatch's compute, `deepep` or `hybridep`
     /// beside expert parallelism where that dispatcher carries the tokens); "no-sync" where `noSync` says the plan's ZeRO-3 gradients
     /// accumulate unsharded (`TrainingPlan.accumulatesUnshardedGradients`, which the plan `TrainingPlan.megatron` lays
-    /// out says in its own `summary`); then the number formats that differ from `TrainingOptions`' defaults
-    /// (`numericsText`), so that the line copied into `score` prices the same plan.
+    /// out says in its own `summary`); then the settings that differ from `TrainingOptions`' defaults
+    /// (`TrainingOptions.settingsText`), so that the line, given to `score` as options, prices the same plan.
     public func summary(dataParallel: Int, noSync: Bool = false) -> String {
         var text = "tp=\(tensorParallel) pp=\(pipelineParallel) dp=\(dataParallel) mbs=\(microBatchSize)"
         if virtualStages > 1 { text += " vp=\(virtualStages)" }
@@ -127,24 +127,8 @@ public struct MegatronConfiguration: Sendable, Equatable {
         if options.zeroStage > 0 { text += " zero=\(options.zeroStage)" }
         if let group = options.zeroShardGroup { text += " shard=\(group)" }
         if noSync { text += " no-sync" }
-        text += Self.numericsText(options)
+        text += options.settingsText
         return text
     }
 
-    /// " fp8" (or " fp8=auto"), its recipe where not the tensorwise default, " fp8-params", " grad=bf16",
-    /// " grad-reduce=fp32" and " optimizer=<state>": each where the options differ from `TrainingOptions`' defaults.
-    static func numericsText(_ options: TrainingOptions) -> String {
-        var text = ""
-        switch options.precision {
-        case .bf16: break
-        case .fp8: text += " fp8"
-        case .auto: text += " fp8=auto"
-        }
-        if options.precision != .bf16 && options.fp8Recipe != .tensorwise { text += " fp8-recipe=\(options.fp8Recipe.rawValue)" }
-        if options.fp8Parameters { text += " fp8-params" }
-        if options.gradientPrecision != .fp32 { text += " grad=\(options.gradientPrecision.rawValue)" }
-        if options.reduceGradientsInFP32 { text += " grad-reduce=fp32" }
-        if options.optimizerState != .fp32 { text += " optimizer=\(options.optimizerState.rawValue)" }
-        return text
-    }
 }

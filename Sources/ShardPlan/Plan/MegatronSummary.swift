@@ -37,10 +37,12 @@ public enum MegatronSummary {
         public var mixedTensorParallel = 1
         /// Product of the sizes of the other mixed axes.
         public var mixedDataParallel = 1
-        /// The highest ZeRO stage any op of the stage gives its parameters.
+        /// The highest ZeRO stage the stage gives a parameter (its first reader's, `StageLayout.parameterZeroStages`).
         public var zeroStage = 0
-        /// Whether every op of the stage that reads a parameter gives it that stage.
+        /// Whether every parameter of the stage takes that stage.
         public var zeroStageOnEveryParameter = true
+        /// The lowest ZeRO stage the stage gives a parameter.
+        public var lowestZeroStage = 0
     }
 
     public static func roles(of stage: StageLayout, graph: Graph, roles tensorRoles: TensorRoles? = nil) -> Roles {
@@ -81,20 +83,23 @@ public enum MegatronSummary {
                 if weightSplits >= batchSplits { roles.mixedTensorParallel *= size } else { roles.mixedDataParallel *= size }
             }
         }
-        roles.zeroStage = stage.operations.map { stage.strategy(of: $0).zeroStage }.max() ?? 0
-        let readers = stage.operations.filter { graph.operations[$0].inputs.contains { graph[$0].isParameter } }
-        roles.zeroStageOnEveryParameter = readers.allSatisfy { stage.strategy(of: $0).zeroStage == roles.zeroStage }
+        let parameterStages = stage.parameterZeroStages(in: graph, planStage: 0)
+        roles.zeroStage = parameterStages.max() ?? 0
+        roles.zeroStageOnEveryParameter = parameterStages.allSatisfy { $0 == roles.zeroStage }
+        roles.lowestZeroStage = parameterStages.min() ?? 0
         return roles
     }
 
     /// "tp=4 dp=2", with context parallelism ("cp=16"), mixed axes ("y=4 mixed") and the ZeRO stage ("zero=1", or "zero=3 on some parameters"
-    /// where other parameters of the stage have a lower one).
+    /// where other parameters of the stage have a lower one, with ", zero=1 on the rest" where that is not none), where the stage has data-parallel devices for it to shard over.
     public static func describe(_ stage: StageLayout, graph: Graph) -> String {
         let roles = roles(of: stage, graph: graph)
         var parts = ["tp=\(roles.tensorParallel)", "dp=\(roles.dataParallel)"] + (roles.contextParallel > 1 ? ["cp=\(roles.contextParallel)"] : [])
             + roles.mixedAxes.map { "\($0) mixed" }
-        if roles.zeroStage > 0 {
-            parts.append("zero=\(roles.zeroStage)" + (roles.zeroStageOnEveryParameter ? "" : " on some parameters"))
+        // ZeRO over one data-parallel device shards nothing.
+        if roles.zeroStage > 0 && (roles.dataParallel > 1 || roles.contextParallel > 1 || !roles.mixedAxes.isEmpty) {
+            parts.append("zero=\(roles.zeroStage)" + (roles.zeroStageOnEveryParameter ? ""
+                : " on some parameters" + (roles.lowestZeroStage > 0 ? ", zero=\(roles.lowestZeroStage) on the rest" : "")))
         }
         return parts.joined(separator: " ")
     }

@@ -2,7 +2,8 @@ extension TrainingPlan {
     /// The one-line description of a pipelined layout that `plan` prints and `score --plan` shows for a saved
     /// plan, worked out from the stages themselves: each pipeline rank as `MegatronSummary` names its first chunk
     /// (with its recomputation), ranks alike named once (`stages 1-31 ...`), the depth (`pp`, `vp`) and, where
-    /// the ranks hold different numbers of the graph's layers, those numbers (`layers=13,12,...`).
+    /// the ranks hold different numbers of the graph's layers, those numbers (`layers=13,12,...`), and the settings
+    /// that differ from the defaults (`TrainingOptions.settingsText`).
     public var stageSummary: String {
         let ranks = max(pipelineRanks, 1)
         let summaries = (0 ..< ranks).map { describe(stages[$0]) }
@@ -19,10 +20,10 @@ extension TrainingPlan {
         for (rank, summary) in summaries.enumerated() {
             if runs.last?.summary == summary { runs[runs.count - 1].last = rank } else { runs.append((rank, rank, summary)) }
         }
-        return runs.count == 1 ? "\(summaries[0]) \(depth)\(layerText)"
+        return runs.count == 1 ? "\(summaries[0]) \(depth)\(layerText)\(options.settingsText)"
             : "\(depth)\(layerText): " + runs.map { run in
                 (run.first == run.last ? "stage \(run.first)" : "stages \(run.first)-\(run.last)") + " \(run.summary)"
-            }.joined(separator: "; ")
+            }.joined(separator: "; ") + (options.settingsText.isEmpty ? "" : ";" + options.settingsText)
     }
 
     /// `MegatronSummary`'s description of `stage`, at the plan's ZeRO stage at least as the cost model prices it,

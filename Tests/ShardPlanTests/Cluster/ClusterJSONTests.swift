@@ -145,6 +145,12 @@ struct ClusterJSONTests {
                       expected: "device.peak_tflops: no bf16 or f16 rate: training's products run in 16 bits"),
         BrokenCluster(find: "\"memory_gib\": 80", replace: "\"memory_gib\": 80, \"multiprocessors\": 100000", kind: .invalidValue,
                       expected: "device.multiprocessors: 100000 multiprocessors is more than any GPU has (at most 4096"),
+        BrokenCluster(find: "\"latency_us\": 3}", replace: "\"latency_us\": 3, \"allgather_bus_bandwidth_gb_per_s\": 1e6}", kind: .invalidValue,
+                      expected: "intra_node.allgather_bus_bandwidth_gb_per_s: allgather_bus_bandwidth_gb_per_s of 1000000.0 exceeds the link's bandwidth_gb_per_s of 300.0"),
+        BrokenCluster(find: "\"latency_us\": 8}", replace: "\"latency_us\": 8, \"p2p_bandwidth_gb_per_s\": 26}", kind: .invalidValue,
+                      expected: "inter_node.p2p_bandwidth_gb_per_s: p2p_bandwidth_gb_per_s of 26.0 exceeds the link's bandwidth_gb_per_s of 25.0"),
+        BrokenCluster(find: "\"name\": \"4x DGX A100 80GB\"", replace: "\"name\": \"\"", kind: .invalidValue,
+                      expected: "name: a cluster's name must not be empty"),
     ])
     func brokenCluster(_ broken: BrokenCluster) {
         #expect(specExample.contains(broken.find), "the case must change the example")

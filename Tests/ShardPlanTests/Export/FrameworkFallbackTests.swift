@@ -64,7 +64,7 @@ struct FrameworkFallbackTests {
         #expect(grid.prediction.iterationSeconds < searched.prediction.iterationSeconds)
         let nemo = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction, alternatives: [.grid(grid.plan, prediction: grid.prediction)], framework: .nemo)
         #expect(nemo.plan.summary == grid.plan.summary)
-        #expect(nemo.export.text.contains("an iteration; these settings run instead the fastest Megatron-LM configuration"))
+        #expect(nemo.export.text.contains("an iteration; these settings run instead the fastest Megatron-style grid configuration"))
     }
 
     /// `plan --emit` searches with the options the framework runs (`TrainingFramework.searchedOptions`): a layout priced

@@ -41,4 +41,25 @@ struct ExpertParallelPlanTests {
         let megatron = try FrameworkExport(recognition: recognition, of: plan, prediction: prediction, framework: .megatron)
         #expect(megatron.text.contains("--expert-model-parallel-size 8"))
     }
+
+    /// `score --ep 4 --zero 3 --zero-shard-group 4` is refused; a plan document that splits experts and names shard
+    /// groups was read (QA): it is refused at `options.zero_shard_group` too.
+    @Test("a plan document with ZeRO-3's shard groups beside split experts is refused at options.zero_shard_group")
+    func shardGroupsBesideExperts() throws {
+        let graph = try #require(ModelCatalog.model(id: "moe-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration:
+            MegatronConfiguration(tensorParallel: 1, pipelineParallel: 2, expertParallel: 4))
+        #expect(plan.splitsExperts)
+        guard case .object(var top) = plan.json(prediction: PlanEvaluator(cluster: cluster).evaluate(plan)),
+              case .object(var options)? = top["options"] else { Issue.record("no options"); return }
+        options["zero_stage"] = .int(3)
+        options["zero_shard_group"] = .int(4)
+        top["options"] = .object(options)
+        let error = #expect(throws: InputError.self) {
+            try TrainingPlan(json: .object(top), graph: graph, cluster: cluster, clusterName: "dgx-h100")
+        }
+        #expect(error?.path.description == "options.zero_shard_group", "\(String(describing: error))")
+        #expect(error?.message.contains("beside expert parallelism") == true)
+    }
 }
