@@ -3,9 +3,10 @@ extension TrainingOptions {
     /// summaries end with them, each a token named after its `score` option: " fp8" (" fp8=auto"), its recipe where
     /// not tensorwise (" fp8-recipe=rowwise"), " fp8-params", " grad=bf16", " grad-reduce=fp32", " optimizer=<state>",
     /// " fusion=eager|compiled", " attention=<kernel>" where one is named, " overlap-grad-reduce",
-    /// " overlap-tp-comm", " fused-ce", " eager-loss", " loss-in-place", " no-loss-upcast" and " fsdp2". Empty where
-    /// every one is the default. Parallelism, ZeRO and recomputation are the summaries' own.
-    public var settingsText: String {
+    /// " overlap-tp-comm", " fused-ce", " eager-loss", " loss-in-place", " no-loss-upcast" and " fsdp2" where
+    /// `gathersWeights` (some stage runs ZeRO-3, without which FSDP2's copies change nothing). Empty where every one is
+    /// the default. Parallelism, ZeRO and recomputation are the summaries' own.
+    public func settingsText(gathersWeights: Bool) -> String {
         var tokens: [String] = []
         switch precision {
         case .bf16: break
@@ -25,7 +26,7 @@ extension TrainingOptions {
         if eagerLoss { tokens.append("eager-loss") }
         if writesLossGradientInPlace { tokens.append("loss-in-place") }
         if !upcastsLoss { tokens.append("no-loss-upcast") }
-        if copiesOutGatheredParameters { tokens.append("fsdp2") }
+        if copiesOutGatheredParameters && gathersWeights { tokens.append("fsdp2") }
         return tokens.map { " " + $0 }.joined()
     }
 }

@@ -105,7 +105,7 @@ public struct MegatronConfiguration: Sendable, Equatable {
     /// beside expert parallelism where that dispatcher carries the tokens); "no-sync" where `noSync` says the plan's ZeRO-3 gradients
     /// accumulate unsharded (`TrainingPlan.accumulatesUnshardedGradients`, which the plan `TrainingPlan.megatron` lays
     /// out says in its own `summary`); then the settings that differ from `TrainingOptions`' defaults
-    /// (`TrainingOptions.settingsText`), so that the line, given to `score` as options, prices the same plan.
+    /// (`TrainingOptions.settingsText(gathersWeights:)`), so that the line, given to `score` as options, prices the same plan.
     public func summary(dataParallel: Int, noSync: Bool = false) -> String {
         var text = "tp=\(tensorParallel) pp=\(pipelineParallel) dp=\(dataParallel) mbs=\(microBatchSize)"
         if virtualStages > 1 { text += " vp=\(virtualStages)" }
@@ -127,7 +127,7 @@ public struct MegatronConfiguration: Sendable, Equatable {
         if options.zeroStage > 0 { text += " zero=\(options.zeroStage)" }
         if let group = options.zeroShardGroup { text += " shard=\(group)" }
         if noSync { text += " no-sync" }
-        text += options.settingsText
+        text += options.settingsText(gathersWeights: options.zeroStage >= 3)
         return text
     }
 

@@ -3,7 +3,7 @@ extension TrainingPlan {
     /// plan, worked out from the stages themselves: each pipeline rank as `MegatronSummary` names its first chunk
     /// (with its recomputation), ranks alike named once (`stages 1-31 ...`), the depth (`pp`, `vp`) and, where
     /// the ranks hold different numbers of the graph's layers, those numbers (`layers=13,12,...`), and the settings
-    /// that differ from the defaults (`TrainingOptions.settingsText`).
+    /// that differ from the defaults (`TrainingOptions.settingsText(gathersWeights:)`).
     public var stageSummary: String {
         let ranks = max(pipelineRanks, 1)
         let summaries = (0 ..< ranks).map { describe(stages[$0]) }
@@ -20,10 +20,11 @@ extension TrainingPlan {
         for (rank, summary) in summaries.enumerated() {
             if runs.last?.summary == summary { runs[runs.count - 1].last = rank } else { runs.append((rank, rank, summary)) }
         }
-        return runs.count == 1 ? "\(summaries[0]) \(depth)\(layerText)\(options.settingsText)"
+        let settings = options.settingsText(gathersWeights: !ineffectiveOptions.contains { $0.setting == .fsdp2CopyOut })
+        return runs.count == 1 ? "\(summaries[0]) \(depth)\(layerText)\(settings)"
             : "\(depth)\(layerText): " + runs.map { run in
                 (run.first == run.last ? "stage \(run.first)" : "stages \(run.first)-\(run.last)") + " \(run.summary)"
-            }.joined(separator: "; ") + (options.settingsText.isEmpty ? "" : ";" + options.settingsText)
+            }.joined(separator: "; ") + (settings.isEmpty ? "" : ";" + settings)
     }
 
     /// `MegatronSummary`'s description of `stage`, at the plan's ZeRO stage at least as the cost model prices it,

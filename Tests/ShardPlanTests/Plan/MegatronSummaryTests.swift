@@ -3,7 +3,7 @@ import Testing
 
 /// The one-line layout summaries (`MegatronConfiguration.summary`, which `score` prints and an export's header opens
 /// with, and `TrainingPlan.stageSummary`, which `plan` prints): they name every setting that differs from
-/// `TrainingOptions`' defaults (`TrainingOptions.settingsText`), so that the line, given to `score` as options,
+/// `TrainingOptions`' defaults (`TrainingOptions.settingsText(gathersWeights:)`), so that the line, given to `score` as options,
 /// prices the plan it describes.
 @Suite("Megatron layout summary")
 struct MegatronSummaryTests {
@@ -60,7 +60,10 @@ struct MegatronSummaryTests {
                 == "tp=2 pp=1 dp=4 mbs=1 zero=3 fusion=eager attention=flash2 overlap-grad-reduce overlap-tp-comm fused-ce loss-in-place fsdp2")
         var compiled = TrainingOptions(kernelFusion: .compiled, eagerLoss: true)
         compiled.upcastsLoss = false
-        #expect(compiled.settingsText == " fusion=compiled eager-loss no-loss-upcast")
+        #expect(compiled.settingsText(gathersWeights: false) == " fusion=compiled eager-loss no-loss-upcast")
+        // Without ZeRO-3 FSDP2's copies change nothing, and `score` refuses --fsdp2 there.
+        options.zeroStage = 2
+        #expect(!Self.configuration(options).summary(dataParallel: 4).contains("fsdp2"))
     }
 
     /// The searched plan's summary (`plan`'s line) ends with the same settings, after the pipeline depth.
