@@ -1,7 +1,8 @@
 /// Describes a searched stage layout in Megatron's terms when it matches them: a mesh axis that splits the
 /// batch of (nearly) every weight-reading contraction is data parallelism, one that splits their weights is
 /// tensor parallelism ("tp=8 dp=2"), one that does neither but splits every attention op's queries is context
-/// parallelism ("cp=16"); anything else is named as a mixed axis.
+/// parallelism ("cp=16"); anything else is named as a mixed axis. An axis that splits every expert GEMM's experts is
+/// expert parallelism too ("ep=8"), and takes its other role from the other products.
 public enum MegatronSummary {
     /// The share of weight-reading contractions an axis must split the same way to be named tp or dp.
     static let agreement = 0.9
@@ -37,6 +38,9 @@ public enum MegatronSummary {
         public var mixedTensorParallel = 1
         /// Product of the sizes of the other mixed axes.
         public var mixedDataParallel = 1
+        /// Product of the sizes of the axes that split every expert GEMM's experts (expert parallelism; each is also
+        /// the role its other products give it).
+        public var expertParallel = 1
         /// The highest ZeRO stage the stage gives a parameter (its first reader's, `StageLayout.parameterZeroStages`).
         public var zeroStage = 0
         /// Whether every parameter of the stage takes that stage.
@@ -57,16 +61,22 @@ public enum MegatronSummary {
         }
         var roles = Roles()
         roles.axes = Array(repeating: .none, count: stage.mesh.shape.count)
+        let experts = contractions.compactMap { op in MegatronLayout.expertGEMMIndex(graph.operations[op], graph: graph).map { (op: op, index: $0.index) } }
         for axis in stage.mesh.shape.indices where stage.mesh.shape[axis] > 1 {
+            // An axis that splits every expert GEMM's experts is expert parallelism; the other products say what
+            // else it is (data parallelism, as Megatron-Core takes expert ranks from the data-parallel ones, or tensor).
+            let splitsExperts = !experts.isEmpty && experts.allSatisfy { stage.strategy(of: $0.op).indexOfAxis[axis] == $0.index }
+            let voting = splitsExperts ? contractions.filter { op in !experts.contains { $0.op == op } } : contractions
+            if splitsExperts { roles.expertParallel *= stage.mesh.shape[axis] }
             var batchSplits = 0, weightSplits = 0
-            for op in contractions {
+            for op in voting {
                 let operation = graph.operations[op]
                 guard let index = stage.strategy(of: op).indexOfAxis[axis] else { continue }
                 if index == tensorRoles.batchIndex[op] { batchSplits += 1; continue }
                 let weights = operation.inputs.indices.filter { graph[operation.inputs[$0]].isParameter }
                 if weights.contains(where: { operation.indexSpace.operandIndices[$0].contains(index) }) { weightSplits += 1 }
             }
-            let total = Double(max(contractions.count, 1))
+            let total = Double(max(voting.count, 1))
             let size = stage.mesh.shape[axis]
             if Double(batchSplits) >= agreement * total {
                 roles.dataParallel *= size
@@ -90,11 +100,12 @@ public enum MegatronSummary {
         return roles
     }
 
-    /// "tp=4 dp=2", with context parallelism ("cp=16"), mixed axes ("y=4 mixed") and the ZeRO stage ("zero=1", or "zero=3 on some parameters"
+    /// "tp=4 dp=2", with context parallelism ("cp=16"), expert parallelism ("ep=8"), mixed axes ("y=4 mixed") and the ZeRO stage ("zero=1", or "zero=3 on some parameters"
     /// where other parameters of the stage have a lower one, with ", zero=1 on the rest" where that is not none), where the stage has data-parallel devices for it to shard over.
     public static func describe(_ stage: StageLayout, graph: Graph) -> String {
         let roles = roles(of: stage, graph: graph)
         var parts = ["tp=\(roles.tensorParallel)", "dp=\(roles.dataParallel)"] + (roles.contextParallel > 1 ? ["cp=\(roles.contextParallel)"] : [])
+            + (roles.expertParallel > 1 ? ["ep=\(roles.expertParallel)"] : [])
             + roles.mixedAxes.map { "\($0) mixed" }
         // ZeRO over one data-parallel device shards nothing.
         if roles.zeroStage > 0 && (roles.dataParallel > 1 || roles.contextParallel > 1 || !roles.mixedAxes.isEmpty) {

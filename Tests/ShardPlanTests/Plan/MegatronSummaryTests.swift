@@ -99,4 +99,17 @@ struct MegatronSummaryTests {
         }
         #expect(MegatronSummary.describe(mixed, graph: graph) == "tp=1 dp=8 zero=2 on some parameters, zero=1 on the rest")
     }
+
+    /// moe-tiny with its experts over 4 of 8 data-parallel devices: the expert axis is named data parallelism (its dense
+    /// products split the batch) and expert parallelism, where it was a mixed axis before.
+    @Test("an axis that splits the experts is named expert parallelism")
+    func expertParallelNamed() throws {
+        let graph = try #require(ModelCatalog.model(id: "moe-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration:
+            MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, expertParallel: 4))
+        let roles = MegatronSummary.roles(of: plan.stages[0], graph: graph)
+        #expect(roles.expertParallel == 4 && roles.mixedAxes.isEmpty, "\(roles)")
+        #expect(MegatronSummary.describe(plan.stages[0], graph: graph).hasPrefix("tp=1 dp=8 ep=4"))
+    }
 }
