@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ShardPlan
 
-/// `shardplan models [ID [--seq-length N] [--batch N]] [--write DIR]`: the built-in model catalog.
+/// `shardplan models [ID [--seq-length N] [--batch N] [--lora-rank R]] [--write DIR]`: the built-in model catalog.
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
@@ -12,6 +12,8 @@ struct ModelsCommand: ParsableCommand {
             the published one) and source. With ID, prints that model's shardplan.graph/1 document, at \
             another sequence length or global batch with --seq-length and --batch (plan it with \
             `shardplan models llama3-8b --seq-length 131072 | shardplan plan - --cluster dgx-h100:16`). \
+            With --lora-rank R, a LoRA fine-tune of it: trained adapters, every other weight frozen \
+            (`shardplan models llama3-70b --lora-rank 16 | shardplan plan - --cluster dgx-h100`). \
             With --write DIR, writes every model's graph to DIR/<id>.json (the repository's Models/ folder \
             is `shardplan models --write Models`).
             """
@@ -30,9 +32,14 @@ struct ModelsCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("With ID: N samples in the global batch; the graph is named <id>-batchN.", valueName: "N"))
     var batch: Int?
 
+    @Option(name: .customLong("lora-rank"), parsing: .unconditional,
+            help: ArgumentHelp("With ID: a LoRA fine-tune of the transformer: adapters of rank R beside every linear layer of its blocks (not its experts'), trained, and every other weight frozen (\"trainable\": false); the graph is named <id>-loraR.",
+                               valueName: "R"))
+    var loraRank: Int?
+
     func validate() throws {
         if id != nil && write != nil { throw ValidationError("give either a model ID or --write DIR, not both") }
-        for (option, value) in [("--seq-length", sequenceLength), ("--batch", batch)] {
+        for (option, value) in [("--seq-length", sequenceLength), ("--batch", batch), ("--lora-rank", loraRank)] {
             guard let value else { continue }
             guard id != nil else { throw ValidationError("\(option) sets one model's shape: give the model's ID with it") }
             guard value >= 1 else { throw ValidationError("\(option) takes a positive number, not \(value).") }
@@ -61,9 +68,10 @@ struct ModelsCommand: ParsableCommand {
     /// error names the option at fault.
     private func shapedGraph(_ entry: ModelCatalog.Entry) throws(InputError) -> Graph {
         do {
-            return try entry.build(sequenceLength: sequenceLength, globalBatch: batch)
+            return try entry.build(sequenceLength: sequenceLength, globalBatch: batch, loraRank: loraRank)
         } catch {
-            let option = error.path == JSONPath([.key("sequenceLength")]) ? "--seq-length" : "--batch"
+            let option = error.path == JSONPath([.key("sequenceLength")]) ? "--seq-length"
+                : error.path == JSONPath([.key("loraRank")]) ? "--lora-rank" : "--batch"
             throw InputError(error.kind, at: JSONPath([.key(option)]), error.message)
         }
     }

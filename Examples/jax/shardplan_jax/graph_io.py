@@ -132,6 +132,8 @@ def validate_graph(graph: Mapping[str, Any]) -> None:
             where = f'{key}[{i}] "{entry["name"]}"'
             _check_shape(entry.get("shape"), where)
             _check_dtype(entry.get("dtype"), where)
+            if key == "parameters" and not isinstance(entry.get("trainable", True), bool):
+                raise GraphError(f"{where}: trainable must be true or false, got {entry['trainable']!r}")
             if key == "inputs" and "batch_dim" in entry:
                 bd = entry["batch_dim"]
                 if not isinstance(bd, int) or not 0 <= bd < len(entry["shape"]):

@@ -77,13 +77,26 @@ def apply_rewrites(graph: Mapping[str, Any], rewrites: Iterable[Mapping[str, Any
         graph["ops"] = new_ops
         graph["outputs"] = [renamed(n) for n in graph["outputs"]]
         gone = set(record.get("remove_parameters", []))
+        frozen = {p["name"] for p in graph.get("parameters", []) if p.get("trainable") is False}
         graph["parameters"] = [p for p in graph.get("parameters", []) if p["name"] not in gone] + [
-            {"name": p["name"], "shape": list(p["shape"]), "dtype": p["dtype"]} for p in record.get("parameters", [])]
+            _derived_parameter(p, frozen) for p in record.get("parameters", [])]
         try:
             validate_graph(graph)
         except GraphError as err:
             raise RewriteError(f"{where}: the rewritten graph is not valid: {err}") from None
     return graph
+
+
+def _derived_parameter(parameter: Mapping[str, Any], frozen: set[str]) -> dict[str, Any]:
+    """A rewrite's new parameter as a graph lists it: frozen (`"trainable": false`) where every parameter it is
+    computed from is, as ShardPlan derives it."""
+    entry = {"name": parameter["name"], "shape": list(parameter["shape"]), "dtype": parameter["dtype"]}
+    # The derivation's own intermediate results are named `<name>/k`; every other name it reads is a parameter.
+    read = {name for op in parameter.get("from", []) for name in op.get("inputs", [])}
+    originals = {name for name in read if not name.startswith(parameter["name"] + "/")}
+    if originals and originals <= frozen:
+        entry["trainable"] = False
+    return entry
 
 
 def derive_parameters(params: Mapping[str, Any], graph: Mapping[str, Any],

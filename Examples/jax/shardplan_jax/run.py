@@ -122,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     if plan.global_batch is not None and batch and plan.global_batch != batch[0]:
         say(f"note: the plan's global_batch {plan.global_batch} differs from the graph's batch {batch[0]}; "
             "the check runs the graph's batch")
+    frozen = [p["name"] for p in original.get("parameters", []) if p.get("trainable") is False]
+    if frozen:
+        say(f"note: the graph freezes {len(frozen)} parameter(s); the check compares the gradients of every parameter, "
+            "frozen ones included")
     if plan.microbatches not in (None, 1):
         say(f"note: the plan has {plan.microbatches} microbatches; the check runs the whole batch as one")
 

@@ -18,9 +18,11 @@ extension GraphAnalysis {
         })
         top["parameters"] = ["count": .int(parameterCount), "bytes": .int(parameterBytes),
                              "tensors": .int(graph.parameters.count)]
-        if frozenParameterCount > 0, case .object(var parameters)? = top["parameters"] {
+        if frozenParameterCount > 0, case .object(var parameters)? = top["parameters"], case .object(var flops)? = top["flops"] {
             parameters["frozen_count"] = .int(frozenParameterCount)
             top["parameters"] = .object(parameters)
+            flops["model_training"] = .number(modelTrainingFLOPs)
+            top["flops"] = .object(flops)
         }
         top["flops"] = ["forward": .number(forwardFLOPs), "backward": .number(backwardFLOPs),
                         "training": .number(trainingFLOPs),

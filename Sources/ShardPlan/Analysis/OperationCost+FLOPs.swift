@@ -17,8 +17,10 @@ extension OperationCost {
 
     /// The model FLOPs of one training iteration of `graph`, as MFU and TFLOP/s per device count them: three
     /// forward passes (`modelForwardFLOPs`: the backward pass as twice the forward, the convention of Narayanan et
-    /// al. 2021 and PaLM's MFU), less the backward FLOPs frozen parameters save (the weight gradients of frozen
-    /// products, and the backward pass of whatever only frozen parameters feed), as the analysis counts them.
+    /// al. 2021 and PaLM's MFU), less, op by op, the share of that backward pass frozen parameters save: an op's
+    /// backward FLOPs with the graph's frozen parameters against those with every parameter trained, as the analysis
+    /// counts them (a frozen product's weight gradient is half its backward pass; an op only frozen weights feed
+    /// saves it all). Exactly three forward passes where nothing is frozen.
     static func modelTrainingFLOPs(of graph: Graph) -> Double {
         let forward = 3 * modelForwardFLOPs(of: graph)
         guard graph.parameters.contains(where: { graph[$0].isFrozen }) else { return forward }
@@ -28,10 +30,12 @@ extension OperationCost {
             func backward(_ gradients: GradientFlow) -> Double {
                 gradients[operation.result] ? backwardFLOPs(operation, forward: ownForward, in: graph, gradients: gradients) : 0
             }
-            return total + backward(all) - backward(trained)
+            let untrained = backward(all)
+            guard untrained > 0 else { return total }
+            let model = modelFLOPs(forward: ownForward, bandForward: ownForward * bandShare(operation, in: graph))
+            return total + 2 * model * (1 - backward(trained) / untrained)
         }
-        // The analysis counts attention's backward pass as 2.5 forward passes: never below one forward pass.
-        return max(forward - saved, forward / 3)
+        return forward - saved
     }
 
     /// The model FLOPs of one forward pass of `graph`, as MFU counts them: `GraphAnalysis.modelForwardFLOPs`

@@ -60,7 +60,7 @@ extension TrainingPlan {
                                                group: group) == nil else { continue }
                     let sizes = batchAxes.filter(axes.contains).map { stage.mesh.shape[$0] }
                     throw InputError(.invalidValue, at: path,
-                                     "stage \(index) reduces \(graph[input].name)'s gradients over batch axes of sizes \(sizes), whose innermost axes make no group of \(group) devices")
+                                     "stage \(index) shards \(graph[input].name) over batch axes of sizes \(sizes), whose innermost axes make no group of \(group) devices")
                 }
             }
         }

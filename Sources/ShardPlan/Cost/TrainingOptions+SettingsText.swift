@@ -1,6 +1,7 @@
 extension TrainingOptions {
     /// The settings that differ from the defaults of `TrainingOptions()` and of `score`'s options, as the one-line
-    /// summaries end with them, each a token named after its `score` option: " fp8" (" fp8=auto"), its recipe where
+    /// summaries end with them, each a short token for the `score` option that sets it (`grad=bf16` for
+    /// `--grad-precision bf16`, `attention=flash2` for `--attention-kernel flash2`): " fp8" (" fp8=auto"), its recipe where
     /// not tensorwise (" fp8-recipe=rowwise"), " fp8-params", " grad=bf16", " grad-reduce=fp32", " optimizer=<state>",
     /// " fusion=eager|compiled", " attention=<kernel>" where one is named, " overlap-grad-reduce",
     /// " overlap-tp-comm", " fused-ce", " eager-loss", " loss-in-place", " no-loss-upcast" and " fsdp2" where

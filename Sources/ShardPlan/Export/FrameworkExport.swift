@@ -157,7 +157,7 @@ public struct FrameworkExport: Sendable {
         if !self.prediction.fitsInMemory, let worst = self.prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
             header.append("Warning: \(self.prediction.memoryShortfall(worst)).")
         }
-        if let frozen = Self.frozenParameterNote(plan.graph, framework: framework) { header.append(frozen) }
+        if let frozen = Self.frozenParameterNote(plan.graphBeforeRewrites ?? plan.graph, framework: framework) { header.append(frozen) }
         header += unrunnable.map { "Warning: \($0)." }
         text = framework.render(layout, header: header)
     }
@@ -185,7 +185,8 @@ public struct FrameworkExport: Sendable {
     /// What the settings leave to the model's code where the graph freezes parameters: the prediction counts no
     /// gradient or optimizer state for them, which holds where the model freezes them itself (`requires_grad_(False)`:
     /// Megatron-Core's gradient buffer and distributed optimizer, and PyTorch's FSDP2 and AdamW, then skip them); nil
-    /// where nothing is frozen.
+    /// where nothing is frozen. `graph` is the model as given (the graph before the plan's rewrites), whose tensors the
+    /// user's code holds.
     static func frozenParameterNote(_ graph: Graph, framework: TrainingFramework) -> String? {
         let frozen = graph.parameters.filter { graph[$0].isFrozen }
         guard !frozen.isEmpty else { return nil }

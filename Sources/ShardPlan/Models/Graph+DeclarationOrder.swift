@@ -1,8 +1,9 @@
 extension Graph {
     /// The same graph with its tensors in the order `shardplan.graph/1` lists them (inputs, then parameters,
     /// then ops), which is the order decoding its JSON gives. Model builders declare each parameter next to
-    /// the op that uses it, which reads like the model; this makes the result equal to its own round trip.
-    func inDeclarationOrder() throws(InputError) -> Graph {
+    /// the op that uses it, which reads like the model; this makes the result equal to its own round trip. A parameter
+    /// `trainable` refuses (by name) is frozen.
+    func inDeclarationOrder(trainable: (String) -> Bool = { _ in true }) throws(InputError) -> Graph {
         var builder = GraphBuilder(name: name)
         var renamed = Array(repeating: ValueID(0), count: values.count)
         for id in inputs {
@@ -12,7 +13,7 @@ extension Graph {
         }
         for id in parameters {
             renamed[id.rawValue] = try builder.parameter(self[id].name, self[id].type.shape, self[id].type.dtype,
-                                                         trainable: !self[id].isFrozen)
+                                                         trainable: !self[id].isFrozen && trainable(self[id].name))
         }
         for operation in operations {
             renamed[operation.result.rawValue] = try builder.add(operation.name, operation.op,

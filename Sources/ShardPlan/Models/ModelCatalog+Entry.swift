@@ -50,8 +50,10 @@ extension ModelCatalog {
         /// The text of `Models/<id>.json`.
         public func documentText() throws(InputError) -> String { try build().jsonText }
 
-        /// The model's forward graph at another shape, as `shardplan models ID --seq-length N --batch N` prints
-        /// it: `sequenceLength` tokens a sequence and `globalBatch` samples an iteration, each where given.
+        /// The model's forward graph at another shape, as `shardplan models ID --seq-length N --batch N --lora-rank R`
+        /// prints it: `sequenceLength` tokens a sequence and `globalBatch` samples an iteration, each where given, and
+        /// with `loraRank` a LoRA fine-tune of it (`TransformerConfiguration.lowRankAdapters`: adapters of that rank,
+        /// every other weight frozen).
         ///
         /// A transformer is rebuilt from its configuration, so everything sized by the sequence follows: the
         /// causal mask, the rotary tables, a learned position table (one row a position, as a model trained at
@@ -59,17 +61,18 @@ extension ModelCatalog {
         /// (`Graph.rebatched(to:)`); it has no sequence length to set. The graph is named after what changed
         /// (`llama3-8b-seq131072-batch64`), since it is not the graph of `Models/<id>.json`. A shape the model
         /// cannot take is refused at `sequenceLength` or `globalBatch`, saying why.
-        public func build(sequenceLength: Int?, globalBatch: Int?) throws(InputError) -> Graph {
+        public func build(sequenceLength: Int?, globalBatch: Int?, loraRank: Int? = nil) throws(InputError) -> Graph {
             let name = id + (sequenceLength.map { "-seq\($0)" } ?? "") + (globalBatch.map { "-batch\($0)" } ?? "")
-            for (property, size) in [("sequenceLength", sequenceLength), ("globalBatch", globalBatch)] {
+                + (loraRank.map { "-lora\($0)" } ?? "")
+            for (property, size) in [("sequenceLength", sequenceLength), ("globalBatch", globalBatch), ("loraRank", loraRank)] {
                 if let size, size < 1 {
                     throw InputError(.invalidValue, at: JSONPath([.key(property)]), "\(id) needs a positive \(property), found \(size)")
                 }
             }
             guard var configuration = transformer else {
-                if sequenceLength != nil {
-                    throw InputError(.invalidValue, at: JSONPath([.key("sequenceLength")]),
-                                     "\(id) is not a transformer: its graph has no sequence length to set")
+                for (property, what, given) in [("sequenceLength", "sequence length to set", sequenceLength != nil),
+                                                 ("loraRank", "transformer blocks to adapt", loraRank != nil)] where given {
+                    throw InputError(.invalidValue, at: JSONPath([.key(property)]), "\(id) is not a transformer: its graph has no \(what)")
                 }
                 var graph = try build()
                 if let globalBatch { graph = try graph.rebatched(to: globalBatch) }
@@ -78,6 +81,7 @@ extension ModelCatalog {
             }
             if let sequenceLength { configuration.sequenceLength = sequenceLength }
             if let globalBatch { configuration.globalBatch = globalBatch }
+            if let loraRank { configuration.lowRankAdapters = TransformerConfiguration.LowRankAdapters(rank: loraRank) }
             do {
                 return try TransformerBuilder(name: name, configuration: configuration).build()
             } catch {

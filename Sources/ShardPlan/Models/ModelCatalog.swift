@@ -11,7 +11,7 @@ public enum ModelCatalog {
     /// The model called `id`, if the catalog has one.
     public static func model(id: String) -> Entry? { all.first { $0.id == id } }
 
-    /// The number of trainable elements in a graph: the sum of its parameters' element counts.
+    /// The number of parameter elements in a graph, frozen ones included: the sum of its parameters' element counts.
     public static func parameterCount(of graph: Graph) -> Int {
         graph.parameters.reduce(0) { $0 + graph[$1].type.elementCount }
     }

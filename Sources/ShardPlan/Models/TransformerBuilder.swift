@@ -35,7 +35,9 @@ public struct TransformerBuilder: Sendable {
         graph.currentLayer = "head"
         let loss = try head(x, table: table, labels: labels, auxiliaryLosses: auxiliaryLosses, in: &graph)
         graph.output(loss)
-        return try graph.build().inDeclarationOrder()
+        // With LoRA only the adapters train.
+        let trains: (String) -> Bool = configuration.lowRankAdapters == nil ? { _ in true } : { Self.isAdapter($0) }
+        return try graph.build().inDeclarationOrder(trainable: trains)
     }
 
     private func embed(_ tokens: ValueID, tokenTypes: ValueID?, table: ValueID,
@@ -160,15 +162,43 @@ public struct TransformerBuilder: Sendable {
         }
     }
 
-    /// An einsum with a weight `\(name).w`, plus a bias `\(name).b` when the model has biases.
+    /// An einsum with a weight `\(name).w`, plus a bias `\(name).b` when the model has biases; inside the blocks, with
+    /// LoRA (`TransformerConfiguration.lowRankAdapters`), plus the adapters' update (`adapted`).
     func project(_ name: String, _ equation: String, _ x: ValueID, weight: [Int], bias: [Int],
                  in graph: inout GraphBuilder) throws(InputError) -> ValueID {
         let w = try graph.parameter("\(name).w", weight, configuration.dtype)
-        let y = try graph.einsum(name, equation, x, w)
+        var y = try graph.einsum(name, equation, x, w)
+        if let adapters = configuration.lowRankAdapters, graph.currentLayer?.hasPrefix("layer") == true {
+            y = try adapted(name, equation, x, y, weight: weight, adapters: adapters, in: &graph)
+        }
         guard configuration.biases else { return y }
         let b = try graph.parameter("\(name).b", bias, configuration.dtype)
         return try graph.binary("\(name).bias", .add, y, b)
     }
+
+    /// `y = x W` plus LoRA's update of it, `(x A) B x alpha / rank`: `A` (`\(name).lora_a`) contracts what `W` contracts
+    /// into the rank, `B` (`\(name).lora_b`) spreads the rank over `W`'s output dimensions (`bsd,dhk->bshk` gives
+    /// `bsd,dr->bsr` and `bsr,rhk->bshk`).
+    func adapted(_ name: String, _ equation: String, _ x: ValueID, _ y: ValueID, weight: [Int],
+                 adapters: TransformerConfiguration.LowRankAdapters, in graph: inout GraphBuilder) throws(InputError) -> ValueID {
+        let sides = equation.split(separator: "-").map(String.init)
+        let operands = sides[0].split(separator: ",").map(String.init)
+        let (input, weightLetters, output) = (operands[0], Array(operands[1]), String(sides[1].dropFirst()))
+        guard let rank = "rzqxyuvw".first(where: { !equation.contains($0) }) else { return y }
+        let contracted = weightLetters.filter { input.contains($0) }
+        let outputs = weightLetters.filter { output.contains($0) }
+        func sizes(_ letters: [Character]) -> [Int] { letters.map { weight[weightLetters.firstIndex(of: $0)!] } }
+        let kept = String(input.filter { !contracted.contains($0) })
+        let a = try graph.parameter("\(name).lora_a", sizes(contracted) + [adapters.rank], configuration.dtype)
+        let b = try graph.parameter("\(name).lora_b", [adapters.rank] + sizes(outputs), configuration.dtype)
+        let down = try graph.einsum("\(name).lora_down", "\(input),\(String(contracted))\(rank)->\(kept)\(rank)", x, a)
+        let up = try graph.einsum("\(name).lora_up", "\(kept)\(rank),\(rank)\(String(outputs))->\(output)", down, b)
+        let scaled = try graph.add("\(name).lora_scale", .scale(factor: adapters.alpha / Double(adapters.rank)), [up])
+        return try graph.binary("\(name).lora", .add, y, scaled)
+    }
+
+    /// Whether parameter `name` is one of LoRA's adapters, the only weights that train beside them.
+    static func isAdapter(_ name: String) -> Bool { name.hasSuffix(".lora_a") || name.hasSuffix(".lora_b") }
 
     /// Dropout at the configured rate; no op at all when the rate is 0.
     func dropout(_ name: String, _ x: ValueID, in graph: inout GraphBuilder) throws(InputError) -> ValueID {

@@ -68,6 +68,9 @@ public struct TransformerConfiguration: Sendable, Equatable {
     /// DeepSeek's multi-head latent attention in place of the query, key and value projections, or nil.
     /// `headDimension` is then the value head dimension, which the output projection reads.
     public var latentAttention: LatentAttention?
+    /// LoRA's trained low-rank adapters beside the blocks' linear layers, every other weight frozen; nil trains every
+    /// weight.
+    public var lowRankAdapters: LowRankAdapters?
 
     public init(layers: Int, hidden: Int, heads: Int, keyValueHeads: Int? = nil, headDimension: Int? = nil,
                 feedForwardHidden: Int? = nil, vocabulary: Int, sequenceLength: Int, globalBatch: Int) {
@@ -125,6 +128,12 @@ public struct TransformerConfiguration: Sendable, Equatable {
                                  ("positionlessDimension", mla.positionlessDimension), ("rotaryDimension", mla.rotaryDimension)]
             where size <= 0 || (name == "rotaryDimension" && size % 2 != 0) {
                 throw refuse("latentAttention", name, because: "expected a positive size (and even for the rotary part), found \(size)")
+            }
+        }
+        if let adapters = lowRankAdapters {
+            guard adapters.rank >= 1 else { throw refuse("lowRankAdapters", "rank", because: "a LoRA rank is a positive integer, found \(adapters.rank)") }
+            guard adapters.alpha > 0, adapters.alpha.isFinite else {
+                throw refuse("lowRankAdapters", "alpha", because: "LoRA's alpha is a positive number, found \(adapters.alpha)")
             }
         }
         if let slidingWindow {

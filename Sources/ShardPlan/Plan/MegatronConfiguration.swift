@@ -105,7 +105,8 @@ public struct MegatronConfiguration: Sendable, Equatable {
     /// beside expert parallelism where that dispatcher carries the tokens); "no-sync" where `noSync` says the plan's ZeRO-3 gradients
     /// accumulate unsharded (`TrainingPlan.accumulatesUnshardedGradients`, which the plan `TrainingPlan.megatron` lays
     /// out says in its own `summary`); then the settings that differ from `TrainingOptions`' defaults
-    /// (`TrainingOptions.settingsText(gathersWeights:)`), so that the line, given to `score` as options, prices the same plan.
+    /// (`TrainingOptions.settingsText(gathersWeights:)`), so that the line names every option `score` needs to price
+    /// the same plan.
     public func summary(dataParallel: Int, noSync: Bool = false) -> String {
         var text = "tp=\(tensorParallel) pp=\(pipelineParallel) dp=\(dataParallel) mbs=\(microBatchSize)"
         if virtualStages > 1 { text += " vp=\(virtualStages)" }

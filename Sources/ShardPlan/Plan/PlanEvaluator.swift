@@ -132,7 +132,7 @@ public struct PlanEvaluator: Sendable {
     }
 
     /// Per-microbatch seconds each chunk spends sending its outputs forward and receiving their gradients
-    /// back. A tensor replicated over r devices of the sending mesh is sent in r parts, and one replicated
+    /// back (those that carry one: `GradientFlow`). A tensor replicated over r devices of the sending mesh is sent in r parts, and one replicated
     /// over r' devices of the receiving mesh, in the layout its first reader there takes, is received in r'
     /// parts and gathered there (`StageTransferParts`). The link carries
     /// the larger of the two parts; when both stages have the same mesh and layout they are the same part.
@@ -166,10 +166,12 @@ public struct PlanEvaluator: Sendable {
                 let transfer = plan.cluster.sendSeconds(bytes: max(sent.part, received.part), from: stage.mesh.devices[0],
                                                         to: receiver.mesh.devices[0])
                     + received.gatherSeconds(on: receiver.mesh)
-                // The activation goes forward and its gradient comes back, once per microbatch.
-                seconds[index] += transfer
-                seconds[receiving] += transfer
-                bytes += 2 * max(sent.part, received.part)
+                // The activation goes forward and its gradient comes back, once per microbatch; an activation that
+                // carries no gradient (only frozen weights below it) goes forward only.
+                let ways = model.gradients[result] ? 2.0 : 1.0
+                seconds[index] += transfer * ways / 2
+                seconds[receiving] += transfer * ways / 2
+                bytes += ways * max(sent.part, received.part)
             }
         }
         return (seconds, bytes)

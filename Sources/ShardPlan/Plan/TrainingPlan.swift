@@ -69,7 +69,7 @@ public struct TrainingPlan: Sendable {
     public var deviceCount: Int { Set(stages.flatMap(\.mesh.devices)).count }
 
     /// Whether ZeRO-3 gradients really accumulate unsharded (`TrainingOptions.accumulatesUnshardedGradients`): the
-    /// option is on, there are several microbatches, and some parameter at ZeRO-3 has its gradients reduced over
+    /// option is on, there are several microbatches, and some trainable parameter at ZeRO-3 has its gradients reduced over
     /// more than one data-parallel device (in shard groups of more than one, where there are groups).
     public var accumulatesUnshardedGradients: Bool {
         guard options.accumulatesUnshardedGradients(over: microbatches), (options.zeroShardGroup ?? 2) > 1 else { return false }
@@ -77,7 +77,7 @@ public struct TrainingPlan: Sendable {
             zip(stage.operations, stage.strategies).contains { operationIndex, strategy in
                 let operation = graph.operations[operationIndex]
                 return max(options.zeroStage, strategy.zeroStage) >= 3 && operation.inputs.indices.contains { operand in
-                    graph[operation.inputs[operand]].isParameter
+                    graph[operation.inputs[operand]].isTrainableParameter
                         && stage.mesh.size(ofAxes: strategy.gradientSpec(operand, in: operation.indexSpace).partialAxes) > 1
                 }
             }

@@ -50,9 +50,10 @@ struct FrozenParameterTests {
         let product = 2.0 * 1024 * 4096 * 16384, gelu = 9.0 * 1024 * 16384
         #expect(trained.backwardFLOPs - frozen.backwardFLOPs == 2 * product + 2 * gelu)
         #expect(frozen.frozenParameterCount == Int(Self.weightElements) && trained.frozenParameterCount == 0)
-        // MFU's count: three forward passes of a fully trained graph, less what freezing saves.
+        // MFU's count: three forward passes of a fully trained graph, less, op by op, the share of its two backward
+        // passes freezing saves: all of the first product's and GELU's, half of the second product's.
         #expect(trained.modelTrainingFLOPs == 3 * trained.modelForwardFLOPs)
-        #expect(frozen.modelTrainingFLOPs == trained.modelTrainingFLOPs - (2 * product + 2 * gelu))
+        #expect(frozen.modelTrainingFLOPs == trained.modelTrainingFLOPs - (2 * product + 2 * gelu + product))
     }
 
     @Test("a frozen parameter's state is its weight alone, sharded as a trainable one's", arguments: [0, 1, 3])
@@ -151,5 +152,86 @@ struct FrozenParameterTests {
             #expect(rewritten.graph.parameters.count == 1)
             #expect(rewritten.graph.parameters.allSatisfy { rewritten.graph[$0].isFrozen })
         }
+    }
+
+    /// gpt-tiny with the weights of `frozen` (parameter name prefixes) frozen, by way of its document.
+    static func gptTiny(freezing frozen: [String]) throws -> Graph {
+        guard case .object(var top) = try ModelCatalog.model(id: "gpt-tiny")!.build().json,
+              case .array(let parameters)? = top["parameters"] else { throw InputError(.invalidValue, at: .root, "no parameters") }
+        top["parameters"] = .array(parameters.map { entry in
+            guard case .object(var object) = entry, case .string(let name)? = object["name"],
+                  frozen.contains(where: name.hasPrefix) else { return entry }
+            object["trainable"] = .bool(false)
+            return .object(object)
+        })
+        return try Graph(json: .object(top))
+    }
+
+    /// The stage DP prices each distinct layer structure once (`Layer.structureKey`): a frozen block and a trained
+    /// one cost differently, and so does a trained block whose input needs no gradient (only frozen weights below).
+    @Test("a frozen block and a trained one above frozen ones are distinct structures; rebatching keeps the flags")
+    func structureKeys() throws {
+        let trained = GraphAnalysis(try Self.gptTiny(freezing: []))
+        let blocks = trained.layers.filter { $0.name.hasPrefix("layer") }
+        #expect(blocks.count == 2 && blocks[0].structureKey == blocks[1].structureKey)
+        let frozenFirst = try Self.gptTiny(freezing: ["embed.", "h0."])
+        let analysis = GraphAnalysis(frozenFirst)
+        let frozenBlocks = analysis.layers.filter { $0.name.hasPrefix("layer") }
+        #expect(frozenBlocks[0].structureKey != frozenBlocks[1].structureKey)
+        #expect(frozenBlocks[1].structureKey != blocks[1].structureKey)
+        let rebatched = try frozenFirst.rebatched(to: 16)
+        #expect(rebatched.parameters.map { rebatched[$0].isFrozen } == frozenFirst.parameters.map { frozenFirst[$0].isFrozen })
+    }
+
+    /// gpt-tiny in two stages of one device, one sequence a microbatch, the embedding and the first block frozen: the
+    /// residual stream the first stage sends carries no gradient, so each of the 8 microbatches sends its 4,096 bytes
+    /// forward only (both ways when trained: `PointToPointBytesTests`).
+    @Test("a pipeline whose first stage is frozen sends activations forward and no gradient back")
+    func frozenFirstStage() throws {
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        func prediction(_ graph: Graph) throws -> PlanPrediction {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1", configuration:
+                MegatronConfiguration(tensorParallel: 1, pipelineParallel: 2, dataParallel: 1, microBatchSize: 1))
+            return PlanEvaluator(cluster: cluster).evaluate(plan)
+        }
+        let (trained, frozen) = (try prediction(try Self.gptTiny(freezing: [])), try prediction(try Self.gptTiny(freezing: ["embed.", "h0."])))
+        #expect(trained.communicationBytes[.sendReceive] == Double(2 * 4096 * 8))
+        #expect(frozen.communicationBytes[.sendReceive] == Double(4096 * 8))
+        #expect(frozen.ranks[0].pointToPointSeconds == trained.ranks[0].pointToPointSeconds / 2)
+    }
+
+    /// FSDP's `SHARD_GRAD_OP` (ZeRO-2 over fp32 weights) gathers the 16-bit copy of every weight before each forward
+    /// pass, frozen ones too; only the trained one's gradients are reduce-scattered.
+    @Test("under ZeRO-2 over fp32 weights a frozen weight is gathered and not reduce-scattered")
+    func gatheredCopyOfFrozenWeight() throws {
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        func prediction(frozen: Bool) throws -> PlanPrediction {
+            let plan = try TrainingPlan.megatron(graph: try Self.mlp(frozenW1: frozen), cluster: cluster, clusterName: "dgx-h100",
+                                                 configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, microBatchSize: 64,
+                                                                                      options: TrainingOptions(zeroStage: 2, optimizerState: .fp32Weights)))
+            return PlanEvaluator(cluster: cluster).evaluate(plan)
+        }
+        let (trained, frozen) = (try prediction(frozen: false), try prediction(frozen: true))
+        // Two microbatches, each gathering both weights' 16-bit copies.
+        #expect(frozen.communicationBytes[.allGather] == trained.communicationBytes[.allGather])
+        #expect(trained.communicationBytes[.allGather] == 2 * 2 * Self.weightElements * 2)
+        #expect(frozen.communicationBytes[.reduceScatter] == 2 * Self.weightElements * 2)
+        // The frozen fp32 weight keeps its shard and its gathered copy, as the trained one does.
+        #expect(frozen.ranks[0].weightBytes == trained.ranks[0].weightBytes)
+    }
+
+    /// The searches prune with `ParameterState.leastBytes`: it must stay below what any layout holds.
+    @Test("the memory bound with frozen parameters stays below the exact model's state", arguments: [0, 1, 3])
+    func boundBelowExact(zeroStage: Int) throws {
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        let plan = try TrainingPlan.megatron(graph: try Self.mlp(frozenW1: true), cluster: cluster, clusterName: "dgx-h100",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8,
+                                                                                  microBatchSize: 128, options: TrainingOptions(zeroStage: zeroStage)))
+        let rank = PlanEvaluator(cluster: cluster).evaluate(plan).ranks[0]
+        let bound = ParameterState.leastBytes(elements: 2 * Self.weightElements, frozenElements: Self.weightElements, devices: 8,
+                                              options: TrainingOptions())
+        #expect(bound <= rank.weightBytes + rank.gradientBytes + rank.optimizerStateBytes)
+        // ZeRO-3 over 8 devices: w1's 2 bytes and w2's 18, each an eighth.
+        #expect(bound == Self.weightElements * (2 + 18) / 8)
     }
 }

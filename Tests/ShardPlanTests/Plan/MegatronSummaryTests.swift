@@ -3,8 +3,8 @@ import Testing
 
 /// The one-line layout summaries (`MegatronConfiguration.summary`, which `score` prints and an export's header opens
 /// with, and `TrainingPlan.stageSummary`, which `plan` prints): they name every setting that differs from
-/// `TrainingOptions`' defaults (`TrainingOptions.settingsText(gathersWeights:)`), so that the line, given to `score` as options,
-/// prices the plan it describes.
+/// `TrainingOptions`' defaults (`TrainingOptions.settingsText(gathersWeights:)`), so that the line names every option
+/// `score` needs to price the plan it describes.
 @Suite("Megatron layout summary")
 struct MegatronSummaryTests {
     static func configuration(_ options: TrainingOptions) -> MegatronConfiguration {
