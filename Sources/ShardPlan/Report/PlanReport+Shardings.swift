@@ -12,11 +12,11 @@ extension PlanReport {
             let rank = plan.rank(ofStage: index)
             let groups = Self.layerGroups(stage, layers: layers)
             let layerCount = groups.reduce(0) { $0 + $1.layers.count }
-            html += "<details\(index == 0 ? " open" : "") class=\"stage\"><summary><span class=\"swatch\" style=\"background:\(Self.rankColor(rank))\"></span>"
+            html += "<details\(index == 0 ? " open" : "") class=\"stage\"><summary><span class=\"swatch\" style=\"background:\(Self.rankColor(rank, of: plan.pipelineRanks))\"></span>"
                 + "stage \(index)\(plan.pipelineRanks != plan.stages.count ? " (rank \(rank))" : ""): \(HTMLText.count(stage.operations.count)) ops in \(layerCount) layer\(layerCount == 1 ? "" : "s"), "
                 + "mesh \(stage.mesh.shape.map(String.init).joined(separator: "×")) on \(DeviceListText.describe(stage.mesh.devices))"
                 + (stage.recompute.map { ", recompute \(plan.options.recomputeName($0))" } ?? "") + "</summary><div>\n"
-            html += "<table class=\"shardings\"><thead><tr><th>op</th><th>kind</th><th>result</th><th>strategy</th><th>result layout</th></tr></thead><tbody>\n"
+            html += "<table class=\"shardings\"><thead><tr><th>op</th><th>kind</th><th>result</th><th>strategy</th><th class=\"layout\">result layout</th></tr></thead><tbody>\n"
             for group in groups {
                 let first = group.layers[0], last = group.layers[group.layers.count - 1]
                 let name = group.layers.count == 1 ? first.name : "\(first.name) … \(last.name)"
@@ -68,6 +68,6 @@ extension PlanReport {
         let shape = graph[operation.result].type.shape.map(String.init).joined(separator: "×")
         return "<tr><td><code>\(HTMLText.escape(operation.name))</code></td><td>\(HTMLText.escape(operation.op.kindName))</td>"
             + "<td><code>\(shape.isEmpty ? "scalar" : shape)</code></td><td><code>\(HTMLText.escape(strategyText))</code></td>"
-            + "<td><code>(\(layout.joined(separator: ", ")))</code></td></tr>\n"
+            + "<td class=\"layout\"><code>(\(layout.joined(separator: ", ")))</code></td></tr>\n"
     }
 }
