@@ -1,7 +1,8 @@
 /// A plan and its prediction as one self-contained HTML page (`plan --report`, `score --report`): the
-/// headline numbers; the cluster with every device coloured by the pipeline rank it serves and every rank's
-/// mesh drawn; one iteration of the schedule as it runs (`PipelineTimeline`); where the time goes; each rank's
-/// memory against the device's capacity; and every op's sharding, one row per op of each distinct layer.
+/// headline numbers, with how a searched plan was found and its graph rewrites; the cluster with every device
+/// coloured by the pipeline rank it serves and every rank's mesh drawn; one iteration of the schedule as it runs
+/// (`PipelineTimeline`); where the time goes; each rank's memory against the device's capacity; and every op's
+/// sharding, one row per op of each distinct layer.
 /// Inline CSS and SVG only: no script, nothing fetched.
 public struct PlanReport: Sendable {
     public var plan: TrainingPlan
@@ -47,11 +48,14 @@ public struct PlanReport: Sendable {
     private func headline(title: String) -> String {
         let fits = prediction.fitsInMemory
         var html = "<header>\n<h1>\(HTMLText.escape(title))</h1>\n"
+        // Then, where the plan has them, the search that found it and its graph rewrites, in the text report's words.
+        let found = [plan.provenance?.description, plan.rewrites.isEmpty ? nil : "graph rewrites: " + plan.rewriteCounts].compactMap { $0 }
         html += "<p class=\"summary\">\(HTMLText.count(plan.deviceCount)) device\(plan.deviceCount == 1 ? "" : "s") · "
             + HTMLText.escape(plan.summary ?? "\(plan.pipelineRanks) pipeline ranks") + " · schedule \(plan.schedule.rawValue), "
             + "\(HTMLText.count(plan.microbatches)) microbatch\(plan.microbatches == 1 ? "" : "es")"
             + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "")
-            + HTMLText.escape(PlanPrediction.precisionText(plan.options)) + "</p>\n"
+            + HTMLText.escape(PlanPrediction.precisionText(plan.options))
+            + found.map { "<br>" + HTMLText.escape($0) }.joined() + "</p>\n"
         let cards: [(String, String, String)] = [
             ("iteration", PlanPrediction.seconds(prediction.iterationSeconds), "per training step"),
             ("throughput", "\(PlanPrediction.number(prediction.samplesPerSecond)) samples/s", plan.globalBatchText(count: HTMLText.count)),
@@ -117,6 +121,7 @@ public struct PlanReport: Sendable {
         table { border-collapse: collapse; width: 100%; font-size: 12.5px; }
         th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eef0f4; vertical-align: top; }
         td.layout, th.layout { white-space: nowrap; }
+        .rewrite { color: #8a5a00; font-size: 11.5px; white-space: nowrap; }
         th { color: var(--muted); font-weight: 600; background: #fafbfc; position: sticky; top: 0; }
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
         code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }

@@ -151,4 +151,26 @@ struct PlanReportDrawingTests {
         #expect(PlanReportTests.occurrences(of: "<td class=\"layout\">", in: html) == PlanReportTests.occurrences(of: "<tr><td><code>", in: html))
         #expect(html.contains("td.layout, th.layout { white-space: nowrap; }"))
     }
+
+    @Test("the headline says which search found the plan, that it stopped at the time limit, and its graph rewrites; rewritten ops are marked")
+    func provenanceAndRewrites() throws {
+        let (initial, prediction) = try Self.tinyPlan()
+        var plan = initial
+        #expect(!PlanReport(plan: plan, prediction: prediction).html.contains("found by the"))
+        plan.provenance = SearchProvenance(foundBy: .megatronGrid, stageDynamicProgramSeconds: nil, megatronGridSeconds: prediction.iterationSeconds,
+                                           searchSeconds: 20, stoppedEarly: true)
+        let groups = PlanReport.layerGroups(plan.stages[0], layers: GraphAnalysis(plan.graph).layers)
+        let shown = plan.graph.operations[groups[0].operations.lowerBound]
+        plan.rewrites = [GraphRewrite(rule: "split-contraction", anchors: [shown.name], removedOperations: [shown.name], insertionPoint: shown.name,
+                                      addedOperations: [RewriteOperation(name: shown.name, op: shown.op, inputs: [])])]
+        let html = PlanReport(plan: plan, prediction: prediction).html
+        let text = prediction.textReport(for: plan)
+        for line in ["found by the Megatron grid; the stage DP found no plan that fits before the time limit; stopped at the time limit with the best plan found so far",
+                     "graph rewrites: split-contraction x1"] {
+            #expect(text.contains(line) && html.contains("<br>" + HTMLText.escape(line)), "\(line)")
+        }
+        #expect(html.contains("<td><code>\(HTMLText.escape(shown.name))</code></td><td>\(HTMLText.escape(shown.op.kindName)) <span class=\"rewrite\">· split-contraction</span></td>"))
+        #expect(PlanReportTests.occurrences(of: "<span class=\"rewrite\">", in: html) == 1)
+        #expect(html.contains("after its graph rewrites (split-contraction x1; Docs/rewrites.md)"))
+    }
 }
