@@ -1,5 +1,5 @@
-/// Text made safe for HTML and SVG: the five characters that markup gives meaning escaped, and numbers
-/// written for coordinates (a few decimals, no exponent, no locale).
+/// Text made safe for HTML and SVG: the five characters that markup gives meaning escaped, numbers written for
+/// coordinates (a few decimals, no exponent, no locale), and how wide a label will be drawn.
 enum HTMLText {
     /// `text` as HTML shows it: control and invisible format characters first written as `VisibleText` escapes (a
     /// page shows what the text report shows, never a raw escape sequence or NUL), then markup's five characters.
@@ -38,5 +38,12 @@ enum HTMLText {
             grouped.append(digit)
         }
         return (value < 0 ? "-" : "") + grouped
+    }
+
+    /// The width in pixels of one line of `text` at `fontSize` px, estimated from its length at 0.62 em a
+    /// character: a little more than the page's sans-serif takes for lowercase letters and digits, so that a label
+    /// the estimate fits is never cut off.
+    static func width(_ text: String, fontSize: Double) -> Double {
+        Double(text.count) * fontSize * 0.62
     }
 }

@@ -11,20 +11,29 @@ extension PlanReport {
         // Nodes in a grid; devices of a node in rows of up to 8.
         let perRow = min(cluster.devicesPerNode, 8)
         let deviceRows = (cluster.devicesPerNode + perRow - 1) / perRow
-        let columns = min(cluster.nodes, cluster.nodes > 32 ? 16 : 8)
-        let rows = (cluster.nodes + columns - 1) / columns
         let square = cluster.deviceCount > 256 ? 9.0 : cluster.deviceCount > 64 ? 13.0 : 22.0
         let gap = square > 10 ? 3.0 : 2.0, pad = square > 10 ? 8.0 : 5.0
         let labelled = cluster.nodes <= 32
-        let nodeWidth = Double(perRow) * (square + gap) - gap + 2 * pad
+        // Each box as wide as its devices or its label, whichever is wider.
+        let labelWidth = labelled ? HTMLText.width("node \(cluster.nodes - 1)", fontSize: 10) : 0
+        let nodeWidth = max(Double(perRow) * (square + gap) - gap, labelWidth) + 2 * pad
         let nodeHeight = Double(deviceRows) * (square + gap) - gap + 2 * pad + (labelled ? 16 : 0)
-        let spacing = square > 10 ? 12.0 : 6.0
-        let width = Double(columns) * (nodeWidth + spacing) - spacing
-        let height = Double(rows) * (nodeHeight + spacing) - spacing
+        // A margin for the boxes' outlines; every node in one row where they fit the page's column, else rows of
+        // the most nodes that fit, a power of two up to 16.
+        let spacing = square > 10 ? 12.0 : 6.0, margin = 1.0
+        let fit = max(Int((Self.columnWidth - 2 * margin + spacing) / (nodeWidth + spacing)), 1)
+        var columns = 1
+        if cluster.nodes <= fit { columns = cluster.nodes } else { while columns * 2 <= min(fit, 16) { columns *= 2 } }
+        let rows = (cluster.nodes + columns - 1) / columns
+        let width = Double(columns) * (nodeWidth + spacing) - spacing + 2 * margin
+        let height = Double(rows) * (nodeHeight + spacing) - spacing + 2 * margin
+        // With more than one rank, each device is numbered with its rank where the numbers fit in the squares.
+        let rankFontSize = square > 20 ? 10.0 : 8.0
+        let numbered = plan.pipelineRanks > 1 && HTMLText.width("\(plan.pipelineRanks - 1)", fontSize: rankFontSize) + 2 <= square
         var svg = "<svg id=\"cluster-map\" viewBox=\"0 0 \(HTMLText.coordinate(width)) \(HTMLText.coordinate(height))\" "
             + "width=\"\(HTMLText.coordinate(width))\" role=\"img\" aria-label=\"\(cluster.nodes) nodes of \(cluster.devicesPerNode) devices\">\n"
         for node in 0 ..< cluster.nodes {
-            let x = Double(node % columns) * (nodeWidth + spacing), y = Double(node / columns) * (nodeHeight + spacing)
+            let x = margin + Double(node % columns) * (nodeWidth + spacing), y = margin + Double(node / columns) * (nodeHeight + spacing)
             svg += "<g class=\"node\"><rect x=\"\(HTMLText.coordinate(x))\" y=\"\(HTMLText.coordinate(y))\" width=\"\(HTMLText.coordinate(nodeWidth))\" "
                 + "height=\"\(HTMLText.coordinate(nodeHeight))\" rx=\"5\" fill=\"#f1f3f7\" stroke=\"#c9ced8\"/>"
             if labelled {
@@ -35,17 +44,21 @@ extension PlanReport {
                 let dx = x + pad + Double(local % perRow) * (square + gap)
                 let dy = y + pad + (labelled ? 16 : 0) + Double(local / perRow) * (square + gap)
                 let rank = rankOfDevice[device]
-                let fill = rank >= 0 ? Self.rankColor(rank) : "#d5d9e0"
+                let fill = rank >= 0 ? Self.rankColor(rank, of: plan.pipelineRanks) : "#d5d9e0"
                 let title = rank >= 0 ? "device \(device): pipeline rank \(rank)" : "device \(device): idle"
                 svg += "<rect class=\"device\" x=\"\(HTMLText.coordinate(dx))\" y=\"\(HTMLText.coordinate(dy))\" width=\"\(HTMLText.coordinate(square))\" "
                     + "height=\"\(HTMLText.coordinate(square))\" rx=\"1.5\" fill=\"\(fill)\"><title>\(title)</title></rect>"
+                if rank >= 0, numbered {
+                    svg += "<text class=\"rank\" x=\"\(HTMLText.coordinate(dx + square / 2))\" y=\"\(HTMLText.coordinate(dy + square / 2 + rankFontSize * 0.35))\" "
+                        + "font-size=\"\(HTMLText.coordinate(rankFontSize))\" text-anchor=\"middle\">\(rank)</text>"
+                }
             }
             svg += "</g>\n"
         }
-        svg += "</svg>\n"
+        svg += "</svg>"
         let idle = rankOfDevice.count { $0 < 0 }
-        var html = svg + "<p class=\"caption\">\(cluster.nodes) node\(cluster.nodes == 1 ? "" : "s") of \(cluster.devicesPerNode) \(HTMLText.escape(cluster.device.name)); "
-            + "each square is a device, coloured by the pipeline rank it runs\(idle > 0 ? "; \(HTMLText.count(idle)) grey device\(idle == 1 ? " is" : "s are") idle" : "").</p>\n"
+        var html = chart(svg) + "<p class=\"caption\">\(cluster.nodes) node\(cluster.nodes == 1 ? "" : "s") of \(cluster.devicesPerNode) \(HTMLText.escape(cluster.device.name)); "
+            + "each square is a device, coloured by the pipeline rank it runs\(numbered ? " and numbered with it" : "")\(idle > 0 ? "; \(HTMLText.count(idle)) grey device\(idle == 1 ? " is" : "s are") idle" : "").</p>\n"
         html += meshCards
         html += rankLegend
         return html
@@ -81,7 +94,7 @@ extension PlanReport {
                 for column in 0 ..< columns {
                     let device = group.devices[row * columns + column]
                     svg += "<rect x=\"\(HTMLText.coordinate(1 + Double(column) * cell))\" y=\"\(HTMLText.coordinate(1 + Double(row) * cell))\" "
-                        + "width=\"\(HTMLText.coordinate(cell - 1))\" height=\"\(HTMLText.coordinate(cell - 1))\" fill=\"\(Self.rankColor(group.ranks[0]))\"><title>device \(device)</title></rect>"
+                        + "width=\"\(HTMLText.coordinate(cell - 1))\" height=\"\(HTMLText.coordinate(cell - 1))\" fill=\"\(Self.rankColor(group.ranks[0], of: plan.pipelineRanks))\"><title>device \(device)</title></rect>"
                 }
             }
             svg += "</svg>"
@@ -118,7 +131,7 @@ extension PlanReport {
                 return "\(first.layer ?? first.name)…\(last.layer ?? last.name)"
             }.joined(separator: ", ")
             let devices = plan.stages[chunks[0]].mesh.devices
-            html += "<span><span class=\"key\" style=\"background:\(Self.rankColor(rank))\"></span>rank \(rank): \(DeviceListText.describe(devices)), "
+            html += "<span><span class=\"key\" style=\"background:\(Self.rankColor(rank, of: plan.pipelineRanks))\"></span>rank \(rank): \(DeviceListText.describe(devices)), "
                 + "\(HTMLText.escape(layers))</span>\n"
         }
         return html + "</div>\n"

@@ -1,29 +1,37 @@
 extension PlanReport {
     /// Every stage's ops with the mesh axes each splits and the layout of its result, in a collapsible block
-    /// per stage. Consecutive layers with the same structure and the same shardings are shown once (GPT-3's 96
-    /// blocks become a few), so the table grows with the model's distinct layers, not its depth.
+    /// per stage, an op a graph rewrite made marked with its rule. Consecutive layers with the same structure and
+    /// the same shardings are shown once (GPT-3's 96 blocks become a few), so the table grows with the model's
+    /// distinct layers, not its depth.
     var shardingSection: String {
         let graph = plan.graph
         let layers = GraphAnalysis(graph).layers
+        var ruleOfOperation: [String: String] = [:]
+        for rewrite in plan.rewrites {
+            for operation in rewrite.addedOperations { ruleOfOperation[operation.name] = rewrite.rule }
+        }
         var html = "<p class=\"caption\" style=\"margin:0 0 6px\">Each op's strategy maps mesh axes to the index of its iteration space "
             + "they split (— replicates); the result's layout gives, per dimension, the axes it is split over (JAX's PartitionSpec). "
-            + "ZeRO marks parameters whose training state is sharded.</p>\n"
+            + "ZeRO marks parameters whose training state is sharded."
+            + (plan.rewrites.isEmpty ? "" : " The plan runs the model's graph after its graph rewrites (\(HTMLText.escape(plan.rewriteCounts)); "
+                + "Docs/rewrites.md): an op a rewrite made is marked with the rewrite's rule.")
+            + "</p>\n"
         for (index, stage) in plan.stages.enumerated() {
             let rank = plan.rank(ofStage: index)
             let groups = Self.layerGroups(stage, layers: layers)
             let layerCount = groups.reduce(0) { $0 + $1.layers.count }
-            html += "<details\(index == 0 ? " open" : "") class=\"stage\"><summary><span class=\"swatch\" style=\"background:\(Self.rankColor(rank))\"></span>"
+            html += "<details\(index == 0 ? " open" : "") class=\"stage\"><summary><span class=\"swatch\" style=\"background:\(Self.rankColor(rank, of: plan.pipelineRanks))\"></span>"
                 + "stage \(index)\(plan.pipelineRanks != plan.stages.count ? " (rank \(rank))" : ""): \(HTMLText.count(stage.operations.count)) ops in \(layerCount) layer\(layerCount == 1 ? "" : "s"), "
                 + "mesh \(stage.mesh.shape.map(String.init).joined(separator: "×")) on \(DeviceListText.describe(stage.mesh.devices))"
                 + (stage.recompute.map { ", recompute \(plan.options.recomputeName($0))" } ?? "") + "</summary><div>\n"
-            html += "<table class=\"shardings\"><thead><tr><th>op</th><th>kind</th><th>result</th><th>strategy</th><th>result layout</th></tr></thead><tbody>\n"
+            html += "<table class=\"shardings\"><thead><tr><th>op</th><th>kind</th><th>result</th><th>strategy</th><th class=\"layout\">result layout</th></tr></thead><tbody>\n"
             for group in groups {
                 let first = group.layers[0], last = group.layers[group.layers.count - 1]
                 let name = group.layers.count == 1 ? first.name : "\(first.name) … \(last.name)"
                 html += "<tr class=\"layer\"><td colspan=\"5\"><b>\(HTMLText.escape(name))</b>"
                     + (group.layers.count > 1 ? " · \(group.layers.count) identical layers with the same shardings, shown once" : "") + "</td></tr>\n"
                 for op in group.operations {
-                    html += operationRow(op, stage: stage)
+                    html += operationRow(op, stage: stage, rewrittenBy: ruleOfOperation[graph.operations[op].name])
                 }
             }
             html += "</tbody></table></div></details>\n"
@@ -52,7 +60,8 @@ extension PlanReport {
         return groups.map { ($0.layers, $0.operations) }
     }
 
-    private func operationRow(_ op: Int, stage: StageLayout) -> String {
+    /// An op's row; `rule` is that of the graph rewrite that made the op, if one did.
+    private func operationRow(_ op: Int, stage: StageLayout, rewrittenBy rule: String?) -> String {
         let graph = plan.graph
         let operation = graph.operations[op]
         let space = operation.indexSpace
@@ -66,8 +75,9 @@ extension PlanReport {
             dims.isEmpty ? "—" : dims.map { mesh.axisNames[$0] }.joined(separator: "+")
         }
         let shape = graph[operation.result].type.shape.map(String.init).joined(separator: "×")
-        return "<tr><td><code>\(HTMLText.escape(operation.name))</code></td><td>\(HTMLText.escape(operation.op.kindName))</td>"
+        return "<tr><td><code>\(HTMLText.escape(operation.name))</code></td><td>\(HTMLText.escape(operation.op.kindName))"
+            + (rule.map { " <span class=\"rewrite\">· \(HTMLText.escape($0))</span>" } ?? "") + "</td>"
             + "<td><code>\(shape.isEmpty ? "scalar" : shape)</code></td><td><code>\(HTMLText.escape(strategyText))</code></td>"
-            + "<td><code>(\(layout.joined(separator: ", ")))</code></td></tr>\n"
+            + "<td class=\"layout\"><code>(\(layout.joined(separator: ", ")))</code></td></tr>\n"
     }
 }

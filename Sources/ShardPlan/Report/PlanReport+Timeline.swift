@@ -6,7 +6,7 @@ extension PlanReport {
         let ranks = plan.pipelineRanks
         let tails = prediction.ranks.map { ($0.exposedGradientSynchronizationSeconds, $0.optimizerSeconds) }
         let total = timeline.makespan + (tails.map { $0.0 + $0.1 }.max() ?? 0)
-        let labelWidth = 64.0, plotWidth = 1120.0, axisHeight = 26.0
+        let labelWidth = 64.0, plotWidth = Self.columnWidth - labelWidth - 8, axisHeight = 26.0
         let rowHeight = ranks <= 16 ? 24.0 : ranks <= 48 ? 12.0 : 6.0, rowGap = ranks <= 16 ? 6.0 : 2.0
         let height = Double(ranks) * (rowHeight + rowGap) + axisHeight
         let scale = plotWidth / max(total, 1e-12)
@@ -29,8 +29,8 @@ extension PlanReport {
             // The bubble: the whole pipeline span hatched, passes drawn over it.
             svg += "<rect class=\"bubble\" x=\"\(HTMLText.coordinate(x(0)))\" y=\"\(HTMLText.coordinate(y))\" width=\"\(HTMLText.coordinate(timeline.makespan * scale))\" "
                 + "height=\"\(HTMLText.coordinate(rowHeight))\" fill=\"url(#hatch)\"/>"
-            svg += binned ? Self.binnedPasses(byRank[rank], rank: rank, y: y, height: rowHeight, left: labelWidth, scale: scale, width: plotWidth)
-                : Self.exactPasses(byRank[rank], rank: rank, y: y, height: rowHeight, left: labelWidth, scale: scale, chunks: timeline.virtualStages)
+            svg += binned ? Self.binnedPasses(byRank[rank], rank: rank, of: ranks, y: y, height: rowHeight, left: labelWidth, scale: scale, width: plotWidth)
+                : Self.exactPasses(byRank[rank], rank: rank, of: ranks, y: y, height: rowHeight, left: labelWidth, scale: scale, chunks: timeline.virtualStages)
             var tailStart = timeline.makespan
             for (seconds, kind, fill) in [(tails[rank].0, "gradient synchronisation", "#8a94a6"), (tails[rank].1, "optimizer step", "#3d4556")] where seconds > 0 {
                 svg += "<rect class=\"tail\" x=\"\(HTMLText.coordinate(x(tailStart)))\" y=\"\(HTMLText.coordinate(y))\" width=\"\(HTMLText.coordinate(max(seconds * scale, 0.5)))\" "
@@ -48,14 +48,14 @@ extension PlanReport {
                 + "<text x=\"\(HTMLText.coordinate(x(t)))\" y=\"\(HTMLText.coordinate(axisY + 16))\" font-size=\"10\" text-anchor=\"middle\" fill=\"#5b6475\">\(t == 0 ? "0" : PlanPrediction.seconds(t))</text>"
             t += tick
         }
-        svg += "\n</svg>\n"
+        svg += "\n</svg>"
         let busy = (0 ..< ranks).map { timeline.makespan - timeline.idleSeconds(rank: $0) }
         let bubble = 1 - busy.reduce(0, +) / (Double(ranks) * max(timeline.makespan, 1e-12))
         let busiest = busy.indices.max { busy[$0] < busy[$1] } ?? 0
         let closedForm = prediction.iterationSeconds - (tails.map { $0.0 + $0.1 }.max() ?? 0)
-        var html = svg
-        html += "<div class=\"legend\"><span><span class=\"key\" style=\"background:\(Self.rankColor(0, lightness: 74))\"></span>forward pass</span>"
-            + "<span><span class=\"key\" style=\"background:\(Self.rankColor(0, lightness: 44))\"></span>backward pass (recomputation included)</span>"
+        var html = chart(svg)
+        html += "<div class=\"legend\"><span><span class=\"key\" style=\"background:\(Self.rankColor(0, of: ranks, lightness: 74))\"></span>forward pass</span>"
+            + "<span><span class=\"key\" style=\"background:\(Self.rankColor(0, of: ranks, lightness: 44))\"></span>backward pass (recomputation included)</span>"
             + "<span><span class=\"key\" style=\"background:#eceff3; border:1px solid #d3d8e0\"></span>bubble: the rank waits</span>"
             + "<span><span class=\"key\" style=\"background:#8a94a6\"></span>exposed gradient synchronisation</span>"
             + "<span><span class=\"key\" style=\"background:#3d4556\"></span>optimizer step</span></div>\n"
@@ -70,7 +70,7 @@ extension PlanReport {
 
     /// Every pass of a rank as its own rectangle: one path per pass and chunk, outlined so that neighbours
     /// stay apart.
-    static func exactPasses(_ steps: [PipelineTimeline.Step], rank: Int, y: Double, height: Double, left: Double, scale: Double,
+    static func exactPasses(_ steps: [PipelineTimeline.Step], rank: Int, of ranks: Int, y: Double, height: Double, left: Double, scale: Double,
                             chunks: Int) -> String {
         var svg = ""
         for pass in [PipelineTimeline.Pass.forward, .backward] {
@@ -84,7 +84,7 @@ extension PlanReport {
                     path += "M\(HTMLText.coordinate(left + step.start * scale)) \(HTMLText.coordinate(y))h\(HTMLText.coordinate(width))"
                         + "v\(HTMLText.coordinate(height))h\(HTMLText.coordinate(-width))z"
                 }
-                svg += "<path class=\"\(pass.rawValue)\" d=\"\(path)\" fill=\"\(rankColor(rank, lightness: lightness))\" stroke=\"#fff\" stroke-width=\"0.6\">"
+                svg += "<path class=\"\(pass.rawValue)\" d=\"\(path)\" fill=\"\(rankColor(rank, of: ranks, lightness: lightness))\" stroke=\"#fff\" stroke-width=\"0.6\">"
                     + "<title>rank \(rank)\(chunks > 1 ? " chunk \(chunk)" : ""): \(mine.count) \(pass.rawValue) passes of "
                     + "\(PlanPrediction.seconds(mine[0].end - mine[0].start))</title></path>"
             }
@@ -96,7 +96,7 @@ extension PlanReport {
     /// forward passes as a light band from the top and in backward passes as a dark band from the bottom (the
     /// bubble shows between them), averaged with its neighbours and rounded to an eighth; runs of equal columns
     /// merge, one path per pass.
-    static func binnedPasses(_ steps: [PipelineTimeline.Step], rank: Int, y: Double, height: Double, left: Double, scale: Double,
+    static func binnedPasses(_ steps: [PipelineTimeline.Step], rank: Int, of ranks: Int, y: Double, height: Double, left: Double, scale: Double,
                              width: Double) -> String {
         let binWidth = 4.0
         let columns = Int((width / binWidth).rounded(.up))
@@ -130,8 +130,8 @@ extension PlanReport {
             runStart = column
         }
         var svg = ""
-        if !forwardPath.isEmpty { svg += "<path class=\"forward\" d=\"\(forwardPath)\" fill=\"\(rankColor(rank, lightness: 74))\"/>" }
-        if !backwardPath.isEmpty { svg += "<path class=\"backward\" d=\"\(backwardPath)\" fill=\"\(rankColor(rank, lightness: 44))\"/>" }
+        if !forwardPath.isEmpty { svg += "<path class=\"forward\" d=\"\(forwardPath)\" fill=\"\(rankColor(rank, of: ranks, lightness: 74))\"/>" }
+        if !backwardPath.isEmpty { svg += "<path class=\"backward\" d=\"\(backwardPath)\" fill=\"\(rankColor(rank, of: ranks, lightness: 44))\"/>" }
         return svg
     }
 

@@ -1,7 +1,8 @@
 /// A plan and its prediction as one self-contained HTML page (`plan --report`, `score --report`): the
-/// headline numbers; the cluster with every device coloured by the pipeline rank it serves and every rank's
-/// mesh drawn; one iteration of the schedule as it runs (`PipelineTimeline`); where the time goes; each rank's
-/// memory against the device's capacity; and every op's sharding, one row per op of each distinct layer.
+/// headline numbers, with how a searched plan was found and its graph rewrites; the cluster with every device
+/// coloured by the pipeline rank it serves and every rank's mesh drawn; one iteration of the schedule as it runs
+/// (`PipelineTimeline`); where the time goes; each rank's memory against the device's capacity; and every op's
+/// sharding, one row per op of each distinct layer.
 /// Inline CSS and SVG only: no script, nothing fetched.
 public struct PlanReport: Sendable {
     public var plan: TrainingPlan
@@ -47,11 +48,14 @@ public struct PlanReport: Sendable {
     private func headline(title: String) -> String {
         let fits = prediction.fitsInMemory
         var html = "<header>\n<h1>\(HTMLText.escape(title))</h1>\n"
+        // Then, where the plan has them, the search that found it and its graph rewrites, in the text report's words.
+        let found = [plan.provenance?.description, plan.rewrites.isEmpty ? nil : "graph rewrites: " + plan.rewriteCounts].compactMap { $0 }
         html += "<p class=\"summary\">\(HTMLText.count(plan.deviceCount)) device\(plan.deviceCount == 1 ? "" : "s") · "
             + HTMLText.escape(plan.summary ?? "\(plan.pipelineRanks) pipeline ranks") + " · schedule \(plan.schedule.rawValue), "
             + "\(HTMLText.count(plan.microbatches)) microbatch\(plan.microbatches == 1 ? "" : "es")"
             + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "")
-            + HTMLText.escape(PlanPrediction.precisionText(plan.options)) + "</p>\n"
+            + HTMLText.escape(PlanPrediction.precisionText(plan.options))
+            + found.map { "<br>" + HTMLText.escape($0) }.joined() + "</p>\n"
         let cards: [(String, String, String)] = [
             ("iteration", PlanPrediction.seconds(prediction.iterationSeconds), "per training step"),
             ("throughput", "\(PlanPrediction.number(prediction.samplesPerSecond)) samples/s", plan.globalBatchText(count: HTMLText.count)),
@@ -68,12 +72,28 @@ public struct PlanReport: Sendable {
         return html + "</div>\n</header>\n"
     }
 
-    /// The fill of pipeline rank `rank` of `ranks`: hues spread around the wheel by the golden angle so that
-    /// neighbouring ranks differ; `lightness` shades forward (light) and backward (dark) passes.
-    static func rankColor(_ rank: Int, lightness: Int = 58) -> String {
-        let hue = (Double(rank) * 137.508 + 210).truncatingRemainder(dividingBy: 360)
-        return "hsl(\(Int(hue)) 62% \(lightness)%)"
+    /// The fill of pipeline rank `rank` of `ranks`. Ranks take evenly spaced hues in an order that puts
+    /// neighbouring ranks far apart on the wheel (a step near 0.38 of it that visits every hue); past 12 ranks they
+    /// also take turns in two tones (vivid, then muted and darker), past 32 in three (then pale), each tone's hues
+    /// set between the previous tone's, so no two ranks share a colour. `lightness` shades forward (light) and
+    /// backward (dark) passes.
+    static func rankColor(_ rank: Int, of ranks: Int, lightness: Int = 58) -> String {
+        let tones = ranks > 32 ? 3 : ranks > 12 ? 2 : 1
+        let hues = max((ranks + tones - 1) / tones, 1)
+        func offGolden(_ step: Int) -> Double { abs(Double(step) / Double(hues) - 0.382) }
+        let step = (1 ... hues).filter { gcd($0, hues) == 1 }.min { offGolden($0) < offGolden($1) } ?? 1
+        let tone = min(rank / hues, tones - 1)
+        let hue = 210 + (Double(rank % hues * step % hues) + Double(tone) / Double(tones)) * 360 / Double(hues)
+        let (saturation, shift) = [(62, 0), (36, -10), (70, 10)][tone]
+        return "hsl(\(Int(hue) % 360) \(saturation)% \(min(lightness + shift, 92))%)"
     }
+
+    /// The widest a drawing is drawn: the page's column (`main`'s 1,280 px less its padding and a section's
+    /// padding and borders), so that a wide window shows drawings at their natural size.
+    static let columnWidth = 1170.0
+
+    /// A drawing at its natural size, in a box that scrolls sideways where the window is narrower.
+    func chart(_ svg: String) -> String { "<div class=\"chart\">\(svg)</div>\n" }
 
     static let style = """
         :root { color-scheme: light; --ink: #1d2330; --muted: #5b6475; --line: #d9dde5; --paper: #f6f7f9; }
@@ -93,9 +113,15 @@ public struct PlanReport: Sendable {
         section h2 { font-size: 16px; margin: 0 0 10px; }
         .caption { color: var(--muted); font-size: 12px; margin: 6px 0 0; }
         svg { display: block; max-width: 100%; height: auto; }
+        .chart { overflow-x: auto; }
+        .chart > svg { max-width: none; }
+        #cluster-map text.rank { fill: #1d2330; stroke: #fff; stroke-opacity: .7; stroke-width: 2px; paint-order: stroke;
+                                 pointer-events: none; font-weight: 600; }
         svg text { font-family: inherit; }
         table { border-collapse: collapse; width: 100%; font-size: 12.5px; }
         th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eef0f4; vertical-align: top; }
+        td.layout, th.layout { white-space: nowrap; }
+        .rewrite { color: #8a5a00; font-size: 11.5px; white-space: nowrap; }
         th { color: var(--muted); font-weight: 600; background: #fafbfc; position: sticky; top: 0; }
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
         code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
