@@ -2,7 +2,10 @@
 /// repeated blocks; then each layer's totals and structure key.
 extension GraphAnalysis {
     static func layers(of graph: Graph, costs: [OperationCost]) -> [Layer] {
+        // Blocks are found by their shape; their structure keys, which price them, hold what training does with them
+        // (a frozen block costs less than a trained one of the same shape).
         let classes = OperationFingerprint.classes(of: graph)
+        let training = OperationFingerprint.classes(of: graph, training: true)
         let groups = graph.operations.contains { $0.layer != nil }
             ? hintedGroups(graph) : repeatedGroups(graph, classes: classes)
         var structureKeys: [[Int]: Int] = [:]
@@ -11,7 +14,7 @@ extension GraphAnalysis {
             for operation in graph.operations[range] {
                 for input in operation.inputs where graph[input].isParameter { parameters.insert(input) }
             }
-            let wiring = structure(of: range, in: graph, classes: classes)
+            let wiring = structure(of: range, in: graph, classes: training)
             let key = structureKeys[wiring] ?? structureKeys.count
             structureKeys[wiring] = key
             return Layer(name: name, origin: origin, operations: range,

@@ -1,7 +1,8 @@
-/// What an op is, leaving out where its operands come from: its kind and attributes, its result type (and, where
-/// the gradient flow is given, whether the result carries a gradient), and for each operand whether it is a
-/// parameter (trained or frozen), a graph input or an op's result, with its type. A frozen block and a trained one,
-/// or a trained block above frozen ones, whose input needs no gradient, cost differently and so differ here.
+/// What an op is, leaving out where its operands come from: its kind and attributes, its result type, and for each
+/// operand whether it is a parameter, a graph input or an op's result, with its type. Where the gradient flow is
+/// given, also whether the result carries a gradient and whether each parameter is frozen: a frozen block and a
+/// trained one, or a trained block above frozen ones, whose input needs no gradient, have one shape but cost
+/// differently.
 /// Two ops of structurally identical layers have equal fingerprints; the wiring between ops is compared
 /// separately, relative to the layer (`Layer.structureKey`) or to a shifted copy (`RepeatedBlocks`).
 struct OperationFingerprint: Hashable {
@@ -16,7 +17,7 @@ struct OperationFingerprint: Hashable {
     /// The op's attributes as compact JSON (equation, axes, shapes...).
     var attributes: String
     var result: TensorType
-    /// Whether the result carries a gradient (`GradientFlow`); nil where not asked.
+    /// Whether the result carries a gradient (`GradientFlow`); nil where no gradient flow is given.
     var carriesGradient: Bool?
     var operands: [Operand]
 
@@ -29,18 +30,18 @@ struct OperationFingerprint: Hashable {
         operands = operation.inputs.map { id in
             let value = graph[id]
             switch value.origin {
-            case .parameter: return .parameter(value.type, frozen: value.isFrozen)
+            case .parameter: return .parameter(value.type, frozen: gradients != nil && value.isFrozen)
             case .input: return .input(value.type)
             case .operation: return .operation(value.type)
             }
         }
     }
 
-    /// A small integer per op, equal for ops with equal fingerprints, gradient flow included (numbered in order of
-    /// first appearance).
-    static func classes(of graph: Graph) -> [Int] {
+    /// A small integer per op, equal for ops with equal fingerprints (numbered in order of first appearance); with
+    /// `training`, of the fingerprints that hold the gradient flow and the frozen weights.
+    static func classes(of graph: Graph, training: Bool = false) -> [Int] {
         var numbers: [OperationFingerprint: Int] = [:]
-        let gradients = GradientFlow(graph)
+        let gradients = training ? GradientFlow(graph) : nil
         return graph.operations.map { operation in
             let fingerprint = OperationFingerprint(operation, in: graph, gradients: gradients)
             if let number = numbers[fingerprint] { return number }

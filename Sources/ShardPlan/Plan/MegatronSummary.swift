@@ -41,6 +41,8 @@ public enum MegatronSummary {
         /// Product of the sizes of the axes that split every expert GEMM's experts (expert parallelism; each is also
         /// the role its other products give it).
         public var expertParallel = 1
+        /// The axes that split every expert GEMM's experts.
+        public var expertAxes: [Int] = []
         /// The highest ZeRO stage the stage gives a parameter (its first reader's, `StageLayout.parameterZeroStages`).
         public var zeroStage = 0
         /// Whether every parameter of the stage takes that stage.
@@ -67,7 +69,10 @@ public enum MegatronSummary {
             // else it is (data parallelism, as Megatron-Core takes expert ranks from the data-parallel ones, or tensor).
             let splitsExperts = !experts.isEmpty && experts.allSatisfy { stage.strategy(of: $0.op).indexOfAxis[axis] == $0.index }
             let voting = splitsExperts ? contractions.filter { op in !experts.contains { $0.op == op } } : contractions
-            if splitsExperts { roles.expertParallel *= stage.mesh.shape[axis] }
+            if splitsExperts {
+                roles.expertParallel *= stage.mesh.shape[axis]
+                roles.expertAxes.append(axis)
+            }
             var batchSplits = 0, weightSplits = 0
             for op in voting {
                 let operation = graph.operations[op]

@@ -74,7 +74,10 @@ extension PlanReport {
             let stage = plan.stages[rank]
             let role = MegatronSummary.roles(of: stage, graph: graph, roles: roles)
             let axes = stage.mesh.shape.indices.map { axis in
-                "\(stage.mesh.axisNames[axis]) = \(stage.mesh.shape[axis])" + (role.axes[axis] == .none ? "" : role.axes[axis] == .mixed ? " (mixed)" : " (\(role.axes[axis].rawValue) parallel)")
+                // An axis that splits the experts is expert parallelism beside what its other products make it.
+                let words = (role.axes[axis] == .none ? [] : [role.axes[axis].rawValue]) + (role.expertAxes.contains(axis) ? ["expert"] : [])
+                let described = words == ["mixed"] ? "mixed" : words.joined(separator: " + ") + " parallel"
+                return "\(stage.mesh.axisNames[axis]) = \(stage.mesh.shape[axis])" + (words.isEmpty ? "" : " (\(described))")
             }
             let key = "\(stage.mesh.shape) \(axes) \(role.tensorParallel) \(role.dataParallel)"
             if let index = groups.firstIndex(where: { $0.key == key }) {
