@@ -103,6 +103,18 @@ def test_rules_compose(shardplan, tmp_path):
     check_equivalent(graph, apply_rewrites(graph, document["rewrites"]), document["rewrites"], 7)
 
 
+def test_frozen_weights_stay_frozen_when_merged(shardplan, tmp_path):
+    """Q, K and V weights all frozen (`"trainable": false`): Swift's merged weight is frozen, and the replayed
+    graph marks it so too."""
+    graph = INSTANCES[1][2](np.random.default_rng(7))
+    for parameter in graph["parameters"]:
+        parameter["trainable"] = False
+    document = rewrite(shardplan, graph, ["merge-parallel-contractions"], tmp_path)
+    swift = {p["name"]: p.get("trainable", True) for p in document["rewritten_graph"]["parameters"]}
+    replayed = {p["name"]: p.get("trainable", True) for p in apply_rewrites(graph, document["rewrites"])["parameters"]}
+    assert swift == replayed and not any(swift.values())
+
+
 def test_a_record_that_does_not_fit_is_reported(shardplan, tmp_path):
     graph = INSTANCES[0][2](np.random.default_rng(3))
     records = rewrite(shardplan, graph, ["merge-parallel-contractions"], tmp_path)["rewrites"]
