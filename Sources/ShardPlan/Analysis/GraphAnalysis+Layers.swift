@@ -8,7 +8,7 @@ extension GraphAnalysis {
         let training = OperationFingerprint.classes(of: graph, training: true)
         let groups = graph.operations.contains { $0.layer != nil }
             ? hintedGroups(graph) : repeatedGroups(graph, classes: classes)
-        var structureKeys: [[Int]: Int] = [:]
+        var structureKeys: [[Int]: Int] = [:], shapeKeys: [[Int]: Int] = [:]
         return groups.map { name, origin, range in
             var parameters = Set<ValueID>()
             for operation in graph.operations[range] {
@@ -17,13 +17,16 @@ extension GraphAnalysis {
             let wiring = structure(of: range, in: graph, classes: training)
             let key = structureKeys[wiring] ?? structureKeys.count
             structureKeys[wiring] = key
+            let shape = structure(of: range, in: graph, classes: classes)
+            let shapeKey = shapeKeys[shape] ?? shapeKeys.count
+            shapeKeys[shape] = shapeKey
             return Layer(name: name, origin: origin, operations: range,
                          parameterCount: parameters.reduce(0) { $0 + graph[$1].type.elementCount },
                          parameterBytes: parameters.reduce(0) { $0 + graph[$1].type.byteCount },
                          forwardFLOPs: costs[range].reduce(0) { $0 + $1.forwardFLOPs },
                          backwardFLOPs: costs[range].reduce(0) { $0 + $1.backwardFLOPs },
                          savedForBackwardBytes: savedBytes(costs[range], in: graph),
-                         structureKey: key)
+                         structureKey: key, shapeKey: shapeKey)
         }
     }
 

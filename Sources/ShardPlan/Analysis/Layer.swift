@@ -27,12 +27,17 @@ public struct Layer: Sendable, Equatable {
     /// Bytes the layer's ops keep for the backward pass (each tensor once, however many ops read it).
     public var savedForBackwardBytes: Int
     /// Layers with equal keys are structurally identical: the same ops with the same attributes and types,
-    /// wired the same way, and reading parameters of the same shapes. A planner can solve one of them
-    /// and reuse the answer. Keys are numbered from 0 in order of first appearance.
+    /// wired the same way, reading parameters of the same shapes, and trained alike (the same weights frozen, the
+    /// same results carrying a gradient). A planner can solve one of them and reuse the answer. Keys are numbered
+    /// from 0 in order of first appearance.
     public var structureKey: Int
+    /// Layers with equal shape keys have the same ops, attributes, types and wiring, whatever training does with
+    /// them: the blocks Megatron counts as its layers and interleaving deals out (a frozen block and a trained one
+    /// of one shape share it). Numbered as `structureKey`; equal to it where nothing is frozen.
+    public var shapeKey: Int
 
     public init(name: String, origin: Origin, operations: Range<Int>, parameterCount: Int, parameterBytes: Int,
-                forwardFLOPs: Double, backwardFLOPs: Double, savedForBackwardBytes: Int, structureKey: Int) {
+                forwardFLOPs: Double, backwardFLOPs: Double, savedForBackwardBytes: Int, structureKey: Int, shapeKey: Int? = nil) {
         self.name = name
         self.origin = origin
         self.operations = operations
@@ -42,5 +47,6 @@ public struct Layer: Sendable, Equatable {
         self.backwardFLOPs = backwardFLOPs
         self.savedForBackwardBytes = savedForBackwardBytes
         self.structureKey = structureKey
+        self.shapeKey = shapeKey ?? structureKey
     }
 }

@@ -55,7 +55,7 @@ public struct ParallelLayout: Sendable, Equatable {
         expertGroups = plan.graph.operations.lazy.compactMap { operation -> ExpertGroups? in
             if case .slice(_, _, _, let groups?) = operation.op { groups } else { nil }
         }.first
-        blockStructures = Set(TrainingPlan.repeatedLayers(layers, in: plan.graph).map(\.structureKey)).count
+        blockStructures = Set(TrainingPlan.repeatedLayers(layers, in: plan.graph).map(\.shapeKey)).count
         attentionHeads = AttentionHeads.all(in: plan.graph)
         hasWindowedAttention = MegatronConfiguration.hasWindowedAttention(plan.graph)
         hasAttentionSinks = MegatronConfiguration.hasAttentionSinks(plan.graph)

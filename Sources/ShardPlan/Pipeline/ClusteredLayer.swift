@@ -12,15 +12,18 @@ public struct ClusteredLayer: Sendable, Equatable {
     /// Clustered layers with equal keys hold structurally identical ops (the same sequence of analysis
     /// structure keys), so a stage made of them costs the same. Numbered from 0 in order of first appearance.
     public var structureKey: Int
+    /// Clustered layers with equal shape keys hold the same sequence of analysis shape keys (`Layer.shapeKey`).
+    public var shapeKey: Int
 
     public init(name: String, analysisLayers: Range<Int>, operations: Range<Int>, forwardFLOPs: Double,
-                backwardFLOPs: Double, structureKey: Int) {
+                backwardFLOPs: Double, structureKey: Int, shapeKey: Int? = nil) {
         self.name = name
         self.analysisLayers = analysisLayers
         self.operations = operations
         self.forwardFLOPs = forwardFLOPs
         self.backwardFLOPs = backwardFLOPs
         self.structureKey = structureKey
+        self.shapeKey = shapeKey ?? structureKey
     }
 
     /// Forward plus backward FLOPs: the weight the clustering balances.

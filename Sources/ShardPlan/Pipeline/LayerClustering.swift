@@ -37,12 +37,15 @@ public struct LayerClustering: Sendable {
                      && zip(groups, groups.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }
                      && groups.allSatisfy { !$0.isEmpty },
                      "groups must cover the analysis layers in order")
-        var keys: [[Int]: Int] = [:]
+        var keys: [[Int]: Int] = [:], shapeKeys: [[Int]: Int] = [:]
         layers = groups.map { group in
             let members = analysis.layers[group]
             let signature = members.map(\.structureKey)
             let key = keys[signature] ?? keys.count
             keys[signature] = key
+            let shapes = members.map(\.shapeKey)
+            let shapeKey = shapeKeys[shapes] ?? shapeKeys.count
+            shapeKeys[shapes] = shapeKey
             let first = members.first!, last = members.last!
             return ClusteredLayer(
                 name: group.count == 1 ? first.name : "\(first.name) ... \(last.name)",
@@ -50,7 +53,7 @@ public struct LayerClustering: Sendable {
                 operations: first.operations.lowerBound ..< last.operations.upperBound,
                 forwardFLOPs: members.reduce(0) { $0 + $1.forwardFLOPs },
                 backwardFLOPs: members.reduce(0) { $0 + $1.backwardFLOPs },
-                structureKey: key)
+                structureKey: key, shapeKey: shapeKey)
         }
     }
 
@@ -68,10 +71,12 @@ public struct LayerClustering: Sendable {
     /// One structure key per clustered layer, as `CachedStageCostOracle` takes them.
     public var structureKeys: [Int] { layers.map(\.structureKey) }
 
-    /// Whether every layer but the first and the last has one structure, as interleaving needs (Megatron-LM
-    /// deals the blocks between the embedding and the head out to the chunks).
+    /// Whether every layer but the first and the last has one shape (`ClusteredLayer.shapeKey`), as interleaving needs
+    /// (Megatron-LM deals the blocks between the embedding and the head out to the chunks). Blocks of one shape trained
+    /// differently count as one: a LoRA fine-tune's first block, whose input carries no gradient, is priced by the
+    /// other blocks' rank classes, a block's backward pass through its frozen input (a norm's) too many.
     public var supportsInterleaving: Bool {
-        let keys = structureKeys
+        let keys = layers.map(\.shapeKey)
         return keys.count >= 3 && Set(keys[1 ..< keys.count - 1]).count == 1
     }
 

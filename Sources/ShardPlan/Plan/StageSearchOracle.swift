@@ -396,7 +396,7 @@ public struct StageSearchOracle: StageCostOracle {
     /// The best interleaved rank, or `CancellationError` once `isCancelled` says so.
     private func rank(layers: Range<Int>, submesh: SubmeshShape, position: PipelinePosition,
                       isCancelled: () -> Bool) throws(CancellationError) -> StageCandidate<Layout>? {
-        precondition(supportsInterleaving, "interleaving needs a model whose middle layers share one structure")
+        precondition(supportsInterleaving, "interleaving needs a model whose middle layers share one shape")
         let count = clustering.layers.count
         // Every chunk of a rank holds at least one layer.
         let chunks = position.virtualStages

@@ -161,11 +161,11 @@ extension TrainingPlan {
     /// before the experts). Where no structure repeats, the blocks from the first to the last; a model with neither
     /// pipelines its first layer.
     static func repeatedLayers(_ layers: [Layer], in graph: Graph) -> [Layer] {
-        let keyCounts = Dictionary(grouping: layers, by: \.structureKey).mapValues(\.count)
+        let keyCounts = Dictionary(grouping: layers, by: \.shapeKey).mapValues(\.count)
         let sequenceLength = ParallelLayout.sequenceLength(of: graph)
         func isBlock(_ index: Int) -> Bool { isTransformerBlock(layers[index], in: graph, sequenceLength: sequenceLength) }
-        guard var first = layers.firstIndex(where: { keyCounts[$0.structureKey]! > 1 }),
-              var last = layers.lastIndex(where: { keyCounts[$0.structureKey]! > 1 }) else {
+        guard var first = layers.firstIndex(where: { keyCounts[$0.shapeKey]! > 1 }),
+              var last = layers.lastIndex(where: { keyCounts[$0.shapeKey]! > 1 }) else {
             guard let first = layers.indices.first(where: isBlock), let last = layers.indices.last(where: isBlock) else {
                 return Array(layers.prefix(1))
             }

@@ -51,4 +51,20 @@ struct LowRankAdapterTests {
             #expect(error?.path == JSONPath([.key("loraRank")]), "\(String(describing: error))")
         }
     }
+
+    /// The first block of a LoRA fine-tune reads a frozen embedding, so its input carries no gradient: it is priced as
+    /// a structure of its own, but shares its shape with the others, so that Megatron's layers and interleaving count
+    /// it with them.
+    @Test("a LoRA model's blocks share one shape; the first is priced apart; interleaving stays possible")
+    func blocksShareOneShape() throws {
+        let entry = try #require(ModelCatalog.model(id: "llama-tiny"))
+        var configuration = try #require(entry.transformer)
+        configuration.layers = 4
+        configuration.lowRankAdapters = TransformerConfiguration.LowRankAdapters(rank: 4)
+        let analysis = GraphAnalysis(try TransformerBuilder(name: "tiny-lora", configuration: configuration).build())
+        let blocks = analysis.layers.filter { $0.name.hasPrefix("layer") }
+        #expect(blocks.count == 4 && Set(blocks.map(\.shapeKey)).count == 1)
+        #expect(Set(blocks.dropFirst().map(\.structureKey)).count == 1 && blocks[0].structureKey != blocks[1].structureKey)
+        #expect(LayerClustering(analysis, smallLayerFraction: 0).supportsInterleaving)
+    }
 }
