@@ -36,11 +36,19 @@ struct ModelAndCluster: ParsableArguments {
 }
 
 extension ModelAndCluster {
-    /// Reads and validates the graph, sets its global batch to `--batch` where given, then resolves the
-    /// cluster, timing the graph on `clock`. `rebatchedFrom` is the graph's own batch where `--batch` changed it.
+    /// Reads and validates the graph (refusing one whose every parameter is frozen: nothing to train), sets its
+    /// global batch to `--batch` where given, then resolves the cluster, timing the graph on `clock`. `rebatchedFrom` is the graph's own batch where `--batch` changed it.
     func load(_ clock: inout CommandClock) throws -> (graph: Graph, cluster: Cluster, rebatchedFrom: Int?) {
         var graph = try GraphLoading(self.graph).graph
         clock.lap("decode and validate graph")
+        // A training step of a graph whose every weight is frozen updates nothing: it is inference, which ShardPlan
+        // does not plan (its memory is not the saved activations of a training step).
+        if !graph.parameters.isEmpty && graph.parameters.allSatisfy({ graph[$0].isFrozen }) {
+            throw InputError(.invalidValue, at: JSONPath([.key("parameters")]),
+                             "every parameter of \(graph.name) is frozen (\"trainable\": false), so a training step updates nothing; "
+                             + "ShardPlan plans training: leave at least one weight trainable",
+                             document: GraphLoading.documentName(self.graph))
+        }
         var rebatchedFrom: Int?
         if let batch, batch != graph.batchSize {
             rebatchedFrom = graph.batchSize

@@ -18,12 +18,6 @@ extension GraphAnalysis {
         })
         top["parameters"] = ["count": .int(parameterCount), "bytes": .int(parameterBytes),
                              "tensors": .int(graph.parameters.count)]
-        if frozenParameterCount > 0, case .object(var parameters)? = top["parameters"], case .object(var flops)? = top["flops"] {
-            parameters["frozen_count"] = .int(frozenParameterCount)
-            top["parameters"] = .object(parameters)
-            flops["model_training"] = .number(modelTrainingFLOPs)
-            top["flops"] = .object(flops)
-        }
         top["flops"] = ["forward": .number(forwardFLOPs), "backward": .number(backwardFLOPs),
                         "training": .number(trainingFLOPs),
                         "forward_per_sample": .number(forwardFLOPsPerSample),
@@ -34,6 +28,12 @@ extension GraphAnalysis {
             flops["sliding_window_attention_forward"] = .number(slidingWindowAttentionForwardFLOPs)
             flops["sliding_window_band_forward"] = .number(slidingWindowBandForwardFLOPs)
             flops["model_forward"] = .number(modelForwardFLOPs)
+            top["flops"] = .object(flops)
+        }
+        if frozenParameterCount > 0, case .object(var parameters)? = top["parameters"], case .object(var flops)? = top["flops"] {
+            parameters["frozen_count"] = .int(frozenParameterCount)
+            top["parameters"] = .object(parameters)
+            flops["model_training"] = .number(modelTrainingFLOPs)
             top["flops"] = .object(flops)
         }
         top["activations"] = ["result_bytes": .int(activationBytes),

@@ -84,6 +84,8 @@ extension ModelCatalog {
             if let loraRank { configuration.lowRankAdapters = TransformerConfiguration.LowRankAdapters(rank: loraRank) }
             do {
                 return try TransformerBuilder(name: name, configuration: configuration).build()
+            } catch where error.path.description.hasPrefix("lowRankAdapters") {
+                throw InputError(error.kind, at: JSONPath([.key("loraRank")]), "\(id) cannot take LoRA adapters of rank \(loraRank ?? 0): \(error.message)")
             } catch {
                 // The catalog's model builds at its own shape, and the batch is only a dimension, so a new
                 // sequence length is what fails where one is given (an expert's slots, a size past 2^53).

@@ -198,7 +198,7 @@ public struct TransformerBuilder: Sendable {
     }
 
     /// Whether parameter `name` is one of LoRA's adapters, the only weights that train beside them.
-    static func isAdapter(_ name: String) -> Bool { name.hasSuffix(".lora_a") || name.hasSuffix(".lora_b") }
+    static func isAdapter(_ name: String) -> Bool { LowRankAdapter(parameterName: name) != nil }
 
     /// Dropout at the configured rate; no op at all when the rate is 0.
     func dropout(_ name: String, _ x: ValueID, in graph: inout GraphBuilder) throws(InputError) -> ValueID {

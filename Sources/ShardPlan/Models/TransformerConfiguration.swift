@@ -132,6 +132,11 @@ public struct TransformerConfiguration: Sendable, Equatable {
         }
         if let adapters = lowRankAdapters {
             guard adapters.rank >= 1 else { throw refuse("lowRankAdapters", "rank", because: "a LoRA rank is a positive integer, found \(adapters.rank)") }
+            // Low rank: below the narrowest side of every adapted layer (the key and value projections' outputs).
+            let narrowest = Swift.min(hidden, keyValueHeads * headDimension)
+            guard adapters.rank < narrowest else {
+                throw refuse("lowRankAdapters", "rank", because: "a LoRA rank of \(adapters.rank) is not low: the narrowest adapted layer has \(narrowest) inputs or outputs")
+            }
             guard adapters.alpha > 0, adapters.alpha.isFinite else {
                 throw refuse("lowRankAdapters", "alpha", because: "LoRA's alpha is a positive number, found \(adapters.alpha)")
             }

@@ -29,6 +29,7 @@ extension PlanPrediction {
         lines.append("peak memory \(Self.bytes(peakMemoryBytesPerDevice)) of \(Self.bytes(deviceMemoryBytes)) per device"
                      + (fitsInMemory ? "" : "  DOES NOT FIT"))
         if !plan.rewrites.isEmpty { lines.append("graph rewrites: " + plan.rewriteCounts) }
+        if let frozen = plan.frozenParametersText { lines.append(frozen) }
         lines.append("")
         lines.append("time per iteration (slowest rank):")
         for (name, value) in timeBreakdown where value > iterationSeconds * 0.0005 {

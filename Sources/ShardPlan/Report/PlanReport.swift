@@ -48,8 +48,10 @@ public struct PlanReport: Sendable {
     private func headline(title: String) -> String {
         let fits = prediction.fitsInMemory
         var html = "<header>\n<h1>\(HTMLText.escape(title))</h1>\n"
-        // Then, where the plan has them, the search that found it and its graph rewrites, in the text report's words.
-        let found = [plan.provenance?.description, plan.rewrites.isEmpty ? nil : "graph rewrites: " + plan.rewriteCounts].compactMap { $0 }
+        // Then, where the plan has them, the search that found it, its graph rewrites and its frozen weights, in the text
+        // report's words.
+        let found = [plan.provenance?.description, plan.rewrites.isEmpty ? nil : "graph rewrites: " + plan.rewriteCounts,
+                     plan.frozenParametersText].compactMap { $0 }
         html += "<p class=\"summary\">\(HTMLText.count(plan.deviceCount)) device\(plan.deviceCount == 1 ? "" : "s") · "
             + HTMLText.escape(plan.summary ?? "\(plan.pipelineRanks) pipeline ranks") + " · schedule \(plan.schedule.rawValue), "
             + "\(HTMLText.count(plan.microbatches)) microbatch\(plan.microbatches == 1 ? "" : "es")"

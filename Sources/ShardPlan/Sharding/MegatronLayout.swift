@@ -97,6 +97,8 @@ public struct MegatronLayout: Sendable {
         // The dimension of each value split along the tensor axis (ignoring partial sums, which a consumer
         // always receives reduced).
         var tensorSplitDimension = Array<Int?>(repeating: nil, count: graph.values.count)
+        // Whether each value is a partial sum over the tensor axis (a row-parallel product's result, before its reduction).
+        var tensorPartial = Array(repeating: false, count: graph.values.count)
         // The dimension of each value split along the expert axis, and the dimension an expert GEMM wants
         // split of each activation it reads (so that the op producing it, the permutation, splits it there and
         // the all-to-all happens once, before it, whatever the number of expert GEMMs reading it).
@@ -138,7 +140,7 @@ public struct MegatronLayout: Sendable {
                 // Under context and sequence parallelism both axes split the sequence of a norm (context major).
                 assignment[tensorAxis] = expertsOverTensor && experts != nil ? experts
                     : tensorIndex(operation, operationIndex, graph: graph, roles: roles, splitDimension: tensorSplitDimension,
-                                  normalized: normalized, consumers: consumers, size: tensorParallel)
+                                  partial: tensorPartial, normalized: normalized, consumers: consumers, size: tensorParallel)
             }
             let question = SettlingQuestion(space: space, operandShapes: operandShapes, resultShape: resultShape, wanted: assignment)
             let strategy: OpStrategy
@@ -159,6 +161,7 @@ public struct MegatronLayout: Sendable {
             // Experts split over the tensor axis are not a tensor-parallel split for the ops after them to follow.
             let expertsOnTensor = expertsOverTensor && experts != nil && strategy.indexOfAxis[tensorAxis] == experts
             tensorSplitDimension[operation.result.rawValue] = expertsOnTensor ? nil : result.dimension(splitBy: tensorAxis)
+            tensorPartial[operation.result.rawValue] = result.partialAxes.contains(tensorAxis)
             if let experts, let axis = expertAxes.first, strategy.indexOfAxis[axis] == experts,
                experts != roles.batchIndex[operationIndex] {
                 expertSplitDimension[operation.result.rawValue] = result.dimension(splitBy: axis)
@@ -207,7 +210,7 @@ public struct MegatronLayout: Sendable {
     }
 
     private func tensorIndex(_ operation: Operation, _ operationIndex: Int, graph: Graph, roles: TensorRoles,
-                             splitDimension: [Int?], normalized: [Set<Int>], consumers: [[Int]], size: Int) -> Int? {
+                             splitDimension: [Int?], partial: [Bool], normalized: [Set<Int>], consumers: [[Int]], size: Int) -> Int? {
         let space = operation.indexSpace
         // The index each operand is split along on the tensor axis, if any.
         let operandSplit: [Int?] = operation.inputs.enumerated().map { operand, input in
@@ -225,6 +228,16 @@ public struct MegatronLayout: Sendable {
                 // Row-parallel: the activation is split along an index the weight carries.
                 for (operand, split) in operandSplit.enumerated() where operand != weight {
                     if let split, weightIndices.contains(split), space.indices[split].role == .summed { return split }
+                }
+                // A LoRA adapter (`LowRankAdapter`) splits as Megatron's LoRA layers do: beside a row-parallel layer
+                // `A` takes the split input (above) and gives a partial sum of the rank, which `B`, whole, reads reduced;
+                // beside a column-parallel one `A` is whole, on the input as it arrives (its sequence split under
+                // sequence parallelism, so that only the small rank-wide result is gathered), and `B` splits the
+                // outputs as the layer does. The rank is never split.
+                switch LowRankAdapter(parameterName: graph[operation.inputs[weight]].name) {
+                case .down: return followedIndex(space, operandSplit)
+                case .up where operation.inputs.indices.contains(where: { $0 != weight && partial[operation.inputs[$0].rawValue] }): return nil
+                case .up, nil: break
                 }
                 let activationIndices = Set(operation.inputs.indices.filter { $0 != weight }
                     .flatMap { space.operandIndices[$0].compactMap { $0 } })

@@ -50,6 +50,15 @@ struct FrozenParameterTests {
         let product = 2.0 * 1024 * 4096 * 16384, gelu = 9.0 * 1024 * 16384
         #expect(trained.backwardFLOPs - frozen.backwardFLOPs == 2 * product + 2 * gelu)
         #expect(frozen.frozenParameterCount == Int(Self.weightElements) && trained.frozenParameterCount == 0)
+        // `inspect --format json` says both (Docs/analysis.md); a graph with nothing frozen writes neither.
+        guard case .object(let document) = frozen.json, case .object(let parameters)? = document["parameters"],
+              case .object(let flops)? = document["flops"] else { Issue.record("no analysis members"); return }
+        #expect(parameters["frozen_count"] == .int(Int(Self.weightElements)))
+        #expect(flops["model_training"] == .number(frozen.modelTrainingFLOPs))
+        guard case .object(let plainDocument) = trained.json, case .object(let plain)? = plainDocument["parameters"] else {
+            Issue.record("no parameters"); return
+        }
+        #expect(plain["frozen_count"] == nil)
         // MFU's count: three forward passes of a fully trained graph, less, op by op, the share of its two backward
         // passes freezing saves: all of the first product's and GELU's, half of the second product's.
         #expect(trained.modelTrainingFLOPs == 3 * trained.modelForwardFLOPs)
@@ -98,6 +107,11 @@ struct FrozenParameterTests {
         }
         #expect(f.backwardSeconds < t.backwardSeconds && f.forwardSeconds == t.forwardSeconds)
         #expect(frozen.iterationSeconds < trained.iterationSeconds)
+        // The reports say what is frozen (w1: 67.1 M of 134.2 M parameters).
+        let plan = try TrainingPlan.megatron(graph: try Self.mlp(frozenW1: true), cluster: cluster, clusterName: "dgx-h100",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8,
+                                                                                  microBatchSize: 128, options: TrainingOptions(zeroStage: zeroStage)))
+        #expect(frozen.textReport(for: plan).contains("frozen: 67.1 M of 134.2 M parameters in 1 tensor (no gradients or optimizer state)"))
     }
 
     /// GPT-3 125M's last block and head with every product's weight frozen but the head's (a frozen base beside a

@@ -42,9 +42,10 @@ struct LowRankAdapterTests {
         #expect(tuned.modelTrainingFLOPs < 3 * tuned.modelForwardFLOPs)
     }
 
-    @Test("a rank below 1 and a model that is not a transformer are refused at loraRank")
+    @Test("a rank below 1, one that is not low, and a model that is not a transformer are refused at loraRank")
     func refusals() throws {
-        for (id, rank) in [("llama-tiny", 0), ("mlp-2", 8)] {
+        // A rank of 32 is not low for llama-tiny, whose key and value projections have 2 x 16 outputs.
+        for (id, rank) in [("llama-tiny", 0), ("llama-tiny", 32), ("mlp-2", 8)] {
             let error = #expect(throws: InputError.self) {
                 try ModelCatalog.model(id: id)!.build(sequenceLength: nil, globalBatch: nil, loraRank: rank)
             }
@@ -66,5 +67,26 @@ struct LowRankAdapterTests {
         #expect(blocks.count == 4 && Set(blocks.map(\.shapeKey)).count == 1)
         #expect(Set(blocks.dropFirst().map(\.structureKey)).count == 1 && blocks[0].structureKey != blocks[1].structureKey)
         #expect(LayerClustering(analysis, smallLayerFraction: 0).supportsInterleaving)
+    }
+
+    /// Megatron's LoRA layers on two tensor-parallel ranks: beside the column-parallel query projection `A` is whole
+    /// and `B` splits the heads; beside the row-parallel output projection `A` splits the heads (its result a partial
+    /// sum of the rank) and `B` is whole. The rank is never split (QA found it split, which turned every adapter's
+    /// output into a partial sum of a whole activation).
+    @Test("Megatron's layout splits the adapters as the layers they adapt, never their rank")
+    func megatronLayoutOfAdapters() throws {
+        let graph = try ModelCatalog.model(id: "llama-tiny")!.build(sequenceLength: nil, globalBatch: nil, loraRank: 4)
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration:
+            MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, dataParallel: 1))
+        guard case .object(let document) = plan.json(prediction: PlanEvaluator(cluster: cluster).evaluate(plan)),
+              case .array(let stages)? = document["stages"], case .object(let stage)? = stages.first,
+              case .object(let shardings)? = stage["shardings"] else { Issue.record("no shardings"); return }
+        let tensor = JSONValue.strings(["y"])
+        func split(_ name: String) -> [JSONValue]? { if case .array(let dims)? = shardings[name] { dims } else { nil } }
+        #expect(split("h0.attn.q.lora_a") == [.null, .null])
+        #expect(split("h0.attn.q.lora_b") == [.null, tensor, .null])
+        #expect(split("h0.attn.out.lora_a") == [tensor, .null, .null])
+        #expect(split("h0.attn.out.lora_b") == [.null, .null])
     }
 }

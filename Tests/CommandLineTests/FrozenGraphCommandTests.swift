@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import Testing
+@testable import ShardPlan
+@testable import shardplan
+
+/// `plan` and `score` of a graph whose every weight is frozen: a training step would update nothing, and its memory
+/// is not a training step's (no activations are saved), so it is refused rather than priced as training.
+@Suite("A graph with nothing to train")
+struct FrozenGraphCommandTests {
+    @Test("plan and score refuse a graph whose every parameter is frozen, exit 1", arguments: ["plan", "score"])
+    func everyParameterFrozen(command: String) throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        guard case .object(var top) = graph.json, case .array(let parameters)? = top["parameters"] else {
+            Issue.record("no parameters"); return
+        }
+        top["parameters"] = .array(parameters.map { entry in
+            guard case .object(var object) = entry else { return entry }
+            object["trainable"] = .bool(false)
+            return .object(object)
+        })
+        let path = Repository.temporaryFile("all-frozen.json")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try JSONWriter(inlineDepth: 2, lineWidth: 100).render(.object(top)).write(toFile: path, atomically: true, encoding: .utf8)
+        var parsed = try ShardPlanCommand.parseAsRoot([command, path, "--cluster", "dgx-a100-80g"] + (command == "score" ? ["--tp", "1", "--pp", "1"] : []))
+        #expect(throws: ExitCode.failure) { try parsed.run() }
+    }
+}
