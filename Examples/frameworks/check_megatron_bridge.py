@@ -91,6 +91,11 @@ CASES = [
     # Priced with HybridEP's deduplicated dispatch across two nodes: Megatron-Core's flex dispatcher with that backend
     # (the other Qwen3 cases check that the recipe's own DeepEP, which it turns on for a Hopper GPU, is set back to
     # the all-to-all the plan prices).
+    # A LoRA fine-tune (`shardplan models llama3-8b --lora-rank 16`, written to OUT_DIR first): its adapters are
+    # Megatron-Bridge's CanonicalLoRA, set on the model's fine-tuning recipe.
+    ("llama3-8b-lora16-tp2", ["score", "{out}/llama3-8b-lora16.json", "--cluster", "dgx-h100:2", "--tp", "2", "--pp", "1",
+                              "--zero", "1", "--recompute", "selective"],
+     "llama3_8b_peft", dict(tp=2, pp=1, dp=8, cp=1, ep=1, vp=1, mbs=1, recompute="selective", zero=1, fp8=None, overlap=False)),
     ("qwen3-30b-a3b-ep16-hybridep", ["score", "Models/qwen3-30b-a3b.json", "--cluster", "dgx-h100:2", "--tp", "1", "--pp", "1",
                                      "--ep", "16", "--zero", "1", "--recompute", "full", "--moe-dispatcher", "hybridep"],
      "qwen3_30b_a3b", dict(tp=1, pp=1, dp=16, cp=1, ep=16, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8=None, overlap=False)),
@@ -177,12 +182,13 @@ def load_megatron_bridge():
 
     AutoBridge.from_hf_pretrained = classmethod(lambda cls, name, *args, **kwargs: OfflineBridge(name))
 
-    from megatron.bridge.recipes.llama import llama3_8b_pretrain_config, llama3_70b_pretrain_config, llama31_405b_pretrain_config
+    from megatron.bridge.recipes.llama import (llama3_8b_peft_config, llama3_8b_pretrain_config, llama3_70b_pretrain_config,
+                                               llama31_405b_pretrain_config)
     from megatron.bridge.recipes.qwen import qwen3_30b_a3b_pretrain_config
     from megatron.bridge.recipes.gpt_oss.gpt_oss import gpt_oss_20b_pretrain_config
     from megatron.bridge.training.config import runtime_config_update
     from megatron.core import num_microbatches_calculator
-    recipes = {"llama3_8b": llama3_8b_pretrain_config, "llama3_70b": llama3_70b_pretrain_config,
+    recipes = {"llama3_8b": llama3_8b_pretrain_config, "llama3_8b_peft": llama3_8b_peft_config, "llama3_70b": llama3_70b_pretrain_config,
                "llama31_405b": llama31_405b_pretrain_config, "qwen3_30b_a3b": qwen3_30b_a3b_pretrain_config,
                "gpt_oss_20b": gpt_oss_20b_pretrain_config}
     return recipes, runtime_config_update, num_microbatches_calculator
@@ -231,17 +237,28 @@ def main():
     logging.disable(logging.WARNING)
     recipes, runtime_config_update, calculator = load_megatron_bridge()
     import torch
+    with open(out / "llama3-8b-lora16.json", "w") as graph:
+        subprocess.run([shardplan, "models", "llama3-8b", "--lora-rank", "16"], cwd=root, check=True, stdout=graph)
     for name, arguments, recipe, expected in CASES:
         path = out / f"{name}.py"
+        arguments = [argument.replace("{out}", str(out)) for argument in arguments]
         subprocess.run([shardplan, *arguments, "--emit", "megatron-bridge", "-o", str(path)], cwd=root, check=True)
         text = path.read_text()
-        launch = re.search(r"^#\s+(CUDA_DEVICE_MAX_CONNECTIONS=1 )?torchrun --nnodes=(\d+) --nproc-per-node=(\d+) pretrain\.py$", text,
+        launch = re.search(r"^#\s+(CUDA_DEVICE_MAX_CONNECTIONS=1 )?torchrun --nnodes=(\d+) --nproc-per-node=(\d+) (?:pretrain|finetune)\.py$", text,
                            re.MULTILINE)
         os.environ["WORLD_SIZE"] = str(int(launch.group(2)) * int(launch.group(3)))
         spec = importlib.util.spec_from_file_location(name.replace("-", "_").replace(".", "_"), path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         cfg = module.apply_plan(recipes[recipe]())
+        # The settings' adapters, as the header names them; a fine-tune starts from a checkpoint, which the
+        # configuration's validation asks for (none is read here).
+        adapters = re.search(r"Megatron-Bridge's (\w+) on ([\w, ]+) \(cfg\.peft below\)", text)
+        if adapters:
+            assert type(cfg.peft).__name__ == adapters.group(1), f"{name}: cfg.peft is {type(cfg.peft).__name__}"
+            assert list(cfg.peft.target_modules) == adapters.group(2).split(", "), f"{name}: adapted {cfg.peft.target_modules}"
+            assert cfg.peft.dim == int(re.search(r"rank (\d+)", text).group(1)), f"{name}: rank {cfg.peft.dim}"
+            cfg.checkpoint.pretrained_checkpoint = str(out / "pretrained")
         runtime_config_update(cfg)
         # Megatron-Core's check that the global batch divides into microbatches of every data-parallel replica.
         calculator.destroy_num_microbatches_calculator()

@@ -157,7 +157,12 @@ public struct FrameworkExport: Sendable {
         if !self.prediction.fitsInMemory, let worst = self.prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
             header.append("Warning: \(self.prediction.memoryShortfall(worst)).")
         }
-        if let frozen = Self.frozenParameterNote(plan.graphBeforeRewrites ?? plan.graph, framework: framework) { header.append(frozen) }
+        if framework == .megatronBridge, let adapters = layout.bridgeAdapters {
+            header.append("The graph's LoRA adapters (rank \(adapters.rank)) are Megatron-Bridge's \(adapters.className) on \(adapters.targetModules.joined(separator: ", ")) "
+                          + "(cfg.peft below), which freezes every other weight, as the prediction does.")
+        } else if let frozen = Self.frozenParameterNote(plan.graphBeforeRewrites ?? plan.graph, framework: framework) {
+            header.append(frozen)
+        }
         header += unrunnable.map { "Warning: \($0)." }
         text = framework.render(layout, header: header)
     }

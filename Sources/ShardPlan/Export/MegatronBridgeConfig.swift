@@ -151,24 +151,39 @@ public struct MegatronBridgeConfig: Sendable {
     public func text(header: [String]) -> String {
         let launch = layout.launch
         var lines = header.map(CommentText.line)
-        lines += ["# Call apply_plan on your model's recipe before training, in the script torchrun starts:",
-                  "#     from megatron.bridge.recipes.llama import llama3_70b_pretrain_config  # your model's recipe",
-                  "#     from megatron.bridge.training.gpt_step import forward_step",
-                  "#     from megatron.bridge.training.pretrain import pretrain",
-                  "#     pretrain(apply_plan(llama3_70b_pretrain_config()), forward_step)",
-                  "# and launch it on each node (with torchrun's rendezvous on several nodes):",
-                  "#     \(layout.torchrunEnvironment)torchrun --nnodes=\(launch.nodes) --nproc-per-node=\(launch.processesPerNode) pretrain.py"]
+        if let adapters = layout.bridgeAdapters {
+            // A LoRA fine-tune: the recipe's fine-tuning entry point, from the pretrained weights.
+            lines += ["# Call apply_plan on your model's fine-tuning recipe, which sets cfg.peft to the graph's \(adapters.className) adapters,",
+                      "# and give the pretrained checkpoint, in the script torchrun starts:",
+                      "#     from megatron.bridge.recipes.llama import llama3_8b_peft_config  # your model's recipe",
+                      "#     from megatron.bridge.training.finetune import finetune",
+                      "#     from megatron.bridge.training.gpt_step import forward_step",
+                      "#     cfg = apply_plan(llama3_8b_peft_config())",
+                      "#     cfg.checkpoint.pretrained_checkpoint = \"/path/to/pretrained/checkpoint\"",
+                      "#     finetune(cfg, forward_step)"]
+        } else {
+            lines += ["# Call apply_plan on your model's recipe before training, in the script torchrun starts:",
+                      "#     from megatron.bridge.recipes.llama import llama3_70b_pretrain_config  # your model's recipe",
+                      "#     from megatron.bridge.training.gpt_step import forward_step",
+                      "#     from megatron.bridge.training.pretrain import pretrain",
+                      "#     pretrain(apply_plan(llama3_70b_pretrain_config()), forward_step)"]
+        }
+        lines += ["# and launch it on each node (with torchrun's rendezvous on several nodes):",
+                  "#     \(layout.torchrunEnvironment)torchrun --nnodes=\(launch.nodes) --nproc-per-node=\(launch.processesPerNode) \(layout.bridgeAdapters == nil ? "pretrain" : "finetune").py"]
         if let lastNode = launch.torchrunLastNode { lines.append(CommentText.line(lastNode)) }
         if layout.zeroStage >= 2 {
             lines.append("# Megatron-FSDP refuses CUDA_DEVICE_MAX_CONNECTIONS=1: leave that variable unset.")
         }
-        lines += ["import torch",
-                  "from megatron.bridge.training.comm_overlap import CommOverlapConfig",
-                  "from megatron.bridge.training.mixed_precision import get_mixed_precision_config",
-                  "", "",
-                  "def apply_plan(cfg):",
-                  "    \"\"\"Sets the plan's parallelism, recomputation, ZeRO, overlap, precision and batch on a ConfigContainer.\"\"\""]
+        lines += ["import torch"]
+            + (layout.bridgeAdapters.map { ["from \($0.module) import \($0.className)"] } ?? [])
+            + ["from megatron.bridge.training.comm_overlap import CommOverlapConfig",
+               "from megatron.bridge.training.mixed_precision import get_mixed_precision_config",
+               "", "",
+               "def apply_plan(cfg):",
+               "    \"\"\"Sets the plan's parallelism, recomputation, ZeRO, overlap, precision and batch on a ConfigContainer"
+                   + (layout.bridgeAdapters == nil ? "." : ", and its LoRA adapters.") + "\"\"\""]
         lines += fields.map { "    cfg.\($0.path) = \($0.value.python)" }
+        if let adapters = layout.bridgeAdapters { lines.append("    cfg.peft = \(adapters.python)") }
         lines += ["    if cfg.comm_overlap is None:", "        cfg.comm_overlap = CommOverlapConfig(tp_comm_overlap=False)"]
         lines += overlapFields.map { "    cfg.comm_overlap.\($0.name) = \($0.value.python)" }
         lines.append("    cfg.mixed_precision = get_mixed_precision_config(\(Value.string(mixedPrecisionPreset).python))")

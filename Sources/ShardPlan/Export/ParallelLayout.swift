@@ -38,6 +38,8 @@ public struct ParallelLayout: Sendable, Equatable {
     /// Whether some attention op has sinks, which TransformerEngine's context parallelism runs only under its all-to-all
     /// exchange (`MegatronConfiguration.unrunnableContextSinks`).
     public var hasAttentionSinks: Bool
+    /// The graph's LoRA adapters as Megatron-Bridge's PEFT classes take them, where it has some they express.
+    var bridgeAdapters: BridgeLowRankAdapters?
     /// The layout `TrainingPlan.megatron` gives `plan`'s configuration: `plan` must be that plan.
     init(configuration: MegatronConfiguration, plan: TrainingPlan) {
         var resolved = configuration
@@ -59,6 +61,7 @@ public struct ParallelLayout: Sendable, Equatable {
         attentionHeads = AttentionHeads.all(in: plan.graph)
         hasWindowedAttention = MegatronConfiguration.hasWindowedAttention(plan.graph)
         hasAttentionSinks = MegatronConfiguration.hasAttentionSinks(plan.graph)
+        bridgeAdapters = BridgeLowRankAdapters(graph: plan.graph)
     }
 
     /// `feedForwardModules` of `graph`: its blocks are the layers holding attention, its expert layers those holding
