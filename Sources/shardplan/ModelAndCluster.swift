@@ -43,7 +43,7 @@ extension ModelAndCluster {
         clock.lap("decode and validate graph")
         // A training step of a graph whose every weight is frozen updates nothing: it is inference, which ShardPlan
         // does not plan (its memory is not the saved activations of a training step).
-        if !graph.parameters.isEmpty && graph.parameters.allSatisfy({ graph[$0].isFrozen }) {
+        if !graph.parameters.isEmpty && graph.frozenParameters.count == graph.parameters.count {
             throw InputError(.invalidValue, at: JSONPath([.key("parameters")]),
                              "every parameter of \(graph.name) is frozen (\"trainable\": false), so a training step updates nothing; "
                              + "ShardPlan plans training: leave at least one weight trainable",

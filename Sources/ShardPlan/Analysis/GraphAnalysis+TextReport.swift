@@ -14,7 +14,7 @@ extension GraphAnalysis {
         row("inputs", inputs.isEmpty ? "none" : inputs.joined(separator: ", "))
         row("parameters", "\(UnitFormat.count(Double(parameterCount))) (\(UnitFormat.bytes(Double(parameterBytes)))) in \(graph.parameters.count) tensor\(graph.parameters.count == 1 ? "" : "s")")
         if frozenParameterCount > 0 {
-            let frozenTensors = graph.parameters.filter { graph[$0].isFrozen }.count
+            let frozenTensors = graph.frozenParameters.count
             row("frozen", "\(UnitFormat.count(Double(frozenParameterCount))) in \(frozenTensors) tensor\(frozenTensors == 1 ? "" : "s") (not trained: no gradients or optimizer state)")
         }
         row("global batch", graph.batchSize.map { "\($0) sample\($0 == 1 ? "" : "s")" } ?? "none (no inputs; per-sample figures are per iteration)")

@@ -47,9 +47,9 @@ public struct GraphAnalysis: Sendable {
         let gradients = GradientFlow(graph)
         self.gradients = gradients
         batchSize = graph.batchSize ?? 1
-        parameterCount = graph.parameters.reduce(0) { $0 + graph[$1].type.elementCount }
+        parameterCount = graph.elementCount(of: graph.parameters)
         parameterBytes = graph.parameters.reduce(0) { $0 + graph[$1].type.byteCount }
-        frozenParameterCount = graph.parameters.filter { graph[$0].isFrozen }.reduce(0) { $0 + graph[$1].type.elementCount }
+        frozenParameterCount = graph.elementCount(of: graph.frozenParameters)
         let costs = graph.operations.map { OperationCost($0, in: graph, gradients: gradients) }
         operations = costs
         forwardFLOPs = costs.reduce(0) { $0 + $1.forwardFLOPs }

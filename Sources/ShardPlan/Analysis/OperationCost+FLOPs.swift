@@ -23,7 +23,7 @@ extension OperationCost {
     /// saves it all). Exactly three forward passes where nothing is frozen.
     static func modelTrainingFLOPs(of graph: Graph) -> Double {
         let forward = 3 * modelForwardFLOPs(of: graph)
-        guard graph.parameters.contains(where: { graph[$0].isFrozen }) else { return forward }
+        guard !graph.frozenParameters.isEmpty else { return forward }
         let (trained, all) = (GradientFlow(graph), GradientFlow(graph, trainingFrozen: true))
         let saved = graph.operations.reduce(0.0) { total, operation in
             let ownForward = forwardFLOPs(operation, in: graph)

@@ -193,9 +193,9 @@ public struct FrameworkExport: Sendable {
     /// where nothing is frozen. `graph` is the model as given (the graph before the plan's rewrites), whose tensors the
     /// user's code holds.
     static func frozenParameterNote(_ graph: Graph, framework: TrainingFramework) -> String? {
-        let frozen = graph.parameters.filter { graph[$0].isFrozen }
+        let frozen = graph.frozenParameters
         guard !frozen.isEmpty else { return nil }
-        let elements = frozen.reduce(0.0) { $0 + Double(graph[$1].type.elementCount) }
+        let elements = Double(graph.elementCount(of: frozen))
         return "The graph freezes \(UnitFormat.count(elements)) parameters in \(frozen.count) tensor\(frozen.count == 1 ? "" : "s"), "
             + "priced without gradients or optimizer state: freeze them in the model's code (requires_grad_(False)), "
             + "which \(framework.displayName) then leaves out of its gradient buffers and optimizer; these settings name none."

@@ -13,7 +13,7 @@ public enum ModelCatalog {
 
     /// The number of parameter elements in a graph, frozen ones included: the sum of its parameters' element counts.
     public static func parameterCount(of graph: Graph) -> Int {
-        graph.parameters.reduce(0) { $0 + graph[$1].type.elementCount }
+        graph.elementCount(of: graph.parameters)
     }
 }
 

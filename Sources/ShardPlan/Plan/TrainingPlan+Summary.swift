@@ -48,9 +48,9 @@ extension TrainingPlan {
     /// "frozen: 8.03 B of 8.07 B parameters in 291 tensors (no gradients or optimizer state)" where the graph freezes
     /// some (`Value.isFrozen`); nil where it trains every weight.
     public var frozenParametersText: String? {
-        let frozen = graph.parameters.filter { graph[$0].isFrozen }
+        let frozen = graph.frozenParameters
         guard !frozen.isEmpty else { return nil }
-        let count = { (ids: [ValueID]) in Double(ids.reduce(0) { $0 + graph[$1].type.elementCount }) }
+        let count = { (ids: [ValueID]) in Double(graph.elementCount(of: ids)) }
         return "frozen: \(UnitFormat.count(count(frozen))) of \(UnitFormat.count(count(graph.parameters))) parameters in "
             + "\(frozen.count) tensor\(frozen.count == 1 ? "" : "s") (no gradients or optimizer state)"
     }
