@@ -186,17 +186,15 @@ public struct LayoutRecognition: Sendable {
         -> (tensor: Int, context: Int, expert: Int, expertsOverTensor: Bool, mixedAxes: [String], contextAxes: [Int],
             showsTensor: Bool, showsContext: Bool, showsExperts: Bool) {
         let ops = stage.operations
-        let experts = ops.compactMap { op in MegatronLayout.expertGEMMIndex(graph.operations[op], graph: graph).map { (op: op, index: $0.index) } }
         let contractions = ops.filter { graph.operations[$0].op.isContraction && graph.operations[$0].inputs.contains { graph[$0].isParameter } }
         var tensor = 1, context = 1, expert = 1, expertsOverTensor = false
         var mixedAxes: [String] = []
         var contextAxes: [Int] = []
         for axis in stage.mesh.shape.indices where stage.mesh.shape[axis] > 1 {
             let size = stage.mesh.shape[axis]
-            func splits(_ op: Int, _ index: Int) -> Bool { stage.strategy(of: op).indexOfAxis[axis] == index }
-            // An axis that splits the experts is expert parallelism, and also the tensor or context parallelism the
-            // other ops take along it where expert parallelism folds over those ranks.
-            let splitsExperts = !experts.isEmpty && experts.allSatisfy({ splits($0.op, $0.index) })
+            // An axis that splits the experts (`MegatronSummary.Roles.expertAxes`) is expert parallelism, and also the
+            // tensor or context parallelism the other ops take along it where expert parallelism folds over those ranks.
+            let splitsExperts = roles.expertAxes.contains(axis)
             if splitsExperts { expert *= size }
             if splitsExperts && roles.axes[axis] != .tensor && roles.axes[axis] != .context {
                 continue
@@ -227,7 +225,8 @@ public struct LayoutRecognition: Sendable {
             }
         }
         let attends = ops.contains { if case .attention = graph.operations[$0].op { true } else { false } }
-        return (tensor, context, expert, expertsOverTensor, mixedAxes, contextAxes, !contractions.isEmpty, attends, !experts.isEmpty)
+        return (tensor, context, expert, expertsOverTensor, mixedAxes, contextAxes, !contractions.isEmpty, attends,
+                ops.contains { MegatronLayout.expertGEMMIndex(graph.operations[$0], graph: graph) != nil })
     }
 
     /// How `stage` splits `op`: for each mesh axis of more than one device, in order, its size and the index
