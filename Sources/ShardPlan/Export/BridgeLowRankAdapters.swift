@@ -16,7 +16,8 @@ struct BridgeLowRankAdapters: Sendable, Equatable {
     init?(graph: Graph) {
         guard graph.operations.allSatisfy({ MegatronLayout.expertGEMMIndex($0, graph: graph) == nil }) else { return nil }
         var layers = Set<String>(), rank: Int?, scale: Double?
-        for id in graph.parameters where LowRankAdapter(parameterName: graph[id].name) == .down && graph[id].name.hasSuffix(".lora_a") {
+        // ShardPlan's own adapters (`h3.attn.q.lora_a`), whose names say the layer they adapt.
+        for id in graph.parameters where graph[id].name.hasSuffix(".lora_a") {
             let name = String(graph[id].name.dropLast(".lora_a".count))
             guard let last = name.split(separator: ".").last else { return nil }
             layers.insert(String(last))
