@@ -450,7 +450,8 @@ public struct StageCostModel: Sendable {
                                              backwardSeconds: runs[index].backward + (recomputeByRun[index] ?? 0)
                                                  + (parameters.accumulationByRun[index] ?? 0))
             }
-            addShardedParameters(parameters.sharded, runs: scheduleRuns, layers: runs.map(\.layer), mesh: mesh, to: &cost)
+            addShardedParameters(parameters.sharded, runs: scheduleRuns, layers: runs.map(\.layer),
+                                 gatheredForBackward: layersGatheredForBackward(stage.operations), mesh: mesh, to: &cost)
         }
         if expertAllToAlls.forward + expertAllToAlls.backward > 0 {
             // The backward compute holds the recomputation already.
@@ -526,8 +527,10 @@ public struct StageCostModel: Sendable {
     /// Where ZeRO-3 accumulates its gradients unsharded over several microbatches, its reduce-scatters run in the
     /// last microbatch only: every microbatch is played without them, and what they add to the last one is charged
     /// once an iteration (`StageCost.lastMicrobatchSeconds`).
+    /// A unit whose layer is not in `gatheredForBackward` (`layersGatheredForBackward`) gathers its weights before
+    /// the forward pass only.
     private func addShardedParameters(_ units: [ShardedUnit], runs: [ShardedParameterSchedule.Run], layers: [String?],
-                                      mesh: DeviceMesh, to cost: inout StageCost) {
+                                      gatheredForBackward: Set<String?>, mesh: DeviceMesh, to cost: inout StageCost) {
         var runs = runs
         var gatherBytesByRun = Array(repeating: 0.0, count: runs.count)
         // Per run, the reduce-scatters that only the last microbatch runs.
@@ -549,7 +552,7 @@ public struct StageCostModel: Sendable {
             let gather = unit.gatherBytes > 0 ? collective.seconds + kernels.memorySeconds(bytes: unit.castBytes) : 0
             let gatherShare = collective.contention
             let (reduce, reduceShare) = unit.reduce(on: mesh)
-            let regathers = !unit.keepsGatheredCopy && last != runs.count - 1
+            let regathers = !unit.keepsGatheredCopy && last != runs.count - 1 && gatheredForBackward.contains(unit.layer)
             runs[first].forwardGatherSeconds += gather
             forwardGatherContention[first] += gather * gatherShare
             if regathers {
@@ -641,6 +644,25 @@ public struct StageCostModel: Sendable {
         // Gradients accumulated unsharded are in the state (`ParameterState`); the reduce-scatter still reads one
         // layer's from an input buffer of its own (FSDP2's `foreach_reduce` copies them into it).
         cost.unshardedGradientBytes = units.map(\.reduceBytes).max() ?? 0
+    }
+
+    /// The layers of a stage of `operations` whose ZeRO-3 units gather their weights again for the backward pass: those with a
+    /// backward pass (some op's result carries a gradient), and those whose weights a later op with one reads (a
+    /// tied embedding's table, which the output layer's backward pass multiplies by). Frozen layers below every
+    /// trained weight are not among them.
+    func layersGatheredForBackward(_ operations: Range<Int>) -> Set<String?> {
+        var layers = Set<String?>()
+        var unitOfParameter: [ValueID: String?] = [:]
+        for op in operations {
+            let operation = graph.operations[op]
+            for input in operation.inputs where graph[input].isParameter && unitOfParameter[input] == nil {
+                unitOfParameter[input] = .some(operation.layer)
+            }
+            guard gradients[operation.result] else { continue }
+            layers.insert(operation.layer)
+            for input in operation.inputs where graph[input].isParameter { layers.insert(unitOfParameter[input]!) }
+        }
+        return layers
     }
 
     /// Weights, gradients and optimizer state of the stage's parameters, their gradient synchronisation and

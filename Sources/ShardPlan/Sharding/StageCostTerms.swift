@@ -59,6 +59,9 @@ struct StageCostTerms {
     /// Under full recomputation, the layer runs whose matrix products read each parameter: the 16-bit copies autocast
     /// casts are kept by the run that reads them.
     let productRuns: [ValueID: Set<Int>]
+    /// The layers whose ZeRO-3 weights are gathered again for the backward pass (`StageCostModel.layersGatheredForBackward`):
+    /// the others' (frozen layers below every trained weight) are gathered before the forward pass only.
+    let layersGatheredForBackward: Set<String?>
 
     init(model: StageCostModel, operations: Range<Int>, mesh: DeviceMesh, inFlight: Double, prices: ReshardingPrices? = nil) {
         precondition(prices.map { $0.mesh.shape == mesh.shape && $0.mesh.devices == mesh.devices } ?? true, "prices are for another mesh")
@@ -77,6 +80,7 @@ struct StageCostTerms {
             }
         }
         firstReader = first
+        layersGatheredForBackward = model.layersGatheredForBackward(operations)
         var later = Set<ValueID>()
         var again = Set<ValueID>()
         for op in operations {
@@ -245,7 +249,7 @@ struct StageCostTerms {
                 let parameter = parameterTerms(input, strategy: strategy, operand: operand, in: space,
                                                castByFirstReader: operation.op.isContraction ? cost.fp8 == nil || fp8Weight
                                                    : castByLaterProduct.contains(input),
-                                               fp8Weight: fp8Weight)
+                                               fp8Weight: fp8Weight, gatheredForBackward: layersGatheredForBackward.contains(operation.layer))
                 perIteration += parameter.seconds
                 perMicrobatch += parameter.perMicrobatchSeconds
                 memory += parameter.memory
@@ -390,7 +394,8 @@ struct StageCostTerms {
     /// FP8 that keeps its weight in FP8: `fp8Weight`, whose casts and gathers write and move 1 byte an element).
     /// The gradient synchronisation is priced in the parameter's type, FP8 weights' included.
     private func parameterTerms(_ parameter: ValueID, strategy: OpStrategy, operand: Int, in space: IndexSpace,
-                                castByFirstReader: Bool, fp8Weight: Bool) -> (seconds: Double, perMicrobatchSeconds: Double, memory: Double) {
+                                castByFirstReader: Bool, fp8Weight: Bool,
+                                gatheredForBackward: Bool) -> (seconds: Double, perMicrobatchSeconds: Double, memory: Double) {
         let type = graph[parameter].type
         let options = model.options
         let stored = strategy.operandSpec(operand, in: space)
@@ -413,21 +418,23 @@ struct StageCostTerms {
         let shardsWeights = zeroStage >= 3 && dataParallel > 1
         let keepsGatheredCopy = ParameterState.keepsGatheredCopy(zeroStage: zeroStage, dataParallel: dataParallel,
                                                                  optimizerState: options.optimizerState)
+        let gathers = shardsWeights && gatheredForBackward ? 2.0 : 1.0
         if shardsWeights || keepsGatheredCopy {
-            // ZeRO-3 gathers the 16-bit weights before each forward and each backward pass; FSDP's `SHARD_GRAD_OP`
-            // before each forward pass, keeping them through the backward pass. Priced whole, as if nothing hid them.
+            // ZeRO-3 gathers the 16-bit weights before each forward and each backward pass (the forward pass only
+            // where the reader's layer has none); FSDP's `SHARD_GRAD_OP` before each forward pass, keeping them through
+            // the backward pass. Priced whole, as if nothing hid them.
             let gather = Collective(.allGather, axes: dataParallelAxes, bytes: local * gatheredBytes)
-            perMicrobatch += (shardsWeights ? 2 : 1) * self.seconds([gather]) * gatherShare
+            perMicrobatch += gathers * self.seconds([gather]) * gatherShare
         }
         if options.optimizerState == .fp32Weights {
-            // As `StageCostModel.addParameters` prices them: FSDP casts the local shard before each of the two
+            // As `StageCostModel.addParameters` prices them: FSDP casts the local shard before each of its
             // gathers (once under ZeRO-2, whose gathered copy is part of the state); autocast casts a product's
             // weight once a forward pass (again in a full recomputation's rerun of a block that reads it) and keeps
             // the 16-bit copy for the backward pass, a weight a lookup reads first and a product later (tied
             // embeddings, `castByLaterProduct`) included.
             let rereads = castAgainInRerun.contains(parameter) ? 2.0 : 1.0
             if shardsWeights {
-                perMicrobatch += 2 * model.kernels.memorySeconds(bytes: (4 + copyBytes) * local / dataParallel) * gatherShare
+                perMicrobatch += gathers * model.kernels.memorySeconds(bytes: (4 + copyBytes) * local / dataParallel) * gatherShare
             } else if keepsGatheredCopy {
                 // The gathered copy stays until the backward pass: a full recomputation's rerun reads it.
                 perMicrobatch += model.kernels.memorySeconds(bytes: (4 + copyBytes) * local / dataParallel)

@@ -234,6 +234,31 @@ struct FrozenParameterTests {
         #expect(frozen.ranks[0].weightBytes == trained.ranks[0].weightBytes)
     }
 
+    /// gpt-tiny on 8 H100s under ZeRO-3, the embedding and the first block frozen: no gradient passes through the first
+    /// block, so its unit (layer0: 49,984 weights, 99,968 bytes in bf16) is gathered before the forward pass only. The
+    /// embedding's unit is gathered again, since its tied table is read by the output layer's backward pass, and so
+    /// is the trained second block's. The search's terms gather the first block's weights once too.
+    @Test("under ZeRO-3 a frozen layer with no backward pass is gathered before the forward pass only")
+    func frozenLayerGatheredOnce() throws {
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        let configuration = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, microBatchSize: 1,
+                                                  options: TrainingOptions(zeroStage: 3))
+        func prediction(_ graph: Graph) throws -> PlanPrediction {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration: configuration)
+            return PlanEvaluator(cluster: cluster).evaluate(plan)
+        }
+        let trainedGraph = try Self.gptTiny(freezing: [])
+        let frozenGraph = try Self.gptTiny(freezing: ["embed.", "h0."])
+        let (trained, frozen) = (try prediction(trainedGraph), try prediction(frozenGraph))
+        let layer0 = 4 * 64 + 64 * 192 + 192 + 64 * 64 + 64 + 2 * 256 * 64 + 256 + 64
+        #expect(layer0 == 49_984)
+        #expect(trained.communicationBytes[.allGather]! - frozen.communicationBytes[.allGather]! == Double(2 * layer0))
+        let stageCost = StageCostModel(graph: frozenGraph, kernels: KernelModel(device: cluster.device),
+                                       options: configuration.options, microbatches: 1)
+        let layers = stageCost.layersGatheredForBackward(0..<frozenGraph.operations.count)
+        #expect(!layers.contains("layer0") && layers.contains("layer1") && layers.contains("embed"))
+    }
+
     /// The searches prune with `ParameterState.leastBytes`: it must stay below what any layout holds.
     @Test("the memory bound with frozen parameters stays below the exact model's state", arguments: [0, 1, 3])
     func boundBelowExact(zeroStage: Int) throws {
