@@ -1058,6 +1058,18 @@ public struct StageCostModel: Sendable {
             cost.lossBufferBytes = lossLayerRerunBytes + lossWorkingBytes
             cost.lossLayerKeptBytes = lossLayerKeptBytes
         }
+        // An op no gradient passes through (frozen layers below every trained weight) keeps nothing for a backward
+        // pass, but its inputs and its result are alive while it runs: a stage of such ops holds no more than that.
+        // The largest is a working set as a rerunning block's is, alive while one layer runs.
+        for operationIndex in stage.operations where !gradients[graph.operations[operationIndex].result] {
+            let operation = graph.operations[operationIndex]
+            guard !operation.op.isView else { continue }
+            let strategy = stage.strategy(of: operationIndex)
+            let space = operation.indexSpace
+            let inputs = operation.inputs.enumerated().filter { !graph[$0.element].isParameter }
+                .reduce(0) { $0 + model.localBytes($1.element, strategy.operandSpec($1.offset, in: space)) }
+            cost.backwardWorkingBytes = max(cost.backwardWorkingBytes, inputs + model.localBytes(operation.result, strategy.resultSpec(in: space)))
+        }
         cost.recomputationWorkingBytes = cost.backwardWorkingBytes
         cost.backwardWorkingBytes = cost.transientMemory.backwardWorkingBytes
         cost.backwardComputeSeconds += cost.recomputeSeconds

@@ -199,8 +199,9 @@ struct FrozenParameterTests {
 
     /// gpt-tiny in two stages of one device, one sequence a microbatch, the embedding and the first block frozen: the
     /// residual stream the first stage sends carries no gradient, so each of the 8 microbatches sends its 4,096 bytes
-    /// forward only (both ways when trained: `PointToPointBytesTests`).
-    @Test("a pipeline whose first stage is frozen sends activations forward and no gradient back")
+    /// forward only (both ways when trained: `PointToPointBytesTests`), and the first stage holds only its forward
+    /// pass's working set.
+    @Test("a pipeline whose first stage is frozen sends activations forward and no gradient back, and keeps no activations")
     func frozenFirstStage() throws {
         let cluster = try Cluster.preset(named: "dgx-h100:1")
         func prediction(_ graph: Graph) throws -> PlanPrediction {
@@ -212,6 +213,13 @@ struct FrozenParameterTests {
         #expect(trained.communicationBytes[.sendReceive] == Double(2 * 4096 * 8))
         #expect(frozen.communicationBytes[.sendReceive] == Double(4096 * 8))
         #expect(frozen.ranks[0].pointToPointSeconds == trained.ranks[0].pointToPointSeconds / 2)
+        // The frozen stage keeps nothing for a backward pass; while its largest op runs (the GELU over the
+        // feed-forward width, 32 x 256 bf16 values in and as many out) 32,768 bytes are alive.
+        #expect(frozen.stageCosts[0].activationBytesPerMicrobatch == 0)
+        #expect(frozen.stageCosts[0].recomputationWorkingBytes == 32_768)
+        #expect(frozen.ranks[0].activationBytes == 32_768)
+        #expect(frozen.ranks[0].peakTensorBytes == frozen.ranks[0].weightBytes + frozen.ranks[0].gradientBytes
+                    + frozen.ranks[0].optimizerStateBytes + 32_768)
     }
 
     /// FSDP's `SHARD_GRAD_OP` (ZeRO-2 over fp32 weights) gathers the 16-bit copy of every weight before each forward
