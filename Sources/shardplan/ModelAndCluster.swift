@@ -36,16 +36,20 @@ struct ModelAndCluster: ParsableArguments {
 }
 
 extension ModelAndCluster {
-    /// Reads and validates the graph (refusing one whose every parameter is frozen: nothing to train), sets its
+    /// Reads and validates the graph (refusing one with nothing to train), sets its
     /// global batch to `--batch` where given, then resolves the cluster, timing the graph on `clock`. `rebatchedFrom` is the graph's own batch where `--batch` changed it.
     func load(_ clock: inout CommandClock) throws -> (graph: Graph, cluster: Cluster, rebatchedFrom: Int?) {
         var graph = try GraphLoading(self.graph).graph
         clock.lap("decode and validate graph")
         // A training step of a graph whose every weight is frozen updates nothing: it is inference, which ShardPlan
-        // does not plan (its memory is not the saved activations of a training step).
-        if !graph.parameters.isEmpty && graph.frozenParameters.count == graph.parameters.count {
+        // does not plan (its memory is not the saved activations of a training step). Only a floating-point weight
+        // some op reads carries a gradient (`GradientFlow`): an integer or unread trainable one does not count.
+        let gradients = GradientFlow(graph)
+        let read = Set(graph.operations.flatMap(\.inputs))
+        if !graph.parameters.isEmpty && !graph.parameters.contains(where: { gradients[$0] && read.contains($0) }) {
             throw InputError(.invalidValue, at: JSONPath([.key("parameters")]),
-                             "every parameter of \(graph.name) is frozen (\"trainable\": false), so a training step updates nothing; "
+                             "no parameter of \(graph.name) is trained: every floating-point weight its ops read is frozen "
+                             + "(\"trainable\": false), so a training step updates nothing; "
                              + "ShardPlan plans training: leave at least one weight trainable",
                              document: GraphLoading.documentName(self.graph))
         }

@@ -8,8 +8,11 @@ import Testing
 /// is not a training step's (no activations are saved), so it is refused rather than priced as training.
 @Suite("A graph with nothing to train")
 struct FrozenGraphCommandTests {
-    @Test("plan and score refuse a graph whose every parameter is frozen, exit 1", arguments: ["plan", "score"])
-    func everyParameterFrozen(command: String) throws {
+    /// Besides every weight frozen: a trainable weight no op reads, or an integer one, carries no gradient and does
+    /// not make the graph trainable.
+    @Test("plan and score refuse a graph whose every parameter an op reads is frozen, exit 1",
+          arguments: ["plan", "score"], ["", "f32", "i32"])
+    func everyParameterFrozen(command: String, extraTrainable: String) throws {
         let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
         guard case .object(var top) = graph.json, case .array(let parameters)? = top["parameters"] else {
             Issue.record("no parameters"); return
@@ -18,7 +21,8 @@ struct FrozenGraphCommandTests {
             guard case .object(var object) = entry else { return entry }
             object["trainable"] = .bool(false)
             return .object(object)
-        })
+        } + (extraTrainable.isEmpty ? [] : [.object(JSONObject([("name", .string("unread")), ("shape", .array([.number(4)])),
+                                                                 ("dtype", .string(extraTrainable))]))]))
         let path = Repository.temporaryFile("all-frozen.json")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try JSONWriter(inlineDepth: 2, lineWidth: 100).render(.object(top)).write(toFile: path, atomically: true, encoding: .utf8)

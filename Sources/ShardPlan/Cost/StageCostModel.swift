@@ -28,6 +28,11 @@ public struct StageCostModel: Sendable {
     let checkpointedRuns: Set<Int>
     /// Each checkpointed run's place among them, from 0 in graph order.
     let blockOrdinals: [Int: Int]
+    /// The layer runs with a backward pass: some op's result carries a gradient. A block of frozen layers below every
+    /// trained weight has none, so no recomputation mode reruns it or keeps its input as a checkpoint (a checkpoint
+    /// whose outputs need no gradient never runs its backward function); it still counts among the blocks
+    /// `TrainingOptions.recomputedBlocks` numbers, as Megatron's block method counts layers.
+    let runsWithBackward: Set<Int>
     /// For each op index (and the graph's end), the place of the first checkpointed run at or after it (`Int.max`
     /// where none follows): a stage's first block, for `TrainingOptions.recomputedBlocks`.
     let firstBlockOrdinal: [Int]
@@ -85,12 +90,17 @@ public struct StageCostModel: Sendable {
         var firstBlock = Array(repeating: Int.max, count: graph.operations.count + 1)
         for op in graph.operations.indices.reversed() { firstBlock[op] = ordinals[checkpoints.runs[op]] ?? firstBlock[op + 1] }
         firstBlockOrdinal = firstBlock
-        (elementwiseRecomputation, alternateProductRecomputation) = (checkpoints.reruns[.elementwise]!, checkpoints.reruns[.selectiveOperators]!)
-        (mlpRecomputation, allButQKVRecomputation) = (checkpoints.reruns[.mlp]!, checkpoints.reruns[.allButQKV]!)
-        normActivationRecomputation = Self.normActivationReruns(graph, runs: checkpoints.runs, checkpointed: checkpoints.checkpointed)
+        let gradients = self.gradients
+        let backwardRuns = Set(graph.operations.indices.filter { gradients[graph.operations[$0].result] }.map { checkpoints.runs[$0] })
+        runsWithBackward = backwardRuns
+        let withBackward = { (ops: Set<Int>) in ops.filter { backwardRuns.contains(checkpoints.runs[$0]) } }
+        (elementwiseRecomputation, alternateProductRecomputation) = (withBackward(checkpoints.reruns[.elementwise]!),
+                                                                     withBackward(checkpoints.reruns[.selectiveOperators]!))
+        (mlpRecomputation, allButQKVRecomputation) = (withBackward(checkpoints.reruns[.mlp]!), withBackward(checkpoints.reruns[.allButQKV]!))
+        normActivationRecomputation = withBackward(Self.normActivationReruns(graph, runs: checkpoints.runs, checkpointed: checkpoints.checkpointed))
         let linearLayers = self.linearLayers, checkpointed = checkpointedRuns, runs = layerRun
         fp8AlternateProductRecomputation = alternateProductRecomputation.union(graph.operations.indices.filter {
-            linearLayers[$0] != nil && checkpointed.contains(runs[$0])
+            linearLayers[$0] != nil && checkpointed.contains(runs[$0]) && backwardRuns.contains(runs[$0])
         })
     }
 
@@ -173,11 +183,11 @@ public struct StageCostModel: Sendable {
     }
 
     /// Whether full recomputation reruns op `op` of the stage of `operations`: it lies in a transformer block
-    /// (`checkpointedRuns`) among the first `options.recomputedBlocks` of the stage (every block where that is nil),
-    /// or the graph has none and the whole forward pass reruns.
+    /// (`checkpointedRuns`) with a backward pass (`runsWithBackward`) among the first `options.recomputedBlocks` of the
+    /// stage (every block where that is nil), or the graph has none and the whole forward pass reruns.
     func rerunsUnderFullRecomputation(_ op: Int, within operations: Range<Int>) -> Bool {
         guard !checkpointedRuns.isEmpty else { return true }
-        guard let ordinal = blockOrdinals[layerRun[op]] else { return false }
+        guard let ordinal = blockOrdinals[layerRun[op]], runsWithBackward.contains(layerRun[op]) else { return false }
         guard let blocks = options.recomputedBlocks else { return true }
         return ordinal - firstBlockOrdinal[operations.lowerBound] < blocks
     }
@@ -213,13 +223,13 @@ public struct StageCostModel: Sendable {
 
     /// Whether the plan recomputes op-level selectively and op `op` lies in a block it checkpoints.
     func isInOperatorCheckpointedBlock(_ op: Int) -> Bool {
-        options.recompute.isOperatorLevel && checkpointedRuns.contains(layerRun[op])
+        options.recompute.isOperatorLevel && checkpointedRuns.contains(layerRun[op]) && runsWithBackward.contains(layerRun[op])
     }
 
     /// Whether the plan discards the results of some ops of the block op `op` lies in and reruns them
     /// (`RecomputeMode.normAct`): what op `op`'s backward pass reads is kept, but for those results.
     func isInOutputDiscardingBlock(_ op: Int) -> Bool {
-        options.recompute == .normAct && checkpointedRuns.contains(layerRun[op])
+        options.recompute == .normAct && checkpointedRuns.contains(layerRun[op]) && runsWithBackward.contains(layerRun[op])
     }
 
     /// Whether op-level selective recomputation keeps op `op`'s result from the forward pass to the backward pass
@@ -997,7 +1007,8 @@ public struct StageCostModel: Sendable {
                 kept[entry.key] = max(kept[entry.key] ?? 0, entry.bytes)
                 keptByLayer[keptByLayer.count - 1][entry.key] = max(keptByLayer[keptByLayer.count - 1][entry.key] ?? 0, entry.bytes)
             }
-            for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter {
+            // A layer with no backward pass keeps no checkpoint.
+            for (operand, input) in operation.inputs.enumerated() where !graph[input].isParameter && runsWithBackward.contains(layerRun[operationIndex]) {
                 let producedInLayer = graph[input].operationIndex.map { $0 >= layerStart && $0 < operationIndex } ?? false
                 if !producedInLayer {
                     layerInputs[input] = max(layerInputs[input] ?? 0, model.localBytes(input, strategy.operandSpec(operand, in: space)))

@@ -2,7 +2,8 @@
 /// `CanonicalLoRA` where the graph adapts q, k and v (or the gate and up projections) apart, as the catalog's
 /// grouped-query models do, `LoRA` where it adapts the fused `linear_qkv` and `linear_fc1`; the rank (`dim`) and
 /// `alpha` from the adapters' shapes and scale. Nil for a graph without them, for adapters of layers Megatron-Bridge
-/// names otherwise, and for a mixture of experts, whose routed experts Megatron-Bridge's classes would adapt too.
+/// names otherwise, for a mixture of experts, whose routed experts Megatron-Bridge's classes would adapt too, and
+/// where the graph's trainable flags are not the classes' (every adapter trained, every other weight frozen).
 struct BridgeLowRankAdapters: Sendable, Equatable {
     /// `CanonicalLoRA` or `LoRA`.
     var className: String
@@ -14,7 +15,9 @@ struct BridgeLowRankAdapters: Sendable, Equatable {
     var alpha: Double
 
     init?(graph: Graph) {
-        guard graph.operations.allSatisfy({ MegatronLayout.expertGEMMIndex($0, graph: graph) == nil }) else { return nil }
+        guard graph.operations.allSatisfy({ MegatronLayout.expertGEMMIndex($0, graph: graph) == nil }),
+              graph.parameters.allSatisfy({ graph[$0].isFrozen == (LowRankAdapter(parameterName: graph[$0].name) == nil) })
+        else { return nil }
         var layers = Set<String>(), rank: Int?, scale: Double?
         // ShardPlan's own adapters (`h3.attn.q.lora_a`), whose names say the layer they adapt.
         for id in graph.parameters where graph[id].name.hasSuffix(".lora_a") {

@@ -192,13 +192,21 @@ public struct FrameworkExport: Sendable {
     /// Megatron-Core's gradient buffer and distributed optimizer, and PyTorch's FSDP2 and AdamW, then skip them); nil
     /// where nothing is frozen. `graph` is the model as given (the graph before the plan's rewrites), whose tensors the
     /// user's code holds.
+    /// A LoRA fine-tune's adapters (`LowRankAdapter`) are named with their rank, since the settings build none.
     static func frozenParameterNote(_ graph: Graph, framework: TrainingFramework) -> String? {
         let frozen = graph.frozenParameters
         guard !frozen.isEmpty else { return nil }
         let elements = Double(graph.elementCount(of: frozen))
-        return "The graph freezes \(UnitFormat.count(elements)) parameters in \(frozen.count) tensor\(frozen.count == 1 ? "" : "s"), "
+        let freezing = "The graph freezes \(UnitFormat.count(elements)) parameters in \(frozen.count) tensor\(frozen.count == 1 ? "" : "s"), "
             + "priced without gradients or optimizer state: freeze them in the model's code (requires_grad_(False)), "
             + "which \(framework.displayName) then leaves out of its gradient buffers and optimizer; these settings name none."
+        let adapters = graph.parameters.filter { LowRankAdapter(parameterName: graph[$0].name) != nil && !graph[$0].isFrozen }
+        // The rank is an adapter's narrower side: A is [inputs, rank] (ShardPlan's) or [rank, inputs] (PEFT's).
+        guard let rank = adapters.compactMap({ graph[$0].type.shape.min() }).max() else { return freezing }
+        return "The graph is a LoRA fine-tune: it trains \(adapters.count) adapter weights of rank \(rank) "
+            + "(\(UnitFormat.count(Double(graph.elementCount(of: adapters)))) parameters) beside its linear layers, to start from pretrained weights. "
+            + "These settings build no adapters: add them in the model's code (PEFT's LoraConfig with r=\(rank), or your own), "
+            + "and load the pretrained checkpoint. " + freezing
     }
 
     /// "30.2 s per iteration, MFU 45.1%, peak memory 71.2 GB of 80.0 GB per device".

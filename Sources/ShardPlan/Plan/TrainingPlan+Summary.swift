@@ -45,13 +45,16 @@ extension TrainingPlan {
             + (recompute == .none ? "" : " recompute=\(options.recomputeName(recompute))")
     }
 
-    /// "frozen: 8.03 B of 8.07 B parameters in 291 tensors (no gradients or optimizer state)" where the graph freezes
-    /// some (`Value.isFrozen`); nil where it trains every weight.
+    /// "frozen: 8.03 B of 8.07 B parameters in 291 tensors (no gradients or optimizer state); trained: 42.0 M in 224
+    /// tensors" where the graph freezes some (`Value.isFrozen`); nil where it trains every weight. The trained count
+    /// says what the rounded frozen share cannot, where adapters are a sliver of the model.
     public var frozenParametersText: String? {
         let frozen = graph.frozenParameters
         guard !frozen.isEmpty else { return nil }
+        let trained = graph.parameters.filter { !graph[$0].isFrozen }
         let count = { (ids: [ValueID]) in Double(graph.elementCount(of: ids)) }
+        let tensors = { (ids: [ValueID]) in "\(ids.count) tensor\(ids.count == 1 ? "" : "s")" }
         return "frozen: \(UnitFormat.count(count(frozen))) of \(UnitFormat.count(count(graph.parameters))) parameters in "
-            + "\(frozen.count) tensor\(frozen.count == 1 ? "" : "s") (no gradients or optimizer state)"
+            + "\(tensors(frozen)) (no gradients or optimizer state); trained: \(UnitFormat.count(count(trained))) in \(tensors(trained))"
     }
 }

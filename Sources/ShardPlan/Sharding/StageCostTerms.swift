@@ -129,7 +129,8 @@ struct StageCostTerms {
             for op in operations {
                 let operation = model.graph.operations[op]
                 let run = model.layerRun[op]
-                for (operand, input) in operation.inputs.enumerated() where !model.graph[input].isParameter && checkpoints[input] == nil {
+                for (operand, input) in operation.inputs.enumerated()
+                where !model.graph[input].isParameter && checkpoints[input] == nil && model.runsWithBackward.contains(run) {
                     let producedInRun = model.graph[input].operationIndex.map { operations.contains($0) && model.layerRun[$0] == run } ?? false
                     if !producedInRun { checkpoints[input] = (op, operand) }
                 }

@@ -111,7 +111,7 @@ struct FrozenParameterTests {
         let plan = try TrainingPlan.megatron(graph: try Self.mlp(frozenW1: true), cluster: cluster, clusterName: "dgx-h100",
                                              configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8,
                                                                                   microBatchSize: 128, options: TrainingOptions(zeroStage: zeroStage)))
-        #expect(frozen.textReport(for: plan).contains("frozen: 67.1 M of 134.2 M parameters in 1 tensor (no gradients or optimizer state)"))
+        #expect(frozen.textReport(for: plan).contains("frozen: 67.1 M of 134.2 M parameters in 1 tensor (no gradients or optimizer state); trained: 67.1 M in 1 tensor"))
     }
 
     /// GPT-3 125M's last block and head with every product's weight frozen but the head's (a frozen base beside a
@@ -220,6 +220,28 @@ struct FrozenParameterTests {
         #expect(frozen.ranks[0].activationBytes == 32_768)
         #expect(frozen.ranks[0].peakTensorBytes == frozen.ranks[0].weightBytes + frozen.ranks[0].gradientBytes
                     + frozen.ranks[0].optimizerStateBytes + 32_768)
+    }
+
+    /// gpt-tiny on one device with the embedding and the first block frozen: no gradient reaches the first block, so no
+    /// recomputation mode reruns it or keeps its input as a checkpoint; the second block reruns as it does trained
+    /// (the two blocks' forward passes cost the same, so half the trained model's recomputation). Over two pipeline
+    /// stages the frozen first one recomputes nothing and keeps nothing.
+    @Test("no recomputation mode reruns a frozen block no gradient reaches", arguments: [RecomputeMode.full, .selectiveOperators, .elementwise])
+    func frozenBlockNotRecomputed(mode: RecomputeMode) throws {
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        func prediction(_ graph: Graph, pipeline: Int) throws -> PlanPrediction {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1", configuration:
+                MegatronConfiguration(tensorParallel: 1, pipelineParallel: pipeline, dataParallel: 1, microBatchSize: 1,
+                                      options: TrainingOptions(recompute: mode)))
+            return PlanEvaluator(cluster: cluster).evaluate(plan)
+        }
+        let trainedGraph = try Self.gptTiny(freezing: []), frozenGraph = try Self.gptTiny(freezing: ["embed.", "h0."])
+        let (trained, frozen) = (try prediction(trainedGraph, pipeline: 1), try prediction(frozenGraph, pipeline: 1))
+        #expect(trained.ranks[0].recomputeSeconds > 0)
+        #expect(abs(frozen.ranks[0].recomputeSeconds / (trained.ranks[0].recomputeSeconds / 2) - 1) < 1e-9)
+        let stages = try prediction(frozenGraph, pipeline: 2)
+        #expect(stages.ranks[0].recomputeSeconds == 0 && stages.stageCosts[0].activationBytesPerMicrobatch == 0)
+        #expect(stages.ranks[1].recomputeSeconds > 0)
     }
 
     /// FSDP's `SHARD_GRAD_OP` (ZeRO-2 over fp32 weights) gathers the 16-bit copy of every weight before each forward

@@ -22,6 +22,33 @@ struct BridgeLowRankAdapterTests {
         #expect(BridgeLowRankAdapters(graph: try ModelCatalog.model(id: "llama-tiny")!.build()) == nil)
     }
 
+    /// `graph` with the trainable flag of each parameter whose name contains `name` set to `trainable`.
+    static func setting(_ graph: Graph, trainable: Bool, where name: String) throws -> Graph {
+        guard case .object(var top) = graph.json, case .array(let parameters)? = top["parameters"] else { throw InputError(.invalidValue, at: .root, "no parameters") }
+        top["parameters"] = .array(parameters.map { entry in
+            guard case .object(var object) = entry, case .string(let parameter)? = object["name"], parameter.contains(name) else { return entry }
+            object["trainable"] = .bool(trainable)
+            return .object(object)
+        })
+        return try Graph(json: .object(top))
+    }
+
+    /// Megatron-Bridge's classes train every adapter and freeze every other weight: a graph that trains a base weight
+    /// or freezes an adapter is not theirs, and its settings say to freeze in code and build the adapters instead.
+    @Test("adapters whose trainable flags are not the PEFT classes' take no class; the note names the adapters and their rank")
+    func trainableFlagsMustMatch() throws {
+        let lora = try Self.graph("llama-tiny", rank: 4)
+        #expect(BridgeLowRankAdapters(graph: lora) != nil)
+        let frozenAdapter = try Self.setting(lora, trainable: false, where: ".attn.k.lora_")
+        let trainedBase = try Self.setting(lora, trainable: true, where: "h0.attn.q.w")
+        #expect(BridgeLowRankAdapters(graph: frozenAdapter) == nil)
+        #expect(BridgeLowRankAdapters(graph: trainedBase) == nil)
+        let note = try #require(FrameworkExport.frozenParameterNote(lora, framework: .torchtitan))
+        let adapters = lora.parameters.filter { LowRankAdapter(parameterName: lora[$0].name) != nil }
+        #expect(note.hasPrefix("The graph is a LoRA fine-tune: it trains \(adapters.count) adapter weights of rank 4 "))
+        #expect(note.contains("PEFT's LoraConfig with r=4") && note.contains("freeze them in the model's code"))
+    }
+
     @Test("the settings set cfg.peft and start from the fine-tuning recipe")
     func settingsText() throws {
         let graph = try Self.graph("llama-tiny", rank: 4)
