@@ -47,8 +47,8 @@ public enum MegatronSummary {
         public var zeroStage = 0
         /// Whether every parameter of the stage takes that stage.
         public var zeroStageOnEveryParameter = true
-        /// The lowest ZeRO stage the stage gives a parameter.
-        public var lowestZeroStage = 0
+        /// Every ZeRO stage the stage gives a parameter, highest first.
+        public var zeroStages: [Int] = []
     }
 
     public static func roles(of stage: StageLayout, graph: Graph, roles tensorRoles: TensorRoles? = nil) -> Roles {
@@ -101,12 +101,13 @@ public enum MegatronSummary {
         let parameterStages = stage.parameterZeroStages(in: graph, planStage: 0)
         roles.zeroStage = parameterStages.max() ?? 0
         roles.zeroStageOnEveryParameter = parameterStages.allSatisfy { $0 == roles.zeroStage }
-        roles.lowestZeroStage = parameterStages.min() ?? 0
+        roles.zeroStages = Set(parameterStages).sorted(by: >)
         return roles
     }
 
     /// "tp=4 dp=2", with context parallelism ("cp=16"), expert parallelism ("ep=8"), mixed axes ("y=4 mixed") and the ZeRO stage ("zero=1", or "zero=3 on some parameters"
-    /// where other parameters of the stage have a lower one, with ", zero=1 on the rest" where that is not none), where the stage has data-parallel devices for it to shard over.
+    /// where other parameters of the stage have a lower one, each lower one but none named: ", zero=2 on others, zero=1 on the rest", "on the rest"
+    /// for the lowest where no parameter has none), where the stage has data-parallel devices for it to shard over.
     public static func describe(_ stage: StageLayout, graph: Graph) -> String {
         let roles = roles(of: stage, graph: graph)
         var parts = ["tp=\(roles.tensorParallel)", "dp=\(roles.dataParallel)"] + (roles.contextParallel > 1 ? ["cp=\(roles.contextParallel)"] : [])
@@ -114,8 +115,9 @@ public enum MegatronSummary {
             + roles.mixedAxes.map { "\($0) mixed" }
         // ZeRO over one data-parallel device shards nothing.
         if roles.zeroStage > 0 && (roles.dataParallel > 1 || roles.contextParallel > 1 || !roles.mixedAxes.isEmpty) {
+            let lower = roles.zeroStages.dropFirst()
             parts.append("zero=\(roles.zeroStage)" + (roles.zeroStageOnEveryParameter ? ""
-                : " on some parameters" + (roles.lowestZeroStage > 0 ? ", zero=\(roles.lowestZeroStage) on the rest" : "")))
+                : " on some parameters" + lower.filter { $0 > 0 }.map { ", zero=\($0) on \($0 == lower.last ? "the rest" : "others")" }.joined()))
         }
         return parts.joined(separator: " ")
     }

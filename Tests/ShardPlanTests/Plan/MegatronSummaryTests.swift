@@ -98,6 +98,12 @@ struct MegatronSummaryTests {
             OpStrategy(indexOfAxis: strategy.indexOfAxis, zeroStage: offset == product - mixed.operations.lowerBound ? 2 : 1)
         }
         #expect(MegatronSummary.describe(mixed, graph: graph) == "tp=1 dp=8 zero=2 on some parameters, zero=1 on the rest")
+        // With a third parameter at ZeRO-0 (the plan's own stage 0), ZeRO-1 is on others, not the rest.
+        var three = mixed
+        three.strategies = mixed.strategies.enumerated().map { offset, strategy in
+            OpStrategy(indexOfAxis: strategy.indexOfAxis, zeroStage: offset == product - mixed.operations.lowerBound ? 2 : offset == 0 ? 0 : 1)
+        }
+        #expect(MegatronSummary.describe(three, graph: graph) == "tp=1 dp=8 zero=2 on some parameters, zero=1 on others")
     }
 
     /// moe-tiny with its experts over 4 of 8 data-parallel devices: the expert axis is named data parallelism (its dense
