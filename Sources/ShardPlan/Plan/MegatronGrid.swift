@@ -37,6 +37,20 @@ public struct MegatronGrid: Sendable {
         self.maximumEndLightening = maximumEndLightening
     }
 
+    /// The microbatch sizes to try for `batch` samples over `dp` replicas, each dividing a replica's share:
+    /// `microBatchSizes`, and without a pipeline, whose microbatches only bound the activations in flight, the
+    /// larger powers of two and the whole share (one microbatch a replica), which a small model runs fastest where
+    /// it fits (the memory estimate drops those that do not).
+    func microBatchSizes(batch: Int, dataParallel dp: Int, pipelineParallel pp: Int) -> [Int] {
+        let share = batch / dp
+        var sizes = microBatchSizes
+        if pp == 1, let largest = microBatchSizes.max() {
+            sizes += sequence(first: largest * 2, next: { $0 * 2 }).prefix { $0 < share } + [share]
+        }
+        var seen = Set<Int>()
+        return sizes.filter { $0 > 0 && batch % ($0 * dp) == 0 && seen.insert($0).inserted }
+    }
+
     /// The configurations of `graph` on `cluster` with `options`, in a fixed order, without those whose
     /// parameters' training state alone, spread evenly over tensor and pipeline ranks, exceeds a device's
     /// memory. `maximumStageCount` bounds the pipeline depth, `meshShape` the `[dp, tp]` mesh of every stage (and
@@ -104,7 +118,7 @@ public struct MegatronGrid: Sendable {
                         configurationOptions.recompute = recompute
                         configurationOptions.zeroStage = zero
                         configurationOptions.contextParallelCommunication = exchange
-                        for size in microBatchSizes where batch % (size * dp) == 0 {
+                        for size in microBatchSizes(batch: batch, dataParallel: dp, pipelineParallel: pp) {
                             let microbatches = batch / (size * dp)
                             if let fixed, fixed != microbatches { continue }
                             // Megatron interleaves only when the microbatches fill whole rounds of the pipeline. Counting the

@@ -34,14 +34,17 @@ public struct SearchProvenance: Sendable, Equatable {
         self.stoppedEarly = stoppedEarly
     }
 
-    /// "stage DP; the Megatron grid's best is 4.2% slower (8.12 s)".
+    /// "found by the stage DP; the Megatron grid's best is 4.2% slower (8.12 s against 7.79 s)", or "is as fast" where
+    /// the two times round to the same tenth of a percent.
     public var description: String {
         var text = "found by the \(foundBy.rawValue)"
         let (winner, other, otherName) = foundBy == .stageDynamicProgram
             ? (stageDynamicProgramSeconds, megatronGridSeconds, "the Megatron grid's best")
             : (megatronGridSeconds, stageDynamicProgramSeconds, "the stage DP's best")
         if let winner, let other, winner > 0 {
-            text += String(format: "; %@ is %.1f%% slower (%.4g s)", otherName, (other / winner - 1) * 100, other)
+            let slower = (other / winner - 1) * 100
+            text += slower < 0.05 ? String(format: "; %@ is as fast (%.4g s)", otherName, other)
+                : String(format: "; %@ is %.1f%% slower (%.4g s against %.4g s)", otherName, slower, other, winner)
         } else if foundBy == .stageDynamicProgram, megatronGridSeconds == nil {
             text += "; no Megatron grid configuration fits or none was priced"
         } else if foundBy == .megatronGrid {
