@@ -24,8 +24,8 @@ extension PlanPrediction {
                         ? ", ZeRO-3 gradients accumulated unsharded and reduce-scattered once (no_sync)" : "")
                      + Self.precisionText(plan.options))
         if let provenance = plan.provenance { lines.append(provenance.description) }
-        lines.append("iteration \(Self.seconds(iterationSeconds))  |  \(Self.number(samplesPerSecond)) samples/s  |  "
-                     + "\(Self.number(tflopsPerDevice)) TFLOP/s per device  |  MFU \(Self.percent(modelFLOPsUtilization))")
+        lines.append("iteration \(Self.seconds(iterationSeconds))  |  \(Self.significant(samplesPerSecond)) samples/s  |  "
+                     + "\(Self.significant(tflopsPerDevice)) TFLOP/s per device  |  MFU \(Self.percent(modelFLOPsUtilization))")
         lines.append("peak memory \(Self.bytes(peakMemoryBytesPerDevice)) of \(Self.bytes(deviceMemoryBytes)) per device"
                      + (fitsInMemory ? "" : "  DOES NOT FIT"))
         if !plan.rewrites.isEmpty { lines.append("graph rewrites: " + plan.rewriteCounts) }
@@ -79,19 +79,48 @@ extension PlanPrediction {
 
     static func percent(_ value: Double) -> String { "\(Self.number(value * 100))%" }
 
-    /// Three significant digits, no exponent.
+    /// Two decimals below 10, one below 100, none from 100 up (`0.01`, `42.5`, `868889`): three significant digits
+    /// from 1 to 999, for times, sizes and shares whose unit keeps them in that range.
     static func number(_ value: Double) -> String {
         let magnitude = abs(value)
-        let decimals = magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : 2
-        var scaled = (value * pow10(decimals)).rounded() / pow10(decimals)
-        if scaled == 0 { scaled = 0 }
-        let text = decimals == 0 ? String(Int(scaled)) : String(scaled)
-        guard let dot = text.firstIndex(of: ".") else { return text }
-        let fraction = text[text.index(after: dot)...]
-        return String(text[..<dot]) + "." + fraction.padding(toLength: decimals, withPad: "0", startingAt: 0)
+        return fixed(value, decimals: magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : 2)
     }
 
-    private static func pow10(_ exponent: Int) -> Double { (0..<exponent).reduce(1.0) { value, _ in value * 10 } }
+    /// Three significant digits at any magnitude, no exponent (`0.00599`, `0.0600`, `1.23`, `869000`): for rates
+    /// such as samples/s and TFLOP/s per device, which run from thousandths to millions across plans.
+    static func significant(_ value: Double) -> String {
+        guard value != 0, value.isFinite else { return number(value) }
+        // Rounded to three digits first, so that 0.009996 becomes 0.0100 (three digits), not 0.01000.
+        let step = pow10(decimalExponent(value) - 2)
+        let rounded = (value / step).rounded() * step
+        return fixed(rounded, decimals: max(2 - decimalExponent(rounded), 0))
+    }
+
+    /// The power of ten of `value`'s leading digit: 5 for 868889, -3 for 0.00599.
+    private static func decimalExponent(_ value: Double) -> Int {
+        // Compared with powers of ten, not divided down, so that 0.001 is -3 exactly.
+        var exponent = 0
+        while abs(value) >= pow10(exponent + 1) { exponent += 1 }
+        while abs(value) < pow10(exponent) { exponent -= 1 }
+        return exponent
+    }
+
+    /// `value` with exactly `decimals` digits after the point, no exponent; never "-0".
+    private static func fixed(_ value: Double, decimals: Int) -> String {
+        let units = (abs(value) * pow10(decimals)).rounded()
+        guard units.isFinite, units < 9e18 else { return String(value) }
+        var digits = String(Int(units))
+        let sign = value < 0 && units > 0 ? "-" : ""
+        guard decimals > 0 else { return sign + digits }
+        if digits.count <= decimals { digits = String(repeating: "0", count: decimals + 1 - digits.count) + digits }
+        return sign + digits.dropLast(decimals) + "." + digits.suffix(decimals)
+    }
+
+    /// 10 to the power `exponent`, negative exponents included.
+    private static func pow10(_ exponent: Int) -> Double {
+        let power = (0 ..< abs(exponent)).reduce(1.0) { value, _ in value * 10 }
+        return exponent < 0 ? 1 / power : power
+    }
 }
 
 extension String {

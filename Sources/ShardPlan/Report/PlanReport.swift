@@ -60,9 +60,9 @@ public struct PlanReport: Sendable {
             + found.map { "<br>" + HTMLText.escape($0) }.joined() + "</p>\n"
         let cards: [(String, String, String)] = [
             ("iteration", PlanPrediction.seconds(prediction.iterationSeconds), "per training step"),
-            ("throughput", "\(PlanPrediction.number(prediction.samplesPerSecond)) samples/s", plan.globalBatchText(count: HTMLText.count)),
+            ("throughput", "\(PlanPrediction.significant(prediction.samplesPerSecond)) samples/s", plan.globalBatchText(count: HTMLText.count)),
             ("utilisation", "MFU \(PlanPrediction.percent(prediction.modelFLOPsUtilization))",
-             "\(PlanPrediction.number(prediction.tflopsPerDevice)) TFLOP/s per device"),
+             "\(PlanPrediction.significant(prediction.tflopsPerDevice)) TFLOP/s per device"),
             ("memory", "\(PlanPrediction.bytes(prediction.peakMemoryBytesPerDevice)) of \(PlanPrediction.bytes(prediction.deviceMemoryBytes))",
              fits ? "peak per device: fits" : "peak per device: DOES NOT FIT"),
         ]

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+@testable import ShardPlan
+
+/// The QA findings on the text and HTML reports' figures: how MFU is counted, said where it is shown; rates to three
+/// significant digits; a time breakdown whose rows add up to the iteration; one rank's timeline caption.
+@Suite("Reported figures: MFU's definition, rates to three digits, a breakdown that sums, one rank's caption")
+struct ReportedFiguresTests {
+    /// A plan of `model` (gpt-tiny; `window`: one causal head of 8,192 tokens with a window of 4,096; `frozen`: the
+    /// two-product MLP with its first weight frozen) on one node of `cluster`, and its prediction.
+    static func plan(_ model: String, cluster name: String, precision: MatmulPrecision = .bf16) throws -> (TrainingPlan, PlanPrediction) {
+        let cluster = try Cluster.preset(named: name)
+        let options = TrainingOptions(precision: precision)
+        let (graph, configuration): (Graph, MegatronConfiguration) = switch model {
+        case "window": (try SingleHeadAttention.graph(tokens: 8192, window: 4096, causal: true),
+                        MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 1, microBatchSize: 1, options: options))
+        case "frozen": (try FrozenParameterTests.mlp(frozenW1: true),
+                        MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, microBatchSize: 128, options: options))
+        default: (try ModelCatalog.model(id: model)!.build(), MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, options: options))
+        }
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: name, configuration: configuration)
+        return (plan, PlanEvaluator(cluster: cluster).evaluate(plan))
+    }
+
+    @Test("three significant digits for rates at any magnitude; `number` keeps its fixed decimals", arguments: [
+        (0.00599, "0.00599", "0.01"), (868_889, "869000", "868889"), (48.44, "48.4", "48.4"), (312.4, "312", "312"),
+        (0.0212, "0.0212", "0.02"), (0.001, "0.00100", "0.00"), (0.009996, "0.0100", "0.01"), (9.996, "10.0", "10.00"),
+        (999.6, "1000", "1000"), (-0.0123, "-0.0123", "-0.01"), (-0.001, "-0.00100", "0.00"), (0, "0.00", "0.00"),
+    ])
+    func digits(value: Double, significant: String, number: String) {
+        #expect(PlanPrediction.significant(value) == significant)
+        #expect(PlanPrediction.number(value) == number)
+    }
+
+    @Test("samples/s and TFLOP/s per device are written to three significant digits in the text and on the cards",
+          arguments: [(0.00599, 0.0212, "0.00599 samples/s", "0.0212 TFLOP/s per device"),
+                      (868_889, 45.67, "869000 samples/s", "45.7 TFLOP/s per device")])
+    func rates(samples: Double, tflops: Double, samplesText: String, tflopsText: String) throws {
+        let (plan, initial) = try Self.plan("gpt-tiny", cluster: "dgx-a100-80g:1")
+        var prediction = initial
+        prediction.samplesPerSecond = samples
+        prediction.tflopsPerDevice = tflops
+        let text = prediction.textReport(for: plan), html = PlanReport(plan: plan, prediction: prediction).html
+        #expect(text.contains("  |  \(samplesText)  |  \(tflopsText)  |  MFU "))
+        #expect(html.contains("<div class=\"value\">\(samplesText)</div>") && html.contains("<div class=\"note\">\(tflopsText)</div>"))
+    }
+}
