@@ -9,6 +9,24 @@ extension PlanPrediction {
         return layers + (options.fp8Parameters ? ", their weights kept in FP8" : "")
     }
 
+    /// How MFU and TFLOP/s per device count, as one line: the model FLOPs (`OperationCost.modelTrainingFLOPs`) and
+    /// the peak `PlanEvaluator` divides by, the device's dense rate for bf16 (its f16 rate on a V100), also under FP8,
+    /// as NVIDIA's and torchtitan's FP8 tables count it. "MFU and TFLOP/s per device count model FLOPs: 3 x forward,
+    /// causal attention counted dense; MFU against the 989.4 TFLOP/s dense bf16 peak".
+    static func utilizationDefinition(_ plan: TrainingPlan) -> String {
+        let graph = plan.graph
+        let causal = graph.operations.contains { if case .attention(causal: true, _, _) = $0.op { true } else { false } }
+        let windowed = graph.operations.contains { OperationCost.window($0, in: graph) != nil }
+        // As Megatron-LM's (Narayanan et al. 2021) and PaLM's MFU formulas count it: dense, twice the triangle a causal kernel computes.
+        let attention = causal ? ", causal attention counted dense" + (windowed ? ", a sliding window as twice its band" : "") : ""
+        let frozen = graph.frozenParameters.isEmpty ? "" : " less the backward work frozen weights skip"
+        let device = plan.cluster.device
+        let peak = Cluster.figure(device.peakFLOPsPerSecond(for: .bf16) / DeviceSpec.flopsPerTFLOP)
+        let fp8 = plan.options.precision == .bf16 ? "" : ", not the FP8 peak"
+        return "MFU and TFLOP/s per device count model FLOPs: 3 x forward\(frozen)\(attention); "
+            + "MFU against the \(peak) TFLOP/s dense \(device.arithmeticType(for: .bf16).rawValue) peak\(fp8)"
+    }
+
     /// A report a person reads in ten seconds: the headline numbers, where the time goes, and each rank's
     /// devices, times and memory.
     public func textReport(for plan: TrainingPlan) -> String {
@@ -26,6 +44,7 @@ extension PlanPrediction {
         if let provenance = plan.provenance { lines.append(provenance.description) }
         lines.append("iteration \(Self.seconds(iterationSeconds))  |  \(Self.significant(samplesPerSecond)) samples/s  |  "
                      + "\(Self.significant(tflopsPerDevice)) TFLOP/s per device  |  MFU \(Self.percent(modelFLOPsUtilization))")
+        lines.append(Self.utilizationDefinition(plan))
         lines.append("peak memory \(Self.bytes(peakMemoryBytesPerDevice)) of \(Self.bytes(deviceMemoryBytes)) per device"
                      + (fitsInMemory ? "" : "  DOES NOT FIT"))
         if !plan.rewrites.isEmpty { lines.append("graph rewrites: " + plan.rewriteCounts) }

@@ -44,4 +44,35 @@ struct ReportedFiguresTests {
         #expect(text.contains("  |  \(samplesText)  |  \(tflopsText)  |  MFU "))
         #expect(html.contains("<div class=\"value\">\(samplesText)</div>") && html.contains("<div class=\"note\">\(tflopsText)</div>"))
     }
+
+    @Test("MFU's definition follows the figures, in the text and on the utilisation card, naming the peak it divides by",
+          arguments: [
+              ("gpt-tiny", "dgx-a100-80g:1", MatmulPrecision.bf16, 312e12,
+               "3 x forward, causal attention counted dense; MFU against the 312 TFLOP/s dense bf16 peak"),
+              // FP8 GEMMs, but MFU still against the 16-bit peak, as NVIDIA's and torchtitan's FP8 tables count it.
+              ("gpt-tiny", "dgx-h100:1", .fp8, 989.4e12,
+               "3 x forward, causal attention counted dense; MFU against the 989.4 TFLOP/s dense bf16 peak, not the FP8 peak"),
+              // A V100 has no bf16 units: its f16 rate is the peak.
+              ("gpt-tiny", "p3.16xlarge:1", .bf16, 125e12,
+               "3 x forward, causal attention counted dense; MFU against the 125 TFLOP/s dense f16 peak"),
+              ("window", "dgx-h100:1", .bf16, 989.4e12,
+               "3 x forward, causal attention counted dense, a sliding window as twice its band; MFU against the 989.4 TFLOP/s dense bf16 peak"),
+              // No attention to count; a frozen weight's skipped gradients not counted.
+              ("frozen", "dgx-h100:1", .bf16, 989.4e12,
+               "3 x forward less the backward work frozen weights skip; MFU against the 989.4 TFLOP/s dense bf16 peak"),
+          ])
+    func utilizationDefinition(model: String, cluster: String, precision: MatmulPrecision, peak: Double, counted: String) throws {
+        let (plan, prediction) = try Self.plan(model, cluster: cluster, precision: precision)
+        let definition = "MFU and TFLOP/s per device count model FLOPs: " + counted
+        let lines = prediction.textReport(for: plan).split(separator: "\n", omittingEmptySubsequences: false)
+        let figures = try #require(lines.firstIndex { $0.hasPrefix("iteration ") })
+        #expect(lines[figures + 1] == definition)
+        let card = try PlanReportDrawingTests.slice(PlanReport(plan: plan, prediction: prediction).html, from: "id=\"card-utilisation\"", to: "</div>\n")
+        #expect(card.contains("<div class=\"note\">\(HTMLText.escape(definition))</div>"))
+        // The definition is the evaluator's: the model FLOPs over the iteration, the devices and the peak it names.
+        let devices = Double(plan.deviceCount)
+        #expect(abs(prediction.modelFLOPsUtilization * devices * peak * prediction.iterationSeconds / prediction.modelFLOPs - 1) < 1e-12)
+        let forward = 3 * OperationCost.modelForwardFLOPs(of: plan.graph)
+        #expect(model == "frozen" ? prediction.modelFLOPs < forward : prediction.modelFLOPs == forward)
+    }
 }
