@@ -75,4 +75,30 @@ struct ReportedFiguresTests {
         let forward = 3 * OperationCost.modelForwardFLOPs(of: plan.graph)
         #expect(model == "frozen" ? prediction.modelFLOPs < forward : prediction.modelFLOPs == forward)
     }
+
+    @Test("entries under 0.05% of the iteration are summed in one row, so the text's and the page's rows add up to the iteration")
+    func smallEntries() throws {
+        let (plan, initial) = try Self.plan("gpt-tiny", cluster: "dgx-a100-80g:1")
+        var prediction = initial
+        prediction.iterationSeconds = 1
+        // 0.4 ms and 0.2 ms are under 0.05% (0.5 ms); the all-gather takes no time and is no row at all.
+        prediction.timeBreakdown = [("compute: matmul", 0.9), ("communication: all_reduce", 0.0994), ("communication: all_gather", 0),
+                                    ("gradient synchronisation (exposed)", 0.0002), ("optimizer step", 0.0004)]
+        let text = prediction.textReport(for: plan)
+        for (name, time, share) in [("compute: matmul", "900 ms", "90.0%"), ("communication: all_reduce", "99.4 ms", "9.94%"),
+                                    ("other (2 rows under 0.05%)", "600 us", "0.06%")] {
+            #expect(text.contains("\n  " + name.padding(toLength: 36, withPad: " ", startingAt: 0) + time.leftPadded(10) + share.leftPadded(8) + "\n"),
+                    "\(name)")
+        }
+        #expect(!text.contains("optimizer step") && !text.contains("all_gather"))
+        let table = try PlanReportDrawingTests.slice(PlanReport(plan: plan, prediction: prediction).html, from: "id=\"time-table\"", to: "</table>")
+        #expect(table.contains("<td>other (2 rows under 0.05%)</td><td class=\"num\">600 us</td><td class=\"num\">0.06%</td>"))
+        #expect(PlanReportTests.occurrences(of: "<tr><td><span", in: String(table)) == 3)
+        #expect(prediction.reportedTimeBreakdown.reduce(0) { $0 + $1.seconds } == 1)
+        // One small entry is one row; none, no row.
+        prediction.timeBreakdown.removeLast()
+        #expect(prediction.reportedTimeBreakdown.last?.name == "other (1 row under 0.05%)")
+        prediction.timeBreakdown.removeLast()
+        #expect(prediction.reportedTimeBreakdown.map(\.name) == ["compute: matmul", "communication: all_reduce"])
+    }
 }
