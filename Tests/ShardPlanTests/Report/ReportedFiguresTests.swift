@@ -101,4 +101,16 @@ struct ReportedFiguresTests {
         prediction.timeBreakdown.removeLast()
         #expect(prediction.reportedTimeBreakdown.map(\.name) == ["compute: matmul", "communication: all_reduce"])
     }
+
+    @Test("one rank's timeline caption names no busiest rank; two ranks' still does")
+    func oneRank() throws {
+        let (single, singlePrediction) = try PlanReportDrawingTests.tinyPlan(tensorParallel: 1, pipelineParallel: 1)
+        let caption = try PlanReportDrawingTests.slice(PlanReport(plan: single, prediction: singlePrediction).html,
+                                                       from: "the passes run in", to: "</p>")
+        #expect(caption.hasSuffix("; the one rank never waits.</p>"), "\(caption)")
+        #expect(!caption.contains("busiest"))
+        let (pipeline, prediction) = try PlanReportDrawingTests.tinyPlan()
+        let html = PlanReport(plan: pipeline, prediction: prediction).html
+        #expect(try PlanReportDrawingTests.slice(html, from: "the passes run in", to: "</p>").contains("on average, the busiest, rank "))
+    }
 }
