@@ -9,6 +9,24 @@ extension PlanPrediction {
         return layers + (options.fp8Parameters ? ", their weights kept in FP8" : "")
     }
 
+    /// How MFU and TFLOP/s per device count, as one line: the model FLOPs (`OperationCost.modelTrainingFLOPs`) and
+    /// the peak `PlanEvaluator` divides by, the device's dense rate for bf16 (its f16 rate on a V100), also under FP8,
+    /// as NVIDIA's and torchtitan's FP8 tables count it. "MFU and TFLOP/s per device count model FLOPs: 3 x forward,
+    /// causal attention counted dense; MFU against the 989.4 TFLOP/s dense bf16 peak".
+    static func utilizationDefinition(_ plan: TrainingPlan) -> String {
+        let graph = plan.graph
+        let causal = graph.operations.contains { if case .attention(causal: true, _, _) = $0.op { true } else { false } }
+        let windowed = graph.operations.contains { OperationCost.window($0, in: graph) != nil }
+        // As Megatron-LM's (Narayanan et al. 2021) and PaLM's MFU formulas count it: dense, twice the triangle a causal kernel computes.
+        let attention = causal ? ", causal attention counted dense" + (windowed ? ", a sliding window as twice its band" : "") : ""
+        let frozen = graph.frozenParameters.isEmpty ? "" : " less the backward work frozen weights skip"
+        let device = plan.cluster.device
+        let peak = Cluster.figure(device.peakFLOPsPerSecond(for: .bf16) / DeviceSpec.flopsPerTFLOP)
+        let fp8 = plan.options.precision == .bf16 ? "" : ", not the FP8 peak"
+        return "MFU and TFLOP/s per device count model FLOPs: 3 x forward\(frozen)\(attention); "
+            + "MFU against the \(peak) TFLOP/s dense \(device.arithmeticType(for: .bf16).rawValue) peak\(fp8)"
+    }
+
     /// A report a person reads in ten seconds: the headline numbers, where the time goes, and each rank's
     /// devices, times and memory.
     public func textReport(for plan: TrainingPlan) -> String {
@@ -24,15 +42,16 @@ extension PlanPrediction {
                         ? ", ZeRO-3 gradients accumulated unsharded and reduce-scattered once (no_sync)" : "")
                      + Self.precisionText(plan.options))
         if let provenance = plan.provenance { lines.append(provenance.description) }
-        lines.append("iteration \(Self.seconds(iterationSeconds))  |  \(Self.number(samplesPerSecond)) samples/s  |  "
-                     + "\(Self.number(tflopsPerDevice)) TFLOP/s per device  |  MFU \(Self.percent(modelFLOPsUtilization))")
+        lines.append("iteration \(Self.seconds(iterationSeconds))  |  \(Self.significant(samplesPerSecond)) samples/s  |  "
+                     + "\(Self.significant(tflopsPerDevice)) TFLOP/s per device  |  MFU \(Self.percent(modelFLOPsUtilization))")
+        lines.append(Self.utilizationDefinition(plan))
         lines.append("peak memory \(Self.bytes(peakMemoryBytesPerDevice)) of \(Self.bytes(deviceMemoryBytes)) per device"
                      + (fitsInMemory ? "" : "  DOES NOT FIT"))
         if !plan.rewrites.isEmpty { lines.append("graph rewrites: " + plan.rewriteCounts) }
         if let frozen = plan.frozenParametersText { lines.append(frozen) }
         lines.append("")
         lines.append("time per iteration (slowest rank):")
-        for (name, value) in timeBreakdown where value > iterationSeconds * 0.0005 {
+        for (name, value) in reportedTimeBreakdown {
             lines.append("  " + name.padding(toLength: 36, withPad: " ", startingAt: 0)
                          + Self.seconds(value).leftPadded(10) + Self.percent(value / iterationSeconds).leftPadded(8))
         }
@@ -63,6 +82,17 @@ extension PlanPrediction {
         return VisibleText.lines(lines)
     }
 
+    /// The time breakdown as the text and HTML reports show it: each entry of at least 0.05% of the iteration, in
+    /// order, then one entry, "other (3 rows under 0.05%)", summing the rest that take any time, so that the rows add
+    /// up to the iteration. (The JSON keeps every entry.)
+    var reportedTimeBreakdown: [(name: String, seconds: Double)] {
+        let threshold = iterationSeconds * 0.0005
+        let shown = timeBreakdown.filter { $0.seconds >= threshold }
+        let small = timeBreakdown.filter { $0.seconds < threshold && $0.seconds != 0 }
+        guard !small.isEmpty else { return shown }
+        return shown + [("other (\(small.count) row\(small.count == 1 ? "" : "s") under 0.05%)", small.reduce(0) { $0 + $1.seconds })]
+    }
+
     /// "does not fit: rank 0 needs 95.3 GB per device, 15.3 GB more than the 80 GB each device has".
     public func memoryShortfall(_ rank: Rank) -> String {
         "does not fit: rank \(rank.rank) needs \(Self.bytes(rank.peakMemoryBytes)) per device, "
@@ -79,19 +109,48 @@ extension PlanPrediction {
 
     static func percent(_ value: Double) -> String { "\(Self.number(value * 100))%" }
 
-    /// Three significant digits, no exponent.
+    /// Two decimals below 10, one below 100, none from 100 up (`0.01`, `42.5`, `868889`): three significant digits
+    /// from 1 to 999, for times, sizes and shares whose unit keeps them in that range.
     static func number(_ value: Double) -> String {
         let magnitude = abs(value)
-        let decimals = magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : 2
-        var scaled = (value * pow10(decimals)).rounded() / pow10(decimals)
-        if scaled == 0 { scaled = 0 }
-        let text = decimals == 0 ? String(Int(scaled)) : String(scaled)
-        guard let dot = text.firstIndex(of: ".") else { return text }
-        let fraction = text[text.index(after: dot)...]
-        return String(text[..<dot]) + "." + fraction.padding(toLength: decimals, withPad: "0", startingAt: 0)
+        return fixed(value, decimals: magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : 2)
     }
 
-    private static func pow10(_ exponent: Int) -> Double { (0..<exponent).reduce(1.0) { value, _ in value * 10 } }
+    /// Three significant digits at any magnitude, no exponent (`0.00599`, `0.0600`, `1.23`, `869000`): for rates
+    /// such as samples/s and TFLOP/s per device, which run from thousandths to millions across plans.
+    static func significant(_ value: Double) -> String {
+        guard value != 0, value.isFinite else { return number(value) }
+        // Rounded to three digits first, so that 0.009996 becomes 0.0100 (three digits), not 0.01000.
+        let step = pow10(decimalExponent(value) - 2)
+        let rounded = (value / step).rounded() * step
+        return fixed(rounded, decimals: max(2 - decimalExponent(rounded), 0))
+    }
+
+    /// The power of ten of `value`'s leading digit: 5 for 868889, -3 for 0.00599.
+    private static func decimalExponent(_ value: Double) -> Int {
+        // Compared with powers of ten, not divided down, so that 0.001 is -3 exactly.
+        var exponent = 0
+        while abs(value) >= pow10(exponent + 1) { exponent += 1 }
+        while abs(value) < pow10(exponent) { exponent -= 1 }
+        return exponent
+    }
+
+    /// `value` with exactly `decimals` digits after the point, no exponent; never "-0".
+    private static func fixed(_ value: Double, decimals: Int) -> String {
+        let units = (abs(value) * pow10(decimals)).rounded()
+        guard units.isFinite, units < 9e18 else { return String(value) }
+        var digits = String(Int(units))
+        let sign = value < 0 && units > 0 ? "-" : ""
+        guard decimals > 0 else { return sign + digits }
+        if digits.count <= decimals { digits = String(repeating: "0", count: decimals + 1 - digits.count) + digits }
+        return sign + digits.dropLast(decimals) + "." + digits.suffix(decimals)
+    }
+
+    /// 10 to the power `exponent`, negative exponents included.
+    private static func pow10(_ exponent: Int) -> Double {
+        let power = (0 ..< abs(exponent)).reduce(1.0) { value, _ in value * 10 }
+        return exponent < 0 ? 1 / power : power
+    }
 }
 
 extension String {

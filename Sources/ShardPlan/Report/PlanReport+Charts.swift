@@ -1,7 +1,8 @@
 extension PlanReport {
     /// Each time-breakdown entry's fill and the ink of a label on it: compute in blues and communication in
     /// ambers, each entry of its family a step lighter and further round the wheel than the one before it (so no two
-    /// entries share a colour); the bubble hatched; gradient synchronisation, the optimizer and the rest in greys.
+    /// entries share a colour); the bubble hatched; gradient synchronisation, the optimizer, the entries too small to
+    /// show (`PlanPrediction.reportedTimeBreakdown`) and the rest in greys.
     static func breakdownColors(_ names: [String]) -> [(fill: String, ink: String)] {
         var computeEntries = 0, communicationEntries = 0
         return names.map { name in
@@ -18,15 +19,17 @@ extension PlanReport {
             if name == "pipeline bubble" { return ("url(#hatch-bar)", "#1d2330") }
             if name.hasPrefix("gradient") { return ("#8a94a6", "#1d2330") }
             if name.hasPrefix("optimizer") { return ("#3d4556", "#fff") }
+            if name.hasPrefix("other (") { return ("#e3e6eb", "#1d2330") }
             return ("#c3c9d4", "#1d2330")
         }
     }
 
     /// One iteration of the slowest rank as a bar cut by where the time goes, each segment labelled where its label
-    /// fits, and the same as a table.
+    /// fits, and the same as a table; entries under 0.05% of the iteration summed in one row, as in the text report.
     var breakdownSection: String {
-        let colors = Self.breakdownColors(prediction.timeBreakdown.map(\.name))
-        let entries = prediction.timeBreakdown.enumerated().filter { $0.element.seconds > prediction.iterationSeconds * 0.0005 }
+        let reported = prediction.reportedTimeBreakdown
+        let colors = Self.breakdownColors(reported.map(\.name))
+        let entries = reported.enumerated()
         let width = Self.columnWidth, height = 34.0, fontSize = 11.0, inset = 6.0
         var svg = "<svg id=\"time-bar\" viewBox=\"0 0 \(HTMLText.coordinate(width)) \(HTMLText.coordinate(height))\" width=\"\(HTMLText.coordinate(width))\" role=\"img\" aria-label=\"time breakdown\">"
             + "<defs><pattern id=\"hatch-bar\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"

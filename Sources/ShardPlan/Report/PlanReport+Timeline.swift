@@ -52,6 +52,11 @@ extension PlanReport {
         let busy = (0 ..< ranks).map { timeline.makespan - timeline.idleSeconds(rank: $0) }
         let bubble = 1 - busy.reduce(0, +) / (Double(ranks) * max(timeline.makespan, 1e-12))
         let busiest = busy.indices.max { busy[$0] < busy[$1] } ?? 0
+        // One rank has no other to be the busiest against, and waits for none (a rounding residue aside).
+        let waiting = ranks == 1
+            ? (bubble < 1e-9 ? "the one rank never waits" : "the one rank waits \(PlanPrediction.percent(bubble)) of that time")
+            : "the ranks wait \(PlanPrediction.percent(bubble)) of that time on average, the busiest, rank \(busiest), "
+                + PlanPrediction.percent(timeline.idleSeconds(rank: busiest) / max(timeline.makespan, 1e-12))
         let closedForm = prediction.iterationSeconds - (tails.map { $0.0 + $0.1 }.max() ?? 0)
         var html = chart(svg)
         html += "<div class=\"legend\"><span><span class=\"key\" style=\"background:\(Self.rankColor(0, of: ranks, lightness: 74))\"></span>forward pass</span>"
@@ -63,8 +68,7 @@ extension PlanReport {
             + "\(plan.schedule.rawValue) with \(HTMLText.count(plan.microbatches)) microbatch\(plan.microbatches == 1 ? "" : "es")"
             + (plan.virtualStages > 1 ? " through \(plan.virtualStages) chunks per rank (shades)" : "")
             + ": the passes run in \(PlanPrediction.seconds(timeline.makespan)) (the cost model's closed form: \(PlanPrediction.seconds(closedForm))); "
-            + "the ranks wait \(PlanPrediction.percent(bubble)) of that time on average, the busiest, rank \(busiest), "
-            + "\(PlanPrediction.percent(timeline.idleSeconds(rank: busiest) / max(timeline.makespan, 1e-12))).</p>\n"
+            + waiting + ".</p>\n"
         return html
     }
 

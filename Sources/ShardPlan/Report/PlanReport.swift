@@ -58,18 +58,19 @@ public struct PlanReport: Sendable {
             + (plan.virtualStages > 1 ? ", \(plan.virtualStages) chunks per rank" : "")
             + HTMLText.escape(PlanPrediction.precisionText(plan.options))
             + found.map { "<br>" + HTMLText.escape($0) }.joined() + "</p>\n"
-        let cards: [(String, String, String)] = [
-            ("iteration", PlanPrediction.seconds(prediction.iterationSeconds), "per training step"),
-            ("throughput", "\(PlanPrediction.number(prediction.samplesPerSecond)) samples/s", plan.globalBatchText(count: HTMLText.count)),
+        let cards: [(String, String, [String])] = [
+            ("iteration", PlanPrediction.seconds(prediction.iterationSeconds), ["per training step"]),
+            ("throughput", "\(PlanPrediction.significant(prediction.samplesPerSecond)) samples/s", [plan.globalBatchText(count: HTMLText.count)]),
             ("utilisation", "MFU \(PlanPrediction.percent(prediction.modelFLOPsUtilization))",
-             "\(PlanPrediction.number(prediction.tflopsPerDevice)) TFLOP/s per device"),
+             ["\(PlanPrediction.significant(prediction.tflopsPerDevice)) TFLOP/s per device", PlanPrediction.utilizationDefinition(plan)]),
             ("memory", "\(PlanPrediction.bytes(prediction.peakMemoryBytesPerDevice)) of \(PlanPrediction.bytes(prediction.deviceMemoryBytes))",
-             fits ? "peak per device: fits" : "peak per device: DOES NOT FIT"),
+             [fits ? "peak per device: fits" : "peak per device: DOES NOT FIT"]),
         ]
         html += "<div class=\"cards\">\n"
-        for (id, value, note) in cards {
+        for (id, value, notes) in cards {
             html += "<div class=\"card\(id == "memory" && !fits ? " alarm" : "")\" id=\"card-\(id)\"><div class=\"label\">\(id)</div>"
-                + "<div class=\"value\">\(HTMLText.escape(value))</div><div class=\"note\">\(HTMLText.escape(note))</div></div>\n"
+                + "<div class=\"value\">\(HTMLText.escape(value))</div>"
+                + notes.map { "<div class=\"note\">\(HTMLText.escape($0))</div>" }.joined() + "</div>\n"
         }
         return html + "</div>\n</header>\n"
     }

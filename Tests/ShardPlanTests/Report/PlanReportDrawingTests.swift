@@ -34,19 +34,22 @@ struct PlanReportDrawingTests {
         return (try #require(parts[0]), try #require(parts[1]), try #require(parts[2]))
     }
 
-    @Test("every entry of the time breakdown, communication: all_reduce and point-to-point included, has its own colour")
+    @Test("every entry of the time breakdown, communication: all_reduce, point-to-point and the small entries' row included, has its own colour")
     func breakdownColours() throws {
         let (plan, initial) = try Self.tinyPlan()
         var prediction = initial
         #expect(prediction.timeBreakdown.contains { $0.name == "communication: all_reduce" && $0.seconds > 0 })
         #expect(prediction.timeBreakdown.contains { $0.name == "communication: point-to-point" && $0.seconds > 0 })
-        // Every entry the evaluator writes, and the rest, given an equal share so that each gets a row.
+        // Every entry the evaluator writes, and the rest, given an equal share so that each gets a row, and one too
+        // small for a row of its own, which the row of entries under 0.05% takes.
         let names = prediction.timeBreakdown.map(\.name) + ["waiting for other ranks"]
         prediction.timeBreakdown = names.map { (name: $0, seconds: prediction.iterationSeconds / Double(names.count)) }
+            + [("compute: tiny", prediction.iterationSeconds * 1e-5)]
         let table = try Self.slice(PlanReport(plan: plan, prediction: prediction).html, from: "id=\"time-table\"", to: "</table>")
+        #expect(table.contains("<td>other (1 row under 0.05%)</td>"))
         let swatches = table.components(separatedBy: "background:").dropFirst().map { $0.prefix { $0 != "\"" } }
-        #expect(swatches.count == names.count)
-        #expect(Set(swatches).count == names.count, "\(swatches)")
+        #expect(swatches.count == names.count + 1)
+        #expect(Set(swatches).count == names.count + 1, "\(swatches)")
     }
 
     @Test("a time-bar segment is labelled only where its label fits: reduce_scatter at 8% is not, matmul at half is")
