@@ -29,6 +29,11 @@ struct ScoreCommand: ParsableCommand {
                                valueName: "C"))
     var cp: Int?
 
+    @Option(name: .customLong("cp-a2a-size"), parsing: .unconditional,
+            help: ArgumentHelp("Under --cp-comm-type a2a+p2p, the context-parallel ranks of each all-to-all group, the ring running over cp / A of them (Megatron-Core's first --hierarchical-context-parallel-sizes); a divisor of --cp between 1 and it. Default: the largest whose group, beside the tensor-parallel ranks, stays inside an NVLink domain.",
+                               valueName: "A"))
+    var contextAllToAll: Int?
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Expert-parallel size: ranks sharing the experts, tokens dispatched and combined by all-to-alls; as Megatron-Core orders expert ranks, the context-parallel ranks first (and the tensor-parallel ones with --etp 1), then data-parallel ones (default 1).",
                                valueName: "E"))
     var ep: Int?
@@ -191,6 +196,9 @@ struct ScoreCommand: ParsableCommand {
         if plan == nil, zero != .weights, let (flag, says) = kernelChoice.zeroThreeFlags.first {
             throw ValidationError("\(flag) says \(says); give --zero 3 with it.")
         }
+        if contextAllToAll != nil && kernelChoice.contextParallelCommunication != .hierarchical {
+            throw ValidationError("--cp-a2a-size sizes the all-to-all groups of hierarchical context parallelism; give --cp-comm-type a2a+p2p with it.")
+        }
         if let exchange = kernelChoice.contextParallelCommunication, (cp ?? 1) < 2 {
             throw ValidationError("--cp-comm-type \(exchange.rawValue) says how context-parallel ranks exchange keys and values; give --cp 2 or more.")
         }
@@ -285,6 +293,9 @@ struct ScoreCommand: ParsableCommand {
                 overlapTensorParallelCommunication: overlapTPComm, zeroShardGroup: zeroShardGroup))),
             firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers,
             embeddingInPipelineSplit: accountForEmbedding, lossInPipelineSplit: accountForLoss)
+        // The all-to-all group the plan is priced with (`--cp-a2a-size` or the default), named in its summary.
+        configuration.contextAllToAll = contextAllToAll
+        configuration.contextAllToAll = try TrainingPlan.contextAllToAll(of: configuration, devicesPerDomain: cluster.devicesPerDomain)
         configuration.vocabularyParallelEmbedding = !wholeEmbedding
         configuration.vocabularyParallelLoss = !wholeLoss
         configuration.options.overlapExpertParallelCommunication = overlapMoEComm

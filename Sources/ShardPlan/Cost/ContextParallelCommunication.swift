@@ -26,6 +26,14 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
     /// every step but the last hides a transfer, forward as TransformerEngine's ring does, and backward K and V travel
     /// the ring again beside their gradients rather than being gathered once more.
     case pytorchRingAllToAll = "pytorch-ring-all-to-all"
+    /// Hierarchical context parallelism (`a2a+p2p`, Megatron-Core's with `--hierarchical-context-parallel-sizes`;
+    /// TransformerEngine's `AttnFuncWithCPAndKVP2P` over two groups): queries, keys, values and outputs re-split by
+    /// heads over an all-to-all group (the ring's innermost mesh axis, the devices of a node where the layout puts
+    /// them there), exposed, then TransformerEngine's ring over the other axes, its steps' transfers hidden behind
+    /// their kernels over longer chunks of fewer heads. Needs each tensor-parallel rank's heads to divide over the
+    /// all-to-all group; refuses sliding windows and attention sinks, as the ring does. A ring over one mesh axis is
+    /// the all-to-all alone.
+    case hierarchical = "a2a+p2p"
 
     /// The exchange that runs `graph`'s attention where none is named (`plan` without `--cp-comm-type`): the all-to-all
     /// where some attention has sinks, which TransformerEngine runs under no other; the all-gather where some attention
@@ -51,7 +59,7 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
         switch self {
         case .pytorchRing: "allgather"
         case .pytorchRingAllToAll: "alltoall"
-        case .ring, .allGather, .allToAll: nil
+        case .ring, .allGather, .allToAll, .hierarchical: nil
         }
     }
 
@@ -71,6 +79,7 @@ public enum ContextParallelCommunication: String, CaseIterable, Sendable {
         case .ring, .pytorchRing, .pytorchRingAllToAll: "p2p"
         case .allGather: "all_gather"
         case .allToAll: "a2a"
+        case .hierarchical: "a2a+p2p"
         }
     }
 }

@@ -30,15 +30,27 @@ public enum ContextParallelExchange {
     }
 
     /// Whether each device of attention op `operation` of `graph` under `strategy` holds whole query and key/value heads
-    /// once the all-to-all exchange re-splits them over the devices that split its queries: the ring's size times the
-    /// split of the heads divides both head counts (TransformerEngine's `AttnFuncWithCPAndQKVOA2A` asserts it). True for
-    /// attention whose queries are whole.
-    public static func splitsWholeHeads(_ operation: Operation, _ strategy: OpStrategy, in graph: Graph, meshShape: [Int]) -> Bool {
+    /// once the all-to-all exchange re-splits them over the devices that split its queries: the ring's size (under
+    /// hierarchical context parallelism, `communication`, its all-to-all group's) times the split of the heads divides
+    /// both head counts (TransformerEngine's `AttnFuncWithCPAndQKVOA2A` asserts it). True for attention whose queries
+    /// are whole.
+    public static func splitsWholeHeads(_ operation: Operation, _ strategy: OpStrategy, in graph: Graph, meshShape: [Int],
+                                        communication: ContextParallelCommunication = .allToAll) -> Bool {
         let ring = ringSize(operation, strategy, meshShape: meshShape)
         guard ring > 1, let heads = operation.indexSpace.indices.firstIndex(where: { $0.name == "heads" }) else { return true }
-        let ranks = ring * strategy.splitFactor(of: heads, meshShape: meshShape)
+        let group = communication == .hierarchical
+            ? hierarchy(ringAxes: ringAxes(operation, strategy)).allToAll.reduce(1) { $0 * meshShape[$1] } : ring
+        let ranks = group * strategy.splitFactor(of: heads, meshShape: meshShape)
         return AttentionHeads(query: graph[operation.inputs[0]].type.shape[2], keyValue: graph[operation.inputs[1]].type.shape[2])
             .divide(over: ranks)
+    }
+
+    /// Hierarchical context parallelism's two groups (`ContextParallelCommunication.hierarchical`) for a ring over
+    /// `ringAxes` (in mesh order): the all-to-all over the innermost axis, whose devices are nearest (a node's, where
+    /// the mesh puts them there), and the ring over the others; a ring over one axis is the all-to-all alone.
+    public static func hierarchy(ringAxes: [Int]) -> (allToAll: [Int], ring: [Int]) {
+        guard let inner = ringAxes.max() else { return ([], []) }
+        return ([inner], ringAxes.filter { $0 != inner })
     }
 
     /// Whether `collectives` are the ring's exchange: every one of them of `kind` (all-gathers forward,
@@ -69,13 +81,25 @@ public enum ContextParallelExchange {
     ///   of the first N - 1 kernels (`(N - 1) / N`, as TransformerEngine's ring). Backward as the all-gather rotation:
     ///   K and V pass the ring again (the re-gather's bytes, behind the kernels) beside their gradients. Each permute is
     ///   priced as its share of the gather, without a latency of its own.
+    /// - Hierarchical context parallelism (`hierarchy(ringAxes:)`, a devices to the all-to-all group and b = N / a to
+    ///   the ring): the all-to-all of the device's chunk over the group, exposed, then the ring's layout change over
+    ///   its axes, of the chunks of b ranks (the gather's bytes over a), hidden as TransformerEngine's ring hides it,
+    ///   behind `(b - 1) / b` of the kernels. Without ring axes (`meshShape` gives the sizes) it is the all-to-all.
     public static func carry(_ layoutChange: [Collective], ringSize: Int, communication: ContextParallelCommunication,
-                             gradientWidening: Double, attentionSeconds: Double, forward: Bool,
+                             gradientWidening: Double, attentionSeconds: Double, forward: Bool, meshShape: [Int],
                              priced: (Collective) -> Double) -> (collectives: [Collective], exposedSeconds: Double) {
         func seconds(_ collectives: [Collective]) -> Double { collectives.reduce(0) { $0 + priced($1) } }
         guard ringSize > 1 else { return (layoutChange, seconds(layoutChange)) }
         let steps = Double(ringSize)
         switch communication {
+        case .hierarchical:
+            let groups = hierarchy(ringAxes: layoutChange.first?.axes.sorted() ?? [])
+            let ring = groups.ring.reduce(1) { $0 * meshShape[$1] }
+            let allToAll = layoutChange.map { Collective(.allToAll, axes: groups.allToAll, bytes: $0.bytes / steps) }
+            guard ring > 1 else { return (allToAll, seconds(allToAll)) }
+            let passes = layoutChange.map { Collective($0.kind, axes: groups.ring, bytes: $0.bytes * Double(ring) / steps) }
+            let hidden = attentionSeconds * Double(ring - 1) / Double(ring) / 2
+            return (allToAll + passes, seconds(allToAll) + max(0, seconds(passes) - hidden))
         case .ring:
             return (layoutChange, max(0, seconds(layoutChange) - attentionSeconds * (steps - 1) / steps / 2))
         case .allGather:

@@ -259,14 +259,20 @@ public struct OperatorCostModel: Sendable {
     /// merging and fp32 accumulation around them (`ContextParallelExchange.pytorchRingBookkeeping`).
     ///
     /// Under the all-gather exchange the queries' two chunks run one kernel each (`gatheredAttentionCost`); under the
-    /// all-to-all one kernel runs over the whole sequence for a share of the heads (`allToAllAttentionCost`).
+    /// all-to-all one kernel runs over the whole sequence for a share of the heads (`allToAllAttentionCost`); under
+    /// hierarchical context parallelism the ring runs over `ringSize` ranks with each device's queries `allToAllSize`
+    /// times longer for as many times fewer heads, its own chunk of K and V still 1/(ring x all-to-all) of them
+    /// (`hierarchicalAttentionCost`).
     ///
     /// A sliding window (causal only, shorter than the keys) narrows the unsplit kernel's pass to its band
     /// (`KernelModel.attentionSeconds`). Under context parallelism the ring is priced as for full causal attention:
     /// no step is skipped for keys outside every local query's window (TransformerEngine's ring runs each step), and
     /// no step's kernel is narrowed (an assumption that overprices a windowed layer on a ring).
-    private func attentionCost(_ operation: Operation, _ strategy: OpStrategy, _ sizes: [Double], causal: Bool,
-                               window: Int? = nil, ringSize: Int = 1) -> OperatorCost {
+    func attentionCost(_ operation: Operation, _ strategy: OpStrategy, _ sizes: [Double], causal: Bool,
+                       window: Int? = nil, ringSize: Int = 1, allToAllSize: Int = 1) -> OperatorCost {
+        if ringSize > 1 && contextParallelCommunication == .hierarchical && allToAllSize == 1 {
+            return hierarchicalAttentionCost(operation, strategy, sizes, causal: causal, window: window, ringSize: ringSize)
+        }
         if ringSize > 1 && contextParallelCommunication == .allGather {
             return gatheredAttentionCost(operation, strategy, sizes, causal: causal, window: window, ringSize: ringSize)
         }
@@ -300,7 +306,7 @@ public struct OperatorCostModel: Sendable {
         if ringSize > 1 {
             // K and V arrive whole (gathered by the ring); a device's own chunk is 1/N of them.
             let keyValue = (localBytes(operation.inputs[1], strategy.operandSpec(1, in: space))
-                + localBytes(operation.inputs[2], strategy.operandSpec(2, in: space))) / Double(ringSize)
+                + localBytes(operation.inputs[2], strategy.operandSpec(2, in: space))) / Double(ringSize * allToAllSize)
             let (query, statistics) = (localBytes(operation.result, strategy.resultSpec(in: space)), batch * queries * heads * 4)
             let ring = contextParallelCommunication.isPyTorchRing
                 ? ContextParallelExchange.pytorchRingBookkeeping(ringSize: ringSize, query: query, keyValue: keyValue, statistics: statistics)

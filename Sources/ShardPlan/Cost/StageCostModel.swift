@@ -402,7 +402,7 @@ public struct StageCostModel: Sendable {
                 let priced = { (collective: Collective) in collective.bytes > 0 ? mesh.seconds(for: collective) : 0 }
                 let (carried, exposed) = ContextParallelExchange.carry(
                     collectives, ringSize: ring, communication: options.contextParallelCommunication, gradientWidening: 4 / Double(width),
-                    attentionSeconds: attentionSeconds, forward: forward, priced: priced)
+                    attentionSeconds: attentionSeconds, forward: forward, meshShape: mesh.shape, priced: priced)
                 let seconds = carried.reduce(0) { $0 + priced($1) }
                 charge(carried, forward: forward, timeScale: seconds > 0 ? exposed / seconds : 1, overlapped: false)
             }

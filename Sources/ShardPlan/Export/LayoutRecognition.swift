@@ -18,6 +18,22 @@ public struct LayoutRecognition: Sendable {
 
     public var isExact: Bool { differences.isEmpty }
 
+    /// Hierarchical context parallelism's all-to-all group in `plan`: the innermost of the mesh axes that split the
+    /// queries of its first attention op that splits them over two or more (`ContextParallelExchange.hierarchy`), where
+    /// that group divides `contextParallel` ranks into a ring of more than one; nil for none (the layout then takes
+    /// `MegatronConfiguration.defaultContextAllToAll`'s).
+    static func contextAllToAll(of plan: TrainingPlan, contextParallel: Int) -> Int? {
+        for stage in plan.stages {
+            for op in stage.operations {
+                let axes = ContextParallelExchange.ringAxes(plan.graph.operations[op], stage.strategy(of: op))
+                guard axes.count > 1 else { continue }
+                let group = ContextParallelExchange.hierarchy(ringAxes: axes).allToAll.reduce(1) { $0 * stage.mesh.shape[$1] }
+                if group > 1, group < contextParallel, contextParallel % group == 0 { return group }
+            }
+        }
+        return nil
+    }
+
     public init(_ original: TrainingPlan) throws(InputError) {
         let graph = original.graph
         let analysis = GraphAnalysis(graph)
@@ -133,6 +149,9 @@ public struct LayoutRecognition: Sendable {
             expertParallel: expertParallel, expertTensorParallel: expertTensorParallel, schedule: schedule, options: options,
             firstStageLayers: split.firstStageLayers, lastStageLayers: split.lastStageLayers,
             embeddingInPipelineSplit: split.embeddingInPipelineSplit, lossInPipelineSplit: split.lossInPipelineSplit)
+        if options.contextParallelCommunication == .hierarchical, contextParallel > 1 {
+            configuration.contextAllToAll = Self.contextAllToAll(of: original, contextParallel: contextParallel)
+        }
         var nearest: TrainingPlan
         do {
             nearest = try TrainingPlan.megatron(graph: graph, cluster: original.cluster, clusterName: original.clusterName,

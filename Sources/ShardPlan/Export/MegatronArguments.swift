@@ -18,6 +18,9 @@ public struct MegatronArguments: Sendable {
             arguments.append("--context-parallel-size \(layout.contextParallel)")
             let communication = configuration.options.contextParallelCommunication
             if communication != .ring { arguments.append("--cp-comm-type \(communication.megatronValue)") }
+            if let sizes = layout.hierarchicalContextSizes {
+                arguments.append("--hierarchical-context-parallel-sizes " + sizes.map(String.init).joined(separator: " "))
+            }
         }
         if layout.expertParallel > 1 {
             // The dispatcher the model prices (all-to-all, or the flex dispatcher's DeepEP or HybridEP); Megatron-LM's

@@ -11,7 +11,7 @@ public struct MegatronBridgeConfig: Sendable {
 
     /// A field's value as a Python literal.
     enum Value: Equatable {
-        case int(Int), bool(Bool), string(String), strings([String]), none
+        case int(Int), bool(Bool), string(String), strings([String]), ints([Int]), none
         /// A name the module imports (`torch.float32`).
         case name(String)
 
@@ -21,6 +21,7 @@ public struct MegatronBridgeConfig: Sendable {
             case .bool(let flag): flag ? "True" : "False"
             case .string(let text): "'\(text)'"
             case .strings(let names): "[" + names.map { "'\($0)'" }.joined(separator: ", ") + "]"
+            case .ints(let numbers): "[" + numbers.map(String.init).joined(separator: ", ") + "]"
             case .none: "None"
             case .name(let name): name
             }
@@ -54,6 +55,8 @@ public struct MegatronBridgeConfig: Sendable {
             ("model.expert_tensor_parallel_size", .int(layout.expertTensorParallel)),
             ("model.sequence_parallel", .bool(layout.sequenceParallel)),
         ]
+        // Megatron-Core's hierarchical context parallelism: the all-to-all group's ranks, then the ring's.
+        if let sizes = layout.hierarchicalContextSizes { fields.append(("model.hierarchical_context_parallel_sizes", .ints(sizes))) }
         if layout.expertParallel > 1 {
             // The dispatcher priced, set either way: the Qwen3 MoE recipes turn on the flex dispatcher where they are
             // built on a GPU that runs DeepEP (`apply_flex_dispatcher_backend`).

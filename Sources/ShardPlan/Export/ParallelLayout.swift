@@ -46,6 +46,8 @@ public struct ParallelLayout: Sendable, Equatable {
         // The mesh is [dp / ep, (ep), (cp), tp]: the data-parallel ranks are the rank's devices over tp x cp.
         resolved.dataParallel = plan.stages[0].mesh.deviceCount / (configuration.tensorParallel * configuration.contextParallel)
         resolved.schedule = plan.schedule
+        // Hierarchical context parallelism's all-to-all group, as `TrainingPlan.megatron` resolved it for the plan.
+        resolved.contextAllToAll = try? TrainingPlan.contextAllToAll(of: configuration, devicesPerDomain: plan.cluster.devicesPerDomain)
         self.configuration = resolved
         globalBatch = plan.graph.batchSize ?? 1
         sequenceLength = Self.sequenceLength(of: plan.graph)
@@ -89,6 +91,11 @@ public struct ParallelLayout: Sendable, Equatable {
     public var dataParallel: Int { configuration.dataParallel ?? 1 }
     /// Context-parallel degree: ranks sharing each sequence (attention's queries split, keys and values exchanged).
     public var contextParallel: Int { configuration.contextParallel }
+    /// Megatron-Core's `--hierarchical-context-parallel-sizes` under hierarchical context parallelism: the all-to-all
+    /// group's ranks, then the ring's; nil under any other exchange.
+    public var hierarchicalContextSizes: [Int]? {
+        configuration.contextAllToAll.map { [$0, contextParallel / $0] }
+    }
     /// Expert-parallel degree: ranks sharing the experts of each mixture-of-experts layer.
     public var expertParallel: Int { configuration.expertParallel }
     /// Expert tensor-parallel degree: 1 where each expert is whole on its rank (expert parallelism folded over the

@@ -284,6 +284,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                 case .ring: "TransformerEngine's ring (p2p)"
                 case .allGather: "an exposed all-gather of keys and values (TransformerEngine's all_gather)"
                 case .allToAll: "all-to-alls of queries, keys, values and outputs (TransformerEngine's a2a)"
+                case .hierarchical: "all-to-alls inside groups and a ring between them (TransformerEngine's a2a+p2p)"
                 case .pytorchRing: "PyTorch's ring attention under its all-gather rotation (torchtitan's), keys and values gathered behind the first step, outputs merged in fp32"
                 case .pytorchRingAllToAll: "PyTorch's ring attention under its all-to-all rotation (torchtitan's), outputs merged in fp32"
                 }
@@ -455,7 +456,7 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                                                                        windowed: layout.hasWindowedAttention,
                                                                        communication: layout.configuration.options.contextParallelCommunication) : nil,
          runsMegatronCore ? MegatronConfiguration.contextHeadProblem(tensorParallel: layout.tensorParallel, contextParallel: layout.contextParallel,
-                                                                     heads: layout.attentionHeads,
+                                                                     contextAllToAll: layout.configuration.contextAllToAll, heads: layout.attentionHeads,
                                                                      communication: layout.configuration.options.contextParallelCommunication) : nil,
          runsMegatronCore ? MegatronConfiguration.contextSinkProblem(contextParallel: layout.contextParallel, sinks: layout.hasAttentionSinks,
                                                                      communication: layout.configuration.options.contextParallelCommunication) : nil,

@@ -41,6 +41,10 @@ public struct MegatronConfiguration: Sendable, Equatable {
     /// `vocabularyParallelLoss`: `--no-vocab-parallel-embedding`, `--no-loss-parallel`).
     public var vocabularyParallelEmbedding = true
     public var vocabularyParallelLoss = true
+    /// Under hierarchical context parallelism (`ContextParallelCommunication.hierarchical`), the context-parallel ranks of
+    /// each all-to-all group (Megatron-Core's first `--hierarchical-context-parallel-sizes`; the ring runs over
+    /// `contextParallel / contextAllToAll` of them); nil for `defaultContextAllToAll`'s choice on the cluster.
+    public var contextAllToAll: Int?
 
     public init(tensorParallel: Int, pipelineParallel: Int, dataParallel: Int? = nil, microBatchSize: Int = 1,
                 virtualStages: Int = 1, sequenceParallel: Bool = false, contextParallel: Int = 1, expertParallel: Int = 1,
@@ -65,6 +69,15 @@ public struct MegatronConfiguration: Sendable, Equatable {
         self.lossInPipelineSplit = lossInPipelineSplit
     }
 
+    /// The all-to-all group hierarchical context parallelism takes where none is given (`contextAllToAll` nil): the
+    /// largest divisor of `cp` between 1 and `cp` whose group, beside `tp` tensor-parallel ranks, stays inside an NVLink
+    /// domain of `devicesPerDomain` (the all-to-all then runs over NVLink and the ring alone crosses the network), else
+    /// the smallest; nil where `cp` has no divisor between 1 and itself (2, or a prime), so no hierarchy.
+    public static func defaultContextAllToAll(contextParallel cp: Int, tensorParallel tp: Int, devicesPerDomain: Int) -> Int? {
+        let divisors = (2 ..< max(cp, 2)).filter { cp % $0 == 0 }
+        return divisors.last { $0 * tp <= devicesPerDomain } ?? divisors.first
+    }
+
     /// Whether the experts are whole on their ranks, expert parallelism folded over the tensor-parallel ranks
     /// (`expertTensorParallel` 1 beside tensor parallelism).
     public var foldsExpertsOverTensor: Bool { expertTensorParallel == 1 && tensorParallel > 1 && expertParallel > 1 }
@@ -84,6 +97,7 @@ public struct MegatronConfiguration: Sendable, Equatable {
     public func layout(shardGroups: Bool = false) -> MegatronLayout {
         MegatronLayout(sequenceParallel: sequenceParallel, shardGroups: shardGroups,
                        expertParallel: expertParallel / expertFold > 1, contextParallel: contextParallel > 1,
+                       contextGroups: options.contextParallelCommunication == .hierarchical,
                        expertsOverContext: expertParallel > 1 && contextParallel > 1, expertsOverTensor: foldsExpertsOverTensor,
                        vocabularyParallelEmbedding: vocabularyParallelEmbedding, vocabularyParallelLoss: vocabularyParallelLoss)
     }
@@ -116,6 +130,7 @@ public struct MegatronConfiguration: Sendable, Equatable {
         if contextParallel > 1 {
             text += " cp=\(contextParallel)"
             if options.contextParallelCommunication != .ring { text += " cp-comm=\(options.contextParallelCommunication.rawValue)" }
+            if options.contextParallelCommunication == .hierarchical, let contextAllToAll { text += " cp-a2a=\(contextAllToAll)" }
         }
         if expertParallel > 1 { text += " ep=\(expertParallel)" }
         if foldsExpertsOverTensor { text += " etp=1" }

@@ -82,7 +82,8 @@ public struct MegatronGrid: Sendable {
             let depthsAndContexts = (1 ... max(blocks, 1)).flatMap { pp in contextSizes.map { (pp, $0) } }
             for (pp, cp) in depthsAndContexts where devices % (tp * pp * cp) == 0 && pp <= (maximumStageCount ?? pp) {
                 let exchanges = Self.contextExchanges(contextParallel: cp, tensorParallel: tp, options: options, variants: variants,
-                                                      windowed: windowed, sinks: sinks, heads: heads)
+                                                      windowed: windowed, sinks: sinks, heads: heads,
+                                                      devicesPerDomain: cluster.devicesPerDomain)
                 if exchanges.isEmpty { continue }
                 let dp = devices / (tp * pp * cp)
                 if let meshShape, meshShape != [dp, tp] { continue }
@@ -146,13 +147,18 @@ public struct MegatronGrid: Sendable {
                                         && options.expertDispatcher.inTorchTitan(expertsSplitOverTensor: tp > 1 && etp == nil) == .allToAll {
                                         variantOptions.expertDispatcher = .allToAll
                                     }
-                                    result.append(MegatronConfiguration(
+                                    var configuration = MegatronConfiguration(
                                         tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: size,
                                         virtualStages: vp, sequenceParallel: sequenceParallel, contextParallel: cp, expertParallel: ep,
                                         expertTensorParallel: etp, options: variantOptions,
                                         firstStageLayers: split.firstStageLayers, lastStageLayers: split.lastStageLayers,
                                         embeddingInPipelineSplit: split.embeddingInPipelineSplit,
-                                        lossInPipelineSplit: split.lossInPipelineSplit))
+                                        lossInPipelineSplit: split.lossInPipelineSplit)
+                                    if exchange == .hierarchical {
+                                        configuration.contextAllToAll = MegatronConfiguration.defaultContextAllToAll(
+                                            contextParallel: cp, tensorParallel: tp, devicesPerDomain: cluster.devicesPerDomain)
+                                    }
+                                    result.append(configuration)
                                 }
                             }
                         }
@@ -168,16 +174,25 @@ public struct MegatronGrid: Sendable {
     /// sliding windows takes the all-gather where the ring is asked for (TransformerEngine's ring refuses windows,
     /// `unrunnableContextWindow`), one with attention sinks the all-to-all where any of TransformerEngine's exchanges is
     /// (`unrunnableContextSinks`), and the all-to-all is left out where `tp x cp` does not divide the heads
-    /// (`unrunnableContextHeads`). Without context parallelism, the options' own (it exchanges nothing).
+    /// (`unrunnableContextHeads`); hierarchical context parallelism is the all-gather beside windows and is left out
+    /// where `cp` has no all-to-all group (`MegatronConfiguration.defaultContextAllToAll` on NVLink domains of
+    /// `devicesPerDomain`) or `tp` times it does not divide the heads. Without context parallelism, the options' own
+    /// (it exchanges nothing).
     static func contextExchanges(contextParallel cp: Int, tensorParallel tp: Int, options: TrainingOptions,
                                  variants: StageSearchOracle.Variants?, windowed: Bool, sinks: Bool,
-                                 heads: [AttentionHeads]) -> [ContextParallelCommunication] {
+                                 heads: [AttentionHeads], devicesPerDomain: Int) -> [ContextParallelCommunication] {
         guard cp > 1 else { return [options.contextParallelCommunication] }
         let choices = variants?.contextParallelCommunications ?? []
         var result: [ContextParallelCommunication] = []
         for asked in choices.isEmpty ? [options.contextParallelCommunication] : choices {
-            let exchange = sinks && !asked.isPyTorchRing ? .allToAll : windowed && asked == .ring ? .allGather : asked
+            let exchange = sinks && !asked.isPyTorchRing ? .allToAll
+                : windowed && (asked == .ring || asked == .hierarchical) ? .allGather : asked
             if exchange == .allToAll && !heads.allSatisfy({ $0.divide(over: tp * cp) }) { continue }
+            if exchange == .hierarchical {
+                guard let group = MegatronConfiguration.defaultContextAllToAll(contextParallel: cp, tensorParallel: tp,
+                                                                               devicesPerDomain: devicesPerDomain),
+                      heads.allSatisfy({ $0.divide(over: tp * group) }) else { continue }
+            }
             if !result.contains(exchange) { result.append(exchange) }
         }
         return result

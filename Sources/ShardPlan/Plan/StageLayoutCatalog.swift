@@ -56,8 +56,9 @@ struct StageLayoutCatalog: Sendable {
         }
         // Each structure's window is built once and solved at every price of memory.
         var perKey: [Int: [[OpStrategy]]] = [:]
-        // A context-parallel view `[dp, cp, tp]` takes Megatron's layouts only (`StageSearchOracle.contextViews`).
-        let contextView = mesh.shape.count == 3
+        // A context-parallel view `[dp, cp, tp]`, or `[dp, cp / a, a, tp]` in hierarchical context parallelism's groups,
+        // takes Megatron's layouts only (`StageSearchOracle.contextViews`).
+        let contextView = mesh.shape.count >= 3
         for key in Set(keys).sorted() where !contextView {
             let center = representative[key]!
             let window = clustering.operations(of: max(center - 1, 0) ..< min(center + 2, layers.count))
@@ -81,7 +82,8 @@ struct StageLayoutCatalog: Sendable {
         if includesMegatronLayouts && (mesh.shape.count == 2 || contextView) {
             let roles = TensorRoles(model.graph)
             for sequenceParallel in mesh.shape.last! > 1 ? [false, true] : [false] {
-                let strategies = MegatronLayout(sequenceParallel: sequenceParallel, contextParallel: contextView)
+                let strategies = MegatronLayout(sequenceParallel: sequenceParallel, contextParallel: contextView,
+                                                contextGroups: mesh.shape.count == 4)
                     .strategies(for: model.graph, meshShape: mesh.shape, roles: roles)
                 // Every layer of a structure takes its representative's strategies, as the ILP's layouts do.
                 found.append(layers.indices.map { Array(strategies[layers[representative[keys[$0]]!].operations]) })

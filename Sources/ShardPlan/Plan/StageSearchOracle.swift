@@ -141,8 +141,10 @@ public struct StageSearchOracle: StageCostOracle {
         let sequence = StageCostModel.sequenceLength(model.graph, roles: model.roles) ?? 0
         let contextSizes = meshShape == nil && includesMegatronLayouts && sequence >= Self.contextViewTokens
             ? MegatronGrid.contextParallelSizes(sequenceLength: sequence).filter { $0 > 1 } : []
-        // The all-to-all exchange needs whole heads on each context-parallel rank (`MegatronConfiguration.unrunnableContextHeads`).
-        let heads = model.options.contextParallelCommunication == .allToAll ? AttentionHeads.all(in: model.graph) : []
+        // The all-to-all exchange needs whole heads on each context-parallel rank (`MegatronConfiguration.unrunnableContextHeads`),
+        // hierarchical context parallelism on each rank of an all-to-all group.
+        let exchange = model.options.contextParallelCommunication
+        let heads = exchange == .allToAll || exchange == .hierarchical ? AttentionHeads.all(in: model.graph) : []
         for submesh in submeshes {
             // A 1 x n and an n x 1 view are the same mesh with its axes swapped. A 2-D view whose inner axis
             // spans several nodes has both axes crossing the slow links; as Alpa's "single node model parallel"
@@ -152,7 +154,7 @@ public struct StageSearchOracle: StageCostOracle {
                     shape.count == 2 && shape[0] > 1 ? shape[1] > 1 && shape[1] <= cluster.devicesPerDomain : true
                 }
             views[submesh] = planar + Self.contextViews(of: submesh.logicalShapes, sizes: contextSizes, devicesPerDomain: cluster.devicesPerDomain,
-                                                        batch: model.graph.batchSize ?? 1, heads: heads)
+                                                        batch: model.graph.batchSize ?? 1, heads: heads, hierarchical: exchange == .hierarchical)
         }
         self.views = views
     }
@@ -168,12 +170,21 @@ public struct StageSearchOracle: StageCostOracle {
     /// context-parallel size of `sizes` that divides its rows into data-parallel rows that divide the samples. Their
     /// catalogs hold Megatron's context-parallel layouts only (`StageLayoutCatalog`), so that the DP's space holds the
     /// stages the Megatron grid lays out where a 2-D view cannot. Where `heads` are given (the all-to-all exchange),
-    /// only views whose `cp x columns` divides every head count.
-    static func contextViews(of shapes: [[Int]], sizes: [Int], devicesPerDomain: Int, batch: Int, heads: [AttentionHeads] = []) -> [[Int]] {
+    /// only views whose `cp x columns` divides every head count. Under hierarchical context parallelism
+    /// (`hierarchical`) the context axis is cut into `[cp / a, a]` by the all-to-all group the Megatron grid takes
+    /// (`MegatronConfiguration.defaultContextAllToAll`), and `heads` must divide over `a x columns`; a `cp` with no
+    /// group gives no view.
+    static func contextViews(of shapes: [[Int]], sizes: [Int], devicesPerDomain: Int, batch: Int, heads: [AttentionHeads] = [],
+                             hierarchical: Bool = false) -> [[Int]] {
         shapes.filter { $0.count == 2 && $0[1] <= devicesPerDomain && $0[0] > batch }.flatMap { shape in
-            sizes.filter { cp in
-                shape[0] % cp == 0 && batch % (shape[0] / cp) == 0 && heads.allSatisfy { $0.divide(over: cp * shape[1]) }
-            }.map { [shape[0] / $0, $0, shape[1]] }
+            sizes.compactMap { cp -> [Int]? in
+                guard shape[0] % cp == 0 && batch % (shape[0] / cp) == 0 else { return nil }
+                guard hierarchical else { return heads.allSatisfy { $0.divide(over: cp * shape[1]) } ? [shape[0] / cp, cp, shape[1]] : nil }
+                guard let group = MegatronConfiguration.defaultContextAllToAll(contextParallel: cp, tensorParallel: shape[1],
+                                                                               devicesPerDomain: devicesPerDomain),
+                      heads.allSatisfy({ $0.divide(over: group * shape[1]) }) else { return nil }
+                return [shape[0] / cp, cp / group, group, shape[1]]
+            }
         }
     }
 

@@ -12,15 +12,41 @@ extension TrainingPlan {
     }
 
     /// Megatron-LM's mesh of one pipeline rank: `[dp, tp]`, its data axis cut into `[dp/g, g]` by ZeRO-3 shard groups
-    /// of g or into `[dp/e, e]` by expert parallelism, and a context axis before the tensor one; axes of size 1
+    /// of g or into `[dp/e, e]` by expert parallelism, and a context axis before the tensor one, cut into `[cp/a, a]`
+    /// by hierarchical context parallelism's all-to-all groups of `contextAllToAll` a; axes of size 1
     /// are left out. `e` is the expert-parallel size over `expertFold` (`MegatronConfiguration.expertFold`: the
     /// context- and tensor-parallel ranks expert parallelism folds over). The Megatron grid's estimates lay
     /// configurations out on the same mesh.
     static func megatronMeshShape(dataParallel dp: Int, tensorParallel tp: Int, contextParallel cp: Int = 1,
-                                  expertParallel ep: Int = 1, expertFold: Int = 1, shardGroup: Int? = nil) -> [Int] {
+                                  contextAllToAll: Int? = nil, expertParallel ep: Int = 1, expertFold: Int = 1,
+                                  shardGroup: Int? = nil) -> [Int] {
         let expertRanks = ep / expertFold
         let data = shardGroup.map { [dp / $0, $0] } ?? [dp / expertRanks] + (expertRanks > 1 ? [expertRanks] : [])
-        return data + (cp > 1 ? [cp] : []) + [tp]
+        let context = cp == 1 ? [] : contextAllToAll.map { [cp / $0, $0] } ?? [cp]
+        return data + context + [tp]
+    }
+
+    /// The all-to-all group of `configuration`'s hierarchical context parallelism on a cluster of NVLink domains of
+    /// `devicesPerDomain`: its own, or `MegatronConfiguration.defaultContextAllToAll`'s; nil under any other exchange
+    /// or without context parallelism. An error names the option where no group divides the ranks between 1 and cp.
+    public static func contextAllToAll(of configuration: MegatronConfiguration, devicesPerDomain: Int) throws(InputError) -> Int? {
+        let cp = configuration.contextParallel
+        guard configuration.options.contextParallelCommunication == .hierarchical, cp > 1 else { return nil }
+        if let group = configuration.contextAllToAll {
+            guard group > 1, group < cp, cp % group == 0 else {
+                throw InputError(.invalidValue, at: JSONPath([.key("--cp-a2a-size")]),
+                                 "hierarchical context parallelism runs an all-to-all group inside a ring of more than one: "
+                                 + "its group must divide cp = \(cp) and lie between 1 and \(cp), found \(group)")
+            }
+            return group
+        }
+        guard let group = MegatronConfiguration.defaultContextAllToAll(contextParallel: cp, tensorParallel: configuration.tensorParallel,
+                                                                       devicesPerDomain: devicesPerDomain) else {
+            throw InputError(.invalidValue, at: JSONPath([.key("--cp-comm-type")]),
+                             "a2a+p2p splits the context-parallel ranks into all-to-all groups inside a ring of more than one, "
+                             + "and cp = \(cp) has no divisor between 1 and \(cp): give a cp such as 4, or --cp-comm-type a2a or p2p")
+        }
+        return group
     }
 
     /// `megatron(graph:cluster:clusterName:configuration:)` with the graph's layers already found.
@@ -106,6 +132,7 @@ extension TrainingPlan {
                 throw invalid("--zero-shard-group", "ShardPlan does not lay out hybrid sharding's groups beside expert parallelism; give one of them")
             }
         }
+        let contextAllToAll = try Self.contextAllToAll(of: configuration, devicesPerDomain: cluster.devicesPerDomain)
         if cp > 1 {
             guard let length = StageCostModel.sequenceLength(graph, roles: TensorRoles(graph)) else {
                 throw invalid("--cp", "context parallelism splits each sequence, and \(graph.name) has no input with a sequence dimension")
@@ -134,8 +161,8 @@ extension TrainingPlan {
         // Shard groups that are all the data-parallel ranks are plain ZeRO-3: one data axis.
         let groups = shardGroup.map { $0 < dp } ?? false
         let layout = configuration.layout(shardGroups: groups)
-        let meshShape = megatronMeshShape(dataParallel: dp, tensorParallel: tp, contextParallel: cp, expertParallel: ep,
-                                          expertFold: fold, shardGroup: groups ? shardGroup : nil)
+        let meshShape = megatronMeshShape(dataParallel: dp, tensorParallel: tp, contextParallel: cp, contextAllToAll: contextAllToAll,
+                                          expertParallel: ep, expertFold: fold, shardGroup: groups ? shardGroup : nil)
         let strategies = layout.strategies(for: graph, meshShape: meshShape)
         let rankSize = dp * cp * tp
         var stages: [StageLayout] = []
@@ -255,8 +282,12 @@ extension MegatronConfiguration {
     /// or without windowed attention.
     static func contextWindowProblem(contextParallel: Int, windowed: Bool, communication: ContextParallelCommunication) -> String? {
         // Megatron-Core runs its own ring where a plan prices PyTorch's (`TrainingFramework.expressible`).
-        guard contextParallel > 1, windowed, communication == .ring || communication.isPyTorchRing else { return nil }
-        let priced = communication == .ring ? "that ring" : "PyTorch's ring, which Megatron-Core runs as that one"
+        guard contextParallel > 1, windowed, communication == .ring || communication == .hierarchical || communication.isPyTorchRing else { return nil }
+        let priced = switch communication {
+        case .ring: "that ring"
+        case .hierarchical: "a2a+p2p, whose groups exchange by that ring"
+        default: "PyTorch's ring, which Megatron-Core runs as that one"
+        }
         return "TransformerEngine's context-parallel ring (Megatron-Core's default --cp-comm-type p2p) refuses "
             + "sliding-window attention, and the model has some; the prediction is of \(priced), which it refuses "
             + "(its all_gather and a2a types run windows: --cp-comm-type all-gather or all-to-all prices them)"
@@ -264,21 +295,24 @@ extension MegatronConfiguration {
 
     /// Why TransformerEngine cannot run this configuration's all-to-all exchange on `graph`: it re-splits each
     /// tensor-parallel rank's query and key/value heads over the context-parallel ranks (`AttnFuncWithCPAndQKVOA2A`
-    /// asserts that they divide), where the cost model prices any split; nil without context parallelism, under another
-    /// exchange, or where `tp x cp` divides every head count.
+    /// asserts that they divide), or under hierarchical context parallelism over an all-to-all group
+    /// (`contextAllToAll`), where the cost model prices any split; nil without context parallelism, under another
+    /// exchange, or where `tp x cp` (`tp x` the group) divides every head count.
     public func unrunnableContextHeads(of graph: Graph) -> String? {
-        Self.contextHeadProblem(tensorParallel: tensorParallel, contextParallel: contextParallel, heads: AttentionHeads.all(in: graph),
-                                communication: options.contextParallelCommunication)
+        Self.contextHeadProblem(tensorParallel: tensorParallel, contextParallel: contextParallel, contextAllToAll: contextAllToAll,
+                                heads: AttentionHeads.all(in: graph), communication: options.contextParallelCommunication)
     }
 
-    /// `unrunnableContextHeads` for attention of `heads` over `tensorParallel` and `contextParallel` ranks exchanging by
-    /// `communication`.
-    static func contextHeadProblem(tensorParallel: Int, contextParallel: Int, heads: [AttentionHeads],
+    /// `unrunnableContextHeads` for attention of `heads` over `tensorParallel` and `contextParallel` ranks (in all-to-all
+    /// groups of `contextAllToAll` under hierarchical context parallelism) exchanging by `communication`.
+    static func contextHeadProblem(tensorParallel: Int, contextParallel: Int, contextAllToAll: Int?, heads: [AttentionHeads],
                                    communication: ContextParallelCommunication) -> String? {
-        guard contextParallel > 1, communication == .allToAll,
-              let counts = AttentionHeads.undivided(heads, over: tensorParallel * contextParallel) else { return nil }
-        return "TransformerEngine's all-to-all exchange (--cp-comm-type a2a) gives each context-parallel rank whole heads of "
-            + "each tensor-parallel rank's share, and tp x cp = \(tensorParallel * contextParallel) does not divide the model's "
+        let (group, name) = communication == .hierarchical ? (contextAllToAll ?? contextParallel, "a2a+p2p") : (contextParallel, "a2a")
+        guard contextParallel > 1, communication == .allToAll || communication == .hierarchical,
+              let counts = AttentionHeads.undivided(heads, over: tensorParallel * group) else { return nil }
+        let product = communication == .hierarchical ? "tp x its all-to-all group" : "tp x cp"
+        return "TransformerEngine's all-to-all exchange (--cp-comm-type \(name)) gives each rank of its group whole heads of "
+            + "each tensor-parallel rank's share, and \(product) = \(tensorParallel * group) does not divide the model's "
             + "\(counts); the prediction is of a split it refuses"
     }
 

@@ -28,7 +28,9 @@
 ///   heads split, cross-entropy the vocabulary); with sequence parallelism, ops that would otherwise be
 ///   replicated split the sequence instead;
 /// - with context parallelism (Megatron-Core's CP), a context axis splits every op's sequence index, the
-///   query sequence for attention, whose keys and values are then exchanged around that axis;
+///   query sequence for attention, whose keys and values are then exchanged around that axis; hierarchical context
+///   parallelism (`contextGroups`) cuts it into two, the ring's ranks and, inside them, the all-to-all group's
+///   (`ContextParallelExchange.hierarchy(ringAxes:)`), both splitting the sequence;
 /// - with expert parallelism, an expert axis carved out of the data-parallel ranks splits the expert index of
 ///   every expert GEMM (an index the weight, the activation and the result all carry) and of the ops that
 ///   follow it without summing it, and the batch of every other op (expert-data parallelism, Megatron-Core's
@@ -47,6 +49,9 @@ public struct MegatronLayout: Sendable {
     public var expertParallel: Bool
     /// Whether the mesh has a context axis (just before the tensor axis).
     public var contextParallel: Bool
+    /// Whether the context-parallel ranks are two axes, the ring's and the all-to-all group's inside them (hierarchical
+    /// context parallelism, Megatron-Core's `--hierarchical-context-parallel-sizes`).
+    public var contextGroups: Bool
     /// Whether the expert ops split their experts over the context axis too (expert parallelism folded over the
     /// context-parallel ranks, as Megatron-Core orders expert ranks), rather than the sequence.
     public var expertsOverContext: Bool
@@ -67,12 +72,13 @@ public struct MegatronLayout: Sendable {
     public static let tensorAxis = 1
 
     public init(sequenceParallel: Bool = false, shardGroups: Bool = false, expertParallel: Bool = false,
-                contextParallel: Bool = false, expertsOverContext: Bool = false, expertsOverTensor: Bool = false,
-                vocabularyParallelEmbedding: Bool = true, vocabularyParallelLoss: Bool = true) {
+                contextParallel: Bool = false, contextGroups: Bool = false, expertsOverContext: Bool = false,
+                expertsOverTensor: Bool = false, vocabularyParallelEmbedding: Bool = true, vocabularyParallelLoss: Bool = true) {
         self.sequenceParallel = sequenceParallel
         self.shardGroups = shardGroups
         self.expertParallel = expertParallel
         self.contextParallel = contextParallel
+        self.contextGroups = contextParallel && contextGroups
         self.expertsOverContext = expertsOverContext
         self.expertsOverTensor = expertsOverTensor
         self.vocabularyParallelEmbedding = vocabularyParallelEmbedding
@@ -80,13 +86,14 @@ public struct MegatronLayout: Sendable {
     }
 
     /// The mesh axes in Megatron's rank order (tensor innermost, then context, expert, data): `[data, tensor]`,
-    /// with the shard groups, `expert` and `context` between them when present.
-    public var axisCount: Int { 2 + (shardGroups ? 1 : 0) + (expertParallel ? 1 : 0) + (contextParallel ? 1 : 0) }
+    /// with the shard groups, `expert` and `context` (with its all-to-all groups after it) between them when present.
+    public var axisCount: Int { 2 + (shardGroups ? 1 : 0) + (expertParallel ? 1 : 0) + (contextParallel ? 1 : 0) + (contextGroups ? 1 : 0) }
     var shardAxis: Int? { shardGroups ? 1 : nil }
     var expertAxis: Int? { expertParallel ? (shardGroups ? 2 : 1) : nil }
-    var contextAxis: Int? { contextParallel ? axisCount - 2 : nil }
+    var contextAxis: Int? { contextParallel ? axisCount - (contextGroups ? 3 : 2) : nil }
+    var contextGroupAxis: Int? { contextGroups ? axisCount - 2 : nil }
 
-    /// One strategy per op of `graph` on a `[data, (shard), (expert), (context), tensor]` mesh of `meshShape`.
+    /// One strategy per op of `graph` on a `[data, (shard), (expert), (context), (context group), tensor]` mesh of `meshShape`.
     public func strategies(for graph: Graph, meshShape: [Int], roles: TensorRoles? = nil) -> [OpStrategy] {
         precondition(meshShape.count == axisCount, "a Megatron mesh of \(axisCount) axes, found \(meshShape)")
         let roles = roles ?? TensorRoles(graph)
@@ -105,7 +112,8 @@ public struct MegatronLayout: Sendable {
         var expertSplitDimension = Array<Int?>(repeating: nil, count: graph.values.count)
         var expertWantedDimension = Array<Int?>(repeating: nil, count: graph.values.count)
         // The axes that split an expert op's experts, major to minor (Megatron-Core's expert rank order).
-        let expertAxes = [expertAxis, expertsOverContext ? contextAxis : nil, expertsOverTensor ? tensorAxis : nil]
+        let expertAxes = [expertAxis, expertsOverContext ? contextAxis : nil, expertsOverContext ? contextGroupAxis : nil,
+                          expertsOverTensor ? tensorAxis : nil]
             .compactMap { $0 }.filter { meshShape[$0] > 1 }
         if !expertAxes.isEmpty {
             for operation in graph.operations {
@@ -133,8 +141,8 @@ public struct MegatronLayout: Sendable {
             let experts = expertAxes.isEmpty ? nil : expertIndex(operation, graph: graph, splitDimension: expertSplitDimension,
                                                                  wantedDimension: expertWantedDimension[operation.result.rawValue])
             if let expertAxis, meshShape[expertAxis] > 1 { assignment[expertAxis] = experts ?? roles.batchIndex[operationIndex] }
-            if let contextAxis, meshShape[contextAxis] > 1 {
-                assignment[contextAxis] = (expertsOverContext ? experts : nil) ?? roles.sequenceIndex[operationIndex]
+            for axis in [contextAxis, contextGroupAxis].compactMap({ $0 }) where meshShape[axis] > 1 {
+                assignment[axis] = (expertsOverContext ? experts : nil) ?? roles.sequenceIndex[operationIndex]
             }
             if tensorParallel > 1 {
                 // Under context and sequence parallelism both axes split the sequence of a norm (context major).
@@ -150,7 +158,7 @@ public struct MegatronLayout: Sendable {
                 var candidate = OpStrategy(indexOfAxis: assignment)
                 // Give up splits in order of preference until the strategy divides its dimensions: tensor, then
                 // context, then expert, then the shard groups, then data.
-                for axis in [tensorAxis, contextAxis, expertAxis, shardAxis, Self.dataAxis].compactMap({ $0 }) where !isValid(candidate) {
+                for axis in [tensorAxis, contextGroupAxis, contextAxis, expertAxis, shardAxis, Self.dataAxis].compactMap({ $0 }) where !isValid(candidate) {
                     candidate.indexOfAxis[axis] = nil
                 }
                 strategy = isValid(candidate) ? candidate : .replicated(axisCount: axisCount)

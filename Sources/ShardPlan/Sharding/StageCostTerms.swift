@@ -158,7 +158,8 @@ struct StageCostTerms {
     var microbatches: Double { Double(model.microbatches) }
 
     /// Op `op`'s strategies the search may choose; under the all-to-all exchange, attention's only where each device
-    /// takes whole heads (`ContextParallelExchange.splitsWholeHeads`), as TransformerEngine requires.
+    /// takes whole heads (`ContextParallelExchange.splitsWholeHeads`), as TransformerEngine requires, and under
+    /// hierarchical context parallelism only where each device of an all-to-all group does.
     func candidates(of op: Int) -> [OpStrategy] {
         let operation = graph.operations[op]
         let all = OpStrategy.candidates(for: operation, operandShapes: operation.inputs.map { graph[$0].type.shape },
@@ -168,8 +169,9 @@ struct StageCostTerms {
                                             graph[operation.inputs[operand]].isParameter
                                                 && firstReader[operation.inputs[operand]].map { $0.operation == op && $0.operand == operand } ?? false
                                         }, maximumZeroStage: model.options.maximumZeroStage)
-        guard model.options.contextParallelCommunication == .allToAll, case .attention = operation.op else { return all }
-        return all.filter { ContextParallelExchange.splitsWholeHeads(operation, $0, in: graph, meshShape: mesh.shape) }
+        let exchange = model.options.contextParallelCommunication
+        guard exchange == .allToAll || exchange == .hierarchical, case .attention = operation.op else { return all }
+        return all.filter { ContextParallelExchange.splitsWholeHeads(operation, $0, in: graph, meshShape: mesh.shape, communication: exchange) }
     }
 
     func seconds(_ collectives: [Collective]) -> Double {
@@ -483,7 +485,8 @@ struct StageCostTerms {
         /// The exposed seconds of the collectives that carry an exchange whose layout change is `exchange`.
         func exposed(_ exchange: [Collective], attentionSeconds: Double, forward: Bool) -> Double {
             ContextParallelExchange.carry(exchange, ringSize: ring, communication: communication, gradientWidening: 4 / Double(type.dtype.byteSize),
-                                          attentionSeconds: attentionSeconds, forward: forward, priced: { seconds([$0]) }).exposedSeconds
+                                          attentionSeconds: attentionSeconds, forward: forward, meshShape: mesh.shape,
+                                          priced: { seconds([$0]) }).exposedSeconds
         }
         let gather = collectives(layout, layouts[0])
         if ContextParallelExchange.isRingExchange(gather, kind: .allGather, operation, consumer) {

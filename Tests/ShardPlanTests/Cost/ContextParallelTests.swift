@@ -262,7 +262,7 @@ struct ContextParallelTests {
         func carries(_ change: [Collective], _ communication: ContextParallelCommunication, forward: Bool = true, attention: Double = 4,
                      ringSize: Int = 4, _ expected: [Collective], _ exposed: Double) -> Bool {
             let carried = ContextParallelExchange.carry(change, ringSize: ringSize, communication: communication, gradientWidening: 2,
-                                                        attentionSeconds: attention, forward: forward, priced: \.bytes)
+                                                        attentionSeconds: attention, forward: forward, meshShape: [1, 4], priced: \.bytes)
             return carried.collectives == expected && carried.exposedSeconds == exposed
         }
         #expect(carries(gather, .ring, gather, 6.5))
@@ -281,6 +281,59 @@ struct ContextParallelTests {
         #expect(carries(gather, .pytorchRingAllToAll, attention: 100, gather, 0))
         #expect(carries(scatter, .pytorchRingAllToAll, forward: false, passes, 9))
         #expect(carries(scatter, .pytorchRingAllToAll, forward: false, attention: 100, passes, 2))
+    }
+
+    /// Hierarchical context parallelism over a `[2, 2]` ring, priced at its bytes beside 4 s of kernels: K's 8 bytes
+    /// cross the all-to-all group (axis 1) as a device's chunk, 8 / 4 = 2 bytes, exposed; the ring over axis 0 gathers two
+    /// such chunks regrouped, 8 x 2 / 4 = 4 bytes, behind half the kernels' half for K (4 x 1/2 / 2 = 1 s): 2 + 3 = 5 s.
+    /// Backward the same for the gradient's reduce-scatter. A ring over one axis is the all-to-all alone.
+    @Test("hierarchical exchange by hand: the group's all-to-all exposed, the ring's passes of regrouped chunks hidden as the ring's")
+    func hierarchicalCarry() {
+        func carry(_ change: [Collective], meshShape: [Int], attention: Double = 4, forward: Bool = true) -> ([Collective], Double) {
+            let carried = ContextParallelExchange.carry(change, ringSize: 4, communication: .hierarchical, gradientWidening: 2,
+                                                        attentionSeconds: attention, forward: forward, meshShape: meshShape, priced: \.bytes)
+            return (carried.collectives, carried.exposedSeconds)
+        }
+        let gather = [Collective(.allGather, axes: [0, 1], bytes: 8)]
+        let (forward, forwardExposed) = carry(gather, meshShape: [2, 2])
+        #expect(forward == [Collective(.allToAll, axes: [1], bytes: 2), Collective(.allGather, axes: [0], bytes: 4)] && forwardExposed == 5)
+        #expect(carry(gather, meshShape: [2, 2], attention: 100).1 == 2)
+        let (backward, backwardExposed) = carry([Collective(.reduceScatter, axes: [0, 1], bytes: 8)], meshShape: [2, 2], forward: false)
+        #expect(backward == [Collective(.allToAll, axes: [1], bytes: 2), Collective(.reduceScatter, axes: [0], bytes: 4)] && backwardExposed == 5)
+        let (alone, aloneExposed) = carry([Collective(.allGather, axes: [1], bytes: 8)], meshShape: [1, 4])
+        #expect(alone == [Collective(.allToAll, axes: [1], bytes: 2)] && aloneExposed == 2)
+        #expect(ContextParallelExchange.hierarchy(ringAxes: [0, 2]) == ([2], [0]))
+    }
+
+    /// Hierarchical context parallelism over a `[2, 2]` ring (an all-to-all group of 2, a ring of 2): after the group's
+    /// all-to-all a device holds 2,048 queries of 16 heads, so its kernels and the ring's bookkeeping are those of a ring
+    /// of 2 over the block with 16 query and 4 key/value heads (whose q, k, v and output chunks have the same bytes);
+    /// around them the all-to-all's copies of q (1,024 x 32 x 128 x 2 = 8,388,608 bytes), k and v (2,097,152 each)
+    /// and the output, as the all-to-all exchange's: 83,886,080 bytes in 8 kernels forward, 117,440,512 in 10 backward.
+    @Test("a hierarchical ring of 2 x 2 runs a ring of 2 over half the heads, plus the all-to-all's copies and its own all-to-alls over the group")
+    func hierarchicalAttentionByHand() throws {
+        let graph = try attentionBlock()
+        let kernels = KernelModel(device: node(gbPerSecond: 300).device)
+        let attention = try #require(graph.operations.firstIndex { $0.name == "attention" })
+        let query = try #require(graph.operations[attention].indexSpace.indices.firstIndex { $0.name == "query" })
+        let cost = OperatorCostModel(graph: graph, kernels: kernels, meshShape: [2, 2], microbatches: 1, contextParallelCommunication: .hierarchical)
+            .cost(attention, OpStrategy(indexOfAxis: [query, query]))
+        let half = try attentionBlock(heads: 16, keyValueHeads: 4)
+        let ring = OperatorCostModel(graph: half, kernels: kernels, meshShape: [2], microbatches: 1, contextParallelCommunication: .ring)
+            .cost(attention, OpStrategy(indexOfAxis: [query]))
+        let forwardCopies = kernels.streamSeconds(bytes: 83_886_080) + 8 * kernels.launchSeconds
+        let backwardCopies = kernels.streamSeconds(bytes: 117_440_512) + 10 * kernels.launchSeconds
+        #expect(abs(cost.forwardSeconds - (ring.forwardSeconds + forwardCopies)) < 1e-12)
+        #expect(abs(cost.backwardSeconds - (ring.backwardSeconds + backwardCopies)) < 1e-12)
+        #expect(cost.forwardFLOPs == ring.forwardFLOPs)
+        let crossing = Collective(.allToAll, axes: [1], bytes: 8_388_608)
+        #expect(cost.forwardCollectives == [crossing, crossing] && cost.backwardCollectives == [crossing, crossing, crossing])
+        // Over one mesh axis it is the all-to-all exchange.
+        let flat = OperatorCostModel(graph: graph, kernels: kernels, meshShape: [4], microbatches: 1, contextParallelCommunication: .hierarchical)
+            .cost(attention, OpStrategy(indexOfAxis: [query]))
+        let allToAll = OperatorCostModel(graph: graph, kernels: kernels, meshShape: [4], microbatches: 1, contextParallelCommunication: .allToAll)
+            .cost(attention, OpStrategy(indexOfAxis: [query]))
+        #expect(flat == allToAll)
     }
 
     /// Under the all-to-all each of 4 ranks runs the kernel of the whole 4,096-token sequence over a quarter of the

@@ -52,6 +52,31 @@ struct ContextAndExpertExportTests {
                 && titan.layout.configuration.options.reduceGradientsInFP32)
     }
 
+    /// llama-tiny (4 query and 2 key/value heads, 32 tokens) with cp = 4 under a2a+p2p on one DGX H100: the all-to-all
+    /// group takes 2 ranks (the largest divisor of 4 below it that fits a node beside tp = 1), the ring the other 2; the
+    /// plan's mesh is `[dp 2, ring 2, group 2, tp 1]` and its attention splits its queries over both context axes.
+    @Test("llama-tiny with cp = 4 under a2a+p2p: --hierarchical-context-parallel-sizes 2 2, and the same sizes in NeMo's and Megatron-Bridge's settings")
+    func hierarchicalContextParallel() throws {
+        var options = TrainingOptions()
+        options.contextParallelCommunication = .hierarchical
+        let (recognition, exports) = try Self.export(model: "llama-tiny", MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, contextParallel: 4, options: options))
+        #expect(recognition.isExact, "\(recognition.differences)")
+        #expect(recognition.layout.hierarchicalContextSizes == [2, 2])
+        #expect(recognition.plan.stages[0].mesh.shape == [2, 2, 2, 1])
+        let graph = recognition.plan.graph
+        let attention = try #require(graph.operations.firstIndex { if case .attention = $0.op { true } else { false } })
+        #expect(ContextParallelExchange.ringAxes(graph.operations[attention], recognition.plan.stages[0].strategy(of: attention)) == [1, 2])
+        let megatron = try #require(exports[.megatron])
+        #expect(megatron.text.contains("--cp-comm-type a2a+p2p \\\n    --hierarchical-context-parallel-sizes 2 2 \\"))
+        #expect(megatron.text.contains("cp=4 cp-comm=a2a+p2p cp-a2a=2"))
+        #expect(try #require(exports[.nemo]).text.contains("\"model.config.hierarchical_context_parallel_sizes=[2,2]\" \\"))
+        #expect(try #require(exports[.megatronBridge]).text.contains("    cfg.model.hierarchical_context_parallel_sizes = [2, 2]\n"))
+        // torchtitan runs PyTorch's ring instead, and says so.
+        let titan = try #require(exports[.torchtitan])
+        #expect(titan.differences.contains { $0.hasSuffix("where the plan prices all-to-alls inside groups and a ring between them (TransformerEngine's a2a+p2p)") })
+    }
+
     @Test("PyTorch's ring under the all-to-all rotation: torchtitan writes context_parallel_rotate_method = \"alltoall\", Megatron-LM its own ring with a sentence")
     func pytorchRingAllToAllRotation() throws {
         var options = TrainingOptions()

@@ -27,11 +27,13 @@ struct MegatronArgumentReader {
         "--moe-token-dispatcher-type": { ["allgather", "alltoall", "flex"].contains($0) },
         "--moe-flex-dispatcher-backend": { ["deepep", "hybridep"].contains($0) },
         "--moe-router-num-groups": isPositive, "--moe-router-group-topk": isPositive,
+        "--cp-comm-type": { ["p2p", "all_gather", "a2a", "a2a+p2p"].contains($0) },
     ]
 
-    /// Megatron-LM's options that take one or more values (`nargs='*'`), with the values argparse would accept.
-    static let listOptions: [String: Set<String>] = [
-        "--recompute-modules": ["core_attn", "moe_act", "layernorm", "mla_up_proj", "mlp", "moe", "experts", "router"],
+    /// Megatron-LM's options that take one or more values (`nargs='*'`, `nargs='+'`), with the values argparse would accept.
+    static let listOptions: [String: @Sendable (String) -> Bool] = [
+        "--recompute-modules": { ["core_attn", "moe_act", "layernorm", "mla_up_proj", "mlp", "moe", "experts", "router"].contains($0) },
+        "--hierarchical-context-parallel-sizes": isPositive,
     ]
 
     static func isPositive(_ text: String) -> Bool { Int(text).map { $0 >= 1 } ?? false }
@@ -76,7 +78,7 @@ struct MegatronArgumentReader {
                 var items: [String] = []
                 while let value = words.first, !value.hasPrefix("--") {
                     words.removeFirst()
-                    guard accepted.contains(value) else { throw ReadBackError("\(flag) does not take \(value)") }
+                    guard accepted(value) else { throw ReadBackError("\(flag) does not take \(value)") }
                     items.append(value)
                 }
                 guard !items.isEmpty, lists.updateValue(items, forKey: flag) == nil else { throw ReadBackError("\(flag) has no values or is given twice") }
@@ -112,6 +114,11 @@ struct MegatronArgumentReader {
         }
         let tp = int("--tensor-model-parallel-size") ?? 1, pp = int("--pipeline-model-parallel-size") ?? 1
         let cp = int("--context-parallel-size") ?? 1
+        if let sizes = lists["--hierarchical-context-parallel-sizes"] {
+            guard values["--cp-comm-type"] == "a2a+p2p", sizes.compactMap({ Int($0) }).reduce(1, *) == cp else {
+                throw ReadBackError("--hierarchical-context-parallel-sizes \(sizes.joined(separator: " ")) beside cp = \(cp): validate_args wants their product to be cp, under a2a+p2p")
+            }
+        }
         let world = nodes * processesPerNode
         guard world % (tp * pp * cp) == 0 else { throw ReadBackError("\(world) processes do not divide into tp x pp x cp = \(tp * pp * cp)") }
         var virtualStages = int("--num-virtual-stages-per-pipeline-rank") ?? 1

@@ -24,6 +24,7 @@ struct MegatronBridgeConfigReader {
             "model.virtual_pipeline_model_parallel_size": optionalPositive, "model.context_parallel_size": positive,
             "model.expert_model_parallel_size": positive, "model.expert_tensor_parallel_size": positive, "model.sequence_parallel": bool,
             "model.cp_comm_type": string(["p2p", "all_gather", "a2a", "a2a+p2p"]),
+            "model.hierarchical_context_parallel_sizes": { if case .ints(let sizes) = $0 { sizes.count == 2 && sizes.allSatisfy { $0 >= 1 } } else { false } },
             "model.moe_shared_expert_overlap": bool,
             "model.moe_token_dispatcher_type": string(["allgather", "alltoall", "flex"]),
             "model.moe_grouped_gemm": bool,

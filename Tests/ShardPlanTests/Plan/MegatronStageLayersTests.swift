@@ -333,7 +333,12 @@ struct MegatronStageLayersTests {
         #expect(sample.count == 2)
         _ = try expectEstimatesArePrices(sample, graph: graph, clusterName: "dgx-h100:1")
 
-        for communication in ContextParallelCommunication.allCases {
+        // Hierarchical context parallelism's groups exchange by the ring, which refuses windows; it needs a cp of 4 or more.
+        var hierarchical = TrainingOptions()
+        hierarchical.contextParallelCommunication = .hierarchical
+        #expect(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, contextParallel: 4, options: hierarchical)
+            .unrunnableContextWindow(of: graph)?.contains("a2a+p2p, whose groups exchange by that ring") == true)
+        for communication in ContextParallelCommunication.allCases where communication != .hierarchical {
             var options = TrainingOptions()
             options.contextParallelCommunication = communication
             let layout = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, contextParallel: 2, options: options)
@@ -413,7 +418,8 @@ struct MegatronStageLayersTests {
         variants.contextParallelCommunications = [.ring, .allGather, .allToAll]
         let options = TrainingOptions()
         func exchanges(cp: Int, tp: Int, windowed: Bool, _ variants: StageSearchOracle.Variants?) -> [ContextParallelCommunication] {
-            MegatronGrid.contextExchanges(contextParallel: cp, tensorParallel: tp, options: options, variants: variants, windowed: windowed, sinks: false, heads: heads)
+            MegatronGrid.contextExchanges(contextParallel: cp, tensorParallel: tp, options: options, variants: variants, windowed: windowed, sinks: false, heads: heads,
+                                          devicesPerDomain: 8)
         }
         #expect(exchanges(cp: 2, tp: 2, windowed: false, variants) == [.ring, .allGather, .allToAll])
         #expect(exchanges(cp: 2, tp: 4, windowed: false, variants) == [.ring, .allGather])
@@ -446,7 +452,7 @@ struct MegatronStageLayersTests {
         variants.contextParallelCommunications = [.ring, .allGather, .allToAll]
         func exchanges(cp: Int, tp: Int, _ variants: StageSearchOracle.Variants?, options: TrainingOptions = TrainingOptions()) -> [ContextParallelCommunication] {
             MegatronGrid.contextExchanges(contextParallel: cp, tensorParallel: tp, options: options, variants: variants, windowed: true,
-                                          sinks: true, heads: heads)
+                                          sinks: true, heads: heads, devicesPerDomain: 8)
         }
         #expect(exchanges(cp: 2, tp: 2, variants) == [.allToAll])
         #expect(exchanges(cp: 2, tp: 4, variants).isEmpty, "tp x cp = 8 does not divide the 4 key/value heads")
