@@ -285,14 +285,20 @@ struct CommandParsingTests {
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--etp", "1"]) == 2)
     }
 
-    @Test("--cp-comm-type takes p2p, all-gather, all-to-all, pytorch-ring, pytorch-ring-all-to-all or Megatron's all_gather and a2a; anything else is a usage error, and score --plan refuses it")
+    @Test("--cp-comm-type takes p2p, all-gather, all-to-all, pytorch-ring, pytorch-ring-all-to-all, a2a+p2p or Megatron's all_gather and a2a; anything else is a usage error, and score --plan refuses it")
     func contextParallelCommunication() throws {
-        for value in ["p2p", "all-gather", "all_gather", "all-to-all", "a2a", "pytorch-ring", "pytorch-ring-all-to-all"] {
+        for value in ["p2p", "all-gather", "all_gather", "all-to-all", "a2a", "pytorch-ring", "pytorch-ring-all-to-all", "a2a+p2p"] {
             #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--cp", "2", "--cp-comm-type", value]) == nil, "\(value)")
             #expect(exitCode(["plan", "g.json", "--cluster", "c", "--cp-comm-type", value]) == nil, "\(value)")
         }
         #expect(ContextParallelCommunication(argument: "all_gather") == .allGather)
         #expect(ContextParallelCommunication(argument: "a2a") == .allToAll)
+        #expect(ContextParallelCommunication(argument: "a2a+p2p") == .hierarchical)
+        // --cp-a2a-size sizes hierarchical context parallelism's groups, and means nothing under another exchange.
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--cp", "4", "--cp-comm-type", "a2a+p2p",
+                          "--cp-a2a-size", "2"]) == nil)
+        #expect(scoreRefusal(["g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--cp", "4", "--cp-a2a-size", "2"])?
+            .contains("--cp-a2a-size sizes the all-to-all groups of hierarchical context parallelism; give --cp-comm-type a2a+p2p with it") == true)
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--cp-comm-type", "ring"]) == 2)
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--cp-comm-type", "all-gather"]) == 2)
         // Without context parallelism there is nothing to exchange, as --moe-dispatcher deepep without --ep.
