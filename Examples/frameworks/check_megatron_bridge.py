@@ -51,6 +51,10 @@ CASES = [
     ("llama3-8b-cp2-all-to-all", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:1", "--tp", "2", "--pp", "1", "--cp", "2",
                                   "--cp-comm-type", "a2a", "--zero", "1", "--recompute", "full", "--sequence-parallel"],
      "llama3_8b", dict(tp=2, pp=1, dp=2, cp=2, ep=1, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8=None, overlap=False)),
+    # Hierarchical context parallelism: all-to-alls inside groups of 2, the ring between 2 of them (cp 4 = 2 x 2).
+    ("llama3-8b-cp4-hierarchical", ["score", "Models/llama3-8b.json", "--cluster", "dgx-h100:2", "--tp", "1", "--pp", "1", "--cp", "4",
+                               "--cp-comm-type", "a2a+p2p", "--zero", "1", "--recompute", "full"],
+     "llama3_8b", dict(tp=1, pp=1, dp=4, cp=4, ep=1, vp=1, mbs=1, recompute="full uniform 1", zero=1, fp8=None, overlap=False)),
     # gpt-oss's attention sinks: TransformerEngine's context parallelism runs them only under a2a, which the settings
     # write over the recipe's own choice.
     ("gpt-oss-20b-cp2-sinks", ["score", "Models/gpt-oss-20b.json", "--cluster", "dgx-h100:2", "--tp", "1", "--pp", "1", "--cp", "2",
@@ -271,8 +275,14 @@ def main():
         assert cfg.model.sequence_parallel == header["sp"], f"{name}: sequence parallelism"
         # The header names the exchange where it is not the ring (`cp-comm=all-to-all`); Megatron-Core's names for it.
         named = re.search(r" cp-comm=(\S+)", text.splitlines()[0])
-        exchange = {"all-gather": "all_gather", "all-to-all": "a2a"}.get(named.group(1), "p2p") if named else "p2p"
+        exchange = {"all-gather": "all_gather", "all-to-all": "a2a", "a2a+p2p": "a2a+p2p"}.get(named.group(1), "p2p") if named else "p2p"
         assert cfg.model.cp_comm_type == exchange, f"{name}: context-parallel exchange {cfg.model.cp_comm_type}, the settings say {exchange}"
+        # Hierarchical context parallelism's groups (`cp-a2a=A`): A ranks in each all-to-all group, cp / A in the ring.
+        group = re.search(r" cp-a2a=(\d+)", text.splitlines()[0])
+        if group:
+            sizes = [int(group.group(1)), found["cp"] // int(group.group(1))]
+            assert list(cfg.model.hierarchical_context_parallel_sizes) == sizes, \
+                f"{name}: hierarchical sizes {cfg.model.hierarchical_context_parallel_sizes}, the settings say {sizes}"
         # The header says `ep-overlap` where the experts' all-to-alls overlap another microbatch's compute.
         overlaps_experts = " ep-overlap" in text.splitlines()[0]
         assert bool(getattr(cfg.model, "overlap_moe_expert_parallel_comm", False)) == overlaps_experts, \

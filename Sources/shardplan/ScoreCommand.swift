@@ -131,7 +131,7 @@ struct ScoreCommand: ParsableCommand {
                 ("--sequence-parallel", sequenceParallel), ("--no-vocab-parallel-embedding", wholeEmbedding),
                 ("--no-loss-parallel", wholeLoss), ("--recompute", recompute != nil),
                 ("--recompute-blocks", recomputeBlocks != nil), ("--zero", zero != nil),
-                ("--zero-shard-group", zeroShardGroup != nil),
+                ("--zero-shard-group", zeroShardGroup != nil), ("--cp-a2a-size", contextAllToAll != nil),
                 ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm), ("--overlap-moe-comm", overlapMoEComm),
                 ("--precision/--fp8-recipe/--fp8-params", precision.isGiven),
                 ("--attention-kernel/--fusion/--fused-cross-entropy/--loss-in-place/--eager-loss/--no-loss-upcast/--grad-reduce-in-fp32/--fsdp2/--fsdp-no-sync/--grad-precision/--optimizer-state/--cp-comm-type/--moe-dispatcher", kernelChoice.isGiven),
@@ -196,7 +196,7 @@ struct ScoreCommand: ParsableCommand {
         if plan == nil, zero != .weights, let (flag, says) = kernelChoice.zeroThreeFlags.first {
             throw ValidationError("\(flag) says \(says); give --zero 3 with it.")
         }
-        if contextAllToAll != nil && kernelChoice.contextParallelCommunication != .hierarchical {
+        if plan == nil, contextAllToAll != nil && kernelChoice.contextParallelCommunication != .hierarchical {
             throw ValidationError("--cp-a2a-size sizes the all-to-all groups of hierarchical context parallelism; give --cp-comm-type a2a+p2p with it.")
         }
         if let exchange = kernelChoice.contextParallelCommunication, (cp ?? 1) < 2 {
@@ -295,7 +295,8 @@ struct ScoreCommand: ParsableCommand {
             embeddingInPipelineSplit: accountForEmbedding, lossInPipelineSplit: accountForLoss)
         // The all-to-all group the plan is priced with (`--cp-a2a-size` or the default), named in its summary.
         configuration.contextAllToAll = contextAllToAll
-        configuration.contextAllToAll = try TrainingPlan.contextAllToAll(of: configuration, devicesPerDomain: cluster.devicesPerDomain)
+        configuration.contextAllToAll = try TrainingPlan.contextAllToAll(of: configuration, devicesPerDomain: cluster.devicesPerDomain,
+                                                                         heads: AttentionHeads.all(in: graph))
         configuration.vocabularyParallelEmbedding = !wholeEmbedding
         configuration.vocabularyParallelLoss = !wholeLoss
         configuration.options.overlapExpertParallelCommunication = overlapMoEComm

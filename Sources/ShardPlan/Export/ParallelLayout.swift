@@ -47,7 +47,8 @@ public struct ParallelLayout: Sendable, Equatable {
         resolved.dataParallel = plan.stages[0].mesh.deviceCount / (configuration.tensorParallel * configuration.contextParallel)
         resolved.schedule = plan.schedule
         // Hierarchical context parallelism's all-to-all group, as `TrainingPlan.megatron` resolved it for the plan.
-        resolved.contextAllToAll = try? TrainingPlan.contextAllToAll(of: configuration, devicesPerDomain: plan.cluster.devicesPerDomain)
+        resolved.contextAllToAll = try? TrainingPlan.contextAllToAll(of: configuration, devicesPerDomain: plan.cluster.devicesPerDomain,
+                                                                     heads: AttentionHeads.all(in: plan.graph))
         self.configuration = resolved
         globalBatch = plan.graph.batchSize ?? 1
         sequenceLength = Self.sequenceLength(of: plan.graph)

@@ -70,12 +70,15 @@ public struct MegatronConfiguration: Sendable, Equatable {
     }
 
     /// The all-to-all group hierarchical context parallelism takes where none is given (`contextAllToAll` nil): the
-    /// largest divisor of `cp` between 1 and `cp` whose group, beside `tp` tensor-parallel ranks, stays inside an NVLink
-    /// domain of `devicesPerDomain` (the all-to-all then runs over NVLink and the ring alone crosses the network), else
-    /// the smallest; nil where `cp` has no divisor between 1 and itself (2, or a prime), so no hierarchy.
-    public static func defaultContextAllToAll(contextParallel cp: Int, tensorParallel tp: Int, devicesPerDomain: Int) -> Int? {
-        let divisors = (2 ..< max(cp, 2)).filter { cp % $0 == 0 }
-        return divisors.last { $0 * tp <= devicesPerDomain } ?? divisors.first
+    /// largest divisor A of `cp` between 1 and `cp` whose `tp x A` ranks divide an NVLink domain of `devicesPerDomain`
+    /// (each group inside one domain: the all-to-all runs over NVLink and the ring alone crosses the network) and divide
+    /// every head count of `heads` (TransformerEngine gives each rank of the group whole heads); nil where none does
+    /// (`cp` of 2 or a prime has no divisor between 1 and itself; tensor parallelism may fill the domain).
+    public static func defaultContextAllToAll(contextParallel cp: Int, tensorParallel tp: Int, devicesPerDomain: Int,
+                                              heads: [AttentionHeads]) -> Int? {
+        (2 ..< max(cp, 2)).last { group in
+            cp % group == 0 && devicesPerDomain % (tp * group) == 0 && heads.allSatisfy { $0.divide(over: tp * group) }
+        }
     }
 
     /// Whether the experts are whole on their ranks, expert parallelism folded over the tensor-parallel ranks

@@ -156,7 +156,7 @@ public struct MegatronGrid: Sendable {
                                         lossInPipelineSplit: split.lossInPipelineSplit)
                                     if exchange == .hierarchical {
                                         configuration.contextAllToAll = MegatronConfiguration.defaultContextAllToAll(
-                                            contextParallel: cp, tensorParallel: tp, devicesPerDomain: cluster.devicesPerDomain)
+                                            contextParallel: cp, tensorParallel: tp, devicesPerDomain: cluster.devicesPerDomain, heads: heads)
                                     }
                                     result.append(configuration)
                                 }
@@ -175,8 +175,8 @@ public struct MegatronGrid: Sendable {
     /// `unrunnableContextWindow`), one with attention sinks the all-to-all where any of TransformerEngine's exchanges is
     /// (`unrunnableContextSinks`), and the all-to-all is left out where `tp x cp` does not divide the heads
     /// (`unrunnableContextHeads`); hierarchical context parallelism is the all-gather beside windows and is left out
-    /// where `cp` has no all-to-all group (`MegatronConfiguration.defaultContextAllToAll` on NVLink domains of
-    /// `devicesPerDomain`) or `tp` times it does not divide the heads. Without context parallelism, the options' own
+    /// where `cp` has no all-to-all group that fits (`MegatronConfiguration.defaultContextAllToAll` on NVLink domains of
+    /// `devicesPerDomain`, whole heads). Without context parallelism, the options' own
     /// (it exchanges nothing).
     static func contextExchanges(contextParallel cp: Int, tensorParallel tp: Int, options: TrainingOptions,
                                  variants: StageSearchOracle.Variants?, windowed: Bool, sinks: Bool,
@@ -189,9 +189,8 @@ public struct MegatronGrid: Sendable {
                 : windowed && (asked == .ring || asked == .hierarchical) ? .allGather : asked
             if exchange == .allToAll && !heads.allSatisfy({ $0.divide(over: tp * cp) }) { continue }
             if exchange == .hierarchical {
-                guard let group = MegatronConfiguration.defaultContextAllToAll(contextParallel: cp, tensorParallel: tp,
-                                                                               devicesPerDomain: devicesPerDomain),
-                      heads.allSatisfy({ $0.divide(over: tp * group) }) else { continue }
+                guard MegatronConfiguration.defaultContextAllToAll(contextParallel: cp, tensorParallel: tp, devicesPerDomain: devicesPerDomain,
+                                                                   heads: heads) != nil else { continue }
             }
             if !result.contains(exchange) { result.append(exchange) }
         }

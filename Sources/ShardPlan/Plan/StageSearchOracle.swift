@@ -172,7 +172,7 @@ public struct StageSearchOracle: StageCostOracle {
     /// stages the Megatron grid lays out where a 2-D view cannot. Where `heads` are given (the all-to-all exchange),
     /// only views whose `cp x columns` divides every head count. Under hierarchical context parallelism
     /// (`hierarchical`) the context axis is cut into `[cp / a, a]` by the all-to-all group the Megatron grid takes
-    /// (`MegatronConfiguration.defaultContextAllToAll`), and `heads` must divide over `a x columns`; a `cp` with no
+    /// (`MegatronConfiguration.defaultContextAllToAll`, whose `a x columns` divide a domain and `heads`); a `cp` with no
     /// group gives no view.
     static func contextViews(of shapes: [[Int]], sizes: [Int], devicesPerDomain: Int, batch: Int, heads: [AttentionHeads] = [],
                              hierarchical: Bool = false) -> [[Int]] {
@@ -181,8 +181,7 @@ public struct StageSearchOracle: StageCostOracle {
                 guard shape[0] % cp == 0 && batch % (shape[0] / cp) == 0 else { return nil }
                 guard hierarchical else { return heads.allSatisfy { $0.divide(over: cp * shape[1]) } ? [shape[0] / cp, cp, shape[1]] : nil }
                 guard let group = MegatronConfiguration.defaultContextAllToAll(contextParallel: cp, tensorParallel: shape[1],
-                                                                               devicesPerDomain: devicesPerDomain),
-                      heads.allSatisfy({ $0.divide(over: group * shape[1]) }) else { return nil }
+                                                                               devicesPerDomain: devicesPerDomain, heads: heads) else { return nil }
                 return [shape[0] / cp, cp / group, group, shape[1]]
             }
         }

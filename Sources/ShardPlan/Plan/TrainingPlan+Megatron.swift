@@ -26,10 +26,12 @@ extension TrainingPlan {
         return data + context + [tp]
     }
 
-    /// The all-to-all group of `configuration`'s hierarchical context parallelism on a cluster of NVLink domains of
-    /// `devicesPerDomain`: its own, or `MegatronConfiguration.defaultContextAllToAll`'s; nil under any other exchange
-    /// or without context parallelism. An error names the option where no group divides the ranks between 1 and cp.
-    public static func contextAllToAll(of configuration: MegatronConfiguration, devicesPerDomain: Int) throws(InputError) -> Int? {
+    /// The all-to-all group of `configuration`'s hierarchical context parallelism for attention of `heads` on a cluster
+    /// of NVLink domains of `devicesPerDomain`: its own, or `MegatronConfiguration.defaultContextAllToAll`'s; nil under
+    /// any other exchange or without context parallelism. An error names the option where its own does not divide the
+    /// ranks between 1 and cp, or where no default fits.
+    public static func contextAllToAll(of configuration: MegatronConfiguration, devicesPerDomain: Int,
+                                       heads: [AttentionHeads]) throws(InputError) -> Int? {
         let cp = configuration.contextParallel
         guard configuration.options.contextParallelCommunication == .hierarchical, cp > 1 else { return nil }
         if let group = configuration.contextAllToAll {
@@ -40,11 +42,15 @@ extension TrainingPlan {
             }
             return group
         }
-        guard let group = MegatronConfiguration.defaultContextAllToAll(contextParallel: cp, tensorParallel: configuration.tensorParallel,
-                                                                       devicesPerDomain: devicesPerDomain) else {
-            throw InputError(.invalidValue, at: JSONPath([.key("--cp-comm-type")]),
-                             "a2a+p2p splits the context-parallel ranks into all-to-all groups inside a ring of more than one, "
-                             + "and cp = \(cp) has no divisor between 1 and \(cp): give a cp such as 4, or --cp-comm-type a2a or p2p")
+        let tp = configuration.tensorParallel
+        guard let group = MegatronConfiguration.defaultContextAllToAll(contextParallel: cp, tensorParallel: tp,
+                                                                       devicesPerDomain: devicesPerDomain, heads: heads) else {
+            let (option, reason) = (2 ..< max(cp, 2)).contains(where: { cp % $0 == 0 })
+                ? ("--cp-a2a-size", "no divisor A of cp = \(cp) between 1 and \(cp) has tp x A = \(tp) x A ranks that divide an NVLink domain of "
+                    + "\(devicesPerDomain) and the model's heads: give --cp-a2a-size for groups that cross domains or split heads")
+                : ("--cp-comm-type", "cp = \(cp) has no divisor between 1 and \(cp): give a cp such as 4, or --cp-comm-type a2a or p2p")
+            throw InputError(.invalidValue, at: JSONPath([.key(option)]),
+                             "a2a+p2p splits the context-parallel ranks into all-to-all groups inside a ring of more than one, and " + reason)
         }
         return group
     }
@@ -132,7 +138,8 @@ extension TrainingPlan {
                 throw invalid("--zero-shard-group", "ShardPlan does not lay out hybrid sharding's groups beside expert parallelism; give one of them")
             }
         }
-        let contextAllToAll = try Self.contextAllToAll(of: configuration, devicesPerDomain: cluster.devicesPerDomain)
+        let contextAllToAll = try Self.contextAllToAll(of: configuration, devicesPerDomain: cluster.devicesPerDomain,
+                                                       heads: AttentionHeads.all(in: graph))
         if cp > 1 {
             guard let length = StageCostModel.sequenceLength(graph, roles: TensorRoles(graph)) else {
                 throw invalid("--cp", "context parallelism splits each sequence, and \(graph.name) has no input with a sequence dimension")

@@ -305,6 +305,19 @@ struct ContextParallelTests {
         #expect(ContextParallelExchange.hierarchy(ringAxes: [0, 2]) == ([2], [0]))
     }
 
+    /// The all-to-all group hierarchical context parallelism takes by default: the largest divisor A of cp below it whose
+    /// `tp x A` ranks divide an NVLink domain and every head count (QA's cases: groups of 6 straddle 8-GPU nodes, 8 would
+    /// split Qwen3-30B-A3B's 4 key/value heads, and tp = 8 leaves no room in a DGX).
+    @Test("the default all-to-all group fits a domain and whole heads, or there is none", arguments: [
+        (16, 1, 8, AttentionHeads(query: 32, keyValue: 8), 8), (16, 2, 8, AttentionHeads(query: 32, keyValue: 8), 4),
+        (16, 8, 8, AttentionHeads(query: 32, keyValue: 8), nil), (12, 1, 8, AttentionHeads(query: 32, keyValue: 8), 4),
+        (16, 1, 8, AttentionHeads(query: 32, keyValue: 4), 4), (2, 1, 8, AttentionHeads(query: 32, keyValue: 8), nil),
+        (32, 1, 72, AttentionHeads(query: 32, keyValue: 8), 8),
+    ] as [(Int, Int, Int, AttentionHeads, Int?)])
+    func defaultAllToAllGroup(cp: Int, tp: Int, domain: Int, heads: AttentionHeads, expected: Int?) {
+        #expect(MegatronConfiguration.defaultContextAllToAll(contextParallel: cp, tensorParallel: tp, devicesPerDomain: domain, heads: [heads]) == expected)
+    }
+
     /// Hierarchical context parallelism over a `[2, 2]` ring (an all-to-all group of 2, a ring of 2): after the group's
     /// all-to-all a device holds 2,048 queries of 16 heads, so its kernels and the ring's bookkeeping are those of a ring
     /// of 2 over the block with 16 query and 4 key/value heads (whose q, k, v and output chunks have the same bytes);

@@ -184,12 +184,13 @@ struct PlanConsistencyTests {
             }
         }
         for (name, communication) in [("all-to-all", ContextParallelCommunication.allToAll), ("a2a", .allToAll), ("all_gather", .allGather), ("p2p", .ring),
-                                      ("pytorch-ring", .pytorchRing), ("pytorch-ring-all-to-all", .pytorchRingAllToAll)] {
+                                      ("pytorch-ring", .pytorchRing), ("pytorch-ring-all-to-all", .pytorchRingAllToAll),
+                                      ("a2a+p2p", .hierarchical)] {
             #expect(try TrainingPlan(json: naming(name), graph: graph, cluster: cluster, clusterName: "c").options.contextParallelCommunication == communication)
         }
         let refused = error(decoding: naming("ulysses"))
         #expect(refused?.path.description == "options.cp_comm_type")
-        #expect(refused?.description.contains("known: p2p, all-gather, all-to-all, pytorch-ring, pytorch-ring-all-to-all (Megatron's all_gather, a2a)") == true, "\(String(describing: refused))")
+        #expect(refused?.description.contains("known: p2p, all-gather, all-to-all, pytorch-ring, pytorch-ring-all-to-all, a2a+p2p (Megatron's all_gather, a2a)") == true, "\(String(describing: refused))")
     }
 
     @Test("a stage listed twice is refused at the repeat, with or without its index and rank",
