@@ -270,6 +270,16 @@ public struct LayoutRecognition: Sendable {
         return stage.operations.count { Self.splits(stage, $0) != Self.splits(other, $0) }
     }
 
+    /// "dp x tp" for a Megatron mesh of 2 axes, "dp x cp x tp" or "dp x ep x tp" for 3 and "dp x ... x tp" for more (the
+    /// axes between name shard groups, experts or context groups, which the sizes alone do not tell apart).
+    static func axisNames(of count: Int) -> String {
+        switch count {
+        case ...2: "dp x tp"
+        case 3: "dp x (cp or ep) x tp"
+        default: "dp x ... x tp"
+        }
+    }
+
     /// What separates two plans with the same degrees, batch split and layers: devices, meshes, op shardings.
     static func layoutDifferences(_ nearest: TrainingPlan, _ original: TrainingPlan) -> [String] {
         var notes: [String] = []
@@ -279,7 +289,8 @@ public struct LayoutRecognition: Sendable {
             } else if stage.mesh.devices != other.mesh.devices {
                 notes.append("the plan's stage \(index) runs on \(DeviceListText.describe(other.mesh.devices)); these settings put it on \(DeviceListText.describe(stage.mesh.devices))")
             } else if Self.nontrivialShape(stage.mesh) != Self.nontrivialShape(other.mesh) {
-                notes.append("stage \(index)'s mesh is \(other.mesh.shape.map(String.init).joined(separator: "x")), not Megatron's dp x tp = \(stage.mesh.shape.map(String.init).joined(separator: "x"))")
+                notes.append("stage \(index)'s mesh is \(other.mesh.shape.map(String.init).joined(separator: "x")), not Megatron's "
+                             + "\(Self.axisNames(of: stage.mesh.shape.count)) = \(stage.mesh.shape.map(String.init).joined(separator: "x"))")
             } else if let differing = Self.differingOperations(stage, other), differing > 0 {
                 notes.append("stage \(index) shards \(differing) of its \(stage.operations.count) ops otherwise than Megatron-LM's layout")
             }
