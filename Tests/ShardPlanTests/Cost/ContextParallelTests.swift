@@ -334,13 +334,7 @@ struct ContextParallelTests {
         let half = try attentionBlock(heads: 16, keyValueHeads: 4)
         let ring = OperatorCostModel(graph: half, kernels: kernels, meshShape: [2], microbatches: 1, contextParallelCommunication: .ring)
             .cost(attention, OpStrategy(indexOfAxis: [query]))
-        let forwardCopies = kernels.streamSeconds(bytes: 83_886_080) + 8 * kernels.launchSeconds
-        let backwardCopies = kernels.streamSeconds(bytes: 117_440_512) + 10 * kernels.launchSeconds
-        #expect(abs(cost.forwardSeconds - (ring.forwardSeconds + forwardCopies)) < 1e-12)
-        #expect(abs(cost.backwardSeconds - (ring.backwardSeconds + backwardCopies)) < 1e-12)
-        #expect(cost.forwardFLOPs == ring.forwardFLOPs)
-        let crossing = Collective(.allToAll, axes: [1], bytes: 8_388_608)
-        #expect(cost.forwardCollectives == [crossing, crossing] && cost.backwardCollectives == [crossing, crossing, crossing])
+        expectAllToAllCopies(cost, beside: ring, kernels: kernels, groupAxis: 1)
         // Over one mesh axis it is the all-to-all exchange.
         let flat = OperatorCostModel(graph: graph, kernels: kernels, meshShape: [4], microbatches: 1, contextParallelCommunication: .hierarchical)
             .cost(attention, OpStrategy(indexOfAxis: [query]))
@@ -365,13 +359,20 @@ struct ContextParallelTests {
         let quarter = try attentionBlock(heads: 8, keyValueHeads: 2)
         let whole = OperatorCostModel(graph: quarter, kernels: kernels, meshShape: [1], microbatches: 1)
             .cost(attention, OpStrategy(indexOfAxis: [nil]))
+        expectAllToAllCopies(cost, beside: whole, kernels: kernels, groupAxis: 0)
+    }
+
+    /// `cost` is `reference`'s kernels plus the all-to-all exchange's copies of the block's q (8,388,608 bytes), k, v
+    /// and output on a group of 4 (83,886,080 bytes in 8 kernels forward, 117,440,512 in 10 backward), with the same
+    /// FLOPs, and its own all-to-alls along `groupAxis`: q and the output forward; the output, its gradient and q's
+    /// gradient backward.
+    private func expectAllToAllCopies(_ cost: OperatorCost, beside reference: OperatorCost, kernels: KernelModel, groupAxis: Int) {
         let forwardCopies = kernels.streamSeconds(bytes: 83_886_080) + 8 * kernels.launchSeconds
         let backwardCopies = kernels.streamSeconds(bytes: 117_440_512) + 10 * kernels.launchSeconds
-        #expect(abs(cost.forwardSeconds - (whole.forwardSeconds + forwardCopies)) < 1e-12)
-        #expect(abs(cost.backwardSeconds - (whole.backwardSeconds + backwardCopies)) < 1e-12)
-        #expect(cost.forwardFLOPs == whole.forwardFLOPs)
-        // Its own all-to-alls: q and the output forward; the output, its gradient and q's gradient backward.
-        let crossing = Collective(.allToAll, axes: [0], bytes: 8_388_608)
+        #expect(abs(cost.forwardSeconds - (reference.forwardSeconds + forwardCopies)) < 1e-12)
+        #expect(abs(cost.backwardSeconds - (reference.backwardSeconds + backwardCopies)) < 1e-12)
+        #expect(cost.forwardFLOPs == reference.forwardFLOPs)
+        let crossing = Collective(.allToAll, axes: [groupAxis], bytes: 8_388_608)
         #expect(cost.forwardCollectives == [crossing, crossing] && cost.backwardCollectives == [crossing, crossing, crossing])
     }
 
