@@ -12,7 +12,9 @@
 /// gradients of Q, K and V backward, exposed, and runs one kernel a rank over the whole sequence with its share of the
 /// heads (`carry`, `allToAllBookkeeping`). PyTorch's ring (torchtitan's) runs the ring's kernels but gathers K and V
 /// once, hidden only by the first step, merges in fp32, and passes fp32 gradients around the ring (`carry`,
-/// `pytorchRingBookkeeping`). "Ring" names the group of devices that split the queries, whatever the exchange.
+/// `pytorchRingBookkeeping`). Hierarchical context parallelism (`a2a+p2p`) runs the all-to-all inside groups of the
+/// innermost axis and the ring between them (`hierarchy(ringAxes:meshShape:)`, `carry`). "Ring" names the group of
+/// devices that split the queries, whatever the exchange.
 public enum ContextParallelExchange {
     /// The devices of the ring: the product of the mesh axes that split the attention's query index; 1 for an
     /// op that is not attention or whose queries are whole.
@@ -38,19 +40,27 @@ public enum ContextParallelExchange {
                                         communication: ContextParallelCommunication = .allToAll) -> Bool {
         let ring = ringSize(operation, strategy, meshShape: meshShape)
         guard ring > 1, let heads = operation.indexSpace.indices.firstIndex(where: { $0.name == "heads" }) else { return true }
-        let group = communication == .hierarchical
-            ? hierarchy(ringAxes: ringAxes(operation, strategy)).allToAll.reduce(1) { $0 * meshShape[$1] } : ring
+        let group = communication == .hierarchical ? hierarchySizes(operation, strategy, meshShape: meshShape).allToAll : ring
         let ranks = group * strategy.splitFactor(of: heads, meshShape: meshShape)
         return AttentionHeads(query: graph[operation.inputs[0]].type.shape[2], keyValue: graph[operation.inputs[1]].type.shape[2])
             .divide(over: ranks)
     }
 
     /// Hierarchical context parallelism's two groups (`ContextParallelCommunication.hierarchical`) for a ring over
-    /// `ringAxes` (in mesh order): the all-to-all over the innermost axis, whose devices are nearest (a node's, where
-    /// the mesh puts them there), and the ring over the others; a ring over one axis is the all-to-all alone.
-    public static func hierarchy(ringAxes: [Int]) -> (allToAll: [Int], ring: [Int]) {
-        guard let inner = ringAxes.max() else { return ([], []) }
-        return ([inner], ringAxes.filter { $0 != inner })
+    /// `ringAxes` of a mesh of `meshShape` (axes of size 1 split nothing and are left out): the all-to-all over the
+    /// innermost axis, whose devices are nearest (a node's, where the mesh puts them there), and the ring over the
+    /// others; a ring over one axis is the all-to-all alone.
+    public static func hierarchy(ringAxes: [Int], meshShape: [Int]) -> (allToAll: [Int], ring: [Int]) {
+        let axes = ringAxes.filter { meshShape[$0] > 1 }
+        guard let inner = axes.max() else { return ([], []) }
+        return ([inner], axes.filter { $0 != inner })
+    }
+
+    /// The devices of `hierarchy`'s all-to-all group and of its ring for attention op `operation` under `strategy`
+    /// (1 and 1 where its queries are whole; the ring 1 where they split over one axis).
+    public static func hierarchySizes(_ operation: Operation, _ strategy: OpStrategy, meshShape: [Int]) -> (allToAll: Int, ring: Int) {
+        let groups = hierarchy(ringAxes: ringAxes(operation, strategy), meshShape: meshShape)
+        return (groups.allToAll.reduce(1) { $0 * meshShape[$1] }, groups.ring.reduce(1) { $0 * meshShape[$1] })
     }
 
     /// Whether `collectives` are the ring's exchange: every one of them of `kind` (all-gathers forward,
@@ -81,7 +91,7 @@ public enum ContextParallelExchange {
     ///   of the first N - 1 kernels (`(N - 1) / N`, as TransformerEngine's ring). Backward as the all-gather rotation:
     ///   K and V pass the ring again (the re-gather's bytes, behind the kernels) beside their gradients. Each permute is
     ///   priced as its share of the gather, without a latency of its own.
-    /// - Hierarchical context parallelism (`hierarchy(ringAxes:)`, a devices to the all-to-all group and b = N / a to
+    /// - Hierarchical context parallelism (`hierarchy(ringAxes:meshShape:)`, a devices to the all-to-all group and b = N / a to
     ///   the ring): the all-to-all of the device's chunk over the group, exposed, then the ring's layout change over
     ///   its axes, of the chunks of b ranks (the gather's bytes over a), hidden as TransformerEngine's ring hides it,
     ///   behind `(b - 1) / b` of the kernels. Without ring axes (`meshShape` gives the sizes) it is the all-to-all.
@@ -93,7 +103,7 @@ public enum ContextParallelExchange {
         let steps = Double(ringSize)
         switch communication {
         case .hierarchical:
-            let groups = hierarchy(ringAxes: layoutChange.first?.axes.sorted() ?? [])
+            let groups = hierarchy(ringAxes: layoutChange.first?.axes.sorted() ?? [], meshShape: meshShape)
             let ring = groups.ring.reduce(1) { $0 * meshShape[$1] }
             let allToAll = layoutChange.map { Collective(.allToAll, axes: groups.allToAll, bytes: $0.bytes / steps) }
             guard ring > 1 else { return (allToAll, seconds(allToAll)) }

@@ -1,7 +1,7 @@
 extension OperatorCostModel {
     /// Fused attention whose queries split over `ringSize` devices under hierarchical context parallelism
     /// (`ContextParallelCommunication.hierarchical`, Megatron-Core's `a2a+p2p`): an all-to-all over the group of the
-    /// ring's innermost mesh axis (a devices; `ContextParallelExchange.hierarchy(ringAxes:)`) re-splits each device's
+    /// ring's innermost mesh axis (a devices; `ContextParallelExchange.hierarchy(ringAxes:meshShape:)`) re-splits each device's
     /// chunk of q, k, v by heads, so that a device holds a chunks of the sequence for 1/a of its heads; TransformerEngine's
     /// ring then runs over the other b = N / a devices, each step's kernel over a chunk a times longer, and an
     /// all-to-all splits the output back. Backward the output and its gradient cross the group, the ring's backward runs,
@@ -15,9 +15,8 @@ extension OperatorCostModel {
     /// (`ContextParallelExchange.carry`). A ring over one mesh axis has no ring left: it is the all-to-all exchange.
     func hierarchicalAttentionCost(_ operation: Operation, _ strategy: OpStrategy, _ sizes: [Double], causal: Bool,
                                    window: Int?, ringSize: Int) -> OperatorCost {
-        let groups = ContextParallelExchange.hierarchy(ringAxes: ContextParallelExchange.ringAxes(operation, strategy))
-        let group = groups.allToAll.reduce(1) { $0 * meshShape[$1] }
-        let ring = ringSize / group
+        let groups = ContextParallelExchange.hierarchy(ringAxes: ContextParallelExchange.ringAxes(operation, strategy), meshShape: meshShape)
+        let (group, ring) = ContextParallelExchange.hierarchySizes(operation, strategy, meshShape: meshShape)
         guard ring > 1 else { return allToAllAttentionCost(operation, strategy, sizes, causal: causal, window: window, ringSize: ringSize) }
         let space = operation.indexSpace
         var regrouped = sizes

@@ -34,13 +34,14 @@ public struct StageCost: Sendable, Equatable {
     public var optimizerStateBytes = 0.0
     /// Activations one microbatch keeps for the backward pass.
     public var activationBytesPerMicrobatch = 0.0
-    /// Extra bytes alive for part of the backward pass only: the activations of one layer while it is recomputed
-    /// (full or op-level recomputation), or the loss's gradient buffers (`CrossEntropyMemory`), whichever is larger.
+    /// Extra bytes alive for part of a pass only: the activations of one layer while it is recomputed (full or op-level
+    /// recomputation) or the inputs and result of an op no gradient passes through while it runs (a frozen stage's
+    /// forward working set), or the loss's gradient buffers (`CrossEntropyMemory`), whichever is larger.
     /// With a loss: `max(lossBufferBytes, recomputationWorkingBytes - lossLayerKeptBytes)`, since the loss's layer
     /// frees what one microbatch kept before any layer is recomputed (`TransientMemory.backwardWorkingBytes`).
     public var backwardWorkingBytes = 0.0
     /// Its parts, which a stage composed of layers composes (`LayerCostProfile`): the largest layer's recomputation
-    /// working set; the loss's gradient buffers (with its layer's activations where that layer is recomputed); and
+    /// working set (or forward working set of ops no gradient passes through); the loss's gradient buffers (with its layer's activations where that layer is recomputed); and
     /// what the loss's layer keeps of one microbatch (0 without a loss).
     public var recomputationWorkingBytes = 0.0
     public var lossBufferBytes = 0.0

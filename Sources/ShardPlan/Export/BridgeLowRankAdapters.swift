@@ -16,8 +16,7 @@ struct BridgeLowRankAdapters: Sendable, Equatable {
 
     init?(graph: Graph) {
         guard graph.operations.allSatisfy({ MegatronLayout.expertGEMMIndex($0, graph: graph) == nil }),
-              graph.parameters.allSatisfy({ graph[$0].isFrozen == (LowRankAdapter(parameterName: graph[$0].name) == nil) })
-        else { return nil }
+              Self.flagsAreThePEFTClasses(graph) else { return nil }
         var layers = Set<String>(), rank: Int?, scale: Double?
         // ShardPlan's own adapters (`h3.attn.q.lora_a`), whose names say the layer they adapt.
         for id in graph.parameters where graph[id].name.hasSuffix(".lora_a") {
@@ -45,6 +44,15 @@ struct BridgeLowRankAdapters: Sendable, Equatable {
         }
         self.rank = rank
         alpha = scale * Double(rank)
+    }
+
+    /// Whether every adapter is trained and every other weight frozen, as the PEFT classes set them, over the weights
+    /// that could carry a gradient (floating-point ones some op reads; `GradientFlow`).
+    static func flagsAreThePEFTClasses(_ graph: Graph) -> Bool {
+        let weights = GradientFlow(graph, trainingFrozen: true)
+        let read = Set(graph.operations.flatMap(\.inputs))
+        return graph.parameters.filter { weights[$0] && read.contains($0) }
+            .allSatisfy { graph[$0].isFrozen == (LowRankAdapter(parameterName: graph[$0].name) == nil) }
     }
 
     /// The assignment `apply_plan` makes: `CanonicalLoRA(target_modules=[...], dim=16, alpha=8)`.

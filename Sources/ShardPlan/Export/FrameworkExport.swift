@@ -201,11 +201,12 @@ public struct FrameworkExport: Sendable {
             + "priced without gradients or optimizer state: freeze them in the model's code (requires_grad_(False)), "
             + "which \(framework.displayName) then leaves out of its gradient buffers and optimizer; these settings name none."
         let adapters = graph.parameters.filter { LowRankAdapter(parameterName: graph[$0].name) != nil && !graph[$0].isFrozen }
-        // The rank is an adapter's narrower side: A is [inputs, rank] (ShardPlan's) or [rank, inputs] (PEFT's).
-        guard let rank = adapters.compactMap({ graph[$0].type.shape.min() }).max() else { return freezing }
-        return "The graph is a LoRA fine-tune: it trains \(adapters.count) adapter weights of rank \(rank) "
+        let ranks = Set(adapters.compactMap { LowRankAdapter.rank(ofParameter: graph[$0].name, shape: graph[$0].type.shape) })
+        guard let low = ranks.min(), let high = ranks.max() else { return freezing }
+        let rank = low == high ? "rank \(low)" : "ranks \(low) to \(high)"
+        return "The graph is a LoRA fine-tune: it trains \(adapters.count) adapter tensors (A and B) of \(rank) "
             + "(\(UnitFormat.count(Double(graph.elementCount(of: adapters)))) parameters) beside its linear layers, to start from pretrained weights. "
-            + "These settings build no adapters: add them in the model's code (PEFT's LoraConfig with r=\(rank), or your own), "
+            + "These settings build no adapters: add them in the model's code (PEFT's LoraConfig with r=\(high), or your own), "
             + "and load the pretrained checkpoint. " + freezing
     }
 

@@ -23,15 +23,8 @@ public struct LayoutRecognition: Sendable {
     /// that group divides `contextParallel` ranks into a ring of more than one; nil for none (the layout then takes
     /// `MegatronConfiguration.defaultContextAllToAll`'s).
     static func contextAllToAll(of plan: TrainingPlan, contextParallel: Int) -> Int? {
-        for stage in plan.stages {
-            for op in stage.operations {
-                let axes = ContextParallelExchange.ringAxes(plan.graph.operations[op], stage.strategy(of: op))
-                guard axes.count > 1 else { continue }
-                let group = ContextParallelExchange.hierarchy(ringAxes: axes).allToAll.reduce(1) { $0 * stage.mesh.shape[$1] }
-                if group > 1, group < contextParallel, contextParallel % group == 0 { return group }
-            }
-        }
-        return nil
+        plan.stages.lazy.compactMap { $0.hierarchicalContextGroup(in: plan.graph) }
+            .first { $0 < contextParallel && contextParallel % $0 == 0 }
     }
 
     public init(_ original: TrainingPlan) throws(InputError) {
@@ -270,8 +263,8 @@ public struct LayoutRecognition: Sendable {
         return stage.operations.count { Self.splits(stage, $0) != Self.splits(other, $0) }
     }
 
-    /// "dp x tp" for a Megatron mesh of 2 axes, "dp x cp x tp" or "dp x ep x tp" for 3 and "dp x ... x tp" for more (the
-    /// axes between name shard groups, experts or context groups, which the sizes alone do not tell apart).
+    /// "dp x tp" for a Megatron mesh of 2 axes, "dp x (cp or ep) x tp" for 3 and "dp x ... x tp" for more: the sizes alone
+    /// do not tell the axes between apart (shard groups, experts, context and its all-to-all groups).
     static func axisNames(of count: Int) -> String {
         switch count {
         case ...2: "dp x tp"

@@ -35,11 +35,6 @@ public struct NeMoRecipeOverrides: Sendable {
             ("data.micro_batch_size", "\(layout.microBatchSize)"),
             ("data.global_batch_size", "\(layout.globalBatch)"),
         ]
-        // Hierarchical context parallelism's all-to-all group, then its ring (newer Megatron-Core fields, which an older
-        // container's config does not know): a list without spaces (`text(header:)` double-quotes it for the shell).
-        if let sizes = layout.hierarchicalContextSizes {
-            overrides.append(("model.config.hierarchical_context_parallel_sizes", "[" + sizes.map(String.init).joined(separator: ",") + "]"))
-        }
         // Beside expert parallelism, set either way: a recipe may overlap the experts' all-to-alls (a config field of
         // Megatron-Core 0.14 and later, which a dense model's older container may not know).
         if layout.expertParallel > 1 {

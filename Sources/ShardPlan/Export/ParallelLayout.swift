@@ -43,7 +43,7 @@ public struct ParallelLayout: Sendable, Equatable {
     /// The layout `TrainingPlan.megatron` gives `plan`'s configuration: `plan` must be that plan.
     init(configuration: MegatronConfiguration, plan: TrainingPlan) {
         var resolved = configuration
-        // The mesh is [dp / ep, (ep), (cp), tp]: the data-parallel ranks are the rank's devices over tp x cp.
+        // The mesh is [dp / ep, (ep), (cp or cp / a, a), tp]: the data-parallel ranks are the rank's devices over tp x cp.
         resolved.dataParallel = plan.stages[0].mesh.deviceCount / (configuration.tensorParallel * configuration.contextParallel)
         resolved.schedule = plan.schedule
         // Hierarchical context parallelism's all-to-all group, as `TrainingPlan.megatron` resolved it for the plan.

@@ -296,6 +296,16 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
                     : "\(displayName) runs TransformerEngine's ring (--cp-comm-type p2p), each step's keys and values arriving behind the step before, where the plan prices \(priced)")
             }
         }
+        // NeMo 2.0's strategy initialises Megatron-Core's parallel state without hierarchical context-parallel groups
+        // (`init_model_parallel` in `nemo/lightning/_strategy_lib.py` passes no `hierarchical_context_parallel_sizes`), which
+        // TransformerEngine's a2a+p2p needs: its ring is the nearest it runs.
+        if self == .nemo && nearest.options.contextParallelCommunication == .hierarchical {
+            nearest.options.contextParallelCommunication = .ring
+            nearest.contextAllToAll = nil
+            if configuration.contextParallel > 1 {
+                changes.append("NeMo 2.0 builds no hierarchical context-parallel groups (its strategy passes no hierarchical_context_parallel_sizes to Megatron-Core), so it runs TransformerEngine's ring (cp_comm_type p2p), each step's keys and values arriving behind the step before, where the plan prices all-to-alls inside groups and a ring between them (a2a+p2p)")
+            }
+        }
         if nearest.options.accumulatesUnshardedGradients {
             // Neither torchtitan nor Megatron-Core's FSDP skips the reduce-scatter of the microbatches before the
             // last one; the settings ShardPlan writes reduce-scatter every microbatch. That changes something only

@@ -46,6 +46,12 @@ public struct MegatronConfiguration: Sendable, Equatable {
     /// `contextParallel / contextAllToAll` of them); nil for `defaultContextAllToAll`'s choice on the cluster.
     public var contextAllToAll: Int?
 
+    /// `contextAllToAll` where it shapes the mesh: under hierarchical context parallelism with context parallelism; nil
+    /// otherwise, whatever the field holds (an exchange changed since it was set).
+    public var contextGroup: Int? {
+        options.contextParallelCommunication == .hierarchical && contextParallel > 1 ? contextAllToAll : nil
+    }
+
     public init(tensorParallel: Int, pipelineParallel: Int, dataParallel: Int? = nil, microBatchSize: Int = 1,
                 virtualStages: Int = 1, sequenceParallel: Bool = false, contextParallel: Int = 1, expertParallel: Int = 1,
                 expertTensorParallel: Int? = nil, schedule: PipelineSchedule? = nil, options: TrainingOptions = TrainingOptions(),

@@ -64,14 +64,15 @@ extension MegatronGrid {
                 StageCostModel(graph: graph, kernels: kernels, options: options, microbatches: microbatches)
             }
             let fold = configuration.expertFold, overTensor = configuration.foldsExpertsOverTensor
-            let profileKey = [microbatches, tp, dp, cp, ep, overTensor ? 1 : 0, configuration.sequenceParallel ? 1 : 0] + optionsKey
+            let profileKey = [microbatches, tp, dp, cp, ep, overTensor ? 1 : 0, configuration.sequenceParallel ? 1 : 0,
+                              configuration.contextGroup ?? 0] + optionsKey
             let profile = profiles.value(for: profileKey) { () -> LayerCostProfile? in
                 let shape = TrainingPlan.megatronMeshShape(dataParallel: dp, tensorParallel: tp, contextParallel: cp,
-                                                           contextAllToAll: configuration.contextAllToAll, expertParallel: ep, expertFold: fold)
+                                                           contextAllToAll: configuration.contextGroup, expertParallel: ep, expertFold: fold)
                 guard let mesh = try? DeviceMesh(devices: Array(0 ..< dp * cp * tp), shape: shape, in: cluster) else { return nil }
                 // The shape alone does not say which axis is which ([dp/ep, ep, tp] and [dp, cp, tp] can match).
                 let strategies = layouts.value(for: shape + [configuration.sequenceParallel ? 1 : 0, ep / fold > 1 ? 1 : 0, cp > 1 ? 1 : 0,
-                                                             ep > 1 ? 1 : 0, overTensor ? 1 : 0, configuration.contextAllToAll ?? 0]) {
+                                                             ep > 1 ? 1 : 0, overTensor ? 1 : 0, configuration.contextGroup ?? 0]) {
                     configuration.layout().strategies(for: graph, meshShape: shape, roles: roles)
                 }
                 return LayerCostProfile(model: model, clustering: clustering, mesh: mesh,

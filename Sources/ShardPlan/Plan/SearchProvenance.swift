@@ -43,7 +43,7 @@ public struct SearchProvenance: Sendable, Equatable {
             : (megatronGridSeconds, stageDynamicProgramSeconds, "the stage DP's best")
         if let winner, let other, winner > 0 {
             let slower = (other / winner - 1) * 100
-            text += slower < 0.05 ? String(format: "; %@ is as fast (%.4g s)", otherName, other)
+            text += abs(slower) < 0.05 ? String(format: "; %@ is as fast (%.4g s)", otherName, other)
                 : String(format: "; %@ is %.1f%% slower (%.4g s against %.4g s)", otherName, slower, other, winner)
         } else if foundBy == .stageDynamicProgram, megatronGridSeconds == nil {
             text += "; no Megatron grid configuration fits or none was priced"

@@ -170,6 +170,14 @@ extension TrainingPlan {
         let layout = configuration.layout(shardGroups: groups)
         let meshShape = megatronMeshShape(dataParallel: dp, tensorParallel: tp, contextParallel: cp, contextAllToAll: contextAllToAll,
                                           expertParallel: ep, expertFold: fold, shardGroup: groups ? shardGroup : nil)
+        // Hierarchical context parallelism's groups add an axis; beside an expert axis or shard groups that is one more
+        // than a mesh holds.
+        guard meshShape.count <= DeviceMesh.maximumRank else {
+            throw invalid(groups ? "--zero-shard-group" : "--ep",
+                          "hierarchical context parallelism (a2a+p2p) lays its groups out as an axis of their own, and beside "
+                          + (groups ? "hybrid sharding's shard groups" : "expert parallelism beyond the context-parallel ranks")
+                          + " that makes a mesh of \(meshShape.count) axes, more than ShardPlan's \(DeviceMesh.maximumRank)")
+        }
         let strategies = layout.strategies(for: graph, meshShape: meshShape)
         let rankSize = dp * cp * tp
         var stages: [StageLayout] = []
@@ -182,7 +190,10 @@ extension TrainingPlan {
         }
         var plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages, pipelineRanks: pp,
                                 virtualStages: vp, schedule: schedule, microbatches: microbatches, options: configuration.options)
-        plan.summary = configuration.summary(dataParallel: dp, noSync: plan.accumulatesUnshardedGradients)
+        // The summary names the all-to-all group the plan was laid out with, given or not.
+        var resolved = configuration
+        resolved.contextAllToAll = contextAllToAll
+        plan.summary = resolved.summary(dataParallel: dp, noSync: plan.accumulatesUnshardedGradients)
         try plan.checkZeroShardGroup(at: JSONPath([.key("--zero-shard-group")]))
         return plan
     }
@@ -314,8 +325,9 @@ extension MegatronConfiguration {
     /// groups of `contextAllToAll` under hierarchical context parallelism) exchanging by `communication`.
     static func contextHeadProblem(tensorParallel: Int, contextParallel: Int, contextAllToAll: Int?, heads: [AttentionHeads],
                                    communication: ContextParallelCommunication) -> String? {
-        let (group, name) = communication == .hierarchical ? (contextAllToAll ?? contextParallel, "a2a+p2p") : (contextParallel, "a2a")
-        guard contextParallel > 1, communication == .allToAll || communication == .hierarchical,
+        // Under hierarchical context parallelism a group not yet resolved (`TrainingPlan.contextAllToAll`) says nothing.
+        let (group, name) = communication == .hierarchical ? (contextAllToAll, "a2a+p2p") : (contextParallel, "a2a")
+        guard contextParallel > 1, communication == .allToAll || communication == .hierarchical, let group,
               let counts = AttentionHeads.undivided(heads, over: tensorParallel * group) else { return nil }
         let product = communication == .hierarchical ? "tp x its all-to-all group" : "tp x cp"
         return "TransformerEngine's all-to-all exchange (--cp-comm-type \(name)) gives each rank of its group whole heads of "

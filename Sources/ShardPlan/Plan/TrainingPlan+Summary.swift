@@ -38,12 +38,7 @@ extension TrainingPlan {
         let splitsQueries = stage.operations.contains {
             ContextParallelExchange.ringSize(graph.operations[$0], stage.strategy(of: $0), meshShape: stage.mesh.shape) > 1
         }
-        // Hierarchical context parallelism's all-to-all group: the innermost mesh axis of the first query split over two
-        // or more (one axis is the all-to-all alone).
-        let group = communication != .hierarchical ? nil : stage.operations.lazy.compactMap { op -> Int? in
-            let axes = ContextParallelExchange.ringAxes(graph.operations[op], stage.strategy(of: op))
-            return axes.count > 1 ? ContextParallelExchange.hierarchy(ringAxes: axes).allToAll.reduce(1) { $0 * stage.mesh.shape[$1] } : nil
-        }.first
+        let group = communication == .hierarchical ? stage.hierarchicalContextGroup(in: graph) : nil
         return MegatronSummary.describe(Self.withPlanZeroStage(stage, options.zeroStage, graph: graph), graph: graph)
             + (splitsQueries && communication != .ring ? " cp-comm=\(communication.rawValue)" : "")
             + (group.map { " cp-a2a=\($0)" } ?? "")

@@ -5,6 +5,13 @@
 enum LowRankAdapter {
     case down, up
 
+    /// The rank of a down-projection `A` of `shape` called `name`: ShardPlan's `[inputs, rank]` (`.lora_a`), PEFT's
+    /// `[rank, inputs]` (`lora_A`); nil for any other weight.
+    static func rank(ofParameter name: String, shape: [Int]) -> Int? {
+        guard Self(parameterName: name) == .down else { return nil }
+        return name.hasSuffix(".lora_a") ? shape.last : shape.first
+    }
+
     /// The role of the parameter called `name`, or nil for any other weight.
     init?(parameterName name: String) {
         if name.hasSuffix(".lora_a") || name.contains(".lora_A.") || name.hasSuffix(".lora_A") {

@@ -30,7 +30,7 @@
 /// - with context parallelism (Megatron-Core's CP), a context axis splits every op's sequence index, the
 ///   query sequence for attention, whose keys and values are then exchanged around that axis; hierarchical context
 ///   parallelism (`contextGroups`) cuts it into two, the ring's ranks and, inside them, the all-to-all group's
-///   (`ContextParallelExchange.hierarchy(ringAxes:)`), both splitting the sequence;
+///   (`ContextParallelExchange.hierarchy(ringAxes:meshShape:)`), both splitting the sequence;
 /// - with expert parallelism, an expert axis carved out of the data-parallel ranks splits the expert index of
 ///   every expert GEMM (an index the weight, the activation and the result all carry) and of the ops that
 ///   follow it without summing it, and the batch of every other op (expert-data parallelism, Megatron-Core's

@@ -302,7 +302,9 @@ struct ContextParallelTests {
         #expect(backward == [Collective(.allToAll, axes: [1], bytes: 2), Collective(.reduceScatter, axes: [0], bytes: 4)] && backwardExposed == 5)
         let (alone, aloneExposed) = carry([Collective(.allGather, axes: [1], bytes: 8)], meshShape: [1, 4])
         #expect(alone == [Collective(.allToAll, axes: [1], bytes: 2)] && aloneExposed == 2)
-        #expect(ContextParallelExchange.hierarchy(ringAxes: [0, 2]) == ([2], [0]))
+        #expect(ContextParallelExchange.hierarchy(ringAxes: [0, 2], meshShape: [2, 2, 4]) == ([2], [0]))
+        // An axis of size 1 splits nothing: the innermost that does is the group.
+        #expect(ContextParallelExchange.hierarchy(ringAxes: [0, 1], meshShape: [4, 1]) == ([0], []))
     }
 
     /// The all-to-all group hierarchical context parallelism takes by default: the largest divisor A of cp below it whose

@@ -45,7 +45,7 @@ struct BridgeLowRankAdapterTests {
         #expect(BridgeLowRankAdapters(graph: trainedBase) == nil)
         let note = try #require(FrameworkExport.frozenParameterNote(lora, framework: .torchtitan))
         let adapters = lora.parameters.filter { LowRankAdapter(parameterName: lora[$0].name) != nil }
-        #expect(note.hasPrefix("The graph is a LoRA fine-tune: it trains \(adapters.count) adapter weights of rank 4 "))
+        #expect(note.hasPrefix("The graph is a LoRA fine-tune: it trains \(adapters.count) adapter tensors (A and B) of rank 4 "))
         #expect(note.contains("PEFT's LoraConfig with r=4") && note.contains("freeze them in the model's code"))
     }
 

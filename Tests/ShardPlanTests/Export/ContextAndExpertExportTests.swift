@@ -55,7 +55,7 @@ struct ContextAndExpertExportTests {
     /// llama-tiny (4 query and 2 key/value heads, 32 tokens) with cp = 4 under a2a+p2p on one DGX H100: the all-to-all
     /// group takes 2 ranks (the largest divisor of 4 below it that fits a node beside tp = 1), the ring the other 2; the
     /// plan's mesh is `[dp 2, ring 2, group 2, tp 1]` and its attention splits its queries over both context axes.
-    @Test("llama-tiny with cp = 4 under a2a+p2p: --hierarchical-context-parallel-sizes 2 2, and the same sizes in NeMo's and Megatron-Bridge's settings")
+    @Test("llama-tiny with cp = 4 under a2a+p2p: --hierarchical-context-parallel-sizes 2 2, the same sizes in Megatron-Bridge's settings, NeMo's ring")
     func hierarchicalContextParallel() throws {
         var options = TrainingOptions()
         options.contextParallelCommunication = .hierarchical
@@ -70,11 +70,31 @@ struct ContextAndExpertExportTests {
         let megatron = try #require(exports[.megatron])
         #expect(megatron.text.contains("--cp-comm-type a2a+p2p \\\n    --hierarchical-context-parallel-sizes 2 2 \\"))
         #expect(megatron.text.contains("cp=4 cp-comm=a2a+p2p cp-a2a=2"))
-        #expect(try #require(exports[.nemo]).text.contains("\"model.config.hierarchical_context_parallel_sizes=[2,2]\" \\"))
+        // NeMo 2.0's strategy builds no hierarchical groups: it runs the ring, and says so.
+        let nemo = try #require(exports[.nemo])
+        #expect(nemo.text.contains("model.config.cp_comm_type='p2p'") && !nemo.text.contains("model.config.hierarchical_context_parallel_sizes"))
+        #expect(nemo.differences.contains { $0.hasPrefix("NeMo 2.0 builds no hierarchical context-parallel groups") })
         #expect(try #require(exports[.megatronBridge]).text.contains("    cfg.model.hierarchical_context_parallel_sizes = [2, 2]\n"))
         // torchtitan runs PyTorch's ring instead, and says so.
         let titan = try #require(exports[.torchtitan])
         #expect(titan.differences.contains { $0.hasSuffix("where the plan prices all-to-alls inside groups and a ring between them (TransformerEngine's a2a+p2p)") })
+    }
+
+    /// Hierarchical context parallelism's groups are an axis of their own; beside shard groups (an axis too) a mesh would
+    /// have 5 axes, more than ShardPlan lays out: refused at the option, not at the mesh.
+    @Test("a2a+p2p beside hybrid sharding's shard groups is refused at --zero-shard-group")
+    func hierarchicalBesideShardGroups() throws {
+        var options = TrainingOptions(zeroStage: 3, zeroShardGroup: 2)
+        options.contextParallelCommunication = .hierarchical
+        let graph = try #require(ModelCatalog.model(id: "llama-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-h100:2")
+        do {
+            _ = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:2", configuration:
+                MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, contextParallel: 4, options: options))
+            Issue.record("a 5-axis mesh was laid out")
+        } catch {
+            #expect(error.path.description == "--zero-shard-group" && error.description.contains("a mesh of 5 axes"), "\(error)")
+        }
     }
 
     @Test("PyTorch's ring under the all-to-all rotation: torchtitan writes context_parallel_rotate_method = \"alltoall\", Megatron-LM its own ring with a sentence")

@@ -27,7 +27,6 @@ struct NeMoOverrideReader {
             "trainer.strategy.expert_tensor_parallel_size": positive,
             "trainer.strategy.sequence_parallel": bool,
             "model.config.cp_comm_type": optionalString(["p2p", "all_gather", "a2a", "a2a+p2p"]),
-            "model.config.hierarchical_context_parallel_sizes": { if case .ints(let sizes) = $0 { sizes.count == 2 && sizes.allSatisfy { $0 >= 1 } } else { false } },
             "model.config.overlap_moe_expert_parallel_comm": bool,
             "model.config.moe_shared_expert_overlap": bool,
             "model.config.moe_token_dispatcher_type": optionalString(["allgather", "alltoall", "flex"]),
