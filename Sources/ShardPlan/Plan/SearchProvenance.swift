@@ -36,6 +36,15 @@ public struct SearchProvenance: Sendable, Equatable {
 
     /// "found by the stage DP; the Megatron grid's best is 4.2% slower (8.12 s against 7.79 s)", or "is as fast" where
     /// the two times round to the same tenth of a percent.
+    ///
+    /// Times keep four significant digits, in the unit the report's other times take (`time`), so that two close
+    /// plans' times still differ where their percentage does.
+    /// `seconds` to four significant digits in s, ms or us, as the report's times (`PlanPrediction.seconds`).
+    static func time(_ seconds: Double) -> String {
+        seconds >= 1 ? String(format: "%.4g s", seconds)
+            : seconds >= 1e-3 ? String(format: "%.4g ms", seconds * 1e3) : String(format: "%.4g us", seconds * 1e6)
+    }
+
     public var description: String {
         var text = "found by the \(foundBy.rawValue)"
         let (winner, other, otherName) = foundBy == .stageDynamicProgram
@@ -43,8 +52,8 @@ public struct SearchProvenance: Sendable, Equatable {
             : (megatronGridSeconds, stageDynamicProgramSeconds, "the stage DP's best")
         if let winner, let other, winner > 0 {
             let slower = (other / winner - 1) * 100
-            text += abs(slower) < 0.05 ? String(format: "; %@ is as fast (%.4g s)", otherName, other)
-                : String(format: "; %@ is %.1f%% slower (%.4g s against %.4g s)", otherName, slower, other, winner)
+            text += abs(slower) < 0.05 ? "; \(otherName) is as fast (\(Self.time(other)))"
+                : String(format: "; %@ is %.1f%% slower (%@ against %@)", otherName, slower, Self.time(other), Self.time(winner))
         } else if foundBy == .stageDynamicProgram, megatronGridSeconds == nil {
             text += "; no Megatron grid configuration fits or none was priced"
         } else if foundBy == .megatronGrid {
@@ -52,9 +61,8 @@ public struct SearchProvenance: Sendable, Equatable {
         }
         if let rewrittenSeconds {
             let compared = stageDynamicProgramSeconds != nil && megatronGridSeconds != nil ? "both" : "the search's plan"
-            let rewritten = rewrittenFromSeconds.map { String(format: "another of the stage DP's plans (%.4g s as given)", $0) } ?? "the plan"
-            text += "; \(compared) of the graph as given, before the graph rewrites that take \(rewritten) to "
-                + String(format: "%.4g s", rewrittenSeconds)
+            let rewritten = rewrittenFromSeconds.map { "another of the stage DP's plans (\(Self.time($0)) as given)" } ?? "the plan"
+            text += "; \(compared) of the graph as given, before the graph rewrites that take \(rewritten) to \(Self.time(rewrittenSeconds))"
         }
         if stoppedEarly { text += "; stopped at the time limit with the best plan found so far" }
         return text
