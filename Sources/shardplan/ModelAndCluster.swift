@@ -43,10 +43,8 @@ extension ModelAndCluster {
         clock.lap("decode and validate graph")
         // A training step of a graph whose every weight is frozen updates nothing: it is inference, which ShardPlan
         // does not plan (its memory is not the saved activations of a training step). Only a floating-point weight
-        // some op reads carries a gradient (`GradientFlow`): an integer or unread trainable one does not count.
-        let gradients = GradientFlow(graph)
-        let read = Set(graph.operations.flatMap(\.inputs))
-        if !graph.parameters.isEmpty && !graph.parameters.contains(where: { gradients[$0] && read.contains($0) }) {
+        // some op reads carries a gradient (`Graph.weightsCarryingGradients`): an integer or unread one does not count.
+        if !graph.parameters.isEmpty && graph.weightsCarryingGradients.allSatisfy({ graph[$0].isFrozen }) {
             throw InputError(.invalidValue, at: JSONPath([.key("parameters")]),
                              "no parameter of \(graph.name) is trained: every floating-point weight its ops read is frozen "
                              + "(\"trainable\": false), so a training step updates nothing; "

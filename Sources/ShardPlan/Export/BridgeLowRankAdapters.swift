@@ -47,12 +47,9 @@ struct BridgeLowRankAdapters: Sendable, Equatable {
     }
 
     /// Whether every adapter is trained and every other weight frozen, as the PEFT classes set them, over the weights
-    /// that could carry a gradient (floating-point ones some op reads; `GradientFlow`).
+    /// that could carry a gradient (`Graph.weightsCarryingGradients`).
     static func flagsAreThePEFTClasses(_ graph: Graph) -> Bool {
-        let weights = GradientFlow(graph, trainingFrozen: true)
-        let read = Set(graph.operations.flatMap(\.inputs))
-        return graph.parameters.filter { weights[$0] && read.contains($0) }
-            .allSatisfy { graph[$0].isFrozen == (LowRankAdapter(parameterName: graph[$0].name) == nil) }
+        graph.weightsCarryingGradients.allSatisfy { graph[$0].isFrozen == (LowRankAdapter(parameterName: graph[$0].name) == nil) }
     }
 
     /// The assignment `apply_plan` makes: `CanonicalLoRA(target_modules=[...], dim=16, alpha=8)`.
