@@ -31,15 +31,12 @@ struct CalibrateCommand: ParsableCommand {
     func run() throws {
         try reportingInputErrors {
             try checkWritable(output, option: "--output")
-            guard let data = fileBytes(atPath: runs) else {
-                throw InputError(.invalidValue, at: .root, "cannot read \(runs)")
-            }
-            let document = try JSONValue.parseDocument(data, document: runs)
+            let document = try GraphLoading.document(runs, what: "runs file")
             let markdown: String
             do {
                 markdown = try report(document)
             } catch let error as InputError {
-                throw error.inDocument(runs)
+                throw error.inDocument(GraphLoading.documentName(runs))
             }
             try writeOutput(markdown, to: output)
         }

@@ -41,14 +41,19 @@ extension ModelAndCluster {
     func load(_ clock: inout CommandClock) throws -> (graph: Graph, cluster: Cluster, rebatchedFrom: Int?) {
         var graph = try GraphLoading(self.graph).graph
         clock.lap("decode and validate graph")
-        // A training step of a graph whose every weight is frozen updates nothing: it is inference, which ShardPlan
-        // does not plan (its memory is not the saved activations of a training step). Only a floating-point weight
-        // some op reads carries a gradient (`Graph.weightsCarryingGradients`): an integer or unread one does not count.
-        if !graph.parameters.isEmpty && graph.weightsCarryingGradients.allSatisfy({ graph[$0].isFrozen }) {
+        // A training step of a graph whose every weight is frozen, or that has no weight to train, updates nothing: it
+        // is inference, which ShardPlan does not plan (its memory is not the saved activations of a training step). Only
+        // a floating-point weight some op reads carries a gradient (`Graph.weightsCarryingGradients`): an integer or
+        // unread one does not count.
+        let carrying = graph.weightsCarryingGradients
+        if carrying.allSatisfy({ graph[$0].isFrozen }) {
+            let why = !carrying.isEmpty
+                ? "every floating-point weight its ops read is frozen (\"trainable\": false)"
+                : graph.parameters.isEmpty ? "it has no parameters"
+                : "none of its \(graph.parameters.count) parameter\(graph.parameters.count == 1 ? "" : "s") is a floating-point weight an op reads"
             throw InputError(.invalidValue, at: JSONPath([.key("parameters")]),
-                             "no parameter of \(graph.name) is trained: every floating-point weight its ops read is frozen "
-                             + "(\"trainable\": false), so a training step updates nothing; "
-                             + "ShardPlan plans training: leave at least one weight trainable",
+                             "no parameter of \(graph.name) is trained: \(why), so a training step updates nothing; "
+                             + "ShardPlan plans training: \(carrying.isEmpty ? "give an op a floating-point weight to train" : "leave at least one weight trainable")",
                              document: GraphLoading.documentName(self.graph))
         }
         var rebatchedFrom: Int?

@@ -16,7 +16,7 @@ struct PlanCommand: ParsableCommand {
                                valueName: "auto|N"))
     var stages: StageLimit = .auto
 
-    @Option(help: ArgumentHelp("Logical mesh shape of every stage, such as 2x4 (default: search every 2-D view, and for sequences of 16K tokens and more Megatron's [dp, cp, tp] meshes too, which a fixed shape leaves out).", valueName: "AxB"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Logical mesh shape of every stage, such as 2x4 (default: search every 2-D view, and for sequences of 16K tokens and more Megatron's [dp, cp, tp] meshes too, which a fixed shape leaves out).", valueName: "AxB"))
     var mesh: MeshShape?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Microbatches per iteration, or auto: with one stage the fewest that fit, with a pipeline the count the search finds fastest (each stage DP sweeps the counts until its plans slow down).", valueName: "auto|N"))
@@ -44,6 +44,8 @@ struct PlanCommand: ParsableCommand {
     var layerLimit: Int?
 
     @OptionGroup var precision: PrecisionChoice
+
+    @OptionGroup var overlap: CommunicationOverlap
 
     @OptionGroup var kernelChoice: KernelChoice
 
@@ -109,7 +111,7 @@ struct PlanCommand: ParsableCommand {
             if stageLimit == nil, let mesh, mesh.devices == cluster.deviceCount { stageLimit = 1 }
             let shapes = mesh.map { [$0.sizes] }
             let fixed = microbatches.count
-            var options = kernelChoice.applied(to: precision.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.floor)))
+            var options = kernelChoice.applied(to: precision.applied(to: overlap.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.floor))))
             options.maximumZeroStage = zeroStages.max()!
             options.recomputedBlocks = recomputeBlocks
             // The exchange that runs the model's attention where none is named: TransformerEngine runs attention sinks only
@@ -189,7 +191,8 @@ struct PlanCommand: ParsableCommand {
             let written = try printing.write(plan, prediction: prediction, alternatives: alternatives, evidenceRuns: evidenceRuns)
             clock.lap("write output")
             // Of the plan written: with --emit, maybe another than the search's.
-            for option in written.ineffectiveOptions where kernelChoice.gives(option.setting) {
+            for option in written.ineffectiveOptions(exchangeNamed: kernelChoice.contextParallelCommunication != nil)
+            where kernelChoice.gives(option.setting) {
                 printError("note: \(option.flag) changes nothing: \(option.reason).")
             }
         }

@@ -31,7 +31,9 @@ struct PlanOutput: ParsableArguments {
         if evidence == "-" { throw ValidationError("--evidence reads a file of measured runs, not standard input.") }
         if let report, namesSameFile(output ?? "-", report) {
             guard writesTo(report) != "descriptor 1" else {
-                throw ValidationError("-o/--output and --report \(report) both write to standard output, one after the other; give -o or --report a file.")
+                throw ValidationError(output == nil
+                    ? "--report \(report) writes to standard output, where the plan goes without -o/--output; give --report a file, or -o one for the plan."
+                    : "-o/--output and --report \(report) both write to standard output, one after the other; give -o or --report a file.")
             }
             throw ValidationError("-o/--output and --report both name \(report); one would overwrite the other, so give each its own file.")
         }

@@ -96,11 +96,7 @@ struct ScoreCommand: ParsableCommand {
                                valueName: "G"))
     var zeroShardGroup: Int?
 
-    @Flag(name: .customLong("overlap-grad-reduce"), help: "Overlap the data-parallel gradient reduction with the backward pass.")
-    var overlapGradReduce = false
-
-    @Flag(name: .customLong("overlap-tp-comm"), help: "Overlap tensor-parallel collectives with GEMMs.")
-    var overlapTPComm = false
+    @OptionGroup var overlap: CommunicationOverlap
 
     @Flag(name: .customLong("overlap-moe-comm"),
           help: "Overlap the experts' dispatch and combine all-to-alls of one microbatch with another microbatch's compute (Megatron-Core's --overlap-moe-expert-parallel-comm, its combined 1F1B schedule), which keeps one more microbatch's activations in flight; needs --ep 2 or more, no full recomputation, a 1F1B schedule, and --virtual-stages 2 or more with --pp 2 or more.")
@@ -132,7 +128,7 @@ struct ScoreCommand: ParsableCommand {
                 ("--no-loss-parallel", wholeLoss), ("--recompute", recompute != nil),
                 ("--recompute-blocks", recomputeBlocks != nil), ("--zero", zero != nil),
                 ("--zero-shard-group", zeroShardGroup != nil), ("--cp-a2a-size", contextAllToAll != nil),
-                ("--overlap-grad-reduce", overlapGradReduce), ("--overlap-tp-comm", overlapTPComm), ("--overlap-moe-comm", overlapMoEComm),
+                ("--overlap-grad-reduce", overlap.gradientReduction), ("--overlap-tp-comm", overlap.tensorParallel), ("--overlap-moe-comm", overlapMoEComm),
                 ("--precision/--fp8-recipe/--fp8-params", precision.isGiven),
                 ("--attention-kernel/--fusion/--fused-cross-entropy/--loss-in-place/--eager-loss/--no-loss-upcast/--grad-reduce-in-fp32/--fsdp2/--fsdp-no-sync/--grad-precision/--optimizer-state/--cp-comm-type/--moe-dispatcher", kernelChoice.isGiven),
                 ("--first-stage-layers", firstStageLayers != nil), ("--last-stage-layers", lastStageLayers != nil),
@@ -264,7 +260,7 @@ struct ScoreCommand: ParsableCommand {
                 clock.lap("write output")
             }
             if !fits, let worst = prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) {
-                printError(prediction.memoryShortfall(worst) + (writes ? "" : "; nothing written"))
+                printError("error: " + prediction.memoryShortfall(worst) + (writes ? "" : "; nothing written"))
                 throw ExitCode.failure
             }
         }
@@ -288,9 +284,8 @@ struct ScoreCommand: ParsableCommand {
             tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: batchPerMicrobatch,
             virtualStages: virtualStages ?? 1, sequenceParallel: sequenceParallel, contextParallel: cp ?? 1,
             expertParallel: ep ?? 1, expertTensorParallel: etp, schedule: schedule,
-            options: kernelChoice.applied(to: precision.applied(to: TrainingOptions(
-                recompute: recompute ?? .none, recomputedBlocks: recomputeBlocks, zeroStage: zero?.rawValue ?? 0, overlapGradientReduction: overlapGradReduce,
-                overlapTensorParallelCommunication: overlapTPComm, zeroShardGroup: zeroShardGroup))),
+            options: kernelChoice.applied(to: precision.applied(to: overlap.applied(to: TrainingOptions(
+                recompute: recompute ?? .none, recomputedBlocks: recomputeBlocks, zeroStage: zero?.rawValue ?? 0, zeroShardGroup: zeroShardGroup)))),
             firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers,
             embeddingInPipelineSplit: accountForEmbedding, lossInPipelineSplit: accountForLoss)
         // The all-to-all group the plan is priced with (`--cp-a2a-size` or the default), named in its summary.

@@ -43,6 +43,25 @@ struct BatchOptionTests {
         #expect(scored["predicted"] == planned["predicted"])
     }
 
+    /// QA: plan could not price the overlaps Megatron-Core's Hopper recipes turn on, which score priced; the plan it
+    /// writes carries them, and score --plan of it predicts the same.
+    @Test("plan --overlap-grad-reduce --overlap-tp-comm writes both overlaps into the plan, which score --plan replays")
+    func planWithOverlaps() throws {
+        let plan = Repository.temporaryFile("overlap-plan.json"), score = Repository.temporaryFile("overlap-score.json")
+        defer { for path in [plan, score] { try? FileManager.default.removeItem(atPath: path) } }
+        let graph = Repository.path("Models/gpt-tiny.json")
+        var planning = try ShardPlanCommand.parseAsRoot(["plan", graph, "--cluster", "dgx-h100", "--stages", "1", "--mesh", "2x4",
+                                                         "--overlap-grad-reduce", "--overlap-tp-comm", "--format", "json", "-o", plan])
+        try planning.run()
+        let planned = try members(plan)
+        guard case .object(let options)? = planned["options"] else { Issue.record("no options"); return }
+        #expect(options["overlap_gradient_reduction"] == .bool(true))
+        #expect(options["overlap_tensor_parallel_communication"] == .bool(true))
+        var scoring = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", "dgx-h100", "--plan", plan, "--format", "json", "-o", score])
+        try scoring.run()
+        #expect(try members(score)["predicted"] == planned["predicted"])
+    }
+
     /// A saved plan that is exactly a Megatron layout reads back with the summary `--tp`/`--pp` give it, expert
     /// parallelism and its overlap included, rather than its stages' mesh axes.
     @Test("score --plan of a saved Megatron layout summarises it as --tp/--pp do: ep=4 ep-overlap")

@@ -25,6 +25,8 @@ struct CommandParsingTests {
 
     @Test("a malformed value is a usage error (exit 2)", arguments: [
         ["plan", "g.json", "--cluster", "c", "--mesh", "2y4"],
+        // QA: a negative shape was taken for a missing value.
+        ["plan", "g.json", "--cluster", "c", "--mesh", "-2x-4"],
         ["plan", "g.json", "--cluster", "c", "--stages", "0"],
         ["plan", "g.json", "--cluster", "c", "--microbatches", "none"],
         ["plan", "g.json", "--cluster", "c", "--recompute", "some"],

@@ -29,4 +29,28 @@ struct FrozenGraphCommandTests {
         var parsed = try ShardPlanCommand.parseAsRoot([command, path, "--cluster", "dgx-a100-80g"] + (command == "score" ? ["--tp", "1", "--pp", "1"] : []))
         #expect(throws: ExitCode.failure) { try parsed.run() }
     }
+
+    /// A graph with no parameter at all, or whose only parameter no op reads, trains nothing either: refused with
+    /// the reason, not as if some weight were frozen.
+    @Test("a graph with no weight an op reads is refused, naming why", arguments: [
+        ("[]", "it has no parameters"),
+        (#"[{"name": "w", "shape": [8, 8], "dtype": "bf16"}]"#, "none of its 1 parameter is a floating-point weight an op reads"),
+    ])
+    func nothingReadToTrain(parameters: String, reason: String) throws {
+        let text = #"{"format": "shardplan.graph/1", "name": "untrained", "inputs": [{"name": "x", "shape": [8, 8], "dtype": "bf16"}], "parameters": "#
+            + parameters
+            + #", "ops": [{"name": "h", "op": "exp", "inputs": ["x"]}, {"name": "loss", "op": "reduce", "kind": "mean", "axes": [0, 1], "inputs": ["h"]}], "outputs": ["loss"]}"#
+        let path = Repository.temporaryFile("untrained.json")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let input = try ModelAndCluster.parse([path, "--cluster", "dgx-a100-80g"])
+        var clock = CommandClock(enabled: false)
+        do {
+            _ = try input.load(&clock)
+            Issue.record("loaded a graph with nothing to train")
+        } catch let error as InputError {
+            #expect(error.description.contains(reason), "\(error.description)")
+            #expect(!error.description.contains("frozen"), "\(error.description)")
+        }
+    }
 }

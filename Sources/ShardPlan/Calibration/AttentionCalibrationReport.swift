@@ -54,7 +54,7 @@ public struct AttentionCalibrationReport: Sendable {
         ]
         for replay in replays {
             let row = replay.measurement
-            lines.append("| \(VisibleText.escape(row.id)) | \(VisibleText.escape(row.gpu)) | \(row.kernel.rawValue) | "
+            lines.append("| \(VisibleText.tableCell(row.id)) | \(VisibleText.tableCell(row.gpu)) | \(row.kernel.rawValue) | "
                          + "\(row.batch) x \(row.heads) x \(row.sequenceLength) x \(row.headDimension) | \(row.causal ? "yes" : "no") | "
                          + [replay.predictedForwardSeconds, row.forwardSeconds, replay.predictedBackwardSeconds, row.backwardSeconds]
                             .map { Self.milliseconds($0) }.joined(separator: " | ")

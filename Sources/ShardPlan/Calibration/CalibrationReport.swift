@@ -185,7 +185,7 @@ public struct CalibrationReport: Sendable {
         var lines = ["| \(heading) | rows | median error | worst error | mean signed error |", "| --- | ---: | ---: | ---: | ---: |"]
         for group in groups where !group.errors.isEmpty {
             let (median, worst, mean) = summary(errors: group.errors)
-            lines.append("| \(group.label) | \(group.errors.count) | \(String(format: "%.1f%%", median * 100)) | "
+            lines.append("| \(VisibleText.tableCell(group.label)) | \(group.errors.count) | \(String(format: "%.1f%%", median * 100)) | "
                          + "\(String(format: "%.1f%%", worst * 100)) | \(String(format: "%+.1f%%", mean * 100)) |")
         }
         return lines
@@ -248,7 +248,7 @@ public struct CalibrationReport: Sendable {
             if run.fp8Parameters { config += " fp8-params" }
             if let cluster = run.replayCluster { config += " on \(cluster.name)" }
             let measured = Self.seconds(run.iterationSeconds!) + (entry.run.isMeasuredTime ? "" : "*")
-            lines.append("| \(run.id) | \(config) | \(Self.seconds(entry.predictedSeconds)) | \(measured) | "
+            lines.append("| \(VisibleText.tableCell(run.id)) | \(VisibleText.tableCell(config)) | \(Self.seconds(entry.predictedSeconds)) | \(measured) | "
                          + "\(String(format: "%+.1f%%", entry.relativeError * 100)) | \(String(format: "%.1f", entry.peakMemoryBytes / 1e9))\(entry.fitsInMemory ? "" : " (does not fit)") |")
         }
         lines.append("")
@@ -288,7 +288,7 @@ public struct CalibrationReport: Sendable {
             lines.append("Memory: \(measuredRows.count) rows print the peak their run reached; predicted against measured "
                          + measuredRows.map { entry in
                              let measured = entry.run.measuredPeakMemoryBytes!
-                             return "\(entry.run.id) \(gib(entry.peakMemoryBytes)) against \(gib(measured)) GiB "
+                             return "\(VisibleText.escape(entry.run.id)) \(gib(entry.peakMemoryBytes)) against \(gib(measured)) GiB "
                                  + "(\(String(format: "%+.1f%%", (entry.peakMemoryBytes / measured - 1) * 100)))"
                          }.joined(separator: ", ") + ".")
         }
@@ -300,7 +300,7 @@ public struct CalibrationReport: Sendable {
                          + "for the CUDA context, workspaces and fragmentation against it: "
                          + allocatedRows.map { entry in
                              let measured = entry.run.measuredAllocatedPeakBytes!
-                             return "\(entry.run.id) \(gib(entry.peakTensorBytes)) against \(gib(measured)) GiB "
+                             return "\(VisibleText.escape(entry.run.id)) \(gib(entry.peakTensorBytes)) against \(gib(measured)) GiB "
                                  + "(\(String(format: "%+.1f%%", (entry.peakTensorBytes / measured - 1) * 100)))"
                          }.joined(separator: ", ") + ".")
         }
@@ -313,7 +313,7 @@ public struct CalibrationReport: Sendable {
                          + "and copies in a profile, without the time it waited for the host), which is what the model prices; "
                          + "predicted against it: "
                          + zip(busyRows, errors).map { row, error in
-                             "\(row.entry.run.id) \(String(format: "%.2f", row.entry.predictedSeconds * 1e3)) against "
+                             "\(VisibleText.escape(row.entry.run.id)) \(String(format: "%.2f", row.entry.predictedSeconds * 1e3)) against "
                                  + "\(String(format: "%.2f", row.busy * 1e3)) ms (\(String(format: "%+.1f%%", error * 100)))"
                          }.joined(separator: ", ")
                          + String(format: "; median absolute error %.1f%%, worst %.1f%%.", median * 100, worst * 100))
@@ -323,7 +323,7 @@ public struct CalibrationReport: Sendable {
             lines.append("")
             lines.append("Memory: \(fitRows.count) rows give the memory their run fitted in; predicted peaks "
                          + fitRows.map { entry in
-                             "\(entry.run.id) \(gib(entry.peakMemoryBytes)) GiB (ran in \(String(format: "%.0f", entry.run.knownFitBytes! / 1_073_741_824)) GiB)"
+                             "\(VisibleText.escape(entry.run.id)) \(gib(entry.peakMemoryBytes)) GiB (ran in \(String(format: "%.0f", entry.run.knownFitBytes! / 1_073_741_824)) GiB)"
                          }.joined(separator: ", ") + ".")
         }
         if isRepositoryTable {
@@ -332,7 +332,7 @@ public struct CalibrationReport: Sendable {
         }
         if !skipped.isEmpty {
             lines.append("")
-            lines.append("Rows not replayed: " + skipped.map { "\($0.id) (\($0.reason))" }.joined(separator: "; ") + ".")
+            lines.append("Rows not replayed: " + skipped.map { "\(VisibleText.escape($0.id)) (\($0.reason))" }.joined(separator: "; ") + ".")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -77,6 +77,10 @@ public struct MeasuredAttention: Sendable {
                 guard value >= 1 else { throw row.invalid(key, "row \(id): \(key) must be at least 1, found \(value)") }
                 sizes[key] = value
             }
+            let widest = kernel.widestHeadDimension(on: GPUGeneration(deviceName: gpu))
+            guard sizes["head_dim"]! <= widest else {
+                throw row.invalid("head_dim", "row \(id): \(kernel.rawValue) runs heads of at most \(widest) on \(gpu), not \(sizes["head_dim"]!)")
+            }
             let keyValueHeads = try row.optionalInt("kv_heads") ?? sizes["heads"]!
             guard keyValueHeads >= 1 else { throw row.invalid("kv_heads", "row \(id): kv_heads must be at least 1, found \(keyValueHeads)") }
             guard sizes["heads"]! % keyValueHeads == 0 else {

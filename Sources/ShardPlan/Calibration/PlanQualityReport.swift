@@ -98,7 +98,7 @@ public struct PlanQualityReport: Sendable {
             let dynamicProgramRatio = entry.dynamicProgramSeconds.map { String(format: "%.3f", $0 / entry.publishedSeconds) } ?? "-"
             let grid = entry.megatronGridSeconds.map { String(format: "%.3f", $0) } ?? "-"
             let winner = entry.foundBy.map { $0 == .megatronGrid ? "grid" : "stage DP" } ?? "one stage"
-            lines.append("| \(run.id) | tp=\(run.tensorParallel) pp=\(run.pipelineParallel) dp=\(run.dataParallel) | "
+            lines.append("| \(VisibleText.tableCell(run.id)) | tp=\(run.tensorParallel) pp=\(run.pipelineParallel) dp=\(run.dataParallel) | "
                          + "\(String(format: "%.3f", entry.publishedSeconds)) | \(entry.searchedSummary) | "
                          + "\(entry.searchedMicrobatches) | \(String(format: "%.3f", entry.searchedSeconds)) | "
                          + "\(String(format: "%.3f", entry.ratio)) | \(dynamicProgram) | \(dynamicProgramRatio) | \(grid) | \(winner) | "

@@ -85,7 +85,7 @@ public enum AttentionKernel: String, CaseIterable, Sendable {
     ///   support matrix bounds d, at most 128 or 256 by generation, and PyTorch's `scaled_dot_product_attention`,
     ///   aten/src/ATen/native/transformers/attention.cpp, hands it the unpadded tensors); no public source shows a
     ///   padded tile width, so none is assumed.
-    /// Past a kernel's widest head (unsupported there) d is returned as it is.
+    /// Past a kernel's widest head (unsupported there, `widestHeadDimension`) d is returned as it is.
     public func paddedHeadDimension(_ d: Double, on generation: GPUGeneration) -> Double {
         guard d > 0 else { return d }
         switch available(on: generation) {
@@ -101,6 +101,13 @@ public enum AttentionKernel: String, CaseIterable, Sendable {
         case .cudnn:
             return d
         }
+    }
+
+    /// The widest head the kernel that runs in this one's place on `generation` is built for, as
+    /// `paddedHeadDimension`'s sources give it: 256 for FlashAttention-2 and 3 and cuDNN, 128 for the Triton kernel.
+    /// A measurement of a wider head did not run this kernel.
+    public func widestHeadDimension(on generation: GPUGeneration) -> Int {
+        available(on: generation) == .triton ? 128 : 256
     }
 
     /// Tokens of causal-mask overhead: a causal pass takes `1/2 + c/t` of the unmasked pass over t keys, not

@@ -93,7 +93,7 @@ public struct LayoutRecognition: Sendable {
         let perReplica = batch / dataParallel
         let target = max(perReplica / max(original.microbatches, 1), 1)
         // The divisor of a replica's batch closest to the plan's samples per microbatch.
-        let microBatchSize = (1 ... perReplica).filter { perReplica % $0 == 0 }.min { abs($0 - target) < abs($1 - target) } ?? 1
+        let microBatchSize = perReplica.divisors.min { abs($0 - target) < abs($1 - target) } ?? 1
 
         // Recomputation and ZeRO: the heaviest any stage uses.
         let stageRecompute = original.stages.map { $0.recompute ?? original.options.recompute }

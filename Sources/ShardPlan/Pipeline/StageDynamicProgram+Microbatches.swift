@@ -25,6 +25,6 @@ extension StageDynamicProgram {
     /// The microbatch counts that split a global batch of `batch` samples evenly, ascending.
     public static func microbatchCounts(batch: Int) -> [Int] {
         precondition(batch >= 1, "a batch has at least one sample")
-        return (1 ... batch).filter { batch % $0 == 0 }
+        return batch.divisors
     }
 }

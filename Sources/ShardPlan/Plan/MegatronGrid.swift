@@ -38,17 +38,14 @@ public struct MegatronGrid: Sendable {
     }
 
     /// The microbatch sizes to try for `batch` samples over `dp` replicas, each dividing a replica's share:
-    /// `microBatchSizes`, and without a pipeline, whose microbatches only bound the activations in flight, the
-    /// larger powers of two and the whole share (one microbatch a replica), which a small model runs fastest where
-    /// it fits (the memory estimate drops those that do not).
+    /// `microBatchSizes`, and without a pipeline, whose microbatches only bound the activations in flight, every
+    /// other divisor of the share up to the whole share (one microbatch a replica): a small model runs fastest in
+    /// the fewest microbatches that fit, and a share of 6 fits in 2 microbatches of 3 where 6 does not (the memory
+    /// estimate drops those that do not fit). Ascending.
     func microBatchSizes(batch: Int, dataParallel dp: Int, pipelineParallel pp: Int) -> [Int] {
         let share = batch / dp
-        var sizes = microBatchSizes
-        if pp == 1, let largest = microBatchSizes.max() {
-            sizes += sequence(first: largest * 2, next: { $0 * 2 }).prefix { $0 < share } + [share]
-        }
-        var seen = Set<Int>()
-        return sizes.filter { $0 > 0 && batch % ($0 * dp) == 0 && seen.insert($0).inserted }
+        let sizes = microBatchSizes + (pp == 1 ? share.divisors : [])
+        return Set(sizes.filter { $0 > 0 && batch % ($0 * dp) == 0 }).sorted()
     }
 
     /// The configurations of `graph` on `cluster` with `options`, in a fixed order, without those whose

@@ -194,6 +194,7 @@ extension TrainingPlan {
     /// writer puts it. A plan made for another batch would otherwise be re-scored at this graph's without a word.
     private static func checkGlobalBatch(_ top: JSONReader, graph: Graph) throws(InputError) {
         guard let declared = try top.optionalInt("global_batch") else { return }
+        guard declared >= 1 else { throw top.invalid("global_batch", "global_batch is \(declared); a batch holds at least one sample") }
         let batch = graph.batchSize ?? 1
         guard declared != batch else { return }
         let source = graph.inputs.first.map { "the batch dimension of its input \"\(graph[$0].name)\"" } ?? "it has no inputs"

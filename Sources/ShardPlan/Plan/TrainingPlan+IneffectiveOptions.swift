@@ -34,7 +34,11 @@ extension TrainingPlan {
     }
 
     /// The options that change nothing in this plan, in the order the command line lists them.
-    public var ineffectiveOptions: [IneffectiveOption] {
+    public var ineffectiveOptions: [IneffectiveOption] { ineffectiveOptions(exchangeNamed: false) }
+
+    /// `ineffectiveOptions`, where `exchangeNamed` says the context-parallel exchange was named (`--cp-comm-type`): then
+    /// the ring, which a plan document without `cp_comm_type` reads as, changes nothing too where no sequence is split.
+    public func ineffectiveOptions(exchangeNamed: Bool) -> [IneffectiveOption] {
         var result: [IneffectiveOption] = []
         let generation = GPUGeneration(deviceName: cluster.device.name)
         if let kernel = options.attentionKernel, kernel.available(on: generation) != kernel {
@@ -56,7 +60,7 @@ extension TrainingPlan {
         }
         // The ring is what a plan document without `cp_comm_type` reads as, and the command line's default.
         let exchange = options.contextParallelCommunication
-        if exchange != .ring, !splitsContext {
+        if exchange != .ring || exchangeNamed, !splitsContext {
             result.append(IneffectiveOption(
                 setting: .contextParallelExchange, flag: "--cp-comm-type \(exchange.rawValue)",
                 reason: "the plan splits no attention's sequence over devices, so no keys or values are exchanged"))

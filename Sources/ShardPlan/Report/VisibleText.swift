@@ -25,6 +25,12 @@ public enum VisibleText {
         return escaped
     }
 
+    /// `text` as a cell of a Markdown table: escaped, and its `|` written `\\|`, so that a row id or a source name
+    /// from a hand-edited file can neither start a row nor shift the table's columns.
+    public static func tableCell(_ text: String) -> String {
+        escape(text).replacingOccurrences(of: "|", with: "\\|")
+    }
+
     /// A report's lines, each escaped, one per line, ending with a newline: a name holding a line break stays
     /// on its own line.
     public static func lines(_ lines: [String]) -> String {

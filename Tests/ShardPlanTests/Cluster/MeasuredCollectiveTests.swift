@@ -31,6 +31,17 @@ struct MeasuredCollectiveTests {
         #expect(report.markdown.contains("| a100 | dgx-a100-80g | 8 | all_reduce | 1 GiB | ring Simple | 8138 | 8082 | 230.9 | 232.5 | +0.7% |"))
     }
 
+    @Test("a row id holding a line break or a | stays in its own cell: the table keeps its rows and columns")
+    func hostileIdStaysInItsCell() throws {
+        let report = try replay(#"""
+            {"id": "a|b\n| fake | row |", "source": "s", "cluster": "dgx-a100-80g", "collective": "all_reduce",
+             "size_bytes": 1073741824, "busbw_gb_per_s": 232.5}
+            """#)
+        let row = try #require(report.markdown.split(separator: "\n").first { $0.hasPrefix("| a") })
+        #expect(row.hasPrefix(#"| a\|b\n\| fake \| row \| | dgx-a100-80g | 8 | all_reduce |"#))
+        #expect(!report.markdown.contains("\n| fake"))
+    }
+
     @Test("an all-gather's time comes from its busbw with (n-1)/n, and gpus picks part of a node")
     func allGatherOnPartOfANode() throws {
         let report = try replay(#"""

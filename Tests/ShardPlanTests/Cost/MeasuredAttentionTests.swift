@@ -90,6 +90,9 @@ struct MeasuredAttentionTests {
         (#"{\#(shape), "gpu": "H100-SXM5-80GB", "kernel": "flash2", "kv_heads": 2, "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].kv_heads"),
         (#"{\#(shape), "gpu": "H100-SXM5-80GB", "kernel": "flash2", "kv_heads": 0, "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].kv_heads"),
         (#"{\#(shape), "gpu": "H100-SXM5-80GB", "kernel": "flash2", "kv_heads": -1, "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].kv_heads"),
+        // Heads wider than the kernel is built for (QA: head_dim 1,048,576 was replayed at +1,245,939.8%).
+        (#"{"id": "x", "source": "s", "batch": 1, "heads": 1, "head_dim": 1048576, "seq_len": 1024, "causal": true, "gpu": "H100-SXM5-80GB", "kernel": "flash2", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].head_dim"),
+        (#"{"id": "x", "source": "s", "batch": 1, "heads": 1, "head_dim": 192, "seq_len": 1024, "causal": true, "gpu": "A100-SXM4-80GB", "kernel": "triton", "forward_ms": 1, "backward_ms": 1}"#, "attention_measurements[0].head_dim"),
     ]
 
     @Test("a bad row is refused at its JSON path", arguments: badRows)

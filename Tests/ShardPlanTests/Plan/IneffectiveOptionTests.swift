@@ -62,6 +62,17 @@ struct IneffectiveOptionTests {
         #expect(kept["fsdp2_copy_out"] == .bool(true) && kept["cp_comm_type"] == .string("all-gather"))
     }
 
+    /// QA: `plan --cp-comm-type p2p` of a plan that splits no sequence said nothing, while all-gather drew a note.
+    @Test("the ring, named, changes nothing where no sequence is split; unnamed (a document's default) it draws no note")
+    func namedRing() throws {
+        let ring = try plan(TrainingOptions())
+        #expect(ring.options.contextParallelCommunication == .ring)
+        #expect(ring.ineffectiveOptions.isEmpty)
+        #expect(ring.ineffectiveOptions(exchangeNamed: true).map(\.setting) == [.contextParallelExchange])
+        #expect(ring.ineffectiveOptions(exchangeNamed: true).first?.flag == "--cp-comm-type p2p")
+        #expect(try plan(TrainingOptions(), tensorParallel: 1, contextParallel: 2).ineffectiveOptions(exchangeNamed: true).isEmpty)
+    }
+
     @Test("a windowed model's exchange without context parallelism is left out of the document, which reads back as the ring with no note")
     func windowedModelReadsBackQuietly() throws {
         var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,

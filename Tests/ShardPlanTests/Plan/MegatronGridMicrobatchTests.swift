@@ -2,20 +2,32 @@ import Testing
 @testable import ShardPlan
 
 /// The microbatch sizes the Megatron grid tries (`MegatronGrid.microBatchSizes(batch:dataParallel:pipelineParallel:)`):
-/// Megatron's usual 1-8, and without a pipeline the larger ones up to a replica's whole share, which a small model
-/// runs fastest (SPEC's MLP on one DGX A100: the grid's best was 17.6 times the stage DP's 1.18 ms at 8 samples a
+/// Megatron's usual 1-8, and without a pipeline every divisor of a replica's share up to the whole share, which a
+/// small model runs fastest (SPEC's MLP on one DGX A100: the grid's best was 17.6 times the stage DP's 1.18 ms at 8 samples a
 /// microbatch, and is its equal at 1,024).
 @Suite("Megatron grid microbatch sizes")
 struct MegatronGridMicrobatchTests {
-    @Test("without a pipeline, powers of two up to a replica's share and the share itself; with one, the usual sizes")
+    @Test("without a pipeline, every divisor of a replica's share; with one, the usual sizes that divide it")
     func sizes() {
         let grid = MegatronGrid()
         #expect(grid.microBatchSizes(batch: 1024, dataParallel: 1, pipelineParallel: 1) == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024])
-        // 128 does not divide a replica's 192.
-        #expect(grid.microBatchSizes(batch: 1536, dataParallel: 8, pipelineParallel: 1) == [1, 2, 4, 8, 16, 32, 64, 192])
+        // A replica's 192 = 2^6 x 3: its 14 divisors.
+        #expect(grid.microBatchSizes(batch: 1536, dataParallel: 8, pipelineParallel: 1) == [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 192])
         #expect(grid.microBatchSizes(batch: 1536, dataParallel: 8, pipelineParallel: 4) == [1, 2, 4, 8])
-        // Only sizes that divide a replica's share: 12 samples a replica take 1, 2, 4 and 12.
-        #expect(grid.microBatchSizes(batch: 96, dataParallel: 8, pipelineParallel: 1) == [1, 2, 4, 12])
+        // GPT-3 175B on 256 replicas: 6 samples each, in microbatches of 3 (QA: the grid tried 1, 2 and 6 only).
+        #expect(grid.microBatchSizes(batch: 1536, dataParallel: 256, pipelineParallel: 1) == [1, 2, 3, 6])
+        #expect(grid.microBatchSizes(batch: 1536, dataParallel: 256, pipelineParallel: 2) == [1, 2])
+    }
+
+    @Test("divisors: ascending, in pairs up to the square root")
+    func divisors() {
+        #expect(1.divisors == [1])
+        #expect(12.divisors == [1, 2, 3, 4, 6, 12])
+        #expect(49.divisors == [1, 7, 49])
+        #expect(97.divisors == [1, 97])
+        #expect(0.divisors.isEmpty && (-4).divisors.isEmpty)
+        // 2^40: its 41 powers of two, found in a million steps.
+        #expect((1 << 40).divisors == (0 ... 40).map { 1 << $0 })
     }
 
     @Test("the search's provenance names both times, or a tie")

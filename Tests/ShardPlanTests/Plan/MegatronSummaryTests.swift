@@ -106,6 +106,26 @@ struct MegatronSummaryTests {
         #expect(MegatronSummary.describe(three, graph: graph) == "tp=1 dp=8 zero=2 on some parameters, zero=1 on others")
     }
 
+    /// QA: gpt-tiny's searched plan on one DGX H100 computes the whole batch on every device (every op replicated over
+    /// the mesh's 8 devices), and its summary said "zero=1", which shards nothing there: no gradient is partial over any
+    /// axis, so ZeRO has no data-parallel devices (the cost model prices it as stage 0, to the byte).
+    @Test("ZeRO is not named, or counted, where every device computes the whole batch")
+    func zeroWithoutDataParallelDevices() throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1", configuration:
+            MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, microBatchSize: 1, options: TrainingOptions()))
+        plan.stages[0].strategies = plan.stages[0].strategies.map { OpStrategy(indexOfAxis: $0.indexOfAxis.map { _ in nil }, zeroStage: 1) }
+        let stage = plan.stages[0]
+        #expect(stage.parameterZeroStages(in: graph, planStage: 0).allSatisfy { $0 == 0 })
+        #expect(!MegatronSummary.describe(stage, graph: graph).contains("zero"), "\(MegatronSummary.describe(stage, graph: graph))")
+        var zeroOne = plan
+        zeroOne.stages[0].strategies = stage.strategies.map { OpStrategy(indexOfAxis: $0.indexOfAxis, zeroStage: 0) }
+        let evaluator = PlanEvaluator(cluster: cluster)
+        #expect(evaluator.evaluate(plan).peakMemoryBytesPerDevice == evaluator.evaluate(zeroOne).peakMemoryBytesPerDevice)
+        #expect(evaluator.evaluate(plan).iterationSeconds == evaluator.evaluate(zeroOne).iterationSeconds)
+    }
+
     /// moe-tiny with its experts over 4 of 8 data-parallel devices: the expert axis is named data parallelism (its dense
     /// products split the batch) and expert parallelism, where it was a mixed axis before.
     @Test("an axis that splits the experts is named expert parallelism")

@@ -244,13 +244,22 @@ struct PlanConsistencyTests {
     }
 
     @Test("a global_batch other than the graph's (gpt-tiny's 8 token sequences) is refused at global_batch, naming the graph's batch",
-          arguments: [-8, 0, 7, 16, 1 << 40])
+          arguments: [7, 16, 1 << 40])
     func globalBatch(_ declared: Int) throws {
         let changed = document.updating(JSONPath([.key("global_batch")])) { _ in .int(declared) }
         let found = try #require(error(decoding: changed), "global_batch \(declared) must be refused")
         #expect(found.kind == .invalidValue)
         #expect(found.description.hasPrefix("global_batch: global_batch says \(declared), but graph \"gpt-tiny\" has a global batch of 8 "
                                             + "(the batch dimension of its input \"tokens\")"), "\(found)")
+    }
+
+    /// QA: a global_batch of 0 was refused with advice to run `plan --batch 0`, which the command line refuses.
+    @Test("a global_batch below 1 is refused as no batch at all, with no advice to plan at it", arguments: [-8, 0])
+    func globalBatchBelowOne(_ declared: Int) throws {
+        let changed = document.updating(JSONPath([.key("global_batch")])) { _ in .int(declared) }
+        let found = try #require(error(decoding: changed), "global_batch \(declared) must be refused")
+        #expect(found.kind == .invalidValue)
+        #expect(found.description == "global_batch: global_batch is \(declared); a batch holds at least one sample", "\(found)")
     }
 
     @Test("a layout's entry count is written in the singular and plural as it falls: 1 entry, 3 entries")

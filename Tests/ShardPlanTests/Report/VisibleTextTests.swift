@@ -40,5 +40,6 @@ struct VisibleTextTests {
         #expect(VisibleText.escape("a\nb\r\tc\u{0}\u{1B}\u{85}\u{2028}\u{202E}") == "a\\nb\\r\\tc\\u{0}\\u{1B}\\u{85}\\u{2028}\\u{202E}")
         #expect(VisibleText.escape("h0.attn \"q\" é 日本 🙂 \\") == "h0.attn \"q\" é 日本 🙂 \\")
         #expect(VisibleText.lines(["a\nb", "c"]) == "a\\nb\nc\n")
+        #expect(VisibleText.tableCell("a|b\nc") == "a\\|b\\nc")
     }
 }

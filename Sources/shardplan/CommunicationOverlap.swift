@@ -1,0 +1,23 @@
+import ArgumentParser
+import ShardPlan
+
+/// Which communication overlaps the compute, for `plan` and `score`: `--overlap-grad-reduce` and `--overlap-tp-comm`
+/// (Megatron-Core's `--overlap-grad-reduce` and `--tp-comm-overlap`, which its recipes for Hopper turn on).
+struct CommunicationOverlap: ParsableArguments {
+    @Flag(name: .customLong("overlap-grad-reduce"), help: "Overlap the data-parallel gradient reduction with the backward pass (Megatron-Core's --overlap-grad-reduce, PyTorch DDP's and FSDP's buckets).")
+    var gradientReduction = false
+
+    @Flag(name: .customLong("overlap-tp-comm"), help: "Overlap tensor-parallel collectives with the GEMMs around them (Megatron-Core's --tp-comm-overlap, TransformerEngine's userbuffers; torchtitan's async tensor parallelism).")
+    var tensorParallel = false
+
+    /// Whether either flag was given (`score --plan` refuses them: the plan sets its own).
+    var isGiven: Bool { gradientReduction || tensorParallel }
+
+    /// `options` with the overlaps asked for turned on (one not asked for is left as it is).
+    func applied(to options: TrainingOptions) -> TrainingOptions {
+        var options = options
+        options.overlapGradientReduction = options.overlapGradientReduction || gradientReduction
+        options.overlapTensorParallelCommunication = options.overlapTensorParallelCommunication || tensorParallel
+        return options
+    }
+}
