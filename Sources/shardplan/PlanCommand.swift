@@ -195,6 +195,9 @@ struct PlanCommand: ParsableCommand {
             where kernelChoice.gives(option.setting) {
                 printError("note: \(option.flag) changes nothing: \(option.reason).")
             }
+            if let asked = kernelChoice.contextParallelCommunication, let substitution = MegatronGrid.exchangeSubstitution(asked: asked, in: written) {
+                printError("note: \(substitution).")
+            }
         }
     }
 

@@ -182,8 +182,7 @@ public struct MegatronGrid: Sendable {
         let choices = variants?.contextParallelCommunications ?? []
         var result: [ContextParallelCommunication] = []
         for asked in choices.isEmpty ? [options.contextParallelCommunication] : choices {
-            let exchange = sinks && !asked.isPyTorchRing ? .allToAll
-                : windowed && (asked == .ring || asked == .hierarchical) ? .allGather : asked
+            let exchange = runnableExchange(asked, windowed: windowed, sinks: sinks)
             if exchange == .allToAll && !heads.allSatisfy({ $0.divide(over: tp * cp) }) { continue }
             if exchange == .hierarchical {
                 guard MegatronConfiguration.defaultContextAllToAll(contextParallel: cp, tensorParallel: tp, devicesPerDomain: devicesPerDomain,
@@ -192,6 +191,26 @@ public struct MegatronGrid: Sendable {
             if !result.contains(exchange) { result.append(exchange) }
         }
         return result
+    }
+
+    /// The exchange TransformerEngine runs where `asked` is asked for, on a model with sliding windows (`windowed`) or
+    /// attention sinks (`sinks`): the all-to-all beside sinks (for any exchange but PyTorch's ring), the all-gather
+    /// beside windows where the ring or hierarchical context parallelism is asked for; else `asked`.
+    static func runnableExchange(_ asked: ContextParallelCommunication, windowed: Bool, sinks: Bool) -> ContextParallelCommunication {
+        sinks && !asked.isPyTorchRing ? .allToAll : windowed && (asked == .ring || asked == .hierarchical) ? .allGather : asked
+    }
+
+    /// Why `plan`, a plan the grid laid out with `asked` asked for, exchanges keys and values otherwise: the model's
+    /// sliding windows or attention sinks, which TransformerEngine runs only under another exchange
+    /// (`runnableExchange`); nil where the plan splits no sequence or runs what was asked.
+    public static func exchangeSubstitution(asked: ContextParallelCommunication, in plan: TrainingPlan) -> String? {
+        let runs = plan.options.contextParallelCommunication
+        let sinks = MegatronConfiguration.hasAttentionSinks(plan.graph)
+        guard plan.splitsContext, runs != asked,
+              runs == runnableExchange(asked, windowed: MegatronConfiguration.hasWindowedAttention(plan.graph), sinks: sinks) else { return nil }
+        return "the plan exchanges keys and values by \(runs.rawValue), not the --cp-comm-type \(asked.rawValue) asked for: "
+            + (sinks ? "TransformerEngine runs the model's attention sinks only under its all-to-all"
+                     : "TransformerEngine's ring refuses the model's sliding windows, which its all-gather runs")
     }
 
     /// Whether to try a configuration with the experts' all-to-alls overlapped besides the one without: where

@@ -92,6 +92,31 @@ struct IneffectiveOptionTests {
         #expect(read.options.contextParallelCommunication == .ring && read.ineffectiveOptions.isEmpty)
     }
 
+    /// `plan --cp-comm-type p2p` of a windowed model whose answer is the grid's: the grid runs the windows under the
+    /// all-gather (TransformerEngine's ring refuses them), and the plan says why it is not the ring asked for.
+    @Test("a windowed plan under the all-gather where the ring was asked says why; under what was asked, or without a split sequence, nothing")
+    func windowedExchangeSubstitution() throws {
+        var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
+                                                           vocabulary: 256, sequenceLength: 64, globalBatch: 8)
+        configuration.slidingWindow = 16
+        let windowed = try TransformerBuilder(name: "windowed", configuration: configuration).build()
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        func plan(contextParallel: Int) throws -> TrainingPlan {
+            var options = TrainingOptions()
+            options.contextParallelCommunication = .allGather
+            return try TrainingPlan.megatron(graph: windowed, cluster: cluster, clusterName: "dgx-h100", configuration: MegatronConfiguration(
+                tensorParallel: 1, pipelineParallel: 1, contextParallel: contextParallel, options: options))
+        }
+        let split = try plan(contextParallel: 2)
+        let note = try #require(MegatronGrid.exchangeSubstitution(asked: .ring, in: split))
+        #expect(note.hasPrefix("the plan exchanges keys and values by all-gather, not the --cp-comm-type p2p asked for"), "\(note)")
+        #expect(note.contains("sliding windows"))
+        #expect(MegatronGrid.exchangeSubstitution(asked: .hierarchical, in: split) != nil)
+        #expect(MegatronGrid.exchangeSubstitution(asked: .allGather, in: split) == nil)
+        #expect(MegatronGrid.exchangeSubstitution(asked: .allToAll, in: split) == nil, "a2a runs windows: not a substitution")
+        #expect(MegatronGrid.exchangeSubstitution(asked: .ring, in: try plan(contextParallel: 1)) == nil)
+    }
+
     @Test("a plan document's FP8 recipe beside bf16 is refused at options.fp8_recipe, as --fp8-recipe without --precision fp8 is")
     func recipeWithoutFP8() throws {
         let plan = try plan(TrainingOptions())
