@@ -17,8 +17,16 @@ struct ModelAndCluster: ParsableArguments {
                                valueName: "N"))
     var batch: Int?
 
+    @Option(name: .customLong("memory-limit"), parsing: .unconditional,
+            help: ArgumentHelp("Plan and price as if each device had this many GB (10^9 bytes) of memory, at most its own: a plan must fit under it, leaving the rest as headroom (allocator fragmentation, NCCL's buffers, a CUDA graph's pool) beside the 3 GB the model always counts (default: the device's whole memory).",
+                               valueName: "GB"))
+    var memoryLimit: Double?
+
     func validate() throws {
         if let batch, batch < 1 { throw ValidationError("--batch takes a positive number of samples, not \(batch).") }
+        if let memoryLimit, !(memoryLimit > 0 && memoryLimit.isFinite) {
+            throw ValidationError("--memory-limit takes a positive, finite number of GB, not \(memoryLimit).")
+        }
     }
 
     /// The files this group reads, for `PlanOutput.refuseOverwriting`: the graph, and the cluster where it names a
@@ -66,6 +74,20 @@ extension ModelAndCluster {
             }
             clock.lap("rebatch graph (--batch)")
         }
-        return (graph, try resolveCluster(cluster), rebatchedFrom)
+        return (graph, try limited(resolveCluster(cluster)), rebatchedFrom)
+    }
+
+    /// `cluster` with each device's memory cut to `--memory-limit` where given: more than the device has is refused.
+    func limited(_ cluster: Cluster) throws(InputError) -> Cluster {
+        guard let memoryLimit else { return cluster }
+        let bytes = memoryLimit * 1e9
+        guard bytes <= cluster.device.memoryBytes else {
+            throw InputError(.invalidValue, at: JSONPath([.key("--memory-limit")]),
+                             String(format: "%g GB is more than the %.1f GB each %@ of %@ has", memoryLimit, cluster.device.memoryBytes / 1e9,
+                                    cluster.device.name, self.cluster))
+        }
+        var limited = cluster
+        limited.device.memoryBytes = bytes
+        return limited
     }
 }

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Testing
+@testable import ShardPlan
+@testable import shardplan
+
+/// `--memory-limit GB`: plan and score against less memory than the device has, leaving headroom.
+@Suite("--memory-limit")
+struct MemoryLimitTests {
+    @Test("a non-positive or non-finite limit is a usage error (exit 2)", arguments: ["0", "-5", "inf", "nan", "x"])
+    func malformed(value: String) {
+        #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--memory-limit", value]) == 2)
+        #expect(exitCode(["plan", "g.json", "--cluster", "c", "--memory-limit", value]) == 2)
+    }
+
+    @Test("the cluster's devices take the limit; more than a device has is refused at --memory-limit")
+    func limitsTheDevice() throws {
+        let input = try ModelAndCluster.parse(["g.json", "--cluster", "dgx-a100-80g", "--memory-limit", "70"])
+        let cluster = try input.limited(Cluster.preset(named: "dgx-a100-80g"))
+        #expect(cluster.device.memoryBytes == 70e9)
+        let unlimited = try ModelAndCluster.parse(["g.json", "--cluster", "dgx-a100-80g"])
+        #expect(try unlimited.limited(Cluster.preset(named: "dgx-a100-80g")).device.memoryBytes == 80 * 1_073_741_824)
+        let above = try ModelAndCluster.parse(["g.json", "--cluster", "dgx-a100-80g", "--memory-limit", "90"])
+        do {
+            _ = try above.limited(Cluster.preset(named: "dgx-a100-80g"))
+            Issue.record("a limit above the device's memory was taken")
+        } catch {
+            #expect(error.path.description == "--memory-limit")
+            #expect(error.message == "90 GB is more than the 85.9 GB each A100-SXM4-80GB of dgx-a100-80g has", "\(error.message)")
+        }
+    }
+
+    /// gpt-tiny needs the 3 GB the model always counts and a little more: under a limit of 3 GB it does not fit.
+    @Test("score under a limit below a layout's peak exits 1 and writes no file; under one above it, it fits")
+    func scoreUnderTheLimit() throws {
+        let output = Repository.temporaryFile("limited.txt")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let graph = Repository.path("Models/gpt-tiny.json")
+        var tight = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", "dgx-a100-80g", "--tp", "1", "--pp", "1",
+                                                      "--memory-limit", "3", "-o", output])
+        #expect(throws: ExitCode.failure) { try tight.run() }
+        #expect(!FileManager.default.fileExists(atPath: output))
+        var roomy = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", "dgx-a100-80g", "--tp", "1", "--pp", "1",
+                                                      "--memory-limit", "4", "-o", output])
+        try roomy.run()
+        #expect(try String(contentsOfFile: output, encoding: .utf8).contains(" of 4.00 GB per device"))
+    }
+}
