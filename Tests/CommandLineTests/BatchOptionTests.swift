@@ -50,7 +50,8 @@ struct BatchOptionTests {
         let plan = Repository.temporaryFile("overlap-plan.json"), score = Repository.temporaryFile("overlap-score.json")
         defer { for path in [plan, score] { try? FileManager.default.removeItem(atPath: path) } }
         let graph = Repository.path("Models/gpt-tiny.json")
-        var planning = try ShardPlanCommand.parseAsRoot(["plan", graph, "--cluster", "dgx-h100", "--stages", "1", "--mesh", "2x4",
+        // At 256 sequences the plan splits the model over tensor-parallel ranks (at gpt-tiny's own 8 it replicates it).
+        var planning = try ShardPlanCommand.parseAsRoot(["plan", graph, "--cluster", "dgx-h100", "--batch", "256", "--stages", "1", "--mesh", "2x4",
                                                          "--overlap-grad-reduce", "--overlap-tp-comm", "--format", "json", "-o", plan])
         try planning.run()
         let planned = try members(plan)
@@ -60,6 +61,21 @@ struct BatchOptionTests {
         var scoring = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", "dgx-h100", "--plan", plan, "--format", "json", "-o", score])
         try scoring.run()
         #expect(try members(score)["predicted"] == planned["predicted"])
+        // The same plan without the overlaps is slower: the plan was priced with them.
+        var without = planned
+        var plain = options
+        plain["overlap_gradient_reduction"] = .bool(false)
+        plain["overlap_tensor_parallel_communication"] = .bool(false)
+        without["options"] = .object(plain)
+        try JSONWriter(inlineDepth: 2, lineWidth: 100).render(.object(without)).write(toFile: plan, atomically: true, encoding: .utf8)
+        var rescoring = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", "dgx-h100", "--plan", plan, "--format", "json", "-o", score])
+        try rescoring.run()
+        func seconds(_ object: JSONObject) -> Double? {
+            guard case .object(let predicted)? = object["predicted"], case .number(let value)? = predicted["iteration_seconds"] else { return nil }
+            return value
+        }
+        let overlapped = try #require(seconds(planned)), exposed = try #require(seconds(try members(score)))
+        #expect(exposed > overlapped, "\(exposed) s without the overlaps against \(overlapped) s with them")
     }
 
     /// A saved plan that is exactly a Megatron layout reads back with the summary `--tp`/`--pp` give it, expert

@@ -9,8 +9,9 @@ extension Cluster {
         }
         guard parts.count == 2 else { return try preset.cluster(nodes: 1, name: preset.name) }
         let countText = parts[1]
+        // Digits past Int's range: a count, too large.
         if !countText.isEmpty, countText.allSatisfy({ $0.isASCII && $0.isNumber }), Int(countText) == nil {
-            throw InputError(.invalidValue, at: .root, "\"\(argument)\": the node count after ':' is too large, \(countText) nodes")
+            throw preset.countOutOfRange(String(countText))
         }
         guard !countText.isEmpty, countText.allSatisfy({ $0.isASCII && $0.isNumber }), let count = Int(countText), count >= 1 else {
             throw InputError(.invalidValue, at: .root,

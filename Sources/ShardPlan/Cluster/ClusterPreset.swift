@@ -22,13 +22,16 @@ public struct ClusterPreset: Sendable, Equatable {
         all.first { $0.name == name.lowercased() }
     }
 
+    /// The refusal of a node count (`count`, as written) outside what a cluster of this machine can hold.
+    func countOutOfRange(_ count: String) -> InputError {
+        InputError(.invalidValue, at: .root,
+                   "\(name): \(count) \(node.nodes == 1 ? "nodes" : "racks") is outside 1 ... \(Cluster.maximumDeviceCount / node.deviceCount)")
+    }
+
     /// `count` nodes of this machine (`count` NVLink domains where one holds several nodes), named `NAME` for
     /// one asked for by name alone, else `NAME:K`.
     public func cluster(nodes count: Int, name clusterName: String? = nil) throws(InputError) -> Cluster {
-        guard count >= 1, count <= Cluster.maximumDeviceCount / node.deviceCount else {
-            throw InputError(.invalidValue, at: .root,
-                             "\(name): \(count) \(node.nodes == 1 ? "nodes" : "racks") is outside 1 ... \(Cluster.maximumDeviceCount / node.deviceCount)")
-        }
+        guard count >= 1, count <= Cluster.maximumDeviceCount / node.deviceCount else { throw countOutOfRange("\(count)") }
         guard count == 1 || node.interNode != nil else {
             throw InputError(.invalidValue, at: .root,
                              "\(name) is a single machine with no network figures, so \(name):\(count) cannot be built; use a multi-node preset such as dgx-h100:\(count)")

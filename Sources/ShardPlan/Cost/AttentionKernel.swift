@@ -104,8 +104,9 @@ public enum AttentionKernel: String, CaseIterable, Sendable {
     }
 
     /// The widest head the kernel that runs in this one's place on `generation` is built for, as
-    /// `paddedHeadDimension`'s sources give it: 256 for FlashAttention-2 and 3 and cuDNN, 128 for the Triton kernel.
-    /// A measurement of a wider head did not run this kernel.
+    /// `paddedHeadDimension`'s sources give it: 256 for FlashAttention-2 and 3, 128 for the Triton kernel, and 256 for
+    /// cuDNN, a permissive bound (its support matrix allows 128 on some generations and versions). A measurement of a
+    /// wider head did not run this kernel.
     public func widestHeadDimension(on generation: GPUGeneration) -> Int {
         available(on: generation) == .triton ? 128 : 256
     }

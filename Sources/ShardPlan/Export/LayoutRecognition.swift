@@ -101,7 +101,8 @@ public struct LayoutRecognition: Sendable {
         if Set(stageRecompute).count > 1 {
             notes.append("stages recompute differently (\(stageRecompute.map(\.rawValue).joined(separator: ", "))); every stage recomputes \(recompute.rawValue)")
         }
-        let opZero = roles.map(\.zeroStage).max() ?? 0
+        // ZeRO shards over the data- and context-parallel devices: without any, the stages' own stages shard nothing.
+        let opZero = dataParallel * contextParallel > 1 ? roles.map(\.zeroStage).max() ?? 0 : 0
         let zeroStage = max(original.options.zeroStage, opZero)
         // Where every parameter already takes the stages' heaviest stage, the plan is that stage throughout.
         let readerStages = original.stages.flatMap { $0.parameterZeroStages(in: graph, planStage: original.options.zeroStage) }

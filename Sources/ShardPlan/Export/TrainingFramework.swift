@@ -94,14 +94,19 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
     /// `exchangeGiven` say which were named; a named one is searched as given and changed, with a sentence, on export).
     /// Megatron-Core keeps its gradient buffer in the type it reduces in (bf16 for ShardPlan's 16-bit reductions);
     /// torchtitan trains fp32 weights that are the master copy, reduces gradients in fp32 during the backward pass, runs
-    /// eager PyTorch without `[compile]`, copies each gathered layer out (FSDP2) and exchanges keys and values for
+    /// eager PyTorch without `[compile]` (torch.compile's kernels where tensor-parallel overlap is asked for, which it runs
+    /// only compiled), copies each gathered layer out (FSDP2) and exchanges keys and values for
     /// context parallelism in PyTorch's ring (its default all-gather rotation where none is named; `plan --emit
     /// torchtitan` also tries the all-to-all one); the Megatron-Core frameworks run their own ring where PyTorch's is
     /// asked for.
     public func searchedOptions(_ options: TrainingOptions, gradientBufferGiven: Bool, optimizerStateGiven: Bool,
                                 fusionGiven: Bool, exchangeGiven: Bool) -> TrainingOptions {
         var searched = options
-        if !fusionGiven { searched.kernelFusion = kernelFusion }
+        if !fusionGiven {
+            // torchtitan overlaps tensor-parallel communication only in a compiled model (`expressible`), so a search
+            // asked for the overlap prices torch.compile's kernels, which its settings then run.
+            searched.kernelFusion = self == .torchtitan && options.overlapTensorParallelCommunication ? .compiled : kernelFusion
+        }
         if runsMegatronCore {
             if !gradientBufferGiven { searched.gradientPrecision = options.reduceGradientsInFP32 ? .fp32 : .bf16 }
         } else {

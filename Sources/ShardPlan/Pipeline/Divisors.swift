@@ -1,7 +1,7 @@
 extension Int {
     /// The positive divisors of this positive number, ascending (empty for 0 or less): found in pairs up to its
     /// square root, so a batch of 2^40 samples takes a million steps, not a trillion.
-    public var divisors: [Int] {
+    var divisors: [Int] {
         guard self >= 1 else { return [] }
         var small: [Int] = [], large: [Int] = []
         var candidate = 1

@@ -38,14 +38,15 @@ public struct MegatronGrid: Sendable {
     }
 
     /// The microbatch sizes to try for `batch` samples over `dp` replicas, each dividing a replica's share:
-    /// `microBatchSizes`, and without a pipeline, whose microbatches only bound the activations in flight, every
-    /// other divisor of the share up to the whole share (one microbatch a replica): a small model runs fastest in
-    /// the fewest microbatches that fit, and a share of 6 fits in 2 microbatches of 3 where 6 does not (the memory
-    /// estimate drops those that do not fit). Ascending.
+    /// `microBatchSizes`, and without a pipeline, whose microbatches only bound the activations in flight, the
+    /// divisors of the share up to 8 samples or down to 8 microbatches (one microbatch a replica at most) and the
+    /// powers of two between: a small model runs fastest in the fewest microbatches that fit, and GPT-3 175B's share
+    /// of 6 fits in 2 microbatches of 3 where 6 does not (the memory estimate drops those that do not fit). Not every
+    /// divisor: a share of 15,360 has 44, each a layer profile to price. Ascending.
     func microBatchSizes(batch: Int, dataParallel dp: Int, pipelineParallel pp: Int) -> [Int] {
         let share = batch / dp
-        let sizes = microBatchSizes + (pp == 1 ? share.divisors : [])
-        return Set(sizes.filter { $0 > 0 && batch % ($0 * dp) == 0 }).sorted()
+        let unpipelined = pp == 1 ? share.divisors.filter { $0 <= 8 || share / $0 <= 8 || $0.nonzeroBitCount == 1 } : []
+        return Set((microBatchSizes + unpipelined).filter { $0 > 0 && batch % ($0 * dp) == 0 }).sorted()
     }
 
     /// The configurations of `graph` on `cluster` with `options`, in a fixed order, without those whose
@@ -84,6 +85,7 @@ public struct MegatronGrid: Sendable {
                 if exchanges.isEmpty { continue }
                 let dp = devices / (tp * pp * cp)
                 if let meshShape, meshShape != [dp, tp] { continue }
+                let sizes = microBatchSizes(batch: batch, dataParallel: dp, pipelineParallel: pp)
                 // The distributed optimizer shards over the data- and context-parallel ranks together; where it is not
                 // allowed (torchtitan has none), FSDP that keeps the gathered weights is the nearest.
                 let sharded = dp * cp > 1
@@ -116,7 +118,7 @@ public struct MegatronGrid: Sendable {
                         configurationOptions.recompute = recompute
                         configurationOptions.zeroStage = zero
                         configurationOptions.contextParallelCommunication = exchange
-                        for size in microBatchSizes(batch: batch, dataParallel: dp, pipelineParallel: pp) {
+                        for size in sizes {
                             let microbatches = batch / (size * dp)
                             if let fixed, fixed != microbatches { continue }
                             // Megatron interleaves only when the microbatches fill whole rounds of the pipeline. Counting the

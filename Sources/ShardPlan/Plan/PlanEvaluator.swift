@@ -66,9 +66,14 @@ public struct PlanEvaluator: Sendable {
                 : chunkActivations.reduce(0, +) * entry.microbatchesInFlight) + transient.backwardWorkingBytes
             entry.peakMemoryBytes = entry.weightBytes + entry.gradientBytes + entry.optimizerStateBytes
                 + entry.activationBytes + TrainingOptions.frameworkOverheadBytes
-            // The reduce-scatters only the last microbatch runs are exposed gradient synchronisation too.
+            // The reduce-scatters only the last microbatch runs are exposed gradient synchronisation too. The overlap
+            // follows the rank's own ZeRO stage, its ops' as the search's rank summaries take it (`RankSummary`), where
+            // the options' is a floor (a searched plan's stages take their own).
+            var rankOptions = plan.options
+            rankOptions.zeroStage = max(plan.options.zeroStage,
+                                        chunks.flatMap { plan.stages[$0].strategies.map(\.zeroStage) }.max() ?? 0)
             entry.exposedGradientSynchronizationSeconds = exposedSynchronization(
-                synchronization, options: plan.options, forwardSeconds: entry.forwardSeconds, backwardSeconds: entry.backwardSeconds)
+                synchronization, options: rankOptions, forwardSeconds: entry.forwardSeconds, backwardSeconds: entry.backwardSeconds)
                 + lastMicrobatch
             ranks.append(entry)
         }

@@ -18,9 +18,10 @@ public struct IneffectiveOption: Equatable, Sendable {
 }
 
 extension TrainingPlan {
-    /// Whether some stage runs ZeRO-3: shards a parameter's weights (the plan's options or an op's own stage).
+    /// Whether some stage runs ZeRO-3: shards a parameter's weights (the plan's options or an op's own stage) over
+    /// data-parallel devices that share its gradient (`StageLayout.parameterZeroStages`; without any, nothing is gathered).
     public var runsZeroThree: Bool {
-        stages.contains { stage in stage.strategies.contains { max(options.zeroStage, $0.zeroStage) >= 3 } }
+        stages.contains { stage in stage.parameterZeroStages(in: graph, planStage: options.zeroStage).contains { $0 >= 3 } }
     }
 
     /// Whether some stage splits an attention op's queries over devices: context parallelism, whose keys and values

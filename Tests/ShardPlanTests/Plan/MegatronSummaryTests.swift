@@ -138,4 +138,20 @@ struct MegatronSummaryTests {
         #expect(roles.expertParallel == 4 && roles.mixedAxes.isEmpty && roles.expertAxes.count == 1, "\(roles)")
         #expect(MegatronSummary.describe(plan.stages[0], graph: graph).hasPrefix("tp=1 dp=8 ep=4"))
     }
+
+    /// Review: experts over all 8 data-parallel devices share no gradient, so ZeRO shards none of them; every other
+    /// parameter takes ZeRO-1, and the stage is "zero=1", not "zero=1 on some parameters" (the experts left out, not
+    /// counted as ZeRO-0), and its export carries no "only some parameters" note.
+    @Test("parameters no data-parallel devices share are left out of the stage's ZeRO wording")
+    func unsharedParametersLeftOut() throws {
+        let graph = try #require(ModelCatalog.model(id: "moe-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration:
+            MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8, expertParallel: 8))
+        plan.stages[0].strategies = plan.stages[0].strategies.map { OpStrategy(indexOfAxis: $0.indexOfAxis, zeroStage: 1) }
+        #expect(MegatronSummary.describe(plan.stages[0], graph: graph) == "tp=1 dp=8 ep=8 zero=1")
+        let recognition = try LayoutRecognition(plan)
+        #expect(recognition.layout.configuration.options.zeroStage == 1)
+        #expect(!recognition.differences.contains { $0.contains("only some parameters") }, "\(recognition.differences)")
+    }
 }
