@@ -440,11 +440,81 @@ def _rms_norm(context: NodeContext) -> str:
 def _batch_norm(context: NodeContext) -> str:
     x = context.tensor(context.arg(0, "input"))
     weight, bias = context.arg(1, "weight"), context.arg(2, "bias")
+    if not context.arg(5, "training"):
+        # Eval mode (module.eval(), a frozen BatchNorm): PyTorch normalises with the running statistics.
+        return _frozen_batch_norm(context, x, weight, bias)
     if weight is None or bias is None:
         raise context.error("batch_norm without affine weight and bias has no catalog form")
     inputs = [x, context.tensor(weight), context.tensor(bias)]
     return context.emit("batch_norm", inputs, context.out_shape, context.out_dtype, axis=1,
                         epsilon=float(context.arg(7, "eps", 1e-5)))
+
+
+def _frozen_batch_norm(context: NodeContext, x: str, weight: Any, bias: Any) -> str:
+    """BatchNorm with the running statistics (`training=False`): a per-channel affine map, which couples no
+    two samples. `scale = weight * rsqrt(running_var + eps)` and `shift = bias - running_mean * scale` are
+    `[C]` tensors (the weight and bias stay the model's parameters, trainable or not as there; the running
+    statistics are buffers, so constants, and what depends on them alone is folded), reshaped to
+    `[C, 1, ...]` to broadcast along axis 1; then `x * scale + shift`."""
+    mean, var = context.arg(3, "running_mean"), context.arg(4, "running_var")
+    if mean is None or var is None:
+        raise context.error("batch_norm in eval mode (training=False) without running statistics normalises "
+                            "nothing PyTorch can compute")
+    shape, dtype = context.out_shape, context.out_dtype
+    if len(shape) < 2:
+        raise context.error(f"batch_norm needs a [N, C, ...] input, found shape {list(shape)}")
+    channels = (shape[1],)
+    epsilon = float(context.arg(7, "eps", 1e-5))
+
+    def channel(op: str, operands: list[Any], role: str) -> Any:
+        """`op` over per-channel operands: a constant when every operand is one, else an op."""
+        values = [_as_dtype(context, context.value(v), dtype) for v in operands]
+        if all(isinstance(v, (Constant, float)) for v in values):
+            tensors = [v.values if isinstance(v, Constant) else v for v in values]
+            computed = None
+            if all(t is not None and (not isinstance(t, torch.Tensor) or t.device.type != "meta") for t in tensors):
+                computed = _CHANNEL_OPS[op](*tensors).to(context.result.dtype).expand(channels)
+            source = next(v.source for v in values if isinstance(v, Constant))  # `bn.running_var`
+            return Constant(channels, dtype, f"{source.rpartition('.')[0] or source}.{role}", computed)
+        names = [context.cast(context.tensor(v, dtype), dtype) for v in values]
+        return context.emit(op, names, channels, dtype, role=role)
+
+    inverse_std = channel("rsqrt", [channel("add", [var, epsilon], "var_eps")], "inverse_std")
+    scale = inverse_std if weight is None else channel("mul", [weight, inverse_std], "scale")
+    centre = channel("mul", [mean, scale], "mean_scaled")
+    shift = channel("neg", [centre], "shift") if bias is None else channel("sub", [bias, centre], "shift")
+    broadcastable = [channels[0]] + [1] * (len(shape) - 2)
+    scale, shift = (_channels_first(context, v, broadcastable, role)
+                    for v, role in ((scale, "scale_channels"), (shift, "shift_channels")))
+    scaled = context.emit("mul", [context.cast(x, dtype), scale], shape, dtype, role="scaled")
+    return context.emit("add", [scaled, shift], shape, dtype)
+
+
+_CHANNEL_OPS: dict[str, Callable[..., torch.Tensor]] = {
+    "add": lambda a, b: torch.as_tensor(a) + b, "mul": lambda a, b: torch.as_tensor(a) * b,
+    "sub": lambda a, b: torch.as_tensor(a) - b, "neg": lambda a: -torch.as_tensor(a),
+    "rsqrt": lambda a: torch.rsqrt(torch.as_tensor(a)),
+}
+
+
+def _as_dtype(context: NodeContext, value: Any, dtype: str) -> Any:
+    """A constant converted to `dtype` (its values too); a Python number as a float; a graph tensor as is."""
+    if isinstance(value, Constant):
+        if value.dtype == dtype:
+            return value
+        values = None if value.values is None else value.values.to(context.result.dtype)
+        return Constant(value.shape, dtype, value.source, values)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _channels_first(context: NodeContext, value: Any, shape: list[int], role: str) -> str:
+    """A `[C]` tensor as `shape` (`[C, 1, 1]` for an NCHW input): a reshaped constant or a `reshape` op."""
+    if isinstance(value, Constant):
+        values = None if value.values is None else value.values.reshape(shape)
+        return context.tensor(Constant(tuple(shape), value.dtype, value.source, values))
+    return reshape(context, value, shape, role)
 
 
 # Neural-network ops ------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from torch import nn
 from shardplan_torch.export import ExportError, default_layer, export_graph
 from shardplan_torch.graph_io import dumps_graph
 
+from graph_eval import evaluate
+
 
 def ops_of(graph):
     return [op["op"] for op in graph["ops"]]
@@ -156,6 +158,74 @@ def test_convolution_network(shardplan):
     kinds = ops_of(graph)
     assert kinds.count("conv2d") == 2 and kinds.count("pool2d") == 3 and "batch_norm" in kinds
     assert [op["layer"] for op in by_op(graph, "conv2d")] == ["body.0", "body.4"]
+    shardplan.inspect(graph)
+
+
+class ConvBatchNorm(nn.Module):
+    """A conv, a BatchNorm with uniform running statistics (so their constants carry values), a ReLU."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(4)
+        with torch.no_grad():
+            self.bn.running_mean.fill_(0.5)
+            self.bn.running_var.fill_(4.0)
+            self.bn.weight.uniform_(0.5, 2.0)
+            self.bn.bias.uniform_(-1.0, 1.0)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x))).mean()
+
+
+def test_training_mode_batch_norm_is_the_catalog_op(shardplan):
+    model = ConvBatchNorm().train()
+    graph = export_graph(model, (torch.randn(2, 3, 6, 6),), name="bn-train")
+    (norm,) = by_op(graph, "batch_norm")
+    assert (norm["name"], norm["inputs"], norm["axis"], norm["epsilon"]) == ("bn", ["conv", "bn.weight", "bn.bias"], 1, 1e-5)
+    assert "constant" not in ops_of(graph)  # the running statistics are not read: batch statistics are
+    shardplan.inspect(graph)
+
+
+def test_eval_mode_batch_norm_is_a_per_channel_affine_of_the_running_statistics(shardplan):
+    # module.eval() or a frozen BatchNorm (detection and segmentation fine-tuning) normalises with the running
+    # statistics: x * scale + shift per channel, which couples no two samples, not the catalog's batch_norm.
+    model = ConvBatchNorm().train()
+    model.bn.eval()
+    x = torch.randn(2, 3, 6, 6)
+    graph = export_graph(model, (x,), name="bn-eval")
+    assert "batch_norm" not in ops_of(graph)
+    assert graph["parameters"] == export_graph(ConvBatchNorm(), (x,), name="bn-train")["parameters"]
+    assert all("trainable" not in p for p in graph["parameters"])  # the affine weight and bias train as in the model
+    ops = {op["name"]: op for op in graph["ops"]}
+    assert ops["bn.inverse_std"]["op"] == "constant" and ops["bn.inverse_std"]["value"] == pytest.approx(4.00001 ** -0.5)
+    assert ops["bn.running_mean"]["value"] == 0.5
+    assert (ops["bn.scale"]["op"], ops["bn.scale"]["inputs"]) == ("mul", ["bn.weight", "bn.inverse_std"])
+    assert (ops["bn.shift"]["op"], ops["bn.shift"]["inputs"]) == ("sub", ["bn.bias", "bn.mean_scaled"])
+    assert (ops["bn"]["op"], ops["bn"]["inputs"]) == ("add", ["bn.scaled", "bn.shift_channels"])
+    assert ops["bn.scale_channels"]["shape"] == [4, 1, 1]
+    (result,) = evaluate(graph, {"x": x, **dict(model.named_parameters())})
+    torch.testing.assert_close(result, model(x))
+    analysis = shardplan.inspect(graph)
+    assert analysis["parameters"]["count"] == sum(p.numel() for p in model.parameters())
+
+
+def test_eval_mode_batch_norm_without_affine_is_all_constants(shardplan):
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn = nn.BatchNorm1d(5, affine=False)
+
+        def forward(self, x):
+            return self.bn(x).sum()
+    model = Model().eval()
+    x = torch.randn(3, 5, 7)
+    graph = export_graph(model, (x,), name="bn-plain")
+    assert ops_of(graph) == ["constant", "constant", "mul", "add", "reduce"]
+    scale = graph["ops"][0]
+    assert (scale["name"], scale["shape"], scale["value"]) == ("bn.inverse_std", [5, 1], pytest.approx(1.00001 ** -0.5))
+    (result,) = evaluate(graph, {"x": x})
+    torch.testing.assert_close(result, model(x))
     shardplan.inspect(graph)
 
 
