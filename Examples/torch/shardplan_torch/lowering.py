@@ -332,9 +332,16 @@ def _reduce(kind: str, all_axes: bool) -> Lowering:
         dtype = context.arg(3 if not all_axes else 1, "dtype")
         if dtype is not None:
             x = context.cast(x, context.graph_dtype(dtype))
+        # PyTorch sums booleans and narrower integers as int64 (`mask.sum(1)` counts): the catalog's reduce keeps
+        # its input's dtype and takes no booleans, so the input is cast to the result's dtype first.
+        x = context.cast(x, context.out_dtype)
         attributes: dict[str, Any] = {"kind": kind, "axes": axes}
         if keepdims:
             attributes["keepdims"] = True
+        if context.out_dtype == "bool":
+            # amax/amin of booleans (any/all): the reduce runs on i8, and its result is cast back.
+            y = context.emit("reduce", [context.cast(x, "i8")], context.out_shape, "i8", **attributes)
+            return context.cast(y, "bool")
         return context.emit("reduce", [x], context.out_shape, context.out_dtype, **attributes)
     return lower
 

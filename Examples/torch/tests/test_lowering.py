@@ -229,6 +229,27 @@ def test_eval_mode_batch_norm_without_affine_is_all_constants(shardplan):
     shardplan.inspect(graph)
 
 
+@pytest.mark.parametrize("dtype", [torch.bool, torch.int32, torch.int8, torch.int64])
+def test_sums_of_booleans_and_integers_are_int64_as_in_pytorch(shardplan, dtype):
+    # Masked mean pooling counts the mask with mask.sum(1): PyTorch sums booleans and integers as int64, and the
+    # catalog's reduce keeps its input's dtype and takes no booleans, so the mask is cast to i64 first.
+    def forward(m, x, mask):
+        pooled = (x * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+        anywhere = mask.amax(1).to(x.dtype)                       # amax of booleans is any: a bool result
+        return pooled.mean() + anywhere.mean() + mask.sum().to(x.dtype)
+    x = torch.randn(3, 5, 4)
+    mask = (torch.arange(5) < torch.tensor([[2], [5], [1]])).to(dtype)
+    graph = export(forward, x, mask)
+    counts = [op for op in by_op(graph, "reduce") if op["kind"] == "sum" and op["dtype"] == "i64"]
+    assert len(counts) == 2
+    for op in by_op(graph, "reduce"):
+        operand = next(o for o in graph["ops"] + graph["inputs"] if o["name"] == op["inputs"][0])
+        assert operand["dtype"] == op["dtype"] != "bool", op
+    (result,) = evaluate(graph, {"inputs_0": x, "inputs_1": mask})
+    torch.testing.assert_close(result, forward(None, x, mask))
+    shardplan.inspect(graph)
+
+
 def test_constants_are_folded_and_written_in_each_layer_that_reads_them(shardplan):
     class Block(nn.Module):
         def __init__(self):
