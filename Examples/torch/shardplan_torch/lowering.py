@@ -34,7 +34,7 @@ ASSERTIONS = {aten._assert_tensor_metadata, aten._assert_scalar, aten._assert_as
 #: argument is computed from the inputs. (Creation ops with no tensor argument, `arange`, `full`, `ones`,
 #: are constants anyway: every input they have is constant.)
 SHAPE_ONLY = {aten.zeros_like, aten.ones_like, aten.full_like, aten.empty_like, aten.new_zeros,
-              aten.new_ones, aten.new_full, aten.new_empty}
+              aten.new_ones, aten.new_full, aten.new_empty, aten.zero}
 
 
 def lowers(*packets: Any) -> Callable[[Lowering], Lowering]:
@@ -55,7 +55,7 @@ def named_arguments(context: NodeContext) -> dict[str, Any]:
     """The node's arguments by their names in the overload's schema, defaults included: for op families whose
     overloads put the same argument in different positions (`var(x, unbiased)`, `var.dim(x, dim, unbiased)`)."""
     bound: dict[str, Any] = {}
-    for position, argument in enumerate(context.node.target._schema.arguments):
+    for position, argument in enumerate(context.target._schema.arguments):
         if position < len(context.node.args) and not argument.kwarg_only:
             bound[argument.name] = context.node.args[position]
         elif argument.name in context.node.kwargs:
@@ -183,7 +183,7 @@ def _log1p_expm1(context: NodeContext) -> str:
     dtype, shape = context.out_dtype, context.out_shape
     x = context.cast(context.tensor(context.arg(0, "self")), dtype)
     one = context.tensor(1.0, dtype)
-    if context.node.target.overloadpacket is aten.log1p:
+    if context.target.overloadpacket is aten.log1p:
         return context.emit("log", [context.emit("add", [x, one], shape, dtype, role="plus_one")], shape, dtype)
     return context.emit("sub", [context.emit("exp", [x], shape, dtype), one], shape, dtype, role="minus_one")
 
@@ -191,7 +191,7 @@ def _log1p_expm1(context: NodeContext) -> str:
 @lowers(aten.clamp, aten.clamp_min, aten.clamp_max)
 def _clamp(context: NodeContext) -> str:
     dtype, shape = context.out_dtype, context.out_shape
-    packet = context.node.target.overloadpacket
+    packet = context.target.overloadpacket
     x = context.cast(context.tensor(context.arg(0, "self")), dtype)
     low = context.arg(1, "min") if packet is not aten.clamp_max else None
     high = context.arg(2, "max") if packet is aten.clamp else context.arg(1, "max") if packet is aten.clamp_max else None
@@ -291,8 +291,8 @@ def _addmm(context: NodeContext) -> str:
     """`beta * input + alpha * (a @ b)`."""
     beta, alpha = context.arg(3, "beta", 1), context.arg(4, "alpha", 1)
     shape, dtype = context.out_shape, context.out_dtype
-    a = context.tensor(context.arg(1, "mat1" if context.node.target.overloadpacket is aten.addmm else "batch1"))
-    b = context.tensor(context.arg(2, "mat2" if context.node.target.overloadpacket is aten.addmm else "batch2"))
+    a = context.tensor(context.arg(1, "mat1" if context.target.overloadpacket is aten.addmm else "batch1"))
+    b = context.tensor(context.arg(2, "mat2" if context.target.overloadpacket is aten.addmm else "batch2"))
     product = context.emit("matmul", [a, b], shape, dtype)
     if alpha != 1:
         product = context.emit("scale", [product], shape, dtype, role="alpha", factor=float(alpha))
@@ -346,8 +346,8 @@ def _reduce(kind: str, all_axes: bool) -> Lowering:
     return lower
 
 
-LOWERINGS[aten.sum] = lambda context: _reduce("sum", context.node.target._overloadname == "default")(context)
-LOWERINGS[aten.mean] = lambda context: _reduce("mean", context.node.target._overloadname == "default")(context)
+LOWERINGS[aten.sum] = lambda context: _reduce("sum", context.target._overloadname == "default")(context)
+LOWERINGS[aten.mean] = lambda context: _reduce("mean", context.target._overloadname == "default")(context)
 LOWERINGS[aten.amax] = _reduce("max", False)
 LOWERINGS[aten.amin] = _reduce("min", False)
 
@@ -365,7 +365,7 @@ def _variance(context: NodeContext) -> str | list[str]:
     if correction is None:
         correction = 1 if arguments.get("unbiased", True) else 0
     keepdims = {"keepdims": True} if arguments.get("keepdim", False) else {}
-    packet = context.node.target.overloadpacket
+    packet = context.target.overloadpacket
     results = context.node.meta.get("val")
     results = results if isinstance(results, (list, tuple)) else [results]
     result_shapes = [static_shape(r.shape, context) for r in results]
@@ -391,8 +391,8 @@ def _variance(context: NodeContext) -> str | list[str]:
 
 @lowers(aten.max, aten.min)
 def _extremum(context: NodeContext) -> str:
-    kind = "max" if context.node.target.overloadpacket is aten.max else "min"
-    overload = context.node.target._overloadname
+    kind = "max" if context.target.overloadpacket is aten.max else "min"
+    overload = context.target._overloadname
     if overload == "default":
         return _reduce(kind, True)(context)
     if overload == "other":
@@ -402,7 +402,7 @@ def _extremum(context: NodeContext) -> str:
 
 @lowers(aten.softmax, aten._softmax, aten.log_softmax, aten._log_softmax)
 def _softmax(context: NodeContext) -> str:
-    packet = context.node.target.overloadpacket
+    packet = context.target.overloadpacket
     op = "log_softmax" if packet in (aten.log_softmax, aten._log_softmax) else "softmax"
     x = context.tensor(context.arg(0, "self"))
     axis = normalised_axis(int(context.arg(1, "dim")), len(context.shape(x)), context)
@@ -620,7 +620,7 @@ def per_axis(value: int | Sequence[int], count: int) -> list[int]:
 
 @lowers(aten.conv1d, aten.conv2d)
 def _conv(context: NodeContext) -> str:
-    spatial = 1 if context.node.target.overloadpacket is aten.conv1d else 2
+    spatial = 1 if context.target.overloadpacket is aten.conv1d else 2
     return _convolution(context, spatial, context.arg(3, "stride", 1), context.arg(4, "padding", 0),
                         context.arg(5, "dilation", 1), int(context.arg(6, "groups", 1)))
 
@@ -755,13 +755,42 @@ def _t(context: NodeContext) -> str:
 
 @lowers(aten.expand, aten.expand_as, aten.broadcast_to)
 def _expand(context: NodeContext) -> str:
-    x = context.tensor(context.arg(0, "self"))
-    shape = context.out_shape
+    return broadcast_to(context, context.tensor(context.arg(0, "self")), context.out_shape)
+
+
+def broadcast_to(context: NodeContext, x: str, shape: Sequence[int], role: str | None = None) -> str:
+    """`x` broadcast to `shape` as NumPy aligns dimensions (from the right): itself when it has the shape."""
     rank = len(context.shape(x))
     if tuple(context.shape(x)) == tuple(shape):
         return x
     dims = list(range(len(shape) - rank, len(shape)))
-    return context.emit("broadcast", [x], shape, context.dtype(x), shape=list(shape), dims=dims)
+    return context.emit("broadcast", [x], shape, context.dtype(x), role=role, shape=list(shape), dims=dims)
+
+
+@lowers(aten.fill)
+def _fill_value(context: NodeContext) -> Any:
+    """Every element set to `value` (the out-of-place form of `fill_`, as `h[:, 0] = 0` writes): a constant,
+    or a 0-d tensor computed from the inputs broadcast to the shape."""
+    return _assigned(context, context.value(context.arg(1, "value")))
+
+
+@lowers(aten.copy)
+def _copy(context: NodeContext) -> Any:
+    """`src` broadcast to `self`'s shape and cast to its dtype (the out-of-place form of `copy_`, as
+    `h[:, 1] = x[:, 1]` writes)."""
+    return _assigned(context, context.value(context.arg(1, "src")))
+
+
+def _assigned(context: NodeContext, value: Any) -> Any:
+    shape, dtype = context.out_shape, context.out_dtype
+    if isinstance(value, (bool, int, float)):
+        return Constant(shape, dtype, "fill", torch.full((), value, dtype=context.result.dtype).expand(shape))
+    if isinstance(value, Constant):
+        values = None
+        if value.values is not None and value.values.device.type != "meta":
+            values = value.values.to(context.result.dtype).expand(shape)
+        return Constant(shape, dtype, value.source, values)
+    return broadcast_to(context, context.cast(context.tensor(value), dtype), shape)
 
 
 @lowers(aten.repeat)
@@ -785,7 +814,7 @@ def _repeat(context: NodeContext) -> str:
 def _repeat_interleave(context: NodeContext) -> str:
     """Each element repeated `repeats` times along `dim` (the flattened tensor without one): a size-1 axis
     after `dim`, a `broadcast` to the count, and a `reshape` merging the two."""
-    if context.node.target._overloadname != "self_int":
+    if context.target._overloadname != "self_int":
         raise context.error("repeat_interleave with a tensor of counts has no catalog form; give one count as an int")
     x = context.tensor(context.arg(0, "self"))
     dim = context.arg(2, "dim")
@@ -805,7 +834,7 @@ def _pad(context: NodeContext) -> str:
     """Constant padding, from the last axis backwards: a negative amount crops (a `slice`), a positive one is
     a `constant` block of the fill value on that side, joined by a `concat`."""
     x = context.tensor(context.arg(0, "self"))
-    if context.node.target.overloadpacket is aten.pad:
+    if context.target.overloadpacket is aten.pad:
         mode = context.arg(2, "mode", "constant")
         if mode != "constant":
             raise context.error(f"{mode} padding has no catalog form; only constant padding is supported")
@@ -845,7 +874,7 @@ def _triangle(context: NodeContext) -> str:
     diagonal = int(context.arg(1, "diagonal", 0))
     rows, columns = context.shape(x)[-2:]
     keep = torch.ones(rows, columns, dtype=torch.bool)
-    upper = context.node.target.overloadpacket is aten.triu
+    upper = context.target.overloadpacket is aten.triu
     keep = keep.triu(diagonal) if upper else keep.tril(diagonal)
     mask = context.tensor(Constant((rows, columns), "bool", "triu_mask" if upper else "tril_mask", keep))
     zero = context.tensor(0, context.dtype(x))
@@ -942,7 +971,7 @@ def _pieces(context: NodeContext, x: str, axis: int, sizes: Sequence[int], squee
 @lowers(aten.split, aten.split_with_sizes, aten.chunk, aten.unbind)
 def _split(context: NodeContext) -> list[str]:
     x = context.tensor(context.arg(0, "self"))
-    packet = context.node.target.overloadpacket
+    packet = context.target.overloadpacket
     results = context.node.meta.get("val")
     if packet is aten.unbind:
         axis = normalised_axis(int(context.arg(1, "dim", 0)), len(context.shape(x)), context)

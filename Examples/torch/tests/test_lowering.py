@@ -250,6 +250,153 @@ def test_sums_of_booleans_and_integers_are_int64_as_in_pytorch(shardplan, dtype)
     shardplan.inspect(graph)
 
 
+class BasicBlock(nn.Module):
+    """torchvision's ResNet block as it is written there: ReLU(inplace=True) and `out += identity`."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += identity
+        return self.relu(out)
+
+
+def test_in_place_ops_of_a_torchvision_style_network_are_their_out_of_place_forms(shardplan):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(inplace=True))
+            self.blocks = nn.Sequential(BasicBlock(4), BasicBlock(4))
+            self.fc = nn.Linear(4, 10)
+
+        def forward(self, images, labels):
+            h = self.blocks(self.stem(images))
+            return F.cross_entropy(self.fc(F.adaptive_avg_pool2d(h, 1).flatten(1)), labels)
+    model = Net()
+    images, labels = torch.randn(2, 3, 8, 8), torch.tensor([1, 7])
+    graph = export_graph(model.train(), (images, labels), name="resnet-ish")
+    assert ops_of(graph).count("relu") == 5 and ops_of(graph).count("batch_norm") == 5
+    assert [op["layer"] for op in by_op(graph, "relu")] == ["stem.2", "blocks.0", "blocks.0", "blocks.1", "blocks.1"]
+    assert model.stem[1].num_batches_tracked.item() == 0  # folding BatchNorm's `+= 1` ran on a copy, not the module
+    shardplan.inspect(graph)
+    model.eval()  # eval-mode BatchNorm with uniform statistics, so that the reference interpreter runs the graph
+    graph = export_graph(model, (images, labels), name="resnet-ish")
+    (loss,) = evaluate(graph, {"images": images, "labels": labels, **dict(model.named_parameters())})
+    torch.testing.assert_close(loss, model(images, labels))
+
+
+def test_writes_through_views_reach_the_tensor_and_its_other_views(shardplan):
+    # h[:, 0] = 0 is a select of h and a fill_ of it: the write is carried back to h (a concat of the untouched
+    # parts and the new one), and `first`, a view of h taken before the writes, reads them as PyTorch's view does.
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x, mask):
+            h = self.fc(x)
+            first = h[:, 0]
+            F.relu(h, inplace=True)
+            h += x
+            h.mul_(2).clamp_(-1.0, 1.5)
+            F.silu(h, inplace=True)
+            h = F.dropout(h, 0.1, training=False, inplace=True)
+            h.masked_fill_(mask, 0.25)
+            h[:, 0] = 0
+            h[:, 1] = x[:, 1]
+            h.transpose(0, 1)[2].mul_(3)
+            h.view(2, 12)[:, 4:].sub_(1)
+            e = x * 1.0                          # requires no gradient: PyTorch lets its split pieces be written
+            left, right = e.chunk(2, -1)
+            right.sub_(1)
+            e.unbind(1)[2].add_(5)
+            return h.sum() + 0.5 * first.sum() + (2 * left).sum() + (e * e).sum()
+    model = Model()
+    x, mask = torch.randn(2, 3, 4), torch.rand(2, 3, 4) > 0.5
+    graph = export_graph(model, (x, mask), name="views")
+    assert not any(op["op"].endswith("_") for op in graph["ops"])
+    assert {"relu", "silu", "where", "concat", "slice"} <= set(ops_of(graph))
+    (result,) = evaluate(graph, {"x": x, "mask": mask, **dict(model.named_parameters())})
+    torch.testing.assert_close(result, model(x.clone(), mask))
+    shardplan.inspect(graph)
+
+
+def test_assignments_fill_and_copy_are_constants_or_broadcasts(shardplan):
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            h = self.fc(x)
+            h[0].zero_()
+            h[:, 1:3].fill_(x.mean())          # fill_ with a 0-d activation: a broadcast
+            h[1] = 2.0                         # fill_ with a lifted constant: a constant of value 2
+            g = self.fc(x)
+            g.copy_(x[0])                      # copy_ of a row, broadcast over the whole tensor
+            return h.sum() + g.sum()
+    model = Model()
+    x = torch.randn(3, 4)
+    graph = export_graph(model, (x,), name="assign")
+    values = [op.get("value") for op in by_op(graph, "constant")]
+    assert values == [0, 2]
+    assert [op["shape"] for op in by_op(graph, "broadcast")] == [[3, 2], [3, 4]]
+    (result,) = evaluate(graph, {"x": x, **dict(model.named_parameters())})
+    torch.testing.assert_close(result, model(x))
+    shardplan.inspect(graph)
+
+
+def test_a_buffer_written_in_place_is_read_with_its_new_value():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("average", torch.ones(3))
+
+        def forward(self, x):
+            self.average.mul_(0.9).add_(0.1 * x.mean(0))
+            return (x * self.average).sum()
+    model = Model()
+    x = torch.randn(2, 3)
+    graph = export_graph(model, (x,), name="ema")
+    assert model.average.tolist() == [1.0, 1.0, 1.0]
+    assert [op["value"] for op in by_op(graph, "constant")] == [pytest.approx(0.9)]
+    (result,) = evaluate(graph, {"x": x})
+    torch.testing.assert_close(result, Model()(x))
+
+
+class Frozen(nn.Module):
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+        self.w = nn.Parameter(torch.ones(3), requires_grad=False)
+
+    def forward(self, x):
+        return self.function(self, x)
+
+
+@pytest.mark.parametrize("function,message", [
+    (lambda m, x: x.relu_().sum(),
+     r'"relu_" \(aten.relu_.default\) .*writes in place to the input \'x\'.*out-of-place form aten.relu'),
+    (lambda m, x: x.view(9).mul_(2).sum() + x.sum(), r"writes in place to the input 'x'.*`x = x.mul\(...\)`"),
+    (lambda m, x: (x.__setitem__((slice(None), 0), 0), x.sum())[1], r"fill_.*input 'x'.*build a new tensor"),
+    (lambda m, x: (m.w.mul_(2) * x).sum(), r"writes in place to the parameter 'w'"),
+    (lambda m, x: (x * 1).diagonal().zero_().sum(), r"aten.diagonal.default has no shardplan.graph/1 equivalent"),
+    (lambda m, x: (lambda h: (h.__setitem__(h > 0, 0), h.sum())[1])(x * m.w),
+     r"aten.index_put_.default writes its argument in place, and its out-of-place form aten.index_put has no"),
+])
+def test_in_place_writes_the_graph_cannot_hold_are_errors_naming_the_op(function, message):
+    with pytest.raises(ExportError, match=message):
+        export_graph(Frozen(function), (torch.randn(3, 3),), name="in-place")
+
+
 def test_constants_are_folded_and_written_in_each_layer_that_reads_them(shardplan):
     class Block(nn.Module):
         def __init__(self):
