@@ -71,6 +71,13 @@ def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapp
     placeholders = {node.name: node for node in program.graph.nodes if node.op == "placeholder"}
     state = {**program.state_dict, **program.constants}
     canonical: dict[int, str] = {}
+    if not isinstance(batch_dims, int):
+        names = [spec.arg.name for spec in program.graph_signature.input_specs if spec.kind == InputKind.USER_INPUT]
+        unknown = [name for name in batch_dims if name not in names]
+        if unknown:
+            raise ExportError(f"batch_dims names {', '.join(repr(name) for name in unknown)}, which "
+                              f"{'is not an input' if len(unknown) == 1 else 'are not inputs'} of the forward; its "
+                              f"inputs are {', '.join(repr(name) for name in names) or 'none'}")
 
     for spec in program.graph_signature.input_specs:
         node = placeholders[spec.arg.name]

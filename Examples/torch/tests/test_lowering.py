@@ -482,6 +482,25 @@ def test_names_layers_batch_dims_and_determinism():
     assert renamed["outputs"] == ["objective"] and renamed["ops"][-1]["name"] == "objective"
 
 
+def test_batch_dims_naming_no_input_is_an_error_listing_the_inputs():
+    # A typo ({"X": 1} for input x) used to be ignored: every input kept batch dimension 0, a wrong global batch.
+    class SequenceFirst(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 5)
+
+        def forward(self, x, y):
+            return F.cross_entropy(self.fc(x).permute(1, 2, 0), y.t())
+    inputs = (torch.randn(6, 4, 8), torch.randint(5, (6, 4)))
+    with pytest.raises(ExportError, match=r"batch_dims names 'X', 'Y', which are not inputs of the forward; its "
+                                          r"inputs are 'x', 'y'"):
+        export_graph(SequenceFirst(), inputs, name="typo", batch_dims={"X": 1, "Y": 1})
+    with pytest.raises(ExportError, match=r"batch_dims names 'labels', which is not an input"):
+        export_graph(SequenceFirst(), inputs, name="typo", batch_dims={"x": 1, "labels": 1})
+    graph = export_graph(SequenceFirst(), inputs, name="seq-first", batch_dims={"x": 1, "y": 1})
+    assert [entry["batch_dim"] for entry in graph["inputs"]] == [1, 1]
+
+
 @pytest.mark.parametrize("function,inputs,message", [
     (lambda m, x: torch.cos(x).sum(), (torch.randn(2, 3),), 'node "cos" (aten.cos.default) in the top-level forward'),
     (lambda m, x: x[:, ::2].sum(), (torch.randn(2, 4),), "strided slice"),
