@@ -208,6 +208,16 @@ def _logical_not(context: NodeContext) -> str:
     return context.emit("eq", [x, context.tensor(False, "bool")], context.out_shape, "bool")
 
 
+@lowers(aten.bitwise_not)
+def _bitwise_not(context: NodeContext) -> str:
+    """`~mask` on booleans is logical_not; on integers it flips bits, which no catalog op does."""
+    dtype = context.tensor_dtype(context.arg(0, "self"))
+    if dtype != "bool":
+        raise context.error(f"bitwise_not of {dtype} flips bits, which no catalog op does; on booleans (~mask) it "
+                            "is supported as logical_not")
+    return _logical_not(context)
+
+
 @lowers(aten.where)
 def _where(context: NodeContext) -> str:
     if len(context.node.args) < 3:

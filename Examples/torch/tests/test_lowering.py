@@ -482,6 +482,21 @@ def test_names_layers_batch_dims_and_determinism():
     assert renamed["outputs"] == ["objective"] and renamed["ops"][-1]["name"] == "objective"
 
 
+def test_bitwise_not_of_booleans_is_logical_not(shardplan):
+    # ~mask on a padding mask: aten.bitwise_not, the same as logical_not on booleans.
+    def forward(m, x, keep):
+        return x.masked_fill((~keep).unsqueeze(-1), 0.0).sum() + (~(x > 0)).float().sum()
+    x, keep = torch.randn(2, 3, 4), torch.tensor([[True, False, True], [False, True, True]])
+    graph = export(forward, x, keep)
+    nots = [op for op in by_op(graph, "eq") if op["dtype"] == "bool"]
+    assert len(nots) == 2 and "bitwise_not" not in ops_of(graph)
+    (result,) = evaluate(graph, {"inputs_0": x, "inputs_1": keep})
+    torch.testing.assert_close(result, forward(None, x, keep))
+    shardplan.inspect(graph)
+    with pytest.raises(ExportError, match=r"bitwise_not of i64 flips bits.*on booleans \(~mask\) it is supported"):
+        export(lambda m, x, ids: (x * (~ids)).sum(), torch.randn(2, 3), torch.randint(5, (2, 3)))
+
+
 def test_batch_dims_naming_no_input_is_an_error_listing_the_inputs():
     # A typo ({"X": 1} for input x) used to be ignored: every input kept batch dimension 0, a wrong global batch.
     class SequenceFirst(nn.Module):
