@@ -129,6 +129,11 @@ def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapp
         if not isinstance(value, str):
             raise ExportError(f"output {spec.arg.name!r} is not a tensor")
         outputs.append(value)
+    if not any(output in builder.producers for output in outputs):
+        # Every output is an input or a parameter returned unchanged: a graph without ops, which shardplan refuses.
+        raise ExportError(f"the forward computes nothing: it returns {', '.join(repr(o) for o in outputs) or 'no tensor'} "
+                          "unchanged (an input or a parameter), so the graph would have no ops; return the loss "
+                          "computed from the inputs")
     if output_names is None and len(outputs) == 1 and builder.types[outputs[0]][0] == ():
         output_names = ["loss"]
     elif output_names is None and all(builder.types[output][0] != () for output in outputs):

@@ -579,6 +579,14 @@ def test_a_forward_without_a_scalar_loss_is_warned_of():
         export(lambda m, x: x * 2, torch.randn(2, 3))
 
 
+def test_a_forward_returning_an_input_unchanged_is_an_error():
+    # The graph would have no ops, which shardplan refuses ("the graph has no ops"): say so at export.
+    with pytest.raises(ExportError, match=r"the forward computes nothing: it returns 'inputs_0' unchanged"):
+        export(lambda m, x: x, torch.randn(2, 3))
+    with pytest.raises(ExportError, match=r"returns 'w' unchanged"):
+        export(lambda m, x: m.w, torch.randn(2, 3), w=(3,))
+
+
 def test_scalar_input_is_refused_naming_it():
     # A 0-D input has no dimension to carry the batch, whatever batch_dims says.
     with pytest.raises(ExportError, match="input 'inputs_1' is a scalar"):
