@@ -105,7 +105,18 @@ def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapp
             if not -len(shape) <= batch_dim < len(shape):
                 raise ExportError(f"input {spec.arg.name!r} of shape {list(shape)} has no dimension {batch_dim} to "
                                   "be its batch dimension")
-            builder.add_input(spec.arg.name, shape, _tensor_dtype(meta, spec.arg.name), batch_dim % len(shape))
+            batch_dim %= len(shape)
+            if builder.inputs:
+                first = builder.inputs[0]
+                batch = first["shape"][first["batch_dim"]]
+                if shape[batch_dim] != batch:
+                    raise ExportError(
+                        f"input {spec.arg.name!r} of shape {list(shape)} has {shape[batch_dim]} along its batch dimension "
+                        f"{batch_dim}, but input {first['name']!r} has {batch}: every input carries the global batch "
+                        "along its batch dimension. If it is along another dimension, say which with "
+                        f"batch_dims={{{spec.arg.name!r}: ...}}; if {spec.arg.name!r} has none (a table every sample "
+                        "shares), make it a buffer or a parameter of the module instead of an input")
+            builder.add_input(spec.arg.name, shape, _tensor_dtype(meta, spec.arg.name), batch_dim)
             values[node] = spec.arg.name
         else:
             raise ExportError(f"input {spec.arg.name!r} is a {spec.kind.name}, which the graph cannot hold")

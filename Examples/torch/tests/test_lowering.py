@@ -587,6 +587,19 @@ def test_a_forward_returning_an_input_unchanged_is_an_error():
         export(lambda m, x: m.w, torch.randn(2, 3), w=(3,))
 
 
+def test_an_input_without_the_batch_is_an_error_naming_it():
+    # A [seq, d] position table passed beside [batch, seq, d] activations: shardplan refuses inputs that disagree on
+    # the batch, so the exporter names the input and the ways out.
+    def forward(m, x, positions):
+        return (x + positions).sum()
+    x, positions = torch.randn(8, 16, 4), torch.randn(16, 4)
+    with pytest.raises(ExportError, match=r"input 'inputs_1' of shape \[16, 4\] has 16 along its batch dimension 0, "
+                                          r"but input 'inputs_0' has 8.*make it a buffer or a parameter"):
+        export(forward, x, positions)
+    graph = export(forward, x, positions.expand(8, 16, 4).clone())  # batched: fine
+    assert [entry["shape"][0] for entry in graph["inputs"]] == [8, 8]
+
+
 def test_scalar_input_is_refused_naming_it():
     # A 0-D input has no dimension to carry the batch, whatever batch_dims says.
     with pytest.raises(ExportError, match="input 'inputs_1' is a scalar"):
