@@ -621,6 +621,22 @@ def _cross_entropy(context: NodeContext) -> str:
     return context.cast(loss, context.out_dtype)
 
 
+@lowers(aten.mse_loss)
+def _mse_loss(context: NodeContext) -> str:
+    """`(x - target)^2`, then its mean (the default), its sum, or nothing (`reduction='none'`)."""
+    dtype = context.out_dtype
+    x = context.cast(context.tensor(context.arg(0, "self")), dtype)
+    target = context.cast(context.tensor(context.arg(1, "target"), dtype), dtype)
+    shape = tuple(torch.broadcast_shapes(context.shape(x), context.shape(target)))
+    squares = context.emit("square", [context.emit("sub", [x, target], shape, dtype, role="error")], shape, dtype,
+                           role="squared_error")
+    reduction = int(context.arg(2, "reduction", 1))  # 0 none, 1 mean, 2 sum (ATen's Reduction enum)
+    if reduction == 0:
+        return squares
+    kind = "mean" if reduction == 1 else "sum"
+    return context.emit("reduce", [squares], context.out_shape, dtype, kind=kind, axes=list(range(len(shape))))
+
+
 def per_axis(value: int | Sequence[int], count: int) -> list[int]:
     """A window argument (stride, padding, size) as one integer per spatial axis."""
     if isinstance(value, (list, tuple)):
@@ -775,6 +791,14 @@ def broadcast_to(context: NodeContext, x: str, shape: Sequence[int], role: str |
         return x
     dims = list(range(len(shape) - rank, len(shape)))
     return context.emit("broadcast", [x], shape, context.dtype(x), role=role, shape=list(shape), dims=dims)
+
+
+@lowers(aten.broadcast_tensors)
+def _broadcast_tensors(context: NodeContext) -> list[str]:
+    """Each tensor broadcast to the common shape (`F.mse_loss` calls it first): itself where it has that shape."""
+    results = context.node.meta.get("val")
+    return [broadcast_to(context, context.tensor(t), static_shape(r.shape, context), role=str(index))
+            for index, (t, r) in enumerate(zip(context.arg(0, "tensors"), results))]
 
 
 @lowers(aten.fill)

@@ -497,6 +497,27 @@ def test_bitwise_not_of_booleans_is_logical_not(shardplan):
         export(lambda m, x, ids: (x * (~ids)).sum(), torch.randn(2, 3), torch.randint(5, (2, 3)))
 
 
+def test_mse_loss_is_a_squared_difference_and_its_mean(shardplan):
+    # F.mse_loss broadcasts its operands with aten.broadcast_tensors (the identity for equal shapes), then
+    # aten.mse_loss: sub, square and a reduce mean (or sum; nothing for reduction='none').
+    def forward(m, x, target):
+        prediction = F.linear(x, m.w).mean(1)
+        return (F.mse_loss(prediction, target) + F.mse_loss(prediction, target[0], reduction="sum")
+                + F.mse_loss(prediction, target, reduction="none").amax())
+    x, target = torch.randn(4, 5, 3), torch.randn(4, 2)
+    model = Function(forward, w=(2, 3))
+    with pytest.warns(UserWarning, match="different to the input size"):  # PyTorch's own, for the [2] target
+        graph = export_graph(model, (x, target), name="mse")
+    assert "broadcast_tensors" not in str(graph) and len(by_op(graph, "square")) == 3
+    assert [op["shape"] for op in by_op(graph, "broadcast")] == [[4, 2]]  # only the [2] target is broadcast
+    assert [op["kind"] for op in by_op(graph, "reduce") if op["shape"] == []][:2] == ["mean", "sum"]
+    with pytest.warns(UserWarning, match="different to the input size"):
+        expected = model(x, target)
+    (result,) = evaluate(graph, {"inputs_0": x, "inputs_1": target, "w": model.w})
+    torch.testing.assert_close(result, expected)
+    shardplan.inspect(graph)
+
+
 def test_batch_dims_naming_no_input_is_an_error_listing_the_inputs():
     # A typo ({"X": 1} for input x) used to be ignored: every input kept batch dimension 0, a wrong global batch.
     class SequenceFirst(nn.Module):
