@@ -32,9 +32,12 @@ ASSERTIONS = {aten._assert_tensor_metadata, aten._assert_scalar, aten._assert_as
 
 #: Ops whose result depends only on the shape of their tensor arguments: constants even when their
 #: argument is computed from the inputs. (Creation ops with no tensor argument, `arange`, `full`, `ones`,
-#: are constants anyway: every input they have is constant.)
+#: `randn`, are constants anyway: every input they have is constant.) Random tensors shaped like an activation
+#: (`randn_like(x)`, noise added in a denoising objective) are constants as `randn(...)` is: no gradient flows
+#: into them, and the planner reads a constant's shape and dtype, not its elements.
 SHAPE_ONLY = {aten.zeros_like, aten.ones_like, aten.full_like, aten.empty_like, aten.new_zeros,
-              aten.new_ones, aten.new_full, aten.new_empty, aten.zero}
+              aten.new_ones, aten.new_full, aten.new_empty, aten.zero, aten.randn_like, aten.rand_like,
+              aten.randint_like}
 
 
 def lowers(*packets: Any) -> Callable[[Lowering], Lowering]:

@@ -429,6 +429,19 @@ def test_constants_are_folded_and_written_in_each_layer_that_reads_them(shardpla
     shardplan.inspect(graph)
 
 
+def test_random_tensors_shaped_like_an_activation_are_constants_as_randn_is(shardplan):
+    # A denoising objective: noise shaped like the input, from randn_like (which was rejected) or randn (folded).
+    def forward(m, x):
+        h = F.linear(x, m.w)
+        noisy = h + torch.randn_like(h) + torch.rand_like(h) + torch.randint_like(h, 3) + torch.randn(h.shape)
+        return F.mse_loss(F.linear(noisy, m.w), x)
+    graph = export(forward, torch.randn(2, 5, 4), w=(4, 4))
+    noise = [op for op in by_op(graph, "constant") if "like" in op["name"] or "randn" in op["name"]]
+    assert [op["name"] for op in noise] == ["randn_like", "rand_like", "randint_like", "randn"]
+    assert all(op["shape"] == [2, 5, 4] and "value" not in op for op in noise)
+    shardplan.inspect(graph)
+
+
 def test_each_scalar_operand_is_its_own_constant(shardplan):
     # A Python number becomes a scalar constant made for one use; a later one used to find the op of an
     # earlier, freed one when Python gave it the same id: a clamp's bound read another scalar's constant.
