@@ -314,11 +314,13 @@ def test_writes_through_views_reach_the_tensor_and_its_other_views(shardplan):
             h[:, 1] = x[:, 1]
             h.transpose(0, 1)[2].mul_(3)
             h.view(2, 12)[:, 4:].sub_(1)
+            copied = h.transpose(1, 2).reshape(-1)  # not contiguous: the reshape copies, so writing it leaves h
+            copied.add_(7)
             e = x * 1.0                          # requires no gradient: PyTorch lets its split pieces be written
             left, right = e.chunk(2, -1)
             right.sub_(1)
             e.unbind(1)[2].add_(5)
-            return h.sum() + 0.5 * first.sum() + (2 * left).sum() + (e * e).sum()
+            return h.sum() + 0.5 * first.sum() + (2 * left).sum() + (e * e).sum() + 0.1 * copied.sum()
     model = Model()
     x, mask = torch.randn(2, 3, 4), torch.rand(2, 3, 4) > 0.5
     graph = export_graph(model, (x, mask), name="views")
