@@ -7,8 +7,9 @@
 autograd sees them (`linear`, `layer_norm`, `scaled_dot_product_attention` stay whole). Its placeholders
 become the graph's `parameters` (named by the module's state dict; a tied weight once, under its first
 name), `inputs` (named by the forward's arguments, with `batch_dim`), or constants (buffers); each ATen op
-is lowered by `shardplan_torch.lowering`. Values that depend on no input and no parameter are folded into
-`constant` ops. Every op states the shape and dtype PyTorch inferred, so `shardplan` checks the lowering
+is lowered by `shardplan_torch.lowering`, an in-place one (`relu_`, `h[:, 0] = 0`) as its out-of-place form whose
+result replaces the tensor it writes (`shardplan_torch.inplace`). Values that depend on no input and no parameter
+are folded into `constant` ops. Every op states the shape and dtype PyTorch inferred, so `shardplan` checks the lowering
 against PyTorch's own shapes when it reads the graph.
 """
 
@@ -25,6 +26,7 @@ from torch.export.graph_signature import InputKind, OutputKind
 
 from .graph_builder import Constant, ExportError, GraphBuilder, NodeContext, aten_op, module_scope, qualified_name, static_shape
 from .dtypes import spec_dtype
+from .inplace import aliased_source, functional_overload, write_back, written_argument
 from .lowering import ASSERTIONS, LOWERINGS, SHAPE_ONLY, supported_ops
 
 __all__ = ["ExportError", "default_layer", "export_graph", "program_graph"]
@@ -69,6 +71,13 @@ def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapp
     placeholders = {node.name: node for node in program.graph.nodes if node.op == "placeholder"}
     state = {**program.state_dict, **program.constants}
     canonical: dict[int, str] = {}
+    if not isinstance(batch_dims, int):
+        names = [spec.arg.name for spec in program.graph_signature.input_specs if spec.kind == InputKind.USER_INPUT]
+        unknown = [name for name in batch_dims if name not in names]
+        if unknown:
+            raise ExportError(f"batch_dims names {', '.join(repr(name) for name in unknown)}, which "
+                              f"{'is not an input' if len(unknown) == 1 else 'are not inputs'} of the forward; its "
+                              f"inputs are {', '.join(repr(name) for name in names) or 'none'}")
 
     for spec in program.graph_signature.input_specs:
         node = placeholders[spec.arg.name]
@@ -96,15 +105,27 @@ def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapp
             if not -len(shape) <= batch_dim < len(shape):
                 raise ExportError(f"input {spec.arg.name!r} of shape {list(shape)} has no dimension {batch_dim} to "
                                   "be its batch dimension")
-            builder.add_input(spec.arg.name, shape, _tensor_dtype(meta, spec.arg.name), batch_dim % len(shape))
+            batch_dim %= len(shape)
+            if builder.inputs:
+                first = builder.inputs[0]
+                batch = first["shape"][first["batch_dim"]]
+                if shape[batch_dim] != batch:
+                    raise ExportError(
+                        f"input {spec.arg.name!r} of shape {list(shape)} has {shape[batch_dim]} along its batch dimension "
+                        f"{batch_dim}, but input {first['name']!r} has {batch}: every input carries the global batch "
+                        "along its batch dimension. If it is along another dimension, say which with "
+                        f"batch_dims={{{spec.arg.name!r}: ...}}; if {spec.arg.name!r} has none (a table every sample "
+                        "shares), make it a buffer or a parameter of the module instead of an input")
+            builder.add_input(spec.arg.name, shape, _tensor_dtype(meta, spec.arg.name), batch_dim)
             values[node] = spec.arg.name
         else:
             raise ExportError(f"input {spec.arg.name!r} is a {spec.kind.name}, which the graph cannot hold")
 
+    lowerer = _Lowerer(program, builder, values, placeholders)
     for node in program.graph.nodes:
         if node.op != "call_function":
             continue
-        values[node] = _lower(node, builder, values)
+        values[node] = lowerer.lower(node)
 
     output_node = next(node for node in program.graph.nodes if node.op == "output")
     results = list(output_node.args[0])
@@ -119,6 +140,11 @@ def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapp
         if not isinstance(value, str):
             raise ExportError(f"output {spec.arg.name!r} is not a tensor")
         outputs.append(value)
+    if not any(output in builder.producers for output in outputs):
+        # Every output is an input or a parameter returned unchanged: a graph without ops, which shardplan refuses.
+        raise ExportError(f"the forward computes nothing: it returns {', '.join(repr(o) for o in outputs) or 'no tensor'} "
+                          "unchanged (an input or a parameter), so the graph would have no ops; return the loss "
+                          "computed from the inputs")
     if output_names is None and len(outputs) == 1 and builder.types[outputs[0]][0] == ():
         output_names = ["loss"]
     elif output_names is None and all(builder.types[output][0] != () for output in outputs):
@@ -139,6 +165,109 @@ def _tensor_dtype(meta: torch.Tensor, what: str) -> str:
     return dtype
 
 
+class _Lowerer:
+    """Lowers the program's nodes in order, keeping track of which tensors are views of which, so that an
+    in-place op (`shardplan_torch.inplace`) replaces the value of the tensor it writes and of every view of it."""
+
+    def __init__(self, program: ExportedProgram, builder: GraphBuilder, values: dict[torch.fx.Node, Any],
+                 placeholders: Mapping[str, torch.fx.Node]):
+        self.builder = builder
+        self.values = values
+        self.position = {node: index for index, node in enumerate(program.graph.nodes)}
+        self.kinds = {placeholders[spec.arg.name]: spec for spec in program.graph_signature.input_specs}
+        self.source: dict[torch.fx.Node, torch.fx.Node] = {}    # a view (or in-place op) -> the tensor it views
+        self.views: dict[torch.fx.Node, list[torch.fx.Node]] = {}  # a tensor of its own -> its views, in order
+
+    def lower(self, node: torch.fx.Node) -> Any:
+        written = written_argument(node.target)
+        value = self._in_place(node, written) if written is not None else _lower(node, self.builder, self.values)
+        source = aliased_source(node)
+        if source is not None:
+            self.source[node] = source
+            self.views.setdefault(self._base(node), []).append(node)
+        return value
+
+    def _base(self, node: torch.fx.Node) -> torch.fx.Node:
+        while node in self.source:
+            node = self.source[node]
+        return node
+
+    def _in_place(self, node: torch.fx.Node, written: tuple[int, str]) -> Any:
+        """An op that writes its argument: the out-of-place form's result becomes the written tensor's value,
+        carried back through the views it was written through to the tensor they view."""
+        functional = functional_overload(node.target)
+        context = NodeContext(self.builder, node, self.values, target=functional)
+        position, name = written
+        target = node.args[position] if position < len(node.args) else node.kwargs.get(name)
+        if not isinstance(target, torch.fx.Node):
+            raise context.error(f"it writes to {target!r}, which is not a tensor of the forward")
+        chain = [target]
+        while chain[-1] in self.source:
+            chain.append(self.source[chain[-1]])
+        base = chain[-1]
+        spec = self.kinds.get(base)
+        if spec is not None and spec.kind in (InputKind.USER_INPUT, InputKind.PARAMETER):
+            what = f"input {spec.arg.name!r}" if spec.kind == InputKind.USER_INPUT else f"parameter {spec.target!r}"
+            op = getattr(node.target, "_opname", "")
+            if functional is not None and functional.overloadpacket not in (torch.ops.aten.fill, torch.ops.aten.copy):
+                hint = (f"use the out-of-place form {functional.overloadpacket} (`x = x.{op[:-1]}(...)` rather than "
+                        f"`x.{op}(...)`, `x = x + y` rather than `x += y`, `inplace=False` for a torch.nn module)")
+            else:
+                hint = ("build a new tensor instead of assigning into this one (`torch.where`, `masked_fill`, "
+                        "`torch.cat`)")
+            raise context.error(f"it writes in place to the {what}, and the graph is a function of its inputs and "
+                                f"parameters, with no state to change: {hint}")
+        inputs = [self.values[argument] for argument in node.all_input_nodes]
+        if all(isinstance(value, Constant) for value in inputs):
+            new = _fold(node, inputs)
+        elif functional is not None and functional.overloadpacket in SHAPE_ONLY:
+            new = _fold(node, inputs)
+        elif functional is not None and functional.overloadpacket in LOWERINGS:
+            new = LOWERINGS[functional.overloadpacket](context)
+        else:
+            raise _unsupported(context, node, functional)
+        current = new
+        for view, source in zip(chain, chain[1:]):
+            self.values[view] = current
+            current = write_back(context, view, self.values[source], current)
+        self.values[base] = current
+        self._refresh(base, set(chain), self.position[node])
+        return new
+
+    def _refresh(self, base: torch.fx.Node, written: set[torch.fx.Node], after: int) -> None:
+        """Recompute the views of `base` that are read after the write at position `after` (and the views they
+        are taken from), as PyTorch's views see the write; the rest keep their values."""
+        stale = [view for view in self.views.get(base, []) if view not in written]
+        needed: set[torch.fx.Node] = set()
+        for view in stale:
+            if any(self.position.get(user, after + 1) > after for user in view.users):
+                while view not in written and view is not base and view not in needed:
+                    needed.add(view)
+                    view = self.source[view]
+        for view in stale:
+            if view not in needed:
+                continue
+            if written_argument(view.target) is not None:
+                self.values[view] = self.values[self.source[view]]
+            elif view.target is operator.getitem:
+                self.values[view] = self.values[view.args[0]][view.args[1]]
+            else:
+                self.values[view] = _lower(view, self.builder, self.values)
+
+
+def _unsupported(context: NodeContext, node: torch.fx.Node, functional: Any = None) -> ExportError:
+    if functional is None and written_argument(node.target) is not None:
+        reason = f"{qualified_name(node)} writes its argument in place and has no out-of-place form the exporter lowers"
+    elif functional is not None:
+        reason = (f"{qualified_name(node)} writes its argument in place, and its out-of-place form "
+                  f"{functional.overloadpacket} has no shardplan.graph/1 equivalent either")
+    else:
+        reason = f"{qualified_name(node)} has no shardplan.graph/1 equivalent"
+    return context.error(f"{reason}. The exporter lowers: {', '.join(supported_ops())} (and their in-place forms). "
+                         "Rewrite that part of the model with those ops, or compute it in __init__ as a buffer if it "
+                         "does not depend on the inputs")
+
+
 def _lower(node: torch.fx.Node, builder: GraphBuilder, values: dict[torch.fx.Node, Any]) -> Any:
     if node.target is operator.getitem:
         container, index = node.args
@@ -156,9 +285,7 @@ def _lower(node: torch.fx.Node, builder: GraphBuilder, values: dict[torch.fx.Nod
         return _fold(node, inputs)
     lowering = LOWERINGS.get(packet)
     if lowering is None:
-        raise context.error(f"{qualified_name(node)} has no shardplan.graph/1 equivalent. The exporter lowers: "
-                            f"{', '.join(supported_ops())}. Rewrite that part of the model with those ops, or "
-                            "compute it in __init__ as a buffer if it does not depend on the inputs")
+        raise _unsupported(context, node)
     return lowering(context)
 
 
@@ -175,8 +302,25 @@ def _fold(node: torch.fx.Node, inputs: list[Any]) -> Any:
     if not isinstance(meta, torch.Tensor):
         raise ExportError(f'node "{node.name}" ({qualified_name(node)}) in {module_scope(node)[0] or "the top-level forward"} '
                           "computes a non-tensor value from constants; the graph format has tensors only")
-    return Constant(static_shape(meta.shape), spec_dtype(meta.dtype), source,
-                    computed if isinstance(computed, torch.Tensor) else None)
+    if not isinstance(computed, torch.Tensor):
+        computed = _filled(node, meta)
+    return Constant(static_shape(meta.shape), spec_dtype(meta.dtype), source, computed)
+
+
+def _filled(node: torch.fx.Node, meta: torch.Tensor) -> torch.Tensor | None:
+    """The value of a fill whose argument is an activation (`zeros_like(x)`, `x.zero_()`), which depends only on
+    its shape: one element expanded to it (nothing allocated), or None for other ops."""
+    aten = torch.ops.aten
+    packet = getattr(node.target, "overloadpacket", None)
+    fills = {aten.zeros_like: 0, aten.new_zeros: 0, aten.zero: 0, aten.zero_: 0, aten.ones_like: 1, aten.new_ones: 1}
+    position = {aten.full_like: 1, aten.new_full: 2}.get(packet)
+    if packet in fills:
+        value = fills[packet]
+    elif position is not None and position < len(node.args) and isinstance(node.args[position], (bool, int, float)):
+        value = node.args[position]
+    else:
+        return None
+    return torch.full((), value, dtype=meta.dtype).expand(static_shape(meta.shape))
 
 
 def _evaluate(node: torch.fx.Node, inputs: list[Any]) -> Any:
@@ -185,6 +329,10 @@ def _evaluate(node: torch.fx.Node, inputs: list[Any]) -> Any:
                if isinstance(value, Constant)}
     if any(t is None or t.device.type == "meta" for t in tensors.values()) or len(tensors) != len(node.all_input_nodes):
         return None
+    if written_argument(node.target) is not None:
+        # An in-place op folded on a buffer (BatchNorm's num_batches_tracked += 1) runs on a copy: exporting
+        # must not change the module's own tensors.
+        tensors = {argument: tensor.clone() for argument, tensor in tensors.items()}
     arguments = torch.fx.node.map_arg(node.args, lambda n: tensors[n])
     keywords = torch.fx.node.map_arg(node.kwargs, lambda n: tensors[n])
     if "device" in keywords:

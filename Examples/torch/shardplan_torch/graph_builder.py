@@ -179,9 +179,13 @@ def aten_op(node: torch.fx.Node) -> str:
 class NodeContext:
     """One FX node being lowered: its arguments, PyTorch's view of its result, and `emit`."""
 
-    def __init__(self, builder: GraphBuilder, node: torch.fx.Node, values: dict[torch.fx.Node, Value]):
+    def __init__(self, builder: GraphBuilder, node: torch.fx.Node, values: dict[torch.fx.Node, Value],
+                 target: Any = None):
         self.builder = builder
         self.node = node
+        # The op the lowering computes: the node's own, or the out-of-place form of an in-place op (`aten.relu`
+        # for `aten.relu_`), whose arguments are the same. Errors name the node's own op.
+        self.target = target if target is not None else node.target
         self._values = values
         self.scope, module_class = module_scope(node)
         self.layer = builder.layer_of(self.scope)

@@ -32,9 +32,12 @@ ASSERTIONS = {aten._assert_tensor_metadata, aten._assert_scalar, aten._assert_as
 
 #: Ops whose result depends only on the shape of their tensor arguments: constants even when their
 #: argument is computed from the inputs. (Creation ops with no tensor argument, `arange`, `full`, `ones`,
-#: are constants anyway: every input they have is constant.)
+#: `randn`, are constants anyway: every input they have is constant.) Random tensors shaped like an activation
+#: (`randn_like(x)`, noise added in a denoising objective) are constants as `randn(...)` is: no gradient flows
+#: into them, and the planner reads a constant's shape and dtype, not its elements.
 SHAPE_ONLY = {aten.zeros_like, aten.ones_like, aten.full_like, aten.empty_like, aten.new_zeros,
-              aten.new_ones, aten.new_full, aten.new_empty}
+              aten.new_ones, aten.new_full, aten.new_empty, aten.zero, aten.randn_like, aten.rand_like,
+              aten.randint_like}
 
 
 def lowers(*packets: Any) -> Callable[[Lowering], Lowering]:
@@ -55,7 +58,7 @@ def named_arguments(context: NodeContext) -> dict[str, Any]:
     """The node's arguments by their names in the overload's schema, defaults included: for op families whose
     overloads put the same argument in different positions (`var(x, unbiased)`, `var.dim(x, dim, unbiased)`)."""
     bound: dict[str, Any] = {}
-    for position, argument in enumerate(context.node.target._schema.arguments):
+    for position, argument in enumerate(context.target._schema.arguments):
         if position < len(context.node.args) and not argument.kwarg_only:
             bound[argument.name] = context.node.args[position]
         elif argument.name in context.node.kwargs:
@@ -183,7 +186,7 @@ def _log1p_expm1(context: NodeContext) -> str:
     dtype, shape = context.out_dtype, context.out_shape
     x = context.cast(context.tensor(context.arg(0, "self")), dtype)
     one = context.tensor(1.0, dtype)
-    if context.node.target.overloadpacket is aten.log1p:
+    if context.target.overloadpacket is aten.log1p:
         return context.emit("log", [context.emit("add", [x, one], shape, dtype, role="plus_one")], shape, dtype)
     return context.emit("sub", [context.emit("exp", [x], shape, dtype), one], shape, dtype, role="minus_one")
 
@@ -191,7 +194,7 @@ def _log1p_expm1(context: NodeContext) -> str:
 @lowers(aten.clamp, aten.clamp_min, aten.clamp_max)
 def _clamp(context: NodeContext) -> str:
     dtype, shape = context.out_dtype, context.out_shape
-    packet = context.node.target.overloadpacket
+    packet = context.target.overloadpacket
     x = context.cast(context.tensor(context.arg(0, "self")), dtype)
     low = context.arg(1, "min") if packet is not aten.clamp_max else None
     high = context.arg(2, "max") if packet is aten.clamp else context.arg(1, "max") if packet is aten.clamp_max else None
@@ -206,6 +209,16 @@ def _clamp(context: NodeContext) -> str:
 def _logical_not(context: NodeContext) -> str:
     x = context.cast(context.tensor(context.arg(0, "self")), "bool")
     return context.emit("eq", [x, context.tensor(False, "bool")], context.out_shape, "bool")
+
+
+@lowers(aten.bitwise_not)
+def _bitwise_not(context: NodeContext) -> str:
+    """`~mask` on booleans is logical_not; on integers it flips bits, which no catalog op does."""
+    dtype = context.tensor_dtype(context.arg(0, "self"))
+    if dtype != "bool":
+        raise context.error(f"bitwise_not of {dtype} flips bits, which no catalog op does; on booleans (~mask) it "
+                            "is supported as logical_not")
+    return _logical_not(context)
 
 
 @lowers(aten.where)
@@ -291,8 +304,8 @@ def _addmm(context: NodeContext) -> str:
     """`beta * input + alpha * (a @ b)`."""
     beta, alpha = context.arg(3, "beta", 1), context.arg(4, "alpha", 1)
     shape, dtype = context.out_shape, context.out_dtype
-    a = context.tensor(context.arg(1, "mat1" if context.node.target.overloadpacket is aten.addmm else "batch1"))
-    b = context.tensor(context.arg(2, "mat2" if context.node.target.overloadpacket is aten.addmm else "batch2"))
+    a = context.tensor(context.arg(1, "mat1" if context.target.overloadpacket is aten.addmm else "batch1"))
+    b = context.tensor(context.arg(2, "mat2" if context.target.overloadpacket is aten.addmm else "batch2"))
     product = context.emit("matmul", [a, b], shape, dtype)
     if alpha != 1:
         product = context.emit("scale", [product], shape, dtype, role="alpha", factor=float(alpha))
@@ -332,15 +345,22 @@ def _reduce(kind: str, all_axes: bool) -> Lowering:
         dtype = context.arg(3 if not all_axes else 1, "dtype")
         if dtype is not None:
             x = context.cast(x, context.graph_dtype(dtype))
+        # PyTorch sums booleans and narrower integers as int64 (`mask.sum(1)` counts): the catalog's reduce keeps
+        # its input's dtype and takes no booleans, so the input is cast to the result's dtype first.
+        x = context.cast(x, context.out_dtype)
         attributes: dict[str, Any] = {"kind": kind, "axes": axes}
         if keepdims:
             attributes["keepdims"] = True
+        if context.out_dtype == "bool":
+            # amax/amin of booleans (any/all): the reduce runs on i8, and its result is cast back.
+            y = context.emit("reduce", [context.cast(x, "i8")], context.out_shape, "i8", **attributes)
+            return context.cast(y, "bool")
         return context.emit("reduce", [x], context.out_shape, context.out_dtype, **attributes)
     return lower
 
 
-LOWERINGS[aten.sum] = lambda context: _reduce("sum", context.node.target._overloadname == "default")(context)
-LOWERINGS[aten.mean] = lambda context: _reduce("mean", context.node.target._overloadname == "default")(context)
+LOWERINGS[aten.sum] = lambda context: _reduce("sum", context.target._overloadname == "default")(context)
+LOWERINGS[aten.mean] = lambda context: _reduce("mean", context.target._overloadname == "default")(context)
 LOWERINGS[aten.amax] = _reduce("max", False)
 LOWERINGS[aten.amin] = _reduce("min", False)
 
@@ -358,7 +378,7 @@ def _variance(context: NodeContext) -> str | list[str]:
     if correction is None:
         correction = 1 if arguments.get("unbiased", True) else 0
     keepdims = {"keepdims": True} if arguments.get("keepdim", False) else {}
-    packet = context.node.target.overloadpacket
+    packet = context.target.overloadpacket
     results = context.node.meta.get("val")
     results = results if isinstance(results, (list, tuple)) else [results]
     result_shapes = [static_shape(r.shape, context) for r in results]
@@ -384,8 +404,8 @@ def _variance(context: NodeContext) -> str | list[str]:
 
 @lowers(aten.max, aten.min)
 def _extremum(context: NodeContext) -> str:
-    kind = "max" if context.node.target.overloadpacket is aten.max else "min"
-    overload = context.node.target._overloadname
+    kind = "max" if context.target.overloadpacket is aten.max else "min"
+    overload = context.target._overloadname
     if overload == "default":
         return _reduce(kind, True)(context)
     if overload == "other":
@@ -395,7 +415,7 @@ def _extremum(context: NodeContext) -> str:
 
 @lowers(aten.softmax, aten._softmax, aten.log_softmax, aten._log_softmax)
 def _softmax(context: NodeContext) -> str:
-    packet = context.node.target.overloadpacket
+    packet = context.target.overloadpacket
     op = "log_softmax" if packet in (aten.log_softmax, aten._log_softmax) else "softmax"
     x = context.tensor(context.arg(0, "self"))
     axis = normalised_axis(int(context.arg(1, "dim")), len(context.shape(x)), context)
@@ -440,11 +460,81 @@ def _rms_norm(context: NodeContext) -> str:
 def _batch_norm(context: NodeContext) -> str:
     x = context.tensor(context.arg(0, "input"))
     weight, bias = context.arg(1, "weight"), context.arg(2, "bias")
+    if not context.arg(5, "training"):
+        # Eval mode (module.eval(), a frozen BatchNorm): PyTorch normalises with the running statistics.
+        return _frozen_batch_norm(context, x, weight, bias)
     if weight is None or bias is None:
         raise context.error("batch_norm without affine weight and bias has no catalog form")
     inputs = [x, context.tensor(weight), context.tensor(bias)]
     return context.emit("batch_norm", inputs, context.out_shape, context.out_dtype, axis=1,
                         epsilon=float(context.arg(7, "eps", 1e-5)))
+
+
+def _frozen_batch_norm(context: NodeContext, x: str, weight: Any, bias: Any) -> str:
+    """BatchNorm with the running statistics (`training=False`): a per-channel affine map, which couples no
+    two samples. `scale = weight * rsqrt(running_var + eps)` and `shift = bias - running_mean * scale` are
+    `[C]` tensors (the weight and bias stay the model's parameters, trainable or not as there; the running
+    statistics are buffers, so constants, and what depends on them alone is folded), reshaped to
+    `[C, 1, ...]` to broadcast along axis 1; then `x * scale + shift`."""
+    mean, var = context.arg(3, "running_mean"), context.arg(4, "running_var")
+    if mean is None or var is None:
+        raise context.error("batch_norm in eval mode (training=False) without running statistics normalises "
+                            "nothing PyTorch can compute")
+    shape, dtype = context.out_shape, context.out_dtype
+    if len(shape) < 2:
+        raise context.error(f"batch_norm needs a [N, C, ...] input, found shape {list(shape)}")
+    channels = (shape[1],)
+    epsilon = float(context.arg(7, "eps", 1e-5))
+
+    def channel(op: str, operands: list[Any], role: str) -> Any:
+        """`op` over per-channel operands: a constant when every operand is one, else an op."""
+        values = [_as_dtype(context, context.value(v), dtype) for v in operands]
+        if all(isinstance(v, (Constant, float)) for v in values):
+            tensors = [v.values if isinstance(v, Constant) else v for v in values]
+            computed = None
+            if all(t is not None and (not isinstance(t, torch.Tensor) or t.device.type != "meta") for t in tensors):
+                computed = _CHANNEL_OPS[op](*tensors).to(context.result.dtype).expand(channels)
+            source = next(v.source for v in values if isinstance(v, Constant))  # `bn.running_var`
+            return Constant(channels, dtype, f"{source.rpartition('.')[0] or source}.{role}", computed)
+        names = [context.cast(context.tensor(v, dtype), dtype) for v in values]
+        return context.emit(op, names, channels, dtype, role=role)
+
+    inverse_std = channel("rsqrt", [channel("add", [var, epsilon], "var_eps")], "inverse_std")
+    scale = inverse_std if weight is None else channel("mul", [weight, inverse_std], "scale")
+    centre = channel("mul", [mean, scale], "mean_scaled")
+    shift = channel("neg", [centre], "shift") if bias is None else channel("sub", [bias, centre], "shift")
+    broadcastable = [channels[0]] + [1] * (len(shape) - 2)
+    scale, shift = (_channels_first(context, v, broadcastable, role)
+                    for v, role in ((scale, "scale_channels"), (shift, "shift_channels")))
+    scaled = context.emit("mul", [context.cast(x, dtype), scale], shape, dtype, role="scaled")
+    return context.emit("add", [scaled, shift], shape, dtype)
+
+
+_CHANNEL_OPS: dict[str, Callable[..., torch.Tensor]] = {
+    "add": lambda a, b: torch.as_tensor(a) + b, "mul": lambda a, b: torch.as_tensor(a) * b,
+    "sub": lambda a, b: torch.as_tensor(a) - b, "neg": lambda a: -torch.as_tensor(a),
+    "rsqrt": lambda a: torch.rsqrt(torch.as_tensor(a)),
+}
+
+
+def _as_dtype(context: NodeContext, value: Any, dtype: str) -> Any:
+    """A constant converted to `dtype` (its values too); a Python number as a float; a graph tensor as is."""
+    if isinstance(value, Constant):
+        if value.dtype == dtype:
+            return value
+        values = None if value.values is None else value.values.to(context.result.dtype)
+        return Constant(value.shape, dtype, value.source, values)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _channels_first(context: NodeContext, value: Any, shape: list[int], role: str) -> str:
+    """A `[C]` tensor as `shape` (`[C, 1, 1]` for an NCHW input): a reshaped constant or a `reshape` op."""
+    if isinstance(value, Constant):
+        values = None if value.values is None else value.values.reshape(shape)
+        return context.tensor(Constant(tuple(shape), value.dtype, value.source, values))
+    return reshape(context, value, shape, role)
 
 
 # Neural-network ops ------------------------------------------------------------------------------------
@@ -534,6 +624,22 @@ def _cross_entropy(context: NodeContext) -> str:
     return context.cast(loss, context.out_dtype)
 
 
+@lowers(aten.mse_loss)
+def _mse_loss(context: NodeContext) -> str:
+    """`(x - target)^2`, then its mean (the default), its sum, or nothing (`reduction='none'`)."""
+    dtype = context.out_dtype
+    x = context.cast(context.tensor(context.arg(0, "self")), dtype)
+    target = context.cast(context.tensor(context.arg(1, "target"), dtype), dtype)
+    shape = tuple(torch.broadcast_shapes(context.shape(x), context.shape(target)))
+    squares = context.emit("square", [context.emit("sub", [x, target], shape, dtype, role="error")], shape, dtype,
+                           role="squared_error")
+    reduction = int(context.arg(2, "reduction", 1))  # 0 none, 1 mean, 2 sum (ATen's Reduction enum)
+    if reduction == 0:
+        return squares
+    kind = "mean" if reduction == 1 else "sum"
+    return context.emit("reduce", [squares], context.out_shape, dtype, kind=kind, axes=list(range(len(shape))))
+
+
 def per_axis(value: int | Sequence[int], count: int) -> list[int]:
     """A window argument (stride, padding, size) as one integer per spatial axis."""
     if isinstance(value, (list, tuple)):
@@ -543,7 +649,7 @@ def per_axis(value: int | Sequence[int], count: int) -> list[int]:
 
 @lowers(aten.conv1d, aten.conv2d)
 def _conv(context: NodeContext) -> str:
-    spatial = 1 if context.node.target.overloadpacket is aten.conv1d else 2
+    spatial = 1 if context.target.overloadpacket is aten.conv1d else 2
     return _convolution(context, spatial, context.arg(3, "stride", 1), context.arg(4, "padding", 0),
                         context.arg(5, "dilation", 1), int(context.arg(6, "groups", 1)))
 
@@ -678,13 +784,50 @@ def _t(context: NodeContext) -> str:
 
 @lowers(aten.expand, aten.expand_as, aten.broadcast_to)
 def _expand(context: NodeContext) -> str:
-    x = context.tensor(context.arg(0, "self"))
-    shape = context.out_shape
+    return broadcast_to(context, context.tensor(context.arg(0, "self")), context.out_shape)
+
+
+def broadcast_to(context: NodeContext, x: str, shape: Sequence[int], role: str | None = None) -> str:
+    """`x` broadcast to `shape` as NumPy aligns dimensions (from the right): itself when it has the shape."""
     rank = len(context.shape(x))
     if tuple(context.shape(x)) == tuple(shape):
         return x
     dims = list(range(len(shape) - rank, len(shape)))
-    return context.emit("broadcast", [x], shape, context.dtype(x), shape=list(shape), dims=dims)
+    return context.emit("broadcast", [x], shape, context.dtype(x), role=role, shape=list(shape), dims=dims)
+
+
+@lowers(aten.broadcast_tensors)
+def _broadcast_tensors(context: NodeContext) -> list[str]:
+    """Each tensor broadcast to the common shape (`F.mse_loss` calls it first): itself where it has that shape."""
+    results = context.node.meta.get("val")
+    return [broadcast_to(context, context.tensor(t), static_shape(r.shape, context), role=str(index))
+            for index, (t, r) in enumerate(zip(context.arg(0, "tensors"), results))]
+
+
+@lowers(aten.fill)
+def _fill_value(context: NodeContext) -> Any:
+    """Every element set to `value` (the out-of-place form of `fill_`, as `h[:, 0] = 0` writes): a constant,
+    or a 0-d tensor computed from the inputs broadcast to the shape."""
+    return _assigned(context, context.value(context.arg(1, "value")))
+
+
+@lowers(aten.copy)
+def _copy(context: NodeContext) -> Any:
+    """`src` broadcast to `self`'s shape and cast to its dtype (the out-of-place form of `copy_`, as
+    `h[:, 1] = x[:, 1]` writes)."""
+    return _assigned(context, context.value(context.arg(1, "src")))
+
+
+def _assigned(context: NodeContext, value: Any) -> Any:
+    shape, dtype = context.out_shape, context.out_dtype
+    if isinstance(value, (bool, int, float)):
+        return Constant(shape, dtype, "fill", torch.full((), value, dtype=context.result.dtype).expand(shape))
+    if isinstance(value, Constant):
+        values = None
+        if value.values is not None and value.values.device.type != "meta":
+            values = value.values.to(context.result.dtype).expand(shape)
+        return Constant(shape, dtype, value.source, values)
+    return broadcast_to(context, context.cast(context.tensor(value), dtype), shape)
 
 
 @lowers(aten.repeat)
@@ -708,7 +851,7 @@ def _repeat(context: NodeContext) -> str:
 def _repeat_interleave(context: NodeContext) -> str:
     """Each element repeated `repeats` times along `dim` (the flattened tensor without one): a size-1 axis
     after `dim`, a `broadcast` to the count, and a `reshape` merging the two."""
-    if context.node.target._overloadname != "self_int":
+    if context.target._overloadname != "self_int":
         raise context.error("repeat_interleave with a tensor of counts has no catalog form; give one count as an int")
     x = context.tensor(context.arg(0, "self"))
     dim = context.arg(2, "dim")
@@ -728,7 +871,7 @@ def _pad(context: NodeContext) -> str:
     """Constant padding, from the last axis backwards: a negative amount crops (a `slice`), a positive one is
     a `constant` block of the fill value on that side, joined by a `concat`."""
     x = context.tensor(context.arg(0, "self"))
-    if context.node.target.overloadpacket is aten.pad:
+    if context.target.overloadpacket is aten.pad:
         mode = context.arg(2, "mode", "constant")
         if mode != "constant":
             raise context.error(f"{mode} padding has no catalog form; only constant padding is supported")
@@ -768,7 +911,7 @@ def _triangle(context: NodeContext) -> str:
     diagonal = int(context.arg(1, "diagonal", 0))
     rows, columns = context.shape(x)[-2:]
     keep = torch.ones(rows, columns, dtype=torch.bool)
-    upper = context.node.target.overloadpacket is aten.triu
+    upper = context.target.overloadpacket is aten.triu
     keep = keep.triu(diagonal) if upper else keep.tril(diagonal)
     mask = context.tensor(Constant((rows, columns), "bool", "triu_mask" if upper else "tril_mask", keep))
     zero = context.tensor(0, context.dtype(x))
@@ -865,7 +1008,7 @@ def _pieces(context: NodeContext, x: str, axis: int, sizes: Sequence[int], squee
 @lowers(aten.split, aten.split_with_sizes, aten.chunk, aten.unbind)
 def _split(context: NodeContext) -> list[str]:
     x = context.tensor(context.arg(0, "self"))
-    packet = context.node.target.overloadpacket
+    packet = context.target.overloadpacket
     results = context.node.meta.get("val")
     if packet is aten.unbind:
         axis = normalised_axis(int(context.arg(1, "dim", 0)), len(context.shape(x)), context)

@@ -12,6 +12,8 @@ from torch import nn
 from shardplan_torch.export import ExportError, default_layer, export_graph
 from shardplan_torch.graph_io import dumps_graph
 
+from graph_eval import evaluate
+
 
 def ops_of(graph):
     return [op["op"] for op in graph["ops"]]
@@ -159,6 +161,244 @@ def test_convolution_network(shardplan):
     shardplan.inspect(graph)
 
 
+class ConvBatchNorm(nn.Module):
+    """A conv, a BatchNorm with uniform running statistics (so their constants carry values), a ReLU."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(4)
+        with torch.no_grad():
+            self.bn.running_mean.fill_(0.5)
+            self.bn.running_var.fill_(4.0)
+            self.bn.weight.uniform_(0.5, 2.0)
+            self.bn.bias.uniform_(-1.0, 1.0)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x))).mean()
+
+
+def test_training_mode_batch_norm_is_the_catalog_op(shardplan):
+    model = ConvBatchNorm().train()
+    graph = export_graph(model, (torch.randn(2, 3, 6, 6),), name="bn-train")
+    (norm,) = by_op(graph, "batch_norm")
+    assert (norm["name"], norm["inputs"], norm["axis"], norm["epsilon"]) == ("bn", ["conv", "bn.weight", "bn.bias"], 1, 1e-5)
+    assert "constant" not in ops_of(graph)  # the running statistics are not read: batch statistics are
+    shardplan.inspect(graph)
+
+
+def test_eval_mode_batch_norm_is_a_per_channel_affine_of_the_running_statistics(shardplan):
+    # module.eval() or a frozen BatchNorm (detection and segmentation fine-tuning) normalises with the running
+    # statistics: x * scale + shift per channel, which couples no two samples, not the catalog's batch_norm.
+    model = ConvBatchNorm().train()
+    model.bn.eval()
+    x = torch.randn(2, 3, 6, 6)
+    graph = export_graph(model, (x,), name="bn-eval")
+    assert "batch_norm" not in ops_of(graph)
+    assert graph["parameters"] == export_graph(ConvBatchNorm(), (x,), name="bn-train")["parameters"]
+    assert all("trainable" not in p for p in graph["parameters"])  # the affine weight and bias train as in the model
+    ops = {op["name"]: op for op in graph["ops"]}
+    assert ops["bn.inverse_std"]["op"] == "constant" and ops["bn.inverse_std"]["value"] == pytest.approx(4.00001 ** -0.5)
+    assert ops["bn.running_mean"]["value"] == 0.5
+    assert (ops["bn.scale"]["op"], ops["bn.scale"]["inputs"]) == ("mul", ["bn.weight", "bn.inverse_std"])
+    assert (ops["bn.shift"]["op"], ops["bn.shift"]["inputs"]) == ("sub", ["bn.bias", "bn.mean_scaled"])
+    assert (ops["bn"]["op"], ops["bn"]["inputs"]) == ("add", ["bn.scaled", "bn.shift_channels"])
+    assert ops["bn.scale_channels"]["shape"] == [4, 1, 1]
+    (result,) = evaluate(graph, {"x": x, **dict(model.named_parameters())})
+    torch.testing.assert_close(result, model(x))
+    analysis = shardplan.inspect(graph)
+    assert analysis["parameters"]["count"] == sum(p.numel() for p in model.parameters())
+
+
+def test_eval_mode_batch_norm_without_affine_is_all_constants(shardplan):
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn = nn.BatchNorm1d(5, affine=False)
+
+        def forward(self, x):
+            return self.bn(x).sum()
+    model = Model().eval()
+    x = torch.randn(3, 5, 7)
+    graph = export_graph(model, (x,), name="bn-plain")
+    assert ops_of(graph) == ["constant", "constant", "mul", "add", "reduce"]
+    scale = graph["ops"][0]
+    assert (scale["name"], scale["shape"], scale["value"]) == ("bn.inverse_std", [5, 1], pytest.approx(1.00001 ** -0.5))
+    (result,) = evaluate(graph, {"x": x})
+    torch.testing.assert_close(result, model(x))
+    shardplan.inspect(graph)
+
+
+@pytest.mark.parametrize("dtype", [torch.bool, torch.int32, torch.int8, torch.int64])
+def test_sums_of_booleans_and_integers_are_int64_as_in_pytorch(shardplan, dtype):
+    # Masked mean pooling counts the mask with mask.sum(1): PyTorch sums booleans and integers as int64, and the
+    # catalog's reduce keeps its input's dtype and takes no booleans, so the mask is cast to i64 first.
+    def forward(m, x, mask):
+        pooled = (x * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+        anywhere = mask.amax(1).to(x.dtype)                       # amax of booleans is any: a bool result
+        return pooled.mean() + anywhere.mean() + mask.sum().to(x.dtype)
+    x = torch.randn(3, 5, 4)
+    mask = (torch.arange(5) < torch.tensor([[2], [5], [1]])).to(dtype)
+    graph = export(forward, x, mask)
+    counts = [op for op in by_op(graph, "reduce") if op["kind"] == "sum" and op["dtype"] == "i64"]
+    assert len(counts) == 2
+    for op in by_op(graph, "reduce"):
+        operand = next(o for o in graph["ops"] + graph["inputs"] if o["name"] == op["inputs"][0])
+        assert operand["dtype"] == op["dtype"] != "bool", op
+    (result,) = evaluate(graph, {"inputs_0": x, "inputs_1": mask})
+    torch.testing.assert_close(result, forward(None, x, mask))
+    shardplan.inspect(graph)
+
+
+class BasicBlock(nn.Module):
+    """torchvision's ResNet block as it is written there: ReLU(inplace=True) and `out += identity`."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += identity
+        return self.relu(out)
+
+
+def test_in_place_ops_of_a_torchvision_style_network_are_their_out_of_place_forms(shardplan):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(inplace=True))
+            self.blocks = nn.Sequential(BasicBlock(4), BasicBlock(4))
+            self.fc = nn.Linear(4, 10)
+
+        def forward(self, images, labels):
+            h = self.blocks(self.stem(images))
+            return F.cross_entropy(self.fc(F.adaptive_avg_pool2d(h, 1).flatten(1)), labels)
+    model = Net()
+    images, labels = torch.randn(2, 3, 8, 8), torch.tensor([1, 7])
+    graph = export_graph(model.train(), (images, labels), name="resnet-ish")
+    assert ops_of(graph).count("relu") == 5 and ops_of(graph).count("batch_norm") == 5
+    assert [op["layer"] for op in by_op(graph, "relu")] == ["stem.2", "blocks.0", "blocks.0", "blocks.1", "blocks.1"]
+    assert model.stem[1].num_batches_tracked.item() == 0  # folding BatchNorm's `+= 1` ran on a copy, not the module
+    shardplan.inspect(graph)
+    model.eval()  # eval-mode BatchNorm with uniform statistics, so that the reference interpreter runs the graph
+    graph = export_graph(model, (images, labels), name="resnet-ish")
+    (loss,) = evaluate(graph, {"images": images, "labels": labels, **dict(model.named_parameters())})
+    torch.testing.assert_close(loss, model(images, labels))
+
+
+def test_writes_through_views_reach_the_tensor_and_its_other_views(shardplan):
+    # h[:, 0] = 0 is a select of h and a fill_ of it: the write is carried back to h (a concat of the untouched
+    # parts and the new one), and `first`, a view of h taken before the writes, reads them as PyTorch's view does.
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x, mask):
+            h = self.fc(x)
+            first = h[:, 0]
+            F.relu(h, inplace=True)
+            h += x
+            h.mul_(2).clamp_(-1.0, 1.5)
+            F.silu(h, inplace=True)
+            h = F.dropout(h, 0.1, training=False, inplace=True)
+            h.masked_fill_(mask, 0.25)
+            h[:, 0] = 0
+            h[:, 1] = x[:, 1]
+            h.transpose(0, 1)[2].mul_(3)
+            h.view(2, 12)[:, 4:].sub_(1)
+            copied = h.transpose(1, 2).reshape(-1)  # not contiguous: the reshape copies, so writing it leaves h
+            copied.add_(7)
+            e = x * 1.0                          # requires no gradient: PyTorch lets its split pieces be written
+            left, right = e.chunk(2, -1)
+            right.sub_(1)
+            e.unbind(1)[2].add_(5)
+            return h.sum() + 0.5 * first.sum() + (2 * left).sum() + (e * e).sum() + 0.1 * copied.sum()
+    model = Model()
+    x, mask = torch.randn(2, 3, 4), torch.rand(2, 3, 4) > 0.5
+    graph = export_graph(model, (x, mask), name="views")
+    assert not any(op["op"].endswith("_") for op in graph["ops"])
+    assert {"relu", "silu", "where", "concat", "slice"} <= set(ops_of(graph))
+    (result,) = evaluate(graph, {"x": x, "mask": mask, **dict(model.named_parameters())})
+    torch.testing.assert_close(result, model(x.clone(), mask))
+    shardplan.inspect(graph)
+
+
+def test_assignments_fill_and_copy_are_constants_or_broadcasts(shardplan):
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            h = self.fc(x)
+            h[0].zero_()
+            h[:, 1:3].fill_(x.mean())          # fill_ with a 0-d activation: a broadcast
+            h[1] = 2.0                         # fill_ with a lifted constant: a constant of value 2
+            g = self.fc(x)
+            g.copy_(x[0])                      # copy_ of a row, broadcast over the whole tensor
+            return h.sum() + g.sum()
+    model = Model()
+    x = torch.randn(3, 4)
+    graph = export_graph(model, (x,), name="assign")
+    values = [op.get("value") for op in by_op(graph, "constant")]
+    assert values == [0, 2]
+    assert [op["shape"] for op in by_op(graph, "broadcast")] == [[3, 2], [3, 4]]
+    (result,) = evaluate(graph, {"x": x, **dict(model.named_parameters())})
+    torch.testing.assert_close(result, model(x))
+    shardplan.inspect(graph)
+
+
+def test_a_buffer_written_in_place_is_read_with_its_new_value():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("average", torch.ones(3))
+
+        def forward(self, x):
+            self.average.mul_(0.9).add_(0.1 * x.mean(0))
+            return (x * self.average).sum()
+    model = Model()
+    x = torch.randn(2, 3)
+    graph = export_graph(model, (x,), name="ema")
+    assert model.average.tolist() == [1.0, 1.0, 1.0]
+    assert [op["value"] for op in by_op(graph, "constant")] == [pytest.approx(0.9)]
+    (result,) = evaluate(graph, {"x": x})
+    torch.testing.assert_close(result, Model()(x))
+
+
+class Frozen(nn.Module):
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+        self.w = nn.Parameter(torch.ones(3), requires_grad=False)
+
+    def forward(self, x):
+        return self.function(self, x)
+
+
+@pytest.mark.parametrize("function,message", [
+    (lambda m, x: x.relu_().sum(),
+     r'"relu_" \(aten.relu_.default\) .*writes in place to the input \'x\'.*out-of-place form aten.relu'),
+    (lambda m, x: x.view(9).mul_(2).sum() + x.sum(), r"writes in place to the input 'x'.*`x = x.mul\(...\)`"),
+    (lambda m, x: (x.__setitem__((slice(None), 0), 0), x.sum())[1], r"fill_.*input 'x'.*build a new tensor"),
+    (lambda m, x: (m.w.mul_(2) * x).sum(), r"writes in place to the parameter 'w'"),
+    (lambda m, x: (x * 1).diagonal().zero_().sum(), r"aten.diagonal.default has no shardplan.graph/1 equivalent"),
+    (lambda m, x: (lambda h: (h.__setitem__(h > 0, 0), h.sum())[1])(x * m.w),
+     r"aten.index_put_.default writes its argument in place, and its out-of-place form aten.index_put has no"),
+])
+def test_in_place_writes_the_graph_cannot_hold_are_errors_naming_the_op(function, message):
+    with pytest.raises(ExportError, match=message):
+        export_graph(Frozen(function), (torch.randn(3, 3),), name="in-place")
+
+
 def test_constants_are_folded_and_written_in_each_layer_that_reads_them(shardplan):
     class Block(nn.Module):
         def __init__(self):
@@ -188,6 +428,19 @@ def test_constants_are_folded_and_written_in_each_layer_that_reads_them(shardpla
     tables = [op for op in constants if op["name"].endswith("table.cos")]
     assert len(tables) == 1 and "value" not in tables[0] and "layer" not in tables[0]
     assert "cos" not in ops_of(graph) and "triu" not in ops_of(graph)
+    shardplan.inspect(graph)
+
+
+def test_random_tensors_shaped_like_an_activation_are_constants_as_randn_is(shardplan):
+    # A denoising objective: noise shaped like the input, from randn_like (which was rejected) or randn (folded).
+    def forward(m, x):
+        h = F.linear(x, m.w)
+        noisy = h + torch.randn_like(h) + torch.rand_like(h) + torch.randint_like(h, 3) + torch.randn(h.shape)
+        return F.mse_loss(F.linear(noisy, m.w), x)
+    graph = export(forward, torch.randn(2, 5, 4), w=(4, 4))
+    noise = [op for op in by_op(graph, "constant") if "like" in op["name"] or "randn" in op["name"]]
+    assert [op["name"] for op in noise] == ["randn_like", "rand_like", "randint_like", "randn"]
+    assert all(op["shape"] == [2, 5, 4] and "value" not in op for op in noise)
     shardplan.inspect(graph)
 
 
@@ -242,6 +495,61 @@ def test_names_layers_batch_dims_and_determinism():
     assert dumps_graph(graph) == dumps_graph(again)
     renamed = export_graph(model, inputs, name="named", output_names=["objective"])
     assert renamed["outputs"] == ["objective"] and renamed["ops"][-1]["name"] == "objective"
+
+
+def test_bitwise_not_of_booleans_is_logical_not(shardplan):
+    # ~mask on a padding mask: aten.bitwise_not, the same as logical_not on booleans.
+    def forward(m, x, keep):
+        return x.masked_fill((~keep).unsqueeze(-1), 0.0).sum() + (~(x > 0)).float().sum()
+    x, keep = torch.randn(2, 3, 4), torch.tensor([[True, False, True], [False, True, True]])
+    graph = export(forward, x, keep)
+    nots = [op for op in by_op(graph, "eq") if op["dtype"] == "bool"]
+    assert len(nots) == 2 and "bitwise_not" not in ops_of(graph)
+    (result,) = evaluate(graph, {"inputs_0": x, "inputs_1": keep})
+    torch.testing.assert_close(result, forward(None, x, keep))
+    shardplan.inspect(graph)
+    with pytest.raises(ExportError, match=r"bitwise_not of i64 flips bits.*on booleans \(~mask\) it is supported"):
+        export(lambda m, x, ids: (x * (~ids)).sum(), torch.randn(2, 3), torch.randint(5, (2, 3)))
+
+
+def test_mse_loss_is_a_squared_difference_and_its_mean(shardplan):
+    # F.mse_loss broadcasts its operands with aten.broadcast_tensors (the identity for equal shapes), then
+    # aten.mse_loss: sub, square and a reduce mean (or sum; nothing for reduction='none').
+    def forward(m, x, target):
+        prediction = F.linear(x, m.w).mean(1)
+        return (F.mse_loss(prediction, target) + F.mse_loss(prediction, target[0], reduction="sum")
+                + F.mse_loss(prediction, target, reduction="none").amax())
+    x, target = torch.randn(4, 5, 3), torch.randn(4, 2)
+    model = Function(forward, w=(2, 3))
+    with pytest.warns(UserWarning, match="different to the input size"):  # PyTorch's own, for the [2] target
+        graph = export_graph(model, (x, target), name="mse")
+    assert "broadcast_tensors" not in str(graph) and len(by_op(graph, "square")) == 3
+    assert [op["shape"] for op in by_op(graph, "broadcast")] == [[4, 2]]  # only the [2] target is broadcast
+    assert [op["kind"] for op in by_op(graph, "reduce") if op["shape"] == []][:2] == ["mean", "sum"]
+    with pytest.warns(UserWarning, match="different to the input size"):
+        expected = model(x, target)
+    (result,) = evaluate(graph, {"inputs_0": x, "inputs_1": target, "w": model.w})
+    torch.testing.assert_close(result, expected)
+    shardplan.inspect(graph)
+
+
+def test_batch_dims_naming_no_input_is_an_error_listing_the_inputs():
+    # A typo ({"X": 1} for input x) used to be ignored: every input kept batch dimension 0, a wrong global batch.
+    class SequenceFirst(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 5)
+
+        def forward(self, x, y):
+            return F.cross_entropy(self.fc(x).permute(1, 2, 0), y.t())
+    inputs = (torch.randn(6, 4, 8), torch.randint(5, (6, 4)))
+    with pytest.raises(ExportError, match=r"batch_dims names 'X', 'Y', which are not inputs of the forward; its "
+                                          r"inputs are 'x', 'y'"):
+        export_graph(SequenceFirst(), inputs, name="typo", batch_dims={"X": 1, "Y": 1})
+    with pytest.raises(ExportError, match=r"batch_dims names 'labels', which is not an input"):
+        export_graph(SequenceFirst(), inputs, name="typo", batch_dims={"x": 1, "labels": 1})
+    graph = export_graph(SequenceFirst(), inputs, name="seq-first", batch_dims={"x": 1, "y": 1})
+    assert [entry["batch_dim"] for entry in graph["inputs"]] == [1, 1]
 
 
 @pytest.mark.parametrize("function,inputs,message", [
@@ -305,6 +613,27 @@ def test_custom_op_is_named_in_its_own_namespace():
 def test_a_forward_without_a_scalar_loss_is_warned_of():
     with pytest.warns(UserWarning, match=r"the forward returns no scalar \(outputs of shapes \[2, 3\]\)"):
         export(lambda m, x: x * 2, torch.randn(2, 3))
+
+
+def test_a_forward_returning_an_input_unchanged_is_an_error():
+    # The graph would have no ops, which shardplan refuses ("the graph has no ops"): say so at export.
+    with pytest.raises(ExportError, match=r"the forward computes nothing: it returns 'inputs_0' unchanged"):
+        export(lambda m, x: x, torch.randn(2, 3))
+    with pytest.raises(ExportError, match=r"returns 'w' unchanged"):
+        export(lambda m, x: m.w, torch.randn(2, 3), w=(3,))
+
+
+def test_an_input_without_the_batch_is_an_error_naming_it():
+    # A [seq, d] position table passed beside [batch, seq, d] activations: shardplan refuses inputs that disagree on
+    # the batch, so the exporter names the input and the ways out.
+    def forward(m, x, positions):
+        return (x + positions).sum()
+    x, positions = torch.randn(8, 16, 4), torch.randn(16, 4)
+    with pytest.raises(ExportError, match=r"input 'inputs_1' of shape \[16, 4\] has 16 along its batch dimension 0, "
+                                          r"but input 'inputs_0' has 8.*make it a buffer or a parameter"):
+        export(forward, x, positions)
+    graph = export(forward, x, positions.expand(8, 16, 4).clone())  # batched: fine
+    assert [entry["shape"][0] for entry in graph["inputs"]] == [8, 8]
 
 
 def test_scalar_input_is_refused_naming_it():
