@@ -18,6 +18,14 @@ struct IneffectiveOptionTests {
             tensorParallel: tensorParallel, pipelineParallel: 1, contextParallel: contextParallel, options: options))
     }
 
+    /// A 2-layer Llama whose attention reads a sliding window of 16 keys.
+    static func windowedModel() throws -> Graph {
+        var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
+                                                           vocabulary: 256, sequenceLength: 64, globalBatch: 8)
+        configuration.slidingWindow = 16
+        return try TransformerBuilder(name: "windowed", configuration: configuration).build()
+    }
+
     func writtenOptions(_ plan: TrainingPlan) -> JSONObject? {
         guard case .object(let top) = plan.json(prediction: PlanEvaluator(cluster: plan.cluster).evaluate(plan)),
               case .object(let options)? = top["options"] else { return nil }
@@ -75,10 +83,7 @@ struct IneffectiveOptionTests {
 
     @Test("a windowed model's exchange without context parallelism is left out of the document, which reads back as the ring with no note")
     func windowedModelReadsBackQuietly() throws {
-        var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
-                                                           vocabulary: 256, sequenceLength: 64, globalBatch: 8)
-        configuration.slidingWindow = 16
-        let windowed = try TransformerBuilder(name: "windowed", configuration: configuration).build()
+        let windowed = try Self.windowedModel()
         var options = TrainingOptions()
         options.contextParallelCommunication = .standard(for: windowed)
         #expect(options.contextParallelCommunication == .allGather)
@@ -96,10 +101,7 @@ struct IneffectiveOptionTests {
     /// all-gather (TransformerEngine's ring refuses them), and the plan says why it is not the ring asked for.
     @Test("a windowed plan under the all-gather where the ring was asked says why; under what was asked, or without a split sequence, nothing")
     func windowedExchangeSubstitution() throws {
-        var configuration = TransformerConfiguration.llama(layers: 2, hidden: 64, heads: 8, keyValueHeads: 4, feedForwardHidden: 176,
-                                                           vocabulary: 256, sequenceLength: 64, globalBatch: 8)
-        configuration.slidingWindow = 16
-        let windowed = try TransformerBuilder(name: "windowed", configuration: configuration).build()
+        let windowed = try Self.windowedModel()
         let cluster = try Cluster.preset(named: "dgx-h100")
         func plan(contextParallel: Int) throws -> TrainingPlan {
             var options = TrainingOptions()
