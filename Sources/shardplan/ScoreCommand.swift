@@ -270,6 +270,13 @@ struct ScoreCommand: ParsableCommand {
         let (tp, pp) = (self.tp!, self.pp!)
         let dataParallel = dp ?? (tp * pp > 0 ? cluster.deviceCount / (tp * pp * (cp ?? 1)) : 0)
         var batchPerMicrobatch = microBatchSize ?? 1
+        // ZeRO shards over the data- and context-parallel devices (and the experts' over their own data-parallel ones):
+        // with none it shards nothing, and the layout is priced, summarised and exported without it.
+        var zeroStage = zero?.rawValue ?? 0
+        if zeroStage > 0 && dataParallel * (cp ?? 1) == 1 && (ep ?? 1) == 1 {
+            printError("note: --zero \(zeroStage) changes nothing: with dp x cp = 1 no data-parallel devices share a gradient, so the layout is priced, summarised and exported without ZeRO.")
+            zeroStage = 0
+        }
         // Where the layout itself is at fault (tp x pp x cp beyond the devices, replicas that do not split the
         // batch), the microbatches are not: TrainingPlan.megatron names the option that is.
         let batch = graph.batchSize ?? 1
@@ -285,7 +292,7 @@ struct ScoreCommand: ParsableCommand {
             virtualStages: virtualStages ?? 1, sequenceParallel: sequenceParallel, contextParallel: cp ?? 1,
             expertParallel: ep ?? 1, expertTensorParallel: etp, schedule: schedule,
             options: kernelChoice.applied(to: precision.applied(to: overlap.applied(to: TrainingOptions(
-                recompute: recompute ?? .none, recomputedBlocks: recomputeBlocks, zeroStage: zero?.rawValue ?? 0, zeroShardGroup: zeroShardGroup)))),
+                recompute: recompute ?? .none, recomputedBlocks: recomputeBlocks, zeroStage: zeroStage, zeroShardGroup: zeroStage == 3 ? zeroShardGroup : nil)))),
             firstStageLayers: firstStageLayers, lastStageLayers: lastStageLayers,
             embeddingInPipelineSplit: accountForEmbedding, lossInPipelineSplit: accountForLoss)
         // The all-to-all group the plan is priced with (`--cp-a2a-size` or the default), named in its summary.

@@ -78,6 +78,23 @@ struct BatchOptionTests {
         #expect(exposed > overlapped, "\(exposed) s without the overlaps against \(overlapped) s with them")
     }
 
+    /// QA: `score --zero 1` with dp x cp = 1 was summarised "zero=1" and exported with the distributed optimizer,
+    /// though it shards nothing (priced the same as ZeRO-0): the layout is now scored without it.
+    @Test("score --zero N with no data-parallel devices scores, summarises and saves the layout without ZeRO", arguments: ["1", "3"])
+    func zeroWithoutDataParallelism(stage: String) throws {
+        let output = Repository.temporaryFile("no-dp.json")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var scoring = try ShardPlanCommand.parseAsRoot(["score", Repository.path("Models/gpt-tiny.json"), "--cluster", "dgx-a100-80g",
+                                                        "--tp", "4", "--pp", "2", "--zero", stage, "--format", "json", "-o", output])
+        try scoring.run()
+        let scored = try members(output)
+        guard case .object(let options)? = scored["options"], case .string(let summary)? = scored["summary"] else {
+            Issue.record("no options or summary"); return
+        }
+        #expect(options["zero_stage"] == .int(0))
+        #expect(summary == "tp=4 pp=2 dp=1 mbs=1", "\(summary)")
+    }
+
     /// A saved plan that is exactly a Megatron layout reads back with the summary `--tp`/`--pp` give it, expert
     /// parallelism and its overlap included, rather than its stages' mesh axes.
     @Test("score --plan of a saved Megatron layout summarises it as --tp/--pp do: ep=4 ep-overlap")

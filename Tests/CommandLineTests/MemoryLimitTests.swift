@@ -26,18 +26,30 @@ struct MemoryLimitTests {
             Issue.record("a limit above the device's memory was taken")
         } catch {
             #expect(error.path.description == "--memory-limit")
-            #expect(error.message == "90 GB is more than the 85.9 GB each A100-SXM4-80GB of dgx-a100-80g has", "\(error.message)")
+            #expect(error.message == "90 GB is more than the 85.899 GB each A100-SXM4-80GB of dgx-a100-80g has", "\(error.message)")
+        }
+        // QA: a limit the framework's 3 GB fills was refused as needing more devices.
+        for value in ["3", "2.5"] {
+            let full = try ModelAndCluster.parse(["g.json", "--cluster", "dgx-a100-80g", "--memory-limit", value])
+            do {
+                _ = try full.limited(Cluster.preset(named: "dgx-a100-80g"))
+                Issue.record("a limit of \(value) GB was taken")
+            } catch {
+                #expect(error.path.description == "--memory-limit")
+                #expect(error.message == "\(value) GB leaves nothing beside the 3 GB every plan counts for the CUDA context, workspaces and fragmentation",
+                        "\(error.message)")
+            }
         }
     }
 
-    /// gpt-tiny needs the 3 GB the model always counts and a little more: under a limit of 3 GB it does not fit.
+    /// gpt-tiny needs the 3 GB the model always counts and a little more: under a limit of 3.0001 GB it does not fit.
     @Test("score under a limit below a layout's peak exits 1 and writes no file; under one above it, it fits")
     func scoreUnderTheLimit() throws {
         let output = Repository.temporaryFile("limited.txt")
         defer { try? FileManager.default.removeItem(atPath: output) }
         let graph = Repository.path("Models/gpt-tiny.json")
         var tight = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", "dgx-a100-80g", "--tp", "1", "--pp", "1",
-                                                      "--memory-limit", "3", "-o", output])
+                                                      "--memory-limit", "3.0001", "-o", output])
         #expect(throws: ExitCode.failure) { try tight.run() }
         #expect(!FileManager.default.fileExists(atPath: output))
         var roomy = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", "dgx-a100-80g", "--tp", "1", "--pp", "1",
