@@ -238,7 +238,14 @@ struct ScoreCommand: ParsableCommand {
                 for option in plan.ineffectiveOptions {
                     printError("note: \(option.setting.rawValue) changes nothing: \(option.reason).")
                 }
-                return plan
+                // The headroom the plan was made with is checked only where asked again.
+                if let saved = plan.memoryLimitBytes, input.memoryLimit == nil {
+                    printError(String(format: "note: the plan was made under --memory-limit %g GB; it is checked against the %.1f GB each device has here (give --memory-limit %g to check it there).",
+                                      saved / 1e9, cluster.device.memoryBytes / 1e9, saved / 1e9))
+                }
+                var scored = plan
+                scored.memoryLimitBytes = input.memoryLimit.map { $0 * 1e9 }
+                return scored
             } ?? megatronPlan(graph: graph, cluster: cluster, rebatchedFrom: rebatchedFrom)
             if self.plan != nil, let recognition = try? LayoutRecognition(plan), recognition.isExact {
                 // A saved plan that is exactly a Megatron layout is summarised as `--tp`/`--pp` summarise it, and gets the
@@ -316,6 +323,7 @@ struct ScoreCommand: ParsableCommand {
             printError("note: \(option) changes nothing: Megatron's layout does not split \(graph.name)'s \(layer) along the vocabulary over tp = \(configuration.tensorParallel) either, so --emit settings keep their default.")
         }
         plan.rebatchedFrom = rebatchedFrom
+        plan.memoryLimitBytes = input.memoryLimit.map { $0 * 1e9 }
         return plan
     }
 }

@@ -42,6 +42,37 @@ struct MemoryLimitTests {
         }
     }
 
+    /// QA: a saved plan did not record the memory it was planned against. It writes `memory_limit_gb`, which
+    /// `score --plan` reads back (refusing a non-positive one) and writes again only under a limit of its own.
+    @Test("a plan made under --memory-limit records it; score --plan reads it back, and a non-positive one is refused")
+    func savedLimit() throws {
+        let plan = Repository.temporaryFile("limited-plan.json"), score = Repository.temporaryFile("limited-score.json")
+        defer { for path in [plan, score] { try? FileManager.default.removeItem(atPath: path) } }
+        let graph = Repository.path("Models/gpt-tiny.json")
+        var planning = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", "dgx-a100-80g", "--tp", "2", "--pp", "1",
+                                                         "--memory-limit", "40", "--format", "json", "-o", plan])
+        try planning.run()
+        let text = try String(contentsOfFile: plan, encoding: .utf8)
+        guard case .object(var top) = try JSONParser.parse(text) else { Issue.record("not an object"); return }
+        #expect(top["memory_limit_gb"] == .number(40))
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let model = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        let read = try TrainingPlan(json: .object(top), graph: model, cluster: cluster, clusterName: "dgx-a100-80g")
+        #expect(read.memoryLimitBytes == 40e9)
+        var rescoring = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", "dgx-a100-80g", "--plan", plan, "--format", "json", "-o", score])
+        try rescoring.run()
+        guard case .object(let rescored) = try JSONParser.parse(try String(contentsOfFile: score, encoding: .utf8)) else {
+            Issue.record("not an object"); return
+        }
+        #expect(rescored["memory_limit_gb"] == nil, "checked against the whole device, so no limit is recorded")
+        for bad in [JSONValue.number(0), .number(-4), .string("40")] {
+            top["memory_limit_gb"] = bad
+            #expect(throws: InputError.self) {
+                _ = try TrainingPlan(json: .object(top), graph: model, cluster: cluster, clusterName: "dgx-a100-80g")
+            }
+        }
+    }
+
     /// gpt-tiny needs the 3 GB the model always counts and a little more: under a limit of 3.0001 GB it does not fit.
     @Test("score under a limit below a layout's peak exits 1 and writes no file; under one above it, it fits")
     func scoreUnderTheLimit() throws {

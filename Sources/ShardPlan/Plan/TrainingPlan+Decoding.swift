@@ -43,6 +43,10 @@ extension TrainingPlan {
             throw InputError(.unsupportedFormat, at: .root.appending("format"), "unknown format \"\(format)\"; this version reads \"\(Self.formatName)\"")
         }
         let (rebatchedGraph, rebatchedFrom) = try Self.rebatching(top, graph)
+        let memoryLimit = try top.optionalNumber("memory_limit_gb")
+        if let memoryLimit, !(memoryLimit > 0) {
+            throw top.invalid("memory_limit_gb", "memory_limit_gb is \(memoryLimit); a device's memory is more than 0 GB")
+        }
         let (graph, rewrites) = try Self.rewrites(top, of: rebatchedGraph)
         var problems = DocumentProblems(in: json)
         let batch = graph.batchSize ?? 1
@@ -143,6 +147,7 @@ extension TrainingPlan {
         self.rewrites = rewrites
         if !rewrites.isEmpty { graphBeforeRewrites = rebatchedGraph }
         self.rebatchedFrom = rebatchedFrom
+        self.memoryLimitBytes = memoryLimit.map { $0 * 1e9 }
         // The checks above imply SPEC's invariants; this is the independent account of them.
         if let violation = PlanValidator.violation(in: self) {
             throw InputError(.invalidValue, at: stagesPath, "the stages are not a sound plan: \(violation)")

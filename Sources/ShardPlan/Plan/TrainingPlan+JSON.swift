@@ -22,6 +22,7 @@ extension TrainingPlan {
         top["devices"] = .int(deviceCount)
         top["global_batch"] = .int(graph.batchSize ?? 1)
         if let rebatchedFrom { top["rebatched_from"] = .int(rebatchedFrom) }
+        if let memoryLimitBytes { top["memory_limit_gb"] = .number((memoryLimitBytes / 1e9).roundedForJSON) }
         top["microbatches"] = .int(microbatches)
         top["schedule"] = .string(schedule.rawValue)
         top["virtual_stages"] = .int(virtualStages)

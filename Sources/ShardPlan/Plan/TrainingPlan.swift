@@ -27,6 +27,10 @@ public struct TrainingPlan: Sendable {
     /// (`Graph.rebatched(to:)`, `plan --batch`); nil when the plan is of the graph's own batch. The plan
     /// document writes it as `rebatched_from`, so that `score --plan` with the graph as given prices the plan's batch.
     public var rebatchedFrom: Int?
+    /// The memory a device was taken to have when the plan was made (`--memory-limit`), where less than the cluster's;
+    /// nil otherwise. The plan document writes it as `memory_limit_gb`, so that a later `score --plan` can say what
+    /// headroom the plan was made with.
+    public var memoryLimitBytes: Double?
     /// Which search found the plan, when a search did.
     public var provenance: SearchProvenance?
 
