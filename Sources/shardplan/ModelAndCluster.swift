@@ -22,6 +22,9 @@ struct ModelAndCluster: ParsableArguments {
                                valueName: "GB"))
     var memoryLimit: Double?
 
+    /// `--memory-limit` in bytes (GB of 10^9 bytes), as a plan records it; nil where not given.
+    var memoryLimitBytes: Double? { memoryLimit.map { $0 * 1e9 } }
+
     func validate() throws {
         if let batch, batch < 1 { throw ValidationError("--batch takes a positive number of samples, not \(batch).") }
         if let memoryLimit, !(memoryLimit > 0 && memoryLimit.isFinite) {
@@ -81,8 +84,7 @@ extension ModelAndCluster {
     /// limit as the devices' memory): more than the device has is refused, and so is a limit that leaves nothing beside
     /// the memory every plan counts for the framework (`TrainingOptions.frameworkOverheadBytes`).
     func limited(_ cluster: Cluster) throws(InputError) -> Cluster {
-        guard let memoryLimit else { return cluster }
-        let bytes = memoryLimit * 1e9
+        guard let memoryLimit, let bytes = memoryLimitBytes else { return cluster }
         let path = JSONPath([.key("--memory-limit")])
         guard bytes <= cluster.device.memoryBytes else {
             throw InputError(.invalidValue, at: path, String(format: "%g GB is more than the %.3f GB each %@ of %@ has", memoryLimit,

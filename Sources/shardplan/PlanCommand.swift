@@ -188,7 +188,7 @@ struct PlanCommand: ParsableCommand {
                 }
             }
             plan.rebatchedFrom = rebatchedFrom
-            plan.memoryLimitBytes = input.memoryLimit.map { $0 * 1e9 }
+            plan.memoryLimitBytes = input.memoryLimitBytes
             let written = try printing.write(plan, prediction: prediction, alternatives: alternatives, evidenceRuns: evidenceRuns)
             clock.lap("write output")
             // Of the plan written: with --emit, maybe another than the search's.

@@ -244,7 +244,7 @@ struct ScoreCommand: ParsableCommand {
                                       saved / 1e9, cluster.device.memoryBytes / 1e9, saved / 1e9))
                 }
                 var scored = plan
-                scored.memoryLimitBytes = input.memoryLimit.map { $0 * 1e9 }
+                scored.memoryLimitBytes = input.memoryLimitBytes
                 return scored
             } ?? megatronPlan(graph: graph, cluster: cluster, rebatchedFrom: rebatchedFrom)
             if self.plan != nil, let recognition = try? LayoutRecognition(plan), recognition.isExact {
@@ -323,7 +323,7 @@ struct ScoreCommand: ParsableCommand {
             printError("note: \(option) changes nothing: Megatron's layout does not split \(graph.name)'s \(layer) along the vocabulary over tp = \(configuration.tensorParallel) either, so --emit settings keep their default.")
         }
         plan.rebatchedFrom = rebatchedFrom
-        plan.memoryLimitBytes = input.memoryLimit.map { $0 * 1e9 }
+        plan.memoryLimitBytes = input.memoryLimitBytes
         return plan
     }
 }
