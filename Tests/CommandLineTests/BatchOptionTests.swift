@@ -6,14 +6,6 @@ import Testing
 
 @Suite("--batch plans and scores the graph at another global batch, and score --plan replays it")
 struct BatchOptionTests {
-    /// The top-level members of the JSON document at `path`.
-    func members(_ path: String) throws -> JSONObject {
-        guard case .object(let object) = try JSONParser.parse(try String(contentsOfFile: path, encoding: .utf8)) else {
-            throw InputError(.wrongType, at: .root, "\(path) does not hold a JSON object")
-        }
-        return object
-    }
-
     @Test("--batch takes at least 1 sample (exit 2 otherwise), and score --plan refuses it: the plan sets its own batch")
     func usage() {
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--batch", "16"]) == nil)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShardPlan
 @testable import shardplan
 
 /// The exit code `shardplan` ends with when parsing `arguments` fails (a usage error is 2), or nil when they parse.
@@ -31,4 +32,12 @@ func scoredTinyGPT(_ arguments: [String]) throws -> String {
                                                    + arguments + ["-o", output])
     try command.run()
     return try String(contentsOfFile: output, encoding: .utf8)
+}
+
+/// The top-level members of the JSON document at `path`.
+func members(_ path: String) throws -> JSONObject {
+    guard case .object(let object) = try JSONParser.parse(try String(contentsOfFile: path, encoding: .utf8)) else {
+        throw InputError(.wrongType, at: .root, "\(path) does not hold a JSON object")
+    }
+    return object
 }

@@ -52,8 +52,7 @@ struct MemoryLimitTests {
         var planning = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", "dgx-a100-80g", "--tp", "2", "--pp", "1",
                                                          "--memory-limit", "40", "--format", "json", "-o", plan])
         try planning.run()
-        let text = try String(contentsOfFile: plan, encoding: .utf8)
-        guard case .object(var top) = try JSONParser.parse(text) else { Issue.record("not an object"); return }
+        var top = try members(plan)
         #expect(top["memory_limit_gb"] == .number(40))
         let cluster = try Cluster.preset(named: "dgx-a100-80g")
         let model = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
@@ -61,10 +60,7 @@ struct MemoryLimitTests {
         #expect(read.memoryLimitBytes == 40e9)
         var rescoring = try ShardPlanCommand.parseAsRoot(["score", graph, "--cluster", "dgx-a100-80g", "--plan", plan, "--format", "json", "-o", score])
         try rescoring.run()
-        guard case .object(let rescored) = try JSONParser.parse(try String(contentsOfFile: score, encoding: .utf8)) else {
-            Issue.record("not an object"); return
-        }
-        #expect(rescored["memory_limit_gb"] == nil, "checked against the whole device, so no limit is recorded")
+        #expect(try members(score)["memory_limit_gb"] == nil, "checked against the whole device, so no limit is recorded")
         for bad in [JSONValue.number(0), .number(-4), .string("40")] {
             top["memory_limit_gb"] = bad
             #expect(throws: InputError.self) {
