@@ -13,6 +13,9 @@ struct CommunicationOverlap: ParsableArguments {
     /// Whether either flag was given (`score --plan` refuses them: the plan sets its own).
     var isGiven: Bool { gradientReduction || tensorParallel }
 
+    /// Whether the flag of `setting` was given (`--overlap-tp-comm`, which can change nothing in a plan).
+    func gives(_ setting: IneffectiveOption.Setting) -> Bool { setting == .tensorParallelOverlap && tensorParallel }
+
     /// `options` with the overlaps asked for turned on (one not asked for is left as it is).
     func applied(to options: TrainingOptions) -> TrainingOptions {
         var options = options

@@ -90,6 +90,7 @@ struct KernelChoice: ParsableArguments {
         case .fsdpNoSync: accumulatesUnshardedGradients
         case .contextParallelExchange: contextParallelCommunication != nil
         case .expertDispatcher: expertDispatcher != nil
+        case .tensorParallelOverlap: false
         }
     }
 

@@ -193,7 +193,7 @@ struct PlanCommand: ParsableCommand {
             clock.lap("write output")
             // Of the plan written: with --emit, maybe another than the search's.
             for option in written.ineffectiveOptions(exchangeNamed: kernelChoice.contextParallelCommunication != nil)
-            where kernelChoice.gives(option.setting) {
+            where kernelChoice.gives(option.setting) || overlap.gives(option.setting) {
                 printError("note: \(option.flag) changes nothing: \(option.reason).")
             }
             if let asked = kernelChoice.contextParallelCommunication, let substitution = MegatronGrid.exchangeSubstitution(asked: asked, in: written) {

@@ -316,7 +316,7 @@ struct ScoreCommand: ParsableCommand {
             printError("note: \(note).")
         }
         // What validate() cannot see: the device (a kernel it does not run).
-        for option in plan.ineffectiveOptions where kernelChoice.gives(option.setting) {
+        for option in plan.ineffectiveOptions where kernelChoice.gives(option.setting) || overlap.gives(option.setting) {
             printError("note: \(option.flag) changes nothing: \(option.reason).")
         }
         for (option, layer) in try configuration.ineffectiveVocabularyOptions(in: plan) {

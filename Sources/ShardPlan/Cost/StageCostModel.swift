@@ -192,6 +192,22 @@ public struct StageCostModel: Sendable {
         return ordinal - firstBlockOrdinal[operations.lowerBound] < blocks
     }
 
+    /// Whether `--overlap-tp-comm` hides part of `operation`'s own collectives: a linear layer's (a product with a
+    /// weight, whose partial sums TransformerEngine's userbuffers and async tensor parallelism split into chunks behind
+    /// its GEMM). Another op's own collective (the loss's mean over the batch, a vocabulary-parallel loss's sums, a
+    /// router's load-balancing sums over the tokens) has no GEMM to hide behind.
+    static func overlapsOwnCollectives(_ operation: Operation, in graph: Graph) -> Bool {
+        operation.op.isContraction && operation.inputs.contains { graph[$0].isParameter }
+    }
+
+    /// Whether `--overlap-tp-comm` hides part of a layout change of `value` into `reader` (or of its gradient out of
+    /// it): one beside a linear layer (`overlapsOwnCollectives`), its producer or its reader, as Megatron's
+    /// sequence-parallel all-gather into a column-parallel layer and reduce-scatter out of a row-parallel one are.
+    static func overlapsLayoutChange(of value: ValueID, into reader: Operation, in graph: Graph) -> Bool {
+        overlapsOwnCollectives(reader, in: graph)
+            || graph[value].operationIndex.map { overlapsOwnCollectives(graph.operations[$0], in: graph) } ?? false
+    }
+
     /// Whether a rerun of `operation` under selective or op-level recomputation runs its forward communication
     /// again (its own collectives and the layout changes into it): an attention op's, whose context-parallel K/V
     /// exchange (or all-to-alls) belongs to the kernel it reruns, in TransformerEngine's attention functions and in
@@ -335,9 +351,10 @@ public struct StageCostModel: Sendable {
         /// exchange) hide behind the GEMMs as `--overlap-tp-comm` says (`TrainingOptions.tensorParallelOverlapShare`).
         /// The experts' all-to-alls charged whole, which `--overlap-moe-comm` then hides (`ExpertParallelOverlap`).
         var expertAllToAlls = (forward: 0.0, backward: 0.0)
-        func charge(_ collectives: [Collective], forward: Bool, scale: Double = 1, timeScale: Double = 1, overlapped: Bool = true) {
+        func charge(_ collectives: [Collective], forward: Bool, scale: Double = 1, timeScale: Double = 1, overlapped: Bool = true,
+                    behindGEMM: Bool = true) {
             for collective in collectives where collective.bytes > 0 {
-                let shown = overlapped ? options.tensorParallelOverlapShare(of: collective.kind) : 1
+                let shown = overlapped && behindGEMM ? options.tensorParallelOverlapShare(of: collective.kind) : 1
                 let seconds = mesh.seconds(for: collective) * shown * scale * timeScale
                 if overlapped && collective.kind == .allToAll && options.overlapExpertParallelCommunication {
                     if forward { expertAllToAlls.forward += seconds } else { expertAllToAlls.backward += seconds }
@@ -390,14 +407,16 @@ public struct StageCostModel: Sendable {
             // Context parallelism's K/V ring hides behind the attention kernels; an all-gather does not, and an all-to-all
             // moves each device's chunk instead (`ContextParallelExchange`). Tensor parallelism's overlap hides none of it.
             let ring = ContextParallelExchange.ringSize(operation, strategy, meshShape: mesh.shape)
-            charge(opCost.forwardCollectives, forward: true, overlapped: ring == 1)
-            charge(opCost.backwardCollectives, forward: false, overlapped: ring == 1)
+            let behindGEMM = Self.overlapsOwnCollectives(operation, in: graph)
+            charge(opCost.forwardCollectives, forward: true, overlapped: ring == 1, behindGEMM: behindGEMM)
+            charge(opCost.backwardCollectives, forward: false, overlapped: ring == 1, behindGEMM: behindGEMM)
             /// Charges an operand's layout change into the op (`forward`, where K and V gather) or its gradient's out of it;
             /// `width` is the operand's bytes an element.
             func chargeExchange(_ collectives: [Collective], forward: Bool, operand: Int, width: Int, attentionSeconds: Double) {
                 guard ring > 1, operand > 0, ContextParallelExchange.isRingExchange(collectives, kind: forward ? .allGather : .reduceScatter,
                                                                                     operation, strategy) else {
-                    return charge(collectives, forward: forward)
+                    return charge(collectives, forward: forward,
+                                  behindGEMM: Self.overlapsLayoutChange(of: operation.inputs[operand], into: operation, in: graph))
                 }
                 let priced = { (collective: Collective) in collective.bytes > 0 ? mesh.seconds(for: collective) : 0 }
                 let (carried, exposed) = ContextParallelExchange.carry(
@@ -441,7 +460,7 @@ public struct StageCostModel: Sendable {
         var weightReshardingByRun: [Int: Double] = [:]
         for (collectives, forward, reader) in parameters.perMicrobatch {
             let before = cost.forwardSeconds
-            charge(collectives, forward: forward)
+            charge(collectives, forward: forward, behindGEMM: Self.overlapsOwnCollectives(graph.operations[reader], in: graph))
             weightReshardingByRun[runOfOperation[reader]!, default: 0] += cost.forwardSeconds - before
         }
         let recomputeByRun = addActivations(of: stage, model: model, rerunSecondsByOp: rerunSecondsByOp, fp8ByOp: fp8ByOp,

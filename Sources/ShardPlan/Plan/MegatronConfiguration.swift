@@ -152,7 +152,10 @@ public struct MegatronConfiguration: Sendable, Equatable {
         if options.zeroStage > 0 { text += " zero=\(options.zeroStage)" }
         if let group = options.zeroShardGroup { text += " shard=\(group)" }
         if noSync { text += " no-sync" }
-        text += options.settingsText(gathersWeights: options.zeroStage >= 3)
+        // Without tensor parallelism there is nothing for its overlap to hide (`TrainingPlan.ineffectiveOptions`).
+        var shown = options
+        shown.overlapTensorParallelCommunication = options.overlapTensorParallelCommunication && tensorParallel > 1
+        text += shown.settingsText(gathersWeights: options.zeroStage >= 3)
         return text
     }
 

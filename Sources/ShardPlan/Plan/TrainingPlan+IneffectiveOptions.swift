@@ -8,6 +8,7 @@ public struct IneffectiveOption: Equatable, Sendable {
         case fsdpNoSync = "options.fsdp_no_sync"
         case contextParallelExchange = "options.cp_comm_type"
         case expertDispatcher = "options.expert_dispatcher"
+        case tensorParallelOverlap = "options.overlap_tensor_parallel_communication"
     }
 
     public var setting: Setting
@@ -32,6 +33,16 @@ extension TrainingPlan {
                 ContextParallelExchange.ringSize(graph.operations[operation], strategy, meshShape: stage.mesh.shape) > 1
             }
         }
+    }
+
+    /// Whether `--overlap-tp-comm` hides anything in this plan: the exact model prices it faster with the overlap than
+    /// without (a plan that splits no weight over devices has no collective of tensor parallelism's kind to hide).
+    public var hidesTensorParallelCommunication: Bool {
+        guard options.overlapTensorParallelCommunication else { return false }
+        var without = self
+        without.options.overlapTensorParallelCommunication = false
+        let evaluator = PlanEvaluator(cluster: cluster)
+        return evaluator.evaluate(self).iterationSeconds != evaluator.evaluate(without).iterationSeconds
     }
 
     /// The options that change nothing in this plan, in the order the command line lists them.
@@ -65,6 +76,11 @@ extension TrainingPlan {
             result.append(IneffectiveOption(
                 setting: .contextParallelExchange, flag: "--cp-comm-type \(exchange.rawValue)",
                 reason: "the plan splits no attention's sequence over devices, so no keys or values are exchanged"))
+        }
+        if options.overlapTensorParallelCommunication, !hidesTensorParallelCommunication {
+            result.append(IneffectiveOption(
+                setting: .tensorParallelOverlap, flag: "--overlap-tp-comm",
+                reason: "the plan has no tensor-parallel collective for it to hide behind the GEMMs"))
         }
         if options.expertDispatcher.deduplicates, !splitsExperts {
             result.append(IneffectiveOption(

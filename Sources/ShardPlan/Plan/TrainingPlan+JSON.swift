@@ -67,7 +67,7 @@ extension TrainingPlan {
         ] + (options.recompute == .full ? options.recomputedBlocks.map { [("recompute_blocks", JSONValue.int($0))] } ?? [] : []) + [
             ("zero_stage", .int(options.zeroStage)),
             ("overlap_gradient_reduction", .bool(options.overlapGradientReduction)),
-            ("overlap_tensor_parallel_communication", .bool(options.overlapTensorParallelCommunication)),
+            ("overlap_tensor_parallel_communication", .bool(options.overlapTensorParallelCommunication && !ineffective.contains(.tensorParallelOverlap))),
         ] + (options.overlapExpertParallelCommunication ? [("overlap_expert_parallel_communication", JSONValue.bool(true))] : [])
             + (options.expertDispatcher == .allToAll || !splitsExperts ? [] : [("expert_dispatcher", JSONValue.string(options.expertDispatcher.rawValue))])
             + precision + kernels))

@@ -20,7 +20,10 @@ extension TrainingPlan {
         for (rank, summary) in summaries.enumerated() {
             if runs.last?.summary == summary { runs[runs.count - 1].last = rank } else { runs.append((rank, rank, summary)) }
         }
-        let settings = options.settingsText(gathersWeights: !ineffectiveOptions.contains { $0.setting == .fsdp2CopyOut })
+        let ineffective = Set(ineffectiveOptions.map(\.setting))
+        var shown = options
+        shown.overlapTensorParallelCommunication = options.overlapTensorParallelCommunication && !ineffective.contains(.tensorParallelOverlap)
+        let settings = shown.settingsText(gathersWeights: !ineffective.contains(.fsdp2CopyOut))
         return runs.count == 1 ? "\(summaries[0]) \(depth)\(layerText)\(settings)"
             : "\(depth)\(layerText): " + runs.map { run in
                 (run.first == run.last ? "stage \(run.first)" : "stages \(run.first)-\(run.last)") + " \(run.summary)"

@@ -179,20 +179,22 @@ struct StageCostTerms {
     }
 
     /// The seconds of `collectives` that show beside the options' overlaps: tensor parallelism's (`--overlap-tp-comm`)
-    /// hides part of each but an all-to-all, expert parallelism's (`--overlap-moe-comm`) the all-to-alls
-    /// (`TrainingOptions.searchOverlapShare`).
-    func shownSeconds(_ collectives: [Collective]) -> Double {
+    /// hides part of each but an all-to-all where they are `behindGEMM` (`StageCostModel.overlapsOwnCollectives`),
+    /// expert parallelism's (`--overlap-moe-comm`) the all-to-alls (`TrainingOptions.searchOverlapShare`).
+    func shownSeconds(_ collectives: [Collective], behindGEMM: Bool = true) -> Double {
         collectives.reduce(0) { total, collective in
             guard collective.bytes > 0 else { return total }
-            return total + mesh.seconds(for: collective) * model.options.searchOverlapShare(of: collective.kind, microbatches: model.microbatches)
+            let share = behindGEMM || collective.kind == .allToAll
+                ? model.options.searchOverlapShare(of: collective.kind, microbatches: model.microbatches) : 1
+            return total + mesh.seconds(for: collective) * share
         }
     }
 
     /// Seconds one device spends changing `value`'s layout from `source` to `target`; with `overlapped`, what shows
-    /// beside tensor parallelism's overlap (`shownSeconds`). `bytesPerElement` overrides the tensor's own (an FP8
-    /// gather).
+    /// beside the options' overlaps (`shownSeconds`), tensor parallelism's only where the change is `behindGEMM`
+    /// (`StageCostModel.overlapsLayoutChange`). `bytesPerElement` overrides the tensor's own (an FP8 gather).
     func reshardSeconds(_ value: ValueID, from source: ShardingSpec, to target: ShardingSpec, bytesPerElement: Int? = nil,
-                        overlapped: Bool = false) -> Double {
+                        overlapped: Bool = false, behindGEMM: Bool = true) -> Double {
         if source == target { return 0 }
         let type = graph[value].type
         let change = ReshardingPrices.Change(elementCount: operatorModel.localElements(value, .replicated(rank: type.rank)),
@@ -208,7 +210,8 @@ struct StageCostTerms {
             return answer
         }()
         guard overlapped else { return price.seconds }
-        return (price.seconds - price.allToAllSeconds) * model.options.searchOverlapShare(of: .allGather, microbatches: model.microbatches)
+        return (price.seconds - price.allToAllSeconds)
+            * (behindGEMM ? model.options.searchOverlapShare(of: .allGather, microbatches: model.microbatches) : 1)
             + price.allToAllSeconds * model.options.searchOverlapShare(of: .allToAll, microbatches: model.microbatches)
     }
 
@@ -233,9 +236,11 @@ struct StageCostTerms {
         let operation = graph.operations[op]
         let space = operation.indexSpace
         let cost = operatorModel.cost(op, strategy)
-        // Tensor parallelism's overlap hides none of context parallelism's exchange (as `StageCostModel` charges it).
+        // Tensor parallelism's overlap hides none of context parallelism's exchange, nor a collective of an op that is no
+        // linear layer (as `StageCostModel` charges them).
         let exchanges = ContextParallelExchange.ringSize(operation, strategy, meshShape: mesh.shape) > 1
-        let shown = { (collectives: [Collective]) in exchanges ? self.seconds(collectives) : self.shownSeconds(collectives) }
+        let behindGEMM = StageCostModel.overlapsOwnCollectives(operation, in: graph)
+        let shown = { (collectives: [Collective]) in exchanges ? self.seconds(collectives) : self.shownSeconds(collectives, behindGEMM: behindGEMM) }
         let ownCollectives = shown(cost.forwardCollectives)
         var perMicrobatch = cost.forwardSeconds + cost.backwardSeconds + ownCollectives + shown(cost.backwardCollectives)
         // A rerun op runs its kernels again, and its forward collectives where it reruns its communication (and
@@ -260,7 +265,8 @@ struct StageCostTerms {
                 // Arrived from an earlier stage in the layout its first reader wants; that reader's gradient goes
                 // back reduced (other readers pay on their `.arrival` links).
                 perMicrobatch += reshardSeconds(input, from: strategy.gradientSpec(operand, in: space),
-                                                 to: strategy.operandSpec(operand, in: space), overlapped: true)
+                                                 to: strategy.operandSpec(operand, in: space), overlapped: true,
+                                                 behindGEMM: StageCostModel.overlapsLayoutChange(of: input, into: operation, in: graph))
             }
         }
         memory += activationBytes(op, operation, strategy, cost)
@@ -545,8 +551,12 @@ struct StageCostTerms {
         let value = link.kind == .activation ? from.result : from.inputs[link.operand]
         let (wantedIndex, wanted) = consumed.map { $0[0] }.numberedByFirstAppearance()
         let (gradientIndex, gradients) = consumed.map { $0[1] }.numberedByFirstAppearance()
+        // Tensor parallelism's overlap hides a weight's layout change into a linear layer, and an activation's beside one
+        // (as `StageCostModel` charges them).
+        let behindGEMM = link.kind == .parameter ? StageCostModel.overlapsOwnCollectives(graph.operations[link.to], in: graph)
+            : StageCostModel.overlapsLayoutChange(of: value, into: graph.operations[link.to], in: graph)
         func price(_ source: ShardingSpec, _ target: ShardingSpec, overlapped: Bool = true) -> Double {
-            reshardSeconds(value, from: source, to: target, overlapped: overlapped)
+            reshardSeconds(value, from: source, to: target, overlapped: overlapped, behindGEMM: behindGEMM)
         }
         // A rerun reader that reruns its communication changes the layouts into it again.
         let replays = reruns(link.to) && rerunsCommunication(link.to) ? 2.0 : 1.0

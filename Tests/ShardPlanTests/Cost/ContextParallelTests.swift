@@ -427,7 +427,8 @@ struct ContextParallelTests {
             let exchange = { (cost: StageCost) in cost.communicationSeconds.filter { $0.key != .allReduce } }
             #expect(exchange(plain).values.reduce(0, +) > 0)
             #expect(exchange(overlapped) == exchange(plain), "\(communication.rawValue)")
-            #expect(overlapped.communicationSeconds[.allReduce]! < plain.communicationSeconds[.allReduce]!, "the rest still overlaps")
+            #expect(overlapped.communicationSeconds[.allReduce] == plain.communicationSeconds[.allReduce],
+                    "the loss's all-reduce over the batch has no GEMM to hide behind either")
         }
     }
 

@@ -134,4 +134,24 @@ struct IneffectiveOptionTests {
             #expect(error.description.contains("precision is bf16"))
         }
     }
+
+    /// QA: `plan --overlap-tp-comm` of a plan that splits no weight printed "overlap-tp-comm" in its summary and priced
+    /// the loss's all-reduce over the batch as hidden behind GEMMs. At tp = 1 it changes nothing and says so, is left
+    /// out of the summary and the document; at tp = 2 it hides part of the linear layers' collectives.
+    @Test("tensor parallelism's overlap at tp = 1 changes nothing, is said and left out; at tp = 2 it hides collectives")
+    func tensorParallelOverlapWithoutTensorParallelism() throws {
+        var options = TrainingOptions()
+        options.overlapTensorParallelCommunication = true
+        let idle = try plan(options, tensorParallel: 1)
+        #expect(idle.ineffectiveOptions.map(\.setting) == [.tensorParallelOverlap])
+        #expect(writtenOptions(idle)?["overlap_tensor_parallel_communication"] == .bool(false))
+        #expect(!idle.stageSummary.contains("overlap-tp-comm"))
+        let evaluator = PlanEvaluator(cluster: idle.cluster)
+        #expect(evaluator.evaluate(idle).iterationSeconds == evaluator.evaluate(try plan(TrainingOptions(), tensorParallel: 1)).iterationSeconds)
+        let split = try plan(options)
+        #expect(split.ineffectiveOptions.isEmpty)
+        #expect(writtenOptions(split)?["overlap_tensor_parallel_communication"] == .bool(true))
+        #expect(split.stageSummary.contains("overlap-tp-comm"))
+        #expect(evaluator.evaluate(split).iterationSeconds < evaluator.evaluate(try plan(TrainingOptions())).iterationSeconds)
+    }
 }
