@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ShardPlan
 
-/// `shardplan models [ID [--seq-length N] [--batch N] [--lora-rank R]] [--write DIR]`: the built-in model catalog.
+/// `shardplan models [ID [--seq-length N] [--batch N] [--lora-rank R] [--pad-vocab M]] [--write DIR]`: the built-in model catalog.
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
@@ -37,9 +37,14 @@ struct ModelsCommand: ParsableCommand {
                                valueName: "R"))
     var loraRank: Int?
 
+    @Option(name: .customLong("pad-vocab"), parsing: .unconditional,
+            help: ArgumentHelp("With ID: round the vocabulary up to a multiple of M, as Megatron-LM pads it (--make-vocab-size-divisible-by 128 times the tensor-parallel size: 1024 at tp = 8 takes GPT-3's 50257 to 51200), so that tensor-parallel ranks can split the embedding and the output layer; the graph is named <id>-vocabV.",
+                               valueName: "M"))
+    var vocabularyMultiple: Int?
+
     func validate() throws {
         if id != nil && write != nil { throw ValidationError("give either a model ID or --write DIR, not both") }
-        for (option, value) in [("--seq-length", sequenceLength), ("--batch", batch), ("--lora-rank", loraRank)] {
+        for (option, value) in [("--seq-length", sequenceLength), ("--batch", batch), ("--lora-rank", loraRank), ("--pad-vocab", vocabularyMultiple)] {
             guard let value else { continue }
             guard id != nil else { throw ValidationError("\(option) sets one model's shape: give the model's ID with it") }
             guard value >= 1 else { throw ValidationError("\(option) takes a positive number, not \(value).") }
@@ -68,10 +73,11 @@ struct ModelsCommand: ParsableCommand {
     /// error names the option at fault.
     private func shapedGraph(_ entry: ModelCatalog.Entry) throws(InputError) -> Graph {
         do {
-            return try entry.build(sequenceLength: sequenceLength, globalBatch: batch, loraRank: loraRank)
+            return try entry.build(sequenceLength: sequenceLength, globalBatch: batch, loraRank: loraRank, vocabularyMultiple: vocabularyMultiple)
         } catch {
             let option = error.path == JSONPath([.key("sequenceLength")]) ? "--seq-length"
-                : error.path == JSONPath([.key("loraRank")]) ? "--lora-rank" : "--batch"
+                : error.path == JSONPath([.key("loraRank")]) ? "--lora-rank"
+                : error.path == JSONPath([.key("vocabularyMultiple")]) ? "--pad-vocab" : "--batch"
             throw InputError(error.kind, at: JSONPath([.key(option)]), error.message)
         }
     }

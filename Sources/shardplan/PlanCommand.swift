@@ -196,6 +196,7 @@ struct PlanCommand: ParsableCommand {
             where kernelChoice.gives(option.setting) || overlap.gives(option.setting) {
                 printError("note: \(option.flag) changes nothing: \(option.reason).")
             }
+            if let note = VocabularyPadding.searchNote(graph: graph, cluster: cluster) { printError("note: \(note)") }
             if let asked = kernelChoice.contextParallelCommunication, let substitution = MegatronGrid.exchangeSubstitution(asked: asked, in: written) {
                 printError("note: \(substitution).")
             }

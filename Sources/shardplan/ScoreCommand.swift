@@ -319,8 +319,15 @@ struct ScoreCommand: ParsableCommand {
         for option in plan.ineffectiveOptions where kernelChoice.gives(option.setting) || overlap.gives(option.setting) {
             printError("note: \(option.flag) changes nothing: \(option.reason).")
         }
+        let undivided = configuration.undividedVocabulary(of: graph)
         for (option, layer) in try configuration.ineffectiveVocabularyOptions(in: plan) {
-            printError("note: \(option) changes nothing: Megatron's layout does not split \(graph.name)'s \(layer) along the vocabulary over tp = \(configuration.tensorParallel) either, so --emit settings keep their default.")
+            let reason = undivided.map { "tp = \(configuration.tensorParallel) does not divide \(graph.name)'s vocabulary of \($0), so its \(layer) is whole on every rank either way" }
+                ?? "Megatron's layout does not split \(graph.name)'s \(layer) along the vocabulary over tp = \(configuration.tensorParallel) either"
+            printError("note: \(option) changes nothing: \(reason), so --emit settings keep their default.")
+        }
+        if let vocabulary = undivided, configuration.vocabularyParallelEmbedding {
+            printError("note: tp = \(configuration.tensorParallel) does not divide \(graph.name)'s vocabulary of \(vocabulary), so its embedding is whole on every tensor-parallel rank (and its output layer where it is not split otherwise); "
+                       + VocabularyPadding.advice(graph: graph, vocabulary: vocabulary, tensorParallel: configuration.tensorParallel) + ".")
         }
         plan.rebatchedFrom = rebatchedFrom
         plan.memoryLimitBytes = input.memoryLimitBytes

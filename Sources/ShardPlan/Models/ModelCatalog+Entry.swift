@@ -50,10 +50,11 @@ extension ModelCatalog {
         /// The text of `Models/<id>.json`.
         public func documentText() throws(InputError) -> String { try build().jsonText }
 
-        /// The model's forward graph at another shape, as `shardplan models ID --seq-length N --batch N --lora-rank R`
-        /// prints it: `sequenceLength` tokens a sequence and `globalBatch` samples an iteration, each where given, and
-        /// with `loraRank` a LoRA fine-tune of it (`TransformerConfiguration.lowRankAdapters`: adapters of that rank,
-        /// every other weight frozen).
+        /// The model's forward graph at another shape, as `shardplan models ID --seq-length N --batch N --lora-rank R
+        /// --pad-vocab M` prints it: `sequenceLength` tokens a sequence and `globalBatch` samples an iteration, each where
+        /// given, with `loraRank` a LoRA fine-tune of it (`TransformerConfiguration.lowRankAdapters`: adapters of that
+        /// rank, every other weight frozen), and with `vocabularyMultiple` its vocabulary padded up to a multiple of
+        /// that, as Megatron-LM pads it (`--make-vocab-size-divisible-by` times tp) so that tensor-parallel ranks split it.
         ///
         /// A transformer is rebuilt from its configuration, so everything sized by the sequence follows: the
         /// causal mask, the rotary tables, a learned position table (one row a position, as a model trained at
@@ -61,17 +62,24 @@ extension ModelCatalog {
         /// (`Graph.rebatched(to:)`); it has no sequence length to set. The graph is named after what changed
         /// (`llama3-8b-seq131072-batch64`), since it is not the graph of `Models/<id>.json`. A shape the model
         /// cannot take is refused at `sequenceLength` or `globalBatch`, saying why.
-        public func build(sequenceLength: Int?, globalBatch: Int?, loraRank: Int? = nil) throws(InputError) -> Graph {
+        public func build(sequenceLength: Int?, globalBatch: Int?, loraRank: Int? = nil,
+                          vocabularyMultiple: Int? = nil) throws(InputError) -> Graph {
+            let padded = vocabularyMultiple.flatMap { multiple in
+                transformer.map { ($0.vocabulary + multiple - 1) / multiple * multiple }
+            }
             let name = id + (sequenceLength.map { "-seq\($0)" } ?? "") + (globalBatch.map { "-batch\($0)" } ?? "")
                 + (loraRank.map { "-lora\($0)" } ?? "")
-            for (property, size) in [("sequenceLength", sequenceLength), ("globalBatch", globalBatch), ("loraRank", loraRank)] {
+                + (padded.flatMap { $0 == transformer?.vocabulary ? nil : "-vocab\($0)" } ?? "")
+            for (property, size) in [("sequenceLength", sequenceLength), ("globalBatch", globalBatch), ("loraRank", loraRank),
+                                     ("vocabularyMultiple", vocabularyMultiple)] {
                 if let size, size < 1 {
                     throw InputError(.invalidValue, at: JSONPath([.key(property)]), "\(id) needs a positive \(property), found \(size)")
                 }
             }
             guard var configuration = transformer else {
                 for (property, what, given) in [("sequenceLength", "sequence length to set", sequenceLength != nil),
-                                                 ("loraRank", "transformer blocks to adapt", loraRank != nil)] where given {
+                                                 ("loraRank", "transformer blocks to adapt", loraRank != nil),
+                                                 ("vocabularyMultiple", "vocabulary to pad", vocabularyMultiple != nil)] where given {
                     throw InputError(.invalidValue, at: JSONPath([.key(property)]), "\(id) is not a transformer: its graph has no \(what)")
                 }
                 var graph = try build()
@@ -82,6 +90,7 @@ extension ModelCatalog {
             if let sequenceLength { configuration.sequenceLength = sequenceLength }
             if let globalBatch { configuration.globalBatch = globalBatch }
             if let loraRank { configuration.lowRankAdapters = TransformerConfiguration.LowRankAdapters(rank: loraRank) }
+            if let padded { configuration.vocabulary = padded }
             do {
                 return try TransformerBuilder(name: name, configuration: configuration).build()
             } catch where error.path.description.hasPrefix("lowRankAdapters") {

@@ -20,4 +20,20 @@ extension MegatronConfiguration {
         }
         return ineffective
     }
+
+    /// The vocabulary of `graph`'s embedding where this configuration's tensor-parallel size (2 or more) does not
+    /// divide it: Megatron's layout then keeps the embedding whole on every rank, vocabulary-parallel or not, where
+    /// Megatron-LM pads the vocabulary to a multiple of 128 x tp (`--make-vocab-size-divisible-by`,
+    /// `megatronPaddedVocabulary`) and splits it. Nil otherwise.
+    public func undividedVocabulary(of graph: Graph) -> Int? {
+        guard tensorParallel > 1, let vocabulary = graph.embeddingVocabulary else { return nil }
+        return vocabulary % tensorParallel == 0 ? nil : vocabulary
+    }
+
+    /// `vocabulary` as Megatron-LM pads it under this tensor-parallel size: up to a multiple of its
+    /// `--make-vocab-size-divisible-by` default 128 times tp (`_vocab_size_with_padding`): 50,257 at tp = 8 is 51,200.
+    public func megatronPaddedVocabulary(_ vocabulary: Int) -> Int {
+        let multiple = 128 * tensorParallel
+        return (vocabulary + multiple - 1) / multiple * multiple
+    }
 }

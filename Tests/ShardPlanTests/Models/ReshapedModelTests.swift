@@ -76,4 +76,36 @@ struct ReshapedModelTests {
         }
         #expect(try refusal("mixtral-8x7b", 4096, 16) == nil)
     }
+
+    /// GPT-3's 50,257 tokens padded as Megatron-LM pads them at tp = 8 (a multiple of 128 x 8 = 1,024): 51,200, so
+    /// that 8 ranks split the embedding, 943 more rows of 768 in the table (tied to the output layer): 724,224 more
+    /// parameters. A multiple the vocabulary already is changes nothing, name included.
+    @Test("a padded vocabulary: gpt3-125m at a multiple of 1,024 has 51,200 tokens, 724,224 more parameters, and tp = 8 divides it")
+    func paddedVocabulary() throws {
+        let base = try entry("gpt3-125m").build()
+        let padded = try entry("gpt3-125m").build(sequenceLength: nil, globalBatch: nil, vocabularyMultiple: 1024)
+        #expect(padded.name == "gpt3-125m-vocab51200")
+        #expect(padded.embeddingVocabulary == 51_200)
+        #expect(base.embeddingVocabulary == 50_257)
+        #expect(ModelCatalog.parameterCount(of: padded) - ModelCatalog.parameterCount(of: base) == 943 * 768)
+        let tensorParallel = MegatronConfiguration(tensorParallel: 8, pipelineParallel: 1)
+        #expect(tensorParallel.undividedVocabulary(of: base) == 50_257)
+        #expect(tensorParallel.undividedVocabulary(of: padded) == nil)
+        #expect(tensorParallel.megatronPaddedVocabulary(50_257) == 51_200)
+        #expect(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1).megatronPaddedVocabulary(50_257) == 50_304)
+        #expect(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1).undividedVocabulary(of: base) == nil)
+        let unchanged = try entry("llama3-8b").build(sequenceLength: nil, globalBatch: nil, vocabularyMultiple: 128)
+        #expect(unchanged.name == "llama3-8b")
+        #expect(text(unchanged) == text(try BuiltModels.graph("llama3-8b")))
+        let resNet = try entry("wrn-50-2")
+        do throws(InputError) {
+            _ = try resNet.build(sequenceLength: nil, globalBatch: nil, vocabularyMultiple: 8)
+            Issue.record("a model without a vocabulary was padded")
+        } catch {
+            #expect(error.path == JSONPath([.key("vocabularyMultiple")]))
+            #expect(error.message.contains("no vocabulary to pad"))
+        }
+        #expect(try resNet.build().embeddingVocabulary == nil)
+    }
 }
+
