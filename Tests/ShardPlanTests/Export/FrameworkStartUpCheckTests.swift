@@ -113,4 +113,17 @@ struct FrameworkStartUpCheckTests {
         #expect(titan.layout.configuration.options.reduceGradientsInFP32 && titan.layout.configuration.options.gradientPrecision == .fp32)
         #expect(titan.differences.contains { $0.contains("torchtitan reduces gradients in fp32") } == !reduceInFP32)
     }
+
+    /// Megatron-LM trains in fp32 without `--bf16` (`_add_mixed_precision_args`), reads `--grad-reduce-in-bf16` only
+    /// under it, and `validate_args` asserts it beside `--moe-grouped-gemm`; every plan prices bf16 mixed precision, as
+    /// Megatron-Bridge's `bf16_mixed` preset sets it.
+    @Test("Megatron-LM's command trains in bf16 (--bf16) whatever the gradient buffer, as Megatron-Bridge's preset does",
+          arguments: [GradientPrecision.fp32, .bf16])
+    func bf16MixedPrecision(buffer: GradientPrecision) throws {
+        let exports = try Self.exports(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1,
+                                                             options: TrainingOptions(gradientPrecision: buffer, reduceGradientsInFP32: buffer == .fp32)))
+        let arguments = MegatronArguments(try #require(exports[.megatron]).layout).arguments
+        #expect(arguments.filter { $0 == "--bf16" }.count == 1 && arguments.contains("--grad-reduce-in-bf16") == (buffer == .bf16), "\(arguments)")
+        #expect(try #require(exports[.megatronBridge]).text.contains("cfg.mixed_precision = get_mixed_precision_config('bf16_mixed')"))
+    }
 }
