@@ -126,4 +126,17 @@ struct FrameworkStartUpCheckTests {
         #expect(arguments.filter { $0 == "--bf16" }.count == 1 && arguments.contains("--grad-reduce-in-bf16") == (buffer == .bf16), "\(arguments)")
         #expect(try #require(exports[.megatronBridge]).text.contains("cfg.mixed_precision = get_mixed_precision_config('bf16_mixed')"))
     }
+
+    /// torchtitan's FSDP shards over dp_shard x cp (`ParallelDims.fsdp_enabled`), and `apply_fsdp`'s default reshards
+    /// after forward only without a pipeline: with 8 context-parallel ranks and one data-parallel rank, the plan's
+    /// ZeRO-1 runs as ZeRO-2 and is written "never", ZeRO-3 "always", whether or not there is a pipeline.
+    @Test("torchtitan with context parallelism and one data-parallel rank writes fsdp_reshard_after_forward as the priced stage",
+          arguments: [(1, 1, "never"), (3, 1, "always"), (1, 2, "never"), (3, 2, "always")])
+    func reshardOverContextParallelRanks(zeroStage: Int, pipelineParallel: Int, reshard: String) throws {
+        let titan = try #require(Self.exports(MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: pipelineParallel, contextParallel: 8 / pipelineParallel,
+            options: TrainingOptions(zeroStage: zeroStage)))[.torchtitan])
+        #expect(titan.layout.dataParallel == 1 && titan.layout.zeroStage == max(zeroStage, 2))
+        #expect(titan.text.contains("data_parallel_shard_degree = 1\nfsdp_reshard_after_forward = \"\(reshard)\"\n"), "\(titan.text)")
+    }
 }
