@@ -107,22 +107,26 @@ public struct FrameworkExport: Sendable {
         // A framework builds the model's own modules: the plan's graph rewrites are not in its settings, which are laid
         // out and priced on the graph before them.
         let graph = plan.graphBeforeRewrites ?? plan.graph
-        var (configuration, changes) = framework.expressible(recognition.layout.configuration, chunkLayers: recognition.layout.chunkLayers,
-                                                              blockStructures: recognition.layout.blockStructures,
-                                                              microbatches: plan.microbatches,
-                                                              hasExperts: recognition.layout.hasExperts,
-                                                              rerunsUnderNormActivation: StageCostModel.rerunsUnderNormActivation(graph))
+        func runnable(_ configuration: MegatronConfiguration) -> (configuration: MegatronConfiguration, changes: [String]) {
+            framework.expressible(configuration, chunkLayers: recognition.layout.chunkLayers, blockStructures: recognition.layout.blockStructures,
+                                  microbatches: plan.microbatches, hasExperts: recognition.layout.hasExperts,
+                                  rerunsUnderNormActivation: StageCostModel.rerunsUnderNormActivation(graph))
+        }
+        var (configuration, changes) = runnable(recognition.layout.configuration)
+        // A tensor-parallel degree that splits heads gives way first, so that the framework's rules apply to the layout
+        // that runs instead, with its data parallelism (torchtitan's FSDP beside tensor parallelism, Megatron-Core's
+        // gradient buffer); where that layout lays out, it is the nearest layout itself.
+        var wholeHeadLayout: (layout: ParallelLayout, plan: TrainingPlan)?
+        if let whole = Self.wholeHeads(recognition.layout.configuration, heads: recognition.layout.attentionHeads, framework: framework) {
+            let nearest = runnable(whole.configuration)
+            if let laid = try? ParallelLayout.megatron(nearest.configuration, graph: graph, cluster: plan.cluster, clusterName: plan.clusterName) {
+                (configuration, changes) = (nearest.configuration, [whole.change] + nearest.changes)
+                wholeHeadLayout = laid
+            }
+        }
         if plan.graphBeforeRewrites != nil {
             changes.append("\(framework.displayName) builds the model as its graph was given: the plan's graph rewrites (\(plan.rewriteCounts)) "
                            + "are not in these settings, which are priced without them")
-        }
-        // The whole-head layout is the last change, so where it lays out it is the nearest layout itself.
-        var wholeHeadLayout: (layout: ParallelLayout, plan: TrainingPlan)?
-        if let whole = Self.wholeHeads(configuration, heads: recognition.layout.attentionHeads, framework: framework),
-           let laid = try? ParallelLayout.megatron(whole.configuration, graph: graph, cluster: plan.cluster, clusterName: plan.clusterName) {
-            configuration = whole.configuration
-            changes.append(whole.change)
-            wholeHeadLayout = laid
         }
         var nearest = (layout: recognition.layout, plan: recognition.plan)
         if let wholeHeadLayout {
