@@ -89,12 +89,19 @@ public struct FrameworkExport: Sendable {
 
     /// Why `framework` has no settings for `graph`, if it has none: every framework here trains language models on
     /// token sequences, and a graph that takes no token ids (a CNN's images, an MLP's features) has no settings in
-    /// them that would build it, whatever the degrees. `plan --emit` asks before it searches.
+    /// them that would build it, whatever the degrees; and the settings ShardPlan writes build causal decoders, so a
+    /// graph whose attention is bidirectional (an encoder, such as BERT) has none either. `plan --emit` asks before it
+    /// searches.
     public static func refusal(of graph: Graph, in framework: TrainingFramework) -> InputError? {
-        guard ParallelLayout.sequenceLength(of: graph) == nil else { return nil }
+        guard ParallelLayout.sequenceLength(of: graph) != nil else {
+            return InputError(.invalidValue, at: JSONPath([.key("--emit")]),
+                              "\(framework.displayName) trains language models on token sequences, and this graph takes no token ids "
+                              + "(an integer input of batch x sequence): no \(framework.displayName) settings build it")
+        }
+        guard graph.operations.contains(where: { if case .attention(causal: false, _, _) = $0.op { true } else { false } }) else { return nil }
         return InputError(.invalidValue, at: JSONPath([.key("--emit")]),
-                          "\(framework.displayName) trains language models on token sequences, and this graph takes no token ids "
-                          + "(an integer input of batch x sequence): no \(framework.displayName) settings build it")
+                          "this graph's attention is bidirectional (an encoder, such as BERT), and ShardPlan's \(framework.displayName) settings "
+                          + "build a causal decoder (\(framework.decoderRecipe)): no \(framework.displayName) settings ShardPlan writes build it")
     }
 
     /// The settings for `plan`, already recognised (one recognition serves every framework); `note`, when given,
