@@ -89,12 +89,19 @@ public struct FrameworkExport: Sendable {
 
     /// Why `framework` has no settings for `graph`, if it has none: every framework here trains language models on
     /// token sequences, and a graph that takes no token ids (a CNN's images, an MLP's features) has no settings in
-    /// them that would build it, whatever the degrees. `plan --emit` asks before it searches.
+    /// them that would build it, whatever the degrees; and the settings ShardPlan writes build causal decoders, so a
+    /// graph whose attention is bidirectional (an encoder, such as BERT) has none either. `plan --emit` asks before it
+    /// searches.
     public static func refusal(of graph: Graph, in framework: TrainingFramework) -> InputError? {
-        guard ParallelLayout.sequenceLength(of: graph) == nil else { return nil }
+        guard ParallelLayout.sequenceLength(of: graph) != nil else {
+            return InputError(.invalidValue, at: JSONPath([.key("--emit")]),
+                              "\(framework.displayName) trains language models on token sequences, and this graph takes no token ids "
+                              + "(an integer input of batch x sequence): no \(framework.displayName) settings build it")
+        }
+        guard graph.operations.contains(where: { if case .attention(causal: false, _, _) = $0.op { true } else { false } }) else { return nil }
         return InputError(.invalidValue, at: JSONPath([.key("--emit")]),
-                          "\(framework.displayName) trains language models on token sequences, and this graph takes no token ids "
-                          + "(an integer input of batch x sequence): no \(framework.displayName) settings build it")
+                          "this graph's attention is bidirectional (an encoder, such as BERT), and ShardPlan's \(framework.displayName) settings "
+                          + "build a causal decoder (\(framework.decoderRecipe)): no \(framework.displayName) settings ShardPlan writes build it")
     }
 
     /// The settings for `plan`, already recognised (one recognition serves every framework); `note`, when given,
@@ -107,22 +114,26 @@ public struct FrameworkExport: Sendable {
         // A framework builds the model's own modules: the plan's graph rewrites are not in its settings, which are laid
         // out and priced on the graph before them.
         let graph = plan.graphBeforeRewrites ?? plan.graph
-        var (configuration, changes) = framework.expressible(recognition.layout.configuration, chunkLayers: recognition.layout.chunkLayers,
-                                                              blockStructures: recognition.layout.blockStructures,
-                                                              microbatches: plan.microbatches,
-                                                              hasExperts: recognition.layout.hasExperts,
-                                                              rerunsUnderNormActivation: StageCostModel.rerunsUnderNormActivation(graph))
+        func runnable(_ configuration: MegatronConfiguration) -> (configuration: MegatronConfiguration, changes: [String]) {
+            framework.expressible(configuration, chunkLayers: recognition.layout.chunkLayers, blockStructures: recognition.layout.blockStructures,
+                                  microbatches: plan.microbatches, hasExperts: recognition.layout.hasExperts,
+                                  rerunsUnderNormActivation: StageCostModel.rerunsUnderNormActivation(graph))
+        }
+        var (configuration, changes) = runnable(recognition.layout.configuration)
+        // A tensor-parallel degree that splits heads gives way first, so that the framework's rules apply to the layout
+        // that runs instead, with its data parallelism (torchtitan's FSDP beside tensor parallelism, Megatron-Core's
+        // gradient buffer); where that layout lays out, it is the nearest layout itself.
+        var wholeHeadLayout: (layout: ParallelLayout, plan: TrainingPlan)?
+        if let whole = Self.wholeHeads(recognition.layout.configuration, heads: recognition.layout.attentionHeads, framework: framework) {
+            let nearest = runnable(whole.configuration)
+            if let laid = try? ParallelLayout.megatron(nearest.configuration, graph: graph, cluster: plan.cluster, clusterName: plan.clusterName) {
+                (configuration, changes) = (nearest.configuration, [whole.change] + nearest.changes)
+                wholeHeadLayout = laid
+            }
+        }
         if plan.graphBeforeRewrites != nil {
             changes.append("\(framework.displayName) builds the model as its graph was given: the plan's graph rewrites (\(plan.rewriteCounts)) "
                            + "are not in these settings, which are priced without them")
-        }
-        // The whole-head layout is the last change, so where it lays out it is the nearest layout itself.
-        var wholeHeadLayout: (layout: ParallelLayout, plan: TrainingPlan)?
-        if let whole = Self.wholeHeads(configuration, heads: recognition.layout.attentionHeads, framework: framework),
-           let laid = try? ParallelLayout.megatron(whole.configuration, graph: graph, cluster: plan.cluster, clusterName: plan.clusterName) {
-            configuration = whole.configuration
-            changes.append(whole.change)
-            wholeHeadLayout = laid
         }
         var nearest = (layout: recognition.layout, plan: recognition.plan)
         if let wholeHeadLayout {

@@ -1,6 +1,6 @@
 /// Megatron-LM's command line for a layout: `torchrun` with one process per device, then the
 /// `pretrain_gpt.py` arguments that set the parallel degrees, the pipeline split, recomputation, the
-/// distributed optimizer or Megatron-FSDP, overlap and the batch. Model, data, tokenizer and optimizer
+/// distributed optimizer or Megatron-FSDP, overlap, bf16 mixed precision and the batch. Model, data, tokenizer and optimizer
 /// arguments are the user's own. Sources of every argument: Docs/frameworks.md.
 public struct MegatronArguments: Sendable {
     public var layout: ParallelLayout
@@ -92,6 +92,9 @@ public struct MegatronArguments: Sendable {
             arguments.append("--tp-comm-overlap")
         }
         if configuration.options.overlapExpertParallelCommunication { arguments.append("--overlap-moe-expert-parallel-comm") }
+        // bf16 mixed precision, as priced (FP8 runs beside it, bf16 its higher precision): without it Megatron-LM trains
+        // in fp32, reads --grad-reduce-in-bf16 only under it, and `validate_args` refuses --moe-grouped-gemm.
+        arguments.append("--bf16")
         // The gradient buffer, and so the data-parallel reduction, in bf16 (`TrainingFramework.expressible`).
         if configuration.options.gradientPrecision == .bf16 { arguments.append("--grad-reduce-in-bf16") }
         if configuration.options.fusedCrossEntropy { arguments.append("--cross-entropy-loss-fusion") }

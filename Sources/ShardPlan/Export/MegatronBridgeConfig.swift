@@ -165,11 +165,17 @@ public struct MegatronBridgeConfig: Sendable {
                       "#     cfg.checkpoint.pretrained_checkpoint = \"/path/to/pretrained/checkpoint\"",
                       "#     finetune(cfg, forward_step)"]
         } else {
-            lines += ["# Call apply_plan on your model's recipe before training, in the script torchrun starts:",
-                      "#     from megatron.bridge.recipes.llama import llama3_70b_pretrain_config  # your model's recipe",
+            // The model's recipe where Megatron-Bridge has one, else one of its family to swap for its own, else a
+            // placeholder, as NeMo's overrides name theirs.
+            let recipe = layout.bridgeRecipe
+            let function = recipe?.function ?? "RECIPE"
+            lines.append("# Call apply_plan on your model's recipe before training, in the script torchrun starts"
+                         + (recipe == nil ? " (replace MODULE and RECIPE with your model's recipe: megatron.bridge.recipes.llama and llama3_70b_pretrain_config, ...):" : ":"))
+            lines += ["#     from \(recipe?.module ?? "MODULE") import \(function)"
+                          + (recipe.map { $0.isModelsOwn ? "  # your model's recipe" : "  # a recipe of your model's family: use your model's own" } ?? ""),
                       "#     from megatron.bridge.training.gpt_step import forward_step",
                       "#     from megatron.bridge.training.pretrain import pretrain",
-                      "#     pretrain(apply_plan(llama3_70b_pretrain_config()), forward_step)"]
+                      "#     pretrain(apply_plan(\(function)()), forward_step)"]
         }
         lines += ["# and launch it on each node (with torchrun's rendezvous on several nodes):",
                   "#     \(layout.torchrunEnvironment)torchrun --nnodes=\(launch.nodes) --nproc-per-node=\(launch.processesPerNode) \(layout.bridgeAdapters == nil ? "pretrain" : "finetune").py"]

@@ -40,6 +40,8 @@ public struct ParallelLayout: Sendable, Equatable {
     public var hasAttentionSinks: Bool
     /// The graph's LoRA adapters as Megatron-Bridge's PEFT classes take them, where it has some they express.
     var bridgeAdapters: BridgeLowRankAdapters?
+    /// The Megatron-Bridge recipe of the graph's model or its family, where it has one the settings' comment can name.
+    var bridgeRecipe: BridgeRecipe?
     /// The layout `TrainingPlan.megatron` gives `plan`'s configuration: `plan` must be that plan.
     init(configuration: MegatronConfiguration, plan: TrainingPlan) {
         var resolved = configuration
@@ -65,6 +67,7 @@ public struct ParallelLayout: Sendable, Equatable {
         hasWindowedAttention = MegatronConfiguration.hasWindowedAttention(plan.graph)
         hasAttentionSinks = MegatronConfiguration.hasAttentionSinks(plan.graph)
         bridgeAdapters = BridgeLowRankAdapters(graph: plan.graph)
+        bridgeRecipe = BridgeRecipe(graphName: plan.graph.name)
     }
 
     /// `feedForwardModules` of `graph`: its blocks are the layers holding attention, its expert layers those holding

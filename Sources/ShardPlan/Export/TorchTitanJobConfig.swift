@@ -2,7 +2,8 @@
 /// `[parallelism]` degrees, schedule, microbatch size and the modules of every pipeline chunk, and the
 /// `[activation_checkpoint]` mode. Data parallelism is DDP (`data_parallel_replicate_degree`) without ZeRO
 /// and FSDP (`data_parallel_shard_degree`) with it; with ZeRO-3 shard groups, FSDP over the group's degree and
-/// replicas of the groups (HSDP). Chunks name the modules of torchtitan's Llama models
+/// replicas of the groups (HSDP). FSDP also shards over the context-parallel ranks, and its
+/// `fsdp_reshard_after_forward` is written wherever it shards at all. Chunks name the modules of torchtitan's Llama models
 /// (`tok_embeddings`, `layers.N`, `norm`, `output`). Sources of every key: Docs/frameworks.md.
 public struct TorchTitanJobConfig: Sendable {
     public var layout: ParallelLayout
@@ -125,9 +126,11 @@ public struct TorchTitanJobConfig: Sendable {
         lines += ["", "[parallelism]",
                   "data_parallel_replicate_degree = \(layout.dataParallel / shardDegree)",
                   "data_parallel_shard_degree = \(shardDegree)"]
-        if shardDegree > 1 {
-            // ZeRO-2 keeps the gathered weights from forward to backward; ZeRO-3 frees them after forward.
-            lines.append("fsdp_reshard_after_forward = \"\(layout.zeroStage == 2 ? "never" : "always")\"")
+        // FSDP shards over dp_shard x cp (`ParallelDims.fsdp_enabled`), so with context parallelism even where the shard
+        // degree is 1. ZeRO-2 keeps the gathered weights from forward to backward, ZeRO-3 frees them after forward:
+        // written either way, since torchtitan's default reshards after forward only without a pipeline (`apply_fsdp`).
+        if shardDegree * layout.contextParallel > 1 {
+            lines.append("fsdp_reshard_after_forward = \"\(layout.zeroStage >= 3 ? "always" : "never")\"")
         }
         lines.append("tensor_parallel_degree = \(layout.tensorParallel)")
         if layout.tensorParallel > 1 && !layout.configuration.vocabularyParallelLoss {

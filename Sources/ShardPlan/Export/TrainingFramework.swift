@@ -19,6 +19,19 @@ public enum TrainingFramework: String, CaseIterable, Sendable {
         }
     }
 
+    /// What builds the model in the settings ShardPlan writes, a causal decoder, and where the framework has an
+    /// encoder's recipe, why it is not written; for the refusal of an encoder (`FrameworkExport.refusal`).
+    var decoderRecipe: String {
+        switch self {
+        case .megatron: "pretrain_gpt.py; Megatron-LM's pretrain_bert.py builds BERT with a masked-LM head transform and, by default, "
+            + "a sentence-order head, which this graph does not hold, and takes other arguments"
+        case .nemo: "its GPT recipes' model; NeMo's BERT recipes (bert_340m, ...) build a masked-LM head transform, a pooler and, by "
+            + "default, a binary head, which this graph does not hold"
+        case .megatronBridge: "its recipes' GPT model providers"
+        case .torchtitan: "its Llama-style models"
+        }
+    }
+
     /// Whether the framework trains with Megatron-Core's model, schedules and distributed optimizer (Megatron-LM,
     /// NeMo 2.0 and Megatron-Bridge), and so shares its kernels, recomputation options and refusals.
     public var runsMegatronCore: Bool { megatronCoreNames != nil }

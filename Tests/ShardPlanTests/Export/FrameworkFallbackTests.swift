@@ -124,4 +124,27 @@ struct FrameworkFallbackTests {
             }
         }
     }
+
+    /// The settings ShardPlan writes build causal decoders (`pretrain_gpt.py`, GPT recipes, torchtitan's Llama), and
+    /// BERT's bidirectional attention is none: `--emit` is refused for every framework, with the reason, as a graph
+    /// without token ids is.
+    @Test("an encoder (BERT's bidirectional attention) has no settings in any framework: --emit is refused with the reason")
+    func encoderModel() throws {
+        let graph = try TransformerBuilder(name: "bert-2-layers", configuration: .bert(layers: 2, hidden: 64, heads: 4, vocabulary: 512,
+                                                                                        sequenceLength: 128, globalBatch: 16)).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1))
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        for framework in TrainingFramework.allCases {
+            let refusal = try #require(FrameworkExport.refusal(of: graph, in: framework))
+            #expect(refusal.path.description == "--emit" && refusal.message.contains("attention is bidirectional (an encoder, such as BERT)"),
+                    "\(refusal.message)")
+            #expect(throws: InputError.self) { try FrameworkExport(plan: plan, prediction: prediction, framework: framework) }
+        }
+        #expect(try #require(FrameworkExport.refusal(of: graph, in: .megatron)).message.contains("pretrain_gpt.py; Megatron-LM's pretrain_bert.py"))
+        // A causal decoder of the same size is written.
+        let gpt = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        #expect(TrainingFramework.allCases.allSatisfy { FrameworkExport.refusal(of: gpt, in: $0) == nil })
+    }
 }

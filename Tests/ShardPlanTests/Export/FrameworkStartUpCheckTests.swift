@@ -113,4 +113,30 @@ struct FrameworkStartUpCheckTests {
         #expect(titan.layout.configuration.options.reduceGradientsInFP32 && titan.layout.configuration.options.gradientPrecision == .fp32)
         #expect(titan.differences.contains { $0.contains("torchtitan reduces gradients in fp32") } == !reduceInFP32)
     }
+
+    /// Megatron-LM trains in fp32 without `--bf16` (`_add_mixed_precision_args`), reads `--grad-reduce-in-bf16` only
+    /// under it, and `validate_args` asserts it beside `--moe-grouped-gemm`; every plan prices bf16 mixed precision, as
+    /// Megatron-Bridge's `bf16_mixed` preset sets it.
+    @Test("Megatron-LM's command trains in bf16 (--bf16) whatever the gradient buffer, as Megatron-Bridge's preset does",
+          arguments: [GradientPrecision.fp32, .bf16])
+    func bf16MixedPrecision(buffer: GradientPrecision) throws {
+        let exports = try Self.exports(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1,
+                                                             options: TrainingOptions(gradientPrecision: buffer, reduceGradientsInFP32: buffer == .fp32)))
+        let arguments = MegatronArguments(try #require(exports[.megatron]).layout).arguments
+        #expect(arguments.filter { $0 == "--bf16" }.count == 1 && arguments.contains("--grad-reduce-in-bf16") == (buffer == .bf16), "\(arguments)")
+        #expect(try #require(exports[.megatronBridge]).text.contains("cfg.mixed_precision = get_mixed_precision_config('bf16_mixed')"))
+    }
+
+    /// torchtitan's FSDP shards over dp_shard x cp (`ParallelDims.fsdp_enabled`), and `apply_fsdp`'s default reshards
+    /// after forward only without a pipeline: with 8 context-parallel ranks and one data-parallel rank, the plan's
+    /// ZeRO-1 runs as ZeRO-2 and is written "never", ZeRO-3 "always", whether or not there is a pipeline.
+    @Test("torchtitan with context parallelism and one data-parallel rank writes fsdp_reshard_after_forward as the priced stage",
+          arguments: [(1, 1, "never"), (3, 1, "always"), (1, 2, "never"), (3, 2, "always")])
+    func reshardOverContextParallelRanks(zeroStage: Int, pipelineParallel: Int, reshard: String) throws {
+        let titan = try #require(Self.exports(MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: pipelineParallel, contextParallel: 8 / pipelineParallel,
+            options: TrainingOptions(zeroStage: zeroStage)))[.torchtitan])
+        #expect(titan.layout.dataParallel == 1 && titan.layout.zeroStage == max(zeroStage, 2))
+        #expect(titan.text.contains("data_parallel_shard_degree = 1\nfsdp_reshard_after_forward = \"\(reshard)\"\n"), "\(titan.text)")
+    }
 }

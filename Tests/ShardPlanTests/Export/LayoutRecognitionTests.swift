@@ -263,7 +263,13 @@ struct LayoutRecognitionTests {
             #expect(export.layout.tensorParallel == 2 && export.layout.dataParallel == 4 && export.unrunnable.isEmpty)
             #expect(export.differences.contains { $0.contains("tp = 8 does not divide the model's 4 query heads or 2 key/value heads: tp = 2 is the largest that does, with 4-way data parallelism") },
                     "\(export.differences)")
+            #expect(try FrameworkRoundTripTests.readBack(export.text, framework) == ReadBackLayout(export.layout), "\(framework.rawValue)")
         }
+        // The framework's rules apply to the layout that runs: torchtitan refuses DDP beside tensor parallelism, so its
+        // 4 replicas are FSDP that keeps the gathered weights (ZeRO-2), as `--tp 2 --dp 4 --zero 0` is written.
+        let titan = try FrameworkExport(plan: plan, prediction: prediction, framework: .torchtitan)
+        #expect(titan.layout.zeroStage == 2 && titan.differences.contains { $0.contains("DDP has not supported > 1D parallelism") })
+        #expect(titan.text.contains("data_parallel_replicate_degree = 1\ndata_parallel_shard_degree = 4\nfsdp_reshard_after_forward = \"never\"\n"))
         // Where no such layout lays out, the settings describe the plan and warn that they cannot run it.
         var unconverted = try LayoutRecognition(plan).layout
         unconverted.attentionHeads = [AttentionHeads(query: 4, keyValue: 2)]

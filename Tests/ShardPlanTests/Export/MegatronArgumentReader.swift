@@ -10,7 +10,7 @@ struct MegatronArgumentReader {
         "--sequence-parallel", "--use-distributed-optimizer", "--use-megatron-fsdp", "--overlap-grad-reduce",
         "--overlap-param-gather", "--tp-comm-overlap", "--no-gradient-accumulation-fusion", "--grad-reduce-in-bf16",
         "--cross-entropy-loss-fusion", "--fp8-param-gather", "--account-for-embedding-in-pipeline-split",
-        "--account-for-loss-in-pipeline-split", "--overlap-moe-expert-parallel-comm", "--moe-grouped-gemm",
+        "--account-for-loss-in-pipeline-split", "--overlap-moe-expert-parallel-comm", "--moe-grouped-gemm", "--bf16",
     ]
     /// Megatron-LM's options that take one value, with the values argparse would accept.
     static let options: [String: @Sendable (String) -> Bool] = [
@@ -100,6 +100,9 @@ struct MegatronArgumentReader {
         if values["--ckpt-format"] == "fsdp_dtensor" && !switchesSet.contains("--use-megatron-fsdp") {
             throw ReadBackError("--ckpt-format fsdp_dtensor without --use-megatron-fsdp: validate_args refuses it")
         }
+        // Without --bf16 Megatron-LM trains in fp32, which no plan prices; it reads --grad-reduce-in-bf16 only under
+        // --bf16, and asserts it beside --moe-grouped-gemm.
+        guard switchesSet.contains("--bf16") else { throw ReadBackError("no --bf16: Megatron-LM would train in fp32") }
         if switchesSet.contains("--tp-comm-overlap") && !switchesSet.contains("--sequence-parallel") {
             throw ReadBackError("--tp-comm-overlap without --sequence-parallel: validate_args refuses it")
         }

@@ -138,4 +138,26 @@ struct MegatronBridgeConfigTests {
             #expect(replicated.text.contains("    cfg.comm_overlap.overlap_grad_reduce = \(flag)\n    cfg.comm_overlap.overlap_param_gather = False\n"))
         }
     }
+
+    /// The usage comment names the model's own recipe where Megatron-Bridge 0.3.1 has one, else one of its family, else
+    /// a placeholder (GPT-3, Mixtral), never Llama 3 70B's for another model.
+    @Test("the usage comment names the model's recipe, its family's, or none", arguments: [
+        ("llama3-8b", "megatron.bridge.recipes.llama", "llama3_8b_pretrain_config", true),
+        ("llama3-405b", "megatron.bridge.recipes.llama", "llama31_405b_pretrain_config", true),
+        ("llama2-7b", "megatron.bridge.recipes.llama", "llama3_8b_pretrain_config", false),
+        ("qwen3-235b-a22b", "megatron.bridge.recipes.qwen", "qwen3_30b_a3b_pretrain_config", false),
+        ("gpt-oss-20b", "megatron.bridge.recipes.gpt_oss.gpt_oss", "gpt_oss_20b_pretrain_config", true),
+        ("gpt3-175b", nil, nil, false), ("mixtral-8x7b", nil, nil, false), ("gpt-tiny", nil, nil, false),
+    ] as [(String, String?, String?, Bool)])
+    func recipeName(model: String, module: String?, function: String?, own: Bool) throws {
+        let recipe = BridgeRecipe(graphName: model)
+        #expect(recipe?.module == module && recipe?.function == function && (recipe?.isModelsOwn ?? false) == own)
+    }
+
+    @Test("gpt-tiny's usage comment names no recipe of another model: MODULE and RECIPE, as NeMo's RECIPE")
+    func genericRecipe() throws {
+        let text = try Self.export(MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true)).text
+        #expect(!text.contains("llama3_70b_pretrain_config()"))
+        #expect(text.contains("#     from MODULE import RECIPE\n") && text.contains("#     pretrain(apply_plan(RECIPE()), forward_step)\n"))
+    }
 }

@@ -124,6 +124,10 @@ struct TorchTitanJobConfigReader {
         if replicate > 1 && shard * cp == 1 && tp * pp > 1 {
             throw ReadBackError("DDP over \(replicate) replicas beside tp = \(tp), pp = \(pp): torchtitan refuses DDP with other parallelism")
         }
+        // apply_fsdp's "default" reshards after forward only without a pipeline: ZeRO-2 or ZeRO-3 by the pipeline, not the plan.
+        if shard * cp > 1 && toml.tables["parallelism"]?["fsdp_reshard_after_forward"] == nil {
+            throw ReadBackError("FSDP over dp_shard x cp = \(shard * cp) without fsdp_reshard_after_forward: torchtitan's default picks ZeRO-2 or 3 by the pipeline")
+        }
         if ep > 1 {
             let etp = int("parallelism", "expert_tensor_parallel_degree") ?? 1
             let fsdp = (int("parallelism", "data_parallel_shard_degree") ?? 1) * cp
