@@ -82,4 +82,14 @@ struct PlannerSettingsTests {
         #expect(clusterError?.description == "cluster \"dgx-a100-80g:1\": intra_node.latency_us: expected a number at least 0, found -1000000")
     }
 
+    /// The 14 rules of Docs/rewrites.md's safe set, in the catalog's order.
+    @Test("RewriteCatalog.safeRules are the rules of --rewrites safe, in catalog order")
+    func safeRules() {
+        let names = ["merge-parallel-contractions", "concatenate-parallel-contractions", "split-contraction", "compose-transposes",
+                     "compose-reshapes", "fold-transpose-into-contraction", "fold-transpose-of-contraction", "cancel-slice-of-concat",
+                     "cancel-concat-of-slices", "merge-shared-id-embeddings", "split-embedding-by-hidden", "remove-identity", "merge-scales",
+                     "move-scale-into-contraction"]
+        #expect(RewriteCatalog.safeRules.map(\.name) == names)
+        #expect(RewriteSelection.safe.rules.map(\.name) == names)
+    }
 }
