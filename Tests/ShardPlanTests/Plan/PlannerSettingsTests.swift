@@ -64,7 +64,7 @@ struct PlannerSettingsTests {
         #expect(modes?.description == "recomputeModes: the search needs at least one recomputation mode to try; found none")
     }
 
-    @Test("TrainingPlan.megatron refuses a cluster Cluster.validate() refuses, and counts of rerun blocks out of range")
+    @Test("TrainingPlan.megatron refuses a cluster Cluster.validate() refuses, and a ZeRO stage or rerun blocks out of range, as plan() does")
     func megatronRefusals() throws {
         let graph = try Graph(jsonBytes: GraphFixture.specMLP.bytes)
         var cluster = try Cluster.preset(named: "dgx-a100-80g:1")
@@ -75,6 +75,12 @@ struct PlannerSettingsTests {
             try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "one", configuration: blocks)
         }
         #expect(blockError?.description == "--recompute-blocks: the blocks each stage reruns must be between 1 and 1048576, found 0")
+        var zero = layout
+        zero.options.zeroStage = 7
+        let zeroError = #expect(throws: InputError.self) {
+            try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "one", configuration: zero)
+        }
+        #expect(zeroError?.description == "--zero: the ZeRO stage must be 0, 1, 2 or 3, found 7")
         cluster.intraNode?.latency = -1
         let clusterError = #expect(throws: InputError.self) {
             try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "one", configuration: layout)
