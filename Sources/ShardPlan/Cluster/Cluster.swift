@@ -11,31 +11,33 @@ public struct Cluster: Sendable, Equatable {
     public var name: String
     /// The name of a cluster file that gives none.
     public static let unnamed = "cluster"
+    /// Machines in the cluster.
     public var nodes: Int
+    /// Devices in each machine.
     public var devicesPerNode: Int
     /// Devices that share the fast links: a whole number of nodes that divides the cluster (Docs/clusters.md).
     public private(set) var devicesPerDomain: Int
     public var device: DeviceSpec
+    /// The link between the devices of one NVLink domain; nil only where a domain holds one device.
     public var intraNode: LinkSpec?
+    /// The link between NVLink domains (the network); nil only where the cluster is one domain.
     public var interNode: LinkSpec?
 
     /// The most devices a cluster may have, far above any machine built, so that device counts stay exact.
     public static let maximumDeviceCount = 1 << 20
 
-    /// `devicesPerDomain` nil means one node per NVLink domain.
+    /// A cluster of `nodes` nodes of `devicesPerNode` devices; `devicesPerDomain` nil means one node per NVLink
+    /// domain. The figures are taken as given: `validate()` checks them, and every planner and pricing entry
+    /// point calls it, so that a cluster no cluster file could describe (no nodes, a domain that does not divide
+    /// the cluster, a missing link, a zero bandwidth) is refused with an `InputError` there. Until then, the members
+    /// computed from the counts (`deviceCount`, `domainCount`, the device and node lookups) assume a cluster
+    /// `validate()` accepts.
     public init(name: String, nodes: Int, devicesPerNode: Int, devicesPerDomain: Int? = nil, device: DeviceSpec,
                 intraNode: LinkSpec?, interNode: LinkSpec?) {
-        precondition(nodes >= 1 && devicesPerNode >= 1, "a cluster has at least one node of one device")
-        precondition(nodes <= Self.maximumDeviceCount / devicesPerNode, "more than \(Self.maximumDeviceCount) devices")
-        let domain = devicesPerDomain ?? devicesPerNode
-        precondition(domain % devicesPerNode == 0 && (nodes * devicesPerNode) % domain == 0,
-                     "an NVLink domain is a whole number of nodes that divides the cluster")
-        precondition(domain == 1 || intraNode != nil, "domains of several devices need an intra-node link")
-        precondition(nodes * devicesPerNode == domain || interNode != nil, "several domains need an inter-node link")
         self.name = name
         self.nodes = nodes
         self.devicesPerNode = devicesPerNode
-        self.devicesPerDomain = domain
+        self.devicesPerDomain = devicesPerDomain ?? devicesPerNode
         self.device = device
         self.intraNode = intraNode
         self.interNode = interNode

@@ -22,8 +22,8 @@ public struct DeviceMesh: Sendable, Equatable {
     /// The highest mesh rank; tensor and pipeline plans use 1-D and 2-D meshes.
     public static let maximumRank = 4
 
-    /// A mesh of `devices` (ids of `cluster`) with `shape`. Problems are `InputError`s at `path`, so a plan
-    /// decoder can point at the stage they came from.
+    /// A mesh of `devices` (ids of `cluster`, a cluster `Cluster.validate()` accepts) with `shape`. Problems are
+    /// `InputError`s at `path`, so a plan decoder can point at the stage they came from.
     public init(devices: [Int], shape: [Int], axisNames: [String]? = nil, in cluster: Cluster,
                 at path: JSONPath = .root) throws(InputError) {
         guard (1 ... Self.maximumRank).contains(shape.count) else {

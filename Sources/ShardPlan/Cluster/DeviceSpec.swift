@@ -21,10 +21,11 @@ public struct DeviceSpec: Sendable, Equatable {
     /// The fraction of `memoryBandwidth` that streaming kernels reach; nil when not measured.
     public var achievableMemoryBandwidthFraction: Double?
 
+    /// A device with these figures, in SI units, taken as given: `Cluster.validate()` checks them (a name, a
+    /// bf16 or f16 peak, every figure positive and plausible) for the cluster that holds the device.
     public init(name: String, memoryBytes: Double, peakFLOPsPerSecond: [DType: Double], memoryBandwidth: Double,
                 multiprocessors: Int? = nil, boostClockHertz: Double? = nil,
                 bestMatmulFLOPsPerSecond: [DType: Double] = [:], achievableMemoryBandwidthFraction: Double? = nil) {
-        precondition(!peakFLOPsPerSecond.isEmpty, "a device lists at least one peak throughput")
         self.name = name
         self.memoryBytes = memoryBytes
         self.peakFLOPsPerSecond = peakFLOPsPerSecond
@@ -38,6 +39,7 @@ public struct DeviceSpec: Sendable, Equatable {
     /// The element type whose figures govern arithmetic in `dtype`: `dtype` itself when the device lists it,
     /// else the next type at least as wide that it lists (an fp8 matmul on an A100 runs at the bf16 rate, bf16
     /// and f16 share a rate, tf32 falls back to f32), else the listed type with the lowest peak (conservative).
+    /// Requires at least one listed type, as `Cluster.validate()` does.
     public func arithmeticType(for dtype: DType) -> DType {
         Self.arithmeticType(for: dtype, among: peakFLOPsPerSecond)!
     }
@@ -49,6 +51,7 @@ public struct DeviceSpec: Sendable, Equatable {
     }
 
     /// Peak FLOP/s for arithmetic in `dtype`, following `arithmeticType(for:)` when the type is not listed.
+    /// Requires at least one listed type, as `Cluster.validate()` does.
     public func peakFLOPsPerSecond(for dtype: DType) -> Double {
         peakFLOPsPerSecond[arithmeticType(for: dtype)]!
     }

@@ -26,6 +26,9 @@ public struct LinkSpec: Sendable, Equatable {
     /// maintainer puts H100 ring collectives at ~370 of 450 GB/s (82%, NVIDIA/nccl-tests issue #212).
     public static let defaultCollectiveEfficiency = 0.8
 
+    /// A link with these figures, in SI units (bytes per second, seconds), taken as given: `Cluster.validate()`
+    /// checks them (a positive bandwidth, a latency of 0 or more, efficiencies in (0, 1]) for the cluster that
+    /// uses the link.
     public init(bandwidth: Double, latency: Double, collectiveEfficiency: Double? = nil,
                 allReduceBusBandwidth: Double? = nil, allGatherBusBandwidth: Double? = nil,
                 pointToPointBandwidth: Double? = nil) {

@@ -105,12 +105,11 @@ public struct PipelinePlanner: Sendable {
 
     /// The best plan, its prediction, one attempt per microbatch count (and a second for each count searched again
     /// with its own stage layouts) and what the Megatron grid found.
-    /// `progress` is told about each step as it starts.
+    /// `progress` is told about each step as it starts. Settings it cannot search (`checkSettings`: a cluster
+    /// `Cluster.validate()` refuses, options out of range, a limit below 1) are an `InputError`, as is a graph
+    /// no plan fits.
     public func plan(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in }) throws(InputError) -> Result {
-        guard options.zeroShardGroup == nil else {
-            throw InputError(.invalidValue, at: JSONPath([.key("options"), .key("zero_shard_group")]),
-                             "the search shards ZeRO state over every data-parallel device; score a layout with ZeRO-3 shard groups instead (score --zero 3 --zero-shard-group)")
-        }
+        try checkSettings()
         let start = Date()
         let deadline = timeLimit.map { start.addingTimeInterval($0) }
         let outOfTime: @Sendable () -> Bool = { deadline.map { Date() >= $0 } ?? false }

@@ -2,15 +2,37 @@
 /// the point-to-point transfers between chunks, runs the schedule's formula over the ranks, and adds the
 /// gradient synchronisation left exposed and the optimizer step.
 public struct PlanEvaluator: Sendable {
+    /// The kernel times every op's compute is priced with.
     public let kernels: KernelModel
 
+    /// An evaluator pricing kernels with `kernels` (a calibrated or measured model, for one).
     public init(kernels: KernelModel) { self.kernels = kernels }
 
+    /// An evaluator pricing kernels on `cluster`'s device (`KernelModel(device:)`). The device must list a peak
+    /// rate, as `Cluster.validate()` requires: the kernel model is built from its bf16 one.
     public init(cluster: Cluster) { self.kernels = KernelModel(device: cluster.device) }
 
+    /// The predicted iteration time, throughput and memory of `plan`. The plan must be one `PlanValidator` accepts,
+    /// on a cluster `Cluster.validate()` accepts, with options in range (as the planners, `TrainingPlan.megatron`
+    /// and the plan document's reader make them): a plan put together or edited by hand may break what the
+    /// pricing relies on (no stages, no microbatches, ops the graph does not have) and trap, or price to NaN.
+    /// `evaluate(checking:)` checks all of that first.
     public func evaluate(_ plan: TrainingPlan) -> PlanPrediction {
         evaluate(plan, model: StageCostModel(graph: plan.graph, kernels: kernels, options: plan.options, microbatches: plan.microbatches),
                  modelTrainingFLOPs: OperationCost.modelTrainingFLOPs(of: plan.graph))
+    }
+
+    /// `evaluate(_:)` for a plan that may not be sound: a plan whose cluster `Cluster.validate()` refuses, whose
+    /// options are out of range (`TrainingOptions.checkRanges`, as a plan document's `options` member names them) or
+    /// in which `PlanValidator` finds a broken invariant is an `InputError` rather than a trap.
+    public func evaluate(checking plan: TrainingPlan) throws(InputError) -> PlanPrediction {
+        try plan.cluster.validate()
+        let options = JSONPath([.key("options")])
+        try plan.options.checkRanges(zeroStageAt: options.appending("zero_stage"), recomputedBlocksAt: options.appending("recompute_blocks"))
+        if let violation = PlanValidator.violation(in: plan) {
+            throw InputError(.invalidValue, at: .root, "the plan is not sound: \(violation)")
+        }
+        return evaluate(plan)
     }
 
     /// `evaluate(_:)` with the stage cost model for the plan's graph, options and microbatches, and the graph's

@@ -20,11 +20,11 @@ public struct SingleStagePlanner: Sendable {
     /// in the plans it is tried for.
     public var recomputeModes: [RecomputeMode]
 
-    /// A planner for `graph` on `cluster`; `recomputeModes` defaults to `options.recompute` alone.
+    /// A planner for `graph` on `cluster`; `recomputeModes` defaults to `options.recompute` alone. The settings are
+    /// checked when the search starts.
     public init(graph: Graph, cluster: Cluster, clusterName: String, options: TrainingOptions = TrainingOptions(),
                 search: IntraOperatorSearch = IntraOperatorSearch(), meshShapes: [[Int]]? = nil, timeLimit: Double? = nil,
                 recomputeModes: [RecomputeMode]? = nil) {
-        precondition(recomputeModes?.isEmpty != true, "at least one recomputation mode")
         self.graph = graph
         self.cluster = cluster
         self.clusterName = clusterName
@@ -63,7 +63,15 @@ public struct SingleStagePlanner: Sendable {
 
     /// Tries every mesh shape under every recomputation mode with the fewest microbatches that fit, and answers
     /// with the fastest plan. `progress` is told about each mesh shape, mode and microbatch count as it starts.
+    /// A cluster `Cluster.validate()` refuses, options out of range (`TrainingOptions.checkRanges`), no
+    /// recomputation mode to try, and a mesh shape that does not hold the cluster's devices are `InputError`s.
     public func search(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in }) throws(InputError) -> Result {
+        try cluster.validate()
+        try options.checkRanges(zeroStageAt: JSONPath([.key("options"), .key("zero_stage")]),
+                                recomputedBlocksAt: JSONPath([.key("options"), .key("recompute_blocks")]))
+        guard !recomputeModes.isEmpty else {
+            throw InputError(.invalidValue, at: JSONPath([.key("recomputeModes")]), "the search needs at least one recomputation mode to try; found none")
+        }
         let deadline = timeLimit.map { Date().addingTimeInterval($0) }
         var stoppedEarly = false
         // The powers of two, and the counts that give every device a whole power-of-two number of sequences

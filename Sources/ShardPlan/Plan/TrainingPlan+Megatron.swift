@@ -4,11 +4,12 @@ extension TrainingPlan {
     /// over the `pp x vp` chunks as the configuration's `layerSplit` says (the ops before them join the first
     /// chunk, the ops after them the last), and every op gets `MegatronLayout`'s strategy on a `[dp, tp]` mesh (`[dp/ep, ep, cp, tp]` with
     /// expert and context parallelism, the axes of size 1 left out; `[dp/g, g, cp, tp]` with ZeRO-3 shard groups
-    /// of g).
+    /// of g). A cluster `Cluster.validate()` refuses, or a configuration out of range, is an `InputError`.
     public static func megatron(graph: Graph, cluster: Cluster, clusterName: String,
                                 configuration: MegatronConfiguration) throws(InputError) -> TrainingPlan {
-        try megatron(graph: graph, cluster: cluster, clusterName: clusterName, configuration: configuration,
-                     layers: GraphAnalysis(graph).layers)
+        try cluster.validate()
+        return try megatron(graph: graph, cluster: cluster, clusterName: clusterName, configuration: configuration,
+                            layers: GraphAnalysis(graph).layers)
     }
 
     /// Megatron-LM's mesh of one pipeline rank: `[dp, tp]`, its data axis cut into `[dp/g, g]` by ZeRO-3 shard groups
@@ -68,9 +69,8 @@ extension TrainingPlan {
         guard configuration.microBatchSize >= 1 else {
             throw invalid("--micro-batch-size", "the microbatch size must be at least 1, found \(configuration.microBatchSize)")
         }
-        guard (0...3).contains(configuration.options.zeroStage) else {
-            throw invalid("--zero", "the ZeRO stage must be 0, 1, 2 or 3, found \(configuration.options.zeroStage)")
-        }
+        try configuration.options.checkRanges(zeroStageAt: JSONPath([.key("--zero")]),
+                                               recomputedBlocksAt: JSONPath([.key("--recompute-blocks")]))
         let cp = configuration.contextParallel, ep = configuration.expertParallel
         guard cp >= 1 else { throw invalid("--cp", "the context-parallel size must be at least 1, found \(cp)") }
         guard ep >= 1 else { throw invalid("--ep", "the expert-parallel size must be at least 1, found \(ep)") }

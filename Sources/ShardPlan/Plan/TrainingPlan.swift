@@ -34,6 +34,8 @@ public struct TrainingPlan: Sendable {
     /// Which search found the plan, when a search did.
     public var provenance: SearchProvenance?
 
+    /// A plan with these parts, taken as given: `PlanValidator.violation(in:)` says whether they make a sound plan,
+    /// and `PlanEvaluator.evaluate(checking:)` prices one after checking it.
     public init(graph: Graph, cluster: Cluster, clusterName: String, stages: [StageLayout], pipelineRanks: Int,
                 virtualStages: Int, schedule: PipelineSchedule, microbatches: Int, options: TrainingOptions,
                 summary: String? = nil) {

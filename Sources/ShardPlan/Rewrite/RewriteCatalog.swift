@@ -20,6 +20,10 @@ public enum RewriteCatalog {
         "remove-identity", "merge-scales", "move-scale-into-contraction",
     ]
 
+    /// The rules `safeRuleNames` names, in catalog order: what `shardplan plan` searches by default (`--rewrites
+    /// safe`). `PipelinePlanner.plan(rewriting: RewriteSearch(rules: RewriteCatalog.safeRules))` plans as it does.
+    public static let safeRules: [RewriteRule] = rules.filter { safeRuleNames.contains($0.name) }
+
     /// The rule called `name`, if there is one.
     public static func rule(named name: String) -> RewriteRule? { rules.first { $0.name == name } }
 }
@@ -28,7 +32,7 @@ public enum RewriteCatalog {
 public enum RewriteSelection: String, CaseIterable, Sendable {
     /// Plan the graph as given.
     case none
-    /// `RewriteCatalog.safeRuleNames`.
+    /// `RewriteCatalog.safeRules`.
     case safe
     /// Every rule of the catalog.
     case all
@@ -36,7 +40,7 @@ public enum RewriteSelection: String, CaseIterable, Sendable {
     public var rules: [RewriteRule] {
         switch self {
         case .none: []
-        case .safe: RewriteCatalog.rules.filter { RewriteCatalog.safeRuleNames.contains($0.name) }
+        case .safe: RewriteCatalog.safeRules
         case .all: RewriteCatalog.rules
         }
     }
