@@ -70,6 +70,9 @@ struct FLOPCountTests {
         #expect(analysis.operations[0].causal)
         #expect(analysis.causalAttentionForwardFLOPs == dense)
         #expect(analysis.backwardFLOPs == 2.5 * dense)
+        // MFU's model FLOPs count 3 x the dense forward; a causal kernel computes half of each of the three.
+        #expect(analysis.modelTrainingFLOPs == 3 * dense)
+        #expect(analysis.causalHalvedTrainingFLOPs == 1.5 * dense)
     }
 
     @Test("conv2d costs 2 N O H' W' (C/groups) kh kw; pooling costs a window per output element")
@@ -110,6 +113,7 @@ struct FLOPCountTests {
         let logitFLOPs: Double = 2 * b * s * h * Double(model.vocabulary)
         #expect(logits.forwardFLOPs == logitFLOPs)
         #expect(analysis.causalAttentionForwardFLOPs == Double(model.layers) * scores)
+        #expect(analysis.modelTrainingFLOPs - analysis.causalHalvedTrainingFLOPs == 3 * Double(model.layers) * scores / 2)
     }
 
     @Test("every op of the catalog gets finite, non-negative counts")
