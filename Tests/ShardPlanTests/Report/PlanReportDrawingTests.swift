@@ -176,4 +176,18 @@ struct PlanReportDrawingTests {
         #expect(PlanReportTests.occurrences(of: "<span class=\"rewrite\">", in: html) == 1)
         #expect(html.contains("after its graph rewrites (split-contraction x1; Docs/rewrites.md)"))
     }
+
+    @Test("a 64 x 2 rank mesh is drawn in two bands of 2 x 32, and its card says where each axis runs")
+    func longMeshCard() throws {
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:16")
+        let plan = try TrainingPlan.megatron(graph: try ModelCatalog.model(id: "gpt-tiny")!.build().rebatched(to: 64), cluster: cluster,
+                                             clusterName: "dgx-a100-80g:16",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, dataParallel: 64))
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        #expect(plan.stages[0].mesh.shape == [64, 2])
+        let cards = try Self.slice(PlanReport(plan: plan, prediction: prediction).html, from: "id=\"meshes\"", to: "id=\"ranks\"")
+        #expect(cards.contains("<svg class=\"mesh\" viewBox=\"0 0 194 30\" width=\"194\">"))
+        #expect(cards.contains("mesh 64 × 2<br>x = 64 (data parallel), across, wrapped every 32<br>y = 2 (tensor parallel), down</div>"))
+        #expect(PlanReportTests.occurrences(of: "<title>device ", in: String(cards)) == 128)
+    }
 }
