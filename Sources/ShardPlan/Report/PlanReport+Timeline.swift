@@ -44,8 +44,10 @@ extension PlanReport {
         let tick = Self.tickInterval(total)
         var t = 0.0
         while t <= total * 1.0001 {
+            let label = t == 0 ? "0" : PlanPrediction.seconds(t)
             svg += "<line x1=\"\(HTMLText.coordinate(x(t)))\" y1=\"\(HTMLText.coordinate(axisY))\" x2=\"\(HTMLText.coordinate(x(t)))\" y2=\"\(HTMLText.coordinate(axisY + 4))\" stroke=\"#9aa3b2\"/>"
-                + "<text x=\"\(HTMLText.coordinate(x(t)))\" y=\"\(HTMLText.coordinate(axisY + 16))\" font-size=\"10\" text-anchor=\"middle\" fill=\"#5b6475\">\(t == 0 ? "0" : PlanPrediction.seconds(t))</text>"
+                + "<text x=\"\(HTMLText.coordinate(Self.tickLabelX(at: x(t), width: HTMLText.width(label, fontSize: 10), drawingWidth: labelWidth + plotWidth + 8)))\" "
+                + "y=\"\(HTMLText.coordinate(axisY + 16))\" font-size=\"10\" text-anchor=\"middle\" fill=\"#5b6475\">\(label)</text>"
             t += tick
         }
         svg += "\n</svg>"
@@ -137,6 +139,12 @@ extension PlanReport {
         if !forwardPath.isEmpty { svg += "<path class=\"forward\" d=\"\(forwardPath)\" fill=\"\(rankColor(rank, of: ranks, lightness: 74))\"/>" }
         if !backwardPath.isEmpty { svg += "<path class=\"backward\" d=\"\(backwardPath)\" fill=\"\(rankColor(rank, of: ranks, lightness: 44))\"/>" }
         return svg
+    }
+
+    /// The centre of a tick's label `width` px wide: under its tick at `x`, moved left where it would run past the
+    /// drawing's right edge (the axis ends 8 px short of it, and "18.0 s" is wider than 16 px).
+    static func tickLabelX(at x: Double, width: Double, drawingWidth: Double) -> Double {
+        min(x, drawingWidth - width / 2)
     }
 
     /// A tick spacing of 1, 2 or 5 times a power of ten giving five to ten ticks over `span` seconds.
