@@ -31,7 +31,7 @@ extension PlanReport {
         let rankFontSize = square > 20 ? 10.0 : 8.0
         let numbered = plan.pipelineRanks > 1 && HTMLText.width("\(plan.pipelineRanks - 1)", fontSize: rankFontSize) + 2 <= square
         var svg = "<svg id=\"cluster-map\" viewBox=\"0 0 \(HTMLText.coordinate(width)) \(HTMLText.coordinate(height))\" "
-            + "width=\"\(HTMLText.coordinate(width))\" role=\"img\" aria-label=\"\(cluster.nodes) nodes of \(cluster.devicesPerNode) devices\">\n"
+            + "width=\"\(HTMLText.coordinate(width))\" role=\"img\" aria-label=\"\(cluster.nodes) node\(cluster.nodes == 1 ? "" : "s") of \(cluster.devicesPerNode) device\(cluster.devicesPerNode == 1 ? "" : "s")\">\n"
         for node in 0 ..< cluster.nodes {
             let x = margin + Double(node % columns) * (nodeWidth + spacing), y = margin + Double(node / columns) * (nodeHeight + spacing)
             svg += "<g class=\"node\"><rect x=\"\(HTMLText.coordinate(x))\" y=\"\(HTMLText.coordinate(y))\" width=\"\(HTMLText.coordinate(nodeWidth))\" "

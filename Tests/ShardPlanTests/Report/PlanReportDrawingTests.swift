@@ -209,4 +209,12 @@ struct PlanReportDrawingTests {
             }
         }
     }
+
+    @Test("the cluster map's label is in the singular for one node and one device")
+    func clusterMapLabel() throws {
+        let (single, alone) = try Self.tinyPlan(cluster: "single-h100", tensorParallel: 1, pipelineParallel: 1, dataParallel: 1)
+        #expect(PlanReport(plan: single, prediction: alone).html.contains("aria-label=\"1 node of 1 device\""))
+        let (plan, prediction) = try Self.tinyPlan(cluster: "dgx-a100-80g:2", tensorParallel: 2, pipelineParallel: 2)
+        #expect(PlanReport(plan: plan, prediction: prediction).html.contains("aria-label=\"2 nodes of 8 devices\""))
+    }
 }
