@@ -1,6 +1,7 @@
 """Opens `shardplan --report` pages in headless Chromium and checks them as a reader's browser shows them:
 no console error, no exception, no request beyond the file itself, every section and drawing present with the
-counts the plan implies, and a full-page screenshot written next to each page.
+counts the plan implies, every timeline label inside its drawing, no rank mesh taller than 250 px, and a full-page
+screenshot written next to each page.
 
 It talks to Chromium over the DevTools protocol (https://chromedevtools.github.io/devtools-protocol/) on a
 WebSocket, with Python's standard library only.
@@ -139,6 +140,11 @@ MEASURE = """(() => {
     width: document.documentElement.scrollWidth,
     height: document.documentElement.scrollHeight,
     timelineWidth: document.querySelector('#timeline-chart').getBoundingClientRect().width,
+    clippedLabels: [...document.querySelectorAll('#timeline-chart text')].filter(t => {
+      const box = t.getBBox(), view = t.ownerSVGElement.viewBox.baseVal;
+      return box.x < 0 || box.x + box.width > view.width;
+    }).map(t => t.textContent),
+    tallestMesh: Math.max(0, ...[...document.querySelectorAll('svg.mesh')].map(s => s.getBoundingClientRect().height)),
   };
 })()"""
 
@@ -179,6 +185,10 @@ def check_page(devtools, page, expected, out):
     for key, value in checks:
         if measured[key] != value:
             failures.append(f"{key}: {measured[key]}, expected {value}")
+    if measured["clippedLabels"]:
+        failures.append(f"timeline labels run past the drawing's edge: {measured['clippedLabels']}")
+    if measured["tallestMesh"] > 250:
+        failures.append(f"a rank mesh is drawn {measured['tallestMesh']} px tall (at most 250)")
     if measured["width"] > 1400:
         failures.append(f"the page is {measured['width']} px wide: it scrolls sideways")
     # The screenshot: the whole page at its own height.

@@ -31,7 +31,7 @@ extension PlanReport {
         let rankFontSize = square > 20 ? 10.0 : 8.0
         let numbered = plan.pipelineRanks > 1 && HTMLText.width("\(plan.pipelineRanks - 1)", fontSize: rankFontSize) + 2 <= square
         var svg = "<svg id=\"cluster-map\" viewBox=\"0 0 \(HTMLText.coordinate(width)) \(HTMLText.coordinate(height))\" "
-            + "width=\"\(HTMLText.coordinate(width))\" role=\"img\" aria-label=\"\(cluster.nodes) nodes of \(cluster.devicesPerNode) devices\">\n"
+            + "width=\"\(HTMLText.coordinate(width))\" role=\"img\" aria-label=\"\(cluster.nodes) node\(cluster.nodes == 1 ? "" : "s") of \(cluster.devicesPerNode) device\(cluster.devicesPerNode == 1 ? "" : "s")\">\n"
         for node in 0 ..< cluster.nodes {
             let x = margin + Double(node % columns) * (nodeWidth + spacing), y = margin + Double(node / columns) * (nodeHeight + spacing)
             svg += "<g class=\"node\"><rect x=\"\(HTMLText.coordinate(x))\" y=\"\(HTMLText.coordinate(y))\" width=\"\(HTMLText.coordinate(nodeWidth))\" "
@@ -64,8 +64,8 @@ extension PlanReport {
         return html
     }
 
-    /// One drawing per distinct (mesh shape, axis roles): the devices of a rank as a grid, rows along the first
-    /// axis, with each axis named by what it splits (`MegatronSummary`).
+    /// One drawing per distinct (mesh shape, axis roles): the devices of a rank laid out by `MeshDrawing`, with
+    /// each axis named by what it splits (`MegatronSummary`) and where the drawing puts it.
     private var meshCards: String {
         let graph = plan.graph
         let roles = TensorRoles(graph)
@@ -88,23 +88,18 @@ extension PlanReport {
         }
         var html = "<div class=\"legend\" id=\"meshes\" style=\"gap:14px 28px; margin-top:14px\">\n"
         for group in groups.prefix(12) {
-            let shape = group.shape.count == 1 ? [1] + group.shape : group.shape
-            let rows = shape[0], columns = shape.dropFirst().reduce(1, *)
-            let cell = max(6.0, min(18.0, 150.0 / Double(max(rows, columns))))
-            let width = Double(columns) * cell + 2, height = Double(rows) * cell + 2
-            var svg = "<svg class=\"mesh\" viewBox=\"0 0 \(HTMLText.coordinate(width)) \(HTMLText.coordinate(height))\" width=\"\(HTMLText.coordinate(width))\">"
-            for row in 0 ..< rows {
-                for column in 0 ..< columns {
-                    let device = group.devices[row * columns + column]
-                    svg += "<rect x=\"\(HTMLText.coordinate(1 + Double(column) * cell))\" y=\"\(HTMLText.coordinate(1 + Double(row) * cell))\" "
-                        + "width=\"\(HTMLText.coordinate(cell - 1))\" height=\"\(HTMLText.coordinate(cell - 1))\" fill=\"\(Self.rankColor(group.ranks[0], of: plan.pipelineRanks))\"><title>device \(device)</title></rect>"
-                }
+            let drawing = MeshDrawing(shape: group.shape)
+            var svg = "<svg class=\"mesh\" viewBox=\"0 0 \(HTMLText.coordinate(drawing.width)) \(HTMLText.coordinate(drawing.height))\" width=\"\(HTMLText.coordinate(drawing.width))\">"
+            for (device, origin) in zip(group.devices, drawing.origins) {
+                svg += "<rect x=\"\(HTMLText.coordinate(origin.x))\" y=\"\(HTMLText.coordinate(origin.y))\" width=\"\(HTMLText.coordinate(drawing.cell - 1))\" "
+                    + "height=\"\(HTMLText.coordinate(drawing.cell - 1))\" fill=\"\(Self.rankColor(group.ranks[0], of: plan.pipelineRanks))\"><title>device \(device)</title></rect>"
             }
             svg += "</svg>"
+            let axes = zip(group.axes, drawing.placements).map { axis, placement in HTMLText.escape(axis + (placement.map { ", " + $0 } ?? "")) }
             let ranks = group.ranks.count == plan.pipelineRanks && plan.pipelineRanks > 1 ? "every rank" : Self.rankList(group.ranks)
             html += "<div style=\"display:flex; gap:10px; align-items:center\">\(svg)<div><b>\(ranks)</b>: mesh "
                 + group.shape.map(String.init).joined(separator: " × ") + "<br>"
-                + group.axes.map(HTMLText.escape).joined(separator: "<br>") + "</div></div>\n"
+                + axes.joined(separator: "<br>") + "</div></div>\n"
         }
         if groups.count > 12 { html += "<div>… and \(groups.count - 12) more meshes</div>\n" }
         return html + "</div>\n"

@@ -6,6 +6,7 @@ extension PlanReport {
     var shardingSection: String {
         let graph = plan.graph
         let layers = GraphAnalysis(graph).layers
+        let tensorRoles = TensorRoles(graph)
         var ruleOfOperation: [String: String] = [:]
         for rewrite in plan.rewrites {
             for operation in rewrite.addedOperations { ruleOfOperation[operation.name] = rewrite.rule }
@@ -20,6 +21,7 @@ extension PlanReport {
             let rank = plan.rank(ofStage: index)
             let groups = Self.layerGroups(stage, layers: layers)
             let layerCount = groups.reduce(0) { $0 + $1.layers.count }
+            let shardsState = Self.shardsTrainingState(MegatronSummary.roles(of: stage, graph: graph, roles: tensorRoles))
             html += "<details\(index == 0 ? " open" : "") class=\"stage\"><summary><span class=\"swatch\" style=\"background:\(Self.rankColor(rank, of: plan.pipelineRanks))\"></span>"
                 + "stage \(index)\(plan.pipelineRanks != plan.stages.count ? " (rank \(rank))" : ""): \(HTMLText.count(stage.operations.count)) ops in \(layerCount) layer\(layerCount == 1 ? "" : "s"), "
                 + "mesh \(stage.mesh.shape.map(String.init).joined(separator: "×")) on \(DeviceListText.describe(stage.mesh.devices))"
@@ -31,7 +33,7 @@ extension PlanReport {
                 html += "<tr class=\"layer\"><td colspan=\"5\"><b>\(HTMLText.escape(name))</b>"
                     + (group.layers.count > 1 ? " · \(group.layers.count) identical layers with the same shardings, shown once" : "") + "</td></tr>\n"
                 for op in group.operations {
-                    html += operationRow(op, stage: stage, rewrittenBy: ruleOfOperation[graph.operations[op].name])
+                    html += operationRow(op, stage: stage, shardsState: shardsState, rewrittenBy: ruleOfOperation[graph.operations[op].name])
                 }
             }
             html += "</tbody></table></div></details>\n"
@@ -60,8 +62,16 @@ extension PlanReport {
         return groups.map { ($0.layers, $0.operations) }
     }
 
-    /// An op's row; `rule` is that of the graph rewrite that made the op, if one did.
-    private func operationRow(_ op: Int, stage: StageLayout, rewrittenBy rule: String?) -> String {
+    /// Whether a stage with these roles has devices for ZeRO to shard training state over: data-parallel ones,
+    /// context-parallel ones (which hold the same weights) or mixed axes, as the text summary decides
+    /// (`MegatronSummary.describe`). ZeRO over one data-parallel device shards nothing.
+    static func shardsTrainingState(_ roles: MegatronSummary.Roles) -> Bool {
+        roles.dataParallel > 1 || roles.contextParallel > 1 || !roles.mixedAxes.isEmpty
+    }
+
+    /// An op's row, with its ZeRO stage where `shardsState` (`shardsTrainingState`); `rule` is that of the graph
+    /// rewrite that made the op, if one did.
+    private func operationRow(_ op: Int, stage: StageLayout, shardsState: Bool, rewrittenBy rule: String?) -> String {
         let graph = plan.graph
         let operation = graph.operations[op]
         let space = operation.indexSpace
@@ -70,7 +80,7 @@ extension PlanReport {
         let axes = mesh.shape.indices.filter { mesh.shape[$0] > 1 }
         let split = axes.map { axis in "\(mesh.axisNames[axis])→" + (strategy.indexOfAxis[axis].map { space.indices[$0].name } ?? "—") }
         var strategyText = split.isEmpty ? "one device" : split.joined(separator: " ")
-        if strategy.zeroStage > 0 { strategyText += " · ZeRO-\(strategy.zeroStage)" }
+        if strategy.zeroStage > 0 && shardsState { strategyText += " · ZeRO-\(strategy.zeroStage)" }
         let layout = strategy.resultSpec(in: space).reduced.dimensionAxes.map { dims in
             dims.isEmpty ? "—" : dims.map { mesh.axisNames[$0] }.joined(separator: "+")
         }

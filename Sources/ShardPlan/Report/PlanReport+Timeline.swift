@@ -44,20 +44,22 @@ extension PlanReport {
         let tick = Self.tickInterval(total)
         var t = 0.0
         while t <= total * 1.0001 {
+            let label = t == 0 ? "0" : PlanPrediction.seconds(t)
             svg += "<line x1=\"\(HTMLText.coordinate(x(t)))\" y1=\"\(HTMLText.coordinate(axisY))\" x2=\"\(HTMLText.coordinate(x(t)))\" y2=\"\(HTMLText.coordinate(axisY + 4))\" stroke=\"#9aa3b2\"/>"
-                + "<text x=\"\(HTMLText.coordinate(x(t)))\" y=\"\(HTMLText.coordinate(axisY + 16))\" font-size=\"10\" text-anchor=\"middle\" fill=\"#5b6475\">\(t == 0 ? "0" : PlanPrediction.seconds(t))</text>"
+                + "<text x=\"\(HTMLText.coordinate(Self.tickLabelX(at: x(t), width: HTMLText.width(label, fontSize: 10), drawingWidth: labelWidth + plotWidth + 8)))\" "
+                + "y=\"\(HTMLText.coordinate(axisY + 16))\" font-size=\"10\" text-anchor=\"middle\" fill=\"#5b6475\">\(label)</text>"
             t += tick
         }
         svg += "\n</svg>"
         let busy = (0 ..< ranks).map { timeline.makespan - timeline.idleSeconds(rank: $0) }
         let bubble = 1 - busy.reduce(0, +) / (Double(ranks) * max(timeline.makespan, 1e-12))
         let busiest = busy.indices.max { busy[$0] < busy[$1] } ?? 0
+        let closedForm = prediction.iterationSeconds - (tails.map { $0.0 + $0.1 }.max() ?? 0)
         // One rank has no other to be the busiest against, and waits for none (a rounding residue aside).
         let waiting = ranks == 1
             ? (bubble < 1e-9 ? "the one rank never waits" : "the one rank waits \(PlanPrediction.percent(bubble)) of that time")
             : "the ranks wait \(PlanPrediction.percent(bubble)) of that time on average, the busiest, rank \(busiest), "
-                + PlanPrediction.percent(timeline.idleSeconds(rank: busiest) / max(timeline.makespan, 1e-12))
-        let closedForm = prediction.iterationSeconds - (tails.map { $0.0 + $0.1 }.max() ?? 0)
+                + Self.busiestWait(timeline.idleSeconds(rank: busiest), makespan: timeline.makespan, closedForm: closedForm, prediction: prediction)
         var html = chart(svg)
         html += "<div class=\"legend\"><span><span class=\"key\" style=\"background:\(Self.rankColor(0, of: ranks, lightness: 74))\"></span>forward pass</span>"
             + "<span><span class=\"key\" style=\"background:\(Self.rankColor(0, of: ranks, lightness: 44))\"></span>backward pass (recomputation included)</span>"
@@ -70,6 +72,22 @@ extension PlanReport {
             + ": the passes run in \(PlanPrediction.seconds(timeline.makespan)) (the cost model's closed form: \(PlanPrediction.seconds(closedForm))); "
             + waiting + ".</p>\n"
         return html
+    }
+
+    /// The busiest rank's wait, `idle` seconds of the simulated `makespan`, beside the time breakdown's pipeline
+    /// bubble. Both are the slowest rank's: it works the same seconds in both, so they differ by exactly what the
+    /// simulation takes more or less than the cost model's closed form (`closedForm`, which the iteration time
+    /// and the breakdown take). Where they differ in print, both shares are given of their own whole, the
+    /// breakdown's of the iteration.
+    static func busiestWait(_ idle: Double, makespan: Double, closedForm: Double, prediction: PlanPrediction) -> String {
+        let waits = "\(PlanPrediction.percent(idle / max(makespan, 1e-12))) (\(PlanPrediction.seconds(idle))"
+        guard let bubble = prediction.timeBreakdown.first(where: { $0.name == "pipeline bubble" })?.seconds,
+              PlanPrediction.seconds(bubble) != PlanPrediction.seconds(idle) else { return waits + ", the time breakdown's pipeline bubble)" }
+        let difference = makespan - closedForm
+        return waits + "). The time breakdown's pipeline bubble, \(PlanPrediction.seconds(bubble)) "
+            + "(\(PlanPrediction.percent(bubble / prediction.iterationSeconds)) of the \(PlanPrediction.seconds(prediction.iterationSeconds)) iteration), "
+            + "is the closed form's for that rank: the simulated schedule runs \(PlanPrediction.seconds(abs(difference))) "
+            + (difference > 0 ? "longer" : "shorter") + " than the closed form"
     }
 
     /// Every pass of a rank as its own rectangle: one path per pass and chunk, outlined so that neighbours
@@ -137,6 +155,12 @@ extension PlanReport {
         if !forwardPath.isEmpty { svg += "<path class=\"forward\" d=\"\(forwardPath)\" fill=\"\(rankColor(rank, of: ranks, lightness: 74))\"/>" }
         if !backwardPath.isEmpty { svg += "<path class=\"backward\" d=\"\(backwardPath)\" fill=\"\(rankColor(rank, of: ranks, lightness: 44))\"/>" }
         return svg
+    }
+
+    /// The centre of a tick's label `width` px wide: under its tick at `x`, moved left where it would run past the
+    /// drawing's right edge (the axis ends 8 px short of it, and "18.0 s" is wider than 16 px).
+    static func tickLabelX(at x: Double, width: Double, drawingWidth: Double) -> Double {
+        min(x, drawingWidth - width / 2)
     }
 
     /// A tick spacing of 1, 2 or 5 times a power of ten giving five to ten ticks over `span` seconds.

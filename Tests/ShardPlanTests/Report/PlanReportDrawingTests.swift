@@ -176,4 +176,45 @@ struct PlanReportDrawingTests {
         #expect(PlanReportTests.occurrences(of: "<span class=\"rewrite\">", in: html) == 1)
         #expect(html.contains("after its graph rewrites (split-contraction x1; Docs/rewrites.md)"))
     }
+
+    @Test("a 64 x 2 rank mesh is drawn in two bands of 2 x 32, and its card says where each axis runs")
+    func longMeshCard() throws {
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:16")
+        let plan = try TrainingPlan.megatron(graph: try ModelCatalog.model(id: "gpt-tiny")!.build().rebatched(to: 64), cluster: cluster,
+                                             clusterName: "dgx-a100-80g:16",
+                                             configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, dataParallel: 64))
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        #expect(plan.stages[0].mesh.shape == [64, 2])
+        let cards = try Self.slice(PlanReport(plan: plan, prediction: prediction).html, from: "id=\"meshes\"", to: "id=\"ranks\"")
+        #expect(cards.contains("<svg class=\"mesh\" viewBox=\"0 0 194 30\" width=\"194\">"))
+        #expect(cards.contains("mesh 64 × 2<br>x = 64 (data parallel), across, wrapped every 32<br>y = 2 (tensor parallel), down</div>"))
+        #expect(PlanReportTests.occurrences(of: "<title>device ", in: String(cards)) == 128)
+    }
+
+    @Test("tick labels stay inside the timeline: one that would run past the right edge moves left of its tick")
+    func tickLabels() throws {
+        // "18.0 s" at 10 px is 37.2 px wide: centred on the axis's end, 8 px short of the edge, it would lose 10.6 px.
+        #expect(PlanReport.tickLabelX(at: 1162, width: HTMLText.width("18.0 s", fontSize: 10), drawingWidth: 1170) == 1151.4)
+        #expect(PlanReport.tickLabelX(at: 600, width: 37.2, drawingWidth: 1170) == 600)
+        for cluster in ["single-h100", "dgx-a100-80g:1"] {
+            let (plan, prediction) = try Self.tinyPlan(cluster: cluster, tensorParallel: 1, pipelineParallel: 1, dataParallel: 1)
+            let chart = try Self.slice(PlanReport(plan: plan, prediction: prediction).html, from: "<svg id=\"timeline-chart\"", to: "</svg>")
+            let width = try #require(try Self.numbers(#"viewBox="0 0 ([0-9.]+) "#, in: chart).first?.first)
+            let labels = try String(chart).matches(of: Regex(##"<text x="([0-9.]+)" y="[0-9.]+" font-size="10" text-anchor="middle" fill="#5b6475">([^<]+)</text>"##))
+            #expect(labels.count >= 5)
+            for label in labels {
+                let x = try #require(label.output[1].substring.flatMap { Double($0) })
+                let half = HTMLText.width(String(label.output[2].substring ?? ""), fontSize: 10) / 2
+                #expect(x - half >= 0 && x + half <= width + 0.01, "\(label.output[2].substring ?? "") at \(x) in \(width) px")
+            }
+        }
+    }
+
+    @Test("the cluster map's label is in the singular for one node and one device")
+    func clusterMapLabel() throws {
+        let (single, alone) = try Self.tinyPlan(cluster: "single-h100", tensorParallel: 1, pipelineParallel: 1, dataParallel: 1)
+        #expect(PlanReport(plan: single, prediction: alone).html.contains("aria-label=\"1 node of 1 device\""))
+        let (plan, prediction) = try Self.tinyPlan(cluster: "dgx-a100-80g:2", tensorParallel: 2, pipelineParallel: 2)
+        #expect(PlanReport(plan: plan, prediction: prediction).html.contains("aria-label=\"2 nodes of 8 devices\""))
+    }
 }

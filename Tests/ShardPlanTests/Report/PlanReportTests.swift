@@ -106,4 +106,18 @@ struct PlanReportTests {
         #expect(PlanReport.rankList([0, 1, 2, 3, 6]) == "ranks 0-3, 6")
         #expect(PlanReport.rankList([4]) == "rank 4")
     }
+
+    @Test("ops are marked ZeRO only where the stage has data-parallel devices to shard over, as the summary says zero=",
+          arguments: [("single-h100", 1, 1, false), ("dgx-a100-80g:1", 8, 1, false), ("dgx-a100-80g:1", 1, 8, true), ("dgx-a100-80g:1", 2, 4, true)])
+    func zeroOnlyWithDataParallelism(cluster name: String, tensorParallel: Int, dataParallel: Int, marked: Bool) throws {
+        let cluster = try Cluster.preset(named: name)
+        var plan = try TrainingPlan.megatron(graph: try ModelCatalog.model(id: "gpt-tiny")!.build(), cluster: cluster, clusterName: name,
+                                             configuration: MegatronConfiguration(tensorParallel: tensorParallel, pipelineParallel: 1, dataParallel: dataParallel))
+        // As a searched plan gives it (the QA's `plan` on one H100): each op its own ZeRO stage.
+        for index in plan.stages[0].strategies.indices { plan.stages[0].strategies[index].zeroStage = 1 }
+        let html = PlanReport(plan: plan, prediction: PlanEvaluator(cluster: cluster).evaluate(plan)).html
+        #expect(html.contains(" · ZeRO-1</code>") == marked)
+        #expect(MegatronSummary.describe(plan.stages[0], graph: plan.graph).contains("zero=1") == marked)
+        if tensorParallel == 1 && dataParallel == 1 { #expect(html.contains("<td><code>one device</code></td>")) }
+    }
 }
