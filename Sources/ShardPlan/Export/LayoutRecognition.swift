@@ -119,6 +119,13 @@ public struct LayoutRecognition: Sendable {
         // A block count is full recomputation's: where the stages recompute less, no block reruns whole.
         if recompute != .full { options.recomputedBlocks = nil }
         options.zeroStage = zeroStage
+        // Context parallelism whose attention splits the heads (`MegatronSummary.Roles.contextByHeads`) runs Megatron's
+        // all-to-all exchange, whatever the plan's options name.
+        if contextParallel > 1, roles.contains(where: \.contextByHeads),
+           options.contextParallelCommunication != .allToAll && options.contextParallelCommunication != .hierarchical {
+            notes.append("attention splits its heads over the context-parallel ranks, as Megatron's all-to-all exchange runs it; the settings use it")
+            options.contextParallelCommunication = .allToAll
+        }
         // Sequence parallelism: norms, dropout and residual adds (ops that contract nothing) split the sequence
         // along an axis other than context parallelism's, which splits every op's sequence.
         let sequenceParallel = tensorParallel > 1 && zip(original.stages, degrees).contains { stage, degree in

@@ -1,7 +1,8 @@
 /// Describes a searched stage layout in Megatron's terms when it matches them: a mesh axis that splits the
 /// batch of (nearly) every weight-reading contraction is data parallelism, one that splits their weights is
 /// tensor parallelism ("tp=8 dp=2"), one that does neither but splits every attention op's queries is context
-/// parallelism ("cp=16"); anything else is named as a mixed axis. An axis that splits every expert GEMM's experts is
+/// parallelism ("cp=16"), and so is one that splits the products' sequence and attention's heads, DeepSpeed-Ulysses'
+/// ("cp=8 cp-comm=all-to-all"); anything else is named as a mixed axis. An axis that splits every expert GEMM's experts is
 /// expert parallelism too ("ep=8"), and takes its other role from the other products.
 public enum MegatronSummary {
     /// The share of weight-reading contractions an axis must split the same way to be named tp or dp.
@@ -29,8 +30,12 @@ public enum MegatronSummary {
         public var tensorParallel = 1
         /// Product of the sizes of the axes that split the batch (data parallelism).
         public var dataParallel = 1
-        /// Product of the sizes of the axes that split every attention op's queries (context parallelism).
+        /// Product of the sizes of the axes that split every attention op's queries, or split the products' sequence
+        /// and attention's heads (context parallelism).
         public var contextParallel = 1
+        /// Whether a context-parallel axis splits attention's heads, reached by all-to-alls from the sequence the
+        /// products split (DeepSpeed-Ulysses', Megatron's `--cp-comm-type a2a`), rather than its queries.
+        public var contextByHeads = false
         /// Axes of more than one device that do neither consistently: "y=4".
         public var mixedAxes: [String] = []
         /// Product of the sizes of the mixed axes that split weights at least as often as the batch: the tensor
@@ -56,10 +61,10 @@ public enum MegatronSummary {
         let contractions = stage.operations.filter { op in
             graph.operations[op].op.isContraction && graph.operations[op].inputs.contains { graph[$0].isParameter }
         }
-        let attention = stage.operations.compactMap { op -> (op: Int, query: Int)? in
+        let attention = stage.operations.compactMap { op -> (op: Int, query: Int, heads: Int?)? in
             guard case .attention = graph.operations[op].op,
                   let query = graph.operations[op].indexSpace.indices.firstIndex(where: { $0.name == "query" }) else { return nil }
-            return (op, query)
+            return (op, query, graph.operations[op].indexSpace.indices.firstIndex { $0.name == "heads" })
         }
         var roles = Roles()
         roles.axes = Array(repeating: .none, count: stage.mesh.shape.count)
@@ -73,11 +78,12 @@ public enum MegatronSummary {
                 roles.expertParallel *= stage.mesh.shape[axis]
                 roles.expertAxes.append(axis)
             }
-            var batchSplits = 0, weightSplits = 0
+            var batchSplits = 0, weightSplits = 0, sequenceSplits = 0
             for op in voting {
                 let operation = graph.operations[op]
                 guard let index = stage.strategy(of: op).indexOfAxis[axis] else { continue }
                 if index == tensorRoles.batchIndex[op] { batchSplits += 1; continue }
+                if index == tensorRoles.sequenceIndex[op] { sequenceSplits += 1; continue }
                 let weights = operation.inputs.indices.filter { graph[operation.inputs[$0]].isParameter }
                 if weights.contains(where: { operation.indexSpace.operandIndices[$0].contains(index) }) { weightSplits += 1 }
             }
@@ -92,6 +98,13 @@ public enum MegatronSummary {
             } else if !attention.isEmpty && attention.allSatisfy({ stage.strategy(of: $0.op).indexOfAxis[axis] == $0.query }) {
                 roles.contextParallel *= size
                 roles.axes[axis] = .context
+            } else if !attention.isEmpty && Double(sequenceSplits) >= agreement * total
+                        && attention.allSatisfy({ $0.heads != nil && stage.strategy(of: $0.op).indexOfAxis[axis] == $0.heads }) {
+                // DeepSpeed-Ulysses' context parallelism: the products split the sequence, attention the heads, and
+                // all-to-alls change one into the other (Megatron's --cp-comm-type a2a).
+                roles.contextParallel *= size
+                roles.axes[axis] = .context
+                roles.contextByHeads = true
             } else {
                 roles.axes[axis] = .mixed
                 roles.mixedAxes.append("\(stage.mesh.axisNames[axis])=\(size)")
@@ -110,7 +123,8 @@ public enum MegatronSummary {
     /// for the lowest where no parameter has none), where the stage has data-parallel devices for it to shard over.
     public static func describe(_ stage: StageLayout, graph: Graph) -> String {
         let roles = roles(of: stage, graph: graph)
-        var parts = ["tp=\(roles.tensorParallel)", "dp=\(roles.dataParallel)"] + (roles.contextParallel > 1 ? ["cp=\(roles.contextParallel)"] : [])
+        var parts = ["tp=\(roles.tensorParallel)", "dp=\(roles.dataParallel)"]
+            + (roles.contextParallel > 1 ? ["cp=\(roles.contextParallel)" + (roles.contextByHeads ? " cp-comm=all-to-all" : "")] : [])
             + (roles.expertParallel > 1 ? ["ep=\(roles.expertParallel)"] : [])
             + roles.mixedAxes.map { "\($0) mixed" }
         // ZeRO over one data-parallel device shards nothing.

@@ -154,4 +154,34 @@ struct MegatronSummaryTests {
         #expect(recognition.layout.configuration.options.zeroStage == 1)
         #expect(!recognition.differences.contains { $0.contains("only some parameters") }, "\(recognition.differences)")
     }
+
+    /// QA: a searched plan of Llama 3 8B at 131,072 tokens whose products split the sequence over 8 devices and whose
+    /// attention splits the heads there (DeepSpeed-Ulysses' context parallelism, all-to-alls between the two) was
+    /// summarised "y=8 mixed". Megatron's cp = 4 layout of llama-tiny at 4,096 tokens, its attention moved from the
+    /// queries to the heads on the context axis, is now "cp=4 cp-comm=all-to-all", and its nearest Megatron layout
+    /// runs the all-to-all exchange.
+    @Test("an axis that splits the products' sequence and attention's heads is context parallelism by all-to-all")
+    func contextByHeads() throws {
+        let graph = try #require(ModelCatalog.model(id: "llama-tiny")).build(sequenceLength: 4096, globalBatch: 2)
+        let cluster = try Cluster.preset(named: "dgx-h100:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1", configuration: MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, dataParallel: 2, microBatchSize: 1, contextParallel: 4))
+        var stage = plan.stages[0]
+        let axis = try #require(MegatronSummary.roles(of: stage, graph: graph).axes.firstIndex(of: .context))
+        #expect(!MegatronSummary.roles(of: stage, graph: graph).contextByHeads)
+        for (position, operation) in stage.operations.enumerated() {
+            guard case .attention = graph.operations[operation].op else { continue }
+            let heads = try #require(graph.operations[operation].indexSpace.indices.firstIndex { $0.name == "heads" })
+            stage.strategies[position].indexOfAxis[axis] = heads
+        }
+        let roles = MegatronSummary.roles(of: stage, graph: graph)
+        #expect(roles.contextParallel == 4 && roles.contextByHeads && roles.mixedAxes.isEmpty)
+        #expect(MegatronSummary.describe(stage, graph: graph) == "tp=1 dp=2 cp=4 cp-comm=all-to-all")
+        var searched = plan
+        searched.stages = [stage]
+        let recognition = try LayoutRecognition(searched)
+        #expect(recognition.layout.configuration.contextParallel == 4)
+        #expect(recognition.layout.configuration.options.contextParallelCommunication == .allToAll)
+    }
 }
+
