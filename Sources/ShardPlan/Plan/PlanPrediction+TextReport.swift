@@ -54,7 +54,7 @@ extension PlanPrediction {
         lines.append("iteration \(Self.seconds(iterationSeconds))  |  \(Self.significant(samplesPerSecond)) samples/s  |  "
                      + "\(Self.significant(tflopsPerDevice)) TFLOP/s per device  |  MFU \(Self.percent(modelFLOPsUtilization))")
         lines.append(Self.utilizationDefinition(plan, utilization: modelFLOPsUtilization))
-        lines.append("peak memory \(Self.bytes(peakMemoryBytesPerDevice)) of \(Self.bytes(deviceMemoryBytes)) per device"
+        lines.append("peak memory \(Self.bytes(peakMemoryBytesPerDevice)) of \(Self.deviceMemory(deviceMemoryBytes)) per device"
                      + (fitsInMemory ? "" : "  DOES NOT FIT"))
         if !plan.rewrites.isEmpty { lines.append("graph rewrites: " + plan.rewriteCounts) }
         if let frozen = plan.frozenParametersText { lines.append(frozen) }
@@ -115,6 +115,14 @@ extension PlanPrediction {
     }
 
     static func bytes(_ value: Double) -> String { "\(Self.number(value / 1e9)) GB" }
+
+    /// A device's memory in GB, with the GiB a vendor names it by where it is a whole number of them: "85.9 GB
+    /// (80 GiB)" for an 80 GB A100, so the GB every report counts in is not taken for a bigger card.
+    static func deviceMemory(_ value: Double) -> String {
+        let gibibytes = value / 1_073_741_824
+        let whole = gibibytes.rounded()
+        return bytes(value) + (whole >= 1 && abs(gibibytes - whole) < 0.01 ? " (\(Int(whole)) GiB)" : "")
+    }
 
     static func percent(_ value: Double) -> String { "\(Self.number(value * 100))%" }
 

@@ -63,7 +63,7 @@ public struct PlanReport: Sendable {
             ("throughput", "\(PlanPrediction.significant(prediction.samplesPerSecond)) samples/s", [plan.globalBatchText(count: HTMLText.count)]),
             ("utilisation", "MFU \(PlanPrediction.percent(prediction.modelFLOPsUtilization))",
              ["\(PlanPrediction.significant(prediction.tflopsPerDevice)) TFLOP/s per device", PlanPrediction.utilizationDefinition(plan, utilization: prediction.modelFLOPsUtilization)]),
-            ("memory", "\(PlanPrediction.bytes(prediction.peakMemoryBytesPerDevice)) of \(PlanPrediction.bytes(prediction.deviceMemoryBytes))",
+            ("memory", "\(PlanPrediction.bytes(prediction.peakMemoryBytesPerDevice)) of \(PlanPrediction.deviceMemory(prediction.deviceMemoryBytes))",
              [fits ? "peak per device: fits" : "peak per device: DOES NOT FIT"]),
         ]
         html += "<div class=\"cards\">\n"

@@ -34,6 +34,17 @@ struct ReportedFiguresTests {
         #expect(PlanPrediction.number(value) == number)
     }
 
+    /// QA: "peak memory 44.1 GB of 85.9 GB" read as a bigger card than an 80 GB A100; the GiB it is sold as follow
+    /// where the memory is a whole number of them (80 x 2^30 = 85,899,345,920 bytes), as `clusters` lists it.
+    @Test("a device's memory in GB names its whole GiB: 85.9 GB (80 GiB); a limit of 4 GB, 3.73 GiB, names none")
+    func deviceMemory() throws {
+        #expect(PlanPrediction.deviceMemory(85_899_345_920) == "85.9 GB (80 GiB)")
+        #expect(PlanPrediction.deviceMemory(4e9) == "4.00 GB")
+        let (plan, prediction) = try Self.plan("gpt-tiny", cluster: "dgx-a100-80g:1")
+        #expect(prediction.textReport(for: plan).contains(" of 85.9 GB (80 GiB) per device"))
+        #expect(PlanReport(plan: plan, prediction: prediction).html.contains(" of 85.9 GB (80 GiB)</div>"))
+    }
+
     @Test("samples/s and TFLOP/s per device are written to three significant digits in the text and on the cards",
           arguments: [(0.00599, 0.0212, "0.00599 samples/s", "0.0212 TFLOP/s per device"),
                       (868_889, 45.67, "869000 samples/s", "45.7 TFLOP/s per device")])
