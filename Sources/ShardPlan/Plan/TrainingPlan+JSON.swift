@@ -218,6 +218,13 @@ extension TrainingPlan {
             ("forward_seconds", .number(cost.forwardSeconds)),
             ("backward_seconds", .number(cost.backwardSeconds)),
             ("memory_bytes_per_device", .number(rank.peakMemoryBytes.rounded())),
+            // Its parts, as the text report lists them (they add up to the peak), and what the activations are of.
+            ("memory_parts_bytes", .object(JSONObject([
+                ("weights", .number(rank.weightBytes.rounded())), ("gradients", .number(rank.gradientBytes.rounded())),
+                ("optimizer_state", .number(rank.optimizerStateBytes.rounded())), ("activations", .number(rank.activationBytes.rounded())),
+                ("framework", .number(TrainingOptions.frameworkOverheadBytes)),
+            ]))),
+            ("microbatches_in_flight", .number(rank.microbatchesInFlight)),
             ("shardings", .object(shardings)),
             ("communication_by_axis", communicationByAxis(cost, mesh: stage.mesh)),
             ("partial_sums", .object(partialSums)),
