@@ -104,7 +104,7 @@ struct ModelsCommand: ParsableCommand {
     }
 
     static func catalogTable() throws(InputError) -> String {
-        let header = ["id", "layers", "hidden", "heads", "kv", "ffn", "vocab", "seq", "batch", "parameters", "published", "model"]
+        let header = ["id", "layers", "hidden", "heads", "kv", "ffn", "vocab", "seq", "batch", "parameters", "active", "published", "model"]
         var rows = [header]
         for entry in ModelCatalog.all {
             let graph = try entry.build()
@@ -120,6 +120,10 @@ struct ModelsCommand: ParsableCommand {
                 row += Array(repeating: "-", count: 7) + [graph.batchSize.map(String.init) ?? "-"]
             }
             row.append(abbreviated(count))
+            // A mixture of experts' parameters one token runs through (its top-k experts and everything dense).
+            row.append(entry.transformer.flatMap { configuration in
+                configuration.mixtureOfExperts.map { _ in abbreviated(ModelCatalog.activeParameterCount(of: graph, configuration: configuration)) }
+            } ?? "-")
             if let published = entry.publishedParameterCount {
                 let difference = 100 * (Double(count) - Double(published)) / Double(published)
                 row.append("\(abbreviated(published)) (\(String(format: "%+.2f", difference))%)")

@@ -425,6 +425,10 @@ struct CommandParsingTests {
         #expect(columns("qwen3-30b-a3b").dropFirst(5).first == "768x128")
         #expect(columns("moe-tiny").dropFirst(5).first == "32x8")
         #expect(columns("gpt3-125m").dropFirst(5).first == "3072")
+        // QA: a mixture of experts' active parameters were shown nowhere: Mixtral's 12.88B of 46.70B (its published
+        // 12.9B), and none for a dense model.
+        #expect(columns("mixtral-8x7b").dropFirst(9).prefix(2) == ["46.70B", "12.88B"])
+        #expect(columns("gpt3-125m").dropFirst(10).first == "-")
     }
 
     /// `-o` or `--report` naming a file the command reads would replace the graph, the cluster file, the saved plan
