@@ -321,11 +321,11 @@ struct ScoreCommand: ParsableCommand {
         }
         let undivided = configuration.undividedVocabulary(of: graph)
         for (option, layer) in try configuration.ineffectiveVocabularyOptions(in: plan) {
-            let reason = undivided.map { "tp = \(configuration.tensorParallel) does not divide \(graph.name)'s vocabulary of \($0), so its \(layer) is whole on every rank either way" }
+            let reason = undivided.map { "tp = \(configuration.tensorParallel) does not divide \(graph.name)'s vocabulary of \($0), which keeps its \(layer) whole on every rank either way" }
                 ?? "Megatron's layout does not split \(graph.name)'s \(layer) along the vocabulary over tp = \(configuration.tensorParallel) either"
-            printError("note: \(option) changes nothing: \(reason), so --emit settings keep their default.")
+            printError("note: \(option) changes nothing: \(reason); --emit settings keep their default.")
         }
-        if let vocabulary = undivided, configuration.vocabularyParallelEmbedding {
+        if let vocabulary = undivided, configuration.vocabularyParallelEmbedding || configuration.vocabularyParallelLoss {
             printError("note: tp = \(configuration.tensorParallel) does not divide \(graph.name)'s vocabulary of \(vocabulary), so its embedding is whole on every tensor-parallel rank (and its output layer where it is not split otherwise); "
                        + VocabularyPadding.advice(graph: graph, vocabulary: vocabulary, tensorParallel: configuration.tensorParallel) + ".")
         }

@@ -21,11 +21,13 @@ struct VocabularyPaddingTests {
         let node = try Cluster.preset(named: "dgx-a100-80g")
         let gpt = try ModelCatalog.model(id: "gpt3-125m")!.build()
         let note = try #require(VocabularyPadding.searchNote(graph: gpt, cluster: node))
-        #expect(note.contains("vocabulary of 50257 splits over no tensor-parallel group"), "\(note)")
+        #expect(note.contains("vocabulary of 50257 cannot be split by any tensor-parallel size"), "\(note)")
         #expect(note.contains("pads it to 51200 at tp = 8"), "\(note)")
         #expect(note.contains("`shardplan models gpt3-125m --pad-vocab 1024`"), "\(note)")
         let bert = try ModelCatalog.model(id: "bert-large")!.build()
-        #expect(VocabularyPadding.searchNote(graph: bert, cluster: node)?.contains("groups of at most 2 devices") == true)
+        #expect(VocabularyPadding.searchNote(graph: bert, cluster: node)?.contains("tensor-parallel sizes of at most 2") == true)
+        // A GB200 NVL72 rack's NVLink domain is 72 GPUs (4 a tray): tensor parallelism reaches 8 there too.
+        #expect(VocabularyPadding.searchNote(graph: bert, cluster: try Cluster.preset(named: "gb200-nvl72"))?.contains("pads it to 30720 at tp = 8") == true)
         // A padded graph, one whose vocabulary splits 8 ways, and one device draw no note.
         let padded = try ModelCatalog.model(id: "gpt3-125m")!.build(sequenceLength: nil, globalBatch: nil, vocabularyMultiple: 1024)
         #expect(VocabularyPadding.searchNote(graph: padded, cluster: node) == nil)
@@ -35,6 +37,9 @@ struct VocabularyPaddingTests {
         var renamed = gpt
         renamed.name = "mine"
         #expect(VocabularyPadding.searchNote(graph: renamed, cluster: node)?.contains("pad the graph's vocabulary") == true)
+        // A catalog model at another shape is told the catalog command, with the options that built it.
+        let long = try ModelCatalog.model(id: "gpt3-125m")!.build(sequenceLength: 4096, globalBatch: nil)
+        #expect(VocabularyPadding.searchNote(graph: long, cluster: node)?.contains("`shardplan models gpt3-125m --pad-vocab 1024` with the options that built gpt3-125m-seq4096") == true)
     }
 
     @Test("models --pad-vocab builds the padded graph; a model without a vocabulary is refused at --pad-vocab")

@@ -69,11 +69,10 @@ public struct GraphAnalysis: Sendable {
     }
 
     /// `modelTrainingFLOPs` with causal attention counted as the half a causal kernel computes and a sliding window as
-    /// its band (counted as twice its band in `modelForwardFLOPs`): the work the kernels do, far below the dense count
-    /// at long sequences. Attention has no weights, so its forward and two backward products all shrink alike.
+    /// its band (`OperationCost.causalAttentionSavingFLOPs`): the work the kernels do, far below the dense count at long
+    /// sequences. Attention has no weights, so its forward and two backward products all shrink alike.
     public var causalHalvedTrainingFLOPs: Double {
-        let forwardSaving = (causalAttentionForwardFLOPs - slidingWindowAttentionForwardFLOPs) / 2 + slidingWindowBandForwardFLOPs
-        return modelTrainingFLOPs - 3 * forwardSaving
+        modelTrainingFLOPs - 3 * OperationCost.causalAttentionSavingFLOPs(of: graph)
     }
 
     /// Forward plus backward FLOPs of one iteration.

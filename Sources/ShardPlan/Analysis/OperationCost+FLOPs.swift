@@ -47,6 +47,18 @@ extension OperationCost {
         }
     }
 
+    /// The forward FLOPs that counting causal attention as the half a causal kernel computes, and a sliding window as
+    /// its band, takes off `modelForwardFLOPs`: each causal attention op's model count less what its kernel computes.
+    static func causalAttentionSavingFLOPs(of graph: Graph) -> Double {
+        graph.operations.reduce(0) { total, operation in
+            guard case .attention(causal: true, _, _) = operation.op else { return total }
+            let forward = forwardFLOPs(operation, in: graph)
+            let band = forward * bandShare(operation, in: graph)
+            let computed = window(operation, in: graph) != nil ? band : forward / 2
+            return total + modelFLOPs(forward: forward, bandForward: band) - computed
+        }
+    }
+
     /// The window that narrows `operation` when it is attention whose sliding window is shorter than its keys.
     static func window(_ operation: Operation, in graph: Graph) -> Int? {
         guard case .attention(_, let window, _) = operation.op else { return nil }

@@ -27,8 +27,8 @@ public struct Cluster: Sendable, Equatable {
     public static let maximumDeviceCount = 1 << 20
 
     /// A cluster of `nodes` nodes of `devicesPerNode` devices; `devicesPerDomain` nil means one node per NVLink
-    /// domain. The figures are taken as given: `validate()` checks them, and every planner and pricing entry
-    /// point calls it, so that a cluster no cluster file could describe (no nodes, a domain that does not divide
+    /// domain. The figures are taken as given: `validate()` checks them, and the planners (`PipelinePlanner`,
+    /// `SingleStagePlanner`), `TrainingPlan.megatron` and `PlanEvaluator.evaluate(checking:)` call it, so that a cluster no cluster file could describe (no nodes, a domain that does not divide
     /// the cluster, a missing link, a zero bandwidth) is refused with an `InputError` there. Until then, the members
     /// computed from the counts (`deviceCount`, `domainCount`, the device and node lookups) assume a cluster
     /// `validate()` accepts.

@@ -69,7 +69,7 @@ extension StageCostModel {
                     guard !further.linears.isEmpty else { continue }
                     result.linears += further.linears
                     result.between += [reader] + further.between
-                } else if operation.op.isContraction && operation.inputs.contains(where: { graph[$0].isParameter }) {
+                } else if operation.isLinearLayer(in: graph) {
                     result.linears.append(reader)
                 }
             }

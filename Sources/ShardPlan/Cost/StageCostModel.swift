@@ -197,7 +197,7 @@ public struct StageCostModel: Sendable {
     /// its GEMM). Another op's own collective (the loss's mean over the batch, a vocabulary-parallel loss's sums, a
     /// router's load-balancing sums over the tokens) has no GEMM to hide behind.
     static func overlapsOwnCollectives(_ operation: Operation, in graph: Graph) -> Bool {
-        operation.op.isContraction && operation.inputs.contains { graph[$0].isParameter }
+        operation.isLinearLayer(in: graph)
     }
 
     /// Whether `--overlap-tp-comm` hides part of a layout change of `value` into `reader` (or of its gradient out of

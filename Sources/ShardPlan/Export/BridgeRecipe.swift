@@ -1,5 +1,6 @@
 /// The Megatron-Bridge 0.3 pretraining recipe that the usage comment of `--emit megatron-bridge` names for a graph: the
-/// model's own where the graph is a catalog model that has one (`llama3_8b_pretrain_config` for `llama3-8b`), else a
+/// model's own where the graph is a catalog model that has one (`llama3_8b_pretrain_config` for `llama3-8b`, and for
+/// `llama3-8b-seq16384` that `shardplan models` builds from it), else a
 /// recipe of its family, told by the graph's name (Llama, Qwen3, gpt-oss); nil for any other model (GPT-3, Mixtral,
 /// a graph of the user's), whose comment names none. Only recipes that `Examples/frameworks/check_megatron_bridge.py`
 /// imports from Megatron-Bridge 0.3.1 are named.
@@ -28,7 +29,9 @@ struct BridgeRecipe: Sendable, Equatable {
         let name = graphName.lowercased()
         guard let family = Self.families.first(where: { name.hasPrefix($0.prefix) }) else { return nil }
         module = family.module
-        function = Self.ownRecipes[name] ?? family.recipe
-        isModelsOwn = Self.ownRecipes[name] != nil
+        // A catalog model at another shape is still that model (`llama3-8b-seq16384-batch64`, `-lora16`, `-vocab...`).
+        let own = Self.ownRecipes.filter { name == $0.key || name.hasPrefix($0.key + "-") }.max { $0.key.count < $1.key.count }
+        function = own?.value ?? family.recipe
+        isModelsOwn = own != nil
     }
 }

@@ -206,7 +206,7 @@ public struct LayoutRecognition: Sendable {
         -> (tensor: Int, context: Int, expert: Int, expertsOverTensor: Bool, mixedAxes: [String], contextAxes: [Int],
             showsTensor: Bool, showsContext: Bool, showsExperts: Bool) {
         let ops = stage.operations
-        let contractions = ops.filter { graph.operations[$0].op.isContraction && graph.operations[$0].inputs.contains { graph[$0].isParameter } }
+        let contractions = ops.filter { graph.operations[$0].isLinearLayer(in: graph) }
         var tensor = 1, context = 1, expert = 1, expertsOverTensor = false
         var mixedAxes: [String] = []
         var contextAxes: [Int] = []

@@ -10,3 +10,14 @@ extension Graph {
         return nil
     }
 }
+
+extension Int {
+    /// The smallest multiple of `multiple` (positive) at or above this number (not negative), nil where it would
+    /// overflow: a vocabulary padded as the frameworks pad it.
+    func roundedUp(toMultipleOf multiple: Int) -> Int? {
+        let (quotient, remainder) = quotientAndRemainder(dividingBy: multiple)
+        guard remainder != 0 else { return self }
+        let (product, overflow) = (quotient + 1).multipliedReportingOverflow(by: multiple)
+        return overflow ? nil : product
+    }
+}

@@ -61,21 +61,26 @@ extension ModelCatalog {
         /// that length has), an expert's token slots. Another model's batch changes as `plan --batch` changes it
         /// (`Graph.rebatched(to:)`); it has no sequence length to set. The graph is named after what changed
         /// (`llama3-8b-seq131072-batch64`), since it is not the graph of `Models/<id>.json`. A shape the model
-        /// cannot take is refused at `sequenceLength` or `globalBatch`, saying why.
+        /// cannot take is refused at `sequenceLength` or `globalBatch` (`vocabularyMultiple` where the padded vocabulary
+        /// is at fault), saying why.
         public func build(sequenceLength: Int?, globalBatch: Int?, loraRank: Int? = nil,
                           vocabularyMultiple: Int? = nil) throws(InputError) -> Graph {
-            let padded = vocabularyMultiple.flatMap { multiple in
-                transformer.map { ($0.vocabulary + multiple - 1) / multiple * multiple }
-            }
-            let name = id + (sequenceLength.map { "-seq\($0)" } ?? "") + (globalBatch.map { "-batch\($0)" } ?? "")
-                + (loraRank.map { "-lora\($0)" } ?? "")
-                + (padded.flatMap { $0 == transformer?.vocabulary ? nil : "-vocab\($0)" } ?? "")
             for (property, size) in [("sequenceLength", sequenceLength), ("globalBatch", globalBatch), ("loraRank", loraRank),
                                      ("vocabularyMultiple", vocabularyMultiple)] {
                 if let size, size < 1 {
                     throw InputError(.invalidValue, at: JSONPath([.key(property)]), "\(id) needs a positive \(property), found \(size)")
                 }
             }
+            var padded: Int?
+            if let vocabularyMultiple, let vocabulary = transformer?.vocabulary {
+                guard let size = vocabulary.roundedUp(toMultipleOf: vocabularyMultiple) else {
+                    throw InputError(.invalidValue, at: JSONPath([.key("vocabularyMultiple")]),
+                                     "\(id)'s vocabulary of \(vocabulary) padded to a multiple of \(vocabularyMultiple) is past the largest integer")
+                }
+                if size != vocabulary { padded = size }
+            }
+            let name = id + (sequenceLength.map { "-seq\($0)" } ?? "") + (globalBatch.map { "-batch\($0)" } ?? "")
+                + (loraRank.map { "-lora\($0)" } ?? "") + (padded.map { "-vocab\($0)" } ?? "")
             guard var configuration = transformer else {
                 for (property, what, given) in [("sequenceLength", "sequence length to set", sequenceLength != nil),
                                                  ("loraRank", "transformer blocks to adapt", loraRank != nil),
@@ -96,6 +101,15 @@ extension ModelCatalog {
             } catch where error.path.description.hasPrefix("lowRankAdapters") {
                 throw InputError(error.kind, at: JSONPath([.key("loraRank")]), "\(id) cannot take LoRA adapters of rank \(loraRank ?? 0): \(error.message)")
             } catch {
+                // A padded vocabulary is at fault where the graph builds without it (a table past 2^53 elements).
+                if let padded, let vocabulary = transformer?.vocabulary {
+                    var unpadded = configuration
+                    unpadded.vocabulary = vocabulary
+                    if (try? TransformerBuilder(name: name, configuration: unpadded).build()) != nil {
+                        throw InputError(error.kind, at: JSONPath([.key("vocabularyMultiple")]),
+                                         "\(id) cannot be built with its vocabulary padded to \(padded): \(error.message)")
+                    }
+                }
                 // The catalog's model builds at its own shape, and the batch is only a dimension, so a new
                 // sequence length is what fails where one is given (an expert's slots, a size past 2^53).
                 throw InputError(error.kind, at: JSONPath([.key(sequenceLength != nil ? "sequenceLength" : "globalBatch")]),

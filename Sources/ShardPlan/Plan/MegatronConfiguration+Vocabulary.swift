@@ -30,10 +30,13 @@ extension MegatronConfiguration {
         return vocabulary % tensorParallel == 0 ? nil : vocabulary
     }
 
-    /// `vocabulary` as Megatron-LM pads it under this tensor-parallel size: up to a multiple of its
-    /// `--make-vocab-size-divisible-by` default 128 times tp (`_vocab_size_with_padding`): 50,257 at tp = 8 is 51,200.
+    /// What Megatron-LM pads a vocabulary to a multiple of under this tensor-parallel size: its
+    /// `--make-vocab-size-divisible-by` default 128 times tp (`_vocab_size_with_padding`), 1,024 at tp = 8.
+    public var vocabularyMultiple: Int { 128 * tensorParallel }
+
+    /// `vocabulary` as Megatron-LM pads it under this tensor-parallel size (`vocabularyMultiple`): 50,257 at tp = 8
+    /// is 51,200.
     public func megatronPaddedVocabulary(_ vocabulary: Int) -> Int {
-        let multiple = 128 * tensorParallel
-        return (vocabulary + multiple - 1) / multiple * multiple
+        vocabulary.roundedUp(toMultipleOf: vocabularyMultiple) ?? vocabulary
     }
 }

@@ -54,12 +54,16 @@ public enum MegatronSummary {
         public var zeroStageOnEveryParameter = true
         /// Every ZeRO stage the stage gives a parameter, highest first.
         public var zeroStages: [Int] = []
+
+        /// Whether the stage has devices for ZeRO to shard training state over: data-parallel ones, context-parallel
+        /// ones (which hold the same weights) or mixed axes. ZeRO over one data-parallel device shards nothing.
+        public var shardsTrainingState: Bool { dataParallel > 1 || contextParallel > 1 || !mixedAxes.isEmpty }
     }
 
     public static func roles(of stage: StageLayout, graph: Graph, roles tensorRoles: TensorRoles? = nil) -> Roles {
         let tensorRoles = tensorRoles ?? TensorRoles(graph)
         let contractions = stage.operations.filter { op in
-            graph.operations[op].op.isContraction && graph.operations[op].inputs.contains { graph[$0].isParameter }
+            graph.operations[op].isLinearLayer(in: graph)
         }
         let attention = stage.operations.compactMap { op -> (op: Int, query: Int, heads: Int?)? in
             guard case .attention = graph.operations[op].op,
@@ -124,11 +128,11 @@ public enum MegatronSummary {
     public static func describe(_ stage: StageLayout, graph: Graph) -> String {
         let roles = roles(of: stage, graph: graph)
         var parts = ["tp=\(roles.tensorParallel)", "dp=\(roles.dataParallel)"]
-            + (roles.contextParallel > 1 ? ["cp=\(roles.contextParallel)" + (roles.contextByHeads ? " cp-comm=all-to-all" : "")] : [])
+            + (roles.contextParallel > 1 ? ["cp=\(roles.contextParallel)" + (roles.contextByHeads ? " cp-comm=\(ContextParallelCommunication.allToAll.rawValue)" : "")] : [])
             + (roles.expertParallel > 1 ? ["ep=\(roles.expertParallel)"] : [])
             + roles.mixedAxes.map { "\($0) mixed" }
         // ZeRO over one data-parallel device shards nothing.
-        if roles.zeroStage > 0 && (roles.dataParallel > 1 || roles.contextParallel > 1 || !roles.mixedAxes.isEmpty) {
+        if roles.zeroStage > 0 && roles.shardsTrainingState {
             let lower = roles.zeroStages.dropFirst()
             parts.append("zero=\(roles.zeroStage)" + (roles.zeroStageOnEveryParameter ? ""
                 : " on some parameters" + lower.filter { $0 > 0 }.map { ", zero=\($0) on \($0 == lower.last ? "the rest" : "others")" }.joined()))

@@ -1,18 +1,11 @@
 extension PipelinePlanner {
     /// Refuses what `plan` cannot search, before it computes anything: a cluster `Cluster.validate()` refuses,
-    /// options out of range (`TrainingOptions.checkRanges`) or with ZeRO-3 shard groups, a limit on layers, stages
-    /// or model chunks below 1, a mesh shape without axes or with an axis below 1, and a Megatron grid that
-    /// `MegatronGrid.check(at:)` refuses. Each error names the setting (the options as a plan document's
+    /// options out of range or with ZeRO-3 shard groups (`TrainingOptions.checkSearching(on:)`), a limit on layers,
+    /// stages or model chunks below 1, a mesh shape without axes or with an axis below 1, and, where the grid is
+    /// searched, a Megatron grid that `MegatronGrid.check(at:)` refuses. Each error names the setting (the options as a plan document's
     /// `options` member writes them).
     func checkSettings() throws(InputError) {
-        try cluster.validate()
-        let options = JSONPath([.key("options")])
-        try self.options.checkRanges(zeroStageAt: options.appending("zero_stage"),
-                                     recomputedBlocksAt: options.appending("recompute_blocks"))
-        guard self.options.zeroShardGroup == nil else {
-            throw InputError(.invalidValue, at: options.appending("zero_shard_group"),
-                             "the search shards ZeRO state over every data-parallel device; score a layout with ZeRO-3 shard groups instead (score --zero 3 --zero-shard-group)")
-        }
+        try options.checkSearching(on: cluster)
         let limits: [(name: String, limit: Int?, what: String)] = [
             ("maximumLayerCount", maximumLayerCount, "clustered layer"), ("maximumStageCount", maximumStageCount, "pipeline stage"),
             ("maximumVirtualStages", maximumVirtualStages, "model chunk per pipeline rank"),
@@ -32,6 +25,6 @@ extension PipelinePlanner {
                                  "every axis of a mesh holds one device or more; found \(meshShape[axis])")
             }
         }
-        try megatronGrid.check(at: JSONPath([.key("megatronGrid")]))
+        if includesMegatronGrid { try megatronGrid.check(at: JSONPath([.key("megatronGrid")])) }
     }
 }

@@ -506,7 +506,8 @@ public struct PipelinePlanner: Sendable {
             guard let plan = try? TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName,
                                                         configuration: configurations[index], layers: analysis.layers),
                   let model = modelsByCount[plan.microbatches]?.with(options: plan.options) else { return }
-            results[index] = (plan, evaluator.evaluate(plan, model: model, modelTrainingFLOPs: analysis.modelTrainingFLOPs))
+            results[index] = (plan, evaluator.evaluate(plan, model: model, modelTrainingFLOPs: analysis.modelTrainingFLOPs,
+                                   causalHalvedTrainingFLOPs: analysis.causalHalvedTrainingFLOPs))
         }
         return configurations.indices.map { results[$0] }
     }

@@ -18,17 +18,17 @@ public struct PlanEvaluator: Sendable {
     /// pricing relies on (no stages, no microbatches, ops the graph does not have) and trap, or price to NaN.
     /// `evaluate(checking:)` checks all of that first.
     public func evaluate(_ plan: TrainingPlan) -> PlanPrediction {
-        evaluate(plan, model: StageCostModel(graph: plan.graph, kernels: kernels, options: plan.options, microbatches: plan.microbatches),
-                 modelTrainingFLOPs: OperationCost.modelTrainingFLOPs(of: plan.graph))
+        let modelFLOPs = OperationCost.modelTrainingFLOPs(of: plan.graph)
+        return evaluate(plan, model: StageCostModel(graph: plan.graph, kernels: kernels, options: plan.options, microbatches: plan.microbatches),
+                        modelTrainingFLOPs: modelFLOPs,
+                        causalHalvedTrainingFLOPs: modelFLOPs - 3 * OperationCost.causalAttentionSavingFLOPs(of: plan.graph))
     }
 
     /// `evaluate(_:)` for a plan that may not be sound: a plan whose cluster `Cluster.validate()` refuses, whose
     /// options are out of range (`TrainingOptions.checkRanges`, as a plan document's `options` member names them) or
     /// in which `PlanValidator` finds a broken invariant is an `InputError` rather than a trap.
     public func evaluate(checking plan: TrainingPlan) throws(InputError) -> PlanPrediction {
-        try plan.cluster.validate()
-        let options = JSONPath([.key("options")])
-        try plan.options.checkRanges(zeroStageAt: options.appending("zero_stage"), recomputedBlocksAt: options.appending("recompute_blocks"))
+        try plan.options.checkPricing(on: plan.cluster)
         if let violation = PlanValidator.violation(in: plan) {
             throw InputError(.invalidValue, at: .root, "the plan is not sound: \(violation)")
         }
@@ -38,7 +38,8 @@ public struct PlanEvaluator: Sendable {
     /// `evaluate(_:)` with the stage cost model for the plan's graph, options and microbatches, and the graph's
     /// model training FLOPs (`GraphAnalysis.modelTrainingFLOPs`), already made (a caller pricing many plans of one
     /// graph makes them once).
-    func evaluate(_ plan: TrainingPlan, model: StageCostModel, modelTrainingFLOPs analysisFLOPs: Double) -> PlanPrediction {
+    func evaluate(_ plan: TrainingPlan, model: StageCostModel, modelTrainingFLOPs analysisFLOPs: Double,
+                  causalHalvedTrainingFLOPs: Double) -> PlanPrediction {
         precondition(model.microbatches == plan.microbatches && model.options == plan.options, "the model prices another setting")
         let graph = plan.graph
         let stageCosts = plan.stages.indices.map { index in
@@ -134,6 +135,7 @@ public struct PlanEvaluator: Sendable {
             modelFLOPs: analysisFLOPs,
             tflopsPerDevice: analysisFLOPs / iteration / devices / 1e12,
             modelFLOPsUtilization: analysisFLOPs / iteration / devices / peak,
+            causalHalvedUtilization: causalHalvedTrainingFLOPs <= 0.95 * analysisFLOPs ? causalHalvedTrainingFLOPs / iteration / devices / peak : nil,
             peakMemoryBytesPerDevice: ranks.map(\.peakMemoryBytes).max() ?? 0,
             deviceMemoryBytes: plan.cluster.device.memoryBytes,
             ranks: ranks, stageCosts: stageCosts, timeBreakdown: breakdown, communicationBytes: bytes)

@@ -13,10 +13,9 @@ extension PlanPrediction {
     /// the peak `PlanEvaluator` divides by, the device's dense rate for bf16 (its f16 rate on a V100), also under FP8,
     /// as NVIDIA's and torchtitan's FP8 tables count it. "MFU and TFLOP/s per device count model FLOPs: 3 x forward,
     /// causal attention counted dense; MFU against the 989.4 TFLOP/s dense bf16 peak".
-    /// With `utilization` (the plan's MFU), where counting causal attention as the half a causal kernel computes takes
-    /// 5% or more off the model FLOPs (long sequences), the line adds the MFU so counted: "; 49.6% with causal attention
-    /// counted as the half it computes" (`GraphAnalysis.causalHalvedTrainingFLOPs`).
-    static func utilizationDefinition(_ plan: TrainingPlan, utilization: Double? = nil) -> String {
+    /// With `causalHalved` (`PlanPrediction.causalHalvedUtilization`: long sequences), the line adds that MFU: "; MFU
+    /// 43.0% with causal attention counted as the half it computes".
+    static func utilizationDefinition(_ plan: TrainingPlan, causalHalved: Double? = nil) -> String {
         let graph = plan.graph
         let causal = graph.operations.contains { if case .attention(causal: true, _, _) = $0.op { true } else { false } }
         let windowed = graph.operations.contains { OperationCost.window($0, in: graph) != nil }
@@ -26,12 +25,7 @@ extension PlanPrediction {
         let device = plan.cluster.device
         let peak = Cluster.figure(device.peakFLOPsPerSecond(for: .bf16) / DeviceSpec.flopsPerTFLOP)
         let fp8 = plan.options.precision == .bf16 ? "" : ", not the FP8 peak"
-        var halved = ""
-        if let utilization, causal {
-            let analysis = GraphAnalysis(graph)
-            let share = analysis.causalHalvedTrainingFLOPs / analysis.modelTrainingFLOPs
-            if share <= 0.95 { halved = "; MFU \(percent(utilization * share)) with causal attention counted as the half it computes" }
-        }
+        let halved = causalHalved.map { "; MFU \(percent($0)) with causal attention counted as the half it computes" } ?? ""
         return "MFU and TFLOP/s per device count model FLOPs: 3 x forward\(frozen)\(attention); "
             + "MFU against the \(peak) TFLOP/s dense \(device.arithmeticType(for: .bf16).rawValue) peak\(fp8)\(halved)"
     }
@@ -53,7 +47,7 @@ extension PlanPrediction {
         if let provenance = plan.provenance { lines.append(provenance.description) }
         lines.append("iteration \(Self.seconds(iterationSeconds))  |  \(Self.significant(samplesPerSecond)) samples/s  |  "
                      + "\(Self.significant(tflopsPerDevice)) TFLOP/s per device  |  MFU \(Self.percent(modelFLOPsUtilization))")
-        lines.append(Self.utilizationDefinition(plan, utilization: modelFLOPsUtilization))
+        lines.append(Self.utilizationDefinition(plan, causalHalved: causalHalvedUtilization))
         lines.append("peak memory \(Self.bytes(peakMemoryBytesPerDevice)) of \(Self.deviceMemory(deviceMemoryBytes)) per device"
                      + (fitsInMemory ? "" : "  DOES NOT FIT"))
         if !plan.rewrites.isEmpty { lines.append("graph rewrites: " + plan.rewriteCounts) }

@@ -52,6 +52,10 @@ public struct PlanPrediction: Sendable {
     public var tflopsPerDevice: Double
     /// Model FLOP utilisation against the devices' dense bf16 peak.
     public var modelFLOPsUtilization: Double
+    /// The utilisation with causal attention counted as the half a causal kernel computes (a sliding window as its
+    /// band: `GraphAnalysis.causalHalvedTrainingFLOPs`), where that takes 5% or more off the model FLOPs, as at long
+    /// sequences; nil otherwise.
+    public var causalHalvedUtilization: Double?
     /// The highest of the ranks' peak memory, bytes per device.
     public var peakMemoryBytesPerDevice: Double
     /// The memory a device has, bytes.

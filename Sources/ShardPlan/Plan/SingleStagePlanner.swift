@@ -63,12 +63,22 @@ public struct SingleStagePlanner: Sendable {
 
     /// Tries every mesh shape under every recomputation mode with the fewest microbatches that fit, and answers
     /// with the fastest plan. `progress` is told about each mesh shape, mode and microbatch count as it starts.
-    /// A cluster `Cluster.validate()` refuses, options out of range (`TrainingOptions.checkRanges`), no
-    /// recomputation mode to try, and a mesh shape that does not hold the cluster's devices are `InputError`s.
+    /// A cluster `Cluster.validate()` refuses, options out of range or with ZeRO-3 shard groups
+    /// (`TrainingOptions.checkSearching(on:)`), no recomputation mode or mesh shape to try, a mesh shape without axes
+    /// or with an axis below 1, and one that does not hold the cluster's devices are `InputError`s.
     public func search(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in }) throws(InputError) -> Result {
-        try cluster.validate()
-        try options.checkRanges(zeroStageAt: JSONPath([.key("options"), .key("zero_stage")]),
-                                recomputedBlocksAt: JSONPath([.key("options"), .key("recompute_blocks")]))
+        try options.checkSearching(on: cluster)
+        if let meshShapes {
+            guard !meshShapes.isEmpty else {
+                throw InputError(.invalidValue, at: JSONPath([.key("meshShapes")]), "the search needs at least one mesh shape to try; found none (nil tries every shape)")
+            }
+            for (index, shape) in meshShapes.enumerated() {
+                if shape.isEmpty || shape.contains(where: { $0 < 1 }) {
+                    throw InputError(.invalidValue, at: JSONPath([.key("meshShapes"), .index(index, label: nil)]),
+                                     "a mesh shape has one axis or more, each of one device or more, such as [2, 4]; found \(shape)")
+                }
+            }
+        }
         guard !recomputeModes.isEmpty else {
             throw InputError(.invalidValue, at: JSONPath([.key("recomputeModes")]), "the search needs at least one recomputation mode to try; found none")
         }

@@ -15,4 +15,24 @@ extension TrainingOptions {
                              "the blocks each stage reruns must be between 1 and \(Self.largestRecomputedBlocks), found \(blocks)")
         }
     }
+
+    /// What pricing these options on `cluster` needs, before anything is priced: a cluster `Cluster.validate()`
+    /// accepts and options in range (`checkRanges`), each error at the member of a plan document's `options` that
+    /// holds it. `PlanEvaluator.evaluate(checking:)` and the planners (`checkSearching(on:)`) call it.
+    func checkPricing(on cluster: Cluster) throws(InputError) {
+        try cluster.validate()
+        let options = JSONPath([.key("options")])
+        try checkRanges(zeroStageAt: options.appending("zero_stage"), recomputedBlocksAt: options.appending("recompute_blocks"))
+    }
+
+    /// `checkPricing(on:)`, and no ZeRO-3 shard groups, which the searches do not lay out: they shard ZeRO state over
+    /// every data-parallel device (`score --zero 3 --zero-shard-group` prices shard groups).
+    func checkSearching(on cluster: Cluster) throws(InputError) {
+        try checkPricing(on: cluster)
+        guard zeroShardGroup == nil else {
+            throw InputError(.invalidValue, at: JSONPath([.key("options"), .key("zero_shard_group")]),
+                             "the search shards ZeRO state over every data-parallel device; score a layout with ZeRO-3 shard groups instead (score --zero 3 --zero-shard-group)")
+        }
+    }
 }
+

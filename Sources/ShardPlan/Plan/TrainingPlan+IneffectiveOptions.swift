@@ -26,13 +26,18 @@ extension TrainingPlan {
     }
 
     /// Whether some stage splits an attention op's queries over devices: context parallelism, whose keys and values
-    /// the options' exchange carries (`ContextParallelExchange.ringSize`).
+    /// the options' exchange carries (`ContextParallelExchange.ringSize`); or splits the products' sequence and
+    /// attention's heads, DeepSpeed-Ulysses' context parallelism (`MegatronSummary.Roles.contextByHeads`), which the
+    /// summary and the exports name as the all-to-all exchange.
     public var splitsContext: Bool {
-        stages.contains { stage in
+        let splitsQueries = stages.contains { stage in
             zip(stage.operations, stage.strategies).contains { operation, strategy in
                 ContextParallelExchange.ringSize(graph.operations[operation], strategy, meshShape: stage.mesh.shape) > 1
             }
         }
+        guard !splitsQueries else { return true }
+        let roles = TensorRoles(graph)
+        return stages.contains { MegatronSummary.roles(of: $0, graph: graph, roles: roles).contextByHeads }
     }
 
     /// Whether `--overlap-tp-comm` hides anything in this plan: the exact model prices it faster with the overlap than

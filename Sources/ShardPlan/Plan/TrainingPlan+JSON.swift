@@ -76,6 +76,7 @@ extension TrainingPlan {
             ("samples_per_second", .number(prediction.samplesPerSecond)),
             ("tflops_per_device", .number(prediction.tflopsPerDevice)),
             ("mfu", .number(prediction.modelFLOPsUtilization)),
+        ] + (prediction.causalHalvedUtilization.map { [("mfu_causal_halved", JSONValue.number($0))] } ?? []) + [
             ("peak_memory_bytes_per_device", .number(prediction.peakMemoryBytesPerDevice.rounded())),
             ("fits_in_memory", .bool(prediction.fitsInMemory)),
             ("time_breakdown", .object(JSONObject(prediction.timeBreakdown.map { ($0.name, .number($0.seconds)) }))),

@@ -21,7 +21,7 @@ extension PlanReport {
             let rank = plan.rank(ofStage: index)
             let groups = Self.layerGroups(stage, layers: layers)
             let layerCount = groups.reduce(0) { $0 + $1.layers.count }
-            let shardsState = Self.shardsTrainingState(MegatronSummary.roles(of: stage, graph: graph, roles: tensorRoles))
+            let shardsState = MegatronSummary.roles(of: stage, graph: graph, roles: tensorRoles).shardsTrainingState
             html += "<details\(index == 0 ? " open" : "") class=\"stage\"><summary><span class=\"swatch\" style=\"background:\(Self.rankColor(rank, of: plan.pipelineRanks))\"></span>"
                 + "stage \(index)\(plan.pipelineRanks != plan.stages.count ? " (rank \(rank))" : ""): \(HTMLText.count(stage.operations.count)) ops in \(layerCount) layer\(layerCount == 1 ? "" : "s"), "
                 + "mesh \(stage.mesh.shape.map(String.init).joined(separator: "×")) on \(DeviceListText.describe(stage.mesh.devices))"
@@ -62,14 +62,7 @@ extension PlanReport {
         return groups.map { ($0.layers, $0.operations) }
     }
 
-    /// Whether a stage with these roles has devices for ZeRO to shard training state over: data-parallel ones,
-    /// context-parallel ones (which hold the same weights) or mixed axes, as the text summary decides
-    /// (`MegatronSummary.describe`). ZeRO over one data-parallel device shards nothing.
-    static func shardsTrainingState(_ roles: MegatronSummary.Roles) -> Bool {
-        roles.dataParallel > 1 || roles.contextParallel > 1 || !roles.mixedAxes.isEmpty
-    }
-
-    /// An op's row, with its ZeRO stage where `shardsState` (`shardsTrainingState`); `rule` is that of the graph
+    /// An op's row, with its ZeRO stage where `shardsState` (`MegatronSummary.Roles.shardsTrainingState`); `rule` is that of the graph
     /// rewrite that made the op, if one did.
     private func operationRow(_ op: Int, stage: StageLayout, shardsState: Bool, rewrittenBy rule: String?) -> String {
         let graph = plan.graph

@@ -62,7 +62,7 @@ public struct PlanReport: Sendable {
             ("iteration", PlanPrediction.seconds(prediction.iterationSeconds), ["per training step"]),
             ("throughput", "\(PlanPrediction.significant(prediction.samplesPerSecond)) samples/s", [plan.globalBatchText(count: HTMLText.count)]),
             ("utilisation", "MFU \(PlanPrediction.percent(prediction.modelFLOPsUtilization))",
-             ["\(PlanPrediction.significant(prediction.tflopsPerDevice)) TFLOP/s per device", PlanPrediction.utilizationDefinition(plan, utilization: prediction.modelFLOPsUtilization)]),
+             ["\(PlanPrediction.significant(prediction.tflopsPerDevice)) TFLOP/s per device", PlanPrediction.utilizationDefinition(plan, causalHalved: prediction.causalHalvedUtilization)]),
             ("memory", "\(PlanPrediction.bytes(prediction.peakMemoryBytesPerDevice)) of \(PlanPrediction.deviceMemory(prediction.deviceMemoryBytes))",
              [fits ? "peak per device: fits" : "peak per device: DOES NOT FIT"]),
         ]

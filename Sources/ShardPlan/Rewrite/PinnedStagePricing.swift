@@ -79,7 +79,8 @@ struct PinnedStagePricing: Sendable {
         var plan = parent
         plan.graph = graph
         plan.stages = stages
-        let prediction = evaluator.evaluate(plan, model: model, modelTrainingFLOPs: analysis.modelTrainingFLOPs)
+        let prediction = evaluator.evaluate(plan, model: model, modelTrainingFLOPs: analysis.modelTrainingFLOPs,
+                                   causalHalvedTrainingFLOPs: analysis.causalHalvedTrainingFLOPs)
         return prediction.fitsInMemory ? (plan, prediction) : nil
     }
 

@@ -143,6 +143,9 @@ struct MegatronBridgeConfigTests {
     /// a placeholder (GPT-3, Mixtral), never Llama 3 70B's for another model.
     @Test("the usage comment names the model's recipe, its family's, or none", arguments: [
         ("llama3-8b", "megatron.bridge.recipes.llama", "llama3_8b_pretrain_config", true),
+        // The same model at another shape, as `shardplan models` names it (review).
+        ("llama3-8b-seq16384-batch64", "megatron.bridge.recipes.llama", "llama3_8b_pretrain_config", true),
+        ("llama3-70b-lora16", "megatron.bridge.recipes.llama", "llama3_70b_pretrain_config", true),
         ("llama3-405b", "megatron.bridge.recipes.llama", "llama31_405b_pretrain_config", true),
         ("llama2-7b", "megatron.bridge.recipes.llama", "llama3_8b_pretrain_config", false),
         ("qwen3-235b-a22b", "megatron.bridge.recipes.qwen", "qwen3_30b_a3b_pretrain_config", false),

@@ -62,6 +62,19 @@ struct PlannerSettingsTests {
         planner.recomputeModes = []
         let modes = #expect(throws: InputError.self) { try planner.plan() }
         #expect(modes?.description == "recomputeModes: the search needs at least one recomputation mode to try; found none")
+        // Review: what PipelinePlanner refuses, SingleStagePlanner refused not (an empty list of shapes answered "no
+        // feasible plan", shard groups were searched as if absent).
+        planner.recomputeModes = [.none]
+        planner.meshShapes = []
+        let shapes = #expect(throws: InputError.self) { try planner.plan() }
+        #expect(shapes?.description == "meshShapes: the search needs at least one mesh shape to try; found none (nil tries every shape)")
+        planner.meshShapes = [[2, 4], [8, 0]]
+        let axis = #expect(throws: InputError.self) { try planner.plan() }
+        #expect(axis?.description.hasPrefix("meshShapes[1]: a mesh shape has one axis or more, each of one device or more") == true)
+        planner.meshShapes = nil
+        planner.options.zeroShardGroup = 4
+        let groups = #expect(throws: InputError.self) { try planner.plan() }
+        #expect(groups?.description.hasPrefix("options.zero_shard_group: the search shards ZeRO state over every data-parallel device") == true)
     }
 
     @Test("TrainingPlan.megatron refuses a cluster Cluster.validate() refuses, and a ZeRO stage or rerun blocks out of range, as plan() does")
