@@ -112,8 +112,11 @@ extension TrainingPlan {
                                        "interleaved-1f1b gives each rank 2 or more chunks, but the stages give each of \(ranks) rank\(ranks == 1 ? "" : "s") one; use 1f1b"))
         }
         if virtualStages > 1, let schedule, schedule != .interleaved {
-            problems.record(InputError(.invalidValue, at: problems.latest([.root.appending("schedule"), stagesPath]),
-                                       "the stages give each of \(ranks) ranks \(virtualStages) chunks, which only the interleaved-1f1b schedule runs, not \(schedule.rawValue)"))
+            // Without a `schedule` member the plan reads as 1F1B: the stages are what says otherwise.
+            let named = top.contains("schedule")
+            problems.record(InputError(.invalidValue, at: named ? problems.latest([.root.appending("schedule"), stagesPath]) : stagesPath,
+                                       "the stages give each of \(ranks) ranks \(virtualStages) chunks, which only the interleaved-1f1b schedule runs, not \(schedule.rawValue)"
+                                       + (named ? "" : " (the plan names no schedule)")))
         }
         // The experts' overlapped all-to-alls only where Megatron-Core runs them, as `score --overlap-moe-comm` asks:
         // some stage splits the experts, and none reruns its blocks whole.
