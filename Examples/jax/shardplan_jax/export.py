@@ -4,14 +4,15 @@
 calls (`jit`/`pjit`, `closed_call`, `remat`/`checkpoint`, `custom_jvp_call`, `custom_vjp_call`: the
 primal function), maps every primitive onto the SPEC op catalog, drops what does not reach the
 outputs, and names tensors after the `jax.named_scope` they were built in. The functions in
-`shardplan_jax.nn` (and `jax.nn.relu`, `jax.nn.silu`, `jax.nn.log_softmax`) export as one catalog op
-each. `jax.ad_checkpoint.checkpoint_name(x, "qkv")` names a tensor (`h0.attn.qkv` inside scope
-`h0/attn`). A primitive with no catalog equivalent raises `ExportError` naming it, unless its value
+`shardplan_jax.nn` (and `jax.nn.relu`, `jax.nn.silu`, `jax.nn.log_softmax`, recognised by their bodies,
+not their names alone) export as one catalog op each. `jax.ad_checkpoint.checkpoint_name(x, "qkv")` names a
+tensor (`h0.attn.qkv` inside scope `h0/attn`). A primitive with no catalog equivalent raises `ExportError` naming it, unless its value
 is dead.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -53,9 +54,15 @@ CALL_PRIMITIVES: dict[str, tuple[str, ...]] = {
     "custom_jvp_call": ("call_jaxpr",), "custom_vjp_call": ("call_jaxpr", "fun_jaxpr"),
     "custom_vjp_call_jaxpr": ("fun_jaxpr", "call_jaxpr"),
 }
-#: Named `jax.nn` jits that are one catalog op (unary, single input).
-NAMED_UNARY_JITS: dict[str, str] = {"relu": "relu", "silu": "silu", "swish": "silu"}
-NAMED_AXIS_JITS: dict[str, str] = {"log_softmax": "log_softmax", "softmax": "softmax", "_softmax": "softmax"}
+#: `jax.nn` functions that are one catalog op, by the name of the call (`jit` or `custom_jvp_call`) that wraps
+#: their body: the catalog op and the `jax.nn` function. A call of that name is that op only when its body is the
+#: one the `jax.nn` function traces to for the same argument (a user's own `@jax.jit def relu` is inlined).
+JAX_NN_CALLS: dict[str, tuple[str, Callable[..., Any]]] = {
+    "relu": ("relu", jax.nn.relu), "silu": ("silu", jax.nn.silu), "swish": ("silu", jax.nn.silu),
+    "log_softmax": ("log_softmax", jax.nn.log_softmax), "_softmax": ("softmax", jax.nn.softmax),
+}
+#: The ones among them that take an `axis`.
+JAX_NN_AXIS_OPS: frozenset[str] = frozenset({"softmax", "log_softmax"})
 
 _SCOPE_COMPONENT = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
 
@@ -216,8 +223,9 @@ class _Exporter:
         outs = eqn.outvars
         aval = outs[0].aval if outs else None
 
-        if prim in ("jit", "pjit"):
-            recognised = self.recognise_jit(eqn, ins, scope)
+        if prim in ("jit", "pjit", "custom_jvp_call"):
+            recognised = self.recognise_jit(eqn, ins, scope) if prim != "custom_jvp_call" \
+                else self.recognise_jax_nn(eqn, ins, scope)
             if recognised is not None:
                 return recognised
         if prim in CALL_PRIMITIVES:
@@ -354,6 +362,8 @@ class _Exporter:
         return self.unsupported(eqn, scope, "no catalog op for it")
 
     def recognise_jit(self, eqn: Any, ins: list[int], scope: tuple[str, ...]) -> list[int] | None:
+        """A `shardplan_jax.nn` composite (the jit's name says the op) or a `jax.nn` function as one catalog op;
+        None when the call is neither (it is inlined)."""
         name = eqn.params.get("name", "")
         outs = eqn.outvars
         composite = parse_composite_name(name) if isinstance(name, str) else None
@@ -362,15 +372,25 @@ class _Exporter:
             if len(outs) != 1:
                 raise ExportError(f"composite {name} must have one output, has {len(outs)}")
             return [self.emit(op, ins, outs[0].aval, scope, **attrs)]
-        if len(ins) != 1 or len(outs) != 1:
+        return self.recognise_jax_nn(eqn, ins, scope)
+
+    def recognise_jax_nn(self, eqn: Any, ins: list[int], scope: tuple[str, ...]) -> list[int] | None:
+        """A call named like a `jax.nn` function of `JAX_NN_CALLS` whose body is that function's body for the same
+        argument (and axis) as its catalog op; None otherwise, so that a user's own `relu` is inlined as written."""
+        name = _call_name(eqn)
+        if name not in JAX_NN_CALLS or not ins or len(eqn.outvars) != 1:
             return None
-        if name in NAMED_UNARY_JITS:
-            return [self.emit(NAMED_UNARY_JITS[name], ins, outs[0].aval, scope)]
-        if name in NAMED_AXIS_JITS:
-            inner = eqn.params["jaxpr"].jaxpr
-            axes = [e.params["axes"] for e in inner.eqns if e.primitive.name == "reduce_max"]
-            if axes and len(axes[0]) == 1:
-                return [self.emit(NAMED_AXIS_JITS[name], ins, outs[0].aval, scope, axis=int(axes[0][0]))]
+        mine = _call_fingerprint(eqn)
+        if mine is None:
+            return None
+        aval = eqn.invars[0].aval
+        op = JAX_NN_CALLS[name][0]
+        references = _jax_nn_fingerprints(name, eqn.primitive.name, tuple(int(d) for d in aval.shape),
+                                          np.dtype(aval.dtype), bool(getattr(aval, "weak_type", False)))
+        for axis, reference in references.items():
+            if reference == mine:
+                attrs = {} if axis is None else {"axis": axis}
+                return [self.emit(op, ins[:1], eqn.outvars[0].aval, scope, **attrs)]
         return None
 
     def try_scale(self, eqn: Any, ins: list[int], scope: tuple[str, ...]) -> int | None:
@@ -457,6 +477,73 @@ class _Exporter:
         ids = self.emit_shaped("reshape", [ins[1]], ids_shape, self.nodes[ins[1]].dtype, scope,
                                shape=list(ids_shape))
         return self.emit("embedding", [ids, ins[0]], eqn.outvars[0].aval, scope)
+
+
+def _call_body(eqn: Any) -> Any:
+    """The body of a call-like equation (a `ClosedJaxpr` or `Jaxpr`); None when it has none."""
+    for key in CALL_PRIMITIVES.get(eqn.primitive.name, ()):
+        if key in eqn.params:
+            return eqn.params[key]
+    return None
+
+
+def _call_name(eqn: Any) -> str | None:
+    """A call's name: a jit's `name`, else the name of the function its body traced (`custom_jvp_call`)."""
+    name = eqn.params.get("name")
+    if isinstance(name, str):
+        return name
+    body = _call_body(eqn)
+    jaxpr = body.jaxpr if isinstance(body, jcore.ClosedJaxpr) else body
+    name = getattr(getattr(jaxpr, "debug_info", None), "func_name", None)
+    return name if isinstance(name, str) else None
+
+
+def _call_fingerprint(eqn: Any) -> tuple[str, tuple[str, ...]] | None:
+    """What a call computes, for comparing it with a `jax.nn` function's call: its body as JAX prints it (variables
+    named afresh from `a`, with every primitive's parameters and literals) and its literal arguments after the
+    first. None when the body holds constants or a later argument is not a literal (no `jax.nn` body does)."""
+    body = _call_body(eqn)
+    if body is None:
+        return None
+    if isinstance(body, jcore.ClosedJaxpr):
+        if body.consts:
+            return None
+        body = body.jaxpr
+    rest = eqn.invars[1:]
+    if not all(isinstance(v, jcore.Literal) for v in rest):
+        return None
+    return str(body), tuple(str(v) for v in rest)
+
+
+def _find_call(jaxpr: Any, primitive: str, name: str) -> Any:
+    """The first equation (depth first, through call bodies) that is a `primitive` call named `name`."""
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == primitive and _call_name(eqn) == name:
+            return eqn
+        body = _call_body(eqn)
+        if body is not None:
+            found = _find_call(body.jaxpr if isinstance(body, jcore.ClosedJaxpr) else body, primitive, name)
+            if found is not None:
+                return found
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _jax_nn_fingerprints(name: str, primitive: str, shape: tuple[int, ...], dtype: np.dtype,
+                         weak_type: bool) -> dict[int | None, tuple[str, tuple[str, ...]]]:
+    """The fingerprint of the call named `name` in the `jax.nn` function of `JAX_NN_CALLS[name]` traced for one
+    argument of this type, by axis (every axis of the argument for an op with an axis, else None)."""
+    op, fn = JAX_NN_CALLS[name]
+    arg = jax.ShapeDtypeStruct(shape, dtype, weak_type=weak_type)
+    axes: list[int | None] = list(range(len(shape))) if op in JAX_NN_AXIS_OPS else [None]
+    found: dict[int | None, tuple[str, tuple[str, ...]]] = {}
+    for axis in axes:
+        traced = jax.make_jaxpr(fn if axis is None else functools.partial(fn, axis=axis))(arg)
+        eqn = _find_call(traced.jaxpr, primitive, name)
+        fingerprint = None if eqn is None else _call_fingerprint(eqn)
+        if fingerprint is not None:
+            found[axis] = fingerprint
+    return found
 
 
 #: JSON has no infinity; every catalog float dtype (f32 and narrower) rounds +-1e308 to +-inf.
