@@ -75,7 +75,9 @@ def embedding_impl(ids: jax.Array, table: jax.Array) -> jax.Array:
 
 
 def cross_entropy_impl(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """Mean over all label positions of -log softmax(logits)[label] (a scalar)."""
+    """Mean over all label positions of -log softmax(logits)[label]: an f32 scalar whatever the logits' float
+    type (Docs/graph-format.md: `cross_entropy` gives `f32[]`), computed in f32."""
+    logits = logits.astype(jnp.float32)
     logp = log_softmax_impl(logits, axis=logits.ndim - 1)
     picked = jnp.take_along_axis(logp, labels[..., None].astype(jnp.int32), axis=-1)[..., 0]
     return -jnp.mean(picked)
@@ -184,7 +186,7 @@ def embedding(ids: jax.Array, table: jax.Array) -> jax.Array:
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """Mean softmax cross-entropy with integer labels (exports as `cross_entropy`)."""
+    """Mean softmax cross-entropy with integer labels, an f32 scalar computed in f32 (exports as `cross_entropy`)."""
     return _call("cross_entropy", cross_entropy_impl, (logits, labels))
 
 
