@@ -87,6 +87,15 @@ class _Node:
     const: np.ndarray | None = None  # value of a constant node
 
 
+@dataclass(frozen=True)
+class _Captured:
+    """An array a jaxpr captured (`ClosedJaxpr.consts`: a NumPy table the model closed over), written as a
+    `constant` op in the scope of each equation that reads it: constants are shared within one scope only, so that
+    pipeline stages never pass one to each other."""
+
+    value: Any
+
+
 def _keystr(path: Sequence[Any]) -> str:
     parts = []
     for key in path:
@@ -175,13 +184,19 @@ class _Exporter:
         return outs
 
     # ------------------------------------------------------------------ jaxpr walking
-    def read(self, env: dict[Any, int], atom: Any, scope: tuple[str, ...] = ()) -> int:
+    def read(self, env: dict[Any, int | _Captured], atom: Any, scope: tuple[str, ...] = ()) -> int:
+        """The node of `atom` as the equation in `scope` reads it (a literal or captured array: a constant of that
+        scope)."""
         if isinstance(atom, jcore.Literal):
             return self.constant(atom.val, atom.aval.dtype, scope)
-        return env[atom]
+        value = env[atom]
+        if isinstance(value, _Captured):
+            return self.constant(value.value, None, scope)
+        return value
 
-    def run_jaxpr(self, jaxpr: Any, consts: Sequence[int], args: Sequence[int], outer: tuple[str, ...]) -> list[int]:
-        env: dict[Any, int] = {}
+    def run_jaxpr(self, jaxpr: Any, consts: Sequence[int | _Captured], args: Sequence[int],
+                  outer: tuple[str, ...]) -> list[int]:
+        env: dict[Any, int | _Captured] = {}
         for var, node in zip(jaxpr.constvars, consts):
             env[var] = node
         if len(jaxpr.invars) != len(args):
@@ -212,8 +227,7 @@ class _Exporter:
                 and not jit_name.startswith("_"):
             inner_scope = scope + (jit_name,)
         if isinstance(body, jcore.ClosedJaxpr):
-            consts = [self.constant(c, None, inner_scope) for c in body.consts]
-            return self.run_jaxpr(body.jaxpr, consts, ins, inner_scope)
+            return self.run_jaxpr(body.jaxpr, [_Captured(c) for c in body.consts], ins, inner_scope)
         return self.run_jaxpr(body, [], ins, inner_scope)
 
     # ------------------------------------------------------------------ primitive mapping
@@ -627,8 +641,7 @@ def export_graph(
                 graph_inputs.append(entry)
             else:
                 graph_params.append(entry)
-    consts = [ex.constant(c) for c in closed.consts]
-    outs = ex.run_jaxpr(closed.jaxpr, consts, arg_nodes, ())
+    outs = ex.run_jaxpr(closed.jaxpr, [_Captured(c) for c in closed.consts], arg_nodes, ())
 
     if output_names is None:
         output_names = ["output"] if len(outs) == 1 else [f"output{i}" for i in range(len(outs))]

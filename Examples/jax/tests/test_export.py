@@ -146,6 +146,24 @@ def test_dead_code_is_dropped_even_if_unsupported():
     assert ops_of(g) == ["constant", "add"]
 
 
+
+def test_captured_constants_are_copied_into_each_scope_that_reads_them():
+    """A NumPy table the model closes over (precomputed RoPE, say) is one constant per scope that reads it, with that
+    scope's layer: shared at top level, pipeline stages passed it to each other (Docs/jax.md)."""
+    table = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
+
+    def fn(p, x):
+        h = x
+        for i in range(2):
+            with jax.named_scope(f"h{i}"):
+                h = (h * jnp.asarray(table)) @ p[i]
+        return h
+    g = export(fn, [f32(4, 4), f32(4, 4)], f32(3, 4))
+    tables = [op for op in by_op(g, "constant") if op["shape"] == [3, 4]]
+    assert [(op["name"], op["layer"]) for op in tables] == [("h0.constant", "h0"), ("h1.constant", "h1")]
+    assert all(op["values"] == [float(v) for v in table.reshape(-1)] for op in tables)
+
+
 def test_unsupported_primitive_is_named():
     with pytest.raises(ExportError, match="cumsum"):
         export_graph(lambda p, x: jnp.cumsum(x), {}, f32(3))
