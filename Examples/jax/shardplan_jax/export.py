@@ -64,6 +64,10 @@ JAX_NN_CALLS: dict[str, tuple[str, Callable[..., Any]]] = {
 #: The ones among them that take an `axis`.
 JAX_NN_AXIS_OPS: frozenset[str] = frozenset({"softmax", "log_softmax"})
 
+#: Why a `jax.random` primitive (`random_wrap`, `random_bits`, `threefry2x32`, ...) cannot be exported.
+RANDOM_BITS = ("random bits (jax.random, e.g. shardplan_jax.nn.dropout with a key) are not a graph op; "
+               "shardplan_jax.nn.dropout without a key exports as dropout")
+
 _SCOPE_COMPONENT = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
 
 
@@ -94,6 +98,17 @@ class _Captured:
     pipeline stages never pass one to each other."""
 
     value: Any
+
+
+def _is_random(primitive: str) -> bool:
+    """Whether a primitive makes or uses `jax.random` keys or bits."""
+    return primitive.startswith(("random_", "threefry"))
+
+
+def _is_key(value: Any) -> bool:
+    """Whether an array is a typed `jax.random` key (`jax.random.key(0)`)."""
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
 
 
 def _keystr(path: Sequence[Any]) -> str:
@@ -171,7 +186,9 @@ class _Exporter:
         self._consts[key] = index
         return index
 
-    def unsupported(self, eqn: Any, scope: tuple[str, ...], why: str) -> list[int]:
+    def unsupported(self, eqn: Any, scope: tuple[str, ...], why: str, inputs: Sequence[int] = ()) -> list[int]:
+        """Placeholders for the results of an equation that cannot be exported; `export_graph` raises `why` if one
+        is live. `inputs` keeps earlier placeholders live with it, so that the first one names the cause."""
         outs = []
         for var in eqn.outvars:
             aval = var.aval
@@ -180,8 +197,17 @@ class _Exporter:
             except DtypeError:
                 dtype = "f32"
             outs.append(self.add(_Node("unsupported", tuple(getattr(aval, "shape", ())), dtype,
-                                       op=eqn.primitive.name, scope=scope, error=why)))
+                                       op=eqn.primitive.name, inputs=list(inputs), scope=scope, error=why)))
         return outs
+
+    def random_inputs(self, env: dict[Any, int | _Captured], eqn: Any) -> list[int] | None:
+        """For a `jax.random` primitive, or an equation that reads what one made (a call of `_bernoulli` on a key,
+        a `select_n` on its mask), the random placeholders it reads; None for any other equation."""
+        read = [env[v] for v in eqn.invars if not isinstance(v, jcore.Literal)]
+        random = [n for n in read if isinstance(n, int) and self.nodes[n].kind == "unsupported"
+                  and self.nodes[n].error == RANDOM_BITS]
+        captured_key = any(isinstance(c, _Captured) and _is_key(c.value) for c in read)
+        return random if random or captured_key or _is_random(eqn.primitive.name) else None
 
     # ------------------------------------------------------------------ jaxpr walking
     def read(self, env: dict[Any, int | _Captured], atom: Any, scope: tuple[str, ...] = ()) -> int:
@@ -205,8 +231,12 @@ class _Exporter:
             env[var] = node
         for eqn in jaxpr.eqns:
             scope = _scope_of(eqn, outer)
-            ins = [self.read(env, v, scope) for v in eqn.invars]
-            outs = self.convert(eqn, ins, scope)
+            random = self.random_inputs(env, eqn)
+            if random is not None:
+                # Keys and random bits (uint32) have no graph dtype: neither they nor their literals are read.
+                outs = self.unsupported(eqn, scope, RANDOM_BITS, random)
+            else:
+                outs = self.convert(eqn, [self.read(env, v, scope) for v in eqn.invars], scope)
             for var, node in zip(eqn.outvars, outs):
                 if not isinstance(var, jcore.DropVar):
                     env[var] = node

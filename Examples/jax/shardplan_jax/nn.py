@@ -198,7 +198,7 @@ def attention(q: jax.Array, k: jax.Array, v: jax.Array, causal: bool = False) ->
 def dropout(x: jax.Array, rate: float, key: jax.Array | None = None) -> jax.Array:
     """Dropout. Without `key` it is the identity and exports as `dropout` with `rate` (the planner
     counts its cost; the check runs it as the identity). With `key` it drops for real with
-    `jax.random.bernoulli`, which the exporter does not support (random bits are not a graph op).
+    `jax.random.bernoulli`, which the exporter refuses with an `ExportError` (random bits are not a graph op).
     A rate of 0 is no op at all."""
     if rate == 0.0:
         return x

@@ -164,6 +164,24 @@ def test_captured_constants_are_copied_into_each_scope_that_reads_them():
     assert all(op["values"] == [float(v) for v in table.reshape(-1)] for op in tables)
 
 
+
+@pytest.mark.parametrize("key", [jax.random.PRNGKey(0), jax.random.key(0)], ids=["raw", "typed"])
+def test_dropout_with_a_key_raises_export_error(key):
+    """nn.dropout with a key draws random bits, which are not a graph op: an ExportError naming them (it was a
+    TypeError about the key<fry> dtype)."""
+    def fn(p, b):
+        return jnp.mean(nn.dropout(b["x"] @ p["w"], 0.1, key=key) ** 2)
+    with pytest.raises(ExportError, match=r"random bits \(jax.random"):
+        export_graph(fn, {"w": f32(16, 16)}, {"x": f32(8, 16)})
+
+
+def test_dead_random_bits_are_dropped():
+    def fn(p, x):
+        noise = jax.random.normal(jax.random.PRNGKey(0), x.shape)
+        del noise
+        return x @ p
+    assert ops_of(export(fn, f32(4, 4), f32(2, 4))) == ["einsum"]
+
 def test_unsupported_primitive_is_named():
     with pytest.raises(ExportError, match="cumsum"):
         export_graph(lambda p, x: jnp.cumsum(x), {}, f32(3))
