@@ -37,8 +37,12 @@ class DtypeError(ValueError):
 
 
 def spec_dtype(dtype: object) -> str:
-    """Return the SPEC name (`f32`, `bf16`, ...) of a NumPy/JAX dtype, or raise `DtypeError`."""
-    name = np.dtype(dtype).name
+    """Return the SPEC name (`f32`, `bf16`, ...) of a NumPy/JAX dtype, or raise `DtypeError` (also for JAX's
+    extended dtypes, such as the `key<fry>` of a `jax.random` key, which NumPy cannot interpret)."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        raise DtypeError(f"dtype {dtype} has no shardplan.graph/1 name (known: {', '.join(SPEC_DTYPES)})") from None
     try:
         return _FROM_NUMPY[name]
     except KeyError:

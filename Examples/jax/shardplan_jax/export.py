@@ -4,14 +4,15 @@
 calls (`jit`/`pjit`, `closed_call`, `remat`/`checkpoint`, `custom_jvp_call`, `custom_vjp_call`: the
 primal function), maps every primitive onto the SPEC op catalog, drops what does not reach the
 outputs, and names tensors after the `jax.named_scope` they were built in. The functions in
-`shardplan_jax.nn` (and `jax.nn.relu`, `jax.nn.silu`, `jax.nn.log_softmax`) export as one catalog op
-each. `jax.ad_checkpoint.checkpoint_name(x, "qkv")` names a tensor (`h0.attn.qkv` inside scope
-`h0/attn`). A primitive with no catalog equivalent raises `ExportError` naming it, unless its value
+`shardplan_jax.nn` (and `jax.nn.relu`, `jax.nn.silu`, `jax.nn.log_softmax`, recognised by their bodies,
+not their names alone) export as one catalog op each. `jax.ad_checkpoint.checkpoint_name(x, "qkv")` names a
+tensor (`h0.attn.qkv` inside scope `h0/attn`). A primitive with no catalog equivalent raises `ExportError` naming it, unless its value
 is dead.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -53,9 +54,19 @@ CALL_PRIMITIVES: dict[str, tuple[str, ...]] = {
     "custom_jvp_call": ("call_jaxpr",), "custom_vjp_call": ("call_jaxpr", "fun_jaxpr"),
     "custom_vjp_call_jaxpr": ("fun_jaxpr", "call_jaxpr"),
 }
-#: Named `jax.nn` jits that are one catalog op (unary, single input).
-NAMED_UNARY_JITS: dict[str, str] = {"relu": "relu", "silu": "silu", "swish": "silu"}
-NAMED_AXIS_JITS: dict[str, str] = {"log_softmax": "log_softmax", "softmax": "softmax", "_softmax": "softmax"}
+#: `jax.nn` functions that are one catalog op, by the name of the call (`jit` or `custom_jvp_call`) that wraps
+#: their body: the catalog op and the `jax.nn` function. A call of that name is that op only when its body is the
+#: one the `jax.nn` function traces to for the same argument (a user's own `@jax.jit def relu` is inlined).
+JAX_NN_CALLS: dict[str, tuple[str, Callable[..., Any]]] = {
+    "relu": ("relu", jax.nn.relu), "silu": ("silu", jax.nn.silu), "swish": ("silu", jax.nn.silu),
+    "log_softmax": ("log_softmax", jax.nn.log_softmax), "_softmax": ("softmax", jax.nn.softmax),
+}
+#: The ones among them that take an `axis`.
+JAX_NN_AXIS_OPS: frozenset[str] = frozenset({"softmax", "log_softmax"})
+
+#: Why a `jax.random` primitive (`random_wrap`, `random_bits`, `threefry2x32`, ...) cannot be exported.
+RANDOM_BITS = ("random bits (jax.random, e.g. shardplan_jax.nn.dropout with a key) are not a graph op; "
+               "shardplan_jax.nn.dropout without a key exports as dropout")
 
 _SCOPE_COMPONENT = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
 
@@ -78,6 +89,26 @@ class _Node:
     name: str | None = None  # fixed name: inputs, parameters, checkpoint_name, outputs
     error: str = ""
     const: np.ndarray | None = None  # value of a constant node
+
+
+@dataclass(frozen=True)
+class _Captured:
+    """An array a jaxpr captured (`ClosedJaxpr.consts`: a NumPy table the model closed over), written as a
+    `constant` op in the scope of each equation that reads it: constants are shared within one scope only, so that
+    pipeline stages never pass one to each other."""
+
+    value: Any
+
+
+def _is_random(primitive: str) -> bool:
+    """Whether a primitive makes or uses `jax.random` keys or bits."""
+    return primitive.startswith(("random_", "threefry"))
+
+
+def _is_key(value: Any) -> bool:
+    """Whether an array is a typed `jax.random` key (`jax.random.key(0)`)."""
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
 
 
 def _keystr(path: Sequence[Any]) -> str:
@@ -155,7 +186,9 @@ class _Exporter:
         self._consts[key] = index
         return index
 
-    def unsupported(self, eqn: Any, scope: tuple[str, ...], why: str) -> list[int]:
+    def unsupported(self, eqn: Any, scope: tuple[str, ...], why: str, inputs: Sequence[int] = ()) -> list[int]:
+        """Placeholders for the results of an equation that cannot be exported; `export_graph` raises `why` if one
+        is live. `inputs` keeps earlier placeholders live with it, so that the first one names the cause."""
         outs = []
         for var in eqn.outvars:
             aval = var.aval
@@ -164,17 +197,32 @@ class _Exporter:
             except DtypeError:
                 dtype = "f32"
             outs.append(self.add(_Node("unsupported", tuple(getattr(aval, "shape", ())), dtype,
-                                       op=eqn.primitive.name, scope=scope, error=why)))
+                                       op=eqn.primitive.name, inputs=list(inputs), scope=scope, error=why)))
         return outs
 
+    def random_inputs(self, env: dict[Any, int | _Captured], eqn: Any) -> list[int] | None:
+        """For a `jax.random` primitive, or an equation that reads what one made (a call of `_bernoulli` on a key,
+        a `select_n` on its mask), the random placeholders it reads; None for any other equation."""
+        read = [env[v] for v in eqn.invars if not isinstance(v, jcore.Literal)]
+        random = [n for n in read if isinstance(n, int) and self.nodes[n].kind == "unsupported"
+                  and self.nodes[n].error == RANDOM_BITS]
+        captured_key = any(isinstance(c, _Captured) and _is_key(c.value) for c in read)
+        return random if random or captured_key or _is_random(eqn.primitive.name) else None
+
     # ------------------------------------------------------------------ jaxpr walking
-    def read(self, env: dict[Any, int], atom: Any, scope: tuple[str, ...] = ()) -> int:
+    def read(self, env: dict[Any, int | _Captured], atom: Any, scope: tuple[str, ...] = ()) -> int:
+        """The node of `atom` as the equation in `scope` reads it (a literal or captured array: a constant of that
+        scope)."""
         if isinstance(atom, jcore.Literal):
             return self.constant(atom.val, atom.aval.dtype, scope)
-        return env[atom]
+        value = env[atom]
+        if isinstance(value, _Captured):
+            return self.constant(value.value, None, scope)
+        return value
 
-    def run_jaxpr(self, jaxpr: Any, consts: Sequence[int], args: Sequence[int], outer: tuple[str, ...]) -> list[int]:
-        env: dict[Any, int] = {}
+    def run_jaxpr(self, jaxpr: Any, consts: Sequence[int | _Captured], args: Sequence[int],
+                  outer: tuple[str, ...]) -> list[int]:
+        env: dict[Any, int | _Captured] = {}
         for var, node in zip(jaxpr.constvars, consts):
             env[var] = node
         if len(jaxpr.invars) != len(args):
@@ -183,8 +231,12 @@ class _Exporter:
             env[var] = node
         for eqn in jaxpr.eqns:
             scope = _scope_of(eqn, outer)
-            ins = [self.read(env, v, scope) for v in eqn.invars]
-            outs = self.convert(eqn, ins, scope)
+            random = self.random_inputs(env, eqn)
+            if random is not None:
+                # Keys and random bits (uint32) have no graph dtype: neither they nor their literals are read.
+                outs = self.unsupported(eqn, scope, RANDOM_BITS, random)
+            else:
+                outs = self.convert(eqn, [self.read(env, v, scope) for v in eqn.invars], scope)
             for var, node in zip(eqn.outvars, outs):
                 if not isinstance(var, jcore.DropVar):
                     env[var] = node
@@ -205,8 +257,7 @@ class _Exporter:
                 and not jit_name.startswith("_"):
             inner_scope = scope + (jit_name,)
         if isinstance(body, jcore.ClosedJaxpr):
-            consts = [self.constant(c, None, inner_scope) for c in body.consts]
-            return self.run_jaxpr(body.jaxpr, consts, ins, inner_scope)
+            return self.run_jaxpr(body.jaxpr, [_Captured(c) for c in body.consts], ins, inner_scope)
         return self.run_jaxpr(body, [], ins, inner_scope)
 
     # ------------------------------------------------------------------ primitive mapping
@@ -216,8 +267,9 @@ class _Exporter:
         outs = eqn.outvars
         aval = outs[0].aval if outs else None
 
-        if prim in ("jit", "pjit"):
-            recognised = self.recognise_jit(eqn, ins, scope)
+        if prim in ("jit", "pjit", "custom_jvp_call"):
+            recognised = self.recognise_jit(eqn, ins, scope) if prim != "custom_jvp_call" \
+                else self.recognise_jax_nn(eqn, ins, scope)
             if recognised is not None:
                 return recognised
         if prim in CALL_PRIMITIVES:
@@ -354,6 +406,8 @@ class _Exporter:
         return self.unsupported(eqn, scope, "no catalog op for it")
 
     def recognise_jit(self, eqn: Any, ins: list[int], scope: tuple[str, ...]) -> list[int] | None:
+        """A `shardplan_jax.nn` composite (the jit's name says the op) or a `jax.nn` function as one catalog op;
+        None when the call is neither (it is inlined)."""
         name = eqn.params.get("name", "")
         outs = eqn.outvars
         composite = parse_composite_name(name) if isinstance(name, str) else None
@@ -362,15 +416,25 @@ class _Exporter:
             if len(outs) != 1:
                 raise ExportError(f"composite {name} must have one output, has {len(outs)}")
             return [self.emit(op, ins, outs[0].aval, scope, **attrs)]
-        if len(ins) != 1 or len(outs) != 1:
+        return self.recognise_jax_nn(eqn, ins, scope)
+
+    def recognise_jax_nn(self, eqn: Any, ins: list[int], scope: tuple[str, ...]) -> list[int] | None:
+        """A call named like a `jax.nn` function of `JAX_NN_CALLS` whose body is that function's body for the same
+        argument (and axis) as its catalog op; None otherwise, so that a user's own `relu` is inlined as written."""
+        name = _call_name(eqn)
+        if name not in JAX_NN_CALLS or not ins or len(eqn.outvars) != 1:
             return None
-        if name in NAMED_UNARY_JITS:
-            return [self.emit(NAMED_UNARY_JITS[name], ins, outs[0].aval, scope)]
-        if name in NAMED_AXIS_JITS:
-            inner = eqn.params["jaxpr"].jaxpr
-            axes = [e.params["axes"] for e in inner.eqns if e.primitive.name == "reduce_max"]
-            if axes and len(axes[0]) == 1:
-                return [self.emit(NAMED_AXIS_JITS[name], ins, outs[0].aval, scope, axis=int(axes[0][0]))]
+        mine = _call_fingerprint(eqn)
+        if mine is None:
+            return None
+        aval = eqn.invars[0].aval
+        op = JAX_NN_CALLS[name][0]
+        references = _jax_nn_fingerprints(name, eqn.primitive.name, tuple(int(d) for d in aval.shape),
+                                          np.dtype(aval.dtype), bool(getattr(aval, "weak_type", False)))
+        for axis, reference in references.items():
+            if reference == mine:
+                attrs = {} if axis is None else {"axis": axis}
+                return [self.emit(op, ins[:1], eqn.outvars[0].aval, scope, **attrs)]
         return None
 
     def try_scale(self, eqn: Any, ins: list[int], scope: tuple[str, ...]) -> int | None:
@@ -459,6 +523,73 @@ class _Exporter:
         return self.emit("embedding", [ids, ins[0]], eqn.outvars[0].aval, scope)
 
 
+def _call_body(eqn: Any) -> Any:
+    """The body of a call-like equation (a `ClosedJaxpr` or `Jaxpr`); None when it has none."""
+    for key in CALL_PRIMITIVES.get(eqn.primitive.name, ()):
+        if key in eqn.params:
+            return eqn.params[key]
+    return None
+
+
+def _call_name(eqn: Any) -> str | None:
+    """A call's name: a jit's `name`, else the name of the function its body traced (`custom_jvp_call`)."""
+    name = eqn.params.get("name")
+    if isinstance(name, str):
+        return name
+    body = _call_body(eqn)
+    jaxpr = body.jaxpr if isinstance(body, jcore.ClosedJaxpr) else body
+    name = getattr(getattr(jaxpr, "debug_info", None), "func_name", None)
+    return name if isinstance(name, str) else None
+
+
+def _call_fingerprint(eqn: Any) -> tuple[str, tuple[str, ...]] | None:
+    """What a call computes, for comparing it with a `jax.nn` function's call: its body as JAX prints it (variables
+    named afresh from `a`, with every primitive's parameters and literals) and its literal arguments after the
+    first. None when the body holds constants or a later argument is not a literal (no `jax.nn` body does)."""
+    body = _call_body(eqn)
+    if body is None:
+        return None
+    if isinstance(body, jcore.ClosedJaxpr):
+        if body.consts:
+            return None
+        body = body.jaxpr
+    rest = eqn.invars[1:]
+    if not all(isinstance(v, jcore.Literal) for v in rest):
+        return None
+    return str(body), tuple(str(v) for v in rest)
+
+
+def _find_call(jaxpr: Any, primitive: str, name: str) -> Any:
+    """The first equation (depth first, through call bodies) that is a `primitive` call named `name`."""
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == primitive and _call_name(eqn) == name:
+            return eqn
+        body = _call_body(eqn)
+        if body is not None:
+            found = _find_call(body.jaxpr if isinstance(body, jcore.ClosedJaxpr) else body, primitive, name)
+            if found is not None:
+                return found
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _jax_nn_fingerprints(name: str, primitive: str, shape: tuple[int, ...], dtype: np.dtype,
+                         weak_type: bool) -> dict[int | None, tuple[str, tuple[str, ...]]]:
+    """The fingerprint of the call named `name` in the `jax.nn` function of `JAX_NN_CALLS[name]` traced for one
+    argument of this type, by axis (every axis of the argument for an op with an axis, else None)."""
+    op, fn = JAX_NN_CALLS[name]
+    arg = jax.ShapeDtypeStruct(shape, dtype, weak_type=weak_type)
+    axes: list[int | None] = list(range(len(shape))) if op in JAX_NN_AXIS_OPS else [None]
+    found: dict[int | None, tuple[str, tuple[str, ...]]] = {}
+    for axis in axes:
+        traced = jax.make_jaxpr(fn if axis is None else functools.partial(fn, axis=axis))(arg)
+        eqn = _find_call(traced.jaxpr, primitive, name)
+        fingerprint = None if eqn is None else _call_fingerprint(eqn)
+        if fingerprint is not None:
+            found[axis] = fingerprint
+    return found
+
+
 #: JSON has no infinity; every catalog float dtype (f32 and narrower) rounds +-1e308 to +-inf.
 JSON_INFINITY = 1e308
 
@@ -540,8 +671,7 @@ def export_graph(
                 graph_inputs.append(entry)
             else:
                 graph_params.append(entry)
-    consts = [ex.constant(c) for c in closed.consts]
-    outs = ex.run_jaxpr(closed.jaxpr, consts, arg_nodes, ())
+    outs = ex.run_jaxpr(closed.jaxpr, [_Captured(c) for c in closed.consts], arg_nodes, ())
 
     if output_names is None:
         output_names = ["output"] if len(outs) == 1 else [f"output{i}" for i in range(len(outs))]

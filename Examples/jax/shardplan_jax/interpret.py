@@ -11,7 +11,7 @@ operand in. Semantics follow SPEC section 1; where SPEC leaves a choice open:
 - `attention` scales by 1/sqrt(head_dim) unless the op gives `scale`; causal masks align the last query
   with the last key; grouped-query attention maps query head h to kv head h // (heads / kv_heads); an attention
   with a sliding `window` or `sinks` is refused (`InterpretError`), not evaluated without them;
-- `cross_entropy` is the mean over all label positions;
+- `cross_entropy` is the mean over all label positions, an f32 scalar computed in f32 whatever the logits' dtype;
 - `constant` takes `value` (one value everywhere) or `values` (row-major list); with neither it is zeros;
   +-1e308 in a floating constant is +-inf (JSON has no infinity; f32 and narrower round it to inf);
 - `pool2d` `avg` divides by the window size (padding counted); `batch_norm` normalises with the batch
@@ -271,7 +271,7 @@ _HANDLERS: dict[str, Callable[[Interpreter, Mapping[str, Any], Sequence[jax.Arra
                                                       op["dim"]),
     "constant": _constant,
     "embedding": lambda it, op, args: nn.embedding_impl(args[0], args[1]),
-    "cross_entropy": lambda it, op, args: nn.cross_entropy_impl(args[0], args[1]),
+    "cross_entropy": lambda it, op, args: nn.cross_entropy_impl(args[0], args[1]).astype(it.dtype("f32")),
     "attention": _attention,
     "conv2d": _conv2d,
     "pool2d": _pool2d,

@@ -75,7 +75,9 @@ def embedding_impl(ids: jax.Array, table: jax.Array) -> jax.Array:
 
 
 def cross_entropy_impl(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """Mean over all label positions of -log softmax(logits)[label] (a scalar)."""
+    """Mean over all label positions of -log softmax(logits)[label]: an f32 scalar whatever the logits' float
+    type (Docs/graph-format.md: `cross_entropy` gives `f32[]`), computed in f32."""
+    logits = logits.astype(jnp.float32)
     logp = log_softmax_impl(logits, axis=logits.ndim - 1)
     picked = jnp.take_along_axis(logp, labels[..., None].astype(jnp.int32), axis=-1)[..., 0]
     return -jnp.mean(picked)
@@ -184,7 +186,7 @@ def embedding(ids: jax.Array, table: jax.Array) -> jax.Array:
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """Mean softmax cross-entropy with integer labels (exports as `cross_entropy`)."""
+    """Mean softmax cross-entropy with integer labels, an f32 scalar computed in f32 (exports as `cross_entropy`)."""
     return _call("cross_entropy", cross_entropy_impl, (logits, labels))
 
 
@@ -196,7 +198,7 @@ def attention(q: jax.Array, k: jax.Array, v: jax.Array, causal: bool = False) ->
 def dropout(x: jax.Array, rate: float, key: jax.Array | None = None) -> jax.Array:
     """Dropout. Without `key` it is the identity and exports as `dropout` with `rate` (the planner
     counts its cost; the check runs it as the identity). With `key` it drops for real with
-    `jax.random.bernoulli`, which the exporter does not support (random bits are not a graph op).
+    `jax.random.bernoulli`, which the exporter refuses with an `ExportError` (random bits are not a graph op).
     A rate of 0 is no op at all."""
     if rate == 0.0:
         return x

@@ -12,7 +12,9 @@ is that one function with the loss cotangent 1. With several stages the step is
 
 so each stage's step compiles the stage's forward and backward collectives exactly once, which is what
 `shardplan_jax.collectives` counts. A parameter used by several stages (tied embeddings) lives on each
-stage's mesh; its gradients are moved to the first stage that uses it and added.
+stage's mesh; its gradients are moved to the first stage that uses it and added. Only boundary values that
+carry a gradient (`carrying_gradient`: computed from a parameter, not through `stop_gradient`) get a cotangent
+sent back; a constant, or a value computed from constants and inputs alone, gets none, as the plan predicts.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from .dtypes import FLOAT_DTYPES
 from .interpret import Interpreter
 from .plan_io import Plan, Spec, Stage
 
@@ -40,7 +43,7 @@ class StageProgram:
     inputs: list[str]
     boundary_in: list[str]          # values produced by earlier stages
     outputs: list[str]              # values later stages or the graph's outputs need
-    diff_in: list[str] = field(default_factory=list)    # float boundary inputs (differentiated)
+    diff_in: list[str] = field(default_factory=list)    # boundary inputs that carry a gradient (differentiated)
     diff_out: list[str] = field(default_factory=list)   # float outputs (get cotangents)
     step_compiled: Any = None
     forward_compiled: Any = None
@@ -63,6 +66,18 @@ def spec_to_partition(spec: Spec | None, rank: int) -> PartitionSpec:
     return PartitionSpec(*[None if e is None else (e[0] if len(e) == 1 else tuple(e)) for e in spec])
 
 
+def carrying_gradient(graph: Mapping[str, Any]) -> set[str]:
+    """Names of the values that carry a gradient, as shardplan counts them (its `GradientFlow`): floating parameters,
+    and floating op results with an input that carries one, except through `stop_gradient`. Frozen parameters count
+    too (the check compares their gradients as well)."""
+    carries = {p["name"] for p in graph.get("parameters", []) if p.get("dtype", "f32") in FLOAT_DTYPES}
+    for op in graph["ops"]:
+        if op.get("dtype", "f32") in FLOAT_DTYPES and op["op"] != "stop_gradient" \
+                and any(name in carries for name in op["inputs"]):
+            carries.add(op["name"])
+    return carries
+
+
 def _nbytes(shape: tuple[int, ...], dtype: Any) -> int:
     return int(math.prod(shape)) * np.dtype(dtype).itemsize
 
@@ -80,6 +95,7 @@ class ShardedStep:
         self.loss_name = graph["outputs"][0]
         self.rank = {t["name"]: len(t["shape"]) for t in [*graph.get("inputs", []), *graph.get("parameters", [])]}
         self.rank.update({op["name"]: len(op["shape"]) for op in graph["ops"] if "shape" in op})
+        self.carrying_gradient = carrying_gradient(graph)
         self.programs = self._build(devices)
 
     # ------------------------------------------------------------------ structure
@@ -201,7 +217,7 @@ class ShardedStep:
             prog = self.programs[s]
             p, i, b = placed[s]
             forward = self._stage_fn(prog)
-            diff_in = [n for n in prog.boundary_in if self._is_float(b[n])]
+            diff_in = [n for n in prog.boundary_in if self._is_float(b[n]) and n in self.carrying_gradient]
             nondiff_in = [n for n in prog.boundary_in if n not in diff_in]
             out_avals = jax.eval_shape(forward, p, i, b)
             diff_out = [n for n in prog.outputs if jnp.issubdtype(out_avals[n].dtype, jnp.floating)]

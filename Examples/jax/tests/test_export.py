@@ -146,6 +146,42 @@ def test_dead_code_is_dropped_even_if_unsupported():
     assert ops_of(g) == ["constant", "add"]
 
 
+
+def test_captured_constants_are_copied_into_each_scope_that_reads_them():
+    """A NumPy table the model closes over (precomputed RoPE, say) is one constant per scope that reads it, with that
+    scope's layer: shared at top level, pipeline stages passed it to each other (Docs/jax.md)."""
+    table = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
+
+    def fn(p, x):
+        h = x
+        for i in range(2):
+            with jax.named_scope(f"h{i}"):
+                h = (h * jnp.asarray(table)) @ p[i]
+        return h
+    g = export(fn, [f32(4, 4), f32(4, 4)], f32(3, 4))
+    tables = [op for op in by_op(g, "constant") if op["shape"] == [3, 4]]
+    assert [(op["name"], op["layer"]) for op in tables] == [("h0.constant", "h0"), ("h1.constant", "h1")]
+    assert all(op["values"] == [float(v) for v in table.reshape(-1)] for op in tables)
+
+
+
+@pytest.mark.parametrize("key", [jax.random.PRNGKey(0), jax.random.key(0)], ids=["raw", "typed"])
+def test_dropout_with_a_key_raises_export_error(key):
+    """nn.dropout with a key draws random bits, which are not a graph op: an ExportError naming them (it was a
+    TypeError about the key<fry> dtype)."""
+    def fn(p, b):
+        return jnp.mean(nn.dropout(b["x"] @ p["w"], 0.1, key=key) ** 2)
+    with pytest.raises(ExportError, match=r"random bits \(jax.random"):
+        export_graph(fn, {"w": f32(16, 16)}, {"x": f32(8, 16)})
+
+
+def test_dead_random_bits_are_dropped():
+    def fn(p, x):
+        noise = jax.random.normal(jax.random.PRNGKey(0), x.shape)
+        del noise
+        return x @ p
+    assert ops_of(export(fn, f32(4, 4), f32(2, 4))) == ["einsum"]
+
 def test_unsupported_primitive_is_named():
     with pytest.raises(ExportError, match="cumsum"):
         export_graph(lambda p, x: jnp.cumsum(x), {}, f32(3))
@@ -243,9 +279,71 @@ def test_composites_export_as_one_op():
 
 
 def test_jax_nn_named_functions_and_gather_embedding():
-    g = export(lambda p, x: jax.nn.log_softmax(jax.nn.silu(p[x["ids"]]), axis=-1), f32(10, 4),
+    """jax.nn.relu, silu (swish) and log_softmax are one op each."""
+    g = export(lambda p, x: jax.nn.log_softmax(jax.nn.swish(jax.nn.relu(p[x["ids"]])), axis=-1), f32(10, 4),
                {"ids": jax.ShapeDtypeStruct((3,), jnp.int32)})
-    assert {"embedding", "silu", "log_softmax"} <= set(ops_of(g))
+    assert {"embedding", "relu", "silu", "log_softmax"} <= set(ops_of(g))
+    assert not {"logistic", "sigmoid", "exp"} & set(ops_of(g))
+
+
+
+@jax.jit
+def relu(v):
+    """A user's leaky ReLU that happens to be named like jax.nn.relu."""
+    return jnp.where(v > 0, v, 0.1 * v)
+
+
+@jax.jit
+def softmax(v):
+    """A user's tempered softmax named like jax.nn.softmax."""
+    return jax.nn.softmax(v / 2.0, axis=-1)
+
+
+@jax.jit
+def log_softmax(v):
+    """A user's tempered log-softmax whose body calls jax.nn.log_softmax."""
+    return jax.nn.log_softmax(v / 2.0, axis=-1)
+
+
+@jax.jit
+def silu(v):
+    """A user's SiLU with another slope."""
+    return v * jax.nn.sigmoid(2.0 * v)
+
+
+@pytest.mark.parametrize("fn, inlined", [(relu, {"where", "gt"}), (softmax, {"exp", "div"}),
+                                         (silu, {"sigmoid", "mul"})])
+def test_user_jit_named_like_jax_nn_is_inlined(fn, inlined):
+    """A jit named relu/softmax/silu that is not jax.nn's function keeps its own body (it used to export as the
+    catalog op, dropping the user's leak, temperature or slope)."""
+    params, x = {"w": jnp.eye(4) + 0.5}, {"x": jnp.linspace(-2.0, 2.0, 12).reshape(3, 4)}
+    model = lambda p, b: jnp.mean(fn(b["x"] @ p["w"]) ** 2)  # noqa: E731
+    g = export(model, params, x)
+    assert not {"relu", "softmax", "silu"} & set(ops_of(g)) and inlined <= set(ops_of(g))
+    forward = forward_fn(g)
+    want, want_grad = jax.value_and_grad(lambda p: model(p, x))(params)
+    got, got_grad = jax.value_and_grad(lambda p: forward(p, x)[0])(params)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    np.testing.assert_allclose(got_grad["w"], want_grad["w"], rtol=1e-5, atol=1e-8)
+
+
+def test_user_jit_wrapping_jax_nn_exports_the_inner_op():
+    """A user's jit named log_softmax around jax.nn.log_softmax of something else is inlined, and jax.nn's own
+    log_softmax inside it is one op."""
+    g = export(lambda p, x: log_softmax(x @ p), f32(4, 4), f32(3, 4))
+    assert ops_of(g) == ["einsum", "constant", "div", "log_softmax"]
+    assert by_op(g, "log_softmax")[0]["axis"] == 1
+
+
+def test_jax_nn_softmax_with_custom_jvp_is_one_op():
+    """Under jax_softmax_custom_jvp, jax.nn.softmax is a custom_jvp_call of `_softmax`: one softmax op."""
+    previous = jax.config.jax_softmax_custom_jvp
+    jax.config.update("jax_softmax_custom_jvp", True)
+    try:
+        g = export(lambda p, x: jax.nn.softmax(x @ p, axis=0), f32(4, 4), f32(3, 4))
+    finally:
+        jax.config.update("jax_softmax_custom_jvp", previous)
+    assert ops_of(g) == ["einsum", "softmax"] and by_op(g, "softmax")[0]["axis"] == 0
 
 
 def test_graph_json_layout_round_trips():

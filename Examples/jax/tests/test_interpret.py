@@ -152,3 +152,17 @@ def test_compute_dtype_override_runs_bf16_graph_in_f32():
     interp = Interpreter(graph, compute_dtype="f32")
     env = interp.run({"param": jnp.ones((4, 4)), "input": jnp.ones((2, 4))})
     assert env[graph["outputs"][0]].dtype == jnp.float32
+
+
+def test_cross_entropy_of_bf16_logits_is_f32():
+    """Docs/graph-format.md: `cross_entropy` gives `f32[]`. bf16 logits used to export a bf16 loss, which the planner
+    refuses; the op, the function and the interpreter (native dtypes) now all give f32."""
+    def fn(p, b):
+        return nn.cross_entropy((b["x"] @ p).astype(jnp.bfloat16), b["y"])
+    params, inputs = rand(6, 5), {"x": rand(4, 6, seed=1), "y": jnp.arange(4, dtype=jnp.int32) % 5}
+    graph = load_graph(json.loads(json.dumps(export_graph(fn, params, inputs, output_names=["loss"]))))
+    (op,) = [op for op in graph["ops"] if op["op"] == "cross_entropy"]
+    assert op["dtype"] == "f32" and op["shape"] == [] and graph["inputs"][0]["dtype"] == "f32"
+    got = forward_fn(graph)({"param": params}, inputs)[0]
+    want = fn(params, inputs)
+    assert got.dtype == want.dtype == jnp.float32 and rel(got, want) == 0.0

@@ -68,3 +68,36 @@ def test_graph_without_stated_shapes(graph_path, tmp_path):
     bare = tmp_path / "bare.json"
     bare.write_text(json.dumps(graph))
     assert main([str(bare), str(PLANS / "gpt2-tiny-pipeline-2x2x2.json"), "--quiet"]) == 0
+
+
+def test_constant_crossing_stages_gets_no_gradient(tmp_path):
+    """A constant (or a value of constants and inputs alone) that a later stage reads is sent forward but gets no
+    cotangent back: it carries no gradient, and shardplan predicts none (a cotangent for captured RoPE tables made
+    the pipeline's gradient bytes 34,816 where the plan said 32,768)."""
+    graph = {
+        "format": "shardplan.graph/1", "name": "const-crossing",
+        "inputs": [{"name": "x", "shape": [4, 8], "dtype": "f32", "batch_dim": 0}],
+        "parameters": [{"name": "w1", "shape": [8, 8], "dtype": "f32"}, {"name": "w2", "shape": [8, 8], "dtype": "f32"}],
+        "ops": [
+            {"name": "a.h", "op": "einsum", "equation": "ab,bc->ac", "inputs": ["x", "w1"], "shape": [4, 8], "dtype": "f32"},
+            {"name": "a.table", "op": "constant", "values": [float(i) / 32 for i in range(32)], "inputs": [],
+             "shape": [4, 8], "dtype": "f32"},
+            {"name": "a.masked", "op": "mul", "inputs": ["x", "a.table"], "shape": [4, 8], "dtype": "f32"},
+            {"name": "b.y", "op": "einsum", "equation": "ab,bc->ac", "inputs": ["a.h", "w2"], "shape": [4, 8], "dtype": "f32"},
+            {"name": "b.z", "op": "mul", "inputs": ["b.y", "a.table"], "shape": [4, 8], "dtype": "f32"},
+            {"name": "b.zz", "op": "add", "inputs": ["b.z", "a.masked"], "shape": [4, 8], "dtype": "f32"},
+            {"name": "loss", "op": "reduce", "kind": "mean", "axes": [0, 1], "inputs": ["b.zz"], "shape": [], "dtype": "f32"},
+        ],
+        "outputs": ["loss"]}
+    nbytes = 4 * 8 * 4
+    plan = {"format": "shardplan.plan/1", "devices": 2, "stages": [
+        {"index": 0, "ops": ["a.h", "a.table", "a.masked"], "devices": [0], "mesh": [1], "axes": ["x"], "shardings": {},
+         "pipeline_send_bytes": {"activations": 3 * nbytes, "gradients": 0, "tied_parameter_gradients": 0}},
+        {"index": 1, "ops": ["b.y", "b.z", "b.zz", "loss"], "devices": [1], "mesh": [1], "axes": ["x"], "shardings": {},
+         "pipeline_send_bytes": {"activations": 0, "gradients": nbytes, "tied_parameter_gradients": 0}}]}
+    write_graph(graph, tmp_path / "graph.json")
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    report = tmp_path / "report.json"
+    assert main([str(tmp_path / "graph.json"), str(tmp_path / "plan.json"), "--quiet", "--report", str(report)]) == 0
+    sends = [stage["pipeline_send_bytes"] for stage in json.loads(report.read_text())["stages"]]
+    assert sends[1]["gradients"] == nbytes and sends[0]["activations"] == 3 * nbytes
