@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import ShardPlan
 
-/// `shardplan models [ID [--seq-length N] [--batch N] [--lora-rank R] [--pad-vocab M]] [--write DIR]`: the built-in model catalog.
+/// `shardplan models [--format text|json] [ID [--seq-length N] [--batch N] [--lora-rank R] [--pad-vocab M]] [--write DIR]`:
+/// the built-in model catalog.
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
@@ -42,12 +43,18 @@ struct ModelsCommand: ParsableCommand {
                                valueName: "M"))
     var vocabularyMultiple: Int?
 
+    @Option(help: "Without ID: the list as text or json (an array of the models' dimensions and parameter counts). With ID the graph is JSON already.")
+    var format: OutputFormat = .text
+
     func validate() throws {
         if id != nil && write != nil { throw ValidationError("give either a model ID or --write DIR, not both") }
         for (option, value) in [("--seq-length", sequenceLength), ("--batch", batch), ("--lora-rank", loraRank), ("--pad-vocab", vocabularyMultiple)] {
             guard let value else { continue }
             guard id != nil else { throw ValidationError("\(option) sets one model's shape: give the model's ID with it") }
             guard value >= 1 else { throw ValidationError("\(option) takes a positive number, not \(value).") }
+        }
+        if format == .json && (id != nil || write != nil) {
+            throw ValidationError("--format json sets the list's format; a model's graph (ID) and --write are JSON already")
         }
         // An empty path names no folder (Foundation would take it as the current one).
         if write?.isEmpty == true { throw ValidationError("--write needs a folder; give . for the current one") }
@@ -63,6 +70,8 @@ struct ModelsCommand: ParsableCommand {
                                      "unknown model \"\(id)\"; the catalog has: \(ModelCatalog.all.map(\.id).joined(separator: ", "))")
                 }
                 print(try shapedGraph(entry).jsonText, terminator: "")
+            } else if format == .json {
+                print(JSONWriter(inlineDepth: 2, lineWidth: 110).render(try Self.catalogJSON()), terminator: "")
             } else {
                 print(try Self.catalogTable(), terminator: "")
             }
@@ -139,6 +148,38 @@ struct ModelsCommand: ParsableCommand {
                 column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
             }.joined(separator: "  ")
         }.joined(separator: "\n") + "\n"
+    }
+
+    /// The list as `--format json` prints it: one object a model, with its transformer dimensions where it has them
+    /// (a mixture of experts' experts, top k and each expert's MLP width), its parameters, a mixture of experts'
+    /// active parameters, the published count and the description, in the order `models` lists them.
+    static func catalogJSON() throws(InputError) -> JSONValue {
+        var models: [JSONValue] = []
+        for entry in ModelCatalog.all {
+            let graph = try entry.build()
+            var object = JSONObject([("id", .string(entry.id))])
+            if let t = entry.transformer {
+                for (key, value) in [("layers", t.layers), ("hidden", t.hidden), ("heads", t.heads), ("key_value_heads", t.keyValueHeads),
+                                     ("feed_forward_hidden", t.feedForwardHidden), ("vocabulary", t.vocabulary),
+                                     ("sequence_length", t.sequenceLength)] {
+                    object[key] = .int(value)
+                }
+                if let experts = t.mixtureOfExperts {
+                    object["experts"] = .int(experts.experts)
+                    object["top_k"] = .int(experts.topK)
+                    object["expert_feed_forward_hidden"] = .int(experts.expertFeedForwardHidden ?? t.feedForwardHidden)
+                }
+            }
+            object["global_batch"] = graph.batchSize.map { .int($0) } ?? .null
+            object["parameters"] = .int(ModelCatalog.parameterCount(of: graph))
+            if let configuration = entry.transformer, configuration.mixtureOfExperts != nil {
+                object["active_parameters"] = .int(ModelCatalog.activeParameterCount(of: graph, configuration: configuration))
+            }
+            object["published_parameters"] = entry.publishedParameterCount.map { .int($0) } ?? .null
+            object["description"] = .string(entry.description)
+            models.append(.object(object))
+        }
+        return .array(models)
     }
 
     /// A count with four significant digits and a unit suffix: 174.6B, 125.2M.

@@ -431,6 +431,21 @@ struct CommandParsingTests {
         #expect(columns("gpt3-125m").dropFirst(10).first == "-")
     }
 
+    /// QA: `clusters` and `inspect` had `--format json`, the model list not. Mixtral 8x7B's released checkpoint has
+    /// 46,702,792,704 parameters (`MixtureOfExpertsModelTests`); a token runs through 2 of its 8 experts.
+    @Test("shardplan models --format json lists every model with its dimensions and counts; with an ID it is a usage error")
+    func modelsListJSON() throws {
+        guard case .array(let models) = try ModelsCommand.catalogJSON() else { Issue.record("not an array"); return }
+        #expect(models.count == ModelCatalog.all.count)
+        let mixtral = try #require(models.first { if case .object(let object) = $0 { object["id"] == .string("mixtral-8x7b") } else { false } })
+        guard case .object(let object) = mixtral else { return }
+        #expect(object["parameters"] == .int(46_702_792_704))
+        #expect(object["experts"] == .int(8) && object["top_k"] == .int(2) && object["layers"] == .int(32))
+        // Each of the 32 layers skips 6 of its 8 experts' 3 x 4,096 x 14,336 weights.
+        #expect(object["active_parameters"] == .int(46_702_792_704 - 32 * 6 * 3 * 4_096 * 14_336))
+        #expect(exitCode(["models", "gpt-tiny", "--format", "json"]) == 2)
+    }
+
     /// `-o` or `--report` naming a file the command reads would replace the graph, the cluster file, the saved plan
     /// or the runs of --evidence with a report; it is a usage error naming the input, and the file is left as it was.
     @Test("-o or --report naming the graph, the cluster file, the saved plan, the evidence file, calibrate's runs or rewrite's graph is a usage error (exit 2)")
