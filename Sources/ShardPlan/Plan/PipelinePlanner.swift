@@ -253,6 +253,8 @@ public struct PipelinePlanner: Sendable {
             (attempt.oracleQuestions, attempt.oracleSolves) = oracle.statistics
             attempt.seconds = Date().timeIntervalSince(started)
             attempts.append(attempt)
+            // Summarised once, the count's answer only (the summary's notes may price the plan again).
+            if let summary = priced?.plan.stageSummary { priced?.plan.summary = summary }
             return priced
         }
         for count in counts {
@@ -524,7 +526,7 @@ public struct PipelinePlanner: Sendable {
     /// microbatches on 2,048 DGX H100 from 2.3% behind the answer to 1.7% ahead.
     static let runnerUpMargin = 0.05
 
-    /// The training plan a DP partition describes.
+    /// The training plan a DP partition describes, not yet summarised (`TrainingPlan.stageSummary`).
     func trainingPlan(_ partition: PipelinePartition<StageSearchOracle.Layout>, clustering: LayerClustering,
                       oracle: StageSearchOracle, microbatches: Int) throws(InputError) -> TrainingPlan {
         let ranks = partition.stages.count
@@ -549,10 +551,8 @@ public struct PipelinePlanner: Sendable {
             let strategies = layers.isEmpty ? [] : oracle.strategies(layers: layers, submesh: rank.submesh, layout: layout)
             stages.append(StageLayout(operations: operations, mesh: meshes[chunk % ranks], strategies: strategies, recompute: layout.recompute))
         }
-        var plan = TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages,
-                                pipelineRanks: ranks, virtualStages: partition.virtualStages, schedule: partition.schedule,
-                                microbatches: microbatches, options: options)
-        plan.summary = plan.stageSummary
-        return plan
+        return TrainingPlan(graph: graph, cluster: cluster, clusterName: clusterName, stages: stages,
+                            pipelineRanks: ranks, virtualStages: partition.virtualStages, schedule: partition.schedule,
+                            microbatches: microbatches, options: options)
     }
 }
