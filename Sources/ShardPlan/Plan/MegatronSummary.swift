@@ -126,7 +126,11 @@ public enum MegatronSummary {
     /// where other parameters of the stage have a lower one, each lower one but none named: ", zero=2 on others, zero=1 on the rest", "on the rest"
     /// for the lowest where no parameter has none), where the stage has data-parallel devices for it to shard over.
     public static func describe(_ stage: StageLayout, graph: Graph) -> String {
-        let roles = roles(of: stage, graph: graph)
+        describe(roles(of: stage, graph: graph))
+    }
+
+    /// `describe(_:graph:)` of a stage whose roles are already found.
+    public static func describe(_ roles: Roles) -> String {
         var parts = ["tp=\(roles.tensorParallel)", "dp=\(roles.dataParallel)"]
             + (roles.contextParallel > 1 ? ["cp=\(roles.contextParallel)" + (roles.contextByHeads ? " cp-comm=\(ContextParallelCommunication.allToAll.rawValue)" : "")] : [])
             + (roles.expertParallel > 1 ? ["ep=\(roles.expertParallel)"] : [])

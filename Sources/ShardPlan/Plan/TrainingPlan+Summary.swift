@@ -42,9 +42,10 @@ extension TrainingPlan {
             ContextParallelExchange.ringSize(graph.operations[$0], stage.strategy(of: $0), meshShape: stage.mesh.shape) > 1
         }
         let group = communication == .hierarchical ? stage.hierarchicalContextGroup(in: graph) : nil
-        let layout = MegatronSummary.describe(Self.withPlanZeroStage(stage, options.zeroStage, graph: graph), graph: graph)
+        let roles = MegatronSummary.roles(of: Self.withPlanZeroStage(stage, options.zeroStage, graph: graph), graph: graph)
         // A context axis that splits attention's heads has named its all-to-all already.
-        return layout + (splitsQueries && communication != .ring && !layout.contains(" cp-comm=") ? " cp-comm=\(communication.rawValue)" : "")
+        return MegatronSummary.describe(roles)
+            + (splitsQueries && communication != .ring && !roles.contextByHeads ? " cp-comm=\(communication.rawValue)" : "")
             + (group.map { " cp-a2a=\($0)" } ?? "")
             + (options.overlapExpertParallelCommunication ? " ep-overlap" : "")
             + (options.expertDispatcher != .allToAll && stage.splitsExperts(in: graph) ? " \(options.expertDispatcher.rawValue)" : "")
