@@ -235,6 +235,7 @@ struct ScoreCommand: ParsableCommand {
                 if case .object(let top) = document, case .string(let name)? = top["graph"], name != graph.name {
                     printError("note: the plan was made for graph \"\(name)\"; it is scored on \"\(graph.name)\".")
                 }
+                for note in PlanDocumentOmissions.notes(in: document, for: plan) { printError("note: \(note).") }
                 for option in plan.ineffectiveOptions {
                     printError("note: \(option.setting.rawValue) changes nothing: \(option.reason).")
                 }
