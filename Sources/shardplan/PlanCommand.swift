@@ -179,8 +179,13 @@ struct PlanCommand: ParsableCommand {
                         printError(String(format: "timing: %@, search %.3f s", provenance.description as NSString, provenance.searchSeconds))
                     }
                     if let grid = found.grid {
-                        let best = grid.best.map { String(format: "fastest %@ at %.4f s%@", $0.summary as NSString, $0.iterationSeconds,
-                                                          grid.chosen ? ", chosen" : ", slower than the search") } ?? "none fits"
+                        let searched = found.plan.provenance?.stageDynamicProgramSeconds
+                        let best = grid.best.map { best in
+                            String(format: "fastest %@ at %.4f s%@", best.summary as NSString, best.iterationSeconds,
+                                   grid.chosen ? ", chosen"
+                                       : searched.map { SearchProvenance.asFast(best.iterationSeconds, as: $0) } == true ? ", as fast as the search's plan"
+                                       : ", slower than the search")
+                        } ?? "none fits"
                         printError(String(format: "timing: Megatron grid: %d configurations, %d fit, %@, %.3f s",
                                           grid.configurations, grid.fitting, best as NSString, grid.seconds))
                     }

@@ -34,17 +34,22 @@ public struct SearchProvenance: Sendable, Equatable {
         self.stoppedEarly = stoppedEarly
     }
 
-    /// "found by the stage DP; the Megatron grid's best is 4.2% slower (8.12 s against 7.79 s)", or "is as fast" where
-    /// the two times round to the same tenth of a percent.
-    ///
-    /// Times keep four significant digits, in the unit the report's other times take (`time`), so that two close
-    /// plans' times still differ where their percentage does.
     /// `seconds` to four significant digits in s, ms or us, as the report's times (`PlanPrediction.seconds`).
     static func time(_ seconds: Double) -> String {
         seconds >= 1 ? String(format: "%.4g s", seconds)
             : seconds >= 1e-3 ? String(format: "%.4g ms", seconds * 1e3) : String(format: "%.4g us", seconds * 1e6)
     }
 
+    /// Whether two searches' times round to the same tenth of a percent, as `description` calls them "as fast".
+    public static func asFast(_ seconds: Double, as other: Double) -> Bool {
+        other > 0 && abs((seconds / other - 1) * 100) < 0.05
+    }
+
+    /// "found by the stage DP; the Megatron grid's best is 4.2% slower (8.12 s against 7.79 s)", or "is as fast" where
+    /// the two times round to the same tenth of a percent.
+    ///
+    /// Times keep four significant digits, in the unit the report's other times take (`time`), so that two close
+    /// plans' times still differ where their percentage does.
     public var description: String {
         var text = "found by the \(foundBy.rawValue)"
         let (winner, other, otherName) = foundBy == .stageDynamicProgram
@@ -52,7 +57,7 @@ public struct SearchProvenance: Sendable, Equatable {
             : (megatronGridSeconds, stageDynamicProgramSeconds, "the stage DP's best")
         if let winner, let other, winner > 0 {
             let slower = (other / winner - 1) * 100
-            text += abs(slower) < 0.05 ? "; \(otherName) is as fast (\(Self.time(other)))"
+            text += Self.asFast(other, as: winner) ? "; \(otherName) is as fast (\(Self.time(other)))"
                 : String(format: "; %@ is %.1f%% slower (%@ against %@)", otherName, slower, Self.time(other), Self.time(winner))
         } else if foundBy == .stageDynamicProgram, megatronGridSeconds == nil {
             text += "; no Megatron grid configuration fits or none was priced"

@@ -41,6 +41,9 @@ struct MegatronGridMicrobatchTests {
         let tie = SearchProvenance(foundBy: .stageDynamicProgram, stageDynamicProgramSeconds: 2.0, megatronGridSeconds: 2.0005,
                                    searchSeconds: 1, stoppedEarly: false)
         #expect(tie.description == "found by the stage DP; the Megatron grid's best is as fast (2.001 s)")
+        // QA: `--timings` called an exact tie "slower than the search"; it asks the same question.
+        #expect(SearchProvenance.asFast(2.0005, as: 2.0) && SearchProvenance.asFast(6.6, as: 6.6))
+        #expect(!SearchProvenance.asFast(2.002, as: 2.0) && !SearchProvenance.asFast(1, as: 0))
         // Times below a second in the report's units: QA's mlp-2 plans printed "0.001502 s against 0.0003573 s".
         let small = SearchProvenance(foundBy: .stageDynamicProgram, stageDynamicProgramSeconds: 0.0003573, megatronGridSeconds: 0.001502,
                                      searchSeconds: 1, stoppedEarly: false)
