@@ -375,8 +375,12 @@ struct PlanStageDecoder {
                     held = layouts.shardings[inputName].map { ($0.reduced, layouts.path(Member.shardingsKey, inputName)) }
                 }
                 if let held {
+                    // A result the stage does not state was settled from what the ops before it read: say so, since the
+                    // entries that settled it may lie anywhere before.
+                    let settled = producedHere && layouts.shardings[inputName] == nil
+                        ? " (its producer's, which the stage's shardings do not state)" : ""
                     let statement = isParameter ? "parameter \"\(inputName)\" in layout \(describe(held.spec))"
-                        : "operand \(operand) (\"\(inputName)\") read in layout \(describe(held.spec))"
+                        : "operand \(operand) (\"\(inputName)\") read in layout \(describe(held.spec))\(settled)"
                     requirements.append(Requirement(path: held.path, statement: statement) { $0.operands[operand] == held.spec })
                 }
             }

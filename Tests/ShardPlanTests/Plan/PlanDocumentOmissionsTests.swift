@@ -76,4 +76,14 @@ struct PlanDocumentOmissionsTests {
         let note = PlanDocumentOmissions.notes(in: .object(more), for: try decoded(more)).first ?? ""
         #expect(note.hasPrefix("stage 0's shardings leave out 5 values (\"h0.attn.qkv.w\", \"h0.attn.qkv.b\", \"h0.attn.out.w\" and 2 more)"), "\(note)")
     }
+
+    /// An op whose result and weight are both left out is settled by agreement with its producers (here, replicated
+    /// weights), which the stated bias add after it contradicts: the refusal says the operand's layout was not stated.
+    @Test("a result and its weight both left out may contradict what follows, and the refusal says it was not stated")
+    func droppedResultAndWeight() throws {
+        let edited = try dropping(["h0.attn.qkv.w", "h0.attn.qkv"])
+        let error = #expect(throws: InputError.self) { _ = try decoded(edited) }
+        #expect(error?.message.contains("operand 0 (\"h0.attn.qkv\") read in layout [[\"x\"], null, null, null, null] (its producer's, which the stage's shardings do not state)") == true,
+                "\(error?.message ?? "")")
+    }
 }
