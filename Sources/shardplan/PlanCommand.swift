@@ -118,6 +118,7 @@ struct PlanCommand: ParsableCommand {
             // under its all-to-all, and its ring refuses sliding windows.
             options.contextParallelCommunication = kernelChoice.contextParallelCommunication ?? .standard(for: graph)
             // The framework's own gradient buffer, weights, kernels and gathers (torchtitan's FSDP2 copy-out), where not named.
+            let plainOptions = options
             if let emit = printing.emit {
                 options = emit.searchedOptions(options, gradientBufferGiven: kernelChoice.gradientPrecision != nil,
                                                optimizerStateGiven: kernelChoice.optimizerState != nil, fusionGiven: kernelChoice.fusion != nil,
@@ -138,6 +139,10 @@ struct PlanCommand: ParsableCommand {
             variants.triesExpertParallelOverlap = printing.emit?.runsMegatronCore == true
             // torchtitan's DeepEP runs whole experts only.
             variants.deduplicatesOnlyWholeExperts = printing.emit == .torchtitan
+            // What the header says of this search, against the one `plan` alone runs.
+            let searchNote = printing.emit?.searchNote(options: options, plain: plainOptions, variants: variants.searched(in: graph),
+                                                       plainVariants: StageSearchOracle.Variants(zeroStages: zero.stages, recomputeModes: recompute.modes).searched(in: graph),
+                                                       graph: graph)
             var plan: TrainingPlan, prediction: PlanPrediction
             var alternatives: [FrameworkExport.Alternative] = []
             let progressLine = ProgressLine.onTerminal(for: "planning " + VisibleText.escape("\(graph.name) on \(input.cluster)"))
@@ -194,7 +199,7 @@ struct PlanCommand: ParsableCommand {
             }
             plan.rebatchedFrom = rebatchedFrom
             plan.memoryLimitBytes = input.memoryLimitBytes
-            let written = try printing.write(plan, prediction: prediction, alternatives: alternatives, evidenceRuns: evidenceRuns)
+            let written = try printing.write(plan, prediction: prediction, alternatives: alternatives, searchNote: searchNote, evidenceRuns: evidenceRuns)
             clock.lap("write output")
             // Of the plan written: with --emit, maybe another than the search's.
             for option in written.ineffectiveOptions(exchangeNamed: kernelChoice.contextParallelCommunication != nil)

@@ -74,15 +74,15 @@ struct PlanOutput: ParsableArguments {
     /// Writes the plan as asked, with the evidence of `evidenceRuns` (from `evidenceRuns()`) where given. With
     /// --emit, the fastest of `alternatives` (the Megatron-LM grid's fastest configuration, the stage DP's other
     /// plans) whose settings fit and run is written instead where the plan's nearest layout in the framework does
-    /// not fit, cannot run or is slower (`FrameworkExport.choosing`), and the report and the evidence are of it.
-    /// Returns the plan written.
+    /// not fit, cannot run or is slower (`FrameworkExport.choosing`), and the report and the evidence are of it;
+    /// `searchNote` says in the settings' header how the search departed from `plan` alone. Returns the plan written.
     @discardableResult
     func write(_ plan: TrainingPlan, prediction: PlanPrediction, alternatives: [FrameworkExport.Alternative] = [],
-               evidenceRuns: [CalibrationRun]? = nil) throws -> TrainingPlan {
+               searchNote: String? = nil, evidenceRuns: [CalibrationRun]? = nil) throws -> TrainingPlan {
         var text: String
         var (plan, prediction) = (plan, prediction)
         if let emit {
-            let chosen = try FrameworkExport.choosing(plan, prediction: prediction, alternatives: alternatives, framework: emit)
+            let chosen = try FrameworkExport.choosing(plan, prediction: prediction, alternatives: alternatives, framework: emit, searchNote: searchNote)
             text = chosen.export.text
             (plan, prediction) = (chosen.plan, chosen.export.planPrediction)
         } else {

@@ -19,8 +19,9 @@ public struct FrameworkExport: Sendable {
     /// The settings, with a comment block saying what they run and what they are predicted to cost.
     public var text: String
 
-    public init(plan: TrainingPlan, prediction: PlanPrediction, framework: TrainingFramework) throws(InputError) {
-        try self.init(recognition: LayoutRecognition(plan), of: plan, prediction: prediction, framework: framework)
+    /// `searchNote`, when given, is the header's sentence on how `plan --emit` searched (`TrainingFramework.searchNote`).
+    public init(plan: TrainingPlan, prediction: PlanPrediction, framework: TrainingFramework, searchNote: String? = nil) throws(InputError) {
+        try self.init(recognition: LayoutRecognition(plan), of: plan, prediction: prediction, framework: framework, searchNote: searchNote)
     }
 
     /// A plan `choosing` may write instead of the searched one, with the words the header names it by; made by `grid`
@@ -45,12 +46,12 @@ public struct FrameworkExport: Sendable {
     /// The settings for the searched `plan`, or for the fastest of `alternatives` whose settings fit and run where
     /// the plan's nearest layout in the framework does not fit, cannot run (`unrunnable`) or is slower: the header
     /// then says so, and `plan`/`planPrediction` are the alternative's. An alternative the framework would run only
-    /// as a layout that does not fit or that it refuses is never chosen.
+    /// as a layout that does not fit or that it refuses is never chosen. `searchNote` goes into every header.
     public static func choosing(_ plan: TrainingPlan, prediction: PlanPrediction, alternatives: [Alternative],
-                                framework: TrainingFramework) throws(InputError) -> (export: FrameworkExport, plan: TrainingPlan) {
+                                framework: TrainingFramework, searchNote: String? = nil) throws(InputError) -> (export: FrameworkExport, plan: TrainingPlan) {
         let attempt: Result<FrameworkExport, InputError>
         do {
-            attempt = .success(try FrameworkExport(plan: plan, prediction: prediction, framework: framework))
+            attempt = .success(try FrameworkExport(plan: plan, prediction: prediction, framework: framework, searchNote: searchNote))
         } catch {
             // A rewritten plan whose nearest layout the graph as given does not take (`graphBeforeRewrites`): the
             // alternatives, the search's answer before the rewrites among them, stand in for it.
@@ -74,7 +75,7 @@ public struct FrameworkExport: Sendable {
             // An alternative whose layout is not one a framework reads is passed over, as one that does not fit is.
             guard let recognition = try? LayoutRecognition(alternative.plan),
                   let other = try? FrameworkExport(recognition: recognition, of: alternative.plan, prediction: alternative.prediction,
-                                                   framework: framework, note: note),
+                                                   framework: framework, note: note, searchNote: searchNote),
                   other.prediction.fitsInMemory, other.unrunnable.isEmpty,
                   other.prediction.iterationSeconds < chosen?.export.prediction.iterationSeconds ?? .infinity else { continue }
             chosen = (other, alternative.plan)
@@ -104,10 +105,10 @@ public struct FrameworkExport: Sendable {
                           + "build a causal decoder (\(framework.decoderRecipe)): no \(framework.displayName) settings ShardPlan writes build it")
     }
 
-    /// The settings for `plan`, already recognised (one recognition serves every framework); `note`, when given,
-    /// is a sentence for the header's second line.
+    /// The settings for `plan`, already recognised (one recognition serves every framework); `searchNote` and `note`,
+    /// when given, are sentences for the header's second line, in that order.
     public init(recognition: LayoutRecognition, of plan: TrainingPlan, prediction: PlanPrediction,
-                framework: TrainingFramework, note: String? = nil) throws(InputError) {
+                framework: TrainingFramework, note: String? = nil, searchNote: String? = nil) throws(InputError) {
         if let refusal = Self.refusal(of: plan.graph, in: framework) { throw refusal }
         self.framework = framework
         planPrediction = prediction
@@ -148,6 +149,7 @@ public struct FrameworkExport: Sendable {
         var header = ["ShardPlan: \(framework.displayName) settings for \(plan.graph.name) on \(plan.clusterTitle), "
                       + "\(layout.worldSize) of \(plan.cluster.deviceCount) devices: "
                       + layout.configuration.summary(dataParallel: layout.dataParallel, noSync: nearest.plan.accumulatesUnshardedGradients)]
+        if let searchNote { header.append(searchNote) }
         if let note { header.append(note) }
         unrunnable = framework.unrunnable(layout)
         // After a note naming another plan, "it" is that plan.

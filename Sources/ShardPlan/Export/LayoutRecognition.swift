@@ -123,7 +123,7 @@ public struct LayoutRecognition: Sendable {
         // all-to-all exchange, whatever the plan's options name.
         if contextParallel > 1, roles.contains(where: \.contextByHeads),
            options.contextParallelCommunication != .allToAll && options.contextParallelCommunication != .hierarchical {
-            notes.append("attention splits its heads over the context-parallel ranks, as Megatron's all-to-all exchange runs it; the settings use it")
+            notes.append("attention splits its heads over the context-parallel ranks, as Megatron's all-to-all exchange runs it; the nearest layout takes that exchange")
             options.contextParallelCommunication = .allToAll
         }
         // Sequence parallelism: norms, dropout and residual adds (ops that contract nothing) split the sequence
@@ -271,8 +271,10 @@ public struct LayoutRecognition: Sendable {
         return stage.operations.count { Self.splits(stage, $0) != Self.splits(other, $0) }
     }
 
-    /// "dp x tp" for a Megatron mesh of 2 axes, "dp x (cp or ep) x tp" for 3 and "dp x ... x tp" for more: the sizes alone
-    /// do not tell the axes between apart (shard groups, experts, context and its all-to-all groups).
+    /// "dp x tp" for a settings' mesh of 2 axes, "dp x (cp or ep) x tp" for 3 and "dp x ... x tp" for more, outermost
+    /// first, as every framework here orders its ranks (`TrainingPlan.megatron`: Megatron-Core's order, and torchtitan's
+    /// `ParallelDims` mesh, its data-parallel axes before context and tensor parallelism): the sizes alone do not tell
+    /// the axes between apart (shard groups, experts, context and its all-to-all groups).
     static func axisNames(of count: Int) -> String {
         switch count {
         case ...2: "dp x tp"
@@ -290,10 +292,10 @@ public struct LayoutRecognition: Sendable {
             } else if stage.mesh.devices != other.mesh.devices {
                 notes.append("the plan's stage \(index) runs on \(DeviceListText.describe(other.mesh.devices)); these settings put it on \(DeviceListText.describe(stage.mesh.devices))")
             } else if Self.nontrivialShape(stage.mesh) != Self.nontrivialShape(other.mesh) {
-                notes.append("stage \(index)'s mesh is \(other.mesh.shape.map(String.init).joined(separator: "x")), not Megatron's "
+                notes.append("stage \(index)'s mesh is \(other.mesh.shape.map(String.init).joined(separator: "x")); these settings' is "
                              + "\(Self.axisNames(of: stage.mesh.shape.count)) = \(stage.mesh.shape.map(String.init).joined(separator: "x"))")
             } else if let differing = Self.differingOperations(stage, other), differing > 0 {
-                notes.append("stage \(index) shards \(differing) of its \(stage.operations.count) ops otherwise than Megatron-LM's layout")
+                notes.append("stage \(index) shards \(differing) of its \(stage.operations.count) ops otherwise than these settings do")
             }
         }
         if nearest.virtualStages != original.virtualStages || nearest.schedule != original.schedule {

@@ -34,8 +34,12 @@ public struct MegatronArguments: Sendable {
                 arguments.append("--expert-tensor-parallel-size \(layout.expertTensorParallel)")
             }
         }
-        // The experts as one grouped GEMM, as priced (`ParallelLayout.hasExperts`), and the group-limited routing the
-        // dispatch is priced with.
+        // The routing the dispatch is priced with: each layer's experts and each token's share of them (Megatron-Core
+        // refuses expert parallelism without the count, and its top-k defaults to 2), and any group limit; the experts
+        // as one grouped GEMM, as priced (`ParallelLayout.hasExperts`).
+        if let routing = layout.expertRouting {
+            arguments += ["--num-experts \(routing.experts)", "--moe-router-topk \(routing.topK)"]
+        }
         if layout.hasExperts { arguments.append("--moe-grouped-gemm") }
         if let groups = layout.expertGroups {
             arguments += ["--moe-router-num-groups \(groups.count)", "--moe-router-group-topk \(groups.chosen)"]
@@ -116,6 +120,9 @@ public struct MegatronArguments: Sendable {
         lines.append("# Add your model, data, tokenizer and optimizer arguments (and, on several nodes, torchrun's rendezvous).")
         if layout.hasWindowedAttention {
             lines.append("# The model has sliding-window attention: give its window with them (--window-size, and --window-attn-skip-freq where some layers stay global).")
+        }
+        if layout.mixesDenseAndExpertBlocks {
+            lines.append("# Some of the model's blocks are dense: say which with its arguments (--moe-layer-freq; by default every block has experts).")
         }
         if layout.hasAttentionSinks {
             lines.append("# The model has attention sinks: give them with its arguments (Megatron-Core's softmax_type 'learnable'); with context parallelism TransformerEngine runs them only under --cp-comm-type a2a.")

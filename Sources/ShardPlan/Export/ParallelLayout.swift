@@ -26,6 +26,10 @@ public struct ParallelLayout: Sendable, Equatable {
     /// The group-limited routing of the model's routers (a top-k slice's `ExpertGroups`), which the dispatch is
     /// priced with: Megatron-Core's `moe_router_num_groups` and `moe_router_group_topk`; nil for none.
     public var expertGroups: ExpertGroups?
+    /// The routing the model's expert layers are priced with (`TensorRoles.dispatchedTokens`, the first expert layer's):
+    /// how many experts a layer routes among and how many of them each token goes to, Megatron-LM's `--num-experts` and
+    /// `--moe-router-topk`; nil without experts.
+    public var expertRouting: TokenDispatch?
     /// How many structures the repeated layers hold: 1 for a model of identical blocks, more where dense and expert
     /// blocks, or sliding-window and global ones, alternate.
     public var blockStructures: Int
@@ -62,6 +66,7 @@ public struct ParallelLayout: Sendable, Equatable {
         expertGroups = plan.graph.operations.lazy.compactMap { operation -> ExpertGroups? in
             if case .slice(_, _, _, let groups?) = operation.op { groups } else { nil }
         }.first
+        expertRouting = TensorRoles(plan.graph).dispatchedTokens.lazy.compactMap { $0 }.first
         blockStructures = Set(TrainingPlan.repeatedLayers(layers, in: plan.graph).map(\.shapeKey)).count
         attentionHeads = AttentionHeads.all(in: plan.graph)
         hasWindowedAttention = MegatronConfiguration.hasWindowedAttention(plan.graph)
@@ -137,17 +142,20 @@ public struct ParallelLayout: Sendable, Equatable {
         case .blockwise: return "blockwise"
         }
     }
+    /// Whether the model holds a mixture of experts (`feedForwardModules`), whose experts the cost model prices as
+    /// one grouped GEMM: Megatron-Core's `moe_grouped_gemm` (without it, a loop over the local experts), which its
+    /// `TransformerConfig` asks for beside `moe_act` recomputation.
+    public var hasExperts: Bool { feedForwardModules.contains("moe") }
+    /// Whether some blocks are dense beside the expert ones (`feedForwardModules`): Megatron-LM's `--moe-layer-freq`,
+    /// the model's own argument, must say which, as its default makes every block an expert one.
+    public var mixesDenseAndExpertBlocks: Bool { feedForwardModules == ["mlp", "moe"] }
+
     /// Megatron-Core's submodules (`recompute_modules`) that run MaxText's policies that rerun products: the MLP
     /// or the mixture of experts (`feedForwardModules`) and the norms for `mlp`, the attention core besides for
     /// `all-but-qkv`; and `norm-act`'s output-discarding checkpoints, `layernorm` and, with experts, `moe_act`; nil
     /// for any other mode. Megatron-Core's
     /// `TransformerConfig` refuses `layernorm` beside FP8 with delayed scaling ("Delayed scaling does not support
     /// moe_act and layernorm recompute"), so there the norms are kept (`TrainingFramework.expressible` names it).
-    /// Whether the model holds a mixture of experts (`feedForwardModules`), whose experts the cost model prices as
-    /// one grouped GEMM: Megatron-Core's `moe_grouped_gemm` (without it, a loop over the local experts), which its
-    /// `TransformerConfig` asks for beside `moe_act` recomputation.
-    public var hasExperts: Bool { feedForwardModules.contains("moe") }
-
     public var recomputeModules: [String]? {
         let attention: [String]
         switch recompute {

@@ -123,6 +123,27 @@ struct ContextAndExpertExportTests {
         #expect(megatron.differences.isEmpty && !megatron.text.contains("--sequence-parallel"))
     }
 
+    @Test("moe-tiny at top-4 with dense blocks between the expert ones: --num-experts 8 --moe-router-topk 4 and a --moe-layer-freq comment for Megatron-LM only")
+    func expertRoutingForMegatronLM() throws {
+        var configuration = try #require(ModelCatalog.model(id: "moe-tiny")?.transformer)
+        configuration.layers = 4
+        configuration.mixtureOfExperts?.topK = 4
+        configuration.mixtureOfExperts?.layerInterval = 2
+        let graph = try TransformerBuilder(name: "moe-tiny-top4", configuration: configuration).build()
+        let cluster = try Cluster.preset(named: Self.clusterName)
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: Self.clusterName, configuration: MegatronConfiguration(
+            tensorParallel: 1, pipelineParallel: 1, expertParallel: 8, options: TrainingOptions(gradientPrecision: .bf16)))
+        let export = try FrameworkExport(plan: plan, prediction: PlanEvaluator(cluster: cluster).evaluate(plan), framework: .megatron)
+        #expect(export.text.contains("    --expert-model-parallel-size 8 \\\n    --moe-token-dispatcher-type alltoall \\\n    --num-experts 8 \\\n    --moe-router-topk 4 \\\n    --moe-grouped-gemm \\\n    --num-layers 4 \\\n"), "\(export.text)")
+        #expect(export.text.contains("# Some of the model's blocks are dense: say which with its arguments (--moe-layer-freq; by default every block has experts).\n"))
+        _ = try MegatronArgumentReader(export.text).layout()
+        // NeMo and Megatron-Bridge build the model, its experts and routing included, from the recipe.
+        for framework in [TrainingFramework.nemo, .megatronBridge] {
+            let text = try FrameworkExport(plan: plan, prediction: export.planPrediction, framework: framework).text
+            #expect(!text.contains("num_moe_experts") && !text.contains("moe_router_topk") && !text.contains("moe-layer-freq"), "\(framework.rawValue)")
+        }
+    }
+
     @Test("moe-tiny with whole experts, ep = 8 folded over tp = 2: --expert-tensor-parallel-size 1 and its fields, read back")
     func expertsFoldedOverTensor() throws {
         let (recognition, exports) = try Self.export(model: "moe-tiny", MegatronConfiguration(
@@ -130,7 +151,8 @@ struct ContextAndExpertExportTests {
             options: TrainingOptions(gradientPrecision: .bf16)))
         #expect(recognition.isExact, "\(recognition.differences)")
         #expect(recognition.layout.expertParallel == 8 && recognition.layout.expertTensorParallel == 1 && recognition.layout.dataParallel == 4)
-        #expect(try #require(exports[.megatron]).text.contains("--expert-tensor-parallel-size 1 \\"))
+        #expect(try #require(exports[.megatron]).text.contains("--expert-tensor-parallel-size 1 \\\n    --num-experts 8 \\\n    --moe-router-topk 2 \\"))
+        #expect(try !#require(exports[.megatron]).text.contains("moe-layer-freq"))
         #expect(try #require(exports[.nemo]).text.contains("trainer.strategy.expert_tensor_parallel_size=1"))
         #expect(try #require(exports[.megatronBridge]).text.contains("cfg.model.expert_tensor_parallel_size = 1"))
         #expect(try #require(exports[.torchtitan]).text.contains("expert_tensor_parallel_degree = 1"))

@@ -48,7 +48,7 @@ struct LayoutRecognitionTests {
         let op = try #require(original.stages[0].operations.first { graph.operations[$0].op.isContraction && graph.operations[$0].inputs.contains { graph[$0].isParameter } })
         altered.stages[0].strategies[op - original.stages[0].operations.lowerBound].indexOfAxis[MegatronLayout.tensorAxis] = nil
         let recognition = try LayoutRecognition(altered)
-        #expect(recognition.differences.last == "stage 0 shards 1 of its \(original.stages[0].operations.count) ops otherwise than Megatron-LM's layout")
+        #expect(recognition.differences.last == "stage 0 shards 1 of its \(original.stages[0].operations.count) ops otherwise than these settings do")
         #expect(recognition.layout.tensorParallel == 2 && recognition.layout.dataParallel == 4)
         let evaluator = PlanEvaluator(cluster: cluster)
         let export = try FrameworkExport(plan: altered, prediction: evaluator.evaluate(altered), framework: .megatron)
@@ -56,6 +56,18 @@ struct LayoutRecognitionTests {
         #expect(export.prediction.iterationSeconds == evaluator.evaluate(original).iterationSeconds)
         #expect(export.text.contains("these settings run the nearest one"))
         #expect(export.text.contains("against the plan's"))
+    }
+
+    @Test("a stage mesh of other axes is named against the settings' own, in no one framework's words")
+    func meshDiffers() throws {
+        let nearest = try megatron(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 8))
+        var altered = nearest
+        let stage = nearest.stages[0]
+        altered.stages[0] = StageLayout(operations: stage.operations, mesh: try DeviceMesh(devices: Array(0 ..< 8), shape: [2, 4], in: cluster),
+                                        strategies: stage.strategies)
+        #expect(LayoutRecognition.layoutDifferences(nearest, altered)
+                == ["stage 0's mesh is 2x4; these settings' is dp x tp = \(stage.mesh.shape.map(String.init).joined(separator: "x"))"])
+        #expect(stage.mesh.shape == [8, 1])
     }
 
     @Test("ranks of unequal devices become ranks of the fewest")

@@ -27,6 +27,7 @@ struct MegatronArgumentReader {
         "--moe-token-dispatcher-type": { ["allgather", "alltoall", "flex"].contains($0) },
         "--moe-flex-dispatcher-backend": { ["deepep", "hybridep"].contains($0) },
         "--moe-router-num-groups": isPositive, "--moe-router-group-topk": isPositive,
+        "--num-experts": isPositive, "--moe-router-topk": isPositive,
         "--cp-comm-type": { ["p2p", "all_gather", "a2a", "a2a+p2p"].contains($0) },
     ]
 
@@ -113,6 +114,13 @@ struct MegatronArgumentReader {
         } else if (int("--tensor-model-parallel-size") ?? 1) > 1 || (int("--context-parallel-size") ?? 1) > 1 {
             guard connections == "1" else {
                 throw ReadBackError("tensor or context parallelism without CUDA_DEVICE_MAX_CONNECTIONS=1: validate_args refuses it before Blackwell")
+            }
+        }
+        // Megatron-Core's TransformerConfig: "num_moe_experts must be non None to use expert-parallel", and each
+        // expert-parallel rank holds a whole number of experts.
+        if let ep = int("--expert-model-parallel-size"), ep > 1 {
+            guard let experts = int("--num-experts"), experts % ep == 0 else {
+                throw ReadBackError("--expert-model-parallel-size \(ep) without --num-experts divisible by it: Megatron-Core refuses it")
             }
         }
         let tp = int("--tensor-model-parallel-size") ?? 1, pp = int("--pipeline-model-parallel-size") ?? 1
