@@ -16,8 +16,10 @@ size of the whole buffer one device holds on the "full" side of the collective:
 
 Collectives of independent groups (the 2 data-parallel groups of a tensor-parallel all-reduce, say)
 run concurrently and count once. CPU specifics: XLA's CPU backend has no native reduce-scatter, so an
-all-reduce whose result is only read through `dynamic-slice` (directly or inside a fusion) is counted
-as a reduce-scatter; all-reduce combining is switched off by `xla_env.NO_COMBINER_FLAG`, and a tuple
+all-reduce whose result is only read through `dynamic-slice`s (directly or inside a fusion) that each keep
+at least 1/n of it, n the size of its groups, is counted as a reduce-scatter; one that keeps less is sliced
+along mesh axes outside the groups too, and stays an all-reduce followed by a local slice (a tied head's
+weight gradient all-reduced over the data axis and sliced to the table's vocabulary shard, Docs/jax.md); all-reduce combining is switched off by `xla_env.NO_COMBINER_FLAG`, and a tuple
 all-reduce that still appears is split into one entry per element.
 
 Replica groups come in three printed forms, all handled: explicit `{{0,1},{2,3}}`, iota
@@ -270,16 +272,19 @@ def permute_axes_label(pairs: Iterable[Sequence[int]], mesh_shape: Sequence[int]
 
 
 # ---------------------------------------------------------------------- collectives
-def _feeds_only_dynamic_slice(name: str, comp: str, by_comp: dict[str, list[Instruction]]) -> bool:
-    """True when every use of `name` in `comp` is a dynamic-slice of it (through bitcasts and fusions)."""
+def _feeds_only_dynamic_slice(name: str, comp: str, by_comp: dict[str, list[Instruction]], least: int) -> bool:
+    """True when every use of `name` in `comp` is a dynamic-slice of it (through bitcasts and fusions) that
+    keeps at least `least` elements."""
     users = [i for i in by_comp.get(comp, []) if name in i.operands]
     if not users:
         return False
     for user in users:
         if user.opcode == "dynamic-slice" and user.operands[0] == name:
-            continue
+            if sum(math.prod(shape) for _, shape in type_elements(user.type)) >= least:
+                continue
+            return False
         if user.opcode == "bitcast":
-            if _feeds_only_dynamic_slice(user.name, comp, by_comp):
+            if _feeds_only_dynamic_slice(user.name, comp, by_comp, least):
                 continue
             return False
         if user.opcode == "fusion":
@@ -289,7 +294,7 @@ def _feeds_only_dynamic_slice(name: str, comp: str, by_comp: dict[str, list[Inst
             position = user.operands.index(name)
             params = [i for i in by_comp.get(called.group(1), [])
                       if i.opcode == "parameter" and i.args.strip() == str(position)]
-            if len(params) != 1 or not _feeds_only_dynamic_slice(params[0].name, called.group(1), by_comp):
+            if len(params) != 1 or not _feeds_only_dynamic_slice(params[0].name, called.group(1), by_comp, least):
                 return False
             continue
         return False
@@ -328,7 +333,11 @@ def find_collectives(hlo: str, mesh_shape: Sequence[int], axis_names: Sequence[s
         group_size = max((len(g) for g in groups), default=1)
         meta = re.search(r'op_name="([^"]*)"', instr.attrs)
         kind = base
-        if base == "all-reduce" and _feeds_only_dynamic_slice(instr.name, instr.computation, by_comp):
+        # A reduce-scatter leaves each member of a group of n its own 1/n of the buffer (or more, where it
+        # scatters along some of the group's axes only); a smaller slice also cuts along axes outside the group.
+        scattered = sum(math.prod(shape) for _, shape in result_elems) // group_size
+        if (base == "all-reduce" and group_size > 1 and len(result_elems) == 1
+                and _feeds_only_dynamic_slice(instr.name, instr.computation, by_comp, scattered)):
             kind = "reduce-scatter"
         if len(operand_elems) != len(result_elems):
             operand_elems = operand_elems[: len(result_elems)] or result_elems

@@ -34,7 +34,7 @@ def test_axes_labels():
     assert axes_label([[0]], MESH, AXES) == "none"
 
 
-HLO = """HloModule jit_step, entry_computation_layout={(f32[4,16]{1,0})->f32[2,16]{1,0}}
+HLO = """HloModule jit_step, entry_computation_layout={(f32[4,16]{1,0})->f32[1,16]{1,0}}
 
 %add (a: f32[], b: f32[]) -> f32[] {
   %a = f32[] parameter(0)
@@ -42,14 +42,14 @@ HLO = """HloModule jit_step, entry_computation_layout={(f32[4,16]{1,0})->f32[2,1
   ROOT %s = f32[] add(%a, %b)
 }
 
-%fused_slice (param_0: f32[4,16], param_1: s32[]) -> f32[2,16] {
+%fused_slice (param_0: f32[4,16], param_1: s32[]) -> f32[1,16] {
   %param_0 = f32[4,16]{1,0} parameter(0)
   %param_1 = s32[] parameter(1)
   %zero = s32[] constant(0)
-  ROOT %ds = f32[2,16]{1,0} dynamic-slice(%param_0, %param_1, %zero), dynamic_slice_sizes={2,16}
+  ROOT %ds = f32[1,16]{1,0} dynamic-slice(%param_0, %param_1, %zero), dynamic_slice_sizes={1,16}
 }
 
-ENTRY %main (p: f32[4,16]) -> f32[2,16] {
+ENTRY %main (p: f32[4,16]) -> f32[1,16] {
   %p = f32[4,16]{1,0} parameter(0)
   %pid = s32[] partition-id()
   %ar = f32[4,16]{1,0} all-reduce(%p), channel_id=1, replica_groups=[2,4]<=[8], use_global_device_ids=true, to_apply=%add, metadata={op_name="jit(step)/dot_general"}
@@ -57,8 +57,10 @@ ENTRY %main (p: f32[4,16]) -> f32[2,16] {
   %ag = bf16[8,16]{1,0} all-gather(%p), channel_id=3, replica_groups={{0,4},{1,5},{2,6},{3,7}}, dimensions={0}, use_global_device_ids=true
   %tup = (f32[4,16]{1,0}, f32[16]{0}) all-reduce(%p, %p), channel_id=4, replica_groups=[1,8]<=[8], use_global_device_ids=true, to_apply=%add
   %cp = f32[4,16]{1,0} collective-permute(%p), channel_id=5, source_target_pairs={{0,1},{1,2},{2,3},{3,0}}
+  %ar3 = f32[4,16]{1,0} all-reduce(%p), channel_id=6, replica_groups={{0,4},{1,5},{2,6},{3,7}}, use_global_device_ids=true, to_apply=%add
+  %local = f32[1,16]{1,0} fusion(%ar3, %pid), kind=kLoop, calls=%fused_slice
   %use = f32[4,16]{1,0} add(%ar2, %p)
-  ROOT %rs = f32[2,16]{1,0} fusion(%ar, %pid), kind=kLoop, calls=%fused_slice
+  ROOT %rs = f32[1,16]{1,0} fusion(%ar, %pid), kind=kLoop, calls=%fused_slice
 }
 """
 
@@ -67,17 +69,18 @@ def test_find_collectives_kinds_axes_and_bytes():
     colls = find_collectives(HLO, MESH, AXES)
     summary = [(c.kind, c.axes, c.bytes) for c in colls]
     assert summary == [
-        ("reduce-scatter", "y", 256),       # all-reduce read only through dynamic-slice
+        ("reduce-scatter", "y", 256),       # all-reduce over 4 read only through a dynamic-slice of 1/4
         ("all-reduce", "x", 256),
         ("all-gather", "x", 256),           # result bytes: bf16[8,16]
         ("all-reduce", "x,y", 256),         # tuple all-reduce, split per element
         ("all-reduce", "x,y", 64),
         ("collective-permute", "y", 256),
+        ("all-reduce", "x", 256),           # over 2, sliced to 1/4: sliced along y too, a local slice
     ]
     assert colls[0].op_name == "jit(step)/dot_general"
     table = bytes_by_axis(colls)
     assert table["y"]["reduce_scatter_bytes"] == 256 and table["y"]["send_recv_bytes"] == 256
-    assert table["x"] == {"all_reduce_bytes": 256, "all_gather_bytes": 256, "reduce_scatter_bytes": 0,
+    assert table["x"] == {"all_reduce_bytes": 512, "all_gather_bytes": 256, "reduce_scatter_bytes": 0,
                           "all_to_all_bytes": 0, "send_recv_bytes": 0}
 
 

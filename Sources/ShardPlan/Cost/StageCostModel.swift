@@ -369,6 +369,8 @@ public struct StageCostModel: Sendable {
         var rerunSecondsByOp: [Int: Double] = [:]
         var fp8ByOp: [Int: OperatorCost.FP8Use] = [:]
         var arrivalLayouts: [ValueID: ShardingSpec] = [:]
+        // The stage's activations some reader has read already: their partial sums are reduced (`readsReduced`).
+        var activationsRead = Set<ValueID>()
         for operationIndex in stage.operations {
             let operation = graph.operations[operationIndex]
             for (operand, input) in operation.inputs.enumerated() where arrivalLayouts[input] == nil && !graph[input].isParameter
@@ -432,9 +434,13 @@ public struct StageCostModel: Sendable {
                 // The tensor arrives (from an earlier stage, or as a graph input) in the layout its first reader
                 // in the stage wants; other readers reshard it from there, and every reader's gradient goes back
                 // to it reduced (the runner's step does the same, Docs/jax.md).
+                // The first reader of an activation reduces its partial sums (an all-reduce, or a reduce-scatter where
+                // it splits along a summed axis); later readers read the reduced value, as the plan pins it
+                // (`shardings`), and XLA reduces it once (Docs/jax.md).
                 let source: ShardingSpec
                 if let producerIndex = graph[input].operationIndex, stage.operations.contains(producerIndex) {
-                    source = stage.strategy(of: producerIndex).resultSpec(in: graph.operations[producerIndex].indexSpace)
+                    let produced = stage.strategy(of: producerIndex).resultSpec(in: graph.operations[producerIndex].indexSpace)
+                    source = activationsRead.insert(input).inserted ? produced : produced.reduced
                 } else {
                     source = arrivalLayouts[input]!
                 }

@@ -6,9 +6,11 @@ struct StageCostTerms {
     /// A tensor passed from one op to another inside the stage: an activation from its producer, a
     /// parameter from the op that reads it first (and stores it) to another reader, or a tensor that arrives
     /// from outside the stage (an earlier stage's activation, a graph input) from its first reader, in whose
-    /// layout it arrives, to another reader.
+    /// layout it arrives, to another reader. An activation's first reader in the stage reduces its partial sums
+    /// (`activation`); later readers read it reduced (`reducedActivation`), so that a sum is reduced once, as
+    /// `StageCostModel` prices it.
     struct Link: Hashable {
-        enum Kind: Hashable { case activation, parameter, arrival }
+        enum Kind: Hashable { case activation, reducedActivation, parameter, arrival }
         var from: Int
         /// For a parameter or arrival link, the operand position of the tensor in `from`; -1 for activations.
         var operand: Int
@@ -510,6 +512,7 @@ struct StageCostTerms {
     /// Every tensor passed between two ops of the stage, in op order.
     func links() -> [Link] {
         var result: [Link] = []
+        var activationsRead = Set<ValueID>()
         for op in operations {
             for (operand, input) in graph.operations[op].inputs.enumerated() {
                 if graph[input].isParameter {
@@ -517,7 +520,8 @@ struct StageCostTerms {
                         result.append(Link(from: first.operation, operand: first.operand, to: op, toOperand: operand, kind: .parameter))
                     }
                 } else if let producer = graph[input].operationIndex, operations.contains(producer) {
-                    result.append(Link(from: producer, operand: -1, to: op, toOperand: operand, kind: .activation))
+                    result.append(Link(from: producer, operand: -1, to: op, toOperand: operand,
+                                       kind: activationsRead.insert(input).inserted ? .activation : .reducedActivation))
                 } else if let first = firstReader[input], first.operation != op || first.operand != operand {
                     result.append(Link(from: first.operation, operand: first.operand, to: op, toOperand: operand, kind: .arrival))
                 }
@@ -531,6 +535,7 @@ struct StageCostTerms {
         let from = graph.operations[link.from]
         switch link.kind {
         case .activation: return producer.resultSpec(in: from.indexSpace)
+        case .reducedActivation: return producer.resultSpec(in: from.indexSpace).reduced
         case .parameter, .arrival: return producer.operandSpec(link.operand, in: from.indexSpace)
         }
     }
@@ -548,7 +553,7 @@ struct StageCostTerms {
     /// attention op needs it to hide context parallelism's K/V exchange behind its kernels.
     func linkSeconds(_ link: Link, produced: [ShardingSpec], consumed: [[ShardingSpec]], consumers: [OpStrategy]? = nil) -> [[Double]] {
         let from = graph.operations[link.from]
-        let value = link.kind == .activation ? from.result : from.inputs[link.operand]
+        let value = link.kind == .activation || link.kind == .reducedActivation ? from.result : from.inputs[link.operand]
         let (wantedIndex, wanted) = consumed.map { $0[0] }.numberedByFirstAppearance()
         let (gradientIndex, gradients) = consumed.map { $0[1] }.numberedByFirstAppearance()
         // Tensor parallelism's overlap hides a weight's layout change into a linear layer, and an activation's beside one
@@ -565,10 +570,10 @@ struct StageCostTerms {
         return produced.map { layout in
             let forward = wanted.map { price(layout, $0) }
             switch link.kind {
-            case .activation, .arrival:
+            case .activation, .reducedActivation, .arrival:
                 // The gradient comes back reduced to the layout the producer left (or, for an arrival, to the
                 // layout it arrived in, its first reader's).
-                let returned = link.kind == .activation ? layout.reduced : layout
+                let returned = link.kind == .arrival ? layout : layout.reduced
                 let backward = model.gradients[value] ? gradients.map { price($0, returned) } : gradients.map { _ in 0 }
                 return consumed.indices.map { pair in
                     var (ahead, back) = (forward[wantedIndex[pair]], backward[gradientIndex[pair]])

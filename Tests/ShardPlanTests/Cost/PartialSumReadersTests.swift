@@ -1,0 +1,62 @@
+import Testing
+@testable import ShardPlan
+
+/// `h = einsum("bsd,df->bsf", x, w)` with x [8, 32, 16] and w [16, 32] f32, read by two ops, `z = exp(h)` and
+/// `r = h + z`, on a [2, 2] mesh (axis 0 "x", axis 1 "y"). With d split by y the einsum leaves h [8, 32, 32] as
+/// partial sums over y; with b split by x each device holds [4, 32, 32] f32, 16,384 bytes. XLA reduces them
+/// once, since the plan pins h reduced (`shardings`), and both readers read that value: a Llama block's embedding
+/// lookup with the table split on the vocabulary, read by the first RMSNorm and the residual add, compiled one
+/// `[1, 32, 128]` all-reduce where the planner priced two (Docs/jax.md).
+@Suite("Partial sums read by several ops are reduced once")
+struct PartialSumReadersTests {
+    let graph: Graph
+
+    init() throws {
+        var builder = GraphBuilder(name: "two-readers")
+        let x = try builder.input("x", [8, 32, 16], .f32)
+        let w = try builder.parameter("w", [16, 32], .f32)
+        let h = try builder.einsum("h", "bsd,df->bsf", x, w)
+        let z = try builder.unary("z", .exp, h)
+        let r = try builder.binary("r", .add, h, z)
+        builder.output(r)
+        graph = try builder.build()
+    }
+
+    /// The einsum splits b by x and d by y; `exp` and the add split their first dimension by x.
+    func stage(on mesh: DeviceMesh) throws -> StageLayout {
+        let einsum = graph.operations[0].indexSpace
+        let product = OpStrategy(indexOfAxis: [try #require(einsum.position(of: "b") as Int?), try #require(einsum.position(of: "d") as Int?)])
+        func batchSplit(_ op: Int) throws -> OpStrategy {
+            OpStrategy(indexOfAxis: [try #require(graph.operations[op].indexSpace.position(of: "d0") as Int?), nil])
+        }
+        return StageLayout(operations: 0 ..< 3, mesh: mesh, strategies: [product, try batchSplit(1), try batchSplit(2)])
+    }
+
+    func model(_ cluster: Cluster) -> StageCostModel {
+        StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: TrainingOptions(), microbatches: 1)
+    }
+
+    @Test("h's partial sums over y take one 16,384-byte all-reduce, charged to its first reader; no other activation collective")
+    func oneReduction() throws {
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: [2, 2], in: cluster)
+        let layout = try stage(on: mesh)
+        #expect(layout.strategy(of: 0).resultSpec(in: graph.operations[0].indexSpace).partialSums == [[1]])
+        #expect(model(cluster).cost(of: layout).communicationBytesByAxes == [[1]: [.allReduce: 16384]])
+    }
+
+    @Test("the search's terms agree: h's first reader links from the partial sums, the second from the reduced value, which it reads as held (free)")
+    func searchLinks() throws {
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: [2, 2], in: cluster)
+        let layout = try stage(on: mesh)
+        let terms = StageCostTerms(model: model(cluster), operations: 0 ..< 3, mesh: mesh, inFlight: 1)
+        let links = terms.links().filter { $0.from == 0 }
+        #expect(links.map(\.kind) == [.activation, .reducedActivation])
+        let seconds = links.map { link in
+            terms.linkSeconds(link, produced: [terms.producerLayout(link, layout.strategy(of: 0))],
+                              consumed: [terms.consumerLayout(link, layout.strategy(of: link.to))])[0][0]
+        }
+        #expect(seconds[0] > 0 && seconds[1] == 0)
+    }
+}
