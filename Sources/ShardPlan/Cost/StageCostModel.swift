@@ -369,8 +369,8 @@ public struct StageCostModel: Sendable {
         var rerunSecondsByOp: [Int: Double] = [:]
         var fp8ByOp: [Int: OperatorCost.FP8Use] = [:]
         var arrivalLayouts: [ValueID: ShardingSpec] = [:]
-        // The stage's activations some reader has read already: their partial sums are reduced (`readsReduced`).
-        var activationsRead = Set<ValueID>()
+        // The layout each activation of the stage was first read in: later readers read it from there.
+        var firstReadLayouts: [ValueID: ShardingSpec] = [:]
         for operationIndex in stage.operations {
             let operation = graph.operations[operationIndex]
             for (operand, input) in operation.inputs.enumerated() where arrivalLayouts[input] == nil && !graph[input].isParameter
@@ -435,12 +435,17 @@ public struct StageCostModel: Sendable {
                 // in the stage wants; other readers reshard it from there, and every reader's gradient goes back
                 // to it reduced (the runner's step does the same, Docs/jax.md).
                 // The first reader of an activation reduces its partial sums (an all-reduce, or a reduce-scatter where
-                // it splits along a summed axis); later readers read the reduced value, as the plan pins it
-                // (`shardings`), and XLA reduces it once (Docs/jax.md).
+                // it splits along a summed axis); later readers read it as that reader left it, so a sum is reduced
+                // once (as XLA does, Docs/jax.md) and a reduce-scattered one is gathered again for a reader that wants
+                // it whole.
                 let source: ShardingSpec
                 if let producerIndex = graph[input].operationIndex, stage.operations.contains(producerIndex) {
-                    let produced = stage.strategy(of: producerIndex).resultSpec(in: graph.operations[producerIndex].indexSpace)
-                    source = activationsRead.insert(input).inserted ? produced : produced.reduced
+                    if let first = firstReadLayouts[input] {
+                        source = first
+                    } else {
+                        source = stage.strategy(of: producerIndex).resultSpec(in: graph.operations[producerIndex].indexSpace)
+                        firstReadLayouts[input] = wanted
+                    }
                 } else {
                     source = arrivalLayouts[input]!
                 }

@@ -22,21 +22,23 @@ struct PartialSumReadersTests {
         graph = try builder.build()
     }
 
-    /// The einsum splits b by x and d by y; `exp` and the add split their first dimension by x.
-    func stage(on mesh: DeviceMesh) throws -> StageLayout {
+    /// The einsum splits b by x and d by y; `exp` and the add split their first dimension by x, and `exp` its second
+    /// by y where `firstSplitsSequence`.
+    func stage(on mesh: DeviceMesh, firstSplitsSequence: Bool = false) throws -> StageLayout {
         let einsum = graph.operations[0].indexSpace
         let product = OpStrategy(indexOfAxis: [try #require(einsum.position(of: "b") as Int?), try #require(einsum.position(of: "d") as Int?)])
-        func batchSplit(_ op: Int) throws -> OpStrategy {
-            OpStrategy(indexOfAxis: [try #require(graph.operations[op].indexSpace.position(of: "d0") as Int?), nil])
+        func split(_ op: Int, sequence: Bool) throws -> OpStrategy {
+            let space = graph.operations[op].indexSpace
+            return OpStrategy(indexOfAxis: [try #require(space.position(of: "d0") as Int?), sequence ? try #require(space.position(of: "d1") as Int?) : nil])
         }
-        return StageLayout(operations: 0 ..< 3, mesh: mesh, strategies: [product, try batchSplit(1), try batchSplit(2)])
+        return StageLayout(operations: 0 ..< 3, mesh: mesh, strategies: [product, try split(1, sequence: firstSplitsSequence), try split(2, sequence: false)])
     }
 
     func model(_ cluster: Cluster) -> StageCostModel {
         StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: TrainingOptions(), microbatches: 1)
     }
 
-    @Test("h's partial sums over y take one 16,384-byte all-reduce, charged to its first reader; no other activation collective")
+    @Test("h's partial sums over y take one 16,384-byte all-reduce, charged to its first reader; the second reads it as held")
     func oneReduction() throws {
         let cluster = try Cluster.preset(named: "dgx-a100-80g")
         let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: [2, 2], in: cluster)
@@ -45,18 +47,32 @@ struct PartialSumReadersTests {
         #expect(model(cluster).cost(of: layout).communicationBytesByAxes == [[1]: [.allReduce: 16384]])
     }
 
-    @Test("the search's terms agree: h's first reader links from the partial sums, the second from the reduced value, which it reads as held (free)")
-    func searchLinks() throws {
+    /// `exp` reads h split by y along the sequence: a reduce-scatter (16,384 bytes before scattering); the add reads it
+    /// whole from there, an all-gather (16,384 bytes after gathering), and z, which `exp` leaves split, another; `exp`'s
+    /// gradient goes back to h's reduced layout, whole, a third (the add's gradients only slice). Reading h's reduced
+    /// value for free, as if the first reader had all-reduced it, would leave out the first all-gather.
+    @Test("a later reader that wants h whole gathers it from the first reader's reduce-scattered layout")
+    func reduceScatteredThenGathered() throws {
         let cluster = try Cluster.preset(named: "dgx-a100-80g")
         let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: [2, 2], in: cluster)
-        let layout = try stage(on: mesh)
+        let layout = try stage(on: mesh, firstSplitsSequence: true)
+        #expect(model(cluster).cost(of: layout).communicationBytesByAxes == [[1]: [.reduceScatter: 16384, .allGather: 3 * 16384]])
+    }
+
+    @Test("the search's terms agree: h's first reader links from the partial sums, the second from the first reader's layout",
+          arguments: [false, true])
+    func searchLinks(firstSplitsSequence: Bool) throws {
+        let cluster = try Cluster.preset(named: "dgx-a100-80g")
+        let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: [2, 2], in: cluster)
+        let layout = try stage(on: mesh, firstSplitsSequence: firstSplitsSequence)
         let terms = StageCostTerms(model: model(cluster), operations: 0 ..< 3, mesh: mesh, inFlight: 1)
-        let links = terms.links().filter { $0.from == 0 }
-        #expect(links.map(\.kind) == [.activation, .reducedActivation])
+        let links = terms.links().filter { $0.kind == .activation && $0.from == 0 || $0.kind == .reread }
+        #expect(links.map(\.kind) == [.activation, .reread])
+        #expect(links.map(\.from) == [0, 1] && links.map(\.to) == [1, 2])
         let seconds = links.map { link in
-            terms.linkSeconds(link, produced: [terms.producerLayout(link, layout.strategy(of: 0))],
+            terms.linkSeconds(link, produced: [terms.producerLayout(link, layout.strategy(of: link.from))],
                               consumed: [terms.consumerLayout(link, layout.strategy(of: link.to))])[0][0]
         }
-        #expect(seconds[0] > 0 && seconds[1] == 0)
+        #expect(seconds[0] > 0 && (seconds[1] > 0) == firstSplitsSequence)
     }
 }
