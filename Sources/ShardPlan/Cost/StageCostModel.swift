@@ -369,8 +369,9 @@ public struct StageCostModel: Sendable {
         var rerunSecondsByOp: [Int: Double] = [:]
         var fp8ByOp: [Int: OperatorCost.FP8Use] = [:]
         var arrivalLayouts: [ValueID: ShardingSpec] = [:]
-        // The layout each activation of the stage was first read in: later readers read it from there.
-        var firstReadLayouts: [ValueID: ShardingSpec] = [:]
+        // The layout the first reader of each activation with partial sums read it in, which reduced them: later
+        // readers read it from there.
+        var reducedLayouts: [ValueID: ShardingSpec] = [:]
         for operationIndex in stage.operations {
             let operation = graph.operations[operationIndex]
             for (operand, input) in operation.inputs.enumerated() where arrivalLayouts[input] == nil && !graph[input].isParameter
@@ -434,17 +435,20 @@ public struct StageCostModel: Sendable {
                 // The tensor arrives (from an earlier stage, or as a graph input) in the layout its first reader
                 // in the stage wants; other readers reshard it from there, and every reader's gradient goes back
                 // to it reduced (the runner's step does the same, Docs/jax.md).
-                // The first reader of an activation reduces its partial sums (an all-reduce, or a reduce-scatter where
-                // it splits along a summed axis); later readers read it as that reader left it, so a sum is reduced
-                // once (as XLA does, Docs/jax.md) and a reduce-scattered one is gathered again for a reader that wants
-                // it whole.
+                // Every reader of an activation reads it from the layout its producer left, but for partial sums: the
+                // first reader reduces them (an all-reduce, or a reduce-scatter where it splits along a summed axis)
+                // and later readers read the value as that reader left it, so a sum is reduced once (as XLA does,
+                // Docs/jax.md) and a reduce-scattered one is gathered again for a reader that wants it whole.
                 let source: ShardingSpec
                 if let producerIndex = graph[input].operationIndex, stage.operations.contains(producerIndex) {
-                    if let first = firstReadLayouts[input] {
+                    let produced = stage.strategy(of: producerIndex).resultSpec(in: graph.operations[producerIndex].indexSpace)
+                    if produced.partialAxes.isEmpty {
+                        source = produced
+                    } else if let first = reducedLayouts[input] {
                         source = first
                     } else {
-                        source = stage.strategy(of: producerIndex).resultSpec(in: graph.operations[producerIndex].indexSpace)
-                        firstReadLayouts[input] = wanted
+                        source = produced
+                        reducedLayouts[input] = wanted
                     }
                 } else {
                     source = arrivalLayouts[input]!

@@ -7,11 +7,12 @@ struct StageCostTerms {
     /// parameter from the op that reads it first (and stores it) to another reader, or a tensor that arrives
     /// from outside the stage (an earlier stage's activation, a graph input) from its first reader, in whose
     /// layout it arrives, to another reader. An activation's first reader in the stage reduces its partial sums
-    /// (`activation`); later readers read it as that reader left it (`reread`), so that a sum is reduced once and a
-    /// value reduce-scattered for the first is gathered for a later reader that wants it whole, as `StageCostModel`
-    /// prices it.
+    /// (`activation`); later readers read it reduced (`reducedActivation`), so that a sum is reduced once, as
+    /// `StageCostModel` prices it. (Where the first reader reduce-scatters the sum and a later one wants it whole,
+    /// `StageCostModel` also charges the gather from the first reader's layout, which a link from the producer cannot
+    /// see; the search leaves it out.)
     struct Link: Hashable {
-        enum Kind: Hashable { case activation, reread, parameter, arrival }
+        enum Kind: Hashable { case activation, reducedActivation, parameter, arrival }
         var from: Int
         /// For a parameter or arrival link, the operand position of the tensor in `from`; -1 for activations.
         var operand: Int
@@ -513,7 +514,7 @@ struct StageCostTerms {
     /// Every tensor passed between two ops of the stage, in op order.
     func links() -> [Link] {
         var result: [Link] = []
-        var firstActivationReader: [ValueID: (operation: Int, operand: Int)] = [:]
+        var activationsRead = Set<ValueID>()
         for op in operations {
             for (operand, input) in graph.operations[op].inputs.enumerated() {
                 if graph[input].isParameter {
@@ -521,12 +522,8 @@ struct StageCostTerms {
                         result.append(Link(from: first.operation, operand: first.operand, to: op, toOperand: operand, kind: .parameter))
                     }
                 } else if let producer = graph[input].operationIndex, operations.contains(producer) {
-                    if let first = firstActivationReader[input] {
-                        result.append(Link(from: first.operation, operand: first.operand, to: op, toOperand: operand, kind: .reread))
-                    } else {
-                        firstActivationReader[input] = (op, operand)
-                        result.append(Link(from: producer, operand: -1, to: op, toOperand: operand, kind: .activation))
-                    }
+                    result.append(Link(from: producer, operand: -1, to: op, toOperand: operand,
+                                       kind: activationsRead.insert(input).inserted ? .activation : .reducedActivation))
                 } else if let first = firstReader[input], first.operation != op || first.operand != operand {
                     result.append(Link(from: first.operation, operand: first.operand, to: op, toOperand: operand, kind: .arrival))
                 }
@@ -540,7 +537,8 @@ struct StageCostTerms {
         let from = graph.operations[link.from]
         switch link.kind {
         case .activation: return producer.resultSpec(in: from.indexSpace)
-        case .parameter, .arrival, .reread: return producer.operandSpec(link.operand, in: from.indexSpace)
+        case .reducedActivation: return producer.resultSpec(in: from.indexSpace).reduced
+        case .parameter, .arrival: return producer.operandSpec(link.operand, in: from.indexSpace)
         }
     }
 
@@ -557,7 +555,7 @@ struct StageCostTerms {
     /// attention op needs it to hide context parallelism's K/V exchange behind its kernels.
     func linkSeconds(_ link: Link, produced: [ShardingSpec], consumed: [[ShardingSpec]], consumers: [OpStrategy]? = nil) -> [[Double]] {
         let from = graph.operations[link.from]
-        let value = link.kind == .activation ? from.result : from.inputs[link.operand]
+        let value = link.kind == .activation || link.kind == .reducedActivation ? from.result : from.inputs[link.operand]
         let (wantedIndex, wanted) = consumed.map { $0[0] }.numberedByFirstAppearance()
         let (gradientIndex, gradients) = consumed.map { $0[1] }.numberedByFirstAppearance()
         // Tensor parallelism's overlap hides a weight's layout change into a linear layer, and an activation's beside one
@@ -574,10 +572,10 @@ struct StageCostTerms {
         return produced.map { layout in
             let forward = wanted.map { price(layout, $0) }
             switch link.kind {
-            case .activation, .reread, .arrival:
-                // The gradient comes back reduced to the layout the producer left (or to the layout the first reader
-                // read it in, for an arrival or a later reader).
-                let returned = link.kind == .activation ? layout.reduced : layout
+            case .activation, .reducedActivation, .arrival:
+                // The gradient comes back reduced to the layout the producer left (or, for an arrival, to the
+                // layout it arrived in, its first reader's).
+                let returned = link.kind == .arrival ? layout : layout.reduced
                 let backward = model.gradients[value] ? gradients.map { price($0, returned) } : gradients.map { _ in 0 }
                 return consumed.indices.map { pair in
                     var (ahead, back) = (forward[wantedIndex[pair]], backward[gradientIndex[pair]])
