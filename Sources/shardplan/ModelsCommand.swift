@@ -46,8 +46,13 @@ struct ModelsCommand: ParsableCommand {
     @Option(help: "Without ID: the list as text or json (an array of the models' dimensions and parameter counts). With ID the graph is JSON already.")
     var format: OutputFormat = .text
 
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the graph (with ID) or the list to this file instead of standard output.", valueName: "FILE"),
+            completion: .file())
+    var output: String?
+
     func validate() throws {
         if id != nil && write != nil { throw ValidationError("give either a model ID or --write DIR, not both") }
+        if output != nil && write != nil { throw ValidationError("--write DIR writes a file per model; -o/--output writes one graph or the list") }
         for (option, value) in [("--seq-length", sequenceLength), ("--batch", batch), ("--lora-rank", loraRank), ("--pad-vocab", vocabularyMultiple)] {
             guard let value else { continue }
             guard id != nil else { throw ValidationError("\(option) sets one model's shape: give the model's ID with it") }
@@ -64,17 +69,22 @@ struct ModelsCommand: ParsableCommand {
         try reportingInputErrors {
             if let write {
                 try Self.writeGraphs(to: write)
-            } else if let id {
+                return
+            }
+            try checkWritable(output, option: "--output")
+            let text: String
+            if let id {
                 guard let entry = ModelCatalog.model(id: id) else {
                     throw InputError(.invalidReference, at: .root,
                                      "unknown model \"\(id)\"; the catalog has: \(ModelCatalog.all.map(\.id).joined(separator: ", "))")
                 }
-                print(try shapedGraph(entry).jsonText, terminator: "")
+                text = try shapedGraph(entry).jsonText
             } else if format == .json {
-                print(JSONWriter(inlineDepth: 2, lineWidth: 110).render(try Self.catalogJSON()), terminator: "")
+                text = JSONWriter(inlineDepth: 2, lineWidth: 110).render(try Self.catalogJSON())
             } else {
-                print(try Self.catalogTable(), terminator: "")
+                text = try Self.catalogTable()
             }
+            try writeOutput(text, to: output)
         }
     }
 

@@ -331,6 +331,17 @@ struct CommandParsingTests {
         #expect(throws: ExitCode.failure) { try command.run() }
     }
 
+    /// QA: `models ID -o FILE` was refused (no such option) where every other command writing a document takes one.
+    @Test("models -o writes one model's graph, as the repository's Models/ file holds it; beside --write it is a usage error")
+    func modelsOutput() throws {
+        let file = Repository.temporaryFile("gpt-tiny-models.json")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        var command = try ShardPlanCommand.parseAsRoot(["models", "gpt-tiny", "-o", file])
+        try command.run()
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == String(contentsOfFile: Repository.path("Models/gpt-tiny.json"), encoding: .utf8))
+        #expect(exitCode(["models", "--write", "Models", "-o", file]) == 2)
+    }
+
     @Test("models --write with an empty path, and a calibration file of two kinds, are refused")
     func ambiguousInputs() throws {
         #expect(exitCode(["models", "--write", ""]) == 2)
