@@ -200,6 +200,20 @@ public struct StageCostModel: Sendable {
         operation.isLinearLayer(in: graph)
     }
 
+    /// The activations made by `operations` that more than one operand among them reads. Where such a value leaves
+    /// its producer as partial sums, they are all-reduced once into the value's reduced layout (the layout the plan
+    /// pins it in, `shardings`, as XLA reduces it), which every reader reads from; a value with one reader is reduced
+    /// by the layout change into that reader (a reduce-scatter where it splits along a summed axis).
+    static func sharedActivations(of operations: Range<Int>, in graph: Graph) -> Set<ValueID> {
+        var readers: [ValueID: Int] = [:]
+        for index in operations {
+            for input in graph.operations[index].inputs where graph[input].operationIndex.map(operations.contains) ?? false {
+                readers[input, default: 0] += 1
+            }
+        }
+        return Set(readers.filter { $0.value > 1 }.keys)
+    }
+
     /// Whether `--overlap-tp-comm` hides part of a layout change of `value` into `reader` (or of its gradient out of
     /// it): one beside a linear layer (`overlapsOwnCollectives`), its producer or its reader, as Megatron's
     /// sequence-parallel all-gather into a column-parallel layer and reduce-scatter out of a row-parallel one are.
@@ -369,9 +383,9 @@ public struct StageCostModel: Sendable {
         var rerunSecondsByOp: [Int: Double] = [:]
         var fp8ByOp: [Int: OperatorCost.FP8Use] = [:]
         var arrivalLayouts: [ValueID: ShardingSpec] = [:]
-        // The layout the first reader of each activation with partial sums read it in, which reduced them: later
-        // readers read it from there.
-        var reducedLayouts: [ValueID: ShardingSpec] = [:]
+        // Partial sums several ops read are reduced once, by the first of them (`sharedActivations`).
+        let shared = Self.sharedActivations(of: stage.operations, in: graph)
+        var reduced = Set<ValueID>()
         for operationIndex in stage.operations {
             let operation = graph.operations[operationIndex]
             for (operand, input) in operation.inputs.enumerated() where arrivalLayouts[input] == nil && !graph[input].isParameter
@@ -435,25 +449,25 @@ public struct StageCostModel: Sendable {
                 // The tensor arrives (from an earlier stage, or as a graph input) in the layout its first reader
                 // in the stage wants; other readers reshard it from there, and every reader's gradient goes back
                 // to it reduced (the runner's step does the same, Docs/jax.md).
-                // Every reader of an activation reads it from the layout its producer left, but for partial sums: the
-                // first reader reduces them (an all-reduce, or a reduce-scatter where it splits along a summed axis)
-                // and later readers read the value as that reader left it, so a sum is reduced once (as XLA does,
-                // Docs/jax.md) and a reduce-scattered one is gathered again for a reader that wants it whole.
-                let source: ShardingSpec
+                // An activation's partial sums are reduced by the layout change into its reader; where several ops
+                // read them, once, by an all-reduce into the reduced layout charged to the first, and every reader
+                // reads the reduced value (`sharedActivations`; XLA reduces such a value once, Docs/jax.md).
+                let dispatch = tokenDispatch(of: input)
+                var source: ShardingSpec
+                var reduction: [Collective] = []
                 if let producerIndex = graph[input].operationIndex, stage.operations.contains(producerIndex) {
-                    let produced = stage.strategy(of: producerIndex).resultSpec(in: graph.operations[producerIndex].indexSpace)
-                    if produced.partialAxes.isEmpty {
-                        source = produced
-                    } else if let first = reducedLayouts[input] {
-                        source = first
-                    } else {
-                        source = produced
-                        reducedLayouts[input] = wanted
+                    source = stage.strategy(of: producerIndex).resultSpec(in: graph.operations[producerIndex].indexSpace)
+                    if !source.partialAxes.isEmpty && shared.contains(input) {
+                        if reduced.insert(input).inserted {
+                            reduction = Resharding.collectives(from: source, to: source.reduced, elementCount: elements,
+                                                               bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape, dispatch: dispatch)
+                        }
+                        source = source.reduced
                     }
                 } else {
                     source = arrivalLayouts[input]!
                 }
-                let dispatch = tokenDispatch(of: input)
+                chargeExchange(reduction, forward: true, operand: operand, width: type.dtype.byteSize, attentionSeconds: opCost.forwardSeconds)
                 var forward = Resharding.collectives(from: source, to: wanted, elementCount: elements,
                                                      bytesPerElement: type.dtype.byteSize, meshShape: mesh.shape, dispatch: dispatch)
                 if opCost.gathersInFP8(forward, operand: operand) {

@@ -6,13 +6,12 @@ struct StageCostTerms {
     /// A tensor passed from one op to another inside the stage: an activation from its producer, a
     /// parameter from the op that reads it first (and stores it) to another reader, or a tensor that arrives
     /// from outside the stage (an earlier stage's activation, a graph input) from its first reader, in whose
-    /// layout it arrives, to another reader. An activation's first reader in the stage reduces its partial sums
-    /// (`activation`); later readers read it reduced (`reducedActivation`), so that a sum is reduced once, as
-    /// `StageCostModel` prices it. (Where the first reader reduce-scatters the sum and a later one wants it whole,
-    /// `StageCostModel` also charges the gather from the first reader's layout, which a link from the producer cannot
-    /// see; the search leaves it out.)
+    /// layout it arrives, to another reader. An activation read once in the stage is reduced, where its producer
+    /// leaves partial sums, by the layout change into its reader (`activation`); one that several operands read
+    /// (`StageCostModel.sharedActivations`) is all-reduced once, charged to the first reader (`sharedActivation`),
+    /// and the others read the reduced value (`reducedActivation`), as `StageCostModel` prices it.
     struct Link: Hashable {
-        enum Kind: Hashable { case activation, reducedActivation, parameter, arrival }
+        enum Kind: Hashable { case activation, sharedActivation, reducedActivation, parameter, arrival }
         var from: Int
         /// For a parameter or arrival link, the operand position of the tensor in `from`; -1 for activations.
         var operand: Int
@@ -514,6 +513,7 @@ struct StageCostTerms {
     /// Every tensor passed between two ops of the stage, in op order.
     func links() -> [Link] {
         var result: [Link] = []
+        let shared = StageCostModel.sharedActivations(of: operations, in: graph)
         var activationsRead = Set<ValueID>()
         for op in operations {
             for (operand, input) in graph.operations[op].inputs.enumerated() {
@@ -522,8 +522,9 @@ struct StageCostTerms {
                         result.append(Link(from: first.operation, operand: first.operand, to: op, toOperand: operand, kind: .parameter))
                     }
                 } else if let producer = graph[input].operationIndex, operations.contains(producer) {
-                    result.append(Link(from: producer, operand: -1, to: op, toOperand: operand,
-                                       kind: activationsRead.insert(input).inserted ? .activation : .reducedActivation))
+                    let kind: Link.Kind = !shared.contains(input) ? .activation
+                        : activationsRead.insert(input).inserted ? .sharedActivation : .reducedActivation
+                    result.append(Link(from: producer, operand: -1, to: op, toOperand: operand, kind: kind))
                 } else if let first = firstReader[input], first.operation != op || first.operand != operand {
                     result.append(Link(from: first.operation, operand: first.operand, to: op, toOperand: operand, kind: .arrival))
                 }
@@ -536,7 +537,7 @@ struct StageCostTerms {
     func producerLayout(_ link: Link, _ producer: OpStrategy) -> ShardingSpec {
         let from = graph.operations[link.from]
         switch link.kind {
-        case .activation: return producer.resultSpec(in: from.indexSpace)
+        case .activation, .sharedActivation: return producer.resultSpec(in: from.indexSpace)
         case .reducedActivation: return producer.resultSpec(in: from.indexSpace).reduced
         case .parameter, .arrival: return producer.operandSpec(link.operand, in: from.indexSpace)
         }
@@ -555,7 +556,8 @@ struct StageCostTerms {
     /// attention op needs it to hide context parallelism's K/V exchange behind its kernels.
     func linkSeconds(_ link: Link, produced: [ShardingSpec], consumed: [[ShardingSpec]], consumers: [OpStrategy]? = nil) -> [[Double]] {
         let from = graph.operations[link.from]
-        let value = link.kind == .activation || link.kind == .reducedActivation ? from.result : from.inputs[link.operand]
+        let value = link.kind == .activation || link.kind == .sharedActivation || link.kind == .reducedActivation
+            ? from.result : from.inputs[link.operand]
         let (wantedIndex, wanted) = consumed.map { $0[0] }.numberedByFirstAppearance()
         let (gradientIndex, gradients) = consumed.map { $0[1] }.numberedByFirstAppearance()
         // Tensor parallelism's overlap hides a weight's layout change into a linear layer, and an activation's beside one
@@ -570,9 +572,12 @@ struct StageCostTerms {
         // The consumer's own cost under each of its strategies (its FP8 gathers and ring exchange depend on it), once.
         let consumerCosts = consumers?.map { operatorModel.cost(link.to, $0) }
         return produced.map { layout in
-            let forward = wanted.map { price(layout, $0) }
+            // A shared activation's partial sums are all-reduced once, then read from the reduced layout.
+            let reduction = link.kind == .sharedActivation ? price(layout, layout.reduced) : 0
+            let source = link.kind == .sharedActivation ? layout.reduced : layout
+            let forward = wanted.map { price(source, $0) }
             switch link.kind {
-            case .activation, .reducedActivation, .arrival:
+            case .activation, .sharedActivation, .reducedActivation, .arrival:
                 // The gradient comes back reduced to the layout the producer left (or, for an arrival, to the
                 // layout it arrived in, its first reader's).
                 let returned = link.kind == .arrival ? layout : layout.reduced
@@ -580,10 +585,10 @@ struct StageCostTerms {
                 return consumed.indices.map { pair in
                     var (ahead, back) = (forward[wantedIndex[pair]], backward[gradientIndex[pair]])
                     if let consumers, let consumerCosts {
-                        (ahead, back) = consumerAdjusted(link, value, from: layout, to: consumed[pair], consumer: consumers[pair],
+                        (ahead, back) = consumerAdjusted(link, value, from: source, to: consumed[pair], consumer: consumers[pair],
                                                          cost: consumerCosts[pair], forward: ahead, backward: back, returned: returned)
                     }
-                    return (ahead * replays + back) * microbatches
+                    return ((reduction + ahead) * replays + back) * microbatches
                 }
             case .parameter:
                 // Read every microbatch (and again in a rerun); its gradient goes back to the stored layout once per

@@ -47,31 +47,37 @@ struct PartialSumReadersTests {
         #expect(model(cluster).cost(of: layout).communicationBytesByAxes == [[1]: [.allReduce: 16384]])
     }
 
-    /// `exp` reads h split by y along the sequence: a reduce-scatter (16,384 bytes before scattering); the add reads it
-    /// whole from there, an all-gather (16,384 bytes after gathering), and z, which `exp` leaves split, another; `exp`'s
-    /// gradient goes back to h's reduced layout, whole, a third (the add's gradients only slice). Reading h's reduced
-    /// value for free, as if the first reader had all-reduced it, would leave out the first all-gather.
-    @Test("a later reader that wants h whole gathers it from the first reader's reduce-scattered layout")
-    func reduceScatteredThenGathered() throws {
+    /// `exp` reads h split by y along the sequence, the add whole: h is all-reduced once (16,384 bytes) into its
+    /// reduced layout and each reader reads it from there (`exp` slices it, free; a reduce-scatter for `exp` would
+    /// leave the add to gather it back). z, which `exp` leaves split, is all-gathered for the add (16,384 after
+    /// gathering), and `exp`'s gradient goes back to h's reduced layout, whole, another all-gather.
+    @Test("a sum several ops read is all-reduced once, even where its first reader splits it")
+    func sharedSumAllReducedOnce() throws {
         let cluster = try Cluster.preset(named: "dgx-a100-80g")
         let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: [2, 2], in: cluster)
         let layout = try stage(on: mesh, firstSplitsSequence: true)
-        #expect(model(cluster).cost(of: layout).communicationBytesByAxes == [[1]: [.reduceScatter: 16384, .allGather: 3 * 16384]])
+        #expect(model(cluster).cost(of: layout).communicationBytesByAxes == [[1]: [.allReduce: 16384, .allGather: 2 * 16384]])
     }
 
-    @Test("the search's terms agree: h's first reader links from the partial sums, the second from the reduced value, which it reads as held (free)")
-    func searchLinks() throws {
+    @Test("the search's terms agree: h's first reader all-reduces it, the second reads the reduced value; each link costs what the exact model charges",
+          arguments: [false, true])
+    func searchLinks(firstSplitsSequence: Bool) throws {
         let cluster = try Cluster.preset(named: "dgx-a100-80g")
         let mesh = try DeviceMesh(devices: [0, 1, 2, 3], shape: [2, 2], in: cluster)
-        let layout = try stage(on: mesh)
+        let layout = try stage(on: mesh, firstSplitsSequence: firstSplitsSequence)
         let terms = StageCostTerms(model: model(cluster), operations: 0 ..< 3, mesh: mesh, inFlight: 1)
         let links = terms.links().filter { $0.from == 0 }
-        #expect(links.map(\.kind) == [.activation, .reducedActivation])
+        #expect(links.map(\.kind) == [.sharedActivation, .reducedActivation])
         let seconds = links.map { link in
             terms.linkSeconds(link, produced: [terms.producerLayout(link, layout.strategy(of: 0))],
                               consumed: [terms.consumerLayout(link, layout.strategy(of: link.to))])[0][0]
         }
+        // The first link carries the all-reduce (and, where exp splits, its gradient's all-gather back); the add
+        // reads the reduced value as it wants it and returns its gradient in that layout.
         #expect(seconds[0] > 0 && seconds[1] == 0)
+        let allReduce = terms.seconds([Collective(.allReduce, axes: [1], bytes: 16384)])
+        let gather = terms.seconds([Collective(.allGather, axes: [1], bytes: 16384)])
+        #expect(abs(seconds[0] - allReduce - (firstSplitsSequence ? gather : 0)) < 1e-12)
     }
 
     /// A value without partial sums is read by every reader from its producer's layout, whatever the first reader read
