@@ -100,6 +100,8 @@ public struct PlanEvaluator: Sendable {
                 + lastMicrobatch
             ranks.append(entry)
         }
+        let shared = sharedParameterSynchronization(plan, model: model)
+        for (rank, seconds) in shared.seconds.enumerated() { ranks[rank].exposedGradientSynchronizationSeconds += seconds }
         let perMicrobatch = ranks.map { $0.forwardSeconds + $0.backwardSeconds + $0.pointToPointSeconds }
         let pipeline = plan.schedule.pipelineSeconds(stageSeconds: perMicrobatch, microbatches: plan.microbatches,
                                                      virtualStages: plan.virtualStages)
@@ -129,6 +131,7 @@ public struct PlanEvaluator: Sendable {
             for (kind, value) in cost.gradientSynchronizationBytes { bytes[kind, default: 0] += value }
         }
         if pointToPointBytes > 0 { bytes[.sendReceive, default: 0] += pointToPointBytes * m }
+        if shared.bytes > 0 { bytes[.allReduce, default: 0] += shared.bytes }
         return PlanPrediction(
             iterationSeconds: iteration,
             samplesPerSecond: Double(graph.batchSize ?? 1) / iteration,
@@ -158,6 +161,45 @@ public struct PlanEvaluator: Sendable {
         }
         guard options.zeroStage >= 1 else { return exposed(seconds, behind: backwardSeconds) }
         return exposed(seconds / 2, behind: backwardSeconds) + exposed(seconds / 2, behind: forwardSeconds)
+    }
+
+    /// Seconds each pipeline rank spends, once an iteration after its backward passes, all-reducing the gradients of
+    /// parameters that chunks on several ranks read (a tied embedding table: the lookup on the first rank, the output
+    /// layer on the last), so that every copy takes the same update: Megatron-LM's all-reduce over its embedding group
+    /// (`_allreduce_word_embedding_grads`, after the data-parallel reduction and not overlapped with it). Each device
+    /// all-reduces its shard of the gradient (in the gradient buffer's type, as its first reader holds it) with the
+    /// devices of the other ranks in its place: `2 (n - 1) / n` of it over the link between the ranks' first devices.
+    /// Also the bytes all-reduced, summed over the ranks that take part, as `PlanPrediction.communicationBytes` counts.
+    func sharedParameterSynchronization(_ plan: TrainingPlan, model: StageCostModel) -> (seconds: [Double], bytes: Double) {
+        let graph = plan.graph
+        var readers: [ValueID: [Int]] = [:]
+        var order: [ValueID] = []
+        for (index, stage) in plan.stages.enumerated() {
+            for op in stage.operations {
+                for input in graph.operations[op].inputs where graph[input].isParameter && !graph[input].isFrozen {
+                    if readers[input] == nil { order.append(input) }
+                    if readers[input]?.last != index { readers[input, default: []].append(index) }
+                }
+            }
+        }
+        var seconds = Array(repeating: 0.0, count: plan.pipelineRanks)
+        var bytes = 0.0
+        for parameter in order {
+            let stages = readers[parameter]!
+            var ranks: [Int] = []
+            for stage in stages where !ranks.contains(plan.rank(ofStage: stage)) { ranks.append(plan.rank(ofStage: stage)) }
+            guard ranks.count > 1, let other = stages.first(where: { plan.rank(ofStage: $0) != ranks[0] }) else { continue }
+            let first = plan.stages[stages[0]]
+            guard let reader = first.operations.first(where: { graph.operations[$0].inputs.contains(parameter) }) else { continue }
+            let operation = graph.operations[reader]
+            let spec = first.strategy(of: reader).operandSpec(operation.inputs.firstIndex(of: parameter)!, in: operation.indexSpace)
+            let shard = model.operatorModel(meshShape: first.mesh.shape).localElements(parameter, spec) * plan.options.gradientPrecision.bytesPerElement
+            let n = Double(ranks.count)
+            let transfer = plan.cluster.sendSeconds(bytes: 2 * (n - 1) / n * shard, from: first.mesh.devices[0], to: plan.stages[other].mesh.devices[0])
+            for rank in ranks { seconds[rank] += transfer }
+            bytes += shard * n
+        }
+        return (seconds, bytes)
     }
 
     /// Per-microbatch seconds each chunk spends sending its outputs forward and receiving their gradients
