@@ -15,12 +15,14 @@ against PyTorch's own shapes when it reads the graph.
 
 from __future__ import annotations
 
+import collections
 import operator
 import warnings
 from typing import Any, Callable, Mapping, Sequence
 
 import torch
 import torch.fx
+import torch.utils._pytree
 from torch.export import ExportedProgram
 from torch.export.graph_signature import InputKind, OutputKind
 
@@ -45,14 +47,15 @@ def default_layer(scope: str) -> str | None:
 
 
 def export_graph(module: torch.nn.Module, args: Sequence[Any], kwargs: Mapping[str, Any] | None = None, *,
-                 name: str, batch_dims: int | Mapping[str, int] = 0, output_names: Sequence[str] | None = None,
+                 name: str, batch_dims: int | Mapping[str, int | None] = 0, output_names: Sequence[str] | None = None,
                  layer_of: Callable[[str], str | None] = default_layer) -> dict[str, Any]:
     """Trace `module(*args, **kwargs)` with `torch.export` and return its `shardplan.graph/1` document.
 
     The forward should return the loss (a scalar), as one training step computes it; `module.train()`
     keeps its dropout. `args` may be real tensors, or tensors on the meta device for a model too large to
     allocate (build the module under `torch.device("meta")` too). `batch_dims` gives each input's batch
-    dimension (one for all, or per input name; default 0). `output_names` renames the outputs; a single
+    dimension (one for all, or per input name; default 0; None for an input without the batch, such as a
+    table every sample shares, which becomes a constant as a buffer would). `output_names` renames the outputs; a single
     scalar output is called `loss` by default. `layer_of` maps a module path to a layer hint
     (`default_layer`)."""
     try:
@@ -62,7 +65,7 @@ def export_graph(module: torch.nn.Module, args: Sequence[Any], kwargs: Mapping[s
     return program_graph(program, name=name, batch_dims=batch_dims, output_names=output_names, layer_of=layer_of)
 
 
-def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapping[str, int] = 0,
+def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapping[str, int | None] = 0,
                   output_names: Sequence[str] | None = None,
                   layer_of: Callable[[str], str | None] = default_layer) -> dict[str, Any]:
     """The `shardplan.graph/1` document of an ExportedProgram (see `export_graph`)."""
@@ -71,13 +74,28 @@ def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapp
     placeholders = {node.name: node for node in program.graph.nodes if node.op == "placeholder"}
     state = {**program.state_dict, **program.constants}
     canonical: dict[int, str] = {}
+    if batch_dims is None or isinstance(batch_dims, bool) or not isinstance(batch_dims, (int, Mapping)):
+        raise ExportError(f"batch_dims is {batch_dims!r}: give one dimension for every input (an int) or a dict from "
+                          "input names to a dimension, or to None for an input without the batch")
+    user_inputs = [spec for spec in program.graph_signature.input_specs if spec.kind == InputKind.USER_INPUT]
     if not isinstance(batch_dims, int):
-        names = [spec.arg.name for spec in program.graph_signature.input_specs if spec.kind == InputKind.USER_INPUT]
+        names = [spec.arg.name for spec in user_inputs]
         unknown = [name for name in batch_dims if name not in names]
         if unknown:
             raise ExportError(f"batch_dims names {', '.join(repr(name) for name in unknown)}, which "
                               f"{'is not an input' if len(unknown) == 1 else 'are not inputs'} of the forward; its "
                               f"inputs are {', '.join(repr(name) for name in names) or 'none'}")
+        wrong = {name: dim for name, dim in batch_dims.items()
+                 if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int))}
+        if wrong:
+            raise ExportError(f"batch_dims gives {', '.join(f'{name!r} {dim!r}' for name, dim in wrong.items())}: each "
+                              "input's batch dimension is an int, or None for an input without the batch")
+        if names and all(name in batch_dims and batch_dims[name] is None for name in names):
+            raise ExportError("batch_dims says no input carries the batch, but a training step reads a batch: give "
+                              "the batch dimension of at least one input (the data), None only for shared tables")
+    # The example inputs by name, for an input without the batch (a constant, whose value is a courtesy).
+    leaves = torch.utils._pytree.tree_leaves(program.example_inputs) if program.example_inputs else []
+    examples = dict(zip((spec.arg.name for spec in user_inputs), leaves)) if len(leaves) == len(user_inputs) else {}
 
     for spec in program.graph_signature.input_specs:
         node = placeholders[spec.arg.name]
@@ -99,9 +117,17 @@ def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapp
                                   "to the module's constructor, not to forward")
             shape = static_shape(meta.shape)
             batch_dim = batch_dims if isinstance(batch_dims, int) else batch_dims.get(spec.arg.name, 0)
+            if batch_dim is None:
+                # Data every sample shares (a position table, a mask): the graph's inputs carry the batch, so
+                # this one is a constant, as a buffer would be (read where it is used; no gradient).
+                example = examples.get(spec.arg.name)
+                values[node] = Constant(shape, _tensor_dtype(meta, spec.arg.name), spec.arg.name,
+                                        example if isinstance(example, torch.Tensor) else None)
+                continue
             if not shape:
                 raise ExportError(f"input {spec.arg.name!r} is a scalar, and every input carries the batch along one of "
-                                  "its dimensions; pass it to the module's constructor or as a buffer")
+                                  "its dimensions; pass it to the module's constructor or as a buffer, or mark it "
+                                  f"batch_dims={{{spec.arg.name!r}: None}}")
             if not -len(shape) <= batch_dim < len(shape):
                 raise ExportError(f"input {spec.arg.name!r} of shape {list(shape)} has no dimension {batch_dim} to "
                                   "be its batch dimension")
@@ -115,7 +141,8 @@ def program_graph(program: ExportedProgram, *, name: str, batch_dims: int | Mapp
                         f"{batch_dim}, but input {first['name']!r} has {batch}: every input carries the global batch "
                         "along its batch dimension. If it is along another dimension, say which with "
                         f"batch_dims={{{spec.arg.name!r}: ...}}; if {spec.arg.name!r} has none (a table every sample "
-                        "shares), make it a buffer or a parameter of the module instead of an input")
+                        f"shares), say so with batch_dims={{{spec.arg.name!r}: None}}, or make it a buffer or a "
+                        "parameter of the module")
             builder.add_input(spec.arg.name, shape, _tensor_dtype(meta, spec.arg.name), batch_dim)
             values[node] = spec.arg.name
         else:
@@ -277,6 +304,11 @@ def _lower(node: torch.fx.Node, builder: GraphBuilder, values: dict[torch.fx.Nod
     if packet in ASSERTIONS:
         return None
     context = NodeContext(builder, node, values)
+    if packet is None and target is getattr(torch.ops.higher_order, "wrap_with_autocast", None):
+        raise context.error("it is a torch.autocast region inside the forward, which torch.export keeps as a "
+                            "higher-order op the exporter does not lower. Export under the autocast instead: "
+                            "`with torch.autocast(device, dtype): export_graph(...)` around a forward without it "
+                            "writes the casts autocast makes (Docs/torch.md, \"Mixed precision\")")
     if packet is None:
         raise context.error(f"{target} is not an ATen op (a higher-order op such as torch.no_grad, autocast, "
                             "torch.cond or a custom op); the exporter lowers ATen ops only")
@@ -286,7 +318,118 @@ def _lower(node: torch.fx.Node, builder: GraphBuilder, values: dict[torch.fx.Nod
     lowering = LOWERINGS.get(packet)
     if lowering is None:
         raise _unsupported(context, node)
+    casts = _recorded_casts(context)
+    if casts:
+        # The inputs as the op read them: cast as torch.autocast cast them (see `_recorded_casts`).
+        overlay = {argument: _cast_value(context, values[argument], dtype) for argument, dtype in casts.items()}
+        context = NodeContext(builder, node, collections.ChainMap(overlay, values))
     return lowering(context)
+
+
+def _recorded_casts(context: NodeContext) -> dict[torch.fx.Node, torch.dtype]:
+    """The casts of the node's inputs that make the op give the result dtypes PyTorch recorded for it.
+
+    None are needed when the op itself gives them. Under `torch.autocast` it does not: `torch.export` records
+    `linear` of float32 tensors with a bfloat16 result (autocast casts the inputs of matmul-like ops to its
+    dtype, and those of ops it keeps in float32, such as `cross_entropy_loss` on the CPU, to float32), but
+    no cast, since autocast works below the level torch.export traces. So the op is run again on meta
+    tensors of its inputs' dtypes; if that gives other dtypes than the recorded ones, and casting its
+    floating-point inputs to the recorded result's dtype (what autocast does) gives them, those are the casts.
+    Otherwise the op's recorded dtypes cannot be explained, and that is an error naming autocast."""
+    node = context.node
+    recorded = _dtypes(node.meta.get("val"))
+    if recorded is None:
+        return {}
+    target = next((dtype for dtype in recorded if dtype.is_floating_point), None)
+    casts = {} if target is None else {
+        argument: target for argument in node.all_input_nodes
+        if isinstance(argument.meta.get("val"), torch.Tensor) and argument.meta["val"].dtype.is_floating_point
+        and argument.meta["val"].dtype != target}
+    names = ", ".join(str(spec_dtype(dtype) or dtype) for dtype in _input_dtypes(node))
+    wanted = ", ".join(str(spec_dtype(dtype) or dtype) for dtype in recorded)
+    plain = _rerun(node, {})
+    if plain == recorded:
+        if not casts or getattr(node.target, "overloadpacket", None) not in ONE_DTYPE:
+            return {}
+        # Meta kernels (and so torch.export's fake tensors) let a product read mixed float dtypes; the real
+        # kernel refuses them, and autocast is what casts them to one.
+        if _autocast_enabled():
+            return casts
+        raise context.error(
+            f"it reads floating-point tensors of dtypes {names}, which PyTorch's kernel refuses at run time "
+            "(torch.export's fake tensors do not check it): cast them to one dtype (model.to(dtype), x.to(dtype)), "
+            "or export under the torch.autocast the training step runs in, whose casts the exporter writes")
+    if casts and _rerun(node, casts) == recorded:
+        return casts
+    if plain is None:
+        return {}  # the op cannot run on meta tensors, so nothing can be told; shardplan checks the dtypes
+    gives = ", ".join(str(spec_dtype(dtype) or dtype) for dtype in plain)
+    raise context.error(
+        f"PyTorch recorded a result of dtype {wanted} from inputs of dtype {names}, but the op gives {gives} "
+        "for those, and no cast of its floating-point inputs explains the difference. torch.export records such "
+        "ops when it runs under torch.autocast with a policy the exporter cannot reproduce: export without "
+        "autocast, with the model cast to the dtype it trains in (model.to(torch.bfloat16)) or explicit "
+        ".to(dtype) casts in the forward")
+
+
+#: Ops whose kernels take floating-point operands of one dtype only (autocast casts them to its dtype).
+ONE_DTYPE = {torch.ops.aten.linear, torch.ops.aten.matmul, torch.ops.aten.mm, torch.ops.aten.bmm,
+             torch.ops.aten.addmm, torch.ops.aten.baddbmm, torch.ops.aten.einsum, torch.ops.aten.conv1d,
+             torch.ops.aten.conv2d, torch.ops.aten.convolution, torch.ops.aten.scaled_dot_product_attention}
+
+
+def _autocast_enabled() -> bool:
+    """Whether the export runs under torch.autocast (on the CPU, or on CUDA where PyTorch has it)."""
+    return torch.is_autocast_enabled("cpu") or (torch.cuda.is_available() and torch.is_autocast_enabled("cuda"))
+
+
+def _dtypes(value: Any) -> list[torch.dtype] | None:
+    if isinstance(value, torch.Tensor):
+        return [value.dtype]
+    if isinstance(value, (list, tuple)) and value and all(isinstance(item, torch.Tensor) for item in value):
+        return [item.dtype for item in value]
+    return None
+
+
+def _input_dtypes(node: torch.fx.Node) -> list[torch.dtype]:
+    return [argument.meta["val"].dtype for argument in node.all_input_nodes
+            if isinstance(argument.meta.get("val"), torch.Tensor)]
+
+
+def _rerun(node: torch.fx.Node, casts: Mapping[torch.fx.Node, torch.dtype]) -> list[torch.dtype] | None:
+    """The result dtypes of the node's op on meta tensors shaped as its inputs (those in `casts` in their
+    dtype there), outside any autocast; None when the op cannot run so (an input is no tensor, no meta kernel)."""
+    def meta(argument: torch.fx.Node) -> torch.Tensor:
+        value = argument.meta.get("val")
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{argument.name} is no tensor")
+        return torch.empty_strided(tuple(value.shape), tuple(value.stride()), dtype=casts.get(argument, value.dtype),
+                                   device="meta")
+    try:
+        arguments = torch.fx.node.map_arg(node.args, meta)
+        keywords = torch.fx.node.map_arg(node.kwargs, meta)
+        if "device" in keywords:
+            keywords = {**keywords, "device": "meta"}
+        with torch.autocast("cpu", enabled=False), torch.no_grad():
+            return _dtypes(node.target(*arguments, **keywords))
+    except Exception:  # no meta kernel, a symbolic size: nothing to compare
+        return None
+
+
+def _cast_value(context: NodeContext, value: Any, dtype: torch.dtype) -> Any:
+    """`value` (a graph tensor's name or a constant) as `dtype`: a `cast` op named `<module or op>.autocast`, or for a
+    constant the constant of that dtype (folded, as every value computed from constants)."""
+    name = context.graph_dtype(dtype)
+    if isinstance(value, Constant):
+        values = value.values.to(dtype) if value.values is not None else None
+        return Constant(value.shape, name, f"{value.source}.to_{name}", values)
+    shape, current = context.type(value)
+    if current == name:
+        return value
+    # Named after the op that reads it (`fc.autocast`, `matmul.autocast`), not `cast.autocast`.
+    scope = context.scope
+    base = scope if context._leaf and scope else ".".join(part for part in (scope, aten_op(context.node)) if part)
+    return context.builder.add_op(f"{base}.autocast", "cast", [value], shape, name, context.layer, {"dtype": name})
 
 
 def _fold(node: torch.fx.Node, inputs: list[Any]) -> Any:

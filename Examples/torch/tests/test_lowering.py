@@ -738,3 +738,111 @@ def test_padding_triangles_and_repeats_of_activations(shardplan):
     merged = [op["shape"] for op in by_op(graph, "reshape") if ".merge" in op["name"]]
     assert merged == [list(x.repeat(2, 1, 3).shape), [2, 15, 8], [160]]
     shardplan.inspect(graph)
+
+
+class _MixedPrecision(nn.Module):
+    """Products (linear, matmul, einsum), elementwise ops and a loss: what autocast changes and what it leaves."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 16)
+        self.w = nn.Parameter(torch.randn(16, 6))
+        self.head = nn.Linear(6, 5, bias=False)
+
+    def forward(self, x, y):
+        h = torch.relu(self.fc(x)) @ self.w
+        return F.cross_entropy(self.head(h * 0.5), y)
+
+
+def test_export_under_autocast_writes_the_casts_autocast_makes(shardplan):
+    # torch.export records aten.linear of f32 tensors with a bf16 result and no cast (autocast runs below what it
+    # traces); shardplan used to refuse the graph ("the op states dtype bf16 but einsum of its inputs gives f32").
+    torch.manual_seed(0)
+    model = _MixedPrecision().train()
+    x, y = torch.randn(4, 8), torch.randint(0, 5, (4,))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        graph = export_graph(model, (x, y), name="autocast")
+        expected = model(x, y)
+    casts = {op["name"]: op["dtype"] for op in by_op(graph, "cast") if ".autocast" in op["name"]}
+    # fc reads x, its weight and bias as bf16; the matmul reads w as bf16 (its other operand already is); head
+    # reads its weight as bf16; the loss (float32 under CPU autocast) reads the logits as f32.
+    assert casts == {"fc.autocast": "bf16", "fc.autocast_1": "bf16", "fc.autocast_2": "bf16",
+                     "matmul.autocast": "bf16", "head.autocast": "bf16", "cross_entropy_loss.autocast": "f32"}, casts
+    assert {(op["op"], op["dtype"]) for op in graph["ops"] if op["op"] in ("einsum", "matmul", "cross_entropy")} == {
+        ("einsum", "bf16"), ("matmul", "bf16"), ("cross_entropy", "f32")}
+    analysis = shardplan.inspect(graph)
+    assert analysis["parameters"]["count"] == sum(p.numel() for p in model.parameters())
+    tensors = {"x": x, "y": y, **dict(model.named_parameters())}
+    (loss,) = evaluate(graph, tensors)
+    assert loss.dtype == expected.dtype == torch.float32
+    # bf16 tolerance: the graph adds the bias after the bf16 product (einsum, add), PyTorch's addmm fuses it.
+    torch.testing.assert_close(loss, expected.detach(), rtol=1.6e-2, atol=1e-5)
+
+
+def test_example_models_export_under_autocast(shardplan):
+    from examples import gpt2, llama
+    from examples.command import build
+    for module, cls in ((gpt2, gpt2.GPT2), (llama, llama.Llama)):
+        config = module.CONFIGS["tiny"]
+        model, device = build(cls, config, device="cpu", dtype=torch.float32)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            graph = export_graph(model, module.example_inputs(config, device), name=f"{cls.__name__}-autocast")
+        products = {op["dtype"] for op in graph["ops"] if op["op"] in ("einsum", "attention")}
+        assert products == {"bf16"}, products
+        assert {p["dtype"] for p in graph["parameters"]} == {"f32"}
+        shardplan.inspect(graph)
+
+
+def test_mixed_float_operands_of_a_product_without_autocast_are_an_error():
+    # torch.export's fake tensors accept linear(bf16, f32); PyTorch's kernel (and shardplan) refuse it.
+    model = nn.Linear(8, 4)
+    with pytest.raises(ExportError, match=r'node "linear" \(aten.linear.default\).*dtypes bf16, f32, f32, which '
+                                          r"PyTorch's kernel refuses.*torch.autocast"):
+        export_graph(_Wrap(model), (torch.randn(2, 8, dtype=torch.bfloat16),), name="mixed")
+
+
+class _Wrap(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x).sum()
+
+
+def test_autocast_inside_the_forward_is_an_error_pointing_to_export_under_autocast():
+    class Inner(_MixedPrecision):
+        def forward(self, x, y):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return super().forward(x, y)
+    with pytest.raises(ExportError, match=r"torch.autocast region inside the forward.*Export under the autocast"):
+        export_graph(Inner(), (torch.randn(4, 8), torch.randint(0, 5, (4,))), name="inner")
+
+
+def test_a_result_dtype_no_cast_explains_is_an_error_naming_autocast():
+    from shardplan_torch.export import program_graph
+    program = torch.export.export(_Wrap(nn.ReLU()), (torch.randn(2, 3),))
+    relu = next(node for node in program.graph.nodes if node.op == "call_function" and "relu" in str(node.target))
+    relu.meta["val"] = relu.meta["val"].to(torch.int32)  # as no cast of its float input could give
+    with pytest.raises(ExportError, match=r'node "relu".*recorded a result of dtype i32 from inputs of dtype f32, '
+                                          r"but the op gives f32.*torch.autocast"):
+        program_graph(program, name="unexplained")
+
+
+def test_batch_dims_none_makes_an_input_without_the_batch_a_constant(shardplan):
+    # batch_dims={"pos": None} used to raise a raw TypeError ('<=' between int and NoneType).
+    x, pos, y = torch.randn(8, 16, 4), torch.full((16, 4), 0.25), torch.randint(0, 3, (8, 16))
+    model = Function(lambda m, x, pos, y: F.cross_entropy(F.linear(x + pos, m.w).transpose(1, 2), y), w=(3, 4))
+    graph = export_graph(model, (x, pos, y), name="shared-table", batch_dims={"inputs_1": None})
+    assert [entry["name"] for entry in graph["inputs"]] == ["inputs_0", "inputs_2"]
+    (table,) = [op for op in graph["ops"] if op["name"] == "inputs_1"]
+    assert (table["op"], table["shape"], table["dtype"], table["value"]) == ("constant", [16, 4], "f32", 0.25)
+    (loss,) = evaluate(graph, {"inputs_0": x, "inputs_2": y, "w": model.w})
+    torch.testing.assert_close(loss, model(x, pos, y).detach())
+    assert shardplan.inspect(graph)["batch_size"] == 8
+    with pytest.raises(ExportError, match=r"no input carries the batch"):
+        export_graph(model, (x, pos, y), name="none", batch_dims={"inputs_0": None, "inputs_1": None, "inputs_2": None})
+    with pytest.raises(ExportError, match=r"batch_dims gives 'inputs_1' 'rows': each input's batch dimension is an int"):
+        export_graph(model, (x, pos, y), name="bad", batch_dims={"inputs_1": "rows"})
+    with pytest.raises(ExportError, match=r"batch_dims is None: give one dimension for every input"):
+        export_graph(model, (x, pos, y), name="bad", batch_dims=None)

@@ -139,3 +139,31 @@ def test_export_refuses_counts_below_one(argument: list[str], capsys: pytest.Cap
                        ["export", "--config", "tiny", *argument])
     assert exit_info.value.code == 2
     assert "expected a" in capsys.readouterr().err
+
+
+def test_exportable_moe_layer_prices_like_the_catalog_moe(shardplan):
+    """`examples.moe.RoutedExperts` (Docs/torch.md, "Mixtures of experts") exports as the catalog writes MoE layers:
+    router, the first-k slice as the top k, permutation and grouped expert einsums. At moe-tiny's sizes (8 SwiGLU
+    experts of 32, top 2, d_model 64, 8 x 32 tokens, 2 layers) expert parallelism over 4 ranks moves the same
+    all-to-all bytes as the catalog's moe-tiny, and none without it."""
+    from examples.moe import RoutedExperts, TinyMoE
+    torch.manual_seed(0)
+    model = TinyMoE().to(torch.bfloat16).train()
+    inputs = (torch.randint(0, 256, (8, 32)), torch.randint(0, 256, (8, 32)))
+    graph = export_graph(model, inputs, name="tiny-moe")
+    block = [op for op in graph["ops"] if op.get("layer") == "blocks.0"]
+    assert [op["equation"] for op in block if op["op"] == "einsum"] == [
+        "abk,nk->abn", "ebcd,edf->ebcf", "ebcd,edf->ebcf", "ebcf,efd->bced"]
+    (top_k,) = [op for op in block if op["op"] == "slice"]
+    assert (top_k["axis"], top_k["start"], top_k["end"], top_k["shape"]) == (2, 0, 2, [8, 32, 2])
+    assert shardplan.inspect(graph)["parameters"]["count"] == sum(p.numel() for p in model.parameters())
+    path, twin = shardplan.write(graph), shardplan.catalog("moe-tiny")
+
+    def all_to_all(source, *options):
+        text = shardplan.run("score", str(source), "--cluster", "dgx-a100-80g:1", "--tp", "1", "--pp", "1", *options,
+                             "--format", "json")
+        return json.loads(text)["communication"]["all_to_all_bytes"]
+    assert all_to_all(path, "--ep", "4") == all_to_all(twin, "--ep", "4") > 0
+    assert all_to_all(path) == 0
+    with pytest.raises(ValueError, match=r"seq x top_k = 3 x 2 is not a multiple of the 8 experts"):
+        RoutedExperts(16, 8, 8, 2)(torch.randn(1, 3, 16))
