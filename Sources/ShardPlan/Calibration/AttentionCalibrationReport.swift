@@ -63,7 +63,7 @@ public struct AttentionCalibrationReport: Sendable {
         }
         let (median, worst, mean) = CalibrationReport.summary(errors: replays.map(\.totalError))
         lines += ["", "Forward plus backward: median absolute error \(Self.unsignedPercent(median)), worst \(Self.unsignedPercent(worst)), "
-                  + "mean signed \(Self.percent(mean)) over \(replays.count) rows.", ""]
+                  + "mean signed \(Self.percent(mean)) over \(CalibrationRows.count(replays.count)).", ""]
         let lengths = Set(replays.map(\.measurement.sequenceLength)).sorted()
         lines += CalibrationReport.errorTable(heading: "tokens per sequence", groups: lengths.map { length in
             ("\(length)", replays.filter { $0.measurement.sequenceLength == length }.map(\.totalError))

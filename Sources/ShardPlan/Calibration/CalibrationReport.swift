@@ -191,6 +191,23 @@ public struct CalibrationReport: Sendable {
         return lines
     }
 
+    /// The per-source table's label for the rows without a `group`.
+    static let ungrouped = "(rows without a group)"
+
+    /// The bins of the per-sequence-length table, which together hold every length: up to 2K tokens, each doubling
+    /// to 8K, 8K to 32K, and beyond.
+    static let sequenceLengthBins: [ClosedRange<Int>] = [1 ... 2048, 2049 ... 4096, 4097 ... 8192, 8193 ... 32768, 32769 ... Int.max]
+
+    /// A sequence-length bin's label, from the `lengths` of its rows: `up to 2048` for the first bin, `N and more`
+    /// for the last (N its rows' shortest), and for the others the one length its rows have (`4096`) or the range
+    /// they span (`16384-32768`).
+    static func label(of bin: ClosedRange<Int>, lengths: [Int]) -> String {
+        guard let shortest = lengths.min(), let longest = lengths.max() else { return "" }
+        if bin == sequenceLengthBins.first { return "up to \(bin.upperBound)" }
+        if bin == sequenceLengthBins.last { return "\(shortest) and more" }
+        return shortest == longest ? "\(shortest)" : "\(shortest)-\(longest)"
+    }
+
     /// The report as Markdown.
     public var markdown: String {
         var lines = [
@@ -252,15 +269,16 @@ public struct CalibrationReport: Sendable {
                          + "\(String(format: "%+.1f%%", entry.relativeError * 100)) | \(String(format: "%.1f", entry.peakMemoryBytes / 1e9))\(entry.fitsInMemory ? "" : " (does not fit)") |")
         }
         lines.append("")
-        lines.append("Median absolute error \(String(format: "%.1f%%", medianAbsoluteError * 100)), worst \(String(format: "%.1f%%", worstAbsoluteError * 100)) over \(runs.count) rows. `*`: derived from the published throughput.")
+        lines.append("Median absolute error \(String(format: "%.1f%%", medianAbsoluteError * 100)), worst \(String(format: "%.1f%%", worstAbsoluteError * 100)) over \(CalibrationRows.count(runs.count)). `*`: derived from the published throughput.")
         let modern = runs.filter { $0.run.exercisesIssue13Features }
         let earlier = runs.filter { !$0.run.exercisesIssue13Features }
         if !modern.isEmpty && !earlier.isEmpty {
             let (newer, older) = (Self.summary(modern), Self.summary(earlier))
             lines.append("")
             lines.append("The rows of issue 13 (FP8, context and expert parallelism, mixtures of experts): median "
-                         + String(format: "%.1f%%, worst %.1f%% over %d rows; ", newer.median * 100, newer.worst * 100, modern.count)
-                         + String(format: "the earlier rows: median %.1f%%, worst %.1f%% over %d rows.", older.median * 100, older.worst * 100, earlier.count))
+                         + String(format: "%.1f%%, worst %.1f%% over ", newer.median * 100, newer.worst * 100) + CalibrationRows.count(modern.count)
+                         + String(format: "; the earlier rows: median %.1f%%, worst %.1f%% over ", older.median * 100, older.worst * 100)
+                         + CalibrationRows.count(earlier.count) + ".")
         }
         lines.append("")
         lines.append("## Error against GPU count and sequence length")
@@ -273,14 +291,15 @@ public struct CalibrationReport: Sendable {
             ("more than 2048", { $0.gpuCount > 2048 }),
         ])
         lines.append("")
-        lines += Self.bucketTable(runs, heading: "tokens per sequence", buckets: [
-            ("up to 2048", { $0.sequenceLength <= 2048 }), ("4096", { $0.sequenceLength == 4096 }),
-            ("8192", { $0.sequenceLength == 8192 }), ("16384-32768", { (16384 ... 32768).contains($0.sequenceLength) }),
-            ("65536 and more", { $0.sequenceLength >= 65536 }),
-        ])
+        lines += Self.errorTable(heading: "tokens per sequence", groups: Self.sequenceLengthBins.map { bin in
+            let members = runs.filter { bin.contains($0.run.sequenceLength) }
+            return (Self.label(of: bin, lengths: members.map(\.run.sequenceLength)), members.map(\.relativeError))
+        })
         lines.append("")
         let groups = runs.map { $0.run.group }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
-        lines += Self.bucketTable(runs, heading: "source", buckets: groups.map { group in (group, { $0.group == group }) })
+        lines += Self.bucketTable(runs, heading: "source", buckets: groups.map { group in
+            (group.isEmpty ? Self.ungrouped : group, { $0.group == group })
+        })
         let gib = { (bytes: Double) in String(format: "%.1f", bytes / 1_073_741_824) }
         let measuredRows = runs.filter { $0.run.measuredPeakMemoryBytes != nil }
         if !measuredRows.isEmpty {

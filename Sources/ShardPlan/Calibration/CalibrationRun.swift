@@ -131,31 +131,56 @@ public struct CalibrationRun: Sendable {
         return (graph, cluster, clusterName, layout)
     }
 
-    /// The cluster `run` is replayed on: its `replay_cluster`, else the DGX preset of its GPU sized to its nodes.
+    /// The cluster `run` is replayed on: its `replay_cluster`, else the DGX preset of its GPU with as many nodes as
+    /// the row's, each cut to the row's `gpus_per_node` where that is fewer than the preset's (the same GPUs, NVLink
+    /// and network figures per GPU: a DGX node has one NIC a GPU), so that the cluster holds exactly the row's GPUs;
+    /// the single-GPU preset for a row on one GPU. A GPU without a preset is refused at `gpu`, and nodes larger than
+    /// the preset's at `gpus_per_node`: either needs a `replay_cluster`.
     static func replayCluster(of run: PublishedRun) throws(InputError) -> (name: String, cluster: Cluster) {
         if let named = run.replayCluster { return named }
         guard let preset = presetName(forGPU: run.gpu, devices: run.gpuCount) else {
+            let known = knownGPUs(devices: run.gpuCount).joined(separator: ", ")
             throw InputError(.invalidReference, at: JSONPath([.key("gpu")]),
-                             "no cluster preset for GPU \(run.gpu) of row \(run.id); name one with replay_cluster (\(ClusterPreset.nameList)) or give a cluster object there")
+                             "row \(run.id): no cluster preset for GPU \"\(run.gpu)\"\(run.gpuCount == 1 ? " alone" : ""); the known GPUs are \(known); "
+                             + "for another, name the cluster it ran on with replay_cluster (\(ClusterPreset.nameList)) or give a cluster object there")
         }
-        let name = run.gpuCount == 1 ? preset : "\(preset):\(run.gpuCount / run.gpusPerNode)"
-        return (name, try Cluster.preset(named: name))
+        if run.gpuCount == 1 { return (preset, try Cluster.preset(named: preset)) }
+        let node = try Cluster.preset(named: preset)
+        let nodes = run.gpuCount / run.gpusPerNode
+        guard run.gpusPerNode < node.devicesPerNode else {
+            guard run.gpusPerNode == node.devicesPerNode else {
+                throw InputError(.invalidValue, at: JSONPath([.key("gpus_per_node")]),
+                                 "row \(run.id): \(preset) nodes hold \(node.devicesPerNode) GPUs, not \(run.gpusPerNode); "
+                                 + "name the cluster the row ran on with replay_cluster (a cluster object with devices_per_node \(run.gpusPerNode))")
+            }
+            let name = "\(preset):\(nodes)"
+            return (name, try Cluster.preset(named: name))
+        }
+        let name = "\(preset):\(nodes) (nodes of \(run.gpusPerNode) GPUs)"
+        return (name, Cluster(name: name, nodes: nodes, devicesPerNode: run.gpusPerNode, device: node.device,
+                              intraNode: node.intraNode, interNode: node.interNode))
     }
 
-    /// The cluster preset of a row's GPU: a DGX node, or the single-GPU preset for a row on one device.
+    /// The GPUs a row may name without a `replay_cluster` (`gpu`, exactly as written), each with its DGX preset and,
+    /// where there is one, its single-GPU preset. `H100-SXM5-96GB (HBM2e, 500 W)`, Meta's Grand Teton part, whose
+    /// figures are not published, is replayed as an H100 SXM5 80GB on purpose: Docs/calibration/torchtitan-h100-96gb.json
+    /// keeps its rows apart for their printed memory, expecting them fast.
+    static let gpuPresets: [(gpu: String, node: String, single: String?)] = [
+        ("A100-SXM4-80GB", "dgx-a100-80g", "single-a100-80g"), ("A100-SXM4-40GB", "dgx-a100-40g", nil),
+        ("H100-SXM5-80GB", "dgx-h100", "single-h100"), ("H100-SXM5-96GB (HBM2e, 500 W)", "dgx-h100", "single-h100"),
+        ("H200-SXM-141GB", "dgx-h200", "single-h200"), ("B200-180GB", "dgx-b200", nil),
+    ]
+
+    /// The GPUs `gpuPresets` replays on `devices` GPUs, for messages.
+    static func knownGPUs(devices: Int) -> [String] {
+        gpuPresets.filter { devices > 1 || $0.single != nil }.map(\.gpu)
+    }
+
+    /// The cluster preset of a row's GPU (`gpuPresets`, the name matched exactly): a DGX node, or the single-GPU
+    /// preset for a row on one device; nil for any other name.
     public static func presetName(forGPU gpu: String, devices: Int = 8) -> String? {
-        if devices == 1 {
-            if gpu.hasPrefix("A100-SXM4-80GB") { return "single-a100-80g" }
-            if gpu.hasPrefix("H100") { return "single-h100" }
-            if gpu.hasPrefix("H200") { return "single-h200" }
-            return nil
-        }
-        if gpu.hasPrefix("A100-SXM4-80GB") { return "dgx-a100-80g" }
-        if gpu.hasPrefix("A100-SXM4-40GB") { return "dgx-a100-40g" }
-        if gpu.hasPrefix("H100") { return "dgx-h100" }
-        if gpu.hasPrefix("H200") { return "dgx-h200" }
-        if gpu.hasPrefix("B200") { return "dgx-b200" }
-        return nil
+        guard let known = gpuPresets.first(where: { $0.gpu == gpu }) else { return nil }
+        return devices == 1 ? known.single : known.node
     }
 
     /// Replays `run`: a GPT graph of its dimensions (explicit attention for the 2021-2022 Megatron-LM runs,

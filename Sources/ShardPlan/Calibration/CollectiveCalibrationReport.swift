@@ -68,11 +68,11 @@ public struct CollectiveCalibrationReport: Sendable {
         }
         let (median, worst, mean) = Self.summary(replays)
         let totals = String(format: "Median absolute error %.1f%%, worst %.1f%%, mean signed %+.1f%%", median * 100, worst * 100, mean * 100)
-        lines += ["", totals + " over \(replays.count) rows (negative: predicted faster than measured).", ""]
+        lines += ["", totals + " over \(CalibrationRows.count(replays.count)) (negative: predicted faster than measured).", ""]
         let sizeBuckets: [(label: String, contains: (Replay) -> Bool)] = [
             ("under 1 MiB", { $0.measurement.bytes < 1_048_576 }),
-            ("1-16 MiB", { (1_048_576 ..< 16_777_216).contains($0.measurement.bytes) }),
-            ("16-256 MiB", { (16_777_216 ..< 268_435_456).contains($0.measurement.bytes) }),
+            ("1 MiB to under 16 MiB", { (1_048_576 ..< 16_777_216).contains($0.measurement.bytes) }),
+            ("16 MiB to under 256 MiB", { (16_777_216 ..< 268_435_456).contains($0.measurement.bytes) }),
             ("256 MiB and more", { $0.measurement.bytes >= 268_435_456 }),
         ]
         lines += bucketTable(heading: "message size", buckets: sizeBuckets)

@@ -61,12 +61,13 @@ public struct MeasuredAttention: Sendable {
         let elements = try top.array("attention_measurements")
         guard !elements.isEmpty else { throw top.invalid("attention_measurements", "no measurements to replay") }
         var rows: [MeasuredAttention] = []
+        var seen: Set<String> = []
         for (index, element) in elements.enumerated() {
             let row = try JSONReader(element, at: .root.appending("attention_measurements").appending(index: index))
-            let id = try row.string("id")
+            let id = try row.calibrationRowID(seen: &seen, why: "the table names each row by it")
             let gpu = try row.string("gpu")
             guard let preset = CalibrationRun.presetName(forGPU: gpu, devices: 1) else {
-                throw row.invalid("gpu", "row \(id): no single-GPU preset for \(gpu); known: A100-SXM4-80GB, H100..., H200...")
+                throw row.invalid("gpu", "row \(id): no single-GPU preset for \"\(gpu)\"; known: \(CalibrationRun.knownGPUs(devices: 1).joined(separator: ", "))")
             }
             guard let kernel: AttentionKernel = try row.optionalCase("kernel", "attention kernel") else {
                 throw InputError(.missingField, at: row.path.appending("kernel"), "row \(id): name the kernel that ran")
@@ -88,11 +89,7 @@ public struct MeasuredAttention: Sendable {
             }
             var times: [String: Double] = [:]
             for key in ["forward_ms", "backward_ms"] {
-                let seconds = try row.number(key) * 1e-3
-                guard MeasuredCollective.plausibleSeconds.contains(seconds) else {
-                    throw row.invalid(key, "row \(id): a measured time of \(seconds) s is not a measurement (1 ns to 1 hour)")
-                }
-                times[key] = seconds
+                times[key] = try row.measuredSeconds(key, unit: "ms", scale: 1e-3, row: id)
             }
             rows.append(MeasuredAttention(id: id, source: try row.string("source"), gpu: gpu, preset: preset, kernel: kernel,
                                           batch: sizes["batch"]!, heads: sizes["heads"]!, keyValueHeads: keyValueHeads, headDimension: sizes["head_dim"]!,

@@ -49,6 +49,9 @@ public struct MeasuredCollective: Sendable {
     /// Measured times outside this range (1 ns to an hour) are typing errors, not measurements.
     static let plausibleSeconds = 1e-9 ... 3600.0
 
+    /// The collectives a row may measure: those nccl-tests times whose `size` convention `CollectiveGroup` prices.
+    static let measuredKinds: [CollectiveKind] = [.allReduce, .allGather, .reduceScatter]
+
     /// Reads every row of a collective-benchmarks document (`{"measurements": [...]}`) with the nodes its devices
     /// span and the choice the model makes for it.
     public static func rows(in document: JSONValue) throws(InputError)
@@ -57,9 +60,10 @@ public struct MeasuredCollective: Sendable {
         let elements = try top.array("measurements")
         guard !elements.isEmpty else { throw top.invalid("measurements", "no measurements to replay") }
         var rows: [(MeasuredCollective, Int, CollectiveGroup.Choice)] = []
+        var seen: Set<String> = []
         for (index, element) in elements.enumerated() {
             let row = try JSONReader(element, at: .root.appending("measurements").appending(index: index))
-            let id = try row.string("id")
+            let id = try row.calibrationRowID(seen: &seen, why: "the table names each row by it")
             let cluster = try row.string("cluster")
             let preset: Cluster
             do { preset = try Cluster.preset(named: cluster) } catch {
@@ -72,23 +76,28 @@ public struct MeasuredCollective: Sendable {
                 throw row.invalid(what, "row \(id): \(count) device(s) on \(cluster) (\(preset.deviceCount) devices); "
                                   + "a row runs on every device of its cluster, or on 2 or more of a single node")
             }
-            let kind: CollectiveKind = try row.requiredCase("collective", "collective")
-            guard kind == .allReduce || kind == .allGather || kind == .reduceScatter else {
-                throw row.invalid("collective", "row \(id): only all_reduce, all_gather and reduce_scatter are NCCL collectives the model prices as nccl-tests measures them")
+            let name = try row.string("collective")
+            guard let kind = CollectiveKind(rawValue: name), measuredKinds.contains(kind) else {
+                throw row.invalid("collective", "row \(id): unknown collective \"\(name)\"; known: "
+                                  + measuredKinds.map(\.rawValue).joined(separator: ", ")
+                                  + " (the NCCL collectives the model prices as nccl-tests measures them)")
             }
             let bytes = Double(try row.int("size_bytes"))
             guard bytes > 0 else { throw row.invalid("size_bytes", "row \(id): a message of \(Int(bytes)) bytes") }
             let seconds: Double
-            let timeKey = row.contains("time_us") ? "time_us" : "busbw_gb_per_s"
-            if timeKey == "time_us" {
-                seconds = try row.number("time_us") * 1e-6
+            if row.contains("time_us") {
+                seconds = try row.measuredSeconds("time_us", unit: "us", scale: 1e-6, row: id)
             } else if let busBandwidth = try row.optionalNumber("busbw_gb_per_s") {
+                guard busBandwidth > 0 else {
+                    throw row.invalid("busbw_gb_per_s", "row \(id): expected a positive bus bandwidth in GB/s, found \(JSONWriter.formatNumber(busBandwidth))")
+                }
                 seconds = bytes * busFactor(kind, devices: count) / (busBandwidth * 1e9)
+                guard plausibleSeconds.contains(seconds) else {
+                    throw row.invalid("busbw_gb_per_s", "row \(id): \(JSONWriter.formatNumber(busBandwidth)) GB/s moves the row's \(Int(bytes)) bytes in "
+                                      + "\(seconds < plausibleSeconds.lowerBound ? "under 1 ns" : "over 1 hour"), not a measurement (1 ns to 1 hour)")
+                }
             } else {
                 throw InputError(.missingField, at: row.path.appending("time_us"), "row \(id): give time_us or busbw_gb_per_s")
-            }
-            guard plausibleSeconds.contains(seconds) else {
-                throw row.invalid(timeKey, "row \(id): a measured time of \(seconds) s is not a measurement (1 ns to 1 hour)")
             }
             let measured = MeasuredCollective(id: id, source: try row.string("source"), cluster: cluster, deviceCount: count,
                                               kind: kind, bytes: bytes, seconds: seconds,

@@ -25,6 +25,7 @@ public struct PublishedRun: Sendable {
     public var virtualStages: Int
     public var sequenceParallel: Bool
     public var zeroStage: Int
+    /// The row's `recompute` text, as written.
     public var recompute: String
     public var schedule: String
     public var notes: String
@@ -146,22 +147,33 @@ public struct PublishedRun: Sendable {
         precision.hasPrefix("fp8") || contextParallel > 1 || expertParallel > 1 || moe != nil
     }
 
-    /// The recomputation `recompute` names by its first words (Docs/calibration-rows.md), case aside and with
-    /// hyphens or spaces between them (the command line's names read too): `full`, `selective op`, `elementwise`,
-    /// `mlp`, `all but qkv`, `norm act`, `selective`; anything else recomputes nothing.
-    public var recomputeMode: RecomputeMode { Self.recomputeMode(of: recompute) }
+    /// The recomputation `recompute` names by its first words (`recomputeMode(of:)`). `rows(in:)` refuses a row whose
+    /// text names none; a run whose text is edited in code to such a text recomputes nothing.
+    public var recomputeMode: RecomputeMode { Self.recomputeMode(of: recompute) ?? .none }
 
-    /// The recomputation a row's `recompute` text names (`recomputeMode`).
-    static func recomputeMode(of recompute: String) -> RecomputeMode {
+    /// The first words of a row's `recompute` and the recomputation each names, longest first where one begins
+    /// another (`selective op` before `selective`); the command line's names (`selective-op`, `norm-act`) read too.
+    static let recomputeNames: [(words: String, mode: RecomputeMode)] = [
+        ("none", .none), ("not stated", .none), ("full", .full), ("selective op", .selectiveOperators),
+        ("selective", .selective), ("elementwise", .elementwise), ("mlp", .mlp), ("all but qkv", .allButQKV),
+        ("norm act", .normAct),
+    ]
+
+    /// The recomputation a row's `recompute` text names by its first words (`recomputeNames`, Docs/calibration-rows.md),
+    /// letter case aside and with hyphens or spaces between them, followed by nothing or by anything but a letter or
+    /// digit (`full (every block)`, `selective + SP`); none for an empty text; nil for any other (`selectiv`, `partial`).
+    static func recomputeMode(of recompute: String) -> RecomputeMode? {
         let text = recompute.lowercased().replacingOccurrences(of: "-", with: " ")
-        return text.hasPrefix("full") ? .full
-            : text.hasPrefix("selective op") ? .selectiveOperators
-            : text.hasPrefix("elementwise") ? .elementwise
-            : text.hasPrefix("mlp") ? .mlp
-            : text.hasPrefix("all but qkv") ? .allButQKV
-            : text.hasPrefix("norm act") ? .normAct
-            : text.hasPrefix("selective") ? .selective : .none
+        guard !text.isEmpty else { return RecomputeMode.none }
+        return recomputeNames.first { name in
+            text.hasPrefix(name.words)
+                && !(text.dropFirst(name.words.count).first.map { $0.isLetter || $0.isNumber } ?? false)
+        }?.mode
     }
+
+    /// Why a row without a time is skipped: a throughput alone is not converted to a step time.
+    static let noTimeReason = "no measured.iteration_time_s or derived.iteration_time_s to compare with; a throughput alone "
+        + "(tokens_per_s_per_gpu) is not converted: give the step time it implies as derived.iteration_time_s"
 
     /// Reads every row of a published-runs document; rows missing a field this model needs are skipped
     /// and named in `skipped` with the reason.
@@ -172,14 +184,7 @@ public struct PublishedRun: Sendable {
         var seen: Set<String> = []
         for (index, element) in try top.array("rows").enumerated() {
             let row = try JSONReader(element, at: .root.appending("rows").appending(index: index))
-            let id = try row.string("id")
-            guard !id.isEmpty, id.trimmingCharacters(in: .whitespaces) == id else {
-                throw row.invalid("id", "expected a name without leading or trailing spaces, found \"\(id)\"; the table and --rows name each row by it")
-            }
-            guard !seen.contains(id) else {
-                throw row.invalid("id", "a second row with id \"\(id)\"; each row's id names it in the table and to --rows")
-            }
-            seen.insert(id)
+            let id = try row.calibrationRowID(seen: &seen, why: "the table and --rows name each row by it")
             guard row.contains("layers"), row.contains("vocab"), row.contains("ffn_hidden") else {
                 skipped.append((id, "a single layer or a model without published dimensions")); continue
             }
@@ -189,7 +194,7 @@ public struct PublishedRun: Sendable {
             let derived = row.contains("derived") ? try row.reader("derived") : nil
             var time = try measured.optionalNumber("iteration_time_s")
             if time == nil, let derived { time = try derived.optionalNumber("iteration_time_s") }
-            guard time != nil else { skipped.append((id, "no iteration time or throughput to compare with")); continue }
+            guard time != nil else { skipped.append((id, Self.noTimeReason)); continue }
             if time! <= 0 || !MeasuredCollective.plausibleSeconds.contains(time!) {
                 let holder = try measured.optionalNumber("iteration_time_s") != nil ? measured : derived!
                 throw holder.invalid("iteration_time_s", time! <= 0
@@ -223,6 +228,17 @@ public struct PublishedRun: Sendable {
             if try row.int("layers") > maximumLayers {
                 throw row.invalid("layers", "row \(id): at most \(maximumLayers) layers are replayed (the largest published model has a few hundred)")
             }
+            for (key, most) in largestCounts {
+                if let count = try row.optionalInt(key), count > most.count {
+                    throw row.invalid(key, "row \(id): at most \(most.count) \(most.what) are replayed, far beyond any published run; found \(count)")
+                }
+            }
+            let recomputeText = try row.optionalString("recompute") ?? ""
+            guard let recompute = Self.recomputeMode(of: recomputeText) else {
+                throw row.invalid("recompute", "row \(id): unknown recomputation \"\(recomputeText)\"; a row's recompute begins with "
+                                  + Self.recomputeNames.map(\.words).joined(separator: ", ")
+                                  + " (hyphens or spaces between the words, letter case aside; what follows them is not read)")
+            }
             let loss = try loss(row)
             let (gpu, gpus, perNode) = (try row.string("gpu"), try row.int("n_gpus"), try row.int("gpus_per_node"))
             guard gpus == 1 || gpus % perNode == 0 else {
@@ -244,7 +260,7 @@ public struct PublishedRun: Sendable {
                 gpusPerNode: perNode, tensorParallel: try row.int("tp"), pipelineParallel: try row.int("pp"),
                 dataParallel: try row.int("dp"), virtualStages: try row.optionalInt("virtual_stages") ?? 1,
                 sequenceParallel: try row.optionalBool("sequence_parallel") ?? false,
-                zeroStage: try zeroStage(row, id: id), recompute: try row.optionalString("recompute") ?? "",
+                zeroStage: try zeroStage(row, id: id), recompute: recomputeText,
                 schedule: try row.optionalString("schedule") ?? "", notes: try row.optionalString("notes") ?? "",
                 architecture: try row.optionalString("architecture") ?? "gpt", keyValueHeads: try row.optionalInt("kv_heads"),
                 attention: try row.optionalString("attention"),
@@ -272,7 +288,7 @@ public struct PublishedRun: Sendable {
                 lossInPipelineSplit: try row.optionalBool("account_for_loss_in_pipeline_split") ?? false,
                 moe: try moeShape(row),
                 iterationSeconds: time, isMeasuredTime: try measured.optionalNumber("iteration_time_s") != nil,
-                zeroShardGroup: try row.optionalInt("zero_shard_group"), recomputedBlocks: try recomputedBlocks(row, id: id),
+                zeroShardGroup: try row.optionalInt("zero_shard_group"), recomputedBlocks: try recomputedBlocks(row, id: id, recompute: recompute),
                 repeatsKeyValueHeads: try row.optionalBool("repeat_kv") ?? false,
                 accumulatesUnshardedGradients: try row.optionalBool("fsdp_no_sync") ?? false,
                 upcastsLoss: try row.optionalBool("loss_upcast") ?? true,
@@ -309,6 +325,18 @@ public struct PublishedRun: Sendable {
     /// The most layers a row's model may have: replaying builds every layer's ops, so a typing error such as
     /// `1e9` would run for hours.
     static let maximumLayers = 4096
+
+    /// The most a row's sizes may count, with what they count, where a typing error (`2^50`) would otherwise build
+    /// tensors of more than 2^53 elements and be refused inside the graph rather than at the member: far above any
+    /// published run (Llama 3's 128K vocabulary, 1M-token sequences, 16K-sequence batches, 53K-wide layers). Sizes
+    /// each within these may still together build such a tensor, which the graph refuses at the row, naming it.
+    static let largestCounts: [(key: String, (count: Int, what: String))] = [
+        ("global_batch", (1 << 24, "sequences a step")), ("micro_batch", (1 << 24, "sequences a microbatch")),
+        ("seq_len", (1 << 24, "tokens a sequence")), ("vocab", (1 << 24, "tokens in a vocabulary")),
+        ("hidden", (1 << 20, "hidden units")), ("ffn_hidden", (1 << 20, "feed-forward units")),
+        ("heads", (1 << 16, "heads")), ("kv_heads", (1 << 16, "key and value heads")), ("head_dim", (1 << 16, "units a head")),
+        ("n_gpus", (Cluster.maximumDeviceCount, "GPUs")), ("gpus_per_node", (Cluster.maximumDeviceCount, "GPUs a node")),
+    ]
 
     /// The members of a row that count something, each at least 1 where given.
     static let positiveCounts = ["layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "seq_len",
@@ -356,10 +384,9 @@ public struct PublishedRun: Sendable {
         return placed
     }
 
-    /// A row's `recompute_blocks`, which counts blocks only full recomputation reruns.
-    private static func recomputedBlocks(_ row: JSONReader, id: String) throws(InputError) -> Int? {
+    /// A row's `recompute_blocks`, which counts blocks only full recomputation (`recompute`, the row's) reruns.
+    private static func recomputedBlocks(_ row: JSONReader, id: String, recompute: RecomputeMode) throws(InputError) -> Int? {
         guard let blocks = try row.optionalInt("recompute_blocks") else { return nil }
-        let recompute = PublishedRun.recomputeMode(of: try row.optionalString("recompute") ?? "")
         if let problem = TrainingOptions.recomputedBlocksProblem(blocks, recompute: recompute) {
             throw row.invalid("recompute_blocks", "row \(id): \(problem)")
         }
