@@ -80,6 +80,26 @@ extension MegatronGrid {
                                         cluster: cluster, neighbour: cluster.pipelineNeighbour(after: 0, devices: dp * cp * tp))
             }
             guard let profile else { return }
+            // Parameters chunks on several ranks read (a tied embedding table) are all-reduced once an iteration.
+            let shape = TrainingPlan.megatronMeshShape(dataParallel: dp, tensorParallel: tp, contextParallel: cp,
+                                                       contextAllToAll: configuration.contextGroup, expertParallel: ep, expertFold: fold)
+            let strategies = layouts.value(for: shape + [configuration.sequenceParallel ? 1 : 0, ep / fold > 1 ? 1 : 0, cp > 1 ? 1 : 0,
+                                                         ep > 1 ? 1 : 0, overTensor ? 1 : 0, configuration.contextGroup ?? 0]) {
+                configuration.layout().strategies(for: graph, meshShape: shape, roles: roles)
+            }
+            var rankOf = Array(repeating: 0, count: graph.operations.count)
+            for (chunk, operations) in chunks.enumerated() { for op in operations { rankOf[op] = chunk % pp } }
+            let rankDevices = dp * cp * tp
+            let operatorModel = model.operatorModel(meshShape: shape)
+            let shared = PlanEvaluator.sharedParameterSynchronization(
+                graph: graph, operations: chunks.flatMap { Array($0) }, ranks: pp, rank: { rankOf[$0] },
+                shardElements: { parameter, reader in
+                    let operation = graph.operations[reader]
+                    return operatorModel.localElements(parameter, strategies[reader].operandSpec(operation.inputs.firstIndex(of: parameter)!,
+                                                                                                  in: operation.indexSpace))
+                },
+                gradientBytes: options.gradientPrecision.bytesPerElement,
+                transferSeconds: { bytes, from, to in cluster.sendSeconds(bytes: bytes, from: rankOf[from] * rankDevices, to: rankOf[to] * rankDevices) })
             let schedule = configuration.schedule ?? (vp > 1 ? .interleaved : .oneForwardOneBackward)
             var latencies: [Double] = [], tail = 0.0, peak = 0.0
             for rank in 0 ..< pp {
@@ -88,7 +108,7 @@ extension MegatronGrid {
                 }
                 let summary = RankSummary(profile: profile, chunks: layers, layerCount: clustering.layers.count)
                 latencies.append(summary.microbatchSeconds)
-                tail = max(tail, summary.iterationSeconds(evaluator: evaluator, options: options, zeroStage: options.zeroStage))
+                tail = max(tail, summary.iterationSeconds(evaluator: evaluator, options: options, zeroStage: options.zeroStage) + shared.seconds[rank])
                 let occupancy = ChunkOccupancy(schedule: schedule, stage: rank, stages: pp, microbatches: microbatches, virtualStages: vp,
                                                extraWarmUp: options.overlapExpertParallelCommunication ? 1 : 0)
                 let activations = occupancy.chunkCount == layers.count

@@ -171,32 +171,45 @@ public struct PlanEvaluator: Sendable {
     /// devices of the other ranks in its place: `2 (n - 1) / n` of it over the link between the ranks' first devices.
     /// Also the bytes all-reduced, summed over the ranks that take part, as `PlanPrediction.communicationBytes` counts.
     func sharedParameterSynchronization(_ plan: TrainingPlan, model: StageCostModel) -> (seconds: [Double], bytes: Double) {
-        let graph = plan.graph
+        var stageOf = Array(repeating: 0, count: plan.graph.operations.count)
+        for (index, stage) in plan.stages.enumerated() { for op in stage.operations { stageOf[op] = index } }
+        return Self.sharedParameterSynchronization(
+            graph: plan.graph, operations: plan.stages.flatMap { Array($0.operations) }, ranks: plan.pipelineRanks,
+            rank: { plan.rank(ofStage: stageOf[$0]) },
+            shardElements: { parameter, reader in
+                let stage = plan.stages[stageOf[reader]], operation = plan.graph.operations[reader]
+                let spec = stage.strategy(of: reader).operandSpec(operation.inputs.firstIndex(of: parameter)!, in: operation.indexSpace)
+                return model.operatorModel(meshShape: stage.mesh.shape).localElements(parameter, spec)
+            },
+            gradientBytes: plan.options.gradientPrecision.bytesPerElement,
+            transferSeconds: { bytes, from, to in
+                plan.cluster.sendSeconds(bytes: bytes, from: plan.stages[stageOf[from]].mesh.devices[0], to: plan.stages[stageOf[to]].mesh.devices[0])
+            })
+    }
+
+    /// `sharedParameterSynchronization(_:model:)` for ops in pipeline order (`operations`) each on a rank (`rank`):
+    /// `shardElements` gives a device's elements of a parameter as an op reads it, and `transferSeconds` the time of
+    /// `bytes` from the first device of one op's rank to another's. The Megatron grid's estimate calls it too.
+    static func sharedParameterSynchronization(graph: Graph, operations: [Int], ranks: Int, rank: (Int) -> Int,
+                                               shardElements: (ValueID, Int) -> Double, gradientBytes: Double,
+                                               transferSeconds: (Double, Int, Int) -> Double) -> (seconds: [Double], bytes: Double) {
         var readers: [ValueID: [Int]] = [:]
         var order: [ValueID] = []
-        for (index, stage) in plan.stages.enumerated() {
-            for op in stage.operations {
-                for input in graph.operations[op].inputs where graph[input].isParameter && !graph[input].isFrozen {
-                    if readers[input] == nil { order.append(input) }
-                    if readers[input]?.last != index { readers[input, default: []].append(index) }
-                }
+        for op in operations {
+            for input in graph.operations[op].inputs where graph[input].isParameter && !graph[input].isFrozen {
+                if readers[input] == nil { order.append(input) }
+                if readers[input]?.contains(where: { rank($0) == rank(op) }) != true { readers[input, default: []].append(op) }
             }
         }
-        var seconds = Array(repeating: 0.0, count: plan.pipelineRanks)
+        var seconds = Array(repeating: 0.0, count: ranks)
         var bytes = 0.0
         for parameter in order {
-            let stages = readers[parameter]!
-            var ranks: [Int] = []
-            for stage in stages where !ranks.contains(plan.rank(ofStage: stage)) { ranks.append(plan.rank(ofStage: stage)) }
-            guard ranks.count > 1, let other = stages.first(where: { plan.rank(ofStage: $0) != ranks[0] }) else { continue }
-            let first = plan.stages[stages[0]]
-            guard let reader = first.operations.first(where: { graph.operations[$0].inputs.contains(parameter) }) else { continue }
-            let operation = graph.operations[reader]
-            let spec = first.strategy(of: reader).operandSpec(operation.inputs.firstIndex(of: parameter)!, in: operation.indexSpace)
-            let shard = model.operatorModel(meshShape: first.mesh.shape).localElements(parameter, spec) * plan.options.gradientPrecision.bytesPerElement
-            let n = Double(ranks.count)
-            let transfer = plan.cluster.sendSeconds(bytes: 2 * (n - 1) / n * shard, from: first.mesh.devices[0], to: plan.stages[other].mesh.devices[0])
-            for rank in ranks { seconds[rank] += transfer }
+            let ops = readers[parameter]!
+            guard ops.count > 1 else { continue }
+            let shard = shardElements(parameter, ops[0]) * gradientBytes
+            let n = Double(ops.count)
+            let transfer = transferSeconds(2 * (n - 1) / n * shard, ops[0], ops[1])
+            for op in ops { seconds[rank(op)] += transfer }
             bytes += shard * n
         }
         return (seconds, bytes)
