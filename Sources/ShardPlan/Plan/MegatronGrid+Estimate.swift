@@ -66,27 +66,21 @@ extension MegatronGrid {
             let fold = configuration.expertFold, overTensor = configuration.foldsExpertsOverTensor
             let profileKey = [microbatches, tp, dp, cp, ep, overTensor ? 1 : 0, configuration.sequenceParallel ? 1 : 0,
                               configuration.contextGroup ?? 0] + optionsKey
+            let shape = TrainingPlan.megatronMeshShape(dataParallel: dp, tensorParallel: tp, contextParallel: cp,
+                                                       contextAllToAll: configuration.contextGroup, expertParallel: ep, expertFold: fold)
+            // The shape alone does not say which axis is which ([dp/ep, ep, tp] and [dp, cp, tp] can match).
+            let strategies = layouts.value(for: shape + [configuration.sequenceParallel ? 1 : 0, ep / fold > 1 ? 1 : 0, cp > 1 ? 1 : 0,
+                                                         ep > 1 ? 1 : 0, overTensor ? 1 : 0, configuration.contextGroup ?? 0]) {
+                configuration.layout().strategies(for: graph, meshShape: shape, roles: roles)
+            }
             let profile = profiles.value(for: profileKey) { () -> LayerCostProfile? in
-                let shape = TrainingPlan.megatronMeshShape(dataParallel: dp, tensorParallel: tp, contextParallel: cp,
-                                                           contextAllToAll: configuration.contextGroup, expertParallel: ep, expertFold: fold)
                 guard let mesh = try? DeviceMesh(devices: Array(0 ..< dp * cp * tp), shape: shape, in: cluster) else { return nil }
-                // The shape alone does not say which axis is which ([dp/ep, ep, tp] and [dp, cp, tp] can match).
-                let strategies = layouts.value(for: shape + [configuration.sequenceParallel ? 1 : 0, ep / fold > 1 ? 1 : 0, cp > 1 ? 1 : 0,
-                                                             ep > 1 ? 1 : 0, overTensor ? 1 : 0, configuration.contextGroup ?? 0]) {
-                    configuration.layout().strategies(for: graph, meshShape: shape, roles: roles)
-                }
                 return LayerCostProfile(model: model, clustering: clustering, mesh: mesh,
                                         layouts: clustering.layers.map { Array(strategies[$0.operations]) }, recompute: nil,
                                         cluster: cluster, neighbour: cluster.pipelineNeighbour(after: 0, devices: dp * cp * tp))
             }
             guard let profile else { return }
             // Parameters chunks on several ranks read (a tied embedding table) are all-reduced once an iteration.
-            let shape = TrainingPlan.megatronMeshShape(dataParallel: dp, tensorParallel: tp, contextParallel: cp,
-                                                       contextAllToAll: configuration.contextGroup, expertParallel: ep, expertFold: fold)
-            let strategies = layouts.value(for: shape + [configuration.sequenceParallel ? 1 : 0, ep / fold > 1 ? 1 : 0, cp > 1 ? 1 : 0,
-                                                         ep > 1 ? 1 : 0, overTensor ? 1 : 0, configuration.contextGroup ?? 0]) {
-                configuration.layout().strategies(for: graph, meshShape: shape, roles: roles)
-            }
             var rankOf = Array(repeating: 0, count: graph.operations.count)
             for (chunk, operations) in chunks.enumerated() { for op in operations { rankOf[op] = chunk % pp } }
             let rankDevices = dp * cp * tp
