@@ -34,7 +34,7 @@ struct CalibrateCommand: ParsableCommand {
             let document = try GraphLoading.document(runs, what: "runs file")
             let markdown: String
             do {
-                markdown = try report(document)
+                markdown = try warningOfMisspellings(in: GraphLoading.documentName(runs)) { try report(document) }
             } catch let error as InputError {
                 throw error.inDocument(GraphLoading.documentName(runs))
             }

@@ -21,8 +21,8 @@ struct ClustersCommand: ParsableCommand {
             switch (name, format) {
             case (nil, .text): text = ClusterPreset.catalogTable
             case (nil, .json): text = JSONWriter(inlineDepth: 4, lineWidth: 110).render(ClusterPreset.catalogJSON)
-            case (let name?, .text): text = try resolveCluster(name).textReport
-            case (let name?, .json): text = try resolveCluster(name).jsonText
+            case (let name?, .text): text = try warningOfMisspellings(in: name) { () throws(InputError) in try resolveCluster(name) }.textReport
+            case (let name?, .json): text = try warningOfMisspellings(in: name) { () throws(InputError) in try resolveCluster(name) }.jsonText
             }
             print(text, terminator: "")
         }

@@ -12,6 +12,15 @@ func reportingInputErrors(_ body: () throws -> Void) throws {
     }
 }
 
+/// Runs `decode`, which reads document `name` (a file path, `-` or a preset), and prints a warning on standard error
+/// for each member it did not read that is spelled like one it looked for (`MemberReads`): the formats ignore
+/// members they do not know, so a typo in an optional member would otherwise change the result in silence.
+func warningOfMisspellings<Result, Failure: Error>(in name: String, _ decode: () throws(Failure) -> Result) throws(Failure) -> Result {
+    let (result, misspellings) = try MemberReads.collecting(decode)
+    for misspelling in misspellings { printError("warning: " + VisibleText.escape("\(name): \(misspelling)")) }
+    return result
+}
+
 /// Prints `message` on standard error; a standard error that cannot be written (closed, a full disk) loses it.
 func printError(_ message: String) {
     try? FileHandle.standardError.write(contentsOf: Data((message + "\n").utf8))

@@ -16,7 +16,7 @@ struct GraphLoading {
         let json = try Self.document(argument, what: "graph")
         let decoded = clock.now
         do {
-            graph = try Graph(json: json)
+            graph = try warningOfMisspellings(in: Self.documentName(argument)) { () throws(InputError) in try Graph(json: json) }
         } catch {
             throw error.inDocument(Self.documentName(argument))
         }

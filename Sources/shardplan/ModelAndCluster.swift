@@ -77,7 +77,7 @@ extension ModelAndCluster {
             }
             clock.lap("rebatch graph (--batch)")
         }
-        return (graph, try limited(resolveCluster(cluster)), rebatchedFrom)
+        return (graph, try limited(warningOfMisspellings(in: cluster) { () throws(InputError) in try resolveCluster(cluster) }), rebatchedFrom)
     }
 
     /// `cluster` with each device's memory cut to `--memory-limit` where given, said in a note (the reports name the

@@ -65,7 +65,7 @@ struct PlanOutput: ParsableArguments {
             guard !AttentionCalibrationReport.holdsAttention(document) else {
                 throw InputError(.invalidValue, at: .root, "--evidence compares with measured training runs; this file holds attention measurements")
             }
-            return try CalibrationReport(document: document, source: evidence).runs
+            return try warningOfMisspellings(in: evidence) { () throws(InputError) in try CalibrationReport(document: document, source: evidence).runs }
         } catch {
             throw error.inDocument(evidence)
         }

@@ -226,7 +226,9 @@ struct ScoreCommand: ParsableCommand {
                 let document = try GraphLoading.document(path, what: "plan")
                 let plan: TrainingPlan
                 do throws(InputError) {
-                    plan = try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: input.cluster)
+                    plan = try warningOfMisspellings(in: GraphLoading.documentName(path)) { () throws(InputError) in
+                        try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: input.cluster)
+                    }
                 } catch {
                     throw error.inDocument(GraphLoading.documentName(path))
                 }

@@ -189,7 +189,7 @@ extension Graph {
 
     /// `axis` as one integer or a list (normalisation axes).
     private static func axisList(_ reader: JSONReader) throws(InputError) -> [Int] {
-        if case .array? = reader.object["axis"] { return try reader.ints("axis") }
+        if case .array? = reader.member("axis") { return try reader.ints("axis") }
         return [try reader.optionalInt("axis") ?? -1]
     }
 
@@ -201,7 +201,7 @@ extension Graph {
             _ = try reader.value(key)
             return []
         }
-        if case .array? = reader.object[key] { return try reader.ints(key) }
+        if case .array? = reader.member(key) { return try reader.ints(key) }
         let single = try reader.int(key)
         return [single, single]
     }

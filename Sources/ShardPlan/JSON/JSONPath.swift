@@ -1,8 +1,8 @@
 /// Where a value sits inside a JSON document, written the way a person would look for it:
 /// `ops[17] "h3.qkv".equation`, `device.peak_tflops.bf16`, `stages[0].zero_stages["embed.table"]`.
-public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
+public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     /// One step into a document.
-    public enum Component: Sendable, Equatable {
+    public enum Component: Sendable, Hashable {
         /// A member of an object.
         case key(String)
         /// An element of an array; `label` names it (an op's name) when it has one.

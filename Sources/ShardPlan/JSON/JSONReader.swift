@@ -2,24 +2,42 @@
 ///
 /// Decoders of ShardPlan's formats are written with it, so every "missing member" or "wrong type" message
 /// has the same shape: `ops[3] "h".axes: expected an array of integers, found a string`.
+///
+/// While a decode runs under `MemberReads.collecting`, a reader records the members it is asked for, so that a
+/// member no decoder read but spelled like one it asked for can be reported as a likely typo.
 public struct JSONReader {
-    public let object: JSONObject
+    private let members: JSONObject
     public let path: JSONPath
+
+    /// The whole object, for a decoder that reads it as a map (member names the document chooses): its members
+    /// all count as read.
+    public var object: JSONObject {
+        MemberReads.current?.tookWhole(path)
+        return members
+    }
 
     /// A reader for `value`, which must be an object.
     public init(_ value: JSONValue, at path: JSONPath, what: String = "an object") throws(InputError) {
         guard case .object(let object) = value else {
             throw InputError(.wrongType, at: path, "expected \(what), found \(value.typeName)")
         }
-        self.object = object
+        self.members = object
         self.path = path
+        MemberReads.current?.opened(path, members: object.keys)
     }
 
-    public func contains(_ key: String) -> Bool { object[key] != nil && object[key] != .null }
+    public func contains(_ key: String) -> Bool { member(key) != nil }
+
+    /// The raw member, or nil where it is absent or `null` (which reads as absent).
+    public func member(_ key: String) -> JSONValue? {
+        MemberReads.current?.asked(key, at: path)
+        guard let value = members[key], value != .null else { return nil }
+        return value
+    }
 
     /// The raw member, or a `missingField` error.
     public func value(_ key: String) throws(InputError) -> JSONValue {
-        guard let value = object[key], value != .null else {
+        guard let value = member(key) else {
             throw InputError(.missingField, at: path, "missing required member \"\(key)\"")
         }
         return value

@@ -181,7 +181,7 @@ extension TrainingPlan {
 
     /// `graph` with the stages' `rewrites` re-derived and applied in stage order, and the rewrites.
     private static func rewrites(_ top: JSONReader, of graph: Graph) throws(InputError) -> (Graph, [GraphRewrite]) {
-        guard case .array(let elements)? = top.object["stages"] else { return (graph, []) }
+        guard case .array(let elements)? = top.member("stages") else { return (graph, []) }
         var records: [GraphRewrite] = [], paths: [JSONPath] = []
         for (index, element) in elements.enumerated() {
             guard case .object(let object) = element, let list = object["rewrites"], list != .null else { continue }
