@@ -318,6 +318,7 @@ struct ScoreCommand: ParsableCommand {
         for note in (printing.emit ?? .megatron).unrunnable(configuration, graph: graph, microbatches: plan.microbatches) {
             printError("note: \(note).")
         }
+        if let note = configuration.tensorGroupsAcrossDomainsNote(on: cluster) { printError("note: \(note).") }
         // What validate() cannot see: the device (a kernel it does not run).
         for option in plan.ineffectiveOptions where kernelChoice.gives(option.setting) || overlap.gives(option.setting) {
             printError("note: \(option.flag) changes nothing: \(option.reason).")
