@@ -27,7 +27,12 @@ public struct LayoutRecognition: Sendable {
             .first { $0 < contextParallel && contextParallel % $0 == 0 }
     }
 
+    /// The uniform layout `original` runs. A plan `PlanValidator` refuses (put together or edited in code: no stages,
+    /// a strategy per op missing, another graph's ops) is an `InputError`, as `PlanEvaluator.evaluate(checking:)` has it.
     public init(_ original: TrainingPlan) throws(InputError) {
+        if let violation = PlanValidator.violation(in: original) {
+            throw InputError(.invalidValue, at: .root, "the plan is not sound: \(violation)")
+        }
         let graph = original.graph
         let analysis = GraphAnalysis(graph)
         let tensorRoles = TensorRoles(graph)

@@ -15,6 +15,26 @@ struct LayoutRecognitionTests {
         try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", configuration: configuration)
     }
 
+    @Test("a plan edited in code into one the validator refuses is an error, not a trap: no stages, a missing strategy, another graph")
+    func unsoundPlans() throws {
+        let plan = try megatron(MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2))
+        let prediction = PlanEvaluator(cluster: cluster).evaluate(plan)
+        var noStages = plan
+        noStages.stages = []
+        var missingStrategy = plan
+        missingStrategy.stages[0].strategies.removeLast()
+        var otherGraph = plan
+        otherGraph.graph = try ModelCatalog.model(id: "llama-tiny")!.build()
+        for edited in [noStages, missingStrategy, otherGraph] {
+            do {
+                _ = try FrameworkExport(plan: edited, prediction: prediction, framework: .torchtitan)
+                Issue.record("an unsound plan was exported")
+            } catch {
+                #expect(error.message.hasPrefix("the plan is not sound: "), "\(error.message)")
+            }
+        }
+    }
+
     @Test("Megatron layouts are recognised exactly, with their degrees", arguments: [
         MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2),
         MegatronConfiguration(tensorParallel: 4, pipelineParallel: 1, microBatchSize: 2, sequenceParallel: true,
