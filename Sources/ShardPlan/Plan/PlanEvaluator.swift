@@ -207,10 +207,9 @@ public struct PlanEvaluator: Sendable {
             let ops = readers[parameter]!
             guard ops.count > 1 else { continue }
             let shard = shardElements(parameter, ops[0]) * gradientBytes
-            let n = Double(ops.count)
-            let transfer = transferSeconds(2 * (n - 1) / n * shard, ops[0], ops[1])
+            let transfer = transferSeconds(sharedParameterExchangeBytes(shardBytes: shard, ranks: ops.count), ops[0], ops[1])
             for op in ops { seconds[rank(op)] += transfer }
-            bytes += shard * n
+            bytes += shard * Double(ops.count)
         }
         return (seconds, bytes)
     }

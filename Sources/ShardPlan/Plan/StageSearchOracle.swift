@@ -86,6 +86,9 @@ public struct StageSearchOracle: StageCostOracle {
     private let parameterElements: [Double]
     /// The same sums over the frozen parameters alone.
     private let frozenParameterElements: [Double]
+    /// The trained parameters several clustered layers read, whose gradients a stage holding some of those layers
+    /// all-reduces with the ranks holding the others (`sharedParameterSeconds`).
+    private let sharedReaders: SharedParameterReaders
     /// The logical views each submesh's stages are priced on.
     let views: [SubmeshShape: [[Int]]]
     /// The catalogs of each submesh's views, which the planner shares between the microbatch counts it tries.
@@ -135,6 +138,7 @@ public struct StageSearchOracle: StageCostOracle {
         }
         parameterElements = prefix
         frozenParameterElements = frozenPrefix
+        sharedReaders = SharedParameterReaders(graph: model.graph, clustering: clustering)
         supportsInterleaving = clustering.supportsInterleaving
         var views: [SubmeshShape: [[Int]]] = [:]
         // For long sequences, Megatron's context-parallel meshes `[dp, cp, tp]` as well (`contextViews`).
@@ -368,6 +372,7 @@ public struct StageSearchOracle: StageCostOracle {
                 let peak = rank.fixedBytes + activations * inFlight
                 let latency = rank.microbatchSeconds
                 let tail = rank.iterationSeconds(evaluator: evaluator, options: model.options, zeroStage: layout.zeroStage)
+                    + sharedParameterSeconds([layers], catalog: family.catalog, layout: layout)
                 // Only the activations in flight shrink at a higher count.
                 if rank.fixedBytes <= memory { least = (min(least.latency, latency), min(least.tail, tail)) }
                 guard peak <= memory else { return nil }
@@ -463,6 +468,11 @@ public struct StageSearchOracle: StageCostOracle {
                                 deepest: ChunkOccupancy, isCancelled: () -> Bool) throws(CancellationError) -> [RankCandidate] {
         let sizes = ChunkSplit.sizes(layers: layers, chunks: chunks, isFirstRank: first)
         let kinds = sizes.indices.map { chunk in first && chunk == 0 ? 0 : last && chunk == chunks - 1 ? 2 : 1 }
+        // The layers each chunk's figures are those of (`chunkFigures`), for the parameters the rank shares.
+        let count = clustering.layers.count
+        let chunkLayers = sizes.indices.map { chunk in
+            [0 ..< sizes[chunk], 1 ..< 1 + sizes[chunk], count - sizes[chunk] ..< count][kinds[chunk]]
+        }
         let m = Double(model.microbatches)
         let perFamily = try eachFamily(try families(on: submesh, isCancelled: isCancelled)) { family throws(CancellationError) in
             var kept: [RankCandidate] = []
@@ -477,6 +487,7 @@ public struct StageSearchOracle: StageCostOracle {
                 for chunk in sizes.indices { summary.append(figures[kinds[chunk]][sizes[chunk]]) }
                 let latency = summary.microbatchSeconds
                 let tail = summary.iterationSeconds(evaluator: evaluator, options: model.options, zeroStage: layout.zeroStage)
+                    + sharedParameterSeconds(chunkLayers, catalog: family.catalog, layout: layout)
                 let candidate = RankCandidate(score: latency * m + tail, latency: latency, tail: tail, fixedBytes: summary.fixedBytes,
                                               chunkActivations: summary.chunkActivations, layout: layout)
                 if candidate.fixedBytes + deepest.peakBytes(chunkBytes: candidate.chunkActivations) <= cluster.device.memoryBytes {
@@ -492,6 +503,30 @@ public struct StageSearchOracle: StageCostOracle {
         }
         // Stable: equal scores keep the layouts' order.
         return Array(perFamily.joined()).enumerated().sorted { ($0.element.score, $0.offset) < ($1.element.score, $1.offset) }.map(\.element)
+    }
+
+    /// Seconds a stage of clustered layers `layers` (a rank's chunks) under `layout` of `catalog` spends once an
+    /// iteration all-reducing the gradients of the parameters that layers outside it read too (a tied embedding
+    /// table): what `PlanEvaluator.sharedParameterSynchronization` adds to each rank's exposed synchronisation, its
+    /// first reader's shard of each in the gradients' type, `2 (n - 1) / n` of it sent to the other ranks
+    /// (`PlanEvaluator.sharedParameterExchangeBytes`; `SharedParameterReaders` says what n the DP takes). The DP does
+    /// not know where those ranks sit, so the link is the one its point-to-point transfers take
+    /// (`Cluster.pipelineNeighbour`): into another NVLink domain whenever the cluster has several, the slowest link
+    /// between two submeshes, which a pipeline over the whole cluster crosses between its first and last ranks.
+    func sharedParameterSeconds(_ layers: [Range<Int>], catalog: StageLayoutCatalog, layout: Layout) -> Double {
+        let shares = sharedReaders.shared(by: layers)
+        guard !shares.isEmpty else { return 0 }
+        let mesh = catalog.mesh, graph = model.graph
+        let operatorModel = model.operatorModel(meshShape: mesh.shape)
+        let neighbour = cluster.pipelineNeighbour(after: mesh.devices[0], devices: mesh.devices.count)
+        return shares.reduce(0) { seconds, share in
+            let reader = share.reader, operation = graph.operations[reader.operation]
+            let strategy = catalog.layouts[layout.layout][reader.layer][reader.operation - clustering.layers[reader.layer].operations.lowerBound]
+            let shard = operatorModel.localElements(share.parameter, strategy.operandSpec(reader.operand, in: operation.indexSpace))
+                * model.options.gradientPrecision.bytesPerElement
+            return seconds + cluster.sendSeconds(bytes: PlanEvaluator.sharedParameterExchangeBytes(shardBytes: shard, ranks: share.ranks),
+                                                 from: mesh.devices[0], to: neighbour)
+        }
     }
 
     /// The figures of every chunk a rank can have on `profile`, by kind (0: the model's first chunk, 1: a run
