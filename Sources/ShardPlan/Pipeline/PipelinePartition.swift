@@ -8,7 +8,8 @@ public struct PipelinePartition<Payload: Sendable>: Sendable {
     /// Model chunks per rank (1 unless interleaved).
     public var virtualStages: Int
     /// The schedule's iteration time without per-iteration work (`PipelineSchedule.pipelineSeconds` of the
-    /// stage latencies, a latency being one microbatch's forward and backward): the quantity the DP minimises.
+    /// stage latencies, a latency being one microbatch's forward and backward): the quantity the DP minimises, the
+    /// closed form the DP's search needs; `PlanEvaluator` prices the plan made of it by running the schedule.
     public var pipelineSeconds: Double
     /// The largest per-iteration work of any stage (`StageCandidate.iterationSeconds`): stages synchronise
     /// gradients and step their optimizers in parallel, so the iteration ends with the slowest of them.

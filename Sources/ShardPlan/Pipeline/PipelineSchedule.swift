@@ -17,6 +17,10 @@ public enum PipelineSchedule: String, CaseIterable, Sendable {
     /// chunk of each rank rather than the whole rank, so the other ranks' share shrinks by v:
     /// `sum / v + (m - 1 / v) * slowest`, which is the familiar `(m + (p - 1) / v) * t` for p equal ranks and
     /// the 1F1B formula for v = 1.
+    ///
+    /// Exact for ranks of equal time; for unequal ones the schedule as it runs (`PipelineTimeline.makespan`, what
+    /// `PlanEvaluator` and the Megatron grid's estimate price) can take more or less. The stage DP keeps this form
+    /// as its objective: its search needs a weighted sum plus a weighted maximum of the ranks' times.
     public func pipelineSeconds(stageSeconds: [Double], microbatches: Int, virtualStages: Int) -> Double {
         guard let slowest = stageSeconds.max() else { return 0 }
         let sum = stageSeconds.reduce(0, +)

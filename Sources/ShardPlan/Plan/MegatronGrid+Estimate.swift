@@ -2,7 +2,8 @@ import Foundation
 
 extension MegatronGrid {
     /// What a configuration is predicted to take, from the same composed layer costs the stage DP uses
-    /// (`LayerCostProfile`, `RankSummary`): exact where the model's layers interact only with their neighbours,
+    /// (`LayerCostProfile`, `RankSummary`), its chunks run through the schedule as `PlanEvaluator` runs them
+    /// (`PipelineTimeline.makespan`): exact where the model's layers interact only with their neighbours,
     /// so the grid's configurations are ranked in milliseconds each and only the fastest few are priced by
     /// `PlanEvaluator`.
     struct Estimate: Sendable {
@@ -95,13 +96,17 @@ extension MegatronGrid {
                 gradientBytes: options.gradientPrecision.bytesPerElement,
                 transferSeconds: { bytes, from, to in cluster.sendSeconds(bytes: bytes, from: rankOf[from] * rankDevices, to: rankOf[to] * rankDevices) })
             let schedule = configuration.schedule ?? (vp > 1 ? .interleaved : .oneForwardOneBackward)
-            var latencies: [Double] = [], tail = 0.0, peak = 0.0
+            var forward: [[Double]] = [], backward: [[Double]] = [], transfers: [Double] = [], tail = 0.0, peak = 0.0
             for rank in 0 ..< pp {
                 let layers = stride(from: rank, to: chunks.count, by: pp).map { chunk in
                     layerStarting[chunks[chunk].lowerBound]! ..< layerStarting[chunks[chunk].upperBound]!
                 }
-                let summary = RankSummary(profile: profile, chunks: layers, layerCount: clustering.layers.count)
-                latencies.append(summary.microbatchSeconds)
+                let figures = layers.map { RankSummary.chunk($0, profile: profile, layerCount: clustering.layers.count) }
+                var summary = RankSummary()
+                for chunk in figures { summary.append(chunk) }
+                forward.append(figures.map { $0.summary?.forwardSeconds ?? 0 })
+                backward.append(figures.map { $0.summary?.backwardSeconds ?? 0 })
+                transfers.append(summary.transferSeconds)
                 tail = max(tail, summary.iterationSeconds(evaluator: evaluator, options: options, zeroStage: options.zeroStage) + shared.seconds[rank])
                 let occupancy = ChunkOccupancy(schedule: schedule, stage: rank, stages: pp, microbatches: microbatches, virtualStages: vp,
                                                extraWarmUp: options.overlapExpertParallelCommunication ? 1 : 0)
@@ -110,7 +115,11 @@ extension MegatronGrid {
                     : summary.chunkActivations.reduce(0, +) * Double(occupancy.mostChunksAlive) / Double(occupancy.chunkCount)
                 peak = max(peak, summary.fixedBytes + activations)
             }
-            let pipeline = schedule.pipelineSeconds(stageSeconds: latencies, microbatches: microbatches, virtualStages: vp)
+            // The schedule run pass by pass, as the evaluator prices it: the closed form would rank configurations
+            // of unequal ranks (the embedding's, the head's) otherwise than their prices.
+            let passes = PipelineTimeline.withTransfers(forwardSeconds: forward, backwardSeconds: backward, pointToPointSeconds: transfers)
+            let pipeline = PipelineTimeline.makespan(schedule: schedule, microbatches: microbatches,
+                                                     forwardSeconds: passes.forward, backwardSeconds: passes.backward)
             results[index] = Estimate(iterationSeconds: pipeline + tail, peakMemoryBytes: peak)
             if peak <= cluster.device.memoryBytes { outcome.lock.withLock { outcome.fits = true } }
         }

@@ -1,6 +1,6 @@
 /// Predicts a `TrainingPlan`'s iteration time and memory: prices every chunk with `StageCostModel`, adds
-/// the point-to-point transfers between chunks, runs the schedule's formula over the ranks, and adds the
-/// gradient synchronisation left exposed and the optimizer step.
+/// the point-to-point transfers between chunks, runs the schedule over the ranks' chunks pass by pass
+/// (`PipelineTimeline`), and adds the gradient synchronisation left exposed and the optimizer step.
 public struct PlanEvaluator: Sendable {
     /// The kernel times every op's compute is priced with.
     public let kernels: KernelModel
@@ -103,8 +103,11 @@ public struct PlanEvaluator: Sendable {
         let shared = sharedParameterSynchronization(plan, model: model)
         for (rank, seconds) in shared.seconds.enumerated() { ranks[rank].exposedGradientSynchronizationSeconds += seconds }
         let perMicrobatch = ranks.map { $0.forwardSeconds + $0.backwardSeconds + $0.pointToPointSeconds }
-        let pipeline = plan.schedule.pipelineSeconds(stageSeconds: perMicrobatch, microbatches: plan.microbatches,
-                                                     virtualStages: plan.virtualStages)
+        // The schedule as it runs (`PipelineTimeline`), exact for ranks of unequal time, where the closed form
+        // `PipelineSchedule.pipelineSeconds` is not.
+        let passes = PipelineTimeline.passSeconds(plan: plan, stageCosts: stageCosts, pointToPointSeconds: ranks.map(\.pointToPointSeconds))
+        let pipeline = PipelineTimeline.makespan(schedule: plan.schedule, microbatches: plan.microbatches,
+                                                 forwardSeconds: passes.forward, backwardSeconds: passes.backward)
         let tail = ranks.map { $0.exposedGradientSynchronizationSeconds + $0.optimizerSeconds }.max() ?? 0
         let iteration = pipeline + tail
         let slowest = perMicrobatch.indices.max { perMicrobatch[$0] < perMicrobatch[$1] } ?? 0
@@ -118,7 +121,8 @@ public struct PlanEvaluator: Sendable {
             breakdown.append(("communication: \(kind.rawValue)", m * (slow.communicationSeconds[kind] ?? 0)))
         }
         breakdown.append(("communication: point-to-point", m * slow.pointToPointSeconds))
-        breakdown.append(("pipeline bubble", pipeline - m * perMicrobatch[slowest]))
+        // The slowest rank's wait in the schedule (a rounding residue below zero where it never waits).
+        breakdown.append(("pipeline bubble", max(0, pipeline - m * perMicrobatch[slowest])))
         breakdown.append(("gradient synchronisation (exposed)", slow.exposedGradientSynchronizationSeconds))
         breakdown.append(("optimizer step", slow.optimizerSeconds))
         let used = breakdown.reduce(0) { $0 + $1.1 }

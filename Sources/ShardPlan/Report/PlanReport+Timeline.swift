@@ -54,12 +54,11 @@ extension PlanReport {
         let busy = (0 ..< ranks).map { timeline.makespan - timeline.idleSeconds(rank: $0) }
         let bubble = 1 - busy.reduce(0, +) / (Double(ranks) * max(timeline.makespan, 1e-12))
         let busiest = busy.indices.max { busy[$0] < busy[$1] } ?? 0
-        let closedForm = prediction.iterationSeconds - (tails.map { $0.0 + $0.1 }.max() ?? 0)
         // One rank has no other to be the busiest against, and waits for none (a rounding residue aside).
         let waiting = ranks == 1
             ? (bubble < 1e-9 ? "the one rank never waits" : "the one rank waits \(PlanPrediction.percent(bubble)) of that time")
             : "the ranks wait \(PlanPrediction.percent(bubble)) of that time on average, the busiest, rank \(busiest), "
-                + Self.busiestWait(timeline.idleSeconds(rank: busiest), makespan: timeline.makespan, closedForm: closedForm, prediction: prediction)
+                + Self.busiestWait(timeline.idleSeconds(rank: busiest), makespan: timeline.makespan)
         var html = chart(svg)
         html += "<div class=\"legend\"><span><span class=\"key\" style=\"background:\(Self.rankColor(0, of: ranks, lightness: 74))\"></span>forward pass</span>"
             + "<span><span class=\"key\" style=\"background:\(Self.rankColor(0, of: ranks, lightness: 44))\"></span>backward pass (recomputation included)</span>"
@@ -69,25 +68,15 @@ extension PlanReport {
         html += "<p class=\"caption\">\(binned ? "Passes are narrower than two pixels here: each four-pixel column shows the share of its time a rank spends in forward passes (light, from the top) and backward passes (dark, from the bottom). " : "")"
             + "\(plan.schedule.rawValue) with \(HTMLText.count(plan.microbatches)) microbatch\(plan.microbatches == 1 ? "" : "es")"
             + (plan.virtualStages > 1 ? " through \(plan.virtualStages) chunks per rank (shades)" : "")
-            + ": the passes run in \(PlanPrediction.seconds(timeline.makespan)) (the cost model's closed form: \(PlanPrediction.seconds(closedForm))); "
+            + ": the passes run in \(PlanPrediction.seconds(timeline.makespan)); "
             + waiting + ".</p>\n"
         return html
     }
 
-    /// The busiest rank's wait, `idle` seconds of the simulated `makespan`, beside the time breakdown's pipeline
-    /// bubble. Both are the slowest rank's: it works the same seconds in both, so they differ by exactly what the
-    /// simulation takes more or less than the cost model's closed form (`closedForm`, which the iteration time
-    /// and the breakdown take). Where they differ in print, both shares are given of their own whole, the
-    /// breakdown's of the iteration.
-    static func busiestWait(_ idle: Double, makespan: Double, closedForm: Double, prediction: PlanPrediction) -> String {
-        let waits = "\(PlanPrediction.percent(idle / max(makespan, 1e-12))) (\(PlanPrediction.seconds(idle))"
-        guard let bubble = prediction.timeBreakdown.first(where: { $0.name == "pipeline bubble" })?.seconds,
-              PlanPrediction.seconds(bubble) != PlanPrediction.seconds(idle) else { return waits + ", the time breakdown's pipeline bubble)" }
-        let difference = makespan - closedForm
-        return waits + "). The time breakdown's pipeline bubble, \(PlanPrediction.seconds(bubble)) "
-            + "(\(PlanPrediction.percent(bubble / prediction.iterationSeconds)) of the \(PlanPrediction.seconds(prediction.iterationSeconds)) iteration), "
-            + "is the closed form's for that rank: the simulated schedule runs \(PlanPrediction.seconds(abs(difference))) "
-            + (difference > 0 ? "longer" : "shorter") + " than the closed form"
+    /// The busiest rank's wait, `idle` seconds of the simulated `makespan`. That rank is the slowest, and the
+    /// evaluator prices the pipeline by the same simulation, so its wait is the time breakdown's pipeline bubble.
+    static func busiestWait(_ idle: Double, makespan: Double) -> String {
+        "\(PlanPrediction.percent(idle / max(makespan, 1e-12))) (\(PlanPrediction.seconds(idle)), the time breakdown's pipeline bubble)"
     }
 
     /// Every pass of a rank as its own rectangle: one path per pass and chunk, outlined so that neighbours

@@ -1,7 +1,8 @@
 /// One iteration of a pipeline schedule as it runs: every rank's forward and backward passes of every
 /// microbatch through each of its model chunks, issued in the schedule's order, each starting as soon as its
 /// rank is free and its input has arrived (the previous virtual stage's forward, the next one's backward).
-/// Times are seconds from the start of the iteration.
+/// Times are seconds from the start of the iteration. `PlanEvaluator` prices a plan's pipeline with its
+/// makespan (`makespan(schedule:microbatches:forwardSeconds:backwardSeconds:)`); the report draws its steps.
 ///
 /// Orders, rank r of p with m microbatches and v chunks per rank (virtual stage s = chunk x p + r):
 /// - GPipe (Huang et al. 2019): every forward, then every backward.
@@ -38,36 +39,97 @@ public struct PipelineTimeline: Sendable {
     /// The timeline of `schedule` with the seconds of one microbatch's forward and backward pass through each
     /// chunk of each rank (`forwardSeconds[rank][chunk]`).
     public init(schedule: PipelineSchedule, microbatches: Int, forwardSeconds: [[Double]], backwardSeconds: [[Double]]) {
-        let p = forwardSeconds.count, v = forwardSeconds.first?.count ?? 1, m = microbatches
+        ranks = forwardSeconds.count
+        virtualStages = forwardSeconds.first?.count ?? 1
+        self.microbatches = microbatches
+        var steps: [Step] = []
+        steps.reserveCapacity(2 * microbatches * ranks * virtualStages)
+        makespan = Self.simulate(schedule: schedule, microbatches: microbatches, forwardSeconds: forwardSeconds,
+                                 backwardSeconds: backwardSeconds) { steps.append($0) }
+        self.steps = steps
+    }
+
+    /// The timeline of `plan` as `prediction` prices it (`passSeconds(plan:stageCosts:pointToPointSeconds:)`).
+    public init(plan: TrainingPlan, prediction: PlanPrediction) {
+        let passes = Self.passSeconds(plan: plan, stageCosts: prediction.stageCosts,
+                                      pointToPointSeconds: prediction.ranks.map(\.pointToPointSeconds))
+        self.init(schedule: plan.schedule, microbatches: plan.microbatches, forwardSeconds: passes.forward, backwardSeconds: passes.backward)
+    }
+
+    /// When the last pass of `schedule` ends, as `init(schedule:microbatches:forwardSeconds:backwardSeconds:)` runs
+    /// it, without keeping the steps: the pipeline's seconds in `PlanEvaluator` and the Megatron grid's estimate.
+    public static func makespan(schedule: PipelineSchedule, microbatches: Int, forwardSeconds: [[Double]],
+                                backwardSeconds: [[Double]]) -> Double {
+        simulate(schedule: schedule, microbatches: microbatches, forwardSeconds: forwardSeconds, backwardSeconds: backwardSeconds) { _ in }
+    }
+
+    /// The seconds of one microbatch's forward and backward pass through each chunk of `plan`'s ranks
+    /// (`[rank][chunk]`): each stage's own (`stageCosts`, in the plan's stage order), with its rank's point-to-point
+    /// transfers per microbatch (`pointToPointSeconds`, by rank) shared evenly among the rank's chunks.
+    public static func passSeconds(plan: TrainingPlan, stageCosts: [StageCost],
+                                   pointToPointSeconds: [Double]) -> (forward: [[Double]], backward: [[Double]]) {
+        let p = plan.pipelineRanks, v = plan.stages.count / p
+        var forward = Array(repeating: Array(repeating: 0.0, count: v), count: p)
+        var backward = forward
+        for (index, cost) in stageCosts.enumerated() {
+            forward[plan.rank(ofStage: index)][index / p] = cost.forwardSeconds
+            backward[plan.rank(ofStage: index)][index / p] = cost.backwardSeconds
+        }
+        return withTransfers(forwardSeconds: forward, backwardSeconds: backward, pointToPointSeconds: pointToPointSeconds)
+    }
+
+    /// Chunks' pass seconds (`[rank][chunk]`) with each rank's point-to-point seconds per microbatch
+    /// (`pointToPointSeconds[rank]`) shared evenly among its chunks, half with the forward (activations out) and half
+    /// with the backward (their gradients back): how `PlanEvaluator`, the report and the Megatron grid's estimate all
+    /// place the transfers on the schedule.
+    static func withTransfers(forwardSeconds: [[Double]], backwardSeconds: [[Double]],
+                              pointToPointSeconds: [Double]) -> (forward: [[Double]], backward: [[Double]]) {
+        var forward = forwardSeconds, backward = backwardSeconds
+        for rank in forward.indices {
+            let transfer = pointToPointSeconds[rank] / Double(forward[rank].count) / 2
+            for chunk in forward[rank].indices {
+                forward[rank][chunk] += transfer
+                backward[rank][chunk] += transfer
+            }
+        }
+        return (forward, backward)
+    }
+
+    /// Seconds rank `rank` waits within the makespan: the pipeline bubble it sees.
+    public func idleSeconds(rank: Int) -> Double {
+        makespan - steps.filter { $0.rank == rank }.reduce(0) { $0 + ($1.end - $1.start) }
+    }
+
+    /// Runs the schedule, handing `record` every step in the order it is placed; returns when the last one ends.
+    private static func simulate(schedule: PipelineSchedule, microbatches m: Int, forwardSeconds: [[Double]],
+                                 backwardSeconds: [[Double]], record: (Step) -> Void) -> Double {
+        let p = forwardSeconds.count, v = forwardSeconds.first?.count ?? 1
         precondition(p >= 1 && v >= 1 && m >= 1 && backwardSeconds.count == p, "ranks, chunks and microbatches")
-        ranks = p
-        virtualStages = v
-        self.microbatches = m
         var orders = (0 ..< p).map { Self.order(schedule: schedule, rank: $0, ranks: p, chunks: v, microbatches: m) }
         let stages = p * v
-        // End times by pass, virtual stage and microbatch.
-        var forwardEnd = Array(repeating: Array(repeating: Double?.none, count: m), count: stages)
+        // End times by pass, virtual stage and microbatch (`stage * m + microbatch`); NaN where not yet run.
+        var forwardEnd = Array(repeating: Double.nan, count: stages * m)
         var backwardEnd = forwardEnd
         var next = Array(repeating: 0, count: p)
         var free = Array(repeating: 0.0, count: p)
-        var steps: [Step] = []
-        steps.reserveCapacity(2 * m * stages)
-        /// When the input of `step` is ready, or nil when it is not yet computed.
+        /// When the input of a pass is ready, or nil when it is not yet computed.
         func ready(_ chunk: Int, _ rank: Int, _ microbatch: Int, _ pass: Pass) -> Double? {
             let stage = chunk * p + rank
+            let time: Double
             switch pass {
-            case .forward: return stage == 0 ? 0 : forwardEnd[stage - 1][microbatch]
-            case .backward: return stage == stages - 1 ? forwardEnd[stage][microbatch] : backwardEnd[stage + 1][microbatch]
+            case .forward: time = stage == 0 ? 0 : forwardEnd[(stage - 1) * m + microbatch]
+            case .backward: time = stage == stages - 1 ? forwardEnd[stage * m + microbatch] : backwardEnd[(stage + 1) * m + microbatch]
             }
+            return time.isNaN ? nil : time
         }
         func run(_ rank: Int, _ index: Int, at readyTime: Double) {
             let (chunk, microbatch, pass) = orders[rank][index]
             let start = max(free[rank], readyTime)
             let end = start + (pass == .forward ? forwardSeconds[rank][chunk] : backwardSeconds[rank][chunk])
             free[rank] = end
-            let stage = chunk * p + rank
-            if pass == .forward { forwardEnd[stage][microbatch] = end } else { backwardEnd[stage][microbatch] = end }
-            steps.append(Step(rank: rank, chunk: chunk, microbatch: microbatch, pass: pass, start: start, end: end))
+            let slot = (chunk * p + rank) * m + microbatch
+            if pass == .forward { forwardEnd[slot] = end } else { backwardEnd[slot] = end }
+            record(Step(rank: rank, chunk: chunk, microbatch: microbatch, pass: pass, start: start, end: end))
         }
         var remaining = 2 * m * stages
         while remaining > 0 {
@@ -104,29 +166,7 @@ public struct PipelineTimeline: Sendable {
             next[rank] += 1
             remaining -= 1
         }
-        self.steps = steps
-        makespan = free.max() ?? 0
-    }
-
-    /// The timeline of `plan` as `prediction` prices it: each chunk's forward and backward seconds
-    /// (`PlanPrediction.stageCosts`), with the rank's point-to-point transfers shared evenly among its chunks,
-    /// half with the forward (activations out) and half with the backward (their gradients back).
-    public init(plan: TrainingPlan, prediction: PlanPrediction) {
-        let p = plan.pipelineRanks, v = plan.stages.count / p
-        var forward = Array(repeating: Array(repeating: 0.0, count: v), count: p)
-        var backward = forward
-        for (index, cost) in prediction.stageCosts.enumerated() {
-            let rank = plan.rank(ofStage: index), chunk = index / p
-            let transfer = prediction.ranks[rank].pointToPointSeconds / Double(v) / 2
-            forward[rank][chunk] = cost.forwardSeconds + transfer
-            backward[rank][chunk] = cost.backwardSeconds + transfer
-        }
-        self.init(schedule: plan.schedule, microbatches: plan.microbatches, forwardSeconds: forward, backwardSeconds: backward)
-    }
-
-    /// Seconds rank `rank` waits within the makespan: the pipeline bubble it sees.
-    public func idleSeconds(rank: Int) -> Double {
-        makespan - steps.filter { $0.rank == rank }.reduce(0) { $0 + ($1.end - $1.start) }
+        return free.max() ?? 0
     }
 
     /// The order in which rank `rank` issues its passes: (chunk, microbatch, pass).
