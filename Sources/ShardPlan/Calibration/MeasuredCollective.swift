@@ -106,7 +106,8 @@ public struct MeasuredCollective: Sendable {
                                               notes: try row.optionalString("notes") ?? "")
             let group = preset.collectiveGroup(devices: 0 ..< count)
             guard let choice = measured.predictedChoice(on: group) else {
-                throw row.invalid("algorithm", "row \(id): the model prices trees only for an all-reduce across nodes")
+                throw row.invalid("algorithm", "row \(id): the model prices trees only for an all-reduce across nodes, "
+                                  + "and NVLS only for an all-reduce inside an NVLink domain whose switch reduces")
             }
             rows.append((measured, group.nodeCount, choice))
         }

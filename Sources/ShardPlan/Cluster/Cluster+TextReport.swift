@@ -37,6 +37,7 @@ extension Cluster {
         if let measured = link.allReduceBusBandwidth { text += "; all-reduce busbw \(figure(measured / LinkSpec.bytesPerGB))" }
         if let measured = link.allGatherBusBandwidth { text += "; all-gather busbw \(figure(measured / LinkSpec.bytesPerGB))" }
         if let measured = link.pointToPointBandwidth { text += "; p2p \(figure(measured / LinkSpec.bytesPerGB))" }
+        if link.reducesInSwitch { text += "; reduces in the switch (NVLS)" }
         text += "; efficiency \(figure(link.collectiveEfficiency ?? LinkSpec.defaultCollectiveEfficiency))"
         if link.collectiveEfficiency == nil { text += " (default)" }
         return text

@@ -191,9 +191,11 @@ extension ClusterPreset {
     /// NVLink4 with NVSwitch: 450 GB/s per direction per H100/H200 (900 bidirectional; published-runs
     /// hardware_gpus). Measured: all-reduce with NVLink SHARP ~480 GB/s bus bandwidth for large messages, ring
     /// collectives ~370 (sjeaugey, NVIDIA/nccl-tests issue #212), pairwise copy 396 GB/s (nvbandwidth on H200,
-    /// ml-engineering; published-runs hardware_gpus and collective_bandwidth).
+    /// ml-engineering; published-runs hardware_gpus and collective_bandwidth). The third-generation NVSwitch
+    /// reduces in the switch (NVLink SHARP): the 480 is NVLS's, and a ring all-reduce runs at the ring's 370.
     private static let nvlink4 = link(gbPerSecond: 450, latencyMicroseconds: nvlinkStepMicroseconds,
-                                      allReduceGBPerSecond: 480, allGatherGBPerSecond: 370, pointToPointGBPerSecond: 396)
+                                      allReduceGBPerSecond: 480, allGatherGBPerSecond: 370, pointToPointGBPerSecond: 396,
+                                      reducesInSwitch: true)
 
     /// 8x ConnectX-7 NDR 400 Gb/s per DGX H100 (and DGX H200), one per GPU: 50 GB/s per GPU per direction
     /// (ml-engineering network README; published-runs hardware_nodes). Over NDR InfiniBand, the DGX's network,
@@ -241,9 +243,9 @@ extension ClusterPreset {
     /// H800's NVLink: 400 GB/s bidirectional, 200 per direction (published-runs hardware_gpus); DeepSeek-V3
     /// (arXiv:2412.19437, section 3.2.2) reaches about 160 GB/s (0.8). Measured all-reduce bus bandwidth on one
     /// 8x H800 node ~215 GB/s (a user report, NVIDIA/nccl issue #1374; published-runs collective_bandwidth): above
-    /// the line rate, NVLink SHARP reduces in the switch as on the H100.
+    /// the line rate, NVLink SHARP reduces in the switch as on the H100 (NVLS's figure; the ring's is 0.8 x 200).
     private static let nvlinkH800 = link(gbPerSecond: 200, latencyMicroseconds: nvlinkStepMicroseconds,
-                                         allReduceGBPerSecond: 215)
+                                         allReduceGBPerSecond: 215, reducesInSwitch: true)
 
     /// H100 NVL bridges: 600 GB/s bidirectional between the two cards of a pair (H100 datasheet), 300 per direction.
     /// Nothing measured: the default efficiency.
@@ -265,8 +267,9 @@ extension ClusterPreset {
 
     /// NVLink5 with NVLink switches (DGX B200, GB200 NVL72): 1.8 TB/s bidirectional per GPU, 900 per direction
     /// (DGX B200 and GB200 NVL72 datasheets; 72 x 1.8 = 130 TB/s for the rack). Nothing measured: the default
-    /// efficiency.
-    private static let nvlink5 = link(gbPerSecond: 900, latencyMicroseconds: nvlinkStepMicroseconds)
+    /// efficiency. The fourth-generation NVLink switch reduces as the third does (NVLink SHARP), so NCCL runs NVLS
+    /// inside the domain; with no NVLS figure measured, its all-reduce figure is the ring's (Docs/clusters.md).
+    private static let nvlink5 = link(gbPerSecond: 900, latencyMicroseconds: nvlinkStepMicroseconds, reducesInSwitch: true)
 
     /// MI300X Infinity Fabric (xGMI): seven links per GPU, one to each peer, 64 GB/s per direction each (448 in
     /// all); about 48 GB/s of each is usable after CRC and protocol overhead (AMD ROCm blog, "Understanding RCCL
@@ -301,12 +304,13 @@ extension ClusterPreset {
 
     private static func link(gbPerSecond: Double, latencyMicroseconds: Double, collectiveEfficiency: Double? = nil,
                              allReduceGBPerSecond: Double? = nil, allGatherGBPerSecond: Double? = nil,
-                             pointToPointGBPerSecond: Double? = nil) -> LinkSpec {
+                             pointToPointGBPerSecond: Double? = nil, reducesInSwitch: Bool = false) -> LinkSpec {
         LinkSpec(bandwidth: gbPerSecond * LinkSpec.bytesPerGB,
                  latency: latencyMicroseconds * LinkSpec.secondsPerMicrosecond,
                  collectiveEfficiency: collectiveEfficiency,
                  allReduceBusBandwidth: allReduceGBPerSecond.map { $0 * LinkSpec.bytesPerGB },
                  allGatherBusBandwidth: allGatherGBPerSecond.map { $0 * LinkSpec.bytesPerGB },
-                 pointToPointBandwidth: pointToPointGBPerSecond.map { $0 * LinkSpec.bytesPerGB })
+                 pointToPointBandwidth: pointToPointGBPerSecond.map { $0 * LinkSpec.bytesPerGB },
+                 reducesInSwitch: reducesInSwitch)
     }
 }

@@ -8,8 +8,8 @@ extension CollectiveGroup {
     }
 
     /// The cheapest algorithm and protocol for a `kind` collective of `bytes` (the full tensor's size), as
-    /// NCCL picks it: every candidate it offers priced, the fastest kept (ties go to the earlier of ring before
-    /// tree and LL, LL128, Simple). All-to-all and sends are not NCCL collectives and are priced elsewhere.
+    /// NCCL picks it: every candidate it offers priced, the fastest kept (ties go to the earlier of ring, tree,
+    /// NVLS and LL, LL128, Simple). All-to-all and sends are not NCCL collectives and are priced elsewhere.
     public func fastest(_ kind: CollectiveKind, bytes: Double) -> Choice {
         fastest(kind, bytes: bytes, algorithms: CollectiveAlgorithm.allCases, protocols: CollectiveProtocol.allCases)!
     }
@@ -36,14 +36,23 @@ extension CollectiveGroup {
 
     /// Seconds a `kind` collective of `bytes` takes with `algorithm` and `wireProtocol`, or nil where NCCL
     /// does not offer that algorithm (trees only all-reduce, and only across nodes here: inside one node a tree
-    /// is a chain no faster than the ring).
+    /// is a chain no faster than the ring; NVLS only all-reduce, in Simple, inside a domain whose switch reduces).
+    ///
+    /// No algorithm beats the line rate L of the group's links (`lineRate`). Whatever the algorithm, every device
+    /// ends an all-reduce of B bytes holding all B of the result, which it did not hold (the switch or its peers
+    /// sent it), so its link carries at least B in: the time is at least B / L, the algorithm bandwidth at most L,
+    /// and the bus bandwidth (algorithm bandwidth x 2(n-1)/n) at most 2(n-1)/n x L: 1 x L on 2 devices, 1.75 x L
+    /// on 8. An all-gather's or reduce-scatter's device receives the (n-1)/n x B it lacks (sends it, for a
+    /// reduce-scatter), so its bus bandwidth (x (n-1)/n) is at most L. Each algorithm's bandwidth is capped so.
     public func seconds(_ kind: CollectiveKind, bytes: Double, algorithm: CollectiveAlgorithm,
                         protocol wireProtocol: CollectiveProtocol) -> Double? {
         guard size > 1 else { return 0 }
         switch algorithm {
         case .ring:
             guard kind == .allReduce || kind == .allGather || kind == .reduceScatter else { return nil }
-            let simple = kind == .allReduce ? allReduceBusBandwidth : allGatherBusBandwidth
+            let share = Double(size - 1) / Double(size)
+            let simple = kind == .allReduce ? min(allReduceBusBandwidth, 2 * share * lineRate)
+                : min(allGatherBusBandwidth, lineRate)
             let busBandwidth = wireProtocol.ringBusBandwidth(simple: simple, kind: kind, nodeCount: nodeCount,
                                                             devicesPerNode: devicesPerNode)
             let passes = kind == .allReduce ? 2.0 : 1.0
@@ -59,7 +68,16 @@ extension CollectiveGroup {
             // Each device sends its data up the tree and receives the result down it: half the bus bandwidth.
             let algorithmBandwidth = 0.5 * wireProtocol.treeBusBandwidth(simple: allReduceBusBandwidth, nodeCount: nodeCount)
                 * wireProtocol.treeCorrection(bytes: bytes)
-            return latency + bytes / algorithmBandwidth
+            return latency + bytes / min(algorithmBandwidth, lineRate)
+        case .nvls:
+            // Two passes through the switch whatever n: each device has it sum its 1/n share from every peer, then
+            // multicasts the sum back. Each pass is charged NCCL's NVLS step (25 us); NCCL's table charges one for
+            // the whole, which leaves one H100 node's 8-256 MiB all-reduces 10-34% faster than measured
+            // (Docs/clusters.md, "Collective costs").
+            guard kind == .allReduce, nodeCount == 1, wireProtocol == .simple, let bandwidth = nvlsAlgorithmBandwidth else { return nil }
+            return wireProtocol.baseLatency(.nvls)
+                + 2 * wireProtocol.hopLatency(.nvls, simpleRingLatency: intraNodeLatency, network: false)
+                + bytes / min(bandwidth, lineRate)
         }
     }
 

@@ -1,8 +1,9 @@
 /// A set of devices that run one collective together, reduced to the figures NCCL's cost model needs: how many
 /// take part, how many nodes they span and how many devices they have on each, the bus bandwidth the Simple
 /// protocol reaches on a ring (bytes/s), and the latency of one Simple ring step inside a node and between nodes
-/// (seconds). Every collective is priced as NCCL prices it: each algorithm (ring, tree) and protocol (LL, LL128,
-/// Simple) it may use costs a latency plus the bytes over a bandwidth, and the cheapest runs
+/// (seconds), the line rate of its narrowest link, and the bandwidth of NVLS where its switch reduces. Every
+/// collective is priced as NCCL prices it: each algorithm (ring, tree, NVLS) and protocol (LL, LL128, Simple) it
+/// may use costs a latency plus the bytes over a bandwidth, and the cheapest runs
 /// (`CollectiveGroup+Algorithms.swift`, Docs/clusters.md).
 ///
 /// Message sizes are always the bytes of the FULL logical tensor: the summed tensor of an all-reduce, the gathered
@@ -34,9 +35,19 @@ public struct CollectiveGroup: Sendable, Equatable {
     /// (`allToAllSeconds(bytes:)`, `deduplicatedAllToAllSeconds(bytes:dispatch:)`); the presets' domains are alike.
     public var domainAllGatherBusBandwidth: Double
 
+    /// Line rate per device per direction of the links the group's data crosses, bytes/s: the NVLink rate inside a
+    /// domain; across domains the k NICs of a node's devices, at most the NVLink rate where a domain holds several.
+    /// No algorithm beats it (`CollectiveGroup+Algorithms.swift`); infinite where nothing bounds the figures.
+    public var lineRate: Double
+
+    /// Algorithm bandwidth of an NVLS all-reduce inside one domain whose switch reduces (bytes of the tensor per
+    /// second, whatever the group's size); nil where the switch does not reduce or the group spans domains.
+    public var nvlsAlgorithmBandwidth: Double?
+
     public init(size: Int, nodeCount: Int, devicesPerNode: Int? = nil, allReduceBusBandwidth: Double,
                 allGatherBusBandwidth: Double, allToAllBandwidth: Double, intraNodeLatency: Double,
-                interNodeLatency: Double, domainAllGatherBusBandwidth: Double? = nil) {
+                interNodeLatency: Double, domainAllGatherBusBandwidth: Double? = nil, lineRate: Double = .infinity,
+                nvlsAlgorithmBandwidth: Double? = nil) {
         self.size = size
         self.nodeCount = nodeCount
         self.devicesPerNode = devicesPerNode ?? max(size / max(nodeCount, 1), 1)
@@ -46,6 +57,8 @@ public struct CollectiveGroup: Sendable, Equatable {
         self.intraNodeLatency = intraNodeLatency
         self.interNodeLatency = interNodeLatency
         self.domainAllGatherBusBandwidth = domainAllGatherBusBandwidth ?? allGatherBusBandwidth
+        self.lineRate = lineRate
+        self.nvlsAlgorithmBandwidth = nvlsAlgorithmBandwidth
     }
 
     /// One device alone: every collective is free.
@@ -53,7 +66,7 @@ public struct CollectiveGroup: Sendable, Equatable {
                                                      allGatherBusBandwidth: .infinity, allToAllBandwidth: .infinity,
                                                      intraNodeLatency: 0, interNodeLatency: 0)
 
-    /// All-reduce of a `bytes`-byte tensor: the fastest of NCCL's ring and tree algorithms and its protocols.
+    /// All-reduce of a `bytes`-byte tensor: the fastest of NCCL's ring, tree and NVLS algorithms and its protocols.
     public func allReduceSeconds(bytes: Double) -> Double {
         fastest(.allReduce, bytes: bytes).seconds
     }
@@ -86,7 +99,8 @@ public struct CollectiveGroup: Sendable, Equatable {
     }
 
     /// The slowest of several groups that run the same collective at once (the groups along a mesh axis): the
-    /// collective ends when the last of them does, so take the lowest bandwidths and the highest latencies.
+    /// collective ends when the last of them does, so take the lowest bandwidths and the highest latencies (NVLS
+    /// only where every group has it).
     public static func slowest(of groups: [CollectiveGroup]) -> CollectiveGroup {
         precondition(!groups.isEmpty, "at least one group")
         return CollectiveGroup(size: groups.map(\.size).max()!, nodeCount: groups.map(\.nodeCount).max()!,
@@ -96,7 +110,10 @@ public struct CollectiveGroup: Sendable, Equatable {
                                allToAllBandwidth: groups.map(\.allToAllBandwidth).min()!,
                                intraNodeLatency: groups.map(\.intraNodeLatency).max()!,
                                interNodeLatency: groups.map(\.interNodeLatency).max()!,
-                               domainAllGatherBusBandwidth: groups.map(\.domainAllGatherBusBandwidth).max()!)
+                               domainAllGatherBusBandwidth: groups.map(\.domainAllGatherBusBandwidth).max()!,
+                               lineRate: groups.map(\.lineRate).min()!,
+                               nvlsAlgorithmBandwidth: groups.contains { $0.nvlsAlgorithmBandwidth == nil } ? nil
+                                   : groups.compactMap(\.nvlsAlgorithmBandwidth).min())
     }
 
     /// The share of the most a collective running beside compute takes from it (NCCL's kernels occupy SMs and

@@ -1,5 +1,7 @@
-/// How NCCL moves a collective's data around its group: along a ring through every device, or (all-reduce
-/// across nodes only) up and down a tree whose depth grows with the logarithm of the node count.
+/// How NCCL moves a collective's data around its group: along a ring through every device, (all-reduce across
+/// nodes only) up and down a tree whose depth grows with the logarithm of the node count, or (all-reduce inside an
+/// NVLink domain whose switch reduces, NVLink SHARP) as NVLS: each device has the switch sum its share of the
+/// buffer from every peer and multicasts the sum back, one step whatever the group's size.
 ///
 /// NCCL prices every algorithm and protocol it may use with a latency and a bandwidth and runs the cheapest
 /// (`ncclTopoTuneModel` and `ncclTopoGetAlgoTime` in NVIDIA/nccl `src/graph/tuning.cc`); ShardPlan follows
@@ -7,6 +9,7 @@
 public enum CollectiveAlgorithm: String, CaseIterable, Sendable {
     case ring
     case tree
+    case nvls
 }
 
 /// The wire protocols NCCL chooses between for every collective. They trade bandwidth for latency: LL sends
@@ -23,7 +26,7 @@ public enum CollectiveProtocol: String, CaseIterable, Sendable {
 
     /// Seconds every collective of this algorithm and protocol pays once (NCCL `baseLat`: ring LL 6.6,
     /// LL128 14.0, Simple 8.4 us; tree LL 6.8, LL128 14.0, Simple 0 us, its per-hop figure holding a chunk's
-    /// whole latency).
+    /// whole latency; NVLS 0, its one step holding it).
     public func baseLatency(_ algorithm: CollectiveAlgorithm) -> Double {
         switch (algorithm, self) {
         case (.ring, .lowLatency): 6.6e-6
@@ -32,11 +35,12 @@ public enum CollectiveProtocol: String, CaseIterable, Sendable {
         case (.tree, .lowLatency): 6.8e-6
         case (.tree, .lowLatency128): 14.0e-6
         case (.tree, .simple): 0
+        case (.nvls, _): 0
         }
     }
 
     /// NCCL's per-step latency over NVLink (`hwLat[NVLINK]`): ring LL 0.6, LL128 1.9, Simple 3.4 us; tree LL
-    /// 0.6, LL128 1.25, Simple 28 us.
+    /// 0.6, LL128 1.25, Simple 28 us; NVLS (Simple only) 25 us (NCCL 2.19 and later).
     static func nvlinkHopLatency(_ algorithm: CollectiveAlgorithm, _ wireProtocol: CollectiveProtocol) -> Double {
         switch (algorithm, wireProtocol) {
         case (.ring, .lowLatency): 0.6e-6
@@ -45,11 +49,13 @@ public enum CollectiveProtocol: String, CaseIterable, Sendable {
         case (.tree, .lowLatency): 0.6e-6
         case (.tree, .lowLatency128): 1.25e-6
         case (.tree, .simple): 28e-6
+        case (.nvls, _): 25e-6
         }
     }
 
     /// NCCL's per-step latency over the network (`hwLat[NET]`): ring LL 2.7, LL128 4.0, Simple 14 us; tree LL
-    /// 5.0, LL128 8.5, Simple 28 us.
+    /// 5.0, LL128 8.5, Simple 28 us; NVLS 18 us (its step between domains, which ShardPlan does not price: NVLS
+    /// is offered inside a domain only).
     static func networkHopLatency(_ algorithm: CollectiveAlgorithm, _ wireProtocol: CollectiveProtocol) -> Double {
         switch (algorithm, wireProtocol) {
         case (.ring, .lowLatency): 2.7e-6
@@ -58,6 +64,7 @@ public enum CollectiveProtocol: String, CaseIterable, Sendable {
         case (.tree, .lowLatency): 5.0e-6
         case (.tree, .lowLatency128): 8.5e-6
         case (.tree, .simple): 28e-6
+        case (.nvls, _): 18e-6
         }
     }
 

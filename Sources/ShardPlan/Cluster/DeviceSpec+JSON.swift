@@ -41,7 +41,7 @@ extension DeviceSpec {
             }
         }
         self.init(name: name,
-                  memoryBytes: try reader.positiveNumber("memory_gib") * Self.bytesPerGiB,
+                  memoryBytes: try reader.positiveNumber("memory_gib", outOfRange: Self.memoryOutOfRange) * Self.bytesPerGiB,
                   peakFLOPsPerSecond: peak.mapValues { $0 * Self.flopsPerTFLOP },
                   memoryBandwidth: try reader.positiveNumber("memory_bandwidth_gb_per_s") * Self.bytesPerGB,
                   multiprocessors: multiprocessors,
@@ -49,6 +49,11 @@ extension DeviceSpec {
                   bestMatmulFLOPsPerSecond: best.mapValues { $0 * Self.flopsPerTFLOP },
                   achievableMemoryBandwidthFraction: try reader.optionalFraction("achievable_memory_bandwidth_fraction"))
     }
+
+    /// Why a `memory_gib` outside `JSONReader.plausibleFigures` is refused: no accelerator holds under a KiB or more
+    /// than an exabyte, so such a figure is a slip of the unit (bytes or MiB written as GiB).
+    static let memoryOutOfRange = "no device holds under a KiB (1e-6 GiB) or over an exabyte (1e9 GiB) of memory; "
+        + "memory_gib is in GiB (80 for an 80 GiB device), not bytes or MiB"
 
     /// The device as the `device` object of a `shardplan.cluster/1` document.
     public var json: JSONValue {

@@ -7,11 +7,15 @@ extension JSONReader {
     /// iteration) stays a finite number.
     static let plausibleFigures = 1e-6 ... 1e9
 
-    /// Member `key` as a number greater than zero, within `plausibleFigures`.
-    func positiveNumber(_ key: String) throws(InputError) -> Double {
+    /// Why a rate or latency outside `plausibleFigures` is refused.
+    static let overflowReason = "a figure so far from any hardware's would make the predicted times overflow"
+
+    /// Member `key` as a number greater than zero, within `plausibleFigures`; `reason` says why one outside is
+    /// refused.
+    func positiveNumber(_ key: String, outOfRange reason: String = overflowReason) throws(InputError) -> Double {
         let number = try number(key)
         guard number > 0 else { throw invalid(key, "expected a positive number, found \(JSONWriter.formatNumber(number))") }
-        return try plausible(key, number)
+        return try plausible(key, number, reason)
     }
 
     func optionalPositiveNumber(_ key: String) throws(InputError) -> Double? {
@@ -24,13 +28,13 @@ extension JSONReader {
         guard number >= 0 else {
             throw invalid(key, "expected a number at least 0, found \(JSONWriter.formatNumber(number))")
         }
-        return number == 0 ? 0 : try plausible(key, number)
+        return number == 0 ? 0 : try plausible(key, number, Self.overflowReason)
     }
 
-    private func plausible(_ key: String, _ number: Double) throws(InputError) -> Double {
+    private func plausible(_ key: String, _ number: Double, _ reason: String) throws(InputError) -> Double {
         let range = Self.plausibleFigures
         guard range.contains(number) else {
-            throw invalid(key, "\(JSONWriter.formatNumber(number)) is outside the \(JSONWriter.formatNumber(range.lowerBound)) to \(JSONWriter.formatNumber(range.upperBound)) that ShardPlan reads a figure in; a figure so far from any hardware's would make the predicted times overflow")
+            throw invalid(key, "\(JSONWriter.formatNumber(number)) is outside the \(JSONWriter.formatNumber(range.lowerBound)) to \(JSONWriter.formatNumber(range.upperBound)) that ShardPlan reads a figure in; \(reason)")
         }
         return number
     }

@@ -13,13 +13,18 @@ public struct LinkSpec: Sendable, Equatable {
     /// The fraction of `bandwidth` that ring collectives, all-to-all and sends reach where no measured figure
     /// applies; nil means `defaultCollectiveEfficiency`.
     public var collectiveEfficiency: Double?
-    /// Measured NCCL all-reduce bus bandwidth (nccl-tests `busbw`, large messages) per device, bytes per second.
-    /// May exceed `bandwidth` where the switch reduces in-network (NVLink SHARP).
+    /// Measured NCCL all-reduce bus bandwidth (nccl-tests `busbw`, large messages, over a whole NVLink domain) per
+    /// device, bytes per second. May exceed `bandwidth` where the switch reduces (`reducesInSwitch`), never
+    /// twice it (`Cluster.validate()`).
     public var allReduceBusBandwidth: Double?
     /// Measured NCCL all-gather / reduce-scatter bus bandwidth (ring) per device, bytes per second.
     public var allGatherBusBandwidth: Double?
     /// Measured point-to-point copy bandwidth between two devices, one direction, bytes per second.
     public var pointToPointBandwidth: Double?
+    /// Whether the switch joining the link's domain reduces in the network (NVLink SHARP: NVSwitch of the third
+    /// generation and later, H100 to GB200), so that NCCL runs an all-reduce inside the domain as NVLS
+    /// (`CollectiveAlgorithm.nvls`); `allReduceBusBandwidth` is then NVLS's figure, not the ring's.
+    public var reducesInSwitch: Bool
 
     /// Ring collectives reach about 80% of NVLink line rate: nccl-tests all-reduce on a DGX A100 measures
     /// 232.5 GB/s of 300 (77.5%, NVIDIA/nccl-tests issue #175; ml-engineering quotes 235 = ~80%), and NCCL's
@@ -31,13 +36,14 @@ public struct LinkSpec: Sendable, Equatable {
     /// uses the link.
     public init(bandwidth: Double, latency: Double, collectiveEfficiency: Double? = nil,
                 allReduceBusBandwidth: Double? = nil, allGatherBusBandwidth: Double? = nil,
-                pointToPointBandwidth: Double? = nil) {
+                pointToPointBandwidth: Double? = nil, reducesInSwitch: Bool = false) {
         self.bandwidth = bandwidth
         self.latency = latency
         self.collectiveEfficiency = collectiveEfficiency
         self.allReduceBusBandwidth = allReduceBusBandwidth
         self.allGatherBusBandwidth = allGatherBusBandwidth
         self.pointToPointBandwidth = pointToPointBandwidth
+        self.reducesInSwitch = reducesInSwitch
     }
 
     /// Bandwidth that collectives without a measured figure reach: nominal times the efficiency, bytes/s.
@@ -48,6 +54,12 @@ public struct LinkSpec: Sendable, Equatable {
 
     /// Bus bandwidth of all-reduce, bytes/s: measured, else that of the other ring collectives.
     public var effectiveAllReduceBusBandwidth: Double { allReduceBusBandwidth ?? effectiveAllGatherBusBandwidth }
+
+    /// Bus bandwidth of a ring all-reduce, bytes/s: the all-reduce figure, except where the switch reduces, whose
+    /// measured all-reduce is NVLS's and whose ring runs as fast as its all-gather.
+    public var ringAllReduceBusBandwidth: Double {
+        reducesInSwitch ? effectiveAllGatherBusBandwidth : effectiveAllReduceBusBandwidth
+    }
 
     /// Bandwidth of a point-to-point send, bytes/s: measured, else achieved.
     public var effectivePointToPointBandwidth: Double { pointToPointBandwidth ?? achievedBandwidth }

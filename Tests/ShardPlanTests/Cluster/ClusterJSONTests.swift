@@ -60,7 +60,7 @@ struct ClusterJSONTests {
                 """)
             .replacingOccurrences(of: "\"latency_us\": 3}", with: """
                 "latency_us": 3, "collective_efficiency": 0.775, "allreduce_bus_bandwidth_gb_per_s": 232.5,
-                "allgather_bus_bandwidth_gb_per_s": 230, "p2p_bandwidth_gb_per_s": 250}
+                "allgather_bus_bandwidth_gb_per_s": 230, "p2p_bandwidth_gb_per_s": 250, "in_switch_reduction": true}
                 """)
         let cluster = try decode(text)
         #expect(cluster.device.multiprocessors == 108 && cluster.device.boostClockHertz == 1.41e9)
@@ -68,7 +68,7 @@ struct ClusterJSONTests {
         #expect(cluster.device.achievableMemoryBandwidthFraction == 0.9)
         #expect(cluster.intraNode == LinkSpec(bandwidth: 300e9, latency: 3e-6, collectiveEfficiency: 0.775,
                                               allReduceBusBandwidth: 232.5e9, allGatherBusBandwidth: 230e9,
-                                              pointToPointBandwidth: 250e9))
+                                              pointToPointBandwidth: 250e9, reducesInSwitch: true))
         #expect(try decode(cluster.jsonText) == cluster)
     }
 
@@ -129,7 +129,9 @@ struct ClusterJSONTests {
         BrokenCluster(find: "\"bandwidth_gb_per_s\": 25", replace: "\"bandwidth_gb_per_s\": 1e300", kind: .invalidValue,
                       expected: "inter_node.bandwidth_gb_per_s: 1e+300 is outside the 1e-06 to 1000000000 that ShardPlan reads a figure in"),
         BrokenCluster(find: "\"memory_gib\": 80", replace: "\"memory_gib\": 1e-9", kind: .invalidValue,
-                      expected: "device.memory_gib: 1e-09 is outside the 1e-06 to 1000000000"),
+                      expected: "device.memory_gib: 1e-09 is outside the 1e-06 to 1000000000 that ShardPlan reads a figure in; no device holds under a KiB"),
+        BrokenCluster(find: "\"memory_gib\": 80", replace: "\"memory_gib\": 8.6e10", kind: .invalidValue,
+                      expected: "device.memory_gib: 86000000000 is outside the 1e-06 to 1000000000 that ShardPlan reads a figure in; no device holds under a KiB (1e-6 GiB) or over an exabyte (1e9 GiB) of memory; memory_gib is in GiB"),
         BrokenCluster(find: "\"latency_us\": 8", replace: "\"latency_us\": 1e10", kind: .invalidValue,
                       expected: "inter_node.latency_us: 10000000000 is outside the 1e-06 to 1000000000"),
         BrokenCluster(find: "\"latency_us\": 8}", replace: "\"latency_us\": 8, \"collective_efficiency\": 1e-300}", kind: .invalidValue,
@@ -146,9 +148,13 @@ struct ClusterJSONTests {
         BrokenCluster(find: "\"memory_gib\": 80", replace: "\"memory_gib\": 80, \"multiprocessors\": 100000", kind: .invalidValue,
                       expected: "device.multiprocessors: 100000 multiprocessors is more than any GPU has (at most 4096"),
         BrokenCluster(find: "\"latency_us\": 3}", replace: "\"latency_us\": 3, \"allgather_bus_bandwidth_gb_per_s\": 1e6}", kind: .invalidValue,
-                      expected: "intra_node.allgather_bus_bandwidth_gb_per_s: allgather_bus_bandwidth_gb_per_s of 1000000.0 exceeds the link's bandwidth_gb_per_s of 300.0"),
+                      expected: "intra_node.allgather_bus_bandwidth_gb_per_s: 1000000 exceeds the link's bandwidth_gb_per_s of 300: an all-gather's bus bandwidth is at most the line rate"),
         BrokenCluster(find: "\"latency_us\": 8}", replace: "\"latency_us\": 8, \"p2p_bandwidth_gb_per_s\": 26}", kind: .invalidValue,
-                      expected: "inter_node.p2p_bandwidth_gb_per_s: p2p_bandwidth_gb_per_s of 26.0 exceeds the link's bandwidth_gb_per_s of 25.0"),
+                      expected: "inter_node.p2p_bandwidth_gb_per_s: 26 exceeds the link's bandwidth_gb_per_s of 25: a copy moves no data faster than the link"),
+        BrokenCluster(find: "\"latency_us\": 3}", replace: "\"latency_us\": 3, \"allreduce_bus_bandwidth_gb_per_s\": 1e8}", kind: .invalidValue,
+                      expected: "intra_node.allreduce_bus_bandwidth_gb_per_s: 100000000 exceeds 2 x the link's bandwidth_gb_per_s of 300: an all-reduce's bus bandwidth is below twice the line rate"),
+        BrokenCluster(find: "\"latency_us\": 3}", replace: "\"latency_us\": 3, \"in_switch_reduction\": 1}", kind: .wrongType,
+                      expected: "intra_node.in_switch_reduction: expected true or false"),
         BrokenCluster(find: "\"name\": \"4x DGX A100 80GB\"", replace: "\"name\": \"\"", kind: .invalidValue,
                       expected: "name: a cluster's name must not be empty"),
     ])

@@ -45,6 +45,12 @@ struct ClusterValidationTests {
          "cluster \"lab\": device.peak_tflops: expected at least one element type, such as {\"bf16\": 312}"),
         (lab { $0.device.memoryBandwidth = 0 }, "cluster \"lab\": device.memory_bandwidth_gb_per_s: expected a positive number, found 0"),
         (lab { $0.device.memoryBytes = 0 }, "cluster \"lab\": device.memory_gib: expected a positive number, found 0"),
+        (lab { $0.intraNode?.allReduceBusBandwidth = 1e17 },
+         "cluster \"lab\": intra_node.allreduce_bus_bandwidth_gb_per_s: 100000000 exceeds 2 x the link's bandwidth_gb_per_s of 300: an all-reduce's bus bandwidth is below twice the line rate even when the switch reduces: each device receives the whole result through its link, and bus bandwidth counts it 2(n-1)/n times"),
+        (lab { $0.intraNode?.allGatherBusBandwidth = 301e9 },
+         "cluster \"lab\": intra_node.allgather_bus_bandwidth_gb_per_s: 301 exceeds the link's bandwidth_gb_per_s of 300: an all-gather's bus bandwidth is at most the line rate: each device receives the (n-1)/n of the result it lacks through its link"),
+        (lab(nodes: 2) { $0.interNode?.pointToPointBandwidth = 26e9 },
+         "cluster \"lab\": inter_node.p2p_bandwidth_gb_per_s: 26 exceeds the link's bandwidth_gb_per_s of 25: a copy moves no data faster than the link"),
     ])
     func refusals(cluster: Cluster, message: String) {
         let error = #expect(throws: InputError.self) { try cluster.validate() }

@@ -68,6 +68,7 @@ struct MeasuredCollectiveTests {
             (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "collective": "all_reduce", "size_bytes": 0.5, "time_us": 1}"#, "measurements[0].size_bytes"),
             (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "collective": "all_reduce", "algorithm": "tree", "size_bytes": 8, "time_us": 1}"#, "measurements[0].algorithm"),
             (#"{"id": "x", "source": "s", "cluster": "dgx-h100:2", "collective": "all_gather", "algorithm": "tree", "size_bytes": 8, "time_us": 1}"#, "measurements[0].algorithm"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-a100-80g", "collective": "all_reduce", "algorithm": "nvls", "size_bytes": 8, "time_us": 1}"#, "measurements[0].algorithm"),
             (#"{"id": "x", "source": "s", "cluster": "dgx-h100:2", "collective": "all_reduce", "gpus": 12, "size_bytes": 8, "time_us": 1}"#, "measurements[0].gpus"),
             (#"{"id": "x", "source": "s", "cluster": "single-h100", "size_bytes": 8, "time_us": 1}"#, "measurements[0].cluster"),
             (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "collective": "all_reduce", "protocol": "fast", "size_bytes": 8, "time_us": 1}"#, "measurements[0].protocol"),
