@@ -162,7 +162,7 @@ struct MegatronSummaryTests {
     /// runs the all-to-all exchange.
     @Test("an axis that splits the products' sequence and attention's heads is context parallelism by all-to-all")
     func contextByHeads() throws {
-        let graph = try #require(ModelCatalog.model(id: "llama-tiny")).build(sequenceLength: 4096, globalBatch: 2)
+        let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build(sequenceLength: 4096, globalBatch: 2)
         let cluster = try Cluster.preset(named: "dgx-h100:1")
         let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100:1", configuration: MegatronConfiguration(
             tensorParallel: 1, pipelineParallel: 1, dataParallel: 2, microBatchSize: 1, contextParallel: 4))
