@@ -29,6 +29,10 @@ private let malformedPlans: [(change: @Sendable (inout TrainingPlan) -> Void, ex
     // h = x w1 ("bd,df->bf") has the 3 indices b, d and f.
     ({ $0.stages[0].strategies[0] = OpStrategy(indexOfAxis: [nil, 3]) },
      "op h's strategy splits index 3 along mesh axis 1, but the op has indices 0 ..< 3"),
+    // Review (qa61): `jsonText(prediction:)` traps on this one (OpStrategy.axes(splitting:)); it documents that the plan
+    // must be one the validator accepts.
+    ({ $0.stages[0].strategies[0] = OpStrategy(indexOfAxis: [99, nil]) },
+     "op h's strategy splits index 99 along mesh axis 0, but the op has indices 0 ..< 3"),
     ({ $0.stages[0].strategies[0].zeroStage = 5 }, "op h's ZeRO stage is 5, not 0, 1, 2 or 3"),
     ({ $0.stages[0].strategies.removeLast() }, "stage 0 has 3 strategies for 4 ops"),
 ]
