@@ -64,7 +64,8 @@ public struct Cluster: Sendable, Equatable {
         (first + (domainCount > 1 ? max(devices, devicesPerDomain) : devices)) % deviceCount
     }
 
-    /// The ids of the devices of node `node`.
+    /// The ids of the devices of node `node`, which must be in `0 ..< nodes`: another is a programmer's error, which
+    /// traps.
     public func devices(onNode node: Int) -> Range<Int> {
         precondition(0 ..< nodes ~= node, "node \(node) is not in a cluster of \(nodes)")
         return node * devicesPerNode ..< (node + 1) * devicesPerNode

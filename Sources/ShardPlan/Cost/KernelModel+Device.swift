@@ -1,5 +1,7 @@
 extension KernelModel {
-    /// The kernel model of `device`, from its datasheet and measured figures (Docs/cost-model.md).
+    /// The kernel model of `device`, from its datasheet and measured figures (Docs/cost-model.md); it remembers the
+    /// device's name (`deviceName`). The device must list a peak rate, as `Cluster.validate()` requires (a device
+    /// listing none traps here; `PlanEvaluator(checking:)` checks the cluster first).
     public init(device: DeviceSpec) {
         let bf16Peak = device.peakFLOPsPerSecond(for: .bf16)
         // Only a device with FP8 units and its own FP8 measurement gives an FP8 efficiency; the others scale
@@ -16,6 +18,7 @@ extension KernelModel {
             memoryEfficiency: device.achievableMemoryBandwidthFraction ?? Self.defaultMemoryEfficiency,
             attentionKernel: .standard(on: GPUGeneration(deviceName: device.name)),
             generation: GPUGeneration(deviceName: device.name))
+        deviceName = device.name
     }
 
     /// Used when a device gives no multiprocessor count: an A100 has 108.

@@ -22,6 +22,10 @@ public struct KernelModel: Sendable, Equatable {
     public var generation: GPUGeneration
     /// Fixed cost of launching one kernel, in seconds.
     public var launchSeconds: Double
+    /// The name of the device whose figures made this model (`KernelModel(device:)`); nil for a model built from
+    /// figures alone. `PlanEvaluator.evaluate(checking:)` refuses a plan on another device; a calibrated model made
+    /// from a device and then adjusted keeps it.
+    public var deviceName: String?
 
     public init(peakFLOPs: [DType: Double], memoryBandwidth: Double, multiprocessors: Int,
                 bestMatmulEfficiency: Double, fp8MatmulEfficiency: Double? = nil,

@@ -10,6 +10,9 @@ public struct StageLayout: Sendable {
     /// Recomputation of this stage; nil for the plan's (`TrainingOptions.recompute`).
     public var recompute: RecomputeMode?
 
+    /// The stage running `operations` on `mesh` with `strategies`, one per op of `operations` in order: a count that
+    /// differs is a programmer's error, which traps. (A plan whose stages are edited afterwards is checked by
+    /// `PlanValidator`, which `PlanEvaluator.evaluate(checking:)` runs.)
     public init(operations: Range<Int>, mesh: DeviceMesh, strategies: [OpStrategy], recompute: RecomputeMode? = nil) {
         precondition(strategies.count == operations.count, "one strategy per op of the stage")
         self.operations = operations
@@ -18,5 +21,6 @@ public struct StageLayout: Sendable {
         self.recompute = recompute
     }
 
+    /// The strategy of op `operationIndex` of the graph, which must be one of `operations` (it traps otherwise).
     public func strategy(of operationIndex: Int) -> OpStrategy { strategies[operationIndex - operations.lowerBound] }
 }

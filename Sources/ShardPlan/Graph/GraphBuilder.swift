@@ -3,6 +3,9 @@
 /// Errors name the op and the JSON path it would have in `shardplan.graph/1` (`ops[17] "h3.qkv"`), so a
 /// graph built in code and one decoded from JSON report mistakes the same way.
 ///
+/// Every `ValueID` given to a builder must be one it returned: another builder's id is a programmer's error, which
+/// traps where this builder holds fewer values (and reads the wrong tensor where it holds as many).
+///
 /// ```swift
 /// var builder = GraphBuilder(name: "mlp-2")
 /// let x = try builder.input("x", [1024, 4096], .bf16)
@@ -29,7 +32,8 @@ public struct GraphBuilder: Sendable {
 
     public init(name: String) { self.name = name }
 
-    /// The type of a tensor defined so far.
+    /// The type of a tensor defined so far. `id` must come from this builder: another builder's id is a programmer's
+    /// error, which traps where this builder holds fewer values.
     public func type(of id: ValueID) -> TensorType { values[id.rawValue].type }
 
     /// The tensor called `name`, if one is defined so far.

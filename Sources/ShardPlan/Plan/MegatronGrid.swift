@@ -56,7 +56,8 @@ public struct MegatronGrid: Sendable {
     /// recomputation of `variants` and, where data or context parallelism leaves something to shard, its distributed
     /// optimizer (ZeRO-1) when `variants` allows it, else ZeRO-2 when it allows that (`plan --emit torchtitan`, whose
     /// FSDP has no ZeRO-1), else its least ZeRO stage up to 1; without a pipeline, also each of ZeRO-2 and ZeRO-3 that
-    /// `variants` allows (Megatron-FSDP).
+    /// `variants` allows (Megatron-FSDP). `variants`, where given, must hold a ZeRO stage and a recomputation mode (a
+    /// programmer's error otherwise, which traps; `PipelinePlanner.plan` refuses such variants with an `InputError`).
     public func configurations(for graph: Graph, on cluster: Cluster, options: TrainingOptions, analysis: GraphAnalysis,
                                maximumStageCount: Int? = nil, meshShape: [Int]? = nil, microbatches fixed: Int? = nil,
                                variants: StageSearchOracle.Variants? = nil) -> [MegatronConfiguration] {

@@ -23,11 +23,13 @@ public struct PipelinePlanner: Sendable {
     /// Whether Megatron-LM's configurations within the same limits are priced too, and win when faster.
     public var includesMegatronGrid: Bool
     public var megatronGrid: MegatronGrid
-    /// The ZeRO stages and recomputation modes each stage may take: every one unless pinned.
+    /// The ZeRO stages and recomputation modes each stage may take: every one unless pinned. `plan` refuses variants
+    /// with none of either, or with a ZeRO stage outside 0 to 3.
     public var variants: StageSearchOracle.Variants
     /// The most model chunks per pipeline rank the interleaved schedule may take (1: 1F1B only).
     public var maximumVirtualStages: Int
-    /// Seconds after which the search stops and answers with the best plan found so far, or nil.
+    /// Seconds after which the search stops and answers with the best plan found so far, or nil; `plan` refuses one
+    /// that is not positive and finite.
     public var timeLimit: Double?
 
     public init(graph: Graph, cluster: Cluster, clusterName: String, options: TrainingOptions = TrainingOptions(),
@@ -106,8 +108,9 @@ public struct PipelinePlanner: Sendable {
     /// The best plan, its prediction, one attempt per microbatch count (and a second for each count searched again
     /// with its own stage layouts) and what the Megatron grid found.
     /// `progress` is told about each step as it starts. Settings it cannot search (`checkSettings`: a cluster
-    /// `Cluster.validate()` refuses, options out of range, a limit below 1) are an `InputError`, as is a graph
-    /// no plan fits.
+    /// `Cluster.validate()` refuses, options out of range, empty variants or a ZeRO stage outside 0 to 3, a limit below
+    /// 1, a time limit that is not positive and finite) are an `InputError` naming the setting (`variants.zeroStages[0]`,
+    /// `timeLimit`), as is a graph no plan fits.
     public func plan(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in }) throws(InputError) -> Result {
         try checkSettings()
         let start = Date()

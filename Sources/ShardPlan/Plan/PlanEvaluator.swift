@@ -9,8 +9,19 @@ public struct PlanEvaluator: Sendable {
     public init(kernels: KernelModel) { self.kernels = kernels }
 
     /// An evaluator pricing kernels on `cluster`'s device (`KernelModel(device:)`). The device must list a peak
-    /// rate, as `Cluster.validate()` requires: the kernel model is built from its bf16 one.
+    /// rate, as `Cluster.validate()` requires: the kernel model is built from its bf16 one, and a device listing none
+    /// traps. For a cluster that may not be sound (built or edited in code), use `init(checking:)`.
+    ///
+    /// The evaluator prices kernels on that device only: `evaluate(checking:)` refuses a plan whose cluster has
+    /// another device, and `evaluate(_:)` would mix this device's kernel rates with the plan's memory and links.
     public init(cluster: Cluster) { self.kernels = KernelModel(device: cluster.device) }
+
+    /// `init(cluster:)` for a cluster that may not be sound: one `Cluster.validate()` refuses (no peak rate, a
+    /// figure that is not positive) is an `InputError` rather than a trap.
+    public init(checking cluster: Cluster) throws(InputError) {
+        try cluster.validate()
+        self.init(cluster: cluster)
+    }
 
     /// The predicted iteration time, throughput and memory of `plan`. The plan must be one `PlanValidator` accepts,
     /// on a cluster `Cluster.validate()` accepts, with options in range (as the planners, `TrainingPlan.megatron`
@@ -26,9 +37,16 @@ public struct PlanEvaluator: Sendable {
 
     /// `evaluate(_:)` for a plan that may not be sound: a plan whose cluster `Cluster.validate()` refuses, whose
     /// options are out of range (`TrainingOptions.checkRanges`, as a plan document's `options` member names them) or
-    /// in which `PlanValidator` finds a broken invariant is an `InputError` rather than a trap.
+    /// in which `PlanValidator` finds a broken invariant is an `InputError` rather than a trap. So is a plan on a
+    /// device other than the one this evaluator's kernel model was made from (`KernelModel.deviceName`; an
+    /// error at `cluster`), whose memory and links would be priced with another device's kernel rates; a kernel model
+    /// built from figures alone (`deviceName` nil) prices a plan on any device.
     public func evaluate(checking plan: TrainingPlan) throws(InputError) -> PlanPrediction {
         try plan.options.checkPricing(on: plan.cluster)
+        if let device = kernels.deviceName, device != plan.cluster.device.name {
+            throw InputError(.invalidValue, at: JSONPath([.key("cluster")]),
+                             "the plan runs on \(VisibleText.escape(plan.cluster.device.name)) but this evaluator prices kernels on \(VisibleText.escape(device)); make the evaluator from the plan's cluster (PlanEvaluator(cluster: plan.cluster))")
+        }
         if let violation = PlanValidator.violation(in: plan) {
             throw InputError(.invalidValue, at: .root, "the plan is not sound: \(violation)")
         }

@@ -14,7 +14,8 @@ public struct SingleStagePlanner: Sendable {
     /// The logical mesh shapes to try; nil tries every 2-D view of the cluster.
     public var meshShapes: [[Int]]?
     /// Seconds after which the search answers with the best plan found so far (`plan --time-limit`): it
-    /// begins no further mesh shape or microbatch count once it has a plan; nil searches everything.
+    /// begins no further mesh shape or microbatch count once it has a plan; nil searches everything. The search
+    /// refuses one that is not positive and finite.
     public var timeLimit: Double?
     /// The recomputation modes to try (`plan --recompute auto`: `RecomputeMode.automaticChoices`); each replaces `options.recompute`
     /// in the plans it is tried for.
@@ -65,9 +66,11 @@ public struct SingleStagePlanner: Sendable {
     /// with the fastest plan. `progress` is told about each mesh shape, mode and microbatch count as it starts.
     /// A cluster `Cluster.validate()` refuses, options out of range or with ZeRO-3 shard groups
     /// (`TrainingOptions.checkSearching(on:)`), no recomputation mode or mesh shape to try, a mesh shape without axes
-    /// or with an axis below 1, and one that does not hold the cluster's devices are `InputError`s.
+    /// or with an axis below 1, one that does not hold the cluster's devices, and a time limit that is not a positive,
+    /// finite number of seconds are `InputError`s.
     public func search(microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in }) throws(InputError) -> Result {
         try options.checkSearching(on: cluster)
+        try PipelinePlanner.checkTimeLimit(timeLimit)
         if let meshShapes {
             guard !meshShapes.isEmpty else {
                 throw InputError(.invalidValue, at: JSONPath([.key("meshShapes")]), "the search needs at least one mesh shape to try; found none (nil tries every shape)")

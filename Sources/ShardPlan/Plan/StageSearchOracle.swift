@@ -34,9 +34,11 @@ public struct StageSearchOracle: StageCostOracle {
         /// which its DeepEP refuses to run; `plan --emit torchtitan`).
         public var deduplicatesOnlyWholeExperts = false
 
+        /// Variants trying each of `zeroStages` (0 to 3) with each of `recomputeModes`. Any values make variants: a
+        /// search given none of either, or a ZeRO stage outside 0 to 3, refuses them with an `InputError`
+        /// (`PipelinePlanner.plan`), and `StageSearchOracle.init` requires one of each.
         public init(zeroStages: [Int], recomputeModes: [RecomputeMode], contextParallelCommunications: [ContextParallelCommunication] = [],
                     triesExpertParallelOverlap: Bool = false) {
-            precondition(!zeroStages.isEmpty && !recomputeModes.isEmpty, "at least one variant")
             self.zeroStages = zeroStages
             self.recomputeModes = recomputeModes
             self.contextParallelCommunications = contextParallelCommunications
@@ -99,6 +101,9 @@ public struct StageSearchOracle: StageCostOracle {
     /// Numbers the visits of a submesh's layout families (`eachFamily`).
     private let traversals = TicketDispenser()
 
+    /// An oracle pricing `submeshes` of `cluster` for `model`. `variants` must hold a ZeRO stage from 0 to 3 and a
+    /// recomputation mode at least (a programmer's error otherwise, which traps; `PipelinePlanner.plan` refuses
+    /// such variants with an `InputError` before it makes an oracle).
     public init(model: StageCostModel, cluster: Cluster, clustering: LayerClustering, analysis: GraphAnalysis,
                 search: IntraOperatorSearch, submeshes: [SubmeshShape], meshShape: [Int]? = nil,
                 variants: Variants = .automatic, includesMegatronLayouts: Bool = true) {
@@ -110,6 +115,9 @@ public struct StageSearchOracle: StageCostOracle {
     init(model: StageCostModel, cluster: Cluster, clustering: LayerClustering, analysis: GraphAnalysis,
          search: IntraOperatorSearch, submeshes: [SubmeshShape], meshShape: [Int]?, variants: Variants,
          includesMegatronLayouts: Bool = true, catalogs: StageLayoutCatalog.Shelf) {
+        precondition(!variants.zeroStages.isEmpty && !variants.recomputeModes.isEmpty
+                        && variants.zeroStages.allSatisfy { TrainingOptions.zeroStages.contains($0) },
+                     "an oracle needs a ZeRO stage from 0 to 3 and a recomputation mode to try")
         self.model = model
         self.catalogs = catalogs
         self.cluster = cluster

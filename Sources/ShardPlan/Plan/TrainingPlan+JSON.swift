@@ -14,6 +14,11 @@ extension TrainingPlan {
     /// rewrites applied in the stage, when the plan is of a rewritten graph; Docs/rewrites.md)). A stage's `shardings`
     /// also names each value it reads from outside (graph inputs, earlier stages' results) in the layout its
     /// first reader wants, the layout the cost model has it arrive in.
+    ///
+    /// The plan must be sound, one `PlanValidator` accepts (as the planners, `TrainingPlan.megatron` and the plan
+    /// document's reader make them): a plan edited in code into one it refuses (a strategy splitting an index over an
+    /// axis its mesh lacks, a stage without a strategy per op) may trap here. `PlanValidator.violation(in:)` checks a
+    /// plan first, and `PlanEvaluator.evaluate(checking:)`, whose prediction this takes, refuses an unsound one.
     public func json(prediction: PlanPrediction) -> JSONValue {
         var top = JSONObject()
         top["format"] = .string(Self.formatName)
@@ -93,7 +98,8 @@ extension TrainingPlan {
         return .object(top)
     }
 
-    /// The document as text: stages and shardings one entry per line.
+    /// The document as text: stages and shardings one entry per line. The plan must be one `PlanValidator`
+    /// accepts, as for `json(prediction:)`.
     public func jsonText(prediction: PlanPrediction) -> String {
         JSONWriter(inlineDepth: 4, lineWidth: 100).render(json(prediction: prediction))
     }

@@ -72,10 +72,13 @@ extension PipelinePlanner {
     /// The time limit covers both: the rewrite search stops pricing candidates once it is reached, and the
     /// answer then says it stopped early. `others` are the stage DP's plans as found, fastest first: its answer where
     /// rewrites changed it, then its runners-up (what `plan --emit` may write where the answer's settings do not run).
+    /// A search with a negative budget or a relaxation below 1 (`RewriteSearch.check(at:)`, at `rewriting.budget` or
+    /// `rewriting.relaxation`) is an `InputError`, as are the settings `plan(microbatches:progress:)` refuses.
     public func plan(rewriting search: RewriteSearch, microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in })
         throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], grid: GridAttempt?,
                                gridPlan: (plan: TrainingPlan, prediction: PlanPrediction)?, stoppedEarly: Bool,
                                rewrites: RewriteSearchReport, others: [(plan: TrainingPlan, prediction: PlanPrediction)]) {
+        try search.check(at: JSONPath([.key("rewriting")]))
         let deadline = timeLimit.map { Date().addingTimeInterval($0) }
         let found = try plan(microbatches: fixed, progress: progress)
         // A search stopped at its time limit answers at once, without rewrites.
@@ -105,10 +108,12 @@ extension PipelinePlanner {
 
 extension SingleStagePlanner {
     /// `plan(microbatches:progress:)`, then the joint rewrite search around its answer: the faster of the two.
-    /// The search re-shards the rewritten graph on the answer's mesh with its microbatch count.
+    /// The search re-shards the rewritten graph on the answer's mesh with its microbatch count. A search with a
+    /// negative budget or a relaxation below 1 is an `InputError` (`RewriteSearch.check(at:)`).
     public func plan(rewriting search: RewriteSearch, microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in })
         throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], stoppedEarly: Bool,
                                rewrites: RewriteSearchReport) {
+        try search.check(at: JSONPath([.key("rewriting")]))
         let deadline = timeLimit.map { Date().addingTimeInterval($0) }
         let found = try self.search(microbatches: fixed, progress: progress)
         // A search stopped at its time limit answers at once, without rewrites.

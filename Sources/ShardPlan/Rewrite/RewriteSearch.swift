@@ -11,17 +11,31 @@ import Foundation
 /// The answer is never slower than the plan it starts from: it returns a plan only when one prices faster.
 public struct RewriteSearch: Sendable {
     public var rules: [RewriteRule]
-    /// The most rewritten graphs priced.
+    /// The most rewritten graphs priced (0 or more; 0 prices none).
     public var budget: Int
-    /// Candidates within this factor of the best cost are explored further (Unity's alpha, 1.05 there).
+    /// Candidates within this factor of the best cost are explored further (Unity's alpha, 1.05 there); 1 or more.
     public var relaxation: Double
     public var search: IntraOperatorSearch
 
+    /// A search over `rules`. The planners' `plan(rewriting:)` refuses a negative `budget` and a `relaxation` below 1
+    /// or NaN with an `InputError` (`check(at:)`).
     public init(rules: [RewriteRule], budget: Int = 16, relaxation: Double = 1.05, search: IntraOperatorSearch = IntraOperatorSearch()) {
         self.rules = rules
         self.budget = budget
         self.relaxation = relaxation
         self.search = search
+    }
+
+    /// Refuses a negative budget and a relaxation below 1 (under which not even the starting plan is explored) or NaN,
+    /// each an error at the member under `path` (`rewriting.budget` from the planners' `plan(rewriting:)`).
+    func check(at path: JSONPath) throws(InputError) {
+        guard budget >= 0 else {
+            throw InputError(.invalidValue, at: path.appending("budget"), "the budget is a count of rewritten graphs, 0 or more; found \(budget)")
+        }
+        guard relaxation >= 1 else {
+            throw InputError(.invalidValue, at: path.appending("relaxation"),
+                             "the relaxation is a factor of 1 or more over the best cost (1.05 by default); found \(relaxation)")
+        }
     }
 
     /// What the search found.

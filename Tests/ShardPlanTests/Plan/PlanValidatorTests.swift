@@ -29,6 +29,10 @@ private let malformedPlans: [(change: @Sendable (inout TrainingPlan) -> Void, ex
     // h = x w1 ("bd,df->bf") has the 3 indices b, d and f.
     ({ $0.stages[0].strategies[0] = OpStrategy(indexOfAxis: [nil, 3]) },
      "op h's strategy splits index 3 along mesh axis 1, but the op has indices 0 ..< 3"),
+    // Review (qa61): `jsonText(prediction:)` traps on this one (OpStrategy.axes(splitting:)); it documents that the plan
+    // must be one the validator accepts.
+    ({ $0.stages[0].strategies[0] = OpStrategy(indexOfAxis: [99, nil]) },
+     "op h's strategy splits index 99 along mesh axis 0, but the op has indices 0 ..< 3"),
     ({ $0.stages[0].strategies[0].zeroStage = 5 }, "op h's ZeRO stage is 5, not 0, 1, 2 or 3"),
     ({ $0.stages[0].strategies.removeLast() }, "stage 0 has 3 strategies for 4 ops"),
 ]
@@ -60,5 +64,35 @@ struct PlanValidatorTests {
         zeroSeven.options.zeroStage = 7
         let optionsError = #expect(throws: InputError.self) { try evaluator.evaluate(checking: zeroSeven) }
         #expect(optionsError?.description == "options.zero_stage: the ZeRO stage must be 0, 1, 2 or 3, found 7")
+    }
+
+    /// Review (qa61): an evaluator made from an H100 cluster priced an A100 plan with H100 kernel rates and the A100's
+    /// memory and links, without a word.
+    @Test("evaluate(checking:) refuses a plan on another device than its kernel model's, and prices one with a hand-built model")
+    func deviceMismatch() throws {
+        let plan = try megatronPlan()
+        let h100 = PlanEvaluator(cluster: try Cluster.preset(named: "dgx-h100:1"))
+        #expect(h100.kernels.deviceName == "H100-SXM5-80GB")
+        let error = #expect(throws: InputError.self) { try h100.evaluate(checking: plan) }
+        #expect(error?.description == "cluster: the plan runs on A100-SXM4-80GB but this evaluator prices kernels on H100-SXM5-80GB; make the evaluator from the plan's cluster (PlanEvaluator(cluster: plan.cluster))")
+        // A calibrated model made from the plan's device and adjusted keeps its device, and prices the plan.
+        var calibrated = KernelModel(device: plan.cluster.device)
+        calibrated.launchSeconds *= 2
+        let adjusted = try PlanEvaluator(kernels: calibrated).evaluate(checking: plan)
+        #expect(adjusted.iterationSeconds > PlanEvaluator(cluster: plan.cluster).evaluate(plan).iterationSeconds)
+        // A model built from figures alone names no device: it prices a plan on any.
+        var figures = h100.kernels
+        figures.deviceName = nil
+        #expect(try PlanEvaluator(kernels: figures).evaluate(checking: plan).iterationSeconds == h100.evaluate(plan).iterationSeconds)
+    }
+
+    /// Review (qa61): `PlanEvaluator(cluster:)` trapped on a device listing no peak rate (`DeviceSpec.arithmeticType`).
+    @Test("PlanEvaluator(checking:) refuses a cluster Cluster.validate() refuses, and makes init(cluster:)'s evaluator otherwise")
+    func checkedInit() throws {
+        var cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        #expect(try PlanEvaluator(checking: cluster).kernels == PlanEvaluator(cluster: cluster).kernels)
+        cluster.device.peakFLOPsPerSecond = [:]
+        let error = #expect(throws: InputError.self) { try PlanEvaluator(checking: cluster) }
+        #expect(error?.description.hasPrefix("cluster \"dgx-a100-80g:1\": device.peak_tflops") == true)
     }
 }

@@ -31,6 +31,32 @@ private let plannerRefusals: [(change: @Sendable (inout PipelinePlanner) -> Void
      "cluster \"dgx-a100-80g:1\": intra_node.bandwidth_gb_per_s: expected a positive number, found 0"),
     ({ $0.cluster.device.peakFLOPsPerSecond = [.bf16: 0] },
      "cluster \"dgx-a100-80g:1\": device.peak_tflops.bf16: expected a positive number, found 0"),
+    // Review (qa61): ZeRO stage 7 or -1 in the variants was searched and written into a plan its own reader refused
+    // ("stages[0].zero_stages.w1: expected a ZeRO stage 0, 1, 2 or 3, found the number 7"); empty variants trapped
+    // (Variants.init's precondition, MegatronGrid.configurations' `zeroStages.min()!`, StageSearchOracle.init's `min()!`).
+    ({ $0.variants = StageSearchOracle.Variants(zeroStages: [7], recomputeModes: [.none]) },
+     "variants.zeroStages[0]: the ZeRO stage must be 0, 1, 2 or 3, found 7"),
+    ({ $0.variants.zeroStages = [0, -1] }, "variants.zeroStages[1]: the ZeRO stage must be 0, 1, 2 or 3, found -1"),
+    ({ $0.variants = StageSearchOracle.Variants(zeroStages: [], recomputeModes: []) },
+     "variants.zeroStages: the search needs at least one ZeRO stage to try; found none"),
+    ({ $0.variants.zeroStages = [] }, "variants.zeroStages: the search needs at least one ZeRO stage to try; found none"),
+    ({ $0.variants.recomputeModes = [] },
+     "variants.recomputeModes: the search needs at least one recomputation mode to try; found none"),
+    // A negative limit stopped the search at its first plan, a NaN one never stopped it; `--time-limit` refuses both.
+    ({ $0.timeLimit = -1 }, "timeLimit: a time limit is a positive, finite number of seconds (nil for none); found -1.0"),
+    ({ $0.timeLimit = 0 }, "timeLimit: a time limit is a positive, finite number of seconds (nil for none); found 0.0"),
+    ({ $0.timeLimit = .nan }, "timeLimit: a time limit is a positive, finite number of seconds (nil for none); found nan"),
+    ({ $0.timeLimit = .infinity }, "timeLimit: a time limit is a positive, finite number of seconds (nil for none); found inf"),
+]
+
+/// Rewrite searches the planners' `plan(rewriting:)` cannot take, each with the error naming the member.
+private let rewriteRefusals: [(search: RewriteSearch, expected: String)] = [
+    (RewriteSearch(rules: RewriteCatalog.safeRules, budget: -1),
+     "rewriting.budget: the budget is a count of rewritten graphs, 0 or more; found -1"),
+    (RewriteSearch(rules: RewriteCatalog.safeRules, relaxation: -5),
+     "rewriting.relaxation: the relaxation is a factor of 1 or more over the best cost (1.05 by default); found -5.0"),
+    (RewriteSearch(rules: RewriteCatalog.safeRules, relaxation: .nan),
+     "rewriting.relaxation: the relaxation is a factor of 1 or more over the best cost (1.05 by default); found nan"),
 ]
 
 /// A setting a library caller can give that the search cannot take is an `InputError` naming the setting, thrown
@@ -42,6 +68,16 @@ struct PlannerSettingsTests {
         let planner = try specPlanner(change)
         let error = #expect(throws: InputError.self) { try planner.plan() }
         #expect(error?.description == message)
+    }
+
+    @Test("Both planners' plan(rewriting:) refuse a negative budget and a relaxation below 1 or NaN", arguments: rewriteRefusals)
+    func rewriteSearchRefusals(search: RewriteSearch, message: String) throws {
+        let planner = try specPlanner { _ in }
+        let pipeline = #expect(throws: InputError.self) { try planner.plan(rewriting: search) }
+        #expect(pipeline?.description == message)
+        let single = SingleStagePlanner(graph: planner.graph, cluster: planner.cluster, clusterName: planner.clusterName)
+        let stage = #expect(throws: InputError.self) { try single.plan(rewriting: search) }
+        #expect(stage?.description == message)
     }
 
     @Test("SingleStagePlanner refuses a cluster, options and recomputation modes it cannot search")
@@ -75,6 +111,13 @@ struct PlannerSettingsTests {
         planner.options.zeroShardGroup = 4
         let groups = #expect(throws: InputError.self) { try planner.plan() }
         #expect(groups?.description.hasPrefix("options.zero_shard_group: the search shards ZeRO state over every data-parallel device") == true)
+        // Review (qa61): a negative or NaN time limit was accepted, as in PipelinePlanner.
+        planner.options.zeroShardGroup = nil
+        for limit in [-1, Double.nan] {
+            planner.timeLimit = limit
+            let time = #expect(throws: InputError.self) { try planner.plan() }
+            #expect(time?.description == "timeLimit: a time limit is a positive, finite number of seconds (nil for none); found \(limit)")
+        }
     }
 
     @Test("TrainingPlan.megatron refuses a cluster Cluster.validate() refuses, and a ZeRO stage or rerun blocks out of range, as plan() does")
