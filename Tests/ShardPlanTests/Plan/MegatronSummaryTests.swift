@@ -157,7 +157,7 @@ struct MegatronSummaryTests {
 
     /// QA: a searched plan of Llama 3 8B at 131,072 tokens whose products split the sequence over 8 devices and whose
     /// attention splits the heads there (DeepSpeed-Ulysses' context parallelism, all-to-alls between the two) was
-    /// summarised "y=8 mixed". Megatron's cp = 4 layout of llama-tiny at 4,096 tokens, its attention moved from the
+    /// summarised "y=8 mixed". Megatron's cp = 4 layout of gpt-tiny at 4,096 tokens, its attention moved from the
     /// queries to the heads on the context axis, is now "cp=4 cp-comm=all-to-all", and its nearest Megatron layout
     /// runs the all-to-all exchange.
     @Test("an axis that splits the products' sequence and attention's heads is context parallelism by all-to-all")
