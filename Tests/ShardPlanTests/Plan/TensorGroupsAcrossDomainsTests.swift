@@ -32,11 +32,11 @@ struct TensorGroupsAcrossDomainsTests {
     }
 
     @Test("a group that spans domains is priced over the network: its all-reduce is slower than one inside a domain")
-    // 8 devices on each side use 8 NICs at 47 GB/s each: 376 GB/s of bus bandwidth against NVLink's 480.
+    // 8 devices on each side: a ring across two domains, at the inter-node latency and the NICs' bandwidth.
     func pricedOverTheNetwork() throws {
         let racks = try cluster(nodes: 72, devicesPerNode: 4, domain: 72)
         let inside = racks.collectiveGroup(devices: 48 ..< 64), across = racks.collectiveGroup(devices: 64 ..< 80)
-        #expect(across.allReduceBusBandwidth == 8 * 47e9 && inside.allReduceBusBandwidth == 480e9)
+        #expect(across.nodeCount == 2 && across.devicesPerNode == 8 && inside.nodeCount == 1)
         #expect(across.allReduceSeconds(bytes: 64e6) > inside.allReduceSeconds(bytes: 64e6))
     }
 }
