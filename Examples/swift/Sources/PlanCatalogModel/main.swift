@@ -29,7 +29,10 @@ do {
     guard let maximumStages, maximumStages >= 1 else {
         throw InputError(.invalidValue, at: .root, "STAGES must be a positive number, found \(arguments[2])")
     }
-    var planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: clusterName)
+    // The context-parallel exchange the command line takes for this graph (`TrainingOptions`' own default is the ring).
+    var options = TrainingOptions()
+    options.contextParallelCommunication = .standard(for: graph)
+    var planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: clusterName, options: options)
     planner.maximumStageCount = maximumStages
     let found = try planner.plan { step in print("  \(step)") }
     let (plan, prediction, attempts) = (found.plan, found.prediction, found.attempts)
