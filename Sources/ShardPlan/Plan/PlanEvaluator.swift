@@ -215,22 +215,13 @@ public struct PlanEvaluator: Sendable {
     static func sharedParameterSynchronization(graph: Graph, operations: [Int], ranks: Int, rank: (Int) -> Int,
                                                shardElements: (ValueID, Int) -> Double, gradientBytes: Double,
                                                transferSeconds: (Double, Int, Int) -> Double) -> (seconds: [Double], bytes: Double) {
-        var readers: [ValueID: [Int]] = [:]
-        var order: [ValueID] = []
-        for op in operations {
-            for input in graph.operations[op].inputs where graph[input].isParameter && !graph[input].isFrozen {
-                if readers[input] == nil { order.append(input) }
-                if readers[input]?.contains(where: { rank($0) == rank(op) }) != true { readers[input, default: []].append(op) }
-            }
-        }
         var seconds = Array(repeating: 0.0, count: ranks)
         var bytes = 0.0
-        for parameter in order {
-            let ops = readers[parameter]!
-            guard ops.count > 1 else { continue }
-            let shard = shardElements(parameter, ops[0]) * gradientBytes
+        for parameter in ParameterReaders.shared(in: graph, operations: operations.map { (operation: $0, group: rank($0)) }) {
+            let ops = parameter.readers.map(\.operation)
+            let shard = shardElements(parameter.value, ops[0]) * gradientBytes
             let transfer = transferSeconds(sharedParameterExchangeBytes(shardBytes: shard, ranks: ops.count), ops[0], ops[1])
-            for op in ops { seconds[rank(op)] += transfer }
+            for reader in parameter.readers { seconds[reader.group] += transfer }
             bytes += shard * Double(ops.count)
         }
         return (seconds, bytes)

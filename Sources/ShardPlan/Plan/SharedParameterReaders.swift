@@ -3,43 +3,22 @@
 /// pays once an iteration to all-reduce their gradients with the ranks holding the others, as
 /// `PlanEvaluator.sharedParameterSynchronization` prices a whole plan's.
 struct SharedParameterReaders: Sendable {
-    /// A parameter's first reading op in one clustered layer, and which of its operands the parameter is.
-    struct Reader: Sendable {
-        var layer: Int
-        var operation: Int
-        var operand: Int
-    }
-
-    /// A parameter that several clustered layers read, and its first reader in each of them, in layer order.
-    struct Parameter: Sendable {
-        var value: ValueID
-        var readers: [Reader]
-    }
-
     /// What a rank holding some of a parameter's readers exchanges: its first reader there (whose layout says which
     /// shard of the gradient each device holds) and the ranks that take part.
     struct Share {
         var parameter: ValueID
-        var reader: Reader
+        var reader: ParameterReaders.Reader
         var ranks: Int
     }
 
-    let parameters: [Parameter]
+    /// The parameters and their first reader in each clustered layer (a reader's group is its layer's index).
+    let parameters: [ParameterReaders]
 
     /// The trained (not frozen) parameters of `graph` read in more than one of `clustering`'s layers.
     init(graph: Graph, clustering: LayerClustering) {
-        var readers: [ValueID: [Reader]] = [:]
-        var order: [ValueID] = []
-        for (index, layer) in clustering.layers.enumerated() {
-            for op in layer.operations {
-                for (operand, input) in graph.operations[op].inputs.enumerated()
-                where graph[input].isParameter && !graph[input].isFrozen && readers[input]?.last?.layer != index {
-                    if readers[input] == nil { order.append(input) }
-                    readers[input, default: []].append(Reader(layer: index, operation: op, operand: operand))
-                }
-            }
-        }
-        parameters = order.compactMap { value in readers[value]!.count > 1 ? Parameter(value: value, readers: readers[value]!) : nil }
+        parameters = ParameterReaders.shared(in: graph, operations: clustering.layers.enumerated().lazy.flatMap { index, layer in
+            layer.operations.lazy.map { (operation: $0, group: index) }
+        })
     }
 
     /// The parameters a rank holding clustered layers `layers` (a stage's range, or an interleaved rank's chunks)
@@ -48,7 +27,7 @@ struct SharedParameterReaders: Sendable {
     /// embedding, 2 ranks), an upper bound on the ranks, and so on the bytes, where more read it.
     func shared(by layers: [Range<Int>]) -> [Share] {
         parameters.compactMap { parameter in
-            let inside = parameter.readers.filter { reader in layers.contains { $0.contains(reader.layer) } }
+            let inside = parameter.readers.filter { reader in layers.contains { $0.contains(reader.group) } }
             guard let first = inside.first, inside.count < parameter.readers.count else { return nil }
             return Share(parameter: parameter.value, reader: first, ranks: 1 + parameter.readers.count - inside.count)
         }

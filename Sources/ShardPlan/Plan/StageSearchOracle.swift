@@ -529,7 +529,7 @@ public struct StageSearchOracle: StageCostOracle {
         let neighbour = cluster.pipelineNeighbour(after: mesh.devices[0], devices: mesh.devices.count)
         return shares.reduce(0) { seconds, share in
             let reader = share.reader, operation = graph.operations[reader.operation]
-            let strategy = catalog.layouts[layout.layout][reader.layer][reader.operation - clustering.layers[reader.layer].operations.lowerBound]
+            let strategy = catalog.layouts[layout.layout][reader.group][reader.operation - clustering.layers[reader.group].operations.lowerBound]
             let shard = operatorModel.localElements(share.parameter, strategy.operandSpec(reader.operand, in: operation.indexSpace))
                 * model.options.gradientPrecision.bytesPerElement
             return seconds + cluster.sendSeconds(bytes: PlanEvaluator.sharedParameterExchangeBytes(shardBytes: shard, ranks: share.ranks),

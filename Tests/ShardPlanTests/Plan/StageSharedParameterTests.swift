@@ -22,10 +22,10 @@ struct StageSharedParameterTests {
         let readers = SharedParameterReaders(graph: graph, clustering: clustering)
         let count = clustering.layers.count
         #expect(readers.parameters.map { graph[$0.value].name } == ["embed.table"])
-        #expect(readers.parameters[0].readers.map(\.layer) == [0, count - 1])
+        #expect(readers.parameters[0].readers.map(\.group) == [0, count - 1])
         #expect(readers.shared(by: [0 ..< 1]).map(\.ranks) == [2])
-        #expect(readers.shared(by: [0 ..< 1]).map(\.reader.layer) == [0])
-        #expect(readers.shared(by: [1 ..< count]).map(\.reader.layer) == [count - 1])
+        #expect(readers.shared(by: [0 ..< 1]).map(\.reader.group) == [0])
+        #expect(readers.shared(by: [1 ..< count]).map(\.reader.group) == [count - 1])
         #expect(readers.shared(by: [0 ..< count]).isEmpty)
         #expect(readers.shared(by: [1 ..< count - 1]).isEmpty)
         // An interleaved rank holding the first and the last chunk holds both copies.
