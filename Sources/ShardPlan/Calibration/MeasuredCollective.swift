@@ -26,16 +26,9 @@ public struct MeasuredCollective: Sendable {
     /// The NCCL version, environment and anything else a reader needs.
     public var notes: String
 
-    /// nccl-tests' bus-bandwidth factor: the bytes each device's link carries per byte of the buffer,
-    /// `2(n-1)/n` for an all-reduce and `(n-1)/n` for an all-gather or reduce-scatter.
-    public static func busFactor(_ kind: CollectiveKind, devices: Int) -> Double {
-        let share = Double(devices - 1) / Double(devices)
-        return kind == .allReduce ? 2 * share : share
-    }
-
     /// The bus bandwidth of `seconds` for this row, bytes/s (nccl-tests' `busbw`).
     public func busBandwidth(seconds: Double) -> Double {
-        bytes / seconds * Self.busFactor(kind, devices: deviceCount)
+        bytes / seconds * kind.busBandwidthFactor(ranks: deviceCount)
     }
 
     /// What the collective model predicts for this row on `group` (its devices of its preset): the cheapest
@@ -91,7 +84,7 @@ public struct MeasuredCollective: Sendable {
                 guard busBandwidth > 0 else {
                     throw row.invalid("busbw_gb_per_s", "row \(id): expected a positive bus bandwidth in GB/s, found \(JSONWriter.formatNumber(busBandwidth))")
                 }
-                seconds = bytes * busFactor(kind, devices: count) / (busBandwidth * 1e9)
+                seconds = bytes * kind.busBandwidthFactor(ranks: count) / (busBandwidth * 1e9)
                 guard plausibleSeconds.contains(seconds) else {
                     throw row.invalid("busbw_gb_per_s", "row \(id): \(JSONWriter.formatNumber(busBandwidth)) GB/s moves the row's \(Int(bytes)) bytes in "
                                       + "\(seconds < plausibleSeconds.lowerBound ? "under 1 ns" : "over 1 hour"), not a measurement (1 ns to 1 hour)")
