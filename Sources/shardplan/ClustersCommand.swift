@@ -1,12 +1,15 @@
 import ArgumentParser
 import ShardPlan
 
-/// `shardplan clusters [NAME]`: the built-in clusters and their figures.
+/// `shardplan clusters [NAME]`: the built-in clusters and their figures, or with `--collective` what the collective
+/// model predicts for an nccl-tests run on NAME.
 struct ClustersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clusters",
         abstract: "List the built-in cluster presets with their figures, or show one cluster in full.",
-        discussion: "With NAME (a preset, NAME:K for K nodes, or a shardplan.cluster/1 file) shows that cluster's figures; with --format json prints it as a cluster file to edit."
+        discussion: "With NAME (a preset, NAME:K for K nodes, or a shardplan.cluster/1 file) shows that cluster's figures; with --format json prints it as a cluster file to edit. "
+            + "With NAME and --collective, prints what the collective model predicts for that nccl-tests test on NAME, one line a message size as nccl-tests prints them: "
+            + "time, algbw, busbw, and the algorithm, protocol and links the model picks (Docs/clusters.md, \"Predicted collectives\")."
     )
 
     @Argument(help: "A preset (dgx-h100, dgx-h100:4) or cluster file to show in full.")
@@ -15,14 +18,43 @@ struct ClustersCommand: ParsableCommand {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
+    @Option(help: ArgumentHelp("Print the model's prediction for this nccl-tests collective on NAME instead of its figures.", valueName: "collective"))
+    var collective: CollectiveChoice?
+
+    @Option(help: ArgumentHelp("With --collective, the ranks taking part: the first N devices, inside one node (NVLink domain) or over whole ones (default: every device).",
+                               valueName: "n"))
+    var ranks: Int?
+
+    @Option(help: ArgumentHelp("With --collective, the message sizes in bytes (nccl-tests' size column): a comma-separated list of counts with optional K, M, G (powers of 1024) and doubling ranges MIN..MAX (default: 8..8G, nccl-tests' -b 8 -e 8G -f 2).",
+                               valueName: "sizes"))
+    var sizes: ByteSizes?
+
+    func validate() throws {
+        if collective != nil && name == nil {
+            throw ValidationError("--collective predicts a collective on one cluster; name it (shardplan clusters dgx-h100:2 --collective all-reduce).")
+        }
+        if collective == nil && (ranks != nil || sizes != nil) {
+            throw ValidationError("--ranks and --sizes describe the run --collective predicts; add --collective.")
+        }
+        if let ranks, ranks < 2 {
+            throw ValidationError("--ranks must be 2 or more; a collective on \(ranks) rank\(ranks == 1 ? "" : "s") moves nothing.")
+        }
+    }
+
     func run() throws {
         try reportingInputErrors {
             let text: String
             switch (name, format) {
             case (nil, .text): text = ClusterPreset.catalogTable
             case (nil, .json): text = JSONWriter(inlineDepth: 4, lineWidth: 110).render(ClusterPreset.catalogJSON)
-            case (let name?, .text): text = try warningOfMisspellings(in: name) { () throws(InputError) in try resolveCluster(name) }.textReport
-            case (let name?, .json): text = try warningOfMisspellings(in: name) { () throws(InputError) in try resolveCluster(name) }.jsonText
+            case (let name?, _):
+                let cluster = try warningOfMisspellings(in: name) { () throws(InputError) in try resolveCluster(name) }
+                if let collective {
+                    let table = try CollectiveTable(cluster: cluster, kind: collective.kind, ranks: ranks, sizes: (sizes ?? .defaultSweep).bytes)
+                    text = format == .text ? table.text : JSONWriter(inlineDepth: 3, lineWidth: 110).render(table.json)
+                } else {
+                    text = format == .text ? cluster.textReport : cluster.jsonText
+                }
             }
             print(text, terminator: "")
         }

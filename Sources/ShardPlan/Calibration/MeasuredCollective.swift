@@ -7,9 +7,11 @@ public struct MeasuredCollective: Sendable {
     public var id: String
     /// Where the numbers were printed (an issue comment, a vendor page, a paper's table).
     public var source: String
-    /// The cluster as `shardplan` names it: a preset and its node count (`dgx-h100:4`).
+    /// The cluster as the row names it: a preset and its node count (`dgx-h100:4`), a cluster file's path, or an
+    /// inline cluster object's `name`.
     public var cluster: String
-    /// Devices taking part: every device of `cluster`, or fewer on a single node.
+    /// Devices taking part: the first of `cluster`, inside one NVLink domain or over whole ones
+    /// (`Cluster.collectiveRanks(_:)`); every device unless the row gives `gpus`.
     public var deviceCount: Int
     /// The collective measured.
     public var kind: CollectiveKind
@@ -26,16 +28,9 @@ public struct MeasuredCollective: Sendable {
     /// The NCCL version, environment and anything else a reader needs.
     public var notes: String
 
-    /// nccl-tests' bus-bandwidth factor: the bytes each device's link carries per byte of the buffer,
-    /// `2(n-1)/n` for an all-reduce and `(n-1)/n` for an all-gather or reduce-scatter.
-    public static func busFactor(_ kind: CollectiveKind, devices: Int) -> Double {
-        let share = Double(devices - 1) / Double(devices)
-        return kind == .allReduce ? 2 * share : share
-    }
-
     /// The bus bandwidth of `seconds` for this row, bytes/s (nccl-tests' `busbw`).
     public func busBandwidth(seconds: Double) -> Double {
-        bytes / seconds * Self.busFactor(kind, devices: deviceCount)
+        bytes / seconds * kind.busBandwidthFactor(ranks: deviceCount)
     }
 
     /// What the collective model predicts for this row on `group` (its devices of its preset): the cheapest
@@ -53,8 +48,9 @@ public struct MeasuredCollective: Sendable {
     static let measuredKinds: [CollectiveKind] = [.allReduce, .allGather, .reduceScatter]
 
     /// Reads every row of a collective-benchmarks document (`{"measurements": [...]}`) with the nodes its devices
-    /// span and the choice the model makes for it.
-    public static func rows(in document: JSONValue) throws(InputError)
+    /// span and the choice the model makes for it; cluster files the rows name are read from `directory` (the
+    /// document's own, "" for the working directory) unless their paths are absolute.
+    public static func rows(in document: JSONValue, directory: String = "") throws(InputError)
         -> [(row: MeasuredCollective, nodes: Int, choice: CollectiveGroup.Choice)] {
         let top = try JSONReader(document, at: .root)
         let elements = try top.array("measurements")
@@ -64,17 +60,10 @@ public struct MeasuredCollective: Sendable {
         for (index, element) in elements.enumerated() {
             let row = try JSONReader(element, at: .root.appending("measurements").appending(index: index))
             let id = try row.calibrationRowID(seen: &seen, why: "the table names each row by it")
-            let cluster = try row.string("cluster")
-            let preset: Cluster
-            do { preset = try Cluster.preset(named: cluster) } catch {
-                throw InputError(error.kind, at: row.path.appending("cluster"), "row \(id): \(error.message)")
-            }
-            let count = try row.optionalInt("gpus") ?? preset.deviceCount
-            let fitsOneNode = preset.nodes == 1 && count <= preset.devicesPerNode
-            guard count >= 2, count == preset.deviceCount || fitsOneNode else {
-                let what = row.contains("gpus") ? "gpus" : "cluster"
-                throw row.invalid(what, "row \(id): \(count) device(s) on \(cluster) (\(preset.deviceCount) devices); "
-                                  + "a row runs on every device of its cluster, or on 2 or more of a single node")
+            let (cluster, replayed) = try replayCluster(row, id: id, directory: directory)
+            let count = try row.optionalInt("gpus") ?? replayed.deviceCount
+            do { _ = try replayed.collectiveRanks(count) } catch {
+                throw row.invalid(row.contains("gpus") ? "gpus" : "cluster", "row \(id): \(error.message)")
             }
             let name = try row.string("collective")
             guard let kind = CollectiveKind(rawValue: name), measuredKinds.contains(kind) else {
@@ -91,7 +80,7 @@ public struct MeasuredCollective: Sendable {
                 guard busBandwidth > 0 else {
                     throw row.invalid("busbw_gb_per_s", "row \(id): expected a positive bus bandwidth in GB/s, found \(JSONWriter.formatNumber(busBandwidth))")
                 }
-                seconds = bytes * busFactor(kind, devices: count) / (busBandwidth * 1e9)
+                seconds = bytes * kind.busBandwidthFactor(ranks: count) / (busBandwidth * 1e9)
                 guard plausibleSeconds.contains(seconds) else {
                     throw row.invalid("busbw_gb_per_s", "row \(id): \(JSONWriter.formatNumber(busBandwidth)) GB/s moves the row's \(Int(bytes)) bytes in "
                                       + "\(seconds < plausibleSeconds.lowerBound ? "under 1 ns" : "over 1 hour"), not a measurement (1 ns to 1 hour)")
@@ -104,7 +93,7 @@ public struct MeasuredCollective: Sendable {
                                               algorithm: try row.optionalCase("algorithm", "algorithm"),
                                               wireProtocol: try row.optionalCase("protocol", "protocol"),
                                               notes: try row.optionalString("notes") ?? "")
-            let group = preset.collectiveGroup(devices: 0 ..< count)
+            let group = replayed.collectiveGroup(devices: 0 ..< count)
             guard let choice = measured.predictedChoice(on: group) else {
                 throw row.invalid("algorithm", "row \(id): the model prices trees only for an all-reduce across nodes, "
                                   + "and NVLS only for an all-reduce inside an NVLink domain whose switch reduces")
@@ -112,5 +101,31 @@ public struct MeasuredCollective: Sendable {
             rows.append((measured, group.nodeCount, choice))
         }
         return rows
+    }
+
+    /// A row's `cluster`: a preset's name (`dgx-h100:4`), the path of a `shardplan.cluster/1` file (relative to
+    /// `directory` unless absolute), or a cluster object, so a user can replay their own nccl-tests output on the
+    /// cluster they describe; returned with the name the table shows.
+    private static func replayCluster(_ row: JSONReader, id: String, directory: String) throws(InputError)
+        -> (name: String, cluster: Cluster) {
+        let path = row.path.appending("cluster")
+        switch try row.value("cluster") {
+        case .string(let name):
+            let resolved = clusterFile(named: name).map { file in
+                file.hasPrefix("/") || directory.isEmpty ? file : directory + "/" + file
+            } ?? name
+            do {
+                let cluster = try resolveCluster(resolved)
+                try cluster.validate()
+                return (name, cluster)
+            } catch {
+                throw InputError(error.kind, at: path, "row \(id): \(error.description)")
+            }
+        case .object:
+            let cluster = try Cluster(json: try row.value("cluster"), at: path)
+            return (cluster.name, cluster)
+        case let other:
+            throw InputError(.wrongType, at: path, "row \(id): expected a preset's name, a cluster file or a cluster object, found \(JSONReader.describe(other))")
+        }
     }
 }

@@ -53,6 +53,30 @@ struct MeasuredCollectiveTests {
         #expect(abs(row.measurement.seconds - 3.0 / 4 * 268_435_456 / 300e9) < 1e-12)
     }
 
+    @Test("a row's cluster may be a cluster file, relative to the measurements file, or a cluster object: the preset's own figures replay as the preset does")
+    func clusterFileAndObject() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("measured-collective-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let preset = try Cluster.preset(named: "dgx-a100-80g")
+        try Data(preset.jsonText.utf8).write(to: directory.appendingPathComponent("lab.json"))
+        let rows = #"""
+            {"measurements": [
+             {"id": "file", "source": "s", "cluster": "lab.json", "collective": "all_reduce", "size_bytes": 1073741824, "busbw_gb_per_s": 232.5},
+             {"id": "object", "source": "s", "cluster": \#(preset.jsonText), "collective": "all_reduce", "size_bytes": 1073741824, "busbw_gb_per_s": 232.5},
+             {"id": "preset", "source": "s", "cluster": "dgx-a100-80g", "collective": "all_reduce", "size_bytes": 1073741824, "busbw_gb_per_s": 232.5}]}
+            """#
+        let report = try CollectiveCalibrationReport(document: try document(rows), source: directory.appendingPathComponent("runs.json").path)
+        // The same 8,137.9 us as the preset's row above: 2 x 7/8 x 2^30 / 232.5e9 + 8.4 us + 14 x 3.4 us.
+        #expect(report.replays.map(\.choice) == Array(repeating: report.replays[2].choice, count: 3))
+        #expect(abs(report.replays[0].choice.seconds - 8_137.93e-6) < 0.01e-6)
+        #expect(report.replays.map(\.measurement.cluster) == ["lab.json", "dgx-a100-80g", "dgx-a100-80g"])
+        // Relative to the working directory, the file is not there: the error names the row and the file.
+        let error = #expect(throws: InputError.self) { try replay(#"{"id": "file", "source": "s", "cluster": "lab.json", "collective": "all_reduce", "size_bytes": 8, "time_us": 9}"#) }
+        #expect(error?.path.description == "measurements[0].cluster" && error?.message.contains("row file: \"lab.json\" is neither a cluster file nor a preset") == true,
+                "\(error?.description ?? "accepted")")
+    }
+
     @Test("a bad row names its JSON path")
     func badRowsNameTheirPath() throws {
         let cases: [(row: String, path: String)] = [
