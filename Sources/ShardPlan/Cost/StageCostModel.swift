@@ -6,7 +6,7 @@ public struct StageCostModel: Sendable {
     public let kernels: KernelModel
     public private(set) var options: TrainingOptions
     /// Microbatches per iteration (each device of the stage processes its share of each).
-    public let microbatches: Int
+    public private(set) var microbatches: Int
     /// Under the experts' overlapped all-to-alls, the share of the stage's passes that run beside another
     /// microbatch's, as its pipeline rank has it (`ExpertParallelOverlap.pairedShare(schedule:...)`); nil for
     /// (m - 1)/m, a stage priced apart from a rank.
@@ -345,6 +345,14 @@ public struct StageCostModel: Sendable {
         var model = self
         model.expertOverlapPairedShare = ExpertParallelOverlap.pairedShare(schedule: schedule, stage: stage, stages: stages,
                                                                            microbatches: microbatches, virtualStages: virtualStages)
+        return model
+    }
+
+    /// The same model over `microbatches` microbatches: what `init` builds but for the count itself, which none of the
+    /// graph's analyses depend on (the Megatron grid analyses the graph once for all its microbatch counts).
+    public func with(microbatches: Int) -> StageCostModel {
+        var model = self
+        model.microbatches = microbatches
         return model
     }
 

@@ -8,11 +8,13 @@
 public struct JSONReader {
     private let members: JSONObject
     public let path: JSONPath
+    /// Where this reader records the members it is asked for; nil outside `MemberReads.collecting`.
+    private let reads: MemberReads.Recorder?
 
     /// The whole object, for a decoder that reads it as a map (member names the document chooses): its members
     /// all count as read.
     public var object: JSONObject {
-        MemberReads.current?.tookWhole(path)
+        reads?.tookWhole()
         return members
     }
 
@@ -23,14 +25,14 @@ public struct JSONReader {
         }
         self.members = object
         self.path = path
-        MemberReads.current?.opened(path, members: object.keys)
+        reads = MemberReads.opened(path, object: object)
     }
 
     public func contains(_ key: String) -> Bool { member(key) != nil }
 
     /// The raw member, or nil where it is absent or `null` (which reads as absent).
     public func member(_ key: String) -> JSONValue? {
-        MemberReads.current?.asked(key, at: path)
+        reads?.asked(key)
         guard let value = members[key], value != .null else { return nil }
         return value
     }

@@ -11,18 +11,40 @@ public final class MemberReads: @unchecked Sendable {
     @TaskLocal static var current: MemberReads?
 
     /// One object read: its members, those asked for, and whether a decoder took the whole object (a map keyed
-    /// by names the document chooses, such as a plan's `zero_stages`).
-    private struct ObjectRead {
+    /// by names the document chooses, such as a plan's `zero_stages`). Changed only under its log's lock.
+    fileprivate final class ObjectRead: @unchecked Sendable {
         var path: JSONPath
-        var members: [String]
+        let members: JSONObject
         var asked: Set<String> = []
         var wholeObject = false
+        init(path: JSONPath, members: JSONObject) {
+            self.path = path
+            self.members = members
+        }
+    }
+
+    /// What a reader records into: its log and its object's entry, found once when the reader is made, so that
+    /// a member access costs a set insertion under an uncontended lock rather than a look-up of the task-local
+    /// log and of the object's path (which doubled a large graph's decode).
+    struct Recorder {
+        fileprivate let log: MemberReads
+        fileprivate let object: ObjectRead
+
+        /// Member `member` of the object was asked for.
+        func asked(_ member: String) {
+            log.lock.withLock { _ = object.asked.insert(member) }
+        }
+
+        /// The object was taken whole: every member counts as read.
+        func tookWhole() {
+            log.lock.withLock { object.wholeObject = true }
+        }
     }
 
     private let lock = NSLock()
     /// By the object's path without element labels (a graph's op is read by two readers, one labelled).
     private var objects: [JSONPath: ObjectRead] = [:]
-    private var order: [JSONPath] = []
+    private var order: [ObjectRead] = []
 
     private init() {}
 
@@ -33,27 +55,21 @@ public final class MemberReads: @unchecked Sendable {
         return (try outcome.get(), log.misspellings())
     }
 
-    /// A reader was made for the object at `path` holding `members`.
-    func opened(_ path: JSONPath, members: some Sequence<String>) {
+    /// A reader was made for `object` at `path`: the recorder of the log bound, if any, for its reads.
+    static func opened(_ path: JSONPath, object: JSONObject) -> Recorder? {
+        guard let log = current else { return nil }
         let key = path.unlabelled
-        lock.withLock {
-            guard objects[key] == nil else {
-                if case .index(_, let label?)? = path.components.last { objects[key]!.path = path.labelled(label) }
-                return
+        let read = log.lock.withLock { () -> ObjectRead in
+            if let read = log.objects[key] {
+                if case .index(_, let label?)? = path.components.last { read.path = path.labelled(label) }
+                return read
             }
-            objects[key] = ObjectRead(path: path, members: Array(members))
-            order.append(key)
+            let read = ObjectRead(path: path, members: object)
+            log.objects[key] = read
+            log.order.append(read)
+            return read
         }
-    }
-
-    /// Member `member` of the object at `path` was asked for.
-    func asked(_ member: String, at path: JSONPath) {
-        lock.withLock { _ = objects[path.unlabelled]?.asked.insert(member) }
-    }
-
-    /// The object at `path` was taken whole: every member counts as read.
-    func tookWhole(_ path: JSONPath) {
-        lock.withLock { objects[path.unlabelled]?.wholeObject = true }
+        return Recorder(log: log, object: read)
     }
 
     /// A member no decoder read, spelled like one it asked for and did not find.
@@ -73,11 +89,11 @@ public final class MemberReads: @unchecked Sendable {
     /// The unread members that resemble an absent member the decoder asked for, in document order.
     func misspellings() -> [Misspelling] {
         lock.withLock {
-            order.flatMap { key -> [Misspelling] in
-                let object = objects[key]!
+            order.flatMap { object -> [Misspelling] in
                 guard !object.wholeObject else { return [] }
-                let absent = object.asked.subtracting(object.members).sorted()
-                return object.members.filter { !object.asked.contains($0) }.compactMap { member in
+                let members = object.members.keys
+                let absent = object.asked.subtracting(members).sorted()
+                return members.filter { !object.asked.contains($0) }.compactMap { member in
                     Self.nearest(to: member, among: absent).map {
                         Misspelling(path: object.path.appending(member), member: member, suggestion: $0)
                     }

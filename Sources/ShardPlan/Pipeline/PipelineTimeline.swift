@@ -45,7 +45,7 @@ public struct PipelineTimeline: Sendable {
         var steps: [Step] = []
         steps.reserveCapacity(2 * microbatches * ranks * virtualStages)
         makespan = Self.simulate(schedule: schedule, microbatches: microbatches, forwardSeconds: forwardSeconds,
-                                 backwardSeconds: backwardSeconds) { steps.append($0) }
+                                 backwardSeconds: backwardSeconds, record: { steps.append($0) })
         self.steps = steps
     }
 
@@ -60,7 +60,8 @@ public struct PipelineTimeline: Sendable {
     /// it, without keeping the steps: the pipeline's seconds in `PlanEvaluator` and the Megatron grid's estimate.
     public static func makespan(schedule: PipelineSchedule, microbatches: Int, forwardSeconds: [[Double]],
                                 backwardSeconds: [[Double]]) -> Double {
-        simulate(schedule: schedule, microbatches: microbatches, forwardSeconds: forwardSeconds, backwardSeconds: backwardSeconds) { _ in }
+        simulate(schedule: schedule, microbatches: microbatches, forwardSeconds: forwardSeconds, backwardSeconds: backwardSeconds,
+                 record: nil)
     }
 
     /// The seconds of one microbatch's forward and backward pass through each chunk of `plan`'s ranks
@@ -100,44 +101,68 @@ public struct PipelineTimeline: Sendable {
         makespan - steps.filter { $0.rank == rank }.reduce(0) { $0 + ($1.end - $1.start) }
     }
 
-    /// Runs the schedule, handing `record` every step in the order it is placed; returns when the last one ends.
+    /// Runs the schedule, handing `record` (where given) every step in the order it is placed; returns when the last
+    /// one ends.
+    ///
+    /// Every pass is a slot, `(pass x stages + stage) x m + microbatch` (forwards first), in one array of end times;
+    /// each rank's order is laid out once as slots, with each pass's seconds and the slot its input comes from, so
+    /// that placing a pass reads three arrays and one end time. The Megatron grid runs this for every configuration
+    /// (hundreds of thousands of passes at GPT-3 175B's deepest), and so keeps it free of per-pass allocations.
     private static func simulate(schedule: PipelineSchedule, microbatches m: Int, forwardSeconds: [[Double]],
-                                 backwardSeconds: [[Double]], record: (Step) -> Void) -> Double {
+                                 backwardSeconds: [[Double]], record: ((Step) -> Void)?) -> Double {
         let p = forwardSeconds.count, v = forwardSeconds.first?.count ?? 1
         precondition(p >= 1 && v >= 1 && m >= 1 && backwardSeconds.count == p, "ranks, chunks and microbatches")
-        var orders = (0 ..< p).map { Self.order(schedule: schedule, rank: $0, ranks: p, chunks: v, microbatches: m) }
-        let stages = p * v
-        // End times by pass, virtual stage and microbatch (`stage * m + microbatch`); NaN where not yet run.
-        var forwardEnd = Array(repeating: Double.nan, count: stages * m)
-        var backwardEnd = forwardEnd
-        var next = Array(repeating: 0, count: p)
-        var free = Array(repeating: 0.0, count: p)
-        /// When the input of a pass is ready, or nil when it is not yet computed.
-        func ready(_ chunk: Int, _ rank: Int, _ microbatch: Int, _ pass: Pass) -> Double? {
-            let stage = chunk * p + rank
-            let time: Double
-            switch pass {
-            case .forward: time = stage == 0 ? 0 : forwardEnd[(stage - 1) * m + microbatch]
-            case .backward: time = stage == stages - 1 ? forwardEnd[stage * m + microbatch] : backwardEnd[(stage + 1) * m + microbatch]
+        let stages = p * v, passes = stages * m, perRank = 2 * m * v
+        // Rank by rank, each pass in its order: its slot, its seconds and its input's slot (-1: ready at the start).
+        var slots = Array(repeating: 0, count: 2 * passes), inputs = slots
+        var seconds = Array(repeating: 0.0, count: 2 * passes)
+        let chunkOrder = Self.chunkOrder(schedule: schedule, ranks: p, chunks: v, microbatches: m)
+        for rank in 0 ..< p {
+            let warmUp = Self.warmUp(schedule: schedule, rank: rank, ranks: p, chunks: v, microbatches: m)
+            let base = rank * perRank
+            for (position, (index, pass)) in chunkOrder.orderIndices(warmUp: warmUp).enumerated() {
+                let (chunk, microbatch) = pass == .forward ? chunkOrder.forwards[index] : chunkOrder.backwards[index]
+                let stage = chunk * p + rank
+                let local = stage * m + microbatch
+                slots[base + position] = pass == .forward ? local : passes + local
+                switch pass {
+                case .forward:
+                    inputs[base + position] = stage == 0 ? -1 : local - m
+                    seconds[base + position] = forwardSeconds[rank][chunk]
+                case .backward:
+                    inputs[base + position] = stage == stages - 1 ? local : passes + local + m
+                    seconds[base + position] = backwardSeconds[rank][chunk]
+                }
             }
-            return time.isNaN ? nil : time
         }
-        func run(_ rank: Int, _ index: Int, at readyTime: Double) {
-            let (chunk, microbatch, pass) = orders[rank][index]
+        // End times by slot; NaN where not yet run.
+        var end = Array(repeating: Double.nan, count: 2 * passes)
+        var next = (0 ..< p).map { $0 * perRank }
+        var free = Array(repeating: 0.0, count: p)
+        /// When the input of the pass at `position` is ready; NaN where it is not yet computed.
+        func ready(_ position: Int) -> Double {
+            let input = inputs[position]
+            return input < 0 ? 0 : end[input]
+        }
+        func run(_ rank: Int, _ position: Int, at readyTime: Double) {
             let start = max(free[rank], readyTime)
-            let end = start + (pass == .forward ? forwardSeconds[rank][chunk] : backwardSeconds[rank][chunk])
-            free[rank] = end
-            let slot = (chunk * p + rank) * m + microbatch
-            if pass == .forward { forwardEnd[slot] = end } else { backwardEnd[slot] = end }
-            record(Step(rank: rank, chunk: chunk, microbatch: microbatch, pass: pass, start: start, end: end))
+            let finish = start + seconds[position]
+            free[rank] = finish
+            end[slots[position]] = finish
+            if let record {
+                let slot = slots[position], pass: Pass = slot < passes ? .forward : .backward
+                let stage = (slot % passes) / m
+                record(Step(rank: rank, chunk: stage / p, microbatch: slot % m, pass: pass, start: start, end: finish))
+            }
         }
-        var remaining = 2 * m * stages
+        var remaining = 2 * passes
         while remaining > 0 {
             var progressed = false
             for rank in 0 ..< p {
-                while next[rank] < orders[rank].count {
-                    let (chunk, microbatch, pass) = orders[rank][next[rank]]
-                    guard let readyTime = ready(chunk, rank, microbatch, pass) else { break }
+                let limit = (rank + 1) * perRank
+                while next[rank] < limit {
+                    let readyTime = ready(next[rank])
+                    if readyTime.isNaN { break }
                     run(rank, next[rank], at: readyTime)
                     next[rank] += 1
                     remaining -= 1
@@ -148,53 +173,90 @@ public struct PipelineTimeline: Sendable {
             // Every rank waits for a step that its own order puts later (a microbatch count the schedule's
             // groups do not divide): the rank whose waiting step is ready earliest runs the first ready step of
             // its order instead.
-            var best: (rank: Int, index: Int, time: Double)?
+            var best: (rank: Int, position: Int, time: Double)?
             for rank in 0 ..< p {
-                for index in next[rank] ..< orders[rank].count {
-                    let (chunk, microbatch, pass) = orders[rank][index]
-                    if let readyTime = ready(chunk, rank, microbatch, pass) {
+                for position in next[rank] ..< (rank + 1) * perRank {
+                    let readyTime = ready(position)
+                    if !readyTime.isNaN {
                         let time = max(free[rank], readyTime)
-                        if best.map({ time < $0.time }) ?? true { best = (rank, index, time) }
+                        if best.map({ time < $0.time }) ?? true { best = (rank, position, time) }
                         break
                     }
                 }
             }
-            let (rank, index, _) = best!
-            let readyTime = ready(orders[rank][index].chunk, rank, orders[rank][index].microbatch, orders[rank][index].pass)!
-            run(rank, index, at: readyTime)
-            orders[rank].swapAt(next[rank], index)
+            let (rank, position, _) = best!
+            run(rank, position, at: ready(position))
+            slots.swapAt(next[rank], position)
+            inputs.swapAt(next[rank], position)
+            seconds.swapAt(next[rank], position)
             next[rank] += 1
             remaining -= 1
         }
         return free.max() ?? 0
     }
 
-    /// The order in which rank `rank` issues its passes: (chunk, microbatch, pass).
-    static func order(schedule: PipelineSchedule, rank: Int, ranks p: Int, chunks v: Int,
-                      microbatches m: Int) -> [(chunk: Int, microbatch: Int, pass: Pass)] {
+    /// The (chunk, microbatch) of every forward and every backward of a rank, in the order its schedule issues
+    /// them (the same on every rank), and how a rank interleaves them after its warm-up.
+    private struct ChunkOrder {
+        var schedule: PipelineSchedule
+        var forwards: [(chunk: Int, microbatch: Int)]
+        var backwards: [(chunk: Int, microbatch: Int)]
+
+        /// The rank's order as (index into `forwards` or `backwards`, pass), after `warmUp` forwards.
+        func orderIndices(warmUp: Int) -> [(index: Int, pass: Pass)] {
+            let total = forwards.count
+            var order: [(index: Int, pass: Pass)] = []
+            order.reserveCapacity(2 * total)
+            switch schedule {
+            case .gpipe:
+                for index in 0 ..< total { order.append((index, .forward)) }
+                for index in 0 ..< total { order.append((index, .backward)) }
+            case .oneForwardOneBackward, .interleaved:
+                for index in 0 ..< warmUp { order.append((index, .forward)) }
+                for k in 0 ..< total - warmUp {
+                    order.append((warmUp + k, .forward))
+                    order.append((k, .backward))
+                }
+                for index in total - warmUp ..< total { order.append((index, .backward)) }
+            }
+            return order
+        }
+    }
+
+    /// Every forward and backward of a rank in its schedule's order (`order(schedule:rank:ranks:chunks:microbatches:)`).
+    private static func chunkOrder(schedule: PipelineSchedule, ranks p: Int, chunks v: Int, microbatches m: Int) -> ChunkOrder {
+        var forwards: [(chunk: Int, microbatch: Int)] = [], backwards: [(chunk: Int, microbatch: Int)] = []
+        forwards.reserveCapacity(m * v)
+        backwards.reserveCapacity(m * v)
         switch schedule {
         case .gpipe:
-            let forwards = (0 ..< v).flatMap { chunk in (0 ..< m).map { (chunk, $0, Pass.forward) } }
-            let backwards = (0 ..< v).reversed().flatMap { chunk in (0 ..< m).map { (chunk, $0, Pass.backward) } }
-            return forwards + backwards
+            for chunk in 0 ..< v { for microbatch in 0 ..< m { forwards.append((chunk, microbatch)) } }
+            for chunk in (0 ..< v).reversed() { for microbatch in 0 ..< m { backwards.append((chunk, microbatch)) } }
         case .oneForwardOneBackward, .interleaved:
             // Forward k takes microbatches in groups of p through chunk 0, 1, ... (a smaller last group when p
             // does not divide m); backward k takes the same groups through the chunks in reverse.
-            var forwards: [(Int, Int)] = [], backwards: [(Int, Int)] = []
             for first in stride(from: 0, to: m, by: p) {
                 let group = first ..< min(first + p, m)
-                for chunk in 0 ..< v { forwards += group.map { (chunk, $0) } }
-                for chunk in (0 ..< v).reversed() { backwards += group.map { (chunk, $0) } }
+                for chunk in 0 ..< v { for microbatch in group { forwards.append((chunk, microbatch)) } }
+                for chunk in (0 ..< v).reversed() { for microbatch in group { backwards.append((chunk, microbatch)) } }
             }
-            let total = m * v
-            let warmUp = v == 1 ? min(p - rank - 1, total) : min(2 * (p - rank - 1) + (v - 1) * p, total)
-            var order: [(chunk: Int, microbatch: Int, pass: Pass)] = forwards.prefix(warmUp).map { ($0.0, $0.1, .forward) }
-            for k in 0 ..< total - warmUp {
-                order.append((forwards[warmUp + k].0, forwards[warmUp + k].1, .forward))
-                order.append((backwards[k].0, backwards[k].1, .backward))
-            }
-            order += backwards.suffix(warmUp).map { ($0.0, $0.1, .backward) }
-            return order
+        }
+        return ChunkOrder(schedule: schedule, forwards: forwards, backwards: backwards)
+    }
+
+    /// The forwards rank `rank` runs before its first backward under 1F1B and interleaved 1F1B.
+    private static func warmUp(schedule: PipelineSchedule, rank: Int, ranks p: Int, chunks v: Int, microbatches m: Int) -> Int {
+        let total = m * v
+        return v == 1 ? min(p - rank - 1, total) : min(2 * (p - rank - 1) + (v - 1) * p, total)
+    }
+
+    /// The order in which rank `rank` issues its passes: (chunk, microbatch, pass).
+    static func order(schedule: PipelineSchedule, rank: Int, ranks p: Int, chunks v: Int,
+                      microbatches m: Int) -> [(chunk: Int, microbatch: Int, pass: Pass)] {
+        let chunkOrder = Self.chunkOrder(schedule: schedule, ranks: p, chunks: v, microbatches: m)
+        return chunkOrder.orderIndices(warmUp: warmUp(schedule: schedule, rank: rank, ranks: p, chunks: v, microbatches: m)).map { index, pass in
+            let (chunk, microbatch) = pass == .forward ? chunkOrder.forwards[index] : chunkOrder.backwards[index]
+            return (chunk, microbatch, pass)
         }
     }
 }

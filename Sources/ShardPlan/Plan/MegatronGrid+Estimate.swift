@@ -42,6 +42,7 @@ extension MegatronGrid {
         }
         let outcome = Outcome(fits: fitFound)
         let pipelinedLayers = TrainingPlan.repeatedLayers(analysis.layers, in: graph)
+        let readsSharedParameter = PlanEvaluator.readsSharedParameter(graph)
         DispatchQueue.concurrentPerform(iterations: configurations.count) { index in
             if outcome.lock.withLock({ outcome.fits }) && isCancelled() {
                 outcome.lock.withLock { outcome.leftOut = true }
@@ -61,9 +62,10 @@ extension MegatronGrid {
                               options.overlapExpertParallelCommunication ? 1 : 0,
                               ContextParallelCommunication.allCases.firstIndex(of: options.contextParallelCommunication)!,
                               ExpertDispatcher.allCases.firstIndex(of: options.expertDispatcher)!]
-            let model = models.value(for: [microbatches] + optionsKey) {
+            // The graph's analyses once per option set; only the microbatch count differs between the grid's models.
+            let model = models.value(for: optionsKey) {
                 StageCostModel(graph: graph, kernels: kernels, options: options, microbatches: microbatches)
-            }
+            }.with(microbatches: microbatches)
             let fold = configuration.expertFold, overTensor = configuration.foldsExpertsOverTensor
             let profileKey = [microbatches, tp, dp, cp, ep, overTensor ? 1 : 0, configuration.sequenceParallel ? 1 : 0,
                               configuration.contextGroup ?? 0] + optionsKey
@@ -87,7 +89,7 @@ extension MegatronGrid {
             let rankDevices = dp * cp * tp
             let operatorModel = model.operatorModel(meshShape: shape)
             let shared = PlanEvaluator.sharedParameterSynchronization(
-                graph: graph, operations: chunks.flatMap { Array($0) }, ranks: pp, rank: { rankOf[$0] },
+                graph: graph, operations: chunks.flatMap { $0.filter { readsSharedParameter[$0] } }, ranks: pp, rank: { rankOf[$0] },
                 shardElements: { parameter, reader in
                     let operation = graph.operations[reader]
                     return operatorModel.localElements(parameter, strategies[reader].operandSpec(operation.inputs.firstIndex(of: parameter)!,

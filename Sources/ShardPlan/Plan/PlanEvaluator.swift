@@ -227,6 +227,18 @@ public struct PlanEvaluator: Sendable {
         return (seconds, bytes)
     }
 
+    /// Whether each op of `graph` reads a trainable parameter that another op reads too: the only ops whose reads
+    /// `sharedParameterSynchronization(graph:operations:...)` prices (a parameter one op reads is exchanged by none),
+    /// so that a caller pricing many layouts of one graph (the Megatron grid's estimate) can pass those alone, in
+    /// the same order, for the same figures.
+    static func readsSharedParameter(_ graph: Graph) -> [Bool] {
+        var readers: [ValueID: Int] = [:]
+        for operation in graph.operations {
+            for input in Set(operation.inputs) where graph[input].isParameter && !graph[input].isFrozen { readers[input, default: 0] += 1 }
+        }
+        return graph.operations.map { operation in operation.inputs.contains { readers[$0, default: 0] > 1 } }
+    }
+
     /// Per-microbatch seconds each chunk spends sending its outputs forward and receiving their gradients
     /// back (those that carry one: `GradientFlow`). A tensor replicated over r devices of the sending mesh is sent in r parts, and one replicated
     /// over r' devices of the receiving mesh, in the layout its first reader there takes, is received in r'
