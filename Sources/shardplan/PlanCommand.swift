@@ -126,6 +126,9 @@ struct PlanCommand: ParsableCommand {
             }
             try options.check(on: cluster.device)
             try RecomputeOption.check(options, for: graph)
+            // Said before the search, which may be long: named options that the graph has nothing for, whatever the plan.
+            let inapplicable = IneffectiveOption.inapplicable(to: graph, options: options).filter { kernelChoice.gives($0.setting) }
+            for option in inapplicable { printError("note: \(option.flag) changes nothing: \(option.reason).") }
             var variants = StageSearchOracle.Variants(zeroStages: zeroStages, recomputeModes: recomputeModes(under: options))
             // Settings for a Megatron-Core framework are the grid's configuration wherever the searched plan's nearest
             // layout does not run as priced: where no exchange is named, the grid tries each of TransformerEngine's for
@@ -203,7 +206,7 @@ struct PlanCommand: ParsableCommand {
             clock.lap("write output")
             // Of the plan written: with --emit, maybe another than the search's.
             for option in written.ineffectiveOptions(exchangeNamed: kernelChoice.contextParallelCommunication != nil)
-            where kernelChoice.gives(option.setting) || overlap.gives(option.setting) {
+            where (kernelChoice.gives(option.setting) || overlap.gives(option.setting)) && !inapplicable.contains(where: { $0.setting == option.setting }) {
                 printError("note: \(option.flag) changes nothing: \(option.reason).")
             }
             if let note = VocabularyPadding.searchNote(graph: graph, cluster: cluster) { printError("note: \(note)") }

@@ -198,6 +198,10 @@ struct ScoreCommand: ParsableCommand {
         if let exchange = kernelChoice.contextParallelCommunication, (cp ?? 1) < 2 {
             throw ValidationError("--cp-comm-type \(exchange.rawValue) says how context-parallel ranks exchange keys and values; give --cp 2 or more.")
         }
+        // The group is the command line's own to get right: the graph and the cluster have no say in it.
+        if plan == nil, let group = contextAllToAll, let cp, !MegatronConfiguration.contextAllToAllSizes(contextParallel: cp).contains(group) {
+            throw ValidationError("--cp-a2a-size: " + TrainingPlan.contextAllToAllRefusal(group, contextParallel: cp) + ".")
+        }
         if let dispatcher = kernelChoice.expertDispatcher, dispatcher.deduplicates, (ep ?? 1) < 2 {
             throw ValidationError("--moe-dispatcher \(dispatcher.rawValue) carries a mixture of experts' tokens between expert-parallel ranks; give --ep 2 or more.")
         }

@@ -301,6 +301,13 @@ struct CommandParsingTests {
                           "--cp-a2a-size", "2"]) == nil)
         #expect(scoreRefusal(["g.json", "--cluster", "c", "--tp", "1", "--pp", "1", "--cp", "4", "--cp-a2a-size", "2"])?
             .contains("--cp-a2a-size sizes the all-to-all groups of hierarchical context parallelism; give --cp-comm-type a2a+p2p with it") == true)
+        // QA: a group outside 2 ... cp / 2 is the command line's own mistake, a usage error as --cp-a2a-size without the exchange.
+        for group in ["1", "8", "3", "0"] {
+            #expect(exitCode(["score", "g.json", "--cluster", "c", "--tp", "8", "--pp", "4", "--cp", "8", "--cp-comm-type", "a2a+p2p",
+                              "--cp-a2a-size", group]) == 2, "\(group)")
+        }
+        #expect(scoreRefusal(["g.json", "--cluster", "c", "--tp", "8", "--pp", "4", "--cp", "8", "--cp-comm-type", "a2a+p2p", "--cp-a2a-size", "1"])?
+            .contains("--cp-a2a-size: hierarchical context parallelism runs an all-to-all group inside a ring of more than one: its group must divide cp = 8 and lie strictly between 1 and 8") == true)
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--cp-comm-type", "ring"]) == 2)
         #expect(exitCode(["score", "g.json", "--cluster", "c", "--plan", "p.json", "--cp-comm-type", "all-gather"]) == 2)
         // Without context parallelism there is nothing to exchange, as --moe-dispatcher deepep without --ep.

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The measured runs most like a plan (`RunProfile.distance`) and how far the cost model's predictions of them
-/// were from what they measured: how far to trust the plan's own predicted time. The runs are a published-runs
+/// were from what they measured: how far to trust the plan's own predicted time. A file without a run of the plan's
+/// kind (a mixture of experts or dense) is said to be so. The runs are a published-runs
 /// file replayed (`CalibrationRun`): the repository's calibration rows, or a user's own measurements in that
 /// format, which say how the model does on the user's cluster and software.
 public struct CalibrationEvidence: Sendable {
@@ -26,6 +27,8 @@ public struct CalibrationEvidence: Sendable {
     public var profile: RunProfile
     /// The `count` runs nearest the plan, nearest first; runs at the same distance keep their order in the file.
     public var nearest: [Run]
+    /// How many of the runs compared are of the plan's kind (`RunProfile.mixtureOfExperts`), and how many in all.
+    public var sameKindRuns: Int, runCount: Int
 
     /// The `count` runs of `runs` nearest `profile`.
     public init(profile: RunProfile, runs: [Run], count: Int = 5) {
@@ -38,6 +41,8 @@ public struct CalibrationEvidence: Sendable {
         // Swift's sort is not stable: the index breaks ties, so equal distances keep the file's order.
         nearest = measured.indices.sorted { (measured[$0].distance, $0) < (measured[$1].distance, $1) }
             .prefix(count).map { measured[$0] }
+        sameKindRuns = runs.count { $0.profile.mixtureOfExperts == profile.mixtureOfExperts }
+        runCount = runs.count
     }
 
     /// The `count` replayed runs nearest `plan`.
@@ -69,7 +74,17 @@ public struct CalibrationEvidence: Sendable {
         lines.append("Off as they were, this plan's iteration would take \(PlanPrediction.seconds(seconds / (1 + medianError))) "
                      + "(\(PlanPrediction.seconds(seconds / (1 + slowest))) to \(PlanPrediction.seconds(seconds / (1 + fastest)))) "
                      + "against the predicted \(PlanPrediction.seconds(seconds)).")
-        if first.distance > Self.farDistance {
+        if sameKindRuns == 0 {
+            // No distance says this as plainly: the other kind's errors come from terms this plan's price does or does not have.
+            lines.append(profile.mixtureOfExperts
+                ? "None of the \(runCount) runs in \(source) is a mixture of experts, as this plan is: dense runs' errors say little about its experts' all-to-alls, routing and grouped GEMMs."
+                : "None of the \(runCount) runs in \(source) is dense, as this plan is: a mixture of experts' errors say little about it.")
+        } else if case let alike = nearest.count(where: { $0.profile.mixtureOfExperts == profile.mixtureOfExperts }), alike < nearest.count {
+            let which = alike == 0 ? "None of them is" : "Only \(alike) of them \(alike == 1 ? "is" : "are")"
+            lines.append("\(which) \(profile.kind), as this plan is (\(source) holds \(sameKindRuns) such run\(sameKindRuns == 1 ? "" : "s")): "
+                         + (alike == 0 ? "their" : "the others'") + " errors say little about it.")
+        }
+        if sameKindRuns > 0, first.distance > Self.farDistance {
             lines.append(String(format: "None is close (the nearest is %.1f doublings away): their errors say little about this plan.", first.distance))
         }
         return VisibleText.lines(lines)

@@ -82,9 +82,15 @@ public struct MegatronConfiguration: Sendable, Equatable {
     /// (`cp` of 2 or a prime has no divisor between 1 and itself; tensor parallelism may fill the domain).
     public static func defaultContextAllToAll(contextParallel cp: Int, tensorParallel tp: Int, devicesPerDomain: Int,
                                               heads: [AttentionHeads]) -> Int? {
-        (2 ..< max(cp, 2)).last { group in
-            cp % group == 0 && devicesPerDomain % (tp * group) == 0 && heads.allSatisfy { $0.divide(over: tp * group) }
+        contextAllToAllSizes(contextParallel: cp).last { group in
+            devicesPerDomain % (tp * group) == 0 && heads.allSatisfy { $0.divide(over: tp * group) }
         }
+    }
+
+    /// The all-to-all groups hierarchical context parallelism over `cp` ranks may take, smallest first: the divisors of
+    /// `cp` strictly between 1 (no all-to-all) and `cp` (no ring); none for a `cp` of 2 or a prime.
+    public static func contextAllToAllSizes(contextParallel cp: Int) -> [Int] {
+        (2 ..< max(cp, 2)).filter { cp % $0 == 0 }
     }
 
     /// Whether the experts are whole on their ranks, expert parallelism folded over the tensor-parallel ranks

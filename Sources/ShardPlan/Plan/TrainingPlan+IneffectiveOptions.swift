@@ -18,6 +18,24 @@ public struct IneffectiveOption: Equatable, Sendable {
     public var reason: String
 }
 
+extension IneffectiveOption {
+    /// Of `options`' context-parallel exchange and experts' dispatcher, those that change nothing in any plan of `graph`,
+    /// whatever its layout: the exchange where no op is attention, the dispatcher where no GEMM is an expert layer. `plan`
+    /// says so before its search; `ineffectiveOptions` gives these reasons too.
+    public static func inapplicable(to graph: Graph, options: TrainingOptions) -> [IneffectiveOption] {
+        var result: [IneffectiveOption] = []
+        if !graph.operations.contains(where: { if case .attention = $0.op { true } else { false } }) {
+            result.append(IneffectiveOption(setting: .contextParallelExchange, flag: "--cp-comm-type \(options.contextParallelCommunication.rawValue)",
+                                            reason: "\(graph.name) has no attention, so no keys or values are exchanged"))
+        }
+        if ExpertLayers(graph).expertCounts.isEmpty {
+            result.append(IneffectiveOption(setting: .expertDispatcher, flag: "--moe-dispatcher \(options.expertDispatcher.rawValue)",
+                                            reason: "\(graph.name) has no mixture of experts, so no tokens are dispatched to experts"))
+        }
+        return result
+    }
+}
+
 extension TrainingPlan {
     /// Whether some stage runs ZeRO-3: shards a parameter's weights (the plan's options or an op's own stage) over
     /// data-parallel devices that share its gradient (`StageLayout.parameterZeroStages`; without any, nothing is gathered).
@@ -75,12 +93,17 @@ extension TrainingPlan {
                                                 reason: "\(zeroThree), so no gradient is reduce-scattered"))
             }
         }
+        // Where the graph itself has nothing for an option, it is the graph's reason that is given.
+        let inapplicable = IneffectiveOption.inapplicable(to: graph, options: options)
+        func reason(_ setting: IneffectiveOption.Setting, else plan: String) -> String {
+            inapplicable.first { $0.setting == setting }?.reason ?? plan
+        }
         // The ring is what a plan document without `cp_comm_type` reads as, and the command line's default.
         let exchange = options.contextParallelCommunication
         if exchange != .ring || exchangeNamed, !splitsContext {
             result.append(IneffectiveOption(
                 setting: .contextParallelExchange, flag: "--cp-comm-type \(exchange.rawValue)",
-                reason: "the plan splits no attention's sequence over devices, so no keys or values are exchanged"))
+                reason: reason(.contextParallelExchange, else: "the plan splits no attention's sequence over devices, so no keys or values are exchanged")))
         }
         if options.overlapTensorParallelCommunication, !hidesTensorParallelCommunication {
             result.append(IneffectiveOption(
@@ -90,7 +113,7 @@ extension TrainingPlan {
         if options.expertDispatcher.deduplicates, !splitsExperts {
             result.append(IneffectiveOption(
                 setting: .expertDispatcher, flag: "--moe-dispatcher \(options.expertDispatcher.rawValue)",
-                reason: "the plan splits no mixture of experts' experts over devices, so no tokens cross between ranks"))
+                reason: reason(.expertDispatcher, else: "the plan splits no mixture of experts' experts over devices, so no tokens cross between ranks")))
         }
         return result
     }

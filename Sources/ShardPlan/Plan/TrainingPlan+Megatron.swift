@@ -35,25 +35,55 @@ extension TrainingPlan {
                                        heads: [AttentionHeads]) throws(InputError) -> Int? {
         let cp = configuration.contextParallel
         guard configuration.options.contextParallelCommunication == .hierarchical, cp > 1 else { return nil }
+        let sizes = MegatronConfiguration.contextAllToAllSizes(contextParallel: cp)
         if let group = configuration.contextAllToAll {
-            guard group > 1, group < cp, cp % group == 0 else {
-                throw InputError(.invalidValue, at: JSONPath([.key("--cp-a2a-size")]),
-                                 "hierarchical context parallelism runs an all-to-all group inside a ring of more than one: "
-                                 + "its group must divide cp = \(cp) and lie between 1 and \(cp), found \(group)")
+            guard sizes.contains(group) else {
+                throw InputError(.invalidValue, at: JSONPath([.key("--cp-a2a-size")]), contextAllToAllRefusal(group, contextParallel: cp))
             }
             return group
         }
         let tp = configuration.tensorParallel
         guard let group = MegatronConfiguration.defaultContextAllToAll(contextParallel: cp, tensorParallel: tp,
                                                                        devicesPerDomain: devicesPerDomain, heads: heads) else {
-            let (option, reason) = (2 ..< max(cp, 2)).contains(where: { cp % $0 == 0 })
-                ? ("--cp-a2a-size", "no divisor A of cp = \(cp) between 1 and \(cp) has tp x A = \(tp) x A ranks that divide an NVLink domain of "
-                    + "\(devicesPerDomain) and the model's heads: give --cp-a2a-size for groups that cross domains or split heads")
-                : ("--cp-comm-type", "cp = \(cp) has no divisor between 1 and \(cp): give a cp such as 4, or --cp-comm-type a2a or p2p")
-            throw InputError(.invalidValue, at: JSONPath([.key(option)]),
-                             "a2a+p2p splits the context-parallel ranks into all-to-all groups inside a ring of more than one, and " + reason)
+            let preface = "a2a+p2p splits the context-parallel ranks into all-to-all groups inside a ring of more than one, and "
+            guard !sizes.isEmpty else {
+                throw InputError(.invalidValue, at: JSONPath([.key("--cp-comm-type")]), preface
+                                 + "cp = \(cp) has no divisor strictly between 1 and \(cp): give a cp such as 4, or --cp-comm-type a2a or p2p")
+            }
+            let groups = "A = " + Self.alternatives(sizes.map(String.init))
+            let fitting = sizes.filter { devicesPerDomain % (tp * $0) == 0 }
+            let reason: String
+            if fitting.isEmpty {
+                let ranks = "tp x A = " + Self.alternatives(sizes.map { String(tp * $0) })
+                let divisors = "(the divisors of cp = \(cp) strictly between 1 and \(cp); A = 1 would leave no all-to-all)"
+                reason = (tp >= devicesPerDomain
+                    ? "tp = \(tp) fills an NVLink domain of \(devicesPerDomain) by itself, so a group of \(groups) context-parallel ranks beside it "
+                        + "\(divisors) spans \(ranks) ranks across domains"
+                    : "no group of \(groups) context-parallel ranks \(divisors) has \(ranks) ranks that divide an NVLink domain of \(devicesPerDomain)")
+                    + ": give --cp-a2a-size for groups that cross domains, a smaller --tp, or --cp-comm-type p2p"
+            } else {
+                let undivided = AttentionHeads.undivided(heads, over: tp * fitting.max()!) ?? "the heads"
+                reason = "the groups that fit an NVLink domain of \(devicesPerDomain) (A = \(Self.alternatives(fitting.map(String.init)))) split the model's "
+                    + "heads: tp x A = \(Self.alternatives(fitting.map { String(tp * $0) })) ranks do not divide its \(undivided); "
+                    + "give --cp-a2a-size for groups that split heads or cross domains, or --cp-comm-type p2p"
+            }
+            throw InputError(.invalidValue, at: JSONPath([.key("--cp-a2a-size")]), preface + reason)
         }
         return group
+    }
+
+    /// Why `group` is no all-to-all group of hierarchical context parallelism over `cp` ranks (it is not one of
+    /// `MegatronConfiguration.contextAllToAllSizes`), as the rest of a sentence after the option's name.
+    public static func contextAllToAllRefusal(_ group: Int, contextParallel cp: Int) -> String {
+        let sizes = MegatronConfiguration.contextAllToAllSizes(contextParallel: cp)
+        let choices = sizes.isEmpty ? "cp = \(cp) has none, so give a cp such as 4" : "give " + alternatives(sizes.map(String.init))
+        return "hierarchical context parallelism runs an all-to-all group inside a ring of more than one: its group must divide "
+            + "cp = \(cp) and lie strictly between 1 and \(cp) (1 would leave no all-to-all, \(cp) no ring), found \(group); \(choices)"
+    }
+
+    /// "2", "2 or 4", "2, 4 or 8".
+    static func alternatives(_ items: [String]) -> String {
+        items.count < 2 ? items.joined() : items.dropLast().joined(separator: ", ") + " or " + items.last!
     }
 
     /// `megatron(graph:cluster:clusterName:configuration:)` with the graph's layers already found.

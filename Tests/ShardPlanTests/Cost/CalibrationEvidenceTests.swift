@@ -77,6 +77,83 @@ struct CalibrationEvidenceTests {
                     == "calibration evidence (x.json): no measured runs to compare with\n")
     }
 
+    static func moe(devices: Int = 64, parameters: Double = 64e9, active: Double = 8e9, ep: Int = 8,
+                    dispatcher: ExpertDispatcher = .deepEP) -> RunProfile {
+        RunProfile(deviceName: "H100-SXM5-80GB", peakFLOPsPerSecond: h100, devices: devices, sequenceLength: 4096, parameters: parameters,
+                   activeParameters: active, mixtureOfExperts: true, expertParallel: ep, expertDispatcher: dispatcher,
+                   shardsWeights: false, pipelined: false)
+    }
+
+    @Test("distance of a mixture of experts: active parameters, the kind, the sparsity, expert parallelism and the dispatcher, by hand")
+    func mixtureOfExpertsDistanceByHand() {
+        let plan = Self.moe()
+        #expect(plan.distance(to: plan) == 0)
+        // A dense 8 B model: the same active parameters, another kind (3), a sparsity of 8x against 1x (0.5 x 3) and
+        // ep = 8 against 1 (0.5 x 3), DeepEP against no dispatcher (0.5): 6.5, where the total parameters gave 3 before.
+        #expect(plan.distance(to: Self.profile(parameters: 8e9)) == 6.5)
+        // Another MoE with ep = 16 under NCCL's all-to-all: 0.5 x 1 + 0.5.
+        #expect(plan.distance(to: Self.moe(ep: 16, dispatcher: .allToAll)) == 1)
+        // Twice the active parameters at the same total: 1 doubling of compute, half a doubling of sparsity.
+        #expect(plan.distance(to: Self.moe(active: 16e9)) == 1.5)
+        #expect(plan.distance(to: Self.profile()) == Self.profile().distance(to: plan))
+        // Two dense profiles are as far apart as before.
+        #expect(Self.profile().distance(to: Self.profile(devices: 256, parameters: 56e9)) == 5)
+        #expect(plan.description == "64 H100-SXM5-80GB, 4096 tokens, 64.0 B parameters (8.00 B active), ep=8 deepep")
+    }
+
+    /// QA: DeepSeek-V3 on 2,048 H800s rated by dense runs alone, errors from -2.9% to +3.3% and no warning. A mixture of
+    /// experts now ranks a farther MoE run before a dense run of its active size, and where the file has none the
+    /// evidence says so.
+    @Test("a mixture of experts is compared with MoE runs first, and a file of dense runs alone is said to be one")
+    func mixtureOfExpertsEvidence() {
+        let plan = Self.moe()
+        let dense = CalibrationEvidence.Run(id: "dense-8b", profile: Self.profile(parameters: 8e9), relativeError: 0.03)
+        let other = CalibrationEvidence.Run(id: "moe-256", profile: Self.moe(devices: 256), relativeError: -0.2)
+        let evidence = CalibrationEvidence(profile: plan, runs: [dense, other], count: 1)
+        #expect(evidence.nearest.map(\.id) == ["moe-256"])
+        #expect(!evidence.textReport(source: "runs.json", predictedSeconds: 1).contains("None of"))
+        let denseOnly = CalibrationEvidence(profile: plan, runs: [dense, dense], count: 5)
+        #expect(denseOnly.textReport(source: "runs.json", predictedSeconds: 1)
+                    .contains("None of the 2 runs in runs.json is a mixture of experts, as this plan is: dense runs' errors say little"))
+        let moeOnly = CalibrationEvidence(profile: Self.profile(), runs: [other], count: 5)
+        #expect(moeOnly.textReport(source: "zoo.json", predictedSeconds: 1).contains("None of the 1 runs in zoo.json is dense, as this plan is"))
+    }
+
+    /// The active parameters found from the graph alone (the expert GEMMs' rows per weight element against the tokens)
+    /// are the catalog's, which knows each model's top-k: moe-tiny's 8 experts top-2, Mixtral's 8 top-2, DeepSeek-V3's
+    /// 256 top-8 (37 B of 671 B, as DeepSeek publishes).
+    @Test("active parameters from the graph are the catalog's", arguments: ["moe-tiny", "mixtral-8x7b", "deepseek-v3"])
+    func activeParametersFromGraph(id: String) throws {
+        let entry = try #require(ModelCatalog.model(id: id))
+        let graph = try entry.build()
+        let configuration = try #require(entry.transformer)
+        #expect(RunProfile.activeParameterCount(of: graph) == Double(ModelCatalog.activeParameterCount(of: graph, configuration: configuration)))
+        let dense = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
+        #expect(RunProfile.activeParameterCount(of: dense) == Double(ModelCatalog.parameterCount(of: dense)))
+    }
+
+    /// A plan of moe-tiny with its experts split 8 ways over a DGX H100, against the repository's calibration rows: the
+    /// nearest five are dense, and the evidence says so; against the dense rows alone it says that none in the file is
+    /// a mixture of experts.
+    @Test("the evidence for a plan of a mixture of experts says when the runs it compares with are dense")
+    func mixtureOfExpertsPlanAgainstDenseRows() throws {
+        let graph = try #require(ModelCatalog.model(id: "moe-tiny")).build()
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        var configuration = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, expertParallel: 8)
+        configuration.options.expertDispatcher = .deepEP
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration: configuration)
+        let runs = try CalibrationTests.report().runs
+        let evidence = CalibrationEvidence(plan: plan, runs: runs)
+        #expect(evidence.profile.mixtureOfExperts && evidence.profile.expertParallel == 8 && evidence.profile.expertDispatcher == .deepEP)
+        #expect(evidence.sameKindRuns == 1 && evidence.runCount == runs.count)
+        // The one MoE row is of 3 B active parameters, 15 doublings from moe-tiny's 83 K; GPT-2 124M is nearer.
+        #expect(evidence.textReport(source: "published-runs.json", predictedSeconds: 1)
+                    .contains("None of them is a mixture of experts, as this plan is (published-runs.json holds 1 such run): their errors say little about it."))
+        let dense = runs.filter { !RunProfile(plan: $0.plan).mixtureOfExperts }
+        #expect(CalibrationEvidence(plan: plan, runs: dense).textReport(source: "published-runs.json", predictedSeconds: 1)
+                    .contains("None of the \(dense.count) runs in published-runs.json is a mixture of experts, as this plan is"))
+    }
+
     /// A plan of Llama 2 70B under ZeRO-3 on 64 A100s is torchtitan's runs: the two of that model and those
     /// devices come first, at distance 0, and the evidence says the model predicted them fast; MaxText's run of the
     /// same model on 64 H100s is the fifth.

@@ -283,6 +283,40 @@ struct ContextParallelTests {
         #expect(carries(scatter, .pytorchRingAllToAll, forward: false, attention: 100, passes, 2))
     }
 
+    /// Why no all-to-all group fits, as QA met it: Llama 3 70B (64 query, 8 key/value heads) at tp = 8, cp = 8 on DGX
+    /// nodes of 8. The groups are 2 and 4 (1 leaves no all-to-all); tensor parallelism fills the node, so the message
+    /// says so rather than that no A has `8 x A` ranks dividing a domain, which A = 1 does. Where groups fit a domain but
+    /// split the heads (tp 1, cp 16, 3 key/value heads: A = 2, 4 or 8 all fit 8), it names the heads; a group given
+    /// outside 2 ... cp / 2 is refused with the bounds said to be exclusive.
+    @Test("the refusals of hierarchical context parallelism's group say the real reason and that the bounds are exclusive")
+    func allToAllGroupRefusals() throws {
+        func refusal(tp: Int, cp: Int, group: Int? = nil, heads: AttentionHeads) -> String? {
+            var options = TrainingOptions()
+            options.contextParallelCommunication = .hierarchical
+            var configuration = MegatronConfiguration(tensorParallel: tp, pipelineParallel: 1, contextParallel: cp, options: options)
+            configuration.contextAllToAll = group
+            do {
+                _ = try TrainingPlan.contextAllToAll(of: configuration, devicesPerDomain: 8, heads: [heads])
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        let llama = AttentionHeads(query: 64, keyValue: 8)
+        #expect(MegatronConfiguration.contextAllToAllSizes(contextParallel: 8) == [2, 4])
+        #expect(MegatronConfiguration.contextAllToAllSizes(contextParallel: 2) == [])
+        let full = try #require(refusal(tp: 8, cp: 8, heads: llama))
+        #expect(full.contains("tp = 8 fills an NVLink domain of 8 by itself, so a group of A = 2 or 4 context-parallel ranks beside it"))
+        #expect(full.contains("spans tp x A = 16 or 32 ranks across domains"))
+        #expect(!full.contains("no divisor A"))
+        let heads = try #require(refusal(tp: 1, cp: 16, heads: AttentionHeads(query: 24, keyValue: 3)))
+        #expect(heads.contains("the groups that fit an NVLink domain of 8 (A = 2, 4 or 8) split the model's heads: tp x A = 2, 4 or 8 ranks do not divide its 3 key/value heads"))
+        let given = try #require(refusal(tp: 8, cp: 8, group: 1, heads: llama))
+        #expect(given.hasPrefix("--cp-a2a-size: "))
+        #expect(given.contains("must divide cp = 8 and lie strictly between 1 and 8 (1 would leave no all-to-all, 8 no ring), found 1; give 2 or 4"))
+        #expect(refusal(tp: 8, cp: 8, group: 2, heads: llama) == nil)
+    }
+
     /// Hierarchical context parallelism over a `[2, 2]` ring, priced at its bytes beside 4 s of kernels: K's 8 bytes
     /// cross the all-to-all group (axis 1) as a device's chunk, 8 / 4 = 2 bytes, exposed; the ring over axis 0 gathers two
     /// such chunks regrouped, 8 x 2 / 4 = 4 bytes, behind half the kernels' half for K (4 x 1/2 / 2 = 1 s): 2 + 3 = 5 s.

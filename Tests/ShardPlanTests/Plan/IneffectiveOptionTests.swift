@@ -32,6 +32,26 @@ struct IneffectiveOptionTests {
         return options
     }
 
+    /// QA: `plan Models/gpt-tiny.json --moe-dispatcher deepep` said nothing of a dispatcher for a model without experts.
+    /// The graph alone says it changes nothing, before any search, and the plan's note gives the graph's reason; a graph
+    /// without attention (mlp-2) has no exchange either; moe-tiny has both.
+    @Test("a dispatcher for a graph without experts, and an exchange for one without attention, change nothing in any plan of it")
+    func inapplicableToTheGraph() throws {
+        var options = TrainingOptions()
+        options.expertDispatcher = .deepEP
+        options.contextParallelCommunication = .allGather
+        let dense = IneffectiveOption.inapplicable(to: graph, options: options)
+        #expect(dense.map(\.setting) == [.expertDispatcher])
+        #expect(dense.first?.flag == "--moe-dispatcher deepep")
+        #expect(dense.first?.reason == "gpt-tiny has no mixture of experts, so no tokens are dispatched to experts")
+        let mlp = try #require(ModelCatalog.model(id: "mlp-2")).build()
+        #expect(IneffectiveOption.inapplicable(to: mlp, options: options).map(\.flag) == ["--cp-comm-type all-gather", "--moe-dispatcher deepep"])
+        let moe = try #require(ModelCatalog.model(id: "moe-tiny")).build()
+        #expect(IneffectiveOption.inapplicable(to: moe, options: options).isEmpty)
+        let planned = try plan(options).ineffectiveOptions.first { $0.setting == .expertDispatcher }
+        #expect(planned?.reason == "gpt-tiny has no mixture of experts, so no tokens are dispatched to experts")
+    }
+
     @Test("FlashAttention-3 on an A100 is priced as FlashAttention-2, which runs there, and said; on an H100 it runs")
     func kernelTheDeviceLacks() throws {
         var options = TrainingOptions()
