@@ -70,4 +70,25 @@ struct FoldedExpertRecognitionTests {
         let written = try FrameworkExport.choosing(tight, prediction: tightPrediction, alternatives: [], framework: .megatron)
         #expect(written.export.text.contains("# Warning: does not fit"))
     }
+
+    /// A grid answer of `plan` without --emit lays out ShardPlan's defaults: selective-op recomputation and 16-bit
+    /// reductions into an fp32 gradient buffer, neither of which Megatron-LM runs (its buffer is the type it reduces
+    /// in). The provenance says so rather than "found by the Megatron grid" alone; under Megatron-LM's own options it
+    /// has nothing to add.
+    @Test("a grid answer with options Megatron-LM does not run says which")
+    func gridProvenanceNamesDepartures() throws {
+        let graph = try Self.graph()
+        let cluster = try Cluster.preset(named: "dgx-h100")
+        func plan(_ options: TrainingOptions) throws -> TrainingPlan {
+            try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-h100", configuration: MegatronConfiguration(
+                tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, expertParallel: 4, options: options))
+        }
+        let plain = try plan(TrainingOptions(recompute: .selectiveOperators))
+        #expect(SearchProvenance.megatronDepartures(of: plain) == ["selective-op recomputation", "16-bit gradient reductions into an fp32 buffer"])
+        var provenance = SearchProvenance(foundBy: .megatronGrid, stageDynamicProgramSeconds: nil, megatronGridSeconds: 1, searchSeconds: 1,
+                                          stoppedEarly: false)
+        provenance.departures = SearchProvenance.megatronDepartures(of: plain)
+        #expect(provenance.description.hasPrefix("found by the Megatron grid (Megatron-LM's layout, but with selective-op recomputation and 16-bit gradient reductions into an fp32 buffer, which Megatron-LM does not run; --emit megatron searches with its options)"))
+        #expect(SearchProvenance.megatronDepartures(of: try plan(TrainingOptions(recompute: .selective, gradientPrecision: .bf16))).isEmpty)
+    }
 }
