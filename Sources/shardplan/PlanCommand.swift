@@ -69,6 +69,10 @@ struct PlanCommand: ParsableCommand {
     /// How many of the stage DP's other plans `--emit` weighs beside the grid's configuration, each exported and priced.
     static let emittedRunnersUp = 4
 
+    /// How many of the Megatron grid's configurations, fastest estimates first, `--emit` prices exactly and weighs
+    /// where none of the search's plans gives settings that fit and run.
+    static let emittedGridFallbacks = 16
+
     /// The recomputation modes a stage may take under `options`: left to the search, those the framework of --emit runs
     /// with them.
     func recomputeModes(under options: TrainingOptions) -> [RecomputeMode] {
@@ -148,6 +152,9 @@ struct PlanCommand: ParsableCommand {
                                                        graph: graph)
             var plan: TrainingPlan, prediction: PlanPrediction
             var alternatives: [FrameworkExport.Alternative] = []
+            // Where neither the searched plan nor `alternatives` gives settings that fit and run: the whole grid's fitting
+            // configurations, priced without the time limit (which may have cut the grid short).
+            var moreAlternatives: (() -> [FrameworkExport.Alternative])?
             let progressLine = ProgressLine.onTerminal(for: "planning " + VisibleText.escape("\(graph.name) on \(input.cluster)"))
             progressLine?.startTicking()
             defer { progressLine?.finish() }
@@ -173,6 +180,12 @@ struct PlanCommand: ParsableCommand {
                 // What --emit may write instead: the DP's plans as found (before rewrites), then the grid's fastest configuration.
                 alternatives = found.others.prefix(Self.emittedRunnersUp).map { .runnerUp($0.plan, prediction: $0.prediction) }
                     + (found.gridPlan.map { [.grid($0.plan, prediction: $0.prediction)] } ?? [])
+                if !noMegatronGrid && printing.emit != nil {
+                    moreAlternatives = {
+                        planner.fittingGridPlans(count: Self.emittedGridFallbacks, microbatches: fixed)
+                            .map { .grid($0.plan, prediction: $0.prediction) }
+                    }
+                }
                 clock.lap("search")
                 if found.stoppedEarly { reportTimeLimit() }
                 if timings {
@@ -202,7 +215,8 @@ struct PlanCommand: ParsableCommand {
             }
             plan.rebatchedFrom = rebatchedFrom
             plan.memoryLimitBytes = input.memoryLimitBytes
-            let written = try printing.write(plan, prediction: prediction, alternatives: alternatives, searchNote: searchNote, evidenceRuns: evidenceRuns)
+            let written = try printing.write(plan, prediction: prediction, alternatives: alternatives, moreAlternatives: moreAlternatives,
+                                             requiresFit: true, searchNote: searchNote, evidenceRuns: evidenceRuns)
             clock.lap("write output")
             // Of the plan written: with --emit, maybe another than the search's.
             for option in written.ineffectiveOptions(exchangeNamed: kernelChoice.contextParallelCommunication != nil)

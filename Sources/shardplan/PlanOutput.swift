@@ -8,7 +8,7 @@ struct PlanOutput: ParsableArguments {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
-    @Option(help: ArgumentHelp("Print a training framework's launch settings for the plan instead: megatron (Megatron-LM arguments), nemo (NeMo 2.0 recipe overrides), megatron-bridge (a Python apply_plan(cfg) for a Megatron-Bridge recipe's ConfigContainer) or torchtitan (a torchtitan job config, TOML). A plan the framework cannot run as it is gets the nearest layout it can, with what differs and its predicted cost; plan writes instead the fastest Megatron-LM configuration it priced where that layout does not fit or is slower.",
+    @Option(help: ArgumentHelp("Print a training framework's launch settings for the plan instead: megatron (Megatron-LM arguments), nemo (NeMo 2.0 recipe overrides), megatron-bridge (a Python apply_plan(cfg) for a Megatron-Bridge recipe's ConfigContainer) or torchtitan (a torchtitan job config, TOML). A plan the framework cannot run as it is gets the nearest layout it can, with what differs and its predicted cost; plan writes instead the fastest Megatron-LM configuration it priced where that layout does not fit or is slower, and fails (exit code 1) rather than write settings that do not fit or run.",
                                valueName: "framework"))
     var emit: TrainingFramework?
 
@@ -75,14 +75,18 @@ struct PlanOutput: ParsableArguments {
     /// --emit, the fastest of `alternatives` (the Megatron-LM grid's fastest configuration, the stage DP's other
     /// plans) whose settings fit and run is written instead where the plan's nearest layout in the framework does
     /// not fit, cannot run or is slower (`FrameworkExport.choosing`), and the report and the evidence are of it;
-    /// `searchNote` says in the settings' header how the search departed from `plan` alone. Returns the plan written.
+    /// where none does, those of `moreAlternatives`, and where `requiresFit` (`plan`) and none of those does either,
+    /// nothing is written and the command fails. `searchNote` says in the settings' header how the search departed
+    /// from `plan` alone. Returns the plan written.
     @discardableResult
     func write(_ plan: TrainingPlan, prediction: PlanPrediction, alternatives: [FrameworkExport.Alternative] = [],
+               moreAlternatives: (() -> [FrameworkExport.Alternative])? = nil, requiresFit: Bool = false,
                searchNote: String? = nil, evidenceRuns: [CalibrationRun]? = nil) throws -> TrainingPlan {
         var text: String
         var (plan, prediction) = (plan, prediction)
         if let emit {
-            let chosen = try FrameworkExport.choosing(plan, prediction: prediction, alternatives: alternatives, framework: emit, searchNote: searchNote)
+            let chosen = try FrameworkExport.choosing(plan, prediction: prediction, alternatives: alternatives, moreAlternatives: moreAlternatives,
+                                                     requiresFit: requiresFit, framework: emit, searchNote: searchNote)
             text = chosen.export.text
             (plan, prediction) = (chosen.plan, chosen.export.planPrediction)
         } else {

@@ -46,8 +46,14 @@ public struct FrameworkExport: Sendable {
     /// The settings for the searched `plan`, or for the fastest of `alternatives` whose settings fit and run where
     /// the plan's nearest layout in the framework does not fit, cannot run (`unrunnable`) or is slower: the header
     /// then says so, and `plan`/`planPrediction` are the alternative's. An alternative the framework would run only
-    /// as a layout that does not fit or that it refuses is never chosen. `searchNote` goes into every header.
+    /// as a layout that does not fit or that it refuses is never chosen. Where none of them fits and runs, those of
+    /// `moreAlternatives` are weighed (asked for only then: `plan --emit` prices the whole Megatron grid for them,
+    /// `PipelinePlanner.fittingGridPlans`), and where `requiresFit` and none of those does either, there are no
+    /// settings: an `InputError` at `--emit` says why, rather than settings that do not fit or run. Without
+    /// `requiresFit` (`score --emit`, which writes the plan it is given), such settings are written with a warning.
+    /// `searchNote` goes into every header.
     public static func choosing(_ plan: TrainingPlan, prediction: PlanPrediction, alternatives: [Alternative],
+                                moreAlternatives: (() -> [Alternative])? = nil, requiresFit: Bool = false,
                                 framework: TrainingFramework, searchNote: String? = nil) throws(InputError) -> (export: FrameworkExport, plan: TrainingPlan) {
         let attempt: Result<FrameworkExport, InputError>
         do {
@@ -55,11 +61,12 @@ public struct FrameworkExport: Sendable {
         } catch {
             // A rewritten plan whose nearest layout the graph as given does not take (`graphBeforeRewrites`): the
             // alternatives, the search's answer before the rewrites among them, stand in for it.
-            guard plan.graphBeforeRewrites != nil, !alternatives.isEmpty else { throw error }
+            guard plan.graphBeforeRewrites != nil, !alternatives.isEmpty || moreAlternatives != nil else { throw error }
             attempt = .failure(error)
         }
         let searched = try? attempt.get()
-        if let searched, alternatives.isEmpty || searched.differences.isEmpty && searched.unrunnable.isEmpty { return (searched, plan) }
+        let runsAsFound = searched.map { $0.differences.isEmpty && $0.unrunnable.isEmpty && $0.prediction.fitsInMemory } ?? false
+        if let searched, runsAsFound || alternatives.isEmpty && moreAlternatives == nil && !requiresFit { return (searched, plan) }
         let outcome = searched.map { searched in
             !searched.unrunnable.isEmpty ? "only as settings it refuses"
                 : searched.prediction.fitsInMemory
@@ -68,24 +75,42 @@ public struct FrameworkExport: Sendable {
         } ?? "in no layout: its model, without the plan's graph rewrites, does not take the plan's"
         var chosen: (export: FrameworkExport, plan: TrainingPlan)?
         if let searched, searched.unrunnable.isEmpty && searched.prediction.fitsInMemory { chosen = (searched, plan) }
-        for alternative in alternatives {
-            let note = "The searched plan (\(PlanPrediction.seconds(prediction.iterationSeconds)) an iteration) runs in \(framework.displayName) "
-                + "\(outcome); these settings run instead \(alternative.name) "
-                + "(\(PlanPrediction.seconds(alternative.prediction.iterationSeconds)) an iteration)."
-            // An alternative whose layout is not one a framework reads is passed over, as one that does not fit is.
-            guard let recognition = try? LayoutRecognition(alternative.plan),
-                  let other = try? FrameworkExport(recognition: recognition, of: alternative.plan, prediction: alternative.prediction,
-                                                   framework: framework, note: note, searchNote: searchNote),
-                  other.prediction.fitsInMemory, other.unrunnable.isEmpty,
-                  other.prediction.iterationSeconds < chosen?.export.prediction.iterationSeconds ?? .infinity else { continue }
-            chosen = (other, alternative.plan)
+        func weigh(_ candidates: [Alternative]) {
+            for alternative in candidates {
+                let note = "The searched plan (\(PlanPrediction.seconds(prediction.iterationSeconds)) an iteration) runs in \(framework.displayName) "
+                    + "\(outcome); these settings run instead \(alternative.name) "
+                    + "(\(PlanPrediction.seconds(alternative.prediction.iterationSeconds)) an iteration)."
+                // An alternative whose layout is not one a framework reads is passed over, as one that does not fit is.
+                guard let recognition = try? LayoutRecognition(alternative.plan),
+                      let other = try? FrameworkExport(recognition: recognition, of: alternative.plan, prediction: alternative.prediction,
+                                                       framework: framework, note: note, searchNote: searchNote),
+                      other.prediction.fitsInMemory, other.unrunnable.isEmpty,
+                      other.prediction.iterationSeconds < chosen?.export.prediction.iterationSeconds ?? .infinity else { continue }
+                chosen = (other, alternative.plan)
+            }
         }
+        weigh(alternatives)
+        if chosen == nil, let moreAlternatives { weigh(moreAlternatives()) }
         // Without a chosen alternative, the searched plan's settings, or why there are none.
         if let chosen { return chosen }
+        if requiresFit {
+            throw InputError(.invalidValue, at: JSONPath([.key("--emit")]),
+                             "no \(framework.displayName) settings fit and run: the searched plan (\(PlanPrediction.seconds(prediction.iterationSeconds)) "
+                             + "an iteration) runs in \(framework.displayName) \(outcome), and neither the search's other plans nor any Megatron grid "
+                             + "configuration priced fits and runs in it\(searched.flatMap(Self.shortfall).map { " (the searched plan's settings: \($0))" } ?? ""); "
+                             + "try more devices, or leave out --emit for the plan itself")
+        }
         switch attempt {
         case .success(let export): return (export, plan)
         case .failure(let error): throw error
         }
+    }
+
+    /// What keeps `export` from running: its first refusal, or its worst rank's memory shortfall; nil where it fits and runs.
+    static func shortfall(_ export: FrameworkExport) -> String? {
+        if let refusal = export.unrunnable.first { return refusal }
+        guard !export.prediction.fitsInMemory, let worst = export.prediction.ranks.max(by: { $0.peakMemoryBytes < $1.peakMemoryBytes }) else { return nil }
+        return export.prediction.memoryShortfall(worst)
     }
 
     /// Why `framework` has no settings for `graph`, if it has none: every framework here trains language models on

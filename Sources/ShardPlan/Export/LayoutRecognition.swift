@@ -218,10 +218,12 @@ public struct LayoutRecognition: Sendable {
         for axis in stage.mesh.shape.indices where stage.mesh.shape[axis] > 1 {
             let size = stage.mesh.shape[axis]
             // An axis that splits the experts (`MegatronSummary.Roles.expertAxes`) is expert parallelism, and also the
-            // tensor or context parallelism the other ops take along it where expert parallelism folds over those ranks.
+            // tensor or context parallelism the other ops take along it where expert parallelism folds over those ranks
+            // (a mixed axis too: latent attention's down-projections and the router, whole on Megatron's tensor-parallel
+            // ranks, leave too few products splitting weights for the axis to read as tensor parallelism outright).
             let splitsExperts = roles.expertAxes.contains(axis)
             if splitsExperts { expert *= size }
-            if splitsExperts && roles.axes[axis] != .tensor && roles.axes[axis] != .context {
+            if splitsExperts && roles.axes[axis] != .tensor && roles.axes[axis] != .context && roles.axes[axis] != .mixed {
                 continue
             } else if roles.axes[axis] == .tensor {
                 if splitsExperts { expertsOverTensor = true }
@@ -235,7 +237,8 @@ public struct LayoutRecognition: Sendable {
                 mixedAxes.append("\(stage.mesh.axisNames[axis])=\(size)")
                 // As `MegatronSummary` divides mixed axes: tensor parallelism if weights split at least as often.
                 var batchSplits = 0, weightSplits = 0
-                for op in contractions {
+                // The expert GEMMs split their experts along an expert axis: the other products say what else it is.
+                for op in contractions where !(splitsExperts && MegatronLayout.expertGEMMIndex(graph.operations[op], graph: graph) != nil) {
                     guard let index = stage.strategy(of: op).indexOfAxis[axis] else { continue }
                     // Splitting a product's batch or sequence is data or context parallelism, never Megatron's tensor
                     // parallelism, whose products take the whole sequence (a chunk of the loss alone beside context
@@ -246,7 +249,10 @@ public struct LayoutRecognition: Sendable {
                         weightSplits += 1
                     }
                 }
-                if weightSplits >= batchSplits { tensor *= size }
+                if weightSplits >= batchSplits {
+                    tensor *= size
+                    if splitsExperts { expertsOverTensor = true }
+                }
             }
         }
         let attends = ops.contains { if case .attention = graph.operations[$0].op { true } else { false } }

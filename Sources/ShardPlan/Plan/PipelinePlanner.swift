@@ -325,6 +325,10 @@ public struct PipelinePlanner: Sendable {
                                                 stageDynamicProgramSeconds: dynamicProgramSeconds,
                                                 megatronGridSeconds: grid?.best?.iterationSeconds,
                                                 searchSeconds: Date().timeIntervalSince(start), stoppedEarly: stoppedEarly)
+        if grid?.chosen == true {
+            let departures = SearchProvenance.megatronDepartures(of: best.plan)
+            best.plan.provenance?.departures = departures
+        }
         // Where the answer is the stage DP's, its other plans within the margin, fastest first: the rewrite search
         // starts from them too (and gives the one it keeps the answer's provenance).
         let others = grid?.chosen == true ? []
@@ -342,8 +346,9 @@ public struct PipelinePlanner: Sendable {
     /// `isCancelled` says so and a configuration is estimated to fit, the rest are not estimated (`complete`
     /// false) and only the first of the fastest estimated that fits when priced exactly is.
     private func priceGrid(analysis: GraphAnalysis, evaluator: PlanEvaluator, microbatches fixed: Int?,
-                           isCancelled: @Sendable () -> Bool = { false })
-        -> (attempt: GridAttempt, fastest: (plan: TrainingPlan, prediction: PlanPrediction)?, complete: Bool) {
+                           shortlistCount: Int = MegatronGrid.exactlyPricedCount, isCancelled: @Sendable () -> Bool = { false })
+        -> (attempt: GridAttempt, fastest: (plan: TrainingPlan, prediction: PlanPrediction)?, complete: Bool,
+            fitting: [(plan: TrainingPlan, prediction: PlanPrediction)]) {
         let started = Date()
         let variants = self.variants.searched(in: graph)
         let configurations = megatronGrid.configurations(for: graph, on: cluster, options: options, analysis: analysis,
@@ -387,19 +392,33 @@ public struct PipelinePlanner: Sendable {
         })
         let fitting = all.indices.filter { fits(estimates[$0]) }
         let shortlist = fitting.sorted { (estimates[$0]!.iterationSeconds, $0) < (estimates[$1]!.iterationSeconds, $1) }
-            .prefix(MegatronGrid.exactlyPricedCount).map { all[$0] }
+            .prefix(shortlistCount).map { all[$0] }
         var fastest: (plan: TrainingPlan, prediction: PlanPrediction)?
+        var pricedFitting: [(plan: TrainingPlan, prediction: PlanPrediction)] = []
         // Estimates cut short by the time limit: the shortlist is priced one at a time, fastest estimate first,
         // up to the first that fits.
         for group in complete ? [Array(shortlist)] : shortlist.map({ [$0] }) where fastest == nil {
             for candidate in price(group, analysis: analysis, evaluator: evaluator).compactMap({ $0 }) where candidate.prediction.fitsInMemory {
+                pricedFitting.append(candidate)
                 if candidate.prediction.iterationSeconds < fastest?.prediction.iterationSeconds ?? .infinity { fastest = candidate }
             }
         }
         let attempt = GridAttempt(configurations: all.count, fitting: fitting.count,
                                   best: fastest.map { ($0.plan.summary ?? "", $0.prediction.iterationSeconds) }, chosen: false,
                                   seconds: Date().timeIntervalSince(started))
-        return (attempt, fastest, complete)
+        // Stable: ties keep the estimates' order.
+        let ranked = pricedFitting.indices.sorted {
+            (pricedFitting[$0].prediction.iterationSeconds, $0) < (pricedFitting[$1].prediction.iterationSeconds, $1)
+        }.map { pricedFitting[$0] }
+        return (attempt, fastest, complete, ranked)
+    }
+
+    /// The grid's configurations that fit, priced exactly, fastest first: the `count` fastest by their estimates
+    /// that fit by them, with every configuration estimated (no time limit). `plan --emit` asks for them where
+    /// neither the searched plan nor the search's alternatives give settings that fit and run in the framework, so
+    /// that it writes a fitting configuration whenever the grid holds one (`FrameworkExport.choosing`).
+    public func fittingGridPlans(count: Int, microbatches fixed: Int? = nil) -> [(plan: TrainingPlan, prediction: PlanPrediction)] {
+        priceGrid(analysis: GraphAnalysis(graph), evaluator: PlanEvaluator(cluster: cluster), microbatches: fixed, shortlistCount: count).fitting
     }
 
     /// `configuration` with full recomputation of only the first N blocks of each chunk (Megatron-LM's

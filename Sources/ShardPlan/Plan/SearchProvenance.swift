@@ -24,6 +24,9 @@ public struct SearchProvenance: Sendable, Equatable {
     /// The predicted iteration time, before the rewrites, of the plan they rewrote when it is not the search's best
     /// but another of the stage DP's plans close to it (`PipelinePlanner.Result.runnersUp`), which they took further.
     public var rewrittenFromSeconds: Double?
+    /// Where the Megatron grid's plan, when it is the answer, runs options Megatron-LM does not (`megatronDepartures`):
+    /// it is then Megatron-LM's layout, not a configuration Megatron-LM runs as it was priced. Empty otherwise.
+    public var departures: [String] = []
 
     public init(foundBy: Search, stageDynamicProgramSeconds: Double?, megatronGridSeconds: Double?, searchSeconds: Double,
                 stoppedEarly: Bool) {
@@ -52,6 +55,10 @@ public struct SearchProvenance: Sendable, Equatable {
     /// plans' times still differ where their percentage does.
     public var description: String {
         var text = "found by the \(foundBy.rawValue)"
+        if foundBy == .megatronGrid && !departures.isEmpty {
+            text += " (Megatron-LM's layout, but with \(departures.joined(separator: " and ")), which Megatron-LM does not run; "
+                + "--emit megatron searches with its options)"
+        }
         let (winner, other, otherName) = foundBy == .stageDynamicProgram
             ? (stageDynamicProgramSeconds, megatronGridSeconds, "the Megatron grid's best")
             : (megatronGridSeconds, stageDynamicProgramSeconds, "the stage DP's best")
@@ -71,5 +78,26 @@ public struct SearchProvenance: Sendable, Equatable {
         }
         if stoppedEarly { text += "; stopped at the time limit with the best plan found so far" }
         return text
+    }
+
+    /// What `plan`, a Megatron grid configuration, runs that Megatron-LM does not: a recomputation mode outside those
+    /// it runs as priced (`TrainingFramework.automaticRecomputeModes`), a gradient buffer in another type than the one
+    /// it reduces in, or other kernels than TransformerEngine's fused ones (`TrainingFramework.searchedOptions`). The
+    /// grid searched without `--emit` lays out `plan`'s options, ShardPlan's defaults.
+    public static func megatronDepartures(of plan: TrainingPlan) -> [String] {
+        let options = plan.options
+        let runs = TrainingFramework.megatron.searchedOptions(options, gradientBufferGiven: false, optimizerStateGiven: true,
+                                                              fusionGiven: false, exchangeGiven: true)
+        let modes = TrainingFramework.megatron.automaticRecomputeModes(under: options)
+        var departures: [String] = []
+        var unrun: [RecomputeMode] = []
+        for mode in plan.stages.map({ $0.recompute ?? options.recompute }) where !modes.contains(mode) && !unrun.contains(mode) { unrun.append(mode) }
+        if !unrun.isEmpty { departures.append("\(unrun.map(\.rawValue).joined(separator: ", ")) recomputation") }
+        if runs.gradientPrecision != options.gradientPrecision {
+            departures.append("\(options.reduceGradientsInFP32 ? "fp32" : "16-bit") gradient reductions into "
+                              + "\(options.gradientPrecision == .fp32 ? "an" : "a") \(options.gradientPrecision.rawValue) buffer")
+        }
+        if runs.kernelFusion != options.kernelFusion { departures.append("\(options.kernelFusion.rawValue) kernels") }
+        return departures
     }
 }
