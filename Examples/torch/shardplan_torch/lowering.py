@@ -739,10 +739,36 @@ def _reshape(context: NodeContext) -> Any:
 
 
 def reshape(context: NodeContext, x: str, shape: Sequence[int], role: str | None = None) -> str:
-    """`x` as `shape`: itself when it already has it."""
+    """`x` as `shape`: itself when it already has it. A reshape that merges an axis a `broadcast` grew with an axis
+    of the data (`repeat_interleave`, `repeat`, Hugging Face's `repeat_kv`: `expand` then `reshape`) cannot be a
+    view in PyTorch, which copies the expanded tensor first: an `identity` of the broadcast stands for that copy
+    (one kernel writing every copy; its backward sums them), as the planner prices torchtitan's `repeat_kv`."""
     if tuple(context.shape(x)) == tuple(shape):
         return x
+    if _merges_broadcast_axes(context, x, shape):
+        x = context.emit("identity", [x], context.shape(x), context.dtype(x), role="copy")
     return context.emit("reshape", [x], shape, context.dtype(x), role=role, shape=list(shape))
+
+
+def _merges_broadcast_axes(context: NodeContext, x: str, shape: Sequence[int]) -> bool:
+    """Whether reshaping `x`, a `broadcast`'s result, to `shape` merges one of the axes the broadcast grew (stride 0
+    in PyTorch) with an axis of size above 1 that it did not grow: a merge no strides can express."""
+    producer = context.builder.producers.get(x)
+    if producer is None or producer["op"] != "broadcast":
+        return False
+    source, dims = context.shape(producer["inputs"][0]), producer["dims"]
+    old = list(context.shape(x))
+    grown = [size > 1 and (axis not in dims or source[dims.index(axis)] == 1) for axis, size in enumerate(old)]
+    # A group of axes merged or split together ends wherever the leading products of both shapes agree.
+    boundaries = {math.prod(shape[:i]) for i in range(len(shape) + 1)}
+    group = []
+    for axis in range(len(old)):
+        group.append(axis)
+        if math.prod(old[: axis + 1]) in boundaries:
+            if len({grown[a] for a in group if old[a] > 1}) == 2:
+                return True
+            group = []
+    return False
 
 
 def transpose(context: NodeContext, x: str, perm: list[int], role: str | None = None) -> str:

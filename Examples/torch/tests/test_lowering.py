@@ -846,3 +846,54 @@ def test_batch_dims_none_makes_an_input_without_the_batch_a_constant(shardplan):
         export_graph(model, (x, pos, y), name="bad", batch_dims={"inputs_1": "rows"})
     with pytest.raises(ExportError, match=r"batch_dims is None: give one dimension for every input"):
         export_graph(model, (x, pos, y), name="bad", batch_dims=None)
+
+
+def _hugging_face_repeat_kv(x, copies):
+    """`transformers`' `repeat_kv`: `[batch, kv_heads, seq, head_dim]` to `copies` times the heads by expand and reshape."""
+    batch, heads, length, width = x.shape
+    return x[:, :, None, :, :].expand(batch, heads, copies, length, width).reshape(batch, heads * copies, length, width)
+
+
+_GROUPED_ATTENTION = {
+    "enable_gqa": lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True),
+    "repeat_interleave": lambda q, k, v: F.scaled_dot_product_attention(
+        q, k.repeat_interleave(4, dim=1), v.repeat_interleave(4, dim=1), is_causal=True),
+    "repeat_kv": lambda q, k, v: F.scaled_dot_product_attention(
+        q, _hugging_face_repeat_kv(k, 4), _hugging_face_repeat_kv(v, 4), is_causal=True),
+}
+
+
+@pytest.mark.parametrize("form", sorted(_GROUPED_ATTENTION))
+def test_key_value_heads_repeated_before_attention_are_copies_of_a_broadcast(shardplan, form):
+    # 8 query heads read 2 key/value heads; repeating k and v to 8 heads first (Hugging Face's repeat_kv, or
+    # repeat_interleave) materialises the copies in PyTorch (a reshape merging an expanded axis with a real one
+    # cannot be a view): an identity of the broadcast, which shardplan prices as the copy and sees through to count
+    # 2 key/value heads. enable_gqa reads the 2 heads directly: no broadcast, no copy.
+    torch.manual_seed(0)
+    q, k, v = torch.randn(2, 8, 6, 4), torch.randn(2, 2, 6, 4), torch.randn(2, 2, 6, 4)
+    attend = _GROUPED_ATTENTION[form]
+    graph = export(lambda m, q, k, v: attend(q, k, v).sum(), q, k, v)
+    (attention,) = by_op(graph, "attention")
+    copies = by_op(graph, "identity")
+    if form == "enable_gqa":
+        assert copies == [] and by_op(graph, "broadcast") == []
+    else:
+        producers = {op["name"]: op for op in graph["ops"]}
+        assert len(copies) == 2 and all(producers[c["inputs"][0]]["op"] == "broadcast" for c in copies)
+        assert [c["shape"] for c in copies] == [[2, 2, 4, 6, 4]] * 2
+    (result,) = evaluate(graph, {"inputs_0": q, "inputs_1": k, "inputs_2": v})
+    torch.testing.assert_close(result, attend(q, k, v).sum())
+    shardplan.inspect(graph)
+
+
+def test_a_reshape_of_a_broadcast_copies_only_where_it_merges_a_grown_axis_with_data(shardplan):
+    def forward(m, x):
+        grown = x[:, None].expand(3, 4, 5)
+        viewed = grown.reshape(3, 4, 5, 1).sum() + grown.reshape(3, 2, 2, 5).sum()  # splits and size-1 axes: views
+        return viewed + grown.reshape(12, 5).sum() + grown.reshape(3, 20).sum()     # merges 3 or 5 with 4: copies
+    graph = export(forward, torch.randn(3, 5))
+    copies = by_op(graph, "identity")
+    assert len(copies) == 2
+    readers = [op for op in by_op(graph, "reshape") if op["inputs"][0] in {c["name"] for c in copies}]
+    assert sorted(op["shape"] for op in readers) == [[3, 20], [12, 5]]
+    shardplan.inspect(graph)
