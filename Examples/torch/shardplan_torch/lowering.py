@@ -609,12 +609,40 @@ def _cross_entropy(context: NodeContext) -> str:
     if context.arg(2, "weight") is not None:
         raise context.error("cross_entropy with class weights has no catalog form")
     if int(context.arg(3, "reduction", 1)) != 1:
-        raise context.error("cross_entropy is supported with reduction='mean' only (the catalog's loss is the mean)")
+        raise context.error("cross_entropy is supported with reduction='mean' only (the catalog's loss is the mean); "
+                            "for a masked mean, set the masked labels to ignore_index (-100) instead, which averages "
+                            "over the others")
     if float(context.arg(5, "label_smoothing", 0.0)) != 0:
         raise context.error("cross_entropy with label smoothing has no catalog form")
     # ignore_index (default -100) only masks positions by their label's value; the cost is the same.
     if is_float(context.dtype(labels)) or context.dtype(labels) == "bool":
         raise context.error("cross_entropy with class probabilities as targets has no catalog form; use class indices")
+    return _mean_cross_entropy(context, logits, labels)
+
+
+@lowers(aten.nll_loss_nd, aten.nll_loss, aten.nll_loss_forward)
+def _nll_loss(context: NodeContext) -> Any:
+    """`nll_loss(log_softmax(x, classes), labels)`, the classic classification loss, is what `cross_entropy(x, labels)`
+    computes and how PyTorch runs it (`cross_entropy` is `log_softmax` then `nll_loss`): the catalog's
+    `cross_entropy` of x. `nll_loss` of anything else picks one element per row, which no catalog op does."""
+    log_probabilities = context.tensor(context.arg(0, "self"))
+    labels = context.tensor(context.arg(1, "target"))
+    if context.arg(2, "weight") is not None:
+        raise context.error("nll_loss with class weights has no catalog form")
+    if int(context.arg(3, "reduction", 1)) != 1:
+        raise context.error("nll_loss is supported with reduction='mean' only (the catalog's loss is the mean); for a "
+                            "masked mean, set the masked labels to ignore_index (-100) instead")
+    producer = context.builder.producers.get(log_probabilities)
+    shape = context.shape(log_probabilities)
+    classes = 1 if len(shape) > 1 else 0
+    if producer is None or producer["op"] != "log_softmax" or producer["axis"] != classes:
+        raise context.error("nll_loss is supported only of log_softmax over the classes (dimension 1, as "
+                            "F.log_softmax(x, -1) of [N, C] logits gives), which is cross_entropy of the logits: "
+                            "picking one element per row of other scores has no catalog op")
+    return _mean_cross_entropy(context, producer["inputs"][0], labels)
+
+
+def _mean_cross_entropy(context: NodeContext, logits: str, labels: str) -> str:
     shape = context.shape(logits)
     if len(shape) > 2:
         # PyTorch puts the classes in dimension 1 ([N, C, d1, ...]); the catalog's last.

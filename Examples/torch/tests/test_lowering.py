@@ -390,13 +390,26 @@ class Frozen(nn.Module):
     (lambda m, x: x.view(9).mul_(2).sum() + x.sum(), r"writes in place to the input 'x'.*`x = x.mul\(...\)`"),
     (lambda m, x: (x.__setitem__((slice(None), 0), 0), x.sum())[1], r"fill_.*input 'x'.*build a new tensor"),
     (lambda m, x: (m.w.mul_(2) * x).sum(), r"writes in place to the parameter 'w'"),
+    (lambda m, x: (m.w.sin_() * x).sum(),
+     r"parameter 'w'.*its out-of-place form aten.sin has no lowering either, so rewrite that part"),
     (lambda m, x: (x * 1).diagonal().zero_().sum(), r"aten.diagonal.default has no shardplan.graph/1 equivalent"),
     (lambda m, x: (lambda h: (h.__setitem__(h > 0, 0), h.sum())[1])(x * m.w),
      r"aten.index_put_.default writes its argument in place, and its out-of-place form aten.index_put has no"),
+    (lambda m, x: F.embedding(torch.tensor([0, 2]), m.w[:, None] * x, max_norm=1.0).sum(),
+     r"aten.embedding_renorm has no.*: nn.Embedding\(max_norm=...\).*export without max_norm.*outside the training step"),
 ])
 def test_in_place_writes_the_graph_cannot_hold_are_errors_naming_the_op(function, message):
     with pytest.raises(ExportError, match=message):
         export_graph(Frozen(function), (torch.randn(3, 3),), name="in-place")
+
+
+def test_embedding_max_norm_says_to_drop_it_or_renormalise_outside_the_step():
+    # nn.Embedding(max_norm=...) renormalises its own table in place (aten.embedding_renorm_), which has no
+    # out-of-place form to point to: the error says what the user can do instead.
+    model = nn.Sequential(nn.Embedding(10, 4, max_norm=1.0), nn.Linear(4, 2))
+    with pytest.raises(ExportError, match=r"parameter '0.weight'.*export without max_norm.*under torch.no_grad\(\)") as error:
+        export_graph(model, (torch.tensor([[1, 2, 3]]),), name="max-norm")
+    assert "x.embedding_renorm" not in str(error.value)
 
 
 def test_constants_are_folded_and_written_in_each_layer_that_reads_them(shardplan):
@@ -897,3 +910,28 @@ def test_a_reshape_of_a_broadcast_copies_only_where_it_merges_a_grown_axis_with_
     readers = [op for op in by_op(graph, "reshape") if op["inputs"][0] in {c["name"] for c in copies}]
     assert sorted(op["shape"] for op in readers) == [[3, 20], [12, 5]]
     shardplan.inspect(graph)
+
+
+def test_nll_loss_of_log_softmax_is_the_cross_entropy_of_the_logits(shardplan):
+    # F.nll_loss(F.log_softmax(x, -1), y) is F.cross_entropy(x, y), which PyTorch runs as those two kernels: the
+    # catalog's cross_entropy of the logits, the log_softmax left unread. [N, C, d] logits take the classes last.
+    flat = export(lambda m, x, y: F.nll_loss(F.log_softmax(x @ m.w, -1), y), torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2]),
+                  w=(4, 3))
+    (loss,) = by_op(flat, "cross_entropy")
+    assert by_op(flat, "log_softmax") == [] and loss["inputs"][0] == by_op(flat, "matmul")[0]["name"]
+    spatial = export(lambda m, x, y: F.nll_loss(F.log_softmax(x, 1), y), torch.randn(2, 3, 5), torch.randint(0, 3, (2, 5)))
+    (move,) = by_op(spatial, "transpose")
+    assert move["perm"] == [0, 2, 1] and by_op(spatial, "cross_entropy")[0]["inputs"][0] == move["name"]
+    shardplan.inspect(flat)
+
+
+@pytest.mark.parametrize("function,message", [
+    (lambda m, x, y: F.nll_loss(x, y), r"nll_loss is supported only of log_softmax over the classes"),
+    (lambda m, x, y: F.nll_loss(F.log_softmax(x, 0), y), r"only of log_softmax over the classes"),
+    (lambda m, x, y: F.nll_loss(F.log_softmax(x, -1), y, reduction="sum"), r"reduction='mean' only"),
+    (lambda m, x, y: (F.cross_entropy(x, y, reduction="none") * (y != 0)).sum() / (y != 0).sum(),
+     r"reduction='mean' only"),
+])
+def test_losses_the_catalog_cannot_hold_are_errors_saying_why(function, message):
+    with pytest.raises(ExportError, match=message):
+        export(function, torch.randn(6, 3), torch.tensor([0, 1, 2, 0, 1, 2]))
