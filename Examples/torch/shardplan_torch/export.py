@@ -236,12 +236,18 @@ class _Lowerer:
         if spec is not None and spec.kind in (InputKind.USER_INPUT, InputKind.PARAMETER):
             what = f"input {spec.arg.name!r}" if spec.kind == InputKind.USER_INPUT else f"parameter {spec.target!r}"
             op = getattr(node.target, "_opname", "")
-            if functional is not None and functional.overloadpacket not in (torch.ops.aten.fill, torch.ops.aten.copy):
+            packet = getattr(node.target, "overloadpacket", None)
+            if packet in _IN_PLACE_HINTS:
+                hint = _IN_PLACE_HINTS[packet]
+            elif functional is not None and functional.overloadpacket in (torch.ops.aten.fill, torch.ops.aten.copy):
+                hint = ("build a new tensor instead of assigning into this one (`torch.where`, `masked_fill`, "
+                        "`torch.cat`)")
+            elif functional is not None and functional.overloadpacket in LOWERINGS:
                 hint = (f"use the out-of-place form {functional.overloadpacket} (`x = x.{op[:-1]}(...)` rather than "
                         f"`x.{op}(...)`, `x = x + y` rather than `x += y`, `inplace=False` for a torch.nn module)")
             else:
-                hint = ("build a new tensor instead of assigning into this one (`torch.where`, `masked_fill`, "
-                        "`torch.cat`)")
+                hint = (f"{'its out-of-place form ' + str(functional.overloadpacket) if functional else 'it'} has no "
+                        "lowering either, so rewrite that part of the model with ops the exporter lowers")
             raise context.error(f"it writes in place to the {what}, and the graph is a function of its inputs and "
                                 f"parameters, with no state to change: {hint}")
         inputs = [self.values[argument] for argument in node.all_input_nodes]
@@ -282,6 +288,17 @@ class _Lowerer:
                 self.values[view] = _lower(view, self.builder, self.values)
 
 
+# What to do about an in-place write to an input or parameter that no out-of-place form the exporter lowers can
+# replace, where the op is not one the user calls by name.
+_IN_PLACE_HINTS = {
+    torch.ops.aten.embedding_renorm_: (
+        "nn.Embedding(max_norm=...) and F.embedding(..., max_norm=...) rescale the looked-up rows of the table in "
+        "place at every lookup, which the graph cannot hold and the exporter has no lowering for; export without "
+        "max_norm (it changes the weights, not the cost of the step), or renormalise the table outside the training "
+        "step (under torch.no_grad(), e.g. after optimizer.step())"),
+}
+
+
 def _unsupported(context: NodeContext, node: torch.fx.Node, functional: Any = None) -> ExportError:
     if functional is None and written_argument(node.target) is not None:
         reason = f"{qualified_name(node)} writes its argument in place and has no out-of-place form the exporter lowers"
@@ -290,6 +307,9 @@ def _unsupported(context: NodeContext, node: torch.fx.Node, functional: Any = No
                   f"{functional.overloadpacket} has no shardplan.graph/1 equivalent either")
     else:
         reason = f"{qualified_name(node)} has no shardplan.graph/1 equivalent"
+    hint = _IN_PLACE_HINTS.get(getattr(node.target, "overloadpacket", None))
+    if hint is not None:
+        return context.error(f"{reason}: {hint}")
     return context.error(f"{reason}. The exporter lowers: {', '.join(supported_ops())} (and their in-place forms). "
                          "Rewrite that part of the model with those ops, or compute it in __init__ as a buffer if it "
                          "does not depend on the inputs")

@@ -609,12 +609,40 @@ def _cross_entropy(context: NodeContext) -> str:
     if context.arg(2, "weight") is not None:
         raise context.error("cross_entropy with class weights has no catalog form")
     if int(context.arg(3, "reduction", 1)) != 1:
-        raise context.error("cross_entropy is supported with reduction='mean' only (the catalog's loss is the mean)")
+        raise context.error("cross_entropy is supported with reduction='mean' only (the catalog's loss is the mean); "
+                            "for a masked mean, set the masked labels to ignore_index (-100) instead, which averages "
+                            "over the others")
     if float(context.arg(5, "label_smoothing", 0.0)) != 0:
         raise context.error("cross_entropy with label smoothing has no catalog form")
     # ignore_index (default -100) only masks positions by their label's value; the cost is the same.
     if is_float(context.dtype(labels)) or context.dtype(labels) == "bool":
         raise context.error("cross_entropy with class probabilities as targets has no catalog form; use class indices")
+    return _mean_cross_entropy(context, logits, labels)
+
+
+@lowers(aten.nll_loss_nd, aten.nll_loss, aten.nll_loss_forward)
+def _nll_loss(context: NodeContext) -> Any:
+    """`nll_loss(log_softmax(x, classes), labels)`, the classic classification loss, is what `cross_entropy(x, labels)`
+    computes and how PyTorch runs it (`cross_entropy` is `log_softmax` then `nll_loss`): the catalog's
+    `cross_entropy` of x. `nll_loss` of anything else picks one element per row, which no catalog op does."""
+    log_probabilities = context.tensor(context.arg(0, "self"))
+    labels = context.tensor(context.arg(1, "target"))
+    if context.arg(2, "weight") is not None:
+        raise context.error("nll_loss with class weights has no catalog form")
+    if int(context.arg(3, "reduction", 1)) != 1:
+        raise context.error("nll_loss is supported with reduction='mean' only (the catalog's loss is the mean); for a "
+                            "masked mean, set the masked labels to ignore_index (-100) instead")
+    producer = context.builder.producers.get(log_probabilities)
+    shape = context.shape(log_probabilities)
+    classes = 1 if len(shape) > 1 else 0
+    if producer is None or producer["op"] != "log_softmax" or producer["axis"] != classes:
+        raise context.error("nll_loss is supported only of log_softmax over the classes (dimension 1, as "
+                            "F.log_softmax(x, -1) of [N, C] logits gives), which is cross_entropy of the logits: "
+                            "picking one element per row of other scores has no catalog op")
+    return _mean_cross_entropy(context, producer["inputs"][0], labels)
+
+
+def _mean_cross_entropy(context: NodeContext, logits: str, labels: str) -> str:
     shape = context.shape(logits)
     if len(shape) > 2:
         # PyTorch puts the classes in dimension 1 ([N, C, d1, ...]); the catalog's last.
@@ -739,10 +767,36 @@ def _reshape(context: NodeContext) -> Any:
 
 
 def reshape(context: NodeContext, x: str, shape: Sequence[int], role: str | None = None) -> str:
-    """`x` as `shape`: itself when it already has it."""
+    """`x` as `shape`: itself when it already has it. A reshape that merges an axis a `broadcast` grew with an axis
+    of the data (`repeat_interleave`, `repeat`, Hugging Face's `repeat_kv`: `expand` then `reshape`) cannot be a
+    view in PyTorch, which copies the expanded tensor first: an `identity` of the broadcast stands for that copy
+    (one kernel writing every copy; its backward sums them), as the planner prices torchtitan's `repeat_kv`."""
     if tuple(context.shape(x)) == tuple(shape):
         return x
+    if _merges_broadcast_axes(context, x, shape):
+        x = context.emit("identity", [x], context.shape(x), context.dtype(x), role="copy")
     return context.emit("reshape", [x], shape, context.dtype(x), role=role, shape=list(shape))
+
+
+def _merges_broadcast_axes(context: NodeContext, x: str, shape: Sequence[int]) -> bool:
+    """Whether reshaping `x`, a `broadcast`'s result, to `shape` merges one of the axes the broadcast grew (stride 0
+    in PyTorch) with an axis of size above 1 that it did not grow: a merge no strides can express."""
+    producer = context.builder.producers.get(x)
+    if producer is None or producer["op"] != "broadcast":
+        return False
+    source, dims = context.shape(producer["inputs"][0]), producer["dims"]
+    old = list(context.shape(x))
+    grown = [size > 1 and (axis not in dims or source[dims.index(axis)] == 1) for axis, size in enumerate(old)]
+    # A group of axes merged or split together ends wherever the leading products of both shapes agree.
+    boundaries = {math.prod(shape[:i]) for i in range(len(shape) + 1)}
+    group = []
+    for axis in range(len(old)):
+        group.append(axis)
+        if math.prod(old[: axis + 1]) in boundaries:
+            if len({grown[a] for a in group if old[a] > 1}) == 2:
+                return True
+            group = []
+    return False
 
 
 def transpose(context: NodeContext, x: str, perm: list[int], role: str | None = None) -> str:

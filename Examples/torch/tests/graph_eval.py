@@ -57,7 +57,16 @@ def _cross_entropy(op: Mapping[str, Any], logits: torch.Tensor, labels: torch.Te
     return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1))
 
 
+def _attention(op, q, k, v):
+    """The catalog's attention on `[batch, seq, heads, head_dim]`: query head h reads key/value head
+    h // (heads / kv_heads), scaled by 1/sqrt(head_dim), causal where it says so."""
+    q, k, v = (x.transpose(1, 2) for x in (q, k, v))
+    out = F.scaled_dot_product_attention(q, k, v, is_causal=bool(op.get("causal")), enable_gqa=True)
+    return out.transpose(1, 2)
+
+
 _OTHER = {
+    "attention": _attention,
     "constant": lambda op: torch.full(op["shape"], op["value"], dtype=DTYPES[op["dtype"]]),
     "cast": lambda op, x: x.to(DTYPES[op["dtype"]]),
     "scale": lambda op, x: x * op["factor"],

@@ -390,13 +390,26 @@ class Frozen(nn.Module):
     (lambda m, x: x.view(9).mul_(2).sum() + x.sum(), r"writes in place to the input 'x'.*`x = x.mul\(...\)`"),
     (lambda m, x: (x.__setitem__((slice(None), 0), 0), x.sum())[1], r"fill_.*input 'x'.*build a new tensor"),
     (lambda m, x: (m.w.mul_(2) * x).sum(), r"writes in place to the parameter 'w'"),
+    (lambda m, x: (m.w.sin_() * x).sum(),
+     r"parameter 'w'.*its out-of-place form aten.sin has no lowering either, so rewrite that part"),
     (lambda m, x: (x * 1).diagonal().zero_().sum(), r"aten.diagonal.default has no shardplan.graph/1 equivalent"),
     (lambda m, x: (lambda h: (h.__setitem__(h > 0, 0), h.sum())[1])(x * m.w),
      r"aten.index_put_.default writes its argument in place, and its out-of-place form aten.index_put has no"),
+    (lambda m, x: F.embedding(torch.tensor([0, 2]), m.w[:, None] * x, max_norm=1.0).sum(),
+     r"aten.embedding_renorm has no.*: nn.Embedding\(max_norm=...\).*export without max_norm.*outside the training step"),
 ])
 def test_in_place_writes_the_graph_cannot_hold_are_errors_naming_the_op(function, message):
     with pytest.raises(ExportError, match=message):
         export_graph(Frozen(function), (torch.randn(3, 3),), name="in-place")
+
+
+def test_embedding_max_norm_says_to_drop_it_or_renormalise_outside_the_step():
+    # nn.Embedding(max_norm=...) renormalises its own table in place (aten.embedding_renorm_), which has no
+    # out-of-place form to point to: the error says what the user can do instead.
+    model = nn.Sequential(nn.Embedding(10, 4, max_norm=1.0), nn.Linear(4, 2))
+    with pytest.raises(ExportError, match=r"parameter '0.weight'.*export without max_norm.*under torch.no_grad\(\)") as error:
+        export_graph(model, (torch.tensor([[1, 2, 3]]),), name="max-norm")
+    assert "x.embedding_renorm" not in str(error.value)
 
 
 def test_constants_are_folded_and_written_in_each_layer_that_reads_them(shardplan):
@@ -846,3 +859,79 @@ def test_batch_dims_none_makes_an_input_without_the_batch_a_constant(shardplan):
         export_graph(model, (x, pos, y), name="bad", batch_dims={"inputs_1": "rows"})
     with pytest.raises(ExportError, match=r"batch_dims is None: give one dimension for every input"):
         export_graph(model, (x, pos, y), name="bad", batch_dims=None)
+
+
+def _hugging_face_repeat_kv(x, copies):
+    """`transformers`' `repeat_kv`: `[batch, kv_heads, seq, head_dim]` to `copies` times the heads by expand and reshape."""
+    batch, heads, length, width = x.shape
+    return x[:, :, None, :, :].expand(batch, heads, copies, length, width).reshape(batch, heads * copies, length, width)
+
+
+_GROUPED_ATTENTION = {
+    "enable_gqa": lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True),
+    "repeat_interleave": lambda q, k, v: F.scaled_dot_product_attention(
+        q, k.repeat_interleave(4, dim=1), v.repeat_interleave(4, dim=1), is_causal=True),
+    "repeat_kv": lambda q, k, v: F.scaled_dot_product_attention(
+        q, _hugging_face_repeat_kv(k, 4), _hugging_face_repeat_kv(v, 4), is_causal=True),
+}
+
+
+@pytest.mark.parametrize("form", sorted(_GROUPED_ATTENTION))
+def test_key_value_heads_repeated_before_attention_are_copies_of_a_broadcast(shardplan, form):
+    # 8 query heads read 2 key/value heads; repeating k and v to 8 heads first (Hugging Face's repeat_kv, or
+    # repeat_interleave) materialises the copies in PyTorch (a reshape merging an expanded axis with a real one
+    # cannot be a view): an identity of the broadcast, which shardplan prices as the copy and sees through to count
+    # 2 key/value heads. enable_gqa reads the 2 heads directly: no broadcast, no copy.
+    torch.manual_seed(0)
+    q, k, v = torch.randn(2, 8, 6, 4), torch.randn(2, 2, 6, 4), torch.randn(2, 2, 6, 4)
+    attend = _GROUPED_ATTENTION[form]
+    graph = export(lambda m, q, k, v: attend(q, k, v).sum(), q, k, v)
+    (attention,) = by_op(graph, "attention")
+    copies = by_op(graph, "identity")
+    if form == "enable_gqa":
+        assert copies == [] and by_op(graph, "broadcast") == []
+    else:
+        producers = {op["name"]: op for op in graph["ops"]}
+        assert len(copies) == 2 and all(producers[c["inputs"][0]]["op"] == "broadcast" for c in copies)
+        assert [c["shape"] for c in copies] == [[2, 2, 4, 6, 4]] * 2
+    (result,) = evaluate(graph, {"inputs_0": q, "inputs_1": k, "inputs_2": v})
+    torch.testing.assert_close(result, attend(q, k, v).sum())
+    shardplan.inspect(graph)
+
+
+def test_a_reshape_of_a_broadcast_copies_only_where_it_merges_a_grown_axis_with_data(shardplan):
+    def forward(m, x):
+        grown = x[:, None].expand(3, 4, 5)
+        viewed = grown.reshape(3, 4, 5, 1).sum() + grown.reshape(3, 2, 2, 5).sum()  # splits and size-1 axes: views
+        return viewed + grown.reshape(12, 5).sum() + grown.reshape(3, 20).sum()     # merges 3 or 5 with 4: copies
+    graph = export(forward, torch.randn(3, 5))
+    copies = by_op(graph, "identity")
+    assert len(copies) == 2
+    readers = [op for op in by_op(graph, "reshape") if op["inputs"][0] in {c["name"] for c in copies}]
+    assert sorted(op["shape"] for op in readers) == [[3, 20], [12, 5]]
+    shardplan.inspect(graph)
+
+
+def test_nll_loss_of_log_softmax_is_the_cross_entropy_of_the_logits(shardplan):
+    # F.nll_loss(F.log_softmax(x, -1), y) is F.cross_entropy(x, y), which PyTorch runs as those two kernels: the
+    # catalog's cross_entropy of the logits, the log_softmax left unread. [N, C, d] logits take the classes last.
+    flat = export(lambda m, x, y: F.nll_loss(F.log_softmax(x @ m.w, -1), y), torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2]),
+                  w=(4, 3))
+    (loss,) = by_op(flat, "cross_entropy")
+    assert by_op(flat, "log_softmax") == [] and loss["inputs"][0] == by_op(flat, "matmul")[0]["name"]
+    spatial = export(lambda m, x, y: F.nll_loss(F.log_softmax(x, 1), y), torch.randn(2, 3, 5), torch.randint(0, 3, (2, 5)))
+    (move,) = by_op(spatial, "transpose")
+    assert move["perm"] == [0, 2, 1] and by_op(spatial, "cross_entropy")[0]["inputs"][0] == move["name"]
+    shardplan.inspect(flat)
+
+
+@pytest.mark.parametrize("function,message", [
+    (lambda m, x, y: F.nll_loss(x, y), r"nll_loss is supported only of log_softmax over the classes"),
+    (lambda m, x, y: F.nll_loss(F.log_softmax(x, 0), y), r"only of log_softmax over the classes"),
+    (lambda m, x, y: F.nll_loss(F.log_softmax(x, -1), y, reduction="sum"), r"reduction='mean' only"),
+    (lambda m, x, y: (F.cross_entropy(x, y, reduction="none") * (y != 0)).sum() / (y != 0).sum(),
+     r"reduction='mean' only"),
+])
+def test_losses_the_catalog_cannot_hold_are_errors_saying_why(function, message):
+    with pytest.raises(ExportError, match=message):
+        export(function, torch.randn(6, 3), torch.tensor([0, 1, 2, 0, 1, 2]))

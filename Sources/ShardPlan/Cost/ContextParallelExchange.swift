@@ -42,8 +42,7 @@ public enum ContextParallelExchange {
         guard ring > 1, let heads = operation.indexSpace.indices.firstIndex(where: { $0.name == "heads" }) else { return true }
         let group = communication == .hierarchical ? hierarchySizes(operation, strategy, meshShape: meshShape).allToAll : ring
         let ranks = group * strategy.splitFactor(of: heads, meshShape: meshShape)
-        return AttentionHeads(query: graph[operation.inputs[0]].type.shape[2], keyValue: graph[operation.inputs[1]].type.shape[2])
-            .divide(over: ranks)
+        return AttentionHeads(of: operation, in: graph).divide(over: ranks)
     }
 
     /// Hierarchical context parallelism's two groups (`ContextParallelCommunication.hierarchical`) for a ring over

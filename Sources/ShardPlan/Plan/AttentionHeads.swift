@@ -10,12 +10,21 @@ public struct AttentionHeads: Hashable, Sendable {
         self.keyValue = keyValue
     }
 
+    /// The heads of attention op `operation` of `graph`: its q's heads, and the key/value heads its k holds before a
+    /// repetition (`KeyValueRepetition`) copied each to its group of query heads, else its k's heads.
+    public init(of operation: Operation, in graph: Graph) {
+        let key = operation.inputs[1]
+        let heads = graph[key].type.shape[2]
+        self.init(query: graph[operation.inputs[0]].type.shape[2],
+                  keyValue: heads / (KeyValueRepetition.copies(ofAxis: 2, of: key, in: graph) ?? 1))
+    }
+
     /// The distinct head counts of `graph`'s attention ops, fewest query heads first.
     public static func all(in graph: Graph) -> [AttentionHeads] {
         var found = Set<AttentionHeads>()
         for operation in graph.operations {
             guard case .attention = operation.op else { continue }
-            found.insert(AttentionHeads(query: graph[operation.inputs[0]].type.shape[2], keyValue: graph[operation.inputs[1]].type.shape[2]))
+            found.insert(AttentionHeads(of: operation, in: graph))
         }
         return found.sorted { ($0.query, $0.keyValue) < ($1.query, $1.keyValue) }
     }
