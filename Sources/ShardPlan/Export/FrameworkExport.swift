@@ -46,7 +46,8 @@ public struct FrameworkExport: Sendable {
     }
 
     /// The settings for the searched `plan`, or for the fastest of `alternatives` whose settings fit and run where
-    /// the plan's nearest layout in the framework does not fit, cannot run (`unrunnable`) or is slower: the header
+    /// no framework layout expresses the plan, or its nearest layout in the framework does not fit, cannot run
+    /// (`unrunnable`) or is slower: the header
     /// then says so, and `plan`/`planPrediction` are the alternative's. An alternative the framework would run only
     /// as a layout that does not fit or that it refuses is never chosen. Where none of them fits and runs, those of
     /// `moreAlternatives` are weighed (asked for only then: `plan --emit` prices the whole Megatron grid for them,
