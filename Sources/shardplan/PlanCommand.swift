@@ -66,6 +66,16 @@ struct PlanCommand: ParsableCommand {
         zero == .auto ? zero.stages.filter { printing.emit?.runsZeroStage($0) ?? true } : zero.stages
     }
 
+    /// `options` with the ZeRO stages the ILP may give a parameter of its own accord kept to `zeroStages`: none above
+    /// the highest, and no ZeRO-1 where it is left out (torchtitan's FSDP has none; before, `--emit torchtitan` plans
+    /// came back with ZeRO-1 on some parameters).
+    func boundingZeroStages(_ options: TrainingOptions) -> TrainingOptions {
+        var bounded = options
+        bounded.maximumZeroStage = zeroStages.max()!
+        bounded.searchesZeroOne = zeroStages.contains(1)
+        return bounded
+    }
+
     /// How many of the stage DP's other plans `--emit` weighs beside the grid's configuration, each exported and priced.
     static let emittedRunnersUp = 4
 
@@ -116,7 +126,7 @@ struct PlanCommand: ParsableCommand {
             let shapes = mesh.map { [$0.sizes] }
             let fixed = microbatches.count
             var options = kernelChoice.applied(to: precision.applied(to: overlap.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.floor))))
-            options.maximumZeroStage = zeroStages.max()!
+            options = boundingZeroStages(options)
             options.recomputedBlocks = recomputeBlocks
             // The exchange that runs the model's attention where none is named: TransformerEngine runs attention sinks only
             // under its all-to-all, and its ring refuses sliding windows.

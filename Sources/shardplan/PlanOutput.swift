@@ -74,21 +74,25 @@ struct PlanOutput: ParsableArguments {
     /// Writes the plan as asked, with the evidence of `evidenceRuns` (from `evidenceRuns()`) where given. With
     /// --emit, the fastest of `alternatives` (the Megatron-LM grid's fastest configuration, the stage DP's other
     /// plans) whose settings fit and run is written instead where the plan's nearest layout in the framework does
-    /// not fit, cannot run or is slower (`FrameworkExport.choosing`), and the report and the evidence are of it;
+    /// not fit, cannot run or is slower (`FrameworkExport.choosing`); the report and the evidence are of the settings
+    /// written (`FrameworkExport.settingsPlan`, the nearest layout where the framework changes the plan);
     /// where none does, those of `moreAlternatives`, and where `requiresFit` (`plan`) and none of those does either,
     /// nothing is written and the command fails. `searchNote` says in the settings' header how the search departed
-    /// from `plan` alone. Returns the plan written.
+    /// from `plan` alone. Returns the plan chosen (the searched one or the alternative), before the framework's changes.
     @discardableResult
     func write(_ plan: TrainingPlan, prediction: PlanPrediction, alternatives: [FrameworkExport.Alternative] = [],
                moreAlternatives: (() -> [FrameworkExport.Alternative])? = nil, requiresFit: Bool = false,
                searchNote: String? = nil, evidenceRuns: [CalibrationRun]? = nil) throws -> TrainingPlan {
         var text: String
         var (plan, prediction) = (plan, prediction)
+        var written = plan
         if let emit {
             let chosen = try FrameworkExport.choosing(plan, prediction: prediction, alternatives: alternatives, moreAlternatives: moreAlternatives,
                                                      requiresFit: requiresFit, framework: emit, searchNote: searchNote)
             text = chosen.export.text
-            (plan, prediction) = (chosen.plan, chosen.export.planPrediction)
+            // The report and the evidence describe what is written: the nearest layout where the framework changes the plan.
+            (plan, prediction) = (chosen.export.settingsPlan, chosen.export.prediction)
+            written = chosen.plan
         } else {
             text = format == .json ? plan.jsonText(prediction: prediction) : prediction.textReport(for: plan)
         }
@@ -99,6 +103,6 @@ struct PlanOutput: ParsableArguments {
         // Both or neither: a report that cannot be written leaves no -o file behind.
         try writeOutputs([(text, output, "--output")]
                          + (report.map { [(PlanReport(plan: plan, prediction: prediction).html, $0, "--report")] } ?? []))
-        return plan
+        return written
     }
 }

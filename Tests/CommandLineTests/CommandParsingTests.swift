@@ -119,6 +119,16 @@ struct CommandParsingTests {
         #expect(try PlanCommand.parse(["g.json", "--cluster", "c", "--emit", "megatron"]).zeroStages == [0, 1, 2, 3])
         #expect(try PlanCommand.parse(["g.json", "--cluster", "c", "--emit", "torchtitan"]).zeroStages == [0, 2, 3], "torchtitan has no ZeRO-1")
         #expect(try PlanCommand.parse(["g.json", "--cluster", "c"]).zeroStages == [0, 1, 2, 3])
+        // Nor does the ILP give a parameter ZeRO-1 of its own accord for torchtitan (QA found GPT-3 2.7B's --emit torchtitan
+        // plan with ZeRO-1 on 11 ops); a ZeRO-1 that is searched or pinned stays.
+        func bounds(_ arguments: [String]) throws -> (maximum: Int, zeroOne: Bool) {
+            let options = try PlanCommand.parse(["g.json", "--cluster", "c"] + arguments).boundingZeroStages(TrainingOptions())
+            return (options.maximumZeroStage, options.searchesZeroOne)
+        }
+        #expect(try bounds(["--emit", "torchtitan"]) == (3, false))
+        #expect(try bounds(["--emit", "nemo"]) == (1, true))
+        #expect(try bounds(["--emit", "torchtitan", "--zero", "1"]) == (1, true))
+        #expect(try bounds([]) == (3, true))
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--emit", "nemo", "--fsdp2"]) == 2)
         #expect(exitCode(["plan", "g.json", "--cluster", "c", "--emit", "nemo", "--fsdp2", "--zero", "3"]) == nil)
     }

@@ -169,6 +169,9 @@ public struct TrainingOptions: Sendable, Equatable {
     /// `zeroStage` as the floor, every parameter gets exactly N); 3 lets each op's sharding pick any stage. A plan
     /// that is scored carries its parameters' stages itself, so this bounds only what a search chooses.
     public var maximumZeroStage = 3
+    /// Whether the search may give a parameter ZeRO-1 of its own accord (below `maximumZeroStage`): torchtitan's FSDP
+    /// has no ZeRO-1 (it shards gradients with the optimizer state), so `plan --emit torchtitan` searches without it.
+    public var searchesZeroOne = true
 
     public init(recompute: RecomputeMode = .none, recomputedBlocks: Int? = nil, zeroStage: Int = 0, overlapGradientReduction: Bool = false,
                 overlapTensorParallelCommunication: Bool = false, precision: MatmulPrecision = .bf16,

@@ -12,6 +12,8 @@ public struct FrameworkExport: Sendable {
     public var differences: [String]
     /// Why the framework cannot run `layout` as written (`TrainingFramework.unrunnable`); empty when it can.
     public var unrunnable: [String]
+    /// The plan the settings run: `layout`'s, or the plan itself when nothing differs.
+    public var settingsPlan: TrainingPlan
     /// The prediction for `layout`: the plan's own when nothing differs.
     public var prediction: PlanPrediction
     /// The plan's prediction.
@@ -44,7 +46,8 @@ public struct FrameworkExport: Sendable {
     }
 
     /// The settings for the searched `plan`, or for the fastest of `alternatives` whose settings fit and run where
-    /// the plan's nearest layout in the framework does not fit, cannot run (`unrunnable`) or is slower: the header
+    /// no framework layout expresses the plan, or its nearest layout in the framework does not fit, cannot run
+    /// (`unrunnable`) or is slower: the header
     /// then says so, and `plan`/`planPrediction` are the alternative's. An alternative the framework would run only
     /// as a layout that does not fit or that it refuses is never chosen. Where none of them fits and runs, those of
     /// `moreAlternatives` are weighed (asked for only then: `plan --emit` prices the whole Megatron grid for them,
@@ -59,9 +62,10 @@ public struct FrameworkExport: Sendable {
         do {
             attempt = .success(try FrameworkExport(plan: plan, prediction: prediction, framework: framework, searchNote: searchNote))
         } catch {
-            // A rewritten plan whose nearest layout the graph as given does not take (`graphBeforeRewrites`): the
+            // A plan no framework layout expresses (more pipeline chunks than the model has repeated layers, say), or a
+            // rewritten plan whose nearest layout the graph as given does not take (`graphBeforeRewrites`): the
             // alternatives, the search's answer before the rewrites among them, stand in for it.
-            guard plan.graphBeforeRewrites != nil, !alternatives.isEmpty || moreAlternatives != nil else { throw error }
+            guard !alternatives.isEmpty || moreAlternatives != nil else { throw error }
             attempt = .failure(error)
         }
         let searched = try? attempt.get()
@@ -72,7 +76,12 @@ public struct FrameworkExport: Sendable {
                 : searched.prediction.fitsInMemory
                 ? "at \(PlanPrediction.seconds(searched.prediction.iterationSeconds)) an iteration"
                 : "only as a layout that does not fit (\(PlanPrediction.bytes(searched.prediction.peakMemoryBytesPerDevice)) a device)"
-        } ?? "in no layout: its model, without the plan's graph rewrites, does not take the plan's"
+        } ?? {
+            guard plan.graphBeforeRewrites == nil, case .failure(let error) = attempt else {
+                return "in no layout: its model, without the plan's graph rewrites, does not take the plan's"
+            }
+            return "in no layout (\(error.message))"
+        }()
         var chosen: (export: FrameworkExport, plan: TrainingPlan)?
         if let searched, searched.unrunnable.isEmpty && searched.prediction.fitsInMemory { chosen = (searched, plan) }
         func weigh(_ candidates: [Alternative]) {
@@ -169,6 +178,7 @@ public struct FrameworkExport: Sendable {
         }
         layout = nearest.layout
         differences = recognition.differences + changes
+        settingsPlan = differences.isEmpty ? plan : nearest.plan
         self.prediction = differences.isEmpty ? prediction : PlanEvaluator(cluster: plan.cluster).evaluate(nearest.plan)
 
         var header = ["ShardPlan: \(framework.displayName) settings for \(plan.graph.name) on \(plan.clusterTitle), "

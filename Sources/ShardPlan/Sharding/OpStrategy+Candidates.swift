@@ -5,10 +5,11 @@ extension OpStrategy {
     /// by the microbatch count. The replicated strategy comes first; the order is deterministic.
     ///
     /// `storedParameters` lists the operand positions of parameters this op reads first (and so stores);
-    /// strategies that reduce their gradients come in ZeRO variants, up to `maximumZeroStage`.
+    /// strategies that reduce their gradients come in ZeRO variants, up to `maximumZeroStage`, ZeRO-1 left out where
+    /// `zeroOne` is false.
     public static func candidates(for operation: Operation, operandShapes: [[Int]], resultShape: [Int],
                                   meshShape: [Int], batchIndex: Int?, microbatches: Int,
-                                  storedParameters: [Int] = [], maximumZeroStage: Int = 3) -> [OpStrategy] {
+                                  storedParameters: [Int] = [], maximumZeroStage: Int = 3, zeroOne: Bool = true) -> [OpStrategy] {
         let space = operation.indexSpace
         let splittable = space.indices.indices.filter { space.indices[$0].role != .unsplittable && space.indices[$0].size > 1 }
         var assignments: [[Int?]] = [[]]
@@ -29,7 +30,7 @@ extension OpStrategy {
                 strategy.gradientSpec(operand, in: space).partialAxes.contains { meshShape[$0] > 1 }
             }
             guard reduced else { return [strategy] }
-            return [0, 1, 3].filter { $0 <= maximumZeroStage }.map { OpStrategy(indexOfAxis: strategy.indexOfAxis, zeroStage: $0) }
+            return [0, 1, 3].filter { $0 <= maximumZeroStage && (zeroOne || $0 != 1) }.map { OpStrategy(indexOfAxis: strategy.indexOfAxis, zeroStage: $0) }
         }
     }
 

@@ -171,7 +171,7 @@ struct StageCostTerms {
                                         storedParameters: operation.inputs.indices.filter { operand in
                                             graph[operation.inputs[operand]].isParameter
                                                 && firstReader[operation.inputs[operand]].map { $0.operation == op && $0.operand == operand } ?? false
-                                        }, maximumZeroStage: model.options.maximumZeroStage)
+                                        }, maximumZeroStage: model.options.maximumZeroStage, zeroOne: model.options.searchesZeroOne)
         let exchange = model.options.contextParallelCommunication
         guard exchange == .allToAll || exchange == .hierarchical, case .attention = operation.op else { return all }
         return all.filter { ContextParallelExchange.splitsWholeHeads(operation, $0, in: graph, meshShape: mesh.shape, communication: exchange) }

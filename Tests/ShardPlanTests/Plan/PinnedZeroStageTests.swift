@@ -21,6 +21,24 @@ struct PinnedZeroStageTests {
         #expect(stages(3) == [0, 1, 3])
         #expect(stages(2) == [0, 1])
         #expect(stages(0) == [0])
+        // torchtitan's search (`TrainingOptions.searchesZeroOne` false) leaves ZeRO-1 out.
+        #expect(Set(OpStrategy.candidates(for: operation, operandShapes: [[64, 32], [32, 16]], resultShape: [64, 16], meshShape: [4],
+                                          batchIndex: 0, microbatches: 1, storedParameters: [1], zeroOne: false).map(\.zeroStage)) == [0, 3])
+    }
+
+    /// The same GPT-3 125M plan, searched without ZeRO-1 (`plan --emit torchtitan`): no parameter gets it.
+    @Test("GPT-3 125M on 8 A100s: searched without ZeRO-1, no parameter gets it")
+    func singleStagePlanLeavesOutZeroOne() throws {
+        let graph = try #require(ModelCatalog.model(id: "gpt3-125m")).build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let free = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1").plan(microbatches: 1)
+        #expect(free.plan.stages[0].strategies.contains { $0.zeroStage == 1 })
+        var options = TrainingOptions()
+        options.searchesZeroOne = false
+        let plan = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", options: options)
+            .plan(microbatches: 1).plan
+        #expect(!plan.stages[0].strategies.contains { $0.zeroStage == 1 })
+        #expect(!(plan.summary ?? "").contains("zero=1"))
     }
 
     /// GPT-3 125M on a DGX A100: the unbounded search shards some optimizer state (ZeRO-1 on some parameters);
