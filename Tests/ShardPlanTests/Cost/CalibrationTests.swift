@@ -668,6 +668,19 @@ struct CalibrationTests {
         #expect { try PlanQualityReport(document: document, ids: ["no-such-run"]) } throws: { error in
             (error as? InputError)?.path == JSONPath([.key("--rows")])
         }
+        // A row run with ZeRO-3 shard groups (MaxText's 8-GPU FSDP groups, here shrunk to 2 layers on 16 H100s) is
+        // searched as the searches lay out ZeRO, over every data-parallel device; it was refused at its options.
+        let sharded = try JSONParser.parse(#"""
+            {"rows": [{"id": "shard-groups", "source": "a test", "layers": 2, "hidden": 256, "heads": 4, "kv_heads": 4,
+              "ffn_hidden": 512, "vocab": 1024, "seq_len": 512, "global_batch": 32, "micro_batch": 2, "gpu": "H100-SXM5-80GB",
+              "n_gpus": 16, "gpus_per_node": 8, "replay_cluster": "a3-megagpu-8g", "tp": 1, "pp": 1, "dp": 16, "cp": 1,
+              "ep": 1, "virtual_stages": 1, "sequence_parallel": false, "zero_stage": 3, "zero_shard_group": 8,
+              "recompute": "none", "precision": "bf16", "architecture": "llama", "attention": "cudnn", "fusion": "compiled",
+              "measured": {"iteration_time_s": 0.01}}]}
+            """#)
+        let shardedReport = try PlanQualityReport(document: sharded, ids: nil, source: "shard-groups.json")
+        #expect(shardedReport.entries.map(\.run.id) == ["shard-groups"])
+        #expect(shardedReport.entries[0].run.zeroShardGroup == 8)
         // A row there is but that is not replayed says why.
         #expect { try PlanQualityReport(document: document, ids: ["korthikanti22-T4-baseline_no_recompute"]) } throws: { error in
             (error as? InputError)?.description.contains(#"row "korthikanti22-T4-baseline_no_recompute" is not replayed: a single layer"#) == true
