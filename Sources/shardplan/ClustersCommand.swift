@@ -9,7 +9,8 @@ struct ClustersCommand: ParsableCommand {
         abstract: "List the built-in cluster presets with their figures, or show one cluster in full.",
         discussion: "With NAME (a preset, NAME:K for K nodes, or a shardplan.cluster/1 file) shows that cluster's figures; with --format json prints it as a cluster file to edit. "
             + "With NAME and --collective, prints what the collective model predicts for that nccl-tests test on NAME, one line a message size as nccl-tests prints them: "
-            + "time, algbw, busbw, and the algorithm, protocol and links the model picks (Docs/clusters.md, \"Predicted collectives\")."
+            + "time, algbw, busbw, and the algorithm, protocol and links the model picks (Docs/clusters.md, \"Predicted collectives\"); "
+            + "--ranks-per-node 1 predicts nccl-tests run one GPU a node (mpirun -N 1)."
     )
 
     @Argument(help: "A preset (dgx-h100, dgx-h100:4) or cluster file to show in full.")
@@ -25,6 +26,10 @@ struct ClustersCommand: ParsableCommand {
                                valueName: "n"))
     var ranks: Int?
 
+    @Option(help: ArgumentHelp("With --collective, ranks on each node, as mpirun -N lays them out: the first N GPUs of each node, 1 to measure the network alone (default: the node's GPU count, filling each node first). --ranks must be a multiple of N; without --ranks, every node takes N.",
+                               valueName: "n"))
+    var ranksPerNode: Int?
+
     @Option(help: ArgumentHelp("With --collective, the message sizes in bytes (nccl-tests' size column): a comma-separated list of counts with optional K, M, G (powers of 1024) and doubling ranges MIN..MAX (default: 8..8G, nccl-tests' -b 8 -e 8G -f 2).",
                                valueName: "sizes"))
     var sizes: ByteSizes?
@@ -33,11 +38,17 @@ struct ClustersCommand: ParsableCommand {
         if collective != nil && name == nil {
             throw ValidationError("--collective predicts a collective on one cluster; name it (shardplan clusters dgx-h100:2 --collective all-reduce).")
         }
-        if collective == nil && (ranks != nil || sizes != nil) {
-            throw ValidationError("--ranks and --sizes describe the run --collective predicts; add --collective.")
+        if collective == nil && (ranks != nil || ranksPerNode != nil || sizes != nil) {
+            throw ValidationError("--ranks, --ranks-per-node and --sizes describe the run --collective predicts; add --collective.")
         }
         if let ranks, ranks < 2 {
             throw ValidationError("--ranks must be 2 or more; a collective on \(ranks) rank\(ranks == 1 ? "" : "s") moves nothing.")
+        }
+        if let ranksPerNode {
+            guard ranksPerNode >= 1 else { throw ValidationError("--ranks-per-node must be 1 or more, not \(ranksPerNode).") }
+            if let ranks, ranks % ranksPerNode != 0 {
+                throw ValidationError("--ranks \(ranks) does not fill nodes of --ranks-per-node \(ranksPerNode); give a multiple of \(ranksPerNode).")
+            }
         }
     }
 
@@ -50,7 +61,8 @@ struct ClustersCommand: ParsableCommand {
             case (let name?, _):
                 let cluster = try warningOfMisspellings(in: name) { () throws(InputError) in try resolveCluster(name) }
                 if let collective {
-                    let table = try CollectiveTable(cluster: cluster, kind: collective.kind, ranks: ranks, sizes: (sizes ?? .defaultSweep).bytes)
+                    let table = try CollectiveTable(cluster: cluster, kind: collective.kind, ranks: ranks, ranksPerNode: ranksPerNode,
+                                                   sizes: (sizes ?? .defaultSweep).bytes)
                     text = format == .text ? table.text : JSONWriter(inlineDepth: 3, lineWidth: 110).render(table.json)
                 } else {
                     text = format == .text ? cluster.textReport : cluster.jsonText

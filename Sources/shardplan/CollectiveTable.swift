@@ -8,24 +8,44 @@ struct CollectiveTable {
     var cluster: Cluster
     var kind: CollectiveKind
     var ranks: Int
+    /// The ranks given to each node (`--ranks-per-node`); nil where they fill each node first.
+    var requestedRanksPerNode: Int?
+    /// The devices taking part.
+    var devices: [Int]
     var predictions: [CollectivePrediction]
 
-    /// Every size of `sizes` predicted on `ranks` devices of `cluster` (every device where nil).
-    init(cluster: Cluster, kind: CollectiveKind, ranks: Int?, sizes: [Int]) throws(InputError) {
-        let ranks = ranks ?? cluster.deviceCount
+    /// Every size of `sizes` predicted on `ranks` devices of `cluster` laid out `ranksPerNode` to a node
+    /// (`Cluster.collectiveRanks(_:perNode:)`) or, where nil, filling each node first. `ranks` nil is every device,
+    /// or with `ranksPerNode` that many on every node.
+    init(cluster: Cluster, kind: CollectiveKind, ranks: Int?, ranksPerNode: Int? = nil, sizes: [Int]) throws(InputError) {
+        let ranks = ranks ?? ranksPerNode.map { cluster.nodes * $0 } ?? cluster.deviceCount
         var predictions: [CollectivePrediction] = []
-        for size in sizes { predictions.append(try cluster.predictCollective(kind, ranks: ranks, bytes: Double(size))) }
+        for size in sizes {
+            predictions.append(try cluster.predictCollective(kind, ranks: ranks, perNode: ranksPerNode, bytes: Double(size)))
+        }
         self.cluster = cluster
         self.kind = kind
         self.ranks = ranks
+        self.requestedRanksPerNode = ranksPerNode
+        self.devices = try cluster.collectiveDevices(ranks, perNode: ranksPerNode)
         self.predictions = predictions
     }
 
-    /// The group's place on the cluster: `16 ranks: 2 nodes x 8`.
+    /// The most ranks on one node: `--ranks-per-node`, or what filling nodes first leaves on one (every size's
+    /// prediction has the same).
+    var ranksPerNode: Int { predictions.first?.ranksPerNode ?? 0 }
+
+    /// The NVLink domains the group touches.
+    private var domains: Int { cluster.linkSpan(of: devices).domains }
+
+    /// The group's place on the cluster: `16 ranks: 2 nodes x 8`; where its NVLink domains hold several nodes and
+    /// it takes other than every GPU of a node, with its ranks per node (`18 ranks: 1 NVLink domain x 18, 1 per node`).
     private var layout: String {
-        let domains = cluster.linkSpan(of: 0 ..< ranks).domains
+        let domains = domains
         let unit = cluster.devicesPerDomain == cluster.devicesPerNode ? "node" : "NVLink domain"
-        return "\(ranks) ranks: \(domains) \(unit)\(domains == 1 ? "" : "s") x \(ranks / domains)"
+        let perNode = unit != "node" && requestedRanksPerNode.map { $0 != cluster.devicesPerNode } == true
+            ? ", \(ranksPerNode) per node" : ""
+        return "\(ranks) ranks: \(domains) \(unit)\(domains == 1 ? "" : "s") x \(ranks / domains)" + perNode
     }
 
     /// The table as nccl-tests prints it: `#` comment lines, then size, time, algbw and busbw right-aligned, then
@@ -66,7 +86,7 @@ struct CollectiveTable {
             return .object(JSONObject(members))
         }
         return .object(JSONObject([("cluster", .string(cluster.name)), ("collective", .string(kind.rawValue)),
-                                   ("ranks", .int(ranks)), ("domains", .int(cluster.linkSpan(of: 0 ..< ranks).domains)),
+                                   ("ranks", .int(ranks)), ("ranks_per_node", .int(ranksPerNode)), ("domains", .int(domains)),
                                    ("rows", .array(rows))]))
     }
 

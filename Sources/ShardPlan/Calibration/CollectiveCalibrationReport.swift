@@ -62,7 +62,7 @@ public struct CollectiveCalibrationReport: Sendable {
         ]
         for replay in replays {
             let row = replay.measurement
-            lines.append("| \(VisibleText.tableCell(row.id)) | \(VisibleText.tableCell(row.cluster)) | \(row.deviceCount) | \(row.kind.rawValue) | \(Self.size(row.bytes)) | "
+            lines.append("| \(VisibleText.tableCell(row.id)) | \(VisibleText.tableCell(row.cluster)) | \(row.deviceCount)\(row.ranksPerNode.map { " (\($0) per node)" } ?? "") | \(row.kind.rawValue) | \(Self.size(row.bytes)) | "
                          + "\(replay.choice.algorithm.rawValue) \(replay.choice.wireProtocol.rawValue) | "
                          + "\(Self.microseconds(replay.choice.seconds)) | \(Self.microseconds(row.seconds)) | "
                          + String(format: "%.1f | %.1f | %+.1f%% |", row.busBandwidth(seconds: replay.choice.seconds) / 1e9,

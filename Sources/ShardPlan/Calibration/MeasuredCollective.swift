@@ -11,8 +11,12 @@ public struct MeasuredCollective: Sendable {
     /// inline cluster object's `name`.
     public var cluster: String
     /// Devices taking part: the first of `cluster`, inside one NVLink domain or over whole ones
-    /// (`Cluster.collectiveRanks(_:)`); every device unless the row gives `gpus`.
+    /// (`Cluster.collectiveRanks(_:)`), or `ranksPerNode` on each node; every device (with `ranksPerNode`, that
+    /// many on every node) unless the row gives `gpus`.
     public var deviceCount: Int
+    /// The run's ranks on each node where it placed them so (`mpirun -N`, the row's `ranks_per_node`): the first
+    /// that many GPUs of each node (`Cluster.collectiveRanks(_:perNode:)`); nil where they filled each node first.
+    public var ranksPerNode: Int?
     /// The collective measured.
     public var kind: CollectiveKind
     /// nccl-tests' `size` column: the whole buffer (the summed tensor of an all-reduce, the gathered output of an
@@ -61,9 +65,12 @@ public struct MeasuredCollective: Sendable {
             let row = try JSONReader(element, at: .root.appending("measurements").appending(index: index))
             let id = try row.calibrationRowID(seen: &seen, why: "the table names each row by it")
             let (cluster, replayed) = try replayCluster(row, id: id, directory: directory)
-            let count = try row.optionalInt("gpus") ?? replayed.deviceCount
-            do { _ = try replayed.collectiveRanks(count) } catch {
-                throw row.invalid(row.contains("gpus") ? "gpus" : "cluster", "row \(id): \(error.message)")
+            let perNode = try row.optionalInt("ranks_per_node")
+            let count = try row.optionalInt("gpus") ?? perNode.map { replayed.nodes * $0 } ?? replayed.deviceCount
+            let devices: [Int]
+            do { devices = try replayed.collectiveDevices(count, perNode: perNode) } catch {
+                let key = perNode != nil ? "ranks_per_node" : row.contains("gpus") ? "gpus" : "cluster"
+                throw row.invalid(key, "row \(id): \(error.message)")
             }
             let name = try row.string("collective")
             guard let kind = CollectiveKind(rawValue: name), measuredKinds.contains(kind) else {
@@ -89,11 +96,12 @@ public struct MeasuredCollective: Sendable {
                 throw InputError(.missingField, at: row.path.appending("time_us"), "row \(id): give time_us or busbw_gb_per_s")
             }
             let measured = MeasuredCollective(id: id, source: try row.string("source"), cluster: cluster, deviceCount: count,
+                                              ranksPerNode: perNode,
                                               kind: kind, bytes: bytes, seconds: seconds,
                                               algorithm: try row.optionalCase("algorithm", "algorithm"),
                                               wireProtocol: try row.optionalCase("protocol", "protocol"),
                                               notes: try row.optionalString("notes") ?? "")
-            let group = replayed.collectiveGroup(devices: 0 ..< count)
+            let group = replayed.collectiveGroup(devices: devices)
             guard let choice = measured.predictedChoice(on: group) else {
                 throw row.invalid("algorithm", "row \(id): the model prices trees only for an all-reduce across nodes, "
                                   + "and NVLS only for an all-reduce inside an NVLink domain whose switch reduces")

@@ -17,6 +17,8 @@ public struct CollectivePrediction: Sendable, Equatable {
     public var kind: CollectiveKind
     /// Devices taking part (nccl-tests' ranks).
     public var ranks: Int
+    /// The most of them on one node (`mpirun -N`): the node's share of the ranks, or all of them inside one node.
+    public var ranksPerNode: Int
     /// nccl-tests' `size` column, bytes.
     public var bytes: Double
     /// Predicted time, seconds (nccl-tests' `time` column, in microseconds there).
@@ -73,11 +75,43 @@ extension Cluster {
         return 0 ..< ranks
     }
 
-    /// What the model predicts for nccl-tests' `kind` test of `bytes` (its `size` column) on `ranks` devices
-    /// (`collectiveRanks(_:)`): the cheapest algorithm and protocol `CollectiveGroup.fastest` picks, or for an
-    /// all-to-all `CollectiveGroup.allToAllSeconds` of the `ranks x bytes` tensor. A send, a size that is not
-    /// positive and finite, or ranks `collectiveRanks(_:)` refuses are `InputError`s.
-    public func predictCollective(_ kind: CollectiveKind, ranks: Int, bytes: Double) throws(InputError) -> CollectivePrediction {
+    /// The devices of an nccl-tests group of `ranks` run `perNode` to a node (`mpirun -N perNode`): the first
+    /// `perNode` GPUs of each of the first `ranks / perNode` nodes. `perNode` must be 1 to a node's devices and
+    /// divide `ranks`, and the cluster must have the nodes; another is an `InputError` saying which. One GPU a node
+    /// is how nccl-tests measures the network alone; `perNode` equal to the node's devices is `collectiveRanks(_:)`'s
+    /// layout of whole nodes.
+    public func collectiveRanks(_ ranks: Int, perNode: Int) throws(InputError) -> [Int] {
+        guard ranks >= 2 else {
+            throw InputError(.invalidValue, at: .root, "a collective takes 2 or more ranks, not \(ranks)")
+        }
+        guard (1 ... devicesPerNode).contains(perNode) else {
+            throw InputError(.invalidValue, at: .root, "\(perNode) ranks per node on \(name), whose nodes hold "
+                             + "\(devicesPerNode) device\(devicesPerNode == 1 ? "" : "s"); give 1 to \(devicesPerNode)")
+        }
+        guard ranks % perNode == 0 else {
+            throw InputError(.invalidValue, at: .root, "\(ranks) ranks do not fill nodes of \(perNode) ranks each; give a multiple of \(perNode)")
+        }
+        guard ranks / perNode <= nodes else {
+            throw InputError(.invalidValue, at: .root, "\(ranks) ranks at \(perNode) per node take \(ranks / perNode) nodes; "
+                             + "\(name) has \(nodes)")
+        }
+        return (0 ..< ranks / perNode).flatMap { node in node * devicesPerNode ..< node * devicesPerNode + perNode }
+    }
+
+    /// The devices of an nccl-tests group of `ranks` laid out `perNode` to a node (`collectiveRanks(_:perNode:)`)
+    /// or, where `perNode` is nil, filling nodes first (`collectiveRanks(_:)`).
+    public func collectiveDevices(_ ranks: Int, perNode: Int?) throws(InputError) -> [Int] {
+        if let perNode { try collectiveRanks(ranks, perNode: perNode) } else { Array(try collectiveRanks(ranks)) }
+    }
+
+    /// What the model predicts for nccl-tests' `kind` test of `bytes` (its `size` column) on `ranks` devices laid
+    /// out `perNode` to a node (`collectiveRanks(_:perNode:)`), or where `perNode` is nil filling nodes first
+    /// (`collectiveRanks(_:)`): the cheapest algorithm and protocol `CollectiveGroup.fastest` picks for the group
+    /// `collectiveGroup(devices:)` makes of them, or for an all-to-all `CollectiveGroup.allToAllSeconds` of the
+    /// `ranks x bytes` tensor. A send, a size that is not positive and finite, or a layout the cluster cannot
+    /// hold are `InputError`s.
+    public func predictCollective(_ kind: CollectiveKind, ranks: Int, perNode: Int? = nil,
+                                  bytes: Double) throws(InputError) -> CollectivePrediction {
         guard Self.predictableCollectives.contains(kind) else {
             throw InputError(.invalidValue, at: .root, "\(kind.rawValue) is not a collective; the model prices "
                              + Self.predictableCollectives.map(\.rawValue).joined(separator: ", "))
@@ -85,13 +119,14 @@ extension Cluster {
         guard bytes > 0, bytes.isFinite else {
             throw InputError(.invalidValue, at: .root, "a message of \(bytes) bytes; sizes are positive")
         }
-        let devices = try collectiveRanks(ranks)
+        let devices = try collectiveDevices(ranks, perNode: perNode)
         let span = linkSpan(of: devices)
         let links: [CollectivePrediction.Link] = span.staysInDomain ? [.intraNode]
             : span.mostPerDomain > 1 ? [.interNode, .intraNode] : [.interNode]
         let group = collectiveGroup(devices: devices)
-        var prediction = CollectivePrediction(kind: kind, ranks: ranks, bytes: bytes, seconds: 0, algorithm: nil,
-                                              wireProtocol: nil, links: links)
+        let mostOnANode = Dictionary(grouping: devices, by: node(ofDevice:)).values.map(\.count).max() ?? 0
+        var prediction = CollectivePrediction(kind: kind, ranks: ranks, ranksPerNode: mostOnANode, bytes: bytes,
+                                              seconds: 0, algorithm: nil, wireProtocol: nil, links: links)
         if kind == .allToAll {
             prediction.seconds = group.allToAllSeconds(bytes: bytes * Double(ranks))
         } else {

@@ -53,6 +53,46 @@ struct MeasuredCollectiveTests {
         #expect(abs(row.measurement.seconds - 3.0 / 4 * 268_435_456 / 300e9) < 1e-12)
     }
 
+    @Test("ranks_per_node places a row's ranks so many a node: one GPU on each of four DGX H100s is priced over one NIC a node")
+    func ranksPerNode() throws {
+        let report = try replay(#"""
+            {"id": "n1", "source": "s", "cluster": "dgx-h100:4", "ranks_per_node": 1, "collective": "all_reduce",
+             "size_bytes": 1073741824, "busbw_gb_per_s": 46},
+            {"id": "n2", "source": "s", "cluster": "dgx-h100:4", "ranks_per_node": 2, "gpus": 4, "collective": "all_reduce",
+             "size_bytes": 1073741824, "time_us": 20000}
+            """#)
+        let row = try #require(report.replays.first)
+        // Every node takes one: 4 ranks over 4 nodes. Measured: 2 x 3/4 x 2^30 / 46e9 = 35,013.3 us. Predicted: the
+        // Simple ring over one NIC a node, 1.4 x (8.4 + 6 x 14) us + 2 x 3/4 x 2^30 / 47e9 = 34,397.72 us
+        // (CollectivePredictionTests), -1.8%.
+        #expect(row.measurement.deviceCount == 4 && row.measurement.ranksPerNode == 1 && row.nodes == 4)
+        #expect(abs(row.measurement.seconds - 1.5 * 1_073_741_824 / 46e9) < 1e-12)
+        #expect(abs(row.choice.seconds - 34_397.72e-6) < 0.01e-6)
+        #expect(report.markdown.contains("| n1 | dgx-h100:4 | 4 (1 per node) | all_reduce | 1 GiB | ring Simple | 34398 | 35013 | 46.8 | 46.0 | -1.8% |"), "\(report.markdown)")
+        // gpus 4 at two a node: devices 0, 1, 8, 9 over two nodes.
+        let two = report.replays[1]
+        #expect(two.measurement.deviceCount == 4 && two.nodes == 2)
+        let group = try Cluster.preset(named: "dgx-h100:4").collectiveGroup(devices: [0, 1, 8, 9])
+        #expect(two.choice == group.fastest(.allReduce, bytes: 1_073_741_824))
+        let cases: [(row: String, message: String)] = [
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100:2", "ranks_per_node": 9, "collective": "all_reduce", "size_bytes": 8, "time_us": 1}"#,
+             "row x: 9 ranks per node on dgx-h100:2, whose nodes hold 8 devices"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100:2", "ranks_per_node": 4, "gpus": 6, "collective": "all_reduce", "size_bytes": 8, "time_us": 1}"#,
+             "row x: 6 ranks do not fill nodes of 4 ranks each"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100:2", "ranks_per_node": 1, "gpus": 4, "collective": "all_reduce", "size_bytes": 8, "time_us": 1}"#,
+             "row x: 4 ranks at 1 per node take 4 nodes; dgx-h100:2 has 2"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "ranks_per_node": 1, "collective": "all_reduce", "size_bytes": 8, "time_us": 1}"#,
+             "row x: a collective takes 2 or more ranks, not 1"),
+            (#"{"id": "x", "source": "s", "cluster": "dgx-h100:2", "ranks_per_node": "one", "collective": "all_reduce", "size_bytes": 8, "time_us": 1}"#,
+             "expected an integer, found the string \"one\""),
+        ]
+        for (row, message) in cases {
+            let error = #expect(throws: InputError.self) { try replay(row) }
+            #expect(error?.path.description == "measurements[0].ranks_per_node" && error?.message.contains(message) == true,
+                    "\(error?.description ?? "accepted")")
+        }
+    }
+
     @Test("a row's cluster may be a cluster file, relative to the measurements file, or a cluster object: the preset's own figures replay as the preset does")
     func clusterFileAndObject() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("measured-collective-\(UUID().uuidString)")
