@@ -41,9 +41,9 @@ struct CollectiveTable {
     /// The group's place on the cluster: `16 ranks: 2 nodes x 8`; where its NVLink domains hold several nodes and
     /// it takes other than every GPU of a node, with its ranks per node (`18 ranks: 1 NVLink domain x 18, 1 per node`).
     private var layout: String {
-        let domains = domains
-        let unit = cluster.devicesPerDomain == cluster.devicesPerNode ? "node" : "NVLink domain"
-        let perNode = unit != "node" && requestedRanksPerNode.map { $0 != cluster.devicesPerNode } == true
+        let domains = domains, domainIsNode = cluster.devicesPerDomain == cluster.devicesPerNode
+        let unit = domainIsNode ? "node" : "NVLink domain"
+        let perNode = !domainIsNode && requestedRanksPerNode.map { $0 != cluster.devicesPerNode } == true
             ? ", \(ranksPerNode) per node" : ""
         return "\(ranks) ranks: \(domains) \(unit)\(domains == 1 ? "" : "s") x \(ranks / domains)" + perNode
     }
