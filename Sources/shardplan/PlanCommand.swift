@@ -19,6 +19,21 @@ struct PlanCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Logical mesh shape of every stage, such as 2x4 (default: search every 2-D view, and for sequences of 16K tokens and more Megatron's [dp, cp, tp] meshes too, which a fixed shape leaves out).", valueName: "AxB"))
     var mesh: MeshShape?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Pin the tensor-parallel degree: the answer has it, the search chooses the rest (Docs/pipeline-search.md, \"Pinned degrees\").", valueName: "T"))
+    var tp: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Pin the pipeline-parallel degree: the answer has exactly this many pipeline ranks.", valueName: "P"))
+    var pp: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Pin the data-parallel degree (expert parallelism, taken from the data-parallel ranks, counts in it).", valueName: "D"))
+    var dp: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Pin the context-parallel degree (ranks sharing each sequence); for a model without attention a note says it changes nothing.", valueName: "C"))
+    var cp: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Pin the expert-parallel degree (ranks sharing the experts); for a model without experts a note says it changes nothing.", valueName: "E"))
+    var ep: Int?
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Microbatches per iteration, or auto: with one stage the fewest that fit, with a pipeline the count the search finds fastest (each stage DP sweeps the counts until its plans slow down).", valueName: "auto|N"))
     var microbatches: MicrobatchChoice = .auto
 
@@ -76,6 +91,11 @@ struct PlanCommand: ParsableCommand {
         return bounded
     }
 
+    /// The degrees `--tp`, `--pp`, `--dp`, `--cp` and `--ep` pin.
+    var pins: ParallelPins {
+        ParallelPins(tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, contextParallel: cp, expertParallel: ep)
+    }
+
     /// How many of the stage DP's other plans `--emit` weighs beside the grid's configuration, each exported and priced.
     static let emittedRunnersUp = 4
 
@@ -97,6 +117,12 @@ struct PlanCommand: ParsableCommand {
         if let timeLimit, !(timeLimit > 0 && timeLimit.isFinite) { throw ValidationError("--time-limit takes a positive, finite number of seconds, not \(timeLimit).") }
         try RecomputeOption.validate(recomputeBlocks, fullRecomputation: recompute == .full)
         if let layerLimit, layerLimit < 1 { throw ValidationError("--layers takes a positive number of layers, not \(layerLimit).") }
+        for (flag, degree) in [("--tp", tp), ("--pp", pp), ("--dp", dp), ("--cp", cp), ("--ep", ep)] {
+            if let degree, degree < 1 { throw ValidationError("\(flag) takes a positive degree, not \(degree).") }
+        }
+        if let pp, let limit = stages.limit, pp > limit {
+            throw ValidationError("--pp \(pp) needs \(pp) pipeline stages, and --stages \(limit) allows \(limit == 1 ? "one" : "at most \(limit)"); leave out --stages, or give --stages \(pp).")
+        }
         // Every plan the search could find would be exported without its recomputation, none of them priced so.
         if recompute == .normAct, let emit = printing.emit, emit.runsMegatronCore,
            !emit.automaticRecomputeModes(under: precision.applied(to: TrainingOptions())).contains(.normAct) {
@@ -123,7 +149,10 @@ struct PlanCommand: ParsableCommand {
             var stageLimit = stages.limit
             // A mesh over every device means one stage.
             if stageLimit == nil, let mesh, mesh.devices == cluster.deviceCount { stageLimit = 1 }
+            let pins = try checkedPins(graph: graph, cluster: cluster, stageLimit: stageLimit)
+            // One stage keeping pinned tp and dp searches their [dp, tp] view only.
             let shapes = mesh.map { [$0.sizes] }
+                ?? (stageLimit == 1 ? pins.stageMeshShape.flatMap { $0.reduce(1, *) == cluster.deviceCount ? [$0] : nil } : nil)
             let fixed = microbatches.count
             var options = kernelChoice.applied(to: precision.applied(to: overlap.applied(to: TrainingOptions(recompute: recompute.baseMode, zeroStage: zero.floor))))
             options = boundingZeroStages(options)
@@ -174,6 +203,10 @@ struct PlanCommand: ParsableCommand {
                 let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { progressLine?.update($0) }
                 progressLine?.finish()
                 (plan, prediction) = (found.plan, found.prediction)
+                if let breach = pins.breach(of: plan) {
+                    throw InputError(.invalidValue, at: JSONPath([.key(String(breach.prefix { $0 != " " }))]),
+                                     "the one-stage search's plan breaks \(breach); its ops shard one by one, so leave out --stages 1 for the Megatron-LM configurations that keep the pin")
+                }
                 clock.lap("search")
                 if found.stoppedEarly { reportTimeLimit() }
                 if timings {
@@ -183,7 +216,7 @@ struct PlanCommand: ParsableCommand {
             } else {
                 let planner = PipelinePlanner(graph: graph, cluster: cluster, clusterName: input.cluster, options: options,
                                               maximumLayerCount: layerLimit, maximumStageCount: stageLimit, meshShape: shapes?.first,
-                                              includesMegatronGrid: !noMegatronGrid, variants: variants, timeLimit: timeLimit)
+                                              includesMegatronGrid: !noMegatronGrid, variants: variants, timeLimit: timeLimit, pins: pins)
                 let found = try planner.plan(rewriting: RewriteSearch(rules: rewrites.rules), microbatches: fixed) { progressLine?.update($0) }
                 progressLine?.finish()
                 (plan, prediction) = (found.plan, found.prediction)
@@ -198,6 +231,7 @@ struct PlanCommand: ParsableCommand {
                 }
                 clock.lap("search")
                 if found.stoppedEarly { reportTimeLimit() }
+                reportPinnedSearch(pins, found.dynamicProgramLeftOut, found.pinnedOutPlans, foundByGrid: found.grid?.chosen == true)
                 if timings {
                     for attempt in found.attempts {
                         let shape = "\(attempt.stageCount ?? 0) stages" + ((attempt.virtualStages ?? 1) > 1 ? " x \(attempt.virtualStages!) chunks" : "")
@@ -226,7 +260,7 @@ struct PlanCommand: ParsableCommand {
             plan.rebatchedFrom = rebatchedFrom
             plan.memoryLimitBytes = input.memoryLimitBytes
             let written = try printing.write(plan, prediction: prediction, alternatives: alternatives, moreAlternatives: moreAlternatives,
-                                             requiresFit: true, searchNote: searchNote, evidenceRuns: evidenceRuns)
+                                             requiresFit: true, searchNote: searchNote, evidenceRuns: evidenceRuns, pins: pins)
             clock.lap("write output")
             // Of the plan written: with --emit, maybe another than the search's.
             for option in written.ineffectiveOptions(exchangeNamed: kernelChoice.contextParallelCommunication != nil)
@@ -237,6 +271,36 @@ struct PlanCommand: ParsableCommand {
             if let asked = kernelChoice.contextParallelCommunication, let substitution = MegatronGrid.exchangeSubstitution(asked: asked, in: written) {
                 printError("note: \(substitution).")
             }
+        }
+    }
+
+    /// The pins as given, less `--ep` on a graph without experts and `--cp` on one without attention, each of which
+    /// changes nothing (a note says so, as for other such options); pins the cluster or graph cannot lay out are an
+    /// `InputError` naming the pin (`ParallelPins.check`), as is `--pp` beside a `--mesh` over every device.
+    private func checkedPins(graph: Graph, cluster: Cluster, stageLimit: Int?) throws -> ParallelPins {
+        var pins = self.pins
+        if pins.expertParallel != nil && !ParallelPins.hasExperts(graph) {
+            printError("note: --ep changes nothing: \(VisibleText.escape(graph.name)) has no experts.")
+            pins.expertParallel = nil
+        }
+        if pins.contextParallel != nil && AttentionHeads.all(in: graph).isEmpty {
+            printError("note: --cp changes nothing: \(VisibleText.escape(graph.name)) has no attention.")
+            pins.contextParallel = nil
+        }
+        if let pp = pins.pipelineParallel, pp > 1, stageLimit == 1, let mesh {
+            throw InputError(.invalidValue, at: JSONPath([.key("--pp")]),
+                             "--pp \(pp): --mesh \(mesh.sizes.map(String.init).joined(separator: "x")) spans all \(cluster.deviceCount) devices, which makes one stage")
+        }
+        try pins.check(graph: graph, cluster: cluster, clusterName: input.cluster)
+        return pins
+    }
+
+    /// Says how the pins shaped the search: where they left the stage DP out, or set some of its partitions aside.
+    private func reportPinnedSearch(_ pins: ParallelPins, _ leftOut: Bool, _ pinnedOut: Int, foundByGrid: Bool) {
+        if leftOut {
+            printError("note: the stage DP has no program keeping \(pins.flags) (no pipeline of that depth, or no submesh with their [dp, tp] view), so it was left out; the answer is Megatron-LM's configuration.")
+        } else if pinnedOut > 0 {
+            printError("note: \(pinnedOut) of the stage DP's partitions broke \(pins.flags) as their op shardings read (Docs/pipeline-search.md, \"Pinned degrees\") and were set aside\(foundByGrid ? "; the answer is Megatron-LM's configuration" : "").")
         }
     }
 

@@ -78,11 +78,13 @@ struct PlanOutput: ParsableArguments {
     /// written (`FrameworkExport.settingsPlan`, the nearest layout where the framework changes the plan);
     /// where none does, those of `moreAlternatives`, and where `requiresFit` (`plan`) and none of those does either,
     /// nothing is written and the command fails. `searchNote` says in the settings' header how the search departed
-    /// from `plan` alone. Returns the plan chosen (the searched one or the alternative), before the framework's changes.
+    /// from `plan` alone. What would be written (the settings' plan with --emit) that breaks one of `pins` is an
+    /// `InputError` naming the pin, and nothing is written. Returns the plan chosen (the searched one or the
+    /// alternative), before the framework's changes.
     @discardableResult
     func write(_ plan: TrainingPlan, prediction: PlanPrediction, alternatives: [FrameworkExport.Alternative] = [],
                moreAlternatives: (() -> [FrameworkExport.Alternative])? = nil, requiresFit: Bool = false,
-               searchNote: String? = nil, evidenceRuns: [CalibrationRun]? = nil) throws -> TrainingPlan {
+               searchNote: String? = nil, evidenceRuns: [CalibrationRun]? = nil, pins: ParallelPins = ParallelPins()) throws -> TrainingPlan {
         var text: String
         var (plan, prediction) = (plan, prediction)
         var written = plan
@@ -95,6 +97,10 @@ struct PlanOutput: ParsableArguments {
             written = chosen.plan
         } else {
             text = format == .json ? plan.jsonText(prediction: prediction) : prediction.textReport(for: plan)
+        }
+        if let breach = pins.breach(of: plan) {
+            throw InputError(.invalidValue, at: JSONPath([.key(String(breach.prefix { $0 != " " }))]),
+                             "the plan \(emit.map { "\($0.displayName)'s settings describe" } ?? "found") breaks \(breach); nothing is written")
         }
         if let evidence, let evidenceRuns {
             let report = CalibrationEvidence(plan: plan, runs: evidenceRuns).textReport(source: evidence, predictedSeconds: prediction.iterationSeconds)

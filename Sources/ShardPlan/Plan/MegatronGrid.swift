@@ -58,9 +58,11 @@ public struct MegatronGrid: Sendable {
     /// FSDP has no ZeRO-1), else its least ZeRO stage up to 1; without a pipeline, also each of ZeRO-2 and ZeRO-3 that
     /// `variants` allows (Megatron-FSDP). `variants`, where given, must hold a ZeRO stage and a recomputation mode (a
     /// programmer's error otherwise, which traps; `PipelinePlanner.plan` refuses such variants with an `InputError`).
+    /// Only configurations that keep `pins` are made; a pinned context-parallel size is tried wherever it cuts the
+    /// sequence into its load-balanced chunks, whatever share of it each rank keeps.
     public func configurations(for graph: Graph, on cluster: Cluster, options: TrainingOptions, analysis: GraphAnalysis,
                                maximumStageCount: Int? = nil, meshShape: [Int]? = nil, microbatches fixed: Int? = nil,
-                               variants: StageSearchOracle.Variants? = nil) -> [MegatronConfiguration] {
+                               variants: StageSearchOracle.Variants? = nil, pins: ParallelPins = ParallelPins()) -> [MegatronConfiguration] {
         let blocks = TrainingPlan.repeatedLayers(analysis.layers, in: graph).count
         let devices = cluster.deviceCount
         let batch = graph.batchSize ?? 1
@@ -69,23 +71,27 @@ public struct MegatronGrid: Sendable {
         let zeroStages = variants?.zeroStages ?? [options.zeroStage]
         let heads = AttentionHeads.all(in: graph)
         let experts = ExpertLayers(graph)
-        let contextSizes = meshShape == nil
-            ? Self.contextParallelSizes(sequenceLength: StageCostModel.sequenceLength(graph, roles: TensorRoles(graph))) : [1]
+        let sequenceLength = StageCostModel.sequenceLength(graph, roles: TensorRoles(graph))
+        let contextSizes = meshShape != nil ? [1]
+            : pins.contextParallel.map { cp in cp == 1 || sequenceLength.map { $0 % (2 * cp) == 0 } == true ? [cp] : [] }
+                ?? Self.contextParallelSizes(sequenceLength: sequenceLength)
         let windowed = MegatronConfiguration.hasWindowedAttention(graph), sinks = MegatronConfiguration.hasAttentionSinks(graph)
         var result: [MegatronConfiguration] = []
         var tp = 1
         while tp <= cluster.devicesPerDomain {
             defer { tp *= 2 }
             // Megatron-Core splits attention by whole heads (`MegatronConfiguration.unrunnableHeadSplit`).
-            guard heads.allSatisfy({ $0.divide(over: tp) }) else { continue }
+            guard heads.allSatisfy({ $0.divide(over: tp) }), pins.tensorParallel.map({ $0 == tp }) ?? true else { continue }
             let depthsAndContexts = (1 ... max(blocks, 1)).flatMap { pp in contextSizes.map { (pp, $0) } }
-            for (pp, cp) in depthsAndContexts where devices % (tp * pp * cp) == 0 && pp <= (maximumStageCount ?? pp) {
+            for (pp, cp) in depthsAndContexts where devices % (tp * pp * cp) == 0 && pp <= (maximumStageCount ?? pp)
+                && pins.pipelineParallel.map({ $0 == pp }) ?? true {
                 let exchanges = Self.contextExchanges(contextParallel: cp, tensorParallel: tp, options: options, variants: variants,
                                                       windowed: windowed, sinks: sinks, heads: heads,
                                                       devicesPerDomain: cluster.devicesPerDomain)
                 if exchanges.isEmpty { continue }
                 let dp = devices / (tp * pp * cp)
                 if let meshShape, meshShape != [dp, tp] { continue }
+                if let pinned = pins.dataParallel, pinned != dp { continue }
                 let sizes = microBatchSizes(batch: batch, dataParallel: dp, pipelineParallel: pp)
                 // The distributed optimizer shards over the data- and context-parallel ranks together; where it is not
                 // allowed (torchtitan has none), FSDP that keeps the gathered weights is the nearest.
@@ -100,7 +106,8 @@ public struct MegatronGrid: Sendable {
                 // the `[dp, tp]` one.
                 let expertLayouts = options.zeroShardGroup == nil && meshShape == nil
                     ? experts.parallelLayouts(dataParallel: dp, contextParallel: cp, tensorParallel: tp) : [(1, nil)]
-                for ((ep, etp), zero) in expertLayouts.flatMap({ layout in zeros.map { (layout, $0) } }) {
+                for ((ep, etp), zero) in expertLayouts.flatMap({ layout in zeros.map { (layout, $0) } })
+                where pins.expertParallel.map({ $0 == ep }) ?? true {
                     // A bound: every weight counted as an FP8 one where the options keep FP8 weights, the experts' split over
                     // their ranks (and over the tensor-parallel ones where each expert is), the other weights over the
                     // tensor-parallel ones, and the optimizer state over every data- and context-parallel rank

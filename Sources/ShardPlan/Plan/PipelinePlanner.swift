@@ -31,12 +31,17 @@ public struct PipelinePlanner: Sendable {
     /// Seconds after which the search stops and answers with the best plan found so far, or nil; `plan` refuses one
     /// that is not positive and finite.
     public var timeLimit: Double?
+    /// Degrees every plan must have (`ParallelPins`): the grid makes only configurations that keep them, the stage DP
+    /// solves only programs of `pins.pipelineParallel` ranks and, where tp and dp are pinned, searches the `[dp, tp]`
+    /// view only (`stageMeshShape`), and a partition of its that breaks a pin anyway is set aside unpriced
+    /// (`Result.pinnedOutPlans`).
+    public var pins: ParallelPins
 
     public init(graph: Graph, cluster: Cluster, clusterName: String, options: TrainingOptions = TrainingOptions(),
                 search: IntraOperatorSearch = IntraOperatorSearch(), maximumLayerCount: Int? = nil,
                 maximumStageCount: Int? = nil, meshShape: [Int]? = nil, includesMegatronGrid: Bool = true,
                 megatronGrid: MegatronGrid = MegatronGrid(), variants: StageSearchOracle.Variants = .automatic,
-                maximumVirtualStages: Int = 8, timeLimit: Double? = nil) {
+                maximumVirtualStages: Int = 8, timeLimit: Double? = nil, pins: ParallelPins = ParallelPins()) {
         self.graph = graph
         self.cluster = cluster
         self.clusterName = clusterName
@@ -50,7 +55,11 @@ public struct PipelinePlanner: Sendable {
         self.variants = variants
         self.maximumVirtualStages = maximumVirtualStages
         self.timeLimit = timeLimit
+        self.pins = pins
     }
+
+    /// The logical mesh every stage of the DP takes: `meshShape`, else the pins' `[dp, tp]` where they give one.
+    var stageMeshShape: [Int]? { meshShape ?? pins.stageMeshShape }
 
     /// What the search did for one microbatch count, or for a count's second search (for `--timings` and
     /// progress).
@@ -103,6 +112,11 @@ public struct PipelinePlanner: Sendable {
         /// counts, and those a second search displaced. The rewrite search starts from them too, since rewrites may
         /// take one below the answer. Empty when the Megatron grid's plan is the answer.
         public var runnersUp: [(plan: TrainingPlan, prediction: PlanPrediction)]
+        /// How many of the stage DP's partitions were set aside unpriced for breaking a pin (`ParallelPins.breach`).
+        public var pinnedOutPlans = 0
+        /// Whether the pins left the stage DP nothing to search (no submesh takes their `[dp, tp]` view, or no
+        /// program has the pinned depth): the answer is the grid's.
+        public var dynamicProgramLeftOut = false
     }
 
     /// The best plan, its prediction, one attempt per microbatch count (and a second for each count searched again
@@ -132,7 +146,14 @@ public struct PipelinePlanner: Sendable {
         }
         let programs = self.programs(layerCount: clustering.layers.count, clustering: clustering)
             .filter { $0.schedule != .interleaved || clustering.supportsInterleaving }
-        guard !programs.isEmpty else {
+        // Pins that no stage DP program can take leave the answer to the grid.
+        let dynamicProgramLeftOut = programs.isEmpty && meshShape == nil && !pins.isEmpty
+        var pinnedOutPlans = 0
+        if dynamicProgramLeftOut && !includesMegatronGrid {
+            throw InputError(.invalidValue, at: JSONPath([.key(String(pins.flags.prefix { $0 != " " }))]),
+                             "the stage DP has no program for \(pins.flags) on \(clusterName) (no pipeline of that depth over \(graph.name)'s \(clustering.layers.count) layers\(pins.stageMeshShape.map { ", or no submesh with the \($0.map(String.init).joined(separator: "x")) view" } ?? "")), and --no-megatron-grid leaves out Megatron-LM's configurations")
+        }
+        guard !programs.isEmpty || dynamicProgramLeftOut else {
             throw InputError(.invalidValue, at: JSONPath([.key("--mesh")]),
                              "no stage of \(clusterName) can take the mesh shape \(meshShape!.map(String.init).joined(separator: "x"))")
         }
@@ -140,7 +161,7 @@ public struct PipelinePlanner: Sendable {
         // stages can cover the cluster, no memory or microbatch count would help.
         // (The DP counts devices in units, the gcd of its submeshes' sizes, and covers the whole units the cluster
         // holds: stages of 64 GPUs on a 72-GPU rack leave 8 idle.)
-        guard programs.contains(where: { program in
+        guard dynamicProgramLeftOut || programs.contains(where: { program in
             let widest = program.submeshes.map(\.deviceCount).max() ?? 0
             let covered = cluster.deviceCount / program.deviceUnit * program.deviceUnit
             return (program.stageCount ?? program.maximumStageCount) * widest >= covered
@@ -182,7 +203,7 @@ public struct PipelinePlanner: Sendable {
             let started = Date()
             let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
             let stageOracle = StageSearchOracle(model: model, cluster: cluster, clustering: clustering, analysis: analysis,
-                                                search: search, submeshes: submeshes, meshShape: meshShape, variants: variants,
+                                                search: search, submeshes: submeshes, meshShape: stageMeshShape, variants: variants,
                                                 catalogs: shelf)
             // No plan holds less than the whole model's state and one microbatch's activations (under the
             // lightest recomputation allowed) spread over every device, every weight an FP8 one where the options
@@ -238,6 +259,10 @@ public struct PipelinePlanner: Sendable {
                 if let priced, found[index].iterationSeconds >= priced.prediction.iterationSeconds, !overestimated(found[index]) { continue }
                 if (priced != nil || !byCount.isEmpty || gridFastest != nil) && outOfTime() { stoppedEarly = true; attempt.cutShort = true; break }
                 let plan = try trainingPlan(found[index], clustering: clustering, oracle: stageOracle, microbatches: count)
+                if pins.breach(of: plan) != nil {
+                    pinnedOutPlans += 1
+                    continue
+                }
                 let prediction = evaluator.evaluate(plan)
                 if closest == nil { closest = (plan, prediction) }
                 if prediction.fitsInMemory {
@@ -318,13 +343,18 @@ public struct PipelinePlanner: Sendable {
             grid?.chosen = true
         }
         guard var best else {
+            let pinned = pins.isEmpty ? "" : " keeping \(pins.flags)"
             throw InputError(.invalidValue, at: .root,
-                             "no feasible plan: no partition of \(graph.name) into pipeline stages fits in the \(PlanPrediction.bytes(cluster.device.memoryBytes)) of each device of \(clusterName) with any microbatch count tried\(stoppedEarly ? " before the time limit" : "")\(nearestMiss.map { ": \($0.description)" } ?? ""); try more devices\(variants.recomputeModes.contains(.full) && variants.zeroStages.contains(3) ? "" : ", recomputation (--recompute) or ZeRO (--zero)")")
+                             "no feasible plan\(pinned): no partition of \(graph.name) into pipeline stages\(pinnedOutPlans > 0 ? " (\(pinnedOutPlans) of the stage DP's broke a pin)" : "") fits in the \(PlanPrediction.bytes(cluster.device.memoryBytes)) of each device of \(clusterName) with any microbatch count tried\(stoppedEarly ? " before the time limit" : "")\(nearestMiss.map { ": \($0.description)" } ?? ""); try more devices\(variants.recomputeModes.contains(.full) && variants.zeroStages.contains(3) ? "" : ", recomputation (--recompute) or ZeRO (--zero)")")
         }
         best.plan.provenance = SearchProvenance(foundBy: grid?.chosen == true ? .megatronGrid : .stageDynamicProgram,
                                                 stageDynamicProgramSeconds: dynamicProgramSeconds,
                                                 megatronGridSeconds: grid?.best?.iterationSeconds,
                                                 searchSeconds: Date().timeIntervalSince(start), stoppedEarly: stoppedEarly)
+        if !pins.isEmpty {
+            best.plan.provenance?.pinned = pins.flags
+            best.plan.provenance?.dynamicProgramLeftOut = dynamicProgramLeftOut
+        }
         if grid?.chosen == true {
             let departures = SearchProvenance.megatronDepartures(of: best.plan)
             best.plan.provenance?.departures = departures
@@ -338,7 +368,8 @@ public struct PipelinePlanner: Sendable {
             .sorted { (others[$0].prediction.iterationSeconds, $0) < (others[$1].prediction.iterationSeconds, $1) }
             .map { others[$0] }
         return Result(plan: best.plan, prediction: best.prediction, attempts: attempts, grid: grid, gridPlan: gridFastest,
-                      dynamicProgramSeconds: dynamicProgramSeconds, stoppedEarly: stoppedEarly, runnersUp: runnersUp)
+                      dynamicProgramSeconds: dynamicProgramSeconds, stoppedEarly: stoppedEarly, runnersUp: runnersUp,
+                      pinnedOutPlans: pinnedOutPlans, dynamicProgramLeftOut: dynamicProgramLeftOut)
     }
 
     /// Prices Megatron-LM's configurations: every one ranked by composed layer costs, the fastest few that
@@ -353,7 +384,7 @@ public struct PipelinePlanner: Sendable {
         let variants = self.variants.searched(in: graph)
         let configurations = megatronGrid.configurations(for: graph, on: cluster, options: options, analysis: analysis,
                                                          maximumStageCount: maximumStageCount, meshShape: meshShape,
-                                                         microbatches: fixed, variants: variants)
+                                                         microbatches: fixed, variants: variants, pins: pins)
         let layerwise = LayerClustering(analysis, smallLayerFraction: 0)
         func estimate(_ list: [MegatronConfiguration], fitFound: Bool) -> (estimates: [MegatronGrid.Estimate?], complete: Bool) {
             MegatronGrid.estimates(list, graph: graph, cluster: cluster, analysis: analysis, clustering: layerwise,
@@ -455,18 +486,28 @@ public struct PipelinePlanner: Sendable {
     func programs(layerCount: Int, clustering: LayerClustering) -> [StageDynamicProgram] {
         // Submeshes are cut from NVLink domains (a node, or a rack of trays), the units the fast links join.
         let nodes = cluster.domainCount, perNode = cluster.devicesPerDomain
-        var general = SubmeshShape.planningCandidates(nodes: nodes, devicesPerNode: perNode)
-        if let meshShape { general = general.filter { $0.logicalShapes.contains(meshShape) } }
+        var general = SubmeshShape.planningCandidates(nodes: nodes, devicesPerNode: perNode).filter { $0.deviceCount <= nodes * perNode }
+        if let stageMeshShape { general = general.filter { $0.logicalShapes.contains(stageMeshShape) } }
         var result: [StageDynamicProgram] = []
+        let pinned = pins.pipelineParallel
         if !general.isEmpty {
-            result.append(StageDynamicProgram(layerCount: layerCount, nodes: nodes, devicesPerNode: perNode, microbatches: 1,
-                                              submeshes: general, maximumStageCount: maximumStageCount))
+            // A pinned depth: exactly that many stages of any of the submeshes, where they can hold as many.
+            let unit = general.map(\.deviceCount).reduce(0, StageDynamicProgram.greatestCommonDivisor)
+            if let pinned {
+                if pinned <= min(maximumStageCount ?? .max, layerCount, nodes * perNode / unit) {
+                    result.append(StageDynamicProgram(layerCount: layerCount, nodes: nodes, devicesPerNode: perNode, microbatches: 1,
+                                                      submeshes: general, stageCount: pinned))
+                }
+            } else {
+                result.append(StageDynamicProgram(layerCount: layerCount, nodes: nodes, devicesPerNode: perNode, microbatches: 1,
+                                                  submeshes: general, maximumStageCount: maximumStageCount))
+            }
         }
         let most = min(maximumStageCount ?? .max, layerCount, cluster.deviceCount)
         guard most >= 2 else { return result }
-        for depth in 2 ... most {
+        for depth in 2 ... most where pinned.map({ $0 == depth }) ?? true {
             guard let share = SubmeshShape.equalShare(of: depth, nodes: nodes, devicesPerNode: perNode),
-                  meshShape.map({ share.logicalShapes.contains($0) }) ?? true else { continue }
+                  stageMeshShape.map({ share.logicalShapes.contains($0) }) ?? true else { continue }
             if !general.contains(share) {
                 result.append(StageDynamicProgram(layerCount: layerCount, nodes: nodes, devicesPerNode: perNode, microbatches: 1,
                                                   submeshes: [share], stageCount: depth))

@@ -27,6 +27,11 @@ public struct SearchProvenance: Sendable, Equatable {
     /// Where the Megatron grid's plan, when it is the answer, runs options Megatron-LM does not (`megatronDepartures`):
     /// it is then Megatron-LM's layout, not a configuration Megatron-LM runs as it was priced. Empty otherwise.
     public var departures: [String] = []
+    /// The degrees the search kept (`ParallelPins.flags`, "--tp 8 --pp 2"), where `plan` pinned some; both searches'
+    /// times are then of plans that keep them.
+    public var pinned: String?
+    /// Whether the pins left the stage DP nothing to search (`PipelinePlanner.Result.dynamicProgramLeftOut`).
+    public var dynamicProgramLeftOut = false
 
     public init(foundBy: Search, stageDynamicProgramSeconds: Double?, megatronGridSeconds: Double?, searchSeconds: Double,
                 stoppedEarly: Bool) {
@@ -54,7 +59,7 @@ public struct SearchProvenance: Sendable, Equatable {
     /// Times keep four significant digits, in the unit the report's other times take (`time`), so that two close
     /// plans' times still differ where their percentage does.
     public var description: String {
-        var text = "found by the \(foundBy.rawValue)"
+        var text = "found by the \(foundBy.rawValue)" + (pinned.map { " keeping \($0)" } ?? "")
         if foundBy == .megatronGrid && !departures.isEmpty {
             text += " (Megatron-LM's layout, but with \(departures.joined(separator: " and ")), which Megatron-LM does not run; "
                 + "--emit megatron searches with its options)"
@@ -69,7 +74,9 @@ public struct SearchProvenance: Sendable, Equatable {
         } else if foundBy == .stageDynamicProgram, megatronGridSeconds == nil {
             text += "; no Megatron grid configuration fits or none was priced"
         } else if foundBy == .megatronGrid {
-            text += stoppedEarly ? "; the stage DP found no plan that fits before the time limit" : "; no stage DP plan fits"
+            text += dynamicProgramLeftOut ? "; the stage DP has no program that keeps the pins and was left out"
+                : stoppedEarly ? "; the stage DP found no plan that fits before the time limit"
+                : pinned != nil ? "; no stage DP plan that keeps the pins fits" : "; no stage DP plan fits"
         }
         if let rewrittenSeconds {
             let compared = stageDynamicProgramSeconds != nil && megatronGridSeconds != nil ? "both" : "the search's plan"

@@ -77,7 +77,8 @@ extension PipelinePlanner {
     public func plan(rewriting search: RewriteSearch, microbatches fixed: Int? = nil, progress: (SearchProgress) -> Void = { _ in })
         throws(InputError) -> (plan: TrainingPlan, prediction: PlanPrediction, attempts: [Attempt], grid: GridAttempt?,
                                gridPlan: (plan: TrainingPlan, prediction: PlanPrediction)?, stoppedEarly: Bool,
-                               rewrites: RewriteSearchReport, others: [(plan: TrainingPlan, prediction: PlanPrediction)]) {
+                               rewrites: RewriteSearchReport, others: [(plan: TrainingPlan, prediction: PlanPrediction)],
+                               pinnedOutPlans: Int, dynamicProgramLeftOut: Bool) {
         try search.check(at: JSONPath([.key("rewriting")]))
         let deadline = timeLimit.map { Date().addingTimeInterval($0) }
         let found = try plan(microbatches: fixed, progress: progress)
@@ -89,7 +90,12 @@ extension PipelinePlanner {
             progress(SearchProgress(phase: "searching graph rewrites", completedSteps: done, totalSteps: done + 1))
         }
         let isCancelled: @Sendable () -> Bool = { deadline.map { Date() >= $0 } ?? false }
-        let refined = search.refine((found.plan, found.prediction), others: found.runnersUp, isCancelled: isCancelled)
+        var refined = search.refine((found.plan, found.prediction), others: found.runnersUp, isCancelled: isCancelled)
+        // Rewritten ops may read as other degrees: where the rewritten plan breaks a pin, the answer stays unrewritten.
+        if refined.report.rewritesApplied > 0 && pins.breach(of: refined.plan) != nil {
+            search.rules = []
+            refined = search.refine((found.plan, found.prediction))
+        }
         // The search that found the partition the rewrites keep (the stage DP's, where they started from a runner-up).
         var answer = refined.plan
         if answer.provenance == nil { answer.provenance = found.plan.provenance }
@@ -102,7 +108,7 @@ extension PipelinePlanner {
         // The grid's plan, where it is the answer, is `gridPlan` already.
         let unrewritten = refined.report.rewritesApplied > 0 && found.grid?.chosen != true ? [(found.plan, found.prediction)] : []
         return (answer, refined.prediction, found.attempts, found.grid, found.gridPlan, stoppedEarly, refined.report,
-                unrewritten + found.runnersUp)
+                unrewritten + found.runnersUp, found.pinnedOutPlans, found.dynamicProgramLeftOut)
     }
 }
 
