@@ -24,3 +24,13 @@ public func clusterFile(named argument: String) -> String? {
     let presetName = argument.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)[0]
     return ClusterPreset.named(String(presetName)) == nil ? argument : nil
 }
+
+extension Cluster {
+    /// How reports title the cluster a command-line argument named: the argument, after the name a cluster file
+    /// gives itself where it gives one (`4x DGX A100 80GB from lab.json`); a preset as its argument
+    /// (`dgx-a100-80g:8`). Reports escape it (`VisibleText`): a file's name may hold a line break.
+    public func title(asNamed argument: String) -> String {
+        clusterFile(named: argument) == nil || name == Cluster.unnamed || name == argument
+            || name.allSatisfy(\.isWhitespace) ? argument : "\(name) from \(argument)"
+    }
+}

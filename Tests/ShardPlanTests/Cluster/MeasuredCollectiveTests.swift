@@ -82,7 +82,7 @@ struct MeasuredCollectiveTests {
             (#"{"id": "x", "source": "s", "cluster": "dgx-h100:2", "ranks_per_node": 1, "gpus": 4, "collective": "all_reduce", "size_bytes": 8, "time_us": 1}"#,
              "row x: 4 ranks at 1 per node take 4 nodes; dgx-h100:2 has 2"),
             (#"{"id": "x", "source": "s", "cluster": "dgx-h100", "ranks_per_node": 1, "collective": "all_reduce", "size_bytes": 8, "time_us": 1}"#,
-             "row x: a collective takes 2 or more ranks, not 1"),
+             "row x: a collective takes 2 or more ranks; 1 at 1 per node on dgx-h100, which has 1 node of 8 devices"),
             (#"{"id": "x", "source": "s", "cluster": "dgx-h100:2", "ranks_per_node": "one", "collective": "all_reduce", "size_bytes": 8, "time_us": 1}"#,
              "expected an integer, found the string \"one\""),
         ]
