@@ -15,7 +15,8 @@ public func resolveCluster(_ argument: String) throws(InputError) -> Cluster {
     guard let contents = fileBytes(atPath: argument) else {
         throw InputError(.invalidReference, at: .root, "cannot read the cluster file \"\(argument)\"")
     }
-    return try Cluster(jsonBytes: contents, document: argument)
+    // A file read while another document is decoded (a row of `calibrate`'s naming it) is a document of its own.
+    return try MemberReads.separately(document: argument) { () throws(InputError) in try Cluster(jsonBytes: contents, document: argument) }
 }
 
 /// The file a `--cluster` argument names, or nil where it names a preset (`dgx-h100`, `dgx-h100:4`): preset
