@@ -64,8 +64,14 @@ struct ClustersCommand: ParsableCommand {
             case (let name?, _):
                 let cluster = try warningOfMisspellings(in: name) { () throws(InputError) in try resolveCluster(name) }
                 if let collective {
-                    let table = try CollectiveTable(cluster: cluster, named: name, kind: collective.kind, ranks: ranks,
-                                                   ranksPerNode: ranksPerNode, sizes: (sizes ?? .defaultSweep).bytes)
+                    let table: CollectiveTable
+                    do {
+                        table = try CollectiveTable(cluster: cluster, named: name, kind: collective.kind, ranks: ranks,
+                                                    ranksPerNode: ranksPerNode, sizes: (sizes ?? .defaultSweep).bytes)
+                    } catch let error as InputError {
+                        // A file's cluster may have no name of its own: the error names the file.
+                        throw clusterFile(named: name) == nil ? error : error.inDocument(name)
+                    }
                     text = format == .text ? table.text : JSONWriter(inlineDepth: 3, lineWidth: 110).render(table.json)
                 } else {
                     text = format == .text ? cluster.textReport : cluster.jsonText
