@@ -22,16 +22,19 @@ struct ClustersCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Print the model's prediction for this nccl-tests collective on NAME instead of its figures.", valueName: "collective"))
     var collective: CollectiveChoice?
 
-    @Option(help: ArgumentHelp("With --collective, the ranks taking part: the first N devices, inside one node (NVLink domain) or over whole ones (default: every device).",
+    // Unconditional: `--ranks -3` reaches validate() and its message rather than reading -3 as an option.
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --collective, the ranks taking part: the first N devices, inside one node (NVLink domain) or over whole ones (default: every device).",
                                valueName: "n"))
     var ranks: Int?
 
-    @Option(help: ArgumentHelp("With --collective, ranks on each node, as mpirun -N lays them out: the first N GPUs of each node, 1 to measure the network alone (default: the node's GPU count, filling each node first). --ranks must be a multiple of N; without --ranks, every node takes N.",
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --collective, ranks on each node, as mpirun -N lays them out: the first N GPUs of each node, 1 to measure the network alone (default: the node's GPU count, filling each node first). --ranks must be a multiple of N; without --ranks, every node takes N.",
                                valueName: "n"))
     var ranksPerNode: Int?
 
-    @Option(help: ArgumentHelp("With --collective, the message sizes in bytes (nccl-tests' size column): a comma-separated list of counts with optional K, M, G (powers of 1024) and doubling ranges MIN..MAX (default: 8..8G, nccl-tests' -b 8 -e 8G -f 2).",
-                               valueName: "sizes"))
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("With --collective, the message sizes in bytes (nccl-tests' size column): a comma-separated list of counts with optional K, M, G (powers of 1024) and doubling ranges MIN..MAX, each 1 to 1048576G (2^50) (default: 8..8G, nccl-tests' -b 8 -e 8G -f 2).",
+                               valueName: "sizes"),
+            transform: { argument in try ByteSizes(parsing: argument) })
     var sizes: ByteSizes?
 
     func validate() throws {
@@ -61,8 +64,14 @@ struct ClustersCommand: ParsableCommand {
             case (let name?, _):
                 let cluster = try warningOfMisspellings(in: name) { () throws(InputError) in try resolveCluster(name) }
                 if let collective {
-                    let table = try CollectiveTable(cluster: cluster, kind: collective.kind, ranks: ranks, ranksPerNode: ranksPerNode,
-                                                   sizes: (sizes ?? .defaultSweep).bytes)
+                    let table: CollectiveTable
+                    do {
+                        table = try CollectiveTable(cluster: cluster, named: name, kind: collective.kind, ranks: ranks,
+                                                    ranksPerNode: ranksPerNode, sizes: (sizes ?? .defaultSweep).bytes)
+                    } catch let error as InputError {
+                        // A file's cluster may have no name of its own: the error names the file.
+                        throw clusterFile(named: name) == nil ? error : error.inDocument(name)
+                    }
                     text = format == .text ? table.text : JSONWriter(inlineDepth: 3, lineWidth: 110).render(table.json)
                 } else {
                     text = format == .text ? cluster.textReport : cluster.jsonText

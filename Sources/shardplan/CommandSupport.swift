@@ -14,10 +14,11 @@ func reportingInputErrors(_ body: () throws -> Void) throws {
 
 /// Runs `decode`, which reads document `name` (a file path, `-` or a preset), and prints a warning on standard error
 /// for each member it did not read that is spelled like one it looked for (`MemberReads`): the formats ignore
-/// members they do not know, so a typo in an optional member would otherwise change the result in silence.
+/// members they do not know, so a typo in an optional member would otherwise change the result in silence. A
+/// misspelling in a cluster file the document names (`MemberReads.separately`) names that file instead.
 func warningOfMisspellings<Result, Failure: Error>(in name: String, _ decode: () throws(Failure) -> Result) throws(Failure) -> Result {
     let (result, misspellings) = try MemberReads.collecting(decode)
-    for misspelling in misspellings { printError("warning: " + VisibleText.escape("\(name): \(misspelling)")) }
+    for misspelling in misspellings { printError("warning: " + VisibleText.escape("\(misspelling.document ?? name): \(misspelling)")) }
     return result
 }
 

@@ -20,7 +20,7 @@ struct CollectiveTableTests {
 
     @Test("--format json gives one row a size with calibrate's member names and the model's choice")
     func jsonTable() throws {
-        let sizes = try #require(ByteSizes(argument: "1G,8"))
+        let sizes = try ByteSizes(parsing: "1G,8")
         let table = try CollectiveTable(cluster: try resolveCluster("dgx-h100:2"), kind: .allToAll, ranks: 8, sizes: sizes.bytes)
         guard case .object(let top) = table.json, case .array(let rows)? = top["rows"], case .object(let row)? = rows.first else {
             Issue.record("not a table: \(table.json)"); return
@@ -29,7 +29,9 @@ struct CollectiveTableTests {
         #expect(top["ranks"] == .int(8) && top["domains"] == .int(1) && rows.count == 2)
         // 7/8 x 2^30 / 370e9 + 7 x 3.4 us = 2,563.05 us; busbw 2^30 / t x 7/8 = 366.56 GB/s. All-to-all has no algorithm.
         #expect(row["size_bytes"] == .int(1_073_741_824) && row["time_us"] == .number(2563) && row["busbw_gb_per_s"] == .number(366.6))
-        #expect(row["algorithm"] == nil && row["links"] == .array([.string("intra_node")]))
+        // Every row has every member the docs list: an all-to-all's algorithm and protocol are null.
+        #expect(row["algorithm"] == .null && row["protocol"] == .null && row["links"] == .array([.string("intra_node")]))
+        #expect(Array(row.keys) == ["size_bytes", "time_us", "algbw_gb_per_s", "busbw_gb_per_s", "algorithm", "protocol", "links"])
     }
 
     @Test("--ranks-per-node 8 on DGX H100 nodes prints what the default prints, text and JSON, over the whole sweep")
@@ -67,13 +69,19 @@ struct CollectiveTableTests {
         #expect(rack.predictions.first?.links == [.intraNode])
     }
 
-    @Test("sizes: counts with K, M, G (powers of 1024) and doubling ranges; zero, negatives and words are refused")
-    func sizes() {
-        #expect(ByteSizes(argument: "8,1K,2M,1G")?.bytes == [8, 1024, 2 << 20, 1 << 30])
-        #expect(ByteSizes(argument: "8..64")?.bytes == [8, 16, 32, 64])
-        #expect(ByteSizes(argument: "1M..3M")?.bytes == [1 << 20, 2 << 20])
+    @Test("sizes: counts with K, M, G (powers of 1024) and doubling ranges up to 2^50; zero, negatives, words and larger sizes are refused")
+    func sizes() throws {
+        #expect(try ByteSizes(parsing: "8,1K,2M,1G").bytes == [8, 1024, 2 << 20, 1 << 30])
+        #expect(try ByteSizes(parsing: "8..64").bytes == [8, 16, 32, 64])
+        #expect(try ByteSizes(parsing: "1M..3M").bytes == [1 << 20, 2 << 20])
+        #expect(try ByteSizes(parsing: "1048576G").bytes == [1 << 50] && ByteSizes.largest == 1_125_899_906_842_624)
         #expect(ByteSizes.defaultSweep.bytes.count == 31)
-        for bad in ["0", "-8", "8,", "eight", "8..", "64..8", "1.5K", "9999999999G"] { #expect(ByteSizes(argument: bad) == nil, "\(bad)") }
+        for bad in ["0", "-8", "8,", "eight", "8..", "64..8", "1.5K", "9999999999G", "1048577G", "1125899906842625",
+                    "9223372036854775807", "99999999999999999999", "8..9223372036854775807"] {
+            #expect(throws: ValidationError.self, "\(bad)") { try ByteSizes(parsing: bad) }
+        }
+        let error = #expect(throws: ValidationError.self) { try ByteSizes(parsing: "8,9223372036854775807") }
+        #expect(error?.message == "9223372036854775807 is over the largest size, 1125899906842624 bytes (2^50, 1048576G)")
         #expect(CollectiveChoice(argument: "all_gather")?.kind == .allGather && CollectiveChoice(argument: "alltoall")?.kind == .allToAll)
         #expect(CollectiveChoice(argument: "send-recv") == nil)
     }
@@ -91,6 +99,85 @@ struct CollectiveTableTests {
         #expect(exitCode(["clusters", "dgx-h100:2", "--collective", "all-reduce", "--ranks-per-node", "0"]) == 2)
         #expect(exitCode(["clusters", "dgx-h100:2", "--collective", "all-reduce", "--ranks-per-node", "4", "--ranks", "6"]) == 2)
         #expect(exitCode(["clusters", "dgx-h100:2", "--collective", "all-reduce", "--ranks-per-node", "4", "--ranks", "8"]) == nil)
+    }
+
+    @Test("a size over 2^50 is a usage error giving the bound, never a trap; 2^50 itself prints as an integer in text and JSON")
+    func largestSize() throws {
+        func message(_ arguments: [String]) -> String? {
+            do { _ = try ClustersCommand.parse(arguments); return nil } catch { return ClustersCommand.message(for: error) }
+        }
+        for sizes in ["9223372036854775807", "8..9223372036854775807", "1048577G"] {
+            #expect(exitCode(["clusters", "dgx-h100", "--collective", "all-reduce", "--sizes", sizes, "--format", "json"]) == 2)
+            #expect(message(["dgx-h100", "--collective", "all-gather", "--sizes", sizes])?.contains("over the largest size, 1125899906842624 bytes (2^50, 1048576G)") == true,
+                    "\(message(["dgx-h100", "--collective", "all-gather", "--sizes", sizes]) ?? "accepted")")
+        }
+        for kind in Cluster.predictableCollectives {
+            let table = try CollectiveTable(cluster: try resolveCluster("dgx-h100"), kind: kind, ranks: nil, sizes: [ByteSizes.largest])
+            #expect(table.text.split(separator: "\n").last?.hasPrefix(" 1125899906842624 ") == true, "\(table.text)")
+            #expect(JSONWriter(inlineDepth: 3, lineWidth: 110).render(table.json).contains("\"size_bytes\": 1125899906842624,"))
+        }
+    }
+
+    @Test("--ranks -3 and --ranks-per-node -1 reach the command's own message, not \"Missing value\"")
+    func negativeRanks() {
+        func message(_ arguments: [String]) -> String? {
+            do { _ = try ClustersCommand.parse(arguments); return nil } catch { return ClustersCommand.message(for: error) }
+        }
+        #expect(message(["dgx-h100", "--collective", "all-reduce", "--ranks", "-3"]) == "--ranks must be 2 or more; a collective on -3 ranks moves nothing.")
+        #expect(message(["dgx-h100", "--collective", "all-reduce", "--ranks-per-node", "-1"]) == "--ranks-per-node must be 1 or more, not -1.")
+        #expect(message(["dgx-h100", "--collective", "all-reduce", "--sizes", "-8"])?.contains("a size is 1 byte or more, not -8") == true)
+        #expect(exitCode(["clusters", "dgx-h100", "--collective", "all-reduce", "--ranks", "-3"]) == 2)
+    }
+
+    @Test("the header titles a cluster file as plan output does (NAME from FILE) and escapes a line break in its name")
+    func headerNamesTheFile() throws {
+        var cluster = try resolveCluster("dgx-h100")
+        let file = try CollectiveTable(cluster: cluster, named: "./dgx-h100", kind: .allReduce, ranks: nil, sizes: [8])
+        #expect(file.text.hasPrefix("# all_reduce on dgx-h100 from ./dgx-h100, 8 ranks: 1 node x 8 ("), "\(file.text)")
+        let preset = try CollectiveTable(cluster: cluster, named: "dgx-h100", kind: .allReduce, ranks: nil, sizes: [8])
+        #expect(preset.text.hasPrefix("# all_reduce on dgx-h100, 8 ranks"))
+        cluster.name = "lab\n1073741824 0.01 1e9"
+        let broken = try CollectiveTable(cluster: cluster, named: "lab.json", kind: .allReduce, ranks: nil, sizes: [8])
+        let lines = broken.text.split(separator: "\n")
+        #expect(lines.count == 4 && lines[0].hasPrefix("# all_reduce on lab\\n1073741824 0.01 1e9 from lab.json, 8 ranks"), "\(broken.text)")
+    }
+
+    @Test("columns widen to fit huge values, a space before each: 8 GiB over an intra-node link of 1e-6 GB/s")
+    func wideColumns() throws {
+        var cluster = try resolveCluster("dgx-h100")
+        cluster.intraNode = LinkSpec(bandwidth: 1e3, latency: 3.4e-6)
+        let table = try CollectiveTable(cluster: cluster, kind: .allGather, ranks: nil, sizes: [8, 8 << 30])
+        let lines = table.text.split(separator: "\n").map(String.init)
+        // 7/8 x 2^33 B / (0.8 x 1e3 B/s) = 9.39e6 s: a time column of 17 characters.
+        let fields = lines[4].split(separator: " ")
+        #expect(fields.count == 7 && fields[0] == "8589934592" && fields[1].count == 16, "\(table.text)")
+        // Every column's right edge lines up with its header's.
+        for label in ["size", "time", "algbw", "busbw"] {
+            let header = try #require(lines[1].range(of: label)).upperBound.utf16Offset(in: lines[1])
+            let column = ["size": 0, "time": 1, "algbw": 2, "busbw": 3][label]!
+            for line in lines[3...] {
+                let cell = try #require(line.split(separator: " ").dropFirst(column).first)
+                #expect(cell.endIndex.utf16Offset(in: line) == header, "\(label): \(table.text)")
+            }
+        }
+        // The usual widths are kept where values fit (the 1 GiB line of the default sweep, textTable above).
+        #expect(try CollectiveTable(cluster: try resolveCluster("dgx-h100"), kind: .allReduce, ranks: nil, sizes: [1 << 30]).text
+                    .contains("\n  1073741824    3964.68  270.83  473.95  nvls"))
+    }
+
+    @Test("one device, or one GPU a node on one node, is refused naming the cluster")
+    func oneRankNamesTheCluster() throws {
+        var single = try resolveCluster("dgx-h100")
+        single.devicesPerNode = 1
+        single.intraNode = nil
+        single.name = "lab"
+        let error = #expect(throws: InputError.self) { try CollectiveTable(cluster: single, kind: .allReduce, ranks: nil, sizes: [8]) }
+        #expect(error?.message == "a collective takes 2 or more ranks; lab has 1 device", "\(error?.message ?? "accepted")")
+        let perNode = #expect(throws: InputError.self) {
+            try CollectiveTable(cluster: try resolveCluster("dgx-h100"), kind: .allReduce, ranks: nil, ranksPerNode: 1, sizes: [8])
+        }
+        #expect(perNode?.message == "a collective takes 2 or more ranks; 1 at 1 per node on dgx-h100, which has 1 node of 8 devices",
+                "\(perNode?.message ?? "accepted")")
     }
 
     @Test("ranks the cluster cannot hold or lay out are an input error (exit 1) naming the cluster")

@@ -22,15 +22,22 @@ public struct CollectiveCalibrationReport: Sendable {
     public var source: String
 
     /// Replays every row of a collective-benchmarks document read from `source`, whose directory holds the cluster
-    /// files its rows name by relative paths.
+    /// files its rows name by relative paths; read from standard input (`-`), they resolve against the working
+    /// directory.
     public init(document: JSONValue, source: String) throws(InputError) {
         var replays: [Replay] = []
-        let directory = (source as NSString).deletingLastPathComponent
-        for (row, nodes, choice) in try MeasuredCollective.rows(in: document, directory: directory) {
+        for (row, nodes, choice) in try MeasuredCollective.rows(in: document, directory: Self.directory(of: source)) {
             replays.append(Replay(measurement: row, nodes: nodes, choice: choice))
         }
         self.replays = replays
         self.source = source
+    }
+
+    /// The directory of the file at `path`: "" (the working directory) for a bare file name or `-` (standard
+    /// input), "/" for a file at the root.
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// Whether a document holds collective benchmarks (`measurements`) rather than training runs (`rows`).

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One published collective benchmark (nccl-tests `all_reduce_perf`, `all_gather_perf`, `reduce_scatter_perf`):
 /// the cluster it ran on as a preset with a node count, the collective, the message size and the measured time.
 /// Rows live in Docs/calibration/nccl-tests.json; `shardplan calibrate` replays them through `CollectiveGroup`
@@ -81,12 +83,23 @@ public struct MeasuredCollective: Sendable {
             let bytes = Double(try row.int("size_bytes"))
             guard bytes > 0 else { throw row.invalid("size_bytes", "row \(id): a message of \(Int(bytes)) bytes") }
             let seconds: Double
+            let busBandwidth = try row.optionalNumber("busbw_gb_per_s")
+            if let busBandwidth, busBandwidth <= 0 {
+                throw row.invalid("busbw_gb_per_s", "row \(id): expected a positive bus bandwidth in GB/s, found \(JSONWriter.formatNumber(busBandwidth))")
+            }
             if row.contains("time_us") {
                 seconds = try row.measuredSeconds("time_us", unit: "us", scale: 1e-6, row: id)
-            } else if let busBandwidth = try row.optionalNumber("busbw_gb_per_s") {
-                guard busBandwidth > 0 else {
-                    throw row.invalid("busbw_gb_per_s", "row \(id): expected a positive bus bandwidth in GB/s, found \(JSONWriter.formatNumber(busBandwidth))")
+                if let busBandwidth {
+                    // Both copied from one nccl-tests line agree but for its rounding (busbw to 0.01 GB/s); the
+                    // time is kept, and a bus bandwidth 1% and 0.005 GB/s away from it is another line's or a typo.
+                    let implied = bytes * kind.busBandwidthFactor(ranks: count) / seconds / 1e9
+                    guard abs(implied - busBandwidth) <= max(0.01 * busBandwidth, 0.005) else {
+                        throw row.invalid("busbw_gb_per_s", "row \(id): \(JSONWriter.formatNumber(busBandwidth)) GB/s disagrees with time_us "
+                                          + "\(JSONWriter.formatNumber(try row.number("time_us"))), which moves the row's \(Int(bytes)) bytes at "
+                                          + String(format: "%.2f", implied) + " GB/s of bus bandwidth; give one of them, or both from one nccl-tests line")
+                    }
                 }
+            } else if let busBandwidth {
                 seconds = bytes * kind.busBandwidthFactor(ranks: count) / (busBandwidth * 1e9)
                 guard plausibleSeconds.contains(seconds) else {
                     throw row.invalid("busbw_gb_per_s", "row \(id): \(JSONWriter.formatNumber(busBandwidth)) GB/s moves the row's \(Int(bytes)) bytes in "
@@ -120,7 +133,7 @@ public struct MeasuredCollective: Sendable {
         switch try row.value("cluster") {
         case .string(let name):
             let resolved = clusterFile(named: name).map { file in
-                file.hasPrefix("/") || directory.isEmpty ? file : directory + "/" + file
+                file.hasPrefix("/") || directory.isEmpty ? file : directory + (directory.hasSuffix("/") ? "" : "/") + file
             } ?? name
             do {
                 let cluster = try resolveCluster(resolved)

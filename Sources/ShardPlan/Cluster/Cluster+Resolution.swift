@@ -15,7 +15,8 @@ public func resolveCluster(_ argument: String) throws(InputError) -> Cluster {
     guard let contents = fileBytes(atPath: argument) else {
         throw InputError(.invalidReference, at: .root, "cannot read the cluster file \"\(argument)\"")
     }
-    return try Cluster(jsonBytes: contents, document: argument)
+    // A file read while another document is decoded (a row of `calibrate`'s naming it) is a document of its own.
+    return try MemberReads.separately(document: argument) { () throws(InputError) in try Cluster(jsonBytes: contents, document: argument) }
 }
 
 /// The file a `--cluster` argument names, or nil where it names a preset (`dgx-h100`, `dgx-h100:4`): preset
@@ -23,4 +24,14 @@ public func resolveCluster(_ argument: String) throws(InputError) -> Cluster {
 public func clusterFile(named argument: String) -> String? {
     let presetName = argument.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)[0]
     return ClusterPreset.named(String(presetName)) == nil ? argument : nil
+}
+
+extension Cluster {
+    /// How reports title the cluster a command-line argument named: the argument, after the name a cluster file
+    /// gives itself where it gives one (`4x DGX A100 80GB from lab.json`); a preset as its argument
+    /// (`dgx-a100-80g:8`). Reports escape it (`VisibleText`): a file's name may hold a line break.
+    public func title(asNamed argument: String) -> String {
+        clusterFile(named: argument) == nil || name == Cluster.unnamed || name == argument
+            || name.allSatisfy(\.isWhitespace) ? argument : "\(name) from \(argument)"
+    }
 }

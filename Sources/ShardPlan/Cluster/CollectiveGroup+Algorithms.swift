@@ -43,16 +43,16 @@ extension CollectiveGroup {
     /// sent it), so its link carries at least B in: the time is at least B / L, the algorithm bandwidth at most L,
     /// and the bus bandwidth (algorithm bandwidth x 2(n-1)/n) at most 2(n-1)/n x L: 1 x L on 2 devices, 1.75 x L
     /// on 8. An all-gather's or reduce-scatter's device receives the (n-1)/n x B it lacks (sends it, for a
-    /// reduce-scatter), so its bus bandwidth (x (n-1)/n) is at most L. Each algorithm's bandwidth is capped so.
+    /// reduce-scatter), so its bus bandwidth (x (n-1)/n) is at most L. A ring all-reduce's device sends and receives
+    /// 2(n-1)/n x B through its link, so the ring's bus bandwidth is at most L whatever n; only NVLS, whose switch
+    /// reduces, goes beyond it. Each algorithm's bandwidth is capped so.
     public func seconds(_ kind: CollectiveKind, bytes: Double, algorithm: CollectiveAlgorithm,
                         protocol wireProtocol: CollectiveProtocol) -> Double? {
         guard size > 1 else { return 0 }
         switch algorithm {
         case .ring:
             guard kind == .allReduce || kind == .allGather || kind == .reduceScatter else { return nil }
-            let share = Double(size - 1) / Double(size)
-            let simple = kind == .allReduce ? min(allReduceBusBandwidth, 2 * share * lineRate)
-                : min(allGatherBusBandwidth, lineRate)
+            let simple = min(kind == .allReduce ? allReduceBusBandwidth : allGatherBusBandwidth, lineRate)
             let busBandwidth = wireProtocol.ringBusBandwidth(simple: simple, kind: kind, nodeCount: nodeCount,
                                                             devicesPerNode: devicesPerNode)
             let passes = kind == .allReduce ? 2.0 : 1.0

@@ -61,7 +61,8 @@ extension Cluster {
     /// is an `InputError` (a group over part of a domain and part of another is one the planner never prices).
     public func collectiveRanks(_ ranks: Int) throws(InputError) -> Range<Int> {
         guard ranks >= 2 else {
-            throw InputError(.invalidValue, at: .root, "a collective takes 2 or more ranks, not \(ranks)")
+            throw InputError(.invalidValue, at: .root, "a collective takes 2 or more ranks; "
+                             + (deviceCount < 2 ? "\(name) has \(deviceCount) device" : "\(ranks) on \(name)"))
         }
         guard ranks <= deviceCount else {
             throw InputError(.invalidValue, at: .root, "\(ranks) ranks on \(name), which has \(deviceCount) devices")
@@ -82,7 +83,8 @@ extension Cluster {
     /// layout of whole nodes.
     public func collectiveRanks(_ ranks: Int, perNode: Int) throws(InputError) -> [Int] {
         guard ranks >= 2 else {
-            throw InputError(.invalidValue, at: .root, "a collective takes 2 or more ranks, not \(ranks)")
+            throw InputError(.invalidValue, at: .root, "a collective takes 2 or more ranks; \(ranks) at \(perNode) per node on \(name), "
+                             + "which has \(nodes) node\(nodes == 1 ? "" : "s") of \(devicesPerNode) device\(devicesPerNode == 1 ? "" : "s")")
         }
         guard (1 ... devicesPerNode).contains(perNode) else {
             throw InputError(.invalidValue, at: .root, "\(perNode) ranks per node on \(name), whose nodes hold "

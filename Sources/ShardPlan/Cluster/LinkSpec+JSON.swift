@@ -7,8 +7,11 @@ extension LinkSpec {
     /// B of an all-reduce's result, whatever the algorithm, through a link of line rate L per direction: an
     /// all-gather's algorithm bandwidth is at most L n/(n-1), so its bus bandwidth (x (n-1)/n) at most L; an
     /// all-reduce's algorithm bandwidth is at most L, so its bus bandwidth (x 2(n-1)/n) below 2L; a copy at most L.
+    /// Without in-switch reduction an all-reduce is a ring (or a tree), whose devices each send and receive
+    /// 2(n-1)/n x B through their link: its bus bandwidth is at most L, so the all-reduce figure is too.
     init(json reader: JSONReader) throws(InputError) {
         let lineRate = try reader.positiveNumber("bandwidth_gb_per_s")
+        let reducesInSwitch = try reader.optionalBool("in_switch_reduction") ?? false
         let ceilings = [("allgather_bus_bandwidth_gb_per_s", 1.0, "an all-gather's bus bandwidth is at most the line rate: each device receives the (n-1)/n of the result it lacks through its link"),
                         ("p2p_bandwidth_gb_per_s", 1.0, "a copy moves no data faster than the link"),
                         ("allreduce_bus_bandwidth_gb_per_s", 2.0, "an all-reduce's bus bandwidth is below twice the line rate even when the switch reduces: each device receives the whole result through its link, and bus bandwidth counts it 2(n-1)/n times")]
@@ -19,13 +22,19 @@ extension LinkSpec {
                 throw reader.invalid(key, "\(JSONWriter.formatNumber(measured)) exceeds \(ceiling): \(reason)")
             }
         }
+        if !reducesInSwitch, let measured = try reader.optionalPositiveNumber("allreduce_bus_bandwidth_gb_per_s"), measured > lineRate {
+            throw reader.invalid("allreduce_bus_bandwidth_gb_per_s", "\(JSONWriter.formatNumber(measured)) exceeds the link's bandwidth_gb_per_s of "
+                                 + "\(JSONWriter.formatNumber(lineRate)) without \"in_switch_reduction\": true: a ring's devices each send and receive "
+                                 + "2(n-1)/n of the buffer through their link, so its bus bandwidth is at most the line rate; only a switch that "
+                                 + "reduces (NVLink SHARP) lets an all-reduce's exceed it")
+        }
         self.init(bandwidth: lineRate * Self.bytesPerGB,
                   latency: try reader.nonNegativeNumber("latency_us") * Self.secondsPerMicrosecond,
                   collectiveEfficiency: try reader.optionalFraction("collective_efficiency"),
                   allReduceBusBandwidth: try reader.optionalPositiveNumber("allreduce_bus_bandwidth_gb_per_s").map { $0 * Self.bytesPerGB },
                   allGatherBusBandwidth: try reader.optionalPositiveNumber("allgather_bus_bandwidth_gb_per_s").map { $0 * Self.bytesPerGB },
                   pointToPointBandwidth: try reader.optionalPositiveNumber("p2p_bandwidth_gb_per_s").map { $0 * Self.bytesPerGB },
-                  reducesInSwitch: try reader.optionalBool("in_switch_reduction") ?? false)
+                  reducesInSwitch: reducesInSwitch)
     }
 
     /// The link as an `intra_node` or `inter_node` object of a `shardplan.cluster/1` document.

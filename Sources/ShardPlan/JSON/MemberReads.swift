@@ -45,6 +45,8 @@ public final class MemberReads: @unchecked Sendable {
     /// By the object's path without element labels (a graph's op is read by two readers, one labelled).
     private var objects: [JSONPath: ObjectRead] = [:]
     private var order: [ObjectRead] = []
+    /// The misspellings of other documents the decode read (`separately`), in the order found, each once.
+    private var nested: [Misspelling] = []
 
     private init() {}
 
@@ -53,6 +55,21 @@ public final class MemberReads: @unchecked Sendable {
         let log = MemberReads()
         let outcome = $current.withValue(log) { Swift.Result { () throws(Failure) -> Result in try body() } }
         return (try outcome.get(), log.misspellings())
+    }
+
+    /// Runs `body`, the decode of another document (`document`, a file a row names) that the running decode reads,
+    /// with a log of its own, so that its members are not taken for the outer document's at the same paths; its
+    /// misspellings join the running log's, naming `document`. Without a log bound it only runs `body`.
+    public static func separately<Result, Failure: Error>(document: String, _ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+        guard let outer = current else { return try body() }
+        let (result, misspellings) = try collecting(body)
+        outer.lock.withLock {
+            for var misspelling in misspellings {
+                misspelling.document = misspelling.document ?? document
+                if !outer.nested.contains(misspelling) { outer.nested.append(misspelling) }
+            }
+        }
+        return result
     }
 
     /// A reader was made for `object` at `path`: the recorder of the log bound, if any, for its reads.
@@ -80,16 +97,20 @@ public final class MemberReads: @unchecked Sendable {
         public var member: String
         /// The member the decoder asked for.
         public var suggestion: String
+        /// The document that holds it where that is another than the one decoded (a cluster file a row names,
+        /// `separately`); nil for the decoded document itself.
+        public var document: String?
 
         public var description: String {
             "\(path): not a member ShardPlan reads (did you mean \"\(suggestion)\"?); it is ignored, as every unknown member is"
         }
     }
 
-    /// The unread members that resemble an absent member the decoder asked for, in document order.
+    /// The unread members that resemble an absent member the decoder asked for, in document order, then those of
+    /// the other documents it read.
     func misspellings() -> [Misspelling] {
         lock.withLock {
-            order.flatMap { object -> [Misspelling] in
+            let own = order.flatMap { object -> [Misspelling] in
                 guard !object.wholeObject else { return [] }
                 let members = object.members.keys
                 let absent = object.asked.subtracting(members).sorted()
@@ -99,6 +120,7 @@ public final class MemberReads: @unchecked Sendable {
                     }
                 }
             }
+            return own + nested
         }
     }
 

@@ -53,10 +53,7 @@ public struct TrainingPlan: Sendable {
 
     /// How reports title the cluster: `clusterName`, after the name a cluster file gives itself where it gives one
     /// (`4x DGX A100 80GB from lab.json`); a preset as its argument (`dgx-a100-80g:8`).
-    public var clusterTitle: String {
-        clusterFile(named: clusterName) == nil || cluster.name == Cluster.unnamed || cluster.name == clusterName
-            || cluster.name.allSatisfy(\.isWhitespace) ? clusterName : "\(cluster.name) from \(clusterName)"
-    }
+    public var clusterTitle: String { cluster.title(asNamed: clusterName) }
 
     /// The pipeline rank that runs chunk `stage`.
     public func rank(ofStage stage: Int) -> Int { stage % pipelineRanks }

@@ -153,6 +153,13 @@ struct ClusterJSONTests {
                       expected: "inter_node.p2p_bandwidth_gb_per_s: 26 exceeds the link's bandwidth_gb_per_s of 25: a copy moves no data faster than the link"),
         BrokenCluster(find: "\"latency_us\": 3}", replace: "\"latency_us\": 3, \"allreduce_bus_bandwidth_gb_per_s\": 1e8}", kind: .invalidValue,
                       expected: "intra_node.allreduce_bus_bandwidth_gb_per_s: 100000000 exceeds 2 x the link's bandwidth_gb_per_s of 300: an all-reduce's bus bandwidth is below twice the line rate"),
+        // Without in-switch reduction an all-reduce is a ring or a tree: its bus bandwidth is at most the line rate.
+        BrokenCluster(find: "\"latency_us\": 3}", replace: "\"latency_us\": 3, \"allreduce_bus_bandwidth_gb_per_s\": 301}", kind: .invalidValue,
+                      expected: "intra_node.allreduce_bus_bandwidth_gb_per_s: 301 exceeds the link's bandwidth_gb_per_s of 300 without \"in_switch_reduction\": true: a ring's devices"),
+        BrokenCluster(find: "\"latency_us\": 3}", replace: "\"latency_us\": 3, \"allreduce_bus_bandwidth_gb_per_s\": 301, \"in_switch_reduction\": false}", kind: .invalidValue,
+                      expected: "intra_node.allreduce_bus_bandwidth_gb_per_s: 301 exceeds the link's bandwidth_gb_per_s of 300 without"),
+        BrokenCluster(find: "\"latency_us\": 8}", replace: "\"latency_us\": 8, \"allreduce_bus_bandwidth_gb_per_s\": 26}", kind: .invalidValue,
+                      expected: "inter_node.allreduce_bus_bandwidth_gb_per_s: 26 exceeds the link's bandwidth_gb_per_s of 25 without"),
         BrokenCluster(find: "\"latency_us\": 3}", replace: "\"latency_us\": 3, \"in_switch_reduction\": 1}", kind: .wrongType,
                       expected: "intra_node.in_switch_reduction: expected true or false"),
         BrokenCluster(find: "\"name\": \"4x DGX A100 80GB\"", replace: "\"name\": \"\"", kind: .invalidValue,

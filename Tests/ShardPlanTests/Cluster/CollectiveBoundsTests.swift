@@ -31,6 +31,18 @@ struct CollectiveBoundsTests {
         #expect(abs(choice.seconds - 9_559.572e-6) < 0.001e-6)
     }
 
+    @Test("a ring's bus bandwidth is at most the line rate on any number of GPUs: 8 GPUs claiming 480 run at 450")
+    func eightDeviceRingCapped() {
+        let group = ringClaiming480().collectiveGroup(devices: 0 ..< 8)
+        // Simple ring: 1.4 is only across nodes, so 8.4 us + 14 steps of 3.4 us = 56.0 us; bus bandwidth
+        // min(480, 450) = 450 GB/s: 2 x 7/8 x 4,294,967,296 B / 450e9 = 16,702.651 us; 16,758.651 us in all (at 480,
+        // 15,714.735 us: a bus bandwidth of 478.3 GB/s on a 450 GB/s link). No NVLS: the switch does not reduce.
+        let choice = group.fastest(.allReduce, bytes: fourGiB)
+        #expect(choice.algorithm == .ring && choice.wireProtocol == .simple)
+        #expect(abs(choice.seconds - 16_758.651e-6) < 0.001e-6, "\(choice.seconds)")
+        #expect(2 * 7.0 / 8 * fourGiB / choice.seconds <= 450e9)
+    }
+
     @Test("dgx-h100's 2-GPU all-reduce of 4 GiB is a ring at the ring's 370 GB/s: the 480 is NVLS's, over 8 GPUs")
     func twoH100AllReduce() throws {
         let group = try Cluster.preset(named: "dgx-h100").collectiveGroup(devices: 0 ..< 2)
