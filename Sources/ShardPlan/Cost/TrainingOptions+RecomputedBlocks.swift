@@ -17,10 +17,21 @@ extension TrainingOptions {
     }
 
     /// Why this count of blocks (`recomputedBlocks`) cannot apply to `graph`, as the rest of a sentence after the
-    /// member's name, or nil where it can (no count, or a graph with transformer blocks). A graph without blocks (no
-    /// layer holds attention) reruns its whole forward pass under full recomputation: there is nothing to count.
+    /// member's name, or nil where it can (no count, or one up to the graph's transformer blocks). A graph without
+    /// blocks (no layer holds attention) reruns its whole forward pass under full recomputation: there is nothing to
+    /// count. A count above the graph's blocks is more than any stage can hold: every block would rerun, which no
+    /// count says, so it is refused rather than written as a count no stage has (`recompute=full(5 blocks)` of a
+    /// 2-block model beside Megatron-LM's uniform method).
     public func recomputedBlocksProblem(in graph: Graph) -> String? {
-        guard let blocks = recomputedBlocks, blocks > 0, StageCostModel.transformerBlockCount(in: graph) == 0 else { return nil }
-        return "counts transformer blocks, and \"\(graph.name)\" has none (no layer holds attention): full recomputation reruns its whole forward pass"
+        guard let blocks = recomputedBlocks, blocks > 0 else { return nil }
+        let count = StageCostModel.transformerBlockCount(in: graph)
+        if count == 0 {
+            return "counts transformer blocks, and \"\(graph.name)\" has none (no layer holds attention): full recomputation reruns its whole forward pass"
+        }
+        guard blocks <= count else {
+            return "counts the first blocks of each stage that rerun, and \"\(graph.name)\" has \(count) transformer block\(count == 1 ? "" : "s"), "
+                + "fewer than \(blocks): give at most \(count), or leave the count out to rerun every block"
+        }
+        return nil
     }
 }

@@ -84,6 +84,8 @@ public struct FrameworkExport: Sendable {
         }()
         var chosen: (export: FrameworkExport, plan: TrainingPlan)?
         if let searched, searched.unrunnable.isEmpty && searched.prediction.fitsInMemory { chosen = (searched, plan) }
+        // Whether every plan passed over was passed over for memory alone: then more memory is what would help.
+        var refusedForMemoryOnly = searched.map { $0.unrunnable.isEmpty } ?? false
         func weigh(_ candidates: [Alternative]) {
             for alternative in candidates {
                 let note = "The searched plan (\(PlanPrediction.seconds(prediction.iterationSeconds)) an iteration) runs in \(framework.displayName) "
@@ -93,7 +95,11 @@ public struct FrameworkExport: Sendable {
                 guard let recognition = try? LayoutRecognition(alternative.plan),
                       let other = try? FrameworkExport(recognition: recognition, of: alternative.plan, prediction: alternative.prediction,
                                                        framework: framework, note: note, searchNote: searchNote),
-                      other.prediction.fitsInMemory, other.unrunnable.isEmpty,
+                      other.unrunnable.isEmpty else {
+                    refusedForMemoryOnly = false
+                    continue
+                }
+                guard other.prediction.fitsInMemory,
                       other.prediction.iterationSeconds < chosen?.export.prediction.iterationSeconds ?? .infinity else { continue }
                 chosen = (other, alternative.plan)
             }
@@ -107,12 +113,33 @@ public struct FrameworkExport: Sendable {
                              "no \(framework.displayName) settings fit and run: the searched plan (\(PlanPrediction.seconds(prediction.iterationSeconds)) "
                              + "an iteration) runs in \(framework.displayName) \(outcome), and neither the search's other plans nor any Megatron grid "
                              + "configuration priced fits and runs in it\(searched.flatMap(Self.shortfall).map { " (the searched plan's settings: \($0))" } ?? ""); "
-                             + "try more devices, or leave out --emit for the plan itself")
+                             + Self.advice(graph: plan.graphBeforeRewrites ?? plan.graph, cluster: plan.cluster, framework: framework,
+                                           refusedForMemoryOnly: refusedForMemoryOnly)
+                             + ", or leave out --emit for the plan itself")
         }
         switch attempt {
         case .success(let export): return (export, plan)
         case .failure(let error): throw error
         }
+    }
+
+    /// What would give `framework` settings for `graph` on `cluster` where none fit and run, after "; ": where no
+    /// layout splits the global batch over its data-parallel ranks (`MegatronGrid.batchObstacle`), that, with a batch
+    /// or a device count that would split it; where every plan was passed over for memory alone
+    /// (`refusedForMemoryOnly`), more devices, recomputation or ZeRO; else the framework's limits, which other degrees
+    /// may meet.
+    static func advice(graph: Graph, cluster: Cluster, framework: TrainingFramework, refusedForMemoryOnly: Bool) -> String {
+        if let obstacle = MegatronGrid.batchObstacle(of: graph, on: cluster) {
+            let batch = graph.batchSize ?? 1
+            return "the global batch of \(batch) sample\(batch == 1 ? "" : "s") splits over no layout's data-parallel ranks: every "
+                + "tp x pp x cp x dp layout of the \(cluster.deviceCount) devices (tp splitting whole heads, pp whole blocks) has at least "
+                + "\(obstacle.leastDataParallel) data-parallel ranks, and a framework gives each the same whole samples; "
+                + "try a larger --batch (a multiple of \(obstacle.leastDataParallel))"
+                + (obstacle.fewerDevices.map { " or fewer devices (\($0) split the batch: a cluster file of that many)" } ?? "")
+        }
+        if refusedForMemoryOnly { return "none fits in memory: try more devices, recomputation (--recompute) or ZeRO (--zero)" }
+        return "\(framework.displayName) refuses the layouts that would fit; try another device count or --batch, "
+            + "whose degrees it may run"
     }
 
     /// What keeps `export` from running: its first refusal, or its worst rank's memory shortfall; nil where it fits and runs.

@@ -123,6 +123,13 @@ public struct LayoutRecognition: Sendable {
         options.recompute = recompute
         // A block count is full recomputation's: where the stages recompute less, no block reruns whole.
         if recompute != .full { options.recomputedBlocks = nil }
+        // A count above every chunk's blocks reruns every block, as the plan is priced: the settings say that, in
+        // their header as in their arguments (Megatron's uniform method over one layer), rather than the count.
+        if let blocks = options.recomputedBlocks, let most = chunkCounts.max(), blocks > most {
+            notes.append("the plan's count of \(blocks) recomputed blocks a stage is more than the \(most) block\(most == 1 ? "" : "s") any stage holds, "
+                         + "so every block reruns, as the plan is priced; the settings recompute every block")
+            options.recomputedBlocks = nil
+        }
         options.zeroStage = zeroStage
         // Context parallelism whose attention splits the heads (`MegatronSummary.Roles.contextByHeads`) runs Megatron's
         // all-to-all exchange, whatever the plan's options name.

@@ -121,11 +121,12 @@ public struct ParallelLayout: Sendable, Equatable {
     public var sequenceParallel: Bool { configuration.sequenceParallel }
     public var recompute: RecomputeMode { configuration.options.recompute }
     /// Under full recomputation, the blocks of each chunk that rerun, for Megatron's block method: nil where every
-    /// block reruns, because the plan gives no count or no chunk holds more blocks than it (a count above a chunk's
-    /// blocks is written as every block, which Megatron-Core runs the same way).
+    /// block reruns, because the plan gives no count or no chunk holds as many blocks as it (`LayoutRecognition` drops
+    /// such a count and names it as a difference; a chunk of fewer blocks than the count reruns them all, as
+    /// Megatron-Core's block method does).
     public var recomputedBlocksPerChunk: Int? {
         guard recompute == .full, let blocks = configuration.options.recomputedBlocks,
-              chunkLayers.contains(where: { $0 > blocks }) else { return nil }
+              chunkLayers.contains(where: { $0 >= blocks }) else { return nil }
         return blocks
     }
     public var zeroStage: Int { configuration.options.zeroStage }

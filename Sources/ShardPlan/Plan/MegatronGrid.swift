@@ -77,96 +77,90 @@ public struct MegatronGrid: Sendable {
                 ?? Self.contextParallelSizes(sequenceLength: sequenceLength)
         let windowed = MegatronConfiguration.hasWindowedAttention(graph), sinks = MegatronConfiguration.hasAttentionSinks(graph)
         var result: [MegatronConfiguration] = []
-        var tp = 1
-        while tp <= cluster.devicesPerDomain {
-            defer { tp *= 2 }
-            // Megatron-Core splits attention by whole heads (`MegatronConfiguration.unrunnableHeadSplit`).
-            guard heads.allSatisfy({ $0.divide(over: tp) }), pins.tensorParallel.map({ $0 == tp }) ?? true else { continue }
-            let depthsAndContexts = (1 ... max(blocks, 1)).flatMap { pp in contextSizes.map { (pp, $0) } }
-            for (pp, cp) in depthsAndContexts where devices % (tp * pp * cp) == 0 && pp <= (maximumStageCount ?? pp)
-                && pins.pipelineParallel.map({ $0 == pp }) ?? true {
-                let exchanges = Self.contextExchanges(contextParallel: cp, tensorParallel: tp, options: options, variants: variants,
-                                                      windowed: windowed, sinks: sinks, heads: heads,
-                                                      devicesPerDomain: cluster.devicesPerDomain)
-                if exchanges.isEmpty { continue }
-                let dp = devices / (tp * pp * cp)
-                if let meshShape, meshShape != [dp, tp] { continue }
-                if let pinned = pins.dataParallel, pinned != dp { continue }
-                let sizes = microBatchSizes(batch: batch, dataParallel: dp, pipelineParallel: pp)
-                // The distributed optimizer shards over the data- and context-parallel ranks together; where it is not
-                // allowed (torchtitan has none), FSDP that keeps the gathered weights is the nearest.
-                let sharded = dp * cp > 1
-                let lightest = sharded && zeroStages.contains(1) ? 1 : sharded && zeroStages.contains(2) ? 2
-                    : zeroStages.filter { $0 <= 1 }.min() ?? zeroStages.min()!
-                // Without a pipeline, Megatron-FSDP's ZeRO-2 and ZeRO-3 as well where allowed (`--use-megatron-fsdp`): the
-                // one-stage layouts FSDP runs; pipelined ones keep the lightest stage, which keeps the grid small.
-                let zeros = [lightest] + (pp == 1 && sharded ? zeroStages.filter { $0 >= 2 && $0 != lightest } : [])
-                // Megatron-Core takes the expert-parallel ranks from the context- and data-parallel ones (and the tensor-
-                // parallel ones with whole experts) and refuses them beside hybrid sharding's groups; a fixed mesh is
-                // the `[dp, tp]` one.
-                let expertLayouts = options.zeroShardGroup == nil && meshShape == nil
-                    ? experts.parallelLayouts(dataParallel: dp, contextParallel: cp, tensorParallel: tp) : [(1, nil)]
-                for ((ep, etp), zero) in expertLayouts.flatMap({ layout in zeros.map { (layout, $0) } })
-                where pins.expertParallel.map({ $0 == ep }) ?? true {
-                    // A bound: every weight counted as an FP8 one where the options keep FP8 weights, the experts' split over
-                    // their ranks (and over the tensor-parallel ones where each expert is), the other weights over the
-                    // tensor-parallel ones, and the optimizer state over every data- and context-parallel rank
-                    // (Megatron's distributed optimizer shards over both). Frozen weights, which hold no gradient or
-                    // optimizer state, are taken at the most a rank can hold of them: all on the ranks that split them least.
-                    let expertElements = experts.parameterElements / Double(ep * (etp ?? tp))
-                    let elements = (Double(analysis.parameterCount) - experts.parameterElements) / Double(tp * pp) + expertElements / Double(pp)
-                    let frozen = min(Double(analysis.frozenParameterCount) / Double(min(tp, ep * (etp ?? tp)) * pp), elements)
-                    let trainableState = ParameterState(elements: elements - frozen, dataParallel: Double(dp * cp), zeroStage: zero,
-                                                        options: options, fp8Weight: true)
-                    let frozenState = ParameterState(elements: frozen, dataParallel: Double(dp * cp), zeroStage: zero, options: options,
-                                                     fp8Weight: true, trainable: false)
-                    guard trainableState.totalBytes + frozenState.totalBytes <= budget else { continue }
-                    for (exchange, split) in exchanges.flatMap({ exchange in layerSplits(blocks: blocks, ranks: pp).map { (exchange, $0) } }) {
-                        var configurationOptions = options
-                        configurationOptions.recompute = recompute
-                        configurationOptions.zeroStage = zero
-                        configurationOptions.contextParallelCommunication = exchange
-                        for size in sizes {
-                            let microbatches = batch / (size * dp)
-                            if let fixed, fixed != microbatches { continue }
-                            // Megatron interleaves only when the microbatches fill whole rounds of the pipeline. Counting the
-                            // embedding or the loss as a layer without interleaving is a lighter first or last rank, tried as that.
-                            let interleavings = (1 ... maximumVirtualStages).filter { vp in
-                                (vp == 1 ? !split.countsEmbeddingOrLoss : pp > 1 && microbatches % pp == 0)
-                                    && split.fillsEveryChunk(layers: blocks, ranks: pp, chunks: vp)
-                            }
-                            for vp in interleavings {
-                                // The experts' all-to-alls overlapped too, where asked and Megatron-Core runs it
-                                // (`Self.overlapsExpertCommunication`).
-                                let overlaps = Self.overlapsExpertCommunication(variants: variants, expertParallel: ep, pipelineParallel: pp,
-                                                                                virtualStages: vp, recompute: recompute,
-                                                                                oneWorkQueue: (tp > 1 || cp > 1) && zero < 2)
-                                    ? [false, true] : [configurationOptions.overlapExpertParallelCommunication]
-                                // Megatron-LM runs a mixture of experts beside tensor parallelism only with sequence
-                                // parallelism (`validate_args`; Megatron-Core's own check is for expert parallelism).
-                                let sequenceParallels = tp == 1 ? [false] : experts.expertCounts.isEmpty ? [false, true] : [true]
-                                for (overlap, sequenceParallel) in overlaps.flatMap({ overlap in sequenceParallels.map { (overlap, $0) } }) {
-                                    var variantOptions = configurationOptions
-                                    variantOptions.overlapExpertParallelCommunication = overlap
-                                    // torchtitan's standard all-to-all where its DeepEP refuses the layout (HybridEP, priced as
-                                    // DeepEP, stays for the export to name).
-                                    if variants?.deduplicatesOnlyWholeExperts == true && ep > 1
-                                        && options.expertDispatcher.inTorchTitan(expertsSplitOverTensor: tp > 1 && etp == nil) == .allToAll {
-                                        variantOptions.expertDispatcher = .allToAll
-                                    }
-                                    var configuration = MegatronConfiguration(
-                                        tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: size,
-                                        virtualStages: vp, sequenceParallel: sequenceParallel, contextParallel: cp, expertParallel: ep,
-                                        expertTensorParallel: etp, options: variantOptions,
-                                        firstStageLayers: split.firstStageLayers, lastStageLayers: split.lastStageLayers,
-                                        embeddingInPipelineSplit: split.embeddingInPipelineSplit,
-                                        lossInPipelineSplit: split.lossInPipelineSplit)
-                                    if exchange == .hierarchical {
-                                        configuration.contextAllToAll = MegatronConfiguration.defaultContextAllToAll(
-                                            contextParallel: cp, tensorParallel: tp, devicesPerDomain: cluster.devicesPerDomain, heads: heads)
-                                    }
-                                    result.append(configuration)
+        for (tp, pp, cp) in Self.modelParallelDegrees(heads: heads, blocks: blocks, contextSizes: contextSizes, devices: devices,
+                                                      devicesPerDomain: cluster.devicesPerDomain, maximumStageCount: maximumStageCount)
+        where pins.tensorParallel.map({ $0 == tp }) ?? true && pins.pipelineParallel.map({ $0 == pp }) ?? true {
+            let exchanges = Self.contextExchanges(contextParallel: cp, tensorParallel: tp, options: options, variants: variants,
+                                                  windowed: windowed, sinks: sinks, heads: heads,
+                                                  devicesPerDomain: cluster.devicesPerDomain)
+            if exchanges.isEmpty { continue }
+            let dp = devices / (tp * pp * cp)
+            if let meshShape, meshShape != [dp, tp] { continue }
+            if let pinned = pins.dataParallel, pinned != dp { continue }
+            let sizes = microBatchSizes(batch: batch, dataParallel: dp, pipelineParallel: pp)
+            // The distributed optimizer shards over the data- and context-parallel ranks together; where it is not
+            // allowed (torchtitan has none), FSDP that keeps the gathered weights is the nearest.
+            let sharded = dp * cp > 1
+            let lightest = sharded && zeroStages.contains(1) ? 1 : sharded && zeroStages.contains(2) ? 2
+                : zeroStages.filter { $0 <= 1 }.min() ?? zeroStages.min()!
+            // Without a pipeline, Megatron-FSDP's ZeRO-2 and ZeRO-3 as well where allowed (`--use-megatron-fsdp`): the
+            // one-stage layouts FSDP runs; pipelined ones keep the lightest stage, which keeps the grid small.
+            let zeros = [lightest] + (pp == 1 && sharded ? zeroStages.filter { $0 >= 2 && $0 != lightest } : [])
+            // Megatron-Core takes the expert-parallel ranks from the context- and data-parallel ones (and the tensor-
+            // parallel ones with whole experts) and refuses them beside hybrid sharding's groups; a fixed mesh is
+            // the `[dp, tp]` one.
+            let expertLayouts = options.zeroShardGroup == nil && meshShape == nil
+                ? experts.parallelLayouts(dataParallel: dp, contextParallel: cp, tensorParallel: tp) : [(1, nil)]
+            for ((ep, etp), zero) in expertLayouts.flatMap({ layout in zeros.map { (layout, $0) } })
+            where pins.expertParallel.map({ $0 == ep }) ?? true {
+                // A bound: every weight counted as an FP8 one where the options keep FP8 weights, the experts' split over
+                // their ranks (and over the tensor-parallel ones where each expert is), the other weights over the
+                // tensor-parallel ones, and the optimizer state over every data- and context-parallel rank
+                // (Megatron's distributed optimizer shards over both). Frozen weights, which hold no gradient or
+                // optimizer state, are taken at the most a rank can hold of them: all on the ranks that split them least.
+                let expertElements = experts.parameterElements / Double(ep * (etp ?? tp))
+                let elements = (Double(analysis.parameterCount) - experts.parameterElements) / Double(tp * pp) + expertElements / Double(pp)
+                let frozen = min(Double(analysis.frozenParameterCount) / Double(min(tp, ep * (etp ?? tp)) * pp), elements)
+                let trainableState = ParameterState(elements: elements - frozen, dataParallel: Double(dp * cp), zeroStage: zero,
+                                                    options: options, fp8Weight: true)
+                let frozenState = ParameterState(elements: frozen, dataParallel: Double(dp * cp), zeroStage: zero, options: options,
+                                                 fp8Weight: true, trainable: false)
+                guard trainableState.totalBytes + frozenState.totalBytes <= budget else { continue }
+                for (exchange, split) in exchanges.flatMap({ exchange in layerSplits(blocks: blocks, ranks: pp).map { (exchange, $0) } }) {
+                    var configurationOptions = options
+                    configurationOptions.recompute = recompute
+                    configurationOptions.zeroStage = zero
+                    configurationOptions.contextParallelCommunication = exchange
+                    for size in sizes {
+                        let microbatches = batch / (size * dp)
+                        if let fixed, fixed != microbatches { continue }
+                        // Megatron interleaves only when the microbatches fill whole rounds of the pipeline. Counting the
+                        // embedding or the loss as a layer without interleaving is a lighter first or last rank, tried as that.
+                        let interleavings = (1 ... maximumVirtualStages).filter { vp in
+                            (vp == 1 ? !split.countsEmbeddingOrLoss : pp > 1 && microbatches % pp == 0)
+                                && split.fillsEveryChunk(layers: blocks, ranks: pp, chunks: vp)
+                        }
+                        for vp in interleavings {
+                            // The experts' all-to-alls overlapped too, where asked and Megatron-Core runs it
+                            // (`Self.overlapsExpertCommunication`).
+                            let overlaps = Self.overlapsExpertCommunication(variants: variants, expertParallel: ep, pipelineParallel: pp,
+                                                                            virtualStages: vp, recompute: recompute,
+                                                                            oneWorkQueue: (tp > 1 || cp > 1) && zero < 2)
+                                ? [false, true] : [configurationOptions.overlapExpertParallelCommunication]
+                            // Megatron-LM runs a mixture of experts beside tensor parallelism only with sequence
+                            // parallelism (`validate_args`; Megatron-Core's own check is for expert parallelism).
+                            let sequenceParallels = tp == 1 ? [false] : experts.expertCounts.isEmpty ? [false, true] : [true]
+                            for (overlap, sequenceParallel) in overlaps.flatMap({ overlap in sequenceParallels.map { (overlap, $0) } }) {
+                                var variantOptions = configurationOptions
+                                variantOptions.overlapExpertParallelCommunication = overlap
+                                // torchtitan's standard all-to-all where its DeepEP refuses the layout (HybridEP, priced as
+                                // DeepEP, stays for the export to name).
+                                if variants?.deduplicatesOnlyWholeExperts == true && ep > 1
+                                    && options.expertDispatcher.inTorchTitan(expertsSplitOverTensor: tp > 1 && etp == nil) == .allToAll {
+                                    variantOptions.expertDispatcher = .allToAll
                                 }
+                                var configuration = MegatronConfiguration(
+                                    tensorParallel: tp, pipelineParallel: pp, dataParallel: dp, microBatchSize: size,
+                                    virtualStages: vp, sequenceParallel: sequenceParallel, contextParallel: cp, expertParallel: ep,
+                                    expertTensorParallel: etp, options: variantOptions,
+                                    firstStageLayers: split.firstStageLayers, lastStageLayers: split.lastStageLayers,
+                                    embeddingInPipelineSplit: split.embeddingInPipelineSplit,
+                                    lossInPipelineSplit: split.lossInPipelineSplit)
+                                if exchange == .hierarchical {
+                                    configuration.contextAllToAll = MegatronConfiguration.defaultContextAllToAll(
+                                        contextParallel: cp, tensorParallel: tp, devicesPerDomain: cluster.devicesPerDomain, heads: heads)
+                                }
+                                result.append(configuration)
                             }
                         }
                     }
@@ -174,6 +168,44 @@ public struct MegatronGrid: Sendable {
             }
         }
         return result
+    }
+
+    /// The tensor-, pipeline- and context-parallel degrees a configuration may take on `devices` devices, in the
+    /// grid's order: tp a power of two within an NVLink domain that splits every attention of `heads` by whole heads
+    /// (Megatron-Core's rule, `MegatronConfiguration.unrunnableHeadSplit`), pp up to the `blocks` repeated layers (and
+    /// `maximumStageCount`), cp one of `contextSizes`, their product dividing the devices (the data-parallel degree
+    /// is the quotient).
+    static func modelParallelDegrees(heads: [AttentionHeads], blocks: Int, contextSizes: [Int], devices: Int,
+                                     devicesPerDomain: Int, maximumStageCount: Int? = nil) -> [(tp: Int, pp: Int, cp: Int)] {
+        var degrees: [(tp: Int, pp: Int, cp: Int)] = []
+        var tp = 1
+        while tp <= devicesPerDomain {
+            defer { tp *= 2 }
+            guard heads.allSatisfy({ $0.divide(over: tp) }) else { continue }
+            for pp in 1 ... max(blocks, 1) where pp <= (maximumStageCount ?? pp) {
+                for cp in contextSizes where devices % (tp * pp * cp) == 0 { degrees.append((tp, pp, cp)) }
+            }
+        }
+        return degrees
+    }
+
+    /// Where no configuration of `graph` on `cluster` splits the global batch, because every degree the grid may
+    /// take (`modelParallelDegrees`) leaves a data-parallel degree that does not divide it: the fewest data-parallel
+    /// ranks any takes, and the most devices, fewer than the cluster's, over which some configuration would split
+    /// the batch (nil where there are none). Nil where some configuration splits it.
+    public static func batchObstacle(of graph: Graph, on cluster: Cluster) -> (leastDataParallel: Int, fewerDevices: Int?)? {
+        let batch = graph.batchSize ?? 1
+        let heads = AttentionHeads.all(in: graph)
+        let blocks = TrainingPlan.repeatedLayers(GraphAnalysis(graph).layers, in: graph).count
+        let contextSizes = contextParallelSizes(sequenceLength: StageCostModel.sequenceLength(graph, roles: TensorRoles(graph)))
+        func degrees(on devices: Int) -> [Int] {
+            modelParallelDegrees(heads: heads, blocks: blocks, contextSizes: contextSizes, devices: devices,
+                                 devicesPerDomain: cluster.devicesPerDomain).map { devices / ($0.tp * $0.pp * $0.cp) }
+        }
+        let dataParallel = degrees(on: cluster.deviceCount)
+        guard !dataParallel.contains(where: { batch % $0 == 0 }), let least = dataParallel.min() else { return nil }
+        let fewer = stride(from: cluster.deviceCount - 1, to: 0, by: -1).first { devices in degrees(on: devices).contains { batch % $0 == 0 } }
+        return (least, fewer)
     }
 
     /// The context-parallel exchanges to try for `cp` context-parallel ranks beside `tp` tensor-parallel ones: the

@@ -230,17 +230,24 @@ public struct StageSearchOracle: StageCostOracle {
     public func strategies(layers: Range<Int>, submesh: SubmeshShape, layout: Layout) -> [OpStrategy] {
         // A chosen layout's catalog is on the shelf already, and the lookup is never cancelled.
         guard let catalog = try? catalog(submesh, layout.meshShape) else { preconditionFailure("a chosen layout has a catalog") }
-        return layers.flatMap { layer in sharded(catalog.layouts[layout.layout][layer], layer: layer, zeroStage: layout.zeroStage) }
+        return layers.flatMap { layer in sharded(catalog.layouts[layout.layout][layer], layer: layer, zeroStage: layout.zeroStage,
+                                                   meshShape: layout.meshShape) }
     }
 
-    /// `strategies` of clustered layer `layer` with the parameters of its ops sharded by at least `zeroStage`
-    /// (an op without parameters has no state for ZeRO to shard, and a saved plan records none for it).
-    private func sharded(_ strategies: [OpStrategy], layer: Int, zeroStage: Int) -> [OpStrategy] {
+    /// `strategies` of clustered layer `layer`, on a mesh of `meshShape`, with the parameters of its ops sharded by at
+    /// least `zeroStage`: an op without parameters has no state for ZeRO to shard, nor one whose parameters' gradients
+    /// are reduced over no axis of more than one device (a replicated computation), and a saved plan records none for
+    /// either (`StageLayout.storedParameters(in:planStage:)`), as `OpStrategy.candidates` gives such ops no ZeRO variant.
+    private func sharded(_ strategies: [OpStrategy], layer: Int, zeroStage: Int, meshShape: [Int]) -> [OpStrategy] {
         guard zeroStage > 0 else { return strategies }
         let graph = model.graph
         return zip(clustering.layers[layer].operations, strategies).map { op, strategy in
-            graph.operations[op].inputs.contains { graph[$0].isParameter }
-                ? OpStrategy(indexOfAxis: strategy.indexOfAxis, zeroStage: max(strategy.zeroStage, zeroStage)) : strategy
+            let operation = graph.operations[op]
+            let reduced = operation.inputs.indices.contains { operand in
+                graph[operation.inputs[operand]].isParameter
+                    && strategy.gradientSpec(operand, in: operation.indexSpace).partialAxes.contains { meshShape[$0] > 1 }
+            }
+            return reduced ? OpStrategy(indexOfAxis: strategy.indexOfAxis, zeroStage: max(strategy.zeroStage, zeroStage)) : strategy
         }
     }
 
@@ -315,7 +322,7 @@ public struct StageSearchOracle: StageCostOracle {
             if isCancelled() { throw CancellationError() }
             let layout = family.layouts[variant], catalog = family.catalog
             let layouts = catalog.layouts[layout.layout].enumerated().map { layer, strategies in
-                sharded(strategies, layer: layer, zeroStage: layout.zeroStage)
+                sharded(strategies, layer: layer, zeroStage: layout.zeroStage, meshShape: layout.meshShape)
             }
             let neighbour = cluster.pipelineNeighbour(after: catalog.mesh.devices[0], devices: catalog.mesh.devices.count)
             return LayerCostProfile(model: model, clustering: clustering, mesh: catalog.mesh, layouts: layouts,

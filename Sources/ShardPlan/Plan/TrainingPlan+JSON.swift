@@ -181,7 +181,11 @@ extension TrainingPlan {
         let cost = prediction.stageCosts[index]
         let axisNames = stage.mesh.axisNames
         var shardings = JSONObject()
+        // A parameter with no data-parallel devices has no state ZeRO shards, whatever stage its reader took.
         var zeroStages = JSONObject()
+        for stored in stage.storedParameters(in: graph, planStage: options.zeroStage) where stored.isDataParallel && stored.zeroStage > 0 {
+            zeroStages[graph[stored.parameter].name] = .int(stored.zeroStage)
+        }
         var partialSums = JSONObject()
         var operandShardings = JSONObject()
         // The layout each value has in this stage, as `shardings` writes it (partial sums reduced).
@@ -196,10 +200,6 @@ extension TrainingPlan {
                     // Parameters are stored, and stage inputs arrive, in the layout their first reader wants.
                     pinned[input] = wanted
                     shardings[graph[input].name] = wanted.json(axisNames: axisNames)
-                    if graph[input].isParameter {
-                        let zero = max(options.zeroStage, strategy.zeroStage)
-                        if zero > 0 { zeroStages[graph[input].name] = .int(zero) }
-                    }
                     reads.append(.null)
                     continue
                 }

@@ -22,6 +22,11 @@ extension PlanReport {
             let groups = Self.layerGroups(stage, layers: layers)
             let layerCount = groups.reduce(0) { $0 + $1.layers.count }
             let shardsState = MegatronSummary.roles(of: stage, graph: graph, roles: tensorRoles).shardsTrainingState
+            // Each op's ZeRO stage: the highest of the parameters it stores that have data-parallel devices to shard over.
+            var zeroStageOfOperation: [Int: Int] = [:]
+            for stored in stage.storedParameters(in: graph, planStage: plan.options.zeroStage) where stored.isDataParallel && shardsState {
+                zeroStageOfOperation[stored.operation] = max(zeroStageOfOperation[stored.operation] ?? 0, stored.zeroStage)
+            }
             html += "<details\(index == 0 ? " open" : "") class=\"stage\"><summary><span class=\"swatch\" style=\"background:\(Self.rankColor(rank, of: plan.pipelineRanks))\"></span>"
                 + "stage \(index)\(plan.pipelineRanks != plan.stages.count ? " (rank \(rank))" : ""): \(HTMLText.count(stage.operations.count)) ops in \(layerCount) layer\(layerCount == 1 ? "" : "s"), "
                 + "mesh \(stage.mesh.shape.map(String.init).joined(separator: "×")) on \(DeviceListText.describe(stage.mesh.devices))"
@@ -33,7 +38,7 @@ extension PlanReport {
                 html += "<tr class=\"layer\"><td colspan=\"5\"><b>\(HTMLText.escape(name))</b>"
                     + (group.layers.count > 1 ? " · \(group.layers.count) identical layers with the same shardings, shown once" : "") + "</td></tr>\n"
                 for op in group.operations {
-                    html += operationRow(op, stage: stage, shardsState: shardsState, rewrittenBy: ruleOfOperation[graph.operations[op].name])
+                    html += operationRow(op, stage: stage, zeroStage: zeroStageOfOperation[op] ?? 0, rewrittenBy: ruleOfOperation[graph.operations[op].name])
                 }
             }
             html += "</tbody></table></div></details>\n"
@@ -62,9 +67,10 @@ extension PlanReport {
         return groups.map { ($0.layers, $0.operations) }
     }
 
-    /// An op's row, with its ZeRO stage where `shardsState` (`MegatronSummary.Roles.shardsTrainingState`); `rule` is that of the graph
-    /// rewrite that made the op, if one did.
-    private func operationRow(_ op: Int, stage: StageLayout, shardsState: Bool, rewrittenBy rule: String?) -> String {
+    /// An op's row, with `zeroStage` where it is not 0: that of the parameters the op stores whose state ZeRO shards
+    /// (`StageLayout.storedParameters(in:planStage:)`, in a stage with devices to shard over:
+    /// `MegatronSummary.Roles.shardsTrainingState`); `rule` is that of the graph rewrite that made the op, if one did.
+    private func operationRow(_ op: Int, stage: StageLayout, zeroStage: Int, rewrittenBy rule: String?) -> String {
         let graph = plan.graph
         let operation = graph.operations[op]
         let space = operation.indexSpace
@@ -73,7 +79,7 @@ extension PlanReport {
         let axes = mesh.shape.indices.filter { mesh.shape[$0] > 1 }
         let split = axes.map { axis in "\(mesh.axisNames[axis])→" + (strategy.indexOfAxis[axis].map { space.indices[$0].name } ?? "—") }
         var strategyText = split.isEmpty ? "one device" : split.joined(separator: " ")
-        if strategy.zeroStage > 0 && shardsState { strategyText += " · ZeRO-\(strategy.zeroStage)" }
+        if zeroStage > 0 { strategyText += " · ZeRO-\(zeroStage)" }
         let layout = strategy.resultSpec(in: space).reduced.dimensionAxes.map { dims in
             dims.isEmpty ? "—" : dims.map { mesh.axisNames[$0] }.joined(separator: "+")
         }

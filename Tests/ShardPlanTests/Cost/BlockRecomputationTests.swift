@@ -128,6 +128,27 @@ struct BlockRecomputationTests {
         #expect(error?.path == JSONPath([.key("options"), .key("recompute_blocks")]), "\(error?.description ?? "")")
     }
 
+    /// A count above the graph's blocks is more than any stage can hold: it is refused (`score --recompute-blocks 5`
+    /// of 2-block moe-tiny was labelled `full(5 blocks)` beside Megatron-LM's uniform method), in a plan document at
+    /// `options.recompute_blocks`; the graph's own count is accepted.
+    @Test("a count above the graph's transformer blocks is refused, in a plan document at options.recompute_blocks")
+    func countAboveTheGraphsBlocks() throws {
+        let graph = try TransformerBuilder(name: "tiny-2", configuration: .llama(layers: 2, hidden: 64, heads: 4, keyValueHeads: 2,
+                                                                                  feedForwardHidden: 176, vocabulary: 256,
+                                                                                  sequenceLength: 32, globalBatch: 8)).build()
+        #expect(TrainingOptions(recompute: .full, recomputedBlocks: 2).recomputedBlocksProblem(in: graph) == nil)
+        let five = TrainingOptions(recompute: .full, recomputedBlocks: 5)
+        #expect(five.recomputedBlocksProblem(in: graph)
+                == "counts the first blocks of each stage that rerun, and \"tiny-2\" has 2 transformer blocks, fewer than 5: "
+                + "give at most 2, or leave the count out to rerun every block")
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                             configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, options: five))
+        let text = plan.jsonText(prediction: PlanEvaluator(cluster: cluster).evaluate(plan))
+        let error = #expect(throws: InputError.self) { _ = try TrainingOptionsFixtures.decode(text, graph: graph, clusterName: "dgx-a100-80g:1") }
+        #expect(error?.path == JSONPath([.key("options"), .key("recompute_blocks")]), "\(error?.description ?? "")")
+    }
+
     /// torchtitan's "selective layer" checkpointing (every second block of Llama 3 8B: 16 of 32) replays as 16 blocks
     /// rerun: half the rerun of every block. A count beside a recomputation that is not full, or below one, is
     /// refused at rows[i].recompute_blocks.

@@ -93,24 +93,40 @@ struct BlockRecomputationExportTests {
         #expect(read.recompute == .full && read.recomputedBlocks == nil)
     }
 
-    /// A count at or above every chunk's blocks reruns every block; Megatron-LM and NeMo are given the uniform method
-    /// over one layer, not a count beyond the layers a stage holds.
-    @Test("Megatron-LM and NeMo: as many blocks as a stage holds, or more, is the uniform method over one layer", arguments: [6, 13])
-    func megatronAndNeMoEveryBlock(blocks: Int) throws {
-        let megatron = try Self.export(.megatron, layers: 12, pipelineParallel: 2, blocks: blocks)
+    /// A count of as many blocks as a stage holds is the block method over them all, as `--recompute-blocks`' help
+    /// says; a count above every chunk's blocks reruns every block: Megatron-LM and NeMo are given the uniform method
+    /// over one layer, the header says `recompute=full` and the differences name the count (before, the header said
+    /// `full(13 blocks)` beside `--recompute-method uniform`, and no difference named it).
+    @Test("Megatron-LM and NeMo: as many blocks as a stage holds is the block method; more is the uniform method, named as a difference")
+    func megatronAndNeMoEveryBlock() throws {
+        let megatron = try Self.export(.megatron, layers: 12, pipelineParallel: 2, blocks: 6)
         #expect(MegatronArguments(megatron.layout).arguments.filter { $0.hasPrefix("--recompute") }
+                == ["--recompute-granularity full", "--recompute-method block", "--recompute-num-layers 6"])
+        #expect(megatron.text.hasPrefix("# ShardPlan: Megatron-LM settings") && megatron.text.contains("recompute=full(6 blocks)"))
+        #expect(!megatron.differences.contains { $0.contains("block") }, "\(megatron.differences)")
+        let more = try Self.export(.megatron, layers: 12, pipelineParallel: 2, blocks: 7)
+        #expect(MegatronArguments(more.layout).arguments.filter { $0.hasPrefix("--recompute") }
                 == ["--recompute-granularity full", "--recompute-method uniform", "--recompute-num-layers 1"])
-        let nemo = try Self.export(.nemo, layers: 12, pipelineParallel: 2, blocks: blocks)
+        let header = more.text.split(separator: "\n")[0]
+        #expect(header.contains("recompute=full") && !header.contains("blocks)"), "\(header)")
+        #expect(more.differences.contains("the plan's count of 7 recomputed blocks a stage is more than the 6 blocks any stage holds, "
+                                          + "so every block reruns, as the plan is priced; the settings recompute every block"),
+                "\(more.differences)")
+        let nemo = try Self.export(.nemo, layers: 12, pipelineParallel: 2, blocks: 7)
         #expect(nemo.text.contains("    model.config.recompute_method='uniform' \\\n    model.config.recompute_num_layers=1 \\\n"))
+        let nemoBlocks = try Self.export(.nemo, layers: 12, pipelineParallel: 2, blocks: 6)
+        #expect(nemoBlocks.text.contains("    model.config.recompute_method='block' \\\n    model.config.recompute_num_layers=6 \\\n"))
     }
 
-    @Test("torchtitan: as many blocks as a stage holds, or more, is full recomputation of every block, not a change")
+    @Test("torchtitan: as many blocks as a stage holds is full recomputation of every block, not a change; more is named")
     func torchtitanEveryBlock() throws {
-        for blocks in [6, 8] {
-            let export = try Self.export(.torchtitan, layers: 12, pipelineParallel: 2, blocks: blocks)
-            #expect(Self.activationCheckpoint(export) == ["[activation_checkpoint]", "mode = \"full\""])
-            #expect(!export.differences.contains { $0.contains("block") }, "\(export.differences)")
-        }
+        let same = try Self.export(.torchtitan, layers: 12, pipelineParallel: 2, blocks: 6)
+        #expect(Self.activationCheckpoint(same) == ["[activation_checkpoint]", "mode = \"full\""])
+        #expect(!same.differences.contains { $0.contains("block") }, "\(same.differences)")
+        let more = try Self.export(.torchtitan, layers: 12, pipelineParallel: 2, blocks: 8)
+        #expect(Self.activationCheckpoint(more) == ["[activation_checkpoint]", "mode = \"full\""])
+        #expect(more.differences.contains { $0.hasPrefix("the plan's count of 8 recomputed blocks a stage is more than the 6 blocks") },
+                "\(more.differences)")
     }
 
     /// `expressible` alone: Megatron-LM and NeMo keep any count; torchtitan keeps one that is a pattern of its
