@@ -7,7 +7,7 @@ func reportingInputErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as InputError {
-        printError("error: " + VisibleText.escape(error.description))
+        printError("error: " + VisibleText.escape(CommandLineFlags.naming(error).description))
         throw ExitCode.failure
     }
 }

@@ -343,15 +343,17 @@ public struct PublishedRun: Sendable {
                                  "global_batch", "micro_batch", "n_gpus", "gpus_per_node", "tp", "pp", "dp", "cp", "ep", "etp",
                                  "virtual_stages", "first_stage_layers", "last_stage_layers", "zero_shard_group", "recompute_blocks"]
 
-    /// The row's members that say what the command line's options of a Megatron layout say.
-    static let membersOfOptions = ["--tp": "tp", "--pp": "pp", "--dp": "dp", "--cp": "cp", "--ep": "ep", "--etp": "etp",
-                                   "--micro-batch-size": "micro_batch", "--microbatches": "micro_batch",
-                                   "--virtual-stages": "virtual_stages", "--sequence-parallel": "sequence_parallel",
-                                   "--schedule": "schedule", "--zero": "zero_stage", "--zero-shard-group": "zero_shard_group",
-                                   "--first-stage-layers": "first_stage_layers", "--last-stage-layers": "last_stage_layers",
-                                   "--account-for-embedding-in-pipeline-split": "account_for_embedding_in_pipeline_split",
-                                   "--account-for-loss-in-pipeline-split": "account_for_loss_in_pipeline_split",
-                                   "--no-vocab-parallel-embedding": "vocab_parallel_embedding", "--no-loss-parallel": "loss_parallel",
+    /// The row's members that say what the library paths of a Megatron layout's errors say (the properties of
+    /// `MegatronConfiguration`, its `options` as a plan document names them, the `microbatches` of a search).
+    static let membersOfOptions = ["tensorParallel": "tp", "pipelineParallel": "pp", "dataParallel": "dp", "contextParallel": "cp",
+                                   "expertParallel": "ep", "expertTensorParallel": "etp",
+                                   "microBatchSize": "micro_batch", "microbatches": "micro_batch",
+                                   "virtualStages": "virtual_stages", "sequenceParallel": "sequence_parallel",
+                                   "schedule": "schedule", "options.zero_stage": "zero_stage", "options.zero_shard_group": "zero_shard_group",
+                                   "firstStageLayers": "first_stage_layers", "lastStageLayers": "last_stage_layers",
+                                   "embeddingInPipelineSplit": "account_for_embedding_in_pipeline_split",
+                                   "lossInPipelineSplit": "account_for_loss_in_pipeline_split",
+                                   "vocabularyParallelEmbedding": "vocab_parallel_embedding", "vocabularyParallelLoss": "loss_parallel",
                                    "--precision": "precision"]
 
     /// The row's members that say what a transformer configuration's properties say, where the names differ: the
@@ -364,7 +366,7 @@ public struct PublishedRun: Sendable {
                                          "sharedExperts": "shared"]
 
     /// `error`, met replaying this row, placed in the row's document: an error at one member (`gpu`), at the option
-    /// that member stands for (`--tp`) or at the configuration property it sets (`keyValueHeads`, and within the
+    /// that member stands for (`tensorParallel`, `options.zero_stage`) or at the configuration property it sets (`keyValueHeads`, and within the
     /// mixture of experts `mixtureOfExperts.topK`) at that member of the row (`rows[3].tp`, `rows[3].moe.top_k`);
     /// any other at the row, its own path kept in the message.
     func attributed(_ error: InputError) -> InputError {
@@ -373,9 +375,11 @@ public struct PublishedRun: Sendable {
         let keys = error.path.components.compactMap { component -> String? in
             if case .key(let key) = component { key } else { nil }
         }
-        if !keys.isEmpty, keys.count == error.path.components.count, keys.count == 1 || keys[0] == "mixtureOfExperts" {
+        if let member = Self.membersOfOptions[error.path.description] {
+            placed.path = path.appending(member)
+        } else if !keys.isEmpty, keys.count == error.path.components.count, keys.count == 1 || keys[0] == "mixtureOfExperts" {
             placed.path = keys.reduce(path) { path, key in
-                path.appending(Self.membersOfOptions[key] ?? Self.membersOfConfiguration[key]
+                path.appending(Self.membersOfConfiguration[key]
                                ?? (key == "headDimension" ? (headDimension == nil ? "hidden" : "head_dim") : key))
             }
         } else if !error.path.components.isEmpty {

@@ -1,7 +1,7 @@
 /// One pipeline stage's sharding: a contiguous range of the graph's ops, the logical mesh of devices that
 /// runs them, the strategy of every op on that mesh, and the stage's own activation recomputation when it
 /// differs from the plan's.
-public struct StageLayout: Sendable {
+public struct StageLayout: Sendable, Equatable {
     /// The ops of the stage (indices into `Graph.operations`).
     public var operations: Range<Int>
     public var mesh: DeviceMesh

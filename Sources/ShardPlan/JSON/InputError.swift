@@ -1,9 +1,12 @@
+import Foundation
+
 /// Something wrong in what a user gave ShardPlan (a graph, a cluster, a plan, or a command-line value):
 /// what kind of mistake, where it is, and a message written for the person at the terminal.
 ///
-/// Every input problem ShardPlan reports is one of these; the command line prints `description` and
-/// exits with code 1.
-public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
+/// Every input problem ShardPlan reports is one of these (the loading initialisers, such as
+/// `Graph.init(jsonBytes:document:)`, report malformed JSON as one too, of kind `malformedJSON`); the command line
+/// prints `description` and exits with code 1. `localizedDescription` is `description` as well.
+public struct InputError: Error, Sendable, Equatable, CustomStringConvertible, LocalizedError {
     /// The class of mistake, for callers and tests that react to it.
     public enum Kind: String, Sendable, Equatable {
         /// The text is not valid JSON.
@@ -60,4 +63,7 @@ public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
         if !path.components.isEmpty { text += "\(path): " }
         return text + message
     }
+
+    /// `description`, so that `error.localizedDescription` gives the message.
+    public var errorDescription: String? { description }
 }

@@ -1,8 +1,24 @@
-/// A malformed JSON text: what was wrong and where (1-based line and column).
-public struct JSONSyntaxError: Error, Sendable, Equatable {
+import Foundation
+
+/// A malformed JSON text, as `JSONParser.parse` reports it: what was wrong and where (1-based line and column).
+///
+/// The loading initialisers (`Graph.init(jsonBytes:document:)`, `Cluster.init(jsonBytes:document:)`,
+/// `TrainingPlan.init(jsonBytes:document:graph:cluster:clusterName:)`) report it as an `InputError` of kind
+/// `malformedJSON` naming the document instead; this type is met only by calling `JSONParser` directly.
+public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible, LocalizedError {
+    /// What is wrong.
     public var message: String
+    /// The line of the first error, from 1.
     public var line: Int
+    /// The column of the first error, from 1.
     public var column: Int
+
+    /// "malformed JSON at line 3, column 7: expected a value": the message of the `InputError` the loading
+    /// initialisers report it as.
+    public var description: String { "malformed JSON at line \(line), column \(column): \(message)" }
+
+    /// `description`, so that `error.localizedDescription` gives the message.
+    public var errorDescription: String? { description }
 }
 
 /// Parses JSON text (RFC 8259) into a `JSONValue`, reporting the line and column of the first error.

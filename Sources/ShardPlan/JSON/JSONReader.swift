@@ -191,9 +191,7 @@ extension JSONValue {
         do {
             return try JSONParser.parse(bytes)
         } catch {
-            throw InputError(.malformedJSON, at: .root,
-                             "malformed JSON at line \(error.line), column \(error.column): \(error.message)",
-                             document: document)
+            throw InputError(.malformedJSON, at: .root, error.description, document: document)
         }
     }
 }

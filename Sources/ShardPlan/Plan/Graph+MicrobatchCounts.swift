@@ -5,7 +5,7 @@ extension Graph {
         let batch = batchSize ?? 1
         if let fixed {
             guard fixed >= 1, batch % fixed == 0 else {
-                throw InputError(.invalidValue, at: JSONPath([.key("--microbatches")]),
+                throw InputError(.invalidValue, at: JSONPath([.key("microbatches")]),
                                  "the global batch \(batch) does not split into \(fixed) microbatches")
             }
             return [fixed]

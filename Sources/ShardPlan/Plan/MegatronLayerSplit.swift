@@ -43,11 +43,11 @@ public struct MegatronLayerSplit: Sendable, Equatable {
     /// for a model of `layers` repeated layers. Where nothing is set and the layers do not divide, each chunk takes
     /// the floor or the ceiling of its share, the lighter ones spread over the pipeline (3/3/4/3/4/3/4 for 24 over
     /// 7): a split priced, which Megatron-Core runs only where one of its settings gives the same counts.
-    /// Errors name the command-line option at fault.
+    /// Errors name the property at fault (`firstStageLayers`).
     func chunkLayers(layers: Int, ranks: Int, chunks: Int) throws(InputError) -> [Int] {
         let count = ranks * chunks
         if countsEmbeddingOrLoss {
-            let option = embeddingInPipelineSplit ? "--account-for-embedding-in-pipeline-split" : "--account-for-loss-in-pipeline-split"
+            let option = embeddingInPipelineSplit ? "embeddingInPipelineSplit" : "lossInPipelineSplit"
             func invalid(_ message: String) -> InputError { InputError(.invalidValue, at: JSONPath([.key(option)]), message) }
             guard firstStageLayers == nil && lastStageLayers == nil else {
                 throw invalid("Megatron-Core counts the embedding or the loss as a layer only where it splits every rank's layers itself: give it or --first-stage-layers/--last-stage-layers, not both")
@@ -70,7 +70,7 @@ public struct MegatronLayerSplit: Sendable, Equatable {
         guard firstStageLayers != nil || lastStageLayers != nil else {
             return (0 ..< count).map { (($0 + 1) * layers / count) - ($0 * layers / count) }
         }
-        let option = firstStageLayers != nil ? "--first-stage-layers" : "--last-stage-layers"
+        let option = firstStageLayers != nil ? "firstStageLayers" : "lastStageLayers"
         func invalid(_ option: String, _ message: String) -> InputError { InputError(.invalidValue, at: JSONPath([.key(option)]), message) }
         guard ranks >= 2 else { throw invalid(option, "a lighter or heavier first or last stage needs two pipeline ranks or more") }
         let special = (firstStageLayers == nil ? 0 : 1) + (lastStageLayers == nil ? 0 : 1)
@@ -84,7 +84,7 @@ public struct MegatronLayerSplit: Sendable, Equatable {
             throw invalid(option, "\(layers) repeated layers do not split into \(parts.dropLast().joined(separator: ", ")) and \(parts.last!), with at least \(chunks) per rank (one per chunk)")
         }
         // Megatron-Core splits each rank's layers equally over its chunks and refuses counts that do not divide.
-        let ends = [("--first-stage-layers", "the first rank", firstStageLayers), ("--last-stage-layers", "the last rank", lastStageLayers),
+        let ends = [("firstStageLayers", "the first rank", firstStageLayers), ("lastStageLayers", "the last rank", lastStageLayers),
                     (option, "each middle rank", middleRanks > 0 ? share : nil)]
         for case let (endOption, rank, endLayers?) in ends where endLayers % chunks != 0 {
             throw invalid(endOption, "Megatron-Core splits each rank's layers equally over its chunks: \(endLayers) layers on \(rank) must be a multiple of the \(chunks) chunks per rank (count the embedding or the loss as a layer for a chunk one lighter)")

@@ -54,9 +54,9 @@ extension PlanPrediction {
         if let frozen = plan.frozenParametersText { lines.append(frozen) }
         lines.append("")
         lines.append("time per iteration (slowest rank):")
-        for (name, value) in reportedTimeBreakdown {
-            lines.append("  " + name.padding(toLength: 36, withPad: " ", startingAt: 0)
-                         + Self.seconds(value).leftPadded(10) + Self.percent(value / iterationSeconds).leftPadded(8))
+        for share in reportedTimeBreakdown {
+            lines.append("  " + share.name.padding(toLength: 36, withPad: " ", startingAt: 0)
+                         + Self.seconds(share.seconds).leftPadded(10) + Self.percent(share.seconds / iterationSeconds).leftPadded(8))
         }
         lines.append("")
         lines.append("ranks (per microbatch; memory per device):")
@@ -88,12 +88,12 @@ extension PlanPrediction {
     /// The time breakdown as the text and HTML reports show it: each entry of at least 0.05% of the iteration, in
     /// order, then one entry, "other (3 rows under 0.05%)", summing the rest that take any time, so that the rows add
     /// up to the iteration. (The JSON keeps every entry.)
-    var reportedTimeBreakdown: [(name: String, seconds: Double)] {
+    var reportedTimeBreakdown: [TimeShare] {
         let threshold = iterationSeconds * 0.0005
         let shown = timeBreakdown.filter { $0.seconds >= threshold }
         let small = timeBreakdown.filter { $0.seconds < threshold && $0.seconds != 0 }
         guard !small.isEmpty else { return shown }
-        return shown + [("other (\(small.count) row\(small.count == 1 ? "" : "s") under 0.05%)", small.reduce(0) { $0 + $1.seconds })]
+        return shown + [TimeShare(name: "other (\(small.count) row\(small.count == 1 ? "" : "s") under 0.05%)", seconds: small.reduce(0) { $0 + $1.seconds })]
     }
 
     /// "does not fit: rank 0 needs 95.3 GB per device, 15.3 GB more than the 80 GB each device has".

@@ -1,8 +1,8 @@
 /// What a plan is predicted to cost: iteration time with where it goes, throughput, utilisation, and
 /// memory per device for every pipeline rank.
-public struct PlanPrediction: Sendable {
+public struct PlanPrediction: Sendable, Equatable {
     /// One pipeline rank's devices, per-microbatch times and peak memory.
-    public struct Rank: Sendable {
+    public struct Rank: Sendable, Equatable {
         /// The rank's place in the pipeline, from 0.
         public var rank: Int
         /// The ids of the devices that run the rank's chunks.
@@ -64,10 +64,23 @@ public struct PlanPrediction: Sendable {
     public var ranks: [Rank]
     /// Per-chunk costs, in pipeline order.
     public var stageCosts: [StageCost]
+    /// One part of `timeBreakdown`: what the time goes to ("compute: matmul", "pipeline bubble") and its seconds.
+    public struct TimeShare: Sendable, Equatable {
+        /// What the time goes to, as the report prints it.
+        public var name: String
+        /// Seconds of one iteration.
+        public var seconds: Double
+
+        public init(name: String, seconds: Double) {
+            self.name = name
+            self.seconds = seconds
+        }
+    }
+
     /// Where one iteration's time goes on the slowest rank: compute by kernel kind, exposed communication by
     /// collective, the pipeline bubble, point-to-point, gradient synchronisation and the optimizer. Sums to
     /// `iterationSeconds`.
-    public var timeBreakdown: [(name: String, seconds: Double)]
+    public var timeBreakdown: [TimeShare]
     /// Bytes each device sends per iteration by collective kind (gradient synchronisation included).
     public var communicationBytes: [CollectiveKind: Double]
 

@@ -1,4 +1,18 @@
 extension TrainingPlan {
+    /// Parses a `shardplan.plan/1` document and reads it back into a plan of `graph` on `cluster`, as
+    /// `init(json:graph:cluster:clusterName:)` does; `document` (a file name) prefixes messages, as for
+    /// `Graph.init(jsonBytes:document:)` and `Cluster.init(jsonBytes:document:)`. Every problem, malformed JSON
+    /// included, is an `InputError`.
+    public init(jsonBytes bytes: [UInt8], document: String? = nil, graph: Graph, cluster: Cluster,
+                clusterName: String) throws(InputError) {
+        let value = try JSONValue.parseDocument(bytes, document: document)
+        do {
+            self = try TrainingPlan(json: value, graph: graph, cluster: cluster, clusterName: clusterName)
+        } catch {
+            throw document.map { error.inDocument($0) } ?? error
+        }
+    }
+
     /// Reads a `shardplan.plan/1` document back into a plan of `graph` on `cluster`, so that `score --plan`
     /// can price a saved or hand-edited plan with the same model.
     ///
@@ -47,7 +61,15 @@ extension TrainingPlan {
         if let memoryLimit, !(memoryLimit > 0) {
             throw top.invalid("memory_limit_gb", "memory_limit_gb is \(memoryLimit); a device's memory is more than 0 GB")
         }
-        let (graph, rewrites) = try Self.rewrites(top, of: rebatchedGraph)
+        let (graph, rewrites): (Graph, [GraphRewrite])
+        do {
+            (graph, rewrites) = try Self.rewrites(top, of: rebatchedGraph)
+        } catch {
+            // Rewrites of another graph fail at their sites; the graph the plan names says why, as a stage's ops do.
+            guard case .string(let name)? = top.member("graph"), name != rebatchedGraph.name else { throw error }
+            throw InputError(error.kind, at: error.path,
+                             "the plan is of graph \"\(name)\", and this graph is \"\(rebatchedGraph.name)\": its rewrites do not apply here (\(error.message))")
+        }
         var problems = DocumentProblems(in: json)
         let batch = graph.batchSize ?? 1
         problems.attempt { () throws(InputError) in try Self.checkGlobalBatch(top, graph: graph) }

@@ -38,7 +38,7 @@ extension TrainingPlan {
         let sizes = MegatronConfiguration.contextAllToAllSizes(contextParallel: cp)
         if let group = configuration.contextAllToAll {
             guard sizes.contains(group) else {
-                throw InputError(.invalidValue, at: JSONPath([.key("--cp-a2a-size")]), contextAllToAllRefusal(group, contextParallel: cp))
+                throw InputError(.invalidValue, at: JSONPath([.key("contextAllToAll")]), contextAllToAllRefusal(group, contextParallel: cp))
             }
             return group
         }
@@ -47,7 +47,7 @@ extension TrainingPlan {
                                                                        devicesPerDomain: devicesPerDomain, heads: heads) else {
             let preface = "a2a+p2p splits the context-parallel ranks into all-to-all groups inside a ring of more than one, and "
             guard !sizes.isEmpty else {
-                throw InputError(.invalidValue, at: JSONPath([.key("--cp-comm-type")]), preface
+                throw InputError(.invalidValue, at: JSONPath([.key("options"), .key("cp_comm_type")]), preface
                                  + "cp = \(cp) has no divisor strictly between 1 and \(cp): give a cp such as 4, or --cp-comm-type a2a or p2p")
             }
             let groups = "A = " + Self.alternatives(sizes.map(String.init))
@@ -67,7 +67,7 @@ extension TrainingPlan {
                     + "heads: tp x A = \(Self.alternatives(fitting.map { String(tp * $0) })) ranks do not divide its \(undivided); "
                     + "give --cp-a2a-size for groups that split heads or cross domains, or --cp-comm-type p2p"
             }
-            throw InputError(.invalidValue, at: JSONPath([.key("--cp-a2a-size")]), preface + reason)
+            throw InputError(.invalidValue, at: JSONPath([.key("contextAllToAll")]), preface + reason)
         }
         return group
     }
@@ -91,55 +91,56 @@ extension TrainingPlan {
                          layers: [Layer]) throws(InputError) -> TrainingPlan {
         let tp = configuration.tensorParallel, pp = configuration.pipelineParallel, vp = configuration.virtualStages
         func invalid(_ option: String, _ message: String) -> InputError {
-            InputError(.invalidValue, at: JSONPath([.key(option)]), message)
+            // A path of the configuration's properties ("tensorParallel", "options.zero_shard_group").
+            InputError(.invalidValue, at: JSONPath(option.split(separator: ".").map { .key(String($0)) }), message)
         }
-        guard tp >= 1 else { throw invalid("--tp", "the tensor-parallel size must be at least 1, found \(tp)") }
-        guard pp >= 1 else { throw invalid("--pp", "the pipeline-parallel size must be at least 1, found \(pp)") }
-        guard vp >= 1 else { throw invalid("--virtual-stages", "the number of virtual stages must be at least 1, found \(vp)") }
+        guard tp >= 1 else { throw invalid("tensorParallel", "the tensor-parallel size must be at least 1, found \(tp)") }
+        guard pp >= 1 else { throw invalid("pipelineParallel", "the pipeline-parallel size must be at least 1, found \(pp)") }
+        guard vp >= 1 else { throw invalid("virtualStages", "the number of virtual stages must be at least 1, found \(vp)") }
         guard configuration.microBatchSize >= 1 else {
-            throw invalid("--micro-batch-size", "the microbatch size must be at least 1, found \(configuration.microBatchSize)")
+            throw invalid("microBatchSize", "the microbatch size must be at least 1, found \(configuration.microBatchSize)")
         }
-        try configuration.options.checkRanges(zeroStageAt: JSONPath([.key("--zero")]),
-                                               recomputedBlocksAt: JSONPath([.key("--recompute-blocks")]))
+        try configuration.options.checkRanges(zeroStageAt: JSONPath([.key("options"), .key("zero_stage")]),
+                                               recomputedBlocksAt: JSONPath([.key("options"), .key("recompute_blocks")]))
         let cp = configuration.contextParallel, ep = configuration.expertParallel
-        guard cp >= 1 else { throw invalid("--cp", "the context-parallel size must be at least 1, found \(cp)") }
-        guard ep >= 1 else { throw invalid("--ep", "the expert-parallel size must be at least 1, found \(ep)") }
+        guard cp >= 1 else { throw invalid("contextParallel", "the context-parallel size must be at least 1, found \(cp)") }
+        guard ep >= 1 else { throw invalid("expertParallel", "the expert-parallel size must be at least 1, found \(ep)") }
         guard vp == 1 || pp > 1 else {
-            throw invalid("--virtual-stages", "model chunks split each pipeline rank's layers: \(vp) chunks need 2 or more pipeline ranks, not \(pp)")
+            throw invalid("virtualStages", "model chunks split each pipeline rank's layers: \(vp) chunks need 2 or more pipeline ranks, not \(pp)")
         }
         if let schedule = configuration.schedule, (schedule == .interleaved) != (vp > 1) {
-            throw invalid("--schedule", vp > 1 ? "\(vp) chunks per rank run the interleaved-1f1b schedule, not \(schedule.rawValue)"
+            throw invalid("schedule", vp > 1 ? "\(vp) chunks per rank run the interleaved-1f1b schedule, not \(schedule.rawValue)"
                                                : "the interleaved-1f1b schedule runs 2 or more chunks per rank; give --virtual-stages")
         }
         guard !configuration.sequenceParallel || tp > 1 else {
-            throw invalid("--sequence-parallel", "sequence parallelism splits norms and dropout over the tensor-parallel group; give --tp 2 or more")
+            throw invalid("sequenceParallel", "sequence parallelism splits norms and dropout over the tensor-parallel group; give --tp 2 or more")
         }
-        for case (let option, let layer, false) in [("--no-vocab-parallel-embedding", "embedding", configuration.vocabularyParallelEmbedding),
-                                                    ("--no-loss-parallel", "loss", configuration.vocabularyParallelLoss)] where tp < 2 {
+        for case (let option, let layer, false) in [("vocabularyParallelEmbedding", "embedding", configuration.vocabularyParallelEmbedding),
+                                                    ("vocabularyParallelLoss", "loss", configuration.vocabularyParallelLoss)] where tp < 2 {
             throw invalid(option, "a whole-vocabulary \(layer) on every tensor-parallel rank needs tensor parallelism; give --tp 2 or more")
         }
         guard ep == 1 || graph.operations.contains(where: { MegatronLayout.expertGEMMIndex($0, graph: graph) != nil }) else {
-            throw invalid("--ep", "expert parallelism splits a mixture of experts' expert layers, and \(graph.name) has none")
+            throw invalid("expertParallel", "expert parallelism splits a mixture of experts' expert layers, and \(graph.name) has none")
         }
         let devices = cluster.deviceCount
         let modelParallel = tp * pp * cp
         guard devices % modelParallel == 0 || configuration.dataParallel != nil && modelParallel <= devices else {
             // The option at fault: cp where tp x pp alone divides the devices.
-            let option = cp > 1 && devices % (tp * pp) == 0 ? "--cp" : "--tp"
+            let option = cp > 1 && devices % (tp * pp) == 0 ? "contextParallel" : "tensorParallel"
             let product = "tp x pp\(cp > 1 ? " x cp" : "") = \(modelParallel)"
             throw invalid(option, modelParallel > devices ? "\(product) is more than the cluster's \(devices) device\(devices == 1 ? "" : "s")"
                                                           : "\(product) does not divide the cluster's \(devices) devices; pass --dp")
         }
         let dp = configuration.dataParallel ?? devices / modelParallel
         guard dp >= 1, modelParallel * dp <= devices else {
-            throw invalid("--dp", "tp x pp\(cp > 1 ? " x cp" : "") x dp = \(modelParallel * max(dp, 0)) is more than the cluster's \(devices) device\(devices == 1 ? "" : "s")")
+            throw invalid("dataParallel", "tp x pp\(cp > 1 ? " x cp" : "") x dp = \(modelParallel * max(dp, 0)) is more than the cluster's \(devices) device\(devices == 1 ? "" : "s")")
         }
         if let etp = configuration.expertTensorParallel {
             guard etp == 1 || etp == tp else {
-                throw invalid("--etp", "the expert tensor-parallel size is 1 (whole experts, expert parallelism folded over the tensor-parallel ranks) or tp = \(tp), found \(etp)")
+                throw invalid("expertTensorParallel", "the expert tensor-parallel size is 1 (whole experts, expert parallelism folded over the tensor-parallel ranks) or tp = \(tp), found \(etp)")
             }
             guard etp == tp || ep > 1 else {
-                throw invalid("--etp", "--etp 1 folds the tensor-parallel ranks into expert parallelism; give --ep \(tp) or more")
+                throw invalid("expertTensorParallel", "--etp 1 folds the tensor-parallel ranks into expert parallelism; give --ep \(tp) or more")
             }
         }
         // Megatron-Core's expert ranks follow the expert tensor-parallel ones: the context-parallel ranks, the
@@ -147,49 +148,49 @@ extension TrainingPlan {
         let fold = configuration.expertFold
         let folded = [(cp > 1, "cp = \(cp)"), (configuration.foldsExpertsOverTensor, "tp = \(tp) (--etp 1)")].filter(\.0).map(\.1)
         guard ep % fold == 0 else {
-            throw invalid("--ep", "ShardPlan lays each expert group over whole \(folded.joined(separator: " x ")) groups (Megatron-Core's expert rank order takes them first; torchtitan requires it): ep = \(ep) must be a multiple of \(fold)")
+            throw invalid("expertParallel", "ShardPlan lays each expert group over whole \(folded.joined(separator: " x ")) groups (Megatron-Core's expert rank order takes them first; torchtitan requires it): ep = \(ep) must be a multiple of \(fold)")
         }
         guard dp % (ep / fold) == 0 else {
             let source = fold > 1 ? "ep / \(fold) = \(ep / fold) (the expert ranks beyond the \(folded.joined(separator: " x ")) ranks)" : "ep = \(ep)"
             let hint = configuration.foldsExpertsOverTensor || tp == 1 ? "" : "; --etp 1 folds the tensor-parallel ranks into the expert groups"
-            throw invalid("--ep", "expert parallelism takes the rest of its ranks from the data-parallel ones: \(source) must divide dp = \(dp)\(hint)")
+            throw invalid("expertParallel", "expert parallelism takes the rest of its ranks from the data-parallel ones: \(source) must divide dp = \(dp)\(hint)")
         }
         let experts = ExpertLayers(graph)
         if ep > 1, let count = experts.expertCounts.first(where: { $0 % ep != 0 }) {
-            throw invalid("--ep", "each expert-parallel rank holds a whole number of experts: ep = \(ep) does not divide \(count) experts")
+            throw invalid("expertParallel", "each expert-parallel rank holds a whole number of experts: ep = \(ep) does not divide \(count) experts")
         }
         let shardGroup = configuration.options.zeroShardGroup
         if let shardGroup {
             // The group's ZeRO stage is checked with the plan (`checkZeroShardGroup`).
             guard shardGroup >= 1, dp % shardGroup == 0 else {
-                throw invalid("--zero-shard-group", "a shard group of \(shardGroup) does not divide the \(dp) data-parallel ranks")
+                throw invalid("options.zero_shard_group", "a shard group of \(shardGroup) does not divide the \(dp) data-parallel ranks")
             }
             guard ep == 1 else {
-                throw invalid("--zero-shard-group", "ShardPlan does not lay out hybrid sharding's groups beside expert parallelism; give one of them")
+                throw invalid("options.zero_shard_group", "ShardPlan does not lay out hybrid sharding's groups beside expert parallelism; give one of them")
             }
         }
         let contextAllToAll = try Self.contextAllToAll(of: configuration, devicesPerDomain: cluster.devicesPerDomain,
                                                        heads: AttentionHeads.all(in: graph))
         if cp > 1 {
             guard let length = StageCostModel.sequenceLength(graph, roles: TensorRoles(graph)) else {
-                throw invalid("--cp", "context parallelism splits each sequence, and \(graph.name) has no input with a sequence dimension")
+                throw invalid("contextParallel", "context parallelism splits each sequence, and \(graph.name) has no input with a sequence dimension")
             }
             guard length % (2 * cp) == 0 else {
-                throw invalid("--cp", "context parallelism cuts each sequence into 2 x cp load-balanced chunks: the sequence of \(length) is not a multiple of \(2 * cp)")
+                throw invalid("contextParallel", "context parallelism cuts each sequence into 2 x cp load-balanced chunks: the sequence of \(length) is not a multiple of \(2 * cp)")
             }
         }
         guard tp <= cluster.devicesPerDomain || tp % cluster.devicesPerDomain == 0 else {
-            throw invalid("--tp", "a tensor-parallel group of \(tp) must fit in an NVLink domain of \(cluster.devicesPerDomain) or be whole domains")
+            throw invalid("tensorParallel", "a tensor-parallel group of \(tp) must fit in an NVLink domain of \(cluster.devicesPerDomain) or be whole domains")
         }
         let batch = graph.batchSize ?? 1
         guard batch % dp == 0 else {
             // Without --dp, dp is what the devices leave: say where it came from.
             let source = configuration.dataParallel == nil
                 ? " (the cluster's \(devices) devices over tp x pp\(cp > 1 ? " x cp" : "") = \(modelParallel); pass --dp to use fewer)" : ""
-            throw invalid("--dp", "the global batch \(batch) does not split over dp = \(dp) data-parallel replicas\(source)")
+            throw invalid("dataParallel", "the global batch \(batch) does not split over dp = \(dp) data-parallel replicas\(source)")
         }
         guard batch % (configuration.microBatchSize * dp) == 0 else {
-            throw invalid("--micro-batch-size", "the global batch \(batch) is not a multiple of micro-batch-size x dp = \(configuration.microBatchSize * dp)")
+            throw invalid("microBatchSize", "the global batch \(batch) is not a multiple of micro-batch-size x dp = \(configuration.microBatchSize * dp)")
         }
         let microbatches = batch / (configuration.microBatchSize * dp)
         let schedule = configuration.schedule ?? (vp > 1 ? .interleaved : .oneForwardOneBackward)
@@ -203,7 +204,7 @@ extension TrainingPlan {
         // Hierarchical context parallelism's groups add an axis; beside an expert axis or shard groups that is one more
         // than a mesh holds.
         guard meshShape.count <= DeviceMesh.maximumRank else {
-            throw invalid(groups ? "--zero-shard-group" : "--ep",
+            throw invalid(groups ? "options.zero_shard_group" : "expertParallel",
                           "hierarchical context parallelism (a2a+p2p) lays its groups out as an axis of their own, and beside "
                           + (groups ? "hybrid sharding's shard groups" : "expert parallelism beyond the context-parallel ranks")
                           + " that makes a mesh of \(meshShape.count) axes, more than ShardPlan's \(DeviceMesh.maximumRank)")
@@ -224,7 +225,7 @@ extension TrainingPlan {
         var resolved = configuration
         resolved.contextAllToAll = contextAllToAll
         plan.summary = resolved.summary(dataParallel: dp, noSync: plan.accumulatesUnshardedGradients)
-        try plan.checkZeroShardGroup(at: JSONPath([.key("--zero-shard-group")]))
+        try plan.checkZeroShardGroup(at: JSONPath([.key("options"), .key("zero_shard_group")]))
         return plan
     }
 
@@ -274,7 +275,7 @@ extension TrainingPlan {
         guard body.count + counted.count >= count else {
             let layers = "\(body.count) repeated layer\(body.count == 1 ? "" : "s")" + (counted.isEmpty ? "" :
                 " and \(counted.joined(separator: " and ")) counted as \(counted.count == 1 ? "a layer" : "layers"), \(body.count + counted.count) in all")
-            throw InputError(.invalidValue, at: JSONPath([.key("--pp")]), "the model has \(layers), too few for \(count) pipeline chunk\(count == 1 ? "" : "s")")
+            throw InputError(.invalidValue, at: JSONPath([.key("pipelineParallel")]), "the model has \(layers), too few for \(count) pipeline chunk\(count == 1 ? "" : "s")")
         }
         let sizes = try split.chunkLayers(layers: body.count, ranks: ranks, chunks: chunks)
         var boundaries: [Int] = [0]

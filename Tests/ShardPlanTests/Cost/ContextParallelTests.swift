@@ -312,7 +312,7 @@ struct ContextParallelTests {
         let heads = try #require(refusal(tp: 1, cp: 16, heads: AttentionHeads(query: 24, keyValue: 3)))
         #expect(heads.contains("the groups that fit an NVLink domain of 8 (A = 2, 4 or 8) split the model's heads: tp x A = 2, 4 or 8 ranks do not divide its 3 key/value heads"))
         let given = try #require(refusal(tp: 8, cp: 8, group: 1, heads: llama))
-        #expect(given.hasPrefix("--cp-a2a-size: "))
+        #expect(given.hasPrefix("contextAllToAll: "))
         #expect(given.contains("must divide cp = 8 and lie strictly between 1 and 8 (1 would leave no all-to-all, 8 no ring), found 1; give 2 or 4"))
         #expect(refusal(tp: 8, cp: 8, group: 2, heads: llama) == nil)
     }

@@ -112,7 +112,7 @@ struct HybridShardingTests {
     func refusedGroups() throws {
         for (group, zero, expected) in [(4, 2, "the ZeRO stage is 2, not 3"), (3, 3, "a shard group of 3 does not divide the 8 data-parallel ranks")] {
             let error = #expect(throws: InputError.self) { try Self.tinyGPT(group: group, zeroStage: zero) }
-            #expect(error?.path.description == "--zero-shard-group" && error?.message.contains(expected) == true, "\(error?.message ?? "")")
+            #expect(error?.path.description == "options.zero_shard_group" && error?.message.contains(expected) == true, "\(error?.message ?? "")")
         }
         let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g")

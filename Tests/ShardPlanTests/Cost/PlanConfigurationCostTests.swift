@@ -10,20 +10,20 @@ struct PlanConfigurationCostTests {
             tensorParallel: tensorParallel, pipelineParallel: pipelineParallel))
     }
 
-    @Test("tp = 3 does not divide 64 devices: an error at --tp")
+    @Test("tp = 3 does not divide 64 devices: an error at tensorParallel")
     func tensorParallelMustDivide() {
         let error = #expect(throws: InputError.self) {
             try plan(model: "gpt-tiny", clusterName: "dgx-a100-80g:8", tensorParallel: 3, pipelineParallel: 1)
         }
-        #expect(error?.path == JSONPath([.key("--tp")]))
+        #expect(error?.path == JSONPath([.key("tensorParallel")]))
     }
 
-    @Test("pp = 4 is more pipeline chunks than gpt-tiny's 2 layers: an error at --pp")
+    @Test("pp = 4 is more pipeline chunks than gpt-tiny's 2 layers: an error at pipelineParallel")
     func pipelineLongerThanTheModel() {
         let error = #expect(throws: InputError.self) {
             try plan(model: "gpt-tiny", clusterName: "dgx-a100-80g", tensorParallel: 1, pipelineParallel: 4)
         }
-        #expect(error?.path == JSONPath([.key("--pp")]))
+        #expect(error?.path == JSONPath([.key("pipelineParallel")]))
     }
 
     @Test("pp = 2 on gpt-tiny's 2 layers is accepted")
@@ -42,27 +42,27 @@ struct PlanConfigurationCostTests {
             try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: clusterName,
                                       configuration: MegatronConfiguration(tensorParallel: tensorParallel, pipelineParallel: pipelineParallel))
         }
-        #expect(error?.path == JSONPath([.key("--tp")]))
+        #expect(error?.path == JSONPath([.key("tensorParallel")]))
         #expect(error?.description.hasSuffix(message) == true, "\(error?.description ?? "")")
     }
 
-    /// Each refusal names the option at fault: chunks without a pipeline, a schedule the chunks cannot run,
+    /// Each refusal names the configuration's property at fault: chunks without a pipeline, a schedule the chunks cannot run,
     /// sequence parallelism without a tensor-parallel group, experts or sequences the graph does not have.
-    @Test("configurations that cannot run: an error at the option at fault", arguments: [
-        ("gpt-tiny", MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, virtualStages: 2), "--virtual-stages"),
-        ("gpt-tiny", MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2, virtualStages: 2, schedule: .oneForwardOneBackward), "--schedule"),
-        ("gpt-tiny", MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2, schedule: .interleaved), "--schedule"),
-        ("gpt-tiny", MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, sequenceParallel: true), "--sequence-parallel"),
-        ("gpt-tiny", MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, expertParallel: 2), "--ep"),
-        ("mlp-2", MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, contextParallel: 2), "--cp"),
-        ("gpt-tiny", MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, contextParallel: 3), "--cp"),
+    @Test("configurations that cannot run: an error at the property at fault", arguments: [
+        ("gpt-tiny", MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, virtualStages: 2), "virtualStages"),
+        ("gpt-tiny", MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2, virtualStages: 2, schedule: .oneForwardOneBackward), "schedule"),
+        ("gpt-tiny", MegatronConfiguration(tensorParallel: 2, pipelineParallel: 2, schedule: .interleaved), "schedule"),
+        ("gpt-tiny", MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, sequenceParallel: true), "sequenceParallel"),
+        ("gpt-tiny", MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, expertParallel: 2), "expertParallel"),
+        ("mlp-2", MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, contextParallel: 2), "contextParallel"),
+        ("gpt-tiny", MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, contextParallel: 3), "contextParallel"),
     ])
-    func refusedConfigurations(model: String, configuration: MegatronConfiguration, option: String) throws {
+    func refusedConfigurations(model: String, configuration: MegatronConfiguration, property: String) throws {
         let graph = try #require(ModelCatalog.model(id: model)).build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g")
         let error = #expect(throws: InputError.self) {
             try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g", configuration: configuration)
         }
-        #expect(error?.path == JSONPath([.key(option)]))
+        #expect(error?.path == JSONPath([.key(property)]))
     }
 }

@@ -93,7 +93,7 @@ struct ContextAndExpertExportTests {
                 MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, contextParallel: 4, options: options))
             Issue.record("a 5-axis mesh was laid out")
         } catch {
-            #expect(error.path.description == "--zero-shard-group" && error.description.contains("a mesh of 5 axes"), "\(error)")
+            #expect(error.path.description == "options.zero_shard_group" && error.description.contains("a mesh of 5 axes"), "\(error)")
         }
     }
 

@@ -64,13 +64,18 @@ enum CommandChecks {
         }
     }
 
-    /// An error about a command-line flag (`--tp: ...`): one paragraph naming the flag.
+    /// The paths of `TrainingPlan.megatron`'s errors about its configuration: the property at fault, or the member of a
+    /// plan document's `options` (the command line names the flag that sets each).
+    static let configurationPaths: Set<String> = [
+        "tensorParallel", "pipelineParallel", "dataParallel", "contextParallel", "expertParallel", "expertTensorParallel",
+        "virtualStages", "microBatchSize", "schedule", "sequenceParallel", "contextAllToAll", "vocabularyParallelEmbedding",
+        "vocabularyParallelLoss", "firstStageLayers", "lastStageLayers", "embeddingInPipelineSplit", "lossInPipelineSplit",
+        "options.zero_stage", "options.recompute_blocks", "options.zero_shard_group", "options.cp_comm_type"]
+
+    /// An error about a configuration (`tensorParallel: ...`): one paragraph naming the setting at fault.
     static func expectFlagError(_ error: InputError) {
         #expect(!error.description.contains("\n"), "\(error)")
-        guard case .key(let flag)? = error.path.components.first, error.path.components.count == 1, flag.hasPrefix("--") else {
-            Issue.record("an error about the flags names the flag: \(error)")
-            return
-        }
+        #expect(configurationPaths.contains(error.path.description), "an error about the configuration names the setting: \(error)")
     }
 
     static func expectParses(_ text: String, _ what: String) {

@@ -15,19 +15,19 @@ struct MegatronLayoutErrorTests {
             try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "c",
                                       configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1))
         }
-        #expect(derived?.description == "--dp: the global batch 8 does not split over dp = 16 data-parallel replicas "
+        #expect(derived?.description == "dataParallel: the global batch 8 does not split over dp = 16 data-parallel replicas "
                 + "(the cluster's 16 devices over tp x pp = 1; pass --dp to use fewer)")
         let given = #expect(throws: InputError.self) {
             try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "c",
                                       configuration: MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, dataParallel: 3))
         }
-        #expect(given?.description == "--dp: the global batch 8 does not split over dp = 3 data-parallel replicas")
+        #expect(given?.description == "dataParallel: the global batch 8 does not split over dp = 3 data-parallel replicas")
         // A microbatch size that does not divide each replica's share is still the microbatch size's fault.
         let microBatch = #expect(throws: InputError.self) {
             try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "c",
                                       configuration: MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, microBatchSize: 3))
         }
-        #expect(microBatch?.path == JSONPath([.key("--micro-batch-size")]))
+        #expect(microBatch?.path == JSONPath([.key("microBatchSize")]))
     }
 
     /// An uneven pipeline split (12 layers on 8 ranks) is priced with a note that Megatron-Core refuses it; torchtitan

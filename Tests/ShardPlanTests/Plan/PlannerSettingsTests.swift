@@ -130,13 +130,13 @@ struct PlannerSettingsTests {
         let blockError = #expect(throws: InputError.self) {
             try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "one", configuration: blocks)
         }
-        #expect(blockError?.description == "--recompute-blocks: the blocks each stage reruns must be between 1 and 1048576, found 0")
+        #expect(blockError?.description == "options.recompute_blocks: the blocks each stage reruns must be between 1 and 1048576, found 0")
         var zero = layout
         zero.options.zeroStage = 7
         let zeroError = #expect(throws: InputError.self) {
             try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "one", configuration: zero)
         }
-        #expect(zeroError?.description == "--zero: the ZeRO stage must be 0, 1, 2 or 3, found 7")
+        #expect(zeroError?.description == "options.zero_stage: the ZeRO stage must be 0, 1, 2 or 3, found 7")
         cluster.intraNode?.latency = -1
         let clusterError = #expect(throws: InputError.self) {
             try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "one", configuration: layout)

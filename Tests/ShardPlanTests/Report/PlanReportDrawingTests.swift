@@ -43,8 +43,8 @@ struct PlanReportDrawingTests {
         // Every entry the evaluator writes, and the rest, given an equal share so that each gets a row, and one too
         // small for a row of its own, which the row of entries under 0.05% takes.
         let names = prediction.timeBreakdown.map(\.name) + ["waiting for other ranks"]
-        prediction.timeBreakdown = names.map { (name: $0, seconds: prediction.iterationSeconds / Double(names.count)) }
-            + [("compute: tiny", prediction.iterationSeconds * 1e-5)]
+        prediction.timeBreakdown = names.map { .init(name: $0, seconds: prediction.iterationSeconds / Double(names.count)) }
+            + [.init(name: "compute: tiny", seconds: prediction.iterationSeconds * 1e-5)]
         let table = try Self.slice(PlanReport(plan: plan, prediction: prediction).html, from: "id=\"time-table\"", to: "</table>")
         #expect(table.contains("<td>other (1 row under 0.05%)</td>"))
         let swatches = table.components(separatedBy: "background:").dropFirst().map { $0.prefix { $0 != "\"" } }
@@ -57,8 +57,9 @@ struct PlanReportDrawingTests {
         let (plan, initial) = try Self.tinyPlan()
         var prediction = initial
         let seconds = prediction.iterationSeconds
-        prediction.timeBreakdown = [("compute: matmul", seconds * 0.5), ("communication: reduce_scatter", seconds * 0.08),
-                                    ("compute: memory_bound", seconds * 0.42)]
+        prediction.timeBreakdown = [.init(name: "compute: matmul", seconds: seconds * 0.5),
+                                    .init(name: "communication: reduce_scatter", seconds: seconds * 0.08),
+                                    .init(name: "compute: memory_bound", seconds: seconds * 0.42)]
         let bar = try Self.slice(PlanReport(plan: plan, prediction: prediction).html, from: "<svg id=\"time-bar\"", to: "</svg>")
         #expect(bar.contains(">matmul 50.0%</text>") && bar.contains(">memory_bound 42.0%</text>"))
         #expect(!bar.contains("reduce_scatter</text>") && !bar.contains(">reduce_scatter 8.0%"))

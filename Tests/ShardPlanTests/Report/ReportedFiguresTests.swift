@@ -108,7 +108,7 @@ struct ReportedFiguresTests {
         prediction.iterationSeconds = 1
         // 0.4 ms and 0.2 ms are under 0.05% (0.5 ms); the all-gather takes no time and is no row at all.
         prediction.timeBreakdown = [("compute: matmul", 0.9), ("communication: all_reduce", 0.0994), ("communication: all_gather", 0),
-                                    ("gradient synchronisation (exposed)", 0.0002), ("optimizer step", 0.0004)]
+                                    ("gradient synchronisation (exposed)", 0.0002), ("optimizer step", 0.0004)].map { .init(name: $0, seconds: $1) }
         let text = prediction.textReport(for: plan)
         for (name, time, share) in [("compute: matmul", "900 ms", "90.0%"), ("communication: all_reduce", "99.4 ms", "9.94%"),
                                     ("other (2 rows under 0.05%)", "600 us", "0.06%")] {

@@ -14,15 +14,14 @@ guard let planPath = arguments.first else {
 }
 
 func contents(of path: String) throws(InputError) -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw InputError(.invalidReference, at: .root, "cannot read \(path)")
-    }
-    return [UInt8](data)
+    guard let bytes = fileBytes(atPath: path) else { throw InputError(.invalidValue, at: .root, "cannot read the file", document: path) }
+    return bytes
 }
 
 do {
-    let document = try JSONParser.parse(try contents(of: planPath))
-    guard case .object(let plan) = document, case .string(let graphName)? = plan["graph"],
+    guard let planBytes = fileBytes(atPath: planPath) else { throw InputError(.invalidValue, at: .root, "cannot read the plan", document: planPath) }
+    // The plan's own members name its graph and cluster, and its saved prediction.
+    guard case .object(let plan) = try JSONValue.parseDocument(planBytes, document: planPath), case .string(let graphName)? = plan["graph"],
           case .string(let savedCluster)? = plan["cluster"] else {
         throw InputError(.missingField, at: .root, "\(planPath) is not a plan naming its graph and cluster")
     }
@@ -37,15 +36,12 @@ do {
     let clusterName = arguments.count > 2 ? arguments[2] : savedCluster
     let cluster = try resolveCluster(clusterName)
 
-    let saved = try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: clusterName)
+    let saved = try TrainingPlan(jsonBytes: planBytes, document: planPath, graph: graph, cluster: cluster, clusterName: clusterName)
     let prediction = PlanEvaluator(cluster: cluster).evaluate(saved)
     if case .object(let predicted)? = plan["predicted"], case .number(let seconds)? = predicted["iteration_seconds"] {
         print(String(format: "saved prediction: %.6f s per iteration; re-scored: %.6f s", seconds, prediction.iterationSeconds))
     }
     print(prediction.textReport(for: saved))
-} catch let error as JSONSyntaxError {
-    FileHandle.standardError.write(Data("rescore-saved-plan: \(planPath): \(error.message) at line \(error.line), column \(error.column)\n".utf8))
-    exit(1)
 } catch {
     FileHandle.standardError.write(Data("rescore-saved-plan: \(error)\n".utf8))
     exit(1)
