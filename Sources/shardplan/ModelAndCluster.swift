@@ -80,23 +80,18 @@ extension ModelAndCluster {
         return (graph, try limited(warningOfMisspellings(in: cluster) { () throws(InputError) in try resolveCluster(cluster) }), rebatchedFrom)
     }
 
-    /// `cluster` with each device's memory cut to `--memory-limit` where given, said in a note (the reports name the
-    /// limit as the devices' memory): more than the device has is refused, and so is a limit that leaves nothing beside
-    /// the memory every plan counts for the framework (`TrainingOptions.frameworkOverheadBytes`).
+    /// `cluster` with each device's memory cut to `--memory-limit` where given (`Cluster.limitingDeviceMemory(toGB:)`, whose
+    /// refusals are errors at `--memory-limit`), said in a note (the reports name the limit as the devices' memory).
     func limited(_ cluster: Cluster) throws(InputError) -> Cluster {
-        guard let memoryLimit, let bytes = memoryLimitBytes else { return cluster }
-        let path = JSONPath([.key("--memory-limit")])
-        guard bytes <= cluster.device.memoryBytes else {
-            throw InputError(.invalidValue, at: path, String(format: "%g GB is more than the %.3f GB each %@ of %@ has", memoryLimit,
-                                                             cluster.device.memoryBytes / 1e9, cluster.device.name, self.cluster))
-        }
-        guard bytes > TrainingOptions.frameworkOverheadBytes else {
-            throw InputError(.invalidValue, at: path, String(format: "%g GB leaves nothing beside the %g GB every plan counts for the CUDA context, workspaces and fragmentation", memoryLimit, TrainingOptions.frameworkOverheadBytes / 1e9))
+        guard let memoryLimit else { return cluster }
+        let limited: Cluster
+        do throws(InputError) {
+            limited = try cluster.limitingDeviceMemory(toGB: memoryLimit)
+        } catch {
+            throw InputError(error.kind, at: JSONPath([.key("--memory-limit")]), error.message)
         }
         printError(String(format: "note: memory is checked against --memory-limit %g GB a device (each %@ has %.1f GB); the reports' device memory is the limit.",
                           memoryLimit, cluster.device.name, cluster.device.memoryBytes / 1e9))
-        var limited = cluster
-        limited.device.memoryBytes = bytes
         return limited
     }
 }

@@ -167,7 +167,7 @@ struct PlanCommand: ParsableCommand {
                                                optimizerStateGiven: kernelChoice.optimizerState != nil, fusionGiven: kernelChoice.fusion != nil,
                                                exchangeGiven: kernelChoice.contextParallelCommunication != nil)
             }
-            try options.check(on: cluster.device)
+            try PrecisionChoice.check(options, on: cluster.device)
             try RecomputeOption.check(options, for: graph)
             // Said before the search, which may be long: named options that the graph has nothing for, whatever the plan.
             let inapplicable = IneffectiveOption.inapplicable(to: graph, options: options).filter { kernelChoice.gives($0.setting) }

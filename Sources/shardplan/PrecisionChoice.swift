@@ -33,6 +33,14 @@ struct PrecisionChoice: ParsableArguments {
         }
     }
 
+    /// Refuses `options` whose precision `device` does not run (`TrainingOptions.precisionConflict(on:flag:)`), as an
+    /// error at `--precision`.
+    static func check(_ options: TrainingOptions, on device: DeviceSpec) throws(InputError) {
+        if let conflict = options.precisionConflict(on: device, flag: "--precision") {
+            throw InputError(.invalidValue, at: JSONPath([.key("--precision")]), conflict)
+        }
+    }
+
     /// `options` with the chosen precision.
     func applied(to options: TrainingOptions) -> TrainingOptions {
         var options = options

@@ -316,7 +316,7 @@ struct ScoreCommand: ParsableCommand {
         configuration.vocabularyParallelEmbedding = !wholeEmbedding
         configuration.vocabularyParallelLoss = !wholeLoss
         configuration.options.overlapExpertParallelCommunication = overlapMoEComm
-        try configuration.options.check(on: cluster.device)
+        try PrecisionChoice.check(configuration.options, on: cluster.device)
         try RecomputeOption.check(configuration.options, for: graph)
         var plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: input.cluster, configuration: configuration)
         for note in (printing.emit ?? .megatron).unrunnable(configuration, graph: graph, microbatches: plan.microbatches) {

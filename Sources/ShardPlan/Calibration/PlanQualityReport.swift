@@ -61,7 +61,7 @@ public struct PlanQualityReport: Sendable {
             options.zeroShardGroup = nil
             if run.pipelineParallel == 1 {
                 let found = try SingleStagePlanner(graph: replay.graph, cluster: replay.cluster, clusterName: replay.clusterName,
-                                                   options: options).plan()
+                                                   options: options, recomputeModes: [options.recompute]).plan()
                 let mesh = found.plan.stages[0].mesh.shape.map(String.init).joined(separator: "x")
                 entries.append(Entry(run: run, publishedSeconds: published, searchedSeconds: found.prediction.iterationSeconds,
                                      searchedSummary: "\(found.plan.summary ?? "") (mesh \(mesh))",

@@ -27,11 +27,22 @@ public enum FP8Recipe: String, CaseIterable, Sendable {
 }
 
 extension TrainingOptions {
-    /// Refuses FP8 on a device without FP8 tensor cores (TransformerEngine and torchao refuse it too): an
-    /// A100 or a V100 would run the FP8 GEMMs at its 16-bit rate and only pay the casts.
+    /// Why `precision` cannot run on `device` (nil where it can): FP8, alone or as `auto`'s choice, on a device without
+    /// FP8 tensor cores (its cluster lists no fp8 peak), which TransformerEngine and torchao refuse too; an A100 or a
+    /// V100 would run the FP8 GEMMs at its 16-bit rate and only pay the casts. `flag` names the setting as the reader
+    /// gave it: a command-line flag (`--precision`), whose remedy is a flag, or a member (`precision`).
+    public func precisionConflict(on device: DeviceSpec, flag: String) -> String? {
+        guard precision != .bf16, device.peakFLOPsPerSecond[.fp8] == nil else { return nil }
+        let remedy = flag.hasPrefix("--") ? "use \(flag) bf16" : "set \(flag) to bf16"
+        return "\(device.name) has no FP8 tensor cores (its cluster lists no fp8 peak); \(remedy)"
+    }
+
+    /// Refuses a `precision` that cannot run on `device` (`precisionConflict(on:flag:)`) with an `InputError` at
+    /// `options.precision`. The planners, `TrainingPlan.megatron` and `PlanEvaluator.evaluate(checking:)` call it on
+    /// their cluster's device, so that no entry point plans or prices what a plan document on that cluster is refused for.
     public func check(on device: DeviceSpec) throws(InputError) {
-        guard precision != .bf16, device.peakFLOPsPerSecond[.fp8] == nil else { return }
-        throw InputError(.invalidValue, at: JSONPath([.key("--precision")]),
-                         "\(device.name) has no FP8 tensor cores (its cluster lists no fp8 peak); use --precision bf16")
+        if let conflict = precisionConflict(on: device, flag: "precision") {
+            throw InputError(.invalidValue, at: JSONPath([.key("options"), .key("precision")]), conflict)
+        }
     }
 }

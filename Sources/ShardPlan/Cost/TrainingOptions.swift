@@ -65,6 +65,9 @@ public enum RecomputeMode: String, CaseIterable, Sendable {
 /// bytes per parameter, ZeRO, recomputation, which communication overlaps computation, and whether the
 /// linear layers' GEMMs run in FP8.
 public struct TrainingOptions: Sendable, Equatable {
+    /// How activations are rematerialised where a plan's stage names no mode of its own (`StageLayout.recompute`). The
+    /// planners do not read it to choose: they try their own list of modes (`PipelinePlanner.variants`,
+    /// `SingleStagePlanner.recomputeModes`), each of which replaces it; `TrainingPlan.megatron` and the evaluator price it.
     public var recompute: RecomputeMode
     /// Under full recomputation, how many transformer blocks of each stage (each model chunk of a pipeline rank)
     /// rerun their forward pass, counted from the stage's first block; the stage's other blocks keep what their
@@ -73,7 +76,9 @@ public struct TrainingOptions: Sendable, Equatable {
     /// blocks reruns them all; 0 or less reruns none (the search's own profiles of kept blocks); other modes ignore
     /// it. The command line and plan documents take 1 to 2^20.
     public var recomputedBlocks: Int?
-    /// ZeRO stage: 1 shards optimizer state over the data-parallel devices, 2 also gradients, 3 also weights.
+    /// ZeRO stage: 1 shards optimizer state over the data-parallel devices, 2 also gradients, 3 also weights. A floor:
+    /// every parameter is sharded at least so, whatever stage its op's strategy or a planner's variant gives it
+    /// (`maximumZeroStage` caps what a search chooses above it).
     public var zeroStage: Int
     /// Whether the data-parallel gradient reduction overlaps the backward pass (Megatron-Core's
     /// `--overlap-grad-reduce`, PyTorch DDP buckets).

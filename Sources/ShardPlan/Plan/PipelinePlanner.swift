@@ -12,6 +12,10 @@ public struct PipelinePlanner: Sendable {
     public var graph: Graph
     public var cluster: Cluster
     public var clusterName: String
+    /// The training stack every plan is priced under. Its recomputation does not narrow the search: each stage takes
+    /// one of `variants.recomputeModes`, which replaces `options.recompute` there. Its ZeRO stages bound it:
+    /// `options.zeroStage` is a floor under every parameter's stage, and `options.maximumZeroStage` caps the stage the
+    /// ILP gives a parameter of its own accord (the rule `SingleStagePlanner` follows too).
     public var options: TrainingOptions
     public var search: IntraOperatorSearch
     /// The most clustered layers the DP cuts between, or nil for every layer of the graph (the default).
@@ -23,8 +27,11 @@ public struct PipelinePlanner: Sendable {
     /// Whether Megatron-LM's configurations within the same limits are priced too, and win when faster.
     public var includesMegatronGrid: Bool
     public var megatronGrid: MegatronGrid
-    /// The ZeRO stages and recomputation modes each stage may take: every one unless pinned. `plan` refuses variants
-    /// with none of either, or with a ZeRO stage outside 0 to 3.
+    /// The ZeRO stages and recomputation modes each stage may take: `.automatic` by default, as `plan` searches them
+    /// (`--recompute auto --zero auto`). The recomputation modes win over `options.recompute`, which they replace; each
+    /// ZeRO stage is a floor over the whole stage, itself raised to `options.zeroStage`. `plan --recompute M --zero N`
+    /// is `recomputeModes: [M]`, `zeroStages: [N]`, with `options.zeroStage` and `options.maximumZeroStage` both N.
+    /// `plan` refuses variants with none of either, or with a ZeRO stage outside 0 to 3.
     public var variants: StageSearchOracle.Variants
     /// The most model chunks per pipeline rank the interleaved schedule may take (1: 1F1B only).
     public var maximumVirtualStages: Int

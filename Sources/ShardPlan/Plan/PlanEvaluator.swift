@@ -37,7 +37,7 @@ public struct PlanEvaluator: Sendable {
 
     /// `evaluate(_:)` for a plan that may not be sound: a plan whose cluster `Cluster.validate()` refuses, whose
     /// options are out of range (`TrainingOptions.checkRanges`, as a plan document's `options` member names them) or
-    /// in which `PlanValidator` finds a broken invariant is an `InputError` rather than a trap. So is a plan on a
+    /// in a precision its devices do not run (`TrainingOptions.check(on:)`: FP8 without FP8 tensor cores), or in which `PlanValidator` finds a broken invariant is an `InputError` rather than a trap. So is a plan on a
     /// device other than the one this evaluator's kernel model was made from (`KernelModel.deviceName`; an
     /// error at `cluster`), whose memory and links would be priced with another device's kernel rates; a kernel model
     /// built from figures alone (`deviceName` nil) prices a plan on any device.

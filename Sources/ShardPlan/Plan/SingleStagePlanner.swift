@@ -2,9 +2,15 @@ import Foundation
 
 /// `shardplan plan --stages 1`: the whole graph as one stage on every device of the cluster. Every
 /// logical mesh shape of the cluster is tried (Alpa's 2-D views, `DeviceMesh.logicalShapes`) under every
-/// recomputation mode given, with the fewest microbatches that fit in memory, each solved by the
+/// recomputation mode of `recomputeModes`, with the fewest microbatches that fit in memory, each solved by the
 /// `IntraOperatorSearch`; the fastest plan wins, and its options name its recomputation mode. The ZeRO stage
 /// of each parameter is the ILP's choice, from `options.zeroStage` up to `options.maximumZeroStage`.
+///
+/// The rule both planners follow (`PipelinePlanner.variants`): the searched lists choose the recomputation, and
+/// `options.recompute` is replaced in every plan tried; ZeRO is bounded by the options, `options.zeroStage` below
+/// and `options.maximumZeroStage` above. Both search like `plan`'s defaults, `--recompute auto --zero auto`, unless
+/// told otherwise: `--recompute M` is `recomputeModes: [M]`, and `--zero N` is `options.zeroStage` and
+/// `options.maximumZeroStage` both N.
 public struct SingleStagePlanner: Sendable {
     public var graph: Graph
     public var cluster: Cluster
@@ -17,15 +23,16 @@ public struct SingleStagePlanner: Sendable {
     /// begins no further mesh shape or microbatch count once it has a plan; nil searches everything. The search
     /// refuses one that is not positive and finite.
     public var timeLimit: Double?
-    /// The recomputation modes to try (`plan --recompute auto`: `RecomputeMode.automaticChoices`); each replaces `options.recompute`
-    /// in the plans it is tried for.
+    /// The recomputation modes to try, each replacing `options.recompute` in the plans it is tried for: what
+    /// `options.recompute` says does not narrow them. `RecomputeMode.automaticChoices` by default, as `plan --stages 1`
+    /// tries them (`--recompute auto`); `[mode]` keeps one mode, as `--recompute mode` does.
     public var recomputeModes: [RecomputeMode]
 
-    /// A planner for `graph` on `cluster`; `recomputeModes` defaults to `options.recompute` alone. The settings are
-    /// checked when the search starts.
+    /// A planner for `graph` on `cluster`; `recomputeModes` defaults to `RecomputeMode.automaticChoices`, as
+    /// `PipelinePlanner.variants` defaults to `.automatic`. The settings are checked when the search starts.
     public init(graph: Graph, cluster: Cluster, clusterName: String, options: TrainingOptions = TrainingOptions(),
                 search: IntraOperatorSearch = IntraOperatorSearch(), meshShapes: [[Int]]? = nil, timeLimit: Double? = nil,
-                recomputeModes: [RecomputeMode]? = nil) {
+                recomputeModes: [RecomputeMode] = RecomputeMode.automaticChoices) {
         self.graph = graph
         self.cluster = cluster
         self.clusterName = clusterName
@@ -33,7 +40,7 @@ public struct SingleStagePlanner: Sendable {
         self.search = search
         self.meshShapes = meshShapes
         self.timeLimit = timeLimit
-        self.recomputeModes = recomputeModes ?? [options.recompute]
+        self.recomputeModes = recomputeModes
     }
 
     /// One mesh shape, recomputation mode and microbatch count the planner tried.

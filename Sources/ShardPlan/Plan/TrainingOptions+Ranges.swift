@@ -17,12 +17,14 @@ extension TrainingOptions {
     }
 
     /// What pricing these options on `cluster` needs, before anything is priced: a cluster `Cluster.validate()`
-    /// accepts and options in range (`checkRanges`), each error at the member of a plan document's `options` that
-    /// holds it. `PlanEvaluator.evaluate(checking:)` and the planners (`checkSearching(on:)`) call it.
+    /// accepts, options in range (`checkRanges`) and a precision its devices run (`check(on:)`), each error at the
+    /// member of a plan document's `options` that holds it. `PlanEvaluator.evaluate(checking:)` and the planners
+    /// (`checkSearching(on:)`) call it.
     func checkPricing(on cluster: Cluster) throws(InputError) {
         try cluster.validate()
         let options = JSONPath([.key("options")])
         try checkRanges(zeroStageAt: options.appending("zero_stage"), recomputedBlocksAt: options.appending("recompute_blocks"))
+        try check(on: cluster.device)
     }
 
     /// `checkPricing(on:)`, and no ZeRO-3 shard groups, which the searches do not lay out: they shard ZeRO state over

@@ -4,10 +4,12 @@ extension TrainingPlan {
     /// over the `pp x vp` chunks as the configuration's `layerSplit` says (the ops before them join the first
     /// chunk, the ops after them the last), and every op gets `MegatronLayout`'s strategy on a `[dp, tp]` mesh (`[dp/ep, ep, cp, tp]` with
     /// expert and context parallelism, the axes of size 1 left out; `[dp/g, g, cp, tp]` with ZeRO-3 shard groups
-    /// of g). A cluster `Cluster.validate()` refuses, or a configuration out of range, is an `InputError`.
+    /// of g). A cluster `Cluster.validate()` refuses, a configuration out of range, or options in a precision the
+    /// cluster's devices do not run (`TrainingOptions.check(on:)`) is an `InputError`.
     public static func megatron(graph: Graph, cluster: Cluster, clusterName: String,
                                 configuration: MegatronConfiguration) throws(InputError) -> TrainingPlan {
         try cluster.validate()
+        try configuration.options.check(on: cluster.device)
         return try megatron(graph: graph, cluster: cluster, clusterName: clusterName, configuration: configuration,
                             layers: GraphAnalysis(graph).layers)
     }

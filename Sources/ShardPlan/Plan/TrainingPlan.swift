@@ -28,8 +28,10 @@ public struct TrainingPlan: Sendable {
     /// document writes it as `rebatched_from`, so that `score --plan` with the graph as given prices the plan's batch.
     public var rebatchedFrom: Int?
     /// The memory a device was taken to have when the plan was made (`--memory-limit`), where less than the cluster's;
-    /// nil otherwise. The plan document writes it as `memory_limit_gb`, so that a later `score --plan` can say what
-    /// headroom the plan was made with.
+    /// nil otherwise. A record only: the plan document writes it as `memory_limit_gb`, so that a later `score --plan`
+    /// can say what headroom the plan was made with, and nothing prices or checks memory against it. To plan or price
+    /// under a limit, cut the cluster's devices to it (`Cluster.limitingDeviceMemory(toGB:)`), plan or price on that
+    /// cluster, then set this to the limit in bytes.
     public var memoryLimitBytes: Double?
     /// Which search found the plan, when a search did.
     public var provenance: SearchProvenance?

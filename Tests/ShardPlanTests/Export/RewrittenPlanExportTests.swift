@@ -38,7 +38,7 @@ struct RewrittenPlanExportTests {
         plan.graphBeforeRewrites = try graph.rebatched(to: 4)
         #expect(throws: InputError.self) { try FrameworkExport(plan: plan, prediction: prediction, framework: .megatron) }
         #expect(throws: InputError.self) { try FrameworkExport.choosing(plan, prediction: prediction, alternatives: [], framework: .megatron) }
-        let unrewritten = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+        let unrewritten = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", recomputeModes: [.none])
             .plan(rewriting: RewriteSearch(rules: []), microbatches: 1)
         let chosen = try FrameworkExport.choosing(plan, prediction: prediction, alternatives: [
             .runnerUp(unrewritten.plan, prediction: unrewritten.prediction)], framework: .megatron)

@@ -30,7 +30,7 @@ enum CommandChecks {
         do {
             let found: (plan: TrainingPlan, prediction: PlanPrediction)
             if stages == 1 {
-                let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "fuzz", meshShapes: meshShape.map { [$0] })
+                let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "fuzz", meshShapes: meshShape.map { [$0] }, recomputeModes: [.none])
                 let result = try planner.plan(microbatches: microbatches)
                 found = (result.plan, result.prediction)
             } else {

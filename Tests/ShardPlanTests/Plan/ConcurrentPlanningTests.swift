@@ -24,13 +24,13 @@ struct ConcurrentPlanningTests {
             },
             Job(name: "single stage, MLP on 2 devices, GLPK") {
                 let planner = SingleStagePlanner(graph: mlp, cluster: FuzzFixtures.twoDevices, clusterName: "two",
-                                                 search: IntraOperatorSearch(solver: ShardingSolver(elimination: nil)))
+                                                 search: IntraOperatorSearch(solver: ShardingSolver(elimination: nil)), recomputeModes: [.none])
                 let found = try planner.plan()
                 return document((found.plan, found.prediction))
             },
             Job(name: "single stage, small GPT on 2 devices") {
                 let found = try SingleStagePlanner(graph: gpt, cluster: FuzzFixtures.twoDevices, clusterName: "two",
-                                                   meshShapes: [[1, 2]]).plan(microbatches: 1)
+                                                   meshShapes: [[1, 2]], recomputeModes: [.none]).plan(microbatches: 1)
                 return document((found.plan, found.prediction))
             },
             Job(name: "pipeline, MLP on 4 devices with recomputation chosen and the Megatron grid") {

@@ -46,7 +46,7 @@ struct ExpertParallelDomainTests {
         // The 2 x 8 view holds both answers: experts over the 8 axis with the batch over the 2 (ep = 8, each expert
         // on 2 GPUs) and experts over both axes (ep = 16). Other views find the same (4 x 4: 25.0 ms).
         let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: cluster.name,
-                                         options: TrainingOptions(recompute: .selective, zeroStage: 1), meshShapes: [[2, 8]])
+                                         options: TrainingOptions(recompute: .selective, zeroStage: 1), meshShapes: [[2, 8]], recomputeModes: [.selective])
         let (plan, prediction, _) = try planner.plan()
         let stage = plan.stages[0]
         let expert = try #require(graph.operations.firstIndex { $0.name == "h0.mlp.experts.up" })

@@ -20,7 +20,7 @@ struct ExpertParallelPlanTests {
         let graph = try Self.fineGrained()
         let cluster = try Cluster.preset(named: "dgx-h100")
         let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-h100",
-                                         options: TrainingOptions(recompute: .selective, zeroStage: 1))
+                                         options: TrainingOptions(recompute: .selective, zeroStage: 1), recomputeModes: [.selective])
         let (plan, prediction, _) = try planner.plan(microbatches: 4)
         let stage = plan.stages[0]
         let expert = try #require(graph.operations.firstIndex { $0.name == "h0.mlp.experts.up" })

@@ -31,11 +31,11 @@ struct PinnedZeroStageTests {
     func singleStagePlanLeavesOutZeroOne() throws {
         let graph = try #require(ModelCatalog.model(id: "gpt3-125m")).build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        let free = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1").plan(microbatches: 1)
+        let free = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", recomputeModes: [.none]).plan(microbatches: 1)
         #expect(free.plan.stages[0].strategies.contains { $0.zeroStage == 1 })
         var options = TrainingOptions()
         options.searchesZeroOne = false
-        let plan = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", options: options)
+        let plan = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", options: options, recomputeModes: [options.recompute])
             .plan(microbatches: 1).plan
         #expect(!plan.stages[0].strategies.contains { $0.zeroStage == 1 })
         #expect(!(plan.summary ?? "").contains("zero=1"))
@@ -47,11 +47,11 @@ struct PinnedZeroStageTests {
     func singleStagePlanRespectsTheMaximum() throws {
         let graph = try #require(ModelCatalog.model(id: "gpt3-125m")).build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        let free = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1").plan(microbatches: 1)
+        let free = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", recomputeModes: [.none]).plan(microbatches: 1)
         #expect(free.plan.stages[0].strategies.contains { $0.zeroStage > 0 })
         var options = TrainingOptions()
         options.maximumZeroStage = 0
-        let pinned = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", options: options)
+        let pinned = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", options: options, recomputeModes: [options.recompute])
             .plan(microbatches: 1)
         #expect(pinned.plan.stages[0].strategies.allSatisfy { $0.zeroStage == 0 })
         #expect(!(pinned.plan.summary ?? "").contains("zero"))

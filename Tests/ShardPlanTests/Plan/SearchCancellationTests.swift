@@ -146,7 +146,7 @@ struct SearchCancellationTests {
     func rewriteSearchCancelled() throws {
         let graph = try RewriteSearchTests.llama()
         let cluster = try RewriteSearchTests.singleDevice()
-        let base = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "a100").plan(microbatches: 2)
+        let base = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "a100", recomputeModes: [.none]).plan(microbatches: 2)
         let search = RewriteSearch(rules: RewriteSelection.safe.rules)
         let cancelled = search.improve(base.plan, prediction: base.prediction) { true }
         #expect(cancelled.candidatesPriced == 0 && cancelled.stoppedEarly && cancelled.improvement == nil)
@@ -161,16 +161,16 @@ struct SearchCancellationTests {
     func singleStageTimeLimit() throws {
         let (graph, cluster, _, _) = try Self.llamaTiny()
         let shapes = [[1, 8], [2, 4], [8, 1]]
-        let full = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShapes: shapes)
+        let full = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShapes: shapes, recomputeModes: [.none])
             .search(microbatches: 2)
         #expect(!full.stoppedEarly && Set(full.attempts.map(\.meshShape)) == Set(shapes))
         // A limit that has passed before the first solve ends: the first mesh shape's plan is the answer.
         let limited = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShapes: shapes,
-                                             timeLimit: 1e-9).search(microbatches: 2)
+                                             timeLimit: 1e-9, recomputeModes: [.none]).search(microbatches: 2)
         #expect(limited.stoppedEarly && limited.attempts.map(\.meshShape) == [[1, 8]])
         #expect(limited.prediction.fitsInMemory && limited.plan.stages[0].mesh.shape == [1, 8])
         let rewritten = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShapes: shapes,
-                                               timeLimit: 1e-9).plan(rewriting: RewriteSearch(rules: RewriteSelection.safe.rules), microbatches: 2)
+                                               timeLimit: 1e-9, recomputeModes: [.none]).plan(rewriting: RewriteSearch(rules: RewriteSelection.safe.rules), microbatches: 2)
         #expect(rewritten.stoppedEarly && rewritten.rewrites.candidatesPriced == 0)
     }
 }

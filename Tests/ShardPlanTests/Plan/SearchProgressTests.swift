@@ -22,7 +22,7 @@ struct SearchProgressTests {
         let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
         var heard: [SearchProgress] = []
-        _ = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShapes: [[2, 4], [4, 2]])
+        _ = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShapes: [[2, 4], [4, 2]], recomputeModes: [.none])
             .plan(microbatches: 2) { heard.append($0) }
         #expect(heard.map(\.phase) == ["mesh 2x4 with 2 microbatches", "mesh 4x2 with 2 microbatches"])
         #expect(heard.map(\.totalSteps) == [2, 2])

@@ -2,7 +2,7 @@ import Testing
 @testable import ShardPlan
 
 /// `plan --stages 1 --recompute auto`: the one-stage search tries every recomputation mode it is given and answers
-/// with the fastest plan of any, as the pipeline search does per stage.
+/// with the fastest plan of any, as the pipeline search does per stage; given none, it tries `--recompute auto`'s.
 @Suite("The one-stage search tries the recomputation modes it is given")
 struct SingleStageRecomputationTests {
     let graph = try! ModelCatalog.model(id: "gpt-tiny")!.build()
@@ -19,7 +19,8 @@ struct SingleStageRecomputationTests {
     /// The oracle: each mode searched alone, the fastest plan among those that fit (nil when none does).
     func fastestAlone(on cluster: Cluster) -> (mode: RecomputeMode, seconds: Double)? {
         RecomputeMode.allCases.compactMap { mode in
-            (try? SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "two", options: TrainingOptions(recompute: mode)).plan())
+            (try? SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "two", options: TrainingOptions(recompute: mode),
+                                     recomputeModes: [mode]).plan())
                 .map { (mode, $0.prediction.iterationSeconds) }
         }.min { $0.seconds < $1.seconds }
     }
@@ -36,35 +37,45 @@ struct SingleStageRecomputationTests {
         // The plan carries the mode it was priced with: priced again, it costs the same.
         #expect(PlanEvaluator(cluster: cluster).evaluate(found.plan).iterationSeconds == found.prediction.iterationSeconds)
         let alone = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "two",
-                                           options: TrainingOptions(recompute: found.plan.options.recompute)).plan()
+                                           options: TrainingOptions(recompute: found.plan.options.recompute),
+                                           recomputeModes: [found.plan.options.recompute]).plan()
         #expect(alone.prediction.iterationSeconds == found.prediction.iterationSeconds)
     }
 
-    @Test("below the lightest mode's need, no recomputation finds no plan and every mode finds full's")
+    @Test("below the lightest mode's need, no recomputation finds no plan and the default search, as every mode, finds full's")
     func onlyFullRecomputationFits() throws {
         let cluster = twoDevices(holding: 1_150_000)
         #expect(throws: InputError.self) {
-            try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "two").plan()
+            try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "two", recomputeModes: [.none]).plan()
         }
-        let found = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "two", recomputeModes: RecomputeMode.allCases).plan()
-        #expect(found.plan.options.recompute == .full)
-        #expect(found.plan.summary?.hasSuffix(" recompute=full pp=1") == true, "\(found.plan.summary ?? "")")
-        #expect(Set(found.attempts.map(\.recompute)).isSuperset(of: [.none, .full]))
+        // QA: without `recomputeModes` the search tried `options.recompute` alone (none), and found no plan here,
+        // where `plan --stages 1` (`--recompute auto`) found full recomputation's.
+        for modes in [nil, RecomputeMode.allCases] {
+            let planner = modes.map { SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "two", recomputeModes: $0) }
+                ?? SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "two")
+            let found = try planner.plan()
+            #expect(found.plan.options.recompute == .full)
+            #expect(found.plan.summary?.hasSuffix(" recompute=full pp=1") == true, "\(found.plan.summary ?? "")")
+            #expect(Set(found.attempts.map(\.recompute)).isSuperset(of: [.none, .full]))
+        }
     }
 
-    @Test("without recomputeModes the search tries the options' mode alone, as before", arguments: RecomputeMode.allCases)
-    func defaultIsTheOptionsMode(mode: RecomputeMode) throws {
+    @Test("without recomputeModes the search tries --recompute auto's modes whatever options.recompute says; [mode] keeps one",
+          arguments: [RecomputeMode.none, .full])
+    func defaultIsTheAutomaticSearch(mode: RecomputeMode) throws {
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
         let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
                                          options: TrainingOptions(recompute: mode), meshShapes: [[2, 4], [8, 1]])
-        #expect(planner.recomputeModes == [mode])
+        #expect(planner.recomputeModes == RecomputeMode.automaticChoices)
         let found = try planner.plan()
-        #expect(found.attempts.allSatisfy { $0.recompute == mode })
-        #expect(found.plan.options.recompute == mode)
-        let explicit = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
-                                              options: TrainingOptions(recompute: mode), meshShapes: [[2, 4], [8, 1]],
-                                              recomputeModes: [mode]).plan()
-        #expect(explicit.prediction.iterationSeconds == found.prediction.iterationSeconds)
-        #expect(explicit.attempts.count == found.attempts.count)
+        #expect(Set(found.attempts.map(\.recompute)).count > 1)
+        let automatic = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShapes: [[2, 4], [8, 1]],
+                                               recomputeModes: RecomputeMode.automaticChoices).plan()
+        #expect(found.prediction.iterationSeconds == automatic.prediction.iterationSeconds)
+        let pinned = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                            options: TrainingOptions(recompute: mode), meshShapes: [[2, 4], [8, 1]],
+                                            recomputeModes: [mode]).plan()
+        #expect(pinned.attempts.allSatisfy { $0.recompute == mode })
+        #expect(pinned.plan.options.recompute == mode)
     }
 }

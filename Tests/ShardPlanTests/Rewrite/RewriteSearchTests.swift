@@ -21,7 +21,7 @@ struct RewriteSearchTests {
     static func rewrittenPlan() throws -> (graph: Graph, cluster: Cluster, plan: TrainingPlan, prediction: PlanPrediction) {
         let graph = try llama()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        let found = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+        let found = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", recomputeModes: [.none])
             .plan(rewriting: RewriteSearch(rules: RewriteSelection.safe.rules), microbatches: 1)
         return (graph, cluster, found.plan, found.prediction)
     }
@@ -53,7 +53,7 @@ struct RewriteSearchTests {
     func llamaMergesProjections() throws {
         let graph = try Self.llama()
         let cluster = try Self.singleDevice()
-        let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "a100")
+        let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "a100", recomputeModes: [.none])
         let off = try planner.plan(rewriting: RewriteSearch(rules: []), microbatches: 2)
         let on = try planner.plan(rewriting: RewriteSearch(rules: RewriteSelection.safe.rules), microbatches: 2)
         #expect(off.plan.rewrites.isEmpty && off.rewrites.rewritesApplied == 0)
@@ -98,7 +98,7 @@ struct RewriteSearchTests {
     func batchedTowersBeatEverySharding() throws {
         let graph = try RewriteFixtures.towers(count: 8, batch: 8, width: 1024, hidden: 4096)
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+        let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", recomputeModes: [.none])
         // The planner's optimum of the graph as given, over every logical mesh of the node (the ILP, exact on
         // these problems: StageShardingOracleTests) and every microbatch count that splits the batch.
         var bestOriginal = Double.infinity
@@ -119,7 +119,7 @@ struct RewriteSearchTests {
     func deterministicAndNeverSlower() throws {
         let graph = try BuiltModels.graph("llama-tiny")
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShapes: [[2, 4]])
+        let planner = SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", meshShapes: [[2, 4]], recomputeModes: [.none])
         let base = try planner.plan(microbatches: 2)
         let search = RewriteSearch(rules: RewriteSelection.all.rules, budget: 8)
         let runs = (0..<2).map { _ in search.refine((base.plan, base.prediction)) }
@@ -170,7 +170,7 @@ struct RewriteSearchTests {
     func editedRecordRefused() throws {
         let graph = try Self.llama()
         let cluster = try Self.singleDevice()
-        let found = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "a100")
+        let found = try SingleStagePlanner(graph: graph, cluster: cluster, clusterName: "a100", recomputeModes: [.none])
             .plan(rewriting: RewriteSearch(rules: [.mergeParallelContractions]), microbatches: 2)
         guard case .object(var top) = found.plan.json(prediction: found.prediction), case .array(var stages)? = top["stages"],
               case .object(var stage) = stages[0], case .array(var rewrites)? = stage["rewrites"],

@@ -126,7 +126,7 @@ struct SingleStagePlanQualityTests {
             let replay = try CalibrationRun.replay(run)
             let published = try CalibrationRun(run).predictedSeconds
             let found = try SingleStagePlanner(graph: replay.graph, cluster: replay.cluster, clusterName: replay.clusterName,
-                                               options: replay.configuration.options).plan()
+                                               options: replay.configuration.options, recomputeModes: [replay.configuration.options.recompute]).plan()
             #expect(found.prediction.iterationSeconds <= published * (1 + 1e-9), "\(run.id): searched \(found.prediction.iterationSeconds) s vs published \(published) s")
             #expect(found.prediction.fitsInMemory)
         }

@@ -1,9 +1,7 @@
-import ShardPlan
-
 /// The note `plan` and `score` print where the graph's vocabulary does not divide over the tensor-parallel ranks
 /// that would split it: frameworks pad it so that they can, and a catalog model can be built padded
-/// (`shardplan models ID --pad-vocab M`).
-enum VocabularyPadding {
+/// (`shardplan models ID --pad-vocab M`, `ModelCatalog.Entry.build(sequenceLength:globalBatch:loraRank:vocabularyMultiple:)`).
+public enum VocabularyPadding {
     /// The largest power of two up to `limit` that divides `vocabulary`.
     static func widestSplit(of vocabulary: Int, upTo limit: Int) -> Int {
         var size = 1
@@ -19,7 +17,7 @@ enum VocabularyPadding {
 
     /// How to plan or score the padded graph at tensor-parallel size `tensorParallel`: Megatron-LM's padded size and
     /// the `models` command that builds it where the graph is a catalog model's.
-    static func advice(graph: Graph, vocabulary: Int, tensorParallel: Int) -> String {
+    public static func advice(graph: Graph, vocabulary: Int, tensorParallel: Int) -> String {
         let configuration = MegatronConfiguration(tensorParallel: tensorParallel, pipelineParallel: 1)
         let padded = configuration.megatronPaddedVocabulary(vocabulary)
         let build = catalogModel(of: graph).map { id in
@@ -31,7 +29,7 @@ enum VocabularyPadding {
 
     /// The note for a search on `cluster`: nil where the vocabulary splits over every power-of-two tensor-parallel
     /// size of an NVLink domain up to 8 devices, or the graph has no embedding.
-    static func searchNote(graph: Graph, cluster: Cluster) -> String? {
+    public static func searchNote(graph: Graph, cluster: Cluster) -> String? {
         guard let vocabulary = graph.embeddingVocabulary, cluster.deviceCount > 1 else { return nil }
         let limit = widestSplit(of: 1 << 62, upTo: min(cluster.devicesPerDomain, 8))
         let widest = widestSplit(of: vocabulary, upTo: limit)
