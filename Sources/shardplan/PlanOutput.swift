@@ -78,9 +78,10 @@ struct PlanOutput: ParsableArguments {
     /// written (`FrameworkExport.settingsPlan`, the nearest layout where the framework changes the plan);
     /// where none does, those of `moreAlternatives`, and where `requiresFit` (`plan`) and none of those does either,
     /// nothing is written and the command fails. `searchNote` says in the settings' header how the search departed
-    /// from `plan` alone. What would be written (the settings' plan with --emit) that breaks one of `pins` is an
-    /// `InputError` naming the pin, and nothing is written. Returns the plan chosen (the searched one or the
-    /// alternative), before the framework's changes.
+    /// from `plan` alone. With --emit, settings whose layout breaks one of `pins` are passed over for the fastest
+    /// alternative that keeps them (`FrameworkExport.choosing`); a plan to be written that breaks one all the same
+    /// (the search keeps them, so none should) is an `InputError` naming the pin, and nothing is written. Returns the
+    /// plan chosen (the searched one or the alternative), before the framework's changes.
     @discardableResult
     func write(_ plan: TrainingPlan, prediction: PlanPrediction, alternatives: [FrameworkExport.Alternative] = [],
                moreAlternatives: (() -> [FrameworkExport.Alternative])? = nil, requiresFit: Bool = false,
@@ -90,7 +91,7 @@ struct PlanOutput: ParsableArguments {
         var written = plan
         if let emit {
             let chosen = try FrameworkExport.choosing(plan, prediction: prediction, alternatives: alternatives, moreAlternatives: moreAlternatives,
-                                                     requiresFit: requiresFit, framework: emit, searchNote: searchNote)
+                                                     requiresFit: requiresFit, framework: emit, searchNote: searchNote, pins: pins)
             text = chosen.export.text
             // The report and the evidence describe what is written: the nearest layout where the framework changes the plan.
             (plan, prediction) = (chosen.export.settingsPlan, chosen.export.prediction)

@@ -54,10 +54,14 @@ public struct FrameworkExport: Sendable {
     /// `PipelinePlanner.fittingGridPlans`), and where `requiresFit` and none of those does either, there are no
     /// settings: an `InputError` at `--emit` says why, rather than settings that do not fit or run. Without
     /// `requiresFit` (`score --emit`, which writes the plan it is given), such settings are written with a warning.
-    /// `searchNote` goes into every header.
+    /// `searchNote` goes into every header. Settings whose layout breaks one of `pins` (`plan --tp/--pp/...`, read
+    /// as `ParallelPins.breach` reads a plan) are passed over as those that do not fit are: where the searched plan's
+    /// nearest layout breaks a pin, the fastest alternative that keeps them is written, and where none does (with
+    /// `requiresFit`) the `InputError` names the pins.
     public static func choosing(_ plan: TrainingPlan, prediction: PlanPrediction, alternatives: [Alternative],
                                 moreAlternatives: (() -> [Alternative])? = nil, requiresFit: Bool = false,
-                                framework: TrainingFramework, searchNote: String? = nil) throws(InputError) -> (export: FrameworkExport, plan: TrainingPlan) {
+                                framework: TrainingFramework, searchNote: String? = nil,
+                                pins: ParallelPins = ParallelPins()) throws(InputError) -> (export: FrameworkExport, plan: TrainingPlan) {
         let attempt: Result<FrameworkExport, InputError>
         do {
             attempt = .success(try FrameworkExport(plan: plan, prediction: prediction, framework: framework, searchNote: searchNote))
@@ -69,11 +73,15 @@ public struct FrameworkExport: Sendable {
             attempt = .failure(error)
         }
         let searched = try? attempt.get()
+        let searchedBreach = searched.flatMap { pins.breach(of: $0.settingsPlan) }
         let runsAsFound = searched.map { $0.differences.isEmpty && $0.unrunnable.isEmpty && $0.prediction.fitsInMemory } ?? false
-        if let searched, runsAsFound || alternatives.isEmpty && moreAlternatives == nil && !requiresFit { return (searched, plan) }
+        if let searched, runsAsFound && searchedBreach == nil || alternatives.isEmpty && moreAlternatives == nil && !requiresFit {
+            return (searched, plan)
+        }
         let outcome = searched.map { searched in
-            !searched.unrunnable.isEmpty ? "only as settings it refuses"
-                : searched.prediction.fitsInMemory
+            if !searched.unrunnable.isEmpty { return "only as settings it refuses" }
+            if let searchedBreach { return "only as a layout that breaks \(searchedBreach)" }
+            return searched.prediction.fitsInMemory
                 ? "at \(PlanPrediction.seconds(searched.prediction.iterationSeconds)) an iteration"
                 : "only as a layout that does not fit (\(PlanPrediction.bytes(searched.prediction.peakMemoryBytesPerDevice)) a device)"
         } ?? {
@@ -83,9 +91,9 @@ public struct FrameworkExport: Sendable {
             return "in no layout (\(error.message))"
         }()
         var chosen: (export: FrameworkExport, plan: TrainingPlan)?
-        if let searched, searched.unrunnable.isEmpty && searched.prediction.fitsInMemory { chosen = (searched, plan) }
+        if let searched, searched.unrunnable.isEmpty && searched.prediction.fitsInMemory && searchedBreach == nil { chosen = (searched, plan) }
         // Whether every plan passed over was passed over for memory alone: then more memory is what would help.
-        var refusedForMemoryOnly = searched.map { $0.unrunnable.isEmpty } ?? false
+        var refusedForMemoryOnly = (searched.map { $0.unrunnable.isEmpty } ?? false) && searchedBreach == nil
         func weigh(_ candidates: [Alternative]) {
             for alternative in candidates {
                 let note = "The searched plan (\(PlanPrediction.seconds(prediction.iterationSeconds)) an iteration) runs in \(framework.displayName) "
@@ -95,7 +103,7 @@ public struct FrameworkExport: Sendable {
                 guard let recognition = try? LayoutRecognition(alternative.plan),
                       let other = try? FrameworkExport(recognition: recognition, of: alternative.plan, prediction: alternative.prediction,
                                                        framework: framework, note: note, searchNote: searchNote),
-                      other.unrunnable.isEmpty else {
+                      other.unrunnable.isEmpty, pins.breach(of: other.settingsPlan) == nil else {
                     refusedForMemoryOnly = false
                     continue
                 }
@@ -110,12 +118,13 @@ public struct FrameworkExport: Sendable {
         if let chosen { return chosen }
         if requiresFit {
             throw InputError(.invalidValue, at: JSONPath([.key("--emit")]),
-                             "no \(framework.displayName) settings fit and run: the searched plan (\(PlanPrediction.seconds(prediction.iterationSeconds)) "
-                             + "an iteration) runs in \(framework.displayName) \(outcome), and neither the search's other plans nor any Megatron grid "
-                             + "configuration priced fits and runs in it\(searched.flatMap(Self.shortfall).map { " (the searched plan's settings: \($0))" } ?? ""); "
+                             "no \(framework.displayName) settings\(pins.isEmpty ? "" : " keeping \(pins.flags)") fit and run: the searched plan "
+                             + "(\(PlanPrediction.seconds(prediction.iterationSeconds)) an iteration) runs in \(framework.displayName) \(outcome), and "
+                             + "neither the search's other plans nor any Megatron grid configuration priced \(pins.isEmpty ? "" : "that keeps the pins ")"
+                             + "fits and runs in it\(searched.flatMap(Self.shortfall).map { " (the searched plan's settings: \($0))" } ?? ""); "
                              + Self.advice(graph: plan.graphBeforeRewrites ?? plan.graph, cluster: plan.cluster, framework: framework,
                                            refusedForMemoryOnly: refusedForMemoryOnly)
-                             + ", or leave out --emit for the plan itself")
+                             + "\(pins.isEmpty ? "" : ", or other pins"), or leave out --emit for the plan itself")
         }
         switch attempt {
         case .success(let export): return (export, plan)

@@ -30,10 +30,15 @@ public struct ParallelPins: Sendable, Equatable {
         tensorParallel != nil || dataParallel != nil || contextParallel != nil || expertParallel != nil
     }
 
+    /// The pinned degrees by their short names, in the order `plan` takes them: `[("tp", 8), ("pp", 2)]`.
+    public var degrees: [(name: String, degree: Int)] {
+        [("tp", tensorParallel), ("pp", pipelineParallel), ("dp", dataParallel), ("cp", contextParallel), ("ep", expertParallel)]
+            .compactMap { name, value in value.map { (name, $0) } }
+    }
+
     /// The pins as options, in the order `plan` takes them: "--tp 8 --pp 2".
     public var flags: String {
-        [("--tp", tensorParallel), ("--pp", pipelineParallel), ("--dp", dataParallel), ("--cp", contextParallel), ("--ep", expertParallel)]
-            .compactMap { flag, value in value.map { "\(flag) \($0)" } }.joined(separator: " ")
+        degrees.map { "--\($0.name) \($0.degree)" }.joined(separator: " ")
     }
 
     /// The `[dp, tp]` logical mesh every stage of a plan keeping the pins takes, where tp and dp are pinned and
@@ -42,6 +47,16 @@ public struct ParallelPins: Sendable, Equatable {
     public var stageMeshShape: [Int]? {
         guard let tensorParallel, let dataParallel, (contextParallel ?? 1) == 1 else { return nil }
         return [dataParallel, tensorParallel]
+    }
+
+    /// Whether a stage may take the logical view `shape` (`StageSearchOracle.views`) under a pinned tensor-parallel
+    /// degree: its innermost axis is the pinned tp, where Megatron-LM lays tensor parallelism (`[devices / tp, tp]`,
+    /// `[dp, cp, tp]`), or, with tp pinned to 1, it is the one-row view `[1, n]` whose axis data parallelism takes.
+    /// Every view is allowed where tp is free. The DP's op shardings may still read as other degrees on such a view
+    /// (`breach`), but on the others a plan keeps tp only with it across the slower axis.
+    public func admitsView(_ shape: [Int]) -> Bool {
+        guard let tensorParallel else { return true }
+        return tensorParallel == 1 ? shape.count == 2 && shape[0] == 1 || shape.count > 2 && shape.last == 1 : shape.last == tensorParallel
     }
 
     /// Whether `configuration`, whose data-parallel degree is `dataParallel`, keeps every pin.
@@ -78,7 +93,8 @@ public struct ParallelPins: Sendable, Equatable {
     /// the devices (or, all four of tp, pp, dp and cp pinned, does not equal them), a tensor-parallel degree that does
     /// not split every attention's heads whole, more pipeline ranks than layers, a context-parallel degree that does
     /// not cut the sequence into its `2 x cp` load-balanced chunks, an expert-parallel degree that does not divide
-    /// every layer's experts.
+    /// every layer's experts, or that every pipeline stage cannot hold (each stage splits the experts over ep of its
+    /// own devices, so ep x pp may not exceed the devices).
     public func check(graph: Graph, cluster: Cluster, clusterName: String) throws(InputError) {
         let devices = cluster.deviceCount
         let product = [tensorParallel, pipelineParallel, dataParallel, contextParallel].compactMap { $0 }.reduce(1, *)
@@ -101,6 +117,10 @@ public struct ParallelPins: Sendable, Equatable {
         }
         if let expertParallel, let count = ExpertLayers(graph).expertCounts.sorted().first(where: { $0 % expertParallel != 0 }) {
             throw refusal("--ep", "\(expertParallel) expert-parallel ranks do not divide the \(count) experts of a layer of \(graph.name)")
+        }
+        if let expertParallel, expertParallel * (pipelineParallel ?? 1) > devices {
+            let stages = pipelineParallel.map { "each of \($0) pipeline stages" } ?? "the one stage"
+            throw refusal("--ep", "\(stages) needs \(expertParallel) devices of its own for \(expertParallel) expert-parallel ranks, and \(clusterName) has \(devices)")
         }
     }
 

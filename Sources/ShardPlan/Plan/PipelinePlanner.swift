@@ -40,8 +40,8 @@ public struct PipelinePlanner: Sendable {
     public var timeLimit: Double?
     /// Degrees every plan must have (`ParallelPins`): the grid makes only configurations that keep them, the stage DP
     /// solves only programs of `pins.pipelineParallel` ranks and, where tp and dp are pinned, searches the `[dp, tp]`
-    /// view only (`stageMeshShape`), and a partition of its that breaks a pin anyway is set aside unpriced
-    /// (`Result.pinnedOutPlans`).
+    /// view only (`stageMeshShape`), where tp alone is, the views whose inner axis is tp (`ParallelPins.admitsView`),
+    /// and a partition of its that breaks a pin anyway is set aside unpriced (`Result.pinnedOutPlans`).
     public var pins: ParallelPins
 
     public init(graph: Graph, cluster: Cluster, clusterName: String, options: TrainingOptions = TrainingOptions(),
@@ -211,7 +211,7 @@ public struct PipelinePlanner: Sendable {
             let model = StageCostModel(graph: graph, kernels: evaluator.kernels, options: options, microbatches: count)
             let stageOracle = StageSearchOracle(model: model, cluster: cluster, clustering: clustering, analysis: analysis,
                                                 search: search, submeshes: submeshes, meshShape: stageMeshShape, variants: variants,
-                                                catalogs: shelf)
+                                                catalogs: shelf, pins: pins)
             // No plan holds less than the whole model's state and one microbatch's activations (under the
             // lightest recomputation allowed) spread over every device, every weight an FP8 one where the options
             // keep FP8 weights; skip counts below that.
@@ -359,7 +359,7 @@ public struct PipelinePlanner: Sendable {
                                                 megatronGridSeconds: grid?.best?.iterationSeconds,
                                                 searchSeconds: Date().timeIntervalSince(start), stoppedEarly: stoppedEarly)
         if !pins.isEmpty {
-            best.plan.provenance?.pinned = pins.flags
+            best.plan.provenance?.pinned = pins
             best.plan.provenance?.dynamicProgramLeftOut = dynamicProgramLeftOut
         }
         if grid?.chosen == true {
@@ -495,6 +495,8 @@ public struct PipelinePlanner: Sendable {
         let nodes = cluster.domainCount, perNode = cluster.devicesPerDomain
         var general = SubmeshShape.planningCandidates(nodes: nodes, devicesPerNode: perNode).filter { $0.deviceCount <= nodes * perNode }
         if let stageMeshShape { general = general.filter { $0.logicalShapes.contains(stageMeshShape) } }
+        // A pinned tp: only submeshes with a view that lays it out (`ParallelPins.admitsView`).
+        general = general.filter { $0.logicalShapes.contains(where: pins.admitsView) }
         var result: [StageDynamicProgram] = []
         let pinned = pins.pipelineParallel
         if !general.isEmpty {
@@ -514,7 +516,8 @@ public struct PipelinePlanner: Sendable {
         guard most >= 2 else { return result }
         for depth in 2 ... most where pinned.map({ $0 == depth }) ?? true {
             guard let share = SubmeshShape.equalShare(of: depth, nodes: nodes, devicesPerNode: perNode),
-                  stageMeshShape.map({ share.logicalShapes.contains($0) }) ?? true else { continue }
+                  stageMeshShape.map({ share.logicalShapes.contains($0) }) ?? true,
+                  share.logicalShapes.contains(where: pins.admitsView) else { continue }
             if !general.contains(share) {
                 result.append(StageDynamicProgram(layerCount: layerCount, nodes: nodes, devicesPerNode: perNode, microbatches: 1,
                                                   submeshes: [share], stageCount: depth))

@@ -27,9 +27,9 @@ public struct SearchProvenance: Sendable, Equatable {
     /// Where the Megatron grid's plan, when it is the answer, runs options Megatron-LM does not (`megatronDepartures`):
     /// it is then Megatron-LM's layout, not a configuration Megatron-LM runs as it was priced. Empty otherwise.
     public var departures: [String] = []
-    /// The degrees the search kept (`ParallelPins.flags`, "--tp 8 --pp 2"), where `plan` pinned some; both searches'
-    /// times are then of plans that keep them.
-    public var pinned: String?
+    /// The degrees the search kept, where `plan` pinned some (`--tp 8 --pp 2`); both searches' times are then of
+    /// plans that keep them. The plan document writes them as `search.pinned` (Docs/plan-format.md).
+    public var pinned: ParallelPins?
     /// Whether the pins left the stage DP nothing to search (`PipelinePlanner.Result.dynamicProgramLeftOut`).
     public var dynamicProgramLeftOut = false
 
@@ -59,7 +59,7 @@ public struct SearchProvenance: Sendable, Equatable {
     /// Times keep four significant digits, in the unit the report's other times take (`time`), so that two close
     /// plans' times still differ where their percentage does.
     public var description: String {
-        var text = "found by the \(foundBy.rawValue)" + (pinned.map { " keeping \($0)" } ?? "")
+        var text = "found by the \(foundBy.rawValue)" + (pinned.map { " keeping \($0.flags)" } ?? "")
         if foundBy == .megatronGrid && !departures.isEmpty {
             text += " (Megatron-LM's layout, but with \(departures.joined(separator: " and ")), which Megatron-LM does not run; "
                 + "--emit megatron searches with its options)"

@@ -111,10 +111,11 @@ public struct StageSearchOracle: StageCostOracle {
                   meshShape: meshShape, variants: variants, includesMegatronLayouts: includesMegatronLayouts, catalogs: .init())
     }
 
-    /// An oracle taking its catalogs from `catalogs`, which the planner shares between microbatch counts.
+    /// An oracle taking its catalogs from `catalogs`, which the planner shares between microbatch counts; with a
+    /// pinned tensor-parallel degree, each submesh's views are those that lay it out (`ParallelPins.admitsView`).
     init(model: StageCostModel, cluster: Cluster, clustering: LayerClustering, analysis: GraphAnalysis,
          search: IntraOperatorSearch, submeshes: [SubmeshShape], meshShape: [Int]?, variants: Variants,
-         includesMegatronLayouts: Bool = true, catalogs: StageLayoutCatalog.Shelf) {
+         includesMegatronLayouts: Bool = true, catalogs: StageLayoutCatalog.Shelf, pins: ParallelPins = ParallelPins()) {
         precondition(!variants.zeroStages.isEmpty && !variants.recomputeModes.isEmpty
                         && variants.zeroStages.allSatisfy { TrainingOptions.zeroStages.contains($0) },
                      "an oracle needs a ZeRO stage from 0 to 3 and a recomputation mode to try")
@@ -165,8 +166,9 @@ public struct StageSearchOracle: StageCostOracle {
                 ?? submesh.logicalShapes.filter { shape in
                     shape.count == 2 && shape[0] > 1 ? shape[1] > 1 && shape[1] <= cluster.devicesPerDomain : true
                 }
-            views[submesh] = planar + Self.contextViews(of: submesh.logicalShapes, sizes: contextSizes, devicesPerDomain: cluster.devicesPerDomain,
-                                                        batch: model.graph.batchSize ?? 1, heads: heads, hierarchical: exchange == .hierarchical)
+            views[submesh] = (planar + Self.contextViews(of: submesh.logicalShapes, sizes: contextSizes, devicesPerDomain: cluster.devicesPerDomain,
+                                                         batch: model.graph.batchSize ?? 1, heads: heads, hierarchical: exchange == .hierarchical))
+                .filter(pins.admitsView)
         }
         self.views = views
     }

@@ -65,6 +65,7 @@ extension TrainingPlan {
             if let seconds = provenance.rewrittenSeconds { search["rewritten_iteration_seconds"] = .number(seconds) }
             if let seconds = provenance.rewrittenFromSeconds { search["rewritten_from_iteration_seconds"] = .number(seconds) }
             search["stopped_early"] = .bool(provenance.stoppedEarly)
+            if let pinned = provenance.pinned { search["pinned"] = .object(JSONObject(pinned.degrees.map { ($0.name, .int($0.degree)) })) }
             top["search"] = .object(search)
         }
         top["options"] = .object(JSONObject([

@@ -40,13 +40,13 @@ struct VocabularyLayoutTests {
         #expect((whole.communicationBytes[.allReduce] ?? 0) < (parallel.communicationBytes[.allReduce] ?? 0))
     }
 
-    /// Without tensor parallelism there is no vocabulary to split: refused at the option, and in a calibration row at
+    /// Without tensor parallelism there is no vocabulary to split: refused at the configuration's property (the command line names its option), and in a calibration row at
     /// its member.
-    @Test("whole-vocabulary layouts without tensor parallelism are refused at --no-loss-parallel and rows[0].loss_parallel")
+    @Test("whole-vocabulary layouts without tensor parallelism are refused at vocabularyParallelLoss and rows[0].loss_parallel")
     func refusedWithoutTensorParallelism() throws {
         let graph = try #require(ModelCatalog.model(id: "gpt-tiny")).build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        for (embedding, option) in [(false, "--no-vocab-parallel-embedding"), (true, "--no-loss-parallel")] {
+        for (embedding, option) in [(false, "vocabularyParallelEmbedding"), (true, "vocabularyParallelLoss")] {
             var configuration = MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1)
             configuration.vocabularyParallelEmbedding = embedding
             configuration.vocabularyParallelLoss = !embedding

@@ -133,13 +133,13 @@ struct ExpertFoldingTests {
         #expect(dispatched + gathered == [Collective(.allToAll, axes: [1, 2], bytes: 4096), Collective(.allGather, axes: [3], bytes: 8192)])
     }
 
-    @Test("expert layouts Megatron-Core cannot run or ShardPlan cannot lay out are refused at --ep and --etp")
+    @Test("expert layouts Megatron-Core cannot run or ShardPlan cannot lay out are refused at expertParallel and expertTensorParallel")
     func refusals() throws {
         func problem(_ configuration: MegatronConfiguration) -> String? {
             do { _ = try Self.plan(configuration); return nil } catch let error as InputError { return error.description } catch { return "\(error)" }
         }
         let etp3 = problem(MegatronConfiguration(tensorParallel: 2, pipelineParallel: 1, sequenceParallel: true, expertParallel: 4, expertTensorParallel: 3))
-        #expect(etp3?.contains("--etp") == true)
+        #expect(etp3?.contains("expertTensorParallel") == true)
         let partialContext = problem(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, contextParallel: 4, expertParallel: 2))
         #expect(partialContext?.contains("must be a multiple of 4") == true, "\(partialContext ?? "accepted")")
         let tooMany = problem(MegatronConfiguration(tensorParallel: 1, pipelineParallel: 1, expertParallel: 16, expertTensorParallel: 1))

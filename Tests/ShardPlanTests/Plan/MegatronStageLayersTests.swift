@@ -86,11 +86,11 @@ struct MegatronStageLayersTests {
         #expect(try Self.chunkBlocks(layers: layers, ranks: ranks, chunks: chunks, embedding: embedding, loss: loss) == expected)
     }
 
-    @Test("counting the embedding or the loss is an error at its option where the layers do not divide, beside first or last stage layers, or without a pipeline",
-          arguments: [(4, 2, true, false, nil as Int?, "--account-for-embedding-in-pipeline-split"),
-                      (4, 2, false, true, nil, "--account-for-loss-in-pipeline-split"),
-                      (4, 1, true, true, 2, "--account-for-embedding-in-pipeline-split"),
-                      (1, 1, false, true, nil, "--account-for-loss-in-pipeline-split")])
+    @Test("counting the embedding or the loss is an error at its property where the layers do not divide, beside first or last stage layers, or without a pipeline",
+          arguments: [(4, 2, true, false, nil as Int?, "embeddingInPipelineSplit"),
+                      (4, 2, false, true, nil, "lossInPipelineSplit"),
+                      (4, 1, true, true, 2, "embeddingInPipelineSplit"),
+                      (1, 1, false, true, nil, "lossInPipelineSplit")])
     func countedErrors(ranks: Int, chunks: Int, embedding: Bool, loss: Bool, first: Int?, option: String) throws {
         let graph = try Self.graph()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
@@ -117,7 +117,7 @@ struct MegatronStageLayersTests {
     }
 
     @Test("interleaved first or last stage layers that the chunks do not divide are refused, naming Megatron-Core's rule", arguments: [
-        (2, 2, 3 as Int?, nil as Int?, "--first-stage-layers"), (2, 2, nil, 3, "--last-stage-layers"), (4, 2, 2, 2, "--first-stage-layers"),
+        (2, 2, 3 as Int?, nil as Int?, "firstStageLayers"), (2, 2, nil, 3, "lastStageLayers"), (4, 2, 2, 2, "firstStageLayers"),
     ])
     func interleavedEndsDivide(ranks: Int, chunks: Int, first: Int?, last: Int?, option: String) throws {
         let graph = try Self.graph()

@@ -26,21 +26,35 @@ struct ParallelPinsTests {
         #expect(pinned.isEmpty == (pins.tensorParallel == 8))
     }
 
-    /// gpt-tiny on one DGX A100 with tp = pp = dp = 2 pinned and 2 microbatches (one microbatch size): the answer keeps
-    /// every pin, and is as fast as the fastest of the unpinned grid's configurations with those degrees, each
-    /// priced exactly (a brute force), or faster where the stage DP found a plan that keeps them.
-    @Test("the pinned answer keeps the pins and matches the best pinned configuration of the grid, brute force")
-    func pinnedAnswerAgainstBruteForce() throws {
+    /// gpt-tiny on one DGX A100 with tp = pp = dp = 2, tp = pp = 2 (the DP's stages on views `[n / 2, 2]`) and
+    /// tp = 4, pp = 2 pinned, 2 microbatches (one microbatch size): the answer keeps every pin, and is as fast as the
+    /// fastest of the unpinned grid's configurations with those degrees, each priced exactly (a brute force), or
+    /// faster where the stage DP found a plan that keeps them.
+    @Test("the pinned answer keeps the pins and matches the best pinned configuration of the grid, brute force", arguments: [
+        ParallelPins(tensorParallel: 2, pipelineParallel: 2, dataParallel: 2),
+        ParallelPins(tensorParallel: 2, pipelineParallel: 2),
+        ParallelPins(tensorParallel: 4, pipelineParallel: 2),
+    ])
+    func pinnedAnswerAgainstBruteForce(pins: ParallelPins) throws {
         let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
         let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
-        let pins = ParallelPins(tensorParallel: 2, pipelineParallel: 2, dataParallel: 2)
         let variants = StageSearchOracle.Variants(zeroStages: [1], recomputeModes: [.none])
         let grid = MegatronGrid(microBatchSizes: [1, 2, 4], maximumVirtualStages: 1, maximumEndLightening: 0)
         let found = try PipelinePlanner(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1", megatronGrid: grid,
                                         variants: variants, pins: pins).plan(microbatches: 2)
         #expect(pins.breach(of: found.plan) == nil, "\(found.plan.summary ?? "")")
         #expect(found.plan.pipelineRanks == 2)
-        #expect(found.plan.provenance?.pinned == "--tp 2 --pp 2 --dp 2")
+        #expect(found.plan.provenance?.pinned == pins)
+        // The saved plan records the pins under `search`, which `score --plan` skips: it reads back to the same price.
+        let document = try JSONParser.parse(found.plan.jsonText(prediction: found.prediction))
+        guard case .object(let top) = document, case .object(let search)? = top["search"] else { Issue.record("no search member"); return }
+        #expect(search["pinned"] == .object(JSONObject(pins.degrees.map { ($0.name, .int($0.degree)) })))
+        if pins.dataParallel != nil { #expect(search["pinned"] == ["tp": 2, "pp": 2, "dp": 2]) }
+        let (decoded, misspellings) = try MemberReads.collecting { () throws(InputError) in
+            try TrainingPlan(json: document, graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+        }
+        #expect(misspellings.isEmpty)
+        #expect(PlanEvaluator(cluster: cluster).evaluate(decoded).iterationSeconds == found.prediction.iterationSeconds)
         let evaluator = PlanEvaluator(cluster: cluster)
         let candidates = grid.configurations(for: graph, on: cluster, options: TrainingOptions(), analysis: GraphAnalysis(graph),
                                              microbatches: 2, variants: variants)
@@ -55,8 +69,59 @@ struct ParallelPinsTests {
         #expect(found.prediction.iterationSeconds <= best * (1 + 1e-9), "\(found.prediction.iterationSeconds) s against \(best) s")
         if found.plan.provenance?.foundBy == .megatronGrid {
             #expect(abs(found.prediction.iterationSeconds - best) <= best * 1e-9)
-            #expect(found.plan.summary?.hasPrefix("tp=2 pp=2 dp=2") == true, "\(found.plan.summary ?? "")")
+            #expect(found.plan.summary?.hasPrefix("tp=\(pins.tensorParallel!) pp=2 ") == true, "\(found.plan.summary ?? "")")
         }
+    }
+
+    /// `plan --emit` with a pinned tp: the searched plan (gpt-tiny on one DGX A100 as tp=4 dp=2, standing in for a
+    /// DP plan whose framework settings read as another degree) breaks --tp 2, so its settings are passed over for
+    /// the alternative tp=2 pp=2 dp=2, whichever is faster; with no alternative that keeps the pin, the error names it.
+    @Test("--emit passes over settings that break a pin for an alternative that keeps it, and names the pins where none does",
+          arguments: [TrainingFramework.megatron, .torchtitan])
+    func emittedSettingsKeepPins(framework: TrainingFramework) throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let evaluator = PlanEvaluator(cluster: cluster)
+        func megatron(tensorParallel: Int, pipelineParallel: Int) throws -> (plan: TrainingPlan, prediction: PlanPrediction) {
+            let plan = try TrainingPlan.megatron(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1",
+                                                 configuration: MegatronConfiguration(tensorParallel: tensorParallel, pipelineParallel: pipelineParallel))
+            return (plan, evaluator.evaluate(plan))
+        }
+        let searched = try megatron(tensorParallel: 4, pipelineParallel: 1)
+        let kept = try megatron(tensorParallel: 2, pipelineParallel: 2)
+        let pins = ParallelPins(tensorParallel: 2)
+        #expect(pins.breach(of: searched.plan) != nil && pins.breach(of: kept.plan) == nil)
+        let chosen = try FrameworkExport.choosing(searched.plan, prediction: searched.prediction,
+                                                  alternatives: [.grid(kept.plan, prediction: kept.prediction)],
+                                                  requiresFit: true, framework: framework, pins: pins)
+        #expect(pins.breach(of: chosen.export.settingsPlan) == nil, "\(chosen.export.layout.configuration)")
+        #expect(chosen.plan.pipelineRanks == 2 && chosen.export.layout.configuration.tensorParallel == 2)
+        let error = #expect(throws: InputError.self) {
+            try FrameworkExport.choosing(searched.plan, prediction: searched.prediction, alternatives: [], moreAlternatives: { [] },
+                                         requiresFit: true, framework: framework, pins: pins)
+        }
+        #expect(error?.message.hasPrefix("no \(framework.displayName) settings keeping --tp 2 fit and run") == true, "\(error?.description ?? "")")
+        #expect(error?.message.contains("only as a layout that breaks --tp 2") == true, "\(error?.description ?? "")")
+    }
+
+    /// A pinned tp leaves each submesh the views that lay it out on their inner axis: for gpt-tiny's submeshes of one
+    /// DGX A100 (1, 2, 4 and 8 GPUs), tp = 2 keeps [1, 2], [2, 2] and [4, 2]; tp = 1 the one-row views [1, n].
+    @Test("a pinned tp restricts the stage DP's views to those with tp on the inner axis")
+    func pinnedTensorParallelViews() throws {
+        let graph = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let analysis = GraphAnalysis(graph)
+        let clustering = LayerClustering(analysis)
+        let submeshes = SubmeshShape.planningCandidates(nodes: 1, devicesPerNode: 8)
+        func views(_ pins: ParallelPins) -> [[Int]] {
+            let model = StageCostModel(graph: graph, kernels: KernelModel(device: cluster.device), options: TrainingOptions(), microbatches: 1)
+            let oracle = StageSearchOracle(model: model, cluster: cluster, clustering: clustering, analysis: analysis, search: IntraOperatorSearch(),
+                                           submeshes: submeshes, meshShape: nil, variants: .automatic, catalogs: .init(), pins: pins)
+            return submeshes.flatMap { oracle.views[$0] ?? [] }.sorted { $0.lexicographicallyPrecedes($1) }
+        }
+        #expect(views(ParallelPins(tensorParallel: 2)) == [[1, 2], [2, 2], [4, 2]])
+        #expect(views(ParallelPins(tensorParallel: 1)) == [[1, 1], [1, 2], [1, 4], [1, 8]])
+        #expect(views(ParallelPins()).count > 6)
     }
 
     /// The stage DP alone with the depth pinned: gpt-tiny's 4 layers on 8 devices in exactly 2 and exactly 4 ranks.
@@ -92,6 +157,32 @@ struct ParallelPinsTests {
         #expect(throws: Never.self) {
             try ParallelPins(tensorParallel: 2, pipelineParallel: 2, dataParallel: 2, contextParallel: 1)
                 .check(graph: graph, cluster: cluster, clusterName: "dgx-a100-80g:1")
+        }
+    }
+
+    /// ep and cp pins no plan keeps, refused before the search with the reason: 3 ranks do not divide moe-tiny's 8
+    /// experts, 8 expert-parallel ranks in each of 2 pipeline stages need 16 GPUs (there are 8), and 3
+    /// context-parallel ranks (of 24 GPUs) do not cut gpt-tiny's 32 tokens into 6 chunks. Beside tp = 2, ep = 8 is
+    /// kept (Megatron-LM's expert tensor parallelism of 1 spreads the experts over the tensor- as well as the
+    /// data-parallel ranks), as `PlanPinTests` plans it.
+    @Test("ep and cp pins no plan keeps are refused with the reason")
+    func unkeptExpertAndContextPins() throws {
+        let moe = try ModelCatalog.model(id: "moe-tiny")!.build()
+        let gpt = try ModelCatalog.model(id: "gpt-tiny")!.build()
+        let cluster = try Cluster.preset(named: "dgx-a100-80g:1")
+        let cases: [(ParallelPins, Graph, String, String, String)] = [
+            (ParallelPins(expertParallel: 3), moe, "dgx-a100-80g:1", "--ep", "3 expert-parallel ranks do not divide the 8 experts of a layer of moe-tiny"),
+            (ParallelPins(pipelineParallel: 2, expertParallel: 8), moe, "dgx-a100-80g:1", "--ep",
+             "each of 2 pipeline stages needs 8 devices of its own for 8 expert-parallel ranks, and dgx-a100-80g:1 has 8"),
+            (ParallelPins(contextParallel: 3), gpt, "dgx-a100-80g:3", "--cp",
+             "3 context-parallel ranks do not cut gpt-tiny's sequence of 32 tokens into 6 equal load-balanced chunks"),
+        ]
+        for (pins, graph, name, flag, message) in cases {
+            let error = #expect(throws: InputError.self) { try pins.check(graph: graph, cluster: try Cluster.preset(named: name), clusterName: name) }
+            #expect(error?.path.description == flag && error?.message == message, "\(error?.description ?? "")")
+        }
+        #expect(throws: Never.self) {
+            try ParallelPins(tensorParallel: 2, expertParallel: 8).check(graph: moe, cluster: cluster, clusterName: "dgx-a100-80g:1")
         }
     }
 
