@@ -232,24 +232,35 @@ public struct StageSearchOracle: StageCostOracle {
     public func strategies(layers: Range<Int>, submesh: SubmeshShape, layout: Layout) -> [OpStrategy] {
         // A chosen layout's catalog is on the shelf already, and the lookup is never cancelled.
         guard let catalog = try? catalog(submesh, layout.meshShape) else { preconditionFailure("a chosen layout has a catalog") }
-        return layers.flatMap { layer in sharded(catalog.layouts[layout.layout][layer], layer: layer, zeroStage: layout.zeroStage,
-                                                   meshShape: layout.meshShape) }
+        return layers.flatMap { layer in
+            let strategies = catalog.layouts[layout.layout][layer]
+            return sharded(strategies, zeroStage: layout.zeroStage,
+                           reduced: reducesParameters(strategies, layer: layer, meshShape: layout.meshShape))
+        }
     }
 
-    /// `strategies` of clustered layer `layer`, on a mesh of `meshShape`, with the parameters of its ops sharded by at
-    /// least `zeroStage`: an op without parameters has no state for ZeRO to shard, nor one whose parameters' gradients
-    /// are reduced over no axis of more than one device (a replicated computation), and a saved plan records none for
-    /// either (`StageLayout.storedParameters(in:planStage:)`), as `OpStrategy.candidates` gives such ops no ZeRO variant.
-    private func sharded(_ strategies: [OpStrategy], layer: Int, zeroStage: Int, meshShape: [Int]) -> [OpStrategy] {
+    /// `strategies` of a clustered layer with the parameters of its ops sharded by at least `zeroStage`, where
+    /// `reduced` (`reducesParameters`) says the op has parameter state for ZeRO to shard.
+    private func sharded(_ strategies: [OpStrategy], zeroStage: Int, reduced: [Bool]) -> [OpStrategy] {
         guard zeroStage > 0 else { return strategies }
+        return zip(strategies, reduced).map { strategy, reduced in
+            reduced ? OpStrategy(indexOfAxis: strategy.indexOfAxis, zeroStage: max(strategy.zeroStage, zeroStage)) : strategy
+        }
+    }
+
+    /// Whether each op of clustered layer `layer`, under `strategies` on a mesh of `meshShape`, has parameter state
+    /// for ZeRO to shard: an op without parameters has none, nor one whose parameters' gradients are reduced over no
+    /// axis of more than one device (a replicated computation); a saved plan records ZeRO for neither
+    /// (`StageLayout.storedParameters(in:planStage:)`), as `OpStrategy.candidates` gives such ops no ZeRO variant.
+    /// It does not depend on the ZeRO stage, so a family finds it once for all its variants.
+    private func reducesParameters(_ strategies: [OpStrategy], layer: Int, meshShape: [Int]) -> [Bool] {
         let graph = model.graph
         return zip(clustering.layers[layer].operations, strategies).map { op, strategy in
-            let operation = graph.operations[op]
-            let reduced = operation.inputs.indices.contains { operand in
-                graph[operation.inputs[operand]].isParameter
-                    && strategy.gradientSpec(operand, in: operation.indexSpace).partialAxes.contains { meshShape[$0] > 1 }
+            let inputs = graph.operations[op].inputs
+            return inputs.indices.contains { operand in
+                graph[inputs[operand]].isParameter
+                    && strategy.gradientSpec(operand, in: graph.operations[op].indexSpace).partialAxes.contains { meshShape[$0] > 1 }
             }
-            return reduced ? OpStrategy(indexOfAxis: strategy.indexOfAxis, zeroStage: max(strategy.zeroStage, zeroStage)) : strategy
         }
     }
 
@@ -263,6 +274,8 @@ public struct StageSearchOracle: StageCostOracle {
         /// One layout per variant, ordered so that every variant comes after the lighter ones.
         let layouts: [Layout]
         private let profiles = SharedTable<Int, LayerCostProfile>()
+        /// `reducesParameters` of each clustered layer, one entry (key 0), the same for every variant.
+        private let reduced = SharedTable<Int, [[Bool]]>()
         private let figures = SharedTable<Int, [[RankSummary.Chunk]]>()
 
         init(catalog: StageLayoutCatalog, layouts: [Layout]) {
@@ -272,6 +285,10 @@ public struct StageSearchOracle: StageCostOracle {
 
         func profile<Failure: Error>(_ variant: Int, make: () throws(Failure) -> LayerCostProfile) throws(Failure) -> LayerCostProfile {
             try profiles.value(for: variant, compute: make)
+        }
+
+        func reducedParameters(make: () -> [[Bool]]) -> [[Bool]] {
+            reduced.value(for: 0, compute: make)
         }
 
         func figures<Failure: Error>(_ variant: Int, make: () throws(Failure) -> [[RankSummary.Chunk]]) throws(Failure) -> [[RankSummary.Chunk]] {
@@ -323,8 +340,13 @@ public struct StageSearchOracle: StageCostOracle {
         try family.profile(variant) { () throws(CancellationError) -> LayerCostProfile in
             if isCancelled() { throw CancellationError() }
             let layout = family.layouts[variant], catalog = family.catalog
+            let reduced = layout.zeroStage == 0 ? [] : family.reducedParameters {
+                catalog.layouts[layout.layout].enumerated().map { layer, strategies in
+                    reducesParameters(strategies, layer: layer, meshShape: layout.meshShape)
+                }
+            }
             let layouts = catalog.layouts[layout.layout].enumerated().map { layer, strategies in
-                sharded(strategies, layer: layer, zeroStage: layout.zeroStage, meshShape: layout.meshShape)
+                layout.zeroStage == 0 ? strategies : sharded(strategies, zeroStage: layout.zeroStage, reduced: reduced[layer])
             }
             let neighbour = cluster.pipelineNeighbour(after: catalog.mesh.devices[0], devices: catalog.mesh.devices.count)
             return LayerCostProfile(model: model, clustering: clustering, mesh: catalog.mesh, layouts: layouts,
