@@ -224,8 +224,9 @@ struct PlanCommand: ParsableCommand {
                 alternatives = found.others.prefix(Self.emittedRunnersUp).map { .runnerUp($0.plan, prediction: $0.prediction) }
                     + (found.gridPlan.map { [.grid($0.plan, prediction: $0.prediction)] } ?? [])
                 if !noMegatronGrid && printing.emit != nil {
+                    // `plan` has checked the planner's settings, which are all `fittingGridPlans` refuses.
                     moreAlternatives = {
-                        planner.fittingGridPlans(count: Self.emittedGridFallbacks, microbatches: fixed)
+                        ((try? planner.fittingGridPlans(count: Self.emittedGridFallbacks, microbatches: fixed)) ?? [])
                             .map { .grid($0.plan, prediction: $0.prediction) }
                     }
                 }

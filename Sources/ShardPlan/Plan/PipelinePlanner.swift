@@ -454,9 +454,11 @@ public struct PipelinePlanner: Sendable {
     /// The grid's configurations that fit, priced exactly, fastest first: the `count` fastest by their estimates
     /// that fit by them, with every configuration estimated (no time limit). `plan --emit` asks for them where
     /// neither the searched plan nor the search's alternatives give settings that fit and run in the framework, so
-    /// that it writes a fitting configuration whenever the grid holds one (`FrameworkExport.choosing`).
-    public func fittingGridPlans(count: Int, microbatches fixed: Int? = nil) -> [(plan: TrainingPlan, prediction: PlanPrediction)] {
-        priceGrid(analysis: GraphAnalysis(graph), evaluator: PlanEvaluator(cluster: cluster), microbatches: fixed, shortlistCount: count).fitting
+    /// that it writes a fitting configuration whenever the grid holds one (`FrameworkExport.choosing`). Settings
+    /// `plan()` refuses (FP8 on a device without FP8 tensor cores, an empty variant list) are refused here too.
+    public func fittingGridPlans(count: Int, microbatches fixed: Int? = nil) throws(InputError) -> [(plan: TrainingPlan, prediction: PlanPrediction)] {
+        try checkSettings()
+        return priceGrid(analysis: GraphAnalysis(graph), evaluator: PlanEvaluator(cluster: cluster), microbatches: fixed, shortlistCount: count).fitting
     }
 
     /// `configuration` with full recomputation of only the first N blocks of each chunk (Megatron-LM's

@@ -11,11 +11,14 @@ struct FP8DeviceCheckTests {
     let path = JSONPath([.key("options"), .key("precision")])
     let message = "A100-SXM4-80GB has no FP8 tensor cores (its cluster lists no fp8 peak); set precision to bf16"
 
-    @Test("the planners, TrainingPlan.megatron and evaluate(checking:) refuse fp8 and auto on an A100", arguments: [MatmulPrecision.fp8, .auto])
+    @Test("the planners, their grid fallbacks, TrainingPlan.megatron and evaluate(checking:) refuse fp8 and auto on an A100", arguments: [MatmulPrecision.fp8, .auto])
     func refused(precision: MatmulPrecision) throws {
         let options = TrainingOptions(precision: precision)
         let expected = InputError(.invalidValue, at: path, message)
         #expect(throws: expected) { _ = try PipelinePlanner(graph: graph, cluster: a100, clusterName: "a100", options: options).plan() }
+        #expect(throws: expected) {
+            _ = try PipelinePlanner(graph: graph, cluster: a100, clusterName: "a100", options: options).fittingGridPlans(count: 4)
+        }
         #expect(throws: expected) { _ = try SingleStagePlanner(graph: graph, cluster: a100, clusterName: "a100", options: options).plan() }
         #expect(throws: expected) {
             _ = try TrainingPlan.megatron(graph: graph, cluster: a100, clusterName: "a100",
